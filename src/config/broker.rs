@@ -1,0 +1,725 @@
+//! Broker configuration: `server.properties` plus `--override key=value`,
+//! with Kafka's property names and defaults.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::def::{parse_i64, ConfigDef, ConfigError, ConfigKind};
+
+use ConfigKind::{Boolean, Double, Int, List, Long};
+
+const fn def(
+    name: &'static str,
+    kind: ConfigKind,
+    default: Option<&'static str>,
+    min: Option<i64>,
+    doc: &'static str,
+) -> ConfigDef {
+    ConfigDef {
+        name,
+        kind,
+        default,
+        min,
+        one_of: &[],
+        doc,
+    }
+}
+
+const fn one_of(
+    name: &'static str,
+    kind: ConfigKind,
+    default: &'static str,
+    one_of: &'static [&'static str],
+    doc: &'static str,
+) -> ConfigDef {
+    ConfigDef {
+        name,
+        kind,
+        default: Some(default),
+        min: None,
+        one_of,
+        doc,
+    }
+}
+
+/// Every broker property Gregor accepts. Some (thread counts, socket buffer
+/// sizes) tune parts of the Java broker that Gregor does not have; they are
+/// accepted so that an existing server.properties starts unchanged.
+pub static BROKER_CONFIGS: &[ConfigDef] = &[
+    def(
+        "advertised.listeners",
+        List,
+        None,
+        None,
+        "Listeners published to clients, if different from listeners.",
+    ),
+    def(
+        "auto.create.topics.enable",
+        Boolean,
+        Some("true"),
+        None,
+        "Create a topic on first Metadata request or produce to it.",
+    ),
+    def("broker.id", Int, None, Some(0), "Alias of node.id."),
+    def(
+        "broker.rack",
+        ConfigKind::String,
+        None,
+        None,
+        "Rack of this broker, for rack-aware replica placement.",
+    ),
+    one_of(
+        "compression.type",
+        ConfigKind::String,
+        "producer",
+        &["uncompressed", "zstd", "lz4", "snappy", "gzip", "producer"],
+        "Default final compression type for topics.",
+    ),
+    def(
+        "controller.listener.names",
+        List,
+        None,
+        None,
+        "Listeners used by the controller quorum.",
+    ),
+    def(
+        "controller.quorum.voters",
+        List,
+        None,
+        None,
+        "Controller quorum voters as id@host:port.",
+    ),
+    def(
+        "default.replication.factor",
+        Int,
+        Some("1"),
+        Some(1),
+        "Replication factor of auto-created topics and of CreateTopics with -1.",
+    ),
+    def(
+        "delete.topic.enable",
+        Boolean,
+        Some("true"),
+        None,
+        "Whether DeleteTopics is allowed.",
+    ),
+    def(
+        "group.initial.rebalance.delay.ms",
+        Int,
+        Some("3000"),
+        Some(0),
+        "Delay of the first rebalance of a new group.",
+    ),
+    def(
+        "inter.broker.listener.name",
+        ConfigKind::String,
+        None,
+        None,
+        "Listener used between brokers.",
+    ),
+    def(
+        "listener.security.protocol.map",
+        List,
+        Some("PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"),
+        None,
+        "Security protocol of each listener name.",
+    ),
+    def(
+        "listeners",
+        List,
+        Some("PLAINTEXT://127.0.0.1:9092"),
+        None,
+        "Addresses the broker listens on, as NAME://host:port.",
+    ),
+    one_of(
+        "log.cleanup.policy",
+        List,
+        "delete",
+        &["delete", "compact"],
+        "Default cleanup.policy.",
+    ),
+    def(
+        "log.cleaner.delete.retention.ms",
+        Long,
+        Some("86400000"),
+        Some(0),
+        "Default delete.retention.ms.",
+    ),
+    def(
+        "log.cleaner.max.compaction.lag.ms",
+        Long,
+        Some("9223372036854775807"),
+        Some(1),
+        "Default max.compaction.lag.ms.",
+    ),
+    def(
+        "log.cleaner.min.cleanable.ratio",
+        Double,
+        Some("0.5"),
+        None,
+        "Default min.cleanable.dirty.ratio.",
+    ),
+    def(
+        "log.cleaner.min.compaction.lag.ms",
+        Long,
+        Some("0"),
+        Some(0),
+        "Default min.compaction.lag.ms.",
+    ),
+    def(
+        "log.dir",
+        ConfigKind::String,
+        Some("./gregor-data"),
+        None,
+        "Data directory, if log.dirs is not set.",
+    ),
+    def(
+        "log.dirs",
+        List,
+        None,
+        None,
+        "Data directories (Gregor uses the first).",
+    ),
+    def(
+        "log.flush.interval.messages",
+        Long,
+        Some("9223372036854775807"),
+        Some(1),
+        "Default flush.messages.",
+    ),
+    def(
+        "log.flush.interval.ms",
+        Long,
+        None,
+        Some(0),
+        "Default flush.ms.",
+    ),
+    def(
+        "log.flush.scheduler.interval.ms",
+        Long,
+        Some("9223372036854775807"),
+        Some(0),
+        "Default flush.ms when log.flush.interval.ms is not set.",
+    ),
+    def(
+        "log.index.interval.bytes",
+        Int,
+        Some("4096"),
+        Some(0),
+        "Default index.interval.bytes.",
+    ),
+    def(
+        "log.index.size.max.bytes",
+        Int,
+        Some("10485760"),
+        Some(4),
+        "Default segment.index.bytes.",
+    ),
+    def(
+        "log.message.timestamp.after.max.ms",
+        Long,
+        Some("3600000"),
+        Some(0),
+        "Default message.timestamp.after.max.ms.",
+    ),
+    def(
+        "log.message.timestamp.before.max.ms",
+        Long,
+        Some("9223372036854775807"),
+        Some(0),
+        "Default message.timestamp.before.max.ms.",
+    ),
+    one_of(
+        "log.message.timestamp.type",
+        ConfigKind::String,
+        "CreateTime",
+        &["CreateTime", "LogAppendTime"],
+        "Default message.timestamp.type.",
+    ),
+    def(
+        "log.preallocate",
+        Boolean,
+        Some("false"),
+        None,
+        "Default preallocate.",
+    ),
+    def(
+        "log.retention.bytes",
+        Long,
+        Some("-1"),
+        Some(-1),
+        "Default retention.bytes.",
+    ),
+    def(
+        "log.retention.check.interval.ms",
+        Long,
+        Some("300000"),
+        Some(1),
+        "How often retention is applied.",
+    ),
+    def(
+        "log.retention.hours",
+        Int,
+        Some("168"),
+        Some(-1),
+        "Default retention, in hours (lowest precedence).",
+    ),
+    def(
+        "log.retention.minutes",
+        Int,
+        None,
+        Some(-1),
+        "Default retention, in minutes.",
+    ),
+    def(
+        "log.retention.ms",
+        Long,
+        None,
+        Some(-1),
+        "Default retention.ms (highest precedence).",
+    ),
+    def(
+        "log.roll.hours",
+        Int,
+        Some("168"),
+        Some(1),
+        "Default segment.ms, in hours.",
+    ),
+    def(
+        "log.roll.jitter.ms",
+        Long,
+        Some("0"),
+        Some(0),
+        "Default segment.jitter.ms.",
+    ),
+    def("log.roll.ms", Long, None, Some(1), "Default segment.ms."),
+    def(
+        "log.segment.bytes",
+        Int,
+        Some("1073741824"),
+        Some(14),
+        "Default segment.bytes.",
+    ),
+    def(
+        "log.segment.delete.delay.ms",
+        Long,
+        Some("60000"),
+        Some(0),
+        "Default file.delete.delay.ms.",
+    ),
+    def(
+        "max.connections",
+        Int,
+        Some("2147483647"),
+        Some(0),
+        "Maximum simultaneous client connections.",
+    ),
+    def(
+        "message.max.bytes",
+        Int,
+        Some("1048588"),
+        Some(0),
+        "Default max.message.bytes.",
+    ),
+    def(
+        "min.insync.replicas",
+        Int,
+        Some("1"),
+        Some(1),
+        "Default min.insync.replicas.",
+    ),
+    def(
+        "node.id",
+        Int,
+        Some("1"),
+        Some(0),
+        "This broker's id in the cluster.",
+    ),
+    def(
+        "num.io.threads",
+        Int,
+        Some("8"),
+        Some(1),
+        "Accepted for compatibility; Gregor's runtime sizes itself.",
+    ),
+    def(
+        "num.network.threads",
+        Int,
+        Some("3"),
+        Some(1),
+        "Accepted for compatibility; Gregor's runtime sizes itself.",
+    ),
+    def(
+        "num.partitions",
+        Int,
+        Some("1"),
+        Some(1),
+        "Partition count of auto-created topics and of CreateTopics with -1.",
+    ),
+    def(
+        "num.recovery.threads.per.data.dir",
+        Int,
+        Some("2"),
+        Some(1),
+        "Accepted for compatibility.",
+    ),
+    def(
+        "offsets.topic.num.partitions",
+        Int,
+        Some("50"),
+        Some(1),
+        "Partitions of __consumer_offsets.",
+    ),
+    def(
+        "offsets.topic.replication.factor",
+        Int,
+        Some("3"),
+        Some(1),
+        "Replication factor of __consumer_offsets (capped at the live broker count).",
+    ),
+    def(
+        "process.roles",
+        List,
+        Some("broker,controller"),
+        None,
+        "Roles of this process.",
+    ),
+    def(
+        "socket.receive.buffer.bytes",
+        Int,
+        Some("102400"),
+        Some(-1),
+        "Accepted for compatibility.",
+    ),
+    def(
+        "socket.request.max.bytes",
+        Int,
+        Some("104857600"),
+        Some(1),
+        "Largest request frame accepted.",
+    ),
+    def(
+        "socket.send.buffer.bytes",
+        Int,
+        Some("102400"),
+        Some(-1),
+        "Accepted for compatibility.",
+    ),
+    def(
+        "transaction.state.log.min.isr",
+        Int,
+        Some("2"),
+        Some(1),
+        "min.insync.replicas of __transaction_state.",
+    ),
+    def(
+        "transaction.state.log.replication.factor",
+        Int,
+        Some("3"),
+        Some(1),
+        "Replication factor of __transaction_state.",
+    ),
+    def(
+        "unclean.leader.election.enable",
+        Boolean,
+        Some("false"),
+        None,
+        "Default unclean.leader.election.enable.",
+    ),
+];
+
+pub fn broker_config_def(name: &str) -> Option<&'static ConfigDef> {
+    BROKER_CONFIGS.iter().find(|d| d.name == name)
+}
+
+/// Why the broker's configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: java_properties::PropertiesError,
+    },
+    #[error("{0}")]
+    Config(#[from] ConfigError),
+    #[error(
+        "invalid listener '{0}': expected NAME://host:port with a PLAINTEXT security protocol"
+    )]
+    Listener(String),
+}
+
+/// One endpoint from `listeners` / `advertised.listeners`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listener {
+    pub name: String,
+    pub host: String,
+    pub port: u16,
+}
+
+/// The broker's effective configuration: what was set, over Kafka's defaults.
+#[derive(Debug, Clone, Default)]
+pub struct BrokerConfig {
+    set: BTreeMap<String, String>,
+}
+
+impl BrokerConfig {
+    /// Reads `file` (Java properties format), then applies `overrides` in order.
+    pub fn load(
+        file: Option<&Path>,
+        overrides: &[(String, String)],
+    ) -> Result<BrokerConfig, LoadError> {
+        let mut cfg = BrokerConfig::default();
+        if let Some(path) = file {
+            let read = std::fs::File::open(path)
+                .map_err(java_properties::PropertiesError::from)
+                .and_then(|f| java_properties::read(std::io::BufReader::new(f)))
+                .map_err(|source| LoadError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+            for (k, v) in read {
+                cfg.set(&k, &v)?;
+            }
+        }
+        for (k, v) in overrides {
+            cfg.set(k, v)?;
+        }
+        cfg.listeners()?;
+        cfg.advertised_listeners()?;
+        Ok(cfg)
+    }
+
+    pub fn set(&mut self, name: &str, value: &str) -> Result<(), ConfigError> {
+        let def = broker_config_def(name).ok_or_else(|| ConfigError::Unknown(name.to_string()))?;
+        def.validate(value)?;
+        self.set.insert(name.to_string(), value.trim().to_string());
+        Ok(())
+    }
+
+    /// The explicitly set value of `name`, if any.
+    pub fn explicit(&self, name: &str) -> Option<&str> {
+        self.set.get(name).map(String::as_str)
+    }
+
+    /// The effective value: set, else Kafka's default.
+    pub fn get(&self, name: &str) -> Option<String> {
+        self.explicit(name)
+            .map(str::to_string)
+            .or_else(|| broker_config_def(name).and_then(|d| d.default.map(str::to_string)))
+    }
+
+    fn long(&self, name: &str) -> i64 {
+        let def = broker_config_def(name).expect("names below come from BROKER_CONFIGS");
+        parse_i64(def, &self.get(name).unwrap_or_default())
+    }
+
+    fn bool(&self, name: &str) -> bool {
+        self.get(name)
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    }
+
+    /// The value a topic-level config inherits from the broker property
+    /// `synonym`, when the operator set it (directly or through the
+    /// hours/minutes forms Kafka also accepts).
+    pub fn topic_default(&self, synonym: &str) -> Option<String> {
+        const HOUR_MS: i64 = 60 * 60 * 1000;
+        let scaled = |name: &str, factor: i64| {
+            self.explicit(name).map(|v| {
+                let n: i64 = v.parse().unwrap_or(-1);
+                if n < 0 {
+                    "-1".to_string()
+                } else {
+                    (n.saturating_mul(factor)).to_string()
+                }
+            })
+        };
+        match synonym {
+            "log.retention.ms" => self
+                .explicit("log.retention.ms")
+                .map(str::to_string)
+                .or_else(|| scaled("log.retention.minutes", 60_000))
+                .or_else(|| scaled("log.retention.hours", HOUR_MS)),
+            "log.roll.ms" => self
+                .explicit("log.roll.ms")
+                .map(str::to_string)
+                .or_else(|| scaled("log.roll.hours", HOUR_MS)),
+            "log.flush.interval.ms" => self
+                .explicit("log.flush.interval.ms")
+                .or_else(|| self.explicit("log.flush.scheduler.interval.ms"))
+                .map(str::to_string),
+            other => self.explicit(other).map(str::to_string),
+        }
+    }
+
+    pub fn node_id(&self) -> i32 {
+        let id = self
+            .explicit("node.id")
+            .or_else(|| self.explicit("broker.id"));
+        id.and_then(|v| v.parse().ok()).unwrap_or(1)
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        let dirs = self.explicit("log.dirs").and_then(|v| {
+            v.split(',')
+                .map(str::trim)
+                .find(|s| !s.is_empty())
+                .map(str::to_string)
+        });
+        PathBuf::from(dirs.unwrap_or_else(|| self.get("log.dir").unwrap_or_default()))
+    }
+
+    /// The listeners clients connect to (controller listeners excluded).
+    pub fn listeners(&self) -> Result<Vec<Listener>, LoadError> {
+        self.parse_listeners(&self.get("listeners").unwrap_or_default())
+    }
+
+    /// What clients are told to connect to; defaults to `listeners`.
+    pub fn advertised_listeners(&self) -> Result<Vec<Listener>, LoadError> {
+        match self.explicit("advertised.listeners") {
+            Some(v) => self.parse_listeners(v),
+            None => self.listeners(),
+        }
+    }
+
+    fn parse_listeners(&self, value: &str) -> Result<Vec<Listener>, LoadError> {
+        let protocol_map = self
+            .get("listener.security.protocol.map")
+            .unwrap_or_default();
+        let controller_names = self.get("controller.listener.names").unwrap_or_default();
+        let mut out = Vec::new();
+        for item in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let bad = || LoadError::Listener(item.to_string());
+            let (name, rest) = item.split_once("://").ok_or_else(bad)?;
+            let protocol = protocol_map
+                .split(',')
+                .filter_map(|p| p.trim().split_once(':'))
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, p)| p)
+                .unwrap_or(name);
+            if !protocol.eq_ignore_ascii_case("PLAINTEXT") {
+                return Err(bad());
+            }
+            if controller_names
+                .split(',')
+                .any(|c| c.trim().eq_ignore_ascii_case(name))
+            {
+                continue;
+            }
+            let (host, port) = rest.rsplit_once(':').ok_or_else(bad)?;
+            let host = host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_string();
+            let port: u16 = port.parse().map_err(|_| bad())?;
+            out.push(Listener {
+                name: name.to_string(),
+                host,
+                port,
+            });
+        }
+        if out.is_empty() {
+            return Err(LoadError::Listener(value.to_string()));
+        }
+        Ok(out)
+    }
+
+    pub fn num_partitions(&self) -> i32 {
+        self.long("num.partitions") as i32
+    }
+
+    pub fn default_replication_factor(&self) -> i16 {
+        self.long("default.replication.factor")
+            .clamp(1, i16::MAX as i64) as i16
+    }
+
+    pub fn auto_create_topics_enable(&self) -> bool {
+        self.bool("auto.create.topics.enable")
+    }
+
+    pub fn delete_topic_enable(&self) -> bool {
+        self.bool("delete.topic.enable")
+    }
+
+    pub fn socket_request_max_bytes(&self) -> usize {
+        self.long("socket.request.max.bytes").max(1) as usize
+    }
+
+    pub fn max_connections(&self) -> usize {
+        self.long("max.connections").max(0) as usize
+    }
+
+    pub fn log_retention_check_interval_ms(&self) -> u64 {
+        self.long("log.retention.check.interval.ms").max(1) as u64
+    }
+
+    pub fn rack(&self) -> Option<String> {
+        self.explicit("broker.rack").map(str::to_string)
+    }
+
+    /// Every property with its effective value, for DescribeConfigs on the broker.
+    pub fn describe(
+        &self,
+    ) -> impl Iterator<Item = (&'static ConfigDef, Option<String>, bool)> + '_ {
+        BROKER_CONFIGS
+            .iter()
+            .map(|d| (d, self.get(d.name), self.set.contains_key(d.name)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::TopicConfig;
+
+    fn kv(k: &str, v: &str) -> (String, String) {
+        (k.to_string(), v.to_string())
+    }
+
+    #[test]
+    fn defaults_match_kafka() {
+        let b = BrokerConfig::load(None, &[]).unwrap();
+        assert_eq!(b.node_id(), 1);
+        assert_eq!(b.listeners().unwrap()[0].port, 9092);
+        assert_eq!(b.socket_request_max_bytes(), 104_857_600);
+        let log = TopicConfig::default().log_config(&b);
+        assert_eq!(log.retention_ms, 168 * 3_600_000);
+        assert_eq!(log.max_message_bytes, 1_048_588);
+    }
+
+    #[test]
+    fn retention_precedence_ms_over_minutes_over_hours() {
+        let b = BrokerConfig::load(
+            None,
+            &[
+                kv("log.retention.hours", "1"),
+                kv("log.retention.minutes", "2"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(TopicConfig::default().log_config(&b).retention_ms, 120_000);
+        let b = BrokerConfig::load(
+            None,
+            &[
+                kv("log.retention.minutes", "2"),
+                kv("log.retention.ms", "5"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(TopicConfig::default().log_config(&b).retention_ms, 5);
+        let t = TopicConfig::from_overrides([("retention.ms", "7")]).unwrap();
+        assert_eq!(t.log_config(&b).retention_ms, 7);
+    }
+
+    #[test]
+    fn bad_keys_and_values_are_refused() {
+        assert!(matches!(
+            BrokerConfig::load(None, &[kv("no.such.key", "1")]),
+            Err(LoadError::Config(ConfigError::Unknown(_)))
+        ));
+        assert!(BrokerConfig::load(None, &[kv("num.partitions", "zero")]).is_err());
+        assert!(BrokerConfig::load(None, &[kv("num.partitions", "0")]).is_err());
+        assert!(BrokerConfig::load(None, &[kv("listeners", "SSL://:9093")]).is_err());
+        assert!(TopicConfig::from_overrides([("cleanup.policy", "shred")]).is_err());
+        assert!(TopicConfig::from_overrides([("message.timestamp.type", "LogAppendTime")]).is_ok());
+    }
+}

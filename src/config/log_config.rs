@@ -1,0 +1,53 @@
+/// Which timestamp a batch carries once stored (`message.timestamp.type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimestampType {
+    CreateTime,
+    LogAppendTime,
+}
+
+/// The resolved, typed settings one partition's log runs with: topic-level
+/// overrides applied on top of the broker's `log.*` defaults.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogConfig {
+    /// `segment.bytes`: roll to a new segment once the active one would exceed this.
+    pub segment_bytes: u64,
+    /// `segment.ms`: roll once the active segment's first batch is older than this.
+    pub segment_ms: i64,
+    /// `retention.ms`: delete whole segments whose newest record is older; -1 keeps forever.
+    pub retention_ms: i64,
+    /// `retention.bytes`: delete oldest whole segments while the log is larger; -1 is unbounded.
+    pub retention_bytes: i64,
+    /// `flush.messages`: fsync after this many messages (1 = before every ack).
+    pub flush_messages: i64,
+    /// `flush.ms`: fsync when the oldest unflushed write is older than this.
+    pub flush_ms: i64,
+    /// `max.message.bytes`: largest record batch accepted.
+    pub max_message_bytes: i32,
+    /// `message.timestamp.type`.
+    pub message_timestamp_type: TimestampType,
+    /// `index.interval.bytes`: bytes between sparse index entries.
+    pub index_interval_bytes: u32,
+    /// `segment.index.bytes`: maximum size of one segment's offset index; a full index rolls the segment.
+    pub segment_index_bytes: u32,
+    /// `file.delete.delay.ms`: how long a deleted segment lingers before its files go.
+    pub file_delete_delay_ms: i64,
+}
+
+impl Default for LogConfig {
+    /// Kafka's defaults.
+    fn default() -> Self {
+        LogConfig {
+            segment_bytes: 1024 * 1024 * 1024,
+            segment_ms: 7 * 24 * 60 * 60 * 1000,
+            retention_ms: 7 * 24 * 60 * 60 * 1000,
+            retention_bytes: -1,
+            flush_messages: i64::MAX,
+            flush_ms: i64::MAX,
+            max_message_bytes: 1024 * 1024 + 12,
+            message_timestamp_type: TimestampType::CreateTime,
+            index_interval_bytes: 4096,
+            segment_index_bytes: 10 * 1024 * 1024,
+            file_delete_delay_ms: 60_000,
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! Gregor: a Kafka-compatible, partitioned, replicated commit log.
+//!
+//! Layers point down only: `broker` (wiring) -> `server` -> `api` ->
+//! `cluster` -> `partition` -> `log` -> `config`. See docs/architecture.md.
+
+pub mod api;
+pub mod broker;
+pub mod cluster;
+pub mod config;
+pub mod log;
+pub mod partition;
+pub mod server;
