@@ -1,0 +1,53 @@
+use std::path::PathBuf;
+
+use kafka_protocol::error::ResponseError;
+
+/// Why the log refused or failed an operation.
+#[derive(Debug, thiserror::Error)]
+pub enum LogError {
+    #[error("offset {offset} is outside the log's range [{log_start_offset}, {log_end_offset}]")]
+    OffsetOutOfRange {
+        offset: i64,
+        log_start_offset: i64,
+        log_end_offset: i64,
+    },
+    #[error("record batch is corrupt: {0}")]
+    CorruptMessage(String),
+    #[error("record batch has magic {0}; only magic 2 is stored")]
+    UnsupportedMagic(i8),
+    #[error("record batch of {size} bytes exceeds max.message.bytes ({max})")]
+    MessageTooLarge { size: usize, max: i32 },
+    #[error("record batch of {size} bytes exceeds segment.bytes ({max})")]
+    RecordListTooLarge { size: usize, max: u64 },
+    #[error("invalid record batch: {0}")]
+    InvalidRecord(String),
+    #[error("{op} {path}: {source}")]
+    Io {
+        op: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl LogError {
+    pub(crate) fn io(
+        op: &'static str,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(std::io::Error) -> LogError {
+        let path = path.into();
+        move |source| LogError::Io { op, path, source }
+    }
+
+    pub fn kafka_error_code(&self) -> i16 {
+        match self {
+            LogError::OffsetOutOfRange { .. } => ResponseError::OffsetOutOfRange,
+            LogError::CorruptMessage(_) => ResponseError::CorruptMessage,
+            LogError::UnsupportedMagic(_) => ResponseError::UnsupportedForMessageFormat,
+            LogError::MessageTooLarge { .. } => ResponseError::MessageTooLarge,
+            LogError::RecordListTooLarge { .. } => ResponseError::RecordListTooLarge,
+            LogError::InvalidRecord(_) => ResponseError::InvalidRecord,
+            LogError::Io { .. } => ResponseError::KafkaStorageError,
+        }
+        .code()
+    }
+}
