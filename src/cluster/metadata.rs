@@ -1,0 +1,93 @@
+//! The metadata image: every topic, partition assignment, leader, leader
+//! epoch, ISR, topic config and registered broker. Brokers answer Metadata,
+//! DescribeCluster and routing from an immutable snapshot of it.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::config::{BrokerConfig, TopicConfig};
+use crate::partition::PartitionState;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BrokerRegistration {
+    pub node_id: i32,
+    pub host: String,
+    pub port: u16,
+    pub rack: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionImage {
+    pub replicas: Vec<i32>,
+    pub isr: Vec<i32>,
+    /// -1 when no replica can lead.
+    pub leader: i32,
+    pub leader_epoch: i32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TopicImage {
+    pub name: String,
+    pub id: Uuid,
+    pub partitions: Vec<PartitionImage>,
+    pub config: TopicConfig,
+    pub internal: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MetadataImage {
+    pub cluster_id: String,
+    /// Bumped on every change; lets brokers apply only what is new.
+    pub epoch: u64,
+    pub controller_id: i32,
+    pub brokers: BTreeMap<i32, BrokerRegistration>,
+    pub topics: BTreeMap<String, TopicImage>,
+}
+
+impl MetadataImage {
+    pub fn topic(&self, name: &str) -> Option<&TopicImage> {
+        self.topics.get(name)
+    }
+
+    pub fn topic_by_id(&self, id: Uuid) -> Option<&TopicImage> {
+        self.topics.values().find(|t| t.id == id)
+    }
+
+    pub fn partition(&self, topic: &str, partition: i32) -> Option<&PartitionImage> {
+        let index = usize::try_from(partition).ok()?;
+        self.topics.get(topic)?.partitions.get(index)
+    }
+}
+
+impl MetadataImage {
+    /// The partitions with a replica on `node_id`, as the replica manager applies them.
+    pub fn hosted_partitions(
+        &self,
+        node_id: i32,
+        broker_config: &BrokerConfig,
+    ) -> Vec<PartitionState> {
+        self.topics
+            .values()
+            .flat_map(|topic| {
+                let log_config = topic.config.log_config(broker_config);
+                topic
+                    .partitions
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, p)| p.replicas.contains(&node_id))
+                    .map(move |(index, p)| PartitionState {
+                        topic: topic.name.clone(),
+                        topic_id: topic.id,
+                        index: index as i32,
+                        replicas: p.replicas.clone(),
+                        isr: p.isr.clone(),
+                        leader: p.leader,
+                        leader_epoch: p.leader_epoch,
+                        log_config: log_config.clone(),
+                    })
+            })
+            .collect()
+    }
+}

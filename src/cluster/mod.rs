@@ -1,0 +1,10 @@
+//! Cluster metadata: the image every broker serves from, the controller that
+//! changes it, and replica placement.
+
+pub mod assignment;
+pub mod controller;
+pub mod metadata;
+pub mod topic_name;
+
+pub use controller::{Controller, ControllerError, MetadataLoadError, NewTopic};
+pub use metadata::{BrokerRegistration, MetadataImage, PartitionImage, TopicImage};

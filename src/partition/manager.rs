@@ -1,0 +1,264 @@
+//! The replica manager: every partition this broker hosts, created and
+//! removed as the metadata image says, plus the background work on them
+//! (retention, time-based roll and flush) and fetch long-polling.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use kafka_protocol::error::ResponseError;
+use parking_lot::RwLock;
+use tokio::sync::Notify;
+
+use super::{Partition, PartitionState};
+use crate::log::{Log, LogError};
+
+/// Written when the broker stops cleanly; its absence at start-up means the
+/// logs must be recovered (Kafka's marker has the same name).
+const CLEAN_SHUTDOWN_MARKER: &str = ".kafka_cleanshutdown";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("cannot use data directory {path}: {source}")]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot open log of {topic}-{partition}: {source}")]
+    Log {
+        topic: String,
+        partition: i32,
+        source: LogError,
+    },
+}
+
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+pub struct ReplicaManager {
+    node_id: i32,
+    data_dir: PathBuf,
+    partitions: RwLock<HashMap<(String, i32), Arc<Partition>>>,
+    /// Woken on every append so fetches waiting for min_bytes re-check.
+    data_appended: Notify,
+    recover: bool,
+    /// Image applications must not interleave, or two could open one log.
+    apply_lock: parking_lot::Mutex<()>,
+}
+
+impl ReplicaManager {
+    /// Prepares the data directory; logs are opened by `apply`.
+    pub fn open(data_dir: &Path, node_id: i32) -> Result<ReplicaManager, StartupError> {
+        let dir_err = |source| StartupError::DataDir {
+            path: data_dir.to_path_buf(),
+            source,
+        };
+        std::fs::create_dir_all(data_dir).map_err(dir_err)?;
+        let marker = data_dir.join(CLEAN_SHUTDOWN_MARKER);
+        let clean = marker.exists();
+        if clean {
+            std::fs::remove_file(&marker).map_err(dir_err)?;
+        } else {
+            tracing::info!(dir = %data_dir.display(), "no clean shutdown marker: logs will be recovered");
+        }
+        Ok(ReplicaManager {
+            node_id,
+            data_dir: data_dir.to_path_buf(),
+            partitions: RwLock::new(HashMap::new()),
+            data_appended: Notify::new(),
+            recover: !clean,
+            apply_lock: parking_lot::Mutex::new(()),
+        })
+    }
+
+    fn partition_dir(&self, topic: &str, partition: i32) -> PathBuf {
+        self.data_dir.join(format!("{topic}-{partition}"))
+    }
+
+    /// Brings the hosted partitions in line with the metadata: opens logs of
+    /// new replicas, applies leadership and config changes, and removes
+    /// partitions (and stray directories) no longer hosted here.
+    pub fn apply(&self, hosted: &[PartitionState]) -> Result<(), StartupError> {
+        let _serial = self.apply_lock.lock();
+        let mut wanted = HashSet::new();
+        for state in hosted {
+            let key = (state.topic.clone(), state.index);
+            wanted.insert(key.clone());
+            let existing = self.partitions.read().get(&key).cloned();
+            match existing {
+                Some(partition) if partition.topic_id == state.topic_id => partition.update(state),
+                stale => {
+                    // A topic deleted and re-created under the same name has a new id: start empty.
+                    if let Some(old) = stale {
+                        self.remove_partition(&old);
+                    }
+                    let dir = self.partition_dir(&state.topic, state.index);
+                    let log = Log::open(&dir, state.log_config.clone(), self.recover, now_ms())
+                        .map_err(|source| StartupError::Log {
+                            topic: state.topic.clone(),
+                            partition: state.index,
+                            source,
+                        })?;
+                    let partition = Arc::new(Partition::new(state, self.node_id, log));
+                    self.partitions.write().insert(key, partition);
+                }
+            }
+        }
+        let gone: Vec<Arc<Partition>> = self
+            .partitions
+            .read()
+            .iter()
+            .filter(|(k, _)| !wanted.contains(*k))
+            .map(|(_, p)| p.clone())
+            .collect();
+        for partition in gone {
+            self.remove_partition(&partition);
+        }
+        self.remove_stray_dirs();
+        Ok(())
+    }
+
+    fn remove_partition(&self, partition: &Partition) {
+        self.partitions
+            .write()
+            .remove(&(partition.topic.clone(), partition.index));
+        let dir = self.partition_dir(&partition.topic, partition.index);
+        if let Err(e) = std::fs::remove_dir_all(&dir) {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                tracing::error!(dir = %dir.display(), error = %e, "cannot delete partition directory");
+            }
+        }
+        tracing::info!(topic = %partition.topic, partition = partition.index, "partition deleted");
+    }
+
+    /// Directories of topics deleted while the broker was down.
+    fn remove_stray_dirs(&self) {
+        let Ok(entries) = std::fs::read_dir(&self.data_dir) else {
+            return;
+        };
+        let hosted = self.partitions.read();
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().to_string();
+            let Some((topic, index)) = name.rsplit_once('-') else {
+                continue;
+            };
+            let Ok(index) = index.parse::<i32>() else {
+                continue;
+            };
+            if !entry.path().is_dir() || hosted.contains_key(&(topic.to_string(), index)) {
+                continue;
+            }
+            tracing::info!(dir = %entry.path().display(), "removing directory of a partition not hosted here");
+            if let Err(e) = std::fs::remove_dir_all(entry.path()) {
+                tracing::error!(dir = %entry.path().display(), error = %e, "cannot remove stray partition directory");
+            }
+        }
+    }
+
+    pub fn partition(&self, topic: &str, partition: i32) -> Option<Arc<Partition>> {
+        self.partitions
+            .read()
+            .get(&(topic.to_string(), partition))
+            .cloned()
+    }
+
+    pub fn all_partitions(&self) -> Vec<Arc<Partition>> {
+        self.partitions.read().values().cloned().collect()
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// Finds the partition this broker leads, with Kafka's errors for one it does not.
+    pub fn leader_partition(
+        &self,
+        topic: &str,
+        partition: i32,
+    ) -> Result<Arc<Partition>, ResponseError> {
+        let p = self
+            .partition(topic, partition)
+            .ok_or(ResponseError::UnknownTopicOrPartition)?;
+        if p.is_leader() {
+            Ok(p)
+        } else {
+            Err(ResponseError::NotLeaderOrFollower)
+        }
+    }
+
+    pub fn append_records(
+        &self,
+        topic: &str,
+        partition: i32,
+        records: &[u8],
+    ) -> Result<crate::log::AppendInfo, ResponseError> {
+        let p = self.leader_partition(topic, partition)?;
+        let info = p.append_records_as_leader(records, now_ms())?;
+        self.data_appended.notify_waiters();
+        Ok(info)
+    }
+
+    /// Runs `read` until it has gathered `min_bytes` or `max_wait` passes,
+    /// waking on every append; the last attempt's result is returned either way.
+    pub async fn wait_for_data<T>(
+        &self,
+        min_bytes: usize,
+        max_wait: Duration,
+        mut read: impl FnMut() -> (T, usize),
+    ) -> T {
+        let deadline = tokio::time::Instant::now() + max_wait;
+        loop {
+            let notified = self.data_appended.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let (result, bytes) = read();
+            if bytes >= min_bytes || tokio::time::Instant::now() >= deadline {
+                return result;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return read().0;
+            }
+        }
+    }
+
+    /// Runs retention on every partition; returns the segments deleted.
+    pub fn apply_retention(&self) -> usize {
+        let now = now_ms();
+        self.all_partitions()
+            .iter()
+            .map(|p| p.apply_retention(now))
+            .sum()
+    }
+
+    /// Time-based roll and flush.
+    pub fn tick(&self) {
+        let now = now_ms();
+        for p in self.all_partitions() {
+            p.tick(now);
+        }
+    }
+
+    /// Flushes every log and leaves the clean shutdown marker, so the next
+    /// start skips recovery. Not written if any flush failed.
+    pub fn shutdown(&self) {
+        let mut clean = true;
+        for p in self.all_partitions() {
+            if let Err(e) = p.flush() {
+                clean = false;
+                tracing::error!(topic = %p.topic, partition = p.index, error = %e, "flush at shutdown failed");
+            }
+        }
+        if clean {
+            let marker = self.data_dir.join(CLEAN_SHUTDOWN_MARKER);
+            let written = std::fs::File::create(&marker).and_then(|f| f.sync_all());
+            if let Err(e) = written {
+                tracing::error!(error = %e, "cannot write clean shutdown marker");
+            }
+        }
+    }
+}

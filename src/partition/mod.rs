@@ -1,0 +1,306 @@
+//! Partition state on this broker: the log plus what replication needs
+//! around it (leader epoch, high watermark, ISR), and the replica manager
+//! that owns every partition hosted here.
+//!
+//! A single broker is a one-node cluster: the ISR is this broker, so the
+//! high watermark follows the log end offset; the same code path advances it
+//! from followers' fetch positions when replication lands.
+
+mod manager;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicI32, AtomicI64, Ordering};
+
+use bytes::Bytes;
+use kafka_protocol::error::ResponseError;
+use parking_lot::{Mutex, RwLock};
+use uuid::Uuid;
+
+use crate::config::LogConfig;
+use crate::log::{AppendInfo, Log, LogError};
+
+pub use manager::{now_ms, ReplicaManager, StartupError};
+
+/// Kafka's isolation levels for Fetch and ListOffsets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IsolationLevel {
+    ReadUncommitted,
+    ReadCommitted,
+}
+
+impl IsolationLevel {
+    pub fn from_wire(v: i8) -> IsolationLevel {
+        if v == 1 {
+            IsolationLevel::ReadCommitted
+        } else {
+            IsolationLevel::ReadUncommitted
+        }
+    }
+}
+
+/// What the metadata says about one partition this broker hosts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PartitionState {
+    pub topic: String,
+    pub topic_id: Uuid,
+    pub index: i32,
+    pub replicas: Vec<i32>,
+    pub isr: Vec<i32>,
+    pub leader: i32,
+    pub leader_epoch: i32,
+    pub log_config: LogConfig,
+}
+
+/// A read from the log with the partition offsets the Fetch response reports.
+#[derive(Debug, Clone)]
+pub struct ReadResult {
+    pub records: Bytes,
+    pub high_watermark: i64,
+    pub last_stable_offset: i64,
+    pub log_start_offset: i64,
+}
+
+pub struct Partition {
+    pub topic: String,
+    pub topic_id: Uuid,
+    pub index: i32,
+    node_id: i32,
+    log: RwLock<Log>,
+    leader_epoch: AtomicI32,
+    leader: AtomicI32,
+    high_watermark: AtomicI64,
+    /// Log end offsets of the other ISR members, keyed by broker id.
+    follower_leos: Mutex<BTreeMap<i32, i64>>,
+    isr: Mutex<Vec<i32>>,
+}
+
+/// Maps a storage error to its Kafka code, logging what the client will not see.
+pub(crate) fn log_error_code(topic: &str, partition: i32, e: &LogError) -> ResponseError {
+    let code = e.kafka_error_code();
+    if code == ResponseError::KafkaStorageError.code() {
+        tracing::error!(topic, partition, error = %e, "storage error");
+    } else {
+        tracing::debug!(topic, partition, error = %e, "request refused by the log");
+    }
+    ResponseError::try_from_code(code).unwrap_or(ResponseError::UnknownServerError)
+}
+
+impl Partition {
+    pub(crate) fn new(state: &PartitionState, node_id: i32, log: Log) -> Partition {
+        let hw = log.log_end_offset();
+        Partition {
+            topic: state.topic.clone(),
+            topic_id: state.topic_id,
+            index: state.index,
+            node_id,
+            log: RwLock::new(log),
+            leader_epoch: AtomicI32::new(state.leader_epoch),
+            leader: AtomicI32::new(state.leader),
+            high_watermark: AtomicI64::new(hw),
+            follower_leos: Mutex::new(BTreeMap::new()),
+            isr: Mutex::new(state.isr.clone()),
+        }
+    }
+
+    pub fn leader_epoch(&self) -> i32 {
+        self.leader_epoch.load(Ordering::Acquire)
+    }
+
+    pub fn is_leader(&self) -> bool {
+        self.leader.load(Ordering::Acquire) == self.node_id
+    }
+
+    pub fn high_watermark(&self) -> i64 {
+        self.high_watermark.load(Ordering::Acquire)
+    }
+
+    /// Until transactions land, nothing is pending, so the LSO is the high watermark.
+    pub fn last_stable_offset(&self) -> i64 {
+        self.high_watermark()
+    }
+
+    pub fn log_start_offset(&self) -> i64 {
+        self.log.read().log_start_offset()
+    }
+
+    pub fn log_end_offset(&self) -> i64 {
+        self.log.read().log_end_offset()
+    }
+
+    pub fn size_bytes(&self) -> u64 {
+        self.log.read().size_bytes()
+    }
+
+    /// Applies leadership and config changes from the metadata.
+    pub(crate) fn update(&self, state: &PartitionState) {
+        self.leader.store(state.leader, Ordering::Release);
+        self.leader_epoch
+            .store(state.leader_epoch, Ordering::Release);
+        *self.isr.lock() = state.isr.clone();
+        {
+            let mut log = self.log.write();
+            if *log.config() != state.log_config {
+                log.set_config(state.log_config.clone());
+            }
+        }
+        self.maybe_advance_high_watermark();
+    }
+
+    /// Kafka's check of a client's view of the leader epoch: an older epoch is
+    /// fenced, a newer one means this broker has not caught up yet.
+    pub fn check_leader_epoch(&self, current_leader_epoch: i32) -> Result<(), ResponseError> {
+        if current_leader_epoch < 0 {
+            return Ok(());
+        }
+        let mine = self.leader_epoch();
+        if current_leader_epoch < mine {
+            Err(ResponseError::FencedLeaderEpoch)
+        } else if current_leader_epoch > mine {
+            Err(ResponseError::UnknownLeaderEpoch)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn require_leader(&self) -> Result<(), ResponseError> {
+        if self.is_leader() {
+            Ok(())
+        } else {
+            Err(ResponseError::NotLeaderOrFollower)
+        }
+    }
+
+    /// Appends a Produce request's records as leader and advances the high watermark.
+    pub fn append_records_as_leader(
+        &self,
+        records: &[u8],
+        now_ms: i64,
+    ) -> Result<AppendInfo, ResponseError> {
+        self.require_leader()?;
+        let info = {
+            let mut log = self.log.write();
+            log.append_as_leader(records, self.leader_epoch(), now_ms)
+                .map_err(|e| log_error_code(&self.topic, self.index, &e))?
+        };
+        self.maybe_advance_high_watermark();
+        Ok(info)
+    }
+
+    /// The high watermark is the smallest log end offset across the ISR.
+    fn maybe_advance_high_watermark(&self) {
+        let leo = self.log_end_offset();
+        let followers = self.follower_leos.lock();
+        let isr = self.isr.lock();
+        let hw = isr
+            .iter()
+            .filter(|id| **id != self.node_id)
+            .map(|id| followers.get(id).copied().unwrap_or(0))
+            .fold(leo, i64::min);
+        self.high_watermark.fetch_max(hw, Ordering::AcqRel);
+    }
+
+    /// Reads from `offset` up to the high watermark (or LSO under read_committed).
+    pub fn read(
+        &self,
+        offset: i64,
+        max_bytes: usize,
+        isolation: IsolationLevel,
+        min_one: bool,
+    ) -> Result<ReadResult, ResponseError> {
+        let high_watermark = self.high_watermark();
+        let last_stable_offset = self.last_stable_offset();
+        let upper = match isolation {
+            IsolationLevel::ReadUncommitted => high_watermark,
+            IsolationLevel::ReadCommitted => last_stable_offset,
+        };
+        let log = self.log.read();
+        let records = log
+            .read(offset, max_bytes, upper, min_one)
+            .map_err(|e| log_error_code(&self.topic, self.index, &e))?;
+        Ok(ReadResult {
+            records,
+            high_watermark,
+            last_stable_offset,
+            log_start_offset: log.log_start_offset(),
+        })
+    }
+
+    /// ListOffsets for one timestamp: -2 earliest, -1 latest, -3 max timestamp,
+    /// otherwise the first offset at or after the timestamp. Returns (timestamp, offset).
+    pub fn list_offset(
+        &self,
+        timestamp: i64,
+        isolation: IsolationLevel,
+    ) -> Result<(i64, i64), ResponseError> {
+        const LATEST: i64 = -1;
+        const EARLIEST: i64 = -2;
+        const MAX_TIMESTAMP: i64 = -3;
+        const EARLIEST_LOCAL: i64 = -4;
+        const LATEST_TIERED: i64 = -5;
+        let upper = match isolation {
+            IsolationLevel::ReadUncommitted => self.high_watermark(),
+            IsolationLevel::ReadCommitted => self.last_stable_offset(),
+        };
+        let log = self.log.read();
+        Ok(match timestamp {
+            EARLIEST | EARLIEST_LOCAL => (-1, log.log_start_offset()),
+            LATEST => (-1, upper),
+            LATEST_TIERED => (-1, log.log_start_offset() - 1),
+            MAX_TIMESTAMP => match log.max_timestamp_and_offset() {
+                Some((offset, ts)) if offset < upper => (ts, offset),
+                _ => (-1, -1),
+            },
+            ts if ts < 0 => return Err(ResponseError::InvalidRequest),
+            ts => match log.offset_for_timestamp(ts) {
+                Some((offset, found_ts)) if offset < upper => {
+                    (found_ts, offset.max(log.log_start_offset()))
+                }
+                _ => (-1, -1),
+            },
+        })
+    }
+
+    /// OffsetForLeaderEpoch: the end offset of `epoch` as this leader knows it.
+    pub fn end_offset_for_epoch(&self, epoch: i32) -> (i32, i64) {
+        let log = self.log.read();
+        match log.end_offset_for_epoch(epoch) {
+            Some((e, offset)) => (e, offset),
+            None => (-1, -1),
+        }
+    }
+
+    /// DeleteRecords: moves the log start offset; `offset` -1 means the high watermark.
+    pub fn delete_records_before(&self, offset: i64) -> Result<i64, ResponseError> {
+        self.require_leader()?;
+        let hw = self.high_watermark();
+        let target = if offset == -1 { hw } else { offset };
+        if target < 0 || target > hw {
+            return Err(ResponseError::OffsetOutOfRange);
+        }
+        let mut log = self.log.write();
+        log.delete_records_before(target, now_ms())
+            .map_err(|e| log_error_code(&self.topic, self.index, &e))
+    }
+
+    pub(crate) fn tick(&self, now_ms: i64) {
+        let mut log = self.log.write();
+        if let Err(e) = log.tick(now_ms) {
+            tracing::error!(topic = %self.topic, partition = self.index, error = %e, "periodic roll or flush failed");
+        }
+    }
+
+    pub(crate) fn apply_retention(&self, now_ms: i64) -> usize {
+        let mut log = self.log.write();
+        match log.apply_retention(now_ms) {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::error!(topic = %self.topic, partition = self.index, error = %e, "retention failed");
+                0
+            }
+        }
+    }
+
+    pub(crate) fn flush(&self) -> Result<(), LogError> {
+        self.log.write().flush()
+    }
+}
