@@ -1,0 +1,56 @@
+//! ApiVersions: the APIs and versions this broker serves, read from the registry.
+
+use std::sync::Arc;
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::api_versions_response::ApiVersion;
+use kafka_protocol::messages::{ApiVersionsRequest, ApiVersionsResponse};
+
+use super::{registry, BrokerContext, Handler, RequestContext};
+
+pub struct ApiVersions;
+
+fn supported() -> ApiVersionsResponse {
+    let mut keys: Vec<ApiVersion> = registry::endpoints()
+        .iter()
+        .map(|e| {
+            ApiVersion::default()
+                .with_api_key(e.key as i16)
+                .with_min_version(e.versions.min)
+                .with_max_version(e.versions.max)
+        })
+        .collect();
+    keys.sort_by_key(|k| k.api_key);
+    ApiVersionsResponse::default().with_api_keys(keys)
+}
+
+/// What a client that asked for an ApiVersions version we do not know gets:
+/// UNSUPPORTED_VERSION with our ranges, to be encoded at v0 so any client can read it.
+pub fn unsupported_version_response() -> ApiVersionsResponse {
+    supported().with_error_code(ResponseError::UnsupportedVersion.code())
+}
+
+impl Handler for ApiVersions {
+    type Request = ApiVersionsRequest;
+
+    async fn handle(
+        _broker: Arc<BrokerContext>,
+        ctx: RequestContext,
+        request: ApiVersionsRequest,
+    ) -> ApiVersionsResponse {
+        // v3+ requests carry the client's software name and version, which
+        // Kafka requires to be non-empty and made of [a-zA-Z0-9.-].
+        let valid = |s: &str| {
+            !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+        };
+        if ctx.api_version >= 3
+            && (!valid(&request.client_software_name) || !valid(&request.client_software_version))
+        {
+            return ApiVersionsResponse::default()
+                .with_error_code(ResponseError::InvalidRequest.code());
+        }
+        supported()
+    }
+}

@@ -1,0 +1,56 @@
+//! What DescribeConfigs, AlterConfigs and IncrementalAlterConfigs share:
+//! resource types and the checks on which resource a request names.
+
+use kafka_protocol::error::ResponseError;
+
+use super::BrokerContext;
+use crate::cluster::controller::unknown_topic;
+use crate::cluster::ControllerError;
+use crate::config::TopicConfig;
+
+pub const TOPIC: i8 = 2;
+pub const BROKER: i8 = 4;
+
+/// The current overrides of topic `name`, or why it cannot be configured.
+pub fn topic_config(broker: &BrokerContext, name: &str) -> Result<TopicConfig, ControllerError> {
+    broker
+        .image()
+        .topic(name)
+        .map(|t| t.config.clone())
+        .ok_or_else(|| unknown_topic(name))
+}
+
+/// Gregor has no dynamic broker configs yet: its properties come from the
+/// file and command line only.
+pub fn broker_not_alterable() -> ControllerError {
+    ControllerError::new(
+        ResponseError::InvalidRequest,
+        "Broker configs cannot be altered at run time; set them in server.properties or with --override.",
+    )
+}
+
+pub fn unsupported_resource(resource_type: i8) -> ControllerError {
+    ControllerError::new(
+        ResponseError::InvalidRequest,
+        format!("Unsupported resource type {resource_type}."),
+    )
+}
+
+/// Edits topic `name`'s overrides with `edit` and commits the result (or only
+/// validates it).
+pub fn alter_topic(
+    broker: &BrokerContext,
+    name: &str,
+    validate_only: bool,
+    edit: impl FnOnce(&mut TopicConfig) -> Result<(), ControllerError>,
+) -> Result<(), ControllerError> {
+    let mut config = topic_config(broker, name)?;
+    edit(&mut config)?;
+    broker
+        .controller
+        .set_topic_config(name, config, validate_only)?;
+    if !validate_only {
+        broker.apply_metadata();
+    }
+    Ok(())
+}

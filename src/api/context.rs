@@ -1,0 +1,50 @@
+use std::sync::Arc;
+
+use kafka_protocol::messages::RequestHeader;
+
+use crate::cluster::{Controller, ControllerError, MetadataImage, NewTopic, TopicImage};
+use crate::config::BrokerConfig;
+use crate::partition::ReplicaManager;
+
+/// What every handler reaches: this broker's identity, the metadata image
+/// (through the controller) and the partitions it hosts.
+pub struct BrokerContext {
+    pub node_id: i32,
+    pub config: BrokerConfig,
+    pub controller: Controller,
+    pub replicas: ReplicaManager,
+}
+
+impl BrokerContext {
+    pub fn image(&self) -> Arc<MetadataImage> {
+        self.controller.image()
+    }
+
+    /// Brings this broker's partitions in line with the latest image, so a
+    /// handler that changed metadata answers only once the change is served.
+    pub fn apply_metadata(&self) {
+        let hosted = self.image().hosted_partitions(self.node_id, &self.config);
+        if let Err(e) = self.replicas.apply(&hosted) {
+            tracing::error!(error = %e, "cannot apply metadata change to local partitions");
+        }
+    }
+
+    pub fn create_topic(&self, topic: &NewTopic) -> Result<TopicImage, ControllerError> {
+        let created = self.controller.create_topic(topic, false)?;
+        self.apply_metadata();
+        Ok(created)
+    }
+}
+
+/// The parts of a request that are not its body.
+#[derive(Debug, Clone)]
+pub struct RequestContext {
+    pub header: RequestHeader,
+    pub api_version: i16,
+}
+
+impl RequestContext {
+    pub fn client_id(&self) -> &str {
+        self.header.client_id.as_deref().unwrap_or("")
+    }
+}

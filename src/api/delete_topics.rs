@@ -1,0 +1,85 @@
+//! DeleteTopics, by name (v0-5) or by name or id (v6+).
+
+use std::sync::Arc;
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::delete_topics_response::DeletableTopicResult;
+use kafka_protocol::messages::{DeleteTopicsRequest, DeleteTopicsResponse, TopicName};
+use kafka_protocol::protocol::StrBytes;
+use uuid::Uuid;
+
+use super::{BrokerContext, Handler, RequestContext};
+use crate::cluster::topic_name;
+
+pub struct DeleteTopics;
+
+impl Handler for DeleteTopics {
+    type Request = DeleteTopicsRequest;
+
+    async fn handle(
+        broker: Arc<BrokerContext>,
+        ctx: RequestContext,
+        request: DeleteTopicsRequest,
+    ) -> DeleteTopicsResponse {
+        let targets: Vec<(Option<String>, Uuid)> = if ctx.api_version >= 6 {
+            request
+                .topics
+                .iter()
+                .map(|t| (t.name.as_ref().map(|n| n.0.to_string()), t.topic_id))
+                .collect()
+        } else {
+            request
+                .topic_names
+                .iter()
+                .map(|n| (Some(n.0.to_string()), Uuid::nil()))
+                .collect()
+        };
+        let mut responses = Vec::with_capacity(targets.len());
+        let mut changed = false;
+        for (name, id) in targets {
+            let image = broker.image();
+            let resolved = match &name {
+                Some(n) => image
+                    .topic(n)
+                    .map(|t| t.name.clone())
+                    .ok_or(ResponseError::UnknownTopicOrPartition),
+                None => image
+                    .topic_by_id(id)
+                    .map(|t| t.name.clone())
+                    .ok_or(ResponseError::UnknownTopicId),
+            };
+            let mut result = DeletableTopicResult::default()
+                .with_name(name.clone().map(|n| TopicName(StrBytes::from_string(n))))
+                .with_topic_id(id);
+            match resolved {
+                Ok(n) if topic_name::is_internal(&n) => {
+                    result = result
+                        .with_error_code(ResponseError::InvalidRequest.code())
+                        .with_error_message(Some(StrBytes::from_string(format!(
+                            "Internal topic '{n}' cannot be deleted."
+                        ))));
+                }
+                Ok(n) => match broker.controller.delete_topic(&n) {
+                    Ok(deleted_id) => {
+                        changed = true;
+                        tracing::info!(topic = %n, client = ctx.client_id(), "deleted topic");
+                        result = result
+                            .with_name(Some(TopicName(StrBytes::from_string(n))))
+                            .with_topic_id(deleted_id);
+                    }
+                    Err(e) => {
+                        result = result
+                            .with_error_code(e.code.code())
+                            .with_error_message(Some(StrBytes::from_string(e.message)));
+                    }
+                },
+                Err(code) => result = result.with_error_code(code.code()),
+            }
+            responses.push(result);
+        }
+        if changed {
+            broker.apply_metadata();
+        }
+        DeleteTopicsResponse::default().with_responses(responses)
+    }
+}

@@ -1,0 +1,165 @@
+//! Fetch (sessionless): reads up to the high watermark, honouring max_bytes,
+//! partition_max_bytes and the long poll on min_bytes / max_wait_ms.
+//!
+//! Fetch sessions (KIP-227) are not kept: the response's session id is 0,
+//! which clients that asked for a session read as "full fetch every time".
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
+use kafka_protocol::messages::{FetchRequest, FetchResponse, TopicName};
+use uuid::Uuid;
+
+use super::{BrokerContext, Handler, RequestContext};
+use crate::partition::IsolationLevel;
+
+pub struct Fetch;
+
+/// Longest long poll honoured, so a client asking for hours cannot pin a connection.
+const MAX_WAIT_CAP: Duration = Duration::from_secs(60);
+
+struct Wanted {
+    name: Option<String>,
+    topic: TopicName,
+    topic_id: Uuid,
+    partitions: Vec<(i32, i64, i32, usize)>,
+}
+
+fn read_all(
+    broker: &BrokerContext,
+    wanted: &[Wanted],
+    max_bytes: usize,
+    isolation: IsolationLevel,
+    topic_id_mode: bool,
+) -> (Vec<FetchableTopicResponse>, usize) {
+    let mut left = max_bytes;
+    let mut total = 0usize;
+    let mut topics = Vec::with_capacity(wanted.len());
+    for w in wanted {
+        let mut partitions = Vec::with_capacity(w.partitions.len());
+        for &(index, offset, epoch, partition_max) in &w.partitions {
+            let mut pd = PartitionData::default()
+                .with_partition_index(index)
+                .with_high_watermark(-1)
+                .with_last_stable_offset(-1)
+                .with_log_start_offset(-1);
+            let Some(name) = w.name.as_deref() else {
+                let code = if topic_id_mode {
+                    ResponseError::UnknownTopicId
+                } else {
+                    ResponseError::UnknownTopicOrPartition
+                };
+                partitions.push(pd.with_error_code(code.code()));
+                continue;
+            };
+            // KIP-74: the first non-empty partition may exceed the limits by one
+            // batch, so a batch larger than max_bytes cannot stall a consumer.
+            let min_one = total == 0;
+            let read = broker.replicas.leader_partition(name, index).and_then(|p| {
+                p.check_leader_epoch(epoch)?;
+                p.read(offset, left.min(partition_max), isolation, min_one)
+            });
+            match read {
+                Ok(read) => {
+                    let n = read.records.len();
+                    total += n;
+                    left = left.saturating_sub(n);
+                    pd = pd
+                        .with_high_watermark(read.high_watermark)
+                        .with_last_stable_offset(read.last_stable_offset)
+                        .with_log_start_offset(read.log_start_offset)
+                        .with_records(Some(read.records));
+                    if isolation == IsolationLevel::ReadCommitted {
+                        pd.aborted_transactions = Some(Vec::new());
+                    }
+                }
+                Err(code) => {
+                    if let Some(p) = broker.replicas.partition(name, index) {
+                        pd = pd
+                            .with_high_watermark(p.high_watermark())
+                            .with_log_start_offset(p.log_start_offset())
+                            .with_last_stable_offset(p.last_stable_offset());
+                    }
+                    pd = pd.with_error_code(code.code());
+                }
+            }
+            partitions.push(pd);
+        }
+        topics.push(
+            FetchableTopicResponse::default()
+                .with_topic(w.topic.clone())
+                .with_topic_id(w.topic_id)
+                .with_partitions(partitions),
+        );
+    }
+    (topics, total)
+}
+
+impl Handler for Fetch {
+    type Request = FetchRequest;
+    const CONCURRENT: bool = true;
+
+    async fn handle(
+        broker: Arc<BrokerContext>,
+        ctx: RequestContext,
+        request: FetchRequest,
+    ) -> FetchResponse {
+        if request.session_id != 0 {
+            return FetchResponse::default()
+                .with_error_code(ResponseError::FetchSessionIdNotFound.code());
+        }
+        let topic_id_mode = ctx.api_version >= 13;
+        let image = broker.image();
+        let wanted: Vec<Wanted> = request
+            .topics
+            .iter()
+            .map(|t| {
+                let name = if topic_id_mode {
+                    image.topic_by_id(t.topic_id).map(|i| i.name.clone())
+                } else {
+                    Some(t.topic.0.to_string())
+                };
+                Wanted {
+                    name,
+                    topic: t.topic.clone(),
+                    topic_id: t.topic_id,
+                    partitions: t
+                        .partitions
+                        .iter()
+                        .map(|p| {
+                            (
+                                p.partition,
+                                p.fetch_offset,
+                                p.current_leader_epoch,
+                                p.partition_max_bytes.max(0) as usize,
+                            )
+                        })
+                        .collect(),
+                }
+            })
+            .collect();
+        drop(image);
+        let isolation = IsolationLevel::from_wire(request.isolation_level);
+        let max_bytes = request.max_bytes.max(0) as usize;
+        let min_bytes = request.min_bytes.max(0) as usize;
+        let max_wait = Duration::from_millis(request.max_wait_ms.max(0) as u64).min(MAX_WAIT_CAP);
+        let topics = broker
+            .replicas
+            .wait_for_data(min_bytes, max_wait, || {
+                let (topics, bytes) =
+                    read_all(&broker, &wanted, max_bytes, isolation, topic_id_mode);
+                // An error is news the client should get at once, as Kafka answers it.
+                let has_error = topics
+                    .iter()
+                    .flat_map(|t| &t.partitions)
+                    .any(|p| p.error_code != 0);
+                (topics, if has_error { usize::MAX } else { bytes })
+            })
+            .await;
+        FetchResponse::default()
+            .with_session_id(0)
+            .with_responses(topics)
+    }
+}

@@ -1,0 +1,160 @@
+//! Metadata: brokers, controller and topic layouts from the metadata image,
+//! creating topics on first mention when `auto.create.topics.enable` is set.
+
+use std::sync::Arc;
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::metadata_response::{
+    MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
+};
+use kafka_protocol::messages::{BrokerId, MetadataRequest, MetadataResponse, TopicName};
+use kafka_protocol::protocol::StrBytes;
+use uuid::Uuid;
+
+use super::{BrokerContext, Handler, RequestContext};
+use crate::cluster::{topic_name, NewTopic, TopicImage};
+
+pub struct Metadata;
+
+fn topic_response(topic: &TopicImage) -> MetadataResponseTopic {
+    let partitions = topic
+        .partitions
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            MetadataResponsePartition::default()
+                .with_error_code(if p.leader < 0 {
+                    ResponseError::LeaderNotAvailable.code()
+                } else {
+                    0
+                })
+                .with_partition_index(i as i32)
+                .with_leader_id(BrokerId(p.leader))
+                .with_leader_epoch(p.leader_epoch)
+                .with_replica_nodes(p.replicas.iter().copied().map(BrokerId).collect())
+                .with_isr_nodes(p.isr.iter().copied().map(BrokerId).collect())
+        })
+        .collect();
+    MetadataResponseTopic::default()
+        .with_name(Some(TopicName(StrBytes::from_string(topic.name.clone()))))
+        .with_topic_id(topic.id)
+        .with_is_internal(topic.internal)
+        .with_partitions(partitions)
+}
+
+fn error_topic(name: Option<String>, id: Uuid, code: ResponseError) -> MetadataResponseTopic {
+    MetadataResponseTopic::default()
+        .with_name(name.map(|n| TopicName(StrBytes::from_string(n))))
+        .with_topic_id(id)
+        .with_error_code(code.code())
+}
+
+impl Handler for Metadata {
+    type Request = MetadataRequest;
+
+    async fn handle(
+        broker: Arc<BrokerContext>,
+        ctx: RequestContext,
+        request: MetadataRequest,
+    ) -> MetadataResponse {
+        // v0 has no null list: an empty one asks for every topic.
+        let wanted = match request.topics {
+            Some(t) if t.is_empty() && ctx.api_version == 0 => None,
+            other => other,
+        };
+        // Before v4 clients cannot opt out of auto-creation.
+        let allow_create = (ctx.api_version < 4 || request.allow_auto_topic_creation)
+            && broker.config.auto_create_topics_enable();
+        let mut topics = Vec::new();
+        match wanted {
+            None => {
+                let image = broker.image();
+                topics.extend(image.topics.values().map(topic_response));
+            }
+            Some(requested) => {
+                for t in requested {
+                    let image = broker.image();
+                    match t.name.map(|n| n.0.to_string()) {
+                        Some(name) => {
+                            if let Some(topic) = image.topic(&name) {
+                                topics.push(topic_response(topic));
+                                continue;
+                            }
+                            if let Err(reason) = topic_name::validate(&name) {
+                                tracing::debug!(%name, %reason, "metadata for an invalid topic name");
+                                topics.push(error_topic(
+                                    Some(name),
+                                    Uuid::nil(),
+                                    ResponseError::InvalidTopicException,
+                                ));
+                                continue;
+                            }
+                            if !allow_create || topic_name::is_internal(&name) {
+                                topics.push(error_topic(
+                                    Some(name),
+                                    Uuid::nil(),
+                                    ResponseError::UnknownTopicOrPartition,
+                                ));
+                                continue;
+                            }
+                            let new = NewTopic {
+                                name: name.clone(),
+                                num_partitions: -1,
+                                replication_factor: -1,
+                                assignments: Vec::new(),
+                                configs: Vec::new(),
+                            };
+                            match broker.create_topic(&new) {
+                                Ok(topic) => {
+                                    tracing::info!(topic = %name, partitions = topic.partitions.len(), "auto-created topic");
+                                    topics.push(topic_response(&topic));
+                                }
+                                // A concurrent request created it first.
+                                Err(e) if e.code == ResponseError::TopicAlreadyExists => {
+                                    match broker.image().topic(&name) {
+                                        Some(topic) => topics.push(topic_response(topic)),
+                                        None => topics.push(error_topic(
+                                            Some(name),
+                                            Uuid::nil(),
+                                            ResponseError::LeaderNotAvailable,
+                                        )),
+                                    }
+                                }
+                                Err(e) => {
+                                    tracing::warn!(topic = %name, error = %e, "auto-creation failed");
+                                    topics.push(error_topic(Some(name), Uuid::nil(), e.code));
+                                }
+                            }
+                        }
+                        None => match image.topic_by_id(t.topic_id) {
+                            Some(topic) => topics.push(topic_response(topic)),
+                            None => topics.push(error_topic(
+                                None,
+                                t.topic_id,
+                                ResponseError::UnknownTopicId,
+                            )),
+                        },
+                    }
+                }
+            }
+        }
+        let image = broker.image();
+        MetadataResponse::default()
+            .with_brokers(
+                image
+                    .brokers
+                    .values()
+                    .map(|b| {
+                        MetadataResponseBroker::default()
+                            .with_node_id(BrokerId(b.node_id))
+                            .with_host(StrBytes::from_string(b.host.clone()))
+                            .with_port(i32::from(b.port))
+                            .with_rack(b.rack.clone().map(StrBytes::from_string))
+                    })
+                    .collect(),
+            )
+            .with_cluster_id(Some(StrBytes::from_string(image.cluster_id.clone())))
+            .with_controller_id(BrokerId(image.controller_id))
+            .with_topics(topics)
+    }
+}

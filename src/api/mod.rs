@@ -1,0 +1,58 @@
+//! One handler module per Kafka API. Each decodes nothing by hand: the
+//! `kafka-protocol` codec turns the frame into a typed request, the handler
+//! calls the domain layer and builds the typed response. ApiVersions is
+//! derived from the handlers registered in [`registry`], so the broker never
+//! advertises an API it does not serve.
+
+mod alter_configs;
+mod api_versions;
+mod config_resource;
+mod context;
+mod create_partitions;
+mod create_topics;
+mod delete_records;
+mod delete_topics;
+mod describe_cluster;
+mod describe_configs;
+mod describe_log_dirs;
+mod fetch;
+mod incremental_alter_configs;
+mod list_offsets;
+mod metadata;
+mod offset_for_leader_epoch;
+mod produce;
+mod registry;
+
+pub use api_versions::unsupported_version_response;
+pub use context::{BrokerContext, RequestContext};
+pub use registry::{endpoint, endpoints, Endpoint, HandlerFuture};
+
+use std::future::Future;
+use std::sync::Arc;
+
+use kafka_protocol::protocol::{Request, VersionRange};
+
+/// A Kafka API served by this broker.
+pub trait Handler: Send + Sync + 'static {
+    type Request: Request + Send + 'static;
+
+    /// Versions served; every version the codec knows unless a handler narrows it.
+    const VERSIONS: VersionRange = <Self::Request as kafka_protocol::protocol::Message>::VERSIONS;
+
+    /// Whether later requests on the same connection may start while this one
+    /// is still running. Only read-only handlers that may wait (Fetch's long
+    /// poll) set it; everything else runs in arrival order, so pipelined
+    /// produce requests append in the order they were sent.
+    const CONCURRENT: bool = false;
+
+    /// Kafka sends no response at all to some requests (Produce with acks=0).
+    fn expects_response(_request: &Self::Request) -> bool {
+        true
+    }
+
+    fn handle(
+        broker: Arc<BrokerContext>,
+        ctx: RequestContext,
+        request: Self::Request,
+    ) -> impl Future<Output = <Self::Request as Request>::Response> + Send;
+}

@@ -1,0 +1,99 @@
+//! Produce: append each partition's record batches as leader. The batches are
+//! stored as the producer sent them; only base offset and leader epoch (and,
+//! for LogAppendTime topics, the timestamp) are patched in the log layer.
+
+use std::sync::Arc;
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
+use kafka_protocol::messages::{ProduceRequest, ProduceResponse, TopicName};
+use kafka_protocol::protocol::StrBytes;
+
+use super::{BrokerContext, Handler, RequestContext};
+
+pub struct Produce;
+
+fn partition_error(index: i32, code: ResponseError) -> PartitionProduceResponse {
+    PartitionProduceResponse::default()
+        .with_index(index)
+        .with_error_code(code.code())
+        .with_base_offset(-1)
+        .with_log_append_time_ms(-1)
+        .with_log_start_offset(-1)
+}
+
+impl Handler for Produce {
+    type Request = ProduceRequest;
+
+    fn expects_response(request: &ProduceRequest) -> bool {
+        request.acks != 0
+    }
+
+    async fn handle(
+        broker: Arc<BrokerContext>,
+        ctx: RequestContext,
+        request: ProduceRequest,
+    ) -> ProduceResponse {
+        let acks_valid = matches!(request.acks, -1..=1);
+        let image = broker.image();
+        let mut responses = Vec::with_capacity(request.topic_data.len());
+        for topic in request.topic_data {
+            // v13 names topics by id only.
+            let name = if ctx.api_version >= 13 {
+                image.topic_by_id(topic.topic_id).map(|t| t.name.clone())
+            } else {
+                Some(topic.name.0.to_string())
+            };
+            let unknown = if ctx.api_version >= 13 {
+                ResponseError::UnknownTopicId
+            } else {
+                ResponseError::UnknownTopicOrPartition
+            };
+            let partition_responses = topic
+                .partition_data
+                .iter()
+                .map(|p| {
+                    if !acks_valid {
+                        return partition_error(p.index, ResponseError::InvalidRequiredAcks);
+                    }
+                    let Some(name) = name.as_deref() else {
+                        return partition_error(p.index, unknown);
+                    };
+                    let Some(records) = p.records.as_deref() else {
+                        return partition_error(p.index, ResponseError::InvalidRecord);
+                    };
+                    match broker.replicas.append_records(name, p.index, records) {
+                        Ok(info) => PartitionProduceResponse::default()
+                            .with_index(p.index)
+                            .with_base_offset(info.base_offset)
+                            .with_log_append_time_ms(info.log_append_time)
+                            .with_log_start_offset(
+                                broker
+                                    .replicas
+                                    .partition(name, p.index)
+                                    .map_or(-1, |p| p.log_start_offset()),
+                            ),
+                        Err(code) => {
+                            let mut r = partition_error(p.index, code);
+                            if code == ResponseError::InvalidRecord
+                                || code == ResponseError::CorruptMessage
+                            {
+                                r.error_message = Some(StrBytes::from_static_str(
+                                    "record batch failed validation",
+                                ));
+                            }
+                            r
+                        }
+                    }
+                })
+                .collect();
+            responses.push(
+                TopicProduceResponse::default()
+                    .with_name(TopicName(topic.name.0.clone()))
+                    .with_topic_id(topic.topic_id)
+                    .with_partition_responses(partition_responses),
+            );
+        }
+        ProduceResponse::default().with_responses(responses)
+    }
+}

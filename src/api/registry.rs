@@ -1,0 +1,100 @@
+//! The table of registered APIs, erased to one shape so the server can
+//! dispatch by API key.
+
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use futures::future::BoxFuture;
+use kafka_protocol::messages::ApiKey;
+use kafka_protocol::protocol::{Decodable, Encodable, Request, VersionRange};
+
+use super::{
+    alter_configs, api_versions, create_partitions, create_topics, delete_records, delete_topics,
+    describe_cluster, describe_configs, describe_log_dirs, fetch, incremental_alter_configs,
+    list_offsets, metadata, offset_for_leader_epoch, produce,
+};
+use super::{context::RequestContext, BrokerContext, Handler};
+
+/// The encoded response body (`None` when the API sends none), or why it could not be encoded.
+pub type HandlerFuture = BoxFuture<'static, Result<Option<BytesMut>, anyhow::Error>>;
+
+type Call = fn(Arc<BrokerContext>, RequestContext, Bytes) -> Result<HandlerFuture, anyhow::Error>;
+
+/// One registered API.
+pub struct Endpoint {
+    pub key: ApiKey,
+    pub versions: VersionRange,
+    pub concurrent: bool,
+    call: Call,
+}
+
+impl Endpoint {
+    /// Decodes `body` at the request's version and starts the handler.
+    /// A body the codec cannot read is an error: the connection is closed.
+    pub fn call(
+        &self,
+        broker: Arc<BrokerContext>,
+        ctx: RequestContext,
+        body: Bytes,
+    ) -> Result<HandlerFuture, anyhow::Error> {
+        (self.call)(broker, ctx, body)
+    }
+}
+
+fn call<H: Handler>(
+    broker: Arc<BrokerContext>,
+    ctx: RequestContext,
+    mut body: Bytes,
+) -> Result<HandlerFuture, anyhow::Error> {
+    let version = ctx.api_version;
+    let request = <H::Request as Decodable>::decode(&mut body, version)?;
+    let respond = H::expects_response(&request);
+    Ok(Box::pin(async move {
+        let response = H::handle(broker, ctx, request).await;
+        if !respond {
+            return Ok(None);
+        }
+        let mut out = BytesMut::with_capacity(response.compute_size(version)?);
+        response.encode(&mut out, version)?;
+        Ok(Some(out))
+    }))
+}
+
+fn entry<H: Handler>() -> Endpoint {
+    Endpoint {
+        key: ApiKey::try_from(<H::Request as Request>::KEY)
+            .expect("the codec's own request types have known keys"),
+        versions: H::VERSIONS,
+        concurrent: H::CONCURRENT,
+        call: call::<H>,
+    }
+}
+
+static ENDPOINTS: std::sync::LazyLock<Vec<Endpoint>> = std::sync::LazyLock::new(|| {
+    vec![
+        entry::<produce::Produce>(),
+        entry::<fetch::Fetch>(),
+        entry::<list_offsets::ListOffsets>(),
+        entry::<metadata::Metadata>(),
+        entry::<api_versions::ApiVersions>(),
+        entry::<create_topics::CreateTopics>(),
+        entry::<delete_topics::DeleteTopics>(),
+        entry::<delete_records::DeleteRecords>(),
+        entry::<offset_for_leader_epoch::OffsetForLeaderEpoch>(),
+        entry::<describe_configs::DescribeConfigs>(),
+        entry::<alter_configs::AlterConfigs>(),
+        entry::<describe_log_dirs::DescribeLogDirs>(),
+        entry::<create_partitions::CreatePartitions>(),
+        entry::<incremental_alter_configs::IncrementalAlterConfigs>(),
+        entry::<describe_cluster::DescribeCluster>(),
+    ]
+});
+
+/// Every registered API.
+pub fn endpoints() -> &'static [Endpoint] {
+    &ENDPOINTS
+}
+
+pub fn endpoint(key: ApiKey) -> Option<&'static Endpoint> {
+    ENDPOINTS.iter().find(|e| e.key == key)
+}

@@ -1,0 +1,88 @@
+//! `broker-start [server.properties] [--override key=value ...]`: one Gregor broker.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use gregor::broker::Broker;
+use gregor::config::BrokerConfig;
+
+/// Start a Gregor broker: a Kafka-compatible broker any Kafka client can use.
+///
+/// With no arguments it listens on 127.0.0.1:9092 with data in ./gregor-data.
+#[derive(Parser, Debug)]
+#[command(name = "broker-start", version, about, long_about = None)]
+struct Args {
+    /// A Kafka server.properties file (Kafka's property names).
+    config: Option<PathBuf>,
+
+    /// Set a property, overriding the file: --override log.dirs=/var/lib/gregor.
+    #[arg(long = "override", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    overrides: Vec<(String, String)>,
+}
+
+fn parse_key_value(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.trim().to_string())),
+        _ => Err(format!("expected KEY=VALUE, got '{s}'")),
+    }
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+
+    let config = match BrokerConfig::load(args.config.as_deref(), &args.overrides) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("broker-start: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("broker-start: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let broker = match Broker::start(config).await {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!("broker-start: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        // Tests and scripts read this line to learn the bound port.
+        println!(
+            "gregor broker {} listening on {}",
+            broker.context().node_id,
+            broker.local_addr()
+        );
+        wait_for_signal().await;
+        broker.shutdown().await;
+        ExitCode::SUCCESS
+    })
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot watch SIGTERM; stopping on Ctrl-C only");
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received, shutting down"),
+        _ = term.recv() => tracing::info!("SIGTERM received, shutting down"),
+    }
+}

@@ -1,0 +1,185 @@
+//! Starting and stopping a broker: bind the listener, load the metadata
+//! image, open the logs it assigns here, serve, run retention and periodic
+//! flushing, and on shutdown drain connections and close logs cleanly.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Semaphore};
+use tokio::task::JoinHandle;
+
+use crate::api::BrokerContext;
+use crate::cluster::{BrokerRegistration, Controller, MetadataLoadError};
+use crate::config::{BrokerConfig, LoadError};
+use crate::partition::{ReplicaManager, StartupError};
+use crate::server::Listener;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] LoadError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Metadata(#[from] MetadataLoadError),
+    #[error(transparent)]
+    Storage(#[from] StartupError),
+}
+
+/// How often segment.ms rolls and flush.ms flushes are checked.
+const TICK: Duration = Duration::from_millis(500);
+
+/// A running broker; dropping it without `shutdown` leaves the logs to be recovered.
+pub struct Broker {
+    context: Arc<BrokerContext>,
+    local_addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    server: JoinHandle<()>,
+    background: Vec<JoinHandle<()>>,
+}
+
+impl Broker {
+    pub async fn start(config: BrokerConfig) -> Result<Broker, StartError> {
+        let listener_cfg = config
+            .listeners()?
+            .into_iter()
+            .next()
+            .ok_or_else(|| LoadError::Listener(String::new()))?;
+        let bind_host = if listener_cfg.host.is_empty() {
+            "0.0.0.0".to_string()
+        } else {
+            listener_cfg.host.clone()
+        };
+        let addr = format!("{bind_host}:{}", listener_cfg.port);
+        let tcp = TcpListener::bind(&addr)
+            .await
+            .map_err(|source| StartError::Bind {
+                addr: addr.clone(),
+                source,
+            })?;
+        let local_addr = tcp
+            .local_addr()
+            .map_err(|source| StartError::Bind { addr, source })?;
+
+        let advertised = config
+            .advertised_listeners()?
+            .into_iter()
+            .next()
+            .unwrap_or(listener_cfg.clone());
+        let advertised_host = match advertised.host.as_str() {
+            "" | "0.0.0.0" | "::" => "localhost".to_string(),
+            h => h.to_string(),
+        };
+        // Port 0 binds an ephemeral port; clients must be told the real one.
+        let advertised_port = if advertised.port == 0 {
+            local_addr.port()
+        } else {
+            advertised.port
+        };
+        let me = BrokerRegistration {
+            node_id: config.node_id(),
+            host: advertised_host,
+            port: advertised_port,
+            rack: config.rack(),
+        };
+
+        let data_dir = config.data_dir();
+        let replicas = ReplicaManager::open(&data_dir, config.node_id())?;
+        let controller = Controller::open(&data_dir, config.clone(), me)?;
+        replicas.apply(
+            &controller
+                .image()
+                .hosted_partitions(config.node_id(), &config),
+        )?;
+        let context = Arc::new(BrokerContext {
+            node_id: config.node_id(),
+            config: config.clone(),
+            controller,
+            replicas,
+        });
+
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let listener = Listener {
+            listener: tcp,
+            broker: context.clone(),
+            max_request_bytes: config.socket_request_max_bytes(),
+            limit: Arc::new(Semaphore::new(
+                config.max_connections().min(Semaphore::MAX_PERMITS),
+            )),
+        };
+        let server = tokio::spawn(listener.run(shutdown_rx.clone()));
+        let background = vec![
+            spawn_periodic(
+                context.clone(),
+                shutdown_rx.clone(),
+                Duration::from_millis(config.log_retention_check_interval_ms()),
+                |ctx| {
+                    let deleted = ctx.replicas.apply_retention();
+                    if deleted > 0 {
+                        tracing::info!(segments = deleted, "retention deleted old segments");
+                    }
+                },
+            ),
+            spawn_periodic(context.clone(), shutdown_rx, TICK, |ctx| {
+                ctx.replicas.tick()
+            }),
+        ];
+        tracing::info!(node_id = config.node_id(), %local_addr, data_dir = %data_dir.display(), "broker started");
+        Ok(Broker {
+            context,
+            local_addr,
+            shutdown,
+            server,
+            background,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    pub fn context(&self) -> &Arc<BrokerContext> {
+        &self.context
+    }
+
+    /// Stops accepting, lets connections finish their in-flight requests,
+    /// then flushes every log and marks the shutdown clean.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        let _ = self.server.await;
+        for task in self.background {
+            let _ = task.await;
+        }
+        let context = self.context;
+        let _ = tokio::task::spawn_blocking(move || context.replicas.shutdown()).await;
+        tracing::info!("broker stopped cleanly");
+    }
+}
+
+/// Runs `work` every `period` on the blocking pool (it touches files) until shutdown.
+fn spawn_periodic(
+    context: Arc<BrokerContext>,
+    mut shutdown: watch::Receiver<bool>,
+    period: Duration,
+    work: fn(&BrokerContext),
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(period);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        interval.tick().await;
+        loop {
+            tokio::select! {
+                _ = shutdown.changed() => break,
+                _ = interval.tick() => {
+                    let ctx = context.clone();
+                    let _ = tokio::task::spawn_blocking(move || work(&ctx)).await;
+                }
+            }
+        }
+    })
+}
