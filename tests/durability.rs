@@ -1,0 +1,220 @@
+//! Restarts: everything written survives a clean restart and a `kill -9`;
+//! a torn or corrupt tail is cut back to the last whole batch on recovery.
+
+mod common;
+
+use std::io::Write;
+use std::time::Duration;
+
+use common::{consume, create_topic, producer, BrokerProcess};
+use rdkafka::producer::FutureRecord;
+
+async fn produce_n(
+    bootstrap: &str,
+    topic: &str,
+    partition: i32,
+    from: usize,
+    n: usize,
+    acks: &str,
+) {
+    // Small batches, so a topic with a small segment.bytes accepts them.
+    let p = producer(bootstrap, &[("acks", acks), ("batch.size", "2000")]);
+    let mut sends = Vec::new();
+    for i in from..from + n {
+        let value = format!("record-{i}");
+        let record = FutureRecord::<(), _>::to(topic)
+            .partition(partition)
+            .payload(&value);
+        sends.push(
+            p.send_result(record)
+                .unwrap_or_else(|(e, _)| panic!("enqueue {i}: {e}")),
+        );
+    }
+    for (i, s) in sends.into_iter().enumerate() {
+        s.await
+            .expect("delivery future completes")
+            .unwrap_or_else(|(e, _)| panic!("send {} failed: {e}", from + i));
+    }
+}
+
+fn values(records: &[common::Record]) -> Vec<String> {
+    records
+        .iter()
+        .map(|r| String::from_utf8(r.value.clone().unwrap()).unwrap())
+        .collect()
+}
+
+fn expected(n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("record-{i}")).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clean_restart_keeps_every_record_across_segments() {
+    let mut broker = BrokerProcess::start(&[]);
+    create_topic(
+        &broker.bootstrap(),
+        "restart",
+        1,
+        &[("segment.bytes", "4096")],
+    )
+    .await;
+    produce_n(&broker.bootstrap(), "restart", 0, 0, 1000, "all").await;
+    broker.stop();
+    let segments = std::fs::read_dir(broker.dir.join("restart-0"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .ends_with(".log")
+        })
+        .count();
+    assert!(
+        segments > 1,
+        "segment.bytes=4096 must have rolled segments, found {segments}"
+    );
+    broker.restart();
+    produce_n(&broker.bootstrap(), "restart", 0, 1000, 10, "all").await;
+    let got = consume(
+        &broker.bootstrap(),
+        "restart",
+        0,
+        0,
+        1010,
+        Duration::from_secs(30),
+    );
+    assert_eq!(
+        values(&got),
+        expected(1010),
+        "all records, in order, offsets continuing after the restart"
+    );
+    assert!(got.iter().enumerate().all(|(i, r)| r.offset == i as i64));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_loses_no_acknowledged_record_with_flush_messages_1() {
+    let mut broker = BrokerProcess::start(&["log.flush.interval.messages=1"]);
+    create_topic(&broker.bootstrap(), "fsynced", 1, &[]).await;
+    produce_n(&broker.bootstrap(), "fsynced", 0, 0, 500, "all").await;
+    broker.kill9();
+    broker.restart();
+    let got = consume(
+        &broker.bootstrap(),
+        "fsynced",
+        0,
+        0,
+        500,
+        Duration::from_secs(30),
+    );
+    assert_eq!(values(&got), expected(500));
+    produce_n(&broker.bootstrap(), "fsynced", 0, 500, 1, "all").await;
+    let got = consume(
+        &broker.bootstrap(),
+        "fsynced",
+        0,
+        500,
+        1,
+        Duration::from_secs(30),
+    );
+    assert_eq!(got[0].offset, 500, "offsets continue after recovery");
+}
+
+fn last_segment(dir: &std::path::Path) -> std::path::PathBuf {
+    let mut logs: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "log"))
+        .collect();
+    logs.sort();
+    logs.pop().expect("a segment")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recovery_truncates_a_torn_tail_and_keeps_everything_before_it() {
+    let mut broker = BrokerProcess::start(&[]);
+    create_topic(&broker.bootstrap(), "torn", 1, &[]).await;
+    produce_n(&broker.bootstrap(), "torn", 0, 0, 300, "all").await;
+    broker.kill9();
+
+    // A torn write: the start of a batch header, then nothing.
+    let segment = last_segment(&broker.dir.join("torn-0"));
+    let whole_len = std::fs::metadata(&segment).unwrap().len();
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&segment)
+        .unwrap();
+    f.write_all(&[0, 0, 0, 0, 0, 0, 1, 44, 0, 0, 0, 200, 0, 0])
+        .unwrap();
+    drop(f);
+
+    broker.restart();
+    let got = consume(
+        &broker.bootstrap(),
+        "torn",
+        0,
+        0,
+        300,
+        Duration::from_secs(30),
+    );
+    assert_eq!(values(&got), expected(300));
+    produce_n(&broker.bootstrap(), "torn", 0, 300, 5, "all").await;
+    let got = consume(
+        &broker.bootstrap(),
+        "torn",
+        0,
+        0,
+        305,
+        Duration::from_secs(30),
+    );
+    assert_eq!(
+        values(&got),
+        expected(305),
+        "new records follow the recovered ones with no gap"
+    );
+    broker.stop();
+    assert!(
+        std::fs::metadata(&segment).unwrap().len() > whole_len,
+        "new batches were appended after the cut"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recovery_drops_a_batch_whose_crc_does_not_match() {
+    let mut broker = BrokerProcess::start(&[]);
+    create_topic(&broker.bootstrap(), "flipped", 1, &[]).await;
+    // Sequential sends: one batch per record, so the last batch is one record.
+    let p = producer(&broker.bootstrap(), &[("linger.ms", "0")]);
+    for i in 0..20 {
+        let value = format!("record-{i}");
+        p.send(
+            FutureRecord::<(), _>::to("flipped")
+                .partition(0)
+                .payload(&value),
+            Duration::from_secs(10),
+        )
+        .await
+        .expect("delivered");
+    }
+    broker.kill9();
+    let segment = last_segment(&broker.dir.join("flipped-0"));
+    let mut bytes = std::fs::read(&segment).unwrap();
+    let last = bytes.len() - 2;
+    bytes[last] ^= 0xff;
+    std::fs::write(&segment, &bytes).unwrap();
+
+    broker.restart();
+    let got = consume(
+        &broker.bootstrap(),
+        "flipped",
+        0,
+        0,
+        20,
+        Duration::from_secs(10),
+    );
+    assert_eq!(
+        values(&got),
+        expected(19),
+        "the corrupt last batch is gone, everything before it is kept"
+    );
+}

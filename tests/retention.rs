@@ -1,0 +1,174 @@
+//! Retention and DeleteRecords remove whole old segments and move the log
+//! start offset; ListOffsets by timestamp finds the right offset.
+
+mod common;
+
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use common::{admin, client_config, consume, create_topic, producer, wait_until, BrokerProcess};
+use rdkafka::admin::AdminOptions;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::producer::FutureRecord;
+use rdkafka::{Offset, TopicPartitionList};
+
+fn low_watermark(bootstrap: &str, topic: &str) -> i64 {
+    let c: BaseConsumer = client_config(bootstrap).create().unwrap();
+    c.fetch_watermarks(topic, 0, Duration::from_secs(5))
+        .expect("watermarks")
+        .0
+}
+
+fn segment_files(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "log")
+        })
+        .count()
+}
+
+async fn produce_each(bootstrap: &str, topic: &str, n: usize, timestamp: Option<i64>) {
+    let p = producer(bootstrap, &[("linger.ms", "0")]);
+    for i in 0..n {
+        let value = format!("{i:0100}");
+        let mut r = FutureRecord::<(), _>::to(topic)
+            .partition(0)
+            .payload(&value);
+        if let Some(ts) = timestamp {
+            r = r.timestamp(ts);
+        }
+        p.send(r, Duration::from_secs(10)).await.expect("delivered");
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_bytes_deletes_whole_old_segments() {
+    let broker = BrokerProcess::start(&["log.retention.check.interval.ms=200"]);
+    let bs = broker.bootstrap();
+    create_topic(
+        &bs,
+        "by-bytes",
+        1,
+        &[("segment.bytes", "2048"), ("retention.bytes", "4096")],
+    )
+    .await;
+    produce_each(&bs, "by-bytes", 200, None).await;
+    assert!(
+        wait_until(Duration::from_secs(20), || low_watermark(&bs, "by-bytes")
+            > 0),
+        "retention.bytes must move the log start offset"
+    );
+    let dir = broker.dir.join("by-bytes-0");
+    assert!(
+        wait_until(Duration::from_secs(10), || segment_files(&dir) <= 4),
+        "old segments deleted, {} left",
+        segment_files(&dir)
+    );
+    let start = low_watermark(&bs, "by-bytes");
+    let rest = consume(&bs, "by-bytes", 0, start, 200, Duration::from_secs(10));
+    assert_eq!(
+        rest.len() as i64,
+        200 - start,
+        "everything from the log start offset is still readable"
+    );
+    assert_eq!(rest.last().unwrap().offset, 199);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_ms_deletes_segments_whose_records_are_old() {
+    let broker = BrokerProcess::start(&["log.retention.check.interval.ms=200"]);
+    let bs = broker.bootstrap();
+    create_topic(
+        &bs,
+        "by-time",
+        1,
+        &[("segment.bytes", "2048"), ("retention.ms", "60000")],
+    )
+    .await;
+    produce_each(&bs, "by-time", 60, Some(now_ms() - 3_600_000)).await;
+    produce_each(&bs, "by-time", 20, None).await;
+    assert!(
+        wait_until(Duration::from_secs(20), || low_watermark(&bs, "by-time")
+            >= 50),
+        "hour-old segments must go, low watermark is {}",
+        low_watermark(&bs, "by-time")
+    );
+    let start = low_watermark(&bs, "by-time");
+    assert!(start <= 60, "recent records are kept (log start {start})");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_records_moves_the_log_start_offset() {
+    let broker = BrokerProcess::start(&[]);
+    let bs = broker.bootstrap();
+    create_topic(&bs, "trim", 1, &[("segment.bytes", "2048")]).await;
+    produce_each(&bs, "trim", 100, None).await;
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset("trim", 0, Offset::Offset(60))
+        .unwrap();
+    let result = admin(&bs)
+        .delete_records(&tpl, &AdminOptions::new())
+        .await
+        .expect("delete_records");
+    let elem = result.find_partition("trim", 0).expect("result for trim-0");
+    elem.error().expect("no error");
+    assert_eq!(low_watermark(&bs, "trim"), 60);
+    let rest = consume(&bs, "trim", 0, 60, 40, Duration::from_secs(10));
+    assert_eq!(rest.first().map(|r| r.offset), Some(60));
+    assert_eq!(rest.len(), 40);
+    assert!(
+        segment_files(&broker.dir.join("trim-0")) < 7,
+        "segments wholly below the new start are deleted"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_offsets_by_timestamp_finds_the_first_record_at_or_after_it() {
+    let broker = BrokerProcess::start(&[]);
+    let bs = broker.bootstrap();
+    create_topic(&bs, "times", 1, &[]).await;
+    let p = producer(&bs, &[("linger.ms", "0")]);
+    for i in 0..10i64 {
+        let v = format!("{i}");
+        p.send(
+            FutureRecord::<(), _>::to("times")
+                .partition(0)
+                .payload(&v)
+                .timestamp(1_000_000 + i * 1000),
+            Duration::from_secs(10),
+        )
+        .await
+        .expect("delivered");
+    }
+    let c: BaseConsumer = client_config(&bs).create().unwrap();
+    let lookup = |ts: i64| {
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition_offset("times", 0, Offset::Offset(ts))
+            .unwrap();
+        let found = c
+            .offsets_for_times(tpl, Duration::from_secs(5))
+            .expect("offsets_for_times");
+        let elem = found.find_partition("times", 0).unwrap();
+        elem.offset()
+    };
+    let mut want = HashMap::new();
+    want.insert(1_000_000, Offset::Offset(0));
+    want.insert(1_002_500, Offset::Offset(3));
+    want.insert(1_009_000, Offset::Offset(9));
+    want.insert(1_009_001, Offset::End);
+    for (ts, expect) in want {
+        assert_eq!(lookup(ts), expect, "timestamp {ts}");
+    }
+}
