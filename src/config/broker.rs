@@ -436,7 +436,12 @@ pub fn broker_config_def(name: &str) -> Option<&'static ConfigDef> {
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     #[error("cannot read {path}: {source}")]
-    Read {
+    Open {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot parse {path}: {source}")]
+    Parse {
         path: PathBuf,
         source: java_properties::PropertiesError,
     },
@@ -470,13 +475,16 @@ impl BrokerConfig {
     ) -> Result<BrokerConfig, LoadError> {
         let mut cfg = BrokerConfig::default();
         if let Some(path) = file {
-            let read = std::fs::File::open(path)
-                .map_err(java_properties::PropertiesError::from)
-                .and_then(|f| java_properties::read(std::io::BufReader::new(f)))
-                .map_err(|source| LoadError::Read {
+            let file = std::fs::File::open(path).map_err(|source| LoadError::Open {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            let read = java_properties::read(std::io::BufReader::new(file)).map_err(|source| {
+                LoadError::Parse {
                     path: path.to_path_buf(),
                     source,
-                })?;
+                }
+            })?;
             for (k, v) in read {
                 cfg.set(&k, &v)?;
             }

@@ -58,12 +58,15 @@ impl ReplicaManager {
             path: data_dir.to_path_buf(),
             source,
         };
+        let existed = data_dir.exists();
         std::fs::create_dir_all(data_dir).map_err(dir_err)?;
         let marker = data_dir.join(CLEAN_SHUTDOWN_MARKER);
-        let clean = marker.exists();
-        if clean {
+        // A new data directory has nothing to recover.
+        let clean = !existed || marker.exists();
+        if marker.exists() {
             std::fs::remove_file(&marker).map_err(dir_err)?;
-        } else {
+        }
+        if !clean {
             tracing::info!(dir = %data_dir.display(), "no clean shutdown marker: logs will be recovered");
         }
         Ok(ReplicaManager {
