@@ -172,3 +172,22 @@ async fn list_offsets_by_timestamp_finds_the_first_record_at_or_after_it() {
         assert_eq!(lookup(ts), expect, "timestamp {ts}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn segment_ms_rolls_segments_without_new_writes() {
+    let broker = BrokerProcess::start(&[]);
+    let bs = broker.bootstrap();
+    create_topic(&bs, "rolling", 1, &[("segment.ms", "200")]).await;
+    produce_each(&bs, "rolling", 3, None).await;
+    let dir = broker.dir.join("rolling-0");
+    assert!(
+        wait_until(Duration::from_secs(10), || segment_files(&dir) >= 2),
+        "segment.ms must roll the active segment on its own"
+    );
+    produce_each(&bs, "rolling", 1, None).await;
+    let all = consume(&bs, "rolling", 0, 0, 4, Duration::from_secs(10));
+    assert_eq!(
+        all.iter().map(|r| r.offset).collect::<Vec<_>>(),
+        vec![0, 1, 2, 3]
+    );
+}
