@@ -160,3 +160,36 @@ async fn producing_to_an_unknown_topic_auto_creates_it() {
         "num.partitions applies to auto-created topics"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_append_time_topics_carry_the_brokers_timestamp() {
+    let broker = BrokerProcess::start(&[]);
+    let bootstrap = broker.bootstrap();
+    create_topic(
+        &bootstrap,
+        "stamped",
+        1,
+        &[("message.timestamp.type", "LogAppendTime")],
+    )
+    .await;
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let p = producer(&bootstrap, &[]);
+    p.send(
+        FutureRecord::<(), _>::to("stamped")
+            .partition(0)
+            .payload("x")
+            .timestamp(1_000),
+        Duration::from_secs(10),
+    )
+    .await
+    .expect("delivered");
+    let got = consume(&bootstrap, "stamped", 0, 0, 1, Duration::from_secs(20));
+    let ts = got[0].timestamp.expect("a timestamp");
+    assert!(
+        ts >= before,
+        "the producer's timestamp 1000 was replaced by the append time, got {ts}"
+    );
+}
