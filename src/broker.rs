@@ -13,6 +13,7 @@ use tokio::task::JoinHandle;
 use crate::api::BrokerContext;
 use crate::cluster::{BrokerRegistration, Controller, MetadataLoadError};
 use crate::config::{BrokerConfig, LoadError};
+use crate::group::{GroupConfig, GroupCoordinator};
 use crate::partition::{ReplicaManager, StartupError};
 use crate::server::Listener;
 
@@ -33,6 +34,9 @@ pub enum StartError {
 
 /// How often segment.ms rolls and flush.ms flushes are checked.
 const TICK: Duration = Duration::from_millis(500);
+
+/// How often group members' sessions are checked for expiry.
+const SESSION_CHECK: Duration = Duration::from_millis(200);
 
 /// A running broker; dropping it without `shutdown` leaves the logs to be recovered.
 pub struct Broker {
@@ -96,11 +100,17 @@ impl Broker {
                 .image()
                 .hosted_partitions(config.node_id(), &config),
         )?;
+        let groups = GroupCoordinator::new(GroupConfig {
+            initial_rebalance_delay_ms: config.group_initial_rebalance_delay_ms(),
+            min_session_timeout_ms: config.group_min_session_timeout_ms(),
+            max_session_timeout_ms: config.group_max_session_timeout_ms(),
+        });
         let context = Arc::new(BrokerContext {
             node_id: config.node_id(),
             config: config.clone(),
             controller,
             replicas,
+            groups,
         });
 
         let (shutdown, shutdown_rx) = watch::channel(false);
@@ -125,8 +135,11 @@ impl Broker {
                     }
                 },
             ),
-            spawn_periodic(context.clone(), shutdown_rx, TICK, |ctx| {
+            spawn_periodic(context.clone(), shutdown_rx.clone(), TICK, |ctx| {
                 ctx.replicas.tick()
+            }),
+            spawn_periodic(context.clone(), shutdown_rx, SESSION_CHECK, |ctx| {
+                ctx.groups.expire_sessions()
             }),
         ];
         tracing::info!(node_id = config.node_id(), %local_addr, data_dir = %data_dir.display(), "broker started");

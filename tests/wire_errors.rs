@@ -181,6 +181,15 @@ fn api_versions_lists_exactly_the_served_apis() {
         ApiKey::CreatePartitions,
         ApiKey::IncrementalAlterConfigs,
         ApiKey::DescribeCluster,
+        ApiKey::FindCoordinator,
+        ApiKey::JoinGroup,
+        ApiKey::SyncGroup,
+        ApiKey::Heartbeat,
+        ApiKey::LeaveGroup,
+        ApiKey::OffsetCommit,
+        ApiKey::OffsetFetch,
+        ApiKey::ListGroups,
+        ApiKey::DescribeGroups,
     ];
     let mut want: Vec<i16> = expected.iter().map(|k| *k as i16).collect();
     want.sort();
@@ -207,7 +216,7 @@ fn unknown_api_keys_and_unsupported_versions_close_the_connection() {
         (9999i16, 0i16),
         (ApiKey::Produce as i16, 1),
         (ApiKey::Metadata as i16, 99),
-        (ApiKey::JoinGroup as i16, 5),
+        (ApiKey::InitProducerId as i16, 4),
     ] {
         let mut client = RawClient::connect(broker.port);
         let body = [

@@ -1,9 +1,11 @@
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use kafka_protocol::messages::RequestHeader;
 
 use crate::cluster::{Controller, ControllerError, MetadataImage, NewTopic, TopicImage};
 use crate::config::BrokerConfig;
+use crate::group::GroupCoordinator;
 use crate::partition::ReplicaManager;
 
 /// What every handler reaches: this broker's identity, the metadata image
@@ -13,6 +15,7 @@ pub struct BrokerContext {
     pub config: BrokerConfig,
     pub controller: Controller,
     pub replicas: ReplicaManager,
+    pub groups: Arc<GroupCoordinator>,
 }
 
 impl BrokerContext {
@@ -41,6 +44,7 @@ impl BrokerContext {
 pub struct RequestContext {
     pub header: RequestHeader,
     pub api_version: i16,
+    pub peer: SocketAddr,
 }
 
 impl RequestContext {

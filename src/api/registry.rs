@@ -10,8 +10,10 @@ use kafka_protocol::protocol::{Decodable, Encodable, Request, VersionRange};
 
 use super::{
     alter_configs, api_versions, create_partitions, create_topics, delete_records, delete_topics,
-    describe_cluster, describe_configs, describe_log_dirs, fetch, incremental_alter_configs,
-    list_offsets, metadata, offset_for_leader_epoch, produce,
+    describe_cluster, describe_configs, describe_groups, describe_log_dirs, fetch,
+    find_coordinator, heartbeat, incremental_alter_configs, join_group, leave_group, list_groups,
+    list_offsets, metadata, offset_commit, offset_fetch, offset_for_leader_epoch, produce,
+    sync_group,
 };
 use super::{context::RequestContext, BrokerContext, Handler};
 
@@ -87,6 +89,15 @@ static ENDPOINTS: std::sync::LazyLock<Vec<Endpoint>> = std::sync::LazyLock::new(
         entry::<create_partitions::CreatePartitions>(),
         entry::<incremental_alter_configs::IncrementalAlterConfigs>(),
         entry::<describe_cluster::DescribeCluster>(),
+        entry::<find_coordinator::FindCoordinator>(),
+        entry::<join_group::JoinGroup>(),
+        entry::<sync_group::SyncGroup>(),
+        entry::<heartbeat::Heartbeat>(),
+        entry::<leave_group::LeaveGroup>(),
+        entry::<offset_commit::OffsetCommit>(),
+        entry::<offset_fetch::OffsetFetch>(),
+        entry::<list_groups::ListGroups>(),
+        entry::<describe_groups::DescribeGroups>(),
     ]
 });
 

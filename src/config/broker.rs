@@ -111,6 +111,20 @@ pub static BROKER_CONFIGS: &[ConfigDef] = &[
         "Delay of the first rebalance of a new group.",
     ),
     def(
+        "group.max.session.timeout.ms",
+        Int,
+        Some("1800000"),
+        Some(1),
+        "Longest session timeout a member may ask for.",
+    ),
+    def(
+        "group.min.session.timeout.ms",
+        Int,
+        Some("6000"),
+        Some(1),
+        "Shortest session timeout a member may ask for.",
+    ),
+    def(
         "inter.broker.listener.name",
         ConfigKind::String,
         None,
@@ -660,6 +674,18 @@ impl BrokerConfig {
         self.long("log.retention.check.interval.ms").max(1) as u64
     }
 
+    pub fn group_initial_rebalance_delay_ms(&self) -> u64 {
+        self.long("group.initial.rebalance.delay.ms").max(0) as u64
+    }
+
+    pub fn group_min_session_timeout_ms(&self) -> i32 {
+        self.long("group.min.session.timeout.ms") as i32
+    }
+
+    pub fn group_max_session_timeout_ms(&self) -> i32 {
+        self.long("group.max.session.timeout.ms") as i32
+    }
+
     pub fn rack(&self) -> Option<String> {
         self.explicit("broker.rack").map(str::to_string)
     }
@@ -716,6 +742,20 @@ mod tests {
         assert_eq!(TopicConfig::default().log_config(&b).retention_ms, 5);
         let t = TopicConfig::from_overrides([("retention.ms", "7")]).unwrap();
         assert_eq!(t.log_config(&b).retention_ms, 7);
+    }
+
+    #[test]
+    fn every_typed_getter_reads_a_defined_property() {
+        let b = BrokerConfig::default();
+        b.num_partitions();
+        b.default_replication_factor();
+        b.socket_request_max_bytes();
+        b.max_connections();
+        b.log_retention_check_interval_ms();
+        b.group_initial_rebalance_delay_ms();
+        b.group_min_session_timeout_ms();
+        b.group_max_session_timeout_ms();
+        assert!(b.auto_create_topics_enable() && b.delete_topic_enable());
     }
 
     #[test]

@@ -115,6 +115,7 @@ async fn dispatch(
     let ctx = RequestContext {
         header,
         api_version: version,
+        peer,
     };
     tracing::trace!(%peer, ?key, version, correlation_id, "request");
     let future = endpoint

@@ -1,0 +1,27 @@
+//! Heartbeat: keep a member's session alive and tell it when to rejoin.
+
+use std::sync::Arc;
+
+use kafka_protocol::messages::{HeartbeatRequest, HeartbeatResponse};
+
+use super::{BrokerContext, Handler, RequestContext};
+
+pub struct Heartbeat;
+
+impl Handler for Heartbeat {
+    type Request = HeartbeatRequest;
+
+    async fn handle(
+        broker: Arc<BrokerContext>,
+        _ctx: RequestContext,
+        request: HeartbeatRequest,
+    ) -> HeartbeatResponse {
+        let result = broker.groups.heartbeat(
+            &request.group_id.0,
+            request.generation_id,
+            &request.member_id,
+            request.group_instance_id.as_deref(),
+        );
+        HeartbeatResponse::default().with_error_code(result.err().map_or(0, |e| e.code()))
+    }
+}

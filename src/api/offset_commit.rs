@@ -1,0 +1,77 @@
+//! OffsetCommit: store a group's consumed positions.
+
+use std::sync::Arc;
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::offset_commit_response::{
+    OffsetCommitResponsePartition, OffsetCommitResponseTopic,
+};
+use kafka_protocol::messages::{OffsetCommitRequest, OffsetCommitResponse};
+
+use super::{BrokerContext, Handler, RequestContext};
+use crate::group::CommittedOffset;
+use crate::partition::now_ms;
+
+pub struct OffsetCommit;
+
+impl Handler for OffsetCommit {
+    type Request = OffsetCommitRequest;
+
+    async fn handle(
+        broker: Arc<BrokerContext>,
+        _ctx: RequestContext,
+        request: OffsetCommitRequest,
+    ) -> OffsetCommitResponse {
+        let image = broker.image();
+        let now = now_ms();
+        let exists = |topic: &str, partition: i32| image.partition(topic, partition).is_some();
+        let mut valid = Vec::new();
+        for t in &request.topics {
+            for p in &t.partitions {
+                if exists(&t.name.0, p.partition_index) {
+                    valid.push((
+                        t.name.0.to_string(),
+                        p.partition_index,
+                        CommittedOffset {
+                            offset: p.committed_offset,
+                            leader_epoch: p.committed_leader_epoch,
+                            metadata: p.committed_metadata.as_ref().map(|m| m.to_string()),
+                            commit_timestamp_ms: now,
+                        },
+                    ));
+                }
+            }
+        }
+        let outcome = broker.groups.commit_offsets(
+            &request.group_id.0,
+            request.generation_id_or_member_epoch,
+            &request.member_id,
+            request.group_instance_id.as_deref(),
+            valid,
+        );
+        let topics = request
+            .topics
+            .iter()
+            .map(|t| {
+                let partitions = t
+                    .partitions
+                    .iter()
+                    .map(|p| {
+                        let code = if !exists(&t.name.0, p.partition_index) {
+                            ResponseError::UnknownTopicOrPartition.code()
+                        } else {
+                            outcome.err().map_or(0, |e| e.code())
+                        };
+                        OffsetCommitResponsePartition::default()
+                            .with_partition_index(p.partition_index)
+                            .with_error_code(code)
+                    })
+                    .collect();
+                OffsetCommitResponseTopic::default()
+                    .with_name(t.name.clone())
+                    .with_partitions(partitions)
+            })
+            .collect();
+        OffsetCommitResponse::default().with_topics(topics)
+    }
+}

@@ -1,0 +1,116 @@
+//! OffsetFetch: a group's committed positions (v8+: several groups at once).
+
+use std::sync::Arc;
+
+use kafka_protocol::messages::offset_fetch_response::{
+    OffsetFetchResponseGroup, OffsetFetchResponsePartition, OffsetFetchResponsePartitions,
+    OffsetFetchResponseTopic, OffsetFetchResponseTopics,
+};
+use kafka_protocol::messages::{OffsetFetchRequest, OffsetFetchResponse, TopicName};
+use kafka_protocol::protocol::StrBytes;
+
+use super::{BrokerContext, Handler, RequestContext};
+use crate::group::CommittedOffset;
+
+pub struct OffsetFetch;
+
+type Found = Vec<(String, i32, Option<CommittedOffset>)>;
+type PartitionOffsets = Vec<(i32, Option<CommittedOffset>)>;
+
+/// Groups `found` by topic, in first-seen order.
+fn by_topic(found: Found) -> Vec<(String, PartitionOffsets)> {
+    let mut out: Vec<(String, PartitionOffsets)> = Vec::new();
+    for (topic, partition, offset) in found {
+        match out.iter_mut().find(|(t, _)| *t == topic) {
+            Some((_, parts)) => parts.push((partition, offset)),
+            None => out.push((topic, vec![(partition, offset)])),
+        }
+    }
+    out
+}
+
+/// (offset, leader epoch, metadata) as Kafka reports them; -1 and "" when nothing was committed.
+fn fields(o: Option<CommittedOffset>) -> (i64, i32, Option<StrBytes>) {
+    match o {
+        Some(o) => (
+            o.offset,
+            o.leader_epoch,
+            Some(StrBytes::from_string(o.metadata.unwrap_or_default())),
+        ),
+        None => (-1, -1, Some(StrBytes::default())),
+    }
+}
+
+impl Handler for OffsetFetch {
+    type Request = OffsetFetchRequest;
+
+    async fn handle(
+        broker: Arc<BrokerContext>,
+        ctx: RequestContext,
+        request: OffsetFetchRequest,
+    ) -> OffsetFetchResponse {
+        if ctx.api_version >= 8 {
+            let groups = request
+                .groups
+                .iter()
+                .map(|g| {
+                    let wanted = g.topics.as_ref().map(|ts| {
+                        ts.iter()
+                            .map(|t| (t.name.0.to_string(), t.partition_indexes.clone()))
+                            .collect()
+                    });
+                    let topics = by_topic(broker.groups.fetch_offsets(&g.group_id.0, wanted))
+                        .into_iter()
+                        .map(|(topic, parts)| {
+                            OffsetFetchResponseTopics::default()
+                                .with_name(TopicName(StrBytes::from_string(topic)))
+                                .with_partitions(
+                                    parts
+                                        .into_iter()
+                                        .map(|(p, o)| {
+                                            let (offset, epoch, metadata) = fields(o);
+                                            OffsetFetchResponsePartitions::default()
+                                                .with_partition_index(p)
+                                                .with_committed_offset(offset)
+                                                .with_committed_leader_epoch(epoch)
+                                                .with_metadata(metadata)
+                                        })
+                                        .collect(),
+                                )
+                        })
+                        .collect();
+                    OffsetFetchResponseGroup::default()
+                        .with_group_id(g.group_id.clone())
+                        .with_topics(topics)
+                })
+                .collect();
+            return OffsetFetchResponse::default().with_groups(groups);
+        }
+        let wanted = request.topics.as_ref().map(|ts| {
+            ts.iter()
+                .map(|t| (t.name.0.to_string(), t.partition_indexes.clone()))
+                .collect()
+        });
+        let topics = by_topic(broker.groups.fetch_offsets(&request.group_id.0, wanted))
+            .into_iter()
+            .map(|(topic, parts)| {
+                OffsetFetchResponseTopic::default()
+                    .with_name(TopicName(StrBytes::from_string(topic)))
+                    .with_partitions(
+                        parts
+                            .into_iter()
+                            .map(|(p, o)| {
+                                let (offset, epoch, metadata) = fields(o);
+                                OffsetFetchResponsePartition::default()
+                                    .with_partition_index(p)
+                                    .with_committed_offset(offset)
+                                    .with_committed_leader_epoch(epoch)
+                                    .with_metadata(metadata)
+                            })
+                            .collect(),
+                    )
+            })
+            .collect();
+        OffsetFetchResponse::default().with_topics(topics)
+    }
+}

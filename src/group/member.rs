@@ -1,0 +1,64 @@
+//! A member of a classic group, as the coordinator sees it.
+
+use std::time::Instant;
+
+use bytes::Bytes;
+use tokio::sync::oneshot;
+
+/// What a JoinGroup call gets back once the join phase completes.
+#[derive(Debug, Clone)]
+pub struct JoinResult {
+    pub error: Option<kafka_protocol::error::ResponseError>,
+    pub generation_id: i32,
+    pub protocol_type: Option<String>,
+    pub protocol_name: Option<String>,
+    pub leader_id: String,
+    pub member_id: String,
+    /// Every member's subscription metadata, sent to the leader only.
+    pub members: Vec<(String, Option<String>, Bytes)>,
+}
+
+/// What a SyncGroup call gets back: the member's assignment.
+pub type SyncResult = Result<Bytes, kafka_protocol::error::ResponseError>;
+
+pub struct Member {
+    pub member_id: String,
+    pub group_instance_id: Option<String>,
+    pub client_id: String,
+    pub client_host: String,
+    pub session_timeout_ms: i32,
+    pub rebalance_timeout_ms: i32,
+    pub protocol_type: String,
+    /// Supported protocols in the member's order of preference, with metadata.
+    pub protocols: Vec<(String, Bytes)>,
+    pub assignment: Bytes,
+    pub last_heartbeat: Instant,
+    pub join_waiter: Option<oneshot::Sender<JoinResult>>,
+    pub sync_waiter: Option<oneshot::Sender<SyncResult>>,
+}
+
+impl Member {
+    pub fn supports(&self, protocol: &str) -> bool {
+        self.protocols.iter().any(|(p, _)| p == protocol)
+    }
+
+    pub fn metadata_for(&self, protocol: &str) -> Bytes {
+        self.protocols
+            .iter()
+            .find(|(p, _)| p == protocol)
+            .map(|(_, m)| m.clone())
+            .unwrap_or_default()
+    }
+
+    pub fn is_awaiting_join(&self) -> bool {
+        self.join_waiter.is_some()
+    }
+
+    /// Whether the session has lapsed without a heartbeat (a member waiting in
+    /// JoinGroup is kept alive by that call).
+    pub fn is_expired(&self, now: Instant) -> bool {
+        !self.is_awaiting_join()
+            && now.duration_since(self.last_heartbeat).as_millis()
+                > self.session_timeout_ms.max(0) as u128
+    }
+}

@@ -1,0 +1,710 @@
+//! The group coordinator (classic protocol): consumers join a group, one of
+//! them assigns partitions, and the coordinator hands each member its
+//! assignment and tracks liveness through heartbeats; committed offsets are
+//! kept per group.
+//!
+//! One lock guards all groups: group operations are rare next to produce and
+//! fetch, and a single lock keeps the state machine easy to reason about.
+//! Calls that must wait (JoinGroup until the join phase completes, SyncGroup
+//! until the leader's assignment arrives) register a oneshot sender under the
+//! lock and await it outside.
+
+mod member;
+mod offsets;
+mod state;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use kafka_protocol::error::ResponseError;
+use parking_lot::Mutex;
+use tokio::sync::oneshot;
+
+pub use member::{JoinResult, SyncResult};
+pub use offsets::CommittedOffset;
+pub use state::GroupState;
+
+use member::Member;
+use offsets::OffsetStore;
+use state::Group;
+
+/// Coordinator settings, Kafka's `group.*` broker properties.
+#[derive(Debug, Clone)]
+pub struct GroupConfig {
+    pub initial_rebalance_delay_ms: u64,
+    pub min_session_timeout_ms: i32,
+    pub max_session_timeout_ms: i32,
+}
+
+/// A JoinGroup call, as the coordinator needs it.
+pub struct JoinRequest {
+    pub group_id: String,
+    pub member_id: String,
+    pub group_instance_id: Option<String>,
+    pub client_id: String,
+    pub client_host: String,
+    pub session_timeout_ms: i32,
+    pub rebalance_timeout_ms: i32,
+    pub protocol_type: String,
+    pub protocols: Vec<(String, Bytes)>,
+    /// JoinGroup v4+: a member without an id is first given one (MEMBER_ID_REQUIRED).
+    pub require_known_member_id: bool,
+}
+
+#[derive(Default)]
+struct State {
+    groups: HashMap<String, Group>,
+    offsets: OffsetStore,
+}
+
+pub struct GroupCoordinator {
+    config: GroupConfig,
+    state: Mutex<State>,
+    /// Lets timers spawned under the lock call back without keeping the coordinator alive.
+    this: Weak<GroupCoordinator>,
+}
+
+fn join_error(member_id: &str, error: ResponseError) -> JoinResult {
+    JoinResult {
+        error: Some(error),
+        generation_id: -1,
+        protocol_type: None,
+        protocol_name: None,
+        leader_id: String::new(),
+        member_id: member_id.to_string(),
+        members: Vec::new(),
+    }
+}
+
+fn ready(result: JoinResult) -> oneshot::Receiver<JoinResult> {
+    let (tx, rx) = oneshot::channel();
+    let _ = tx.send(result);
+    rx
+}
+
+fn new_member_id(client_id: &str) -> String {
+    format!("{client_id}-{}", uuid::Uuid::new_v4())
+}
+
+impl GroupCoordinator {
+    pub fn new(config: GroupConfig) -> Arc<GroupCoordinator> {
+        Arc::new_cyclic(|this| GroupCoordinator {
+            config,
+            state: Mutex::new(State::default()),
+            this: this.clone(),
+        })
+    }
+
+    pub async fn join_group(&self, request: JoinRequest) -> JoinResult {
+        let waiter = self.join_locked(&mut self.state.lock(), request);
+        waiter
+            .await
+            .unwrap_or_else(|_| join_error("", ResponseError::CoordinatorNotAvailable))
+    }
+
+    /// Registers the join and returns where its outcome will arrive (at once, for errors).
+    fn join_locked(&self, state: &mut State, r: JoinRequest) -> oneshot::Receiver<JoinResult> {
+        if r.group_id.is_empty() {
+            return ready(join_error(&r.member_id, ResponseError::InvalidGroupId));
+        }
+        if r.session_timeout_ms < self.config.min_session_timeout_ms
+            || r.session_timeout_ms > self.config.max_session_timeout_ms
+        {
+            return ready(join_error(
+                &r.member_id,
+                ResponseError::InvalidSessionTimeout,
+            ));
+        }
+        let group = state
+            .groups
+            .entry(r.group_id.clone())
+            .or_insert_with(|| Group::new(&r.group_id));
+        if group.state == GroupState::Dead {
+            return ready(join_error(
+                &r.member_id,
+                ResponseError::CoordinatorNotAvailable,
+            ));
+        }
+        let known = group.members.contains_key(&r.member_id);
+        if !known && !group.accepts(&r.protocol_type, &r.protocols) {
+            return ready(join_error(
+                &r.member_id,
+                ResponseError::InconsistentGroupProtocol,
+            ));
+        }
+        let now = Instant::now();
+        let mut member_id = r.member_id.clone();
+        if member_id.is_empty() {
+            if let Some(existing) = r
+                .group_instance_id
+                .as_ref()
+                .and_then(|i| group.static_members.get(i))
+                .cloned()
+            {
+                // A static member restarting: it takes over its old identity
+                // under a new member id, and the old id is fenced.
+                member_id = new_member_id(&r.client_id);
+                if let Some(mut old) = group.members.remove(&existing) {
+                    if let Some(w) = old.join_waiter.take() {
+                        let _ = w.send(join_error(&existing, ResponseError::FencedInstanceId));
+                    }
+                    old.member_id = member_id.clone();
+                    group.members.insert(member_id.clone(), old);
+                }
+                if group.leader_id.as_deref() == Some(existing.as_str()) {
+                    group.leader_id = Some(member_id.clone());
+                }
+                group.static_members.insert(
+                    r.group_instance_id.clone().unwrap_or_default(),
+                    member_id.clone(),
+                );
+                let unchanged = group
+                    .members
+                    .get(&member_id)
+                    .is_some_and(|m| m.protocols == r.protocols);
+                if group.state == GroupState::Stable && unchanged {
+                    let member = group.members.get_mut(&member_id).expect("just inserted");
+                    member.last_heartbeat = now;
+                    member.session_timeout_ms = r.session_timeout_ms;
+                    member.rebalance_timeout_ms = r.rebalance_timeout_ms;
+                    return ready(current_generation(group, &member_id));
+                }
+            } else if r.group_instance_id.is_none() && r.require_known_member_id {
+                let id = new_member_id(&r.client_id);
+                group.pending_members.insert(id.clone(), now);
+                return ready(join_error(&id, ResponseError::MemberIdRequired));
+            } else {
+                member_id = new_member_id(&r.client_id);
+            }
+        } else if group.is_fenced(&member_id, r.group_instance_id.as_deref()) {
+            return ready(join_error(&member_id, ResponseError::FencedInstanceId));
+        } else if !known && group.pending_members.remove(&member_id).is_none() {
+            return ready(join_error(&member_id, ResponseError::UnknownMemberId));
+        }
+
+        let (tx, rx) = oneshot::channel();
+        let unchanged = group
+            .members
+            .get(&member_id)
+            .is_some_and(|m| m.protocols == r.protocols);
+        let is_leader = group.leader_id.as_deref() == Some(member_id.as_str());
+        match group.members.get_mut(&member_id) {
+            Some(m) => {
+                m.protocols = r.protocols;
+                m.session_timeout_ms = r.session_timeout_ms;
+                m.rebalance_timeout_ms = r.rebalance_timeout_ms;
+                m.last_heartbeat = now;
+                if let Some(old) = m.join_waiter.replace(tx) {
+                    let _ = old.send(join_error(&member_id, ResponseError::RebalanceInProgress));
+                }
+            }
+            None => {
+                if let Some(instance) = &r.group_instance_id {
+                    group
+                        .static_members
+                        .insert(instance.clone(), member_id.clone());
+                }
+                group.members.insert(
+                    member_id.clone(),
+                    Member {
+                        member_id: member_id.clone(),
+                        group_instance_id: r.group_instance_id,
+                        client_id: r.client_id,
+                        client_host: r.client_host,
+                        session_timeout_ms: r.session_timeout_ms,
+                        rebalance_timeout_ms: r.rebalance_timeout_ms,
+                        protocol_type: r.protocol_type,
+                        protocols: r.protocols,
+                        assignment: Bytes::new(),
+                        last_heartbeat: now,
+                        join_waiter: Some(tx),
+                        sync_waiter: None,
+                    },
+                );
+            }
+        }
+        match group.state {
+            // A follower rejoining with nothing changed gets the current generation back.
+            GroupState::Stable | GroupState::CompletingRebalance if unchanged && !is_leader => {
+                let member = group
+                    .members
+                    .get_mut(&member_id)
+                    .expect("member just updated");
+                if let Some(w) = member.join_waiter.take() {
+                    let _ = w.send(current_generation(group, &member_id));
+                }
+            }
+            GroupState::PreparingRebalance => self.maybe_complete_join(group),
+            _ => self.prepare_rebalance(group),
+        }
+        rx
+    }
+
+    /// Starts a rebalance: members must rejoin before the join phase completes.
+    fn prepare_rebalance(&self, group: &mut Group) {
+        if group.state == GroupState::CompletingRebalance {
+            for m in group.members.values_mut() {
+                if let Some(w) = m.sync_waiter.take() {
+                    let _ = w.send(Err(ResponseError::RebalanceInProgress));
+                }
+            }
+        }
+        let initial = group.state == GroupState::Empty;
+        group.state = GroupState::PreparingRebalance;
+        group.rebalance_id += 1;
+        let delay = if initial {
+            self.config
+                .initial_rebalance_delay_ms
+                .min(group.rebalance_timeout_ms())
+        } else {
+            group.rebalance_timeout_ms()
+        };
+        group.join_not_before =
+            (initial && delay > 0).then(|| Instant::now() + Duration::from_millis(delay));
+        tracing::debug!(group = %group.id, generation = group.generation_id, delay, "preparing rebalance");
+        self.arm_join_timer(&group.id, group.rebalance_id, Duration::from_millis(delay));
+        self.maybe_complete_join(group);
+    }
+
+    fn arm_join_timer(&self, group_id: &str, rebalance_id: u64, delay: Duration) {
+        let weak = self.this.clone();
+        let group_id = group_id.to_string();
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            let Some(coordinator) = weak.upgrade() else {
+                return;
+            };
+            let mut state = coordinator.state.lock();
+            if let Some(group) = state.groups.get_mut(&group_id) {
+                if group.state == GroupState::PreparingRebalance
+                    && group.rebalance_id == rebalance_id
+                {
+                    coordinator.complete_join(group);
+                }
+            }
+        });
+    }
+
+    fn maybe_complete_join(&self, group: &mut Group) {
+        let delayed = group.join_not_before.is_some_and(|t| Instant::now() < t);
+        if group.state == GroupState::PreparingRebalance && !delayed && group.all_members_joined() {
+            self.complete_join(group);
+        }
+    }
+
+    /// Ends the join phase: members that did not rejoin are dropped, the
+    /// generation advances, and every waiting member learns the outcome.
+    fn complete_join(&self, group: &mut Group) {
+        let absent: Vec<String> = group
+            .members
+            .values()
+            .filter(|m| !m.is_awaiting_join())
+            .map(|m| m.member_id.clone())
+            .collect();
+        for id in absent {
+            tracing::info!(group = %group.id, member = %id, "member did not rejoin in time; removed");
+            group.remove_member(&id);
+        }
+        group.pending_members.clear();
+        group.join_not_before = None;
+        group.generation_id += 1;
+        if group.members.is_empty() {
+            group.state = GroupState::Empty;
+            group.protocol_name = None;
+            group.leader_id = None;
+            tracing::info!(group = %group.id, generation = group.generation_id, "group is empty");
+            return;
+        }
+        group.protocol_type = group
+            .members
+            .values()
+            .next()
+            .map(|m| m.protocol_type.clone());
+        group.protocol_name = group.select_protocol();
+        if group
+            .leader_id
+            .as_ref()
+            .is_none_or(|l| !group.members.contains_key(l))
+        {
+            group.leader_id = group.members.keys().next().cloned();
+        }
+        group.state = GroupState::CompletingRebalance;
+        for m in group.members.values_mut() {
+            m.assignment = Bytes::new();
+        }
+        tracing::info!(group = %group.id, generation = group.generation_id, members = group.members.len(), protocol = ?group.protocol_name, "join phase complete");
+        let ids: Vec<String> = group.members.keys().cloned().collect();
+        for id in ids {
+            let result = current_generation(group, &id);
+            if let Some(w) = group
+                .members
+                .get_mut(&id)
+                .and_then(|m| m.join_waiter.take())
+            {
+                let _ = w.send(result);
+            }
+        }
+    }
+
+    /// SyncGroup: the leader brings everyone's assignment; the others wait for it.
+    pub async fn sync_group(
+        &self,
+        group_id: &str,
+        generation_id: i32,
+        member_id: &str,
+        group_instance_id: Option<&str>,
+        assignments: Vec<(String, Bytes)>,
+    ) -> SyncResult {
+        let waiter = {
+            let mut state = self.state.lock();
+            let group = state
+                .groups
+                .get_mut(group_id)
+                .ok_or(ResponseError::UnknownMemberId)?;
+            if group.is_fenced(member_id, group_instance_id) {
+                return Err(ResponseError::FencedInstanceId);
+            }
+            if !group.members.contains_key(member_id) {
+                return Err(ResponseError::UnknownMemberId);
+            }
+            if generation_id != group.generation_id {
+                return Err(ResponseError::IllegalGeneration);
+            }
+            match group.state {
+                GroupState::Empty | GroupState::Dead => return Err(ResponseError::UnknownMemberId),
+                GroupState::PreparingRebalance => return Err(ResponseError::RebalanceInProgress),
+                GroupState::Stable => {
+                    return Ok(group
+                        .members
+                        .get(member_id)
+                        .map(|m| m.assignment.clone())
+                        .unwrap_or_default());
+                }
+                GroupState::CompletingRebalance => {}
+            }
+            let (tx, rx) = oneshot::channel();
+            if let Some(m) = group.members.get_mut(member_id) {
+                m.sync_waiter = Some(tx);
+                m.last_heartbeat = Instant::now();
+            }
+            if group.leader_id.as_deref() == Some(member_id) {
+                let mut by_member: HashMap<String, Bytes> = assignments.into_iter().collect();
+                for m in group.members.values_mut() {
+                    m.assignment = by_member.remove(&m.member_id).unwrap_or_default();
+                }
+                group.state = GroupState::Stable;
+                tracing::info!(group = %group.id, generation = group.generation_id, "group is stable");
+                for m in group.members.values_mut() {
+                    if let Some(w) = m.sync_waiter.take() {
+                        let _ = w.send(Ok(m.assignment.clone()));
+                    }
+                }
+            }
+            rx
+        };
+        waiter
+            .await
+            .unwrap_or(Err(ResponseError::CoordinatorNotAvailable))
+    }
+
+    pub fn heartbeat(
+        &self,
+        group_id: &str,
+        generation_id: i32,
+        member_id: &str,
+        group_instance_id: Option<&str>,
+    ) -> Result<(), ResponseError> {
+        let mut state = self.state.lock();
+        let group = state
+            .groups
+            .get_mut(group_id)
+            .ok_or(ResponseError::UnknownMemberId)?;
+        if group.is_fenced(member_id, group_instance_id) {
+            return Err(ResponseError::FencedInstanceId);
+        }
+        let group_generation = group.generation_id;
+        let group_state = group.state;
+        let member = group
+            .members
+            .get_mut(member_id)
+            .ok_or(ResponseError::UnknownMemberId)?;
+        if generation_id != group_generation {
+            return Err(ResponseError::IllegalGeneration);
+        }
+        member.last_heartbeat = Instant::now();
+        match group_state {
+            GroupState::PreparingRebalance => Err(ResponseError::RebalanceInProgress),
+            GroupState::Empty | GroupState::Dead => Err(ResponseError::UnknownMemberId),
+            GroupState::CompletingRebalance | GroupState::Stable => Ok(()),
+        }
+    }
+
+    /// LeaveGroup for each (member id, instance id); the outcome of each, in order.
+    pub fn leave_group(
+        &self,
+        group_id: &str,
+        leaving: &[(String, Option<String>)],
+    ) -> Result<Vec<Option<ResponseError>>, ResponseError> {
+        let mut state = self.state.lock();
+        let group = state
+            .groups
+            .get_mut(group_id)
+            .ok_or(ResponseError::UnknownMemberId)?;
+        let mut outcomes = Vec::with_capacity(leaving.len());
+        let mut removed = false;
+        for (member_id, instance) in leaving {
+            let id = match instance {
+                Some(i) => match group.static_members.get(i) {
+                    Some(current) if member_id.is_empty() || current == member_id => {
+                        Some(current.clone())
+                    }
+                    Some(_) => {
+                        outcomes.push(Some(ResponseError::FencedInstanceId));
+                        continue;
+                    }
+                    None => None,
+                },
+                None => group
+                    .members
+                    .contains_key(member_id)
+                    .then(|| member_id.clone()),
+            };
+            match id {
+                Some(id) => {
+                    if let Some(mut m) = group.remove_member(&id) {
+                        if let Some(w) = m.join_waiter.take() {
+                            let _ = w.send(join_error(&id, ResponseError::UnknownMemberId));
+                        }
+                    }
+                    tracing::info!(group = %group_id, member = %id, "member left");
+                    removed = true;
+                    outcomes.push(None);
+                }
+                None if group.pending_members.remove(member_id).is_some() => outcomes.push(None),
+                None => outcomes.push(Some(ResponseError::UnknownMemberId)),
+            }
+        }
+        if removed {
+            self.member_removed(group);
+        }
+        Ok(outcomes)
+    }
+
+    fn member_removed(&self, group: &mut Group) {
+        match group.state {
+            GroupState::Stable | GroupState::CompletingRebalance => self.prepare_rebalance(group),
+            GroupState::PreparingRebalance => self.maybe_complete_join(group),
+            GroupState::Empty | GroupState::Dead => {}
+        }
+    }
+
+    /// Removes members whose session lapsed without a heartbeat, and rebalances their groups.
+    pub fn expire_sessions(&self) {
+        let now = Instant::now();
+        let mut state = self.state.lock();
+        for group in state.groups.values_mut() {
+            let expired: Vec<String> = group
+                .members
+                .values()
+                .filter(|m| m.is_expired(now))
+                .map(|m| m.member_id.clone())
+                .collect();
+            group.pending_members.retain(|_, since| {
+                now.duration_since(*since)
+                    < Duration::from_millis(self.config.max_session_timeout_ms.max(0) as u64)
+            });
+            for id in &expired {
+                tracing::info!(group = %group.id, member = %id, "session expired; removing member");
+                group.remove_member(id);
+            }
+            if !expired.is_empty() {
+                self.member_removed(group);
+            }
+        }
+    }
+
+    /// OffsetCommit, with Kafka's checks of the committer's membership.
+    /// `generation_id` < 0 with no member id commits for a group that is not
+    /// using the coordinator for membership (simple consumers).
+    pub fn commit_offsets(
+        &self,
+        group_id: &str,
+        generation_id: i32,
+        member_id: &str,
+        group_instance_id: Option<&str>,
+        offsets: Vec<(String, i32, CommittedOffset)>,
+    ) -> Result<(), ResponseError> {
+        if group_id.is_empty() {
+            return Err(ResponseError::InvalidGroupId);
+        }
+        let mut state = self.state.lock();
+        let state = &mut *state;
+        let group = state
+            .groups
+            .entry(group_id.to_string())
+            .or_insert_with(|| Group::new(group_id));
+        if group.state == GroupState::Dead {
+            return Err(ResponseError::CoordinatorNotAvailable);
+        }
+        if group.is_fenced(member_id, group_instance_id) {
+            return Err(ResponseError::FencedInstanceId);
+        }
+        if !(generation_id < 0 && group.state == GroupState::Empty) {
+            if !group.members.contains_key(member_id) {
+                return Err(ResponseError::UnknownMemberId);
+            }
+            if generation_id != group.generation_id {
+                return Err(ResponseError::IllegalGeneration);
+            }
+            if group.state == GroupState::CompletingRebalance {
+                return Err(ResponseError::RebalanceInProgress);
+            }
+            if let Some(m) = group.members.get_mut(member_id) {
+                m.last_heartbeat = Instant::now();
+            }
+        }
+        for (topic, partition, offset) in offsets {
+            state.offsets.commit(group_id, &topic, partition, offset);
+        }
+        Ok(())
+    }
+
+    /// OffsetFetch: `None` asks for every partition the group committed.
+    pub fn fetch_offsets(
+        &self,
+        group_id: &str,
+        wanted: Option<Vec<(String, Vec<i32>)>>,
+    ) -> Vec<(String, i32, Option<CommittedOffset>)> {
+        let state = self.state.lock();
+        match wanted {
+            None => state
+                .offsets
+                .all(group_id)
+                .into_iter()
+                .map(|(t, p, o)| (t, p, Some(o)))
+                .collect(),
+            Some(topics) => topics
+                .into_iter()
+                .flat_map(|(topic, partitions)| {
+                    partitions
+                        .into_iter()
+                        .map(|p| {
+                            let found = state.offsets.get(group_id, &topic, p).cloned();
+                            (topic.clone(), p, found)
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A group as DescribeGroups reports it.
+pub struct GroupDescription {
+    pub state: GroupState,
+    pub protocol_type: String,
+    pub protocol_name: String,
+    /// (member id, instance id, client id, client host, metadata, assignment)
+    pub members: Vec<(String, Option<String>, String, String, Bytes, Bytes)>,
+}
+
+impl GroupCoordinator {
+    /// Every known group with its protocol type and state, for ListGroups.
+    pub fn list_groups(&self) -> Vec<(String, String, GroupState)> {
+        let state = self.state.lock();
+        let mut out: Vec<_> = state
+            .groups
+            .values()
+            .filter(|g| g.state != GroupState::Dead)
+            .map(|g| {
+                (
+                    g.id.clone(),
+                    g.protocol_type.clone().unwrap_or_default(),
+                    g.state,
+                )
+            })
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
+    /// DescribeGroups for one group; an unknown group is reported Dead, as Kafka does.
+    pub fn describe_group(&self, group_id: &str) -> GroupDescription {
+        let state = self.state.lock();
+        let Some(group) = state.groups.get(group_id) else {
+            return GroupDescription {
+                state: GroupState::Dead,
+                protocol_type: String::new(),
+                protocol_name: String::new(),
+                members: Vec::new(),
+            };
+        };
+        let protocol = group.protocol_name.clone().unwrap_or_default();
+        // Member metadata and assignments are only meaningful once a protocol is chosen.
+        let stable = group.state == GroupState::Stable;
+        GroupDescription {
+            state: group.state,
+            protocol_type: group.protocol_type.clone().unwrap_or_default(),
+            protocol_name: if stable {
+                protocol.clone()
+            } else {
+                String::new()
+            },
+            members: group
+                .members
+                .values()
+                .map(|m| {
+                    (
+                        m.member_id.clone(),
+                        m.group_instance_id.clone(),
+                        m.client_id.clone(),
+                        m.client_host.clone(),
+                        if stable {
+                            m.metadata_for(&protocol)
+                        } else {
+                            Bytes::new()
+                        },
+                        if stable {
+                            m.assignment.clone()
+                        } else {
+                            Bytes::new()
+                        },
+                    )
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The JoinGroup answer for `member_id` in the group's current generation;
+/// the leader also gets every member's metadata for the chosen protocol.
+fn current_generation(group: &Group, member_id: &str) -> JoinResult {
+    let leader = group.leader_id.clone().unwrap_or_default();
+    let protocol = group.protocol_name.clone().unwrap_or_default();
+    let members = if leader == member_id {
+        group
+            .members
+            .values()
+            .map(|m| {
+                (
+                    m.member_id.clone(),
+                    m.group_instance_id.clone(),
+                    m.metadata_for(&protocol),
+                )
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    JoinResult {
+        error: None,
+        generation_id: group.generation_id,
+        protocol_type: group.protocol_type.clone(),
+        protocol_name: group.protocol_name.clone(),
+        leader_id: leader,
+        member_id: member_id.to_string(),
+        members,
+    }
+}

@@ -1,0 +1,301 @@
+//! Consumer groups (classic protocol) with librdkafka consumers: members
+//! split a topic's partitions without overlap, rebalance when one leaves or
+//! dies, and resume from committed offsets.
+
+mod common;
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::{Duration, Instant};
+
+use common::{client_config, create_topic, producer, BrokerProcess, RawClient};
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::{DescribeGroupsRequest, GroupId, ListGroupsRequest};
+use kafka_protocol::protocol::StrBytes;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::producer::FutureRecord;
+use rdkafka::Message;
+
+const GROUP_BROKER: &[&str] = &["group.initial.rebalance.delay.ms=0"];
+
+fn member(bootstrap: &str, group: &str, topic: &str, extra: &[(&str, &str)]) -> BaseConsumer {
+    let mut config = client_config(bootstrap);
+    config
+        .set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("session.timeout.ms", "6000")
+        .set("heartbeat.interval.ms", "300")
+        .set("partition.assignment.strategy", "range");
+    for (k, v) in extra {
+        config.set(*k, *v);
+    }
+    let consumer: BaseConsumer = config.create().expect("consumer");
+    consumer.subscribe(&[topic]).expect("subscribe");
+    consumer
+}
+
+fn assigned(c: &BaseConsumer) -> BTreeSet<i32> {
+    c.assignment()
+        .map(|a| a.elements().iter().map(|e| e.partition()).collect())
+        .unwrap_or_default()
+}
+
+/// Polls every consumer until `done` holds; returns the (partition, offset, value) each one read.
+fn poll_until(
+    consumers: &[&BaseConsumer],
+    timeout: Duration,
+    mut done: impl FnMut(&[Vec<(i32, i64, String)>]) -> bool,
+) -> Vec<Vec<(i32, i64, String)>> {
+    let deadline = Instant::now() + timeout;
+    let mut seen = vec![Vec::new(); consumers.len()];
+    while Instant::now() < deadline && !done(&seen) {
+        for (i, c) in consumers.iter().enumerate() {
+            if let Some(Ok(m)) = c.poll(Duration::from_millis(50)) {
+                seen[i].push((
+                    m.partition(),
+                    m.offset(),
+                    String::from_utf8_lossy(m.payload().unwrap_or_default()).to_string(),
+                ));
+            }
+        }
+    }
+    seen
+}
+
+async fn produce_values(bootstrap: &str, topic: &str, from: usize, n: usize, partitions: i32) {
+    let p = producer(bootstrap, &[]);
+    let mut sends = Vec::new();
+    for i in from..from + n {
+        let value = format!("{i}");
+        let record = FutureRecord::<(), _>::to(topic)
+            .partition(i as i32 % partitions)
+            .payload(&value);
+        sends.push(
+            p.send_result(record)
+                .unwrap_or_else(|(e, _)| panic!("enqueue: {e}")),
+        );
+    }
+    for s in sends {
+        s.await.expect("delivery").expect("delivered");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_split_partitions_and_hand_them_over_when_one_leaves() {
+    let broker = BrokerProcess::start(GROUP_BROKER);
+    let bs = broker.bootstrap();
+    create_topic(&bs, "shared", 6, &[]).await;
+    let a = member(&bs, "splitters", "shared", &[]);
+    let b = member(&bs, "splitters", "shared", &[]);
+    poll_until(&[&a, &b], Duration::from_secs(30), |_| {
+        let (x, y) = (assigned(&a), assigned(&b));
+        x.len() + y.len() == 6 && x.is_disjoint(&y) && !x.is_empty() && !y.is_empty()
+    });
+    let (pa, pb) = (assigned(&a), assigned(&b));
+    assert_eq!(
+        pa.len() + pb.len(),
+        6,
+        "both members hold partitions: {pa:?} / {pb:?}"
+    );
+    assert!(
+        pa.is_disjoint(&pb),
+        "no partition is assigned twice: {pa:?} / {pb:?}"
+    );
+
+    produce_values(&bs, "shared", 0, 600, 6).await;
+    let seen = poll_until(&[&a, &b], Duration::from_secs(30), |s| {
+        s[0].len() + s[1].len() >= 600
+    });
+    assert!(
+        seen[0].iter().all(|r| pa.contains(&r.0)) && seen[1].iter().all(|r| pb.contains(&r.0)),
+        "each reads only its own partitions"
+    );
+    let mut values: Vec<usize> = seen
+        .iter()
+        .flatten()
+        .map(|r| r.2.parse().unwrap())
+        .collect();
+    values.sort();
+    assert_eq!(
+        values,
+        (0..600).collect::<Vec<_>>(),
+        "every record consumed exactly once"
+    );
+    a.commit_consumer_state(CommitMode::Sync)
+        .expect("a commits");
+    b.commit_consumer_state(CommitMode::Sync)
+        .expect("b commits");
+
+    drop(b); // LeaveGroup: its partitions move to a
+    poll_until(&[&a], Duration::from_secs(30), |_| assigned(&a).len() == 6);
+    assert_eq!(
+        assigned(&a).len(),
+        6,
+        "the remaining member takes every partition"
+    );
+    produce_values(&bs, "shared", 600, 60, 6).await;
+    let after = poll_until(&[&a], Duration::from_secs(30), |s| s[0].len() >= 60);
+    let mut values: Vec<usize> = after[0].iter().map(|r| r.2.parse().unwrap()).collect();
+    values.sort();
+    assert_eq!(
+        values,
+        (600..660).collect::<Vec<_>>(),
+        "resumes from the committed offsets: nothing re-read, nothing skipped"
+    );
+}
+
+/// Not a test on its own: the crash test runs this binary again with
+/// `GREGOR_CRASH_MEMBER=<bootstrap>` so that a group member lives in a
+/// process it can kill -9.
+#[test]
+fn crashing_member_process() {
+    let Ok(bootstrap) = std::env::var("GREGOR_CRASH_MEMBER") else {
+        return;
+    };
+    let c = member(&bootstrap, "survivors", "crashy", &[]);
+    poll_until(&[&c], Duration::from_secs(30), |_| !assigned(&c).is_empty());
+    println!("assigned {:?}", assigned(&c));
+    poll_until(&[&c], Duration::from_secs(60), |_| false);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crashed_member_is_expired_after_its_session_timeout() {
+    use std::io::BufRead;
+    let broker = BrokerProcess::start(GROUP_BROKER);
+    let bs = broker.bootstrap();
+    create_topic(&bs, "crashy", 4, &[]).await;
+    let a = member(&bs, "survivors", "crashy", &[]);
+    poll_until(&[&a], Duration::from_secs(30), |_| assigned(&a).len() == 4);
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "crashing_member_process",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("GREGOR_CRASH_MEMBER", &bs)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn member process");
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in lines.by_ref().map_while(Result::ok) {
+            if line.starts_with("assigned") {
+                let _ = tx.send(());
+            }
+        }
+    });
+    // Keep a polling while the other member joins, so the rebalance completes.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while rx.try_recv().is_err() && Instant::now() < deadline {
+        poll_until(&[&a], Duration::from_millis(100), |_| false);
+    }
+    assert!(
+        assigned(&a).len() < 4,
+        "the second member took some partitions"
+    );
+    child.kill().expect("kill -9 the member");
+    let _ = child.wait();
+    poll_until(&[&a], Duration::from_secs(30), |_| assigned(&a).len() == 4);
+    assert_eq!(
+        assigned(&a).len(),
+        4,
+        "after session.timeout.ms the dead member's partitions move back"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_consumer_resumes_at_its_committed_offset() {
+    let broker = BrokerProcess::start(GROUP_BROKER);
+    let bs = broker.bootstrap();
+    create_topic(&bs, "resume", 1, &[]).await;
+    produce_values(&bs, "resume", 0, 20, 1).await;
+    {
+        let c = member(&bs, "resumers", "resume", &[]);
+        let seen = poll_until(&[&c], Duration::from_secs(30), |s| s[0].len() >= 20);
+        assert_eq!(seen[0].len(), 20);
+        let mut tpl = rdkafka::TopicPartitionList::new();
+        tpl.add_partition_offset("resume", 0, rdkafka::Offset::Offset(12))
+            .unwrap();
+        c.commit(&tpl, CommitMode::Sync).expect("commit offset 12");
+    }
+    let c = member(&bs, "resumers", "resume", &[]);
+    let seen = poll_until(&[&c], Duration::from_secs(30), |s| s[0].len() >= 8);
+    let offsets: Vec<i64> = seen[0].iter().map(|r| r.1).collect();
+    assert_eq!(offsets, (12..20).collect::<Vec<_>>());
+    let committed = c
+        .committed(Duration::from_secs(5))
+        .expect("committed offsets");
+    assert_eq!(
+        committed.find_partition("resume", 0).unwrap().offset(),
+        rdkafka::Offset::Offset(12)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn groups_are_listed_and_described() {
+    let broker = BrokerProcess::start(GROUP_BROKER);
+    let bs = broker.bootstrap();
+    create_topic(&bs, "watched", 2, &[]).await;
+    let c = member(
+        &bs,
+        "observed",
+        "watched",
+        &[("client.id", "observer-client")],
+    );
+    poll_until(&[&c], Duration::from_secs(30), |_| assigned(&c).len() == 2);
+
+    let mut client = RawClient::connect(broker.port);
+    let listed = client
+        .call(&ListGroupsRequest::default(), 5)
+        .expect("list groups");
+    let states: HashMap<String, String> = listed
+        .groups
+        .iter()
+        .map(|g| (g.group_id.0.to_string(), g.group_state.to_string()))
+        .collect();
+    assert_eq!(states.get("observed").map(String::as_str), Some("Stable"));
+    let filtered = client
+        .call(
+            &ListGroupsRequest::default()
+                .with_states_filter(vec![StrBytes::from_static_str("Empty")]),
+            5,
+        )
+        .expect("list groups");
+    assert!(
+        filtered
+            .groups
+            .iter()
+            .all(|g| g.group_id.0.as_str() != "observed"),
+        "the state filter applies"
+    );
+
+    let describe = DescribeGroupsRequest::default().with_groups(vec![
+        GroupId(StrBytes::from_static_str("observed")),
+        GroupId(StrBytes::from_static_str("nobody")),
+    ]);
+    let described = client.call(&describe, 5).expect("describe groups");
+    let g = &described.groups[0];
+    assert_eq!(
+        (
+            g.group_state.as_str(),
+            g.protocol_type.as_str(),
+            g.protocol_data.as_str()
+        ),
+        ("Stable", "consumer", "range")
+    );
+    assert_eq!(g.members.len(), 1);
+    assert_eq!(g.members[0].client_id.as_str(), "observer-client");
+    assert!(!g.members[0].member_assignment.is_empty());
+    assert_eq!(
+        described.groups[1].group_state.as_str(),
+        "Dead",
+        "an unknown group is Dead before v6"
+    );
+    let v6 = client.call(&describe, 6).expect("describe groups v6");
+    assert_eq!(
+        v6.groups[1].error_code,
+        ResponseError::GroupIdNotFound.code()
+    );
+}
