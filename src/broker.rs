@@ -93,18 +93,23 @@ impl Broker {
         };
 
         let data_dir = config.data_dir();
-        let replicas = ReplicaManager::open(&data_dir, config.node_id())?;
+        let replicas = Arc::new(ReplicaManager::open(&data_dir, config.node_id())?);
         let controller = Controller::open(&data_dir, config.clone(), me)?;
         replicas.apply(
             &controller
                 .image()
                 .hosted_partitions(config.node_id(), &config),
         )?;
-        let groups = GroupCoordinator::new(GroupConfig {
-            initial_rebalance_delay_ms: config.group_initial_rebalance_delay_ms(),
-            min_session_timeout_ms: config.group_min_session_timeout_ms(),
-            max_session_timeout_ms: config.group_max_session_timeout_ms(),
-        });
+        let groups = GroupCoordinator::new(
+            GroupConfig {
+                initial_rebalance_delay_ms: config.group_initial_rebalance_delay_ms(),
+                min_session_timeout_ms: config.group_min_session_timeout_ms(),
+                max_session_timeout_ms: config.group_max_session_timeout_ms(),
+                offsets_topic_partitions: config.offsets_topic_num_partitions(),
+            },
+            replicas.clone(),
+        );
+        groups.load_offsets();
         let context = Arc::new(BrokerContext {
             node_id: config.node_id(),
             config: config.clone(),

@@ -299,3 +299,62 @@ async fn groups_are_listed_and_described() {
         ResponseError::GroupIdNotFound.code()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commits_survive_a_restart_and_a_kill_9() {
+    let mut broker = BrokerProcess::start(GROUP_BROKER);
+    create_topic(&broker.bootstrap(), "kept", 2, &[]).await;
+    produce_values(&broker.bootstrap(), "kept", 0, 40, 2).await;
+    let commit = |bootstrap: &str, offsets: [i64; 2]| {
+        let c = member(bootstrap, "durable", "kept", &[]);
+        poll_until(&[&c], Duration::from_secs(30), |_| assigned(&c).len() == 2);
+        let mut tpl = rdkafka::TopicPartitionList::new();
+        for (p, o) in offsets.iter().enumerate() {
+            tpl.add_partition_offset("kept", p as i32, rdkafka::Offset::Offset(*o))
+                .unwrap();
+        }
+        c.commit(&tpl, CommitMode::Sync).expect("commit");
+    };
+    let committed = |bootstrap: &str| -> Vec<rdkafka::Offset> {
+        let c = member(bootstrap, "durable", "kept", &[]);
+        let mut tpl = rdkafka::TopicPartitionList::new();
+        tpl.add_partition("kept", 0);
+        tpl.add_partition("kept", 1);
+        let got = c
+            .committed_offsets(tpl, Duration::from_secs(10))
+            .expect("committed offsets");
+        got.elements().iter().map(|e| e.offset()).collect()
+    };
+    commit(&broker.bootstrap(), [5, 7]);
+    broker.stop();
+    broker.restart();
+    assert_eq!(
+        committed(&broker.bootstrap()),
+        vec![rdkafka::Offset::Offset(5), rdkafka::Offset::Offset(7)],
+        "after a clean restart"
+    );
+
+    commit(&broker.bootstrap(), [11, 13]);
+    broker.kill9();
+    broker.restart();
+    assert_eq!(
+        committed(&broker.bootstrap()),
+        vec![rdkafka::Offset::Offset(11), rdkafka::Offset::Offset(13)],
+        "after kill -9"
+    );
+
+    // The offsets live in Kafka's internal topic, flagged internal in Metadata.
+    let mut client = RawClient::connect(broker.port);
+    let metadata = client
+        .call(
+            &kafka_protocol::messages::MetadataRequest::default().with_topics(None),
+            12,
+        )
+        .unwrap();
+    let internal = metadata.topics.iter().find(|t| {
+        t.name
+            .as_ref()
+            .is_some_and(|n| n.0.as_str() == "__consumer_offsets")
+    });
+    assert!(internal.is_some_and(|t| t.is_internal && t.partitions.len() == 50));
+}

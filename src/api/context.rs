@@ -5,7 +5,7 @@ use kafka_protocol::messages::RequestHeader;
 
 use crate::cluster::{Controller, ControllerError, MetadataImage, NewTopic, TopicImage};
 use crate::config::BrokerConfig;
-use crate::group::GroupCoordinator;
+use crate::group::{GroupCoordinator, OFFSETS_TOPIC};
 use crate::partition::ReplicaManager;
 
 /// What every handler reaches: this broker's identity, the metadata image
@@ -14,7 +14,7 @@ pub struct BrokerContext {
     pub node_id: i32,
     pub config: BrokerConfig,
     pub controller: Controller,
-    pub replicas: ReplicaManager,
+    pub replicas: Arc<ReplicaManager>,
     pub groups: Arc<GroupCoordinator>,
 }
 
@@ -29,6 +29,32 @@ impl BrokerContext {
         let hosted = self.image().hosted_partitions(self.node_id, &self.config);
         if let Err(e) = self.replicas.apply(&hosted) {
             tracing::error!(error = %e, "cannot apply metadata change to local partitions");
+        }
+    }
+
+    /// Creates `__consumer_offsets` on first use, as Kafka does.
+    pub fn ensure_offsets_topic(&self) -> Result<(), ControllerError> {
+        if self.image().topic(OFFSETS_TOPIC).is_some() {
+            return Ok(());
+        }
+        let brokers = self.image().brokers.len().max(1) as i64;
+        let replication = self.config.offsets_topic_replication_factor().min(brokers);
+        let topic = NewTopic {
+            name: OFFSETS_TOPIC.to_string(),
+            num_partitions: self.config.offsets_topic_num_partitions(),
+            replication_factor: replication as i16,
+            assignments: Vec::new(),
+            configs: vec![
+                ("cleanup.policy".into(), "compact".into()),
+                (
+                    "segment.bytes".into(),
+                    self.config.offsets_topic_segment_bytes().to_string(),
+                ),
+            ],
+        };
+        match self.create_topic(&topic) {
+            Err(e) if e.code != kafka_protocol::error::ResponseError::TopicAlreadyExists => Err(e),
+            _ => Ok(()),
         }
     }
 

@@ -28,6 +28,10 @@ fn locate(broker: &BrokerContext, key: &str, key_type: i8) -> Result<(i32, Strin
     if key.is_empty() {
         return Err((ResponseError::InvalidGroupId, None));
     }
+    broker.ensure_offsets_topic().map_err(|e| {
+        tracing::error!(error = %e, "cannot create the offsets topic");
+        (ResponseError::CoordinatorNotAvailable, None)
+    })?;
     let image = broker.image();
     let me = image
         .brokers

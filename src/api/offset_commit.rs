@@ -42,13 +42,18 @@ impl Handler for OffsetCommit {
                 }
             }
         }
-        let outcome = broker.groups.commit_offsets(
-            &request.group_id.0,
-            request.generation_id_or_member_epoch,
-            &request.member_id,
-            request.group_instance_id.as_deref(),
-            valid,
-        );
+        let outcome = broker
+            .ensure_offsets_topic()
+            .map_err(|_| ResponseError::CoordinatorNotAvailable)
+            .and_then(|()| {
+                broker.groups.commit_offsets(
+                    &request.group_id.0,
+                    request.generation_id_or_member_epoch,
+                    &request.member_id,
+                    request.group_instance_id.as_deref(),
+                    valid,
+                )
+            });
         let topics = request
             .topics
             .iter()

@@ -385,6 +385,13 @@ pub static BROKER_CONFIGS: &[ConfigDef] = &[
         "Partitions of __consumer_offsets.",
     ),
     def(
+        "offsets.topic.segment.bytes",
+        Int,
+        Some("104857600"),
+        Some(1),
+        "segment.bytes of __consumer_offsets.",
+    ),
+    def(
         "offsets.topic.replication.factor",
         Int,
         Some("3"),
@@ -686,6 +693,18 @@ impl BrokerConfig {
         self.long("group.max.session.timeout.ms") as i32
     }
 
+    pub fn offsets_topic_num_partitions(&self) -> i32 {
+        self.long("offsets.topic.num.partitions") as i32
+    }
+
+    pub fn offsets_topic_replication_factor(&self) -> i64 {
+        self.long("offsets.topic.replication.factor")
+    }
+
+    pub fn offsets_topic_segment_bytes(&self) -> i64 {
+        self.long("offsets.topic.segment.bytes")
+    }
+
     pub fn rack(&self) -> Option<String> {
         self.explicit("broker.rack").map(str::to_string)
     }
@@ -755,6 +774,9 @@ mod tests {
         b.group_initial_rebalance_delay_ms();
         b.group_min_session_timeout_ms();
         b.group_max_session_timeout_ms();
+        b.offsets_topic_num_partitions();
+        b.offsets_topic_replication_factor();
+        b.offsets_topic_segment_bytes();
         assert!(b.auto_create_topics_enable() && b.delete_topic_enable());
     }
 

@@ -11,6 +11,7 @@
 
 mod member;
 mod offsets;
+mod offsets_log;
 mod state;
 
 use std::collections::HashMap;
@@ -24,8 +25,10 @@ use tokio::sync::oneshot;
 
 pub use member::{JoinResult, SyncResult};
 pub use offsets::CommittedOffset;
+pub use offsets_log::{partition_for, OFFSETS_TOPIC};
 pub use state::GroupState;
 
+use crate::partition::{now_ms, IsolationLevel, ReplicaManager};
 use member::Member;
 use offsets::OffsetStore;
 use state::Group;
@@ -36,6 +39,8 @@ pub struct GroupConfig {
     pub initial_rebalance_delay_ms: u64,
     pub min_session_timeout_ms: i32,
     pub max_session_timeout_ms: i32,
+    /// `offsets.topic.num.partitions`.
+    pub offsets_topic_partitions: i32,
 }
 
 /// A JoinGroup call, as the coordinator needs it.
@@ -61,6 +66,8 @@ struct State {
 
 pub struct GroupCoordinator {
     config: GroupConfig,
+    /// Where commits are made durable, in `__consumer_offsets`.
+    replicas: Arc<ReplicaManager>,
     state: Mutex<State>,
     /// Lets timers spawned under the lock call back without keeping the coordinator alive.
     this: Weak<GroupCoordinator>,
@@ -89,9 +96,10 @@ fn new_member_id(client_id: &str) -> String {
 }
 
 impl GroupCoordinator {
-    pub fn new(config: GroupConfig) -> Arc<GroupCoordinator> {
+    pub fn new(config: GroupConfig, replicas: Arc<ReplicaManager>) -> Arc<GroupCoordinator> {
         Arc::new_cyclic(|this| GroupCoordinator {
             config,
+            replicas,
             state: Mutex::new(State::default()),
             this: this.clone(),
         })
@@ -565,10 +573,70 @@ impl GroupCoordinator {
                 m.last_heartbeat = Instant::now();
             }
         }
+        if offsets.is_empty() {
+            return Ok(());
+        }
+        // Durable first: an acknowledged commit must survive a crash.
+        let batch = offsets_log::commit_batch(group_id, &offsets, now_ms()).map_err(|e| {
+            tracing::error!(group = group_id, error = %e, "cannot encode offset commit");
+            ResponseError::UnknownServerError
+        })?;
+        let partition = partition_for(group_id, self.config.offsets_topic_partitions);
+        self.replicas
+            .append_records(OFFSETS_TOPIC, partition, &batch)
+            .map_err(|e| match e {
+                ResponseError::UnknownTopicOrPartition | ResponseError::NotLeaderOrFollower => {
+                    ResponseError::CoordinatorNotAvailable
+                }
+                other => other,
+            })?;
         for (topic, partition, offset) in offsets {
             state.offsets.commit(group_id, &topic, partition, offset);
         }
         Ok(())
+    }
+
+    /// Replays every committed offset from `__consumer_offsets`; run before
+    /// the broker serves, so no client sees a coordinator still loading.
+    pub fn load_offsets(&self) {
+        let mut state = self.state.lock();
+        let mut loaded = 0usize;
+        for index in 0..self.config.offsets_topic_partitions {
+            let Some(partition) = self.replicas.partition(OFFSETS_TOPIC, index) else {
+                continue;
+            };
+            let mut offset = partition.log_start_offset();
+            let end = partition.high_watermark();
+            while offset < end {
+                let read = match partition.read(
+                    offset,
+                    1 << 20,
+                    IsolationLevel::ReadUncommitted,
+                    true,
+                ) {
+                    Ok(r) => r.records,
+                    Err(e) => {
+                        tracing::error!(partition = index, offset, error = %e, "cannot read {OFFSETS_TOPIC}");
+                        break;
+                    }
+                };
+                let (records, next) = offsets_log::replay(read);
+                for (group, topic, p, committed) in records {
+                    loaded += 1;
+                    match committed {
+                        Some(c) => state.offsets.commit(&group, &topic, p, c),
+                        None => state.offsets.remove(&group, &topic, p),
+                    }
+                }
+                match next {
+                    Some(n) if n > offset => offset = n,
+                    _ => break,
+                }
+            }
+        }
+        if loaded > 0 {
+            tracing::info!(records = loaded, "loaded committed offsets");
+        }
     }
 
     /// OffsetFetch: `None` asks for every partition the group committed.

@@ -24,6 +24,12 @@ impl OffsetStore {
             .insert((topic.to_string(), partition), offset);
     }
 
+    pub fn remove(&mut self, group: &str, topic: &str, partition: i32) {
+        if let Some(m) = self.offsets.get_mut(group) {
+            m.remove(&(topic.to_string(), partition));
+        }
+    }
+
     pub fn get(&self, group: &str, topic: &str, partition: i32) -> Option<&CommittedOffset> {
         self.offsets
             .get(group)?
