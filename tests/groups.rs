@@ -358,3 +358,95 @@ async fn commits_survive_a_restart_and_a_kill_9() {
     });
     assert!(internal.is_some_and(|t| t.is_internal && t.partitions.len() == 50));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_groups_and_offset_delete_refuse_active_groups() {
+    use kafka_protocol::messages::offset_delete_request::{
+        OffsetDeleteRequestPartition, OffsetDeleteRequestTopic,
+    };
+    use kafka_protocol::messages::{
+        DeleteGroupsRequest, OffsetDeleteRequest, OffsetFetchRequest, TopicName,
+    };
+
+    let mut broker = BrokerProcess::start(GROUP_BROKER);
+    let bs = broker.bootstrap();
+    create_topic(&bs, "owned", 1, &[]).await;
+    create_topic(&bs, "old", 1, &[]).await;
+    let c = member(&bs, "tidy", "owned", &[]);
+    poll_until(&[&c], Duration::from_secs(30), |_| assigned(&c).len() == 1);
+    let mut tpl = rdkafka::TopicPartitionList::new();
+    tpl.add_partition_offset("owned", 0, rdkafka::Offset::Offset(3))
+        .unwrap();
+    tpl.add_partition_offset("old", 0, rdkafka::Offset::Offset(4))
+        .unwrap();
+    c.commit(&tpl, CommitMode::Sync).expect("commit");
+
+    let mut client = RawClient::connect(broker.port);
+    let delete = |names: &[&str]| {
+        DeleteGroupsRequest::default().with_groups_names(
+            names
+                .iter()
+                .map(|n| GroupId(StrBytes::from_string(n.to_string())))
+                .collect(),
+        )
+    };
+    let offset_delete = |topic: &str| {
+        OffsetDeleteRequest::default()
+            .with_group_id(GroupId(StrBytes::from_static_str("tidy")))
+            .with_topics(vec![OffsetDeleteRequestTopic::default()
+                .with_name(TopicName(StrBytes::from_string(topic.to_string())))
+                .with_partitions(vec![
+                    OffsetDeleteRequestPartition::default().with_partition_index(0)
+                ])])
+    };
+    let codes = |r: kafka_protocol::messages::DeleteGroupsResponse| {
+        r.results.iter().map(|g| g.error_code).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        codes(client.call(&delete(&["tidy", "ghost"]), 2).unwrap()),
+        vec![
+            ResponseError::NonEmptyGroup.code(),
+            ResponseError::GroupIdNotFound.code()
+        ]
+    );
+    let subscribed = client.call(&offset_delete("owned"), 0).unwrap();
+    assert_eq!(
+        subscribed.topics[0].partitions[0].error_code,
+        ResponseError::GroupSubscribedToTopic.code()
+    );
+    let unsubscribed = client.call(&offset_delete("old"), 0).unwrap();
+    assert_eq!(
+        (
+            unsubscribed.error_code,
+            unsubscribed.topics[0].partitions[0].error_code
+        ),
+        (0, 0)
+    );
+
+    drop(c); // leaves the group, which becomes Empty
+    let fetch = OffsetFetchRequest::default()
+        .with_group_id(GroupId(StrBytes::from_static_str("tidy")))
+        .with_topics(None);
+    let remaining = client.call(&fetch, 7).unwrap();
+    let topics: Vec<&str> = remaining.topics.iter().map(|t| t.name.0.as_str()).collect();
+    assert_eq!(
+        topics,
+        vec!["owned"],
+        "the deleted offset is gone, the other stays"
+    );
+    let deleted = codes(client.call(&delete(&["tidy"]), 2).unwrap());
+    assert_eq!(deleted, vec![0], "an empty group can be deleted");
+    broker.stop();
+    broker.restart();
+    let mut client = RawClient::connect(broker.port);
+    let after = client.call(&fetch, 7).unwrap();
+    assert!(
+        after.topics.is_empty(),
+        "deleted offsets stay deleted after a restart: {:?}",
+        after.topics
+    );
+    assert_eq!(
+        codes(client.call(&delete(&["tidy"]), 2).unwrap()),
+        vec![ResponseError::GroupIdNotFound.code()]
+    );
+}

@@ -596,6 +596,105 @@ impl GroupCoordinator {
         Ok(())
     }
 
+    /// Appends to the group's `__consumer_offsets` partition.
+    fn append(&self, group_id: &str, batch: &[u8]) -> Result<(), ResponseError> {
+        let partition = partition_for(group_id, self.config.offsets_topic_partitions);
+        self.replicas
+            .append_records(OFFSETS_TOPIC, partition, batch)
+            .map(|_| ())
+            .map_err(|e| match e {
+                ResponseError::UnknownTopicOrPartition | ResponseError::NotLeaderOrFollower => {
+                    ResponseError::CoordinatorNotAvailable
+                }
+                other => other,
+            })
+    }
+
+    /// Writes tombstones for `partitions` of `group_id` and forgets them.
+    fn delete_committed(
+        &self,
+        state: &mut State,
+        group_id: &str,
+        partitions: &[(String, i32)],
+    ) -> Result<(), ResponseError> {
+        if partitions.is_empty() {
+            return Ok(());
+        }
+        let batch = offsets_log::tombstone_batch(group_id, partitions, now_ms()).map_err(|e| {
+            tracing::error!(group = group_id, error = %e, "cannot encode offset tombstones");
+            ResponseError::UnknownServerError
+        })?;
+        self.append(group_id, &batch)?;
+        for (topic, partition) in partitions {
+            state.offsets.remove(group_id, topic, *partition);
+        }
+        Ok(())
+    }
+
+    /// DeleteGroups for one group: only an empty group can go, with its offsets.
+    pub fn delete_group(&self, group_id: &str) -> Result<(), ResponseError> {
+        let mut state = self.state.lock();
+        let known = state.groups.contains_key(group_id) || !state.offsets.all(group_id).is_empty();
+        if !known {
+            return Err(ResponseError::GroupIdNotFound);
+        }
+        if state
+            .groups
+            .get(group_id)
+            .is_some_and(|g| !g.members.is_empty())
+        {
+            return Err(ResponseError::NonEmptyGroup);
+        }
+        let committed: Vec<(String, i32)> = state
+            .offsets
+            .all(group_id)
+            .into_iter()
+            .map(|(t, p, _)| (t, p))
+            .collect();
+        self.delete_committed(&mut state, group_id, &committed)?;
+        state.offsets.remove_group(group_id);
+        state.groups.remove(group_id);
+        tracing::info!(group = group_id, "group deleted");
+        Ok(())
+    }
+
+    /// OffsetDelete: forgets committed offsets of partitions whose topic the
+    /// group is not consuming. Per partition: `None` or why it was kept.
+    pub fn delete_offsets(
+        &self,
+        group_id: &str,
+        partitions: &[(String, i32)],
+    ) -> Result<Vec<Option<ResponseError>>, ResponseError> {
+        let mut state = self.state.lock();
+        let known = state.groups.contains_key(group_id) || !state.offsets.all(group_id).is_empty();
+        if !known {
+            return Err(ResponseError::GroupIdNotFound);
+        }
+        let subscribed = state
+            .groups
+            .get(group_id)
+            .map(Group::subscribed_topics)
+            .unwrap_or_default();
+        let outcomes: Vec<Option<ResponseError>> = partitions
+            .iter()
+            .map(|(topic, _)| {
+                subscribed
+                    .contains(topic)
+                    .then_some(ResponseError::GroupSubscribedToTopic)
+            })
+            .collect();
+        let deletable: Vec<(String, i32)> = partitions
+            .iter()
+            .zip(&outcomes)
+            .filter(|((t, p), outcome)| {
+                outcome.is_none() && state.offsets.get(group_id, t, *p).is_some()
+            })
+            .map(|(tp, _)| tp.clone())
+            .collect();
+        self.delete_committed(&mut state, group_id, &deletable)?;
+        Ok(outcomes)
+    }
+
     /// Replays every committed offset from `__consumer_offsets`; run before
     /// the broker serves, so no client sees a coordinator still loading.
     pub fn load_offsets(&self) {

@@ -30,6 +30,10 @@ impl OffsetStore {
         }
     }
 
+    pub fn remove_group(&mut self, group: &str) {
+        self.offsets.remove(group);
+    }
+
     pub fn get(&self, group: &str, topic: &str, partition: i32) -> Option<&CommittedOffset> {
         self.offsets
             .get(group)?

@@ -116,10 +116,35 @@ pub fn commit_batch(
     offsets: &[(String, i32, CommittedOffset)],
     now_ms: i64,
 ) -> anyhow::Result<Bytes> {
-    let records: Vec<Record> = offsets
+    let entries: Vec<(&str, i32, Option<Bytes>)> = offsets
+        .iter()
+        .map(|(t, p, o)| (t.as_str(), *p, Some(encode_value(o))))
+        .collect();
+    batch(group, &entries, now_ms)
+}
+
+/// One record batch of tombstones, which delete the given commits when replayed (and when compacted).
+pub fn tombstone_batch(
+    group: &str,
+    partitions: &[(String, i32)],
+    now_ms: i64,
+) -> anyhow::Result<Bytes> {
+    let entries: Vec<(&str, i32, Option<Bytes>)> = partitions
+        .iter()
+        .map(|(t, p)| (t.as_str(), *p, None))
+        .collect();
+    batch(group, &entries, now_ms)
+}
+
+fn batch(
+    group: &str,
+    entries: &[(&str, i32, Option<Bytes>)],
+    now_ms: i64,
+) -> anyhow::Result<Bytes> {
+    let records: Vec<Record> = entries
         .iter()
         .enumerate()
-        .map(|(i, (topic, partition, offset))| Record {
+        .map(|(i, (topic, partition, value))| Record {
             transactional: false,
             control: false,
             delete_horizon: false,
@@ -132,7 +157,7 @@ pub fn commit_batch(
             sequence: i as i32,
             timestamp: now_ms,
             key: Some(encode_key(group, topic, *partition)),
-            value: Some(encode_value(offset)),
+            value: value.clone(),
             headers: Default::default(),
         })
         .collect();
@@ -208,5 +233,7 @@ mod tests {
             ("g".into(), "t".into(), 1, Some(offset.clone()))
         );
         assert_eq!(replayed[1].1, "u");
+        let (tombstones, _) = replay(tombstone_batch("g", &[("t".into(), 1)], 5).unwrap());
+        assert_eq!(tombstones, vec![("g".into(), "t".into(), 1, None)]);
     }
 }

@@ -140,6 +140,30 @@ impl Group {
         Some(member)
     }
 
+    /// Topics the members subscribe to, read from their "consumer" protocol
+    /// metadata (ConsumerProtocolSubscription); empty for other protocol types.
+    pub fn subscribed_topics(&self) -> HashSet<String> {
+        use kafka_protocol::messages::ConsumerProtocolSubscription;
+        use kafka_protocol::protocol::Decodable;
+        if self.protocol_type.as_deref() != Some("consumer") {
+            return HashSet::new();
+        }
+        let protocol = self.protocol_name.clone().unwrap_or_default();
+        self.members
+            .values()
+            .filter_map(|m| {
+                let mut metadata = m.metadata_for(&protocol);
+                if metadata.len() < 2 {
+                    return None;
+                }
+                let version = i16::from_be_bytes([metadata[0], metadata[1]]);
+                bytes::Buf::advance(&mut metadata, 2);
+                ConsumerProtocolSubscription::decode(&mut metadata, version.clamp(0, 3)).ok()
+            })
+            .flat_map(|s| s.topics.into_iter().map(|t| t.to_string()))
+            .collect()
+    }
+
     /// A static member whose instance id now belongs to another member id has been replaced.
     pub fn is_fenced(&self, member_id: &str, instance_id: Option<&str>) -> bool {
         instance_id.is_some_and(|i| {
