@@ -450,3 +450,87 @@ async fn delete_groups_and_offset_delete_refuse_active_groups() {
         vec![ResponseError::GroupIdNotFound.code()]
     );
 }
+
+/// Counts the rebalances a consumer goes through.
+struct CountingContext(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl rdkafka::client::ClientContext for CountingContext {}
+
+impl rdkafka::consumer::ConsumerContext for CountingContext {
+    fn pre_rebalance(&self, _: &BaseConsumer<Self>, _: &rdkafka::consumer::Rebalance<'_>) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_static_member_restarting_within_its_session_causes_no_rebalance() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let broker = BrokerProcess::start(GROUP_BROKER);
+    let bs = broker.bootstrap();
+    create_topic(&bs, "static", 4, &[]).await;
+    let rebalances = std::sync::Arc::new(AtomicUsize::new(0));
+    let mut config = client_config(&bs);
+    config
+        .set("group.id", "statics")
+        .set("group.instance.id", "instance-a")
+        .set("enable.auto.commit", "false")
+        .set("session.timeout.ms", "10000")
+        .set("heartbeat.interval.ms", "300")
+        .set("partition.assignment.strategy", "range");
+    let a: BaseConsumer<CountingContext> = config
+        .create_with_context(CountingContext(rebalances.clone()))
+        .expect("consumer a");
+    a.subscribe(&["static"]).unwrap();
+    let b = member(
+        &bs,
+        "statics",
+        "static",
+        &[
+            ("group.instance.id", "instance-b"),
+            ("session.timeout.ms", "10000"),
+        ],
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let split = |a: &BaseConsumer<CountingContext>, b: &BaseConsumer| {
+        let x: BTreeSet<i32> = a
+            .assignment()
+            .map(|l| l.elements().iter().map(|e| e.partition()).collect())
+            .unwrap_or_default();
+        x.len() == 2 && assigned(b).len() == 2
+    };
+    while !split(&a, &b) && Instant::now() < deadline {
+        a.poll(Duration::from_millis(50));
+        b.poll(Duration::from_millis(50));
+    }
+    assert!(split(&a, &b), "two static members share four partitions");
+    let settled = rebalances.load(Ordering::SeqCst);
+
+    drop(b); // a static member closing does not leave the group
+    let b = member(
+        &bs,
+        "statics",
+        "static",
+        &[
+            ("group.instance.id", "instance-b"),
+            ("session.timeout.ms", "10000"),
+        ],
+    );
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while assigned(&b).len() != 2 && Instant::now() < deadline {
+        a.poll(Duration::from_millis(50));
+        b.poll(Duration::from_millis(50));
+    }
+    assert_eq!(
+        assigned(&b).len(),
+        2,
+        "the restarted static member gets its partitions back"
+    );
+    for _ in 0..20 {
+        a.poll(Duration::from_millis(50));
+    }
+    assert_eq!(
+        rebalances.load(Ordering::SeqCst),
+        settled,
+        "the other member saw no rebalance"
+    );
+}
