@@ -371,15 +371,7 @@ impl GroupCoordinator {
                 .groups
                 .get_mut(group_id)
                 .ok_or(ResponseError::UnknownMemberId)?;
-            if group.is_fenced(member_id, group_instance_id) {
-                return Err(ResponseError::FencedInstanceId);
-            }
-            if !group.members.contains_key(member_id) {
-                return Err(ResponseError::UnknownMemberId);
-            }
-            if generation_id != group.generation_id {
-                return Err(ResponseError::IllegalGeneration);
-            }
+            group.check_member(generation_id, member_id, group_instance_id)?;
             match group.state {
                 GroupState::Empty | GroupState::Dead => return Err(ResponseError::UnknownMemberId),
                 GroupState::PreparingRebalance => return Err(ResponseError::RebalanceInProgress),
@@ -429,19 +421,11 @@ impl GroupCoordinator {
             .groups
             .get_mut(group_id)
             .ok_or(ResponseError::UnknownMemberId)?;
-        if group.is_fenced(member_id, group_instance_id) {
-            return Err(ResponseError::FencedInstanceId);
-        }
-        let group_generation = group.generation_id;
+        group.check_member(generation_id, member_id, group_instance_id)?;
         let group_state = group.state;
-        let member = group
-            .members
-            .get_mut(member_id)
-            .ok_or(ResponseError::UnknownMemberId)?;
-        if generation_id != group_generation {
-            return Err(ResponseError::IllegalGeneration);
+        if let Some(member) = group.members.get_mut(member_id) {
+            member.last_heartbeat = Instant::now();
         }
-        member.last_heartbeat = Instant::now();
         match group_state {
             GroupState::PreparingRebalance => Err(ResponseError::RebalanceInProgress),
             GroupState::Empty | GroupState::Dead => Err(ResponseError::UnknownMemberId),
@@ -560,12 +544,7 @@ impl GroupCoordinator {
             return Err(ResponseError::FencedInstanceId);
         }
         if !(generation_id < 0 && group.state == GroupState::Empty) {
-            if !group.members.contains_key(member_id) {
-                return Err(ResponseError::UnknownMemberId);
-            }
-            if generation_id != group.generation_id {
-                return Err(ResponseError::IllegalGeneration);
-            }
+            group.check_member(generation_id, member_id, group_instance_id)?;
             if group.state == GroupState::CompletingRebalance {
                 return Err(ResponseError::RebalanceInProgress);
             }

@@ -5,6 +5,8 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Instant;
 
+use kafka_protocol::error::ResponseError;
+
 use super::member::Member;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -162,6 +164,27 @@ impl Group {
             })
             .flat_map(|s| s.topics.into_iter().map(|t| t.to_string()))
             .collect()
+    }
+
+    /// Kafka's checks on a member's request, in Kafka's order: a replaced
+    /// static member is fenced, an unknown member is refused, and a stale
+    /// generation is illegal.
+    pub fn check_member(
+        &self,
+        generation_id: i32,
+        member_id: &str,
+        instance_id: Option<&str>,
+    ) -> Result<(), ResponseError> {
+        if self.is_fenced(member_id, instance_id) {
+            return Err(ResponseError::FencedInstanceId);
+        }
+        if !self.members.contains_key(member_id) {
+            return Err(ResponseError::UnknownMemberId);
+        }
+        if generation_id != self.generation_id {
+            return Err(ResponseError::IllegalGeneration);
+        }
+        Ok(())
     }
 
     /// A static member whose instance id now belongs to another member id has been replaced.
