@@ -106,6 +106,8 @@ impl Broker {
                 min_session_timeout_ms: config.group_min_session_timeout_ms(),
                 max_session_timeout_ms: config.group_max_session_timeout_ms(),
                 offsets_topic_partitions: config.offsets_topic_num_partitions(),
+                consumer_heartbeat_interval_ms: config.group_consumer_heartbeat_interval_ms(),
+                consumer_session_timeout_ms: config.group_consumer_session_timeout_ms(),
             },
             replicas.clone(),
         );

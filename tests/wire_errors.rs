@@ -192,6 +192,7 @@ fn api_versions_lists_exactly_the_served_apis() {
         ApiKey::DescribeGroups,
         ApiKey::DeleteGroups,
         ApiKey::OffsetDelete,
+        ApiKey::ConsumerGroupHeartbeat,
     ];
     let mut want: Vec<i16> = expected.iter().map(|k| *k as i16).collect();
     want.sort();

@@ -1,4 +1,5 @@
-//! ListGroups, with Kafka's state (v4+) and type (v5+) filters.
+//! ListGroups, with Kafka's state (v4+) and type (v5+) filters; classic and
+//! consumer (KIP-848) groups side by side.
 
 use std::sync::Arc;
 
@@ -10,9 +11,6 @@ use super::{BrokerContext, Handler, RequestContext};
 
 pub struct ListGroups;
 
-/// Every group here speaks the classic protocol until KIP-848 groups land.
-const GROUP_TYPE: &str = "classic";
-
 impl Handler for ListGroups {
     type Request = ListGroupsRequest;
 
@@ -21,29 +19,22 @@ impl Handler for ListGroups {
         _ctx: RequestContext,
         request: ListGroupsRequest,
     ) -> ListGroupsResponse {
-        let state_ok = |s: &str| {
-            request.states_filter.is_empty()
-                || request
-                    .states_filter
-                    .iter()
-                    .any(|f| f.eq_ignore_ascii_case(s))
+        let matches = |filter: &[StrBytes], value: &str| {
+            filter.is_empty() || filter.iter().any(|f| f.eq_ignore_ascii_case(value))
         };
-        let type_ok = request.types_filter.is_empty()
-            || request
-                .types_filter
-                .iter()
-                .any(|f| f.eq_ignore_ascii_case(GROUP_TYPE));
         let groups = broker
             .groups
             .list_groups()
             .into_iter()
-            .filter(|(_, _, state)| type_ok && state_ok(state.name()))
-            .map(|(id, protocol_type, state)| {
+            .filter(|(_, _, state, group_type)| {
+                matches(&request.states_filter, state) && matches(&request.types_filter, group_type)
+            })
+            .map(|(id, protocol_type, state, group_type)| {
                 ListedGroup::default()
                     .with_group_id(GroupId(StrBytes::from_string(id)))
                     .with_protocol_type(StrBytes::from_string(protocol_type))
-                    .with_group_state(StrBytes::from_static_str(state.name()))
-                    .with_group_type(StrBytes::from_static_str(GROUP_TYPE))
+                    .with_group_state(StrBytes::from_static_str(state))
+                    .with_group_type(StrBytes::from_static_str(group_type))
             })
             .collect();
         ListGroupsResponse::default().with_groups(groups)

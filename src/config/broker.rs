@@ -104,6 +104,20 @@ pub static BROKER_CONFIGS: &[ConfigDef] = &[
         "Whether DeleteTopics is allowed.",
     ),
     def(
+        "group.consumer.heartbeat.interval.ms",
+        Int,
+        Some("5000"),
+        Some(1),
+        "Heartbeat interval of consumer-protocol (KIP-848) members.",
+    ),
+    def(
+        "group.consumer.session.timeout.ms",
+        Int,
+        Some("45000"),
+        Some(1),
+        "Session timeout of consumer-protocol (KIP-848) members.",
+    ),
+    def(
         "group.initial.rebalance.delay.ms",
         Int,
         Some("3000"),
@@ -685,6 +699,14 @@ impl BrokerConfig {
         self.long("group.initial.rebalance.delay.ms").max(0) as u64
     }
 
+    pub fn group_consumer_heartbeat_interval_ms(&self) -> i32 {
+        self.long("group.consumer.heartbeat.interval.ms") as i32
+    }
+
+    pub fn group_consumer_session_timeout_ms(&self) -> i32 {
+        self.long("group.consumer.session.timeout.ms") as i32
+    }
+
     pub fn group_min_session_timeout_ms(&self) -> i32 {
         self.long("group.min.session.timeout.ms") as i32
     }
@@ -774,6 +796,8 @@ mod tests {
         b.group_initial_rebalance_delay_ms();
         b.group_min_session_timeout_ms();
         b.group_max_session_timeout_ms();
+        b.group_consumer_heartbeat_interval_ms();
+        b.group_consumer_session_timeout_ms();
         b.offsets_topic_num_partitions();
         b.offsets_topic_replication_factor();
         b.offsets_topic_segment_bytes();

@@ -9,12 +9,13 @@
 //! until the leader's assignment arrives) register a oneshot sender under the
 //! lock and await it outside.
 
+mod consumer;
 mod member;
 mod offsets;
 mod offsets_log;
 mod state;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
@@ -23,12 +24,14 @@ use kafka_protocol::error::ResponseError;
 use parking_lot::Mutex;
 use tokio::sync::oneshot;
 
+pub use consumer::TopicPartition;
 pub use member::{JoinResult, SyncResult};
 pub use offsets::CommittedOffset;
 pub use offsets_log::{partition_for, OFFSETS_TOPIC};
 pub use state::GroupState;
 
 use crate::partition::{now_ms, IsolationLevel, ReplicaManager};
+use consumer::{ConsumerGroup, ConsumerMember};
 use member::Member;
 use offsets::OffsetStore;
 use state::Group;
@@ -41,6 +44,29 @@ pub struct GroupConfig {
     pub max_session_timeout_ms: i32,
     /// `offsets.topic.num.partitions`.
     pub offsets_topic_partitions: i32,
+    /// `group.consumer.heartbeat.interval.ms`: how often KIP-848 members heartbeat.
+    pub consumer_heartbeat_interval_ms: i32,
+    /// `group.consumer.session.timeout.ms`: when a silent KIP-848 member is removed.
+    pub consumer_session_timeout_ms: i32,
+}
+
+/// A ConsumerGroupHeartbeat call (KIP-848), as the coordinator needs it.
+pub struct ConsumerHeartbeat {
+    pub group_id: String,
+    pub member_id: String,
+    pub member_epoch: i32,
+    pub subscribed_topics: Option<Vec<String>>,
+    pub server_assignor: Option<String>,
+    pub owned: Option<Vec<TopicPartition>>,
+}
+
+/// The coordinator's answer to a ConsumerGroupHeartbeat.
+pub struct ConsumerHeartbeatResult {
+    pub member_id: String,
+    pub member_epoch: i32,
+    pub heartbeat_interval_ms: i32,
+    /// The member's full assignment, when it changed since last sent.
+    pub assignment: Option<Vec<TopicPartition>>,
 }
 
 /// A JoinGroup call, as the coordinator needs it.
@@ -61,6 +87,7 @@ pub struct JoinRequest {
 #[derive(Default)]
 struct State {
     groups: HashMap<String, Group>,
+    consumer_groups: HashMap<String, ConsumerGroup>,
     offsets: OffsetStore,
 }
 
@@ -496,6 +523,18 @@ impl GroupCoordinator {
     pub fn expire_sessions(&self) {
         let now = Instant::now();
         let mut state = self.state.lock();
+        let session = Duration::from_millis(self.config.consumer_session_timeout_ms.max(0) as u64);
+        for (id, group) in state.consumer_groups.iter_mut() {
+            // A departed member's partitions reach the others through their
+            // next heartbeats, which recompute the target.
+            group.members.retain(|member_id, m| {
+                let alive = now.duration_since(m.last_heartbeat) < session;
+                if !alive {
+                    tracing::info!(group = %id, member = %member_id, "consumer session expired; removing member");
+                }
+                alive
+            });
+        }
         for group in state.groups.values_mut() {
             let expired: Vec<String> = group
                 .members
@@ -533,6 +572,17 @@ impl GroupCoordinator {
         }
         let mut state = self.state.lock();
         let state = &mut *state;
+        if let Some(consumer_group) = state.consumer_groups.get(group_id) {
+            // KIP-848 members commit with their member epoch.
+            if !(generation_id < 0 && member_id.is_empty() && consumer_group.members.is_empty()) {
+                consumer_group.check_epoch(
+                    member_id,
+                    generation_id,
+                    ResponseError::StaleMemberEpoch,
+                )?;
+            }
+            return self.persist_commit(state, group_id, offsets);
+        }
         let group = state
             .groups
             .entry(group_id.to_string())
@@ -552,6 +602,15 @@ impl GroupCoordinator {
                 m.last_heartbeat = Instant::now();
             }
         }
+        self.persist_commit(state, group_id, offsets)
+    }
+
+    fn persist_commit(
+        &self,
+        state: &mut State,
+        group_id: &str,
+        offsets: Vec<(String, i32, CommittedOffset)>,
+    ) -> Result<(), ResponseError> {
         if offsets.is_empty() {
             return Ok(());
         }
@@ -674,6 +733,117 @@ impl GroupCoordinator {
         Ok(outcomes)
     }
 
+    /// ConsumerGroupHeartbeat (KIP-848): join (epoch 0), leave (epoch -1 or
+    /// -2), or heartbeat with the current epoch; `topics` maps each topic to
+    /// its id and partition count.
+    pub fn consumer_heartbeat(
+        &self,
+        hb: ConsumerHeartbeat,
+        topics: &HashMap<String, (uuid::Uuid, i32)>,
+    ) -> Result<ConsumerHeartbeatResult, ResponseError> {
+        const JOIN: i32 = 0;
+        const LEAVE: i32 = -1;
+        const STATIC_LEAVE: i32 = -2;
+        if hb.group_id.is_empty() {
+            return Err(ResponseError::InvalidRequest);
+        }
+        if hb
+            .server_assignor
+            .as_deref()
+            .is_some_and(|a| !consumer::ASSIGNORS.contains(&a))
+        {
+            return Err(ResponseError::UnsupportedAssignor);
+        }
+        let mut state = self.state.lock();
+        if state
+            .groups
+            .get(&hb.group_id)
+            .is_some_and(|g| !g.members.is_empty())
+        {
+            return Err(ResponseError::InconsistentGroupProtocol);
+        }
+        let group = state
+            .consumer_groups
+            .entry(hb.group_id.clone())
+            .or_default();
+        let now = Instant::now();
+        let mut member_id = hb.member_id.clone();
+        match hb.member_epoch {
+            JOIN => {
+                if member_id.is_empty() {
+                    member_id = uuid::Uuid::new_v4().to_string();
+                }
+                let subscribed = hb
+                    .subscribed_topics
+                    .clone()
+                    .ok_or(ResponseError::InvalidRequest)?;
+                let (assigned, revoking) = group
+                    .members
+                    .remove(&member_id)
+                    .map(|m| (m.assigned, m.revoking))
+                    .unwrap_or_default();
+                group.members.insert(
+                    member_id.clone(),
+                    ConsumerMember {
+                        member_id: member_id.clone(),
+                        member_epoch: 0,
+                        previous_epoch: 0,
+                        subscribed: subscribed.into_iter().collect(),
+                        // A rejoining member keeps what it held until it releases it.
+                        assigned: BTreeSet::new(),
+                        revoking: assigned.union(&revoking).copied().collect(),
+                        last_sent: None,
+                        last_heartbeat: now,
+                    },
+                );
+                tracing::info!(group = %hb.group_id, member = %member_id, "consumer joined");
+            }
+            LEAVE | STATIC_LEAVE => {
+                if group.members.remove(&member_id).is_some() {
+                    tracing::info!(group = %hb.group_id, member = %member_id, "consumer left");
+                }
+                group.refresh_target(topics);
+                return Ok(ConsumerHeartbeatResult {
+                    member_id,
+                    member_epoch: hb.member_epoch,
+                    heartbeat_interval_ms: 0,
+                    assignment: None,
+                });
+            }
+            epoch => {
+                group.check_epoch(&member_id, epoch, ResponseError::FencedMemberEpoch)?;
+                let m = group
+                    .members
+                    .get_mut(&member_id)
+                    .ok_or(ResponseError::UnknownMemberId)?;
+                m.last_heartbeat = now;
+                if let Some(subscribed) = &hb.subscribed_topics {
+                    m.subscribed = subscribed.iter().cloned().collect();
+                }
+            }
+        }
+        if let Some(owned) = &hb.owned {
+            let owned: BTreeSet<TopicPartition> = owned.iter().copied().collect();
+            group.report_owned(&member_id, &owned);
+        }
+        group.refresh_target(topics);
+        group.reconcile(&member_id);
+        let m = group
+            .members
+            .get_mut(&member_id)
+            .ok_or(ResponseError::UnknownMemberId)?;
+        let assignment = (m.last_sent.as_ref() != Some(&m.assigned)).then(|| {
+            m.last_sent = Some(m.assigned.clone());
+            m.assigned.iter().copied().collect()
+        });
+        Ok(ConsumerHeartbeatResult {
+            member_id,
+            member_epoch: m.member_epoch,
+            heartbeat_interval_ms: self.config.consumer_heartbeat_interval_ms,
+            assignment,
+        })
+    }
+
     /// Replays every committed offset from `__consumer_offsets`; run before
     /// the broker serves, so no client sees a coordinator still loading.
     pub fn load_offsets(&self) {
@@ -757,8 +927,8 @@ pub struct GroupDescription {
 }
 
 impl GroupCoordinator {
-    /// Every known group with its protocol type and state, for ListGroups.
-    pub fn list_groups(&self) -> Vec<(String, String, GroupState)> {
+    /// Every known group as ListGroups reports it: (id, protocol type, state, group type).
+    pub fn list_groups(&self) -> Vec<(String, String, &'static str, &'static str)> {
         let state = self.state.lock();
         let mut out: Vec<_> = state
             .groups
@@ -768,10 +938,19 @@ impl GroupCoordinator {
                 (
                     g.id.clone(),
                     g.protocol_type.clone().unwrap_or_default(),
-                    g.state,
+                    g.state.name(),
+                    "classic",
                 )
             })
             .collect();
+        out.extend(state.consumer_groups.iter().map(|(id, g)| {
+            (
+                id.clone(),
+                "consumer".to_string(),
+                g.state_name(),
+                "consumer",
+            )
+        }));
         out.sort_by(|a, b| a.0.cmp(&b.0));
         out
     }

@@ -1,0 +1,77 @@
+//! ConsumerGroupHeartbeat (KIP-848): the consumer protocol's single call for
+//! joining, staying alive, reporting owned partitions and receiving assignments.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use kafka_protocol::messages::consumer_group_heartbeat_response::{Assignment, TopicPartitions};
+use kafka_protocol::messages::{ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse};
+use kafka_protocol::protocol::StrBytes;
+
+use super::{BrokerContext, Handler, RequestContext};
+use crate::group::ConsumerHeartbeat;
+
+pub struct ConsumerGroupHeartbeat;
+
+impl Handler for ConsumerGroupHeartbeat {
+    type Request = ConsumerGroupHeartbeatRequest;
+
+    async fn handle(
+        broker: Arc<BrokerContext>,
+        _ctx: RequestContext,
+        request: ConsumerGroupHeartbeatRequest,
+    ) -> ConsumerGroupHeartbeatResponse {
+        if let Err(e) = broker.ensure_offsets_topic() {
+            tracing::error!(error = %e, "cannot create the offsets topic");
+            return ConsumerGroupHeartbeatResponse::default().with_error_code(
+                kafka_protocol::error::ResponseError::CoordinatorNotAvailable.code(),
+            );
+        }
+        let image = broker.image();
+        let topics: HashMap<String, (uuid::Uuid, i32)> = image
+            .topics
+            .values()
+            .filter(|t| !t.internal)
+            .map(|t| (t.name.clone(), (t.id, t.partitions.len() as i32)))
+            .collect();
+        let heartbeat = ConsumerHeartbeat {
+            group_id: request.group_id.0.to_string(),
+            member_id: request.member_id.to_string(),
+            member_epoch: request.member_epoch,
+            subscribed_topics: request
+                .subscribed_topic_names
+                .as_ref()
+                .map(|ts| ts.iter().map(|t| t.0.to_string()).collect()),
+            server_assignor: request.server_assignor.as_ref().map(|s| s.to_string()),
+            owned: request.topic_partitions.as_ref().map(|tps| {
+                tps.iter()
+                    .flat_map(|tp| tp.partitions.iter().map(move |p| (tp.topic_id, *p)))
+                    .collect()
+            }),
+        };
+        match broker.groups.consumer_heartbeat(heartbeat, &topics) {
+            Err(e) => ConsumerGroupHeartbeatResponse::default().with_error_code(e.code()),
+            Ok(result) => {
+                let assignment = result.assignment.map(|tps| {
+                    let mut by_topic: Vec<TopicPartitions> = Vec::new();
+                    for (topic_id, partition) in tps {
+                        match by_topic.iter_mut().find(|t| t.topic_id == topic_id) {
+                            Some(t) => t.partitions.push(partition),
+                            None => by_topic.push(
+                                TopicPartitions::default()
+                                    .with_topic_id(topic_id)
+                                    .with_partitions(vec![partition]),
+                            ),
+                        }
+                    }
+                    Assignment::default().with_topic_partitions(by_topic)
+                });
+                ConsumerGroupHeartbeatResponse::default()
+                    .with_member_id(Some(StrBytes::from_string(result.member_id)))
+                    .with_member_epoch(result.member_epoch)
+                    .with_heartbeat_interval_ms(result.heartbeat_interval_ms)
+                    .with_assignment(assignment)
+            }
+        }
+    }
+}

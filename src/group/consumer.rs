@@ -1,0 +1,221 @@
+//! KIP-848 consumer groups: the coordinator owns the assignment. Members
+//! heartbeat their subscription and owned partitions; the coordinator
+//! computes a target assignment and moves each member towards it, so that a
+//! partition is given to its new owner only after the old owner confirms it
+//! has let go.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::Instant;
+
+use kafka_protocol::error::ResponseError;
+use uuid::Uuid;
+
+/// A topic partition by topic id, as the consumer protocol names them.
+pub type TopicPartition = (Uuid, i32);
+
+/// The assignors this coordinator offers; both are computed the same way here
+/// (balanced, sticky to the current owner), which satisfies either contract.
+pub const ASSIGNORS: &[&str] = &["uniform", "range"];
+
+pub struct ConsumerMember {
+    pub member_id: String,
+    pub member_epoch: i32,
+    pub previous_epoch: i32,
+    pub subscribed: BTreeSet<String>,
+    /// What the member was last told it owns.
+    pub assigned: BTreeSet<TopicPartition>,
+    /// Partitions the member was told to give up and has not yet confirmed releasing.
+    pub revoking: BTreeSet<TopicPartition>,
+    pub last_sent: Option<BTreeSet<TopicPartition>>,
+    pub last_heartbeat: Instant,
+}
+
+#[derive(Default)]
+pub struct ConsumerGroup {
+    pub group_epoch: i32,
+    pub assignment_epoch: i32,
+    pub members: BTreeMap<String, ConsumerMember>,
+    pub target: HashMap<String, BTreeSet<TopicPartition>>,
+}
+
+impl ConsumerGroup {
+    /// Kafka's group states for consumer groups.
+    pub fn state_name(&self) -> &'static str {
+        if self.members.is_empty() {
+            "Empty"
+        } else if self
+            .members
+            .values()
+            .all(|m| m.member_epoch == self.assignment_epoch && m.revoking.is_empty())
+        {
+            "Stable"
+        } else {
+            "Reconciling"
+        }
+    }
+
+    /// Recomputes the target assignment from subscriptions and the topics'
+    /// partition counts; a changed target starts a new group epoch.
+    pub fn refresh_target(&mut self, topics: &HashMap<String, (Uuid, i32)>) {
+        let mut subscribed: BTreeMap<&String, Vec<&String>> = BTreeMap::new();
+        for m in self.members.values() {
+            for t in &m.subscribed {
+                if topics.contains_key(t) {
+                    subscribed.entry(t).or_default().push(&m.member_id);
+                }
+            }
+        }
+        let mut target: HashMap<String, BTreeSet<TopicPartition>> = self
+            .members
+            .keys()
+            .map(|id| (id.clone(), BTreeSet::new()))
+            .collect();
+        let mut load: HashMap<&String, usize> = HashMap::new();
+        for (topic, eligible) in subscribed {
+            let (id, count) = topics[topic];
+            for partition in 0..count {
+                let tp = (id, partition);
+                // Keep a partition with its current owner while that owner is not
+                // above its fair share; otherwise give it to the least loaded member.
+                let owner = eligible
+                    .iter()
+                    .find(|m| self.members[**m].assigned.contains(&tp))
+                    .copied();
+                let least = eligible
+                    .iter()
+                    .min_by_key(|m| (load.get(**m).copied().unwrap_or(0), (**m).clone()))
+                    .copied();
+                let chosen = match (owner, least) {
+                    (Some(o), Some(l))
+                        if load.get(o).copied().unwrap_or(0)
+                            <= load.get(l).copied().unwrap_or(0) =>
+                    {
+                        o
+                    }
+                    (_, Some(l)) => l,
+                    (Some(o), None) => o,
+                    (None, None) => continue,
+                };
+                *load.entry(chosen).or_default() += 1;
+                target.entry(chosen.clone()).or_default().insert(tp);
+            }
+        }
+        if target != self.target {
+            self.group_epoch += 1;
+            self.assignment_epoch = self.group_epoch;
+            self.target = target;
+        }
+    }
+
+    /// Moves `member_id` towards its target: first it gives up what it must
+    /// revoke (keeping its epoch), then it takes its target minus what others
+    /// still hold, at the current assignment epoch.
+    pub fn reconcile(&mut self, member_id: &str) {
+        let target = self.target.get(member_id).cloned().unwrap_or_default();
+        let held_by_others: BTreeSet<TopicPartition> = self
+            .members
+            .values()
+            .filter(|m| m.member_id != member_id)
+            .flat_map(|m| m.assigned.iter().chain(m.revoking.iter()).copied())
+            .collect();
+        let assignment_epoch = self.assignment_epoch;
+        let Some(m) = self.members.get_mut(member_id) else {
+            return;
+        };
+        if !m.revoking.is_empty() {
+            return;
+        }
+        let to_revoke: BTreeSet<TopicPartition> = m.assigned.difference(&target).copied().collect();
+        if !to_revoke.is_empty() {
+            m.assigned = m.assigned.intersection(&target).copied().collect();
+            m.revoking = to_revoke;
+            return;
+        }
+        m.assigned = target.difference(&held_by_others).copied().collect();
+        if m.member_epoch != assignment_epoch {
+            m.previous_epoch = m.member_epoch;
+            m.member_epoch = assignment_epoch;
+        }
+    }
+
+    /// Records what the member reports owning: revoked partitions it no longer lists are released.
+    pub fn report_owned(&mut self, member_id: &str, owned: &BTreeSet<TopicPartition>) {
+        if let Some(m) = self.members.get_mut(member_id) {
+            m.revoking.retain(|tp| owned.contains(tp));
+        }
+    }
+
+    /// Kafka's epoch check on a heartbeat or commit from an existing member.
+    pub fn check_epoch(
+        &self,
+        member_id: &str,
+        epoch: i32,
+        error: ResponseError,
+    ) -> Result<(), ResponseError> {
+        let m = self
+            .members
+            .get(member_id)
+            .ok_or(ResponseError::UnknownMemberId)?;
+        if epoch == m.member_epoch || epoch == m.previous_epoch {
+            Ok(())
+        } else {
+            Err(error)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member(id: &str, topics: &[&str]) -> ConsumerMember {
+        ConsumerMember {
+            member_id: id.into(),
+            member_epoch: 0,
+            previous_epoch: 0,
+            subscribed: topics.iter().map(|t| t.to_string()).collect(),
+            assigned: BTreeSet::new(),
+            revoking: BTreeSet::new(),
+            last_sent: None,
+            last_heartbeat: Instant::now(),
+        }
+    }
+
+    #[test]
+    fn partitions_move_only_after_the_old_owner_releases_them() {
+        let id = Uuid::new_v4();
+        let topics: HashMap<String, (Uuid, i32)> = [("t".to_string(), (id, 4))].into();
+        let mut g = ConsumerGroup::default();
+        g.members.insert("a".into(), member("a", &["t"]));
+        g.refresh_target(&topics);
+        g.reconcile("a");
+        assert_eq!(g.members["a"].assigned.len(), 4);
+        assert_eq!(g.members["a"].member_epoch, g.assignment_epoch);
+
+        g.members.insert("b".into(), member("b", &["t"]));
+        g.refresh_target(&topics);
+        assert_eq!(g.target["a"].len(), 2);
+        g.reconcile("b");
+        assert!(
+            g.members["b"].assigned.is_empty(),
+            "a still holds every partition"
+        );
+        g.reconcile("a");
+        assert_eq!(
+            (g.members["a"].assigned.len(), g.members["a"].revoking.len()),
+            (2, 2)
+        );
+        g.reconcile("b");
+        assert!(
+            g.members["b"].assigned.is_empty(),
+            "revoked but not yet released"
+        );
+        let owned = g.members["a"].assigned.clone();
+        g.report_owned("a", &owned);
+        g.reconcile("b");
+        assert_eq!(g.members["b"].assigned.len(), 2);
+        assert!(g.members["a"]
+            .assigned
+            .is_disjoint(&g.members["b"].assigned));
+    }
+}
