@@ -132,3 +132,63 @@ async fn consumer_protocol_members_split_and_hand_over_partitions() {
         ("consumer", "Stable")
     );
 }
+
+/// Not a test on its own: the crash test runs this binary again with
+/// `GREGOR_CRASH_MEMBER=<bootstrap>` so that a member lives in a process it can kill -9.
+#[test]
+fn crashing_consumer_protocol_member() {
+    let Ok(bootstrap) = std::env::var("GREGOR_CRASH_MEMBER") else {
+        return;
+    };
+    let c = member(&bootstrap, "fragile", "doomed-member");
+    poll_until(&[&c], Duration::from_secs(30), |_| !assigned(&c).is_empty());
+    println!("assigned {:?}", assigned(&c));
+    poll_until(&[&c], Duration::from_secs(60), |_| false);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crashed_consumer_protocol_member_is_expired() {
+    use std::io::BufRead;
+    let broker = BrokerProcess::start(&[
+        "group.consumer.heartbeat.interval.ms=300",
+        "group.consumer.session.timeout.ms=3000",
+    ]);
+    let bs = broker.bootstrap();
+    create_topic(&bs, "doomed-member", 4, &[]).await;
+    let a = member(&bs, "fragile", "doomed-member");
+    poll_until(&[&a], Duration::from_secs(30), |_| assigned(&a).len() == 4);
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "crashing_consumer_protocol_member",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("GREGOR_CRASH_MEMBER", &bs)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn member process");
+    let lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            if line.contains("assigned") {
+                let _ = tx.send(());
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while rx.try_recv().is_err() && Instant::now() < deadline {
+        poll_until(&[&a], Duration::from_millis(100), |_| false);
+    }
+    poll_until(&[&a], Duration::from_secs(10), |_| assigned(&a).len() == 2);
+    assert_eq!(assigned(&a).len(), 2, "the other member took half");
+    child.kill().expect("kill -9 the member");
+    let _ = child.wait();
+    poll_until(&[&a], Duration::from_secs(30), |_| assigned(&a).len() == 4);
+    assert_eq!(
+        assigned(&a).len(),
+        4,
+        "after the session timeout the dead member's partitions come back"
+    );
+}
