@@ -8,7 +8,14 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use common::{client_config, create_topic, producer, BrokerProcess, RawClient};
-use kafka_protocol::messages::ListGroupsRequest;
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::offset_delete_request::{
+    OffsetDeleteRequestPartition, OffsetDeleteRequestTopic,
+};
+use kafka_protocol::messages::{
+    DeleteGroupsRequest, GroupId, ListGroupsRequest, OffsetDeleteRequest, TopicName,
+};
+use kafka_protocol::protocol::StrBytes;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::producer::FutureRecord;
 use rdkafka::Message;
@@ -130,6 +137,27 @@ async fn consumer_protocol_members_split_and_hand_over_partitions() {
     assert_eq!(
         (g.group_type.as_str(), g.group_state.as_str()),
         ("consumer", "Stable")
+    );
+
+    let delete = DeleteGroupsRequest::default()
+        .with_groups_names(vec![GroupId(StrBytes::from_static_str("modern"))]);
+    let refused = client.call(&delete, 2).expect("delete groups");
+    assert_eq!(
+        refused.results[0].error_code,
+        ResponseError::NonEmptyGroup.code(),
+        "a live consumer group is not deleted"
+    );
+    let offset_delete = OffsetDeleteRequest::default()
+        .with_group_id(GroupId(StrBytes::from_static_str("modern")))
+        .with_topics(vec![OffsetDeleteRequestTopic::default()
+            .with_name(TopicName(StrBytes::from_static_str("kip848")))
+            .with_partitions(vec![
+                OffsetDeleteRequestPartition::default().with_partition_index(0)
+            ])]);
+    let kept = client.call(&offset_delete, 0).expect("offset delete");
+    assert_eq!(
+        kept.topics[0].partitions[0].error_code,
+        ResponseError::GroupSubscribedToTopic.code()
     );
 }
 

@@ -84,6 +84,25 @@ pub struct JoinRequest {
     pub require_known_member_id: bool,
 }
 
+impl State {
+    /// Whether `group_id` exists in either protocol or has committed offsets.
+    fn knows(&self, group_id: &str) -> bool {
+        self.groups.contains_key(group_id)
+            || self.consumer_groups.contains_key(group_id)
+            || !self.offsets.all(group_id).is_empty()
+    }
+
+    fn has_members(&self, group_id: &str) -> bool {
+        self.groups
+            .get(group_id)
+            .is_some_and(|g| !g.members.is_empty())
+            || self
+                .consumer_groups
+                .get(group_id)
+                .is_some_and(|g| !g.members.is_empty())
+    }
+}
+
 #[derive(Default)]
 struct State {
     groups: HashMap<String, Group>,
@@ -672,15 +691,10 @@ impl GroupCoordinator {
     /// DeleteGroups for one group: only an empty group can go, with its offsets.
     pub fn delete_group(&self, group_id: &str) -> Result<(), ResponseError> {
         let mut state = self.state.lock();
-        let known = state.groups.contains_key(group_id) || !state.offsets.all(group_id).is_empty();
-        if !known {
+        if !state.knows(group_id) {
             return Err(ResponseError::GroupIdNotFound);
         }
-        if state
-            .groups
-            .get(group_id)
-            .is_some_and(|g| !g.members.is_empty())
-        {
+        if state.has_members(group_id) {
             return Err(ResponseError::NonEmptyGroup);
         }
         let committed: Vec<(String, i32)> = state
@@ -692,6 +706,7 @@ impl GroupCoordinator {
         self.delete_committed(&mut state, group_id, &committed)?;
         state.offsets.remove_group(group_id);
         state.groups.remove(group_id);
+        state.consumer_groups.remove(group_id);
         tracing::info!(group = group_id, "group deleted");
         Ok(())
     }
@@ -704,15 +719,21 @@ impl GroupCoordinator {
         partitions: &[(String, i32)],
     ) -> Result<Vec<Option<ResponseError>>, ResponseError> {
         let mut state = self.state.lock();
-        let known = state.groups.contains_key(group_id) || !state.offsets.all(group_id).is_empty();
-        if !known {
+        if !state.knows(group_id) {
             return Err(ResponseError::GroupIdNotFound);
         }
-        let subscribed = state
+        let mut subscribed = state
             .groups
             .get(group_id)
             .map(Group::subscribed_topics)
             .unwrap_or_default();
+        if let Some(g) = state.consumer_groups.get(group_id) {
+            subscribed.extend(
+                g.members
+                    .values()
+                    .flat_map(|m| m.subscribed.iter().cloned()),
+            );
+        }
         let outcomes: Vec<Option<ResponseError>> = partitions
             .iter()
             .map(|(topic, _)| {
