@@ -13,7 +13,8 @@ use kafka_protocol::messages::offset_delete_request::{
     OffsetDeleteRequestPartition, OffsetDeleteRequestTopic,
 };
 use kafka_protocol::messages::{
-    DeleteGroupsRequest, GroupId, ListGroupsRequest, OffsetDeleteRequest, TopicName,
+    ConsumerGroupDescribeRequest, DeleteGroupsRequest, GroupId, ListGroupsRequest,
+    OffsetDeleteRequest, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
@@ -154,6 +155,42 @@ async fn consumer_protocol_members_split_and_hand_over_partitions() {
             .with_partitions(vec![
                 OffsetDeleteRequestPartition::default().with_partition_index(0)
             ])]);
+    let describe = ConsumerGroupDescribeRequest::default().with_group_ids(vec![
+        GroupId(StrBytes::from_static_str("modern")),
+        GroupId(StrBytes::from_static_str("absent")),
+    ]);
+    let described = client.call(&describe, 0).expect("consumer group describe");
+    let g = &described.groups[0];
+    assert_eq!(
+        (g.error_code, g.group_state.as_str(), g.members.len()),
+        (0, "Stable", 1)
+    );
+    assert!(g.group_epoch >= g.assignment_epoch && g.assignment_epoch > 0);
+    let m = &g.members[0];
+    assert_eq!(m.member_epoch, g.assignment_epoch);
+    assert_eq!(
+        m.subscribed_topic_names
+            .iter()
+            .map(|t| t.0.as_str())
+            .collect::<Vec<_>>(),
+        vec!["kip848"]
+    );
+    let owned: usize = m
+        .assignment
+        .topic_partitions
+        .iter()
+        .map(|t| t.partitions.len())
+        .sum();
+    assert_eq!(owned, 6);
+    assert_eq!(
+        m.assignment.topic_partitions[0].topic_name.0.as_str(),
+        "kip848"
+    );
+    assert_eq!(
+        described.groups[1].error_code,
+        ResponseError::GroupIdNotFound.code()
+    );
+
     let kept = client.call(&offset_delete, 0).expect("offset delete");
     assert_eq!(
         kept.topics[0].partitions[0].error_code,

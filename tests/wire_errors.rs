@@ -193,6 +193,7 @@ fn api_versions_lists_exactly_the_served_apis() {
         ApiKey::DeleteGroups,
         ApiKey::OffsetDelete,
         ApiKey::ConsumerGroupHeartbeat,
+        ApiKey::ConsumerGroupDescribe,
     ];
     let mut want: Vec<i16> = expected.iter().map(|k| *k as i16).collect();
     want.sort();

@@ -18,7 +18,7 @@ impl Handler for ConsumerGroupHeartbeat {
 
     async fn handle(
         broker: Arc<BrokerContext>,
-        _ctx: RequestContext,
+        ctx: RequestContext,
         request: ConsumerGroupHeartbeatRequest,
     ) -> ConsumerGroupHeartbeatResponse {
         if let Err(e) = broker.ensure_offsets_topic() {
@@ -43,6 +43,9 @@ impl Handler for ConsumerGroupHeartbeat {
                 .as_ref()
                 .map(|ts| ts.iter().map(|t| t.0.to_string()).collect()),
             server_assignor: request.server_assignor.as_ref().map(|s| s.to_string()),
+            instance_id: request.instance_id.as_ref().map(|s| s.to_string()),
+            client_id: ctx.client_id().to_string(),
+            client_host: format!("/{}", ctx.peer.ip()),
             owned: request.topic_partitions.as_ref().map(|tps| {
                 tps.iter()
                     .flat_map(|tp| tp.partitions.iter().map(move |p| (tp.topic_id, *p)))

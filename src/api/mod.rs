@@ -7,6 +7,7 @@
 mod alter_configs;
 mod api_versions;
 mod config_resource;
+mod consumer_group_describe;
 mod consumer_group_heartbeat;
 mod context;
 mod create_partitions;

@@ -9,11 +9,12 @@ use kafka_protocol::messages::ApiKey;
 use kafka_protocol::protocol::{Decodable, Encodable, Request, VersionRange};
 
 use super::{
-    alter_configs, api_versions, consumer_group_heartbeat, create_partitions, create_topics,
-    delete_groups, delete_records, delete_topics, describe_cluster, describe_configs,
-    describe_groups, describe_log_dirs, fetch, find_coordinator, heartbeat,
-    incremental_alter_configs, join_group, leave_group, list_groups, list_offsets, metadata,
-    offset_commit, offset_delete, offset_fetch, offset_for_leader_epoch, produce, sync_group,
+    alter_configs, api_versions, consumer_group_describe, consumer_group_heartbeat,
+    create_partitions, create_topics, delete_groups, delete_records, delete_topics,
+    describe_cluster, describe_configs, describe_groups, describe_log_dirs, fetch,
+    find_coordinator, heartbeat, incremental_alter_configs, join_group, leave_group, list_groups,
+    list_offsets, metadata, offset_commit, offset_delete, offset_fetch, offset_for_leader_epoch,
+    produce, sync_group,
 };
 use super::{context::RequestContext, BrokerContext, Handler};
 
@@ -101,6 +102,7 @@ static ENDPOINTS: std::sync::LazyLock<Vec<Endpoint>> = std::sync::LazyLock::new(
         entry::<delete_groups::DeleteGroups>(),
         entry::<offset_delete::OffsetDelete>(),
         entry::<consumer_group_heartbeat::ConsumerGroupHeartbeat>(),
+        entry::<consumer_group_describe::ConsumerGroupDescribe>(),
     ]
 });
 

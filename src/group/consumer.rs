@@ -19,6 +19,9 @@ pub const ASSIGNORS: &[&str] = &["uniform", "range"];
 
 pub struct ConsumerMember {
     pub member_id: String,
+    pub instance_id: Option<String>,
+    pub client_id: String,
+    pub client_host: String,
     pub member_epoch: i32,
     pub previous_epoch: i32,
     pub subscribed: BTreeSet<String>,
@@ -32,6 +35,8 @@ pub struct ConsumerMember {
 
 #[derive(Default)]
 pub struct ConsumerGroup {
+    /// The assignor members asked for (the first one named wins), reported by ConsumerGroupDescribe.
+    pub assignor: Option<String>,
     pub group_epoch: i32,
     pub assignment_epoch: i32,
     pub members: BTreeMap<String, ConsumerMember>,
@@ -171,6 +176,9 @@ mod tests {
     fn member(id: &str, topics: &[&str]) -> ConsumerMember {
         ConsumerMember {
             member_id: id.into(),
+            instance_id: None,
+            client_id: "c".into(),
+            client_host: "/127.0.0.1".into(),
             member_epoch: 0,
             previous_epoch: 0,
             subscribed: topics.iter().map(|t| t.to_string()).collect(),

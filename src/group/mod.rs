@@ -58,6 +58,9 @@ pub struct ConsumerHeartbeat {
     pub subscribed_topics: Option<Vec<String>>,
     pub server_assignor: Option<String>,
     pub owned: Option<Vec<TopicPartition>>,
+    pub instance_id: Option<String>,
+    pub client_id: String,
+    pub client_host: String,
 }
 
 /// The coordinator's answer to a ConsumerGroupHeartbeat.
@@ -787,6 +790,9 @@ impl GroupCoordinator {
             .consumer_groups
             .entry(hb.group_id.clone())
             .or_default();
+        if group.assignor.is_none() {
+            group.assignor = hb.server_assignor.clone();
+        }
         let now = Instant::now();
         let mut member_id = hb.member_id.clone();
         match hb.member_epoch {
@@ -807,6 +813,9 @@ impl GroupCoordinator {
                     member_id.clone(),
                     ConsumerMember {
                         member_id: member_id.clone(),
+                        instance_id: hb.instance_id.clone(),
+                        client_id: hb.client_id.clone(),
+                        client_host: hb.client_host.clone(),
                         member_epoch: 0,
                         previous_epoch: 0,
                         subscribed: subscribed.into_iter().collect(),
@@ -938,6 +947,27 @@ impl GroupCoordinator {
     }
 }
 
+/// A consumer-protocol member as ConsumerGroupDescribe reports it.
+pub struct ConsumerMemberDescription {
+    pub member_id: String,
+    pub instance_id: Option<String>,
+    pub member_epoch: i32,
+    pub client_id: String,
+    pub client_host: String,
+    pub subscribed_topics: Vec<String>,
+    pub assignment: Vec<TopicPartition>,
+    pub target_assignment: Vec<TopicPartition>,
+}
+
+/// A consumer-protocol group as ConsumerGroupDescribe reports it.
+pub struct ConsumerGroupDescription {
+    pub state: &'static str,
+    pub group_epoch: i32,
+    pub assignment_epoch: i32,
+    pub assignor: String,
+    pub members: Vec<ConsumerMemberDescription>,
+}
+
 /// A group as DescribeGroups reports it.
 pub struct GroupDescription {
     pub state: GroupState,
@@ -974,6 +1004,48 @@ impl GroupCoordinator {
         }));
         out.sort_by(|a, b| a.0.cmp(&b.0));
         out
+    }
+
+    /// ConsumerGroupDescribe for one group: `Err` for an unknown group or a classic one.
+    pub fn describe_consumer_group(
+        &self,
+        group_id: &str,
+    ) -> Result<ConsumerGroupDescription, String> {
+        let state = self.state.lock();
+        let Some(g) = state.consumer_groups.get(group_id) else {
+            return Err(if state.groups.contains_key(group_id) {
+                format!("Group {group_id} is not a consumer group.")
+            } else {
+                format!("Group {group_id} not found.")
+            });
+        };
+        Ok(ConsumerGroupDescription {
+            state: g.state_name(),
+            group_epoch: g.group_epoch,
+            assignment_epoch: g.assignment_epoch,
+            assignor: g
+                .assignor
+                .clone()
+                .unwrap_or_else(|| consumer::ASSIGNORS[0].to_string()),
+            members: g
+                .members
+                .values()
+                .map(|m| ConsumerMemberDescription {
+                    member_id: m.member_id.clone(),
+                    instance_id: m.instance_id.clone(),
+                    member_epoch: m.member_epoch,
+                    client_id: m.client_id.clone(),
+                    client_host: m.client_host.clone(),
+                    subscribed_topics: m.subscribed.iter().cloned().collect(),
+                    assignment: m.assigned.iter().copied().collect(),
+                    target_assignment: g
+                        .target
+                        .get(&m.member_id)
+                        .map(|t| t.iter().copied().collect())
+                        .unwrap_or_default(),
+                })
+                .collect(),
+        })
     }
 
     /// DescribeGroups for one group; an unknown group is reported Dead, as Kafka does.
