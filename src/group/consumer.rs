@@ -13,8 +13,9 @@ use uuid::Uuid;
 /// A topic partition by topic id, as the consumer protocol names them.
 pub type TopicPartition = (Uuid, i32);
 
-/// The assignors this coordinator offers; both are computed the same way here
-/// (balanced, sticky to the current owner), which satisfies either contract.
+/// The assignors this coordinator offers: "uniform" balances partitions and
+/// keeps them with their current owner where it can; "range" gives each
+/// member a contiguous range of every topic it subscribes to.
 pub const ASSIGNORS: &[&str] = &["uniform", "range"];
 
 pub struct ConsumerMember {
@@ -76,8 +77,25 @@ impl ConsumerGroup {
             .map(|id| (id.clone(), BTreeSet::new()))
             .collect();
         let mut load: HashMap<&String, usize> = HashMap::new();
+        let range = self.assignor.as_deref() == Some("range");
         for (topic, eligible) in subscribed {
             let (id, count) = topics[topic];
+            if range {
+                // Contiguous ranges per topic over members in id order, so
+                // co-partitioned topics land on the same members.
+                let members = eligible.len() as i32;
+                let (per_member, extra) = (count / members, count % members);
+                let mut next = 0;
+                for (i, m) in eligible.iter().enumerate() {
+                    let take = per_member + i32::from((i as i32) < extra);
+                    target
+                        .entry((*m).clone())
+                        .or_default()
+                        .extend((next..next + take).map(|p| (id, p)));
+                    next += take;
+                }
+                continue;
+            }
             for partition in 0..count {
                 let tp = (id, partition);
                 // Keep a partition with its current owner while that owner is not
@@ -187,6 +205,24 @@ mod tests {
             last_sent: None,
             last_heartbeat: Instant::now(),
         }
+    }
+
+    #[test]
+    fn range_gives_contiguous_co_partitioned_ranges() {
+        let (t, u) = (Uuid::new_v4(), Uuid::new_v4());
+        let topics: HashMap<String, (Uuid, i32)> =
+            [("t".to_string(), (t, 5)), ("u".to_string(), (u, 5))].into();
+        let mut g = ConsumerGroup {
+            assignor: Some("range".into()),
+            ..ConsumerGroup::default()
+        };
+        g.members.insert("a".into(), member("a", &["t", "u"]));
+        g.members.insert("b".into(), member("b", &["t", "u"]));
+        g.refresh_target(&topics);
+        let expected_a: BTreeSet<TopicPartition> =
+            [(t, 0), (t, 1), (t, 2), (u, 0), (u, 1), (u, 2)].into();
+        assert_eq!(g.target["a"], expected_a);
+        assert_eq!(g.target["b"].len(), 4);
     }
 
     #[test]
