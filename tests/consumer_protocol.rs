@@ -257,3 +257,29 @@ async fn a_crashed_consumer_protocol_member_is_expired() {
         "after the session timeout the dead member's partitions come back"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consumer_protocol_commits_survive_a_kill_9() {
+    let mut broker = BrokerProcess::start(BROKER);
+    create_topic(&broker.bootstrap(), "kept848", 2, &[]).await;
+    produce_values(&broker.bootstrap(), "kept848", 0..20, 2).await;
+    {
+        let c = member(&broker.bootstrap(), "durable848", "kept848");
+        let seen = poll_until(&[&c], Duration::from_secs(30), |s| s[0].len() >= 20);
+        assert_eq!(seen[0].len(), 20);
+        c.commit_consumer_state(CommitMode::Sync)
+            .expect("commit with the member epoch");
+    }
+    broker.kill9();
+    broker.restart();
+    produce_values(&broker.bootstrap(), "kept848", 20..24, 2).await;
+    let c = member(&broker.bootstrap(), "durable848", "kept848");
+    let seen = poll_until(&[&c], Duration::from_secs(30), |s| s[0].len() >= 4);
+    let mut values: Vec<usize> = seen[0].iter().map(|v| v.parse().unwrap()).collect();
+    values.sort();
+    assert_eq!(
+        values,
+        vec![20, 21, 22, 23],
+        "the restarted consumer resumes after what it committed"
+    );
+}
