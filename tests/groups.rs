@@ -534,3 +534,48 @@ async fn a_static_member_restarting_within_its_session_causes_no_rebalance() {
         "the other member saw no rebalance"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_joining_mid_stream_causes_no_duplicates_or_gaps() {
+    let broker = BrokerProcess::start(GROUP_BROKER);
+    let bs = broker.bootstrap();
+    create_topic(&bs, "stream", 4, &[]).await;
+    // Offsets are committed on revoke by librdkafka's auto-commit, so the new
+    // owner of a partition starts right after what the old one delivered.
+    let auto = [
+        ("enable.auto.commit", "true"),
+        ("auto.commit.interval.ms", "100"),
+    ];
+    let a = member(&bs, "streamers", "stream", &auto);
+    poll_until(&[&a], Duration::from_secs(30), |_| assigned(&a).len() == 4);
+
+    produce_values(&bs, "stream", 0, 200, 4).await;
+    let first = poll_until(&[&a], Duration::from_secs(30), |s| s[0].len() >= 100);
+    let b = member(&bs, "streamers", "stream", &auto);
+    let producing = tokio::spawn({
+        let bs = bs.clone();
+        async move { produce_values(&bs, "stream", 200, 200, 4).await }
+    });
+    let mut seen = poll_until(&[&a, &b], Duration::from_secs(60), |s| {
+        let mut all: BTreeSet<String> = first[0].iter().map(|r| r.2.clone()).collect();
+        all.extend(s.iter().flatten().map(|r| r.2.clone()));
+        all.len() >= 400 && !assigned(&b).is_empty()
+    });
+    producing.await.expect("producer task");
+    seen[0].extend(first[0].iter().cloned());
+    let mut values: Vec<usize> = seen
+        .iter()
+        .flatten()
+        .map(|r| r.2.parse().unwrap())
+        .collect();
+    values.sort();
+    assert!(
+        !assigned(&b).is_empty(),
+        "the joining member took partitions"
+    );
+    assert_eq!(
+        values,
+        (0..400).collect::<Vec<_>>(),
+        "each record exactly once across the rebalance"
+    );
+}
