@@ -106,6 +106,7 @@ impl Broker {
                 min_session_timeout_ms: config.group_min_session_timeout_ms(),
                 max_session_timeout_ms: config.group_max_session_timeout_ms(),
                 offsets_topic_partitions: config.offsets_topic_num_partitions(),
+                offsets_retention_ms: config.offsets_retention_ms(),
                 consumer_heartbeat_interval_ms: config.group_consumer_heartbeat_interval_ms(),
                 consumer_session_timeout_ms: config.group_consumer_session_timeout_ms(),
             },
@@ -145,9 +146,15 @@ impl Broker {
             spawn_periodic(context.clone(), shutdown_rx.clone(), TICK, |ctx| {
                 ctx.replicas.tick()
             }),
-            spawn_periodic(context.clone(), shutdown_rx, SESSION_CHECK, |ctx| {
+            spawn_periodic(context.clone(), shutdown_rx.clone(), SESSION_CHECK, |ctx| {
                 ctx.groups.expire_sessions()
             }),
+            spawn_periodic(
+                context.clone(),
+                shutdown_rx,
+                Duration::from_millis(config.offsets_retention_check_interval_ms()),
+                |ctx| ctx.groups.expire_offsets(),
+            ),
         ];
         tracing::info!(node_id = config.node_id(), %local_addr, data_dir = %data_dir.display(), "broker started");
         Ok(Broker {

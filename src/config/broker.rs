@@ -392,6 +392,20 @@ pub static BROKER_CONFIGS: &[ConfigDef] = &[
         "Accepted for compatibility.",
     ),
     def(
+        "offsets.retention.check.interval.ms",
+        Long,
+        Some("600000"),
+        Some(1),
+        "How often committed offsets are checked for expiry.",
+    ),
+    def(
+        "offsets.retention.minutes",
+        Int,
+        Some("10080"),
+        Some(1),
+        "How long offsets of a group without members are kept after their last commit.",
+    ),
+    def(
         "offsets.topic.num.partitions",
         Int,
         Some("50"),
@@ -715,6 +729,15 @@ impl BrokerConfig {
         self.long("group.max.session.timeout.ms") as i32
     }
 
+    pub fn offsets_retention_ms(&self) -> i64 {
+        self.long("offsets.retention.minutes")
+            .saturating_mul(60_000)
+    }
+
+    pub fn offsets_retention_check_interval_ms(&self) -> u64 {
+        self.long("offsets.retention.check.interval.ms").max(1) as u64
+    }
+
     pub fn offsets_topic_num_partitions(&self) -> i32 {
         self.long("offsets.topic.num.partitions") as i32
     }
@@ -799,6 +822,8 @@ mod tests {
         b.group_consumer_heartbeat_interval_ms();
         b.group_consumer_session_timeout_ms();
         b.offsets_topic_num_partitions();
+        b.offsets_retention_ms();
+        b.offsets_retention_check_interval_ms();
         b.offsets_topic_replication_factor();
         b.offsets_topic_segment_bytes();
         assert!(b.auto_create_topics_enable() && b.delete_topic_enable());

@@ -44,6 +44,9 @@ pub struct GroupConfig {
     pub max_session_timeout_ms: i32,
     /// `offsets.topic.num.partitions`.
     pub offsets_topic_partitions: i32,
+    /// `offsets.retention.minutes`, in milliseconds: how long offsets of a
+    /// group without members are kept after their last commit.
+    pub offsets_retention_ms: i64,
     /// `group.consumer.heartbeat.interval.ms`: how often KIP-848 members heartbeat.
     pub consumer_heartbeat_interval_ms: i32,
     /// `group.consumer.session.timeout.ms`: when a silent KIP-848 member is removed.
@@ -872,6 +875,27 @@ impl GroupCoordinator {
             heartbeat_interval_ms: self.config.consumer_heartbeat_interval_ms,
             assignment,
         })
+    }
+
+    /// Expires committed offsets of groups without members once they are
+    /// older than `offsets.retention.minutes`, writing tombstones.
+    pub fn expire_offsets(&self) {
+        let mut state = self.state.lock();
+        let expired = state
+            .offsets
+            .expired(now_ms(), self.config.offsets_retention_ms, |g| {
+                state.has_members(g)
+            });
+        for (group, partitions) in expired {
+            match self.delete_committed(&mut state, &group, &partitions) {
+                Ok(()) => {
+                    tracing::info!(group = %group, partitions = partitions.len(), "expired committed offsets")
+                }
+                Err(e) => {
+                    tracing::warn!(group = %group, error = %e, "cannot expire committed offsets")
+                }
+            }
+        }
     }
 
     /// Replays every committed offset from `__consumer_offsets`; run before

@@ -30,6 +30,29 @@ impl OffsetStore {
         }
     }
 
+    /// Committed partitions older than `retention_ms` at `now_ms`, in groups
+    /// for which `active` is false (Kafka keeps offsets of groups with members).
+    pub fn expired(
+        &self,
+        now_ms: i64,
+        retention_ms: i64,
+        active: impl Fn(&str) -> bool,
+    ) -> Vec<(String, Vec<(String, i32)>)> {
+        self.offsets
+            .iter()
+            .filter(|(group, _)| !active(group))
+            .map(|(group, partitions)| {
+                let old = partitions
+                    .iter()
+                    .filter(|(_, o)| now_ms.saturating_sub(o.commit_timestamp_ms) > retention_ms)
+                    .map(|(tp, _)| tp.clone())
+                    .collect::<Vec<_>>();
+                (group.clone(), old)
+            })
+            .filter(|(_, old)| !old.is_empty())
+            .collect()
+    }
+
     pub fn remove_group(&mut self, group: &str) {
         self.offsets.remove(group);
     }
@@ -50,5 +73,32 @@ impl OffsetStore {
                     .collect()
             })
             .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(ts: i64) -> CommittedOffset {
+        CommittedOffset {
+            offset: 1,
+            leader_epoch: -1,
+            metadata: None,
+            commit_timestamp_ms: ts,
+        }
+    }
+
+    #[test]
+    fn only_old_offsets_of_inactive_groups_expire() {
+        let mut store = OffsetStore::default();
+        store.commit("idle", "t", 0, at(1_000));
+        store.commit("idle", "t", 1, at(9_000));
+        store.commit("busy", "t", 0, at(1_000));
+        let expired = store.expired(10_000, 5_000, |g| g == "busy");
+        assert_eq!(
+            expired,
+            vec![("idle".to_string(), vec![("t".to_string(), 0)])]
+        );
     }
 }
