@@ -579,3 +579,53 @@ async fn a_member_joining_mid_stream_causes_no_duplicates_or_gaps() {
         "each record exactly once across the rebalance"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broker_restart_does_not_rebalance_a_stable_group() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let mut broker = BrokerProcess::start(GROUP_BROKER);
+    let bs = broker.bootstrap();
+    create_topic(&bs, "steady", 2, &[]).await;
+    let rebalances = std::sync::Arc::new(AtomicUsize::new(0));
+    let mut config = client_config(&bs);
+    config
+        .set("group.id", "steady-group")
+        .set("enable.auto.commit", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("session.timeout.ms", "10000")
+        .set("heartbeat.interval.ms", "300");
+    let a: BaseConsumer<CountingContext> = config
+        .create_with_context(CountingContext(rebalances.clone()))
+        .expect("consumer");
+    a.subscribe(&["steady"]).unwrap();
+    let count = |c: &BaseConsumer<CountingContext>| c.assignment().map(|l| l.count()).unwrap_or(0);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while count(&a) != 2 && Instant::now() < deadline {
+        a.poll(Duration::from_millis(50));
+    }
+    assert_eq!(count(&a), 2);
+    for _ in 0..10 {
+        a.poll(Duration::from_millis(50));
+    }
+    let settled = rebalances.load(Ordering::SeqCst);
+
+    broker.stop();
+    broker.restart_on_same_port();
+    produce_values(&broker.bootstrap(), "steady", 0, 10, 2).await;
+    let mut got = 0;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while got < 10 && Instant::now() < deadline {
+        if let Some(Ok(_)) = a.poll(Duration::from_millis(50)) {
+            got += 1;
+        }
+    }
+    assert_eq!(got, 10, "the member reads on after the restart");
+    for _ in 0..20 {
+        a.poll(Duration::from_millis(50));
+    }
+    assert_eq!(
+        rebalances.load(Ordering::SeqCst),
+        settled,
+        "the stored generation let the member carry on without a rebalance"
+    );
+}

@@ -27,6 +27,7 @@ use tokio::sync::oneshot;
 pub use consumer::TopicPartition;
 pub use member::{JoinResult, SyncResult};
 pub use offsets::CommittedOffset;
+use offsets_log::Replayed;
 pub use offsets_log::{partition_for, OFFSETS_TOPIC};
 pub use state::GroupState;
 
@@ -375,6 +376,7 @@ impl GroupCoordinator {
             group.protocol_name = None;
             group.leader_id = None;
             tracing::info!(group = %group.id, generation = group.generation_id, "group is empty");
+            self.store_group(group);
             return;
         }
         group.protocol_type = group
@@ -448,6 +450,7 @@ impl GroupCoordinator {
                 }
                 group.state = GroupState::Stable;
                 tracing::info!(group = %group.id, generation = group.generation_id, "group is stable");
+                self.store_group(group);
                 for m in group.members.values_mut() {
                     if let Some(w) = m.sync_waiter.take() {
                         let _ = w.send(Ok(m.assignment.clone()));
@@ -659,6 +662,19 @@ impl GroupCoordinator {
         Ok(())
     }
 
+    /// Records a classic group's generation, leader and members, so that
+    /// after a restart members carry on without a rebalance. A failure is
+    /// logged, not returned: the group works on, only a restart would rebalance it.
+    fn store_group(&self, group: &Group) {
+        let record = group_record(group);
+        let stored = offsets_log::group_batch(&group.id, Some(&record), now_ms())
+            .map_err(|e| e.to_string())
+            .and_then(|batch| self.append(&group.id, &batch).map_err(|e| e.to_string()));
+        if let Err(e) = stored {
+            tracing::warn!(group = %group.id, error = %e, "cannot store group metadata");
+        }
+    }
+
     /// Appends to the group's `__consumer_offsets` partition.
     fn append(&self, group_id: &str, batch: &[u8]) -> Result<(), ResponseError> {
         let partition = partition_for(group_id, self.config.offsets_topic_partitions);
@@ -711,7 +727,11 @@ impl GroupCoordinator {
             .collect();
         self.delete_committed(&mut state, group_id, &committed)?;
         state.offsets.remove_group(group_id);
-        state.groups.remove(group_id);
+        if state.groups.remove(group_id).is_some() {
+            let tombstone = offsets_log::group_batch(group_id, None, now_ms())
+                .map_err(|_| ResponseError::UnknownServerError)?;
+            self.append(group_id, &tombstone)?;
+        }
         state.consumer_groups.remove(group_id);
         tracing::info!(group = group_id, "group deleted");
         Ok(())
@@ -923,11 +943,21 @@ impl GroupCoordinator {
                     }
                 };
                 let (records, next) = offsets_log::replay(read);
-                for (group, topic, p, committed) in records {
+                for record in records {
                     loaded += 1;
-                    match committed {
-                        Some(c) => state.offsets.commit(&group, &topic, p, c),
-                        None => state.offsets.remove(&group, &topic, p),
+                    match record {
+                        Replayed::Offset(group, topic, p, Some(c)) => {
+                            state.offsets.commit(&group, &topic, p, c)
+                        }
+                        Replayed::Offset(group, topic, p, None) => {
+                            state.offsets.remove(&group, &topic, p)
+                        }
+                        Replayed::Group(group, Some(r)) => {
+                            state.groups.insert(group.clone(), restore_group(&group, r));
+                        }
+                        Replayed::Group(group, None) => {
+                            state.groups.remove(&group);
+                        }
                     }
                 }
                 match next {
@@ -1118,6 +1148,70 @@ impl GroupCoordinator {
                 .collect(),
         }
     }
+}
+
+fn group_record(group: &Group) -> offsets_log::GroupRecord {
+    let protocol = group.protocol_name.clone().unwrap_or_default();
+    offsets_log::GroupRecord {
+        protocol_type: group.protocol_type.clone().unwrap_or_default(),
+        generation: group.generation_id,
+        protocol: group.protocol_name.clone(),
+        leader: group.leader_id.clone(),
+        members: group
+            .members
+            .values()
+            .map(|m| offsets_log::MemberRecord {
+                member_id: m.member_id.clone(),
+                instance_id: m.group_instance_id.clone(),
+                client_id: m.client_id.clone(),
+                client_host: m.client_host.clone(),
+                rebalance_timeout_ms: m.rebalance_timeout_ms,
+                session_timeout_ms: m.session_timeout_ms,
+                subscription: m.metadata_for(&protocol),
+                assignment: m.assignment.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// Rebuilds a group from its stored state; members' sessions start afresh now.
+fn restore_group(id: &str, r: offsets_log::GroupRecord) -> Group {
+    let mut group = Group::new(id);
+    group.generation_id = r.generation;
+    group.protocol_type = Some(r.protocol_type.clone()).filter(|t| !t.is_empty());
+    group.protocol_name = r.protocol.clone();
+    group.leader_id = r.leader;
+    group.state = if r.members.is_empty() {
+        GroupState::Empty
+    } else {
+        GroupState::Stable
+    };
+    let now = Instant::now();
+    for m in r.members {
+        if let Some(instance) = &m.instance_id {
+            group
+                .static_members
+                .insert(instance.clone(), m.member_id.clone());
+        }
+        group.members.insert(
+            m.member_id.clone(),
+            Member {
+                member_id: m.member_id,
+                group_instance_id: m.instance_id,
+                client_id: m.client_id,
+                client_host: m.client_host,
+                session_timeout_ms: m.session_timeout_ms,
+                rebalance_timeout_ms: m.rebalance_timeout_ms,
+                protocol_type: r.protocol_type.clone(),
+                protocols: vec![(r.protocol.clone().unwrap_or_default(), m.subscription)],
+                assignment: m.assignment,
+                last_heartbeat: now,
+                join_waiter: None,
+                sync_waiter: None,
+            },
+        );
+    }
+    group
 }
 
 /// The JoinGroup answer for `member_id` in the group's current generation;

@@ -110,6 +110,151 @@ pub fn decode_value(mut value: Bytes) -> Option<CommittedOffset> {
     })
 }
 
+const GROUP_KEY_VERSION: i16 = 2;
+const GROUP_VALUE_VERSION: i16 = 3;
+
+/// A classic group's state as Kafka's GroupMetadataValue v3 records it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupRecord {
+    pub protocol_type: String,
+    pub generation: i32,
+    pub protocol: Option<String>,
+    pub leader: Option<String>,
+    pub members: Vec<MemberRecord>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MemberRecord {
+    pub member_id: String,
+    pub instance_id: Option<String>,
+    pub client_id: String,
+    pub client_host: String,
+    pub rebalance_timeout_ms: i32,
+    pub session_timeout_ms: i32,
+    pub subscription: Bytes,
+    pub assignment: Bytes,
+}
+
+fn put_nullable_string(buf: &mut BytesMut, s: Option<&str>) {
+    match s {
+        Some(s) => put_string(buf, s),
+        None => buf.put_i16(-1),
+    }
+}
+
+fn get_nullable_string(buf: &mut Bytes) -> Option<Option<String>> {
+    if buf.remaining() < 2 {
+        return None;
+    }
+    if i16::from_be_bytes([buf[0], buf[1]]) < 0 {
+        buf.advance(2);
+        return Some(None);
+    }
+    get_string(buf).map(Some)
+}
+
+fn put_bytes(buf: &mut BytesMut, b: &[u8]) {
+    buf.put_i32(b.len() as i32);
+    buf.put_slice(b);
+}
+
+fn get_bytes(buf: &mut Bytes) -> Option<Bytes> {
+    if buf.remaining() < 4 {
+        return None;
+    }
+    let len = usize::try_from(buf.get_i32()).ok()?;
+    (buf.remaining() >= len).then(|| buf.split_to(len))
+}
+
+fn encode_group_key(group: &str) -> Bytes {
+    let mut buf = BytesMut::new();
+    buf.put_i16(GROUP_KEY_VERSION);
+    put_string(&mut buf, group);
+    buf.freeze()
+}
+
+fn encode_group_value(g: &GroupRecord, now_ms: i64) -> Bytes {
+    let mut buf = BytesMut::new();
+    buf.put_i16(GROUP_VALUE_VERSION);
+    put_string(&mut buf, &g.protocol_type);
+    buf.put_i32(g.generation);
+    put_nullable_string(&mut buf, g.protocol.as_deref());
+    put_nullable_string(&mut buf, g.leader.as_deref());
+    buf.put_i64(now_ms);
+    buf.put_i32(g.members.len() as i32);
+    for m in &g.members {
+        put_string(&mut buf, &m.member_id);
+        put_nullable_string(&mut buf, m.instance_id.as_deref());
+        put_string(&mut buf, &m.client_id);
+        put_string(&mut buf, &m.client_host);
+        buf.put_i32(m.rebalance_timeout_ms);
+        buf.put_i32(m.session_timeout_ms);
+        put_bytes(&mut buf, &m.subscription);
+        put_bytes(&mut buf, &m.assignment);
+    }
+    buf.freeze()
+}
+
+/// Reads a GroupMetadataValue of version 3 (what Gregor writes); other versions are skipped.
+fn decode_group_value(mut v: Bytes) -> Option<GroupRecord> {
+    if v.remaining() < 2 || v.get_i16() != GROUP_VALUE_VERSION {
+        return None;
+    }
+    let protocol_type = get_string(&mut v)?;
+    if v.remaining() < 4 {
+        return None;
+    }
+    let generation = v.get_i32();
+    let protocol = get_nullable_string(&mut v)?;
+    let leader = get_nullable_string(&mut v)?;
+    if v.remaining() < 12 {
+        return None;
+    }
+    v.advance(8);
+    let count = usize::try_from(v.get_i32()).ok()?;
+    let mut members = Vec::with_capacity(count.min(1024));
+    for _ in 0..count {
+        let member_id = get_string(&mut v)?;
+        let instance_id = get_nullable_string(&mut v)?;
+        let client_id = get_string(&mut v)?;
+        let client_host = get_string(&mut v)?;
+        if v.remaining() < 8 {
+            return None;
+        }
+        let rebalance_timeout_ms = v.get_i32();
+        let session_timeout_ms = v.get_i32();
+        let subscription = get_bytes(&mut v)?;
+        let assignment = get_bytes(&mut v)?;
+        members.push(MemberRecord {
+            member_id,
+            instance_id,
+            client_id,
+            client_host,
+            rebalance_timeout_ms,
+            session_timeout_ms,
+            subscription,
+            assignment,
+        });
+    }
+    Some(GroupRecord {
+        protocol_type,
+        generation,
+        protocol,
+        leader,
+        members,
+    })
+}
+
+/// One record holding `group`'s state, or a tombstone when `None`.
+pub fn group_batch(
+    group: &str,
+    record: Option<&GroupRecord>,
+    now_ms: i64,
+) -> anyhow::Result<Bytes> {
+    let value = record.map(|g| encode_group_value(g, now_ms));
+    encode_records(vec![(encode_group_key(group), value)], now_ms)
+}
+
 /// One record batch holding a commit of each given offset.
 pub fn commit_batch(
     group: &str,
@@ -141,10 +286,21 @@ fn batch(
     entries: &[(&str, i32, Option<Bytes>)],
     now_ms: i64,
 ) -> anyhow::Result<Bytes> {
+    encode_records(
+        entries
+            .iter()
+            .map(|(topic, partition, value)| (encode_key(group, topic, *partition), value.clone()))
+            .collect(),
+        now_ms,
+    )
+}
+
+/// Encodes (key, value-or-tombstone) pairs as one record batch.
+fn encode_records(entries: Vec<(Bytes, Option<Bytes>)>, now_ms: i64) -> anyhow::Result<Bytes> {
     let records: Vec<Record> = entries
-        .iter()
+        .into_iter()
         .enumerate()
-        .map(|(i, (topic, partition, value))| Record {
+        .map(|(i, (key, value))| Record {
             transactional: false,
             control: false,
             delete_horizon: false,
@@ -156,8 +312,8 @@ fn batch(
             // The encoder keeps records in one batch only while offset - sequence is constant.
             sequence: i as i32,
             timestamp: now_ms,
-            key: Some(encode_key(group, topic, *partition)),
-            value: value.clone(),
+            key: Some(key),
+            value,
             headers: Default::default(),
         })
         .collect();
@@ -173,8 +329,21 @@ fn batch(
     Ok(buf.freeze())
 }
 
-/// One replayed record: (group, topic, partition, offset, or `None` for a tombstone).
-pub type Replayed = (String, String, i32, Option<CommittedOffset>);
+/// One replayed record of `__consumer_offsets`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Replayed {
+    /// A commit of (group, topic, partition), or its tombstone.
+    Offset(String, String, i32, Option<CommittedOffset>),
+    /// A classic group's state, or its tombstone.
+    Group(String, Option<GroupRecord>),
+}
+
+/// The group of a group metadata key.
+fn decode_group_key(mut key: Bytes) -> Option<String> {
+    (key.remaining() >= 2 && key.get_i16() == GROUP_KEY_VERSION)
+        .then(|| get_string(&mut key))
+        .flatten()
+}
 
 /// Every offset record in `batches`, in log order, and the offset after the last record read.
 pub fn replay(mut batches: Bytes) -> (Vec<Replayed>, Option<i64>) {
@@ -187,10 +356,17 @@ pub fn replay(mut batches: Bytes) -> (Vec<Replayed>, Option<i64>) {
         };
         for r in set.records {
             next = Some(r.offset + 1);
-            let Some((group, topic, partition)) = r.key.and_then(decode_key) else {
-                continue;
-            };
-            out.push((group, topic, partition, r.value.and_then(decode_value)));
+            let Some(key) = r.key else { continue };
+            if let Some((group, topic, partition)) = decode_key(key.clone()) {
+                out.push(Replayed::Offset(
+                    group,
+                    topic,
+                    partition,
+                    r.value.and_then(decode_value),
+                ));
+            } else if let Some(group) = decode_group_key(key) {
+                out.push(Replayed::Group(group, r.value.and_then(decode_group_value)));
+            }
         }
     }
     (out, next)
@@ -230,10 +406,37 @@ mod tests {
         assert_eq!(replayed.len(), 2);
         assert_eq!(
             replayed[0],
-            ("g".into(), "t".into(), 1, Some(offset.clone()))
+            Replayed::Offset("g".into(), "t".into(), 1, Some(offset.clone()))
         );
-        assert_eq!(replayed[1].1, "u");
+        assert!(matches!(&replayed[1], Replayed::Offset(_, t, _, _) if t == "u"));
         let (tombstones, _) = replay(tombstone_batch("g", &[("t".into(), 1)], 5).unwrap());
-        assert_eq!(tombstones, vec![("g".into(), "t".into(), 1, None)]);
+        assert_eq!(
+            tombstones,
+            vec![Replayed::Offset("g".into(), "t".into(), 1, None)]
+        );
+    }
+
+    #[test]
+    fn group_state_round_trips_and_is_deleted_by_a_tombstone() {
+        let group = GroupRecord {
+            protocol_type: "consumer".into(),
+            generation: 7,
+            protocol: Some("range".into()),
+            leader: Some("m1".into()),
+            members: vec![MemberRecord {
+                member_id: "m1".into(),
+                instance_id: Some("i1".into()),
+                client_id: "c".into(),
+                client_host: "/127.0.0.1".into(),
+                rebalance_timeout_ms: 300_000,
+                session_timeout_ms: 45_000,
+                subscription: Bytes::from_static(b"sub"),
+                assignment: Bytes::from_static(b"asg"),
+            }],
+        };
+        let (records, _) = replay(group_batch("g", Some(&group), 5).unwrap());
+        assert_eq!(records, vec![Replayed::Group("g".into(), Some(group))]);
+        let (records, _) = replay(group_batch("g", None, 5).unwrap());
+        assert_eq!(records, vec![Replayed::Group("g".into(), None)]);
     }
 }

@@ -108,6 +108,17 @@ impl BrokerProcess {
         self.port = port;
     }
 
+    /// Starts again on the same data dir and the same port, so that
+    /// connected clients find the broker again.
+    pub fn restart_on_same_port(&mut self) {
+        assert!(self.child.is_none(), "stop or kill the broker first");
+        let mut overrides = self.overrides.clone();
+        overrides.push(format!("listeners=PLAINTEXT://127.0.0.1:{}", self.port));
+        let (child, port) = spawn(&self.dir, &overrides);
+        self.child = Some(child);
+        self.port = port;
+    }
+
     pub fn is_running(&mut self) -> bool {
         match &mut self.child {
             Some(c) => c.try_wait().map(|s| s.is_none()).unwrap_or(false),
