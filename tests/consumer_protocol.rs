@@ -4,10 +4,11 @@
 
 mod common;
 
-use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use common::{client_config, create_topic, producer, BrokerProcess, RawClient};
+use common::{
+    assigned, client_config, create_topic, poll_until, produce_values, BrokerProcess, RawClient,
+};
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::offset_delete_request::{
     OffsetDeleteRequestPartition, OffsetDeleteRequestTopic,
@@ -18,8 +19,6 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::StrBytes;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
-use rdkafka::producer::FutureRecord;
-use rdkafka::Message;
 
 const BROKER: &[&str] = &["group.consumer.heartbeat.interval.ms=300"];
 
@@ -33,49 +32,6 @@ fn member(bootstrap: &str, group: &str, topic: &str) -> BaseConsumer {
         .expect("consumer");
     consumer.subscribe(&[topic]).expect("subscribe");
     consumer
-}
-
-fn assigned(c: &BaseConsumer) -> BTreeSet<i32> {
-    c.assignment()
-        .map(|a| a.elements().iter().map(|e| e.partition()).collect())
-        .unwrap_or_default()
-}
-
-fn poll_until(
-    consumers: &[&BaseConsumer],
-    timeout: Duration,
-    mut done: impl FnMut(&[Vec<String>]) -> bool,
-) -> Vec<Vec<String>> {
-    let deadline = Instant::now() + timeout;
-    let mut seen = vec![Vec::new(); consumers.len()];
-    while Instant::now() < deadline && !done(&seen) {
-        for (i, c) in consumers.iter().enumerate() {
-            if let Some(Ok(m)) = c.poll(Duration::from_millis(50)) {
-                seen[i].push(String::from_utf8_lossy(m.payload().unwrap_or_default()).to_string());
-            }
-        }
-    }
-    seen
-}
-
-async fn produce_values(
-    bootstrap: &str,
-    topic: &str,
-    range: std::ops::Range<usize>,
-    partitions: i32,
-) {
-    let p = producer(bootstrap, &[]);
-    for i in range {
-        let value = format!("{i}");
-        p.send(
-            FutureRecord::<(), _>::to(topic)
-                .partition(i as i32 % partitions)
-                .payload(&value),
-            Duration::from_secs(10),
-        )
-        .await
-        .expect("delivered");
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -101,7 +57,11 @@ async fn consumer_protocol_members_split_and_hand_over_partitions() {
     let seen = poll_until(&[&a, &b], Duration::from_secs(30), |s| {
         s[0].len() + s[1].len() >= 300
     });
-    let mut values: Vec<usize> = seen.iter().flatten().map(|v| v.parse().unwrap()).collect();
+    let mut values: Vec<usize> = seen
+        .iter()
+        .flatten()
+        .map(|r| r.2.parse().unwrap())
+        .collect();
     values.sort();
     assert_eq!(
         values,
@@ -118,7 +78,7 @@ async fn consumer_protocol_members_split_and_hand_over_partitions() {
     assert_eq!(assigned(&a).len(), 6, "b's partitions come back to a");
     produce_values(&bs, "kip848", 300..330, 6).await;
     let after = poll_until(&[&a], Duration::from_secs(30), |s| s[0].len() >= 30);
-    let mut values: Vec<usize> = after[0].iter().map(|v| v.parse().unwrap()).collect();
+    let mut values: Vec<usize> = after[0].iter().map(|r| r.2.parse().unwrap()).collect();
     values.sort();
     assert_eq!(
         values,
@@ -275,7 +235,7 @@ async fn consumer_protocol_commits_survive_a_kill_9() {
     produce_values(&broker.bootstrap(), "kept848", 20..24, 2).await;
     let c = member(&broker.bootstrap(), "durable848", "kept848");
     let seen = poll_until(&[&c], Duration::from_secs(30), |s| s[0].len() >= 4);
-    let mut values: Vec<usize> = seen[0].iter().map(|v| v.parse().unwrap()).collect();
+    let mut values: Vec<usize> = seen[0].iter().map(|r| r.2.parse().unwrap()).collect();
     values.sort();
     assert_eq!(
         values,

@@ -7,13 +7,13 @@ mod common;
 use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
-use common::{client_config, create_topic, producer, BrokerProcess, RawClient};
+use common::{
+    assigned, client_config, create_topic, poll_until, produce_values, BrokerProcess, RawClient,
+};
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::{DescribeGroupsRequest, GroupId, ListGroupsRequest};
 use kafka_protocol::protocol::StrBytes;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
-use rdkafka::producer::FutureRecord;
-use rdkafka::Message;
 
 const GROUP_BROKER: &[&str] = &["group.initial.rebalance.delay.ms=0"];
 
@@ -32,52 +32,6 @@ fn member(bootstrap: &str, group: &str, topic: &str, extra: &[(&str, &str)]) -> 
     let consumer: BaseConsumer = config.create().expect("consumer");
     consumer.subscribe(&[topic]).expect("subscribe");
     consumer
-}
-
-fn assigned(c: &BaseConsumer) -> BTreeSet<i32> {
-    c.assignment()
-        .map(|a| a.elements().iter().map(|e| e.partition()).collect())
-        .unwrap_or_default()
-}
-
-/// Polls every consumer until `done` holds; returns the (partition, offset, value) each one read.
-fn poll_until(
-    consumers: &[&BaseConsumer],
-    timeout: Duration,
-    mut done: impl FnMut(&[Vec<(i32, i64, String)>]) -> bool,
-) -> Vec<Vec<(i32, i64, String)>> {
-    let deadline = Instant::now() + timeout;
-    let mut seen = vec![Vec::new(); consumers.len()];
-    while Instant::now() < deadline && !done(&seen) {
-        for (i, c) in consumers.iter().enumerate() {
-            if let Some(Ok(m)) = c.poll(Duration::from_millis(50)) {
-                seen[i].push((
-                    m.partition(),
-                    m.offset(),
-                    String::from_utf8_lossy(m.payload().unwrap_or_default()).to_string(),
-                ));
-            }
-        }
-    }
-    seen
-}
-
-async fn produce_values(bootstrap: &str, topic: &str, from: usize, n: usize, partitions: i32) {
-    let p = producer(bootstrap, &[]);
-    let mut sends = Vec::new();
-    for i in from..from + n {
-        let value = format!("{i}");
-        let record = FutureRecord::<(), _>::to(topic)
-            .partition(i as i32 % partitions)
-            .payload(&value);
-        sends.push(
-            p.send_result(record)
-                .unwrap_or_else(|(e, _)| panic!("enqueue: {e}")),
-        );
-    }
-    for s in sends {
-        s.await.expect("delivery").expect("delivered");
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -102,7 +56,7 @@ async fn members_split_partitions_and_hand_them_over_when_one_leaves() {
         "no partition is assigned twice: {pa:?} / {pb:?}"
     );
 
-    produce_values(&bs, "shared", 0, 600, 6).await;
+    produce_values(&bs, "shared", 0..600, 6).await;
     let seen = poll_until(&[&a, &b], Duration::from_secs(30), |s| {
         s[0].len() + s[1].len() >= 600
     });
@@ -133,7 +87,7 @@ async fn members_split_partitions_and_hand_them_over_when_one_leaves() {
         6,
         "the remaining member takes every partition"
     );
-    produce_values(&bs, "shared", 600, 60, 6).await;
+    produce_values(&bs, "shared", 600..660, 6).await;
     let after = poll_until(&[&a], Duration::from_secs(30), |s| s[0].len() >= 60);
     let mut values: Vec<usize> = after[0].iter().map(|r| r.2.parse().unwrap()).collect();
     values.sort();
@@ -210,7 +164,7 @@ async fn a_restarted_consumer_resumes_at_its_committed_offset() {
     let broker = BrokerProcess::start(GROUP_BROKER);
     let bs = broker.bootstrap();
     create_topic(&bs, "resume", 1, &[]).await;
-    produce_values(&bs, "resume", 0, 20, 1).await;
+    produce_values(&bs, "resume", 0..20, 1).await;
     {
         let c = member(&bs, "resumers", "resume", &[]);
         let seen = poll_until(&[&c], Duration::from_secs(30), |s| s[0].len() >= 20);
@@ -304,7 +258,7 @@ async fn groups_are_listed_and_described() {
 async fn commits_survive_a_restart_and_a_kill_9() {
     let mut broker = BrokerProcess::start(GROUP_BROKER);
     create_topic(&broker.bootstrap(), "kept", 2, &[]).await;
-    produce_values(&broker.bootstrap(), "kept", 0, 40, 2).await;
+    produce_values(&broker.bootstrap(), "kept", 0..40, 2).await;
     let commit = |bootstrap: &str, offsets: [i64; 2]| {
         let c = member(bootstrap, "durable", "kept", &[]);
         poll_until(&[&c], Duration::from_secs(30), |_| assigned(&c).len() == 2);
@@ -549,12 +503,12 @@ async fn a_member_joining_mid_stream_causes_no_duplicates_or_gaps() {
     let a = member(&bs, "streamers", "stream", &auto);
     poll_until(&[&a], Duration::from_secs(30), |_| assigned(&a).len() == 4);
 
-    produce_values(&bs, "stream", 0, 200, 4).await;
+    produce_values(&bs, "stream", 0..200, 4).await;
     let first = poll_until(&[&a], Duration::from_secs(30), |s| s[0].len() >= 100);
     let b = member(&bs, "streamers", "stream", &auto);
     let producing = tokio::spawn({
         let bs = bs.clone();
-        async move { produce_values(&bs, "stream", 200, 200, 4).await }
+        async move { produce_values(&bs, "stream", 200..400, 4).await }
     });
     let mut seen = poll_until(&[&a, &b], Duration::from_secs(60), |s| {
         let mut all: BTreeSet<String> = first[0].iter().map(|r| r.2.clone()).collect();
@@ -611,7 +565,7 @@ async fn a_broker_restart_does_not_rebalance_a_stable_group() {
 
     broker.stop();
     broker.restart_on_same_port();
-    produce_values(&broker.bootstrap(), "steady", 0, 10, 2).await;
+    produce_values(&broker.bootstrap(), "steady", 0..10, 2).await;
     let mut got = 0;
     let deadline = Instant::now() + Duration::from_secs(30);
     while got < 10 && Instant::now() < deadline {

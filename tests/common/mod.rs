@@ -4,6 +4,7 @@
 
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -17,7 +18,7 @@ use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::producer::FutureProducer;
+use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Message, Offset, TopicPartitionList};
 
 pub struct BrokerProcess {
@@ -308,5 +309,58 @@ impl RawClient {
             ResponseHeader::decode(&mut resp, key.response_header_version(version)).unwrap();
         assert_eq!(header.correlation_id, self.correlation_id);
         Some(R::Response::decode(&mut resp, version).expect("decode response"))
+    }
+}
+
+/// The partitions currently assigned to `c`.
+pub fn assigned(c: &BaseConsumer) -> BTreeSet<i32> {
+    c.assignment()
+        .map(|a| a.elements().iter().map(|e| e.partition()).collect())
+        .unwrap_or_default()
+}
+
+/// Polls every consumer until `done` holds; returns the (partition, offset, value) each one read.
+pub fn poll_until(
+    consumers: &[&BaseConsumer],
+    timeout: Duration,
+    mut done: impl FnMut(&[Vec<(i32, i64, String)>]) -> bool,
+) -> Vec<Vec<(i32, i64, String)>> {
+    let deadline = Instant::now() + timeout;
+    let mut seen = vec![Vec::new(); consumers.len()];
+    while Instant::now() < deadline && !done(&seen) {
+        for (i, c) in consumers.iter().enumerate() {
+            if let Some(Ok(m)) = c.poll(Duration::from_millis(50)) {
+                seen[i].push((
+                    m.partition(),
+                    m.offset(),
+                    String::from_utf8_lossy(m.payload().unwrap_or_default()).to_string(),
+                ));
+            }
+        }
+    }
+    seen
+}
+
+/// Produces the numbers in `values` as strings, record i to partition i % partitions.
+pub async fn produce_values(
+    bootstrap: &str,
+    topic: &str,
+    values: std::ops::Range<usize>,
+    partitions: i32,
+) {
+    let p = producer(bootstrap, &[]);
+    let mut sends = Vec::new();
+    for i in values {
+        let value = format!("{i}");
+        let record = FutureRecord::<(), _>::to(topic)
+            .partition(i as i32 % partitions)
+            .payload(&value);
+        sends.push(
+            p.send_result(record)
+                .unwrap_or_else(|(e, _)| panic!("enqueue: {e}")),
+        );
+    }
+    for s in sends {
+        s.await.expect("delivery").expect("delivered");
     }
 }
