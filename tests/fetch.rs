@@ -174,3 +174,17 @@ async fn offsets_outside_the_log_are_out_of_range() {
         ResponseError::UnknownTopicOrPartition.code()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_brokers_fetch_max_bytes_caps_what_a_client_asks_for() {
+    let broker = BrokerProcess::start(&["fetch.max.bytes=2500"]);
+    create_topic(&broker.bootstrap(), "capped", 1, &[]).await;
+    produce_batches(&broker.bootstrap(), "capped", 10, 1000).await;
+    let mut client = RawClient::connect(broker.port);
+    let got = only_partition(&mut client, &fetch("capped", 0, 0, 1, 1 << 20, 1 << 20));
+    assert_eq!(
+        record_offsets(&got),
+        vec![0, 1],
+        "two ~1 KB batches fit in 2500 bytes, a third does not"
+    );
+}

@@ -142,7 +142,8 @@ impl Handler for Fetch {
             .collect();
         drop(image);
         let isolation = IsolationLevel::from_wire(request.isolation_level);
-        let max_bytes = request.max_bytes.max(0) as usize;
+        // The broker's fetch.max.bytes bounds what one response may hold, as in Kafka.
+        let max_bytes = (request.max_bytes.max(0) as usize).min(broker.config.fetch_max_bytes());
         let min_bytes = request.min_bytes.max(0) as usize;
         let max_wait = Duration::from_millis(request.max_wait_ms.max(0) as u64).min(MAX_WAIT_CAP);
         let topics = broker

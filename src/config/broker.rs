@@ -104,6 +104,13 @@ pub static BROKER_CONFIGS: &[ConfigDef] = &[
         "Whether DeleteTopics is allowed.",
     ),
     def(
+        "fetch.max.bytes",
+        Int,
+        Some("57671680"),
+        Some(1024),
+        "Largest response a Fetch request may get, whatever the client asks.",
+    ),
+    def(
         "group.consumer.heartbeat.interval.ms",
         Int,
         Some("5000"),
@@ -713,6 +720,10 @@ impl BrokerConfig {
         self.long("group.initial.rebalance.delay.ms").max(0) as u64
     }
 
+    pub fn fetch_max_bytes(&self) -> usize {
+        self.long("fetch.max.bytes").max(1024) as usize
+    }
+
     pub fn group_consumer_heartbeat_interval_ms(&self) -> i32 {
         self.long("group.consumer.heartbeat.interval.ms") as i32
     }
@@ -820,6 +831,7 @@ mod tests {
         b.group_min_session_timeout_ms();
         b.group_max_session_timeout_ms();
         b.group_consumer_heartbeat_interval_ms();
+        b.fetch_max_bytes();
         b.group_consumer_session_timeout_ms();
         b.offsets_topic_num_partitions();
         b.offsets_retention_ms();
