@@ -243,3 +243,53 @@ async fn consumer_protocol_commits_survive_a_kill_9() {
         "the restarted consumer resumes after what it committed"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pattern_subscription_gets_every_matching_topic() {
+    let broker = BrokerProcess::start(BROKER);
+    let bs = broker.bootstrap();
+    create_topic(&bs, "re-one", 1, &[]).await;
+    create_topic(&bs, "re-two", 2, &[]).await;
+    create_topic(&bs, "unrelated", 1, &[]).await;
+    let c: BaseConsumer = client_config(&bs)
+        .set("group.id", "patterned")
+        .set("group.protocol", "consumer")
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .expect("consumer");
+    c.subscribe(&["^re-.*"]).expect("subscribe by pattern");
+    let topics = |c: &BaseConsumer| -> Vec<(String, i32)> {
+        let mut v: Vec<(String, i32)> = c
+            .assignment()
+            .map(|a| {
+                a.elements()
+                    .iter()
+                    .map(|e| (e.topic().to_string(), e.partition()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        v.sort();
+        v
+    };
+    poll_until(&[&c], Duration::from_secs(30), |_| topics(&c).len() == 3);
+    assert_eq!(
+        topics(&c),
+        vec![
+            ("re-one".into(), 0),
+            ("re-two".into(), 0),
+            ("re-two".into(), 1)
+        ]
+    );
+    let mut client = RawClient::connect(broker.port);
+    let describe = ConsumerGroupDescribeRequest::default()
+        .with_group_ids(vec![GroupId(StrBytes::from_static_str("patterned"))]);
+    let described = client.call(&describe, 0).expect("consumer group describe");
+    let pattern = described.groups[0].members[0]
+        .subscribed_topic_regex
+        .as_ref()
+        .map(|p| p.to_string());
+    assert!(
+        pattern.as_deref().is_some_and(|p| p.contains("^re-.*")),
+        "the member subscribed by pattern on the server side, got {pattern:?}"
+    );
+}

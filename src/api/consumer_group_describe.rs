@@ -82,6 +82,9 @@ impl Handler for ConsumerGroupDescribe {
                                                 .map(|t| TopicName(StrBytes::from_string(t)))
                                                 .collect(),
                                         )
+                                        .with_subscribed_topic_regex(
+                                            m.subscribed_regex.map(StrBytes::from_string),
+                                        )
                                         .with_assignment(assignment(&image, &m.assignment))
                                         .with_target_assignment(assignment(
                                             &image,

@@ -42,6 +42,10 @@ impl Handler for ConsumerGroupHeartbeat {
                 .subscribed_topic_names
                 .as_ref()
                 .map(|ts| ts.iter().map(|t| t.0.to_string()).collect()),
+            subscribed_regex: request
+                .subscribed_topic_regex
+                .as_ref()
+                .map(|s| s.to_string()),
             server_assignor: request.server_assignor.as_ref().map(|s| s.to_string()),
             instance_id: request.instance_id.as_ref().map(|s| s.to_string()),
             client_id: ctx.client_id().to_string(),

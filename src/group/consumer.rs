@@ -26,12 +26,39 @@ pub struct ConsumerMember {
     pub member_epoch: i32,
     pub previous_epoch: i32,
     pub subscribed: BTreeSet<String>,
+    pub subscribed_regex: Option<SubscriptionPattern>,
     /// What the member was last told it owns.
     pub assigned: BTreeSet<TopicPartition>,
     /// Partitions the member was told to give up and has not yet confirmed releasing.
     pub revoking: BTreeSet<TopicPartition>,
     pub last_sent: Option<BTreeSet<TopicPartition>>,
     pub last_heartbeat: Instant,
+}
+
+impl ConsumerMember {
+    pub fn subscribes_to(&self, topic: &str) -> bool {
+        self.subscribed.contains(topic)
+            || self
+                .subscribed_regex
+                .as_ref()
+                .is_some_and(|p| p.regex.is_match(topic))
+    }
+}
+
+/// A subscription by pattern: the client's text, and the regex that matches
+/// whole topic names with it, as Kafka's RE2/J `matches` does.
+pub struct SubscriptionPattern {
+    pub source: String,
+    regex: regex::Regex,
+}
+
+impl SubscriptionPattern {
+    pub fn new(pattern: &str) -> Result<SubscriptionPattern, regex::Error> {
+        Ok(SubscriptionPattern {
+            source: pattern.to_string(),
+            regex: regex::Regex::new(&format!("^(?:{pattern})$"))?,
+        })
+    }
 }
 
 #[derive(Default)]
@@ -65,11 +92,15 @@ impl ConsumerGroup {
     pub fn refresh_target(&mut self, topics: &HashMap<String, (Uuid, i32)>) {
         let mut subscribed: BTreeMap<&String, Vec<&String>> = BTreeMap::new();
         for m in self.members.values() {
-            for t in &m.subscribed {
-                if topics.contains_key(t) {
+            for t in topics.keys() {
+                if m.subscribes_to(t) {
                     subscribed.entry(t).or_default().push(&m.member_id);
                 }
             }
+        }
+        // Members in id order within each topic, whatever order the topics map iterates in.
+        for members in subscribed.values_mut() {
+            members.sort();
         }
         let mut target: HashMap<String, BTreeSet<TopicPartition>> = self
             .members
@@ -200,11 +231,29 @@ mod tests {
             member_epoch: 0,
             previous_epoch: 0,
             subscribed: topics.iter().map(|t| t.to_string()).collect(),
+            subscribed_regex: None,
             assigned: BTreeSet::new(),
             revoking: BTreeSet::new(),
             last_sent: None,
             last_heartbeat: Instant::now(),
         }
+    }
+
+    #[test]
+    fn a_pattern_subscription_matches_whole_topic_names() {
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        let topics: HashMap<String, (Uuid, i32)> = [
+            ("metrics-cpu".to_string(), (a, 2)),
+            ("other-metrics-x".to_string(), (b, 2)),
+        ]
+        .into();
+        let mut m = member("m", &[]);
+        m.subscribed_regex = Some(SubscriptionPattern::new("metrics-.*").unwrap());
+        let mut g = ConsumerGroup::default();
+        g.members.insert("m".into(), m);
+        g.refresh_target(&topics);
+        assert_eq!(g.target["m"], [(a, 0), (a, 1)].into());
+        assert!(SubscriptionPattern::new("(unclosed").is_err());
     }
 
     #[test]

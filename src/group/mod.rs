@@ -60,6 +60,7 @@ pub struct ConsumerHeartbeat {
     pub member_id: String,
     pub member_epoch: i32,
     pub subscribed_topics: Option<Vec<String>>,
+    pub subscribed_regex: Option<String>,
     pub server_assignor: Option<String>,
     pub owned: Option<Vec<TopicPartition>>,
     pub instance_id: Option<String>,
@@ -823,10 +824,12 @@ impl GroupCoordinator {
                 if member_id.is_empty() {
                     member_id = uuid::Uuid::new_v4().to_string();
                 }
-                let subscribed = hb
-                    .subscribed_topics
-                    .clone()
-                    .ok_or(ResponseError::InvalidRequest)?;
+                // Joining takes a subscription: topic names, a pattern, or both.
+                if hb.subscribed_topics.is_none() && hb.subscribed_regex.is_none() {
+                    return Err(ResponseError::InvalidRequest);
+                }
+                let subscribed = hb.subscribed_topics.clone().unwrap_or_default();
+                let subscribed_regex = subscription_pattern(hb.subscribed_regex.as_deref())?;
                 let (assigned, revoking) = group
                     .members
                     .remove(&member_id)
@@ -842,6 +845,7 @@ impl GroupCoordinator {
                         member_epoch: 0,
                         previous_epoch: 0,
                         subscribed: subscribed.into_iter().collect(),
+                        subscribed_regex,
                         // A rejoining member keeps what it held until it releases it.
                         assigned: BTreeSet::new(),
                         revoking: assigned.union(&revoking).copied().collect(),
@@ -872,6 +876,9 @@ impl GroupCoordinator {
                 m.last_heartbeat = now;
                 if let Some(subscribed) = &hb.subscribed_topics {
                     m.subscribed = subscribed.iter().cloned().collect();
+                }
+                if hb.subscribed_regex.is_some() {
+                    m.subscribed_regex = subscription_pattern(hb.subscribed_regex.as_deref())?;
                 }
             }
         }
@@ -1009,6 +1016,7 @@ pub struct ConsumerMemberDescription {
     pub client_id: String,
     pub client_host: String,
     pub subscribed_topics: Vec<String>,
+    pub subscribed_regex: Option<String>,
     pub assignment: Vec<TopicPartition>,
     pub target_assignment: Vec<TopicPartition>,
 }
@@ -1091,6 +1099,7 @@ impl GroupCoordinator {
                     client_id: m.client_id.clone(),
                     client_host: m.client_host.clone(),
                     subscribed_topics: m.subscribed.iter().cloned().collect(),
+                    subscribed_regex: m.subscribed_regex.as_ref().map(|p| p.source.clone()),
                     assignment: m.assigned.iter().copied().collect(),
                     target_assignment: g
                         .target
@@ -1147,6 +1156,18 @@ impl GroupCoordinator {
                 })
                 .collect(),
         }
+    }
+}
+
+/// A member's subscription pattern; an empty one means none, as in Kafka.
+fn subscription_pattern(
+    pattern: Option<&str>,
+) -> Result<Option<consumer::SubscriptionPattern>, ResponseError> {
+    match pattern {
+        None | Some("") => Ok(None),
+        Some(p) => consumer::SubscriptionPattern::new(p)
+            .map(Some)
+            .map_err(|_| ResponseError::InvalidRegularExpression),
     }
 }
 
