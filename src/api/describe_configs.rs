@@ -118,8 +118,16 @@ fn describe_broker(
             };
             let mut entry = opts.entry(def, value.clone(), source.wire_code(), true);
             if opts.synonyms {
-                if let Some(v) = value {
-                    entry.synonyms.push(synonym(def.name, v, source));
+                // Kafka lists every level that has a value, most specific first.
+                if let (true, Some(v)) = (explicit, value) {
+                    entry
+                        .synonyms
+                        .push(synonym(def.name, v, ConfigSource::StaticBroker));
+                }
+                if let Some(d) = def.default {
+                    entry
+                        .synonyms
+                        .push(synonym(def.name, d.to_string(), ConfigSource::Default));
                 }
             }
             entry
