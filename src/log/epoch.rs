@@ -55,17 +55,24 @@ impl LeaderEpochCache {
 
     /// Kafka's end offset for `requested`: the largest known epoch at or below
     /// it, and the start offset of the next epoch (or the log end offset).
+    /// `None` stands for Kafka's (UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET):
+    /// an undefined (negative) or unknown newer epoch, or an empty cache. An
+    /// epoch older than every entry gets (itself, the first start offset).
     pub fn end_offset_for(&self, requested: i32, log_end_offset: i64) -> Option<(i32, i64)> {
+        if requested < 0 {
+            return None;
+        }
         let latest = self.latest_epoch()?;
         if requested == latest {
             return Some((latest, log_end_offset));
         }
-        let higher = self.entries.iter().position(|(e, _)| *e > requested)?;
-        let next_start = self.entries[higher].1;
-        match higher {
-            0 => Some((requested, next_start)),
-            i => Some((self.entries[i - 1].0, next_start)),
-        }
+        let higher = self.entries.partition_point(|(e, _)| *e <= requested);
+        let (_, next_start) = self.entries.get(higher)?;
+        let floor = higher
+            .checked_sub(1)
+            .and_then(|i| self.entries.get(i))
+            .map_or(requested, |(e, _)| *e);
+        Some((floor, *next_start))
     }
 
     /// Drops epochs that start at or after `end_offset` (the log was cut there).
@@ -111,7 +118,14 @@ pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), LogError> {
     let mut f = std::fs::File::create(&tmp).map_err(LogError::io("create", &tmp))?;
     f.write_all(contents).map_err(LogError::io("write", &tmp))?;
     f.sync_all().map_err(LogError::io("sync", &tmp))?;
-    std::fs::rename(&tmp, path).map_err(LogError::io("rename to", path))
+    std::fs::rename(&tmp, path).map_err(LogError::io("rename to", path))?;
+    // The rename itself is durable only once the directory is synced.
+    if let Some(dir) = path.parent() {
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(LogError::io("sync directory", dir))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -131,11 +145,46 @@ mod tests {
         assert_eq!(c.end_offset_for(1, 20), Some((1, 10)));
         assert_eq!(c.end_offset_for(0, 20), Some((0, 0)));
         assert_eq!(c.end_offset_for(4, 20), None);
+        assert_eq!(c.end_offset_for(-1, 20), None, "UNDEFINED_EPOCH");
         let reloaded = LeaderEpochCache::load(dir.path());
         assert_eq!(reloaded.entries, vec![(1, 0), (3, 10)]);
         c.truncate_from_start(12).unwrap();
         assert_eq!(c.entries, vec![(3, 12)]);
         c.truncate_from_end(12).unwrap();
         assert!(c.entries.is_empty());
+    }
+
+    #[test]
+    fn checkpoint_is_kafkas_text_format_and_bad_files_start_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = LeaderEpochCache::load(dir.path());
+        c.assign(0, 0).unwrap();
+        c.assign(5, 42).unwrap();
+        let path = dir.path().join(FILE);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "0\n2\n0 0\n5 42\n");
+        assert!(!path.with_extension("tmp").exists());
+        for bad in ["", "1\n1\n0 0\n", "0\n3\n0 0\n", "0\nx\n", "0\n1\n0\n"] {
+            std::fs::write(&path, bad).unwrap();
+            assert!(
+                LeaderEpochCache::load(dir.path()).entries.is_empty(),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn truncation_from_the_start_moves_the_epoch_holding_the_new_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = LeaderEpochCache::load(dir.path());
+        c.assign(1, 0).unwrap();
+        c.assign(2, 10).unwrap();
+        c.assign(4, 20).unwrap();
+        c.truncate_from_start(5).unwrap();
+        assert_eq!(c.entries, vec![(1, 5), (2, 10), (4, 20)]);
+        c.truncate_from_start(20).unwrap();
+        assert_eq!(c.entries, vec![(4, 20)]);
+        c.truncate_from_end(25).unwrap();
+        assert_eq!(c.entries, vec![(4, 20)]);
+        assert_eq!(LeaderEpochCache::load(dir.path()).entries, vec![(4, 20)]);
     }
 }

@@ -61,6 +61,7 @@ impl IndexFile {
     }
 }
 
+/// `(relative offset, file position)` per indexed batch, both increasing.
 pub struct OffsetIndex {
     entries: Vec<(u32, u32)>,
     file: IndexFile,
@@ -77,12 +78,13 @@ impl OffsetIndex {
         let entries: Vec<(u32, u32)> = bytes
             .chunks_exact(8)
             .map(|c| {
-                (
-                    u32::from_be_bytes([c[0], c[1], c[2], c[3]]),
-                    u32::from_be_bytes([c[4], c[5], c[6], c[7]]),
-                )
+                let (offset, position) = c.split_at(4);
+                Some((
+                    u32::from_be_bytes(offset.try_into().ok()?),
+                    u32::from_be_bytes(position.try_into().ok()?),
+                ))
             })
-            .collect();
+            .collect::<Option<_>>()?;
         let sane = entries
             .windows(2)
             .all(|w| w[0].0 < w[1].0 && w[0].1 < w[1].1)
@@ -122,10 +124,14 @@ impl OffsetIndex {
 
     /// Position of the last indexed batch starting at or before `relative_offset`.
     pub fn lookup(&self, relative_offset: u32) -> u32 {
-        match self.entries.partition_point(|(o, _)| *o <= relative_offset) {
-            0 => 0,
-            i => self.entries[i - 1].1,
-        }
+        let i = self.entries.partition_point(|(o, _)| *o <= relative_offset);
+        i.checked_sub(1)
+            .and_then(|i| self.entries.get(i))
+            .map_or(0, |(_, position)| *position)
+    }
+
+    pub fn last(&self) -> Option<(u32, u32)> {
+        self.entries.last().copied()
     }
 
     pub fn len_bytes(&self) -> usize {
@@ -137,6 +143,7 @@ impl OffsetIndex {
     }
 }
 
+/// `(max timestamp so far, relative offset of the batch that raised it)`.
 pub struct TimeIndex {
     entries: Vec<(i64, u32)>,
     file: IndexFile,
@@ -151,14 +158,13 @@ impl TimeIndex {
         let entries: Vec<(i64, u32)> = bytes
             .chunks_exact(12)
             .map(|c| {
-                let mut ts = [0u8; 8];
-                ts.copy_from_slice(&c[..8]);
-                (
-                    i64::from_be_bytes(ts),
-                    u32::from_be_bytes([c[8], c[9], c[10], c[11]]),
-                )
+                let (timestamp, offset) = c.split_at(8);
+                Some((
+                    i64::from_be_bytes(timestamp.try_into().ok()?),
+                    u32::from_be_bytes(offset.try_into().ok()?),
+                ))
             })
-            .collect();
+            .collect::<Option<_>>()?;
         if !entries
             .windows(2)
             .all(|w| w[0].0 < w[1].0 && w[0].1 <= w[1].1)
@@ -196,19 +202,97 @@ impl TimeIndex {
     }
 
     /// The relative offset from which a search for `timestamp` can start:
-    /// the last entry whose timestamp is below it.
+    /// the last entry whose timestamp is below it (every batch before that
+    /// entry's batch has smaller timestamps still).
     pub fn lookup(&self, timestamp: i64) -> u32 {
-        match self.entries.partition_point(|(t, _)| *t < timestamp) {
-            0 => 0,
-            i => self.entries[i - 1].1,
-        }
+        let i = self.entries.partition_point(|(t, _)| *t < timestamp);
+        i.checked_sub(1)
+            .and_then(|i| self.entries.get(i))
+            .map_or(0, |(_, relative)| *relative)
     }
 
     pub fn last(&self) -> Option<(i64, u32)> {
         self.entries.last().copied()
     }
 
+    pub fn len_bytes(&self) -> usize {
+        self.entries.len() * 12
+    }
+
     pub fn flush(&mut self, sync: bool) -> Result<(), LogError> {
         self.file.flush(sync)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offset_index_finds_the_floor_entry_and_survives_reload() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("0.index");
+        let mut index = OffsetIndex::create(&path, Vec::new()).unwrap();
+        assert_eq!(index.lookup(5), 0);
+        index.append(0, 0);
+        index.append(10, 400);
+        index.append(10, 999); // not increasing: ignored
+        index.append(25, 900);
+        assert_eq!(index.lookup(0), 0);
+        assert_eq!(index.lookup(9), 0);
+        assert_eq!(index.lookup(10), 400);
+        assert_eq!(index.lookup(24), 400);
+        assert_eq!(index.lookup(u32::MAX), 900);
+        index.flush(true).unwrap();
+        let reloaded = OffsetIndex::load(&path, 1000).unwrap();
+        assert_eq!(reloaded.entries, vec![(0, 0), (10, 400), (25, 900)]);
+        assert!(
+            OffsetIndex::load(&path, 500).is_none(),
+            "positions past the log's end are not trusted"
+        );
+    }
+
+    #[test]
+    fn corrupt_index_files_are_refused_not_trusted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("0.index");
+        assert!(OffsetIndex::load(&path, 100).is_none(), "missing");
+        std::fs::write(&path, [1, 2, 3]).unwrap();
+        assert!(OffsetIndex::load(&path, 100).is_none(), "short");
+        let mut unordered = Vec::new();
+        for (o, p) in [(5u32, 50u32), (2, 60)] {
+            unordered.extend_from_slice(&o.to_be_bytes());
+            unordered.extend_from_slice(&p.to_be_bytes());
+        }
+        std::fs::write(&path, &unordered).unwrap();
+        assert!(OffsetIndex::load(&path, 100).is_none(), "unordered");
+
+        let path = dir.path().join("0.timeindex");
+        std::fs::write(&path, [0u8; 13]).unwrap();
+        assert!(TimeIndex::load(&path).is_none(), "short");
+        std::fs::write(&path, [0u8; 24]).unwrap();
+        assert!(
+            TimeIndex::load(&path).is_none(),
+            "timestamps not increasing"
+        );
+    }
+
+    #[test]
+    fn time_index_keeps_only_new_maxima() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("0.timeindex");
+        let mut index = TimeIndex::create(&path, Vec::new()).unwrap();
+        index.maybe_append(100, 0);
+        index.maybe_append(50, 3); // older timestamp: not indexed
+        index.maybe_append(200, 5);
+        assert_eq!(index.last(), Some((200, 5)));
+        assert_eq!(index.lookup(100), 0);
+        assert_eq!(index.lookup(150), 0);
+        assert_eq!(index.lookup(201), 5);
+        index.flush(true).unwrap();
+        assert_eq!(
+            TimeIndex::load(&path).unwrap().entries,
+            vec![(100, 0), (200, 5)]
+        );
     }
 }

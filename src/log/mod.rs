@@ -7,9 +7,27 @@
 //! deleted. Batches are stored exactly as producers sent them (magic 2),
 //! with base offset and partition leader epoch patched in.
 //!
-//! Segments before the active one were fsynced when they were rolled, so
-//! recovery after an unclean stop checks only the active segment, cutting
-//! it at the first torn or CRC-invalid batch.
+//! Semantics the rest of the broker relies on:
+//! - `append_as_leader` validates every batch (whole, magic 2, CRC32C,
+//!   `max.message.bytes`, record count consistent with the offset delta),
+//!   assigns dense offsets from the log end offset, and either appends all
+//!   batches of the request or none. A request larger than `segment.bytes`
+//!   is refused as RECORD_LIST_TOO_LARGE, as Kafka does.
+//! - `read` returns whole batches from one segment only; the caller reads
+//!   again from where it stopped. The first batch may start before `offset`
+//!   (clients skip the records they did not ask for).
+//! - Timestamp lookups answer with exact record offsets: the batch is found
+//!   by its header, then decoded to find the record (a batch that does not
+//!   decode answers with its base offset and max timestamp).
+//! - `end_offset_for_epoch` follows Kafka's `LeaderEpochFileCache.endOffsetFor`
+//!   to the letter, including `(requested, first start offset)` for an epoch
+//!   older than every known one.
+//! - Deleted segments are removed at once: `file.delete.delay.ms` only
+//!   protects readers holding old file handles, and reads here happen under
+//!   the caller's lock.
+//! - Segments before the active one were fsynced when they were rolled, so
+//!   recovery after an unclean stop CRC-checks only the active segment; the
+//!   others are opened from their indexes when those agree with the log.
 
 mod batch;
 mod epoch;
@@ -37,22 +55,29 @@ pub struct AppendInfo {
     pub last_offset: i64,
     /// The broker's timestamp for LogAppendTime topics, else -1.
     pub log_append_time: i64,
+    /// The largest timestamp appended (the append time for LogAppendTime).
+    pub max_timestamp: i64,
     pub record_count: i64,
 }
 
 pub struct Log {
     dir: PathBuf,
     config: LogConfig,
+    /// Every segment before the active one, by base offset.
     segments: BTreeMap<i64, Segment>,
+    active: Segment,
     log_start_offset: i64,
     epochs: LeaderEpochCache,
     unflushed_messages: i64,
-    last_flush_ms: i64,
+    /// When the oldest write not yet fsynced happened, for flush.ms.
+    oldest_unflushed_ms: Option<i64>,
 }
 
 impl Log {
     /// Opens the log in `dir`, creating it if needed. `recover` after an
-    /// unclean shutdown checks every batch of the active segment.
+    /// unclean shutdown CRC-checks every batch of the active segment and cuts
+    /// it at the first torn or invalid one; either way, a missing or
+    /// inconsistent index is rebuilt.
     pub fn open(
         dir: &Path,
         config: LogConfig,
@@ -60,14 +85,7 @@ impl Log {
         now_ms: i64,
     ) -> Result<Log, LogError> {
         std::fs::create_dir_all(dir).map_err(LogError::io("create log directory", dir))?;
-        let mut bases: Vec<i64> = std::fs::read_dir(dir)
-            .map_err(LogError::io("list", dir))?
-            .filter_map(|e| {
-                let name = e.ok()?.file_name().to_string_lossy().to_string();
-                name.strip_suffix(".log")?.parse().ok()
-            })
-            .collect();
-        bases.sort_unstable();
+        let bases = segment_bases(dir)?;
         let mut segments = BTreeMap::new();
         let last = bases.last().copied();
         for base in bases {
@@ -79,28 +97,38 @@ impl Log {
             }
             segments.insert(base, segment);
         }
-        let log_start_offset = std::fs::read_to_string(dir.join(LOG_START_FILE))
+        let stored_start = std::fs::read_to_string(dir.join(LOG_START_FILE))
             .ok()
             .and_then(|s| s.trim().parse::<i64>().ok())
-            .unwrap_or(0)
-            .max(segments.keys().next().copied().unwrap_or(0));
-        if segments.is_empty() {
-            segments.insert(
-                log_start_offset,
-                Segment::create(dir, log_start_offset, config.index_interval_bytes, now_ms)?,
-            );
-        }
+            .unwrap_or(0);
+        let active = match segments.pop_last() {
+            Some((_, segment)) => segment,
+            None => Segment::create(
+                dir,
+                stored_start.max(0),
+                config.index_interval_bytes,
+                now_ms,
+            )?,
+        };
+        let first_base = segments
+            .values()
+            .next()
+            .map_or(active.base_offset, |s| s.base_offset);
+        // A recovered tail may end before a start offset stored earlier.
+        let log_start_offset = stored_start.max(first_base).min(active.next_offset);
         let mut log = Log {
             dir: dir.to_path_buf(),
             config,
             segments,
+            active,
             log_start_offset,
             epochs: LeaderEpochCache::load(dir),
             unflushed_messages: 0,
-            last_flush_ms: now_ms,
+            oldest_unflushed_ms: None,
         };
         let end = log.log_end_offset();
         log.epochs.truncate_from_end(end)?;
+        log.epochs.truncate_from_start(log_start_offset)?;
         Ok(log)
     }
 
@@ -108,6 +136,7 @@ impl Log {
         &self.config
     }
 
+    /// Takes effect from the next append, roll or retention pass.
     pub fn set_config(&mut self, config: LogConfig) {
         self.config = config;
     }
@@ -118,118 +147,149 @@ impl Log {
 
     /// The offset the next record will get.
     pub fn log_end_offset(&self) -> i64 {
-        self.active().next_offset
+        self.active.next_offset
     }
 
     pub fn size_bytes(&self) -> u64 {
-        self.segments.values().map(Segment::size).sum()
+        self.all_segments().map(Segment::size).sum()
     }
 
-    fn active(&self) -> &Segment {
-        self.segments
-            .values()
-            .next_back()
-            .expect("a log always has an active segment")
+    pub fn segment_count(&self) -> usize {
+        self.segments.len() + 1
     }
 
-    fn active_mut(&mut self) -> &mut Segment {
-        self.segments
-            .values_mut()
+    fn all_segments(&self) -> impl DoubleEndedIterator<Item = &Segment> {
+        self.segments.values().chain(std::iter::once(&self.active))
+    }
+
+    /// The segment holding `offset` (or the first after it, across a gap)
+    /// and every later one.
+    fn segments_from(&self, offset: i64) -> impl Iterator<Item = &Segment> {
+        let floor = self
+            .segments
+            .range(..=offset)
             .next_back()
-            .expect("a log always has an active segment")
+            .map_or(i64::MIN, |(base, _)| *base);
+        self.segments
+            .range(floor..)
+            .map(|(_, s)| s)
+            .chain(std::iter::once(&self.active))
+            .filter(move |s| s.next_offset > offset)
     }
 
     /// Validates a Produce request's batches, assigns them the next offsets,
-    /// patches in offsets and `leader_epoch`, and appends them.
+    /// patches in offsets and `leader_epoch` (and the time for LogAppendTime
+    /// topics), and appends them.
     pub fn append_as_leader(
         &mut self,
         records: &[u8],
         leader_epoch: i32,
         now_ms: i64,
     ) -> Result<AppendInfo, LogError> {
-        let headers = batch::validate_produce_records(records, self.config.max_message_bytes)?;
-        if let Some(size) = headers
-            .iter()
-            .filter_map(|h| h.total_size())
-            .find(|s| *s as u64 > self.config.segment_bytes)
-        {
+        let mut headers = batch::validate_produce_records(records, self.config.max_message_bytes)?;
+        if records.len() as u64 > self.config.segment_bytes {
             return Err(LogError::RecordListTooLarge {
-                size,
+                size: records.len(),
                 max: self.config.segment_bytes,
             });
         }
-        self.maybe_roll(records.len() as u64, now_ms)?;
         let log_append_time =
             (self.config.message_timestamp_type == TimestampType::LogAppendTime).then_some(now_ms);
-        let mut data = BytesMut::from(records);
         let base_offset = self.log_end_offset();
+        let record_count: i64 = headers
+            .iter()
+            .map(|h| i64::from(h.last_offset_delta) + 1)
+            .sum();
+        let max_timestamp = match log_append_time {
+            Some(t) => t,
+            None => headers.iter().map(|h| h.max_timestamp).max().unwrap_or(-1),
+        };
+        self.maybe_roll(
+            records.len() as u64,
+            base_offset + record_count - 1,
+            Some(max_timestamp),
+            now_ms,
+        )?;
+
+        let mut data = BytesMut::from(records);
         let mut next = base_offset;
         let mut position = 0usize;
-        let mut patched = Vec::with_capacity(headers.len());
-        for h in &headers {
+        for h in &mut headers {
             let size = h.total_size().unwrap_or(0);
-            batch::patch(
-                &mut data[position..position + size],
-                next,
-                leader_epoch,
-                log_append_time,
-            );
-            let mut h = *h;
-            h.base_offset = next;
+            let b = data
+                .get_mut(position..position + size)
+                .ok_or_else(|| LogError::CorruptMessage("batch is truncated".into()))?;
+            batch::set_base_offset(b, next)?;
+            batch::set_partition_leader_epoch(b, leader_epoch)?;
             if let Some(t) = log_append_time {
+                batch::set_log_append_time(b, t)?;
                 h.max_timestamp = t;
             }
-            patched.push(h);
+            h.base_offset = next;
+            h.partition_leader_epoch = leader_epoch;
             next = h.last_offset() + 1;
             position += size;
         }
+        self.active.append(&data, &headers, now_ms)?;
         self.epochs.assign(leader_epoch, base_offset)?;
-        self.active_mut().append(&data, &patched, now_ms)?;
-        let record_count = next - base_offset;
         self.unflushed_messages += record_count;
+        self.oldest_unflushed_ms.get_or_insert(now_ms);
         if self.unflushed_messages >= self.config.flush_messages {
-            self.flush_at(now_ms)?;
+            self.flush()?;
         }
         Ok(AppendInfo {
             base_offset,
             last_offset: next - 1,
             log_append_time: log_append_time.unwrap_or(-1),
+            max_timestamp,
             record_count,
         })
     }
 
-    /// Starts a new segment when the active one is full (segment.bytes or its
-    /// index), old (segment.ms), or would overflow 32-bit relative offsets.
-    fn maybe_roll(&mut self, incoming: u64, now_ms: i64) -> Result<(), LogError> {
+    /// Starts a new segment when the active one is full (segment.bytes or an
+    /// index at segment.index.bytes), old (segment.ms), or could not address
+    /// the incoming batches with 32-bit relative offsets and positions.
+    fn maybe_roll(
+        &mut self,
+        incoming_bytes: u64,
+        incoming_last_offset: i64,
+        incoming_max_timestamp: Option<i64>,
+        now_ms: i64,
+    ) -> Result<(), LogError> {
         let config = &self.config;
-        let active = self.active();
+        let active = &self.active;
         if active.is_empty() {
             return Ok(());
         }
-        let full = active.size() + incoming > config.segment_bytes;
-        let index_full = active.index_bytes() + 8 > config.segment_index_bytes as usize;
-        let old = now_ms.saturating_sub(active.created_ms) >= config.segment_ms;
-        let offsets_full = active.next_offset - active.base_offset >= i64::from(u32::MAX);
-        if full || index_full || old || offsets_full {
+        let full = active.size().saturating_add(incoming_bytes) > config.segment_bytes;
+        let old = active.time_waited_for_roll(now_ms, incoming_max_timestamp) > config.segment_ms;
+        let index_full = active.index_full(config.segment_index_bytes);
+        let no_room = !active.can_hold(incoming_last_offset, incoming_bytes);
+        if full || old || index_full || no_room {
             self.roll(now_ms)?;
         }
         Ok(())
     }
 
     fn roll(&mut self, now_ms: i64) -> Result<(), LogError> {
+        if self.active.is_empty() {
+            return Ok(());
+        }
         // The old segment is never written again: syncing it now is what lets
         // recovery check only the active segment.
-        self.flush_at(now_ms)?;
+        self.flush()?;
         let base = self.log_end_offset();
         let segment = Segment::create(&self.dir, base, self.config.index_interval_bytes, now_ms)?;
-        self.segments.insert(base, segment);
+        let old = std::mem::replace(&mut self.active, segment);
+        self.segments.insert(old.base_offset, old);
         tracing::debug!(dir = %self.dir.display(), base, "rolled new segment");
         Ok(())
     }
 
-    /// Whole batches from the one containing `offset`, stopping before
-    /// `max_offset` (the high watermark) and at `max_bytes`, except that with
-    /// `min_one` the first batch is returned even when larger (KIP-74).
+    /// Whole batches from the one containing `offset`, stopping before any
+    /// batch at or beyond `max_offset` (the high watermark) and at
+    /// `max_bytes`, except that with `min_one` the first batch is returned
+    /// even when larger (KIP-74). Reads stay within one segment.
     pub fn read(
         &self,
         offset: i64,
@@ -248,42 +308,41 @@ impl Log {
         if offset >= max_offset.min(end) {
             return Ok(Bytes::new());
         }
-        for (_, segment) in self
-            .segments
-            .range(..=offset)
-            .next_back()
-            .into_iter()
-            .chain(self.segments.range(offset + 1..))
-        {
-            let mut start = None;
-            let mut stop = 0u64;
-            for b in segment.batches_from(offset) {
-                if b.header.last_offset() < offset {
-                    continue;
-                }
-                if b.header.base_offset >= max_offset {
-                    break;
-                }
-                let from = *start.get_or_insert(b.position);
-                let fits = (b.position + b.size - from) as usize <= max_bytes;
-                if !(fits || (min_one && stop == 0)) {
-                    break;
-                }
-                stop = b.position + b.size;
+        // The first segment with data at or after `offset` holds a batch
+        // containing it (or the next batch, across a gap).
+        let Some(segment) = self.segments_from(offset).next() else {
+            return Ok(Bytes::new());
+        };
+        let mut range: Option<(u64, u64)> = None;
+        for b in segment.batches_from(offset) {
+            if b.header.last_offset() < offset {
+                continue;
             }
-            match start {
-                Some(from) if stop > from => return segment.read_range(from, stop),
-                Some(_) => return Ok(Bytes::new()),
-                None => continue,
+            if b.header.base_offset >= max_offset {
+                break;
+            }
+            let stop = b.position + b.size;
+            match range {
+                None if b.size as usize <= max_bytes || min_one => {
+                    range = Some((b.position, stop));
+                }
+                Some((from, _)) if (stop - from) as usize <= max_bytes => {
+                    range = Some((from, stop));
+                }
+                _ => break,
             }
         }
-        Ok(Bytes::new())
+        match range {
+            Some((from, to)) => segment.read_range(from, to),
+            None => Ok(Bytes::new()),
+        }
     }
 
-    /// The first record with a timestamp at or after `timestamp`: (offset, its timestamp).
+    /// ListOffsets by timestamp: the first record at or after the log start
+    /// with a timestamp at or after `timestamp`, as (offset, its timestamp).
     pub fn offset_for_timestamp(&self, timestamp: i64) -> Option<(i64, i64)> {
-        for segment in self.segments.values() {
-            if segment.max_timestamp < timestamp {
+        for segment in self.all_segments() {
+            if segment.max_timestamp < timestamp || segment.next_offset <= self.log_start_offset {
                 continue;
             }
             for b in segment.batches_from_time(timestamp) {
@@ -292,8 +351,7 @@ impl Log {
                 {
                     continue;
                 }
-                let found = self
-                    .batch_records(segment, &b)
+                let found = batch_records(segment, &b)
                     .into_iter()
                     .find(|(offset, ts)| *ts >= timestamp && *offset >= self.log_start_offset);
                 if found.is_some() {
@@ -304,58 +362,41 @@ impl Log {
         None
     }
 
-    /// The record with the largest timestamp (the first, if several): (offset, timestamp).
+    /// ListOffsets MAX_TIMESTAMP: the record with the largest timestamp (the
+    /// first, if several), as (offset, timestamp).
     pub fn max_timestamp_and_offset(&self) -> Option<(i64, i64)> {
-        let segment = self
-            .segments
-            .values()
-            .filter(|s| s.max_timestamp >= 0)
-            .fold(None::<&Segment>, |best, s| match best {
+        let segment = self.all_segments().filter(|s| s.max_timestamp >= 0).fold(
+            None::<&Segment>,
+            |best, s| match best {
                 Some(b) if b.max_timestamp >= s.max_timestamp => Some(b),
                 _ => Some(s),
-            })?;
+            },
+        )?;
         let max = segment.max_timestamp;
         let b = segment
             .batches_from(segment.max_timestamp_batch)
             .find(|b| b.header.base_offset == segment.max_timestamp_batch)?;
-        self.batch_records(segment, &b)
+        batch_records(segment, &b)
             .into_iter()
             .find(|(_, ts)| *ts == max)
             .or(Some((b.header.base_offset, max)))
     }
 
-    /// (offset, timestamp) of each record in one batch, decoding (and
-    /// decompressing) it; a batch that cannot be decoded yields its base
-    /// offset and max timestamp, which is what a shallow index would give.
-    fn batch_records(&self, segment: &Segment, b: &segment::BatchPosition) -> Vec<(i64, i64)> {
-        let shallow = vec![(b.header.base_offset, b.header.max_timestamp)];
-        let Ok(mut bytes) = segment.read_range(b.position, b.position + b.size) else {
-            return shallow;
-        };
-        match kafka_protocol::records::RecordBatchDecoder::decode(&mut bytes) {
-            Ok(set) if !set.records.is_empty() => set
-                .records
-                .iter()
-                .map(|r| {
-                    let ts = if b.header.attributes & 0x08 != 0 {
-                        b.header.max_timestamp
-                    } else {
-                        r.timestamp
-                    };
-                    (r.offset, ts)
-                })
-                .collect(),
-            _ => shallow,
-        }
-    }
-
-    /// OffsetForLeaderEpoch for this log.
+    /// OffsetForLeaderEpoch: (largest epoch <= `epoch`, where it ends).
+    /// `None` for an undefined epoch, one newer than every known one, or an
+    /// empty cache; callers answer UNDEFINED_EPOCH / -1 then.
     pub fn end_offset_for_epoch(&self, epoch: i32) -> Option<(i32, i64)> {
         self.epochs.end_offset_for(epoch, self.log_end_offset())
     }
 
-    /// DeleteRecords: moves the log start offset to `offset` and deletes the
-    /// segments wholly below it. Returns the new log start offset.
+    pub fn latest_epoch(&self) -> Option<i32> {
+        self.epochs.latest_epoch()
+    }
+
+    /// DeleteRecords: moves the log start offset to `offset` (never
+    /// backwards) and deletes the segments wholly below it. Returns the new
+    /// log start offset. Deleting up to the log end rolls the active segment
+    /// so that its data can go too.
     pub fn delete_records_before(&mut self, offset: i64, now_ms: i64) -> Result<i64, LogError> {
         let end = self.log_end_offset();
         if offset > end || offset < 0 {
@@ -369,7 +410,7 @@ impl Log {
             return Ok(self.log_start_offset);
         }
         self.set_log_start_offset(offset)?;
-        if offset == end && !self.active().is_empty() {
+        if offset == end {
             self.roll(now_ms)?;
         }
         self.delete_segments_while(|s, _| s.next_offset <= offset)?;
@@ -386,80 +427,185 @@ impl Log {
     }
 
     /// Deletes leading segments, never the active one, while `condition`
-    /// (segment, bytes the log would keep without it) holds.
+    /// (segment, bytes the log would keep without it) holds, then moves the
+    /// log start offset up to the first remaining segment.
     fn delete_segments_while(
         &mut self,
         mut condition: impl FnMut(&Segment, u64) -> bool,
     ) -> Result<usize, LogError> {
         let mut deleted = 0;
         let mut remaining = self.size_bytes();
-        while self.segments.len() > 1 {
-            let (&base, first) = self.segments.iter().next().expect("more than one segment");
-            if !condition(first, remaining - first.size()) {
+        while let Some(first) = self.segments.first_entry() {
+            let kept = remaining.saturating_sub(first.get().size());
+            if !condition(first.get(), kept) {
                 break;
             }
-            remaining -= first.size();
-            let segment = self.segments.remove(&base).expect("segment just seen");
-            segment.delete()?;
+            remaining = kept;
+            first.remove().delete()?;
             deleted += 1;
         }
-        let first_base = self.segments.keys().next().copied().unwrap_or(0);
+        let first_base = self
+            .segments
+            .values()
+            .next()
+            .map_or(self.active.base_offset, |s| s.base_offset);
         if first_base > self.log_start_offset {
             self.set_log_start_offset(first_base)?;
+        }
+        if deleted > 0 {
+            tracing::info!(dir = %self.dir.display(), deleted, log_start_offset = self.log_start_offset, "deleted old segments");
         }
         Ok(deleted)
     }
 
     /// Deletes whole segments past `retention.ms` (by their newest record) or
-    /// beyond `retention.bytes`. An expired active segment is rolled first, so
-    /// that it can go too, as Kafka does.
+    /// beyond `retention.bytes`, oldest first. An expired active segment is
+    /// rolled first so that it can go too, as Kafka does. Returns how many
+    /// segments were deleted.
     pub fn apply_retention(&mut self, now_ms: i64) -> Result<usize, LogError> {
         let retention_ms = self.config.retention_ms;
         let retention_bytes = self.config.retention_bytes;
-        // Kafka ages a segment by its newest record's timestamp, falling back to
-        // the file's time for segments without timestamps.
-        let newest = |s: &Segment| {
-            if s.max_timestamp >= 0 {
-                s.max_timestamp
-            } else {
-                s.created_ms
-            }
-        };
         let expired = |s: &Segment| {
-            retention_ms >= 0 && !s.is_empty() && now_ms.saturating_sub(newest(s)) > retention_ms
+            retention_ms >= 0
+                && !s.is_empty()
+                && now_ms.saturating_sub(s.largest_timestamp()) > retention_ms
         };
-        if expired(self.active()) {
+        if expired(&self.active) {
             self.roll(now_ms)?;
         }
         let mut deleted = self.delete_segments_while(|s, _| expired(s))?;
-        if retention_bytes >= 0 {
-            deleted += self.delete_segments_while(|_, kept| kept >= retention_bytes as u64)?;
+        if let Ok(retention_bytes) = u64::try_from(retention_bytes) {
+            deleted += self.delete_segments_while(|_, kept| kept >= retention_bytes)?;
         }
         Ok(deleted)
     }
 
-    /// Periodic work: roll by segment.ms and flush by flush.ms.
+    /// Periodic work: roll by segment.ms without waiting for an append,
+    /// fsync by flush.ms, and push buffered index entries to their files.
     pub fn tick(&mut self, now_ms: i64) -> Result<(), LogError> {
-        self.maybe_roll(0, now_ms)?;
-        if self.unflushed_messages > 0
-            && now_ms.saturating_sub(self.last_flush_ms) >= self.config.flush_ms
+        let last = self.log_end_offset() - 1;
+        self.maybe_roll(0, last, None, now_ms)?;
+        if self
+            .oldest_unflushed_ms
+            .is_some_and(|t| now_ms.saturating_sub(t) >= self.config.flush_ms)
         {
-            self.flush_at(now_ms)?;
+            self.flush()?;
         }
-        self.active_mut().flush_indexes()
+        self.active.flush_indexes()
     }
 
-    /// fsyncs the active segment and its indexes.
+    /// fsyncs the active segment and its indexes (older ones were synced when
+    /// they were rolled).
     pub fn flush(&mut self) -> Result<(), LogError> {
-        let now = self.last_flush_ms;
-        self.flush_at(now)
+        self.active.flush()?;
+        self.unflushed_messages = 0;
+        self.oldest_unflushed_ms = None;
+        Ok(())
     }
 
-    fn flush_at(&mut self, now_ms: i64) -> Result<(), LogError> {
-        self.active_mut().flush()?;
-        self.unflushed_messages = 0;
-        self.last_flush_ms = now_ms;
+    /// Flushes everything, for a clean shutdown.
+    pub fn close(mut self) -> Result<(), LogError> {
+        self.flush()
+    }
+
+    /// Removes the whole partition directory (topic deletion).
+    pub fn delete(self) -> Result<(), LogError> {
+        let dir = self.dir.clone();
+        // Close every file before removing the directory under it.
+        drop(self);
+        std::fs::remove_dir_all(&dir).map_err(LogError::io("delete log directory", &dir))
+    }
+
+    /// Drops every record at or after `offset` (a follower cutting its log to
+    /// the leader's). Batches are never split: one that straddles `offset`
+    /// goes whole, leaving the log end at its base offset. Cutting below the
+    /// first segment empties the log and restarts it at `offset`.
+    pub fn truncate_to(&mut self, offset: i64) -> Result<(), LogError> {
+        if offset < 0 {
+            return Err(LogError::OffsetOutOfRange {
+                offset,
+                log_start_offset: self.log_start_offset,
+                log_end_offset: self.log_end_offset(),
+            });
+        }
+        if offset >= self.log_end_offset() {
+            return Ok(());
+        }
+        self.flush()?;
+        // Segments starting after `offset` go whole; one starting exactly at
+        // it is emptied by the cut below, keeping its files.
+        while self.active.base_offset > offset {
+            let next_active = match self.segments.pop_last() {
+                Some((_, segment)) => segment,
+                None => Segment::create(&self.dir, offset, self.config.index_interval_bytes, 0)?,
+            };
+            std::mem::replace(&mut self.active, next_active).delete()?;
+        }
+        let removed = self.active.truncate_to(offset)?;
+        self.active.flush()?;
+        if offset < self.log_start_offset {
+            self.set_log_start_offset(offset)?;
+        }
+        let end = self.log_end_offset();
+        self.epochs.truncate_from_end(end)?;
+        tracing::info!(dir = %self.dir.display(), offset, removed, log_end_offset = end, "truncated log");
         Ok(())
+    }
+}
+
+/// Base offsets of the segments in `dir`. Index files left without their log
+/// (a crash while deleting a segment) are removed.
+fn segment_bases(dir: &Path) -> Result<Vec<i64>, LogError> {
+    let mut bases = Vec::new();
+    let mut orphans = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(LogError::io("list", dir))? {
+        let Ok(entry) = entry else { continue };
+        let name = entry.file_name().to_string_lossy().to_string();
+        let Some((stem, ext)) = name.split_once('.') else {
+            continue;
+        };
+        let Ok(base) = stem.parse::<i64>() else {
+            continue;
+        };
+        match ext {
+            "log" if base >= 0 => bases.push(base),
+            "index" | "timeindex" => orphans.push((base, entry.path())),
+            _ => {}
+        }
+    }
+    for (base, path) in orphans {
+        if !bases.contains(&base) {
+            tracing::warn!(path = %path.display(), "removing index without its log segment");
+            std::fs::remove_file(&path).map_err(LogError::io("remove orphan index", &path))?;
+        }
+    }
+    bases.sort_unstable();
+    Ok(bases)
+}
+
+/// (offset, timestamp) of each record in one batch, decoding (and
+/// decompressing) it; a batch that cannot be decoded yields its base offset
+/// and max timestamp, which is what a batch-level index would give.
+fn batch_records(segment: &Segment, b: &segment::BatchPosition) -> Vec<(i64, i64)> {
+    let shallow = vec![(b.header.base_offset, b.header.max_timestamp)];
+    let Ok(mut bytes) = segment.read_range(b.position, b.position + b.size) else {
+        return shallow;
+    };
+    match kafka_protocol::records::RecordBatchDecoder::decode(&mut bytes) {
+        Ok(set) if !set.records.is_empty() => set
+            .records
+            .iter()
+            .map(|r| {
+                // Clients take a LogAppendTime batch's records' time from maxTimestamp.
+                let ts = if b.header.is_log_append_time() {
+                    b.header.max_timestamp
+                } else {
+                    r.timestamp
+                };
+                (r.offset, ts)
+            })
+            .collect(),
+        _ => shallow,
     }
 }
 

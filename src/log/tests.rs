@@ -9,7 +9,7 @@ use kafka_protocol::records::{
 use super::{Log, LogError};
 use crate::config::{LogConfig, TimestampType};
 
-fn batch(values: &[&str], first_timestamp: i64, compression: Compression) -> Vec<u8> {
+pub(super) fn batch(values: &[&str], first_timestamp: i64, compression: Compression) -> Vec<u8> {
     let records: Vec<Record> = values
         .iter()
         .enumerate()
@@ -43,7 +43,7 @@ fn batch(values: &[&str], first_timestamp: i64, compression: Compression) -> Vec
     buf.to_vec()
 }
 
-fn one(v: &str, ts: i64) -> Vec<u8> {
+pub(super) fn one(v: &str, ts: i64) -> Vec<u8> {
     batch(&[v], ts, Compression::None)
 }
 
@@ -135,7 +135,7 @@ fn segments_roll_and_reads_cross_them_and_survive_reopen() {
     let dir = tempfile::tempdir().unwrap();
     let mut log = Log::open(dir.path(), small_segments(), false, 0).unwrap();
     fill(&mut log, 40);
-    assert!(log.segments.len() > 3);
+    assert!(log.segment_count() > 3);
     let all: Vec<i64> = decode(log.read(0, 1 << 20, 40, true).unwrap())
         .iter()
         .map(|r| r.0)
@@ -275,11 +275,14 @@ fn retention_by_bytes_and_time_deletes_whole_segments() {
     )
     .unwrap();
     fill(&mut log, 40);
-    let before = log.segments.len();
+    let before = log.segment_count();
     let deleted = log.apply_retention(2000).unwrap();
-    assert!(deleted > 0 && log.segments.len() == before - deleted);
+    assert!(deleted > 0 && log.segment_count() == before - deleted);
     assert!(log.size_bytes() <= 600 + 300);
-    assert_eq!(log.log_start_offset(), *log.segments.keys().next().unwrap());
+    assert_eq!(
+        log.log_start_offset(),
+        log.all_segments().next().unwrap().base_offset
+    );
     assert!(matches!(
         log.read(0, 100, 40, true),
         Err(LogError::OffsetOutOfRange { .. })
@@ -321,9 +324,9 @@ fn delete_records_moves_the_start_and_persists_it() {
     let dir = tempfile::tempdir().unwrap();
     let mut log = Log::open(dir.path(), small_segments(), false, 0).unwrap();
     fill(&mut log, 30);
-    let segments = log.segments.len();
+    let segments = log.segment_count();
     assert_eq!(log.delete_records_before(17, 0).unwrap(), 17);
-    assert!(log.segments.len() < segments);
+    assert!(log.segment_count() < segments);
     assert_eq!(
         log.delete_records_before(5, 0).unwrap(),
         17,
@@ -371,4 +374,347 @@ fn leader_epochs_answer_offset_for_leader_epoch() {
     assert_eq!(log.end_offset_for_epoch(1), Some((0, 2)));
     assert_eq!(log.end_offset_for_epoch(2), Some((2, 3)));
     assert_eq!(log.end_offset_for_epoch(3), None);
+}
+
+fn segment_path(dir: &std::path::Path, base: i64, ext: &str) -> std::path::PathBuf {
+    dir.join(format!("{base:020}.{ext}"))
+}
+
+#[test]
+fn recovery_cuts_a_batch_torn_in_the_middle() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = Log::open(dir.path(), config(), false, 0).unwrap();
+    fill(&mut log, 5);
+    log.close().unwrap();
+    let seg = segment_path(dir.path(), 0, "log");
+    let whole = std::fs::metadata(&seg).unwrap().len();
+    let one_batch = whole / 5;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&seg)
+        .unwrap()
+        .set_len(whole - one_batch / 2)
+        .unwrap();
+    let log = Log::open(dir.path(), config(), true, 0).unwrap();
+    assert_eq!(log.log_end_offset(), 4);
+    assert_eq!(std::fs::metadata(&seg).unwrap().len(), 4 * one_batch);
+    let values: Vec<_> = decode(log.read(0, 1 << 20, 4, true).unwrap())
+        .into_iter()
+        .map(|r| r.1)
+        .collect();
+    assert_eq!(values, vec!["v0", "v1", "v2", "v3"]);
+}
+
+#[test]
+fn recovery_only_touches_the_active_segment_and_garbage_is_cut() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = Log::open(dir.path(), small_segments(), false, 0).unwrap();
+    fill(&mut log, 20);
+    let segments = log.segment_count();
+    let end = log.log_end_offset();
+    let active_base = log.active.base_offset;
+    drop(log);
+    let seg = segment_path(dir.path(), active_base, "log");
+    let mut bytes = std::fs::read(&seg).unwrap();
+    let good = bytes.len() as u64;
+    bytes.extend_from_slice(&[0xAB; 100]);
+    std::fs::write(&seg, &bytes).unwrap();
+    let log = Log::open(dir.path(), small_segments(), true, 0).unwrap();
+    assert_eq!((log.segment_count(), log.log_end_offset()), (segments, end));
+    assert_eq!(std::fs::metadata(&seg).unwrap().len(), good);
+}
+
+#[test]
+fn deleted_indexes_are_rebuilt_on_a_clean_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = Log::open(dir.path(), small_segments(), false, 0).unwrap();
+    fill(&mut log, 30);
+    log.close().unwrap();
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path
+            .extension()
+            .is_some_and(|e| e == "index" || e == "timeindex")
+        {
+            std::fs::remove_file(path).unwrap();
+        }
+    }
+    let log = Log::open(dir.path(), small_segments(), false, 0).unwrap();
+    assert!(segment_path(dir.path(), 0, "index").exists());
+    assert!(segment_path(dir.path(), 0, "timeindex").exists());
+    assert_eq!(log.log_end_offset(), 30);
+    for offset in [0, 7, 15, 29] {
+        assert_eq!(
+            decode(log.read(offset, 1 << 20, 30, true).unwrap())[0].0,
+            offset
+        );
+    }
+    assert_eq!(log.offset_for_timestamp(1020), Some((20, 1020)));
+    assert_eq!(log.max_timestamp_and_offset(), Some((29, 1029)));
+}
+
+#[test]
+fn reads_at_every_offset_return_the_batch_holding_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = Log::open(dir.path(), small_segments(), false, 0).unwrap();
+    let mut next = 0i64;
+    for i in 0..15 {
+        let values: Vec<String> = (0..=(i % 3)).map(|j| format!("{i}.{j}")).collect();
+        let refs: Vec<&str> = values.iter().map(String::as_str).collect();
+        let info = log
+            .append_as_leader(&batch(&refs, 100 * i, Compression::None), 0, 0)
+            .unwrap();
+        assert_eq!(info.base_offset, next);
+        next = info.last_offset + 1;
+    }
+    assert_eq!(log.log_end_offset(), next);
+    for offset in 0..next {
+        let records = decode(log.read(offset, 1 << 20, next, true).unwrap());
+        let first = records.iter().position(|r| r.0 == offset);
+        assert!(
+            first.is_some_and(|i| i <= 2),
+            "offset {offset}: {records:?}"
+        );
+    }
+}
+
+#[test]
+fn a_produce_request_may_carry_several_batches() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = Log::open(dir.path(), config(), false, 0).unwrap();
+    let first = batch(&["a", "b"], 10, Compression::None);
+    let mut request = first.clone();
+    request.extend(batch(&["c"], 30, Compression::Snappy));
+    let info = log.append_as_leader(&request, 3, 0).unwrap();
+    assert_eq!(
+        (
+            info.base_offset,
+            info.last_offset,
+            info.record_count,
+            info.max_timestamp
+        ),
+        (0, 2, 3, 30)
+    );
+    let stored = log.read(0, 1 << 20, 3, true).unwrap();
+    let second = super::batch::BatchHeader::parse(&stored[first.len()..]).unwrap();
+    assert_eq!((second.base_offset, second.partition_leader_epoch), (2, 3));
+    assert_eq!(decode(stored).len(), 3);
+}
+
+#[test]
+fn requests_larger_than_a_segment_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = LogConfig {
+        segment_bytes: 100,
+        ..config()
+    };
+    let mut log = Log::open(dir.path(), cfg, false, 0).unwrap();
+    let mut request = one("a", 1);
+    request.extend(one("b", 2));
+    let err = log.append_as_leader(&request, 0, 0).unwrap_err();
+    assert!(matches!(err, LogError::RecordListTooLarge { .. }));
+    assert_eq!(err.kafka_error_code(), 18);
+}
+
+#[test]
+fn error_codes_match_kafka() {
+    let io = LogError::io("read", "/x")(std::io::Error::other("boom"));
+    let codes = [
+        (
+            LogError::OffsetOutOfRange {
+                offset: 0,
+                log_start_offset: 0,
+                log_end_offset: 0,
+            },
+            1,
+        ),
+        (LogError::CorruptMessage(String::new()), 2),
+        (LogError::MessageTooLarge { size: 0, max: 0 }, 10),
+        (LogError::UnsupportedMagic(1), 43),
+        (LogError::InvalidRecord(String::new()), 87),
+        (io, 56),
+    ];
+    for (e, code) in codes {
+        assert_eq!(e.kafka_error_code(), code, "{e}");
+    }
+}
+
+#[test]
+fn segment_ms_rolls_on_append_and_on_tick() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = LogConfig {
+        segment_ms: 1000,
+        ..config()
+    };
+    let mut log = Log::open(dir.path(), cfg, false, 0).unwrap();
+    log.append_as_leader(&one("a", 10_000), 0, 10_000).unwrap();
+    log.append_as_leader(&one("b", 10_500), 0, 10_500).unwrap();
+    assert_eq!(log.segment_count(), 1);
+    // Kafka measures from the first batch's timestamp when batches have one.
+    log.append_as_leader(&one("c", 11_001), 0, 10_600).unwrap();
+    assert_eq!(log.segment_count(), 2);
+    log.tick(11_000).unwrap();
+    assert_eq!(log.segment_count(), 2, "the new segment is young");
+    log.tick(11_601).unwrap();
+    assert_eq!(log.segment_count(), 3);
+    log.tick(50_000).unwrap();
+    assert_eq!(log.segment_count(), 3, "an empty segment never rolls");
+    assert_eq!(log.log_end_offset(), 3);
+}
+
+#[test]
+fn flush_ms_and_flush_messages_are_honoured() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = LogConfig {
+        flush_messages: 3,
+        flush_ms: 100,
+        ..config()
+    };
+    let mut log = Log::open(dir.path(), cfg, false, 0).unwrap();
+    log.append_as_leader(&one("a", 1), 0, 0).unwrap();
+    log.append_as_leader(&one("b", 1), 0, 10).unwrap();
+    assert_eq!(
+        (log.unflushed_messages, log.oldest_unflushed_ms),
+        (2, Some(0))
+    );
+    log.append_as_leader(&one("c", 1), 0, 20).unwrap();
+    assert_eq!((log.unflushed_messages, log.oldest_unflushed_ms), (0, None));
+    log.append_as_leader(&one("d", 1), 0, 30).unwrap();
+    log.tick(129).unwrap();
+    assert_eq!(log.unflushed_messages, 1);
+    log.tick(130).unwrap();
+    assert_eq!(log.unflushed_messages, 0);
+}
+
+#[test]
+fn index_full_rolls_the_segment() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = LogConfig {
+        index_interval_bytes: 1,
+        segment_index_bytes: 8 * 4,
+        ..config()
+    };
+    let mut log = Log::open(dir.path(), cfg.clone(), false, 0).unwrap();
+    for i in 0..10 {
+        // One timestamp, so that only the offset index grows.
+        log.append_as_leader(&one(&format!("v{i}"), 7), 0, 0)
+            .unwrap();
+    }
+    assert_eq!(log.segment_count(), 3, "4 offset index entries per segment");
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = Log::open(dir.path(), cfg, false, 0).unwrap();
+    fill(&mut log, 10);
+    assert_eq!(
+        log.segment_count(),
+        5,
+        "2 time index entries (12 bytes) per segment"
+    );
+}
+
+#[test]
+fn truncate_to_drops_the_tail_across_segments() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = Log::open(dir.path(), small_segments(), false, 0).unwrap();
+    fill(&mut log, 10);
+    log.append_as_leader(&one("e2", 2000), 2, 0).unwrap();
+    fill(&mut log, 19); // offsets 11..29, epoch 0 ignored: older than 2
+    let segments = log.segment_count();
+    log.truncate_to(12).unwrap();
+    assert_eq!(log.log_end_offset(), 12);
+    assert!(log.segment_count() < segments);
+    assert_eq!(log.end_offset_for_epoch(2), Some((2, 12)));
+    log.truncate_to(10).unwrap();
+    assert_eq!(log.latest_epoch(), Some(0), "epoch 2 started at 10");
+    assert_eq!(
+        log.end_offset_for_epoch(2),
+        None,
+        "newer than every epoch left"
+    );
+    let info = log.append_as_leader(&one("again", 5), 3, 0).unwrap();
+    assert_eq!(info.base_offset, 10);
+    log.close().unwrap();
+    let log = Log::open(dir.path(), small_segments(), true, 0).unwrap();
+    assert_eq!(log.log_end_offset(), 11);
+    assert_eq!(
+        decode(log.read(10, 1 << 20, 11, true).unwrap())[0].1,
+        "again"
+    );
+    assert_eq!(log.end_offset_for_epoch(0), Some((0, 10)));
+    assert_eq!(log.end_offset_for_epoch(3), Some((3, 11)));
+
+    let mut log = log;
+    log.truncate_to(0).unwrap();
+    assert_eq!(
+        (log.log_end_offset(), log.segment_count(), log.size_bytes()),
+        (0, 1, 0)
+    );
+    assert_eq!(log.latest_epoch(), None);
+    assert_eq!(
+        log.append_as_leader(&one("x", 1), 4, 0)
+            .unwrap()
+            .base_offset,
+        0
+    );
+}
+
+#[test]
+fn truncating_below_the_first_segment_restarts_the_log_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = Log::open(dir.path(), small_segments(), false, 0).unwrap();
+    fill(&mut log, 20);
+    log.delete_records_before(20, 0).unwrap();
+    assert_eq!((log.log_start_offset(), log.segment_count()), (20, 1));
+    log.truncate_to(15).unwrap();
+    assert_eq!((log.log_start_offset(), log.log_end_offset()), (15, 15));
+    drop(log);
+    let log = Log::open(dir.path(), small_segments(), false, 0).unwrap();
+    assert_eq!((log.log_start_offset(), log.log_end_offset()), (15, 15));
+}
+
+#[test]
+fn close_reopen_and_delete() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("topic-0");
+    let mut log = Log::open(&path, small_segments(), false, 0).unwrap();
+    fill(&mut log, 25);
+    log.close().unwrap();
+    let log = Log::open(&path, small_segments(), false, 0).unwrap();
+    assert_eq!(log.log_end_offset(), 25);
+    assert_eq!(log.max_timestamp_and_offset(), Some((24, 1024)));
+    log.delete().unwrap();
+    assert!(!path.exists());
+}
+
+#[test]
+fn orphan_index_files_are_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(segment_path(dir.path(), 50, "index"), [0u8; 8]).unwrap();
+    std::fs::write(segment_path(dir.path(), 50, "timeindex"), [0u8; 12]).unwrap();
+    let log = Log::open(dir.path(), config(), false, 0).unwrap();
+    assert_eq!(log.log_end_offset(), 0);
+    assert!(!segment_path(dir.path(), 50, "index").exists());
+}
+
+#[test]
+fn garbage_records_under_a_valid_crc_do_not_break_timestamp_lookups() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = Log::open(dir.path(), config(), false, 0).unwrap();
+    for (i, codec) in [0u8, 1, 2, 3, 4].into_iter().enumerate() {
+        let mut b = batch(
+            &["some value", "another"],
+            100 * i as i64,
+            Compression::None,
+        );
+        for (j, byte) in b[61..].iter_mut().enumerate() {
+            *byte = (j as u8).wrapping_mul(37).wrapping_add(codec);
+        }
+        b[22] = (b[22] & !0x07) | codec;
+        let crc = crc32c::crc32c(&b[21..]);
+        b[17..21].copy_from_slice(&crc.to_be_bytes());
+        log.append_as_leader(&b, 0, 0).unwrap();
+    }
+    // Undecodable batches answer at batch level: base offset, max timestamp.
+    assert_eq!(log.offset_for_timestamp(150), Some((4, 201)));
+    assert_eq!(log.max_timestamp_and_offset(), Some((8, 401)));
 }
