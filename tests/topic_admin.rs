@@ -450,3 +450,44 @@ async fn cluster_log_dirs_epochs_and_offsets_are_reported() {
     assert_eq!((p.leader_id, p.leader_epoch), (BrokerId(1), 0));
     assert_eq!(p.isr_nodes, vec![BrokerId(1)]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn excessive_partition_counts_are_refused_without_harm() {
+    use kafka_protocol::messages::create_partitions_request::CreatePartitionsTopic;
+    use kafka_protocol::messages::create_topics_request::CreatableTopic;
+    use kafka_protocol::messages::{CreatePartitionsRequest, CreateTopicsRequest};
+    let mut broker = BrokerProcess::start(&[]);
+    create_topic(&broker.bootstrap(), "bounded", 1, &[]).await;
+    let mut client = RawClient::connect(broker.port);
+    let huge_topic = CreateTopicsRequest::default().with_topics(vec![CreatableTopic::default()
+        .with_name(name("enormous"))
+        .with_num_partitions(i32::MAX)
+        .with_replication_factor(1)]);
+    let created = client.call(&huge_topic, 7).expect("create topics answered");
+    assert_eq!(
+        created.topics[0].error_code,
+        ResponseError::PolicyViolation.code()
+    );
+    let huge_growth =
+        CreatePartitionsRequest::default().with_topics(vec![CreatePartitionsTopic::default()
+            .with_name(name("bounded"))
+            .with_count(i32::MAX)]);
+    let grown = client
+        .call(&huge_growth, 3)
+        .expect("create partitions answered");
+    assert_eq!(
+        grown.results[0].error_code,
+        ResponseError::PolicyViolation.code()
+    );
+    assert!(broker.is_running());
+    assert_eq!(partition_count(broker.port, "bounded"), Some(1));
+    assert_eq!(partition_count(broker.port, "enormous"), None);
+
+    let controllers = client
+        .call(&DescribeClusterRequest::default().with_endpoint_type(2), 1)
+        .expect("describe cluster");
+    assert_eq!(
+        controllers.error_code,
+        ResponseError::MismatchedEndpointType.code()
+    );
+}

@@ -11,7 +11,8 @@ use super::{BrokerContext, Handler, RequestContext};
 
 pub struct DescribeCluster;
 
-/// KIP-919's endpoint type for controllers, which brokers do not answer.
+/// KIP-919's endpoint types: brokers describe brokers, controllers describe controllers.
+const BROKER_ENDPOINTS: i8 = 1;
 const CONTROLLER_ENDPOINTS: i8 = 2;
 
 impl Handler for DescribeCluster {
@@ -22,13 +23,21 @@ impl Handler for DescribeCluster {
         _ctx: RequestContext,
         request: DescribeClusterRequest,
     ) -> DescribeClusterResponse {
-        let response = DescribeClusterResponse::default().with_endpoint_type(request.endpoint_type);
-        if request.endpoint_type == CONTROLLER_ENDPOINTS {
+        let response = DescribeClusterResponse::default().with_endpoint_type(BROKER_ENDPOINTS);
+        // Kafka: asking a broker for controllers is the wrong endpoint; any
+        // other type is one it does not know.
+        if request.endpoint_type != BROKER_ENDPOINTS {
+            let (code, message) = if request.endpoint_type == CONTROLLER_ENDPOINTS {
+                (ResponseError::MismatchedEndpointType, "The request was sent to an endpoint of type BROKER, but we wanted an endpoint of type CONTROLLER")
+            } else {
+                (
+                    ResponseError::UnsupportedEndpointType,
+                    "Unsupported endpoint type.",
+                )
+            };
             return response
-                .with_error_code(ResponseError::UnsupportedEndpointType.code())
-                .with_error_message(Some(StrBytes::from_static_str(
-                    "Brokers do not describe controller endpoints.",
-                )));
+                .with_error_code(code.code())
+                .with_error_message(Some(StrBytes::from_static_str(message)));
         }
         let image = broker.image();
         response

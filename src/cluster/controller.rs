@@ -203,6 +203,7 @@ impl Controller {
                     "Both numPartitions or replicationFactor and replicasAssignments were set.",
                 ));
             }
+            check_batch_size(i32::try_from(t.assignments.len()).unwrap_or(i32::MAX))?;
             assignment::validate_manual(&t.assignments, &image.brokers)?;
             t.assignments.clone()
         } else {
@@ -214,7 +215,7 @@ impl Controller {
                         "Number of partitions must be larger than 0.",
                     ))
                 }
-                n => n,
+                n => check_batch_size(n)?,
             };
             let rf = match t.replication_factor {
                 -1 => self.broker_config.default_replication_factor(),
@@ -305,7 +306,7 @@ impl Controller {
                     format!("Topic already has {current} partitions."),
                 ));
             }
-            let added = (count - current) as usize;
+            let added = check_batch_size(count - current)? as usize;
             let new_replicas = match assignments.clone() {
                 Some(a) => {
                     if a.len() != added {
@@ -366,6 +367,21 @@ impl Controller {
             Ok(())
         })
     }
+}
+
+/// Kafka's controller refuses to create more partitions than this in one
+/// operation; without a bound, a request for i32::MAX partitions would try to
+/// build billions of entries and exhaust memory.
+pub const MAX_PARTITIONS_PER_OPERATION: i32 = 10_000;
+
+fn check_batch_size(partitions: i32) -> Result<i32, ControllerError> {
+    if partitions > MAX_PARTITIONS_PER_OPERATION {
+        return Err(ControllerError::new(
+            ResponseError::PolicyViolation,
+            "Unable to perform excessively large batch operation.",
+        ));
+    }
+    Ok(partitions)
 }
 
 pub fn unknown_topic(name: &str) -> ControllerError {
