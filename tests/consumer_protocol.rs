@@ -7,7 +7,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{
-    assigned, client_config, create_topic, poll_until, produce_values, BrokerProcess, RawClient,
+    assigned, client_config, create_topic, poll_until, produce_values, values_read, BrokerProcess,
+    RawClient,
 };
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::offset_delete_request::{
@@ -57,12 +58,7 @@ async fn consumer_protocol_members_split_and_hand_over_partitions() {
     let seen = poll_until(&[&a, &b], Duration::from_secs(30), |s| {
         s[0].len() + s[1].len() >= 300
     });
-    let mut values: Vec<usize> = seen
-        .iter()
-        .flatten()
-        .map(|r| r.2.parse().unwrap())
-        .collect();
-    values.sort();
+    let values = values_read(&seen);
     assert_eq!(
         values,
         (0..300).collect::<Vec<_>>(),
@@ -78,8 +74,7 @@ async fn consumer_protocol_members_split_and_hand_over_partitions() {
     assert_eq!(assigned(&a).len(), 6, "b's partitions come back to a");
     produce_values(&bs, "kip848", 300..330, 6).await;
     let after = poll_until(&[&a], Duration::from_secs(30), |s| s[0].len() >= 30);
-    let mut values: Vec<usize> = after[0].iter().map(|r| r.2.parse().unwrap()).collect();
-    values.sort();
+    let values = values_read(&after);
     assert_eq!(
         values,
         (300..330).collect::<Vec<_>>(),
@@ -235,8 +230,7 @@ async fn consumer_protocol_commits_survive_a_kill_9() {
     produce_values(&broker.bootstrap(), "kept848", 20..24, 2).await;
     let c = member(&broker.bootstrap(), "durable848", "kept848");
     let seen = poll_until(&[&c], Duration::from_secs(30), |s| s[0].len() >= 4);
-    let mut values: Vec<usize> = seen[0].iter().map(|r| r.2.parse().unwrap()).collect();
-    values.sort();
+    let values = values_read(&seen);
     assert_eq!(
         values,
         vec![20, 21, 22, 23],

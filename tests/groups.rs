@@ -8,7 +8,8 @@ use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
 use common::{
-    assigned, client_config, create_topic, poll_until, produce_values, BrokerProcess, RawClient,
+    assigned, client_config, create_topic, poll_until, produce_values, values_read, BrokerProcess,
+    RawClient,
 };
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::{DescribeGroupsRequest, GroupId, ListGroupsRequest};
@@ -64,12 +65,7 @@ async fn members_split_partitions_and_hand_them_over_when_one_leaves() {
         seen[0].iter().all(|r| pa.contains(&r.0)) && seen[1].iter().all(|r| pb.contains(&r.0)),
         "each reads only its own partitions"
     );
-    let mut values: Vec<usize> = seen
-        .iter()
-        .flatten()
-        .map(|r| r.2.parse().unwrap())
-        .collect();
-    values.sort();
+    let values = values_read(&seen);
     assert_eq!(
         values,
         (0..600).collect::<Vec<_>>(),
@@ -89,8 +85,7 @@ async fn members_split_partitions_and_hand_them_over_when_one_leaves() {
     );
     produce_values(&bs, "shared", 600..660, 6).await;
     let after = poll_until(&[&a], Duration::from_secs(30), |s| s[0].len() >= 60);
-    let mut values: Vec<usize> = after[0].iter().map(|r| r.2.parse().unwrap()).collect();
-    values.sort();
+    let values = values_read(&after);
     assert_eq!(
         values,
         (600..660).collect::<Vec<_>>(),
@@ -416,25 +411,47 @@ impl rdkafka::consumer::ConsumerContext for CountingContext {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_static_member_restarting_within_its_session_causes_no_rebalance() {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    let broker = BrokerProcess::start(GROUP_BROKER);
-    let bs = broker.bootstrap();
-    create_topic(&bs, "static", 4, &[]).await;
-    let rebalances = std::sync::Arc::new(AtomicUsize::new(0));
-    let mut config = client_config(&bs);
+/// A group member whose rebalances are counted, with a 10 s session.
+fn counting_member(
+    bootstrap: &str,
+    group: &str,
+    topic: &str,
+    extra: &[(&str, &str)],
+) -> (
+    BaseConsumer<CountingContext>,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) {
+    let rebalances = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut config = client_config(bootstrap);
     config
-        .set("group.id", "statics")
-        .set("group.instance.id", "instance-a")
+        .set("group.id", group)
         .set("enable.auto.commit", "false")
+        .set("auto.offset.reset", "earliest")
         .set("session.timeout.ms", "10000")
         .set("heartbeat.interval.ms", "300")
         .set("partition.assignment.strategy", "range");
-    let a: BaseConsumer<CountingContext> = config
+    for (k, v) in extra {
+        config.set(*k, *v);
+    }
+    let consumer: BaseConsumer<CountingContext> = config
         .create_with_context(CountingContext(rebalances.clone()))
-        .expect("consumer a");
-    a.subscribe(&["static"]).unwrap();
+        .expect("consumer");
+    consumer.subscribe(&[topic]).expect("subscribe");
+    (consumer, rebalances)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_static_member_restarting_within_its_session_causes_no_rebalance() {
+    use std::sync::atomic::Ordering;
+    let broker = BrokerProcess::start(GROUP_BROKER);
+    let bs = broker.bootstrap();
+    create_topic(&bs, "static", 4, &[]).await;
+    let (a, rebalances) = counting_member(
+        &bs,
+        "statics",
+        "static",
+        &[("group.instance.id", "instance-a")],
+    );
     let b = member(
         &bs,
         "statics",
@@ -517,12 +534,7 @@ async fn a_member_joining_mid_stream_causes_no_duplicates_or_gaps() {
     });
     producing.await.expect("producer task");
     seen[0].extend(first[0].iter().cloned());
-    let mut values: Vec<usize> = seen
-        .iter()
-        .flatten()
-        .map(|r| r.2.parse().unwrap())
-        .collect();
-    values.sort();
+    let values = values_read(&seen);
     assert!(
         !assigned(&b).is_empty(),
         "the joining member took partitions"
@@ -536,22 +548,11 @@ async fn a_member_joining_mid_stream_causes_no_duplicates_or_gaps() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broker_restart_does_not_rebalance_a_stable_group() {
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::atomic::Ordering;
     let mut broker = BrokerProcess::start(GROUP_BROKER);
     let bs = broker.bootstrap();
     create_topic(&bs, "steady", 2, &[]).await;
-    let rebalances = std::sync::Arc::new(AtomicUsize::new(0));
-    let mut config = client_config(&bs);
-    config
-        .set("group.id", "steady-group")
-        .set("enable.auto.commit", "false")
-        .set("auto.offset.reset", "earliest")
-        .set("session.timeout.ms", "10000")
-        .set("heartbeat.interval.ms", "300");
-    let a: BaseConsumer<CountingContext> = config
-        .create_with_context(CountingContext(rebalances.clone()))
-        .expect("consumer");
-    a.subscribe(&["steady"]).unwrap();
+    let (a, rebalances) = counting_member(&bs, "steady-group", "steady", &[]);
     let count = |c: &BaseConsumer<CountingContext>| c.assignment().map(|l| l.count()).unwrap_or(0);
     let deadline = Instant::now() + Duration::from_secs(30);
     while count(&a) != 2 && Instant::now() < deadline {

@@ -364,3 +364,14 @@ pub async fn produce_values(
         s.await.expect("delivery").expect("delivered");
     }
 }
+
+/// The numbers every consumer read (as produced by `produce_values`), sorted.
+pub fn values_read(seen: &[Vec<(i32, i64, String)>]) -> Vec<usize> {
+    let mut values: Vec<usize> = seen
+        .iter()
+        .flatten()
+        .map(|r| r.2.parse().expect("a produced number"))
+        .collect();
+    values.sort();
+    values
+}
