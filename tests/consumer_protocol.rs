@@ -15,8 +15,8 @@ use kafka_protocol::messages::offset_delete_request::{
     OffsetDeleteRequestPartition, OffsetDeleteRequestTopic,
 };
 use kafka_protocol::messages::{
-    ConsumerGroupDescribeRequest, DeleteGroupsRequest, GroupId, ListGroupsRequest,
-    OffsetDeleteRequest, TopicName,
+    ConsumerGroupDescribeRequest, ConsumerGroupHeartbeatRequest, DeleteGroupsRequest,
+    DescribeGroupsRequest, GroupId, ListGroupsRequest, OffsetDeleteRequest, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
@@ -24,13 +24,20 @@ use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 const BROKER: &[&str] = &["group.consumer.heartbeat.interval.ms=300"];
 
 fn member(bootstrap: &str, group: &str, topic: &str) -> BaseConsumer {
-    let consumer: BaseConsumer = client_config(bootstrap)
+    member_with(bootstrap, group, topic, &[])
+}
+
+fn member_with(bootstrap: &str, group: &str, topic: &str, extra: &[(&str, &str)]) -> BaseConsumer {
+    let mut config = client_config(bootstrap);
+    config
         .set("group.id", group)
         .set("group.protocol", "consumer")
         .set("enable.auto.commit", "false")
-        .set("auto.offset.reset", "earliest")
-        .create()
-        .expect("consumer");
+        .set("auto.offset.reset", "earliest");
+    for (k, v) in extra {
+        config.set(*k, *v);
+    }
+    let consumer: BaseConsumer = config.create().expect("consumer");
     consumer.subscribe(&[topic]).expect("subscribe");
     consumer
 }
@@ -145,6 +152,23 @@ async fn consumer_protocol_members_split_and_hand_over_partitions() {
         described.groups[1].error_code,
         ResponseError::GroupIdNotFound.code()
     );
+
+    let classic = DescribeGroupsRequest::default()
+        .with_groups(vec![GroupId(StrBytes::from_static_str("modern"))]);
+    let v6 = client.call(&classic, 6).expect("describe groups v6");
+    assert_eq!(
+        (
+            v6.groups[0].error_code,
+            v6.groups[0].error_message.as_deref()
+        ),
+        (
+            ResponseError::GroupIdNotFound.code(),
+            Some("Group modern is not a classic group.")
+        ),
+        "DescribeGroups describes classic groups only, as Kafka's"
+    );
+    let v5 = client.call(&classic, 5).expect("describe groups v5");
+    assert_eq!(v5.groups[0].group_state.as_str(), "Dead");
 
     let kept = client.call(&offset_delete, 0).expect("offset delete");
     assert_eq!(
@@ -286,4 +310,68 @@ async fn a_pattern_subscription_gets_every_matching_topic() {
         pattern.as_deref().is_some_and(|p| p.contains("^re-.*")),
         "the member subscribed by pattern on the server side, got {pattern:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_static_member_restarting_within_its_session_moves_nothing() {
+    let broker = BrokerProcess::start(BROKER);
+    let bs = broker.bootstrap();
+    create_topic(&bs, "steady848", 4, &[]).await;
+    let instance =
+        |id: &str| member_with(&bs, "statics848", "steady848", &[("group.instance.id", id)]);
+    let a = instance("instance-a");
+    let b = instance("instance-b");
+    poll_until(&[&a, &b], Duration::from_secs(30), |_| {
+        assigned(&a).len() == 2 && assigned(&b).len() == 2
+    });
+    let (held_a, held_b) = (assigned(&a), assigned(&b));
+    assert!(held_a.len() == 2 && held_a.is_disjoint(&held_b));
+
+    let mut client = RawClient::connect(broker.port);
+    let mut describe = || {
+        let request = ConsumerGroupDescribeRequest::default()
+            .with_group_ids(vec![GroupId(StrBytes::from_static_str("statics848"))]);
+        let g = client.call(&request, 0).expect("describe").groups.remove(0);
+        (g.group_epoch, g.members.len())
+    };
+    let (epoch, members) = describe();
+    assert_eq!(members, 2);
+
+    drop(b); // leaves with epoch -2: the instance keeps its place and partitions
+    assert_eq!(describe(), (epoch, 2), "a departed static member stays");
+    let b = instance("instance-b");
+    poll_until(&[&a, &b], Duration::from_secs(30), |_| {
+        assigned(&b) == held_b
+    });
+    assert_eq!(
+        assigned(&b),
+        held_b,
+        "the instance gets its partitions back"
+    );
+    assert_eq!(assigned(&a), held_a, "the other member kept its partitions");
+    assert_eq!(describe(), (epoch, 2), "no new group epoch: nothing moved");
+
+    let heartbeat = |member: &str, epoch: i32| {
+        ConsumerGroupHeartbeatRequest::default()
+            .with_group_id(GroupId(StrBytes::from_static_str("statics848")))
+            .with_member_id(StrBytes::from_string(member.to_string()))
+            .with_member_epoch(epoch)
+            .with_instance_id(Some(StrBytes::from_static_str("instance-a")))
+            .with_rebalance_timeout_ms(30_000)
+            .with_subscribed_topic_names(Some(vec![TopicName(StrBytes::from_static_str(
+                "steady848",
+            ))]))
+    };
+    let intruder = client
+        .call(&heartbeat("intruder", 0), 0)
+        .expect("heartbeat");
+    assert_eq!(
+        intruder.error_code,
+        ResponseError::UnreleasedInstanceId.code(),
+        "a live instance id cannot be taken"
+    );
+    let stale = client
+        .call(&heartbeat("intruder", epoch), 0)
+        .expect("heartbeat");
+    assert_eq!(stale.error_code, ResponseError::FencedInstanceId.code());
 }

@@ -46,14 +46,17 @@ impl Handler for DescribeGroups {
                             )
                             .collect(),
                     );
-                // From v6 a group that does not exist is an error, not a Dead group.
+                // From v6 a group that does not exist, or is not a classic
+                // group, is an error rather than a Dead group.
                 if d.state == GroupState::Dead && ctx.api_version >= 6 {
+                    let message = if d.consumer_protocol {
+                        format!("Group {} is not a classic group.", id.0.as_str())
+                    } else {
+                        format!("Group {} not found.", id.0.as_str())
+                    };
                     described
                         .with_error_code(ResponseError::GroupIdNotFound.code())
-                        .with_error_message(Some(StrBytes::from_string(format!(
-                            "Group {} not found.",
-                            id.0.as_str()
-                        ))))
+                        .with_error_message(Some(StrBytes::from_string(message)))
                 } else {
                     described
                 }

@@ -33,6 +33,10 @@ pub struct ConsumerMember {
     pub revoking: BTreeSet<TopicPartition>,
     pub last_sent: Option<BTreeSet<TopicPartition>>,
     pub last_heartbeat: Instant,
+    /// A static member that left with epoch -2: it keeps its place and its
+    /// partitions for a session timeout, so that its instance can come back
+    /// without moving anything.
+    pub departed: bool,
 }
 
 impl ConsumerMember {
@@ -199,6 +203,37 @@ impl ConsumerGroup {
         }
     }
 
+    /// The member currently holding a static instance id.
+    pub fn static_member(&self, instance_id: &str) -> Option<&ConsumerMember> {
+        self.members
+            .values()
+            .find(|m| m.instance_id.as_deref() == Some(instance_id))
+    }
+
+    /// Hands a departed static member's place to the member that rejoined
+    /// with its instance id: same epoch, same partitions, same target, so
+    /// neither this member nor any other sees a rebalance.
+    pub fn replace_static_member(&mut self, old_id: &str, new: ConsumerMember) {
+        let Some(old) = self.members.remove(old_id) else {
+            return;
+        };
+        if let Some(target) = self.target.remove(old_id) {
+            self.target.insert(new.member_id.clone(), target);
+        }
+        self.members.insert(
+            new.member_id.clone(),
+            ConsumerMember {
+                member_epoch: old.member_epoch,
+                previous_epoch: old.previous_epoch,
+                assigned: old.assigned,
+                revoking: old.revoking,
+                last_sent: None,
+                departed: false,
+                ..new
+            },
+        );
+    }
+
     /// Kafka's epoch check on a heartbeat or commit from an existing member.
     pub fn check_epoch(
         &self,
@@ -236,6 +271,7 @@ mod tests {
             revoking: BTreeSet::new(),
             last_sent: None,
             last_heartbeat: Instant::now(),
+            departed: false,
         }
     }
 

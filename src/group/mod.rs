@@ -829,33 +829,68 @@ impl GroupCoordinator {
                     return Err(ResponseError::InvalidRequest);
                 }
                 let subscribed = hb.subscribed_topics.clone().unwrap_or_default();
-                let subscribed_regex = subscription_pattern(hb.subscribed_regex.as_deref())?;
-                let (assigned, revoking) = group
-                    .members
-                    .remove(&member_id)
-                    .map(|m| (m.assigned, m.revoking))
-                    .unwrap_or_default();
-                group.members.insert(
-                    member_id.clone(),
-                    ConsumerMember {
-                        member_id: member_id.clone(),
-                        instance_id: hb.instance_id.clone(),
-                        client_id: hb.client_id.clone(),
-                        client_host: hb.client_host.clone(),
-                        member_epoch: 0,
-                        previous_epoch: 0,
-                        subscribed: subscribed.into_iter().collect(),
-                        subscribed_regex,
+                let joining = ConsumerMember {
+                    member_id: member_id.clone(),
+                    instance_id: hb.instance_id.clone(),
+                    client_id: hb.client_id.clone(),
+                    client_host: hb.client_host.clone(),
+                    member_epoch: 0,
+                    previous_epoch: 0,
+                    subscribed: subscribed.into_iter().collect(),
+                    subscribed_regex: subscription_pattern(hb.subscribed_regex.as_deref())?,
+                    assigned: BTreeSet::new(),
+                    revoking: BTreeSet::new(),
+                    last_sent: None,
+                    last_heartbeat: now,
+                    departed: false,
+                };
+                let holder = hb
+                    .instance_id
+                    .as_deref()
+                    .and_then(|i| group.static_member(i))
+                    .map(|m| (m.member_id.clone(), m.departed));
+                match holder {
+                    Some((previous, true)) => {
+                        group.replace_static_member(&previous, joining);
+                        tracing::info!(group = %hb.group_id, member = %member_id, replaces = %previous, "static consumer rejoined");
+                    }
+                    Some((previous, false)) if previous != member_id => {
+                        return Err(ResponseError::UnreleasedInstanceId);
+                    }
+                    _ => {
                         // A rejoining member keeps what it held until it releases it.
-                        assigned: BTreeSet::new(),
-                        revoking: assigned.union(&revoking).copied().collect(),
-                        last_sent: None,
-                        last_heartbeat: now,
-                    },
-                );
-                tracing::info!(group = %hb.group_id, member = %member_id, "consumer joined");
+                        let held = group
+                            .members
+                            .remove(&member_id)
+                            .map(|m| m.assigned.union(&m.revoking).copied().collect())
+                            .unwrap_or_default();
+                        group.members.insert(
+                            member_id.clone(),
+                            ConsumerMember {
+                                revoking: held,
+                                ..joining
+                            },
+                        );
+                        tracing::info!(group = %hb.group_id, member = %member_id, "consumer joined");
+                    }
+                }
+            }
+            STATIC_LEAVE if hb.instance_id.is_some() => {
+                check_static_member(group, hb.instance_id.as_deref(), &member_id)?;
+                if let Some(m) = group.members.get_mut(&member_id) {
+                    m.departed = true;
+                    m.last_heartbeat = now;
+                    tracing::info!(group = %hb.group_id, member = %member_id, "static consumer left for now");
+                }
+                return Ok(ConsumerHeartbeatResult {
+                    member_id,
+                    member_epoch: hb.member_epoch,
+                    heartbeat_interval_ms: 0,
+                    assignment: None,
+                });
             }
             LEAVE | STATIC_LEAVE => {
+                check_static_member(group, hb.instance_id.as_deref(), &member_id)?;
                 if group.members.remove(&member_id).is_some() {
                     tracing::info!(group = %hb.group_id, member = %member_id, "consumer left");
                 }
@@ -868,6 +903,7 @@ impl GroupCoordinator {
                 });
             }
             epoch => {
+                check_static_member(group, hb.instance_id.as_deref(), &member_id)?;
                 group.check_epoch(&member_id, epoch, ResponseError::FencedMemberEpoch)?;
                 let m = group
                     .members
@@ -1037,6 +1073,8 @@ pub struct GroupDescription {
     pub protocol_name: String,
     /// (member id, instance id, client id, client host, metadata, assignment)
     pub members: Vec<(String, Option<String>, String, String, Bytes, Bytes)>,
+    /// A consumer-protocol group, which DescribeGroups does not describe.
+    pub consumer_protocol: bool,
 }
 
 impl GroupCoordinator {
@@ -1120,6 +1158,7 @@ impl GroupCoordinator {
                 protocol_type: String::new(),
                 protocol_name: String::new(),
                 members: Vec::new(),
+                consumer_protocol: state.consumer_groups.contains_key(group_id),
             };
         };
         let protocol = group.protocol_name.clone().unwrap_or_default();
@@ -1155,7 +1194,25 @@ impl GroupCoordinator {
                     )
                 })
                 .collect(),
+            consumer_protocol: false,
         }
+    }
+}
+
+/// Kafka's checks on a heartbeat naming a static instance: the instance must
+/// be in the group, held by this member and not by one that replaced it.
+fn check_static_member(
+    group: &consumer::ConsumerGroup,
+    instance_id: Option<&str>,
+    member_id: &str,
+) -> Result<(), ResponseError> {
+    let Some(instance_id) = instance_id else {
+        return Ok(());
+    };
+    match group.static_member(instance_id) {
+        None => Err(ResponseError::UnknownMemberId),
+        Some(m) if m.member_id != member_id => Err(ResponseError::FencedInstanceId),
+        Some(_) => Ok(()),
     }
 }
 
