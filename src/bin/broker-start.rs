@@ -1,35 +1,13 @@
 //! `broker-start [server.properties] [--override key=value ...]`: one Gregor broker.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::Parser;
 use gregor::broker::Broker;
+use gregor::cli::broker_start::BrokerStart;
 use gregor::config::BrokerConfig;
 
-/// Start a Gregor broker: a Kafka-compatible broker any Kafka client can use.
-///
-/// With no arguments it listens on 127.0.0.1:9092 with data in ./gregor-data.
-#[derive(Parser, Debug)]
-#[command(name = "broker-start", version, about, long_about = None)]
-struct Args {
-    /// A Kafka server.properties file (Kafka's property names).
-    config: Option<PathBuf>,
-
-    /// Set a property, overriding the file: --override log.dirs=/var/lib/gregor.
-    #[arg(long = "override", value_name = "KEY=VALUE", value_parser = parse_key_value)]
-    overrides: Vec<(String, String)>,
-}
-
-fn parse_key_value(s: &str) -> Result<(String, String), String> {
-    match s.split_once('=') {
-        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.trim().to_string())),
-        _ => Err(format!("expected KEY=VALUE, got '{s}'")),
-    }
-}
-
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args: BrokerStart = gregor::cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),

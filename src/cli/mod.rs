@@ -1,0 +1,156 @@
+//! Command-line definitions of Gregor's tools, kept in the library so that
+//! one definition drives parsing, `--help`, the man pages and the shell
+//! completions. The binaries in src/bin parse with these and print.
+
+pub mod broker_start;
+pub mod docs;
+pub mod topic_admin;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::client::config::parse_key_value;
+use crate::client::{ClientSettings, Result, DEFAULT_BOOTSTRAP};
+
+/// How to reach the cluster; every tool takes these, before or after its subcommand.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ConnectionArgs {
+    /// The cluster to connect to, as HOST:PORT[,HOST:PORT...].
+    #[arg(
+        long,
+        global = true,
+        env = "GREGOR_BOOTSTRAP",
+        default_value = DEFAULT_BOOTSTRAP,
+        value_name = "HOST:PORT"
+    )]
+    pub bootstrap_server: String,
+
+    /// Any librdkafka client property, repeatable: -X security.protocol=SSL.
+    #[arg(short = 'X', global = true, value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    pub property: Vec<(String, String)>,
+
+    /// A properties file of client settings, applied before any -X.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub command_config: Option<PathBuf>,
+}
+
+impl ConnectionArgs {
+    pub fn settings(&self) -> Result<ClientSettings> {
+        let mut settings = ClientSettings::new(&self.bootstrap_server);
+        if let Some(path) = &self.command_config {
+            settings = settings.load_properties_file(path)?;
+        }
+        for (k, v) in &self.property {
+            settings = settings.set(k, v);
+        }
+        Ok(settings)
+    }
+}
+
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OutputFormat {
+    /// Aligned columns for people.
+    #[default]
+    Table,
+    /// JSON for programs.
+    Json,
+}
+
+/// Parses the command line; a mistake is one line on stderr and exit 2,
+/// while --help and --version print as usual.
+pub fn parse<T: Parser>() -> T {
+    match T::try_parse() {
+        Ok(args) => args,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(
+                e.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
+                e.exit();
+            }
+            // clap's message runs up to the first blank line (a list of
+            // missing arguments continues on indented lines); the usage and
+            // tips after it are what --help is for.
+            let rendered = e.render().to_string();
+            let message: Vec<&str> = rendered
+                .lines()
+                .take_while(|l| !l.trim().is_empty())
+                .map(str::trim)
+                .collect();
+            let message = message.join(" ");
+            let message = message.strip_prefix("error: ").unwrap_or(&message);
+            eprintln!("{}: {message} (see --help)", T::command().get_name());
+            std::process::exit(2);
+        }
+    }
+}
+
+/// Prints a failure as one line and gives the exit code for it.
+pub fn fail(tool: &str, error: impl std::fmt::Display) -> ExitCode {
+    let message = error.to_string();
+    let one_line: Vec<&str> = message
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    eprintln!("{tool}: {}", one_line.join(" "));
+    ExitCode::FAILURE
+}
+
+/// A pattern matching whole names, as Kafka's tools read `--topic` and
+/// `--include`; a bad one is described in a line, not regex's diagram.
+pub fn whole_name_regex(pattern: &str) -> std::result::Result<regex::Regex, String> {
+    regex::Regex::new(&format!("^(?:{pattern})$")).map_err(|e| {
+        let reason = match &e {
+            regex::Error::Syntax(s) => s
+                .lines()
+                .last()
+                .unwrap_or_default()
+                .trim_start_matches("error: ")
+                .to_string(),
+            other => other.to_string(),
+        };
+        format!("'{pattern}' is not a valid regular expression: {reason}")
+    })
+}
+
+/// Asks before a destructive action. `--yes` skips the question; without it
+/// a non-interactive stdin is a refusal, never a silent yes.
+pub fn confirm(prompt: &str, yes: bool) -> std::result::Result<bool, String> {
+    if yes {
+        return Ok(true);
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(format!(
+            "refusing to go on without --yes: stdin is not a terminal ({prompt})"
+        ));
+    }
+    dialoguer::Confirm::new()
+        .with_prompt(prompt)
+        .default(false)
+        .interact()
+        .map_err(|e| format!("cannot ask for confirmation: {e}"))
+}
+
+/// A plain table in the style of Kafka's tools: aligned columns, no borders.
+pub fn table(header: &[&str]) -> comfy_table::Table {
+    let mut table = comfy_table::Table::new();
+    table
+        .load_preset(comfy_table::presets::NOTHING)
+        .set_content_arrangement(comfy_table::ContentArrangement::Disabled)
+        .set_header(header.to_vec());
+    table
+}
+
+/// Prints a table without the padding comfy-table puts at line ends.
+pub fn print_table(table: &comfy_table::Table) {
+    for line in table.lines() {
+        println!("{}", line.trim());
+    }
+}

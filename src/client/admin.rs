@@ -1,0 +1,277 @@
+//! The admin facade: topics, configs and (in `groups`) consumer groups, in
+//! Kafka's terms, over librdkafka's admin client.
+
+use std::sync::Arc;
+
+use rdkafka::admin::{
+    AdminClient, AdminOptions, ConfigSource, NewPartitions, NewTopic, ResourceSpecifier,
+    TopicReplication,
+};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::types::RDKafkaErrorCode;
+
+use super::config::ClientSettings;
+use super::error::{ClientError, Result};
+use super::native::{self, ConfigOp, Handle};
+
+/// Kafka's internal topics, which `--exclude-internal` hides.
+pub const INTERNAL_TOPICS: &[&str] = &["__consumer_offsets", "__transaction_state"];
+
+#[derive(Clone, Debug)]
+pub struct PartitionDescription {
+    pub id: i32,
+    /// -1 when the partition has no leader.
+    pub leader: i32,
+    pub replicas: Vec<i32>,
+    pub isr: Vec<i32>,
+}
+
+impl PartitionDescription {
+    pub fn under_replicated(&self) -> bool {
+        self.isr.len() < self.replicas.len()
+    }
+
+    pub fn unavailable(&self) -> bool {
+        self.leader < 0
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct TopicDescription {
+    pub name: String,
+    pub internal: bool,
+    pub partitions: Vec<PartitionDescription>,
+}
+
+#[derive(Clone, Debug)]
+pub struct TopicConfigEntry {
+    pub name: String,
+    pub value: Option<String>,
+    /// Kafka's name for where the value comes from, e.g. DYNAMIC_TOPIC_CONFIG.
+    pub source: &'static str,
+    pub is_default: bool,
+    pub is_sensitive: bool,
+}
+
+/// What `create` asks for; `None` leaves the choice to the broker's defaults.
+#[derive(Clone, Debug, Default)]
+pub struct NewTopicSpec {
+    pub name: String,
+    pub partitions: Option<i32>,
+    pub replication_factor: Option<i32>,
+    pub configs: Vec<(String, String)>,
+}
+
+pub struct Admin {
+    client: Arc<AdminClient<DefaultClientContext>>,
+    settings: ClientSettings,
+}
+
+fn source_name(source: &ConfigSource) -> &'static str {
+    match source {
+        ConfigSource::Unknown => "UNKNOWN",
+        ConfigSource::DynamicTopic => "DYNAMIC_TOPIC_CONFIG",
+        ConfigSource::DynamicBroker => "DYNAMIC_BROKER_CONFIG",
+        ConfigSource::DynamicDefaultBroker => "DYNAMIC_DEFAULT_BROKER_CONFIG",
+        ConfigSource::StaticBroker => "STATIC_BROKER_CONFIG",
+        ConfigSource::Default => "DEFAULT_CONFIG",
+    }
+}
+
+fn broker_error(context: String, code: RDKafkaErrorCode) -> ClientError {
+    ClientError::Broker {
+        context,
+        code,
+        message: None,
+    }
+}
+
+impl Admin {
+    /// Connects and checks that the cluster answers within the settings'
+    /// timeout, so that a wrong address is an error rather than a hang.
+    pub async fn connect(settings: &ClientSettings) -> Result<Admin> {
+        let client: AdminClient<DefaultClientContext> = settings
+            .rdkafka()
+            .create()
+            .map_err(ClientError::kafka("cannot create the admin client"))?;
+        let admin = Admin {
+            client: Arc::new(client),
+            settings: settings.clone(),
+        };
+        admin.describe_topics(None).await?;
+        Ok(admin)
+    }
+
+    pub fn settings(&self) -> &ClientSettings {
+        &self.settings
+    }
+
+    fn options(&self) -> AdminOptions {
+        AdminOptions::new().request_timeout(Some(self.settings.timeout))
+    }
+
+    /// Runs a blocking librdkafka call off the async runtime, with the
+    /// client kept alive until it returns.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&AdminClient<DefaultClientContext>, Handle) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let client = Arc::clone(&self.client);
+        tokio::task::spawn_blocking(move || {
+            let handle = Handle(client.inner().native_ptr());
+            f(&client, handle)
+        })
+        .await
+        .map_err(|e| ClientError::Invalid(format!("admin call failed: {e}")))?
+    }
+
+    /// Topics and their partitions: one topic, or all of them.
+    pub async fn describe_topics(&self, topic: Option<&str>) -> Result<Vec<TopicDescription>> {
+        let topic = topic.map(str::to_string);
+        let timeout = self.settings.timeout;
+        let bootstrap = self.settings.bootstrap.clone();
+        self.blocking(move |client, _| {
+            let metadata = client
+                .inner()
+                .fetch_metadata(topic.as_deref(), timeout)
+                .map_err(|cause| ClientError::Unreachable {
+                    bootstrap,
+                    timeout,
+                    cause,
+                })?;
+            let mut topics = Vec::new();
+            for t in metadata.topics() {
+                if let Some(e) = t.error() {
+                    return Err(broker_error(
+                        format!("cannot describe topic '{}'", t.name()),
+                        e.into(),
+                    ));
+                }
+                let mut partitions: Vec<PartitionDescription> = t
+                    .partitions()
+                    .iter()
+                    .map(|p| PartitionDescription {
+                        id: p.id(),
+                        leader: p.leader(),
+                        replicas: p.replicas().to_vec(),
+                        isr: p.isr().to_vec(),
+                    })
+                    .collect();
+                partitions.sort_by_key(|p| p.id);
+                topics.push(TopicDescription {
+                    name: t.name().to_string(),
+                    internal: INTERNAL_TOPICS.contains(&t.name()),
+                    partitions,
+                });
+            }
+            topics.sort_by(|a, b| a.name.cmp(&b.name));
+            Ok(topics)
+        })
+        .await
+    }
+
+    /// Each topic's configuration as the broker reports it.
+    pub async fn topic_configs(&self, topics: &[String]) -> Result<Vec<Vec<TopicConfigEntry>>> {
+        let specifiers: Vec<ResourceSpecifier> =
+            topics.iter().map(|t| ResourceSpecifier::Topic(t)).collect();
+        let results = self
+            .client
+            .describe_configs(&specifiers, &self.options())
+            .await
+            .map_err(ClientError::kafka("cannot describe topic configs"))?;
+        topics
+            .iter()
+            .zip(results)
+            .map(|(topic, r)| {
+                let resource = r.map_err(|code| {
+                    broker_error(format!("cannot describe the configs of '{topic}'"), code)
+                })?;
+                let mut entries: Vec<TopicConfigEntry> = resource
+                    .entries
+                    .into_iter()
+                    .map(|e| TopicConfigEntry {
+                        source: source_name(&e.source),
+                        name: e.name,
+                        value: e.value,
+                        is_default: e.is_default,
+                        is_sensitive: e.is_sensitive,
+                    })
+                    .collect();
+                entries.sort_by(|a, b| a.name.cmp(&b.name));
+                Ok(entries)
+            })
+            .collect()
+    }
+
+    /// CreateTopics; with `if_not_exists` an existing topic is not an error.
+    /// Returns whether the topic was created.
+    pub async fn create_topic(&self, spec: &NewTopicSpec, if_not_exists: bool) -> Result<bool> {
+        let mut topic = NewTopic::new(
+            &spec.name,
+            spec.partitions.unwrap_or(-1),
+            TopicReplication::Fixed(spec.replication_factor.unwrap_or(-1)),
+        );
+        for (k, v) in &spec.configs {
+            topic = topic.set(k, v);
+        }
+        let results = self
+            .client
+            .create_topics([&topic], &self.options())
+            .await
+            .map_err(ClientError::kafka(format!(
+                "cannot create topic '{}'",
+                spec.name
+            )))?;
+        match results.into_iter().next() {
+            Some(Err((_, RDKafkaErrorCode::TopicAlreadyExists))) if if_not_exists => Ok(false),
+            Some(Err((name, code))) => {
+                Err(broker_error(format!("cannot create topic '{name}'"), code))
+            }
+            _ => Ok(true),
+        }
+    }
+
+    pub async fn delete_topics(&self, names: &[String]) -> Result<()> {
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let results = self
+            .client
+            .delete_topics(&refs, &self.options())
+            .await
+            .map_err(ClientError::kafka("cannot delete topics"))?;
+        for r in results {
+            if let Err((name, code)) = r {
+                return Err(broker_error(format!("cannot delete topic '{name}'"), code));
+            }
+        }
+        Ok(())
+    }
+
+    /// CreatePartitions: grows `topic` to `count` partitions in all.
+    pub async fn create_partitions(&self, topic: &str, count: usize) -> Result<()> {
+        let grow = NewPartitions::new(topic, count);
+        let results = self
+            .client
+            .create_partitions([&grow], &self.options())
+            .await
+            .map_err(ClientError::kafka(format!(
+                "cannot add partitions to '{topic}'"
+            )))?;
+        match results.into_iter().next() {
+            Some(Err((name, code))) => Err(broker_error(
+                format!("cannot add partitions to '{name}'"),
+                code,
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// IncrementalAlterConfigs on a topic: set and delete overrides.
+    pub async fn alter_topic_config(&self, topic: &str, ops: Vec<ConfigOp>) -> Result<()> {
+        let topic = topic.to_string();
+        let timeout = self.settings.timeout;
+        self.blocking(move |_, handle| {
+            native::incremental_alter_topic_config(handle, &topic, &ops, timeout)
+        })
+        .await
+    }
+}

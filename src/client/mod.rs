@@ -1,0 +1,16 @@
+//! Gregor's client library: what the command-line tools are made of, usable
+//! from Rust on its own. It talks to any Kafka-compatible cluster (Gregor,
+//! Apache Kafka, Redpanda) through librdkafka, and adds what librdkafka
+//! leaves to applications: serializers, the Java client's partitioner,
+//! interceptors, offset specifications and record formatting.
+
+pub mod admin;
+pub mod config;
+pub mod error;
+mod native;
+pub mod partitioner;
+pub mod serializer;
+
+pub use config::{ClientSettings, DEFAULT_BOOTSTRAP};
+pub use error::{ClientError, Result};
+pub use native::ConfigOp;

@@ -1,0 +1,169 @@
+//! Serializers: how keys and values become bytes, with the Java client's
+//! encodings (big-endian integers, IEEE 754 doubles), so that a Java
+//! consumer's IntegerDeserializer reads what we wrote.
+
+use super::error::{ClientError, Result};
+
+pub trait Serializer<T: ?Sized>: Send + Sync {
+    fn serialize(&self, value: &T) -> Result<Vec<u8>>;
+}
+
+pub struct StringSerializer;
+pub struct IntSerializer;
+pub struct LongSerializer;
+pub struct DoubleSerializer;
+pub struct BytesSerializer;
+pub struct JsonSerializer;
+
+impl Serializer<str> for StringSerializer {
+    fn serialize(&self, value: &str) -> Result<Vec<u8>> {
+        Ok(value.as_bytes().to_vec())
+    }
+}
+
+impl Serializer<i32> for IntSerializer {
+    fn serialize(&self, value: &i32) -> Result<Vec<u8>> {
+        Ok(value.to_be_bytes().to_vec())
+    }
+}
+
+impl Serializer<i64> for LongSerializer {
+    fn serialize(&self, value: &i64) -> Result<Vec<u8>> {
+        Ok(value.to_be_bytes().to_vec())
+    }
+}
+
+impl Serializer<f64> for DoubleSerializer {
+    fn serialize(&self, value: &f64) -> Result<Vec<u8>> {
+        Ok(value.to_bits().to_be_bytes().to_vec())
+    }
+}
+
+impl Serializer<[u8]> for BytesSerializer {
+    fn serialize(&self, value: &[u8]) -> Result<Vec<u8>> {
+        Ok(value.to_vec())
+    }
+}
+
+impl<T: serde::Serialize + ?Sized> Serializer<T> for JsonSerializer {
+    fn serialize(&self, value: &T) -> Result<Vec<u8>> {
+        serde_json::to_vec(value)
+            .map_err(|e| ClientError::Invalid(format!("cannot encode JSON: {e}")))
+    }
+}
+
+/// Text typed at a console, read as one of these types and serialized with
+/// the matching serializer.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TextFormat {
+    /// UTF-8 text as it is.
+    #[default]
+    String,
+    /// A 32-bit integer, 4 bytes big-endian (Java's IntegerSerializer).
+    Int,
+    /// A 64-bit integer, 8 bytes big-endian (Java's LongSerializer).
+    Long,
+    /// A 64-bit float, 8 bytes IEEE 754 big-endian (Java's DoubleSerializer).
+    Double,
+    /// Bytes written as hexadecimal digits.
+    Hex,
+    /// Bytes written in standard base64.
+    Base64,
+    /// A JSON document, checked and sent as written.
+    Json,
+}
+
+impl Serializer<str> for TextFormat {
+    fn serialize(&self, text: &str) -> Result<Vec<u8>> {
+        let invalid = |what: &str, e: &dyn std::fmt::Display| {
+            ClientError::Invalid(format!("'{text}' is not {what}: {e}"))
+        };
+        match self {
+            TextFormat::String => StringSerializer.serialize(text),
+            TextFormat::Int => {
+                let v: i32 = text.trim().parse().map_err(|e| invalid("an int", &e))?;
+                IntSerializer.serialize(&v)
+            }
+            TextFormat::Long => {
+                let v: i64 = text.trim().parse().map_err(|e| invalid("a long", &e))?;
+                LongSerializer.serialize(&v)
+            }
+            TextFormat::Double => {
+                let v: f64 = text.trim().parse().map_err(|e| invalid("a double", &e))?;
+                DoubleSerializer.serialize(&v)
+            }
+            TextFormat::Hex => {
+                let digits = text.trim();
+                if digits.len() % 2 != 0 || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return Err(invalid("hexadecimal", &"expected pairs of hex digits"));
+                }
+                Ok((0..digits.len())
+                    .step_by(2)
+                    .map(|i| u8::from_str_radix(&digits[i..i + 2], 16).expect("checked hex digits"))
+                    .collect())
+            }
+            TextFormat::Base64 => {
+                use base64::Engine;
+                base64::engine::general_purpose::STANDARD
+                    .decode(text.trim())
+                    .map_err(|e| invalid("base64", &e))
+            }
+            TextFormat::Json => {
+                serde_json::from_str::<serde::de::IgnoredAny>(text)
+                    .map_err(|e| invalid("JSON", &e))?;
+                Ok(text.as_bytes().to_vec())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_use_the_java_clients_encodings() {
+        assert_eq!(TextFormat::Int.serialize("258").unwrap(), vec![0, 0, 1, 2]);
+        assert_eq!(TextFormat::Int.serialize("-1").unwrap(), vec![0xff; 4]);
+        assert_eq!(
+            TextFormat::Long.serialize("1").unwrap(),
+            vec![0, 0, 0, 0, 0, 0, 0, 1]
+        );
+        assert_eq!(
+            TextFormat::Double.serialize("1.5").unwrap(),
+            vec![0x3f, 0xf8, 0, 0, 0, 0, 0, 0]
+        );
+        assert!(TextFormat::Int.serialize("3000000000").is_err());
+        assert!(TextFormat::Long.serialize("x").is_err());
+    }
+
+    #[test]
+    fn bytes_come_from_hex_or_base64() {
+        assert_eq!(
+            TextFormat::Hex.serialize("00ff10").unwrap(),
+            vec![0, 255, 16]
+        );
+        assert!(TextFormat::Hex.serialize("0f1").is_err());
+        assert!(TextFormat::Hex.serialize("zz").is_err());
+        assert_eq!(
+            TextFormat::Base64.serialize("AP8Q").unwrap(),
+            vec![0, 255, 16]
+        );
+        assert!(TextFormat::Base64.serialize("!!").is_err());
+    }
+
+    #[test]
+    fn json_is_validated_and_kept_as_written() {
+        assert_eq!(
+            TextFormat::Json.serialize(r#"{"a": 1}"#).unwrap(),
+            br#"{"a": 1}"#.to_vec()
+        );
+        assert!(TextFormat::Json.serialize("{a: 1}").is_err());
+        assert_eq!(
+            JsonSerializer
+                .serialize(&serde_json::json!({"b": [1, 2]}))
+                .unwrap(),
+            br#"{"b":[1,2]}"#.to_vec()
+        );
+    }
+}

@@ -1,0 +1,165 @@
+//! `topic-admin` against a broker the test starts: create, list, describe,
+//! alter and delete, and one clear line for every mistake.
+
+mod common;
+
+use common::{run_tool, BrokerProcess};
+
+const BIN: &str = env!("CARGO_BIN_EXE_topic-admin");
+
+#[test]
+fn topics_are_created_described_altered_and_deleted() {
+    let broker = BrokerProcess::start(&[]);
+    let bs = broker.bootstrap();
+    let tool = |args: &[&str]| run_tool(BIN, &bs, args, b"");
+
+    let created = tool(&[
+        "create",
+        "--topic",
+        "orders",
+        "--partitions",
+        "3",
+        "--config",
+        "retention.ms=3600000",
+    ]);
+    assert_eq!(created.ok(), "Created topic orders.\n");
+    let again = tool(&["create", "--topic", "orders"]);
+    assert_eq!(again.code, Some(1));
+    assert!(
+        again.stderr.contains("TopicAlreadyExists"),
+        "{}",
+        again.stderr
+    );
+    assert_eq!(again.stderr.lines().count(), 1);
+    tool(&["create", "--topic", "orders", "--if-not-exists"]).ok();
+    tool(&["create", "--topic", "payments"]).ok();
+
+    assert_eq!(tool(&["list"]).ok(), "orders\npayments\n");
+
+    let described: serde_json::Value =
+        serde_json::from_str(tool(&["describe", "--topic", "ord.*", "--output", "json"]).ok())
+            .expect("json");
+    let topics = described.as_array().expect("array");
+    assert_eq!(topics.len(), 1, "the regex matches whole names only");
+    assert_eq!(topics[0]["topic"], "orders");
+    assert_eq!(topics[0]["partitions"].as_array().unwrap().len(), 3);
+    assert_eq!(topics[0]["partitions"][2]["leader"], 1);
+    assert_eq!(topics[0]["partitions"][2]["isr"], serde_json::json!([1]));
+    assert_eq!(
+        topics[0]["configs"],
+        serde_json::json!({"retention.ms": "3600000"}),
+        "only configs that differ from the defaults"
+    );
+    let table = tool(&["describe", "--topic", "orders"]);
+    let text = table.ok();
+    assert!(
+        text.contains(
+            "Topic: orders\tPartitionCount: 3\tReplicationFactor: 1\tConfigs: retention.ms=3600000"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["orders", "2", "1", "1", "1"]),
+        "{text}"
+    );
+    assert_eq!(
+        tool(&["describe", "--under-replicated-partitions"])
+            .ok()
+            .trim(),
+        "",
+        "a single broker has no under-replicated partitions"
+    );
+
+    tool(&[
+        "alter",
+        "--topic",
+        "orders",
+        "--partitions",
+        "5",
+        "--config",
+        "cleanup.policy=compact",
+        "--delete-config",
+        "retention.ms",
+    ])
+    .ok();
+    let described: serde_json::Value =
+        serde_json::from_str(tool(&["describe", "-t", "orders", "--output", "json"]).ok()).unwrap();
+    assert_eq!(described[0]["partitions"].as_array().unwrap().len(), 5);
+    assert_eq!(
+        described[0]["configs"],
+        serde_json::json!({"cleanup.policy": "compact"}),
+        "set one override, removed another"
+    );
+    let shrink = tool(&["alter", "--topic", "orders", "--partitions", "2"]);
+    assert_eq!(shrink.code, Some(1));
+    assert!(
+        shrink.stderr.contains("InvalidPartitions"),
+        "{}",
+        shrink.stderr
+    );
+    let bad = tool(&[
+        "alter",
+        "--topic",
+        "orders",
+        "--config",
+        "retention.ms=soon",
+    ]);
+    assert_eq!(bad.code, Some(1));
+    assert!(bad.stderr.contains("InvalidConfig"), "{}", bad.stderr);
+
+    let refused = tool(&["delete", "--topic", "orders"]);
+    assert_eq!(refused.code, Some(1), "no --yes and no terminal: refuse");
+    assert!(refused.stderr.contains("--yes"), "{}", refused.stderr);
+    assert_eq!(tool(&["list"]).ok(), "orders\npayments\n");
+    assert_eq!(
+        tool(&["delete", "--topic", "orders", "--yes"]).ok(),
+        "Deleted topic orders.\n"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(tool(&["list", "--output", "json"]).ok()).unwrap();
+    assert_eq!(json, serde_json::json!(["payments"]));
+    let missing = tool(&["delete", "--topic", "orders", "--yes"]);
+    assert_eq!(missing.code, Some(1));
+    tool(&["delete", "--topic", "orders", "--yes", "--if-exists"]).ok();
+}
+
+#[test]
+fn mistakes_are_one_line_and_a_non_zero_exit() {
+    let broker = BrokerProcess::start(&[]);
+    let bs = broker.bootstrap();
+    for (args, expected) in [
+        (&["create"][..], "--topic"),
+        (
+            &["create", "--topic", "t", "--partitions", "0"],
+            "--partitions",
+        ),
+        (
+            &["create", "--topic", "t", "--config", "novalue"],
+            "KEY=VALUE",
+        ),
+        (&["frobnicate"], "frobnicate"),
+        (&["describe", "--topic", "("], "regular expression"),
+        (
+            &["describe", "--topic", "nothing-like-this"],
+            "no topic matches",
+        ),
+        (&["create", "--topic", "bad name!"], "InvalidTopic"),
+    ] {
+        let out = run_tool(BIN, &bs, args, b"");
+        assert_ne!(out.code, Some(0), "{args:?} should fail");
+        assert_eq!(out.stderr.lines().count(), 1, "{args:?}: {:?}", out.stderr);
+        assert!(out.stderr.contains(expected), "{args:?}: {:?}", out.stderr);
+    }
+    // A broker nobody listens on: a bounded wait and one line, not a hang.
+    let unreachable = run_tool(
+        BIN,
+        "127.0.0.1:1",
+        &["list", "-X", "socket.connection.setup.timeout.ms=1000"],
+        b"",
+    );
+    assert_eq!(unreachable.code, Some(1));
+    assert!(unreachable
+        .stderr
+        .starts_with("topic-admin: cannot reach the cluster at 127.0.0.1:1"));
+}
