@@ -12,6 +12,8 @@ use clap_complete::Shell;
 pub fn commands() -> Vec<clap::Command> {
     vec![
         super::broker_start::BrokerStart::command(),
+        super::console_consumer::ConsoleConsumer::command(),
+        super::console_producer::ConsoleProducer::command(),
         super::topic_admin::TopicAdmin::command(),
     ]
 }

@@ -3,6 +3,8 @@
 //! completions. The binaries in src/bin parse with these and print.
 
 pub mod broker_start;
+pub mod console_consumer;
+pub mod console_producer;
 pub mod docs;
 pub mod topic_admin;
 
@@ -30,7 +32,7 @@ pub struct ConnectionArgs {
 
     /// Any librdkafka client property, repeatable: -X security.protocol=SSL.
     #[arg(short = 'X', global = true, value_name = "KEY=VALUE", value_parser = parse_key_value)]
-    pub property: Vec<(String, String)>,
+    pub client_property: Vec<(String, String)>,
 
     /// A properties file of client settings, applied before any -X.
     #[arg(long, global = true, value_name = "FILE")]
@@ -43,7 +45,7 @@ impl ConnectionArgs {
         if let Some(path) = &self.command_config {
             settings = settings.load_properties_file(path)?;
         }
-        for (k, v) in &self.property {
+        for (k, v) in &self.client_property {
             settings = settings.set(k, v);
         }
         Ok(settings)

@@ -6,9 +6,15 @@
 
 pub mod admin;
 pub mod config;
+pub mod consumer;
 pub mod error;
+pub mod format;
+pub mod interceptor;
+pub mod line_reader;
 mod native;
+pub mod offset_spec;
 pub mod partitioner;
+pub mod producer;
 pub mod serializer;
 
 pub use config::{ClientSettings, DEFAULT_BOOTSTRAP};

@@ -1,0 +1,19 @@
+complete -c console-consumer -l bootstrap-server -d 'The cluster to connect to, as HOST:PORT[,HOST:PORT...]' -r
+complete -c console-consumer -s X -d 'Any librdkafka client property, repeatable: -X security.protocol=SSL' -r
+complete -c console-consumer -l command-config -d 'A properties file of client settings, applied before any -X' -r -F
+complete -c console-consumer -s t -l topic -d 'The topic to read' -r
+complete -c console-consumer -l include -d 'Read every topic whose whole name matches this regular expression' -r
+complete -c console-consumer -s g -l group -d 'Read as a member of this consumer group, committing what was printed' -r
+complete -c console-consumer -l partition -d 'Read only this partition' -r
+complete -c console-consumer -l offset -d 'Where to start: earliest, latest, N, -N (N before the end), @TIMESTAMP (epoch ms or RFC 3339) or @-DURATION (e.g. @-10m)' -r
+complete -c console-consumer -l until -d 'Stop at the first record at or after this time (@TIMESTAMP or @-DURATION)' -r
+complete -c console-consumer -l max-messages -d 'Stop after printing this many records' -r
+complete -c console-consumer -l timeout-ms -d 'Stop when no record arrives for this long' -r
+complete -c console-consumer -l isolation-level -d 'read_committed hides records of aborted and open transactions' -r -f -a "read_uncommitted\t''
+read_committed\t''"
+complete -c console-consumer -l property -d 'How records are printed, as Kafka\'s console consumer: print.key, print.timestamp, print.partition, print.offset, print.headers, print.value, key.separator, line.separator, headers.separator, headers.key.separator, null.literal. Repeatable' -r
+complete -c console-consumer -l format -d 'text (as Kafka\'s console consumer) or json (one object per record; bytes that are not UTF-8 in base64)' -r -f -a "text\t''
+json\t''"
+complete -c console-consumer -l from-beginning -d 'Start at the earliest record rather than the next new one'
+complete -c console-consumer -s h -l help -d 'Print help'
+complete -c console-consumer -s V -l version -d 'Print version'

@@ -1,0 +1,179 @@
+//! `console-consumer`: Kafka's kafka-console-consumer.sh, for any
+//! Kafka-compatible cluster.
+
+use std::collections::HashMap;
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, Context};
+use gregor::cli::console_consumer::ConsoleConsumer;
+use gregor::cli::{self};
+use gregor::client::consumer::{Consumer, Source};
+use gregor::client::format::{json_record, TextFormatter};
+use gregor::client::offset_spec::{now_ms, parse_time, OffsetSpec};
+
+const TOOL: &str = "console-consumer";
+
+fn main() -> ExitCode {
+    let args: ConsoleConsumer = cli::parse();
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => cli::fail(TOOL, format!("{e:#}")),
+    }
+}
+
+fn run(args: ConsoleConsumer) -> anyhow::Result<()> {
+    let formatter = TextFormatter::from_properties(&args.property)?;
+    let json = args.format == "json";
+    let now = now_ms();
+    let start = args
+        .offset
+        .as_deref()
+        .map(|o| OffsetSpec::parse(o, now))
+        .transpose()?;
+    let until = args
+        .until
+        .as_deref()
+        .map(|u| {
+            u.strip_prefix('@')
+                .ok_or_else(|| anyhow!("--until takes @TIMESTAMP or @-DURATION, got '{u}'"))
+                .and_then(|t| parse_time(t, now).map_err(|e| anyhow!("--until '{u}': {e}")))
+        })
+        .transpose()?;
+    let source = match (&args.topic, &args.include) {
+        (Some(t), _) => Source::Topics(vec![t.clone()]),
+        (None, Some(p)) => {
+            cli::whole_name_regex(p).map_err(|e| anyhow!("--include {e}"))?;
+            Source::Pattern(p.clone())
+        }
+        (None, None) => unreachable!("clap requires --topic or --include"),
+    };
+    let mut settings = args.connection.settings()?;
+    settings
+        .properties
+        .insert(0, ("isolation.level".into(), args.isolation_level.clone()));
+
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, Arc::clone(&stop)).context("cannot watch signals")?;
+    }
+
+    let consumer = match &args.group {
+        Some(group) => Consumer::subscribe(&settings, group, &source, args.from_beginning)?,
+        None => {
+            // Without a group, read the partitions directly: no join, no
+            // rebalance delay, nothing committed.
+            let probe = Consumer::assign(&settings, &[], OffsetSpec::Latest)?;
+            let mut partitions = probe.partitions_of(&source)?;
+            if let Some(p) = args.partition {
+                partitions.retain(|(_, id)| *id == p);
+                if partitions.is_empty() {
+                    anyhow::bail!("there is no partition {p}");
+                }
+            }
+            let start = start.unwrap_or(if args.from_beginning {
+                OffsetSpec::Earliest
+            } else {
+                OffsetSpec::Latest
+            });
+            Consumer::assign(&settings, &partitions, start)?
+        }
+    };
+
+    // With --until, each partition ends at its first record at or after
+    // that time, or at its current end when it has none.
+    let mut stop_at: HashMap<(String, i32), i64> = HashMap::new();
+    let mut starts: HashMap<(String, i32), i64> = HashMap::new();
+
+    let colour = std::io::stdout().is_terminal() && !json;
+    let paint = |s: String| {
+        if colour {
+            console::style(s).cyan().to_string()
+        } else {
+            s
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    let mut processed: u64 = 0;
+    let mut last_record = Instant::now();
+    let idle_limit = args.timeout_ms.map(Duration::from_millis);
+    let outcome = loop {
+        if stop.load(Ordering::Relaxed) {
+            break Ok(());
+        }
+        if args.max_messages.is_some_and(|max| processed >= max) {
+            break Ok(());
+        }
+        if idle_limit.is_some_and(|limit| last_record.elapsed() >= limit) {
+            break Ok(());
+        }
+        if let Some(ms) = until {
+            let assigned = consumer.assignment()?;
+            let new: Vec<(String, i32)> = assigned
+                .iter()
+                .filter(|tp| !stop_at.contains_key(*tp))
+                .cloned()
+                .collect();
+            if !new.is_empty() {
+                let mut found = consumer.offsets_for_time(&new, ms)?;
+                let ends = consumer.end_offsets(&new)?;
+                for tp in new {
+                    let end = found.remove(&tp).unwrap_or(ends[&tp]);
+                    stop_at.insert(tp, end);
+                }
+            }
+            let positions = consumer.positions()?;
+            let unknown: Vec<(String, i32)> = assigned
+                .iter()
+                .filter(|tp| !positions.contains_key(*tp) && !starts.contains_key(*tp))
+                .cloned()
+                .collect();
+            if !unknown.is_empty() {
+                starts.extend(consumer.start_offsets(&unknown)?);
+            }
+            let at = |tp: &(String, i32)| positions.get(tp).or(starts.get(tp)).copied();
+            if !assigned.is_empty()
+                && assigned
+                    .iter()
+                    .all(|tp| at(tp).is_some_and(|p| p >= stop_at[tp]))
+            {
+                break Ok(());
+            }
+        }
+        let Some(result) = consumer.poll(Duration::from_millis(100)) else {
+            continue;
+        };
+        let record = match result {
+            Ok(r) => r,
+            Err(e) => break Err(anyhow::Error::from(e)),
+        };
+        last_record = Instant::now();
+        if stop_at
+            .get(&(record.topic.clone(), record.partition))
+            .is_some_and(|end| record.offset >= *end)
+        {
+            continue;
+        }
+        let line = if json {
+            format!("{}\n", json_record(&record))
+        } else {
+            formatter.format(&record, &paint)
+        };
+        if let Err(e) = out.write_all(line.as_bytes()).and_then(|_| out.flush()) {
+            // A closed pipe (`| head`) is a normal way to stop reading.
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                break Ok(());
+            }
+            break Err(anyhow!("cannot write to standard output: {e}"));
+        }
+        processed += 1;
+    };
+    let committed = consumer.commit();
+    eprintln!("Processed a total of {processed} messages");
+    outcome?;
+    committed?;
+    Ok(())
+}

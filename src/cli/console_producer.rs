@@ -1,0 +1,116 @@
+//! `console-producer`: records from standard input or a file, one per line,
+//! as kafka-console-producer.sh.
+
+use std::path::PathBuf;
+
+use clap::Parser;
+
+use super::ConnectionArgs;
+use crate::client::config::parse_key_value;
+use crate::client::serializer::TextFormat;
+
+/// Write one record per line of standard input (or of --file) to a topic.
+#[derive(Parser, Debug)]
+#[command(name = "console-producer", version)]
+pub struct ConsoleProducer {
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+
+    /// The topic to write to.
+    #[arg(long, short = 't', value_name = "TOPIC")]
+    pub topic: String,
+
+    /// Read lines from this file instead of standard input, with a progress bar.
+    #[arg(long, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+
+    /// How lines are read, as Kafka's console producer: parse.key, key.separator,
+    /// parse.headers, headers.delimiter, headers.separator, headers.key.separator,
+    /// null.marker, ignore.error. Repeatable.
+    #[arg(long, value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    pub property: Vec<(String, String)>,
+
+    /// Write every record to this partition.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(i32).range(0..))]
+    pub partition: Option<i32>,
+
+    /// Acknowledgements to wait for: 0 (none), 1 (the leader) or all (every in-sync replica).
+    #[arg(long, default_value = "all", value_parser = ["0", "1", "all", "-1"])]
+    pub acks: String,
+
+    /// Compression of record batches.
+    #[arg(long, value_enum, default_value_t = Compression::None)]
+    pub compression: Compression,
+
+    /// How long to wait for more records before sending a batch.
+    #[arg(long, value_name = "MS")]
+    pub linger_ms: Option<u32>,
+
+    /// The largest batch to send, in bytes.
+    #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u32).range(1..))]
+    pub batch_size: Option<u32>,
+
+    /// Wait for each record's acknowledgement and print its partition and offset.
+    #[arg(long)]
+    pub sync: bool,
+
+    /// How keys are written.
+    #[arg(long, value_enum, default_value_t)]
+    pub key_serializer: TextFormat,
+
+    /// How values are written.
+    #[arg(long, value_enum, default_value_t)]
+    pub value_serializer: TextFormat,
+
+    /// Which partition a record without --partition goes to.
+    #[arg(long, value_enum, default_value_t)]
+    pub partitioner: PartitionerKind,
+
+    /// Send only lines whose value matches this regular expression.
+    #[arg(long, value_name = "REGEX")]
+    pub filter: Option<String>,
+
+    /// Add this header to every record, repeatable.
+    #[arg(long, value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    pub header: Vec<(String, String)>,
+
+    /// At the end, print records per partition and acknowledgement latency percentiles.
+    #[arg(long)]
+    pub stats: bool,
+}
+
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    None,
+    Gzip,
+    Snappy,
+    Lz4,
+    Zstd,
+}
+
+impl Compression {
+    pub fn name(self) -> &'static str {
+        match self {
+            Compression::None => "none",
+            Compression::Gzip => "gzip",
+            Compression::Snappy => "snappy",
+            Compression::Lz4 => "lz4",
+            Compression::Zstd => "zstd",
+        }
+    }
+}
+
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PartitionerKind {
+    /// The Java client's: murmur2 of the key, so keys land where a Java producer puts them.
+    #[default]
+    Murmur2,
+    /// librdkafka's default: CRC32 of the key.
+    #[value(name = "consistent_random", alias = "consistent-random")]
+    ConsistentRandom,
+    /// Any partition.
+    Random,
+    /// Each partition in turn.
+    #[value(name = "round-robin", alias = "round_robin")]
+    RoundRobin,
+}

@@ -1,0 +1,349 @@
+//! The consumer facade: read topics as a group member or straight from
+//! chosen partitions and offsets, records handed out owned.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer as _};
+use rdkafka::message::{Headers, Message};
+use rdkafka::{Offset, Timestamp, TopicPartitionList};
+
+use super::config::ClientSettings;
+use super::error::{ClientError, Result};
+use super::format::ConsumedRecord;
+use super::offset_spec::OffsetSpec;
+
+/// Which topics to read.
+#[derive(Clone, Debug)]
+pub enum Source {
+    Topics(Vec<String>),
+    /// A regular expression matching whole topic names.
+    Pattern(String),
+}
+
+pub struct Consumer {
+    inner: BaseConsumer,
+    grouped: bool,
+    /// Where a group member starts without a committed offset.
+    from_beginning: bool,
+    /// Where each assigned partition starts, without a group.
+    start: HashMap<(String, i32), i64>,
+    timeout: Duration,
+}
+
+impl Consumer {
+    /// Joins `group` and reads what the group assigns; partitions without a
+    /// committed offset start at the beginning or the end.
+    pub fn subscribe(
+        settings: &ClientSettings,
+        group: &str,
+        source: &Source,
+        from_beginning: bool,
+    ) -> Result<Consumer> {
+        let mut config = settings.rdkafka();
+        config.set("group.id", group);
+        config.set(
+            "auto.offset.reset",
+            if from_beginning { "earliest" } else { "latest" },
+        );
+        // The user's properties win over the defaults set here.
+        for (k, v) in &settings.properties {
+            config.set(k, v);
+        }
+        let inner: BaseConsumer = config
+            .create()
+            .map_err(ClientError::kafka("cannot create the consumer"))?;
+        let consumer = Consumer {
+            inner,
+            grouped: true,
+            from_beginning,
+            start: HashMap::new(),
+            timeout: settings.timeout,
+        };
+        consumer.probe(settings)?;
+        let subscription: Vec<String> = match source {
+            Source::Topics(t) => t.clone(),
+            // librdkafka reads a subscription starting with ^ as a regex.
+            Source::Pattern(p) => vec![format!("^(?:{p})$")],
+        };
+        let refs: Vec<&str> = subscription.iter().map(String::as_str).collect();
+        consumer
+            .inner
+            .subscribe(&refs)
+            .map_err(ClientError::kafka("cannot subscribe"))?;
+        Ok(consumer)
+    }
+
+    /// Reads the given partitions without a group, each from `start`.
+    pub fn assign(
+        settings: &ClientSettings,
+        partitions: &[(String, i32)],
+        start: OffsetSpec,
+    ) -> Result<Consumer> {
+        let mut config = settings.rdkafka();
+        // librdkafka wants a group id even for assign(); nothing is committed.
+        config.set("group.id", "gregor-console-assign");
+        config.set("enable.auto.commit", "false");
+        config.set("enable.auto.offset.store", "false");
+        // The user's properties win over the defaults set here.
+        for (k, v) in &settings.properties {
+            config.set(k, v);
+        }
+        let inner: BaseConsumer = config
+            .create()
+            .map_err(ClientError::kafka("cannot create the consumer"))?;
+        let mut consumer = Consumer {
+            inner,
+            grouped: false,
+            from_beginning: false,
+            start: HashMap::new(),
+            timeout: settings.timeout,
+        };
+        consumer.probe(settings)?;
+        let mut tpl = TopicPartitionList::new();
+        let offsets = consumer.resolve(partitions, start)?;
+        for ((topic, partition), offset) in partitions.iter().zip(offsets.iter().copied()) {
+            tpl.add_partition_offset(topic, *partition, Offset::Offset(offset))
+                .map_err(ClientError::kafka("cannot assign partitions"))?;
+        }
+        consumer.start = partitions
+            .iter()
+            .cloned()
+            .zip(offsets.iter().copied())
+            .collect();
+        consumer
+            .inner
+            .assign(&tpl)
+            .map_err(ClientError::kafka("cannot assign partitions"))?;
+        Ok(consumer)
+    }
+
+    fn probe(&self, settings: &ClientSettings) -> Result<()> {
+        self.inner
+            .fetch_metadata(None, self.timeout)
+            .map(|_| ())
+            .map_err(|cause| ClientError::Unreachable {
+                bootstrap: settings.bootstrap.clone(),
+                timeout: self.timeout,
+                cause,
+            })
+    }
+
+    /// Every partition of the topics `source` names, sorted.
+    pub fn partitions_of(&self, source: &Source) -> Result<Vec<(String, i32)>> {
+        let metadata = self
+            .inner
+            .fetch_metadata(None, self.timeout)
+            .map_err(ClientError::kafka("cannot list topics"))?;
+        let pattern = match source {
+            Source::Pattern(p) => Some(
+                regex::Regex::new(&format!("^(?:{p})$"))
+                    .map_err(|e| ClientError::Invalid(format!("bad pattern '{p}': {e}")))?,
+            ),
+            Source::Topics(_) => None,
+        };
+        let wanted = |name: &str| match (source, &pattern) {
+            (Source::Topics(t), _) => t.iter().any(|t| t == name),
+            (_, Some(re)) => re.is_match(name),
+            _ => false,
+        };
+        let mut out: Vec<(String, i32)> = metadata
+            .topics()
+            .iter()
+            .filter(|t| wanted(t.name()) && t.error().is_none())
+            .flat_map(|t| {
+                t.partitions()
+                    .iter()
+                    .map(|p| (t.name().to_string(), p.id()))
+            })
+            .collect();
+        out.sort();
+        if let Source::Topics(topics) = source {
+            if let Some(missing) = topics.iter().find(|t| !out.iter().any(|(n, _)| n == *t)) {
+                return Err(ClientError::Invalid(format!(
+                    "topic '{missing}' does not exist"
+                )));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The offset each partition starts at for `spec`, as an absolute offset.
+    pub fn resolve(&self, partitions: &[(String, i32)], spec: OffsetSpec) -> Result<Vec<i64>> {
+        let by_time = match spec {
+            OffsetSpec::Timestamp(ms) => self.offsets_for_time(partitions, ms)?,
+            _ => HashMap::new(),
+        };
+        partitions
+            .iter()
+            .map(|tp| {
+                let (low, high) = self.watermarks(tp)?;
+                Ok(match spec {
+                    OffsetSpec::Earliest => low,
+                    OffsetSpec::Latest => high,
+                    OffsetSpec::At(n) => n,
+                    OffsetSpec::FromEnd(n) => (high - n).max(low),
+                    OffsetSpec::Timestamp(_) => by_time.get(tp).copied().unwrap_or(high),
+                })
+            })
+            .collect()
+    }
+
+    fn watermarks(&self, (topic, partition): &(String, i32)) -> Result<(i64, i64)> {
+        self.inner
+            .fetch_watermarks(topic, *partition, self.timeout)
+            .map_err(ClientError::kafka(format!(
+                "cannot read the offsets of {topic}-{partition}"
+            )))
+    }
+
+    /// Where reading of each partition starts: the assigned offset, or for
+    /// a group member its committed offset, else where the reset policy points.
+    pub fn start_offsets(
+        &self,
+        partitions: &[(String, i32)],
+    ) -> Result<HashMap<(String, i32), i64>> {
+        let mut out = HashMap::new();
+        let mut tpl = TopicPartitionList::new();
+        for (t, p) in partitions {
+            tpl.add_partition(t, *p);
+        }
+        let committed = if self.grouped {
+            self.inner
+                .committed_offsets(tpl, self.timeout)
+                .map_err(ClientError::kafka("cannot read committed offsets"))?
+        } else {
+            TopicPartitionList::new()
+        };
+        for tp in partitions {
+            let start = match self.start.get(tp) {
+                Some(o) => *o,
+                None => match committed.find_partition(&tp.0, tp.1).map(|e| e.offset()) {
+                    Some(Offset::Offset(o)) => o,
+                    _ => {
+                        let (low, high) = self.watermarks(tp)?;
+                        if self.from_beginning {
+                            low
+                        } else {
+                            high
+                        }
+                    }
+                },
+            };
+            out.insert(tp.clone(), start);
+        }
+        Ok(out)
+    }
+
+    /// For each partition, the first offset whose record is at or after
+    /// `ms`; partitions with no such record are left out.
+    pub fn offsets_for_time(
+        &self,
+        partitions: &[(String, i32)],
+        ms: i64,
+    ) -> Result<HashMap<(String, i32), i64>> {
+        let mut tpl = TopicPartitionList::new();
+        for (t, p) in partitions {
+            tpl.add_partition_offset(t, *p, Offset::Offset(ms))
+                .map_err(ClientError::kafka("cannot look up offsets by time"))?;
+        }
+        let found = self
+            .inner
+            .offsets_for_times(tpl, self.timeout)
+            .map_err(ClientError::kafka("cannot look up offsets by time"))?;
+        Ok(found
+            .elements()
+            .iter()
+            .filter_map(|e| match e.offset() {
+                Offset::Offset(o) => Some(((e.topic().to_string(), e.partition()), o)),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// The end (high watermark) of each partition.
+    pub fn end_offsets(&self, partitions: &[(String, i32)]) -> Result<HashMap<(String, i32), i64>> {
+        partitions
+            .iter()
+            .map(|tp| Ok((tp.clone(), self.watermarks(tp)?.1)))
+            .collect()
+    }
+
+    /// The partitions this consumer reads now.
+    pub fn assignment(&self) -> Result<Vec<(String, i32)>> {
+        let tpl = self
+            .inner
+            .assignment()
+            .map_err(ClientError::kafka("cannot read the assignment"))?;
+        Ok(tpl
+            .elements()
+            .iter()
+            .map(|e| (e.topic().to_string(), e.partition()))
+            .collect())
+    }
+
+    /// Where the application is in each assigned partition: the offset after
+    /// the last record handed out, or where reading starts; partitions whose
+    /// position is not known yet are left out.
+    pub fn positions(&self) -> Result<HashMap<(String, i32), i64>> {
+        let tpl = self
+            .inner
+            .position()
+            .map_err(ClientError::kafka("cannot read positions"))?;
+        Ok(tpl
+            .elements()
+            .iter()
+            .filter_map(|e| match e.offset() {
+                Offset::Offset(o) => Some(((e.topic().to_string(), e.partition()), o)),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// The next record, or None when none arrived within `timeout`.
+    pub fn poll(&self, timeout: Duration) -> Option<Result<ConsumedRecord>> {
+        let message = match self.inner.poll(timeout)? {
+            Ok(m) => m,
+            Err(e) => return Some(Err(ClientError::kafka("cannot consume")(e))),
+        };
+        let timestamp = match message.timestamp() {
+            Timestamp::CreateTime(ms) => Some(("CreateTime", ms)),
+            Timestamp::LogAppendTime(ms) => Some(("LogAppendTime", ms)),
+            Timestamp::NotAvailable => None,
+        };
+        let headers = message
+            .headers()
+            .map(|h| {
+                h.iter()
+                    .map(|h| (h.key.to_string(), h.value.map(<[u8]>::to_vec)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Some(Ok(ConsumedRecord {
+            topic: message.topic().to_string(),
+            partition: message.partition(),
+            offset: message.offset(),
+            timestamp,
+            key: message.key().map(<[u8]>::to_vec),
+            value: message.payload().map(<[u8]>::to_vec),
+            headers,
+        }))
+    }
+
+    /// Commits what was consumed, when reading as a group member.
+    pub fn commit(&self) -> Result<()> {
+        if !self.grouped {
+            return Ok(());
+        }
+        match self.inner.commit_consumer_state(CommitMode::Sync) {
+            Ok(()) => Ok(()),
+            // Nothing consumed since the last commit.
+            Err(e)
+                if e.rdkafka_error_code() == Some(rdkafka::types::RDKafkaErrorCode::NoOffset) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(ClientError::kafka("cannot commit")(e)),
+        }
+    }
+}
