@@ -251,14 +251,7 @@ impl Consumer {
             .inner
             .offsets_for_times(tpl, self.timeout)
             .map_err(ClientError::kafka("cannot look up offsets by time"))?;
-        Ok(found
-            .elements()
-            .iter()
-            .filter_map(|e| match e.offset() {
-                Offset::Offset(o) => Some(((e.topic().to_string(), e.partition()), o)),
-                _ => None,
-            })
-            .collect())
+        Ok(absolute_offsets(&found))
     }
 
     /// The end (high watermark) of each partition.
@@ -290,14 +283,7 @@ impl Consumer {
             .inner
             .position()
             .map_err(ClientError::kafka("cannot read positions"))?;
-        Ok(tpl
-            .elements()
-            .iter()
-            .filter_map(|e| match e.offset() {
-                Offset::Offset(o) => Some(((e.topic().to_string(), e.partition()), o)),
-                _ => None,
-            })
-            .collect())
+        Ok(absolute_offsets(&tpl))
     }
 
     /// The next record, or None when none arrived within `timeout`.
@@ -346,4 +332,15 @@ impl Consumer {
             Err(e) => Err(ClientError::kafka("cannot commit")(e)),
         }
     }
+}
+
+/// The partitions of a list that carry an absolute offset, and that offset.
+fn absolute_offsets(tpl: &TopicPartitionList) -> HashMap<(String, i32), i64> {
+    tpl.elements()
+        .iter()
+        .filter_map(|e| match e.offset() {
+            Offset::Offset(o) => Some(((e.topic().to_string(), e.partition()), o)),
+            _ => None,
+        })
+        .collect()
 }
