@@ -338,3 +338,67 @@ fn producer_and_consumer_mistakes_are_one_line() {
         assert!(errors[0].contains(expected), "{args:?}: {:?}", out.stderr);
     }
 }
+
+#[test]
+fn a_file_is_produced_through_the_interceptors_with_statistics() {
+    let broker = BrokerProcess::start(&[]);
+    let bs = broker.bootstrap();
+    create(&bs, "filed", "2");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("input.txt");
+    let lines: String = (1..=100).map(|i| format!("line {i}\n")).collect();
+    std::fs::write(&file, lines).unwrap();
+    let produced = run_tool(
+        PRODUCER,
+        &bs,
+        &[
+            "-t",
+            "filed",
+            "--file",
+            file.to_str().unwrap(),
+            "--filter",
+            "[05]$",
+            "--compression",
+            "lz4",
+            "--partitioner",
+            "round-robin",
+            "--stats",
+        ],
+        b"",
+    );
+    produced.ok();
+    let stderr = &produced.stderr;
+    assert!(
+        stderr.contains("Sent 20 records (0 failed, 80 filtered out)"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("Latency ms: p50"), "{stderr}");
+    let table: Vec<Vec<&str>> = stderr
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .filter(|f| f.len() == 2 && f[0].parse::<i32>().is_ok())
+        .collect();
+    assert_eq!(table, vec![vec!["0", "10"], vec!["1", "10"]], "{stderr}");
+    let consumed = run_tool(
+        CONSUMER,
+        &bs,
+        &[
+            "-t",
+            "filed",
+            "--from-beginning",
+            "--max-messages",
+            "20",
+            "--timeout-ms",
+            "10000",
+        ],
+        b"",
+    );
+    let mut values: Vec<&str> = consumed.ok().lines().collect();
+    values.sort();
+    let mut expected: Vec<String> = (1..=100)
+        .filter(|i| i % 5 == 0)
+        .map(|i| format!("line {i}"))
+        .collect();
+    expected.sort();
+    assert_eq!(values, expected);
+}
