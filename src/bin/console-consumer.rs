@@ -46,15 +46,15 @@ fn run(args: ConsoleConsumer) -> anyhow::Result<()> {
     let source = match (&args.topic, &args.include) {
         (Some(t), _) => Source::Topics(vec![t.clone()]),
         (None, Some(p)) => {
-            cli::whole_name_regex(p).map_err(|e| anyhow!("--include {e}"))?;
+            gregor::client::whole_name_regex(p).map_err(|e| anyhow!("--include {e}"))?;
             Source::Pattern(p.clone())
         }
         (None, None) => unreachable!("clap requires --topic or --include"),
     };
-    let mut settings = args.connection.settings()?;
-    settings
-        .properties
-        .insert(0, ("isolation.level".into(), args.isolation_level.clone()));
+    let settings = args
+        .connection
+        .settings()?
+        .with_defaults([("isolation.level", args.isolation_level.as_str())]);
 
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
@@ -63,23 +63,15 @@ fn run(args: ConsoleConsumer) -> anyhow::Result<()> {
 
     let consumer = match &args.group {
         Some(group) => Consumer::subscribe(&settings, group, &source, args.from_beginning)?,
+        // Without a group, read the partitions directly: no join, no
+        // rebalance delay, nothing committed.
         None => {
-            // Without a group, read the partitions directly: no join, no
-            // rebalance delay, nothing committed.
-            let probe = Consumer::assign(&settings, &[], OffsetSpec::Latest)?;
-            let mut partitions = probe.partitions_of(&source)?;
-            if let Some(p) = args.partition {
-                partitions.retain(|(_, id)| *id == p);
-                if partitions.is_empty() {
-                    anyhow::bail!("there is no partition {p}");
-                }
-            }
             let start = start.unwrap_or(if args.from_beginning {
                 OffsetSpec::Earliest
             } else {
                 OffsetSpec::Latest
             });
-            Consumer::assign(&settings, &partitions, start)?
+            Consumer::assign(&settings, &source, args.partition, start)?
         }
     };
 

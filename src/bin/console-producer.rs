@@ -49,23 +49,17 @@ impl Tally {
 
 async fn run(args: ConsoleProducer) -> anyhow::Result<ExitCode> {
     let reader = LineReader::from_properties(&args.property)?;
-    let mut settings = args.connection.settings()?;
-    // Tool flags first, so that -X can still override any of them.
-    let mut tuned = vec![
-        ("acks".to_string(), args.acks.clone()),
-        (
-            "compression.type".to_string(),
-            args.compression.name().to_string(),
-        ),
+    let mut tool = vec![
+        ("acks", args.acks.clone()),
+        ("compression.type", args.compression.name().to_string()),
     ];
     if let Some(ms) = args.linger_ms {
-        tuned.push(("linger.ms".into(), ms.to_string()));
+        tool.push(("linger.ms", ms.to_string()));
     }
     if let Some(bytes) = args.batch_size {
-        tuned.push(("batch.size".into(), bytes.to_string()));
+        tool.push(("batch.size", bytes.to_string()));
     }
-    tuned.append(&mut settings.properties);
-    settings.properties = tuned;
+    let settings = args.connection.settings()?.with_defaults(tool);
 
     // Fail fast on an unreachable cluster or a missing topic rather than
     // queueing records that can never be delivered.

@@ -222,7 +222,8 @@ async fn matching_topics(
             .filter(|t| !(exclude_internal && t.internal))
             .collect());
     };
-    let regex = cli::whole_name_regex(pattern).map_err(|e| anyhow::anyhow!("--topic {e}"))?;
+    let regex =
+        gregor::client::whole_name_regex(pattern).map_err(|e| anyhow::anyhow!("--topic {e}"))?;
     let matched: Vec<TopicDescription> = all
         .into_iter()
         .filter(|t| regex.is_match(&t.name) && !(exclude_internal && t.internal))

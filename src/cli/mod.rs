@@ -105,23 +105,6 @@ pub fn fail(tool: &str, error: impl std::fmt::Display) -> ExitCode {
     ExitCode::FAILURE
 }
 
-/// A pattern matching whole names, as Kafka's tools read `--topic` and
-/// `--include`; a bad one is described in a line, not regex's diagram.
-pub fn whole_name_regex(pattern: &str) -> std::result::Result<regex::Regex, String> {
-    regex::Regex::new(&format!("^(?:{pattern})$")).map_err(|e| {
-        let reason = match &e {
-            regex::Error::Syntax(s) => s
-                .lines()
-                .last()
-                .unwrap_or_default()
-                .trim_start_matches("error: ")
-                .to_string(),
-            other => other.to_string(),
-        };
-        format!("'{pattern}' is not a valid regular expression: {reason}")
-    })
-}
-
 /// Asks before a destructive action. `--yes` skips the question; without it
 /// a non-interactive stdin is a refusal, never a silent yes.
 pub fn confirm(prompt: &str, yes: bool) -> std::result::Result<bool, String> {

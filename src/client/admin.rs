@@ -102,10 +102,6 @@ impl Admin {
         Ok(admin)
     }
 
-    pub fn settings(&self) -> &ClientSettings {
-        &self.settings
-    }
-
     fn options(&self) -> AdminOptions {
         AdminOptions::new().request_timeout(Some(self.settings.timeout))
     }
@@ -129,16 +125,12 @@ impl Admin {
     pub async fn describe_topics(&self, topic: Option<&str>) -> Result<Vec<TopicDescription>> {
         let topic = topic.map(str::to_string);
         let timeout = self.settings.timeout;
-        let bootstrap = self.settings.bootstrap.clone();
+        let unreachable = ClientError::unreachable(&self.settings);
         self.blocking(move |client, _| {
             let metadata = client
                 .inner()
                 .fetch_metadata(topic.as_deref(), timeout)
-                .map_err(|cause| ClientError::Unreachable {
-                    bootstrap,
-                    timeout,
-                    cause,
-                })?;
+                .map_err(unreachable)?;
             let mut topics = Vec::new();
             for t in metadata.topics() {
                 if let Some(e) = t.error() {

@@ -34,6 +34,21 @@ impl ClientSettings {
         self
     }
 
+    /// Adds properties that the user's own (a properties file, `-X`) still
+    /// override: a tool's defaults and flags.
+    pub fn with_defaults<K: Into<String>, V: Into<String>>(
+        mut self,
+        defaults: impl IntoIterator<Item = (K, V)>,
+    ) -> ClientSettings {
+        let mut properties: Vec<(String, String)> = defaults
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect();
+        properties.append(&mut self.properties);
+        self.properties = properties;
+        self
+    }
+
     /// Adds the properties of a Java-style properties file (`--command-config`).
     pub fn load_properties_file(mut self, path: &Path) -> Result<ClientSettings> {
         let io = |cause| ClientError::Io {
@@ -93,6 +108,11 @@ mod tests {
         assert!(ClientSettings::new("h:1")
             .load_properties_file(&dir.path().join("missing"))
             .is_err());
+        let tool = settings
+            .with_defaults([("acks", "1"), ("linger.ms", "5")])
+            .rdkafka();
+        assert_eq!(tool.get("acks"), Some("all"), "the user's setting wins");
+        assert_eq!(tool.get("linger.ms"), Some("5"));
     }
 
     #[test]

@@ -32,6 +32,23 @@ pub struct Consumer {
 }
 
 impl Consumer {
+    fn open(settings: ClientSettings, grouped: bool, from_beginning: bool) -> Result<Consumer> {
+        let inner: BaseConsumer = settings
+            .rdkafka()
+            .create()
+            .map_err(ClientError::kafka("cannot create the consumer"))?;
+        inner
+            .fetch_metadata(None, settings.timeout)
+            .map_err(ClientError::unreachable(&settings))?;
+        Ok(Consumer {
+            inner,
+            grouped,
+            from_beginning,
+            start: HashMap::new(),
+            timeout: settings.timeout,
+        })
+    }
+
     /// Joins `group` and reads what the group assigns; partitions without a
     /// committed offset start at the beginning or the end.
     pub fn subscribe(
@@ -40,27 +57,11 @@ impl Consumer {
         source: &Source,
         from_beginning: bool,
     ) -> Result<Consumer> {
-        let mut config = settings.rdkafka();
-        config.set("group.id", group);
-        config.set(
-            "auto.offset.reset",
-            if from_beginning { "earliest" } else { "latest" },
-        );
-        // The user's properties win over the defaults set here.
-        for (k, v) in &settings.properties {
-            config.set(k, v);
-        }
-        let inner: BaseConsumer = config
-            .create()
-            .map_err(ClientError::kafka("cannot create the consumer"))?;
-        let consumer = Consumer {
-            inner,
-            grouped: true,
-            from_beginning,
-            start: HashMap::new(),
-            timeout: settings.timeout,
-        };
-        consumer.probe(settings)?;
+        let reset = if from_beginning { "earliest" } else { "latest" };
+        let settings = settings
+            .clone()
+            .with_defaults([("group.id", group), ("auto.offset.reset", reset)]);
+        let consumer = Consumer::open(settings, true, from_beginning)?;
         let subscription: Vec<String> = match source {
             Source::Topics(t) => t.clone(),
             // librdkafka reads a subscription starting with ^ as a regex.
@@ -74,43 +75,35 @@ impl Consumer {
         Ok(consumer)
     }
 
-    /// Reads the given partitions without a group, each from `start`.
+    /// Reads the partitions of `source` (only partition `only`, when given)
+    /// without a group, each from `start`.
     pub fn assign(
         settings: &ClientSettings,
-        partitions: &[(String, i32)],
+        source: &Source,
+        only: Option<i32>,
         start: OffsetSpec,
     ) -> Result<Consumer> {
-        let mut config = settings.rdkafka();
         // librdkafka wants a group id even for assign(); nothing is committed.
-        config.set("group.id", "gregor-console-assign");
-        config.set("enable.auto.commit", "false");
-        config.set("enable.auto.offset.store", "false");
-        // The user's properties win over the defaults set here.
-        for (k, v) in &settings.properties {
-            config.set(k, v);
+        let settings = settings.clone().with_defaults([
+            ("group.id", "gregor-console-assign"),
+            ("enable.auto.commit", "false"),
+            ("enable.auto.offset.store", "false"),
+        ]);
+        let mut consumer = Consumer::open(settings, false, false)?;
+        let mut partitions = consumer.partitions_of(source)?;
+        if let Some(p) = only {
+            partitions.retain(|(_, id)| *id == p);
+            if partitions.is_empty() {
+                return Err(ClientError::Invalid(format!("there is no partition {p}")));
+            }
         }
-        let inner: BaseConsumer = config
-            .create()
-            .map_err(ClientError::kafka("cannot create the consumer"))?;
-        let mut consumer = Consumer {
-            inner,
-            grouped: false,
-            from_beginning: false,
-            start: HashMap::new(),
-            timeout: settings.timeout,
-        };
-        consumer.probe(settings)?;
+        let offsets = consumer.resolve(&partitions, start)?;
         let mut tpl = TopicPartitionList::new();
-        let offsets = consumer.resolve(partitions, start)?;
         for ((topic, partition), offset) in partitions.iter().zip(offsets.iter().copied()) {
             tpl.add_partition_offset(topic, *partition, Offset::Offset(offset))
                 .map_err(ClientError::kafka("cannot assign partitions"))?;
         }
-        consumer.start = partitions
-            .iter()
-            .cloned()
-            .zip(offsets.iter().copied())
-            .collect();
+        consumer.start = partitions.into_iter().zip(offsets).collect();
         consumer
             .inner
             .assign(&tpl)
@@ -118,28 +111,14 @@ impl Consumer {
         Ok(consumer)
     }
 
-    fn probe(&self, settings: &ClientSettings) -> Result<()> {
-        self.inner
-            .fetch_metadata(None, self.timeout)
-            .map(|_| ())
-            .map_err(|cause| ClientError::Unreachable {
-                bootstrap: settings.bootstrap.clone(),
-                timeout: self.timeout,
-                cause,
-            })
-    }
-
     /// Every partition of the topics `source` names, sorted.
-    pub fn partitions_of(&self, source: &Source) -> Result<Vec<(String, i32)>> {
+    fn partitions_of(&self, source: &Source) -> Result<Vec<(String, i32)>> {
         let metadata = self
             .inner
             .fetch_metadata(None, self.timeout)
             .map_err(ClientError::kafka("cannot list topics"))?;
         let pattern = match source {
-            Source::Pattern(p) => Some(
-                regex::Regex::new(&format!("^(?:{p})$"))
-                    .map_err(|e| ClientError::Invalid(format!("bad pattern '{p}': {e}")))?,
-            ),
+            Source::Pattern(p) => Some(super::whole_name_regex(p).map_err(ClientError::Invalid)?),
             Source::Topics(_) => None,
         };
         let wanted = |name: &str| match (source, &pattern) {
@@ -169,7 +148,7 @@ impl Consumer {
     }
 
     /// The offset each partition starts at for `spec`, as an absolute offset.
-    pub fn resolve(&self, partitions: &[(String, i32)], spec: OffsetSpec) -> Result<Vec<i64>> {
+    fn resolve(&self, partitions: &[(String, i32)], spec: OffsetSpec) -> Result<Vec<i64>> {
         let by_time = match spec {
             OffsetSpec::Timestamp(ms) => self.offsets_for_time(partitions, ms)?,
             _ => HashMap::new(),

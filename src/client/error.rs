@@ -5,6 +5,8 @@ use std::time::Duration;
 use rdkafka::error::KafkaError;
 use rdkafka::types::RDKafkaErrorCode;
 
+use super::config::ClientSettings;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     // The causes below are part of the message, not `source()`, so that a
@@ -36,12 +38,13 @@ impl ClientError {
         move |cause| ClientError::Kafka { context, cause }
     }
 
-    /// The broker's error code, when the cluster answered with one.
-    pub fn code(&self) -> Option<RDKafkaErrorCode> {
-        match self {
-            ClientError::Broker { code, .. } => Some(*code),
-            ClientError::Kafka { cause, .. } => cause.rdkafka_error_code(),
-            _ => None,
+    /// A cluster that did not answer a metadata request in time.
+    pub fn unreachable(settings: &ClientSettings) -> impl FnOnce(KafkaError) -> ClientError {
+        let (bootstrap, timeout) = (settings.bootstrap.clone(), settings.timeout);
+        move |cause| ClientError::Unreachable {
+            bootstrap,
+            timeout,
+            cause,
         }
     }
 }

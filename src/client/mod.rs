@@ -20,3 +20,21 @@ pub mod serializer;
 pub use config::{ClientSettings, DEFAULT_BOOTSTRAP};
 pub use error::{ClientError, Result};
 pub use native::ConfigOp;
+
+/// A pattern matching whole topic names, as Kafka's tools and the consumer's
+/// pattern subscriptions read it; a bad one is described in a line, not
+/// with regex's diagram.
+pub fn whole_name_regex(pattern: &str) -> std::result::Result<regex::Regex, String> {
+    regex::Regex::new(&format!("^(?:{pattern})$")).map_err(|e| {
+        let reason = match &e {
+            regex::Error::Syntax(s) => s
+                .lines()
+                .last()
+                .unwrap_or_default()
+                .trim_start_matches("error: ")
+                .to_string(),
+            other => other.to_string(),
+        };
+        format!("'{pattern}' is not a valid regular expression: {reason}")
+    })
+}
