@@ -7,8 +7,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{
-    assigned, client_config, create_topic, poll_until, produce_values, values_read, BrokerProcess,
-    RawClient,
+    assigned, client_config, create_topic, poll_until, produce_values, subscribed_member,
+    values_read, BrokerProcess, RawClient,
 };
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::offset_delete_request::{
@@ -28,18 +28,9 @@ fn member(bootstrap: &str, group: &str, topic: &str) -> BaseConsumer {
 }
 
 fn member_with(bootstrap: &str, group: &str, topic: &str, extra: &[(&str, &str)]) -> BaseConsumer {
-    let mut config = client_config(bootstrap);
-    config
-        .set("group.id", group)
-        .set("group.protocol", "consumer")
-        .set("enable.auto.commit", "false")
-        .set("auto.offset.reset", "earliest");
-    for (k, v) in extra {
-        config.set(*k, *v);
-    }
-    let consumer: BaseConsumer = config.create().expect("consumer");
-    consumer.subscribe(&[topic]).expect("subscribe");
-    consumer
+    let mut settings = vec![("group.protocol", "consumer")];
+    settings.extend_from_slice(extra);
+    subscribed_member(bootstrap, group, topic, &settings)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

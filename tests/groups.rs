@@ -8,8 +8,8 @@ use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
 use common::{
-    assigned, client_config, create_topic, poll_until, produce_values, values_read, BrokerProcess,
-    RawClient,
+    assigned, client_config, create_topic, poll_until, produce_values, subscribed_member,
+    values_read, BrokerProcess, RawClient,
 };
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::{DescribeGroupsRequest, GroupId, ListGroupsRequest};
@@ -19,20 +19,13 @@ use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 const GROUP_BROKER: &[&str] = &["group.initial.rebalance.delay.ms=0"];
 
 fn member(bootstrap: &str, group: &str, topic: &str, extra: &[(&str, &str)]) -> BaseConsumer {
-    let mut config = client_config(bootstrap);
-    config
-        .set("group.id", group)
-        .set("enable.auto.commit", "false")
-        .set("auto.offset.reset", "earliest")
-        .set("session.timeout.ms", "6000")
-        .set("heartbeat.interval.ms", "300")
-        .set("partition.assignment.strategy", "range");
-    for (k, v) in extra {
-        config.set(*k, *v);
-    }
-    let consumer: BaseConsumer = config.create().expect("consumer");
-    consumer.subscribe(&[topic]).expect("subscribe");
-    consumer
+    let mut settings = vec![
+        ("session.timeout.ms", "6000"),
+        ("heartbeat.interval.ms", "300"),
+        ("partition.assignment.strategy", "range"),
+    ];
+    settings.extend_from_slice(extra);
+    subscribed_member(bootstrap, group, topic, &settings)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

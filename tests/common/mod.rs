@@ -142,6 +142,27 @@ pub fn client_config(bootstrap: &str) -> ClientConfig {
     c
 }
 
+/// A group member subscribed to `topic` that commits only when told and
+/// starts new partitions at the beginning; `settings` add to or override that.
+pub fn subscribed_member(
+    bootstrap: &str,
+    group: &str,
+    topic: &str,
+    settings: &[(&str, &str)],
+) -> BaseConsumer {
+    let mut config = client_config(bootstrap);
+    config
+        .set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .set("auto.offset.reset", "earliest");
+    for (k, v) in settings {
+        config.set(*k, *v);
+    }
+    let consumer: BaseConsumer = config.create().expect("consumer");
+    consumer.subscribe(&[topic]).expect("subscribe");
+    consumer
+}
+
 pub fn producer(bootstrap: &str, extra: &[(&str, &str)]) -> FutureProducer {
     let mut c = client_config(bootstrap);
     c.set("message.timeout.ms", "15000").set("linger.ms", "5");
