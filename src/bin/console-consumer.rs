@@ -1,7 +1,6 @@
 //! `console-consumer`: Kafka's kafka-console-consumer.sh, for any
 //! Kafka-compatible cluster.
 
-use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -61,7 +60,7 @@ fn run(args: ConsoleConsumer) -> anyhow::Result<()> {
         signal_hook::flag::register(signal, Arc::clone(&stop)).context("cannot watch signals")?;
     }
 
-    let consumer = match &args.group {
+    let mut consumer = match &args.group {
         Some(group) => Consumer::subscribe(&settings, group, &source, args.from_beginning)?,
         // Without a group, read the partitions directly: no join, no
         // rebalance delay, nothing committed.
@@ -74,11 +73,6 @@ fn run(args: ConsoleConsumer) -> anyhow::Result<()> {
             Consumer::assign(&settings, &source, args.partition, start)?
         }
     };
-
-    // With --until, each partition ends at its first record at or after
-    // that time, or at its current end when it has none.
-    let mut stop_at: HashMap<(String, i32), i64> = HashMap::new();
-    let mut starts: HashMap<(String, i32), i64> = HashMap::new();
 
     let colour = std::io::stdout().is_terminal() && !json;
     let paint = |s: String| {
@@ -103,35 +97,7 @@ fn run(args: ConsoleConsumer) -> anyhow::Result<()> {
             break Ok(());
         }
         if let Some(ms) = until {
-            let assigned = consumer.assignment()?;
-            let new: Vec<(String, i32)> = assigned
-                .iter()
-                .filter(|tp| !stop_at.contains_key(*tp))
-                .cloned()
-                .collect();
-            if !new.is_empty() {
-                let mut found = consumer.offsets_for_time(&new, ms)?;
-                let ends = consumer.end_offsets(&new)?;
-                for tp in new {
-                    let end = found.remove(&tp).unwrap_or(ends[&tp]);
-                    stop_at.insert(tp, end);
-                }
-            }
-            let positions = consumer.positions()?;
-            let unknown: Vec<(String, i32)> = assigned
-                .iter()
-                .filter(|tp| !positions.contains_key(*tp) && !starts.contains_key(*tp))
-                .cloned()
-                .collect();
-            if !unknown.is_empty() {
-                starts.extend(consumer.start_offsets(&unknown)?);
-            }
-            let at = |tp: &(String, i32)| positions.get(tp).or(starts.get(tp)).copied();
-            if !assigned.is_empty()
-                && assigned
-                    .iter()
-                    .all(|tp| at(tp).is_some_and(|p| p >= stop_at[tp]))
-            {
+            if consumer.reached(ms)? {
                 break Ok(());
             }
         }
@@ -143,10 +109,7 @@ fn run(args: ConsoleConsumer) -> anyhow::Result<()> {
             Err(e) => break Err(anyhow::Error::from(e)),
         };
         last_record = Instant::now();
-        if stop_at
-            .get(&(record.topic.clone(), record.partition))
-            .is_some_and(|end| record.offset >= *end)
-        {
+        if consumer.past_stop(&record) {
             continue;
         }
         let line = if json {

@@ -26,8 +26,10 @@ pub struct Consumer {
     grouped: bool,
     /// Where a group member starts without a committed offset.
     from_beginning: bool,
-    /// Where each assigned partition starts, without a group.
+    /// Where each partition starts: as assigned, or as first looked up.
     start: HashMap<(String, i32), i64>,
+    /// With a stop time, each partition's first offset at or after it.
+    stop_at: HashMap<(String, i32), i64>,
     timeout: Duration,
 }
 
@@ -45,6 +47,7 @@ impl Consumer {
             grouped,
             from_beginning,
             start: HashMap::new(),
+            stop_at: HashMap::new(),
             timeout: settings.timeout,
         })
     }
@@ -178,10 +181,7 @@ impl Consumer {
 
     /// Where reading of each partition starts: the assigned offset, or for
     /// a group member its committed offset, else where the reset policy points.
-    pub fn start_offsets(
-        &self,
-        partitions: &[(String, i32)],
-    ) -> Result<HashMap<(String, i32), i64>> {
+    fn start_offsets(&self, partitions: &[(String, i32)]) -> Result<HashMap<(String, i32), i64>> {
         let mut out = HashMap::new();
         let mut tpl = TopicPartitionList::new();
         for (t, p) in partitions {
@@ -216,7 +216,7 @@ impl Consumer {
 
     /// For each partition, the first offset whose record is at or after
     /// `ms`; partitions with no such record are left out.
-    pub fn offsets_for_time(
+    fn offsets_for_time(
         &self,
         partitions: &[(String, i32)],
         ms: i64,
@@ -233,16 +233,8 @@ impl Consumer {
         Ok(absolute_offsets(&found))
     }
 
-    /// The end (high watermark) of each partition.
-    pub fn end_offsets(&self, partitions: &[(String, i32)]) -> Result<HashMap<(String, i32), i64>> {
-        partitions
-            .iter()
-            .map(|tp| Ok((tp.clone(), self.watermarks(tp)?.1)))
-            .collect()
-    }
-
     /// The partitions this consumer reads now.
-    pub fn assignment(&self) -> Result<Vec<(String, i32)>> {
+    fn assignment(&self) -> Result<Vec<(String, i32)>> {
         let tpl = self
             .inner
             .assignment()
@@ -257,12 +249,52 @@ impl Consumer {
     /// Where the application is in each assigned partition: the offset after
     /// the last record handed out, or where reading starts; partitions whose
     /// position is not known yet are left out.
-    pub fn positions(&self) -> Result<HashMap<(String, i32), i64>> {
+    fn positions(&self) -> Result<HashMap<(String, i32), i64>> {
         let tpl = self
             .inner
             .position()
             .map_err(ClientError::kafka("cannot read positions"))?;
         Ok(absolute_offsets(&tpl))
+    }
+
+    /// Whether every assigned partition has been read up to its first record
+    /// at or after `until_ms`, or, when it has none, to the end it had when
+    /// first looked at.
+    pub fn reached(&mut self, until_ms: i64) -> Result<bool> {
+        let assigned = self.assignment()?;
+        let new: Vec<(String, i32)> = assigned
+            .iter()
+            .filter(|tp| !self.stop_at.contains_key(*tp))
+            .cloned()
+            .collect();
+        if !new.is_empty() {
+            let stops = self.resolve(&new, OffsetSpec::Timestamp(until_ms))?;
+            self.stop_at.extend(new.into_iter().zip(stops));
+        }
+        let positions = self.positions()?;
+        let unknown: Vec<(String, i32)> = assigned
+            .iter()
+            .filter(|tp| !positions.contains_key(*tp) && !self.start.contains_key(*tp))
+            .cloned()
+            .collect();
+        if !unknown.is_empty() {
+            let starts = self.start_offsets(&unknown)?;
+            self.start.extend(starts);
+        }
+        Ok(!assigned.is_empty()
+            && assigned.iter().all(|tp| {
+                positions
+                    .get(tp)
+                    .or(self.start.get(tp))
+                    .is_some_and(|p| *p >= self.stop_at[tp])
+            }))
+    }
+
+    /// Whether a record lies at or past its partition's stop offset.
+    pub fn past_stop(&self, record: &ConsumedRecord) -> bool {
+        self.stop_at
+            .get(&(record.topic.clone(), record.partition))
+            .is_some_and(|end| record.offset >= *end)
     }
 
     /// The next record, or None when none arrived within `timeout`.
