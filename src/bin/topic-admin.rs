@@ -38,9 +38,9 @@ async fn run(args: TopicAdmin) -> anyhow::Result<()> {
                 configs: config,
             };
             if admin.create_topic(&spec, if_not_exists).await? {
-                println!("Created topic {topic}.");
+                cli::outln(format_args!("Created topic {topic}."));
             } else {
-                println!("Topic {topic} already exists.");
+                cli::outln(format_args!("Topic {topic} already exists."));
             }
         }
         TopicCommand::List {
@@ -55,8 +55,8 @@ async fn run(args: TopicAdmin) -> anyhow::Result<()> {
                 .map(|t| t.name)
                 .collect();
             match output {
-                OutputFormat::Table => names.iter().for_each(|n| println!("{n}")),
-                OutputFormat::Json => println!("{}", json!(names)),
+                OutputFormat::Table => names.iter().for_each(cli::outln),
+                OutputFormat::Json => cli::outln(json!(names)),
             }
         }
         TopicCommand::Describe {
@@ -108,7 +108,7 @@ async fn run(args: TopicAdmin) -> anyhow::Result<()> {
                             })
                         })
                         .collect();
-                    println!("{}", json!(described));
+                    cli::outln(json!(described));
                 }
                 OutputFormat::Table => {
                     let mut table =
@@ -135,15 +135,15 @@ async fn run(args: TopicAdmin) -> anyhow::Result<()> {
                                 .into_iter()
                                 .map(|(k, v)| format!("{k}={v}"))
                                 .collect();
-                            println!(
+                            cli::outln(format_args!(
                                 "Topic: {}\tPartitionCount: {}\tReplicationFactor: {}\tConfigs: {}",
                                 t.name,
                                 t.partitions.len(),
                                 replication,
                                 configs.join(",")
-                            );
+                            ));
                         }
-                        println!();
+                        cli::outln("");
                     }
                     if table.row_count() > 0 {
                         cli::print_table(&table);
@@ -162,7 +162,7 @@ async fn run(args: TopicAdmin) -> anyhow::Result<()> {
             }
             if let Some(count) = partitions {
                 admin.create_partitions(&topic, count as usize).await?;
-                println!("Topic {topic} now has {count} partitions.");
+                cli::outln(format_args!("Topic {topic} now has {count} partitions."));
             }
             if !config.is_empty() || !delete_config.is_empty() {
                 let ops: Vec<ConfigOp> = config
@@ -171,7 +171,7 @@ async fn run(args: TopicAdmin) -> anyhow::Result<()> {
                     .chain(delete_config.into_iter().map(ConfigOp::Delete))
                     .collect();
                 admin.alter_topic_config(&topic, ops).await?;
-                println!("Updated the configs of topic {topic}.");
+                cli::outln(format_args!("Updated the configs of topic {topic}."));
             }
         }
         TopicCommand::Delete {
@@ -202,7 +202,7 @@ async fn run(args: TopicAdmin) -> anyhow::Result<()> {
             }
             admin.delete_topics(&present).await?;
             for t in &present {
-                println!("Deleted topic {t}.");
+                cli::outln(format_args!("Deleted topic {t}."));
             }
         }
     }

@@ -14,6 +14,7 @@ pub fn commands() -> Vec<clap::Command> {
         super::broker_start::BrokerStart::command(),
         super::console_consumer::ConsoleConsumer::command(),
         super::console_producer::ConsoleProducer::command(),
+        super::group_inspect::GroupInspect::command(),
         super::topic_admin::TopicAdmin::command(),
     ]
 }

@@ -6,9 +6,10 @@ pub mod broker_start;
 pub mod console_consumer;
 pub mod console_producer;
 pub mod docs;
+pub mod group_inspect;
 pub mod topic_admin;
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -135,7 +136,34 @@ pub fn table(header: &[&str]) -> comfy_table::Table {
 
 /// Prints a table without the padding comfy-table puts at line ends.
 pub fn print_table(table: &comfy_table::Table) {
-    for line in table.lines() {
-        println!("{}", line.trim());
+    out(table_text(table));
+}
+
+/// Prints a line on stdout; see `out`.
+pub fn outln(line: impl std::fmt::Display) {
+    out(format!("{line}\n"));
+}
+
+/// Writes to stdout. A reader that has gone away (`| head`) ends the tool
+/// quietly and successfully, as it ends a C tool, where `print!` would panic.
+pub fn out(text: impl AsRef<str>) {
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout
+        .write_all(text.as_ref().as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("cannot write to standard output: {e}");
+        std::process::exit(1);
     }
+}
+
+/// A table as print_table prints it, one line per row.
+pub fn table_text(table: &comfy_table::Table) -> String {
+    table
+        .lines()
+        .map(|line| format!("{}\n", line.trim()))
+        .collect()
 }

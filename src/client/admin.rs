@@ -63,8 +63,8 @@ pub struct NewTopicSpec {
 }
 
 pub struct Admin {
-    client: Arc<AdminClient<DefaultClientContext>>,
-    settings: ClientSettings,
+    pub(super) client: Arc<AdminClient<DefaultClientContext>>,
+    pub(super) settings: ClientSettings,
 }
 
 fn source_name(source: &ConfigSource) -> &'static str {
@@ -90,7 +90,11 @@ impl Admin {
     /// Connects and checks that the cluster answers within the settings'
     /// timeout, so that a wrong address is an error rather than a hang.
     pub async fn connect(settings: &ClientSettings) -> Result<Admin> {
+        // Looking a topic up must never create it, which librdkafka's
+        // producer-type handle would allow.
         let client: AdminClient<DefaultClientContext> = settings
+            .clone()
+            .with_defaults([("allow.auto.create.topics", "false")])
             .rdkafka()
             .create()
             .map_err(ClientError::kafka("cannot create the admin client"))?;
@@ -102,13 +106,13 @@ impl Admin {
         Ok(admin)
     }
 
-    fn options(&self) -> AdminOptions {
+    pub(super) fn options(&self) -> AdminOptions {
         AdminOptions::new().request_timeout(Some(self.settings.timeout))
     }
 
     /// Runs a blocking librdkafka call off the async runtime, with the
     /// client kept alive until it returns.
-    async fn blocking<T: Send + 'static>(
+    pub(super) async fn blocking<T: Send + 'static>(
         &self,
         f: impl FnOnce(&AdminClient<DefaultClientContext>, Handle) -> Result<T> + Send + 'static,
     ) -> Result<T> {

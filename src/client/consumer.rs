@@ -1,8 +1,8 @@
 //! The consumer facade: read topics as a group member or straight from
 //! chosen partitions and offsets, records handed out owned.
 
-use std::collections::HashMap;
-use std::time::Duration;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer as _};
 use rdkafka::message::{Headers, Message};
@@ -343,6 +343,55 @@ impl Consumer {
             Err(e) => Err(ClientError::kafka("cannot commit")(e)),
         }
     }
+}
+
+/// The timestamp of the first record at or after each given offset, read
+/// without a group. Partitions where no record arrives within the settings'
+/// timeout, or whose records carry no timestamp, are left out.
+pub fn record_timestamps(
+    settings: &ClientSettings,
+    offsets: &BTreeMap<(String, i32), i64>,
+) -> Result<BTreeMap<(String, i32), i64>> {
+    let mut out = BTreeMap::new();
+    if offsets.is_empty() {
+        return Ok(out);
+    }
+    // Records below the log start offset are gone; the oldest left counts.
+    let settings = settings.clone().with_defaults([
+        ("group.id", "gregor-record-timestamps"),
+        ("enable.auto.commit", "false"),
+        ("enable.auto.offset.store", "false"),
+        ("auto.offset.reset", "earliest"),
+    ]);
+    let deadline = Instant::now() + settings.timeout;
+    let consumer = Consumer::open(settings, false, false)?;
+    let mut tpl = TopicPartitionList::new();
+    for ((topic, partition), offset) in offsets {
+        tpl.add_partition_offset(topic, *partition, Offset::Offset(*offset))
+            .map_err(ClientError::kafka("cannot assign partitions"))?;
+    }
+    consumer
+        .inner
+        .assign(&tpl)
+        .map_err(ClientError::kafka("cannot assign partitions"))?;
+    let mut missing: BTreeSet<&(String, i32)> = offsets.keys().collect();
+    while !missing.is_empty() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        let Some(record) = consumer.poll(left) else {
+            continue;
+        };
+        let record = record?;
+        let key = (record.topic.clone(), record.partition);
+        if missing.remove(&key) {
+            if let Some((_, ms)) = record.timestamp {
+                out.insert(key, ms);
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// The partitions of a list that carry an absolute offset, and that offset.

@@ -19,8 +19,12 @@ pub enum ClientError {
     },
     #[error("{context}: {cause}")]
     Kafka { context: String, cause: KafkaError },
-    /// A per-resource error the cluster answered with, under Kafka's name for its code.
-    #[error("{context}: {code:?}{}", message.as_deref().map(|m| format!(" ({m})")).unwrap_or_default())]
+    /// A per-resource error the cluster answered with, under Kafka's name for
+    /// its code, explained by the broker's message or else librdkafka's.
+    #[error("{context}: {}", match message {
+        Some(m) => format!("{code:?} ({m})"),
+        None => code.to_string(),
+    })]
     Broker {
         context: String,
         code: RDKafkaErrorCode,

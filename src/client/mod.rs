@@ -9,6 +9,7 @@ pub mod config;
 pub mod consumer;
 pub mod error;
 pub mod format;
+pub mod groups;
 pub mod interceptor;
 pub mod line_reader;
 mod native;

@@ -45,12 +45,12 @@ impl OffsetSpec {
     }
 }
 
-/// A point in time: epoch milliseconds, an RFC 3339 time (`2026-11-25T10:00:00Z`,
-/// seconds optional fractions), or `-DURATION` before `now_ms` (`-10m`, `-1h 30m`).
+/// A point in time: epoch milliseconds, an RFC 3339 time in UTC
+/// (`2026-11-25T10:00:00Z`, the Z and fractions of seconds optional), or
+/// `-DURATION` before `now_ms` (`-10m`, `-1h 30m`, `-PT10M`).
 pub fn parse_time(s: &str, now_ms: i64) -> std::result::Result<i64, String> {
     if let Some(ago) = s.strip_prefix('-') {
-        let d: Duration = humantime::parse_duration(ago).map_err(|e| e.to_string())?;
-        return Ok(now_ms - d.as_millis() as i64);
+        return Ok(now_ms - parse_duration(ago)?.as_millis() as i64);
     }
     if let Ok(ms) = s.parse::<i64>() {
         return Ok(ms);
@@ -59,6 +59,18 @@ pub fn parse_time(s: &str, now_ms: i64) -> std::result::Result<i64, String> {
     Ok(t.duration_since(UNIX_EPOCH)
         .map_err(|_| "before 1970".to_string())?
         .as_millis() as i64)
+}
+
+/// A duration as Kafka's tools write it in ISO 8601 (`PT10M`, `P1DT2H`) or
+/// as people do (`10m`, `1h 30m`).
+pub fn parse_duration(s: &str) -> std::result::Result<Duration, String> {
+    if s.starts_with(['P', 'p']) {
+        let d = iso8601::duration(&s.to_ascii_uppercase())
+            .map_err(|_| format!("'{s}' is not an ISO 8601 duration such as PT10M"))?;
+        Ok(d.into())
+    } else {
+        humantime::parse_duration(s).map_err(|e| format!("'{s}' is not a duration: {e}"))
+    }
 }
 
 pub fn now_ms() -> i64 {
@@ -100,9 +112,26 @@ mod tests {
             OffsetSpec::parse("@2020-09-13T12:26:40Z", now).unwrap(),
             OffsetSpec::Timestamp(1_600_000_000_000)
         );
-        for bad in ["", "soon", "@yesterday", "@-10 parsecs", "1.5"] {
+        assert_eq!(
+            OffsetSpec::parse("@-PT1H", now).unwrap(),
+            OffsetSpec::Timestamp(now - 3_600_000)
+        );
+        for bad in ["", "soon", "@yesterday", "@-10 parsecs", "1.5", "@-PXYZ"] {
             let e = OffsetSpec::parse(bad, now).unwrap_err().to_string();
             assert!(e.contains("is not an offset"), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn durations_in_both_notations() {
+        assert_eq!(parse_duration("PT10M").unwrap(), Duration::from_secs(600));
+        assert_eq!(
+            parse_duration("P1DT2H").unwrap(),
+            Duration::from_secs(26 * 3600)
+        );
+        assert_eq!(parse_duration("pt30s").unwrap(), Duration::from_secs(30));
+        assert_eq!(parse_duration("1h 30m").unwrap(), Duration::from_secs(5400));
+        assert!(parse_duration("P").is_err());
+        assert!(parse_duration("ten minutes").is_err());
     }
 }

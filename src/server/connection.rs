@@ -14,7 +14,7 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use super::frame::read_frame;
+use super::frame::{read_frame, FrameError};
 use crate::api::{self, BrokerContext, RequestContext};
 
 /// Responses a connection may have outstanding before it stops reading:
@@ -54,6 +54,12 @@ pub async fn serve(
         let frame = match frame {
             Ok(Some(frame)) => frame,
             Ok(None) => break,
+            // A client that goes away without closing (killed, timed out)
+            // is routine; a frame that breaks the protocol is not.
+            Err(FrameError::Io(e)) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+                tracing::debug!(%peer, "connection reset by the client");
+                break;
+            }
             Err(e) => {
                 tracing::warn!(%peer, error = %e, "closing connection: unreadable frame");
                 break;

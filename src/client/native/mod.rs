@@ -2,11 +2,23 @@
 //! (or wraps without reporting per-resource errors): called through
 //! rdkafka-sys on a private event queue and waited for on a blocking thread.
 
+mod configs;
+mod groups;
+mod offsets;
+
+pub use configs::{incremental_alter_topic_config, ConfigOp};
+pub use groups::{
+    alter_consumer_group_offsets, delete_consumer_group_offsets, describe_consumer_groups,
+    list_consumer_group_offsets, list_consumer_groups,
+};
+pub use offsets::{list_offsets, OffsetQuery};
+
 use std::ffi::{c_char, CStr, CString};
 use std::time::Duration;
 
 use rdkafka::bindings as rdsys;
 use rdkafka::types::RDKafkaErrorCode;
+use rdkafka::{Offset, TopicPartitionList};
 
 use super::error::{ClientError, Result};
 
@@ -67,7 +79,7 @@ fn call(
     handle: Handle,
     what: &str,
     timeout: Duration,
-    start: impl FnOnce(*const rdsys::rd_kafka_AdminOptions_t, *mut rdsys::rd_kafka_queue_t),
+    start: impl FnOnce(*mut rdsys::rd_kafka_AdminOptions_t, *mut rdsys::rd_kafka_queue_t),
 ) -> Result<Event> {
     let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
     // SAFETY: the handle is a live client (see Handle); the queue and options
@@ -106,88 +118,63 @@ fn call(
     }
 }
 
-/// One change of an IncrementalAlterConfigs call.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ConfigOp {
-    Set(String, String),
-    Delete(String),
+/// A topic partition as the client library names it.
+pub type TopicPartition = (String, i32);
+
+/// One element of a partition list librdkafka returned.
+struct PartitionEntry {
+    partition: TopicPartition,
+    offset: i64,
+    error: Option<RDKafkaErrorCode>,
 }
 
-/// IncrementalAlterConfigs on one topic: sets and deletes named keys and
-/// leaves every other override as it is.
-pub fn incremental_alter_topic_config(
-    handle: Handle,
-    topic: &str,
-    ops: &[ConfigOp],
-    timeout: Duration,
-) -> Result<()> {
-    let what = format!("cannot alter the configs of topic '{topic}'");
-    let name = cstring(topic)?;
-    let mut entries = Vec::with_capacity(ops.len());
-    for op in ops {
-        entries.push(match op {
-            ConfigOp::Set(k, v) => (
-                cstring(k)?,
-                Some(cstring(v)?),
-                rdsys::rd_kafka_AlterConfigOpType_t::RD_KAFKA_ALTER_CONFIG_OP_TYPE_SET,
-            ),
-            ConfigOp::Delete(k) => (
-                cstring(k)?,
-                None,
-                rdsys::rd_kafka_AlterConfigOpType_t::RD_KAFKA_ALTER_CONFIG_OP_TYPE_DELETE,
-            ),
-        });
+/// Copies out the elements of a partition list librdkafka owns.
+///
+/// SAFETY: `list` is null or a valid list that outlives this call.
+unsafe fn entries(list: *const rdsys::rd_kafka_topic_partition_list_t) -> Vec<PartitionEntry> {
+    if list.is_null() {
+        return Vec::new();
     }
-    // SAFETY: the resource is built, handed to librdkafka (which copies it)
-    // and destroyed here; result pointers are read while the event lives.
-    unsafe {
-        let resource = rdsys::rd_kafka_ConfigResource_new(
-            rdsys::rd_kafka_ResourceType_t::RD_KAFKA_RESOURCE_TOPIC,
-            name.as_ptr(),
-        );
-        for (key, value, op) in &entries {
-            let error = rdsys::rd_kafka_ConfigResource_add_incremental_config(
-                resource,
-                key.as_ptr(),
-                *op,
-                value.as_ref().map_or(std::ptr::null(), |v| v.as_ptr()),
-            );
-            if !error.is_null() {
-                let message = text(rdsys::rd_kafka_error_string(error));
-                rdsys::rd_kafka_error_destroy(error);
-                rdsys::rd_kafka_ConfigResource_destroy(resource);
-                return Err(ClientError::Invalid(format!(
-                    "{what}: {}",
-                    message.unwrap_or_default()
-                )));
-            }
-        }
-        let mut resources = [resource];
-        let event = call(handle, &what, timeout, |options, queue| {
-            rdsys::rd_kafka_IncrementalAlterConfigs(
-                handle.0,
-                resources.as_mut_ptr(),
-                1,
-                options,
-                queue,
-            )
-        });
-        rdsys::rd_kafka_ConfigResource_destroy(resource);
-        let event = event?;
-        let result = rdsys::rd_kafka_event_IncrementalAlterConfigs_result(event.0);
-        let mut n = 0usize;
-        let results = rdsys::rd_kafka_IncrementalAlterConfigs_result_resources(result, &mut n);
-        for i in 0..n {
-            let r = *results.add(i);
-            let err = rdsys::rd_kafka_ConfigResource_error(r);
-            if err != rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
-                return Err(ClientError::Broker {
-                    context: what,
-                    code: code(err),
-                    message: text(rdsys::rd_kafka_ConfigResource_error_string(r)),
-                });
-            }
-        }
-        Ok(())
+    let list = &*list;
+    (0..list.cnt.max(0) as usize)
+        .map(|i| entry(list.elems.add(i)))
+        .collect()
+}
+
+/// SAFETY: `p` points to a valid partition element.
+unsafe fn entry(p: *const rdsys::rd_kafka_topic_partition_t) -> PartitionEntry {
+    let p = &*p;
+    PartitionEntry {
+        partition: (text(p.topic).unwrap_or_default(), p.partition),
+        offset: p.offset,
+        error: (p.err != rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR)
+            .then(|| code(p.err)),
     }
+}
+
+/// An input partition list, each partition carrying `offset` in
+/// librdkafka's raw form (negative values are its logical offsets).
+fn partition_list<'a>(
+    partitions: impl IntoIterator<Item = (&'a TopicPartition, i64)>,
+) -> Result<TopicPartitionList> {
+    let mut list = TopicPartitionList::new();
+    for ((topic, partition), offset) in partitions {
+        list.add_partition_offset(topic, *partition, Offset::from_raw(offset))
+            .map_err(ClientError::kafka("cannot build a partition list"))?;
+    }
+    Ok(list)
+}
+
+/// A librdkafka error object as a client error; null means no error.
+///
+/// SAFETY: `error` is null or a valid error object.
+unsafe fn error_object(error: *const rdsys::rd_kafka_error_t, context: &str) -> Result<()> {
+    if error.is_null() {
+        return Ok(());
+    }
+    Err(ClientError::Broker {
+        context: context.to_string(),
+        code: code(rdsys::rd_kafka_error_code(error)),
+        message: text(rdsys::rd_kafka_error_string(error)),
+    })
 }

@@ -1,0 +1,467 @@
+//! Consumer groups through the admin facade, as kafka-consumer-groups.sh
+//! sees them: listings, descriptions, lag per partition and offset resets.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rdkafka::types::RDKafkaErrorCode;
+use serde::Serialize;
+
+use super::admin::Admin;
+use super::consumer::record_timestamps;
+use super::error::{ClientError, Result};
+use super::native::{self, OffsetQuery, TopicPartition};
+use super::offset_spec::now_ms;
+
+/// Which group protocol a group speaks: the classic JoinGroup/SyncGroup
+/// protocol or KIP-848's ConsumerGroupHeartbeat.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum GroupType {
+    Classic,
+    Consumer,
+    Unknown,
+}
+
+impl std::fmt::Display for GroupType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            GroupType::Classic => "Classic",
+            GroupType::Consumer => "Consumer",
+            GroupType::Unknown => "Unknown",
+        })
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct GroupListing {
+    pub group_id: String,
+    pub group_type: GroupType,
+    /// A group that only commits offsets (no protocol type, no members).
+    pub simple: bool,
+    /// Kafka's name for the state, e.g. Stable or Empty.
+    pub state: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Coordinator {
+    pub id: i32,
+    pub host: String,
+    pub port: u16,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct GroupMember {
+    pub member_id: String,
+    pub instance_id: Option<String>,
+    pub client_id: String,
+    pub host: String,
+    #[serde(serialize_with = "partition_objects")]
+    pub assignment: Vec<TopicPartition>,
+}
+
+/// Partitions in JSON as {"topic", "partition"} objects rather than pairs.
+fn partition_objects<S: serde::Serializer>(
+    partitions: &[TopicPartition],
+    serializer: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    #[derive(Serialize)]
+    struct Entry<'a> {
+        topic: &'a str,
+        partition: i32,
+    }
+    serializer.collect_seq(partitions.iter().map(|(topic, partition)| Entry {
+        topic,
+        partition: *partition,
+    }))
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct GroupDescription {
+    pub group_id: String,
+    pub group_type: GroupType,
+    pub simple: bool,
+    pub state: String,
+    pub assignor: String,
+    pub coordinator: Option<Coordinator>,
+    pub members: Vec<GroupMember>,
+}
+
+impl GroupDescription {
+    /// How Kafka describes a group it does not know.
+    pub(crate) fn dead(group_id: String) -> GroupDescription {
+        GroupDescription {
+            group_id,
+            group_type: GroupType::Unknown,
+            simple: false,
+            state: "Dead".to_string(),
+            assignor: String::new(),
+            coordinator: None,
+            members: Vec::new(),
+        }
+    }
+
+    pub fn exists(&self) -> bool {
+        self.state != "Dead"
+    }
+
+    /// Whether members are consuming, which rules out changing its offsets
+    /// from outside: only Empty and Dead groups are inactive.
+    pub fn is_active(&self) -> bool {
+        !matches!(self.state.as_str(), "Empty" | "Dead")
+    }
+
+    fn owner(&self, partition: &TopicPartition) -> Option<&GroupMember> {
+        self.members
+            .iter()
+            .find(|m| m.assignment.contains(partition))
+    }
+}
+
+/// Where a group stands in one partition.
+#[derive(Clone, Debug, Serialize)]
+pub struct PartitionLag {
+    pub topic: String,
+    pub partition: i32,
+    /// The committed offset; None when the group has committed none.
+    pub current_offset: Option<i64>,
+    pub log_end_offset: i64,
+    pub lag: Option<i64>,
+    /// The age of the oldest record not yet consumed, in milliseconds: 0
+    /// when there is none, None when it cannot be told.
+    pub lag_time_ms: Option<i64>,
+    pub consumer_id: Option<String>,
+    pub host: Option<String>,
+    pub client_id: Option<String>,
+}
+
+/// A group's description together with its lag in every partition it has
+/// committed offsets for or has assigned.
+#[derive(Clone, Debug, Serialize)]
+pub struct GroupLag {
+    #[serde(flatten)]
+    pub description: GroupDescription,
+    pub partitions: Vec<PartitionLag>,
+}
+
+/// One topic's lag summed over its partitions.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct TopicLag {
+    pub lag: i64,
+    /// The oldest unconsumed record's age across the partitions.
+    pub lag_time_ms: Option<i64>,
+}
+
+impl GroupLag {
+    pub fn by_topic(&self) -> BTreeMap<String, TopicLag> {
+        let mut out: BTreeMap<String, TopicLag> = BTreeMap::new();
+        for p in &self.partitions {
+            let t = out.entry(p.topic.clone()).or_default();
+            t.lag += p.lag.unwrap_or(0);
+            t.lag_time_ms = t.lag_time_ms.max(p.lag_time_ms);
+        }
+        out
+    }
+
+    /// Members that have no partition, which a lag table would not show.
+    pub fn idle_members(&self) -> impl Iterator<Item = &GroupMember> {
+        self.description
+            .members
+            .iter()
+            .filter(|m| m.assignment.is_empty())
+    }
+}
+
+/// Where reset-offsets moves a group.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResetTo {
+    Earliest,
+    Latest,
+    /// The committed offset, or the end where there is none.
+    Current,
+    /// An absolute offset, kept within the log's range.
+    Offset(i64),
+    /// The first record at or after this time (epoch ms), or the end.
+    Datetime(i64),
+    /// The committed offset moved by this many records, kept within range.
+    ShiftBy(i64),
+}
+
+/// Which partitions reset-offsets moves.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ResetScope {
+    /// Each topic with the partitions named, or all of its partitions.
+    Topics(Vec<(String, Option<Vec<i32>>)>),
+    /// Every partition the group has committed offsets for.
+    AllTopics,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct OffsetReset {
+    pub topic: String,
+    pub partition: i32,
+    pub current_offset: Option<i64>,
+    pub new_offset: i64,
+}
+
+/// What delete-offsets did to one partition.
+#[derive(Clone, Debug)]
+pub struct OffsetDeletion {
+    pub partition: TopicPartition,
+    /// Why the partition kept its offset (GroupSubscribedToTopic while the
+    /// group still reads the topic).
+    pub error: Option<RDKafkaErrorCode>,
+}
+
+impl Admin {
+    pub async fn list_groups(&self) -> Result<Vec<GroupListing>> {
+        let timeout = self.settings.timeout;
+        self.blocking(move |_, handle| native::list_consumer_groups(handle, timeout))
+            .await
+    }
+
+    pub async fn describe_groups(&self, groups: &[String]) -> Result<Vec<GroupDescription>> {
+        let groups = groups.to_vec();
+        let timeout = self.settings.timeout;
+        self.blocking(move |_, handle| native::describe_consumer_groups(handle, &groups, timeout))
+            .await
+    }
+
+    pub async fn describe_group(&self, group: &str) -> Result<GroupDescription> {
+        self.describe_groups(&[group.to_string()])
+            .await?
+            .pop()
+            .ok_or_else(|| ClientError::Invalid(format!("no description of group '{group}'")))
+    }
+
+    /// Every partition `group` has committed an offset for, and the offset.
+    pub async fn committed_offsets(&self, group: &str) -> Result<BTreeMap<TopicPartition, i64>> {
+        let group = group.to_string();
+        let timeout = self.settings.timeout;
+        self.blocking(move |_, handle| native::list_consumer_group_offsets(handle, &group, timeout))
+            .await
+    }
+
+    async fn list_offsets(
+        &self,
+        partitions: Vec<TopicPartition>,
+        query: OffsetQuery,
+    ) -> Result<BTreeMap<TopicPartition, i64>> {
+        let timeout = self.settings.timeout;
+        self.blocking(move |_, handle| native::list_offsets(handle, &partitions, query, timeout))
+            .await
+    }
+
+    /// The group's lag: committed offset against log end offset in every
+    /// partition it has committed or has assigned, with the member that
+    /// owns each and the age of the oldest record it has yet to consume.
+    pub async fn group_lag(&self, group: &str) -> Result<GroupLag> {
+        let description = self.describe_group(group).await?;
+        let committed = self.committed_offsets(group).await?;
+        let partitions: BTreeSet<TopicPartition> = committed
+            .keys()
+            .cloned()
+            .chain(
+                description
+                    .members
+                    .iter()
+                    .flat_map(|m| m.assignment.iter().cloned()),
+            )
+            .collect();
+        let ends = self
+            .list_offsets(partitions.iter().cloned().collect(), OffsetQuery::Latest)
+            .await?;
+        let behind: BTreeMap<TopicPartition, i64> = committed
+            .iter()
+            .filter(|(tp, offset)| ends.get(*tp).is_some_and(|end| end > offset))
+            .map(|(tp, offset)| (tp.clone(), *offset))
+            .collect();
+        let settings = self.settings.clone();
+        let timestamps = tokio::task::spawn_blocking(move || record_timestamps(&settings, &behind))
+            .await
+            .map_err(|e| ClientError::Invalid(format!("cannot read record timestamps: {e}")))??;
+        let now = now_ms();
+        let partitions = partitions
+            .into_iter()
+            .map(|tp| {
+                let current = committed.get(&tp).copied();
+                let end = ends.get(&tp).copied().unwrap_or(-1);
+                let lag = current.map(|c| (end - c).max(0));
+                let lag_time_ms = match lag {
+                    Some(0) => Some(0),
+                    Some(_) => timestamps.get(&tp).map(|ts| (now - ts).max(0)),
+                    None => None,
+                };
+                let owner = description.owner(&tp);
+                PartitionLag {
+                    topic: tp.0.clone(),
+                    partition: tp.1,
+                    current_offset: current,
+                    log_end_offset: end,
+                    lag,
+                    lag_time_ms,
+                    consumer_id: owner.map(|m| m.member_id.clone()),
+                    host: owner.map(|m| m.host.clone()),
+                    client_id: owner.map(|m| m.client_id.clone()),
+                }
+            })
+            .collect();
+        Ok(GroupLag {
+            description,
+            partitions,
+        })
+    }
+
+    /// The offsets a reset would commit, computed without changing anything.
+    /// Refused while the group has members, as Kafka refuses it: they would
+    /// overwrite the reset with their next commit.
+    pub async fn plan_offset_reset(
+        &self,
+        group: &str,
+        scope: &ResetScope,
+        to: ResetTo,
+    ) -> Result<Vec<OffsetReset>> {
+        let description = self.describe_group(group).await?;
+        if description.is_active() {
+            return Err(ClientError::Invalid(format!(
+                "assignments can only be reset if the group '{group}' is inactive, but the current state is {}",
+                description.state
+            )));
+        }
+        let committed = self.committed_offsets(group).await?;
+        let partitions: Vec<TopicPartition> = match scope {
+            ResetScope::AllTopics => committed.keys().cloned().collect(),
+            ResetScope::Topics(topics) => self.scope_partitions(topics).await?,
+        };
+        let earliest = self
+            .list_offsets(partitions.clone(), OffsetQuery::Earliest)
+            .await?;
+        let latest = self
+            .list_offsets(partitions.clone(), OffsetQuery::Latest)
+            .await?;
+        let by_time = match to {
+            ResetTo::Datetime(ms) => {
+                self.list_offsets(partitions.clone(), OffsetQuery::Time(ms))
+                    .await?
+            }
+            _ => BTreeMap::new(),
+        };
+        partitions
+            .into_iter()
+            .map(|tp| {
+                let (low, high) = (
+                    earliest.get(&tp).copied().unwrap_or(0),
+                    latest.get(&tp).copied().unwrap_or(0),
+                );
+                let current = committed.get(&tp).copied();
+                let new_offset = match to {
+                    ResetTo::Earliest => low,
+                    ResetTo::Latest => high,
+                    ResetTo::Current => current.unwrap_or(high),
+                    ResetTo::Offset(n) => n.clamp(low, high),
+                    ResetTo::Datetime(_) => match by_time.get(&tp) {
+                        Some(o) if *o >= 0 => *o,
+                        _ => high,
+                    },
+                    ResetTo::ShiftBy(n) => {
+                        let c = current.ok_or_else(|| {
+                            ClientError::Invalid(format!(
+                                "cannot shift the offset of {}-{}: the group has no committed offset there",
+                                tp.0, tp.1
+                            ))
+                        })?;
+                        c.saturating_add(n).clamp(low, high)
+                    }
+                };
+                Ok(OffsetReset {
+                    topic: tp.0,
+                    partition: tp.1,
+                    current_offset: current,
+                    new_offset,
+                })
+            })
+            .collect()
+    }
+
+    /// The partitions named by `--topic T[:P,...]` arguments; a topic alone
+    /// stands for all of its partitions.
+    async fn scope_partitions(
+        &self,
+        topics: &[(String, Option<Vec<i32>>)],
+    ) -> Result<Vec<TopicPartition>> {
+        let described = self.describe_topics(None).await?;
+        let mut out = BTreeSet::new();
+        for (topic, only) in topics {
+            let existing: Vec<i32> = described
+                .iter()
+                .find(|t| &t.name == topic)
+                .ok_or_else(|| ClientError::Invalid(format!("topic '{topic}' does not exist")))?
+                .partitions
+                .iter()
+                .map(|p| p.id)
+                .collect();
+            match only {
+                None => out.extend(existing.into_iter().map(|p| (topic.clone(), p))),
+                Some(wanted) => {
+                    for p in wanted {
+                        if !existing.contains(p) {
+                            return Err(ClientError::Invalid(format!(
+                                "topic '{topic}' has no partition {p}"
+                            )));
+                        }
+                        out.insert((topic.clone(), *p));
+                    }
+                }
+            }
+        }
+        Ok(out.into_iter().collect())
+    }
+
+    /// Commits a planned reset; the group must still be inactive, which the
+    /// broker checks too (a member's commit would be refused otherwise).
+    pub async fn execute_offset_reset(&self, group: &str, plan: &[OffsetReset]) -> Result<()> {
+        let offsets: BTreeMap<TopicPartition, i64> = plan
+            .iter()
+            .map(|r| ((r.topic.clone(), r.partition), r.new_offset))
+            .collect();
+        let group = group.to_string();
+        let timeout = self.settings.timeout;
+        self.blocking(move |_, handle| {
+            native::alter_consumer_group_offsets(handle, &group, &offsets, timeout)
+        })
+        .await
+    }
+
+    /// DeleteGroups; a group with members is refused with NonEmptyGroup.
+    pub async fn delete_groups(&self, groups: &[String]) -> Result<()> {
+        let refs: Vec<&str> = groups.iter().map(String::as_str).collect();
+        let results = self
+            .client
+            .delete_groups(&refs, &self.options())
+            .await
+            .map_err(ClientError::kafka("cannot delete groups"))?;
+        for r in results {
+            if let Err((name, code)) = r {
+                return Err(ClientError::Broker {
+                    context: format!("cannot delete group '{name}'"),
+                    code,
+                    message: None,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// OffsetDelete for the partitions `--topic T[:P,...]` names.
+    pub async fn delete_offsets(
+        &self,
+        group: &str,
+        topics: &[(String, Option<Vec<i32>>)],
+    ) -> Result<Vec<OffsetDeletion>> {
+        let partitions = self.scope_partitions(topics).await?;
+        let group = group.to_string();
+        let timeout = self.settings.timeout;
+        self.blocking(move |_, handle| {
+            native::delete_consumer_group_offsets(handle, &group, &partitions, timeout)
+        })
+        .await
+    }
+}

@@ -1,0 +1,413 @@
+//! group-inspect against a broker the test starts: lag and its age before
+//! and after a member commits, offset resets (dry run and --execute),
+//! deleting offsets and groups, and both group protocols side by side.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use common::{
+    create_topic, poll_until, producer, run_tool, subscribed_member, wait_until, BrokerProcess,
+    ToolOutput,
+};
+use rdkafka::consumer::{CommitMode, Consumer};
+use rdkafka::producer::FutureRecord;
+use rdkafka::{Offset, TopicPartitionList};
+use serde_json::Value;
+
+const INSPECT: &str = env!("CARGO_BIN_EXE_group-inspect");
+const GROUP_BROKER: &[&str] = &["group.initial.rebalance.delay.ms=0"];
+const HOUR_MS: i64 = 3_600_000;
+
+fn inspect(bs: &str, args: &[&str]) -> ToolOutput {
+    run_tool(INSPECT, bs, args, b"")
+}
+
+/// The lag description of one group, as `--output json` gives it.
+fn described(bs: &str, group: &str) -> Value {
+    let out = inspect(bs, &["describe", "-g", group, "--output", "json"]);
+    let mut all: Vec<Value> = serde_json::from_str(out.ok()).expect("describe prints JSON");
+    assert_eq!(all.len(), 1);
+    all.remove(0)
+}
+
+/// (partition, current offset, lag, lag time in ms).
+type LagRow = (i64, Option<i64>, Option<i64>, Option<i64>);
+
+/// The lag rows of a described group.
+fn lag_rows(description: &Value) -> Vec<LagRow> {
+    description["partitions"]
+        .as_array()
+        .expect("partitions")
+        .iter()
+        .map(|p| {
+            (
+                p["partition"].as_i64().unwrap(),
+                p["current_offset"].as_i64(),
+                p["lag"].as_i64(),
+                p["lag_time_ms"].as_i64(),
+            )
+        })
+        .collect()
+}
+
+fn committed(bs: &str, group: &str) -> Vec<(i64, Option<i64>)> {
+    lag_rows(&described(bs, group))
+        .into_iter()
+        .map(|(p, current, _, _)| (p, current))
+        .collect()
+}
+
+fn state(bs: &str, group: &str) -> String {
+    let out = inspect(
+        bs,
+        &["describe", "-g", group, "--state", "--output", "json"],
+    );
+    let all: Vec<Value> = serde_json::from_str(out.ok()).expect("JSON");
+    all[0]["state"].as_str().unwrap_or_default().to_string()
+}
+
+/// Ten records in each of three partitions, all stamped an hour ago.
+async fn produce_hour_old(bs: &str, topic: &str) {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let p = producer(bs, &[]);
+    for i in 0..30 {
+        let value = i.to_string();
+        let record = FutureRecord::<(), _>::to(topic)
+            .partition(i % 3)
+            .timestamp(now - HOUR_MS)
+            .payload(&value);
+        p.send(record, Duration::from_secs(10))
+            .await
+            .expect("delivered");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lag_before_and_after_a_commit_then_resets_and_deletes() {
+    let broker = BrokerProcess::start(GROUP_BROKER);
+    let bs = broker.bootstrap();
+    create_topic(&bs, "lagging", 3, &[]).await;
+    produce_hour_old(&bs, "lagging").await;
+
+    let member = subscribed_member(&bs, "readers", "lagging", &[]);
+    let seen = poll_until(&[&member], Duration::from_secs(30), |s| s[0].len() == 30);
+    assert_eq!(seen[0].len(), 30, "the member reads every record");
+
+    // Assigned but nothing committed: no offset, no lag, but an owner.
+    let before = described(&bs, "readers");
+    assert_eq!(before["state"], "Stable");
+    assert_eq!(
+        lag_rows(&before),
+        vec![
+            (0, None, None, None),
+            (1, None, None, None),
+            (2, None, None, None)
+        ]
+    );
+    let owner = before["members"][0]["member_id"].as_str().unwrap();
+    for p in before["partitions"].as_array().unwrap() {
+        assert_eq!(p["consumer_id"], owner);
+        assert_eq!(p["log_end_offset"], 10);
+    }
+
+    let mut commit = TopicPartitionList::new();
+    for p in 0..3 {
+        commit
+            .add_partition_offset("lagging", p, Offset::Offset(4))
+            .unwrap();
+    }
+    member.commit(&commit, CommitMode::Sync).expect("commit");
+
+    // Six records behind in each partition; the oldest is an hour old.
+    let after = described(&bs, "readers");
+    for (partition, current, lag, lag_time) in lag_rows(&after) {
+        assert_eq!((current, lag), (Some(4), Some(6)), "partition {partition}");
+        let age = lag_time.expect("a lag time");
+        assert!((HOUR_MS..HOUR_MS + 300_000).contains(&age), "{age}");
+    }
+    assert_eq!(after["total_lag"]["lagging"]["lag"], 18);
+    let table = inspect(&bs, &["describe", "-g", "readers"]);
+    let row = table
+        .ok()
+        .lines()
+        .find(|l| l.starts_with("readers") && l.contains("lagging"))
+        .expect("a lag row");
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(&cells[..6], ["readers", "lagging", "0", "4", "10", "6"]);
+    assert_eq!(cells[6], "1h", "LAG-TIME in {row}");
+
+    let list = inspect(&bs, &["list"]);
+    assert!(
+        list.ok()
+            .lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>()
+                == ["readers", "Classic", "consumer", "Stable"]),
+        "{}",
+        list.stdout
+    );
+
+    // Offsets of a group with members are theirs to move.
+    let refused = inspect(
+        &bs,
+        &[
+            "reset-offsets",
+            "-g",
+            "readers",
+            "--all-topics",
+            "--to-earliest",
+            "--execute",
+        ],
+    );
+    assert_eq!(refused.code, Some(1));
+    assert!(
+        refused.stderr.contains("inactive") && refused.stderr.contains("Stable"),
+        "{}",
+        refused.stderr
+    );
+
+    drop(member);
+    assert!(
+        wait_until(Duration::from_secs(30), || state(&bs, "readers") == "Empty"),
+        "the group empties once its member leaves"
+    );
+
+    let dry = inspect(
+        &bs,
+        &[
+            "reset-offsets",
+            "-g",
+            "readers",
+            "--all-topics",
+            "--to-earliest",
+        ],
+    );
+    let rows: Vec<Vec<String>> = dry
+        .ok()
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().map(str::to_string).collect())
+        .collect();
+    assert_eq!(rows.len(), 3);
+    assert!(rows.iter().all(|r| r[3] == "4" && r[4] == "0"), "{rows:?}");
+    assert!(dry.stderr.contains("Dry run"), "{}", dry.stderr);
+    assert_eq!(
+        committed(&bs, "readers"),
+        vec![(0, Some(4)), (1, Some(4)), (2, Some(4))],
+        "a dry run commits nothing"
+    );
+
+    let exact = [
+        "reset-offsets",
+        "-g",
+        "readers",
+        "--topic",
+        "lagging:1",
+        "--to-offset",
+        "7",
+        "--execute",
+    ];
+    inspect(&bs, &exact).ok();
+    assert_eq!(
+        committed(&bs, "readers"),
+        vec![(0, Some(4)), (1, Some(7)), (2, Some(4))]
+    );
+
+    let shift = [
+        "reset-offsets",
+        "-g",
+        "readers",
+        "--topic",
+        "lagging",
+        "--shift-by",
+        "-5",
+        "--execute",
+    ];
+    inspect(&bs, &shift).ok();
+    assert_eq!(
+        committed(&bs, "readers"),
+        vec![(0, Some(0)), (1, Some(2)), (2, Some(0))],
+        "shifted back and kept at the log start"
+    );
+
+    // Every record is an hour old, so none is within the last half hour.
+    let recent = [
+        "reset-offsets",
+        "-g",
+        "readers",
+        "--all-topics",
+        "--by-duration",
+        "PT30M",
+        "--execute",
+    ];
+    inspect(&bs, &recent).ok();
+    assert_eq!(
+        committed(&bs, "readers"),
+        vec![(0, Some(10)), (1, Some(10)), (2, Some(10))]
+    );
+    let two_hours_ago = (SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+        - 2 * HOUR_MS)
+        .to_string();
+    let dated = [
+        "reset-offsets",
+        "-g",
+        "readers",
+        "--topic",
+        "lagging:0",
+        "--to-datetime",
+        &two_hours_ago,
+        "--execute",
+    ];
+    inspect(&bs, &dated).ok();
+    assert_eq!(committed(&bs, "readers")[0], (0, Some(0)));
+
+    let deleted = inspect(
+        &bs,
+        &["delete-offsets", "-g", "readers", "-t", "lagging:2", "-y"],
+    );
+    assert!(deleted.ok().contains("Deleted"), "{}", deleted.stdout);
+    assert_eq!(committed(&bs, "readers"), vec![(0, Some(0)), (1, Some(10))]);
+
+    let unconfirmed = inspect(&bs, &["delete", "-g", "readers"]);
+    assert_eq!(unconfirmed.code, Some(1));
+    assert!(
+        unconfirmed.stderr.contains("--yes"),
+        "{}",
+        unconfirmed.stderr
+    );
+    inspect(&bs, &["delete", "-g", "readers", "--yes"]).ok();
+    let gone = inspect(&bs, &["describe", "-g", "readers"]);
+    assert_eq!(gone.code, Some(1));
+    assert!(gone.stderr.contains("does not exist"), "{}", gone.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn both_protocols_are_listed_described_and_protected() {
+    let broker = BrokerProcess::start(GROUP_BROKER);
+    let bs = broker.bootstrap();
+    create_topic(&bs, "shared", 3, &[]).await;
+    let classic = subscribed_member(&bs, "old-style", "shared", &[]);
+    let modern = subscribed_member(
+        &bs,
+        "new-style",
+        "shared",
+        &[("group.protocol", "consumer")],
+    );
+    assert!(
+        wait_until(Duration::from_secs(30), || {
+            classic.poll(Duration::from_millis(50));
+            modern.poll(Duration::from_millis(50));
+            state(&bs, "old-style") == "Stable" && state(&bs, "new-style") == "Stable"
+        }),
+        "both groups settle"
+    );
+
+    let list = inspect(&bs, &["list", "--output", "json"]);
+    let groups: Vec<Value> = serde_json::from_str(list.ok()).unwrap();
+    let type_of = |g: &str| {
+        groups
+            .iter()
+            .find(|v| v["group_id"] == g)
+            .map(|v| v["group_type"].as_str().unwrap().to_string())
+    };
+    assert_eq!(type_of("old-style").as_deref(), Some("Classic"));
+    assert_eq!(type_of("new-style").as_deref(), Some("Consumer"));
+    let only_new = inspect(&bs, &["list", "--type", "consumer"]);
+    let names: Vec<&str> = only_new
+        .ok()
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(names, ["new-style"]);
+
+    for group in ["old-style", "new-style"] {
+        let members = inspect(&bs, &["describe", "-g", group, "--members"]);
+        let row = members
+            .ok()
+            .lines()
+            .find(|l| l.starts_with(group))
+            .unwrap_or_else(|| panic!("a member row in {}", members.stdout));
+        let cells: Vec<&str> = row.split_whitespace().collect();
+        assert_eq!(cells[cells.len() - 2..], ["3", "shared(0,1,2)"], "{row}");
+
+        watch_redraws(&bs, group);
+
+        let refused = inspect(&bs, &["delete", "-g", group, "-y"]);
+        assert_eq!(refused.code, Some(1));
+        assert!(
+            refused.stderr.contains("NonEmptyGroup"),
+            "{}",
+            refused.stderr
+        );
+    }
+}
+
+/// `--watch 1` prints the lag table again every second and stops cleanly
+/// on Ctrl-C.
+fn watch_redraws(bs: &str, group: &str) {
+    let mut child = Command::new(INSPECT)
+        .args(["describe", "-g", group, "--watch", "1"])
+        .env("GREGOR_BOOTSTRAP", bs)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn group-inspect");
+    // Kept open until the interrupt: a closed pipe would end the tool first.
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let headers = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .filter(|l| l.starts_with("GROUP "))
+        .take(2)
+        .count();
+    assert_eq!(headers, 2, "two redraws");
+    let interrupted = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill -INT");
+    assert!(interrupted.success());
+    let status = child.wait().expect("wait for group-inspect");
+    assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn bad_arguments_are_one_line_and_exit_2() {
+    for args in [
+        &["reset-offsets", "-g", "g", "--to-earliest"][..],
+        &["reset-offsets", "-g", "g", "--all-topics"],
+        &[
+            "reset-offsets",
+            "-g",
+            "g",
+            "--all-topics",
+            "--to-earliest",
+            "--to-latest",
+        ],
+        &[
+            "reset-offsets",
+            "-g",
+            "g",
+            "--all-topics",
+            "--by-duration",
+            "soon",
+        ],
+        &["delete-offsets", "-g", "g", "-t", "t:x"],
+        &["describe"],
+        &["describe", "-g", "g", "--watch", "0"],
+    ] {
+        let out = run_tool(INSPECT, "127.0.0.1:1", args, b"");
+        assert_eq!(out.code, Some(2), "{args:?}: {}", out.stderr);
+        assert_eq!(out.stderr.lines().count(), 1, "{args:?}: {}", out.stderr);
+        assert!(out.stderr.starts_with("group-inspect: "), "{}", out.stderr);
+    }
+}
