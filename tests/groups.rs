@@ -577,3 +577,45 @@ async fn a_broker_restart_does_not_rebalance_a_stable_group() {
         "the stored generation let the member carry on without a rebalance"
     );
 }
+
+/// Kafka's InitialDelayedJoin: each member that joins during the initial
+/// rebalance delay earns the group another delay, so consumers started one
+/// after another still form a single first generation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_arriving_during_the_initial_delay_extend_it() {
+    use std::sync::atomic::Ordering;
+    let broker = BrokerProcess::start(&["group.initial.rebalance.delay.ms=2000"]);
+    let bs = broker.bootstrap();
+    create_topic(&bs, "staggered", 6, &[]).await;
+    let started = Instant::now();
+    let (a, rebalances) = counting_member(&bs, "staggered", "staggered", &[]);
+    let mut others: Vec<BaseConsumer> = Vec::new();
+    let all_split = |a: &BaseConsumer<CountingContext>, others: &[BaseConsumer]| {
+        others.len() == 2
+            && a.assignment().map(|l| l.count()).unwrap_or(0) == 2
+            && others.iter().all(|c| assigned(c).len() == 2)
+    };
+    let deadline = started + Duration::from_secs(30);
+    while !all_split(&a, &others) && Instant::now() < deadline {
+        // B joins within the first delay; C only after it has run out,
+        // within the delay B earned.
+        let due = match others.len() {
+            0 => Duration::from_millis(1000),
+            1 => Duration::from_millis(2800),
+            _ => Duration::MAX,
+        };
+        if started.elapsed() >= due {
+            others.push(member(&bs, "staggered", "staggered", &[]));
+        }
+        a.poll(Duration::from_millis(20));
+        for c in &others {
+            c.poll(Duration::from_millis(20));
+        }
+    }
+    assert!(all_split(&a, &others), "three members share six partitions");
+    assert_eq!(
+        rebalances.load(Ordering::SeqCst),
+        1,
+        "the first member was assigned once, by a generation that had all three"
+    );
+}

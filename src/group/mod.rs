@@ -36,6 +36,7 @@ use consumer::{ConsumerGroup, ConsumerMember};
 use member::Member;
 use offsets::OffsetStore;
 use state::Group;
+use state::InitialDelay;
 
 /// Coordinator settings, Kafka's `group.*` broker properties.
 #[derive(Debug, Clone)]
@@ -263,6 +264,9 @@ impl GroupCoordinator {
                 }
             }
             None => {
+                if let Some(delay) = group.initial_delay.as_mut() {
+                    delay.new_member_added = true;
+                }
                 if let Some(instance) = &r.group_instance_id {
                     group
                         .static_members
@@ -323,8 +327,11 @@ impl GroupCoordinator {
         } else {
             group.rebalance_timeout_ms()
         };
-        group.join_not_before =
-            (initial && delay > 0).then(|| Instant::now() + Duration::from_millis(delay));
+        group.initial_delay = (initial && delay > 0).then(|| InitialDelay {
+            until: Instant::now() + Duration::from_millis(delay),
+            remaining_ms: group.rebalance_timeout_ms().saturating_sub(delay),
+            new_member_added: false,
+        });
         tracing::debug!(group = %group.id, generation = group.generation_id, delay, "preparing rebalance");
         self.arm_join_timer(&group.id, group.rebalance_id, Duration::from_millis(delay));
         self.maybe_complete_join(group);
@@ -343,14 +350,22 @@ impl GroupCoordinator {
                 if group.state == GroupState::PreparingRebalance
                     && group.rebalance_id == rebalance_id
                 {
-                    coordinator.complete_join(group);
+                    let step = coordinator.config.initial_rebalance_delay_ms;
+                    match group.initial_delay.as_mut().and_then(|d| d.extend(step)) {
+                        Some(delay) => coordinator.arm_join_timer(
+                            &group_id,
+                            rebalance_id,
+                            Duration::from_millis(delay),
+                        ),
+                        None => coordinator.complete_join(group),
+                    }
                 }
             }
         });
     }
 
     fn maybe_complete_join(&self, group: &mut Group) {
-        let delayed = group.join_not_before.is_some_and(|t| Instant::now() < t);
+        let delayed = group.initial_delay.as_ref().is_some_and(|d| d.is_running());
         if group.state == GroupState::PreparingRebalance && !delayed && group.all_members_joined() {
             self.complete_join(group);
         }
@@ -370,7 +385,7 @@ impl GroupCoordinator {
             group.remove_member(&id);
         }
         group.pending_members.clear();
-        group.join_not_before = None;
+        group.initial_delay = None;
         group.generation_id += 1;
         if group.members.is_empty() {
             group.state = GroupState::Empty;

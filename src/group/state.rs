@@ -45,9 +45,39 @@ pub struct Group {
     pub static_members: HashMap<String, String>,
     /// Bumped whenever a rebalance starts, so a timer armed for an older one does nothing.
     pub rebalance_id: u64,
-    /// During the initial delay of a new group's first rebalance, the join
-    /// phase does not complete early even when every member has joined.
-    pub join_not_before: Option<Instant>,
+    /// Set during an Empty group's first join phase (Kafka's InitialDelayedJoin).
+    pub initial_delay: Option<InitialDelay>,
+}
+
+/// group.initial.rebalance.delay.ms at work: the join phase does not end
+/// before `until` even when every member has joined, and each member that
+/// arrives during a delay earns another one, until the rebalance timeout
+/// is used up, so that consumers started together form one generation.
+#[derive(Debug, Clone)]
+pub struct InitialDelay {
+    pub until: Instant,
+    /// What is left of the rebalance timeout for further delays.
+    pub remaining_ms: u64,
+    pub new_member_added: bool,
+}
+
+impl InitialDelay {
+    pub fn is_running(&self) -> bool {
+        Instant::now() < self.until
+    }
+
+    /// When the delay ran out: another delay (at most `step`) if members
+    /// arrived during this one and time is left, else None.
+    pub fn extend(&mut self, step_ms: u64) -> Option<u64> {
+        if !self.new_member_added || self.remaining_ms == 0 {
+            return None;
+        }
+        let delay = step_ms.min(self.remaining_ms);
+        self.remaining_ms -= delay;
+        self.new_member_added = false;
+        self.until = Instant::now() + std::time::Duration::from_millis(delay);
+        Some(delay)
+    }
 }
 
 impl Group {
@@ -63,7 +93,7 @@ impl Group {
             pending_members: HashMap::new(),
             static_members: HashMap::new(),
             rebalance_id: 0,
-            join_not_before: None,
+            initial_delay: None,
         }
     }
 
