@@ -435,6 +435,16 @@ async fn cluster_log_dirs_epochs_and_offsets_are_reported() {
         (1, 9),
         "first record at or after 8"
     );
+    // kafkajs asks with v3, before the leader epoch was in the response.
+    for version in 1..=10 {
+        let r = client
+            .call(&list(-1), version)
+            .unwrap_or_else(|| panic!("ListOffsets v{version} answered"));
+        let p = &r.topics[0].partitions[0];
+        assert_eq!((p.error_code, p.offset), (0, 5), "v{version}");
+        let epoch = if version >= 4 { 0 } else { -1 };
+        assert_eq!(p.leader_epoch, epoch, "v{version}");
+    }
 
     let metadata = |client: &mut RawClient| {
         let request = MetadataRequest::default().with_topics(Some(vec![

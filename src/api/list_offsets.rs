@@ -18,7 +18,7 @@ impl Handler for ListOffsets {
 
     async fn handle(
         broker: Arc<BrokerContext>,
-        _ctx: RequestContext,
+        ctx: RequestContext,
         request: ListOffsetsRequest,
     ) -> ListOffsetsResponse {
         let isolation = IsolationLevel::from_wire(request.isolation_level);
@@ -49,7 +49,13 @@ impl Handler for ListOffsets {
                             Ok((timestamp, offset, epoch)) => base
                                 .with_timestamp(timestamp)
                                 .with_offset(offset)
-                                .with_leader_epoch(if offset >= 0 { epoch } else { -1 }),
+                                // The epoch is in the response from v4 only;
+                                // the codec refuses a value it cannot carry.
+                                .with_leader_epoch(if offset >= 0 && ctx.api_version >= 4 {
+                                    epoch
+                                } else {
+                                    -1
+                                }),
                             Err(code) => base.with_error_code(code.code()),
                         }
                     })

@@ -1,0 +1,63 @@
+//! Conformance with Kafka clients that share no code with librdkafka:
+//! kafka-python and kafkajs run their scenarios (tests/compat) against a
+//! broker this test starts. scripts/install-compat installs them.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::BrokerProcess;
+
+fn compat_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/compat")
+}
+
+/// Runs one client's scenario script; a failure shows the client's own
+/// account of the scenario, API and error code.
+fn run_scenarios(client: &str, program: PathBuf, script: &str, bootstrap: &str) {
+    assert!(
+        program.exists() || program.components().count() == 1,
+        "{client} is not installed: run scripts/install-compat ({} is missing)",
+        program.display()
+    );
+    let out = Command::new(&program)
+        .arg(compat_dir().join(script))
+        .arg(bootstrap)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", program.display()));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "{client} scenarios failed ({}):\n{stdout}{stderr}",
+        out.status
+    );
+    assert!(stdout.lines().count() >= 9, "{client} ran every scenario:\n{stdout}");
+}
+
+#[test]
+fn kafka_python_scenarios() {
+    let broker = BrokerProcess::start(&["group.initial.rebalance.delay.ms=0"]);
+    run_scenarios(
+        "kafka-python",
+        compat_dir().join("python/.venv/bin/python"),
+        "python/kafka_python_scenarios.py",
+        &broker.bootstrap(),
+    );
+}
+
+#[test]
+fn kafkajs_scenarios() {
+    let broker = BrokerProcess::start(&["group.initial.rebalance.delay.ms=0"]);
+    assert!(
+        compat_dir().join("node/node_modules/kafkajs").exists(),
+        "kafkajs is not installed: run scripts/install-compat"
+    );
+    run_scenarios(
+        "kafkajs",
+        PathBuf::from("node"),
+        "node/kafkajs_scenarios.js",
+        &broker.bootstrap(),
+    );
+}
