@@ -33,7 +33,10 @@ fn run_scenarios(client: &str, program: PathBuf, script: &str, bootstrap: &str) 
         "{client} scenarios failed ({}):\n{stdout}{stderr}",
         out.status
     );
-    assert!(stdout.lines().count() >= 9, "{client} ran every scenario:\n{stdout}");
+    assert!(
+        stdout.lines().count() >= 9,
+        "{client} ran every scenario:\n{stdout}"
+    );
 }
 
 #[test]
