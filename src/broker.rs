@@ -119,6 +119,7 @@ impl Broker {
             controller,
             replicas,
             groups,
+            producer_ids: Default::default(),
         });
 
         let (shutdown, shutdown_rx) = watch::channel(false);

@@ -13,3 +13,4 @@ pub mod group;
 pub mod log;
 pub mod partition;
 pub mod server;
+pub mod transaction;

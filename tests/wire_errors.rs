@@ -194,6 +194,7 @@ fn api_versions_lists_exactly_the_served_apis() {
         ApiKey::OffsetDelete,
         ApiKey::ConsumerGroupHeartbeat,
         ApiKey::ConsumerGroupDescribe,
+        ApiKey::InitProducerId,
     ];
     let mut want: Vec<i16> = expected.iter().map(|k| *k as i16).collect();
     want.sort();

@@ -7,6 +7,7 @@ use crate::cluster::{Controller, ControllerError, MetadataImage, NewTopic, Topic
 use crate::config::BrokerConfig;
 use crate::group::{GroupCoordinator, OFFSETS_TOPIC};
 use crate::partition::ReplicaManager;
+use crate::transaction::ProducerIdManager;
 
 /// What every handler reaches: this broker's identity, the metadata image
 /// (through the controller) and the partitions it hosts.
@@ -16,6 +17,7 @@ pub struct BrokerContext {
     pub controller: Controller,
     pub replicas: Arc<ReplicaManager>,
     pub groups: Arc<GroupCoordinator>,
+    pub producer_ids: ProducerIdManager,
 }
 
 impl BrokerContext {

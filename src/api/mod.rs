@@ -23,6 +23,7 @@ mod fetch;
 mod find_coordinator;
 mod heartbeat;
 mod incremental_alter_configs;
+mod init_producer_id;
 mod join_group;
 mod leave_group;
 mod list_groups;

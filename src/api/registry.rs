@@ -12,9 +12,9 @@ use super::{
     alter_configs, api_versions, consumer_group_describe, consumer_group_heartbeat,
     create_partitions, create_topics, delete_groups, delete_records, delete_topics,
     describe_cluster, describe_configs, describe_groups, describe_log_dirs, fetch,
-    find_coordinator, heartbeat, incremental_alter_configs, join_group, leave_group, list_groups,
-    list_offsets, metadata, offset_commit, offset_delete, offset_fetch, offset_for_leader_epoch,
-    produce, sync_group,
+    find_coordinator, heartbeat, incremental_alter_configs, init_producer_id, join_group,
+    leave_group, list_groups, list_offsets, metadata, offset_commit, offset_delete, offset_fetch,
+    offset_for_leader_epoch, produce, sync_group,
 };
 use super::{context::RequestContext, BrokerContext, Handler};
 
@@ -103,6 +103,7 @@ static ENDPOINTS: std::sync::LazyLock<Vec<Endpoint>> = std::sync::LazyLock::new(
         entry::<offset_delete::OffsetDelete>(),
         entry::<consumer_group_heartbeat::ConsumerGroupHeartbeat>(),
         entry::<consumer_group_describe::ConsumerGroupDescribe>(),
+        entry::<init_producer_id::InitProducerId>(),
     ]
 });
 

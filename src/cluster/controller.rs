@@ -279,6 +279,22 @@ impl Controller {
         })
     }
 
+    /// Reserves `count` producer ids for a broker to hand out (Kafka's
+    /// AllocateProducerIds); returns the first. The reservation is durable
+    /// before any id in it is used.
+    pub fn allocate_producer_ids(&self, count: i64) -> Result<i64, ControllerError> {
+        self.commit(|image| {
+            let first = image.next_producer_id;
+            image.next_producer_id = first.checked_add(count).ok_or_else(|| {
+                ControllerError::new(
+                    ResponseError::UnknownServerError,
+                    "producer ids are exhausted",
+                )
+            })?;
+            Ok(first)
+        })
+    }
+
     /// Grows a topic to `count` partitions.
     pub fn create_partitions(
         &self,

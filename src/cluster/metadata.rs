@@ -44,6 +44,10 @@ pub struct MetadataImage {
     pub controller_id: i32,
     pub brokers: BTreeMap<i32, BrokerRegistration>,
     pub topics: BTreeMap<String, TopicImage>,
+    /// The first producer id not yet handed out in a block (Kafka's
+    /// ProducerIdsRecord): ids are never reused, across restarts too.
+    #[serde(default)]
+    pub next_producer_id: i64,
 }
 
 impl MetadataImage {

@@ -441,6 +441,13 @@ pub static BROKER_CONFIGS: &[ConfigDef] = &[
         "Roles of this process.",
     ),
     def(
+        "producer.id.expiration.ms",
+        Int,
+        Some("86400000"),
+        Some(1),
+        "How long a partition keeps an idempotent producer's state after its last write.",
+    ),
+    def(
         "socket.receive.buffer.bytes",
         Int,
         Some("102400"),
@@ -738,6 +745,10 @@ impl BrokerConfig {
 
     pub fn group_max_session_timeout_ms(&self) -> i32 {
         self.long("group.max.session.timeout.ms") as i32
+    }
+
+    pub fn producer_id_expiration_ms(&self) -> i64 {
+        self.long("producer.id.expiration.ms")
     }
 
     pub fn offsets_retention_ms(&self) -> i64 {

@@ -31,6 +31,9 @@ pub struct LogConfig {
     pub segment_index_bytes: u32,
     /// `file.delete.delay.ms`: how long a deleted segment lingers before its files go.
     pub file_delete_delay_ms: i64,
+    /// `producer.id.expiration.ms` (broker-wide): forget an idempotent
+    /// producer this long after its last write to the partition.
+    pub producer_id_expiration_ms: i64,
 }
 
 impl Default for LogConfig {
@@ -48,6 +51,7 @@ impl Default for LogConfig {
             index_interval_bytes: 4096,
             segment_index_bytes: 10 * 1024 * 1024,
             file_delete_delay_ms: 60_000,
+            producer_id_expiration_ms: 24 * 60 * 60 * 1000,
         }
     }
 }

@@ -21,6 +21,18 @@ pub enum LogError {
     RecordListTooLarge { size: usize, max: u64 },
     #[error("invalid record batch: {0}")]
     InvalidRecord(String),
+    #[error("producer {producer_id} sent sequence {sequence}; expected {expected}")]
+    OutOfOrderSequence {
+        producer_id: i64,
+        sequence: i32,
+        expected: i32,
+    },
+    #[error("producer {producer_id} wrote with epoch {epoch}, older than its current {current}")]
+    InvalidProducerEpoch {
+        producer_id: i64,
+        epoch: i16,
+        current: i16,
+    },
     #[error("{op} {path}: {source}")]
     Io {
         op: &'static str,
@@ -46,6 +58,8 @@ impl LogError {
             LogError::MessageTooLarge { .. } => ResponseError::MessageTooLarge,
             LogError::RecordListTooLarge { .. } => ResponseError::RecordListTooLarge,
             LogError::InvalidRecord(_) => ResponseError::InvalidRecord,
+            LogError::OutOfOrderSequence { .. } => ResponseError::OutOfOrderSequenceNumber,
+            LogError::InvalidProducerEpoch { .. } => ResponseError::InvalidProducerEpoch,
             LogError::Io { .. } => ResponseError::KafkaStorageError,
         }
         .code()

@@ -3,8 +3,8 @@
 //! On disk, a partition directory `<topic>-<partition>` holds segments
 //! `<20-digit base offset>.log` with their sparse `.index` (relative offset
 //! -> file position) and `.timeindex` (timestamp -> relative offset), the
-//! `leader-epoch-checkpoint`, and `log-start-offset` once records were
-//! deleted. Batches are stored exactly as producers sent them (magic 2),
+//! `leader-epoch-checkpoint`, `log-start-offset` once records were deleted,
+//! and idempotent producers' state snapshots (`<offset>.snapshot`). Batches are stored exactly as producers sent them (magic 2),
 //! with base offset and partition leader epoch patched in.
 //!
 //! Semantics the rest of the broker relies on:
@@ -33,6 +33,7 @@ mod batch;
 mod epoch;
 mod error;
 mod index;
+mod producer_state;
 mod segment;
 
 use std::collections::BTreeMap;
@@ -44,6 +45,7 @@ pub use error::LogError;
 
 use crate::config::{LogConfig, TimestampType};
 use epoch::{write_atomically, LeaderEpochCache};
+use producer_state::{Admission, BatchMetadata, ProducerStateManager, StagedProducers};
 use segment::Segment;
 
 const LOG_START_FILE: &str = "log-start-offset";
@@ -71,6 +73,7 @@ pub struct Log {
     unflushed_messages: i64,
     /// When the oldest write not yet fsynced happened, for flush.ms.
     oldest_unflushed_ms: Option<i64>,
+    producers: ProducerStateManager,
 }
 
 impl Log {
@@ -125,11 +128,45 @@ impl Log {
             epochs: LeaderEpochCache::load(dir),
             unflushed_messages: 0,
             oldest_unflushed_ms: None,
+            producers: ProducerStateManager::default(),
         };
         let end = log.log_end_offset();
         log.epochs.truncate_from_end(end)?;
         log.epochs.truncate_from_start(log_start_offset)?;
+        log.rebuild_producer_state(now_ms)?;
         Ok(log)
+    }
+
+    /// Loads the newest producer state snapshot within the log and replays
+    /// the batch headers after it.
+    fn rebuild_producer_state(&mut self, now_ms: i64) -> Result<(), LogError> {
+        let end = self.log_end_offset();
+        let (mut producers, from) =
+            ProducerStateManager::load(&self.dir, end, self.log_start_offset)?;
+        let floor = self
+            .segments
+            .range(..=from)
+            .next_back()
+            .map_or(i64::MIN, |(base, _)| *base);
+        let segments = self
+            .segments
+            .range(floor..)
+            .map(|(_, s)| s)
+            .chain(std::iter::once(&self.active));
+        let mut replayed = 0usize;
+        for segment in segments {
+            for b in segment.batches_from(from) {
+                if b.header.base_offset >= from {
+                    producers.replay(&b.header, now_ms);
+                    replayed += 1;
+                }
+            }
+        }
+        if producers.len() > 0 {
+            tracing::debug!(dir = %self.dir.display(), from, replayed, producers = producers.len(), "rebuilt producer state");
+        }
+        self.producers = producers;
+        Ok(())
     }
 
     pub fn config(&self) -> &LogConfig {
@@ -196,6 +233,17 @@ impl Log {
         let log_append_time =
             (self.config.message_timestamp_type == TimestampType::LogAppendTime).then_some(now_ms);
         let base_offset = self.log_end_offset();
+        // Offsets first, so that idempotent producers' batches are checked
+        // (and a retry recognised) before anything is written.
+        let mut staged = StagedProducers::default();
+        let mut next = base_offset;
+        for h in &mut headers {
+            h.base_offset = next;
+            next = h.last_offset() + 1;
+            if let Admission::Duplicate(original) = self.producers.admit(&mut staged, h, now_ms)? {
+                return Ok(self.duplicate_info(original));
+            }
+        }
         let record_count: i64 = headers
             .iter()
             .map(|h| i64::from(h.last_offset_delta) + 1)
@@ -212,25 +260,23 @@ impl Log {
         )?;
 
         let mut data = BytesMut::from(records);
-        let mut next = base_offset;
         let mut position = 0usize;
         for h in &mut headers {
             let size = h.total_size().unwrap_or(0);
             let b = data
                 .get_mut(position..position + size)
                 .ok_or_else(|| LogError::CorruptMessage("batch is truncated".into()))?;
-            batch::set_base_offset(b, next)?;
+            batch::set_base_offset(b, h.base_offset)?;
             batch::set_partition_leader_epoch(b, leader_epoch)?;
             if let Some(t) = log_append_time {
                 batch::set_log_append_time(b, t)?;
                 h.max_timestamp = t;
             }
-            h.base_offset = next;
             h.partition_leader_epoch = leader_epoch;
-            next = h.last_offset() + 1;
             position += size;
         }
         self.active.append(&data, &headers, now_ms)?;
+        self.producers.commit(staged);
         self.epochs.assign(leader_epoch, base_offset)?;
         self.unflushed_messages += record_count;
         self.oldest_unflushed_ms.get_or_insert(now_ms);
@@ -244,6 +290,23 @@ impl Log {
             max_timestamp,
             record_count,
         })
+    }
+
+    /// The answer to a batch an idempotent producer sent again: where it
+    /// went the first time; nothing is written.
+    fn duplicate_info(&self, original: BatchMetadata) -> AppendInfo {
+        let log_append_time = self.config.message_timestamp_type == TimestampType::LogAppendTime;
+        AppendInfo {
+            base_offset: original.first_offset,
+            last_offset: original.last_offset,
+            log_append_time: if log_append_time {
+                original.max_timestamp
+            } else {
+                -1
+            },
+            max_timestamp: original.max_timestamp,
+            record_count: 0,
+        }
     }
 
     /// Starts a new segment when the active one is full (segment.bytes or an
@@ -279,6 +342,7 @@ impl Log {
         // recovery check only the active segment.
         self.flush()?;
         let base = self.log_end_offset();
+        self.producers.write_snapshot(&self.dir, base)?;
         let segment = Segment::create(&self.dir, base, self.config.index_interval_bytes, now_ms)?;
         let old = std::mem::replace(&mut self.active, segment);
         self.segments.insert(old.base_offset, old);
@@ -483,6 +547,8 @@ impl Log {
     /// Periodic work: roll by segment.ms without waiting for an append,
     /// fsync by flush.ms, and push buffered index entries to their files.
     pub fn tick(&mut self, now_ms: i64) -> Result<(), LogError> {
+        self.producers
+            .expire(now_ms, self.config.producer_id_expiration_ms);
         let last = self.log_end_offset() - 1;
         self.maybe_roll(0, last, None, now_ms)?;
         if self
@@ -503,9 +569,12 @@ impl Log {
         Ok(())
     }
 
-    /// Flushes everything, for a clean shutdown.
+    /// Flushes everything, for a clean shutdown, and snapshots the producer
+    /// state so that the next start need not replay the active segment.
     pub fn close(mut self) -> Result<(), LogError> {
-        self.flush()
+        self.flush()?;
+        let end = self.log_end_offset();
+        self.producers.write_snapshot(&self.dir, end)
     }
 
     /// Removes the whole partition directory (topic deletion).
@@ -548,9 +617,16 @@ impl Log {
         }
         let end = self.log_end_offset();
         self.epochs.truncate_from_end(end)?;
+        self.rebuild_producer_state(wall_clock_ms())?;
         tracing::info!(dir = %self.dir.display(), offset, removed, log_end_offset = end, "truncated log");
         Ok(())
     }
+}
+
+fn wall_clock_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 /// Base offsets of the segments in `dir`. Index files left without their log

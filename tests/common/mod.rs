@@ -441,3 +441,87 @@ pub fn run_tool(bin: &str, bootstrap: &str, args: &[&str], stdin: &[u8]) -> Tool
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
 }
+
+/// A TCP proxy in front of a broker that breaks the connection instead of
+/// passing on every `every`-th response, so that clients retry requests the
+/// broker has already carried out (an acknowledgement lost on the wire).
+pub struct FaultyProxy {
+    pub port: u16,
+    target: std::sync::Arc<std::sync::atomic::AtomicU16>,
+    dropped: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    every: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl FaultyProxy {
+    pub fn start(every: usize) -> FaultyProxy {
+        use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
+        use std::sync::Arc;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind proxy");
+        let port = listener.local_addr().expect("proxy address").port();
+        let target = Arc::new(AtomicU16::new(0));
+        let dropped = Arc::new(AtomicUsize::new(0));
+        let responses = Arc::new(AtomicUsize::new(0));
+        let every = Arc::new(AtomicUsize::new(every));
+        let (t, d, e) = (target.clone(), dropped.clone(), every.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming().map_while(Result::ok) {
+                let Ok(broker) = TcpStream::connect(("127.0.0.1", t.load(Ordering::SeqCst))) else {
+                    continue;
+                };
+                let (mut c_in, mut b_out) =
+                    (client.try_clone().unwrap(), broker.try_clone().unwrap());
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut c_in, &mut b_out);
+                });
+                let (responses, dropped, every) = (responses.clone(), d.clone(), e.clone());
+                std::thread::spawn(move || {
+                    let (mut from, mut to) = (broker, client);
+                    loop {
+                        let mut len = [0u8; 4];
+                        if from.read_exact(&mut len).is_err() {
+                            break;
+                        }
+                        let mut frame = vec![0u8; u32::from_be_bytes(len) as usize];
+                        if from.read_exact(&mut frame).is_err() {
+                            break;
+                        }
+                        let n = responses.fetch_add(1, Ordering::SeqCst) + 1;
+                        if n % every.load(Ordering::SeqCst) == 0 {
+                            dropped.fetch_add(1, Ordering::SeqCst);
+                            break;
+                        }
+                        if to
+                            .write_all(&len)
+                            .and_then(|_| to.write_all(&frame))
+                            .is_err()
+                        {
+                            break;
+                        }
+                    }
+                    let _ = from.shutdown(std::net::Shutdown::Both);
+                    let _ = to.shutdown(std::net::Shutdown::Both);
+                });
+            }
+        });
+        FaultyProxy {
+            port,
+            target,
+            dropped,
+            every,
+        }
+    }
+
+    /// Passes every response on from now on.
+    pub fn heal(&self) {
+        self.every
+            .store(usize::MAX, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn forward_to(&self, port: u16) {
+        self.target.store(port, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn dropped(&self) -> usize {
+        self.dropped.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}

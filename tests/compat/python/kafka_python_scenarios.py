@@ -15,9 +15,8 @@ from kafka.errors import KafkaError
 
 BOOTSTRAP = sys.argv[1]
 CODECS = [None, "gzip", "snappy", "lz4", "zstd"]
-# kafka-python 3 makes producers idempotent by default, which needs
-# InitProducerId; until the broker serves it the scenarios opt out.
-PRODUCER = dict(bootstrap_servers=BOOTSTRAP, enable_idempotence=False)
+# Producers keep kafka-python 3's defaults, idempotence included.
+PRODUCER = dict(bootstrap_servers=BOOTSTRAP)
 
 
 class ScenarioFailed(Exception):
