@@ -97,6 +97,15 @@ async fn retries_are_answered_with_their_first_offsets_even_after_a_crash() {
     assert_eq!(epoch, 0);
     let (other, _) = init_producer_id(&mut client);
     assert_ne!(id, other, "every producer gets its own id");
+    let empty = client
+        .call(
+            &InitProducerIdRequest::default()
+                .with_transactional_id(Some(StrBytes::from_static_str("").into()))
+                .with_transaction_timeout_ms(60_000),
+            4,
+        )
+        .expect("answered");
+    assert_eq!(empty.error_code, ResponseError::InvalidRequest.code());
 
     assert_eq!(produce(&mut client, "once", batch(id, 0, 0, 3)), (0, 0));
     assert_eq!(produce(&mut client, "once", batch(id, 0, 3, 2)), (0, 3));

@@ -22,10 +22,15 @@ impl Handler for InitProducerId {
         let response = InitProducerIdResponse::default()
             .with_producer_id(ProducerId(-1))
             .with_producer_epoch(-1);
-        // A transactional id needs a transaction coordinator, which this
-        // broker does not run yet; FindCoordinator names none either.
-        if request.transactional_id.is_some() {
-            return response.with_error_code(ResponseError::CoordinatorNotAvailable.code());
+        match request.transactional_id.as_deref().map(|t| t.is_empty()) {
+            // Kafka refuses an empty transactional id outright.
+            Some(true) => return response.with_error_code(ResponseError::InvalidRequest.code()),
+            // A transactional id needs a transaction coordinator, which this
+            // broker does not run yet; FindCoordinator names none either.
+            Some(false) => {
+                return response.with_error_code(ResponseError::CoordinatorNotAvailable.code())
+            }
+            None => {}
         }
         match broker.producer_ids.generate(&broker.controller) {
             Ok(id) => {
