@@ -49,17 +49,10 @@ impl Tally {
 
 async fn run(args: ConsoleProducer) -> anyhow::Result<ExitCode> {
     let reader = LineReader::from_properties(&args.property)?;
-    let mut tool = vec![
-        ("acks", args.acks.clone()),
-        ("compression.type", args.compression.name().to_string()),
-    ];
-    if let Some(ms) = args.linger_ms {
-        tool.push(("linger.ms", ms.to_string()));
-    }
-    if let Some(bytes) = args.batch_size {
-        tool.push(("batch.size", bytes.to_string()));
-    }
-    let settings = args.connection.settings()?.with_defaults(tool);
+    let settings = args
+        .connection
+        .settings()?
+        .with_defaults(args.tuning.properties());
 
     // Fail fast on an unreachable cluster or a missing topic rather than
     // queueing records that can never be delivered.

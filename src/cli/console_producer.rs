@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Parser;
 
-use super::ConnectionArgs;
+use super::{ConnectionArgs, ProducerTuning};
 use crate::client::config::parse_key_value;
 use crate::client::serializer::TextFormat;
 
@@ -34,21 +34,8 @@ pub struct ConsoleProducer {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(i32).range(0..))]
     pub partition: Option<i32>,
 
-    /// Acknowledgements to wait for: 0 (none), 1 (the leader) or all (every in-sync replica).
-    #[arg(long, default_value = "all", value_parser = ["0", "1", "all", "-1"])]
-    pub acks: String,
-
-    /// Compression of record batches.
-    #[arg(long, value_enum, default_value_t = Compression::None)]
-    pub compression: Compression,
-
-    /// How long to wait for more records before sending a batch.
-    #[arg(long, value_name = "MS")]
-    pub linger_ms: Option<u32>,
-
-    /// The largest batch to send, in bytes.
-    #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u32).range(1..))]
-    pub batch_size: Option<u32>,
+    #[command(flatten)]
+    pub tuning: ProducerTuning,
 
     /// Wait for each record's acknowledgement and print its partition and offset.
     #[arg(long)]
@@ -77,27 +64,6 @@ pub struct ConsoleProducer {
     /// At the end, print records per partition and acknowledgement latency percentiles.
     #[arg(long)]
     pub stats: bool,
-}
-
-#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Compression {
-    None,
-    Gzip,
-    Snappy,
-    Lz4,
-    Zstd,
-}
-
-impl Compression {
-    pub fn name(self) -> &'static str {
-        match self {
-            Compression::None => "none",
-            Compression::Gzip => "gzip",
-            Compression::Snappy => "snappy",
-            Compression::Lz4 => "lz4",
-            Compression::Zstd => "zstd",
-        }
-    }
 }
 
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]

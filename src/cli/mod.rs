@@ -7,6 +7,7 @@ pub mod console_consumer;
 pub mod console_producer;
 pub mod docs;
 pub mod group_inspect;
+pub mod perf_test;
 pub mod topic_admin;
 
 use std::io::{IsTerminal, Write};
@@ -50,6 +51,64 @@ impl ConnectionArgs {
             settings = settings.set(k, v);
         }
         Ok(settings)
+    }
+}
+
+/// How a producer batches and acknowledges; console-producer and perf-test take these.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ProducerTuning {
+    /// Acknowledgements to wait for: 0 (none), 1 (the leader) or all (every in-sync replica).
+    #[arg(long, default_value = "all", value_parser = ["0", "1", "all", "-1"])]
+    pub acks: String,
+
+    /// Compression of record batches.
+    #[arg(long, value_enum, default_value_t = Compression::None)]
+    pub compression: Compression,
+
+    /// How long to wait for more records before sending a batch.
+    #[arg(long, value_name = "MS")]
+    pub linger_ms: Option<u32>,
+
+    /// The largest batch to send, in bytes.
+    #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u32).range(1..))]
+    pub batch_size: Option<u32>,
+}
+
+impl ProducerTuning {
+    /// The librdkafka properties these flags stand for.
+    pub fn properties(&self) -> Vec<(&'static str, String)> {
+        let mut out = vec![
+            ("acks", self.acks.clone()),
+            ("compression.type", self.compression.name().to_string()),
+        ];
+        if let Some(ms) = self.linger_ms {
+            out.push(("linger.ms", ms.to_string()));
+        }
+        if let Some(bytes) = self.batch_size {
+            out.push(("batch.size", bytes.to_string()));
+        }
+        out
+    }
+}
+
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    None,
+    Gzip,
+    Snappy,
+    Lz4,
+    Zstd,
+}
+
+impl Compression {
+    pub fn name(self) -> &'static str {
+        match self {
+            Compression::None => "none",
+            Compression::Gzip => "gzip",
+            Compression::Snappy => "snappy",
+            Compression::Lz4 => "lz4",
+            Compression::Zstd => "zstd",
+        }
     }
 }
 

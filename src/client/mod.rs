@@ -15,6 +15,7 @@ pub mod line_reader;
 mod native;
 pub mod offset_spec;
 pub mod partitioner;
+pub mod perf;
 pub mod producer;
 pub mod serializer;
 

@@ -1,0 +1,440 @@
+//! Load generation and measurement, as Kafka's producer and consumer perf
+//! tests do it: fixed-size records at an optional target rate, counted and
+//! timed from librdkafka's delivery reports; consumption from the start of
+//! a topic; and end-to-end latency, from a record's send to its arrival at
+//! a consumer, carried in the record itself.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use hdrhistogram::Histogram;
+use parking_lot::Mutex;
+use rdkafka::consumer::{BaseConsumer, Consumer as _};
+use rdkafka::message::Message;
+use rdkafka::producer::{
+    BaseRecord, DeliveryResult, Producer as _, ProducerContext, ThreadedProducer,
+};
+use rdkafka::{ClientContext, Offset, TopicPartitionList};
+use serde::Serialize;
+
+use super::config::ClientSettings;
+use super::error::{ClientError, Result};
+
+const MIB: f64 = 1024.0 * 1024.0;
+
+/// Latencies in microseconds, from 1 µs to an hour at 3 significant digits.
+fn histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid histogram bounds")
+}
+
+/// What a run measured.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub records: u64,
+    pub bytes: u64,
+    pub failed: u64,
+    pub elapsed: Duration,
+    latency: Option<Histogram<u64>>,
+}
+
+/// Latency percentiles in milliseconds.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+pub struct Latency {
+    pub avg: f64,
+    pub p50: f64,
+    pub p99: f64,
+    pub p999: f64,
+    pub max: f64,
+}
+
+/// The summary `--json` prints.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub records: u64,
+    pub failed: u64,
+    pub bytes: u64,
+    pub elapsed_secs: f64,
+    pub records_per_sec: f64,
+    pub mb_per_sec: f64,
+    pub latency_ms: Option<Latency>,
+}
+
+impl Report {
+    pub fn summary(&self) -> Summary {
+        let secs = self.elapsed.as_secs_f64().max(1e-9);
+        Summary {
+            records: self.records,
+            failed: self.failed,
+            bytes: self.bytes,
+            elapsed_secs: self.elapsed.as_secs_f64(),
+            records_per_sec: self.records as f64 / secs,
+            mb_per_sec: self.bytes as f64 / MIB / secs,
+            latency_ms: self
+                .latency
+                .as_ref()
+                .filter(|h| !h.is_empty())
+                .map(|h| Latency {
+                    avg: h.mean() / 1000.0,
+                    p50: h.value_at_quantile(0.5) as f64 / 1000.0,
+                    p99: h.value_at_quantile(0.99) as f64 / 1000.0,
+                    p999: h.value_at_quantile(0.999) as f64 / 1000.0,
+                    max: h.max() as f64 / 1000.0,
+                }),
+        }
+    }
+}
+
+/// Counts shared with whoever draws progress.
+#[derive(Debug, Default)]
+pub struct Progress {
+    pub records: AtomicU64,
+    pub bytes: AtomicU64,
+}
+
+impl Progress {
+    fn add(&self, bytes: usize) {
+        self.records.fetch_add(1, Ordering::Relaxed);
+        self.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
+    }
+}
+
+/// Keeps a sender at `rate` per second on average, as Kafka's
+/// ThroughputThrottler does: sleep whenever ahead of schedule.
+struct Throttle {
+    start: Instant,
+    per_record: Option<Duration>,
+}
+
+impl Throttle {
+    fn new(rate: Option<f64>) -> Throttle {
+        Throttle {
+            start: Instant::now(),
+            per_record: rate
+                .filter(|r| *r > 0.0)
+                .map(|r| Duration::from_secs_f64(1.0 / r)),
+        }
+    }
+
+    fn wait(&self, sent: u64) {
+        if let Some(per) = self.per_record {
+            let due = self.start + per.mul_f64(sent as f64);
+            let now = Instant::now();
+            if due > now {
+                std::thread::sleep(due - now);
+            }
+        }
+    }
+}
+
+/// Delivery reports: latency from send to acknowledgement, and counts.
+struct DeliveryTally {
+    latency: Mutex<Histogram<u64>>,
+    progress: Arc<Progress>,
+    failed: AtomicU64,
+    first_error: Mutex<Option<String>>,
+}
+
+impl ClientContext for DeliveryTally {}
+
+impl ProducerContext for DeliveryTally {
+    type DeliveryOpaque = Box<Instant>;
+
+    fn delivery(&self, result: &DeliveryResult<'_>, sent_at: Box<Instant>) {
+        match result {
+            Ok(m) => {
+                let micros = sent_at.elapsed().as_micros().max(1) as u64;
+                let _ = self.latency.lock().record(micros);
+                self.progress.add(m.payload_len());
+            }
+            Err((e, _)) => {
+                self.failed.fetch_add(1, Ordering::Relaxed);
+                self.first_error.lock().get_or_insert_with(|| e.to_string());
+            }
+        }
+    }
+}
+
+/// A produce workload.
+#[derive(Debug, Clone)]
+pub struct ProduceLoad {
+    pub topic: String,
+    pub records: u64,
+    pub record_size: usize,
+    /// Records per second; as fast as possible when None.
+    pub rate: Option<f64>,
+}
+
+/// Sends `load`'s records and waits for every delivery report. Latency is
+/// per record, from the send call to its acknowledgement.
+pub fn produce(
+    settings: &ClientSettings,
+    load: &ProduceLoad,
+    progress: Arc<Progress>,
+) -> Result<Report> {
+    let tally = DeliveryTally {
+        latency: Mutex::new(histogram()),
+        progress,
+        failed: AtomicU64::new(0),
+        first_error: Mutex::new(None),
+    };
+    let producer: ThreadedProducer<DeliveryTally> =
+        settings
+            .rdkafka()
+            .create_with_context(tally)
+            .map_err(ClientError::kafka("cannot create the producer"))?;
+    producer
+        .client()
+        .fetch_metadata(Some(&load.topic), settings.timeout)
+        .map_err(ClientError::unreachable(settings))?;
+    let payload = payload(load.record_size);
+    let throttle = Throttle::new(load.rate);
+    let start = Instant::now();
+    for sent in 0..load.records {
+        throttle.wait(sent);
+        let mut record = BaseRecord::<(), [u8], Box<Instant>>::with_opaque_to(
+            &load.topic,
+            Box::new(Instant::now()),
+        )
+        .payload(&payload);
+        loop {
+            match producer.send(record) {
+                Ok(()) => break,
+                // The local queue is full: let deliveries drain it.
+                Err((e, r))
+                    if e.rdkafka_error_code()
+                        == Some(rdkafka::types::RDKafkaErrorCode::QueueFull) =>
+                {
+                    record = r;
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                Err((e, _)) => return Err(ClientError::kafka("cannot send")(e)),
+            }
+        }
+    }
+    producer
+        .flush(Duration::from_secs(300))
+        .map_err(ClientError::kafka("cannot flush the producer"))?;
+    let elapsed = start.elapsed();
+    let tally = producer.context();
+    let failed = tally.failed.load(Ordering::Relaxed);
+    if failed == load.records {
+        let cause = tally.first_error.lock().clone().unwrap_or_default();
+        return Err(ClientError::Invalid(format!(
+            "every record failed: {cause}"
+        )));
+    }
+    let latency = tally.latency.lock().clone();
+    Ok(Report {
+        records: tally.progress.records.load(Ordering::Relaxed),
+        bytes: tally.progress.bytes.load(Ordering::Relaxed),
+        failed,
+        elapsed,
+        latency: Some(latency),
+    })
+}
+
+fn consumer(settings: &ClientSettings, group: Option<&str>) -> Result<BaseConsumer> {
+    let id = group.unwrap_or("gregor-perf-test");
+    let settings = settings.clone().with_defaults([
+        ("group.id", id),
+        (
+            "enable.auto.commit",
+            if group.is_some() { "true" } else { "false" },
+        ),
+        ("auto.offset.reset", "earliest"),
+    ]);
+    let consumer: BaseConsumer = settings
+        .rdkafka()
+        .create()
+        .map_err(ClientError::kafka("cannot create the consumer"))?;
+    consumer
+        .fetch_metadata(None, settings.timeout)
+        .map_err(ClientError::unreachable(&settings))?;
+    Ok(consumer)
+}
+
+/// Assigns every partition of `topic` from its beginning, or from its
+/// current end.
+fn assign_all(
+    consumer: &BaseConsumer,
+    topic: &str,
+    from_end: bool,
+    timeout: Duration,
+) -> Result<()> {
+    let metadata = consumer
+        .fetch_metadata(Some(topic), timeout)
+        .map_err(ClientError::kafka(format!(
+            "cannot describe topic '{topic}'"
+        )))?;
+    let partitions: Vec<i32> = metadata
+        .topics()
+        .iter()
+        .filter(|t| t.error().is_none())
+        .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+        .collect();
+    if partitions.is_empty() {
+        return Err(ClientError::Invalid(format!(
+            "topic '{topic}' does not exist"
+        )));
+    }
+    let mut tpl = TopicPartitionList::new();
+    for p in partitions {
+        // An explicit end offset rather than Offset::End, which librdkafka
+        // resolves only after the assignment: records sent in between would
+        // be missed.
+        let offset = if from_end {
+            let (_, high) =
+                consumer
+                    .fetch_watermarks(topic, p, timeout)
+                    .map_err(ClientError::kafka(format!(
+                        "cannot read the end of {topic}-{p}"
+                    )))?;
+            Offset::Offset(high)
+        } else {
+            Offset::Beginning
+        };
+        tpl.add_partition_offset(topic, p, offset)
+            .map_err(ClientError::kafka("cannot assign partitions"))?;
+    }
+    consumer
+        .assign(&tpl)
+        .map_err(ClientError::kafka("cannot assign partitions"))
+}
+
+/// Reads `records` records of `topic` from the beginning (as a member of
+/// `group`, when given). Stops early when nothing arrives for `idle`.
+pub fn consume(
+    settings: &ClientSettings,
+    topic: &str,
+    records: u64,
+    group: Option<&str>,
+    idle: Duration,
+    progress: Arc<Progress>,
+) -> Result<Report> {
+    let consumer = consumer(settings, group)?;
+    match group {
+        Some(_) => consumer
+            .subscribe(&[topic])
+            .map_err(ClientError::kafka("cannot subscribe"))?,
+        None => assign_all(&consumer, topic, false, settings.timeout)?,
+    }
+    let mut start = None;
+    let mut last = Instant::now();
+    let mut got = 0u64;
+    while got < records && last.elapsed() < idle {
+        match consumer.poll(Duration::from_millis(100)) {
+            Some(Ok(m)) => {
+                start.get_or_insert_with(Instant::now);
+                last = Instant::now();
+                got += 1;
+                progress.add(m.payload_len());
+            }
+            Some(Err(e)) => return Err(ClientError::kafka("cannot consume")(e)),
+            None => {}
+        }
+    }
+    Ok(Report {
+        records: got,
+        bytes: progress.bytes.load(Ordering::Relaxed),
+        failed: 0,
+        // From the first record, so that joining a group is not counted.
+        elapsed: start.map_or(Duration::ZERO, |s| last.duration_since(s)),
+        latency: None,
+    })
+}
+
+/// Random capital letters, as Kafka's perf test sends: they compress about
+/// as well as text does, where zeros would flatter every codec.
+fn payload(size: usize) -> Vec<u8> {
+    let mut rng = fastrand::Rng::with_seed(0x6772_6567_6f72);
+    (0..size).map(|_| rng.u8(b'A'..=b'Z')).collect()
+}
+
+fn epoch_micros() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64)
+}
+
+/// Produces at `rate` records per second for `duration` while a consumer
+/// reads the same topic from its end; each record carries its send time, and
+/// latency is measured from there to its arrival.
+pub fn end_to_end(
+    settings: &ClientSettings,
+    topic: &str,
+    rate: f64,
+    duration: Duration,
+    record_size: usize,
+    progress: Arc<Progress>,
+) -> Result<Report> {
+    let consumer = consumer(settings, None)?;
+    assign_all(&consumer, topic, true, settings.timeout)?;
+    let producer: Arc<ThreadedProducer<rdkafka::producer::DefaultProducerContext>> = Arc::new(
+        settings
+            .rdkafka()
+            .create()
+            .map_err(ClientError::kafka("cannot create the producer"))?,
+    );
+    let size = record_size.max(8);
+    let total = (rate * duration.as_secs_f64()).ceil() as u64;
+    let sender = {
+        let producer = producer.clone();
+        let topic = topic.to_string();
+        std::thread::spawn(move || -> Result<()> {
+            let throttle = Throttle::new(Some(rate));
+            let mut payload = payload(size);
+            for sent in 0..total {
+                throttle.wait(sent);
+                payload[..8].copy_from_slice(&epoch_micros().to_be_bytes());
+                let mut record = BaseRecord::<(), [u8]>::to(&topic).payload(&payload);
+                loop {
+                    match producer.send(record) {
+                        Ok(()) => break,
+                        Err((e, r))
+                            if e.rdkafka_error_code()
+                                == Some(rdkafka::types::RDKafkaErrorCode::QueueFull) =>
+                        {
+                            record = r;
+                            std::thread::sleep(Duration::from_millis(1));
+                        }
+                        Err((e, _)) => return Err(ClientError::kafka("cannot send")(e)),
+                    }
+                }
+            }
+            Ok(())
+        })
+    };
+    let mut latency = histogram();
+    let start = Instant::now();
+    let deadline = start + duration + settings.timeout;
+    let mut got = 0u64;
+    while got < total && Instant::now() < deadline {
+        match consumer.poll(Duration::from_millis(100)) {
+            Some(Ok(m)) => {
+                let Some(sent) = m.payload().and_then(|p| p.get(..8)) else {
+                    continue;
+                };
+                let sent = u64::from_be_bytes(sent.try_into().expect("eight bytes"));
+                let _ = latency.record(epoch_micros().saturating_sub(sent).max(1));
+                got += 1;
+                progress.add(m.payload_len());
+            }
+            Some(Err(e)) => return Err(ClientError::kafka("cannot consume")(e)),
+            None => {}
+        }
+    }
+    sender
+        .join()
+        .map_err(|_| ClientError::Invalid("the sending thread panicked".into()))??;
+    producer
+        .flush(settings.timeout)
+        .map_err(ClientError::kafka("cannot flush the producer"))?;
+    Ok(Report {
+        records: got,
+        bytes: progress.bytes.load(Ordering::Relaxed),
+        failed: total - got,
+        elapsed: start.elapsed(),
+        latency: Some(latency),
+    })
+}
