@@ -67,7 +67,7 @@ complete -c perf-test -n "__fish_perf_test_using_subcommand consume" -s V -l ver
 complete -c perf-test -n "__fish_perf_test_using_subcommand end-to-end" -s t -l topic -d 'The topic to write to and read from' -r
 complete -c perf-test -n "__fish_perf_test_using_subcommand end-to-end" -l rate -d 'Records per second' -r
 complete -c perf-test -n "__fish_perf_test_using_subcommand end-to-end" -l duration -d 'How long to produce, in seconds' -r
-complete -c perf-test -n "__fish_perf_test_using_subcommand end-to-end" -l record-size -d 'Size of each record\'s value in bytes (at least 8: the send time)' -r
+complete -c perf-test -n "__fish_perf_test_using_subcommand end-to-end" -l record-size -d 'Size of each record\'s value in bytes (at least 16: a run tag and the send time)' -r
 complete -c perf-test -n "__fish_perf_test_using_subcommand end-to-end" -l acks -d 'Acknowledgements to wait for: 0 (none), 1 (the leader) or all (every in-sync replica)' -r -f -a "0\t''
 1\t''
 all\t''

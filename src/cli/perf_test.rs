@@ -72,7 +72,7 @@ pub enum PerfCommand {
         /// How long to produce, in seconds.
         #[arg(long, value_name = "SECONDS", value_parser = positive)]
         duration: f64,
-        /// Size of each record's value in bytes (at least 8: the send time).
+        /// Size of each record's value in bytes (at least 16: a run tag and the send time).
         #[arg(long, value_name = "BYTES", default_value_t = 100)]
         record_size: usize,
         #[command(flatten)]

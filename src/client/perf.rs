@@ -351,6 +351,9 @@ fn payload(size: usize) -> Vec<u8> {
     (0..size).map(|_| rng.u8(b'A'..=b'Z')).collect()
 }
 
+/// A run tag and a send time in microseconds, both big-endian u64.
+const STAMP_LEN: usize = 16;
+
 fn epoch_micros() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -376,7 +379,10 @@ pub fn end_to_end(
             .create()
             .map_err(ClientError::kafka("cannot create the producer"))?,
     );
-    let size = record_size.max(8);
+    // Each record starts with this run's tag and its send time, so that
+    // records the topic held before (or another run's) are not counted.
+    let run: [u8; 8] = fastrand::u64(..).to_be_bytes();
+    let size = record_size.max(STAMP_LEN);
     let total = (rate * duration.as_secs_f64()).ceil() as u64;
     let sender = {
         let producer = producer.clone();
@@ -386,7 +392,8 @@ pub fn end_to_end(
             let mut payload = payload(size);
             for sent in 0..total {
                 throttle.wait(sent);
-                payload[..8].copy_from_slice(&epoch_micros().to_be_bytes());
+                payload[..8].copy_from_slice(&run);
+                payload[8..STAMP_LEN].copy_from_slice(&epoch_micros().to_be_bytes());
                 let mut record = BaseRecord::<(), [u8]>::to(&topic).payload(&payload);
                 loop {
                     match producer.send(record) {
@@ -412,10 +419,13 @@ pub fn end_to_end(
     while got < total && Instant::now() < deadline {
         match consumer.poll(Duration::from_millis(100)) {
             Some(Ok(m)) => {
-                let Some(sent) = m.payload().and_then(|p| p.get(..8)) else {
+                let Some(stamp) = m.payload().and_then(|p| p.get(..STAMP_LEN)) else {
                     continue;
                 };
-                let sent = u64::from_be_bytes(sent.try_into().expect("eight bytes"));
+                if stamp[..8] != run {
+                    continue;
+                }
+                let sent = u64::from_be_bytes(stamp[8..].try_into().expect("eight bytes"));
                 let _ = latency.record(epoch_micros().saturating_sub(sent).max(1));
                 got += 1;
                 progress.add(m.payload_len());
