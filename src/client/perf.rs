@@ -236,6 +236,9 @@ pub fn produce(
 
 fn consumer(settings: &ClientSettings, group: Option<&str>) -> Result<BaseConsumer> {
     let id = group.unwrap_or("gregor-perf-test");
+    // librdkafka stops fetching a partition for fetch.queue.backoff.ms (1 s)
+    // once queued.min.messages are waiting, so a broker that answers faster
+    // than the application reads would be measured by that pause.
     let settings = settings.clone().with_defaults([
         ("group.id", id),
         (
@@ -243,6 +246,7 @@ fn consumer(settings: &ClientSettings, group: Option<&str>) -> Result<BaseConsum
             if group.is_some() { "true" } else { "false" },
         ),
         ("auto.offset.reset", "earliest"),
+        ("fetch.queue.backoff.ms", "10"),
     ]);
     let consumer: BaseConsumer = settings
         .rdkafka()
@@ -373,8 +377,13 @@ pub fn end_to_end(
 ) -> Result<Report> {
     let consumer = consumer(settings, None)?;
     assign_all(&consumer, topic, true, settings.timeout)?;
+    // Each record is sent at once, as Kafka's EndToEndLatency does, so that
+    // librdkafka's linger (5 ms) is not counted as the broker's latency;
+    // --linger-ms still overrides it.
     let producer: Arc<ThreadedProducer<rdkafka::producer::DefaultProducerContext>> = Arc::new(
         settings
+            .clone()
+            .with_defaults([("linger.ms", "0")])
             .rdkafka()
             .create()
             .map_err(ClientError::kafka("cannot create the producer"))?,
