@@ -402,3 +402,59 @@ fn a_file_is_produced_through_the_interceptors_with_statistics() {
     expected.sort();
     assert_eq!(values, expected);
 }
+
+/// Ctrl-C on a consumer in a group: it says how many records it printed,
+/// commits them, and the group's next reader starts after them.
+#[test]
+fn ctrl_c_reports_the_count_and_commits() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let broker = BrokerProcess::start(&["group.initial.rebalance.delay.ms=0"]);
+    let bs = broker.bootstrap();
+    create(&bs, "interrupted", "1");
+    run_tool(PRODUCER, &bs, &["-t", "interrupted"], b"1\n2\n3\n").ok();
+    let mut child = Command::new(CONSUMER)
+        .args(["-t", "interrupted", "--group", "tail", "--from-beginning"])
+        .env("GREGOR_BOOTSTRAP", &bs)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn console-consumer");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let printed: Vec<String> = lines.by_ref().take(3).map_while(Result::ok).collect();
+    assert_eq!(printed, ["1", "2", "3"]);
+    let interrupted = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill -INT");
+    assert!(interrupted.success());
+    let out = child.wait_with_output().expect("console-consumer exits");
+    assert!(out.status.success(), "{:?}", out.status);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("Processed a total of 3 messages"),
+        "{stderr}"
+    );
+
+    run_tool(PRODUCER, &bs, &["-t", "interrupted"], b"4\n").ok();
+    let next = run_tool(
+        CONSUMER,
+        &bs,
+        &[
+            "-t",
+            "interrupted",
+            "--group",
+            "tail",
+            "--max-messages",
+            "1",
+        ],
+        b"",
+    );
+    assert_eq!(
+        next.ok(),
+        "4\n",
+        "the interrupted reader committed what it printed"
+    );
+}
