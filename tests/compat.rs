@@ -1,6 +1,7 @@
-//! Conformance with Kafka clients that share no code with librdkafka:
-//! kafka-python and kafkajs run their scenarios (tests/compat) against a
-//! broker this test starts. scripts/install-compat installs them.
+//! Conformance with other Kafka clients: kafka-python and kafkajs, which
+//! share no code with librdkafka, and confluent-kafka for the admin API
+//! surface, each run their scenarios (tests/compat) against a broker this
+//! test starts. scripts/install-compat installs them.
 
 mod common;
 
@@ -15,7 +16,7 @@ fn compat_dir() -> PathBuf {
 
 /// Runs one client's scenario script; a failure shows the client's own
 /// account of the scenario, API and error code.
-fn run_scenarios(client: &str, program: PathBuf, script: &str, bootstrap: &str) {
+fn run_scenarios(client: &str, program: PathBuf, script: &str, scenarios: usize, bootstrap: &str) {
     assert!(
         program.exists() || program.components().count() == 1,
         "{client} is not installed: run scripts/install-compat ({} is missing)",
@@ -34,7 +35,7 @@ fn run_scenarios(client: &str, program: PathBuf, script: &str, bootstrap: &str) 
         out.status
     );
     assert!(
-        stdout.lines().count() >= 9,
+        stdout.lines().count() >= scenarios,
         "{client} ran every scenario:\n{stdout}"
     );
 }
@@ -46,6 +47,7 @@ fn kafka_python_scenarios() {
         "kafka-python",
         compat_dir().join("python/.venv/bin/python"),
         "python/kafka_python_scenarios.py",
+        9,
         &broker.bootstrap(),
     );
 }
@@ -61,6 +63,19 @@ fn kafkajs_scenarios() {
         "kafkajs",
         PathBuf::from("node"),
         "node/kafkajs_scenarios.js",
+        9,
+        &broker.bootstrap(),
+    );
+}
+
+#[test]
+fn confluent_kafka_admin_scenarios() {
+    let broker = BrokerProcess::start(&["group.initial.rebalance.delay.ms=0"]);
+    run_scenarios(
+        "confluent-kafka",
+        compat_dir().join("python/.venv/bin/python"),
+        "python/confluent_kafka_scenarios.py",
+        5,
         &broker.bootstrap(),
     );
 }
