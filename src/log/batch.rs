@@ -193,15 +193,17 @@ pub fn set_partition_leader_epoch(b: &mut [u8], epoch: i32) -> Result<(), LogErr
 
 /// Stamps a LogAppendTime batch as Kafka does: the timestamp-type bit and
 /// maxTimestamp (which clients then use for every record). Both are covered
-/// by the CRC, so it is recomputed; `b` must be exactly one batch.
-pub fn set_log_append_time(b: &mut [u8], now_ms: i64) -> Result<(), LogError> {
-    let attributes = i16_at(b, 21)
+/// by the CRC, so it is recomputed over `header` (the batch's first
+/// `HEADER_LEN` bytes) and `body` (the rest of it).
+pub fn set_log_append_time(header: &mut [u8], body: &[u8], now_ms: i64) -> Result<(), LogError> {
+    let attributes = i16_at(header, 21)
         .ok_or_else(|| LogError::CorruptMessage("batch shorter than its header".into()))?
         | TIMESTAMP_TYPE_BIT;
-    put(b, 21, &attributes.to_be_bytes())?;
-    put(b, 35, &now_ms.to_be_bytes())?;
-    let crc = crc32c::crc32c(b.get(CRC_START..).unwrap_or_default());
-    put(b, 17, &crc.to_be_bytes())
+    put(header, 21, &attributes.to_be_bytes())?;
+    put(header, 35, &now_ms.to_be_bytes())?;
+    let crc = crc32c::crc32c(header.get(CRC_START..HEADER_LEN).unwrap_or_default());
+    let crc = crc32c::crc32c_append(crc, body);
+    put(header, 17, &crc.to_be_bytes())
 }
 
 #[cfg(test)]
@@ -236,11 +238,12 @@ mod tests {
             (h.base_offset, h.partition_leader_epoch, h.last_offset()),
             (42, 7, 43)
         );
-        set_log_append_time(&mut b, 9_999).unwrap();
+        let (header, body) = b.split_at_mut(HEADER_LEN);
+        set_log_append_time(header, body, 9_999).unwrap();
         let h = check_batch(&b).expect("CRC recomputed after stamping");
         assert!(h.is_log_append_time());
         assert_eq!((h.base_timestamp, h.max_timestamp), (5, 9_999));
-        assert!(set_log_append_time(&mut [0u8; 30], 1).is_err());
+        assert!(set_log_append_time(&mut [0u8; 30], &[], 1).is_err());
     }
 
     #[test]

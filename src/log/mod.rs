@@ -37,13 +37,15 @@ mod producer_state;
 mod segment;
 
 use std::collections::BTreeMap;
+use std::io::IoSlice;
 use std::path::{Path, PathBuf};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
 pub use error::LogError;
 
 use crate::config::{LogConfig, TimestampType};
+use batch::BatchHeader;
 use epoch::{write_atomically, LeaderEpochCache};
 use producer_state::{Admission, BatchMetadata, ProducerStateManager, StagedProducers};
 use segment::Segment;
@@ -259,23 +261,33 @@ impl Log {
             now_ms,
         )?;
 
-        let mut data = BytesMut::from(records);
+        // Each batch is written as its patched header followed by the rest of
+        // it straight from the request: the records are never copied.
+        let mut patched: Vec<[u8; batch::HEADER_LEN]> = Vec::with_capacity(headers.len());
         let mut position = 0usize;
         for h in &mut headers {
-            let size = h.total_size().unwrap_or(0);
-            let b = data
-                .get_mut(position..position + size)
-                .ok_or_else(|| LogError::CorruptMessage("batch is truncated".into()))?;
-            batch::set_base_offset(b, h.base_offset)?;
-            batch::set_partition_leader_epoch(b, leader_epoch)?;
+            let b = batch_at(records, position, h)?;
+            let mut header = [0u8; batch::HEADER_LEN];
+            header.copy_from_slice(&b[..batch::HEADER_LEN]);
+            batch::set_base_offset(&mut header, h.base_offset)?;
+            batch::set_partition_leader_epoch(&mut header, leader_epoch)?;
             if let Some(t) = log_append_time {
-                batch::set_log_append_time(b, t)?;
+                batch::set_log_append_time(&mut header, &b[batch::HEADER_LEN..], t)?;
                 h.max_timestamp = t;
             }
             h.partition_leader_epoch = leader_epoch;
-            position += size;
+            patched.push(header);
+            position += b.len();
         }
-        self.active.append(&data, &headers, now_ms)?;
+        let mut parts = Vec::with_capacity(headers.len() * 2);
+        let mut position = 0usize;
+        for (h, header) in headers.iter().zip(&patched) {
+            let b = batch_at(records, position, h)?;
+            parts.push(IoSlice::new(header));
+            parts.push(IoSlice::new(&b[batch::HEADER_LEN..]));
+            position += b.len();
+        }
+        self.active.append(&mut parts, &headers, now_ms)?;
         self.producers.commit(staged);
         self.epochs.assign(leader_epoch, base_offset)?;
         self.unflushed_messages += record_count;
@@ -621,6 +633,15 @@ impl Log {
         tracing::info!(dir = %self.dir.display(), offset, removed, log_end_offset = end, "truncated log");
         Ok(())
     }
+}
+
+/// The batch `h` describes, starting at `position` of a request's records.
+fn batch_at<'a>(records: &'a [u8], position: usize, h: &BatchHeader) -> Result<&'a [u8], LogError> {
+    let size = h.total_size().unwrap_or(0);
+    records
+        .get(position..position + size)
+        .filter(|b| b.len() >= batch::HEADER_LEN)
+        .ok_or_else(|| LogError::CorruptMessage("batch is truncated".into()))
 }
 
 fn wall_clock_ms() -> i64 {

@@ -6,6 +6,7 @@
 //! never data.
 
 use std::fs::{File, OpenOptions};
+use std::io::IoSlice;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -244,7 +245,7 @@ impl Segment {
     /// The caller has checked `can_hold`.
     pub fn append(
         &mut self,
-        data: &[u8],
+        parts: &mut [IoSlice<'_>],
         headers: &[BatchHeader],
         now_ms: i64,
     ) -> Result<(), LogError> {
@@ -257,13 +258,13 @@ impl Segment {
             entries.push((rel, u32::try_from(position).map_err(|_| out_of_range())?));
             position += h.total_size().ok_or_else(out_of_range)? as u64;
         }
-        if position - self.size != data.len() as u64 {
+        let length: usize = parts.iter().map(|p| p.len()).sum();
+        if position - self.size != length as u64 {
             return Err(LogError::InvalidRecord(
                 "batch headers do not describe the data".into(),
             ));
         }
-        self.file
-            .write_all_at(data, self.size)
+        write_all_vectored_at(&self.file, parts, self.size)
             .map_err(LogError::io("append to", &self.log_path))?;
         if self.size == 0 {
             self.created_ms = now_ms;
@@ -513,6 +514,26 @@ fn from_indexes(
     Some((offset_index, time_index, state))
 }
 
+/// pwritev until every part is written, in groups the kernel accepts.
+fn write_all_vectored_at(
+    file: &File,
+    mut parts: &mut [IoSlice<'_>],
+    mut offset: u64,
+) -> std::io::Result<()> {
+    // Linux's IOV_MAX.
+    const MAX_PARTS: usize = 1024;
+    while !parts.is_empty() {
+        let group = parts.len().min(MAX_PARTS);
+        let written = rustix::io::pwritev(file, &parts[..group], offset)?;
+        if written == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        offset += written as u64;
+        IoSlice::advance_slices(&mut parts, written);
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -522,7 +543,7 @@ mod tests {
         let mut b = one(value, ts);
         batch::set_base_offset(&mut b, offset).unwrap();
         let h = batch::check_batch(&b).unwrap();
-        segment.append(&b, &[h], 0).unwrap();
+        segment.append(&mut [IoSlice::new(&b)], &[h], 0).unwrap();
     }
 
     fn filled(dir: &Path, n: i64) -> Segment {

@@ -43,13 +43,14 @@ pub async fn read_frame<R: AsyncRead + Unpin>(
             max,
         });
     }
-    let mut buf = BytesMut::zeroed(size);
-    reader
-        .read_exact(&mut buf)
-        .await
-        .map_err(|e| match e.kind() {
-            std::io::ErrorKind::UnexpectedEof => FrameError::Truncated,
-            _ => FrameError::Io(e),
-        })?;
+    // Read into spare capacity: zeroing a buffer only to overwrite it cost
+    // as much as a copy of every produced byte.
+    let mut buf = BytesMut::with_capacity(size);
+    while buf.len() < size {
+        let wanted = (size - buf.len()) as u64;
+        if (&mut *reader).take(wanted).read_buf(&mut buf).await? == 0 {
+            return Err(FrameError::Truncated);
+        }
+    }
     Ok(Some(buf.freeze()))
 }
