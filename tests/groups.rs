@@ -619,3 +619,81 @@ async fn members_arriving_during_the_initial_delay_extend_it() {
         "the first member was assigned once, by a generation that had all three"
     );
 }
+
+/// The committed offset of `group` in partition 0 of `topic`, read without
+/// joining the group.
+fn committed_offset(bootstrap: &str, group: &str, topic: &str) -> rdkafka::Offset {
+    let c: BaseConsumer = client_config(bootstrap)
+        .set("group.id", group)
+        .create()
+        .expect("consumer");
+    let mut tpl = rdkafka::TopicPartitionList::new();
+    tpl.add_partition(topic, 0);
+    let got = c
+        .committed_offsets(tpl, Duration::from_secs(10))
+        .expect("committed offsets");
+    got.elements()[0].offset()
+}
+
+/// offsets.retention.minutes: a group without members loses its offsets
+/// that long after its last commit, durably; a group with a member keeps them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offsets_of_groups_without_members_expire() {
+    let mut broker = BrokerProcess::start(&[
+        "group.initial.rebalance.delay.ms=0",
+        "offsets.retention.minutes=1",
+        "offsets.retention.check.interval.ms=500",
+    ]);
+    let bs = broker.bootstrap();
+    create_topic(&bs, "fleeting", 1, &[]).await;
+    produce_values(&bs, "fleeting", 0..10, 1).await;
+    let mut tpl = rdkafka::TopicPartitionList::new();
+    tpl.add_partition_offset("fleeting", 0, rdkafka::Offset::Offset(4))
+        .unwrap();
+    // A commit without joining: the group has no members from the start.
+    let simple: BaseConsumer = client_config(&bs)
+        .set("group.id", "gone")
+        .create()
+        .expect("consumer");
+    simple.commit(&tpl, CommitMode::Sync).expect("commit");
+    drop(simple);
+    let member = member(&bs, "staying", "fleeting", &[]);
+    poll_until(&[&member], Duration::from_secs(30), |_| {
+        assigned(&member).len() == 1
+    });
+    member.commit(&tpl, CommitMode::Sync).expect("commit");
+    assert_eq!(
+        committed_offset(&bs, "gone", "fleeting"),
+        rdkafka::Offset::Offset(4)
+    );
+
+    let started = Instant::now();
+    let mut expired = false;
+    while started.elapsed() < Duration::from_secs(90) {
+        member.poll(Duration::from_millis(200));
+        if committed_offset(&bs, "gone", "fleeting") == rdkafka::Offset::Invalid {
+            expired = true;
+            break;
+        }
+    }
+    assert!(expired, "the memberless group's offset expired");
+    assert!(
+        started.elapsed() >= Duration::from_secs(50),
+        "not before its retention: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        committed_offset(&bs, "staying", "fleeting"),
+        rdkafka::Offset::Offset(4),
+        "a group with a member keeps its offsets"
+    );
+    drop(member);
+
+    broker.stop();
+    broker.restart();
+    assert_eq!(
+        committed_offset(&broker.bootstrap(), "gone", "fleeting"),
+        rdkafka::Offset::Invalid,
+        "the expiry is durable"
+    );
+}
