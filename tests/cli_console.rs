@@ -458,3 +458,43 @@ fn ctrl_c_reports_the_count_and_commits() {
         "the interrupted reader committed what it printed"
     );
 }
+
+/// --include without a group follows the pattern: a topic created while it
+/// reads is picked up, from its beginning.
+#[test]
+fn an_include_pattern_picks_up_topics_created_while_reading() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let broker = BrokerProcess::start(&[]);
+    let bs = broker.bootstrap();
+    create(&bs, "news-a", "1");
+    run_tool(PRODUCER, &bs, &["-t", "news-a"], b"a\n").ok();
+    let mut child = Command::new(CONSUMER)
+        .args([
+            "--include",
+            "news-.*",
+            "--from-beginning",
+            "--max-messages",
+            "2",
+            "--timeout-ms",
+            "30000",
+        ])
+        .env("GREGOR_BOOTSTRAP", &bs)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn console-consumer");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    assert_eq!(lines.next().and_then(Result::ok).as_deref(), Some("a"));
+    create(&bs, "news-b", "1");
+    run_tool(PRODUCER, &bs, &["-t", "news-b"], b"b\n").ok();
+    assert_eq!(
+        lines.next().and_then(Result::ok).as_deref(),
+        Some("b"),
+        "the new topic's record arrives"
+    );
+    let out = child.wait_with_output().expect("console-consumer exits");
+    assert!(out.status.success(), "{:?}", out.status);
+}

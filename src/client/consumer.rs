@@ -31,7 +31,14 @@ pub struct Consumer {
     /// With a stop time, each partition's first offset at or after it.
     stop_at: HashMap<(String, i32), i64>,
     timeout: Duration,
+    /// Reading a pattern without a group: when to look for topics that
+    /// have started to match.
+    discovery: Option<(Source, Instant)>,
 }
+
+/// How often a pattern read without a group looks for new matching topics
+/// and partitions (a group member leaves that to librdkafka).
+const DISCOVERY_INTERVAL: Duration = Duration::from_secs(5);
 
 impl Consumer {
     fn open(settings: ClientSettings, grouped: bool, from_beginning: bool) -> Result<Consumer> {
@@ -49,6 +56,7 @@ impl Consumer {
             start: HashMap::new(),
             stop_at: HashMap::new(),
             timeout: settings.timeout,
+            discovery: None,
         })
     }
 
@@ -111,7 +119,42 @@ impl Consumer {
             .inner
             .assign(&tpl)
             .map_err(ClientError::kafka("cannot assign partitions"))?;
+        if matches!(source, Source::Pattern(_)) && only.is_none() {
+            consumer.discovery = Some((source.clone(), Instant::now() + DISCOVERY_INTERVAL));
+        }
         Ok(consumer)
+    }
+
+    /// Adds the partitions of topics that have started to match the pattern
+    /// (or grown) since reading began, from their beginning: every record in
+    /// them is newer than the start of this read.
+    fn discover(&mut self) -> Result<()> {
+        let source = match &mut self.discovery {
+            Some((source, due)) if Instant::now() >= *due => {
+                *due = Instant::now() + DISCOVERY_INTERVAL;
+                source.clone()
+            }
+            _ => return Ok(()),
+        };
+        let new: Vec<(String, i32)> = self
+            .partitions_of(&source)?
+            .into_iter()
+            .filter(|tp| !self.start.contains_key(tp))
+            .collect();
+        if new.is_empty() {
+            return Ok(());
+        }
+        let offsets = self.resolve(&new, OffsetSpec::Earliest)?;
+        let mut tpl = TopicPartitionList::new();
+        for ((topic, partition), offset) in new.iter().zip(offsets.iter().copied()) {
+            tpl.add_partition_offset(topic, *partition, Offset::Offset(offset))
+                .map_err(ClientError::kafka("cannot assign partitions"))?;
+        }
+        self.inner
+            .incremental_assign(&tpl)
+            .map_err(ClientError::kafka("cannot assign new partitions"))?;
+        self.start.extend(new.into_iter().zip(offsets));
+        Ok(())
     }
 
     /// Every partition of the topics `source` names, sorted.
@@ -298,7 +341,10 @@ impl Consumer {
     }
 
     /// The next record, or None when none arrived within `timeout`.
-    pub fn poll(&self, timeout: Duration) -> Option<Result<ConsumedRecord>> {
+    pub fn poll(&mut self, timeout: Duration) -> Option<Result<ConsumedRecord>> {
+        if let Err(e) = self.discover() {
+            return Some(Err(e));
+        }
         let message = match self.inner.poll(timeout)? {
             Ok(m) => m,
             Err(e) => return Some(Err(ClientError::kafka("cannot consume")(e))),
@@ -364,7 +410,7 @@ pub fn record_timestamps(
         ("auto.offset.reset", "earliest"),
     ]);
     let deadline = Instant::now() + settings.timeout;
-    let consumer = Consumer::open(settings, false, false)?;
+    let mut consumer = Consumer::open(settings, false, false)?;
     let mut tpl = TopicPartitionList::new();
     for ((topic, partition), offset) in offsets {
         tpl.add_partition_offset(topic, *partition, Offset::Offset(*offset))
