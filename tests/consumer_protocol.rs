@@ -366,3 +366,55 @@ async fn a_static_member_restarting_within_its_session_moves_nothing() {
         .expect("heartbeat");
     assert_eq!(stale.error_code, ResponseError::FencedInstanceId.code());
 }
+
+/// (group epoch, every member's id and epoch) of a consumer group.
+fn described(port: u16, group: &'static str) -> (i32, Vec<(String, i32)>) {
+    let mut client = RawClient::connect(port);
+    let request = ConsumerGroupDescribeRequest::default()
+        .with_group_ids(vec![GroupId(StrBytes::from_static_str(group))]);
+    let g = client.call(&request, 0).expect("describe").groups.remove(0);
+    let mut members: Vec<(String, i32)> = g
+        .members
+        .iter()
+        .map(|m| (m.member_id.to_string(), m.member_epoch))
+        .collect();
+    members.sort();
+    (g.group_epoch, members)
+}
+
+/// The group's state is in __consumer_offsets: after a kill -9 and a
+/// restart its members carry on with the same ids, epochs and partitions,
+/// with no new group epoch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broker_restart_keeps_consumer_groups_as_they_were() {
+    let mut broker = BrokerProcess::start(BROKER);
+    create_topic(&broker.bootstrap(), "kept848", 4, &[]).await;
+    let bs = broker.bootstrap();
+    let a = member(&bs, "kept848", "kept848");
+    let b = member(&bs, "kept848", "kept848");
+    // A third member comes and goes, so the group epoch is past anything
+    // two members rejoining a forgotten group would reach.
+    let c = member(&bs, "kept848", "kept848");
+    poll_until(&[&a, &b, &c], Duration::from_secs(30), |_| {
+        [&a, &b, &c].iter().all(|m| !assigned(m).is_empty())
+    });
+    drop(c);
+    poll_until(&[&a, &b], Duration::from_secs(30), |_| {
+        assigned(&a).len() == 2 && assigned(&b).len() == 2
+    });
+    let (held_a, held_b) = (assigned(&a), assigned(&b));
+    let before = described(broker.port, "kept848");
+    assert_eq!(before.1.len(), 2);
+    assert!(before.0 > 2, "group epoch {}", before.0);
+
+    broker.kill9();
+    broker.restart_on_same_port();
+    // Several heartbeats' worth of time on the new broker.
+    poll_until(&[&a, &b], Duration::from_secs(3), |_| false);
+    assert_eq!(
+        described(broker.port, "kept848"),
+        before,
+        "same group epoch, same members at the same epochs"
+    );
+    assert_eq!((assigned(&a), assigned(&b)), (held_a, held_b));
+}

@@ -10,6 +10,7 @@
 //! lock and await it outside.
 
 mod consumer;
+mod consumer_records;
 mod member;
 mod offsets;
 mod offsets_log;
@@ -116,6 +117,8 @@ impl State {
 struct State {
     groups: HashMap<String, Group>,
     consumer_groups: HashMap<String, ConsumerGroup>,
+    /// Each consumer group's records as last written to `__consumer_offsets`.
+    consumer_written: HashMap<String, consumer_records::Records>,
     offsets: OffsetStore,
 }
 
@@ -568,9 +571,11 @@ impl GroupCoordinator {
         let now = Instant::now();
         let mut state = self.state.lock();
         let session = Duration::from_millis(self.config.consumer_session_timeout_ms.max(0) as u64);
+        let mut shrunk = Vec::new();
         for (id, group) in state.consumer_groups.iter_mut() {
             // A departed member's partitions reach the others through their
             // next heartbeats, which recompute the target.
+            let before = group.members.len();
             group.members.retain(|member_id, m| {
                 let alive = now.duration_since(m.last_heartbeat) < session;
                 if !alive {
@@ -578,6 +583,12 @@ impl GroupCoordinator {
                 }
                 alive
             });
+            if group.members.len() != before {
+                shrunk.push(id.clone());
+            }
+        }
+        for id in shrunk {
+            self.store_consumer_group(&mut state, &id);
         }
         for group in state.groups.values_mut() {
             let expired: Vec<String> = group
@@ -691,6 +702,37 @@ impl GroupCoordinator {
         }
     }
 
+    /// Writes what changed in a consumer group since it was last written
+    /// (tombstones for all of it once the group is gone), so that after a
+    /// restart members carry on with their epochs and partitions. A failure
+    /// is logged, not returned, as for classic groups.
+    fn store_consumer_group(&self, state: &mut State, group_id: &str) {
+        let now = state
+            .consumer_groups
+            .get(group_id)
+            .map(|g| consumer_records::group_records(group_id, g))
+            .unwrap_or_default();
+        let before = state.consumer_written.remove(group_id).unwrap_or_default();
+        let changes = consumer_records::delta(&before, &now);
+        if changes.is_empty() {
+            state.consumer_written.insert(group_id.to_string(), before);
+            return;
+        }
+        let stored = offsets_log::encode_records(changes, now_ms())
+            .map_err(|e| e.to_string())
+            .and_then(|batch| self.append(group_id, &batch).map_err(|e| e.to_string()));
+        match stored {
+            Ok(()) if !now.is_empty() => {
+                state.consumer_written.insert(group_id.to_string(), now);
+            }
+            Ok(()) => {}
+            Err(e) => {
+                tracing::warn!(group = %group_id, error = %e, "cannot store consumer group state");
+                state.consumer_written.insert(group_id.to_string(), before);
+            }
+        }
+    }
+
     /// Appends to the group's `__consumer_offsets` partition.
     fn append(&self, group_id: &str, batch: &[u8]) -> Result<(), ResponseError> {
         let partition = partition_for(group_id, self.config.offsets_topic_partitions);
@@ -748,7 +790,9 @@ impl GroupCoordinator {
                 .map_err(|_| ResponseError::UnknownServerError)?;
             self.append(group_id, &tombstone)?;
         }
-        state.consumer_groups.remove(group_id);
+        if state.consumer_groups.remove(group_id).is_some() {
+            self.store_consumer_group(&mut state, group_id);
+        }
         tracing::info!(group = group_id, "group deleted");
         Ok(())
     }
@@ -897,6 +941,7 @@ impl GroupCoordinator {
                     m.last_heartbeat = now;
                     tracing::info!(group = %hb.group_id, member = %member_id, "static consumer left for now");
                 }
+                self.store_consumer_group(&mut state, &hb.group_id);
                 return Ok(ConsumerHeartbeatResult {
                     member_id,
                     member_epoch: hb.member_epoch,
@@ -910,6 +955,7 @@ impl GroupCoordinator {
                     tracing::info!(group = %hb.group_id, member = %member_id, "consumer left");
                 }
                 group.refresh_target(topics);
+                self.store_consumer_group(&mut state, &hb.group_id);
                 return Ok(ConsumerHeartbeatResult {
                     member_id,
                     member_epoch: hb.member_epoch,
@@ -947,12 +993,14 @@ impl GroupCoordinator {
             m.last_sent = Some(m.assigned.clone());
             m.assigned.iter().copied().collect()
         });
-        Ok(ConsumerHeartbeatResult {
+        let result = ConsumerHeartbeatResult {
             member_id,
             member_epoch: m.member_epoch,
             heartbeat_interval_ms: self.config.consumer_heartbeat_interval_ms,
             assignment,
-        })
+        };
+        self.store_consumer_group(&mut state, &hb.group_id);
+        Ok(result)
     }
 
     /// Expires committed offsets of groups without members once they are
@@ -981,6 +1029,7 @@ impl GroupCoordinator {
     pub fn load_offsets(&self) {
         let mut state = self.state.lock();
         let mut loaded = 0usize;
+        let mut consumer_groups: HashMap<String, consumer_records::Records> = HashMap::new();
         for index in 0..self.config.offsets_topic_partitions {
             let Some(partition) = self.replicas.partition(OFFSETS_TOPIC, index) else {
                 continue;
@@ -1016,11 +1065,33 @@ impl GroupCoordinator {
                         Replayed::Group(group, None) => {
                             state.groups.remove(&group);
                         }
+                        Replayed::ConsumerGroup(group, key, Some(value)) => {
+                            consumer_groups.entry(group).or_default().insert(key, value);
+                        }
+                        Replayed::ConsumerGroup(group, key, None) => {
+                            if let Some(records) = consumer_groups.get_mut(&group) {
+                                records.remove(&key);
+                            }
+                        }
                     }
                 }
                 match next {
                     Some(n) if n > offset => offset = n,
                     _ => break,
+                }
+            }
+        }
+        for (group, records) in consumer_groups {
+            if records.is_empty() {
+                continue;
+            }
+            match consumer_records::restore(&records) {
+                Some(restored) => {
+                    state.consumer_groups.insert(group.clone(), restored);
+                    state.consumer_written.insert(group, records);
+                }
+                None => {
+                    tracing::warn!(group = %group, "unreadable consumer group records; the group starts over")
                 }
             }
         }

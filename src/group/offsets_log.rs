@@ -26,13 +26,13 @@ pub fn partition_for(group: &str, partitions: i32) -> i32 {
     positive % partitions.max(1)
 }
 
-fn put_string(buf: &mut BytesMut, s: &str) {
+pub(super) fn put_string(buf: &mut BytesMut, s: &str) {
     let bytes = s.as_bytes();
     buf.put_i16(bytes.len().min(i16::MAX as usize) as i16);
     buf.put_slice(&bytes[..bytes.len().min(i16::MAX as usize)]);
 }
 
-fn get_string(buf: &mut Bytes) -> Option<String> {
+pub(super) fn get_string(buf: &mut Bytes) -> Option<String> {
     if buf.remaining() < 2 {
         return None;
     }
@@ -296,7 +296,10 @@ fn batch(
 }
 
 /// Encodes (key, value-or-tombstone) pairs as one record batch.
-fn encode_records(entries: Vec<(Bytes, Option<Bytes>)>, now_ms: i64) -> anyhow::Result<Bytes> {
+pub(super) fn encode_records(
+    entries: Vec<(Bytes, Option<Bytes>)>,
+    now_ms: i64,
+) -> anyhow::Result<Bytes> {
     let records: Vec<Record> = entries
         .into_iter()
         .enumerate()
@@ -336,6 +339,8 @@ pub enum Replayed {
     Offset(String, String, i32, Option<CommittedOffset>),
     /// A classic group's state, or its tombstone.
     Group(String, Option<GroupRecord>),
+    /// One record of a consumer (KIP-848) group, or its tombstone: group, key, value.
+    ConsumerGroup(String, Bytes, Option<Bytes>),
 }
 
 /// The group of a group metadata key.
@@ -364,6 +369,8 @@ pub fn replay(mut batches: Bytes) -> (Vec<Replayed>, Option<i64>) {
                     partition,
                     r.value.and_then(decode_value),
                 ));
+            } else if let Some(group) = super::consumer_records::group_of(&key) {
+                out.push(Replayed::ConsumerGroup(group, key, r.value));
             } else if let Some(group) = decode_group_key(key) {
                 out.push(Replayed::Group(group, r.value.and_then(decode_group_value)));
             }
