@@ -5,7 +5,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{run_tool, BrokerProcess};
+use common::{run_tool, spawn_tool, BrokerProcess};
 use gregor::client::partitioner::{Murmur2Partitioner, Partitioner};
 
 const PRODUCER: &str = env!("CARGO_BIN_EXE_console-producer");
@@ -408,20 +408,17 @@ fn a_file_is_produced_through_the_interceptors_with_statistics() {
 #[test]
 fn ctrl_c_reports_the_count_and_commits() {
     use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
+    use std::process::Command;
 
     let broker = BrokerProcess::start(&["group.initial.rebalance.delay.ms=0"]);
     let bs = broker.bootstrap();
     create(&bs, "interrupted", "1");
     run_tool(PRODUCER, &bs, &["-t", "interrupted"], b"1\n2\n3\n").ok();
-    let mut child = Command::new(CONSUMER)
-        .args(["-t", "interrupted", "--group", "tail", "--from-beginning"])
-        .env("GREGOR_BOOTSTRAP", &bs)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn console-consumer");
+    let mut child = spawn_tool(
+        CONSUMER,
+        &bs,
+        &["-t", "interrupted", "--group", "tail", "--from-beginning"],
+    );
     let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
     let printed: Vec<String> = lines.by_ref().take(3).map_while(Result::ok).collect();
     assert_eq!(printed, ["1", "2", "3"]);
@@ -464,14 +461,15 @@ fn ctrl_c_reports_the_count_and_commits() {
 #[test]
 fn an_include_pattern_picks_up_topics_created_while_reading() {
     use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
 
     let broker = BrokerProcess::start(&[]);
     let bs = broker.bootstrap();
     create(&bs, "news-a", "1");
     run_tool(PRODUCER, &bs, &["-t", "news-a"], b"a\n").ok();
-    let mut child = Command::new(CONSUMER)
-        .args([
+    let mut child = spawn_tool(
+        CONSUMER,
+        &bs,
+        &[
             "--include",
             "news-.*",
             "--from-beginning",
@@ -479,13 +477,8 @@ fn an_include_pattern_picks_up_topics_created_while_reading() {
             "2",
             "--timeout-ms",
             "30000",
-        ])
-        .env("GREGOR_BOOTSTRAP", &bs)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn console-consumer");
+        ],
+    );
     let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
     assert_eq!(lines.next().and_then(Result::ok).as_deref(), Some("a"));
     create(&bs, "news-b", "1");

@@ -5,12 +5,12 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common::{
-    create_topic, poll_until, producer, run_tool, subscribed_member, wait_until, BrokerProcess,
-    ToolOutput,
+    create_topic, poll_until, producer, run_tool, spawn_tool, subscribed_member, wait_until,
+    BrokerProcess, ToolOutput,
 };
 use rdkafka::consumer::{CommitMode, Consumer};
 use rdkafka::producer::FutureRecord;
@@ -354,14 +354,7 @@ async fn both_protocols_are_listed_described_and_protected() {
 /// `--watch 1` prints the lag table again every second and stops cleanly
 /// on Ctrl-C.
 fn watch_redraws(bs: &str, group: &str) {
-    let mut child = Command::new(INSPECT)
-        .args(["describe", "-g", group, "--watch", "1"])
-        .env("GREGOR_BOOTSTRAP", bs)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn group-inspect");
+    let mut child = spawn_tool(INSPECT, bs, &["describe", "-g", group, "--watch", "1"]);
     // Kept open until the interrupt: a closed pipe would end the tool first.
     let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
     let headers = lines

@@ -9,17 +9,15 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use common::{
-    client_config, consume, create_topic, producer, BrokerProcess, FaultyProxy, RawClient,
+    client_config, consume, create_topic, producer, record_batch, BrokerProcess, FaultyProxy,
+    RawClient,
 };
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::{InitProducerIdRequest, ProduceRequest, TopicName};
 use kafka_protocol::protocol::StrBytes;
-use kafka_protocol::records::{
-    Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::FutureRecord;
 
@@ -29,34 +27,9 @@ fn text(value: &Option<Vec<u8>>) -> String {
 
 /// A batch of `count` records from producer (`id`, `epoch`) starting at `sequence`.
 fn batch(id: i64, epoch: i16, sequence: i32, count: i32) -> Bytes {
-    let records: Vec<Record> = (0..count)
-        .map(|i| Record {
-            transactional: false,
-            control: false,
-            delete_horizon: false,
-            partition_leader_epoch: -1,
-            producer_id: id,
-            producer_epoch: epoch,
-            timestamp_type: TimestampType::Creation,
-            offset: i64::from(i),
-            sequence: sequence + i,
-            timestamp: 1_700_000_000_000,
-            key: None,
-            value: Some(Bytes::from(format!("{sequence}+{i}"))),
-            headers: Default::default(),
-        })
-        .collect();
-    let mut buf = BytesMut::new();
-    RecordBatchEncoder::encode(
-        &mut buf,
-        &records,
-        &RecordEncodeOptions {
-            version: 2,
-            compression: Compression::None,
-        },
-    )
-    .unwrap();
-    buf.freeze()
+    let values: Vec<String> = (0..count).map(|i| format!("{sequence}+{i}")).collect();
+    let values: Vec<&str> = values.iter().map(String::as_str).collect();
+    record_batch(&values, (id, epoch, sequence))
 }
 
 /// (error code, base offset) of one produce.

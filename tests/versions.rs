@@ -7,8 +7,7 @@
 
 mod common;
 
-use bytes::{Bytes, BytesMut};
-use common::{create_topic, BrokerProcess, RawClient};
+use common::{create_topic, record_batch, BrokerProcess, RawClient, NO_PRODUCER};
 use kafka_protocol::messages::create_topics_request::CreatableTopic;
 use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
@@ -22,9 +21,6 @@ use kafka_protocol::messages::offset_fetch_request::{
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::{Message, Request, StrBytes};
-use kafka_protocol::records::{
-    Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-};
 use uuid::Uuid;
 
 const TOPIC: &str = "swept";
@@ -65,35 +61,6 @@ fn sweep<R: Request>(
 
 fn empty<R: Request + Default>(client: &mut RawClient) {
     sweep(client, |_| R::default(), |_, _| {});
-}
-
-fn batch(value: &str) -> Bytes {
-    let record = Record {
-        transactional: false,
-        control: false,
-        delete_horizon: false,
-        partition_leader_epoch: -1,
-        producer_id: -1,
-        producer_epoch: -1,
-        timestamp_type: TimestampType::Creation,
-        offset: 0,
-        sequence: -1,
-        timestamp: 1_700_000_000_000,
-        key: None,
-        value: Some(Bytes::copy_from_slice(value.as_bytes())),
-        headers: Default::default(),
-    };
-    let mut buf = BytesMut::new();
-    RecordBatchEncoder::encode(
-        &mut buf,
-        [&record],
-        &RecordEncodeOptions {
-            version: 2,
-            compression: Compression::None,
-        },
-    )
-    .unwrap();
-    buf.freeze()
 }
 
 #[tokio::test]
@@ -158,7 +125,7 @@ async fn the_data_path_answers_at_every_version() {
             let data = TopicProduceData::default().with_partition_data(vec![
                 PartitionProduceData::default()
                     .with_index(0)
-                    .with_records(Some(batch("swept"))),
+                    .with_records(Some(record_batch(&["swept"], NO_PRODUCER))),
             ]);
             let data = if v >= 13 {
                 data.with_topic_id(topic_id)

@@ -7,8 +7,10 @@ mod common;
 use std::net::TcpStream;
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
-use common::{consume, create_topic, producer, BrokerProcess, RawClient};
+use bytes::Bytes;
+use common::{
+    consume, create_topic, producer, record_batch, BrokerProcess, RawClient, NO_PRODUCER,
+};
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
@@ -16,13 +18,14 @@ use kafka_protocol::messages::{
     ApiKey, ApiVersionsRequest, ApiVersionsResponse, MetadataRequest, ProduceRequest, TopicName,
 };
 use kafka_protocol::protocol::{Decodable, StrBytes};
-use kafka_protocol::records::{
-    Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-};
 use rdkafka::admin::{AdminOptions, NewTopic, TopicReplication};
 use rdkafka::error::KafkaError;
 use rdkafka::producer::FutureRecord;
 use rdkafka::types::RDKafkaErrorCode;
+
+fn batch(value: &str) -> Vec<u8> {
+    record_batch(&[value], NO_PRODUCER).to_vec()
+}
 
 fn api_versions_ok(port: u16) {
     let mut client = RawClient::connect(port);
@@ -31,35 +34,6 @@ fn api_versions_ok(port: u16) {
         .with_client_software_version(StrBytes::from_static_str("1.0"));
     let response = client.call(&request, 3).expect("ApiVersions answered");
     assert_eq!(response.error_code, 0);
-}
-
-fn batch(value: &str) -> Vec<u8> {
-    let record = Record {
-        transactional: false,
-        control: false,
-        delete_horizon: false,
-        partition_leader_epoch: -1,
-        producer_id: -1,
-        producer_epoch: -1,
-        timestamp_type: TimestampType::Creation,
-        offset: 0,
-        sequence: -1,
-        timestamp: 1_700_000_000_000,
-        key: None,
-        value: Some(Bytes::copy_from_slice(value.as_bytes())),
-        headers: Default::default(),
-    };
-    let mut buf = BytesMut::new();
-    RecordBatchEncoder::encode(
-        &mut buf,
-        [&record],
-        &RecordEncodeOptions {
-            version: 2,
-            compression: Compression::None,
-        },
-    )
-    .unwrap();
-    buf.to_vec()
 }
 
 fn produce(

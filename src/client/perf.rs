@@ -155,6 +155,26 @@ impl ProducerContext for DeliveryTally {
     }
 }
 
+/// Queues one record, waiting while librdkafka's local queue is full for
+/// delivery reports to drain it.
+fn send<'a, C: ProducerContext>(
+    producer: &ThreadedProducer<C>,
+    mut record: BaseRecord<'a, (), [u8], C::DeliveryOpaque>,
+) -> Result<()> {
+    loop {
+        match producer.send(record) {
+            Ok(()) => return Ok(()),
+            Err((e, r))
+                if e.rdkafka_error_code() == Some(rdkafka::types::RDKafkaErrorCode::QueueFull) =>
+            {
+                record = r;
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            Err((e, _)) => return Err(ClientError::kafka("cannot send")(e)),
+        }
+    }
+}
+
 /// A produce workload.
 #[derive(Debug, Clone)]
 pub struct ProduceLoad {
@@ -192,25 +212,12 @@ pub fn produce(
     let start = Instant::now();
     for sent in 0..load.records {
         throttle.wait(sent);
-        let mut record = BaseRecord::<(), [u8], Box<Instant>>::with_opaque_to(
+        let record = BaseRecord::<(), [u8], Box<Instant>>::with_opaque_to(
             &load.topic,
             Box::new(Instant::now()),
         )
         .payload(&payload);
-        loop {
-            match producer.send(record) {
-                Ok(()) => break,
-                // The local queue is full: let deliveries drain it.
-                Err((e, r))
-                    if e.rdkafka_error_code()
-                        == Some(rdkafka::types::RDKafkaErrorCode::QueueFull) =>
-                {
-                    record = r;
-                    std::thread::sleep(Duration::from_millis(1));
-                }
-                Err((e, _)) => return Err(ClientError::kafka("cannot send")(e)),
-            }
-        }
+        send(&producer, record)?;
     }
     producer
         .flush(Duration::from_secs(300))
@@ -403,20 +410,10 @@ pub fn end_to_end(
                 throttle.wait(sent);
                 payload[..8].copy_from_slice(&run);
                 payload[8..STAMP_LEN].copy_from_slice(&epoch_micros().to_be_bytes());
-                let mut record = BaseRecord::<(), [u8]>::to(&topic).payload(&payload);
-                loop {
-                    match producer.send(record) {
-                        Ok(()) => break,
-                        Err((e, r))
-                            if e.rdkafka_error_code()
-                                == Some(rdkafka::types::RDKafkaErrorCode::QueueFull) =>
-                        {
-                            record = r;
-                            std::thread::sleep(Duration::from_millis(1));
-                        }
-                        Err((e, _)) => return Err(ClientError::kafka("cannot send")(e)),
-                    }
-                }
+                send(
+                    &producer,
+                    BaseRecord::<(), [u8]>::to(&topic).payload(&payload),
+                )?;
             }
             Ok(())
         })

@@ -14,6 +14,9 @@ use std::time::{Duration, Instant};
 use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::{ApiKey, RequestHeader, ResponseHeader};
 use kafka_protocol::protocol::{Decodable, Encodable, Request, StrBytes};
+use kafka_protocol::records::{
+    Compression, Record as WireRecord, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
+};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
@@ -524,4 +527,59 @@ impl FaultyProxy {
     pub fn dropped(&self) -> usize {
         self.dropped.load(std::sync::atomic::Ordering::SeqCst)
     }
+}
+
+/// No producer id: a batch from a producer that is not idempotent.
+pub const NO_PRODUCER: (i64, i16, i32) = (-1, -1, -1);
+
+/// One uncompressed magic-2 batch of `values`, written by producer
+/// (id, epoch) with sequence numbers from the third field on.
+pub fn record_batch(values: &[&str], (id, epoch, sequence): (i64, i16, i32)) -> Bytes {
+    let records: Vec<WireRecord> = values
+        .iter()
+        .enumerate()
+        .map(|(i, value)| WireRecord {
+            transactional: false,
+            control: false,
+            delete_horizon: false,
+            partition_leader_epoch: -1,
+            producer_id: id,
+            producer_epoch: epoch,
+            timestamp_type: TimestampType::Creation,
+            offset: i as i64,
+            sequence: if sequence < 0 {
+                -1
+            } else {
+                sequence + i as i32
+            },
+            timestamp: 1_700_000_000_000,
+            key: None,
+            value: Some(Bytes::copy_from_slice(value.as_bytes())),
+            headers: Default::default(),
+        })
+        .collect();
+    let mut buf = BytesMut::new();
+    RecordBatchEncoder::encode(
+        &mut buf,
+        &records,
+        &RecordEncodeOptions {
+            version: 2,
+            compression: Compression::None,
+        },
+    )
+    .expect("encode a record batch");
+    buf.freeze()
+}
+
+/// Starts one of the built tools with its output piped, for tests that
+/// read it while it runs.
+pub fn spawn_tool(bin: &str, bootstrap: &str, args: &[&str]) -> Child {
+    Command::new(bin)
+        .args(args)
+        .env("GREGOR_BOOTSTRAP", bootstrap)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {bin}: {e}"))
 }
