@@ -34,6 +34,12 @@ pub struct LogConfig {
     /// `producer.id.expiration.ms` (broker-wide): forget an idempotent
     /// producer this long after its last write to the partition.
     pub producer_id_expiration_ms: i64,
+    /// `cleanup.policy` contains `delete`: retention deletes old segments.
+    pub cleanup_delete: bool,
+    /// `cleanup.policy` contains `compact`: the cleaner keeps each key's latest record.
+    pub cleanup_compact: bool,
+    /// `delete.retention.ms`: how long the cleaner keeps tombstones.
+    pub delete_retention_ms: i64,
 }
 
 impl Default for LogConfig {
@@ -52,6 +58,9 @@ impl Default for LogConfig {
             segment_index_bytes: 10 * 1024 * 1024,
             file_delete_delay_ms: 60_000,
             producer_id_expiration_ms: 24 * 60 * 60 * 1000,
+            cleanup_delete: true,
+            cleanup_compact: false,
+            delete_retention_ms: 24 * 60 * 60 * 1000,
         }
     }
 }

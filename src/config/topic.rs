@@ -382,7 +382,15 @@ impl TopicConfig {
             Some((v, _)) if v == "LogAppendTime" => TimestampType::LogAppendTime,
             _ => TimestampType::CreateTime,
         };
+        let policy = self
+            .resolve("cleanup.policy", broker)
+            .map(|(v, _)| v)
+            .unwrap_or_default();
+        let has = |p: &str| policy.split(',').any(|x| x.trim() == p);
         LogConfig {
+            cleanup_delete: has("delete"),
+            cleanup_compact: has("compact"),
+            delete_retention_ms: self.long("delete.retention.ms", broker),
             segment_bytes: self.long("segment.bytes", broker).max(14) as u64,
             segment_ms: self.long("segment.ms", broker),
             retention_ms: self.long("retention.ms", broker),

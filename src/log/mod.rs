@@ -30,6 +30,7 @@
 //!   others are opened from their indexes when those agree with the log.
 
 mod batch;
+mod cleaner;
 mod epoch;
 mod error;
 mod index;
@@ -76,6 +77,9 @@ pub struct Log {
     /// When the oldest write not yet fsynced happened, for flush.ms.
     oldest_unflushed_ms: Option<i64>,
     producers: ProducerStateManager,
+    /// The active segment's base at the last compaction pass: segments
+    /// rolled since then have not been cleaned.
+    cleaned_through: i64,
 }
 
 impl Log {
@@ -90,6 +94,7 @@ impl Log {
         now_ms: i64,
     ) -> Result<Log, LogError> {
         std::fs::create_dir_all(dir).map_err(LogError::io("create log directory", dir))?;
+        cleaner::remove_leftovers(dir)?;
         let bases = segment_bases(dir)?;
         let mut segments = BTreeMap::new();
         let last = bases.last().copied();
@@ -131,6 +136,7 @@ impl Log {
             unflushed_messages: 0,
             oldest_unflushed_ms: None,
             producers: ProducerStateManager::default(),
+            cleaned_through: 0,
         };
         let end = log.log_end_offset();
         log.epochs.truncate_from_end(end)?;
@@ -213,7 +219,9 @@ impl Log {
             .range(floor..)
             .map(|(_, s)| s)
             .chain(std::iter::once(&self.active))
-            .filter(move |s| s.next_offset > offset)
+            // Compaction can leave a segment with nothing in it, whose
+            // next offset is then its base.
+            .filter(move |s| !s.is_empty() && s.next_offset > offset)
     }
 
     /// Validates a Produce request's batches, assigns them the next offsets,
@@ -539,6 +547,10 @@ impl Log {
     /// rolled first so that it can go too, as Kafka does. Returns how many
     /// segments were deleted.
     pub fn apply_retention(&mut self, now_ms: i64) -> Result<usize, LogError> {
+        // A compacted-only log keeps every key's latest record forever.
+        if !self.config.cleanup_delete {
+            return Ok(0);
+        }
         let retention_ms = self.config.retention_ms;
         let retention_bytes = self.config.retention_bytes;
         let expired = |s: &Segment| {

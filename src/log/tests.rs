@@ -718,3 +718,160 @@ fn garbage_records_under_a_valid_crc_do_not_break_timestamp_lookups() {
     assert_eq!(log.offset_for_timestamp(150), Some((4, 201)));
     assert_eq!(log.max_timestamp_and_offset(), Some((8, 401)));
 }
+
+/// A batch of keyed records; a `None` value is a tombstone.
+fn keyed(records: &[(&str, Option<&str>)], timestamp: i64, compression: Compression) -> Vec<u8> {
+    let records: Vec<Record> = records
+        .iter()
+        .enumerate()
+        .map(|(i, (k, v))| Record {
+            transactional: false,
+            control: false,
+            delete_horizon: false,
+            partition_leader_epoch: -1,
+            producer_id: -1,
+            producer_epoch: -1,
+            timestamp_type: WireTimestampType::Creation,
+            offset: i as i64,
+            sequence: i as i32,
+            timestamp,
+            key: Some(Bytes::copy_from_slice(k.as_bytes())),
+            value: v.map(|v| Bytes::copy_from_slice(v.as_bytes())),
+            headers: Default::default(),
+        })
+        .collect();
+    let mut buf = BytesMut::new();
+    RecordBatchEncoder::encode(
+        &mut buf,
+        &records,
+        &RecordEncodeOptions {
+            version: 2,
+            compression,
+        },
+    )
+    .unwrap();
+    buf.to_vec()
+}
+
+/// (offset, key, value) of every record from the log's start.
+fn keyed_contents(log: &Log) -> Vec<(i64, String, Option<String>)> {
+    let mut out = Vec::new();
+    let mut offset = log.log_start_offset();
+    while offset < log.log_end_offset() {
+        let mut bytes = log.read(offset, 1 << 20, i64::MAX, true).unwrap();
+        if bytes.is_empty() {
+            break;
+        }
+        while !bytes.is_empty() {
+            let set = RecordBatchDecoder::decode(&mut bytes).unwrap();
+            for r in set.records {
+                let text = |b: Bytes| String::from_utf8(b.to_vec()).unwrap();
+                if r.offset >= offset {
+                    out.push((r.offset, text(r.key.unwrap()), r.value.map(text)));
+                }
+                offset = offset.max(r.offset + 1);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn compaction_keeps_each_keys_latest_record_at_its_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = LogConfig {
+        segment_bytes: 200,
+        cleanup_compact: true,
+        cleanup_delete: false,
+        delete_retention_ms: 1_000,
+        ..LogConfig::default()
+    };
+    let mut log = Log::open(dir.path(), cfg, false, 0).unwrap();
+    let now = 1_700_000_000_000;
+    let writes: [(&str, Option<&str>); 8] = [
+        ("a", Some("a1")),
+        ("b", Some("b1")),
+        ("a", Some("a2")),
+        ("c", Some("c1")),
+        ("b", None),
+        ("d", Some("d1")),
+        ("a", Some("a3")),
+        ("e", Some("e1")),
+    ];
+    for (i, w) in writes.iter().enumerate() {
+        let codec = if i % 2 == 0 {
+            Compression::None
+        } else {
+            Compression::Lz4
+        };
+        log.append_as_leader(&keyed(&[*w], now, codec), 0, now)
+            .unwrap();
+    }
+    assert!(log.segment_count() > 2, "several segments to clean");
+    let dropped = log.clean(now).unwrap();
+    assert_eq!(dropped, 3, "a1, a2 and b1 are superseded");
+    assert_eq!(
+        keyed_contents(&log),
+        vec![
+            (3, "c".into(), Some("c1".into())),
+            (4, "b".into(), None),
+            (5, "d".into(), Some("d1".into())),
+            (6, "a".into(), Some("a3".into())),
+            (7, "e".into(), Some("e1".into())),
+        ],
+        "offsets unchanged, the tombstone kept within delete.retention.ms"
+    );
+    assert_eq!(
+        log.clean(now).unwrap(),
+        0,
+        "nothing rolled since the last pass"
+    );
+
+    // Past delete.retention.ms the tombstone goes too, once a pass runs.
+    log.append_as_leader(&keyed(&[("f", Some("f1"))], now, Compression::None), 0, now)
+        .unwrap();
+    log.roll(now).unwrap();
+    assert_eq!(log.clean(now + 5_000).unwrap(), 1);
+    let end = log.log_end_offset();
+    drop(log);
+    let log = Log::open(
+        dir.path(),
+        LogConfig {
+            segment_bytes: 200,
+            ..LogConfig::default()
+        },
+        false,
+        now,
+    )
+    .unwrap();
+    assert_eq!(
+        log.log_end_offset(),
+        end,
+        "the log end survives compaction and reopening"
+    );
+    let keys: Vec<String> = keyed_contents(&log)
+        .into_iter()
+        .map(|(_, k, _)| k)
+        .collect();
+    assert_eq!(keys, ["c", "d", "a", "e", "f"]);
+}
+
+#[test]
+fn a_compacted_only_log_is_not_deleted_by_retention() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = LogConfig {
+        segment_bytes: 200,
+        retention_ms: 1,
+        cleanup_compact: true,
+        cleanup_delete: false,
+        ..LogConfig::default()
+    };
+    let mut log = Log::open(dir.path(), cfg, false, 0).unwrap();
+    for i in 0..5 {
+        let key = format!("k{i}");
+        log.append_as_leader(&keyed(&[(&key, Some("v"))], 1, Compression::None), 0, 1)
+            .unwrap();
+    }
+    assert_eq!(log.apply_retention(1_000_000).unwrap(), 0);
+    assert_eq!(log.log_start_offset(), 0);
+}

@@ -289,8 +289,13 @@ impl Partition {
         }
     }
 
+    /// Deletes what retention allows and compacts what cleanup.policy asks
+    /// to; returns the segments deleted.
     pub(crate) fn apply_retention(&self, now_ms: i64) -> usize {
         let mut log = self.log.write();
+        if let Err(e) = log.clean(now_ms) {
+            tracing::error!(topic = %self.topic, partition = self.index, error = %e, "compaction failed");
+        }
         match log.apply_retention(now_ms) {
             Ok(n) => n,
             Err(e) => {
