@@ -10,10 +10,24 @@ use super::{Log, LogError};
 use crate::config::{LogConfig, TimestampType};
 
 pub(super) fn batch(values: &[&str], first_timestamp: i64, compression: Compression) -> Vec<u8> {
-    let records: Vec<Record> = values
+    let records: Vec<(Option<&str>, Option<&str>, i64)> = values
         .iter()
         .enumerate()
-        .map(|(i, v)| Record {
+        .map(|(i, v)| (None, Some(*v), first_timestamp + i as i64))
+        .collect();
+    encode_batch(&records, compression)
+}
+
+/// One batch of (key, value, timestamp) records at offsets from 0.
+fn encode_batch(
+    records: &[(Option<&str>, Option<&str>, i64)],
+    compression: Compression,
+) -> Vec<u8> {
+    let bytes = |s: &str| Bytes::copy_from_slice(s.as_bytes());
+    let records: Vec<Record> = records
+        .iter()
+        .enumerate()
+        .map(|(i, (key, value, timestamp))| Record {
             transactional: false,
             control: false,
             delete_horizon: false,
@@ -24,9 +38,9 @@ pub(super) fn batch(values: &[&str], first_timestamp: i64, compression: Compress
             offset: i as i64,
             // The encoder keeps records in one batch only while offset - sequence is constant.
             sequence: i as i32,
-            timestamp: first_timestamp + i as i64,
-            key: None,
-            value: Some(Bytes::copy_from_slice(v.as_bytes())),
+            timestamp: *timestamp,
+            key: key.map(bytes),
+            value: value.map(bytes),
             headers: Default::default(),
         })
         .collect();
@@ -721,36 +735,11 @@ fn garbage_records_under_a_valid_crc_do_not_break_timestamp_lookups() {
 
 /// A batch of keyed records; a `None` value is a tombstone.
 fn keyed(records: &[(&str, Option<&str>)], timestamp: i64, compression: Compression) -> Vec<u8> {
-    let records: Vec<Record> = records
+    let records: Vec<(Option<&str>, Option<&str>, i64)> = records
         .iter()
-        .enumerate()
-        .map(|(i, (k, v))| Record {
-            transactional: false,
-            control: false,
-            delete_horizon: false,
-            partition_leader_epoch: -1,
-            producer_id: -1,
-            producer_epoch: -1,
-            timestamp_type: WireTimestampType::Creation,
-            offset: i as i64,
-            sequence: i as i32,
-            timestamp,
-            key: Some(Bytes::copy_from_slice(k.as_bytes())),
-            value: v.map(|v| Bytes::copy_from_slice(v.as_bytes())),
-            headers: Default::default(),
-        })
+        .map(|(k, v)| (Some(*k), *v, timestamp))
         .collect();
-    let mut buf = BytesMut::new();
-    RecordBatchEncoder::encode(
-        &mut buf,
-        &records,
-        &RecordEncodeOptions {
-            version: 2,
-            compression,
-        },
-    )
-    .unwrap();
-    buf.to_vec()
+    encode_batch(&records, compression)
 }
 
 /// (offset, key, value) of every record from the log's start.
