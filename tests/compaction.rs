@@ -1,7 +1,7 @@
 //! Log compaction against a broker the test starts: a topic with
 //! cleanup.policy=compact keeps each key's latest record at its offset, and
 //! `__consumer_offsets` stops growing with every commit while the latest
-//! commit still survives a restart.
+//! commit still survives a restart; a compacted topic refuses keyless records.
 
 mod common;
 
@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use common::{client_config, consume, create_topic, producer, wait_until, BrokerProcess};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::FutureRecord;
 use rdkafka::{Offset, TopicPartitionList};
 
@@ -73,6 +74,18 @@ async fn a_compacted_topic_keeps_each_keys_latest_record() {
         Some(299),
         "the log end is unchanged"
     );
+    let keyless = p
+        .send(
+            FutureRecord::<(), _>::to("latest").payload("no key"),
+            Duration::from_secs(10),
+        )
+        .await;
+    match keyless {
+        Err((KafkaError::MessageProduction(code), _)) => {
+            assert_eq!(code, RDKafkaErrorCode::InvalidRecord)
+        }
+        other => panic!("a keyless record on a compacted topic is refused: {other:?}"),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -40,6 +40,8 @@ pub struct LogConfig {
     pub cleanup_compact: bool,
     /// `delete.retention.ms`: how long the cleaner keeps tombstones.
     pub delete_retention_ms: i64,
+    /// `min.compaction.lag.ms`: records younger than this are not compacted.
+    pub min_compaction_lag_ms: i64,
 }
 
 impl Default for LogConfig {
@@ -61,6 +63,7 @@ impl Default for LogConfig {
             cleanup_delete: true,
             cleanup_compact: false,
             delete_retention_ms: 24 * 60 * 60 * 1000,
+            min_compaction_lag_ms: 0,
         }
     }
 }

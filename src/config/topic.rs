@@ -391,6 +391,7 @@ impl TopicConfig {
             cleanup_delete: has("delete"),
             cleanup_compact: has("compact"),
             delete_retention_ms: self.long("delete.retention.ms", broker),
+            min_compaction_lag_ms: self.long("min.compaction.lag.ms", broker),
             segment_bytes: self.long("segment.bytes", broker).max(14) as u64,
             segment_ms: self.long("segment.ms", broker),
             retention_ms: self.long("retention.ms", broker),

@@ -11,11 +11,13 @@
 //! file; a crash in between leaves either segment whole (a stale index is
 //! rebuilt at open).
 //!
+//! Segments from the first one holding a record younger than
+//! `min.compaction.lag.ms` on are left alone, as Kafka leaves them.
+//!
 //! Design differs from Kafka: there is no cleaner checkpoint or dirty ratio
-//! (`min.cleanable.dirty.ratio`, `min.compaction.lag.ms` are accepted and
-//! not applied). A pass runs when a segment has been rolled since the last
-//! one (and once after start-up), and rewrites only the segments that lose
-//! records.
+//! (`min.cleanable.dirty.ratio` is accepted and not applied). A pass runs
+//! when a segment has been rolled since the last one (and once after
+//! start-up), and rewrites only the segments that lose records.
 
 use std::collections::HashMap;
 use std::io::IoSlice;
@@ -100,6 +102,22 @@ fn headers_of(mut bytes: &[u8]) -> Result<Vec<BatchHeader>, LogError> {
     Ok(out)
 }
 
+/// Kafka refuses records without a key on compacted topics: the cleaner
+/// could never tell which of them to keep.
+pub(super) fn check_keys(records: &[u8]) -> Result<(), LogError> {
+    let mut bytes = Bytes::copy_from_slice(records);
+    while !bytes.is_empty() {
+        let set = RecordBatchDecoder::decode(&mut bytes)
+            .map_err(|e| LogError::CorruptMessage(format!("cannot decode batch: {e}")))?;
+        if set.records.iter().any(|r| r.key.is_none()) {
+            return Err(LogError::InvalidRecord(
+                "compacted topic cannot accept message without key".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
 impl Log {
     /// One compaction pass, when the policy asks for it and a segment has
     /// rolled since the last pass. Returns how many records were dropped.
@@ -122,7 +140,17 @@ impl Log {
             }
         }
         let horizon = now_ms.saturating_sub(self.config.delete_retention_ms);
-        let bases: Vec<i64> = self.segments.keys().copied().collect();
+        // As Kafka: cleaning stops at the first segment holding a record
+        // younger than min.compaction.lag.ms.
+        let lag_horizon = now_ms.saturating_sub(self.config.min_compaction_lag_ms);
+        let bases: Vec<i64> = self
+            .segments
+            .values()
+            .take_while(|s| s.is_empty() || s.largest_timestamp() <= lag_horizon)
+            .map(|s| s.base_offset)
+            .collect();
+        // Segments held back by the lag are looked at again next pass.
+        let whole = bases.len() == self.segments.len();
         let mut dropped = 0;
         for base in bases {
             let batches = records_of(&self.segments[&base])?;
@@ -133,8 +161,7 @@ impl Log {
                     let records = records
                         .into_iter()
                         .filter(|r| match &r.key {
-                            // Keyless records cannot be compacted; Kafka
-                            // refuses them on compacted topics.
+                            // Written before the topic was compacted.
                             None => true,
                             Some(key) => {
                                 latest.get(key) == Some(&r.offset)
@@ -152,7 +179,9 @@ impl Log {
             self.replace_segment(base, encode(kept)?, now_ms)?;
             dropped += before - after;
         }
-        self.cleaned_through = self.active.base_offset;
+        if whole {
+            self.cleaned_through = self.active.base_offset;
+        }
         if dropped > 0 {
             tracing::info!(dir = %self.dir.display(), dropped, "compacted log");
         }

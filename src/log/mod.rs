@@ -234,6 +234,9 @@ impl Log {
         now_ms: i64,
     ) -> Result<AppendInfo, LogError> {
         let mut headers = batch::validate_produce_records(records, self.config.max_message_bytes)?;
+        if self.config.cleanup_compact {
+            cleaner::check_keys(records)?;
+        }
         if records.len() as u64 > self.config.segment_bytes {
             return Err(LogError::RecordListTooLarge {
                 size: records.len(),

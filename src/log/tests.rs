@@ -864,3 +864,48 @@ fn a_compacted_only_log_is_not_deleted_by_retention() {
     assert_eq!(log.apply_retention(1_000_000).unwrap(), 0);
     assert_eq!(log.log_start_offset(), 0);
 }
+
+#[test]
+fn a_compacted_log_refuses_records_without_a_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = LogConfig {
+        cleanup_compact: true,
+        ..LogConfig::default()
+    };
+    let mut log = Log::open(dir.path(), cfg, false, 0).unwrap();
+    let keyless = batch(&["no key"], 1, Compression::Lz4);
+    assert!(matches!(
+        log.append_as_leader(&keyless, 0, 1),
+        Err(LogError::InvalidRecord(_))
+    ));
+    log.append_as_leader(&keyed(&[("k", Some("v"))], 1, Compression::Lz4), 0, 1)
+        .unwrap();
+    assert_eq!(log.log_end_offset(), 1);
+}
+
+#[test]
+fn records_younger_than_the_compaction_lag_stay() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = 1_700_000_000_000;
+    let cfg = LogConfig {
+        segment_bytes: 200,
+        cleanup_compact: true,
+        min_compaction_lag_ms: 60_000,
+        ..LogConfig::default()
+    };
+    let mut log = Log::open(dir.path(), cfg, false, 0).unwrap();
+    for v in ["1", "2", "3", "4", "5", "6"] {
+        log.append_as_leader(&keyed(&[("k", Some(v))], now, Compression::None), 0, now)
+            .unwrap();
+    }
+    assert!(log.segment_count() > 2);
+    assert_eq!(log.clean(now + 1_000).unwrap(), 0, "within the lag");
+    let dropped = log.clean(now + 61_000).unwrap();
+    let left: Vec<String> = keyed_contents(&log)
+        .into_iter()
+        .filter_map(|(_, _, v)| v)
+        .collect();
+    assert!(dropped > 0, "past it, on the next pass");
+    assert_eq!(dropped + left.len(), 6);
+    assert_eq!(left.last().map(String::as_str), Some("6"));
+}
