@@ -31,11 +31,13 @@
 
 mod batch;
 mod cleaner;
+mod control;
 mod epoch;
 mod error;
 mod index;
 mod producer_state;
 mod segment;
+mod txn_index;
 
 use std::collections::BTreeMap;
 use std::io::IoSlice;
@@ -44,6 +46,7 @@ use std::path::{Path, PathBuf};
 use bytes::Bytes;
 
 pub use error::LogError;
+pub use txn_index::AbortedTxn;
 
 use crate::config::{LogConfig, TimestampType};
 use batch::BatchHeader;
@@ -162,12 +165,48 @@ impl Log {
             .map(|(_, s)| s)
             .chain(std::iter::once(&self.active));
         let mut replayed = 0usize;
+        let mut aborts = Vec::new();
         for segment in segments {
+            let indexed = segment
+                .aborted_transactions()
+                .last()
+                .map_or(-1, |t| t.last_offset);
             for b in segment.batches_from(from) {
-                if b.header.base_offset >= from {
-                    producers.replay(&b.header, now_ms);
-                    replayed += 1;
+                if b.header.base_offset < from {
+                    continue;
                 }
+                replayed += 1;
+                if b.header.attributes & control::CONTROL_BIT == 0 {
+                    producers.replay(&b.header, now_ms);
+                    continue;
+                }
+                let kind = segment
+                    .read_range(b.position, b.position + b.size)
+                    .ok()
+                    .and_then(control::marker_kind);
+                let h = &b.header;
+                let first = producers.complete_transaction(h.producer_id, h.producer_epoch, now_ms);
+                // An abort the index lost in a crash goes back in.
+                if let (Some(false), Some(first)) = (kind, first) {
+                    if h.base_offset > indexed {
+                        let txn = AbortedTxn {
+                            producer_id: h.producer_id,
+                            first_offset: first,
+                            last_offset: h.base_offset,
+                            last_stable_offset: producers
+                                .first_unstable_offset()
+                                .unwrap_or(h.base_offset + 1),
+                        };
+                        aborts.push((segment.base_offset, txn));
+                    }
+                }
+            }
+        }
+        for (base, txn) in aborts {
+            if base == self.active.base_offset {
+                self.active.add_aborted_transaction(txn)?;
+            } else if let Some(segment) = self.segments.get_mut(&base) {
+                segment.add_aborted_transaction(txn)?;
             }
         }
         if producers.len() > 0 {
@@ -234,6 +273,14 @@ impl Log {
         now_ms: i64,
     ) -> Result<AppendInfo, LogError> {
         let mut headers = batch::validate_produce_records(records, self.config.max_message_bytes)?;
+        if headers
+            .iter()
+            .any(|h| h.attributes & control::CONTROL_BIT != 0)
+        {
+            return Err(LogError::InvalidRecord(
+                "clients cannot produce control records".into(),
+            ));
+        }
         if self.config.cleanup_compact {
             cleaner::check_keys(records)?;
         }
@@ -313,6 +360,67 @@ impl Log {
             max_timestamp,
             record_count,
         })
+    }
+
+    /// Writes a transaction marker for `producer_id` (commit or abort) at
+    /// the log end and returns its offset. An abort of a transaction that
+    /// wrote here is added to the segment's aborted-transaction index.
+    pub fn append_control_marker(
+        &mut self,
+        producer_id: i64,
+        producer_epoch: i16,
+        commit: bool,
+        coordinator_epoch: i32,
+        leader_epoch: i32,
+        now_ms: i64,
+    ) -> Result<i64, LogError> {
+        self.producers.check_marker(producer_id, producer_epoch)?;
+        let mut marker = control::marker_batch(
+            producer_id,
+            producer_epoch,
+            commit,
+            coordinator_epoch,
+            now_ms,
+        )?;
+        let offset = self.log_end_offset();
+        batch::set_base_offset(&mut marker, offset)?;
+        batch::set_partition_leader_epoch(&mut marker, leader_epoch)?;
+        let header = batch::check_batch(&marker)?;
+        self.maybe_roll(marker.len() as u64, offset, Some(now_ms), now_ms)?;
+        self.active
+            .append(&mut [IoSlice::new(&marker)], &[header], now_ms)?;
+        let first = self
+            .producers
+            .complete_transaction(producer_id, producer_epoch, now_ms);
+        if let (false, Some(first_offset)) = (commit, first) {
+            self.active.add_aborted_transaction(AbortedTxn {
+                producer_id,
+                first_offset,
+                last_offset: offset,
+                last_stable_offset: self.producers.first_unstable_offset().unwrap_or(offset + 1),
+            })?;
+        }
+        self.epochs.assign(leader_epoch, offset)?;
+        self.unflushed_messages += 1;
+        self.oldest_unflushed_ms.get_or_insert(now_ms);
+        Ok(offset)
+    }
+
+    /// The offset of the first batch of the oldest transaction still open
+    /// here: read_committed consumers stop before it.
+    pub fn first_unstable_offset(&self) -> Option<i64> {
+        self.producers.first_unstable_offset()
+    }
+
+    /// The aborted transactions a read_committed read of `[from, upper)`
+    /// must be told about: those with records in that range.
+    pub fn aborted_transactions(&self, from: i64, upper: i64) -> Vec<AbortedTxn> {
+        self.segments_from(from)
+            .take_while(|s| s.base_offset < upper)
+            .flat_map(|s| s.aborted_transactions())
+            .filter(|t| t.last_offset >= from && t.first_offset < upper)
+            .copied()
+            .collect()
     }
 
     /// The answer to a batch an idempotent producer sent again: where it
@@ -681,7 +789,7 @@ fn segment_bases(dir: &Path) -> Result<Vec<i64>, LogError> {
         };
         match ext {
             "log" if base >= 0 => bases.push(base),
-            "index" | "timeindex" => orphans.push((base, entry.path())),
+            "index" | "timeindex" | "txnindex" => orphans.push((base, entry.path())),
             _ => {}
         }
     }

@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::batch::BatchHeader;
+use super::control::{CONTROL_BIT, TRANSACTIONAL_BIT};
 use super::epoch::write_atomically;
 use super::LogError;
 
@@ -85,15 +86,25 @@ fn is_idempotent(h: &BatchHeader) -> bool {
     h.producer_id >= 0 && h.base_sequence >= 0
 }
 
+fn is_transactional(h: &BatchHeader) -> bool {
+    h.producer_id >= 0 && h.attributes & TRANSACTIONAL_BIT != 0
+}
+
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct ProducerStateManager {
     producers: HashMap<i64, ProducerEntry>,
+    /// Open transactions in this partition: producer id to the offset of
+    /// its transaction's first batch. The smallest is the first unstable
+    /// offset, which bounds the last stable offset.
+    #[serde(default)]
+    transactions: HashMap<i64, i64>,
 }
 
 /// Changes staged for one append, applied only once the append succeeded.
 #[derive(Default)]
 pub struct StagedProducers {
     entries: HashMap<i64, ProducerEntry>,
+    transactions: HashMap<i64, i64>,
 }
 
 impl ProducerStateManager {
@@ -113,6 +124,12 @@ impl ProducerStateManager {
         h: &BatchHeader,
         now_ms: i64,
     ) -> Result<Admission, LogError> {
+        if is_transactional(h)
+            && !self.transactions.contains_key(&h.producer_id)
+            && !staged.transactions.contains_key(&h.producer_id)
+        {
+            staged.transactions.insert(h.producer_id, h.base_offset);
+        }
         if !is_idempotent(h) {
             return Ok(Admission::Append);
         }
@@ -170,10 +187,59 @@ impl ProducerStateManager {
     /// Makes what an append staged part of the state.
     pub fn commit(&mut self, staged: StagedProducers) {
         self.producers.extend(staged.entries);
+        self.transactions.extend(staged.transactions);
+    }
+
+    /// Refuses a transaction marker from an epoch older than the producer's.
+    pub fn check_marker(&self, producer_id: i64, producer_epoch: i16) -> Result<(), LogError> {
+        match self.producers.get(&producer_id) {
+            Some(entry) if producer_epoch < entry.epoch => Err(LogError::InvalidProducerEpoch {
+                producer_id,
+                epoch: producer_epoch,
+                current: entry.epoch,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Ends the producer's transaction at a marker written with
+    /// `producer_epoch` and returns the offset its transaction started at
+    /// in this partition, if it wrote here. A marker from a bumped epoch
+    /// fences the older one: its batches are refused from now on.
+    pub fn complete_transaction(
+        &mut self,
+        producer_id: i64,
+        producer_epoch: i16,
+        now_ms: i64,
+    ) -> Option<i64> {
+        let entry = self
+            .producers
+            .entry(producer_id)
+            .or_insert_with(|| ProducerEntry {
+                epoch: producer_epoch,
+                batches: VecDeque::new(),
+                last_write_ms: now_ms,
+            });
+        if producer_epoch > entry.epoch {
+            entry.epoch = producer_epoch;
+            entry.batches.clear();
+        }
+        entry.last_write_ms = now_ms;
+        self.transactions.remove(&producer_id)
+    }
+
+    /// The offset of the oldest open transaction's first batch.
+    pub fn first_unstable_offset(&self) -> Option<i64> {
+        self.transactions.values().min().copied()
     }
 
     /// Takes a batch already in the log into the state (rebuilding it).
     pub fn replay(&mut self, h: &BatchHeader, now_ms: i64) {
+        if is_transactional(h) && h.attributes & CONTROL_BIT == 0 {
+            self.transactions
+                .entry(h.producer_id)
+                .or_insert(h.base_offset);
+        }
         if !is_idempotent(h) {
             return;
         }
@@ -196,8 +262,10 @@ impl ProducerStateManager {
     /// Forgets producers silent for longer than `expiration_ms`.
     pub fn expire(&mut self, now_ms: i64, expiration_ms: i64) -> usize {
         let before = self.producers.len();
-        self.producers
-            .retain(|_, e| now_ms.saturating_sub(e.last_write_ms) < expiration_ms);
+        let open = &self.transactions;
+        self.producers.retain(|id, e| {
+            open.contains_key(id) || now_ms.saturating_sub(e.last_write_ms) < expiration_ms
+        });
         before - self.producers.len()
     }
 

@@ -15,6 +15,7 @@ use bytes::{Bytes, BytesMut};
 
 use super::batch::{self, BatchHeader, HEADER_LEN};
 use super::index::{OffsetIndex, TimeIndex};
+use super::txn_index::{AbortedTxn, TransactionIndex};
 use super::LogError;
 
 pub fn file_name(base_offset: i64, ext: &str) -> String {
@@ -67,6 +68,7 @@ pub struct Segment {
     pub next_offset: i64,
     offset_index: OffsetIndex,
     time_index: TimeIndex,
+    txn_index: TransactionIndex,
     bytes_since_index_entry: u64,
     /// Largest record timestamp (-1 if none), and the base offset of the
     /// batch holding it.
@@ -106,6 +108,7 @@ impl Segment {
             next_offset: base_offset,
             offset_index: OffsetIndex::create(&index_path, Vec::new())?,
             time_index: TimeIndex::create(&time_index_path, Vec::new())?,
+            txn_index: TransactionIndex::create(&dir.join(file_name(base_offset, "txnindex")))?,
             bytes_since_index_entry: 0,
             max_timestamp: -1,
             max_timestamp_batch: -1,
@@ -169,6 +172,7 @@ impl Segment {
                 )
             }
         };
+        let txn_index = TransactionIndex::open(&dir.join(file_name(base_offset, "txnindex")))?;
         let mut segment = Segment {
             base_offset,
             log_path,
@@ -179,6 +183,7 @@ impl Segment {
             next_offset: base_offset,
             offset_index,
             time_index,
+            txn_index,
             bytes_since_index_entry: 0,
             max_timestamp: -1,
             max_timestamp_batch: -1,
@@ -188,6 +193,8 @@ impl Segment {
             index_interval_bytes: interval,
         };
         segment.set_state(state);
+        // Aborts whose markers a recovery cut off are no longer in the log.
+        segment.txn_index.truncate_to(segment.next_offset)?;
         Ok((segment, truncated))
     }
 
@@ -354,6 +361,7 @@ impl Segment {
         );
         self.offset_index = OffsetIndex::create(&self.index_path, scan.offsets)?;
         self.time_index = TimeIndex::create(&self.time_index_path, scan.times)?;
+        self.txn_index.truncate_to(offset)?;
         self.set_state(scan.state);
         Ok(removed)
     }
@@ -361,6 +369,7 @@ impl Segment {
     pub fn flush(&mut self) -> Result<(), LogError> {
         self.offset_index.flush(true)?;
         self.time_index.flush(true)?;
+        self.txn_index.flush()?;
         self.file
             .sync_data()
             .map_err(LogError::io("sync", &self.log_path))
@@ -373,7 +382,17 @@ impl Segment {
         self.time_index.flush(false)
     }
 
+    /// The transactions aborted by markers in this segment.
+    pub fn aborted_transactions(&self) -> &[AbortedTxn] {
+        self.txn_index.entries()
+    }
+
+    pub fn add_aborted_transaction(&mut self, txn: AbortedTxn) -> Result<(), LogError> {
+        self.txn_index.append(txn)
+    }
+
     pub fn delete(self) -> Result<(), LogError> {
+        self.txn_index.delete()?;
         for path in [&self.log_path, &self.index_path, &self.time_index_path] {
             match std::fs::remove_file(path) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => {

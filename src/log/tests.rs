@@ -909,3 +909,122 @@ fn records_younger_than_the_compaction_lag_stay() {
     assert_eq!(dropped + left.len(), 6);
     assert_eq!(left.last().map(String::as_str), Some("6"));
 }
+
+/// One transactional batch of `values` from `producer_id` at `epoch`, its
+/// first record numbered `sequence`.
+fn txn_batch(producer_id: i64, epoch: i16, sequence: i32, values: &[&str]) -> Vec<u8> {
+    let records: Vec<Record> = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| Record {
+            transactional: true,
+            control: false,
+            delete_horizon: false,
+            partition_leader_epoch: -1,
+            producer_id,
+            producer_epoch: epoch,
+            timestamp_type: WireTimestampType::Creation,
+            offset: i as i64,
+            sequence: sequence + i as i32,
+            timestamp: 1000,
+            key: None,
+            value: Some(Bytes::copy_from_slice(v.as_bytes())),
+            headers: Default::default(),
+        })
+        .collect();
+    let mut buf = BytesMut::new();
+    RecordBatchEncoder::encode(
+        &mut buf,
+        &records,
+        &RecordEncodeOptions {
+            version: 2,
+            compression: Compression::None,
+        },
+    )
+    .unwrap();
+    buf.to_vec()
+}
+
+#[test]
+fn transactions_hold_the_stable_offset_and_aborts_are_indexed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = Log::open(dir.path(), config(), false, 0).unwrap();
+    log.append_as_leader(&txn_batch(1, 0, 0, &["a", "b"]), 0, 0)
+        .unwrap();
+    log.append_as_leader(&one("plain", 1000), 0, 0).unwrap();
+    log.append_as_leader(&txn_batch(2, 0, 0, &["c"]), 0, 0)
+        .unwrap();
+    log.append_as_leader(&txn_batch(1, 0, 2, &["d"]), 0, 0)
+        .unwrap();
+    assert_eq!(log.first_unstable_offset(), Some(0));
+
+    assert_eq!(log.append_control_marker(1, 0, false, 0, 0, 0).unwrap(), 5);
+    assert_eq!(
+        log.first_unstable_offset(),
+        Some(3),
+        "producer 2 is still open"
+    );
+    let aborted = super::AbortedTxn {
+        producer_id: 1,
+        first_offset: 0,
+        last_offset: 5,
+        last_stable_offset: 3,
+    };
+    assert_eq!(log.aborted_transactions(0, 100), vec![aborted]);
+    assert_eq!(
+        log.aborted_transactions(6, 100),
+        vec![],
+        "ended before the read"
+    );
+    assert_eq!(
+        log.aborted_transactions(0, 0),
+        vec![],
+        "began after the read"
+    );
+
+    assert_eq!(log.append_control_marker(2, 0, true, 0, 0, 0).unwrap(), 6);
+    assert_eq!(log.first_unstable_offset(), None);
+    assert_eq!(
+        log.aborted_transactions(0, 100),
+        vec![aborted],
+        "commits are not indexed"
+    );
+    let read = log.read(0, 1 << 20, 100, true).unwrap();
+    assert_eq!(decode(read).len(), 7, "markers are read like any batch");
+
+    // A crash that loses the index and the producer state: both come back
+    // from the log.
+    drop(log);
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        let ext = path.extension().map(|e| e.to_string_lossy().to_string());
+        if matches!(ext.as_deref(), Some("txnindex" | "snapshot")) {
+            std::fs::remove_file(path).unwrap();
+        }
+    }
+    let mut log = Log::open(dir.path(), config(), true, 0).unwrap();
+    assert_eq!(log.first_unstable_offset(), None);
+    assert_eq!(log.aborted_transactions(0, 100), vec![aborted]);
+
+    // An abort from a bumped epoch fences the producer's older epoch.
+    log.append_as_leader(&txn_batch(2, 0, 1, &["e"]), 0, 0)
+        .unwrap();
+    log.append_control_marker(2, 1, false, 0, 0, 0).unwrap();
+    assert!(matches!(
+        log.append_as_leader(&txn_batch(2, 0, 2, &["zombie"]), 0, 0),
+        Err(LogError::InvalidProducerEpoch { .. })
+    ));
+    assert!(matches!(
+        log.append_control_marker(2, 0, true, 0, 0, 0),
+        Err(LogError::InvalidProducerEpoch { .. })
+    ));
+    log.append_as_leader(&txn_batch(2, 1, 0, &["new epoch"]), 0, 0)
+        .unwrap();
+    assert_eq!(log.first_unstable_offset(), Some(9));
+
+    let marker = super::control::marker_batch(3, 0, true, 0, 0).unwrap();
+    assert!(matches!(
+        log.append_as_leader(&marker, 0, 0),
+        Err(LogError::InvalidRecord(_))
+    ));
+}

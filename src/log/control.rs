@@ -1,0 +1,103 @@
+//! Transaction markers: the control batches that end a producer's
+//! transaction in a partition. Each holds one control record whose key is
+//! Kafka's ControlRecordType (version 0, type 0 abort or 1 commit) and whose
+//! value is an EndTxnMarker naming the coordinator's epoch.
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use kafka_protocol::messages::EndTxnMarker;
+use kafka_protocol::protocol::Encodable;
+use kafka_protocol::records::{
+    Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
+};
+
+use super::LogError;
+
+const CONTROL_KEY_VERSION: i16 = 0;
+const ABORT: i16 = 0;
+const COMMIT: i16 = 1;
+const MARKER_VALUE_VERSION: i16 = 0;
+
+/// Batch attribute bits.
+pub const TRANSACTIONAL_BIT: i16 = 0x10;
+pub const CONTROL_BIT: i16 = 0x20;
+
+/// A marker batch at offset 0, to be placed by the log like any other.
+pub fn marker_batch(
+    producer_id: i64,
+    producer_epoch: i16,
+    commit: bool,
+    coordinator_epoch: i32,
+    now_ms: i64,
+) -> Result<BytesMut, LogError> {
+    let mut key = BytesMut::with_capacity(4);
+    key.put_i16(CONTROL_KEY_VERSION);
+    key.put_i16(if commit { COMMIT } else { ABORT });
+    let marker = EndTxnMarker::default().with_coordinator_epoch(coordinator_epoch);
+    let mut value = BytesMut::new();
+    value.put_i16(MARKER_VALUE_VERSION);
+    marker
+        .encode(&mut value, MARKER_VALUE_VERSION)
+        .map_err(|e| LogError::InvalidRecord(format!("cannot encode a transaction marker: {e}")))?;
+    let record = Record {
+        transactional: true,
+        control: true,
+        delete_horizon: false,
+        partition_leader_epoch: -1,
+        producer_id,
+        producer_epoch,
+        timestamp_type: TimestampType::Creation,
+        offset: 0,
+        sequence: -1,
+        timestamp: now_ms,
+        key: Some(key.freeze()),
+        value: Some(value.freeze()),
+        headers: Default::default(),
+    };
+    let mut out = BytesMut::new();
+    RecordBatchEncoder::encode(
+        &mut out,
+        std::slice::from_ref(&record),
+        &RecordEncodeOptions {
+            version: 2,
+            compression: Compression::None,
+        },
+    )
+    .map_err(|e| LogError::InvalidRecord(format!("cannot encode a transaction marker: {e}")))?;
+    Ok(out)
+}
+
+/// Whether the control batch in `batch` commits (`Some(true)`) or aborts a
+/// transaction; `None` for any other control record.
+pub fn marker_kind(mut batch: Bytes) -> Option<bool> {
+    let set = RecordBatchDecoder::decode(&mut batch).ok()?;
+    let record = set.records.first().filter(|r| r.control)?;
+    let mut key = record.key.clone()?;
+    if key.remaining() < 4 || key.get_i16() != CONTROL_KEY_VERSION {
+        return None;
+    }
+    match key.get_i16() {
+        COMMIT => Some(true),
+        ABORT => Some(false),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::log::batch;
+
+    #[test]
+    fn markers_are_control_batches_that_say_what_they_end() {
+        for commit in [true, false] {
+            let bytes = marker_batch(42, 3, commit, 7, 1_000).unwrap();
+            let h = batch::check_batch(&bytes).unwrap();
+            assert_eq!(h.producer_id, 42);
+            assert_eq!(h.producer_epoch, 3);
+            assert_eq!(h.record_count, 1);
+            assert_ne!(h.attributes & CONTROL_BIT, 0);
+            assert_ne!(h.attributes & TRANSACTIONAL_BIT, 0);
+            assert_eq!(marker_kind(bytes.freeze()), Some(commit));
+        }
+    }
+}
