@@ -16,6 +16,7 @@ use crate::config::{BrokerConfig, LoadError};
 use crate::group::{GroupConfig, GroupCoordinator};
 use crate::partition::{ReplicaManager, StartupError};
 use crate::server::Listener;
+use crate::transaction::{TransactionConfig, TransactionCoordinator};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -113,6 +114,16 @@ impl Broker {
             replicas.clone(),
         );
         groups.load_offsets();
+        let transactions = TransactionCoordinator::new(
+            TransactionConfig {
+                state_log_partitions: config.transaction_state_log_num_partitions(),
+                max_timeout_ms: config.transaction_max_timeout_ms(),
+                id_expiration_ms: config.transactional_id_expiration_ms(),
+            },
+            replicas.clone(),
+            groups.clone(),
+        );
+        transactions.load();
         let context = Arc::new(BrokerContext {
             node_id: config.node_id(),
             config: config.clone(),
@@ -120,6 +131,7 @@ impl Broker {
             replicas,
             groups,
             producer_ids: Default::default(),
+            transactions,
         });
 
         let (shutdown, shutdown_rx) = watch::channel(false);
@@ -152,9 +164,17 @@ impl Broker {
             }),
             spawn_periodic(
                 context.clone(),
-                shutdown_rx,
+                shutdown_rx.clone(),
                 Duration::from_millis(config.offsets_retention_check_interval_ms()),
                 |ctx| ctx.groups.expire_offsets(),
+            ),
+            spawn_periodic(
+                context.clone(),
+                shutdown_rx,
+                Duration::from_millis(
+                    config.transaction_abort_timed_out_transaction_cleanup_interval_ms(),
+                ),
+                |ctx| ctx.transactions.abort_timed_out_transactions(),
             ),
         ];
         tracing::info!(node_id = config.node_id(), %local_addr, data_dir = %data_dir.display(), "broker started");

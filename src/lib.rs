@@ -9,6 +9,7 @@ pub mod cli;
 pub mod client;
 pub mod cluster;
 pub mod config;
+pub mod coordinator_records;
 pub mod group;
 pub mod log;
 pub mod partition;

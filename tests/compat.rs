@@ -1,7 +1,7 @@
 //! Conformance with other Kafka clients: kafka-python and kafkajs, which
 //! share no code with librdkafka, and confluent-kafka for the admin API
-//! surface, each run their scenarios (tests/compat) against a broker this
-//! test starts. scripts/install-compat installs them.
+//! surface and transactions, each run their scenarios (tests/compat)
+//! against a broker this test starts. scripts/install-compat installs them.
 
 mod common;
 
@@ -69,13 +69,13 @@ fn kafkajs_scenarios() {
 }
 
 #[test]
-fn confluent_kafka_admin_scenarios() {
+fn confluent_kafka_scenarios() {
     let broker = BrokerProcess::start(&["group.initial.rebalance.delay.ms=0"]);
     run_scenarios(
         "confluent-kafka",
         compat_dir().join("python/.venv/bin/python"),
         "python/confluent_kafka_scenarios.py",
-        5,
+        6,
         &broker.bootstrap(),
     );
 }

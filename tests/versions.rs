@@ -95,6 +95,12 @@ async fn every_api_answers_an_empty_request_at_every_version() {
     empty::<ConsumerGroupHeartbeatRequest>(&mut c);
     empty::<ConsumerGroupDescribeRequest>(&mut c);
     empty::<InitProducerIdRequest>(&mut c);
+    empty::<AddPartitionsToTxnRequest>(&mut c);
+    empty::<AddOffsetsToTxnRequest>(&mut c);
+    empty::<TxnOffsetCommitRequest>(&mut c);
+    empty::<EndTxnRequest>(&mut c);
+    empty::<DescribeTransactionsRequest>(&mut c);
+    empty::<ListTransactionsRequest>(&mut c);
     // acks=0 has no response; ask for one.
     sweep(
         &mut c,

@@ -7,7 +7,7 @@ use crate::cluster::{Controller, ControllerError, MetadataImage, NewTopic, Topic
 use crate::config::BrokerConfig;
 use crate::group::{GroupCoordinator, OFFSETS_TOPIC};
 use crate::partition::ReplicaManager;
-use crate::transaction::ProducerIdManager;
+use crate::transaction::{ProducerIdManager, TransactionCoordinator, TRANSACTION_STATE_TOPIC};
 
 /// What every handler reaches: this broker's identity, the metadata image
 /// (through the controller) and the partitions it hosts.
@@ -18,6 +18,7 @@ pub struct BrokerContext {
     pub replicas: Arc<ReplicaManager>,
     pub groups: Arc<GroupCoordinator>,
     pub producer_ids: ProducerIdManager,
+    pub transactions: Arc<TransactionCoordinator>,
 }
 
 impl BrokerContext {
@@ -36,22 +37,45 @@ impl BrokerContext {
 
     /// Creates `__consumer_offsets` on first use, as Kafka does.
     pub fn ensure_offsets_topic(&self) -> Result<(), ControllerError> {
-        if self.image().topic(OFFSETS_TOPIC).is_some() {
+        self.ensure_internal_topic(
+            OFFSETS_TOPIC,
+            self.config.offsets_topic_num_partitions(),
+            self.config.offsets_topic_replication_factor(),
+            self.config.offsets_topic_segment_bytes(),
+        )
+    }
+
+    /// Creates `__transaction_state` on first use, as Kafka does.
+    pub fn ensure_transaction_topic(&self) -> Result<(), ControllerError> {
+        self.ensure_internal_topic(
+            TRANSACTION_STATE_TOPIC,
+            self.config.transaction_state_log_num_partitions(),
+            self.config.transaction_state_log_replication_factor(),
+            self.config.transaction_state_log_segment_bytes(),
+        )
+    }
+
+    /// A compacted internal topic, its replication capped at the brokers there are.
+    fn ensure_internal_topic(
+        &self,
+        name: &str,
+        num_partitions: i32,
+        replication_factor: i64,
+        segment_bytes: i64,
+    ) -> Result<(), ControllerError> {
+        if self.image().topic(name).is_some() {
             return Ok(());
         }
         let brokers = self.image().brokers.len().max(1) as i64;
-        let replication = self.config.offsets_topic_replication_factor().min(brokers);
+        let replication = replication_factor.min(brokers);
         let topic = NewTopic {
-            name: OFFSETS_TOPIC.to_string(),
-            num_partitions: self.config.offsets_topic_num_partitions(),
+            name: name.to_string(),
+            num_partitions,
             replication_factor: replication as i16,
             assignments: Vec::new(),
             configs: vec![
                 ("cleanup.policy".into(), "compact".into()),
-                (
-                    "segment.bytes".into(),
-                    self.config.offsets_topic_segment_bytes().to_string(),
-                ),
+                ("segment.bytes".into(), segment_bytes.to_string()),
             ],
         };
         match self.create_topic(&topic) {

@@ -1,5 +1,7 @@
-//! Fetch (sessionless): reads up to the high watermark, honouring max_bytes,
-//! partition_max_bytes and the long poll on min_bytes / max_wait_ms.
+//! Fetch (sessionless): reads up to the high watermark (the last stable
+//! offset under read_committed, with the aborted transactions in the range
+//! read), honouring max_bytes, partition_max_bytes and the long poll on
+//! min_bytes / max_wait_ms.
 //!
 //! Fetch sessions (KIP-227) are not kept: the response's session id is 0,
 //! which clients that asked for a session read as "full fetch every time".
@@ -8,8 +10,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kafka_protocol::error::ResponseError;
-use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
-use kafka_protocol::messages::{FetchRequest, FetchResponse, TopicName};
+use kafka_protocol::messages::fetch_response::{
+    AbortedTransaction, FetchableTopicResponse, PartitionData,
+};
+use kafka_protocol::messages::{FetchRequest, FetchResponse, ProducerId, TopicName};
 use uuid::Uuid;
 
 use super::{BrokerContext, Handler, RequestContext};
@@ -70,10 +74,16 @@ fn read_all(
                         .with_high_watermark(read.high_watermark)
                         .with_last_stable_offset(read.last_stable_offset)
                         .with_log_start_offset(read.log_start_offset)
-                        .with_records(Some(read.records));
-                    if isolation == IsolationLevel::ReadCommitted {
-                        pd.aborted_transactions = Some(Vec::new());
-                    }
+                        .with_records(Some(read.records))
+                        .with_aborted_transactions(read.aborted_transactions.map(|txns| {
+                            txns.into_iter()
+                                .map(|(producer_id, first_offset)| {
+                                    AbortedTransaction::default()
+                                        .with_producer_id(ProducerId(producer_id))
+                                        .with_first_offset(first_offset)
+                                })
+                                .collect()
+                        }));
                 }
                 Err(code) => {
                     if let Some(p) = broker.replicas.partition(name, index) {

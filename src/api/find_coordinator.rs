@@ -1,6 +1,7 @@
-//! FindCoordinator: which broker coordinates a group. On one node it is this
-//! broker; with replication it becomes the leader of the group's
-//! `__consumer_offsets` partition.
+//! FindCoordinator: which broker coordinates a group (key type 0) or a
+//! transactional id (key type 1). On one node it is this broker; with
+//! replication it becomes the leader of the key's `__consumer_offsets` or
+//! `__transaction_state` partition.
 
 use std::sync::Arc;
 
@@ -14,22 +15,31 @@ use super::{BrokerContext, Handler, RequestContext};
 pub struct FindCoordinator;
 
 const GROUP_KEY: i8 = 0;
+const TRANSACTION_KEY: i8 = 1;
 
 type Failure = (ResponseError, Option<&'static str>);
 
 /// The coordinator's (node id, host, port) for one key.
 fn locate(broker: &BrokerContext, key: &str, key_type: i8) -> Result<(i32, String, i32), Failure> {
-    if key_type != GROUP_KEY {
-        return Err((
-            ResponseError::InvalidRequest,
-            Some("Only group coordinators are served; transactions are not supported yet."),
-        ));
-    }
-    if key.is_empty() {
-        return Err((ResponseError::InvalidGroupId, None));
-    }
-    broker.ensure_offsets_topic().map_err(|e| {
-        tracing::error!(error = %e, "cannot create the offsets topic");
+    let ensured = match key_type {
+        GROUP_KEY if key.is_empty() => return Err((ResponseError::InvalidGroupId, None)),
+        GROUP_KEY => broker.ensure_offsets_topic(),
+        TRANSACTION_KEY if key.is_empty() => {
+            return Err((
+                ResponseError::InvalidRequest,
+                Some("The transactional id is empty."),
+            ))
+        }
+        TRANSACTION_KEY => broker.ensure_transaction_topic(),
+        _ => {
+            return Err((
+                ResponseError::InvalidRequest,
+                Some("Unknown coordinator key type."),
+            ))
+        }
+    };
+    ensured.map_err(|e| {
+        tracing::error!(error = %e, "cannot create an internal topic");
         (ResponseError::CoordinatorNotAvailable, None)
     })?;
     let image = broker.image();

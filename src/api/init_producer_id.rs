@@ -1,6 +1,8 @@
-//! InitProducerId: an id and epoch for an idempotent producer. Every call
-//! gets a fresh id, as Kafka gives producers without a transactional id,
-//! including one asking to bump the epoch of an id it holds (KIP-360).
+//! InitProducerId: an id and epoch for an idempotent or transactional
+//! producer. Without a transactional id every call gets a fresh id, as Kafka
+//! gives idempotent producers, including one asking to bump the epoch of an
+//! id it holds (KIP-360). With one, the transaction coordinator bumps the
+//! id's epoch, fencing earlier producers of the same id.
 
 use std::sync::Arc;
 
@@ -10,6 +12,17 @@ use kafka_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse, Pr
 use super::{BrokerContext, Handler, RequestContext};
 
 pub struct InitProducerId;
+
+/// A new producer id from the controller's blocks.
+fn allocate(broker: &BrokerContext) -> Result<i64, ResponseError> {
+    broker
+        .producer_ids
+        .generate(&broker.controller)
+        .map_err(|e| {
+            tracing::error!(error = %e.message, "cannot allocate producer ids");
+            e.code
+        })
+}
 
 impl Handler for InitProducerId {
     type Request = InitProducerIdRequest;
@@ -22,31 +35,46 @@ impl Handler for InitProducerId {
         let response = InitProducerIdResponse::default()
             .with_producer_id(ProducerId(-1))
             .with_producer_epoch(-1);
-        match request.transactional_id.as_deref().map(|t| t.is_empty()) {
-            // Kafka refuses an empty transactional id outright.
-            Some(true) => return response.with_error_code(ResponseError::InvalidRequest.code()),
-            // A transactional id needs a transaction coordinator, which this
-            // broker does not run yet; FindCoordinator names none either.
-            Some(false) => {
-                return response.with_error_code(ResponseError::CoordinatorNotAvailable.code())
-            }
-            None => {}
+        // Two-phase commit (KIP-939) needs a coordinator that keeps prepared
+        // transactions across producers; this one does not.
+        if request.enable_2_pc || request.keep_prepared_txn {
+            return response.with_error_code(ResponseError::UnsupportedVersion.code());
         }
-        match broker.producer_ids.generate(&broker.controller) {
-            Ok(id) => {
+        let transactional_id = request.transactional_id.as_ref().map(|t| t.to_string());
+        let answer = match transactional_id.clone() {
+            // Kafka refuses an empty transactional id outright.
+            Some(t) if t.is_empty() => Err(ResponseError::InvalidRequest),
+            Some(transactional_id) => {
+                let expected = (request.producer_id.0 >= 0)
+                    .then_some((request.producer_id.0, request.producer_epoch));
+                let broker = broker.clone();
+                tokio::task::spawn_blocking(move || {
+                    broker.transactions.init_producer_id(
+                        &transactional_id,
+                        request.transaction_timeout_ms,
+                        expected,
+                        || allocate(&broker),
+                    )
+                })
+                .await
+                .unwrap_or(Err(ResponseError::UnknownServerError))
+            }
+            None => allocate(&broker).map(|id| (id, 0)),
+        };
+        match answer {
+            Ok((id, epoch)) => {
                 tracing::debug!(
                     producer_id = id,
+                    producer_epoch = epoch,
+                    transactional_id = transactional_id.as_deref(),
                     client = ctx.client_id(),
-                    "new idempotent producer"
+                    "producer initialised"
                 );
                 response
                     .with_producer_id(ProducerId(id))
-                    .with_producer_epoch(0)
+                    .with_producer_epoch(epoch)
             }
-            Err(e) => {
-                tracing::error!(error = %e.message, "cannot allocate producer ids");
-                response.with_error_code(e.code.code())
-            }
+            Err(e) => response.with_error_code(e.code()),
         }
     }
 }

@@ -4,6 +4,8 @@
 //! derived from the handlers registered in [`registry`], so the broker never
 //! advertises an API it does not serve.
 
+mod add_offsets_to_txn;
+mod add_partitions_to_txn;
 mod alter_configs;
 mod api_versions;
 mod config_resource;
@@ -19,6 +21,8 @@ mod describe_cluster;
 mod describe_configs;
 mod describe_groups;
 mod describe_log_dirs;
+mod describe_transactions;
+mod end_txn;
 mod fetch;
 mod find_coordinator;
 mod heartbeat;
@@ -28,6 +32,7 @@ mod join_group;
 mod leave_group;
 mod list_groups;
 mod list_offsets;
+mod list_transactions;
 mod metadata;
 mod offset_commit;
 mod offset_delete;
@@ -36,6 +41,7 @@ mod offset_for_leader_epoch;
 mod produce;
 mod registry;
 mod sync_group;
+mod txn_offset_commit;
 
 pub use api_versions::unsupported_version_response;
 pub use context::{BrokerContext, RequestContext};

@@ -1,7 +1,10 @@
-//! OffsetFetch: a group's committed positions (v8+: several groups at once).
+//! OffsetFetch: a group's committed positions (v8+: several groups at once),
+//! holding back those an open transaction has committed when asked for
+//! stable offsets.
 
 use std::sync::Arc;
 
+use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::offset_fetch_response::{
     OffsetFetchResponseGroup, OffsetFetchResponsePartition, OffsetFetchResponsePartitions,
     OffsetFetchResponseTopic, OffsetFetchResponseTopics,
@@ -41,6 +44,22 @@ fn fields(o: Option<CommittedOffset>) -> (i64, i32, Option<StrBytes>) {
     }
 }
 
+/// With require_stable (KIP-447), an offset an open transaction has
+/// committed is not answered: UNSTABLE_OFFSET_COMMIT tells the consumer to
+/// ask again once the transaction ends.
+fn stable(
+    broker: &BrokerContext,
+    require_stable: bool,
+    (group, topic, partition): (&str, &str, i32),
+    offset: Option<CommittedOffset>,
+) -> (Option<CommittedOffset>, i16) {
+    if require_stable && broker.groups.has_pending_offset(group, topic, partition) {
+        (None, ResponseError::UnstableOffsetCommit.code())
+    } else {
+        (offset, 0)
+    }
+}
+
 impl Handler for OffsetFetch {
     type Request = OffsetFetchRequest;
 
@@ -63,17 +82,24 @@ impl Handler for OffsetFetch {
                         .into_iter()
                         .map(|(topic, parts)| {
                             OffsetFetchResponseTopics::default()
-                                .with_name(TopicName(StrBytes::from_string(topic)))
+                                .with_name(TopicName(StrBytes::from_string(topic.clone())))
                                 .with_partitions(
                                     parts
                                         .into_iter()
                                         .map(|(p, o)| {
+                                            let (o, error) = stable(
+                                                &broker,
+                                                request.require_stable,
+                                                (&g.group_id.0, &topic, p),
+                                                o,
+                                            );
                                             let (offset, epoch, metadata) = fields(o);
                                             OffsetFetchResponsePartitions::default()
                                                 .with_partition_index(p)
                                                 .with_committed_offset(offset)
                                                 .with_committed_leader_epoch(epoch)
                                                 .with_metadata(metadata)
+                                                .with_error_code(error)
                                         })
                                         .collect(),
                                 )
@@ -95,17 +121,24 @@ impl Handler for OffsetFetch {
             .into_iter()
             .map(|(topic, parts)| {
                 OffsetFetchResponseTopic::default()
-                    .with_name(TopicName(StrBytes::from_string(topic)))
+                    .with_name(TopicName(StrBytes::from_string(topic.clone())))
                     .with_partitions(
                         parts
                             .into_iter()
                             .map(|(p, o)| {
+                                let (o, error) = stable(
+                                    &broker,
+                                    request.require_stable,
+                                    (&request.group_id.0, &topic, p),
+                                    o,
+                                );
                                 let (offset, epoch, metadata) = fields(o);
                                 OffsetFetchResponsePartition::default()
                                     .with_partition_index(p)
                                     .with_committed_offset(offset)
                                     .with_committed_leader_epoch(epoch)
                                     .with_metadata(metadata)
+                                    .with_error_code(error)
                             })
                             .collect(),
                     )

@@ -9,12 +9,13 @@ use kafka_protocol::messages::ApiKey;
 use kafka_protocol::protocol::{Decodable, Encodable, Request, VersionRange};
 
 use super::{
-    alter_configs, api_versions, consumer_group_describe, consumer_group_heartbeat,
-    create_partitions, create_topics, delete_groups, delete_records, delete_topics,
-    describe_cluster, describe_configs, describe_groups, describe_log_dirs, fetch,
-    find_coordinator, heartbeat, incremental_alter_configs, init_producer_id, join_group,
-    leave_group, list_groups, list_offsets, metadata, offset_commit, offset_delete, offset_fetch,
-    offset_for_leader_epoch, produce, sync_group,
+    add_offsets_to_txn, add_partitions_to_txn, alter_configs, api_versions,
+    consumer_group_describe, consumer_group_heartbeat, create_partitions, create_topics,
+    delete_groups, delete_records, delete_topics, describe_cluster, describe_configs,
+    describe_groups, describe_log_dirs, describe_transactions, end_txn, fetch, find_coordinator,
+    heartbeat, incremental_alter_configs, init_producer_id, join_group, leave_group, list_groups,
+    list_offsets, list_transactions, metadata, offset_commit, offset_delete, offset_fetch,
+    offset_for_leader_epoch, produce, sync_group, txn_offset_commit,
 };
 use super::{context::RequestContext, BrokerContext, Handler};
 
@@ -104,6 +105,12 @@ static ENDPOINTS: std::sync::LazyLock<Vec<Endpoint>> = std::sync::LazyLock::new(
         entry::<consumer_group_heartbeat::ConsumerGroupHeartbeat>(),
         entry::<consumer_group_describe::ConsumerGroupDescribe>(),
         entry::<init_producer_id::InitProducerId>(),
+        entry::<add_partitions_to_txn::AddPartitionsToTxn>(),
+        entry::<add_offsets_to_txn::AddOffsetsToTxn>(),
+        entry::<txn_offset_commit::TxnOffsetCommit>(),
+        entry::<end_txn::EndTxn>(),
+        entry::<describe_transactions::DescribeTransactions>(),
+        entry::<list_transactions::ListTransactions>(),
     ]
 });
 

@@ -469,6 +469,20 @@ pub static BROKER_CONFIGS: &[ConfigDef] = &[
         "Accepted for compatibility.",
     ),
     def(
+        "transaction.abort.timed.out.transaction.cleanup.interval.ms",
+        Int,
+        Some("10000"),
+        Some(1),
+        "How often open transactions are checked against their transaction.timeout.ms.",
+    ),
+    def(
+        "transaction.max.timeout.ms",
+        Int,
+        Some("900000"),
+        Some(1),
+        "Largest transaction.timeout.ms a producer may ask for.",
+    ),
+    def(
         "transaction.state.log.min.isr",
         Int,
         Some("2"),
@@ -480,7 +494,28 @@ pub static BROKER_CONFIGS: &[ConfigDef] = &[
         Int,
         Some("3"),
         Some(1),
-        "Replication factor of __transaction_state.",
+        "Replication factor of __transaction_state (capped at the live broker count).",
+    ),
+    def(
+        "transaction.state.log.num.partitions",
+        Int,
+        Some("50"),
+        Some(1),
+        "Partitions of __transaction_state.",
+    ),
+    def(
+        "transaction.state.log.segment.bytes",
+        Int,
+        Some("104857600"),
+        Some(1),
+        "segment.bytes of __transaction_state.",
+    ),
+    def(
+        "transactional.id.expiration.ms",
+        Int,
+        Some("604800000"),
+        Some(1),
+        "How long a transactional id is kept after its last transaction ended.",
     ),
     def(
         "unclean.leader.election.enable",
@@ -772,6 +807,31 @@ impl BrokerConfig {
         self.long("offsets.topic.segment.bytes")
     }
 
+    pub fn transaction_abort_timed_out_transaction_cleanup_interval_ms(&self) -> u64 {
+        self.long("transaction.abort.timed.out.transaction.cleanup.interval.ms")
+            .max(1) as u64
+    }
+
+    pub fn transaction_max_timeout_ms(&self) -> i32 {
+        self.long("transaction.max.timeout.ms") as i32
+    }
+
+    pub fn transaction_state_log_num_partitions(&self) -> i32 {
+        self.long("transaction.state.log.num.partitions") as i32
+    }
+
+    pub fn transaction_state_log_replication_factor(&self) -> i64 {
+        self.long("transaction.state.log.replication.factor")
+    }
+
+    pub fn transaction_state_log_segment_bytes(&self) -> i64 {
+        self.long("transaction.state.log.segment.bytes")
+    }
+
+    pub fn transactional_id_expiration_ms(&self) -> i64 {
+        self.long("transactional.id.expiration.ms")
+    }
+
     pub fn rack(&self) -> Option<String> {
         self.explicit("broker.rack").map(str::to_string)
     }
@@ -849,6 +909,12 @@ mod tests {
         b.offsets_retention_check_interval_ms();
         b.offsets_topic_replication_factor();
         b.offsets_topic_segment_bytes();
+        b.transaction_abort_timed_out_transaction_cleanup_interval_ms();
+        b.transaction_max_timeout_ms();
+        b.transaction_state_log_num_partitions();
+        b.transaction_state_log_replication_factor();
+        b.transaction_state_log_segment_bytes();
+        b.transactional_id_expiration_ms();
         assert!(b.auto_create_topics_enable() && b.delete_topic_enable());
     }
 

@@ -19,7 +19,7 @@ use integer_encoding::VarInt;
 use uuid::Uuid;
 
 use super::consumer::{ConsumerGroup, ConsumerMember, SubscriptionPattern, TopicPartition};
-use super::offsets_log::{get_string, put_string};
+use crate::coordinator_records::{get_string, put_string};
 
 const GROUP_METADATA: i16 = 3;
 const MEMBER_METADATA: i16 = 5;

@@ -16,7 +16,7 @@ mod offsets;
 mod offsets_log;
 mod state;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
@@ -120,6 +120,43 @@ struct State {
     /// Each consumer group's records as last written to `__consumer_offsets`.
     consumer_written: HashMap<String, consumer_records::Records>,
     offsets: OffsetStore,
+    /// Offsets committed in open transactions, by producer id and group:
+    /// they count once the producer's commit marker reaches the group's
+    /// `__consumer_offsets` partition, and go at its abort.
+    pending_txn_offsets: HashMap<i64, HashMap<String, PendingOffsets>>,
+}
+
+/// One group's offsets in one open transaction.
+type PendingOffsets = BTreeMap<(String, i32), CommittedOffset>;
+
+impl State {
+    fn complete_transaction(
+        &mut self,
+        offsets_partitions: i32,
+        offsets_partition: i32,
+        producer_id: i64,
+        commit: bool,
+    ) {
+        let Some(groups) = self.pending_txn_offsets.get_mut(&producer_id) else {
+            return;
+        };
+        let ended: Vec<String> = groups
+            .keys()
+            .filter(|g| partition_for(g, offsets_partitions) == offsets_partition)
+            .cloned()
+            .collect();
+        for group in ended {
+            let offsets = groups.remove(&group).unwrap_or_default();
+            if commit {
+                for ((topic, partition), offset) in offsets {
+                    self.offsets.commit(&group, &topic, partition, offset);
+                }
+            }
+        }
+        if groups.is_empty() {
+            self.pending_txn_offsets.remove(&producer_id);
+        }
+    }
 }
 
 pub struct GroupCoordinator {
@@ -670,7 +707,7 @@ impl GroupCoordinator {
             return Ok(());
         }
         // Durable first: an acknowledged commit must survive a crash.
-        let batch = offsets_log::commit_batch(group_id, &offsets, now_ms()).map_err(|e| {
+        let batch = offsets_log::commit_batch(group_id, &offsets, None, now_ms()).map_err(|e| {
             tracing::error!(group = group_id, error = %e, "cannot encode offset commit");
             ResponseError::UnknownServerError
         })?;
@@ -687,6 +724,79 @@ impl GroupCoordinator {
             state.offsets.commit(group_id, &topic, partition, offset);
         }
         Ok(())
+    }
+
+    /// TxnOffsetCommit: offsets a transactional producer commits for a
+    /// group, written to the group's partition as part of its transaction
+    /// and held back until the transaction commits. A member id or
+    /// generation, when given, is checked as for OffsetCommit.
+    pub fn txn_commit_offsets(
+        &self,
+        group_id: &str,
+        producer: (i64, i16),
+        generation_id: i32,
+        member_id: &str,
+        group_instance_id: Option<&str>,
+        offsets: Vec<(String, i32, CommittedOffset)>,
+    ) -> Result<(), ResponseError> {
+        if group_id.is_empty() {
+            return Err(ResponseError::InvalidGroupId);
+        }
+        let mut state = self.state.lock();
+        let checked = !member_id.is_empty() || generation_id >= 0;
+        if let Some(group) = state.consumer_groups.get(group_id) {
+            if checked {
+                group.check_epoch(member_id, generation_id, ResponseError::IllegalGeneration)?;
+            }
+        } else if let Some(group) = state.groups.get(group_id) {
+            if group.is_fenced(member_id, group_instance_id) {
+                return Err(ResponseError::FencedInstanceId);
+            }
+            if checked {
+                group.check_member(generation_id, member_id, group_instance_id)?;
+            }
+        }
+        if offsets.is_empty() {
+            return Ok(());
+        }
+        let batch = offsets_log::commit_batch(group_id, &offsets, Some(producer), now_ms())
+            .map_err(|e| {
+                tracing::error!(group = group_id, error = %e, "cannot encode transactional offset commit");
+                ResponseError::UnknownServerError
+            })?;
+        self.append(group_id, &batch)?;
+        let pending = state
+            .pending_txn_offsets
+            .entry(producer.0)
+            .or_default()
+            .entry(group_id.to_string())
+            .or_default();
+        for (topic, partition, offset) in offsets {
+            pending.insert((topic, partition), offset);
+        }
+        Ok(())
+    }
+
+    /// Applies (commit) or drops (abort) what `producer_id`'s transaction
+    /// committed for groups in `offsets_partition`, once its marker is there.
+    pub fn complete_transaction(&self, offsets_partition: i32, producer_id: i64, commit: bool) {
+        self.state.lock().complete_transaction(
+            self.config.offsets_topic_partitions,
+            offsets_partition,
+            producer_id,
+            commit,
+        );
+    }
+
+    /// Whether an open transaction has committed an offset for the
+    /// partition: OffsetFetch with require_stable answers UNSTABLE_OFFSET_COMMIT.
+    pub fn has_pending_offset(&self, group_id: &str, topic: &str, partition: i32) -> bool {
+        let key = (topic.to_string(), partition);
+        self.state
+            .lock()
+            .pending_txn_offsets
+            .values()
+            .any(|groups| groups.get(group_id).is_some_and(|g| g.contains_key(&key)))
     }
 
     /// Records a classic group's generation, leader and members, so that
@@ -718,7 +828,7 @@ impl GroupCoordinator {
             state.consumer_written.insert(group_id.to_string(), before);
             return;
         }
-        let stored = offsets_log::encode_records(changes, now_ms())
+        let stored = crate::coordinator_records::encode_records(changes, None, now_ms())
             .map_err(|e| e.to_string())
             .and_then(|batch| self.append(group_id, &batch).map_err(|e| e.to_string()));
         match stored {
@@ -1073,6 +1183,21 @@ impl GroupCoordinator {
                                 records.remove(&key);
                             }
                         }
+                        Replayed::TxnOffset(producer_id, group, topic, p, offset) => {
+                            state
+                                .pending_txn_offsets
+                                .entry(producer_id)
+                                .or_default()
+                                .entry(group)
+                                .or_default()
+                                .insert((topic, p), offset);
+                        }
+                        Replayed::TxnMarker(producer_id, commit) => state.complete_transaction(
+                            self.config.offsets_topic_partitions,
+                            index,
+                            producer_id,
+                            commit,
+                        ),
                     }
                 }
                 match next {

@@ -3,49 +3,16 @@
 //! log can be read by Kafka's tools and replayed at start-up.
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
-use kafka_protocol::records::{
-    Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-};
+use kafka_protocol::records::RecordBatchDecoder;
 
 use super::offsets::CommittedOffset;
+pub use crate::coordinator_records::partition_for;
+use crate::coordinator_records::{encode_records, get_string, put_string};
 
 pub const OFFSETS_TOPIC: &str = "__consumer_offsets";
 
 const OFFSET_KEY_VERSION: i16 = 1;
 const OFFSET_VALUE_VERSION: i16 = 3;
-
-/// The `__consumer_offsets` partition that holds `group`: Kafka's
-/// `abs(groupId.hashCode()) % partitions`, with Java's String.hashCode over
-/// UTF-16 code units, so a group lands where Kafka would put it.
-pub fn partition_for(group: &str, partitions: i32) -> i32 {
-    let hash = group
-        .encode_utf16()
-        .fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(i32::from(c)));
-    // Kafka's Utils.abs maps i32::MIN to 0 rather than overflowing.
-    let positive = if hash == i32::MIN { 0 } else { hash.abs() };
-    positive % partitions.max(1)
-}
-
-pub(super) fn put_string(buf: &mut BytesMut, s: &str) {
-    let bytes = s.as_bytes();
-    buf.put_i16(bytes.len().min(i16::MAX as usize) as i16);
-    buf.put_slice(&bytes[..bytes.len().min(i16::MAX as usize)]);
-}
-
-pub(super) fn get_string(buf: &mut Bytes) -> Option<String> {
-    if buf.remaining() < 2 {
-        return None;
-    }
-    let len = buf.get_i16();
-    if len < 0 {
-        return Some(String::new());
-    }
-    let len = len as usize;
-    if buf.remaining() < len {
-        return None;
-    }
-    String::from_utf8(buf.split_to(len).to_vec()).ok()
-}
 
 pub fn encode_key(group: &str, topic: &str, partition: i32) -> Bytes {
     let mut buf = BytesMut::new();
@@ -252,20 +219,22 @@ pub fn group_batch(
     now_ms: i64,
 ) -> anyhow::Result<Bytes> {
     let value = record.map(|g| encode_group_value(g, now_ms));
-    encode_records(vec![(encode_group_key(group), value)], now_ms)
+    encode_records(vec![(encode_group_key(group), value)], None, now_ms)
 }
 
-/// One record batch holding a commit of each given offset.
+/// One record batch holding a commit of each given offset; with a
+/// producer, the transactional batch of a TxnOffsetCommit.
 pub fn commit_batch(
     group: &str,
     offsets: &[(String, i32, CommittedOffset)],
+    producer: Option<(i64, i16)>,
     now_ms: i64,
 ) -> anyhow::Result<Bytes> {
     let entries: Vec<(&str, i32, Option<Bytes>)> = offsets
         .iter()
         .map(|(t, p, o)| (t.as_str(), *p, Some(encode_value(o))))
         .collect();
-    batch(group, &entries, now_ms)
+    batch(group, &entries, producer, now_ms)
 }
 
 /// One record batch of tombstones, which delete the given commits when replayed (and when compacted).
@@ -278,12 +247,13 @@ pub fn tombstone_batch(
         .iter()
         .map(|(t, p)| (t.as_str(), *p, None))
         .collect();
-    batch(group, &entries, now_ms)
+    batch(group, &entries, None, now_ms)
 }
 
 fn batch(
     group: &str,
     entries: &[(&str, i32, Option<Bytes>)],
+    producer: Option<(i64, i16)>,
     now_ms: i64,
 ) -> anyhow::Result<Bytes> {
     encode_records(
@@ -291,45 +261,9 @@ fn batch(
             .iter()
             .map(|(topic, partition, value)| (encode_key(group, topic, *partition), value.clone()))
             .collect(),
+        producer,
         now_ms,
     )
-}
-
-/// Encodes (key, value-or-tombstone) pairs as one record batch.
-pub(super) fn encode_records(
-    entries: Vec<(Bytes, Option<Bytes>)>,
-    now_ms: i64,
-) -> anyhow::Result<Bytes> {
-    let records: Vec<Record> = entries
-        .into_iter()
-        .enumerate()
-        .map(|(i, (key, value))| Record {
-            transactional: false,
-            control: false,
-            delete_horizon: false,
-            partition_leader_epoch: -1,
-            producer_id: -1,
-            producer_epoch: -1,
-            timestamp_type: TimestampType::Creation,
-            offset: i as i64,
-            // The encoder keeps records in one batch only while offset - sequence is constant.
-            sequence: i as i32,
-            timestamp: now_ms,
-            key: Some(key),
-            value,
-            headers: Default::default(),
-        })
-        .collect();
-    let mut buf = BytesMut::new();
-    RecordBatchEncoder::encode(
-        &mut buf,
-        &records,
-        &RecordEncodeOptions {
-            version: 2,
-            compression: Compression::None,
-        },
-    )?;
-    Ok(buf.freeze())
 }
 
 /// One replayed record of `__consumer_offsets`.
@@ -341,6 +275,11 @@ pub enum Replayed {
     Group(String, Option<GroupRecord>),
     /// One record of a consumer (KIP-848) group, or its tombstone: group, key, value.
     ConsumerGroup(String, Bytes, Option<Bytes>),
+    /// A commit made in a producer's transaction: it counts only once that
+    /// producer's commit marker follows.
+    TxnOffset(i64, String, String, i32, CommittedOffset),
+    /// The end of a producer's transaction: producer id, committed.
+    TxnMarker(i64, bool),
 }
 
 /// The group of a group metadata key.
@@ -362,7 +301,25 @@ pub fn replay(mut batches: Bytes) -> (Vec<Replayed>, Option<i64>) {
         for r in set.records {
             next = Some(r.offset + 1);
             let Some(key) = r.key else { continue };
+            if r.control {
+                if let Some(commit) = crate::log::control_record_kind(&key) {
+                    out.push(Replayed::TxnMarker(r.producer_id, commit));
+                }
+                continue;
+            }
             if let Some((group, topic, partition)) = decode_key(key.clone()) {
+                if r.transactional {
+                    if let Some(offset) = r.value.and_then(decode_value) {
+                        out.push(Replayed::TxnOffset(
+                            r.producer_id,
+                            group,
+                            topic,
+                            partition,
+                            offset,
+                        ));
+                    }
+                    continue;
+                }
                 out.push(Replayed::Offset(
                     group,
                     topic,
@@ -384,14 +341,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn groups_map_to_partitions_as_kafka_does() {
-        // Java: Math.abs("my-group".hashCode()) % 50 == 12, "".hashCode() == 0.
-        assert_eq!(partition_for("my-group", 50), 12);
-        assert_eq!(partition_for("", 50), 0);
-        assert!((0..50).contains(&partition_for("ÿ-ünïcode-group", 50)));
-    }
-
-    #[test]
     fn commits_round_trip_through_a_batch() {
         let offset = CommittedOffset {
             offset: 42,
@@ -405,6 +354,7 @@ mod tests {
                 ("t".into(), 1, offset.clone()),
                 ("u".into(), 0, offset.clone()),
             ],
+            None,
             5,
         )
         .unwrap();
@@ -420,6 +370,33 @@ mod tests {
         assert_eq!(
             tombstones,
             vec![Replayed::Offset("g".into(), "t".into(), 1, None)]
+        );
+    }
+
+    #[test]
+    fn transactional_commits_and_markers_replay_as_such() {
+        let offset = CommittedOffset {
+            offset: 9,
+            leader_epoch: -1,
+            metadata: None,
+            commit_timestamp_ms: 0,
+        };
+        let mut log = bytes::BytesMut::new();
+        log.extend_from_slice(
+            &commit_batch("g", &[("t".into(), 0, offset.clone())], Some((77, 2)), 5).unwrap(),
+        );
+        log.extend_from_slice(&crate::log::marker_batch(77, 2, true, 0, 5).unwrap());
+        let (replayed, _) = replay(log.freeze());
+        let stored = CommittedOffset {
+            metadata: Some(String::new()),
+            ..offset
+        };
+        assert_eq!(
+            replayed,
+            vec![
+                Replayed::TxnOffset(77, "g".into(), "t".into(), 0, stored),
+                Replayed::TxnMarker(77, true),
+            ]
         );
     }
 

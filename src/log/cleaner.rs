@@ -17,7 +17,9 @@
 //! Design differs from Kafka: there is no cleaner checkpoint or dirty ratio
 //! (`min.cleanable.dirty.ratio` is accepted and not applied). A pass runs
 //! when a segment has been rolled since the last one (and once after
-//! start-up), and rewrites only the segments that lose records.
+//! start-up), and rewrites only the segments that lose records. Records of
+//! transactions and their markers are kept and never shadow other records
+//! (Kafka drops aborted ones and, later, the markers).
 
 use std::collections::HashMap;
 use std::io::IoSlice;
@@ -129,10 +131,13 @@ impl Log {
             return Ok(0);
         }
         // The latest offset of every key, the active segment included.
+        // Transactional records and markers are kept whole and do not
+        // shadow older records: whether they count is only known from the
+        // marker, which may not be written yet.
         let mut latest: HashMap<Bytes, i64> = HashMap::new();
         for segment in self.segments.values().chain(std::iter::once(&self.active)) {
             for (_, records) in records_of(segment)? {
-                for r in records {
+                for r in records.into_iter().filter(|r| !r.transactional) {
                     if let Some(key) = r.key {
                         latest.insert(key, r.offset);
                     }
@@ -161,6 +166,7 @@ impl Log {
                     let records = records
                         .into_iter()
                         .filter(|r| match &r.key {
+                            _ if r.transactional => true,
                             // Written before the topic was compacted.
                             None => true,
                             Some(key) => {

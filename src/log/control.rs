@@ -71,7 +71,11 @@ pub fn marker_batch(
 pub fn marker_kind(mut batch: Bytes) -> Option<bool> {
     let set = RecordBatchDecoder::decode(&mut batch).ok()?;
     let record = set.records.first().filter(|r| r.control)?;
-    let mut key = record.key.clone()?;
+    control_record_kind(record.key.as_deref()?)
+}
+
+/// Whether a control record's key says commit (`Some(true)`) or abort.
+pub fn control_record_kind(mut key: &[u8]) -> Option<bool> {
     if key.remaining() < 4 || key.get_i16() != CONTROL_KEY_VERSION {
         return None;
     }

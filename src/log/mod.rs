@@ -45,6 +45,7 @@ use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 
+pub use control::{control_record_kind, marker_batch};
 pub use error::LogError;
 pub use txn_index::AbortedTxn;
 

@@ -131,6 +131,11 @@ impl ProducerStateManager {
             staged.transactions.insert(h.producer_id, h.base_offset);
         }
         if !is_idempotent(h) {
+            // A coordinator's transactional write (offsets a transaction
+            // commits) has no sequence, but a fenced epoch still may not write.
+            if is_transactional(h) {
+                self.check_marker(h.producer_id, h.producer_epoch)?;
+            }
             return Ok(Admission::Append);
         }
         let current = self.entry(staged, h.producer_id);

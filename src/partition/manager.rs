@@ -206,6 +206,29 @@ impl ReplicaManager {
         Ok(info)
     }
 
+    /// Writes a transaction marker to a partition this broker leads and
+    /// wakes read_committed fetches that wait for the stable offset to move.
+    pub fn write_txn_marker(
+        &self,
+        topic: &str,
+        partition: i32,
+        producer_id: i64,
+        producer_epoch: i16,
+        commit: bool,
+        coordinator_epoch: i32,
+    ) -> Result<i64, ResponseError> {
+        let p = self.leader_partition(topic, partition)?;
+        let offset = p.write_txn_marker(
+            producer_id,
+            producer_epoch,
+            commit,
+            coordinator_epoch,
+            now_ms(),
+        )?;
+        self.data_appended.notify_waiters();
+        Ok(offset)
+    }
+
     /// Runs `read` until it has gathered `min_bytes` or `max_wait` passes,
     /// waking on every append; the last attempt's result is returned either way.
     pub async fn wait_for_data<T>(

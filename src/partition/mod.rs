@@ -58,6 +58,9 @@ pub struct ReadResult {
     pub high_watermark: i64,
     pub last_stable_offset: i64,
     pub log_start_offset: i64,
+    /// Under read_committed, the aborted transactions with records in the
+    /// range read, as (producer id, first offset): clients drop those.
+    pub aborted_transactions: Option<Vec<(i64, i64)>>,
 }
 
 pub struct Partition {
@@ -114,9 +117,15 @@ impl Partition {
         self.high_watermark.load(Ordering::Acquire)
     }
 
-    /// Until transactions land, nothing is pending, so the LSO is the high watermark.
+    /// The first offset of the oldest open transaction, or the high
+    /// watermark when none is open.
     pub fn last_stable_offset(&self) -> i64 {
-        self.high_watermark()
+        Self::stable_offset(&self.log.read(), self.high_watermark())
+    }
+
+    fn stable_offset(log: &Log, high_watermark: i64) -> i64 {
+        log.first_unstable_offset()
+            .map_or(high_watermark, |first| first.min(high_watermark))
     }
 
     pub fn log_start_offset(&self) -> i64 {
@@ -186,6 +195,32 @@ impl Partition {
         Ok(info)
     }
 
+    /// Writes the marker that ends `producer_id`'s transaction here.
+    pub fn write_txn_marker(
+        &self,
+        producer_id: i64,
+        producer_epoch: i16,
+        commit: bool,
+        coordinator_epoch: i32,
+        now_ms: i64,
+    ) -> Result<i64, ResponseError> {
+        self.require_leader()?;
+        let offset = {
+            let mut log = self.log.write();
+            log.append_control_marker(
+                producer_id,
+                producer_epoch,
+                commit,
+                coordinator_epoch,
+                self.leader_epoch(),
+                now_ms,
+            )
+            .map_err(|e| log_error_code(&self.topic, self.index, &e))?
+        };
+        self.maybe_advance_high_watermark();
+        Ok(offset)
+    }
+
     /// The high watermark is the smallest log end offset across the ISR.
     fn maybe_advance_high_watermark(&self) {
         let leo = self.log_end_offset();
@@ -207,21 +242,28 @@ impl Partition {
         isolation: IsolationLevel,
         min_one: bool,
     ) -> Result<ReadResult, ResponseError> {
+        let log = self.log.read();
         let high_watermark = self.high_watermark();
-        let last_stable_offset = self.last_stable_offset();
+        let last_stable_offset = Self::stable_offset(&log, high_watermark);
         let upper = match isolation {
             IsolationLevel::ReadUncommitted => high_watermark,
             IsolationLevel::ReadCommitted => last_stable_offset,
         };
-        let log = self.log.read();
         let records = log
             .read(offset, max_bytes, upper, min_one)
             .map_err(|e| log_error_code(&self.topic, self.index, &e))?;
+        let aborted_transactions = (isolation == IsolationLevel::ReadCommitted).then(|| {
+            log.aborted_transactions(offset, upper)
+                .into_iter()
+                .map(|t| (t.producer_id, t.first_offset))
+                .collect()
+        });
         Ok(ReadResult {
             records,
             high_watermark,
             last_stable_offset,
             log_start_offset: log.log_start_offset(),
+            aborted_transactions,
         })
     }
 
@@ -237,11 +279,11 @@ impl Partition {
         const MAX_TIMESTAMP: i64 = -3;
         const EARLIEST_LOCAL: i64 = -4;
         const LATEST_TIERED: i64 = -5;
+        let log = self.log.read();
         let upper = match isolation {
             IsolationLevel::ReadUncommitted => self.high_watermark(),
-            IsolationLevel::ReadCommitted => self.last_stable_offset(),
+            IsolationLevel::ReadCommitted => Self::stable_offset(&log, self.high_watermark()),
         };
-        let log = self.log.read();
         Ok(match timestamp {
             EARLIEST | EARLIEST_LOCAL => (-1, log.log_start_offset()),
             LATEST => (-1, upper),

@@ -1,5 +1,6 @@
-"""The admin API surface through confluent-kafka (Confluent's Python client,
-librdkafka inside). Usage: confluent_kafka_scenarios.py HOST:PORT
+"""The admin API surface and transactions through confluent-kafka
+(Confluent's Python client, librdkafka inside). Usage:
+confluent_kafka_scenarios.py HOST:PORT
 
 Each scenario asserts what the broker answered. The first failure is
 reported as "confluent-kafka: <scenario> (<API>): <error>" with the Kafka
@@ -156,6 +157,62 @@ def groups():
     check("ck-group" not in {g.group_id for g in listed.valid}, "DeleteGroups", "group still listed")
 
 
+def read_all(isolation, expected):
+    """Values of ck-txn partition 0 read from the start at `isolation`."""
+    c = Consumer({
+        "bootstrap.servers": BOOTSTRAP,
+        "group.id": f"ck-txn-reader-{isolation}",
+        "isolation.level": isolation,
+        "enable.auto.commit": False,
+        "auto.offset.reset": "earliest",
+    })
+    c.assign([TopicPartition("ck-txn", 0, 0)])
+    values = []
+    deadline = time.time() + 10
+    while len(values) < expected and time.time() < deadline:
+        m = c.poll(0.2)
+        if m is not None and m.error() is None:
+            values.append(m.value().decode())
+    c.close()
+    return values
+
+
+def transactions():
+    done(admin.create_topics([NewTopic("ck-txn", num_partitions=1, replication_factor=1)]))
+    p = Producer({"bootstrap.servers": BOOTSTRAP, "transactional.id": "ck-txn-producer"})
+    p.init_transactions(TIMEOUT)
+    for values, commit in [(["c1", "c2"], True), (["a1"], False), (["c3"], True)]:
+        p.begin_transaction()
+        for v in values:
+            p.produce("ck-txn", value=v.encode(), partition=0)
+        if commit:
+            p.commit_transaction(TIMEOUT)
+        else:
+            p.flush(TIMEOUT)
+            p.abort_transaction(TIMEOUT)
+    committed = read_all("read_committed", 3)
+    check(committed == ["c1", "c2", "c3"], "Fetch", f"read_committed saw {committed}")
+    uncommitted = read_all("read_uncommitted", 4)
+    check(uncommitted == ["c1", "c2", "a1", "c3"], "Fetch", f"read_uncommitted saw {uncommitted}")
+
+    # Offsets sent to a transaction count only if it commits.
+    c = Consumer({"bootstrap.servers": BOOTSTRAP, "group.id": "ck-txn-group", "enable.auto.commit": False})
+    for offset, commit in [(2, False), (4, True)]:
+        p.begin_transaction()
+        p.produce("ck-txn", value=b"with-offsets", partition=0)
+        p.send_offsets_to_transaction(
+            [TopicPartition("ck-txn", 0, offset)], c.consumer_group_metadata(), TIMEOUT)
+        if commit:
+            p.commit_transaction(TIMEOUT)
+        else:
+            p.abort_transaction(TIMEOUT)
+        request = [ConsumerGroupTopicPartitions("ck-txn-group", [TopicPartition("ck-txn", 0)])]
+        stored = done(admin.list_consumer_group_offsets(request))["ck-txn-group"].topic_partitions[0].offset
+        want = offset if commit else -1001
+        check(stored == want, "TxnOffsetCommit", f"committed offset {stored} after {'commit' if commit else 'abort'}")
+    c.close()
+
+
 def main():
     steps = [
         ("describe the cluster", "DescribeCluster", cluster),
@@ -163,6 +220,7 @@ def main():
         ("describe and incrementally alter configs", "DescribeConfigs", configs),
         ("list offsets and delete records", "ListOffsets", offsets_and_records),
         ("list, describe, reset and delete a group", "ListGroups", groups),
+        ("commit and abort transactions, with offsets", "EndTxn", transactions),
     ]
     for name, api, step in steps:
         started = time.time()

@@ -1,0 +1,43 @@
+//! AddOffsetsToTxn: a producer's transaction will commit offsets for a
+//! group, so the group's `__consumer_offsets` partition joins it and gets
+//! the transaction's marker.
+
+use std::sync::Arc;
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::{AddOffsetsToTxnRequest, AddOffsetsToTxnResponse};
+
+use super::{BrokerContext, Handler, RequestContext};
+use crate::group::{partition_for, OFFSETS_TOPIC};
+
+pub struct AddOffsetsToTxn;
+
+impl Handler for AddOffsetsToTxn {
+    type Request = AddOffsetsToTxnRequest;
+
+    async fn handle(
+        broker: Arc<BrokerContext>,
+        _ctx: RequestContext,
+        request: AddOffsetsToTxnRequest,
+    ) -> AddOffsetsToTxnResponse {
+        let added = broker
+            .ensure_offsets_topic()
+            .map_err(|e| {
+                tracing::error!(error = %e, "cannot create the offsets topic");
+                ResponseError::CoordinatorNotAvailable
+            })
+            .and_then(|()| {
+                let partition = partition_for(
+                    &request.group_id.0,
+                    broker.config.offsets_topic_num_partitions(),
+                );
+                broker.transactions.add_partitions(
+                    &request.transactional_id.0,
+                    request.producer_id.0,
+                    request.producer_epoch,
+                    &[(OFFSETS_TOPIC.to_string(), partition)],
+                )
+            });
+        AddOffsetsToTxnResponse::default().with_error_code(added.err().map_or(0, |e| e.code()))
+    }
+}

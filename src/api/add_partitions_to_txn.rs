@@ -1,0 +1,138 @@
+//! AddPartitionsToTxn: partitions join a producer's open transaction.
+//! Versions 0-3 are the producer's form (one transaction); 4 and up are the
+//! batched broker form, which may only verify that partitions are already in
+//! their transactions (KIP-890).
+
+use std::sync::Arc;
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::add_partitions_to_txn_request::AddPartitionsToTxnTopic;
+use kafka_protocol::messages::add_partitions_to_txn_response::{
+    AddPartitionsToTxnPartitionResult, AddPartitionsToTxnResult, AddPartitionsToTxnTopicResult,
+};
+use kafka_protocol::messages::{AddPartitionsToTxnRequest, AddPartitionsToTxnResponse, TopicName};
+use kafka_protocol::protocol::StrBytes;
+
+use super::{BrokerContext, Handler, RequestContext};
+
+pub struct AddPartitionsToTxn;
+
+/// The Produce-side check of one transaction: every partition gets the
+/// same code unless some do not exist, which then fail alone and the rest
+/// are not attempted, as in Kafka.
+fn add(
+    broker: &BrokerContext,
+    transactional_id: &str,
+    (producer_id, producer_epoch): (i64, i16),
+    topics: &[AddPartitionsToTxnTopic],
+    verify_only: bool,
+) -> Vec<AddPartitionsToTxnTopicResult> {
+    let image = broker.image();
+    let wanted: Vec<(String, i32)> = topics
+        .iter()
+        .flat_map(|t| t.partitions.iter().map(|p| (t.name.0.to_string(), *p)))
+        .collect();
+    let exists: Vec<bool> = wanted
+        .iter()
+        .map(|(topic, p)| {
+            image
+                .topic(topic)
+                .is_some_and(|t| *p >= 0 && (*p as usize) < t.partitions.len())
+        })
+        .collect();
+    drop(image);
+    let codes: Vec<i16> = if exists.iter().any(|e| !e) {
+        exists
+            .iter()
+            .map(|e| {
+                if *e {
+                    ResponseError::OperationNotAttempted.code()
+                } else {
+                    ResponseError::UnknownTopicOrPartition.code()
+                }
+            })
+            .collect()
+    } else if verify_only {
+        match broker.transactions.verify_partitions(
+            transactional_id,
+            producer_id,
+            producer_epoch,
+            &wanted,
+        ) {
+            Ok(found) => found
+                .into_iter()
+                .map(|ok| {
+                    if ok {
+                        0
+                    } else {
+                        ResponseError::InvalidTxnState.code()
+                    }
+                })
+                .collect(),
+            Err(e) => vec![e.code(); wanted.len()],
+        }
+    } else {
+        let code = broker
+            .transactions
+            .add_partitions(transactional_id, producer_id, producer_epoch, &wanted)
+            .err()
+            .map_or(0, |e| e.code());
+        vec![code; wanted.len()]
+    };
+    let mut results: Vec<AddPartitionsToTxnTopicResult> = Vec::new();
+    for ((topic, partition), code) in wanted.into_iter().zip(codes) {
+        let result = AddPartitionsToTxnPartitionResult::default()
+            .with_partition_index(partition)
+            .with_partition_error_code(code);
+        match results.iter_mut().find(|r| r.name.0.as_str() == topic) {
+            Some(r) => r.results_by_partition.push(result),
+            None => results.push(
+                AddPartitionsToTxnTopicResult::default()
+                    .with_name(TopicName(StrBytes::from_string(topic)))
+                    .with_results_by_partition(vec![result]),
+            ),
+        }
+    }
+    results
+}
+
+impl Handler for AddPartitionsToTxn {
+    type Request = AddPartitionsToTxnRequest;
+
+    async fn handle(
+        broker: Arc<BrokerContext>,
+        ctx: RequestContext,
+        request: AddPartitionsToTxnRequest,
+    ) -> AddPartitionsToTxnResponse {
+        if ctx.api_version <= 3 {
+            let results = add(
+                &broker,
+                &request.v3_and_below_transactional_id.0,
+                (
+                    request.v3_and_below_producer_id.0,
+                    request.v3_and_below_producer_epoch,
+                ),
+                &request.v3_and_below_topics,
+                false,
+            );
+            return AddPartitionsToTxnResponse::default()
+                .with_results_by_topic_v3_and_below(results);
+        }
+        let results = request
+            .transactions
+            .iter()
+            .map(|t| {
+                AddPartitionsToTxnResult::default()
+                    .with_transactional_id(t.transactional_id.clone())
+                    .with_topic_results(add(
+                        &broker,
+                        &t.transactional_id.0,
+                        (t.producer_id.0, t.producer_epoch),
+                        &t.topics,
+                        t.verify_only,
+                    ))
+            })
+            .collect();
+        AddPartitionsToTxnResponse::default().with_results_by_transaction(results)
+    }
+}

@@ -1,0 +1,76 @@
+//! TxnOffsetCommit: offsets committed as part of a producer's transaction
+//! (consume-transform-produce); they count only if the transaction commits.
+
+use std::sync::Arc;
+
+use kafka_protocol::messages::txn_offset_commit_response::{
+    TxnOffsetCommitResponsePartition, TxnOffsetCommitResponseTopic,
+};
+use kafka_protocol::messages::{TxnOffsetCommitRequest, TxnOffsetCommitResponse};
+
+use super::{BrokerContext, Handler, RequestContext};
+use crate::group::CommittedOffset;
+use crate::partition::now_ms;
+
+pub struct TxnOffsetCommit;
+
+impl Handler for TxnOffsetCommit {
+    type Request = TxnOffsetCommitRequest;
+
+    async fn handle(
+        broker: Arc<BrokerContext>,
+        _ctx: RequestContext,
+        request: TxnOffsetCommitRequest,
+    ) -> TxnOffsetCommitResponse {
+        let now = now_ms();
+        let offsets: Vec<(String, i32, CommittedOffset)> = request
+            .topics
+            .iter()
+            .flat_map(|t| {
+                t.partitions.iter().map(move |p| {
+                    (
+                        t.name.0.to_string(),
+                        p.partition_index,
+                        CommittedOffset {
+                            offset: p.committed_offset,
+                            leader_epoch: p.committed_leader_epoch,
+                            metadata: p.committed_metadata.as_ref().map(|m| m.to_string()),
+                            commit_timestamp_ms: now,
+                        },
+                    )
+                })
+            })
+            .collect();
+        let code = broker
+            .groups
+            .txn_commit_offsets(
+                &request.group_id.0,
+                (request.producer_id.0, request.producer_epoch),
+                request.generation_id,
+                &request.member_id,
+                request.group_instance_id.as_deref(),
+                offsets,
+            )
+            .err()
+            .map_or(0, |e| e.code());
+        let topics = request
+            .topics
+            .iter()
+            .map(|t| {
+                TxnOffsetCommitResponseTopic::default()
+                    .with_name(t.name.clone())
+                    .with_partitions(
+                        t.partitions
+                            .iter()
+                            .map(|p| {
+                                TxnOffsetCommitResponsePartition::default()
+                                    .with_partition_index(p.partition_index)
+                                    .with_error_code(code)
+                            })
+                            .collect(),
+                    )
+            })
+            .collect();
+        TxnOffsetCommitResponse::default().with_topics(topics)
+    }
+}

@@ -1,0 +1,486 @@
+//! The transaction coordinator, as Kafka's `TransactionCoordinator`: it
+//! owns each transactional id's producer id, epoch and open transaction,
+//! keeps them durable in `__transaction_state`, and ends transactions by
+//! writing commit or abort markers to every partition they touched.
+//!
+//! A transaction moves Empty -> Ongoing (AddPartitionsToTxn) ->
+//! PrepareCommit/PrepareAbort (EndTxn, written before any marker) ->
+//! CompleteCommit/CompleteAbort (after the markers). A state record is
+//! written before the change is acknowledged, so a restart resumes from the
+//! last one: a transaction found in a Prepare state has its markers written
+//! again (a repeated marker is harmless), an open one times out.
+//!
+//! Design differs from Kafka: markers are written by this broker straight
+//! into the partitions it hosts before EndTxn is answered (Kafka answers
+//! after the Prepare record and sends WriteTxnMarkers to partition leaders);
+//! every transactional id shares one lock.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use kafka_protocol::error::ResponseError;
+use parking_lot::Mutex;
+
+use super::metadata::{TransactionMetadata, TxnState};
+use super::state_log::{self, TRANSACTION_STATE_TOPIC};
+use crate::coordinator_records::partition_for;
+use crate::group::{GroupCoordinator, OFFSETS_TOPIC};
+use crate::partition::{now_ms, IsolationLevel, ReplicaManager};
+
+pub struct TransactionConfig {
+    pub state_log_partitions: i32,
+    pub max_timeout_ms: i32,
+    pub id_expiration_ms: i64,
+}
+
+/// A transactional id and its state, as DescribeTransactions reports it.
+pub type TransactionDescription = (String, Result<TransactionMetadata, ResponseError>);
+
+pub struct TransactionCoordinator {
+    config: TransactionConfig,
+    replicas: Arc<ReplicaManager>,
+    /// Told when a transaction that committed offsets ends.
+    groups: Arc<GroupCoordinator>,
+    transactions: Mutex<HashMap<String, TransactionMetadata>>,
+}
+
+type Transactions = HashMap<String, TransactionMetadata>;
+
+fn check_producer(
+    meta: &TransactionMetadata,
+    producer_id: i64,
+    producer_epoch: i16,
+) -> Result<(), ResponseError> {
+    if meta.producer_id != producer_id {
+        Err(ResponseError::InvalidProducerIdMapping)
+    } else if meta.producer_epoch != producer_epoch {
+        Err(ResponseError::ProducerFenced)
+    } else {
+        Ok(())
+    }
+}
+
+impl TransactionCoordinator {
+    pub fn new(
+        config: TransactionConfig,
+        replicas: Arc<ReplicaManager>,
+        groups: Arc<GroupCoordinator>,
+    ) -> Arc<TransactionCoordinator> {
+        Arc::new(TransactionCoordinator {
+            config,
+            replicas,
+            groups,
+            transactions: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn state_partition(&self, transactional_id: &str) -> i32 {
+        partition_for(transactional_id, self.config.state_log_partitions)
+    }
+
+    /// Whether this broker coordinates `transactional_id`: it leads the
+    /// id's `__transaction_state` partition.
+    pub fn check_coordinator(&self, transactional_id: &str) -> Result<(), ResponseError> {
+        self.replicas
+            .leader_partition(
+                TRANSACTION_STATE_TOPIC,
+                self.state_partition(transactional_id),
+            )
+            .map(|_| ())
+            .map_err(|e| match e {
+                ResponseError::NotLeaderOrFollower => ResponseError::NotCoordinator,
+                _ => ResponseError::CoordinatorNotAvailable,
+            })
+    }
+
+    /// Writes the id's state (or its tombstone) before anything is answered.
+    fn persist(
+        &self,
+        transactional_id: &str,
+        meta: Option<&TransactionMetadata>,
+    ) -> Result<(), ResponseError> {
+        let batch = state_log::state_batch(transactional_id, meta, now_ms()).map_err(|e| {
+            tracing::error!(transactional_id, error = %e, "cannot encode transaction state");
+            ResponseError::UnknownServerError
+        })?;
+        self.replicas
+            .append_records(
+                TRANSACTION_STATE_TOPIC,
+                self.state_partition(transactional_id),
+                &batch,
+            )
+            .map(|_| ())
+            .map_err(|e| match e {
+                ResponseError::NotLeaderOrFollower => ResponseError::NotCoordinator,
+                ResponseError::UnknownTopicOrPartition => ResponseError::CoordinatorNotAvailable,
+                other => other,
+            })
+    }
+
+    /// InitProducerId for a transactional id: the id's producer id with its
+    /// epoch bumped, which fences every earlier producer of the same id. A
+    /// transaction such a producer left open is aborted first. `expected`
+    /// is the producer id and epoch a producer re-initialising holds (KIP-360).
+    pub fn init_producer_id(
+        &self,
+        transactional_id: &str,
+        timeout_ms: i32,
+        expected: Option<(i64, i16)>,
+        allocate: impl Fn() -> Result<i64, ResponseError>,
+    ) -> Result<(i64, i16), ResponseError> {
+        if timeout_ms <= 0 || timeout_ms > self.config.max_timeout_ms {
+            return Err(ResponseError::InvalidTransactionTimeout);
+        }
+        self.check_coordinator(transactional_id)?;
+        let mut txns = self.transactions.lock();
+        let mut meta = match txns.get(transactional_id) {
+            Some(meta) => meta.clone(),
+            None => TransactionMetadata {
+                producer_id: allocate()?,
+                // Bumped to 0 below.
+                producer_epoch: -1,
+                timeout_ms,
+                state: TxnState::Empty,
+                partitions: Default::default(),
+                start_ms: -1,
+                last_update_ms: now_ms(),
+            },
+        };
+        if let Some((producer_id, epoch)) = expected {
+            check_producer(&meta, producer_id, epoch)?;
+        }
+        if meta.is_ending() {
+            meta = self
+                .complete(&mut txns, transactional_id, meta)
+                .map_err(|_| ResponseError::ConcurrentTransactions)?;
+        }
+        if meta.state == TxnState::Ongoing {
+            tracing::info!(
+                transactional_id,
+                producer_id = meta.producer_id,
+                "aborting the transaction a fenced producer left open"
+            );
+            meta.producer_epoch = meta.producer_epoch.saturating_add(1).min(i16::MAX - 1);
+            meta = self.end(&mut txns, transactional_id, meta, false)?;
+            if meta.is_ending() {
+                return Err(ResponseError::ConcurrentTransactions);
+            }
+        }
+        if meta.producer_epoch >= i16::MAX - 1 {
+            meta.producer_id = allocate()?;
+            meta.producer_epoch = 0;
+        } else {
+            meta.producer_epoch += 1;
+        }
+        meta.state = TxnState::Empty;
+        meta.partitions.clear();
+        meta.start_ms = -1;
+        meta.timeout_ms = timeout_ms;
+        meta.last_update_ms = now_ms();
+        self.persist(transactional_id, Some(&meta))?;
+        let answer = (meta.producer_id, meta.producer_epoch);
+        txns.insert(transactional_id.to_string(), meta);
+        Ok(answer)
+    }
+
+    /// AddPartitionsToTxn (and AddOffsetsToTxn, whose partition is the
+    /// group's `__consumer_offsets` one): the partitions join the open
+    /// transaction, which begins here if none is open.
+    pub fn add_partitions(
+        &self,
+        transactional_id: &str,
+        producer_id: i64,
+        producer_epoch: i16,
+        partitions: &[(String, i32)],
+    ) -> Result<(), ResponseError> {
+        self.check_coordinator(transactional_id)?;
+        let mut txns = self.transactions.lock();
+        let mut meta = txns
+            .get(transactional_id)
+            .cloned()
+            .ok_or(ResponseError::InvalidProducerIdMapping)?;
+        check_producer(&meta, producer_id, producer_epoch)?;
+        if meta.is_ending() {
+            return Err(ResponseError::ConcurrentTransactions);
+        }
+        let known = partitions.iter().all(|p| meta.partitions.contains(p));
+        if meta.state == TxnState::Ongoing && known {
+            return Ok(());
+        }
+        let now = now_ms();
+        if meta.state != TxnState::Ongoing {
+            meta.state = TxnState::Ongoing;
+            meta.start_ms = now;
+        }
+        meta.partitions.extend(partitions.iter().cloned());
+        meta.last_update_ms = now;
+        self.persist(transactional_id, Some(&meta))?;
+        txns.insert(transactional_id.to_string(), meta);
+        Ok(())
+    }
+
+    /// The broker-side check of KIP-890: whether each partition is in the
+    /// producer's open transaction.
+    pub fn verify_partitions(
+        &self,
+        transactional_id: &str,
+        producer_id: i64,
+        producer_epoch: i16,
+        partitions: &[(String, i32)],
+    ) -> Result<Vec<bool>, ResponseError> {
+        self.check_coordinator(transactional_id)?;
+        let txns = self.transactions.lock();
+        let meta = txns
+            .get(transactional_id)
+            .ok_or(ResponseError::InvalidProducerIdMapping)?;
+        check_producer(meta, producer_id, producer_epoch)?;
+        Ok(partitions
+            .iter()
+            .map(|p| meta.state == TxnState::Ongoing && meta.partitions.contains(p))
+            .collect())
+    }
+
+    /// EndTxn: commits or aborts the open transaction. A retry of an end
+    /// that already completed is answered as it was.
+    pub fn end_txn(
+        &self,
+        transactional_id: &str,
+        producer_id: i64,
+        producer_epoch: i16,
+        commit: bool,
+    ) -> Result<(), ResponseError> {
+        self.check_coordinator(transactional_id)?;
+        let mut txns = self.transactions.lock();
+        let meta = txns
+            .get(transactional_id)
+            .cloned()
+            .ok_or(ResponseError::InvalidProducerIdMapping)?;
+        check_producer(&meta, producer_id, producer_epoch)?;
+        match (meta.state, commit) {
+            (TxnState::Ongoing, _) => self
+                .end(&mut txns, transactional_id, meta, commit)
+                .map(|_| ()),
+            (TxnState::CompleteCommit, true) | (TxnState::CompleteAbort, false) => Ok(()),
+            (TxnState::PrepareCommit, true) | (TxnState::PrepareAbort, false) => {
+                Err(ResponseError::ConcurrentTransactions)
+            }
+            _ => Err(ResponseError::InvalidTxnState),
+        }
+    }
+
+    /// Prepare, markers, complete. Once the Prepare record is written the
+    /// outcome is decided: should a marker fail, the id stays in its
+    /// Prepare state and the periodic pass writes the markers again.
+    fn end(
+        &self,
+        txns: &mut Transactions,
+        transactional_id: &str,
+        mut meta: TransactionMetadata,
+        commit: bool,
+    ) -> Result<TransactionMetadata, ResponseError> {
+        meta.state = if commit {
+            TxnState::PrepareCommit
+        } else {
+            TxnState::PrepareAbort
+        };
+        meta.last_update_ms = now_ms();
+        self.persist(transactional_id, Some(&meta))?;
+        txns.insert(transactional_id.to_string(), meta.clone());
+        match self.complete(txns, transactional_id, meta.clone()) {
+            Ok(completed) => Ok(completed),
+            Err(e) => {
+                tracing::warn!(transactional_id, error = %e, "transaction decided but not yet ended; will retry");
+                Ok(meta)
+            }
+        }
+    }
+
+    /// Writes the markers of a transaction in a Prepare state, then its
+    /// Complete state.
+    fn complete(
+        &self,
+        txns: &mut Transactions,
+        transactional_id: &str,
+        mut meta: TransactionMetadata,
+    ) -> Result<TransactionMetadata, ResponseError> {
+        let commit = meta.state == TxnState::PrepareCommit;
+        let coordinator_epoch = self
+            .replicas
+            .partition(
+                TRANSACTION_STATE_TOPIC,
+                self.state_partition(transactional_id),
+            )
+            .map_or(0, |p| p.leader_epoch());
+        for (topic, partition) in &meta.partitions {
+            let written = self.replicas.write_txn_marker(
+                topic,
+                *partition,
+                meta.producer_id,
+                meta.producer_epoch,
+                commit,
+                coordinator_epoch,
+            );
+            match written {
+                Ok(_) if topic == OFFSETS_TOPIC => {
+                    self.groups
+                        .complete_transaction(*partition, meta.producer_id, commit);
+                }
+                Ok(_) => {}
+                // A partition deleted since it joined has nothing to end.
+                Err(ResponseError::UnknownTopicOrPartition) => {}
+                Err(e) => {
+                    tracing::warn!(transactional_id, topic, partition, error = %e, "cannot write transaction marker");
+                    return Err(e);
+                }
+            }
+        }
+        meta.state = if commit {
+            TxnState::CompleteCommit
+        } else {
+            TxnState::CompleteAbort
+        };
+        meta.partitions.clear();
+        meta.start_ms = -1;
+        meta.last_update_ms = now_ms();
+        self.persist(transactional_id, Some(&meta))?;
+        txns.insert(transactional_id.to_string(), meta.clone());
+        Ok(meta)
+    }
+
+    /// The periodic pass: aborts transactions open longer than their
+    /// transaction.timeout.ms (bumping the epoch, so the producer that left
+    /// them is fenced), finishes ends whose markers failed, and forgets ids
+    /// idle for transactional.id.expiration.ms.
+    pub fn abort_timed_out_transactions(&self) {
+        let now = now_ms();
+        let mut txns = self.transactions.lock();
+        let due: Vec<String> = txns
+            .iter()
+            .filter(|(_, m)| {
+                m.is_ending()
+                    || (m.state == TxnState::Ongoing
+                        && now.saturating_sub(m.start_ms) >= i64::from(m.timeout_ms))
+            })
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in due {
+            let mut meta = txns[&id].clone();
+            let ended = if meta.is_ending() {
+                self.complete(&mut txns, &id, meta)
+            } else {
+                tracing::info!(transactional_id = %id, producer_id = meta.producer_id, timeout_ms = meta.timeout_ms, "aborting a timed-out transaction");
+                meta.producer_epoch = meta.producer_epoch.saturating_add(1).min(i16::MAX - 1);
+                self.end(&mut txns, &id, meta, false)
+            };
+            if let Err(e) = ended {
+                tracing::warn!(transactional_id = %id, error = %e, "cannot end transaction");
+            }
+        }
+        let expired: Vec<String> = txns
+            .iter()
+            .filter(|(_, m)| {
+                matches!(
+                    m.state,
+                    TxnState::Empty | TxnState::CompleteCommit | TxnState::CompleteAbort
+                ) && now.saturating_sub(m.last_update_ms) >= self.config.id_expiration_ms
+            })
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in expired {
+            match self.persist(&id, None) {
+                Ok(()) => {
+                    txns.remove(&id);
+                    tracing::info!(transactional_id = %id, "expired transactional id");
+                }
+                Err(e) => {
+                    tracing::warn!(transactional_id = %id, error = %e, "cannot expire transactional id")
+                }
+            }
+        }
+    }
+
+    /// DescribeTransactions.
+    pub fn describe(&self, ids: &[String]) -> Vec<TransactionDescription> {
+        let txns = self.transactions.lock();
+        ids.iter()
+            .map(|id| {
+                let found = self.check_coordinator(id).and_then(|()| {
+                    txns.get(id)
+                        .cloned()
+                        .ok_or(ResponseError::TransactionalIdNotFound)
+                });
+                (id.clone(), found)
+            })
+            .collect()
+    }
+
+    /// ListTransactions: every id with its producer id and state, as
+    /// `filter` admits them.
+    pub fn list(
+        &self,
+        filter: impl Fn(&str, &TransactionMetadata) -> bool,
+    ) -> Vec<(String, i64, TxnState)> {
+        let txns = self.transactions.lock();
+        let mut out: Vec<(String, i64, TxnState)> = txns
+            .iter()
+            .filter(|(id, m)| filter(id, m))
+            .map(|(id, m)| (id.clone(), m.producer_id, m.state))
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
+    /// Replays `__transaction_state` before the broker serves, then ends
+    /// what a crash left between Prepare and Complete.
+    pub fn load(&self) {
+        let mut loaded = HashMap::new();
+        for index in 0..self.config.state_log_partitions {
+            let Some(partition) = self.replicas.partition(TRANSACTION_STATE_TOPIC, index) else {
+                continue;
+            };
+            let mut offset = partition.log_start_offset();
+            let end = partition.high_watermark();
+            while offset < end {
+                let read = match partition.read(
+                    offset,
+                    1 << 20,
+                    IsolationLevel::ReadUncommitted,
+                    true,
+                ) {
+                    Ok(r) => r.records,
+                    Err(e) => {
+                        tracing::error!(partition = index, offset, error = %e, "cannot read {TRANSACTION_STATE_TOPIC}");
+                        break;
+                    }
+                };
+                let (records, next) = state_log::replay(read);
+                for (id, meta) in records {
+                    match meta {
+                        Some(meta) => loaded.insert(id, meta),
+                        None => loaded.remove(&id),
+                    };
+                }
+                match next {
+                    Some(n) if n > offset => offset = n,
+                    _ => break,
+                }
+            }
+        }
+        if !loaded.is_empty() {
+            tracing::info!(transactional_ids = loaded.len(), "loaded transaction state");
+        }
+        let ending: Vec<String> = loaded
+            .iter()
+            .filter(|(_, m)| m.is_ending())
+            .map(|(id, _)| id.clone())
+            .collect();
+        let mut txns = self.transactions.lock();
+        *txns = loaded;
+        for id in ending {
+            let meta = txns[&id].clone();
+            if let Err(e) = self.complete(&mut txns, &id, meta) {
+                tracing::warn!(transactional_id = %id, error = %e, "cannot end transaction after restart");
+            }
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! Transactional ids' state as records of the internal compacted topic
+//! `__transaction_state`, in Kafka's layout (TransactionLogKey v0,
+//! TransactionLogValue v0), replayed into the coordinator at start-up.
+
+use std::collections::BTreeSet;
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use kafka_protocol::records::RecordBatchDecoder;
+
+use super::metadata::{TransactionMetadata, TxnState};
+use crate::coordinator_records::{encode_records, get_string, put_string};
+
+pub const TRANSACTION_STATE_TOPIC: &str = "__transaction_state";
+
+const KEY_VERSION: i16 = 0;
+const VALUE_VERSION: i16 = 0;
+
+fn encode_key(transactional_id: &str) -> Bytes {
+    let mut buf = BytesMut::new();
+    buf.put_i16(KEY_VERSION);
+    put_string(&mut buf, transactional_id);
+    buf.freeze()
+}
+
+fn decode_key(mut key: Bytes) -> Option<String> {
+    (key.remaining() >= 2 && key.get_i16() == KEY_VERSION)
+        .then(|| get_string(&mut key))
+        .flatten()
+}
+
+fn encode_value(m: &TransactionMetadata) -> Bytes {
+    let mut buf = BytesMut::new();
+    buf.put_i16(VALUE_VERSION);
+    buf.put_i64(m.producer_id);
+    buf.put_i16(m.producer_epoch);
+    buf.put_i32(m.timeout_ms);
+    buf.put_i8(m.state.code());
+    let mut topics: Vec<(&str, Vec<i32>)> = Vec::new();
+    for (topic, partition) in &m.partitions {
+        match topics.last_mut() {
+            Some((t, ps)) if *t == topic.as_str() => ps.push(*partition),
+            _ => topics.push((topic.as_str(), vec![*partition])),
+        }
+    }
+    buf.put_i32(topics.len() as i32);
+    for (topic, partitions) in topics {
+        put_string(&mut buf, topic);
+        buf.put_i32(partitions.len() as i32);
+        for p in partitions {
+            buf.put_i32(p);
+        }
+    }
+    buf.put_i64(m.last_update_ms);
+    buf.put_i64(m.start_ms);
+    buf.freeze()
+}
+
+fn decode_value(mut v: Bytes) -> Option<TransactionMetadata> {
+    if v.remaining() < 2 + 8 + 2 + 4 + 1 + 4 || v.get_i16() != VALUE_VERSION {
+        return None;
+    }
+    let producer_id = v.get_i64();
+    let producer_epoch = v.get_i16();
+    let timeout_ms = v.get_i32();
+    let state = TxnState::from_code(v.get_i8())?;
+    let mut partitions = BTreeSet::new();
+    let topics = v.get_i32();
+    for _ in 0..topics.max(0) {
+        let topic = get_string(&mut v)?;
+        if v.remaining() < 4 {
+            return None;
+        }
+        let count = v.get_i32();
+        if v.remaining() < count.max(0) as usize * 4 {
+            return None;
+        }
+        for _ in 0..count.max(0) {
+            partitions.insert((topic.clone(), v.get_i32()));
+        }
+    }
+    if v.remaining() < 16 {
+        return None;
+    }
+    let last_update_ms = v.get_i64();
+    let start_ms = v.get_i64();
+    Some(TransactionMetadata {
+        producer_id,
+        producer_epoch,
+        timeout_ms,
+        state,
+        partitions,
+        start_ms,
+        last_update_ms,
+    })
+}
+
+/// One record holding `transactional_id`'s state, or its tombstone.
+pub fn state_batch(
+    transactional_id: &str,
+    metadata: Option<&TransactionMetadata>,
+    now_ms: i64,
+) -> anyhow::Result<Bytes> {
+    encode_records(
+        vec![(encode_key(transactional_id), metadata.map(encode_value))],
+        None,
+        now_ms,
+    )
+}
+
+/// Every state record in `batches`, in log order (`None` for a tombstone),
+/// and the offset after the last record read.
+pub fn replay(mut batches: Bytes) -> (Vec<(String, Option<TransactionMetadata>)>, Option<i64>) {
+    let mut out = Vec::new();
+    let mut next = None;
+    while batches.has_remaining() {
+        let Ok(set) = RecordBatchDecoder::decode(&mut batches) else {
+            tracing::warn!(
+                "undecodable batch in {TRANSACTION_STATE_TOPIC}; skipping the rest of this read"
+            );
+            break;
+        };
+        for r in set.records {
+            next = Some(r.offset + 1);
+            if let Some(id) = r.key.and_then(decode_key) {
+                out.push((id, r.value.and_then(decode_value)));
+            }
+        }
+    }
+    (out, next)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_round_trips_and_a_tombstone_deletes() {
+        let metadata = TransactionMetadata {
+            producer_id: 4000,
+            producer_epoch: 3,
+            timeout_ms: 60_000,
+            state: TxnState::Ongoing,
+            partitions: [
+                ("a".to_string(), 0),
+                ("a".to_string(), 2),
+                ("b".to_string(), 1),
+            ]
+            .into_iter()
+            .collect(),
+            start_ms: 1_700_000_000_000,
+            last_update_ms: 1_700_000_000_500,
+        };
+        let mut log = BytesMut::new();
+        log.extend_from_slice(&state_batch("t1", Some(&metadata), 0).unwrap());
+        log.extend_from_slice(&state_batch("t1", None, 0).unwrap());
+        let (records, _) = replay(log.freeze());
+        assert_eq!(
+            records,
+            vec![("t1".to_string(), Some(metadata)), ("t1".to_string(), None)]
+        );
+    }
+}

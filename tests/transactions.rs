@@ -1,0 +1,314 @@
+//! Transactions with librdkafka's transactional producer against a broker
+//! the test starts: committed records reach read_committed consumers and
+//! aborted ones do not, an open transaction holds them at the last stable
+//! offset, a second producer with the same transactional.id fences the
+//! first, a hung transaction is aborted at its timeout, and a
+//! consume-transform-produce loop is exactly-once across a `kill -9` of the
+//! broker and the death of the application mid-transaction.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use common::{client_config, create_topic, produce_values, wait_until, BrokerProcess};
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::KafkaError;
+use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+use rdkafka::{Message, Offset, TopicPartitionList};
+
+type TxnProducer = ThreadedProducer<DefaultProducerContext>;
+
+const TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Small internal topics keep start-up quick; timed-out transactions are
+/// looked for often.
+const BROKER: &[&str] = &[
+    "offsets.topic.num.partitions=3",
+    "transaction.state.log.num.partitions=3",
+    "transaction.abort.timed.out.transaction.cleanup.interval.ms=200",
+    "group.initial.rebalance.delay.ms=0",
+];
+
+fn transactional_producer(bootstrap: &str, id: &str, extra: &[(&str, &str)]) -> TxnProducer {
+    let mut config = client_config(bootstrap);
+    config
+        .set("transactional.id", id)
+        .set("linger.ms", "5")
+        .set("message.timeout.ms", "15000");
+    for (k, v) in extra {
+        config.set(*k, *v);
+    }
+    let producer: TxnProducer = config.create().expect("transactional producer");
+    producer
+        .init_transactions(TIMEOUT)
+        .expect("init_transactions");
+    producer
+}
+
+fn send(producer: &TxnProducer, topic: &str, partition: i32, values: &[&str]) {
+    for v in values {
+        producer
+            .send(
+                BaseRecord::<(), _>::to(topic)
+                    .partition(partition)
+                    .payload(*v),
+            )
+            .unwrap_or_else(|(e, _)| panic!("enqueue {v}: {e}"));
+    }
+    producer.flush(TIMEOUT).expect("flush");
+}
+
+/// A reader of `topic`'s partition 0 from the beginning at `isolation`.
+fn reader(bootstrap: &str, topic: &str, isolation: &str) -> BaseConsumer {
+    let consumer: BaseConsumer = client_config(bootstrap)
+        .set("group.id", "gregor-txn-reader")
+        .set("enable.auto.commit", "false")
+        .set("isolation.level", isolation)
+        .create()
+        .expect("consumer");
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(topic, 0, Offset::Beginning)
+        .expect("tpl");
+    consumer.assign(&tpl).expect("assign");
+    consumer
+}
+
+/// Values read until `count` arrived or `timeout` passed.
+fn read(consumer: &BaseConsumer, count: usize, timeout: Duration) -> Vec<String> {
+    let deadline = Instant::now() + timeout;
+    let mut out = Vec::new();
+    while out.len() < count && Instant::now() < deadline {
+        match consumer.poll(Duration::from_millis(100)) {
+            Some(Ok(m)) => {
+                out.push(String::from_utf8_lossy(m.payload().unwrap_or_default()).into_owned())
+            }
+            Some(Err(e)) => panic!("consume error: {e}"),
+            None => {}
+        }
+    }
+    out
+}
+
+/// The latest offset of partition 0 as a consumer at `isolation` sees it:
+/// the last stable offset under read_committed.
+fn latest(bootstrap: &str, topic: &str, isolation: &str) -> i64 {
+    let consumer: BaseConsumer = client_config(bootstrap)
+        .set("group.id", "gregor-txn-watermarks")
+        .set("isolation.level", isolation)
+        .create()
+        .expect("consumer");
+    consumer
+        .fetch_watermarks(topic, 0, Duration::from_secs(5))
+        .expect("watermarks")
+        .1
+}
+
+fn is_fenced(e: &KafkaError) -> bool {
+    match e {
+        KafkaError::Transaction(e) => e.is_fatal(),
+        _ => false,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_committed_sees_commits_only_and_waits_at_the_stable_offset() {
+    let broker = BrokerProcess::start(BROKER);
+    let bs = broker.bootstrap();
+    create_topic(&bs, "tx", 1, &[]).await;
+    let p = transactional_producer(&bs, "writer", &[]);
+    for (values, commit) in [
+        (&["c1", "c2"][..], true),
+        (&["a1", "a2"][..], false),
+        (&["c3"][..], true),
+    ] {
+        p.begin_transaction().expect("begin");
+        send(&p, "tx", 0, values);
+        if commit {
+            p.commit_transaction(TIMEOUT).expect("commit");
+        } else {
+            p.abort_transaction(TIMEOUT).expect("abort");
+        }
+    }
+    let committed = reader(&bs, "tx", "read_committed");
+    assert_eq!(read(&committed, 3, TIMEOUT), ["c1", "c2", "c3"]);
+    let uncommitted = reader(&bs, "tx", "read_uncommitted");
+    assert_eq!(
+        read(&uncommitted, 5, TIMEOUT),
+        ["c1", "c2", "a1", "a2", "c3"],
+        "read_uncommitted sees aborted records too"
+    );
+
+    // Records 0-1, marker 2, 3-4, marker 5, record 6, marker 7: the open
+    // transaction starts at 8.
+    p.begin_transaction().expect("begin");
+    send(&p, "tx", 0, &["open"]);
+    assert_eq!(latest(&bs, "tx", "read_committed"), 8);
+    assert_eq!(latest(&bs, "tx", "read_uncommitted"), 9);
+    assert_eq!(
+        read(&committed, 1, Duration::from_secs(2)),
+        Vec::<String>::new(),
+        "read_committed stops at the open transaction"
+    );
+    assert_eq!(read(&uncommitted, 1, TIMEOUT), ["open"]);
+    p.commit_transaction(TIMEOUT).expect("commit");
+    assert_eq!(read(&committed, 1, TIMEOUT), ["open"]);
+    assert_eq!(latest(&bs, "tx", "read_committed"), 10);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_producer_with_the_same_id_fences_the_first() {
+    let broker = BrokerProcess::start(BROKER);
+    let bs = broker.bootstrap();
+    create_topic(&bs, "fenced", 1, &[]).await;
+    let zombie = transactional_producer(&bs, "shared-id", &[]);
+    zombie.begin_transaction().expect("begin");
+    send(&zombie, "fenced", 0, &["zombie"]);
+
+    let successor = transactional_producer(&bs, "shared-id", &[]);
+    let committed = zombie.commit_transaction(TIMEOUT);
+    assert!(
+        committed.as_ref().is_err_and(is_fenced),
+        "the first producer is fenced: {committed:?}"
+    );
+    successor.begin_transaction().expect("begin");
+    send(&successor, "fenced", 0, &["successor"]);
+    successor.commit_transaction(TIMEOUT).expect("commit");
+    let committed = reader(&bs, "fenced", "read_committed");
+    assert_eq!(
+        read(&committed, 2, Duration::from_secs(5)),
+        ["successor"],
+        "the fenced producer's open transaction was aborted"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_transaction_is_aborted_at_its_timeout() {
+    let broker = BrokerProcess::start(BROKER);
+    let bs = broker.bootstrap();
+    create_topic(&bs, "hung", 1, &[]).await;
+    let p = transactional_producer(
+        &bs,
+        "hangs",
+        &[
+            ("transaction.timeout.ms", "2000"),
+            ("socket.timeout.ms", "2000"),
+            ("message.timeout.ms", "2000"),
+        ],
+    );
+    p.begin_transaction().expect("begin");
+    send(&p, "hung", 0, &["never committed"]);
+    assert_eq!(latest(&bs, "hung", "read_committed"), 0);
+    assert!(
+        wait_until(TIMEOUT, || latest(&bs, "hung", "read_committed") == 2),
+        "the coordinator aborts the transaction and the stable offset moves past its marker"
+    );
+    let committed = p.commit_transaction(TIMEOUT);
+    assert!(
+        committed.is_err(),
+        "the producer whose transaction timed out cannot commit it"
+    );
+    let reader = reader(&bs, "hung", "read_committed");
+    assert_eq!(
+        read(&reader, 1, Duration::from_secs(2)),
+        Vec::<String>::new()
+    );
+}
+
+/// Reads the whole of `topic` partition 0 at read_committed: value -> count.
+fn committed_counts(bootstrap: &str, topic: &str, expected: usize) -> BTreeMap<String, usize> {
+    let consumer = reader(bootstrap, topic, "read_committed");
+    let mut counts = BTreeMap::new();
+    for v in read(&consumer, expected + 1, Duration::from_secs(5)) {
+        *counts.entry(v).or_insert(0) += 1;
+    }
+    counts
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consume_transform_produce_is_exactly_once_across_kill_9() {
+    const RECORDS: usize = 300;
+    const BATCH: usize = 20;
+    let mut broker = BrokerProcess::start(BROKER);
+    let bs = broker.bootstrap();
+    create_topic(&bs, "ctp-in", 1, &[]).await;
+    create_topic(&bs, "ctp-out", 1, &[]).await;
+    produce_values(&bs, "ctp-in", 0..RECORDS, 1).await;
+
+    let start = |bs: &str| -> (BaseConsumer, TxnProducer) {
+        let consumer: BaseConsumer = client_config(bs)
+            .set("group.id", "ctp")
+            .set("enable.auto.commit", "false")
+            .set("auto.offset.reset", "earliest")
+            .set("isolation.level", "read_committed")
+            .create()
+            .expect("consumer");
+        consumer.subscribe(&["ctp-in"]).expect("subscribe");
+        let producer = transactional_producer(bs, "ctp-transformer", &[]);
+        (consumer, producer)
+    };
+    let (mut consumer, mut producer) = start(&bs);
+    let mut killed = false;
+    let mut batches = 0;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        assert!(Instant::now() < deadline, "the pipeline did not finish");
+        let mut values = Vec::new();
+        let poll_until = Instant::now() + Duration::from_millis(500);
+        while values.len() < BATCH && Instant::now() < poll_until {
+            if let Some(Ok(m)) = consumer.poll(Duration::from_millis(50)) {
+                values.push(String::from_utf8_lossy(m.payload().unwrap_or_default()).into_owned());
+            }
+        }
+        if values.is_empty() {
+            if committed_counts(&bs, "ctp-out", RECORDS).len() == RECORDS {
+                break;
+            }
+            continue;
+        }
+        let step = (|| -> Result<(), KafkaError> {
+            producer.begin_transaction()?;
+            for v in &values {
+                let out = format!("out-{v}");
+                producer
+                    .send(BaseRecord::<(), _>::to("ctp-out").payload(&out))
+                    .map_err(|(e, _)| e)?;
+            }
+            producer.flush(TIMEOUT)?;
+            batches += 1;
+            if batches == 5 && !killed {
+                // Mid-transaction: its records are in the log, its end is not.
+                killed = true;
+                broker.kill9();
+                broker.restart_on_same_port();
+            }
+            if batches == 10 {
+                // The application dies mid-transaction: its successor must
+                // abort what it wrote and redo it from the committed offsets.
+                return Err(KafkaError::Canceled);
+            }
+            let position = consumer.position()?;
+            producer.send_offsets_to_transaction(
+                &position,
+                &consumer.group_metadata().expect("group metadata"),
+                TIMEOUT,
+            )?;
+            producer.commit_transaction(TIMEOUT)
+        })();
+        if let Err(e) = step {
+            // The standard recovery: start over from the committed offsets
+            // with a new producer, which fences and aborts the old one.
+            eprintln!("transaction failed ({e}); restarting the pipeline");
+            drop(producer);
+            drop(consumer);
+            (consumer, producer) = start(&bs);
+        }
+    }
+    assert!(killed, "the broker was killed mid-stream");
+    let counts = committed_counts(&bs, "ctp-out", RECORDS);
+    let expected: BTreeMap<String, usize> = (0..RECORDS).map(|i| (format!("out-{i}"), 1)).collect();
+    assert_eq!(
+        counts, expected,
+        "every input is in the output exactly once"
+    );
+}
