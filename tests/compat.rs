@@ -47,7 +47,7 @@ fn kafka_python_scenarios() {
         "kafka-python",
         compat_dir().join("python/.venv/bin/python"),
         "python/kafka_python_scenarios.py",
-        9,
+        10,
         &broker.bootstrap(),
     );
 }
@@ -63,7 +63,7 @@ fn kafkajs_scenarios() {
         "kafkajs",
         PathBuf::from("node"),
         "node/kafkajs_scenarios.js",
-        9,
+        10,
         &broker.bootstrap(),
     );
 }

@@ -4,7 +4,8 @@
 //! offset, a second producer with the same transactional.id fences the
 //! first, a hung transaction is aborted at its timeout, and a
 //! consume-transform-produce loop is exactly-once across a `kill -9` of the
-//! broker and the death of the application mid-transaction.
+//! broker and the death of the application mid-transaction. Transactions
+//! are described and listed, and bad requests get Kafka's error codes.
 
 mod common;
 
@@ -311,4 +312,128 @@ async fn consume_transform_produce_is_exactly_once_across_kill_9() {
         counts, expected,
         "every input is in the output exactly once"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transactions_are_described_listed_and_refused_with_kafka_errors() {
+    use kafka_protocol::error::ResponseError;
+    use kafka_protocol::messages::{
+        DescribeTransactionsRequest, EndTxnRequest, FindCoordinatorRequest, InitProducerIdRequest,
+        ListTransactionsRequest, ProducerId, TransactionalId,
+    };
+    use kafka_protocol::protocol::StrBytes;
+
+    let broker = BrokerProcess::start(BROKER);
+    let bs = broker.bootstrap();
+    create_topic(&bs, "listed", 2, &[]).await;
+    let p = transactional_producer(&bs, "described", &[]);
+    p.begin_transaction().expect("begin");
+    send(&p, "listed", 0, &["x"]);
+    send(&p, "listed", 1, &["y"]);
+
+    let mut client = common::RawClient::connect(broker.port);
+    let id = |s: &'static str| TransactionalId(StrBytes::from_static_str(s));
+    let found = client
+        .call(
+            &FindCoordinatorRequest::default()
+                .with_key_type(1)
+                .with_coordinator_keys(vec![StrBytes::from_static_str("described")]),
+            4,
+        )
+        .expect("FindCoordinator answered");
+    assert_eq!(found.coordinators[0].error_code, 0);
+    assert_eq!(found.coordinators[0].port, i32::from(broker.port));
+
+    let described = client
+        .call(
+            &DescribeTransactionsRequest::default()
+                .with_transactional_ids(vec![id("described"), id("unknown")]),
+            0,
+        )
+        .expect("DescribeTransactions answered");
+    let open = &described.transaction_states[0];
+    assert_eq!(open.error_code, 0);
+    assert_eq!(open.transaction_state.as_str(), "Ongoing");
+    assert!(open.transaction_start_time_ms > 0);
+    let partitions: Vec<(String, Vec<i32>)> = open
+        .topics
+        .iter()
+        .map(|t| (t.topic.0.to_string(), t.partitions.clone()))
+        .collect();
+    assert_eq!(partitions, [("listed".to_string(), vec![0, 1])]);
+    assert_eq!(
+        described.transaction_states[1].error_code,
+        ResponseError::TransactionalIdNotFound.code()
+    );
+
+    let list = |client: &mut common::RawClient, states: &[&'static str]| {
+        client
+            .call(
+                &ListTransactionsRequest::default()
+                    .with_state_filters(
+                        states
+                            .iter()
+                            .map(|s| StrBytes::from_static_str(s))
+                            .collect(),
+                    )
+                    .with_duration_filter(-1),
+                1,
+            )
+            .expect("ListTransactions answered")
+    };
+    let ongoing = list(&mut client, &["Ongoing", "Sleeping"]);
+    assert_eq!(ongoing.transaction_states.len(), 1);
+    assert_eq!(
+        ongoing.transaction_states[0].transactional_id.0.as_str(),
+        "described"
+    );
+    assert_eq!(ongoing.transaction_states[0].producer_id, open.producer_id);
+    assert_eq!(
+        ongoing.unknown_state_filters,
+        [StrBytes::from_static_str("Sleeping")]
+    );
+
+    // A stale epoch and an unknown id are refused as Kafka refuses them.
+    let end = |client: &mut common::RawClient, txn: &'static str, epoch: i16| {
+        client
+            .call(
+                &EndTxnRequest::default()
+                    .with_transactional_id(id(txn))
+                    .with_producer_id(open.producer_id)
+                    .with_producer_epoch(epoch)
+                    .with_committed(true),
+                3,
+            )
+            .expect("EndTxn answered")
+            .error_code
+    };
+    assert_eq!(
+        end(&mut client, "described", open.producer_epoch - 1),
+        ResponseError::ProducerFenced.code()
+    );
+    assert_eq!(
+        end(&mut client, "unknown", 0),
+        ResponseError::InvalidProducerIdMapping.code()
+    );
+    let too_long = client
+        .call(
+            &InitProducerIdRequest::default()
+                .with_transactional_id(Some(id("too-long")))
+                .with_transaction_timeout_ms(3_600_000)
+                .with_producer_id(ProducerId(-1))
+                .with_producer_epoch(-1),
+            4,
+        )
+        .expect("InitProducerId answered");
+    assert_eq!(
+        too_long.error_code,
+        ResponseError::InvalidTransactionTimeout.code()
+    );
+
+    p.commit_transaction(TIMEOUT).expect("commit");
+    let complete = list(&mut client, &["CompleteCommit"]);
+    assert_eq!(complete.transaction_states.len(), 1);
+    assert!(list(&mut client, &["Ongoing"])
+        .transaction_states
+        .is_empty());
 }

@@ -295,6 +295,37 @@ async function deleteTopics() {
   })
 }
 
+async function transactions() {
+  await withAdmin((admin) => admin.createTopics({
+    waitForLeaders: true,
+    topics: [{ topic: 'kj-txn', numPartitions: 1, replicationFactor: 1 }],
+  }))
+  const producer = kafka.producer({ transactionalId: 'kj-txn', idempotent: true, maxInFlightRequests: 1 })
+  await producer.connect()
+  const steps = [[['c1', 'c2'], true], [['a1'], false], [['c3'], true]]
+  for (const [values, commit] of steps) {
+    const txn = await producer.transaction()
+    await txn.send({ topic: 'kj-txn', messages: values.map((value) => ({ partition: 0, value })) })
+    if (commit) {
+      await txn.sendOffsets({
+        consumerGroupId: 'kj-txn-group',
+        topics: [{ topic: 'kj-txn', partitions: [{ partition: 0, offset: String(values.length) }] }],
+      })
+      await txn.commit()
+    } else {
+      await txn.abort()
+    }
+  }
+  await producer.disconnect()
+  const got = (await consume('kj-txn-read', 'kj-txn', 3)).map((r) => r.value)
+  check(same(got, ['c1', 'c2', 'c3']), 'Fetch', `read_committed read ${JSON.stringify(got)}`)
+  await withAdmin(async (admin) => {
+    const [{ partitions }] = await admin.fetchOffsets({ groupId: 'kj-txn-group', topics: ['kj-txn'] })
+    check(partitions[0].offset === '1', 'TxnOffsetCommit',
+      `committed offset ${partitions[0].offset}, want the last committed transaction's 1`)
+  })
+}
+
 async function main() {
   let produced = []
   const steps = [
@@ -307,6 +338,7 @@ async function main() {
     ['create partitions', 'CreatePartitions', createPartitions],
     ['delete records', 'DeleteRecords', deleteRecords],
     ['delete topics', 'DeleteTopics', deleteTopics],
+    ['commit and abort transactions, with offsets', 'EndTxn', transactions],
   ]
   for (const [name, api, step] of steps) {
     const started = Date.now()

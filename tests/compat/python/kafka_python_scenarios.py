@@ -9,7 +9,7 @@ Kafka error code when the broker sent one, and the script exits 1.
 import sys
 import time
 
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
 from kafka.admin import ConfigResource, ConfigResourceType, OffsetSpec
 from kafka.errors import KafkaError
 
@@ -225,6 +225,47 @@ def delete_topics():
     check("kp-configs" not in topics, "DeleteTopics", f"topic still listed: {topics}")
 
 
+def transactions():
+    a = admin()
+    a.create_topics({"kp-txn": {"num_partitions": 1, "replication_factor": 1}})
+    tp = TopicPartition("kp-txn", 0)
+    p = KafkaProducer(transactional_id="kp-txn", **PRODUCER)
+    p.init_transactions()
+    p.begin_transaction()
+    for v in (b"c1", b"c2"):
+        p.send("kp-txn", v, partition=0)
+    p.commit_transaction()
+
+    p.begin_transaction()
+    p.send("kp-txn", b"a1", partition=0)
+    p.flush()
+    described = a.describe_transactions(["kp-txn"])["kp-txn"]
+    check(described.state == "Ongoing", "DescribeTransactions", f"state {described.state}")
+    check(described.topic_partitions == {tp}, "DescribeTransactions",
+          f"partitions {described.topic_partitions}")
+    listed = [t for ts in a.list_transactions(state_filters=["Ongoing"]).values() for t in ts]
+    check([t.transactional_id for t in listed] == ["kp-txn"], "ListTransactions", f"listed {listed}")
+    check(listed[0].producer_id == described.producer_id, "ListTransactions", f"listed {listed}")
+    p.abort_transaction()
+
+    p.begin_transaction()
+    p.send("kp-txn", b"c3", partition=0)
+    p.send_offsets_to_transaction({tp: OffsetAndMetadata(3, "", -1)}, "kp-txn-group")
+    p.commit_transaction()
+    p.close()
+
+    c = consumer(isolation_level="read_committed")
+    c.assign([tp])
+    c.seek_to_beginning(tp)
+    got = [r[3] for r in drain(c, 3)]
+    c.close()
+    check(got == [b"c1", b"c2", b"c3"], "Fetch", f"read_committed read {got}")
+    committed = a.list_group_offsets("kp-txn-group").get("kp-txn-group", {})
+    check(committed.get(tp) is not None and committed[tp].offset == 3, "TxnOffsetCommit",
+          f"committed {committed}")
+    a.close()
+
+
 def main():
     produced = []
 
@@ -244,6 +285,7 @@ def main():
         ("create partitions", "CreatePartitions", create_partitions),
         ("delete records", "DeleteRecords", delete_records),
         ("delete topics", "DeleteTopics", delete_topics),
+        ("commit and abort transactions, described and listed", "EndTxn", transactions),
     ]
     for name, api, step in steps:
         started = time.time()
