@@ -1022,6 +1022,13 @@ fn transactions_hold_the_stable_offset_and_aborts_are_indexed() {
         .unwrap();
     assert_eq!(log.first_unstable_offset(), Some(9));
 
+    // A clean close snapshots the open transaction; the reopened log holds
+    // read_committed readers at the same place.
+    log.close().unwrap();
+    let log = Log::open(dir.path(), config(), false, 0).unwrap();
+    assert_eq!(log.first_unstable_offset(), Some(9));
+    let mut log = log;
+
     let marker = super::control::marker_batch(3, 0, true, 0, 0).unwrap();
     assert!(matches!(
         log.append_as_leader(&marker, 0, 0),
