@@ -11,6 +11,7 @@ use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinHandle;
 
 use crate::api::BrokerContext;
+use crate::cluster::quorum::network::{self, ForwardHandler};
 use crate::cluster::{BrokerRegistration, Controller, MetadataLoadError};
 use crate::config::{BrokerConfig, LoadError};
 use crate::group::{GroupConfig, GroupCoordinator};
@@ -95,7 +96,31 @@ impl Broker {
 
         let data_dir = config.data_dir();
         let replicas = Arc::new(ReplicaManager::open(&data_dir, config.node_id())?);
-        let controller = Controller::open(&data_dir, config.clone(), me)?;
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let controller = Arc::new(Controller::start(&data_dir, config.clone()).await?);
+        let mut background = Vec::new();
+        if let Some(endpoint) = config.controller_listener()? {
+            let addr = format!("{}:{}", endpoint.host, endpoint.port);
+            let quorum_listener =
+                TcpListener::bind(&addr)
+                    .await
+                    .map_err(|source| StartError::Bind {
+                        addr: addr.clone(),
+                        source,
+                    })?;
+            let forwarded = controller.clone();
+            let forward: ForwardHandler = Arc::new(move |command| {
+                let controller = forwarded.clone();
+                Box::pin(async move { controller.handle_forwarded(command).await })
+            });
+            background.push(tokio::spawn(network::serve(
+                quorum_listener,
+                controller.raft(),
+                forward,
+                shutdown_rx.clone(),
+            )));
+        }
+        controller.register(&data_dir, me).await?;
         replicas.apply(
             &controller
                 .image()
@@ -134,7 +159,6 @@ impl Broker {
             transactions,
         });
 
-        let (shutdown, shutdown_rx) = watch::channel(false);
         let listener = Listener {
             listener: tcp,
             broker: context.clone(),
@@ -144,7 +168,8 @@ impl Broker {
             )),
         };
         let server = tokio::spawn(listener.run(shutdown_rx.clone()));
-        let background = vec![
+        background.push(follow_metadata(context.clone(), shutdown_rx.clone()));
+        background.extend([
             spawn_periodic(
                 context.clone(),
                 shutdown_rx.clone(),
@@ -176,7 +201,7 @@ impl Broker {
                 ),
                 |ctx| ctx.transactions.abort_timed_out_transactions(),
             ),
-        ];
+        ]);
         tracing::info!(node_id = config.node_id(), %local_addr, data_dir = %data_dir.display(), "broker started");
         Ok(Broker {
             context,
@@ -204,9 +229,33 @@ impl Broker {
             let _ = task.await;
         }
         let context = self.context;
+        context.controller.shutdown().await;
         let _ = tokio::task::spawn_blocking(move || context.replicas.shutdown()).await;
         tracing::info!("broker stopped cleanly");
     }
+}
+
+/// Serves what other nodes change in the metadata: each new image is
+/// applied to this broker's partitions.
+fn follow_metadata(
+    context: Arc<BrokerContext>,
+    mut shutdown: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    let mut images = context.controller.subscribe();
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = shutdown.changed() => break,
+                changed = images.changed() => {
+                    if changed.is_err() {
+                        break;
+                    }
+                    let ctx = context.clone();
+                    let _ = tokio::task::spawn_blocking(move || ctx.apply_metadata()).await;
+                }
+            }
+        }
+    })
 }
 
 /// Runs `work` every `period` on the blocking pool (it touches files) until shutdown.

@@ -22,6 +22,7 @@ impl Handler for AddOffsetsToTxn {
     ) -> AddOffsetsToTxnResponse {
         let added = broker
             .ensure_offsets_topic()
+            .await
             .map_err(|e| {
                 tracing::error!(error = %e, "cannot create the offsets topic");
                 ResponseError::CoordinatorNotAvailable

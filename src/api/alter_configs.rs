@@ -22,37 +22,50 @@ impl Handler for AlterConfigs {
         ctx: RequestContext,
         request: AlterConfigsRequest,
     ) -> AlterConfigsResponse {
-        let responses = request
-            .resources
-            .iter()
-            .map(|r| {
-                let outcome = match r.resource_type {
-                    TOPIC => config_resource::alter_topic(&broker, &r.resource_name, request.validate_only, |config| {
-                        let mut replacement = TopicConfig::default();
-                        for c in &r.configs {
-                            let value = c.value.as_ref().ok_or_else(|| {
-                                ControllerError::new(ResponseError::InvalidConfig, format!("Null value not supported for '{}'.", c.name.as_str()))
-                            })?;
-                            replacement.set(c.name.to_string(), value.to_string())?;
-                        }
-                        *config = replacement;
-                        Ok(())
-                    }),
-                    BROKER => Err(config_resource::broker_not_alterable()),
-                    other => Err(config_resource::unsupported_resource(other)),
-                };
-                if outcome.is_ok() && !request.validate_only {
-                    tracing::info!(resource = %r.resource_name.as_str(), client = ctx.client_id(), "altered configs");
+        let mut responses = Vec::with_capacity(request.resources.len());
+        for r in &request.resources {
+            let outcome = match r.resource_type {
+                TOPIC => {
+                    config_resource::alter_topic(
+                        &broker,
+                        &r.resource_name,
+                        request.validate_only,
+                        |config| {
+                            let mut replacement = TopicConfig::default();
+                            for c in &r.configs {
+                                let value = c.value.as_ref().ok_or_else(|| {
+                                    ControllerError::new(
+                                        ResponseError::InvalidConfig,
+                                        format!(
+                                            "Null value not supported for '{}'.",
+                                            c.name.as_str()
+                                        ),
+                                    )
+                                })?;
+                                replacement.set(c.name.to_string(), value.to_string())?;
+                            }
+                            *config = replacement;
+                            Ok(())
+                        },
+                    )
+                    .await
                 }
-                let response = AlterConfigsResourceResponse::default()
-                    .with_resource_type(r.resource_type)
-                    .with_resource_name(r.resource_name.clone());
-                match outcome {
-                    Ok(()) => response,
-                    Err(e) => response.with_error_code(e.code.code()).with_error_message(Some(StrBytes::from_string(e.message))),
-                }
-            })
-            .collect();
+                BROKER => Err(config_resource::broker_not_alterable()),
+                other => Err(config_resource::unsupported_resource(other)),
+            };
+            if outcome.is_ok() && !request.validate_only {
+                tracing::info!(resource = %r.resource_name.as_str(), client = ctx.client_id(), "altered configs");
+            }
+            let response = AlterConfigsResourceResponse::default()
+                .with_resource_type(r.resource_type)
+                .with_resource_name(r.resource_name.clone());
+            responses.push(match outcome {
+                Ok(()) => response,
+                Err(e) => response
+                    .with_error_code(e.code.code())
+                    .with_error_message(Some(StrBytes::from_string(e.message))),
+            });
+        }
         AlterConfigsResponse::default().with_responses(responses)
     }
 }

@@ -38,7 +38,7 @@ pub fn unsupported_resource(resource_type: i8) -> ControllerError {
 
 /// Edits topic `name`'s overrides with `edit` and commits the result (or only
 /// validates it).
-pub fn alter_topic(
+pub async fn alter_topic(
     broker: &BrokerContext,
     name: &str,
     validate_only: bool,
@@ -48,7 +48,8 @@ pub fn alter_topic(
     edit(&mut config)?;
     broker
         .controller
-        .set_topic_config(name, config, validate_only)?;
+        .set_topic_config(name, config, validate_only)
+        .await?;
     if !validate_only {
         broker.apply_metadata();
     }

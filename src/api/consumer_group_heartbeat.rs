@@ -21,7 +21,7 @@ impl Handler for ConsumerGroupHeartbeat {
         ctx: RequestContext,
         request: ConsumerGroupHeartbeatRequest,
     ) -> ConsumerGroupHeartbeatResponse {
-        if let Err(e) = broker.ensure_offsets_topic() {
+        if let Err(e) = broker.ensure_offsets_topic().await {
             tracing::error!(error = %e, "cannot create the offsets topic");
             return ConsumerGroupHeartbeatResponse::default().with_error_code(
                 kafka_protocol::error::ResponseError::CoordinatorNotAvailable.code(),

@@ -14,7 +14,7 @@ use crate::transaction::{ProducerIdManager, TransactionCoordinator, TRANSACTION_
 pub struct BrokerContext {
     pub node_id: i32,
     pub config: BrokerConfig,
-    pub controller: Controller,
+    pub controller: Arc<Controller>,
     pub replicas: Arc<ReplicaManager>,
     pub groups: Arc<GroupCoordinator>,
     pub producer_ids: ProducerIdManager,
@@ -36,27 +36,29 @@ impl BrokerContext {
     }
 
     /// Creates `__consumer_offsets` on first use, as Kafka does.
-    pub fn ensure_offsets_topic(&self) -> Result<(), ControllerError> {
+    pub async fn ensure_offsets_topic(&self) -> Result<(), ControllerError> {
         self.ensure_internal_topic(
             OFFSETS_TOPIC,
             self.config.offsets_topic_num_partitions(),
             self.config.offsets_topic_replication_factor(),
             self.config.offsets_topic_segment_bytes(),
         )
+        .await
     }
 
     /// Creates `__transaction_state` on first use, as Kafka does.
-    pub fn ensure_transaction_topic(&self) -> Result<(), ControllerError> {
+    pub async fn ensure_transaction_topic(&self) -> Result<(), ControllerError> {
         self.ensure_internal_topic(
             TRANSACTION_STATE_TOPIC,
             self.config.transaction_state_log_num_partitions(),
             self.config.transaction_state_log_replication_factor(),
             self.config.transaction_state_log_segment_bytes(),
         )
+        .await
     }
 
     /// A compacted internal topic, its replication capped at the brokers there are.
-    fn ensure_internal_topic(
+    async fn ensure_internal_topic(
         &self,
         name: &str,
         num_partitions: i32,
@@ -66,8 +68,10 @@ impl BrokerContext {
         if self.image().topic(name).is_some() {
             return Ok(());
         }
-        let brokers = self.image().brokers.len().max(1) as i64;
-        let replication = replication_factor.min(brokers);
+        // One replica until partitions replicate between brokers: a second
+        // would only hold the high watermark back (the configured factor
+        // applies once they do).
+        let replication = replication_factor.min(1);
         let topic = NewTopic {
             name: name.to_string(),
             num_partitions,
@@ -78,14 +82,14 @@ impl BrokerContext {
                 ("segment.bytes".into(), segment_bytes.to_string()),
             ],
         };
-        match self.create_topic(&topic) {
+        match self.create_topic(&topic).await {
             Err(e) if e.code != kafka_protocol::error::ResponseError::TopicAlreadyExists => Err(e),
             _ => Ok(()),
         }
     }
 
-    pub fn create_topic(&self, topic: &NewTopic) -> Result<TopicImage, ControllerError> {
-        let created = self.controller.create_topic(topic, false)?;
+    pub async fn create_topic(&self, topic: &NewTopic) -> Result<TopicImage, ControllerError> {
+        let created = self.controller.create_topic(topic, false).await?;
         self.apply_metadata();
         Ok(created)
     }

@@ -45,12 +45,11 @@ impl Handler for CreatePartitions {
                     .collect()
             });
             results.push(
-                match broker.controller.create_partitions(
-                    name,
-                    t.count,
-                    assignments,
-                    request.validate_only,
-                ) {
+                match broker
+                    .controller
+                    .create_partitions(name, t.count, assignments, request.validate_only)
+                    .await
+                {
                     Ok(()) => {
                         if !request.validate_only {
                             changed = true;

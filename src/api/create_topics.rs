@@ -57,7 +57,7 @@ fn replica_assignments(
     Ok(a.into_iter().map(|(_, r)| r).collect())
 }
 
-fn create_one(
+async fn create_one(
     broker: &BrokerContext,
     t: &CreatableTopic,
     validate_only: bool,
@@ -85,9 +85,9 @@ fn create_one(
         configs,
     };
     if validate_only {
-        broker.controller.create_topic(&new, true)
+        broker.controller.create_topic(&new, true).await
     } else {
-        broker.create_topic(&new)
+        broker.create_topic(&new).await
     }
 }
 
@@ -116,7 +116,7 @@ impl Handler for CreateTopics {
                     format!("Create topics request for '{name}' appears more than once."),
                 ))
             } else {
-                create_one(&broker, t, request.validate_only)
+                create_one(&broker, t, request.validate_only).await
             };
             results.push(match outcome {
                 Ok(topic) => {

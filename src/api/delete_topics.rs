@@ -59,7 +59,7 @@ impl Handler for DeleteTopics {
                             "Internal topic '{n}' cannot be deleted."
                         ))));
                 }
-                Ok(n) => match broker.controller.delete_topic(&n) {
+                Ok(n) => match broker.controller.delete_topic(&n).await {
                     Ok(deleted_id) => {
                         changed = true;
                         tracing::info!(topic = %n, client = ctx.client_id(), "deleted topic");

@@ -11,6 +11,9 @@ use kafka_protocol::messages::{BrokerId, FindCoordinatorRequest, FindCoordinator
 use kafka_protocol::protocol::StrBytes;
 
 use super::{BrokerContext, Handler, RequestContext};
+use crate::coordinator_records::partition_for;
+use crate::group::OFFSETS_TOPIC;
+use crate::transaction::TRANSACTION_STATE_TOPIC;
 
 pub struct FindCoordinator;
 
@@ -20,17 +23,29 @@ const TRANSACTION_KEY: i8 = 1;
 type Failure = (ResponseError, Option<&'static str>);
 
 /// The coordinator's (node id, host, port) for one key.
-fn locate(broker: &BrokerContext, key: &str, key_type: i8) -> Result<(i32, String, i32), Failure> {
-    let ensured = match key_type {
+async fn locate(
+    broker: &BrokerContext,
+    key: &str,
+    key_type: i8,
+) -> Result<(i32, String, i32), Failure> {
+    let (ensured, topic, partitions) = match key_type {
         GROUP_KEY if key.is_empty() => return Err((ResponseError::InvalidGroupId, None)),
-        GROUP_KEY => broker.ensure_offsets_topic(),
+        GROUP_KEY => (
+            broker.ensure_offsets_topic().await,
+            OFFSETS_TOPIC,
+            broker.config.offsets_topic_num_partitions(),
+        ),
         TRANSACTION_KEY if key.is_empty() => {
             return Err((
                 ResponseError::InvalidRequest,
                 Some("The transactional id is empty."),
             ))
         }
-        TRANSACTION_KEY => broker.ensure_transaction_topic(),
+        TRANSACTION_KEY => (
+            broker.ensure_transaction_topic().await,
+            TRANSACTION_STATE_TOPIC,
+            broker.config.transaction_state_log_num_partitions(),
+        ),
         _ => {
             return Err((
                 ResponseError::InvalidRequest,
@@ -42,12 +57,14 @@ fn locate(broker: &BrokerContext, key: &str, key_type: i8) -> Result<(i32, Strin
         tracing::error!(error = %e, "cannot create an internal topic");
         (ResponseError::CoordinatorNotAvailable, None)
     })?;
+    // The coordinator is the leader of the key's internal partition.
     let image = broker.image();
-    let me = image
-        .brokers
-        .get(&broker.node_id)
+    let leader = image
+        .partition(topic, partition_for(key, partitions))
+        .map(|p| p.leader)
+        .and_then(|id| image.brokers.get(&id))
         .ok_or((ResponseError::CoordinatorNotAvailable, None))?;
-    Ok((me.node_id, me.host.clone(), i32::from(me.port)))
+    Ok((leader.node_id, leader.host.clone(), i32::from(leader.port)))
 }
 
 /// (error code, message, node id, host, port) as the response carries them.
@@ -76,25 +93,24 @@ impl Handler for FindCoordinator {
     ) -> FindCoordinatorResponse {
         // v4+ batches keys; earlier versions ask for one.
         if ctx.api_version >= 4 {
-            let coordinators = request
-                .coordinator_keys
-                .iter()
-                .map(|key| {
-                    let (code, message, node, host, port) =
-                        fields(locate(&broker, key, request.key_type));
+            let mut coordinators = Vec::with_capacity(request.coordinator_keys.len());
+            for key in &request.coordinator_keys {
+                let (code, message, node, host, port) =
+                    fields(locate(&broker, key, request.key_type).await);
+                coordinators.push(
                     Coordinator::default()
                         .with_key(key.clone())
                         .with_error_code(code)
                         .with_error_message(message)
                         .with_node_id(node)
                         .with_host(host)
-                        .with_port(port)
-                })
-                .collect();
+                        .with_port(port),
+                );
+            }
             return FindCoordinatorResponse::default().with_coordinators(coordinators);
         }
         let (code, message, node, host, port) =
-            fields(locate(&broker, &request.key, request.key_type));
+            fields(locate(&broker, &request.key, request.key_type).await);
         FindCoordinatorResponse::default()
             .with_error_code(code)
             .with_error_message(message)

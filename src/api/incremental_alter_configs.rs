@@ -88,36 +88,52 @@ impl Handler for IncrementalAlterConfigs {
         ctx: RequestContext,
         request: IncrementalAlterConfigsRequest,
     ) -> IncrementalAlterConfigsResponse {
-        let responses = request
-            .resources
-            .iter()
-            .map(|r| {
-                let mut names = HashSet::new();
-                let duplicate = r.configs.iter().find(|c| !names.insert(c.name.as_str())).map(|c| c.name.to_string());
-                let outcome = match (duplicate, r.resource_type) {
-                    (Some(name), _) => Err(ControllerError::new(ResponseError::InvalidRequest, format!("Config '{name}' appears more than once."))),
-                    (None, TOPIC) => config_resource::alter_topic(&broker, &r.resource_name, request.validate_only, |config| {
-                        for op in &r.configs {
-                            let snapshot = config.clone();
-                            apply_op(config, op, |n| snapshot.resolve(n, &broker.config).map(|(v, _)| v))?;
-                        }
-                        Ok(())
-                    }),
-                    (None, BROKER) => Err(config_resource::broker_not_alterable()),
-                    (None, other) => Err(config_resource::unsupported_resource(other)),
-                };
-                if outcome.is_ok() && !request.validate_only {
-                    tracing::info!(resource = %r.resource_name.as_str(), client = ctx.client_id(), "altered configs incrementally");
+        let mut responses = Vec::with_capacity(request.resources.len());
+        for r in &request.resources {
+            let mut names = HashSet::new();
+            let duplicate = r
+                .configs
+                .iter()
+                .find(|c| !names.insert(c.name.as_str()))
+                .map(|c| c.name.to_string());
+            let outcome = match (duplicate, r.resource_type) {
+                (Some(name), _) => Err(ControllerError::new(
+                    ResponseError::InvalidRequest,
+                    format!("Config '{name}' appears more than once."),
+                )),
+                (None, TOPIC) => {
+                    config_resource::alter_topic(
+                        &broker,
+                        &r.resource_name,
+                        request.validate_only,
+                        |config| {
+                            for op in &r.configs {
+                                let snapshot = config.clone();
+                                apply_op(config, op, |n| {
+                                    snapshot.resolve(n, &broker.config).map(|(v, _)| v)
+                                })?;
+                            }
+                            Ok(())
+                        },
+                    )
+                    .await
                 }
-                let response = AlterConfigsResourceResponse::default()
-                    .with_resource_type(r.resource_type)
-                    .with_resource_name(r.resource_name.clone());
-                match outcome {
-                    Ok(()) => response,
-                    Err(e) => response.with_error_code(e.code.code()).with_error_message(Some(StrBytes::from_string(e.message))),
-                }
-            })
-            .collect();
+                (None, BROKER) => Err(config_resource::broker_not_alterable()),
+                (None, other) => Err(config_resource::unsupported_resource(other)),
+            };
+            if outcome.is_ok() && !request.validate_only {
+                tracing::info!(resource = %r.resource_name.as_str(), client = ctx.client_id(), "altered configs incrementally");
+            }
+            let response = AlterConfigsResourceResponse::default()
+                .with_resource_type(r.resource_type)
+                .with_resource_name(r.resource_name.clone());
+            responses.push(match outcome {
+                Ok(()) => response,
+                Err(e) => response
+                    .with_error_code(e.code.code())
+                    .with_error_message(Some(StrBytes::from_string(e.message))),
+            });
+        }
         IncrementalAlterConfigsResponse::default().with_responses(responses)
     }
 }

@@ -14,10 +14,11 @@ use super::{BrokerContext, Handler, RequestContext};
 pub struct InitProducerId;
 
 /// A new producer id from the controller's blocks.
-fn allocate(broker: &BrokerContext) -> Result<i64, ResponseError> {
+async fn allocate(broker: &BrokerContext) -> Result<i64, ResponseError> {
     broker
         .producer_ids
         .generate(&broker.controller)
+        .await
         .map_err(|e| {
             tracing::error!(error = %e.message, "cannot allocate producer ids");
             e.code
@@ -53,13 +54,14 @@ impl Handler for InitProducerId {
                         &transactional_id,
                         request.transaction_timeout_ms,
                         expected,
-                        || allocate(&broker),
+                        // The coordinator runs on a blocking thread, which may wait here.
+                        || tokio::runtime::Handle::current().block_on(allocate(&broker)),
                     )
                 })
                 .await
                 .unwrap_or(Err(ResponseError::UnknownServerError))
             }
-            None => allocate(&broker).map(|id| (id, 0)),
+            None => allocate(&broker).await.map(|id| (id, 0)),
         };
         match answer {
             Ok((id, epoch)) => {

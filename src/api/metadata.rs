@@ -104,7 +104,7 @@ impl Handler for Metadata {
                                 assignments: Vec::new(),
                                 configs: Vec::new(),
                             };
-                            match broker.create_topic(&new) {
+                            match broker.create_topic(&new).await {
                                 Ok(topic) => {
                                     tracing::info!(topic = %name, partitions = topic.partitions.len(), "auto-created topic");
                                     topics.push(topic_response(&topic));

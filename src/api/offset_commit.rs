@@ -44,6 +44,7 @@ impl Handler for OffsetCommit {
         }
         let outcome = broker
             .ensure_offsets_topic()
+            .await
             .map_err(|_| ResponseError::CoordinatorNotAvailable)
             .and_then(|()| {
                 broker.groups.commit_offsets(

@@ -10,7 +10,10 @@ fn main() -> ExitCode {
     let args: BrokerStart = gregor::cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                // openraft narrates every election at info and warns of
+                // every unreachable peer while a quorum forms.
+                .unwrap_or_else(|_| "info,openraft=error".into()),
         )
         .with_writer(std::io::stderr)
         .init();

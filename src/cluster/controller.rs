@@ -1,23 +1,26 @@
 //! The controller: the only writer of the metadata image. Every change is
-//! validated here, persisted, then published to the brokers' watchers, as a
-//! KRaft controller appends records that brokers then apply.
-//!
-//! Today the quorum is this one node and the image is persisted as a
-//! snapshot file written atomically; the Raft log replaces that file when
-//! the cluster lands, behind the same methods.
+//! validated by the active controller (the metadata quorum's leader)
+//! against the image, written to the quorum as records, and answered once
+//! applied, as a KRaft controller appends records that brokers then apply.
+//! A change submitted on another node is forwarded to the active
+//! controller, and answered once this node has applied it too, so that the
+//! caller sees its own change.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::collections::BTreeMap;
+use std::path::Path;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use kafka_protocol::error::ResponseError;
-use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use uuid::Uuid;
 
 use super::metadata::{BrokerRegistration, MetadataImage, PartitionImage, TopicImage};
+use super::quorum::network::{PeerClient, QuorumRequest};
+use super::quorum::{records, Node, NodeId, Quorum, QuorumError, Raft, WriteError};
 use super::{assignment, topic_name};
-use crate::config::{BrokerConfig, ConfigError, TopicConfig};
+use crate::config::{BrokerConfig, ConfigError, LoadError, TopicConfig};
 
 /// A refused metadata change: the Kafka error code and a message for the client.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -45,20 +48,16 @@ impl From<ConfigError> for ControllerError {
 /// Why the metadata could not be loaded at start-up.
 #[derive(Debug, thiserror::Error)]
 pub enum MetadataLoadError {
-    #[error("cannot read cluster metadata {path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("cluster metadata {path} is corrupt: {source}")]
-    Corrupt {
-        path: PathBuf,
-        source: serde_json::Error,
-    },
+    #[error(transparent)]
+    Quorum(#[from] QuorumError),
+    #[error(transparent)]
+    Config(#[from] LoadError),
+    #[error("cannot register with the metadata quorum: {0}")]
+    Register(ControllerError),
 }
 
 /// A topic to create, as CreateTopics states it (-1 means the broker default).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NewTopic {
     pub name: String,
     pub num_partitions: i32,
@@ -68,106 +67,318 @@ pub struct NewTopic {
     pub configs: Vec<(String, String)>,
 }
 
-pub struct Controller {
-    image_path: PathBuf,
-    image: Mutex<MetadataImage>,
-    publisher: watch::Sender<Arc<MetadataImage>>,
-    broker_config: BrokerConfig,
+/// A metadata change, as it is forwarded to the active controller.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum ControllerCommand {
+    RegisterBroker(BrokerRegistration),
+    CreateTopic(NewTopic),
+    DeleteTopic(String),
+    CreatePartitions {
+        name: String,
+        count: i32,
+        assignments: Option<Vec<Vec<i32>>>,
+    },
+    SetTopicConfig {
+        name: String,
+        config: TopicConfig,
+    },
+    AllocateProducerIds(i64),
+    /// The image a broker kept in `cluster-metadata.json` before the
+    /// quorum existed, taken over once into an empty quorum.
+    ImportImage(MetadataImage),
 }
 
-const IMAGE_FILE: &str = "cluster-metadata.json";
+/// What a change produced.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum Outcome {
+    Done,
+    Topic(Box<TopicImage>),
+    Deleted(Uuid),
+    FirstProducerId(i64),
+}
+
+/// A refusal as it crosses the wire; `retry` when leadership moved under it.
+#[derive(Debug, Serialize, Deserialize)]
+struct ForwardError {
+    code: i16,
+    message: String,
+    retry: bool,
+}
+
+type ForwardReply = Result<(Outcome, u64), ForwardError>;
+
+enum Attempt {
+    /// Leadership moved: submit again to whoever leads now.
+    Retry,
+    Refused(ControllerError),
+}
+
+/// How long a change may take, leader elections included.
+const SUBMIT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The file a broker kept its image in before the quorum.
+const LEGACY_IMAGE_FILE: &str = "cluster-metadata.json";
+
+pub struct Controller {
+    node_id: i32,
+    quorum: Quorum,
+    publisher: watch::Sender<Arc<MetadataImage>>,
+    broker_config: BrokerConfig,
+    /// One change at a time on the active controller, each validated
+    /// against the image the previous one left.
+    changes: tokio::sync::Mutex<()>,
+}
 
 impl Controller {
-    /// Loads the persisted image from `data_dir` (or starts a new cluster) and
-    /// registers this broker.
-    pub fn open(
+    /// Joins (or, on first start, forms) the metadata quorum. A node that
+    /// has peers must serve [`Controller::raft`] on its CONTROLLER listener
+    /// before calling [`Controller::register`].
+    pub async fn start(
         data_dir: &Path,
         broker_config: BrokerConfig,
-        me: BrokerRegistration,
     ) -> Result<Controller, MetadataLoadError> {
-        let image_path = data_dir.join(IMAGE_FILE);
-        let mut image = match std::fs::read(&image_path) {
-            Ok(bytes) => serde_json::from_slice::<MetadataImage>(&bytes).map_err(|source| {
-                MetadataLoadError::Corrupt {
-                    path: image_path.clone(),
-                    source,
-                }
-            })?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => MetadataImage {
-                cluster_id: new_cluster_id(),
-                ..MetadataImage::default()
-            },
-            Err(source) => {
-                return Err(MetadataLoadError::Io {
-                    path: image_path,
-                    source,
-                })
-            }
+        let node_id = broker_config.node_id();
+        let voters: BTreeMap<NodeId, Node> = match broker_config.controller_quorum_voters()? {
+            Some(voters) => voters
+                .into_iter()
+                .map(|(id, addr)| (id as NodeId, Node::new(addr)))
+                .collect(),
+            None => BTreeMap::from([(node_id as NodeId, Node::new(""))]),
         };
-        image.controller_id = me.node_id;
-        image.brokers.insert(me.node_id, me);
-        image.epoch += 1;
-        let (publisher, _) = watch::channel(Arc::new(image.clone()));
-        let controller = Controller {
-            image_path,
-            image: Mutex::new(image),
+        let (publisher, _) = watch::channel(Arc::new(MetadataImage::default()));
+        let quorum = Quorum::start(data_dir, node_id as NodeId, voters, publisher.clone()).await?;
+        Ok(Controller {
+            node_id,
+            quorum,
             publisher,
             broker_config,
-        };
-        controller
-            .persist(&controller.image.lock())
-            .map_err(|source| MetadataLoadError::Io {
-                path: controller.image_path.clone(),
-                source,
-            })?;
-        Ok(controller)
+            changes: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// The Raft handle the CONTROLLER listener serves.
+    pub fn raft(&self) -> Raft {
+        self.quorum.raft.clone()
+    }
+
+    /// Registers this broker (waiting for the quorum to elect a leader),
+    /// taking over an image kept from before the quorum, and waits until
+    /// this node has applied its own registration.
+    pub async fn register(
+        &self,
+        data_dir: &Path,
+        me: BrokerRegistration,
+    ) -> Result<(), MetadataLoadError> {
+        let legacy = data_dir.join(LEGACY_IMAGE_FILE);
+        if let Ok(bytes) = std::fs::read(&legacy) {
+            match serde_json::from_slice::<MetadataImage>(&bytes) {
+                Ok(image) => {
+                    self.submit(ControllerCommand::ImportImage(image))
+                        .await
+                        .map_err(MetadataLoadError::Register)?;
+                    let _ = std::fs::rename(&legacy, legacy.with_extension("json.imported"));
+                    tracing::info!(path = %legacy.display(), "took over the metadata image kept before the quorum");
+                }
+                Err(e) => {
+                    tracing::warn!(path = %legacy.display(), error = %e, "ignoring an unreadable metadata image")
+                }
+            }
+        }
+        self.submit(ControllerCommand::RegisterBroker(me))
+            .await
+            .map(|_| ())
+            .map_err(MetadataLoadError::Register)
     }
 
     pub fn image(&self) -> Arc<MetadataImage> {
         self.publisher.borrow().clone()
     }
 
+    /// Every image applied from now on.
     pub fn subscribe(&self) -> watch::Receiver<Arc<MetadataImage>> {
         self.publisher.subscribe()
     }
 
-    pub fn broker_config(&self) -> &BrokerConfig {
-        &self.broker_config
+    pub async fn shutdown(&self) {
+        self.quorum.shutdown().await;
     }
 
-    /// Applies `change` to a copy of the image; persists and publishes it only if the change succeeds.
-    fn commit<T>(
-        &self,
-        change: impl FnOnce(&mut MetadataImage) -> Result<T, ControllerError>,
-    ) -> Result<T, ControllerError> {
-        let mut guard = self.image.lock();
-        let mut next = guard.clone();
-        let out = change(&mut next)?;
-        next.epoch += 1;
-        self.persist(&next).map_err(|e| {
+    /// Makes `command` happen on the active controller, wherever that is.
+    pub async fn submit(&self, command: ControllerCommand) -> Result<Outcome, ControllerError> {
+        let deadline = Instant::now() + SUBMIT_TIMEOUT;
+        let timed_out = || {
             ControllerError::new(
-                ResponseError::KafkaStorageError,
-                format!("cannot persist cluster metadata: {e}"),
+                ResponseError::NotController,
+                "No active controller answered in time.",
             )
-        })?;
-        *guard = next.clone();
-        self.publisher.send_replace(Arc::new(next));
-        Ok(out)
+        };
+        loop {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            if remaining.is_zero() {
+                return Err(timed_out());
+            }
+            let leader = match self.quorum.leader() {
+                Some(l) => l,
+                None => self
+                    .quorum
+                    .wait_for_leader(remaining)
+                    .await
+                    .ok_or_else(timed_out)?,
+            };
+            let attempt = if leader == self.node_id as NodeId {
+                self.execute(command.clone()).await
+            } else {
+                self.forward(leader, &command, remaining).await
+            };
+            match attempt {
+                Ok((outcome, index)) => {
+                    if !self.quorum.wait_applied(index, remaining).await {
+                        return Err(timed_out());
+                    }
+                    return Ok(outcome);
+                }
+                Err(Attempt::Retry) => tokio::time::sleep(Duration::from_millis(50)).await,
+                Err(Attempt::Refused(e)) => return Err(e),
+            }
+        }
     }
 
-    fn persist(&self, image: &MetadataImage) -> std::io::Result<()> {
-        let tmp = self.image_path.with_extension("json.tmp");
-        let bytes = serde_json::to_vec_pretty(image).map_err(std::io::Error::other)?;
-        {
-            let mut f = std::fs::File::create(&tmp)?;
-            f.write_all(&bytes)?;
-            f.sync_all()?;
+    /// Runs a change here, as the active controller; returns its outcome
+    /// and the index of the entry that holds it.
+    async fn execute(&self, command: ControllerCommand) -> Result<(Outcome, u64), Attempt> {
+        let _one_at_a_time = self.changes.lock().await;
+        // Everything earlier leaders committed is applied before a change
+        // is checked against the image.
+        if self.quorum.raft.ensure_linearizable().await.is_err() {
+            return Err(Attempt::Retry);
         }
-        std::fs::rename(&tmp, &self.image_path)?;
-        if let Some(dir) = self.image_path.parent() {
-            std::fs::File::open(dir)?.sync_all()?;
+        let before = self.quorum.applied_image();
+        let mut next = before.clone();
+        let outcome = self.apply(&mut next, command).map_err(Attempt::Refused)?;
+        let changes = records::delta(&before, &next);
+        if changes.is_empty() {
+            return Ok((outcome, self.quorum.applied_index()));
         }
-        Ok(())
+        match self.quorum.write(changes).await {
+            Ok(index) => Ok((outcome, index)),
+            Err(WriteError::NotLeader(_)) => Err(Attempt::Retry),
+            Err(WriteError::Failed(message)) => Err(Attempt::Refused(ControllerError::new(
+                ResponseError::KafkaStorageError,
+                format!("cannot write the metadata change: {message}"),
+            ))),
+        }
+    }
+
+    async fn forward(
+        &self,
+        leader: NodeId,
+        command: &ControllerCommand,
+        timeout: Duration,
+    ) -> Result<(Outcome, u64), Attempt> {
+        let addr = self.quorum.address(leader).ok_or(Attempt::Retry)?;
+        let body = serde_json::to_value(command).map_err(|e| {
+            Attempt::Refused(ControllerError::new(
+                ResponseError::UnknownServerError,
+                format!("cannot encode a metadata change: {e}"),
+            ))
+        })?;
+        let reply: std::io::Result<ForwardReply> = PeerClient::new(leader, addr)
+            .call(&QuorumRequest::Forward(body), timeout)
+            .await;
+        match reply {
+            Ok(Ok(done)) => Ok(done),
+            Ok(Err(e)) if e.retry => Err(Attempt::Retry),
+            Ok(Err(e)) => Err(Attempt::Refused(ControllerError::new(
+                ResponseError::try_from_code(e.code).unwrap_or(ResponseError::UnknownServerError),
+                e.message,
+            ))),
+            Err(e) => {
+                tracing::debug!(leader, error = %e, "cannot reach the active controller");
+                Err(Attempt::Retry)
+            }
+        }
+    }
+
+    /// Runs a change forwarded by another node; the reply is JSON.
+    pub async fn handle_forwarded(&self, command: serde_json::Value) -> serde_json::Value {
+        let reply: ForwardReply = match serde_json::from_value::<ControllerCommand>(command) {
+            Ok(command) => self.execute(command).await.map_err(|e| match e {
+                Attempt::Retry => ForwardError {
+                    code: ResponseError::NotController.code(),
+                    message: "This node no longer leads the metadata quorum.".into(),
+                    retry: true,
+                },
+                Attempt::Refused(e) => ForwardError {
+                    code: e.code.code(),
+                    message: e.message,
+                    retry: false,
+                },
+            }),
+            Err(e) => Err(ForwardError {
+                code: ResponseError::InvalidRequest.code(),
+                message: format!("unreadable metadata change: {e}"),
+                retry: false,
+            }),
+        };
+        serde_json::to_value(reply).unwrap_or_default()
+    }
+
+    /// Applies one change to a copy of the image (the caller writes the difference).
+    fn apply(
+        &self,
+        image: &mut MetadataImage,
+        command: ControllerCommand,
+    ) -> Result<Outcome, ControllerError> {
+        match command {
+            ControllerCommand::RegisterBroker(me) => {
+                if image.cluster_id.is_empty() {
+                    image.cluster_id = new_cluster_id();
+                }
+                image.brokers.insert(me.node_id, me);
+                Ok(Outcome::Done)
+            }
+            ControllerCommand::ImportImage(old) => {
+                if image.topics.is_empty() && image.next_producer_id == 0 {
+                    image.cluster_id = old.cluster_id;
+                    image.topics = old.topics;
+                    image.next_producer_id = old.next_producer_id;
+                }
+                Ok(Outcome::Done)
+            }
+            ControllerCommand::CreateTopic(topic) => {
+                let planned = self.plan_topic(image, &topic)?;
+                image.topics.insert(planned.name.clone(), planned.clone());
+                Ok(Outcome::Topic(Box::new(planned)))
+            }
+            ControllerCommand::DeleteTopic(name) => image
+                .topics
+                .remove(&name)
+                .map(|t| Outcome::Deleted(t.id))
+                .ok_or_else(|| unknown_topic(&name)),
+            ControllerCommand::CreatePartitions {
+                name,
+                count,
+                assignments,
+            } => plan_partitions(image, &name, count, assignments).map(|()| Outcome::Done),
+            ControllerCommand::SetTopicConfig { name, config } => {
+                let topic = image
+                    .topics
+                    .get_mut(&name)
+                    .ok_or_else(|| unknown_topic(&name))?;
+                topic.config = config;
+                Ok(Outcome::Done)
+            }
+            ControllerCommand::AllocateProducerIds(count) => {
+                let first = image.next_producer_id;
+                image.next_producer_id = first.checked_add(count).ok_or_else(|| {
+                    ControllerError::new(
+                        ResponseError::UnknownServerError,
+                        "producer ids are exhausted",
+                    )
+                })?;
+                Ok(Outcome::FirstProducerId(first))
+            }
+        }
     }
 
     /// Validates a topic creation against the current image without changing it.
@@ -229,6 +440,7 @@ impl Controller {
             };
             assignment::assign_replicas(&brokers, partitions, rf)?
         };
+        check_unreplicated(&assignment)?;
         Ok(TopicImage {
             name: t.name.clone(),
             id: Uuid::new_v4(),
@@ -247,119 +459,75 @@ impl Controller {
     }
 
     /// Creates one topic (or, with `validate_only`, only checks it could be).
-    pub fn create_topic(
+    pub async fn create_topic(
         &self,
         topic: &NewTopic,
         validate_only: bool,
     ) -> Result<TopicImage, ControllerError> {
         if validate_only {
-            let image = self.image.lock();
-            return self.plan_topic(&image, topic);
+            return self.plan_topic(&self.image(), topic);
         }
-        self.commit(|image| {
-            let planned = self.plan_topic(image, topic)?;
-            image.topics.insert(planned.name.clone(), planned.clone());
-            Ok(planned)
-        })
+        match self
+            .submit(ControllerCommand::CreateTopic(topic.clone()))
+            .await?
+        {
+            Outcome::Topic(t) => Ok(*t),
+            other => Err(unexpected(other)),
+        }
     }
 
-    pub fn delete_topic(&self, name: &str) -> Result<Uuid, ControllerError> {
+    pub async fn delete_topic(&self, name: &str) -> Result<Uuid, ControllerError> {
         if !self.broker_config.delete_topic_enable() {
             return Err(ControllerError::new(
                 ResponseError::TopicDeletionDisabled,
                 "Topic deletion is disabled (delete.topic.enable=false).",
             ));
         }
-        self.commit(|image| {
-            image
-                .topics
-                .remove(name)
-                .map(|t| t.id)
-                .ok_or_else(|| unknown_topic(name))
-        })
+        match self
+            .submit(ControllerCommand::DeleteTopic(name.to_string()))
+            .await?
+        {
+            Outcome::Deleted(id) => Ok(id),
+            other => Err(unexpected(other)),
+        }
     }
 
     /// Reserves `count` producer ids for a broker to hand out (Kafka's
     /// AllocateProducerIds); returns the first. The reservation is durable
     /// before any id in it is used.
-    pub fn allocate_producer_ids(&self, count: i64) -> Result<i64, ControllerError> {
-        self.commit(|image| {
-            let first = image.next_producer_id;
-            image.next_producer_id = first.checked_add(count).ok_or_else(|| {
-                ControllerError::new(
-                    ResponseError::UnknownServerError,
-                    "producer ids are exhausted",
-                )
-            })?;
-            Ok(first)
-        })
+    pub async fn allocate_producer_ids(&self, count: i64) -> Result<i64, ControllerError> {
+        match self
+            .submit(ControllerCommand::AllocateProducerIds(count))
+            .await?
+        {
+            Outcome::FirstProducerId(first) => Ok(first),
+            other => Err(unexpected(other)),
+        }
     }
 
     /// Grows a topic to `count` partitions.
-    pub fn create_partitions(
+    pub async fn create_partitions(
         &self,
         name: &str,
         count: i32,
         assignments: Option<Vec<Vec<i32>>>,
         validate_only: bool,
     ) -> Result<(), ControllerError> {
-        let plan = |image: &mut MetadataImage| {
-            let brokers: Vec<BrokerRegistration> = image.brokers.values().cloned().collect();
-            let topic = image
-                .topics
-                .get_mut(name)
-                .ok_or_else(|| unknown_topic(name))?;
-            let current = topic.partitions.len() as i32;
-            if count < current {
-                return Err(ControllerError::new(
-                    ResponseError::InvalidPartitions,
-                    format!("Topic currently has {current} partitions, which is higher than the requested {count}."),
-                ));
-            }
-            if count == current {
-                return Err(ControllerError::new(
-                    ResponseError::InvalidPartitions,
-                    format!("Topic already has {current} partitions."),
-                ));
-            }
-            let added = check_batch_size(count - current)? as usize;
-            let new_replicas = match assignments.clone() {
-                Some(a) => {
-                    if a.len() != added {
-                        return Err(ControllerError::new(
-                            ResponseError::InvalidReplicaAssignment,
-                            format!("Increasing the number of partitions by {added} but {} assignments provided.", a.len()),
-                        ));
-                    }
-                    let registry = brokers.iter().map(|b| (b.node_id, b.clone())).collect();
-                    assignment::validate_manual(&a, &registry)?;
-                    a
-                }
-                None => {
-                    let rf = topic.partitions.first().map_or(1, |p| p.replicas.len()) as i16;
-                    let refs: Vec<&BrokerRegistration> = brokers.iter().collect();
-                    assignment::assign_replicas(&refs, added as i32, rf)?
-                }
-            };
-            topic
-                .partitions
-                .extend(new_replicas.into_iter().map(|replicas| PartitionImage {
-                    leader: replicas.first().copied().unwrap_or(-1),
-                    isr: replicas.clone(),
-                    replicas,
-                    leader_epoch: 0,
-                }));
-            Ok(())
-        };
         if validate_only {
-            let mut scratch = self.image.lock().clone();
-            return plan(&mut scratch);
+            let mut scratch = (*self.image()).clone();
+            return plan_partitions(&mut scratch, name, count, assignments);
         }
-        self.commit(plan)
+        self.submit(ControllerCommand::CreatePartitions {
+            name: name.to_string(),
+            count,
+            assignments,
+        })
+        .await
+        .map(|_| ())
     }
 
     /// Replaces a topic's config overrides with `config` (already validated by the caller's edits).
-    pub fn set_topic_config(
+    pub async fn set_topic_config(
         &self,
         name: &str,
         config: TopicConfig,
@@ -367,22 +535,98 @@ impl Controller {
     ) -> Result<(), ControllerError> {
         if validate_only {
             return self
-                .image
-                .lock()
+                .image()
                 .topics
                 .get(name)
                 .map(|_| ())
                 .ok_or_else(|| unknown_topic(name));
         }
-        self.commit(|image| {
-            let topic = image
-                .topics
-                .get_mut(name)
-                .ok_or_else(|| unknown_topic(name))?;
-            topic.config = config;
-            Ok(())
+        self.submit(ControllerCommand::SetTopicConfig {
+            name: name.to_string(),
+            config,
         })
+        .await
+        .map(|_| ())
     }
+}
+
+/// Followers do not fetch from leaders yet, so a second replica would sit
+/// in the ISR without the data and hold the high watermark back: refused
+/// until partition replication exists.
+fn check_unreplicated(assignment: &[Vec<i32>]) -> Result<(), ControllerError> {
+    if assignment.iter().any(|replicas| replicas.len() > 1) {
+        return Err(ControllerError::new(
+            ResponseError::InvalidReplicationFactor,
+            "A replication factor above 1 needs partition replication between brokers, which this version does not have yet.",
+        ));
+    }
+    Ok(())
+}
+
+fn unexpected(outcome: Outcome) -> ControllerError {
+    ControllerError::new(
+        ResponseError::UnknownServerError,
+        format!("the controller answered {outcome:?}"),
+    )
+}
+
+/// Adds partitions to `name` in `image`, with explicit replicas or placed as Kafka places them.
+fn plan_partitions(
+    image: &mut MetadataImage,
+    name: &str,
+    count: i32,
+    assignments: Option<Vec<Vec<i32>>>,
+) -> Result<(), ControllerError> {
+    let brokers: Vec<BrokerRegistration> = image.brokers.values().cloned().collect();
+    let topic = image
+        .topics
+        .get_mut(name)
+        .ok_or_else(|| unknown_topic(name))?;
+    let current = topic.partitions.len() as i32;
+    if count < current {
+        return Err(ControllerError::new(
+            ResponseError::InvalidPartitions,
+            format!("Topic currently has {current} partitions, which is higher than the requested {count}."),
+        ));
+    }
+    if count == current {
+        return Err(ControllerError::new(
+            ResponseError::InvalidPartitions,
+            format!("Topic already has {current} partitions."),
+        ));
+    }
+    let added = check_batch_size(count - current)? as usize;
+    let new_replicas = match assignments {
+        Some(a) => {
+            if a.len() != added {
+                return Err(ControllerError::new(
+                    ResponseError::InvalidReplicaAssignment,
+                    format!(
+                        "Increasing the number of partitions by {added} but {} assignments provided.",
+                        a.len()
+                    ),
+                ));
+            }
+            let registry = brokers.iter().map(|b| (b.node_id, b.clone())).collect();
+            assignment::validate_manual(&a, &registry)?;
+            a
+        }
+        None => {
+            let rf = topic.partitions.first().map_or(1, |p| p.replicas.len()) as i16;
+            let refs: Vec<&BrokerRegistration> = brokers.iter().collect();
+            assignment::assign_replicas(&refs, added as i32, rf)?
+        }
+    };
+    check_unreplicated(&new_replicas)?;
+    topic
+        .partitions
+        .extend(new_replicas.into_iter().map(|replicas| PartitionImage {
+            leader: replicas.first().copied().unwrap_or(-1),
+            isr: replicas.clone(),
+            replicas,
+            leader_epoch: 0,
+        }));
+    Ok(())
 }
 
 /// Kafka's controller refuses to create more partitions than this in one

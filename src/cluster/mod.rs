@@ -1,10 +1,11 @@
 //! Cluster metadata: the image every broker serves from, the controller that
-//! changes it, and replica placement.
+//! changes it through the metadata quorum, and replica placement.
 
 pub mod assignment;
 pub mod controller;
 pub mod metadata;
+pub mod quorum;
 pub mod topic_name;
 
-pub use controller::{Controller, ControllerError, MetadataLoadError, NewTopic};
+pub use controller::{Controller, ControllerCommand, ControllerError, MetadataLoadError, NewTopic};
 pub use metadata::{BrokerRegistration, MetadataImage, PartitionImage, TopicImage};

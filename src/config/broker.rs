@@ -549,6 +549,8 @@ pub enum LoadError {
         "invalid listener '{0}': expected NAME://host:port with a PLAINTEXT security protocol"
     )]
     Listener(String),
+    #[error("invalid controller.quorum.voters: {0}")]
+    Voters(String),
 }
 
 /// One endpoint from `listeners` / `advertised.listeners`.
@@ -592,6 +594,7 @@ impl BrokerConfig {
         }
         cfg.listeners()?;
         cfg.advertised_listeners()?;
+        cfg.controller_quorum_voters()?;
         Ok(cfg)
     }
 
@@ -687,7 +690,8 @@ impl BrokerConfig {
         }
     }
 
-    fn parse_listeners(&self, value: &str) -> Result<Vec<Listener>, LoadError> {
+    /// Every entry of a listener list, with whether it is a controller listener.
+    fn parse_endpoints(&self, value: &str) -> Result<Vec<(Listener, bool)>, LoadError> {
         let protocol_map = self
             .get("listener.security.protocol.map")
             .unwrap_or_default();
@@ -705,28 +709,77 @@ impl BrokerConfig {
             if !protocol.eq_ignore_ascii_case("PLAINTEXT") {
                 return Err(bad());
             }
-            if controller_names
+            let controller = controller_names
                 .split(',')
-                .any(|c| c.trim().eq_ignore_ascii_case(name))
-            {
-                continue;
-            }
+                .any(|c| c.trim().eq_ignore_ascii_case(name));
             let (host, port) = rest.rsplit_once(':').ok_or_else(bad)?;
             let host = host
                 .trim_start_matches('[')
                 .trim_end_matches(']')
                 .to_string();
             let port: u16 = port.parse().map_err(|_| bad())?;
-            out.push(Listener {
+            let listener = Listener {
                 name: name.to_string(),
                 host,
                 port,
-            });
+            };
+            out.push((listener, controller));
         }
+        Ok(out)
+    }
+
+    fn parse_listeners(&self, value: &str) -> Result<Vec<Listener>, LoadError> {
+        let out: Vec<Listener> = self
+            .parse_endpoints(value)?
+            .into_iter()
+            .filter(|(_, controller)| !controller)
+            .map(|(l, _)| l)
+            .collect();
         if out.is_empty() {
             return Err(LoadError::Listener(value.to_string()));
         }
         Ok(out)
+    }
+
+    /// The listener the metadata quorum's peers reach this node on (named
+    /// in `controller.listener.names`), if there is one.
+    pub fn controller_listener(&self) -> Result<Option<Listener>, LoadError> {
+        Ok(self
+            .parse_endpoints(&self.get("listeners").unwrap_or_default())?
+            .into_iter()
+            .find(|(_, controller)| *controller)
+            .map(|(l, _)| l))
+    }
+
+    /// `controller.quorum.voters` as (node id, host:port); `None` when
+    /// unset, which makes this node a quorum of one. This node must be one
+    /// of the voters (every node is broker and controller), and with peers
+    /// it needs a controller listener.
+    pub fn controller_quorum_voters(&self) -> Result<Option<Vec<(i32, String)>>, LoadError> {
+        let Some(value) = self.explicit("controller.quorum.voters") else {
+            return Ok(None);
+        };
+        let mut voters = Vec::new();
+        for item in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let bad = || LoadError::Voters(format!("'{item}' is not id@host:port"));
+            let (id, addr) = item.split_once('@').ok_or_else(bad)?;
+            let id: i32 = id.parse().map_err(|_| bad())?;
+            let (_, port) = addr.rsplit_once(':').ok_or_else(bad)?;
+            port.parse::<u16>().map_err(|_| bad())?;
+            voters.push((id, addr.to_string()));
+        }
+        let me = self.node_id();
+        if !voters.iter().any(|(id, _)| *id == me) {
+            return Err(LoadError::Voters(format!(
+                "node.id {me} is not a voter; every node runs process.roles=broker,controller"
+            )));
+        }
+        if voters.len() > 1 && self.controller_listener()?.is_none() {
+            return Err(LoadError::Voters(
+                "a quorum with peers needs a listener named in controller.listener.names".into(),
+            ));
+        }
+        Ok(Some(voters))
     }
 
     pub fn num_partitions(&self) -> i32 {
@@ -916,6 +969,48 @@ mod tests {
         b.transaction_state_log_segment_bytes();
         b.transactional_id_expiration_ms();
         assert!(b.auto_create_topics_enable() && b.delete_topic_enable());
+    }
+
+    #[test]
+    fn quorum_voters_and_the_controller_listener_are_read_as_kafka_writes_them() {
+        let single = BrokerConfig::load(None, &[]).unwrap();
+        assert_eq!(single.controller_quorum_voters().unwrap(), None);
+        assert_eq!(single.controller_listener().unwrap(), None);
+        let node = |id: &str, voters: &str| {
+            BrokerConfig::load(
+                None,
+                &[
+                    kv("node.id", id),
+                    kv("controller.quorum.voters", voters),
+                    kv("controller.listener.names", "CONTROLLER"),
+                    kv(
+                        "listeners",
+                        "PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093",
+                    ),
+                ],
+            )
+        };
+        let b = node("2", "1@a:9093,2@b:9093,3@c:9093").unwrap();
+        assert_eq!(
+            b.controller_quorum_voters().unwrap().unwrap(),
+            vec![
+                (1, "a:9093".into()),
+                (2, "b:9093".into()),
+                (3, "c:9093".into())
+            ]
+        );
+        assert_eq!(b.controller_listener().unwrap().unwrap().port, 9093);
+        assert_eq!(
+            b.listeners().unwrap().len(),
+            1,
+            "clients do not see CONTROLLER"
+        );
+        for (id, voters) in [("4", "1@a:9093,2@b:9093"), ("1", "1@a"), ("1", "x@a:1")] {
+            assert!(
+                matches!(node(id, voters), Err(LoadError::Voters(_))),
+                "node {id} with voters {voters} is refused"
+            );
+        }
     }
 
     #[test]

@@ -33,6 +33,9 @@ pub enum StartupError {
     },
 }
 
+/// Kafka's directory for the metadata quorum's log, beside the partitions'.
+pub const METADATA_LOG_DIR: &str = "__cluster_metadata-0";
+
 pub fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -139,7 +142,8 @@ impl ReplicaManager {
         tracing::info!(topic = %partition.topic, partition = partition.index, "partition deleted");
     }
 
-    /// Directories of topics deleted while the broker was down.
+    /// Directories of topics deleted while the broker was down (the
+    /// metadata quorum's log is not a partition this manager hosts).
     fn remove_stray_dirs(&self) {
         let Ok(entries) = std::fs::read_dir(&self.data_dir) else {
             return;
@@ -147,6 +151,9 @@ impl ReplicaManager {
         let hosted = self.partitions.read();
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().to_string();
+            if name == METADATA_LOG_DIR {
+                continue;
+            }
             let Some((topic, index)) = name.rsplit_once('-') else {
                 continue;
             };

@@ -2,7 +2,7 @@
 //! RPCProducerIdManager does: one durable metadata change per block rather
 //! than per producer, and no id ever given twice.
 
-use parking_lot::Mutex;
+use tokio::sync::Mutex;
 
 use crate::cluster::{Controller, ControllerError};
 
@@ -16,10 +16,10 @@ pub struct ProducerIdManager {
 }
 
 impl ProducerIdManager {
-    pub fn generate(&self, controller: &Controller) -> Result<i64, ControllerError> {
-        let mut block = self.block.lock();
+    pub async fn generate(&self, controller: &Controller) -> Result<i64, ControllerError> {
+        let mut block = self.block.lock().await;
         if block.0 >= block.1 {
-            let first = controller.allocate_producer_ids(BLOCK_SIZE)?;
+            let first = controller.allocate_producer_ids(BLOCK_SIZE).await?;
             *block = (first, first + BLOCK_SIZE);
         }
         let id = block.0;

@@ -33,6 +33,13 @@ pub struct BrokerProcess {
 }
 
 fn spawn(dir: &Path, overrides: &[String]) -> (Child, u16) {
+    let mut child = launch(dir, overrides);
+    let port = banner_port(&mut child);
+    (child, port)
+}
+
+/// Starts the process without waiting for it to serve.
+fn launch(dir: &Path, overrides: &[String]) -> Child {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_broker-start"));
     cmd.arg("--override")
         .arg("listeners=PLAINTEXT://127.0.0.1:0")
@@ -41,27 +48,77 @@ fn spawn(dir: &Path, overrides: &[String]) -> (Child, u16) {
     for o in overrides {
         cmd.arg("--override").arg(o);
     }
-    let mut child = cmd
-        .env(
-            "RUST_LOG",
-            std::env::var("GREGOR_TEST_LOG").unwrap_or_else(|_| "warn".into()),
-        )
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn broker-start");
+    cmd.env(
+        "RUST_LOG",
+        // openraft reports every unreachable peer while a quorum forms.
+        std::env::var("GREGOR_TEST_LOG").unwrap_or_else(|_| "warn,openraft=off".into()),
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::inherit())
+    .spawn()
+    .expect("spawn broker-start")
+}
+
+/// Waits for the broker's "listening on" line; returns its client port.
+fn banner_port(child: &mut Child) -> u16 {
     let stdout = child.stdout.take().expect("stdout piped");
     let mut line = String::new();
     BufReader::new(stdout)
         .read_line(&mut line)
         .expect("read broker banner");
-    let port = line
-        .trim()
+    line.trim()
         .rsplit(':')
         .next()
         .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("broker did not print its address; got {line:?}"));
-    (child, port)
+        .unwrap_or_else(|| panic!("broker did not print its address; got {line:?}"))
+}
+
+/// A port free now, for listeners whose port must be known in advance.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// `n` brokers that are also the metadata quorum's voters (node ids 1..=n),
+/// each with its own data dir; all are launched before any is waited for,
+/// since none serves until the quorum has a leader.
+pub fn start_cluster(n: usize, overrides: &[&str]) -> Vec<BrokerProcess> {
+    let controller_ports: Vec<u16> = (0..n).map(|_| free_port()).collect();
+    let voters = controller_ports
+        .iter()
+        .enumerate()
+        .map(|(i, p)| format!("{}@127.0.0.1:{p}", i + 1))
+        .collect::<Vec<_>>()
+        .join(",");
+    let mut launched = Vec::new();
+    for (i, controller_port) in controller_ports.iter().enumerate() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path().to_path_buf();
+        let mut node_overrides = vec![
+            format!("node.id={}", i + 1),
+            format!("controller.quorum.voters={voters}"),
+            "controller.listener.names=CONTROLLER".to_string(),
+            format!("listeners=PLAINTEXT://127.0.0.1:0,CONTROLLER://127.0.0.1:{controller_port}"),
+        ];
+        node_overrides.extend(overrides.iter().map(|s| s.to_string()));
+        let child = launch(&dir, &node_overrides);
+        launched.push((child, dir, tmp, node_overrides));
+    }
+    launched
+        .into_iter()
+        .map(|(mut child, dir, tmp, overrides)| {
+            let port = banner_port(&mut child);
+            BrokerProcess {
+                child: Some(child),
+                port,
+                dir,
+                _tmp: Some(tmp),
+                overrides,
+            }
+        })
+        .collect()
 }
 
 impl BrokerProcess {
@@ -117,7 +174,12 @@ impl BrokerProcess {
     pub fn restart_on_same_port(&mut self) {
         assert!(self.child.is_none(), "stop or kill the broker first");
         let mut overrides = self.overrides.clone();
-        overrides.push(format!("listeners=PLAINTEXT://127.0.0.1:{}", self.port));
+        let pinned = format!("PLAINTEXT://127.0.0.1:{}", self.port);
+        match overrides.iter_mut().find(|o| o.starts_with("listeners=")) {
+            // A cluster node keeps its CONTROLLER listener.
+            Some(o) => *o = o.replace("PLAINTEXT://127.0.0.1:0", &pinned),
+            None => overrides.push(format!("listeners={pinned}")),
+        }
         let (child, port) = spawn(&self.dir, &overrides);
         self.child = Some(child);
         self.port = port;

@@ -1,0 +1,288 @@
+//! The metadata log on disk, under `<data dir>/__cluster_metadata-0/` as in
+//! KRaft: the Raft entries in one append-only file of frames (length,
+//! CRC32C, JSON entry), fsynced before an append is reported done; the vote
+//! and the committed log id in small files replaced atomically. Opening
+//! reads the frames up to the first torn or corrupt one and cuts the file
+//! there, as a segment's recovery does. Truncation and purging (after a
+//! snapshot) rewrite the file.
+
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::ops::RangeBounds;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use openraft::storage::{LogFlushed, LogState, RaftLogStorage};
+use openraft::{LogId, RaftLogReader, StorageError, StorageIOError, Vote};
+use parking_lot::Mutex;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::{Entry, NodeId, TypeConfig};
+
+const LOG_FILE: &str = "log";
+const VOTE_FILE: &str = "vote.json";
+const COMMITTED_FILE: &str = "committed.json";
+const PURGED_FILE: &str = "purged.json";
+const FRAME_HEADER: usize = 8;
+
+struct Inner {
+    dir: PathBuf,
+    file: File,
+    entries: BTreeMap<u64, Entry>,
+    last_purged: Option<LogId<NodeId>>,
+}
+
+/// Cheap to clone: the log reader openraft asks for shares the same log.
+#[derive(Clone)]
+pub struct LogStore {
+    inner: Arc<Mutex<Inner>>,
+}
+
+fn io_error(e: impl std::fmt::Display) -> std::io::Error {
+    std::io::Error::other(e.to_string())
+}
+
+fn frame(entry: &Entry) -> std::io::Result<Vec<u8>> {
+    let body = serde_json::to_vec(entry).map_err(io_error)?;
+    let mut out = Vec::with_capacity(FRAME_HEADER + body.len());
+    out.extend_from_slice(&(body.len() as u32).to_be_bytes());
+    out.extend_from_slice(&crc32c::crc32c(&body).to_be_bytes());
+    out.extend_from_slice(&body);
+    Ok(out)
+}
+
+/// The entries in `bytes` up to the first torn or corrupt frame, and where
+/// that frame starts.
+fn read_frames(bytes: &[u8]) -> (Vec<Entry>, usize) {
+    let mut entries = Vec::new();
+    let mut at = 0;
+    while let Some(header) = bytes.get(at..at + FRAME_HEADER) {
+        let len = u32::from_be_bytes([header[0], header[1], header[2], header[3]]) as usize;
+        let crc = u32::from_be_bytes([header[4], header[5], header[6], header[7]]);
+        let Some(body) = bytes.get(at + FRAME_HEADER..at + FRAME_HEADER + len) else {
+            break;
+        };
+        if crc32c::crc32c(body) != crc {
+            break;
+        }
+        let Ok(entry) = serde_json::from_slice::<Entry>(body) else {
+            break;
+        };
+        entries.push(entry);
+        at += FRAME_HEADER + len;
+    }
+    (entries, at)
+}
+
+fn read_json<T: DeserializeOwned>(path: &Path) -> std::io::Result<Option<T>> {
+    match std::fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(io_error),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Replaces `path` with `bytes` so that a crash leaves the old or the new file whole.
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    {
+        let mut f = File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)?;
+    if let Some(dir) = path.parent() {
+        File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}
+
+fn write_json<T: Serialize>(path: &Path, value: &T) -> std::io::Result<()> {
+    write_atomically(path, &serde_json::to_vec(value).map_err(io_error)?)
+}
+
+impl Inner {
+    /// Rewrites the log file from the entries kept in memory.
+    fn rewrite(&mut self) -> std::io::Result<()> {
+        let mut bytes = Vec::new();
+        for entry in self.entries.values() {
+            bytes.extend_from_slice(&frame(entry)?);
+        }
+        let path = self.dir.join(LOG_FILE);
+        write_atomically(&path, &bytes)?;
+        self.file = OpenOptions::new().append(true).open(&path)?;
+        Ok(())
+    }
+}
+
+impl LogStore {
+    pub fn open(dir: &Path) -> std::io::Result<LogStore> {
+        std::fs::create_dir_all(dir)?;
+        let path = dir.join(LOG_FILE);
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(e),
+        };
+        let (entries, valid) = read_frames(&bytes);
+        let file = OpenOptions::new().create(true).append(true).open(&path)?;
+        if valid < bytes.len() {
+            tracing::warn!(path = %path.display(), valid, cut = bytes.len() - valid, "cutting a torn metadata log tail");
+            file.set_len(valid as u64)?;
+            file.sync_all()?;
+        }
+        let last_purged = read_json(&dir.join(PURGED_FILE))?;
+        Ok(LogStore {
+            inner: Arc::new(Mutex::new(Inner {
+                dir: dir.to_path_buf(),
+                file,
+                entries: entries.into_iter().map(|e| (e.log_id.index, e)).collect(),
+                last_purged,
+            })),
+        })
+    }
+}
+
+impl RaftLogReader<TypeConfig> for LogStore {
+    async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + Debug + Send>(
+        &mut self,
+        range: RB,
+    ) -> Result<Vec<Entry>, StorageError<NodeId>> {
+        Ok(self
+            .inner
+            .lock()
+            .entries
+            .range(range)
+            .map(|(_, e)| e.clone())
+            .collect())
+    }
+}
+
+impl RaftLogStorage<TypeConfig> for LogStore {
+    type LogReader = LogStore;
+
+    async fn get_log_state(&mut self) -> Result<LogState<TypeConfig>, StorageError<NodeId>> {
+        let inner = self.inner.lock();
+        let last = inner.entries.values().next_back().map(|e| e.log_id);
+        Ok(LogState {
+            last_purged_log_id: inner.last_purged,
+            last_log_id: last.or(inner.last_purged),
+        })
+    }
+
+    async fn get_log_reader(&mut self) -> Self::LogReader {
+        self.clone()
+    }
+
+    async fn save_vote(&mut self, vote: &Vote<NodeId>) -> Result<(), StorageError<NodeId>> {
+        let dir = self.inner.lock().dir.clone();
+        write_json(&dir.join(VOTE_FILE), vote).map_err(|e| StorageIOError::write_vote(&e).into())
+    }
+
+    async fn read_vote(&mut self) -> Result<Option<Vote<NodeId>>, StorageError<NodeId>> {
+        let dir = self.inner.lock().dir.clone();
+        read_json(&dir.join(VOTE_FILE)).map_err(|e| StorageIOError::read_vote(&e).into())
+    }
+
+    async fn save_committed(
+        &mut self,
+        committed: Option<LogId<NodeId>>,
+    ) -> Result<(), StorageError<NodeId>> {
+        let dir = self.inner.lock().dir.clone();
+        write_json(&dir.join(COMMITTED_FILE), &committed)
+            .map_err(|e| StorageIOError::write(&e).into())
+    }
+
+    async fn read_committed(&mut self) -> Result<Option<LogId<NodeId>>, StorageError<NodeId>> {
+        let dir = self.inner.lock().dir.clone();
+        read_json::<Option<LogId<NodeId>>>(&dir.join(COMMITTED_FILE))
+            .map(Option::flatten)
+            .map_err(|e| StorageIOError::read(&e).into())
+    }
+
+    async fn append<I>(
+        &mut self,
+        entries: I,
+        callback: LogFlushed<TypeConfig>,
+    ) -> Result<(), StorageError<NodeId>>
+    where
+        I: IntoIterator<Item = Entry> + Send,
+        I::IntoIter: Send,
+    {
+        let written = (|| -> std::io::Result<()> {
+            let mut inner = self.inner.lock();
+            let mut bytes = Vec::new();
+            let mut appended = Vec::new();
+            for entry in entries {
+                bytes.extend_from_slice(&frame(&entry)?);
+                appended.push(entry);
+            }
+            inner.file.write_all(&bytes)?;
+            inner.file.sync_data()?;
+            for entry in appended {
+                inner.entries.insert(entry.log_id.index, entry);
+            }
+            Ok(())
+        })();
+        let result = written
+            .as_ref()
+            .map(|_| ())
+            .map_err(|e| std::io::Error::new(e.kind(), e.to_string()));
+        callback.log_io_completed(result);
+        written.map_err(|e| StorageIOError::write_logs(&e).into())
+    }
+
+    async fn truncate(&mut self, log_id: LogId<NodeId>) -> Result<(), StorageError<NodeId>> {
+        let mut inner = self.inner.lock();
+        inner.entries.retain(|index, _| *index < log_id.index);
+        inner
+            .rewrite()
+            .map_err(|e| StorageIOError::write_logs(&e).into())
+    }
+
+    async fn purge(&mut self, log_id: LogId<NodeId>) -> Result<(), StorageError<NodeId>> {
+        let mut inner = self.inner.lock();
+        let dir = inner.dir.clone();
+        write_json(&dir.join(PURGED_FILE), &log_id).map_err(|e| StorageIOError::write_logs(&e))?;
+        inner.last_purged = Some(log_id);
+        inner.entries.retain(|index, _| *index > log_id.index);
+        inner
+            .rewrite()
+            .map_err(|e| StorageIOError::write_logs(&e).into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use openraft::{CommittedLeaderId, EntryPayload};
+
+    fn entry(index: u64) -> Entry {
+        Entry {
+            log_id: LogId::new(CommittedLeaderId::new(1, 1), index),
+            payload: EntryPayload::Blank,
+        }
+    }
+
+    #[test]
+    fn frames_survive_reopen_and_a_torn_tail_is_cut() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut bytes = Vec::new();
+        for i in 1..=3 {
+            bytes.extend_from_slice(&frame(&entry(i)).unwrap());
+        }
+        let whole = bytes.len();
+        bytes.extend_from_slice(&frame(&entry(4)).unwrap()[..10]);
+        std::fs::write(dir.path().join(LOG_FILE), &bytes).unwrap();
+        let store = LogStore::open(dir.path()).unwrap();
+        let indexes: Vec<u64> = store.inner.lock().entries.keys().copied().collect();
+        assert_eq!(indexes, [1, 2, 3]);
+        assert_eq!(
+            std::fs::metadata(dir.path().join(LOG_FILE)).unwrap().len(),
+            whole as u64
+        );
+    }
+}

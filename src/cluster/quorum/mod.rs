@@ -1,0 +1,205 @@
+//! The metadata quorum, as KRaft runs it but on `openraft`: the controller
+//! voters (`controller.quorum.voters`, or this node alone by default)
+//! replicate the metadata log; every committed entry is a list of
+//! [`MetadataRecord`]s that each node applies to its metadata image.
+//!
+//! A change is made by the active controller (the Raft leader), which
+//! validates it against the image, writes the records and answers once they
+//! are applied; other nodes forward changes to it (see
+//! `cluster::controller`).
+
+mod log_store;
+pub mod network;
+pub mod records;
+mod state_machine;
+
+use std::collections::BTreeMap;
+use std::io::Cursor;
+use std::path::Path;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use openraft::error::{ClientWriteError, InitializeError, RaftError};
+use openraft::{BasicNode, Config, SnapshotPolicy};
+use tokio::sync::watch;
+
+use crate::cluster::metadata::MetadataImage;
+use crate::partition::METADATA_LOG_DIR;
+use log_store::LogStore;
+pub use records::MetadataRecord;
+pub use state_machine::MetadataBatch;
+use state_machine::StateMachine;
+
+openraft::declare_raft_types!(
+    /// The metadata quorum's Raft types: entries carry metadata records.
+    pub TypeConfig:
+        D = MetadataBatch,
+        R = (),
+);
+
+pub type NodeId = u64;
+pub type Node = BasicNode;
+pub type Entry = openraft::Entry<TypeConfig>;
+pub type Raft = openraft::Raft<TypeConfig>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum QuorumError {
+    #[error("cannot open the metadata log in {dir}: {source}")]
+    Storage { dir: String, source: std::io::Error },
+    #[error("the metadata quorum failed: {0}")]
+    Raft(String),
+}
+
+/// Why a write to the quorum did not happen here.
+pub enum WriteError {
+    /// Another node leads (or none does yet): the change must go there.
+    NotLeader(Option<(NodeId, String)>),
+    Failed(String),
+}
+
+pub struct Quorum {
+    pub raft: Raft,
+    state_machine: StateMachine,
+    voters: BTreeMap<NodeId, Node>,
+    leader: Arc<AtomicI32>,
+}
+
+impl Quorum {
+    /// Opens the metadata log under `data_dir`, starts this node's Raft
+    /// and, on first start, forms the quorum of `voters`. Applied images
+    /// are published on `publisher`, with the active controller's id.
+    pub async fn start(
+        data_dir: &Path,
+        node_id: NodeId,
+        voters: BTreeMap<NodeId, Node>,
+        publisher: watch::Sender<Arc<MetadataImage>>,
+    ) -> Result<Quorum, QuorumError> {
+        let dir = data_dir.join(METADATA_LOG_DIR);
+        let storage = |source| QuorumError::Storage {
+            dir: dir.display().to_string(),
+            source,
+        };
+        let log_store = LogStore::open(&dir).map_err(storage)?;
+        let leader = Arc::new(AtomicI32::new(-1));
+        let state_machine = StateMachine::open(&dir, publisher, leader.clone()).map_err(storage)?;
+        let config = Config {
+            cluster_name: "gregor".into(),
+            heartbeat_interval: 100,
+            election_timeout_min: 400,
+            election_timeout_max: 800,
+            snapshot_policy: SnapshotPolicy::LogsSinceLast(1000),
+            max_in_snapshot_log_to_keep: 100,
+            ..Config::default()
+        }
+        .validate()
+        .map_err(|e| QuorumError::Raft(e.to_string()))?;
+        let raft = Raft::new(
+            node_id,
+            Arc::new(config),
+            network::Network,
+            log_store,
+            state_machine.clone(),
+        )
+        .await
+        .map_err(|e| QuorumError::Raft(e.to_string()))?;
+        let initialized = raft
+            .is_initialized()
+            .await
+            .map_err(|e| QuorumError::Raft(e.to_string()))?;
+        if !initialized {
+            // Every voter forms the same quorum; the ones that find it
+            // formed already are refused, which is fine.
+            match raft.initialize(voters.clone()).await {
+                Ok(()) | Err(RaftError::APIError(InitializeError::NotAllowed(_))) => {}
+                Err(e) => return Err(QuorumError::Raft(e.to_string())),
+            }
+        } else if voters.len() == 1 {
+            // Alone, there is nobody to wait for before standing.
+            let _ = raft.trigger().elect().await;
+        }
+        let quorum = Quorum {
+            raft,
+            state_machine,
+            voters,
+            leader,
+        };
+        quorum.follow_leader();
+        Ok(quorum)
+    }
+
+    /// Keeps the published image's controller id on the current leader.
+    fn follow_leader(&self) {
+        let mut metrics = self.raft.metrics();
+        let leader = self.leader.clone();
+        let state_machine = self.state_machine.clone();
+        tokio::spawn(async move {
+            loop {
+                let current = metrics.borrow().current_leader.map_or(-1, |l| l as i32);
+                if leader.swap(current, Ordering::AcqRel) != current {
+                    state_machine.republish();
+                }
+                if metrics.changed().await.is_err() {
+                    break;
+                }
+            }
+        });
+    }
+
+    /// Waits until some node leads the quorum; returns it.
+    pub async fn wait_for_leader(&self, timeout: Duration) -> Option<NodeId> {
+        self.raft
+            .wait(Some(timeout))
+            .metrics(|m| m.current_leader.is_some(), "a leader")
+            .await
+            .ok()
+            .and_then(|m| m.current_leader)
+    }
+
+    pub fn leader(&self) -> Option<NodeId> {
+        self.raft.metrics().borrow().current_leader
+    }
+
+    /// The controller address of a voter.
+    pub fn address(&self, node: NodeId) -> Option<String> {
+        self.voters.get(&node).map(|n| n.addr.clone())
+    }
+
+    /// The image as applied here, with every committed change this node knows.
+    pub fn applied_image(&self) -> MetadataImage {
+        self.state_machine.image()
+    }
+
+    pub fn applied_index(&self) -> u64 {
+        self.raft
+            .metrics()
+            .borrow()
+            .last_applied
+            .map_or(0, |l| l.index)
+    }
+
+    /// Waits until this node has applied the entry at `index`.
+    pub async fn wait_applied(&self, index: u64, timeout: Duration) -> bool {
+        self.raft
+            .wait(Some(timeout))
+            .applied_index_at_least(Some(index), "a forwarded change")
+            .await
+            .is_ok()
+    }
+
+    /// Writes `records` as one entry; answers once it is applied here, with
+    /// its index.
+    pub async fn write(&self, records: MetadataBatch) -> Result<u64, WriteError> {
+        match self.raft.client_write(records).await {
+            Ok(r) => Ok(r.log_id.index),
+            Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f))) => Err(
+                WriteError::NotLeader(f.leader_id.zip(f.leader_node.map(|n| n.addr))),
+            ),
+            Err(e) => Err(WriteError::Failed(e.to_string())),
+        }
+    }
+
+    pub async fn shutdown(&self) {
+        let _ = self.raft.shutdown().await;
+    }
+}

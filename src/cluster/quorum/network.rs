@@ -1,0 +1,228 @@
+//! How controllers talk: Raft's RPCs (AppendEntries, Vote, InstallSnapshot)
+//! and metadata changes forwarded to the active controller, over the
+//! CONTROLLER listener. Each message is a frame: a 4-byte length, then the
+//! request or response as JSON. One connection per peer, opened on demand
+//! and dropped on any error, so a peer that restarts is reached again.
+//!
+//! Design differs from Kafka: KRaft speaks Kafka's own RPCs (Vote,
+//! BeginQuorumEpoch, Fetch on `__cluster_metadata`) on this listener.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use openraft::error::{
+    InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError, Unreachable,
+};
+use openraft::network::{RPCOption, RaftNetwork, RaftNetworkFactory};
+use openraft::raft::{
+    AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse,
+    VoteRequest, VoteResponse,
+};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+
+use super::{Node, NodeId, Raft, TypeConfig};
+
+/// Largest frame accepted: a snapshot of a large image travels in one.
+const MAX_FRAME: usize = 256 << 20;
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+#[derive(Serialize, Deserialize)]
+pub enum QuorumRequest {
+    AppendEntries(AppendEntriesRequest<TypeConfig>),
+    Vote(VoteRequest<NodeId>),
+    InstallSnapshot(InstallSnapshotRequest<TypeConfig>),
+    /// A metadata change a broker asks the active controller to make.
+    Forward(serde_json::Value),
+}
+
+async fn write_frame(stream: &mut TcpStream, value: &impl Serialize) -> std::io::Result<()> {
+    let body = serde_json::to_vec(value).map_err(std::io::Error::other)?;
+    let mut frame = Vec::with_capacity(4 + body.len());
+    frame.extend_from_slice(&(body.len() as u32).to_be_bytes());
+    frame.extend_from_slice(&body);
+    stream.write_all(&frame).await
+}
+
+async fn read_frame<T: DeserializeOwned>(stream: &mut TcpStream) -> std::io::Result<T> {
+    let len = stream.read_u32().await? as usize;
+    if len > MAX_FRAME {
+        return Err(std::io::Error::other(format!(
+            "quorum frame of {len} bytes is over the limit"
+        )));
+    }
+    let mut body = vec![0; len];
+    stream.read_exact(&mut body).await?;
+    serde_json::from_slice(&body).map_err(std::io::Error::other)
+}
+
+/// A connection to one peer controller.
+pub struct PeerClient {
+    target: NodeId,
+    addr: String,
+    stream: Option<TcpStream>,
+}
+
+impl PeerClient {
+    pub fn new(target: NodeId, addr: String) -> PeerClient {
+        PeerClient {
+            target,
+            addr,
+            stream: None,
+        }
+    }
+
+    /// Sends `request` and reads the reply, reconnecting first if needed.
+    pub async fn call<T: DeserializeOwned>(
+        &mut self,
+        request: &QuorumRequest,
+        timeout: Duration,
+    ) -> std::io::Result<T> {
+        let exchange = async {
+            if self.stream.is_none() {
+                let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(&self.addr))
+                    .await
+                    .map_err(|_| std::io::Error::other("connect timed out"))??;
+                stream.set_nodelay(true)?;
+                self.stream = Some(stream);
+            }
+            let stream = self
+                .stream
+                .as_mut()
+                .ok_or_else(|| std::io::Error::other("no connection"))?;
+            write_frame(stream, request).await?;
+            read_frame(stream).await
+        };
+        let result = match tokio::time::timeout(timeout, exchange).await {
+            Ok(r) => r,
+            Err(_) => Err(std::io::Error::other("request timed out")),
+        };
+        if result.is_err() {
+            self.stream = None;
+        }
+        result
+    }
+
+    async fn raft_call<Resp, E>(
+        &mut self,
+        request: QuorumRequest,
+        option: &RPCOption,
+    ) -> Result<Resp, RPCError<NodeId, Node, E>>
+    where
+        Resp: DeserializeOwned,
+        E: std::error::Error + DeserializeOwned + 'static,
+    {
+        let reply: Result<Result<Resp, E>, _> = self.call(&request, option.hard_ttl()).await;
+        match reply {
+            Ok(Ok(r)) => Ok(r),
+            Ok(Err(e)) => Err(RPCError::RemoteError(RemoteError::new(self.target, e))),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                Err(RPCError::Unreachable(Unreachable::new(&e)))
+            }
+            Err(e) => Err(RPCError::Network(NetworkError::new(&e))),
+        }
+    }
+}
+
+impl RaftNetwork<TypeConfig> for PeerClient {
+    async fn append_entries(
+        &mut self,
+        rpc: AppendEntriesRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> Result<AppendEntriesResponse<NodeId>, RPCError<NodeId, Node, RaftError<NodeId>>> {
+        self.raft_call(QuorumRequest::AppendEntries(rpc), &option)
+            .await
+    }
+
+    async fn install_snapshot(
+        &mut self,
+        rpc: InstallSnapshotRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> Result<
+        InstallSnapshotResponse<NodeId>,
+        RPCError<NodeId, Node, RaftError<NodeId, InstallSnapshotError>>,
+    > {
+        self.raft_call(QuorumRequest::InstallSnapshot(rpc), &option)
+            .await
+    }
+
+    async fn vote(
+        &mut self,
+        rpc: VoteRequest<NodeId>,
+        option: RPCOption,
+    ) -> Result<VoteResponse<NodeId>, RPCError<NodeId, Node, RaftError<NodeId>>> {
+        self.raft_call(QuorumRequest::Vote(rpc), &option).await
+    }
+}
+
+/// Opens a [`PeerClient`] per peer, at the address its voter entry names.
+pub struct Network;
+
+impl RaftNetworkFactory<TypeConfig> for Network {
+    type Network = PeerClient;
+
+    async fn new_client(&mut self, target: NodeId, node: &Node) -> PeerClient {
+        PeerClient::new(target, node.addr.clone())
+    }
+}
+
+/// Runs a metadata change forwarded by another broker; answers JSON.
+pub type ForwardHandler = Arc<
+    dyn Fn(serde_json::Value) -> Pin<Box<dyn Future<Output = serde_json::Value> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// Serves the quorum's RPCs on the CONTROLLER listener until shutdown.
+pub async fn serve(
+    listener: TcpListener,
+    raft: Raft,
+    forward: ForwardHandler,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        let accepted = tokio::select! {
+            _ = shutdown.changed() => break,
+            a = listener.accept() => a,
+        };
+        let Ok((mut stream, peer)) = accepted else {
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let raft = raft.clone();
+        let forward = forward.clone();
+        tokio::spawn(async move {
+            loop {
+                let request: QuorumRequest = match read_frame(&mut stream).await {
+                    Ok(r) => r,
+                    Err(_) => break,
+                };
+                let reply = match request {
+                    QuorumRequest::AppendEntries(rpc) => {
+                        serde_json::to_value(raft.append_entries(rpc).await)
+                    }
+                    QuorumRequest::Vote(rpc) => serde_json::to_value(raft.vote(rpc).await),
+                    QuorumRequest::InstallSnapshot(rpc) => {
+                        serde_json::to_value(raft.install_snapshot(rpc).await)
+                    }
+                    QuorumRequest::Forward(command) => Ok(forward(command).await),
+                };
+                let written = match reply {
+                    Ok(v) => write_frame(&mut stream, &v).await,
+                    Err(e) => {
+                        tracing::error!(%peer, error = %e, "cannot encode a quorum reply");
+                        break;
+                    }
+                };
+                if written.is_err() {
+                    break;
+                }
+            }
+        });
+    }
+}
