@@ -12,6 +12,7 @@ use tokio::task::JoinHandle;
 
 use crate::api::BrokerContext;
 use crate::cluster::quorum::network::{self, ForwardHandler};
+use crate::cluster::replica_fetcher::{self, FetcherConfig};
 use crate::cluster::{BrokerRegistration, Controller, MetadataLoadError};
 use crate::config::{BrokerConfig, LoadError};
 use crate::group::{GroupConfig, GroupCoordinator};
@@ -169,6 +170,17 @@ impl Broker {
         };
         let server = tokio::spawn(listener.run(shutdown_rx.clone()));
         background.push(follow_metadata(context.clone(), shutdown_rx.clone()));
+        background.push(tokio::spawn(replica_fetcher::run(
+            context.replicas.clone(),
+            context.controller.subscribe(),
+            FetcherConfig {
+                node_id: config.node_id(),
+                max_wait_ms: config.replica_fetch_wait_max_ms(),
+                partition_max_bytes: config.replica_fetch_max_bytes(),
+            },
+            shutdown_rx.clone(),
+        )));
+        background.push(shrink_isrs(context.clone(), shutdown_rx.clone()));
         background.extend([
             spawn_periodic(
                 context.clone(),
@@ -252,6 +264,39 @@ fn follow_metadata(
                     }
                     let ctx = context.clone();
                     let _ = tokio::task::spawn_blocking(move || ctx.apply_metadata()).await;
+                }
+            }
+        }
+    })
+}
+
+/// The leader's half of ISR management: followers that have not caught up
+/// for replica.lag.time.max.ms leave the ISR (Kafka's AlterPartition).
+fn shrink_isrs(context: Arc<BrokerContext>, mut shutdown: watch::Receiver<bool>) -> JoinHandle<()> {
+    let lag_max_ms = context.config.replica_lag_time_max_ms();
+    let period = Duration::from_millis((lag_max_ms / 2).max(100) as u64);
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = shutdown.changed() => break,
+                _ = tokio::time::sleep(period) => {}
+            }
+            let now = crate::partition::now_ms();
+            for p in context.replicas.all_partitions() {
+                let Some(isr) = p.shrunk_isr(now, lag_max_ms) else {
+                    continue;
+                };
+                match context
+                    .controller
+                    .alter_partition(&p.topic, p.index, p.leader_epoch(), isr.clone())
+                    .await
+                {
+                    Ok(()) => {
+                        tracing::warn!(topic = %p.topic, partition = p.index, ?isr, "follower fell behind: ISR shrunk")
+                    }
+                    Err(e) => {
+                        tracing::debug!(topic = %p.topic, partition = p.index, error = %e, "ISR shrink refused")
+                    }
                 }
             }
         }

@@ -3,7 +3,9 @@
 //! share one metadata image, spread a topic's partitions over the brokers
 //! and serve each partition from its leader, and keep making metadata
 //! changes when the active controller is killed; the killed node catches
-//! up when it comes back.
+//! up when it comes back. Followers replicate their leaders' logs; one
+//! that stalls (SIGSTOP) leaves the ISR so acks=all goes on, and rejoins
+//! once caught up, with every acknowledged record read back once.
 
 mod common;
 
@@ -11,10 +13,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use common::{client_config, create_topic, start_cluster, wait_until, RawClient};
-use kafka_protocol::messages::MetadataRequest;
+use kafka_protocol::messages::{DescribeLogDirsRequest, MetadataRequest};
 use rdkafka::admin::{AdminOptions, NewTopic, TopicReplication};
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::producer::FutureRecord;
 
 const CLUSTER: &[&str] = &[
@@ -103,19 +104,118 @@ async fn three_brokers_share_the_metadata_and_serve_their_partitions() {
     );
     let partitions: BTreeSet<i32> = seen[0].iter().map(|r| r.0).collect();
     assert_eq!(partitions.len(), 6, "from every partition");
+}
 
-    // Until partitions replicate, a second replica is refused rather than
-    // left in the ISR without the data.
-    let admin = common::admin(&brokers[0].bootstrap());
-    let replicated = NewTopic::new("replicated", 1, TopicReplication::Fixed(3));
-    let results = admin
-        .create_topics([&replicated], &AdminOptions::new())
+/// (leader, ISR) of partition 0 of `topic` as the broker on `port` reports it.
+fn leadership(port: u16, topic: &str) -> (i32, BTreeSet<i32>) {
+    let response = RawClient::connect(port)
+        .call(&MetadataRequest::default().with_topics(None), 12)
+        .expect("Metadata answered");
+    response
+        .topics
+        .iter()
+        .find(|t| t.name.as_ref().is_some_and(|n| n.0.as_str() == topic))
+        .and_then(|t| t.partitions.iter().find(|p| p.partition_index == 0))
+        .map(|p| (p.leader_id.0, p.isr_nodes.iter().map(|b| b.0).collect()))
+        .unwrap_or((-1, BTreeSet::new()))
+}
+
+/// Bytes the broker on `port` holds for partition 0 of `topic`.
+fn size_on(port: u16, topic: &str) -> i64 {
+    let response = RawClient::connect(port)
+        .call(&DescribeLogDirsRequest::default().with_topics(None), 1)
+        .expect("DescribeLogDirs answered");
+    response
+        .results
+        .iter()
+        .flat_map(|d| &d.topics)
+        .filter(|t| t.name.0.as_str() == topic)
+        .flat_map(|t| &t.partitions)
+        .filter(|p| p.partition_index == 0)
+        .map(|p| p.partition_size)
+        .sum()
+}
+
+async fn produce_all(bootstrap: &str, topic: &str, values: std::ops::Range<usize>) {
+    let producer = common::producer(bootstrap, &[("acks", "all")]);
+    for i in values {
+        let value = format!("{i}");
+        producer
+            .send(
+                FutureRecord::<(), _>::to(topic)
+                    .partition(0)
+                    .payload(&value),
+                Duration::from_secs(15),
+            )
+            .await
+            .unwrap_or_else(|(e, _)| panic!("record {i} not acknowledged: {e}"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn followers_replicate_and_a_stalled_one_leaves_and_rejoins_the_isr() {
+    let mut overrides = CLUSTER.to_vec();
+    overrides.push("replica.lag.time.max.ms=2000");
+    let mut brokers = start_cluster(3, &overrides);
+    let bs = brokers[0].bootstrap();
+    let admin = common::admin(&bs);
+    let topic =
+        NewTopic::new("copies", 1, TopicReplication::Fixed(3)).set("min.insync.replicas", "2");
+    for r in admin
+        .create_topics([&topic], &AdminOptions::new())
         .await
-        .expect("CreateTopics answered");
-    assert!(matches!(
-        &results[0],
-        Err((_, RDKafkaErrorCode::InvalidReplicationFactor))
-    ));
+        .expect("CreateTopics answered")
+    {
+        r.expect("a topic with three replicas");
+    }
+    produce_all(&bs, "copies", 0..100).await;
+    let ports: Vec<u16> = brokers.iter().map(|b| b.port).collect();
+    assert!(
+        wait_until(Duration::from_secs(10), || {
+            let sizes: BTreeSet<i64> = ports.iter().map(|p| size_on(*p, "copies")).collect();
+            sizes.len() == 1 && sizes.iter().all(|s| *s > 0)
+        }),
+        "every replica holds the same log"
+    );
+
+    // A follower that stops answering leaves the ISR, and acks=all goes on
+    // with the two left (min.insync.replicas=2).
+    let (leader, isr) = leadership(ports[0], "copies");
+    assert_eq!(isr, BTreeSet::from([1, 2, 3]));
+    let stalled = (1..=3).find(|id| *id != leader).unwrap();
+    brokers[(stalled - 1) as usize].pause(true);
+    let live = ports[(leader - 1) as usize];
+    produce_all(&format!("127.0.0.1:{live}"), "copies", 100..150).await;
+    assert!(
+        leadership(live, "copies").1.len() == 2,
+        "the stalled follower left the ISR"
+    );
+
+    // Back, it catches up and rejoins.
+    brokers[(stalled - 1) as usize].pause(false);
+    assert!(
+        wait_until(Duration::from_secs(15), || leadership(live, "copies")
+            .1
+            .len()
+            == 3),
+        "the follower rejoins the ISR once caught up"
+    );
+    let stalled_port = ports[(stalled - 1) as usize];
+    assert_eq!(size_on(stalled_port, "copies"), size_on(live, "copies"));
+
+    let records = common::consume(
+        &format!("127.0.0.1:{live}"),
+        "copies",
+        0,
+        0,
+        150,
+        Duration::from_secs(15),
+    );
+    let values: Vec<String> = records
+        .iter()
+        .map(|r| String::from_utf8_lossy(r.value.as_deref().unwrap_or_default()).into_owned())
+        .collect();
+    assert_eq!(values, (0..150).map(|i| i.to_string()).collect::<Vec<_>>());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

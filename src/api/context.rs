@@ -68,10 +68,8 @@ impl BrokerContext {
         if self.image().topic(name).is_some() {
             return Ok(());
         }
-        // One replica until partitions replicate between brokers: a second
-        // would only hold the high watermark back (the configured factor
-        // applies once they do).
-        let replication = replication_factor.min(1);
+        let brokers = self.image().brokers.len().max(1) as i64;
+        let replication = replication_factor.min(brokers);
         let topic = NewTopic {
             name: name.to_string(),
             num_partitions,

@@ -31,12 +31,17 @@ struct Wanted {
     partitions: Vec<(i32, i64, i32, usize)>,
 }
 
+/// A follower's fetch that found it caught up outside the ISR: the ISR to propose.
+type Expansion = (String, i32, i32, Vec<i32>);
+
 fn read_all(
     broker: &BrokerContext,
     wanted: &[Wanted],
     max_bytes: usize,
     isolation: IsolationLevel,
     topic_id_mode: bool,
+    replica: Option<i32>,
+    expansions: &mut Vec<Expansion>,
 ) -> (Vec<FetchableTopicResponse>, usize) {
     let mut left = max_bytes;
     let mut total = 0usize;
@@ -63,7 +68,21 @@ fn read_all(
             let min_one = total == 0;
             let read = broker.replicas.leader_partition(name, index).and_then(|p| {
                 p.check_leader_epoch(epoch)?;
-                p.read(offset, left.min(partition_max), isolation, min_one)
+                let Some(replica) = replica else {
+                    return p.read(offset, left.min(partition_max), isolation, min_one);
+                };
+                let (read, expand) = broker.replicas.follower_fetch(
+                    name,
+                    index,
+                    replica,
+                    offset,
+                    left.min(partition_max),
+                )?;
+                if let Some(isr) = expand {
+                    expansions.retain(|e| (e.0.as_str(), e.1) != (name, index));
+                    expansions.push((name.to_string(), index, p.leader_epoch(), isr));
+                }
+                Ok(read)
             });
             match read {
                 Ok(read) => {
@@ -152,6 +171,14 @@ impl Handler for Fetch {
             .collect();
         drop(image);
         let isolation = IsolationLevel::from_wire(request.isolation_level);
+        // A broker fetching as a follower names itself (v15+ in replica_state).
+        let replica_id = if ctx.api_version >= 15 {
+            request.replica_state.replica_id.0
+        } else {
+            request.replica_id.0
+        };
+        let replica = (replica_id >= 0).then_some(replica_id);
+        let mut expansions = Vec::new();
         // The broker's fetch.max.bytes bounds what one response may hold, as in Kafka.
         let max_bytes = (request.max_bytes.max(0) as usize).min(broker.config.fetch_max_bytes());
         let min_bytes = request.min_bytes.max(0) as usize;
@@ -159,8 +186,15 @@ impl Handler for Fetch {
         let topics = broker
             .replicas
             .wait_for_data(min_bytes, max_wait, || {
-                let (topics, bytes) =
-                    read_all(&broker, &wanted, max_bytes, isolation, topic_id_mode);
+                let (topics, bytes) = read_all(
+                    &broker,
+                    &wanted,
+                    max_bytes,
+                    isolation,
+                    topic_id_mode,
+                    replica,
+                    &mut expansions,
+                );
                 // An error is news the client should get at once, as Kafka answers it.
                 let has_error = topics
                     .iter()
@@ -169,6 +203,23 @@ impl Handler for Fetch {
                 (topics, if has_error { usize::MAX } else { bytes })
             })
             .await;
+        for (topic, partition, leader_epoch, isr) in expansions {
+            let broker = broker.clone();
+            tokio::spawn(async move {
+                match broker
+                    .controller
+                    .alter_partition(&topic, partition, leader_epoch, isr.clone())
+                    .await
+                {
+                    Ok(()) => {
+                        tracing::info!(%topic, partition, ?isr, "follower caught up: ISR expanded")
+                    }
+                    Err(e) => {
+                        tracing::debug!(%topic, partition, error = %e, "ISR expansion refused")
+                    }
+                }
+            });
+        }
         FetchResponse::default()
             .with_session_id(0)
             .with_responses(topics)

@@ -3,6 +3,7 @@
 //! for LogAppendTime topics, the timestamp) are patched in the log layer.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
@@ -49,20 +50,47 @@ impl Handler for Produce {
             } else {
                 ResponseError::UnknownTopicOrPartition
             };
-            let partition_responses = topic
-                .partition_data
-                .iter()
-                .map(|p| {
+            let mut partition_responses = Vec::with_capacity(topic.partition_data.len());
+            for p in &topic.partition_data {
+                let response = 'response: {
                     if !acks_valid {
-                        return partition_error(p.index, ResponseError::InvalidRequiredAcks);
+                        break 'response partition_error(
+                            p.index,
+                            ResponseError::InvalidRequiredAcks,
+                        );
                     }
                     let Some(name) = name.as_deref() else {
-                        return partition_error(p.index, unknown);
+                        break 'response partition_error(p.index, unknown);
                     };
                     let Some(records) = p.records.as_deref() else {
-                        return partition_error(p.index, ResponseError::InvalidRecord);
+                        break 'response partition_error(p.index, ResponseError::InvalidRecord);
                     };
-                    match broker.replicas.append_records(name, p.index, records) {
+                    let all = request.acks == -1;
+                    let appended = match broker.replicas.leader_partition(name, p.index) {
+                        Ok(partition) if all => partition.check_min_isr().map(|()| partition),
+                        other => other,
+                    }
+                    .and_then(|partition| {
+                        let info = broker.replicas.append_records(name, p.index, records)?;
+                        Ok((partition, info))
+                    });
+                    // acks=all: answered once the whole ISR has the records.
+                    let appended = match appended {
+                        Ok((partition, info)) if all && info.record_count > 0 => {
+                            let timeout = Duration::from_millis(request.timeout_ms.max(0) as u64);
+                            if broker
+                                .replicas
+                                .wait_for_high_watermark(&partition, info.last_offset, timeout)
+                                .await
+                            {
+                                Ok(info)
+                            } else {
+                                Err(ResponseError::RequestTimedOut)
+                            }
+                        }
+                        other => other.map(|(_, info)| info),
+                    };
+                    match appended {
                         Ok(info) => PartitionProduceResponse::default()
                             .with_index(p.index)
                             .with_base_offset(info.base_offset)
@@ -85,8 +113,9 @@ impl Handler for Produce {
                             r
                         }
                     }
-                })
-                .collect();
+                };
+                partition_responses.push(response);
+            }
             responses.push(
                 TopicProduceResponse::default()
                     .with_name(TopicName(topic.name.0.clone()))

@@ -83,6 +83,14 @@ pub enum ControllerCommand {
         config: TopicConfig,
     },
     AllocateProducerIds(i64),
+    /// Kafka's AlterPartition: a leader shrinks or widens its ISR.
+    AlterPartition {
+        topic: String,
+        partition: i32,
+        leader: i32,
+        leader_epoch: i32,
+        isr: Vec<i32>,
+    },
     /// The image a broker kept in `cluster-metadata.json` before the
     /// quorum existed, taken over once into an empty quorum.
     ImportImage(MetadataImage),
@@ -368,6 +376,39 @@ impl Controller {
                 topic.config = config;
                 Ok(Outcome::Done)
             }
+            ControllerCommand::AlterPartition {
+                topic,
+                partition,
+                leader,
+                leader_epoch,
+                isr,
+            } => {
+                let p = usize::try_from(partition)
+                    .ok()
+                    .and_then(|i| image.topics.get_mut(&topic)?.partitions.get_mut(i))
+                    .ok_or_else(|| unknown_topic(&topic))?;
+                // Only the current leader, at its current epoch, may change the ISR.
+                if p.leader != leader || p.leader_epoch != leader_epoch {
+                    return Err(ControllerError::new(
+                        ResponseError::FencedLeaderEpoch,
+                        format!(
+                            "{topic}-{partition} is led by {} at epoch {}.",
+                            p.leader, p.leader_epoch
+                        ),
+                    ));
+                }
+                if !isr.contains(&leader) || isr.iter().any(|r| !p.replicas.contains(r)) {
+                    return Err(ControllerError::new(
+                        ResponseError::InvalidRequest,
+                        format!(
+                            "ISR {isr:?} is not the leader and some of replicas {:?}.",
+                            p.replicas
+                        ),
+                    ));
+                }
+                p.isr = isr;
+                Ok(Outcome::Done)
+            }
             ControllerCommand::AllocateProducerIds(count) => {
                 let first = image.next_producer_id;
                 image.next_producer_id = first.checked_add(count).ok_or_else(|| {
@@ -440,7 +481,6 @@ impl Controller {
             };
             assignment::assign_replicas(&brokers, partitions, rf)?
         };
-        check_unreplicated(&assignment)?;
         Ok(TopicImage {
             name: t.name.clone(),
             id: Uuid::new_v4(),
@@ -526,6 +566,25 @@ impl Controller {
         .map(|_| ())
     }
 
+    /// Kafka's AlterPartition: the leader of `topic`-`partition` reports a new ISR.
+    pub async fn alter_partition(
+        &self,
+        topic: &str,
+        partition: i32,
+        leader_epoch: i32,
+        isr: Vec<i32>,
+    ) -> Result<(), ControllerError> {
+        self.submit(ControllerCommand::AlterPartition {
+            topic: topic.to_string(),
+            partition,
+            leader: self.node_id,
+            leader_epoch,
+            isr,
+        })
+        .await
+        .map(|_| ())
+    }
+
     /// Replaces a topic's config overrides with `config` (already validated by the caller's edits).
     pub async fn set_topic_config(
         &self,
@@ -548,19 +607,6 @@ impl Controller {
         .await
         .map(|_| ())
     }
-}
-
-/// Followers do not fetch from leaders yet, so a second replica would sit
-/// in the ISR without the data and hold the high watermark back: refused
-/// until partition replication exists.
-fn check_unreplicated(assignment: &[Vec<i32>]) -> Result<(), ControllerError> {
-    if assignment.iter().any(|replicas| replicas.len() > 1) {
-        return Err(ControllerError::new(
-            ResponseError::InvalidReplicationFactor,
-            "A replication factor above 1 needs partition replication between brokers, which this version does not have yet.",
-        ));
-    }
-    Ok(())
 }
 
 fn unexpected(outcome: Outcome) -> ControllerError {
@@ -617,7 +663,6 @@ fn plan_partitions(
             assignment::assign_replicas(&refs, added as i32, rf)?
         }
     };
-    check_unreplicated(&new_replicas)?;
     topic
         .partitions
         .extend(new_replicas.into_iter().map(|replicas| PartitionImage {

@@ -76,6 +76,7 @@ impl MetadataImage {
             .values()
             .flat_map(|topic| {
                 let log_config = topic.config.log_config(broker_config);
+                let min_insync_replicas = topic.config.min_insync_replicas(broker_config);
                 topic
                     .partitions
                     .iter()
@@ -90,6 +91,7 @@ impl MetadataImage {
                         leader: p.leader,
                         leader_epoch: p.leader_epoch,
                         log_config: log_config.clone(),
+                        min_insync_replicas,
                     })
             })
             .collect()

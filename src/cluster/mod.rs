@@ -5,6 +5,7 @@ pub mod assignment;
 pub mod controller;
 pub mod metadata;
 pub mod quorum;
+pub mod replica_fetcher;
 pub mod topic_name;
 
 pub use controller::{Controller, ControllerCommand, ControllerError, MetadataLoadError, NewTopic};

@@ -448,6 +448,27 @@ pub static BROKER_CONFIGS: &[ConfigDef] = &[
         "How long a partition keeps an idempotent producer's state after its last write.",
     ),
     def(
+        "replica.fetch.max.bytes",
+        Int,
+        Some("1048576"),
+        Some(0),
+        "Bytes per partition a follower asks its leader for in one fetch.",
+    ),
+    def(
+        "replica.fetch.wait.max.ms",
+        Int,
+        Some("500"),
+        Some(0),
+        "Longest a follower's fetch waits at the leader for new data.",
+    ),
+    def(
+        "replica.lag.time.max.ms",
+        Long,
+        Some("30000"),
+        Some(1),
+        "A follower that has not caught up for this long leaves the ISR.",
+    ),
+    def(
         "socket.receive.buffer.bytes",
         Int,
         Some("102400"),
@@ -885,6 +906,18 @@ impl BrokerConfig {
         self.long("transactional.id.expiration.ms")
     }
 
+    pub fn replica_fetch_max_bytes(&self) -> i32 {
+        self.long("replica.fetch.max.bytes") as i32
+    }
+
+    pub fn replica_fetch_wait_max_ms(&self) -> i32 {
+        self.long("replica.fetch.wait.max.ms") as i32
+    }
+
+    pub fn replica_lag_time_max_ms(&self) -> i64 {
+        self.long("replica.lag.time.max.ms")
+    }
+
     pub fn rack(&self) -> Option<String> {
         self.explicit("broker.rack").map(str::to_string)
     }
@@ -968,6 +1001,9 @@ mod tests {
         b.transaction_state_log_replication_factor();
         b.transaction_state_log_segment_bytes();
         b.transactional_id_expiration_ms();
+        b.replica_fetch_max_bytes();
+        b.replica_fetch_wait_max_ms();
+        b.replica_lag_time_max_ms();
         assert!(b.auto_create_topics_enable() && b.delete_topic_enable());
     }
 

@@ -32,7 +32,8 @@ use offsets_log::Replayed;
 pub use offsets_log::{partition_for, OFFSETS_TOPIC};
 pub use state::GroupState;
 
-use crate::partition::{now_ms, IsolationLevel, ReplicaManager};
+use crate::coordinator_records::replay_partition;
+use crate::partition::{now_ms, ReplicaManager};
 use consumer::{ConsumerGroup, ConsumerMember};
 use member::Member;
 use offsets::OffsetStore;
@@ -1144,21 +1145,7 @@ impl GroupCoordinator {
             let Some(partition) = self.replicas.partition(OFFSETS_TOPIC, index) else {
                 continue;
             };
-            let mut offset = partition.log_start_offset();
-            let end = partition.high_watermark();
-            while offset < end {
-                let read = match partition.read(
-                    offset,
-                    1 << 20,
-                    IsolationLevel::ReadUncommitted,
-                    true,
-                ) {
-                    Ok(r) => r.records,
-                    Err(e) => {
-                        tracing::error!(partition = index, offset, error = %e, "cannot read {OFFSETS_TOPIC}");
-                        break;
-                    }
-                };
+            replay_partition(&partition, |read| {
                 let (records, next) = offsets_log::replay(read);
                 for record in records {
                     loaded += 1;
@@ -1200,11 +1187,8 @@ impl GroupCoordinator {
                         ),
                     }
                 }
-                match next {
-                    Some(n) if n > offset => offset = n,
-                    _ => break,
-                }
-            }
+                next
+            });
         }
         for (group, records) in consumer_groups {
             if records.is_empty() {

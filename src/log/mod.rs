@@ -185,19 +185,9 @@ impl Log {
                     .read_range(b.position, b.position + b.size)
                     .ok()
                     .and_then(control::marker_kind);
-                let h = &b.header;
-                let first = producers.complete_transaction(h.producer_id, h.producer_epoch, now_ms);
                 // An abort the index lost in a crash goes back in.
-                if let (Some(false), Some(first)) = (kind, first) {
-                    if h.base_offset > indexed {
-                        let txn = AbortedTxn {
-                            producer_id: h.producer_id,
-                            first_offset: first,
-                            last_offset: h.base_offset,
-                            last_stable_offset: producers
-                                .first_unstable_offset()
-                                .unwrap_or(h.base_offset + 1),
-                        };
+                if let Some(txn) = end_transaction(&mut producers, &b.header, kind, now_ms) {
+                    if txn.last_offset > indexed {
                         aborts.push((segment.base_offset, txn));
                     }
                 }
@@ -363,6 +353,67 @@ impl Log {
         })
     }
 
+    /// Appends batches a follower fetched from its leader, exactly as the
+    /// leader wrote them (offsets, leader epochs, markers). They must start
+    /// at this log's end; producer state, transactions and leader epochs
+    /// follow them as they do at the leader.
+    pub fn append_as_follower(&mut self, records: &[u8], now_ms: i64) -> Result<(), LogError> {
+        let mut headers = Vec::new();
+        let mut rest = records;
+        while !rest.is_empty() {
+            let h = BatchHeader::parse(rest)
+                .filter(|h| h.total_size().is_some_and(|s| s <= rest.len()))
+                .ok_or_else(|| LogError::CorruptMessage("fetched batch is truncated".into()))?;
+            let size = h.total_size().unwrap_or(rest.len());
+            headers.push(batch::check_batch(&rest[..size])?);
+            rest = &rest[size..];
+        }
+        let (Some(first), Some(last)) = (headers.first(), headers.last()) else {
+            return Ok(());
+        };
+        if first.base_offset != self.log_end_offset() {
+            return Err(LogError::OffsetOutOfRange {
+                offset: first.base_offset,
+                log_start_offset: self.log_start_offset,
+                log_end_offset: self.log_end_offset(),
+            });
+        }
+        let max_timestamp = headers.iter().map(|h| h.max_timestamp).max();
+        self.maybe_roll(
+            records.len() as u64,
+            last.last_offset(),
+            max_timestamp,
+            now_ms,
+        )?;
+        let mut position = 0usize;
+        for h in &headers {
+            let b = batch_at(records, position, h)?;
+            position += b.len();
+            self.active
+                .append(&mut [IoSlice::new(b)], std::slice::from_ref(h), now_ms)?;
+            self.epochs
+                .assign(h.partition_leader_epoch, h.base_offset)?;
+            if h.attributes & control::CONTROL_BIT == 0 {
+                self.producers.replay(h, now_ms);
+                continue;
+            }
+            let kind = control::marker_kind(Bytes::copy_from_slice(b));
+            if let Some(txn) = end_transaction(&mut self.producers, h, kind, now_ms) {
+                self.active.add_aborted_transaction(txn)?;
+            }
+        }
+        let count: i64 = headers
+            .iter()
+            .map(|h| i64::from(h.last_offset_delta) + 1)
+            .sum();
+        self.unflushed_messages += count;
+        self.oldest_unflushed_ms.get_or_insert(now_ms);
+        if self.unflushed_messages >= self.config.flush_messages {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
     /// Writes a transaction marker for `producer_id` (commit or abort) at
     /// the log end and returns its offset. An abort of a transaction that
     /// wrote here is added to the segment's aborted-transaction index.
@@ -390,16 +441,8 @@ impl Log {
         self.maybe_roll(marker.len() as u64, offset, Some(now_ms), now_ms)?;
         self.active
             .append(&mut [IoSlice::new(&marker)], &[header], now_ms)?;
-        let first = self
-            .producers
-            .complete_transaction(producer_id, producer_epoch, now_ms);
-        if let (false, Some(first_offset)) = (commit, first) {
-            self.active.add_aborted_transaction(AbortedTxn {
-                producer_id,
-                first_offset,
-                last_offset: offset,
-                last_stable_offset: self.producers.first_unstable_offset().unwrap_or(offset + 1),
-            })?;
+        if let Some(txn) = end_transaction(&mut self.producers, &header, Some(commit), now_ms) {
+            self.active.add_aborted_transaction(txn)?;
         }
         self.epochs.assign(leader_epoch, offset)?;
         self.unflushed_messages += 1;
@@ -757,6 +800,26 @@ impl Log {
         tracing::info!(dir = %self.dir.display(), offset, removed, log_end_offset = end, "truncated log");
         Ok(())
     }
+}
+
+/// Ends the transaction a marker (`h`, committing or not as `kind` says)
+/// closes; an abort of a transaction that wrote to this partition gives the
+/// entry for the segment's aborted-transaction index.
+fn end_transaction(
+    producers: &mut ProducerStateManager,
+    h: &BatchHeader,
+    kind: Option<bool>,
+    now_ms: i64,
+) -> Option<AbortedTxn> {
+    let first_offset = producers.complete_transaction(h.producer_id, h.producer_epoch, now_ms)?;
+    (kind == Some(false)).then(|| AbortedTxn {
+        producer_id: h.producer_id,
+        first_offset,
+        last_offset: h.base_offset,
+        last_stable_offset: producers
+            .first_unstable_offset()
+            .unwrap_or(h.base_offset + 1),
+    })
 }
 
 /// The batch `h` describes, starting at `position` of a request's records.

@@ -44,10 +44,14 @@ fn encode_batch(
             headers: Default::default(),
         })
         .collect();
+    encode(&records, compression)
+}
+
+fn encode(records: &[Record], compression: Compression) -> Vec<u8> {
     let mut buf = BytesMut::new();
     RecordBatchEncoder::encode(
         &mut buf,
-        &records,
+        records,
         &RecordEncodeOptions {
             version: 2,
             compression,
@@ -932,17 +936,7 @@ fn txn_batch(producer_id: i64, epoch: i16, sequence: i32, values: &[&str]) -> Ve
             headers: Default::default(),
         })
         .collect();
-    let mut buf = BytesMut::new();
-    RecordBatchEncoder::encode(
-        &mut buf,
-        &records,
-        &RecordEncodeOptions {
-            version: 2,
-            compression: Compression::None,
-        },
-    )
-    .unwrap();
-    buf.to_vec()
+    encode(&records, Compression::None)
 }
 
 #[test]
@@ -1034,4 +1028,40 @@ fn transactions_hold_the_stable_offset_and_aborts_are_indexed() {
         log.append_as_leader(&marker, 0, 0),
         Err(LogError::InvalidRecord(_))
     ));
+}
+
+#[test]
+fn a_follower_copies_the_leaders_batches_and_their_consequences() {
+    let leader_dir = tempfile::tempdir().unwrap();
+    let follower_dir = tempfile::tempdir().unwrap();
+    let mut leader = Log::open(leader_dir.path(), config(), false, 0).unwrap();
+    leader.append_as_leader(&one("a", 1000), 3, 0).unwrap();
+    leader
+        .append_as_leader(&txn_batch(5, 0, 0, &["t1", "t2"]), 3, 0)
+        .unwrap();
+    leader.append_control_marker(5, 0, false, 0, 4, 0).unwrap();
+    leader
+        .append_as_leader(&txn_batch(6, 0, 0, &["open"]), 4, 0)
+        .unwrap();
+    let fetched = leader.read(0, 1 << 20, i64::MAX, true).unwrap();
+
+    let mut follower = Log::open(follower_dir.path(), config(), false, 0).unwrap();
+    let late = leader.read(3, 1 << 20, i64::MAX, true).unwrap();
+    assert!(matches!(
+        follower.append_as_follower(&late, 0),
+        Err(LogError::OffsetOutOfRange { .. })
+    ));
+    follower.append_as_follower(&fetched, 0).unwrap();
+    assert_eq!(follower.log_end_offset(), leader.log_end_offset());
+    assert_eq!(follower.first_unstable_offset(), Some(4));
+    assert_eq!(
+        follower.aborted_transactions(0, 100),
+        leader.aborted_transactions(0, 100)
+    );
+    assert_eq!(follower.end_offset_for_epoch(3), Some((3, 3)));
+    assert_eq!(
+        follower.read(0, 1 << 20, i64::MAX, true).unwrap(),
+        fetched,
+        "the same bytes"
+    );
 }

@@ -11,7 +11,7 @@ use kafka_protocol::error::ResponseError;
 use parking_lot::RwLock;
 use tokio::sync::Notify;
 
-use super::{Partition, PartitionState};
+use super::{Partition, PartitionState, ReadResult};
 use crate::log::{Log, LogError};
 
 /// Written when the broker stops cleanly; its absence at start-up means the
@@ -49,6 +49,8 @@ pub struct ReplicaManager {
     partitions: RwLock<HashMap<(String, i32), Arc<Partition>>>,
     /// Woken on every append so fetches waiting for min_bytes re-check.
     data_appended: Notify,
+    /// Woken when a follower's fetch moves a high watermark, for acks=all.
+    high_watermark_moved: Notify,
     recover: bool,
     /// Image applications must not interleave, or two could open one log.
     apply_lock: parking_lot::Mutex<()>,
@@ -77,6 +79,7 @@ impl ReplicaManager {
             data_dir: data_dir.to_path_buf(),
             partitions: RwLock::new(HashMap::new()),
             data_appended: Notify::new(),
+            high_watermark_moved: Notify::new(),
             recover: !clean,
             apply_lock: parking_lot::Mutex::new(()),
         })
@@ -126,6 +129,9 @@ impl ReplicaManager {
             self.remove_partition(&partition);
         }
         self.remove_stray_dirs();
+        // A smaller ISR can move high watermarks: acks=all waiters look again.
+        self.high_watermark_moved.notify_waiters();
+        self.data_appended.notify_waiters();
         Ok(())
     }
 
@@ -211,6 +217,49 @@ impl ReplicaManager {
         let info = p.append_records_as_leader(records, now_ms())?;
         self.data_appended.notify_waiters();
         Ok(info)
+    }
+
+    /// The leader's side of a follower's fetch: records where the follower
+    /// is, then reads from there to the log end. Also returns a wider ISR
+    /// when the follower has caught up without being in it.
+    pub fn follower_fetch(
+        &self,
+        topic: &str,
+        partition: i32,
+        replica: i32,
+        fetch_offset: i64,
+        max_bytes: usize,
+    ) -> Result<(ReadResult, Option<Vec<i32>>), ResponseError> {
+        let p = self.leader_partition(topic, partition)?;
+        let (moved, expand) = p.record_follower_fetch(replica, fetch_offset, now_ms());
+        if moved {
+            // Consumers may read further, and acks=all producers may be answered.
+            self.high_watermark_moved.notify_waiters();
+            self.data_appended.notify_waiters();
+        }
+        Ok((p.read_for_follower(fetch_offset, max_bytes)?, expand))
+    }
+
+    /// Waits until `partition`'s high watermark passes `offset` (acks=all);
+    /// false when `timeout` passes first.
+    pub async fn wait_for_high_watermark(
+        &self,
+        partition: &Partition,
+        offset: i64,
+        timeout: Duration,
+    ) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let moved = self.high_watermark_moved.notified();
+            tokio::pin!(moved);
+            moved.as_mut().enable();
+            if partition.high_watermark() > offset {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, moved).await.is_err() {
+                return partition.high_watermark() > offset;
+            }
+        }
     }
 
     /// Writes a transaction marker to a partition this broker leads and

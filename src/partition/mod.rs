@@ -49,6 +49,8 @@ pub struct PartitionState {
     pub leader: i32,
     pub leader_epoch: i32,
     pub log_config: LogConfig,
+    /// `min.insync.replicas`: acks=all needs an ISR at least this large.
+    pub min_insync_replicas: i64,
 }
 
 /// A read from the log with the partition offsets the Fetch response reports.
@@ -72,9 +74,21 @@ pub struct Partition {
     leader_epoch: AtomicI32,
     leader: AtomicI32,
     high_watermark: AtomicI64,
-    /// Log end offsets of the other ISR members, keyed by broker id.
-    follower_leos: Mutex<BTreeMap<i32, i64>>,
+    /// What the leader knows of each follower, keyed by broker id.
+    followers: Mutex<BTreeMap<i32, FollowerState>>,
     isr: Mutex<Vec<i32>>,
+    replicas: Mutex<Vec<i32>>,
+    min_insync_replicas: AtomicI64,
+}
+
+/// A follower as its fetches show it to the leader.
+#[derive(Debug, Clone, Copy)]
+struct FollowerState {
+    /// The offset it fetched from last: everything before is on its log.
+    log_end_offset: i64,
+    /// When it last fetched from the leader's log end (Kafka's
+    /// lastCaughtUpTime), for replica.lag.time.max.ms.
+    last_caught_up_ms: i64,
 }
 
 /// Maps a storage error to its Kafka code, logging what the client will not see.
@@ -91,7 +105,7 @@ pub(crate) fn log_error_code(topic: &str, partition: i32, e: &LogError) -> Respo
 impl Partition {
     pub(crate) fn new(state: &PartitionState, node_id: i32, log: Log) -> Partition {
         let hw = log.log_end_offset();
-        Partition {
+        let partition = Partition {
             topic: state.topic.clone(),
             topic_id: state.topic_id,
             index: state.index,
@@ -100,8 +114,28 @@ impl Partition {
             leader_epoch: AtomicI32::new(state.leader_epoch),
             leader: AtomicI32::new(state.leader),
             high_watermark: AtomicI64::new(hw),
-            follower_leos: Mutex::new(BTreeMap::new()),
+            followers: Mutex::new(BTreeMap::new()),
             isr: Mutex::new(state.isr.clone()),
+            replicas: Mutex::new(state.replicas.clone()),
+            min_insync_replicas: AtomicI64::new(state.min_insync_replicas),
+        };
+        partition.reset_followers(&state.replicas);
+        partition
+    }
+
+    /// A new leader gives every follower the full lag time to catch up.
+    fn reset_followers(&self, replicas: &[i32]) {
+        let now = now_ms();
+        let mut followers = self.followers.lock();
+        followers.clear();
+        for id in replicas.iter().filter(|id| **id != self.node_id) {
+            followers.insert(
+                *id,
+                FollowerState {
+                    log_end_offset: -1,
+                    last_caught_up_ms: now,
+                },
+            );
         }
     }
 
@@ -142,10 +176,18 @@ impl Partition {
 
     /// Applies leadership and config changes from the metadata.
     pub(crate) fn update(&self, state: &PartitionState) {
+        let became_leader = state.leader == self.node_id
+            && (!self.is_leader() || state.leader_epoch != self.leader_epoch());
+        if became_leader {
+            self.reset_followers(&state.replicas);
+        }
         self.leader.store(state.leader, Ordering::Release);
         self.leader_epoch
             .store(state.leader_epoch, Ordering::Release);
         *self.isr.lock() = state.isr.clone();
+        *self.replicas.lock() = state.replicas.clone();
+        self.min_insync_replicas
+            .store(state.min_insync_replicas, Ordering::Release);
         {
             let mut log = self.log.write();
             if *log.config() != state.log_config {
@@ -221,17 +263,150 @@ impl Partition {
         Ok(offset)
     }
 
-    /// The high watermark is the smallest log end offset across the ISR.
-    fn maybe_advance_high_watermark(&self) {
+    /// The high watermark is the smallest log end offset across the ISR;
+    /// returns whether it moved.
+    fn maybe_advance_high_watermark(&self) -> bool {
         let leo = self.log_end_offset();
-        let followers = self.follower_leos.lock();
+        let followers = self.followers.lock();
         let isr = self.isr.lock();
         let hw = isr
             .iter()
             .filter(|id| **id != self.node_id)
-            .map(|id| followers.get(id).copied().unwrap_or(0))
+            .map(|id| followers.get(id).map_or(0, |f| f.log_end_offset.max(0)))
             .fold(leo, i64::min);
+        self.high_watermark.fetch_max(hw, Ordering::AcqRel) < hw
+    }
+
+    pub fn isr(&self) -> Vec<i32> {
+        self.isr.lock().clone()
+    }
+
+    pub fn replicas(&self) -> Vec<i32> {
+        self.replicas.lock().clone()
+    }
+
+    pub fn leader_id(&self) -> i32 {
+        self.leader.load(Ordering::Acquire)
+    }
+
+    /// acks=all refuses to append while the ISR is smaller than
+    /// min.insync.replicas (NOT_ENOUGH_REPLICAS), as Kafka does.
+    pub fn check_min_isr(&self) -> Result<(), ResponseError> {
+        let isr = self.isr.lock().len() as i64;
+        if isr < self.min_insync_replicas.load(Ordering::Acquire) {
+            Err(ResponseError::NotEnoughReplicas)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The leader's side of a follower's fetch from `fetch_offset`: its log
+    /// end as the leader knows it, when it was last caught up, and the high
+    /// watermark. Returns whether the high watermark moved, and the ISR with
+    /// the follower added when it has caught up to the high watermark
+    /// without being in it (the caller asks the controller).
+    pub fn record_follower_fetch(
+        &self,
+        replica: i32,
+        fetch_offset: i64,
+        now_ms: i64,
+    ) -> (bool, Option<Vec<i32>>) {
+        let leo = self.log_end_offset();
+        {
+            let mut followers = self.followers.lock();
+            let f = followers.entry(replica).or_insert(FollowerState {
+                log_end_offset: -1,
+                last_caught_up_ms: now_ms,
+            });
+            f.log_end_offset = fetch_offset;
+            if fetch_offset >= leo {
+                f.last_caught_up_ms = now_ms;
+            }
+        }
+        let moved = self.maybe_advance_high_watermark();
+        let isr = self.isr.lock().clone();
+        let expand = (!isr.contains(&replica)
+            && self.replicas.lock().contains(&replica)
+            && fetch_offset >= self.high_watermark())
+        .then(|| {
+            let mut wider = isr;
+            wider.push(replica);
+            wider.sort_unstable();
+            wider
+        });
+        (moved, expand)
+    }
+
+    /// The ISR without the followers that have not caught up for
+    /// `lag_max_ms`, when there are any (the caller asks the controller).
+    pub fn shrunk_isr(&self, now_ms: i64, lag_max_ms: i64) -> Option<Vec<i32>> {
+        if !self.is_leader() {
+            return None;
+        }
+        let followers = self.followers.lock();
+        let isr = self.isr.lock().clone();
+        let kept: Vec<i32> = isr
+            .iter()
+            .copied()
+            .filter(|id| {
+                *id == self.node_id
+                    || followers
+                        .get(id)
+                        .is_some_and(|f| now_ms.saturating_sub(f.last_caught_up_ms) <= lag_max_ms)
+            })
+            .collect();
+        (kept.len() < isr.len()).then_some(kept)
+    }
+
+    /// A follower's read: whole batches from `offset` up to the log end.
+    pub fn read_for_follower(
+        &self,
+        offset: i64,
+        max_bytes: usize,
+    ) -> Result<ReadResult, ResponseError> {
+        self.require_leader()?;
+        let log = self.log.read();
+        let records = log
+            .read(offset, max_bytes, i64::MAX, true)
+            .map_err(|e| log_error_code(&self.topic, self.index, &e))?;
+        let high_watermark = self.high_watermark();
+        Ok(ReadResult {
+            records,
+            high_watermark,
+            last_stable_offset: Self::stable_offset(&log, high_watermark),
+            log_start_offset: log.log_start_offset(),
+            aborted_transactions: None,
+        })
+    }
+
+    /// A follower appends what it fetched and takes the leader's high
+    /// watermark, as far as its own log reaches.
+    pub fn append_as_follower(
+        &self,
+        records: &[u8],
+        leader_high_watermark: i64,
+        now_ms: i64,
+    ) -> Result<(), LogError> {
+        let mut log = self.log.write();
+        log.append_as_follower(records, now_ms)?;
+        let hw = leader_high_watermark.min(log.log_end_offset());
         self.high_watermark.fetch_max(hw, Ordering::AcqRel);
+        Ok(())
+    }
+
+    /// A follower cuts its log where it diverges from the new leader's.
+    pub fn truncate_to(&self, offset: i64) -> Result<(), LogError> {
+        let mut log = self.log.write();
+        log.truncate_to(offset)?;
+        let end = log.log_end_offset();
+        if self.high_watermark() > end {
+            self.high_watermark.store(end, Ordering::Release);
+        }
+        Ok(())
+    }
+
+    pub fn latest_epoch(&self) -> Option<i32> {
+        self.log.read().latest_epoch()
     }
 
     /// Reads from `offset` up to the high watermark (or LSO under read_committed).

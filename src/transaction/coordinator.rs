@@ -23,9 +23,9 @@ use parking_lot::Mutex;
 
 use super::metadata::{TransactionMetadata, TxnState};
 use super::state_log::{self, TRANSACTION_STATE_TOPIC};
-use crate::coordinator_records::partition_for;
+use crate::coordinator_records::{partition_for, replay_partition};
 use crate::group::{GroupCoordinator, OFFSETS_TOPIC};
-use crate::partition::{now_ms, IsolationLevel, ReplicaManager};
+use crate::partition::{now_ms, ReplicaManager};
 
 pub struct TransactionConfig {
     pub state_log_partitions: i32,
@@ -438,21 +438,7 @@ impl TransactionCoordinator {
             let Some(partition) = self.replicas.partition(TRANSACTION_STATE_TOPIC, index) else {
                 continue;
             };
-            let mut offset = partition.log_start_offset();
-            let end = partition.high_watermark();
-            while offset < end {
-                let read = match partition.read(
-                    offset,
-                    1 << 20,
-                    IsolationLevel::ReadUncommitted,
-                    true,
-                ) {
-                    Ok(r) => r.records,
-                    Err(e) => {
-                        tracing::error!(partition = index, offset, error = %e, "cannot read {TRANSACTION_STATE_TOPIC}");
-                        break;
-                    }
-                };
+            replay_partition(&partition, |read| {
                 let (records, next) = state_log::replay(read);
                 for (id, meta) in records {
                     match meta {
@@ -460,11 +446,8 @@ impl TransactionCoordinator {
                         None => loaded.remove(&id),
                     };
                 }
-                match next {
-                    Some(n) if n > offset => offset = n,
-                    _ => break,
-                }
-            }
+                next
+            });
         }
         if !loaded.is_empty() {
             tracing::info!(transactional_ids = loaded.len(), "loaded transaction state");

@@ -61,6 +61,11 @@ fn launch(dir: &Path, overrides: &[String]) -> Child {
 
 /// Waits for the broker's "listening on" line; returns its client port.
 fn banner_port(child: &mut Child) -> u16 {
+    try_banner_port(child)
+        .unwrap_or_else(|line| panic!("broker did not print its address; got {line:?}"))
+}
+
+fn try_banner_port(child: &mut Child) -> Result<u16, String> {
     let stdout = child.stdout.take().expect("stdout piped");
     let mut line = String::new();
     BufReader::new(stdout)
@@ -70,21 +75,35 @@ fn banner_port(child: &mut Child) -> u16 {
         .rsplit(':')
         .next()
         .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("broker did not print its address; got {line:?}"))
+        .ok_or(line)
 }
 
-/// A port free now, for listeners whose port must be known in advance.
+/// A port free now, for listeners whose port must be known in advance;
+/// taken below Linux's ephemeral range (32768 and up), where listeners on
+/// port 0 and outgoing connections cannot take it in the meantime.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
+    loop {
+        let port = fastrand::u16(20_000..32_000);
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 /// `n` brokers that are also the metadata quorum's voters (node ids 1..=n),
 /// each with its own data dir; all are launched before any is waited for,
 /// since none serves until the quorum has a leader.
 pub fn start_cluster(n: usize, overrides: &[&str]) -> Vec<BrokerProcess> {
+    // Another test may still take a chosen port first: start again on new ones.
+    for _ in 0..3 {
+        if let Some(cluster) = try_start_cluster(n, overrides) {
+            return cluster;
+        }
+    }
+    panic!("a cluster of {n} brokers did not start");
+}
+
+fn try_start_cluster(n: usize, overrides: &[&str]) -> Option<Vec<BrokerProcess>> {
     let controller_ports: Vec<u16> = (0..n).map(|_| free_port()).collect();
     let voters = controller_ports
         .iter()
@@ -106,19 +125,30 @@ pub fn start_cluster(n: usize, overrides: &[&str]) -> Vec<BrokerProcess> {
         let child = launch(&dir, &node_overrides);
         launched.push((child, dir, tmp, node_overrides));
     }
-    launched
-        .into_iter()
-        .map(|(mut child, dir, tmp, overrides)| {
-            let port = banner_port(&mut child);
-            BrokerProcess {
-                child: Some(child),
-                port,
-                dir,
-                _tmp: Some(tmp),
-                overrides,
-            }
-        })
-        .collect()
+    let mut brokers = Vec::new();
+    let mut failed = false;
+    for (mut child, dir, tmp, overrides) in launched {
+        // Without one node the others may never form a quorum: stop them
+        // rather than wait for their banners.
+        let port = if failed {
+            let _ = child.kill();
+            0
+        } else {
+            try_banner_port(&mut child).unwrap_or_else(|_| {
+                failed = true;
+                0
+            })
+        };
+        brokers.push(BrokerProcess {
+            child: Some(child),
+            port,
+            dir,
+            _tmp: Some(tmp),
+            overrides,
+        });
+    }
+    // Dropping the brokers kills those that did start.
+    (!failed).then_some(brokers)
 }
 
 impl BrokerProcess {
@@ -150,6 +180,20 @@ impl BrokerProcess {
                 .status();
             let status = child.wait().expect("wait broker");
             assert!(status.success(), "broker exited with {status} on SIGTERM");
+        }
+    }
+
+    /// SIGSTOP (`true`) or SIGCONT (`false`): a broker that stops answering
+    /// without closing its connections.
+    pub fn pause(&mut self, stopped: bool) {
+        if let Some(child) = &self.child {
+            let signal = if stopped { "-STOP" } else { "-CONT" };
+            let status = Command::new("kill")
+                .arg(signal)
+                .arg(child.id().to_string())
+                .status()
+                .expect("run kill");
+            assert!(status.success(), "kill {signal} failed");
         }
     }
 

@@ -187,12 +187,19 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         read_json(&dir.join(VOTE_FILE)).map_err(|e| StorageIOError::read_vote(&e).into())
     }
 
+    /// Not synced: it only lets a restart apply committed entries before
+    /// hearing from a leader, and a stale one costs nothing but that.
     async fn save_committed(
         &mut self,
         committed: Option<LogId<NodeId>>,
     ) -> Result<(), StorageError<NodeId>> {
         let dir = self.inner.lock().dir.clone();
-        write_json(&dir.join(COMMITTED_FILE), &committed)
+        let path = dir.join(COMMITTED_FILE);
+        let tmp = path.with_extension("tmp");
+        serde_json::to_vec(&committed)
+            .map_err(io_error)
+            .and_then(|bytes| std::fs::write(&tmp, bytes))
+            .and_then(|()| std::fs::rename(&tmp, &path))
             .map_err(|e| StorageIOError::write(&e).into())
     }
 

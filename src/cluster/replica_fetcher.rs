@@ -1,0 +1,357 @@
+//! Followers pull from leaders, as Kafka's ReplicaFetcherThread does: one
+//! task per leader broker fetches every partition this broker follows
+//! there, with its replica id, from its log end offset, and appends what
+//! comes back as the leader wrote it. Before fetching at a new leader epoch
+//! a follower asks the leader where its log ends for the follower's latest
+//! epoch (OffsetForLeaderEpoch) and truncates a divergent tail there, so
+//! records the new leader never had are removed and committed ones never
+//! are.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Buf, BufMut, BytesMut};
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+use kafka_protocol::messages::offset_for_leader_epoch_request::{
+    OffsetForLeaderPartition, OffsetForLeaderTopic,
+};
+use kafka_protocol::messages::{
+    ApiKey, BrokerId, FetchRequest, OffsetForLeaderEpochRequest, RequestHeader, ResponseHeader,
+    TopicName,
+};
+use kafka_protocol::protocol::{Decodable, Encodable, Request, StrBytes};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use super::metadata::MetadataImage;
+use crate::partition::{now_ms, Partition, ReplicaManager};
+
+const FETCH_VERSION: i16 = 12;
+const OFFSET_FOR_LEADER_EPOCH_VERSION: i16 = 4;
+const RETRY: Duration = Duration::from_millis(200);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How followers fetch (Kafka's replica.fetch.* properties).
+#[derive(Clone, Copy)]
+pub struct FetcherConfig {
+    pub node_id: i32,
+    pub max_wait_ms: i32,
+    pub partition_max_bytes: i32,
+}
+
+/// A Kafka-protocol connection to a leader.
+struct LeaderConnection {
+    stream: TcpStream,
+    correlation_id: i32,
+    client_id: StrBytes,
+}
+
+impl LeaderConnection {
+    async fn open(addr: &str, node_id: i32) -> std::io::Result<LeaderConnection> {
+        let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr))
+            .await
+            .map_err(|_| std::io::Error::other("connect timed out"))??;
+        stream.set_nodelay(true)?;
+        Ok(LeaderConnection {
+            stream,
+            correlation_id: 0,
+            client_id: StrBytes::from_string(format!("gregor-replica-fetcher-{node_id}")),
+        })
+    }
+
+    async fn call<R: Request>(
+        &mut self,
+        request: &R,
+        version: i16,
+    ) -> std::io::Result<R::Response> {
+        let codec = |e: anyhow::Error| std::io::Error::other(e.to_string());
+        self.correlation_id = self.correlation_id.wrapping_add(1);
+        let header = RequestHeader::default()
+            .with_request_api_key(R::KEY)
+            .with_request_api_version(version)
+            .with_correlation_id(self.correlation_id)
+            .with_client_id(Some(self.client_id.clone()));
+        let mut body = BytesMut::new();
+        header
+            .encode(&mut body, R::header_version(version))
+            .map_err(codec)?;
+        request.encode(&mut body, version).map_err(codec)?;
+        let mut frame = BytesMut::with_capacity(4 + body.len());
+        frame.put_i32(body.len() as i32);
+        frame.extend_from_slice(&body);
+        self.stream.write_all(&frame).await?;
+        let len = self.stream.read_i32().await?;
+        let mut response = vec![0u8; usize::try_from(len).map_err(std::io::Error::other)?];
+        self.stream.read_exact(&mut response).await?;
+        let mut response = bytes::Bytes::from(response);
+        let response_header_version = ApiKey::try_from(R::KEY)
+            .map_err(|_| std::io::Error::other("unknown api key"))?
+            .response_header_version(version);
+        let header =
+            ResponseHeader::decode(&mut response, response_header_version).map_err(codec)?;
+        if header.correlation_id != self.correlation_id {
+            return Err(std::io::Error::other("response out of order"));
+        }
+        let decoded = R::Response::decode(&mut response, version).map_err(codec)?;
+        if response.has_remaining() {
+            tracing::debug!(
+                remaining = response.remaining(),
+                "leader sent trailing bytes"
+            );
+        }
+        Ok(decoded)
+    }
+}
+
+/// The partitions this broker follows, by leader.
+fn followed(replicas: &ReplicaManager, node_id: i32) -> BTreeMap<i32, Vec<Arc<Partition>>> {
+    let mut by_leader: BTreeMap<i32, Vec<Arc<Partition>>> = BTreeMap::new();
+    for p in replicas.all_partitions() {
+        let leader = p.leader_id();
+        if leader >= 0 && leader != node_id {
+            by_leader.entry(leader).or_default().push(p);
+        }
+    }
+    by_leader
+}
+
+/// Keeps one fetcher task per leader this broker follows partitions of.
+pub async fn run(
+    replicas: Arc<ReplicaManager>,
+    mut images: watch::Receiver<Arc<MetadataImage>>,
+    config: FetcherConfig,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut tasks: HashMap<i32, JoinHandle<()>> = HashMap::new();
+    loop {
+        tasks.retain(|_, t| !t.is_finished());
+        for leader in followed(&replicas, config.node_id).into_keys() {
+            tasks.entry(leader).or_insert_with(|| {
+                tokio::spawn(fetch_from(
+                    leader,
+                    replicas.clone(),
+                    images.clone(),
+                    config,
+                    shutdown.clone(),
+                ))
+            });
+        }
+        tokio::select! {
+            _ = shutdown.changed() => break,
+            _ = images.changed() => {}
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+    }
+    for (_, task) in tasks {
+        let _ = task.await;
+    }
+}
+
+type Key = (String, i32);
+
+/// Fetches from one leader until this broker follows nothing there.
+async fn fetch_from(
+    leader: i32,
+    replicas: Arc<ReplicaManager>,
+    images: watch::Receiver<Arc<MetadataImage>>,
+    config: FetcherConfig,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut connection: Option<LeaderConnection> = None;
+    // The leader epoch each partition's log was reconciled at.
+    let mut reconciled: HashMap<Key, i32> = HashMap::new();
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        let Some(partitions) = followed(&replicas, config.node_id).remove(&leader) else {
+            return;
+        };
+        let addr = images
+            .borrow()
+            .brokers
+            .get(&leader)
+            .map(|b| format!("{}:{}", b.host, b.port));
+        let conn = match (&mut connection, addr) {
+            (Some(c), _) => c,
+            (None, Some(addr)) => match LeaderConnection::open(&addr, config.node_id).await {
+                Ok(c) => connection.insert(c),
+                Err(e) => {
+                    tracing::debug!(leader, %addr, error = %e, "cannot reach the leader");
+                    pause(&mut shutdown).await;
+                    continue;
+                }
+            },
+            (None, None) => {
+                pause(&mut shutdown).await;
+                continue;
+            }
+        };
+        let round = async {
+            reconcile(conn, &partitions, &mut reconciled, config.node_id).await?;
+            fetch(conn, &partitions, &mut reconciled, config).await
+        };
+        let outcome = tokio::select! {
+            _ = shutdown.changed() => return,
+            r = round => r,
+        };
+        if let Err(e) = outcome {
+            tracing::debug!(leader, error = %e, "fetch from the leader failed; reconnecting");
+            connection = None;
+            pause(&mut shutdown).await;
+        }
+    }
+}
+
+async fn pause(shutdown: &mut watch::Receiver<bool>) {
+    tokio::select! {
+        _ = shutdown.changed() => {}
+        _ = tokio::time::sleep(RETRY) => {}
+    }
+}
+
+fn key(p: &Partition) -> Key {
+    (p.topic.clone(), p.index)
+}
+
+/// Truncates each partition not yet reconciled at its current leader epoch
+/// to where the leader's log ends for the follower's latest epoch.
+async fn reconcile(
+    conn: &mut LeaderConnection,
+    partitions: &[Arc<Partition>],
+    reconciled: &mut HashMap<Key, i32>,
+    node_id: i32,
+) -> std::io::Result<()> {
+    let pending: Vec<&Arc<Partition>> = partitions
+        .iter()
+        .filter(|p| reconciled.get(&key(p)) != Some(&p.leader_epoch()))
+        .collect();
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let mut topics: BTreeMap<String, Vec<OffsetForLeaderPartition>> = BTreeMap::new();
+    for p in &pending {
+        topics.entry(p.topic.clone()).or_default().push(
+            OffsetForLeaderPartition::default()
+                .with_partition(p.index)
+                .with_current_leader_epoch(p.leader_epoch())
+                .with_leader_epoch(p.latest_epoch().unwrap_or(-1)),
+        );
+    }
+    let request = OffsetForLeaderEpochRequest::default()
+        .with_replica_id(BrokerId(node_id))
+        .with_topics(
+            topics
+                .into_iter()
+                .map(|(topic, partitions)| {
+                    OffsetForLeaderTopic::default()
+                        .with_topic(TopicName(StrBytes::from_string(topic)))
+                        .with_partitions(partitions)
+                })
+                .collect(),
+        );
+    let response = conn.call(&request, OFFSET_FOR_LEADER_EPOCH_VERSION).await?;
+    for topic in response.topics {
+        for r in topic.partitions {
+            let Some(p) = pending
+                .iter()
+                .find(|p| p.topic == topic.topic.0.as_str() && p.index == r.partition)
+            else {
+                continue;
+            };
+            if r.error_code != 0 {
+                continue;
+            }
+            // An empty log has nothing to reconcile; a leader that knows
+            // nothing of the epoch (-1) leaves the follower its high
+            // watermark, as in Kafka.
+            if p.latest_epoch().is_some() && r.end_offset < p.log_end_offset() {
+                let to = if r.end_offset < 0 {
+                    p.high_watermark()
+                } else {
+                    r.end_offset
+                }
+                .max(p.log_start_offset());
+                tracing::info!(topic = %p.topic, partition = p.index, from = p.log_end_offset(), to, "truncating a divergent tail");
+                if let Err(e) = p.truncate_to(to) {
+                    tracing::error!(topic = %p.topic, partition = p.index, error = %e, "cannot truncate");
+                    continue;
+                }
+            }
+            reconciled.insert(key(p), p.leader_epoch());
+        }
+    }
+    Ok(())
+}
+
+/// One fetch of every reconciled partition, appended as the leader sent it.
+async fn fetch(
+    conn: &mut LeaderConnection,
+    partitions: &[Arc<Partition>],
+    reconciled: &mut HashMap<Key, i32>,
+    config: FetcherConfig,
+) -> std::io::Result<()> {
+    let mut topics: BTreeMap<String, Vec<FetchPartition>> = BTreeMap::new();
+    for p in partitions
+        .iter()
+        .filter(|p| reconciled.get(&key(p)) == Some(&p.leader_epoch()))
+    {
+        topics.entry(p.topic.clone()).or_default().push(
+            FetchPartition::default()
+                .with_partition(p.index)
+                .with_current_leader_epoch(p.leader_epoch())
+                .with_fetch_offset(p.log_end_offset())
+                .with_log_start_offset(p.log_start_offset())
+                .with_partition_max_bytes(config.partition_max_bytes),
+        );
+    }
+    if topics.is_empty() {
+        tokio::time::sleep(RETRY).await;
+        return Ok(());
+    }
+    let request = FetchRequest::default()
+        .with_replica_id(BrokerId(config.node_id))
+        .with_max_wait_ms(config.max_wait_ms)
+        .with_min_bytes(1)
+        .with_max_bytes(i32::MAX)
+        .with_session_epoch(-1)
+        .with_topics(
+            topics
+                .into_iter()
+                .map(|(topic, partitions)| {
+                    FetchTopic::default()
+                        .with_topic(TopicName(StrBytes::from_string(topic)))
+                        .with_partitions(partitions)
+                })
+                .collect(),
+        );
+    let response = conn.call(&request, FETCH_VERSION).await?;
+    for topic in response.responses {
+        for data in topic.partitions {
+            let Some(p) = partitions
+                .iter()
+                .find(|p| p.topic == topic.topic.0.as_str() && p.index == data.partition_index)
+            else {
+                continue;
+            };
+            match ResponseError::try_from_code(data.error_code) {
+                None => {
+                    let records = data.records.unwrap_or_default();
+                    if let Err(e) = p.append_as_follower(&records, data.high_watermark, now_ms()) {
+                        tracing::warn!(topic = %p.topic, partition = p.index, error = %e, "cannot append fetched records");
+                        reconciled.remove(&key(p));
+                    }
+                }
+                Some(e) => {
+                    tracing::debug!(topic = %p.topic, partition = p.index, error = %e, "leader refused a fetch");
+                    reconciled.remove(&key(p));
+                }
+            }
+        }
+    }
+    Ok(())
+}
