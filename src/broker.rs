@@ -93,6 +93,7 @@ impl Broker {
             host: advertised_host,
             port: advertised_port,
             rack: config.rack(),
+            fenced: false,
         };
 
         let data_dir = config.data_dir();
@@ -181,6 +182,7 @@ impl Broker {
             shutdown_rx.clone(),
         )));
         background.push(shrink_isrs(context.clone(), shutdown_rx.clone()));
+        background.push(heartbeat(context.clone(), shutdown_rx.clone()));
         background.extend([
             spawn_periodic(
                 context.clone(),
@@ -266,6 +268,30 @@ fn follow_metadata(
                     let _ = tokio::task::spawn_blocking(move || ctx.apply_metadata()).await;
                 }
             }
+        }
+    })
+}
+
+/// Tells the active controller this broker lives, and, while this node is
+/// the active controller, fences the brokers that stopped doing so.
+fn heartbeat(context: Arc<BrokerContext>, mut shutdown: watch::Receiver<bool>) -> JoinHandle<()> {
+    let interval = Duration::from_millis(context.config.broker_heartbeat_interval_ms());
+    let session = Duration::from_millis(context.config.broker_session_timeout_ms());
+    let check = (session / 4).min(interval);
+    tokio::spawn(async move {
+        let mut last_beat = tokio::time::Instant::now();
+        loop {
+            tokio::select! {
+                _ = shutdown.changed() => break,
+                _ = tokio::time::sleep(check) => {}
+            }
+            if last_beat.elapsed() >= interval {
+                last_beat = tokio::time::Instant::now();
+                if let Err(e) = context.controller.heartbeat().await {
+                    tracing::debug!(error = %e, "heartbeat not taken");
+                }
+            }
+            context.controller.fence_silent_brokers(session).await;
         }
     })
 }

@@ -251,3 +251,134 @@ async fn metadata_changes_go_on_after_the_active_controller_dies() {
         "the restarted node applies what it missed"
     );
 }
+
+/// The partition's current leader as the live brokers report it, once it
+/// is one of them.
+fn live_leader(brokers: &mut [common::BrokerProcess], topic: &str) -> Option<i32> {
+    let live: Vec<(i32, u16)> = brokers
+        .iter_mut()
+        .enumerate()
+        .filter_map(|(i, b)| b.is_running().then_some((i as i32 + 1, b.port)))
+        .collect();
+    live.iter().find_map(|(_, port)| {
+        let (leader, _) = leadership(*port, topic);
+        live.iter().any(|(id, _)| *id == leader).then_some(leader)
+    })
+}
+
+/// Sends `values` with an idempotent acks=all producer while `disrupt`
+/// runs after the first acknowledgements; every record must be acknowledged.
+async fn produce_through(
+    bootstrap: &str,
+    topic: &str,
+    values: std::ops::Range<usize>,
+    disrupt: impl FnOnce(),
+) {
+    let producer = common::producer(
+        bootstrap,
+        &[
+            ("acks", "all"),
+            ("enable.idempotence", "true"),
+            ("message.timeout.ms", "60000"),
+        ],
+    );
+    let mut pending = Vec::new();
+    let mut disrupt = Some(disrupt);
+    let start = values.start;
+    for i in values {
+        let value = format!("{i}");
+        pending.push(
+            producer
+                .send_result(
+                    FutureRecord::<(), _>::to(topic)
+                        .partition(0)
+                        .payload(&value),
+                )
+                .unwrap_or_else(|(e, _)| panic!("enqueue {i}: {e}")),
+        );
+        if i == start + 100 {
+            for p in pending.drain(..) {
+                p.await
+                    .expect("delivery")
+                    .expect("acknowledged before the failure");
+            }
+            if let Some(disrupt) = disrupt.take() {
+                disrupt();
+            }
+        }
+        if i % 20 == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+    for (n, p) in pending.into_iter().enumerate() {
+        p.await
+            .expect("delivery")
+            .unwrap_or_else(|(e, _)| panic!("record {n} after the failure not acknowledged: {e}"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_records_survive_killing_one_leader_after_another() {
+    let mut overrides = CLUSTER.to_vec();
+    overrides.extend([
+        "replica.lag.time.max.ms=2000",
+        "broker.session.timeout.ms=2000",
+        "broker.heartbeat.interval.ms=300",
+    ]);
+    let mut brokers = start_cluster(3, &overrides);
+    let admin = common::admin(&brokers[0].bootstrap());
+    let topic =
+        NewTopic::new("failover", 1, TopicReplication::Fixed(3)).set("min.insync.replicas", "2");
+    for r in admin
+        .create_topics([&topic], &AdminOptions::new())
+        .await
+        .expect("CreateTopics answered")
+    {
+        r.expect("a topic with three replicas");
+    }
+    let bootstrap: String = brokers
+        .iter()
+        .map(|b| b.bootstrap())
+        .collect::<Vec<_>>()
+        .join(",");
+
+    for round in 0..2 {
+        let leader = live_leader(&mut brokers, "failover").expect("a leader");
+        let values = round * 400..(round + 1) * 400;
+        let victim = &mut brokers[(leader - 1) as usize];
+        produce_through(&bootstrap, "failover", values, || victim.kill9()).await;
+        // The killed broker comes back, catches up and rejoins the ISR
+        // before the next leader is killed.
+        brokers[(leader - 1) as usize].restart();
+        assert!(
+            wait_until(Duration::from_secs(30), || {
+                live_leader(&mut brokers, "failover").is_some_and(|l| {
+                    leadership(brokers[(l - 1) as usize].port, "failover")
+                        .1
+                        .len()
+                        == 3
+                })
+            }),
+            "round {round}: the restarted broker rejoins the ISR"
+        );
+    }
+
+    let leader = live_leader(&mut brokers, "failover").expect("a leader");
+    let records = common::consume(
+        &brokers[(leader - 1) as usize].bootstrap(),
+        "failover",
+        0,
+        0,
+        801,
+        Duration::from_secs(20),
+    );
+    let values: Vec<String> = records
+        .iter()
+        .map(|r| String::from_utf8_lossy(r.value.as_deref().unwrap_or_default()).into_owned())
+        .collect();
+    assert_eq!(
+        values,
+        (0..800).map(|i| i.to_string()).collect::<Vec<_>>(),
+        "every acknowledged record once, in order"
+    );
+}

@@ -6,7 +6,7 @@
 //! controller, and answered once this node has applied it too, so that the
 //! caller sees its own change.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -83,6 +83,12 @@ pub enum ControllerCommand {
         config: TopicConfig,
     },
     AllocateProducerIds(i64),
+    /// A broker is alive (Kafka's BrokerHeartbeat); one that was fenced is
+    /// let back in.
+    Heartbeat(i32),
+    /// A broker missed its heartbeats: its leaderships move to other ISR
+    /// members and it leaves every ISR.
+    FenceBroker(i32),
     /// Kafka's AlterPartition: a leader shrinks or widens its ISR.
     AlterPartition {
         topic: String,
@@ -132,6 +138,11 @@ pub struct Controller {
     quorum: Quorum,
     publisher: watch::Sender<Arc<MetadataImage>>,
     broker_config: BrokerConfig,
+    /// When each broker last heartbeat, as the active controller saw it.
+    heartbeats: parking_lot::Mutex<HashMap<i32, Instant>>,
+    /// Whether this node led the quorum at the last fencing check: a new
+    /// leader gives every broker a full session before fencing it.
+    was_active: std::sync::atomic::AtomicBool,
     /// One change at a time on the active controller, each validated
     /// against the image the previous one left.
     changes: tokio::sync::Mutex<()>,
@@ -160,6 +171,8 @@ impl Controller {
             quorum,
             publisher,
             broker_config,
+            heartbeats: parking_lot::Mutex::new(HashMap::new()),
+            was_active: std::sync::atomic::AtomicBool::new(false),
             changes: tokio::sync::Mutex::new(()),
         })
     }
@@ -254,6 +267,19 @@ impl Controller {
     /// Runs a change here, as the active controller; returns its outcome
     /// and the index of the entry that holds it.
     async fn execute(&self, command: ControllerCommand) -> Result<(Outcome, u64), Attempt> {
+        // A live broker's heartbeat changes nothing but the controller's memory.
+        if let ControllerCommand::Heartbeat(id) = &command {
+            self.heartbeats.lock().insert(*id, Instant::now());
+            let fenced = self
+                .quorum
+                .applied_image()
+                .brokers
+                .get(id)
+                .is_some_and(|b| b.fenced);
+            if !fenced {
+                return Ok((Outcome::Done, self.quorum.applied_index()));
+            }
+        }
         let _one_at_a_time = self.changes.lock().await;
         // Everything earlier leaders committed is applied before a change
         // is checked against the image.
@@ -342,7 +368,24 @@ impl Controller {
                 if image.cluster_id.is_empty() {
                     image.cluster_id = new_cluster_id();
                 }
-                image.brokers.insert(me.node_id, me);
+                let id = me.node_id;
+                image.brokers.insert(id, me);
+                lead_leaderless(image, id);
+                Ok(Outcome::Done)
+            }
+            ControllerCommand::Heartbeat(id) => {
+                if let Some(b) = image.brokers.get_mut(&id) {
+                    b.fenced = false;
+                    lead_leaderless(image, id);
+                }
+                Ok(Outcome::Done)
+            }
+            ControllerCommand::FenceBroker(id) => {
+                fence(
+                    image,
+                    id,
+                    self.broker_config.unclean_leader_election_enable(),
+                );
                 Ok(Outcome::Done)
             }
             ControllerCommand::ImportImage(old) => {
@@ -447,7 +490,8 @@ impl Controller {
             ));
         }
         let config = TopicConfig::from_overrides(t.configs.iter().cloned())?;
-        let brokers: Vec<&BrokerRegistration> = image.brokers.values().collect();
+        let brokers: Vec<&BrokerRegistration> =
+            image.brokers.values().filter(|b| !b.fenced).collect();
         let assignment = if !t.assignments.is_empty() {
             if t.num_partitions != -1 || t.replication_factor != -1 {
                 return Err(ControllerError::new(
@@ -566,6 +610,50 @@ impl Controller {
         .map(|_| ())
     }
 
+    /// Tells the active controller this broker is alive.
+    pub async fn heartbeat(&self) -> Result<(), ControllerError> {
+        self.submit(ControllerCommand::Heartbeat(self.node_id))
+            .await
+            .map(|_| ())
+    }
+
+    /// On the active controller: fences the brokers silent for longer than
+    /// `session_timeout` (Kafka's broker.session.timeout.ms).
+    pub async fn fence_silent_brokers(&self, session_timeout: Duration) {
+        use std::sync::atomic::Ordering;
+        let active = self.quorum.leader() == Some(self.node_id as NodeId);
+        let was_active = self.was_active.swap(active, Ordering::AcqRel);
+        if !active {
+            return;
+        }
+        let image = self.quorum.applied_image();
+        let silent: Vec<i32> = {
+            let mut heartbeats = self.heartbeats.lock();
+            if !was_active {
+                heartbeats.clear();
+            }
+            let now = Instant::now();
+            image
+                .brokers
+                .values()
+                .filter(|b| !b.fenced && b.node_id != self.node_id)
+                .map(|b| b.node_id)
+                .filter(|id| {
+                    now.duration_since(*heartbeats.entry(*id).or_insert(now)) > session_timeout
+                })
+                .collect()
+        };
+        for id in silent {
+            match self.submit(ControllerCommand::FenceBroker(id)).await {
+                Ok(_) => tracing::warn!(
+                    broker = id,
+                    "broker missed its heartbeats: fenced, its leaderships moved"
+                ),
+                Err(e) => tracing::warn!(broker = id, error = %e, "cannot fence a silent broker"),
+            }
+        }
+    }
+
     /// Kafka's AlterPartition: the leader of `topic`-`partition` reports a new ISR.
     pub async fn alter_partition(
         &self,
@@ -609,6 +697,70 @@ impl Controller {
     }
 }
 
+/// Moves `id`'s leaderships to the first live member of each ISR (any live
+/// replica with unclean leader election; none otherwise, leaving the
+/// partition offline with `id` kept as its last ISR member) at a new
+/// leader epoch, and takes `id` out of every other ISR.
+fn fence(image: &mut MetadataImage, id: i32, unclean: bool) {
+    let Some(broker) = image.brokers.get_mut(&id) else {
+        return;
+    };
+    broker.fenced = true;
+    let live: std::collections::BTreeSet<i32> = image
+        .brokers
+        .values()
+        .filter(|b| !b.fenced)
+        .map(|b| b.node_id)
+        .collect();
+    for p in image
+        .topics
+        .values_mut()
+        .flat_map(|t| t.partitions.iter_mut())
+    {
+        if p.leader == id {
+            let others: Vec<i32> = p.isr.iter().copied().filter(|r| *r != id).collect();
+            let next = others
+                .iter()
+                .copied()
+                .find(|r| live.contains(r))
+                .or_else(|| {
+                    unclean
+                        .then(|| p.replicas.iter().copied().find(|r| live.contains(r)))
+                        .flatten()
+                });
+            match next {
+                Some(leader) => {
+                    p.leader = leader;
+                    p.isr = if others.contains(&leader) {
+                        others
+                    } else {
+                        vec![leader]
+                    };
+                }
+                None => p.leader = -1,
+            }
+            p.leader_epoch += 1;
+        } else if p.isr.len() > 1 && p.isr.contains(&id) {
+            p.isr.retain(|r| *r != id);
+        }
+    }
+}
+
+/// A broker back (registered again or heartbeating after being fenced)
+/// leads the offline partitions whose last ISR member it is.
+fn lead_leaderless(image: &mut MetadataImage, id: i32) {
+    for p in image
+        .topics
+        .values_mut()
+        .flat_map(|t| t.partitions.iter_mut())
+    {
+        if p.leader == -1 && p.isr.contains(&id) {
+            p.leader = id;
+            p.leader_epoch += 1;
+        }
+    }
+}
+
 fn unexpected(outcome: Outcome) -> ControllerError {
     ControllerError::new(
         ResponseError::UnknownServerError,
@@ -623,7 +775,12 @@ fn plan_partitions(
     count: i32,
     assignments: Option<Vec<Vec<i32>>>,
 ) -> Result<(), ControllerError> {
-    let brokers: Vec<BrokerRegistration> = image.brokers.values().cloned().collect();
+    let brokers: Vec<BrokerRegistration> = image
+        .brokers
+        .values()
+        .filter(|b| !b.fenced)
+        .cloned()
+        .collect();
     let topic = image
         .topics
         .get_mut(name)

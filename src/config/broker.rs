@@ -60,7 +60,21 @@ pub static BROKER_CONFIGS: &[ConfigDef] = &[
         None,
         "Create a topic on first Metadata request or produce to it.",
     ),
+    def(
+        "broker.heartbeat.interval.ms",
+        Int,
+        Some("2000"),
+        Some(1),
+        "How often a broker tells the active controller it is alive.",
+    ),
     def("broker.id", Int, None, Some(0), "Alias of node.id."),
+    def(
+        "broker.session.timeout.ms",
+        Int,
+        Some("9000"),
+        Some(1),
+        "A broker silent this long is fenced and its leaderships move.",
+    ),
     def(
         "broker.rack",
         ConfigKind::String,
@@ -906,6 +920,18 @@ impl BrokerConfig {
         self.long("transactional.id.expiration.ms")
     }
 
+    pub fn unclean_leader_election_enable(&self) -> bool {
+        self.bool("unclean.leader.election.enable")
+    }
+
+    pub fn broker_heartbeat_interval_ms(&self) -> u64 {
+        self.long("broker.heartbeat.interval.ms").max(1) as u64
+    }
+
+    pub fn broker_session_timeout_ms(&self) -> u64 {
+        self.long("broker.session.timeout.ms").max(1) as u64
+    }
+
     pub fn replica_fetch_max_bytes(&self) -> i32 {
         self.long("replica.fetch.max.bytes") as i32
     }
@@ -1004,6 +1030,9 @@ mod tests {
         b.replica_fetch_max_bytes();
         b.replica_fetch_wait_max_ms();
         b.replica_lag_time_max_ms();
+        b.broker_heartbeat_interval_ms();
+        b.broker_session_timeout_ms();
+        assert!(!b.unclean_leader_election_enable());
         assert!(b.auto_create_topics_enable() && b.delete_topic_enable());
     }
 

@@ -115,6 +115,7 @@ mod tests {
                 host: "h".into(),
                 port: 9092,
                 rack: None,
+                fenced: false,
             },
         );
         after.topics.remove("gone");
