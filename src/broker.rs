@@ -140,17 +140,19 @@ impl Broker {
             },
             replicas.clone(),
         );
-        groups.load_offsets();
+        groups.sync_leadership();
         let transactions = TransactionCoordinator::new(
             TransactionConfig {
+                node_id: config.node_id(),
                 state_log_partitions: config.transaction_state_log_num_partitions(),
                 max_timeout_ms: config.transaction_max_timeout_ms(),
                 id_expiration_ms: config.transactional_id_expiration_ms(),
             },
             replicas.clone(),
             groups.clone(),
+            controller.subscribe(),
         );
-        transactions.load();
+        transactions.sync_leadership();
         let context = Arc::new(BrokerContext {
             node_id: config.node_id(),
             config: config.clone(),

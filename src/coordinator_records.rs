@@ -3,7 +3,7 @@
 //! a key to a partition, its schema strings, and one record batch per
 //! change.
 
-use crate::partition::{IsolationLevel, Partition};
+use crate::partition::Partition;
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use kafka_protocol::records::{
     Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
@@ -43,15 +43,15 @@ pub fn get_string(buf: &mut Bytes) -> Option<String> {
     String::from_utf8(buf.split_to(len).to_vec()).ok()
 }
 
-/// Reads `partition` from its log start to its high watermark, handing
-/// each read to `replay`, which answers the offset after the last record it
-/// took (a coordinator loading its state at start-up).
+/// Reads `partition` from its log start to its log end, handing each read
+/// to `replay`, which answers the offset after the last record it took (a
+/// coordinator loading its state when it comes to lead the partition).
 pub fn replay_partition(partition: &Partition, mut replay: impl FnMut(Bytes) -> Option<i64>) {
     let mut offset = partition.log_start_offset();
-    let end = partition.high_watermark();
+    let end = partition.log_end_offset();
     while offset < end {
-        let read = match partition.read(offset, 1 << 20, IsolationLevel::ReadUncommitted, true) {
-            Ok(r) => r.records,
+        let read = match partition.read_to_log_end(offset, 1 << 20) {
+            Ok(r) => r,
             Err(e) => {
                 tracing::error!(topic = %partition.topic, partition = partition.index, offset, error = %e, "cannot read an internal topic");
                 break;

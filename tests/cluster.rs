@@ -382,3 +382,118 @@ async fn acknowledged_records_survive_killing_one_leader_after_another() {
         "every acknowledged record once, in order"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_resumes_from_its_commits_when_its_coordinator_dies() {
+    use kafka_protocol::messages::FindCoordinatorRequest;
+    use kafka_protocol::protocol::StrBytes;
+    let mut brokers = start_cluster(
+        3,
+        &[
+            "offsets.topic.num.partitions=3",
+            "group.initial.rebalance.delay.ms=0",
+            "replica.lag.time.max.ms=2000",
+            "broker.session.timeout.ms=2000",
+            "broker.heartbeat.interval.ms=300",
+        ],
+    );
+    let bootstrap: String = brokers
+        .iter()
+        .map(|b| b.bootstrap())
+        .collect::<Vec<_>>()
+        .join(",");
+    let admin = common::admin(&brokers[0].bootstrap());
+    let topic = NewTopic::new("work", 3, TopicReplication::Fixed(3));
+    for r in admin
+        .create_topics([&topic], &AdminOptions::new())
+        .await
+        .expect("CreateTopics answered")
+    {
+        r.expect("a replicated topic");
+    }
+    common::produce_values(&bootstrap, "work", 0..30, 3).await;
+    let member = common::subscribed_member(&bootstrap, "workers", "work", &[]);
+    let seen = common::poll_until(&[&member], Duration::from_secs(30), |s| s[0].len() >= 30);
+    assert_eq!(common::values_read(&seen), (0..30).collect::<Vec<_>>());
+    member
+        .commit_consumer_state(rdkafka::consumer::CommitMode::Sync)
+        .expect("commit");
+
+    // The group's coordinator dies; its offsets partition's new leader
+    // takes the group over from the log it replicated.
+    let found = RawClient::connect(brokers[0].port)
+        .call(
+            &FindCoordinatorRequest::default()
+                .with_key_type(0)
+                .with_coordinator_keys(vec![StrBytes::from_static_str("workers")]),
+            4,
+        )
+        .expect("FindCoordinator answered");
+    let coordinator = found.coordinators[0].node_id.0;
+    assert!((1..=3).contains(&coordinator));
+    brokers[(coordinator - 1) as usize].kill9();
+    common::produce_values(&bootstrap, "work", 30..60, 3).await;
+    let seen = common::poll_until(&[&member], Duration::from_secs(60), |s| s[0].len() >= 30);
+    assert_eq!(
+        common::values_read(&seen),
+        (30..60).collect::<Vec<_>>(),
+        "the member resumes at its committed offsets under the new coordinator"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transactions_span_partitions_led_by_different_brokers() {
+    use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
+    let brokers = start_cluster(3, CLUSTER);
+    let bootstrap: String = brokers
+        .iter()
+        .map(|b| b.bootstrap())
+        .collect::<Vec<_>>()
+        .join(",");
+    create_topic(&bootstrap, "spanning", 3, &[]).await;
+    let (_, _, topics) = metadata(brokers[0].port);
+    let leaders: BTreeSet<i32> = topics["spanning"].iter().copied().collect();
+    assert_eq!(leaders.len(), 3, "each partition has a different leader");
+
+    let producer: ThreadedProducer<rdkafka::producer::DefaultProducerContext> =
+        client_config(&bootstrap)
+            .set("transactional.id", "spanning")
+            .create()
+            .expect("transactional producer");
+    let timeout = Duration::from_secs(15);
+    producer.init_transactions(timeout).expect("init");
+    for (round, commit) in [(0, true), (1, false), (2, true)] {
+        producer.begin_transaction().expect("begin");
+        for partition in 0..3 {
+            let value = format!("{round}-{partition}");
+            producer
+                .send(
+                    BaseRecord::<(), _>::to("spanning")
+                        .partition(partition)
+                        .payload(&value),
+                )
+                .unwrap_or_else(|(e, _)| panic!("enqueue: {e}"));
+        }
+        producer.flush(timeout).expect("flush");
+        if commit {
+            producer.commit_transaction(timeout).expect("commit");
+        } else {
+            producer.abort_transaction(timeout).expect("abort");
+        }
+    }
+    let reader: BaseConsumer = client_config(&bootstrap)
+        .set("group.id", "spanning-reader")
+        .set("isolation.level", "read_committed")
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .expect("consumer");
+    reader.subscribe(&["spanning"]).expect("subscribe");
+    let seen = common::poll_until(&[&reader], Duration::from_secs(20), |s| s[0].len() >= 6);
+    let mut values: Vec<String> = seen[0].iter().map(|r| r.2.clone()).collect();
+    values.sort();
+    assert_eq!(
+        values,
+        ["0-0", "0-1", "0-2", "2-0", "2-1", "2-2"],
+        "committed records from every partition, none of the aborted ones"
+    );
+}

@@ -101,6 +101,7 @@ async fn every_api_answers_an_empty_request_at_every_version() {
     empty::<EndTxnRequest>(&mut c);
     empty::<DescribeTransactionsRequest>(&mut c);
     empty::<ListTransactionsRequest>(&mut c);
+    empty::<WriteTxnMarkersRequest>(&mut c);
     // acks=0 has no response; ask for one.
     sweep(
         &mut c,

@@ -175,6 +175,7 @@ fn api_versions_lists_exactly_the_served_apis() {
         ApiKey::EndTxn,
         ApiKey::DescribeTransactions,
         ApiKey::ListTransactions,
+        ApiKey::WriteTxnMarkers,
     ];
     let mut want: Vec<i16> = expected.iter().map(|k| *k as i16).collect();
     want.sort();

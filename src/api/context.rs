@@ -33,6 +33,9 @@ impl BrokerContext {
         if let Err(e) = self.replicas.apply(&hosted) {
             tracing::error!(error = %e, "cannot apply metadata change to local partitions");
         }
+        // Coordinators follow the leadership of their internal partitions.
+        self.groups.sync_leadership();
+        self.transactions.sync_leadership();
     }
 
     /// Creates `__consumer_offsets` on first use, as Kafka does.

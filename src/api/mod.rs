@@ -42,6 +42,7 @@ mod produce;
 mod registry;
 mod sync_group;
 mod txn_offset_commit;
+mod write_txn_markers;
 
 pub use api_versions::unsupported_version_response;
 pub use context::{BrokerContext, RequestContext};

@@ -55,6 +55,10 @@ impl Handler for OffsetCommit {
                     valid,
                 )
             });
+        let outcome = match outcome {
+            Ok(()) => broker.groups.replicated(&request.group_id.0).await,
+            Err(e) => Err(e),
+        };
         let topics = request
             .topics
             .iter()

@@ -15,7 +15,7 @@ use super::{
     describe_groups, describe_log_dirs, describe_transactions, end_txn, fetch, find_coordinator,
     heartbeat, incremental_alter_configs, init_producer_id, join_group, leave_group, list_groups,
     list_offsets, list_transactions, metadata, offset_commit, offset_delete, offset_fetch,
-    offset_for_leader_epoch, produce, sync_group, txn_offset_commit,
+    offset_for_leader_epoch, produce, sync_group, txn_offset_commit, write_txn_markers,
 };
 use super::{context::RequestContext, BrokerContext, Handler};
 
@@ -111,6 +111,7 @@ static ENDPOINTS: std::sync::LazyLock<Vec<Endpoint>> = std::sync::LazyLock::new(
         entry::<end_txn::EndTxn>(),
         entry::<describe_transactions::DescribeTransactions>(),
         entry::<list_transactions::ListTransactions>(),
+        entry::<write_txn_markers::WriteTxnMarkers>(),
     ]
 });
 

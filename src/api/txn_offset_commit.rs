@@ -41,18 +41,19 @@ impl Handler for TxnOffsetCommit {
                 })
             })
             .collect();
-        let code = broker
-            .groups
-            .txn_commit_offsets(
-                &request.group_id.0,
-                (request.producer_id.0, request.producer_epoch),
-                request.generation_id,
-                &request.member_id,
-                request.group_instance_id.as_deref(),
-                offsets,
-            )
-            .err()
-            .map_or(0, |e| e.code());
+        let outcome = broker.groups.txn_commit_offsets(
+            &request.group_id.0,
+            (request.producer_id.0, request.producer_epoch),
+            request.generation_id,
+            &request.member_id,
+            request.group_instance_id.as_deref(),
+            offsets,
+        );
+        let outcome = match outcome {
+            Ok(()) => broker.groups.replicated(&request.group_id.0).await,
+            Err(e) => Err(e),
+        };
+        let code = outcome.err().map_or(0, |e| e.code());
         let topics = request
             .topics
             .iter()

@@ -2,6 +2,7 @@
 //! changes it through the metadata quorum, and replica placement.
 
 pub mod assignment;
+pub mod broker_client;
 pub mod controller;
 pub mod metadata;
 pub mod quorum;

@@ -11,29 +11,23 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::{Buf, BufMut, BytesMut};
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::offset_for_leader_epoch_request::{
     OffsetForLeaderPartition, OffsetForLeaderTopic,
 };
-use kafka_protocol::messages::{
-    ApiKey, BrokerId, FetchRequest, OffsetForLeaderEpochRequest, RequestHeader, ResponseHeader,
-    TopicName,
-};
-use kafka_protocol::protocol::{Decodable, Encodable, Request, StrBytes};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use kafka_protocol::messages::{BrokerId, FetchRequest, OffsetForLeaderEpochRequest, TopicName};
+use kafka_protocol::protocol::StrBytes;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use super::broker_client::BrokerConnection;
 use super::metadata::MetadataImage;
 use crate::partition::{now_ms, Partition, ReplicaManager};
 
 const FETCH_VERSION: i16 = 12;
 const OFFSET_FOR_LEADER_EPOCH_VERSION: i16 = 4;
 const RETRY: Duration = Duration::from_millis(200);
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// How followers fetch (Kafka's replica.fetch.* properties).
 #[derive(Clone, Copy)]
@@ -41,70 +35,6 @@ pub struct FetcherConfig {
     pub node_id: i32,
     pub max_wait_ms: i32,
     pub partition_max_bytes: i32,
-}
-
-/// A Kafka-protocol connection to a leader.
-struct LeaderConnection {
-    stream: TcpStream,
-    correlation_id: i32,
-    client_id: StrBytes,
-}
-
-impl LeaderConnection {
-    async fn open(addr: &str, node_id: i32) -> std::io::Result<LeaderConnection> {
-        let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr))
-            .await
-            .map_err(|_| std::io::Error::other("connect timed out"))??;
-        stream.set_nodelay(true)?;
-        Ok(LeaderConnection {
-            stream,
-            correlation_id: 0,
-            client_id: StrBytes::from_string(format!("gregor-replica-fetcher-{node_id}")),
-        })
-    }
-
-    async fn call<R: Request>(
-        &mut self,
-        request: &R,
-        version: i16,
-    ) -> std::io::Result<R::Response> {
-        let codec = |e: anyhow::Error| std::io::Error::other(e.to_string());
-        self.correlation_id = self.correlation_id.wrapping_add(1);
-        let header = RequestHeader::default()
-            .with_request_api_key(R::KEY)
-            .with_request_api_version(version)
-            .with_correlation_id(self.correlation_id)
-            .with_client_id(Some(self.client_id.clone()));
-        let mut body = BytesMut::new();
-        header
-            .encode(&mut body, R::header_version(version))
-            .map_err(codec)?;
-        request.encode(&mut body, version).map_err(codec)?;
-        let mut frame = BytesMut::with_capacity(4 + body.len());
-        frame.put_i32(body.len() as i32);
-        frame.extend_from_slice(&body);
-        self.stream.write_all(&frame).await?;
-        let len = self.stream.read_i32().await?;
-        let mut response = vec![0u8; usize::try_from(len).map_err(std::io::Error::other)?];
-        self.stream.read_exact(&mut response).await?;
-        let mut response = bytes::Bytes::from(response);
-        let response_header_version = ApiKey::try_from(R::KEY)
-            .map_err(|_| std::io::Error::other("unknown api key"))?
-            .response_header_version(version);
-        let header =
-            ResponseHeader::decode(&mut response, response_header_version).map_err(codec)?;
-        if header.correlation_id != self.correlation_id {
-            return Err(std::io::Error::other("response out of order"));
-        }
-        let decoded = R::Response::decode(&mut response, version).map_err(codec)?;
-        if response.has_remaining() {
-            tracing::debug!(
-                remaining = response.remaining(),
-                "leader sent trailing bytes"
-            );
-        }
-        Ok(decoded)
-    }
 }
 
 /// The partitions this broker follows, by leader.
@@ -161,7 +91,7 @@ async fn fetch_from(
     config: FetcherConfig,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let mut connection: Option<LeaderConnection> = None;
+    let mut connection: Option<BrokerConnection> = None;
     // The leader epoch each partition's log was reconciled at.
     let mut reconciled: HashMap<Key, i32> = HashMap::new();
     loop {
@@ -178,7 +108,12 @@ async fn fetch_from(
             .map(|b| format!("{}:{}", b.host, b.port));
         let conn = match (&mut connection, addr) {
             (Some(c), _) => c,
-            (None, Some(addr)) => match LeaderConnection::open(&addr, config.node_id).await {
+            (None, Some(addr)) => match BrokerConnection::open(
+                &addr,
+                &format!("gregor-replica-fetcher-{}", config.node_id),
+            )
+            .await
+            {
                 Ok(c) => connection.insert(c),
                 Err(e) => {
                     tracing::debug!(leader, %addr, error = %e, "cannot reach the leader");
@@ -221,7 +156,7 @@ fn key(p: &Partition) -> Key {
 /// Truncates each partition not yet reconciled at its current leader epoch
 /// to where the leader's log ends for the follower's latest epoch.
 async fn reconcile(
-    conn: &mut LeaderConnection,
+    conn: &mut BrokerConnection,
     partitions: &[Arc<Partition>],
     reconciled: &mut HashMap<Key, i32>,
     node_id: i32,
@@ -290,7 +225,7 @@ async fn reconcile(
 
 /// One fetch of every reconciled partition, appended as the leader sent it.
 async fn fetch(
-    conn: &mut LeaderConnection,
+    conn: &mut BrokerConnection,
     partitions: &[Arc<Partition>],
     reconciled: &mut HashMap<Key, i32>,
     config: FetcherConfig,

@@ -41,6 +41,10 @@ use state::Group;
 use state::InitialDelay;
 
 /// Coordinator settings, Kafka's `group.*` broker properties.
+/// Kafka's offsets.commit.timeout.ms default: how long a commit waits for
+/// the offsets partition's ISR.
+const OFFSETS_COMMIT_TIMEOUT_MS: u64 = 5000;
+
 #[derive(Debug, Clone)]
 pub struct GroupConfig {
     pub initial_rebalance_delay_ms: u64,
@@ -131,6 +135,19 @@ struct State {
 type PendingOffsets = BTreeMap<(String, i32), CommittedOffset>;
 
 impl State {
+    /// Drops every group (and its offsets) that `gone` names.
+    fn forget(&mut self, gone: impl Fn(&str) -> bool) {
+        self.groups.retain(|g, _| !gone(g));
+        self.consumer_groups.retain(|g, _| !gone(g));
+        self.consumer_written.retain(|g, _| !gone(g));
+        self.offsets.retain_groups(|g| !gone(g));
+        for groups in self.pending_txn_offsets.values_mut() {
+            groups.retain(|g, _| !gone(g));
+        }
+        self.pending_txn_offsets
+            .retain(|_, groups| !groups.is_empty());
+    }
+
     fn complete_transaction(
         &mut self,
         offsets_partitions: i32,
@@ -165,6 +182,8 @@ pub struct GroupCoordinator {
     /// Where commits are made durable, in `__consumer_offsets`.
     replicas: Arc<ReplicaManager>,
     state: Mutex<State>,
+    /// The `__consumer_offsets` partitions whose groups are loaded here.
+    led: Mutex<BTreeSet<i32>>,
     /// Lets timers spawned under the lock call back without keeping the coordinator alive.
     this: Weak<GroupCoordinator>,
 }
@@ -197,6 +216,7 @@ impl GroupCoordinator {
             config,
             replicas,
             state: Mutex::new(State::default()),
+            led: Mutex::new(BTreeSet::new()),
             this: this.clone(),
         })
     }
@@ -800,6 +820,30 @@ impl GroupCoordinator {
             .any(|groups| groups.get(group_id).is_some_and(|g| g.contains_key(&key)))
     }
 
+    /// Waits until what has been written to `group_id`'s partition of
+    /// `__consumer_offsets` is on its whole ISR, as Kafka's coordinator
+    /// appends with acks=all: an acknowledged commit survives losing the
+    /// coordinator. COORDINATOR_NOT_AVAILABLE (the client commits again)
+    /// after offsets.commit.timeout.ms.
+    pub async fn replicated(&self, group_id: &str) -> Result<(), ResponseError> {
+        let index = partition_for(group_id, self.config.offsets_topic_partitions);
+        let Some(partition) = self.replicas.partition(OFFSETS_TOPIC, index) else {
+            return Err(ResponseError::CoordinatorNotAvailable);
+        };
+        let end = partition.log_end_offset();
+        let timeout = Duration::from_millis(OFFSETS_COMMIT_TIMEOUT_MS);
+        if end == 0
+            || self
+                .replicas
+                .wait_for_high_watermark(&partition, end - 1, timeout)
+                .await
+        {
+            Ok(())
+        } else {
+            Err(ResponseError::CoordinatorNotAvailable)
+        }
+    }
+
     /// Records a classic group's generation, leader and members, so that
     /// after a restart members carry on without a rebalance. A failure is
     /// logged, not returned: the group works on, only a restart would rebalance it.
@@ -1135,13 +1179,43 @@ impl GroupCoordinator {
         }
     }
 
-    /// Replays every committed offset from `__consumer_offsets`; run before
-    /// the broker serves, so no client sees a coordinator still loading.
-    pub fn load_offsets(&self) {
+    /// Loads the groups of the `__consumer_offsets` partitions this broker
+    /// has come to lead (all it leads, at start-up before it serves; one
+    /// whose leadership moved here, from the log it replicated) and forgets
+    /// those of the partitions it no longer leads.
+    pub fn sync_leadership(&self) {
+        let partitions = self.config.offsets_topic_partitions;
+        let led_now: BTreeSet<i32> = (0..partitions)
+            .filter(|i| {
+                self.replicas
+                    .partition(OFFSETS_TOPIC, *i)
+                    .is_some_and(|p| p.is_leader())
+            })
+            .collect();
+        let mut led = self.led.lock();
+        let gained: Vec<i32> = led_now.difference(&led).copied().collect();
+        let lost: Vec<i32> = led.difference(&led_now).copied().collect();
+        if gained.is_empty() && lost.is_empty() {
+            return;
+        }
         let mut state = self.state.lock();
+        let lost_set: BTreeSet<i32> = lost.iter().copied().collect();
+        state.forget(|g| lost_set.contains(&partition_for(g, partitions)));
+        // Groups a partition's log holds replace what memory has of them;
+        // a group that reached this broker before its partition was created
+        // here (a new `__consumer_offsets`) keeps its members.
+        self.load_partitions(&mut state, &gained);
+        if !lost.is_empty() {
+            tracing::info!(partitions = ?lost, "no longer coordinating the groups of these {OFFSETS_TOPIC} partitions");
+        }
+        *led = led_now;
+    }
+
+    /// Replays the given `__consumer_offsets` partitions into the state.
+    fn load_partitions(&self, state: &mut State, indexes: &[i32]) {
         let mut loaded = 0usize;
         let mut consumer_groups: HashMap<String, consumer_records::Records> = HashMap::new();
-        for index in 0..self.config.offsets_topic_partitions {
+        for &index in indexes {
             let Some(partition) = self.replicas.partition(OFFSETS_TOPIC, index) else {
                 continue;
             };

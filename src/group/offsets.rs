@@ -53,6 +53,11 @@ impl OffsetStore {
             .collect()
     }
 
+    /// Keeps only the groups `keep` admits.
+    pub fn retain_groups(&mut self, keep: impl Fn(&str) -> bool) {
+        self.offsets.retain(|group, _| keep(group));
+    }
+
     pub fn remove_group(&mut self, group: &str) {
         self.offsets.remove(group);
     }

@@ -358,6 +358,16 @@ impl Partition {
         (kept.len() < isr.len()).then_some(kept)
     }
 
+    /// Whole batches from `offset` up to the log end, past the high
+    /// watermark: what a coordinator that has just become leader loads, as
+    /// Kafka's do, since its high watermark lags the old leader's.
+    pub fn read_to_log_end(&self, offset: i64, max_bytes: usize) -> Result<Bytes, ResponseError> {
+        self.log
+            .read()
+            .read(offset, max_bytes, i64::MAX, true)
+            .map_err(|e| log_error_code(&self.topic, self.index, &e))
+    }
+
     /// A follower's read: whole batches from `offset` up to the log end.
     pub fn read_for_follower(
         &self,

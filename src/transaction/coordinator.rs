@@ -15,19 +15,28 @@
 //! after the Prepare record and sends WriteTxnMarkers to partition leaders);
 //! every transactional id shares one lock.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::write_txn_markers_request::{
+    WritableTxnMarker, WritableTxnMarkerTopic,
+};
+use kafka_protocol::messages::{ProducerId, TopicName, WriteTxnMarkersRequest};
+use kafka_protocol::protocol::StrBytes;
 use parking_lot::Mutex;
+use tokio::sync::watch;
 
 use super::metadata::{TransactionMetadata, TxnState};
 use super::state_log::{self, TRANSACTION_STATE_TOPIC};
+use crate::cluster::broker_client::BrokerConnection;
+use crate::cluster::MetadataImage;
 use crate::coordinator_records::{partition_for, replay_partition};
 use crate::group::{GroupCoordinator, OFFSETS_TOPIC};
 use crate::partition::{now_ms, ReplicaManager};
 
 pub struct TransactionConfig {
+    pub node_id: i32,
     pub state_log_partitions: i32,
     pub max_timeout_ms: i32,
     pub id_expiration_ms: i64,
@@ -41,10 +50,56 @@ pub struct TransactionCoordinator {
     replicas: Arc<ReplicaManager>,
     /// Told when a transaction that committed offsets ends.
     groups: Arc<GroupCoordinator>,
+    /// Where the leaders of a transaction's partitions are, for markers
+    /// this broker cannot write itself.
+    images: watch::Receiver<Arc<MetadataImage>>,
     transactions: Mutex<HashMap<String, TransactionMetadata>>,
+    /// The `__transaction_state` partitions whose ids are loaded here.
+    led: Mutex<BTreeSet<i32>>,
 }
 
 type Transactions = HashMap<String, TransactionMetadata>;
+
+/// Has the leader at `addr` write the markers of `meta`'s transaction to
+/// its partitions (Kafka's WriteTxnMarkers). The coordinator runs on
+/// blocking threads, which wait here for the answer.
+fn send_markers(
+    addr: &str,
+    meta: &TransactionMetadata,
+    commit: bool,
+    coordinator_epoch: i32,
+    topics: BTreeMap<String, Vec<i32>>,
+) -> Result<(), ResponseError> {
+    let marker = WritableTxnMarker::default()
+        .with_producer_id(ProducerId(meta.producer_id))
+        .with_producer_epoch(meta.producer_epoch)
+        .with_transaction_result(commit)
+        .with_coordinator_epoch(coordinator_epoch)
+        .with_topics(
+            topics
+                .into_iter()
+                .map(|(topic, partitions)| {
+                    WritableTxnMarkerTopic::default()
+                        .with_name(TopicName(StrBytes::from_string(topic)))
+                        .with_partition_indexes(partitions)
+                })
+                .collect(),
+        );
+    let request = WriteTxnMarkersRequest::default().with_markers(vec![marker]);
+    let call = async {
+        let mut connection = BrokerConnection::open(addr, "gregor-transaction-coordinator").await?;
+        connection.call(&request, 1).await
+    };
+    let response = tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(call))
+        .map_err(|_| ResponseError::CoordinatorNotAvailable)?;
+    let failed = response
+        .markers
+        .iter()
+        .flat_map(|m| &m.topics)
+        .flat_map(|t| &t.partitions)
+        .find_map(|p| ResponseError::try_from_code(p.error_code));
+    failed.map_or(Ok(()), Err)
+}
 
 fn check_producer(
     meta: &TransactionMetadata,
@@ -65,12 +120,15 @@ impl TransactionCoordinator {
         config: TransactionConfig,
         replicas: Arc<ReplicaManager>,
         groups: Arc<GroupCoordinator>,
+        images: watch::Receiver<Arc<MetadataImage>>,
     ) -> Arc<TransactionCoordinator> {
         Arc::new(TransactionCoordinator {
             config,
             replicas,
             groups,
+            images,
             transactions: Mutex::new(HashMap::new()),
+            led: Mutex::new(BTreeSet::new()),
         })
     }
 
@@ -311,6 +369,8 @@ impl TransactionCoordinator {
                 self.state_partition(transactional_id),
             )
             .map_or(0, |p| p.leader_epoch());
+        // Partitions led elsewhere, by their leader's address.
+        let mut remote: BTreeMap<String, BTreeMap<String, Vec<i32>>> = BTreeMap::new();
         for (topic, partition) in &meta.partitions {
             let written = self.replicas.write_txn_marker(
                 topic,
@@ -326,13 +386,42 @@ impl TransactionCoordinator {
                         .complete_transaction(*partition, meta.producer_id, commit);
                 }
                 Ok(_) => {}
-                // A partition deleted since it joined has nothing to end.
-                Err(ResponseError::UnknownTopicOrPartition) => {}
+                Err(
+                    ResponseError::UnknownTopicOrPartition | ResponseError::NotLeaderOrFollower,
+                ) => {
+                    let image = self.images.borrow().clone();
+                    // A partition deleted since it joined has nothing to end.
+                    let Some(p) = image.partition(topic, *partition) else {
+                        continue;
+                    };
+                    match image.brokers.get(&p.leader) {
+                        Some(b) if p.leader != self.config.node_id => remote
+                            .entry(format!("{}:{}", b.host, b.port))
+                            .or_default()
+                            .entry(topic.clone())
+                            .or_default()
+                            .push(*partition),
+                        _ => {
+                            tracing::warn!(
+                                transactional_id,
+                                topic,
+                                partition,
+                                "no leader to write a transaction marker to"
+                            );
+                            return Err(ResponseError::NotLeaderOrFollower);
+                        }
+                    }
+                }
                 Err(e) => {
                     tracing::warn!(transactional_id, topic, partition, error = %e, "cannot write transaction marker");
                     return Err(e);
                 }
             }
+        }
+        for (addr, topics) in remote {
+            send_markers(&addr, &meta, commit, coordinator_epoch, topics).inspect_err(|e| {
+                tracing::warn!(transactional_id, %addr, error = %e, "cannot have transaction markers written");
+            })?;
         }
         meta.state = if commit {
             TxnState::CompleteCommit
@@ -430,11 +519,30 @@ impl TransactionCoordinator {
         out
     }
 
-    /// Replays `__transaction_state` before the broker serves, then ends
-    /// what a crash left between Prepare and Complete.
-    pub fn load(&self) {
+    /// Loads the transactional ids of the `__transaction_state` partitions
+    /// this broker has come to lead (all it leads at start-up, before it
+    /// serves; one whose leadership moved here, from the log it
+    /// replicated), finishing ends a crash or a move left half done, and
+    /// forgets those of the partitions it no longer leads.
+    pub fn sync_leadership(&self) {
+        let partitions = self.config.state_log_partitions;
+        let led_now: BTreeSet<i32> = (0..partitions)
+            .filter(|i| {
+                self.replicas
+                    .partition(TRANSACTION_STATE_TOPIC, *i)
+                    .is_some_and(|p| p.is_leader())
+            })
+            .collect();
+        let mut led = self.led.lock();
+        let gained: Vec<i32> = led_now.difference(&led).copied().collect();
+        let lost: BTreeSet<i32> = led.difference(&led_now).copied().collect();
+        if gained.is_empty() && lost.is_empty() {
+            return;
+        }
+        *led = led_now;
+        drop(led);
         let mut loaded = HashMap::new();
-        for index in 0..self.config.state_log_partitions {
+        for index in gained {
             let Some(partition) = self.replicas.partition(TRANSACTION_STATE_TOPIC, index) else {
                 continue;
             };
@@ -458,11 +566,12 @@ impl TransactionCoordinator {
             .map(|(id, _)| id.clone())
             .collect();
         let mut txns = self.transactions.lock();
-        *txns = loaded;
+        txns.retain(|id, _| !lost.contains(&self.state_partition(id)));
+        txns.extend(loaded);
         for id in ending {
             let meta = txns[&id].clone();
             if let Err(e) = self.complete(&mut txns, &id, meta) {
-                tracing::warn!(transactional_id = %id, error = %e, "cannot end transaction after restart");
+                tracing::warn!(transactional_id = %id, error = %e, "cannot end transaction after a restart or move");
             }
         }
     }
