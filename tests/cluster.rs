@@ -106,6 +106,21 @@ async fn three_brokers_share_the_metadata_and_serve_their_partitions() {
     assert_eq!(partitions.len(), 6, "from every partition");
 }
 
+/// Creates `name` with three replicas of each partition.
+async fn create_replicated(bootstrap: &str, name: &str, partitions: i32, configs: &[(&str, &str)]) {
+    let mut topic = NewTopic::new(name, partitions, TopicReplication::Fixed(3));
+    for (k, v) in configs {
+        topic = topic.set(k, v);
+    }
+    for r in common::admin(bootstrap)
+        .create_topics([&topic], &AdminOptions::new())
+        .await
+        .expect("CreateTopics answered")
+    {
+        r.unwrap_or_else(|(t, e)| panic!("creating {t}: {e}"));
+    }
+}
+
 /// (leader, ISR) of partition 0 of `topic` as the broker on `port` reports it.
 fn leadership(port: u16, topic: &str) -> (i32, BTreeSet<i32>) {
     let response = RawClient::connect(port)
@@ -158,16 +173,7 @@ async fn followers_replicate_and_a_stalled_one_leaves_and_rejoins_the_isr() {
     overrides.push("replica.lag.time.max.ms=2000");
     let mut brokers = start_cluster(3, &overrides);
     let bs = brokers[0].bootstrap();
-    let admin = common::admin(&bs);
-    let topic =
-        NewTopic::new("copies", 1, TopicReplication::Fixed(3)).set("min.insync.replicas", "2");
-    for r in admin
-        .create_topics([&topic], &AdminOptions::new())
-        .await
-        .expect("CreateTopics answered")
-    {
-        r.expect("a topic with three replicas");
-    }
+    create_replicated(&bs, "copies", 1, &[("min.insync.replicas", "2")]).await;
     produce_all(&bs, "copies", 0..100).await;
     let ports: Vec<u16> = brokers.iter().map(|b| b.port).collect();
     assert!(
@@ -326,16 +332,13 @@ async fn acknowledged_records_survive_killing_one_leader_after_another() {
         "broker.heartbeat.interval.ms=300",
     ]);
     let mut brokers = start_cluster(3, &overrides);
-    let admin = common::admin(&brokers[0].bootstrap());
-    let topic =
-        NewTopic::new("failover", 1, TopicReplication::Fixed(3)).set("min.insync.replicas", "2");
-    for r in admin
-        .create_topics([&topic], &AdminOptions::new())
-        .await
-        .expect("CreateTopics answered")
-    {
-        r.expect("a topic with three replicas");
-    }
+    create_replicated(
+        &brokers[0].bootstrap(),
+        "failover",
+        1,
+        &[("min.insync.replicas", "2")],
+    )
+    .await;
     let bootstrap: String = brokers
         .iter()
         .map(|b| b.bootstrap())
@@ -402,15 +405,7 @@ async fn a_group_resumes_from_its_commits_when_its_coordinator_dies() {
         .map(|b| b.bootstrap())
         .collect::<Vec<_>>()
         .join(",");
-    let admin = common::admin(&brokers[0].bootstrap());
-    let topic = NewTopic::new("work", 3, TopicReplication::Fixed(3));
-    for r in admin
-        .create_topics([&topic], &AdminOptions::new())
-        .await
-        .expect("CreateTopics answered")
-    {
-        r.expect("a replicated topic");
-    }
+    create_replicated(&brokers[0].bootstrap(), "work", 3, &[]).await;
     common::produce_values(&bootstrap, "work", 0..30, 3).await;
     let member = common::subscribed_member(&bootstrap, "workers", "work", &[]);
     let seen = common::poll_until(&[&member], Duration::from_secs(30), |s| s[0].len() >= 30);

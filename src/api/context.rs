@@ -68,7 +68,17 @@ impl BrokerContext {
         replication_factor: i64,
         segment_bytes: i64,
     ) -> Result<(), ControllerError> {
-        if self.image().topic(name).is_some() {
+        if let Some(topic) = self.image().topic(name) {
+            // The image can name the topic before this broker has opened
+            // its partitions (another request created it a moment ago):
+            // coordinators need them open before they answer.
+            let unopened = topic.partitions.iter().enumerate().any(|(i, p)| {
+                p.replicas.contains(&self.node_id)
+                    && self.replicas.partition(name, i as i32).is_none()
+            });
+            if unopened {
+                self.apply_metadata();
+            }
             return Ok(());
         }
         let brokers = self.image().brokers.len().max(1) as i64;

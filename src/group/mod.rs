@@ -1185,13 +1185,7 @@ impl GroupCoordinator {
     /// those of the partitions it no longer leads.
     pub fn sync_leadership(&self) {
         let partitions = self.config.offsets_topic_partitions;
-        let led_now: BTreeSet<i32> = (0..partitions)
-            .filter(|i| {
-                self.replicas
-                    .partition(OFFSETS_TOPIC, *i)
-                    .is_some_and(|p| p.is_leader())
-            })
-            .collect();
+        let led_now = self.replicas.led_partitions(OFFSETS_TOPIC, partitions);
         let mut led = self.led.lock();
         let gained: Vec<i32> = led_now.difference(&led).copied().collect();
         let lost: Vec<i32> = led.difference(&led_now).copied().collect();

@@ -2,7 +2,7 @@
 //! removed as the metadata image says, plus the background work on them
 //! (retention, time-based roll and flush) and fetch long-polling.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -181,6 +181,13 @@ impl ReplicaManager {
             .read()
             .get(&(topic.to_string(), partition))
             .cloned()
+    }
+
+    /// Which of `topic`'s partitions 0..`count` this broker leads.
+    pub fn led_partitions(&self, topic: &str, count: i32) -> BTreeSet<i32> {
+        (0..count)
+            .filter(|i| self.partition(topic, *i).is_some_and(|p| p.is_leader()))
+            .collect()
     }
 
     pub fn all_partitions(&self) -> Vec<Arc<Partition>> {

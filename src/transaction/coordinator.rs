@@ -526,13 +526,9 @@ impl TransactionCoordinator {
     /// forgets those of the partitions it no longer leads.
     pub fn sync_leadership(&self) {
         let partitions = self.config.state_log_partitions;
-        let led_now: BTreeSet<i32> = (0..partitions)
-            .filter(|i| {
-                self.replicas
-                    .partition(TRANSACTION_STATE_TOPIC, *i)
-                    .is_some_and(|p| p.is_leader())
-            })
-            .collect();
+        let led_now = self
+            .replicas
+            .led_partitions(TRANSACTION_STATE_TOPIC, partitions);
         let mut led = self.led.lock();
         let gained: Vec<i32> = led_now.difference(&led).copied().collect();
         let lost: BTreeSet<i32> = led.difference(&led_now).copied().collect();
