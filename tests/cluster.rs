@@ -5,7 +5,11 @@
 //! changes when the active controller is killed; the killed node catches
 //! up when it comes back. Followers replicate their leaders' logs; one
 //! that stalls (SIGSTOP) leaves the ISR so acks=all goes on, and rejoins
-//! once caught up, with every acknowledged record read back once.
+//! once caught up, with every acknowledged record read back once. Killing
+//! one leader after another loses no acknowledged record; a group resumes
+//! from its commits when its coordinator dies; transactions span
+//! partitions led by different brokers; metadata and records survive
+//! restarting the whole cluster.
 
 mod common;
 
@@ -491,4 +495,41 @@ async fn transactions_span_partitions_led_by_different_brokers() {
         ["0-0", "0-1", "0-2", "2-0", "2-1", "2-2"],
         "committed records from every partition, none of the aborted ones"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metadata_and_records_survive_restarting_the_whole_cluster() {
+    let mut brokers = start_cluster(3, CLUSTER);
+    create_replicated(&brokers[0].bootstrap(), "lasting", 1, &[]).await;
+    create_topic(&brokers[1].bootstrap(), "spread-out", 3, &[]).await;
+    produce_all(&brokers[2].bootstrap(), "lasting", 0..50).await;
+    for b in brokers.iter_mut() {
+        b.stop();
+    }
+    common::restart_cluster(&mut brokers);
+
+    let port = brokers[0].port;
+    assert!(
+        wait_until(Duration::from_secs(15), || {
+            let (controller, ids, topics) = metadata(port);
+            controller > 0
+                && ids == BTreeSet::from([1, 2, 3])
+                && topics
+                    .get("lasting")
+                    .is_some_and(|l| l.len() == 1 && l[0] > 0)
+                && topics.get("spread-out").is_some_and(|l| l.len() == 3)
+        }),
+        "the quorum comes back with every topic and broker"
+    );
+    let bootstrap: String = brokers
+        .iter()
+        .map(|b| b.bootstrap())
+        .collect::<Vec<_>>()
+        .join(",");
+    let records = common::consume(&bootstrap, "lasting", 0, 0, 50, Duration::from_secs(20));
+    let values: Vec<String> = records
+        .iter()
+        .map(|r| String::from_utf8_lossy(r.value.as_deref().unwrap_or_default()).into_owned())
+        .collect();
+    assert_eq!(values, (0..50).map(|i| i.to_string()).collect::<Vec<_>>());
 }

@@ -90,6 +90,20 @@ pub fn free_port() -> u16 {
     }
 }
 
+/// Starts stopped cluster nodes again on their data dirs, all launched
+/// before any is waited for (none serves until a quorum of them runs).
+pub fn restart_cluster(brokers: &mut [BrokerProcess]) {
+    let mut launched = Vec::new();
+    for b in brokers.iter_mut() {
+        assert!(b.child.is_none(), "stop or kill the broker first");
+        launched.push(launch(&b.dir, &b.overrides));
+    }
+    for (b, mut child) in brokers.iter_mut().zip(launched) {
+        b.port = banner_port(&mut child);
+        b.child = Some(child);
+    }
+}
+
 /// `n` brokers that are also the metadata quorum's voters (node ids 1..=n),
 /// each with its own data dir; all are launched before any is waited for,
 /// since none serves until the quorum has a leader.
