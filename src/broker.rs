@@ -3,6 +3,7 @@
 //! flushing, and on shutdown drain connections and close logs cleanly.
 
 use std::net::SocketAddr;
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -123,11 +124,9 @@ impl Broker {
             )));
         }
         controller.register(&data_dir, me).await?;
-        replicas.apply(
-            &controller
-                .image()
-                .hosted_partitions(config.node_id(), &config),
-        )?;
+        let image = controller.image();
+        replicas.apply(&image.hosted_partitions(config.node_id(), &config))?;
+        let applied_epoch = image.epoch;
         let groups = GroupCoordinator::new(
             GroupConfig {
                 initial_rebalance_delay_ms: config.group_initial_rebalance_delay_ms(),
@@ -161,6 +160,7 @@ impl Broker {
             groups,
             producer_ids: Default::default(),
             transactions,
+            applied_epoch: AtomicU64::new(applied_epoch),
         });
 
         let listener = Listener {

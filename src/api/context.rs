@@ -1,4 +1,5 @@
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use kafka_protocol::messages::RequestHeader;
@@ -19,6 +20,8 @@ pub struct BrokerContext {
     pub groups: Arc<GroupCoordinator>,
     pub producer_ids: ProducerIdManager,
     pub transactions: Arc<TransactionCoordinator>,
+    /// The epoch of the last image this broker's partitions were brought in line with.
+    pub applied_epoch: AtomicU64,
 }
 
 impl BrokerContext {
@@ -29,9 +32,15 @@ impl BrokerContext {
     /// Brings this broker's partitions in line with the latest image, so a
     /// handler that changed metadata answers only once the change is served.
     pub fn apply_metadata(&self) {
-        let hosted = self.image().hosted_partitions(self.node_id, &self.config);
-        if let Err(e) = self.replicas.apply(&hosted) {
-            tracing::error!(error = %e, "cannot apply metadata change to local partitions");
+        let image = self.image();
+        let hosted = image.hosted_partitions(self.node_id, &self.config);
+        match self.replicas.apply(&hosted) {
+            Ok(()) => {
+                self.applied_epoch.fetch_max(image.epoch, Ordering::AcqRel);
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot apply metadata change to local partitions")
+            }
         }
         // Coordinators follow the leadership of their internal partitions.
         self.groups.sync_leadership();
@@ -68,15 +77,12 @@ impl BrokerContext {
         replication_factor: i64,
         segment_bytes: i64,
     ) -> Result<(), ControllerError> {
-        if let Some(topic) = self.image().topic(name) {
+        let image = self.image();
+        if image.topic(name).is_some() {
             // The image can name the topic before this broker has opened
             // its partitions (another request created it a moment ago):
             // coordinators need them open before they answer.
-            let unopened = topic.partitions.iter().enumerate().any(|(i, p)| {
-                p.replicas.contains(&self.node_id)
-                    && self.replicas.partition(name, i as i32).is_none()
-            });
-            if unopened {
+            if self.applied_epoch.load(Ordering::Acquire) < image.epoch {
                 self.apply_metadata();
             }
             return Ok(());

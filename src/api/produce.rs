@@ -71,7 +71,7 @@ impl Handler for Produce {
                         other => other,
                     }
                     .and_then(|partition| {
-                        let info = broker.replicas.append_records(name, p.index, records)?;
+                        let info = broker.replicas.append_to(&partition, records)?;
                         Ok((partition, info))
                     });
                     // acks=all: answered once the whole ISR has the records.
@@ -83,24 +83,19 @@ impl Handler for Produce {
                                 .wait_for_high_watermark(&partition, info.last_offset, timeout)
                                 .await
                             {
-                                Ok(info)
+                                Ok((partition, info))
                             } else {
                                 Err(ResponseError::RequestTimedOut)
                             }
                         }
-                        other => other.map(|(_, info)| info),
+                        other => other,
                     };
                     match appended {
-                        Ok(info) => PartitionProduceResponse::default()
+                        Ok((partition, info)) => PartitionProduceResponse::default()
                             .with_index(p.index)
                             .with_base_offset(info.base_offset)
                             .with_log_append_time_ms(info.log_append_time)
-                            .with_log_start_offset(
-                                broker
-                                    .replicas
-                                    .partition(name, p.index)
-                                    .map_or(-1, |p| p.log_start_offset()),
-                            ),
+                            .with_log_start_offset(partition.log_start_offset()),
                         Err(code) => {
                             let mut r = partition_error(p.index, code);
                             if code == ResponseError::InvalidRecord

@@ -146,6 +146,9 @@ pub struct Controller {
     /// One change at a time on the active controller, each validated
     /// against the image the previous one left.
     changes: tokio::sync::Mutex<()>,
+    /// The connection changes (heartbeats too) are forwarded on, kept
+    /// while the same node leads.
+    to_leader: tokio::sync::Mutex<Option<PeerClient>>,
 }
 
 impl Controller {
@@ -174,6 +177,7 @@ impl Controller {
             heartbeats: parking_lot::Mutex::new(HashMap::new()),
             was_active: std::sync::atomic::AtomicBool::new(false),
             changes: tokio::sync::Mutex::new(()),
+            to_leader: tokio::sync::Mutex::new(None),
         })
     }
 
@@ -316,9 +320,14 @@ impl Controller {
                 format!("cannot encode a metadata change: {e}"),
             ))
         })?;
-        let reply: std::io::Result<ForwardReply> = PeerClient::new(leader, addr)
-            .call(&QuorumRequest::Forward(body), timeout)
-            .await;
+        let mut to_leader = self.to_leader.lock().await;
+        let client = match &mut *to_leader {
+            Some(c) if c.target() == leader => c,
+            other => other.insert(PeerClient::new(leader, addr)),
+        };
+        let reply: std::io::Result<ForwardReply> =
+            client.call(&QuorumRequest::Forward(body), timeout).await;
+        drop(to_leader);
         match reply {
             Ok(Ok(done)) => Ok(done),
             Ok(Err(e)) if e.retry => Err(Attempt::Retry),

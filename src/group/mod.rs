@@ -728,19 +728,7 @@ impl GroupCoordinator {
             return Ok(());
         }
         // Durable first: an acknowledged commit must survive a crash.
-        let batch = offsets_log::commit_batch(group_id, &offsets, None, now_ms()).map_err(|e| {
-            tracing::error!(group = group_id, error = %e, "cannot encode offset commit");
-            ResponseError::UnknownServerError
-        })?;
-        let partition = partition_for(group_id, self.config.offsets_topic_partitions);
-        self.replicas
-            .append_records(OFFSETS_TOPIC, partition, &batch)
-            .map_err(|e| match e {
-                ResponseError::UnknownTopicOrPartition | ResponseError::NotLeaderOrFollower => {
-                    ResponseError::CoordinatorNotAvailable
-                }
-                other => other,
-            })?;
+        self.write_commits(group_id, &offsets, None)?;
         for (topic, partition, offset) in offsets {
             state.offsets.commit(group_id, &topic, partition, offset);
         }
@@ -780,12 +768,7 @@ impl GroupCoordinator {
         if offsets.is_empty() {
             return Ok(());
         }
-        let batch = offsets_log::commit_batch(group_id, &offsets, Some(producer), now_ms())
-            .map_err(|e| {
-                tracing::error!(group = group_id, error = %e, "cannot encode transactional offset commit");
-                ResponseError::UnknownServerError
-            })?;
-        self.append(group_id, &batch)?;
+        self.write_commits(group_id, &offsets, Some(producer))?;
         let pending = state
             .pending_txn_offsets
             .entry(producer.0)
@@ -886,6 +869,22 @@ impl GroupCoordinator {
                 state.consumer_written.insert(group_id.to_string(), before);
             }
         }
+    }
+
+    /// Writes commit records for `offsets` to the group's partition; with
+    /// a producer, as part of its transaction.
+    fn write_commits(
+        &self,
+        group_id: &str,
+        offsets: &[(String, i32, CommittedOffset)],
+        producer: Option<(i64, i16)>,
+    ) -> Result<(), ResponseError> {
+        let batch =
+            offsets_log::commit_batch(group_id, offsets, producer, now_ms()).map_err(|e| {
+                tracing::error!(group = group_id, error = %e, "cannot encode offset commit");
+                ResponseError::UnknownServerError
+            })?;
+        self.append(group_id, &batch)
     }
 
     /// Appends to the group's `__consumer_offsets` partition.

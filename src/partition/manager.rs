@@ -221,7 +221,16 @@ impl ReplicaManager {
         records: &[u8],
     ) -> Result<crate::log::AppendInfo, ResponseError> {
         let p = self.leader_partition(topic, partition)?;
-        let info = p.append_records_as_leader(records, now_ms())?;
+        self.append_to(&p, records)
+    }
+
+    /// Appends to a partition this broker leads, found by the caller.
+    pub fn append_to(
+        &self,
+        partition: &Partition,
+        records: &[u8],
+    ) -> Result<crate::log::AppendInfo, ResponseError> {
+        let info = partition.append_records_as_leader(records, now_ms())?;
         self.data_appended.notify_waiters();
         Ok(info)
     }

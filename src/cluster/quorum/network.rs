@@ -77,6 +77,11 @@ impl PeerClient {
         }
     }
 
+    /// The peer this client talks to.
+    pub fn target(&self) -> NodeId {
+        self.target
+    }
+
     /// Sends `request` and reads the reply, reconnecting first if needed.
     pub async fn call<T: DeserializeOwned>(
         &mut self,
