@@ -399,8 +399,13 @@ async fn a_broker_restart_keeps_consumer_groups_as_they_were() {
         [&a, &b, &c].iter().all(|m| !assigned(m).is_empty())
     });
     drop(c);
+    // Settled: both members hold two partitions and have caught up with
+    // the group epoch, so nothing may move between here and the kill.
     poll_until(&[&a, &b], Duration::from_secs(30), |_| {
-        assigned(&a).len() == 2 && assigned(&b).len() == 2
+        let (epoch, members) = described(broker.port, "kept848");
+        assigned(&a).len() == 2
+            && assigned(&b).len() == 2
+            && members.iter().all(|(_, member_epoch)| *member_epoch == epoch)
     });
     let (held_a, held_b) = (assigned(&a), assigned(&b));
     let before = described(broker.port, "kept848");
