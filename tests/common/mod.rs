@@ -108,16 +108,30 @@ pub fn restart_cluster(brokers: &mut [BrokerProcess]) {
 /// each with its own data dir; all are launched before any is waited for,
 /// since none serves until the quorum has a leader.
 pub fn start_cluster(n: usize, overrides: &[&str]) -> Vec<BrokerProcess> {
+    start_cluster_per_node(n, overrides, &[])
+}
+
+/// As [`start_cluster`], with `per_node[i]` added to node i+1's overrides
+/// (a rack, say).
+pub fn start_cluster_per_node(
+    n: usize,
+    overrides: &[&str],
+    per_node: &[&[&str]],
+) -> Vec<BrokerProcess> {
     // Another test may still take a chosen port first: start again on new ones.
     for _ in 0..3 {
-        if let Some(cluster) = try_start_cluster(n, overrides) {
+        if let Some(cluster) = try_start_cluster(n, overrides, per_node) {
             return cluster;
         }
     }
     panic!("a cluster of {n} brokers did not start");
 }
 
-fn try_start_cluster(n: usize, overrides: &[&str]) -> Option<Vec<BrokerProcess>> {
+fn try_start_cluster(
+    n: usize,
+    overrides: &[&str],
+    per_node: &[&[&str]],
+) -> Option<Vec<BrokerProcess>> {
     let controller_ports: Vec<u16> = (0..n).map(|_| free_port()).collect();
     let voters = controller_ports
         .iter()
@@ -136,6 +150,9 @@ fn try_start_cluster(n: usize, overrides: &[&str]) -> Option<Vec<BrokerProcess>>
             format!("listeners=PLAINTEXT://127.0.0.1:0,CONTROLLER://127.0.0.1:{controller_port}"),
         ];
         node_overrides.extend(overrides.iter().map(|s| s.to_string()));
+        if let Some(own) = per_node.get(i) {
+            node_overrides.extend(own.iter().map(|s| s.to_string()));
+        }
         let child = launch(&dir, &node_overrides);
         launched.push((child, dir, tmp, node_overrides));
     }
