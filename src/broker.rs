@@ -102,6 +102,7 @@ impl Broker {
         let (shutdown, shutdown_rx) = watch::channel(false);
         let controller = Arc::new(Controller::start(&data_dir, config.clone()).await?);
         let mut background = Vec::new();
+        let mut quorum_addr = None;
         if let Some(endpoint) = config.controller_listener()? {
             let addr = format!("{}:{}", endpoint.host, endpoint.port);
             let quorum_listener =
@@ -111,6 +112,11 @@ impl Broker {
                         addr: addr.clone(),
                         source,
                     })?;
+            // Port 0 binds an ephemeral port: peers must be told the real one.
+            let bound = quorum_listener
+                .local_addr()
+                .map_err(|source| StartError::Bind { addr, source })?;
+            quorum_addr = Some(format!("{}:{}", endpoint.host, bound.port()));
             let forwarded = controller.clone();
             let forward: ForwardHandler = Arc::new(move |command| {
                 let controller = forwarded.clone();
@@ -123,7 +129,7 @@ impl Broker {
                 shutdown_rx.clone(),
             )));
         }
-        controller.register(&data_dir, me).await?;
+        controller.register(&data_dir, me, quorum_addr).await?;
         let image = controller.image();
         replicas.apply(&image.hosted_partitions(config.node_id(), &config))?;
         let applied_epoch = image.epoch;

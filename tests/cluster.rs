@@ -533,3 +533,154 @@ async fn metadata_and_records_survive_restarting_the_whole_cluster() {
         .collect();
     assert_eq!(values, (0..50).map(|i| i.to_string()).collect::<Vec<_>>());
 }
+
+/// Moves `topic`-`partition` onto `target` (None cancels); the partition's error code.
+fn reassign(port: u16, topic: &str, partition: i32, target: Option<&[i32]>) -> i16 {
+    use kafka_protocol::messages::alter_partition_reassignments_request::{
+        ReassignablePartition, ReassignableTopic,
+    };
+    use kafka_protocol::messages::{AlterPartitionReassignmentsRequest, BrokerId, TopicName};
+    let request = AlterPartitionReassignmentsRequest::default().with_topics(vec![
+        ReassignableTopic::default()
+            .with_name(TopicName(topic.to_string().into()))
+            .with_partitions(vec![ReassignablePartition::default()
+                .with_partition_index(partition)
+                .with_replicas(target.map(|t| t.iter().copied().map(BrokerId).collect()))]),
+    ]);
+    let response = RawClient::connect(port)
+        .call(&request, 0)
+        .expect("AlterPartitionReassignments answered");
+    assert_eq!(response.error_code, 0, "{:?}", response.error_message);
+    response.responses[0].partitions[0].error_code
+}
+
+/// Every partition in reassignment: (topic, partition, replicas, adding, removing).
+fn reassignments(port: u16) -> Vec<(String, i32, Vec<i32>, Vec<i32>, Vec<i32>)> {
+    use kafka_protocol::messages::ListPartitionReassignmentsRequest;
+    let ids = |v: &[kafka_protocol::messages::BrokerId]| v.iter().map(|b| b.0).collect();
+    RawClient::connect(port)
+        .call(&ListPartitionReassignmentsRequest::default(), 0)
+        .expect("ListPartitionReassignments answered")
+        .topics
+        .iter()
+        .flat_map(|t| {
+            t.partitions.iter().map(|p| {
+                (
+                    t.name.0.to_string(),
+                    p.partition_index,
+                    ids(&p.replicas),
+                    ids(&p.adding_replicas),
+                    ids(&p.removing_replicas),
+                )
+            })
+        })
+        .collect()
+}
+
+/// (leader, replicas) of `topic`-`partition` as the broker on `port` reports them.
+fn replicas_of(port: u16, topic: &str, partition: i32) -> (i32, Vec<i32>) {
+    RawClient::connect(port)
+        .call(&MetadataRequest::default().with_topics(None), 12)
+        .expect("Metadata answered")
+        .topics
+        .iter()
+        .find(|t| t.name.as_ref().is_some_and(|n| n.0.as_str() == topic))
+        .and_then(|t| t.partitions.iter().find(|p| p.partition_index == partition))
+        .map(|p| (p.leader_id.0, p.replica_nodes.iter().map(|b| b.0).collect()))
+        .unwrap_or((-1, Vec::new()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fourth_broker_takes_over_a_partition_by_reassignment_while_producing() {
+    use kafka_protocol::error::ResponseError;
+    let mut overrides = CLUSTER.to_vec();
+    overrides.extend([
+        "replica.lag.time.max.ms=2000",
+        "broker.session.timeout.ms=2000",
+        "broker.heartbeat.interval.ms=300",
+    ]);
+    let brokers = start_cluster(3, &overrides);
+    create_replicated(
+        &brokers[0].bootstrap(),
+        "expand",
+        2,
+        &[("min.insync.replicas", "2")],
+    )
+    .await;
+    let port = brokers[0].port;
+    let mut fourth = common::add_broker(&brokers, 4);
+    assert!(
+        wait_until(Duration::from_secs(30), || metadata(port).1.contains(&4)),
+        "the new broker registers through the quorum it joined as an observer"
+    );
+
+    // Partition 0 moves off its leader onto the new broker while an
+    // acks=all producer writes to it.
+    let (old_leader, original) = replicas_of(port, "expand", 0);
+    let target: Vec<i32> = std::iter::once(4)
+        .chain(original.iter().copied().filter(|b| *b != old_leader))
+        .collect();
+    let bootstrap = brokers
+        .iter()
+        .chain([&fourth])
+        .map(|b| b.bootstrap())
+        .collect::<Vec<_>>()
+        .join(",");
+    produce_through(&bootstrap, "expand", 0..3000, || {
+        assert_eq!(reassign(port, "expand", 0, Some(&target)), 0);
+    })
+    .await;
+    assert!(
+        wait_until(Duration::from_secs(30), || reassignments(port).is_empty()
+            && replicas_of(port, "expand", 0) == (4, target.clone())),
+        "the move completes: {:?}, {:?}",
+        reassignments(port),
+        replicas_of(port, "expand", 0)
+    );
+    let records = common::consume(&fourth.bootstrap(), "expand", 0, 0, 3001, Duration::from_secs(20));
+    let values: Vec<String> = records
+        .iter()
+        .map(|r| String::from_utf8_lossy(r.value.as_deref().unwrap_or_default()).into_owned())
+        .collect();
+    assert_eq!(
+        values,
+        (0..3000).map(|i| i.to_string()).collect::<Vec<_>>(),
+        "the new leader has every acknowledged record once, in order"
+    );
+    let old = &brokers[(old_leader - 1) as usize];
+    assert!(
+        wait_until(Duration::from_secs(10), || size_on(old.port, "expand") == 0),
+        "the removed replica is deleted"
+    );
+
+    // A move onto a broker that cannot catch up stays in progress, is
+    // listed, and can be cancelled.
+    let (_, before) = replicas_of(port, "expand", 1);
+    let onto_fourth: Vec<i32> = std::iter::once(4).chain(before[1..].iter().copied()).collect();
+    fourth.pause(true);
+    assert_eq!(reassign(port, "expand", 1, Some(&onto_fourth)), 0);
+    let listed = reassignments(port);
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!((listed[0].1, &listed[0].3, &listed[0].4), (1, &vec![4], &vec![before[0]]));
+    assert_eq!(reassign(port, "expand", 1, None), 0);
+    fourth.pause(false);
+    assert!(reassignments(port).is_empty());
+    let (_, after) = replicas_of(port, "expand", 1);
+    assert_eq!(
+        after.iter().copied().collect::<BTreeSet<_>>(),
+        before.iter().copied().collect::<BTreeSet<_>>(),
+        "cancelled: back on the original replicas"
+    );
+    assert_eq!(
+        reassign(port, "expand", 1, None),
+        ResponseError::NoReassignmentInProgress.code()
+    );
+    assert_eq!(
+        reassign(port, "expand", 1, Some(&[1, 9])),
+        ResponseError::InvalidReplicaAssignment.code()
+    );
+    assert_eq!(
+        reassign(port, "missing", 0, Some(&[1])),
+        ResponseError::UnknownTopicOrPartition.code()
+    );
+}

@@ -6,7 +6,7 @@
 //! controller, and answered once this node has applied it too, so that the
 //! caller sees its own change.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -19,7 +19,7 @@ use uuid::Uuid;
 use super::metadata::{BrokerRegistration, MetadataImage, PartitionImage, TopicImage};
 use super::quorum::network::{PeerClient, QuorumRequest};
 use super::quorum::{records, Node, NodeId, Quorum, QuorumError, Raft, WriteError};
-use super::{assignment, topic_name};
+use super::{assignment, reassignment, topic_name};
 use crate::config::{BrokerConfig, ConfigError, LoadError, TopicConfig};
 
 /// A refused metadata change: the Kafka error code and a message for the client.
@@ -100,6 +100,19 @@ pub enum ControllerCommand {
     /// The image a broker kept in `cluster-metadata.json` before the
     /// quorum existed, taken over once into an empty quorum.
     ImportImage(MetadataImage),
+    /// Kafka's AlterPartitionReassignments: move each partition onto its
+    /// target replicas, or (None) cancel its reassignment in progress.
+    AlterPartitionReassignments(Vec<Reassignment>),
+}
+
+/// One partition's part of an AlterPartitionReassignments request.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Reassignment {
+    pub topic: String,
+    pub partition: i32,
+    pub target: Option<Vec<i32>>,
+    /// KIP-860: refuse a target with another replica count.
+    pub keep_replication_factor: bool,
 }
 
 /// What a change produced.
@@ -109,6 +122,9 @@ pub enum Outcome {
     Topic(Box<TopicImage>),
     Deleted(Uuid),
     FirstProducerId(i64),
+    /// Per partition, in request order: None when accepted, else the
+    /// refusal's error code and message.
+    Reassignments(Vec<Option<(i16, String)>>),
 }
 
 /// A refusal as it crosses the wire; `retry` when leadership moved under it.
@@ -168,7 +184,15 @@ impl Controller {
             None => BTreeMap::from([(node_id as NodeId, Node::new(""))]),
         };
         let (publisher, _) = watch::channel(Arc::new(MetadataImage::default()));
-        let quorum = Quorum::start(data_dir, node_id as NodeId, voters, publisher.clone()).await?;
+        let voter = broker_config.is_controller()?;
+        let quorum = Quorum::start(
+            data_dir,
+            node_id as NodeId,
+            voters,
+            voter,
+            publisher.clone(),
+        )
+        .await?;
         Ok(Controller {
             node_id,
             quorum,
@@ -188,12 +212,22 @@ impl Controller {
 
     /// Registers this broker (waiting for the quorum to elect a leader),
     /// taking over an image kept from before the quorum, and waits until
-    /// this node has applied its own registration.
+    /// this node has applied its own registration. A broker-only node
+    /// first joins the quorum as an observer reached at `quorum_addr`.
     pub async fn register(
         &self,
         data_dir: &Path,
         me: BrokerRegistration,
+        quorum_addr: Option<String>,
     ) -> Result<(), MetadataLoadError> {
+        if !self.broker_config.is_controller()? {
+            let addr = quorum_addr.ok_or_else(|| {
+                LoadError::Voters("process.roles=broker needs a controller listener".into())
+            })?;
+            self.quorum
+                .join_as_observer(self.node_id as NodeId, addr, SUBMIT_TIMEOUT)
+                .await?;
+        }
         let legacy = data_dir.join(LEGACY_IMAGE_FILE);
         if let Ok(bytes) = std::fs::read(&legacy) {
             match serde_json::from_slice::<MetadataImage>(&bytes) {
@@ -435,10 +469,8 @@ impl Controller {
                 leader_epoch,
                 isr,
             } => {
-                let p = usize::try_from(partition)
-                    .ok()
-                    .and_then(|i| image.topics.get_mut(&topic)?.partitions.get_mut(i))
-                    .ok_or_else(|| unknown_topic(&topic))?;
+                let p =
+                    partition_mut(image, &topic, partition).ok_or_else(|| unknown_topic(&topic))?;
                 // Only the current leader, at its current epoch, may change the ISR.
                 if p.leader != leader || p.leader_epoch != leader_epoch {
                     return Err(ControllerError::new(
@@ -459,7 +491,38 @@ impl Controller {
                     ));
                 }
                 p.isr = isr;
+                let live = live_brokers(&image.brokers);
+                if let Some(p) = partition_mut(image, &topic, partition) {
+                    reassignment::maybe_complete(p, &live);
+                }
                 Ok(Outcome::Done)
+            }
+            ControllerCommand::AlterPartitionReassignments(moves) => {
+                let registered: BTreeSet<i32> = image.brokers.keys().copied().collect();
+                let live = live_brokers(&image.brokers);
+                let results = moves
+                    .into_iter()
+                    .map(|m| {
+                        let p = partition_mut(image, &m.topic, m.partition).ok_or_else(|| {
+                            ControllerError::new(
+                                ResponseError::UnknownTopicOrPartition,
+                                format!("{}-{} does not exist.", m.topic, m.partition),
+                            )
+                        });
+                        let done = p.and_then(|p| match &m.target {
+                            Some(target) => reassignment::start(
+                                p,
+                                target,
+                                m.keep_replication_factor,
+                                &registered,
+                                &live,
+                            ),
+                            None => reassignment::cancel(p, &live),
+                        });
+                        done.err().map(|e| (e.code.code(), e.message))
+                    })
+                    .collect();
+                Ok(Outcome::Reassignments(results))
             }
             ControllerCommand::AllocateProducerIds(count) => {
                 let first = image.next_producer_id;
@@ -539,12 +602,7 @@ impl Controller {
             id: Uuid::new_v4(),
             partitions: assignment
                 .into_iter()
-                .map(|replicas| PartitionImage {
-                    leader: replicas.first().copied().unwrap_or(-1),
-                    isr: replicas.clone(),
-                    replicas,
-                    leader_epoch: 0,
-                })
+                .map(PartitionImage::new)
                 .collect(),
             config,
             internal: topic_name::is_internal(&t.name),
@@ -682,6 +740,20 @@ impl Controller {
         .map(|_| ())
     }
 
+    /// Kafka's AlterPartitionReassignments; one result per partition, in order.
+    pub async fn alter_partition_reassignments(
+        &self,
+        moves: Vec<Reassignment>,
+    ) -> Result<Vec<Option<(i16, String)>>, ControllerError> {
+        match self
+            .submit(ControllerCommand::AlterPartitionReassignments(moves))
+            .await?
+        {
+            Outcome::Reassignments(results) => Ok(results),
+            other => Err(unexpected(other)),
+        }
+    }
+
     /// Replaces a topic's config overrides with `config` (already validated by the caller's edits).
     pub async fn set_topic_config(
         &self,
@@ -706,6 +778,23 @@ impl Controller {
     }
 }
 
+fn partition_mut<'a>(
+    image: &'a mut MetadataImage,
+    topic: &str,
+    partition: i32,
+) -> Option<&'a mut PartitionImage> {
+    let index = usize::try_from(partition).ok()?;
+    image.topics.get_mut(topic)?.partitions.get_mut(index)
+}
+
+fn live_brokers(brokers: &BTreeMap<i32, BrokerRegistration>) -> BTreeSet<i32> {
+    brokers
+        .values()
+        .filter(|b| !b.fenced)
+        .map(|b| b.node_id)
+        .collect()
+}
+
 /// Moves `id`'s leaderships to the first live member of each ISR (any live
 /// replica with unclean leader election; none otherwise, leaving the
 /// partition offline with `id` kept as its last ISR member) at a new
@@ -715,12 +804,7 @@ fn fence(image: &mut MetadataImage, id: i32, unclean: bool) {
         return;
     };
     broker.fenced = true;
-    let live: std::collections::BTreeSet<i32> = image
-        .brokers
-        .values()
-        .filter(|b| !b.fenced)
-        .map(|b| b.node_id)
-        .collect();
+    let live = live_brokers(&image.brokers);
     for p in image
         .topics
         .values_mut()
@@ -831,12 +915,7 @@ fn plan_partitions(
     };
     topic
         .partitions
-        .extend(new_replicas.into_iter().map(|replicas| PartitionImage {
-            leader: replicas.first().copied().unwrap_or(-1),
-            isr: replicas.clone(),
-            replicas,
-            leader_epoch: 0,
-        }));
+        .extend(new_replicas.into_iter().map(PartitionImage::new));
     Ok(())
 }
 

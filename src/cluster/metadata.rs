@@ -28,6 +28,28 @@ pub struct PartitionImage {
     /// -1 when no replica can lead.
     pub leader: i32,
     pub leader_epoch: i32,
+    /// Target replicas a reassignment in progress is bringing in (Kafka's
+    /// addingReplicas); they are in `replicas` too.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub adding_replicas: Vec<i32>,
+    /// Replicas a reassignment in progress will drop once the target
+    /// replicas are in sync (Kafka's removingReplicas).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removing_replicas: Vec<i32>,
+}
+
+impl PartitionImage {
+    /// A new partition: its first replica leads, every replica in sync.
+    pub fn new(replicas: Vec<i32>) -> PartitionImage {
+        PartitionImage {
+            leader: replicas.first().copied().unwrap_or(-1),
+            isr: replicas.clone(),
+            replicas,
+            leader_epoch: 0,
+            adding_replicas: Vec::new(),
+            removing_replicas: Vec::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

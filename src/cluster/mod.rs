@@ -6,6 +6,7 @@ pub mod broker_client;
 pub mod controller;
 pub mod metadata;
 pub mod quorum;
+pub mod reassignment;
 pub mod replica_fetcher;
 pub mod topic_name;
 

@@ -281,6 +281,13 @@ async fn fetch(
                         reconciled.remove(&key(p));
                     }
                 }
+                Some(ResponseError::OffsetOutOfRange)
+                    if p.log_end_offset() < data.log_start_offset =>
+                {
+                    if let Err(e) = p.truncate_fully_and_start_at(data.log_start_offset) {
+                        tracing::error!(topic = %p.topic, partition = p.index, error = %e, "cannot restart the log at the leader's log start");
+                    }
+                }
                 Some(e) => {
                     tracing::debug!(topic = %p.topic, partition = p.index, error = %e, "leader refused a fetch");
                     reconciled.remove(&key(p));

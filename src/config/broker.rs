@@ -452,7 +452,7 @@ pub static BROKER_CONFIGS: &[ConfigDef] = &[
         List,
         Some("broker,controller"),
         None,
-        "Roles of this process.",
+        "Roles of this process: broker,controller (a voter of the metadata quorum) or broker (follows the quorum as an observer).",
     ),
     def(
         "producer.id.expiration.ms",
@@ -586,6 +586,8 @@ pub enum LoadError {
     Listener(String),
     #[error("invalid controller.quorum.voters: {0}")]
     Voters(String),
+    #[error("invalid process.roles: {0}")]
+    Roles(String),
 }
 
 /// One endpoint from `listeners` / `advertised.listeners`.
@@ -786,12 +788,41 @@ impl BrokerConfig {
             .map(|(l, _)| l))
     }
 
+    /// Whether this node votes in the metadata quorum
+    /// (`process.roles=broker,controller`) or only follows it
+    /// (`process.roles=broker`). Every node is a broker.
+    pub fn is_controller(&self) -> Result<bool, LoadError> {
+        let value = self.get("process.roles").unwrap_or_default();
+        let mut roles: Vec<&str> = value
+            .split(',')
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+            .collect();
+        roles.sort_unstable();
+        roles.dedup();
+        match roles.as_slice() {
+            ["broker", "controller"] => Ok(true),
+            ["broker"] => Ok(false),
+            _ => Err(LoadError::Roles(format!(
+                "'{value}' is not supported: use broker,controller or broker"
+            ))),
+        }
+    }
+
     /// `controller.quorum.voters` as (node id, host:port); `None` when
-    /// unset, which makes this node a quorum of one. This node must be one
-    /// of the voters (every node is broker and controller), and with peers
-    /// it needs a controller listener.
+    /// unset, which makes this node a quorum of one. A controller must be
+    /// one of the voters and a broker-only node must not; with peers a node
+    /// needs a controller listener (a broker-only node too: the quorum's
+    /// leader sends it the metadata log there).
     pub fn controller_quorum_voters(&self) -> Result<Option<Vec<(i32, String)>>, LoadError> {
+        let controller = self.is_controller()?;
         let Some(value) = self.explicit("controller.quorum.voters") else {
+            if !controller {
+                return Err(LoadError::Voters(
+                    "process.roles=broker needs controller.quorum.voters to find the quorum"
+                        .into(),
+                ));
+            }
             return Ok(None);
         };
         let mut voters = Vec::new();
@@ -804,12 +835,18 @@ impl BrokerConfig {
             voters.push((id, addr.to_string()));
         }
         let me = self.node_id();
-        if !voters.iter().any(|(id, _)| *id == me) {
+        let voter = voters.iter().any(|(id, _)| *id == me);
+        if controller && !voter {
             return Err(LoadError::Voters(format!(
-                "node.id {me} is not a voter; every node runs process.roles=broker,controller"
+                "node.id {me} runs a controller but is not in controller.quorum.voters"
             )));
         }
-        if voters.len() > 1 && self.controller_listener()?.is_none() {
+        if !controller && voter {
+            return Err(LoadError::Voters(format!(
+                "node.id {me} is a voter in controller.quorum.voters but process.roles=broker"
+            )));
+        }
+        if (voters.len() > 1 || !controller) && self.controller_listener()?.is_none() {
             return Err(LoadError::Voters(
                 "a quorum with peers needs a listener named in controller.listener.names".into(),
             ));
@@ -1074,6 +1111,45 @@ mod tests {
             assert!(
                 matches!(node(id, voters), Err(LoadError::Voters(_))),
                 "node {id} with voters {voters} is refused"
+            );
+        }
+    }
+
+    #[test]
+    fn a_broker_only_node_follows_the_quorum_without_voting() {
+        let node = |roles: &str, id: &str, voters: Option<&str>| {
+            let mut overrides = vec![
+                kv("process.roles", roles),
+                kv("node.id", id),
+                kv("controller.listener.names", "CONTROLLER"),
+                kv(
+                    "listeners",
+                    "PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093",
+                ),
+            ];
+            if let Some(v) = voters {
+                overrides.push(kv("controller.quorum.voters", v));
+            }
+            BrokerConfig::load(None, &overrides)
+        };
+        let observer = node("broker", "4", Some("1@a:9093,2@b:9093")).unwrap();
+        assert!(!observer.is_controller().unwrap());
+        assert!(node("controller,broker", "1", Some("1@a:9093"))
+            .unwrap()
+            .is_controller()
+            .unwrap());
+        for (roles, id, voters) in [
+            ("broker", "1", Some("1@a:9093,2@b:9093")),
+            ("broker", "4", None),
+            ("controller", "1", Some("1@a:9093")),
+            ("broker,bogus", "1", Some("1@a:9093")),
+        ] {
+            assert!(
+                matches!(
+                    node(roles, id, voters),
+                    Err(LoadError::Voters(_) | LoadError::Roles(_))
+                ),
+                "process.roles={roles} node {id} with voters {voters:?} is refused"
             );
         }
     }

@@ -764,6 +764,26 @@ impl Log {
         std::fs::remove_dir_all(&dir).map_err(LogError::io("delete log directory", &dir))
     }
 
+    /// Empties the log and restarts it at `offset`: a follower whose log
+    /// ends before its leader's log start offset can never fetch the
+    /// records in between (Kafka's truncateFullyAndStartAt).
+    pub fn truncate_fully_and_start_at(&mut self, offset: i64) -> Result<(), LogError> {
+        while let Some((_, segment)) = self.segments.pop_first() {
+            segment.delete()?;
+        }
+        if self.active.base_offset == offset {
+            self.active.truncate_to(offset)?;
+        } else {
+            let fresh = Segment::create(&self.dir, offset, self.config.index_interval_bytes, 0)?;
+            std::mem::replace(&mut self.active, fresh).delete()?;
+        }
+        self.set_log_start_offset(offset)?;
+        self.epochs.truncate_from_end(offset)?;
+        self.rebuild_producer_state(wall_clock_ms())?;
+        tracing::info!(dir = %self.dir.display(), offset, "emptied the log to restart it at the leader's log start offset");
+        Ok(())
+    }
+
     /// Drops every record at or after `offset` (a follower cutting its log to
     /// the leader's). Batches are never split: one that straddles `offset`
     /// goes whole, leaving the log end at its base offset. Cutting below the

@@ -415,6 +415,13 @@ impl Partition {
         Ok(())
     }
 
+    /// A follower fallen behind its leader's log start restarts its log there.
+    pub fn truncate_fully_and_start_at(&self, offset: i64) -> Result<(), LogError> {
+        self.log.write().truncate_fully_and_start_at(offset)?;
+        self.high_watermark.fetch_max(offset, Ordering::AcqRel);
+        Ok(())
+    }
+
     pub fn latest_epoch(&self) -> Option<i32> {
         self.log.read().latest_epoch()
     }

@@ -182,6 +182,35 @@ fn try_start_cluster(
     (!failed).then_some(brokers)
 }
 
+/// A broker-only node (`process.roles=broker`) joining the running
+/// `cluster` as `node_id`, with the cluster's other overrides.
+pub fn add_broker(cluster: &[BrokerProcess], node_id: i32) -> BrokerProcess {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().to_path_buf();
+    let mut overrides: Vec<String> = cluster[0]
+        .overrides
+        .iter()
+        .filter(|o| !o.starts_with("node.id=") && !o.starts_with("listeners="))
+        .cloned()
+        .collect();
+    overrides.extend([
+        format!("node.id={node_id}"),
+        "process.roles=broker".to_string(),
+        format!(
+            "listeners=PLAINTEXT://127.0.0.1:0,CONTROLLER://127.0.0.1:{}",
+            free_port()
+        ),
+    ]);
+    let (child, port) = spawn(&dir, &overrides);
+    BrokerProcess {
+        child: Some(child),
+        port,
+        dir,
+        _tmp: Some(tmp),
+        overrides,
+    }
+}
+
 impl BrokerProcess {
     /// Starts a broker with `overrides` (KEY=VALUE) in a fresh temporary data dir.
     pub fn start(overrides: &[&str]) -> BrokerProcess {

@@ -73,6 +73,7 @@ impl Quorum {
         data_dir: &Path,
         node_id: NodeId,
         voters: BTreeMap<NodeId, Node>,
+        voter: bool,
         publisher: watch::Sender<Arc<MetadataImage>>,
     ) -> Result<Quorum, QuorumError> {
         let dir = data_dir.join(METADATA_LOG_DIR);
@@ -107,14 +108,16 @@ impl Quorum {
             .is_initialized()
             .await
             .map_err(|e| QuorumError::Raft(e.to_string()))?;
-        if !initialized {
+        // An observer learns the quorum from its leader once a voter adds
+        // it (see `join_as_observer`): it forms nothing and never stands.
+        if voter && !initialized {
             // Every voter forms the same quorum; the ones that find it
             // formed already are refused, which is fine.
             match raft.initialize(voters.clone()).await {
                 Ok(()) | Err(RaftError::APIError(InitializeError::NotAllowed(_))) => {}
                 Err(e) => return Err(QuorumError::Raft(e.to_string())),
             }
-        } else if voters.len() == 1 {
+        } else if voter && voters.len() == 1 {
             // Alone, there is nobody to wait for before standing.
             let _ = raft.trigger().elect().await;
         }
@@ -144,6 +147,45 @@ impl Quorum {
                 }
             }
         });
+    }
+
+    /// Asks the voters, in turn, to make this node an observer that
+    /// receives the metadata log at `addr`, until the leader agrees.
+    pub async fn join_as_observer(
+        &self,
+        me: NodeId,
+        addr: String,
+        timeout: Duration,
+    ) -> Result<(), QuorumError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let request = network::QuorumRequest::AddObserver(me, Node::new(addr));
+        let mut last_error = String::from("no voter answered");
+        loop {
+            for (id, node) in &self.voters {
+                let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
+                if remaining.is_zero() {
+                    return Err(QuorumError::Raft(format!(
+                        "cannot join the metadata quorum as an observer: {last_error}"
+                    )));
+                }
+                let mut client = network::PeerClient::new(*id, node.addr.clone());
+                let reply: std::io::Result<Result<(), network::AddObserverError>> =
+                    client.call(&request, remaining).await;
+                match reply {
+                    Ok(Ok(())) => return Ok(()),
+                    Ok(Err(network::AddObserverError::Refused(m))) => {
+                        return Err(QuorumError::Raft(format!(
+                            "voter {id} refused this node as an observer: {m}"
+                        )))
+                    }
+                    Ok(Err(network::AddObserverError::NotLeader(_))) => {
+                        last_error = format!("voter {id} does not lead");
+                    }
+                    Err(e) => last_error = format!("voter {id}: {e}"),
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     }
 
     /// Waits until some node leads the quorum; returns it.

@@ -5,17 +5,24 @@
 //! and dropped on any error, so a peer that restarts is reached again.
 //!
 //! Design differs from Kafka: KRaft speaks Kafka's own RPCs (Vote,
-//! BeginQuorumEpoch, Fetch on `__cluster_metadata`) on this listener.
+//! BeginQuorumEpoch, Fetch on `__cluster_metadata`) on this listener, and
+//! its broker-only nodes fetch the metadata log from the controllers. Here
+//! the leader pushes it (openraft's learners), so a broker-only node also
+//! listens on a CONTROLLER listener and asks a voter to add it
+//! ([`QuorumRequest::AddObserver`]).
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use openraft::error::{
-    InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError, Unreachable,
+    ClientWriteError, InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError,
+    Unreachable,
 };
 use openraft::network::{RPCOption, RaftNetwork, RaftNetworkFactory};
+use openraft::ChangeMembers;
 use openraft::raft::{
     AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse,
     VoteRequest, VoteResponse,
@@ -39,6 +46,43 @@ pub enum QuorumRequest {
     InstallSnapshot(InstallSnapshotRequest<TypeConfig>),
     /// A metadata change a broker asks the active controller to make.
     Forward(serde_json::Value),
+    /// A broker-only node asks to receive the metadata log (as a Raft
+    /// learner) at the given controller address.
+    AddObserver(NodeId, Node),
+}
+
+/// Why a voter did not add an observer.
+#[derive(Debug, Serialize, Deserialize)]
+pub enum AddObserverError {
+    /// This voter does not lead; the leader it knows of, if any.
+    NotLeader(Option<NodeId>),
+    Refused(String),
+}
+
+/// On the quorum's leader: lets `id` receive the metadata log at `node`'s
+/// address, replacing the address it had, if any. Observers do not vote,
+/// so changing their address cannot split the quorum.
+async fn add_observer(raft: &Raft, id: NodeId, node: Node) -> Result<(), AddObserverError> {
+    let is_voter = raft
+        .metrics()
+        .borrow()
+        .membership_config
+        .membership()
+        .voter_ids()
+        .any(|v| v == id);
+    if is_voter {
+        return Err(AddObserverError::Refused(format!(
+            "node {id} is a voter of the metadata quorum, not an observer"
+        )));
+    }
+    let change = ChangeMembers::SetNodes(BTreeMap::from([(id, node)]));
+    match raft.change_membership(change, true).await {
+        Ok(_) => Ok(()),
+        Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f))) => {
+            Err(AddObserverError::NotLeader(f.leader_id))
+        }
+        Err(e) => Err(AddObserverError::Refused(e.to_string())),
+    }
 }
 
 async fn write_frame(stream: &mut TcpStream, value: &impl Serialize) -> std::io::Result<()> {
@@ -216,6 +260,9 @@ pub async fn serve(
                         serde_json::to_value(raft.install_snapshot(rpc).await)
                     }
                     QuorumRequest::Forward(command) => Ok(forward(command).await),
+                    QuorumRequest::AddObserver(id, node) => {
+                        serde_json::to_value(add_observer(&raft, id, node).await)
+                    }
                 };
                 let written = match reply {
                     Ok(v) => write_frame(&mut stream, &v).await,

@@ -89,12 +89,7 @@ mod tests {
             name: name.into(),
             id: uuid::Uuid::new_v4(),
             partitions: (0..partitions)
-                .map(|_| PartitionImage {
-                    replicas: vec![1],
-                    isr: vec![1],
-                    leader: 1,
-                    leader_epoch: 0,
-                })
+                .map(|_| PartitionImage::new(vec![1]))
                 .collect(),
             config: TopicConfig::default(),
             internal: false,
