@@ -190,6 +190,9 @@ impl Broker {
             shutdown_rx.clone(),
         )));
         background.push(shrink_isrs(context.clone(), shutdown_rx.clone()));
+        if config.auto_leader_rebalance_enable() {
+            background.push(balance_leaders(context.clone(), shutdown_rx.clone()));
+        }
         background.push(heartbeat(context.clone(), shutdown_rx.clone()));
         background.extend([
             spawn_periodic(
@@ -300,6 +303,24 @@ fn heartbeat(context: Arc<BrokerContext>, mut shutdown: watch::Receiver<bool>) -
                 }
             }
             context.controller.fence_silent_brokers(session).await;
+        }
+    })
+}
+
+/// While this node is the active controller, moves leadership back to
+/// preferred replicas every leader.imbalance.check.interval.seconds.
+fn balance_leaders(
+    context: Arc<BrokerContext>,
+    mut shutdown: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    let period = context.config.leader_imbalance_check_interval();
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = shutdown.changed() => break,
+                _ = tokio::time::sleep(period) => {}
+            }
+            context.controller.balance_leaders().await;
         }
     })
 }

@@ -545,7 +545,9 @@ fn reassign(port: u16, topic: &str, partition: i32, target: Option<&[i32]>) -> i
             .with_name(TopicName(topic.to_string().into()))
             .with_partitions(vec![ReassignablePartition::default()
                 .with_partition_index(partition)
-                .with_replicas(target.map(|t| t.iter().copied().map(BrokerId).collect()))]),
+                .with_replicas(
+                    target.map(|t| t.iter().copied().map(BrokerId).collect()),
+                )]),
     ]);
     let response = RawClient::connect(port)
         .call(&request, 0)
@@ -554,8 +556,10 @@ fn reassign(port: u16, topic: &str, partition: i32, target: Option<&[i32]>) -> i
     response.responses[0].partitions[0].error_code
 }
 
-/// Every partition in reassignment: (topic, partition, replicas, adding, removing).
-fn reassignments(port: u16) -> Vec<(String, i32, Vec<i32>, Vec<i32>, Vec<i32>)> {
+/// A partition in reassignment: (topic, partition, replicas, adding, removing).
+type Moving = (String, i32, Vec<i32>, Vec<i32>, Vec<i32>);
+
+fn reassignments(port: u16) -> Vec<Moving> {
     use kafka_protocol::messages::ListPartitionReassignmentsRequest;
     let ids = |v: &[kafka_protocol::messages::BrokerId]| v.iter().map(|b| b.0).collect();
     RawClient::connect(port)
@@ -637,7 +641,14 @@ async fn a_fourth_broker_takes_over_a_partition_by_reassignment_while_producing(
         reassignments(port),
         replicas_of(port, "expand", 0)
     );
-    let records = common::consume(&fourth.bootstrap(), "expand", 0, 0, 3001, Duration::from_secs(20));
+    let records = common::consume(
+        &fourth.bootstrap(),
+        "expand",
+        0,
+        0,
+        3001,
+        Duration::from_secs(20),
+    );
     let values: Vec<String> = records
         .iter()
         .map(|r| String::from_utf8_lossy(r.value.as_deref().unwrap_or_default()).into_owned())
@@ -656,12 +667,17 @@ async fn a_fourth_broker_takes_over_a_partition_by_reassignment_while_producing(
     // A move onto a broker that cannot catch up stays in progress, is
     // listed, and can be cancelled.
     let (_, before) = replicas_of(port, "expand", 1);
-    let onto_fourth: Vec<i32> = std::iter::once(4).chain(before[1..].iter().copied()).collect();
+    let onto_fourth: Vec<i32> = std::iter::once(4)
+        .chain(before[1..].iter().copied())
+        .collect();
     fourth.pause(true);
     assert_eq!(reassign(port, "expand", 1, Some(&onto_fourth)), 0);
     let listed = reassignments(port);
     assert_eq!(listed.len(), 1, "{listed:?}");
-    assert_eq!((listed[0].1, &listed[0].3, &listed[0].4), (1, &vec![4], &vec![before[0]]));
+    assert_eq!(
+        (listed[0].1, &listed[0].3, &listed[0].4),
+        (1, &vec![4], &vec![before[0]])
+    );
     assert_eq!(reassign(port, "expand", 1, None), 0);
     fourth.pause(false);
     assert!(reassignments(port).is_empty());
@@ -683,4 +699,198 @@ async fn a_fourth_broker_takes_over_a_partition_by_reassignment_while_producing(
         reassign(port, "missing", 0, Some(&[1])),
         ResponseError::UnknownTopicOrPartition.code()
     );
+}
+
+/// Elects leaders of `partitions` (None: all) with `election_type` (0
+/// preferred, 1 unclean); (topic, partition, error code) per result.
+fn elect(
+    port: u16,
+    election_type: i8,
+    partitions: Option<&[(&str, i32)]>,
+) -> Vec<(String, i32, i16)> {
+    use kafka_protocol::messages::elect_leaders_request::TopicPartitions;
+    use kafka_protocol::messages::{ElectLeadersRequest, TopicName};
+    let request = ElectLeadersRequest::default()
+        .with_election_type(election_type)
+        .with_topic_partitions(partitions.map(|ps| {
+            ps.iter()
+                .map(|(t, p)| {
+                    TopicPartitions::default()
+                        .with_topic(TopicName(t.to_string().into()))
+                        .with_partitions(vec![*p])
+                })
+                .collect()
+        }));
+    let response = RawClient::connect(port)
+        .call(&request, 2)
+        .expect("ElectLeaders answered");
+    assert_eq!(response.error_code, 0);
+    response
+        .replica_election_results
+        .iter()
+        .flat_map(|t| {
+            t.partition_result
+                .iter()
+                .map(|p| (t.topic.0.to_string(), p.partition_id, p.error_code))
+        })
+        .collect()
+}
+
+/// Kills the preferred leader of `topic`-0 and brings it back in sync; its
+/// id. Leadership stays with the replica that took over.
+fn bounce_preferred_leader(brokers: &mut [common::BrokerProcess], topic: &str) -> i32 {
+    let port = brokers[0].port;
+    let (leader, replicas) = replicas_of(port, topic, 0);
+    assert_eq!(
+        leader, replicas[0],
+        "a new partition is led by its first replica"
+    );
+    let survivor = brokers
+        .iter()
+        .enumerate()
+        .find(|(i, _)| *i as i32 + 1 != leader)
+        .map(|(_, b)| b.port)
+        .expect("another broker");
+    brokers[(leader - 1) as usize].kill9();
+    assert!(
+        wait_until(Duration::from_secs(30), || {
+            let (now, _) = replicas_of(survivor, topic, 0);
+            now != leader && now != -1
+        }),
+        "another replica takes over"
+    );
+    brokers[(leader - 1) as usize].restart();
+    assert!(
+        wait_until(Duration::from_secs(30), || leadership(survivor, topic)
+            .1
+            .contains(&leader)),
+        "the preferred replica is back in sync"
+    );
+    leader
+}
+
+const FAST_FAILOVER: &[&str] = &[
+    "replica.lag.time.max.ms=2000",
+    "broker.session.timeout.ms=2000",
+    "broker.heartbeat.interval.ms=300",
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn elect_leaders_gives_leadership_back_to_the_preferred_replica() {
+    use kafka_protocol::error::ResponseError;
+    let mut overrides = CLUSTER.to_vec();
+    overrides.extend(FAST_FAILOVER);
+    overrides.push("auto.leader.rebalance.enable=false");
+    let mut brokers = start_cluster(3, &overrides);
+    create_replicated(&brokers[0].bootstrap(), "preferred", 1, &[]).await;
+    let preferred = bounce_preferred_leader(&mut brokers, "preferred");
+    let port = brokers[(preferred % 3) as usize].port;
+    assert_ne!(replicas_of(port, "preferred", 0).0, preferred);
+
+    assert_eq!(
+        elect(port, 0, Some(&[("preferred", 0)])),
+        vec![("preferred".to_string(), 0, 0)]
+    );
+    assert_eq!(replicas_of(port, "preferred", 0).0, preferred);
+    assert_eq!(
+        elect(port, 0, Some(&[("preferred", 0), ("nothing", 0)])),
+        vec![
+            (
+                "nothing".to_string(),
+                0,
+                ResponseError::UnknownTopicOrPartition.code()
+            ),
+            (
+                "preferred".to_string(),
+                0,
+                ResponseError::ElectionNotNeeded.code()
+            ),
+        ]
+    );
+    assert!(
+        elect(port, 0, None)
+            .iter()
+            .all(|(t, _, _)| t != "preferred"),
+        "an election on every partition leaves out those that need none"
+    );
+    assert_eq!(
+        elect(port, 1, Some(&[("preferred", 0)])),
+        vec![(
+            "preferred".to_string(),
+            0,
+            ResponseError::ElectionNotNeeded.code()
+        )],
+        "an unclean election is only for partitions without a leader"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_controller_moves_leadership_back_to_preferred_replicas_by_itself() {
+    let mut overrides = CLUSTER.to_vec();
+    overrides.extend(FAST_FAILOVER);
+    overrides.push("leader.imbalance.check.interval.seconds=1");
+    let mut brokers = start_cluster(3, &overrides);
+    create_replicated(&brokers[0].bootstrap(), "rebalanced", 1, &[]).await;
+    let preferred = bounce_preferred_leader(&mut brokers, "rebalanced");
+    let port = brokers[(preferred % 3) as usize].port;
+    assert!(
+        wait_until(Duration::from_secs(30), || replicas_of(
+            port,
+            "rebalanced",
+            0
+        )
+        .0 == preferred),
+        "auto.leader.rebalance.enable elects the preferred replica again"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acks_all_reports_an_isr_that_shrank_below_min_insync_while_it_waited() {
+    use kafka_protocol::error::ResponseError;
+    use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+    use kafka_protocol::messages::{ProduceRequest, TopicName};
+    let mut overrides = CLUSTER.to_vec();
+    overrides.extend(FAST_FAILOVER);
+    let mut brokers = start_cluster(3, &overrides);
+    create_replicated(
+        &brokers[0].bootstrap(),
+        "three-copies",
+        1,
+        &[("min.insync.replicas", "3")],
+    )
+    .await;
+    let (leader, _) = leadership(brokers[0].port, "three-copies");
+    let follower = (1..=3).find(|b| *b != leader).expect("a follower");
+    let mut client = RawClient::connect(brokers[(leader - 1) as usize].port);
+    let mut produce = || {
+        let request = ProduceRequest::default()
+            .with_acks(-1)
+            .with_timeout_ms(20_000)
+            .with_topic_data(vec![TopicProduceData::default()
+                .with_name(TopicName("three-copies".to_string().into()))
+                .with_partition_data(vec![PartitionProduceData::default()
+                    .with_index(0)
+                    .with_records(Some(common::record_batch(&["v"], (-1, -1, -1))))])]);
+        client
+            .call(&request, 9)
+            .expect("Produce answered")
+            .responses[0]
+            .partition_responses[0]
+            .error_code
+    };
+    assert_eq!(produce(), 0, "three in sync: acknowledged");
+
+    // Appended with three in sync; the follower stalls, leaves the ISR, and
+    // the high watermark passes the record with two copies.
+    brokers[(follower - 1) as usize].pause(true);
+    assert_eq!(
+        produce(),
+        ResponseError::NotEnoughReplicasAfterAppend.code()
+    );
+    assert_eq!(
+        produce(),
+        ResponseError::NotEnoughReplicas.code(),
+        "now refused before the append"
+    );
+    brokers[(follower - 1) as usize].pause(false);
 }

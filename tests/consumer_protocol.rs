@@ -405,7 +405,9 @@ async fn a_broker_restart_keeps_consumer_groups_as_they_were() {
         let (epoch, members) = described(broker.port, "kept848");
         assigned(&a).len() == 2
             && assigned(&b).len() == 2
-            && members.iter().all(|(_, member_epoch)| *member_epoch == epoch)
+            && members
+                .iter()
+                .all(|(_, member_epoch)| *member_epoch == epoch)
     });
     let (held_a, held_b) = (assigned(&a), assigned(&b));
     let before = described(broker.port, "kept848");

@@ -32,10 +32,7 @@ impl Handler for AlterPartitionReassignments {
                 t.partitions.iter().map(move |p| Reassignment {
                     topic: t.name.0.to_string(),
                     partition: p.partition_index,
-                    target: p
-                        .replicas
-                        .as_ref()
-                        .map(|r| r.iter().map(|b| b.0).collect()),
+                    target: p.replicas.as_ref().map(|r| r.iter().map(|b| b.0).collect()),
                     keep_replication_factor,
                 })
             })

@@ -50,7 +50,11 @@ impl Handler for ListPartitionReassignments {
         let image = broker.controller.image();
         // Kafka skips named partitions that do not exist or are not moving.
         let topics = match &request.topics {
-            None => image.topics.values().filter_map(|t| ongoing(t, None)).collect(),
+            None => image
+                .topics
+                .values()
+                .filter_map(|t| ongoing(t, None))
+                .collect(),
             Some(wanted) => wanted
                 .iter()
                 .filter_map(|w| ongoing(image.topic(&w.name)?, Some(&w.partition_indexes)))

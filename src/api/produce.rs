@@ -74,18 +74,23 @@ impl Handler for Produce {
                         let info = broker.replicas.append_to(&partition, records)?;
                         Ok((partition, info))
                     });
-                    // acks=all: answered once the whole ISR has the records.
+                    // acks=all: answered once the whole ISR has the records;
+                    // as in Kafka, an ISR that shrank below min.insync.replicas
+                    // meanwhile makes that NOT_ENOUGH_REPLICAS_AFTER_APPEND
+                    // (the records stay; fewer copies hold them than asked).
                     let appended = match appended {
                         Ok((partition, info)) if all && info.record_count > 0 => {
                             let timeout = Duration::from_millis(request.timeout_ms.max(0) as u64);
-                            if broker
+                            if !broker
                                 .replicas
                                 .wait_for_high_watermark(&partition, info.last_offset, timeout)
                                 .await
                             {
-                                Ok((partition, info))
-                            } else {
                                 Err(ResponseError::RequestTimedOut)
+                            } else if partition.check_min_isr().is_err() {
+                                Err(ResponseError::NotEnoughReplicasAfterAppend)
+                            } else {
+                                Ok((partition, info))
                             }
                         }
                         other => other,

@@ -9,12 +9,13 @@ use kafka_protocol::messages::ApiKey;
 use kafka_protocol::protocol::{Decodable, Encodable, Request, VersionRange};
 
 use super::{
-    add_offsets_to_txn, add_partitions_to_txn, alter_configs, alter_partition_reassignments, api_versions,
-    consumer_group_describe, consumer_group_heartbeat, create_partitions, create_topics,
-    delete_groups, delete_records, delete_topics, describe_cluster, describe_configs,
-    describe_groups, describe_log_dirs, describe_transactions, end_txn, fetch, find_coordinator,
-    heartbeat, incremental_alter_configs, init_producer_id, join_group, leave_group, list_groups,
-    list_offsets, list_partition_reassignments, list_transactions, metadata, offset_commit, offset_delete, offset_fetch,
+    add_offsets_to_txn, add_partitions_to_txn, alter_configs, alter_partition_reassignments,
+    api_versions, consumer_group_describe, consumer_group_heartbeat, create_partitions,
+    create_topics, delete_groups, delete_records, delete_topics, describe_cluster,
+    describe_configs, describe_groups, describe_log_dirs, describe_transactions, elect_leaders,
+    end_txn, fetch, find_coordinator, heartbeat, incremental_alter_configs, init_producer_id,
+    join_group, leave_group, list_groups, list_offsets, list_partition_reassignments,
+    list_transactions, metadata, offset_commit, offset_delete, offset_fetch,
     offset_for_leader_epoch, produce, sync_group, txn_offset_commit, write_txn_markers,
 };
 use super::{context::RequestContext, BrokerContext, Handler};
@@ -114,6 +115,7 @@ static ENDPOINTS: std::sync::LazyLock<Vec<Endpoint>> = std::sync::LazyLock::new(
         entry::<write_txn_markers::WriteTxnMarkers>(),
         entry::<alter_partition_reassignments::AlterPartitionReassignments>(),
         entry::<list_partition_reassignments::ListPartitionReassignments>(),
+        entry::<elect_leaders::ElectLeaders>(),
     ]
 });
 

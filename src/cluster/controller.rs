@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use uuid::Uuid;
 
+use super::leader_election::{self, ElectionType};
 use super::metadata::{BrokerRegistration, MetadataImage, PartitionImage, TopicImage};
 use super::quorum::network::{PeerClient, QuorumRequest};
 use super::quorum::{records, Node, NodeId, Quorum, QuorumError, Raft, WriteError};
@@ -103,6 +104,11 @@ pub enum ControllerCommand {
     /// Kafka's AlterPartitionReassignments: move each partition onto its
     /// target replicas, or (None) cancel its reassignment in progress.
     AlterPartitionReassignments(Vec<Reassignment>),
+    /// Kafka's ElectLeaders, on the named partitions or (None) on all.
+    ElectLeaders {
+        election: ElectionType,
+        partitions: Option<Vec<(String, i32)>>,
+    },
 }
 
 /// One partition's part of an AlterPartitionReassignments request.
@@ -124,8 +130,15 @@ pub enum Outcome {
     FirstProducerId(i64),
     /// Per partition, in request order: None when accepted, else the
     /// refusal's error code and message.
-    Reassignments(Vec<Option<(i16, String)>>),
+    Reassignments(Vec<Option<Refusal>>),
+    /// Per partition: None when a leader was elected, else the error code
+    /// and message. An election on all partitions leaves out the ones that
+    /// needed none, as Kafka does.
+    Elections(Vec<(String, i32, Option<Refusal>)>),
 }
+
+/// One partition's refusal in a change on many: its error code and message.
+pub type Refusal = (i16, String);
 
 /// A refusal as it crosses the wire; `retry` when leadership moved under it.
 #[derive(Debug, Serialize, Deserialize)]
@@ -524,6 +537,41 @@ impl Controller {
                     .collect();
                 Ok(Outcome::Reassignments(results))
             }
+            ControllerCommand::ElectLeaders {
+                election,
+                partitions,
+            } => {
+                let live = live_brokers(&image.brokers);
+                let every = partitions.is_none();
+                let wanted = partitions.unwrap_or_else(|| {
+                    image
+                        .topics
+                        .values()
+                        .flat_map(|t| (0..t.partitions.len() as i32).map(|i| (t.name.clone(), i)))
+                        .collect()
+                });
+                let results = wanted
+                    .into_iter()
+                    .filter_map(|(topic, partition)| {
+                        let result = match partition_mut(image, &topic, partition) {
+                            Some(p) => leader_election::elect(p, election, &live),
+                            None => Err(ControllerError::new(
+                                ResponseError::UnknownTopicOrPartition,
+                                format!("{topic}-{partition} does not exist."),
+                            )),
+                        };
+                        match result {
+                            Err(e) if every && e.code == ResponseError::ElectionNotNeeded => None,
+                            r => Some((
+                                topic,
+                                partition,
+                                r.err().map(|e| (e.code.code(), e.message)),
+                            )),
+                        }
+                    })
+                    .collect();
+                Ok(Outcome::Elections(results))
+            }
             ControllerCommand::AllocateProducerIds(count) => {
                 let first = image.next_producer_id;
                 image.next_producer_id = first.checked_add(count).ok_or_else(|| {
@@ -600,10 +648,7 @@ impl Controller {
         Ok(TopicImage {
             name: t.name.clone(),
             id: Uuid::new_v4(),
-            partitions: assignment
-                .into_iter()
-                .map(PartitionImage::new)
-                .collect(),
+            partitions: assignment.into_iter().map(PartitionImage::new).collect(),
             config,
             internal: topic_name::is_internal(&t.name),
         })
@@ -744,13 +789,57 @@ impl Controller {
     pub async fn alter_partition_reassignments(
         &self,
         moves: Vec<Reassignment>,
-    ) -> Result<Vec<Option<(i16, String)>>, ControllerError> {
+    ) -> Result<Vec<Option<Refusal>>, ControllerError> {
         match self
             .submit(ControllerCommand::AlterPartitionReassignments(moves))
             .await?
         {
             Outcome::Reassignments(results) => Ok(results),
             other => Err(unexpected(other)),
+        }
+    }
+
+    /// Kafka's ElectLeaders: per partition, None when elected, else the refusal.
+    pub async fn elect_leaders(
+        &self,
+        election: ElectionType,
+        partitions: Option<Vec<(String, i32)>>,
+    ) -> Result<Vec<(String, i32, Option<Refusal>)>, ControllerError> {
+        match self
+            .submit(ControllerCommand::ElectLeaders {
+                election,
+                partitions,
+            })
+            .await?
+        {
+            Outcome::Elections(results) => Ok(results),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// On the active controller: gives leadership back to preferred
+    /// replicas where a broker leads too few of the partitions it prefers
+    /// (auto.leader.rebalance.enable).
+    pub async fn balance_leaders(&self) {
+        if self.quorum.leader() != Some(self.node_id as NodeId) {
+            return;
+        }
+        let image = self.quorum.applied_image();
+        let live = live_brokers(&image.brokers);
+        let percentage = self.broker_config.leader_imbalance_per_broker_percentage();
+        let moves = leader_election::imbalanced(&image, &live, percentage);
+        if moves.is_empty() {
+            return;
+        }
+        match self
+            .elect_leaders(ElectionType::Preferred, Some(moves))
+            .await
+        {
+            Ok(results) => {
+                let elected = results.iter().filter(|(_, _, e)| e.is_none()).count();
+                tracing::info!(elected, "moved leadership back to preferred replicas");
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot balance leadership"),
         }
     }
 

@@ -155,7 +155,10 @@ mod tests {
         let mut p = partition(&[1, 2, 3], 1);
         start(&mut p, &[2, 3, 4], false, &all, &all).unwrap();
         assert_eq!(p.replicas, vec![2, 3, 4, 1]);
-        assert_eq!((p.adding_replicas.clone(), p.removing_replicas.clone()), (vec![4], vec![1]));
+        assert_eq!(
+            (p.adding_replicas.clone(), p.removing_replicas.clone()),
+            (vec![4], vec![1])
+        );
         assert!(!maybe_complete(&mut p, &all), "4 is not in the ISR yet");
 
         p.isr = vec![1, 2, 3, 4];
@@ -163,7 +166,11 @@ mod tests {
         assert_eq!(p.replicas, vec![2, 3, 4]);
         assert_eq!(p.isr, vec![2, 3, 4]);
         assert!(!p.reassigning());
-        assert_eq!((p.leader, p.leader_epoch), (2, 1), "1 left: 2 leads at a new epoch");
+        assert_eq!(
+            (p.leader, p.leader_epoch),
+            (2, 1),
+            "1 left: 2 leads at a new epoch"
+        );
     }
 
     #[test]
@@ -171,7 +178,10 @@ mod tests {
         let all = brokers(&[1, 2, 3]);
         let mut p = partition(&[1, 2, 3], 1);
         start(&mut p, &[1, 2], false, &all, &all).unwrap();
-        assert_eq!((p.replicas.clone(), p.isr.clone()), (vec![1, 2], vec![1, 2]));
+        assert_eq!(
+            (p.replicas.clone(), p.isr.clone()),
+            (vec![1, 2], vec![1, 2])
+        );
         assert!(!p.reassigning());
         assert_eq!((p.leader, p.leader_epoch), (1, 0));
     }
@@ -185,7 +195,10 @@ mod tests {
         cancel(&mut p, &all).unwrap();
         // As in KRaft, the original replicas keep their place in the merged
         // list (target first), and the leader stays.
-        assert_eq!((p.replicas.clone(), p.isr.clone()), (vec![3, 1, 2], vec![1, 2, 3]));
+        assert_eq!(
+            (p.replicas.clone(), p.isr.clone()),
+            (vec![3, 1, 2], vec![1, 2, 3])
+        );
         assert_eq!((p.leader, p.leader_epoch), (1, 0));
         assert_eq!(
             cancel(&mut p, &all).unwrap_err().code,
@@ -200,7 +213,10 @@ mod tests {
         start(&mut p, &[1, 2, 4], false, &all, &all).unwrap();
         start(&mut p, &[1, 2, 5], false, &all, &all).unwrap();
         assert_eq!(p.replicas, vec![1, 2, 5, 3]);
-        assert_eq!((p.adding_replicas.clone(), p.removing_replicas.clone()), (vec![5], vec![3]));
+        assert_eq!(
+            (p.adding_replicas.clone(), p.removing_replicas.clone()),
+            (vec![5], vec![3])
+        );
     }
 
     #[test]
@@ -209,7 +225,11 @@ mod tests {
         let mut p = partition(&[1, 2], 1);
         for target in [vec![], vec![1, 1], vec![1, 9]] {
             let e = start(&mut p, &target, false, &all, &all).unwrap_err();
-            assert_eq!(e.code, ResponseError::InvalidReplicaAssignment, "{target:?}");
+            assert_eq!(
+                e.code,
+                ResponseError::InvalidReplicaAssignment,
+                "{target:?}"
+            );
         }
         let e = start(&mut p, &[1, 2, 3], true, &all, &all).unwrap_err();
         assert_eq!(e.code, ResponseError::InvalidReplicationFactor);

@@ -61,6 +61,13 @@ pub static BROKER_CONFIGS: &[ConfigDef] = &[
         "Create a topic on first Metadata request or produce to it.",
     ),
     def(
+        "auto.leader.rebalance.enable",
+        Boolean,
+        Some("true"),
+        None,
+        "Move leadership back to preferred replicas when a broker leads too few of its own.",
+    ),
+    def(
         "broker.heartbeat.interval.ms",
         Int,
         Some("2000"),
@@ -172,6 +179,20 @@ pub static BROKER_CONFIGS: &[ConfigDef] = &[
         Some("PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"),
         None,
         "Security protocol of each listener name.",
+    ),
+    def(
+        "leader.imbalance.check.interval.seconds",
+        Long,
+        Some("300"),
+        Some(1),
+        "How often the active controller checks for leadership imbalance.",
+    ),
+    def(
+        "leader.imbalance.per.broker.percentage",
+        Int,
+        Some("10"),
+        Some(0),
+        "Share of a broker's preferred partitions led elsewhere before leadership is moved back.",
     ),
     def(
         "listeners",
@@ -819,8 +840,7 @@ impl BrokerConfig {
         let Some(value) = self.explicit("controller.quorum.voters") else {
             if !controller {
                 return Err(LoadError::Voters(
-                    "process.roles=broker needs controller.quorum.voters to find the quorum"
-                        .into(),
+                    "process.roles=broker needs controller.quorum.voters to find the quorum".into(),
                 ));
             }
             return Ok(None);
@@ -965,6 +985,20 @@ impl BrokerConfig {
         self.long("broker.heartbeat.interval.ms").max(1) as u64
     }
 
+    pub fn auto_leader_rebalance_enable(&self) -> bool {
+        self.bool("auto.leader.rebalance.enable")
+    }
+
+    pub fn leader_imbalance_check_interval(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(
+            self.long("leader.imbalance.check.interval.seconds").max(1) as u64
+        )
+    }
+
+    pub fn leader_imbalance_per_broker_percentage(&self) -> i64 {
+        self.long("leader.imbalance.per.broker.percentage")
+    }
+
     pub fn broker_session_timeout_ms(&self) -> u64 {
         self.long("broker.session.timeout.ms").max(1) as u64
     }
@@ -1069,6 +1103,9 @@ mod tests {
         b.replica_lag_time_max_ms();
         b.broker_heartbeat_interval_ms();
         b.broker_session_timeout_ms();
+        b.leader_imbalance_check_interval();
+        b.leader_imbalance_per_broker_percentage();
+        assert!(b.auto_leader_rebalance_enable());
         assert!(!b.unclean_leader_election_enable());
         assert!(b.auto_create_topics_enable() && b.delete_topic_enable());
     }

@@ -1,0 +1,79 @@
+//! ElectLeaders: preferred or unclean leader elections, run by the active
+//! controller.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::elect_leaders_response::{PartitionResult, ReplicaElectionResult};
+use kafka_protocol::messages::{ElectLeadersRequest, ElectLeadersResponse, TopicName};
+use kafka_protocol::protocol::StrBytes;
+
+use super::{BrokerContext, Handler, RequestContext};
+use crate::cluster::leader_election::ElectionType;
+
+pub struct ElectLeaders;
+
+impl Handler for ElectLeaders {
+    type Request = ElectLeadersRequest;
+
+    async fn handle(
+        broker: Arc<BrokerContext>,
+        ctx: RequestContext,
+        request: ElectLeadersRequest,
+    ) -> ElectLeadersResponse {
+        // Version 0 has no election type: it asks for preferred leaders.
+        let Some(election) = ElectionType::from_wire(request.election_type) else {
+            return ElectLeadersResponse::default()
+                .with_error_code(ResponseError::InvalidRequest.code());
+        };
+        let partitions = request.topic_partitions.as_ref().map(|topics| {
+            topics
+                .iter()
+                .flat_map(|t| t.partitions.iter().map(|p| (t.topic.0.to_string(), *p)))
+                .collect::<Vec<_>>()
+        });
+        let results = match broker
+            .controller
+            .elect_leaders(election, partitions.clone())
+            .await
+        {
+            Ok(results) => {
+                broker.apply_metadata();
+                results
+            }
+            // Version 0 has no top-level error: each partition carries it.
+            Err(e) if ctx.api_version == 0 => partitions
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(t, p)| (t, p, Some((e.code.code(), e.message.clone()))))
+                .collect(),
+            Err(e) => {
+                return ElectLeadersResponse::default().with_error_code(e.code.code());
+            }
+        };
+        let mut by_topic: BTreeMap<String, Vec<PartitionResult>> = BTreeMap::new();
+        for (topic, partition, refusal) in results {
+            if refusal.is_none() {
+                tracing::info!(%topic, partition, ?election, client = ctx.client_id(), "leader elected");
+            }
+            let (code, message) = refusal.unzip();
+            by_topic.entry(topic).or_default().push(
+                PartitionResult::default()
+                    .with_partition_id(partition)
+                    .with_error_code(code.unwrap_or(0))
+                    .with_error_message(message.map(StrBytes::from_string)),
+            );
+        }
+        ElectLeadersResponse::default().with_replica_election_results(
+            by_topic
+                .into_iter()
+                .map(|(topic, partitions)| {
+                    ReplicaElectionResult::default()
+                        .with_topic(TopicName(StrBytes::from_string(topic)))
+                        .with_partition_result(partitions)
+                })
+                .collect(),
+        )
+    }
+}
