@@ -759,6 +759,15 @@ fn bounce_preferred_leader(brokers: &mut [common::BrokerProcess], topic: &str) -
         }),
         "another replica takes over"
     );
+    assert!(
+        !metadata(survivor).1.contains(&leader),
+        "Metadata leaves out a fenced broker"
+    );
+    assert_eq!(
+        fenced_brokers(survivor),
+        BTreeSet::from([leader]),
+        "DescribeCluster shows it when asked to"
+    );
     brokers[(leader - 1) as usize].restart();
     assert!(
         wait_until(Duration::from_secs(30), || leadership(survivor, topic)
@@ -767,6 +776,22 @@ fn bounce_preferred_leader(brokers: &mut [common::BrokerProcess], topic: &str) -
         "the preferred replica is back in sync"
     );
     leader
+}
+
+/// The brokers DescribeCluster (v2, fenced included) reports fenced.
+fn fenced_brokers(port: u16) -> BTreeSet<i32> {
+    use kafka_protocol::messages::DescribeClusterRequest;
+    RawClient::connect(port)
+        .call(
+            &DescribeClusterRequest::default().with_include_fenced_brokers(true),
+            2,
+        )
+        .expect("DescribeCluster answered")
+        .brokers
+        .iter()
+        .filter(|b| b.is_fenced)
+        .map(|b| b.broker_id.0)
+        .collect()
 }
 
 const FAST_FAILOVER: &[&str] = &[

@@ -44,15 +44,18 @@ impl Handler for DescribeCluster {
             .with_cluster_id(StrBytes::from_string(image.cluster_id.clone()))
             .with_controller_id(BrokerId(image.controller_id))
             .with_brokers(
+                // KIP-1073: fenced brokers only when asked for, marked so.
                 image
                     .brokers
                     .values()
+                    .filter(|b| request.include_fenced_brokers || !b.fenced)
                     .map(|b| {
                         DescribeClusterBroker::default()
                             .with_broker_id(BrokerId(b.node_id))
                             .with_host(StrBytes::from_string(b.host.clone()))
                             .with_port(i32::from(b.port))
                             .with_rack(b.rack.clone().map(StrBytes::from_string))
+                            .with_is_fenced(b.fenced)
                     })
                     .collect(),
             )

@@ -141,9 +141,11 @@ impl Handler for Metadata {
         let image = broker.image();
         MetadataResponse::default()
             .with_brokers(
+                // As KRaft's metadata cache: only brokers that may lead.
                 image
                     .brokers
                     .values()
+                    .filter(|b| !b.fenced)
                     .map(|b| {
                         MetadataResponseBroker::default()
                             .with_node_id(BrokerId(b.node_id))
