@@ -430,6 +430,27 @@ async fn a_group_resumes_from_its_commits_when_its_coordinator_dies() {
         .expect("FindCoordinator answered");
     let coordinator = found.coordinators[0].node_id.0;
     assert!((1..=3).contains(&coordinator));
+    let offsets_error = |port: u16| {
+        use kafka_protocol::messages::offset_fetch_request::OffsetFetchRequestGroup;
+        use kafka_protocol::messages::{GroupId, OffsetFetchRequest};
+        let request =
+            OffsetFetchRequest::default().with_groups(vec![OffsetFetchRequestGroup::default()
+                .with_group_id(GroupId(StrBytes::from_static_str("workers")))
+                .with_topics(None)]);
+        RawClient::connect(port)
+            .call(&request, 8)
+            .expect("OffsetFetch answered")
+            .groups[0]
+            .error_code
+    };
+    for (i, b) in brokers.iter().enumerate() {
+        let expected = if i as i32 + 1 == coordinator {
+            0
+        } else {
+            kafka_protocol::error::ResponseError::NotCoordinator.code()
+        };
+        assert_eq!(offsets_error(b.port), expected, "broker {}", i + 1);
+    }
     brokers[(coordinator - 1) as usize].kill9();
     common::produce_values(&bootstrap, "work", 30..60, 3).await;
     let seen = common::poll_until(&[&member], Duration::from_secs(60), |s| s[0].len() >= 30);

@@ -57,6 +57,9 @@ impl Handler for ConsumerGroupDescribe {
             .iter()
             .map(|id| {
                 let described = DescribedGroup::default().with_group_id(id.clone());
+                if let Err(e) = broker.check_group_coordinator(id) {
+                    return described.with_error_code(e.code());
+                }
                 match broker.groups.describe_consumer_group(id) {
                     Err(message) => described
                         .with_error_code(ResponseError::GroupIdNotFound.code())

@@ -27,6 +27,9 @@ impl Handler for ConsumerGroupHeartbeat {
                 kafka_protocol::error::ResponseError::CoordinatorNotAvailable.code(),
             );
         }
+        if let Err(e) = broker.check_group_coordinator(&request.group_id.0) {
+            return ConsumerGroupHeartbeatResponse::default().with_error_code(e.code());
+        }
         let image = broker.image();
         let topics: HashMap<String, (uuid::Uuid, i32)> = image
             .topics

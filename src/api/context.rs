@@ -2,10 +2,12 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::RequestHeader;
 
 use crate::cluster::{Controller, ControllerError, MetadataImage, NewTopic, TopicImage};
 use crate::config::BrokerConfig;
+use crate::coordinator_records::partition_for;
 use crate::group::{GroupCoordinator, OFFSETS_TOPIC};
 use crate::partition::ReplicaManager;
 use crate::transaction::{ProducerIdManager, TransactionCoordinator, TRANSACTION_STATE_TOPIC};
@@ -45,6 +47,26 @@ impl BrokerContext {
         // Coordinators follow the leadership of their internal partitions.
         self.groups.sync_leadership();
         self.transactions.sync_leadership();
+    }
+
+    /// Whether this broker may answer for `group_id` now: NOT_COORDINATOR
+    /// when another broker leads the group's `__consumer_offsets`
+    /// partition (a client that found this broker before leadership moved
+    /// looks again), COORDINATOR_LOAD_IN_PROGRESS while the partition's
+    /// groups are being loaded here. Before the offsets topic exists every
+    /// broker answers, as a single broker always has.
+    pub fn check_group_coordinator(&self, group_id: &str) -> Result<(), ResponseError> {
+        let index = partition_for(group_id, self.config.offsets_topic_num_partitions());
+        let Some(partition) = self.image().partition(OFFSETS_TOPIC, index).cloned() else {
+            return Ok(());
+        };
+        if partition.leader != self.node_id {
+            return Err(ResponseError::NotCoordinator);
+        }
+        if !self.groups.is_loaded(index) {
+            return Err(ResponseError::CoordinatorLoadInProgress);
+        }
+        Ok(())
     }
 
     /// Creates `__consumer_offsets` on first use, as Kafka does.

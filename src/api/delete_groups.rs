@@ -22,8 +22,8 @@ impl Handler for DeleteGroups {
             .iter()
             .map(|g| {
                 let code = broker
-                    .groups
-                    .delete_group(&g.0)
+                    .check_group_coordinator(&g.0)
+                    .and_then(|()| broker.groups.delete_group(&g.0))
                     .err()
                     .map_or(0, |e| e.code());
                 DeletableGroupResult::default()

@@ -24,6 +24,11 @@ impl Handler for DescribeGroups {
             .groups
             .iter()
             .map(|id| {
+                if let Err(e) = broker.check_group_coordinator(id) {
+                    return DescribedGroup::default()
+                        .with_group_id(id.clone())
+                        .with_error_code(e.code());
+                }
                 let d = broker.groups.describe_group(id);
                 let described = DescribedGroup::default()
                     .with_group_id(id.clone())

@@ -16,12 +16,16 @@ impl Handler for Heartbeat {
         _ctx: RequestContext,
         request: HeartbeatRequest,
     ) -> HeartbeatResponse {
-        let result = broker.groups.heartbeat(
-            &request.group_id.0,
-            request.generation_id,
-            &request.member_id,
-            request.group_instance_id.as_deref(),
-        );
+        let result = broker
+            .check_group_coordinator(&request.group_id.0)
+            .and_then(|()| {
+                broker.groups.heartbeat(
+                    &request.group_id.0,
+                    request.generation_id,
+                    &request.member_id,
+                    request.group_instance_id.as_deref(),
+                )
+            });
         HeartbeatResponse::default().with_error_code(result.err().map_or(0, |e| e.code()))
     }
 }

@@ -21,6 +21,12 @@ impl Handler for JoinGroup {
         ctx: RequestContext,
         request: JoinGroupRequest,
     ) -> JoinGroupResponse {
+        if let Err(e) = broker.check_group_coordinator(&request.group_id.0) {
+            return JoinGroupResponse::default()
+                .with_error_code(e.code())
+                .with_generation_id(-1)
+                .with_member_id(request.member_id);
+        }
         let join = JoinRequest {
             group_id: request.group_id.0.to_string(),
             member_id: request.member_id.to_string(),

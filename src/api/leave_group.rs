@@ -32,7 +32,10 @@ impl Handler for LeaveGroup {
         } else {
             vec![(request.member_id.to_string(), None)]
         };
-        match broker.groups.leave_group(&request.group_id.0, &leaving) {
+        let left = broker
+            .check_group_coordinator(&request.group_id.0)
+            .and_then(|()| broker.groups.leave_group(&request.group_id.0, &leaving));
+        match left {
             Err(e) => LeaveGroupResponse::default().with_error_code(e.code()),
             Ok(outcomes) if ctx.api_version < 3 => LeaveGroupResponse::default()
                 .with_error_code(outcomes.first().copied().flatten().map_or(0, |e| e.code())),

@@ -46,6 +46,7 @@ impl Handler for OffsetCommit {
             .ensure_offsets_topic()
             .await
             .map_err(|_| ResponseError::CoordinatorNotAvailable)
+            .and_then(|()| broker.check_group_coordinator(&request.group_id.0))
             .and_then(|()| {
                 broker.groups.commit_offsets(
                     &request.group_id.0,

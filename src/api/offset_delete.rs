@@ -29,9 +29,12 @@ impl Handler for OffsetDelete {
             })
             .collect();
         let outcomes = match broker
-            .groups
-            .delete_offsets(&request.group_id.0, &partitions)
-        {
+            .check_group_coordinator(&request.group_id.0)
+            .and_then(|()| {
+                broker
+                    .groups
+                    .delete_offsets(&request.group_id.0, &partitions)
+            }) {
             Ok(o) => o,
             Err(e) => return OffsetDeleteResponse::default().with_error_code(e.code()),
         };

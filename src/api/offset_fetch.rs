@@ -73,6 +73,11 @@ impl Handler for OffsetFetch {
                 .groups
                 .iter()
                 .map(|g| {
+                    if let Err(e) = broker.check_group_coordinator(&g.group_id.0) {
+                        return OffsetFetchResponseGroup::default()
+                            .with_group_id(g.group_id.clone())
+                            .with_error_code(e.code());
+                    }
                     let wanted = g.topics.as_ref().map(|ts| {
                         ts.iter()
                             .map(|t| (t.name.0.to_string(), t.partition_indexes.clone()))
@@ -111,6 +116,12 @@ impl Handler for OffsetFetch {
                 })
                 .collect();
             return OffsetFetchResponse::default().with_groups(groups);
+        }
+        // Versions 0 and 1 have no error for the whole group to carry this.
+        if let Err(e) = broker.check_group_coordinator(&request.group_id.0) {
+            if ctx.api_version >= 2 {
+                return OffsetFetchResponse::default().with_error_code(e.code());
+            }
         }
         let wanted = request.topics.as_ref().map(|ts| {
             ts.iter()

@@ -23,16 +23,21 @@ impl Handler for SyncGroup {
             .iter()
             .map(|a| (a.member_id.to_string(), a.assignment.clone()))
             .collect();
-        let result = broker
-            .groups
-            .sync_group(
-                &request.group_id.0,
-                request.generation_id,
-                &request.member_id,
-                request.group_instance_id.as_deref(),
-                assignments,
-            )
-            .await;
+        let result = match broker.check_group_coordinator(&request.group_id.0) {
+            Ok(()) => {
+                broker
+                    .groups
+                    .sync_group(
+                        &request.group_id.0,
+                        request.generation_id,
+                        &request.member_id,
+                        request.group_instance_id.as_deref(),
+                        assignments,
+                    )
+                    .await
+            }
+            Err(e) => Err(e),
+        };
         let response = SyncGroupResponse::default()
             .with_protocol_type(request.protocol_type)
             .with_protocol_name(request.protocol_name);

@@ -41,14 +41,18 @@ impl Handler for TxnOffsetCommit {
                 })
             })
             .collect();
-        let outcome = broker.groups.txn_commit_offsets(
-            &request.group_id.0,
-            (request.producer_id.0, request.producer_epoch),
-            request.generation_id,
-            &request.member_id,
-            request.group_instance_id.as_deref(),
-            offsets,
-        );
+        let outcome = broker
+            .check_group_coordinator(&request.group_id.0)
+            .and_then(|()| {
+                broker.groups.txn_commit_offsets(
+                    &request.group_id.0,
+                    (request.producer_id.0, request.producer_epoch),
+                    request.generation_id,
+                    &request.member_id,
+                    request.group_instance_id.as_deref(),
+                    offsets,
+                )
+            });
         let outcome = match outcome {
             Ok(()) => broker.groups.replicated(&request.group_id.0).await,
             Err(e) => Err(e),

@@ -1178,6 +1178,12 @@ impl GroupCoordinator {
         }
     }
 
+    /// Whether the groups of `__consumer_offsets` partition `index` are
+    /// loaded here (it leads the partition and has replayed it).
+    pub fn is_loaded(&self, index: i32) -> bool {
+        self.led.lock().contains(&index)
+    }
+
     /// Loads the groups of the `__consumer_offsets` partitions this broker
     /// has come to lead (all it leads, at start-up before it serves; one
     /// whose leadership moved here, from the log it replicated) and forgets
