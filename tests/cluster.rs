@@ -171,6 +171,41 @@ async fn produce_all(bootstrap: &str, topic: &str, values: std::ops::Range<usize
     }
 }
 
+/// The high watermark of `topic`-0 on its leader at `port` (ListOffsets latest).
+fn high_watermark(client: &mut RawClient, topic: &str) -> Option<i64> {
+    use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
+    use kafka_protocol::messages::{BrokerId, ListOffsetsRequest, TopicName};
+    let request = ListOffsetsRequest::default()
+        .with_replica_id(BrokerId(-1))
+        .with_topics(vec![ListOffsetsTopic::default()
+            .with_name(TopicName(topic.to_string().into()))
+            .with_partitions(vec![ListOffsetsPartition::default()
+                .with_partition_index(0)
+                .with_timestamp(-1)
+                .with_current_leader_epoch(-1)])]);
+    let response = client.call(&request, 7)?;
+    let p = &response.topics[0].partitions[0];
+    (p.error_code == 0).then_some(p.offset)
+}
+
+/// Samples the high watermark on the leader at `port` until `stop` is set;
+/// every sample in order.
+fn sample_high_watermark(
+    port: u16,
+    topic: &'static str,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> std::thread::JoinHandle<Vec<i64>> {
+    std::thread::spawn(move || {
+        let mut client = RawClient::connect(port);
+        let mut samples = Vec::new();
+        while !stop.load(std::sync::atomic::Ordering::Acquire) {
+            samples.extend(high_watermark(&mut client, topic));
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        samples
+    })
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn followers_replicate_and_a_stalled_one_leaves_and_rejoins_the_isr() {
     let mut overrides = CLUSTER.to_vec();
@@ -193,8 +228,10 @@ async fn followers_replicate_and_a_stalled_one_leaves_and_rejoins_the_isr() {
     let (leader, isr) = leadership(ports[0], "copies");
     assert_eq!(isr, BTreeSet::from([1, 2, 3]));
     let stalled = (1..=3).find(|id| *id != leader).unwrap();
-    brokers[(stalled - 1) as usize].pause(true);
     let live = ports[(leader - 1) as usize];
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = sample_high_watermark(live, "copies", stop.clone());
+    brokers[(stalled - 1) as usize].pause(true);
     produce_all(&format!("127.0.0.1:{live}"), "copies", 100..150).await;
     assert!(
         leadership(live, "copies").1.len() == 2,
@@ -212,6 +249,17 @@ async fn followers_replicate_and_a_stalled_one_leaves_and_rejoins_the_isr() {
     );
     let stalled_port = ports[(stalled - 1) as usize];
     assert_eq!(size_on(stalled_port, "copies"), size_on(live, "copies"));
+    stop.store(true, std::sync::atomic::Ordering::Release);
+    let samples = sampler.join().expect("sampler");
+    assert!(!samples.is_empty());
+    assert!(
+        samples.windows(2).all(|w| w[0] <= w[1]),
+        "the high watermark never goes backwards: {samples:?}"
+    );
+    assert!(
+        samples.iter().all(|hw| (100..=150).contains(hw)),
+        "nor past the records the ISR acknowledged: {samples:?}"
+    );
 
     let records = common::consume(
         &format!("127.0.0.1:{live}"),
@@ -348,6 +396,23 @@ async fn acknowledged_records_survive_killing_one_leader_after_another() {
         .map(|b| b.bootstrap())
         .collect::<Vec<_>>()
         .join(",");
+    // A consumer group member reads along through both failovers.
+    let reader = {
+        let bootstrap = bootstrap.clone();
+        std::thread::spawn(move || {
+            let member = common::subscribed_member(&bootstrap, "readers", "failover", &[]);
+            let mut seen = BTreeSet::new();
+            let deadline = std::time::Instant::now() + Duration::from_secs(120);
+            while seen.len() < 800 && std::time::Instant::now() < deadline {
+                if let Some(Ok(m)) = member.poll(Duration::from_millis(100)) {
+                    use rdkafka::Message;
+                    let value = String::from_utf8_lossy(m.payload().unwrap_or_default());
+                    seen.extend(value.parse::<usize>().ok());
+                }
+            }
+            seen
+        })
+    };
 
     for round in 0..2 {
         let leader = live_leader(&mut brokers, "failover").expect("a leader");
@@ -387,6 +452,11 @@ async fn acknowledged_records_survive_killing_one_leader_after_another() {
         values,
         (0..800).map(|i| i.to_string()).collect::<Vec<_>>(),
         "every acknowledged record once, in order"
+    );
+    assert_eq!(
+        reader.join().expect("reader"),
+        (0..800).collect::<BTreeSet<_>>(),
+        "the group member carried on through both failovers"
     );
 }
 
