@@ -110,6 +110,16 @@ async fn three_brokers_share_the_metadata_and_serve_their_partitions() {
     assert_eq!(partitions.len(), 6, "from every partition");
 }
 
+/// The values of partition 0 of `topic` from its start: `count` of them,
+/// or what arrived within 20 s (asking one more than expected waits the
+/// whole time, to catch duplicates).
+fn values_from_start(bootstrap: &str, topic: &str, count: usize) -> Vec<String> {
+    common::consume(bootstrap, topic, 0, 0, count, Duration::from_secs(20))
+        .iter()
+        .map(|r| String::from_utf8_lossy(r.value.as_deref().unwrap_or_default()).into_owned())
+        .collect()
+}
+
 /// Creates `name` with three replicas of each partition.
 async fn create_replicated(bootstrap: &str, name: &str, partitions: i32, configs: &[(&str, &str)]) {
     let mut topic = NewTopic::new(name, partitions, TopicReplication::Fixed(3));
@@ -261,19 +271,10 @@ async fn followers_replicate_and_a_stalled_one_leaves_and_rejoins_the_isr() {
         "nor past the records the ISR acknowledged: {samples:?}"
     );
 
-    let records = common::consume(
-        &format!("127.0.0.1:{live}"),
-        "copies",
-        0,
-        0,
-        150,
-        Duration::from_secs(15),
+    assert_eq!(
+        values_from_start(&format!("127.0.0.1:{live}"), "copies", 150),
+        (0..150).map(|i| i.to_string()).collect::<Vec<_>>()
     );
-    let values: Vec<String> = records
-        .iter()
-        .map(|r| String::from_utf8_lossy(r.value.as_deref().unwrap_or_default()).into_owned())
-        .collect();
-    assert_eq!(values, (0..150).map(|i| i.to_string()).collect::<Vec<_>>());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -436,20 +437,8 @@ async fn acknowledged_records_survive_killing_one_leader_after_another() {
     }
 
     let leader = live_leader(&mut brokers, "failover").expect("a leader");
-    let records = common::consume(
-        &brokers[(leader - 1) as usize].bootstrap(),
-        "failover",
-        0,
-        0,
-        801,
-        Duration::from_secs(20),
-    );
-    let values: Vec<String> = records
-        .iter()
-        .map(|r| String::from_utf8_lossy(r.value.as_deref().unwrap_or_default()).into_owned())
-        .collect();
     assert_eq!(
-        values,
+        values_from_start(&brokers[(leader - 1) as usize].bootstrap(), "failover", 801),
         (0..800).map(|i| i.to_string()).collect::<Vec<_>>(),
         "every acknowledged record once, in order"
     );
@@ -617,12 +606,10 @@ async fn metadata_and_records_survive_restarting_the_whole_cluster() {
         .map(|b| b.bootstrap())
         .collect::<Vec<_>>()
         .join(",");
-    let records = common::consume(&bootstrap, "lasting", 0, 0, 50, Duration::from_secs(20));
-    let values: Vec<String> = records
-        .iter()
-        .map(|r| String::from_utf8_lossy(r.value.as_deref().unwrap_or_default()).into_owned())
-        .collect();
-    assert_eq!(values, (0..50).map(|i| i.to_string()).collect::<Vec<_>>());
+    assert_eq!(
+        values_from_start(&bootstrap, "lasting", 50),
+        (0..50).map(|i| i.to_string()).collect::<Vec<_>>()
+    );
 }
 
 /// Moves `topic`-`partition` onto `target` (None cancels); the partition's error code.
@@ -732,20 +719,8 @@ async fn a_fourth_broker_takes_over_a_partition_by_reassignment_while_producing(
         reassignments(port),
         replicas_of(port, "expand", 0)
     );
-    let records = common::consume(
-        &fourth.bootstrap(),
-        "expand",
-        0,
-        0,
-        3001,
-        Duration::from_secs(20),
-    );
-    let values: Vec<String> = records
-        .iter()
-        .map(|r| String::from_utf8_lossy(r.value.as_deref().unwrap_or_default()).into_owned())
-        .collect();
     assert_eq!(
-        values,
+        values_from_start(&fourth.bootstrap(), "expand", 3001),
         (0..3000).map(|i| i.to_string()).collect::<Vec<_>>(),
         "the new leader has every acknowledged record once, in order"
     );
