@@ -185,8 +185,6 @@ fn try_start_cluster(
 /// A broker-only node (`process.roles=broker`) joining the running
 /// `cluster` as `node_id`, with the cluster's other overrides.
 pub fn add_broker(cluster: &[BrokerProcess], node_id: i32) -> BrokerProcess {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let dir = tmp.path().to_path_buf();
     let mut overrides: Vec<String> = cluster[0]
         .overrides
         .iter()
@@ -201,22 +199,18 @@ pub fn add_broker(cluster: &[BrokerProcess], node_id: i32) -> BrokerProcess {
             free_port()
         ),
     ]);
-    let (child, port) = spawn(&dir, &overrides);
-    BrokerProcess {
-        child: Some(child),
-        port,
-        dir,
-        _tmp: Some(tmp),
-        overrides,
-    }
+    BrokerProcess::start_in(tempfile::tempdir().expect("tempdir"), overrides)
 }
 
 impl BrokerProcess {
     /// Starts a broker with `overrides` (KEY=VALUE) in a fresh temporary data dir.
     pub fn start(overrides: &[&str]) -> BrokerProcess {
         let tmp = tempfile::tempdir().expect("tempdir");
+        BrokerProcess::start_in(tmp, overrides.iter().map(|s| s.to_string()).collect())
+    }
+
+    fn start_in(tmp: tempfile::TempDir, overrides: Vec<String>) -> BrokerProcess {
         let dir = tmp.path().to_path_buf();
-        let overrides: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
         let (child, port) = spawn(&dir, &overrides);
         BrokerProcess {
             child: Some(child),
