@@ -248,6 +248,10 @@ impl Broker {
     /// Stops accepting, lets connections finish their in-flight requests,
     /// then flushes every log and marks the shutdown clean.
     pub async fn shutdown(self) {
+        self.context
+            .controller
+            .controlled_shutdown(CONTROLLED_SHUTDOWN_TIMEOUT)
+            .await;
         let _ = self.shutdown.send(true);
         let _ = self.server.await;
         for task in self.background {
@@ -259,6 +263,10 @@ impl Broker {
         tracing::info!("broker stopped cleanly");
     }
 }
+
+/// How long a stopping broker waits for its leaderships to move before it
+/// stops anyway.
+const CONTROLLED_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Serves what other nodes change in the metadata: each new image is
 /// applied to this broker's partitions.

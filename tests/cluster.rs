@@ -985,3 +985,41 @@ async fn acks_all_reports_an_isr_that_shrank_below_min_insync_while_it_waited() 
     );
     brokers[(follower - 1) as usize].pause(false);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broker_stopped_cleanly_hands_its_leaderships_over_first() {
+    // Kafka's default broker.session.timeout.ms (9 s): without a controlled
+    // shutdown, leadership would move only once the session expired.
+    let mut brokers = start_cluster(3, CLUSTER);
+    create_replicated(
+        &brokers[0].bootstrap(),
+        "handover",
+        1,
+        &[("min.insync.replicas", "2")],
+    )
+    .await;
+    let bootstrap: String = brokers
+        .iter()
+        .map(|b| b.bootstrap())
+        .collect::<Vec<_>>()
+        .join(",");
+    let (leader, _) = leadership(brokers[0].port, "handover");
+    let survivor = brokers[(leader % 3) as usize].port;
+    let victim = &mut brokers[(leader - 1) as usize];
+    produce_through(&bootstrap, "handover", 0..600, || {
+        victim.stop();
+        assert!(
+            wait_until(Duration::from_secs(3), || {
+                let (now, isr) = leadership(survivor, "handover");
+                now != leader && now != -1 && !isr.contains(&leader)
+            }),
+            "leadership moved, and the stopped broker left the ISR, as it stopped"
+        );
+    })
+    .await;
+    assert_eq!(
+        values_from_start(&format!("127.0.0.1:{survivor}"), "handover", 601),
+        (0..600).map(|i| i.to_string()).collect::<Vec<_>>(),
+        "every acknowledged record once, in order"
+    );
+}

@@ -172,6 +172,8 @@ pub struct Controller {
     /// Whether this node led the quorum at the last fencing check: a new
     /// leader gives every broker a full session before fencing it.
     was_active: std::sync::atomic::AtomicBool,
+    /// Set by a controlled shutdown: no more heartbeats.
+    shutting_down: std::sync::atomic::AtomicBool,
     /// One change at a time on the active controller, each validated
     /// against the image the previous one left.
     changes: tokio::sync::Mutex<()>,
@@ -213,6 +215,7 @@ impl Controller {
             broker_config,
             heartbeats: parking_lot::Mutex::new(HashMap::new()),
             was_active: std::sync::atomic::AtomicBool::new(false),
+            shutting_down: std::sync::atomic::AtomicBool::new(false),
             changes: tokio::sync::Mutex::new(()),
             to_leader: tokio::sync::Mutex::new(None),
         })
@@ -724,9 +727,40 @@ impl Controller {
 
     /// Tells the active controller this broker is alive.
     pub async fn heartbeat(&self) -> Result<(), ControllerError> {
+        use std::sync::atomic::Ordering;
+        // A heartbeat would let a broker that is shutting down back in.
+        if self.shutting_down.load(Ordering::Acquire) {
+            return Ok(());
+        }
         self.submit(ControllerCommand::Heartbeat(self.node_id))
             .await
             .map(|_| ())
+    }
+
+    /// Kafka's controlled shutdown: before this broker stops, its
+    /// leaderships move to the rest of each ISR and it leaves every ISR,
+    /// so clients and followers move on at once rather than after
+    /// broker.session.timeout.ms. Alone in the cluster there is nowhere to
+    /// move to, and nothing is done.
+    pub async fn controlled_shutdown(&self, timeout: Duration) {
+        use std::sync::atomic::Ordering;
+        self.shutting_down.store(true, Ordering::Release);
+        let others_live = self
+            .image()
+            .brokers
+            .values()
+            .any(|b| b.node_id != self.node_id && !b.fenced);
+        if !others_live {
+            return;
+        }
+        let fenced = self.submit(ControllerCommand::FenceBroker(self.node_id));
+        match tokio::time::timeout(timeout, fenced).await {
+            Ok(Ok(_)) => tracing::info!("leaderships moved to other brokers before shutting down"),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "controlled shutdown refused; stopping anyway")
+            }
+            Err(_) => tracing::warn!("controlled shutdown timed out; stopping anyway"),
+        }
     }
 
     /// On the active controller: fences the brokers silent for longer than
