@@ -24,7 +24,7 @@ use kafka_protocol::messages::write_txn_markers_request::{
 };
 use kafka_protocol::messages::{ProducerId, TopicName, WriteTxnMarkersRequest};
 use kafka_protocol::protocol::StrBytes;
-use parking_lot::Mutex;
+use parking_lot::{Mutex, MutexGuard};
 use tokio::sync::watch;
 
 use super::metadata::{TransactionMetadata, TxnState};
@@ -56,9 +56,14 @@ pub struct TransactionCoordinator {
     transactions: Mutex<HashMap<String, TransactionMetadata>>,
     /// The `__transaction_state` partitions whose ids are loaded here.
     led: Mutex<BTreeSet<i32>>,
+    /// Ids whose markers are being written: nobody else completes them
+    /// meanwhile.
+    completing: Mutex<BTreeSet<String>>,
 }
 
-type Transactions = HashMap<String, TransactionMetadata>;
+/// The transactional ids, locked: completing an end may let the lock go
+/// while other brokers write markers.
+type Transactions<'a> = MutexGuard<'a, HashMap<String, TransactionMetadata>>;
 
 /// Has the leader at `addr` write the markers of `meta`'s transaction to
 /// its partitions (Kafka's WriteTxnMarkers). The coordinator runs on
@@ -129,6 +134,7 @@ impl TransactionCoordinator {
             images,
             transactions: Mutex::new(HashMap::new()),
             led: Mutex::new(BTreeSet::new()),
+            completing: Mutex::new(BTreeSet::new()),
         })
     }
 
@@ -331,7 +337,7 @@ impl TransactionCoordinator {
     /// Prepare state and the periodic pass writes the markers again.
     fn end(
         &self,
-        txns: &mut Transactions,
+        txns: &mut Transactions<'_>,
         transactional_id: &str,
         mut meta: TransactionMetadata,
         commit: bool,
@@ -354,10 +360,24 @@ impl TransactionCoordinator {
     }
 
     /// Writes the markers of a transaction in a Prepare state, then its
-    /// Complete state.
+    /// Complete state; CONCURRENT_TRANSACTIONS while another call is at it.
     fn complete(
         &self,
-        txns: &mut Transactions,
+        txns: &mut Transactions<'_>,
+        transactional_id: &str,
+        meta: TransactionMetadata,
+    ) -> Result<TransactionMetadata, ResponseError> {
+        if !self.completing.lock().insert(transactional_id.to_string()) {
+            return Err(ResponseError::ConcurrentTransactions);
+        }
+        let completed = self.write_markers(txns, transactional_id, meta);
+        self.completing.lock().remove(transactional_id);
+        completed
+    }
+
+    fn write_markers(
+        &self,
+        txns: &mut Transactions<'_>,
         transactional_id: &str,
         mut meta: TransactionMetadata,
     ) -> Result<TransactionMetadata, ResponseError> {
@@ -418,10 +438,24 @@ impl TransactionCoordinator {
                 }
             }
         }
-        for (addr, topics) in remote {
-            send_markers(&addr, &meta, commit, coordinator_epoch, topics).inspect_err(|e| {
-                tracing::warn!(transactional_id, %addr, error = %e, "cannot have transaction markers written");
+        if !remote.is_empty() {
+            // Other transactions go on while remote leaders write markers.
+            MutexGuard::unlocked(txns, || {
+                remote.into_iter().try_for_each(|(addr, topics)| {
+                    send_markers(&addr, &meta, commit, coordinator_epoch, topics).inspect_err(|e| {
+                        tracing::warn!(transactional_id, %addr, error = %e, "cannot have transaction markers written");
+                    })
+                })
             })?;
+            // The id may have moved on meanwhile (this broker lost its
+            // state partition, say): what is recorded now stands.
+            let unchanged = txns.get(transactional_id).is_some_and(|now| {
+                (now.producer_id, now.producer_epoch, now.state)
+                    == (meta.producer_id, meta.producer_epoch, meta.state)
+            });
+            if !unchanged {
+                return Err(ResponseError::ConcurrentTransactions);
+            }
         }
         meta.state = if commit {
             TxnState::CompleteCommit
@@ -453,7 +487,10 @@ impl TransactionCoordinator {
             .map(|(id, _)| id.clone())
             .collect();
         for id in due {
-            let mut meta = txns[&id].clone();
+            // An earlier end in this pass may have let the lock go.
+            let Some(mut meta) = txns.get(&id).cloned() else {
+                continue;
+            };
             let ended = if meta.is_ending() {
                 self.complete(&mut txns, &id, meta)
             } else {
@@ -565,7 +602,9 @@ impl TransactionCoordinator {
         txns.retain(|id, _| !lost.contains(&self.state_partition(id)));
         txns.extend(loaded);
         for id in ending {
-            let meta = txns[&id].clone();
+            let Some(meta) = txns.get(&id).cloned() else {
+                continue;
+            };
             if let Err(e) = self.complete(&mut txns, &id, meta) {
                 tracing::warn!(transactional_id = %id, error = %e, "cannot end transaction after a restart or move");
             }
