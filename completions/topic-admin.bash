@@ -28,11 +28,17 @@ _topic__admin() {
             topic__admin,describe)
                 cmd="topic__admin__subcmd__describe"
                 ;;
+            topic__admin,elect-leaders)
+                cmd="topic__admin__subcmd__elect__subcmd__leaders"
+                ;;
             topic__admin,help)
                 cmd="topic__admin__subcmd__help"
                 ;;
             topic__admin,list)
                 cmd="topic__admin__subcmd__list"
+                ;;
+            topic__admin,reassign)
+                cmd="topic__admin__subcmd__reassign"
                 ;;
             topic__admin__subcmd__help,alter)
                 cmd="topic__admin__subcmd__help__subcmd__alter"
@@ -46,11 +52,17 @@ _topic__admin() {
             topic__admin__subcmd__help,describe)
                 cmd="topic__admin__subcmd__help__subcmd__describe"
                 ;;
+            topic__admin__subcmd__help,elect-leaders)
+                cmd="topic__admin__subcmd__help__subcmd__elect__subcmd__leaders"
+                ;;
             topic__admin__subcmd__help,help)
                 cmd="topic__admin__subcmd__help__subcmd__help"
                 ;;
             topic__admin__subcmd__help,list)
                 cmd="topic__admin__subcmd__help__subcmd__list"
+                ;;
+            topic__admin__subcmd__help,reassign)
+                cmd="topic__admin__subcmd__help__subcmd__reassign"
                 ;;
             *)
                 ;;
@@ -59,7 +71,7 @@ _topic__admin() {
 
     case "${cmd}" in
         topic__admin)
-            opts="-X -h -V --bootstrap-server --command-config --help --version create list describe alter delete help"
+            opts="-X -h -V --bootstrap-server --command-config --help --version create list describe alter delete reassign elect-leaders help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -248,8 +260,58 @@ _topic__admin() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        topic__subcmd__admin__subcmd__elect__subcmd__leaders)
+            opts="-t -X -h -V --election-type --topic --all-topic-partitions --path-to-json-file --partition --output --bootstrap-server --command-config --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --election-type)
+                    COMPREPLY=($(compgen -W "preferred unclean" -- "${cur}"))
+                    return 0
+                    ;;
+                --topic)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -t)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --path-to-json-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --partition)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --bootstrap-server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -X)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --command-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         topic__subcmd__admin__subcmd__help)
-            opts="create list describe alter delete help"
+            opts="create list describe alter delete reassign elect-leaders help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -318,6 +380,20 @@ _topic__admin() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        topic__subcmd__admin__subcmd__help__subcmd__elect__subcmd__leaders)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         topic__subcmd__admin__subcmd__help__subcmd__help)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -346,6 +422,20 @@ _topic__admin() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        topic__subcmd__admin__subcmd__help__subcmd__reassign)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         topic__subcmd__admin__subcmd__list)
             opts="-X -h -V --exclude-internal --output --bootstrap-server --command-config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -353,6 +443,56 @@ _topic__admin() {
                 return 0
             fi
             case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --bootstrap-server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -X)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --command-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        topic__subcmd__admin__subcmd__reassign)
+            opts="-X -h -V --generate --execute --verify --cancel --list --topics --topics-to-move-json-file --broker-list --reassignment-json-file --output-file --no-wait --additional --output --bootstrap-server --command-config --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --topics)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --topics-to-move-json-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --broker-list)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reassignment-json-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --output)
                     COMPREPLY=($(compgen -W "table json" -- "${cur}"))
                     return 0

@@ -34,6 +34,8 @@ complete -c topic-admin -n "__fish_topic_admin_needs_command" -f -a "list" -d 'L
 complete -c topic-admin -n "__fish_topic_admin_needs_command" -f -a "describe" -d 'Describe topics: partitions, leaders, replicas, in-sync replicas and configs that differ from the defaults'
 complete -c topic-admin -n "__fish_topic_admin_needs_command" -f -a "alter" -d 'Grow a topic\'s partitions, or set or delete its configs'
 complete -c topic-admin -n "__fish_topic_admin_needs_command" -f -a "delete" -d 'Delete topics and all their records'
+complete -c topic-admin -n "__fish_topic_admin_needs_command" -f -a "reassign" -d 'Move partitions between brokers: propose a balanced plan, carry one out and follow it, check, cancel or list moves'
+complete -c topic-admin -n "__fish_topic_admin_needs_command" -f -a "elect-leaders" -d 'Elect partition leaders: the preferred replica, or for partitions without a leader any live one'
 complete -c topic-admin -n "__fish_topic_admin_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand create" -s t -l topic -d 'The topic\'s name' -r
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand create" -l partitions -d 'Number of partitions; the broker\'s num.partitions when left out' -r
@@ -81,9 +83,43 @@ complete -c topic-admin -n "__fish_topic_admin_using_subcommand delete" -s y -l 
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand delete" -l if-exists -d 'Succeed when a topic does not exist'
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand delete" -s h -l help -d 'Print help'
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand delete" -s V -l version -d 'Print version'
-complete -c topic-admin -n "__fish_topic_admin_using_subcommand help; and not __fish_seen_subcommand_from create list describe alter delete help" -f -a "create" -d 'Create a topic'
-complete -c topic-admin -n "__fish_topic_admin_using_subcommand help; and not __fish_seen_subcommand_from create list describe alter delete help" -f -a "list" -d 'List topic names'
-complete -c topic-admin -n "__fish_topic_admin_using_subcommand help; and not __fish_seen_subcommand_from create list describe alter delete help" -f -a "describe" -d 'Describe topics: partitions, leaders, replicas, in-sync replicas and configs that differ from the defaults'
-complete -c topic-admin -n "__fish_topic_admin_using_subcommand help; and not __fish_seen_subcommand_from create list describe alter delete help" -f -a "alter" -d 'Grow a topic\'s partitions, or set or delete its configs'
-complete -c topic-admin -n "__fish_topic_admin_using_subcommand help; and not __fish_seen_subcommand_from create list describe alter delete help" -f -a "delete" -d 'Delete topics and all their records'
-complete -c topic-admin -n "__fish_topic_admin_using_subcommand help; and not __fish_seen_subcommand_from create list describe alter delete help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand reassign" -l topics -d 'The topics --generate places, comma-separated' -r
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand reassign" -l topics-to-move-json-file -d 'The topics --generate places, in Kafka\'s format: {"topics":[{"topic":"orders"}],"version":1}' -r -F
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand reassign" -l broker-list -d 'The brokers --generate spreads the topics over, comma-separated ids' -r
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand reassign" -l reassignment-json-file -d 'The plan to --execute, --verify or --cancel, in Kafka\'s format: {"version":1,"partitions":[{"topic":"orders","partition":0,"replicas":[1,2,3]}]}' -r -F
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand reassign" -l output-file -d 'Also write the plan --generate proposes to FILE, ready for --execute' -r -F
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand reassign" -l output -r -f -a "table\t'Aligned columns for people'
+json\t'JSON for programs'"
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand reassign" -l bootstrap-server -d 'The cluster to connect to, as HOST:PORT[,HOST:PORT...]' -r
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand reassign" -s X -d 'Any librdkafka client property, repeatable: -X security.protocol=SSL' -r
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand reassign" -l command-config -d 'A properties file of client settings, applied before any -X' -r -F
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand reassign" -l generate -d 'Propose a plan that spreads the topics\' replicas and preferred leaders evenly over --broker-list, moving as few as possible, and print it with the current assignment to roll back to'
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand reassign" -l execute -d 'Start the moves of --reassignment-json-file, then follow them until every partition is in place'
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand reassign" -l verify -d 'Show whether each partition of --reassignment-json-file is in place, still moving, or elsewhere; exit 1 unless all are in place'
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand reassign" -l cancel -d 'Stop the moves of the partitions of --reassignment-json-file; they go back to the replicas they had before'
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand reassign" -l list -d 'List the partitions moving now, with the replicas they gain and lose'
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand reassign" -l no-wait -d 'Start the moves and return without following them (check them with --verify)'
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand reassign" -l additional -d 'Start the moves even while other partitions are moving'
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand reassign" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand reassign" -s V -l version -d 'Print version'
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand elect-leaders" -l election-type -d 'Which replica may become the leader' -r -f -a "preferred\t'The first replica, if it is alive and in sync'
+unclean\t'Any live replica of a partition without an in-sync one, at the risk of losing acknowledged records'"
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand elect-leaders" -s t -l topic -d 'The topic whose partitions elect, all of them unless --partition' -r
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand elect-leaders" -l path-to-json-file -d 'The partitions in Kafka\'s format, {"partitions":[{"topic":"orders","partition":0}]}; a reassignment plan will do' -r -F
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand elect-leaders" -l partition -d 'Only this partition of --topic' -r
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand elect-leaders" -l output -r -f -a "table\t'Aligned columns for people'
+json\t'JSON for programs'"
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand elect-leaders" -l bootstrap-server -d 'The cluster to connect to, as HOST:PORT[,HOST:PORT...]' -r
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand elect-leaders" -s X -d 'Any librdkafka client property, repeatable: -X security.protocol=SSL' -r
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand elect-leaders" -l command-config -d 'A properties file of client settings, applied before any -X' -r -F
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand elect-leaders" -l all-topic-partitions -d 'Every partition of every topic that needs it'
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand elect-leaders" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand elect-leaders" -s V -l version -d 'Print version'
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand help; and not __fish_seen_subcommand_from create list describe alter delete reassign elect-leaders help" -f -a "create" -d 'Create a topic'
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand help; and not __fish_seen_subcommand_from create list describe alter delete reassign elect-leaders help" -f -a "list" -d 'List topic names'
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand help; and not __fish_seen_subcommand_from create list describe alter delete reassign elect-leaders help" -f -a "describe" -d 'Describe topics: partitions, leaders, replicas, in-sync replicas and configs that differ from the defaults'
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand help; and not __fish_seen_subcommand_from create list describe alter delete reassign elect-leaders help" -f -a "alter" -d 'Grow a topic\'s partitions, or set or delete its configs'
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand help; and not __fish_seen_subcommand_from create list describe alter delete reassign elect-leaders help" -f -a "delete" -d 'Delete topics and all their records'
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand help; and not __fish_seen_subcommand_from create list describe alter delete reassign elect-leaders help" -f -a "reassign" -d 'Move partitions between brokers: propose a balanced plan, carry one out and follow it, check, cancel or list moves'
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand help; and not __fish_seen_subcommand_from create list describe alter delete reassign elect-leaders help" -f -a "elect-leaders" -d 'Elect partition leaders: the preferred replica, or for partitions without a leader any live one'
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand help; and not __fish_seen_subcommand_from create list describe alter delete reassign elect-leaders help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -1,12 +1,21 @@
-//! `topic-admin`: Kafka's kafka-topics.sh, for any Kafka-compatible cluster.
+//! `topic-admin`: Kafka's kafka-topics.sh, kafka-reassign-partitions.sh and
+//! kafka-leader-election.sh, for any Kafka-compatible cluster.
 
+use std::collections::BTreeSet;
+use std::path::Path;
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
 
-use anyhow::bail;
-use gregor::cli::topic_admin::{TopicAdmin, TopicCommand};
+use anyhow::{bail, Context};
+use gregor::cli::topic_admin::{ElectionScope, ReassignArgs, TopicAdmin, TopicCommand};
 use gregor::cli::{self, OutputFormat};
 use gregor::client::admin::{Admin, NewTopicSpec, TopicDescription};
-use gregor::client::ConfigOp;
+use gregor::client::election::{self, ElectionOutcome, ElectionType};
+use gregor::client::reassign::{
+    self, Assignment, Cancelled, PartitionProgress, Progress, ReassignmentPlan, Reassignments,
+};
+use gregor::client::{ClientSettings, ConfigOp};
+use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
 const TOOL: &str = "topic-admin";
@@ -68,8 +77,15 @@ async fn run(args: TopicAdmin) -> anyhow::Result<()> {
         } => {
             let topics = matching_topics(&admin, topic.as_deref(), exclude_internal).await?;
             let names: Vec<String> = topics.iter().map(|t| t.name.clone()).collect();
-            let configs = admin.topic_configs(&names).await?;
             let only_problems = under_replicated_partitions || unavailable_partitions;
+            // As in Kafka's tool, the problem filters leave the configs out:
+            // DescribeConfigs goes to the controller, which may be the very
+            // broker that is down.
+            let configs = if only_problems {
+                vec![Vec::new(); names.len()]
+            } else {
+                admin.topic_configs(&names).await?
+            };
             let shown = |p: &gregor::client::admin::PartitionDescription| {
                 !only_problems
                     || (under_replicated_partitions && p.under_replicated())
@@ -94,8 +110,9 @@ async fn run(args: TopicAdmin) -> anyhow::Result<()> {
                     let described: Vec<_> = topics
                         .iter()
                         .enumerate()
+                        .filter(|(_, t)| !only_problems || t.partitions.iter().any(shown))
                         .map(|(i, t)| {
-                            json!({
+                            let mut topic = json!({
                                 "topic": t.name,
                                 "internal": t.internal,
                                 "partitions": t.partitions.iter().filter(|p| shown(p)).map(|p| json!({
@@ -104,8 +121,13 @@ async fn run(args: TopicAdmin) -> anyhow::Result<()> {
                                     "replicas": p.replicas,
                                     "isr": p.isr,
                                 })).collect::<Vec<_>>(),
-                                "configs": overrides(i).into_iter().collect::<std::collections::BTreeMap<_, _>>(),
-                            })
+                            });
+                            if !only_problems {
+                                topic["configs"] = json!(overrides(i)
+                                    .into_iter()
+                                    .collect::<std::collections::BTreeMap<_, _>>());
+                            }
+                            topic
                         })
                         .collect();
                     cli::outln(json!(described));
@@ -205,8 +227,515 @@ async fn run(args: TopicAdmin) -> anyhow::Result<()> {
                 cli::outln(format_args!("Deleted topic {t}."));
             }
         }
+        TopicCommand::Reassign(args) => reassign(&admin, &settings, args).await?,
+        TopicCommand::ElectLeaders {
+            election_type,
+            scope,
+            partition,
+            output,
+        } => elect_leaders(&admin, election_type.into(), scope, partition, output).await?,
     }
     Ok(())
+}
+
+async fn reassign(
+    admin: &Admin,
+    settings: &ClientSettings,
+    args: ReassignArgs,
+) -> anyhow::Result<()> {
+    if args.generate {
+        return generate(admin, &args).await;
+    }
+    if args.list {
+        let ongoing = Reassignments::connect(settings)
+            .await?
+            .ongoing(None)
+            .await?;
+        match args.output {
+            OutputFormat::Json => cli::outln(json!(ongoing)),
+            OutputFormat::Table if ongoing.is_empty() => {
+                cli::outln("No partition reassignments found.")
+            }
+            OutputFormat::Table => {
+                let mut table =
+                    cli::table(&["TOPIC", "PARTITION", "REPLICAS", "ADDING", "REMOVING"]);
+                for o in &ongoing {
+                    table.add_row(vec![
+                        o.topic.clone(),
+                        o.partition.to_string(),
+                        join(&o.replicas),
+                        join(&o.adding),
+                        join(&o.removing),
+                    ]);
+                }
+                cli::print_table(&table);
+            }
+        }
+        return Ok(());
+    }
+    let path = args
+        .reassignment_json_file
+        .as_deref()
+        .context("--reassignment-json-file is required")?;
+    let plan = ReassignmentPlan::parse(&read(path)?, &path.display().to_string())?;
+    let partitions: Vec<(String, i32)> = plan
+        .partitions
+        .iter()
+        .map(|p| (p.topic.clone(), p.partition))
+        .collect();
+    if args.cancel {
+        let outcomes = Reassignments::connect(settings)
+            .await?
+            .cancel(&partitions)
+            .await?;
+        match args.output {
+            OutputFormat::Json => cli::outln(json!(outcomes
+                .iter()
+                .map(|((topic, partition), outcome)| json!({
+                    "topic": topic, "partition": partition, "result": outcome,
+                }))
+                .collect::<Vec<_>>())),
+            OutputFormat::Table => {
+                let mut table = cli::table(&["TOPIC", "PARTITION", "RESULT"]);
+                for ((topic, partition), outcome) in &outcomes {
+                    table.add_row(vec![
+                        topic.clone(),
+                        partition.to_string(),
+                        match outcome {
+                            Cancelled::Cancelled => "cancelled",
+                            Cancelled::NotMoving => "was not moving",
+                        }
+                        .to_string(),
+                    ]);
+                }
+                cli::print_table(&table);
+            }
+        }
+        return Ok(());
+    }
+    let now = reassign::assignment(&admin.describe_topics(None).await?);
+    let mut moves = Reassignments::connect(settings).await?;
+    if args.verify {
+        let ongoing = moves.ongoing(Some(&partitions)).await?;
+        let progress = reassign::progress(&plan, &now, &ongoing);
+        print_progress(&progress, args.output, None);
+        let (done, moving) = tally(&progress);
+        if done < progress.len() {
+            bail!(
+                "{} of {} partitions are not in place: {moving} still moving, {} elsewhere",
+                progress.len() - done,
+                progress.len(),
+                progress.len() - done - moving
+            );
+        }
+        return Ok(());
+    }
+
+    // --execute
+    let rollback = plan.rollback(&now)?;
+    if !args.additional {
+        let ongoing = moves.ongoing(None).await?;
+        if !ongoing.is_empty() {
+            bail!(
+                "{} partitions are moving already ({}): add --additional to start these moves as well",
+                ongoing.len(),
+                ongoing
+                    .iter()
+                    .map(|o| format!("{}-{}", o.topic, o.partition))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+    }
+    if args.output == OutputFormat::Table {
+        cli::outln(format_args!(
+            "Current partition replica assignment\n\n{}\n\nSave this to use as the \
+             --reassignment-json-file option during rollback",
+            rollback.to_json()
+        ));
+    }
+    let started = Instant::now();
+    moves.start(&plan).await?;
+    let names: Vec<String> = plan.partitions.iter().map(|p| p.name()).collect();
+    if args.no_wait {
+        match args.output {
+            OutputFormat::Json => cli::outln(json!({
+                "rollback": rollback,
+                "started": names,
+            })),
+            OutputFormat::Table => cli::outln(format_args!(
+                "Successfully started partition reassignments for {}",
+                names.join(",")
+            )),
+        }
+        return Ok(());
+    }
+    follow(settings, moves, &partitions).await?;
+    let (progress, led_elsewhere) = settled_progress(admin, &plan).await?;
+    let executed = Executed {
+        rollback: &rollback,
+        elapsed: started.elapsed(),
+        led_elsewhere: &led_elsewhere,
+        plan_file: path,
+    };
+    print_progress(&progress, args.output, Some(executed));
+    let (done, _) = tally(&progress);
+    if done < progress.len() {
+        bail!(
+            "{} of {} partitions did not end where the plan puts them",
+            progress.len() - done,
+            progress.len()
+        );
+    }
+    Ok(())
+}
+
+/// Polls ListPartitionReassignments, with a progress bar on a terminal,
+/// until none of `partitions` is moving. Ctrl-C stops following, not the
+/// moves. Moves may outlast the active controller, so a failed poll asks
+/// the cluster for the controller again before giving up.
+async fn follow(
+    settings: &ClientSettings,
+    mut moves: Reassignments,
+    partitions: &[(String, i32)],
+) -> anyhow::Result<()> {
+    let bar = ProgressBar::new(partitions.len() as u64).with_style(
+        ProgressStyle::with_template(
+            "{spinner} {bar:30} {pos}/{len} partitions in place  {elapsed}  {msg}",
+        )
+        .expect("valid progress template"),
+    );
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    loop {
+        let ongoing = match moves.ongoing(Some(partitions)).await {
+            Ok(ongoing) => ongoing,
+            Err(first) => {
+                moves = Reassignments::connect(settings)
+                    .await
+                    .with_context(|| format!("{first}; then"))?;
+                moves.ongoing(Some(partitions)).await?
+            }
+        };
+        bar.set_position(partitions.len().saturating_sub(ongoing.len()) as u64);
+        if ongoing.is_empty() {
+            bar.finish_and_clear();
+            return Ok(());
+        }
+        let shown: Vec<String> = ongoing
+            .iter()
+            .take(3)
+            .map(|o| {
+                format!(
+                    "{}-{} +{} -{}",
+                    o.topic,
+                    o.partition,
+                    join(&o.adding),
+                    join(&o.removing)
+                )
+            })
+            .collect();
+        let more = ongoing.len().saturating_sub(shown.len());
+        bar.set_message(if more > 0 {
+            format!("moving {} and {more} more", shown.join(", "))
+        } else {
+            format!("moving {}", shown.join(", "))
+        });
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+            _ = &mut ctrl_c => {
+                bar.abandon();
+                bail!("stopped following the moves, which go on: check them with --verify");
+            }
+        }
+    }
+}
+
+/// Each partition's progress once the moves are over, and the partitions
+/// in place but not led by their preferred replica (a move keeps a leader
+/// that stays a replica). The broker that answers Metadata may apply the
+/// last change a moment after the controller, so a partition found
+/// elsewhere is looked at again for a while before it counts.
+async fn settled_progress(
+    admin: &Admin,
+    plan: &ReassignmentPlan,
+) -> anyhow::Result<(Vec<PartitionProgress>, Vec<String>)> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let topics = admin.describe_topics(None).await?;
+        let progress = reassign::progress(plan, &reassign::assignment(&topics), &[]);
+        if tally(&progress).0 == progress.len() || Instant::now() >= deadline {
+            let led_elsewhere = progress
+                .iter()
+                .filter(|p| matches!(p.progress, Progress::Complete))
+                .filter(|p| {
+                    topics
+                        .iter()
+                        .filter(|t| t.name == p.topic)
+                        .flat_map(|t| &t.partitions)
+                        .any(|d| d.id == p.partition && Some(&d.leader) != p.target.first())
+                })
+                .map(|p| format!("{}-{}", p.topic, p.partition))
+                .collect();
+            return Ok((progress, led_elsewhere));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// (partitions in place, partitions moving).
+fn tally(progress: &[PartitionProgress]) -> (usize, usize) {
+    let count = |f: fn(&Progress) -> bool| progress.iter().filter(|p| f(&p.progress)).count();
+    (
+        count(|p| matches!(p, Progress::Complete)),
+        count(|p| matches!(p, Progress::InProgress { .. })),
+    )
+}
+
+/// What --execute reports besides each partition's progress.
+struct Executed<'a> {
+    rollback: &'a ReassignmentPlan,
+    elapsed: Duration,
+    led_elsewhere: &'a [String],
+    plan_file: &'a Path,
+}
+
+/// Prints where each partition of a plan stands; after --execute also
+/// where it came from, how long the moves took and which partitions wait
+/// for a preferred leader election.
+fn print_progress(
+    progress: &[PartitionProgress],
+    output: OutputFormat,
+    executed: Option<Executed>,
+) {
+    match output {
+        OutputFormat::Json => match executed {
+            None => cli::outln(json!(progress)),
+            Some(e) => cli::outln(json!({
+                "rollback": e.rollback,
+                "partitions": progress,
+                "elapsed_secs": e.elapsed.as_secs_f64(),
+                "not_led_by_preferred_replica": e.led_elsewhere,
+            })),
+        },
+        OutputFormat::Table => {
+            let mut header = vec!["TOPIC", "PARTITION"];
+            if executed.is_some() {
+                header.push("FROM");
+            }
+            header.extend(["TARGET", "STATE"]);
+            let mut table = cli::table(&header);
+            for (i, p) in progress.iter().enumerate() {
+                let mut row = vec![p.topic.clone(), p.partition.to_string()];
+                if let Some(e) = &executed {
+                    row.push(join(&e.rollback.partitions[i].replicas));
+                }
+                row.push(join(&p.target));
+                row.push(match &p.progress {
+                    Progress::Complete => "complete".to_string(),
+                    Progress::InProgress { adding, removing } => format!(
+                        "in progress (adding {}, removing {})",
+                        or_none(adding),
+                        or_none(removing)
+                    ),
+                    Progress::Differs { replicas } => {
+                        format!("differs: the replicas are {}", join(replicas))
+                    }
+                    Progress::Missing => "no such partition".to_string(),
+                });
+                table.add_row(row);
+            }
+            if let Some(e) = executed {
+                cli::outln("");
+                cli::print_table(&table);
+                cli::outln(format_args!(
+                    "\nReassigned {} partitions in {:.1} s.",
+                    progress.len(),
+                    e.elapsed.as_secs_f64()
+                ));
+                if !e.led_elsewhere.is_empty() {
+                    cli::outln(format_args!(
+                        "Not led by their preferred replica yet: {}; \
+                         `topic-admin elect-leaders --election-type preferred \
+                         --path-to-json-file {}` moves their leadership.",
+                        e.led_elsewhere.join(", "),
+                        e.plan_file.display()
+                    ));
+                }
+            } else {
+                cli::print_table(&table);
+            }
+        }
+    }
+}
+
+async fn generate(admin: &Admin, args: &ReassignArgs) -> anyhow::Result<()> {
+    let wanted: BTreeSet<String> = match &args.topics_to_move_json_file {
+        Some(path) => reassign::parse_topics_to_move(&read(path)?, &path.display().to_string())?
+            .into_iter()
+            .collect(),
+        None => args
+            .topics
+            .iter()
+            .filter(|t| !t.is_empty())
+            .cloned()
+            .collect(),
+    };
+    if wanted.is_empty() {
+        bail!("no topics to place");
+    }
+    let topics = admin.describe_topics(None).await?;
+    let missing: Vec<&str> = wanted
+        .iter()
+        .filter(|w| !topics.iter().any(|t| t.name == **w))
+        .map(String::as_str)
+        .collect();
+    if !missing.is_empty() {
+        bail!("no such topic: {}", missing.join(", "));
+    }
+    let cluster = admin.broker_ids().await?;
+    if let Some(unknown) = args.broker_list.iter().find(|b| !cluster.contains(b)) {
+        bail!(
+            "--broker-list: no broker {unknown} in the cluster (it has {})",
+            join(&cluster)
+        );
+    }
+    let current: Assignment = reassign::assignment(&topics)
+        .into_iter()
+        .filter(|((topic, _), _)| wanted.contains(topic))
+        .collect();
+    let proposal = reassign::propose(&current, &args.broker_list)?;
+    let nothing_to_do = proposal.proposed.partitions.is_empty();
+    if let Some(path) = &args.output_file {
+        if !nothing_to_do {
+            std::fs::write(path, format!("{}\n", proposal.proposed.to_json()))
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
+    }
+    let brokers: Vec<serde_json::Value> = proposal
+        .load
+        .iter()
+        .map(|(b, (replicas, leaders))| json!({"broker": b, "replicas": replicas, "leaders": leaders}))
+        .collect();
+    match args.output {
+        OutputFormat::Json => cli::outln(json!({
+            "current": proposal.current,
+            "proposed": proposal.proposed,
+            "moved_replicas": proposal.moved_replicas,
+            "total_replicas": proposal.total_replicas,
+            "brokers": brokers,
+        })),
+        OutputFormat::Table if nothing_to_do => cli::outln(format_args!(
+            "The replicas and leaders of {} are spread evenly over brokers {} already: nothing to move.",
+            wanted.iter().cloned().collect::<Vec<_>>().join(", "),
+            join(&proposal.load.keys().copied().collect::<Vec<_>>())
+        )),
+        OutputFormat::Table => {
+            cli::outln(format_args!(
+                "Current partition replica assignment\n{}\n\nProposed partition reassignment configuration\n{}\n",
+                proposal.current.to_json(),
+                proposal.proposed.to_json()
+            ));
+            let load: Vec<String> = proposal
+                .load
+                .iter()
+                .map(|(b, (replicas, leaders))| format!("{b}: {replicas} replicas, {leaders} leaders"))
+                .collect();
+            cli::outln(format_args!(
+                "Moves {} of {} replicas and changes {} partitions; afterwards {}.",
+                proposal.moved_replicas,
+                proposal.total_replicas,
+                proposal.proposed.partitions.len(),
+                load.join("; ")
+            ));
+        }
+    }
+    Ok(())
+}
+
+async fn elect_leaders(
+    admin: &Admin,
+    election: ElectionType,
+    scope: ElectionScope,
+    partition: Option<i32>,
+    output: OutputFormat,
+) -> anyhow::Result<()> {
+    let partitions = if let Some(path) = &scope.path_to_json_file {
+        Some(election::parse_partitions(
+            &read(path)?,
+            &path.display().to_string(),
+        )?)
+    } else if let Some(topic) = &scope.topic {
+        let topics = admin.describe_topics(None).await?;
+        let Some(found) = topics.iter().find(|t| t.name == *topic) else {
+            bail!("no such topic: {topic}");
+        };
+        let ids: Vec<i32> = found.partitions.iter().map(|p| p.id).collect();
+        Some(match partition {
+            Some(p) if !ids.contains(&p) => bail!("topic '{topic}' has no partition {p}"),
+            Some(p) => vec![(topic.clone(), p)],
+            None => ids.into_iter().map(|p| (topic.clone(), p)).collect(),
+        })
+    } else {
+        None
+    };
+    let elections = admin.elect_leaders(election, partitions).await?;
+    match output {
+        OutputFormat::Json => cli::outln(json!(elections)),
+        OutputFormat::Table if elections.is_empty() => {
+            cli::outln("No partition needed a new leader.")
+        }
+        OutputFormat::Table => {
+            let mut table = cli::table(&["TOPIC", "PARTITION", "RESULT"]);
+            for e in &elections {
+                table.add_row(vec![
+                    e.topic.clone(),
+                    e.partition.to_string(),
+                    match (&e.outcome, election) {
+                        (ElectionOutcome::Elected, _) => "elected".to_string(),
+                        (ElectionOutcome::NotNeeded, ElectionType::Preferred) => {
+                            "already led by its preferred replica".to_string()
+                        }
+                        (ElectionOutcome::NotNeeded, ElectionType::Unclean) => {
+                            "has a leader already".to_string()
+                        }
+                        (ElectionOutcome::Failed { error }, _) => format!("error: {error}"),
+                    },
+                ]);
+            }
+            cli::print_table(&table);
+        }
+    }
+    let failed: Vec<String> = elections
+        .iter()
+        .filter_map(|e| match &e.outcome {
+            ElectionOutcome::Failed { error } => {
+                Some(format!("{}-{}: {error}", e.topic, e.partition))
+            }
+            _ => None,
+        })
+        .collect();
+    if !failed.is_empty() {
+        bail!(
+            "{} of {} partitions got no new leader: {}",
+            failed.len(),
+            elections.len(),
+            failed.join("; ")
+        );
+    }
+    Ok(())
+}
+
+fn read(path: &Path) -> anyhow::Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+fn or_none(ids: &[i32]) -> String {
+    if ids.is_empty() {
+        "none".to_string()
+    } else {
+        join(ids)
+    }
 }
 
 /// The topics a `--topic` argument names: a name or a whole-name regex.

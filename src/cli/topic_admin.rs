@@ -1,12 +1,17 @@
 //! `topic-admin`: create, list, describe, alter and delete topics, as
-//! kafka-topics.sh does.
+//! kafka-topics.sh does; move partitions between brokers, as
+//! kafka-reassign-partitions.sh does; and elect leaders, as
+//! kafka-leader-election.sh does.
 
-use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+use clap::{ArgGroup, Args, Parser, Subcommand};
 
 use super::{ConnectionArgs, OutputFormat};
 use crate::client::config::parse_key_value;
+use crate::client::election::ElectionType;
 
-/// Create, list, describe, alter and delete topics.
+/// Create, list, describe, alter and delete topics; reassign partitions and elect leaders.
 #[derive(Parser, Debug)]
 #[command(name = "topic-admin", version, propagate_version = true)]
 pub struct TopicAdmin {
@@ -90,4 +95,119 @@ pub enum TopicCommand {
         #[arg(long)]
         if_exists: bool,
     },
+    /// Move partitions between brokers: propose a balanced plan, carry one out and follow it, check, cancel or list moves.
+    ///
+    /// As kafka-reassign-partitions.sh: --generate prints the current assignment of the partitions it would change (keep it to roll back with) and the proposed plan; --execute starts the plan's moves with AlterPartitionReassignments and, unless --no-wait, shows their progress until ListPartitionReassignments has none of them left, then where each partition ended; --verify and --cancel take the same file. Plans use Kafka's JSON format, so files written by Kafka's tool work too. A move keeps the leader when it stays a replica: elect-leaders --election-type preferred --path-to-json-file PLAN moves leadership to the plan's first replicas.
+    Reassign(ReassignArgs),
+    /// Elect partition leaders: the preferred replica, or for partitions without a leader any live one.
+    ///
+    /// As kafka-leader-election.sh: each partition is elected, already led by the replica the election would choose (Kafka's ELECTION_NOT_NEEDED, not a failure), or refused with Kafka's error, which makes the exit status 1. With --all-topic-partitions the controller answers only for the partitions that needed an election.
+    ElectLeaders {
+        /// Which replica may become the leader.
+        #[arg(long, value_enum, ignore_case = true)]
+        election_type: ElectionTypeArg,
+        #[command(flatten)]
+        scope: ElectionScope,
+        /// Only this partition of --topic.
+        #[arg(long, value_name = "P", requires = "topic",
+              conflicts_with_all = ["all_topic_partitions", "path_to_json_file"],
+              value_parser = clap::value_parser!(i32).range(0..))]
+        partition: Option<i32>,
+        #[arg(long, value_enum, default_value_t)]
+        output: OutputFormat,
+    },
+}
+
+/// What `reassign` does: exactly one of --generate, --execute, --verify,
+/// --cancel and --list.
+#[derive(Args, Debug)]
+#[command(group(ArgGroup::new("mode").required(true)
+    .args(["generate", "execute", "verify", "cancel", "list"])))]
+pub struct ReassignArgs {
+    /// Propose a plan that spreads the topics' replicas and preferred leaders evenly over --broker-list, moving as few as possible, and print it with the current assignment to roll back to.
+    #[arg(long, requires_all = ["broker_list", "topics_to_move"])]
+    pub generate: bool,
+    /// Start the moves of --reassignment-json-file, then follow them until every partition is in place.
+    #[arg(long, requires = "reassignment_json_file")]
+    pub execute: bool,
+    /// Show whether each partition of --reassignment-json-file is in place, still moving, or elsewhere; exit 1 unless all are in place.
+    #[arg(long, requires = "reassignment_json_file")]
+    pub verify: bool,
+    /// Stop the moves of the partitions of --reassignment-json-file; they go back to the replicas they had before.
+    #[arg(long, requires = "reassignment_json_file")]
+    pub cancel: bool,
+    /// List the partitions moving now, with the replicas they gain and lose.
+    #[arg(long)]
+    pub list: bool,
+    /// The topics --generate places, comma-separated.
+    #[arg(
+        long,
+        value_name = "TOPIC,...",
+        value_delimiter = ',',
+        group = "topics_to_move",
+        requires = "generate"
+    )]
+    pub topics: Vec<String>,
+    /// The topics --generate places, in Kafka's format: {"topics":[{"topic":"orders"}],"version":1}.
+    #[arg(
+        long,
+        value_name = "FILE",
+        group = "topics_to_move",
+        requires = "generate"
+    )]
+    pub topics_to_move_json_file: Option<PathBuf>,
+    /// The brokers --generate spreads the topics over, comma-separated ids.
+    #[arg(
+        long,
+        value_name = "ID,...",
+        value_delimiter = ',',
+        requires = "generate"
+    )]
+    pub broker_list: Vec<i32>,
+    /// The plan to --execute, --verify or --cancel, in Kafka's format: {"version":1,"partitions":[{"topic":"orders","partition":0,"replicas":[1,2,3]}]}.
+    #[arg(long, value_name = "FILE")]
+    pub reassignment_json_file: Option<PathBuf>,
+    /// Also write the plan --generate proposes to FILE, ready for --execute.
+    #[arg(long, value_name = "FILE", requires = "generate")]
+    pub output_file: Option<PathBuf>,
+    /// Start the moves and return without following them (check them with --verify).
+    #[arg(long, requires = "execute")]
+    pub no_wait: bool,
+    /// Start the moves even while other partitions are moving.
+    #[arg(long, requires = "execute")]
+    pub additional: bool,
+    #[arg(long, value_enum, default_value_t)]
+    pub output: OutputFormat,
+}
+
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ElectionTypeArg {
+    /// The first replica, if it is alive and in sync.
+    Preferred,
+    /// Any live replica of a partition without an in-sync one, at the risk of losing acknowledged records.
+    Unclean,
+}
+
+impl From<ElectionTypeArg> for ElectionType {
+    fn from(arg: ElectionTypeArg) -> ElectionType {
+        match arg {
+            ElectionTypeArg::Preferred => ElectionType::Preferred,
+            ElectionTypeArg::Unclean => ElectionType::Unclean,
+        }
+    }
+}
+
+/// Which partitions elect-leaders elects for: exactly one of these.
+#[derive(Args, Debug)]
+#[group(required = true, multiple = false)]
+pub struct ElectionScope {
+    /// The topic whose partitions elect, all of them unless --partition.
+    #[arg(long, short = 't', value_name = "TOPIC")]
+    pub topic: Option<String>,
+    /// Every partition of every topic that needs it.
+    #[arg(long)]
+    pub all_topic_partitions: bool,
+    /// The partitions in Kafka's format, {"partitions":[{"topic":"orders","partition":0}]}; a reassignment plan will do.
+    #[arg(long, value_name = "FILE")]
+    pub path_to_json_file: Option<PathBuf>,
 }

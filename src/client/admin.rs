@@ -166,6 +166,22 @@ impl Admin {
         .await
     }
 
+    /// The ids of the brokers in the cluster, in order.
+    pub async fn broker_ids(&self) -> Result<Vec<i32>> {
+        let timeout = self.settings.timeout;
+        let unreachable = ClientError::unreachable(&self.settings);
+        self.blocking(move |client, _| {
+            let metadata = client
+                .inner()
+                .fetch_metadata(None, timeout)
+                .map_err(unreachable)?;
+            let mut ids: Vec<i32> = metadata.brokers().iter().map(|b| b.id()).collect();
+            ids.sort_unstable();
+            Ok(ids)
+        })
+        .await
+    }
+
     /// Each topic's configuration as the broker reports it.
     pub async fn topic_configs(&self, topics: &[String]) -> Result<Vec<Vec<TopicConfigEntry>>> {
         let specifiers: Vec<ResourceSpecifier> =

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use kafka_protocol::error::ResponseError;
 use rdkafka::error::KafkaError;
 use rdkafka::types::RDKafkaErrorCode;
 
@@ -30,6 +31,18 @@ pub enum ClientError {
         code: RDKafkaErrorCode,
         message: Option<String>,
     },
+    /// A Kafka error code from a request this library encoded itself (see
+    /// `wire`), under Kafka's name for it.
+    #[error("{context}: {}", protocol_error(*.code, .message.as_deref()))]
+    Protocol {
+        context: String,
+        code: i16,
+        message: Option<String>,
+    },
+    /// A connection of this library's own that failed or broke, or an
+    /// answer it could not decode.
+    #[error("{context}: {cause}")]
+    Wire { context: String, cause: String },
     #[error("{0}")]
     Invalid(String),
     #[error("cannot read {path}: {cause}")]
@@ -50,6 +63,19 @@ impl ClientError {
             timeout,
             cause,
         }
+    }
+}
+
+/// Kafka's name for an error code, with the broker's explanation when it
+/// gave one; the same shape as librdkafka's errors in `Broker`.
+fn protocol_error(code: i16, message: Option<&str>) -> String {
+    let name = match ResponseError::try_from_code(code) {
+        Some(ResponseError::Unknown(_)) | None => format!("error code {code}"),
+        Some(known) => format!("{known:?}"),
+    };
+    match message {
+        Some(m) if !m.is_empty() => format!("{name} ({m})"),
+        _ => name,
     }
 }
 

@@ -2,11 +2,13 @@
 //! from Rust on its own. It talks to any Kafka-compatible cluster (Gregor,
 //! Apache Kafka, Redpanda) through librdkafka, and adds what librdkafka
 //! leaves to applications: serializers, the Java client's partitioner,
-//! interceptors, offset specifications and record formatting.
+//! interceptors, offset specifications, record formatting, and partition
+//! reassignment over a Kafka-protocol connection of its own.
 
 pub mod admin;
 pub mod config;
 pub mod consumer;
+pub mod election;
 pub mod error;
 pub mod format;
 pub mod groups;
@@ -17,7 +19,9 @@ pub mod offset_spec;
 pub mod partitioner;
 pub mod perf;
 pub mod producer;
+pub mod reassign;
 pub mod serializer;
+mod wire;
 
 pub use config::{ClientSettings, DEFAULT_BOOTSTRAP};
 pub use error::{ClientError, Result};

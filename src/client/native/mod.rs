@@ -3,10 +3,12 @@
 //! rdkafka-sys on a private event queue and waited for on a blocking thread.
 
 mod configs;
+mod elect;
 mod groups;
 mod offsets;
 
 pub use configs::{incremental_alter_topic_config, ConfigOp};
+pub use elect::{elect_leaders, ElectionKind};
 pub use groups::{
     alter_consumer_group_offsets, delete_consumer_group_offsets, describe_consumer_groups,
     list_consumer_group_offsets, list_consumer_groups,

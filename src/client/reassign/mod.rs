@@ -1,0 +1,376 @@
+//! Partition reassignment, as kafka-reassign-partitions.sh does it:
+//! plans in Kafka's JSON format, a balanced plan to propose, and
+//! AlterPartitionReassignments / ListPartitionReassignments, which
+//! librdkafka does not offer, spoken over the tools' own connection.
+
+mod flow;
+mod plan;
+
+pub use plan::{parse_topics_to_move, propose, PartitionReplicas, Proposal, ReassignmentPlan};
+
+use std::collections::BTreeMap;
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::alter_partition_reassignments_request::{
+    ReassignablePartition, ReassignableTopic,
+};
+use kafka_protocol::messages::list_partition_reassignments_request::ListPartitionReassignmentsTopics;
+use kafka_protocol::messages::{
+    AlterPartitionReassignmentsRequest, BrokerId, ListPartitionReassignmentsRequest, TopicName,
+};
+use kafka_protocol::protocol::StrBytes;
+use serde::Serialize;
+
+use super::admin::TopicDescription;
+use super::config::ClientSettings;
+use super::error::{ClientError, Result};
+use super::wire::Connection;
+
+/// (topic, partition) -> replicas, as Metadata reports them.
+pub type Assignment = BTreeMap<(String, i32), Vec<i32>>;
+
+pub fn assignment(topics: &[TopicDescription]) -> Assignment {
+    topics
+        .iter()
+        .flat_map(|t| {
+            t.partitions
+                .iter()
+                .map(|p| ((t.name.clone(), p.id), p.replicas.clone()))
+        })
+        .collect()
+}
+
+impl ReassignmentPlan {
+    /// The plan that puts the partitions of this one back where they are
+    /// now; every partition must exist.
+    pub fn rollback(&self, now: &Assignment) -> Result<ReassignmentPlan> {
+        let partitions = self
+            .partitions
+            .iter()
+            .map(|p| match now.get(&(p.topic.clone(), p.partition)) {
+                Some(replicas) => Ok(PartitionReplicas::new(
+                    &p.topic,
+                    p.partition,
+                    replicas.clone(),
+                )),
+                None if now.keys().any(|(t, _)| *t == p.topic) => Err(ClientError::Invalid(
+                    format!("topic '{}' has no partition {}", p.topic, p.partition),
+                )),
+                None => Err(ClientError::Invalid(format!("no such topic: {}", p.topic))),
+            })
+            .collect::<Result<_>>()?;
+        Ok(ReassignmentPlan::new(partitions))
+    }
+}
+
+/// A partition whose replicas are moving.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Ongoing {
+    pub topic: String,
+    pub partition: i32,
+    /// Every replica while the move lasts: the target and those leaving.
+    pub replicas: Vec<i32>,
+    pub adding: Vec<i32>,
+    pub removing: Vec<i32>,
+}
+
+/// Where a partition of a plan stands.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "state")]
+pub enum Progress {
+    /// Its replicas are the plan's, in the plan's order.
+    Complete,
+    InProgress {
+        adding: Vec<i32>,
+        removing: Vec<i32>,
+    },
+    /// Not moving, and not where the plan puts it.
+    Differs { replicas: Vec<i32> },
+    /// The partition does not exist (any more).
+    Missing,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PartitionProgress {
+    pub topic: String,
+    pub partition: i32,
+    pub target: Vec<i32>,
+    #[serde(flatten)]
+    pub progress: Progress,
+}
+
+/// Where each partition of `plan` stands, from the current assignment and
+/// the moves in progress.
+pub fn progress(
+    plan: &ReassignmentPlan,
+    now: &Assignment,
+    ongoing: &[Ongoing],
+) -> Vec<PartitionProgress> {
+    plan.partitions
+        .iter()
+        .map(|p| {
+            let moving = ongoing
+                .iter()
+                .find(|o| o.topic == p.topic && o.partition == p.partition);
+            let progress = match (moving, now.get(&(p.topic.clone(), p.partition))) {
+                (Some(o), _) => Progress::InProgress {
+                    adding: o.adding.clone(),
+                    removing: o.removing.clone(),
+                },
+                (None, None) => Progress::Missing,
+                (None, Some(replicas)) if *replicas == p.replicas => Progress::Complete,
+                (None, Some(replicas)) => Progress::Differs {
+                    replicas: replicas.clone(),
+                },
+            };
+            PartitionProgress {
+                topic: p.topic.clone(),
+                partition: p.partition,
+                target: p.replicas.clone(),
+                progress,
+            }
+        })
+        .collect()
+}
+
+/// What cancelling a partition's move found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cancelled {
+    /// The move stopped; the partition is back on its original replicas.
+    Cancelled,
+    /// Nothing was moving.
+    NotMoving,
+}
+
+/// A connection to the active controller for reassignments.
+pub struct Reassignments {
+    connection: Connection,
+}
+
+impl Reassignments {
+    pub async fn connect(settings: &ClientSettings) -> Result<Reassignments> {
+        Ok(Reassignments {
+            connection: Connection::to_controller(settings).await?,
+        })
+    }
+
+    /// Starts moving every partition of `plan` onto its replicas. A
+    /// partition the controller refuses is an error naming it and Kafka's
+    /// error; the others have started all the same.
+    pub async fn start(&mut self, plan: &ReassignmentPlan) -> Result<()> {
+        let moves: Vec<(&str, i32, Option<&[i32]>)> = plan
+            .partitions
+            .iter()
+            .map(|p| (p.topic.as_str(), p.partition, Some(p.replicas.as_slice())))
+            .collect();
+        let refused: Vec<ClientError> = self
+            .alter(&moves, "reassign")
+            .await?
+            .into_iter()
+            .filter_map(|(_, outcome)| outcome.err())
+            .collect();
+        let started = plan.partitions.len() - refused.len();
+        if refused.is_empty() {
+            return Ok(());
+        }
+        if refused.len() == 1 && started == 0 {
+            return Err(refused.into_iter().next().expect("one refusal"));
+        }
+        let mut message = refused
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ");
+        match started {
+            0 => {}
+            1 => message.push_str(" (the other partition is moving)"),
+            n => message.push_str(&format!(" (the {n} other partitions are moving)")),
+        }
+        Err(ClientError::Invalid(message))
+    }
+
+    /// Cancels the moves of `partitions`: each goes back to its replicas
+    /// from before the move.
+    pub async fn cancel(
+        &mut self,
+        partitions: &[(String, i32)],
+    ) -> Result<Vec<((String, i32), Cancelled)>> {
+        let moves: Vec<(&str, i32, Option<&[i32]>)> = partitions
+            .iter()
+            .map(|(t, p)| (t.as_str(), *p, None))
+            .collect();
+        self.alter(&moves, "cancel the reassignment of")
+            .await?
+            .into_iter()
+            .map(|(partition, outcome)| match outcome {
+                Ok(()) => Ok((partition, Cancelled::Cancelled)),
+                Err(ClientError::Protocol { code, .. })
+                    if code == ResponseError::NoReassignmentInProgress.code() =>
+                {
+                    Ok((partition, Cancelled::NotMoving))
+                }
+                Err(e) => Err(e),
+            })
+            .collect()
+    }
+
+    /// AlterPartitionReassignments: each partition's outcome, in order.
+    async fn alter(
+        &mut self,
+        moves: &[(&str, i32, Option<&[i32]>)],
+        verb: &str,
+    ) -> Result<Vec<((String, i32), Result<()>)>> {
+        let mut topics: Vec<ReassignableTopic> = Vec::new();
+        for (topic, partition, replicas) in moves {
+            let partition = ReassignablePartition::default()
+                .with_partition_index(*partition)
+                .with_replicas(replicas.map(|r| r.iter().copied().map(BrokerId).collect()));
+            match topics.iter_mut().find(|t| t.name.as_str() == *topic) {
+                Some(t) => t.partitions.push(partition),
+                None => topics.push(
+                    ReassignableTopic::default()
+                        .with_name(TopicName(StrBytes::from_string(topic.to_string())))
+                        .with_partitions(vec![partition]),
+                ),
+            }
+        }
+        let request = AlterPartitionReassignmentsRequest::default()
+            .with_timeout_ms(self.connection.timeout_ms())
+            .with_topics(topics);
+        let response = self.connection.call(&request, 0).await?;
+        if response.error_code != 0 {
+            return Err(ClientError::Protocol {
+                context: format!("cannot {verb} partitions"),
+                code: response.error_code,
+                message: response.error_message.map(|m| m.to_string()),
+            });
+        }
+        let mut answered: BTreeMap<(String, i32), (i16, Option<String>)> = BTreeMap::new();
+        for t in response.responses {
+            for p in t.partitions {
+                answered.insert(
+                    (t.name.to_string(), p.partition_index),
+                    (p.error_code, p.error_message.map(|m| m.to_string())),
+                );
+            }
+        }
+        Ok(moves
+            .iter()
+            .map(|(topic, partition, _)| {
+                let key = (topic.to_string(), *partition);
+                let outcome = match answered.remove(&key) {
+                    Some((0, _)) => Ok(()),
+                    Some((code, message)) => Err(ClientError::Protocol {
+                        context: format!("cannot {verb} {topic}-{partition}"),
+                        code,
+                        message,
+                    }),
+                    None => Err(ClientError::Invalid(format!(
+                        "cannot {verb} {topic}-{partition}: the controller did not answer for it"
+                    ))),
+                };
+                (key, outcome)
+            })
+            .collect())
+    }
+
+    /// ListPartitionReassignments: the partitions moving now, of `only`
+    /// or of every topic.
+    pub async fn ongoing(&mut self, only: Option<&[(String, i32)]>) -> Result<Vec<Ongoing>> {
+        let topics = only.map(|partitions| {
+            let mut by_topic: BTreeMap<&str, Vec<i32>> = BTreeMap::new();
+            for (topic, partition) in partitions {
+                by_topic.entry(topic).or_default().push(*partition);
+            }
+            by_topic
+                .into_iter()
+                .map(|(topic, partitions)| {
+                    ListPartitionReassignmentsTopics::default()
+                        .with_name(TopicName(StrBytes::from_string(topic.to_string())))
+                        .with_partition_indexes(partitions)
+                })
+                .collect()
+        });
+        let request = ListPartitionReassignmentsRequest::default()
+            .with_timeout_ms(self.connection.timeout_ms())
+            .with_topics(topics);
+        let response = self.connection.call(&request, 0).await?;
+        if response.error_code != 0 {
+            return Err(ClientError::Protocol {
+                context: "cannot list partition reassignments".to_string(),
+                code: response.error_code,
+                message: response.error_message.map(|m| m.to_string()),
+            });
+        }
+        let ids = |b: &[BrokerId]| b.iter().map(|b| b.0).collect();
+        let mut ongoing: Vec<Ongoing> = response
+            .topics
+            .iter()
+            .flat_map(|t| {
+                t.partitions.iter().map(|p| Ongoing {
+                    topic: t.name.to_string(),
+                    partition: p.partition_index,
+                    replicas: ids(&p.replicas),
+                    adding: ids(&p.adding_replicas),
+                    removing: ids(&p.removing_replicas),
+                })
+            })
+            .collect();
+        ongoing.sort_by(|a, b| (&a.topic, a.partition).cmp(&(&b.topic, b.partition)));
+        Ok(ongoing)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_partition_of_a_plan_is_complete_moving_elsewhere_or_gone() {
+        let plan = ReassignmentPlan::new(vec![
+            PartitionReplicas::new("a", 0, vec![4, 2]),
+            PartitionReplicas::new("a", 1, vec![4, 3]),
+            PartitionReplicas::new("a", 2, vec![2, 4]),
+            PartitionReplicas::new("b", 0, vec![1]),
+        ]);
+        let now: Assignment = [
+            (("a".to_string(), 0), vec![4, 2]),
+            (("a".to_string(), 1), vec![1, 3, 4]),
+            (("a".to_string(), 2), vec![4, 2]),
+        ]
+        .into();
+        let ongoing = [Ongoing {
+            topic: "a".into(),
+            partition: 1,
+            replicas: vec![1, 3, 4],
+            adding: vec![4],
+            removing: vec![1],
+        }];
+        let states: Vec<Progress> = progress(&plan, &now, &ongoing)
+            .into_iter()
+            .map(|p| p.progress)
+            .collect();
+        assert_eq!(
+            states,
+            [
+                Progress::Complete,
+                Progress::InProgress {
+                    adding: vec![4],
+                    removing: vec![1]
+                },
+                Progress::Differs {
+                    replicas: vec![4, 2]
+                },
+                Progress::Missing,
+            ]
+        );
+        let e = plan.rollback(&now).unwrap_err().to_string();
+        assert_eq!(e, "no such topic: b");
+        let only_a = ReassignmentPlan::new(plan.partitions[..3].to_vec());
+        assert_eq!(
+            only_a.rollback(&now).unwrap().partitions[1].replicas,
+            [1, 3, 4]
+        );
+    }
+}
