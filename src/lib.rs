@@ -15,3 +15,4 @@ pub mod log;
 pub mod partition;
 pub mod server;
 pub mod transaction;
+pub mod wire_format;

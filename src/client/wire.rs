@@ -8,16 +8,15 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use bytes::{BufMut, Bytes, BytesMut};
-use kafka_protocol::messages::{
-    ApiKey, ApiVersionsRequest, MetadataRequest, RequestHeader, ResponseHeader,
-};
-use kafka_protocol::protocol::{Decodable, Encodable, Request, StrBytes};
+use bytes::Bytes;
+use kafka_protocol::messages::{ApiKey, ApiVersionsRequest, MetadataRequest};
+use kafka_protocol::protocol::{Request, StrBytes};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::config::ClientSettings;
 use super::error::{ClientError, Result};
+use crate::wire_format::{decode_response, request_frame};
 
 /// Larger answers are taken for a stream that is not Kafka's protocol.
 const MAX_RESPONSE_BYTES: usize = 100 * 1024 * 1024;
@@ -179,19 +178,7 @@ impl Connection {
         version: i16,
     ) -> std::result::Result<R::Response, String> {
         self.correlation_id = self.correlation_id.wrapping_add(1);
-        let header = RequestHeader::default()
-            .with_request_api_key(R::KEY)
-            .with_request_api_version(version)
-            .with_correlation_id(self.correlation_id)
-            .with_client_id(Some(self.client_id.clone()));
-        let mut body = BytesMut::new();
-        header
-            .encode(&mut body, R::header_version(version))
-            .and_then(|()| request.encode(&mut body, version))
-            .map_err(|e| format!("cannot encode the request: {e}"))?;
-        let mut frame = BytesMut::with_capacity(4 + body.len());
-        frame.put_i32(body.len() as i32);
-        frame.extend_from_slice(&body);
+        let frame = request_frame(request, version, self.correlation_id, &self.client_id)?;
         self.stream
             .write_all(&frame)
             .await
@@ -206,17 +193,7 @@ impl Connection {
             .read_exact(&mut response)
             .await
             .map_err(|e| e.to_string())?;
-        let mut response = Bytes::from(response);
-        let header_version = ApiKey::try_from(R::KEY)
-            .map_err(|_| format!("unknown API key {}", R::KEY))?
-            .response_header_version(version);
-        let header = ResponseHeader::decode(&mut response, header_version)
-            .map_err(|e| format!("cannot decode the answer: {e}"))?;
-        if header.correlation_id != self.correlation_id {
-            return Err("the answer is to another request".to_string());
-        }
-        R::Response::decode(&mut response, version)
-            .map_err(|e| format!("cannot decode the answer: {e}"))
+        decode_response::<R>(Bytes::from(response), version, self.correlation_id)
     }
 }
 
