@@ -128,7 +128,7 @@ async fn fetch_from(
         };
         let round = async {
             reconcile(conn, &partitions, &mut reconciled, config.node_id).await?;
-            fetch(conn, &partitions, &mut reconciled, config).await
+            fetch(conn, &replicas, &partitions, &mut reconciled, config).await
         };
         let outcome = tokio::select! {
             _ = shutdown.changed() => return,
@@ -226,6 +226,7 @@ async fn reconcile(
 /// One fetch of every reconciled partition, appended as the leader sent it.
 async fn fetch(
     conn: &mut BrokerConnection,
+    replicas: &ReplicaManager,
     partitions: &[Arc<Partition>],
     reconciled: &mut HashMap<Key, i32>,
     config: FetcherConfig,
@@ -273,6 +274,14 @@ async fn fetch(
             else {
                 continue;
             };
+            // A replica removed (its directory deleted) while the fetch was
+            // out has nothing to append to.
+            let hosted = replicas
+                .partition(&p.topic, p.index)
+                .is_some_and(|now| Arc::ptr_eq(&now, p));
+            if !hosted {
+                continue;
+            }
             match ResponseError::try_from_code(data.error_code) {
                 None => {
                     let records = data.records.unwrap_or_default();
