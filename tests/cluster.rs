@@ -1023,3 +1023,108 @@ async fn a_broker_stopped_cleanly_hands_its_leaderships_over_first() {
         "every acknowledged record once, in order"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_leader_drops_the_tail_its_followers_never_had() {
+    let mut overrides = CLUSTER.to_vec();
+    overrides.extend(FAST_FAILOVER);
+    overrides.push("auto.leader.rebalance.enable=false");
+    let mut brokers = start_cluster(3, &overrides);
+    create_replicated(&brokers[0].bootstrap(), "diverge", 1, &[]).await;
+    let (leader, _) = leadership(brokers[0].port, "diverge");
+    let followers: Vec<i32> = (1..=3).filter(|b| *b != leader).collect();
+    let leader_bs = brokers[(leader - 1) as usize].bootstrap();
+    produce_all(&leader_bs, "diverge", 0..50).await;
+    let ports: Vec<u16> = brokers.iter().map(|b| b.port).collect();
+    assert!(
+        wait_until(Duration::from_secs(10), || {
+            let sizes: BTreeSet<i64> = ports.iter().map(|p| size_on(*p, "diverge")).collect();
+            sizes.len() == 1
+        }),
+        "every replica holds the first 50"
+    );
+
+    // With both followers stalled, acks=1 records reach the leader alone;
+    // then it dies, and a follower leads without them.
+    for f in &followers {
+        brokers[(f - 1) as usize].pause(true);
+    }
+    let alone = common::producer(&leader_bs, &[("acks", "1")]);
+    for i in 0..10 {
+        let value = format!("lost-{i}");
+        alone
+            .send(
+                FutureRecord::<(), _>::to("diverge")
+                    .partition(0)
+                    .payload(&value),
+                Duration::from_secs(10),
+            )
+            .await
+            .unwrap_or_else(|(e, _)| panic!("acks=1 record {i}: {e}"));
+    }
+    drop(alone);
+    brokers[(leader - 1) as usize].kill9();
+    for f in &followers {
+        brokers[(f - 1) as usize].pause(false);
+    }
+    let follower_port = ports[(followers[0] - 1) as usize];
+    assert!(
+        wait_until(Duration::from_secs(30), || followers
+            .contains(&leadership(follower_port, "diverge").0)),
+        "a follower takes over"
+    );
+    let (new_leader, _) = leadership(follower_port, "diverge");
+    let new_leader_bs = brokers[(new_leader - 1) as usize].bootstrap();
+    produce_all(&new_leader_bs, "diverge", 50..80).await;
+    // A follower's fetch already waiting at the leader when it stalled may
+    // have carried the first acks=1 record over; the rest only the old
+    // leader ever had.
+    let end = high_watermark(
+        &mut RawClient::connect(ports[(new_leader - 1) as usize]),
+        "diverge",
+    )
+    .expect("the new leader's high watermark") as usize;
+    let kept = values_from_start(&new_leader_bs, "diverge", end);
+    assert_eq!(
+        kept.iter()
+            .filter(|v| !v.starts_with("lost-"))
+            .cloned()
+            .collect::<Vec<_>>(),
+        (0..80).map(|i| i.to_string()).collect::<Vec<_>>()
+    );
+    assert!(!kept.contains(&"lost-9".to_string()), "{kept:?}");
+
+    // The old leader comes back: it cuts the records nobody else has,
+    // catches up, and, elected again, serves the new leader's log.
+    brokers[(leader - 1) as usize].restart();
+    assert!(
+        wait_until(Duration::from_secs(30), || leadership(
+            follower_port,
+            "diverge"
+        )
+        .1
+        .contains(&leader)),
+        "the old leader rejoins the ISR"
+    );
+    let port = brokers[(leader - 1) as usize].port;
+    assert_eq!(
+        elect(port, 0, Some(&[("diverge", 0)])),
+        vec![("diverge".to_string(), 0, 0)]
+    );
+    assert!(wait_until(Duration::from_secs(10), || leadership(
+        port, "diverge"
+    )
+    .0 == leader));
+    assert!(
+        wait_until(Duration::from_secs(10), || high_watermark(
+            &mut RawClient::connect(port),
+            "diverge"
+        ) == Some(end as i64)),
+        "the old leader's log ends where the new leader's did"
+    );
+    assert_eq!(
+        values_from_start(&brokers[(leader - 1) as usize].bootstrap(), "diverge", end),
+        kept,
+        "the divergent tail is gone: the old leader holds the new leader's log"
+    );
+}
