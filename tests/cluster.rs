@@ -9,7 +9,12 @@
 //! one leader after another loses no acknowledged record; a group resumes
 //! from its commits when its coordinator dies; transactions span
 //! partitions led by different brokers; metadata and records survive
-//! restarting the whole cluster.
+//! restarting the whole cluster. A broker-only fourth node joins the
+//! running cluster and takes a partition over by reassignment while a
+//! producer writes; leadership returns to preferred replicas on request
+//! and by itself; a broker stopped cleanly hands its leaderships over
+//! first; a restarted leader drops the tail its followers never had;
+//! acks=all reports an ISR that shrank below min.insync.replicas.
 
 mod common;
 
