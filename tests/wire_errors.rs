@@ -176,6 +176,9 @@ fn api_versions_lists_exactly_the_served_apis() {
         ApiKey::DescribeTransactions,
         ApiKey::ListTransactions,
         ApiKey::WriteTxnMarkers,
+        ApiKey::AlterPartitionReassignments,
+        ApiKey::ListPartitionReassignments,
+        ApiKey::ElectLeaders,
     ];
     let mut want: Vec<i16> = expected.iter().map(|k| *k as i16).collect();
     want.sort();
