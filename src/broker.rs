@@ -306,8 +306,12 @@ fn heartbeat(context: Arc<BrokerContext>, mut shutdown: watch::Receiver<bool>) -
             }
             if last_beat.elapsed() >= interval {
                 last_beat = tokio::time::Instant::now();
-                if let Err(e) = context.controller.heartbeat().await {
-                    tracing::debug!(error = %e, "heartbeat not taken");
+                // An active controller that stopped answering must not hold
+                // up this node's own check for silent brokers.
+                match tokio::time::timeout(interval, context.controller.heartbeat()).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => tracing::debug!(error = %e, "heartbeat not taken"),
+                    Err(_) => tracing::debug!("heartbeat not answered in time"),
                 }
             }
             context.controller.fence_silent_brokers(session).await;

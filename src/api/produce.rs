@@ -78,19 +78,26 @@ impl Handler for Produce {
                     // as in Kafka, an ISR that shrank below min.insync.replicas
                     // meanwhile makes that NOT_ENOUGH_REPLICAS_AFTER_APPEND
                     // (the records stay; fewer copies hold them than asked).
+                    // A retried batch found in the log waits as well: its
+                    // first copy may not be replicated yet.
                     let appended = match appended {
-                        Ok((partition, info)) if all && info.record_count > 0 => {
+                        Ok((partition, info)) if all && info.last_offset >= 0 => {
                             let timeout = Duration::from_millis(request.timeout_ms.max(0) as u64);
-                            if !broker
+                            let replicated = broker
                                 .replicas
-                                .wait_for_high_watermark(&partition, info.last_offset, timeout)
-                                .await
-                            {
-                                Err(ResponseError::RequestTimedOut)
-                            } else if partition.check_min_isr().is_err() {
-                                Err(ResponseError::NotEnoughReplicasAfterAppend)
-                            } else {
-                                Ok((partition, info))
+                                .wait_for_high_watermark(
+                                    &partition,
+                                    info.last_offset,
+                                    info.leader_epoch,
+                                    timeout,
+                                )
+                                .await;
+                            match replicated {
+                                Err(e) => Err(e),
+                                Ok(()) if partition.check_min_isr().is_err() => {
+                                    Err(ResponseError::NotEnoughReplicasAfterAppend)
+                                }
+                                Ok(()) => Ok((partition, info)),
                             }
                         }
                         other => other,

@@ -88,8 +88,12 @@ pub enum ControllerCommand {
     /// let back in.
     Heartbeat(i32),
     /// A broker missed its heartbeats: its leaderships move to other ISR
-    /// members and it leaves every ISR.
+    /// members and it leaves every ISR. Only the active controller's own
+    /// record of heartbeats decides that a broker is silent.
     FenceBroker(i32),
+    /// Kafka's controlled shutdown: a broker about to stop is fenced at its
+    /// own request.
+    ShutdownBroker(i32),
     /// Kafka's AlterPartition: a leader shrinks or widens its ISR.
     AlterPartition {
         topic: String,
@@ -321,6 +325,30 @@ impl Controller {
     /// Runs a change here, as the active controller; returns its outcome
     /// and the index of the entry that holds it.
     async fn execute(&self, command: ControllerCommand) -> Result<(Outcome, u64), Attempt> {
+        match &command {
+            // A node back from a pause may still take itself for the active
+            // controller, with heartbeat times as old as its pause: the
+            // active controller fences only brokers it has not heard from.
+            ControllerCommand::FenceBroker(id) => {
+                let session = Duration::from_millis(self.broker_config.broker_session_timeout_ms());
+                let silent = self
+                    .heartbeats
+                    .lock()
+                    .get(id)
+                    .is_some_and(|last| last.elapsed() > session);
+                if !silent {
+                    return Err(Attempt::Refused(ControllerError::new(
+                        ResponseError::InvalidRequest,
+                        format!("broker {id} heartbeats to the active controller"),
+                    )));
+                }
+            }
+            // Registering counts as a heartbeat: the session starts now.
+            ControllerCommand::RegisterBroker(me) => {
+                self.heartbeats.lock().insert(me.node_id, Instant::now());
+            }
+            _ => {}
+        }
         // A live broker's heartbeat changes nothing but the controller's memory.
         if let ControllerCommand::Heartbeat(id) = &command {
             self.heartbeats.lock().insert(*id, Instant::now());
@@ -439,7 +467,7 @@ impl Controller {
                 }
                 Ok(Outcome::Done)
             }
-            ControllerCommand::FenceBroker(id) => {
+            ControllerCommand::FenceBroker(id) | ControllerCommand::ShutdownBroker(id) => {
                 fence(
                     image,
                     id,
@@ -753,7 +781,7 @@ impl Controller {
         if !others_live {
             return;
         }
-        let fenced = self.submit(ControllerCommand::FenceBroker(self.node_id));
+        let fenced = self.submit(ControllerCommand::ShutdownBroker(self.node_id));
         match tokio::time::timeout(timeout, fenced).await {
             Ok(Ok(_)) => tracing::info!("leaderships moved to other brokers before shutting down"),
             Ok(Err(e)) => {

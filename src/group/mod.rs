@@ -813,17 +813,23 @@ impl GroupCoordinator {
         let Some(partition) = self.replicas.partition(OFFSETS_TOPIC, index) else {
             return Err(ResponseError::CoordinatorNotAvailable);
         };
+        let leader_epoch = partition.leader_epoch();
         let end = partition.log_end_offset();
+        if !partition.is_leader() {
+            return Err(ResponseError::NotCoordinator);
+        }
+        if end == 0 {
+            return Ok(());
+        }
         let timeout = Duration::from_millis(OFFSETS_COMMIT_TIMEOUT_MS);
-        if end == 0
-            || self
-                .replicas
-                .wait_for_high_watermark(&partition, end - 1, timeout)
-                .await
+        match self
+            .replicas
+            .wait_for_high_watermark(&partition, end - 1, leader_epoch, timeout)
+            .await
         {
-            Ok(())
-        } else {
-            Err(ResponseError::CoordinatorNotAvailable)
+            Ok(()) => Ok(()),
+            Err(ResponseError::NotLeaderOrFollower) => Err(ResponseError::NotCoordinator),
+            Err(_) => Err(ResponseError::CoordinatorNotAvailable),
         }
     }
 

@@ -67,6 +67,9 @@ pub struct AppendInfo {
     /// The largest timestamp appended (the append time for LogAppendTime).
     pub max_timestamp: i64,
     pub record_count: i64,
+    /// The leader epoch the records were appended (or found, for a
+    /// retried batch) under: acks=all is answered only while it lasts.
+    pub leader_epoch: i32,
 }
 
 pub struct Log {
@@ -292,7 +295,7 @@ impl Log {
             h.base_offset = next;
             next = h.last_offset() + 1;
             if let Admission::Duplicate(original) = self.producers.admit(&mut staged, h, now_ms)? {
-                return Ok(self.duplicate_info(original));
+                return Ok(self.duplicate_info(original, leader_epoch));
             }
         }
         let record_count: i64 = headers
@@ -350,6 +353,7 @@ impl Log {
             log_append_time: log_append_time.unwrap_or(-1),
             max_timestamp,
             record_count,
+            leader_epoch,
         })
     }
 
@@ -469,7 +473,7 @@ impl Log {
 
     /// The answer to a batch an idempotent producer sent again: where it
     /// went the first time; nothing is written.
-    fn duplicate_info(&self, original: BatchMetadata) -> AppendInfo {
+    fn duplicate_info(&self, original: BatchMetadata, leader_epoch: i32) -> AppendInfo {
         let log_append_time = self.config.message_timestamp_type == TimestampType::LogAppendTime;
         AppendInfo {
             base_offset: original.first_offset,
@@ -481,6 +485,7 @@ impl Log {
             },
             max_timestamp: original.max_timestamp,
             record_count: 0,
+            leader_epoch,
         }
     }
 

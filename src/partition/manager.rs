@@ -256,24 +256,31 @@ impl ReplicaManager {
         Ok((p.read_for_follower(fetch_offset, max_bytes)?, expand))
     }
 
-    /// Waits until `partition`'s high watermark passes `offset` (acks=all);
-    /// false when `timeout` passes first.
+    /// Waits until `partition`'s high watermark passes `offset`, appended
+    /// as leader at `leader_epoch` (acks=all). As Kafka's DelayedProduce,
+    /// NOT_LEADER_OR_FOLLOWER once this broker no longer leads at that
+    /// epoch: as a follower its high watermark may pass `offset` over
+    /// another leader's records. REQUEST_TIMED_OUT when `timeout` passes.
     pub async fn wait_for_high_watermark(
         &self,
         partition: &Partition,
         offset: i64,
+        leader_epoch: i32,
         timeout: Duration,
-    ) -> bool {
+    ) -> Result<(), ResponseError> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let moved = self.high_watermark_moved.notified();
             tokio::pin!(moved);
             moved.as_mut().enable();
+            if !partition.is_leader() || partition.leader_epoch() != leader_epoch {
+                return Err(ResponseError::NotLeaderOrFollower);
+            }
             if partition.high_watermark() > offset {
-                return true;
+                return Ok(());
             }
             if tokio::time::timeout_at(deadline, moved).await.is_err() {
-                return partition.high_watermark() > offset;
+                return Err(ResponseError::RequestTimedOut);
             }
         }
     }

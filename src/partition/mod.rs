@@ -79,7 +79,15 @@ pub struct Partition {
     isr: Mutex<Vec<i32>>,
     replicas: Mutex<Vec<i32>>,
     min_insync_replicas: AtomicI64,
+    /// The wider ISR last proposed to the controller, and when: every
+    /// fetch of a caught-up follower would propose it again until the
+    /// change comes back in the metadata.
+    isr_proposal: Mutex<Option<(Vec<i32>, i64)>>,
 }
+
+/// How long a proposed ISR change is left to reach the metadata before it
+/// is proposed again.
+const ISR_PROPOSAL_RETRY_MS: i64 = 1000;
 
 /// A follower as its fetches show it to the leader.
 #[derive(Debug, Clone, Copy)]
@@ -118,6 +126,7 @@ impl Partition {
             isr: Mutex::new(state.isr.clone()),
             replicas: Mutex::new(state.replicas.clone()),
             min_insync_replicas: AtomicI64::new(state.min_insync_replicas),
+            isr_proposal: Mutex::new(None),
         };
         partition.reset_followers(&state.replicas);
         partition
@@ -333,6 +342,16 @@ impl Partition {
             wider.push(replica);
             wider.sort_unstable();
             wider
+        })
+        .filter(|wider| {
+            let mut proposal = self.isr_proposal.lock();
+            let pending = proposal.as_ref().is_some_and(|(p, at)| {
+                p == wider && now_ms.saturating_sub(*at) < ISR_PROPOSAL_RETRY_MS
+            });
+            if !pending {
+                *proposal = Some((wider.clone(), now_ms));
+            }
+            !pending
         });
         (moved, expand)
     }
@@ -343,16 +362,20 @@ impl Partition {
         if !self.is_leader() {
             return None;
         }
+        let leo = self.log_end_offset();
         let followers = self.followers.lock();
         let isr = self.isr.lock().clone();
+        // As Kafka, a follower at the log end stays however long ago it
+        // last fetched: a leader back from a pause must not drop them all.
         let kept: Vec<i32> = isr
             .iter()
             .copied()
             .filter(|id| {
                 *id == self.node_id
-                    || followers
-                        .get(id)
-                        .is_some_and(|f| now_ms.saturating_sub(f.last_caught_up_ms) <= lag_max_ms)
+                    || followers.get(id).is_some_and(|f| {
+                        f.log_end_offset == leo
+                            || now_ms.saturating_sub(f.last_caught_up_ms) <= lag_max_ms
+                    })
             })
             .collect();
         (kept.len() < isr.len()).then_some(kept)
