@@ -129,6 +129,11 @@ struct State {
     /// they count once the producer's commit marker reaches the group's
     /// `__consumer_offsets` partition, and go at its abort.
     pending_txn_offsets: HashMap<i64, HashMap<String, PendingOffsets>>,
+    /// Commits written here but not yet on the offsets partition's whole
+    /// ISR, by group, in log order with the offset of the record holding
+    /// them: as in Kafka they are not shown (OffsetFetch) until then, since
+    /// a failover could still take them back.
+    unreplicated_commits: HashMap<String, Vec<(i64, String, i32, CommittedOffset)>>,
 }
 
 /// One group's offsets in one open transaction.
@@ -141,6 +146,7 @@ impl State {
         self.consumer_groups.retain(|g, _| !gone(g));
         self.consumer_written.retain(|g, _| !gone(g));
         self.offsets.retain_groups(|g| !gone(g));
+        self.unreplicated_commits.retain(|g, _| !gone(g));
         for groups in self.pending_txn_offsets.values_mut() {
             groups.retain(|g, _| !gone(g));
         }
@@ -727,11 +733,14 @@ impl GroupCoordinator {
         if offsets.is_empty() {
             return Ok(());
         }
-        // Durable first: an acknowledged commit must survive a crash.
-        self.write_commits(group_id, &offsets, None)?;
-        for (topic, partition, offset) in offsets {
-            state.offsets.commit(group_id, &topic, partition, offset);
-        }
+        // Durable first: an acknowledged commit must survive a crash; shown
+        // once replicated (see `replicated`).
+        let at = self.write_commits(group_id, &offsets, None)?;
+        state
+            .unreplicated_commits
+            .entry(group_id.to_string())
+            .or_default()
+            .extend(offsets.into_iter().map(|(t, p, o)| (at, t, p, o)));
         Ok(())
     }
 
@@ -827,9 +836,29 @@ impl GroupCoordinator {
             .wait_for_high_watermark(&partition, end - 1, leader_epoch, timeout)
             .await
         {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                self.show_replicated_commits(group_id, partition.high_watermark());
+                Ok(())
+            }
             Err(ResponseError::NotLeaderOrFollower) => Err(ResponseError::NotCoordinator),
             Err(_) => Err(ResponseError::CoordinatorNotAvailable),
+        }
+    }
+
+    /// Shows the group's commits whose records are below `high_watermark`
+    /// (on the whole ISR), in the order they were written.
+    fn show_replicated_commits(&self, group_id: &str, high_watermark: i64) {
+        let mut state = self.state.lock();
+        let state = &mut *state;
+        let Some(pending) = state.unreplicated_commits.get_mut(group_id) else {
+            return;
+        };
+        let replicated = pending.partition_point(|(at, ..)| *at < high_watermark);
+        for (_, topic, partition, offset) in pending.drain(..replicated) {
+            state.offsets.commit(group_id, &topic, partition, offset);
+        }
+        if pending.is_empty() {
+            state.unreplicated_commits.remove(group_id);
         }
     }
 
@@ -866,10 +895,10 @@ impl GroupCoordinator {
             .map_err(|e| e.to_string())
             .and_then(|batch| self.append(group_id, &batch).map_err(|e| e.to_string()));
         match stored {
-            Ok(()) if !now.is_empty() => {
+            Ok(_) if !now.is_empty() => {
                 state.consumer_written.insert(group_id.to_string(), now);
             }
-            Ok(()) => {}
+            Ok(_) => {}
             Err(e) => {
                 tracing::warn!(group = %group_id, error = %e, "cannot store consumer group state");
                 state.consumer_written.insert(group_id.to_string(), before);
@@ -884,7 +913,7 @@ impl GroupCoordinator {
         group_id: &str,
         offsets: &[(String, i32, CommittedOffset)],
         producer: Option<(i64, i16)>,
-    ) -> Result<(), ResponseError> {
+    ) -> Result<i64, ResponseError> {
         let batch =
             offsets_log::commit_batch(group_id, offsets, producer, now_ms()).map_err(|e| {
                 tracing::error!(group = group_id, error = %e, "cannot encode offset commit");
@@ -893,12 +922,13 @@ impl GroupCoordinator {
         self.append(group_id, &batch)
     }
 
-    /// Appends to the group's `__consumer_offsets` partition.
-    fn append(&self, group_id: &str, batch: &[u8]) -> Result<(), ResponseError> {
+    /// Appends to the group's `__consumer_offsets` partition; the offset
+    /// of the last record written.
+    fn append(&self, group_id: &str, batch: &[u8]) -> Result<i64, ResponseError> {
         let partition = partition_for(group_id, self.config.offsets_topic_partitions);
         self.replicas
             .append_records(OFFSETS_TOPIC, partition, batch)
-            .map(|_| ())
+            .map(|info| info.last_offset)
             .map_err(|e| match e {
                 ResponseError::UnknownTopicOrPartition | ResponseError::NotLeaderOrFollower => {
                     ResponseError::CoordinatorNotAvailable
@@ -924,6 +954,9 @@ impl GroupCoordinator {
         self.append(group_id, &batch)?;
         for (topic, partition) in partitions {
             state.offsets.remove(group_id, topic, *partition);
+        }
+        if let Some(pending) = state.unreplicated_commits.get_mut(group_id) {
+            pending.retain(|(_, t, p, _)| !partitions.contains(&(t.clone(), *p)));
         }
         Ok(())
     }
