@@ -125,6 +125,16 @@ fn values_from_start(bootstrap: &str, topic: &str, count: usize) -> Vec<String> 
         .collect()
 }
 
+/// Every broker's address, for clients that must find the cluster
+/// whichever brokers are down.
+fn bootstrap_all(brokers: &[common::BrokerProcess]) -> String {
+    brokers
+        .iter()
+        .map(|b| b.bootstrap())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// Creates `name` with three replicas of each partition.
 async fn create_replicated(bootstrap: &str, name: &str, partitions: i32, configs: &[(&str, &str)]) {
     let mut topic = NewTopic::new(name, partitions, TopicReplication::Fixed(3));
@@ -397,11 +407,7 @@ async fn acknowledged_records_survive_killing_one_leader_after_another() {
         &[("min.insync.replicas", "2")],
     )
     .await;
-    let bootstrap: String = brokers
-        .iter()
-        .map(|b| b.bootstrap())
-        .collect::<Vec<_>>()
-        .join(",");
+    let bootstrap = bootstrap_all(&brokers);
     // A consumer group member reads along through both failovers.
     let reader = {
         let bootstrap = bootstrap.clone();
@@ -468,11 +474,7 @@ async fn a_group_resumes_from_its_commits_when_its_coordinator_dies() {
             "broker.heartbeat.interval.ms=300",
         ],
     );
-    let bootstrap: String = brokers
-        .iter()
-        .map(|b| b.bootstrap())
-        .collect::<Vec<_>>()
-        .join(",");
+    let bootstrap = bootstrap_all(&brokers);
     create_replicated(&brokers[0].bootstrap(), "work", 3, &[]).await;
     common::produce_values(&bootstrap, "work", 0..30, 3).await;
     let member = common::subscribed_member(&bootstrap, "workers", "work", &[]);
@@ -529,11 +531,7 @@ async fn a_group_resumes_from_its_commits_when_its_coordinator_dies() {
 async fn transactions_span_partitions_led_by_different_brokers() {
     use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
     let brokers = start_cluster(3, CLUSTER);
-    let bootstrap: String = brokers
-        .iter()
-        .map(|b| b.bootstrap())
-        .collect::<Vec<_>>()
-        .join(",");
+    let bootstrap = bootstrap_all(&brokers);
     create_topic(&bootstrap, "spanning", 3, &[]).await;
     let (_, _, topics) = metadata(brokers[0].port);
     let leaders: BTreeSet<i32> = topics["spanning"].iter().copied().collect();
@@ -606,11 +604,7 @@ async fn metadata_and_records_survive_restarting_the_whole_cluster() {
         }),
         "the quorum comes back with every topic and broker"
     );
-    let bootstrap: String = brokers
-        .iter()
-        .map(|b| b.bootstrap())
-        .collect::<Vec<_>>()
-        .join(",");
+    let bootstrap = bootstrap_all(&brokers);
     assert_eq!(
         values_from_start(&bootstrap, "lasting", 50),
         (0..50).map(|i| i.to_string()).collect::<Vec<_>>()
@@ -707,12 +701,7 @@ async fn a_fourth_broker_takes_over_a_partition_by_reassignment_while_producing(
     let target: Vec<i32> = std::iter::once(4)
         .chain(original.iter().copied().filter(|b| *b != old_leader))
         .collect();
-    let bootstrap = brokers
-        .iter()
-        .chain([&fourth])
-        .map(|b| b.bootstrap())
-        .collect::<Vec<_>>()
-        .join(",");
+    let bootstrap = format!("{},{}", bootstrap_all(&brokers), fourth.bootstrap());
     produce_through(&bootstrap, "expand", 0..3000, || {
         assert_eq!(reassign(port, "expand", 0, Some(&target)), 0);
     })
@@ -1003,11 +992,7 @@ async fn a_broker_stopped_cleanly_hands_its_leaderships_over_first() {
         &[("min.insync.replicas", "2")],
     )
     .await;
-    let bootstrap: String = brokers
-        .iter()
-        .map(|b| b.bootstrap())
-        .collect::<Vec<_>>()
-        .join(",");
+    let bootstrap = bootstrap_all(&brokers);
     let (leader, _) = leadership(brokers[0].port, "handover");
     let survivor = brokers[(leader % 3) as usize].port;
     let victim = &mut brokers[(leader - 1) as usize];
