@@ -163,6 +163,10 @@ enum Attempt {
 /// How long a change may take, leader elections included.
 const SUBMIT_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How long one forward of a change waits for the node taken for the
+/// active controller.
+const FORWARD_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3);
+
 /// The file a broker kept its image in before the quorum.
 const LEGACY_IMAGE_FILE: &str = "cluster-metadata.json";
 
@@ -403,8 +407,12 @@ impl Controller {
             Some(c) if c.target() == leader => c,
             other => other.insert(PeerClient::new(leader, addr)),
         };
+        // A leader that stopped answering (paused, say) is replaced within
+        // an election timeout: ask again, wherever leadership is then,
+        // rather than wait out the whole change's time on it.
+        let attempt = timeout.min(FORWARD_ATTEMPT_TIMEOUT);
         let reply: std::io::Result<ForwardReply> =
-            client.call(&QuorumRequest::Forward(body), timeout).await;
+            client.call(&QuorumRequest::Forward(body), attempt).await;
         drop(to_leader);
         match reply {
             Ok(Ok(done)) => Ok(done),
