@@ -57,7 +57,8 @@ impl BrokerContext {
     /// broker answers, as a single broker always has.
     pub fn check_group_coordinator(&self, group_id: &str) -> Result<(), ResponseError> {
         let index = partition_for(group_id, self.config.offsets_topic_num_partitions());
-        let Some(partition) = self.image().partition(OFFSETS_TOPIC, index).cloned() else {
+        let image = self.image();
+        let Some(partition) = image.partition(OFFSETS_TOPIC, index) else {
             return Ok(());
         };
         if partition.leader != self.node_id {

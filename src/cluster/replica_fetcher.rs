@@ -149,6 +149,17 @@ async fn pause(shutdown: &mut watch::Receiver<bool>) {
     }
 }
 
+/// The partition a response entry names.
+fn named<'a>(
+    partitions: &'a [Arc<Partition>],
+    topic: &TopicName,
+    index: i32,
+) -> Option<&'a Arc<Partition>> {
+    partitions
+        .iter()
+        .find(|p| p.topic == topic.0.as_str() && p.index == index)
+}
+
 fn key(p: &Partition) -> Key {
     (p.topic.clone(), p.index)
 }
@@ -161,9 +172,10 @@ async fn reconcile(
     reconciled: &mut HashMap<Key, i32>,
     node_id: i32,
 ) -> std::io::Result<()> {
-    let pending: Vec<&Arc<Partition>> = partitions
+    let pending: Vec<Arc<Partition>> = partitions
         .iter()
         .filter(|p| reconciled.get(&key(p)) != Some(&p.leader_epoch()))
+        .cloned()
         .collect();
     if pending.is_empty() {
         return Ok(());
@@ -192,10 +204,7 @@ async fn reconcile(
     let response = conn.call(&request, OFFSET_FOR_LEADER_EPOCH_VERSION).await?;
     for topic in response.topics {
         for r in topic.partitions {
-            let Some(p) = pending
-                .iter()
-                .find(|p| p.topic == topic.topic.0.as_str() && p.index == r.partition)
-            else {
+            let Some(p) = named(&pending, &topic.topic, r.partition) else {
                 continue;
             };
             if r.error_code != 0 {
@@ -268,10 +277,7 @@ async fn fetch(
     let response = conn.call(&request, FETCH_VERSION).await?;
     for topic in response.responses {
         for data in topic.partitions {
-            let Some(p) = partitions
-                .iter()
-                .find(|p| p.topic == topic.topic.0.as_str() && p.index == data.partition_index)
-            else {
+            let Some(p) = named(partitions, &topic.topic, data.partition_index) else {
                 continue;
             };
             // A replica removed (its directory deleted) while the fetch was

@@ -241,6 +241,72 @@ fn shares(units: usize, so_far: &[usize], held: &[usize]) -> Vec<i64> {
     share
 }
 
+/// source -> partition -> broker -> sink, each broker taking its share
+/// free and, should the shares not fit, more at a price above any number
+/// of moves; a unit that stays where it is costs nothing.
+struct ShareNetwork {
+    net: Network,
+    partitions: usize,
+    share: Vec<i64>,
+    into_sink: Vec<usize>,
+    kept: Vec<i64>,
+}
+
+const SOURCE: usize = 0;
+const SINK: usize = 1;
+
+impl ShareNetwork {
+    fn new(partitions: usize, share: Vec<i64>, over_share: i64) -> ShareNetwork {
+        let k = share.len();
+        let mut net = Network::new(2 + partitions + k);
+        let into_sink = (0..k)
+            .map(|b| {
+                let broker = 2 + partitions + b;
+                net.add_edge(broker, SINK, over_share, over_share);
+                net.add_edge(broker, SINK, share[b], 0)
+            })
+            .collect();
+        ShareNetwork {
+            net,
+            partitions,
+            share,
+            into_sink,
+            kept: vec![0; k],
+        }
+    }
+
+    fn units_from_source(&mut self, partition: usize, units: i64) -> usize {
+        self.net.add_edge(SOURCE, 2 + partition, units, 0)
+    }
+
+    /// One unit from `partition` to broker `b`, free where it `stays`.
+    fn unit_to_broker(
+        &mut self,
+        partition: usize,
+        b: usize,
+        from_source: usize,
+        stays: bool,
+    ) -> usize {
+        let e = self
+            .net
+            .add_edge(2 + partition, 2 + self.partitions + b, 1, i64::from(!stays));
+        // Keeping a unit where it is, within its broker's share, costs
+        // nothing and is never worse, so start from that.
+        if stays && self.kept[b] < self.share[b] {
+            self.kept[b] += 1;
+            for edge in [from_source, e, self.into_sink[b]] {
+                self.net.push(edge, 1);
+            }
+        }
+        e
+    }
+
+    fn solve(mut self) -> Network {
+        self.net.saturate(SOURCE, SINK);
+        self.net
+    }
+}
+
 /// The brokers (indexes into `brokers`) of each partition: every broker's
 /// share filled, as few replicas moved as can be.
 fn place_replicas(
@@ -256,41 +322,19 @@ fn place_replicas(
     let units: usize = partitions.iter().map(Vec::len).sum();
     let share = shares(units, so_far, &held);
 
-    // source -> partition (its replication factor) -> broker (one replica
-    // each, free where it is now) -> sink (the broker's share, and past it
-    // at a price above any number of moves, should the shares not fit).
-    let (source, sink) = (0, 1);
-    let partition_node = |p: usize| 2 + p;
-    let broker_node = |b: usize| 2 + partitions.len() + b;
-    let mut net = Network::new(2 + partitions.len() + k);
-    let over_share = units as i64 + 1;
-    let into_sink: Vec<usize> = (0..k)
-        .map(|b| {
-            net.add_edge(broker_node(b), sink, over_share, over_share);
-            net.add_edge(broker_node(b), sink, share[b], 0)
+    // Each partition sends its replication factor, one replica per broker.
+    let mut net = ShareNetwork::new(partitions.len(), share, units as i64 + 1);
+    let edges: Vec<Vec<usize>> = partitions
+        .iter()
+        .enumerate()
+        .map(|(p, replicas)| {
+            let from_source = net.units_from_source(p, replicas.len() as i64);
+            (0..k)
+                .map(|b| net.unit_to_broker(p, b, from_source, holds(replicas, b)))
+                .collect()
         })
         .collect();
-    let mut kept = vec![0i64; k];
-    let mut edges = Vec::with_capacity(partitions.len());
-    for (p, replicas) in partitions.iter().enumerate() {
-        let from_source = net.add_edge(source, partition_node(p), replicas.len() as i64, 0);
-        let mut to_brokers = Vec::with_capacity(k);
-        for b in 0..k {
-            let stays = holds(replicas, b);
-            let e = net.add_edge(partition_node(p), broker_node(b), 1, i64::from(!stays));
-            // Keeping a replica where it is, within its broker's share,
-            // costs nothing and is never worse, so start from that.
-            if stays && kept[b] < share[b] {
-                kept[b] += 1;
-                for edge in [from_source, e, into_sink[b]] {
-                    net.push(edge, 1);
-                }
-            }
-            to_brokers.push(e);
-        }
-        edges.push(to_brokers);
-    }
-    net.saturate(source, sink);
+    let net = net.solve();
     edges
         .iter()
         .map(|to_brokers| {
@@ -320,36 +364,25 @@ fn order_leaders(
         .collect();
     let share = shares(partitions.len(), so_far, &held);
 
-    let (source, sink) = (0, 1);
-    let partition_node = |p: usize| 2 + p;
-    let broker_node = |b: usize| 2 + partitions.len() + b;
-    let mut net = Network::new(2 + partitions.len() + k);
-    let over_share = partitions.len() as i64 + 1;
-    let into_sink: Vec<usize> = (0..k)
-        .map(|b| {
-            net.add_edge(broker_node(b), sink, over_share, over_share);
-            net.add_edge(broker_node(b), sink, share[b], 0)
+    // Each partition sends one leader, among the brokers it was placed on.
+    let mut net = ShareNetwork::new(partitions.len(), share, partitions.len() as i64 + 1);
+    let edges: Vec<Vec<(usize, usize)>> = placed
+        .iter()
+        .enumerate()
+        .map(|(p, chosen)| {
+            let from_source = net.units_from_source(p, 1);
+            chosen
+                .iter()
+                .map(|&b| {
+                    (
+                        b,
+                        net.unit_to_broker(p, b, from_source, leads(&partitions[p], b)),
+                    )
+                })
+                .collect()
         })
         .collect();
-    let mut kept = vec![0i64; k];
-    let mut edges = Vec::with_capacity(partitions.len());
-    for (p, chosen) in placed.iter().enumerate() {
-        let from_source = net.add_edge(source, partition_node(p), 1, 0);
-        let mut candidates = Vec::with_capacity(chosen.len());
-        for &b in chosen {
-            let stays = leads(&partitions[p], b);
-            let e = net.add_edge(partition_node(p), broker_node(b), 1, i64::from(!stays));
-            if stays && kept[b] < share[b] {
-                kept[b] += 1;
-                for edge in [from_source, e, into_sink[b]] {
-                    net.push(edge, 1);
-                }
-            }
-            candidates.push((b, e));
-        }
-        edges.push(candidates);
-    }
-    net.saturate(source, sink);
+    let net = net.solve();
     partitions
         .iter()
         .zip(&edges)
