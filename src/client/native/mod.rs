@@ -1,10 +1,12 @@
-//! Admin operations librdkafka provides and the rdkafka crate does not wrap
-//! (or wraps without reporting per-resource errors): called through
-//! rdkafka-sys on a private event queue and waited for on a blocking thread.
+//! What librdkafka provides and the rdkafka crate does not wrap (or wraps
+//! without reporting per-resource errors). Admin operations are called
+//! through rdkafka-sys on a private event queue and waited for on a blocking
+//! thread.
 
 mod configs;
 mod elect;
 mod groups;
+mod message;
 mod offsets;
 
 pub use configs::{incremental_alter_topic_config, ConfigOp};
@@ -13,6 +15,7 @@ pub use groups::{
     alter_consumer_group_offsets, delete_consumer_group_offsets, describe_consumer_groups,
     list_consumer_group_offsets, list_consumer_groups,
 };
+pub use message::message_latency;
 pub use offsets::{list_offsets, OffsetQuery};
 
 use std::ffi::{c_char, CStr, CString};
