@@ -392,6 +392,39 @@ async fn a_new_broker_takes_its_share_through_a_generated_plan() {
         ),
         "{listed}"
     );
+    // describe shows the move beside the partition, as Kafka's tool does.
+    let described: Value = serde_json::from_str(
+        tool(&bs, &["describe", "--topic", "moving", "--output", "json"]).ok(),
+    )
+    .unwrap();
+    let shown = described[0]["partitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["partition"] == json!(partition))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        (&shown["adding"], &shown["removing"]),
+        (&json!([4]), &json!([off_fourth.replicas[0]])),
+        "{described}"
+    );
+    let table = tool(&bs, &["describe", "--topic", "moving"]);
+    let row = table
+        .ok()
+        .lines()
+        .find(|l| {
+            l.split_whitespace()
+                .take(2)
+                .eq(["moving", &partition.to_string()])
+        })
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        table.stdout.contains("ADDING") && row.split_whitespace().nth(5) == Some("4"),
+        "{}",
+        table.stdout
+    );
     fails(
         tool(
             &bs,

@@ -86,6 +86,23 @@ async fn run(args: TopicAdmin) -> anyhow::Result<()> {
             } else {
                 admin.topic_configs(&names).await?
             };
+            // Partitions being moved show where to and from, as in Kafka's
+            // tool; left out with the problem filters for the same reason.
+            let moving = if only_problems || topics.is_empty() {
+                Vec::new()
+            } else {
+                let mut all = Reassignments::connect(&settings)
+                    .await?
+                    .ongoing(None)
+                    .await?;
+                all.retain(|o| names.contains(&o.topic));
+                all
+            };
+            let move_of = |topic: &str, partition: i32| {
+                moving
+                    .iter()
+                    .find(|o| o.topic == topic && o.partition == partition)
+            };
             let shown = |p: &gregor::client::admin::PartitionDescription| {
                 !only_problems
                     || (under_replicated_partitions && p.under_replicated())
@@ -115,17 +132,23 @@ async fn run(args: TopicAdmin) -> anyhow::Result<()> {
                             let mut topic = json!({
                                 "topic": t.name,
                                 "internal": t.internal,
-                                "partitions": t.partitions.iter().filter(|p| shown(p)).map(|p| json!({
-                                    "partition": p.id,
-                                    "leader": p.leader,
-                                    "replicas": p.replicas,
-                                    "isr": p.isr,
-                                })).collect::<Vec<_>>(),
+                                "partitions": t.partitions.iter().filter(|p| shown(p)).map(|p| {
+                                    let moved = move_of(&t.name, p.id);
+                                    json!({
+                                        "partition": p.id,
+                                        "leader": p.leader,
+                                        "replicas": p.replicas,
+                                        "isr": p.isr,
+                                        "adding": moved.map_or(&[][..], |o| &o.adding[..]),
+                                        "removing": moved.map_or(&[][..], |o| &o.removing[..]),
+                                    })
+                                }).collect::<Vec<_>>(),
                             });
                             if !only_problems {
                                 topic["configs"] = json!(overrides(i)
                                     .into_iter()
-                                    .collect::<std::collections::BTreeMap<_, _>>());
+                                    .collect::<std::collections::BTreeMap<_, _>>(
+                                ));
                             }
                             topic
                         })
@@ -133,11 +156,14 @@ async fn run(args: TopicAdmin) -> anyhow::Result<()> {
                     cli::outln(json!(described));
                 }
                 OutputFormat::Table => {
-                    let mut table =
-                        cli::table(&["TOPIC", "PARTITION", "LEADER", "REPLICAS", "ISR"]);
+                    let mut headers = vec!["TOPIC", "PARTITION", "LEADER", "REPLICAS", "ISR"];
+                    if !moving.is_empty() {
+                        headers.extend(["ADDING", "REMOVING"]);
+                    }
+                    let mut table = cli::table(&headers);
                     for t in &topics {
                         for p in t.partitions.iter().filter(|p| shown(p)) {
-                            table.add_row(vec![
+                            let mut row = vec![
                                 t.name.clone(),
                                 p.id.to_string(),
                                 if p.leader < 0 {
@@ -147,7 +173,13 @@ async fn run(args: TopicAdmin) -> anyhow::Result<()> {
                                 },
                                 join(&p.replicas),
                                 join(&p.isr),
-                            ]);
+                            ];
+                            if !moving.is_empty() {
+                                let moved = move_of(&t.name, p.id);
+                                row.push(moved.map_or_else(String::new, |o| join(&o.adding)));
+                                row.push(moved.map_or_else(String::new, |o| join(&o.removing)));
+                            }
+                            table.add_row(row);
                         }
                     }
                     if !only_problems {

@@ -50,7 +50,7 @@ pub enum TopicCommand {
         #[arg(long, value_enum, default_value_t)]
         output: OutputFormat,
     },
-    /// Describe topics: partitions, leaders, replicas, in-sync replicas and configs that differ from the defaults.
+    /// Describe topics: partitions, leaders, replicas, in-sync replicas, replicas being added and removed by a reassignment, and configs that differ from the defaults.
     Describe {
         /// The topics to describe: a name or a regular expression matching whole names; all when left out.
         #[arg(long, short = 't', value_name = "TOPIC|REGEX")]
