@@ -345,21 +345,26 @@ pub fn consume(
         }
     }
     let mut start = None;
+    // When a record last arrived, read every 1024 records, at the last one
+    // and at the first quiet poll after any (so within one poll of the
+    // truth): a clock read per record would be a good part of the client's
+    // own work at two million records a second.
     let mut last = Instant::now();
+    let mut stamped = 0u64;
     let mut got = 0u64;
-    while got < records && last.elapsed() < idle {
+    while got < records {
         match consumer.poll(Duration::from_millis(100)) {
             Some(Ok(m)) => {
                 start.get_or_insert_with(Instant::now);
                 got += 1;
-                // A clock read per record would be a good part of the
-                // client's own work at two million records a second.
                 if got % 1024 == 0 || got == records {
-                    last = Instant::now();
+                    (last, stamped) = (Instant::now(), got);
                 }
                 progress.add(m.payload_len());
             }
             Some(Err(e)) => return Err(ClientError::kafka("cannot consume")(e)),
+            None if stamped < got => (last, stamped) = (Instant::now(), got),
+            None if last.elapsed() >= idle => break,
             None => {}
         }
     }
