@@ -122,13 +122,23 @@ fn a_metadata_request_claiming_two_billion_topics_closes_only_its_connection() {
     // them and abort the process.
     let mut client = RawClient::connect(broker.port);
     client.send_raw(&frame(ApiKey::Metadata, 1, &0x7fff_ffffi32.to_be_bytes()));
-    assert!(client.is_closed(), "an undecodable body closes the connection");
+    assert!(
+        client.is_closed(),
+        "an undecodable body closes the connection"
+    );
     assert_serving(&mut broker, "Metadata v1 with 2^31 topics");
 
     // The same lie in a flexible version: a compact array of 2^32-2 entries.
     let mut client = RawClient::connect(broker.port);
-    client.send_raw(&frame(ApiKey::Metadata, 12, &[0xff, 0xff, 0xff, 0xff, 0x0f]));
-    assert!(client.is_closed(), "an undecodable body closes the connection");
+    client.send_raw(&frame(
+        ApiKey::Metadata,
+        12,
+        &[0xff, 0xff, 0xff, 0xff, 0x0f],
+    ));
+    assert!(
+        client.is_closed(),
+        "an undecodable body closes the connection"
+    );
     assert_serving(&mut broker, "Metadata v12 with 2^32 topics");
 }
 
