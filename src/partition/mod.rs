@@ -19,7 +19,7 @@ use uuid::Uuid;
 use crate::config::LogConfig;
 use crate::log::{AppendInfo, Log, LogError};
 
-pub use manager::{now_ms, ReplicaManager, StartupError, METADATA_LOG_DIR};
+pub use manager::{now_ms, DataDirLock, ReplicaManager, StartupError, METADATA_LOG_DIR};
 
 /// Kafka's isolation levels for Fetch and ListOffsets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
