@@ -17,7 +17,10 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::offset_fetch_request::{
     OffsetFetchRequestGroup, OffsetFetchRequestTopics,
 };
-use kafka_protocol::messages::{GroupId, OffsetFetchRequest, TopicName};
+use kafka_protocol::messages::{
+    FindCoordinatorRequest, GroupId, InitProducerIdRequest, OffsetFetchRequest, ProducerId,
+    TopicName, TransactionalId,
+};
 use kafka_protocol::protocol::StrBytes;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::{Offset, TopicPartitionList};
@@ -279,65 +282,143 @@ fn fetch_committed(port: u16, group: &str, topic: &str) -> (i16, i64) {
     (group.error_code, offset)
 }
 
+/// The start of the batch holding byte `at` of a segment: batches follow
+/// each other, each 12 bytes of base offset and length plus that length.
+fn batch_holding(segment: &[u8], at: usize) -> usize {
+    let mut batch = 0;
+    loop {
+        let length = i32::from_be_bytes(segment[batch + 8..batch + 12].try_into().unwrap());
+        let next = batch + 12 + length as usize;
+        if next > at {
+            return batch;
+        }
+        batch = next;
+    }
+}
+
+/// Flips a byte of the first record in the segment file at `path` whose
+/// key starts with `key`; answers where the batch holding it starts.
+fn damage_record(path: &Path, key: &[u8]) -> usize {
+    let mut bytes = std::fs::read(path).expect("read segment");
+    let at = bytes
+        .windows(key.len())
+        .position(|w| w == key)
+        .expect("the record's key is in the segment");
+    bytes[at + key.len() - 1] ^= 0x55;
+    std::fs::write(path, &bytes).expect("damage the segment");
+    batch_holding(&bytes, at)
+}
+
+/// Whether the broker's log has an ERROR naming byte `position` of `file`.
+fn logged_error_at(log: &str, file: &Path, position: usize) -> bool {
+    let place = format!("byte {position} of {}", file.display());
+    log.lines()
+        .any(|l| l.contains("ERROR") && l.contains(&place))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_damaged_offsets_segment_is_not_served_as_no_offsets() {
     let overrides = ["offsets.topic.num.partitions=1"];
     let mut broker = BrokerProcess::start(&overrides);
     let bs = broker.bootstrap();
     create_topic(&bs, "tracked", 1, &[]).await;
-    let consumer: BaseConsumer = client_config(&bs)
-        .set("group.id", "damaged-group")
-        .set("enable.auto.commit", "false")
-        .create()
-        .expect("consumer");
-    let mut offsets = TopicPartitionList::new();
-    offsets
-        .add_partition_offset("tracked", 0, Offset::Offset(42))
-        .expect("offset");
-    consumer.commit(&offsets, CommitMode::Sync).expect("commit");
-    drop(consumer);
-    assert_eq!(
-        fetch_committed(broker.port, "damaged-group", "tracked"),
-        (0, 42)
-    );
+    // Two groups' commits, in two batches; the second one is damaged.
+    for (group, offset) in [("intact-group", 7), ("damaged-group", 42)] {
+        let consumer: BaseConsumer = client_config(&bs)
+            .set("group.id", group)
+            .set("enable.auto.commit", "false")
+            .create()
+            .expect("consumer");
+        let mut offsets = TopicPartitionList::new();
+        offsets
+            .add_partition_offset("tracked", 0, Offset::Offset(offset))
+            .expect("offset");
+        consumer.commit(&offsets, CommitMode::Sync).expect("commit");
+        assert_eq!(fetch_committed(broker.port, group, "tracked"), (0, offset));
+    }
     broker.stop();
 
     let segment = broker
         .dir
         .join("__consumer_offsets-0")
         .join("00000000000000000000.log");
-    let mut bytes = std::fs::read(&segment).expect("read offsets segment");
-    let key = offset_commit_key("damaged-group", "tracked", 0);
-    let at = bytes
-        .windows(key.len())
-        .position(|w| w == key.as_slice())
-        .expect("the commit's key is in the segment");
-    // The batch holding it: batches follow each other, each 12 bytes of
-    // offset and length plus that length.
-    let mut batch = 0;
-    loop {
-        let size =
-            12 + i32::from_be_bytes(bytes[batch + 8..batch + 12].try_into().unwrap()) as usize;
-        if batch + size > at {
-            break;
-        }
-        batch += size;
+    let damaged = damage_record(&segment, &offset_commit_key("damaged-group", "tracked", 0));
+    assert!(damaged > 0, "the damaged batch is not the first");
+
+    let logs = tempfile::tempdir().expect("tempdir");
+    let restarted = LoggedBroker::start(&broker.dir, &overrides, logs.path().join("broker.log"));
+    for group in ["damaged-group", "intact-group"] {
+        assert_eq!(
+            fetch_committed(restarted.port, group, "tracked"),
+            (ResponseError::NotCoordinator.code(), -1),
+            "{group}: the groups of a partition whose records could not all be read are not \
+             served (Kafka's failed coordinator load)"
+        );
     }
-    bytes[at + key.len() - 6] ^= 0x55;
-    std::fs::write(&segment, &bytes).expect("damage the offsets segment");
+    let log = restarted.log();
+    assert!(
+        logged_error_at(&log, &segment, damaged),
+        "an ERROR names the segment and the damaged batch's position: {log}"
+    );
+}
+
+/// (error code, producer id) InitProducerId answers for `id`.
+fn init_producer_id(port: u16, id: &str) -> (i16, i64) {
+    let response = RawClient::connect(port)
+        .call(
+            &InitProducerIdRequest::default()
+                .with_transactional_id(Some(TransactionalId(StrBytes::from_string(id.to_string()))))
+                .with_transaction_timeout_ms(60_000)
+                .with_producer_id(ProducerId(-1))
+                .with_producer_epoch(-1),
+            4,
+        )
+        .expect("InitProducerId answered");
+    (response.error_code, response.producer_id.0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_transaction_state_segment_is_not_served_as_unknown_ids() {
+    let overrides = ["transaction.state.log.num.partitions=1"];
+    let mut broker = BrokerProcess::start(&overrides);
+    let found = RawClient::connect(broker.port)
+        .call(
+            &FindCoordinatorRequest::default()
+                .with_key_type(1)
+                .with_coordinator_keys(vec![StrBytes::from_static_str("damaged-txn")]),
+            4,
+        )
+        .expect("FindCoordinator answered");
+    assert_eq!(found.coordinators[0].error_code, 0);
+    let mut first = (-1, -1);
+    assert!(
+        wait_until(Duration::from_secs(10), || {
+            first = init_producer_id(broker.port, "damaged-txn");
+            first.0 == 0
+        }),
+        "InitProducerId answered {first:?}"
+    );
+    broker.stop();
+
+    let segment = broker
+        .dir
+        .join("__transaction_state-0")
+        .join("00000000000000000000.log");
+    let mut key = 0i16.to_be_bytes().to_vec();
+    key.extend_from_slice(&(b"damaged-txn".len() as i16).to_be_bytes());
+    key.extend_from_slice(b"damaged-txn");
+    let damaged = damage_record(&segment, &key);
 
     let logs = tempfile::tempdir().expect("tempdir");
     let restarted = LoggedBroker::start(&broker.dir, &overrides, logs.path().join("broker.log"));
     assert_eq!(
-        fetch_committed(restarted.port, "damaged-group", "tracked"),
-        (ResponseError::NotCoordinator.code(), -1),
-        "a group whose records could not be read is not served (Kafka's failed coordinator load)"
+        init_producer_id(restarted.port, "damaged-txn").0,
+        ResponseError::NotCoordinator.code(),
+        "an id whose state could not be read is not given a new producer id unfenced"
     );
     let log = restarted.log();
     assert!(
-        log.lines().any(|l| l.contains("ERROR")
-            && l.contains(&segment.display().to_string())
-            && l.contains(&format!("byte {batch}"))),
+        logged_error_at(&log, &segment, damaged),
         "an ERROR names the segment and the damaged batch's position: {log}"
     );
 }

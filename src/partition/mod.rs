@@ -9,6 +9,7 @@
 mod manager;
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicI32, AtomicI64, Ordering};
 
 use bytes::Bytes;
@@ -389,6 +390,12 @@ impl Partition {
             .read()
             .read(offset, max_bytes, i64::MAX, true)
             .map_err(|e| log_error_code(&self.topic, self.index, &e))
+    }
+
+    /// The segment file and byte position `read_to_log_end(offset, ..)`
+    /// starts at (see `Log::locate`).
+    pub fn locate(&self, offset: i64) -> Option<(PathBuf, Option<u64>)> {
+        self.log.read().locate(offset)
     }
 
     /// A follower's read: whole batches from `offset` up to the log end.
