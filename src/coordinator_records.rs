@@ -108,9 +108,10 @@ pub fn replay_partition(
     let end = partition.log_end_offset();
     let mut records = 0;
     while offset < end {
-        let read = partition
-            .read_to_log_end(offset, 1 << 20)
-            .map_err(|e| LoadError::at(partition, offset, 0, offset, &format!("{e}")))?;
+        let read = partition.read_to_log_end(offset, 1 << 20).map_err(|e| {
+            let reason = format!("the log cannot be read ({e})");
+            LoadError::at(partition, offset, 0, offset, &reason)
+        })?;
         let mut next = offset;
         let mut skip = 0;
         while skip < read.len() {

@@ -302,10 +302,12 @@ pub fn replay(r: Record) -> Result<Option<Replayed>, String> {
         return Ok(crate::log::control_record_kind(&key)
             .map(|commit| Replayed::TxnMarker(r.producer_id, commit)));
     }
-    let version = (key.len() >= 2).then(|| i16::from_be_bytes([key[0], key[1]]));
-    let unreadable = |what: &str| format!("{what} (key version {version:?}) does not decode");
+    let Some(version) = key.get(..2).map(|v| i16::from_be_bytes([v[0], v[1]])) else {
+        return Err("a key shorter than its version".to_string());
+    };
+    let unreadable = |what: &str| format!("{what} (key version {version}) does not decode");
     match version {
-        Some(0 | 1) => {
+        0 | 1 => {
             let (group, topic, partition) =
                 decode_key(key).ok_or_else(|| unreadable("an offset commit key"))?;
             let value = match r.value {
@@ -318,12 +320,13 @@ pub fn replay(r: Record) -> Result<Option<Replayed>, String> {
                 (true, Some(offset)) => {
                     Replayed::TxnOffset(r.producer_id, group, topic, partition, offset)
                 }
-                // Transactional commits are never deleted by tombstone.
+                // A transaction commits offsets; Gregor writes no
+                // transactional tombstones.
                 (true, None) => return Ok(None),
                 (false, value) => Replayed::Offset(group, topic, partition, value),
             }))
         }
-        Some(GROUP_KEY_VERSION) => {
+        GROUP_KEY_VERSION => {
             let group = decode_group_key(key).ok_or_else(|| unreadable("a group metadata key"))?;
             let value = match r.value {
                 Some(v) => Some(
@@ -333,13 +336,12 @@ pub fn replay(r: Record) -> Result<Option<Replayed>, String> {
             };
             Ok(Some(Replayed::Group(group, value)))
         }
-        Some(v) if super::consumer_records::is_key_version(v) => {
+        v if super::consumer_records::is_key_version(v) => {
             let group = super::consumer_records::group_of(&key)
                 .ok_or_else(|| unreadable("a consumer group key"))?;
             Ok(Some(Replayed::ConsumerGroup(group, key, r.value)))
         }
-        Some(_) => Ok(None),
-        None => Err("a key shorter than its version".to_string()),
+        _ => Ok(None),
     }
 }
 
