@@ -17,7 +17,7 @@ use crate::cluster::replica_fetcher::{self, FetcherConfig};
 use crate::cluster::{BrokerRegistration, Controller, MetadataLoadError};
 use crate::config::{BrokerConfig, LoadError};
 use crate::group::{GroupConfig, GroupCoordinator};
-use crate::partition::{ReplicaManager, StartupError};
+use crate::partition::{DataDirLock, ReplicaManager, StartupError};
 use crate::server::Listener;
 use crate::transaction::{TransactionConfig, TransactionCoordinator};
 
@@ -53,6 +53,11 @@ pub struct Broker {
 
 impl Broker {
     pub async fn start(config: BrokerConfig) -> Result<Broker, StartError> {
+        // Before anything reads or writes the directory (the logs' recovery,
+        // the metadata log under it), and before the port is taken, so that
+        // a second broker on the same directory says why it cannot start.
+        let data_dir = config.data_dir();
+        let lock = DataDirLock::acquire(&data_dir)?;
         let listener_cfg = config
             .listeners()?
             .into_iter()
@@ -97,8 +102,7 @@ impl Broker {
             fenced: false,
         };
 
-        let data_dir = config.data_dir();
-        let replicas = Arc::new(ReplicaManager::open(&data_dir, config.node_id())?);
+        let replicas = Arc::new(ReplicaManager::open(lock, config.node_id())?);
         let (shutdown, shutdown_rx) = watch::channel(false);
         let controller = Arc::new(Controller::start(&data_dir, config.clone()).await?);
         let mut background = Vec::new();

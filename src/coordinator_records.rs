@@ -6,7 +6,7 @@
 use crate::partition::Partition;
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use kafka_protocol::records::{
-    Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
+    Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
 };
 
 /// The internal-topic partition that holds `key` (a group or transactional
@@ -43,25 +43,110 @@ pub fn get_string(buf: &mut Bytes) -> Option<String> {
     String::from_utf8(buf.split_to(len).to_vec()).ok()
 }
 
-/// Reads `partition` from its log start to its log end, handing each read
-/// to `replay`, which answers the offset after the last record it took (a
-/// coordinator loading its state when it comes to lead the partition).
-pub fn replay_partition(partition: &Partition, mut replay: impl FnMut(Bytes) -> Option<i64>) {
-    let mut offset = partition.log_start_offset();
-    let end = partition.log_end_offset();
-    while offset < end {
-        let read = match partition.read_to_log_end(offset, 1 << 20) {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::error!(topic = %partition.topic, partition = partition.index, offset, error = %e, "cannot read an internal topic");
-                break;
-            }
-        };
-        match replay(read) {
-            Some(next) if next > offset => offset = next,
-            _ => break,
+/// Why a coordinator could not load one of its internal partitions: what
+/// could not be read, and where.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot load {topic}-{partition}: {what}")]
+pub struct LoadError {
+    pub topic: String,
+    pub partition: i32,
+    what: String,
+}
+
+impl LoadError {
+    pub fn new(partition: &Partition, what: String) -> LoadError {
+        LoadError {
+            topic: partition.topic.clone(),
+            partition: partition.index,
+            what,
         }
     }
+
+    /// `reason` about the record or batch at `offset`, found `skip` bytes
+    /// into the read of `partition` that started at `read_from`.
+    fn at(partition: &Partition, read_from: i64, skip: usize, offset: i64, reason: &str) -> Self {
+        let place = match partition.locate(read_from) {
+            Some((file, Some(position))) => {
+                format!("byte {} of {}", position + skip as u64, file.display())
+            }
+            Some((file, None)) => format!("in {}", file.display()),
+            None => "past the last segment".to_string(),
+        };
+        LoadError::new(partition, format!("{reason} at offset {offset} ({place})"))
+    }
+}
+
+/// Bytes from the start of a batch to its CRC, and its last offset delta.
+const BATCH_HEADER: usize = 61;
+const LAST_OFFSET_DELTA: usize = 23;
+
+/// A whole batch at the start of `bytes`: (base offset, last offset, size).
+fn batch_frame(bytes: &[u8]) -> Option<(i64, i64, usize)> {
+    let header = bytes.get(..BATCH_HEADER)?;
+    let base = i64::from_be_bytes(header[..8].try_into().ok()?);
+    let length = usize::try_from(i32::from_be_bytes(header[8..12].try_into().ok()?)).ok()?;
+    let delta = i32::from_be_bytes(
+        header[LAST_OFFSET_DELTA..LAST_OFFSET_DELTA + 4]
+            .try_into()
+            .ok()?,
+    );
+    let size = 12 + length;
+    (size >= BATCH_HEADER && size <= bytes.len()).then_some((base, base + i64::from(delta), size))
+}
+
+/// Reads `partition` from its log start to its log end, handing every
+/// record to `apply` in log order (a coordinator loading its state when it
+/// comes to lead the partition), and answers how many there were. A batch
+/// that does not read or decode, or a record `apply` refuses, fails the
+/// load: what follows it may change or delete what came before, so the
+/// state read up to there is not the partition's.
+pub fn replay_partition(
+    partition: &Partition,
+    mut apply: impl FnMut(Record) -> Result<(), String>,
+) -> Result<usize, LoadError> {
+    let mut offset = partition.log_start_offset();
+    let end = partition.log_end_offset();
+    let mut records = 0;
+    while offset < end {
+        let read = partition.read_to_log_end(offset, 1 << 20).map_err(|e| {
+            let reason = format!("the log cannot be read ({e})");
+            LoadError::at(partition, offset, 0, offset, &reason)
+        })?;
+        let mut next = offset;
+        let mut skip = 0;
+        while skip < read.len() {
+            let Some((base, last, size)) = batch_frame(&read[skip..]) else {
+                return Err(LoadError::at(
+                    partition,
+                    offset,
+                    skip,
+                    next,
+                    "a batch is cut short",
+                ));
+            };
+            let mut batch = read.slice(skip..skip + size);
+            let decoded = RecordBatchDecoder::decode(&mut batch).map_err(|e| {
+                let reason = format!("the batch does not decode ({e})");
+                LoadError::at(partition, offset, skip, base, &reason)
+            })?;
+            for record in decoded.records {
+                let at = record.offset;
+                apply(record)
+                    .map_err(|reason| LoadError::at(partition, offset, skip, at, &reason))?;
+                records += 1;
+            }
+            next = next.max(last + 1);
+            skip += size;
+        }
+        // Reads hold whole batches from the one holding `offset`, so only
+        // a batch header that does not read leaves the log end unreached.
+        if next <= offset {
+            let reason = format!("no readable batch before the log end offset {end}");
+            return Err(LoadError::at(partition, offset, 0, offset, &reason));
+        }
+        offset = next;
+    }
+    Ok(records)
 }
 
 /// Encodes (key, value-or-tombstone) pairs as one record batch; with a

@@ -61,7 +61,7 @@ impl BrokerContext {
         let Some(partition) = image.partition(OFFSETS_TOPIC, index) else {
             return Ok(());
         };
-        if partition.leader != self.node_id {
+        if partition.leader != self.node_id || self.groups.load_failed(index) {
             return Err(ResponseError::NotCoordinator);
         }
         if !self.groups.is_loaded(index) {

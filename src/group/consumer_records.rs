@@ -57,6 +57,14 @@ fn parse_key(mut key: Bytes) -> Option<(i16, String, Option<String>)> {
     }
 }
 
+/// Whether `version` is the key version of a consumer-group record.
+pub fn is_key_version(version: i16) -> bool {
+    matches!(
+        version,
+        GROUP_METADATA | MEMBER_METADATA | TARGET_METADATA | TARGET_MEMBER | CURRENT_ASSIGNMENT
+    )
+}
+
 /// The group a consumer-group record belongs to; None for other records.
 pub fn group_of(key: &Bytes) -> Option<String> {
     parse_key(key.clone()).map(|(_, group, _)| group)

@@ -32,7 +32,7 @@ use offsets_log::Replayed;
 pub use offsets_log::{partition_for, OFFSETS_TOPIC};
 pub use state::GroupState;
 
-use crate::coordinator_records::replay_partition;
+use crate::coordinator_records::{replay_partition, LoadError};
 use crate::partition::{now_ms, ReplicaManager};
 use consumer::{ConsumerGroup, ConsumerMember};
 use member::Member;
@@ -190,6 +190,9 @@ pub struct GroupCoordinator {
     state: Mutex<State>,
     /// The `__consumer_offsets` partitions whose groups are loaded here.
     led: Mutex<BTreeSet<i32>>,
+    /// Partitions this broker leads whose log could not be read: their
+    /// groups are not served (locked after `led`).
+    failed: Mutex<BTreeSet<i32>>,
     /// Lets timers spawned under the lock call back without keeping the coordinator alive.
     this: Weak<GroupCoordinator>,
 }
@@ -223,6 +226,7 @@ impl GroupCoordinator {
             replicas,
             state: Mutex::new(State::default()),
             led: Mutex::new(BTreeSet::new()),
+            failed: Mutex::new(BTreeSet::new()),
             this: this.clone(),
         })
     }
@@ -1223,102 +1227,126 @@ impl GroupCoordinator {
         self.led.lock().contains(&index)
     }
 
+    /// Whether this broker leads `__consumer_offsets` partition `index` but
+    /// could not read its log: its groups are not served, as Kafka's
+    /// coordinator answers NOT_COORDINATOR for a partition whose load
+    /// failed, rather than as groups without offsets.
+    pub fn load_failed(&self, index: i32) -> bool {
+        self.failed.lock().contains(&index)
+    }
+
     /// Loads the groups of the `__consumer_offsets` partitions this broker
     /// has come to lead (all it leads, at start-up before it serves; one
     /// whose leadership moved here, from the log it replicated) and forgets
-    /// those of the partitions it no longer leads.
+    /// those of the partitions it no longer leads. A partition whose log
+    /// cannot be read stays unloaded until this broker comes to lead it
+    /// anew (or restarts), as Kafka loads again on its next election.
     pub fn sync_leadership(&self) {
         let partitions = self.config.offsets_topic_partitions;
         let led_now = self.replicas.led_partitions(OFFSETS_TOPIC, partitions);
         let mut led = self.led.lock();
-        let gained: Vec<i32> = led_now.difference(&led).copied().collect();
-        let lost: Vec<i32> = led.difference(&led_now).copied().collect();
+        let mut failed = self.failed.lock();
+        failed.retain(|index| led_now.contains(index));
+        let gained: Vec<i32> = led_now
+            .iter()
+            .filter(|index| !led.contains(index) && !failed.contains(index))
+            .copied()
+            .collect();
+        let lost: BTreeSet<i32> = led.difference(&led_now).copied().collect();
         if gained.is_empty() && lost.is_empty() {
             return;
         }
         let mut state = self.state.lock();
-        let lost_set: BTreeSet<i32> = lost.iter().copied().collect();
-        state.forget(|g| lost_set.contains(&partition_for(g, partitions)));
+        state.forget(|g| lost.contains(&partition_for(g, partitions)));
+        led.retain(|index| !lost.contains(index));
         // Groups a partition's log holds replace what memory has of them;
         // a group that reached this broker before its partition was created
         // here (a new `__consumer_offsets`) keeps its members.
-        self.load_partitions(&mut state, &gained);
+        for index in gained {
+            match self.load_partition(&mut state, index) {
+                Ok(()) => {
+                    led.insert(index);
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "the groups of this {OFFSETS_TOPIC} partition are not served (NOT_COORDINATOR) until it loads, when this broker comes to lead it again or restarts");
+                    state.forget(|g| partition_for(g, partitions) == index);
+                    failed.insert(index);
+                }
+            }
+        }
         if !lost.is_empty() {
             tracing::info!(partitions = ?lost, "no longer coordinating the groups of these {OFFSETS_TOPIC} partitions");
         }
-        *led = led_now;
     }
 
-    /// Replays the given `__consumer_offsets` partitions into the state.
-    fn load_partitions(&self, state: &mut State, indexes: &[i32]) {
-        let mut loaded = 0usize;
+    /// Replays `__consumer_offsets` partition `index` into the state.
+    fn load_partition(&self, state: &mut State, index: i32) -> Result<(), LoadError> {
+        let Some(partition) = self.replicas.partition(OFFSETS_TOPIC, index) else {
+            return Ok(());
+        };
         let mut consumer_groups: HashMap<String, consumer_records::Records> = HashMap::new();
-        for &index in indexes {
-            let Some(partition) = self.replicas.partition(OFFSETS_TOPIC, index) else {
-                continue;
+        let loaded = replay_partition(&partition, |record| {
+            let Some(record) = offsets_log::replay(record)? else {
+                return Ok(());
             };
-            replay_partition(&partition, |read| {
-                let (records, next) = offsets_log::replay(read);
-                for record in records {
-                    loaded += 1;
-                    match record {
-                        Replayed::Offset(group, topic, p, Some(c)) => {
-                            state.offsets.commit(&group, &topic, p, c)
-                        }
-                        Replayed::Offset(group, topic, p, None) => {
-                            state.offsets.remove(&group, &topic, p)
-                        }
-                        Replayed::Group(group, Some(r)) => {
-                            state.groups.insert(group.clone(), restore_group(&group, r));
-                        }
-                        Replayed::Group(group, None) => {
-                            state.groups.remove(&group);
-                        }
-                        Replayed::ConsumerGroup(group, key, Some(value)) => {
-                            consumer_groups.entry(group).or_default().insert(key, value);
-                        }
-                        Replayed::ConsumerGroup(group, key, None) => {
-                            if let Some(records) = consumer_groups.get_mut(&group) {
-                                records.remove(&key);
-                            }
-                        }
-                        Replayed::TxnOffset(producer_id, group, topic, p, offset) => {
-                            state
-                                .pending_txn_offsets
-                                .entry(producer_id)
-                                .or_default()
-                                .entry(group)
-                                .or_default()
-                                .insert((topic, p), offset);
-                        }
-                        Replayed::TxnMarker(producer_id, commit) => state.complete_transaction(
-                            self.config.offsets_topic_partitions,
-                            index,
-                            producer_id,
-                            commit,
-                        ),
+            match record {
+                Replayed::Offset(group, topic, p, Some(c)) => {
+                    state.offsets.commit(&group, &topic, p, c)
+                }
+                Replayed::Offset(group, topic, p, None) => state.offsets.remove(&group, &topic, p),
+                Replayed::Group(group, Some(r)) => {
+                    state.groups.insert(group.clone(), restore_group(&group, r));
+                }
+                Replayed::Group(group, None) => {
+                    state.groups.remove(&group);
+                }
+                Replayed::ConsumerGroup(group, key, Some(value)) => {
+                    consumer_groups.entry(group).or_default().insert(key, value);
+                }
+                Replayed::ConsumerGroup(group, key, None) => {
+                    if let Some(records) = consumer_groups.get_mut(&group) {
+                        records.remove(&key);
                     }
                 }
-                next
-            });
-        }
+                Replayed::TxnOffset(producer_id, group, topic, p, offset) => {
+                    state
+                        .pending_txn_offsets
+                        .entry(producer_id)
+                        .or_default()
+                        .entry(group)
+                        .or_default()
+                        .insert((topic, p), offset);
+                }
+                Replayed::TxnMarker(producer_id, commit) => state.complete_transaction(
+                    self.config.offsets_topic_partitions,
+                    index,
+                    producer_id,
+                    commit,
+                ),
+            }
+            Ok(())
+        })?;
         for (group, records) in consumer_groups {
             if records.is_empty() {
                 continue;
             }
-            match consumer_records::restore(&records) {
-                Some(restored) => {
-                    state.consumer_groups.insert(group.clone(), restored);
-                    state.consumer_written.insert(group, records);
-                }
-                None => {
-                    tracing::warn!(group = %group, "unreadable consumer group records; the group starts over")
-                }
-            }
+            let restored = consumer_records::restore(&records).ok_or_else(|| {
+                LoadError::new(
+                    &partition,
+                    format!("the records of consumer group {group} do not make a group"),
+                )
+            })?;
+            state.consumer_groups.insert(group.clone(), restored);
+            state.consumer_written.insert(group, records);
         }
         if loaded > 0 {
-            tracing::info!(records = loaded, "loaded committed offsets");
+            tracing::info!(
+                partition = index,
+                records = loaded,
+                "loaded committed offsets"
+            );
         }
+        Ok(())
     }
 
     /// OffsetFetch: `None` asks for every partition the group committed.

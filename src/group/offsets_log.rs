@@ -3,7 +3,7 @@
 //! log can be read by Kafka's tools and replayed at start-up.
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
-use kafka_protocol::records::RecordBatchDecoder;
+use kafka_protocol::records::Record;
 
 use super::offsets::CommittedOffset;
 pub use crate::coordinator_records::partition_for;
@@ -162,7 +162,7 @@ fn encode_group_value(g: &GroupRecord, now_ms: i64) -> Bytes {
     buf.freeze()
 }
 
-/// Reads a GroupMetadataValue of version 3 (what Gregor writes); other versions are skipped.
+/// Reads a GroupMetadataValue of version 3 (what Gregor writes); `None` for others.
 fn decode_group_value(mut v: Bytes) -> Option<GroupRecord> {
     if v.remaining() < 2 || v.get_i16() != GROUP_VALUE_VERSION {
         return None;
@@ -289,56 +289,77 @@ fn decode_group_key(mut key: Bytes) -> Option<String> {
         .flatten()
 }
 
-/// Every offset record in `batches`, in log order, and the offset after the last record read.
-pub fn replay(mut batches: Bytes) -> (Vec<Replayed>, Option<i64>) {
-    let mut out = Vec::new();
-    let mut next = None;
-    while batches.has_remaining() {
-        let Ok(set) = RecordBatchDecoder::decode(&mut batches) else {
-            tracing::warn!("undecodable batch in {OFFSETS_TOPIC}; skipping the rest of this read");
-            break;
-        };
-        for r in set.records {
-            next = Some(r.offset + 1);
-            let Some(key) = r.key else { continue };
-            if r.control {
-                if let Some(commit) = crate::log::control_record_kind(&key) {
-                    out.push(Replayed::TxnMarker(r.producer_id, commit));
-                }
-                continue;
-            }
-            if let Some((group, topic, partition)) = decode_key(key.clone()) {
-                if r.transactional {
-                    if let Some(offset) = r.value.and_then(decode_value) {
-                        out.push(Replayed::TxnOffset(
-                            r.producer_id,
-                            group,
-                            topic,
-                            partition,
-                            offset,
-                        ));
-                    }
-                    continue;
-                }
-                out.push(Replayed::Offset(
-                    group,
-                    topic,
-                    partition,
-                    r.value.and_then(decode_value),
-                ));
-            } else if let Some(group) = super::consumer_records::group_of(&key) {
-                out.push(Replayed::ConsumerGroup(group, key, r.value));
-            } else if let Some(group) = decode_group_key(key) {
-                out.push(Replayed::Group(group, r.value.and_then(decode_group_value)));
-            }
-        }
+/// What one record of `__consumer_offsets` says; `None` for records of a
+/// kind Gregor does not keep (an unknown key version, as Kafka skips the
+/// leftovers of an aborted upgrade, or a control record other than a
+/// transaction marker). `Err` for a record of a known kind that does not
+/// decode: the group it belongs to cannot be known as it is.
+pub fn replay(r: Record) -> Result<Option<Replayed>, String> {
+    let Some(key) = r.key else {
+        return Err("a record without a key".to_string());
+    };
+    if r.control {
+        return Ok(crate::log::control_record_kind(&key)
+            .map(|commit| Replayed::TxnMarker(r.producer_id, commit)));
     }
-    (out, next)
+    let Some(version) = key.get(..2).map(|v| i16::from_be_bytes([v[0], v[1]])) else {
+        return Err("a key shorter than its version".to_string());
+    };
+    let unreadable = |what: &str| format!("{what} (key version {version}) does not decode");
+    match version {
+        0 | 1 => {
+            let (group, topic, partition) =
+                decode_key(key).ok_or_else(|| unreadable("an offset commit key"))?;
+            let value = match r.value {
+                Some(v) => {
+                    Some(decode_value(v).ok_or_else(|| unreadable("an offset commit value"))?)
+                }
+                None => None,
+            };
+            Ok(Some(match (r.transactional, value) {
+                (true, Some(offset)) => {
+                    Replayed::TxnOffset(r.producer_id, group, topic, partition, offset)
+                }
+                // A transaction commits offsets; Gregor writes no
+                // transactional tombstones.
+                (true, None) => return Ok(None),
+                (false, value) => Replayed::Offset(group, topic, partition, value),
+            }))
+        }
+        GROUP_KEY_VERSION => {
+            let group = decode_group_key(key).ok_or_else(|| unreadable("a group metadata key"))?;
+            let value = match r.value {
+                Some(v) => Some(
+                    decode_group_value(v).ok_or_else(|| unreadable("a group metadata value"))?,
+                ),
+                None => None,
+            };
+            Ok(Some(Replayed::Group(group, value)))
+        }
+        v if super::consumer_records::is_key_version(v) => {
+            let group = super::consumer_records::group_of(&key)
+                .ok_or_else(|| unreadable("a consumer group key"))?;
+            Ok(Some(Replayed::ConsumerGroup(group, key, r.value)))
+        }
+        _ => Ok(None),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kafka_protocol::records::RecordBatchDecoder;
+
+    /// What replaying every record of `batches` says, in order.
+    fn replay_batches(mut batches: Bytes) -> Result<Vec<Replayed>, String> {
+        let mut out = Vec::new();
+        while batches.has_remaining() {
+            for r in RecordBatchDecoder::decode(&mut batches).unwrap().records {
+                out.extend(replay(r)?);
+            }
+        }
+        Ok(out)
+    }
 
     #[test]
     fn commits_round_trip_through_a_batch() {
@@ -358,15 +379,15 @@ mod tests {
             5,
         )
         .unwrap();
-        let (replayed, next) = replay(batch);
-        assert_eq!(next, Some(2));
+        let replayed = replay_batches(batch).unwrap();
         assert_eq!(replayed.len(), 2);
         assert_eq!(
             replayed[0],
             Replayed::Offset("g".into(), "t".into(), 1, Some(offset.clone()))
         );
         assert!(matches!(&replayed[1], Replayed::Offset(_, t, _, _) if t == "u"));
-        let (tombstones, _) = replay(tombstone_batch("g", &[("t".into(), 1)], 5).unwrap());
+        let tombstones =
+            replay_batches(tombstone_batch("g", &[("t".into(), 1)], 5).unwrap()).unwrap();
         assert_eq!(
             tombstones,
             vec![Replayed::Offset("g".into(), "t".into(), 1, None)]
@@ -386,7 +407,7 @@ mod tests {
             &commit_batch("g", &[("t".into(), 0, offset.clone())], Some((77, 2)), 5).unwrap(),
         );
         log.extend_from_slice(&crate::log::marker_batch(77, 2, true, 0, 5).unwrap());
-        let (replayed, _) = replay(log.freeze());
+        let replayed = replay_batches(log.freeze()).unwrap();
         let stored = CommittedOffset {
             metadata: Some(String::new()),
             ..offset
@@ -418,9 +439,29 @@ mod tests {
                 assignment: Bytes::from_static(b"asg"),
             }],
         };
-        let (records, _) = replay(group_batch("g", Some(&group), 5).unwrap());
+        let records = replay_batches(group_batch("g", Some(&group), 5).unwrap()).unwrap();
         assert_eq!(records, vec![Replayed::Group("g".into(), Some(group))]);
-        let (records, _) = replay(group_batch("g", None, 5).unwrap());
+        let records = replay_batches(group_batch("g", None, 5).unwrap()).unwrap();
         assert_eq!(records, vec![Replayed::Group("g".into(), None)]);
+    }
+
+    #[test]
+    fn an_undecodable_commit_is_an_error_not_a_tombstone() {
+        let key = encode_key("g", "t", 0);
+        let value = Bytes::from_static(&[0, 3, 0, 0]);
+        let batch = encode_records(vec![(key, Some(value))], None, 5).unwrap();
+        let refused = replay_batches(batch).unwrap_err();
+        assert!(refused.contains("offset commit value"), "{refused}");
+        let unknown = encode_records(
+            vec![(Bytes::from_static(&[0, 99, 1, 2]), Some(Bytes::new()))],
+            None,
+            5,
+        )
+        .unwrap();
+        assert_eq!(
+            replay_batches(unknown),
+            Ok(vec![]),
+            "unknown kinds are skipped"
+        );
     }
 }

@@ -582,6 +582,26 @@ impl Log {
         }
     }
 
+    /// Where `read(offset, ..)` starts on disk, for saying where a log
+    /// could not be read: the segment file and the byte position of the
+    /// batch holding `offset` (or the next one, across a gap). When no
+    /// readable batch header reaches it, the position is where the first
+    /// unreadable one starts, if any header before it reads.
+    pub fn locate(&self, offset: i64) -> Option<(PathBuf, Option<u64>)> {
+        let segment = self.segments_from(offset).next()?;
+        let file = self
+            .dir
+            .join(segment::file_name(segment.base_offset, "log"));
+        let mut after = None;
+        for b in segment.batches_from(offset) {
+            if b.header.last_offset() >= offset {
+                return Some((file, Some(b.position)));
+            }
+            after = Some(b.position + b.size);
+        }
+        Some((file, after))
+    }
+
     /// ListOffsets by timestamp: the first record at or after the log start
     /// with a timestamp at or after `timestamp`, as (offset, its timestamp).
     pub fn offset_for_timestamp(&self, timestamp: i64) -> Option<(i64, i64)> {

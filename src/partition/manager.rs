@@ -3,6 +3,7 @@
 //! (retention, time-based roll and flush) and fetch long-polling.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -18,6 +19,9 @@ use crate::log::{Log, LogError};
 /// logs must be recovered (Kafka's marker has the same name).
 const CLEAN_SHUTDOWN_MARKER: &str = ".kafka_cleanshutdown";
 
+/// Kafka's lock file, one in each log directory.
+const LOCK_FILE: &str = ".lock";
+
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
     #[error("cannot use data directory {path}: {source}")]
@@ -25,6 +29,12 @@ pub enum StartupError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(
+        "Failed to acquire lock on file {LOCK_FILE} in {}. A Gregor instance in another process \
+         or thread is using this directory.",
+        dir.display()
+    )]
+    Locked { dir: PathBuf },
     #[error("cannot open log of {topic}-{partition}: {source}")]
     Log {
         topic: String,
@@ -43,9 +53,55 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
+/// An exclusive lock on the data directory (its `.lock`, as Kafka locks
+/// each log directory), held for as long as the broker runs. A second
+/// process on the same directory would otherwise recover the logs under
+/// the first, give out offsets it had already given, and leave a clean
+/// shutdown marker over logs it never flushed.
+pub struct DataDirLock {
+    dir: PathBuf,
+    /// The directory did not exist: there is nothing in it to recover.
+    created: bool,
+    _file: File,
+}
+
+impl DataDirLock {
+    /// Creates `dir` if needed and locks it, failing at once if another
+    /// process or broker holds it. Nothing else in the directory is read
+    /// or written before this.
+    pub fn acquire(dir: &Path) -> Result<DataDirLock, StartupError> {
+        let dir_err = |source| StartupError::DataDir {
+            path: dir.to_path_buf(),
+            source,
+        };
+        let created = !dir.exists();
+        std::fs::create_dir_all(dir).map_err(dir_err)?;
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join(LOCK_FILE))
+            .map_err(dir_err)?;
+        match fs4::FileExt::try_lock(&file) {
+            Ok(()) => Ok(DataDirLock {
+                dir: dir.to_path_buf(),
+                created,
+                _file: file,
+            }),
+            Err(fs4::TryLockError::WouldBlock) => Err(StartupError::Locked {
+                dir: dir.to_path_buf(),
+            }),
+            Err(fs4::TryLockError::Error(e)) => Err(dir_err(e)),
+        }
+    }
+}
+
 pub struct ReplicaManager {
     node_id: i32,
     data_dir: PathBuf,
+    /// Held while the manager lives, so only the process that owns the
+    /// directory recovers its logs and marks them clean.
+    _lock: DataDirLock,
     partitions: RwLock<HashMap<(String, i32), Arc<Partition>>>,
     /// Woken on every append so fetches waiting for min_bytes re-check.
     data_appended: Notify,
@@ -57,17 +113,16 @@ pub struct ReplicaManager {
 }
 
 impl ReplicaManager {
-    /// Prepares the data directory; logs are opened by `apply`.
-    pub fn open(data_dir: &Path, node_id: i32) -> Result<ReplicaManager, StartupError> {
+    /// Prepares the data directory `lock` holds; logs are opened by `apply`.
+    pub fn open(lock: DataDirLock, node_id: i32) -> Result<ReplicaManager, StartupError> {
+        let data_dir = lock.dir.clone();
         let dir_err = |source| StartupError::DataDir {
-            path: data_dir.to_path_buf(),
+            path: data_dir.clone(),
             source,
         };
-        let existed = data_dir.exists();
-        std::fs::create_dir_all(data_dir).map_err(dir_err)?;
         let marker = data_dir.join(CLEAN_SHUTDOWN_MARKER);
         // A new data directory has nothing to recover.
-        let clean = !existed || marker.exists();
+        let clean = lock.created || marker.exists();
         if marker.exists() {
             std::fs::remove_file(&marker).map_err(dir_err)?;
         }
@@ -76,7 +131,8 @@ impl ReplicaManager {
         }
         Ok(ReplicaManager {
             node_id,
-            data_dir: data_dir.to_path_buf(),
+            data_dir,
+            _lock: lock,
             partitions: RwLock::new(HashMap::new()),
             data_appended: Notify::new(),
             high_watermark_moved: Notify::new(),

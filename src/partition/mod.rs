@@ -9,6 +9,7 @@
 mod manager;
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicI32, AtomicI64, Ordering};
 
 use bytes::Bytes;
@@ -19,7 +20,7 @@ use uuid::Uuid;
 use crate::config::LogConfig;
 use crate::log::{AppendInfo, Log, LogError};
 
-pub use manager::{now_ms, ReplicaManager, StartupError, METADATA_LOG_DIR};
+pub use manager::{now_ms, DataDirLock, ReplicaManager, StartupError, METADATA_LOG_DIR};
 
 /// Kafka's isolation levels for Fetch and ListOffsets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -389,6 +390,12 @@ impl Partition {
             .read()
             .read(offset, max_bytes, i64::MAX, true)
             .map_err(|e| log_error_code(&self.topic, self.index, &e))
+    }
+
+    /// The segment file and byte position `read_to_log_end(offset, ..)`
+    /// starts at (see `Log::locate`).
+    pub fn locate(&self, offset: i64) -> Option<(PathBuf, Option<u64>)> {
+        self.log.read().locate(offset)
     }
 
     /// A follower's read: whole batches from `offset` up to the log end.

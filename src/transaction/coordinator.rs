@@ -31,7 +31,7 @@ use super::metadata::{TransactionMetadata, TxnState};
 use super::state_log::{self, TRANSACTION_STATE_TOPIC};
 use crate::cluster::broker_client::BrokerConnection;
 use crate::cluster::MetadataImage;
-use crate::coordinator_records::{partition_for, replay_partition};
+use crate::coordinator_records::{partition_for, replay_partition, LoadError};
 use crate::group::{GroupCoordinator, OFFSETS_TOPIC};
 use crate::partition::{now_ms, ReplicaManager};
 
@@ -56,6 +56,9 @@ pub struct TransactionCoordinator {
     transactions: Mutex<HashMap<String, TransactionMetadata>>,
     /// The `__transaction_state` partitions whose ids are loaded here.
     led: Mutex<BTreeSet<i32>>,
+    /// Partitions this broker leads whose log could not be read: their ids
+    /// are not served (locked after `led`).
+    failed: Mutex<BTreeSet<i32>>,
     /// Ids whose markers are being written: nobody else completes them
     /// meanwhile.
     completing: Mutex<BTreeSet<String>>,
@@ -134,6 +137,7 @@ impl TransactionCoordinator {
             images,
             transactions: Mutex::new(HashMap::new()),
             led: Mutex::new(BTreeSet::new()),
+            failed: Mutex::new(BTreeSet::new()),
             completing: Mutex::new(BTreeSet::new()),
         })
     }
@@ -143,8 +147,17 @@ impl TransactionCoordinator {
     }
 
     /// Whether this broker coordinates `transactional_id`: it leads the
-    /// id's `__transaction_state` partition.
+    /// id's `__transaction_state` partition and could read its log (an id
+    /// it could not load is not served as a new one, which would give it a
+    /// new producer id without fencing the old).
     pub fn check_coordinator(&self, transactional_id: &str) -> Result<(), ResponseError> {
+        if self
+            .failed
+            .lock()
+            .contains(&self.state_partition(transactional_id))
+        {
+            return Err(ResponseError::NotCoordinator);
+        }
         self.replicas
             .leader_partition(
                 TRANSACTION_STATE_TOPIC,
@@ -560,36 +573,42 @@ impl TransactionCoordinator {
     /// this broker has come to lead (all it leads at start-up, before it
     /// serves; one whose leadership moved here, from the log it
     /// replicated), finishing ends a crash or a move left half done, and
-    /// forgets those of the partitions it no longer leads.
+    /// forgets those of the partitions it no longer leads. A partition
+    /// whose log cannot be read stays unloaded (its ids answer
+    /// NOT_COORDINATOR) until this broker comes to lead it anew or restarts.
     pub fn sync_leadership(&self) {
         let partitions = self.config.state_log_partitions;
         let led_now = self
             .replicas
             .led_partitions(TRANSACTION_STATE_TOPIC, partitions);
         let mut led = self.led.lock();
-        let gained: Vec<i32> = led_now.difference(&led).copied().collect();
+        let mut failed = self.failed.lock();
+        failed.retain(|index| led_now.contains(index));
+        let gained: Vec<i32> = led_now
+            .iter()
+            .filter(|index| !led.contains(index) && !failed.contains(index))
+            .copied()
+            .collect();
         let lost: BTreeSet<i32> = led.difference(&led_now).copied().collect();
         if gained.is_empty() && lost.is_empty() {
             return;
         }
-        *led = led_now;
-        drop(led);
+        led.retain(|index| !lost.contains(index));
         let mut loaded = HashMap::new();
         for index in gained {
-            let Some(partition) = self.replicas.partition(TRANSACTION_STATE_TOPIC, index) else {
-                continue;
-            };
-            replay_partition(&partition, |read| {
-                let (records, next) = state_log::replay(read);
-                for (id, meta) in records {
-                    match meta {
-                        Some(meta) => loaded.insert(id, meta),
-                        None => loaded.remove(&id),
-                    };
+            match self.load_partition(index) {
+                Ok(ids) => {
+                    loaded.extend(ids);
+                    led.insert(index);
                 }
-                next
-            });
+                Err(e) => {
+                    tracing::error!(error = %e, "the transactional ids of this {TRANSACTION_STATE_TOPIC} partition are not served (NOT_COORDINATOR) until it loads, when this broker comes to lead it again or restarts");
+                    failed.insert(index);
+                }
+            }
         }
+        drop(failed);
+        drop(led);
         if !loaded.is_empty() {
             tracing::info!(transactional_ids = loaded.len(), "loaded transaction state");
         }
@@ -609,5 +628,29 @@ impl TransactionCoordinator {
                 tracing::warn!(transactional_id = %id, error = %e, "cannot end transaction after a restart or move");
             }
         }
+    }
+
+    /// The ids `__transaction_state` partition `index` holds.
+    fn load_partition(
+        &self,
+        index: i32,
+    ) -> Result<HashMap<String, TransactionMetadata>, LoadError> {
+        let mut ids = HashMap::new();
+        let Some(partition) = self.replicas.partition(TRANSACTION_STATE_TOPIC, index) else {
+            return Ok(ids);
+        };
+        replay_partition(&partition, |record| {
+            match state_log::replay(record)? {
+                Some((id, Some(meta))) => {
+                    ids.insert(id, meta);
+                }
+                Some((id, None)) => {
+                    ids.remove(&id);
+                }
+                None => {}
+            }
+            Ok(())
+        })?;
+        Ok(ids)
     }
 }

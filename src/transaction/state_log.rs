@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
-use kafka_protocol::records::RecordBatchDecoder;
+use kafka_protocol::records::Record;
 
 use super::metadata::{TransactionMetadata, TxnState};
 use crate::coordinator_records::{encode_records, get_string, put_string};
@@ -107,31 +107,32 @@ pub fn state_batch(
     )
 }
 
-/// Every state record in `batches`, in log order (`None` for a tombstone),
-/// and the offset after the last record read.
-pub fn replay(mut batches: Bytes) -> (Vec<(String, Option<TransactionMetadata>)>, Option<i64>) {
-    let mut out = Vec::new();
-    let mut next = None;
-    while batches.has_remaining() {
-        let Ok(set) = RecordBatchDecoder::decode(&mut batches) else {
-            tracing::warn!(
-                "undecodable batch in {TRANSACTION_STATE_TOPIC}; skipping the rest of this read"
-            );
-            break;
-        };
-        for r in set.records {
-            next = Some(r.offset + 1);
-            if let Some(id) = r.key.and_then(decode_key) {
-                out.push((id, r.value.and_then(decode_value)));
-            }
-        }
+/// A transactional id and its state, or `None` for its tombstone.
+pub type Replayed = (String, Option<TransactionMetadata>);
+
+/// A transactional id's state, or `None` for its tombstone, from one
+/// record of `__transaction_state`; `Ok(None)` for a key version Gregor
+/// does not know (Kafka skips the leftovers of an aborted upgrade). `Err`
+/// for a record of a known kind that does not decode.
+pub fn replay(r: Record) -> Result<Option<Replayed>, String> {
+    let Some(key) = r.key else {
+        return Err("a record without a key".to_string());
+    };
+    if r.control || key.len() < 2 || i16::from_be_bytes([key[0], key[1]]) != KEY_VERSION {
+        return Ok(None);
     }
-    (out, next)
+    let id = decode_key(key).ok_or("a transaction log key does not decode")?;
+    let meta = match r.value {
+        Some(v) => Some(decode_value(v).ok_or("a transaction log value does not decode")?),
+        None => None,
+    };
+    Ok(Some((id, meta)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kafka_protocol::records::RecordBatchDecoder;
 
     #[test]
     fn state_round_trips_and_a_tombstone_deletes() {
@@ -153,7 +154,13 @@ mod tests {
         let mut log = BytesMut::new();
         log.extend_from_slice(&state_batch("t1", Some(&metadata), 0).unwrap());
         log.extend_from_slice(&state_batch("t1", None, 0).unwrap());
-        let (records, _) = replay(log.freeze());
+        let mut log = log.freeze();
+        let mut records = Vec::new();
+        while log.has_remaining() {
+            for r in RecordBatchDecoder::decode(&mut log).unwrap().records {
+                records.extend(replay(r).unwrap());
+            }
+        }
         assert_eq!(
             records,
             vec![("t1".to_string(), Some(metadata)), ("t1".to_string(), None)]

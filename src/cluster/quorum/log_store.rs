@@ -3,7 +3,10 @@
 //! CRC32C, JSON entry), fsynced before an append is reported done; the vote
 //! and the committed log id in small files replaced atomically. Opening
 //! reads the frames up to the first torn or corrupt one and cuts the file
-//! there, as a segment's recovery does. Truncation and purging (after a
+//! there only when that is a torn tail: nothing valid follows it and it
+//! held nothing committed (an append a crash interrupted was never
+//! acknowledged). Anything else is damage, and opening refuses, naming the
+//! file and byte, without touching it. Truncation and purging (after a
 //! snapshot) rewrite the file.
 
 use std::collections::BTreeMap;
@@ -54,29 +57,75 @@ fn frame(entry: &Entry) -> std::io::Result<Vec<u8>> {
     Ok(out)
 }
 
-/// The entries in `bytes` up to the first torn or corrupt frame, and where
-/// that frame starts.
-fn read_frames(bytes: &[u8]) -> (Vec<Entry>, usize) {
-    let mut entries = Vec::new();
-    let mut at = 0;
-    while let Some(header) = bytes.get(at..at + FRAME_HEADER) {
-        let len = u32::from_be_bytes([header[0], header[1], header[2], header[3]]) as usize;
-        let crc = u32::from_be_bytes([header[4], header[5], header[6], header[7]]);
-        let Some(body) = bytes.get(at + FRAME_HEADER..at + FRAME_HEADER + len) else {
-            break;
-        };
-        if crc32c::crc32c(body) != crc {
-            break;
-        }
-        let Ok(entry) = serde_json::from_slice::<Entry>(body) else {
-            break;
-        };
-        entries.push(entry);
-        at += FRAME_HEADER + len;
+/// The entry framed at byte `at` of `bytes` and where the next frame
+/// starts; `Err` says why no whole, valid frame starts there.
+fn frame_at(bytes: &[u8], at: usize) -> Result<(Entry, usize), &'static str> {
+    let header = bytes
+        .get(at..at + FRAME_HEADER)
+        .ok_or("a frame header cut short")?;
+    let len = u32::from_be_bytes([header[0], header[1], header[2], header[3]]) as usize;
+    let crc = u32::from_be_bytes([header[4], header[5], header[6], header[7]]);
+    let end = at + FRAME_HEADER + len;
+    let body = bytes
+        .get(at + FRAME_HEADER..end)
+        .ok_or("a frame cut short")?;
+    if crc32c::crc32c(body) != crc {
+        return Err("a frame whose CRC32C does not match");
     }
-    (entries, at)
+    let entry = serde_json::from_slice(body).map_err(|_| "a frame that is not an entry")?;
+    Ok((entry, end))
 }
 
+/// The entries in `bytes` up to the first frame that is not whole and
+/// valid, and where that frame starts and what is wrong with it.
+fn read_frames(bytes: &[u8]) -> (Vec<Entry>, Option<(usize, &'static str)>) {
+    let mut entries = Vec::new();
+    let mut at = 0;
+    while at < bytes.len() {
+        match frame_at(bytes, at) {
+            Ok((entry, next)) => {
+                entries.push(entry);
+                at = next;
+            }
+            Err(reason) => return (entries, Some((at, reason))),
+        }
+    }
+    (entries, None)
+}
+
+/// Whether what follows the invalid frame at `at` may be cut: a torn tail
+/// has no valid frame after it, and held no entry the log had committed
+/// (those were fsynced before they counted). `durable` is the last index
+/// read whole (or purged). Otherwise, why not.
+fn check_torn_tail(
+    path: &Path,
+    bytes: &[u8],
+    at: usize,
+    reason: &str,
+    durable: Option<u64>,
+    committed: Option<u64>,
+) -> std::io::Result<()> {
+    let damaged = |why: String| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "{} is damaged at byte {at} ({reason}), and {why}: only a torn tail may be \
+                 cut, so the file is left as it is",
+                path.display()
+            ),
+        )
+    };
+    if let Some(next) = (at + 1..bytes.len()).find(|&q| frame_at(bytes, q).is_ok()) {
+        return Err(damaged(format!("a valid entry follows at byte {next}")));
+    }
+    match committed {
+        Some(c) if durable.is_none_or(|d| c > d) => Err(damaged(format!(
+            "entries up to index {c} were committed but only {} are whole",
+            durable.map_or("none".to_string(), |d| format!("those up to {d}"))
+        ))),
+        _ => Ok(()),
+    }
+}
 fn read_json<T: DeserializeOwned>(path: &Path) -> std::io::Result<Option<T>> {
     match std::fs::read(path) {
         Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(io_error),
@@ -127,14 +176,24 @@ impl LogStore {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
             Err(e) => return Err(e),
         };
-        let (entries, valid) = read_frames(&bytes);
+        let (entries, invalid) = read_frames(&bytes);
+        let last_purged: Option<LogId<NodeId>> = read_json(&dir.join(PURGED_FILE))?;
+        if let Some((at, reason)) = invalid {
+            let durable = entries
+                .last()
+                .map(|e| e.log_id.index)
+                .or(last_purged.map(|p| p.index));
+            let committed = read_json::<Option<LogId<NodeId>>>(&dir.join(COMMITTED_FILE))?
+                .flatten()
+                .map(|c| c.index);
+            check_torn_tail(&path, &bytes, at, reason, durable, committed)?;
+        }
         let file = OpenOptions::new().create(true).append(true).open(&path)?;
-        if valid < bytes.len() {
-            tracing::warn!(path = %path.display(), valid, cut = bytes.len() - valid, "cutting a torn metadata log tail");
-            file.set_len(valid as u64)?;
+        if let Some((at, _)) = invalid {
+            tracing::warn!(path = %path.display(), valid = at, cut = bytes.len() - at, "cutting a torn metadata log tail");
+            file.set_len(at as u64)?;
             file.sync_all()?;
         }
-        let last_purged = read_json(&dir.join(PURGED_FILE))?;
         Ok(LogStore {
             inner: Arc::new(Mutex::new(Inner {
                 dir: dir.to_path_buf(),
@@ -291,5 +350,43 @@ mod tests {
             std::fs::metadata(dir.path().join(LOG_FILE)).unwrap().len(),
             whole as u64
         );
+    }
+
+    fn three_entries() -> Vec<u8> {
+        (1..=3).flat_map(|i| frame(&entry(i)).unwrap()).collect()
+    }
+
+    #[test]
+    fn damage_followed_by_valid_frames_is_refused_and_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut bytes = three_entries();
+        let second = frame(&entry(1)).unwrap().len();
+        bytes[second + FRAME_HEADER + 3] ^= 0x55;
+        std::fs::write(dir.path().join(LOG_FILE), &bytes).unwrap();
+        let refused = LogStore::open(dir.path()).err().expect("damage refused");
+        let message = refused.to_string();
+        assert!(
+            message.contains(&format!("damaged at byte {second}")),
+            "{message}"
+        );
+        assert_eq!(std::fs::read(dir.path().join(LOG_FILE)).unwrap(), bytes);
+    }
+
+    #[test]
+    fn a_cut_short_committed_entry_is_refused_and_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let bytes = three_entries();
+        let torn = &bytes[..bytes.len() - 3];
+        std::fs::write(dir.path().join(LOG_FILE), torn).unwrap();
+        let committed = Some(LogId::new(CommittedLeaderId::new(1, 1), 3));
+        write_json(&dir.path().join(COMMITTED_FILE), &committed).unwrap();
+        let refused = LogStore::open(dir.path())
+            .err()
+            .expect("committed entry not cut");
+        assert!(
+            refused.to_string().contains("index 3 were committed"),
+            "{refused}"
+        );
+        assert_eq!(std::fs::read(dir.path().join(LOG_FILE)).unwrap(), torn);
     }
 }
