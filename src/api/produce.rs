@@ -6,11 +6,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kafka_protocol::error::ResponseError;
-use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
+use kafka_protocol::messages::produce_response::{
+    BatchIndexAndErrorMessage, PartitionProduceResponse, TopicProduceResponse,
+};
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse, TopicName};
 use kafka_protocol::protocol::StrBytes;
 
 use super::{BrokerContext, Handler, RequestContext};
+use crate::partition::AppendError;
 
 pub struct Produce;
 
@@ -70,6 +73,7 @@ impl Handler for Produce {
                         Ok(partition) if all => partition.check_min_isr().map(|()| partition),
                         other => other,
                     }
+                    .map_err(AppendError::from)
                     .and_then(|partition| {
                         let info = broker.replicas.append_to(&partition, records)?;
                         Ok((partition, info))
@@ -93,9 +97,9 @@ impl Handler for Produce {
                                 )
                                 .await;
                             match replicated {
-                                Err(e) => Err(e),
+                                Err(e) => Err(e.into()),
                                 Ok(()) if partition.check_min_isr().is_err() => {
-                                    Err(ResponseError::NotEnoughReplicasAfterAppend)
+                                    Err(ResponseError::NotEnoughReplicasAfterAppend.into())
                                 }
                                 Ok(()) => Ok((partition, info)),
                             }
@@ -108,17 +112,21 @@ impl Handler for Produce {
                             .with_base_offset(info.base_offset)
                             .with_log_append_time_ms(info.log_append_time)
                             .with_log_start_offset(partition.log_start_offset()),
-                        Err(code) => {
-                            let mut r = partition_error(p.index, code);
-                            if code == ResponseError::InvalidRecord
-                                || code == ResponseError::CorruptMessage
-                            {
-                                r.error_message = Some(StrBytes::from_static_str(
-                                    "record batch failed validation",
-                                ));
-                            }
-                            r
-                        }
+                        // Sent from v8 on; older versions leave them out.
+                        Err(e) => partition_error(p.index, e.code)
+                            .with_error_message(e.message.map(StrBytes::from_string))
+                            .with_record_errors(
+                                e.record_errors
+                                    .into_iter()
+                                    .map(|r| {
+                                        BatchIndexAndErrorMessage::default()
+                                            .with_batch_index(r.batch_index)
+                                            .with_batch_index_error_message(Some(
+                                                StrBytes::from_string(r.message),
+                                            ))
+                                    })
+                                    .collect(),
+                            ),
                     }
                 };
                 partition_responses.push(response);

@@ -25,6 +25,12 @@ pub struct LogConfig {
     pub max_message_bytes: i32,
     /// `message.timestamp.type`.
     pub message_timestamp_type: TimestampType,
+    /// `message.timestamp.before.max.ms`: how far a CreateTime record may
+    /// lag the broker's clock.
+    pub message_timestamp_before_max_ms: i64,
+    /// `message.timestamp.after.max.ms`: how far a CreateTime record may be
+    /// ahead of the broker's clock.
+    pub message_timestamp_after_max_ms: i64,
     /// `index.interval.bytes`: bytes between sparse index entries.
     pub index_interval_bytes: u32,
     /// `segment.index.bytes`: maximum size of one segment's offset index; a full index rolls the segment.
@@ -56,6 +62,8 @@ impl Default for LogConfig {
             flush_ms: i64::MAX,
             max_message_bytes: 1024 * 1024 + 12,
             message_timestamp_type: TimestampType::CreateTime,
+            message_timestamp_before_max_ms: i64::MAX,
+            message_timestamp_after_max_ms: 60 * 60 * 1000,
             index_interval_bytes: 4096,
             segment_index_bytes: 10 * 1024 * 1024,
             file_delete_delay_ms: 60_000,

@@ -402,6 +402,8 @@ impl TopicConfig {
                 .long("max.message.bytes", broker)
                 .clamp(0, i32::MAX as i64) as i32,
             message_timestamp_type: ts_type,
+            message_timestamp_before_max_ms: self.long("message.timestamp.before.max.ms", broker),
+            message_timestamp_after_max_ms: self.long("message.timestamp.after.max.ms", broker),
             index_interval_bytes: self
                 .long("index.interval.bytes", broker)
                 .clamp(0, u32::MAX as i64) as u32,

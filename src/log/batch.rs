@@ -191,16 +191,27 @@ pub fn set_partition_leader_epoch(b: &mut [u8], epoch: i32) -> Result<(), LogErr
     put(b, 12, &epoch.to_be_bytes())
 }
 
-/// Stamps a LogAppendTime batch as Kafka does: the timestamp-type bit and
-/// maxTimestamp (which clients then use for every record). Both are covered
-/// by the CRC, so it is recomputed over `header` (the batch's first
-/// `HEADER_LEN` bytes) and `body` (the rest of it).
-pub fn set_log_append_time(header: &mut [u8], body: &[u8], now_ms: i64) -> Result<(), LogError> {
+/// Stamps maxTimestamp and the timestamp type as Kafka's setMaxTimestamp
+/// does: a LogAppendTime batch gets the broker's time (clients then use it
+/// for every record), a CreateTime one its records' largest timestamp,
+/// whatever the producer put there. Both fields are covered by the CRC, so
+/// it is recomputed over `header` (the batch's first `HEADER_LEN` bytes)
+/// and `body` (the rest of it).
+pub fn set_max_timestamp(
+    header: &mut [u8],
+    body: &[u8],
+    max_timestamp: i64,
+    log_append_time: bool,
+) -> Result<(), LogError> {
     let attributes = i16_at(header, 21)
-        .ok_or_else(|| LogError::CorruptMessage("batch shorter than its header".into()))?
-        | TIMESTAMP_TYPE_BIT;
+        .ok_or_else(|| LogError::CorruptMessage("batch shorter than its header".into()))?;
+    let attributes = if log_append_time {
+        attributes | TIMESTAMP_TYPE_BIT
+    } else {
+        attributes & !TIMESTAMP_TYPE_BIT
+    };
     put(header, 21, &attributes.to_be_bytes())?;
-    put(header, 35, &now_ms.to_be_bytes())?;
+    put(header, 35, &max_timestamp.to_be_bytes())?;
     let crc = crc32c::crc32c(header.get(CRC_START..HEADER_LEN).unwrap_or_default());
     let crc = crc32c::crc32c_append(crc, body);
     put(header, 17, &crc.to_be_bytes())
@@ -239,11 +250,16 @@ mod tests {
             (42, 7, 43)
         );
         let (header, body) = b.split_at_mut(HEADER_LEN);
-        set_log_append_time(header, body, 9_999).unwrap();
+        set_max_timestamp(header, body, 9_999, true).unwrap();
         let h = check_batch(&b).expect("CRC recomputed after stamping");
         assert!(h.is_log_append_time());
         assert_eq!((h.base_timestamp, h.max_timestamp), (5, 9_999));
-        assert!(set_log_append_time(&mut [0u8; 30], &[], 1).is_err());
+        let (header, body) = b.split_at_mut(HEADER_LEN);
+        set_max_timestamp(header, body, 6, false).unwrap();
+        let h = check_batch(&b).expect("CRC recomputed after restamping");
+        assert!(!h.is_log_append_time());
+        assert_eq!(h.max_timestamp, 6);
+        assert!(set_max_timestamp(&mut [0u8; 30], &[], 1, true).is_err());
     }
 
     #[test]

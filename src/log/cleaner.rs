@@ -20,9 +20,16 @@
 //! start-up), and rewrites only the segments that lose records. Records of
 //! transactions and their markers are kept and never shadow other records
 //! (Kafka drops aborted ones and, later, the markers).
+//!
+//! Keys are gathered by walking records without their values; a segment
+//! being rewritten is decoded one batch at a time, each inflated no further
+//! than the topic's cap. A batch that does not walk (stored before records
+//! were validated) is logged: its keys shadow nothing and its segment is
+//! left as it is.
 
 use std::collections::HashMap;
 use std::io::IoSlice;
+use std::ops::ControlFlow;
 
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::records::{
@@ -30,63 +37,96 @@ use kafka_protocol::records::{
 };
 
 use super::batch::{BatchHeader, HEADER_LEN};
-use super::segment::{self, Segment};
+use super::control::TRANSACTIONAL_BIT;
+use super::records::{self, Codec};
+use super::segment::{self, BatchPosition, Segment};
 use super::{Log, LogError};
 
 const CLEANING_DIR: &str = ".cleaning";
-const COMPRESSION_MASK: i16 = 0x07;
 
-fn compression(attributes: i16) -> Compression {
-    match attributes & COMPRESSION_MASK {
-        1 => Compression::Gzip,
-        2 => Compression::Snappy,
-        3 => Compression::Lz4,
-        4 => Compression::Zstd,
-        _ => Compression::None,
+fn compression(codec: Codec) -> Compression {
+    match codec {
+        Codec::None => Compression::None,
+        Codec::Gzip => Compression::Gzip,
+        Codec::Snappy => Compression::Snappy,
+        Codec::Lz4 => Compression::Lz4,
+        Codec::Zstd => Compression::Zstd,
     }
 }
 
-/// Every record of one segment's batches, with its batch's compression.
-fn records_of(segment: &Segment) -> Result<Vec<(Compression, Vec<Record>)>, LogError> {
-    let mut out = Vec::new();
-    for b in segment.batches_from(segment.base_offset) {
-        let mut bytes = segment.read_range(b.position, b.position + b.size)?;
-        let set = RecordBatchDecoder::decode(&mut bytes).map_err(|e| {
-            LogError::CorruptMessage(format!(
-                "cannot decode the batch at offset {} for compaction: {e}",
-                b.header.base_offset
-            ))
-        })?;
-        out.push((compression(b.header.attributes), set.records));
+/// The keys of a non-transactional batch's records with their offsets,
+/// walked without keeping values. A batch whose records cannot be read
+/// gives none: records nobody can read must not shadow older ones.
+fn keys_of(
+    segment: &Segment,
+    b: &BatchPosition,
+    cap: u64,
+    latest: &mut HashMap<Bytes, i64>,
+) -> Result<(), LogError> {
+    if b.header.attributes & TRANSACTIONAL_BIT != 0 {
+        return Ok(());
     }
-    Ok(out)
+    let bytes = segment.read_range(b.position, b.position + b.size)?;
+    let mut keys = Vec::new();
+    let misplaced = records::walk(&bytes, &b.header, cap, true, |r| {
+        if r.offset_delta != r.index {
+            return ControlFlow::Break(r.index);
+        }
+        if let Some(key) = r.key {
+            let offset = b.header.base_offset + i64::from(r.offset_delta);
+            keys.push((Bytes::copy_from_slice(key), offset));
+        }
+        ControlFlow::Continue(())
+    })?;
+    if let Some(index) = misplaced {
+        return Err(LogError::InvalidRecord(format!(
+            "record {index} is not at offset delta {index}"
+        )));
+    }
+    latest.extend(keys);
+    Ok(())
 }
 
-/// Re-encodes kept records batch by batch, as few batches as their
-/// producers allow. Records from a producer without sequence numbers get
-/// ones that keep them in one batch (the encoder splits where offset minus
-/// sequence changes) while the batch's base sequence stays -1.
-fn encode(batches: Vec<(Compression, Vec<Record>)>) -> Result<BytesMut, LogError> {
-    let mut out = BytesMut::new();
-    for (compression, mut records) in batches {
-        if records.is_empty() {
-            continue;
+/// The records of one stored batch, checked whole first and inflated no
+/// further than `cap`.
+fn decode(bytes: Bytes, h: &BatchHeader, cap: u64) -> Result<Vec<Record>, LogError> {
+    records::check_stored(&bytes, h, cap)?;
+    let codec = Codec::of(h.attributes)?;
+    let inflate = |payload: &mut Bytes, _: Compression| -> anyhow::Result<Bytes> {
+        match codec {
+            Codec::None => Ok(std::mem::take(payload)),
+            codec => Ok(records::inflate(codec, payload, cap)?.into()),
         }
-        let first = records[0].offset;
-        for r in records.iter_mut().filter(|r| r.producer_id < 0) {
-            r.sequence = (r.offset - first) as i32 - 1;
-        }
-        RecordBatchEncoder::encode(
-            &mut out,
-            &records,
-            &RecordEncodeOptions {
-                version: 2,
-                compression,
-            },
-        )
-        .map_err(|e| LogError::InvalidRecord(format!("cannot re-encode a compacted batch: {e}")))?;
+    };
+    let set = RecordBatchDecoder::decode_with_custom_compression(&mut bytes.clone(), Some(inflate))
+        .map_err(|e| LogError::CorruptMessage(format!("cannot decode: {e}")))?;
+    Ok(set.records)
+}
+
+/// Appends `records` re-encoded as few batches as their producers allow.
+/// Records from a producer without sequence numbers get ones that keep
+/// them in one batch (the encoder splits where offset minus sequence
+/// changes) while the batch's base sequence stays -1.
+fn encode(
+    out: &mut BytesMut,
+    compression: Compression,
+    mut records: Vec<Record>,
+) -> Result<(), LogError> {
+    let Some(first) = records.first().map(|r| r.offset) else {
+        return Ok(());
+    };
+    for r in records.iter_mut().filter(|r| r.producer_id < 0) {
+        r.sequence = (r.offset - first) as i32 - 1;
     }
-    Ok(out)
+    RecordBatchEncoder::encode(
+        out,
+        &records,
+        &RecordEncodeOptions {
+            version: 2,
+            compression,
+        },
+    )
+    .map_err(|e| LogError::InvalidRecord(format!("cannot re-encode a compacted batch: {e}")))
 }
 
 fn headers_of(mut bytes: &[u8]) -> Result<Vec<BatchHeader>, LogError> {
@@ -104,25 +144,57 @@ fn headers_of(mut bytes: &[u8]) -> Result<Vec<BatchHeader>, LogError> {
     Ok(out)
 }
 
-/// Kafka refuses records without a key on compacted topics: the cleaner
-/// could never tell which of them to keep.
-pub(super) fn check_keys(records: &[u8]) -> Result<(), LogError> {
-    let mut bytes = Bytes::copy_from_slice(records);
-    while !bytes.is_empty() {
-        let set = RecordBatchDecoder::decode(&mut bytes)
-            .map_err(|e| LogError::CorruptMessage(format!("cannot decode batch: {e}")))?;
-        if set.records.iter().any(|r| r.key.is_none()) {
-            return Err(LogError::InvalidRecord(
-                "compacted topic cannot accept message without key".into(),
-            ));
+/// What cleaning keeps of a segment's records.
+struct Keep<'a> {
+    latest: &'a HashMap<Bytes, i64>,
+    /// Tombstones older than this go.
+    horizon: i64,
+}
+
+impl Keep<'_> {
+    fn keeps(&self, r: &Record) -> bool {
+        match &r.key {
+            _ if r.transactional => true,
+            // Written before the topic was compacted.
+            None => true,
+            Some(key) => {
+                self.latest.get(key) == Some(&r.offset)
+                    && (r.value.is_some() || r.timestamp >= self.horizon)
+            }
         }
     }
-    Ok(())
+
+    /// The segment's batches re-encoded with only the records kept, and how
+    /// many were dropped; `None` when nothing would be. One batch at a time
+    /// is decoded, so memory holds one batch's records, not the segment's.
+    fn rewrite(&self, segment: &Segment, cap: u64) -> Result<Option<(BytesMut, usize)>, LogError> {
+        let mut out = BytesMut::new();
+        let mut dropped = 0;
+        for b in segment.batches_from(segment.base_offset) {
+            let bytes = segment.read_range(b.position, b.position + b.size)?;
+            let records = decode(bytes, &b.header, cap).map_err(|e| {
+                LogError::CorruptMessage(format!(
+                    "batch at position {} (offset {}) of {}: {e}",
+                    b.position,
+                    b.header.base_offset,
+                    segment.log_path().display()
+                ))
+            })?;
+            let before = records.len();
+            let kept: Vec<Record> = records.into_iter().filter(|r| self.keeps(r)).collect();
+            dropped += before - kept.len();
+            encode(&mut out, compression(Codec::of(b.header.attributes)?), kept)?;
+        }
+        Ok((dropped > 0).then_some((out, dropped)))
+    }
 }
 
 impl Log {
     /// One compaction pass, when the policy asks for it and a segment has
     /// rolled since the last pass. Returns how many records were dropped.
+    /// Batches that cannot be read (stored before records were validated)
+    /// are logged; their keys shadow nothing and their segment is left as
+    /// it is.
     pub fn clean(&mut self, now_ms: i64) -> Result<usize, LogError> {
         if !self.config.cleanup_compact
             || self.segments.is_empty()
@@ -130,21 +202,23 @@ impl Log {
         {
             return Ok(0);
         }
+        let cap = records::inflation_cap(self.config.max_message_bytes);
         // The latest offset of every key, the active segment included.
         // Transactional records and markers are kept whole and do not
         // shadow older records: whether they count is only known from the
         // marker, which may not be written yet.
         let mut latest: HashMap<Bytes, i64> = HashMap::new();
         for segment in self.segments.values().chain(std::iter::once(&self.active)) {
-            for (_, records) in records_of(segment)? {
-                for r in records.into_iter().filter(|r| !r.transactional) {
-                    if let Some(key) = r.key {
-                        latest.insert(key, r.offset);
-                    }
+            for b in segment.batches_from(segment.base_offset) {
+                if let Err(e) = keys_of(segment, &b, cap, &mut latest) {
+                    tracing::warn!(segment = %segment.log_path().display(), position = b.position, base_offset = b.header.base_offset, error = %e, "unreadable batch: its keys shadow nothing");
                 }
             }
         }
-        let horizon = now_ms.saturating_sub(self.config.delete_retention_ms);
+        let keep = Keep {
+            latest: &latest,
+            horizon: now_ms.saturating_sub(self.config.delete_retention_ms),
+        };
         // As Kafka: cleaning stops at the first segment holding a record
         // younger than min.compaction.lag.ms.
         let lag_horizon = now_ms.saturating_sub(self.config.min_compaction_lag_ms);
@@ -158,32 +232,16 @@ impl Log {
         let whole = bases.len() == self.segments.len();
         let mut dropped = 0;
         for base in bases {
-            let batches = records_of(&self.segments[&base])?;
-            let before: usize = batches.iter().map(|(_, r)| r.len()).sum();
-            let kept: Vec<(Compression, Vec<Record>)> = batches
-                .into_iter()
-                .map(|(c, records)| {
-                    let records = records
-                        .into_iter()
-                        .filter(|r| match &r.key {
-                            _ if r.transactional => true,
-                            // Written before the topic was compacted.
-                            None => true,
-                            Some(key) => {
-                                latest.get(key) == Some(&r.offset)
-                                    && (r.value.is_some() || r.timestamp >= horizon)
-                            }
-                        })
-                        .collect();
-                    (c, records)
-                })
-                .collect();
-            let after: usize = kept.iter().map(|(_, r)| r.len()).sum();
-            if after == before {
-                continue;
+            match keep.rewrite(&self.segments[&base], cap) {
+                Ok(Some((data, n))) => {
+                    self.replace_segment(base, data, now_ms)?;
+                    dropped += n;
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(dir = %self.dir.display(), segment = base, error = %e, "segment left uncompacted");
+                }
             }
-            self.replace_segment(base, encode(kept)?, now_ms)?;
-            dropped += before - after;
         }
         if whole {
             self.cleaned_through = self.active.base_offset;

@@ -3,13 +3,17 @@
 //! Kafka's ControlRecordType (version 0, type 0 abort or 1 commit) and whose
 //! value is an EndTxnMarker naming the coordinator's epoch.
 
-use bytes::{Buf, BufMut, Bytes, BytesMut};
+use std::ops::ControlFlow;
+
+use bytes::{Buf, BufMut, BytesMut};
 use kafka_protocol::messages::EndTxnMarker;
 use kafka_protocol::protocol::Encodable;
 use kafka_protocol::records::{
-    Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
+    Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
 };
 
+use super::batch::BatchHeader;
+use super::records;
 use super::LogError;
 
 const CONTROL_KEY_VERSION: i16 = 0;
@@ -66,12 +70,22 @@ pub fn marker_batch(
     Ok(out)
 }
 
-/// Whether the control batch in `batch` commits (`Some(true)`) or aborts a
-/// transaction; `None` for any other control record.
-pub fn marker_kind(mut batch: Bytes) -> Option<bool> {
-    let set = RecordBatchDecoder::decode(&mut batch).ok()?;
-    let record = set.records.first().filter(|r| r.control)?;
-    control_record_kind(record.key.as_deref()?)
+/// A marker is one record of a few bytes: more than this is not one.
+const MARKER_CAP: u64 = 1 << 20;
+
+/// Whether the control batch `b` (whose header is `h`) commits
+/// (`Some(true)`) or aborts a transaction; `None` for any other control
+/// record, or one that cannot be read. Only the first record's key is read.
+pub fn marker_kind(b: &[u8], h: &BatchHeader) -> Option<bool> {
+    if h.attributes & CONTROL_BIT == 0 {
+        return None;
+    }
+    records::walk(b, h, MARKER_CAP, true, |r| {
+        ControlFlow::Break(r.key.and_then(control_record_kind))
+    })
+    .ok()
+    .flatten()
+    .flatten()
 }
 
 /// Whether a control record's key says commit (`Some(true)`) or abort.
@@ -101,7 +115,7 @@ mod tests {
             assert_eq!(h.record_count, 1);
             assert_ne!(h.attributes & CONTROL_BIT, 0);
             assert_ne!(h.attributes & TRANSACTIONAL_BIT, 0);
-            assert_eq!(marker_kind(bytes.freeze()), Some(commit));
+            assert_eq!(marker_kind(&bytes, &h), Some(commit));
         }
     }
 }

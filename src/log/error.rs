@@ -2,6 +2,14 @@ use std::path::PathBuf;
 
 use kafka_protocol::error::ResponseError;
 
+/// One refused record: its index in its batch and why (a Produce
+/// response's record_errors entry).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordError {
+    pub batch_index: i32,
+    pub message: String,
+}
+
 /// Why the log refused or failed an operation.
 #[derive(Debug, thiserror::Error)]
 pub enum LogError {
@@ -21,6 +29,17 @@ pub enum LogError {
     RecordListTooLarge { size: usize, max: u64 },
     #[error("invalid record batch: {0}")]
     InvalidRecord(String),
+    /// Whole records the topic does not take, each named by its index in
+    /// the batch (Kafka's RecordValidationException); INVALID_TIMESTAMP if
+    /// a timestamp is among the reasons, else INVALID_RECORD.
+    #[error("{message}")]
+    InvalidRecords {
+        timestamp: bool,
+        message: String,
+        record_errors: Vec<RecordError>,
+    },
+    #[error("record batch decompresses to more than {cap} bytes, 64 times max.message.bytes")]
+    InflatesTooFar { cap: u64 },
     #[error("producer {producer_id} sent sequence {sequence}; expected {expected}")]
     OutOfOrderSequence {
         producer_id: i64,
@@ -50,6 +69,24 @@ impl LogError {
         move |source| LogError::Io { op, path, source }
     }
 
+    /// The records a Produce response names as refused, if any.
+    pub fn record_errors(&self) -> &[RecordError] {
+        match self {
+            LogError::InvalidRecords { record_errors, .. } => record_errors,
+            _ => &[],
+        }
+    }
+
+    /// Whether the error is about what the request carried, so that its
+    /// text is worth telling the producer (a storage failure is not: its
+    /// details stay in the broker's log).
+    pub fn is_about_the_records(&self) -> bool {
+        !matches!(
+            self,
+            LogError::Io { .. } | LogError::OffsetOutOfRange { .. }
+        )
+    }
+
     pub fn kafka_error_code(&self) -> i16 {
         match self {
             LogError::OffsetOutOfRange { .. } => ResponseError::OffsetOutOfRange,
@@ -58,6 +95,11 @@ impl LogError {
             LogError::MessageTooLarge { .. } => ResponseError::MessageTooLarge,
             LogError::RecordListTooLarge { .. } => ResponseError::RecordListTooLarge,
             LogError::InvalidRecord(_) => ResponseError::InvalidRecord,
+            LogError::InvalidRecords {
+                timestamp: true, ..
+            } => ResponseError::InvalidTimestamp,
+            LogError::InvalidRecords { .. } => ResponseError::InvalidRecord,
+            LogError::InflatesTooFar { .. } => ResponseError::MessageTooLarge,
             LogError::OutOfOrderSequence { .. } => ResponseError::OutOfOrderSequenceNumber,
             LogError::InvalidProducerEpoch { .. } => ResponseError::InvalidProducerEpoch,
             LogError::Io { .. } => ResponseError::KafkaStorageError,

@@ -9,16 +9,18 @@
 //!
 //! Semantics the rest of the broker relies on:
 //! - `append_as_leader` validates every batch (whole, magic 2, CRC32C,
-//!   `max.message.bytes`, record count consistent with the offset delta),
-//!   assigns dense offsets from the log end offset, and either appends all
-//!   batches of the request or none. A request larger than `segment.bytes`
+//!   `max.message.bytes`, record count consistent with the offset delta)
+//!   and every record in it (`records::validate`), assigns dense offsets
+//!   from the log end offset, and either appends all batches of the
+//!   request or none. A request larger than `segment.bytes`
 //!   is refused as RECORD_LIST_TOO_LARGE, as Kafka does.
 //! - `read` returns whole batches from one segment only; the caller reads
 //!   again from where it stopped. The first batch may start before `offset`
 //!   (clients skip the records they did not ask for).
 //! - Timestamp lookups answer with exact record offsets: the batch is found
-//!   by its header, then decoded to find the record (a batch that does not
-//!   decode answers with its base offset and max timestamp).
+//!   by its header, then its records are walked (inflated through a small
+//!   buffer) up to the one found; a batch that does not walk answers with
+//!   its base offset and max timestamp.
 //! - `end_offset_for_epoch` follows Kafka's `LeaderEpochFileCache.endOffsetFor`
 //!   to the letter, including `(requested, first start offset)` for an epoch
 //!   older than every known one.
@@ -36,17 +38,19 @@ mod epoch;
 mod error;
 mod index;
 mod producer_state;
+mod records;
 mod segment;
 mod txn_index;
 
 use std::collections::BTreeMap;
 use std::io::IoSlice;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 
 pub use control::{control_record_kind, marker_batch};
-pub use error::LogError;
+pub use error::{LogError, RecordError};
 pub use txn_index::AbortedTxn;
 
 use crate::config::{LogConfig, TimestampType};
@@ -187,7 +191,7 @@ impl Log {
                 let kind = segment
                     .read_range(b.position, b.position + b.size)
                     .ok()
-                    .and_then(control::marker_kind);
+                    .and_then(|bytes| control::marker_kind(&bytes, &b.header));
                 // An abort the index lost in a crash goes back in.
                 if let Some(txn) = end_transaction(&mut producers, &b.header, kind, now_ms) {
                     if txn.last_offset > indexed {
@@ -275,8 +279,26 @@ impl Log {
                 "clients cannot produce control records".into(),
             ));
         }
-        if self.config.cleanup_compact {
-            cleaner::check_keys(records)?;
+        let rules = records::Rules {
+            cap: records::inflation_cap(self.config.max_message_bytes),
+            require_keys: self.config.cleanup_compact,
+            timestamps: (self.config.message_timestamp_type == TimestampType::CreateTime)
+                .then_some((
+                    now_ms,
+                    self.config.message_timestamp_before_max_ms,
+                    self.config.message_timestamp_after_max_ms,
+                )),
+        };
+        // Which CreateTime batches must be restamped with their records'
+        // largest timestamp: segments index and retain by the header's.
+        let mut restamp = Vec::with_capacity(headers.len());
+        let mut position = 0usize;
+        for h in &mut headers {
+            let b = batch_at(records, position, h)?;
+            let max_timestamp = records::validate(b, h, &rules)?;
+            restamp.push(h.max_timestamp != max_timestamp || h.is_log_append_time());
+            h.max_timestamp = max_timestamp;
+            position += b.len();
         }
         if records.len() as u64 > self.config.segment_bytes {
             return Err(LogError::RecordListTooLarge {
@@ -317,15 +339,18 @@ impl Log {
         // it straight from the request: the records are never copied.
         let mut patched: Vec<[u8; batch::HEADER_LEN]> = Vec::with_capacity(headers.len());
         let mut position = 0usize;
-        for h in &mut headers {
+        for (h, restamp) in headers.iter_mut().zip(restamp) {
             let b = batch_at(records, position, h)?;
             let mut header = [0u8; batch::HEADER_LEN];
             header.copy_from_slice(&b[..batch::HEADER_LEN]);
             batch::set_base_offset(&mut header, h.base_offset)?;
             batch::set_partition_leader_epoch(&mut header, leader_epoch)?;
+            let body = &b[batch::HEADER_LEN..];
             if let Some(t) = log_append_time {
-                batch::set_log_append_time(&mut header, &b[batch::HEADER_LEN..], t)?;
+                batch::set_max_timestamp(&mut header, body, t, true)?;
                 h.max_timestamp = t;
+            } else if restamp {
+                batch::set_max_timestamp(&mut header, body, h.max_timestamp, false)?;
             }
             h.partition_leader_epoch = leader_epoch;
             patched.push(header);
@@ -401,7 +426,7 @@ impl Log {
                 self.producers.replay(h, now_ms);
                 continue;
             }
-            let kind = control::marker_kind(Bytes::copy_from_slice(b));
+            let kind = control::marker_kind(b, h);
             if let Some(txn) = end_transaction(&mut self.producers, h, kind, now_ms) {
                 self.active.add_aborted_transaction(txn)?;
             }
@@ -615,9 +640,9 @@ impl Log {
                 {
                     continue;
                 }
-                let found = batch_records(segment, &b)
-                    .into_iter()
-                    .find(|(offset, ts)| *ts >= timestamp && *offset >= self.log_start_offset);
+                let found = self.find_record(segment, &b, |offset, ts| {
+                    ts >= timestamp && offset >= self.log_start_offset
+                });
                 if found.is_some() {
                     return found;
                 }
@@ -640,10 +665,58 @@ impl Log {
         let b = segment
             .batches_from(segment.max_timestamp_batch)
             .find(|b| b.header.base_offset == segment.max_timestamp_batch)?;
-        batch_records(segment, &b)
-            .into_iter()
-            .find(|(_, ts)| *ts == max)
+        self.find_record(segment, &b, |_, ts| ts == max)
             .or(Some((b.header.base_offset, max)))
+    }
+
+    /// The first record of batch `b` that `wanted` (offset, timestamp)
+    /// accepts, as (offset, timestamp): the records are walked, inflated
+    /// through a small buffer, no further than that one. A batch that
+    /// cannot be walked (one stored before records were validated) is
+    /// logged and answered for by its header, its base offset and max
+    /// timestamp, as a batch-level index would.
+    fn find_record(
+        &self,
+        segment: &Segment,
+        b: &segment::BatchPosition,
+        wanted: impl Fn(i64, i64) -> bool,
+    ) -> Option<(i64, i64)> {
+        let h = &b.header;
+        let cap = records::inflation_cap(self.config.max_message_bytes);
+        let walked = segment
+            .read_range(b.position, b.position + b.size)
+            .and_then(|bytes| {
+                records::walk(&bytes, h, cap, false, |r| {
+                    if !(0..=h.last_offset_delta).contains(&r.offset_delta) {
+                        return ControlFlow::Break(Err(LogError::InvalidRecord(format!(
+                            "record {} has offset delta {} outside its batch",
+                            r.index, r.offset_delta
+                        ))));
+                    }
+                    let offset = h.base_offset + i64::from(r.offset_delta);
+                    // Clients take a LogAppendTime batch's records' time
+                    // from maxTimestamp.
+                    let ts = if h.is_log_append_time() {
+                        h.max_timestamp
+                    } else {
+                        r.timestamp
+                    };
+                    if wanted(offset, ts) {
+                        ControlFlow::Break(Ok((offset, ts)))
+                    } else {
+                        ControlFlow::Continue(())
+                    }
+                })
+            })
+            .and_then(Option::transpose);
+        match walked {
+            Ok(found) => found,
+            Err(e) => {
+                tracing::warn!(segment = %segment.log_path().display(), position = b.position, base_offset = h.base_offset, error = %e, "unreadable batch; answering from its header");
+                let shallow = (h.base_offset, h.max_timestamp);
+                wanted(shallow.0, shallow.1).then_some(shallow)
+            }
+        }
     }
 
     /// OffsetForLeaderEpoch: (largest epoch <= `epoch`, where it ends).
@@ -910,32 +983,6 @@ fn segment_bases(dir: &Path) -> Result<Vec<i64>, LogError> {
     }
     bases.sort_unstable();
     Ok(bases)
-}
-
-/// (offset, timestamp) of each record in one batch, decoding (and
-/// decompressing) it; a batch that cannot be decoded yields its base offset
-/// and max timestamp, which is what a batch-level index would give.
-fn batch_records(segment: &Segment, b: &segment::BatchPosition) -> Vec<(i64, i64)> {
-    let shallow = vec![(b.header.base_offset, b.header.max_timestamp)];
-    let Ok(mut bytes) = segment.read_range(b.position, b.position + b.size) else {
-        return shallow;
-    };
-    match kafka_protocol::records::RecordBatchDecoder::decode(&mut bytes) {
-        Ok(set) if !set.records.is_empty() => set
-            .records
-            .iter()
-            .map(|r| {
-                // Clients take a LogAppendTime batch's records' time from maxTimestamp.
-                let ts = if b.header.is_log_append_time() {
-                    b.header.max_timestamp
-                } else {
-                    r.timestamp
-                };
-                (r.offset, ts)
-            })
-            .collect(),
-        _ => shallow,
-    }
 }
 
 #[cfg(test)]

@@ -211,6 +211,11 @@ impl Segment {
         self.size
     }
 
+    /// The `.log` file, for messages about its contents.
+    pub fn log_path(&self) -> &Path {
+        &self.log_path
+    }
+
     pub fn is_empty(&self) -> bool {
         self.size == 0
     }

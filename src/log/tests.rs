@@ -714,6 +714,9 @@ fn orphan_index_files_are_removed() {
     assert!(!segment_path(dir.path(), 50, "index").exists());
 }
 
+/// Garbage under a valid CRC is refused from producers; a follower takes
+/// what its leader stored, which is how batches stored before records were
+/// validated are put in the log here.
 #[test]
 fn garbage_records_under_a_valid_crc_do_not_break_timestamp_lookups() {
     let dir = tempfile::tempdir().unwrap();
@@ -730,11 +733,33 @@ fn garbage_records_under_a_valid_crc_do_not_break_timestamp_lookups() {
         b[22] = (b[22] & !0x07) | codec;
         let crc = crc32c::crc32c(&b[21..]);
         b[17..21].copy_from_slice(&crc.to_be_bytes());
-        log.append_as_leader(&b, 0, 0).unwrap();
+        assert!(log.append_as_leader(&b, 0, 0).is_err(), "codec {codec}");
+        b[..8].copy_from_slice(&(2 * i as i64).to_be_bytes());
+        log.append_as_follower(&b, 0).unwrap();
     }
     // Undecodable batches answer at batch level: base offset, max timestamp.
     assert_eq!(log.offset_for_timestamp(150), Some((4, 201)));
     assert_eq!(log.max_timestamp_and_offset(), Some((8, 401)));
+}
+
+#[test]
+fn a_create_time_batch_is_stored_with_its_records_largest_timestamp() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = Log::open(dir.path(), config(), false, 0).unwrap();
+    let mut b = batch(&["a", "b"], 100, Compression::None);
+    // Claims a far later time, and LogAppendTime, which is the broker's to set.
+    b[35..43].copy_from_slice(&9_999_999i64.to_be_bytes());
+    b[22] |= 0x08;
+    let crc = crc32c::crc32c(&b[21..]);
+    b[17..21].copy_from_slice(&crc.to_be_bytes());
+    let info = log.append_as_leader(&b, 0, 0).unwrap();
+    assert_eq!(info.max_timestamp, 101);
+    let stored = log.read(0, 1 << 20, 2, true).unwrap();
+    let h = super::batch::check_batch(&stored).expect("the CRC was recomputed");
+    assert_eq!(h.max_timestamp, 101);
+    assert!(!h.is_log_append_time());
+    assert_eq!(log.max_timestamp_and_offset(), Some((1, 101)));
+    assert_eq!(log.offset_for_timestamp(5_000), None);
 }
 
 /// A batch of keyed records; a `None` value is a tombstone.
@@ -878,10 +903,15 @@ fn a_compacted_log_refuses_records_without_a_key() {
     };
     let mut log = Log::open(dir.path(), cfg, false, 0).unwrap();
     let keyless = batch(&["no key"], 1, Compression::Lz4);
+    let refused = log.append_as_leader(&keyless, 0, 1).unwrap_err();
     assert!(matches!(
-        log.append_as_leader(&keyless, 0, 1),
-        Err(LogError::InvalidRecord(_))
+        refused,
+        LogError::InvalidRecords {
+            timestamp: false,
+            ..
+        }
     ));
+    assert_eq!(refused.record_errors()[0].batch_index, 0);
     log.append_as_leader(&keyed(&[("k", Some("v"))], 1, Compression::Lz4), 0, 1)
         .unwrap();
     assert_eq!(log.log_end_offset(), 1);

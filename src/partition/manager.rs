@@ -277,7 +277,7 @@ impl ReplicaManager {
         records: &[u8],
     ) -> Result<crate::log::AppendInfo, ResponseError> {
         let p = self.leader_partition(topic, partition)?;
-        self.append_to(&p, records)
+        self.append_to(&p, records).map_err(|e| e.code)
     }
 
     /// Appends to a partition this broker leads, found by the caller.
@@ -285,7 +285,7 @@ impl ReplicaManager {
         &self,
         partition: &Partition,
         records: &[u8],
-    ) -> Result<crate::log::AppendInfo, ResponseError> {
+    ) -> Result<crate::log::AppendInfo, super::AppendError> {
         let info = partition.append_records_as_leader(records, now_ms())?;
         self.data_appended.notify_waiters();
         Ok(info)

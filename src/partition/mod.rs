@@ -18,7 +18,7 @@ use parking_lot::{Mutex, RwLock};
 use uuid::Uuid;
 
 use crate::config::LogConfig;
-use crate::log::{AppendInfo, Log, LogError};
+use crate::log::{AppendInfo, Log, LogError, RecordError};
 
 pub use manager::{now_ms, DataDirLock, ReplicaManager, StartupError, METADATA_LOG_DIR};
 
@@ -109,6 +109,40 @@ pub(crate) fn log_error_code(topic: &str, partition: i32, e: &LogError) -> Respo
         tracing::debug!(topic, partition, error = %e, "request refused by the log");
     }
     ResponseError::try_from_code(code).unwrap_or(ResponseError::UnknownServerError)
+}
+
+/// A refused append as a Produce response tells it: the code, and for
+/// records the log refused, why and which (Kafka's error_message and
+/// record_errors, Produce v8 on).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppendError {
+    pub code: ResponseError,
+    pub message: Option<String>,
+    pub record_errors: Vec<RecordError>,
+}
+
+impl From<ResponseError> for AppendError {
+    fn from(code: ResponseError) -> AppendError {
+        AppendError {
+            code,
+            message: None,
+            record_errors: Vec::new(),
+        }
+    }
+}
+
+impl AppendError {
+    fn from_log(topic: &str, partition: i32, e: LogError) -> AppendError {
+        let code = log_error_code(topic, partition, &e);
+        if !e.is_about_the_records() {
+            return code.into();
+        }
+        AppendError {
+            code,
+            record_errors: e.record_errors().to_vec(),
+            message: Some(e.to_string()),
+        }
+    }
 }
 
 impl Partition {
@@ -236,12 +270,12 @@ impl Partition {
         &self,
         records: &[u8],
         now_ms: i64,
-    ) -> Result<AppendInfo, ResponseError> {
+    ) -> Result<AppendInfo, AppendError> {
         self.require_leader()?;
         let info = {
             let mut log = self.log.write();
             log.append_as_leader(records, self.leader_epoch(), now_ms)
-                .map_err(|e| log_error_code(&self.topic, self.index, &e))?
+                .map_err(|e| AppendError::from_log(&self.topic, self.index, e))?
         };
         self.maybe_advance_high_watermark();
         Ok(info)
