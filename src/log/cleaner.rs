@@ -30,7 +30,7 @@ use kafka_protocol::records::{
 };
 
 use super::batch::{BatchHeader, HEADER_LEN};
-use super::segment::{self, Segment};
+use super::segment::{self, OpenAs, Segment};
 use super::{Log, LogError};
 
 const CLEANING_DIR: &str = ".cleaning";
@@ -49,8 +49,10 @@ fn compression(attributes: i16) -> Compression {
 /// Every record of one segment's batches, with its batch's compression.
 fn records_of(segment: &Segment) -> Result<Vec<(Compression, Vec<Record>)>, LogError> {
     let mut out = Vec::new();
-    for b in segment.batches_from(segment.base_offset) {
-        let mut bytes = segment.read_range(b.position, b.position + b.size)?;
+    let mut batches = segment.batches_from(segment.base_offset);
+    while let Some(b) = batches.next() {
+        let b = b?;
+        let mut bytes = batches.read(&b)?;
         let set = RecordBatchDecoder::decode(&mut bytes).map_err(|e| {
             LogError::CorruptMessage(format!(
                 "cannot decode the batch at offset {} for compaction: {e}",
@@ -216,7 +218,17 @@ impl Log {
             .map_err(LogError::io("sync", &self.dir))?;
         // Empty now; what a failed removal leaves is removed at the next open.
         let _ = std::fs::remove_dir(&side);
-        let (segment, _) = Segment::open(&self.dir, base, self.config.index_interval_bytes, false)?;
+        let next_base = self
+            .segments
+            .range(base + 1..)
+            .next()
+            .map_or(self.active.base_offset, |(next, _)| *next);
+        let (segment, _) = Segment::open(
+            &self.dir,
+            base,
+            self.config.index_interval_bytes,
+            OpenAs::Rolled { next_base },
+        )?;
         self.segments.insert(base, segment);
         Ok(())
     }

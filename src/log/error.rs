@@ -50,6 +50,13 @@ impl LogError {
         move |source| LogError::Io { op, path, source }
     }
 
+    /// Whether a write failed for want of space (ENOSPC, or EDQUOT).
+    pub fn is_disk_full(&self) -> bool {
+        use std::io::ErrorKind;
+        matches!(self, LogError::Io { source, .. }
+            if matches!(source.kind(), ErrorKind::StorageFull | ErrorKind::QuotaExceeded))
+    }
+
     pub fn kafka_error_code(&self) -> i16 {
         match self {
             LogError::OffsetOutOfRange { .. } => ResponseError::OffsetOutOfRange,
