@@ -293,6 +293,11 @@ impl ReplicaManager {
         self.partitions.read().values().cloned().collect()
     }
 
+    /// Whether the data directory is full and appends are refused.
+    pub fn is_disk_full(&self) -> bool {
+        self.disk.is_full()
+    }
+
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
     }
