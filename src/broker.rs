@@ -58,6 +58,7 @@ impl Broker {
         // a second broker on the same directory says why it cannot start.
         let data_dir = config.data_dir();
         let lock = DataDirLock::acquire(&data_dir)?;
+        raise_open_file_limit();
         let listener_cfg = config
             .listeners()?
             .into_iter()
@@ -135,7 +136,7 @@ impl Broker {
         }
         controller.register(&data_dir, me, quorum_addr).await?;
         let image = controller.image();
-        replicas.apply(&image.hosted_partitions(config.node_id(), &config))?;
+        replicas.apply(&image.hosted_partitions(config.node_id(), &config));
         let applied_epoch = image.epoch;
         let groups = GroupCoordinator::new(
             GroupConfig {
@@ -265,6 +266,34 @@ impl Broker {
         context.controller.shutdown().await;
         let _ = tokio::task::spawn_blocking(move || context.replicas.shutdown()).await;
         tracing::info!("broker stopped cleanly");
+    }
+}
+
+/// Raises the soft RLIMIT_NOFILE to the hard limit, as the JVM does for
+/// Kafka: each partition holds a descriptor and each connection one, and
+/// distributions' soft default (1024) runs out long before the hard one.
+fn raise_open_file_limit() {
+    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+    let limit = getrlimit(Resource::Nofile);
+    let (Some(soft), Some(hard)) = (limit.current, limit.maximum) else {
+        tracing::info!(soft = ?limit.current, hard = ?limit.maximum, "open file limit (unlimited is left as it is)");
+        return;
+    };
+    if soft >= hard {
+        tracing::info!(soft, hard, "open file limit");
+        return;
+    }
+    let raised = Rlimit {
+        current: Some(hard),
+        maximum: Some(hard),
+    };
+    match setrlimit(Resource::Nofile, raised) {
+        Ok(()) => tracing::info!(
+            from = soft,
+            to = hard,
+            "raised the open file limit to the hard limit"
+        ),
+        Err(e) => tracing::warn!(soft, hard, error = %e, "cannot raise the open file limit"),
     }
 }
 

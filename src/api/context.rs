@@ -36,14 +36,8 @@ impl BrokerContext {
     pub fn apply_metadata(&self) {
         let image = self.image();
         let hosted = image.hosted_partitions(self.node_id, &self.config);
-        match self.replicas.apply(&hosted) {
-            Ok(()) => {
-                self.applied_epoch.fetch_max(image.epoch, Ordering::AcqRel);
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot apply metadata change to local partitions")
-            }
-        }
+        self.replicas.apply(&hosted);
+        self.applied_epoch.fetch_max(image.epoch, Ordering::AcqRel);
         // Coordinators follow the leadership of their internal partitions.
         self.groups.sync_leadership();
         self.transactions.sync_leadership();
@@ -128,10 +122,40 @@ impl BrokerContext {
         }
     }
 
+    /// Creates a topic and opens the partitions it puts here. When some
+    /// cannot be opened (no file descriptor or disk space left), the topic
+    /// is deleted again and the creation fails with KAFKA_STORAGE_ERROR:
+    /// a topic served only in part would take produces into timeouts. Only
+    /// this broker's partitions are checked; another broker that cannot
+    /// open its share keeps those partitions offline.
     pub async fn create_topic(&self, topic: &NewTopic) -> Result<TopicImage, ControllerError> {
         let created = self.controller.create_topic(topic, false).await?;
         self.apply_metadata();
-        Ok(created)
+        let offline = self.replicas.offline_partitions(&created.name);
+        let Some((_, reason)) = offline.first() else {
+            return Ok(created);
+        };
+        let hosted = created
+            .partitions
+            .iter()
+            .filter(|p| p.replicas.contains(&self.node_id))
+            .count();
+        let message = format!(
+            "Broker {} cannot open {} of the {hosted} partitions of '{}' it hosts ({reason}); \
+             the topic was not created.",
+            self.node_id,
+            offline.len(),
+            created.name
+        );
+        tracing::error!(topic = %created.name, offline = offline.len(), hosted, %reason, "partitions of a new topic cannot be opened: deleting the topic");
+        if let Err(e) = self.controller.delete_topic(&created.name).await {
+            tracing::error!(topic = %created.name, error = %e, "cannot delete a topic whose partitions could not be opened");
+        }
+        self.apply_metadata();
+        Err(ControllerError::new(
+            ResponseError::KafkaStorageError,
+            message,
+        ))
     }
 }
 

@@ -101,6 +101,12 @@ async fn fetch_from(
         let Some(partitions) = followed(&replicas, config.node_id).remove(&leader) else {
             return;
         };
+        // Appends are refused until space is freed: fetching would only
+        // spin on records that cannot be written.
+        if replicas.is_disk_full() {
+            pause(&mut shutdown).await;
+            continue;
+        }
         let addr = images
             .borrow()
             .brokers

@@ -13,7 +13,7 @@ use super::LogError;
 pub const HEADER_LEN: usize = 61;
 const LENGTH_FIELD_END: usize = 12;
 const MAGIC_AT: usize = 16;
-const CRC_START: usize = 21;
+pub const CRC_START: usize = 21;
 const TIMESTAMP_TYPE_BIT: i16 = 0x08;
 
 fn array_at<const N: usize>(b: &[u8], at: usize) -> Option<[u8; N]> {

@@ -39,7 +39,7 @@ use kafka_protocol::records::{
 use super::batch::{BatchHeader, HEADER_LEN};
 use super::control::TRANSACTIONAL_BIT;
 use super::records::{self, Codec};
-use super::segment::{self, BatchPosition, Segment};
+use super::segment::{self, BatchPosition, OpenAs, Segment};
 use super::{Log, LogError};
 
 const CLEANING_DIR: &str = ".cleaning";
@@ -58,7 +58,7 @@ fn compression(codec: Codec) -> Compression {
 /// walked without keeping values. A batch whose records cannot be read
 /// gives none: records nobody can read must not shadow older ones.
 fn keys_of(
-    segment: &Segment,
+    batches: &segment::Batches<'_>,
     b: &BatchPosition,
     cap: u64,
     latest: &mut HashMap<Bytes, i64>,
@@ -66,7 +66,7 @@ fn keys_of(
     if b.header.attributes & TRANSACTIONAL_BIT != 0 {
         return Ok(());
     }
-    let bytes = segment.read_range(b.position, b.position + b.size)?;
+    let bytes = batches.read(b)?;
     let mut keys = Vec::new();
     let misplaced = records::walk(&bytes, &b.header, cap, true, |r| {
         if r.offset_delta != r.index {
@@ -170,9 +170,10 @@ impl Keep<'_> {
     fn rewrite(&self, segment: &Segment, cap: u64) -> Result<Option<(BytesMut, usize)>, LogError> {
         let mut out = BytesMut::new();
         let mut dropped = 0;
-        for b in segment.batches_from(segment.base_offset) {
-            let bytes = segment.read_range(b.position, b.position + b.size)?;
-            let records = decode(bytes, &b.header, cap).map_err(|e| {
+        let mut batches = segment.batches_from(segment.base_offset);
+        while let Some(b) = batches.next() {
+            let b = b?;
+            let records = decode(batches.read(&b)?, &b.header, cap).map_err(|e| {
                 LogError::CorruptMessage(format!(
                     "batch at position {} (offset {}) of {}: {e}",
                     b.position,
@@ -209,8 +210,12 @@ impl Log {
         // marker, which may not be written yet.
         let mut latest: HashMap<Bytes, i64> = HashMap::new();
         for segment in self.segments.values().chain(std::iter::once(&self.active)) {
-            for b in segment.batches_from(segment.base_offset) {
-                if let Err(e) = keys_of(segment, &b, cap, &mut latest) {
+            let mut batches = segment.batches_from(segment.base_offset);
+            while let Some(b) = batches.next() {
+                // A damaged rolled segment ends its walk here (the read
+                // path reports it); what it holds after that shadows nothing.
+                let Ok(b) = b else { break };
+                if let Err(e) = keys_of(&batches, &b, cap, &mut latest) {
                     tracing::warn!(segment = %segment.log_path().display(), position = b.position, base_offset = b.header.base_offset, error = %e, "unreadable batch: its keys shadow nothing");
                 }
             }
@@ -274,7 +279,17 @@ impl Log {
             .map_err(LogError::io("sync", &self.dir))?;
         // Empty now; what a failed removal leaves is removed at the next open.
         let _ = std::fs::remove_dir(&side);
-        let (segment, _) = Segment::open(&self.dir, base, self.config.index_interval_bytes, false)?;
+        let next_base = self
+            .segments
+            .range(base + 1..)
+            .next()
+            .map_or(self.active.base_offset, |(next, _)| *next);
+        let (segment, _) = Segment::open(
+            &self.dir,
+            base,
+            self.config.index_interval_bytes,
+            OpenAs::Rolled { next_base },
+        )?;
         self.segments.insert(base, segment);
         Ok(())
     }

@@ -87,6 +87,13 @@ impl LogError {
         )
     }
 
+    /// Whether a write failed for want of space (ENOSPC, or EDQUOT).
+    pub fn is_disk_full(&self) -> bool {
+        use std::io::ErrorKind;
+        matches!(self, LogError::Io { source, .. }
+            if matches!(source.kind(), ErrorKind::StorageFull | ErrorKind::QuotaExceeded))
+    }
+
     pub fn kafka_error_code(&self) -> i16 {
         match self {
             LogError::OffsetOutOfRange { .. } => ResponseError::OffsetOutOfRange,

@@ -2,60 +2,76 @@
 //! the offset index maps relative offsets to file positions (8-byte entries),
 //! the time index maps timestamps to relative offsets (12-byte entries).
 //! A missing or inconsistent file is never trusted: the segment rebuilds it.
+//!
+//! The files are not held open: entries not yet written are kept and
+//! written (opening the file for that) when the segment flushes them, so
+//! an index costs no file descriptor, and rebuilding one needs no disk
+//! space until it is written.
 
-use std::fs::{File, OpenOptions};
-use std::io::Write;
+use std::fs::OpenOptions;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use super::LogError;
 
-/// Entries appended since the last sync, written in one call.
+/// The file behind an index: how much of it holds entries, and the
+/// entries still to be written after that.
 struct IndexFile {
     path: PathBuf,
-    file: File,
+    written: u64,
     pending: Vec<u8>,
+    /// Written since the last fsync.
+    unsynced: bool,
 }
 
 impl IndexFile {
-    fn create(path: &Path, contents: &[u8]) -> Result<IndexFile, LogError> {
-        let mut file = OpenOptions::new()
+    /// Empties the file at `path`; `contents` are written at the next flush.
+    fn create(path: &Path, contents: Vec<u8>) -> Result<IndexFile, LogError> {
+        OpenOptions::new()
             .create(true)
             .write(true)
             .truncate(true)
             .open(path)
             .map_err(LogError::io("create index", path))?;
-        file.write_all(contents)
-            .map_err(LogError::io("write index", path))?;
         Ok(IndexFile {
             path: path.to_path_buf(),
-            file,
-            pending: Vec::new(),
+            written: 0,
+            pending: contents,
+            unsynced: false,
         })
     }
 
-    fn open_append(path: &Path) -> Result<IndexFile, LogError> {
-        let file = OpenOptions::new()
-            .append(true)
-            .open(path)
-            .map_err(LogError::io("open index", path))?;
-        Ok(IndexFile {
+    /// The file at `path` as it is, `len` bytes long.
+    fn existing(path: &Path, len: usize) -> IndexFile {
+        IndexFile {
             path: path.to_path_buf(),
-            file,
+            written: len as u64,
             pending: Vec::new(),
-        })
+            unsynced: false,
+        }
     }
 
     fn flush(&mut self, sync: bool) -> Result<(), LogError> {
+        if self.pending.is_empty() && !(sync && self.unsynced) {
+            return Ok(());
+        }
+        let file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&self.path)
+            .map_err(LogError::io("open index", &self.path))?;
         if !self.pending.is_empty() {
-            self.file
-                .write_all(&self.pending)
+            file.write_all_at(&self.pending, self.written)
                 .map_err(LogError::io("write index", &self.path))?;
+            self.written += self.pending.len() as u64;
             self.pending.clear();
+            self.unsynced = true;
         }
         if sync {
-            self.file
-                .sync_data()
+            file.sync_data()
                 .map_err(LogError::io("sync index", &self.path))?;
+            self.unsynced = false;
         }
         Ok(())
     }
@@ -92,7 +108,7 @@ impl OffsetIndex {
         if !sane {
             return None;
         }
-        let file = IndexFile::open_append(path).ok()?;
+        let file = IndexFile::existing(path, bytes.len());
         Some(OffsetIndex { entries, file })
     }
 
@@ -102,7 +118,7 @@ impl OffsetIndex {
             .flat_map(|(o, p)| o.to_be_bytes().into_iter().chain(p.to_be_bytes()))
             .collect();
         Ok(OffsetIndex {
-            file: IndexFile::create(path, &bytes)?,
+            file: IndexFile::create(path, bytes)?,
             entries,
         })
     }
@@ -171,7 +187,7 @@ impl TimeIndex {
         {
             return None;
         }
-        let file = IndexFile::open_append(path).ok()?;
+        let file = IndexFile::existing(path, bytes.len());
         Some(TimeIndex { entries, file })
     }
 
@@ -181,7 +197,7 @@ impl TimeIndex {
             .flat_map(|(t, o)| t.to_be_bytes().into_iter().chain(o.to_be_bytes()))
             .collect();
         Ok(TimeIndex {
-            file: IndexFile::create(path, &bytes)?,
+            file: IndexFile::create(path, bytes)?,
             entries,
         })
     }

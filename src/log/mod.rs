@@ -16,7 +16,10 @@
 //!   is refused as RECORD_LIST_TOO_LARGE, as Kafka does.
 //! - `read` returns whole batches from one segment only; the caller reads
 //!   again from where it stopped. The first batch may start before `offset`
-//!   (clients skip the records they did not ask for).
+//!   (clients skip the records they did not ask for). A batch that cannot be
+//!   read where the offset should be, or a first batch whose CRC fails, is
+//!   CORRUPT_MESSAGE (as Kafka's CorruptRecordException), never an empty
+//!   answer below the log end.
 //! - Timestamp lookups answer with exact record offsets: the batch is found
 //!   by its header, then its records are walked (inflated through a small
 //!   buffer) up to the one found; a batch that does not walk answers with
@@ -29,7 +32,9 @@
 //!   the caller's lock.
 //! - Segments before the active one were fsynced when they were rolled, so
 //!   recovery after an unclean stop CRC-checks only the active segment; the
-//!   others are opened from their indexes when those agree with the log.
+//!   others are opened from their indexes when those agree with the log,
+//!   and are never cut (see `segment`). Only the active segment holds a
+//!   file descriptor.
 
 mod batch;
 mod cleaner;
@@ -57,7 +62,7 @@ use crate::config::{LogConfig, TimestampType};
 use batch::BatchHeader;
 use epoch::{write_atomically, LeaderEpochCache};
 use producer_state::{Admission, BatchMetadata, ProducerStateManager, StagedProducers};
-use segment::Segment;
+use segment::{OpenAs, Segment};
 
 const LOG_START_FILE: &str = "log-start-offset";
 
@@ -108,11 +113,13 @@ impl Log {
         cleaner::remove_leftovers(dir)?;
         let bases = segment_bases(dir)?;
         let mut segments = BTreeMap::new();
-        let last = bases.last().copied();
-        for base in bases {
-            let is_active = Some(base) == last;
+        for (i, &base) in bases.iter().enumerate() {
+            let open_as = match bases.get(i + 1) {
+                Some(&next_base) => OpenAs::Rolled { next_base },
+                None => OpenAs::Active { recover },
+            };
             let (segment, truncated) =
-                Segment::open(dir, base, config.index_interval_bytes, recover && is_active)?;
+                Segment::open(dir, base, config.index_interval_bytes, open_as)?;
             if truncated > 0 {
                 tracing::warn!(dir = %dir.display(), segment = base, truncated, "recovered log tail");
             }
@@ -179,7 +186,15 @@ impl Log {
                 .aborted_transactions()
                 .last()
                 .map_or(-1, |t| t.last_offset);
-            for b in segment.batches_from(from) {
+            let mut batches = segment.batches_from(from);
+            while let Some(b) = batches.next() {
+                let b = match b {
+                    Ok(b) => b,
+                    // Logged where it was found; what follows in the
+                    // segment cannot be replayed.
+                    Err(LogError::CorruptMessage(_)) => break,
+                    Err(e) => return Err(e),
+                };
                 if b.header.base_offset < from {
                     continue;
                 }
@@ -188,8 +203,8 @@ impl Log {
                     producers.replay(&b.header, now_ms);
                     continue;
                 }
-                let kind = segment
-                    .read_range(b.position, b.position + b.size)
+                let kind = batches
+                    .read(&b)
                     .ok()
                     .and_then(|bytes| control::marker_kind(&bytes, &b.header));
                 // An abort the index lost in a crash goes back in.
@@ -549,7 +564,8 @@ impl Log {
         let base = self.log_end_offset();
         self.producers.write_snapshot(&self.dir, base)?;
         let segment = Segment::create(&self.dir, base, self.config.index_interval_bytes, now_ms)?;
-        let old = std::mem::replace(&mut self.active, segment);
+        let mut old = std::mem::replace(&mut self.active, segment);
+        old.deactivate();
         self.segments.insert(old.base_offset, old);
         tracing::debug!(dir = %self.dir.display(), base, "rolled new segment");
         Ok(())
@@ -583,11 +599,21 @@ impl Log {
             return Ok(Bytes::new());
         };
         let mut range: Option<(u64, u64)> = None;
-        for b in segment.batches_from(offset) {
+        let mut limited = false;
+        let mut batches = segment.batches_from(offset);
+        for b in &mut batches {
+            let b = match b {
+                Ok(b) => b,
+                // What comes before the damage is answered; a read from
+                // the damaged batch gets the error.
+                Err(_) if range.is_some() => break,
+                Err(e) => return Err(e),
+            };
             if b.header.last_offset() < offset {
                 continue;
             }
             if b.header.base_offset >= max_offset {
+                limited = true;
                 break;
             }
             let stop = b.position + b.size;
@@ -598,12 +624,26 @@ impl Log {
                 Some((from, _)) if (stop - from) as usize <= max_bytes => {
                     range = Some((from, stop));
                 }
-                _ => break,
+                _ => {
+                    limited = true;
+                    break;
+                }
             }
         }
         match range {
-            Some((from, to)) => segment.read_range(from, to),
-            None => Ok(Bytes::new()),
+            Some((from, to)) => {
+                let bytes = batches.read_range(from, to)?;
+                segment.check_crc(&bytes, from)?;
+                Ok(bytes)
+            }
+            None if limited => Ok(Bytes::new()),
+            // The segment's offsets reach past `offset`: some batch must
+            // hold it or follow it.
+            None => Err(LogError::CorruptMessage(format!(
+                "{} ends before offset {offset}, though its offsets reach {}",
+                segment.log_path().display(),
+                segment.next_offset
+            ))),
         }
     }
 
@@ -619,6 +659,7 @@ impl Log {
             .join(segment::file_name(segment.base_offset, "log"));
         let mut after = None;
         for b in segment.batches_from(offset) {
+            let Ok(b) = b else { break };
             if b.header.last_offset() >= offset {
                 return Some((file, Some(b.position)));
             }
@@ -629,12 +670,14 @@ impl Log {
 
     /// ListOffsets by timestamp: the first record at or after the log start
     /// with a timestamp at or after `timestamp`, as (offset, its timestamp).
-    pub fn offset_for_timestamp(&self, timestamp: i64) -> Option<(i64, i64)> {
+    pub fn offset_for_timestamp(&self, timestamp: i64) -> Result<Option<(i64, i64)>, LogError> {
         for segment in self.all_segments() {
             if segment.max_timestamp < timestamp || segment.next_offset <= self.log_start_offset {
                 continue;
             }
-            for b in segment.batches_from_time(timestamp) {
+            let mut batches = segment.batches_from_time(timestamp);
+            while let Some(b) = batches.next() {
+                let b = b?;
                 if b.header.max_timestamp < timestamp
                     || b.header.last_offset() < self.log_start_offset
                 {
@@ -644,29 +687,36 @@ impl Log {
                     ts >= timestamp && offset >= self.log_start_offset
                 });
                 if found.is_some() {
-                    return found;
+                    return Ok(found);
                 }
             }
         }
-        None
+        Ok(None)
     }
 
     /// ListOffsets MAX_TIMESTAMP: the record with the largest timestamp (the
     /// first, if several), as (offset, timestamp).
-    pub fn max_timestamp_and_offset(&self) -> Option<(i64, i64)> {
-        let segment = self.all_segments().filter(|s| s.max_timestamp >= 0).fold(
+    pub fn max_timestamp_and_offset(&self) -> Result<Option<(i64, i64)>, LogError> {
+        let Some(segment) = self.all_segments().filter(|s| s.max_timestamp >= 0).fold(
             None::<&Segment>,
             |best, s| match best {
                 Some(b) if b.max_timestamp >= s.max_timestamp => Some(b),
                 _ => Some(s),
             },
-        )?;
+        ) else {
+            return Ok(None);
+        };
         let max = segment.max_timestamp;
-        let b = segment
-            .batches_from(segment.max_timestamp_batch)
-            .find(|b| b.header.base_offset == segment.max_timestamp_batch)?;
-        self.find_record(segment, &b, |_, ts| ts == max)
-            .or(Some((b.header.base_offset, max)))
+        let mut batches = segment.batches_from(segment.max_timestamp_batch);
+        while let Some(b) = batches.next() {
+            let b = b?;
+            if b.header.base_offset == segment.max_timestamp_batch {
+                return Ok(self
+                    .find_record(segment, &b, |_, ts| ts == max)
+                    .or(Some((b.header.base_offset, max))));
+            }
+        }
+        Ok(None)
     }
 
     /// The first record of batch `b` that `wanted` (offset, timestamp)
@@ -902,7 +952,10 @@ impl Log {
         // it is emptied by the cut below, keeping its files.
         while self.active.base_offset > offset {
             let next_active = match self.segments.pop_last() {
-                Some((_, segment)) => segment,
+                Some((_, mut segment)) => {
+                    segment.activate()?;
+                    segment
+                }
                 None => Segment::create(&self.dir, offset, self.config.index_interval_bytes, 0)?,
             };
             std::mem::replace(&mut self.active, next_active).delete()?;

@@ -4,9 +4,20 @@
 //! if they agree with the log's tail; otherwise the segment's batch headers
 //! are scanned and the indexes rebuilt, so a lost or corrupt index costs time,
 //! never data.
+//!
+//! Only the active segment keeps its log file open; a rolled one opens it
+//! for each read and holds no file descriptor, and no segment holds its
+//! index files open (the entries live in memory), so a partition costs one
+//! descriptor however many segments it has.
+//!
+//! A rolled segment was fsynced when it rolled: a batch that does not parse
+//! in it is corruption, not a torn write, so it is never cut. Opening logs
+//! the damage; reads that reach it fail with CORRUPT_MESSAGE naming the
+//! file and position, so consumers see an error rather than an empty answer.
 
 use std::fs::{File, OpenOptions};
 use std::io::IoSlice;
+use std::ops::Deref;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -40,6 +51,16 @@ pub struct BatchPosition {
     pub size: u64,
 }
 
+/// How a segment is opened.
+#[derive(Debug, Clone, Copy)]
+pub enum OpenAs {
+    /// The segment appends go to; `recover` CRC-checks every batch and cuts
+    /// the file at the first torn or invalid one.
+    Active { recover: bool },
+    /// A segment rolled before the one based at `next_base`: never cut.
+    Rolled { next_base: i64 },
+}
+
 /// What opening learns about a segment's contents.
 struct State {
     size: u64,
@@ -50,11 +71,91 @@ struct State {
     first_batch_timestamp: Option<i64>,
 }
 
-/// A full scan: the state plus the index entries it implies.
+/// A full scan: the state plus the index entries it implies, and where and
+/// why it stopped short of the end, if it did.
 struct Scan {
     state: State,
     offsets: Vec<(u32, u32)>,
     times: Vec<(i64, u32)>,
+    stopped: Option<(u64, String)>,
+}
+
+/// Why no batch could be read at a position.
+enum Fault {
+    Io(std::io::Error),
+    Invalid(String),
+}
+
+/// The log file: the active segment's own handle, or one opened for a read.
+enum Handle<'a> {
+    Held(&'a File),
+    Opened(File),
+}
+
+impl Deref for Handle<'_> {
+    type Target = File;
+
+    fn deref(&self) -> &File {
+        match self {
+            Handle::Held(f) => f,
+            Handle::Opened(f) => f,
+        }
+    }
+}
+
+/// Batches from a position to the end of the segment's data; a batch that
+/// cannot be read ends the iteration with an error.
+pub struct Batches<'a> {
+    segment: &'a Segment,
+    file: Option<Handle<'a>>,
+    position: u64,
+    failed: bool,
+}
+
+impl Batches<'_> {
+    /// Bytes `[from, to)` of the segment, through the file this iteration
+    /// opened (if it did).
+    pub fn read_range(&self, from: u64, to: u64) -> Result<Bytes, LogError> {
+        match &self.file {
+            Some(file) => self.segment.read_range_in(file, from, to),
+            None => self.segment.read_range(from, to),
+        }
+    }
+
+    /// The whole batch `b`.
+    pub fn read(&self, b: &BatchPosition) -> Result<Bytes, LogError> {
+        self.read_range(b.position, b.position + b.size)
+    }
+}
+
+impl Iterator for Batches<'_> {
+    type Item = Result<BatchPosition, LogError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed || self.position >= self.segment.size {
+            return None;
+        }
+        if self.file.is_none() {
+            match self.segment.handle() {
+                Ok(f) => self.file = Some(f),
+                Err(e) => {
+                    self.failed = true;
+                    return Some(Err(e));
+                }
+            }
+        }
+        let file = self.file.as_ref()?;
+        match batch_at(file, self.segment.size, self.position) {
+            Ok(b) => {
+                self.position += b.size;
+                Some(Ok(b))
+            }
+            Err(fault) => {
+                self.failed = true;
+                Some(Err(self.segment.fault(self.position, fault)))
+            }
+        }
+    }
 }
 
 pub struct Segment {
@@ -62,7 +163,9 @@ pub struct Segment {
     log_path: PathBuf,
     index_path: PathBuf,
     time_index_path: PathBuf,
-    file: File,
+    /// Open while this is the active segment; reads of a rolled one open
+    /// the file for themselves.
+    file: Option<File>,
     size: u64,
     /// One past the last offset stored here.
     pub next_offset: i64,
@@ -85,6 +188,7 @@ pub struct Segment {
 }
 
 impl Segment {
+    /// A new, empty active segment.
     pub fn create(
         dir: &Path,
         base_offset: i64,
@@ -103,7 +207,7 @@ impl Segment {
         let time_index_path = dir.join(file_name(base_offset, "timeindex"));
         Ok(Segment {
             base_offset,
-            file,
+            file: Some(file),
             size: 0,
             next_offset: base_offset,
             offset_index: OffsetIndex::create(&index_path, Vec::new())?,
@@ -122,19 +226,22 @@ impl Segment {
         })
     }
 
-    /// Opens an existing segment. With `recover` every batch is CRC-checked;
-    /// either way the file is cut at the first torn or implausible batch.
-    /// Returns the segment and how many bytes were cut.
+    /// Opens an existing segment. An active one is cut at the first torn or
+    /// implausible batch (with `recover`, at the first whose CRC fails
+    /// too); a rolled one is kept whole. Returns the segment and how many
+    /// bytes were cut.
     pub fn open(
         dir: &Path,
         base_offset: i64,
         index_interval_bytes: u32,
-        recover: bool,
+        open_as: OpenAs,
     ) -> Result<(Segment, u64), LogError> {
         let log_path = dir.join(file_name(base_offset, "log"));
+        let active = matches!(open_as, OpenAs::Active { .. });
+        let recover = matches!(open_as, OpenAs::Active { recover: true });
         let file = OpenOptions::new()
             .read(true)
-            .write(true)
+            .write(active)
             .open(&log_path)
             .map_err(LogError::io("open segment", &log_path))?;
         let meta = file
@@ -155,14 +262,23 @@ impl Segment {
         let (offset_index, time_index, state, truncated) = match trusted {
             Some((offset_index, time_index, state)) => (offset_index, time_index, state, 0),
             None => {
-                let scan = scan(&file, file_size, base_offset, interval, recover);
-                let truncated = file_size - scan.state.size;
-                if truncated > 0 {
-                    tracing::warn!(segment = %log_path.display(), valid_bytes = scan.state.size, truncated, "cutting invalid or torn tail");
-                    file.set_len(scan.state.size)
-                        .map_err(LogError::io("truncate segment", &log_path))?;
-                    file.sync_all()
-                        .map_err(LogError::io("sync segment", &log_path))?;
+                let mut scan = scan(&file, file_size, base_offset, interval, recover);
+                let mut truncated = 0;
+                match (open_as, &scan.stopped) {
+                    (_, None) => {}
+                    (OpenAs::Active { .. }, Some(_)) => {
+                        truncated = file_size - scan.state.size;
+                        tracing::warn!(segment = %log_path.display(), valid_bytes = scan.state.size, truncated, "cutting invalid or torn tail");
+                        file.set_len(scan.state.size)
+                            .map_err(LogError::io("truncate segment", &log_path))?;
+                        file.sync_all()
+                            .map_err(LogError::io("sync segment", &log_path))?;
+                    }
+                    (OpenAs::Rolled { next_base }, Some((position, why))) => {
+                        tracing::error!(segment = %log_path.display(), position, reason = %why, "corrupt record batch in a rolled segment: kept as it is; reads from offset {} to {} will fail with CORRUPT_MESSAGE", scan.state.next_offset, next_base);
+                        scan.state.size = file_size;
+                        scan.state.next_offset = scan.state.next_offset.max(next_base);
+                    }
                 }
                 (
                     OffsetIndex::create(&index_path, scan.offsets)?,
@@ -178,7 +294,7 @@ impl Segment {
             log_path,
             index_path,
             time_index_path,
-            file,
+            file: active.then_some(file),
             size: 0,
             next_offset: base_offset,
             offset_index,
@@ -195,6 +311,13 @@ impl Segment {
         segment.set_state(state);
         // Aborts whose markers a recovery cut off are no longer in the log.
         segment.txn_index.truncate_to(segment.next_offset)?;
+        if !active {
+            // A rolled segment is not flushed again: write a rebuilt index
+            // now, or rebuild it at the next start if that fails.
+            if let Err(e) = segment.flush_indexes() {
+                tracing::warn!(segment = %segment.log_path.display(), error = %e, "cannot write rebuilt indexes; they are rebuilt at the next start");
+            }
+        }
         Ok((segment, truncated))
     }
 
@@ -207,13 +330,64 @@ impl Segment {
         self.first_batch_timestamp = s.first_batch_timestamp;
     }
 
-    pub fn size(&self) -> u64 {
-        self.size
+    /// A rolled segment is never written again: its file is closed.
+    pub fn deactivate(&mut self) {
+        self.file = None;
     }
 
-    /// The `.log` file, for messages about its contents.
+    /// Makes a rolled segment the active one again (a truncation cut the
+    /// segments after it).
+    pub fn activate(&mut self) -> Result<(), LogError> {
+        if self.file.is_none() {
+            let file = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(&self.log_path)
+                .map_err(LogError::io("open segment", &self.log_path))?;
+            self.file = Some(file);
+        }
+        Ok(())
+    }
+
+    fn handle(&self) -> Result<Handle<'_>, LogError> {
+        match &self.file {
+            Some(f) => Ok(Handle::Held(f)),
+            None => File::open(&self.log_path)
+                .map(Handle::Opened)
+                .map_err(LogError::io("open segment", &self.log_path)),
+        }
+    }
+
+    /// The active segment's file, for writes.
+    fn writable(&self) -> Result<&File, LogError> {
+        self.file.as_ref().ok_or_else(|| {
+            LogError::io("write to", &self.log_path)(std::io::Error::other(
+                "the segment has rolled and is read-only",
+            ))
+        })
+    }
+
+    /// The error for a batch that cannot be read at `position`, logged
+    /// with the file and position (a client only sees the code).
+    fn fault(&self, position: u64, fault: Fault) -> LogError {
+        match fault {
+            Fault::Io(e) => LogError::io("read", &self.log_path)(e),
+            Fault::Invalid(why) => {
+                tracing::error!(segment = %self.log_path.display(), position, reason = %why, "corrupt record batch");
+                LogError::CorruptMessage(format!(
+                    "{} at position {position}: {why}",
+                    self.log_path.display()
+                ))
+            }
+        }
+    }
+
     pub fn log_path(&self) -> &Path {
         &self.log_path
+    }
+
+    pub fn size(&self) -> u64 {
+        self.size
     }
 
     pub fn is_empty(&self) -> bool {
@@ -254,7 +428,8 @@ impl Segment {
     }
 
     /// Appends already patched batches (`headers` describes each, in order).
-    /// The caller has checked `can_hold`.
+    /// The caller has checked `can_hold`. A failed write leaves the file as
+    /// it was.
     pub fn append(
         &mut self,
         parts: &mut [IoSlice<'_>],
@@ -276,8 +451,13 @@ impl Segment {
                 "batch headers do not describe the data".into(),
             ));
         }
-        write_all_vectored_at(&self.file, parts, self.size)
-            .map_err(LogError::io("append to", &self.log_path))?;
+        let file = self.writable()?;
+        if let Err(e) = write_all_vectored_at(file, parts, self.size) {
+            // What a short write (a full disk) left would otherwise sit past
+            // the data, for recovery to take for batches never acknowledged.
+            let _ = file.set_len(self.size);
+            return Err(LogError::io("append to", &self.log_path)(e));
+        }
         if self.size == 0 {
             self.created_ms = now_ms;
         }
@@ -300,30 +480,31 @@ impl Segment {
         Ok(())
     }
 
-    /// Iterates batch positions from the indexed position at or before `offset`.
-    pub fn batches_from(&self, offset: i64) -> impl Iterator<Item = BatchPosition> + '_ {
+    /// Batches from the indexed position at or before `offset`.
+    pub fn batches_from(&self, offset: i64) -> Batches<'_> {
         let rel = offset
             .saturating_sub(self.base_offset)
             .clamp(0, i64::from(u32::MAX)) as u32;
-        self.batches_at(u64::from(self.offset_index.lookup(rel)))
+        Batches {
+            segment: self,
+            file: None,
+            position: u64::from(self.offset_index.lookup(rel)),
+            failed: false,
+        }
     }
 
-    /// Iterates batch positions from the one whose timestamps may reach `timestamp`.
-    pub fn batches_from_time(&self, timestamp: i64) -> impl Iterator<Item = BatchPosition> + '_ {
+    /// Batches from the one whose timestamps may reach `timestamp`.
+    pub fn batches_from_time(&self, timestamp: i64) -> Batches<'_> {
         let rel = self.time_index.lookup(timestamp);
         self.batches_from(self.base_offset + i64::from(rel))
     }
 
-    fn batches_at(&self, mut position: u64) -> impl Iterator<Item = BatchPosition> + '_ {
-        std::iter::from_fn(move || {
-            let found = batch_at(&self.file, self.size, position)?;
-            position += found.size;
-            Some(found)
-        })
-    }
-
     /// Reads bytes `[from, to)` of the segment file.
     pub fn read_range(&self, from: u64, to: u64) -> Result<Bytes, LogError> {
+        self.read_range_in(&*self.handle()?, from, to)
+    }
+
+    fn read_range_in(&self, file: &File, from: u64, to: u64) -> Result<Bytes, LogError> {
         let len = to
             .checked_sub(from)
             .filter(|_| to <= self.size)
@@ -336,29 +517,56 @@ impl Segment {
                 ))
             })?;
         let mut buf = BytesMut::zeroed(len);
-        self.file
-            .read_exact_at(&mut buf, from)
+        file.read_exact_at(&mut buf, from)
             .map_err(LogError::io("read", &self.log_path))?;
         Ok(buf.freeze())
+    }
+
+    /// Checks the CRC of the batch at the start of `bytes`, read from
+    /// `position`: a read hands clients its first batch only when intact.
+    pub fn check_crc(&self, bytes: &[u8], position: u64) -> Result<(), LogError> {
+        let header = BatchHeader::parse(bytes);
+        let body = header
+            .and_then(|h| h.total_size())
+            .and_then(|size| bytes.get(batch::CRC_START..size));
+        match (header, body) {
+            (Some(h), Some(body)) if crc32c::crc32c(body) == h.crc => Ok(()),
+            (Some(h), Some(body)) => Err(self.fault(
+                position,
+                Fault::Invalid(format!(
+                    "CRC mismatch: stored {:#010x}, computed {:#010x}",
+                    h.crc,
+                    crc32c::crc32c(body)
+                )),
+            )),
+            _ => Err(self.fault(
+                position,
+                Fault::Invalid("batch shorter than its length".into()),
+            )),
+        }
     }
 
     /// Removes every batch holding offsets at or after `offset`; a batch that
     /// straddles `offset` goes whole, since batches are never split. Returns
     /// the bytes removed.
     pub fn truncate_to(&mut self, offset: i64) -> Result<u64, LogError> {
-        let Some(cut) = self
-            .batches_from(offset)
-            .find(|b| b.header.last_offset() >= offset)
-            .map(|b| b.position)
-        else {
+        let mut cut = None;
+        for b in self.batches_from(offset) {
+            let b = b?;
+            if b.header.last_offset() >= offset {
+                cut = Some(b.position);
+                break;
+            }
+        }
+        let Some(cut) = cut else {
             return Ok(0);
         };
         let removed = self.size - cut;
-        self.file
-            .set_len(cut)
+        let file = self.writable()?;
+        file.set_len(cut)
             .map_err(LogError::io("truncate segment", &self.log_path))?;
         let scan = scan(
-            &self.file,
+            file,
             cut,
             self.base_offset,
             self.index_interval_bytes,
@@ -375,13 +583,16 @@ impl Segment {
         self.offset_index.flush(true)?;
         self.time_index.flush(true)?;
         self.txn_index.flush()?;
-        self.file
-            .sync_data()
-            .map_err(LogError::io("sync", &self.log_path))
+        match &self.file {
+            Some(file) => file
+                .sync_data()
+                .map_err(LogError::io("sync", &self.log_path)),
+            None => Ok(()),
+        }
     }
 
-    /// Writes buffered index entries without syncing, so that they reach the
-    /// files soon even when nothing forces an fsync.
+    /// Writes index entries not yet in their files, without syncing, so
+    /// that they reach the files soon even when nothing forces an fsync.
     pub fn flush_indexes(&mut self) -> Result<(), LogError> {
         self.offset_index.flush(false)?;
         self.time_index.flush(false)
@@ -410,20 +621,35 @@ impl Segment {
     }
 }
 
-/// The header of the batch at `position`; `None` at the end of the data
-/// (`size`) or where the header or extent is not plausible.
-fn batch_at(file: &File, size: u64, position: u64) -> Option<BatchPosition> {
-    if position.checked_add(HEADER_LEN as u64)? > size {
-        return None;
+/// The header of the batch at `position` of data that ends at `size`, or
+/// why there is no plausible batch there.
+fn batch_at(file: &File, size: u64, position: u64) -> Result<BatchPosition, Fault> {
+    let left = size.saturating_sub(position);
+    if left < HEADER_LEN as u64 {
+        return Err(Fault::Invalid(format!(
+            "{left} bytes left, fewer than a batch header"
+        )));
     }
     let mut buf = [0u8; HEADER_LEN];
-    file.read_exact_at(&mut buf, position).ok()?;
-    let header = BatchHeader::parse(&buf)?;
-    let batch_size = header.total_size()? as u64;
-    if header.magic != 2 || position + batch_size > size {
-        return None;
+    file.read_exact_at(&mut buf, position).map_err(Fault::Io)?;
+    let header =
+        BatchHeader::parse(&buf).ok_or_else(|| Fault::Invalid("unreadable batch header".into()))?;
+    let batch_size = header.total_size().ok_or_else(|| {
+        Fault::Invalid(format!(
+            "batch length {} is impossible",
+            header.batch_length
+        ))
+    })? as u64;
+    if header.magic != 2 {
+        return Err(Fault::Invalid(format!("magic {}", header.magic)));
     }
-    Some(BatchPosition {
+    if batch_size > left {
+        return Err(Fault::Invalid(format!(
+            "batch length {} runs past the end of the data ({left} bytes left)",
+            header.batch_length
+        )));
+    }
+    Ok(BatchPosition {
         position,
         header,
         size: batch_size,
@@ -443,16 +669,36 @@ fn scan(file: &File, size: u64, base_offset: i64, index_interval_bytes: u64, ver
     };
     let mut offsets = Vec::new();
     let mut times = Vec::new();
-    while let Some(b) = batch_at(file, size, s.size) {
+    let mut stopped = None;
+    while s.size < size {
+        let b = match batch_at(file, size, s.size) {
+            Ok(b) => b,
+            Err(Fault::Io(e)) => {
+                stopped = Some((s.size, format!("read failed: {e}")));
+                break;
+            }
+            Err(Fault::Invalid(why)) => {
+                stopped = Some((s.size, why));
+                break;
+            }
+        };
         let header = b.header;
         let (Some(rel), Some(_), Ok(position)) = (
             relative(base_offset, header.base_offset),
             relative(base_offset, header.last_offset()),
             u32::try_from(b.position),
         ) else {
+            stopped = Some((
+                s.size,
+                format!("offset {} outside the segment", header.base_offset),
+            ));
             break;
         };
         if header.base_offset < s.next_offset || header.last_offset() < header.base_offset {
+            stopped = Some((
+                s.size,
+                format!("offset {} out of order", header.base_offset),
+            ));
             break;
         }
         if verify {
@@ -462,6 +708,7 @@ fn scan(file: &File, size: u64, base_offset: i64, index_interval_bytes: u64, ver
                     && batch::check_batch(&whole).is_ok()
             });
             if !valid {
+                stopped = Some((s.size, "invalid batch".into()));
                 break;
             }
         }
@@ -483,6 +730,7 @@ fn scan(file: &File, size: u64, base_offset: i64, index_interval_bytes: u64, ver
         state: s,
         offsets,
         times,
+        stopped,
     }
 }
 
@@ -508,7 +756,8 @@ fn from_indexes(
     let mut next_offset = base_offset + i64::from(last_rel);
     let mut tail_max = -1;
     let mut at = u64::from(last_position);
-    while let Some(b) = batch_at(file, size, at) {
+    while at < size {
+        let b = batch_at(file, size, at).ok()?;
         let first = at == u64::from(last_position);
         if (first && b.header.base_offset != next_offset)
             || b.header.base_offset < next_offset
@@ -533,7 +782,7 @@ fn from_indexes(
         max_timestamp,
         max_timestamp_batch,
         bytes_since_index_entry: size - u64::from(last_position),
-        first_batch_timestamp: batch_at(file, size, 0).map(|b| b.header.max_timestamp),
+        first_batch_timestamp: batch_at(file, size, 0).ok().map(|b| b.header.max_timestamp),
     };
     Some((offset_index, time_index, state))
 }
@@ -563,6 +812,9 @@ mod tests {
     use super::*;
     use crate::log::tests::one;
 
+    const ACTIVE: OpenAs = OpenAs::Active { recover: false };
+    const RECOVER: OpenAs = OpenAs::Active { recover: true };
+
     fn append(segment: &mut Segment, offset: i64, value: &str, ts: i64) {
         let mut b = one(value, ts);
         batch::set_base_offset(&mut b, offset).unwrap();
@@ -580,7 +832,9 @@ mod tests {
     }
 
     fn bases(s: &Segment, from: i64) -> Vec<i64> {
-        s.batches_from(from).map(|b| b.header.base_offset).collect()
+        s.batches_from(from)
+            .map(|b| b.unwrap().header.base_offset)
+            .collect()
     }
 
     #[test]
@@ -593,6 +847,7 @@ mod tests {
         for target in 100..120 {
             let first = s
                 .batches_from(target)
+                .map(Result::unwrap)
                 .find(|b| b.header.last_offset() >= target);
             assert_eq!(first.map(|b| b.header.base_offset), Some(target));
             assert!(bases(&s, target)[0] <= target, "the index never overshoots");
@@ -607,7 +862,7 @@ mod tests {
         let before = filled(dir.path(), 20);
         let entries = before.offset_index.len_bytes();
         drop(before);
-        let (s, cut) = Segment::open(dir.path(), 100, 150, false).unwrap();
+        let (s, cut) = Segment::open(dir.path(), 100, 150, ACTIVE).unwrap();
         assert_eq!((cut, s.next_offset, s.size() > 0), (0, 120, true));
         assert_eq!(s.offset_index.len_bytes(), entries);
         assert_eq!((s.max_timestamp, s.max_timestamp_batch), (1019, 119));
@@ -636,8 +891,16 @@ mod tests {
         for (what, damage) in damage {
             damage(&index, &full);
             damage(&time_index, &full_time);
-            let (s, cut) = Segment::open(dir.path(), 100, 150, false).unwrap();
+            let (mut s, cut) = Segment::open(dir.path(), 100, 150, ACTIVE).unwrap();
             assert_eq!((cut, s.next_offset), (0, 120), "{what}");
+            s.flush_indexes().unwrap();
+            assert_eq!(std::fs::read(&index).unwrap(), full, "{what}");
+            // A rolled segment is not flushed again: it writes them at once.
+            drop(s);
+            damage(&index, &full);
+            damage(&time_index, &full_time);
+            let rolled = OpenAs::Rolled { next_base: 120 };
+            let (s, _) = Segment::open(dir.path(), 100, 150, rolled).unwrap();
             assert_eq!(std::fs::read(&index).unwrap(), full, "{what}");
             assert_eq!(s.max_timestamp, 1019, "{what}");
             assert!((112..=117).contains(&bases(&s, 117)[0]), "{what}");
@@ -654,10 +917,10 @@ mod tests {
         bytes[(3 * one_batch - 1) as usize] ^= 1; // inside the third batch's records
         std::fs::write(&path, &bytes).unwrap();
 
-        let (s, cut) = Segment::open(dir.path(), 100, 150, false).unwrap();
+        let (s, cut) = Segment::open(dir.path(), 100, 150, ACTIVE).unwrap();
         assert_eq!((cut, s.next_offset), (0, 105), "headers alone look fine");
         drop(s);
-        let (s, cut) = Segment::open(dir.path(), 100, 150, true).unwrap();
+        let (s, cut) = Segment::open(dir.path(), 100, 150, RECOVER).unwrap();
         assert_eq!(
             (cut, s.next_offset, s.size()),
             (3 * one_batch, 102, 2 * one_batch)
@@ -680,7 +943,7 @@ mod tests {
         assert_eq!(bases(&s, 110).last(), Some(&110));
         s.flush().unwrap();
         drop(s);
-        let (s, _) = Segment::open(dir.path(), 100, 150, false).unwrap();
+        let (s, _) = Segment::open(dir.path(), 100, 150, ACTIVE).unwrap();
         assert_eq!((s.next_offset, s.max_timestamp), (111, 2000));
         assert!(s.read_range(0, s.size() + 1).is_err());
         assert!(s.read_range(10, 5).is_err());

@@ -217,7 +217,7 @@ fn recovery_drops_a_batch_with_a_bad_crc_and_rebuilds_lost_indexes() {
     let log = Log::open(dir.path(), config(), true, 0).unwrap();
     assert_eq!(log.log_end_offset(), 4);
     assert_eq!(decode(log.read(0, 1 << 20, 4, true).unwrap()).len(), 4);
-    assert_eq!(log.offset_for_timestamp(1002), Some((2, 1002)));
+    assert_eq!(log.offset_for_timestamp(1002).unwrap(), Some((2, 1002)));
 }
 
 #[test]
@@ -361,7 +361,7 @@ fn delete_records_moves_the_start_and_persists_it() {
     let log = Log::open(dir.path(), small_segments(), false, 0).unwrap();
     assert_eq!(log.log_start_offset(), 17);
     assert_eq!(
-        log.offset_for_timestamp(0),
+        log.offset_for_timestamp(0).unwrap(),
         Some((17, 1017)),
         "timestamp lookups skip deleted records"
     );
@@ -375,10 +375,10 @@ fn timestamp_lookups_find_exact_records() {
         .unwrap(); // 100,101,102
     log.append_as_leader(&one("d", 50), 0, 0).unwrap();
     log.append_as_leader(&one("e", 500), 0, 0).unwrap();
-    assert_eq!(log.offset_for_timestamp(101), Some((1, 101)));
-    assert_eq!(log.offset_for_timestamp(103), Some((4, 500)));
-    assert_eq!(log.offset_for_timestamp(501), None);
-    assert_eq!(log.max_timestamp_and_offset(), Some((4, 500)));
+    assert_eq!(log.offset_for_timestamp(101).unwrap(), Some((1, 101)));
+    assert_eq!(log.offset_for_timestamp(103).unwrap(), Some((4, 500)));
+    assert_eq!(log.offset_for_timestamp(501).unwrap(), None);
+    assert_eq!(log.max_timestamp_and_offset().unwrap(), Some((4, 500)));
 }
 
 #[test]
@@ -421,6 +421,86 @@ fn recovery_cuts_a_batch_torn_in_the_middle() {
         .map(|r| r.1)
         .collect();
     assert_eq!(values, vec!["v0", "v1", "v2", "v3"]);
+}
+
+/// Batch positions and base offsets of a segment file.
+fn batches_in(path: &std::path::Path) -> Vec<(usize, i64)> {
+    let bytes = std::fs::read(path).unwrap();
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < bytes.len() {
+        let base = i64::from_be_bytes(bytes[at..at + 8].try_into().unwrap());
+        out.push((at, base));
+        at += 12 + i32::from_be_bytes(bytes[at + 8..at + 12].try_into().unwrap()) as usize;
+    }
+    out
+}
+
+#[test]
+fn a_corrupt_rolled_segment_is_kept_and_reads_into_it_fail() {
+    for recover in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = Log::open(dir.path(), small_segments(), false, 0).unwrap();
+        fill(&mut log, 20);
+        let bases: Vec<i64> = log.segments.keys().copied().collect();
+        assert!(bases.len() >= 3);
+        log.close().unwrap();
+        let seg = segment_path(dir.path(), bases[1], "log");
+        let batches = batches_in(&seg);
+        let (position, corrupt_offset) = batches[1];
+        let mut bytes = std::fs::read(&seg).unwrap();
+        bytes[position + 8..position + 12].copy_from_slice(&0x7fff_0000i32.to_be_bytes());
+        std::fs::write(&seg, &bytes).unwrap();
+
+        let log = Log::open(dir.path(), small_segments(), recover, 0).unwrap();
+        assert_eq!(log.log_end_offset(), 20);
+        assert_eq!(std::fs::metadata(&seg).unwrap().len(), bytes.len() as u64);
+        // Offsets past the damage are read where an index entry skips it,
+        // or fail too; never an empty answer or a later offset.
+        for offset in bases[1]..bases[2] {
+            match log.read(offset, 1 << 20, 20, true) {
+                Err(LogError::CorruptMessage(m)) => {
+                    assert!(offset >= corrupt_offset);
+                    assert!(m.contains(&seg.display().to_string()), "{m}");
+                    assert!(m.contains(&format!("position {position}")), "{m}");
+                }
+                Ok(bytes) => {
+                    assert_ne!(offset, corrupt_offset, "recover {recover}");
+                    assert!(decode(bytes).iter().any(|r| r.0 == offset), "{offset}");
+                }
+                Err(e) => panic!("offset {offset}: {e}"),
+            }
+        }
+        assert_eq!(
+            decode(log.read(bases[1], 1 << 20, 20, true).unwrap())[0].0,
+            bases[1]
+        );
+        assert_eq!(
+            decode(log.read(bases[2], 1 << 20, 20, true).unwrap())[0].0,
+            bases[2]
+        );
+    }
+}
+
+#[test]
+fn a_read_whose_first_batch_fails_its_crc_is_corrupt() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = Log::open(dir.path(), config(), false, 0).unwrap();
+    fill(&mut log, 3);
+    log.close().unwrap();
+    let seg = segment_path(dir.path(), 0, "log");
+    let batches = batches_in(&seg);
+    let mut bytes = std::fs::read(&seg).unwrap();
+    let last_byte_of_second = batches[2].0 - 1;
+    bytes[last_byte_of_second] ^= 1;
+    std::fs::write(&seg, &bytes).unwrap();
+    let log = Log::open(dir.path(), config(), false, 0).unwrap();
+    assert_eq!(decode(log.read(0, 1 << 20, 1, true).unwrap()).len(), 1);
+    assert!(matches!(
+        log.read(1, 1 << 20, 3, true),
+        Err(LogError::CorruptMessage(m)) if m.contains("CRC")
+    ));
+    assert_eq!(decode(log.read(2, 1 << 20, 3, true).unwrap())[0].0, 2);
 }
 
 #[test]
@@ -467,8 +547,8 @@ fn deleted_indexes_are_rebuilt_on_a_clean_open() {
             offset
         );
     }
-    assert_eq!(log.offset_for_timestamp(1020), Some((20, 1020)));
-    assert_eq!(log.max_timestamp_and_offset(), Some((29, 1029)));
+    assert_eq!(log.offset_for_timestamp(1020).unwrap(), Some((20, 1020)));
+    assert_eq!(log.max_timestamp_and_offset().unwrap(), Some((29, 1029)));
 }
 
 #[test]
@@ -699,7 +779,7 @@ fn close_reopen_and_delete() {
     log.close().unwrap();
     let log = Log::open(&path, small_segments(), false, 0).unwrap();
     assert_eq!(log.log_end_offset(), 25);
-    assert_eq!(log.max_timestamp_and_offset(), Some((24, 1024)));
+    assert_eq!(log.max_timestamp_and_offset().unwrap(), Some((24, 1024)));
     log.delete().unwrap();
     assert!(!path.exists());
 }
@@ -738,8 +818,8 @@ fn garbage_records_under_a_valid_crc_do_not_break_timestamp_lookups() {
         log.append_as_follower(&b, 0).unwrap();
     }
     // Undecodable batches answer at batch level: base offset, max timestamp.
-    assert_eq!(log.offset_for_timestamp(150), Some((4, 201)));
-    assert_eq!(log.max_timestamp_and_offset(), Some((8, 401)));
+    assert_eq!(log.offset_for_timestamp(150).unwrap(), Some((4, 201)));
+    assert_eq!(log.max_timestamp_and_offset().unwrap(), Some((8, 401)));
 }
 
 #[test]
@@ -758,8 +838,8 @@ fn a_create_time_batch_is_stored_with_its_records_largest_timestamp() {
     let h = super::batch::check_batch(&stored).expect("the CRC was recomputed");
     assert_eq!(h.max_timestamp, 101);
     assert!(!h.is_log_append_time());
-    assert_eq!(log.max_timestamp_and_offset(), Some((1, 101)));
-    assert_eq!(log.offset_for_timestamp(5_000), None);
+    assert_eq!(log.max_timestamp_and_offset().unwrap(), Some((1, 101)));
+    assert_eq!(log.offset_for_timestamp(5_000).unwrap(), None);
 }
 
 /// A batch of keyed records; a `None` value is a tombstone.

@@ -7,8 +7,9 @@
 //! offset, last offset (the marker's) and the last stable offset after the
 //! abort. The file is appended to without fsync and synced with its segment;
 //! what a crash loses is re-added when the log's tail is replayed at open.
+//! Aborts are rare: the file is opened for each write rather than held.
 
-use std::fs::{File, OpenOptions};
+use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -52,8 +53,7 @@ impl AbortedTxn {
 pub struct TransactionIndex {
     path: PathBuf,
     entries: Vec<AbortedTxn>,
-    /// Opened on the first append, so segments without aborts have no file.
-    file: Option<File>,
+    /// Appended to since the last fsync (segments without aborts have no file).
     unsynced: bool,
 }
 
@@ -64,7 +64,6 @@ impl TransactionIndex {
         Ok(TransactionIndex {
             path: path.to_path_buf(),
             entries: Vec::new(),
-            file: None,
             unsynced: false,
         })
     }
@@ -83,7 +82,6 @@ impl TransactionIndex {
         let mut index = TransactionIndex {
             path: path.to_path_buf(),
             entries,
-            file: None,
             unsynced: false,
         };
         if index.entries.len() * ENTRY_LEN != bytes.len() {
@@ -100,17 +98,11 @@ impl TransactionIndex {
     pub fn append(&mut self, txn: AbortedTxn) -> Result<(), LogError> {
         let mut bytes = Vec::with_capacity(ENTRY_LEN);
         txn.encode(&mut bytes);
-        let file = match &mut self.file {
-            Some(f) => f,
-            None => self.file.insert(
-                OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(&self.path)
-                    .map_err(LogError::io("open transaction index", &self.path))?,
-            ),
-        };
-        file.write_all(&bytes)
+        OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)
+            .and_then(|mut file| file.write_all(&bytes))
             .map_err(LogError::io("append to transaction index", &self.path))?;
         self.entries.push(txn);
         self.unsynced = true;
@@ -128,20 +120,26 @@ impl TransactionIndex {
     }
 
     fn rewrite(&mut self) -> Result<(), LogError> {
-        self.file = None;
         if self.entries.is_empty() {
-            return remove(&self.path);
+            remove(&self.path)?;
+        } else {
+            let mut bytes = Vec::with_capacity(self.entries.len() * ENTRY_LEN);
+            for t in &self.entries {
+                t.encode(&mut bytes);
+            }
+            super::epoch::write_atomically(&self.path, &bytes)?;
         }
-        let mut bytes = Vec::with_capacity(self.entries.len() * ENTRY_LEN);
-        for t in &self.entries {
-            t.encode(&mut bytes);
-        }
-        super::epoch::write_atomically(&self.path, &bytes)
+        self.unsynced = false;
+        Ok(())
     }
 
     pub fn flush(&mut self) -> Result<(), LogError> {
-        if let (Some(file), true) = (&self.file, self.unsynced) {
-            file.sync_data().map_err(LogError::io("sync", &self.path))?;
+        if self.unsynced {
+            OpenOptions::new()
+                .append(true)
+                .open(&self.path)
+                .and_then(|file| file.sync_data())
+                .map_err(LogError::io("sync", &self.path))?;
             self.unsynced = false;
         }
         Ok(())

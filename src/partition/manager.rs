@@ -1,8 +1,17 @@
 //! The replica manager: every partition this broker hosts, created and
 //! removed as the metadata image says, plus the background work on them
 //! (retention, time-based roll and flush) and fetch long-polling.
+//!
+//! A partition whose log cannot be opened (a damaged file, no file
+//! descriptor or disk space left) is *offline*: the broker starts and
+//! serves the others, requests for it answer KAFKA_STORAGE_ERROR, and every
+//! metadata image applied tries to open it again. Each open partition
+//! holds one file descriptor (its active segment); a partition is not
+//! opened when that would leave fewer than a reserve of the soft
+//! RLIMIT_NOFILE for connections, the metadata quorum and short-lived
+//! opens.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -11,9 +20,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use kafka_protocol::error::ResponseError;
 use parking_lot::RwLock;
 use tokio::sync::Notify;
+use uuid::Uuid;
 
-use super::{Partition, PartitionState, ReadResult};
-use crate::log::{Log, LogError};
+use super::{DiskSpace, Partition, PartitionState, ReadResult};
+use crate::log::Log;
 
 /// Written when the broker stops cleanly; its absence at start-up means the
 /// logs must be recovered (Kafka's marker has the same name).
@@ -35,12 +45,20 @@ pub enum StartupError {
         dir.display()
     )]
     Locked { dir: PathBuf },
-    #[error("cannot open log of {topic}-{partition}: {source}")]
-    Log {
-        topic: String,
-        partition: i32,
-        source: LogError,
-    },
+}
+
+/// File descriptors partitions leave free: at least this many, or a tenth
+/// of the limit.
+const FD_RESERVE: u64 = 64;
+
+/// How many more partitions may be opened, each holding one descriptor:
+/// the soft RLIMIT_NOFILE less the descriptors open and the reserve.
+/// `None` when either is unknown (no limit, or no /proc).
+fn partition_headroom() -> Option<usize> {
+    let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile).current?;
+    let open = std::fs::read_dir("/proc/self/fd").ok()?.count() as u64;
+    let reserve = FD_RESERVE.max(limit / 10);
+    usize::try_from(limit.saturating_sub(open).saturating_sub(reserve)).ok()
 }
 
 /// Kafka's directory for the metadata quorum's log, beside the partitions'.
@@ -110,6 +128,9 @@ pub struct ReplicaManager {
     recover: bool,
     /// Image applications must not interleave, or two could open one log.
     apply_lock: parking_lot::Mutex<()>,
+    /// Hosted partitions whose logs could not be opened: topic id and why.
+    offline: RwLock<HashMap<(String, i32), (Uuid, String)>>,
+    disk: Arc<DiskSpace>,
 }
 
 impl ReplicaManager {
@@ -129,6 +150,7 @@ impl ReplicaManager {
         if !clean {
             tracing::info!(dir = %data_dir.display(), "no clean shutdown marker: logs will be recovered");
         }
+        let disk = Arc::new(DiskSpace::open(&data_dir));
         Ok(ReplicaManager {
             node_id,
             data_dir,
@@ -138,6 +160,8 @@ impl ReplicaManager {
             high_watermark_moved: Notify::new(),
             recover: !clean,
             apply_lock: parking_lot::Mutex::new(()),
+            offline: RwLock::new(HashMap::new()),
+            disk,
         })
     }
 
@@ -146,11 +170,13 @@ impl ReplicaManager {
     }
 
     /// Brings the hosted partitions in line with the metadata: opens logs of
-    /// new replicas, applies leadership and config changes, and removes
+    /// new replicas (those that cannot be opened are offline until a later
+    /// image), applies leadership and config changes, and removes
     /// partitions (and stray directories) no longer hosted here.
-    pub fn apply(&self, hosted: &[PartitionState]) -> Result<(), StartupError> {
+    pub fn apply(&self, hosted: &[PartitionState]) {
         let _serial = self.apply_lock.lock();
         let mut wanted = HashSet::new();
+        let mut to_open = Vec::new();
         for state in hosted {
             let key = (state.topic.clone(), state.index);
             wanted.insert(key.clone());
@@ -162,18 +188,63 @@ impl ReplicaManager {
                     if let Some(old) = stale {
                         self.remove_partition(&old);
                     }
-                    let dir = self.partition_dir(&state.topic, state.index);
-                    let log = Log::open(&dir, state.log_config.clone(), self.recover, now_ms())
-                        .map_err(|source| StartupError::Log {
-                            topic: state.topic.clone(),
-                            partition: state.index,
-                            source,
-                        })?;
-                    let partition = Arc::new(Partition::new(state, self.node_id, log));
-                    self.partitions.write().insert(key, partition);
+                    let offline_id = self.offline.read().get(&key).map(|(id, _)| *id);
+                    if offline_id.is_some_and(|id| id != state.topic_id) {
+                        self.offline.write().remove(&key);
+                        self.remove_dir(&state.topic, state.index);
+                    }
+                    to_open.push(state);
                 }
             }
         }
+        // Short of descriptors, the coordinators' internal topics go first.
+        to_open.sort_by_key(|state| !state.topic.starts_with("__"));
+        let mut headroom = if to_open.is_empty() {
+            None
+        } else {
+            partition_headroom()
+        };
+        let mut newly_offline: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for state in to_open {
+            let key = (state.topic.clone(), state.index);
+            if headroom == Some(0) {
+                let reason = "opening it would leave too few of the open file limit \
+                              (RLIMIT_NOFILE) for connections: raise the limit or host \
+                              fewer partitions";
+                if self.set_offline(state, reason.into()) {
+                    newly_offline
+                        .entry(reason.into())
+                        .or_default()
+                        .push(format!("{}-{}", state.topic, state.index));
+                }
+                continue;
+            }
+            let dir = self.partition_dir(&state.topic, state.index);
+            match Log::open(&dir, state.log_config.clone(), self.recover, now_ms()) {
+                Ok(log) => {
+                    headroom = headroom.map(|h| h - 1);
+                    if self.offline.write().remove(&key).is_some() {
+                        tracing::info!(topic = %state.topic, partition = state.index, "partition opened: back online");
+                    }
+                    let partition =
+                        Arc::new(Partition::new(state, self.node_id, log, self.disk.clone()));
+                    self.partitions.write().insert(key, partition);
+                }
+                Err(e) => {
+                    self.disk.note(&e);
+                    if self.set_offline(state, e.to_string()) {
+                        newly_offline
+                            .entry(e.to_string())
+                            .or_default()
+                            .push(format!("{}-{}", state.topic, state.index));
+                    }
+                }
+            }
+        }
+        for (reason, partitions) in newly_offline {
+            tracing::error!(count = partitions.len(), first = %partitions[0], %reason, "cannot open partitions: offline, requests for them answer KAFKA_STORAGE_ERROR");
+        }
+        self.offline.write().retain(|k, _| wanted.contains(k));
         let gone: Vec<Arc<Partition>> = self
             .partitions
             .read()
@@ -184,33 +255,61 @@ impl ReplicaManager {
         for partition in gone {
             self.remove_partition(&partition);
         }
-        self.remove_stray_dirs();
+        self.remove_stray_dirs(&wanted);
         // A smaller ISR can move high watermarks: acks=all waiters look again.
         self.high_watermark_moved.notify_waiters();
         self.data_appended.notify_waiters();
-        Ok(())
+    }
+
+    /// Marks a partition offline; whether that is news (it was online, or
+    /// offline for another reason).
+    fn set_offline(&self, state: &PartitionState, reason: String) -> bool {
+        let key = (state.topic.clone(), state.index);
+        let previous = self
+            .offline
+            .write()
+            .insert(key, (state.topic_id, reason.clone()));
+        previous.is_none_or(|(_, was)| was != reason)
+    }
+
+    /// Partitions of `topic` hosted here whose logs could not be opened,
+    /// with why.
+    pub fn offline_partitions(&self, topic: &str) -> Vec<(i32, String)> {
+        let mut offline: Vec<(i32, String)> = self
+            .offline
+            .read()
+            .iter()
+            .filter(|((t, _), _)| t == topic)
+            .map(|((_, index), (_, reason))| (*index, reason.clone()))
+            .collect();
+        offline.sort();
+        offline
     }
 
     fn remove_partition(&self, partition: &Partition) {
         self.partitions
             .write()
             .remove(&(partition.topic.clone(), partition.index));
-        let dir = self.partition_dir(&partition.topic, partition.index);
+        self.remove_dir(&partition.topic, partition.index);
+        tracing::info!(topic = %partition.topic, partition = partition.index, "partition deleted");
+    }
+
+    fn remove_dir(&self, topic: &str, partition: i32) {
+        let dir = self.partition_dir(topic, partition);
         if let Err(e) = std::fs::remove_dir_all(&dir) {
             if e.kind() != std::io::ErrorKind::NotFound {
                 tracing::error!(dir = %dir.display(), error = %e, "cannot delete partition directory");
             }
         }
-        tracing::info!(topic = %partition.topic, partition = partition.index, "partition deleted");
     }
 
     /// Directories of topics deleted while the broker was down (the
-    /// metadata quorum's log is not a partition this manager hosts).
-    fn remove_stray_dirs(&self) {
+    /// metadata quorum's log is not a partition this manager hosts, and
+    /// an offline partition's directory is kept).
+    fn remove_stray_dirs(&self, hosted: &HashSet<(String, i32)>) {
         let Ok(entries) = std::fs::read_dir(&self.data_dir) else {
             return;
         };
-        let hosted = self.partitions.read();
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().to_string();
             if name == METADATA_LOG_DIR {
@@ -222,7 +321,7 @@ impl ReplicaManager {
             let Ok(index) = index.parse::<i32>() else {
                 continue;
             };
-            if !entry.path().is_dir() || hosted.contains_key(&(topic.to_string(), index)) {
+            if !entry.path().is_dir() || hosted.contains(&(topic.to_string(), index)) {
                 continue;
             }
             tracing::info!(dir = %entry.path().display(), "removing directory of a partition not hosted here");
@@ -250,6 +349,11 @@ impl ReplicaManager {
         self.partitions.read().values().cloned().collect()
     }
 
+    /// Whether the data directory is full and appends are refused.
+    pub fn is_disk_full(&self) -> bool {
+        self.disk.is_full()
+    }
+
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
     }
@@ -260,9 +364,14 @@ impl ReplicaManager {
         topic: &str,
         partition: i32,
     ) -> Result<Arc<Partition>, ResponseError> {
-        let p = self
-            .partition(topic, partition)
-            .ok_or(ResponseError::UnknownTopicOrPartition)?;
+        let Some(p) = self.partition(topic, partition) else {
+            let key = (topic.to_string(), partition);
+            return Err(if self.offline.read().contains_key(&key) {
+                ResponseError::KafkaStorageError
+            } else {
+                ResponseError::UnknownTopicOrPartition
+            });
+        };
         if p.is_leader() {
             Ok(p)
         } else {
@@ -396,8 +505,9 @@ impl ReplicaManager {
             .sum()
     }
 
-    /// Time-based roll and flush.
+    /// Time-based roll and flush, and whether the disk is full.
     pub fn tick(&self) {
+        self.disk.check();
         let now = now_ms();
         for p in self.all_partitions() {
             p.tick(now);

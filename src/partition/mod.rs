@@ -7,10 +7,12 @@
 //! from followers' fetch positions when replication lands.
 
 mod manager;
+mod space;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicI32, AtomicI64, Ordering};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use kafka_protocol::error::ResponseError;
@@ -21,6 +23,7 @@ use crate::config::LogConfig;
 use crate::log::{AppendInfo, Log, LogError, RecordError};
 
 pub use manager::{now_ms, DataDirLock, ReplicaManager, StartupError, METADATA_LOG_DIR};
+use space::DiskSpace;
 
 /// Kafka's isolation levels for Fetch and ListOffsets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,6 +87,8 @@ pub struct Partition {
     /// fetch of a caught-up follower would propose it again until the
     /// change comes back in the metadata.
     isr_proposal: Mutex<Option<(Vec<i32>, i64)>>,
+    /// Shared by every partition: a full disk refuses appends here.
+    disk: Arc<DiskSpace>,
 }
 
 /// How long a proposed ISR change is left to reach the metadata before it
@@ -101,7 +106,7 @@ struct FollowerState {
 }
 
 /// Maps a storage error to its Kafka code, logging what the client will not see.
-pub(crate) fn log_error_code(topic: &str, partition: i32, e: &LogError) -> ResponseError {
+fn log_error_code(topic: &str, partition: i32, e: &LogError) -> ResponseError {
     let code = e.kafka_error_code();
     if code == ResponseError::KafkaStorageError.code() {
         tracing::error!(topic, partition, error = %e, "storage error");
@@ -146,7 +151,12 @@ impl AppendError {
 }
 
 impl Partition {
-    pub(crate) fn new(state: &PartitionState, node_id: i32, log: Log) -> Partition {
+    pub(crate) fn new(
+        state: &PartitionState,
+        node_id: i32,
+        log: Log,
+        disk: Arc<DiskSpace>,
+    ) -> Partition {
         let hw = log.log_end_offset();
         let partition = Partition {
             topic: state.topic.clone(),
@@ -162,6 +172,7 @@ impl Partition {
             replicas: Mutex::new(state.replicas.clone()),
             min_insync_replicas: AtomicI64::new(state.min_insync_replicas),
             isr_proposal: Mutex::new(None),
+            disk,
         };
         partition.reset_followers(&state.replicas);
         partition
@@ -257,6 +268,21 @@ impl Partition {
         }
     }
 
+    /// The Kafka code for `e`; a full disk turns the broker full.
+    fn storage_error(&self, e: &LogError) -> ResponseError {
+        self.disk.note(e);
+        log_error_code(&self.topic, self.index, e)
+    }
+
+    /// A full disk keeps what space is left for the metadata quorum.
+    fn require_space(&self) -> Result<(), ResponseError> {
+        if self.disk.is_full() {
+            Err(ResponseError::KafkaStorageError)
+        } else {
+            Ok(())
+        }
+    }
+
     fn require_leader(&self) -> Result<(), ResponseError> {
         if self.is_leader() {
             Ok(())
@@ -272,10 +298,14 @@ impl Partition {
         now_ms: i64,
     ) -> Result<AppendInfo, AppendError> {
         self.require_leader()?;
+        self.require_space()?;
         let info = {
             let mut log = self.log.write();
             log.append_as_leader(records, self.leader_epoch(), now_ms)
-                .map_err(|e| AppendError::from_log(&self.topic, self.index, e))?
+                .map_err(|e| {
+                    self.disk.note(&e);
+                    AppendError::from_log(&self.topic, self.index, e)
+                })?
         };
         self.maybe_advance_high_watermark();
         Ok(info)
@@ -291,6 +321,7 @@ impl Partition {
         now_ms: i64,
     ) -> Result<i64, ResponseError> {
         self.require_leader()?;
+        self.require_space()?;
         let offset = {
             let mut log = self.log.write();
             log.append_control_marker(
@@ -301,7 +332,7 @@ impl Partition {
                 self.leader_epoch(),
                 now_ms,
             )
-            .map_err(|e| log_error_code(&self.topic, self.index, &e))?
+            .map_err(|e| self.storage_error(&e))?
         };
         self.maybe_advance_high_watermark();
         Ok(offset)
@@ -423,7 +454,7 @@ impl Partition {
         self.log
             .read()
             .read(offset, max_bytes, i64::MAX, true)
-            .map_err(|e| log_error_code(&self.topic, self.index, &e))
+            .map_err(|e| self.storage_error(&e))
     }
 
     /// The segment file and byte position `read_to_log_end(offset, ..)`
@@ -442,7 +473,7 @@ impl Partition {
         let log = self.log.read();
         let records = log
             .read(offset, max_bytes, i64::MAX, true)
-            .map_err(|e| log_error_code(&self.topic, self.index, &e))?;
+            .map_err(|e| self.storage_error(&e))?;
         let high_watermark = self.high_watermark();
         Ok(ReadResult {
             records,
@@ -461,8 +492,18 @@ impl Partition {
         leader_high_watermark: i64,
         now_ms: i64,
     ) -> Result<(), LogError> {
+        if self.disk.is_full() {
+            return Err(LogError::io(
+                "append fetched records to",
+                self.topic.as_str(),
+            )(std::io::Error::new(
+                std::io::ErrorKind::StorageFull,
+                "the data directory is full",
+            )));
+        }
         let mut log = self.log.write();
-        log.append_as_follower(records, now_ms)?;
+        log.append_as_follower(records, now_ms)
+            .inspect_err(|e| self.disk.note(e))?;
         let hw = leader_high_watermark.min(log.log_end_offset());
         self.high_watermark.fetch_max(hw, Ordering::AcqRel);
         Ok(())
@@ -507,7 +548,7 @@ impl Partition {
         };
         let records = log
             .read(offset, max_bytes, upper, min_one)
-            .map_err(|e| log_error_code(&self.topic, self.index, &e))?;
+            .map_err(|e| self.storage_error(&e))?;
         let aborted_transactions = (isolation == IsolationLevel::ReadCommitted).then(|| {
             log.aborted_transactions(offset, upper)
                 .into_iter()
@@ -544,12 +585,18 @@ impl Partition {
             EARLIEST | EARLIEST_LOCAL => (-1, log.log_start_offset()),
             LATEST => (-1, upper),
             LATEST_TIERED => (-1, log.log_start_offset() - 1),
-            MAX_TIMESTAMP => match log.max_timestamp_and_offset() {
+            MAX_TIMESTAMP => match log
+                .max_timestamp_and_offset()
+                .map_err(|e| self.storage_error(&e))?
+            {
                 Some((offset, ts)) if offset < upper => (ts, offset),
                 _ => (-1, -1),
             },
             ts if ts < 0 => return Err(ResponseError::InvalidRequest),
-            ts => match log.offset_for_timestamp(ts) {
+            ts => match log
+                .offset_for_timestamp(ts)
+                .map_err(|e| self.storage_error(&e))?
+            {
                 Some((offset, found_ts)) if offset < upper => {
                     (found_ts, offset.max(log.log_start_offset()))
                 }
@@ -577,22 +624,32 @@ impl Partition {
         }
         let mut log = self.log.write();
         log.delete_records_before(target, now_ms())
-            .map_err(|e| log_error_code(&self.topic, self.index, &e))
+            .map_err(|e| self.storage_error(&e))
     }
 
+    /// Time-based roll and flush. Skipped on a full disk: a roll and index
+    /// writes need space, and would fail every tick.
     pub(crate) fn tick(&self, now_ms: i64) {
+        if self.disk.is_full() {
+            return;
+        }
         let mut log = self.log.write();
         if let Err(e) = log.tick(now_ms) {
+            self.disk.note(&e);
             tracing::error!(topic = %self.topic, partition = self.index, error = %e, "periodic roll or flush failed");
         }
     }
 
     /// Deletes what retention allows and compacts what cleanup.policy asks
-    /// to; returns the segments deleted.
+    /// to; returns the segments deleted. A full disk is not compacted
+    /// (rewriting needs space) but retention still frees what it can.
     pub(crate) fn apply_retention(&self, now_ms: i64) -> usize {
         let mut log = self.log.write();
-        if let Err(e) = log.clean(now_ms) {
-            tracing::error!(topic = %self.topic, partition = self.index, error = %e, "compaction failed");
+        if !self.disk.is_full() {
+            if let Err(e) = log.clean(now_ms) {
+                self.disk.note(&e);
+                tracing::error!(topic = %self.topic, partition = self.index, error = %e, "compaction failed");
+            }
         }
         match log.apply_retention(now_ms) {
             Ok(n) => n,

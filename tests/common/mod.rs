@@ -30,17 +30,37 @@ pub struct BrokerProcess {
     pub dir: PathBuf,
     _tmp: Option<tempfile::TempDir>,
     overrides: Vec<String>,
+    /// RLIMIT_NOFILE (soft and hard) the broker runs under, when not inherited.
+    open_files: Option<u64>,
 }
 
-fn spawn(dir: &Path, overrides: &[String]) -> (Child, u16) {
-    let mut child = launch(dir, overrides);
+fn spawn(dir: &Path, overrides: &[String], open_files: Option<u64>) -> (Child, u16) {
+    let mut child = launch_limited(dir, overrides, open_files);
     let port = banner_port(&mut child);
     (child, port)
 }
 
 /// Starts the process without waiting for it to serve.
 fn launch(dir: &Path, overrides: &[String]) -> Child {
+    launch_limited(dir, overrides, None)
+}
+
+fn launch_limited(dir: &Path, overrides: &[String], open_files: Option<u64>) -> Child {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_broker-start"));
+    if let Some(limit) = open_files {
+        use std::os::unix::process::CommandExt;
+        let limit = rustix::process::Rlimit {
+            current: Some(limit),
+            maximum: Some(limit),
+        };
+        // SAFETY: setrlimit is a single system call, safe between fork and exec.
+        unsafe {
+            cmd.pre_exec(move || {
+                rustix::process::setrlimit(rustix::process::Resource::Nofile, limit)
+                    .map_err(std::io::Error::from)
+            });
+        }
+    }
     cmd.arg("--override")
         .arg("listeners=PLAINTEXT://127.0.0.1:0")
         .arg("--override")
@@ -176,6 +196,7 @@ fn try_start_cluster(
             dir,
             _tmp: Some(tmp),
             overrides,
+            open_files: None,
         });
     }
     // Dropping the brokers kills those that did start.
@@ -211,13 +232,29 @@ impl BrokerProcess {
 
     fn start_in(tmp: tempfile::TempDir, overrides: Vec<String>) -> BrokerProcess {
         let dir = tmp.path().to_path_buf();
-        let (child, port) = spawn(&dir, &overrides);
+        let (child, port) = spawn(&dir, &overrides, None);
         BrokerProcess {
             child: Some(child),
             port,
             dir,
             _tmp: Some(tmp),
             overrides,
+            open_files: None,
+        }
+    }
+
+    /// Starts a broker on `dir`, which the caller owns (a mount point, say),
+    /// under an open file limit of `open_files` (soft and hard) if given.
+    pub fn start_with(dir: &Path, open_files: Option<u64>, overrides: &[&str]) -> BrokerProcess {
+        let overrides: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
+        let (child, port) = spawn(dir, &overrides, open_files);
+        BrokerProcess {
+            child: Some(child),
+            port,
+            dir: dir.to_path_buf(),
+            _tmp: None,
+            overrides,
+            open_files,
         }
     }
 
@@ -262,7 +299,7 @@ impl BrokerProcess {
     /// Starts again on the same data dir (on a new ephemeral port).
     pub fn restart(&mut self) {
         assert!(self.child.is_none(), "stop or kill the broker first");
-        let (child, port) = spawn(&self.dir, &self.overrides);
+        let (child, port) = spawn(&self.dir, &self.overrides, self.open_files);
         self.child = Some(child);
         self.port = port;
     }
@@ -278,7 +315,7 @@ impl BrokerProcess {
             Some(o) => *o = o.replace("PLAINTEXT://127.0.0.1:0", &pinned),
             None => overrides.push(format!("listeners={pinned}")),
         }
-        let (child, port) = spawn(&self.dir, &overrides);
+        let (child, port) = spawn(&self.dir, &overrides, self.open_files);
         self.child = Some(child);
         self.port = port;
     }
