@@ -16,14 +16,14 @@ lz4\t''
 zstd\t''"
 complete -c console-producer -l linger-ms -d 'How long to wait for more records before sending a batch' -r
 complete -c console-producer -l batch-size -d 'The largest batch to send, in bytes' -r
-complete -c console-producer -l key-serializer -d 'How keys are written' -r -f -a "string\t'UTF-8 text as it is'
+complete -c console-producer -l key-serializer -d 'How keys are written' -r -f -a "string\t'The line\'s bytes as they are (UTF-8 text or not)'
 int\t'A 32-bit integer, 4 bytes big-endian (Java\'s IntegerSerializer)'
 long\t'A 64-bit integer, 8 bytes big-endian (Java\'s LongSerializer)'
 double\t'A 64-bit float, 8 bytes IEEE 754 big-endian (Java\'s DoubleSerializer)'
 hex\t'Bytes written as hexadecimal digits'
 base64\t'Bytes written in standard base64'
 json\t'A JSON document, checked and sent as written'"
-complete -c console-producer -l value-serializer -d 'How values are written' -r -f -a "string\t'UTF-8 text as it is'
+complete -c console-producer -l value-serializer -d 'How values are written' -r -f -a "string\t'The line\'s bytes as they are (UTF-8 text or not)'
 int\t'A 32-bit integer, 4 bytes big-endian (Java\'s IntegerSerializer)'
 long\t'A 64-bit integer, 8 bytes big-endian (Java\'s LongSerializer)'
 double\t'A 64-bit float, 8 bytes IEEE 754 big-endian (Java\'s DoubleSerializer)'

@@ -113,11 +113,11 @@ fn run(args: ConsoleConsumer) -> anyhow::Result<()> {
             continue;
         }
         let line = if json {
-            format!("{}\n", json_record(&record))
+            format!("{}\n", json_record(&record)).into_bytes()
         } else {
             formatter.format(&record, &paint)
         };
-        if let Err(e) = out.write_all(line.as_bytes()).and_then(|_| out.flush()) {
+        if let Err(e) = out.write_all(&line).and_then(|_| out.flush()) {
             // A closed pipe (`| head`) is a normal way to stop reading.
             if e.kind() == std::io::ErrorKind::BrokenPipe {
                 break Ok(());
@@ -125,6 +125,9 @@ fn run(args: ConsoleConsumer) -> anyhow::Result<()> {
             break Err(anyhow!("cannot write to standard output: {e}"));
         }
         processed += 1;
+        if let Err(e) = consumer.printed(&record) {
+            break Err(e.into());
+        }
     };
     let committed = consumer.commit();
     eprintln!("Processed a total of {processed} messages");

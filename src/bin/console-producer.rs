@@ -17,7 +17,6 @@ use gregor::client::partitioner::{
     RoundRobinPartitioner,
 };
 use gregor::client::producer::{Producer, ProducerRecord};
-use gregor::client::serializer::Serializer;
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, BufReader};
 use tokio::sync::Notify;
@@ -113,14 +112,20 @@ async fn run(args: ConsoleProducer) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let mut lines = input;
     let mut buf = Vec::new();
-    let (mut number, mut sent, mut dropped) = (0u64, 0u64, 0u64);
+    let (mut number, mut queued, mut dropped) = (0u64, 0u64, 0u64);
     let mut failure: Option<anyhow::Error> = None;
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
     loop {
         buf.clear();
         let read = tokio::select! {
-            read = lines.read_until(b'\n', &mut buf) => read.context("cannot read input")?,
+            read = lines.read_until(b'\n', &mut buf) => match read {
+                Ok(n) => n,
+                Err(e) => {
+                    failure = Some(anyhow!("cannot read input: {e}"));
+                    break;
+                }
+            },
             _ = &mut ctrl_c => break,
         };
         if read == 0 {
@@ -128,14 +133,7 @@ async fn run(args: ConsoleProducer) -> anyhow::Result<ExitCode> {
         }
         number += 1;
         progress.inc(read as u64);
-        let text = match std::str::from_utf8(&buf) {
-            Ok(t) => t.trim_end_matches('\n').trim_end_matches('\r'),
-            Err(_) => {
-                failure = Some(anyhow!("line {number} is not UTF-8 text"));
-                break;
-            }
-        };
-        let record = match to_record(&args, &reader, text, number) {
+        let record = match to_record(&args, &reader, line_content(&buf), number) {
             Ok(r) => r,
             Err(e) => {
                 failure = Some(e);
@@ -145,21 +143,32 @@ async fn run(args: ConsoleProducer) -> anyhow::Result<ExitCode> {
         if args.sync {
             match producer.send(record).await {
                 Ok(Some(m)) => {
-                    sent += 1;
-                    println!(
-                        "Produced to partition {} at offset {}",
+                    tally.acknowledged.fetch_add(1, Ordering::SeqCst);
+                    let ack = format!(
+                        "Produced to partition {} at offset {}\n",
                         m.partition, m.offset
                     );
+                    match cli::write_out(ack.as_bytes()) {
+                        Ok(()) => {}
+                        // The reader is gone (`| head`): stop sending, as
+                        // a C tool stops on SIGPIPE, and count what was sent.
+                        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => break,
+                        Err(e) => {
+                            failure = Some(anyhow!("cannot write to standard output: {e}"));
+                            break;
+                        }
+                    }
                 }
                 Ok(None) => dropped += 1,
                 Err(e) => {
+                    tally.failed.fetch_add(1, Ordering::SeqCst);
                     failure = Some(e.into());
                     break;
                 }
             }
         } else {
             let t = Arc::clone(&tally);
-            let queued = producer
+            let outcome = producer
                 .send_with_callback(record, move |result| {
                     match result {
                         Ok(_) => t.acknowledged.fetch_add(1, Ordering::SeqCst),
@@ -174,8 +183,8 @@ async fn run(args: ConsoleProducer) -> anyhow::Result<ExitCode> {
                     t.done.notify_one();
                 })
                 .await;
-            match queued {
-                Ok(true) => sent += 1,
+            match outcome {
+                Ok(true) => queued += 1,
                 Ok(false) => dropped += 1,
                 Err(e) => {
                     failure = Some(e.into());
@@ -183,27 +192,43 @@ async fn run(args: ConsoleProducer) -> anyhow::Result<ExitCode> {
                 }
             }
         }
-        progress.set_message(format!("{sent} records"));
+        progress.set_message(format!(
+            "{} records",
+            tally.acknowledged.load(Ordering::SeqCst)
+        ));
     }
     progress.finish_and_clear();
-    producer.flush(Duration::from_secs(30)).await?;
-    if !args.sync {
-        while tally.finished() < sent {
-            tally.done.notified().await;
+    // librdkafka reports every queued record, delivered or failed, within
+    // message.timeout.ms, so this wait ends; say why it is long when the
+    // cluster has gone quiet.
+    let mut told = false;
+    while tally.finished() < queued {
+        tokio::select! {
+            _ = tally.done.notified() => {}
+            _ = tokio::time::sleep(Duration::from_secs(1)), if !told => {
+                told = true;
+                eprintln!(
+                    "{TOOL}: waiting for {} of {queued} records to be acknowledged (up to message.timeout.ms)",
+                    queued - tally.finished()
+                );
+            }
         }
     }
-    let failed = tally.failed.load(Ordering::SeqCst);
-    let elapsed = started.elapsed().as_secs_f64();
-    if (!args.sync || dropped > 0 || args.stats) && (failure.is_none() || sent > 0) {
+    let (acknowledged, failed) = (
+        tally.acknowledged.load(Ordering::SeqCst),
+        tally.failed.load(Ordering::SeqCst),
+    );
+    // A mistake found before anything was sent is the one line of output.
+    if failure.is_none() || acknowledged + failed > 0 {
+        let elapsed = started.elapsed().as_secs_f64();
         eprintln!(
-            "Sent {} records ({failed} failed{}) in {elapsed:.2} s, {:.0} records/s",
-            sent - failed,
+            "Sent {acknowledged} records ({failed} failed{}) in {elapsed:.2} s, {:.0} records/s",
             if dropped > 0 {
                 format!(", {dropped} filtered out")
             } else {
                 String::new()
             },
-            (sent - failed) as f64 / elapsed.max(1e-9)
+            acknowledged as f64 / elapsed.max(1e-9)
         );
     }
     if args.stats {
@@ -228,21 +253,27 @@ async fn run(args: ConsoleProducer) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// A line without its ending: `\n` or `\r\n`, as Java's readLine takes them.
+fn line_content(line: &[u8]) -> &[u8] {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
 fn to_record(
     args: &ConsoleProducer,
     reader: &LineReader,
-    text: &str,
+    line: &[u8],
     number: u64,
 ) -> anyhow::Result<ProducerRecord> {
-    let line = reader.parse(text, number)?;
+    let line = reader.parse(line, number)?;
     let key = line
         .key
-        .map(|k| args.key_serializer.serialize(k.as_str()))
+        .map(|k| args.key_serializer.encode(&k))
         .transpose()
         .with_context(|| format!("line {number}: key"))?;
     let value = line
         .value
-        .map(|v| args.value_serializer.serialize(v.as_str()))
+        .map(|v| args.value_serializer.encode(&v))
         .transpose()
         .with_context(|| format!("line {number}: value"))?;
     Ok(ProducerRecord {
@@ -250,11 +281,7 @@ fn to_record(
         partition: args.partition,
         key,
         value,
-        headers: line
-            .headers
-            .into_iter()
-            .map(|(k, v)| (k, v.map(String::into_bytes)))
-            .collect(),
+        headers: line.headers,
         timestamp: None,
     })
 }

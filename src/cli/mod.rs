@@ -206,17 +206,20 @@ pub fn outln(line: impl std::fmt::Display) {
 /// Writes to stdout. A reader that has gone away (`| head`) ends the tool
 /// quietly and successfully, as it ends a C tool, where `print!` would panic.
 pub fn out(text: impl AsRef<str>) {
-    let mut stdout = std::io::stdout().lock();
-    if let Err(e) = stdout
-        .write_all(text.as_ref().as_bytes())
-        .and_then(|()| stdout.flush())
-    {
+    if let Err(e) = write_out(text.as_ref().as_bytes()) {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             std::process::exit(0);
         }
         eprintln!("cannot write to standard output: {e}");
         std::process::exit(1);
     }
+}
+
+/// Writes to stdout and flushes, for a tool that has more to do than exit
+/// when the reader goes away (the error is then `BrokenPipe`).
+pub fn write_out(bytes: &[u8]) -> std::io::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(bytes).and_then(|()| stdout.flush())
 }
 
 /// A table as print_table prints it, one line per row.

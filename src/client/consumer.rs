@@ -69,9 +69,14 @@ impl Consumer {
         from_beginning: bool,
     ) -> Result<Consumer> {
         let reset = if from_beginning { "earliest" } else { "latest" };
-        let settings = settings
-            .clone()
-            .with_defaults([("group.id", group), ("auto.offset.reset", reset)]);
+        // Only records the caller has handed on (`printed`) are stored for
+        // commit: librdkafka's automatic store would take every record polled,
+        // and its periodic commit then commits those stored offsets only.
+        let settings = settings.clone().with_defaults([
+            ("group.id", group),
+            ("auto.offset.reset", reset),
+            ("enable.auto.offset.store", "false"),
+        ]);
         let consumer = Consumer::open(settings, true, from_beginning)?;
         let subscription: Vec<String> = match source {
             Source::Topics(t) => t.clone(),
@@ -373,7 +378,31 @@ impl Consumer {
         }))
     }
 
-    /// Commits what was consumed, when reading as a group member.
+    /// Marks a record as done with (printed, for the console consumer): a
+    /// group member commits up to and including it, and nothing beyond.
+    pub fn printed(&self, record: &ConsumedRecord) -> Result<()> {
+        if !self.grouped {
+            return Ok(());
+        }
+        // rd_kafka_offset_store keeps offset + 1, the next record to read.
+        match self
+            .inner
+            .store_offset(&record.topic, record.partition, record.offset)
+        {
+            Ok(()) => Ok(()),
+            // The partition went to another member in a rebalance; its new
+            // owner reads on from what was committed, so this one is re-read.
+            Err(e) if e.rdkafka_error_code() == Some(rdkafka::types::RDKafkaErrorCode::State) => {
+                Ok(())
+            }
+            Err(e) => Err(ClientError::kafka(format!(
+                "cannot store the offset of {}-{}",
+                record.topic, record.partition
+            ))(e)),
+        }
+    }
+
+    /// Commits the records marked `printed`, when reading as a group member.
     pub fn commit(&self) -> Result<()> {
         if !self.grouped {
             return Ok(());

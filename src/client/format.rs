@@ -88,45 +88,60 @@ impl TextFormatter {
         Ok(f)
     }
 
-    /// The record as text, in Kafka's field order, ending with the line separator.
-    /// `paint` may colour a metadata field (it gets the field's text).
-    pub fn format(&self, r: &ConsumedRecord, paint: &dyn Fn(String) -> String) -> String {
+    /// The record as Kafka's DefaultMessageFormatter writes it, in its field
+    /// order, ending with the line separator. Keys, values and header values
+    /// are written as their bytes, UTF-8 or not, as Kafka's tool and kcat
+    /// write them. `paint` may colour a metadata field (it gets the field's
+    /// text; a key that is not UTF-8 is left as it is).
+    pub fn format(&self, r: &ConsumedRecord, paint: &dyn Fn(String) -> String) -> Vec<u8> {
         let bytes = |b: &Option<Vec<u8>>| match b {
-            Some(b) => String::from_utf8_lossy(b).into_owned(),
-            None => self.null_literal.clone(),
+            Some(b) => b.clone(),
+            None => self.null_literal.clone().into_bytes(),
         };
-        let mut fields = Vec::new();
+        let mut fields: Vec<Vec<u8>> = Vec::new();
+        let text = |s: String| paint(s).into_bytes();
         if self.print_timestamp {
-            fields.push(paint(match r.timestamp {
+            fields.push(text(match r.timestamp {
                 Some((kind, ms)) => format!("{kind}:{ms}"),
                 None => "NO_TIMESTAMP".to_string(),
             }));
         }
         if self.print_partition {
-            fields.push(paint(format!("Partition:{}", r.partition)));
+            fields.push(text(format!("Partition:{}", r.partition)));
         }
         if self.print_offset {
-            fields.push(paint(format!("Offset:{}", r.offset)));
+            fields.push(text(format!("Offset:{}", r.offset)));
         }
         if self.print_headers {
-            fields.push(paint(if r.headers.is_empty() {
-                "NO_HEADERS".to_string()
+            let headers = if r.headers.is_empty() {
+                b"NO_HEADERS".to_vec()
             } else {
                 r.headers
                     .iter()
-                    .map(|(k, v)| format!("{k}{}{}", self.headers_key_separator, bytes(v)))
+                    .map(|(k, v)| {
+                        let mut h = format!("{k}{}", self.headers_key_separator).into_bytes();
+                        h.extend(bytes(v));
+                        h
+                    })
                     .collect::<Vec<_>>()
-                    .join(&self.headers_separator)
-            }));
+                    .join(self.headers_separator.as_bytes())
+            };
+            fields.push(match String::from_utf8(headers) {
+                Ok(s) => text(s),
+                Err(e) => e.into_bytes(),
+            });
         }
         if self.print_key {
-            fields.push(paint(bytes(&r.key)));
+            fields.push(match String::from_utf8(bytes(&r.key)) {
+                Ok(s) => text(s),
+                Err(e) => e.into_bytes(),
+            });
         }
         if self.print_value {
             fields.push(bytes(&r.value));
         }
-        let mut line = fields.join(&self.key_separator);
-        line.push_str(&self.line_separator);
+        let mut line = fields.join(self.key_separator.as_bytes());
+        line.extend_from_slice(self.line_separator.as_bytes());
         line
     }
 }
@@ -185,7 +200,7 @@ mod tests {
     #[test]
     fn text_follows_kafkas_field_order() {
         let plain = |s: String| s;
-        assert_eq!(TextFormatter::default().format(&record(), &plain), "v\n");
+        assert_eq!(TextFormatter::default().format(&record(), &plain), b"v\n");
         let all: Vec<(String, String)> = [
             "print.timestamp",
             "print.partition",
@@ -200,7 +215,7 @@ mod tests {
         let f = TextFormatter::from_properties(&all).unwrap();
         assert_eq!(
             f.format(&record(), &plain),
-            "CreateTime:1000 | Partition:2 | Offset:7 | h:x | k | v\n"
+            b"CreateTime:1000 | Partition:2 | Offset:7 | h:x | k | v\n"
         );
         let nulls = ConsumedRecord {
             key: None,
@@ -210,9 +225,27 @@ mod tests {
         };
         assert_eq!(
             f.format(&nulls, &plain),
-            "CreateTime:1000 | Partition:2 | Offset:7 | NO_HEADERS | null | null\n"
+            b"CreateTime:1000 | Partition:2 | Offset:7 | NO_HEADERS | null | null\n"
         );
         assert!(TextFormatter::from_properties(&[("print.kye".into(), "true".into())]).is_err());
+    }
+
+    #[test]
+    fn text_writes_bytes_as_they_are() {
+        let f = TextFormatter::from_properties(&[
+            ("print.key".into(), "true".into()),
+            ("print.headers".into(), "true".into()),
+        ])
+        .unwrap();
+        let r = ConsumedRecord {
+            key: Some(vec![0xfe]),
+            value: Some(vec![0xff, 0x00, 0xfe]),
+            headers: vec![("h".into(), Some(vec![0x80]))],
+            ..record()
+        };
+        let marked = |s: String| format!("<{s}>");
+        assert_eq!(f.format(&r, &marked), b"h:\x80\t\xfe\t\xff\x00\xfe\n");
+        assert_eq!(f.format(&record(), &marked), b"<h:x>\t<k>\tv\n");
     }
 
     #[test]

@@ -34,12 +34,13 @@ impl Default for LineReader {
     }
 }
 
-/// One line, split into its parts.
+/// One line, split into its parts: bytes as read, so that a line that is
+/// not UTF-8 still reaches a serializer that takes bytes as they are.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct LineRecord {
-    pub key: Option<String>,
-    pub value: Option<String>,
-    pub headers: Vec<(String, Option<String>)>,
+    pub key: Option<Vec<u8>>,
+    pub value: Option<Vec<u8>>,
+    pub headers: Vec<(String, Option<Vec<u8>>)>,
 }
 
 impl LineReader {
@@ -84,26 +85,32 @@ impl LineReader {
         Ok(reader)
     }
 
-    fn nullable(&self, s: &str) -> Option<String> {
-        (self.null_marker.as_deref() != Some(s)).then(|| s.to_string())
+    fn nullable(&self, b: &[u8]) -> Option<Vec<u8>> {
+        (self.null_marker.as_deref().map(str::as_bytes) != Some(b)).then(|| b.to_vec())
     }
 
-    /// Splits line `number` (1-based, for messages) into headers, key and value.
-    pub fn parse(&self, line: &str, number: u64) -> Result<LineRecord> {
+    /// Splits line `number` (1-based, for messages), without its line
+    /// ending, into headers, key and value.
+    pub fn parse(&self, line: &[u8], number: u64) -> Result<LineRecord> {
         let mut rest = line;
         let mut record = LineRecord::default();
         if self.parse_headers {
-            match rest.split_once(self.headers_delimiter.as_str()) {
+            match split_once(rest, self.headers_delimiter.as_bytes()) {
                 Some((headers, after)) => {
                     rest = after;
-                    for h in headers
-                        .split(self.headers_separator.as_str())
-                        .filter(|h| !h.is_empty())
+                    for h in
+                        split(headers, self.headers_separator.as_bytes()).filter(|h| !h.is_empty())
                     {
-                        let (k, v) = match h.split_once(self.headers_key_separator.as_str()) {
+                        let (k, v) = match split_once(h, self.headers_key_separator.as_bytes()) {
                             Some((k, v)) => (k, self.nullable(v)),
                             None => (h, None),
                         };
+                        // Kafka's header keys are strings; values are bytes.
+                        let k = std::str::from_utf8(k).map_err(|_| {
+                            ClientError::Invalid(format!(
+                                "a header key on line {number} is not UTF-8 text"
+                            ))
+                        })?;
                         record.headers.push((k.to_string(), v));
                     }
                 }
@@ -117,7 +124,7 @@ impl LineReader {
             }
         }
         if self.parse_key {
-            match rest.split_once(self.key_separator.as_str()) {
+            match split_once(rest, self.key_separator.as_bytes()) {
                 Some((k, v)) => {
                     record.key = self.nullable(k);
                     rest = v;
@@ -134,6 +141,30 @@ impl LineReader {
         record.value = self.nullable(rest);
         Ok(record)
     }
+}
+
+/// The parts before and after the first `sep` in `hay`.
+fn split_once<'a>(hay: &'a [u8], sep: &[u8]) -> Option<(&'a [u8], &'a [u8])> {
+    let at = hay.windows(sep.len()).position(|w| w == sep)?;
+    Some((&hay[..at], &hay[at + sep.len()..]))
+}
+
+/// The parts of `hay` between occurrences of `sep`.
+fn split<'a>(hay: &'a [u8], sep: &'a [u8]) -> impl Iterator<Item = &'a [u8]> {
+    let mut rest = Some(hay);
+    std::iter::from_fn(move || {
+        let current = rest?;
+        match split_once(current, sep) {
+            Some((part, after)) => {
+                rest = Some(after);
+                Some(part)
+            }
+            None => {
+                rest = None;
+                Some(current)
+            }
+        }
+    })
 }
 
 /// Shells make a literal tab hard to type: `\t` and `\n` are read as escapes.
@@ -156,8 +187,8 @@ mod tests {
 
     #[test]
     fn a_plain_line_is_the_value() {
-        let r = LineReader::default().parse("a\tb", 1).unwrap();
-        assert_eq!(r.value.as_deref(), Some("a\tb"));
+        let r = LineReader::default().parse(b"a\tb", 1).unwrap();
+        assert_eq!(r.value.as_deref(), Some(&b"a\tb"[..]));
         assert_eq!(r.key, None);
     }
 
@@ -170,35 +201,49 @@ mod tests {
             ("headers.delimiter", "|"),
             ("null.marker", "NULL"),
         ]);
-        let r = reader.parse("h1:v1,h2:NULL,h3|k:v:w", 1).unwrap();
+        let r = reader.parse(b"h1:v1,h2:NULL,h3|k:v:w", 1).unwrap();
         assert_eq!(
             r.headers,
             vec![
-                ("h1".to_string(), Some("v1".to_string())),
+                ("h1".to_string(), Some(b"v1".to_vec())),
                 ("h2".to_string(), None),
                 ("h3".to_string(), None)
             ]
         );
         assert_eq!(
             (r.key.as_deref(), r.value.as_deref()),
-            (Some("k"), Some("v:w"))
+            (Some(&b"k"[..]), Some(&b"v:w"[..]))
         );
-        assert_eq!(reader.parse("|NULL:NULL", 2).unwrap().value, None);
-        let err = reader.parse("|no-key", 7).unwrap_err().to_string();
+        assert_eq!(reader.parse(b"|NULL:NULL", 2).unwrap().value, None);
+        let err = reader.parse(b"|no-key", 7).unwrap_err().to_string();
         assert!(err.contains("line 7"), "{err}");
-        assert!(reader.parse("no headers", 1).is_err());
+        assert!(reader.parse(b"no headers", 1).is_err());
     }
 
     #[test]
     fn escapes_and_bad_properties() {
         let reader = props(&[("parse.key", "true"), ("key.separator", "\\t")]);
-        assert_eq!(reader.parse("k\tv", 1).unwrap().key.as_deref(), Some("k"));
+        assert_eq!(
+            reader.parse(b"k\tv", 1).unwrap().key.as_deref(),
+            Some(&b"k"[..])
+        );
         assert!(LineReader::from_properties(&[("parse.kye".into(), "true".into())]).is_err());
         assert!(LineReader::from_properties(&[("parse.key".into(), "yes".into())]).is_err());
         let lenient = props(&[("parse.key", "true"), ("ignore.error", "true")]);
         assert_eq!(
-            lenient.parse("whole", 1).unwrap().value.as_deref(),
-            Some("whole")
+            lenient.parse(b"whole", 1).unwrap().value.as_deref(),
+            Some(&b"whole"[..])
         );
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_are_split_and_kept() {
+        let reader = props(&[("parse.key", "true"), ("parse.headers", "true")]);
+        let r = reader.parse(b"h:\xff\x00\t\xfek\t\xff\x00\xfe", 1).unwrap();
+        assert_eq!(r.headers, vec![("h".to_string(), Some(vec![0xff, 0]))]);
+        assert_eq!(r.key, Some(vec![0xfe, b'k']));
+        assert_eq!(r.value, Some(vec![0xff, 0, 0xfe]));
+        let err = reader.parse(b"\xff:v\tk\tv", 2).unwrap_err().to_string();
+        assert!(err.contains("line 2"), "{err}");
     }
 }

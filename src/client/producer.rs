@@ -218,15 +218,4 @@ impl Producer {
         });
         Ok(true)
     }
-
-    /// Waits until every queued record is acknowledged or failed.
-    pub async fn flush(&self, timeout: Duration) -> Result<()> {
-        let inner = self.inner.clone();
-        tokio::task::spawn_blocking(move || inner.flush(timeout))
-            .await
-            .map_err(|e| ClientError::Invalid(format!("flush failed: {e}")))?
-            .map_err(ClientError::kafka(
-                "not every record was acknowledged in time",
-            ))
-    }
 }

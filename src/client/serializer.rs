@@ -56,7 +56,7 @@ impl<T: serde::Serialize + ?Sized> Serializer<T> for JsonSerializer {
 /// the matching serializer.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum TextFormat {
-    /// UTF-8 text as it is.
+    /// The line's bytes as they are (UTF-8 text or not).
     #[default]
     String,
     /// A 32-bit integer, 4 bytes big-endian (Java's IntegerSerializer).
@@ -71,6 +71,25 @@ pub enum TextFormat {
     Base64,
     /// A JSON document, checked and sent as written.
     Json,
+}
+
+impl TextFormat {
+    /// Bytes read from a console line: `string` sends them as they are,
+    /// UTF-8 or not, as Kafka's console producer does; the other formats
+    /// parse text and refuse bytes that are not UTF-8.
+    pub fn encode(&self, bytes: &[u8]) -> Result<Vec<u8>> {
+        match self {
+            TextFormat::String => Ok(bytes.to_vec()),
+            _ => {
+                let text = std::str::from_utf8(bytes).map_err(|e| {
+                    ClientError::Invalid(format!(
+                        "not UTF-8 text ({e}); only the string serializer takes any bytes"
+                    ))
+                })?;
+                self.serialize(text)
+            }
+        }
+    }
 }
 
 impl Serializer<str> for TextFormat {
@@ -135,6 +154,17 @@ mod tests {
         );
         assert!(TextFormat::Int.serialize("3000000000").is_err());
         assert!(TextFormat::Long.serialize("x").is_err());
+    }
+
+    #[test]
+    fn only_string_takes_bytes_that_are_not_utf8() {
+        assert_eq!(
+            TextFormat::String.encode(&[0xff, 0, 0xfe]).unwrap(),
+            vec![0xff, 0, 0xfe]
+        );
+        assert_eq!(TextFormat::Int.encode(b"7").unwrap(), vec![0, 0, 0, 7]);
+        let err = TextFormat::Json.encode(&[0xff]).unwrap_err().to_string();
+        assert!(err.contains("not UTF-8"), "{err}");
     }
 
     #[test]
