@@ -657,6 +657,52 @@ fn a_dead_broker_is_counted_as_failed_records() {
     }
 }
 
+/// Waiting for a dead cluster's acknowledgements can take the whole
+/// message timeout; Ctrl-C stops the wait and counts what is unknown.
+#[test]
+fn ctrl_c_stops_waiting_for_a_dead_broker() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::process::{Command, Stdio};
+
+    let mut broker = BrokerProcess::start(&[]);
+    let bs = broker.bootstrap();
+    create(&bs, "abandoned", "1");
+    let mut child = Command::new(PRODUCER)
+        .args(["-t", "abandoned", "-X", "message.timeout.ms=120000"])
+        .env("GREGOR_BOOTSTRAP", &bs)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn console-producer");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(b"early\n").expect("write a line");
+    assert!(common::wait_until(
+        std::time::Duration::from_secs(10),
+        || high_watermark(&bs, "abandoned") == 1
+    ));
+    broker.kill9();
+    stdin.write_all(b"a\nb\nc\n").expect("write lines");
+    drop(stdin);
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut seen = String::new();
+    while !seen.contains("waiting for 3 of 4 records") {
+        assert_ne!(stderr.read_line(&mut seen).expect("stderr"), 0, "{seen}");
+    }
+    let interrupted = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill -INT");
+    assert!(interrupted.success());
+    stderr.read_to_string(&mut seen).expect("stderr");
+    let status = child.wait().expect("console-producer exits");
+    assert_ne!(status.code(), Some(0), "{seen}");
+    assert!(
+        seen.contains("Sent 1 records (0 failed, 3 unacknowledged)"),
+        "{seen}"
+    );
+}
+
 fn high_watermark(bs: &str, topic: &str) -> i64 {
     use rdkafka::consumer::{BaseConsumer, Consumer};
     use rdkafka::ClientConfig;

@@ -114,6 +114,7 @@ async fn run(args: ConsoleProducer) -> anyhow::Result<ExitCode> {
     let mut buf = Vec::new();
     let (mut number, mut queued, mut dropped) = (0u64, 0u64, 0u64);
     let mut failure: Option<anyhow::Error> = None;
+    let mut interrupted = false;
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
     loop {
@@ -126,7 +127,10 @@ async fn run(args: ConsoleProducer) -> anyhow::Result<ExitCode> {
                     break;
                 }
             },
-            _ = &mut ctrl_c => break,
+            _ = &mut ctrl_c => {
+                interrupted = true;
+                break;
+            }
         };
         if read == 0 {
             break;
@@ -200,15 +204,23 @@ async fn run(args: ConsoleProducer) -> anyhow::Result<ExitCode> {
     progress.finish_and_clear();
     // librdkafka reports every queued record, delivered or failed, within
     // message.timeout.ms, so this wait ends; say why it is long when the
-    // cluster has gone quiet.
+    // cluster has gone quiet, and let Ctrl-C cut it short.
+    if interrupted {
+        ctrl_c.set(tokio::signal::ctrl_c());
+    }
     let mut told = false;
+    let mut unacknowledged = 0;
     while tally.finished() < queued {
         tokio::select! {
             _ = tally.done.notified() => {}
+            _ = &mut ctrl_c => {
+                unacknowledged = queued - tally.finished();
+                break;
+            }
             _ = tokio::time::sleep(Duration::from_secs(1)), if !told => {
                 told = true;
                 eprintln!(
-                    "{TOOL}: waiting for {} of {queued} records to be acknowledged (up to message.timeout.ms)",
+                    "{TOOL}: waiting for {} of {queued} records to be acknowledged (up to message.timeout.ms; Ctrl-C stops waiting)",
                     queued - tally.finished()
                 );
             }
@@ -218,11 +230,16 @@ async fn run(args: ConsoleProducer) -> anyhow::Result<ExitCode> {
         tally.acknowledged.load(Ordering::SeqCst),
         tally.failed.load(Ordering::SeqCst),
     );
+    let unknown = if unacknowledged > 0 {
+        format!(", {unacknowledged} unacknowledged")
+    } else {
+        String::new()
+    };
     // A mistake found before anything was sent is the one line of output.
     if failure.is_none() || acknowledged + failed > 0 {
         let elapsed = started.elapsed().as_secs_f64();
         eprintln!(
-            "Sent {acknowledged} records ({failed} failed{}) in {elapsed:.2} s, {:.0} records/s",
+            "Sent {acknowledged} records ({failed} failed{unknown}{}) in {elapsed:.2} s, {:.0} records/s",
             if dropped > 0 {
                 format!(", {dropped} filtered out")
             } else {
@@ -246,7 +263,7 @@ async fn run(args: ConsoleProducer) -> anyhow::Result<ExitCode> {
     if let Some(e) = failure {
         return Err(e);
     }
-    Ok(if failed > 0 {
+    Ok(if failed + unacknowledged > 0 {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
