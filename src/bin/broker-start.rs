@@ -40,11 +40,15 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        // Tests and scripts read this line to learn the bound port.
-        println!(
-            "gregor broker {} listening on {}",
-            broker.context().node_id,
-            broker.local_addr()
+        // Tests and scripts read this line to learn the bound port. A reader
+        // that has gone (`| head -1`) must not take the broker down with it.
+        let _ = gregor::cli::write_out(
+            format!(
+                "gregor broker {} listening on {}\n",
+                broker.context().node_id,
+                broker.local_addr()
+            )
+            .as_bytes(),
         );
         wait_for_signal().await;
         broker.shutdown().await;
