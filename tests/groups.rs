@@ -9,10 +9,15 @@ use std::time::{Duration, Instant};
 
 use common::{
     assigned, client_config, create_topic, poll_until, produce_values, subscribed_member,
-    values_read, BrokerProcess, RawClient,
+    values_read, wait_until, BrokerProcess, RawClient,
 };
 use kafka_protocol::error::ResponseError;
-use kafka_protocol::messages::{DescribeGroupsRequest, GroupId, ListGroupsRequest};
+use kafka_protocol::messages::join_group_request::JoinGroupRequestProtocol;
+use kafka_protocol::messages::sync_group_request::SyncGroupRequestAssignment;
+use kafka_protocol::messages::{
+    DeleteGroupsRequest, DescribeGroupsRequest, FindCoordinatorRequest, GroupId, HeartbeatRequest,
+    JoinGroupRequest, JoinGroupResponse, ListGroupsRequest, SyncGroupRequest, SyncGroupResponse,
+};
 use kafka_protocol::protocol::StrBytes;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 
@@ -696,4 +701,328 @@ async fn offsets_of_groups_without_members_expire() {
         rdkafka::Offset::Invalid,
         "the expiry is durable"
     );
+}
+
+/// The members DescribeGroups reports for `group`, and its state.
+fn described(port: u16, group: &str) -> (String, usize) {
+    let response = RawClient::connect(port)
+        .call(
+            &DescribeGroupsRequest::default()
+                .with_groups(vec![GroupId(StrBytes::from_string(group.to_string()))]),
+            5,
+        )
+        .expect("DescribeGroups answered");
+    let g = &response.groups[0];
+    (g.group_state.to_string(), g.members.len())
+}
+
+/// A static member that stops heartbeating without leaving (librdkafka's
+/// close sends no LeaveGroup for one) stays in the group until its
+/// session lapses, and no longer: once the deadline (its last request plus
+/// its session timeout) is past, the group is empty and can be deleted,
+/// as librdkafka's 0081 DescribeConsumerGroups test expects.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_static_member_gone_silent_is_gone_at_its_session_deadline() {
+    let broker = BrokerProcess::start(&[
+        "group.initial.rebalance.delay.ms=0",
+        "group.min.session.timeout.ms=500",
+    ]);
+    const G: &str = "silent-statics";
+    let mut client = RawClient::connect(broker.port);
+    find_coordinator(&mut client, G);
+    let joined = client
+        .call(
+            &raw_join_request(G, "")
+                .with_group_instance_id(Some(StrBytes::from_static_str("static-closer"))),
+            5,
+        )
+        .expect("JoinGroup answered");
+    assert_eq!(joined.error_code, 0);
+    let id = joined.member_id.to_string();
+    assert_eq!(
+        raw_sync(&mut client, G, joined.generation_id, &id, &[(&id, b"a")]).error_code,
+        0
+    );
+    assert_eq!(raw_heartbeat(&mut client, G, joined.generation_id, &id), 0);
+    // The broker took the heartbeat before this.
+    let last_heartbeat = Instant::now();
+    assert_eq!(
+        described(broker.port, G),
+        ("Stable".to_string(), 1),
+        "a silent static member has not left"
+    );
+
+    // What is awaited here is the session itself running out.
+    let deadline = last_heartbeat + Duration::from_millis(RAW_SESSION_MS);
+    std::thread::sleep(deadline.saturating_duration_since(Instant::now()));
+    let deleted = RawClient::connect(broker.port)
+        .call(
+            &DeleteGroupsRequest::default()
+                .with_groups_names(vec![GroupId(StrBytes::from_static_str(G))]),
+            1,
+        )
+        .expect("DeleteGroups answered");
+    assert_eq!(
+        deleted.results[0].error_code, 0,
+        "the session has lapsed: the group is empty"
+    );
+}
+
+const RAW_SESSION_MS: u64 = 1000;
+
+fn raw_join_request(group: &str, member_id: &str) -> JoinGroupRequest {
+    JoinGroupRequest::default()
+        .with_group_id(GroupId(StrBytes::from_string(group.to_string())))
+        .with_session_timeout_ms(RAW_SESSION_MS as i32)
+        .with_rebalance_timeout_ms(30_000)
+        .with_member_id(StrBytes::from_string(member_id.to_string()))
+        .with_protocol_type(StrBytes::from_static_str("raw-test"))
+        .with_protocols(vec![JoinGroupRequestProtocol::default()
+            .with_name(StrBytes::from_static_str("only"))
+            .with_metadata(bytes::Bytes::from_static(b"m"))])
+}
+
+/// JoinGroup v3: a new member is let in at once, without MEMBER_ID_REQUIRED.
+fn raw_join(client: &mut RawClient, group: &str, member_id: &str) -> JoinGroupResponse {
+    client
+        .call(&raw_join_request(group, member_id), 3)
+        .expect("JoinGroup answered")
+}
+
+/// As clients do first: this creates the offsets topic, where the group's
+/// state is stored.
+fn find_coordinator(client: &mut RawClient, group: &str) {
+    let found = client
+        .call(
+            &FindCoordinatorRequest::default().with_key(StrBytes::from_string(group.to_string())),
+            1,
+        )
+        .expect("FindCoordinator answered");
+    assert_eq!(found.error_code, 0);
+}
+
+fn raw_sync(
+    client: &mut RawClient,
+    group: &str,
+    generation: i32,
+    member_id: &str,
+    assignments: &[(&str, &'static [u8])],
+) -> SyncGroupResponse {
+    client
+        .call(
+            &SyncGroupRequest::default()
+                .with_group_id(GroupId(StrBytes::from_string(group.to_string())))
+                .with_generation_id(generation)
+                .with_member_id(StrBytes::from_string(member_id.to_string()))
+                .with_assignments(
+                    assignments
+                        .iter()
+                        .map(|(m, a)| {
+                            SyncGroupRequestAssignment::default()
+                                .with_member_id(StrBytes::from_string(m.to_string()))
+                                .with_assignment(bytes::Bytes::from_static(a))
+                        })
+                        .collect(),
+                ),
+            3,
+        )
+        .expect("SyncGroup answered")
+}
+
+fn raw_heartbeat(client: &mut RawClient, group: &str, generation: i32, member_id: &str) -> i16 {
+    client
+        .call(
+            &HeartbeatRequest::default()
+                .with_group_id(GroupId(StrBytes::from_string(group.to_string())))
+                .with_generation_id(generation)
+                .with_member_id(StrBytes::from_string(member_id.to_string())),
+            3,
+        )
+        .expect("Heartbeat answered")
+        .error_code
+}
+
+/// Heartbeats every fifth of a session for two sessions; the codes.
+fn heartbeat_for_two_sessions(
+    client: &mut RawClient,
+    group: &str,
+    generation: i32,
+    member_id: &str,
+) -> BTreeSet<i16> {
+    let until = Instant::now() + Duration::from_millis(2 * RAW_SESSION_MS);
+    let mut codes = BTreeSet::new();
+    while Instant::now() < until {
+        codes.insert(raw_heartbeat(client, group, generation, member_id));
+        std::thread::sleep(Duration::from_millis(RAW_SESSION_MS / 5));
+    }
+    codes
+}
+
+/// A member waiting in JoinGroup or SyncGroup sends no heartbeats: the
+/// call keeps it alive however long the others take (Kafka's rule), and
+/// its session starts afresh when the call is answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_waiting_in_join_or_sync_outlive_their_session() {
+    let broker = BrokerProcess::start(&[
+        "group.initial.rebalance.delay.ms=0",
+        "group.min.session.timeout.ms=500",
+    ]);
+    let port = broker.port;
+    const G: &str = "patient";
+    let mut a = RawClient::connect(port);
+    find_coordinator(&mut a, G);
+    let first = raw_join(&mut a, G, "");
+    assert_eq!(first.error_code, 0);
+    let a_id = first.member_id.to_string();
+    assert_eq!(
+        raw_sync(&mut a, G, first.generation_id, &a_id, &[(&a_id, b"a1")]).error_code,
+        0
+    );
+
+    // B's join waits two sessions for A, which heartbeats meanwhile.
+    let joining = std::thread::spawn(move || {
+        let mut b = RawClient::connect(port);
+        let joined = raw_join(&mut b, G, "");
+        (b, joined)
+    });
+    let in_progress = ResponseError::RebalanceInProgress.code();
+    assert!(wait_until(Duration::from_secs(10), || {
+        raw_heartbeat(&mut a, G, first.generation_id, &a_id) == in_progress
+    }));
+    assert_eq!(
+        heartbeat_for_two_sessions(&mut a, G, first.generation_id, &a_id),
+        BTreeSet::from([in_progress])
+    );
+    let second = raw_join(&mut a, G, &a_id);
+    assert_eq!(
+        (second.error_code, second.leader.as_str()),
+        (0, a_id.as_str())
+    );
+    let (mut b, joined) = joining.join().expect("B's join");
+    assert_eq!(
+        (joined.error_code, joined.generation_id),
+        (0, second.generation_id),
+        "B waited in JoinGroup past its session and joined"
+    );
+    let b_id = joined.member_id.to_string();
+
+    // B takes a moment (within its session) before its SyncGroup, which
+    // then waits two sessions for the leader's assignment.
+    std::thread::sleep(Duration::from_millis(RAW_SESSION_MS / 3));
+    let generation = second.generation_id;
+    let syncing = {
+        let b_id = b_id.clone();
+        std::thread::spawn(move || raw_sync(&mut b, G, generation, &b_id, &[]))
+    };
+    assert_eq!(
+        heartbeat_for_two_sessions(&mut a, G, generation, &a_id),
+        BTreeSet::from([0]),
+        "no rebalance while the leader takes its time"
+    );
+    let led = raw_sync(
+        &mut a,
+        G,
+        generation,
+        &a_id,
+        &[(&a_id, b"a2"), (&b_id, b"b2")],
+    );
+    assert_eq!((led.error_code, &led.assignment[..]), (0, &b"a2"[..]));
+    let synced = syncing.join().expect("B's sync");
+    assert_eq!(
+        (synced.error_code, &synced.assignment[..]),
+        (0, &b"b2"[..]),
+        "B waited in SyncGroup past its session and got its assignment"
+    );
+    assert_eq!(described(port, G), ("Stable".to_string(), 2));
+}
+
+fn cooperative_member(bootstrap: &str, group: &str) -> BaseConsumer {
+    client_config(bootstrap)
+        .set("group.id", group)
+        .set("partition.assignment.strategy", "cooperative-sticky")
+        .set("session.timeout.ms", "2000")
+        .set("heartbeat.interval.ms", "300")
+        .set("enable.auto.commit", "false")
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .expect("consumer")
+}
+
+/// librdkafka gives up the member id a JoinGroup earned
+/// (MEMBER_ID_REQUIRED) when its subscription changes before it has
+/// rejoined, and asks for another: the id given up must not hold the next
+/// join phase up to the rebalance timeout (five minutes by default), as
+/// in librdkafka's 0113 u_multiple_subscription_changes, where a consumer
+/// subscribes three times in a row. Kafka forgets such an id after the
+/// session timeout its JoinGroup gave.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn member_ids_given_up_while_joining_do_not_hold_rebalances_up() {
+    let broker = BrokerProcess::start(&[
+        "group.initial.rebalance.delay.ms=0",
+        "group.min.session.timeout.ms=1000",
+    ]);
+    let bs = broker.bootstrap();
+    create_topic(&bs, "coop-a", 8, &[]).await;
+    create_topic(&bs, "coop-b", 8, &[]).await;
+    let consumers: Vec<BaseConsumer> = (0..4).map(|_| cooperative_member(&bs, "coop")).collect();
+    consumers[0].subscribe(&["coop-a"]).expect("subscribe");
+    let all: Vec<&BaseConsumer> = consumers.iter().collect();
+    poll_until(&all, Duration::from_secs(30), |_| {
+        assigned(&consumers[0]).len() == 8
+    });
+    for c in &consumers[1..] {
+        c.subscribe(&["coop-a"]).expect("subscribe");
+        c.subscribe(&["coop-a", "coop-b"]).expect("subscribe");
+        c.subscribe(&["coop-a"]).expect("subscribe");
+    }
+    // A raw JoinGroup that never comes back with its id, as librdkafka's
+    // first one did, whatever the timing of the subscriptions above.
+    let abandoned = RawClient::connect(broker.port)
+        .call(
+            &JoinGroupRequest::default()
+                .with_group_id(GroupId(StrBytes::from_static_str("coop")))
+                .with_session_timeout_ms(2000)
+                .with_rebalance_timeout_ms(300_000)
+                .with_protocol_type(StrBytes::from_static_str("consumer"))
+                .with_protocols(vec![JoinGroupRequestProtocol::default()
+                    .with_name(StrBytes::from_static_str("cooperative-sticky"))]),
+            5,
+        )
+        .expect("JoinGroup answered");
+    assert_eq!(abandoned.error_code, ResponseError::MemberIdRequired.code());
+    poll_until(&all, Duration::from_secs(30), |_| {
+        consumers.iter().all(|c| assigned(c).len() == 2)
+    });
+    let shares: Vec<usize> = consumers.iter().map(|c| assigned(c).len()).collect();
+    assert_eq!(shares, [2, 2, 2, 2], "every member has its share of coop-a");
+}
+
+/// A JoinGroup repeated with nothing changed while the group waits for
+/// the leader's SyncGroup (its first answer lost, say) gets the same
+/// generation back, the leader with every member's metadata, as from
+/// Kafka, rather than starting another rebalance.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_join_repeated_before_sync_gets_the_same_generation() {
+    let broker = BrokerProcess::start(&[
+        "group.initial.rebalance.delay.ms=0",
+        "group.min.session.timeout.ms=500",
+    ]);
+    const G: &str = "repeating";
+    let mut a = RawClient::connect(broker.port);
+    find_coordinator(&mut a, G);
+    let first = raw_join(&mut a, G, "");
+    assert_eq!(first.error_code, 0);
+    let id = first.member_id.to_string();
+    let again = raw_join(&mut a, G, &id);
+    assert_eq!(
+        (
+            again.error_code,
+            again.generation_id,
+            again.leader.as_str(),
+            again.members.len()
+        ),
+        (0, first.generation_id, id.as_str(), 1)
+    );
+    let synced = raw_sync(&mut a, G, first.generation_id, &id, &[(&id, b"a")]);
+    assert_eq!((synced.error_code, &synced.assignment[..]), (0, &b"a"[..]));
 }

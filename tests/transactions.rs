@@ -437,3 +437,130 @@ async fn transactions_are_described_listed_and_refused_with_kafka_errors() {
         .transaction_states
         .is_empty());
 }
+
+/// The end offset of `topic`'s `partition` at read_uncommitted: records and
+/// markers alike.
+fn end_offset(bootstrap: &str, topic: &str, partition: i32) -> i64 {
+    let consumer: BaseConsumer = client_config(bootstrap)
+        .set("group.id", "gregor-txn-watermarks")
+        .create()
+        .expect("consumer");
+    consumer
+        .fetch_watermarks(topic, partition, Duration::from_secs(5))
+        .expect("watermarks")
+        .1
+}
+
+/// A marker that cannot be written yet (its partition's leader is down)
+/// is written once the leader is back, and the partitions that already
+/// had theirs get no second one from those retries.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_marker_retry_writes_only_the_markers_still_missing() {
+    use kafka_protocol::messages::{
+        DescribeTransactionsRequest, FindCoordinatorRequest, MetadataRequest, TransactionalId,
+    };
+    use kafka_protocol::protocol::StrBytes;
+    use rdkafka::admin::{AdminOptions, NewTopic, TopicReplication};
+
+    let mut brokers = common::start_cluster(
+        3,
+        &[
+            "offsets.topic.num.partitions=1",
+            "offsets.topic.replication.factor=1",
+            "transaction.state.log.num.partitions=1",
+            "transaction.state.log.replication.factor=1",
+            "transaction.abort.timed.out.transaction.cleanup.interval.ms=200",
+            "broker.session.timeout.ms=2000",
+        ],
+    );
+    let bootstrap = brokers
+        .iter()
+        .map(|b| b.bootstrap())
+        .collect::<Vec<_>>()
+        .join(",");
+    let mut coordinator = 0;
+    assert!(
+        wait_until(TIMEOUT, || {
+            let found = common::RawClient::connect(brokers[0].port)
+                .call(
+                    &FindCoordinatorRequest::default()
+                        .with_key(StrBytes::from_static_str("retrying"))
+                        .with_key_type(1),
+                    1,
+                )
+                .expect("FindCoordinator answered");
+            coordinator = found.node_id.0;
+            found.error_code == 0
+        }),
+        "the transaction coordinator is found"
+    );
+    let other = if coordinator == 1 { 2 } else { 1 };
+    // Partition 0 is led by the coordinator, partition 1 by the other broker.
+    let (on_coordinator, on_other) = ([coordinator], [other]);
+    let replicas: [&[i32]; 2] = [&on_coordinator, &on_other];
+    let topic = NewTopic::new("retried", 2, TopicReplication::Variable(&replicas));
+    for r in common::admin(&bootstrap)
+        .create_topics([&topic], &AdminOptions::new())
+        .await
+        .expect("create_topics")
+    {
+        r.expect("topic created");
+    }
+
+    let p = transactional_producer(&bootstrap, "retrying", &[]);
+    p.begin_transaction().expect("begin");
+    send(&p, "retried", 0, &["here"]);
+    send(&p, "retried", 1, &["there"]);
+    brokers[other as usize - 1].kill9();
+    // Decided once the PrepareCommit record is written: answered although
+    // one marker waits for its leader.
+    p.commit_transaction(TIMEOUT).expect("commit");
+
+    // The coordinator retries the missing marker meanwhile (every 200 ms)
+    // until the controller takes the dead broker's partition offline.
+    let port = brokers[coordinator as usize - 1].port;
+    let leader_of_partition_1 = || {
+        let response = common::RawClient::connect(port)
+            .call(&MetadataRequest::default().with_topics(None), 12)
+            .expect("Metadata answered");
+        response
+            .topics
+            .iter()
+            .find(|t| t.name.as_ref().is_some_and(|n| n.0.as_str() == "retried"))
+            .and_then(|t| t.partitions.iter().find(|p| p.partition_index == 1))
+            .map(|p| p.leader_id.0)
+    };
+    assert!(
+        wait_until(Duration::from_secs(20), || leader_of_partition_1()
+            == Some(-1)),
+        "the dead broker's partition goes offline"
+    );
+    brokers[other as usize - 1].restart_on_same_port();
+
+    let state = || {
+        common::RawClient::connect(port)
+            .call(
+                &DescribeTransactionsRequest::default().with_transactional_ids(vec![
+                    TransactionalId(StrBytes::from_static_str("retrying")),
+                ]),
+                0,
+            )
+            .expect("DescribeTransactions answered")
+            .transaction_states[0]
+            .transaction_state
+            .to_string()
+    };
+    assert!(
+        wait_until(Duration::from_secs(30), || state() == "CompleteCommit"),
+        "the transaction completes once the leader is back: {}",
+        state()
+    );
+    assert_eq!(
+        (
+            end_offset(&bootstrap, "retried", 0),
+            end_offset(&bootstrap, "retried", 1)
+        ),
+        (2, 2),
+        "one record and one COMMIT marker on each partition"
+    );
+}

@@ -17,7 +17,7 @@ impl Handler for AddOffsetsToTxn {
 
     async fn handle(
         broker: Arc<BrokerContext>,
-        _ctx: RequestContext,
+        ctx: RequestContext,
         request: AddOffsetsToTxnRequest,
     ) -> AddOffsetsToTxnResponse {
         let added = broker
@@ -39,6 +39,6 @@ impl Handler for AddOffsetsToTxn {
                     &[(OFFSETS_TOPIC.to_string(), partition)],
                 )
             });
-        AddOffsetsToTxnResponse::default().with_error_code(added.err().map_or(0, |e| e.code()))
+        AddOffsetsToTxnResponse::default().with_error_code(ctx.error_code(added.err()))
     }
 }

@@ -22,6 +22,7 @@ pub struct AddPartitionsToTxn;
 /// are not attempted, as in Kafka.
 fn add(
     broker: &BrokerContext,
+    ctx: &RequestContext,
     transactional_id: &str,
     (producer_id, producer_epoch): (i64, i16),
     topics: &[AddPartitionsToTxnTopic],
@@ -69,14 +70,16 @@ fn add(
                     }
                 })
                 .collect(),
-            Err(e) => vec![e.code(); wanted.len()],
+            Err(e) => vec![ctx.error_code(Some(e)); wanted.len()],
         }
     } else {
-        let code = broker
-            .transactions
-            .add_partitions(transactional_id, producer_id, producer_epoch, &wanted)
-            .err()
-            .map_or(0, |e| e.code());
+        let added = broker.transactions.add_partitions(
+            transactional_id,
+            producer_id,
+            producer_epoch,
+            &wanted,
+        );
+        let code = ctx.error_code(added.err());
         vec![code; wanted.len()]
     };
     let mut results: Vec<AddPartitionsToTxnTopicResult> = Vec::new();
@@ -107,6 +110,7 @@ impl Handler for AddPartitionsToTxn {
         if ctx.api_version <= 3 {
             let results = add(
                 &broker,
+                &ctx,
                 &request.v3_and_below_transactional_id.0,
                 (
                     request.v3_and_below_producer_id.0,
@@ -126,6 +130,7 @@ impl Handler for AddPartitionsToTxn {
                     .with_transactional_id(t.transactional_id.clone())
                     .with_topic_results(add(
                         &broker,
+                        &ctx,
                         &t.transactional_id.0,
                         (t.producer_id.0, t.producer_epoch),
                         &t.topics,

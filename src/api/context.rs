@@ -3,8 +3,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use kafka_protocol::error::ResponseError;
-use kafka_protocol::messages::RequestHeader;
+use kafka_protocol::messages::{ApiKey, RequestHeader};
 
+use super::version_errors;
 use crate::cluster::{Controller, ControllerError, MetadataImage, NewTopic, TopicImage};
 use crate::config::BrokerConfig;
 use crate::coordinator_records::partition_for;
@@ -170,5 +171,17 @@ pub struct RequestContext {
 impl RequestContext {
     pub fn client_id(&self) -> &str {
         self.header.client_id.as_deref().unwrap_or("")
+    }
+
+    /// The code of `error` (0 for none) as this request's API version
+    /// knows it.
+    pub fn error_code(&self, error: Option<ResponseError>) -> i16 {
+        let Some(error) = error else {
+            return 0;
+        };
+        match ApiKey::try_from(self.header.request_api_key) {
+            Ok(api) => version_errors::for_version(api, self.api_version, error).code(),
+            Err(()) => error.code(),
+        }
     }
 }

@@ -20,7 +20,7 @@ impl Handler for EndTxn {
 
     async fn handle(
         broker: Arc<BrokerContext>,
-        _ctx: RequestContext,
+        ctx: RequestContext,
         request: EndTxnRequest,
     ) -> EndTxnResponse {
         let transactional_id = request.transactional_id.0.to_string();
@@ -32,7 +32,7 @@ impl Handler for EndTxn {
         .await
         .unwrap_or(Err(ResponseError::UnknownServerError));
         EndTxnResponse::default()
-            .with_error_code(ended.err().map_or(0, |e| e.code()))
+            .with_error_code(ctx.error_code(ended.err()))
             .with_producer_id(ProducerId(-1))
             .with_producer_epoch(-1)
     }

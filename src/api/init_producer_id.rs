@@ -76,7 +76,7 @@ impl Handler for InitProducerId {
                     .with_producer_id(ProducerId(id))
                     .with_producer_epoch(epoch)
             }
-            Err(e) => response.with_error_code(e.code()),
+            Err(e) => response.with_error_code(ctx.error_code(Some(e))),
         }
     }
 }

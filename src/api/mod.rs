@@ -45,6 +45,7 @@ mod produce;
 mod registry;
 mod sync_group;
 mod txn_offset_commit;
+mod version_errors;
 mod write_txn_markers;
 
 pub use api_versions::unsupported_version_response;

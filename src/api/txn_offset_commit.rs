@@ -19,7 +19,7 @@ impl Handler for TxnOffsetCommit {
 
     async fn handle(
         broker: Arc<BrokerContext>,
-        _ctx: RequestContext,
+        ctx: RequestContext,
         request: TxnOffsetCommitRequest,
     ) -> TxnOffsetCommitResponse {
         let now = now_ms();
@@ -57,7 +57,7 @@ impl Handler for TxnOffsetCommit {
             Ok(()) => broker.groups.replicated(&request.group_id.0).await,
             Err(e) => Err(e),
         };
-        let code = outcome.err().map_or(0, |e| e.code());
+        let code = ctx.error_code(outcome.err());
         let topics = request
             .topics
             .iter()

@@ -1,6 +1,6 @@
 //! A member of a classic group, as the coordinator sees it.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use tokio::sync::oneshot;
@@ -54,11 +54,35 @@ impl Member {
         self.join_waiter.is_some()
     }
 
-    /// Whether the session has lapsed without a heartbeat (a member waiting in
-    /// JoinGroup is kept alive by that call).
-    pub fn is_expired(&self, now: Instant) -> bool {
-        !self.is_awaiting_join()
-            && now.duration_since(self.last_heartbeat).as_millis()
-                > self.session_timeout_ms.max(0) as u128
+    /// Answers the member's JoinGroup, if one waits; the answer restarts
+    /// its session, as a heartbeat does.
+    pub fn answer_join(&mut self, result: JoinResult) {
+        if let Some(w) = self.join_waiter.take() {
+            let _ = w.send(result);
+            self.last_heartbeat = Instant::now();
+        }
+    }
+
+    /// Answers the member's SyncGroup, if one waits; the answer restarts
+    /// its session, as a heartbeat does.
+    pub fn answer_sync(&mut self, result: SyncResult) {
+        if let Some(w) = self.sync_waiter.take() {
+            let _ = w.send(result);
+            self.last_heartbeat = Instant::now();
+        }
+    }
+
+    /// How long the session has left at `now`, None once it has lapsed
+    /// without a heartbeat (Kafka's heartbeat deadline: last heartbeat plus
+    /// session timeout). A member waiting in JoinGroup or SyncGroup is kept
+    /// alive by that call: its session restarts when the call is answered,
+    /// so it has at least a whole session left meanwhile.
+    pub fn session_left(&self, now: Instant) -> Option<Duration> {
+        let session = Duration::from_millis(self.session_timeout_ms.max(0) as u64);
+        if self.is_awaiting_join() || self.sync_waiter.is_some() {
+            return Some(session);
+        }
+        let deadline = self.last_heartbeat + session;
+        (deadline > now).then(|| deadline - now)
     }
 }

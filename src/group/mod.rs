@@ -281,11 +281,11 @@ impl GroupCoordinator {
                 // under a new member id, and the old id is fenced.
                 member_id = new_member_id(&r.client_id);
                 if let Some(mut old) = group.members.remove(&existing) {
-                    if let Some(w) = old.join_waiter.take() {
-                        let _ = w.send(join_error(&existing, ResponseError::FencedInstanceId));
-                    }
+                    old.answer_join(join_error(&existing, ResponseError::FencedInstanceId));
+                    old.answer_sync(Err(ResponseError::FencedInstanceId));
                     old.member_id = member_id.clone();
                     group.members.insert(member_id.clone(), old);
+                    self.arm_session_timer(&group.id, &member_id);
                 }
                 if group.leader_id.as_deref() == Some(existing.as_str()) {
                     group.leader_id = Some(member_id.clone());
@@ -307,14 +307,15 @@ impl GroupCoordinator {
                 }
             } else if r.group_instance_id.is_none() && r.require_known_member_id {
                 let id = new_member_id(&r.client_id);
-                group.pending_members.insert(id.clone(), now);
+                group.pending_members.insert(id.clone());
+                self.arm_pending_timer(&group.id, &id, r.session_timeout_ms);
                 return ready(join_error(&id, ResponseError::MemberIdRequired));
             } else {
                 member_id = new_member_id(&r.client_id);
             }
         } else if group.is_fenced(&member_id, r.group_instance_id.as_deref()) {
             return ready(join_error(&member_id, ResponseError::FencedInstanceId));
-        } else if !known && group.pending_members.remove(&member_id).is_none() {
+        } else if !known && !group.pending_members.remove(&member_id) {
             return ready(join_error(&member_id, ResponseError::UnknownMemberId));
         }
 
@@ -360,21 +361,27 @@ impl GroupCoordinator {
                         sync_waiter: None,
                     },
                 );
+                self.arm_session_timer(&group.id, &member_id);
             }
         }
-        match group.state {
-            // A follower rejoining with nothing changed gets the current generation back.
-            GroupState::Stable | GroupState::CompletingRebalance if unchanged && !is_leader => {
-                let member = group
-                    .members
-                    .get_mut(&member_id)
-                    .expect("member just updated");
-                if let Some(w) = member.join_waiter.take() {
-                    let _ = w.send(current_generation(group, &member_id));
-                }
+        // A member rejoining with nothing changed (its JoinGroup answer
+        // lost, say) gets the current generation back, as in Kafka; in
+        // Stable, the leader's rejoin is how it asks for a rebalance.
+        let current = unchanged
+            && match group.state {
+                GroupState::CompletingRebalance => true,
+                GroupState::Stable => !is_leader,
+                _ => false,
+            };
+        if current {
+            let result = current_generation(group, &member_id);
+            if let Some(member) = group.members.get_mut(&member_id) {
+                member.answer_join(result);
             }
-            GroupState::PreparingRebalance => self.maybe_complete_join(group),
-            _ => self.prepare_rebalance(group),
+        } else if group.state == GroupState::PreparingRebalance {
+            self.maybe_complete_join(group);
+        } else {
+            self.prepare_rebalance(group);
         }
         rx
     }
@@ -383,9 +390,7 @@ impl GroupCoordinator {
     fn prepare_rebalance(&self, group: &mut Group) {
         if group.state == GroupState::CompletingRebalance {
             for m in group.members.values_mut() {
-                if let Some(w) = m.sync_waiter.take() {
-                    let _ = w.send(Err(ResponseError::RebalanceInProgress));
-                }
+                m.answer_sync(Err(ResponseError::RebalanceInProgress));
             }
         }
         let initial = group.state == GroupState::Empty;
@@ -487,12 +492,8 @@ impl GroupCoordinator {
         let ids: Vec<String> = group.members.keys().cloned().collect();
         for id in ids {
             let result = current_generation(group, &id);
-            if let Some(w) = group
-                .members
-                .get_mut(&id)
-                .and_then(|m| m.join_waiter.take())
-            {
-                let _ = w.send(result);
+            if let Some(m) = group.members.get_mut(&id) {
+                m.answer_join(result);
             }
         }
     }
@@ -539,9 +540,8 @@ impl GroupCoordinator {
                 tracing::info!(group = %group.id, generation = group.generation_id, "group is stable");
                 self.store_group(group);
                 for m in group.members.values_mut() {
-                    if let Some(w) = m.sync_waiter.take() {
-                        let _ = w.send(Ok(m.assignment.clone()));
-                    }
+                    let assignment = m.assignment.clone();
+                    m.answer_sync(Ok(assignment));
                 }
             }
             rx
@@ -608,15 +608,13 @@ impl GroupCoordinator {
             match id {
                 Some(id) => {
                     if let Some(mut m) = group.remove_member(&id) {
-                        if let Some(w) = m.join_waiter.take() {
-                            let _ = w.send(join_error(&id, ResponseError::UnknownMemberId));
-                        }
+                        m.answer_join(join_error(&id, ResponseError::UnknownMemberId));
                     }
                     tracing::info!(group = %group_id, member = %id, "member left");
                     removed = true;
                     outcomes.push(None);
                 }
-                None if group.pending_members.remove(member_id).is_some() => outcomes.push(None),
+                None if group.pending_members.remove(member_id) => outcomes.push(None),
                 None => outcomes.push(Some(ResponseError::UnknownMemberId)),
             }
         }
@@ -634,7 +632,8 @@ impl GroupCoordinator {
         }
     }
 
-    /// Removes members whose session lapsed without a heartbeat, and rebalances their groups.
+    /// Removes KIP-848 members whose session lapsed without a heartbeat
+    /// (classic members each have a timer: `arm_session_timer`).
     pub fn expire_sessions(&self) {
         let now = Instant::now();
         let mut state = self.state.lock();
@@ -658,25 +657,86 @@ impl GroupCoordinator {
         for id in shrunk {
             self.store_consumer_group(&mut state, &id);
         }
-        for group in state.groups.values_mut() {
-            let expired: Vec<String> = group
-                .members
-                .values()
-                .filter(|m| m.is_expired(now))
-                .map(|m| m.member_id.clone())
-                .collect();
-            group.pending_members.retain(|_, since| {
-                now.duration_since(*since)
-                    < Duration::from_millis(self.config.max_session_timeout_ms.max(0) as u64)
-            });
-            for id in &expired {
-                tracing::info!(group = %group.id, member = %id, "session expired; removing member");
-                group.remove_member(id);
+    }
+
+    /// Kafka's DelayedHeartbeat: removes a classic member, and rebalances
+    /// its group, once its session lapses. One timer per member id, armed
+    /// as the member is added; each time it fires it sleeps again until
+    /// the member's current deadline, which every heartbeat pushes back,
+    /// so a member goes at its deadline rather than at the next periodic
+    /// check.
+    fn arm_session_timer(&self, group_id: &str, member_id: &str) {
+        let weak = self.this.clone();
+        let (group_id, member_id) = (group_id.to_string(), member_id.to_string());
+        tokio::spawn(async move {
+            let mut wait = Duration::ZERO;
+            loop {
+                tokio::time::sleep(wait).await;
+                let Some(coordinator) = weak.upgrade() else {
+                    return;
+                };
+                let mut state = coordinator.state.lock();
+                let Some(group) = state.groups.get_mut(&group_id) else {
+                    return;
+                };
+                let Some(member) = group.members.get(&member_id) else {
+                    return;
+                };
+                match member.session_left(Instant::now()) {
+                    Some(left) => wait = left,
+                    None => {
+                        coordinator.expire_lapsed(group);
+                        return;
+                    }
+                }
             }
-            if !expired.is_empty() {
-                self.member_removed(group);
-            }
+        });
+    }
+
+    /// Removes the members whose session has lapsed, and rebalances. The
+    /// timers do it at each deadline, give or take the millisecond or two
+    /// a timer may be late; requests that report membership call it first,
+    /// so that what they report holds to the deadline exactly.
+    fn expire_lapsed(&self, group: &mut Group) {
+        let now = Instant::now();
+        let lapsed: Vec<String> = group
+            .members
+            .values()
+            .filter(|m| m.session_left(now).is_none())
+            .map(|m| m.member_id.clone())
+            .collect();
+        for id in &lapsed {
+            tracing::info!(group = %group.id, member = %id, "session expired; removing member");
+            group.remove_member(id);
         }
+        if !lapsed.is_empty() {
+            self.member_removed(group);
+        }
+    }
+
+    /// A member id handed out with MEMBER_ID_REQUIRED (KIP-394) whose
+    /// JoinGroup does not come back within the session timeout it asked
+    /// for is dropped, as in Kafka, and a join phase waiting on it goes on.
+    /// A client that gives up on its id (librdkafka does when its
+    /// subscription changes while the first JoinGroup is out) would
+    /// otherwise hold every rebalance up to its full rebalance timeout.
+    fn arm_pending_timer(&self, group_id: &str, member_id: &str, session_timeout_ms: i32) {
+        let weak = self.this.clone();
+        let (group_id, member_id) = (group_id.to_string(), member_id.to_string());
+        let session = Duration::from_millis(session_timeout_ms.max(0) as u64);
+        tokio::spawn(async move {
+            tokio::time::sleep(session).await;
+            let Some(coordinator) = weak.upgrade() else {
+                return;
+            };
+            let mut state = coordinator.state.lock();
+            if let Some(group) = state.groups.get_mut(&group_id) {
+                if group.pending_members.remove(&member_id) {
+                    tracing::info!(group = %group_id, member = %member_id, "member id never joined; dropped");
+                    coordinator.maybe_complete_join(group);
+                }
+            }
+        });
     }
 
     /// OffsetCommit, with Kafka's checks of the committer's membership.
@@ -968,6 +1028,9 @@ impl GroupCoordinator {
     /// DeleteGroups for one group: only an empty group can go, with its offsets.
     pub fn delete_group(&self, group_id: &str) -> Result<(), ResponseError> {
         let mut state = self.state.lock();
+        if let Some(group) = state.groups.get_mut(group_id) {
+            self.expire_lapsed(group);
+        }
         if !state.knows(group_id) {
             return Err(ResponseError::GroupIdNotFound);
         }
@@ -1264,8 +1327,16 @@ impl GroupCoordinator {
         // here (a new `__consumer_offsets`) keeps its members.
         for index in gained {
             match self.load_partition(&mut state, index) {
-                Ok(()) => {
+                Ok(restored) => {
                     led.insert(index);
+                    // Restored classic groups' members start their sessions now.
+                    for group_id in restored {
+                        if let Some(group) = state.groups.get(&group_id) {
+                            for member_id in group.members.keys() {
+                                self.arm_session_timer(&group_id, member_id);
+                            }
+                        }
+                    }
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "the groups of this {OFFSETS_TOPIC} partition are not served (NOT_COORDINATOR) until it loads, when this broker comes to lead it again or restarts");
@@ -1279,10 +1350,12 @@ impl GroupCoordinator {
         }
     }
 
-    /// Replays `__consumer_offsets` partition `index` into the state.
-    fn load_partition(&self, state: &mut State, index: i32) -> Result<(), LoadError> {
+    /// Replays `__consumer_offsets` partition `index` into the state; the
+    /// classic groups it restored.
+    fn load_partition(&self, state: &mut State, index: i32) -> Result<BTreeSet<String>, LoadError> {
+        let mut restored = BTreeSet::new();
         let Some(partition) = self.replicas.partition(OFFSETS_TOPIC, index) else {
-            return Ok(());
+            return Ok(restored);
         };
         let mut consumer_groups: HashMap<String, consumer_records::Records> = HashMap::new();
         let loaded = replay_partition(&partition, |record| {
@@ -1296,6 +1369,7 @@ impl GroupCoordinator {
                 Replayed::Offset(group, topic, p, None) => state.offsets.remove(&group, &topic, p),
                 Replayed::Group(group, Some(r)) => {
                     state.groups.insert(group.clone(), restore_group(&group, r));
+                    restored.insert(group);
                 }
                 Replayed::Group(group, None) => {
                     state.groups.remove(&group);
@@ -1346,7 +1420,7 @@ impl GroupCoordinator {
                 "loaded committed offsets"
             );
         }
-        Ok(())
+        Ok(restored)
     }
 
     /// OffsetFetch: `None` asks for every partition the group committed.
@@ -1415,7 +1489,10 @@ pub struct GroupDescription {
 impl GroupCoordinator {
     /// Every known group as ListGroups reports it: (id, protocol type, state, group type).
     pub fn list_groups(&self) -> Vec<(String, String, &'static str, &'static str)> {
-        let state = self.state.lock();
+        let mut state = self.state.lock();
+        for group in state.groups.values_mut() {
+            self.expire_lapsed(group);
+        }
         let mut out: Vec<_> = state
             .groups
             .values()
@@ -1486,7 +1563,10 @@ impl GroupCoordinator {
 
     /// DescribeGroups for one group; an unknown group is reported Dead, as Kafka does.
     pub fn describe_group(&self, group_id: &str) -> GroupDescription {
-        let state = self.state.lock();
+        let mut state = self.state.lock();
+        if let Some(group) = state.groups.get_mut(group_id) {
+            self.expire_lapsed(group);
+        }
         let Some(group) = state.groups.get(group_id) else {
             return GroupDescription {
                 state: GroupState::Dead,

@@ -39,8 +39,8 @@ pub struct Group {
     pub protocol_name: Option<String>,
     pub leader_id: Option<String>,
     pub members: BTreeMap<String, Member>,
-    /// Member ids handed out with MEMBER_ID_REQUIRED, not yet joined, and when.
-    pub pending_members: HashMap<String, Instant>,
+    /// Member ids handed out with MEMBER_ID_REQUIRED, not yet joined.
+    pub pending_members: HashSet<String>,
     /// group.instance.id -> current member id, for static members.
     pub static_members: HashMap<String, String>,
     /// Bumped whenever a rebalance starts, so a timer armed for an older one does nothing.
@@ -90,7 +90,7 @@ impl Group {
             protocol_name: None,
             leader_id: None,
             members: BTreeMap::new(),
-            pending_members: HashMap::new(),
+            pending_members: HashSet::new(),
             static_members: HashMap::new(),
             rebalance_id: 0,
             initial_delay: None,

@@ -8,7 +8,10 @@
 //! CompleteCommit/CompleteAbort (after the markers). A state record is
 //! written before the change is acknowledged, so a restart resumes from the
 //! last one: a transaction found in a Prepare state has its markers written
-//! again (a repeated marker is harmless), an open one times out.
+//! again (the Prepare record names every partition, so after a restart some
+//! may get a second marker, as in Kafka), an open one times out. Within a
+//! run, a partition leaves the transaction once its marker is written, so
+//! a retry after a failed marker writes only the markers still missing.
 //!
 //! Design differs from Kafka: markers are written by this broker straight
 //! into the partitions it hosts before EndTxn is answered (Kafka answers
@@ -69,15 +72,16 @@ pub struct TransactionCoordinator {
 type Transactions<'a> = MutexGuard<'a, HashMap<String, TransactionMetadata>>;
 
 /// Has the leader at `addr` write the markers of `meta`'s transaction to
-/// its partitions (Kafka's WriteTxnMarkers). The coordinator runs on
-/// blocking threads, which wait here for the answer.
+/// its partitions (Kafka's WriteTxnMarkers); the partitions it wrote them
+/// to. The coordinator runs on blocking threads, which wait here for the
+/// answer.
 fn send_markers(
     addr: &str,
     meta: &TransactionMetadata,
     commit: bool,
     coordinator_epoch: i32,
     topics: BTreeMap<String, Vec<i32>>,
-) -> Result<(), ResponseError> {
+) -> Result<Vec<(String, i32)>, ResponseError> {
     let marker = WritableTxnMarker::default()
         .with_producer_id(ProducerId(meta.producer_id))
         .with_producer_epoch(meta.producer_epoch)
@@ -100,13 +104,22 @@ fn send_markers(
     };
     let response = tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(call))
         .map_err(|_| ResponseError::CoordinatorNotAvailable)?;
-    let failed = response
-        .markers
-        .iter()
-        .flat_map(|m| &m.topics)
-        .flat_map(|t| &t.partitions)
-        .find_map(|p| ResponseError::try_from_code(p.error_code));
-    failed.map_or(Ok(()), Err)
+    let mut written = Vec::new();
+    for topic in response.markers.iter().flat_map(|m| &m.topics) {
+        for p in &topic.partitions {
+            match ResponseError::try_from_code(p.error_code) {
+                None => written.push((topic.name.0.to_string(), p.partition_index)),
+                Some(e) => tracing::warn!(
+                    %addr,
+                    topic = %topic.name.0.as_str(),
+                    partition = p.partition_index,
+                    error = %e,
+                    "transaction marker not written"
+                ),
+            }
+        }
+    }
+    Ok(written)
 }
 
 fn check_producer(
@@ -388,6 +401,9 @@ impl TransactionCoordinator {
         completed
     }
 
+    /// Writes the markers still missing (a partition leaves `meta` once
+    /// its marker is written, so a retry writes only the others), then
+    /// records the Complete state.
     fn write_markers(
         &self,
         txns: &mut Transactions<'_>,
@@ -402,38 +418,43 @@ impl TransactionCoordinator {
                 self.state_partition(transactional_id),
             )
             .map_or(0, |p| p.leader_epoch());
+        let mut failed = None;
         // Partitions led elsewhere, by their leader's address.
         let mut remote: BTreeMap<String, BTreeMap<String, Vec<i32>>> = BTreeMap::new();
-        for (topic, partition) in &meta.partitions {
+        let pending: Vec<(String, i32)> = meta.partitions.iter().cloned().collect();
+        for (topic, partition) in pending {
             let written = self.replicas.write_txn_marker(
-                topic,
-                *partition,
+                &topic,
+                partition,
                 meta.producer_id,
                 meta.producer_epoch,
                 commit,
                 coordinator_epoch,
             );
             match written {
-                Ok(_) if topic == OFFSETS_TOPIC => {
-                    self.groups
-                        .complete_transaction(*partition, meta.producer_id, commit);
+                Ok(_) => {
+                    if topic == OFFSETS_TOPIC {
+                        self.groups
+                            .complete_transaction(partition, meta.producer_id, commit);
+                    }
+                    meta.partitions.remove(&(topic, partition));
                 }
-                Ok(_) => {}
                 Err(
                     ResponseError::UnknownTopicOrPartition | ResponseError::NotLeaderOrFollower,
                 ) => {
                     let image = self.images.borrow().clone();
                     // A partition deleted since it joined has nothing to end.
-                    let Some(p) = image.partition(topic, *partition) else {
+                    let Some(p) = image.partition(&topic, partition) else {
+                        meta.partitions.remove(&(topic, partition));
                         continue;
                     };
                     match image.brokers.get(&p.leader) {
                         Some(b) if p.leader != self.config.node_id => remote
                             .entry(format!("{}:{}", b.host, b.port))
                             .or_default()
-                            .entry(topic.clone())
+                            .entry(topic)
                             .or_default()
-                            .push(*partition),
+                            .push(partition),
                         _ => {
                             tracing::warn!(
                                 transactional_id,
@@ -441,25 +462,32 @@ impl TransactionCoordinator {
                                 partition,
                                 "no leader to write a transaction marker to"
                             );
-                            return Err(ResponseError::NotLeaderOrFollower);
+                            failed = Some(ResponseError::NotLeaderOrFollower);
                         }
                     }
                 }
                 Err(e) => {
                     tracing::warn!(transactional_id, topic, partition, error = %e, "cannot write transaction marker");
-                    return Err(e);
+                    failed = Some(e);
                 }
             }
         }
         if !remote.is_empty() {
+            let asked: usize = remote.values().flat_map(|t| t.values()).map(Vec::len).sum();
             // Other transactions go on while remote leaders write markers.
-            MutexGuard::unlocked(txns, || {
-                remote.into_iter().try_for_each(|(addr, topics)| {
-                    send_markers(&addr, &meta, commit, coordinator_epoch, topics).inspect_err(|e| {
-                        tracing::warn!(transactional_id, %addr, error = %e, "cannot have transaction markers written");
-                    })
-                })
-            })?;
+            let written: Vec<(String, i32)> = MutexGuard::unlocked(txns, || {
+                let mut written = Vec::new();
+                for (addr, topics) in remote {
+                    match send_markers(&addr, &meta, commit, coordinator_epoch, topics) {
+                        Ok(w) => written.extend(w),
+                        Err(e) => {
+                            tracing::warn!(transactional_id, %addr, error = %e, "cannot have transaction markers written");
+                            failed = Some(e);
+                        }
+                    }
+                }
+                written
+            });
             // The id may have moved on meanwhile (this broker lost its
             // state partition, say): what is recorded now stands.
             let unchanged = txns.get(transactional_id).is_some_and(|now| {
@@ -469,13 +497,22 @@ impl TransactionCoordinator {
             if !unchanged {
                 return Err(ResponseError::ConcurrentTransactions);
             }
+            if written.len() < asked {
+                failed.get_or_insert(ResponseError::NotLeaderOrFollower);
+            }
+            for p in &written {
+                meta.partitions.remove(p);
+            }
+        }
+        if let Some(e) = failed {
+            txns.insert(transactional_id.to_string(), meta);
+            return Err(e);
         }
         meta.state = if commit {
             TxnState::CompleteCommit
         } else {
             TxnState::CompleteAbort
         };
-        meta.partitions.clear();
         meta.start_ms = -1;
         meta.last_update_ms = now_ms();
         self.persist(transactional_id, Some(&meta))?;
