@@ -283,6 +283,11 @@ impl BrokerProcess {
         self.port = port;
     }
 
+    /// The broker's process id, for reading its /proc entries.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("the broker is running").id()
+    }
+
     pub fn is_running(&mut self) -> bool {
         match &mut self.child {
             Some(c) => c.try_wait().map(|s| s.is_none()).unwrap_or(false),
@@ -434,7 +439,11 @@ pub struct RawClient {
 
 impl RawClient {
     pub fn connect(port: u16) -> RawClient {
-        let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        RawClient::over(TcpStream::connect(("127.0.0.1", port)).expect("connect"))
+    }
+
+    /// A client on a connection made elsewhere (from a chosen local address, say).
+    pub fn over(stream: TcpStream) -> RawClient {
         stream
             .set_read_timeout(Some(Duration::from_secs(10)))
             .unwrap();
@@ -442,6 +451,12 @@ impl RawClient {
             stream,
             correlation_id: 0,
         }
+    }
+
+    /// Waits at most `timeout` for a read, so that `is_closed` can tell a
+    /// quiet connection from a closed one sooner.
+    pub fn set_read_timeout(&mut self, timeout: Duration) {
+        self.stream.set_read_timeout(Some(timeout)).unwrap();
     }
 
     pub fn send_raw(&mut self, bytes: &[u8]) {
