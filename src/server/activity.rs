@@ -49,14 +49,18 @@ impl Activity {
         };
         loop {
             let deadline = if self.busy.load(Ordering::Relaxed) > 0 {
-                Instant::now() + limit
+                Instant::now().checked_add(limit)
             } else {
                 let last =
                     self.opened + Duration::from_millis(self.last_ms.load(Ordering::Relaxed));
                 if last.elapsed() >= limit {
                     return;
                 }
-                last + limit
+                last.checked_add(limit)
+            };
+            // A limit past the end of time (Long.MAX_VALUE ms) never expires.
+            let Some(deadline) = deadline else {
+                return std::future::pending().await;
             };
             tokio::time::sleep_until(deadline).await;
         }
