@@ -17,17 +17,6 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::{Encodable, StrBytes};
 
-/// A field of /proc/PID/status, in bytes (the kernel prints kB).
-fn proc_status(pid: u32, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
-        .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
-        * 1024
-}
-
 fn api_versions() -> ApiVersionsRequest {
     ApiVersionsRequest::default()
         .with_client_software_name(StrBytes::from_static_str("gregor-test"))
@@ -92,10 +81,9 @@ fn closed_within(client: &mut RawClient, timeout: Duration) -> bool {
 #[test]
 fn stalled_big_requests_cost_what_arrived_and_are_closed_when_idle() {
     let broker = BrokerProcess::start(&["connections.max.idle.ms=1500"]);
-    let pid = broker.pid();
     // Warm up what the broker allocates on its first request.
     assert!(served(&mut RawClient::connect(broker.port)));
-    let (peak_before, resident_before) = (proc_status(pid, "VmPeak"), proc_status(pid, "VmHWM"));
+    let (peak_before, resident_before) = (broker.memory("VmPeak"), broker.memory("VmHWM"));
 
     const CLIENTS: u64 = 20;
     const ANNOUNCED: u64 = 100_000_000;
@@ -118,8 +106,8 @@ fn stalled_big_requests_cost_what_arrived_and_are_closed_when_idle() {
         );
     }
     let announced = CLIENTS * ANNOUNCED;
-    let reserved = proc_status(pid, "VmPeak").saturating_sub(peak_before);
-    let resident = proc_status(pid, "VmHWM").saturating_sub(resident_before);
+    let reserved = broker.memory("VmPeak").saturating_sub(peak_before);
+    let resident = broker.memory("VmHWM").saturating_sub(resident_before);
     assert!(
         reserved < announced / 4,
         "the broker reserved {reserved} bytes for {announced} bytes announced and 200 sent"
@@ -275,9 +263,8 @@ fn queued_max_request_bytes_holds_requests_back_while_the_pool_is_taken() {
 #[test]
 fn quiet_connections_hold_no_buffers() {
     let broker = BrokerProcess::start(&[]);
-    let pid = broker.pid();
     assert!(served(&mut RawClient::connect(broker.port)));
-    let before = proc_status(pid, "VmRSS");
+    let before = broker.memory("VmRSS");
     const CLIENTS: u64 = 400;
     let mut clients: Vec<RawClient> = (0..CLIENTS)
         .map(|_| RawClient::connect(broker.port))
@@ -285,7 +272,7 @@ fn quiet_connections_hold_no_buffers() {
     for c in &mut clients {
         assert!(served(c));
     }
-    let per_connection = proc_status(pid, "VmRSS").saturating_sub(before) / CLIENTS;
+    let per_connection = broker.memory("VmRSS").saturating_sub(before) / CLIENTS;
     assert!(
         per_connection < 16 * 1024,
         "each quiet connection holds {per_connection} bytes"

@@ -115,17 +115,6 @@ fn huge_declared_counts_in_any_request_leave_the_broker_serving() {
     assert_serving(&mut broker, "huge declared counts");
 }
 
-/// A field of /proc/PID/status, in bytes (the kernel prints kB).
-fn proc_status(pid: u32, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
-        .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
-        * 1024
-}
-
 /// A snappy-compressed batch of one record (timestamp `ts`) whose payload
 /// is `payload`, with a valid CRC: the broker stores it as it comes.
 fn snappy_batch(payload: &[u8], ts: i64) -> Vec<u8> {
@@ -200,8 +189,7 @@ fn snappy_blocks_claiming_gigabytes_allocate_nothing() {
         );
     }
 
-    let pid = broker.pid();
-    let (reserved, resident) = (proc_status(pid, "VmPeak"), proc_status(pid, "VmHWM"));
+    let (reserved, resident) = (broker.memory("VmPeak"), broker.memory("VmHWM"));
     for ts in [ts, ts + 1] {
         let answer = client.call(
             &ListOffsetsRequest::default()
@@ -217,8 +205,8 @@ fn snappy_blocks_claiming_gigabytes_allocate_nothing() {
         );
         assert!(answer.is_some(), "ListOffsets by time {ts} is answered");
     }
-    let reserved = proc_status(pid, "VmPeak").saturating_sub(reserved);
-    let resident = proc_status(pid, "VmHWM").saturating_sub(resident);
+    let reserved = broker.memory("VmPeak").saturating_sub(reserved);
+    let resident = broker.memory("VmHWM").saturating_sub(resident);
     assert!(
         reserved < 1 << 30,
         "the broker reserved {reserved} bytes for a 7-byte raw snappy block \

@@ -290,6 +290,20 @@ impl BrokerProcess {
         self.child.as_ref().expect("the broker is running").id()
     }
 
+    /// A memory field of the broker's /proc/PID/status (VmRSS, VmHWM,
+    /// VmPeak...), in bytes.
+    pub fn memory(&self, field: &str) -> u64 {
+        let pid = self.pid();
+        let status =
+            std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read /proc status");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+            .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+            .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
+            * 1024
+    }
+
     pub fn is_running(&mut self) -> bool {
         match &mut self.child {
             Some(c) => c.try_wait().map(|s| s.is_none()).unwrap_or(false),
