@@ -172,3 +172,63 @@ fn reserve(frame: &mut Vec<u8>, additional: usize) -> Result<(), FrameError> {
         .try_reserve_exact(additional)
         .map_err(|_| FrameError::OutOfMemory(frame.len() + additional))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncWriteExt;
+    use tokio::net::{TcpListener, TcpStream};
+
+    async fn pair() -> (FrameReader, TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        let (read_half, _write_half) = server.into_split();
+        let reader = FrameReader::new(read_half, 1 << 20, None, Activity::new());
+        (reader, client)
+    }
+
+    fn framed(body: &[u8]) -> Vec<u8> {
+        let mut out = (body.len() as i32).to_be_bytes().to_vec();
+        out.extend_from_slice(body);
+        out
+    }
+
+    async fn next(reader: &mut FrameReader) -> Bytes {
+        reader.next_frame().await.unwrap().unwrap().bytes
+    }
+
+    #[tokio::test]
+    async fn frames_come_out_whole_however_their_bytes_arrive() {
+        let (mut reader, mut client) = pair().await;
+        let big: Vec<u8> = (0..300_000u32).map(|i| i as u8).collect();
+        let mut wire = framed(b"first");
+        wire.extend(framed(&big));
+        wire.extend(framed(b"third"));
+        let writer = tokio::spawn(async move {
+            // A byte at a time across the first size field, then in uneven pieces.
+            for b in &wire[..6] {
+                client.write_all(&[*b]).await.unwrap();
+                client.flush().await.unwrap();
+                tokio::task::yield_now().await;
+            }
+            for chunk in wire[6..].chunks(70_001) {
+                client.write_all(chunk).await.unwrap();
+            }
+            client
+        });
+        assert_eq!(&next(&mut reader).await[..], b"first");
+        assert_eq!(next(&mut reader).await, big);
+        assert_eq!(&next(&mut reader).await[..], b"third");
+        let client = writer.await.unwrap();
+        // Waiting for a frame that does not come, it holds no buffer.
+        let waiting =
+            tokio::time::timeout(std::time::Duration::from_millis(50), reader.next_frame()).await;
+        assert!(waiting.is_err(), "nothing more was sent");
+        assert_eq!(reader.buffered.capacity(), 0);
+        drop(client);
+        assert!(reader.next_frame().await.unwrap().is_none());
+    }
+}
