@@ -18,7 +18,7 @@ use crate::cluster::{BrokerRegistration, Controller, MetadataLoadError};
 use crate::config::{BrokerConfig, LoadError};
 use crate::group::{GroupConfig, GroupCoordinator};
 use crate::partition::{DataDirLock, ReplicaManager, StartupError};
-use crate::server::Listener;
+use crate::server::{ConnectionSettings, Listener, PerIpLimit};
 use crate::transaction::{TransactionConfig, TransactionCoordinator};
 
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +34,11 @@ pub enum StartError {
     Metadata(#[from] MetadataLoadError),
     #[error(transparent)]
     Storage(#[from] StartupError),
+    #[error("cannot resolve {host} in max.connections.per.ip.overrides: {source}")]
+    Resolve {
+        host: String,
+        source: std::io::Error,
+    },
 }
 
 /// How often segment.ms rolls and flush.ms flushes are checked.
@@ -174,13 +179,28 @@ impl Broker {
             applied_epoch: AtomicU64::new(applied_epoch),
         });
 
+        let per_ip = PerIpLimit::resolve(
+            config.max_connections_per_ip(),
+            &config
+                .max_connections_per_ip_overrides()
+                .map_err(LoadError::from)?,
+        )
+        .await
+        .map_err(|(host, source)| StartError::Resolve { host, source })?;
         let listener = Listener {
             listener: tcp,
             broker: context.clone(),
-            max_request_bytes: config.socket_request_max_bytes(),
+            settings: Arc::new(ConnectionSettings {
+                max_request_bytes: config.socket_request_max_bytes(),
+                max_idle: config.connections_max_idle(),
+                request_pool: config
+                    .queued_max_request_bytes()
+                    .map(|bytes| Arc::new(Semaphore::new(bytes.min(Semaphore::MAX_PERMITS)))),
+            }),
             limit: Arc::new(Semaphore::new(
                 config.max_connections().min(Semaphore::MAX_PERMITS),
             )),
+            per_ip: Arc::new(per_ip),
         };
         let server = tokio::spawn(listener.run(shutdown_rx.clone()));
         background.push(follow_metadata(context.clone(), shutdown_rx.clone()));

@@ -7,7 +7,7 @@ mod common;
 use bytes::{BufMut, BytesMut};
 use common::{BrokerProcess, RawClient};
 use kafka_protocol::messages::*;
-use kafka_protocol::protocol::{Encodable, Message, StrBytes};
+use kafka_protocol::protocol::{Encodable, StrBytes};
 
 /// A frame for `key` at `version`: a request header, then `body`.
 fn frame(key: ApiKey, version: i16, body: &[u8]) -> Vec<u8> {
@@ -53,67 +53,6 @@ fn assert_serving(broker: &mut BrokerProcess, what: &str) {
     assert_eq!(response.error_code, 0);
 }
 
-/// The default request of every API the broker serves, encoded at every
-/// version the codec knows.
-fn default_bodies() -> Vec<(ApiKey, i16, Vec<u8>)> {
-    let mut out = Vec::new();
-    macro_rules! bodies {
-        ($($ty:ty),* $(,)?) => {$(
-            let request = <$ty>::default();
-            let key = ApiKey::try_from(<$ty as kafka_protocol::protocol::Request>::KEY).unwrap();
-            let versions = <$ty as Message>::VERSIONS;
-            for version in versions.min..=versions.max {
-                let mut body = BytesMut::new();
-                if request.encode(&mut body, version).is_ok() {
-                    out.push((key, version, body.to_vec()));
-                }
-            }
-        )*};
-    }
-    bodies!(
-        AddOffsetsToTxnRequest,
-        AddPartitionsToTxnRequest,
-        AlterConfigsRequest,
-        AlterPartitionReassignmentsRequest,
-        ApiVersionsRequest,
-        ConsumerGroupDescribeRequest,
-        ConsumerGroupHeartbeatRequest,
-        CreatePartitionsRequest,
-        CreateTopicsRequest,
-        DeleteGroupsRequest,
-        DeleteRecordsRequest,
-        DeleteTopicsRequest,
-        DescribeClusterRequest,
-        DescribeConfigsRequest,
-        DescribeGroupsRequest,
-        DescribeLogDirsRequest,
-        DescribeTransactionsRequest,
-        ElectLeadersRequest,
-        EndTxnRequest,
-        FetchRequest,
-        FindCoordinatorRequest,
-        HeartbeatRequest,
-        IncrementalAlterConfigsRequest,
-        InitProducerIdRequest,
-        JoinGroupRequest,
-        LeaveGroupRequest,
-        ListGroupsRequest,
-        ListOffsetsRequest,
-        ListPartitionReassignmentsRequest,
-        ListTransactionsRequest,
-        MetadataRequest,
-        OffsetCommitRequest,
-        OffsetDeleteRequest,
-        OffsetFetchRequest,
-        OffsetForLeaderEpochRequest,
-        ProduceRequest,
-        SyncGroupRequest,
-        TxnOffsetCommitRequest,
-        WriteTxnMarkersRequest,
-    );
-    out
-}
-
 #[test]
 fn a_metadata_request_claiming_two_billion_topics_closes_only_its_connection() {
     let mut broker = BrokerProcess::start(&[]);
@@ -149,7 +88,7 @@ fn a_metadata_request_claiming_two_billion_topics_closes_only_its_connection() {
 fn huge_declared_counts_in_any_request_leave_the_broker_serving() {
     let mut broker = BrokerProcess::start(&[]);
     let mut sent = 0;
-    for (key, version, body) in default_bodies() {
+    for (key, version, body) in common::requests::default_bodies() {
         let versions = key.valid_versions();
         if version != versions.min && version != versions.max {
             continue;
@@ -174,4 +113,109 @@ fn huge_declared_counts_in_any_request_leave_the_broker_serving() {
     }
     assert!(sent > 500, "only {sent} hostile frames were built");
     assert_serving(&mut broker, "huge declared counts");
+}
+
+/// A snappy-compressed batch of one record (timestamp `ts`) whose payload
+/// is `payload`, with a valid CRC: the broker stores it as it comes.
+fn snappy_batch(payload: &[u8], ts: i64) -> Vec<u8> {
+    let mut b = Vec::new();
+    b.extend_from_slice(&0i64.to_be_bytes()); // base offset
+    b.extend_from_slice(&((49 + payload.len()) as i32).to_be_bytes()); // length after this field
+    b.extend_from_slice(&(-1i32).to_be_bytes()); // partition leader epoch
+    b.push(2); // magic
+    b.extend_from_slice(&[0; 4]); // crc, below
+    b.extend_from_slice(&2i16.to_be_bytes()); // attributes: snappy
+    b.extend_from_slice(&0i32.to_be_bytes()); // last offset delta
+    b.extend_from_slice(&ts.to_be_bytes()); // base timestamp
+    b.extend_from_slice(&ts.to_be_bytes()); // max timestamp
+    b.extend_from_slice(&(-1i64).to_be_bytes()); // producer id
+    b.extend_from_slice(&(-1i16).to_be_bytes()); // producer epoch
+    b.extend_from_slice(&(-1i32).to_be_bytes()); // base sequence
+    b.extend_from_slice(&1i32.to_be_bytes()); // record count
+    b.extend_from_slice(payload);
+    let crc = crc32c::crc32c(&b[21..]);
+    b[17..21].copy_from_slice(&crc.to_be_bytes());
+    b
+}
+
+/// Snappy blocks whose five-byte length header claims gigabytes: the codec
+/// allocated the claimed size (raw snappy) or zero-filled it (Kafka's
+/// framed snappy) before finding the data is not there. The broker stores
+/// compressed batches unread, but decompresses them to answer ListOffsets
+/// by timestamp, so two small produce requests could make it reserve 4 GiB
+/// and touch 1 GiB. Found by tests/fuzz_decoder.rs.
+#[test]
+fn snappy_blocks_claiming_gigabytes_allocate_nothing() {
+    let broker = BrokerProcess::start(&[]);
+    let mut client = RawClient::connect(broker.port);
+    let created = client
+        .call(
+            &CreateTopicsRequest::default()
+                .with_timeout_ms(10_000)
+                .with_topics(vec![create_topics_request::CreatableTopic::default()
+                    .with_name(TopicName(StrBytes::from_static_str("bombs")))
+                    .with_num_partitions(1)
+                    .with_replication_factor(1)]),
+            5,
+        )
+        .expect("CreateTopics answered");
+    assert_eq!(created.topics[0].error_code, 0);
+
+    // Raw snappy claiming 4 GiB - 1, and one framed block claiming 1 GiB.
+    let raw = [0xff, 0xff, 0xff, 0xff, 0x0f, 0x00, 0x00];
+    let mut framed = b"\x82SNAPPY\x00\x00\x00\x00\x01\x00\x00\x00\x01".to_vec();
+    framed.extend_from_slice(&7u32.to_be_bytes());
+    framed.extend_from_slice(&[0x80, 0x80, 0x80, 0x80, 0x04, 0x00, 0x00]);
+    let ts = 1_700_000_000_000;
+    for (i, payload) in [&raw[..], &framed[..]].into_iter().enumerate() {
+        let produced = client
+            .call(
+                &ProduceRequest::default()
+                    .with_acks(1)
+                    .with_timeout_ms(10_000)
+                    .with_topic_data(vec![produce_request::TopicProduceData::default()
+                        .with_name(TopicName(StrBytes::from_static_str("bombs")))
+                        .with_partition_data(vec![
+                            produce_request::PartitionProduceData::default()
+                                .with_index(0)
+                                .with_records(Some(snappy_batch(payload, ts + i as i64).into())),
+                        ])]),
+                7,
+            )
+            .expect("Produce answered");
+        assert_eq!(
+            produced.responses[0].partition_responses[0].error_code, 0,
+            "the broker takes compressed batches as they come"
+        );
+    }
+
+    let (reserved, resident) = (broker.memory("VmPeak"), broker.memory("VmHWM"));
+    for ts in [ts, ts + 1] {
+        let answer = client.call(
+            &ListOffsetsRequest::default()
+                .with_replica_id(BrokerId(-1))
+                .with_topics(vec![list_offsets_request::ListOffsetsTopic::default()
+                    .with_name(TopicName(StrBytes::from_static_str("bombs")))
+                    .with_partitions(vec![
+                        list_offsets_request::ListOffsetsPartition::default()
+                            .with_partition_index(0)
+                            .with_timestamp(ts),
+                    ])]),
+            5,
+        );
+        assert!(answer.is_some(), "ListOffsets by time {ts} is answered");
+    }
+    let reserved = broker.memory("VmPeak").saturating_sub(reserved);
+    let resident = broker.memory("VmHWM").saturating_sub(resident);
+    assert!(
+        reserved < 1 << 30,
+        "the broker reserved {reserved} bytes for a 7-byte raw snappy block \
+         (and its resident memory grew by {resident} bytes)"
+    );
+    assert!(
+        resident < 256 << 20,
+        "the broker touched {resident} bytes for a 7-byte framed snappy block"
+    );
+    let mut broker = broker;
+    assert_serving(&mut broker, "snappy blocks claiming gigabytes");
 }

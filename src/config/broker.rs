@@ -97,6 +97,13 @@ pub static BROKER_CONFIGS: &[ConfigDef] = &[
         "Default final compression type for topics.",
     ),
     def(
+        "connections.max.idle.ms",
+        Long,
+        Some("600000"),
+        None,
+        "A client connection that reads and writes nothing for this long, with no request in progress, is closed; a request whose bytes stop arriving counts as idle. Negative: never.",
+    ),
+    def(
         "controller.listener.names",
         List,
         None,
@@ -385,6 +392,20 @@ pub static BROKER_CONFIGS: &[ConfigDef] = &[
         "Maximum simultaneous client connections.",
     ),
     def(
+        "max.connections.per.ip",
+        Int,
+        Some("2147483647"),
+        Some(0),
+        "Most simultaneous connections from one IP address; further ones are closed on accept. Zero only with max.connections.per.ip.overrides.",
+    ),
+    def(
+        "max.connections.per.ip.overrides",
+        ConfigKind::String,
+        Some(""),
+        None,
+        "Per-IP or per-hostname limits over max.connections.per.ip, as host:count,host:count (e.g. hostName:100,127.0.0.1:200).",
+    ),
+    def(
         "message.max.bytes",
         Int,
         Some("1048588"),
@@ -481,6 +502,13 @@ pub static BROKER_CONFIGS: &[ConfigDef] = &[
         Some("86400000"),
         Some(1),
         "How long a partition keeps an idempotent producer's state after its last write.",
+    ),
+    def(
+        "queued.max.request.bytes",
+        Long,
+        Some("-1"),
+        None,
+        "Bytes of requests being read or handled, over all connections, before no more requests are read; -1 for no limit. At least socket.request.max.bytes when set.",
     ),
     def(
         "replica.fetch.max.bytes",
@@ -653,7 +681,36 @@ impl BrokerConfig {
         cfg.listeners()?;
         cfg.advertised_listeners()?;
         cfg.controller_quorum_voters()?;
+        cfg.check_connection_limits()?;
         Ok(cfg)
+    }
+
+    /// Kafka's cross-property checks of the socket server's limits.
+    fn check_connection_limits(&self) -> Result<(), ConfigError> {
+        let invalid = |name: &str, reason: String| ConfigError::Invalid {
+            name: name.to_string(),
+            value: self.get(name).unwrap_or_default(),
+            reason,
+        };
+        let overrides = self.max_connections_per_ip_overrides()?;
+        if self.max_connections_per_ip() == 0 && overrides.is_empty() {
+            return Err(invalid(
+                "max.connections.per.ip",
+                "can be zero only if max.connections.per.ip.overrides is set".into(),
+            ));
+        }
+        if let Some(queued) = self.queued_max_request_bytes() {
+            if queued < self.socket_request_max_bytes() {
+                return Err(invalid(
+                    "queued.max.request.bytes",
+                    format!(
+                        "must be -1 or at least socket.request.max.bytes ({}), or no request that size could ever be read",
+                        self.socket_request_max_bytes()
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     pub fn set(&mut self, name: &str, value: &str) -> Result<(), ConfigError> {
@@ -899,6 +956,49 @@ impl BrokerConfig {
         self.long("max.connections").max(0) as usize
     }
 
+    pub fn max_connections_per_ip(&self) -> usize {
+        self.long("max.connections.per.ip").max(0) as usize
+    }
+
+    /// `max.connections.per.ip.overrides` as (host or IP, limit), in the
+    /// order given. Kafka splits each entry at its last colon, so IPv6
+    /// addresses need no brackets.
+    pub fn max_connections_per_ip_overrides(&self) -> Result<Vec<(String, usize)>, ConfigError> {
+        let name = "max.connections.per.ip.overrides";
+        let value = self.get(name).unwrap_or_default();
+        let mut out = Vec::new();
+        for item in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let invalid = || ConfigError::Invalid {
+                name: name.to_string(),
+                value: value.clone(),
+                reason: format!("'{item}' is not host:count with a count of zero or more"),
+            };
+            let (host, count) = item.rsplit_once(':').ok_or_else(invalid)?;
+            let host = host.trim();
+            let count: i32 = count.trim().parse().map_err(|_| invalid())?;
+            if host.is_empty() || count < 0 {
+                return Err(invalid());
+            }
+            out.push((host.to_string(), count as usize));
+        }
+        Ok(out)
+    }
+
+    /// `connections.max.idle.ms`; `None` (a negative value) keeps idle
+    /// connections open.
+    pub fn connections_max_idle(&self) -> Option<std::time::Duration> {
+        u64::try_from(self.long("connections.max.idle.ms"))
+            .ok()
+            .map(std::time::Duration::from_millis)
+    }
+
+    /// `queued.max.request.bytes`; `None` (zero or negative) for no limit.
+    pub fn queued_max_request_bytes(&self) -> Option<usize> {
+        usize::try_from(self.long("queued.max.request.bytes"))
+            .ok()
+            .filter(|&n| n > 0)
+    }
+
     pub fn log_retention_check_interval_ms(&self) -> u64 {
         self.long("log.retention.check.interval.ms").max(1) as u64
     }
@@ -1044,6 +1144,12 @@ mod tests {
         assert_eq!(b.node_id(), 1);
         assert_eq!(b.listeners().unwrap()[0].port, 9092);
         assert_eq!(b.socket_request_max_bytes(), 104_857_600);
+        assert_eq!(
+            b.connections_max_idle(),
+            Some(std::time::Duration::from_secs(600))
+        );
+        assert_eq!(b.max_connections_per_ip(), i32::MAX as usize);
+        assert_eq!(b.queued_max_request_bytes(), None);
         let log = TopicConfig::default().log_config(&b);
         assert_eq!(log.retention_ms, 168 * 3_600_000);
         assert_eq!(log.max_message_bytes, 1_048_588);
@@ -1080,6 +1186,10 @@ mod tests {
         b.default_replication_factor();
         b.socket_request_max_bytes();
         b.max_connections();
+        b.max_connections_per_ip();
+        b.max_connections_per_ip_overrides().unwrap();
+        b.connections_max_idle();
+        b.queued_max_request_bytes();
         b.log_retention_check_interval_ms();
         b.group_initial_rebalance_delay_ms();
         b.group_min_session_timeout_ms();
@@ -1187,6 +1297,48 @@ mod tests {
                     Err(LoadError::Voters(_) | LoadError::Roles(_))
                 ),
                 "process.roles={roles} node {id} with voters {voters:?} is refused"
+            );
+        }
+    }
+
+    #[test]
+    fn connection_limits_are_read_and_checked_as_kafka_does() {
+        let b = BrokerConfig::load(
+            None,
+            &[
+                kv("max.connections.per.ip", "0"),
+                kv(
+                    "max.connections.per.ip.overrides",
+                    "hostName:100, 127.0.0.1:200,::1:3",
+                ),
+                kv("queued.max.request.bytes", "104857600"),
+                kv("connections.max.idle.ms", "-1"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            b.max_connections_per_ip_overrides().unwrap(),
+            vec![
+                ("hostName".to_string(), 100),
+                ("127.0.0.1".to_string(), 200),
+                ("::1".to_string(), 3)
+            ]
+        );
+        assert_eq!(b.queued_max_request_bytes(), Some(104_857_600));
+        assert_eq!(b.connections_max_idle(), None);
+        for bad in [
+            vec![kv("max.connections.per.ip", "0")],
+            vec![kv("max.connections.per.ip.overrides", "127.0.0.1")],
+            vec![kv("max.connections.per.ip.overrides", "127.0.0.1:many")],
+            vec![kv("max.connections.per.ip.overrides", ":5")],
+            vec![kv("queued.max.request.bytes", "1024")],
+        ] {
+            assert!(
+                matches!(
+                    BrokerConfig::load(None, &bad),
+                    Err(LoadError::Config(ConfigError::Invalid { .. }))
+                ),
+                "{bad:?} is refused"
             );
         }
     }

@@ -3,23 +3,32 @@
 //! marked concurrent (Fetch's long poll), which run in their own task while
 //! later requests proceed; the writer still answers strictly in order.
 
+use std::io::IoSlice;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::{ApiKey, RequestHeader, ResponseHeader};
 use kafka_protocol::protocol::{Decodable, Encodable};
-use tokio::io::{AsyncWriteExt, BufReader, BufWriter};
+use tokio::io::AsyncWriteExt;
+use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 
-use super::frame::{read_frame, FrameError};
+use super::activity::{Activity, Busy};
+use super::frame::{Frame, FrameError, FrameReader};
 use crate::api::{self, BrokerContext, RequestContext};
 
 /// Responses a connection may have outstanding before it stops reading:
 /// back-pressure on clients that pipeline faster than the broker answers.
 const MAX_IN_FLIGHT: usize = 128;
+
+/// Responses already answered go out together in one vectored write, up
+/// to this many bytes or this many responses.
+const WRITE_BATCH_BYTES: usize = 1024 * 1024;
+const WRITE_BATCH_RESPONSES: usize = 64;
 
 type Body = Result<Option<BytesMut>, anyhow::Error>;
 
@@ -28,28 +37,47 @@ enum Pending {
     Running(i32, ApiKey, i16, JoinHandle<Body>),
 }
 
+/// The socket server's limits every connection applies.
+pub struct ConnectionSettings {
+    /// `socket.request.max.bytes`
+    pub max_request_bytes: usize,
+    /// `connections.max.idle.ms`; `None` never closes an idle connection.
+    pub max_idle: Option<Duration>,
+    /// `queued.max.request.bytes`, shared by every connection.
+    pub request_pool: Option<Arc<Semaphore>>,
+}
+
 pub async fn serve(
     stream: TcpStream,
     peer: SocketAddr,
     broker: Arc<BrokerContext>,
-    max_request_bytes: usize,
+    settings: Arc<ConnectionSettings>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let _ = stream.set_nodelay(true);
     let (read_half, write_half) = stream.into_split();
-    let mut reader = BufReader::with_capacity(64 * 1024, read_half);
+    let activity = Activity::new();
+    let mut reader = FrameReader::new(
+        read_half,
+        settings.max_request_bytes,
+        settings.request_pool.clone(),
+        activity.clone(),
+    );
     let (tx, rx) = mpsc::channel::<Pending>(MAX_IN_FLIGHT);
-    let writer = tokio::spawn(write_responses(
-        BufWriter::with_capacity(64 * 1024, write_half),
-        rx,
-        peer,
-    ));
+    let mut writer = tokio::spawn(write_responses(write_half, rx, peer, activity.clone()));
+    let idle = activity.idle(settings.max_idle);
+    tokio::pin!(idle);
 
+    let mut expired = false;
     loop {
         let frame = tokio::select! {
             biased;
             _ = shutdown.changed() => break,
-            frame = read_frame(&mut reader, max_request_bytes) => frame,
+            _ = &mut idle => {
+                expired = true;
+                break;
+            }
+            frame = reader.next_frame() => frame,
         };
         let frame = match frame {
             Ok(Some(frame)) => frame,
@@ -65,9 +93,18 @@ pub async fn serve(
                 break;
             }
         };
-        match dispatch(&broker, frame, peer).await {
+        match dispatch(&broker, frame, peer, &activity).await {
             Ok(Some(pending)) => {
-                if tx.send(pending).await.is_err() {
+                // A client that stops reading its responses fills the
+                // queue; it is idle all the same.
+                let sent = tokio::select! {
+                    sent = tx.send(pending) => sent.is_ok(),
+                    _ = &mut idle => {
+                        expired = true;
+                        false
+                    }
+                };
+                if !sent {
                     break;
                 }
             }
@@ -79,7 +116,15 @@ pub async fn serve(
         }
     }
     drop(tx);
-    let _ = writer.await;
+    // In-flight responses are written, unless the client stopped taking them.
+    if !expired {
+        tokio::select! {
+            _ = &mut writer => return,
+            _ = &mut idle => {}
+        }
+    }
+    tracing::debug!(%peer, "closing idle connection (connections.max.idle.ms)");
+    writer.abort();
 }
 
 /// Decodes the header and starts the request. `Err` closes the connection,
@@ -87,9 +132,14 @@ pub async fn serve(
 /// than ApiVersions, and bodies the codec cannot read.
 async fn dispatch(
     broker: &Arc<BrokerContext>,
-    mut frame: Bytes,
+    frame: Frame,
     peer: SocketAddr,
+    activity: &Arc<Activity>,
 ) -> Result<Option<Pending>, String> {
+    let Frame {
+        bytes: mut frame,
+        permit,
+    } = frame;
     if frame.len() < 8 {
         return Err(format!(
             "request of {} bytes is shorter than a request header",
@@ -127,15 +177,25 @@ async fn dispatch(
     let future = endpoint
         .call(broker.clone(), ctx, frame)
         .map_err(|e| format!("bad {key:?} v{version} request body: {e}"))?;
+    // The request's bytes stay counted in queued.max.request.bytes until
+    // its handler is done with them.
+    let in_progress: (Busy, Option<OwnedSemaphorePermit>) = (activity.busy(), permit);
     if endpoint.concurrent {
+        let handler = tokio::spawn(async move {
+            let body = future.await;
+            drop(in_progress);
+            body
+        });
         Ok(Some(Pending::Running(
             correlation_id,
             key,
             version,
-            tokio::spawn(future),
+            handler,
         )))
     } else {
-        match future.await {
+        let body = future.await;
+        drop(in_progress);
+        match body {
             Ok(None) => Ok(None),
             body => Ok(Some(Pending::Ready(correlation_id, key, version, body))),
         }
@@ -148,52 +208,107 @@ fn encode_body<M: Encodable>(message: &M, version: i16) -> anyhow::Result<BytesM
     Ok(out)
 }
 
+/// Writes responses in request order. Those already answered when the
+/// socket is free go out in one vectored write; nothing is buffered in
+/// between, so a quiet connection holds no write buffer.
 async fn write_responses(
-    mut out: BufWriter<tokio::net::tcp::OwnedWriteHalf>,
+    mut out: OwnedWriteHalf,
     mut rx: mpsc::Receiver<Pending>,
     peer: SocketAddr,
+    activity: Arc<Activity>,
 ) {
-    while let Some(pending) = rx.recv().await {
-        let (correlation_id, key, version, body) = match pending {
-            Pending::Ready(c, k, v, body) => (c, k, v, body),
-            Pending::Running(c, k, v, handle) => (
-                c,
-                k,
-                v,
-                handle
-                    .await
-                    .unwrap_or_else(|e| Err(anyhow::anyhow!("handler task failed: {e}"))),
-            ),
-        };
-        let body = match body {
-            Ok(Some(body)) => body,
-            Ok(None) => continue,
-            Err(e) => {
-                tracing::error!(%peer, ?key, version, error = %e, "cannot build response; closing connection");
-                break;
+    let mut next = rx.recv().await;
+    while next.is_some() {
+        let mut batch = Vec::new();
+        let mut batch_bytes = 0;
+        while let Some(pending) = next.take() {
+            // Earlier answers are not held back behind a long poll.
+            if let Pending::Running(_, _, _, handle) = &pending {
+                if !handle.is_finished() && !batch.is_empty() {
+                    next = Some(pending);
+                    break;
+                }
             }
-        };
-        let header = ResponseHeader::default().with_correlation_id(correlation_id);
-        let header = match encode_body(&header, key.response_header_version(version)) {
-            Ok(h) => h,
-            Err(e) => {
-                tracing::error!(%peer, error = %e, "cannot encode response header");
-                break;
+            match framed(pending, peer).await {
+                Ok(Some((prefix, body))) => {
+                    batch_bytes += prefix.len() + body.len();
+                    batch.push(prefix);
+                    batch.push(body);
+                }
+                Ok(None) => {}
+                Err(()) => {
+                    let _ = write_all(&mut out, &batch, &activity).await;
+                    let _ = out.shutdown().await;
+                    return;
+                }
             }
-        };
-        let size = (header.len() + body.len()) as i32;
-        let written = async {
-            out.write_all(&size.to_be_bytes()).await?;
-            out.write_all(header.chunk()).await?;
-            out.write_all(body.chunk()).await
-        };
-        if written.await.is_err() {
-            break;
+            if batch_bytes < WRITE_BATCH_BYTES && batch.len() < 2 * WRITE_BATCH_RESPONSES {
+                next = rx.try_recv().ok();
+            }
         }
-        if rx.is_empty() && out.flush().await.is_err() {
-            break;
+        if write_all(&mut out, &batch, &activity).await.is_err() {
+            return;
+        }
+        if next.is_none() {
+            next = rx.recv().await;
         }
     }
-    let _ = out.flush().await;
     let _ = out.shutdown().await;
+}
+
+/// A response as its size-and-header prefix and its body; `Ok(None)` for
+/// a request that gets no response, `Err` when the connection must close.
+async fn framed(pending: Pending, peer: SocketAddr) -> Result<Option<(Bytes, Bytes)>, ()> {
+    let (correlation_id, key, version, body) = match pending {
+        Pending::Ready(c, k, v, body) => (c, k, v, body),
+        Pending::Running(c, k, v, handle) => (
+            c,
+            k,
+            v,
+            handle
+                .await
+                .unwrap_or_else(|e| Err(anyhow::anyhow!("handler task failed: {e}"))),
+        ),
+    };
+    let body = match body {
+        Ok(Some(body)) => body.freeze(),
+        Ok(None) => return Ok(None),
+        Err(e) => {
+            tracing::error!(%peer, ?key, version, error = %e, "cannot build response; closing connection");
+            return Err(());
+        }
+    };
+    let header = ResponseHeader::default().with_correlation_id(correlation_id);
+    let mut prefix = BytesMut::with_capacity(16);
+    prefix.put_i32(0);
+    if let Err(e) = header.encode(&mut prefix, key.response_header_version(version)) {
+        tracing::error!(%peer, error = %e, "cannot encode response header");
+        return Err(());
+    }
+    let size = (prefix.len() - 4 + body.len()) as i32;
+    prefix[..4].copy_from_slice(&size.to_be_bytes());
+    Ok(Some((prefix.freeze(), body)))
+}
+
+async fn write_all(
+    out: &mut OwnedWriteHalf,
+    chunks: &[Bytes],
+    activity: &Activity,
+) -> std::io::Result<()> {
+    let mut slices: Vec<IoSlice> = chunks
+        .iter()
+        .filter(|c| !c.is_empty())
+        .map(|c| IoSlice::new(c))
+        .collect();
+    let mut slices = &mut slices[..];
+    while !slices.is_empty() {
+        let written = out.write_vectored(slices).await?;
+        if written == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        // A client taking a large response slowly is not idle.
+        activity.stamp();
+        IoSlice::advance_slices(&mut slices, written);
+    }
+    Ok(())
 }

@@ -1,8 +1,10 @@
 //! The network side: TCP listener, Kafka framing, per-connection dispatch.
 
+mod activity;
 mod connection;
 mod frame;
 mod listener;
 
-pub use frame::{read_frame, FrameError};
-pub use listener::Listener;
+pub use connection::ConnectionSettings;
+pub use frame::{Frame, FrameError, FrameReader};
+pub use listener::{Listener, PerIpLimit};

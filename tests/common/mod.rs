@@ -4,6 +4,8 @@
 
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+pub mod requests;
+
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -325,6 +327,20 @@ impl BrokerProcess {
         self.child.as_ref().map(Child::id)
     }
 
+    /// A memory field of the broker's /proc/PID/status (VmRSS, VmHWM,
+    /// VmPeak...), in bytes.
+    pub fn memory(&self, field: &str) -> u64 {
+        let pid = self.pid().expect("the broker is running");
+        let status =
+            std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read /proc status");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+            .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+            .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
+            * 1024
+    }
+
     pub fn is_running(&mut self) -> bool {
         match &mut self.child {
             Some(c) => c.try_wait().map(|s| s.is_none()).unwrap_or(false),
@@ -476,7 +492,11 @@ pub struct RawClient {
 
 impl RawClient {
     pub fn connect(port: u16) -> RawClient {
-        let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        RawClient::over(TcpStream::connect(("127.0.0.1", port)).expect("connect"))
+    }
+
+    /// A client on a connection made elsewhere (from a chosen local address, say).
+    pub fn over(stream: TcpStream) -> RawClient {
         stream
             .set_read_timeout(Some(Duration::from_secs(10)))
             .unwrap();
@@ -484,6 +504,12 @@ impl RawClient {
             stream,
             correlation_id: 0,
         }
+    }
+
+    /// Waits at most `timeout` for a read, so that `is_closed` can tell a
+    /// quiet connection from a closed one sooner.
+    pub fn set_read_timeout(&mut self, timeout: Duration) {
+        self.stream.set_read_timeout(Some(timeout)).unwrap();
     }
 
     pub fn send_raw(&mut self, bytes: &[u8]) {

@@ -57,6 +57,23 @@ impl<B: ByteBufMut> Compressor<B> for Snappy {
 
 const MAGIC_HEADER: &[u8; 16] = b"\x82SNAPPY\x00\x00\x00\x00\x01\x00\x00\x00\x01";
 
+/// Gregor: no snappy element yields more than 64 bytes from 3 (a copy with
+/// a two-byte offset), so a block declaring more than 22 times its own size
+/// is corrupt. Checking before allocating keeps a five-byte length header
+/// from reserving (raw) or zero-filling (framed) up to 4 GiB.
+const MAX_EXPANSION: usize = 22;
+
+fn checked_decompress_len(block: &[u8]) -> Result<usize> {
+    let len = decompress_len(block)?;
+    if len > block.len().saturating_mul(MAX_EXPANSION) {
+        anyhow::bail!(
+            "snappy block of {} bytes claims {len} bytes uncompressed",
+            block.len()
+        );
+    }
+    Ok(len)
+}
+
 impl<B: ByteBuf> Decompressor<B> for Snappy {
     type Buf = Bytes;
     fn decompress<R, F>(compressed: &mut B, f: F) -> Result<R>
@@ -80,7 +97,8 @@ impl<B: ByteBuf> Decompressor<B> for Snappy {
             .is_none_or(|magic| *magic != MAGIC_HEADER[..])
         {
             let compressed = compressed.copy_to_bytes(compressed.remaining());
-            let actual_len = decompress_len(&compressed).context("failed to read snappy header")?;
+            let actual_len =
+                checked_decompress_len(&compressed).context("failed to read snappy header")?;
             let mut tmp = BytesMut::zeroed(actual_len);
             Decoder::new()
                 .decompress(&compressed, &mut tmp)
@@ -102,7 +120,7 @@ impl<B: ByteBuf> Decompressor<B> for Snappy {
                 .try_get_bytes(compressed_block_size)
                 .context("not enough bytes for block")?;
 
-            let uncompressed_block_length = decompress_len(&compressed_block)
+            let uncompressed_block_length = checked_decompress_len(&compressed_block)
                 .context("failed to get snappy uncompressed length")?;
             let uncompressed_block_start = uncompressed.len();
             uncompressed.resize(

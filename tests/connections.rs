@@ -1,0 +1,280 @@
+//! What slow, idle and numerous clients may hold: connections.max.idle.ms,
+//! max.connections.per.ip and its overrides, queued.max.request.bytes, and
+//! memory that follows the bytes a client sent rather than the sizes it
+//! announced.
+
+mod common;
+
+use std::io::Write;
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
+
+use bytes::BytesMut;
+use common::{create_topic, wait_until, BrokerProcess, RawClient};
+use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+use kafka_protocol::messages::{
+    ApiKey, ApiVersionsRequest, BrokerId, FetchRequest, RequestHeader, TopicName,
+};
+use kafka_protocol::protocol::{Encodable, StrBytes};
+
+fn api_versions() -> ApiVersionsRequest {
+    ApiVersionsRequest::default()
+        .with_client_software_name(StrBytes::from_static_str("gregor-test"))
+        .with_client_software_version(StrBytes::from_static_str("1.0"))
+}
+
+/// An ApiVersions v3 request, framed.
+fn api_versions_frame() -> Vec<u8> {
+    let header = RequestHeader::default()
+        .with_request_api_key(ApiKey::ApiVersions as i16)
+        .with_request_api_version(3)
+        .with_correlation_id(1);
+    let mut body = BytesMut::new();
+    header.encode(&mut body, 2).unwrap();
+    api_versions().encode(&mut body, 3).unwrap();
+    let mut framed = (body.len() as i32).to_be_bytes().to_vec();
+    framed.extend_from_slice(&body);
+    framed
+}
+
+/// True if the broker answers an ApiVersions request on `client`.
+fn served(client: &mut RawClient) -> bool {
+    client
+        .call(&api_versions(), 3)
+        .is_some_and(|r| r.error_code == 0)
+}
+
+/// A connection to `port` on 127.0.0.1 from the local address `from`.
+fn connect_from(from: &str, port: u16) -> RawClient {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let stream = runtime.block_on(async {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket
+            .bind(format!("{from}:0").parse::<SocketAddr>().unwrap())
+            .unwrap_or_else(|e| panic!("bind {from}: {e}"));
+        socket
+            .connect(SocketAddr::from(([127, 0, 0, 1], port)))
+            .await
+            .expect("connect")
+            .into_std()
+            .expect("std stream")
+    });
+    stream.set_nonblocking(false).unwrap();
+    RawClient::over(stream)
+}
+
+/// Waits until the broker has closed `client`'s connection.
+fn closed_within(client: &mut RawClient, timeout: Duration) -> bool {
+    client.set_read_timeout(Duration::from_millis(100));
+    wait_until(timeout, || client.is_closed())
+}
+
+/// Twenty clients each announce a 100 MB request and send ten bytes of it.
+/// The broker used to reserve the whole announced size at once; now a
+/// frame's buffer grows with what arrives, and connections.max.idle.ms
+/// closes the stalled ones. Linux commits memory only as it is touched, so
+/// the address space the broker reserved (VmPeak) is what showed the 2 GB;
+/// resident memory (VmHWM) must not grow by it either.
+#[test]
+fn stalled_big_requests_cost_what_arrived_and_are_closed_when_idle() {
+    let broker = BrokerProcess::start(&["connections.max.idle.ms=1500"]);
+    // Warm up what the broker allocates on its first request.
+    assert!(served(&mut RawClient::connect(broker.port)));
+    let (peak_before, resident_before) = (broker.memory("VmPeak"), broker.memory("VmHWM"));
+
+    const CLIENTS: u64 = 20;
+    const ANNOUNCED: u64 = 100_000_000;
+    let mut stalled: Vec<TcpStream> = (0..CLIENTS)
+        .map(|_| {
+            let mut s = TcpStream::connect(("127.0.0.1", broker.port)).expect("connect");
+            s.write_all(&(ANNOUNCED as i32).to_be_bytes()).unwrap();
+            s.write_all(&[0u8; 10]).unwrap();
+            s
+        })
+        .collect();
+    // The stalled clients hold nothing that keeps others out.
+    assert!(served(&mut RawClient::connect(broker.port)));
+
+    for (i, s) in stalled.drain(..).enumerate() {
+        let mut client = RawClient::over(s);
+        assert!(
+            closed_within(&mut client, Duration::from_secs(30)),
+            "stalled connection {i} is closed once idle for connections.max.idle.ms"
+        );
+    }
+    let announced = CLIENTS * ANNOUNCED;
+    let reserved = broker.memory("VmPeak").saturating_sub(peak_before);
+    let resident = broker.memory("VmHWM").saturating_sub(resident_before);
+    assert!(
+        reserved < announced / 4,
+        "the broker reserved {reserved} bytes for {announced} bytes announced and 200 sent"
+    );
+    assert!(
+        resident < 64 << 20,
+        "the broker's resident memory grew by {resident} bytes for 200 bytes sent"
+    );
+    assert!(served(&mut RawClient::connect(broker.port)));
+}
+
+/// Connections that made a request and went quiet, and connections that
+/// never sent a byte, are both closed after connections.max.idle.ms; one
+/// whose request the broker is still answering (a Fetch long poll longer
+/// than the idle limit) is not.
+#[tokio::test]
+async fn idle_connections_are_closed_after_connections_max_idle_ms() {
+    let broker = BrokerProcess::start(&["connections.max.idle.ms=1000"]);
+    create_topic(&broker.bootstrap(), "quiet", 1, &[]).await;
+
+    let mut used = RawClient::connect(broker.port);
+    assert!(served(&mut used));
+    let mut silent = RawClient::connect(broker.port);
+    assert!(closed_within(&mut used, Duration::from_secs(30)));
+    assert!(closed_within(&mut silent, Duration::from_secs(30)));
+
+    let mut polling = RawClient::connect(broker.port);
+    let long_poll = FetchRequest::default()
+        .with_replica_id(BrokerId(-1))
+        .with_max_wait_ms(3000)
+        .with_min_bytes(1)
+        .with_max_bytes(1 << 20)
+        .with_session_epoch(-1)
+        .with_topics(vec![FetchTopic::default()
+            .with_topic(TopicName(StrBytes::from_static_str("quiet")))
+            .with_partitions(vec![FetchPartition::default()
+                .with_partition(0)
+                .with_fetch_offset(0)
+                .with_current_leader_epoch(-1)
+                .with_partition_max_bytes(1 << 20)])]);
+    let response = tokio::task::spawn_blocking(move || polling.call(&long_poll, 12))
+        .await
+        .unwrap()
+        .expect("a long poll longer than connections.max.idle.ms is answered");
+    assert_eq!(response.responses[0].partitions[0].error_code, 0);
+}
+
+/// max.connections.per.ip=2 turns the third connection from 127.0.0.1 away
+/// while 127.0.0.2, raised to 4 by max.connections.per.ip.overrides, gets
+/// four; a closed connection frees its address's place.
+#[test]
+fn max_connections_per_ip_refuses_the_next_connection_but_honours_overrides() {
+    let broker = BrokerProcess::start(&[
+        "max.connections.per.ip=2",
+        "max.connections.per.ip.overrides=127.0.0.2:4",
+    ]);
+    let mut local: Vec<RawClient> = (0..2)
+        .map(|_| connect_from("127.0.0.1", broker.port))
+        .collect();
+    for c in &mut local {
+        assert!(
+            served(c),
+            "connections up to max.connections.per.ip are served"
+        );
+    }
+    let mut refused = connect_from("127.0.0.1", broker.port);
+    assert!(
+        closed_within(&mut refused, Duration::from_secs(10)),
+        "a third connection from 127.0.0.1 is closed"
+    );
+
+    let mut other: Vec<RawClient> = (0..4)
+        .map(|_| connect_from("127.0.0.2", broker.port))
+        .collect();
+    for c in &mut other {
+        assert!(served(c), "127.0.0.2 gets its overridden limit of 4");
+    }
+    let mut fifth = connect_from("127.0.0.2", broker.port);
+    assert!(closed_within(&mut fifth, Duration::from_secs(10)));
+
+    drop(local.pop());
+    assert!(
+        wait_until(Duration::from_secs(10), || served(&mut connect_from(
+            "127.0.0.1",
+            broker.port
+        ))),
+        "a closed connection makes room for another from its address"
+    );
+}
+
+/// With max.connections reached by clients that went quiet, newcomers are
+/// turned away only until connections.max.idle.ms reaps the quiet ones.
+#[test]
+fn reaped_idle_connections_make_room_under_max_connections() {
+    let broker = BrokerProcess::start(&["max.connections=3", "connections.max.idle.ms=1500"]);
+    let mut quiet: Vec<RawClient> = (0..3).map(|_| RawClient::connect(broker.port)).collect();
+    for c in &mut quiet {
+        assert!(served(c));
+    }
+    let mut turned_away = RawClient::connect(broker.port);
+    assert!(closed_within(&mut turned_away, Duration::from_secs(10)));
+    for c in &mut quiet {
+        assert!(closed_within(c, Duration::from_secs(30)));
+    }
+    assert!(
+        wait_until(Duration::from_secs(10), || served(&mut RawClient::connect(
+            broker.port
+        ))),
+        "a new client gets in once the idle ones are closed"
+    );
+}
+
+/// queued.max.request.bytes counts a request from its size on: a client
+/// that announces a request as large as the whole pool and stalls keeps
+/// every other request unread until its connection is closed as idle. The
+/// request waiting for the pool is not idle itself.
+#[test]
+fn queued_max_request_bytes_holds_requests_back_while_the_pool_is_taken() {
+    let broker = BrokerProcess::start(&[
+        "socket.request.max.bytes=1048576",
+        "queued.max.request.bytes=1048576",
+        "connections.max.idle.ms=3000",
+    ]);
+    // The stalled request follows an ApiVersions request in the same write,
+    // so the broker has taken the pool for it by the time the hog has its
+    // answer (it reads on without waiting for the answer to go out).
+    let mut hog = RawClient::connect(broker.port);
+    let mut bytes = api_versions_frame();
+    bytes.extend_from_slice(&1_048_576i32.to_be_bytes());
+    bytes.extend_from_slice(&[0u8; 1000]);
+    hog.send_raw(&bytes);
+    assert!(
+        hog.read_frame().is_some(),
+        "the hog's first request is answered"
+    );
+
+    let mut waiting = RawClient::connect(broker.port);
+    let answer = std::thread::spawn(move || served(&mut waiting));
+    assert!(wait_until(Duration::from_secs(30), || answer.is_finished()));
+    hog.set_read_timeout(Duration::from_millis(100));
+    assert!(
+        hog.is_closed(),
+        "a request was read while a stalled one held all of queued.max.request.bytes"
+    );
+    assert!(
+        answer.join().unwrap(),
+        "the waiting request is answered once the pool is free"
+    );
+}
+
+/// Many quiet clients cost little each: the broker keeps no read or write
+/// buffer for a connection between requests.
+#[test]
+fn quiet_connections_hold_no_buffers() {
+    let broker = BrokerProcess::start(&[]);
+    assert!(served(&mut RawClient::connect(broker.port)));
+    let before = broker.memory("VmRSS");
+    const CLIENTS: u64 = 400;
+    let mut clients: Vec<RawClient> = (0..CLIENTS)
+        .map(|_| RawClient::connect(broker.port))
+        .collect();
+    for c in &mut clients {
+        assert!(served(c));
+    }
+    let per_connection = broker.memory("VmRSS").saturating_sub(before) / CLIENTS;
+    assert!(
+        per_connection < 16 * 1024,
+        "each quiet connection holds {per_connection} bytes"
+    );
+}
