@@ -1,7 +1,9 @@
 //! What the group and transaction coordinators share about their internal
 //! topics (`__consumer_offsets`, `__transaction_state`): Kafka's mapping of
-//! a key to a partition, its schema strings, and one record batch per
-//! change.
+//! a key to a partition, its schema strings, one record batch per change,
+//! replaying a partition, and what changed in which partitions they lead.
+
+use std::collections::BTreeSet;
 
 use crate::partition::Partition;
 use bytes::{Buf, BufMut, Bytes, BytesMut};
@@ -41,6 +43,26 @@ pub fn get_string(buf: &mut Bytes) -> Option<String> {
         return None;
     }
     String::from_utf8(buf.split_to(len).to_vec()).ok()
+}
+
+/// What changed in a coordinator's leadership of its internal partitions:
+/// those it has come to lead (leaving out any whose load failed and that it
+/// still leads, which wait for a new leadership) and those it lost. Loads
+/// that failed for partitions no longer led are forgotten, so leading one
+/// again loads it again. `None` when nothing changed.
+pub fn leadership_change(
+    led: &BTreeSet<i32>,
+    failed: &mut BTreeSet<i32>,
+    led_now: &BTreeSet<i32>,
+) -> Option<(Vec<i32>, BTreeSet<i32>)> {
+    failed.retain(|index| led_now.contains(index));
+    let gained: Vec<i32> = led_now
+        .iter()
+        .filter(|index| !led.contains(index) && !failed.contains(index))
+        .copied()
+        .collect();
+    let lost: BTreeSet<i32> = led.difference(led_now).copied().collect();
+    (!gained.is_empty() || !lost.is_empty()).then_some((gained, lost))
 }
 
 /// Why a coordinator could not load one of its internal partitions: what

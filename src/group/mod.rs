@@ -32,7 +32,7 @@ use offsets_log::Replayed;
 pub use offsets_log::{partition_for, OFFSETS_TOPIC};
 pub use state::GroupState;
 
-use crate::coordinator_records::{replay_partition, LoadError};
+use crate::coordinator_records::{leadership_change, replay_partition, LoadError};
 use crate::partition::{now_ms, ReplicaManager};
 use consumer::{ConsumerGroup, ConsumerMember};
 use member::Member;
@@ -1309,16 +1309,9 @@ impl GroupCoordinator {
         let led_now = self.replicas.led_partitions(OFFSETS_TOPIC, partitions);
         let mut led = self.led.lock();
         let mut failed = self.failed.lock();
-        failed.retain(|index| led_now.contains(index));
-        let gained: Vec<i32> = led_now
-            .iter()
-            .filter(|index| !led.contains(index) && !failed.contains(index))
-            .copied()
-            .collect();
-        let lost: BTreeSet<i32> = led.difference(&led_now).copied().collect();
-        if gained.is_empty() && lost.is_empty() {
+        let Some((gained, lost)) = leadership_change(&led, &mut failed, &led_now) else {
             return;
-        }
+        };
         let mut state = self.state.lock();
         state.forget(|g| lost.contains(&partition_for(g, partitions)));
         led.retain(|index| !lost.contains(index));

@@ -34,7 +34,7 @@ use super::metadata::{TransactionMetadata, TxnState};
 use super::state_log::{self, TRANSACTION_STATE_TOPIC};
 use crate::cluster::broker_client::BrokerConnection;
 use crate::cluster::MetadataImage;
-use crate::coordinator_records::{partition_for, replay_partition, LoadError};
+use crate::coordinator_records::{leadership_change, partition_for, replay_partition, LoadError};
 use crate::group::{GroupCoordinator, OFFSETS_TOPIC};
 use crate::partition::{now_ms, ReplicaManager};
 
@@ -620,16 +620,9 @@ impl TransactionCoordinator {
             .led_partitions(TRANSACTION_STATE_TOPIC, partitions);
         let mut led = self.led.lock();
         let mut failed = self.failed.lock();
-        failed.retain(|index| led_now.contains(index));
-        let gained: Vec<i32> = led_now
-            .iter()
-            .filter(|index| !led.contains(index) && !failed.contains(index))
-            .copied()
-            .collect();
-        let lost: BTreeSet<i32> = led.difference(&led_now).copied().collect();
-        if gained.is_empty() && lost.is_empty() {
+        let Some((gained, lost)) = leadership_change(&led, &mut failed, &led_now) else {
             return;
-        }
+        };
         led.retain(|index| !lost.contains(index));
         let mut loaded = HashMap::new();
         for index in gained {
