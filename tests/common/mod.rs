@@ -785,14 +785,22 @@ pub fn record_batch(values: &[&str], (id, epoch, sequence): (i64, i16, i32)) -> 
             value: Some(Bytes::copy_from_slice(value.as_bytes())),
             headers: Default::default(),
         })
-        .collect();
+        .collect::<Vec<_>>();
+    encode_batch(&records, Compression::None)
+}
+
+/// `records` as one magic-2 batch (or more, where the encoder splits).
+pub fn encode_batch(
+    records: &[kafka_protocol::records::Record],
+    compression: Compression,
+) -> Bytes {
     let mut buf = BytesMut::new();
     RecordBatchEncoder::encode(
         &mut buf,
-        &records,
+        records,
         &RecordEncodeOptions {
             version: 2,
-            compression: Compression::None,
+            compression,
         },
     )
     .expect("encode a record batch");

@@ -7,9 +7,7 @@ use bytes::{Bytes, BytesMut};
 use kafka_protocol::indexmap::IndexMap;
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::{Encodable, Message, Request, StrBytes};
-use kafka_protocol::records::{
-    Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-};
+use kafka_protocol::records::{Compression, Record, TimestampType};
 
 /// (API, version, encoded body).
 pub type Body = (ApiKey, i16, Vec<u8>);
@@ -119,18 +117,8 @@ pub fn sample_batch(compression: Compression) -> Bytes {
             value: Some(Bytes::from(format!("value {i} ").repeat(20))),
             headers: IndexMap::from([(s("h"), Some(Bytes::from_static(b"header value")))]),
         })
-        .collect();
-    let mut buf = BytesMut::new();
-    RecordBatchEncoder::encode(
-        &mut buf,
-        &records,
-        &RecordEncodeOptions {
-            version: 2,
-            compression,
-        },
-    )
-    .expect("encode a record batch");
-    buf.freeze()
+        .collect::<Vec<_>>();
+    super::encode_batch(&records, compression)
 }
 
 pub const COMPRESSIONS: [Compression; 5] = [
