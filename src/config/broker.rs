@@ -255,7 +255,7 @@ pub static BROKER_CONFIGS: &[ConfigDef] = &[
         List,
         None,
         None,
-        "Data directories (Gregor uses the first).",
+        "The data directory; one only (several, Kafka's JBOD, are refused until supported).",
     ),
     def(
         "log.flush.interval.messages",
@@ -682,7 +682,28 @@ impl BrokerConfig {
         cfg.advertised_listeners()?;
         cfg.controller_quorum_voters()?;
         cfg.check_connection_limits()?;
+        cfg.check_log_dirs()?;
         Ok(cfg)
+    }
+
+    /// Every partition lives in one directory: a second one in `log.dirs`
+    /// (Kafka's JBOD) would be ignored, and what an operator put there for
+    /// its disk would silently land on the first, so it is refused.
+    fn check_log_dirs(&self) -> Result<(), ConfigError> {
+        let Some(value) = self.explicit("log.dirs") else {
+            return Ok(());
+        };
+        let dirs = value.split(',').filter(|d| !d.trim().is_empty()).count();
+        if dirs > 1 {
+            return Err(ConfigError::Invalid {
+                name: "log.dirs".to_string(),
+                value: value.to_string(),
+                reason: format!(
+                    "lists {dirs} directories; Gregor keeps every partition in one (several log directories, JBOD, are not supported yet)"
+                ),
+            });
+        }
+        Ok(())
     }
 
     /// Kafka's cross-property checks of the socket server's limits.
@@ -1299,6 +1320,13 @@ mod tests {
                 "process.roles={roles} node {id} with voters {voters:?} is refused"
             );
         }
+    }
+
+    #[test]
+    fn several_log_dirs_are_refused_until_supported() {
+        assert!(BrokerConfig::load(None, &[kv("log.dirs", "/a, ,")]).is_ok());
+        let err = BrokerConfig::load(None, &[kv("log.dirs", "/a,/b")]).unwrap_err();
+        assert!(err.to_string().contains("log.dirs"), "{err}");
     }
 
     #[test]
