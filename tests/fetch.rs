@@ -6,13 +6,12 @@ mod common;
 
 use std::time::Duration;
 
-use common::{create_topic, producer, BrokerProcess, RawClient};
+use common::{create_topic, producer, record_offsets, BrokerProcess, RawClient};
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::fetch_response::PartitionData;
 use kafka_protocol::messages::{FetchRequest, TopicName};
 use kafka_protocol::protocol::StrBytes;
-use kafka_protocol::records::RecordBatchDecoder;
 use rdkafka::producer::FutureRecord;
 
 const FETCH_VERSION: i16 = 12;
@@ -44,16 +43,6 @@ fn only_partition(client: &mut RawClient, request: &FetchRequest) -> PartitionDa
     let response = client.call(request, FETCH_VERSION).expect("fetch response");
     assert_eq!(response.error_code, 0);
     response.responses[0].partitions[0].clone()
-}
-
-fn record_offsets(p: &PartitionData) -> Vec<i64> {
-    let mut bytes = p.records.clone().unwrap_or_default();
-    let mut out = Vec::new();
-    while !bytes.is_empty() {
-        let set = RecordBatchDecoder::decode(&mut bytes).expect("whole batches");
-        out.extend(set.records.iter().map(|r| r.offset));
-    }
-    out
 }
 
 async fn produce_batches(bootstrap: &str, topic: &str, n: usize, size: usize) {

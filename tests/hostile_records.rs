@@ -15,11 +15,8 @@ use common::{record_batch, wait_until, BrokerProcess, RawClient, NO_PRODUCER};
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
-use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::produce_response::PartitionProduceResponse;
-use kafka_protocol::messages::{
-    BrokerId, CreateTopicsRequest, ListOffsetsRequest, ProduceRequest, TopicName,
-};
+use kafka_protocol::messages::{BrokerId, CreateTopicsRequest, ListOffsetsRequest, TopicName};
 use kafka_protocol::protocol::StrBytes;
 
 const T0: i64 = 1_700_000_000_000;
@@ -47,16 +44,7 @@ fn create_topic(client: &mut RawClient, name: &str, configs: &[(&str, &str)]) {
 }
 
 fn produce(client: &mut RawClient, topic: &str, records: Vec<u8>) -> PartitionProduceResponse {
-    let request = ProduceRequest::default()
-        .with_acks(-1)
-        .with_timeout_ms(5000)
-        .with_topic_data(vec![TopicProduceData::default()
-            .with_name(TopicName(StrBytes::from_string(topic.to_string())))
-            .with_partition_data(vec![PartitionProduceData::default()
-                .with_index(0)
-                .with_records(Some(Bytes::from(records)))])]);
-    let response = client.call(&request, 9).expect("Produce answered");
-    response.responses[0].partition_responses[0].clone()
+    common::produce_raw(client, topic, 0, -1, Bytes::from(records))
 }
 
 /// ListOffsets for `timestamp` (-1 = latest): (error code, offset, timestamp).

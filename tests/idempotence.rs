@@ -15,8 +15,7 @@ use common::{
     RawClient,
 };
 use kafka_protocol::error::ResponseError;
-use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
-use kafka_protocol::messages::{InitProducerIdRequest, ProduceRequest, TopicName};
+use kafka_protocol::messages::InitProducerIdRequest;
 use kafka_protocol::protocol::StrBytes;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::FutureRecord;
@@ -34,16 +33,7 @@ fn batch(id: i64, epoch: i16, sequence: i32, count: i32) -> Bytes {
 
 /// (error code, base offset) of one produce.
 fn produce(client: &mut RawClient, topic: &str, records: Bytes) -> (i16, i64) {
-    let request = ProduceRequest::default()
-        .with_acks(-1)
-        .with_timeout_ms(5000)
-        .with_topic_data(vec![TopicProduceData::default()
-            .with_name(TopicName(StrBytes::from_string(topic.to_string())))
-            .with_partition_data(vec![PartitionProduceData::default()
-                .with_index(0)
-                .with_records(Some(records))])]);
-    let response = client.call(&request, 9).expect("produce answered");
-    let p = &response.responses[0].partition_responses[0];
+    let p = common::produce_raw(client, topic, 0, -1, records);
     (p.error_code, p.base_offset)
 }
 

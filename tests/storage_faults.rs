@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use common::{
-    admin, client_config, consume, create_topic, produce_values, record_batch, wait_until,
-    BrokerProcess, RawClient, NO_PRODUCER,
+    admin, client_config, consume, create_topic, produce_values, record_batch, record_offsets,
+    wait_until, BrokerProcess, RawClient, NO_PRODUCER,
 };
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
@@ -23,13 +23,11 @@ use kafka_protocol::messages::fetch_response::PartitionData;
 use kafka_protocol::messages::offset_fetch_request::{
     OffsetFetchRequestGroup, OffsetFetchRequestTopics,
 };
-use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::{
     BrokerId, FetchRequest, FindCoordinatorRequest, GroupId, InitProducerIdRequest,
-    OffsetFetchRequest, ProduceRequest, ProducerId, TopicName, TransactionalId,
+    OffsetFetchRequest, ProducerId, TopicName, TransactionalId,
 };
 use kafka_protocol::protocol::StrBytes;
-use kafka_protocol::records::RecordBatchDecoder;
 use rdkafka::admin::{AdminOptions, NewTopic, TopicReplication};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::types::RDKafkaErrorCode;
@@ -453,16 +451,7 @@ fn topic_name(topic: &str) -> TopicName {
 
 /// Error code of one acks=1 produce of `records` to `topic`-`partition`.
 fn produce(client: &mut RawClient, topic: &str, partition: i32, records: Bytes) -> i16 {
-    let request = ProduceRequest::default()
-        .with_acks(1)
-        .with_timeout_ms(5000)
-        .with_topic_data(vec![TopicProduceData::default()
-            .with_name(topic_name(topic))
-            .with_partition_data(vec![PartitionProduceData::default()
-                .with_index(partition)
-                .with_records(Some(records))])]);
-    let response = client.call(&request, 9).expect("produce answered");
-    response.responses[0].partition_responses[0].error_code
+    common::produce_raw(client, topic, partition, 1, records).error_code
 }
 
 fn fetch(client: &mut RawClient, topic: &str, partition: i32, offset: i64) -> PartitionData {
@@ -484,16 +473,6 @@ fn fetch(client: &mut RawClient, topic: &str, partition: i32, offset: i64) -> Pa
 }
 
 /// Offsets of the records in a fetched partition's batches.
-fn offsets(p: &PartitionData) -> Vec<i64> {
-    let mut bytes = p.records.clone().unwrap_or_default();
-    let mut out = Vec::new();
-    while !bytes.is_empty() {
-        let set = RecordBatchDecoder::decode(&mut bytes).expect("whole batches");
-        out.extend(set.records.iter().map(|r| r.offset));
-    }
-    out
-}
-
 /// Every record offset of `topic`-`partition` from 0 up to its high
 /// watermark, failing on any error code.
 fn read_all(client: &mut RawClient, topic: &str, partition: i32) -> Vec<i64> {
@@ -502,7 +481,10 @@ fn read_all(client: &mut RawClient, topic: &str, partition: i32) -> Vec<i64> {
         let next = out.last().map_or(0, |o| o + 1);
         let p = fetch(client, topic, partition, next);
         assert_eq!(p.error_code, 0, "fetch {topic}-{partition} at {next}");
-        let got: Vec<i64> = offsets(&p).into_iter().filter(|o| *o >= next).collect();
+        let got: Vec<i64> = record_offsets(&p)
+            .into_iter()
+            .filter(|o| *o >= next)
+            .collect();
         if got.is_empty() {
             assert_eq!(
                 next, p.high_watermark,
@@ -573,10 +555,10 @@ async fn a_corrupt_batch_in_a_rolled_segment_is_reported_not_skipped() {
         "a fetch inside the corrupt batch is an error, never an empty answer"
     );
     // Everything around the corruption stays readable where it was.
-    assert_eq!(offsets(&fetch(&mut client, "corrupt", 0, 0))[0], 0);
+    assert_eq!(record_offsets(&fetch(&mut client, "corrupt", 0, 0))[0], 0);
     let after = fetch(&mut client, "corrupt", 0, next_segment_base);
     assert_eq!(after.error_code, 0);
-    assert_eq!(offsets(&after)[0], next_segment_base);
+    assert_eq!(record_offsets(&after)[0], next_segment_base);
     assert_eq!(
         std::fs::metadata(path).unwrap().len(),
         bytes.len() as u64,

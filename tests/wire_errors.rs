@@ -13,9 +13,8 @@ use common::{
 };
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
-use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::{
-    ApiKey, ApiVersionsRequest, ApiVersionsResponse, MetadataRequest, ProduceRequest, TopicName,
+    ApiKey, ApiVersionsRequest, ApiVersionsResponse, MetadataRequest, TopicName,
 };
 use kafka_protocol::protocol::{Decodable, StrBytes};
 use rdkafka::admin::{AdminOptions, NewTopic, TopicReplication};
@@ -43,16 +42,7 @@ fn produce(
     records: Vec<u8>,
     acks: i16,
 ) -> (i16, i64) {
-    let request = ProduceRequest::default()
-        .with_acks(acks)
-        .with_timeout_ms(5000)
-        .with_topic_data(vec![TopicProduceData::default()
-            .with_name(TopicName(StrBytes::from_string(topic.to_string())))
-            .with_partition_data(vec![PartitionProduceData::default()
-                .with_index(partition)
-                .with_records(Some(Bytes::from(records)))])]);
-    let response = client.call(&request, 9).expect("produce answered");
-    let p = &response.responses[0].partition_responses[0];
+    let p = common::produce_raw(client, topic, partition, acks, Bytes::from(records));
     (p.error_code, p.base_offset)
 }
 

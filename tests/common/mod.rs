@@ -17,7 +17,8 @@ use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::{ApiKey, RequestHeader, ResponseHeader};
 use kafka_protocol::protocol::{Decodable, Encodable, Request, StrBytes};
 use kafka_protocol::records::{
-    Compression, Record as WireRecord, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
+    Compression, Record as WireRecord, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions,
+    TimestampType,
 };
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
@@ -818,4 +819,39 @@ pub fn spawn_tool(bin: &str, bootstrap: &str, args: &[&str]) -> Child {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("spawn {bin}: {e}"))
+}
+
+/// One Produce (v9) of `records` to `topic`-`partition` with `acks`, over
+/// the raw wire: the partition's answer.
+pub fn produce_raw(
+    client: &mut RawClient,
+    topic: &str,
+    partition: i32,
+    acks: i16,
+    records: Bytes,
+) -> kafka_protocol::messages::produce_response::PartitionProduceResponse {
+    use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+    let request = kafka_protocol::messages::ProduceRequest::default()
+        .with_acks(acks)
+        .with_timeout_ms(5000)
+        .with_topic_data(vec![TopicProduceData::default()
+            .with_name(kafka_protocol::messages::TopicName(StrBytes::from_string(
+                topic.to_string(),
+            )))
+            .with_partition_data(vec![PartitionProduceData::default()
+                .with_index(partition)
+                .with_records(Some(records))])]);
+    let response = client.call(&request, 9).expect("produce answered");
+    response.responses[0].partition_responses[0].clone()
+}
+
+/// The offset of every record in a fetched partition's batches.
+pub fn record_offsets(p: &kafka_protocol::messages::fetch_response::PartitionData) -> Vec<i64> {
+    let mut bytes = p.records.clone().unwrap_or_default();
+    let mut out = Vec::new();
+    while !bytes.is_empty() {
+        let set = RecordBatchDecoder::decode(&mut bytes).expect("whole batches");
+        out.extend(set.records.iter().map(|r| r.offset));
+    }
+    out
 }
