@@ -191,6 +191,8 @@ impl Broker {
             listener: tcp,
             broker: context.clone(),
             settings: Arc::new(ConnectionSettings {
+                listener_name: Arc::from(listener_cfg.name.as_str()),
+                protocol: listener_cfg.protocol,
                 max_request_bytes: config.socket_request_max_bytes(),
                 max_idle: config.connections_max_idle(),
                 request_pool: config

@@ -13,6 +13,7 @@ pub mod coordinator_records;
 pub mod group;
 pub mod log;
 pub mod partition;
+pub mod security;
 pub mod server;
 pub mod transaction;
 pub mod wire_format;

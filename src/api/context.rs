@@ -11,6 +11,7 @@ use crate::config::BrokerConfig;
 use crate::coordinator_records::partition_for;
 use crate::group::{GroupCoordinator, OFFSETS_TOPIC};
 use crate::partition::ReplicaManager;
+use crate::security::{KafkaPrincipal, SecurityProtocol};
 use crate::transaction::{ProducerIdManager, TransactionCoordinator, TRANSACTION_STATE_TOPIC};
 
 /// What every handler reaches: this broker's identity, the metadata image
@@ -160,12 +161,19 @@ impl BrokerContext {
     }
 }
 
-/// The parts of a request that are not its body.
+/// The parts of a request that are not its body: its header, and who
+/// sent it over which listener.
 #[derive(Debug, Clone)]
 pub struct RequestContext {
     pub header: RequestHeader,
     pub api_version: i16,
     pub peer: SocketAddr,
+    /// The listener the request came in on: Metadata and FindCoordinator
+    /// answer with the brokers' endpoints on the same listener.
+    pub listener_name: Arc<str>,
+    pub security_protocol: SecurityProtocol,
+    /// Who the connection authenticated as (`User:ANONYMOUS` when it did not).
+    pub principal: KafkaPrincipal,
 }
 
 impl RequestContext {

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::def::{parse_i64, ConfigDef, ConfigError, ConfigKind};
+use crate::security::SecurityProtocol;
 
 use ConfigKind::{Boolean, Double, Int, List, Long};
 
@@ -614,6 +615,14 @@ pub fn broker_config_def(name: &str) -> Option<&'static ConfigDef> {
     BROKER_CONFIGS.iter().find(|d| d.name == name)
 }
 
+/// `listener.name.<listener>.<key>` split into the listener and the key it
+/// overrides for that listener alone.
+fn listener_override(name: &str) -> Option<(&str, &str)> {
+    name.strip_prefix("listener.name.")?
+        .split_once('.')
+        .filter(|(listener, key)| !listener.is_empty() && !key.is_empty())
+}
+
 /// Why the broker's configuration could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
@@ -645,6 +654,9 @@ pub struct Listener {
     pub name: String,
     pub host: String,
     pub port: u16,
+    /// From `listener.security.protocol.map`; a name not in the map is
+    /// its own protocol (`SSL://...`), as Kafka reads it.
+    pub protocol: SecurityProtocol,
 }
 
 /// The broker's effective configuration: what was set, over Kafka's defaults.
@@ -735,10 +747,29 @@ impl BrokerConfig {
     }
 
     pub fn set(&mut self, name: &str, value: &str) -> Result<(), ConfigError> {
-        let def = broker_config_def(name).ok_or_else(|| ConfigError::Unknown(name.to_string()))?;
-        def.validate(value)?;
+        let def_name = listener_override(name).map_or(name, |(_, key)| key);
+        let def =
+            broker_config_def(def_name).ok_or_else(|| ConfigError::Unknown(name.to_string()))?;
+        def.validate(value).map_err(|e| match e {
+            ConfigError::Invalid { value, reason, .. } => ConfigError::Invalid {
+                name: name.to_string(),
+                value,
+                reason,
+            },
+            other => other,
+        })?;
         self.set.insert(name.to_string(), value.trim().to_string());
         Ok(())
+    }
+
+    /// The value of `name` for connections on `listener`: its
+    /// `listener.name.<listener>.<name>` override (Kafka lower-cases the
+    /// listener name there), else the broker-wide value or default.
+    pub fn listener_value(&self, listener: &str, name: &str) -> Option<String> {
+        let key = format!("listener.name.{}.{name}", listener.to_ascii_lowercase());
+        self.explicit(&key)
+            .map(str::to_string)
+            .or_else(|| self.get(name))
     }
 
     /// The explicitly set value of `name`, if any.
@@ -836,13 +867,15 @@ impl BrokerConfig {
         for item in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
             let bad = || LoadError::Listener(item.to_string());
             let (name, rest) = item.split_once("://").ok_or_else(bad)?;
-            let protocol = protocol_map
+            let protocol: SecurityProtocol = protocol_map
                 .split(',')
                 .filter_map(|p| p.trim().split_once(':'))
                 .find(|(n, _)| n.eq_ignore_ascii_case(name))
                 .map(|(_, p)| p)
-                .unwrap_or(name);
-            if !protocol.eq_ignore_ascii_case("PLAINTEXT") {
+                .unwrap_or(name)
+                .parse()
+                .map_err(|_| bad())?;
+            if protocol != SecurityProtocol::Plaintext {
                 return Err(bad());
             }
             let controller = controller_names
@@ -858,6 +891,7 @@ impl BrokerConfig {
                 name: name.to_string(),
                 host,
                 port,
+                protocol,
             };
             out.push((listener, controller));
         }
@@ -1239,6 +1273,35 @@ mod tests {
         assert!(b.auto_leader_rebalance_enable());
         assert!(!b.unclean_leader_election_enable());
         assert!(b.auto_create_topics_enable() && b.delete_topic_enable());
+    }
+
+    #[test]
+    fn listener_overrides_apply_to_their_listener_only() {
+        let b = BrokerConfig::load(
+            None,
+            &[
+                kv("connections.max.idle.ms", "1000"),
+                kv("listener.name.internal.connections.max.idle.ms", "2000"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            b.listener_value("INTERNAL", "connections.max.idle.ms")
+                .as_deref(),
+            Some("2000")
+        );
+        assert_eq!(
+            b.listener_value("EXTERNAL", "connections.max.idle.ms")
+                .as_deref(),
+            Some("1000")
+        );
+        for bad in [
+            kv("listener.name.internal.no.such.key", "1"),
+            kv("listener.name.internal.connections.max.idle.ms", "soon"),
+            kv("listener.name..connections.max.idle.ms", "1"),
+        ] {
+            assert!(BrokerConfig::load(None, &[bad]).is_err());
+        }
     }
 
     #[test]

@@ -20,6 +20,7 @@ use tokio::task::JoinHandle;
 use super::activity::{Activity, Busy};
 use super::frame::{Frame, FrameError, FrameReader};
 use crate::api::{self, BrokerContext, RequestContext};
+use crate::security::{KafkaPrincipal, SecurityProtocol};
 
 /// Responses a connection may have outstanding before it stops reading:
 /// back-pressure on clients that pipeline faster than the broker answers.
@@ -37,8 +38,12 @@ enum Pending {
     Running(i32, ApiKey, i16, JoinHandle<Body>),
 }
 
-/// The socket server's limits every connection applies.
+/// What every connection of one listener applies: the socket server's
+/// limits, and the listener it came in on.
 pub struct ConnectionSettings {
+    /// The listener's name (`PLAINTEXT`, `INTERNAL`, ...).
+    pub listener_name: Arc<str>,
+    pub protocol: SecurityProtocol,
     /// `socket.request.max.bytes`
     pub max_request_bytes: usize,
     /// `connections.max.idle.ms`; `None` never closes an idle connection.
@@ -68,6 +73,7 @@ pub async fn serve(
     let idle = activity.idle(settings.max_idle);
     tokio::pin!(idle);
 
+    let principal = KafkaPrincipal::anonymous();
     let mut expired = false;
     loop {
         let frame = tokio::select! {
@@ -93,7 +99,7 @@ pub async fn serve(
                 break;
             }
         };
-        match dispatch(&broker, frame, peer, &activity).await {
+        match dispatch(&broker, &settings, &principal, frame, peer, &activity).await {
             Ok(Some(pending)) => {
                 // A client that stops reading its responses fills the
                 // queue; it is idle all the same.
@@ -132,6 +138,8 @@ pub async fn serve(
 /// than ApiVersions, and bodies the codec cannot read.
 async fn dispatch(
     broker: &Arc<BrokerContext>,
+    settings: &ConnectionSettings,
+    principal: &KafkaPrincipal,
     frame: Frame,
     peer: SocketAddr,
     activity: &Arc<Activity>,
@@ -172,6 +180,9 @@ async fn dispatch(
         header,
         api_version: version,
         peer,
+        listener_name: settings.listener_name.clone(),
+        security_protocol: settings.protocol,
+        principal: principal.clone(),
     };
     tracing::trace!(%peer, ?key, version, correlation_id, "request");
     let future = endpoint
