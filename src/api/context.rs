@@ -93,6 +93,21 @@ impl BrokerContext {
         Ok(())
     }
 
+    /// Kafka's checks before a group API: `op` on the group
+    /// (GROUP_AUTHORIZATION_FAILED, answered before anything about the
+    /// group is revealed), then [`BrokerContext::check_group_coordinator`].
+    pub fn check_group(
+        &self,
+        ctx: &RequestContext,
+        op: AclOperation,
+        group_id: &str,
+    ) -> Result<(), ResponseError> {
+        if !self.allows(ctx, op, ResourceType::Group, group_id) {
+            return Err(ResponseError::GroupAuthorizationFailed);
+        }
+        self.check_group_coordinator(group_id)
+    }
+
     /// Creates `__consumer_offsets` on first use, as Kafka does.
     pub async fn ensure_offsets_topic(&self) -> Result<(), ControllerError> {
         self.ensure_internal_topic(
