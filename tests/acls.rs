@@ -360,3 +360,411 @@ fn acls_survive_a_restart_and_are_the_same_on_every_broker() {
         assert_eq!(described(broker.port, &EVERY_ACL), owned(&acls));
     }
 }
+
+const TOPIC_AUTHORIZATION_FAILED: i16 = 29;
+const GROUP_AUTHORIZATION_FAILED: i16 = 30;
+const TRANSACTIONAL_ID_AUTHORIZATION_FAILED: i16 = 53;
+const TRANSACTIONAL_ID: i8 = 5;
+const CREATE: i8 = 5;
+const CLUSTER_ACTION: i8 = 9;
+const DESCRIBE_CONFIGS: i8 = 10;
+const IDEMPOTENT_WRITE: i8 = 12;
+
+fn name(topic: &str) -> TopicName {
+    TopicName(s(topic))
+}
+
+/// A raw Fetch (v12, by name) of partition 0 from offset 0: its error code
+/// and how many bytes of records came back.
+fn fetch(port: u16, topic: &str) -> (i16, usize) {
+    use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+    let request = FetchRequest::default()
+        .with_replica_id(BrokerId(-1))
+        .with_max_wait_ms(0)
+        .with_max_bytes(1 << 20)
+        .with_topics(vec![FetchTopic::default()
+            .with_topic(name(topic))
+            .with_partitions(vec![FetchPartition::default()
+                .with_partition(0)
+                .with_fetch_offset(0)
+                .with_partition_max_bytes(1 << 20)])]);
+    let response = RawClient::connect(port).call(&request, 12).expect("fetch");
+    let p = &response.responses[0].partitions[0];
+    (p.error_code, p.records.as_ref().map_or(0, |r| r.len()))
+}
+
+/// A raw Metadata (v12): every topic (`None`) or the named ones.
+fn metadata(port: u16, topics: Option<&[&str]>) -> MetadataResponse {
+    use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
+    let request = MetadataRequest::default()
+        .with_allow_auto_topic_creation(false)
+        .with_include_topic_authorized_operations(true)
+        .with_topics(topics.map(|ts| {
+            ts.iter()
+                .map(|t| MetadataRequestTopic::default().with_name(Some(name(t))))
+                .collect()
+        }));
+    RawClient::connect(port)
+        .call(&request, 12)
+        .expect("metadata")
+}
+
+fn listed_topics(port: u16) -> Vec<String> {
+    let mut names: Vec<String> = metadata(port, None)
+        .topics
+        .iter()
+        .filter_map(|t| t.name.as_ref().map(|n| n.0.to_string()))
+        .filter(|n| !n.starts_with("__"))
+        .collect();
+    names.sort();
+    names
+}
+
+/// Sends one record with an rdkafka producer: what the delivery reports.
+async fn produce_one(bootstrap: &str, topic: &str) -> Result<(), rdkafka::error::KafkaError> {
+    use rdkafka::producer::FutureRecord;
+    let producer = common::producer(bootstrap, &[("message.timeout.ms", "5000")]);
+    producer
+        .send(
+            FutureRecord::<(), _>::to(topic).payload("v"),
+            Duration::from_secs(5),
+        )
+        .await
+        .map(|_| ())
+        .map_err(|(e, _)| e)
+}
+
+fn error_code(e: &rdkafka::error::KafkaError) -> Option<rdkafka::types::RDKafkaErrorCode> {
+    e.rdkafka_error_code()
+}
+
+/// What an rdkafka consumer assigned partition 0 of `topic` gets: the
+/// records it read and the first error it saw.
+fn consume_outcome(
+    bootstrap: &str,
+    topic: &str,
+) -> (usize, Option<rdkafka::types::RDKafkaErrorCode>) {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::{Offset, TopicPartitionList};
+    let consumer: BaseConsumer = common::client_config(bootstrap)
+        .set("group.id", "acl-reader")
+        .set("enable.auto.commit", "false")
+        .create()
+        .expect("consumer");
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(topic, 0, Offset::Beginning)
+        .unwrap();
+    consumer.assign(&tpl).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut records = 0;
+    while std::time::Instant::now() < deadline {
+        match consumer.poll(Duration::from_millis(100)) {
+            Some(Ok(_)) => records += 1,
+            Some(Err(e)) => return (records, error_code(&e)),
+            None if records > 0 => return (records, None),
+            None => {}
+        }
+    }
+    (records, None)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn topic_acls_refuse_reads_writes_and_metadata_with_kafkas_codes() {
+    use rdkafka::types::RDKafkaErrorCode;
+    let broker = authorizing_broker(&[OPEN_BY_DEFAULT]);
+    let (port, bootstrap) = (broker.port, broker.bootstrap());
+    for topic in ["a", "b", "c", "secret-x", "public-x"] {
+        common::create_topic(&bootstrap, topic, 1, &[]).await;
+        produce_one(&bootstrap, topic)
+            .await
+            .unwrap_or_else(|e| panic!("produce to {topic} before any ACL: {e}"));
+    }
+    assert_eq!(consume_outcome(&bootstrap, "a"), (1, None));
+    let ids = topic_ids(port);
+    // As Kafka, once an ACL names a resource the default no longer
+    // applies to it: only what is allowed is.
+    add_acls(
+        port,
+        &[
+            // "a" may be described but not read (nor written).
+            (TOPIC, "a", LITERAL, "User:ANONYMOUS", DESCRIBE, ALLOW),
+            (TOPIC, "a", LITERAL, "User:ANONYMOUS", READ, DENY),
+            // "b" is bob's alone.
+            (TOPIC, "b", LITERAL, "User:bob", ALL, ALLOW),
+            // DENY wins over ALLOW; ALLOW READ still implies DESCRIBE.
+            (TOPIC, "c", LITERAL, "User:ANONYMOUS", READ, ALLOW),
+            (TOPIC, "c", LITERAL, "User:*", READ, DENY),
+            // Everything on "secret-..." but writes.
+            (TOPIC, "secret-", PREFIXED, "User:*", ALL, ALLOW),
+            (TOPIC, "secret-", PREFIXED, "User:ANONYMOUS", WRITE, DENY),
+        ],
+    );
+
+    assert_eq!(fetch(port, "a"), (TOPIC_AUTHORIZATION_FAILED, 0));
+    assert_eq!(
+        consume_outcome(&bootstrap, "a"),
+        (0, Some(RDKafkaErrorCode::TopicAuthorizationFailed))
+    );
+    let e = produce_one(&bootstrap, "a").await.unwrap_err();
+    assert_eq!(
+        error_code(&e),
+        Some(RDKafkaErrorCode::TopicAuthorizationFailed),
+        "{e}"
+    );
+
+    assert_eq!(listed_topics(port), ["a", "c", "public-x", "secret-x"]);
+    let named = metadata(port, Some(&["b"]));
+    assert_eq!(named.topics[0].error_code, TOPIC_AUTHORIZATION_FAILED);
+    assert!(named.topics[0].partitions.is_empty());
+    let e = produce_one(&bootstrap, "b").await.unwrap_err();
+    assert_eq!(
+        error_code(&e),
+        Some(RDKafkaErrorCode::TopicAuthorizationFailed),
+        "{e}"
+    );
+    assert_eq!(fetch(port, "b").0, TOPIC_AUTHORIZATION_FAILED);
+
+    assert_eq!(fetch(port, "c"), (TOPIC_AUTHORIZATION_FAILED, 0));
+
+    let e = produce_one(&bootstrap, "secret-x").await.unwrap_err();
+    assert_eq!(
+        error_code(&e),
+        Some(RDKafkaErrorCode::TopicAuthorizationFailed),
+        "{e}"
+    );
+    assert_eq!(consume_outcome(&bootstrap, "secret-x"), (1, None));
+    assert!(produce_one(&bootstrap, "public-x").await.is_ok());
+
+    // Authorized operations: on "a", DESCRIBE alone.
+    let a = &metadata(port, Some(&["a"])).topics[0];
+    assert_eq!(a.topic_authorized_operations, 1 << DESCRIBE);
+
+    // Versions naming topics by id are checked the same way, and do not
+    // give the name of a topic away.
+    assert_eq!(fetch_by_id(port, ids["a"]), (TOPIC_AUTHORIZATION_FAILED, 0));
+    let by_id = metadata_by_id(port, ids["b"]);
+    assert_eq!(by_id.error_code, TOPIC_AUTHORIZATION_FAILED);
+    assert_eq!(by_id.name, None);
+}
+
+/// Every topic's id, as Metadata lists them.
+fn topic_ids(port: u16) -> std::collections::HashMap<String, uuid::Uuid> {
+    metadata(port, None)
+        .topics
+        .iter()
+        .filter_map(|t| Some((t.name.as_ref()?.0.to_string(), t.topic_id)))
+        .collect()
+}
+
+/// A raw Fetch (v13, by topic id) of partition 0: error code and record bytes.
+fn fetch_by_id(port: u16, id: uuid::Uuid) -> (i16, usize) {
+    use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+    let request = FetchRequest::default()
+        .with_replica_id(BrokerId(-1))
+        .with_max_wait_ms(0)
+        .with_max_bytes(1 << 20)
+        .with_topics(vec![FetchTopic::default()
+            .with_topic_id(id)
+            .with_partitions(vec![FetchPartition::default()
+                .with_partition(0)
+                .with_fetch_offset(0)
+                .with_partition_max_bytes(1 << 20)])]);
+    let response = RawClient::connect(port).call(&request, 13).expect("fetch");
+    let p = &response.responses[0].partitions[0];
+    (p.error_code, p.records.as_ref().map_or(0, |r| r.len()))
+}
+
+/// A raw Metadata (v12) for one topic named by id.
+fn metadata_by_id(
+    port: u16,
+    id: uuid::Uuid,
+) -> kafka_protocol::messages::metadata_response::MetadataResponseTopic {
+    use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
+    let request =
+        MetadataRequest::default().with_topics(Some(vec![MetadataRequestTopic::default()
+            .with_name(None)
+            .with_topic_id(id)]));
+    let response = RawClient::connect(port)
+        .call(&request, 12)
+        .expect("metadata");
+    response.topics[0].clone()
+}
+
+/// A raw OffsetCommit (v8) outside any generation, of offset 1 of
+/// partition 0 of each topic: each partition's error code.
+fn commit(port: u16, group: &str, topics: &[&str]) -> Vec<i16> {
+    use kafka_protocol::messages::offset_commit_request::{
+        OffsetCommitRequestPartition, OffsetCommitRequestTopic,
+    };
+    let request = OffsetCommitRequest::default()
+        .with_group_id(GroupId(s(group)))
+        .with_generation_id_or_member_epoch(-1)
+        .with_topics(
+            topics
+                .iter()
+                .map(|t| {
+                    OffsetCommitRequestTopic::default()
+                        .with_name(name(t))
+                        .with_partitions(vec![OffsetCommitRequestPartition::default()
+                            .with_partition_index(0)
+                            .with_committed_offset(1)])
+                })
+                .collect(),
+        );
+    let response = RawClient::connect(port).call(&request, 8).expect("commit");
+    response
+        .topics
+        .iter()
+        .flat_map(|t| t.partitions.iter().map(|p| p.error_code))
+        .collect()
+}
+
+/// A raw OffsetFetch (v8) of one group, of every topic or the named ones:
+/// the group's error code and (topic, partition error, offset) per partition.
+fn fetch_offsets(
+    port: u16,
+    group: &str,
+    topics: Option<&[&str]>,
+) -> (i16, Vec<(String, i16, i64)>) {
+    use kafka_protocol::messages::offset_fetch_request::{
+        OffsetFetchRequestGroup, OffsetFetchRequestTopics,
+    };
+    let request =
+        OffsetFetchRequest::default().with_groups(vec![OffsetFetchRequestGroup::default()
+            .with_group_id(GroupId(s(group)))
+            .with_topics(topics.map(|ts| {
+                ts.iter()
+                    .map(|t| {
+                        OffsetFetchRequestTopics::default()
+                            .with_name(name(t))
+                            .with_partition_indexes(vec![0])
+                    })
+                    .collect()
+            }))]);
+    let response = RawClient::connect(port)
+        .call(&request, 8)
+        .expect("offset fetch");
+    let g = &response.groups[0];
+    let mut found: Vec<(String, i16, i64)> = g
+        .topics
+        .iter()
+        .flat_map(|t| {
+            t.partitions
+                .iter()
+                .map(move |p| (t.name.0.to_string(), p.error_code, p.committed_offset))
+        })
+        .collect();
+    found.sort();
+    (g.error_code, found)
+}
+
+fn listed_groups(port: u16) -> Vec<String> {
+    let response = RawClient::connect(port)
+        .call(&ListGroupsRequest::default(), 4)
+        .expect("list groups");
+    let mut groups: Vec<String> = response
+        .groups
+        .iter()
+        .map(|g| g.group_id.0.to_string())
+        .collect();
+    groups.sort();
+    groups
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_acls_refuse_group_apis_and_hide_groups_and_offsets() {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::types::RDKafkaErrorCode;
+    let broker = authorizing_broker(&[OPEN_BY_DEFAULT]);
+    let (port, bootstrap) = (broker.port, broker.bootstrap());
+    for topic in ["t", "hidden"] {
+        common::create_topic(&bootstrap, topic, 1, &[]).await;
+    }
+    assert_eq!(commit(port, "g-open", &["t", "hidden"]), [0, 0]);
+    assert_eq!(commit(port, "g-closed", &["t"]), [0]);
+    assert_eq!(listed_groups(port), ["g-closed", "g-open"]);
+    add_acls(
+        port,
+        &[
+            (GROUP, "g-closed", LITERAL, "User:ANONYMOUS", ALL, DENY),
+            // Without DESCRIBE on the cluster, ListGroups shows only the
+            // groups the principal may describe.
+            (CLUSTER, "kafka-cluster", LITERAL, "User:*", CLUSTER_ACTION, ALLOW),
+            (TOPIC, "hidden", LITERAL, "User:bob", READ, ALLOW),
+        ],
+    );
+
+    assert_eq!(listed_groups(port), ["g-open"]);
+    assert_eq!(
+        fetch_offsets(port, "g-closed", None),
+        (GROUP_AUTHORIZATION_FAILED, vec![])
+    );
+    assert_eq!(
+        commit(port, "g-closed", &["t"]),
+        [GROUP_AUTHORIZATION_FAILED]
+    );
+    let join = JoinGroupRequest::default()
+        .with_group_id(GroupId(s("g-closed")))
+        .with_session_timeout_ms(10_000)
+        .with_rebalance_timeout_ms(10_000)
+        .with_protocol_type(s("consumer"));
+    let joined = RawClient::connect(port).call(&join, 5).expect("join");
+    assert_eq!(joined.error_code, GROUP_AUTHORIZATION_FAILED);
+    let find = FindCoordinatorRequest::default()
+        .with_key_type(0)
+        .with_coordinator_keys(vec![s("g-closed"), s("g-open")]);
+    let found = RawClient::connect(port)
+        .call(&find, 4)
+        .expect("find coordinator");
+    assert_eq!(found.coordinators[0].error_code, GROUP_AUTHORIZATION_FAILED);
+    assert_eq!(found.coordinators[1].error_code, 0);
+    let described = RawClient::connect(port)
+        .call(
+            &DescribeGroupsRequest::default().with_groups(vec![GroupId(s("g-closed"))]),
+            5,
+        )
+        .expect("describe groups");
+    assert_eq!(described.groups[0].error_code, GROUP_AUTHORIZATION_FAILED);
+    let deleted = RawClient::connect(port)
+        .call(
+            &DeleteGroupsRequest::default().with_groups_names(vec![GroupId(s("g-closed"))]),
+            2,
+        )
+        .expect("delete groups");
+    assert_eq!(deleted.results[0].error_code, GROUP_AUTHORIZATION_FAILED);
+
+    // Offsets of a topic the principal may not describe are left out of a
+    // group's listing, refused when named, and cannot be committed.
+    assert_eq!(
+        fetch_offsets(port, "g-open", None),
+        (0, vec![("t".to_string(), 0, 1)])
+    );
+    assert_eq!(
+        fetch_offsets(port, "g-open", Some(&["hidden", "t"])),
+        (
+            0,
+            vec![
+                ("hidden".to_string(), TOPIC_AUTHORIZATION_FAILED, -1),
+                ("t".to_string(), 0, 1)
+            ]
+        )
+    );
+    assert_eq!(
+        commit(port, "g-open", &["hidden", "t"]),
+        [TOPIC_AUTHORIZATION_FAILED, 0]
+    );
+
+    // A real consumer in the refused group is told so.
+    let consumer: BaseConsumer = common::client_config(&bootstrap)
+        .set("group.id", "g-closed")
+        .create()
+        .expect("consumer");
+    consumer.subscribe(&["t"]).expect("subscribe");
+    let refused = common::wait_until(Duration::from_secs(10), || {
+        matches!(
+            consumer.poll(Duration::from_millis(100)),
+            Some(Err(e)) if e.rdkafka_error_code() == Some(RDKafkaErrorCode::GroupAuthorizationFailed)
+        )
+    });
+    assert!(refused, "the consumer was not told its group is refused");
+}
