@@ -334,12 +334,32 @@ fn managing_acls_needs_alter_and_describe_on_the_cluster() {
     );
 }
 
-#[test]
-fn acls_survive_a_restart_and_are_the_same_on_every_broker() {
+/// Followers fetch and coordinators write markers as the principal of
+/// the inter-broker listener: User:ANONYMOUS over PLAINTEXT. Once the
+/// cluster has ACLs, that principal needs CLUSTER_ACTION (or to be a super
+/// user), as in Kafka.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acls_survive_a_restart_and_are_the_same_on_every_broker() {
     let mut cluster = common::start_cluster(3, &[STANDARD_AUTHORIZER, OPEN_BY_DEFAULT]);
     let acls = [
         (TOPIC, "a", LITERAL, "User:ANONYMOUS", READ, DENY),
         (TOPIC, "pay", PREFIXED, "User:bob", WRITE, ALLOW),
+        (
+            CLUSTER,
+            "kafka-cluster",
+            LITERAL,
+            "User:ANONYMOUS",
+            CLUSTER_ACTION,
+            ALLOW,
+        ),
+        (
+            CLUSTER,
+            "kafka-cluster",
+            LITERAL,
+            "User:ANONYMOUS",
+            ALTER,
+            ALLOW,
+        ),
     ];
     add_acls(cluster[1].port, &acls);
     for broker in &cluster {
@@ -351,13 +371,34 @@ fn acls_survive_a_restart_and_are_the_same_on_every_broker() {
             "broker on port {} does not show the ACLs",
             broker.port
         );
+        assert_eq!(fetch(broker.port, "a").0, TOPIC_AUTHORIZATION_FAILED);
     }
+
+    // Replication goes on under the ACLs: acks=all needs every follower's fetch.
+    let bootstrap = cluster[0].bootstrap();
+    let admin = common::admin(&bootstrap);
+    let topic = rdkafka::admin::NewTopic::new("r", 1, rdkafka::admin::TopicReplication::Fixed(3));
+    let created = admin
+        .create_topics([&topic], &rdkafka::admin::AdminOptions::new())
+        .await
+        .expect("create_topics answered");
+    created[0].as_ref().expect("topic r created");
+    let producer = common::producer(&bootstrap, &[("acks", "all")]);
+    producer
+        .send(
+            rdkafka::producer::FutureRecord::<(), _>::to("r").payload("v"),
+            Duration::from_secs(15),
+        )
+        .await
+        .expect("acks=all produce replicated by the followers");
+
     for broker in cluster.iter_mut() {
         broker.stop();
     }
     common::restart_cluster(&mut cluster);
     for broker in &cluster {
         assert_eq!(described(broker.port, &EVERY_ACL), owned(&acls));
+        assert_eq!(fetch(broker.port, "a").0, TOPIC_AUTHORIZATION_FAILED);
     }
 }
 
@@ -367,8 +408,6 @@ const TRANSACTIONAL_ID_AUTHORIZATION_FAILED: i16 = 53;
 const TRANSACTIONAL_ID: i8 = 5;
 const CREATE: i8 = 5;
 const CLUSTER_ACTION: i8 = 9;
-const DESCRIBE_CONFIGS: i8 = 10;
-const IDEMPOTENT_WRITE: i8 = 12;
 
 fn name(topic: &str) -> TopicName {
     TopicName(s(topic))
@@ -391,6 +430,23 @@ fn fetch(port: u16, topic: &str) -> (i16, usize) {
     let response = RawClient::connect(port).call(&request, 12).expect("fetch");
     let p = &response.responses[0].partitions[0];
     (p.error_code, p.records.as_ref().map_or(0, |r| r.len()))
+}
+
+/// A raw Fetch (v12) of partition 0 as the follower `replica`: its error code.
+fn fetch_as_replica(port: u16, topic: &str, replica: i32) -> i16 {
+    use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+    let request = FetchRequest::default()
+        .with_replica_id(BrokerId(replica))
+        .with_max_wait_ms(0)
+        .with_max_bytes(1 << 20)
+        .with_topics(vec![FetchTopic::default()
+            .with_topic(name(topic))
+            .with_partitions(vec![FetchPartition::default()
+                .with_partition(0)
+                .with_fetch_offset(0)
+                .with_partition_max_bytes(1 << 20)])]);
+    let response = RawClient::connect(port).call(&request, 12).expect("fetch");
+    response.responses[0].partitions[0].error_code
 }
 
 /// A raw Metadata (v12): every topic (`None`) or the named ones.
@@ -689,7 +745,14 @@ async fn group_acls_refuse_group_apis_and_hide_groups_and_offsets() {
             (GROUP, "g-closed", LITERAL, "User:ANONYMOUS", ALL, DENY),
             // Without DESCRIBE on the cluster, ListGroups shows only the
             // groups the principal may describe.
-            (CLUSTER, "kafka-cluster", LITERAL, "User:*", CLUSTER_ACTION, ALLOW),
+            (
+                CLUSTER,
+                "kafka-cluster",
+                LITERAL,
+                "User:*",
+                CLUSTER_ACTION,
+                ALLOW,
+            ),
             (TOPIC, "hidden", LITERAL, "User:bob", READ, ALLOW),
         ],
     );
@@ -767,4 +830,293 @@ async fn group_acls_refuse_group_apis_and_hide_groups_and_offsets() {
         )
     });
     assert!(refused, "the consumer was not told its group is refused");
+}
+
+const ALTER_CONFIGS: i8 = 11;
+
+/// A raw CreateTopics (v7) of one topic: its error code.
+fn create_topic_code(port: u16, topic: &str) -> i16 {
+    use kafka_protocol::messages::create_topics_request::CreatableTopic;
+    let request = CreateTopicsRequest::default()
+        .with_timeout_ms(10_000)
+        .with_topics(vec![CreatableTopic::default()
+            .with_name(name(topic))
+            .with_num_partitions(1)
+            .with_replication_factor(1)]);
+    let response = RawClient::connect(port)
+        .call(&request, 7)
+        .expect("create topics");
+    response.topics[0].error_code
+}
+
+/// A raw DescribeConfigs (v4) of one resource: its error code.
+fn describe_configs_code(port: u16, resource_type: i8, resource: &str) -> i16 {
+    use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
+    let request =
+        DescribeConfigsRequest::default().with_resources(vec![DescribeConfigsResource::default()
+            .with_resource_type(resource_type)
+            .with_resource_name(s(resource))
+            .with_configuration_keys(None)]);
+    let response = RawClient::connect(port)
+        .call(&request, 4)
+        .expect("describe configs");
+    response.results[0].error_code
+}
+
+/// A raw IncrementalAlterConfigs (v1) setting one config: its error code.
+fn alter_config_code(port: u16, resource_type: i8, resource: &str, key: &str, value: &str) -> i16 {
+    use kafka_protocol::messages::incremental_alter_configs_request::{
+        AlterConfigsResource, AlterableConfig,
+    };
+    let request = IncrementalAlterConfigsRequest::default().with_resources(vec![
+        AlterConfigsResource::default()
+            .with_resource_type(resource_type)
+            .with_resource_name(s(resource))
+            .with_configs(vec![AlterableConfig::default()
+                .with_name(s(key))
+                .with_config_operation(0)
+                .with_value(Some(s(value)))]),
+    ]);
+    let response = RawClient::connect(port)
+        .call(&request, 1)
+        .expect("alter configs");
+    response.responses[0].error_code
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn creation_configs_and_cluster_operations_need_their_acls() {
+    use rdkafka::admin::{AdminOptions, NewTopic, TopicReplication};
+    use rdkafka::types::RDKafkaErrorCode;
+    let broker = authorizing_broker(&[OPEN_BY_DEFAULT]);
+    let (port, bootstrap) = (broker.port, broker.bootstrap());
+    common::create_topic(&bootstrap, "t", 1, &[]).await;
+    add_acls(
+        port,
+        &[
+            (TOPIC, "*", LITERAL, "User:*", ALL, ALLOW),
+            (TOPIC, "*", LITERAL, "User:ANONYMOUS", CREATE, DENY),
+            (TOPIC, "t", LITERAL, "User:ANONYMOUS", ALTER_CONFIGS, DENY),
+            // Any ACL on the cluster closes it to what it does not allow.
+            (
+                CLUSTER,
+                "kafka-cluster",
+                LITERAL,
+                "User:ANONYMOUS",
+                ALTER,
+                DENY,
+            ),
+        ],
+    );
+
+    assert_eq!(create_topic_code(port, "new"), TOPIC_AUTHORIZATION_FAILED);
+    let admin = common::admin(&bootstrap);
+    let created = admin
+        .create_topics(
+            [&NewTopic::new("new", 1, TopicReplication::Fixed(1))],
+            &AdminOptions::new(),
+        )
+        .await
+        .expect("create_topics answered");
+    assert_eq!(
+        created[0].as_ref().unwrap_err().1,
+        RDKafkaErrorCode::TopicAuthorizationFailed
+    );
+    // Auto-creation needs CREATE too.
+    let e = produce_one(&bootstrap, "auto-created").await.unwrap_err();
+    assert_eq!(
+        error_code(&e),
+        Some(RDKafkaErrorCode::TopicAuthorizationFailed),
+        "{e}"
+    );
+    assert!(!listed_topics(port).contains(&"auto-created".to_string()));
+
+    // DENY ALTER_CONFIGS does not deny DESCRIBE_CONFIGS.
+    assert_eq!(describe_configs_code(port, 2, "t"), 0);
+    assert_eq!(
+        alter_config_code(port, 2, "t", "retention.ms", "1000"),
+        TOPIC_AUTHORIZATION_FAILED
+    );
+    assert_eq!(
+        describe_configs_code(port, 4, "1"),
+        CLUSTER_AUTHORIZATION_FAILED
+    );
+
+    let elect = ElectLeadersRequest::default()
+        .with_election_type(0)
+        .with_topic_partitions(Some(vec![
+            kafka_protocol::messages::elect_leaders_request::TopicPartitions::default()
+                .with_topic(name("t"))
+                .with_partitions(vec![0]),
+        ]));
+    let elected = RawClient::connect(port)
+        .call(&elect, 2)
+        .expect("elect leaders");
+    assert_eq!(elected.error_code, CLUSTER_AUTHORIZATION_FAILED);
+    assert_eq!(
+        elected.replica_election_results[0].partition_result[0].error_code,
+        CLUSTER_AUTHORIZATION_FAILED
+    );
+    let reassign = RawClient::connect(port)
+        .call(&AlterPartitionReassignmentsRequest::default(), 0)
+        .expect("alter reassignments");
+    assert_eq!(reassign.error_code, CLUSTER_AUTHORIZATION_FAILED);
+    let listed = RawClient::connect(port)
+        .call(&ListPartitionReassignmentsRequest::default(), 0)
+        .expect("list reassignments");
+    assert_eq!(listed.error_code, CLUSTER_AUTHORIZATION_FAILED);
+    let dirs = RawClient::connect(port)
+        .call(&DescribeLogDirsRequest::default(), 4)
+        .expect("describe log dirs");
+    assert_eq!(dirs.error_code, CLUSTER_AUTHORIZATION_FAILED);
+    assert!(dirs.results.is_empty());
+    // Requests only brokers make need CLUSTER_ACTION.
+    assert_eq!(fetch_as_replica(port, "t", 2), TOPIC_AUTHORIZATION_FAILED);
+    assert_eq!(fetch(port, "t").0, 0, "a consumer still reads");
+    let markers = WriteTxnMarkersRequest::default().with_markers(vec![
+        kafka_protocol::messages::write_txn_markers_request::WritableTxnMarker::default()
+            .with_producer_id(ProducerId(1))
+            .with_transaction_result(true)
+            .with_topics(vec![
+                kafka_protocol::messages::write_txn_markers_request::WritableTxnMarkerTopic::default()
+                    .with_name(name("t"))
+                    .with_partition_indexes(vec![0]),
+            ]),
+    ]);
+    let written = RawClient::connect(port)
+        .call(&markers, 1)
+        .expect("write markers");
+    assert_eq!(
+        written.markers[0].topics[0].partitions[0].error_code,
+        CLUSTER_AUTHORIZATION_FAILED
+    );
+    // DescribeCluster is open to all; its operations are not.
+    let cluster = RawClient::connect(port)
+        .call(
+            &DescribeClusterRequest::default().with_include_cluster_authorized_operations(true),
+            1,
+        )
+        .expect("describe cluster");
+    assert_eq!(cluster.error_code, 0);
+    assert_eq!(cluster.cluster_authorized_operations, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn super_users_pass_and_without_acls_nobody_else_does() {
+    let open = authorizing_broker(&["super.users=User:admin;User:ANONYMOUS"]);
+    add_acls(open.port, &[(TOPIC, "*", LITERAL, "User:*", ALL, DENY)]);
+    common::create_topic(&open.bootstrap(), "t", 1, &[]).await;
+    produce_one(&open.bootstrap(), "t")
+        .await
+        .expect("a super user writes whatever the ACLs say");
+    assert_eq!(consume_outcome(&open.bootstrap(), "t"), (1, None));
+
+    // allow.everyone.if.no.acl.found defaults to false: with no ACL at all,
+    // nothing is allowed.
+    let closed = authorizing_broker(&[]);
+    let e = produce_one(&closed.bootstrap(), "t").await.unwrap_err();
+    assert_eq!(
+        error_code(&e),
+        Some(rdkafka::types::RDKafkaErrorCode::TopicAuthorizationFailed),
+        "{e}"
+    );
+    assert_eq!(
+        create_topic_code(closed.port, "t"),
+        TOPIC_AUTHORIZATION_FAILED
+    );
+    assert!(metadata(closed.port, None).topics.is_empty());
+}
+
+/// A raw InitProducerId (v4): its error code.
+fn init_producer_id(port: u16, transactional_id: Option<&str>) -> i16 {
+    let request = InitProducerIdRequest::default()
+        .with_transactional_id(transactional_id.map(|t| TransactionalId(s(t))))
+        .with_transaction_timeout_ms(60_000)
+        .with_producer_id(ProducerId(-1))
+        .with_producer_epoch(-1);
+    RawClient::connect(port)
+        .call(&request, 4)
+        .expect("init producer id")
+        .error_code
+}
+
+#[test]
+fn producer_ids_need_idempotent_write_or_write_on_the_transactional_id() {
+    use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+    let broker = authorizing_broker(&[OPEN_BY_DEFAULT]);
+    let port = broker.port;
+    assert_eq!(create_topic_code(port, "only"), 0);
+    add_acls(
+        port,
+        &[
+            // The cluster has ACLs, none giving IDEMPOTENT_WRITE.
+            (CLUSTER, "kafka-cluster", LITERAL, "User:*", ALTER, ALLOW),
+            // Every topic has one, so only "only" may be written.
+            (TOPIC, "*", LITERAL, "User:bob", READ, ALLOW),
+            (TOPIC, "only", LITERAL, "User:ANONYMOUS", WRITE, ALLOW),
+            (
+                TRANSACTIONAL_ID,
+                "t-closed",
+                LITERAL,
+                "User:bob",
+                ALL,
+                ALLOW,
+            ),
+        ],
+    );
+    // Kafka 3+: WRITE on some topic lets an idempotent producer in.
+    assert_eq!(init_producer_id(port, None), 0);
+    let deleted = delete_acls(port, &[(TOPIC, Some("only"), LITERAL, None, ANY, ANY)]);
+    assert_eq!(deleted.filter_results[0].matching_acls.len(), 1);
+    assert_eq!(init_producer_id(port, None), CLUSTER_AUTHORIZATION_FAILED);
+
+    assert_eq!(
+        init_producer_id(port, Some("t-closed")),
+        TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+    );
+    let find = FindCoordinatorRequest::default()
+        .with_key_type(1)
+        .with_coordinator_keys(vec![s("t-closed"), s("t-open")]);
+    let found = RawClient::connect(port)
+        .call(&find, 4)
+        .expect("find coordinator");
+    assert_eq!(
+        found.coordinators[0].error_code,
+        TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+    );
+    assert_eq!(found.coordinators[1].error_code, 0);
+    assert!(common::wait_until(Duration::from_secs(10), || {
+        init_producer_id(port, Some("t-open")) == 0
+    }));
+
+    // Transactional records need WRITE on their transactional id first.
+    let record = kafka_protocol::records::Record {
+        transactional: true,
+        control: false,
+        delete_horizon: false,
+        partition_leader_epoch: -1,
+        producer_id: 1,
+        producer_epoch: 0,
+        timestamp_type: kafka_protocol::records::TimestampType::Creation,
+        offset: 0,
+        sequence: 0,
+        timestamp: 1_700_000_000_000,
+        key: None,
+        value: Some(bytes::Bytes::from_static(b"v")),
+        headers: Default::default(),
+    };
+    let batch = common::encode_batch(&[record], kafka_protocol::records::Compression::None);
+    let request = ProduceRequest::default()
+        .with_transactional_id(Some(TransactionalId(s("t-closed"))))
+        .with_acks(-1)
+        .with_timeout_ms(5000)
+        .with_topic_data(vec![TopicProduceData::default()
+            .with_name(name("only"))
+            .with_partition_data(vec![PartitionProduceData::default()
+                .with_index(0)
+                .with_records(Some(batch))])]);
+    let produced = RawClient::connect(port).call(&request, 9).expect("produce");
+    assert_eq!(
+        produced.responses[0].partition_responses[0].error_code,
+        TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+    );
 }
