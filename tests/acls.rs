@@ -1120,3 +1120,266 @@ fn producer_ids_need_idempotent_write_or_write_on_the_transactional_id() {
         TRANSACTIONAL_ID_AUTHORIZATION_FAILED
     );
 }
+
+/// The error code of every partition in a nested response, in order.
+macro_rules! partition_codes {
+    ($topics:expr, $partitions:ident, $code:ident) => {
+        $topics
+            .iter()
+            .flat_map(|t| t.$partitions.iter().map(|p| p.$code))
+            .collect::<Vec<i16>>()
+    };
+}
+
+#[test]
+fn every_other_api_refuses_what_its_acls_do_not_allow() {
+    use kafka_protocol::messages::add_partitions_to_txn_request::AddPartitionsToTxnTopic;
+    let broker = authorizing_broker(&[OPEN_BY_DEFAULT]);
+    let port = broker.port;
+    for topic in ["t", "hidden"] {
+        assert_eq!(create_topic_code(port, topic), 0);
+    }
+    let find = FindCoordinatorRequest::default()
+        .with_key_type(1)
+        .with_coordinator_keys(vec![s("tx-hidden")]);
+    assert_eq!(
+        RawClient::connect(port)
+            .call(&find, 4)
+            .unwrap()
+            .coordinators[0]
+            .error_code,
+        0
+    );
+    assert!(common::wait_until(Duration::from_secs(10), || {
+        init_producer_id(port, Some("tx-hidden")) == 0
+    }));
+    add_acls(
+        port,
+        &[
+            // The cluster has ACLs: CLUSTER_ACTION is not ANONYMOUS's.
+            (CLUSTER, "kafka-cluster", LITERAL, "User:*", ALTER, ALLOW),
+            (TOPIC, "hidden", LITERAL, "User:bob", ALL, ALLOW),
+            (GROUP, "g", LITERAL, "User:bob", ALL, ALLOW),
+            (TRANSACTIONAL_ID, "tx", PREFIXED, "User:bob", ALL, ALLOW),
+        ],
+    );
+    let mut c = RawClient::connect(port);
+    let t_and_hidden = ["t", "hidden"];
+
+    use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
+    let listed = c
+        .call(
+            &ListOffsetsRequest::default().with_topics(
+                t_and_hidden
+                    .iter()
+                    .map(|t| {
+                        ListOffsetsTopic::default()
+                            .with_name(name(t))
+                            .with_partitions(vec![ListOffsetsPartition::default()
+                                .with_timestamp(-1)
+                                .with_current_leader_epoch(-1)])
+                    })
+                    .collect(),
+            ),
+            7,
+        )
+        .unwrap();
+    assert_eq!(
+        partition_codes!(listed.topics, partitions, error_code),
+        [0, TOPIC_AUTHORIZATION_FAILED]
+    );
+
+    use kafka_protocol::messages::offset_for_leader_epoch_request::{
+        OffsetForLeaderPartition, OffsetForLeaderTopic,
+    };
+    let epochs = c
+        .call(
+            &OffsetForLeaderEpochRequest::default()
+                .with_replica_id(BrokerId(-1))
+                .with_topics(
+                    t_and_hidden
+                        .iter()
+                        .map(|t| {
+                            OffsetForLeaderTopic::default()
+                                .with_topic(name(t))
+                                .with_partitions(vec![OffsetForLeaderPartition::default()
+                                    .with_current_leader_epoch(-1)
+                                    .with_leader_epoch(0)])
+                        })
+                        .collect(),
+                ),
+            4,
+        )
+        .unwrap();
+    assert_eq!(
+        partition_codes!(epochs.topics, partitions, error_code),
+        [0, TOPIC_AUTHORIZATION_FAILED]
+    );
+
+    use kafka_protocol::messages::delete_records_request::{
+        DeleteRecordsPartition, DeleteRecordsTopic,
+    };
+    let deleted = c
+        .call(
+            &DeleteRecordsRequest::default().with_topics(vec![DeleteRecordsTopic::default()
+                .with_name(name("hidden"))
+                .with_partitions(vec![DeleteRecordsPartition::default().with_offset(0)])]),
+            2,
+        )
+        .unwrap();
+    assert_eq!(
+        partition_codes!(deleted.topics, partitions, error_code),
+        [TOPIC_AUTHORIZATION_FAILED]
+    );
+
+    use kafka_protocol::messages::create_partitions_request::CreatePartitionsTopic;
+    let grown = c
+        .call(
+            &CreatePartitionsRequest::default().with_topics(vec![CreatePartitionsTopic::default()
+                .with_name(name("hidden"))
+                .with_count(2)]),
+            3,
+        )
+        .unwrap();
+    assert_eq!(grown.results[0].error_code, TOPIC_AUTHORIZATION_FAILED);
+
+    use kafka_protocol::messages::delete_topics_request::DeleteTopicState;
+    let dropped = c
+        .call(
+            &DeleteTopicsRequest::default().with_topics(vec![
+                DeleteTopicState::default().with_name(Some(name("hidden")))
+            ]),
+            6,
+        )
+        .unwrap();
+    assert_eq!(dropped.responses[0].error_code, TOPIC_AUTHORIZATION_FAILED);
+    assert_eq!(metadata(port, Some(&["t"])).topics[0].error_code, 0);
+
+    // Transactions: WRITE on the transactional id first, then the topics
+    // (the others not attempted) or the group.
+    let add = |id: &str| {
+        AddPartitionsToTxnRequest::default()
+            .with_v3_and_below_transactional_id(TransactionalId(s(id)))
+            .with_v3_and_below_producer_id(ProducerId(1))
+            .with_v3_and_below_producer_epoch(0)
+            .with_v3_and_below_topics(
+                t_and_hidden
+                    .iter()
+                    .map(|t| {
+                        AddPartitionsToTxnTopic::default()
+                            .with_name(name(t))
+                            .with_partitions(vec![0])
+                    })
+                    .collect(),
+            )
+    };
+    let added = c.call(&add("tx"), 3).unwrap();
+    assert_eq!(
+        partition_codes!(
+            added.results_by_topic_v3_and_below,
+            results_by_partition,
+            partition_error_code
+        ),
+        [TRANSACTIONAL_ID_AUTHORIZATION_FAILED; 2]
+    );
+    let added = c.call(&add("other"), 3).unwrap();
+    assert_eq!(
+        partition_codes!(
+            added.results_by_topic_v3_and_below,
+            results_by_partition,
+            partition_error_code
+        ),
+        [55, TOPIC_AUTHORIZATION_FAILED],
+        "OPERATION_NOT_ATTEMPTED beside the refused topic"
+    );
+    let brokers_form = c.call(&AddPartitionsToTxnRequest::default(), 5).unwrap();
+    assert_eq!(brokers_form.error_code, CLUSTER_AUTHORIZATION_FAILED);
+
+    let offsets_to_txn = |id: &str| {
+        AddOffsetsToTxnRequest::default()
+            .with_transactional_id(TransactionalId(s(id)))
+            .with_producer_id(ProducerId(1))
+            .with_group_id(GroupId(s("g")))
+    };
+    assert_eq!(
+        c.call(&offsets_to_txn("tx"), 3).unwrap().error_code,
+        TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+    );
+    assert_eq!(
+        c.call(&offsets_to_txn("other"), 3).unwrap().error_code,
+        GROUP_AUTHORIZATION_FAILED
+    );
+
+    use kafka_protocol::messages::txn_offset_commit_request::{
+        TxnOffsetCommitRequestPartition, TxnOffsetCommitRequestTopic,
+    };
+    let txn_commit = c
+        .call(
+            &TxnOffsetCommitRequest::default()
+                .with_transactional_id(TransactionalId(s("tx")))
+                .with_group_id(GroupId(s("other-group")))
+                .with_topics(vec![TxnOffsetCommitRequestTopic::default()
+                    .with_name(name("t"))
+                    .with_partitions(vec![TxnOffsetCommitRequestPartition::default()])]),
+            3,
+        )
+        .unwrap();
+    assert_eq!(
+        partition_codes!(txn_commit.topics, partitions, error_code),
+        [TRANSACTIONAL_ID_AUTHORIZATION_FAILED]
+    );
+    let ended = c
+        .call(
+            &EndTxnRequest::default().with_transactional_id(TransactionalId(s("tx"))),
+            3,
+        )
+        .unwrap();
+    assert_eq!(ended.error_code, TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+
+    let described = c
+        .call(
+            &DescribeTransactionsRequest::default()
+                .with_transactional_ids(vec![TransactionalId(s("tx-hidden"))]),
+            0,
+        )
+        .unwrap();
+    assert_eq!(
+        described.transaction_states[0].error_code,
+        TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+    );
+    let listed = c.call(&ListTransactionsRequest::default(), 1).unwrap();
+    assert!(listed.transaction_states.is_empty(), "tx-hidden is bob's");
+
+    // The consumer group protocol and OffsetDelete.
+    let heartbeat = |group: &str, topic: &str| {
+        ConsumerGroupHeartbeatRequest::default()
+            .with_group_id(GroupId(s(group)))
+            .with_member_id(s("m"))
+            .with_member_epoch(0)
+            .with_rebalance_timeout_ms(10_000)
+            .with_subscribed_topic_names(Some(vec![name(topic)]))
+            .with_topic_partitions(Some(vec![]))
+    };
+    assert_eq!(
+        c.call(&heartbeat("g", "t"), 0).unwrap().error_code,
+        GROUP_AUTHORIZATION_FAILED
+    );
+    assert_eq!(
+        c.call(&heartbeat("g2", "hidden"), 0).unwrap().error_code,
+        TOPIC_AUTHORIZATION_FAILED
+    );
+    let described = c
+        .call(
+            &ConsumerGroupDescribeRequest::default().with_group_ids(vec![GroupId(s("g"))]),
+            0,
+        )
+        .unwrap();
+    assert_eq!(described.groups[0].error_code, GROUP_AUTHORIZATION_FAILED);
+    let offsets_deleted = c
+        .call(
+            &OffsetDeleteRequest::default().with_group_id(GroupId(s("g"))),
+            0,
+        )
+        .unwrap();
+    assert_eq!(offsets_deleted.error_code, GROUP_AUTHORIZATION_FAILED);
+}
