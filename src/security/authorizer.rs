@@ -147,6 +147,7 @@ impl Authorizer {
                 index: self.index.read().1.clone(),
                 principal: String::new(),
                 host: String::new(),
+                ip: host,
                 super_user: false,
             };
         }
@@ -168,6 +169,7 @@ impl Authorizer {
             index,
             principal,
             host: host.to_canonical().to_string(),
+            ip: host.to_canonical(),
         }
     }
 }
@@ -178,11 +180,22 @@ pub struct Authorization {
     settings: Arc<AuthorizerSettings>,
     index: Arc<AclIndex>,
     principal: String,
+    /// The client's IP as Rust writes it, and parsed: an ACL may write the
+    /// same address otherwise (Java writes `0:0:0:0:0:0:0:1` for `::1`).
     host: String,
+    ip: IpAddr,
     super_user: bool,
 }
 
 impl Authorization {
+    fn host_matches(&self, acl_host: &str) -> bool {
+        acl_host == WILDCARD
+            || acl_host == self.host
+            || acl_host
+                .parse::<IpAddr>()
+                .is_ok_and(|ip| ip.to_canonical() == self.ip)
+    }
+
     /// Kafka's `StandardAuthorizerData.findResult` for one ACL whose
     /// pattern covers the resource: None when it does not apply to this
     /// principal, host and operation.
@@ -190,7 +203,7 @@ impl Authorization {
         if acl.principal != self.principal && acl.principal != WILDCARD_PRINCIPAL {
             return None;
         }
-        if acl.host != WILDCARD && acl.host != self.host {
+        if !self.host_matches(&acl.host) {
             return None;
         }
         if acl.operation != AclOperation::All {
@@ -262,7 +275,7 @@ impl Authorization {
         let mut allow_prefixed = Vec::new();
         for acl in &acls.all {
             let e = &acl.entry;
-            if e.host != WILDCARD && e.host != self.host {
+            if !self.host_matches(&e.host) {
                 continue;
             }
             if e.principal != self.principal && e.principal != WILDCARD_PRINCIPAL {
@@ -487,8 +500,19 @@ mod tests {
             enabled: true,
             ..Default::default()
         };
-        let from_there = session_with(settings, &acls, "User:alice", "10.0.0.9");
+        let from_there = session_with(settings.clone(), &acls, "User:alice", "10.0.0.9");
         assert!(from_there.allows(Read, Group, "g"));
+        // The same address however it is written.
+        let local = [acl(
+            Group,
+            "g",
+            PatternType::Literal,
+            "User:alice",
+            "0:0:0:0:0:0:0:1",
+            Read,
+            Allow,
+        )];
+        assert!(session_with(settings, &local, "User:alice", "::1").allows(Read, Group, "g"));
         // A literal ACL does not match names it is only a prefix of.
         let s = session(&[topic("ab", "User:alice", Read, Allow)], "User:alice");
         assert!(!s.allows(Read, Topic, "abc"));
