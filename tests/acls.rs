@@ -416,6 +416,10 @@ fn name(topic: &str) -> TopicName {
 /// A raw Fetch (v12, by name) of partition 0 from offset 0: its error code
 /// and how many bytes of records came back.
 fn fetch(port: u16, topic: &str) -> (i16, usize) {
+    fetch_on(&mut RawClient::connect(port), topic)
+}
+
+fn fetch_on(client: &mut RawClient, topic: &str) -> (i16, usize) {
     use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
     let request = FetchRequest::default()
         .with_replica_id(BrokerId(-1))
@@ -427,7 +431,7 @@ fn fetch(port: u16, topic: &str) -> (i16, usize) {
                 .with_partition(0)
                 .with_fetch_offset(0)
                 .with_partition_max_bytes(1 << 20)])]);
-    let response = RawClient::connect(port).call(&request, 12).expect("fetch");
+    let response = client.call(&request, 12).expect("fetch");
     let p = &response.responses[0].partitions[0];
     (p.error_code, p.records.as_ref().map_or(0, |r| r.len()))
 }
@@ -1382,4 +1386,35 @@ fn every_other_api_refuses_what_its_acls_do_not_allow() {
         )
         .unwrap();
     assert_eq!(offsets_deleted.error_code, GROUP_AUTHORIZATION_FAILED);
+}
+
+#[test]
+fn acls_apply_to_the_hosts_they_name() {
+    let broker = authorizing_broker(&[OPEN_BY_DEFAULT]);
+    let port = broker.port;
+    assert_eq!(create_topic_code(port, "t"), 0);
+    add_acls(port, &[(TOPIC, "t", LITERAL, "User:*", ALL, ALLOW)]);
+    let deny_from_there = AclCreation::default()
+        .with_resource_type(TOPIC)
+        .with_resource_name(s("t"))
+        .with_resource_pattern_type(LITERAL)
+        .with_principal(s("User:ANONYMOUS"))
+        .with_host(s("127.0.0.2"))
+        .with_operation(READ)
+        .with_permission_type(DENY);
+    let created = RawClient::connect(port)
+        .call(
+            &CreateAclsRequest::default().with_creations(vec![deny_from_there]),
+            3,
+        )
+        .unwrap();
+    assert_eq!(created.results[0].error_code, 0);
+    assert_eq!(
+        fetch_on(&mut common::connect_from("127.0.0.1", port), "t").0,
+        0
+    );
+    assert_eq!(
+        fetch_on(&mut common::connect_from("127.0.0.2", port), "t").0,
+        TOPIC_AUTHORIZATION_FAILED
+    );
 }

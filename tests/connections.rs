@@ -6,7 +6,7 @@
 mod common;
 
 use std::io::Write;
-use std::net::{SocketAddr, TcpStream};
+use std::net::TcpStream;
 use std::time::Duration;
 
 use bytes::BytesMut;
@@ -42,28 +42,6 @@ fn served(client: &mut RawClient) -> bool {
     client
         .call(&api_versions(), 3)
         .is_some_and(|r| r.error_code == 0)
-}
-
-/// A connection to `port` on 127.0.0.1 from the local address `from`.
-fn connect_from(from: &str, port: u16) -> RawClient {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let stream = runtime.block_on(async {
-        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
-        socket
-            .bind(format!("{from}:0").parse::<SocketAddr>().unwrap())
-            .unwrap_or_else(|e| panic!("bind {from}: {e}"));
-        socket
-            .connect(SocketAddr::from(([127, 0, 0, 1], port)))
-            .await
-            .expect("connect")
-            .into_std()
-            .expect("std stream")
-    });
-    stream.set_nonblocking(false).unwrap();
-    RawClient::over(stream)
 }
 
 /// Waits until the broker has closed `client`'s connection.
@@ -165,7 +143,7 @@ fn max_connections_per_ip_refuses_the_next_connection_but_honours_overrides() {
         "max.connections.per.ip.overrides=127.0.0.2:4",
     ]);
     let mut local: Vec<RawClient> = (0..2)
-        .map(|_| connect_from("127.0.0.1", broker.port))
+        .map(|_| common::connect_from("127.0.0.1", broker.port))
         .collect();
     for c in &mut local {
         assert!(
@@ -173,27 +151,26 @@ fn max_connections_per_ip_refuses_the_next_connection_but_honours_overrides() {
             "connections up to max.connections.per.ip are served"
         );
     }
-    let mut refused = connect_from("127.0.0.1", broker.port);
+    let mut refused = common::connect_from("127.0.0.1", broker.port);
     assert!(
         closed_within(&mut refused, Duration::from_secs(10)),
         "a third connection from 127.0.0.1 is closed"
     );
 
     let mut other: Vec<RawClient> = (0..4)
-        .map(|_| connect_from("127.0.0.2", broker.port))
+        .map(|_| common::connect_from("127.0.0.2", broker.port))
         .collect();
     for c in &mut other {
         assert!(served(c), "127.0.0.2 gets its overridden limit of 4");
     }
-    let mut fifth = connect_from("127.0.0.2", broker.port);
+    let mut fifth = common::connect_from("127.0.0.2", broker.port);
     assert!(closed_within(&mut fifth, Duration::from_secs(10)));
 
     drop(local.pop());
     assert!(
-        wait_until(Duration::from_secs(10), || served(&mut connect_from(
-            "127.0.0.1",
-            broker.port
-        ))),
+        wait_until(Duration::from_secs(10), || served(
+            &mut common::connect_from("127.0.0.1", broker.port)
+        )),
         "a closed connection makes room for another from its address"
     );
 }

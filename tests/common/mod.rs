@@ -565,6 +565,28 @@ impl RawClient {
     }
 }
 
+/// A connection to `port` on 127.0.0.1 from the local address `from`.
+pub fn connect_from(from: &str, port: u16) -> RawClient {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let stream = runtime.block_on(async {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket
+            .bind(format!("{from}:0").parse::<std::net::SocketAddr>().unwrap())
+            .unwrap_or_else(|e| panic!("bind {from}: {e}"));
+        socket
+            .connect(std::net::SocketAddr::from(([127, 0, 0, 1], port)))
+            .await
+            .expect("connect")
+            .into_std()
+            .expect("std stream")
+    });
+    stream.set_nonblocking(false).unwrap();
+    RawClient::over(stream)
+}
+
 /// The partitions currently assigned to `c`.
 pub fn assigned(c: &BaseConsumer) -> BTreeSet<i32> {
     c.assignment()
