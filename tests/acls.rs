@@ -360,6 +360,7 @@ async fn acls_survive_a_restart_and_are_the_same_on_every_broker() {
             ALTER,
             ALLOW,
         ),
+        (TOPIC, "no-", PREFIXED, "User:ANONYMOUS", CREATE, DENY),
     ];
     add_acls(cluster[1].port, &acls);
     for broker in &cluster {
@@ -372,6 +373,12 @@ async fn acls_survive_a_restart_and_are_the_same_on_every_broker() {
             broker.port
         );
         assert_eq!(fetch(broker.port, "a").0, TOPIC_AUTHORIZATION_FAILED);
+        // Checked where the request arrives, before any forwarding to
+        // the active controller.
+        assert_eq!(
+            create_topic_code(broker.port, "no-topic"),
+            TOPIC_AUTHORIZATION_FAILED
+        );
     }
 
     // Replication goes on under the ACLs: acks=all needs every follower's fetch.
