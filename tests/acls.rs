@@ -1425,3 +1425,66 @@ fn acls_apply_to_the_hosts_they_name() {
         TOPIC_AUTHORIZATION_FAILED
     );
 }
+
+/// One request frame (size, header, body) as a client writes it.
+fn frame<R: kafka_protocol::protocol::Request>(
+    request: &R,
+    version: i16,
+    correlation_id: i32,
+) -> Vec<u8> {
+    use kafka_protocol::protocol::Encodable;
+    let key = ApiKey::try_from(R::KEY).unwrap();
+    let mut body = bytes::BytesMut::new();
+    RequestHeader::default()
+        .with_request_api_key(R::KEY)
+        .with_request_api_version(version)
+        .with_correlation_id(correlation_id)
+        .encode(&mut body, key.request_header_version(version))
+        .unwrap();
+    request.encode(&mut body, version).unwrap();
+    let mut out = (body.len() as i32).to_be_bytes().to_vec();
+    out.extend_from_slice(&body);
+    out
+}
+
+#[test]
+fn pipelined_requests_are_each_authorised() {
+    use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+    use kafka_protocol::protocol::Decodable;
+    let broker = authorizing_broker(&[OPEN_BY_DEFAULT]);
+    let port = broker.port;
+    assert_eq!(create_topic_code(port, "t"), 0);
+    add_acls(
+        port,
+        &[(TOPIC, "t", LITERAL, "User:ANONYMOUS", DESCRIBE, ALLOW)],
+    );
+    let produce = ProduceRequest::default()
+        .with_acks(1)
+        .with_timeout_ms(5000)
+        .with_topic_data(vec![TopicProduceData::default()
+            .with_name(name("t"))
+            .with_partition_data(vec![PartitionProduceData::default()
+                .with_index(0)
+                .with_records(Some(common::record_batch(
+                    &["v"],
+                    common::NO_PRODUCER,
+                )))])]);
+    // Three requests in one write, none waiting for the one before.
+    let mut bytes = Vec::new();
+    for id in 1..=3 {
+        bytes.extend(frame(&produce, 9, id));
+    }
+    let mut client = RawClient::connect(port);
+    client.send_raw(&bytes);
+    for id in 1..=3 {
+        let mut response = client.read_frame().expect("a response per request");
+        let header = ResponseHeader::decode(&mut response, 1).unwrap();
+        assert_eq!(header.correlation_id, id);
+        let answer = ProduceResponse::decode(&mut response, 9).unwrap();
+        assert_eq!(
+            answer.responses[0].partition_responses[0].error_code,
+            TOPIC_AUTHORIZATION_FAILED
+        );
+    }
+    assert_eq!(fetch(port, "t").1, 0, "nothing was written");
+}
