@@ -134,4 +134,19 @@ mod tests {
             assert_eq!(marker_kind(&bytes, &h), Some(commit));
         }
     }
+
+    #[test]
+    fn a_transactional_batch_is_found_behind_others() {
+        let marker = marker_batch(42, 3, true, 7, 1_000).unwrap();
+        let mut plain = marker.clone();
+        let attributes = i16::from_be_bytes([plain[21], plain[22]]) & !TRANSACTIONAL_BIT;
+        plain[21..23].copy_from_slice(&attributes.to_be_bytes());
+        assert!(!has_transactional_batch(&plain));
+        let mut both = plain.to_vec();
+        both.extend_from_slice(&marker);
+        assert!(has_transactional_batch(&both));
+        // A batch cut short ends the scan rather than reading past it.
+        assert!(!has_transactional_batch(&both[..plain.len() + 20]));
+        assert!(!has_transactional_batch(&[]));
+    }
 }
