@@ -609,6 +609,8 @@ async fn topic_acls_refuse_reads_writes_and_metadata_with_kafkas_codes() {
     // Versions naming topics by id are checked the same way, and do not
     // give the name of a topic away.
     assert_eq!(fetch_by_id(port, ids["a"]), (TOPIC_AUTHORIZATION_FAILED, 0));
+    let produced = produce_by_id(port, ids["b"]);
+    assert_eq!(produced, TOPIC_AUTHORIZATION_FAILED);
     let by_id = metadata_by_id(port, ids["b"]);
     assert_eq!(by_id.error_code, TOPIC_AUTHORIZATION_FAILED);
     assert_eq!(by_id.name, None);
@@ -639,6 +641,26 @@ fn fetch_by_id(port: u16, id: uuid::Uuid) -> (i16, usize) {
     let response = RawClient::connect(port).call(&request, 13).expect("fetch");
     let p = &response.responses[0].partitions[0];
     (p.error_code, p.records.as_ref().map_or(0, |r| r.len()))
+}
+
+/// A raw Produce (v13, by topic id) of one record to partition 0: its error code.
+fn produce_by_id(port: u16, id: uuid::Uuid) -> i16 {
+    use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+    let request = ProduceRequest::default()
+        .with_acks(1)
+        .with_timeout_ms(5000)
+        .with_topic_data(vec![TopicProduceData::default()
+            .with_topic_id(id)
+            .with_partition_data(vec![PartitionProduceData::default()
+                .with_index(0)
+                .with_records(Some(common::record_batch(
+                    &["v"],
+                    common::NO_PRODUCER,
+                )))])]);
+    let response = RawClient::connect(port)
+        .call(&request, 13)
+        .expect("produce");
+    response.responses[0].partition_responses[0].error_code
 }
 
 /// A raw Metadata (v12) for one topic named by id.
