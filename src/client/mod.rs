@@ -5,6 +5,7 @@
 //! interceptors, offset specifications, record formatting, and partition
 //! reassignment over a Kafka-protocol connection of its own.
 
+pub mod acl;
 pub mod admin;
 pub mod config;
 pub mod consumer;

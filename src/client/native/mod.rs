@@ -3,12 +3,14 @@
 //! through rdkafka-sys on a private event queue and waited for on a blocking
 //! thread.
 
+mod acls;
 mod configs;
 mod elect;
 mod groups;
 mod message;
 mod offsets;
 
+pub use acls::{create_acls, delete_acls, describe_acls};
 pub use configs::{incremental_alter_topic_config, ConfigOp};
 pub use elect::{elect_leaders, ElectionKind};
 pub use groups::{
