@@ -13,6 +13,7 @@ pub fn commands() -> Vec<clap::Command> {
     vec![
         super::acl_admin::AclAdmin::command(),
         super::broker_start::BrokerStart::command(),
+        super::config_admin::ConfigAdmin::command(),
         super::console_consumer::ConsoleConsumer::command(),
         super::console_producer::ConsoleProducer::command(),
         super::group_inspect::GroupInspect::command(),

@@ -4,6 +4,7 @@
 
 pub mod acl_admin;
 pub mod broker_start;
+pub mod config_admin;
 pub mod console_consumer;
 pub mod console_producer;
 pub mod docs;

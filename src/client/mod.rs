@@ -10,6 +10,7 @@ pub mod admin;
 pub mod config;
 pub mod consumer;
 pub mod election;
+pub mod entity_config;
 pub mod error;
 pub mod format;
 pub mod groups;

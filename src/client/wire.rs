@@ -1,5 +1,6 @@
 //! The tools' own Kafka-protocol connection, for admin APIs librdkafka does
-//! not offer (partition reassignments): requests encoded by
+//! not offer (partition reassignments, the cluster-wide default broker
+//! configs): requests encoded by
 //! `kafka-protocol`, at the highest version both ends support (from
 //! ApiVersions), sent to the active controller as Kafka's admin client
 //! sends them. Broker code has its own client; the tools never share the
@@ -52,7 +53,8 @@ impl Connection {
             if !protocol.eq_ignore_ascii_case("plaintext") {
                 return Err(ClientError::Invalid(format!(
                     "security.protocol={protocol} is not supported here: partition \
-                     reassignments are sent without librdkafka, over PLAINTEXT only"
+                     reassignments and broker defaults are sent without librdkafka, \
+                     over PLAINTEXT only"
                 )));
             }
         }

@@ -9,9 +9,10 @@ mod elect;
 mod groups;
 mod message;
 mod offsets;
+mod scram;
 
 pub use acls::{create_acls, delete_acls, describe_acls};
-pub use configs::{incremental_alter_topic_config, ConfigOp};
+pub use configs::{describe_configs, incremental_alter_configs, ConfigOp};
 pub use elect::{elect_leaders, ElectionKind};
 pub use groups::{
     alter_consumer_group_offsets, delete_consumer_group_offsets, describe_consumer_groups,
@@ -19,6 +20,7 @@ pub use groups::{
 };
 pub use message::message_latency;
 pub use offsets::{list_offsets, OffsetQuery};
+pub use scram::{alter_user_scram_credentials, describe_user_scram_credentials};
 
 use std::ffi::{c_char, CStr, CString};
 use std::time::Duration;
