@@ -18,6 +18,7 @@ use crate::cluster::{BrokerRegistration, Controller, MetadataLoadError};
 use crate::config::{BrokerConfig, LoadError};
 use crate::group::{GroupConfig, GroupCoordinator};
 use crate::partition::{DataDirLock, ReplicaManager, StartupError};
+use crate::security::authorizer::Authorizer;
 use crate::server::{ConnectionSettings, Listener, PerIpLimit};
 use crate::transaction::{TransactionConfig, TransactionCoordinator};
 
@@ -177,6 +178,7 @@ impl Broker {
             producer_ids: Default::default(),
             transactions,
             applied_epoch: AtomicU64::new(applied_epoch),
+            authorizer: Authorizer::new(config.authorizer_settings()),
         });
 
         let per_ip = PerIpLimit::resolve(

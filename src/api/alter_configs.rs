@@ -11,6 +11,7 @@ use super::config_resource::{self, BROKER, TOPIC};
 use super::{BrokerContext, Handler, RequestContext};
 use crate::cluster::ControllerError;
 use crate::config::TopicConfig;
+use crate::security::acl::AclOperation;
 
 pub struct AlterConfigs;
 
@@ -22,9 +23,17 @@ impl Handler for AlterConfigs {
         ctx: RequestContext,
         request: AlterConfigsRequest,
     ) -> AlterConfigsResponse {
+        let auth = broker.authorization(&ctx);
         let mut responses = Vec::with_capacity(request.resources.len());
         for r in &request.resources {
+            let allowed = config_resource::authorize(
+                &auth,
+                r.resource_type,
+                &r.resource_name,
+                AclOperation::AlterConfigs,
+            );
             let outcome = match r.resource_type {
+                _ if allowed.is_err() => allowed,
                 TOPIC => {
                     config_resource::alter_topic(
                         &broker,

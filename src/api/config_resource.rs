@@ -7,9 +7,34 @@ use super::BrokerContext;
 use crate::cluster::controller::unknown_topic;
 use crate::cluster::ControllerError;
 use crate::config::TopicConfig;
+use crate::security::acl::{AclOperation, ResourceType};
+use crate::security::authorizer::Authorization;
 
 pub const TOPIC: i8 = 2;
 pub const BROKER: i8 = 4;
+pub const BROKER_LOGGER: i8 = 8;
+
+/// Kafka's check before a config resource is described (`op`
+/// DESCRIBE_CONFIGS) or altered (ALTER_CONFIGS): on the topic for a topic,
+/// on the cluster for a broker.
+pub fn authorize(
+    auth: &Authorization,
+    resource_type: i8,
+    name: &str,
+    op: AclOperation,
+) -> Result<(), ControllerError> {
+    match resource_type {
+        TOPIC if !auth.allows(op, ResourceType::Topic, name) => Err(ControllerError::new(
+            ResponseError::TopicAuthorizationFailed,
+            format!("{op} on topic '{name}' is not authorized."),
+        )),
+        BROKER | BROKER_LOGGER if !auth.allows_cluster(op) => Err(ControllerError::new(
+            ResponseError::ClusterAuthorizationFailed,
+            format!("{op} on the cluster is not authorized."),
+        )),
+        _ => Ok(()),
+    }
+}
 
 /// The current overrides of topic `name`, or why it cannot be configured.
 pub fn topic_config(broker: &BrokerContext, name: &str) -> Result<TopicConfig, ControllerError> {

@@ -15,6 +15,7 @@ use kafka_protocol::protocol::StrBytes;
 use super::{BrokerContext, Handler, RequestContext};
 use crate::cluster::MetadataImage;
 use crate::group::TopicPartition;
+use crate::security::acl::{AclOperation, ResourceType};
 
 pub struct ConsumerGroupDescribe;
 
@@ -48,18 +49,26 @@ impl Handler for ConsumerGroupDescribe {
 
     async fn handle(
         broker: Arc<BrokerContext>,
-        _ctx: RequestContext,
+        ctx: RequestContext,
         request: ConsumerGroupDescribeRequest,
     ) -> ConsumerGroupDescribeResponse {
         let image = broker.image();
+        let auth = broker.authorization(&ctx);
         let groups = request
             .group_ids
             .iter()
             .map(|id| {
                 let described = DescribedGroup::default().with_group_id(id.clone());
-                if let Err(e) = broker.check_group_coordinator(id) {
+                if let Err(e) = broker.check_group(&ctx, AclOperation::Describe, id) {
                     return described.with_error_code(e.code());
                 }
+                let described = if request.include_authorized_operations {
+                    described.with_authorized_operations(
+                        auth.authorized_operations(ResourceType::Group, id),
+                    )
+                } else {
+                    described
+                };
                 match broker.groups.describe_consumer_group(id) {
                     Err(message) => described
                         .with_error_code(ResponseError::GroupIdNotFound.code())

@@ -4,12 +4,14 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::consumer_group_heartbeat_response::{Assignment, TopicPartitions};
 use kafka_protocol::messages::{ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse};
 use kafka_protocol::protocol::StrBytes;
 
 use super::{BrokerContext, Handler, RequestContext};
 use crate::group::ConsumerHeartbeat;
+use crate::security::acl::{AclOperation, ResourceType};
 
 pub struct ConsumerGroupHeartbeat;
 
@@ -21,11 +23,29 @@ impl Handler for ConsumerGroupHeartbeat {
         ctx: RequestContext,
         request: ConsumerGroupHeartbeatRequest,
     ) -> ConsumerGroupHeartbeatResponse {
+        // As Kafka: READ on the group, DESCRIBE on every topic named in the
+        // subscription; a regular expression matches only topics the
+        // principal may DESCRIBE.
+        let auth = broker.authorization(&ctx);
+        if !auth.allows(AclOperation::Read, ResourceType::Group, &request.group_id.0) {
+            return ConsumerGroupHeartbeatResponse::default()
+                .with_error_code(ResponseError::GroupAuthorizationFailed.code());
+        }
+        let describes =
+            |topic: &str| auth.allows(AclOperation::Describe, ResourceType::Topic, topic);
+        if let Some(names) = &request.subscribed_topic_names {
+            if names.iter().any(|t| !describes(&t.0)) {
+                return ConsumerGroupHeartbeatResponse::default()
+                    .with_error_code(ResponseError::TopicAuthorizationFailed.code())
+                    .with_error_message(Some(StrBytes::from_static_str(
+                        "The subscription names topics the member may not describe.",
+                    )));
+            }
+        }
         if let Err(e) = broker.ensure_offsets_topic().await {
             tracing::error!(error = %e, "cannot create the offsets topic");
-            return ConsumerGroupHeartbeatResponse::default().with_error_code(
-                kafka_protocol::error::ResponseError::CoordinatorNotAvailable.code(),
-            );
+            return ConsumerGroupHeartbeatResponse::default()
+                .with_error_code(ResponseError::CoordinatorNotAvailable.code());
         }
         if let Err(e) = broker.check_group_coordinator(&request.group_id.0) {
             return ConsumerGroupHeartbeatResponse::default().with_error_code(e.code());
@@ -34,7 +54,7 @@ impl Handler for ConsumerGroupHeartbeat {
         let topics: HashMap<String, (uuid::Uuid, i32)> = image
             .topics
             .values()
-            .filter(|t| !t.internal)
+            .filter(|t| !t.internal && describes(&t.name))
             .map(|t| (t.name.clone(), (t.id, t.partitions.len() as i32)))
             .collect();
         let heartbeat = ConsumerHeartbeat {

@@ -11,6 +11,8 @@ use crate::config::BrokerConfig;
 use crate::coordinator_records::partition_for;
 use crate::group::{GroupCoordinator, OFFSETS_TOPIC};
 use crate::partition::ReplicaManager;
+use crate::security::acl::{AclOperation, ResourceType};
+use crate::security::authorizer::{Authorization, Authorizer};
 use crate::security::{KafkaPrincipal, SecurityProtocol};
 use crate::transaction::{ProducerIdManager, TransactionCoordinator, TRANSACTION_STATE_TOPIC};
 
@@ -26,11 +28,36 @@ pub struct BrokerContext {
     pub transactions: Arc<TransactionCoordinator>,
     /// The epoch of the last image this broker's partitions were brought in line with.
     pub applied_epoch: AtomicU64,
+    pub authorizer: Authorizer,
 }
 
 impl BrokerContext {
     pub fn image(&self) -> Arc<MetadataImage> {
         self.controller.image()
+    }
+
+    /// What the request's principal may do from its host, decided
+    /// against the ACLs of the current image.
+    pub fn authorization(&self, ctx: &RequestContext) -> Authorization {
+        let image = self.image();
+        self.authorizer
+            .session(image.epoch, &image.acls, &ctx.principal, ctx.peer.ip())
+    }
+
+    /// Whether the request's principal may perform `op` on the cluster.
+    pub fn allows_cluster(&self, ctx: &RequestContext, op: AclOperation) -> bool {
+        self.authorization(ctx).allows_cluster(op)
+    }
+
+    /// Whether the request's principal may perform `op` on one resource.
+    pub fn allows(
+        &self,
+        ctx: &RequestContext,
+        op: AclOperation,
+        resource_type: ResourceType,
+        name: &str,
+    ) -> bool {
+        self.authorization(ctx).allows(op, resource_type, name)
     }
 
     /// Brings this broker's partitions in line with the latest image, so a
@@ -64,6 +91,21 @@ impl BrokerContext {
             return Err(ResponseError::CoordinatorLoadInProgress);
         }
         Ok(())
+    }
+
+    /// Kafka's checks before a group API: `op` on the group
+    /// (GROUP_AUTHORIZATION_FAILED, answered before anything about the
+    /// group is revealed), then [`BrokerContext::check_group_coordinator`].
+    pub fn check_group(
+        &self,
+        ctx: &RequestContext,
+        op: AclOperation,
+        group_id: &str,
+    ) -> Result<(), ResponseError> {
+        if !self.allows(ctx, op, ResourceType::Group, group_id) {
+            return Err(ResponseError::GroupAuthorizationFailed);
+        }
+        self.check_group_coordinator(group_id)
     }
 
     /// Creates `__consumer_offsets` on first use, as Kafka does.

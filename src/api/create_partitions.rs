@@ -9,6 +9,7 @@ use kafka_protocol::messages::{CreatePartitionsRequest, CreatePartitionsResponse
 use kafka_protocol::protocol::StrBytes;
 
 use super::{BrokerContext, Handler, RequestContext};
+use crate::security::acl::{AclOperation, ResourceType};
 
 pub struct CreatePartitions;
 
@@ -24,6 +25,7 @@ impl Handler for CreatePartitions {
         for t in &request.topics {
             *seen.entry(t.name.0.as_str()).or_default() += 1;
         }
+        let auth = broker.authorization(&ctx);
         let mut changed = false;
         let mut results = Vec::with_capacity(request.topics.len());
         for t in &request.topics {
@@ -35,6 +37,16 @@ impl Handler for CreatePartitions {
                         .with_error_code(ResponseError::InvalidRequest.code())
                         .with_error_message(Some(StrBytes::from_string(format!(
                             "Duplicate topic in request: {name}"
+                        )))),
+                );
+                continue;
+            }
+            if !auth.allows(AclOperation::Alter, ResourceType::Topic, name) {
+                results.push(
+                    result
+                        .with_error_code(ResponseError::TopicAuthorizationFailed.code())
+                        .with_error_message(Some(StrBytes::from_string(format!(
+                            "ALTER on topic '{name}' is not authorized."
                         )))),
                 );
                 continue;

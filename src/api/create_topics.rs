@@ -15,6 +15,7 @@ use uuid::Uuid;
 use super::{BrokerContext, Handler, RequestContext};
 use crate::cluster::{ControllerError, NewTopic, TopicImage};
 use crate::config::TOPIC_CONFIGS;
+use crate::security::acl::{AclOperation, ResourceType};
 
 pub struct CreateTopics;
 
@@ -103,6 +104,8 @@ impl Handler for CreateTopics {
         for t in &request.topics {
             *seen.entry(t.name.0.as_str()).or_default() += 1;
         }
+        let auth = broker.authorization(&ctx);
+        let create_any = auth.allows_cluster(AclOperation::Create);
         let mut results = Vec::with_capacity(request.topics.len());
         for t in &request.topics {
             let name = t.name.0.as_str();
@@ -110,14 +113,23 @@ impl Handler for CreateTopics {
                 .with_name(t.name.clone())
                 .with_num_partitions(-1)
                 .with_replication_factor(-1);
-            let outcome = if seen.get(name).copied().unwrap_or(0) > 1 {
-                Err(ControllerError::new(
-                    ResponseError::InvalidRequest,
-                    format!("Create topics request for '{name}' appears more than once."),
-                ))
-            } else {
-                create_one(&broker, t, request.validate_only).await
-            };
+            let outcome =
+                if !create_any && !auth.allows(AclOperation::Create, ResourceType::Topic, name) {
+                    Err(ControllerError::new(
+                        ResponseError::TopicAuthorizationFailed,
+                        format!("CREATE on topic '{name}' (or on the cluster) is not authorized."),
+                    ))
+                } else if seen.get(name).copied().unwrap_or(0) > 1 {
+                    Err(ControllerError::new(
+                        ResponseError::InvalidRequest,
+                        format!("Create topics request for '{name}' appears more than once."),
+                    ))
+                } else {
+                    create_one(&broker, t, request.validate_only).await
+                };
+            // Kafka returns a new topic's configs only to who may describe them.
+            let configs_visible =
+                auth.allows(AclOperation::DescribeConfigs, ResourceType::Topic, name);
             results.push(match outcome {
                 Ok(topic) => {
                     if !request.validate_only {
@@ -127,7 +139,16 @@ impl Handler for CreateTopics {
                         .with_topic_id(if request.validate_only { Uuid::nil() } else { topic.id })
                         .with_num_partitions(topic.partitions.len() as i32)
                         .with_replication_factor(topic.partitions.first().map_or(0, |p| p.replicas.len() as i16))
-                        .with_configs(Some(described_configs(&broker, &topic)))
+                        .with_configs(Some(if configs_visible {
+                            described_configs(&broker, &topic)
+                        } else {
+                            Vec::new()
+                        }))
+                        .with_topic_config_error_code(if configs_visible {
+                            0
+                        } else {
+                            ResponseError::TopicAuthorizationFailed.code()
+                        })
                 }
                 Err(e) => result.with_error_code(e.code.code()).with_error_message(Some(StrBytes::from_string(e.message))),
             });

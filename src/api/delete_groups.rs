@@ -6,6 +6,7 @@ use kafka_protocol::messages::delete_groups_response::DeletableGroupResult;
 use kafka_protocol::messages::{DeleteGroupsRequest, DeleteGroupsResponse};
 
 use super::{BrokerContext, Handler, RequestContext};
+use crate::security::acl::AclOperation;
 
 pub struct DeleteGroups;
 
@@ -14,7 +15,7 @@ impl Handler for DeleteGroups {
 
     async fn handle(
         broker: Arc<BrokerContext>,
-        _ctx: RequestContext,
+        ctx: RequestContext,
         request: DeleteGroupsRequest,
     ) -> DeleteGroupsResponse {
         let results = request
@@ -22,7 +23,7 @@ impl Handler for DeleteGroups {
             .iter()
             .map(|g| {
                 let code = broker
-                    .check_group_coordinator(&g.0)
+                    .check_group(&ctx, AclOperation::Delete, &g.0)
                     .and_then(|()| broker.groups.delete_group(&g.0))
                     .err()
                     .map_or(0, |e| e.code());

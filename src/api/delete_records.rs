@@ -2,12 +2,14 @@
 
 use std::sync::Arc;
 
+use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::delete_records_response::{
     DeleteRecordsPartitionResult, DeleteRecordsTopicResult,
 };
 use kafka_protocol::messages::{DeleteRecordsRequest, DeleteRecordsResponse};
 
 use super::{BrokerContext, Handler, RequestContext};
+use crate::security::acl::{AclOperation, ResourceType};
 
 pub struct DeleteRecords;
 
@@ -19,16 +21,23 @@ impl Handler for DeleteRecords {
         ctx: RequestContext,
         request: DeleteRecordsRequest,
     ) -> DeleteRecordsResponse {
+        let auth = broker.authorization(&ctx);
         let topics = request
             .topics
             .into_iter()
             .map(|t| {
                 let name = t.name.0.to_string();
+                let allowed = auth.allows(AclOperation::Delete, ResourceType::Topic, &name);
                 let partitions = t
                     .partitions
                     .iter()
                     .map(|p| {
                         let result = DeleteRecordsPartitionResult::default().with_partition_index(p.partition_index);
+                        if !allowed {
+                            return result
+                                .with_low_watermark(-1)
+                                .with_error_code(ResponseError::TopicAuthorizationFailed.code());
+                        }
                         match broker
                             .replicas
                             .leader_partition(&name, p.partition_index)

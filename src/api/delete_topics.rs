@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::{BrokerContext, Handler, RequestContext};
 use crate::cluster::topic_name;
+use crate::security::acl::{AclOperation, ResourceType};
 
 pub struct DeleteTopics;
 
@@ -34,19 +35,29 @@ impl Handler for DeleteTopics {
                 .map(|n| (Some(n.0.to_string()), Uuid::nil()))
                 .collect()
         };
+        let auth = broker.authorization(&ctx);
+        let may = |name: &str| {
+            auth.allows(AclOperation::Describe, ResourceType::Topic, name)
+                && auth.allows(AclOperation::Delete, ResourceType::Topic, name)
+        };
         let mut responses = Vec::with_capacity(targets.len());
         let mut changed = false;
         for (name, id) in targets {
             let image = broker.image();
+            // Authorised before existence, so that a principal without
+            // DESCRIBE cannot learn which topics exist; a topic named by id
+            // keeps its name to itself.
             let resolved = match &name {
+                Some(n) if !may(n) => Err(ResponseError::TopicAuthorizationFailed),
                 Some(n) => image
                     .topic(n)
                     .map(|t| t.name.clone())
                     .ok_or(ResponseError::UnknownTopicOrPartition),
-                None => image
-                    .topic_by_id(id)
-                    .map(|t| t.name.clone())
-                    .ok_or(ResponseError::UnknownTopicId),
+                None => match image.topic_by_id(id) {
+                    Some(t) if !may(&t.name) => Err(ResponseError::TopicAuthorizationFailed),
+                    Some(t) => Ok(t.name.clone()),
+                    None => Err(ResponseError::UnknownTopicId),
+                },
             };
             let mut result = DeletableTopicResult::default()
                 .with_name(name.clone().map(|n| TopicName(StrBytes::from_string(n))))

@@ -14,6 +14,7 @@ use super::config_resource::{self, BROKER, TOPIC};
 use super::{BrokerContext, Handler, RequestContext};
 use crate::cluster::ControllerError;
 use crate::config::{ConfigDef, ConfigSource, TOPIC_CONFIGS};
+use crate::security::acl::AclOperation;
 
 pub struct DescribeConfigs;
 
@@ -140,9 +141,10 @@ impl Handler for DescribeConfigs {
 
     async fn handle(
         broker: Arc<BrokerContext>,
-        _ctx: RequestContext,
+        ctx: RequestContext,
         request: DescribeConfigsRequest,
     ) -> DescribeConfigsResponse {
+        let auth = broker.authorization(&ctx);
         let results = request
             .resources
             .iter()
@@ -152,11 +154,17 @@ impl Handler for DescribeConfigs {
                     synonyms: request.include_synonyms,
                     documentation: request.include_documentation,
                 };
-                let configs = match r.resource_type {
+                let configs = config_resource::authorize(
+                    &auth,
+                    r.resource_type,
+                    &r.resource_name,
+                    AclOperation::DescribeConfigs,
+                )
+                .and_then(|()| match r.resource_type {
                     TOPIC => describe_topic(&broker, &r.resource_name, &opts),
                     BROKER => describe_broker(&broker, &r.resource_name, &opts),
                     other => Err(config_resource::unsupported_resource(other)),
-                };
+                });
                 let result = DescribeConfigsResult::default()
                     .with_resource_type(r.resource_type)
                     .with_resource_name(r.resource_name.clone());

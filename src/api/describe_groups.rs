@@ -9,6 +9,7 @@ use kafka_protocol::protocol::StrBytes;
 
 use super::{BrokerContext, Handler, RequestContext};
 use crate::group::GroupState;
+use crate::security::acl::{AclOperation, ResourceType};
 
 pub struct DescribeGroups;
 
@@ -20,17 +21,24 @@ impl Handler for DescribeGroups {
         ctx: RequestContext,
         request: DescribeGroupsRequest,
     ) -> DescribeGroupsResponse {
+        let auth = broker.authorization(&ctx);
         let groups = request
             .groups
             .iter()
             .map(|id| {
-                if let Err(e) = broker.check_group_coordinator(id) {
+                if let Err(e) = broker.check_group(&ctx, AclOperation::Describe, id) {
                     return DescribedGroup::default()
                         .with_group_id(id.clone())
                         .with_error_code(e.code());
                 }
                 let d = broker.groups.describe_group(id);
+                let operations = if request.include_authorized_operations {
+                    auth.authorized_operations(ResourceType::Group, id)
+                } else {
+                    i32::MIN
+                };
                 let described = DescribedGroup::default()
+                    .with_authorized_operations(operations)
                     .with_group_id(id.clone())
                     .with_group_state(StrBytes::from_static_str(d.state.name()))
                     .with_protocol_type(StrBytes::from_string(d.protocol_type))

@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 use super::{BrokerContext, Handler, RequestContext};
 use crate::partition::IsolationLevel;
+use crate::security::acl::{AclOperation, ResourceType};
 
 pub struct Fetch;
 
@@ -25,7 +26,8 @@ pub struct Fetch;
 const MAX_WAIT_CAP: Duration = Duration::from_secs(60);
 
 struct Wanted {
-    name: Option<String>,
+    /// The topic's name, or the error every partition of it gets.
+    name: Result<String, ResponseError>,
     topic: TopicName,
     topic_id: Uuid,
     partitions: Vec<(i32, i64, i32, usize)>,
@@ -39,7 +41,6 @@ fn read_all(
     wanted: &[Wanted],
     max_bytes: usize,
     isolation: IsolationLevel,
-    topic_id_mode: bool,
     replica: Option<i32>,
     expansions: &mut Vec<Expansion>,
 ) -> (Vec<FetchableTopicResponse>, usize) {
@@ -54,14 +55,12 @@ fn read_all(
                 .with_high_watermark(-1)
                 .with_last_stable_offset(-1)
                 .with_log_start_offset(-1);
-            let Some(name) = w.name.as_deref() else {
-                let code = if topic_id_mode {
-                    ResponseError::UnknownTopicId
-                } else {
-                    ResponseError::UnknownTopicOrPartition
-                };
-                partitions.push(pd.with_error_code(code.code()));
-                continue;
+            let name = match &w.name {
+                Ok(name) => name.as_str(),
+                Err(code) => {
+                    partitions.push(pd.with_error_code(code.code()));
+                    continue;
+                }
             };
             // KIP-74: the first non-empty partition may exceed the limits by one
             // batch, so a batch larger than max_bytes cannot stall a consumer.
@@ -140,16 +139,43 @@ impl Handler for Fetch {
                 .with_error_code(ResponseError::FetchSessionIdNotFound.code());
         }
         let topic_id_mode = ctx.api_version >= 13;
+        // A broker fetching as a follower names itself (v15+ in replica_state).
+        let replica_id = if ctx.api_version >= 15 {
+            request.replica_state.replica_id.0
+        } else {
+            request.replica_id.0
+        };
+        let replica = (replica_id >= 0).then_some(replica_id);
+        // As Kafka: a follower needs CLUSTER_ACTION on the cluster, a
+        // consumer READ on each topic; either way a refused topic's
+        // partitions answer TOPIC_AUTHORIZATION_FAILED and hold no records.
+        let auth = broker.authorization(&ctx);
+        let follower_allowed =
+            replica.is_none() || auth.allows_cluster(AclOperation::ClusterAction);
         let image = broker.image();
         let wanted: Vec<Wanted> = request
             .topics
             .iter()
             .map(|t| {
                 let name = if topic_id_mode {
-                    image.topic_by_id(t.topic_id).map(|i| i.name.clone())
+                    image
+                        .topic_by_id(t.topic_id)
+                        .map(|i| i.name.clone())
+                        .ok_or(ResponseError::UnknownTopicId)
                 } else {
-                    Some(t.topic.0.to_string())
+                    Ok(t.topic.0.to_string())
                 };
+                let name = name.and_then(|name| {
+                    let allowed = match replica {
+                        Some(_) => follower_allowed,
+                        None => auth.allows(AclOperation::Read, ResourceType::Topic, &name),
+                    };
+                    if allowed {
+                        Ok(name)
+                    } else {
+                        Err(ResponseError::TopicAuthorizationFailed)
+                    }
+                });
                 Wanted {
                     name,
                     topic: t.topic.clone(),
@@ -171,13 +197,6 @@ impl Handler for Fetch {
             .collect();
         drop(image);
         let isolation = IsolationLevel::from_wire(request.isolation_level);
-        // A broker fetching as a follower names itself (v15+ in replica_state).
-        let replica_id = if ctx.api_version >= 15 {
-            request.replica_state.replica_id.0
-        } else {
-            request.replica_id.0
-        };
-        let replica = (replica_id >= 0).then_some(replica_id);
         let mut expansions = Vec::new();
         // The broker's fetch.max.bytes bounds what one response may hold, as in Kafka.
         let max_bytes = (request.max_bytes.max(0) as usize).min(broker.config.fetch_max_bytes());
@@ -191,7 +210,6 @@ impl Handler for Fetch {
                     &wanted,
                     max_bytes,
                     isolation,
-                    topic_id_mode,
                     replica,
                     &mut expansions,
                 );

@@ -13,6 +13,8 @@ use kafka_protocol::protocol::StrBytes;
 use super::{BrokerContext, Handler, RequestContext};
 use crate::coordinator_records::partition_for;
 use crate::group::OFFSETS_TOPIC;
+use crate::security::acl::{AclOperation, ResourceType};
+use crate::security::authorizer::Authorization;
 use crate::transaction::TRANSACTION_STATE_TOPIC;
 
 pub struct FindCoordinator;
@@ -25,9 +27,23 @@ type Failure = (ResponseError, Option<&'static str>);
 /// The coordinator's (node id, host, port) for one key.
 async fn locate(
     broker: &BrokerContext,
+    auth: &Authorization,
     key: &str,
     key_type: i8,
 ) -> Result<(i32, String, i32), Failure> {
+    // As Kafka: DESCRIBE on the group or transactional id, before anything
+    // about the key is looked at.
+    match key_type {
+        GROUP_KEY if !auth.allows(AclOperation::Describe, ResourceType::Group, key) => {
+            return Err((ResponseError::GroupAuthorizationFailed, None))
+        }
+        TRANSACTION_KEY
+            if !auth.allows(AclOperation::Describe, ResourceType::TransactionalId, key) =>
+        {
+            return Err((ResponseError::TransactionalIdAuthorizationFailed, None))
+        }
+        _ => {}
+    }
     let (ensured, topic, partitions) = match key_type {
         GROUP_KEY if key.is_empty() => return Err((ResponseError::InvalidGroupId, None)),
         GROUP_KEY => (
@@ -91,12 +107,13 @@ impl Handler for FindCoordinator {
         ctx: RequestContext,
         request: FindCoordinatorRequest,
     ) -> FindCoordinatorResponse {
+        let auth = broker.authorization(&ctx);
         // v4+ batches keys; earlier versions ask for one.
         if ctx.api_version >= 4 {
             let mut coordinators = Vec::with_capacity(request.coordinator_keys.len());
             for key in &request.coordinator_keys {
                 let (code, message, node, host, port) =
-                    fields(locate(&broker, key, request.key_type).await);
+                    fields(locate(&broker, &auth, key, request.key_type).await);
                 coordinators.push(
                     Coordinator::default()
                         .with_key(key.clone())
@@ -110,7 +127,7 @@ impl Handler for FindCoordinator {
             return FindCoordinatorResponse::default().with_coordinators(coordinators);
         }
         let (code, message, node, host, port) =
-            fields(locate(&broker, &request.key, request.key_type).await);
+            fields(locate(&broker, &auth, &request.key, request.key_type).await);
         FindCoordinatorResponse::default()
             .with_error_code(code)
             .with_error_message(message)

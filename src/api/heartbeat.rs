@@ -5,6 +5,7 @@ use std::sync::Arc;
 use kafka_protocol::messages::{HeartbeatRequest, HeartbeatResponse};
 
 use super::{BrokerContext, Handler, RequestContext};
+use crate::security::acl::AclOperation;
 
 pub struct Heartbeat;
 
@@ -13,11 +14,11 @@ impl Handler for Heartbeat {
 
     async fn handle(
         broker: Arc<BrokerContext>,
-        _ctx: RequestContext,
+        ctx: RequestContext,
         request: HeartbeatRequest,
     ) -> HeartbeatResponse {
         let result = broker
-            .check_group_coordinator(&request.group_id.0)
+            .check_group(&ctx, AclOperation::Read, &request.group_id.0)
             .and_then(|()| {
                 broker.groups.heartbeat(
                     &request.group_id.0,

@@ -13,6 +13,7 @@ use super::config_resource::{self, BROKER, TOPIC};
 use super::{BrokerContext, Handler, RequestContext};
 use crate::cluster::ControllerError;
 use crate::config::{topic_config_def, ConfigKind, TopicConfig};
+use crate::security::acl::AclOperation;
 
 pub struct IncrementalAlterConfigs;
 
@@ -88,8 +89,15 @@ impl Handler for IncrementalAlterConfigs {
         ctx: RequestContext,
         request: IncrementalAlterConfigsRequest,
     ) -> IncrementalAlterConfigsResponse {
+        let auth = broker.authorization(&ctx);
         let mut responses = Vec::with_capacity(request.resources.len());
         for r in &request.resources {
+            let allowed = config_resource::authorize(
+                &auth,
+                r.resource_type,
+                &r.resource_name,
+                AclOperation::AlterConfigs,
+            );
             let mut names = HashSet::new();
             let duplicate = r
                 .configs
@@ -97,6 +105,7 @@ impl Handler for IncrementalAlterConfigs {
                 .find(|c| !names.insert(c.name.as_str()))
                 .map(|c| c.name.to_string());
             let outcome = match (duplicate, r.resource_type) {
+                _ if allowed.is_err() => allowed,
                 (Some(name), _) => Err(ControllerError::new(
                     ResponseError::InvalidRequest,
                     format!("Config '{name}' appears more than once."),

@@ -8,6 +8,7 @@ use kafka_protocol::protocol::StrBytes;
 
 use super::{BrokerContext, Handler, RequestContext};
 use crate::group::JoinRequest;
+use crate::security::acl::AclOperation;
 
 pub struct JoinGroup;
 
@@ -21,7 +22,7 @@ impl Handler for JoinGroup {
         ctx: RequestContext,
         request: JoinGroupRequest,
     ) -> JoinGroupResponse {
-        if let Err(e) = broker.check_group_coordinator(&request.group_id.0) {
+        if let Err(e) = broker.check_group(&ctx, AclOperation::Read, &request.group_id.0) {
             return JoinGroupResponse::default()
                 .with_error_code(e.code())
                 .with_generation_id(-1)

@@ -7,6 +7,7 @@ use kafka_protocol::messages::{LeaveGroupRequest, LeaveGroupResponse};
 use kafka_protocol::protocol::StrBytes;
 
 use super::{BrokerContext, Handler, RequestContext};
+use crate::security::acl::AclOperation;
 
 pub struct LeaveGroup;
 
@@ -33,7 +34,7 @@ impl Handler for LeaveGroup {
             vec![(request.member_id.to_string(), None)]
         };
         let left = broker
-            .check_group_coordinator(&request.group_id.0)
+            .check_group(&ctx, AclOperation::Read, &request.group_id.0)
             .and_then(|()| broker.groups.leave_group(&request.group_id.0, &leaving));
         match left {
             Err(e) => LeaveGroupResponse::default().with_error_code(e.code()),

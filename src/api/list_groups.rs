@@ -8,6 +8,7 @@ use kafka_protocol::messages::{GroupId, ListGroupsRequest, ListGroupsResponse};
 use kafka_protocol::protocol::StrBytes;
 
 use super::{BrokerContext, Handler, RequestContext};
+use crate::security::acl::{AclOperation, ResourceType};
 
 pub struct ListGroups;
 
@@ -16,9 +17,13 @@ impl Handler for ListGroups {
 
     async fn handle(
         broker: Arc<BrokerContext>,
-        _ctx: RequestContext,
+        ctx: RequestContext,
         request: ListGroupsRequest,
     ) -> ListGroupsResponse {
+        // As Kafka: DESCRIBE on the cluster lists every group, else only
+        // the groups the principal may DESCRIBE.
+        let auth = broker.authorization(&ctx);
+        let every_group = auth.allows_cluster(AclOperation::Describe);
         let matches = |filter: &[StrBytes], value: &str| {
             filter.is_empty() || filter.iter().any(|f| f.eq_ignore_ascii_case(value))
         };
@@ -26,8 +31,10 @@ impl Handler for ListGroups {
             .groups
             .list_groups()
             .into_iter()
-            .filter(|(_, _, state, group_type)| {
-                matches(&request.states_filter, state) && matches(&request.types_filter, group_type)
+            .filter(|(id, _, state, group_type)| {
+                matches(&request.states_filter, state)
+                    && matches(&request.types_filter, group_type)
+                    && (every_group || auth.allows(AclOperation::Describe, ResourceType::Group, id))
             })
             .map(|(id, protocol_type, state, group_type)| {
                 ListedGroup::default()

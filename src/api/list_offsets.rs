@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::list_offsets_response::{
     ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
 };
@@ -10,6 +11,7 @@ use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
 
 use super::{BrokerContext, Handler, RequestContext};
 use crate::partition::IsolationLevel;
+use crate::security::acl::{AclOperation, ResourceType};
 
 pub struct ListOffsets;
 
@@ -22,11 +24,13 @@ impl Handler for ListOffsets {
         request: ListOffsetsRequest,
     ) -> ListOffsetsResponse {
         let isolation = IsolationLevel::from_wire(request.isolation_level);
+        let auth = broker.authorization(&ctx);
         let topics = request
             .topics
             .into_iter()
             .map(|t| {
                 let name = t.name.0.to_string();
+                let allowed = auth.allows(AclOperation::Describe, ResourceType::Topic, &name);
                 let partitions = t
                     .partitions
                     .iter()
@@ -36,6 +40,10 @@ impl Handler for ListOffsets {
                             .with_timestamp(-1)
                             .with_offset(-1)
                             .with_leader_epoch(-1);
+                        if !allowed {
+                            return base
+                                .with_error_code(ResponseError::TopicAuthorizationFailed.code());
+                        }
                         let found = broker
                             .replicas
                             .leader_partition(&name, p.partition_index)

@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use super::{BrokerContext, Handler, RequestContext};
 use crate::cluster::{topic_name, NewTopic, TopicImage};
+use crate::security::acl::{AclOperation, ResourceType, CLUSTER_NAME};
 
 pub struct Metadata;
 
@@ -65,17 +66,36 @@ impl Handler for Metadata {
         // Before v4 clients cannot opt out of auto-creation.
         let allow_create = (ctx.api_version < 4 || request.allow_auto_topic_creation)
             && broker.config.auto_create_topics_enable();
+        // As Kafka: listing every topic leaves out those the principal may
+        // not DESCRIBE; a topic it names answers TOPIC_AUTHORIZATION_FAILED,
+        // whether it exists or not, and auto-creation needs CREATE on the
+        // cluster or the topic.
+        let auth = broker.authorization(&ctx);
+        let describes = |name: &str| auth.allows(AclOperation::Describe, ResourceType::Topic, name);
+        let refused = |name: Option<String>, id: Uuid| {
+            error_topic(name, id, ResponseError::TopicAuthorizationFailed)
+        };
         let mut topics = Vec::new();
         match wanted {
             None => {
                 let image = broker.image();
-                topics.extend(image.topics.values().map(topic_response));
+                topics.extend(
+                    image
+                        .topics
+                        .values()
+                        .filter(|t| describes(&t.name))
+                        .map(topic_response),
+                );
             }
             Some(requested) => {
                 for t in requested {
                     let image = broker.image();
                     match t.name.map(|n| n.0.to_string()) {
                         Some(name) => {
+                            if !describes(&name) {
+                                topics.push(refused(Some(name), Uuid::nil()));
+                                continue;
+                            }
                             if let Some(topic) = image.topic(&name) {
                                 topics.push(topic_response(topic));
                                 continue;
@@ -95,6 +115,12 @@ impl Handler for Metadata {
                                     Uuid::nil(),
                                     ResponseError::UnknownTopicOrPartition,
                                 ));
+                                continue;
+                            }
+                            if !auth.allows_cluster(AclOperation::Create)
+                                && !auth.allows(AclOperation::Create, ResourceType::Topic, &name)
+                            {
+                                topics.push(refused(Some(name), Uuid::nil()));
                                 continue;
                             }
                             let new = NewTopic {
@@ -126,7 +152,11 @@ impl Handler for Metadata {
                                 }
                             }
                         }
+                        // A topic named by id keeps its name from who may not describe it.
                         None => match image.topic_by_id(t.topic_id) {
+                            Some(topic) if !describes(&topic.name) => {
+                                topics.push(refused(None, t.topic_id))
+                            }
                             Some(topic) => topics.push(topic_response(topic)),
                             None => topics.push(error_topic(
                                 None,
@@ -138,8 +168,22 @@ impl Handler for Metadata {
                 }
             }
         }
+        if request.include_topic_authorized_operations {
+            for t in topics.iter_mut().filter(|t| t.error_code == 0) {
+                if let Some(name) = &t.name {
+                    t.topic_authorized_operations =
+                        auth.authorized_operations(ResourceType::Topic, name.0.as_str());
+                }
+            }
+        }
+        let cluster_operations = if request.include_cluster_authorized_operations {
+            auth.authorized_operations(ResourceType::Cluster, CLUSTER_NAME)
+        } else {
+            i32::MIN
+        };
         let image = broker.image();
         MetadataResponse::default()
+            .with_cluster_authorized_operations(cluster_operations)
             .with_brokers(
                 // As KRaft's metadata cache: only brokers that may lead.
                 image

@@ -2,12 +2,14 @@
 
 use std::sync::Arc;
 
+use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::offset_delete_response::{
     OffsetDeleteResponsePartition, OffsetDeleteResponseTopic,
 };
 use kafka_protocol::messages::{OffsetDeleteRequest, OffsetDeleteResponse};
 
 use super::{BrokerContext, Handler, RequestContext};
+use crate::security::acl::{AclOperation, ResourceType};
 
 pub struct OffsetDelete;
 
@@ -16,12 +18,17 @@ impl Handler for OffsetDelete {
 
     async fn handle(
         broker: Arc<BrokerContext>,
-        _ctx: RequestContext,
+        ctx: RequestContext,
         request: OffsetDeleteRequest,
     ) -> OffsetDeleteResponse {
+        // As Kafka: DELETE on the group, then READ on each topic; offsets
+        // of a topic the principal may not read are left alone.
+        let auth = broker.authorization(&ctx);
+        let readable = |topic: &str| auth.allows(AclOperation::Read, ResourceType::Topic, topic);
         let partitions: Vec<(String, i32)> = request
             .topics
             .iter()
+            .filter(|t| readable(&t.name.0))
             .flat_map(|t| {
                 t.partitions
                     .iter()
@@ -29,7 +36,7 @@ impl Handler for OffsetDelete {
             })
             .collect();
         let outcomes = match broker
-            .check_group_coordinator(&request.group_id.0)
+            .check_group(&ctx, AclOperation::Delete, &request.group_id.0)
             .and_then(|()| {
                 broker
                     .groups
@@ -47,7 +54,11 @@ impl Handler for OffsetDelete {
                     .partitions
                     .iter()
                     .map(|p| {
-                        let code = outcomes.next().flatten().map_or(0, |e| e.code());
+                        let code = if readable(&t.name.0) {
+                            outcomes.next().flatten().map_or(0, |e| e.code())
+                        } else {
+                            ResponseError::TopicAuthorizationFailed.code()
+                        };
                         OffsetDeleteResponsePartition::default()
                             .with_partition_index(p.partition_index)
                             .with_error_code(code)

@@ -14,6 +14,8 @@ use kafka_protocol::protocol::StrBytes;
 
 use super::{BrokerContext, Handler, RequestContext};
 use crate::group::CommittedOffset;
+use crate::security::acl::{AclOperation, ResourceType};
+use crate::security::authorizer::Authorization;
 
 pub struct OffsetFetch;
 
@@ -30,6 +32,24 @@ fn by_topic(found: Found) -> Vec<(String, PartitionOffsets)> {
         }
     }
     out
+}
+
+/// As Kafka: topics the principal may not DESCRIBE are left out when a
+/// group's every offset is asked for, and answer TOPIC_AUTHORIZATION_FAILED
+/// when named; the flag says which topics may be shown.
+fn authorized(
+    auth: &Authorization,
+    named: bool,
+    found: Vec<(String, PartitionOffsets)>,
+) -> Vec<(String, PartitionOffsets, bool)> {
+    found
+        .into_iter()
+        .map(|(topic, parts)| {
+            let allowed = auth.allows(AclOperation::Describe, ResourceType::Topic, &topic);
+            (topic, parts, allowed)
+        })
+        .filter(|(_, _, allowed)| named || *allowed)
+        .collect()
 }
 
 /// (offset, leader epoch, metadata) as Kafka reports them; -1 and "" when nothing was committed.
@@ -68,12 +88,15 @@ impl Handler for OffsetFetch {
         ctx: RequestContext,
         request: OffsetFetchRequest,
     ) -> OffsetFetchResponse {
+        let auth = broker.authorization(&ctx);
+        let topic_refused = ResponseError::TopicAuthorizationFailed.code();
         if ctx.api_version >= 8 {
             let groups = request
                 .groups
                 .iter()
                 .map(|g| {
-                    if let Err(e) = broker.check_group_coordinator(&g.group_id.0) {
+                    if let Err(e) = broker.check_group(&ctx, AclOperation::Describe, &g.group_id.0)
+                    {
                         return OffsetFetchResponseGroup::default()
                             .with_group_id(g.group_id.clone())
                             .with_error_code(e.code());
@@ -83,21 +106,27 @@ impl Handler for OffsetFetch {
                             .map(|t| (t.name.0.to_string(), t.partition_indexes.clone()))
                             .collect()
                     });
-                    let topics = by_topic(broker.groups.fetch_offsets(&g.group_id.0, wanted))
+                    let named = g.topics.is_some();
+                    let found = by_topic(broker.groups.fetch_offsets(&g.group_id.0, wanted));
+                    let topics = authorized(&auth, named, found)
                         .into_iter()
-                        .map(|(topic, parts)| {
+                        .map(|(topic, parts, allowed)| {
                             OffsetFetchResponseTopics::default()
                                 .with_name(TopicName(StrBytes::from_string(topic.clone())))
                                 .with_partitions(
                                     parts
                                         .into_iter()
                                         .map(|(p, o)| {
-                                            let (o, error) = stable(
-                                                &broker,
-                                                request.require_stable,
-                                                (&g.group_id.0, &topic, p),
-                                                o,
-                                            );
+                                            let (o, error) = if allowed {
+                                                stable(
+                                                    &broker,
+                                                    request.require_stable,
+                                                    (&g.group_id.0, &topic, p),
+                                                    o,
+                                                )
+                                            } else {
+                                                (None, topic_refused)
+                                            };
                                             let (offset, epoch, metadata) = fields(o);
                                             OffsetFetchResponsePartitions::default()
                                                 .with_partition_index(p)
@@ -117,32 +146,59 @@ impl Handler for OffsetFetch {
                 .collect();
             return OffsetFetchResponse::default().with_groups(groups);
         }
-        // Versions 0 and 1 have no error for the whole group to carry this.
-        if let Err(e) = broker.check_group_coordinator(&request.group_id.0) {
-            if ctx.api_version >= 2 {
-                return OffsetFetchResponse::default().with_error_code(e.code());
+        // Versions 0 and 1 have no error for the whole group to carry
+        // this; a refused group then answers in each partition asked for.
+        match broker.check_group(&ctx, AclOperation::Describe, &request.group_id.0) {
+            Err(e) if ctx.api_version >= 2 => {
+                return OffsetFetchResponse::default().with_error_code(e.code())
             }
+            Err(ResponseError::GroupAuthorizationFailed) => {
+                let topics = request.topics.iter().flatten().map(|t| {
+                    OffsetFetchResponseTopic::default()
+                        .with_name(t.name.clone())
+                        .with_partitions(
+                            t.partition_indexes
+                                .iter()
+                                .map(|p| {
+                                    OffsetFetchResponsePartition::default()
+                                        .with_partition_index(*p)
+                                        .with_committed_offset(-1)
+                                        .with_error_code(
+                                            ResponseError::GroupAuthorizationFailed.code(),
+                                        )
+                                })
+                                .collect(),
+                        )
+                });
+                return OffsetFetchResponse::default().with_topics(topics.collect());
+            }
+            _ => {}
         }
         let wanted = request.topics.as_ref().map(|ts| {
             ts.iter()
                 .map(|t| (t.name.0.to_string(), t.partition_indexes.clone()))
                 .collect()
         });
-        let topics = by_topic(broker.groups.fetch_offsets(&request.group_id.0, wanted))
+        let found = by_topic(broker.groups.fetch_offsets(&request.group_id.0, wanted));
+        let topics = authorized(&auth, request.topics.is_some(), found)
             .into_iter()
-            .map(|(topic, parts)| {
+            .map(|(topic, parts, allowed)| {
                 OffsetFetchResponseTopic::default()
                     .with_name(TopicName(StrBytes::from_string(topic.clone())))
                     .with_partitions(
                         parts
                             .into_iter()
                             .map(|(p, o)| {
-                                let (o, error) = stable(
-                                    &broker,
-                                    request.require_stable,
-                                    (&request.group_id.0, &topic, p),
-                                    o,
-                                );
+                                let (o, error) = if allowed {
+                                    stable(
+                                        &broker,
+                                        request.require_stable,
+                                        (&request.group_id.0, &topic, p),
+                                        o,
+                                    )
+                                } else {
+                                    (None, topic_refused)
+                                };
                                 let (offset, epoch, metadata) = fields(o);
                                 OffsetFetchResponsePartition::default()
                                     .with_partition_index(p)

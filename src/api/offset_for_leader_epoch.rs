@@ -3,12 +3,14 @@
 
 use std::sync::Arc;
 
+use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::offset_for_leader_epoch_response::{
     EpochEndOffset, OffsetForLeaderTopicResult,
 };
 use kafka_protocol::messages::{OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse};
 
 use super::{BrokerContext, Handler, RequestContext};
+use crate::security::acl::{AclOperation, ResourceType};
 
 pub struct OffsetForLeaderEpoch;
 
@@ -17,14 +19,20 @@ impl Handler for OffsetForLeaderEpoch {
 
     async fn handle(
         broker: Arc<BrokerContext>,
-        _ctx: RequestContext,
+        ctx: RequestContext,
         request: OffsetForLeaderEpochRequest,
     ) -> OffsetForLeaderEpochResponse {
+        // As Kafka: a principal with CLUSTER_ACTION (a follower) may ask
+        // about every topic; anyone else needs DESCRIBE on each.
+        let auth = broker.authorization(&ctx);
+        let cluster_action = auth.allows_cluster(AclOperation::ClusterAction);
         let topics = request
             .topics
             .into_iter()
             .map(|t| {
                 let name = t.topic.0.to_string();
+                let allowed = cluster_action
+                    || auth.allows(AclOperation::Describe, ResourceType::Topic, &name);
                 let partitions = t
                     .partitions
                     .iter()
@@ -33,6 +41,10 @@ impl Handler for OffsetForLeaderEpoch {
                             .with_partition(p.partition)
                             .with_leader_epoch(-1)
                             .with_end_offset(-1);
+                        if !allowed {
+                            return base
+                                .with_error_code(ResponseError::TopicAuthorizationFailed.code());
+                        }
                         let found = broker
                             .replicas
                             .leader_partition(&name, p.partition)

@@ -13,7 +13,9 @@ use kafka_protocol::messages::{ProduceRequest, ProduceResponse, TopicName};
 use kafka_protocol::protocol::StrBytes;
 
 use super::{BrokerContext, Handler, RequestContext};
+use crate::log::has_transactional_batch;
 use crate::partition::AppendError;
+use crate::security::acl::{AclOperation, ResourceType};
 
 pub struct Produce;
 
@@ -40,6 +42,18 @@ impl Handler for Produce {
     ) -> ProduceResponse {
         let acks_valid = matches!(request.acks, -1..=1);
         let image = broker.image();
+        let auth = broker.authorization(&ctx);
+        // As Kafka: transactional records need WRITE on their transactional
+        // id, or the whole request is refused.
+        let transactional = request.topic_data.iter().any(|t| {
+            t.partition_data
+                .iter()
+                .any(|p| p.records.as_deref().is_some_and(has_transactional_batch))
+        });
+        let txn_refused = transactional
+            && !request.transactional_id.as_ref().is_some_and(|id| {
+                auth.allows(AclOperation::Write, ResourceType::TransactionalId, id)
+            });
         let mut responses = Vec::with_capacity(request.topic_data.len());
         for topic in request.topic_data {
             // v13 names topics by id only.
@@ -53,9 +67,24 @@ impl Handler for Produce {
             } else {
                 ResponseError::UnknownTopicOrPartition
             };
+            let write_refused = name
+                .as_deref()
+                .is_some_and(|n| !auth.allows(AclOperation::Write, ResourceType::Topic, n));
             let mut partition_responses = Vec::with_capacity(topic.partition_data.len());
             for p in &topic.partition_data {
                 let response = 'response: {
+                    if txn_refused {
+                        break 'response partition_error(
+                            p.index,
+                            ResponseError::TransactionalIdAuthorizationFailed,
+                        );
+                    }
+                    if write_refused {
+                        break 'response partition_error(
+                            p.index,
+                            ResponseError::TopicAuthorizationFailed,
+                        );
+                    }
                     if !acks_valid {
                         break 'response partition_error(
                             p.index,

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use kafka_protocol::messages::{SyncGroupRequest, SyncGroupResponse};
 
 use super::{BrokerContext, Handler, RequestContext};
+use crate::security::acl::AclOperation;
 
 pub struct SyncGroup;
 
@@ -15,7 +16,7 @@ impl Handler for SyncGroup {
 
     async fn handle(
         broker: Arc<BrokerContext>,
-        _ctx: RequestContext,
+        ctx: RequestContext,
         request: SyncGroupRequest,
     ) -> SyncGroupResponse {
         let assignments = request
@@ -23,7 +24,7 @@ impl Handler for SyncGroup {
             .iter()
             .map(|a| (a.member_id.to_string(), a.assignment.clone()))
             .collect();
-        let result = match broker.check_group_coordinator(&request.group_id.0) {
+        let result = match broker.check_group(&ctx, AclOperation::Read, &request.group_id.0) {
             Ok(()) => {
                 broker
                     .groups

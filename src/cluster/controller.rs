@@ -22,6 +22,7 @@ use super::quorum::network::{PeerClient, QuorumRequest};
 use super::quorum::{records, Node, NodeId, Quorum, QuorumError, Raft, WriteError};
 use super::{assignment, reassignment, topic_name};
 use crate::config::{BrokerConfig, ConfigError, LoadError, TopicConfig};
+use crate::security::acl::{self, AclBinding, AclBindingFilter};
 
 /// A refused metadata change: the Kafka error code and a message for the client.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -113,6 +114,10 @@ pub enum ControllerCommand {
         election: ElectionType,
         partitions: Option<Vec<(String, i32)>>,
     },
+    /// Kafka's CreateAcls: an ACL that exists already is not added twice.
+    CreateAcls(Vec<AclBinding>),
+    /// Kafka's DeleteAcls: every ACL each filter matches.
+    DeleteAcls(Vec<AclBindingFilter>),
 }
 
 /// One partition's part of an AlterPartitionReassignments request.
@@ -139,6 +144,10 @@ pub enum Outcome {
     /// and message. An election on all partitions leaves out the ones that
     /// needed none, as Kafka does.
     Elections(Vec<(String, i32, Option<Refusal>)>),
+    /// Per ACL to create, in request order: None when created (or there already).
+    AclsCreated(Vec<Option<Refusal>>),
+    /// Per filter, in request order: the ACLs it deleted, or its refusal.
+    AclsDeleted(Vec<Result<Vec<AclBinding>, Refusal>>),
 }
 
 /// One partition's refusal in a change on many: its error code and message.
@@ -611,6 +620,50 @@ impl Controller {
                     .collect();
                 Ok(Outcome::Elections(results))
             }
+            ControllerCommand::CreateAcls(bindings) => {
+                let results = bindings
+                    .into_iter()
+                    .map(|binding| {
+                        if let Err(m) = acl::validate_new(&binding) {
+                            return Some((ResponseError::InvalidRequest.code(), m));
+                        }
+                        if !image.acls.values().any(|a| *a == binding) {
+                            let id = new_acl_id(image);
+                            image.acls.insert(id, binding);
+                        }
+                        None
+                    })
+                    .collect();
+                Ok(Outcome::AclsCreated(results))
+            }
+            ControllerCommand::DeleteAcls(filters) => {
+                let results = filters
+                    .iter()
+                    .map(|filter| {
+                        filter
+                            .validate()
+                            .map_err(|m| (ResponseError::InvalidRequest.code(), m))?;
+                        // Matched against the ACLs before this request, so
+                        // an ACL two filters match is reported by both, as
+                        // Kafka's controller does.
+                        Ok(image
+                            .acls
+                            .iter()
+                            .filter(|(_, a)| filter.matches(a))
+                            .map(|(id, a)| (*id, a.clone()))
+                            .collect::<Vec<_>>())
+                    })
+                    .collect::<Vec<Result<Vec<(Uuid, AclBinding)>, Refusal>>>();
+                for (id, _) in results.iter().flatten().flatten() {
+                    image.acls.remove(id);
+                }
+                Ok(Outcome::AclsDeleted(
+                    results
+                        .into_iter()
+                        .map(|r| r.map(|found| found.into_iter().map(|(_, a)| a).collect()))
+                        .collect(),
+                ))
+            }
             ControllerCommand::AllocateProducerIds(count) => {
                 let first = image.next_producer_id;
                 image.next_producer_id = first.checked_add(count).ok_or_else(|| {
@@ -913,6 +966,28 @@ impl Controller {
         }
     }
 
+    /// Kafka's CreateAcls: per ACL, None when it exists now, else why not.
+    pub async fn create_acls(
+        &self,
+        bindings: Vec<AclBinding>,
+    ) -> Result<Vec<Option<Refusal>>, ControllerError> {
+        match self.submit(ControllerCommand::CreateAcls(bindings)).await? {
+            Outcome::AclsCreated(results) => Ok(results),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Kafka's DeleteAcls: per filter, the ACLs it deleted or why it was refused.
+    pub async fn delete_acls(
+        &self,
+        filters: Vec<AclBindingFilter>,
+    ) -> Result<Vec<Result<Vec<AclBinding>, Refusal>>, ControllerError> {
+        match self.submit(ControllerCommand::DeleteAcls(filters)).await? {
+            Outcome::AclsDeleted(results) => Ok(results),
+            other => Err(unexpected(other)),
+        }
+    }
+
     /// Replaces a topic's config overrides with `config` (already validated by the caller's edits).
     pub async fn set_topic_config(
         &self,
@@ -934,6 +1009,16 @@ impl Controller {
         })
         .await
         .map(|_| ())
+    }
+}
+
+/// A fresh id for an ACL, unused in the image.
+fn new_acl_id(image: &MetadataImage) -> Uuid {
+    loop {
+        let id = Uuid::new_v4();
+        if !image.acls.contains_key(&id) {
+            return id;
+        }
     }
 }
 

@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use crate::config::{BrokerConfig, TopicConfig};
 use crate::partition::PartitionState;
+use crate::security::acl::AclBinding;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BrokerRegistration {
@@ -73,6 +74,10 @@ pub struct MetadataImage {
     /// ProducerIdsRecord): ids are never reused, across restarts too.
     #[serde(default)]
     pub next_producer_id: i64,
+    /// Every ACL, by the id the controller gave it (Kafka's
+    /// AccessControlEntryRecord ids).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub acls: BTreeMap<Uuid, AclBinding>,
 }
 
 impl MetadataImage {

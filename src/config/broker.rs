@@ -55,6 +55,24 @@ pub static BROKER_CONFIGS: &[ConfigDef] = &[
         "Listeners published to clients, if different from listeners.",
     ),
     def(
+        "allow.everyone.if.no.acl.found",
+        Boolean,
+        Some("false"),
+        None,
+        "With an authorizer, whether a resource no ACL names is open to everyone.",
+    ),
+    one_of(
+        "authorizer.class.name",
+        ConfigKind::String,
+        "",
+        &[
+            "",
+            crate::security::authorizer::STANDARD_AUTHORIZER,
+            crate::security::authorizer::ACL_AUTHORIZER,
+        ],
+        "The authorizer that checks every request against the ACLs; empty: none, everything is allowed.",
+    ),
+    def(
         "auto.create.topics.enable",
         Boolean,
         Some("true"),
@@ -554,6 +572,13 @@ pub static BROKER_CONFIGS: &[ConfigDef] = &[
         "Accepted for compatibility.",
     ),
     def(
+        "super.users",
+        ConfigKind::String,
+        None,
+        None,
+        "Principals that may do everything whatever the ACLs, separated by semicolons (User:admin;User:broker).",
+    ),
+    def(
         "transaction.abort.timed.out.transaction.cleanup.interval.ms",
         Int,
         Some("10000"),
@@ -997,6 +1022,22 @@ impl BrokerConfig {
 
     pub fn auto_create_topics_enable(&self) -> bool {
         self.bool("auto.create.topics.enable")
+    }
+
+    /// The authorizer's settings: `authorizer.class.name` (validated to
+    /// name Kafka's standard authorizer or nothing), `super.users`,
+    /// `allow.everyone.if.no.acl.found`.
+    pub fn authorizer_settings(&self) -> crate::security::authorizer::AuthorizerSettings {
+        crate::security::authorizer::AuthorizerSettings {
+            enabled: !self
+                .get("authorizer.class.name")
+                .unwrap_or_default()
+                .is_empty(),
+            super_users: crate::security::authorizer::AuthorizerSettings::parse_super_users(
+                &self.get("super.users").unwrap_or_default(),
+            ),
+            allow_everyone_if_no_acl_found: self.bool("allow.everyone.if.no.acl.found"),
+        }
     }
 
     pub fn delete_topic_enable(&self) -> bool {

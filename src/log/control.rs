@@ -25,6 +25,22 @@ const MARKER_VALUE_VERSION: i16 = 0;
 pub const TRANSACTIONAL_BIT: i16 = 0x10;
 pub const CONTROL_BIT: i16 = 0x20;
 
+/// Whether any batch in `records` (as a producer sent them) is
+/// transactional; a short or corrupt tail ends the scan, the append then
+/// refuses it.
+pub fn has_transactional_batch(mut records: &[u8]) -> bool {
+    while let Some(header) = BatchHeader::parse(records) {
+        if header.attributes & TRANSACTIONAL_BIT != 0 {
+            return true;
+        }
+        let Some(rest) = header.total_size().and_then(|size| records.get(size..)) else {
+            return false;
+        };
+        records = rest;
+    }
+    false
+}
+
 /// A marker batch at offset 0, to be placed by the log like any other.
 pub fn marker_batch(
     producer_id: i64,

@@ -54,7 +54,7 @@ use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 
-pub use control::{control_record_kind, marker_batch};
+pub use control::{control_record_kind, has_transactional_batch, marker_batch};
 pub use error::{LogError, RecordError};
 pub use txn_index::AbortedTxn;
 

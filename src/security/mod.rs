@@ -3,6 +3,9 @@
 //! Authentication (TLS, SASL) sets the principal once per connection;
 //! authorisation reads it on every request.
 
+pub mod acl;
+pub mod authorizer;
+
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;

@@ -10,7 +10,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use uuid::Uuid;
+
 use crate::cluster::metadata::{BrokerRegistration, MetadataImage, TopicImage};
+use crate::security::acl::AclBinding;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum MetadataRecord {
@@ -24,6 +27,10 @@ pub enum MetadataRecord {
     RemoveTopic(String),
     /// Kafka's ProducerIdsRecord: the first producer id not yet reserved.
     ProducerIds(i64),
+    /// Kafka's AccessControlEntryRecord: an ACL created, under its id.
+    AccessControlEntry(Uuid, AclBinding),
+    /// Kafka's RemoveAccessControlEntryRecord.
+    RemoveAccessControlEntry(Uuid),
 }
 
 /// The records that turn `before` into `after`.
@@ -55,6 +62,16 @@ pub fn delta(before: &MetadataImage, after: &MetadataImage) -> Vec<MetadataRecor
     if before.next_producer_id != after.next_producer_id {
         out.push(MetadataRecord::ProducerIds(after.next_producer_id));
     }
+    for (id, acl) in &after.acls {
+        if before.acls.get(id) != Some(acl) {
+            out.push(MetadataRecord::AccessControlEntry(*id, acl.clone()));
+        }
+    }
+    for id in before.acls.keys() {
+        if !after.acls.contains_key(id) {
+            out.push(MetadataRecord::RemoveAccessControlEntry(*id));
+        }
+    }
     out
 }
 
@@ -75,6 +92,12 @@ pub fn apply(image: &mut MetadataImage, record: MetadataRecord) {
             image.topics.remove(&name);
         }
         MetadataRecord::ProducerIds(next) => image.next_producer_id = next,
+        MetadataRecord::AccessControlEntry(id, acl) => {
+            image.acls.insert(id, acl);
+        }
+        MetadataRecord::RemoveAccessControlEntry(id) => {
+            image.acls.remove(&id);
+        }
     }
 }
 
@@ -125,5 +148,38 @@ mod tests {
         }
         assert_eq!(rebuilt, after);
         assert!(delta(&after, &after).is_empty());
+    }
+
+    #[test]
+    fn acls_travel_as_their_own_records() {
+        use crate::security::acl::*;
+        let acl = |name: &str| AclBinding {
+            pattern: ResourcePattern {
+                resource_type: ResourceType::Topic,
+                name: name.into(),
+                pattern_type: PatternType::Literal,
+            },
+            entry: AccessControlEntry {
+                principal: "User:bob".into(),
+                host: "*".into(),
+                operation: AclOperation::Read,
+                permission: AclPermissionType::Allow,
+            },
+        };
+        let mut before = MetadataImage::default();
+        let kept = uuid::Uuid::new_v4();
+        let gone = uuid::Uuid::new_v4();
+        before.acls.insert(kept, acl("kept"));
+        before.acls.insert(gone, acl("gone"));
+        let mut after = before.clone();
+        after.acls.remove(&gone);
+        after.acls.insert(uuid::Uuid::new_v4(), acl("new"));
+        let records = delta(&before, &after);
+        assert_eq!(records.len(), 2);
+        let mut rebuilt = before.clone();
+        for r in records {
+            apply(&mut rebuilt, r);
+        }
+        assert_eq!(rebuilt, after);
     }
 }
