@@ -51,21 +51,21 @@ async fn run(args: &AclAdmin, plan: Plan, output: OutputFormat) -> anyhow::Resul
     match plan {
         Plan::Add(bindings) => {
             admin.create_acls(bindings.clone()).await?;
-            print(&bindings, output, |n| format!("Added {n} ACLs:"));
+            print(&bindings, output, |n| format!("Added {}:", count(n)));
         }
         Plan::Remove(filters, question) => {
             if !cli::confirm_unless(&question, args.force, "--force").map_err(anyhow::Error::msg)? {
                 anyhow::bail!("nothing removed");
             }
             let removed = admin.delete_acls(filters).await?;
-            print(&removed, output, |n| format!("Removed {n} ACLs:"));
+            print(&removed, output, |n| format!("Removed {}:", count(n)));
         }
         Plan::List(filters, principals) => {
             let mut found = admin.describe_acls(filters).await?;
             if !principals.is_empty() {
                 found.retain(|b| principals.contains(&b.entry.principal));
             }
-            print(&found, output, |n| format!("{n} ACLs:"));
+            print(&found, output, |n| format!("{}:", count(n)));
         }
     }
     Ok(())
@@ -99,5 +99,13 @@ fn print(bindings: &[AclBinding], output: OutputFormat, title: impl Fn(usize) ->
             cli::outln(title(bindings.len()));
             cli::print_table(&table);
         }
+    }
+}
+
+fn count(n: usize) -> String {
+    if n == 1 {
+        "1 ACL".to_string()
+    } else {
+        format!("{n} ACLs")
     }
 }

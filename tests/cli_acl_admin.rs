@@ -1,0 +1,301 @@
+//! `acl-admin` against a broker with Kafka's StandardAuthorizer: ACLs
+//! added, listed (table and JSON), removed after a confirmation, the
+//! --producer and --consumer sets as kafka-acls.sh expands them, and one
+//! line for every mistake.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::{run_tool, BrokerProcess};
+
+const BIN: &str = env!("CARGO_BIN_EXE_acl-admin");
+
+/// The tool itself connects as User:ANONYMOUS (no SASL or mTLS here): a
+/// super user, so that the cluster ACLs the test adds never lock it out.
+const BROKER: &[&str] = &[
+    "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+    "allow.everyone.if.no.acl.found=true",
+    "super.users=User:ANONYMOUS",
+];
+
+/// The ACLs of a --json listing as "TYPE NAME PATTERN PRINCIPAL HOST OPERATION PERMISSION".
+fn acls(json: &str) -> BTreeSet<String> {
+    let listed: serde_json::Value = serde_json::from_str(json).expect("json");
+    listed
+        .as_array()
+        .expect("an array of ACLs")
+        .iter()
+        .map(|a| {
+            [
+                "resource_type",
+                "name",
+                "pattern_type",
+                "principal",
+                "host",
+                "operation",
+                "permission_type",
+            ]
+            .iter()
+            .map(|k| a[k].as_str().unwrap_or_else(|| panic!("{k} in {a}")))
+            .collect::<Vec<_>>()
+            .join(" ")
+        })
+        .collect()
+}
+
+fn set(rows: &[&str]) -> BTreeSet<String> {
+    rows.iter().map(|r| r.to_string()).collect()
+}
+
+#[test]
+fn acls_are_added_listed_and_removed() {
+    let broker = BrokerProcess::start(BROKER);
+    let bs = broker.bootstrap();
+    let tool = |args: &[&str]| run_tool(BIN, &bs, args, b"");
+
+    assert_eq!(tool(&["--list"]).ok(), "No ACLs.\n");
+    let added = tool(&[
+        "--add",
+        "--allow-principal",
+        "User:alice",
+        "--operation",
+        "Read",
+        "--operation",
+        "describe",
+        "--topic",
+        "orders",
+    ]);
+    let added = added.ok();
+    assert!(added.starts_with("Added 2 ACLs:\n"), "{added}");
+    let listed = tool(&["--list", "--topic", "orders"]);
+    let rows: Vec<Vec<&str>> = listed
+        .ok()
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            vec!["2", "ACLs:"],
+            vec![
+                "RESOURCE_TYPE",
+                "NAME",
+                "PATTERN_TYPE",
+                "PRINCIPAL",
+                "HOST",
+                "OPERATION",
+                "PERMISSION"
+            ],
+            vec![
+                "TOPIC",
+                "orders",
+                "LITERAL",
+                "User:alice",
+                "*",
+                "READ",
+                "ALLOW"
+            ],
+            vec![
+                "TOPIC",
+                "orders",
+                "LITERAL",
+                "User:alice",
+                "*",
+                "DESCRIBE",
+                "ALLOW"
+            ],
+        ]
+    );
+
+    tool(&[
+        "--add",
+        "--producer",
+        "--idempotent",
+        "--allow-principal",
+        "User:bob",
+        "--topic",
+        "pay-",
+        "--transactional-id",
+        "tx-",
+        "--resource-pattern-type",
+        "prefixed",
+    ])
+    .ok();
+    assert_eq!(
+        acls(tool(&["--list", "--principal", "User:bob", "--json"]).ok()),
+        set(&[
+            "TOPIC pay- PREFIXED User:bob * WRITE ALLOW",
+            "TOPIC pay- PREFIXED User:bob * DESCRIBE ALLOW",
+            "TOPIC pay- PREFIXED User:bob * CREATE ALLOW",
+            "TRANSACTIONAL_ID tx- PREFIXED User:bob * WRITE ALLOW",
+            "TRANSACTIONAL_ID tx- PREFIXED User:bob * DESCRIBE ALLOW",
+            "CLUSTER kafka-cluster LITERAL User:bob * IDEMPOTENT_WRITE ALLOW",
+        ]),
+        "--producer --idempotent as kafka-acls.sh expands it"
+    );
+    tool(&[
+        "--add",
+        "--consumer",
+        "--allow-principal",
+        "User:carol",
+        "--allow-host",
+        "10.0.0.7",
+        "--topic",
+        "orders",
+        "--group",
+        "audit",
+    ])
+    .ok();
+    assert_eq!(
+        acls(tool(&["--list", "--principal", "User:carol", "--output", "json"]).ok()),
+        set(&[
+            "TOPIC orders LITERAL User:carol 10.0.0.7 READ ALLOW",
+            "TOPIC orders LITERAL User:carol 10.0.0.7 DESCRIBE ALLOW",
+            "GROUP audit LITERAL User:carol 10.0.0.7 READ ALLOW",
+        ]),
+        "--consumer as kafka-acls.sh expands it"
+    );
+    assert_eq!(
+        acls(
+            tool(&[
+                "--list",
+                "--topic",
+                "pay-orders",
+                "--resource-pattern-type",
+                "match",
+                "--json"
+            ])
+            .ok()
+        ),
+        set(&[
+            "TOPIC pay- PREFIXED User:bob * WRITE ALLOW",
+            "TOPIC pay- PREFIXED User:bob * DESCRIBE ALLOW",
+            "TOPIC pay- PREFIXED User:bob * CREATE ALLOW",
+        ]),
+        "match: the ACLs that apply to a name"
+    );
+
+    let remove_read = [
+        "--remove",
+        "--topic",
+        "orders",
+        "--allow-principal",
+        "User:alice",
+        "--operation",
+        "READ",
+    ];
+    let refused = tool(&remove_read);
+    assert_eq!(refused.code, Some(1), "no --force and no terminal: refuse");
+    assert_eq!(refused.stderr.lines().count(), 1, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("--force")
+            && refused
+                .stderr
+                .contains("Are you sure you want to remove ACLs:"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(
+        acls(tool(&["--list", "--topic", "orders", "--json"]).ok()).len(),
+        4
+    );
+    let removed = tool(&[&remove_read[..], &["--force"]].concat());
+    assert!(
+        removed.ok().starts_with("Removed 1 ACL:\n"),
+        "{}",
+        removed.stdout
+    );
+    assert_eq!(
+        acls(tool(&["--list", "--principal", "User:alice", "--json"]).ok()),
+        set(&["TOPIC orders LITERAL User:alice * DESCRIBE ALLOW"])
+    );
+    let everything = tool(&["--remove", "--topic", "orders", "--yes", "--json"]);
+    assert_eq!(
+        acls(everything.ok()),
+        set(&[
+            "TOPIC orders LITERAL User:alice * DESCRIBE ALLOW",
+            "TOPIC orders LITERAL User:carol 10.0.0.7 READ ALLOW",
+            "TOPIC orders LITERAL User:carol 10.0.0.7 DESCRIBE ALLOW",
+        ]),
+        "without a principal, every ACL of the resource"
+    );
+    assert_eq!(tool(&["--list", "--topic", "orders"]).ok(), "No ACLs.\n");
+    assert_eq!(
+        acls(tool(&["--list", "--json"]).ok()).len(),
+        7,
+        "bob's and carol's group ACL stay"
+    );
+}
+
+#[test]
+fn mistakes_are_one_line_and_exit_2() {
+    // Refused before connecting: no broker is needed.
+    let tool = |args: &[&str]| run_tool(BIN, "127.0.0.1:1", args, b"");
+    for (args, why) in [
+        (
+            &[
+                "--add",
+                "--allow-principal",
+                "User:a",
+                "--operation",
+                "Reed",
+                "--topic",
+                "t",
+            ][..],
+            "unknown operation 'Reed'",
+        ),
+        (
+            &[
+                "--add",
+                "--allow-principal",
+                "User:a",
+                "--operation",
+                "Write",
+                "--group",
+                "g",
+            ][..],
+            "ResourceType GROUP only supports operations READ, DESCRIBE, DELETE, ALL",
+        ),
+        (&["--add", "--topic", "t"][..], "--allow-principal"),
+        (
+            &["--add", "--allow-principal", "alice", "--topic", "t"][..],
+            "invalid principal 'alice'",
+        ),
+        (
+            &[
+                "--add",
+                "--consumer",
+                "--allow-principal",
+                "User:a",
+                "--topic",
+                "t",
+            ][..],
+            "--group",
+        ),
+        (
+            &[
+                "--add",
+                "--allow-principal",
+                "User:a",
+                "--topic",
+                "t",
+                "--resource-pattern-type",
+                "match",
+            ][..],
+            "not valid when adding",
+        ),
+        (&["--list", "--remove"][..], "cannot be used with"),
+        (&["--topic", "t"][..], "required"),
+    ] {
+        let refused = tool(args);
+        assert_eq!(refused.code, Some(2), "{args:?}: {}", refused.stderr);
+        assert_eq!(refused.stderr.lines().count(), 1, "{}", refused.stderr);
+        assert!(
+            refused.stderr.starts_with("acl-admin: "),
+            "{}",
+            refused.stderr
+        );
+        assert!(refused.stderr.contains(why), "{args:?}: {}", refused.stderr);
+    }
+}
