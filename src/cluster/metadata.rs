@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use crate::config::{BrokerConfig, TopicConfig};
 use crate::partition::PartitionState;
+use crate::security::sasl::scram::{ScramCredential, ScramMechanism};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BrokerRegistration {
@@ -73,6 +74,10 @@ pub struct MetadataImage {
     /// ProducerIdsRecord): ids are never reused, across restarts too.
     #[serde(default)]
     pub next_producer_id: i64,
+    /// SCRAM credentials by user and mechanism (Kafka's
+    /// UserScramCredentialRecord): every broker authenticates from them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub scram_credentials: BTreeMap<String, BTreeMap<ScramMechanism, ScramCredential>>,
 }
 
 impl MetadataImage {
@@ -82,6 +87,14 @@ impl MetadataImage {
 
     pub fn topic_by_id(&self, id: Uuid) -> Option<&TopicImage> {
         self.topics.values().find(|t| t.id == id)
+    }
+
+    pub fn scram_credential(
+        &self,
+        user: &str,
+        mechanism: ScramMechanism,
+    ) -> Option<&ScramCredential> {
+        self.scram_credentials.get(user)?.get(&mechanism)
     }
 
     pub fn partition(&self, topic: &str, partition: i32) -> Option<&PartitionImage> {

@@ -11,6 +11,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::cluster::metadata::{BrokerRegistration, MetadataImage, TopicImage};
+use crate::security::sasl::scram::{ScramCredential, ScramMechanism};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum MetadataRecord {
@@ -24,6 +25,17 @@ pub enum MetadataRecord {
     RemoveTopic(String),
     /// Kafka's ProducerIdsRecord: the first producer id not yet reserved.
     ProducerIds(i64),
+    /// Kafka's UserScramCredentialRecord: one user's credential for one mechanism.
+    UserScramCredential {
+        user: String,
+        mechanism: ScramMechanism,
+        credential: ScramCredential,
+    },
+    /// Kafka's RemoveUserScramCredentialRecord.
+    RemoveUserScramCredential {
+        user: String,
+        mechanism: ScramMechanism,
+    },
 }
 
 /// The records that turn `before` into `after`.
@@ -55,6 +67,27 @@ pub fn delta(before: &MetadataImage, after: &MetadataImage) -> Vec<MetadataRecor
     if before.next_producer_id != after.next_producer_id {
         out.push(MetadataRecord::ProducerIds(after.next_producer_id));
     }
+    for (user, credentials) in &after.scram_credentials {
+        for (mechanism, credential) in credentials {
+            if before.scram_credential(user, *mechanism) != Some(credential) {
+                out.push(MetadataRecord::UserScramCredential {
+                    user: user.clone(),
+                    mechanism: *mechanism,
+                    credential: credential.clone(),
+                });
+            }
+        }
+    }
+    for (user, credentials) in &before.scram_credentials {
+        for mechanism in credentials.keys() {
+            if after.scram_credential(user, *mechanism).is_none() {
+                out.push(MetadataRecord::RemoveUserScramCredential {
+                    user: user.clone(),
+                    mechanism: *mechanism,
+                });
+            }
+        }
+    }
     out
 }
 
@@ -75,6 +108,25 @@ pub fn apply(image: &mut MetadataImage, record: MetadataRecord) {
             image.topics.remove(&name);
         }
         MetadataRecord::ProducerIds(next) => image.next_producer_id = next,
+        MetadataRecord::UserScramCredential {
+            user,
+            mechanism,
+            credential,
+        } => {
+            image
+                .scram_credentials
+                .entry(user)
+                .or_default()
+                .insert(mechanism, credential);
+        }
+        MetadataRecord::RemoveUserScramCredential { user, mechanism } => {
+            if let Some(credentials) = image.scram_credentials.get_mut(&user) {
+                credentials.remove(&mechanism);
+                if credentials.is_empty() {
+                    image.scram_credentials.remove(&user);
+                }
+            }
+        }
     }
 }
 
@@ -117,8 +169,23 @@ mod tests {
         after.topics.insert("grows".into(), topic("grows", 3));
         after.topics.insert("new".into(), topic("new", 2));
         after.next_producer_id = 1000;
+        let credential = crate::security::sasl::scram::ScramCredential::from_password(
+            ScramMechanism::Sha256,
+            "secret",
+            4096,
+        );
+        before
+            .scram_credentials
+            .entry("gone".into())
+            .or_default()
+            .insert(ScramMechanism::Sha512, credential.clone());
+        after
+            .scram_credentials
+            .entry("alice".into())
+            .or_default()
+            .insert(ScramMechanism::Sha256, credential);
         let records = delta(&before, &after);
-        assert_eq!(records.len(), 6);
+        assert_eq!(records.len(), 8);
         let mut rebuilt = before.clone();
         for r in records {
             apply(&mut rebuilt, r);
