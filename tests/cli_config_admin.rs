@@ -229,3 +229,153 @@ fn what_config_admin_cannot_do_is_one_line_before_connecting() {
     ]);
     assert_eq!(no_password.code, Some(1), "{}", no_password.stderr);
 }
+
+/// A broker whose only listener is SASL_PLAINTEXT with SCRAM, and an
+/// admin user bootstrapped into the quorum.
+fn scram_broker() -> BrokerProcess {
+    BrokerProcess::start(&[
+        "listeners=SASL_PLAINTEXT://127.0.0.1:0",
+        "sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512",
+        "gregor.scram.bootstrap.credentials=SCRAM-SHA-512=[name=admin,password=admin-secret]",
+    ])
+}
+
+#[test]
+fn scram_users_are_created_described_and_deleted_over_sasl() {
+    let broker = scram_broker();
+    let bs = broker.bootstrap();
+    let dir = tempfile::tempdir().unwrap();
+    let admin_properties = dir.path().join("admin.properties");
+    std::fs::write(
+        &admin_properties,
+        "security.protocol=SASL_PLAINTEXT\nsasl.mechanism=SCRAM-SHA-512\n\
+         sasl.username=admin\nsasl.password=admin-secret\n",
+    )
+    .unwrap();
+    let admin_config = admin_properties.to_str().unwrap();
+    let as_admin = |args: &[&str]| {
+        run_tool(
+            BIN,
+            &bs,
+            &[&["--command-config", admin_config][..], args].concat(),
+            b"",
+        )
+    };
+
+    let created = as_admin(&[
+        "--alter",
+        "--user",
+        "alice",
+        "--add-config",
+        "SCRAM-SHA-256=[iterations=8192,password=alice-secret]",
+    ]);
+    assert_eq!(created.ok(), "Completed updating config for user alice.\n");
+    assert!(
+        created
+            .stderr
+            .contains("warning: a password in --add-config is visible"),
+        "{}",
+        created.stderr
+    );
+    let password_file = dir.path().join("alice.pw");
+    std::fs::write(&password_file, "alice-512-secret\n").unwrap();
+    let from_file = as_admin(&[
+        "--alter",
+        "--entity-type",
+        "users",
+        "--entity-name",
+        "alice",
+        "--add-config",
+        "SCRAM-SHA-512=[]",
+        "--password-file",
+        password_file.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        from_file.ok(),
+        "Completed updating config for user alice.\n"
+    );
+    assert_eq!(
+        from_file.stderr, "",
+        "no warning without a password on the command line"
+    );
+
+    assert_eq!(
+        as_admin(&["--describe", "--user", "alice"]).ok(),
+        "SCRAM credential configs for user-principal 'alice' are \
+         SCRAM-SHA-256=iterations=8192, SCRAM-SHA-512=iterations=4096\n"
+    );
+    let all: serde_json::Value =
+        serde_json::from_str(as_admin(&["--describe", "--entity-type", "users", "--json"]).ok())
+            .unwrap();
+    let users: Vec<&str> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["user"].as_str().unwrap())
+        .collect();
+    assert_eq!(users, ["admin", "alice"]);
+
+    // The new credentials work, given to another tool with -X.
+    for (mechanism, password) in [
+        ("SCRAM-SHA-256", "alice-secret"),
+        ("SCRAM-SHA-512", "alice-512-secret"),
+    ] {
+        let listed = run_tool(
+            TOPIC_ADMIN,
+            &bs,
+            &[
+                "-X",
+                "security.protocol=SASL_PLAINTEXT",
+                "-X",
+                &format!("sasl.mechanism={mechanism}"),
+                "-X",
+                "sasl.username=alice",
+                "-X",
+                &format!("sasl.password={password}"),
+                "list",
+            ],
+            b"",
+        );
+        listed.ok();
+    }
+
+    assert_eq!(
+        as_admin(&[
+            "--alter",
+            "--user",
+            "alice",
+            "--delete-config",
+            "SCRAM-SHA-256"
+        ])
+        .ok(),
+        "Completed updating config for user alice.\n"
+    );
+    assert_eq!(
+        as_admin(&["--describe", "--user", "alice"]).ok(),
+        "SCRAM credential configs for user-principal 'alice' are SCRAM-SHA-512=iterations=4096\n"
+    );
+    let gone = as_admin(&[
+        "--alter",
+        "--user",
+        "alice",
+        "--delete-config",
+        "SCRAM-SHA-256",
+    ]);
+    assert_eq!(gone.code, Some(1), "{}", gone.stderr);
+    assert_eq!(gone.stderr.lines().count(), 1, "{}", gone.stderr);
+    assert!(gone.stderr.contains("ResourceNotFound"), "{}", gone.stderr);
+    let weak = as_admin(&[
+        "--alter",
+        "--user",
+        "bob",
+        "--add-config",
+        "SCRAM-SHA-256=[iterations=10,password=x]",
+    ]);
+    assert_eq!(weak.code, Some(1), "{}", weak.stderr);
+    assert_eq!(
+        weak.stderr.lines().count(),
+        2,
+        "the warning, then the broker's refusal: {}",
+        weak.stderr
+    );
+}

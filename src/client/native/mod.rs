@@ -174,11 +174,16 @@ fn partition_list<'a>(
     Ok(list)
 }
 
-/// A librdkafka error object as a client error; null means no error.
+/// A librdkafka error object as a client error; null, or an object whose
+/// code is NO_ERROR (as AlterUserScramCredentials answers a success), means
+/// no error.
 ///
 /// SAFETY: `error` is null or a valid error object.
 unsafe fn error_object(error: *const rdsys::rd_kafka_error_t, context: &str) -> Result<()> {
-    if error.is_null() {
+    if error.is_null()
+        || rdsys::rd_kafka_error_code(error)
+            == rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR
+    {
         return Ok(());
     }
     Err(ClientError::Broker {
