@@ -339,6 +339,32 @@ fn scram_users_are_created_described_and_deleted_over_sasl() {
         listed.ok();
     }
 
+    // The tools' own connection (broker defaults, reassignments)
+    // authenticates with the same settings.
+    let defaults = as_admin(&["--describe", "--broker-defaults", "--all", "--json"]);
+    let defaults: serde_json::Value = serde_json::from_str(defaults.ok()).unwrap();
+    assert!(defaults[0]["configs"]
+        .as_array()
+        .is_some_and(|c| !c.is_empty()));
+    run_tool(
+        TOPIC_ADMIN,
+        &bs,
+        &[
+            "-X",
+            "security.protocol=SASL_PLAINTEXT",
+            "-X",
+            "sasl.mechanism=SCRAM-SHA-256",
+            "-X",
+            "sasl.username=alice",
+            "-X",
+            "sasl.password=alice-secret",
+            "reassign",
+            "--list",
+        ],
+        b"",
+    )
+    .ok();
+
     assert_eq!(
         as_admin(&[
             "--alter",

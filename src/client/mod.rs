@@ -22,6 +22,7 @@ pub mod partitioner;
 pub mod perf;
 pub mod producer;
 pub mod reassign;
+mod sasl;
 pub mod serializer;
 mod wire;
 
