@@ -299,3 +299,31 @@ fn mistakes_are_one_line_and_exit_2() {
         assert!(refused.stderr.contains(why), "{args:?}: {}", refused.stderr);
     }
 }
+
+#[test]
+fn a_broker_without_an_authorizer_says_so_in_one_line() {
+    // librdkafka drops DescribeAcls's error code: without the check over
+    // the tools' own connection this printed "No ACLs." and exited 0.
+    let broker = BrokerProcess::start(&[]);
+    let listed = run_tool(BIN, &broker.bootstrap(), &["--list"], b"");
+    assert_eq!(listed.code, Some(1), "{}", listed.stdout);
+    assert_eq!(listed.stderr.lines().count(), 1, "{}", listed.stderr);
+    assert!(
+        listed.stderr.contains("SecurityDisabled"),
+        "{}",
+        listed.stderr
+    );
+    let added = run_tool(
+        BIN,
+        &broker.bootstrap(),
+        &["--add", "--allow-principal", "User:a", "--topic", "t"],
+        b"",
+    );
+    assert_eq!(added.code, Some(1), "{}", added.stdout);
+    assert_eq!(added.stderr.lines().count(), 1, "{}", added.stderr);
+    assert!(
+        added.stderr.contains("SecurityDisabled"),
+        "{}",
+        added.stderr
+    );
+}

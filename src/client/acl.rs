@@ -10,9 +10,13 @@ use std::str::FromStr;
 
 use serde::Serialize;
 
+use kafka_protocol::messages::DescribeAclsRequest;
+use kafka_protocol::protocol::StrBytes;
+
 use super::admin::Admin;
 use super::error::{ClientError, Result};
 use super::native;
+use super::wire::{self, Connection};
 use crate::security::KafkaPrincipal;
 
 /// Kafka's name for the one cluster resource.
@@ -668,16 +672,31 @@ impl Admin {
     }
 
     /// DescribeAcls for each filter, the bindings found once each, sorted.
+    ///
+    /// librdkafka drops the error code of a DescribeAcls answer, so that a
+    /// refusal (SECURITY_DISABLED, CLUSTER_AUTHORIZATION_FAILED) reads as
+    /// no ACLs; an empty answer is asked again over the tools' own
+    /// connection, which reports the error, whenever that connection can
+    /// honour the security settings.
     pub async fn describe_acls(&self, filters: Vec<AclBindingFilter>) -> Result<Vec<AclBinding>> {
         let timeout = self.settings.timeout;
-        self.blocking(move |_, handle| {
-            let mut found = BTreeSet::new();
+        let asked = filters.clone();
+        let mut found = self
+            .blocking(move |_, handle| {
+                let mut found = BTreeSet::new();
+                for filter in &asked {
+                    found.extend(native::describe_acls(handle, filter, timeout)?);
+                }
+                Ok(found)
+            })
+            .await?;
+        if found.is_empty() && wire::supports(&self.settings) {
+            let mut connection = Connection::to_bootstrap(&self.settings).await?;
             for filter in &filters {
-                found.extend(native::describe_acls(handle, filter, timeout)?);
+                found.extend(describe_acls_over_wire(&mut connection, filter).await?);
             }
-            Ok(found.into_iter().collect())
-        })
-        .await
+        }
+        Ok(found.into_iter().collect())
     }
 
     /// DeleteAcls: the bindings the filters matched and the cluster deleted.
@@ -691,6 +710,51 @@ impl Admin {
         })
         .await
     }
+}
+
+/// DescribeAcls over the tools' own connection, for its error code: the
+/// bindings it finds, or the cluster's refusal.
+async fn describe_acls_over_wire(
+    connection: &mut Connection,
+    filter: &AclBindingFilter,
+) -> Result<Vec<AclBinding>> {
+    let text = |s: &Option<String>| s.as_ref().map(|s| StrBytes::from_string(s.clone()));
+    let request = DescribeAclsRequest::default()
+        .with_resource_type_filter(filter.pattern.resource_type.code() as i8)
+        .with_resource_name_filter(text(&filter.pattern.name))
+        .with_pattern_type_filter(filter.pattern.pattern_type.code() as i8)
+        .with_principal_filter(text(&filter.principal))
+        .with_host_filter(text(&filter.host))
+        .with_operation(filter.operation.code() as i8)
+        .with_permission_type(filter.permission_type.code() as i8);
+    let response = connection.call(&request, 1).await?;
+    if response.error_code != 0 {
+        return Err(ClientError::Protocol {
+            context: "cannot describe ACLs".to_string(),
+            code: response.error_code,
+            message: response.error_message.map(|m| m.to_string()),
+        });
+    }
+    let code = |c: i8| u32::try_from(c).unwrap_or(0);
+    Ok(response
+        .resources
+        .iter()
+        .flat_map(|r| {
+            r.acls.iter().map(move |a| AclBinding {
+                pattern: ResourcePattern {
+                    resource_type: ResourceType::from_code(code(r.resource_type)),
+                    name: Some(r.resource_name.to_string()),
+                    pattern_type: PatternType::from_code(code(r.pattern_type)),
+                },
+                entry: AccessControlEntry {
+                    principal: a.principal.to_string(),
+                    host: a.host.to_string(),
+                    operation: AclOperation::from_code(code(a.operation)),
+                    permission_type: Permission::from_code(code(a.permission_type)),
+                },
+            })
+        })
+        .collect())
 }
 
 #[cfg(test)]

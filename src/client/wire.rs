@@ -89,7 +89,8 @@ impl Connection {
         }
     }
 
-    async fn to_bootstrap(settings: &ClientSettings) -> Result<Connection> {
+    /// A connection to the first bootstrap server that answers.
+    pub async fn to_bootstrap(settings: &ClientSettings) -> Result<Connection> {
         let servers = property(settings, "bootstrap.servers").unwrap_or(&settings.bootstrap);
         let mut failure = None;
         for server in servers.split(',').map(str::trim).filter(|s| !s.is_empty()) {
@@ -283,6 +284,12 @@ fn api_name<R: Request>() -> String {
     ApiKey::try_from(R::KEY)
         .map(|k| format!("{k:?}"))
         .unwrap_or_else(|_| format!("API {}", R::KEY))
+}
+
+/// Whether this connection can honour the settings' security properties
+/// (librdkafka can honour more: GSSAPI, OAUTHBEARER, encrypted keys).
+pub fn supports(settings: &ClientSettings) -> bool {
+    Security::from_settings(settings).is_ok()
 }
 
 /// What the librdkafka security properties ask of a connection.
