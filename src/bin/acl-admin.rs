@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use gregor::cli::acl_admin::AclAdmin;
 use gregor::cli::{self, OutputFormat};
-use gregor::client::acl::{AclAction, AclBinding, AclBindingFilter};
+use gregor::client::acl::{AclAction, AclBinding, AclBindingFilter, AclSpec};
 use gregor::client::admin::Admin;
 use serde_json::json;
 
@@ -25,15 +25,13 @@ async fn main() -> ExitCode {
         AclAction::Remove => spec
             .removal_filters()
             .and_then(|f| Ok(Plan::Remove(f, spec.removal_question()?))),
-        AclAction::List => spec
-            .listed_principals()
-            .map(|p| Plan::List(spec.list_filters(), p)),
+        AclAction::List => Ok(Plan::List(spec.list_filters())),
     };
     let plan = match planned {
         Ok(plan) => plan,
         Err(e) => cli::usage_error(TOOL, e),
     };
-    match run(&args, plan, output).await {
+    match run(&args, &spec, plan, output).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => cli::fail(TOOL, format!("{e:#}")),
     }
@@ -42,10 +40,15 @@ async fn main() -> ExitCode {
 enum Plan {
     Add(Vec<AclBinding>),
     Remove(Vec<AclBindingFilter>, String),
-    List(Vec<AclBindingFilter>, Vec<String>),
+    List(Vec<AclBindingFilter>),
 }
 
-async fn run(args: &AclAdmin, plan: Plan, output: OutputFormat) -> anyhow::Result<()> {
+async fn run(
+    args: &AclAdmin,
+    spec: &AclSpec,
+    plan: Plan,
+    output: OutputFormat,
+) -> anyhow::Result<()> {
     let settings = args.connection.settings()?;
     let admin = Admin::connect(&settings).await?;
     match plan {
@@ -60,11 +63,8 @@ async fn run(args: &AclAdmin, plan: Plan, output: OutputFormat) -> anyhow::Resul
             let removed = admin.delete_acls(filters).await?;
             print(&removed, output, |n| format!("Removed {}:", count(n)));
         }
-        Plan::List(filters, principals) => {
-            let mut found = admin.describe_acls(filters).await?;
-            if !principals.is_empty() {
-                found.retain(|b| principals.contains(&b.entry.principal));
-            }
+        Plan::List(filters) => {
+            let found = spec.listed(admin.describe_acls(filters).await?)?;
             print(&found, output, |n| format!("{}:", count(n)));
         }
     }

@@ -2,11 +2,10 @@
 
 use std::process::ExitCode;
 
-use anyhow::bail;
-use gregor::cli::config_admin::{Alteration, ConfigAdmin, Target};
+use gregor::cli::config_admin::{Alteration, ConfigAdmin};
 use gregor::cli::{self, OutputFormat};
 use gregor::client::admin::Admin;
-use gregor::client::entity_config::{dynamic_only, ConfigEntry, ConfigResourceType, EntityType};
+use gregor::client::entity_config::{Entity, EntityType};
 use gregor::client::ConfigOp;
 use serde_json::json;
 
@@ -35,7 +34,7 @@ async fn main() -> ExitCode {
 
 async fn run(
     args: &ConfigAdmin,
-    target: &Target,
+    target: &Entity,
     alteration: Option<Alteration>,
 ) -> anyhow::Result<()> {
     // Passwords are settled (asked for, read) before connecting, so that a
@@ -75,120 +74,29 @@ async fn run(
     }
 }
 
-/// One broker (by id) or the cluster-wide default (None).
-type BrokerName = Option<String>;
-
-async fn broker_configs(admin: &Admin, broker: &BrokerName) -> anyhow::Result<Vec<ConfigEntry>> {
-    Ok(match broker {
-        Some(id) => {
-            admin
-                .describe_configs(ConfigResourceType::Broker, id)
-                .await?
-        }
-        None => admin.describe_broker_defaults().await?,
-    })
-}
-
 async fn describe(
     admin: &Admin,
-    target: &Target,
+    entity: &Entity,
     all: bool,
     output: OutputFormat,
 ) -> anyhow::Result<()> {
-    if target.entity_type == EntityType::Users {
+    if entity.entity_type == EntityType::Users {
         let users = admin
-            .describe_scram_credentials(target.name.iter().cloned().collect())
+            .describe_scram_credentials(entity.name.iter().cloned().collect())
             .await?;
         match output {
             OutputFormat::Json => cli::outln(json!(users)),
-            OutputFormat::Table => {
-                for u in &users {
-                    cli::outln(u.kafka_line());
-                }
-            }
+            OutputFormat::Table => users.iter().for_each(|u| cli::outln(u.kafka_line())),
         }
         return Ok(());
     }
-    // (title, entity name for JSON, entries shown)
-    let mut described: Vec<(String, Option<String>, Vec<ConfigEntry>)> = Vec::new();
-    let level = if all { "All" } else { "Dynamic" };
-    match target.entity_type {
-        EntityType::Topics => {
-            let names = match &target.name {
-                Some(name) => vec![name.clone()],
-                None => admin
-                    .describe_topics(None)
-                    .await?
-                    .into_iter()
-                    .filter(|t| !t.internal)
-                    .map(|t| t.name)
-                    .collect(),
-            };
-            for name in names {
-                let mut entries = admin
-                    .describe_configs(ConfigResourceType::Topic, &name)
-                    .await?;
-                if !all {
-                    let own = dynamic_only(ConfigResourceType::Topic, false);
-                    entries.retain(|e| e.source == own);
-                }
-                described.push((
-                    format!("{level} configs for topic {name} are:"),
-                    Some(name),
-                    entries,
-                ));
-            }
-        }
-        EntityType::Brokers => {
-            let brokers: Vec<BrokerName> = if target.default {
-                vec![None]
-            } else if let Some(id) = &target.name {
-                vec![Some(id.clone())]
-            } else {
-                let mut ids: Vec<BrokerName> = admin
-                    .broker_ids()
-                    .await?
-                    .into_iter()
-                    .map(|id| Some(id.to_string()))
-                    .collect();
-                ids.push(None);
-                ids
-            };
-            for broker in brokers {
-                let mut entries = broker_configs(admin, &broker).await?;
-                if !all {
-                    let own = dynamic_only(ConfigResourceType::Broker, broker.is_none());
-                    entries.retain(|e| e.source == own);
-                }
-                let title = match &broker {
-                    Some(id) => format!("{level} configs for broker {id} are:"),
-                    None => "Default configs for brokers in the cluster are:".to_string(),
-                };
-                described.push((title, broker, entries));
-            }
-        }
-        EntityType::Users | EntityType::Clients => {
-            bail!("users and clients have no configs to describe here")
-        }
-    }
+    let described = admin.describe_entity_configs(entity, all).await?;
     match output {
-        OutputFormat::Json => {
-            let entities: Vec<_> = described
-                .iter()
-                .map(|(_, name, entries)| {
-                    json!({
-                        "entity_type": format!("{}s", target.entity_type.singular()),
-                        "entity_name": name,
-                        "configs": entries,
-                    })
-                })
-                .collect();
-            cli::outln(json!(entities));
-        }
+        OutputFormat::Json => cli::outln(json!(described)),
         OutputFormat::Table => {
-            for (title, _, entries) in &described {
-                cli::outln(title);
-                for e in entries {
+            for d in &described {
+                cli::outln(d.heading(all));
+                for e in &d.configs {
                     cli::outln(format_args!("  {}", e.kafka_line()));
                 }
             }
@@ -197,56 +105,14 @@ async fn describe(
     Ok(())
 }
 
-async fn alter_configs(admin: &Admin, target: &Target, ops: Vec<ConfigOp>) -> anyhow::Result<()> {
-    let (resource, described) = match target.entity_type {
-        EntityType::Topics => (ConfigResourceType::Topic, "topic"),
-        EntityType::Brokers => (ConfigResourceType::Broker, "broker"),
-        EntityType::Users | EntityType::Clients => {
-            bail!("users and clients have no configs to alter here")
-        }
-    };
-    let broker: BrokerName = if target.default {
-        None
-    } else {
-        target.name.clone()
-    };
-    // As kafka-configs.sh: deleting a config not set at this level is a
-    // mistake, not a silent no-op.
-    let current = match resource {
-        ConfigResourceType::Topic => {
-            admin
-                .describe_configs(resource, target.name.as_deref().unwrap_or_default())
-                .await?
-        }
-        ConfigResourceType::Broker => broker_configs(admin, &broker).await?,
-    };
-    let own = dynamic_only(resource, target.default);
-    let missing: Vec<&str> = ops
-        .iter()
-        .filter_map(|op| match op {
-            ConfigOp::Delete(k) => Some(k.as_str()),
-            ConfigOp::Set(..) => None,
-        })
-        .filter(|k| !current.iter().any(|e| e.name == *k && e.source == own))
-        .collect();
-    if !missing.is_empty() {
-        bail!(
-            "Invalid config(s): {} (not set on this {described}, so nothing to delete)",
-            missing.join(",")
-        );
-    }
-    match &broker {
-        None if target.default => {
-            admin.alter_broker_defaults(ops).await?;
-            cli::outln("Completed updating default config for brokers in the cluster.");
-        }
-        _ => {
-            let name = target.name.as_deref().unwrap_or_default();
-            admin.alter_configs(resource, name, ops).await?;
-            cli::outln(format_args!(
-                "Completed updating config for {described} {name}."
-            ));
-        }
+async fn alter_configs(admin: &Admin, entity: &Entity, ops: Vec<ConfigOp>) -> anyhow::Result<()> {
+    admin.alter_entity_configs(entity, ops).await?;
+    match &entity.name {
+        Some(name) => cli::outln(format_args!(
+            "Completed updating config for {} {name}.",
+            entity.entity_type.singular()
+        )),
+        None => cli::outln("Completed updating default config for brokers in the cluster."),
     }
     Ok(())
 }

@@ -8,7 +8,7 @@ use clap::{ArgGroup, Parser};
 
 use super::{ConnectionArgs, OutputFormat};
 use crate::client::entity_config::{
-    parse_add_config, read_add_config_file, EntityType, ScramChange, ScramUpsert,
+    parse_add_config, read_add_config_file, Entity, EntityType, ScramChange, ScramUpsert,
 };
 use crate::client::ConfigOp;
 
@@ -97,16 +97,6 @@ pub enum EntityTypeArg {
     Clients,
 }
 
-/// Which entity (or entities) a command means.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Target {
-    pub entity_type: EntityType,
-    /// None: every entity of the type (describe only).
-    pub name: Option<String>,
-    /// The brokers' cluster-wide default.
-    pub default: bool,
-}
-
 /// What an --alter changes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Alteration {
@@ -131,7 +121,7 @@ impl ConfigAdmin {
 
     /// The entity the flags name, or why they do not name one config-admin
     /// can serve.
-    pub fn target(&self) -> Result<Target, String> {
+    pub fn target(&self) -> Result<Entity, String> {
         let (entity_type, name, default) = if let Some(t) = &self.topic {
             (EntityType::Topics, Some(t.clone()), false)
         } else if let Some(b) = &self.broker {
@@ -196,7 +186,7 @@ impl ConfigAdmin {
         if self.password_file.is_some() && entity_type != EntityType::Users {
             return Err("--password-file is for the SCRAM credentials of users".to_string());
         }
-        Ok(Target {
+        Ok(Entity {
             entity_type,
             name,
             default,
@@ -204,7 +194,7 @@ impl ConfigAdmin {
     }
 
     /// What --alter changes on `target`.
-    pub fn alteration(&self, target: &Target) -> crate::client::Result<Alteration> {
+    pub fn alteration(&self, target: &Entity) -> crate::client::Result<Alteration> {
         let mut added = Vec::new();
         for text in &self.add_config {
             added.extend(parse_add_config(text)?);
@@ -336,7 +326,7 @@ mod tests {
             parse(&["--alter", "--broker-defaults", "--add-config", "a=b"])
                 .unwrap()
                 .target(),
-            Ok(Target {
+            Ok(Entity {
                 entity_type: EntityType::Brokers,
                 name: None,
                 default: true

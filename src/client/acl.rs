@@ -657,9 +657,14 @@ impl AclSpec {
         }
     }
 
-    /// The --principal filter of --list, in Kafka's written form.
-    pub fn listed_principals(&self) -> Result<Vec<String>> {
-        principals(&self.principals)
+    /// What --list shows of the ACLs found: with --principal, only those
+    /// principals' ACLs.
+    pub fn listed(&self, found: Vec<AclBinding>) -> Result<Vec<AclBinding>> {
+        let wanted = principals(&self.principals)?;
+        Ok(found
+            .into_iter()
+            .filter(|b| wanted.is_empty() || wanted.contains(&b.entry.principal))
+            .collect())
     }
 }
 
@@ -1076,6 +1081,20 @@ mod tests {
                 "ResourcePattern(resourceType=GROUP, name=audit, patternType=ANY)",
             ]
         );
-        assert_eq!(some.listed_principals().unwrap(), ["User:bob"]);
+        let binding = |principal: &str| AclBinding {
+            pattern: ResourcePattern::new(ResourceType::Group, "audit", PatternType::Literal),
+            entry: AccessControlEntry {
+                principal: principal.to_string(),
+                host: WILDCARD_HOST.to_string(),
+                operation: Read,
+                permission_type: Permission::Allow,
+            },
+        };
+        assert_eq!(
+            some.listed(vec![binding("User:alice"), binding("User:bob")])
+                .unwrap(),
+            [binding("User:bob")],
+            "--principal keeps only that principal's ACLs"
+        );
     }
 }

@@ -49,6 +49,38 @@ impl EntityType {
     }
 }
 
+/// The entity (or, with no name and no default, every entity of the type)
+/// a command means.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entity {
+    pub entity_type: EntityType,
+    pub name: Option<String>,
+    /// The brokers' cluster-wide default.
+    pub default: bool,
+}
+
+/// One topic's or broker's configs as --describe shows them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DescribedConfigs {
+    /// "topics" or "brokers", as --entity-type names them.
+    pub entity_type: &'static str,
+    /// None for the brokers' cluster-wide default.
+    pub entity_name: Option<String>,
+    pub configs: Vec<ConfigEntry>,
+}
+
+impl DescribedConfigs {
+    /// kafka-configs.sh's heading over the entries.
+    pub fn heading(&self, all: bool) -> String {
+        let level = if all { "All" } else { "Dynamic" };
+        let singular = self.entity_type.trim_end_matches('s');
+        match &self.entity_name {
+            Some(name) => format!("{level} configs for {singular} {name} are:"),
+            None => "Default configs for brokers in the cluster are:".to_string(),
+        }
+    }
+}
+
 /// The resources DescribeConfigs and IncrementalAlterConfigs name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ConfigResourceType {
@@ -358,6 +390,128 @@ fn resource_error(context: &str, code: i16, message: Option<&StrBytes>) -> Resul
 }
 
 impl Admin {
+    /// The configs of one broker (by id) or of the cluster-wide default.
+    async fn broker_configs(&self, broker: Option<&str>) -> Result<Vec<ConfigEntry>> {
+        match broker {
+            Some(id) => self.describe_configs(ConfigResourceType::Broker, id).await,
+            None => self.describe_broker_defaults().await,
+        }
+    }
+
+    /// What kafka-configs.sh --describe shows for topics or brokers: the
+    /// named entity, or every topic (internal ones aside) or every broker
+    /// and the cluster-wide default; without `all`, only the configs set
+    /// at each entity's own level.
+    pub async fn describe_entity_configs(
+        &self,
+        entity: &Entity,
+        all: bool,
+    ) -> Result<Vec<DescribedConfigs>> {
+        let (resource, entity_type) = match entity.entity_type {
+            EntityType::Topics => (ConfigResourceType::Topic, "topics"),
+            EntityType::Brokers => (ConfigResourceType::Broker, "brokers"),
+            other => {
+                return Err(invalid(format!(
+                    "{}s have no topic or broker configs",
+                    other.singular()
+                )))
+            }
+        };
+        let names: Vec<Option<String>> = if entity.default {
+            vec![None]
+        } else if let Some(name) = &entity.name {
+            vec![Some(name.clone())]
+        } else if resource == ConfigResourceType::Topic {
+            self.describe_topics(None)
+                .await?
+                .into_iter()
+                .filter(|t| !t.internal)
+                .map(|t| Some(t.name))
+                .collect()
+        } else {
+            let mut ids: Vec<Option<String>> = self
+                .broker_ids()
+                .await?
+                .into_iter()
+                .map(|id| Some(id.to_string()))
+                .collect();
+            ids.push(None);
+            ids
+        };
+        let mut described = Vec::with_capacity(names.len());
+        for name in names {
+            let mut configs = match (resource, &name) {
+                (ConfigResourceType::Topic, Some(topic)) => {
+                    self.describe_configs(resource, topic).await?
+                }
+                (_, broker) => self.broker_configs(broker.as_deref()).await?,
+            };
+            if !all {
+                let own = dynamic_only(resource, name.is_none());
+                configs.retain(|e| e.source == own);
+            }
+            described.push(DescribedConfigs {
+                entity_type,
+                entity_name: name,
+                configs,
+            });
+        }
+        Ok(described)
+    }
+
+    /// kafka-configs.sh --alter of a topic, a broker or the brokers'
+    /// default: IncrementalAlterConfigs, after checking, as Kafka's tool
+    /// does, that every config to delete is set at that level (deleting
+    /// one that is not is a mistake, not a silent no-op).
+    pub async fn alter_entity_configs(&self, entity: &Entity, ops: Vec<ConfigOp>) -> Result<()> {
+        let resource = match entity.entity_type {
+            EntityType::Topics => ConfigResourceType::Topic,
+            EntityType::Brokers => ConfigResourceType::Broker,
+            other => {
+                return Err(invalid(format!(
+                    "{}s have no topic or broker configs",
+                    other.singular()
+                )))
+            }
+        };
+        let name = match (&entity.name, entity.default) {
+            (Some(name), false) => Some(name.as_str()),
+            (None, true) if resource == ConfigResourceType::Broker => None,
+            _ => {
+                return Err(invalid(format!(
+                    "--alter needs one {} to change",
+                    resource.singular()
+                )))
+            }
+        };
+        let current = match (resource, name) {
+            (ConfigResourceType::Topic, Some(topic)) => {
+                self.describe_configs(resource, topic).await?
+            }
+            (_, broker) => self.broker_configs(broker).await?,
+        };
+        let own = dynamic_only(resource, name.is_none());
+        let missing: Vec<&str> = ops
+            .iter()
+            .filter_map(|op| match op {
+                ConfigOp::Delete(k) => Some(k.as_str()),
+                ConfigOp::Set(..) => None,
+            })
+            .filter(|k| !current.iter().any(|e| e.name == *k && e.source == own))
+            .collect();
+        if !missing.is_empty() {
+            return Err(invalid(format!(
+                "Invalid config(s): {} (not set on this {}, so nothing to delete)",
+                missing.join(","),
+                resource.singular()
+            )));
+        }
+        match name {
+            Some(name) => self.alter_configs(resource, name, ops).await,
+            None => self.alter_broker_defaults(ops).await,
+        }
+    }
+
     /// DescribeConfigs of the cluster-wide broker defaults, with synonyms.
     pub async fn describe_broker_defaults(&self) -> Result<Vec<ConfigEntry>> {
         let context = "cannot describe the default configs of brokers";
