@@ -327,3 +327,112 @@ fn a_broker_without_an_authorizer_says_so_in_one_line() {
         added.stderr
     );
 }
+
+const CONFIG_ADMIN: &str = env!("CARGO_BIN_EXE_config-admin");
+const TOPIC_ADMIN: &str = env!("CARGO_BIN_EXE_topic-admin");
+const PRODUCER: &str = env!("CARGO_BIN_EXE_console-producer");
+
+/// README's worked example on SASL_PLAINTEXT: a SCRAM user made with
+/// config-admin and granted --producer with acl-admin writes to its topic
+/// and to no other.
+#[test]
+fn a_scram_user_granted_producer_acls_writes_to_its_topic_only() {
+    let broker = BrokerProcess::start(&[
+        "listeners=SASL_PLAINTEXT://127.0.0.1:0",
+        "sasl.enabled.mechanisms=SCRAM-SHA-512",
+        "gregor.scram.bootstrap.credentials=SCRAM-SHA-512=[name=admin,password=admin-secret]",
+        "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+        "super.users=User:admin",
+    ]);
+    let bs = broker.bootstrap();
+    let dir = tempfile::tempdir().unwrap();
+    let properties = |name: &str, user: &str, password: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(
+            &path,
+            format!(
+                "security.protocol=SASL_PLAINTEXT\nsasl.mechanism=SCRAM-SHA-512\n\
+                 sasl.username={user}\nsasl.password={password}\n"
+            ),
+        )
+        .unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let admin = properties("admin.properties", "admin", "admin-secret");
+    let app = properties("client.properties", "app", "app-secret");
+    let password_file = dir.path().join("app.pw");
+    std::fs::write(&password_file, "app-secret\n").unwrap();
+    let with = |bin: &str, config: &str, args: &[&str], stdin: &[u8]| {
+        run_tool(
+            bin,
+            &bs,
+            &[&["--command-config", config][..], args].concat(),
+            stdin,
+        )
+    };
+
+    for topic in ["orders", "payroll"] {
+        with(TOPIC_ADMIN, &admin, &["create", "--topic", topic], b"").ok();
+    }
+    with(
+        CONFIG_ADMIN,
+        &admin,
+        &[
+            "--alter",
+            "--user",
+            "app",
+            "--add-config",
+            "SCRAM-SHA-512=[iterations=8192]",
+            "--password-file",
+            password_file.to_str().unwrap(),
+        ],
+        b"",
+    )
+    .ok();
+    with(
+        BIN,
+        &admin,
+        &[
+            "--add",
+            "--producer",
+            "--allow-principal",
+            "User:app",
+            "--topic",
+            "orders",
+        ],
+        b"",
+    )
+    .ok();
+
+    let sent = with(PRODUCER, &app, &["--topic", "orders"], b"hello\n");
+    sent.ok();
+    assert!(
+        sent.stderr.contains("Sent 1 records (0 failed)"),
+        "{}",
+        sent.stderr
+    );
+    let refused = with(
+        PRODUCER,
+        &app,
+        &["--topic", "payroll", "-X", "message.timeout.ms=5000"],
+        b"hello\n",
+    );
+    assert_ne!(refused.code, Some(0), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("uthorization"),
+        "Kafka's TOPIC_AUTHORIZATION_FAILED: {}",
+        refused.stderr
+    );
+    let listed = with(BIN, &app, &["--list"], b"");
+    assert_eq!(
+        listed.code,
+        Some(1),
+        "app may not describe ACLs: {}",
+        listed.stdout
+    );
+    assert!(
+        listed.stderr.contains("ClusterAuthorizationFailed"),
+        "{}",
+        listed.stderr
+    );
+}
