@@ -169,6 +169,9 @@ fn api_versions_lists_exactly_the_served_apis() {
         ApiKey::AlterPartitionReassignments,
         ApiKey::ListPartitionReassignments,
         ApiKey::ElectLeaders,
+        ApiKey::DescribeAcls,
+        ApiKey::CreateAcls,
+        ApiKey::DeleteAcls,
     ];
     let mut want: Vec<i16> = expected.iter().map(|k| *k as i16).collect();
     want.sort();

@@ -9,6 +9,7 @@ use kafka_protocol::messages::{AddOffsetsToTxnRequest, AddOffsetsToTxnResponse};
 
 use super::{BrokerContext, Handler, RequestContext};
 use crate::group::{partition_for, OFFSETS_TOPIC};
+use crate::security::acl::{AclOperation, ResourceType};
 
 pub struct AddOffsetsToTxn;
 
@@ -20,25 +21,38 @@ impl Handler for AddOffsetsToTxn {
         ctx: RequestContext,
         request: AddOffsetsToTxnRequest,
     ) -> AddOffsetsToTxnResponse {
-        let added = broker
-            .ensure_offsets_topic()
-            .await
-            .map_err(|e| {
+        // As Kafka: WRITE on the transactional id, READ on the group.
+        let auth = broker.authorization(&ctx);
+        let allowed = if !auth.allows(
+            AclOperation::Write,
+            ResourceType::TransactionalId,
+            &request.transactional_id.0,
+        ) {
+            Err(ResponseError::TransactionalIdAuthorizationFailed)
+        } else if !auth.allows(AclOperation::Read, ResourceType::Group, &request.group_id.0) {
+            Err(ResponseError::GroupAuthorizationFailed)
+        } else {
+            Ok(())
+        };
+        let added = match allowed {
+            Ok(()) => broker.ensure_offsets_topic().await.map_err(|e| {
                 tracing::error!(error = %e, "cannot create the offsets topic");
                 ResponseError::CoordinatorNotAvailable
-            })
-            .and_then(|()| {
-                let partition = partition_for(
-                    &request.group_id.0,
-                    broker.config.offsets_topic_num_partitions(),
-                );
-                broker.transactions.add_partitions(
-                    &request.transactional_id.0,
-                    request.producer_id.0,
-                    request.producer_epoch,
-                    &[(OFFSETS_TOPIC.to_string(), partition)],
-                )
-            });
+            }),
+            Err(e) => Err(e),
+        }
+        .and_then(|()| {
+            let partition = partition_for(
+                &request.group_id.0,
+                broker.config.offsets_topic_num_partitions(),
+            );
+            broker.transactions.add_partitions(
+                &request.transactional_id.0,
+                request.producer_id.0,
+                request.producer_epoch,
+                &[(OFFSETS_TOPIC.to_string(), partition)],
+            )
+        });
         AddOffsetsToTxnResponse::default().with_error_code(ctx.error_code(added.err()))
     }
 }

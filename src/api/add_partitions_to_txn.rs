@@ -14,15 +14,19 @@ use kafka_protocol::messages::{AddPartitionsToTxnRequest, AddPartitionsToTxnResp
 use kafka_protocol::protocol::StrBytes;
 
 use super::{BrokerContext, Handler, RequestContext};
+use crate::security::acl::{AclOperation, ResourceType};
+use crate::security::authorizer::Authorization;
 
 pub struct AddPartitionsToTxn;
 
 /// The Produce-side check of one transaction: every partition gets the
-/// same code unless some do not exist, which then fail alone and the rest
-/// are not attempted, as in Kafka.
+/// same code unless some do not exist or (with `auth`, the producer's form)
+/// may not be written, which then fail alone and the rest are not
+/// attempted, as in Kafka.
 fn add(
     broker: &BrokerContext,
     ctx: &RequestContext,
+    auth: Option<&Authorization>,
     transactional_id: &str,
     (producer_id, producer_epoch): (i64, i16),
     topics: &[AddPartitionsToTxnTopic],
@@ -33,25 +37,26 @@ fn add(
         .iter()
         .flat_map(|t| t.partitions.iter().map(|p| (t.name.0.to_string(), *p)))
         .collect();
-    let exists: Vec<bool> = wanted
+    let problems: Vec<Option<ResponseError>> = wanted
         .iter()
         .map(|(topic, p)| {
-            image
+            if auth.is_some_and(|a| !a.allows(AclOperation::Write, ResourceType::Topic, topic)) {
+                Some(ResponseError::TopicAuthorizationFailed)
+            } else if !image
                 .topic(topic)
                 .is_some_and(|t| *p >= 0 && (*p as usize) < t.partitions.len())
+            {
+                Some(ResponseError::UnknownTopicOrPartition)
+            } else {
+                None
+            }
         })
         .collect();
     drop(image);
-    let codes: Vec<i16> = if exists.iter().any(|e| !e) {
-        exists
+    let codes: Vec<i16> = if problems.iter().any(Option::is_some) {
+        problems
             .iter()
-            .map(|e| {
-                if *e {
-                    ResponseError::OperationNotAttempted.code()
-                } else {
-                    ResponseError::UnknownTopicOrPartition.code()
-                }
-            })
+            .map(|p| p.unwrap_or(ResponseError::OperationNotAttempted).code())
             .collect()
     } else if verify_only {
         match broker.transactions.verify_partitions(
@@ -107,11 +112,43 @@ impl Handler for AddPartitionsToTxn {
         ctx: RequestContext,
         request: AddPartitionsToTxnRequest,
     ) -> AddPartitionsToTxnResponse {
+        let auth = broker.authorization(&ctx);
         if ctx.api_version <= 3 {
+            // As Kafka: WRITE on the transactional id, else every
+            // partition answers TRANSACTIONAL_ID_AUTHORIZATION_FAILED.
+            let transactional_id = &request.v3_and_below_transactional_id.0;
+            if !auth.allows(
+                AclOperation::Write,
+                ResourceType::TransactionalId,
+                transactional_id,
+            ) {
+                let refused = ResponseError::TransactionalIdAuthorizationFailed.code();
+                let results = request
+                    .v3_and_below_topics
+                    .iter()
+                    .map(|t| {
+                        AddPartitionsToTxnTopicResult::default()
+                            .with_name(t.name.clone())
+                            .with_results_by_partition(
+                                t.partitions
+                                    .iter()
+                                    .map(|p| {
+                                        AddPartitionsToTxnPartitionResult::default()
+                                            .with_partition_index(*p)
+                                            .with_partition_error_code(refused)
+                                    })
+                                    .collect(),
+                            )
+                    })
+                    .collect();
+                return AddPartitionsToTxnResponse::default()
+                    .with_results_by_topic_v3_and_below(results);
+            }
             let results = add(
                 &broker,
                 &ctx,
-                &request.v3_and_below_transactional_id.0,
+                Some(&auth),
+                transactional_id,
                 (
                     request.v3_and_below_producer_id.0,
                     request.v3_and_below_producer_epoch,
@@ -122,6 +159,11 @@ impl Handler for AddPartitionsToTxn {
             return AddPartitionsToTxnResponse::default()
                 .with_results_by_topic_v3_and_below(results);
         }
+        // The batched form is the brokers' own (KIP-890): CLUSTER_ACTION.
+        if !auth.allows_cluster(AclOperation::ClusterAction) {
+            return AddPartitionsToTxnResponse::default()
+                .with_error_code(ResponseError::ClusterAuthorizationFailed.code());
+        }
         let results = request
             .transactions
             .iter()
@@ -131,6 +173,7 @@ impl Handler for AddPartitionsToTxn {
                     .with_topic_results(add(
                         &broker,
                         &ctx,
+                        None,
                         &t.transactional_id.0,
                         (t.producer_id.0, t.producer_epoch),
                         &t.topics,

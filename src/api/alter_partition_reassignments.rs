@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::alter_partition_reassignments_response::{
     ReassignablePartitionResponse, ReassignableTopicResponse,
 };
@@ -13,6 +14,7 @@ use kafka_protocol::protocol::StrBytes;
 
 use super::{BrokerContext, Handler, RequestContext};
 use crate::cluster::controller::Reassignment;
+use crate::security::acl::AclOperation;
 
 pub struct AlterPartitionReassignments;
 
@@ -24,6 +26,14 @@ impl Handler for AlterPartitionReassignments {
         ctx: RequestContext,
         request: AlterPartitionReassignmentsRequest,
     ) -> AlterPartitionReassignmentsResponse {
+        if !broker.allows_cluster(&ctx, AclOperation::Alter) {
+            return AlterPartitionReassignmentsResponse::default()
+                .with_allow_replication_factor_change(request.allow_replication_factor_change)
+                .with_error_code(ResponseError::ClusterAuthorizationFailed.code())
+                .with_error_message(Some(StrBytes::from_static_str(
+                    "ALTER on the cluster is needed to reassign partitions.",
+                )));
+        }
         let keep_replication_factor = !request.allow_replication_factor_change;
         let moves: Vec<Reassignment> = request
             .topics

@@ -8,6 +8,7 @@ use kafka_protocol::messages::{BrokerId, DescribeClusterRequest, DescribeCluster
 use kafka_protocol::protocol::StrBytes;
 
 use super::{BrokerContext, Handler, RequestContext};
+use crate::security::acl::{AclOperation, ResourceType, CLUSTER_NAME};
 
 pub struct DescribeCluster;
 
@@ -20,7 +21,7 @@ impl Handler for DescribeCluster {
 
     async fn handle(
         broker: Arc<BrokerContext>,
-        _ctx: RequestContext,
+        ctx: RequestContext,
         request: DescribeClusterRequest,
     ) -> DescribeClusterResponse {
         let response = DescribeClusterResponse::default().with_endpoint_type(BROKER_ENDPOINTS);
@@ -39,8 +40,21 @@ impl Handler for DescribeCluster {
                 .with_error_code(code.code())
                 .with_error_message(Some(StrBytes::from_static_str(message)));
         }
+        // As Kafka: anyone may describe the cluster; its authorized
+        // operations, when asked for, are 0 without DESCRIBE on it.
+        let operations = if request.include_cluster_authorized_operations {
+            let auth = broker.authorization(&ctx);
+            if auth.allows_cluster(AclOperation::Describe) {
+                auth.authorized_operations(ResourceType::Cluster, CLUSTER_NAME)
+            } else {
+                0
+            }
+        } else {
+            i32::MIN
+        };
         let image = broker.image();
         response
+            .with_cluster_authorized_operations(operations)
             .with_cluster_id(StrBytes::from_string(image.cluster_id.clone()))
             .with_controller_id(BrokerId(image.controller_id))
             .with_brokers(

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::describe_log_dirs_response::{
     DescribeLogDirsPartition, DescribeLogDirsResult, DescribeLogDirsTopic,
 };
@@ -10,6 +11,7 @@ use kafka_protocol::messages::{DescribeLogDirsRequest, DescribeLogDirsResponse, 
 use kafka_protocol::protocol::StrBytes;
 
 use super::{BrokerContext, Handler, RequestContext};
+use crate::security::acl::AclOperation;
 
 pub struct DescribeLogDirs;
 
@@ -18,9 +20,13 @@ impl Handler for DescribeLogDirs {
 
     async fn handle(
         broker: Arc<BrokerContext>,
-        _ctx: RequestContext,
+        ctx: RequestContext,
         request: DescribeLogDirsRequest,
     ) -> DescribeLogDirsResponse {
+        if !broker.allows_cluster(&ctx, AclOperation::Describe) {
+            return DescribeLogDirsResponse::default()
+                .with_error_code(ResponseError::ClusterAuthorizationFailed.code());
+        }
         let wanted: Option<Vec<(String, Vec<i32>)>> = request.topics.map(|ts| {
             ts.into_iter()
                 .map(|t| (t.topic.0.to_string(), t.partitions))

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::describe_transactions_response::{TopicData, TransactionState};
 use kafka_protocol::messages::{
     DescribeTransactionsRequest, DescribeTransactionsResponse, ProducerId, TopicName,
@@ -11,6 +12,7 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::StrBytes;
 
 use super::{BrokerContext, Handler, RequestContext};
+use crate::security::acl::{AclOperation, ResourceType};
 
 pub struct DescribeTransactions;
 
@@ -19,9 +21,14 @@ impl Handler for DescribeTransactions {
 
     async fn handle(
         broker: Arc<BrokerContext>,
-        _ctx: RequestContext,
+        ctx: RequestContext,
         request: DescribeTransactionsRequest,
     ) -> DescribeTransactionsResponse {
+        // As Kafka: DESCRIBE on each transactional id; of its partitions,
+        // only those of topics the principal may DESCRIBE are shown.
+        let auth = broker.authorization(&ctx);
+        let describes =
+            |id: &str| auth.allows(AclOperation::Describe, ResourceType::TransactionalId, id);
         let ids: Vec<String> = request
             .transactional_ids
             .iter()
@@ -31,13 +38,22 @@ impl Handler for DescribeTransactions {
             .transactions
             .describe(&ids)
             .into_iter()
+            .map(|(id, found)| match found {
+                _ if !describes(&id) => {
+                    (id, Err(ResponseError::TransactionalIdAuthorizationFailed))
+                }
+                found => (id, found),
+            })
             .map(|(id, found)| {
                 let state = TransactionState::default()
                     .with_transactional_id(TransactionalId(StrBytes::from_string(id)));
                 match found {
                     Ok(m) => {
                         let mut topics: Vec<TopicData> = Vec::new();
-                        for (topic, partition) in &m.partitions {
+                        let visible = m.partitions.iter().filter(|(topic, _)| {
+                            auth.allows(AclOperation::Describe, ResourceType::Topic, topic)
+                        });
+                        for (topic, partition) in visible {
                             match topics.last_mut() {
                                 Some(t) if t.topic.0.as_str() == topic => {
                                     t.partitions.push(*partition)

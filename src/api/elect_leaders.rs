@@ -11,6 +11,8 @@ use kafka_protocol::protocol::StrBytes;
 
 use super::{BrokerContext, Handler, RequestContext};
 use crate::cluster::leader_election::ElectionType;
+use crate::cluster::ControllerError;
+use crate::security::acl::AclOperation;
 
 pub struct ElectLeaders;
 
@@ -33,11 +35,19 @@ impl Handler for ElectLeaders {
                 .flat_map(|t| t.partitions.iter().map(|p| (t.topic.0.to_string(), *p)))
                 .collect::<Vec<_>>()
         });
-        let results = match broker
-            .controller
-            .elect_leaders(election, partitions.clone())
-            .await
-        {
+        let mut refused = None;
+        let results = if !broker.allows_cluster(&ctx, AclOperation::Alter) {
+            Err(ControllerError::new(
+                ResponseError::ClusterAuthorizationFailed,
+                "ALTER on the cluster is needed to elect leaders.",
+            ))
+        } else {
+            broker
+                .controller
+                .elect_leaders(election, partitions.clone())
+                .await
+        };
+        let results = match results {
             Ok(results) => {
                 broker.apply_metadata();
                 results
@@ -48,6 +58,16 @@ impl Handler for ElectLeaders {
                 .into_iter()
                 .map(|(t, p)| (t, p, Some((e.code.code(), e.message.clone()))))
                 .collect(),
+            // As Kafka, a refused principal gets the refusal in each
+            // partition it named as well as for the whole request.
+            Err(e) if e.code == ResponseError::ClusterAuthorizationFailed => {
+                refused = Some(e.code.code());
+                partitions
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(t, p)| (t, p, Some((e.code.code(), e.message.clone()))))
+                    .collect()
+            }
             Err(e) => {
                 return ElectLeadersResponse::default().with_error_code(e.code.code());
             }
@@ -65,15 +85,17 @@ impl Handler for ElectLeaders {
                     .with_error_message(message.map(StrBytes::from_string)),
             );
         }
-        ElectLeadersResponse::default().with_replica_election_results(
-            by_topic
-                .into_iter()
-                .map(|(topic, partitions)| {
-                    ReplicaElectionResult::default()
-                        .with_topic(TopicName(StrBytes::from_string(topic)))
-                        .with_partition_result(partitions)
-                })
-                .collect(),
-        )
+        ElectLeadersResponse::default()
+            .with_error_code(refused.unwrap_or(0))
+            .with_replica_election_results(
+                by_topic
+                    .into_iter()
+                    .map(|(topic, partitions)| {
+                        ReplicaElectionResult::default()
+                            .with_topic(TopicName(StrBytes::from_string(topic)))
+                            .with_partition_result(partitions)
+                    })
+                    .collect(),
+            )
     }
 }

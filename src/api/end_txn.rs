@@ -8,6 +8,7 @@ use kafka_protocol::messages::{EndTxnRequest, EndTxnResponse, ProducerId};
 use kafka_protocol::protocol::VersionRange;
 
 use super::{BrokerContext, Handler, RequestContext};
+use crate::security::acl::{AclOperation, ResourceType};
 
 pub struct EndTxn;
 
@@ -23,6 +24,17 @@ impl Handler for EndTxn {
         ctx: RequestContext,
         request: EndTxnRequest,
     ) -> EndTxnResponse {
+        if !broker.allows(
+            &ctx,
+            AclOperation::Write,
+            ResourceType::TransactionalId,
+            &request.transactional_id.0,
+        ) {
+            return EndTxnResponse::default()
+                .with_error_code(ResponseError::TransactionalIdAuthorizationFailed.code())
+                .with_producer_id(ProducerId(-1))
+                .with_producer_epoch(-1);
+        }
         let transactional_id = request.transactional_id.0.to_string();
         let (producer_id, epoch) = (request.producer_id.0, request.producer_epoch);
         let coordinator = broker.transactions.clone();

@@ -152,6 +152,9 @@ impl Handler for Fetch {
         let auth = broker.authorization(&ctx);
         let follower_allowed =
             replica.is_none() || auth.allows_cluster(AclOperation::ClusterAction);
+        if !follower_allowed {
+            tracing::info!(principal = %ctx.principal, peer = %ctx.peer, replica = replica_id, "follower fetch refused: the brokers' principal needs CLUSTER_ACTION on the cluster (or to be in super.users)");
+        }
         let image = broker.image();
         let wanted: Vec<Wanted> = request
             .topics

@@ -10,6 +10,7 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse, ProducerId};
 
 use super::{BrokerContext, Handler, RequestContext};
+use crate::security::acl::{AclOperation, ResourceType};
 
 pub struct InitProducerId;
 
@@ -42,6 +43,23 @@ impl Handler for InitProducerId {
             return response.with_error_code(ResponseError::UnsupportedVersion.code());
         }
         let transactional_id = request.transactional_id.as_ref().map(|t| t.to_string());
+        // As Kafka 3+: a transactional producer needs WRITE on its id; an
+        // idempotent one IDEMPOTENT_WRITE on the cluster or WRITE on some topic.
+        let auth = broker.authorization(&ctx);
+        let refused = match transactional_id.as_deref() {
+            Some(t) if !auth.allows(AclOperation::Write, ResourceType::TransactionalId, t) => {
+                Some(ResponseError::TransactionalIdAuthorizationFailed)
+            }
+            None if !auth.allows_cluster(AclOperation::IdempotentWrite)
+                && !auth.allows_any(AclOperation::Write, ResourceType::Topic) =>
+            {
+                Some(ResponseError::ClusterAuthorizationFailed)
+            }
+            _ => None,
+        };
+        if let Some(e) = refused {
+            return response.with_error_code(ctx.error_code(Some(e)));
+        }
         let answer = match transactional_id.clone() {
             // Kafka refuses an empty transactional id outright.
             Some(t) if t.is_empty() => Err(ResponseError::InvalidRequest),

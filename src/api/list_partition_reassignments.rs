@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::list_partition_reassignments_response::{
     OngoingPartitionReassignment, OngoingTopicReassignment,
 };
@@ -12,6 +13,7 @@ use kafka_protocol::messages::{
 
 use super::{BrokerContext, Handler, RequestContext};
 use crate::cluster::TopicImage;
+use crate::security::acl::AclOperation;
 
 pub struct ListPartitionReassignments;
 
@@ -44,9 +46,13 @@ impl Handler for ListPartitionReassignments {
 
     async fn handle(
         broker: Arc<BrokerContext>,
-        _ctx: RequestContext,
+        ctx: RequestContext,
         request: ListPartitionReassignmentsRequest,
     ) -> ListPartitionReassignmentsResponse {
+        if !broker.allows_cluster(&ctx, AclOperation::Describe) {
+            return ListPartitionReassignmentsResponse::default()
+                .with_error_code(ResponseError::ClusterAuthorizationFailed.code());
+        }
         let image = broker.controller.image();
         // Kafka skips named partitions that do not exist or are not moving.
         let topics = match &request.topics {

@@ -13,6 +13,7 @@ use kafka_protocol::protocol::StrBytes;
 
 use super::{BrokerContext, Handler, RequestContext};
 use crate::partition::now_ms;
+use crate::security::acl::{AclOperation, ResourceType};
 use crate::transaction::TxnState;
 
 pub struct ListTransactions;
@@ -22,9 +23,11 @@ impl Handler for ListTransactions {
 
     async fn handle(
         broker: Arc<BrokerContext>,
-        _ctx: RequestContext,
+        ctx: RequestContext,
         request: ListTransactionsRequest,
     ) -> ListTransactionsResponse {
+        // As Kafka: only the transactional ids the principal may DESCRIBE.
+        let auth = broker.authorization(&ctx);
         let pattern = match request.transactional_id_pattern.as_deref() {
             Some(p) if !p.is_empty() => match regex::Regex::new(&format!("^(?:{p})$")) {
                 Ok(re) => Some(re),
@@ -54,6 +57,7 @@ impl Handler for ListTransactions {
                     || (m.state == TxnState::Ongoing
                         && now.saturating_sub(m.start_ms) >= request.duration_filter))
                 && pattern.as_ref().is_none_or(|re| re.is_match(id))
+                && auth.allows(AclOperation::Describe, ResourceType::TransactionalId, id)
         });
         ListTransactionsResponse::default()
             .with_unknown_state_filters(unknown)

@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::write_txn_markers_response::{
     WritableTxnMarkerPartitionResult, WritableTxnMarkerResult, WritableTxnMarkerTopicResult,
 };
@@ -12,6 +13,7 @@ use kafka_protocol::messages::{WriteTxnMarkersRequest, WriteTxnMarkersResponse};
 
 use super::{BrokerContext, Handler, RequestContext};
 use crate::group::OFFSETS_TOPIC;
+use crate::security::acl::AclOperation;
 
 pub struct WriteTxnMarkers;
 
@@ -20,9 +22,14 @@ impl Handler for WriteTxnMarkers {
 
     async fn handle(
         broker: Arc<BrokerContext>,
-        _ctx: RequestContext,
+        ctx: RequestContext,
         request: WriteTxnMarkersRequest,
     ) -> WriteTxnMarkersResponse {
+        // Only transaction coordinators (other brokers) write markers.
+        let allowed = broker.allows_cluster(&ctx, AclOperation::ClusterAction);
+        if !allowed {
+            tracing::info!(principal = %ctx.principal, peer = %ctx.peer, "WriteTxnMarkers refused: the brokers' principal needs CLUSTER_ACTION on the cluster (or to be in super.users)");
+        }
         let markers = request
             .markers
             .iter()
@@ -35,6 +42,13 @@ impl Handler for WriteTxnMarkers {
                             .partition_indexes
                             .iter()
                             .map(|p| {
+                                if !allowed {
+                                    return WritableTxnMarkerPartitionResult::default()
+                                        .with_partition_index(*p)
+                                        .with_error_code(
+                                            ResponseError::ClusterAuthorizationFailed.code(),
+                                        );
+                                }
                                 let written = broker.replicas.write_txn_marker(
                                     &t.name.0,
                                     *p,

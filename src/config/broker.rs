@@ -1411,6 +1411,38 @@ mod tests {
     }
 
     #[test]
+    fn the_authorizer_is_off_by_default_and_only_kafkas_names_turn_it_on() {
+        let off = BrokerConfig::default().authorizer_settings();
+        assert!(!off.enabled && !off.allow_everyone_if_no_acl_found);
+        assert!(off.super_users.is_empty());
+        let on = BrokerConfig::load(
+            None,
+            &[
+                kv(
+                    "authorizer.class.name",
+                    "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+                ),
+                kv("super.users", "User:admin;User:broker"),
+                kv("allow.everyone.if.no.acl.found", "true"),
+            ],
+        )
+        .unwrap()
+        .authorizer_settings();
+        assert!(on.enabled && on.allow_everyone_if_no_acl_found);
+        assert!(on.super_users.contains("User:broker") && on.super_users.len() == 2);
+        let mut b = BrokerConfig::default();
+        assert!(b
+            .set(
+                "authorizer.class.name",
+                "kafka.security.authorizer.AclAuthorizer"
+            )
+            .is_ok());
+        assert!(b
+            .set("authorizer.class.name", "com.acme.Authorizer")
+            .is_err());
+    }
+
+    #[test]
     fn listener_overrides_apply_to_their_listener_only() {
         let b = BrokerConfig::load(
             None,

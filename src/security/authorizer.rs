@@ -115,14 +115,14 @@ impl AclIndex {
 pub struct Authorizer {
     settings: Arc<AuthorizerSettings>,
     /// The image version the index was built from, and the index.
-    index: parking_lot::Mutex<(Option<u64>, Arc<AclIndex>)>,
+    index: parking_lot::RwLock<(Option<u64>, Arc<AclIndex>)>,
 }
 
 impl Authorizer {
     pub fn new(settings: AuthorizerSettings) -> Authorizer {
         Authorizer {
             settings: Arc::new(settings),
-            index: parking_lot::Mutex::new((None, Arc::new(AclIndex::default()))),
+            index: parking_lot::RwLock::new((None, Arc::new(AclIndex::default()))),
         }
     }
 
@@ -132,7 +132,8 @@ impl Authorizer {
     }
 
     /// The decisions for one request: `acls` are those of the image at
-    /// `version`, indexed again only if the version is new.
+    /// `version`, indexed again only if the version is new. Without an
+    /// authorizer nothing is looked at or copied.
     pub fn session(
         &self,
         version: u64,
@@ -140,15 +141,27 @@ impl Authorizer {
         principal: &KafkaPrincipal,
         host: IpAddr,
     ) -> Authorization {
-        let index = if self.settings.enabled {
-            let mut cached = self.index.lock();
+        if !self.settings.enabled {
+            return Authorization {
+                settings: self.settings.clone(),
+                index: self.index.read().1.clone(),
+                principal: String::new(),
+                host: String::new(),
+                ip: host,
+                super_user: false,
+            };
+        }
+        let cached = {
+            let cached = self.index.read();
+            (cached.0 == Some(version)).then(|| cached.1.clone())
+        };
+        let index = cached.unwrap_or_else(|| {
+            let mut cached = self.index.write();
             if cached.0 != Some(version) {
                 *cached = (Some(version), Arc::new(AclIndex::build(acls.values())));
             }
             cached.1.clone()
-        } else {
-            Arc::new(AclIndex::default())
-        };
+        });
         let principal = principal.to_string();
         Authorization {
             super_user: self.settings.super_users.contains(&principal),
@@ -156,6 +169,7 @@ impl Authorizer {
             index,
             principal,
             host: host.to_canonical().to_string(),
+            ip: host.to_canonical(),
         }
     }
 }
@@ -166,21 +180,20 @@ pub struct Authorization {
     settings: Arc<AuthorizerSettings>,
     index: Arc<AclIndex>,
     principal: String,
+    /// The client's IP as Rust writes it, and parsed: an ACL may write the
+    /// same address otherwise (Java writes `0:0:0:0:0:0:0:1` for `::1`).
     host: String,
+    ip: IpAddr,
     super_user: bool,
 }
 
 impl Authorization {
-    /// Every operation allowed: what a broker without an authorizer
-    /// decides, and what tests of other layers use.
-    pub fn allow_all() -> Authorization {
-        Authorization {
-            settings: Arc::new(AuthorizerSettings::default()),
-            index: Arc::new(AclIndex::default()),
-            principal: String::new(),
-            host: String::new(),
-            super_user: false,
-        }
+    fn host_matches(&self, acl_host: &str) -> bool {
+        acl_host == WILDCARD
+            || acl_host == self.host
+            || acl_host
+                .parse::<IpAddr>()
+                .is_ok_and(|ip| ip.to_canonical() == self.ip)
     }
 
     /// Kafka's `StandardAuthorizerData.findResult` for one ACL whose
@@ -190,7 +203,7 @@ impl Authorization {
         if acl.principal != self.principal && acl.principal != WILDCARD_PRINCIPAL {
             return None;
         }
-        if acl.host != WILDCARD && acl.host != self.host {
+        if !self.host_matches(&acl.host) {
             return None;
         }
         if acl.operation != AclOperation::All {
@@ -262,7 +275,7 @@ impl Authorization {
         let mut allow_prefixed = Vec::new();
         for acl in &acls.all {
             let e = &acl.entry;
-            if e.host != WILDCARD && e.host != self.host {
+            if !self.host_matches(&e.host) {
                 continue;
             }
             if e.principal != self.principal && e.principal != WILDCARD_PRINCIPAL {
@@ -385,8 +398,7 @@ mod tests {
     fn without_an_authorizer_everything_is_allowed() {
         let acls = [topic("t", "User:bob", Read, Deny)];
         let s = session_with(AuthorizerSettings::default(), &acls, "User:bob", "10.0.0.1");
-        assert!(s.allows(Read, Topic, "t"));
-        assert!(Authorization::allow_all().allows_cluster(Alter));
+        assert!(s.allows(Read, Topic, "t") && s.allows_cluster(Alter));
     }
 
     #[test]
@@ -488,8 +500,19 @@ mod tests {
             enabled: true,
             ..Default::default()
         };
-        let from_there = session_with(settings, &acls, "User:alice", "10.0.0.9");
+        let from_there = session_with(settings.clone(), &acls, "User:alice", "10.0.0.9");
         assert!(from_there.allows(Read, Group, "g"));
+        // The same address however it is written.
+        let local = [acl(
+            Group,
+            "g",
+            PatternType::Literal,
+            "User:alice",
+            "0:0:0:0:0:0:0:1",
+            Read,
+            Allow,
+        )];
+        assert!(session_with(settings, &local, "User:alice", "::1").allows(Read, Group, "g"));
         // A literal ACL does not match names it is only a prefix of.
         let s = session(&[topic("ab", "User:alice", Read, Allow)], "User:alice");
         assert!(!s.allows(Read, Topic, "abc"));
