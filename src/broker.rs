@@ -14,11 +14,15 @@ use tokio::task::JoinHandle;
 use crate::api::BrokerContext;
 use crate::cluster::quorum::network::{self, ForwardHandler};
 use crate::cluster::replica_fetcher::{self, FetcherConfig};
-use crate::cluster::{BrokerRegistration, Controller, MetadataLoadError};
+use crate::cluster::{
+    BrokerRegistration, Controller, ControllerError, MetadataLoadError, UserScramAlteration,
+};
 use crate::config::{BrokerConfig, LoadError};
 use crate::group::{GroupConfig, GroupCoordinator};
 use crate::partition::{DataDirLock, ReplicaManager, StartupError};
 use crate::security::authorizer::Authorizer;
+use crate::security::sasl::scram::{parse_bootstrap, ScramCredential};
+use crate::security::sasl::{SaslConfigError, SaslListenerConfig};
 use crate::server::{ConnectionSettings, Listener, PerIpLimit};
 use crate::transaction::{TransactionConfig, TransactionCoordinator};
 
@@ -35,11 +39,52 @@ pub enum StartError {
     Metadata(#[from] MetadataLoadError),
     #[error(transparent)]
     Storage(#[from] StartupError),
+    #[error(transparent)]
+    Sasl(#[from] SaslConfigError),
+    #[error("invalid gregor.scram.bootstrap.credentials: {0}")]
+    ScramBootstrap(String),
+    #[error("cannot create the bootstrap SCRAM credentials: {0}")]
+    ScramBootstrapWrite(ControllerError),
     #[error("cannot resolve {host} in max.connections.per.ip.overrides: {source}")]
     Resolve {
         host: String,
         source: std::io::Error,
     },
+}
+
+/// Creates the SCRAM credentials of `gregor.scram.bootstrap.credentials`
+/// that the metadata does not have yet (Kafka's `kafka-storage format
+/// --add-scram`), so that a first admin can log in; credentials altered
+/// since are left as they are.
+async fn bootstrap_scram_credentials(
+    controller: &Controller,
+    config: &BrokerConfig,
+) -> Result<(), StartError> {
+    let Some(value) = config.explicit("gregor.scram.bootstrap.credentials") else {
+        return Ok(());
+    };
+    let wanted = parse_bootstrap(value).map_err(StartError::ScramBootstrap)?;
+    let image = controller.image();
+    let missing: Vec<UserScramAlteration> = wanted
+        .into_iter()
+        .filter(|c| image.scram_credential(&c.user, c.mechanism).is_none())
+        .map(|c| UserScramAlteration {
+            upsertions: vec![(
+                c.mechanism,
+                ScramCredential::from_password(c.mechanism, &c.password, c.iterations),
+            )],
+            user: c.user,
+            deletions: Vec::new(),
+        })
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    controller
+        .alter_user_scram_credentials(missing, true)
+        .await
+        .map_err(StartError::ScramBootstrapWrite)?;
+    Ok(())
 }
 
 /// How often segment.ms rolls and flush.ms flushes are checked.
@@ -141,6 +186,7 @@ impl Broker {
             )));
         }
         controller.register(&data_dir, me, quorum_addr).await?;
+        bootstrap_scram_credentials(&controller, &config).await?;
         let image = controller.image();
         replicas.apply(&image.hosted_partitions(config.node_id(), &config));
         let applied_epoch = image.epoch;
@@ -200,6 +246,12 @@ impl Broker {
                 request_pool: config
                     .queued_max_request_bytes()
                     .map(|bytes| Arc::new(Semaphore::new(bytes.min(Semaphore::MAX_PERMITS)))),
+                sasl: listener_cfg
+                    .protocol
+                    .is_sasl()
+                    .then(|| SaslListenerConfig::load(&config, &listener_cfg.name))
+                    .transpose()?
+                    .map(Arc::new),
             }),
             limit: Arc::new(Semaphore::new(
                 config.max_connections().min(Semaphore::MAX_PERMITS),

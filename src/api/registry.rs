@@ -10,14 +10,15 @@ use kafka_protocol::protocol::{Decodable, Encodable, Request, VersionRange};
 
 use super::{
     add_offsets_to_txn, add_partitions_to_txn, alter_configs, alter_partition_reassignments,
-    api_versions, consumer_group_describe, consumer_group_heartbeat, create_acls,
-    create_partitions, create_topics, delete_acls, delete_groups, delete_records, delete_topics,
-    describe_acls, describe_cluster, describe_configs, describe_groups, describe_log_dirs,
-    describe_transactions, elect_leaders, end_txn, fetch, find_coordinator, heartbeat,
-    incremental_alter_configs, init_producer_id, join_group, leave_group, list_groups,
-    list_offsets, list_partition_reassignments, list_transactions, metadata, offset_commit,
-    offset_delete, offset_fetch, offset_for_leader_epoch, produce, sync_group, txn_offset_commit,
-    write_txn_markers,
+    alter_user_scram_credentials, api_versions, consumer_group_describe, consumer_group_heartbeat,
+    create_acls, create_partitions, create_topics, delete_acls, delete_groups, delete_records,
+    delete_topics, describe_acls, describe_cluster, describe_configs, describe_groups,
+    describe_log_dirs, describe_transactions, describe_user_scram_credentials, elect_leaders,
+    end_txn, fetch, find_coordinator, heartbeat, incremental_alter_configs, init_producer_id,
+    join_group, leave_group, list_groups, list_offsets, list_partition_reassignments,
+    list_transactions, metadata, offset_commit, offset_delete, offset_fetch,
+    offset_for_leader_epoch, produce, sasl_authenticate, sasl_handshake, sync_group,
+    txn_offset_commit, write_txn_markers,
 };
 use super::{context::RequestContext, BrokerContext, Handler};
 
@@ -120,6 +121,10 @@ static ENDPOINTS: std::sync::LazyLock<Vec<Endpoint>> = std::sync::LazyLock::new(
         entry::<describe_acls::DescribeAcls>(),
         entry::<create_acls::CreateAcls>(),
         entry::<delete_acls::DeleteAcls>(),
+        entry::<sasl_handshake::SaslHandshake>(),
+        entry::<sasl_authenticate::SaslAuthenticate>(),
+        entry::<describe_user_scram_credentials::DescribeUserScramCredentials>(),
+        entry::<alter_user_scram_credentials::AlterUserScramCredentials>(),
     ]
 });
 

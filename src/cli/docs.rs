@@ -11,7 +11,9 @@ use clap_complete::Shell;
 /// Every tool's command definition.
 pub fn commands() -> Vec<clap::Command> {
     vec![
+        super::acl_admin::AclAdmin::command(),
         super::broker_start::BrokerStart::command(),
+        super::config_admin::ConfigAdmin::command(),
         super::console_consumer::ConsoleConsumer::command(),
         super::console_producer::ConsoleProducer::command(),
         super::group_inspect::GroupInspect::command(),

@@ -2,7 +2,9 @@
 //! one definition drives parsing, `--help`, the man pages and the shell
 //! completions. The binaries in src/bin parse with these and print.
 
+pub mod acl_admin;
 pub mod broker_start;
+pub mod config_admin;
 pub mod console_consumer;
 pub mod console_producer;
 pub mod docs;
@@ -153,6 +155,13 @@ pub fn parse<T: Parser>() -> T {
     }
 }
 
+/// Refuses a command line whose flags do not go together, as `parse`
+/// refuses one clap rejects: one line on stderr and exit 2.
+pub fn usage_error(tool: &str, error: impl std::fmt::Display) -> ! {
+    eprintln!("{tool}: {error} (see --help)");
+    std::process::exit(2);
+}
+
 /// Prints a failure as one line and gives the exit code for it.
 pub fn fail(tool: &str, error: impl std::fmt::Display) -> ExitCode {
     let message = error.to_string();
@@ -168,12 +177,19 @@ pub fn fail(tool: &str, error: impl std::fmt::Display) -> ExitCode {
 /// Asks before a destructive action. `--yes` skips the question; without it
 /// a non-interactive stdin is a refusal, never a silent yes.
 pub fn confirm(prompt: &str, yes: bool) -> std::result::Result<bool, String> {
+    confirm_unless(prompt, yes, "--yes")
+}
+
+/// `confirm` for a tool whose flag to skip the question is `flag`, such as
+/// kafka-acls.sh's --force.
+pub fn confirm_unless(prompt: &str, yes: bool, flag: &str) -> std::result::Result<bool, String> {
     if yes {
         return Ok(true);
     }
     if !std::io::stdin().is_terminal() {
+        let one_line = prompt.split_whitespace().collect::<Vec<_>>().join(" ");
         return Err(format!(
-            "refusing to go on without --yes: stdin is not a terminal ({prompt})"
+            "refusing to go on without {flag}: stdin is not a terminal ({one_line})"
         ));
     }
     dialoguer::Confirm::new()

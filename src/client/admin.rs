@@ -11,6 +11,7 @@ use rdkafka::client::DefaultClientContext;
 use rdkafka::types::RDKafkaErrorCode;
 
 use super::config::ClientSettings;
+use super::entity_config::ConfigResourceType;
 use super::error::{ClientError, Result};
 use super::native::{self, ConfigOp, Handle};
 
@@ -282,7 +283,13 @@ impl Admin {
         let topic = topic.to_string();
         let timeout = self.settings.timeout;
         self.blocking(move |_, handle| {
-            native::incremental_alter_topic_config(handle, &topic, &ops, timeout)
+            native::incremental_alter_configs(
+                handle,
+                ConfigResourceType::Topic,
+                &topic,
+                &ops,
+                timeout,
+            )
         })
         .await
     }

@@ -5,10 +5,12 @@
 //! interceptors, offset specifications, record formatting, and partition
 //! reassignment over a Kafka-protocol connection of its own.
 
+pub mod acl;
 pub mod admin;
 pub mod config;
 pub mod consumer;
 pub mod election;
+pub mod entity_config;
 pub mod error;
 pub mod format;
 pub mod groups;
@@ -20,6 +22,7 @@ pub mod partitioner;
 pub mod perf;
 pub mod producer;
 pub mod reassign;
+mod sasl;
 pub mod serializer;
 mod wire;
 

@@ -23,6 +23,7 @@ use super::quorum::{records, Node, NodeId, Quorum, QuorumError, Raft, WriteError
 use super::{assignment, reassignment, topic_name};
 use crate::config::{BrokerConfig, ConfigError, LoadError, TopicConfig};
 use crate::security::acl::{self, AclBinding, AclBindingFilter};
+use crate::security::sasl::scram::{ScramCredential, ScramMechanism};
 
 /// A refused metadata change: the Kafka error code and a message for the client.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -118,6 +119,22 @@ pub enum ControllerCommand {
     CreateAcls(Vec<AclBinding>),
     /// Kafka's DeleteAcls: every ACL each filter matches.
     DeleteAcls(Vec<AclBindingFilter>),
+    /// Kafka's AlterUserScramCredentials, one entry per user; with
+    /// `keep_existing`, upsertions leave credentials that exist alone
+    /// (start-up bootstrap credentials).
+    AlterUserScramCredentials {
+        users: Vec<UserScramAlteration>,
+        keep_existing: bool,
+    },
+}
+
+/// One user's part of an AlterUserScramCredentials request, already
+/// checked for what needs no image (mechanisms, iterations, duplicates).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UserScramAlteration {
+    pub user: String,
+    pub deletions: Vec<ScramMechanism>,
+    pub upsertions: Vec<(ScramMechanism, ScramCredential)>,
 }
 
 /// One partition's part of an AlterPartitionReassignments request.
@@ -148,6 +165,8 @@ pub enum Outcome {
     AclsCreated(Vec<Option<Refusal>>),
     /// Per filter, in request order: the ACLs it deleted, or its refusal.
     AclsDeleted(Vec<Result<Vec<AclBinding>, Refusal>>),
+    /// Per user, in request order: None when applied, else the refusal.
+    UserScramCredentials(Vec<Option<Refusal>>),
 }
 
 /// One partition's refusal in a change on many: its error code and message.
@@ -492,6 +511,15 @@ impl Controller {
                 );
                 Ok(Outcome::Done)
             }
+            ControllerCommand::AlterUserScramCredentials {
+                users,
+                keep_existing,
+            } => Ok(Outcome::UserScramCredentials(
+                users
+                    .into_iter()
+                    .map(|u| alter_user_scram(image, u, keep_existing))
+                    .collect(),
+            )),
             ControllerCommand::ImportImage(old) => {
                 if image.topics.is_empty() && image.next_producer_id == 0 {
                     image.cluster_id = old.cluster_id;
@@ -988,6 +1016,24 @@ impl Controller {
         }
     }
 
+    /// Alters SCRAM credentials (AlterUserScramCredentials); one result per user.
+    pub async fn alter_user_scram_credentials(
+        &self,
+        users: Vec<UserScramAlteration>,
+        keep_existing: bool,
+    ) -> Result<Vec<Option<Refusal>>, ControllerError> {
+        match self
+            .submit(ControllerCommand::AlterUserScramCredentials {
+                users,
+                keep_existing,
+            })
+            .await?
+        {
+            Outcome::UserScramCredentials(results) => Ok(results),
+            other => Err(unexpected(other)),
+        }
+    }
+
     /// Replaces a topic's config overrides with `config` (already validated by the caller's edits).
     pub async fn set_topic_config(
         &self,
@@ -1020,6 +1066,43 @@ fn new_acl_id(image: &MetadataImage) -> Uuid {
             return id;
         }
     }
+}
+
+/// Applies one user's alterations, all or none (KIP-554): deleting a
+/// credential that does not exist refuses the user's whole entry.
+fn alter_user_scram(
+    image: &mut MetadataImage,
+    alteration: UserScramAlteration,
+    keep_existing: bool,
+) -> Option<Refusal> {
+    let user = alteration.user;
+    if let Some(missing) = alteration
+        .deletions
+        .iter()
+        .find(|m| image.scram_credential(&user, **m).is_none())
+    {
+        return Some((
+            ResponseError::ResourceNotFound.code(),
+            format!(
+                "Attempt to delete a user credential that does not exist ({} of user {user}).",
+                missing.name()
+            ),
+        ));
+    }
+    let credentials = image.scram_credentials.entry(user.clone()).or_default();
+    for mechanism in &alteration.deletions {
+        credentials.remove(mechanism);
+    }
+    for (mechanism, credential) in alteration.upsertions {
+        if keep_existing && credentials.contains_key(&mechanism) {
+            continue;
+        }
+        credentials.insert(mechanism, credential);
+    }
+    if credentials.is_empty() {
+        image.scram_credentials.remove(&user);
+    }
+    None
 }
 
 fn partition_mut<'a>(

@@ -10,6 +10,7 @@ use uuid::Uuid;
 use crate::config::{BrokerConfig, TopicConfig};
 use crate::partition::PartitionState;
 use crate::security::acl::AclBinding;
+use crate::security::sasl::scram::{ScramCredential, ScramMechanism};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BrokerRegistration {
@@ -78,6 +79,10 @@ pub struct MetadataImage {
     /// AccessControlEntryRecord ids).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub acls: BTreeMap<Uuid, AclBinding>,
+    /// SCRAM credentials by user and mechanism (Kafka's
+    /// UserScramCredentialRecord): every broker authenticates from them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub scram_credentials: BTreeMap<String, BTreeMap<ScramMechanism, ScramCredential>>,
 }
 
 impl MetadataImage {
@@ -87,6 +92,14 @@ impl MetadataImage {
 
     pub fn topic_by_id(&self, id: Uuid) -> Option<&TopicImage> {
         self.topics.values().find(|t| t.id == id)
+    }
+
+    pub fn scram_credential(
+        &self,
+        user: &str,
+        mechanism: ScramMechanism,
+    ) -> Option<&ScramCredential> {
+        self.scram_credentials.get(user)?.get(&mechanism)
     }
 
     pub fn partition(&self, topic: &str, partition: i32) -> Option<&PartitionImage> {

@@ -11,5 +11,8 @@ pub mod reassignment;
 pub mod replica_fetcher;
 pub mod topic_name;
 
-pub use controller::{Controller, ControllerCommand, ControllerError, MetadataLoadError, NewTopic};
+pub use controller::{
+    Controller, ControllerCommand, ControllerError, MetadataLoadError, NewTopic,
+    UserScramAlteration,
+};
 pub use metadata::{BrokerRegistration, MetadataImage, PartitionImage, TopicImage};

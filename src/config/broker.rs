@@ -123,6 +123,13 @@ pub static BROKER_CONFIGS: &[ConfigDef] = &[
         "A client connection that reads and writes nothing for this long, with no request in progress, is closed; a request whose bytes stop arriving counts as idle. Negative: never.",
     ),
     def(
+        "connections.max.reauth.ms",
+        Long,
+        Some("0"),
+        Some(0),
+        "SASL session lifetime (KIP-368): a client must re-authenticate within it or its next request closes the connection; 0 never expires sessions.",
+    ),
+    def(
         "controller.listener.names",
         List,
         None,
@@ -156,6 +163,13 @@ pub static BROKER_CONFIGS: &[ConfigDef] = &[
         Some("57671680"),
         Some(1024),
         "Largest response a Fetch request may get, whatever the client asks.",
+    ),
+    def(
+        "gregor.scram.bootstrap.credentials",
+        ConfigKind::String,
+        None,
+        None,
+        "SCRAM credentials created at start-up when the user has none yet, in kafka-storage format --add-scram syntax, separated by ';': SCRAM-SHA-256=[name=admin,password=admin-secret].",
     ),
     def(
         "group.consumer.heartbeat.interval.ms",
@@ -551,6 +565,62 @@ pub static BROKER_CONFIGS: &[ConfigDef] = &[
         "A follower that has not caught up for this long leaves the ISR.",
     ),
     def(
+        "sasl.enabled.mechanisms",
+        List,
+        Some("GSSAPI"),
+        None,
+        "SASL mechanisms enabled on SASL listeners: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER (GSSAPI is not supported).",
+    ),
+    def(
+        "sasl.jaas.config",
+        ConfigKind::String,
+        None,
+        None,
+        "JAAS login context for SASL listeners (per mechanism: listener.name.<listener>.<mechanism>.sasl.jaas.config); PlainLoginModule's user_<name> options are PLAIN's users.",
+    ),
+    def(
+        "sasl.mechanism.inter.broker.protocol",
+        ConfigKind::String,
+        Some("GSSAPI"),
+        None,
+        "SASL mechanism brokers use between themselves (accepted; inter-broker SASL is not supported yet).",
+    ),
+    def(
+        "sasl.oauthbearer.clock.skew.seconds",
+        Int,
+        Some("30"),
+        Some(0),
+        "Clock skew allowed between the broker and the issuer of OAUTHBEARER tokens.",
+    ),
+    def(
+        "sasl.oauthbearer.expected.audience",
+        List,
+        None,
+        None,
+        "Audiences an OAUTHBEARER token's aud claim must name one of.",
+    ),
+    def(
+        "sasl.oauthbearer.expected.issuer",
+        ConfigKind::String,
+        None,
+        None,
+        "The iss claim OAUTHBEARER tokens must carry.",
+    ),
+    def(
+        "sasl.oauthbearer.jwks.endpoint.url",
+        ConfigKind::String,
+        None,
+        None,
+        "JWKS (file:// URL) whose keys sign OAUTHBEARER tokens; unset, Kafka's unsecured JWS validator is used.",
+    ),
+    def(
+        "sasl.oauthbearer.sub.claim.name",
+        ConfigKind::String,
+        Some("sub"),
+        None,
+        "The claim that names an OAUTHBEARER token's principal.",
+    ),
+    def(
         "socket.receive.buffer.bytes",
         Int,
         Some("102400"),
@@ -648,6 +718,25 @@ fn listener_override(name: &str) -> Option<(&str, &str)> {
         .filter(|(listener, key)| !listener.is_empty() && !key.is_empty())
 }
 
+/// SASL keys Kafka scopes to one mechanism under a listener
+/// (`listener.name.<l>.scram-sha-256.sasl.jaas.config`): the key itself.
+fn mechanism_override(key: &str) -> Option<&str> {
+    let (mechanism, rest) = key.split_once('.')?;
+    let known = [
+        "plain",
+        "scram-sha-256",
+        "scram-sha-512",
+        "oauthbearer",
+        "gssapi",
+    ];
+    (known.contains(&mechanism) && rest == "sasl.jaas.config").then_some(rest)
+}
+
+/// Properties whose values are secrets: DescribeConfigs never shows them.
+pub fn is_sensitive(name: &str) -> bool {
+    name == "sasl.jaas.config" || name == "gregor.scram.bootstrap.credentials"
+}
+
 /// Why the broker's configuration could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
@@ -664,7 +753,7 @@ pub enum LoadError {
     #[error("{0}")]
     Config(#[from] ConfigError),
     #[error(
-        "invalid listener '{0}': expected NAME://host:port with a PLAINTEXT security protocol"
+        "invalid listener '{0}': expected NAME://host:port with a PLAINTEXT or SASL_PLAINTEXT security protocol"
     )]
     Listener(String),
     #[error("invalid controller.quorum.voters: {0}")]
@@ -772,7 +861,8 @@ impl BrokerConfig {
     }
 
     pub fn set(&mut self, name: &str, value: &str) -> Result<(), ConfigError> {
-        let def_name = listener_override(name).map_or(name, |(_, key)| key);
+        let def_name =
+            listener_override(name).map_or(name, |(_, key)| mechanism_override(key).unwrap_or(key));
         let def =
             broker_config_def(def_name).ok_or_else(|| ConfigError::Unknown(name.to_string()))?;
         def.validate(value).map_err(|e| match e {
@@ -900,7 +990,10 @@ impl BrokerConfig {
                 .unwrap_or(name)
                 .parse()
                 .map_err(|_| bad())?;
-            if protocol != SecurityProtocol::Plaintext {
+            if !matches!(
+                protocol,
+                SecurityProtocol::Plaintext | SecurityProtocol::SaslPlaintext
+            ) {
                 return Err(bad());
             }
             let controller = controller_names
@@ -1219,9 +1312,10 @@ impl BrokerConfig {
     pub fn describe(
         &self,
     ) -> impl Iterator<Item = (&'static ConfigDef, Option<String>, bool)> + '_ {
-        BROKER_CONFIGS
-            .iter()
-            .map(|d| (d, self.get(d.name), self.set.contains_key(d.name)))
+        BROKER_CONFIGS.iter().map(|d| {
+            let value = self.get(d.name).filter(|_| !is_sensitive(d.name));
+            (d, value, self.set.contains_key(d.name))
+        })
     }
 }
 

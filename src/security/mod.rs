@@ -5,6 +5,7 @@
 
 pub mod acl;
 pub mod authorizer;
+pub mod sasl;
 
 use std::fmt;
 use std::str::FromStr;

@@ -18,8 +18,10 @@ use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 
 use super::activity::{Activity, Busy};
+use super::authentication::{self, Answer, Gate};
 use super::frame::{Frame, FrameError, FrameReader};
 use crate::api::{self, BrokerContext, RequestContext};
+use crate::security::sasl::{SaslListenerConfig, SaslSession};
 use crate::security::{KafkaPrincipal, SecurityProtocol};
 
 /// Responses a connection may have outstanding before it stops reading:
@@ -36,6 +38,8 @@ type Body = Result<Option<BytesMut>, anyhow::Error>;
 enum Pending {
     Ready(i32, ApiKey, i16, Body),
     Running(i32, ApiKey, i16, JoinHandle<Body>),
+    /// A SASL token after a v0 handshake: size-prefixed, no header.
+    Raw(Bytes),
 }
 
 /// What every connection of one listener applies: the socket server's
@@ -50,6 +54,8 @@ pub struct ConnectionSettings {
     pub max_idle: Option<Duration>,
     /// `queued.max.request.bytes`, shared by every connection.
     pub request_pool: Option<Arc<Semaphore>>,
+    /// The SASL settings of a SASL_PLAINTEXT or SASL_SSL listener.
+    pub sasl: Option<Arc<SaslListenerConfig>>,
 }
 
 pub async fn serve(
@@ -73,7 +79,7 @@ pub async fn serve(
     let idle = activity.idle(settings.max_idle);
     tokio::pin!(idle);
 
-    let principal = KafkaPrincipal::anonymous();
+    let mut session = settings.sasl.clone().map(SaslSession::new);
     let mut expired = false;
     loop {
         let frame = tokio::select! {
@@ -99,6 +105,37 @@ pub async fn serve(
                 break;
             }
         };
+        let gate = match session.as_mut() {
+            None => Gate::Pass(frame),
+            Some(session) => authentication::gate(&broker, session, frame),
+        };
+        let frame = match gate {
+            Gate::Pass(frame) => frame,
+            Gate::Answer { answer, keep_open } => {
+                let pending = match answer {
+                    Answer::Kafka {
+                        correlation_id,
+                        key,
+                        version,
+                        body,
+                    } => Pending::Ready(correlation_id, key, version, Ok(Some(body))),
+                    Answer::Raw(token) => Pending::Raw(token),
+                };
+                // A failed authentication's answer is written, then the connection closes.
+                if tx.send(pending).await.is_err() || !keep_open {
+                    break;
+                }
+                continue;
+            }
+            Gate::Close(reason) => {
+                tracing::info!(%peer, %reason, "closing connection");
+                break;
+            }
+        };
+        let principal = session
+            .as_ref()
+            .and_then(|s| s.principal().cloned())
+            .unwrap_or_else(KafkaPrincipal::anonymous);
         match dispatch(&broker, &settings, &principal, frame, peer, &activity).await {
             Ok(Some(pending)) => {
                 // A client that stops reading its responses fills the
@@ -271,6 +308,10 @@ async fn write_responses(
 /// a request that gets no response, `Err` when the connection must close.
 async fn framed(pending: Pending, peer: SocketAddr) -> Result<Option<(Bytes, Bytes)>, ()> {
     let (correlation_id, key, version, body) = match pending {
+        Pending::Raw(token) => {
+            let size = Bytes::copy_from_slice(&(token.len() as i32).to_be_bytes());
+            return Ok(Some((size, token)));
+        }
         Pending::Ready(c, k, v, body) => (c, k, v, body),
         Pending::Running(c, k, v, handle) => (
             c,

@@ -1,6 +1,7 @@
 //! The network side: TCP listener, Kafka framing, per-connection dispatch.
 
 mod activity;
+mod authentication;
 mod connection;
 mod frame;
 mod listener;

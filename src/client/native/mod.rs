@@ -3,13 +3,16 @@
 //! through rdkafka-sys on a private event queue and waited for on a blocking
 //! thread.
 
+mod acls;
 mod configs;
 mod elect;
 mod groups;
 mod message;
 mod offsets;
+mod scram;
 
-pub use configs::{incremental_alter_topic_config, ConfigOp};
+pub use acls::{create_acls, delete_acls, describe_acls};
+pub use configs::{describe_configs, incremental_alter_configs, ConfigOp};
 pub use elect::{elect_leaders, ElectionKind};
 pub use groups::{
     alter_consumer_group_offsets, delete_consumer_group_offsets, describe_consumer_groups,
@@ -17,6 +20,7 @@ pub use groups::{
 };
 pub use message::message_latency;
 pub use offsets::{list_offsets, OffsetQuery};
+pub use scram::{alter_user_scram_credentials, describe_user_scram_credentials};
 
 use std::ffi::{c_char, CStr, CString};
 use std::time::Duration;
@@ -170,11 +174,16 @@ fn partition_list<'a>(
     Ok(list)
 }
 
-/// A librdkafka error object as a client error; null means no error.
+/// A librdkafka error object as a client error; null, or an object whose
+/// code is NO_ERROR (as AlterUserScramCredentials answers a success), means
+/// no error.
 ///
 /// SAFETY: `error` is null or a valid error object.
 unsafe fn error_object(error: *const rdsys::rd_kafka_error_t, context: &str) -> Result<()> {
-    if error.is_null() {
+    if error.is_null()
+        || rdsys::rd_kafka_error_code(error)
+            == rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR
+    {
         return Ok(());
     }
     Err(ClientError::Broker {

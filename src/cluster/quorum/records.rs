@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use crate::cluster::metadata::{BrokerRegistration, MetadataImage, TopicImage};
 use crate::security::acl::AclBinding;
+use crate::security::sasl::scram::{ScramCredential, ScramMechanism};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum MetadataRecord {
@@ -31,6 +32,17 @@ pub enum MetadataRecord {
     AccessControlEntry(Uuid, AclBinding),
     /// Kafka's RemoveAccessControlEntryRecord.
     RemoveAccessControlEntry(Uuid),
+    /// Kafka's UserScramCredentialRecord: one user's credential for one mechanism.
+    UserScramCredential {
+        user: String,
+        mechanism: ScramMechanism,
+        credential: ScramCredential,
+    },
+    /// Kafka's RemoveUserScramCredentialRecord.
+    RemoveUserScramCredential {
+        user: String,
+        mechanism: ScramMechanism,
+    },
 }
 
 /// The records that turn `before` into `after`.
@@ -72,6 +84,27 @@ pub fn delta(before: &MetadataImage, after: &MetadataImage) -> Vec<MetadataRecor
             out.push(MetadataRecord::RemoveAccessControlEntry(*id));
         }
     }
+    for (user, credentials) in &after.scram_credentials {
+        for (mechanism, credential) in credentials {
+            if before.scram_credential(user, *mechanism) != Some(credential) {
+                out.push(MetadataRecord::UserScramCredential {
+                    user: user.clone(),
+                    mechanism: *mechanism,
+                    credential: credential.clone(),
+                });
+            }
+        }
+    }
+    for (user, credentials) in &before.scram_credentials {
+        for mechanism in credentials.keys() {
+            if after.scram_credential(user, *mechanism).is_none() {
+                out.push(MetadataRecord::RemoveUserScramCredential {
+                    user: user.clone(),
+                    mechanism: *mechanism,
+                });
+            }
+        }
+    }
     out
 }
 
@@ -97,6 +130,25 @@ pub fn apply(image: &mut MetadataImage, record: MetadataRecord) {
         }
         MetadataRecord::RemoveAccessControlEntry(id) => {
             image.acls.remove(&id);
+        }
+        MetadataRecord::UserScramCredential {
+            user,
+            mechanism,
+            credential,
+        } => {
+            image
+                .scram_credentials
+                .entry(user)
+                .or_default()
+                .insert(mechanism, credential);
+        }
+        MetadataRecord::RemoveUserScramCredential { user, mechanism } => {
+            if let Some(credentials) = image.scram_credentials.get_mut(&user) {
+                credentials.remove(&mechanism);
+                if credentials.is_empty() {
+                    image.scram_credentials.remove(&user);
+                }
+            }
         }
     }
 }
@@ -140,8 +192,23 @@ mod tests {
         after.topics.insert("grows".into(), topic("grows", 3));
         after.topics.insert("new".into(), topic("new", 2));
         after.next_producer_id = 1000;
+        let credential = crate::security::sasl::scram::ScramCredential::from_password(
+            ScramMechanism::Sha256,
+            "secret",
+            4096,
+        );
+        before
+            .scram_credentials
+            .entry("gone".into())
+            .or_default()
+            .insert(ScramMechanism::Sha512, credential.clone());
+        after
+            .scram_credentials
+            .entry("alice".into())
+            .or_default()
+            .insert(ScramMechanism::Sha256, credential);
         let records = delta(&before, &after);
-        assert_eq!(records.len(), 6);
+        assert_eq!(records.len(), 8);
         let mut rebuilt = before.clone();
         for r in records {
             apply(&mut rebuilt, r);

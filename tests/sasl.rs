@@ -1,0 +1,513 @@
+//! SASL on a SASL_PLAINTEXT listener, end to end: librdkafka clients with
+//! PLAIN, SCRAM-SHA-256/512 and OAUTHBEARER produce and consume; wrong
+//! credentials fail fast with Kafka's messages while other clients keep
+//! working; nothing is served before authentication; SCRAM credentials
+//! altered through the quorum work on every broker; KIP-368 re-authentication.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use bytes::Bytes;
+use common::{wait_until, BrokerProcess, RawClient};
+use kafka_protocol::messages::alter_user_scram_credentials_request::{
+    ScramCredentialDeletion, ScramCredentialUpsertion,
+};
+use kafka_protocol::messages::describe_user_scram_credentials_request::UserName;
+use kafka_protocol::messages::{
+    AlterUserScramCredentialsRequest, ApiVersionsRequest, DescribeUserScramCredentialsRequest,
+    MetadataRequest, SaslAuthenticateRequest, SaslAuthenticateResponse, SaslHandshakeRequest,
+};
+use kafka_protocol::protocol::StrBytes;
+use rdkafka::client::ClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
+use rdkafka::error::KafkaError;
+use rdkafka::producer::FutureRecord;
+use rdkafka::{Message, Offset, TopicPartitionList};
+
+const PLAIN_JAAS: &str = "org.apache.kafka.common.security.plain.PlainLoginModule required user_alice=\"alice-secret\" user_admin=\"admin-secret\";";
+const SCRAM_BOOTSTRAP: &str = "SCRAM-SHA-256=[name=carol,password=carol-secret];SCRAM-SHA-512=[name=dave,password=dave-secret]";
+
+/// A broker whose only client listener is SASL_PLAINTEXT with every mechanism.
+fn sasl_broker(extra: &[&str]) -> BrokerProcess {
+    let jaas = format!("listener.name.sasl_plaintext.plain.sasl.jaas.config={PLAIN_JAAS}");
+    let scram = format!("gregor.scram.bootstrap.credentials={SCRAM_BOOTSTRAP}");
+    let mut overrides = vec![
+        "listeners=SASL_PLAINTEXT://127.0.0.1:0",
+        "sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512,OAUTHBEARER",
+        &jaas,
+        &scram,
+    ];
+    overrides.extend(extra);
+    BrokerProcess::start(&overrides)
+}
+
+fn sasl_client(bootstrap: &str, mechanism: &str, user: &str, password: &str) -> ClientConfig {
+    let mut c = common::client_config(bootstrap);
+    c.set("security.protocol", "sasl_plaintext")
+        .set("sasl.mechanism", mechanism);
+    if mechanism == "OAUTHBEARER" {
+        c.set("enable.sasl.oauthbearer.unsecure.jwt", "true")
+            .set("sasl.oauthbearer.config", format!("principal={user}"));
+    } else {
+        c.set("sasl.username", user).set("sasl.password", password);
+    }
+    c
+}
+
+/// Keeps what librdkafka reports as client errors (authentication failures among them).
+#[derive(Default)]
+struct Errors(Arc<Mutex<Vec<String>>>);
+
+impl ClientContext for Errors {
+    fn error(&self, error: KafkaError, reason: &str) {
+        self.0.lock().unwrap().push(format!("{error}: {reason}"));
+    }
+}
+
+impl ConsumerContext for Errors {}
+
+impl Errors {
+    fn seen(&self, needle: &str) -> bool {
+        self.0.lock().unwrap().iter().any(|e| e.contains(needle))
+    }
+}
+
+async fn produce_and_consume(config: &ClientConfig, topic: &str) {
+    let producer: rdkafka::producer::FutureProducer = config
+        .clone()
+        .set("message.timeout.ms", "15000")
+        .create()
+        .expect("producer");
+    producer
+        .send(
+            FutureRecord::<(), str>::to(topic).payload("hello"),
+            Duration::from_secs(15),
+        )
+        .await
+        .unwrap_or_else(|(e, _)| panic!("produce to {topic}: {e}"));
+    let consumer: BaseConsumer = config
+        .clone()
+        .set("group.id", format!("{topic}-reader"))
+        .set("enable.auto.commit", "false")
+        .create()
+        .expect("consumer");
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(topic, 0, Offset::Beginning)
+        .unwrap();
+    consumer.assign(&tpl).unwrap();
+    let mut value = None;
+    assert!(
+        wait_until(Duration::from_secs(15), || {
+            if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
+                value = m.payload().map(<[u8]>::to_vec);
+            }
+            value.is_some()
+        }),
+        "nothing consumed from {topic}"
+    );
+    assert_eq!(value.as_deref(), Some(&b"hello"[..]));
+}
+
+/// Connects a client that fails to authenticate; returns its errors once
+/// it reported one naming `needle`.
+fn failing_client(config: &ClientConfig, needle: &str) -> Vec<String> {
+    let consumer: BaseConsumer<Errors> = config
+        .clone()
+        .set("group.id", "failing")
+        .create_with_context(Errors::default())
+        .expect("consumer");
+    let _ = consumer.fetch_metadata(None, Duration::from_millis(100));
+    let reported = wait_until(Duration::from_secs(10), || {
+        // Errors reach the context as the client is polled.
+        if let Some(Err(e)) = consumer.poll(Duration::from_millis(100)) {
+            consumer.context().0.lock().unwrap().push(e.to_string());
+        }
+        consumer.context().seen(needle)
+    });
+    let errors = consumer.context().0.lock().unwrap().clone();
+    assert!(
+        reported,
+        "no client error naming {needle:?}; got {errors:?}"
+    );
+    errors
+}
+
+fn str(s: &str) -> StrBytes {
+    StrBytes::from_string(s.to_string())
+}
+
+fn handshake(client: &mut RawClient, mechanism: &str) {
+    let response = client
+        .call(
+            &SaslHandshakeRequest::default().with_mechanism(str(mechanism)),
+            1,
+        )
+        .expect("handshake answered");
+    assert_eq!(response.error_code, 0, "{response:?}");
+}
+
+fn authenticate(client: &mut RawClient, token: &[u8]) -> Option<SaslAuthenticateResponse> {
+    client.call(
+        &SaslAuthenticateRequest::default().with_auth_bytes(Bytes::copy_from_slice(token)),
+        2,
+    )
+}
+
+fn plain_login(client: &mut RawClient, user: &str, password: &str) -> SaslAuthenticateResponse {
+    handshake(client, "PLAIN");
+    authenticate(client, format!("\0{user}\0{password}").as_bytes()).expect("authenticate answered")
+}
+
+fn metadata_served(client: &mut RawClient) -> bool {
+    client.call(&MetadataRequest::default(), 12).is_some()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_mechanism_produces_and_consumes() {
+    let broker = sasl_broker(&[]);
+    let bootstrap = broker.bootstrap();
+    for (mechanism, user, password) in [
+        ("PLAIN", "alice", "alice-secret"),
+        ("SCRAM-SHA-256", "carol", "carol-secret"),
+        ("SCRAM-SHA-512", "dave", "dave-secret"),
+        ("OAUTHBEARER", "erin", ""),
+    ] {
+        let config = sasl_client(&bootstrap, mechanism, user, password);
+        produce_and_consume(&config, &format!("t-{}", mechanism.to_lowercase())).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_credentials_fail_fast_with_kafkas_message_while_others_keep_working() {
+    let broker = sasl_broker(&[]);
+    let bootstrap = broker.bootstrap();
+    let good = sasl_client(&bootstrap, "PLAIN", "alice", "alice-secret");
+    let producer: rdkafka::producer::FutureProducer = good.create().expect("producer");
+    failing_client(
+        &sasl_client(&bootstrap, "PLAIN", "alice", "wrong"),
+        "Invalid username or password",
+    );
+    failing_client(
+        &sasl_client(&bootstrap, "PLAIN", "mallory", "alice-secret"),
+        "Invalid username or password",
+    );
+    let scram = "Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-256";
+    failing_client(
+        &sasl_client(&bootstrap, "SCRAM-SHA-256", "carol", "wrong"),
+        scram,
+    );
+    failing_client(
+        &sasl_client(&bootstrap, "SCRAM-SHA-256", "nobody", "x"),
+        scram,
+    );
+    // A mechanism the listener does not enable.
+    failing_client(
+        &sasl_client(&bootstrap, "SCRAM-SHA-512", "carol", "carol-secret"),
+        "SASL",
+    );
+    producer
+        .send(
+            FutureRecord::<(), str>::to("still-served").payload("x"),
+            Duration::from_secs(15),
+        )
+        .await
+        .expect("the authenticated client is still served");
+}
+
+#[test]
+fn requests_before_authentication_close_the_connection_unserved() {
+    let broker = sasl_broker(&["sasl.enabled.mechanisms=PLAIN"]);
+    let mut client = RawClient::connect(broker.port);
+    assert!(
+        !metadata_served(&mut client),
+        "Metadata was answered before authentication"
+    );
+    // ApiVersions is answered first, then only the handshake.
+    let mut client = RawClient::connect(broker.port);
+    let versions = client
+        .call(
+            &ApiVersionsRequest::default()
+                .with_client_software_name(str("raw"))
+                .with_client_software_version(str("1")),
+            3,
+        )
+        .expect("ApiVersions answered");
+    assert_eq!(versions.error_code, 0);
+    assert!(versions
+        .api_keys
+        .iter()
+        .any(|k| k.api_key == 36 && k.max_version == 2));
+    let mechanisms = client
+        .call(
+            &SaslHandshakeRequest::default().with_mechanism(str("GSSAPI")),
+            1,
+        )
+        .expect("handshake answered");
+    assert_eq!(mechanisms.error_code, 33, "UNSUPPORTED_SASL_MECHANISM");
+    assert_eq!(mechanisms.mechanisms, vec![str("PLAIN")]);
+    assert!(client.is_closed());
+    // A failed authentication is answered, then the connection closes.
+    let mut client = RawClient::connect(broker.port);
+    let failed = plain_login(&mut client, "alice", "nope");
+    assert_eq!(failed.error_code, 58, "SASL_AUTHENTICATION_FAILED");
+    assert_eq!(
+        failed.error_message.as_deref(),
+        Some("Authentication failed: Invalid username or password")
+    );
+    assert!(client.is_closed());
+    // Authenticated, everything is served; a second SaslAuthenticate is out of turn.
+    let mut client = RawClient::connect(broker.port);
+    assert_eq!(
+        plain_login(&mut client, "alice", "alice-secret").error_code,
+        0
+    );
+    assert!(metadata_served(&mut client));
+    let again = authenticate(&mut client, b"\0alice\0alice-secret").unwrap();
+    assert_eq!(again.error_code, 34, "ILLEGAL_SASL_STATE");
+    assert!(metadata_served(&mut client));
+}
+
+fn scram_upsert(
+    user: &str,
+    mechanism: i8,
+    password: &str,
+    iterations: i32,
+) -> ScramCredentialUpsertion {
+    let salt = b"0123456789abcdef".to_vec();
+    let m = if mechanism == 1 {
+        gregor::security::sasl::scram::ScramMechanism::Sha256
+    } else {
+        gregor::security::sasl::scram::ScramMechanism::Sha512
+    };
+    let salted = m.salted_password(password.as_bytes(), &salt, iterations.max(1) as u32);
+    ScramCredentialUpsertion::default()
+        .with_name(str(user))
+        .with_mechanism(mechanism)
+        .with_iterations(iterations)
+        .with_salt(Bytes::from(salt))
+        .with_salted_password(Bytes::from(salted))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scram_credentials_altered_on_one_broker_log_in_on_every_broker() {
+    let jaas = format!("listener.name.plaintext.plain.sasl.jaas.config={PLAIN_JAAS}");
+    let cluster = common::start_cluster(
+        3,
+        &[
+            "listener.security.protocol.map=PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512",
+            &jaas,
+        ],
+    );
+    let mut admin = RawClient::connect(cluster[0].port);
+    assert_eq!(
+        plain_login(&mut admin, "admin", "admin-secret").error_code,
+        0
+    );
+    let request = AlterUserScramCredentialsRequest::default()
+        .with_upsertions(vec![
+            scram_upsert("frank", 1, "frank-secret", 4096),
+            scram_upsert("frank", 2, "frank-secret-512", 8192),
+            scram_upsert("grace", 1, "g", 100),
+            scram_upsert("heidi", 3, "h", 4096),
+            scram_upsert("ivan", 1, "i", 4096),
+            scram_upsert("ivan", 1, "i2", 4096),
+        ])
+        .with_deletions(vec![ScramCredentialDeletion::default()
+            .with_name(str("judy"))
+            .with_mechanism(1)]);
+    let response = admin.call(&request, 0).expect("answered");
+    let results: Vec<(String, i16)> = response
+        .results
+        .iter()
+        .map(|r| (r.user.to_string(), r.error_code))
+        .collect();
+    assert_eq!(
+        results,
+        vec![
+            ("judy".to_string(), 91), // RESOURCE_NOT_FOUND
+            ("frank".to_string(), 0),
+            ("grace".to_string(), 93), // UNACCEPTABLE_CREDENTIAL: too few iterations
+            ("heidi".to_string(), 33), // UNSUPPORTED_SASL_MECHANISM
+            ("ivan".to_string(), 92),  // DUPLICATE_RESOURCE
+        ]
+    );
+    let described = admin
+        .call(
+            &DescribeUserScramCredentialsRequest::default().with_users(Some(vec![
+                UserName::default().with_name(str("frank")),
+                UserName::default().with_name(str("ivan")),
+            ])),
+            0,
+        )
+        .expect("answered");
+    assert_eq!(described.results[0].error_code, 0);
+    let infos: Vec<(i8, i32)> = described.results[0]
+        .credential_infos
+        .iter()
+        .map(|c| (c.mechanism, c.iterations))
+        .collect();
+    assert_eq!(infos, vec![(1, 4096), (2, 8192)]);
+    assert_eq!(described.results[1].error_code, 91);
+    for broker in &cluster {
+        for (mechanism, password) in [
+            ("SCRAM-SHA-256", "frank-secret"),
+            ("SCRAM-SHA-512", "frank-secret-512"),
+        ] {
+            let config = sasl_client(&broker.bootstrap(), mechanism, "frank", password);
+            let consumer: BaseConsumer<Errors> = config
+                .create_with_context(Errors::default())
+                .expect("consumer");
+            // The credential reaches each broker's image as it applies the quorum's log.
+            assert!(
+                wait_until(Duration::from_secs(15), || consumer
+                    .fetch_metadata(None, Duration::from_secs(2))
+                    .is_ok()),
+                "frank cannot log in with {mechanism} on broker {}: {:?}",
+                broker.port,
+                consumer.context().0.lock().unwrap()
+            );
+        }
+    }
+    // Deleted, the credential no longer logs in.
+    let deleted = admin
+        .call(
+            &AlterUserScramCredentialsRequest::default().with_deletions(vec![
+                ScramCredentialDeletion::default()
+                    .with_name(str("frank"))
+                    .with_mechanism(1),
+            ]),
+            0,
+        )
+        .expect("answered");
+    assert_eq!(deleted.results[0].error_code, 0);
+    failing_client(
+        &sasl_client(
+            &cluster[2].bootstrap(),
+            "SCRAM-SHA-256",
+            "frank",
+            "frank-secret",
+        ),
+        "invalid credentials with SASL mechanism SCRAM-SHA-256",
+    );
+}
+
+fn unsecured_jws(claims: &str) -> String {
+    format!(
+        "{}.{}.",
+        URL_SAFE_NO_PAD.encode(r#"{"alg":"none"}"#),
+        URL_SAFE_NO_PAD.encode(claims)
+    )
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+#[test]
+fn an_expired_oauthbearer_token_is_refused_with_a_clear_message() {
+    let broker = sasl_broker(&["sasl.enabled.mechanisms=OAUTHBEARER"]);
+    let expired = unsecured_jws(&format!(
+        r#"{{"sub":"alice","iat":{},"exp":{}}}"#,
+        now_secs() - 7200,
+        now_secs() - 3600
+    ));
+    let mut client = RawClient::connect(broker.port);
+    handshake(&mut client, "OAUTHBEARER");
+    let challenge = authenticate(
+        &mut client,
+        format!("n,,\x01auth=Bearer {expired}\x01\x01").as_bytes(),
+    )
+    .expect("answered");
+    // RFC 7628: the error comes as a challenge, the client acknowledges it.
+    assert_eq!(challenge.error_code, 0);
+    assert_eq!(&challenge.auth_bytes[..], br#"{"status":"invalid_token"}"#);
+    let failed = authenticate(&mut client, b"\x01").expect("answered");
+    assert_eq!(failed.error_code, 58);
+    let message = failed.error_message.unwrap().to_string();
+    assert!(message.contains("expired"), "{message}");
+    assert!(client.is_closed());
+    // A valid token logs in as its subject.
+    let valid = unsecured_jws(&format!(r#"{{"sub":"alice","exp":{}}}"#, now_secs() + 3600));
+    let mut client = RawClient::connect(broker.port);
+    handshake(&mut client, "OAUTHBEARER");
+    let ok = authenticate(
+        &mut client,
+        format!("n,,\x01auth=Bearer {valid}\x01\x01").as_bytes(),
+    )
+    .expect("answered");
+    assert_eq!(ok.error_code, 0, "{ok:?}");
+    assert!(metadata_served(&mut client));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reauthentication_keeps_connections_and_expired_sessions_are_closed() {
+    let broker = sasl_broker(&["listener.name.sasl_plaintext.connections.max.reauth.ms=1500"]);
+    // A session that is not renewed ends with the next request after its lifetime.
+    let mut client = RawClient::connect(broker.port);
+    let session = plain_login(&mut client, "alice", "alice-secret");
+    assert_eq!(session.error_code, 0);
+    assert_eq!(session.session_lifetime_ms, 1500);
+    assert!(
+        wait_until(Duration::from_secs(10), || !metadata_served(&mut client)),
+        "an expired session is still served"
+    );
+    // Re-authenticating renews it on the same connection.
+    let mut client = RawClient::connect(broker.port);
+    assert_eq!(
+        plain_login(&mut client, "alice", "alice-secret").error_code,
+        0
+    );
+    let mut renewals = 0;
+    assert!(wait_until(Duration::from_secs(10), || {
+        let renewed = plain_login(&mut client, "alice", "alice-secret");
+        assert_eq!(renewed.error_code, 0, "{renewed:?}");
+        assert!(metadata_served(&mut client));
+        renewals += 1;
+        renewals == 5
+    }));
+    // ... but not as someone else.
+    let changed = plain_login(&mut client, "admin", "admin-secret");
+    assert_eq!(changed.error_code, 58);
+    assert!(changed
+        .error_message
+        .unwrap()
+        .contains("Cannot change principals during re-authentication"));
+    assert!(client.is_closed());
+    // librdkafka re-authenticates on its own (KIP-368) and keeps producing.
+    let config = sasl_client(
+        &broker.bootstrap(),
+        "SCRAM-SHA-256",
+        "carol",
+        "carol-secret",
+    );
+    let reported = Errors::default();
+    let errors = reported.0.clone();
+    let producer: rdkafka::producer::FutureProducer<Errors> =
+        config.create_with_context(reported).expect("producer");
+    let started = std::time::Instant::now();
+    let mut sent = 0;
+    while started.elapsed() < Duration::from_secs(5) {
+        producer
+            .send(
+                FutureRecord::<(), str>::to("reauth").payload("x"),
+                Duration::from_secs(15),
+            )
+            .await
+            .unwrap_or_else(|(e, _)| panic!("produce after {:?}: {e}", started.elapsed()));
+        sent += 1;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(sent > 10);
+    // Renewed in place: the broker never had to close an expired session.
+    let errors = errors.lock().unwrap().clone();
+    assert!(errors.is_empty(), "{errors:?}");
+}
