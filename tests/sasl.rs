@@ -227,6 +227,10 @@ fn requests_before_authentication_close_the_connection_unserved() {
         !metadata_served(&mut client),
         "Metadata was answered before authentication"
     );
+    // Nor is a large frame read (sasl.server.max.receive.size).
+    let mut client = RawClient::connect(broker.port);
+    client.send_raw(&600_000i32.to_be_bytes());
+    assert!(client.read_frame().is_none());
     // ApiVersions is answered first, then only the handshake.
     let mut client = RawClient::connect(broker.port);
     let versions = client
@@ -510,4 +514,138 @@ async fn reauthentication_keeps_connections_and_expired_sessions_are_closed() {
     // Renewed in place: the broker never had to close an expired session.
     let errors = errors.lock().unwrap().clone();
     assert!(errors.is_empty(), "{errors:?}");
+}
+
+/// A token signed with `key` (ES256) under key id `kid`.
+fn signed_jwt(key: &rcgen::KeyPair, kid: &str, claims: serde_json::Value) -> String {
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+    header.kid = Some(kid.to_string());
+    let encoding =
+        jsonwebtoken::EncodingKey::from_ec_pem(key.serialize_pem().as_bytes()).expect("EC key");
+    jsonwebtoken::encode(&header, &claims, &encoding).expect("sign")
+}
+
+/// The public half of `key` as a JWKS entry.
+fn jwk(key: &rcgen::KeyPair, kid: &str) -> serde_json::Value {
+    // An uncompressed P-256 point: 0x04, then X and Y.
+    let point = key.public_key_raw();
+    serde_json::json!({
+        "kty": "EC", "crv": "P-256", "alg": "ES256", "use": "sig", "kid": kid,
+        "x": URL_SAFE_NO_PAD.encode(&point[1..33]),
+        "y": URL_SAFE_NO_PAD.encode(&point[33..65]),
+    })
+}
+
+/// Logs in with `token`; the principal's name on success, else the failure message.
+fn oauth_login(port: u16, token: &str) -> Result<(), String> {
+    let mut client = RawClient::connect(port);
+    handshake(&mut client, "OAUTHBEARER");
+    let first = authenticate(
+        &mut client,
+        format!("n,,\x01auth=Bearer {token}\x01\x01").as_bytes(),
+    )
+    .expect("answered");
+    assert_eq!(first.error_code, 0, "{first:?}");
+    if first.auth_bytes.is_empty() {
+        assert!(metadata_served(&mut client));
+        return Ok(());
+    }
+    let failed = authenticate(&mut client, b"\x01").expect("answered");
+    assert_eq!(failed.error_code, 58);
+    assert!(client.is_closed());
+    Err(failed.error_message.unwrap().to_string())
+}
+
+#[test]
+fn signed_oauthbearer_tokens_are_checked_against_the_jwks() {
+    let dir = tempfile::tempdir().unwrap();
+    let trusted = rcgen::KeyPair::generate().unwrap();
+    let other = rcgen::KeyPair::generate().unwrap();
+    let jwks = dir.path().join("jwks.json");
+    std::fs::write(
+        &jwks,
+        serde_json::json!({ "keys": [jwk(&trusted, "k1")] }).to_string(),
+    )
+    .unwrap();
+    let url = format!(
+        "sasl.oauthbearer.jwks.endpoint.url=file://{}",
+        jwks.display()
+    );
+    let broker = sasl_broker(&[
+        "sasl.enabled.mechanisms=OAUTHBEARER",
+        &url,
+        "sasl.oauthbearer.expected.audience=gregor",
+        "sasl.oauthbearer.expected.issuer=https://issuer.example",
+        "sasl.oauthbearer.sub.claim.name=client_id",
+    ]);
+    let claims = |exp: u64, aud: &str| {
+        serde_json::json!({
+            "client_id": "svc-orders", "sub": "ignored", "aud": aud,
+            "iss": "https://issuer.example", "iat": now_secs(), "exp": exp,
+        })
+    };
+    let hour = now_secs() + 3600;
+    oauth_login(
+        broker.port,
+        &signed_jwt(&trusted, "k1", claims(hour, "gregor")),
+    )
+    .expect("a token signed by the JWKS's key logs in");
+    let expired = oauth_login(
+        broker.port,
+        &signed_jwt(&trusted, "k1", claims(now_secs() - 3600, "gregor")),
+    )
+    .unwrap_err();
+    assert!(expired.contains("expired"), "{expired}");
+    let audience = oauth_login(
+        broker.port,
+        &signed_jwt(&trusted, "k1", claims(hour, "other")),
+    )
+    .unwrap_err();
+    assert!(audience.contains("invalid_token"), "{audience}");
+    let forged = oauth_login(
+        broker.port,
+        &signed_jwt(&other, "k1", claims(hour, "gregor")),
+    )
+    .unwrap_err();
+    assert!(forged.contains("invalid_token"), "{forged}");
+    let unknown_key = oauth_login(
+        broker.port,
+        &signed_jwt(&other, "k2", claims(hour, "gregor")),
+    )
+    .unwrap_err();
+    assert!(unknown_key.contains("k2"), "{unknown_key}");
+    let unsigned = unsecured_jws(&claims(hour, "gregor").to_string());
+    assert!(oauth_login(broker.port, &unsigned).is_err());
+}
+
+#[test]
+fn a_v0_handshake_takes_bare_tokens() {
+    let broker = sasl_broker(&["sasl.enabled.mechanisms=PLAIN"]);
+    let mut client = RawClient::connect(broker.port);
+    let response = client
+        .call(
+            &SaslHandshakeRequest::default().with_mechanism(str("PLAIN")),
+            0,
+        )
+        .expect("handshake answered");
+    assert_eq!(response.error_code, 0);
+    let token = b"\0alice\0alice-secret";
+    let mut frame = (token.len() as i32).to_be_bytes().to_vec();
+    frame.extend_from_slice(token);
+    client.send_raw(&frame);
+    assert_eq!(client.read_frame().expect("bare answer").len(), 0);
+    assert!(metadata_served(&mut client));
+    // Without Kafka framing there is no error to send: the connection closes.
+    let mut client = RawClient::connect(broker.port);
+    client
+        .call(
+            &SaslHandshakeRequest::default().with_mechanism(str("PLAIN")),
+            0,
+        )
+        .expect("handshake answered");
+    let token = b"\0alice\0wrong";
+    let mut frame = (token.len() as i32).to_be_bytes().to_vec();
+    frame.extend_from_slice(token);
+    client.send_raw(&frame);
+    assert!(client.read_frame().is_none());
 }

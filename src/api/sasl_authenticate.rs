@@ -64,11 +64,14 @@ pub fn authenticate(
                 .with_session_lifetime_ms(lifetime_ms),
             true,
         ),
-        Err(message) => (
-            SaslAuthenticateResponse::default()
-                .with_error_code(ResponseError::SaslAuthenticationFailed.code())
-                .with_error_message(Some(StrBytes::from_string(message))),
-            false,
-        ),
+        Err(message) => {
+            tracing::info!(error = %message, "failed authentication");
+            (
+                SaslAuthenticateResponse::default()
+                    .with_error_code(ResponseError::SaslAuthenticationFailed.code())
+                    .with_error_message(Some(StrBytes::from_string(message))),
+                false,
+            )
+        }
     }
 }

@@ -82,6 +82,17 @@ pub async fn serve(
     let mut session = settings.sasl.clone().map(SaslSession::new);
     let mut expired = false;
     loop {
+        // Kafka's sasl.server.max.receive.size: an unauthenticated client
+        // cannot make the broker read a large frame.
+        if let Some(session) = &session {
+            reader.set_max(match session.principal() {
+                Some(_) => settings.max_request_bytes,
+                None => session
+                    .config()
+                    .max_receive_size
+                    .min(settings.max_request_bytes),
+            });
+        }
         let frame = tokio::select! {
             biased;
             _ = shutdown.changed() => break,
@@ -122,7 +133,11 @@ pub async fn serve(
                     Answer::Raw(token) => Pending::Raw(token),
                 };
                 // A failed authentication's answer is written, then the connection closes.
-                if tx.send(pending).await.is_err() || !keep_open {
+                if tx.send(pending).await.is_err() {
+                    break;
+                }
+                if !keep_open {
+                    tracing::info!(%peer, "closing connection: SASL authentication failed");
                     break;
                 }
                 continue;

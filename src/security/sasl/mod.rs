@@ -104,6 +104,8 @@ pub struct SaslListenerConfig {
     oauth: Option<OAuthConfig>,
     /// `connections.max.reauth.ms`; `None` when 0 (sessions never expire).
     pub max_reauth: Option<Duration>,
+    /// `sasl.server.max.receive.size`: the largest frame before authentication.
+    pub max_receive_size: usize,
 }
 
 impl std::fmt::Debug for SaslListenerConfig {
@@ -266,11 +268,16 @@ impl SaslListenerConfig {
             .unwrap_or_default()
             .parse::<u64>()
             .unwrap_or(0);
+        let max_receive_size = value("sasl.server.max.receive.size")
+            .unwrap_or_default()
+            .parse::<usize>()
+            .unwrap_or(524_288);
         Ok(SaslListenerConfig {
             mechanisms,
             plain_users,
             oauth,
             max_reauth: (reauth_ms > 0).then(|| Duration::from_millis(reauth_ms)),
+            max_receive_size,
         })
     }
 
