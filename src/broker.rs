@@ -20,6 +20,7 @@ use crate::cluster::{
 use crate::config::{BrokerConfig, LoadError};
 use crate::group::{GroupConfig, GroupCoordinator};
 use crate::partition::{DataDirLock, ReplicaManager, StartupError};
+use crate::security::sasl::client::SaslClientConfig;
 use crate::security::sasl::scram::{parse_bootstrap, ScramCredential};
 use crate::security::sasl::{SaslConfigError, SaslListenerConfig};
 use crate::server::{ConnectionSettings, Listener, PerIpLimit};
@@ -49,6 +50,31 @@ pub enum StartError {
         host: String,
         source: std::io::Error,
     },
+}
+
+/// How this broker logs in to the others, which it reaches on the listener
+/// it registers: none on a listener without SASL. Left at Kafka's default
+/// (GSSAPI, which Gregor lacks), `sasl.mechanism.inter.broker.protocol`
+/// only gets a warning, so that a single broker starts without it.
+fn inter_broker_sasl(
+    config: &BrokerConfig,
+    listener: &crate::config::Listener,
+) -> Result<Option<Arc<SaslClientConfig>>, StartError> {
+    if !listener.protocol.is_sasl() {
+        return Ok(None);
+    }
+    match SaslClientConfig::inter_broker(config, &listener.name) {
+        Ok(login) => Ok(Some(Arc::new(login))),
+        Err(e)
+            if config
+                .explicit("sasl.mechanism.inter.broker.protocol")
+                .is_none() =>
+        {
+            tracing::warn!(error = %e, "no SASL login for other brokers: replication from them will fail until sasl.mechanism.inter.broker.protocol and its JAAS login are set");
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Creates the SCRAM credentials of `gregor.scram.bootstrap.credentials`
@@ -114,6 +140,7 @@ impl Broker {
             .into_iter()
             .next()
             .ok_or_else(|| LoadError::Listener(String::new()))?;
+        let inter_broker_sasl = inter_broker_sasl(&config, &listener_cfg)?;
         let bind_host = if listener_cfg.host.is_empty() {
             "0.0.0.0".to_string()
         } else {
@@ -208,6 +235,7 @@ impl Broker {
                 state_log_partitions: config.transaction_state_log_num_partitions(),
                 max_timeout_ms: config.transaction_max_timeout_ms(),
                 id_expiration_ms: config.transactional_id_expiration_ms(),
+                sasl: inter_broker_sasl.clone(),
             },
             replicas.clone(),
             groups.clone(),
@@ -265,6 +293,7 @@ impl Broker {
                 node_id: config.node_id(),
                 max_wait_ms: config.replica_fetch_wait_max_ms(),
                 partition_max_bytes: config.replica_fetch_max_bytes(),
+                sasl: inter_broker_sasl.clone(),
             },
             shutdown_rx.clone(),
         )));

@@ -649,3 +649,81 @@ fn a_v0_handshake_takes_bare_tokens() {
     client.send_raw(&frame);
     assert!(client.read_frame().is_none());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn brokers_replicate_and_fail_over_through_a_sasl_listener() {
+    use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+    use rdkafka::client::DefaultClientContext;
+    use rdkafka::producer::Producer;
+
+    let plain = format!("listener.name.plaintext.plain.sasl.jaas.config={PLAIN_JAAS}");
+    let scram = "listener.name.plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username=\"broker\" password=\"broker-secret\";";
+    let mut cluster = common::start_cluster(
+        3,
+        &[
+            "listener.security.protocol.map=PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-512",
+            "sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512",
+            &plain,
+            scram,
+            "gregor.scram.bootstrap.credentials=SCRAM-SHA-512=[name=broker,password=broker-secret]",
+        ],
+    );
+    let bootstraps: Vec<String> = cluster.iter().map(|b| b.bootstrap()).collect();
+    let config = |i: usize| sasl_client(&bootstraps[i], "PLAIN", "alice", "alice-secret");
+    let admin: AdminClient<DefaultClientContext> = config(0).create().expect("admin");
+    let topic =
+        NewTopic::new("replicated", 1, TopicReplication::Fixed(3)).set("min.insync.replicas", "3");
+    for result in admin
+        .create_topics([&topic], &AdminOptions::new())
+        .await
+        .expect("CreateTopics")
+    {
+        result.expect("topic created");
+    }
+    // Every replica must be in sync for acks=all to succeed: the followers
+    // fetch through the SASL listener.
+    let producer: rdkafka::producer::FutureProducer = config(0)
+        .set("acks", "all")
+        .set("message.timeout.ms", "20000")
+        .create()
+        .expect("producer");
+    for i in 0..20 {
+        producer
+            .send(
+                FutureRecord::<(), str>::to("replicated").payload(&format!("v{i}")),
+                Duration::from_secs(20),
+            )
+            .await
+            .unwrap_or_else(|(e, _)| panic!("record {i} not replicated: {e}"));
+    }
+    let metadata = producer
+        .client()
+        .fetch_metadata(Some("replicated"), Duration::from_secs(5))
+        .expect("metadata");
+    let leader = metadata.topics()[0].partitions()[0].leader();
+    drop(producer);
+    cluster[(leader - 1) as usize].stop();
+    let survivor = if leader == 1 { 1 } else { 0 };
+    let consumer: BaseConsumer = config(survivor)
+        .set("group.id", "failover-reader")
+        .set("enable.auto.commit", "false")
+        .create()
+        .expect("consumer");
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset("replicated", 0, Offset::Beginning)
+        .unwrap();
+    consumer.assign(&tpl).unwrap();
+    let mut read = Vec::new();
+    wait_until(Duration::from_secs(30), || {
+        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
+            read.push(String::from_utf8_lossy(m.payload().unwrap_or_default()).to_string());
+        }
+        read.len() == 20
+    });
+    let expected: Vec<String> = (0..20).map(|i| format!("v{i}")).collect();
+    assert_eq!(
+        read, expected,
+        "records read from a new leader after broker {leader} stopped"
+    );
+}

@@ -565,7 +565,7 @@ pub static BROKER_CONFIGS: &[ConfigDef] = &[
         ConfigKind::String,
         Some("GSSAPI"),
         None,
-        "SASL mechanism brokers use between themselves (accepted; inter-broker SASL is not supported yet).",
+        "SASL mechanism brokers log in to each other with on a SASL listener (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or OAUTHBEARER).",
     ),
     def(
         "sasl.oauthbearer.clock.skew.seconds",

@@ -111,6 +111,12 @@ pub async fn serve(
                 tracing::debug!(%peer, "connection reset by the client");
                 break;
             }
+            Err(FrameError::TooLarge { size, max })
+                if session.as_ref().is_some_and(|s| s.principal().is_none()) =>
+            {
+                tracing::warn!(%peer, size, max, "closing connection: a frame before SASL authentication is over sasl.server.max.receive.size");
+                break;
+            }
             Err(e) => {
                 tracing::warn!(%peer, error = %e, "closing connection: unreadable frame");
                 break;

@@ -9,6 +9,7 @@
 //! and SCRAM-SHA-512 (credentials in the metadata image), OAUTHBEARER.
 //! GSSAPI (Kerberos), Kafka's default, is not supported.
 
+pub mod client;
 pub mod jaas;
 pub mod oauthbearer;
 pub mod scram;
