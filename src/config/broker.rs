@@ -98,6 +98,13 @@ pub static BROKER_CONFIGS: &[ConfigDef] = &[
         "Default final compression type for topics.",
     ),
     def(
+        "connection.failed.authentication.delay.ms",
+        Int,
+        Some("100"),
+        Some(0),
+        "How long a failed SASL authentication's answer (and the close after it) is held back, slowing password guessing.",
+    ),
+    def(
         "connections.max.idle.ms",
         Long,
         Some("600000"),

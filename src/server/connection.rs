@@ -33,6 +33,10 @@ const MAX_IN_FLIGHT: usize = 128;
 const WRITE_BATCH_BYTES: usize = 1024 * 1024;
 const WRITE_BATCH_RESPONSES: usize = 64;
 
+/// How long a connection whose SASL authentication failed stays open after
+/// the failure was written, unless the client closes it first.
+const FAILED_AUTHENTICATION_LINGER: Duration = Duration::from_secs(1);
+
 type Body = Result<Option<BytesMut>, anyhow::Error>;
 
 enum Pending {
@@ -138,11 +142,23 @@ pub async fn serve(
                     } => Pending::Ready(correlation_id, key, version, Ok(Some(body))),
                     Answer::Raw(token) => Pending::Raw(token),
                 };
-                // A failed authentication's answer is written, then the connection closes.
+                // A failed authentication's answer is written, then the
+                // connection closes; both wait connection.failed.authentication.delay.ms
+                // to slow down password guessing, as Kafka does.
+                if !keep_open {
+                    if let Some(session) = &session {
+                        tokio::time::sleep(session.config().failed_authentication_delay).await;
+                    }
+                }
                 if tx.send(pending).await.is_err() {
                     break;
                 }
                 if !keep_open {
+                    // Some clients (kafka-python) lose a response that
+                    // arrives together with the close: the client gets a
+                    // moment to read it and hang up first.
+                    let _ = tokio::time::timeout(FAILED_AUTHENTICATION_LINGER, reader.next_frame())
+                        .await;
                     tracing::info!(%peer, "closing connection: SASL authentication failed");
                     break;
                 }

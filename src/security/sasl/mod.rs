@@ -107,6 +107,8 @@ pub struct SaslListenerConfig {
     pub max_reauth: Option<Duration>,
     /// `sasl.server.max.receive.size`: the largest frame before authentication.
     pub max_receive_size: usize,
+    /// `connection.failed.authentication.delay.ms`
+    pub failed_authentication_delay: Duration,
 }
 
 impl std::fmt::Debug for SaslListenerConfig {
@@ -279,6 +281,12 @@ impl SaslListenerConfig {
             oauth,
             max_reauth: (reauth_ms > 0).then(|| Duration::from_millis(reauth_ms)),
             max_receive_size,
+            failed_authentication_delay: Duration::from_millis(
+                value("connection.failed.authentication.delay.ms")
+                    .unwrap_or_default()
+                    .parse()
+                    .unwrap_or(100),
+            ),
         })
     }
 
