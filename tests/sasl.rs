@@ -449,6 +449,8 @@ fn an_expired_oauthbearer_token_is_refused_with_a_clear_message() {
     )
     .expect("answered");
     assert_eq!(ok.error_code, 0, "{ok:?}");
+    // The session lasts no longer than the token (KIP-368).
+    assert!((1..=3_600_000).contains(&ok.session_lifetime_ms), "{ok:?}");
     assert!(metadata_served(&mut client));
 }
 

@@ -123,7 +123,7 @@ impl std::fmt::Debug for SaslListenerConfig {
 
 /// The JAAS config for `mechanism` on `listener`: the listener's
 /// mechanism-prefixed key (Kafka's `listener.name.<l>.<mechanism>.sasl.jaas.config`),
-/// else the broker-wide `sasl.jaas.config`.
+/// else the listener's or the broker-wide `sasl.jaas.config`.
 fn jaas_config(
     config: &BrokerConfig,
     listener: &str,
@@ -136,8 +136,8 @@ fn jaas_config(
     );
     let (key, value) = match config.explicit(&scoped) {
         Some(v) => (scoped, v.to_string()),
-        None => match config.explicit("sasl.jaas.config") {
-            Some(v) => ("sasl.jaas.config".to_string(), v.to_string()),
+        None => match config.listener_value(listener, "sasl.jaas.config") {
+            Some(v) => ("sasl.jaas.config".to_string(), v),
             None => return Ok(None),
         },
     };
@@ -518,16 +518,22 @@ impl SaslSession {
             if *previous != principal {
                 self.state = State::Handshake;
                 return Err(format!(
-                    "Cannot change principals during re-authentication from {previous}: {principal}"
+                    "Cannot change principals during re-authentication from {}.{}: {}.{}",
+                    previous.principal_type,
+                    previous.name,
+                    principal.principal_type,
+                    principal.name
                 ));
             }
         }
         // KIP-368: the session lasts connections.max.reauth.ms, and no
         // longer than the credential (an OAUTHBEARER token) is valid.
-        let lifetime_ms = self.config.max_reauth.map(|max| {
-            let max = max.as_millis() as i64;
-            token_expiry_ms.map_or(max, |exp| max.min((exp - now_ms()).max(1)))
-        });
+        let max_reauth_ms = self.config.max_reauth.map(|max| max.as_millis() as i64);
+        let until_expiry_ms = token_expiry_ms.map(|exp| (exp - now_ms()).max(0));
+        let lifetime_ms = match (max_reauth_ms, until_expiry_ms) {
+            (Some(max), Some(left)) => Some(max.min(left)),
+            (max, left) => max.or(left),
+        };
         self.expires_at = lifetime_ms.map(|ms| Instant::now() + Duration::from_millis(ms as u64));
         tracing::debug!(%principal, mechanism = mechanism.name(), reauthenticating, lifetime_ms, "SASL authentication complete");
         self.principal = Some(principal);
