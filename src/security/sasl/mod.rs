@@ -331,7 +331,6 @@ pub enum HandshakeOutcome {
 #[derive(Debug)]
 pub struct AuthStep {
     pub token: Vec<u8>,
-    pub complete: bool,
     /// KIP-368's session lifetime, sent once complete (0: no limit).
     pub session_lifetime_ms: i64,
 }
@@ -509,7 +508,6 @@ impl SaslSession {
         let Some((user, token_expiry_ms)) = done else {
             return Ok(AuthStep {
                 token,
-                complete: false,
                 session_lifetime_ms: 0,
             });
         };
@@ -541,7 +539,6 @@ impl SaslSession {
         self.state = State::Authenticated;
         Ok(AuthStep {
             token,
-            complete: true,
             session_lifetime_ms: lifetime_ms.unwrap_or(0),
         })
     }
