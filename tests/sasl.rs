@@ -729,3 +729,57 @@ async fn brokers_replicate_and_fail_over_through_a_sasl_listener() {
         "records read from a new leader after broker {leader} stopped"
     );
 }
+
+/// Whether `user` logs in with `mechanism` and `password` on `port`.
+fn scram_login_works(port: u16, mechanism: &str, user: &str, password: &str) -> bool {
+    let config = sasl_client(&format!("127.0.0.1:{port}"), mechanism, user, password);
+    let consumer: BaseConsumer = config.create().expect("consumer");
+    consumer
+        .fetch_metadata(None, Duration::from_secs(5))
+        .is_ok()
+}
+
+#[test]
+fn scram_credentials_survive_a_restart_and_bootstrap_never_replaces_them() {
+    let mut broker = sasl_broker(&[]);
+    let mut admin = RawClient::connect(broker.port);
+    assert_eq!(
+        plain_login(&mut admin, "admin", "admin-secret").error_code,
+        0
+    );
+    let altered = admin
+        .call(
+            &AlterUserScramCredentialsRequest::default().with_upsertions(vec![
+                scram_upsert("kim", 1, "kim-secret", 4096),
+                // carol came from gregor.scram.bootstrap.credentials.
+                scram_upsert("carol", 1, "carol-new-secret", 4096),
+            ]),
+            0,
+        )
+        .expect("answered");
+    assert!(
+        altered.results.iter().all(|r| r.error_code == 0),
+        "{altered:?}"
+    );
+    drop(admin);
+    broker.stop();
+    broker.restart();
+    assert!(scram_login_works(
+        broker.port,
+        "SCRAM-SHA-256",
+        "kim",
+        "kim-secret"
+    ));
+    assert!(scram_login_works(
+        broker.port,
+        "SCRAM-SHA-256",
+        "carol",
+        "carol-new-secret"
+    ));
+    assert!(!scram_login_works(
+        broker.port,
+        "SCRAM-SHA-256",
+        "carol",
+        "carol-secret"
+    ));
+}
