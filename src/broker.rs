@@ -21,7 +21,7 @@ use crate::config::{BrokerConfig, LoadError};
 use crate::group::{GroupConfig, GroupCoordinator};
 use crate::partition::{DataDirLock, ReplicaManager, StartupError};
 use crate::security::sasl::client::SaslClientConfig;
-use crate::security::sasl::scram::{parse_bootstrap, ScramCredential};
+use crate::security::sasl::scram::{parse_bootstrap, BootstrapCredential, ScramCredential};
 use crate::security::sasl::{SaslConfigError, SaslListenerConfig};
 use crate::server::{ConnectionSettings, Listener, PerIpLimit};
 use crate::transaction::{TransactionConfig, TransactionCoordinator};
@@ -83,12 +83,8 @@ fn inter_broker_sasl(
 /// since are left as they are.
 async fn bootstrap_scram_credentials(
     controller: &Controller,
-    config: &BrokerConfig,
+    wanted: Vec<BootstrapCredential>,
 ) -> Result<(), StartError> {
-    let Some(value) = config.explicit("gregor.scram.bootstrap.credentials") else {
-        return Ok(());
-    };
-    let wanted = parse_bootstrap(value).map_err(StartError::ScramBootstrap)?;
     let image = controller.image();
     let missing: Vec<UserScramAlteration> = wanted
         .into_iter()
@@ -140,7 +136,15 @@ impl Broker {
             .into_iter()
             .next()
             .ok_or_else(|| LoadError::Listener(String::new()))?;
+        // SASL settings are checked before anything starts.
         let inter_broker_sasl = inter_broker_sasl(&config, &listener_cfg)?;
+        let listener_sasl = SaslListenerConfig::for_listener(&config, &listener_cfg)?;
+        let scram_bootstrap = config
+            .explicit("gregor.scram.bootstrap.credentials")
+            .map(parse_bootstrap)
+            .transpose()
+            .map_err(StartError::ScramBootstrap)?
+            .unwrap_or_default();
         let bind_host = if listener_cfg.host.is_empty() {
             "0.0.0.0".to_string()
         } else {
@@ -212,7 +216,7 @@ impl Broker {
             )));
         }
         controller.register(&data_dir, me, quorum_addr).await?;
-        bootstrap_scram_credentials(&controller, &config).await?;
+        bootstrap_scram_credentials(&controller, scram_bootstrap).await?;
         let image = controller.image();
         replicas.apply(&image.hosted_partitions(config.node_id(), &config));
         let applied_epoch = image.epoch;
@@ -272,12 +276,7 @@ impl Broker {
                 request_pool: config
                     .queued_max_request_bytes()
                     .map(|bytes| Arc::new(Semaphore::new(bytes.min(Semaphore::MAX_PERMITS)))),
-                sasl: listener_cfg
-                    .protocol
-                    .is_sasl()
-                    .then(|| SaslListenerConfig::load(&config, &listener_cfg.name))
-                    .transpose()?
-                    .map(Arc::new),
+                sasl: listener_sasl,
             }),
             limit: Arc::new(Semaphore::new(
                 config.max_connections().min(Semaphore::MAX_PERMITS),

@@ -783,3 +783,40 @@ fn scram_credentials_survive_a_restart_and_bootstrap_never_replaces_them() {
         "carol-secret"
     ));
 }
+
+#[test]
+fn unusable_sasl_settings_stop_the_broker_at_start_with_the_reason() {
+    let start = |overrides: &[&str]| {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_broker-start"));
+        cmd.arg("--override")
+            .arg(format!("log.dirs={}", dir.path().display()))
+            .arg("--override")
+            .arg("listeners=SASL_PLAINTEXT://127.0.0.1:0");
+        for o in overrides {
+            cmd.arg("--override").arg(o);
+        }
+        let out = cmd.output().expect("run broker-start");
+        assert!(!out.status.success(), "started with {overrides:?}");
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    // Kafka's default mechanism, GSSAPI, is not supported.
+    let stderr = start(&[]);
+    assert!(stderr.contains("GSSAPI is not supported"), "{stderr}");
+    let stderr = start(&["sasl.enabled.mechanisms=PLAIN"]);
+    assert!(
+        stderr.contains("listener.name.sasl_plaintext.plain.sasl.jaas.config"),
+        "{stderr}"
+    );
+    let stderr = start(&[
+        "sasl.enabled.mechanisms=PLAIN",
+        "listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_alice=\"s3cret\"",
+    ]);
+    assert!(stderr.contains("must end with ';'"), "{stderr}");
+    assert!(!stderr.contains("s3cret"), "{stderr}");
+    let stderr = start(&[
+        "sasl.enabled.mechanisms=SCRAM-SHA-256",
+        "gregor.scram.bootstrap.credentials=SCRAM-SHA-256=[name=admin]",
+    ]);
+    assert!(stderr.contains("needs a password"), "{stderr}");
+}

@@ -290,6 +290,17 @@ impl SaslListenerConfig {
         })
     }
 
+    /// The SASL settings of `listener`, if it is a SASL one.
+    pub fn for_listener(
+        config: &BrokerConfig,
+        listener: &crate::config::Listener,
+    ) -> Result<Option<Arc<SaslListenerConfig>>, SaslConfigError> {
+        if !listener.protocol.is_sasl() {
+            return Ok(None);
+        }
+        SaslListenerConfig::load(config, &listener.name).map(|c| Some(Arc::new(c)))
+    }
+
     pub fn mechanism_names(&self) -> Vec<&'static str> {
         self.mechanisms.iter().map(|m| m.name()).collect()
     }
