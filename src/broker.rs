@@ -21,7 +21,8 @@ use crate::config::{BrokerConfig, LoadError};
 use crate::group::{GroupConfig, GroupCoordinator};
 use crate::partition::{DataDirLock, ReplicaManager, StartupError};
 use crate::security::authorizer::Authorizer;
-use crate::security::sasl::scram::{parse_bootstrap, ScramCredential};
+use crate::security::sasl::client::SaslClientConfig;
+use crate::security::sasl::scram::{parse_bootstrap, BootstrapCredential, ScramCredential};
 use crate::security::sasl::{SaslConfigError, SaslListenerConfig};
 use crate::server::{ConnectionSettings, Listener, PerIpLimit};
 use crate::transaction::{TransactionConfig, TransactionCoordinator};
@@ -52,18 +53,39 @@ pub enum StartError {
     },
 }
 
+/// How this broker logs in to the others, which it reaches on the listener
+/// it registers: none on a listener without SASL. Left at Kafka's default
+/// (GSSAPI, which Gregor lacks), `sasl.mechanism.inter.broker.protocol`
+/// only gets a warning, so that a single broker starts without it.
+fn inter_broker_sasl(
+    config: &BrokerConfig,
+    listener: &crate::config::Listener,
+) -> Result<Option<Arc<SaslClientConfig>>, StartError> {
+    if !listener.protocol.is_sasl() {
+        return Ok(None);
+    }
+    match SaslClientConfig::inter_broker(config, &listener.name) {
+        Ok(login) => Ok(Some(Arc::new(login))),
+        Err(e)
+            if config
+                .explicit("sasl.mechanism.inter.broker.protocol")
+                .is_none() =>
+        {
+            tracing::warn!(error = %e, "no SASL login for other brokers: replication from them will fail until sasl.mechanism.inter.broker.protocol and its JAAS login are set");
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Creates the SCRAM credentials of `gregor.scram.bootstrap.credentials`
 /// that the metadata does not have yet (Kafka's `kafka-storage format
 /// --add-scram`), so that a first admin can log in; credentials altered
 /// since are left as they are.
 async fn bootstrap_scram_credentials(
     controller: &Controller,
-    config: &BrokerConfig,
+    wanted: Vec<BootstrapCredential>,
 ) -> Result<(), StartError> {
-    let Some(value) = config.explicit("gregor.scram.bootstrap.credentials") else {
-        return Ok(());
-    };
-    let wanted = parse_bootstrap(value).map_err(StartError::ScramBootstrap)?;
     let image = controller.image();
     let missing: Vec<UserScramAlteration> = wanted
         .into_iter()
@@ -115,6 +137,15 @@ impl Broker {
             .into_iter()
             .next()
             .ok_or_else(|| LoadError::Listener(String::new()))?;
+        // SASL settings are checked before anything starts.
+        let inter_broker_sasl = inter_broker_sasl(&config, &listener_cfg)?;
+        let listener_sasl = SaslListenerConfig::for_listener(&config, &listener_cfg)?;
+        let scram_bootstrap = config
+            .explicit("gregor.scram.bootstrap.credentials")
+            .map(parse_bootstrap)
+            .transpose()
+            .map_err(StartError::ScramBootstrap)?
+            .unwrap_or_default();
         let bind_host = if listener_cfg.host.is_empty() {
             "0.0.0.0".to_string()
         } else {
@@ -186,7 +217,7 @@ impl Broker {
             )));
         }
         controller.register(&data_dir, me, quorum_addr).await?;
-        bootstrap_scram_credentials(&controller, &config).await?;
+        bootstrap_scram_credentials(&controller, scram_bootstrap).await?;
         let image = controller.image();
         replicas.apply(&image.hosted_partitions(config.node_id(), &config));
         let applied_epoch = image.epoch;
@@ -209,6 +240,7 @@ impl Broker {
                 state_log_partitions: config.transaction_state_log_num_partitions(),
                 max_timeout_ms: config.transaction_max_timeout_ms(),
                 id_expiration_ms: config.transactional_id_expiration_ms(),
+                sasl: inter_broker_sasl.clone(),
             },
             replicas.clone(),
             groups.clone(),
@@ -246,12 +278,7 @@ impl Broker {
                 request_pool: config
                     .queued_max_request_bytes()
                     .map(|bytes| Arc::new(Semaphore::new(bytes.min(Semaphore::MAX_PERMITS)))),
-                sasl: listener_cfg
-                    .protocol
-                    .is_sasl()
-                    .then(|| SaslListenerConfig::load(&config, &listener_cfg.name))
-                    .transpose()?
-                    .map(Arc::new),
+                sasl: listener_sasl,
             }),
             limit: Arc::new(Semaphore::new(
                 config.max_connections().min(Semaphore::MAX_PERMITS),
@@ -267,6 +294,7 @@ impl Broker {
                 node_id: config.node_id(),
                 max_wait_ms: config.replica_fetch_wait_max_ms(),
                 partition_max_bytes: config.replica_fetch_max_bytes(),
+                sasl: inter_broker_sasl.clone(),
             },
             shutdown_rx.clone(),
         )));

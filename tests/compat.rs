@@ -79,3 +79,43 @@ fn confluent_kafka_scenarios() {
         &broker.bootstrap(),
     );
 }
+
+/// A broker whose only listener is SASL_PLAINTEXT with the users the SASL
+/// scenarios log in as.
+fn sasl_broker() -> BrokerProcess {
+    BrokerProcess::start(&[
+        "group.initial.rebalance.delay.ms=0",
+        "listeners=SASL_PLAINTEXT://127.0.0.1:0",
+        "sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512,OAUTHBEARER",
+        "listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_alice=\"alice-secret\";",
+        "gregor.scram.bootstrap.credentials=SCRAM-SHA-256=[name=carol,password=carol-secret];SCRAM-SHA-512=[name=dave,password=dave-secret]",
+    ])
+}
+
+#[test]
+fn kafka_python_sasl_scenarios() {
+    let broker = sasl_broker();
+    run_scenarios(
+        "kafka-python",
+        compat_dir().join("python/.venv/bin/python"),
+        "python/kafka_python_sasl.py",
+        6,
+        &broker.bootstrap(),
+    );
+}
+
+#[test]
+fn kafkajs_sasl_scenarios() {
+    let broker = sasl_broker();
+    assert!(
+        compat_dir().join("node/node_modules/kafkajs").exists(),
+        "kafkajs is not installed: run scripts/install-compat"
+    );
+    run_scenarios(
+        "kafkajs",
+        PathBuf::from("node"),
+        "node/kafkajs_sasl.js",
+        6,
+        &broker.bootstrap(),
+    );
+}

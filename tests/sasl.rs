@@ -227,6 +227,10 @@ fn requests_before_authentication_close_the_connection_unserved() {
         !metadata_served(&mut client),
         "Metadata was answered before authentication"
     );
+    // Nor is a large frame read (sasl.server.max.receive.size).
+    let mut client = RawClient::connect(broker.port);
+    client.send_raw(&600_000i32.to_be_bytes());
+    assert!(client.read_frame().is_none());
     // ApiVersions is answered first, then only the handshake.
     let mut client = RawClient::connect(broker.port);
     let versions = client
@@ -445,6 +449,8 @@ fn an_expired_oauthbearer_token_is_refused_with_a_clear_message() {
     )
     .expect("answered");
     assert_eq!(ok.error_code, 0, "{ok:?}");
+    // The session lasts no longer than the token (KIP-368).
+    assert!((1..=3_600_000).contains(&ok.session_lifetime_ms), "{ok:?}");
     assert!(metadata_served(&mut client));
 }
 
@@ -510,4 +516,307 @@ async fn reauthentication_keeps_connections_and_expired_sessions_are_closed() {
     // Renewed in place: the broker never had to close an expired session.
     let errors = errors.lock().unwrap().clone();
     assert!(errors.is_empty(), "{errors:?}");
+}
+
+/// A token signed with `key` (ES256) under key id `kid`.
+fn signed_jwt(key: &rcgen::KeyPair, kid: &str, claims: serde_json::Value) -> String {
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+    header.kid = Some(kid.to_string());
+    let encoding =
+        jsonwebtoken::EncodingKey::from_ec_pem(key.serialize_pem().as_bytes()).expect("EC key");
+    jsonwebtoken::encode(&header, &claims, &encoding).expect("sign")
+}
+
+/// The public half of `key` as a JWKS entry.
+fn jwk(key: &rcgen::KeyPair, kid: &str) -> serde_json::Value {
+    // An uncompressed P-256 point: 0x04, then X and Y.
+    let point = key.public_key_raw();
+    serde_json::json!({
+        "kty": "EC", "crv": "P-256", "alg": "ES256", "use": "sig", "kid": kid,
+        "x": URL_SAFE_NO_PAD.encode(&point[1..33]),
+        "y": URL_SAFE_NO_PAD.encode(&point[33..65]),
+    })
+}
+
+/// Logs in with `token`; the principal's name on success, else the failure message.
+fn oauth_login(port: u16, token: &str) -> Result<(), String> {
+    let mut client = RawClient::connect(port);
+    handshake(&mut client, "OAUTHBEARER");
+    let first = authenticate(
+        &mut client,
+        format!("n,,\x01auth=Bearer {token}\x01\x01").as_bytes(),
+    )
+    .expect("answered");
+    assert_eq!(first.error_code, 0, "{first:?}");
+    if first.auth_bytes.is_empty() {
+        assert!(metadata_served(&mut client));
+        return Ok(());
+    }
+    let failed = authenticate(&mut client, b"\x01").expect("answered");
+    assert_eq!(failed.error_code, 58);
+    assert!(client.is_closed());
+    Err(failed.error_message.unwrap().to_string())
+}
+
+#[test]
+fn signed_oauthbearer_tokens_are_checked_against_the_jwks() {
+    let dir = tempfile::tempdir().unwrap();
+    let trusted = rcgen::KeyPair::generate().unwrap();
+    let other = rcgen::KeyPair::generate().unwrap();
+    let jwks = dir.path().join("jwks.json");
+    std::fs::write(
+        &jwks,
+        serde_json::json!({ "keys": [jwk(&trusted, "k1")] }).to_string(),
+    )
+    .unwrap();
+    let url = format!(
+        "sasl.oauthbearer.jwks.endpoint.url=file://{}",
+        jwks.display()
+    );
+    let broker = sasl_broker(&[
+        "sasl.enabled.mechanisms=OAUTHBEARER",
+        &url,
+        "sasl.oauthbearer.expected.audience=gregor",
+        "sasl.oauthbearer.expected.issuer=https://issuer.example",
+        "sasl.oauthbearer.sub.claim.name=client_id",
+    ]);
+    let claims = |exp: u64, aud: &str| {
+        serde_json::json!({
+            "client_id": "svc-orders", "sub": "ignored", "aud": aud,
+            "iss": "https://issuer.example", "iat": now_secs(), "exp": exp,
+        })
+    };
+    let hour = now_secs() + 3600;
+    oauth_login(
+        broker.port,
+        &signed_jwt(&trusted, "k1", claims(hour, "gregor")),
+    )
+    .expect("a token signed by the JWKS's key logs in");
+    let expired = oauth_login(
+        broker.port,
+        &signed_jwt(&trusted, "k1", claims(now_secs() - 3600, "gregor")),
+    )
+    .unwrap_err();
+    assert!(expired.contains("expired"), "{expired}");
+    let audience = oauth_login(
+        broker.port,
+        &signed_jwt(&trusted, "k1", claims(hour, "other")),
+    )
+    .unwrap_err();
+    assert!(audience.contains("invalid_token"), "{audience}");
+    let forged = oauth_login(
+        broker.port,
+        &signed_jwt(&other, "k1", claims(hour, "gregor")),
+    )
+    .unwrap_err();
+    assert!(forged.contains("invalid_token"), "{forged}");
+    let unknown_key = oauth_login(
+        broker.port,
+        &signed_jwt(&other, "k2", claims(hour, "gregor")),
+    )
+    .unwrap_err();
+    assert!(unknown_key.contains("k2"), "{unknown_key}");
+    let unsigned = unsecured_jws(&claims(hour, "gregor").to_string());
+    assert!(oauth_login(broker.port, &unsigned).is_err());
+}
+
+#[test]
+fn a_v0_handshake_takes_bare_tokens() {
+    let broker = sasl_broker(&["sasl.enabled.mechanisms=PLAIN"]);
+    let mut client = RawClient::connect(broker.port);
+    let response = client
+        .call(
+            &SaslHandshakeRequest::default().with_mechanism(str("PLAIN")),
+            0,
+        )
+        .expect("handshake answered");
+    assert_eq!(response.error_code, 0);
+    let token = b"\0alice\0alice-secret";
+    let mut frame = (token.len() as i32).to_be_bytes().to_vec();
+    frame.extend_from_slice(token);
+    client.send_raw(&frame);
+    assert_eq!(client.read_frame().expect("bare answer").len(), 0);
+    assert!(metadata_served(&mut client));
+    // Without Kafka framing there is no error to send: the connection closes.
+    let mut client = RawClient::connect(broker.port);
+    client
+        .call(
+            &SaslHandshakeRequest::default().with_mechanism(str("PLAIN")),
+            0,
+        )
+        .expect("handshake answered");
+    let token = b"\0alice\0wrong";
+    let mut frame = (token.len() as i32).to_be_bytes().to_vec();
+    frame.extend_from_slice(token);
+    client.send_raw(&frame);
+    assert!(client.read_frame().is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn brokers_replicate_and_fail_over_through_a_sasl_listener() {
+    use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+    use rdkafka::client::DefaultClientContext;
+    use rdkafka::producer::Producer;
+
+    let plain = format!("listener.name.plaintext.plain.sasl.jaas.config={PLAIN_JAAS}");
+    let scram = "listener.name.plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username=\"broker\" password=\"broker-secret\";";
+    let mut cluster = common::start_cluster(
+        3,
+        &[
+            "listener.security.protocol.map=PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-512",
+            "sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512",
+            &plain,
+            scram,
+            "gregor.scram.bootstrap.credentials=SCRAM-SHA-512=[name=broker,password=broker-secret]",
+        ],
+    );
+    let bootstraps: Vec<String> = cluster.iter().map(|b| b.bootstrap()).collect();
+    let config = |i: usize| sasl_client(&bootstraps[i], "PLAIN", "alice", "alice-secret");
+    let admin: AdminClient<DefaultClientContext> = config(0).create().expect("admin");
+    let topic =
+        NewTopic::new("replicated", 1, TopicReplication::Fixed(3)).set("min.insync.replicas", "3");
+    for result in admin
+        .create_topics([&topic], &AdminOptions::new())
+        .await
+        .expect("CreateTopics")
+    {
+        result.expect("topic created");
+    }
+    // Every replica must be in sync for acks=all to succeed: the followers
+    // fetch through the SASL listener.
+    let producer: rdkafka::producer::FutureProducer = config(0)
+        .set("acks", "all")
+        .set("message.timeout.ms", "20000")
+        .create()
+        .expect("producer");
+    for i in 0..20 {
+        producer
+            .send(
+                FutureRecord::<(), str>::to("replicated").payload(&format!("v{i}")),
+                Duration::from_secs(20),
+            )
+            .await
+            .unwrap_or_else(|(e, _)| panic!("record {i} not replicated: {e}"));
+    }
+    let metadata = producer
+        .client()
+        .fetch_metadata(Some("replicated"), Duration::from_secs(5))
+        .expect("metadata");
+    let leader = metadata.topics()[0].partitions()[0].leader();
+    drop(producer);
+    cluster[(leader - 1) as usize].stop();
+    let survivor = if leader == 1 { 1 } else { 0 };
+    let consumer: BaseConsumer = config(survivor)
+        .set("group.id", "failover-reader")
+        .set("enable.auto.commit", "false")
+        .create()
+        .expect("consumer");
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset("replicated", 0, Offset::Beginning)
+        .unwrap();
+    consumer.assign(&tpl).unwrap();
+    let mut read = Vec::new();
+    wait_until(Duration::from_secs(30), || {
+        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
+            read.push(String::from_utf8_lossy(m.payload().unwrap_or_default()).to_string());
+        }
+        read.len() == 20
+    });
+    let expected: Vec<String> = (0..20).map(|i| format!("v{i}")).collect();
+    assert_eq!(
+        read, expected,
+        "records read from a new leader after broker {leader} stopped"
+    );
+}
+
+/// Whether `user` logs in with `mechanism` and `password` on `port`.
+fn scram_login_works(port: u16, mechanism: &str, user: &str, password: &str) -> bool {
+    let config = sasl_client(&format!("127.0.0.1:{port}"), mechanism, user, password);
+    let consumer: BaseConsumer = config.create().expect("consumer");
+    consumer
+        .fetch_metadata(None, Duration::from_secs(5))
+        .is_ok()
+}
+
+#[test]
+fn scram_credentials_survive_a_restart_and_bootstrap_never_replaces_them() {
+    let mut broker = sasl_broker(&[]);
+    let mut admin = RawClient::connect(broker.port);
+    assert_eq!(
+        plain_login(&mut admin, "admin", "admin-secret").error_code,
+        0
+    );
+    let altered = admin
+        .call(
+            &AlterUserScramCredentialsRequest::default().with_upsertions(vec![
+                scram_upsert("kim", 1, "kim-secret", 4096),
+                // carol came from gregor.scram.bootstrap.credentials.
+                scram_upsert("carol", 1, "carol-new-secret", 4096),
+            ]),
+            0,
+        )
+        .expect("answered");
+    assert!(
+        altered.results.iter().all(|r| r.error_code == 0),
+        "{altered:?}"
+    );
+    drop(admin);
+    broker.stop();
+    broker.restart();
+    assert!(scram_login_works(
+        broker.port,
+        "SCRAM-SHA-256",
+        "kim",
+        "kim-secret"
+    ));
+    assert!(scram_login_works(
+        broker.port,
+        "SCRAM-SHA-256",
+        "carol",
+        "carol-new-secret"
+    ));
+    assert!(!scram_login_works(
+        broker.port,
+        "SCRAM-SHA-256",
+        "carol",
+        "carol-secret"
+    ));
+}
+
+#[test]
+fn unusable_sasl_settings_stop_the_broker_at_start_with_the_reason() {
+    let start = |overrides: &[&str]| {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_broker-start"));
+        cmd.arg("--override")
+            .arg(format!("log.dirs={}", dir.path().display()))
+            .arg("--override")
+            .arg("listeners=SASL_PLAINTEXT://127.0.0.1:0");
+        for o in overrides {
+            cmd.arg("--override").arg(o);
+        }
+        let out = cmd.output().expect("run broker-start");
+        assert!(!out.status.success(), "started with {overrides:?}");
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    // Kafka's default mechanism, GSSAPI, is not supported.
+    let stderr = start(&[]);
+    assert!(stderr.contains("GSSAPI is not supported"), "{stderr}");
+    let stderr = start(&["sasl.enabled.mechanisms=PLAIN"]);
+    assert!(
+        stderr.contains("listener.name.sasl_plaintext.plain.sasl.jaas.config"),
+        "{stderr}"
+    );
+    let stderr = start(&[
+        "sasl.enabled.mechanisms=PLAIN",
+        "listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_alice=\"s3cret\"",
+    ]);
+    assert!(stderr.contains("must end with ';'"), "{stderr}");
+    assert!(!stderr.contains("s3cret"), "{stderr}");
+    let stderr = start(&[
+        "sasl.enabled.mechanisms=SCRAM-SHA-256",
+        "gregor.scram.bootstrap.credentials=SCRAM-SHA-256=[name=admin]",
+    ]);
+    assert!(stderr.contains("needs a password"), "{stderr}");
 }

@@ -41,6 +41,7 @@ impl Options<'_> {
             .with_name(StrBytes::from_static_str(def.name))
             .with_value(value.map(StrBytes::from_string))
             .with_read_only(read_only)
+            .with_is_sensitive(crate::config::is_sensitive(def.name))
             .with_config_source(source)
             .with_config_type(def.kind.wire_code())
             .with_documentation(

@@ -33,21 +33,17 @@ impl Handler for SaslAuthenticate {
 }
 
 /// Runs one token through the session. `Ok` carries the server's token
-/// (and whether the exchange is complete); `Err` the failure message,
+/// and the session lifetime (once complete); `Err` the failure message,
 /// after which the connection closes.
 pub fn exchange(
     broker: &BrokerContext,
     session: &mut SaslSession,
     token: &[u8],
-) -> Result<(Bytes, bool, i64), String> {
+) -> Result<(Bytes, i64), String> {
     let image = broker.image();
     let lookup = |user: &str, mechanism| image.scram_credential(user, mechanism).cloned();
     let step = session.authenticate(token, &lookup)?;
-    Ok((
-        Bytes::from(step.token),
-        step.complete,
-        step.session_lifetime_ms,
-    ))
+    Ok((Bytes::from(step.token), step.session_lifetime_ms))
 }
 
 /// SaslAuthenticate on a SASL listener: the response, and whether the
@@ -58,17 +54,20 @@ pub fn authenticate(
     request: &SaslAuthenticateRequest,
 ) -> (SaslAuthenticateResponse, bool) {
     match exchange(broker, session, &request.auth_bytes) {
-        Ok((token, _, lifetime_ms)) => (
+        Ok((token, lifetime_ms)) => (
             SaslAuthenticateResponse::default()
                 .with_auth_bytes(token)
                 .with_session_lifetime_ms(lifetime_ms),
             true,
         ),
-        Err(message) => (
-            SaslAuthenticateResponse::default()
-                .with_error_code(ResponseError::SaslAuthenticationFailed.code())
-                .with_error_message(Some(StrBytes::from_string(message))),
-            false,
-        ),
+        Err(message) => {
+            tracing::info!(error = %message, "failed authentication");
+            (
+                SaslAuthenticateResponse::default()
+                    .with_error_code(ResponseError::SaslAuthenticationFailed.code())
+                    .with_error_message(Some(StrBytes::from_string(message))),
+                false,
+            )
+        }
     }
 }

@@ -1,13 +1,19 @@
 //! A Kafka-protocol client from one broker to another (follower fetches,
 //! transaction markers): requests framed and encoded by `kafka-protocol`,
-//! one at a time on one connection.
+//! one at a time on one connection. On a SASL listener the connection
+//! logs in first, and again before its session's lifetime runs out
+//! (KIP-368).
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
+use bytes::Bytes;
+use kafka_protocol::messages::{SaslAuthenticateRequest, SaslHandshakeRequest};
 use kafka_protocol::protocol::{Request, StrBytes};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::security::sasl::client::SaslClientConfig;
 use crate::wire_format::{decode_response, request_frame};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -17,23 +23,99 @@ pub struct BrokerConnection {
     stream: TcpStream,
     correlation_id: i32,
     client_id: StrBytes,
+    sasl: Option<Arc<SaslClientConfig>>,
+    /// When to log in again, before the broker's session lifetime ends.
+    reauthenticate_at: Option<Instant>,
 }
 
 impl BrokerConnection {
-    pub async fn open(addr: &str, client_id: &str) -> std::io::Result<BrokerConnection> {
+    pub async fn open(
+        addr: &str,
+        client_id: &str,
+        sasl: Option<Arc<SaslClientConfig>>,
+    ) -> std::io::Result<BrokerConnection> {
         let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr))
             .await
             .map_err(|_| std::io::Error::other("connect timed out"))??;
         stream.set_nodelay(true)?;
-        Ok(BrokerConnection {
+        let mut connection = BrokerConnection {
             stream,
             correlation_id: 0,
             client_id: StrBytes::from_string(client_id.to_string()),
-        })
+            sasl,
+            reauthenticate_at: None,
+        };
+        connection.authenticate().await?;
+        Ok(connection)
+    }
+
+    /// Logs in with SaslHandshake v1 and SaslAuthenticate v2, if the
+    /// listener is a SASL one.
+    async fn authenticate(&mut self) -> std::io::Result<()> {
+        let Some(sasl) = self.sasl.clone() else {
+            return Ok(());
+        };
+        let failed = |message: String| std::io::Error::other(message);
+        let mechanism = sasl.mechanism.name();
+        let handshake = self
+            .round_trip(
+                &SaslHandshakeRequest::default()
+                    .with_mechanism(StrBytes::from_static_str(mechanism)),
+                1,
+            )
+            .await?;
+        if handshake.error_code != 0 {
+            return Err(failed(format!(
+                "the broker does not take SASL mechanism {mechanism} (error {}; it has {:?})",
+                handshake.error_code, handshake.mechanisms
+            )));
+        }
+        let started = Instant::now();
+        let mut exchange = sasl.start();
+        let mut token = exchange.first();
+        loop {
+            let response = self
+                .round_trip(
+                    &SaslAuthenticateRequest::default().with_auth_bytes(Bytes::from(token)),
+                    2,
+                )
+                .await?;
+            if response.error_code != 0 {
+                return Err(failed(format!(
+                    "SASL {mechanism} authentication failed: {}",
+                    response.error_message.as_deref().unwrap_or("no message")
+                )));
+            }
+            match exchange.next(&response.auth_bytes).map_err(failed)? {
+                Some(next) => token = next,
+                None => {
+                    // Renewed at 85% of the lifetime, as librdkafka does at 90%.
+                    self.reauthenticate_at = u64::try_from(response.session_lifetime_ms)
+                        .ok()
+                        .filter(|ms| *ms > 0)
+                        .map(|ms| started + Duration::from_millis(ms * 85 / 100));
+                    return Ok(());
+                }
+            }
+        }
     }
 
     /// Sends `request` at `version` and reads its response.
     pub async fn call<R: Request>(
+        &mut self,
+        request: &R,
+        version: i16,
+    ) -> std::io::Result<R::Response> {
+        if self
+            .reauthenticate_at
+            .is_some_and(|at| Instant::now() >= at)
+        {
+            self.authenticate().await?;
+        }
+        self.round_trip(request, version).await
+    }
+
+    async fn round_trip<R: Request>(
         &mut self,
         request: &R,
         version: i16,

@@ -24,17 +24,20 @@ use tokio::task::JoinHandle;
 use super::broker_client::BrokerConnection;
 use super::metadata::MetadataImage;
 use crate::partition::{now_ms, Partition, ReplicaManager};
+use crate::security::sasl::client::SaslClientConfig;
 
 const FETCH_VERSION: i16 = 12;
 const OFFSET_FOR_LEADER_EPOCH_VERSION: i16 = 4;
 const RETRY: Duration = Duration::from_millis(200);
 
 /// How followers fetch (Kafka's replica.fetch.* properties).
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub struct FetcherConfig {
     pub node_id: i32,
     pub max_wait_ms: i32,
     pub partition_max_bytes: i32,
+    /// How to log in to leaders on a SASL listener.
+    pub sasl: Option<Arc<SaslClientConfig>>,
 }
 
 /// The partitions this broker follows, by leader.
@@ -65,7 +68,7 @@ pub async fn run(
                     leader,
                     replicas.clone(),
                     images.clone(),
-                    config,
+                    config.clone(),
                     shutdown.clone(),
                 ))
             });
@@ -117,6 +120,7 @@ async fn fetch_from(
             (None, Some(addr)) => match BrokerConnection::open(
                 &addr,
                 &format!("gregor-replica-fetcher-{}", config.node_id),
+                config.sasl.clone(),
             )
             .await
             {
@@ -134,7 +138,7 @@ async fn fetch_from(
         };
         let round = async {
             reconcile(conn, &partitions, &mut reconciled, config.node_id).await?;
-            fetch(conn, &replicas, &partitions, &mut reconciled, config).await
+            fetch(conn, &replicas, &partitions, &mut reconciled, &config).await
         };
         let outcome = tokio::select! {
             _ = shutdown.changed() => return,
@@ -244,7 +248,7 @@ async fn fetch(
     replicas: &ReplicaManager,
     partitions: &[Arc<Partition>],
     reconciled: &mut HashMap<Key, i32>,
-    config: FetcherConfig,
+    config: &FetcherConfig,
 ) -> std::io::Result<()> {
     let mut topics: BTreeMap<String, Vec<FetchPartition>> = BTreeMap::new();
     for p in partitions

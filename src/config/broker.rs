@@ -116,6 +116,13 @@ pub static BROKER_CONFIGS: &[ConfigDef] = &[
         "Default final compression type for topics.",
     ),
     def(
+        "connection.failed.authentication.delay.ms",
+        Int,
+        Some("100"),
+        Some(0),
+        "How long a failed SASL authentication's answer (and the close after it) is held back, slowing password guessing.",
+    ),
+    def(
         "connections.max.idle.ms",
         Long,
         Some("600000"),
@@ -583,7 +590,7 @@ pub static BROKER_CONFIGS: &[ConfigDef] = &[
         ConfigKind::String,
         Some("GSSAPI"),
         None,
-        "SASL mechanism brokers use between themselves (accepted; inter-broker SASL is not supported yet).",
+        "SASL mechanism brokers log in to each other with on a SASL listener (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or OAUTHBEARER).",
     ),
     def(
         "sasl.oauthbearer.clock.skew.seconds",
@@ -619,6 +626,13 @@ pub static BROKER_CONFIGS: &[ConfigDef] = &[
         Some("sub"),
         None,
         "The claim that names an OAUTHBEARER token's principal.",
+    ),
+    def(
+        "sasl.server.max.receive.size",
+        Int,
+        Some("524288"),
+        Some(1),
+        "Largest request frame a SASL listener reads before the client has authenticated.",
     ),
     def(
         "socket.receive.buffer.bytes",
@@ -1598,6 +1612,39 @@ mod tests {
                 ),
                 "{bad:?} is refused"
             );
+        }
+    }
+
+    #[test]
+    fn sasl_keys_are_scoped_as_kafka_scopes_them_and_secrets_are_not_described() {
+        let jaas =
+            "org.apache.kafka.common.security.plain.PlainLoginModule required user_a=\"s3cret\";";
+        let cfg = BrokerConfig::load(
+            None,
+            &[
+                kv("listener.name.sasl_plaintext.plain.sasl.jaas.config", jaas),
+                kv(
+                    "listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config",
+                    jaas,
+                ),
+                kv("sasl.jaas.config", jaas),
+                kv("listeners", "SASL_PLAINTEXT://:9092"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            cfg.listeners().unwrap()[0].protocol,
+            SecurityProtocol::SaslPlaintext
+        );
+        assert!(cfg
+            .describe()
+            .all(|(_, value, _)| !value.unwrap_or_default().contains("s3cret")));
+        for bad in [
+            "plain.sasl.jaas.config",
+            "listener.name.x.md5.sasl.jaas.config",
+            "listener.name.x.plain.sasl.enabled.mechanisms",
+        ] {
+            assert!(BrokerConfig::load(None, &[kv(bad, jaas)]).is_err(), "{bad}");
         }
     }
 

@@ -65,7 +65,7 @@ fn decode<R: Decodable>(
 pub(super) fn gate(broker: &BrokerContext, session: &mut SaslSession, frame: Frame) -> Gate {
     if session.expects_raw_token() {
         return match sasl_authenticate::exchange(broker, session, &frame.bytes) {
-            Ok((token, _, _)) => Gate::Answer {
+            Ok((token, _)) => Gate::Answer {
                 answer: Answer::Raw(token),
                 keep_open: true,
             },

@@ -33,6 +33,10 @@ const MAX_IN_FLIGHT: usize = 128;
 const WRITE_BATCH_BYTES: usize = 1024 * 1024;
 const WRITE_BATCH_RESPONSES: usize = 64;
 
+/// How long a connection whose SASL authentication failed stays open after
+/// the failure was written, unless the client closes it first.
+const FAILED_AUTHENTICATION_LINGER: Duration = Duration::from_secs(1);
+
 type Body = Result<Option<BytesMut>, anyhow::Error>;
 
 enum Pending {
@@ -82,6 +86,17 @@ pub async fn serve(
     let mut session = settings.sasl.clone().map(SaslSession::new);
     let mut expired = false;
     loop {
+        // Kafka's sasl.server.max.receive.size: an unauthenticated client
+        // cannot make the broker read a large frame.
+        if let Some(session) = &session {
+            reader.set_max(match session.principal() {
+                Some(_) => settings.max_request_bytes,
+                None => session
+                    .config()
+                    .max_receive_size
+                    .min(settings.max_request_bytes),
+            });
+        }
         let frame = tokio::select! {
             biased;
             _ = shutdown.changed() => break,
@@ -98,6 +113,12 @@ pub async fn serve(
             // is routine; a frame that breaks the protocol is not.
             Err(FrameError::Io(e)) if e.kind() == std::io::ErrorKind::ConnectionReset => {
                 tracing::debug!(%peer, "connection reset by the client");
+                break;
+            }
+            Err(FrameError::TooLarge { size, max })
+                if session.as_ref().is_some_and(|s| s.principal().is_none()) =>
+            {
+                tracing::warn!(%peer, size, max, "closing connection: a frame before SASL authentication is over sasl.server.max.receive.size");
                 break;
             }
             Err(e) => {
@@ -121,8 +142,24 @@ pub async fn serve(
                     } => Pending::Ready(correlation_id, key, version, Ok(Some(body))),
                     Answer::Raw(token) => Pending::Raw(token),
                 };
-                // A failed authentication's answer is written, then the connection closes.
-                if tx.send(pending).await.is_err() || !keep_open {
+                // A failed authentication's answer is written, then the
+                // connection closes; both wait connection.failed.authentication.delay.ms
+                // to slow down password guessing, as Kafka does.
+                if !keep_open {
+                    if let Some(session) = &session {
+                        tokio::time::sleep(session.config().failed_authentication_delay).await;
+                    }
+                }
+                if tx.send(pending).await.is_err() {
+                    break;
+                }
+                if !keep_open {
+                    // Some clients (kafka-python) lose a response that
+                    // arrives together with the close: the client gets a
+                    // moment to read it and hang up first.
+                    let _ = tokio::time::timeout(FAILED_AUTHENTICATION_LINGER, reader.next_frame())
+                        .await;
+                    tracing::info!(%peer, "closing connection: SASL authentication failed");
                     break;
                 }
                 continue;

@@ -69,6 +69,12 @@ impl FrameReader {
         }
     }
 
+    /// Changes the largest frame accepted from now on (smaller before a
+    /// SASL client has authenticated).
+    pub(crate) fn set_max(&mut self, max: usize) {
+        self.max = max;
+    }
+
     /// The next frame; `Ok(None)` is a clean close between frames. The size
     /// is checked before anything is allocated for the frame.
     pub async fn next_frame(&mut self) -> Result<Option<Frame>, FrameError> {

@@ -215,6 +215,19 @@ mod tests {
         }
         assert_eq!(rebuilt, after);
         assert!(delta(&after, &after).is_empty());
+        // Snapshots and log entries are JSON.
+        let json = serde_json::to_vec(&after).unwrap();
+        assert_eq!(
+            serde_json::from_slice::<MetadataImage>(&json).unwrap(),
+            after
+        );
+        for record in delta(&before, &after) {
+            let json = serde_json::to_vec(&record).unwrap();
+            assert_eq!(
+                serde_json::from_slice::<MetadataRecord>(&json).unwrap(),
+                record
+            );
+        }
     }
 
     #[test]

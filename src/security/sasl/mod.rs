@@ -9,6 +9,7 @@
 //! and SCRAM-SHA-512 (credentials in the metadata image), OAUTHBEARER.
 //! GSSAPI (Kerberos), Kafka's default, is not supported.
 
+pub mod client;
 pub mod jaas;
 pub mod oauthbearer;
 pub mod scram;
@@ -104,6 +105,10 @@ pub struct SaslListenerConfig {
     oauth: Option<OAuthConfig>,
     /// `connections.max.reauth.ms`; `None` when 0 (sessions never expire).
     pub max_reauth: Option<Duration>,
+    /// `sasl.server.max.receive.size`: the largest frame before authentication.
+    pub max_receive_size: usize,
+    /// `connection.failed.authentication.delay.ms`
+    pub failed_authentication_delay: Duration,
 }
 
 impl std::fmt::Debug for SaslListenerConfig {
@@ -118,7 +123,7 @@ impl std::fmt::Debug for SaslListenerConfig {
 
 /// The JAAS config for `mechanism` on `listener`: the listener's
 /// mechanism-prefixed key (Kafka's `listener.name.<l>.<mechanism>.sasl.jaas.config`),
-/// else the broker-wide `sasl.jaas.config`.
+/// else the listener's or the broker-wide `sasl.jaas.config`.
 fn jaas_config(
     config: &BrokerConfig,
     listener: &str,
@@ -131,8 +136,8 @@ fn jaas_config(
     );
     let (key, value) = match config.explicit(&scoped) {
         Some(v) => (scoped, v.to_string()),
-        None => match config.explicit("sasl.jaas.config") {
-            Some(v) => ("sasl.jaas.config".to_string(), v.to_string()),
+        None => match config.listener_value(listener, "sasl.jaas.config") {
+            Some(v) => ("sasl.jaas.config".to_string(), v),
             None => return Ok(None),
         },
     };
@@ -266,12 +271,34 @@ impl SaslListenerConfig {
             .unwrap_or_default()
             .parse::<u64>()
             .unwrap_or(0);
+        let max_receive_size = value("sasl.server.max.receive.size")
+            .unwrap_or_default()
+            .parse::<usize>()
+            .unwrap_or(524_288);
         Ok(SaslListenerConfig {
             mechanisms,
             plain_users,
             oauth,
             max_reauth: (reauth_ms > 0).then(|| Duration::from_millis(reauth_ms)),
+            max_receive_size,
+            failed_authentication_delay: Duration::from_millis(
+                value("connection.failed.authentication.delay.ms")
+                    .unwrap_or_default()
+                    .parse()
+                    .unwrap_or(100),
+            ),
         })
+    }
+
+    /// The SASL settings of `listener`, if it is a SASL one.
+    pub fn for_listener(
+        config: &BrokerConfig,
+        listener: &crate::config::Listener,
+    ) -> Result<Option<Arc<SaslListenerConfig>>, SaslConfigError> {
+        if !listener.protocol.is_sasl() {
+            return Ok(None);
+        }
+        SaslListenerConfig::load(config, &listener.name).map(|c| Some(Arc::new(c)))
     }
 
     pub fn mechanism_names(&self) -> Vec<&'static str> {
@@ -315,7 +342,6 @@ pub enum HandshakeOutcome {
 #[derive(Debug)]
 pub struct AuthStep {
     pub token: Vec<u8>,
-    pub complete: bool,
     /// KIP-368's session lifetime, sent once complete (0: no limit).
     pub session_lifetime_ms: i64,
 }
@@ -493,7 +519,6 @@ impl SaslSession {
         let Some((user, token_expiry_ms)) = done else {
             return Ok(AuthStep {
                 token,
-                complete: false,
                 session_lifetime_ms: 0,
             });
         };
@@ -502,16 +527,22 @@ impl SaslSession {
             if *previous != principal {
                 self.state = State::Handshake;
                 return Err(format!(
-                    "Cannot change principals during re-authentication from {previous}: {principal}"
+                    "Cannot change principals during re-authentication from {}.{}: {}.{}",
+                    previous.principal_type,
+                    previous.name,
+                    principal.principal_type,
+                    principal.name
                 ));
             }
         }
         // KIP-368: the session lasts connections.max.reauth.ms, and no
         // longer than the credential (an OAUTHBEARER token) is valid.
-        let lifetime_ms = self.config.max_reauth.map(|max| {
-            let max = max.as_millis() as i64;
-            token_expiry_ms.map_or(max, |exp| max.min((exp - now_ms()).max(1)))
-        });
+        let max_reauth_ms = self.config.max_reauth.map(|max| max.as_millis() as i64);
+        let until_expiry_ms = token_expiry_ms.map(|exp| (exp - now_ms()).max(0));
+        let lifetime_ms = match (max_reauth_ms, until_expiry_ms) {
+            (Some(max), Some(left)) => Some(max.min(left)),
+            (max, left) => max.or(left),
+        };
         self.expires_at = lifetime_ms.map(|ms| Instant::now() + Duration::from_millis(ms as u64));
         tracing::debug!(%principal, mechanism = mechanism.name(), reauthenticating, lifetime_ms, "SASL authentication complete");
         self.principal = Some(principal);
@@ -519,7 +550,6 @@ impl SaslSession {
         self.state = State::Authenticated;
         Ok(AuthStep {
             token,
-            complete: true,
             session_lifetime_ms: lifetime_ms.unwrap_or(0),
         })
     }

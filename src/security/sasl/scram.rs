@@ -431,6 +431,117 @@ impl ScramServer {
     }
 }
 
+/// RFC 5802's `saslname` of a user name.
+fn encode_saslname(name: &str) -> String {
+    name.replace('=', "=3D").replace(',', "=2C")
+}
+
+/// The client's side of an exchange (a broker logging in to another).
+pub struct ScramClient {
+    mechanism: ScramMechanism,
+    username: String,
+    password: String,
+    client_nonce: String,
+    /// The server signature the last message must carry, once computed.
+    expected_server_signature: Option<Vec<u8>>,
+}
+
+impl ScramClient {
+    pub fn new(mechanism: ScramMechanism, username: &str, password: &str) -> ScramClient {
+        let random: [u8; 24] = rand::random();
+        ScramClient::with_nonce(mechanism, username, password, B64.encode(random))
+    }
+
+    fn with_nonce(
+        mechanism: ScramMechanism,
+        username: &str,
+        password: &str,
+        client_nonce: String,
+    ) -> ScramClient {
+        ScramClient {
+            mechanism,
+            username: username.to_string(),
+            password: password.to_string(),
+            client_nonce,
+            expected_server_signature: None,
+        }
+    }
+
+    fn client_first_bare(&self) -> String {
+        format!(
+            "n={},r={}",
+            encode_saslname(&self.username),
+            self.client_nonce
+        )
+    }
+
+    pub fn client_first(&self) -> Vec<u8> {
+        format!("n,,{}", self.client_first_bare()).into_bytes()
+    }
+
+    /// The client-final message answering the server-first one.
+    pub fn client_final(&mut self, server_first: &[u8]) -> Result<Vec<u8>, String> {
+        let server_first = std::str::from_utf8(server_first)
+            .map_err(|_| "the SCRAM server-first message is not UTF-8".to_string())?;
+        let attr = |name: &str| {
+            server_first
+                .split(',')
+                .find_map(|a| a.strip_prefix(name))
+                .ok_or_else(|| format!("the SCRAM server-first message has no {name}"))
+        };
+        let nonce = attr("r=")?;
+        if !nonce.starts_with(&self.client_nonce) {
+            return Err("the server's SCRAM nonce does not extend the client's".into());
+        }
+        let salt = B64
+            .decode(attr("s=")?)
+            .map_err(|_| "the SCRAM salt is not base64".to_string())?;
+        let iterations: u32 = attr("i=")?
+            .parse()
+            .map_err(|_| "the SCRAM iteration count is not a number".to_string())?;
+        if iterations < ScramMechanism::MIN_ITERATIONS as u32 {
+            return Err(format!(
+                "the server asked for {iterations} SCRAM iterations, fewer than {}",
+                ScramMechanism::MIN_ITERATIONS
+            ));
+        }
+        let m = self.mechanism;
+        let salted = m.salted_password(self.password.as_bytes(), &salt, iterations);
+        let client_key = m.hmac(&salted, b"Client Key");
+        let stored_key = m.hash(&client_key);
+        let without_proof = format!("c={},r={nonce}", B64.encode("n,,"));
+        let auth_message = format!(
+            "{},{server_first},{without_proof}",
+            self.client_first_bare()
+        );
+        let signature = m.hmac(&stored_key, auth_message.as_bytes());
+        let proof: Vec<u8> = client_key
+            .iter()
+            .zip(&signature)
+            .map(|(a, b)| a ^ b)
+            .collect();
+        let server_key = m.hmac(&salted, b"Server Key");
+        self.expected_server_signature = Some(m.hmac(&server_key, auth_message.as_bytes()));
+        Ok(format!("{without_proof},p={}", B64.encode(proof)).into_bytes())
+    }
+
+    /// Checks the server-final message: the server knew the credential too.
+    pub fn verify_server_final(&self, server_final: &[u8]) -> Result<(), String> {
+        let text = String::from_utf8_lossy(server_final);
+        if let Some(error) = text.strip_prefix("e=") {
+            return Err(format!("SCRAM authentication failed: {error}"));
+        }
+        let signature = text
+            .strip_prefix("v=")
+            .and_then(|v| B64.decode(v).ok())
+            .ok_or("invalid SCRAM server-final message")?;
+        match &self.expected_server_signature {
+            Some(expected) if constant_time_eq(expected, &signature) => Ok(()),
+            _ => Err("the SCRAM server signature does not match".into()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -468,6 +579,44 @@ mod tests {
             String::from_utf8(outcome.server_final).unwrap(),
             "v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4="
         );
+    }
+
+    #[test]
+    fn rfc7677_client_side_and_a_round_trip() {
+        let mut client = ScramClient::with_nonce(
+            ScramMechanism::Sha256,
+            "user",
+            "pencil",
+            "rOprNGfwEbeRWgbNEkqO".into(),
+        );
+        assert_eq!(client.client_first(), b"n,,n=user,r=rOprNGfwEbeRWgbNEkqO");
+        let last = client
+            .client_final(b"r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096")
+            .unwrap();
+        assert_eq!(
+            String::from_utf8(last).unwrap(),
+            "c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ="
+        );
+        client
+            .verify_server_final(b"v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=")
+            .unwrap();
+        assert!(client.verify_server_final(b"v=AAAA").is_err());
+
+        for m in ScramMechanism::ALL {
+            let credential = ScramCredential::from_password(m, "s3cret", 4096);
+            let lookup =
+                |user: &str, _: ScramMechanism| (user == "a,b").then(|| credential.clone());
+            let mut server = ScramServer::new(m);
+            let mut client = ScramClient::new(m, "a,b", "s3cret");
+            let first = server
+                .evaluate(&client.client_first(), &lookup)
+                .unwrap()
+                .unwrap_err();
+            let last = client.client_final(&first).unwrap();
+            let outcome = server.evaluate(&last, &lookup).unwrap().unwrap();
+            assert_eq!(outcome.username, "a,b");
+            client.verify_server_final(&outcome.server_final).unwrap();
+        }
     }
 
     #[test]
