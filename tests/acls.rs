@@ -1510,3 +1510,64 @@ fn pipelined_requests_are_each_authorised() {
     }
     assert_eq!(fetch(port, "t"), (0, 0), "nothing was written");
 }
+
+/// DescribeUserScramCredentials (v0) of `user`: the top-level code and the user's.
+fn describe_scram(port: u16, user: &str) -> (i16, Vec<i16>) {
+    use kafka_protocol::messages::describe_user_scram_credentials_request::UserName;
+    let request = DescribeUserScramCredentialsRequest::default()
+        .with_users(Some(vec![UserName::default().with_name(s(user))]));
+    let response = RawClient::connect(port)
+        .call(&request, 0)
+        .expect("describe user scram credentials");
+    (
+        response.error_code,
+        response.results.iter().map(|r| r.error_code).collect(),
+    )
+}
+
+/// AlterUserScramCredentials (v0) adding a SCRAM-SHA-256 credential: each user's code.
+fn alter_scram(port: u16, user: &str) -> Vec<i16> {
+    use kafka_protocol::messages::alter_user_scram_credentials_request::ScramCredentialUpsertion;
+    let request = AlterUserScramCredentialsRequest::default().with_upsertions(vec![
+        ScramCredentialUpsertion::default()
+            .with_name(s(user))
+            .with_mechanism(1)
+            .with_iterations(4096)
+            .with_salt(bytes::Bytes::from_static(b"salt-of-sixteen!"))
+            .with_salted_password(bytes::Bytes::from(vec![7u8; 32])),
+    ]);
+    RawClient::connect(port)
+        .call(&request, 0)
+        .expect("alter user scram credentials")
+        .results
+        .iter()
+        .map(|r| r.error_code)
+        .collect()
+}
+
+#[test]
+fn scram_credentials_are_managed_only_with_alter_and_describe_on_the_cluster() {
+    const RESOURCE_NOT_FOUND: i16 = 91;
+    let closed = authorizing_broker(&[]);
+    assert_eq!(
+        alter_scram(closed.port, "mallory"),
+        vec![CLUSTER_AUTHORIZATION_FAILED]
+    );
+    assert_eq!(
+        describe_scram(closed.port, "mallory"),
+        (CLUSTER_AUTHORIZATION_FAILED, vec![])
+    );
+
+    let admin = authorizing_broker(&["super.users=User:ANONYMOUS"]);
+    assert_eq!(
+        describe_scram(admin.port, "alice"),
+        (0, vec![RESOURCE_NOT_FOUND])
+    );
+    assert_eq!(alter_scram(admin.port, "alice"), vec![0]);
+    assert!(
+        common::wait_until(Duration::from_secs(10), || {
+            describe_scram(admin.port, "alice") == (0, vec![0])
+        }),
+        "the credential is described once created"
+    );
+}

@@ -15,6 +15,7 @@ use kafka_protocol::protocol::StrBytes;
 
 use super::{BrokerContext, Handler, RequestContext};
 use crate::cluster::UserScramAlteration;
+use crate::security::acl::AclOperation;
 use crate::security::sasl::scram::{ScramCredential, ScramMechanism};
 
 pub struct AlterUserScramCredentials;
@@ -134,6 +135,16 @@ impl Handler for AlterUserScramCredentials {
                 Err(e) => {
                     users[i].1.get_or_insert(e);
                 }
+            }
+        }
+        // Kafka's controller refuses every user alike when the principal
+        // may not ALTER the cluster.
+        if !broker.allows_cluster(&ctx, AclOperation::Alter) {
+            for (_, refusal) in &mut users {
+                *refusal = Some((
+                    ResponseError::ClusterAuthorizationFailed,
+                    "Cluster authorization failed".to_string(),
+                ));
             }
         }
         let valid: Vec<UserScramAlteration> = users

@@ -14,6 +14,7 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::StrBytes;
 
 use super::{BrokerContext, Handler, RequestContext};
+use crate::security::acl::AclOperation;
 
 pub struct DescribeUserScramCredentials;
 
@@ -22,9 +23,16 @@ impl Handler for DescribeUserScramCredentials {
 
     async fn handle(
         broker: Arc<BrokerContext>,
-        _ctx: RequestContext,
+        ctx: RequestContext,
         request: DescribeUserScramCredentialsRequest,
     ) -> DescribeUserScramCredentialsResponse {
+        if !broker.allows_cluster(&ctx, AclOperation::Describe) {
+            return DescribeUserScramCredentialsResponse::default()
+                .with_error_code(ResponseError::ClusterAuthorizationFailed.code())
+                .with_error_message(Some(StrBytes::from_static_str(
+                    "Cluster authorization failed",
+                )));
+        }
         let image = broker.image();
         let described = |user: &str| {
             let infos: Vec<CredentialInfo> = image
