@@ -14,10 +14,11 @@ use tokio::task::JoinHandle;
 use crate::api::BrokerContext;
 use crate::cluster::quorum::network::{self, ForwardHandler};
 use crate::cluster::replica_fetcher::{self, FetcherConfig};
-use crate::cluster::{BrokerRegistration, Controller, MetadataLoadError};
+use crate::cluster::{BrokerEndpoint, BrokerRegistration, Controller, MetadataLoadError};
 use crate::config::{BrokerConfig, LoadError};
 use crate::group::{GroupConfig, GroupCoordinator};
 use crate::partition::{DataDirLock, ReplicaManager, StartupError};
+use crate::security::tls::{ServerTls, TlsError};
 use crate::server::{ConnectionSettings, Listener, PerIpLimit};
 use crate::transaction::{TransactionConfig, TransactionCoordinator};
 
@@ -34,11 +35,23 @@ pub enum StartError {
     Metadata(#[from] MetadataLoadError),
     #[error(transparent)]
     Storage(#[from] StartupError),
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    #[error("advertised listener {0} is not in listeners")]
+    Advertised(String),
     #[error("cannot resolve {host} in max.connections.per.ip.overrides: {source}")]
     Resolve {
         host: String,
         source: std::io::Error,
     },
+}
+
+/// A client listener bound, before it serves.
+struct BoundListener {
+    config: crate::config::Listener,
+    tcp: TcpListener,
+    local_addr: SocketAddr,
+    tls: Option<Arc<ServerTls>>,
 }
 
 /// How often segment.ms rolls and flush.ms flushes are checked.
@@ -51,8 +64,9 @@ const SESSION_CHECK: Duration = Duration::from_millis(200);
 pub struct Broker {
     context: Arc<BrokerContext>,
     local_addr: SocketAddr,
+    listener_addrs: Vec<(String, SocketAddr)>,
     shutdown: watch::Sender<bool>,
-    server: JoinHandle<()>,
+    servers: Vec<JoinHandle<()>>,
     background: Vec<JoinHandle<()>>,
 }
 
@@ -64,48 +78,74 @@ impl Broker {
         let data_dir = config.data_dir();
         let lock = DataDirLock::acquire(&data_dir)?;
         raise_open_file_limit();
-        let listener_cfg = config
-            .listeners()?
-            .into_iter()
-            .next()
-            .ok_or_else(|| LoadError::Listener(String::new()))?;
-        let bind_host = if listener_cfg.host.is_empty() {
-            "0.0.0.0".to_string()
-        } else {
-            listener_cfg.host.clone()
-        };
-        let addr = format!("{bind_host}:{}", listener_cfg.port);
-        let tcp = TcpListener::bind(&addr)
-            .await
-            .map_err(|source| StartError::Bind {
-                addr: addr.clone(),
-                source,
-            })?;
-        let local_addr = tcp
-            .local_addr()
-            .map_err(|source| StartError::Bind { addr, source })?;
+        let mut bound = Vec::new();
+        for listener in config.listeners()? {
+            // TLS material is read before the port is taken: a bad
+            // keystore stops the start with one line naming it.
+            let tls = if listener.protocol.is_tls() {
+                Some(Arc::new(ServerTls::load(&config, &listener.name)?))
+            } else {
+                None
+            };
+            let bind_host = if listener.host.is_empty() {
+                "0.0.0.0".to_string()
+            } else {
+                listener.host.clone()
+            };
+            let addr = format!("{bind_host}:{}", listener.port);
+            let tcp = TcpListener::bind(&addr)
+                .await
+                .map_err(|source| StartError::Bind {
+                    addr: addr.clone(),
+                    source,
+                })?;
+            let local_addr = tcp
+                .local_addr()
+                .map_err(|source| StartError::Bind { addr, source })?;
+            bound.push(BoundListener {
+                config: listener,
+                tcp,
+                local_addr,
+                tls,
+            });
+        }
+        let local_addr = bound[0].local_addr;
 
-        let advertised = config
-            .advertised_listeners()?
-            .into_iter()
-            .next()
-            .unwrap_or(listener_cfg.clone());
-        let advertised_host = match advertised.host.as_str() {
-            "" | "0.0.0.0" | "::" => "localhost".to_string(),
-            h => h.to_string(),
-        };
-        // Port 0 binds an ephemeral port; clients must be told the real one.
-        let advertised_port = if advertised.port == 0 {
-            local_addr.port()
-        } else {
-            advertised.port
-        };
+        let mut endpoints = Vec::new();
+        for advertised in config.advertised_listeners()? {
+            let listener = bound
+                .iter()
+                .find(|b| b.config.name.eq_ignore_ascii_case(&advertised.name))
+                .ok_or_else(|| StartError::Advertised(advertised.name.clone()))?;
+            let host = match advertised.host.as_str() {
+                "" | "0.0.0.0" | "::" => "localhost".to_string(),
+                h => h.to_string(),
+            };
+            // Port 0 binds an ephemeral port; clients must be told the real one.
+            let port = if advertised.port == 0 {
+                listener.local_addr.port()
+            } else {
+                advertised.port
+            };
+            endpoints.push(BrokerEndpoint {
+                listener: listener.config.name.clone(),
+                host,
+                port,
+            });
+        }
+        let inter_broker = config.inter_broker_listener()?;
+        let (host, port) = endpoints
+            .iter()
+            .find(|e| e.listener.eq_ignore_ascii_case(&inter_broker.name))
+            .map(|e| (e.host.clone(), e.port))
+            .ok_or_else(|| StartError::Advertised(inter_broker.name.clone()))?;
         let me = BrokerRegistration {
             node_id: config.node_id(),
-            host: advertised_host,
-            port: advertised_port,
+            host,
+            port,
             rack: config.rack(),
             fenced: false,
+            endpoints,
         };
 
         let replicas = Arc::new(ReplicaManager::open(lock, config.node_id())?);
@@ -187,24 +227,38 @@ impl Broker {
         )
         .await
         .map_err(|(host, source)| StartError::Resolve { host, source })?;
-        let listener = Listener {
-            listener: tcp,
-            broker: context.clone(),
-            settings: Arc::new(ConnectionSettings {
-                listener_name: Arc::from(listener_cfg.name.as_str()),
-                protocol: listener_cfg.protocol,
-                max_request_bytes: config.socket_request_max_bytes(),
-                max_idle: config.connections_max_idle(),
-                request_pool: config
-                    .queued_max_request_bytes()
-                    .map(|bytes| Arc::new(Semaphore::new(bytes.min(Semaphore::MAX_PERMITS)))),
-            }),
-            limit: Arc::new(Semaphore::new(
-                config.max_connections().min(Semaphore::MAX_PERMITS),
-            )),
-            per_ip: Arc::new(per_ip),
-        };
-        let server = tokio::spawn(listener.run(shutdown_rx.clone()));
+        // Limits are the broker's, shared by every listener, as Kafka's
+        // max.connections and max.connections.per.ip.
+        let limit = Arc::new(Semaphore::new(
+            config.max_connections().min(Semaphore::MAX_PERMITS),
+        ));
+        let per_ip = Arc::new(per_ip);
+        let request_pool = config
+            .queued_max_request_bytes()
+            .map(|bytes| Arc::new(Semaphore::new(bytes.min(Semaphore::MAX_PERMITS))));
+        let mut servers = Vec::new();
+        let mut listener_addrs = Vec::new();
+        for b in bound {
+            listener_addrs.push((b.config.name.clone(), b.local_addr));
+            if let Some(tls) = &b.tls {
+                background.push(tokio::spawn(tls.clone().watch_files(shutdown_rx.clone())));
+            }
+            let listener = Listener {
+                listener: b.tcp,
+                broker: context.clone(),
+                settings: Arc::new(ConnectionSettings {
+                    listener_name: Arc::from(b.config.name.as_str()),
+                    protocol: b.config.protocol,
+                    max_request_bytes: config.socket_request_max_bytes(),
+                    max_idle: config.connections_max_idle(),
+                    request_pool: request_pool.clone(),
+                    tls: b.tls,
+                }),
+                limit: limit.clone(),
+                per_ip: per_ip.clone(),
+            };
+            servers.push(tokio::spawn(listener.run(shutdown_rx.clone())));
+        }
         background.push(follow_metadata(context.clone(), shutdown_rx.clone()));
         background.push(tokio::spawn(replica_fetcher::run(
             context.replicas.clone(),
@@ -258,14 +312,21 @@ impl Broker {
         Ok(Broker {
             context,
             local_addr,
+            listener_addrs,
             shutdown,
-            server,
+            servers,
             background,
         })
     }
 
+    /// Where the first client listener is bound.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// Every client listener's name and bound address, in `listeners` order.
+    pub fn listener_addrs(&self) -> &[(String, SocketAddr)] {
+        &self.listener_addrs
     }
 
     pub fn context(&self) -> &Arc<BrokerContext> {
@@ -280,7 +341,9 @@ impl Broker {
             .controlled_shutdown(CONTROLLED_SHUTDOWN_TIMEOUT)
             .await;
         let _ = self.shutdown.send(true);
-        let _ = self.server.await;
+        for server in self.servers {
+            let _ = server.await;
+        }
         for task in self.background {
             let _ = task.await;
         }

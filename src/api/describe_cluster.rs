@@ -20,7 +20,7 @@ impl Handler for DescribeCluster {
 
     async fn handle(
         broker: Arc<BrokerContext>,
-        _ctx: RequestContext,
+        ctx: RequestContext,
         request: DescribeClusterRequest,
     ) -> DescribeClusterResponse {
         let response = DescribeClusterResponse::default().with_endpoint_type(BROKER_ENDPOINTS);
@@ -49,11 +49,14 @@ impl Handler for DescribeCluster {
                     .brokers
                     .values()
                     .filter(|b| request.include_fenced_brokers || !b.fenced)
-                    .map(|b| {
+                    // Each broker as reached on the listener this request
+                    // came in on; one without that listener is left out.
+                    .filter_map(|b| Some((b, b.endpoint(&ctx.listener_name)?)))
+                    .map(|(b, (host, port))| {
                         DescribeClusterBroker::default()
                             .with_broker_id(BrokerId(b.node_id))
-                            .with_host(StrBytes::from_string(b.host.clone()))
-                            .with_port(i32::from(b.port))
+                            .with_host(StrBytes::from_string(host.to_string()))
+                            .with_port(i32::from(port))
                             .with_rack(b.rack.clone().map(StrBytes::from_string))
                             .with_is_fenced(b.fenced)
                     })

@@ -12,4 +12,4 @@ pub mod replica_fetcher;
 pub mod topic_name;
 
 pub use controller::{Controller, ControllerCommand, ControllerError, MetadataLoadError, NewTopic};
-pub use metadata::{BrokerRegistration, MetadataImage, PartitionImage, TopicImage};
+pub use metadata::{BrokerEndpoint, BrokerRegistration, MetadataImage, PartitionImage, TopicImage};

@@ -3,6 +3,8 @@
 //! Authentication (TLS, SASL) sets the principal once per connection;
 //! authorisation reads it on every request.
 
+pub mod tls;
+
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;

@@ -4,6 +4,7 @@ mod activity;
 mod connection;
 mod frame;
 mod listener;
+mod transport;
 
 pub use connection::ConnectionSettings;
 pub use frame::{Frame, FrameError, FrameReader};
