@@ -18,7 +18,7 @@ use crate::cluster::{BrokerEndpoint, BrokerRegistration, Controller, MetadataLoa
 use crate::config::{BrokerConfig, LoadError};
 use crate::group::{GroupConfig, GroupCoordinator};
 use crate::partition::{DataDirLock, ReplicaManager, StartupError};
-use crate::security::tls::{ServerTls, TlsError};
+use crate::security::tls::{ClientTls, ServerTls, TlsError};
 use crate::server::{ConnectionSettings, Listener, PerIpLimit};
 use crate::transaction::{TransactionConfig, TransactionCoordinator};
 
@@ -150,10 +150,29 @@ impl Broker {
 
         let replicas = Arc::new(ReplicaManager::open(lock, config.node_id())?);
         let (shutdown, shutdown_rx) = watch::channel(false);
-        let controller = Arc::new(Controller::start(&data_dir, config.clone()).await?);
+        // The CONTROLLER listener's TLS serves the quorum's peers and
+        // connects to them.
+        let controller_listener = config.controller_listener()?;
+        let (quorum_server_tls, quorum_client_tls) = match &controller_listener {
+            Some(l) if l.protocol.is_tls() => (
+                Some(Arc::new(ServerTls::load(&config, &l.name)?)),
+                Some(Arc::new(ClientTls::load(&config, &l.name)?)),
+            ),
+            _ => (None, None),
+        };
+        // A broker alone (no controller.quorum.voters) never connects to
+        // another, and needs no truststore to check one.
+        let has_peers = config.controller_quorum_voters()?.is_some();
+        let inter_broker_tls = if inter_broker.protocol.is_tls() && has_peers {
+            Some(Arc::new(ClientTls::load(&config, &inter_broker.name)?))
+        } else {
+            None
+        };
+        let controller =
+            Arc::new(Controller::start(&data_dir, config.clone(), quorum_client_tls).await?);
         let mut background = Vec::new();
         let mut quorum_addr = None;
-        if let Some(endpoint) = config.controller_listener()? {
+        if let Some(endpoint) = controller_listener {
             let addr = format!("{}:{}", endpoint.host, endpoint.port);
             let quorum_listener =
                 TcpListener::bind(&addr)
@@ -172,8 +191,12 @@ impl Broker {
                 let controller = forwarded.clone();
                 Box::pin(async move { controller.handle_forwarded(command).await })
             });
+            if let Some(tls) = &quorum_server_tls {
+                background.push(tokio::spawn(tls.clone().watch_files(shutdown_rx.clone())));
+            }
             background.push(tokio::spawn(network::serve(
                 quorum_listener,
+                quorum_server_tls,
                 controller.raft(),
                 forward,
                 shutdown_rx.clone(),
@@ -202,6 +225,7 @@ impl Broker {
                 state_log_partitions: config.transaction_state_log_num_partitions(),
                 max_timeout_ms: config.transaction_max_timeout_ms(),
                 id_expiration_ms: config.transactional_id_expiration_ms(),
+                inter_broker_tls: inter_broker_tls.clone(),
             },
             replicas.clone(),
             groups.clone(),
@@ -268,6 +292,7 @@ impl Broker {
                 max_wait_ms: config.replica_fetch_wait_max_ms(),
                 partition_max_bytes: config.replica_fetch_max_bytes(),
             },
+            inter_broker_tls,
             shutdown_rx.clone(),
         )));
         background.push(shrink_isrs(context.clone(), shutdown_rx.clone()));

@@ -657,3 +657,58 @@ fn a_renewed_certificate_is_served_to_new_connections_while_old_ones_stay() {
     });
     assert!(kept, "a broken keystore replaced the good one");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_whose_brokers_and_controllers_talk_tls_replicates() {
+    use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+    use rdkafka::client::DefaultClientContext;
+    let tmp = tempfile::tempdir().unwrap();
+    let ca = Ca::new("test CA");
+    let ca_path = write(tmp.path(), "ca.pem", ca.pem());
+    let keystore = pem_keystore(tmp.path(), &ca.issue(&broker_subject(), 1));
+    // mTLS everywhere: a node without the CA's certificate could neither
+    // join the quorum nor fetch.
+    let settings = [
+        "listener.security.protocol.map=SSL:SSL,CONTROLLER:SSL".to_string(),
+        "inter.broker.listener.name=SSL".to_string(),
+        format!("ssl.keystore.location={}", keystore.display()),
+        format!("ssl.truststore.location={}", ca_path.display()),
+        "ssl.client.auth=required".to_string(),
+    ];
+    let settings: Vec<&str> = settings.iter().map(String::as_str).collect();
+    let cluster = common::start_cluster_listening(3, "SSL://127.0.0.1:0", &settings, &[]);
+    let alice = ca.issue(&alice_subject(), 10);
+    let alice_cert = write(tmp.path(), "alice.pem", &alice.cert_pem);
+    let alice_key = write(tmp.path(), "alice.key", &alice.key_pem);
+    let bootstrap_port = cluster[0].port;
+    let client = ssl_config(
+        bootstrap_port,
+        &ca_path,
+        &[
+            ("ssl.certificate.location", alice_cert.to_str().unwrap()),
+            ("ssl.key.location", alice_key.to_str().unwrap()),
+        ],
+    );
+    let admin: AdminClient<DefaultClientContext> = client.create().unwrap();
+    let topic =
+        NewTopic::new("replicated", 1, TopicReplication::Fixed(3)).set("min.insync.replicas", "3");
+    for r in admin
+        .create_topics([&topic], &AdminOptions::new())
+        .await
+        .expect("create_topics")
+    {
+        r.expect("topic created");
+    }
+    // acks=all with min.insync.replicas=3 is acknowledged only once both
+    // followers fetched the records from the leader, over TLS.
+    let mut acks_all = client.clone();
+    acks_all.set("acks", "all");
+    round_trip(&acks_all, "replicated", &["one", "two"]).await;
+    // Every broker names the others by their SSL endpoints.
+    let mut stream = tls_connect(cluster[1].port, tls_client(&ca, Some(&alice))).unwrap();
+    let mut ports = metadata_ports(&mut stream);
+    ports.sort_unstable();
+    let mut expected: Vec<i32> = cluster.iter().map(|b| i32::from(b.port)).collect();
+    expected.sort_unstable();
+    assert_eq!(ports, expected);
+}

@@ -315,6 +315,40 @@ impl Settings {
         Ok(Arc::new(config))
     }
 
+    /// The client side of the same material: the truststore checks the
+    /// server, the keystore is this broker's certificate.
+    fn build_client(&self, verify_hostname: bool) -> Result<Arc<rustls::ClientConfig>, TlsError> {
+        let provider = self.provider()?;
+        let store = self
+            .truststore
+            .as_ref()
+            .ok_or_else(|| self.error("no truststore"))?;
+        let roots = Arc::new(self.load_truststore(store)?);
+        let verifier =
+            rustls::client::WebPkiServerVerifier::builder_with_provider(roots, provider.clone())
+                .build()
+                .map_err(|e| self.error(format!("cannot use the truststore: {e}")))?;
+        let (chain, key) = self.load_keystore()?;
+        let builder = rustls::ClientConfig::builder_with_provider(provider)
+            .with_protocol_versions(&self.protocols)
+            .map_err(|e| {
+                self.error(format!(
+                    "ssl.enabled.protocols and ssl.cipher.suites do not fit: {e}"
+                ))
+            })?;
+        let builder = if verify_hostname {
+            builder.with_webpki_verifier(verifier)
+        } else {
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(AnyHostName(verifier)))
+        };
+        let config = builder
+            .with_client_auth_cert(chain, key)
+            .map_err(|e| self.error(format!("the keystore's key and certificate: {e}")))?;
+        Ok(Arc::new(config))
+    }
+
     fn load_keystore(
         &self,
     ) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), TlsError> {
@@ -531,16 +565,6 @@ impl ServerTls {
         if files.is_empty() {
             return;
         }
-        let stamp = |files: &[PathBuf]| -> Vec<Option<(SystemTime, u64)>> {
-            files
-                .iter()
-                .map(|f| {
-                    std::fs::metadata(f)
-                        .ok()
-                        .and_then(|m| Some((m.modified().ok()?, m.len())))
-                })
-                .collect()
-        };
         let mut seen = stamp(&files);
         loop {
             tokio::select! {
@@ -564,6 +588,129 @@ impl ServerTls {
                 Err(e) => tracing::error!(error = %e, "TLS reload task failed"),
             }
         }
+    }
+}
+
+/// The modification time and length of each file, to tell a change.
+fn stamp(files: &[PathBuf]) -> Vec<Option<(SystemTime, u64)>> {
+    files
+        .iter()
+        .map(|f| {
+            std::fs::metadata(f)
+                .ok()
+                .and_then(|m| Some((m.modified().ok()?, m.len())))
+        })
+        .collect()
+}
+
+/// How this broker connects to another's TLS listener (replica fetchers,
+/// transaction markers, the metadata quorum): the listener's truststore
+/// checks the other broker, its keystore is this broker's certificate for
+/// mTLS, and `ssl.endpoint.identification.algorithm=https` checks the
+/// host name. Files that changed are read again at the next connection.
+pub struct ClientTls {
+    settings: Settings,
+    verify_hostname: bool,
+    current: parking_lot::Mutex<(Vec<Option<(SystemTime, u64)>>, Arc<rustls::ClientConfig>)>,
+}
+
+impl ClientTls {
+    pub fn load(config: &BrokerConfig, listener: &str) -> Result<ClientTls, TlsError> {
+        let settings = Settings::read(config, listener)?;
+        if settings.truststore.is_none() {
+            return Err(settings.error(
+                "brokers connecting to each other over TLS need a truststore to check one another (ssl.truststore.location or ssl.truststore.certificates)",
+            ));
+        }
+        let verify_hostname = config
+            .listener_value(listener, "ssl.endpoint.identification.algorithm")
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("https"));
+        let stamps = stamp(&settings.files());
+        let built = settings.build_client(verify_hostname)?;
+        Ok(ClientTls {
+            settings,
+            verify_hostname,
+            current: parking_lot::Mutex::new((stamps, built)),
+        })
+    }
+
+    /// The configuration for a new connection: rebuilt if the files
+    /// changed, the previous one if they no longer load.
+    fn config(&self) -> Arc<rustls::ClientConfig> {
+        let mut current = self.current.lock();
+        let now = stamp(&self.settings.files());
+        if now != current.0 {
+            current.0 = now;
+            match self.settings.build_client(self.verify_hostname) {
+                Ok(config) => current.1 = config,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot reload the TLS keystore or truststore for connections to other brokers; keeping the previous ones")
+                }
+            }
+        }
+        current.1.clone()
+    }
+
+    /// Runs the TLS handshake with the broker at `host` over `tcp`.
+    pub async fn connect(
+        &self,
+        tcp: tokio::net::TcpStream,
+        host: &str,
+    ) -> std::io::Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>> {
+        let name = rustls::pki_types::ServerName::try_from(host.to_string())
+            .map_err(|e| std::io::Error::other(format!("{host}: {e}")))?;
+        tokio_rustls::TlsConnector::from(self.config())
+            .connect(name, tcp)
+            .await
+    }
+}
+
+/// Checks a server's chain against the truststore but not its host name
+/// (`ssl.endpoint.identification.algorithm` empty, as Kafka allows).
+#[derive(Debug)]
+struct AnyHostName(Arc<rustls::client::WebPkiServerVerifier>);
+
+impl rustls::client::danger::ServerCertVerifier for AnyHostName {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &rustls::pki_types::ServerName<'_>,
+        ocsp_response: &[u8],
+        now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        match self
+            .0
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+        {
+            Err(rustls::Error::InvalidCertificate(rustls::CertificateError::NotValidForName))
+            | Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::NotValidForNameContext { .. },
+            )) => Ok(rustls::client::danger::ServerCertVerified::assertion()),
+            other => other,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.supported_verify_schemes()
     }
 }
 

@@ -37,12 +37,15 @@ use crate::cluster::MetadataImage;
 use crate::coordinator_records::{leadership_change, partition_for, replay_partition, LoadError};
 use crate::group::{GroupCoordinator, OFFSETS_TOPIC};
 use crate::partition::{now_ms, ReplicaManager};
+use crate::security::tls::ClientTls;
 
 pub struct TransactionConfig {
     pub node_id: i32,
     pub state_log_partitions: i32,
     pub max_timeout_ms: i32,
     pub id_expiration_ms: i64,
+    /// TLS to other brokers, when the inter-broker listener has it.
+    pub inter_broker_tls: Option<Arc<ClientTls>>,
 }
 
 /// A transactional id and its state, as DescribeTransactions reports it.
@@ -77,6 +80,7 @@ type Transactions<'a> = MutexGuard<'a, HashMap<String, TransactionMetadata>>;
 /// answer.
 fn send_markers(
     addr: &str,
+    tls: Option<&ClientTls>,
     meta: &TransactionMetadata,
     commit: bool,
     coordinator_epoch: i32,
@@ -99,7 +103,8 @@ fn send_markers(
         );
     let request = WriteTxnMarkersRequest::default().with_markers(vec![marker]);
     let call = async {
-        let mut connection = BrokerConnection::open(addr, "gregor-transaction-coordinator").await?;
+        let mut connection =
+            BrokerConnection::open(addr, "gregor-transaction-coordinator", tls).await?;
         connection.call(&request, 1).await
     };
     let response = tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(call))
@@ -478,7 +483,14 @@ impl TransactionCoordinator {
             let written: Vec<(String, i32)> = MutexGuard::unlocked(txns, || {
                 let mut written = Vec::new();
                 for (addr, topics) in remote {
-                    match send_markers(&addr, &meta, commit, coordinator_epoch, topics) {
+                    match send_markers(
+                        &addr,
+                        self.config.inter_broker_tls.as_deref(),
+                        &meta,
+                        commit,
+                        coordinator_epoch,
+                        topics,
+                    ) {
                         Ok(w) => written.extend(w),
                         Err(e) => {
                             tracing::warn!(transactional_id, %addr, error = %e, "cannot have transaction markers written");

@@ -167,9 +167,20 @@ pub fn start_cluster_per_node(
     overrides: &[&str],
     per_node: &[&[&str]],
 ) -> Vec<BrokerProcess> {
+    start_cluster_listening(n, "PLAINTEXT://127.0.0.1:0", overrides, per_node)
+}
+
+/// As [`start_cluster_per_node`], with `client_listeners` (such as
+/// `SSL://127.0.0.1:0`) in front of each node's CONTROLLER listener.
+pub fn start_cluster_listening(
+    n: usize,
+    client_listeners: &str,
+    overrides: &[&str],
+    per_node: &[&[&str]],
+) -> Vec<BrokerProcess> {
     // Another test may still take a chosen port first: start again on new ones.
     for _ in 0..3 {
-        if let Some(cluster) = try_start_cluster(n, overrides, per_node) {
+        if let Some(cluster) = try_start_cluster(n, client_listeners, overrides, per_node) {
             return cluster;
         }
     }
@@ -178,6 +189,7 @@ pub fn start_cluster_per_node(
 
 fn try_start_cluster(
     n: usize,
+    client_listeners: &str,
     overrides: &[&str],
     per_node: &[&[&str]],
 ) -> Option<Vec<BrokerProcess>> {
@@ -196,7 +208,7 @@ fn try_start_cluster(
             format!("node.id={}", i + 1),
             format!("controller.quorum.voters={voters}"),
             "controller.listener.names=CONTROLLER".to_string(),
-            format!("listeners=PLAINTEXT://127.0.0.1:0,CONTROLLER://127.0.0.1:{controller_port}"),
+            format!("listeners={client_listeners},CONTROLLER://127.0.0.1:{controller_port}"),
         ];
         node_overrides.extend(overrides.iter().map(|s| s.to_string()));
         if let Some(own) = per_node.get(i) {
