@@ -83,7 +83,11 @@ impl Broker {
             // TLS material is read before the port is taken: a bad
             // keystore stops the start with one line naming it.
             let tls = if listener.protocol.is_tls() {
-                Some(Arc::new(ServerTls::load(&config, &listener.name)?))
+                Some(Arc::new(ServerTls::load(
+                    &config,
+                    &listener.name,
+                    listener.protocol,
+                )?))
             } else {
                 None
             };
@@ -155,8 +159,8 @@ impl Broker {
         let controller_listener = config.controller_listener()?;
         let (quorum_server_tls, quorum_client_tls) = match &controller_listener {
             Some(l) if l.protocol.is_tls() => (
-                Some(Arc::new(ServerTls::load(&config, &l.name)?)),
-                Some(Arc::new(ClientTls::load(&config, &l.name)?)),
+                Some(Arc::new(ServerTls::load(&config, &l.name, l.protocol)?)),
+                Some(Arc::new(ClientTls::load(&config, &l.name, l.protocol)?)),
             ),
             _ => (None, None),
         };
@@ -164,7 +168,11 @@ impl Broker {
         // another, and needs no truststore to check one.
         let has_peers = config.controller_quorum_voters()?.is_some();
         let inter_broker_tls = if inter_broker.protocol.is_tls() && has_peers {
-            Some(Arc::new(ClientTls::load(&config, &inter_broker.name)?))
+            Some(Arc::new(ClientTls::load(
+                &config,
+                &inter_broker.name,
+                inter_broker.protocol,
+            )?))
         } else {
             None
         };

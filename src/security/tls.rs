@@ -21,7 +21,7 @@ use rustls::server::WebPkiClientVerifier;
 use rustls::{RootCertStore, ServerConfig, SupportedProtocolVersion};
 use tokio::sync::watch;
 
-use super::KafkaPrincipal;
+use super::{KafkaPrincipal, SecurityProtocol};
 use crate::config::BrokerConfig;
 
 /// How often the keystore and truststore files are checked for changes.
@@ -110,7 +110,11 @@ fn store_type(
 }
 
 impl Settings {
-    fn read(config: &BrokerConfig, listener: &str) -> Result<Settings, TlsError> {
+    fn read(
+        config: &BrokerConfig,
+        listener: &str,
+        protocol: SecurityProtocol,
+    ) -> Result<Settings, TlsError> {
         let get = |key: &str| {
             config
                 .listener_value(listener, key)
@@ -196,7 +200,18 @@ impl Settings {
             }),
             (None, None) => None,
         };
-        let client_auth = match get("ssl.client.auth").as_deref() {
+        // KIP-684: on SASL_SSL the client authenticates with SASL, and only
+        // a per-listener ssl.client.auth asks it for a certificate too.
+        let client_auth = if protocol == SecurityProtocol::SaslSsl {
+            let key = format!(
+                "listener.name.{}.ssl.client.auth",
+                listener.to_ascii_lowercase()
+            );
+            config.explicit(&key).map(str::to_string)
+        } else {
+            get("ssl.client.auth")
+        };
+        let client_auth = match client_auth.as_deref() {
             Some("required") => ClientAuth::Required,
             Some("requested") => ClientAuth::Requested,
             _ => ClientAuth::None,
@@ -514,8 +529,12 @@ pub struct ServerTls {
 
 impl ServerTls {
     /// Reads the listener's settings and files; any error stops the broker.
-    pub fn load(config: &BrokerConfig, listener: &str) -> Result<ServerTls, TlsError> {
-        let settings = Settings::read(config, listener)?;
+    pub fn load(
+        config: &BrokerConfig,
+        listener: &str,
+        protocol: SecurityProtocol,
+    ) -> Result<ServerTls, TlsError> {
+        let settings = Settings::read(config, listener, protocol)?;
         let mapper = PrincipalMapper::parse(
             &config
                 .listener_value(listener, "ssl.principal.mapping.rules")
@@ -615,8 +634,12 @@ pub struct ClientTls {
 }
 
 impl ClientTls {
-    pub fn load(config: &BrokerConfig, listener: &str) -> Result<ClientTls, TlsError> {
-        let settings = Settings::read(config, listener)?;
+    pub fn load(
+        config: &BrokerConfig,
+        listener: &str,
+        protocol: SecurityProtocol,
+    ) -> Result<ClientTls, TlsError> {
+        let settings = Settings::read(config, listener, protocol)?;
         if settings.truststore.is_none() {
             return Err(settings.error(
                 "brokers connecting to each other over TLS need a truststore to check one another (ssl.truststore.location or ssl.truststore.certificates)",
@@ -1008,6 +1031,36 @@ mod tests {
         ] {
             assert!(PrincipalMapper::parse(good).is_ok(), "{good} is read");
         }
+    }
+
+    #[test]
+    fn sasl_ssl_listeners_ask_for_certificates_only_when_told_per_listener() {
+        let config = |extra: &[(&str, &str)]| {
+            let mut set = vec![
+                ("ssl.keystore.location".to_string(), "/k.pem".to_string()),
+                ("ssl.truststore.location".to_string(), "/t.pem".to_string()),
+                ("ssl.client.auth".to_string(), "required".to_string()),
+            ];
+            set.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+            BrokerConfig::load(None, &set).unwrap()
+        };
+        let auth = |c: &BrokerConfig, protocol| {
+            Settings::read(c, "EXTERNAL", protocol).unwrap().client_auth
+        };
+        let broker_wide = config(&[]);
+        assert_eq!(
+            auth(&broker_wide, SecurityProtocol::Ssl),
+            ClientAuth::Required
+        );
+        assert_eq!(
+            auth(&broker_wide, SecurityProtocol::SaslSsl),
+            ClientAuth::None
+        );
+        let per_listener = config(&[("listener.name.external.ssl.client.auth", "requested")]);
+        assert_eq!(
+            auth(&per_listener, SecurityProtocol::SaslSsl),
+            ClientAuth::Requested
+        );
     }
 
     #[test]
