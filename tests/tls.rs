@@ -15,9 +15,10 @@ use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use common::{wait_until, BrokerProcess, RawClient};
+use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
 use kafka_protocol::messages::{
-    ApiKey, ApiVersionsRequest, DescribeClusterRequest, FindCoordinatorRequest, MetadataRequest,
-    RequestHeader, ResponseHeader,
+    ApiKey, ApiVersionsRequest, DescribeClusterRequest, DescribeConfigsRequest,
+    FindCoordinatorRequest, MetadataRequest, RequestHeader, ResponseHeader,
 };
 use kafka_protocol::protocol::{Decodable, Encodable, Request, StrBytes};
 use rcgen::{
@@ -451,6 +452,36 @@ async fn a_pkcs12_keystore_and_inline_pem_serve_tls() {
     );
     let ssl = ssl_config(broker.listener_port("SSL"), &ca_path, &[]);
     round_trip(&ssl, "pkcs12", &["x"]).await;
+    // DescribeConfigs says the password is set, and never what it is.
+    let mut client = RawClient::connect(broker.listener_port("PLAINTEXT"));
+    let described = client
+        .call(
+            &DescribeConfigsRequest::default().with_resources(vec![
+                DescribeConfigsResource::default()
+                    .with_resource_type(4)
+                    .with_resource_name(StrBytes::from_static_str("1"))
+                    .with_configuration_keys(Some(vec![
+                        StrBytes::from_static_str("ssl.keystore.password"),
+                        StrBytes::from_static_str("ssl.keystore.type"),
+                    ])),
+            ]),
+            4,
+        )
+        .expect("describe configs");
+    let configs = &described.results[0].configs;
+    let password = configs
+        .iter()
+        .find(|c| c.name.as_str() == "ssl.keystore.password")
+        .expect("ssl.keystore.password described");
+    assert!(
+        password.is_sensitive && password.value.is_none(),
+        "{password:?}"
+    );
+    let kind = configs
+        .iter()
+        .find(|c| c.name.as_str() == "ssl.keystore.type")
+        .expect("ssl.keystore.type described");
+    assert_eq!(kind.value.as_deref(), Some("PKCS12"));
 
     // Inline PEM, per listener, on a listener named otherwise.
     let broker = BrokerProcess::start(&[

@@ -583,21 +583,21 @@ pub static BROKER_CONFIGS: &[ConfigDef] = &[
     ),
     def(
         "ssl.key.password",
-        ConfigKind::String,
+        ConfigKind::Password,
         None,
         None,
         "Password of an encrypted private key (PEM keystores only; not supported: use an unencrypted PKCS#8 key or PKCS12).",
     ),
     def(
         "ssl.keystore.certificate.chain",
-        ConfigKind::String,
+        ConfigKind::Password,
         None,
         None,
         "The listener's certificate chain as inline PEM (with ssl.keystore.type=PEM).",
     ),
     def(
         "ssl.keystore.key",
-        ConfigKind::String,
+        ConfigKind::Password,
         None,
         None,
         "The listener's private key as inline PEM (with ssl.keystore.type=PEM).",
@@ -611,7 +611,7 @@ pub static BROKER_CONFIGS: &[ConfigDef] = &[
     ),
     def(
         "ssl.keystore.password",
-        ConfigKind::String,
+        ConfigKind::Password,
         None,
         None,
         "Password of a PKCS12 keystore.",
@@ -639,7 +639,7 @@ pub static BROKER_CONFIGS: &[ConfigDef] = &[
     ),
     def(
         "ssl.truststore.certificates",
-        ConfigKind::String,
+        ConfigKind::Password,
         None,
         None,
         "Trusted CA certificates as inline PEM (with ssl.truststore.type=PEM).",
@@ -653,7 +653,7 @@ pub static BROKER_CONFIGS: &[ConfigDef] = &[
     ),
     def(
         "ssl.truststore.password",
-        ConfigKind::String,
+        ConfigKind::Password,
         None,
         None,
         "Password of a PKCS12 truststore.",

@@ -611,7 +611,9 @@ impl ServerTls {
 }
 
 /// The modification time and length of each file, to tell a change.
-fn stamp(files: &[PathBuf]) -> Vec<Option<(SystemTime, u64)>> {
+type Stamps = Vec<Option<(SystemTime, u64)>>;
+
+fn stamp(files: &[PathBuf]) -> Stamps {
     files
         .iter()
         .map(|f| {
@@ -630,7 +632,7 @@ fn stamp(files: &[PathBuf]) -> Vec<Option<(SystemTime, u64)>> {
 pub struct ClientTls {
     settings: Settings,
     verify_hostname: bool,
-    current: parking_lot::Mutex<(Vec<Option<(SystemTime, u64)>>, Arc<rustls::ClientConfig>)>,
+    current: parking_lot::Mutex<(Stamps, Arc<rustls::ClientConfig>)>,
 }
 
 impl ClientTls {
