@@ -743,3 +743,41 @@ async fn a_cluster_whose_brokers_and_controllers_talk_tls_replicates() {
     expected.sort_unstable();
     assert_eq!(ports, expected);
 }
+
+#[test]
+fn enabled_protocols_and_cipher_suites_are_what_the_listener_offers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ca = Ca::new("test CA");
+    let keystore = pem_keystore(tmp.path(), &ca.issue(&broker_subject(), 1));
+    let broker = tls_broker(
+        &keystore,
+        &[
+            "ssl.enabled.protocols=TLSv1.2".into(),
+            "ssl.cipher.suites=TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256".into(),
+        ],
+    );
+    let port = broker.listener_port("SSL");
+    let client = |versions: &[&'static rustls::SupportedProtocolVersion]| {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(ca.cert.der().clone()).unwrap();
+        Arc::new(
+            rustls::ClientConfig::builder_with_provider(Arc::new(
+                rustls::crypto::ring::default_provider(),
+            ))
+            .with_protocol_versions(versions)
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth(),
+        )
+    };
+    assert!(
+        tls_connect(port, client(&[&rustls::version::TLS13])).is_err(),
+        "TLS 1.3 is not enabled"
+    );
+    let mut stream = tls_connect(port, client(&[&rustls::version::TLS12])).unwrap();
+    assert_eq!(
+        stream.conn.negotiated_cipher_suite().map(|s| s.suite()),
+        Some(rustls::CipherSuite::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256)
+    );
+    assert!(api_versions_ok(&mut stream));
+}

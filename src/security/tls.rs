@@ -1066,6 +1066,44 @@ mod tests {
     }
 
     #[test]
+    fn cipher_suites_are_named_as_iana_and_java_name_them() {
+        let settings = |suites: &str| {
+            let c = BrokerConfig::load(
+                None,
+                &[
+                    ("ssl.keystore.location".to_string(), "/k.pem".to_string()),
+                    ("ssl.cipher.suites".to_string(), suites.to_string()),
+                ],
+            )
+            .unwrap();
+            Settings::read(&c, "SSL", SecurityProtocol::Ssl).unwrap()
+        };
+        let provider = settings("TLS_AES_128_GCM_SHA256, TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384")
+            .provider()
+            .unwrap();
+        let names: Vec<String> = provider
+            .cipher_suites
+            .iter()
+            .map(|s| iana_name(&format!("{:?}", s.suite())))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "TLS_AES_128_GCM_SHA256",
+                "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"
+            ]
+        );
+        let err = settings("TLS_RSA_WITH_RC4_128_MD5")
+            .provider()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("TLS_RSA_WITH_RC4_128_MD5 is not supported"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn a_certificate_subject_is_written_as_java_writes_it() {
         let mut params = rcgen::CertificateParams::new(vec!["localhost".into()]).unwrap();
         let mut dn = rcgen::DistinguishedName::new();
