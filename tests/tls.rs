@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
+use common::pki::{write, Ca, Issued};
 use common::{wait_until, BrokerProcess, RawClient};
 use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
 use kafka_protocol::messages::{
@@ -21,64 +22,11 @@ use kafka_protocol::messages::{
     FindCoordinatorRequest, MetadataRequest, RequestHeader, ResponseHeader,
 };
 use kafka_protocol::protocol::{Decodable, Encodable, Request, StrBytes};
-use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, KeyPair, SerialNumber,
-};
+use rcgen::DnType;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Message, Offset, TopicPartitionList};
-
-/// A certificate authority that signs the broker's and clients' certificates.
-struct Ca {
-    cert: rcgen::Certificate,
-    key: KeyPair,
-}
-
-/// A certificate and its key, as PEM.
-struct Issued {
-    cert_pem: String,
-    key_pem: String,
-    cert_der: Vec<u8>,
-    key_der: Vec<u8>,
-}
-
-impl Ca {
-    fn new(name: &str) -> Ca {
-        let key = KeyPair::generate().unwrap();
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.distinguished_name = DistinguishedName::new();
-        params.distinguished_name.push(DnType::CommonName, name);
-        let cert = params.self_signed(&key).unwrap();
-        Ca { cert, key }
-    }
-
-    fn pem(&self) -> String {
-        self.cert.pem()
-    }
-
-    /// A certificate for 127.0.0.1 and localhost, with `subject` as
-    /// (type, value) pairs in encoding order and `serial`.
-    fn issue(&self, subject: &[(DnType, &str)], serial: u64) -> Issued {
-        let key = KeyPair::generate().unwrap();
-        let mut params =
-            CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
-        let mut dn = DistinguishedName::new();
-        for (kind, value) in subject {
-            dn.push(kind.clone(), *value);
-        }
-        params.distinguished_name = dn;
-        params.serial_number = Some(SerialNumber::from(serial));
-        let cert = params.signed_by(&key, &self.cert, &self.key).unwrap();
-        Issued {
-            cert_pem: cert.pem(),
-            key_pem: key.serialize_pem(),
-            cert_der: cert.der().to_vec(),
-            key_der: key.serialize_der(),
-        }
-    }
-}
 
 fn broker_subject() -> Vec<(DnType, &'static str)> {
     vec![(DnType::CommonName, "broker")]
@@ -90,13 +38,6 @@ fn alice_subject() -> Vec<(DnType, &'static str)> {
         (DnType::OrganizationalUnitName, "eng"),
         (DnType::CommonName, "alice"),
     ]
-}
-
-/// Writes `contents` to `dir/name` and returns the path.
-fn write(dir: &Path, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, contents).unwrap();
-    path
 }
 
 /// Replaces `path` at once (as a certificate renewal tool would), so
