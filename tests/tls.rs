@@ -92,18 +92,27 @@ fn metadata_ok(config: &ClientConfig) -> bool {
 /// Produces `values` to partition 0 of `topic` (created by the broker on
 /// first use) and reads them back, both over `config`.
 async fn round_trip(config: &ClientConfig, topic: &str, values: &[&str]) {
+    produce_values(config, topic, values).await;
+    assert_eq!(read_values(config, topic, values.len()), values);
+}
+
+async fn produce_values(config: &ClientConfig, topic: &str, values: &[&str]) {
     let mut producer_config = config.clone();
-    producer_config.set("message.timeout.ms", "15000");
+    producer_config.set("message.timeout.ms", "30000");
     let producer: FutureProducer = producer_config.create().expect("producer");
     for v in values {
         producer
             .send(
                 FutureRecord::<(), str>::to(topic).partition(0).payload(*v),
-                Duration::from_secs(15),
+                Duration::from_secs(30),
             )
             .await
             .unwrap_or_else(|(e, _)| panic!("produce over TLS failed: {e}"));
     }
+}
+
+/// The first `count` values of partition 0 of `topic`, read over `config`.
+fn read_values(config: &ClientConfig, topic: &str, count: usize) -> Vec<String> {
     let mut consumer_config = config.clone();
     consumer_config
         .set("group.id", "tls-reader")
@@ -114,14 +123,14 @@ async fn round_trip(config: &ClientConfig, topic: &str, values: &[&str]) {
         .unwrap();
     consumer.assign(&tpl).unwrap();
     let mut got = Vec::new();
-    let ok = wait_until(Duration::from_secs(20), || {
+    let ok = wait_until(Duration::from_secs(30), || {
         if let Some(Ok(m)) = consumer.poll(Duration::from_millis(100)) {
             got.push(String::from_utf8_lossy(m.payload().unwrap_or_default()).to_string());
         }
-        got.len() >= values.len()
+        got.len() >= count
     });
     assert!(ok, "consumed only {got:?} over TLS");
-    assert_eq!(got, values);
+    got
 }
 
 /// A rustls client trusting `ca`, with `identity` as its certificate.
@@ -642,13 +651,16 @@ async fn a_cluster_whose_brokers_and_controllers_talk_tls_replicates() {
     // join the quorum nor fetch.
     let settings = [
         "listener.security.protocol.map=SSL:SSL,CONTROLLER:SSL".to_string(),
+        "broker.session.timeout.ms=2000".to_string(),
+        "replica.lag.time.max.ms=2000".to_string(),
+        "broker.heartbeat.interval.ms=300".to_string(),
         "inter.broker.listener.name=SSL".to_string(),
         format!("ssl.keystore.location={}", keystore.display()),
         format!("ssl.truststore.location={}", ca_path.display()),
         "ssl.client.auth=required".to_string(),
     ];
     let settings: Vec<&str> = settings.iter().map(String::as_str).collect();
-    let cluster = common::start_cluster_listening(3, "SSL://127.0.0.1:0", &settings, &[]);
+    let mut cluster = common::start_cluster_listening(3, "SSL://127.0.0.1:0", &settings, &[]);
     let alice = ca.issue(&alice_subject(), 10);
     let alice_cert = write(tmp.path(), "alice.pem", &alice.cert_pem);
     let alice_key = write(tmp.path(), "alice.key", &alice.key_pem);
@@ -663,7 +675,7 @@ async fn a_cluster_whose_brokers_and_controllers_talk_tls_replicates() {
     );
     let admin: AdminClient<DefaultClientContext> = client.create().unwrap();
     let topic =
-        NewTopic::new("replicated", 1, TopicReplication::Fixed(3)).set("min.insync.replicas", "3");
+        NewTopic::new("replicated", 1, TopicReplication::Fixed(3)).set("min.insync.replicas", "2");
     for r in admin
         .create_topics([&topic], &AdminOptions::new())
         .await
@@ -671,8 +683,8 @@ async fn a_cluster_whose_brokers_and_controllers_talk_tls_replicates() {
     {
         r.expect("topic created");
     }
-    // acks=all with min.insync.replicas=3 is acknowledged only once both
-    // followers fetched the records from the leader, over TLS.
+    // acks=all is acknowledged only once every replica in the ISR (all
+    // three, while none falls behind) fetched the records over TLS.
     let mut acks_all = client.clone();
     acks_all.set("acks", "all");
     round_trip(&acks_all, "replicated", &["one", "two"]).await;
@@ -683,6 +695,40 @@ async fn a_cluster_whose_brokers_and_controllers_talk_tls_replicates() {
     let mut expected: Vec<i32> = cluster.iter().map(|b| i32::from(b.port)).collect();
     expected.sort_unstable();
     assert_eq!(ports, expected);
+
+    // Failover: the leader dies, the controllers (over TLS) fence it and
+    // elect another, and acknowledged records are all still there.
+    let leader = call(
+        &mut stream,
+        &MetadataRequest::default().with_topics(None),
+        12,
+    )
+    .expect("metadata")
+    .topics
+    .iter()
+    .find(|t| {
+        t.name
+            .as_ref()
+            .is_some_and(|n| n.0.as_str() == "replicated")
+    })
+    .expect("the topic")
+    .partitions[0]
+        .leader_id
+        .0;
+    drop(stream);
+    cluster[(leader - 1) as usize].kill9();
+    let all: Vec<String> = cluster
+        .iter()
+        .filter(|b| b.pid().is_some())
+        .map(|b| format!("127.0.0.1:{}", b.port))
+        .collect();
+    let mut survivors = acks_all.clone();
+    survivors.set("bootstrap.servers", all.join(","));
+    produce_values(&survivors, "replicated", &["three", "four"]).await;
+    assert_eq!(
+        read_values(&survivors, "replicated", 4),
+        ["one", "two", "three", "four"]
+    );
 }
 
 #[test]
