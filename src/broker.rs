@@ -152,10 +152,9 @@ impl Broker {
             endpoints,
         };
 
-        let replicas = Arc::new(ReplicaManager::open(lock, config.node_id())?);
-        let (shutdown, shutdown_rx) = watch::channel(false);
-        // The CONTROLLER listener's TLS serves the quorum's peers and
-        // connects to them.
+        // Before the logs are opened (recovery may take long), so that bad
+        // TLS material stops the start at once. The CONTROLLER listener's
+        // TLS serves the quorum's peers and connects to them.
         let controller_listener = config.controller_listener()?;
         let (quorum_server_tls, quorum_client_tls) = match &controller_listener {
             Some(l) if l.protocol.is_tls() => (
@@ -176,6 +175,8 @@ impl Broker {
         } else {
             None
         };
+        let replicas = Arc::new(ReplicaManager::open(lock, config.node_id())?);
+        let (shutdown, shutdown_rx) = watch::channel(false);
         let controller =
             Arc::new(Controller::start(&data_dir, config.clone(), quorum_client_tls).await?);
         let mut background = Vec::new();
