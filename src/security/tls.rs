@@ -42,15 +42,16 @@ fn config_error(listener: &str, reason: impl Into<String>) -> TlsError {
 
 /// `ssl.client.auth`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ClientAuth {
+enum ClientAuth {
     None,
     Requested,
     Required,
 }
 
 /// What one listener's TLS is built from, read once from the config; the
-/// files it names are read again on every reload.
-#[derive(Debug, Clone)]
+/// files it names are read again on every reload. No `Debug`: it holds
+/// passwords and may hold a private key.
+#[derive(Clone)]
 struct Settings {
     listener: String,
     keystore: Store,
@@ -61,7 +62,7 @@ struct Settings {
 }
 
 /// A keystore or truststore: a file, or inline PEM.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 enum Store {
     File {
         /// The name of the config key the path came from, for errors.
