@@ -15,7 +15,8 @@ use crate::api::BrokerContext;
 use crate::cluster::quorum::network::{self, ForwardHandler};
 use crate::cluster::replica_fetcher::{self, FetcherConfig};
 use crate::cluster::{
-    BrokerRegistration, Controller, ControllerError, MetadataLoadError, UserScramAlteration,
+    BrokerEndpoint, BrokerRegistration, Controller, ControllerError, MetadataLoadError,
+    UserScramAlteration,
 };
 use crate::config::{BrokerConfig, LoadError};
 use crate::group::{GroupConfig, GroupCoordinator};
@@ -24,6 +25,7 @@ use crate::security::authorizer::Authorizer;
 use crate::security::sasl::client::SaslClientConfig;
 use crate::security::sasl::scram::{parse_bootstrap, BootstrapCredential, ScramCredential};
 use crate::security::sasl::{SaslConfigError, SaslListenerConfig};
+use crate::security::tls::{ClientTls, ServerTls, TlsError};
 use crate::server::{ConnectionSettings, Listener, PerIpLimit};
 use crate::transaction::{TransactionConfig, TransactionCoordinator};
 
@@ -46,6 +48,10 @@ pub enum StartError {
     ScramBootstrap(String),
     #[error("cannot create the bootstrap SCRAM credentials: {0}")]
     ScramBootstrapWrite(ControllerError),
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    #[error("advertised listener {0} is not in listeners")]
+    Advertised(String),
     #[error("cannot resolve {host} in max.connections.per.ip.overrides: {source}")]
     Resolve {
         host: String,
@@ -53,8 +59,8 @@ pub enum StartError {
     },
 }
 
-/// How this broker logs in to the others, which it reaches on the listener
-/// it registers: none on a listener without SASL. Left at Kafka's default
+/// How this broker logs in to the others, which it reaches on the
+/// inter-broker listener: none on a listener without SASL. Left at Kafka's default
 /// (GSSAPI, which Gregor lacks), `sasl.mechanism.inter.broker.protocol`
 /// only gets a warning, so that a single broker starts without it.
 fn inter_broker_sasl(
@@ -109,6 +115,15 @@ async fn bootstrap_scram_credentials(
     Ok(())
 }
 
+/// A client listener bound, before it serves.
+struct BoundListener {
+    config: crate::config::Listener,
+    tcp: TcpListener,
+    local_addr: SocketAddr,
+    tls: Option<Arc<ServerTls>>,
+    sasl: Option<Arc<SaslListenerConfig>>,
+}
+
 /// How often segment.ms rolls and flush.ms flushes are checked.
 const TICK: Duration = Duration::from_millis(500);
 
@@ -119,8 +134,9 @@ const SESSION_CHECK: Duration = Duration::from_millis(200);
 pub struct Broker {
     context: Arc<BrokerContext>,
     local_addr: SocketAddr,
+    listener_addrs: Vec<(String, SocketAddr)>,
     shutdown: watch::Sender<bool>,
-    server: JoinHandle<()>,
+    servers: Vec<JoinHandle<()>>,
     background: Vec<JoinHandle<()>>,
 }
 
@@ -132,65 +148,120 @@ impl Broker {
         let data_dir = config.data_dir();
         let lock = DataDirLock::acquire(&data_dir)?;
         raise_open_file_limit();
-        let listener_cfg = config
-            .listeners()?
-            .into_iter()
-            .next()
-            .ok_or_else(|| LoadError::Listener(String::new()))?;
         // SASL settings are checked before anything starts.
-        let inter_broker_sasl = inter_broker_sasl(&config, &listener_cfg)?;
-        let listener_sasl = SaslListenerConfig::for_listener(&config, &listener_cfg)?;
+        let inter_broker_sasl = inter_broker_sasl(&config, &config.inter_broker_listener()?)?;
         let scram_bootstrap = config
             .explicit("gregor.scram.bootstrap.credentials")
             .map(parse_bootstrap)
             .transpose()
             .map_err(StartError::ScramBootstrap)?
             .unwrap_or_default();
-        let bind_host = if listener_cfg.host.is_empty() {
-            "0.0.0.0".to_string()
-        } else {
-            listener_cfg.host.clone()
-        };
-        let addr = format!("{bind_host}:{}", listener_cfg.port);
-        let tcp = TcpListener::bind(&addr)
-            .await
-            .map_err(|source| StartError::Bind {
-                addr: addr.clone(),
-                source,
-            })?;
-        let local_addr = tcp
-            .local_addr()
-            .map_err(|source| StartError::Bind { addr, source })?;
+        let mut bound = Vec::new();
+        for listener in config.listeners()? {
+            let sasl = SaslListenerConfig::for_listener(&config, &listener)?;
+            // TLS material is read before the port is taken: a bad
+            // keystore stops the start with one line naming it.
+            let tls = if listener.protocol.is_tls() {
+                Some(Arc::new(ServerTls::load(
+                    &config,
+                    &listener.name,
+                    listener.protocol,
+                )?))
+            } else {
+                None
+            };
+            let bind_host = if listener.host.is_empty() {
+                "0.0.0.0".to_string()
+            } else {
+                listener.host.clone()
+            };
+            let addr = format!("{bind_host}:{}", listener.port);
+            let tcp = TcpListener::bind(&addr)
+                .await
+                .map_err(|source| StartError::Bind {
+                    addr: addr.clone(),
+                    source,
+                })?;
+            let local_addr = tcp
+                .local_addr()
+                .map_err(|source| StartError::Bind { addr, source })?;
+            bound.push(BoundListener {
+                config: listener,
+                tcp,
+                local_addr,
+                tls,
+                sasl,
+            });
+        }
+        let local_addr = bound[0].local_addr;
 
-        let advertised = config
-            .advertised_listeners()?
-            .into_iter()
-            .next()
-            .unwrap_or(listener_cfg.clone());
-        let advertised_host = match advertised.host.as_str() {
-            "" | "0.0.0.0" | "::" => "localhost".to_string(),
-            h => h.to_string(),
-        };
-        // Port 0 binds an ephemeral port; clients must be told the real one.
-        let advertised_port = if advertised.port == 0 {
-            local_addr.port()
-        } else {
-            advertised.port
-        };
+        let mut endpoints = Vec::new();
+        for advertised in config.advertised_listeners()? {
+            let listener = bound
+                .iter()
+                .find(|b| b.config.name.eq_ignore_ascii_case(&advertised.name))
+                .ok_or_else(|| StartError::Advertised(advertised.name.clone()))?;
+            let host = match advertised.host.as_str() {
+                "" | "0.0.0.0" | "::" => "localhost".to_string(),
+                h => h.to_string(),
+            };
+            // Port 0 binds an ephemeral port; clients must be told the real one.
+            let port = if advertised.port == 0 {
+                listener.local_addr.port()
+            } else {
+                advertised.port
+            };
+            endpoints.push(BrokerEndpoint {
+                listener: listener.config.name.clone(),
+                host,
+                port,
+            });
+        }
+        let inter_broker = config.inter_broker_listener()?;
+        let (host, port) = endpoints
+            .iter()
+            .find(|e| e.listener.eq_ignore_ascii_case(&inter_broker.name))
+            .map(|e| (e.host.clone(), e.port))
+            .ok_or_else(|| StartError::Advertised(inter_broker.name.clone()))?;
         let me = BrokerRegistration {
             node_id: config.node_id(),
-            host: advertised_host,
-            port: advertised_port,
+            host,
+            port,
             rack: config.rack(),
             fenced: false,
+            endpoints,
         };
 
+        // Before the logs are opened (recovery may take long), so that bad
+        // TLS material stops the start at once. The CONTROLLER listener's
+        // TLS serves the quorum's peers and connects to them.
+        let controller_listener = config.controller_listener()?;
+        let (quorum_server_tls, quorum_client_tls) = match &controller_listener {
+            Some(l) if l.protocol.is_tls() => (
+                Some(Arc::new(ServerTls::load(&config, &l.name, l.protocol)?)),
+                Some(Arc::new(ClientTls::load(&config, &l.name, l.protocol)?)),
+            ),
+            _ => (None, None),
+        };
+        // A broker alone (no controller.quorum.voters) never connects to
+        // another, and needs no truststore to check one.
+        let has_peers = config.controller_quorum_voters()?.is_some();
+        let inter_broker_tls = if inter_broker.protocol.is_tls() && has_peers {
+            Some(Arc::new(ClientTls::load(
+                &config,
+                &inter_broker.name,
+                inter_broker.protocol,
+            )?))
+        } else {
+            None
+        };
         let replicas = Arc::new(ReplicaManager::open(lock, config.node_id())?);
         let (shutdown, shutdown_rx) = watch::channel(false);
-        let controller = Arc::new(Controller::start(&data_dir, config.clone()).await?);
+        let controller =
+            Arc::new(Controller::start(&data_dir, config.clone(), quorum_client_tls).await?);
         let mut background = Vec::new();
         let mut quorum_addr = None;
-        if let Some(endpoint) = config.controller_listener()? {
+        if let Some(endpoint) = controller_listener {
             let addr = format!("{}:{}", endpoint.host, endpoint.port);
             let quorum_listener =
                 TcpListener::bind(&addr)
@@ -209,8 +280,12 @@ impl Broker {
                 let controller = forwarded.clone();
                 Box::pin(async move { controller.handle_forwarded(command).await })
             });
+            if let Some(tls) = &quorum_server_tls {
+                background.push(tokio::spawn(tls.clone().watch_files(shutdown_rx.clone())));
+            }
             background.push(tokio::spawn(network::serve(
                 quorum_listener,
+                quorum_server_tls,
                 controller.raft(),
                 forward,
                 shutdown_rx.clone(),
@@ -241,6 +316,7 @@ impl Broker {
                 max_timeout_ms: config.transaction_max_timeout_ms(),
                 id_expiration_ms: config.transactional_id_expiration_ms(),
                 sasl: inter_broker_sasl.clone(),
+                inter_broker_tls: inter_broker_tls.clone(),
             },
             replicas.clone(),
             groups.clone(),
@@ -267,25 +343,39 @@ impl Broker {
         )
         .await
         .map_err(|(host, source)| StartError::Resolve { host, source })?;
-        let listener = Listener {
-            listener: tcp,
-            broker: context.clone(),
-            settings: Arc::new(ConnectionSettings {
-                listener_name: Arc::from(listener_cfg.name.as_str()),
-                protocol: listener_cfg.protocol,
-                max_request_bytes: config.socket_request_max_bytes(),
-                max_idle: config.connections_max_idle(),
-                request_pool: config
-                    .queued_max_request_bytes()
-                    .map(|bytes| Arc::new(Semaphore::new(bytes.min(Semaphore::MAX_PERMITS)))),
-                sasl: listener_sasl,
-            }),
-            limit: Arc::new(Semaphore::new(
-                config.max_connections().min(Semaphore::MAX_PERMITS),
-            )),
-            per_ip: Arc::new(per_ip),
-        };
-        let server = tokio::spawn(listener.run(shutdown_rx.clone()));
+        // Limits are the broker's, shared by every listener, as Kafka's
+        // max.connections and max.connections.per.ip.
+        let limit = Arc::new(Semaphore::new(
+            config.max_connections().min(Semaphore::MAX_PERMITS),
+        ));
+        let per_ip = Arc::new(per_ip);
+        let request_pool = config
+            .queued_max_request_bytes()
+            .map(|bytes| Arc::new(Semaphore::new(bytes.min(Semaphore::MAX_PERMITS))));
+        let mut servers = Vec::new();
+        let mut listener_addrs = Vec::new();
+        for b in bound {
+            listener_addrs.push((b.config.name.clone(), b.local_addr));
+            if let Some(tls) = &b.tls {
+                background.push(tokio::spawn(tls.clone().watch_files(shutdown_rx.clone())));
+            }
+            let listener = Listener {
+                listener: b.tcp,
+                broker: context.clone(),
+                settings: Arc::new(ConnectionSettings {
+                    listener_name: Arc::from(b.config.name.as_str()),
+                    protocol: b.config.protocol,
+                    max_request_bytes: config.socket_request_max_bytes(),
+                    max_idle: config.connections_max_idle(),
+                    request_pool: request_pool.clone(),
+                    tls: b.tls,
+                    sasl: b.sasl,
+                }),
+                limit: limit.clone(),
+                per_ip: per_ip.clone(),
+            };
+            servers.push(tokio::spawn(listener.run(shutdown_rx.clone())));
+        }
         background.push(follow_metadata(context.clone(), shutdown_rx.clone()));
         background.push(tokio::spawn(replica_fetcher::run(
             context.replicas.clone(),
@@ -296,6 +386,7 @@ impl Broker {
                 partition_max_bytes: config.replica_fetch_max_bytes(),
                 sasl: inter_broker_sasl.clone(),
             },
+            inter_broker_tls,
             shutdown_rx.clone(),
         )));
         background.push(shrink_isrs(context.clone(), shutdown_rx.clone()));
@@ -340,14 +431,21 @@ impl Broker {
         Ok(Broker {
             context,
             local_addr,
+            listener_addrs,
             shutdown,
-            server,
+            servers,
             background,
         })
     }
 
+    /// Where the first client listener is bound.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// Every client listener's name and bound address, in `listeners` order.
+    pub fn listener_addrs(&self) -> &[(String, SocketAddr)] {
+        &self.listener_addrs
     }
 
     pub fn context(&self) -> &Arc<BrokerContext> {
@@ -362,7 +460,9 @@ impl Broker {
             .controlled_shutdown(CONTROLLED_SHUTDOWN_TIMEOUT)
             .await;
         let _ = self.shutdown.send(true);
-        let _ = self.server.await;
+        for server in self.servers {
+            let _ = server.await;
+        }
         for task in self.background {
             let _ = task.await;
         }

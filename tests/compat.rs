@@ -8,15 +8,17 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use common::pki::{write, Ca};
 use common::BrokerProcess;
 
 fn compat_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/compat")
 }
 
-/// Runs one client's scenario script; a failure shows the client's own
-/// account of the scenario, API and error code.
-fn run_scenarios(client: &str, program: PathBuf, script: &str, scenarios: usize, bootstrap: &str) {
+/// Runs one client's scenario script with `args` (the bootstrap address
+/// first); a failure shows the client's own account of the scenario, API
+/// and error code.
+fn run_scenarios(client: &str, program: PathBuf, script: &str, scenarios: usize, args: &[&str]) {
     assert!(
         program.exists() || program.components().count() == 1,
         "{client} is not installed: run scripts/install-compat ({} is missing)",
@@ -24,7 +26,7 @@ fn run_scenarios(client: &str, program: PathBuf, script: &str, scenarios: usize,
     );
     let out = Command::new(&program)
         .arg(compat_dir().join(script))
-        .arg(bootstrap)
+        .args(args)
         .output()
         .unwrap_or_else(|e| panic!("cannot run {}: {e}", program.display()));
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -48,7 +50,7 @@ fn kafka_python_scenarios() {
         compat_dir().join("python/.venv/bin/python"),
         "python/kafka_python_scenarios.py",
         10,
-        &broker.bootstrap(),
+        &[&broker.bootstrap()],
     );
 }
 
@@ -64,7 +66,7 @@ fn kafkajs_scenarios() {
         PathBuf::from("node"),
         "node/kafkajs_scenarios.js",
         10,
-        &broker.bootstrap(),
+        &[&broker.bootstrap()],
     );
 }
 
@@ -76,7 +78,90 @@ fn confluent_kafka_scenarios() {
         compat_dir().join("python/.venv/bin/python"),
         "python/confluent_kafka_scenarios.py",
         6,
-        &broker.bootstrap(),
+        &[&broker.bootstrap()],
+    );
+}
+
+/// A broker whose only listener is SSL with mTLS required, and the files a
+/// client needs: the CA, and a certificate and key of its own.
+struct TlsSetup {
+    broker: BrokerProcess,
+    _dir: tempfile::TempDir,
+    ca: PathBuf,
+    cert: PathBuf,
+    key: PathBuf,
+}
+
+impl TlsSetup {
+    fn start() -> TlsSetup {
+        use rcgen::DnType;
+        let dir = tempfile::tempdir().unwrap();
+        let ca = Ca::new("compat CA");
+        let ca_path = write(dir.path(), "ca.pem", ca.pem());
+        let server = ca.issue(&[(DnType::CommonName, "broker")], 1);
+        let keystore = write(
+            dir.path(),
+            "broker.pem",
+            format!("{}{}", server.cert_pem, server.key_pem),
+        );
+        let client = ca.issue(&[(DnType::CommonName, "client")], 2);
+        let cert = write(dir.path(), "client.pem", &client.cert_pem);
+        let key = write(dir.path(), "client.key", &client.key_pem);
+        let broker = BrokerProcess::start(&[
+            "listeners=SSL://127.0.0.1:0",
+            &format!("ssl.keystore.location={}", keystore.display()),
+            &format!("ssl.truststore.location={}", ca_path.display()),
+            "ssl.client.auth=required",
+            "group.initial.rebalance.delay.ms=0",
+        ]);
+        TlsSetup {
+            broker,
+            _dir: dir,
+            ca: ca_path,
+            cert,
+            key,
+        }
+    }
+
+    fn args(&self) -> Vec<String> {
+        vec![
+            self.broker.bootstrap(),
+            self.ca.display().to_string(),
+            self.cert.display().to_string(),
+            self.key.display().to_string(),
+        ]
+    }
+}
+
+#[test]
+fn kafka_python_over_mtls() {
+    let setup = TlsSetup::start();
+    let args = setup.args();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    run_scenarios(
+        "kafka-python",
+        compat_dir().join("python/.venv/bin/python"),
+        "python/kafka_python_tls.py",
+        2,
+        &args,
+    );
+}
+
+#[test]
+fn kafkajs_over_mtls() {
+    let setup = TlsSetup::start();
+    assert!(
+        compat_dir().join("node/node_modules/kafkajs").exists(),
+        "kafkajs is not installed: run scripts/install-compat"
+    );
+    let args = setup.args();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    run_scenarios(
+        "kafkajs",
+        PathBuf::from("node"),
+        "node/kafkajs_tls.js",
+        2,
+        &args,
     );
 }
 
@@ -100,7 +185,7 @@ fn kafka_python_sasl_scenarios() {
         compat_dir().join("python/.venv/bin/python"),
         "python/kafka_python_sasl.py",
         6,
-        &broker.bootstrap(),
+        &[&broker.bootstrap()],
     );
 }
 
@@ -116,6 +201,6 @@ fn kafkajs_sasl_scenarios() {
         PathBuf::from("node"),
         "node/kafkajs_sasl.js",
         6,
-        &broker.bootstrap(),
+        &[&broker.bootstrap()],
     );
 }

@@ -63,11 +63,14 @@ impl Handler for DescribeCluster {
                     .brokers
                     .values()
                     .filter(|b| request.include_fenced_brokers || !b.fenced)
-                    .map(|b| {
+                    // Each broker as reached on the listener this request
+                    // came in on; one without that listener is left out.
+                    .filter_map(|b| Some((b, b.endpoint(&ctx.listener_name)?)))
+                    .map(|(b, (host, port))| {
                         DescribeClusterBroker::default()
                             .with_broker_id(BrokerId(b.node_id))
-                            .with_host(StrBytes::from_string(b.host.clone()))
-                            .with_port(i32::from(b.port))
+                            .with_host(StrBytes::from_string(host.to_string()))
+                            .with_port(i32::from(port))
                             .with_rack(b.rack.clone().map(StrBytes::from_string))
                             .with_is_fenced(b.fenced)
                     })

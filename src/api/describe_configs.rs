@@ -13,7 +13,7 @@ use kafka_protocol::protocol::StrBytes;
 use super::config_resource::{self, BROKER, TOPIC};
 use super::{BrokerContext, Handler, RequestContext};
 use crate::cluster::ControllerError;
-use crate::config::{ConfigDef, ConfigSource, TOPIC_CONFIGS};
+use crate::config::{ConfigDef, ConfigKind, ConfigSource, TOPIC_CONFIGS};
 use crate::security::acl::AclOperation;
 
 pub struct DescribeConfigs;
@@ -118,6 +118,12 @@ fn describe_broker(
             } else {
                 ConfigSource::Default
             };
+            // As Kafka: a secret is reported as set or not, never shown.
+            if def.kind == ConfigKind::Password {
+                return opts
+                    .entry(def, None, source.wire_code(), true)
+                    .with_is_sensitive(true);
+            }
             let mut entry = opts.entry(def, value.clone(), source.wire_code(), true);
             if opts.synonyms {
                 // Kafka lists every level that has a value, most specific first.

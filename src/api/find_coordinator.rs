@@ -28,6 +28,7 @@ type Failure = (ResponseError, Option<&'static str>);
 async fn locate(
     broker: &BrokerContext,
     auth: &Authorization,
+    listener: &str,
     key: &str,
     key_type: i8,
 ) -> Result<(i32, String, i32), Failure> {
@@ -80,7 +81,12 @@ async fn locate(
         .map(|p| p.leader)
         .and_then(|id| image.brokers.get(&id))
         .ok_or((ResponseError::CoordinatorNotAvailable, None))?;
-    Ok((leader.node_id, leader.host.clone(), i32::from(leader.port)))
+    // Reached on the listener the client asked on, as Kafka answers; a
+    // coordinator without that listener is not available to this client.
+    let (host, port) = leader
+        .endpoint(listener)
+        .ok_or((ResponseError::CoordinatorNotAvailable, None))?;
+    Ok((leader.node_id, host.to_string(), i32::from(port)))
 }
 
 /// (error code, message, node id, host, port) as the response carries them.
@@ -113,7 +119,7 @@ impl Handler for FindCoordinator {
             let mut coordinators = Vec::with_capacity(request.coordinator_keys.len());
             for key in &request.coordinator_keys {
                 let (code, message, node, host, port) =
-                    fields(locate(&broker, &auth, key, request.key_type).await);
+                    fields(locate(&broker, &auth, &ctx.listener_name, key, request.key_type).await);
                 coordinators.push(
                     Coordinator::default()
                         .with_key(key.clone())
@@ -126,8 +132,16 @@ impl Handler for FindCoordinator {
             }
             return FindCoordinatorResponse::default().with_coordinators(coordinators);
         }
-        let (code, message, node, host, port) =
-            fields(locate(&broker, &auth, &request.key, request.key_type).await);
+        let (code, message, node, host, port) = fields(
+            locate(
+                &broker,
+                &auth,
+                &ctx.listener_name,
+                &request.key,
+                request.key_type,
+            )
+            .await,
+        );
         FindCoordinatorResponse::default()
             .with_error_code(code)
             .with_error_message(message)

@@ -40,16 +40,25 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        // Tests and scripts read this line to learn the bound port. A reader
-        // that has gone (`| head -1`) must not take the broker down with it.
-        let _ = gregor::cli::write_out(
-            format!(
-                "gregor broker {} listening on {}\n",
-                broker.context().node_id,
-                broker.local_addr()
-            )
-            .as_bytes(),
+        // Tests and scripts read this line to learn the bound ports: the
+        // first listener's address, then, with several listeners, each
+        // one's as NAME://addr. A reader that has gone (`| head -1`) must
+        // not take the broker down with it.
+        let mut banner = format!(
+            "gregor broker {} listening on {}",
+            broker.context().node_id,
+            broker.local_addr()
         );
+        if broker.listener_addrs().len() > 1 {
+            let each: Vec<String> = broker
+                .listener_addrs()
+                .iter()
+                .map(|(name, addr)| format!("{name}://{addr}"))
+                .collect();
+            banner.push_str(&format!(" ({})", each.join(",")));
+        }
+        banner.push('\n');
+        let _ = gregor::cli::write_out(banner.as_bytes());
         wait_for_signal().await;
         broker.shutdown().await;
         ExitCode::SUCCESS

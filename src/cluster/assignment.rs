@@ -153,6 +153,7 @@ mod tests {
             port: 9092,
             rack: rack.map(str::to_string),
             fenced: false,
+            endpoints: Vec::new(),
         }
     }
 

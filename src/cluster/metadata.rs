@@ -21,6 +21,35 @@ pub struct BrokerRegistration {
     /// Missed its heartbeats: leads nothing and is in no ISR until it is back.
     #[serde(default)]
     pub fenced: bool,
+    /// Every advertised listener (Kafka's BrokerRegistration endpoints);
+    /// `host` and `port` are the inter-broker one's. Empty in records
+    /// written before listeners had names.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub endpoints: Vec<BrokerEndpoint>,
+}
+
+/// Where the clients of one listener reach a broker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BrokerEndpoint {
+    pub listener: String,
+    pub host: String,
+    pub port: u16,
+}
+
+impl BrokerRegistration {
+    /// Where a client that came in on `listener` reaches this broker, as
+    /// Kafka answers: the broker's endpoint for the same listener name, or
+    /// none if it has no such listener. A broker registered before
+    /// listeners had names is reached at its one address.
+    pub fn endpoint(&self, listener: &str) -> Option<(&str, u16)> {
+        if self.endpoints.is_empty() {
+            return Some((&self.host, self.port));
+        }
+        self.endpoints
+            .iter()
+            .find(|e| e.listener.eq_ignore_ascii_case(listener))
+            .map(|e| (e.host.as_str(), e.port))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

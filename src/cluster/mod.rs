@@ -15,4 +15,4 @@ pub use controller::{
     Controller, ControllerCommand, ControllerError, MetadataLoadError, NewTopic,
     UserScramAlteration,
 };
-pub use metadata::{BrokerRegistration, MetadataImage, PartitionImage, TopicImage};
+pub use metadata::{BrokerEndpoint, BrokerRegistration, MetadataImage, PartitionImage, TopicImage};

@@ -25,6 +25,7 @@ use super::broker_client::BrokerConnection;
 use super::metadata::MetadataImage;
 use crate::partition::{now_ms, Partition, ReplicaManager};
 use crate::security::sasl::client::SaslClientConfig;
+use crate::security::tls::ClientTls;
 
 const FETCH_VERSION: i16 = 12;
 const OFFSET_FOR_LEADER_EPOCH_VERSION: i16 = 4;
@@ -52,11 +53,13 @@ fn followed(replicas: &ReplicaManager, node_id: i32) -> BTreeMap<i32, Vec<Arc<Pa
     by_leader
 }
 
-/// Keeps one fetcher task per leader this broker follows partitions of.
+/// Keeps one fetcher task per leader this broker follows partitions of,
+/// connecting over TLS with `tls` when the inter-broker listener has it.
 pub async fn run(
     replicas: Arc<ReplicaManager>,
     mut images: watch::Receiver<Arc<MetadataImage>>,
     config: FetcherConfig,
+    tls: Option<Arc<ClientTls>>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut tasks: HashMap<i32, JoinHandle<()>> = HashMap::new();
@@ -69,6 +72,7 @@ pub async fn run(
                     replicas.clone(),
                     images.clone(),
                     config.clone(),
+                    tls.clone(),
                     shutdown.clone(),
                 ))
             });
@@ -92,6 +96,7 @@ async fn fetch_from(
     replicas: Arc<ReplicaManager>,
     images: watch::Receiver<Arc<MetadataImage>>,
     config: FetcherConfig,
+    tls: Option<Arc<ClientTls>>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut connection: Option<BrokerConnection> = None;
@@ -120,6 +125,7 @@ async fn fetch_from(
             (None, Some(addr)) => match BrokerConnection::open(
                 &addr,
                 &format!("gregor-replica-fetcher-{}", config.node_id),
+                tls.as_deref(),
                 config.sasl.clone(),
             )
             .await

@@ -656,6 +656,118 @@ pub static BROKER_CONFIGS: &[ConfigDef] = &[
         "Accepted for compatibility.",
     ),
     def(
+        "ssl.cipher.suites",
+        List,
+        Some(""),
+        None,
+        "TLS cipher suites a listener offers (IANA names, e.g. TLS_AES_128_GCM_SHA256); empty for rustls' safe defaults.",
+    ),
+    one_of(
+        "ssl.client.auth",
+        ConfigKind::String,
+        "none",
+        &["none", "requested", "required"],
+        "Whether SSL listeners ask clients for a certificate (mTLS).",
+    ),
+    one_of(
+        "ssl.enabled.protocols",
+        List,
+        "TLSv1.2,TLSv1.3",
+        &["TLSv1.2", "TLSv1.3"],
+        "TLS versions SSL listeners accept.",
+    ),
+    def(
+        "ssl.endpoint.identification.algorithm",
+        ConfigKind::String,
+        Some("https"),
+        None,
+        "https: a broker connecting to another checks the host name in its certificate; empty: it does not.",
+    ),
+    def(
+        "ssl.key.password",
+        ConfigKind::Password,
+        None,
+        None,
+        "Password of an encrypted private key (PEM keystores only; not supported: use an unencrypted PKCS#8 key or PKCS12).",
+    ),
+    def(
+        "ssl.keystore.certificate.chain",
+        ConfigKind::Password,
+        None,
+        None,
+        "The listener's certificate chain as inline PEM (with ssl.keystore.type=PEM).",
+    ),
+    def(
+        "ssl.keystore.key",
+        ConfigKind::Password,
+        None,
+        None,
+        "The listener's private key as inline PEM (with ssl.keystore.type=PEM).",
+    ),
+    def(
+        "ssl.keystore.location",
+        ConfigKind::String,
+        None,
+        None,
+        "File with the listener's certificate chain and private key; reloaded when it changes.",
+    ),
+    def(
+        "ssl.keystore.password",
+        ConfigKind::Password,
+        None,
+        None,
+        "Password of a PKCS12 keystore.",
+    ),
+    one_of(
+        "ssl.keystore.type",
+        ConfigKind::String,
+        "JKS",
+        &["JKS", "PKCS12", "PEM"],
+        "Keystore format: PEM or PKCS12 (a JKS file is refused; the JKS default also reads a PKCS12 or PEM file, as Java does for PKCS12).",
+    ),
+    def(
+        "ssl.principal.mapping.rules",
+        ConfigKind::String,
+        Some("DEFAULT"),
+        None,
+        "Rules mapping a client certificate's subject to a principal name (RULE:pattern/replacement/[LU], DEFAULT).",
+    ),
+    def(
+        "ssl.protocol",
+        ConfigKind::String,
+        Some("TLSv1.3"),
+        None,
+        "Accepted for compatibility; ssl.enabled.protocols decides.",
+    ),
+    def(
+        "ssl.truststore.certificates",
+        ConfigKind::Password,
+        None,
+        None,
+        "Trusted CA certificates as inline PEM (with ssl.truststore.type=PEM).",
+    ),
+    def(
+        "ssl.truststore.location",
+        ConfigKind::String,
+        None,
+        None,
+        "File with the CA certificates client certificates are checked against; reloaded when it changes.",
+    ),
+    def(
+        "ssl.truststore.password",
+        ConfigKind::Password,
+        None,
+        None,
+        "Password of a PKCS12 truststore.",
+    ),
+    one_of(
+        "ssl.truststore.type",
+        ConfigKind::String,
+        "JKS",
+        &["JKS", "PKCS12", "PEM"],
+        "Truststore format: PEM or PKCS12 (as ssl.keystore.type).",
+    ),
+    def(
         "super.users",
         ConfigKind::String,
         None,
@@ -767,9 +879,11 @@ pub enum LoadError {
     #[error("{0}")]
     Config(#[from] ConfigError),
     #[error(
-        "invalid listener '{0}': expected NAME://host:port with a PLAINTEXT or SASL_PLAINTEXT security protocol"
+        "invalid listener '{0}': expected NAME://host:port with a PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL security protocol, each name once"
     )]
     Listener(String),
+    #[error("inter.broker.listener.name={0} names no listener in advertised.listeners")]
+    InterBrokerListener(String),
     #[error("invalid controller.quorum.voters: {0}")]
     Voters(String),
     #[error("invalid process.roles: {0}")]
@@ -820,6 +934,7 @@ impl BrokerConfig {
         }
         cfg.listeners()?;
         cfg.advertised_listeners()?;
+        cfg.inter_broker_listener()?;
         cfg.controller_quorum_voters()?;
         cfg.check_connection_limits()?;
         cfg.check_log_dirs()?;
@@ -1004,12 +1119,6 @@ impl BrokerConfig {
                 .unwrap_or(name)
                 .parse()
                 .map_err(|_| bad())?;
-            if !matches!(
-                protocol,
-                SecurityProtocol::Plaintext | SecurityProtocol::SaslPlaintext
-            ) {
-                return Err(bad());
-            }
             let controller = controller_names
                 .split(',')
                 .any(|c| c.trim().eq_ignore_ascii_case(name));
@@ -1019,6 +1128,12 @@ impl BrokerConfig {
                 .trim_end_matches(']')
                 .to_string();
             let port: u16 = port.parse().map_err(|_| bad())?;
+            if out
+                .iter()
+                .any(|(l, _): &(Listener, bool)| l.name.eq_ignore_ascii_case(name))
+            {
+                return Err(bad());
+            }
             let listener = Listener {
                 name: name.to_string(),
                 host,
@@ -1041,6 +1156,23 @@ impl BrokerConfig {
             return Err(LoadError::Listener(value.to_string()));
         }
         Ok(out)
+    }
+
+    /// The advertised listener other brokers connect to (replica fetchers,
+    /// transaction markers): `inter.broker.listener.name`, else as Kafka
+    /// the one named PLAINTEXT, else the first one.
+    pub fn inter_broker_listener(&self) -> Result<Listener, LoadError> {
+        let mut advertised = self.advertised_listeners()?;
+        match self.explicit("inter.broker.listener.name") {
+            Some(name) => advertised
+                .into_iter()
+                .find(|l| l.name.eq_ignore_ascii_case(name))
+                .ok_or_else(|| LoadError::InterBrokerListener(name.to_string())),
+            None => {
+                let plaintext = advertised.iter().position(|l| l.name == "PLAINTEXT");
+                Ok(advertised.swap_remove(plaintext.unwrap_or(0)))
+            }
+        }
     }
 
     /// The listener the metadata quorum's peers reach this node on (named
@@ -1656,7 +1788,7 @@ mod tests {
         ));
         assert!(BrokerConfig::load(None, &[kv("num.partitions", "zero")]).is_err());
         assert!(BrokerConfig::load(None, &[kv("num.partitions", "0")]).is_err());
-        assert!(BrokerConfig::load(None, &[kv("listeners", "SSL://:9093")]).is_err());
+        assert!(BrokerConfig::load(None, &[kv("listeners", "TLS://:9093")]).is_err());
         assert!(TopicConfig::from_overrides([("cleanup.policy", "shred")]).is_err());
         assert!(TopicConfig::from_overrides([("message.timestamp.type", "LogAppendTime")]).is_ok());
     }

@@ -13,6 +13,8 @@ pub enum ConfigKind {
     Long,
     Double,
     List,
+    /// A secret (Kafka's PASSWORD): validated as a string, never described.
+    Password,
 }
 
 impl ConfigKind {
@@ -24,6 +26,7 @@ impl ConfigKind {
             ConfigKind::Long => 5,
             ConfigKind::Double => 6,
             ConfigKind::List => 7,
+            ConfigKind::Password => 9,
         }
     }
 }
@@ -87,7 +90,7 @@ impl ConfigDef {
                     return Err(invalid(&"expected a finite number"));
                 }
             }
-            ConfigKind::String => {
+            ConfigKind::String | ConfigKind::Password => {
                 if !self.one_of.is_empty() && !self.one_of.contains(&v) {
                     return Err(invalid(&format!(
                         "must be one of {}",

@@ -6,6 +6,7 @@
 pub mod acl;
 pub mod authorizer;
 pub mod sasl;
+pub mod tls;
 
 use std::fmt;
 use std::str::FromStr;

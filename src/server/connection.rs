@@ -12,7 +12,6 @@ use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::{ApiKey, RequestHeader, ResponseHeader};
 use kafka_protocol::protocol::{Decodable, Encodable};
 use tokio::io::AsyncWriteExt;
-use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
@@ -20,8 +19,10 @@ use tokio::task::JoinHandle;
 use super::activity::{Activity, Busy};
 use super::authentication::{self, Answer, Gate};
 use super::frame::{Frame, FrameError, FrameReader};
+use super::transport::{self, WriteSide};
 use crate::api::{self, BrokerContext, RequestContext};
 use crate::security::sasl::{SaslListenerConfig, SaslSession};
+use crate::security::tls::ServerTls;
 use crate::security::{KafkaPrincipal, SecurityProtocol};
 
 /// Responses a connection may have outstanding before it stops reading:
@@ -36,6 +37,11 @@ const WRITE_BATCH_RESPONSES: usize = 64;
 /// How long a connection whose SASL authentication failed stays open after
 /// the failure was written, unless the client closes it first.
 const FAILED_AUTHENTICATION_LINGER: Duration = Duration::from_secs(1);
+
+/// How long a client on a TLS listener has to finish its handshake: one
+/// that stalls (or speaks plaintext and waits) holds a connection slot
+/// only this long.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 type Body = Result<Option<BytesMut>, anyhow::Error>;
 
@@ -60,6 +66,8 @@ pub struct ConnectionSettings {
     pub request_pool: Option<Arc<Semaphore>>,
     /// The SASL settings of a SASL_PLAINTEXT or SASL_SSL listener.
     pub sasl: Option<Arc<SaslListenerConfig>>,
+    /// The TLS of an SSL or SASL_SSL listener.
+    pub tls: Option<Arc<ServerTls>>,
 }
 
 pub async fn serve(
@@ -70,7 +78,42 @@ pub async fn serve(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let _ = stream.set_nodelay(true);
-    let (read_half, write_half) = stream.into_split();
+    // The handshake runs here, in the connection's task, so that a slow
+    // or hostile client never holds up accepting others.
+    let (tls_principal, (read_half, write_half)) = match &settings.tls {
+        None => (KafkaPrincipal::anonymous(), transport::split_plain(stream)),
+        Some(tls) => {
+            let handshake = tokio::select! {
+                biased;
+                _ = shutdown.changed() => return,
+                handshake = tokio::time::timeout(
+                    TLS_HANDSHAKE_TIMEOUT,
+                    tls.acceptor().accept(stream),
+                ) => handshake,
+            };
+            let stream = match handshake {
+                Ok(Ok(stream)) => stream,
+                Ok(Err(e)) => {
+                    tracing::info!(%peer, listener = %settings.listener_name, error = %e, "failed authentication: TLS handshake failed");
+                    return;
+                }
+                Err(_) => {
+                    tracing::info!(%peer, listener = %settings.listener_name, "failed authentication: TLS handshake timed out");
+                    return;
+                }
+            };
+            let certificate = stream
+                .get_ref()
+                .1
+                .peer_certificates()
+                .and_then(|chain| chain.first());
+            let Some(principal) = tls.principal(certificate) else {
+                return;
+            };
+            tracing::debug!(%peer, listener = %settings.listener_name, %principal, "TLS connection");
+            (principal, transport::split_tls(stream))
+        }
+    };
     let activity = Activity::new();
     let mut reader = FrameReader::new(
         read_half,
@@ -111,7 +154,13 @@ pub async fn serve(
             Ok(None) => break,
             // A client that goes away without closing (killed, timed out)
             // is routine; a frame that breaks the protocol is not.
-            Err(FrameError::Io(e)) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+            // (A TLS client that closes without close_notify is the same.)
+            Err(FrameError::Io(e))
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::UnexpectedEof
+                ) =>
+            {
                 tracing::debug!(%peer, "connection reset by the client");
                 break;
             }
@@ -119,6 +168,13 @@ pub async fn serve(
                 if session.as_ref().is_some_and(|s| s.principal().is_none()) =>
             {
                 tracing::warn!(%peer, size, max, "closing connection: a frame before SASL authentication is over sasl.server.max.receive.size");
+                break;
+            }
+            // A TLS record header (handshake, TLS 1.x) read as a frame size.
+            Err(FrameError::TooLarge { size, .. })
+                if !settings.protocol.is_tls() && size >> 16 == 0x1603 =>
+            {
+                tracing::info!(%peer, listener = %settings.listener_name, "closing connection: a TLS handshake on a listener without TLS");
                 break;
             }
             Err(e) => {
@@ -169,10 +225,14 @@ pub async fn serve(
                 break;
             }
         };
-        let principal = session
-            .as_ref()
-            .and_then(|s| s.principal().cloned())
-            .unwrap_or_else(KafkaPrincipal::anonymous);
+        // On SASL_SSL the SASL login names the principal, as in Kafka.
+        let principal = match &session {
+            Some(session) => session
+                .principal()
+                .cloned()
+                .unwrap_or_else(KafkaPrincipal::anonymous),
+            None => tls_principal.clone(),
+        };
         match dispatch(&broker, &settings, &principal, frame, peer, &activity).await {
             Ok(Some(pending)) => {
                 // A client that stops reading its responses fills the
@@ -297,7 +357,7 @@ fn encode_body<M: Encodable>(message: &M, version: i16) -> anyhow::Result<BytesM
 /// socket is free go out in one vectored write; nothing is buffered in
 /// between, so a quiet connection holds no write buffer.
 async fn write_responses(
-    mut out: OwnedWriteHalf,
+    mut out: WriteSide,
     mut rx: mpsc::Receiver<Pending>,
     peer: SocketAddr,
     activity: Arc<Activity>,
@@ -380,7 +440,7 @@ async fn framed(pending: Pending, peer: SocketAddr) -> Result<Option<(Bytes, Byt
 }
 
 async fn write_all(
-    out: &mut OwnedWriteHalf,
+    out: &mut WriteSide,
     chunks: &[Bytes],
     activity: &Activity,
 ) -> std::io::Result<()> {
@@ -399,5 +459,7 @@ async fn write_all(
         activity.stamp();
         IoSlice::advance_slices(&mut slices, written);
     }
-    Ok(())
+    // TLS may hold the end of what it was given until flushed; for TCP
+    // this does nothing.
+    out.flush().await
 }

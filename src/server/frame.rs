@@ -8,10 +8,10 @@ use std::sync::Arc;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use tokio::io::AsyncReadExt;
-use tokio::net::tcp::OwnedReadHalf;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::activity::Activity;
+use super::transport::ReadSide;
 
 /// Read size while looking for the next frame: small pipelined requests
 /// arrive several to a read.
@@ -19,6 +19,11 @@ const READ_CHUNK: usize = 64 * 1024;
 
 /// The most a frame's buffer holds before its bytes arrive.
 const FIRST_FRAME_CAPACITY: usize = 64 * 1024;
+
+/// Read size of a TLS connection waiting for its next request: TLS has
+/// no way to wait for bytes without a buffer to decrypt them into, so a
+/// quiet TLS connection holds this much (and rustls' own record buffer).
+const TLS_IDLE_CHUNK: usize = 4 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum FrameError {
@@ -43,7 +48,7 @@ pub struct Frame {
 
 /// Reads request frames off one connection.
 pub struct FrameReader {
-    socket: OwnedReadHalf,
+    socket: ReadSide,
     /// Bytes read but not yet returned in a frame. Only ever the start of
     /// frames, and never more than one read's worth: a frame longer than
     /// what is here is read into its own buffer.
@@ -55,7 +60,7 @@ pub struct FrameReader {
 
 impl FrameReader {
     pub(crate) fn new(
-        socket: OwnedReadHalf,
+        socket: ReadSide,
         max: usize,
         pool: Option<Arc<Semaphore>>,
         activity: Arc<Activity>,
@@ -151,11 +156,29 @@ impl FrameReader {
 
     /// Reads what the socket has into `buffered`; 0 at end of stream.
     async fn fill(&mut self) -> Result<usize, FrameError> {
+        let socket = match &mut self.socket {
+            ReadSide::Plain(socket) => socket,
+            ReadSide::Tls(_) => {
+                if self.buffered.capacity() - self.buffered.len() < 4 {
+                    let chunk = if self.buffered.is_empty() {
+                        TLS_IDLE_CHUNK
+                    } else {
+                        READ_CHUNK
+                    };
+                    self.buffered.reserve(chunk);
+                }
+                let n = self.socket.read_buf(&mut self.buffered).await?;
+                if n > 0 {
+                    self.activity.stamp();
+                }
+                return Ok(n);
+            }
+        };
         loop {
             if self.buffered.capacity() - self.buffered.len() < 4 {
                 self.buffered.reserve(READ_CHUNK);
             }
-            match self.socket.try_read_buf(&mut self.buffered) {
+            match socket.try_read_buf(&mut self.buffered) {
                 Ok(n) => {
                     if n > 0 {
                         self.activity.stamp();
@@ -165,7 +188,7 @@ impl FrameReader {
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
                     // A quiet client holds at most the start of a size field.
                     self.buffered = BytesMut::from(&self.buffered[..]);
-                    self.socket.readable().await?;
+                    socket.readable().await?;
                 }
                 Err(e) => return Err(e.into()),
             }
@@ -191,7 +214,7 @@ mod tests {
             .await
             .unwrap();
         let (server, _) = listener.accept().await.unwrap();
-        let (read_half, _write_half) = server.into_split();
+        let (read_half, _write_half) = super::super::transport::split_plain(server);
         let reader = FrameReader::new(read_half, 1 << 20, None, Activity::new());
         (reader, client)
     }

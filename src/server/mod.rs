@@ -5,6 +5,7 @@ mod authentication;
 mod connection;
 mod frame;
 mod listener;
+mod transport;
 
 pub use connection::ConnectionSettings;
 pub use frame::{Frame, FrameError, FrameReader};

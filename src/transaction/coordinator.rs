@@ -38,6 +38,7 @@ use crate::coordinator_records::{leadership_change, partition_for, replay_partit
 use crate::group::{GroupCoordinator, OFFSETS_TOPIC};
 use crate::partition::{now_ms, ReplicaManager};
 use crate::security::sasl::client::SaslClientConfig;
+use crate::security::tls::ClientTls;
 
 pub struct TransactionConfig {
     pub node_id: i32,
@@ -46,6 +47,8 @@ pub struct TransactionConfig {
     pub id_expiration_ms: i64,
     /// How to log in to partition leaders on a SASL listener.
     pub sasl: Option<Arc<SaslClientConfig>>,
+    /// TLS to other brokers, when the inter-broker listener has it.
+    pub inter_broker_tls: Option<Arc<ClientTls>>,
 }
 
 /// A transactional id and its state, as DescribeTransactions reports it.
@@ -80,6 +83,7 @@ type Transactions<'a> = MutexGuard<'a, HashMap<String, TransactionMetadata>>;
 /// answer.
 fn send_markers(
     addr: &str,
+    tls: Option<&ClientTls>,
     sasl: Option<Arc<SaslClientConfig>>,
     meta: &TransactionMetadata,
     commit: bool,
@@ -104,7 +108,7 @@ fn send_markers(
     let request = WriteTxnMarkersRequest::default().with_markers(vec![marker]);
     let call = async {
         let mut connection =
-            BrokerConnection::open(addr, "gregor-transaction-coordinator", sasl).await?;
+            BrokerConnection::open(addr, "gregor-transaction-coordinator", tls, sasl).await?;
         connection.call(&request, 1).await
     };
     let response = tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(call))
@@ -485,6 +489,7 @@ impl TransactionCoordinator {
                 for (addr, topics) in remote {
                     match send_markers(
                         &addr,
+                        self.config.inter_broker_tls.as_deref(),
                         self.config.sasl.clone(),
                         &meta,
                         commit,

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+pub mod pki;
 pub mod requests;
 
 use std::collections::BTreeSet;
@@ -29,7 +30,10 @@ use rdkafka::{Message, Offset, TopicPartitionList};
 
 pub struct BrokerProcess {
     child: Option<Child>,
+    /// The first listener's port.
     pub port: u16,
+    /// Each listener's name and port, when the broker has several.
+    pub listeners: Vec<(String, u16)>,
     pub dir: PathBuf,
     _tmp: Option<tempfile::TempDir>,
     overrides: Vec<String>,
@@ -37,10 +41,10 @@ pub struct BrokerProcess {
     open_files: Option<u64>,
 }
 
-fn spawn(dir: &Path, overrides: &[String], open_files: Option<u64>) -> (Child, u16) {
+fn spawn(dir: &Path, overrides: &[String], open_files: Option<u64>) -> (Child, Banner) {
     let mut child = launch_limited(dir, overrides, open_files);
-    let port = banner_port(&mut child);
-    (child, port)
+    let banner = banner(&mut child);
+    (child, banner)
 }
 
 /// Starts the process without waiting for it to serve.
@@ -82,23 +86,44 @@ fn launch_limited(dir: &Path, overrides: &[String], open_files: Option<u64>) -> 
     .expect("spawn broker-start")
 }
 
-/// Waits for the broker's "listening on" line; returns its client port.
-fn banner_port(child: &mut Child) -> u16 {
-    try_banner_port(child)
+/// What the broker's "listening on" line says: the first listener's port,
+/// and each listener's port by name.
+#[derive(Default)]
+struct Banner {
+    port: u16,
+    listeners: Vec<(String, u16)>,
+}
+
+/// Waits for the broker's "listening on" line.
+fn banner(child: &mut Child) -> Banner {
+    try_banner(child)
         .unwrap_or_else(|line| panic!("broker did not print its address; got {line:?}"))
 }
 
-fn try_banner_port(child: &mut Child) -> Result<u16, String> {
+/// `gregor broker 1 listening on 127.0.0.1:9092`, with several listeners
+/// followed by ` (PLAINTEXT://127.0.0.1:9092,SSL://127.0.0.1:9093)`.
+fn try_banner(child: &mut Child) -> Result<Banner, String> {
     let stdout = child.stdout.take().expect("stdout piped");
     let mut line = String::new();
     BufReader::new(stdout)
         .read_line(&mut line)
         .expect("read broker banner");
-    line.trim()
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.parse().ok())
-        .ok_or(line)
+    let port_of = |addr: &str| addr.rsplit(':').next().and_then(|p| p.parse().ok());
+    let mut words = line.split_whitespace().skip_while(|w| *w != "on").skip(1);
+    let port = words.next().and_then(port_of).ok_or(line.clone())?;
+    let listeners = match words.next() {
+        Some(list) => list
+            .trim_matches(|c| c == '(' || c == ')')
+            .split(',')
+            .map(|l| {
+                let (name, addr) = l.split_once("://")?;
+                Some((name.to_string(), port_of(addr)?))
+            })
+            .collect::<Option<Vec<_>>>()
+            .ok_or(line.clone())?,
+        None => Vec::new(),
+    };
+    Ok(Banner { port, listeners })
 }
 
 /// A port free now, for listeners whose port must be known in advance;
@@ -122,7 +147,9 @@ pub fn restart_cluster(brokers: &mut [BrokerProcess]) {
         launched.push(launch(&b.dir, &b.overrides));
     }
     for (b, mut child) in brokers.iter_mut().zip(launched) {
-        b.port = banner_port(&mut child);
+        let banner = banner(&mut child);
+        b.port = banner.port;
+        b.listeners = banner.listeners;
         b.child = Some(child);
     }
 }
@@ -141,9 +168,20 @@ pub fn start_cluster_per_node(
     overrides: &[&str],
     per_node: &[&[&str]],
 ) -> Vec<BrokerProcess> {
+    start_cluster_listening(n, "PLAINTEXT://127.0.0.1:0", overrides, per_node)
+}
+
+/// As [`start_cluster_per_node`], with `client_listeners` (such as
+/// `SSL://127.0.0.1:0`) in front of each node's CONTROLLER listener.
+pub fn start_cluster_listening(
+    n: usize,
+    client_listeners: &str,
+    overrides: &[&str],
+    per_node: &[&[&str]],
+) -> Vec<BrokerProcess> {
     // Another test may still take a chosen port first: start again on new ones.
     for _ in 0..3 {
-        if let Some(cluster) = try_start_cluster(n, overrides, per_node) {
+        if let Some(cluster) = try_start_cluster(n, client_listeners, overrides, per_node) {
             return cluster;
         }
     }
@@ -152,6 +190,7 @@ pub fn start_cluster_per_node(
 
 fn try_start_cluster(
     n: usize,
+    client_listeners: &str,
     overrides: &[&str],
     per_node: &[&[&str]],
 ) -> Option<Vec<BrokerProcess>> {
@@ -170,7 +209,7 @@ fn try_start_cluster(
             format!("node.id={}", i + 1),
             format!("controller.quorum.voters={voters}"),
             "controller.listener.names=CONTROLLER".to_string(),
-            format!("listeners=PLAINTEXT://127.0.0.1:0,CONTROLLER://127.0.0.1:{controller_port}"),
+            format!("listeners={client_listeners},CONTROLLER://127.0.0.1:{controller_port}"),
         ];
         node_overrides.extend(overrides.iter().map(|s| s.to_string()));
         if let Some(own) = per_node.get(i) {
@@ -184,18 +223,19 @@ fn try_start_cluster(
     for (mut child, dir, tmp, overrides) in launched {
         // Without one node the others may never form a quorum: stop them
         // rather than wait for their banners.
-        let port = if failed {
+        let banner = if failed {
             let _ = child.kill();
-            0
+            Banner::default()
         } else {
-            try_banner_port(&mut child).unwrap_or_else(|_| {
+            try_banner(&mut child).unwrap_or_else(|_| {
                 failed = true;
-                0
+                Banner::default()
             })
         };
         brokers.push(BrokerProcess {
             child: Some(child),
-            port,
+            port: banner.port,
+            listeners: banner.listeners,
             dir,
             _tmp: Some(tmp),
             overrides,
@@ -235,10 +275,11 @@ impl BrokerProcess {
 
     fn start_in(tmp: tempfile::TempDir, overrides: Vec<String>) -> BrokerProcess {
         let dir = tmp.path().to_path_buf();
-        let (child, port) = spawn(&dir, &overrides, None);
+        let (child, banner) = spawn(&dir, &overrides, None);
         BrokerProcess {
             child: Some(child),
-            port,
+            port: banner.port,
+            listeners: banner.listeners,
             dir,
             _tmp: Some(tmp),
             overrides,
@@ -250,10 +291,11 @@ impl BrokerProcess {
     /// under an open file limit of `open_files` (soft and hard) if given.
     pub fn start_with(dir: &Path, open_files: Option<u64>, overrides: &[&str]) -> BrokerProcess {
         let overrides: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
-        let (child, port) = spawn(dir, &overrides, open_files);
+        let (child, banner) = spawn(dir, &overrides, open_files);
         BrokerProcess {
             child: Some(child),
-            port,
+            port: banner.port,
+            listeners: banner.listeners,
             dir: dir.to_path_buf(),
             _tmp: None,
             overrides,
@@ -263,6 +305,18 @@ impl BrokerProcess {
 
     pub fn bootstrap(&self) -> String {
         format!("127.0.0.1:{}", self.port)
+    }
+
+    /// The port of the listener named `name`.
+    pub fn listener_port(&self, name: &str) -> u16 {
+        if self.listeners.is_empty() {
+            return self.port;
+        }
+        self.listeners
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, port)| *port)
+            .unwrap_or_else(|| panic!("no listener {name} in {:?}", self.listeners))
     }
 
     /// SIGTERM and wait: a clean shutdown.
@@ -302,9 +356,10 @@ impl BrokerProcess {
     /// Starts again on the same data dir (on a new ephemeral port).
     pub fn restart(&mut self) {
         assert!(self.child.is_none(), "stop or kill the broker first");
-        let (child, port) = spawn(&self.dir, &self.overrides, self.open_files);
+        let (child, banner) = spawn(&self.dir, &self.overrides, self.open_files);
         self.child = Some(child);
-        self.port = port;
+        self.port = banner.port;
+        self.listeners = banner.listeners;
     }
 
     /// Starts again on the same data dir and the same port, so that
@@ -318,9 +373,10 @@ impl BrokerProcess {
             Some(o) => *o = o.replace("PLAINTEXT://127.0.0.1:0", &pinned),
             None => overrides.push(format!("listeners={pinned}")),
         }
-        let (child, port) = spawn(&self.dir, &overrides, self.open_files);
+        let (child, banner) = spawn(&self.dir, &overrides, self.open_files);
         self.child = Some(child);
-        self.port = port;
+        self.port = banner.port;
+        self.listeners = banner.listeners;
     }
 
     /// The process id while the broker runs, to read its /proc entries.

@@ -26,6 +26,7 @@ use tokio::sync::watch;
 
 use crate::cluster::metadata::MetadataImage;
 use crate::partition::METADATA_LOG_DIR;
+use crate::security::tls::ClientTls;
 use log_store::LogStore;
 pub use records::MetadataRecord;
 pub use state_machine::MetadataBatch;
@@ -63,6 +64,8 @@ pub struct Quorum {
     state_machine: StateMachine,
     voters: BTreeMap<NodeId, Node>,
     leader: Arc<AtomicI32>,
+    /// TLS to the peers, when the CONTROLLER listener has it.
+    peer_tls: Option<Arc<ClientTls>>,
 }
 
 impl Quorum {
@@ -75,6 +78,7 @@ impl Quorum {
         voters: BTreeMap<NodeId, Node>,
         voter: bool,
         publisher: watch::Sender<Arc<MetadataImage>>,
+        peer_tls: Option<Arc<ClientTls>>,
     ) -> Result<Quorum, QuorumError> {
         let dir = data_dir.join(METADATA_LOG_DIR);
         let storage = |source| QuorumError::Storage {
@@ -98,7 +102,9 @@ impl Quorum {
         let raft = Raft::new(
             node_id,
             Arc::new(config),
-            network::Network,
+            network::Network {
+                tls: peer_tls.clone(),
+            },
             log_store,
             state_machine.clone(),
         )
@@ -126,9 +132,15 @@ impl Quorum {
             state_machine,
             voters,
             leader,
+            peer_tls,
         };
         quorum.follow_leader();
         Ok(quorum)
+    }
+
+    /// TLS to the peers, when the CONTROLLER listener has it.
+    pub fn peer_tls(&self) -> Option<Arc<ClientTls>> {
+        self.peer_tls.clone()
     }
 
     /// Keeps the published image's controller id on the current leader.
@@ -168,7 +180,8 @@ impl Quorum {
                         "cannot join the metadata quorum as an observer: {last_error}"
                     )));
                 }
-                let mut client = network::PeerClient::new(*id, node.addr.clone());
+                let mut client =
+                    network::PeerClient::new(*id, node.addr.clone(), self.peer_tls.clone());
                 let reply: std::io::Result<Result<(), network::AddObserverError>> =
                     client.call(&request, remaining).await;
                 match reply {

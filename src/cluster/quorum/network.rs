@@ -29,15 +29,18 @@ use openraft::raft::{
 use openraft::ChangeMembers;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use super::{Node, NodeId, Raft, TypeConfig};
+use crate::cluster::broker_client::{self, Stream};
+use crate::security::tls::{ClientTls, ServerTls};
 
 /// Largest frame accepted: a snapshot of a large image travels in one.
 const MAX_FRAME: usize = 256 << 20;
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a peer has to finish the TLS handshake on a TLS CONTROLLER listener.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Serialize, Deserialize)]
 pub enum QuorumRequest {
@@ -85,15 +88,22 @@ async fn add_observer(raft: &Raft, id: NodeId, node: Node) -> Result<(), AddObse
     }
 }
 
-async fn write_frame(stream: &mut TcpStream, value: &impl Serialize) -> std::io::Result<()> {
+async fn write_frame<S: AsyncWrite + Unpin + ?Sized>(
+    stream: &mut S,
+    value: &impl Serialize,
+) -> std::io::Result<()> {
     let body = serde_json::to_vec(value).map_err(std::io::Error::other)?;
     let mut frame = Vec::with_capacity(4 + body.len());
     frame.extend_from_slice(&(body.len() as u32).to_be_bytes());
     frame.extend_from_slice(&body);
-    stream.write_all(&frame).await
+    stream.write_all(&frame).await?;
+    // TLS holds what it was given until flushed.
+    stream.flush().await
 }
 
-async fn read_frame<T: DeserializeOwned>(stream: &mut TcpStream) -> std::io::Result<T> {
+async fn read_frame<T: DeserializeOwned, S: AsyncRead + Unpin + ?Sized>(
+    stream: &mut S,
+) -> std::io::Result<T> {
     let len = stream.read_u32().await? as usize;
     if len > MAX_FRAME {
         return Err(std::io::Error::other(format!(
@@ -109,14 +119,18 @@ async fn read_frame<T: DeserializeOwned>(stream: &mut TcpStream) -> std::io::Res
 pub struct PeerClient {
     target: NodeId,
     addr: String,
-    stream: Option<TcpStream>,
+    tls: Option<Arc<ClientTls>>,
+    stream: Option<Box<dyn Stream>>,
 }
 
 impl PeerClient {
-    pub fn new(target: NodeId, addr: String) -> PeerClient {
+    /// A client of the peer at `addr`, through TLS when the CONTROLLER
+    /// listener has it.
+    pub fn new(target: NodeId, addr: String, tls: Option<Arc<ClientTls>>) -> PeerClient {
         PeerClient {
             target,
             addr,
+            tls,
             stream: None,
         }
     }
@@ -134,11 +148,7 @@ impl PeerClient {
     ) -> std::io::Result<T> {
         let exchange = async {
             if self.stream.is_none() {
-                let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(&self.addr))
-                    .await
-                    .map_err(|_| std::io::Error::other("connect timed out"))??;
-                stream.set_nodelay(true)?;
-                self.stream = Some(stream);
+                self.stream = Some(broker_client::connect(&self.addr, self.tls.as_deref()).await?);
             }
             let stream = self
                 .stream
@@ -210,13 +220,15 @@ impl RaftNetwork<TypeConfig> for PeerClient {
 }
 
 /// Opens a [`PeerClient`] per peer, at the address its voter entry names.
-pub struct Network;
+pub struct Network {
+    pub tls: Option<Arc<ClientTls>>,
+}
 
 impl RaftNetworkFactory<TypeConfig> for Network {
     type Network = PeerClient;
 
     async fn new_client(&mut self, target: NodeId, node: &Node) -> PeerClient {
-        PeerClient::new(target, node.addr.clone())
+        PeerClient::new(target, node.addr.clone(), self.tls.clone())
     }
 }
 
@@ -230,6 +242,7 @@ pub type ForwardHandler = Arc<
 /// Serves the quorum's RPCs on the CONTROLLER listener until shutdown.
 pub async fn serve(
     listener: TcpListener,
+    tls: Option<Arc<ServerTls>>,
     raft: Raft,
     forward: ForwardHandler,
     mut shutdown: watch::Receiver<bool>,
@@ -239,13 +252,43 @@ pub async fn serve(
             _ = shutdown.changed() => break,
             a = listener.accept() => a,
         };
-        let Ok((mut stream, peer)) = accepted else {
+        let Ok((tcp, peer)) = accepted else {
             continue;
         };
-        let _ = stream.set_nodelay(true);
+        let _ = tcp.set_nodelay(true);
         let raft = raft.clone();
         let forward = forward.clone();
+        let tls = tls.clone();
         tokio::spawn(async move {
+            // The handshake runs in the connection's task: a peer that
+            // stalls in it holds up no one else.
+            let mut stream: Box<dyn Stream> = match tls {
+                None => Box::new(tcp),
+                Some(tls) => {
+                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.acceptor().accept(tcp)).await
+                    {
+                        Ok(Ok(stream)) => {
+                            let certificate = stream
+                                .get_ref()
+                                .1
+                                .peer_certificates()
+                                .and_then(|chain| chain.first());
+                            if tls.principal(certificate).is_none() {
+                                return;
+                            }
+                            Box::new(stream)
+                        }
+                        Ok(Err(e)) => {
+                            tracing::info!(%peer, error = %e, "quorum peer failed the TLS handshake");
+                            return;
+                        }
+                        Err(_) => {
+                            tracing::info!(%peer, "quorum peer's TLS handshake timed out");
+                            return;
+                        }
+                    }
+                }
+            };
             loop {
                 let request: QuorumRequest = match read_frame(&mut stream).await {
                     Ok(r) => r,

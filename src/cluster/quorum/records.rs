@@ -186,6 +186,7 @@ mod tests {
                 port: 9092,
                 rack: None,
                 fenced: false,
+                endpoints: Vec::new(),
             },
         );
         after.topics.remove("gone");
