@@ -768,3 +768,77 @@ fn enabled_protocols_and_cipher_suites_are_what_the_listener_offers() {
     );
     assert!(api_versions_ok(&mut stream));
 }
+
+/// SASL over TLS: SCRAM users log in on a SASL_SSL listener, and the
+/// principal the ACLs see is the SASL user, not the TLS client.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sasl_ssl_logs_scram_users_in_and_acls_see_them() {
+    use kafka_protocol::messages::create_acls_request::AclCreation;
+    use kafka_protocol::messages::CreateAclsRequest;
+    let tmp = tempfile::tempdir().unwrap();
+    let ca = Ca::new("test CA");
+    let ca_path = write(tmp.path(), "ca.pem", ca.pem());
+    let keystore = pem_keystore(tmp.path(), &ca.issue(&broker_subject(), 1));
+    let broker = BrokerProcess::start(&[
+        "listeners=PLAINTEXT://127.0.0.1:0,SASL_SSL://127.0.0.1:0",
+        &format!("ssl.keystore.location={}", keystore.display()),
+        "sasl.enabled.mechanisms=SCRAM-SHA-512",
+        "gregor.scram.bootstrap.credentials=SCRAM-SHA-512=[name=alice,password=alice-secret];SCRAM-SHA-512=[name=bob,password=bob-secret]",
+        "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+        "allow.everyone.if.no.acl.found=true",
+    ]);
+    // Only alice may use "secure" once an ACL names it.
+    let created = RawClient::connect(broker.listener_port("PLAINTEXT"))
+        .call(
+            &CreateAclsRequest::default().with_creations(vec![AclCreation::default()
+                .with_resource_type(2)
+                .with_resource_name(StrBytes::from_static_str("secure"))
+                .with_resource_pattern_type(3)
+                .with_principal(StrBytes::from_static_str("User:alice"))
+                .with_host(StrBytes::from_static_str("*"))
+                .with_operation(2)
+                .with_permission_type(3)]),
+            3,
+        )
+        .expect("create acls");
+    assert_eq!(created.results[0].error_code, 0);
+    let as_user = |user: &str, password: &str| {
+        ssl_config(
+            broker.listener_port("SASL_SSL"),
+            &ca_path,
+            &[
+                ("security.protocol", "sasl_ssl"),
+                ("sasl.mechanism", "SCRAM-SHA-512"),
+                ("sasl.username", user),
+                ("sasl.password", password),
+            ],
+        )
+    };
+    round_trip(&as_user("alice", "alice-secret"), "secure", &["x", "y"]).await;
+
+    let mut bob = as_user("bob", "bob-secret");
+    bob.set("message.timeout.ms", "5000");
+    let producer: FutureProducer = bob.create().expect("producer");
+    let refused = producer
+        .send(
+            FutureRecord::<(), str>::to("secure")
+                .partition(0)
+                .payload("z"),
+            Duration::from_secs(10),
+        )
+        .await
+        .expect_err("bob may not write to alice's topic");
+    assert_eq!(
+        refused.0.rdkafka_error_code(),
+        Some(rdkafka::types::RDKafkaErrorCode::TopicAuthorizationFailed),
+        "{}",
+        refused.0
+    );
+    // A wrong password over TLS fails; a plain SSL client without SASL is not served.
+    assert!(!metadata_ok(&as_user("alice", "wrong")));
+    assert!(!metadata_ok(&ssl_config(
+        broker.listener_port("SASL_SSL"),
+        &ca_path,
+        &[]
+    )));
+}
