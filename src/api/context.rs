@@ -44,6 +44,31 @@ impl BrokerContext {
             .session(image.epoch, &image.acls, &ctx.principal, ctx.peer.ip())
     }
 
+    /// Why an ACL API may not go on, as Kafka checks it: the principal
+    /// lacks `op` on the cluster (checked first, so that an unauthorised
+    /// client does not learn whether an authorizer is configured), or no
+    /// authorizer is. `action` completes "... is needed to".
+    pub fn acl_api_refusal(
+        &self,
+        ctx: &RequestContext,
+        op: AclOperation,
+        action: &str,
+    ) -> Option<(ResponseError, String)> {
+        if !self.allows_cluster(ctx, op) {
+            return Some((
+                ResponseError::ClusterAuthorizationFailed,
+                format!("Cluster authorization failed: {op} on the cluster is needed to {action}."),
+            ));
+        }
+        if !self.authorizer.enabled() {
+            return Some((
+                ResponseError::SecurityDisabled,
+                "No Authorizer is configured.".to_string(),
+            ));
+        }
+        None
+    }
+
     /// Whether the request's principal may perform `op` on the cluster.
     pub fn allows_cluster(&self, ctx: &RequestContext, op: AclOperation) -> bool {
         self.authorization(ctx).allows_cluster(op)

@@ -54,21 +54,10 @@ impl Handler for CreateAcls {
         request: CreateAclsRequest,
     ) -> CreateAclsResponse {
         let count = request.creations.len();
-        if !broker.allows_cluster(&ctx, AclOperation::Alter) {
-            return every(
-                count,
-                &ctx,
-                ResponseError::ClusterAuthorizationFailed,
-                "Cluster authorization failed: ALTER on the cluster is needed to create ACLs.",
-            );
-        }
-        if !broker.authorizer.enabled() {
-            return every(
-                count,
-                &ctx,
-                ResponseError::SecurityDisabled,
-                "No Authorizer is configured.",
-            );
+        if let Some((code, message)) =
+            broker.acl_api_refusal(&ctx, AclOperation::Alter, "create ACLs")
+        {
+            return every(count, &ctx, code, &message);
         }
         let bindings: Vec<AclBinding> = request.creations.iter().map(binding).collect();
         let results = match broker.controller.create_acls(bindings.clone()).await {

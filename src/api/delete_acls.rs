@@ -62,21 +62,10 @@ impl Handler for DeleteAcls {
         request: DeleteAclsRequest,
     ) -> DeleteAclsResponse {
         let count = request.filters.len();
-        if !broker.allows_cluster(&ctx, AclOperation::Alter) {
-            return every(
-                count,
-                &ctx,
-                ResponseError::ClusterAuthorizationFailed,
-                "Cluster authorization failed: ALTER on the cluster is needed to delete ACLs.",
-            );
-        }
-        if !broker.authorizer.enabled() {
-            return every(
-                count,
-                &ctx,
-                ResponseError::SecurityDisabled,
-                "No Authorizer is configured.",
-            );
+        if let Some((code, message)) =
+            broker.acl_api_refusal(&ctx, AclOperation::Alter, "delete ACLs")
+        {
+            return every(count, &ctx, code, &message);
         }
         let filters: Vec<AclBindingFilter> = request.filters.iter().map(filter).collect();
         let results = match broker.controller.delete_acls(filters).await {

@@ -30,20 +30,10 @@ impl Handler for DescribeAcls {
         ctx: RequestContext,
         r: DescribeAclsRequest,
     ) -> DescribeAclsResponse {
-        if !broker.allows_cluster(&ctx, AclOperation::Describe) {
-            return refused(
-                &ctx,
-                ResponseError::ClusterAuthorizationFailed,
-                "Cluster authorization failed: DESCRIBE on the cluster is needed to describe ACLs."
-                    .into(),
-            );
-        }
-        if !broker.authorizer.enabled() {
-            return refused(
-                &ctx,
-                ResponseError::SecurityDisabled,
-                "No Authorizer is configured.".into(),
-            );
+        if let Some((code, message)) =
+            broker.acl_api_refusal(&ctx, AclOperation::Describe, "describe ACLs")
+        {
+            return refused(&ctx, code, message);
         }
         let filter = AclBindingFilter {
             resource_type: ResourceType::from_code(r.resource_type_filter),
