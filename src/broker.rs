@@ -332,6 +332,7 @@ impl Broker {
             producer_ids: Default::default(),
             transactions,
             applied_epoch: AtomicU64::new(applied_epoch),
+            metadata_apply: parking_lot::Mutex::new(()),
             authorizer: Authorizer::new(config.authorizer_settings()),
         });
 

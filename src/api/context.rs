@@ -28,6 +28,8 @@ pub struct BrokerContext {
     pub transactions: Arc<TransactionCoordinator>,
     /// The epoch of the last image this broker's partitions were brought in line with.
     pub applied_epoch: AtomicU64,
+    /// Serialises [`BrokerContext::apply_metadata`].
+    pub metadata_apply: parking_lot::Mutex<()>,
     pub authorizer: Authorizer,
 }
 
@@ -88,6 +90,11 @@ impl BrokerContext {
     /// Brings this broker's partitions in line with the latest image, so a
     /// handler that changed metadata answers only once the change is served.
     pub fn apply_metadata(&self) {
+        // One at a time, each reading the image under the lock: a caller
+        // holding an older image must never apply it after a newer one,
+        // or it would close (and delete the directories of) partitions
+        // the newer image just created.
+        let _serial = self.metadata_apply.lock();
         let image = self.image();
         let hosted = image.hosted_partitions(self.node_id, &self.config);
         self.replicas.apply(&hosted);
