@@ -2,6 +2,7 @@
 //! image, open the logs it assigns here, serve, run retention and periodic
 //! flushing, and on shutdown drain connections and close logs cleanly.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
@@ -12,7 +13,7 @@ use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinHandle;
 
 use crate::api::BrokerContext;
-use crate::cluster::quorum::network::{self, ForwardHandler};
+use crate::cluster::quorum::network::{self, ForwardHandler, PeerLogin, QuorumSasl};
 use crate::cluster::replica_fetcher::{self, FetcherConfig};
 use crate::cluster::{
     BrokerEndpoint, BrokerRegistration, Controller, ControllerError, MetadataLoadError,
@@ -23,7 +24,9 @@ use crate::group::{GroupConfig, GroupCoordinator};
 use crate::partition::{DataDirLock, ReplicaManager, StartupError};
 use crate::security::authorizer::Authorizer;
 use crate::security::sasl::client::SaslClientConfig;
-use crate::security::sasl::scram::{parse_bootstrap, BootstrapCredential, ScramCredential};
+use crate::security::sasl::scram::{
+    parse_bootstrap, BootstrapCredential, ScramCredential, ScramMechanism,
+};
 use crate::security::sasl::{SaslConfigError, SaslListenerConfig};
 use crate::security::tls::{ClientTls, ServerTls, TlsError};
 use crate::server::{ConnectionSettings, Listener, PerIpLimit};
@@ -82,6 +85,33 @@ fn inter_broker_sasl(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// Where the quorum's listener finds SCRAM credentials: the metadata
+/// image's, and for a user it has none for, those of
+/// `gregor.scram.bootstrap.credentials`. As Kafka's controllers take SCRAM
+/// only from credentials bootstrapped with the metadata log, peers can log
+/// in before the quorum has a leader to write them.
+fn quorum_scram(
+    controller: Arc<Controller>,
+    bootstrap: &[BootstrapCredential],
+) -> Arc<dyn Fn(&str, ScramMechanism) -> Option<ScramCredential> + Send + Sync> {
+    let bootstrap: HashMap<(String, ScramMechanism), ScramCredential> = bootstrap
+        .iter()
+        .map(|c| {
+            (
+                (c.user.clone(), c.mechanism),
+                ScramCredential::from_password(c.mechanism, &c.password, c.iterations),
+            )
+        })
+        .collect();
+    Arc::new(move |user: &str, mechanism| {
+        controller
+            .image()
+            .scram_credential(user, mechanism)
+            .cloned()
+            .or_else(|| bootstrap.get(&(user.to_string(), mechanism)).cloned())
+    })
 }
 
 /// Creates the SCRAM credentials of `gregor.scram.bootstrap.credentials`
@@ -156,6 +186,15 @@ impl Broker {
             .transpose()
             .map_err(StartError::ScramBootstrap)?
             .unwrap_or_default();
+        // A SASL CONTROLLER listener authenticates the quorum's peers with
+        // the broker's mechanisms, and this node logs in to them.
+        let quorum_sasl = match config.controller_listener()? {
+            Some(l) if l.protocol.is_sasl() => Some((
+                Arc::new(SaslListenerConfig::load(&config, &l.name)?),
+                Arc::new(SaslClientConfig::controller(&config, &l.name)?),
+            )),
+            _ => None,
+        };
         let mut bound = Vec::new();
         for listener in config.listeners()? {
             let sasl = SaslListenerConfig::for_listener(&config, &listener)?;
@@ -257,8 +296,11 @@ impl Broker {
         };
         let replicas = Arc::new(ReplicaManager::open(lock, config.node_id())?);
         let (shutdown, shutdown_rx) = watch::channel(false);
-        let controller =
-            Arc::new(Controller::start(&data_dir, config.clone(), quorum_client_tls).await?);
+        let peer_login = PeerLogin {
+            tls: quorum_client_tls,
+            sasl: quorum_sasl.as_ref().map(|(_, login)| login.clone()),
+        };
+        let controller = Arc::new(Controller::start(&data_dir, config.clone(), peer_login).await?);
         let mut background = Vec::new();
         let mut quorum_addr = None;
         if let Some(endpoint) = controller_listener {
@@ -283,9 +325,14 @@ impl Broker {
             if let Some(tls) = &quorum_server_tls {
                 background.push(tokio::spawn(tls.clone().watch_files(shutdown_rx.clone())));
             }
+            let sasl = quorum_sasl.map(|(listener_config, _)| QuorumSasl {
+                config: listener_config,
+                scram: quorum_scram(controller.clone(), &scram_bootstrap),
+            });
             background.push(tokio::spawn(network::serve(
                 quorum_listener,
                 quorum_server_tls,
+                sasl,
                 controller.raft(),
                 forward,
                 shutdown_rx.clone(),

@@ -820,3 +820,285 @@ fn unusable_sasl_settings_stop_the_broker_at_start_with_the_reason() {
     ]);
     assert!(stderr.contains("needs a password"), "{stderr}");
 }
+
+/// A 3-node cluster whose client, inter-broker and controller listeners
+/// are all SASL_SSL: the controllers log in to each other with SCRAM
+/// (bootstrap credentials, as Kafka's controllers need), the brokers with
+/// SCRAM, clients with PLAIN; acks=all needs every follower's fetches, and
+/// the quorum fences a killed leader and elects another.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_whose_every_listener_is_sasl_ssl_replicates_and_fails_over() {
+    use common::pki::{write, Ca};
+    use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+    use rdkafka::client::DefaultClientContext;
+    use rdkafka::producer::{FutureProducer, Producer};
+
+    let tmp = tempfile::tempdir().unwrap();
+    let ca = Ca::new("test CA");
+    let ca_path = write(tmp.path(), "ca.pem", ca.pem());
+    let issued = ca.issue(&[(rcgen::DnType::CommonName, "broker")], 1);
+    let keystore = write(
+        tmp.path(),
+        "broker.pem",
+        format!("{}{}", issued.cert_pem, issued.key_pem),
+    );
+    let scram_login = |user: &str| {
+        format!("org.apache.kafka.common.security.scram.ScramLoginModule required username=\"{user}\" password=\"{user}-secret\";")
+    };
+    let settings = [
+        "listener.security.protocol.map=SASL_SSL:SASL_SSL,CONTROLLER:SASL_SSL".to_string(),
+        "inter.broker.listener.name=SASL_SSL".to_string(),
+        "broker.session.timeout.ms=2000".to_string(),
+        "replica.lag.time.max.ms=2000".to_string(),
+        "broker.heartbeat.interval.ms=300".to_string(),
+        format!("ssl.keystore.location={}", keystore.display()),
+        format!("ssl.truststore.location={}", ca_path.display()),
+        "sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-512".to_string(),
+        format!("listener.name.sasl_ssl.plain.sasl.jaas.config={PLAIN_JAAS}"),
+        "sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512".to_string(),
+        format!(
+            "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config={}",
+            scram_login("broker")
+        ),
+        "listener.name.controller.sasl.enabled.mechanisms=SCRAM-SHA-512".to_string(),
+        "sasl.mechanism.controller.protocol=SCRAM-SHA-512".to_string(),
+        format!(
+            "listener.name.controller.scram-sha-512.sasl.jaas.config={}",
+            scram_login("controller")
+        ),
+        "gregor.scram.bootstrap.credentials=SCRAM-SHA-512=[name=broker,password=broker-secret];SCRAM-SHA-512=[name=controller,password=controller-secret]".to_string(),
+    ];
+    let settings: Vec<&str> = settings.iter().map(String::as_str).collect();
+    let mut cluster = common::start_cluster_listening(3, "SASL_SSL://127.0.0.1:0", &settings, &[]);
+    let client = |ports: &[u16]| {
+        let bootstrap: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
+        let mut c = sasl_client(&bootstrap.join(","), "PLAIN", "alice", "alice-secret");
+        c.set("security.protocol", "sasl_ssl")
+            .set("ssl.ca.location", ca_path.to_str().unwrap())
+            .set("acks", "all")
+            .set("message.timeout.ms", "30000");
+        c
+    };
+    let admin: AdminClient<DefaultClientContext> =
+        client(&[cluster[0].port]).create().expect("admin");
+    let topic =
+        NewTopic::new("replicated", 1, TopicReplication::Fixed(3)).set("min.insync.replicas", "2");
+    for result in admin
+        .create_topics([&topic], &AdminOptions::new())
+        .await
+        .expect("CreateTopics")
+    {
+        result.expect("topic created");
+    }
+    let produce = |ports: Vec<u16>, values: &'static [&'static str]| {
+        let producer: FutureProducer = client(&ports).create().expect("producer");
+        async move {
+            for v in values {
+                producer
+                    .send(
+                        FutureRecord::<(), str>::to("replicated")
+                            .partition(0)
+                            .payload(*v),
+                        Duration::from_secs(30),
+                    )
+                    .await
+                    .unwrap_or_else(|(e, _)| panic!("{v} not acknowledged: {e}"));
+            }
+            producer
+        }
+    };
+    let producer = produce(vec![cluster[0].port], &["one", "two"]).await;
+    let leader = producer
+        .client()
+        .fetch_metadata(Some("replicated"), Duration::from_secs(5))
+        .expect("metadata")
+        .topics()[0]
+        .partitions()[0]
+        .leader();
+    drop(producer);
+    cluster[(leader - 1) as usize].kill9();
+    let survivors: Vec<u16> = cluster
+        .iter()
+        .filter(|b| b.pid().is_some())
+        .map(|b| b.port)
+        .collect();
+    drop(produce(survivors.clone(), &["three", "four"]).await);
+    let consumer: BaseConsumer = client(&survivors)
+        .set("group.id", "sasl-ssl-reader")
+        .set("enable.auto.commit", "false")
+        .create()
+        .expect("consumer");
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset("replicated", 0, Offset::Beginning)
+        .unwrap();
+    consumer.assign(&tpl).unwrap();
+    let mut read = Vec::new();
+    wait_until(Duration::from_secs(30), || {
+        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
+            read.push(String::from_utf8_lossy(m.payload().unwrap_or_default()).to_string());
+        }
+        read.len() == 4
+    });
+    assert_eq!(
+        read,
+        ["one", "two", "three", "four"],
+        "records read after broker {leader} was killed"
+    );
+}
+
+/// A node started by a test, its stderr kept.
+struct Node {
+    child: std::process::Child,
+    log: Arc<Mutex<String>>,
+    banner: std::sync::mpsc::Receiver<String>,
+}
+
+impl Node {
+    fn launch(dir: &std::path::Path, overrides: &[String]) -> Node {
+        use std::io::BufRead;
+        use std::process::{Command, Stdio};
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_broker-start"));
+        cmd.arg("--override")
+            .arg(format!("log.dirs={}", dir.display()));
+        for o in overrides {
+            cmd.arg("--override").arg(o);
+        }
+        let mut child = cmd
+            .env("RUST_LOG", "warn,openraft=off")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn broker-start");
+        let log = Arc::new(Mutex::new(String::new()));
+        let stderr = child.stderr.take().unwrap();
+        let kept = log.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                let mut log = kept.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        let (tx, banner) = std::sync::mpsc::channel();
+        let stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            if std::io::BufReader::new(stdout).read_line(&mut line).is_ok() {
+                let _ = tx.send(line);
+            }
+        });
+        Node { child, log, banner }
+    }
+
+    fn logged(&self, needle: &str) -> bool {
+        self.log.lock().unwrap().contains(needle)
+    }
+
+    /// The port of the banner's first listener, once the node serves.
+    fn port(&self, timeout: Duration) -> Option<u16> {
+        let line = self.banner.recv_timeout(timeout).ok()?;
+        line.split_whitespace()
+            .skip_while(|w| *w != "on")
+            .nth(1)?
+            .rsplit(':')
+            .next()?
+            .parse()
+            .ok()
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Controllers log in to each other with PLAIN on a SASL_PLAINTEXT
+/// CONTROLLER listener; the one whose password is wrong is refused by
+/// the others, never joins, and the two that agree run the cluster.
+#[test]
+fn a_controller_with_a_wrong_password_cannot_join_the_quorum() {
+    let ports: Vec<u16> = (0..3).map(|_| common::free_port()).collect();
+    let voters = ports
+        .iter()
+        .enumerate()
+        .map(|(i, p)| format!("{}@127.0.0.1:{p}", i + 1))
+        .collect::<Vec<_>>()
+        .join(",");
+    let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let nodes: Vec<Node> = (0..3)
+        .map(|i| {
+            let password = if i == 2 { "guessed" } else { "quorum-secret" };
+            Node::launch(
+                dirs[i].path(),
+                &[
+                    format!("node.id={}", i + 1),
+                    format!("controller.quorum.voters={voters}"),
+                    "controller.listener.names=CONTROLLER".to_string(),
+                    "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:SASL_PLAINTEXT".to_string(),
+                    format!("listeners=PLAINTEXT://127.0.0.1:0,CONTROLLER://127.0.0.1:{}", ports[i]),
+                    "sasl.enabled.mechanisms=PLAIN".to_string(),
+                    "sasl.mechanism.controller.protocol=PLAIN".to_string(),
+                    format!("listener.name.controller.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username=\"controller\" password=\"{password}\" user_controller=\"{password}\";"),
+                ],
+            )
+        })
+        .collect();
+    let port = nodes[0]
+        .port(Duration::from_secs(30))
+        .expect("node 1 serves with node 2");
+    assert!(nodes[1].port(Duration::from_secs(30)).is_some());
+    assert!(
+        wait_until(Duration::from_secs(15), || nodes[2]
+            .logged("cannot log in to a metadata quorum peer")
+            && nodes[..2].iter().any(
+                |n| n.logged("quorum peer refused: SASL authentication failed")
+            )),
+        "node 3: {}\nnode 1: {}",
+        nodes[2].log.lock().unwrap(),
+        nodes[0].log.lock().unwrap()
+    );
+    assert!(nodes[2].logged("Invalid username or password"));
+    let mut client = RawClient::connect(port);
+    let metadata = client
+        .call(&MetadataRequest::default().with_topics(None), 12)
+        .expect("metadata");
+    let mut brokers: Vec<i32> = metadata.brokers.iter().map(|b| b.node_id.0).collect();
+    brokers.sort_unstable();
+    assert_eq!(brokers, [1, 2], "the refused controller never registered");
+    assert!(nodes[2].port(Duration::ZERO).is_none());
+}
+
+/// Kafka's default controller mechanism, GSSAPI, stops the start with one line.
+#[test]
+fn a_sasl_controller_listener_without_a_supported_mechanism_stops_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_broker-start"))
+        .args([
+            "--override",
+            &format!("log.dirs={}", dir.path().display()),
+            "--override",
+            "listeners=PLAINTEXT://127.0.0.1:0,CONTROLLER://127.0.0.1:0",
+            "--override",
+            "controller.listener.names=CONTROLLER",
+            "--override",
+            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:SASL_PLAINTEXT",
+            "--override",
+            "sasl.enabled.mechanisms=PLAIN",
+            "--override",
+            &format!("listener.name.controller.plain.sasl.jaas.config={PLAIN_JAAS}"),
+        ])
+        .output()
+        .expect("run broker-start");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("sasl.mechanism.controller.protocol")
+            && stderr.contains("'GSSAPI' (Kafka's default) is not supported"),
+        "{stderr}"
+    );
+}

@@ -12,6 +12,7 @@ use kafka_protocol::messages::{SaslAuthenticateRequest, SaslAuthenticateResponse
 use kafka_protocol::protocol::StrBytes;
 
 use super::{BrokerContext, Handler, RequestContext};
+use crate::security::sasl::scram::{ScramCredential, ScramMechanism};
 use crate::security::sasl::SaslSession;
 
 pub struct SaslAuthenticate;
@@ -32,28 +33,26 @@ impl Handler for SaslAuthenticate {
     }
 }
 
-/// Runs one token through the session. `Ok` carries the server's token
-/// and the session lifetime (once complete); `Err` the failure message,
-/// after which the connection closes.
+/// Runs one token through the session, with SCRAM credentials from
+/// `scram`. `Ok` carries the server's token and the session lifetime (once
+/// complete); `Err` the failure message, after which the connection closes.
 pub fn exchange(
-    broker: &BrokerContext,
+    scram: &dyn Fn(&str, ScramMechanism) -> Option<ScramCredential>,
     session: &mut SaslSession,
     token: &[u8],
 ) -> Result<(Bytes, i64), String> {
-    let image = broker.image();
-    let lookup = |user: &str, mechanism| image.scram_credential(user, mechanism).cloned();
-    let step = session.authenticate(token, &lookup)?;
+    let step = session.authenticate(token, scram)?;
     Ok((Bytes::from(step.token), step.session_lifetime_ms))
 }
 
 /// SaslAuthenticate on a SASL listener: the response, and whether the
 /// connection stays open after it.
 pub fn authenticate(
-    broker: &BrokerContext,
+    scram: &dyn Fn(&str, ScramMechanism) -> Option<ScramCredential>,
     session: &mut SaslSession,
     request: &SaslAuthenticateRequest,
 ) -> (SaslAuthenticateResponse, bool) {
-    match exchange(broker, session, &request.auth_bytes) {
+    match exchange(scram, session, &request.auth_bytes) {
         Ok((token, lifetime_ms)) => (
             SaslAuthenticateResponse::default()
                 .with_auth_bytes(token)

@@ -77,6 +77,25 @@ impl BrokerConnection {
         Ok(connection)
     }
 
+    /// Logs in on `stream`, a connection to a SASL listener that speaks
+    /// another protocol once authenticated (the metadata quorum's), and
+    /// hands it back with the time by which its session must be renewed.
+    pub async fn login(
+        stream: Box<dyn Stream>,
+        client_id: &str,
+        sasl: Arc<SaslClientConfig>,
+    ) -> std::io::Result<(Box<dyn Stream>, Option<Instant>)> {
+        let mut connection = BrokerConnection {
+            stream,
+            correlation_id: 0,
+            client_id: StrBytes::from_string(client_id.to_string()),
+            sasl: Some(sasl),
+            reauthenticate_at: None,
+        };
+        connection.authenticate().await?;
+        Ok((connection.stream, connection.reauthenticate_at))
+    }
+
     /// Logs in with SaslHandshake v1 and SaslAuthenticate v2, if the
     /// listener is a SASL one.
     async fn authenticate(&mut self) -> std::io::Result<()> {

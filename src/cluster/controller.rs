@@ -18,13 +18,12 @@ use uuid::Uuid;
 
 use super::leader_election::{self, ElectionType};
 use super::metadata::{BrokerRegistration, MetadataImage, PartitionImage, TopicImage};
-use super::quorum::network::{PeerClient, QuorumRequest};
+use super::quorum::network::{PeerClient, PeerLogin, QuorumRequest};
 use super::quorum::{records, Node, NodeId, Quorum, QuorumError, Raft, WriteError};
 use super::{assignment, reassignment, topic_name};
 use crate::config::{BrokerConfig, ConfigError, LoadError, TopicConfig};
 use crate::security::acl::{self, AclBinding, AclBindingFilter};
 use crate::security::sasl::scram::{ScramCredential, ScramMechanism};
-use crate::security::tls::ClientTls;
 
 /// A refused metadata change: the Kafka error code and a message for the client.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -226,7 +225,7 @@ impl Controller {
     pub async fn start(
         data_dir: &Path,
         broker_config: BrokerConfig,
-        peer_tls: Option<Arc<ClientTls>>,
+        peer_login: PeerLogin,
     ) -> Result<Controller, MetadataLoadError> {
         let node_id = broker_config.node_id();
         let voters: BTreeMap<NodeId, Node> = match broker_config.controller_quorum_voters()? {
@@ -244,7 +243,7 @@ impl Controller {
             voters,
             voter,
             publisher.clone(),
-            peer_tls,
+            peer_login,
         )
         .await?;
         Ok(Controller {
@@ -436,7 +435,7 @@ impl Controller {
         let mut to_leader = self.to_leader.lock().await;
         let client = match &mut *to_leader {
             Some(c) if c.target() == leader => c,
-            other => other.insert(PeerClient::new(leader, addr, self.quorum.peer_tls())),
+            other => other.insert(PeerClient::new(leader, addr, self.quorum.peer_login())),
         };
         // A leader that stopped answering (paused, say) is replaced within
         // an election timeout: ask again, wherever leadership is then,

@@ -586,6 +586,13 @@ pub static BROKER_CONFIGS: &[ConfigDef] = &[
         "JAAS login context for SASL listeners (per mechanism: listener.name.<listener>.<mechanism>.sasl.jaas.config); PlainLoginModule's user_<name> options are PLAIN's users.",
     ),
     def(
+        "sasl.mechanism.controller.protocol",
+        ConfigKind::String,
+        Some("GSSAPI"),
+        None,
+        "SASL mechanism nodes log in to the metadata quorum's controllers with when the CONTROLLER listener is a SASL one (PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 with bootstrap credentials, OAUTHBEARER).",
+    ),
+    def(
         "sasl.mechanism.inter.broker.protocol",
         ConfigKind::String,
         Some("GSSAPI"),

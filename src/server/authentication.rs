@@ -14,10 +14,11 @@ use kafka_protocol::protocol::{Decodable, Encodable};
 
 use super::frame::Frame;
 use crate::api::{self, sasl_authenticate, sasl_handshake, BrokerContext};
+use crate::security::sasl::scram::{ScramCredential, ScramMechanism};
 use crate::security::sasl::SaslSession;
 
 /// What becomes of a frame on a SASL listener.
-pub(super) enum Gate {
+pub(crate) enum Gate {
     /// An ordinary request, served as on any listener.
     Pass(Frame),
     /// Answered here; the connection closes after the answer unless `keep_open`.
@@ -26,7 +27,7 @@ pub(super) enum Gate {
     Close(String),
 }
 
-pub(super) enum Answer {
+pub(crate) enum Answer {
     Kafka {
         correlation_id: i32,
         key: ApiKey,
@@ -63,8 +64,23 @@ fn decode<R: Decodable>(
 }
 
 pub(super) fn gate(broker: &BrokerContext, session: &mut SaslSession, frame: Frame) -> Gate {
+    let image = broker.image();
+    gate_with(
+        &|user: &str, mechanism| image.scram_credential(user, mechanism).cloned(),
+        session,
+        frame,
+    )
+}
+
+/// [`gate`] with SCRAM credentials from `scram`: the metadata quorum's
+/// listener authenticates its peers with it before a broker runs.
+pub(crate) fn gate_with(
+    scram: &dyn Fn(&str, ScramMechanism) -> Option<ScramCredential>,
+    session: &mut SaslSession,
+    frame: Frame,
+) -> Gate {
     if session.expects_raw_token() {
-        return match sasl_authenticate::exchange(broker, session, &frame.bytes) {
+        return match sasl_authenticate::exchange(scram, session, &frame.bytes) {
             Ok((token, _)) => Gate::Answer {
                 answer: Answer::Raw(token),
                 keep_open: true,
@@ -98,7 +114,7 @@ pub(super) fn gate(broker: &BrokerContext, session: &mut SaslSession, frame: Fra
                 Ok(decoded) => decoded,
                 Err(reason) => return Gate::Close(reason),
             };
-            let (response, keep_open) = sasl_authenticate::authenticate(broker, session, &request);
+            let (response, keep_open) = sasl_authenticate::authenticate(scram, session, &request);
             answer(header, ApiKey::SaslAuthenticate, version, &response, keep_open)
         }
         _ if session.expired(Instant::now()) => Gate::Close(

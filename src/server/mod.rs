@@ -7,6 +7,7 @@ mod frame;
 mod listener;
 mod transport;
 
+pub(crate) use authentication::{gate_with, Answer, Gate};
 pub use connection::ConnectionSettings;
 pub use frame::{Frame, FrameError, FrameReader};
 pub use listener::{Listener, PerIpLimit};

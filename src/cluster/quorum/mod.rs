@@ -26,7 +26,6 @@ use tokio::sync::watch;
 
 use crate::cluster::metadata::MetadataImage;
 use crate::partition::METADATA_LOG_DIR;
-use crate::security::tls::ClientTls;
 use log_store::LogStore;
 pub use records::MetadataRecord;
 pub use state_machine::MetadataBatch;
@@ -64,8 +63,8 @@ pub struct Quorum {
     state_machine: StateMachine,
     voters: BTreeMap<NodeId, Node>,
     leader: Arc<AtomicI32>,
-    /// TLS to the peers, when the CONTROLLER listener has it.
-    peer_tls: Option<Arc<ClientTls>>,
+    /// TLS and SASL to the peers, when the CONTROLLER listener has them.
+    peer_login: network::PeerLogin,
 }
 
 impl Quorum {
@@ -78,7 +77,7 @@ impl Quorum {
         voters: BTreeMap<NodeId, Node>,
         voter: bool,
         publisher: watch::Sender<Arc<MetadataImage>>,
-        peer_tls: Option<Arc<ClientTls>>,
+        peer_login: network::PeerLogin,
     ) -> Result<Quorum, QuorumError> {
         let dir = data_dir.join(METADATA_LOG_DIR);
         let storage = |source| QuorumError::Storage {
@@ -103,7 +102,7 @@ impl Quorum {
             node_id,
             Arc::new(config),
             network::Network {
-                tls: peer_tls.clone(),
+                login: peer_login.clone(),
             },
             log_store,
             state_machine.clone(),
@@ -132,15 +131,15 @@ impl Quorum {
             state_machine,
             voters,
             leader,
-            peer_tls,
+            peer_login,
         };
         quorum.follow_leader();
         Ok(quorum)
     }
 
-    /// TLS to the peers, when the CONTROLLER listener has it.
-    pub fn peer_tls(&self) -> Option<Arc<ClientTls>> {
-        self.peer_tls.clone()
+    /// TLS and SASL to the peers, when the CONTROLLER listener has them.
+    pub fn peer_login(&self) -> network::PeerLogin {
+        self.peer_login.clone()
     }
 
     /// Keeps the published image's controller id on the current leader.
@@ -181,7 +180,7 @@ impl Quorum {
                     )));
                 }
                 let mut client =
-                    network::PeerClient::new(*id, node.addr.clone(), self.peer_tls.clone());
+                    network::PeerClient::new(*id, node.addr.clone(), self.peer_login.clone());
                 let reply: std::io::Result<Result<(), network::AddObserverError>> =
                     client.call(&request, remaining).await;
                 match reply {

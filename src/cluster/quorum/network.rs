@@ -10,13 +10,23 @@
 //! the leader pushes it (openraft's learners), so a broker-only node also
 //! listens on a CONTROLLER listener and asks a voter to add it
 //! ([`QuorumRequest::AddObserver`]).
+//!
+//! On a SASL CONTROLLER listener (SASL_PLAINTEXT, SASL_SSL) a connection
+//! starts as Kafka's does: the peer logs in with SaslHandshake and
+//! SaslAuthenticate frames (`sasl.mechanism.controller.protocol`, the
+//! listener's JAAS login), checked by the broker's own SASL mechanisms,
+//! and only then sends quorum frames. A peer that fails is answered
+//! SASL_AUTHENTICATION_FAILED, logged and disconnected.
 
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use bytes::{Bytes, BytesMut};
+use kafka_protocol::messages::{ApiKey, ResponseHeader, SaslAuthenticateResponse};
+use kafka_protocol::protocol::{Decodable, Encodable};
 use openraft::error::{
     ClientWriteError, InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError,
     Unreachable,
@@ -34,8 +44,12 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use super::{Node, NodeId, Raft, TypeConfig};
-use crate::cluster::broker_client::{self, Stream};
+use crate::cluster::broker_client::{self, BrokerConnection, Stream};
+use crate::security::sasl::client::SaslClientConfig;
+use crate::security::sasl::scram::{ScramCredential, ScramMechanism};
+use crate::security::sasl::{SaslListenerConfig, SaslSession};
 use crate::security::tls::{ClientTls, ServerTls};
+use crate::server::{gate_with, Answer, Frame, Gate};
 
 /// Largest frame accepted: a snapshot of a large image travels in one.
 const MAX_FRAME: usize = 256 << 20;
@@ -115,23 +129,53 @@ async fn read_frame<T: DeserializeOwned, S: AsyncRead + Unpin + ?Sized>(
     serde_json::from_slice(&body).map_err(std::io::Error::other)
 }
 
+/// How this node reaches its quorum peers: the CONTROLLER listener's TLS
+/// and SASL login, when it has them.
+#[derive(Clone, Default)]
+pub struct PeerLogin {
+    pub tls: Option<Arc<ClientTls>>,
+    pub sasl: Option<Arc<SaslClientConfig>>,
+}
+
+/// A connection being opened: its TCP, TLS and SASL login. A failed
+/// login is told apart from a peer that cannot be reached.
+type Opening = tokio::task::JoinHandle<Result<(Box<dyn Stream>, Option<Instant>), Opened>>;
+
+enum Opened {
+    Unreachable(std::io::Error),
+    LoginFailed(std::io::Error),
+}
+
 /// A connection to one peer controller.
 pub struct PeerClient {
     target: NodeId,
     addr: String,
-    tls: Option<Arc<ClientTls>>,
+    login: PeerLogin,
     stream: Option<Box<dyn Stream>>,
+    /// The connection being opened. It runs in its own task: a login
+    /// (SCRAM's key derivation, the TLS handshake) can take longer than a
+    /// heartbeat's deadline, and must not restart with every heartbeat.
+    opening: Option<Opening>,
+    /// When to log in again on a new connection, before the peer's SASL
+    /// session lifetime (`connections.max.reauth.ms`) ends.
+    renew_at: Option<Instant>,
+    /// The last login failure logged, so that a peer refusing every retry
+    /// is reported once, not at each heartbeat.
+    refused: Option<String>,
 }
 
 impl PeerClient {
-    /// A client of the peer at `addr`, through TLS when the CONTROLLER
-    /// listener has it.
-    pub fn new(target: NodeId, addr: String, tls: Option<Arc<ClientTls>>) -> PeerClient {
+    /// A client of the peer at `addr`, through TLS and SASL when the
+    /// CONTROLLER listener has them.
+    pub fn new(target: NodeId, addr: String, login: PeerLogin) -> PeerClient {
         PeerClient {
             target,
             addr,
-            tls,
+            login,
             stream: None,
+            opening: None,
+            renew_at: None,
+            refused: None,
         }
     }
 
@@ -140,20 +184,63 @@ impl PeerClient {
         self.target
     }
 
+    /// The connection, opened first if needed. Cancelling this (a timed
+    /// out call) leaves the opening running for the next call.
+    async fn connection(&mut self) -> std::io::Result<&mut Box<dyn Stream>> {
+        if self.stream.is_none() {
+            let opening = self.opening.get_or_insert_with(|| {
+                let addr = self.addr.clone();
+                let login = self.login.clone();
+                tokio::spawn(async move {
+                    let stream = broker_client::connect(&addr, login.tls.as_deref())
+                        .await
+                        .map_err(Opened::Unreachable)?;
+                    match login.sasl {
+                        None => Ok((stream, None)),
+                        Some(sasl) => BrokerConnection::login(stream, "gregor-quorum", sasl)
+                            .await
+                            .map_err(Opened::LoginFailed),
+                    }
+                })
+            });
+            let opened = opening
+                .await
+                .unwrap_or_else(|e| Err(Opened::Unreachable(std::io::Error::other(e))));
+            self.opening = None;
+            match opened {
+                Ok((stream, renew_at)) => {
+                    self.stream = Some(stream);
+                    self.renew_at = renew_at;
+                    self.refused = None;
+                }
+                Err(Opened::Unreachable(e)) => return Err(e),
+                Err(Opened::LoginFailed(e)) => {
+                    let reason = e.to_string();
+                    if self.refused.as_deref() != Some(reason.as_str()) {
+                        tracing::warn!(peer = self.target, addr = %self.addr, %reason, "cannot log in to a metadata quorum peer");
+                        self.refused = Some(reason);
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        self.stream
+            .as_mut()
+            .ok_or_else(|| std::io::Error::other("no connection"))
+    }
+
     /// Sends `request` and reads the reply, reconnecting first if needed.
     pub async fn call<T: DeserializeOwned>(
         &mut self,
         request: &QuorumRequest,
         timeout: Duration,
     ) -> std::io::Result<T> {
+        if self.renew_at.is_some_and(|at| Instant::now() >= at) {
+            self.stream = None;
+            self.renew_at = None;
+        }
         let exchange = async {
-            if self.stream.is_none() {
-                self.stream = Some(broker_client::connect(&self.addr, self.tls.as_deref()).await?);
-            }
-            let stream = self
-                .stream
-                .as_mut()
-                .ok_or_else(|| std::io::Error::other("no connection"))?;
+            let stream = self.connection().await?;
             write_frame(stream, request).await?;
             read_frame(stream).await
         };
@@ -221,14 +308,14 @@ impl RaftNetwork<TypeConfig> for PeerClient {
 
 /// Opens a [`PeerClient`] per peer, at the address its voter entry names.
 pub struct Network {
-    pub tls: Option<Arc<ClientTls>>,
+    pub login: PeerLogin,
 }
 
 impl RaftNetworkFactory<TypeConfig> for Network {
     type Network = PeerClient;
 
     async fn new_client(&mut self, target: NodeId, node: &Node) -> PeerClient {
-        PeerClient::new(target, node.addr.clone(), self.tls.clone())
+        PeerClient::new(target, node.addr.clone(), self.login.clone())
     }
 }
 
@@ -239,10 +326,129 @@ pub type ForwardHandler = Arc<
         + Sync,
 >;
 
+/// The SASL side of a SASL CONTROLLER listener: its mechanisms, and
+/// where SCRAM credentials come from.
+#[derive(Clone)]
+pub struct QuorumSasl {
+    pub config: Arc<SaslListenerConfig>,
+    pub scram: Arc<dyn Fn(&str, ScramMechanism) -> Option<ScramCredential> + Send + Sync>,
+}
+
+/// Writes an answer of the SASL exchange with Kafka's framing.
+async fn write_answer(stream: &mut Box<dyn Stream>, answer: Answer) -> std::io::Result<()> {
+    let mut frame = BytesMut::new();
+    match answer {
+        Answer::Kafka {
+            correlation_id,
+            key,
+            version,
+            body,
+        } => {
+            let mut header = BytesMut::new();
+            ResponseHeader::default()
+                .with_correlation_id(correlation_id)
+                .encode(&mut header, key.response_header_version(version))
+                .map_err(std::io::Error::other)?;
+            frame.extend_from_slice(&((header.len() + body.len()) as u32).to_be_bytes());
+            frame.extend_from_slice(&header);
+            frame.extend_from_slice(&body);
+        }
+        Answer::Raw(token) => {
+            frame.extend_from_slice(&(token.len() as u32).to_be_bytes());
+            frame.extend_from_slice(&token);
+        }
+    }
+    stream.write_all(&frame).await?;
+    stream.flush().await
+}
+
+/// Why an answer ends the exchange: the message a failed SaslAuthenticate
+/// carries, or the refused handshake.
+fn refusal(answer: &Answer) -> String {
+    match answer {
+        Answer::Kafka {
+            key: ApiKey::SaslAuthenticate,
+            version,
+            body,
+            ..
+        } => SaslAuthenticateResponse::decode(&mut body.clone().freeze(), *version)
+            .ok()
+            .and_then(|r| r.error_message.map(|m| m.to_string()))
+            .unwrap_or_else(|| "authentication failed".into()),
+        Answer::Kafka {
+            key: ApiKey::SaslHandshake,
+            ..
+        } => "its SASL mechanism is not enabled on the CONTROLLER listener".into(),
+        _ => "authentication failed".into(),
+    }
+}
+
+/// Why a peer's SASL login did not end in a session.
+enum LoginFailure {
+    /// Refused: wrong credentials, a mechanism not enabled, a request out of turn.
+    Refused(String),
+    /// The peer went away (it gave up on a slow login, or stopped).
+    Lost(String),
+}
+
+/// Runs a peer's SASL login; the authenticated session, or why the peer
+/// is refused (after it has been answered).
+async fn authenticate_peer(
+    stream: &mut Box<dyn Stream>,
+    sasl: &QuorumSasl,
+) -> Result<SaslSession, LoginFailure> {
+    let mut session = SaslSession::new(sasl.config.clone());
+    let max = sasl.config.max_receive_size;
+    loop {
+        let len = stream
+            .read_u32()
+            .await
+            .map_err(|e| LoginFailure::Lost(e.to_string()))? as usize;
+        if len > max {
+            return Err(LoginFailure::Refused(format!(
+                "a frame of {len} bytes before SASL authentication is over sasl.server.max.receive.size ({max})"
+            )));
+        }
+        let mut bytes = vec![0; len];
+        stream
+            .read_exact(&mut bytes)
+            .await
+            .map_err(|e| LoginFailure::Lost(e.to_string()))?;
+        let frame = Frame {
+            bytes: Bytes::from(bytes),
+            permit: None,
+        };
+        match gate_with(&*sasl.scram, &mut session, frame) {
+            Gate::Pass(_) => {
+                return Err(LoginFailure::Refused(
+                    "a request other than SaslHandshake and SaslAuthenticate before SASL authentication"
+                        .into(),
+                ))
+            }
+            Gate::Close(reason) => return Err(LoginFailure::Refused(reason)),
+            Gate::Answer { answer, keep_open } => {
+                let refused = (!keep_open).then(|| refusal(&answer));
+                if refused.is_some() {
+                    tokio::time::sleep(sasl.config.failed_authentication_delay).await;
+                }
+                let written = write_answer(stream, answer).await;
+                if let Some(reason) = refused {
+                    return Err(LoginFailure::Refused(reason));
+                }
+                written.map_err(|e| LoginFailure::Lost(e.to_string()))?;
+                if session.principal().is_some() {
+                    return Ok(session);
+                }
+            }
+        }
+    }
+}
+
 /// Serves the quorum's RPCs on the CONTROLLER listener until shutdown.
 pub async fn serve(
     listener: TcpListener,
     tls: Option<Arc<ServerTls>>,
+    sasl: Option<QuorumSasl>,
     raft: Raft,
     forward: ForwardHandler,
     mut shutdown: watch::Receiver<bool>,
@@ -259,6 +465,7 @@ pub async fn serve(
         let raft = raft.clone();
         let forward = forward.clone();
         let tls = tls.clone();
+        let sasl = sasl.clone();
         tokio::spawn(async move {
             // The handshake runs in the connection's task: a peer that
             // stalls in it holds up no one else.
@@ -289,11 +496,47 @@ pub async fn serve(
                     }
                 }
             };
+            let session = match &sasl {
+                None => None,
+                Some(sasl) => {
+                    match tokio::time::timeout(
+                        HANDSHAKE_TIMEOUT,
+                        authenticate_peer(&mut stream, sasl),
+                    )
+                    .await
+                    {
+                        Ok(Ok(session)) => {
+                            if let Some(principal) = session.principal() {
+                                tracing::debug!(%peer, %principal, "quorum peer authenticated");
+                            }
+                            Some(session)
+                        }
+                        Ok(Err(LoginFailure::Refused(reason))) => {
+                            tracing::warn!(%peer, %reason, "quorum peer refused: SASL authentication failed");
+                            return;
+                        }
+                        Ok(Err(LoginFailure::Lost(reason))) => {
+                            tracing::debug!(%peer, %reason, "quorum peer left during SASL authentication");
+                            return;
+                        }
+                        Err(_) => {
+                            tracing::warn!(%peer, "quorum peer refused: SASL authentication timed out");
+                            return;
+                        }
+                    }
+                }
+            };
             loop {
                 let request: QuorumRequest = match read_frame(&mut stream).await {
                     Ok(r) => r,
                     Err(_) => break,
                 };
+                // KIP-368's session lifetime: the peer logs in again on a
+                // new connection before it ends.
+                if session.as_ref().is_some_and(|s| s.expired(Instant::now())) {
+                    tracing::info!(%peer, "closing quorum connection: the SASL session expired (connections.max.reauth.ms)");
+                    break;
+                }
                 let reply = match request {
                     QuorumRequest::AppendEntries(rpc) => {
                         serde_json::to_value(raft.append_entries(rpc).await)

@@ -1,16 +1,18 @@
 //! The broker as a SASL client of other brokers (replica fetches,
-//! transaction markers) when their listener is a SASL one:
-//! `sasl.mechanism.inter.broker.protocol` with the login of the listener's
+//! transaction markers) and of the quorum's controllers when their
+//! listener is a SASL one: `sasl.mechanism.inter.broker.protocol` or
+//! `sasl.mechanism.controller.protocol` with the login of the listener's
 //! JAAS config (`username`/`password` of PlainLoginModule or
 //! ScramLoginModule, `unsecuredLoginStringClaim_sub` of
 //! OAuthBearerLoginModule), as a Kafka broker logs in.
 
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 
-use super::scram::ScramClient;
+use super::scram::{SaltedPassword, ScramClient};
 use super::{jaas_config, Mechanism, SaslConfigError};
 use crate::config::BrokerConfig;
 
@@ -18,6 +20,7 @@ use crate::config::BrokerConfig;
 pub struct SaslClientConfig {
     pub mechanism: Mechanism,
     login: Login,
+    salted: Arc<SaltedPassword>,
 }
 
 enum Login {
@@ -46,7 +49,35 @@ impl SaslClientConfig {
         config: &BrokerConfig,
         listener: &str,
     ) -> Result<SaslClientConfig, SaslConfigError> {
-        let key = "sasl.mechanism.inter.broker.protocol";
+        SaslClientConfig::login(
+            config,
+            listener,
+            "sasl.mechanism.inter.broker.protocol",
+            "between brokers",
+        )
+    }
+
+    /// The login for the controllers' SASL CONTROLLER listener `listener`
+    /// (`sasl.mechanism.controller.protocol`, as Kafka's KRaft nodes log in
+    /// to the quorum).
+    pub fn controller(
+        config: &BrokerConfig,
+        listener: &str,
+    ) -> Result<SaslClientConfig, SaslConfigError> {
+        SaslClientConfig::login(
+            config,
+            listener,
+            "sasl.mechanism.controller.protocol",
+            "on the metadata quorum",
+        )
+    }
+
+    fn login(
+        config: &BrokerConfig,
+        listener: &str,
+        key: &str,
+        between: &str,
+    ) -> Result<SaslClientConfig, SaslConfigError> {
         let invalid = |reason: String| SaslConfigError::Invalid {
             listener: listener.to_string(),
             key: key.to_string(),
@@ -54,8 +85,13 @@ impl SaslClientConfig {
         };
         let name = config.get(key).unwrap_or_default();
         let mechanism = Mechanism::from_name(&name).ok_or_else(|| {
+            let default = if name == "GSSAPI" {
+                " (Kafka's default)"
+            } else {
+                ""
+            };
             invalid(format!(
-                "'{name}' is not supported between brokers: use PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or OAUTHBEARER"
+                "'{name}'{default} is not supported {between}: use PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or OAUTHBEARER"
             ))
         })?;
         let enabled = config
@@ -82,7 +118,7 @@ impl SaslClientConfig {
                     listener: listener.to_string(),
                     key: jaas_key.clone(),
                     reason: format!(
-                        "brokers log in to each other with {}: the JAAS config needs {name}",
+                        "{key} is {}: the JAAS config needs {name}",
                         mechanism.name()
                     ),
                 })
@@ -96,7 +132,11 @@ impl SaslClientConfig {
                 password: option("password")?,
             },
         };
-        Ok(SaslClientConfig { mechanism, login })
+        Ok(SaslClientConfig {
+            mechanism,
+            login,
+            salted: Arc::default(),
+        })
     }
 
     pub fn start(&self) -> SaslClientExchange<'_> {
@@ -104,7 +144,7 @@ impl SaslClientConfig {
             config: self,
             scram: match (&self.mechanism, &self.login) {
                 (Mechanism::Scram(m), Login::Password { username, password }) => {
-                    Some(ScramClient::new(*m, username, password))
+                    Some(ScramClient::new(*m, username, password).remembering(self.salted.clone()))
                 }
                 _ => None,
             },

@@ -3,6 +3,8 @@
 //! the stored key and server key, with the salt and iteration count: never
 //! a password.
 
+use std::sync::Arc;
+
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use hmac::{Hmac, Mac};
@@ -444,6 +446,32 @@ pub struct ScramClient {
     client_nonce: String,
     /// The server signature the last message must carry, once computed.
     expected_server_signature: Option<Vec<u8>>,
+    remembered: Option<Arc<SaltedPassword>>,
+}
+
+/// The salted password of a client's last login, by salt and iteration
+/// count: a login that repeats (a broker reconnecting to its peers) skips
+/// the key derivation, which is meant to be slow.
+#[derive(Default)]
+pub struct SaltedPassword(parking_lot::Mutex<Option<(Vec<u8>, u32, Vec<u8>)>>);
+
+impl SaltedPassword {
+    fn get_or_derive(
+        &self,
+        mechanism: ScramMechanism,
+        password: &[u8],
+        salt: &[u8],
+        iterations: u32,
+    ) -> Vec<u8> {
+        if let Some((s, i, salted)) = &*self.0.lock() {
+            if s == salt && *i == iterations {
+                return salted.clone();
+            }
+        }
+        let salted = mechanism.salted_password(password, salt, iterations);
+        *self.0.lock() = Some((salt.to_vec(), iterations, salted.clone()));
+        salted
+    }
 }
 
 impl ScramClient {
@@ -464,7 +492,14 @@ impl ScramClient {
             password: password.to_string(),
             client_nonce,
             expected_server_signature: None,
+            remembered: None,
         }
+    }
+
+    /// Keeps the salted password in `remembered` for the next login.
+    pub fn remembering(mut self, remembered: Arc<SaltedPassword>) -> ScramClient {
+        self.remembered = Some(remembered);
+        self
     }
 
     fn client_first_bare(&self) -> String {
@@ -506,7 +541,10 @@ impl ScramClient {
             ));
         }
         let m = self.mechanism;
-        let salted = m.salted_password(self.password.as_bytes(), &salt, iterations);
+        let salted = match &self.remembered {
+            Some(r) => r.get_or_derive(m, self.password.as_bytes(), &salt, iterations),
+            None => m.salted_password(self.password.as_bytes(), &salt, iterations),
+        };
         let client_key = m.hmac(&salted, b"Client Key");
         let stored_key = m.hash(&client_key);
         let without_proof = format!("c={},r={nonce}", B64.encode("n,,"));
