@@ -1102,3 +1102,33 @@ fn a_sasl_controller_listener_without_a_supported_mechanism_stops_the_start() {
         "{stderr}"
     );
 }
+
+/// KIP-368: once a SaslHandshake has begun a re-authentication, any
+/// request but its SaslAuthenticate closes the connection unserved, as
+/// Kafka's authenticator refuses it (IllegalSaslState): the old principal
+/// is not used for it.
+#[test]
+fn a_request_in_the_middle_of_a_reauthentication_is_not_served() {
+    let broker = sasl_broker(&["listener.name.sasl_plaintext.connections.max.reauth.ms=60000"]);
+    let begun = || {
+        let mut client = RawClient::connect(broker.port);
+        assert_eq!(
+            plain_login(&mut client, "alice", "alice-secret").error_code,
+            0
+        );
+        assert!(metadata_served(&mut client));
+        handshake(&mut client, "PLAIN");
+        client
+    };
+    let mut client = begun();
+    assert!(!metadata_served(&mut client));
+    assert!(client.is_closed());
+    let mut client = begun();
+    assert!(client.call(&ApiVersionsRequest::default(), 3).is_none());
+    assert!(client.is_closed());
+    // Finished, the re-authentication serves again.
+    let mut client = begun();
+    let renewed = authenticate(&mut client, b"\0alice\0alice-secret").expect("answered");
+    assert_eq!(renewed.error_code, 0);
+    assert!(metadata_served(&mut client));
+}

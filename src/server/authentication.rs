@@ -2,7 +2,8 @@
 //! front of request handling: until the client has authenticated, only
 //! ApiVersions, SaslHandshake and SaslAuthenticate are taken, and any other
 //! request closes the connection unserved. Afterwards (KIP-368) a session
-//! whose lifetime has passed takes nothing but a re-authentication.
+//! whose lifetime has passed takes nothing but a re-authentication, and a
+//! re-authentication once begun takes nothing but its SaslAuthenticate.
 
 use std::time::Instant;
 
@@ -117,6 +118,14 @@ pub(crate) fn gate_with(
             let (response, keep_open) = sasl_authenticate::authenticate(scram, session, &request);
             answer(header, ApiKey::SaslAuthenticate, version, &response, keep_open)
         }
+        // Kafka's authenticator, once a handshake has started an exchange,
+        // takes nothing but SaslAuthenticate (IllegalSaslStateException,
+        // then the connection closes): in the middle of a re-authentication
+        // the old principal serves nothing, not even ApiVersions.
+        _ if session.expects_token() => Gate::Close(match key {
+            Ok(key) => format!("unexpected Kafka request of type {key:?} during SASL authentication"),
+            Err(()) => "a request that is not Kafka's during SASL authentication".into(),
+        }),
         _ if session.expired(Instant::now()) => Gate::Close(
             "the SASL session expired (connections.max.reauth.ms) and the client did not re-authenticate"
                 .into(),
