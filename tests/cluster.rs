@@ -1118,3 +1118,76 @@ async fn a_restarted_leader_drops_the_tail_its_followers_never_had() {
         "the divergent tail is gone: the old leader holds the new leader's log"
     );
 }
+
+/// As Kafka's KRaftMetadataCache: a partition whose leader has no endpoint
+/// on the listener the request came in on names no leader, and says
+/// LISTENER_NOT_FOUND (Metadata v6+) or LEADER_NOT_AVAILABLE (v5 and
+/// before), rather than a broker the client cannot reach there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_without_the_requests_listener_is_not_named() {
+    let cluster = common::start_cluster_listening(
+        3,
+        "PLAINTEXT://127.0.0.1:0,EXTERNAL://127.0.0.1:0",
+        &[
+            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,EXTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "inter.broker.listener.name=PLAINTEXT",
+        ],
+        // Node 3 does not advertise EXTERNAL.
+        &[&[], &[], &["advertised.listeners=PLAINTEXT://127.0.0.1:0"]],
+    );
+    create_topic(&cluster[0].bootstrap(), "split", 6, &[]).await;
+    let leaders = |port: u16, version: i16| -> Vec<(i16, i32)> {
+        let response = RawClient::connect(port)
+            .call(
+                &MetadataRequest::default().with_topics(Some(vec![
+                    kafka_protocol::messages::metadata_request::MetadataRequestTopic::default()
+                        .with_name(Some(kafka_protocol::messages::TopicName(
+                            kafka_protocol::protocol::StrBytes::from_static_str("split"),
+                        ))),
+                ])),
+                version,
+            )
+            .expect("metadata");
+        let mut partitions: Vec<_> = response.topics[0]
+            .partitions
+            .iter()
+            .map(|p| (p.partition_index, p.error_code, p.leader_id.0))
+            .collect();
+        partitions.sort_unstable();
+        partitions.into_iter().map(|(_, e, l)| (e, l)).collect()
+    };
+    let mut internal = Vec::new();
+    assert!(wait_until(Duration::from_secs(15), || {
+        internal = leaders(cluster[0].port, 12);
+        internal.iter().all(|(e, l)| *e == 0 && *l > 0)
+    }));
+    assert!(
+        internal.iter().any(|(_, l)| *l == 3),
+        "no partition led by node 3: {internal:?}"
+    );
+    let external = cluster[0].listener_port("EXTERNAL");
+    let expect = |unreachable: i16| -> Vec<(i16, i32)> {
+        internal
+            .iter()
+            .map(|&(_, l)| if l == 3 { (unreachable, -1) } else { (0, l) })
+            .collect()
+    };
+    assert_eq!(
+        leaders(external, 12),
+        expect(72),
+        "LISTENER_NOT_FOUND from v6"
+    );
+    assert_eq!(
+        leaders(external, 5),
+        expect(5),
+        "LEADER_NOT_AVAILABLE before v6"
+    );
+    let brokers: BTreeSet<i32> = RawClient::connect(external)
+        .call(&MetadataRequest::default().with_topics(None), 12)
+        .expect("metadata")
+        .brokers
+        .iter()
+        .map(|b| b.node_id.0)
+        .collect();
+    assert_eq!(brokers, BTreeSet::from([1, 2]));
+}

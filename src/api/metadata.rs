@@ -12,25 +12,47 @@ use kafka_protocol::protocol::StrBytes;
 use uuid::Uuid;
 
 use super::{BrokerContext, Handler, RequestContext};
-use crate::cluster::{topic_name, NewTopic, TopicImage};
+use crate::cluster::{topic_name, MetadataImage, NewTopic, TopicImage};
 use crate::security::acl::{AclOperation, ResourceType, CLUSTER_NAME};
 
 pub struct Metadata;
 
-fn topic_response(topic: &TopicImage) -> MetadataResponseTopic {
+/// A partition's error and leader as Kafka's KRaftMetadataCache answers
+/// them on the request's listener: a leader that is not registered (or
+/// none) is LEADER_NOT_AVAILABLE; one registered without an endpoint on
+/// this listener cannot be reached by the client, and is LISTENER_NOT_FOUND
+/// from v6 (LEADER_NOT_AVAILABLE before), with no leader named.
+fn leader(image: &MetadataImage, leader: i32, ctx: &RequestContext) -> (i16, i32) {
+    match image.brokers.get(&leader) {
+        None => (ResponseError::LeaderNotAvailable.code(), -1),
+        Some(b) if b.endpoint(&ctx.listener_name).is_none() => {
+            tracing::debug!(leader, listener = %ctx.listener_name, "the partition's leader has no endpoint on this listener");
+            let error = if ctx.api_version >= 6 {
+                ResponseError::ListenerNotFound
+            } else {
+                ResponseError::LeaderNotAvailable
+            };
+            (error.code(), -1)
+        }
+        Some(_) => (0, leader),
+    }
+}
+
+fn topic_response(
+    topic: &TopicImage,
+    image: &MetadataImage,
+    ctx: &RequestContext,
+) -> MetadataResponseTopic {
     let partitions = topic
         .partitions
         .iter()
         .enumerate()
         .map(|(i, p)| {
+            let (error, leader) = leader(image, p.leader, ctx);
             MetadataResponsePartition::default()
-                .with_error_code(if p.leader < 0 {
-                    ResponseError::LeaderNotAvailable.code()
-                } else {
-                    0
-                })
+                .with_error_code(error)
                 .with_partition_index(i as i32)
-                .with_leader_id(BrokerId(p.leader))
+                .with_leader_id(BrokerId(leader))
                 .with_leader_epoch(p.leader_epoch)
                 .with_replica_nodes(p.replicas.iter().copied().map(BrokerId).collect())
                 .with_isr_nodes(p.isr.iter().copied().map(BrokerId).collect())
@@ -84,7 +106,7 @@ impl Handler for Metadata {
                         .topics
                         .values()
                         .filter(|t| describes(&t.name))
-                        .map(topic_response),
+                        .map(|t| topic_response(t, &image, &ctx)),
                 );
             }
             Some(requested) => {
@@ -97,7 +119,7 @@ impl Handler for Metadata {
                                 continue;
                             }
                             if let Some(topic) = image.topic(&name) {
-                                topics.push(topic_response(topic));
+                                topics.push(topic_response(topic, &image, &ctx));
                                 continue;
                             }
                             if let Err(reason) = topic_name::validate(&name) {
@@ -133,12 +155,15 @@ impl Handler for Metadata {
                             match broker.create_topic(&new).await {
                                 Ok(topic) => {
                                     tracing::info!(topic = %name, partitions = topic.partitions.len(), "auto-created topic");
-                                    topics.push(topic_response(&topic));
+                                    topics.push(topic_response(&topic, &broker.image(), &ctx));
                                 }
                                 // A concurrent request created it first.
                                 Err(e) if e.code == ResponseError::TopicAlreadyExists => {
-                                    match broker.image().topic(&name) {
-                                        Some(topic) => topics.push(topic_response(topic)),
+                                    let image = broker.image();
+                                    match image.topic(&name) {
+                                        Some(topic) => {
+                                            topics.push(topic_response(topic, &image, &ctx))
+                                        }
                                         None => topics.push(error_topic(
                                             Some(name),
                                             Uuid::nil(),
@@ -157,7 +182,7 @@ impl Handler for Metadata {
                             Some(topic) if !describes(&topic.name) => {
                                 topics.push(refused(None, t.topic_id))
                             }
-                            Some(topic) => topics.push(topic_response(topic)),
+                            Some(topic) => topics.push(topic_response(topic, &image, &ctx)),
                             None => topics.push(error_topic(
                                 None,
                                 t.topic_id,
