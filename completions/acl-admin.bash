@@ -23,7 +23,7 @@ _acl__admin() {
 
     case "${cmd}" in
         acl__admin)
-            opts="-X -h -V --bootstrap-server --command-config --add --remove --list --topic --group --transactional-id --cluster --resource-pattern-type --operation --allow-principal --deny-principal --allow-host --deny-host --principal --producer --idempotent --consumer --yes --force --output --json --help --version"
+            opts="-X -h -V --bootstrap-server --command-config --add --remove --list --topic --group --transactional-id --cluster --user-principal --delegation-token --resource-pattern-type --operation --allow-principal --deny-principal --allow-host --deny-host --principal --producer --idempotent --consumer --yes --force --output --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -50,6 +50,14 @@ _acl__admin() {
                     return 0
                     ;;
                 --transactional-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user-principal)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --delegation-token)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -4,11 +4,13 @@ complete -c acl-admin -l command-config -d 'A properties file of client settings
 complete -c acl-admin -l topic -d 'A topic, repeatable; \'*\' is every topic' -r
 complete -c acl-admin -l group -d 'A consumer group, repeatable; \'*\' is every group' -r
 complete -c acl-admin -l transactional-id -d 'A transactional id, repeatable; \'*\' is every transactional id' -r
+complete -c acl-admin -l user-principal -d 'A user principal as the resource (Type:name), repeatable: CreateTokens and DescribeTokens are granted on it' -r
+complete -c acl-admin -l delegation-token -d 'A delegation token id as the resource, repeatable; \'*\' is every token' -r
 complete -c acl-admin -l resource-pattern-type -d 'How resource names match: literal or prefixed patterns; with --list and --remove also the filters any and match' -r -f -a "literal\t'The resource named exactly'
 prefixed\t'Every resource whose name starts with the given one'
 any\t'(filter) Any pattern type with exactly this name'
 match\t'(filter) Every ACL that applies to this name: literal, wildcard and prefixed'"
-complete -c acl-admin -l operation -d 'An operation to allow or deny, repeatable (All when left out): All, Read, Write, Create, Delete, Alter, Describe, ClusterAction, DescribeConfigs, AlterConfigs, IdempotentWrite; case-insensitive' -r
+complete -c acl-admin -l operation -d 'An operation to allow or deny, repeatable (All when left out): All, Read, Write, Create, Delete, Alter, Describe, ClusterAction, DescribeConfigs, AlterConfigs, IdempotentWrite, CreateTokens, DescribeTokens; case-insensitive' -r
 complete -c acl-admin -l allow-principal -d 'A principal to allow, as Type:name (User:alice; User:* is every user), repeatable' -r
 complete -c acl-admin -l deny-principal -d 'A principal to deny, as Type:name, repeatable; a DENY wins over any ALLOW' -r
 complete -c acl-admin -l allow-host -d 'A host the allowed principals may connect from, repeatable (* when left out)' -r

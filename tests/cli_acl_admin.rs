@@ -436,3 +436,83 @@ fn a_scram_user_granted_producer_acls_writes_to_its_topic_only() {
         listed.stderr
     );
 }
+
+/// kafka-acls.sh's --user-principal and --delegation-token: USER and
+/// DELEGATION_TOKEN resources, which librdkafka cannot name, are added,
+/// listed and removed over the tool's own connection, beside a topic ACL
+/// that goes through librdkafka; their operations are checked.
+#[test]
+fn user_and_delegation_token_resources_are_added_listed_and_removed() {
+    let broker = BrokerProcess::start(BROKER);
+    let bs = broker.bootstrap();
+    let tool = |args: &[&str]| run_tool(BIN, &bs, args, b"");
+    let added = tool(&[
+        "--add",
+        "--allow-principal",
+        "User:admin",
+        "--operation",
+        "CreateTokens",
+        "--operation",
+        "DescribeTokens",
+        "--user-principal",
+        "User:alice",
+    ]);
+    assert!(added.ok().starts_with("Added 2 ACLs:\n"), "{}", added.ok());
+    tool(&[
+        "--add",
+        "--allow-principal",
+        "User:admin",
+        "--operation",
+        "Describe",
+        "--delegation-token",
+        "token-1",
+        "--topic",
+        "orders",
+    ])
+    .ok();
+    let users = set(&[
+        "USER User:alice LITERAL User:admin * CREATE_TOKENS ALLOW",
+        "USER User:alice LITERAL User:admin * DESCRIBE_TOKENS ALLOW",
+    ]);
+    assert_eq!(
+        acls(tool(&["--list", "--json", "--user-principal", "User:alice"]).ok()),
+        users
+    );
+    let mut everything = users.clone();
+    everything.extend(set(&[
+        "DELEGATION_TOKEN token-1 LITERAL User:admin * DESCRIBE ALLOW",
+        "TOPIC orders LITERAL User:admin * DESCRIBE ALLOW",
+    ]));
+    assert_eq!(acls(tool(&["--list", "--json"]).ok()), everything);
+    // Kafka's operations per resource type.
+    let refused = tool(&[
+        "--add",
+        "--allow-principal",
+        "User:admin",
+        "--operation",
+        "Read",
+        "--user-principal",
+        "User:alice",
+    ]);
+    assert_eq!(refused.code, Some(2), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains(
+            "ResourceType USER only supports operations CREATE_TOKENS, DESCRIBE_TOKENS, ALL"
+        ),
+        "{}",
+        refused.stderr
+    );
+    let removed = tool(&[
+        "--remove",
+        "--force",
+        "--user-principal",
+        "User:alice",
+        "--delegation-token",
+        "token-1",
+    ]);
+    removed.ok();
+    assert_eq!(
+        acls(tool(&["--list", "--json"]).ok()),
+        set(&["TOPIC orders LITERAL User:admin * DESCRIBE ALLOW"])
+    );
+}

@@ -37,11 +37,17 @@ pub struct AclAdmin {
     /// The cluster resource.
     #[arg(long)]
     pub cluster: bool,
+    /// A user principal as the resource (Type:name), repeatable: CreateTokens and DescribeTokens are granted on it.
+    #[arg(long, value_name = "PRINCIPAL")]
+    pub user_principal: Vec<String>,
+    /// A delegation token id as the resource, repeatable; '*' is every token.
+    #[arg(long, value_name = "TOKEN_ID")]
+    pub delegation_token: Vec<String>,
     /// How resource names match: literal or prefixed patterns; with --list and --remove also the filters any and match.
     #[arg(long, value_enum, ignore_case = true, default_value_t = PatternArg::Literal)]
     pub resource_pattern_type: PatternArg,
 
-    /// An operation to allow or deny, repeatable (All when left out): All, Read, Write, Create, Delete, Alter, Describe, ClusterAction, DescribeConfigs, AlterConfigs, IdempotentWrite; case-insensitive.
+    /// An operation to allow or deny, repeatable (All when left out): All, Read, Write, Create, Delete, Alter, Describe, ClusterAction, DescribeConfigs, AlterConfigs, IdempotentWrite, CreateTokens, DescribeTokens; case-insensitive.
     #[arg(long, value_name = "OPERATION", value_parser = parse_operation)]
     pub operation: Vec<AclOperation>,
     /// A principal to allow, as Type:name (User:alice; User:* is every user), repeatable.
@@ -119,6 +125,8 @@ impl AclAdmin {
             topics: self.topic.clone(),
             groups: self.group.clone(),
             transactional_ids: self.transactional_id.clone(),
+            user_principals: self.user_principal.clone(),
+            delegation_tokens: self.delegation_token.clone(),
             cluster: self.cluster,
             pattern_type: match self.resource_pattern_type {
                 PatternArg::Literal => PatternType::Literal,

@@ -2,7 +2,9 @@
 //! the resources, the principals and hosts, the --producer and --consumer
 //! sets, and the operations each resource type supports. The calls go
 //! through librdkafka (CreateAcls, DescribeAcls, DeleteAcls), so they honour
-//! the same -X security settings as every other tool.
+//! the same -X security settings as every other tool; ACLs on USER and
+//! DELEGATION_TOKEN resources, which librdkafka cannot name, go over the
+//! tools' own connection (`client::wire`, with the same settings).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -10,7 +12,9 @@ use std::str::FromStr;
 
 use serde::Serialize;
 
-use kafka_protocol::messages::DescribeAclsRequest;
+use kafka_protocol::messages::create_acls_request::AclCreation;
+use kafka_protocol::messages::delete_acls_request::DeleteAclsFilter;
+use kafka_protocol::messages::{CreateAclsRequest, DeleteAclsRequest, DescribeAclsRequest};
 use kafka_protocol::protocol::StrBytes;
 
 use super::admin::Admin;
@@ -74,8 +78,8 @@ macro_rules! kafka_enum {
 }
 
 kafka_enum! {
-    /// The resource types librdkafka's ACL calls can name (Kafka's
-    /// DELEGATION_TOKEN and USER are beyond them).
+    /// Kafka's resource types (librdkafka's ACL calls name those up to
+    /// TRANSACTIONAL_ID; DELEGATION_TOKEN and USER are beyond them).
     ResourceType {
         Unknown = 0, "UNKNOWN";
         Any = 1, "ANY";
@@ -83,6 +87,8 @@ kafka_enum! {
         Group = 3, "GROUP";
         Cluster = 4, "CLUSTER";
         TransactionalId = 5, "TRANSACTIONAL_ID";
+        DelegationToken = 6, "DELEGATION_TOKEN";
+        User = 7, "USER";
     }
 }
 
@@ -99,9 +105,8 @@ kafka_enum! {
 }
 
 kafka_enum! {
-    /// What an ACL allows or denies (Kafka's CREATE_TOKENS and
-    /// DESCRIBE_TOKENS apply only to the USER resources librdkafka cannot
-    /// name).
+    /// What an ACL allows or denies (CREATE_TOKENS and DESCRIBE_TOKENS
+    /// apply only to USER resources).
     AclOperation {
         Unknown = 0, "UNKNOWN";
         Any = 1, "ANY";
@@ -116,6 +121,8 @@ kafka_enum! {
         DescribeConfigs = 10, "DESCRIBE_CONFIGS";
         AlterConfigs = 11, "ALTER_CONFIGS";
         IdempotentWrite = 12, "IDEMPOTENT_WRITE";
+        CreateTokens = 13, "CREATE_TOKENS";
+        DescribeTokens = 14, "DESCRIBE_TOKENS";
     }
 }
 
@@ -132,7 +139,7 @@ kafka_enum! {
 impl AclOperation {
     /// The operations an ACL may name, under the names kafka-acls.sh's help
     /// gives them.
-    pub const NAMED: [(AclOperation, &'static str); 11] = [
+    pub const NAMED: [(AclOperation, &'static str); 13] = [
         (AclOperation::All, "All"),
         (AclOperation::Read, "Read"),
         (AclOperation::Write, "Write"),
@@ -144,6 +151,8 @@ impl AclOperation {
         (AclOperation::DescribeConfigs, "DescribeConfigs"),
         (AclOperation::AlterConfigs, "AlterConfigs"),
         (AclOperation::IdempotentWrite, "IdempotentWrite"),
+        (AclOperation::CreateTokens, "CreateTokens"),
+        (AclOperation::DescribeTokens, "DescribeTokens"),
     ];
 }
 
@@ -200,6 +209,8 @@ impl ResourceType {
                 Describe,
             ],
             ResourceType::TransactionalId => &[Describe, Write],
+            ResourceType::DelegationToken => &[Describe],
+            ResourceType::User => &[CreateTokens, DescribeTokens],
             ResourceType::Unknown | ResourceType::Any => &[],
         }
     }
@@ -328,6 +339,10 @@ pub struct AclSpec {
     pub topics: Vec<String>,
     pub groups: Vec<String>,
     pub transactional_ids: Vec<String>,
+    /// USER resources (--user-principal), as Type:name.
+    pub user_principals: Vec<String>,
+    /// DELEGATION_TOKEN resources, by token id.
+    pub delegation_tokens: Vec<String>,
     pub cluster: bool,
     pub pattern_type: PatternType,
     /// Empty means ALL, kafka-acls.sh's default.
@@ -350,6 +365,8 @@ impl Default for AclSpec {
             topics: Vec::new(),
             groups: Vec::new(),
             transactional_ids: Vec::new(),
+            user_principals: Vec::new(),
+            delegation_tokens: Vec::new(),
             cluster: false,
             pattern_type: PatternType::Literal,
             operations: Vec::new(),
@@ -460,6 +477,7 @@ impl AclSpec {
         principals(&self.allow_principals)?;
         principals(&self.deny_principals)?;
         principals(&self.principals)?;
+        principals(&self.user_principals)?;
         Ok(())
     }
 
@@ -483,6 +501,18 @@ impl AclSpec {
         filters.extend(named(
             ResourceType::TransactionalId,
             &self.transactional_ids,
+        ));
+        // A user resource is named by its principal, written as Kafka
+        // writes it (checked by `validate`).
+        let users: Vec<String> = self
+            .user_principals
+            .iter()
+            .map(|u| KafkaPrincipal::from_str(u).map_or_else(|_| u.clone(), |p| p.to_string()))
+            .collect();
+        filters.extend(named(ResourceType::User, &users));
+        filters.extend(named(
+            ResourceType::DelegationToken,
+            &self.delegation_tokens,
         ));
         filters
     }
@@ -524,7 +554,7 @@ impl AclSpec {
         let filters = self.resource_filters();
         if filters.is_empty() {
             return Err(invalid(
-                "you must provide at least one resource: --topic, --group, --transactional-id or --cluster",
+                "you must provide at least one resource: --topic, --group, --transactional-id, --cluster, --user-principal or --delegation-token",
             ));
         }
         let mut acls = ResourceAcls::new();
@@ -668,38 +698,71 @@ impl AclSpec {
     }
 }
 
+/// Whether librdkafka cannot name this resource type, and the ACL must
+/// go over the tools' own connection.
+fn beyond_librdkafka(resource_type: ResourceType) -> bool {
+    matches!(
+        resource_type,
+        ResourceType::User | ResourceType::DelegationToken
+    )
+}
+
 impl Admin {
+    /// The tools' own connection, for what librdkafka cannot send.
+    async fn wire_connection(&self) -> Result<Connection> {
+        if !wire::supports(&self.settings) {
+            return Err(invalid(
+                "ACLs on --user-principal and --delegation-token resources go over acl-admin's own \
+                 connection, which does not support these security settings",
+            ));
+        }
+        Connection::to_bootstrap(&self.settings).await
+    }
+
     /// CreateAcls: every binding, or the first the cluster refused.
     pub async fn create_acls(&self, bindings: Vec<AclBinding>) -> Result<()> {
         let timeout = self.settings.timeout;
-        self.blocking(move |_, handle| native::create_acls(handle, &bindings, timeout))
-            .await
+        let (wired, native): (Vec<AclBinding>, Vec<AclBinding>) = bindings
+            .into_iter()
+            .partition(|b| beyond_librdkafka(b.pattern.resource_type));
+        if !native.is_empty() {
+            self.blocking(move |_, handle| native::create_acls(handle, &native, timeout))
+                .await?;
+        }
+        if !wired.is_empty() {
+            create_acls_over_wire(&mut self.wire_connection().await?, &wired).await?;
+        }
+        Ok(())
     }
 
     /// DescribeAcls for each filter, the bindings found once each, sorted.
     ///
-    /// librdkafka drops the error code of a DescribeAcls answer, so that a
-    /// refusal (SECURITY_DISABLED, CLUSTER_AUTHORIZATION_FAILED) reads as
-    /// no ACLs; an empty answer is asked again over the tools' own
-    /// connection, which reports the error, whenever that connection can
-    /// honour the security settings.
+    /// Over the tools' own connection whenever it can honour the security
+    /// settings: librdkafka drops the error code of a DescribeAcls answer
+    /// (a refusal such as SECURITY_DISABLED would read as no ACLs) and
+    /// reads USER and DELEGATION_TOKEN resources as UNKNOWN.
     pub async fn describe_acls(&self, filters: Vec<AclBindingFilter>) -> Result<Vec<AclBinding>> {
-        let timeout = self.settings.timeout;
-        let asked = filters.clone();
-        let mut found = self
-            .blocking(move |_, handle| {
-                let mut found = BTreeSet::new();
-                for filter in &asked {
-                    found.extend(native::describe_acls(handle, filter, timeout)?);
-                }
-                Ok(found)
-            })
-            .await?;
-        if found.is_empty() && wire::supports(&self.settings) {
-            let mut connection = Connection::to_bootstrap(&self.settings).await?;
+        let mut found = BTreeSet::new();
+        if wire::supports(&self.settings)
+            || filters
+                .iter()
+                .any(|f| beyond_librdkafka(f.pattern.resource_type))
+        {
+            let mut connection = self.wire_connection().await?;
             for filter in &filters {
                 found.extend(describe_acls_over_wire(&mut connection, filter).await?);
             }
+        } else {
+            let timeout = self.settings.timeout;
+            found = self
+                .blocking(move |_, handle| {
+                    let mut found = BTreeSet::new();
+                    for filter in &filters {
+                        found.extend(native::describe_acls(handle, filter, timeout)?);
+                    }
+                    Ok(found)
+                })
+                .await?;
         }
         Ok(found.into_iter().collect())
     }
@@ -707,14 +770,110 @@ impl Admin {
     /// DeleteAcls: the bindings the filters matched and the cluster deleted.
     pub async fn delete_acls(&self, filters: Vec<AclBindingFilter>) -> Result<Vec<AclBinding>> {
         let timeout = self.settings.timeout;
-        self.blocking(move |_, handle| {
-            let deleted: BTreeSet<AclBinding> = native::delete_acls(handle, &filters, timeout)?
-                .into_iter()
-                .collect();
-            Ok(deleted.into_iter().collect())
-        })
-        .await
+        let (wired, native): (Vec<AclBindingFilter>, Vec<AclBindingFilter>) = filters
+            .into_iter()
+            .partition(|f| beyond_librdkafka(f.pattern.resource_type));
+        let mut deleted: BTreeSet<AclBinding> = if native.is_empty() {
+            BTreeSet::new()
+        } else {
+            self.blocking(move |_, handle| {
+                Ok(native::delete_acls(handle, &native, timeout)?
+                    .into_iter()
+                    .collect::<BTreeSet<_>>())
+            })
+            .await?
+        };
+        if !wired.is_empty() {
+            deleted
+                .extend(delete_acls_over_wire(&mut self.wire_connection().await?, &wired).await?);
+        }
+        Ok(deleted.into_iter().collect())
     }
+}
+
+fn text(s: &Option<String>) -> Option<StrBytes> {
+    s.as_ref().map(|s| StrBytes::from_string(s.clone()))
+}
+
+fn code(c: i8) -> u32 {
+    u32::try_from(c).unwrap_or(0)
+}
+
+/// CreateAcls over the tools' own connection.
+async fn create_acls_over_wire(connection: &mut Connection, bindings: &[AclBinding]) -> Result<()> {
+    let creations = bindings
+        .iter()
+        .map(|b| {
+            AclCreation::default()
+                .with_resource_type(b.pattern.resource_type.code() as i8)
+                .with_resource_name(StrBytes::from_string(
+                    b.pattern.name.clone().unwrap_or_default(),
+                ))
+                .with_resource_pattern_type(b.pattern.pattern_type.code() as i8)
+                .with_principal(StrBytes::from_string(b.entry.principal.clone()))
+                .with_host(StrBytes::from_string(b.entry.host.clone()))
+                .with_operation(b.entry.operation.code() as i8)
+                .with_permission_type(b.entry.permission_type.code() as i8)
+        })
+        .collect();
+    let response = connection
+        .call(&CreateAclsRequest::default().with_creations(creations), 1)
+        .await?;
+    match response.results.iter().find(|r| r.error_code != 0) {
+        Some(r) => Err(ClientError::Protocol {
+            context: "cannot create ACLs".to_string(),
+            code: r.error_code,
+            message: r.error_message.as_ref().map(|m| m.to_string()),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// DeleteAcls over the tools' own connection: the bindings deleted.
+async fn delete_acls_over_wire(
+    connection: &mut Connection,
+    filters: &[AclBindingFilter],
+) -> Result<Vec<AclBinding>> {
+    let request = DeleteAclsRequest::default().with_filters(
+        filters
+            .iter()
+            .map(|f| {
+                DeleteAclsFilter::default()
+                    .with_resource_type_filter(f.pattern.resource_type.code() as i8)
+                    .with_resource_name_filter(text(&f.pattern.name))
+                    .with_pattern_type_filter(f.pattern.pattern_type.code() as i8)
+                    .with_principal_filter(text(&f.principal))
+                    .with_host_filter(text(&f.host))
+                    .with_operation(f.operation.code() as i8)
+                    .with_permission_type(f.permission_type.code() as i8)
+            })
+            .collect(),
+    );
+    let response = connection.call(&request, 1).await?;
+    let mut deleted = Vec::new();
+    for result in &response.filter_results {
+        if result.error_code != 0 {
+            return Err(ClientError::Protocol {
+                context: "cannot delete ACLs".to_string(),
+                code: result.error_code,
+                message: result.error_message.as_ref().map(|m| m.to_string()),
+            });
+        }
+        deleted.extend(result.matching_acls.iter().map(|a| AclBinding {
+            pattern: ResourcePattern {
+                resource_type: ResourceType::from_code(code(a.resource_type)),
+                name: Some(a.resource_name.to_string()),
+                pattern_type: PatternType::from_code(code(a.pattern_type)),
+            },
+            entry: AccessControlEntry {
+                principal: a.principal.to_string(),
+                host: a.host.to_string(),
+                operation: AclOperation::from_code(code(a.operation)),
+                permission_type: Permission::from_code(code(a.permission_type)),
+            },
+        }));
+    }
+    Ok(deleted)
 }
 
 /// DescribeAcls over the tools' own connection, for its error code: the
@@ -723,7 +882,6 @@ async fn describe_acls_over_wire(
     connection: &mut Connection,
     filter: &AclBindingFilter,
 ) -> Result<Vec<AclBinding>> {
-    let text = |s: &Option<String>| s.as_ref().map(|s| StrBytes::from_string(s.clone()));
     let request = DescribeAclsRequest::default()
         .with_resource_type_filter(filter.pattern.resource_type.code() as i8)
         .with_resource_name_filter(text(&filter.pattern.name))
@@ -740,7 +898,6 @@ async fn describe_acls_over_wire(
             message: response.error_message.map(|m| m.to_string()),
         });
     }
-    let code = |c: i8| u32::try_from(c).unwrap_or(0);
     Ok(response
         .resources
         .iter()

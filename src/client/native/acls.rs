@@ -23,6 +23,8 @@ fn resource_type(t: ResourceType) -> rdsys::rd_kafka_ResourceType_t {
         // librdkafka calls Kafka's CLUSTER resource type (4) BROKER.
         ResourceType::Cluster => RD_KAFKA_RESOURCE_BROKER,
         ResourceType::TransactionalId => RD_KAFKA_RESOURCE_TRANSACTIONAL_ID,
+        // Beyond librdkafka: `Admin` sends these over the tools' own connection.
+        ResourceType::DelegationToken | ResourceType::User => RD_KAFKA_RESOURCE_UNKNOWN,
     }
 }
 
@@ -53,6 +55,8 @@ fn operation(op: AclOperation) -> rdsys::rd_kafka_AclOperation_t {
         AclOperation::DescribeConfigs => RD_KAFKA_ACL_OPERATION_DESCRIBE_CONFIGS,
         AclOperation::AlterConfigs => RD_KAFKA_ACL_OPERATION_ALTER_CONFIGS,
         AclOperation::IdempotentWrite => RD_KAFKA_ACL_OPERATION_IDEMPOTENT_WRITE,
+        // Only on USER resources, which never reach librdkafka.
+        AclOperation::CreateTokens | AclOperation::DescribeTokens => RD_KAFKA_ACL_OPERATION_UNKNOWN,
     }
 }
 
