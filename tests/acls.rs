@@ -1571,3 +1571,183 @@ fn scram_credentials_are_managed_only_with_alter_and_describe_on_the_cluster() {
         "the credential is described once created"
     );
 }
+
+fn metadata_of(client: &mut RawClient, topics: Option<&[&str]>) -> MetadataResponse {
+    let topics = topics.map(|names| {
+        names
+            .iter()
+            .map(|n| {
+                metadata_request::MetadataRequestTopic::default().with_name(Some(TopicName(s(n))))
+            })
+            .collect()
+    });
+    client
+        .call(&MetadataRequest::default().with_topics(topics), 12)
+        .expect("metadata")
+}
+
+/// Kafka's `kafka.authorizer.logger`: a refusal of what a request named is
+/// logged at INFO, an allowance at DEBUG, with principal, host, operation,
+/// resource and request; a topic only left out of an every-topic listing
+/// is no logged denial.
+#[test]
+fn decisions_go_to_kafkas_authorizer_audit_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = common::LoggedBroker::launch_logging(
+        dir.path(),
+        &[
+            "listeners=PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0".to_string(),
+            "sasl.enabled.mechanisms=PLAIN".to_string(),
+            "listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_bob=\"bob-secret\";".to_string(),
+            STANDARD_AUTHORIZER.to_string(),
+            "super.users=User:ANONYMOUS".to_string(),
+        ],
+        "warn,kafka.authorizer.logger=debug",
+    );
+    let listeners = broker
+        .listeners(Duration::from_secs(30))
+        .expect("broker serves");
+    let log = broker.log.clone();
+    let line = |needle: &str| {
+        log.lock()
+            .unwrap()
+            .lines()
+            .find(|l| l.contains(needle))
+            .map(String::from)
+    };
+    let port = |name: &str| {
+        listeners
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, p)| *p)
+            .unwrap()
+    };
+    let mut admin = RawClient::connect(port("PLAINTEXT"));
+    assert_eq!(
+        metadata_of(&mut admin, Some(&["hidden"])).topics[0].error_code,
+        0
+    );
+    let allowed = "Principal = User:ANONYMOUS is Allowed Operation = CREATE";
+    assert!(common::wait_until(Duration::from_secs(5), || line(allowed).is_some()));
+    let allowed = line(allowed).unwrap();
+    assert!(allowed.contains("DEBUG"), "{allowed}");
+    assert!(allowed.contains("for request = Metadata"), "{allowed}");
+    assert!(allowed.contains("based on rule SuperUser"), "{allowed}");
+
+    let mut bob = RawClient::connect(port("SASL_PLAINTEXT"));
+    bob.call(
+        &SaslHandshakeRequest::default().with_mechanism(s("PLAIN")),
+        1,
+    )
+    .expect("handshake");
+    let login = bob
+        .call(
+            &SaslAuthenticateRequest::default()
+                .with_auth_bytes(bytes::Bytes::from_static(b"\0bob\0bob-secret")),
+            2,
+        )
+        .expect("login");
+    assert_eq!(login.error_code, 0);
+    // Every topic: "hidden" is left out, which is no denial to report.
+    assert!(metadata_of(&mut bob, None).topics.is_empty());
+    // Named: refused, and logged at INFO.
+    assert_eq!(
+        metadata_of(&mut bob, Some(&["hidden"])).topics[0].error_code,
+        29
+    );
+    let denied = "Principal = User:bob is Denied Operation = DESCRIBE from host = 127.0.0.1 on resource = TOPIC:LITERAL:hidden for request = Metadata";
+    assert!(common::wait_until(Duration::from_secs(5), || line(denied).is_some()));
+    assert!(line(denied).unwrap().contains("INFO"));
+    let denials = log
+        .lock()
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains("User:bob is Denied"))
+        .count();
+    assert_eq!(denials, 1, "{}", log.lock().unwrap());
+}
+
+/// As Kafka: only the coordinators write the internal topics. A client's
+/// Produce to one is INVALID_TOPIC_EXCEPTION (even a super user's), and
+/// AddPartitionsToTxn takes none (TOPIC_AUTHORIZATION_FAILED, the other
+/// partitions OPERATION_NOT_ATTEMPTED), with or without an authorizer.
+#[test]
+fn clients_cannot_write_the_internal_topics() {
+    for authorizer in [false, true] {
+        let mut overrides = vec!["auto.create.topics.enable=true".to_string()];
+        if authorizer {
+            overrides.push(STANDARD_AUTHORIZER.to_string());
+            overrides.push("super.users=User:ANONYMOUS".to_string());
+        }
+        let overrides: Vec<&str> = overrides.iter().map(String::as_str).collect();
+        let broker = BrokerProcess::start(&overrides);
+        let mut client = RawClient::connect(broker.port);
+        // The coordinators' topics exist once a coordinator is looked up.
+        for key_type in [0, 1] {
+            assert!(common::wait_until(Duration::from_secs(10), || {
+                client
+                    .call(
+                        &FindCoordinatorRequest::default()
+                            .with_key(s("k"))
+                            .with_key_type(key_type),
+                        3,
+                    )
+                    .is_some_and(|r| r.error_code == 0)
+            }));
+        }
+        assert_eq!(
+            metadata_of(&mut client, Some(&["open"])).topics[0].error_code,
+            0
+        );
+        for internal in ["__consumer_offsets", "__transaction_state"] {
+            let produced = common::produce_raw(
+                &mut client,
+                internal,
+                0,
+                1,
+                common::record_batch(&["x"], (-1, -1, -1)),
+            );
+            assert_eq!(
+                produced.error_code, 17,
+                "{internal}: INVALID_TOPIC_EXCEPTION"
+            );
+        }
+        let added = client
+            .call(
+                &AddPartitionsToTxnRequest::default()
+                    .with_v3_and_below_transactional_id(TransactionalId(s("tx")))
+                    .with_v3_and_below_producer_id(ProducerId(0))
+                    .with_v3_and_below_producer_epoch(0)
+                    .with_v3_and_below_topics(
+                        ["__transaction_state", "open"]
+                            .iter()
+                            .map(|t| {
+                                add_partitions_to_txn_request::AddPartitionsToTxnTopic::default()
+                                    .with_name(TopicName(s(t)))
+                                    .with_partitions(vec![0])
+                            })
+                            .collect(),
+                    ),
+                3,
+            )
+            .expect("AddPartitionsToTxn");
+        let codes: Vec<(String, i16)> = added
+            .results_by_topic_v3_and_below
+            .iter()
+            .map(|t| {
+                (
+                    t.name.0.to_string(),
+                    t.results_by_partition[0].partition_error_code,
+                )
+            })
+            .collect();
+        assert_eq!(
+            codes,
+            [
+                ("__transaction_state".to_string(), 29),
+                ("open".to_string(), 55)
+            ],
+            "authorizer {authorizer}"
+        );
+    }
+}

@@ -12,7 +12,7 @@ use std::time::Duration;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use bytes::Bytes;
-use common::{wait_until, BrokerProcess, RawClient};
+use common::{wait_until, BrokerProcess, LoggedBroker, RawClient};
 use kafka_protocol::messages::alter_user_scram_credentials_request::{
     ScramCredentialDeletion, ScramCredentialUpsertion,
 };
@@ -946,77 +946,6 @@ async fn a_cluster_whose_every_listener_is_sasl_ssl_replicates_and_fails_over() 
     );
 }
 
-/// A node started by a test, its stderr kept.
-struct Node {
-    child: std::process::Child,
-    log: Arc<Mutex<String>>,
-    banner: std::sync::mpsc::Receiver<String>,
-}
-
-impl Node {
-    fn launch(dir: &std::path::Path, overrides: &[String]) -> Node {
-        use std::io::BufRead;
-        use std::process::{Command, Stdio};
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_broker-start"));
-        cmd.arg("--override")
-            .arg(format!("log.dirs={}", dir.display()));
-        for o in overrides {
-            cmd.arg("--override").arg(o);
-        }
-        let mut child = cmd
-            .env("RUST_LOG", "warn,openraft=off")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn broker-start");
-        let log = Arc::new(Mutex::new(String::new()));
-        let stderr = child.stderr.take().unwrap();
-        let kept = log.clone();
-        std::thread::spawn(move || {
-            for line in std::io::BufReader::new(stderr)
-                .lines()
-                .map_while(Result::ok)
-            {
-                let mut log = kept.lock().unwrap();
-                log.push_str(&line);
-                log.push('\n');
-            }
-        });
-        let (tx, banner) = std::sync::mpsc::channel();
-        let stdout = child.stdout.take().unwrap();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            if std::io::BufReader::new(stdout).read_line(&mut line).is_ok() {
-                let _ = tx.send(line);
-            }
-        });
-        Node { child, log, banner }
-    }
-
-    fn logged(&self, needle: &str) -> bool {
-        self.log.lock().unwrap().contains(needle)
-    }
-
-    /// The port of the banner's first listener, once the node serves.
-    fn port(&self, timeout: Duration) -> Option<u16> {
-        let line = self.banner.recv_timeout(timeout).ok()?;
-        line.split_whitespace()
-            .skip_while(|w| *w != "on")
-            .nth(1)?
-            .rsplit(':')
-            .next()?
-            .parse()
-            .ok()
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Controllers log in to each other with PLAIN on a SASL_PLAINTEXT
 /// CONTROLLER listener; the one whose password is wrong is refused by
 /// the others, never joins, and the two that agree run the cluster.
@@ -1030,10 +959,10 @@ fn a_controller_with_a_wrong_password_cannot_join_the_quorum() {
         .collect::<Vec<_>>()
         .join(",");
     let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
-    let nodes: Vec<Node> = (0..3)
+    let nodes: Vec<LoggedBroker> = (0..3)
         .map(|i| {
             let password = if i == 2 { "guessed" } else { "quorum-secret" };
-            Node::launch(
+            LoggedBroker::launch(
                 dirs[i].path(),
                 &[
                     format!("node.id={}", i + 1),

@@ -14,6 +14,7 @@ use kafka_protocol::messages::{AddPartitionsToTxnRequest, AddPartitionsToTxnResp
 use kafka_protocol::protocol::StrBytes;
 
 use super::{BrokerContext, Handler, RequestContext};
+use crate::cluster::topic_name;
 use crate::security::acl::{AclOperation, ResourceType};
 use crate::security::authorizer::Authorization;
 
@@ -40,7 +41,12 @@ fn add(
     let problems: Vec<Option<ResponseError>> = wanted
         .iter()
         .map(|(topic, p)| {
-            if auth.is_some_and(|a| !a.allows(AclOperation::Write, ResourceType::Topic, topic)) {
+            // Kafka leaves internal topics out of the producer's authorised
+            // ones whatever the ACLs: no transaction writes to them.
+            if auth.is_some_and(|a| {
+                topic_name::is_internal(topic)
+                    || !a.allows(AclOperation::Write, ResourceType::Topic, topic)
+            }) {
                 Some(ResponseError::TopicAuthorizationFailed)
             } else if !image
                 .topic(topic)

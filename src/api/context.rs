@@ -44,6 +44,7 @@ impl BrokerContext {
         let image = self.image();
         self.authorizer
             .session(image.epoch, &image.acls, &ctx.principal, ctx.peer.ip())
+            .for_request(ctx.header.request_api_key)
     }
 
     /// Why an ACL API may not go on, as Kafka checks it: the principal

@@ -13,6 +13,7 @@ use kafka_protocol::messages::{ProduceRequest, ProduceResponse, TopicName};
 use kafka_protocol::protocol::StrBytes;
 
 use super::{BrokerContext, Handler, RequestContext};
+use crate::cluster::topic_name;
 use crate::log::has_transactional_batch;
 use crate::partition::AppendError;
 use crate::security::acl::{AclOperation, ResourceType};
@@ -97,6 +98,14 @@ impl Handler for Produce {
                     let Some(records) = p.records.as_deref() else {
                         break 'response partition_error(p.index, ResponseError::InvalidRecord);
                     };
+                    // Only the coordinators write their internal topics, as
+                    // Kafka's ReplicaManager refuses a client's append to them.
+                    if topic_name::is_internal(name) {
+                        break 'response partition_error(
+                            p.index,
+                            ResponseError::InvalidTopicException,
+                        );
+                    }
                     let all = request.acks == -1;
                     let appended = match broker.replicas.leader_partition(name, p.index) {
                         Ok(partition) if all => partition.check_min_isr().map(|()| partition),

@@ -6,6 +6,14 @@
 //! resource no ACL names at all is open only with
 //! `allow.everyone.if.no.acl.found`.
 //!
+//! Every decision is written to the audit log, as Kafka's
+//! `kafka.authorizer.logger`: the tracing target [`AUDIT_TARGET`] (so that
+//! `RUST_LOG=kafka.authorizer.logger=debug` routes it), a denial at INFO
+//! and an allowance at DEBUG, each at TRACE instead when Kafka's Action
+//! would not log it (`logIfDenied` false for a listing that leaves out what
+//! may not be seen, `logIfAllowed` false for authorized-operations bits,
+//! which grant nothing).
+//!
 //! The ACLs are indexed by resource type and name (literal names in a
 //! hash map, prefixes by the lengths there are), so a check costs a few
 //! lookups however many ACLs the cluster holds. The index is rebuilt only
@@ -22,6 +30,9 @@ use super::acl::{
     CLUSTER_NAME, WILDCARD, WILDCARD_PRINCIPAL,
 };
 use super::KafkaPrincipal;
+
+/// The audit log's tracing target, Kafka's logger name.
+pub const AUDIT_TARGET: &str = "kafka.authorizer.logger";
 
 /// Kafka's KRaft authorizer class; the only one there is here.
 pub const STANDARD_AUTHORIZER: &str = "org.apache.kafka.metadata.authorizer.StandardAuthorizer";
@@ -149,6 +160,7 @@ impl Authorizer {
                 host: String::new(),
                 ip: host,
                 super_user: false,
+                request: None,
             };
         }
         let cached = {
@@ -170,8 +182,41 @@ impl Authorizer {
             principal,
             host: host.to_canonical().to_string(),
             ip: host.to_canonical(),
+            request: None,
         }
     }
+}
+
+/// Why a decision went the way it did, for the audit log.
+enum Rule<'a> {
+    SuperUser,
+    Acl(&'a AccessControlEntry),
+    /// No ACL names the resource: `allow.everyone.if.no.acl.found` decides.
+    NoAcl,
+    /// ACLs name the resource, none allows this.
+    NoMatchingAllow,
+}
+
+impl std::fmt::Display for Rule<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Rule::SuperUser => f.write_str("SuperUser"),
+            Rule::Acl(e) => write!(
+                f,
+                "MatchingAcl({} {} {} from host {})",
+                e.principal, e.permission, e.operation, e.host
+            ),
+            Rule::NoAcl => f.write_str("DefaultRule(no ACL found, allow.everyone.if.no.acl.found)"),
+            Rule::NoMatchingAllow => f.write_str("DefaultRule(no matching ALLOW ACL)"),
+        }
+    }
+}
+
+/// Which outcomes of a check Kafka's Action logs at their own level.
+#[derive(Clone, Copy)]
+struct Audit {
+    log_if_allowed: bool,
+    log_if_denied: bool,
 }
 
 /// What one principal from one host may do, against one set of ACLs.
@@ -185,9 +230,17 @@ pub struct Authorization {
     host: String,
     ip: IpAddr,
     super_user: bool,
+    /// The API asking, named in the audit log.
+    request: Option<kafka_protocol::messages::ApiKey>,
 }
 
 impl Authorization {
+    /// Names the API the decisions are for in the audit log.
+    pub fn for_request(mut self, key: i16) -> Authorization {
+        self.request = kafka_protocol::messages::ApiKey::try_from(key).ok();
+        self
+    }
+
     fn host_matches(&self, acl_host: &str) -> bool {
         acl_host == WILDCARD
             || acl_host == self.host
@@ -232,23 +285,115 @@ impl Authorization {
 
     /// Whether the principal may perform `op` on the named resource.
     pub fn allows(&self, op: AclOperation, resource_type: ResourceType, name: &str) -> bool {
-        if !self.settings.enabled || self.super_user {
+        self.check(
+            op,
+            resource_type,
+            name,
+            Audit {
+                log_if_allowed: true,
+                log_if_denied: true,
+            },
+        )
+    }
+
+    /// As [`Authorization::allows`], for a listing that leaves out what the
+    /// principal may not see (every topic in Metadata): a denial was not
+    /// asked for, and is logged at TRACE only.
+    pub fn filters(&self, op: AclOperation, resource_type: ResourceType, name: &str) -> bool {
+        self.check(
+            op,
+            resource_type,
+            name,
+            Audit {
+                log_if_allowed: true,
+                log_if_denied: false,
+            },
+        )
+    }
+
+    fn check(
+        &self,
+        op: AclOperation,
+        resource_type: ResourceType,
+        name: &str,
+        audit: Audit,
+    ) -> bool {
+        if !self.settings.enabled {
             return true;
         }
+        let (allowed, rule) = self.decide(op, resource_type, name);
+        self.audit(op, resource_type, name, allowed, &rule, audit);
+        allowed
+    }
+
+    fn decide<'a>(
+        &'a self,
+        op: AclOperation,
+        resource_type: ResourceType,
+        name: &'a str,
+    ) -> (bool, Rule<'a>) {
+        if self.super_user {
+            return (true, Rule::SuperUser);
+        }
         let Some(acls) = self.index.by_type.get(&resource_type) else {
-            return self.settings.allow_everyone_if_no_acl_found;
+            return (self.settings.allow_everyone_if_no_acl_found, Rule::NoAcl);
         };
         let mut any_acl = false;
-        let mut allowed = false;
+        let mut allowed = None;
         for acl in acls.covering(name) {
             any_acl = true;
             match self.result(op, acl) {
-                Some(AclPermissionType::Deny) => return false,
-                Some(AclPermissionType::Allow) => allowed = true,
+                Some(AclPermissionType::Deny) => return (false, Rule::Acl(acl)),
+                Some(AclPermissionType::Allow) => allowed = allowed.or(Some(acl)),
                 _ => {}
             }
         }
-        allowed || (!any_acl && self.settings.allow_everyone_if_no_acl_found)
+        match allowed {
+            Some(acl) => (true, Rule::Acl(acl)),
+            None if !any_acl => (self.settings.allow_everyone_if_no_acl_found, Rule::NoAcl),
+            None => (false, Rule::NoMatchingAllow),
+        }
+    }
+
+    /// One line of Kafka's audit log.
+    fn audit(
+        &self,
+        op: AclOperation,
+        resource_type: ResourceType,
+        name: &str,
+        allowed: bool,
+        rule: &Rule<'_>,
+        audit: Audit,
+    ) {
+        let principal = self.principal.as_str();
+        let host = self.host.as_str();
+        // Formatted only when the level is on: checks run on every request.
+        macro_rules! line {
+            ($level:ident, $level_const:ident, $outcome:literal) => {
+                if tracing::enabled!(target: AUDIT_TARGET, tracing::Level::$level_const) {
+                    let request = self.request.map(|k| format!("{k:?}"));
+                    let request = request.as_deref().unwrap_or("-");
+                    let resource = format!("{resource_type}:LITERAL:{name}");
+                    tracing::$level!(
+                        target: AUDIT_TARGET,
+                        principal,
+                        host,
+                        operation = %op,
+                        %resource,
+                        request,
+                        rule = %rule,
+                        "Principal = {principal} is {} Operation = {op} from host = {host} on resource = {resource} for request = {request} based on rule {rule}",
+                        $outcome
+                    )
+                }
+            };
+        }
+        match (allowed, audit.log_if_allowed, audit.log_if_denied) {
+            (true, true, _) => line!(debug, DEBUG, "Allowed"),
+            (true, false, _) => line!(trace, TRACE, "Allowed"),
+            (false, _, true) => line!(info, INFO, "Denied"),
+            (false, _, false) => line!(trace, TRACE, "Denied"),
+        }
     }
 
     pub fn allows_cluster(&self, op: AclOperation) -> bool {
@@ -263,7 +408,7 @@ impl Authorization {
     pub fn allows_any(&self, op: AclOperation, resource_type: ResourceType) -> bool {
         // A name no ACL is likely to cover, as Kafka's "hardcode": super
         // users, and everyone where no ACL applies and that is allowed.
-        if self.allows(op, resource_type, "hardcode") {
+        if self.filters(op, resource_type, "hardcode") {
             return true;
         }
         let Some(acls) = self.index.by_type.get(&resource_type) else {
@@ -318,9 +463,15 @@ impl Authorization {
     /// when operation code n is allowed), as Metadata and the Describe
     /// APIs return it when asked.
     pub fn authorized_operations(&self, resource_type: ResourceType, name: &str) -> i32 {
+        // Grants nothing: logged at TRACE either way, as Kafka's Action
+        // with logIfAllowed and logIfDenied false.
+        let quiet = Audit {
+            log_if_allowed: false,
+            log_if_denied: false,
+        };
         AclOperation::of_resource(resource_type)
             .iter()
-            .filter(|op| self.allows(**op, resource_type, name))
+            .filter(|op| self.check(**op, resource_type, name, quiet))
             .fold(0, |bits, op| bits | (1 << op.code()))
     }
 }

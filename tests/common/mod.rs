@@ -933,3 +933,98 @@ pub fn record_offsets(p: &kafka_protocol::messages::fetch_response::PartitionDat
     }
     out
 }
+
+/// A broker started with its log kept (stderr, at `RUST_LOG=rust_log`),
+/// for tests that look for what it logged; its banner may never come (a
+/// node that cannot join).
+pub struct LoggedBroker {
+    child: std::process::Child,
+    pub log: std::sync::Arc<std::sync::Mutex<String>>,
+    banner: std::sync::mpsc::Receiver<String>,
+}
+
+impl LoggedBroker {
+    pub fn launch(dir: &std::path::Path, overrides: &[String]) -> LoggedBroker {
+        LoggedBroker::launch_logging(dir, overrides, "warn,openraft=off")
+    }
+
+    pub fn launch_logging(
+        dir: &std::path::Path,
+        overrides: &[String],
+        rust_log: &str,
+    ) -> LoggedBroker {
+        use std::io::BufRead;
+        use std::process::{Command, Stdio};
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_broker-start"));
+        cmd.arg("--override")
+            .arg(format!("log.dirs={}", dir.display()));
+        for o in overrides {
+            cmd.arg("--override").arg(o);
+        }
+        let mut child = cmd
+            .env("RUST_LOG", rust_log)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn broker-start");
+        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let stderr = child.stderr.take().unwrap();
+        let kept = log.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                let mut log = kept.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        let (tx, banner) = std::sync::mpsc::channel();
+        let stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            if std::io::BufReader::new(stdout).read_line(&mut line).is_ok() {
+                let _ = tx.send(line);
+            }
+        });
+        LoggedBroker { child, log, banner }
+    }
+
+    pub fn logged(&self, needle: &str) -> bool {
+        self.log.lock().unwrap().contains(needle)
+    }
+
+    /// Each listener's port by name, once the node serves (its banner
+    /// names them when it has several).
+    pub fn listeners(&self, timeout: std::time::Duration) -> Option<Vec<(String, u16)>> {
+        let line = self.banner.recv_timeout(timeout).ok()?;
+        let list = line.split_whitespace().skip_while(|w| *w != "on").nth(2)?;
+        list.trim_matches(|c| c == '(' || c == ')')
+            .split(',')
+            .map(|l| {
+                let (name, addr) = l.split_once("://")?;
+                Some((name.to_string(), addr.rsplit(':').next()?.parse().ok()?))
+            })
+            .collect()
+    }
+
+    /// The port of the banner's first listener, once the node serves.
+    pub fn port(&self, timeout: std::time::Duration) -> Option<u16> {
+        let line = self.banner.recv_timeout(timeout).ok()?;
+        line.split_whitespace()
+            .skip_while(|w| *w != "on")
+            .nth(1)?
+            .rsplit(':')
+            .next()?
+            .parse()
+            .ok()
+    }
+}
+
+impl Drop for LoggedBroker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
