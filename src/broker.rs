@@ -25,7 +25,7 @@ use crate::partition::{DataDirLock, ReplicaManager, StartupError};
 use crate::security::authorizer::Authorizer;
 use crate::security::sasl::client::SaslClientConfig;
 use crate::security::sasl::scram::{
-    parse_bootstrap, BootstrapCredential, ScramCredential, ScramMechanism,
+    parse_bootstrap, BootstrapCredential, ScramCredential, ScramLookup, ScramMechanism,
 };
 use crate::security::sasl::{SaslConfigError, SaslListenerConfig};
 use crate::security::tls::{ClientTls, ServerTls, TlsError};
@@ -95,7 +95,7 @@ fn inter_broker_sasl(
 fn quorum_scram(
     controller: Arc<Controller>,
     bootstrap: &[BootstrapCredential],
-) -> Arc<dyn Fn(&str, ScramMechanism) -> Option<ScramCredential> + Send + Sync> {
+) -> Arc<ScramLookup> {
     let bootstrap: HashMap<(String, ScramMechanism), ScramCredential> = bootstrap
         .iter()
         .map(|c| {

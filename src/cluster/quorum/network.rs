@@ -46,7 +46,7 @@ use tokio::sync::watch;
 use super::{Node, NodeId, Raft, TypeConfig};
 use crate::cluster::broker_client::{self, BrokerConnection, Stream};
 use crate::security::sasl::client::SaslClientConfig;
-use crate::security::sasl::scram::{ScramCredential, ScramMechanism};
+use crate::security::sasl::scram::ScramLookup;
 use crate::security::sasl::{SaslListenerConfig, SaslSession};
 use crate::security::tls::{ClientTls, ServerTls};
 use crate::server::{gate_with, Answer, Frame, Gate};
@@ -331,7 +331,7 @@ pub type ForwardHandler = Arc<
 #[derive(Clone)]
 pub struct QuorumSasl {
     pub config: Arc<SaslListenerConfig>,
-    pub scram: Arc<dyn Fn(&str, ScramMechanism) -> Option<ScramCredential> + Send + Sync>,
+    pub scram: Arc<ScramLookup>,
 }
 
 /// Writes an answer of the SASL exchange with Kafka's framing.

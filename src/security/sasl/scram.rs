@@ -453,7 +453,16 @@ pub struct ScramClient {
 /// count: a login that repeats (a broker reconnecting to its peers) skips
 /// the key derivation, which is meant to be slow.
 #[derive(Default)]
-pub struct SaltedPassword(parking_lot::Mutex<Option<(Vec<u8>, u32, Vec<u8>)>>);
+pub struct SaltedPassword(parking_lot::Mutex<Option<Salted>>);
+
+struct Salted {
+    salt: Vec<u8>,
+    iterations: u32,
+    password: Vec<u8>,
+}
+
+/// Where a SCRAM server finds a user's credential.
+pub type ScramLookup = dyn Fn(&str, ScramMechanism) -> Option<ScramCredential> + Send + Sync;
 
 impl SaltedPassword {
     fn get_or_derive(
@@ -463,13 +472,17 @@ impl SaltedPassword {
         salt: &[u8],
         iterations: u32,
     ) -> Vec<u8> {
-        if let Some((s, i, salted)) = &*self.0.lock() {
-            if s == salt && *i == iterations {
-                return salted.clone();
+        if let Some(last) = &*self.0.lock() {
+            if last.salt == salt && last.iterations == iterations {
+                return last.password.clone();
             }
         }
         let salted = mechanism.salted_password(password, salt, iterations);
-        *self.0.lock() = Some((salt.to_vec(), iterations, salted.clone()));
+        *self.0.lock() = Some(Salted {
+            salt: salt.to_vec(),
+            iterations,
+            password: salted.clone(),
+        });
         salted
     }
 }
