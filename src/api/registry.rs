@@ -21,6 +21,7 @@ use super::{
     txn_offset_commit, write_txn_markers,
 };
 use super::{context::RequestContext, BrokerContext, Handler};
+use super::{describe_producers, describe_quorum, describe_topic_partitions};
 
 /// The encoded response body (`None` when the API sends none), or why it could not be encoded.
 pub type HandlerFuture = BoxFuture<'static, Result<Option<BytesMut>, anyhow::Error>>;
@@ -125,6 +126,9 @@ static ENDPOINTS: std::sync::LazyLock<Vec<Endpoint>> = std::sync::LazyLock::new(
         entry::<sasl_authenticate::SaslAuthenticate>(),
         entry::<describe_user_scram_credentials::DescribeUserScramCredentials>(),
         entry::<alter_user_scram_credentials::AlterUserScramCredentials>(),
+        entry::<describe_producers::DescribeProducers>(),
+        entry::<describe_topic_partitions::DescribeTopicPartitions>(),
+        entry::<describe_quorum::DescribeQuorum>(),
     ]
 });
 

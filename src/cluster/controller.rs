@@ -19,6 +19,7 @@ use uuid::Uuid;
 use super::leader_election::{self, ElectionType};
 use super::metadata::{BrokerRegistration, MetadataImage, PartitionImage, TopicImage};
 use super::quorum::network::{PeerClient, QuorumRequest};
+use super::quorum::QuorumDescription;
 use super::quorum::{records, Node, NodeId, Quorum, QuorumError, Raft, WriteError};
 use super::{assignment, reassignment, topic_name};
 use crate::config::{BrokerConfig, ConfigError, LoadError, TopicConfig};
@@ -127,6 +128,8 @@ pub enum ControllerCommand {
         users: Vec<UserScramAlteration>,
         keep_existing: bool,
     },
+    /// Kafka's DescribeQuorum, which only the quorum's leader can answer.
+    DescribeQuorum,
 }
 
 /// One user's part of an AlterUserScramCredentials request, already
@@ -168,6 +171,7 @@ pub enum Outcome {
     AclsDeleted(Vec<Result<Vec<AclBinding>, Refusal>>),
     /// Per user, in request order: None when applied, else the refusal.
     UserScramCredentials(Vec<Option<Refusal>>),
+    Quorum(Box<QuorumDescription>),
 }
 
 /// One partition's refusal in a change on many: its error code and message.
@@ -705,6 +709,18 @@ impl Controller {
                 })?;
                 Ok(Outcome::FirstProducerId(first))
             }
+            // Changes nothing; reached only once this node is confirmed
+            // as the leader (see `execute`).
+            ControllerCommand::DescribeQuorum => self
+                .quorum
+                .describe()
+                .map(|d| Outcome::Quorum(Box::new(d)))
+                .ok_or_else(|| {
+                    ControllerError::new(
+                        ResponseError::NotLeaderOrFollower,
+                        "This node no longer leads the metadata quorum.",
+                    )
+                }),
         }
     }
 
@@ -1033,6 +1049,14 @@ impl Controller {
             .await?
         {
             Outcome::UserScramCredentials(results) => Ok(results),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// The metadata quorum as its leader describes it, wherever that is.
+    pub async fn describe_quorum(&self) -> Result<QuorumDescription, ControllerError> {
+        match self.submit(ControllerCommand::DescribeQuorum).await? {
+            Outcome::Quorum(d) => Ok(*d),
             other => Err(unexpected(other)),
         }
     }

@@ -56,6 +56,7 @@ use bytes::Bytes;
 
 pub use control::{control_record_kind, has_transactional_batch, marker_batch};
 pub use error::{LogError, RecordError};
+pub use producer_state::ActiveProducer;
 pub use txn_index::AbortedTxn;
 
 use crate::config::{LogConfig, TimestampType};
@@ -492,6 +493,11 @@ impl Log {
         self.unflushed_messages += 1;
         self.oldest_unflushed_ms.get_or_insert(now_ms);
         Ok(offset)
+    }
+
+    /// The producers whose state this log keeps (DescribeProducers).
+    pub fn active_producers(&self) -> Vec<ActiveProducer> {
+        self.producers.active()
     }
 
     /// The offset of the first batch of the oldest transaction still open
