@@ -681,8 +681,7 @@ impl Log {
             if segment.max_timestamp < timestamp || segment.next_offset <= self.log_start_offset {
                 continue;
             }
-            let mut batches = segment.batches_from_time(timestamp);
-            while let Some(b) = batches.next() {
+            for b in segment.batches_from_time(timestamp) {
                 let b = b?;
                 if b.header.max_timestamp < timestamp
                     || b.header.last_offset() < self.log_start_offset
@@ -713,8 +712,7 @@ impl Log {
             return Ok(None);
         };
         let max = segment.max_timestamp;
-        let mut batches = segment.batches_from(segment.max_timestamp_batch);
-        while let Some(b) = batches.next() {
+        for b in segment.batches_from(segment.max_timestamp_batch) {
             let b = b?;
             if b.header.base_offset == segment.max_timestamp_batch {
                 return Ok(self
