@@ -1,8 +1,9 @@
 //! The client-facing APIs of Kafka 4.1 that librdkafka does not send,
 //! through the raw wire client: DescribeProducers (KIP-664) from the
 //! partition leaders' producer state, and DescribeTopicPartitions
-//! (KIP-966) paging through topics with its cursor, and DescribeQuorum's
-//! ACL check, each with Kafka's error codes.
+//! (KIP-966) paging through topics with its cursor, DescribeQuorum's ACL
+//! check, and the features ApiVersions advertises and UpdateFeatures
+//! changes, each with Kafka's error codes.
 
 mod common;
 
@@ -317,6 +318,143 @@ async fn describe_topic_partitions_pages_with_a_cursor() {
             .call(&quorum, 2)
             .expect("DescribeQuorum answered")
             .error_code
+            == CLUSTER_AUTHORIZATION_FAILED
+    }));
+}
+
+fn update(
+    client: &mut RawClient,
+    updates: &[(&str, i16, i8)],
+    validate_only: bool,
+    version: i16,
+) -> UpdateFeaturesResponse {
+    use kafka_protocol::messages::update_features_request::FeatureUpdateKey;
+    let request = UpdateFeaturesRequest::default()
+        .with_timeout_ms(10_000)
+        .with_validate_only(validate_only)
+        .with_feature_updates(
+            updates
+                .iter()
+                .map(|(f, level, upgrade)| {
+                    let key = FeatureUpdateKey::default()
+                        .with_feature(s(f))
+                        .with_max_version_level(*level);
+                    if version == 0 {
+                        key.with_allow_downgrade(*upgrade != 1)
+                    } else {
+                        key.with_upgrade_type(*upgrade)
+                    }
+                })
+                .collect(),
+        );
+    client
+        .call(&request, version)
+        .expect("UpdateFeatures answered")
+}
+
+#[test]
+fn features_are_advertised_and_updated_with_kafkas_checks() {
+    const INVALID_UPDATE_VERSION: i16 = 95;
+    let broker = BrokerProcess::start(AUTHORIZER);
+    let mut client = RawClient::connect(broker.port);
+    let versions = |client: &mut RawClient, version: i16| {
+        client
+            .call(
+                &ApiVersionsRequest::default()
+                    .with_client_software_name(s("gregor-test"))
+                    .with_client_software_version(s("1.0")),
+                version,
+            )
+            .expect("ApiVersions answered")
+    };
+    let answer = versions(&mut client, 4);
+    let supported: Vec<(String, i16, i16)> = answer
+        .supported_features
+        .iter()
+        .map(|f| (f.name.to_string(), f.min_version, f.max_version))
+        .collect();
+    assert_eq!(
+        supported,
+        [
+            ("metadata.version".to_string(), 7, 27),
+            ("group.version".to_string(), 1, 1)
+        ]
+    );
+    let finalized: Vec<(String, i16, i16)> = answer
+        .finalized_features
+        .iter()
+        .map(|f| (f.name.to_string(), f.min_version_level, f.max_version_level))
+        .collect();
+    assert_eq!(
+        finalized,
+        [
+            ("group.version".to_string(), 1, 1),
+            ("metadata.version".to_string(), 27, 27)
+        ]
+    );
+    assert!(answer.finalized_features_epoch >= 0);
+    assert!(versions(&mut client, 2).supported_features.is_empty());
+
+    // The levels in force are accepted, for real and as a dry run.
+    for validate_only in [true, false] {
+        let ok = update(
+            &mut client,
+            &[("group.version", 1, 1), ("metadata.version", 27, 1)],
+            validate_only,
+            2,
+        );
+        assert_eq!(ok.error_code, 0, "{:?}", ok.error_message);
+    }
+    // Kafka's refusals, all or nothing.
+    for (updates, version, expected) in [
+        (
+            vec![("transaction.version", 2, 1)],
+            2,
+            "supports versions 0-0",
+        ),
+        (vec![("group.version", 0, 2)], 1, "supports versions 1-1"),
+        (vec![("group.version", 0, 1)], 0, "supports versions 1-1"),
+        (
+            vec![("metadata.version", 20, 1)],
+            2,
+            "without setting the upgrade type",
+        ),
+        (
+            vec![("metadata.version", 20, 2)],
+            2,
+            "might delete metadata",
+        ),
+        (vec![("group.version", 1, 9)], 2, "upgrade type"),
+        (
+            vec![("group.version", 1, 1), ("no.such.version", 1, 1)],
+            1,
+            "supports versions 0-0",
+        ),
+    ] {
+        let refused = update(&mut client, &updates, false, version);
+        assert_eq!(refused.error_code, INVALID_UPDATE_VERSION, "{updates:?}");
+        let message = refused.error_message.clone().unwrap().to_string();
+        assert!(message.contains(expected), "{message}");
+        if version <= 1 {
+            assert_eq!(refused.results.len(), updates.len());
+            assert!(refused
+                .results
+                .iter()
+                .all(|r| r.error_code == INVALID_UPDATE_VERSION));
+        }
+    }
+    let twice = update(
+        &mut client,
+        &[("group.version", 1, 1), ("group.version", 1, 1)],
+        false,
+        2,
+    );
+    assert_eq!(twice.error_code, INVALID_REQUEST);
+
+    // ALTER on the cluster is needed.
+    deny(broker.port, CLUSTER, "kafka-cluster", 7);
+    assert!(wait_until(Duration::from_secs(10), || {
+        update(&mut client, &[("group.version", 1, 1)], true, 2).error_code
             == CLUSTER_AUTHORIZATION_FAILED
     }));
 }

@@ -55,6 +55,7 @@ pub mod sasl_authenticate;
 pub mod sasl_handshake;
 mod sync_group;
 mod txn_offset_commit;
+mod update_features;
 mod version_errors;
 mod write_txn_markers;
 

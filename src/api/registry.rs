@@ -21,7 +21,7 @@ use super::{
     txn_offset_commit, write_txn_markers,
 };
 use super::{context::RequestContext, BrokerContext, Handler};
-use super::{describe_producers, describe_quorum, describe_topic_partitions};
+use super::{describe_producers, describe_quorum, describe_topic_partitions, update_features};
 
 /// The encoded response body (`None` when the API sends none), or why it could not be encoded.
 pub type HandlerFuture = BoxFuture<'static, Result<Option<BytesMut>, anyhow::Error>>;
@@ -129,6 +129,7 @@ static ENDPOINTS: std::sync::LazyLock<Vec<Endpoint>> = std::sync::LazyLock::new(
         entry::<describe_producers::DescribeProducers>(),
         entry::<describe_topic_partitions::DescribeTopicPartitions>(),
         entry::<describe_quorum::DescribeQuorum>(),
+        entry::<update_features::UpdateFeatures>(),
     ]
 });
 

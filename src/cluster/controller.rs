@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use uuid::Uuid;
 
+use super::features::{self, UpgradeType};
 use super::leader_election::{self, ElectionType};
 use super::metadata::{BrokerRegistration, MetadataImage, PartitionImage, TopicImage};
 use super::quorum::network::{PeerClient, QuorumRequest};
@@ -130,6 +131,9 @@ pub enum ControllerCommand {
     },
     /// Kafka's DescribeQuorum, which only the quorum's leader can answer.
     DescribeQuorum,
+    /// Kafka's UpdateFeatures: each (feature, level, upgrade type), all
+    /// or none.
+    UpdateFeatures(Vec<(String, i16, Option<UpgradeType>)>),
 }
 
 /// One user's part of an AlterUserScramCredentials request, already
@@ -497,6 +501,7 @@ impl Controller {
             ControllerCommand::RegisterBroker(me) => {
                 if image.cluster_id.is_empty() {
                     image.cluster_id = new_cluster_id();
+                    image.features = features::bootstrap();
                 }
                 let id = me.node_id;
                 image.brokers.insert(id, me);
@@ -708,6 +713,22 @@ impl Controller {
                     )
                 })?;
                 Ok(Outcome::FirstProducerId(first))
+            }
+            ControllerCommand::UpdateFeatures(updates) => {
+                let mut finalized = image.finalized_features();
+                for (name, level, upgrade) in updates {
+                    let level =
+                        features::check_update(&finalized, &name, level, upgrade).map_err(|m| {
+                            ControllerError::new(ResponseError::InvalidUpdateVersion, m)
+                        })?;
+                    if level == 0 {
+                        finalized.remove(&name);
+                    } else {
+                        finalized.insert(name, level);
+                    }
+                }
+                image.features = finalized;
+                Ok(Outcome::Done)
             }
             // Changes nothing; reached only once this node is confirmed
             // as the leader (see `execute`).
@@ -1051,6 +1072,27 @@ impl Controller {
             Outcome::UserScramCredentials(results) => Ok(results),
             other => Err(unexpected(other)),
         }
+    }
+
+    /// Finalizes feature levels (Kafka's UpdateFeatures), all or none;
+    /// `validate_only` checks them against this broker's image.
+    pub async fn update_features(
+        &self,
+        updates: Vec<(String, i16, Option<UpgradeType>)>,
+        validate_only: bool,
+    ) -> Result<(), ControllerError> {
+        if validate_only {
+            let mut finalized = self.image().finalized_features();
+            for (name, level, upgrade) in &updates {
+                let level = features::check_update(&finalized, name, *level, *upgrade)
+                    .map_err(|m| ControllerError::new(ResponseError::InvalidUpdateVersion, m))?;
+                finalized.insert(name.clone(), level);
+            }
+            return Ok(());
+        }
+        self.submit(ControllerCommand::UpdateFeatures(updates))
+            .await
+            .map(|_| ())
     }
 
     /// The metadata quorum as its leader describes it, wherever that is.

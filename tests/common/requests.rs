@@ -79,6 +79,7 @@ pub fn default_bodies() -> Vec<Body> {
         ProduceRequest,
         SyncGroupRequest,
         TxnOffsetCommitRequest,
+        UpdateFeaturesRequest,
         WriteTxnMarkersRequest,
     );
     out
