@@ -1,20 +1,32 @@
 //! metadata-quorum against a cluster the test starts: three voters and a
 //! broker-only observer, described from any broker (each asks the
-//! quorum's leader) as kafka-metadata-quorum.sh shows them, with the new
-//! leader and epoch once the old leader stops; DescribeQuorum for another
-//! partition is refused with Kafka's code.
+//! quorum's leader) as kafka-metadata-quorum.sh shows them; DescribeQuorum
+//! for another partition is refused with Kafka's code. A voter is then
+//! replaced without downtime (AddRaftVoter for the observer,
+//! RemoveRaftVoter for a voter, with Kafka's errors for bad requests), and
+//! the new quorum elects a leader in a later epoch when the old leader
+//! stops.
 
 mod common;
 
 use std::time::Duration;
 
 use common::{add_broker, run_tool, start_cluster, wait_until, RawClient, ToolOutput};
+use kafka_protocol::messages::create_topics_request::CreatableTopic;
 use kafka_protocol::messages::describe_quorum_request::{PartitionData, TopicData};
-use kafka_protocol::messages::{DescribeQuorumRequest, TopicName};
+use kafka_protocol::messages::{
+    AddRaftVoterRequest, CreateTopicsRequest, DescribeQuorumRequest, RemoveRaftVoterRequest,
+    TopicName,
+};
 use kafka_protocol::protocol::StrBytes;
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_metadata-quorum");
+
+const INVALID_REQUEST: i16 = 42;
+const INCONSISTENT_CLUSTER_ID: i16 = 104;
+const DUPLICATE_VOTER: i16 = 126;
+const VOTER_NOT_FOUND: i16 = 127;
 
 const CLUSTER: &[&str] = &[
     "offsets.topic.num.partitions=1",
@@ -43,7 +55,7 @@ fn ids(v: &Value) -> Vec<i64> {
 #[test]
 fn describes_leader_voters_observers_and_lag_from_any_broker() {
     let mut brokers = start_cluster(3, CLUSTER);
-    let observer = add_broker(&brokers, 4);
+    let mut observer = add_broker(&brokers, 4);
     let status = ["describe", "--status", "--output", "json"];
     let replication = ["describe", "--replication", "--output", "json"];
 
@@ -125,19 +137,84 @@ fn describes_leader_voters_observers_and_lag_from_any_broker() {
         assert_eq!(answer.error_code, 3, "v{version}");
     }
 
-    // Without its leader the quorum elects another, in a later epoch.
-    let epoch = last["leader_epoch"].as_i64().unwrap();
+    // KIP-853: a voter is replaced without downtime. The observer becomes
+    // a voter, a follower voter is removed (and stopped), and the quorum
+    // then survives losing its leader too.
+    let cluster_id = last["cluster_id"].as_str().unwrap().to_string();
+    let old = (1..=3).find(|id| *id != leader).unwrap();
+    let survivor_id = (1..=3).find(|id| *id != leader && *id != old).unwrap();
+    let port = brokers[survivor_id as usize - 1].port;
+    let add = |id: i32, cluster: Option<&str>| {
+        let request = AddRaftVoterRequest::default()
+            .with_cluster_id(cluster.map(|c| StrBytes::from_string(c.to_string())))
+            .with_voter_id(id)
+            .with_timeout_ms(10_000);
+        RawClient::connect(port)
+            .call(&request, 0)
+            .expect("AddRaftVoter answered")
+            .error_code
+    };
+    let remove = |id: i32| {
+        let request = RemoveRaftVoterRequest::default().with_voter_id(id);
+        RawClient::connect(port)
+            .call(&request, 0)
+            .expect("RemoveRaftVoter answered")
+            .error_code
+    };
+    assert_eq!(add(4, Some("another-cluster")), INCONSISTENT_CLUSTER_ID);
+    assert_eq!(add(99, None), INVALID_REQUEST);
+    assert_eq!(remove(99), VOTER_NOT_FOUND);
+    assert_eq!(add(4, Some(&cluster_id)), 0);
+    assert_eq!(add(4, None), DUPLICATE_VOTER);
+    assert_eq!(remove(old as i32), 0);
+    assert_eq!(remove(old as i32), VOTER_NOT_FOUND);
+    let survivor = brokers[survivor_id as usize - 1].bootstrap();
+    let mut voters = vec![leader, survivor_id, 4];
+    voters.sort_unstable();
+    let status_now = json(&survivor, &status);
+    assert_eq!(ids(&status_now["current_voters"]), voters);
+    assert_eq!(ids(&status_now["current_observers"]), [old]);
+    brokers[old as usize - 1].stop();
+
+    // Without its leader the quorum of the survivor and the new voter
+    // elects one of them, in a later epoch, and takes metadata changes.
+    let epoch = status_now["leader_epoch"].as_i64().unwrap();
     brokers[leader as usize - 1].stop();
-    let survivor = brokers[if leader == 1 { 1 } else { 0 }].bootstrap();
     let moved = wait_until(Duration::from_secs(15), || {
         let out = tool(&survivor, &status);
         if out.code != Some(0) {
             return false;
         }
         last = serde_json::from_str(&out.stdout).unwrap();
-        last["leader_id"].as_i64() != Some(leader) && last["leader_epoch"].as_i64() > Some(epoch)
+        [Some(survivor_id), Some(4)].contains(&last["leader_id"].as_i64())
+            && last["leader_epoch"].as_i64() > Some(epoch)
     });
     assert!(moved, "no new leader: {last}");
+    let created = RawClient::connect(port)
+        .call(
+            &CreateTopicsRequest::default()
+                .with_timeout_ms(10_000)
+                .with_topics(vec![CreatableTopic::default()
+                    .with_name(TopicName(StrBytes::from_static_str("after-replacement")))
+                    .with_num_partitions(1)
+                    .with_replication_factor(1)]),
+            5,
+        )
+        .expect("CreateTopics answered");
+    assert_eq!(created.topics[0].error_code, 0);
+
+    // The new voter comes back as a voter after a restart.
+    observer.stop();
+    observer.restart();
+    let back = wait_until(Duration::from_secs(15), || {
+        let out = tool(&observer.bootstrap(), &status);
+        if out.code != Some(0) {
+            return false;
+        }
+        last = serde_json::from_str(&out.stdout).unwrap();
+        ids(&last["current_voters"]) == voters
+    });
+    assert!(back, "node 4 is not a voter after its restart: {last}");
 
     // A command line missing its view is a usage error.
     let usage = tool(&survivor, &["describe"]);

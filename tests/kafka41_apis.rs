@@ -377,6 +377,7 @@ fn features_are_advertised_and_updated_with_kafkas_checks() {
         supported,
         [
             ("metadata.version".to_string(), 7, 27),
+            ("kraft.version".to_string(), 1, 1),
             ("group.version".to_string(), 1, 1)
         ]
     );
@@ -389,6 +390,7 @@ fn features_are_advertised_and_updated_with_kafkas_checks() {
         finalized,
         [
             ("group.version".to_string(), 1, 1),
+            ("kraft.version".to_string(), 1, 1),
             ("metadata.version".to_string(), 27, 27)
         ]
     );

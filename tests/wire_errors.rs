@@ -180,6 +180,8 @@ fn api_versions_lists_exactly_the_served_apis() {
         ApiKey::DescribeTopicPartitions,
         ApiKey::DescribeQuorum,
         ApiKey::UpdateFeatures,
+        ApiKey::AddRaftVoter,
+        ApiKey::RemoveRaftVoter,
     ];
     let mut want: Vec<i16> = expected.iter().map(|k| *k as i16).collect();
     want.sort();

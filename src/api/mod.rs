@@ -6,6 +6,7 @@
 
 mod add_offsets_to_txn;
 mod add_partitions_to_txn;
+mod add_raft_voter;
 mod alter_configs;
 mod alter_partition_reassignments;
 mod alter_user_scram_credentials;
@@ -51,6 +52,7 @@ mod offset_fetch;
 mod offset_for_leader_epoch;
 mod produce;
 mod registry;
+mod remove_raft_voter;
 pub mod sasl_authenticate;
 pub mod sasl_handshake;
 mod sync_group;

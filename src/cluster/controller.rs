@@ -20,6 +20,7 @@ use super::features::{self, UpgradeType};
 use super::leader_election::{self, ElectionType};
 use super::metadata::{BrokerRegistration, MetadataImage, PartitionImage, TopicImage};
 use super::quorum::network::{PeerClient, QuorumRequest};
+use super::quorum::voters::{VoterChange, VoterChangeError};
 use super::quorum::QuorumDescription;
 use super::quorum::{records, Node, NodeId, Quorum, QuorumError, Raft, WriteError};
 use super::{assignment, reassignment, topic_name};
@@ -1093,6 +1094,24 @@ impl Controller {
         self.submit(ControllerCommand::UpdateFeatures(updates))
             .await
             .map(|_| ())
+    }
+
+    /// Makes an observer a voter of the metadata quorum, or a voter an
+    /// observer again (KIP-853), through the quorum's leader.
+    pub async fn change_voters(&self, change: VoterChange) -> Result<(), ControllerError> {
+        self.quorum
+            .change_voters(change, SUBMIT_TIMEOUT)
+            .await
+            .map_err(|e| match e {
+                VoterChangeError::Refused(code, message) => ControllerError::new(
+                    ResponseError::try_from_code(code).unwrap_or(ResponseError::UnknownServerError),
+                    message,
+                ),
+                VoterChangeError::NotLeader(_) => ControllerError::new(
+                    ResponseError::RequestTimedOut,
+                    "No leader of the metadata quorum took the change.",
+                ),
+            })
     }
 
     /// The metadata quorum as its leader describes it, wherever that is.

@@ -6,8 +6,9 @@
 //! What is advertised is what Gregor does: KIP-848 groups are served
 //! (group.version 1) and cannot be turned off, transactions are KIP-890's
 //! part 1 only (EndTxn stops at v4, no epoch bump per transaction:
-//! transaction.version 0), the quorum's voters are static (kraft.version
-//! 0) and elections take only ISR members (no eligible leader replicas).
+//! transaction.version 0), voters can be added and removed (KIP-853's
+//! kraft.version 1) and elections take only ISR members (no eligible
+//! leader replicas).
 //! metadata.version is Kafka 4.1's range; nothing in Gregor depends on
 //! it, so every level behaves as the latest.
 
@@ -33,7 +34,7 @@ pub const SUPPORTED: &[(&str, i16, i16)] = &[
         METADATA_VERSION_MIN,
         METADATA_VERSION_LATEST,
     ),
-    (KRAFT_VERSION, 0, 0),
+    (KRAFT_VERSION, 1, 1),
     (TRANSACTION_VERSION, 0, 0),
     (GROUP_VERSION, 1, 1),
     (ELIGIBLE_LEADER_REPLICAS_VERSION, 0, 0),
@@ -43,6 +44,7 @@ pub const SUPPORTED: &[(&str, i16, i16)] = &[
 pub fn bootstrap() -> BTreeMap<String, i16> {
     BTreeMap::from([
         (METADATA_VERSION.to_string(), METADATA_VERSION_LATEST),
+        (KRAFT_VERSION.to_string(), 1),
         (GROUP_VERSION.to_string(), 1),
     ])
 }

@@ -33,6 +33,7 @@ pub fn default_bodies() -> Vec<Body> {
     bodies!(
         AddOffsetsToTxnRequest,
         AddPartitionsToTxnRequest,
+        AddRaftVoterRequest,
         AlterConfigsRequest,
         AlterPartitionReassignmentsRequest,
         AlterUserScramCredentialsRequest,
@@ -77,6 +78,7 @@ pub fn default_bodies() -> Vec<Body> {
         SaslAuthenticateRequest,
         SaslHandshakeRequest,
         ProduceRequest,
+        RemoveRaftVoterRequest,
         SyncGroupRequest,
         TxnOffsetCommitRequest,
         UpdateFeaturesRequest,

@@ -13,6 +13,7 @@ pub mod network;
 mod progress;
 pub mod records;
 mod state_machine;
+pub mod voters;
 
 use std::collections::BTreeMap;
 use std::io::Cursor;
@@ -205,6 +206,19 @@ impl Quorum {
         addr: String,
         timeout: Duration,
     ) -> Result<(), QuorumError> {
+        // A node made a voter (AddRaftVoter) is one already, and may be
+        // the leader the voters would send it to.
+        let voter = self
+            .raft
+            .metrics()
+            .borrow()
+            .membership_config
+            .membership()
+            .voter_ids()
+            .any(|v| v == me);
+        if voter {
+            return Ok(());
+        }
         let deadline = tokio::time::Instant::now() + timeout;
         let request = network::QuorumRequest::AddObserver(me, Node::new(addr));
         let mut last_error = String::from("no voter answered");
@@ -251,9 +265,58 @@ impl Quorum {
         self.raft.metrics().borrow().current_leader
     }
 
-    /// The controller address of a voter.
+    /// The controller address of a voter: one of controller.quorum.voters,
+    /// or an observer made a voter since.
     pub fn address(&self, node: NodeId) -> Option<String> {
-        self.voters.get(&node).map(|n| n.addr.clone())
+        self.voters.get(&node).map(|n| n.addr.clone()).or_else(|| {
+            let metrics = self.raft.metrics();
+            let metrics = metrics.borrow();
+            let membership = metrics.membership_config.membership();
+            membership.get_node(&node).map(|n| n.addr.clone())
+        })
+    }
+
+    /// Changes the voters (AddRaftVoter / RemoveRaftVoter) through the
+    /// quorum's leader, wherever it is, within `timeout`.
+    pub async fn change_voters(
+        &self,
+        change: voters::VoterChange,
+        timeout: Duration,
+    ) -> Result<(), voters::VoterChangeError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let me = self.raft.metrics().borrow().id;
+        loop {
+            let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let timed_out = || {
+                voters::VoterChangeError::Refused(
+                    kafka_protocol::error::ResponseError::RequestTimedOut.code(),
+                    "The metadata quorum's leader did not make the change in time.".into(),
+                )
+            };
+            if remaining.is_zero() {
+                return Err(timed_out());
+            }
+            let Some(leader) = self.wait_for_leader(remaining).await else {
+                return Err(timed_out());
+            };
+            let answer = if leader == me {
+                voters::change(&self.raft, change).await
+            } else if let Some(addr) = self.address(leader) {
+                let mut client = network::PeerClient::new(leader, addr, self.peer_tls.clone());
+                client
+                    .call(&network::QuorumRequest::ChangeVoters(change), remaining)
+                    .await
+                    .unwrap_or(Err(voters::VoterChangeError::NotLeader(None)))
+            } else {
+                Err(voters::VoterChangeError::NotLeader(None))
+            };
+            match answer {
+                Err(voters::VoterChangeError::NotLeader(_)) => {
+                    tokio::time::sleep(Duration::from_millis(100)).await
+                }
+                done => return done,
+            }
+        }
     }
 
     /// The image as applied here, with every committed change this node knows.
