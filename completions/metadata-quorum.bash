@@ -16,17 +16,29 @@ _metadata__quorum() {
             ",$1")
                 cmd="metadata__quorum"
                 ;;
+            metadata__quorum,add-controller)
+                cmd="metadata__quorum__subcmd__add__subcmd__controller"
+                ;;
             metadata__quorum,describe)
                 cmd="metadata__quorum__subcmd__describe"
                 ;;
             metadata__quorum,help)
                 cmd="metadata__quorum__subcmd__help"
                 ;;
+            metadata__quorum,remove-controller)
+                cmd="metadata__quorum__subcmd__remove__subcmd__controller"
+                ;;
+            metadata__quorum__subcmd__help,add-controller)
+                cmd="metadata__quorum__subcmd__help__subcmd__add__subcmd__controller"
+                ;;
             metadata__quorum__subcmd__help,describe)
                 cmd="metadata__quorum__subcmd__help__subcmd__describe"
                 ;;
             metadata__quorum__subcmd__help,help)
                 cmd="metadata__quorum__subcmd__help__subcmd__help"
+                ;;
+            metadata__quorum__subcmd__help,remove-controller)
+                cmd="metadata__quorum__subcmd__help__subcmd__remove__subcmd__controller"
                 ;;
             *)
                 ;;
@@ -35,12 +47,42 @@ _metadata__quorum() {
 
     case "${cmd}" in
         metadata__quorum)
-            opts="-X -h -V --bootstrap-server --command-config --help --version describe help"
+            opts="-X -h -V --bootstrap-server --command-config --help --version describe add-controller remove-controller help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --bootstrap-server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -X)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --command-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        metadata__subcmd__quorum__subcmd__add__subcmd__controller)
+            opts="-X -h -V --controller-id --bootstrap-server --command-config --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --controller-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --bootstrap-server)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -91,8 +133,22 @@ _metadata__quorum() {
             return 0
             ;;
         metadata__subcmd__quorum__subcmd__help)
-            opts="describe help"
+            opts="describe add-controller remove-controller help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        metadata__subcmd__quorum__subcmd__help__subcmd__add__subcmd__controller)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -125,6 +181,50 @@ _metadata__quorum() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        metadata__subcmd__quorum__subcmd__help__subcmd__remove__subcmd__controller)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        metadata__subcmd__quorum__subcmd__remove__subcmd__controller)
+            opts="-X -h -V --controller-id --bootstrap-server --command-config --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --controller-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bootstrap-server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -X)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --command-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

@@ -30,6 +30,8 @@ complete -c metadata-quorum -n "__fish_metadata_quorum_needs_command" -l command
 complete -c metadata-quorum -n "__fish_metadata_quorum_needs_command" -s h -l help -d 'Print help'
 complete -c metadata-quorum -n "__fish_metadata_quorum_needs_command" -s V -l version -d 'Print version'
 complete -c metadata-quorum -n "__fish_metadata_quorum_needs_command" -f -a "describe" -d 'Describe the quorum: its status (leader, epoch, high watermark, voters, observers) or each replica\'s progress'
+complete -c metadata-quorum -n "__fish_metadata_quorum_needs_command" -f -a "add-controller" -d 'Make an observer (a node started with process.roles=broker) a voter of the quorum'
+complete -c metadata-quorum -n "__fish_metadata_quorum_needs_command" -f -a "remove-controller" -d 'Make a voter an observer: it stops voting and keeps receiving the metadata log'
 complete -c metadata-quorum -n "__fish_metadata_quorum_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c metadata-quorum -n "__fish_metadata_quorum_using_subcommand describe" -l output -r -f -a "table\t'Aligned columns for people'
 json\t'JSON for programs'"
@@ -41,5 +43,19 @@ complete -c metadata-quorum -n "__fish_metadata_quorum_using_subcommand describe
 complete -c metadata-quorum -n "__fish_metadata_quorum_using_subcommand describe" -l human-readable -d 'Times as how long ago they were instead of epoch milliseconds'
 complete -c metadata-quorum -n "__fish_metadata_quorum_using_subcommand describe" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c metadata-quorum -n "__fish_metadata_quorum_using_subcommand describe" -s V -l version -d 'Print version'
-complete -c metadata-quorum -n "__fish_metadata_quorum_using_subcommand help; and not __fish_seen_subcommand_from describe help" -f -a "describe" -d 'Describe the quorum: its status (leader, epoch, high watermark, voters, observers) or each replica\'s progress'
-complete -c metadata-quorum -n "__fish_metadata_quorum_using_subcommand help; and not __fish_seen_subcommand_from describe help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c metadata-quorum -n "__fish_metadata_quorum_using_subcommand add-controller" -l controller-id -d 'The node to add; it must already receive the metadata log as an observer' -r
+complete -c metadata-quorum -n "__fish_metadata_quorum_using_subcommand add-controller" -l bootstrap-server -d 'The cluster to connect to, as HOST:PORT[,HOST:PORT...]' -r
+complete -c metadata-quorum -n "__fish_metadata_quorum_using_subcommand add-controller" -s X -d 'Any librdkafka client property, repeatable: -X security.protocol=SSL' -r
+complete -c metadata-quorum -n "__fish_metadata_quorum_using_subcommand add-controller" -l command-config -d 'A properties file of client settings, applied before any -X' -r -F
+complete -c metadata-quorum -n "__fish_metadata_quorum_using_subcommand add-controller" -s h -l help -d 'Print help'
+complete -c metadata-quorum -n "__fish_metadata_quorum_using_subcommand add-controller" -s V -l version -d 'Print version'
+complete -c metadata-quorum -n "__fish_metadata_quorum_using_subcommand remove-controller" -l controller-id -d 'The voter to remove' -r
+complete -c metadata-quorum -n "__fish_metadata_quorum_using_subcommand remove-controller" -l bootstrap-server -d 'The cluster to connect to, as HOST:PORT[,HOST:PORT...]' -r
+complete -c metadata-quorum -n "__fish_metadata_quorum_using_subcommand remove-controller" -s X -d 'Any librdkafka client property, repeatable: -X security.protocol=SSL' -r
+complete -c metadata-quorum -n "__fish_metadata_quorum_using_subcommand remove-controller" -l command-config -d 'A properties file of client settings, applied before any -X' -r -F
+complete -c metadata-quorum -n "__fish_metadata_quorum_using_subcommand remove-controller" -s h -l help -d 'Print help'
+complete -c metadata-quorum -n "__fish_metadata_quorum_using_subcommand remove-controller" -s V -l version -d 'Print version'
+complete -c metadata-quorum -n "__fish_metadata_quorum_using_subcommand help; and not __fish_seen_subcommand_from describe add-controller remove-controller help" -f -a "describe" -d 'Describe the quorum: its status (leader, epoch, high watermark, voters, observers) or each replica\'s progress'
+complete -c metadata-quorum -n "__fish_metadata_quorum_using_subcommand help; and not __fish_seen_subcommand_from describe add-controller remove-controller help" -f -a "add-controller" -d 'Make an observer (a node started with process.roles=broker) a voter of the quorum'
+complete -c metadata-quorum -n "__fish_metadata_quorum_using_subcommand help; and not __fish_seen_subcommand_from describe add-controller remove-controller help" -f -a "remove-controller" -d 'Make a voter an observer: it stops voting and keeps receiving the metadata log'
+complete -c metadata-quorum -n "__fish_metadata_quorum_using_subcommand help; and not __fish_seen_subcommand_from describe add-controller remove-controller help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -166,9 +166,26 @@ fn describes_leader_voters_observers_and_lag_from_any_broker() {
     assert_eq!(remove(99), VOTER_NOT_FOUND);
     assert_eq!(add(4, Some(&cluster_id)), 0);
     assert_eq!(add(4, None), DUPLICATE_VOTER);
-    assert_eq!(remove(old as i32), 0);
-    assert_eq!(remove(old as i32), VOTER_NOT_FOUND);
     let survivor = brokers[survivor_id as usize - 1].bootstrap();
+    let old_id = old.to_string();
+    let removed = tool(
+        &survivor,
+        &["remove-controller", "--controller-id", &old_id],
+    );
+    assert_eq!(
+        removed.ok().trim(),
+        format!("Removed controller {old} from the quorum.")
+    );
+    assert_eq!(remove(old as i32), VOTER_NOT_FOUND);
+    for (command, id, error) in [
+        ("remove-controller", old_id.as_str(), "VoterNotFound"),
+        ("add-controller", "77", "InvalidRequest"),
+    ] {
+        let refused = tool(&survivor, &[command, "--controller-id", id]);
+        assert_eq!(refused.code, Some(1), "{}", refused.stdout);
+        assert_eq!(refused.stderr.lines().count(), 1, "{}", refused.stderr);
+        assert!(refused.stderr.contains(error), "{}", refused.stderr);
+    }
     let mut voters = vec![leader, survivor_id, 4];
     voters.sort_unstable();
     let status_now = json(&survivor, &status);

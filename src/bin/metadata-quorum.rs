@@ -22,12 +22,26 @@ async fn main() -> ExitCode {
 
 async fn run(args: MetadataQuorum) -> anyhow::Result<()> {
     let settings = args.connection.settings()?;
-    let QuorumCommand::Describe {
-        status,
-        human_readable,
-        output,
-        ..
-    } = args.command;
+    let (status, human_readable, output) = match args.command {
+        QuorumCommand::Describe {
+            status,
+            human_readable,
+            output,
+            ..
+        } => (status, human_readable, output),
+        QuorumCommand::AddController { controller_id } => {
+            quorum::add_voter(&settings, controller_id).await?;
+            cli::outln(format!("Added controller {controller_id} to the quorum."));
+            return Ok(());
+        }
+        QuorumCommand::RemoveController { controller_id } => {
+            quorum::remove_voter(&settings, controller_id).await?;
+            cli::outln(format!(
+                "Removed controller {controller_id} from the quorum."
+            ));
+            return Ok(());
+        }
+    };
     let quorum = quorum::describe(&settings).await?;
     match (status, output) {
         (true, OutputFormat::Json) => {

@@ -1,12 +1,15 @@
-//! The metadata quorum as kafka-metadata-quorum.sh describes it: the
-//! leader, its epoch and high watermark, and each voter's and observer's
-//! progress through the metadata log. librdkafka has no DescribeQuorum, so
-//! it goes through this library's own Kafka-protocol connection; any
-//! broker answers it (a broker asks the quorum's leader).
+//! The metadata quorum as kafka-metadata-quorum.sh describes and changes
+//! it: the leader, its epoch and high watermark, each voter's and
+//! observer's progress through the metadata log, and voters added and
+//! removed (KIP-853). librdkafka has none of these APIs, so they go
+//! through this library's own Kafka-protocol connection; any broker
+//! answers them (a broker asks the quorum's leader).
 
 use kafka_protocol::messages::describe_quorum_request::{PartitionData, TopicData};
 use kafka_protocol::messages::describe_quorum_response::ReplicaState;
-use kafka_protocol::messages::{DescribeQuorumRequest, MetadataRequest, TopicName};
+use kafka_protocol::messages::{
+    AddRaftVoterRequest, DescribeQuorumRequest, MetadataRequest, RemoveRaftVoterRequest, TopicName,
+};
 use kafka_protocol::protocol::StrBytes;
 use serde::Serialize;
 
@@ -179,5 +182,41 @@ pub async fn describe(settings: &ClientSettings) -> Result<QuorumStatus> {
         current_voters,
         current_observers: partition.observers.iter().map(|o| o.replica_id.0).collect(),
         replicas,
+    })
+}
+
+/// Makes the observer `id` a voter of the metadata quorum (AddRaftVoter).
+pub async fn add_voter(settings: &ClientSettings, id: i32) -> Result<()> {
+    let mut connection = Connection::to_bootstrap(settings).await?;
+    let request = AddRaftVoterRequest::default()
+        .with_cluster_id(None)
+        .with_voter_id(id)
+        .with_timeout_ms(connection.timeout_ms());
+    let response = connection.call(&request, 0).await?;
+    answered("AddRaftVoter", response.error_code, response.error_message)
+}
+
+/// Makes the voter `id` an observer of the metadata quorum (RemoveRaftVoter).
+pub async fn remove_voter(settings: &ClientSettings, id: i32) -> Result<()> {
+    let mut connection = Connection::to_bootstrap(settings).await?;
+    let request = RemoveRaftVoterRequest::default()
+        .with_cluster_id(None)
+        .with_voter_id(id);
+    let response = connection.call(&request, 0).await?;
+    answered(
+        "RemoveRaftVoter",
+        response.error_code,
+        response.error_message,
+    )
+}
+
+fn answered(api: &str, code: i16, message: Option<StrBytes>) -> Result<()> {
+    if code == 0 {
+        return Ok(());
+    }
+    Err(ClientError::Protocol {
+        context: api.to_string(),
+        code,
+        message: message.map(|m| m.to_string()),
     })
 }
