@@ -28,6 +28,9 @@ _topic__admin() {
             topic__admin,describe)
                 cmd="topic__admin__subcmd__describe"
                 ;;
+            topic__admin,describe-producers)
+                cmd="topic__admin__subcmd__describe__subcmd__producers"
+                ;;
             topic__admin,elect-leaders)
                 cmd="topic__admin__subcmd__elect__subcmd__leaders"
                 ;;
@@ -52,6 +55,9 @@ _topic__admin() {
             topic__admin__subcmd__help,describe)
                 cmd="topic__admin__subcmd__help__subcmd__describe"
                 ;;
+            topic__admin__subcmd__help,describe-producers)
+                cmd="topic__admin__subcmd__help__subcmd__describe__subcmd__producers"
+                ;;
             topic__admin__subcmd__help,elect-leaders)
                 cmd="topic__admin__subcmd__help__subcmd__elect__subcmd__leaders"
                 ;;
@@ -71,7 +77,7 @@ _topic__admin() {
 
     case "${cmd}" in
         topic__admin)
-            opts="-X -h -V --bootstrap-server --command-config --help --version create list describe alter delete reassign elect-leaders help"
+            opts="-X -h -V --bootstrap-server --command-config --help --version create list describe alter delete reassign elect-leaders describe-producers help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -260,6 +266,44 @@ _topic__admin() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        topic__subcmd__admin__subcmd__describe__subcmd__producers)
+            opts="-X -h -V --topic --partition --output --bootstrap-server --command-config --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --topic)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --partition)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --bootstrap-server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -X)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --command-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         topic__subcmd__admin__subcmd__elect__subcmd__leaders)
             opts="-t -X -h -V --election-type --topic --all-topic-partitions --path-to-json-file --partition --output --bootstrap-server --command-config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -311,7 +355,7 @@ _topic__admin() {
             return 0
             ;;
         topic__subcmd__admin__subcmd__help)
-            opts="create list describe alter delete reassign elect-leaders help"
+            opts="create list describe alter delete reassign elect-leaders describe-producers help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -367,6 +411,20 @@ _topic__admin() {
             return 0
             ;;
         topic__subcmd__admin__subcmd__help__subcmd__describe)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        topic__subcmd__admin__subcmd__help__subcmd__describe__subcmd__producers)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -163,3 +163,90 @@ fn mistakes_are_one_line_and_a_non_zero_exit() {
         .stderr
         .starts_with("topic-admin: cannot reach the cluster at 127.0.0.1:1"));
 }
+
+/// kafka-transactions.sh describe-producers: an idempotent producer and
+/// one whose transaction is open, read from the partition's leader.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn describe_producers_shows_each_producers_state() {
+    use rdkafka::producer::{FutureRecord, Producer};
+    use std::time::Duration;
+
+    let broker = BrokerProcess::start(&[]);
+    let bs = broker.bootstrap();
+    let tool = |args: &[&str]| run_tool(BIN, &bs, args, b"");
+    tool(&["create", "--topic", "txns", "--partitions", "1"]).ok();
+    let record = |value: &'static str| {
+        FutureRecord::<(), _>::to("txns")
+            .partition(0)
+            .payload(value)
+    };
+    let idempotent = common::producer(&bs, &[("enable.idempotence", "true")]);
+    for value in ["a", "b"] {
+        idempotent
+            .send(record(value), Duration::from_secs(15))
+            .await
+            .expect("idempotent send");
+    }
+    let transactional = common::producer(&bs, &[("transactional.id", "described")]);
+    transactional
+        .init_transactions(Duration::from_secs(15))
+        .expect("init_transactions");
+    transactional.begin_transaction().expect("begin");
+    transactional
+        .send(record("c"), Duration::from_secs(15))
+        .await
+        .expect("transactional send");
+
+    let args = ["describe-producers", "--topic", "txns", "--partition", "0"];
+    let json: serde_json::Value =
+        serde_json::from_str(tool(&[&args[..], &["--output", "json"]].concat()).ok()).unwrap();
+    let mut found: Vec<(i64, i64, i64)> = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            assert!(p["last_timestamp"].as_i64() > Some(0));
+            (
+                p["producer_epoch"].as_i64().unwrap(),
+                p["last_sequence"].as_i64().unwrap(),
+                p["current_transaction_start_offset"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    found.sort_unstable();
+    assert_eq!(found, [(0, 0, 2), (0, 1, -1)]);
+    let table = tool(&args);
+    let lines: Vec<&str> = table.ok().lines().collect();
+    assert_eq!(
+        lines[0].split_whitespace().collect::<Vec<_>>(),
+        [
+            "ProducerId",
+            "ProducerEpoch",
+            "LatestCoordinatorEpoch",
+            "LastSequence",
+            "LastTimestamp",
+            "CurrentTransactionStartOffset"
+        ]
+    );
+    assert_eq!(lines.len(), 3);
+    assert!(lines.iter().any(|l| l.ends_with("None")), "{lines:?}");
+
+    for (topic, partition, error) in [
+        ("missing", "0", "UnknownTopicOrPartition"),
+        ("txns", "5", "no partition 5"),
+    ] {
+        let refused = tool(&[
+            "describe-producers",
+            "--topic",
+            topic,
+            "--partition",
+            partition,
+        ]);
+        assert_eq!(refused.code, Some(1), "{}", refused.stdout);
+        assert_eq!(refused.stderr.lines().count(), 1, "{}", refused.stderr);
+        assert!(refused.stderr.contains(error), "{}", refused.stderr);
+    }
+    transactional
+        .abort_transaction(Duration::from_secs(15))
+        .expect("abort");
+}

@@ -218,6 +218,7 @@ fn decode_body(
     as_type!(
         AddOffsetsToTxn => AddOffsetsToTxnRequest,
         AddPartitionsToTxn => AddPartitionsToTxnRequest,
+        AddRaftVoter => AddRaftVoterRequest,
         AlterConfigs => AlterConfigsRequest,
         AlterPartitionReassignments => AlterPartitionReassignmentsRequest,
         AlterUserScramCredentials => AlterUserScramCredentialsRequest,
@@ -236,6 +237,9 @@ fn decode_body(
         DescribeConfigs => DescribeConfigsRequest,
         DescribeGroups => DescribeGroupsRequest,
         DescribeLogDirs => DescribeLogDirsRequest,
+        DescribeProducers => DescribeProducersRequest,
+        DescribeQuorum => DescribeQuorumRequest,
+        DescribeTopicPartitions => DescribeTopicPartitionsRequest,
         DescribeTransactions => DescribeTransactionsRequest,
         DescribeUserScramCredentials => DescribeUserScramCredentialsRequest,
         ElectLeaders => ElectLeadersRequest,
@@ -256,10 +260,12 @@ fn decode_body(
         OffsetDelete => OffsetDeleteRequest,
         OffsetFetch => OffsetFetchRequest,
         OffsetForLeaderEpoch => OffsetForLeaderEpochRequest,
+        RemoveRaftVoter => RemoveRaftVoterRequest,
         SaslAuthenticate => SaslAuthenticateRequest,
         SaslHandshake => SaslHandshakeRequest,
         SyncGroup => SyncGroupRequest,
         TxnOffsetCommit => TxnOffsetCommitRequest,
+        UpdateFeatures => UpdateFeaturesRequest,
         WriteTxnMarkers => WriteTxnMarkersRequest,
     );
     Ok(None)

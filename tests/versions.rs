@@ -102,6 +102,12 @@ async fn every_api_answers_an_empty_request_at_every_version() {
     empty::<DescribeTransactionsRequest>(&mut c);
     empty::<ListTransactionsRequest>(&mut c);
     empty::<WriteTxnMarkersRequest>(&mut c);
+    empty::<DescribeProducersRequest>(&mut c);
+    empty::<DescribeTopicPartitionsRequest>(&mut c);
+    empty::<DescribeQuorumRequest>(&mut c);
+    empty::<UpdateFeaturesRequest>(&mut c);
+    empty::<AddRaftVoterRequest>(&mut c);
+    empty::<RemoveRaftVoterRequest>(&mut c);
     // acks=0 has no response; ask for one.
     sweep(
         &mut c,

@@ -176,6 +176,12 @@ fn api_versions_lists_exactly_the_served_apis() {
         ApiKey::SaslAuthenticate,
         ApiKey::DescribeUserScramCredentials,
         ApiKey::AlterUserScramCredentials,
+        ApiKey::DescribeProducers,
+        ApiKey::DescribeTopicPartitions,
+        ApiKey::DescribeQuorum,
+        ApiKey::UpdateFeatures,
+        ApiKey::AddRaftVoter,
+        ApiKey::RemoveRaftVoter,
     ];
     let mut want: Vec<i16> = expected.iter().map(|k| *k as i16).collect();
     want.sort();

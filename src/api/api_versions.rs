@@ -3,10 +3,14 @@
 use std::sync::Arc;
 
 use kafka_protocol::error::ResponseError;
-use kafka_protocol::messages::api_versions_response::ApiVersion;
+use kafka_protocol::messages::api_versions_response::{
+    ApiVersion, FinalizedFeatureKey, SupportedFeatureKey,
+};
 use kafka_protocol::messages::{ApiVersionsRequest, ApiVersionsResponse};
+use kafka_protocol::protocol::StrBytes;
 
 use super::{registry, BrokerContext, Handler, RequestContext};
+use crate::cluster::features;
 
 pub struct ApiVersions;
 
@@ -34,7 +38,7 @@ impl Handler for ApiVersions {
     type Request = ApiVersionsRequest;
 
     async fn handle(
-        _broker: Arc<BrokerContext>,
+        broker: Arc<BrokerContext>,
         ctx: RequestContext,
         request: ApiVersionsRequest,
     ) -> ApiVersionsResponse {
@@ -51,6 +55,33 @@ impl Handler for ApiVersions {
             return ApiVersionsResponse::default()
                 .with_error_code(ResponseError::InvalidRequest.code());
         }
+        // KIP-584's features, from v3: a feature Gregor does not have
+        // (0..0) is left out, as Kafka leaves out one it does not know,
+        // and so is a finalized level of 0.
+        let image = broker.image();
+        let supported_features = features::SUPPORTED
+            .iter()
+            .filter(|(_, _, max)| *max > 0)
+            .map(|(name, min, max)| {
+                SupportedFeatureKey::default()
+                    .with_name(StrBytes::from_static_str(name))
+                    .with_min_version(*min)
+                    .with_max_version(*max)
+            })
+            .collect();
+        let finalized_features = image
+            .finalized_features()
+            .into_iter()
+            .map(|(name, level)| {
+                FinalizedFeatureKey::default()
+                    .with_name(StrBytes::from_string(name))
+                    .with_min_version_level(level)
+                    .with_max_version_level(level)
+            })
+            .collect();
         supported()
+            .with_supported_features(supported_features)
+            .with_finalized_features(finalized_features)
+            .with_finalized_features_epoch(image.epoch as i64)
     }
 }

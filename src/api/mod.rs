@@ -6,6 +6,7 @@
 
 mod add_offsets_to_txn;
 mod add_partitions_to_txn;
+mod add_raft_voter;
 mod alter_configs;
 mod alter_partition_reassignments;
 mod alter_user_scram_credentials;
@@ -26,6 +27,9 @@ mod describe_cluster;
 mod describe_configs;
 mod describe_groups;
 mod describe_log_dirs;
+mod describe_producers;
+mod describe_quorum;
+mod describe_topic_partitions;
 mod describe_transactions;
 mod describe_user_scram_credentials;
 mod elect_leaders;
@@ -48,10 +52,12 @@ mod offset_fetch;
 mod offset_for_leader_epoch;
 mod produce;
 mod registry;
+mod remove_raft_voter;
 pub mod sasl_authenticate;
 pub mod sasl_handshake;
 mod sync_group;
 mod txn_offset_commit;
+mod update_features;
 mod version_errors;
 mod write_txn_markers;
 

@@ -20,6 +20,10 @@ use super::{
     offset_for_leader_epoch, produce, sasl_authenticate, sasl_handshake, sync_group,
     txn_offset_commit, write_txn_markers,
 };
+use super::{
+    add_raft_voter, describe_producers, describe_quorum, describe_topic_partitions,
+    remove_raft_voter, update_features,
+};
 use super::{context::RequestContext, BrokerContext, Handler};
 
 /// The encoded response body (`None` when the API sends none), or why it could not be encoded.
@@ -125,6 +129,12 @@ static ENDPOINTS: std::sync::LazyLock<Vec<Endpoint>> = std::sync::LazyLock::new(
         entry::<sasl_authenticate::SaslAuthenticate>(),
         entry::<describe_user_scram_credentials::DescribeUserScramCredentials>(),
         entry::<alter_user_scram_credentials::AlterUserScramCredentials>(),
+        entry::<describe_producers::DescribeProducers>(),
+        entry::<describe_topic_partitions::DescribeTopicPartitions>(),
+        entry::<describe_quorum::DescribeQuorum>(),
+        entry::<update_features::UpdateFeatures>(),
+        entry::<add_raft_voter::AddRaftVoter>(),
+        entry::<remove_raft_voter::RemoveRaftVoter>(),
     ]
 });
 

@@ -11,6 +11,7 @@ use gregor::cli::topic_admin::{ElectionScope, ReassignArgs, TopicAdmin, TopicCom
 use gregor::cli::{self, OutputFormat};
 use gregor::client::admin::{Admin, NewTopicSpec, TopicDescription};
 use gregor::client::election::{self, ElectionOutcome, ElectionType};
+use gregor::client::producers;
 use gregor::client::reassign::{
     self, Assignment, Cancelled, PartitionProgress, Progress, ReassignmentPlan, Reassignments,
 };
@@ -266,6 +267,41 @@ async fn run(args: TopicAdmin) -> anyhow::Result<()> {
             partition,
             output,
         } => elect_leaders(&admin, election_type.into(), scope, partition, output).await?,
+        TopicCommand::DescribeProducers {
+            topic,
+            partition,
+            output,
+        } => {
+            let found = producers::describe(&settings, &topic, partition).await?;
+            match output {
+                OutputFormat::Json => cli::outln(json!(found)),
+                OutputFormat::Table => {
+                    let mut table = cli::table(&[
+                        "ProducerId",
+                        "ProducerEpoch",
+                        "LatestCoordinatorEpoch",
+                        "LastSequence",
+                        "LastTimestamp",
+                        "CurrentTransactionStartOffset",
+                    ]);
+                    for p in &found {
+                        table.add_row(vec![
+                            p.producer_id.to_string(),
+                            p.producer_epoch.to_string(),
+                            p.latest_coordinator_epoch.to_string(),
+                            p.last_sequence.to_string(),
+                            p.last_timestamp.to_string(),
+                            if p.current_transaction_start_offset < 0 {
+                                "None".to_string()
+                            } else {
+                                p.current_transaction_start_offset.to_string()
+                            },
+                        ]);
+                    }
+                    cli::print_table(&table);
+                }
+            }
+        }
     }
     Ok(())
 }

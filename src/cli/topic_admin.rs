@@ -116,6 +116,15 @@ pub enum TopicCommand {
         #[arg(long, value_enum, default_value_t)]
         output: OutputFormat,
     },
+    /// Show the producers a partition keeps state for, as kafka-transactions.sh describe-producers does: epoch, last sequence and timestamp, and where an open transaction started.
+    DescribeProducers {
+        #[arg(long, value_name = "TOPIC")]
+        topic: String,
+        #[arg(long, value_name = "P", value_parser = clap::value_parser!(i32).range(0..))]
+        partition: i32,
+        #[arg(long, value_enum, default_value_t)]
+        output: OutputFormat,
+    },
 }
 
 /// What `reassign` does: exactly one of --generate, --execute, --verify,

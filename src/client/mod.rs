@@ -21,6 +21,8 @@ pub mod offset_spec;
 pub mod partitioner;
 pub mod perf;
 pub mod producer;
+pub mod producers;
+pub mod quorum;
 pub mod reassign;
 mod sasl;
 pub mod serializer;

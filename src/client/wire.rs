@@ -89,6 +89,53 @@ impl Connection {
         }
     }
 
+    /// A connection to the leader of one partition, found through the
+    /// first bootstrap server that answers (Kafka's admin client sends
+    /// DescribeProducers there).
+    pub async fn to_leader(
+        settings: &ClientSettings,
+        topic: &str,
+        partition: i32,
+    ) -> Result<Connection> {
+        let mut bootstrap = Connection::to_bootstrap(settings).await?;
+        // Asking about a topic must not create it.
+        let wanted = kafka_protocol::messages::metadata_request::MetadataRequestTopic::default()
+            .with_name(Some(kafka_protocol::messages::TopicName(
+                StrBytes::from_string(topic.to_string()),
+            )));
+        let request = MetadataRequest::default()
+            .with_allow_auto_topic_creation(false)
+            .with_topics(Some(vec![wanted]));
+        let metadata = bootstrap.call(&request, 4).await?;
+        let found = metadata
+            .topics
+            .iter()
+            .find(|t| t.name.as_ref().is_some_and(|n| n.as_str() == topic));
+        if let Some(t) = found.filter(|t| t.error_code != 0) {
+            return Err(ClientError::Protocol {
+                context: format!("Metadata for {topic}"),
+                code: t.error_code,
+                message: None,
+            });
+        }
+        let leader = found
+            .and_then(|t| t.partitions.iter().find(|p| p.partition_index == partition))
+            .map(|p| p.leader_id)
+            .ok_or_else(|| ClientError::Invalid(format!("{topic} has no partition {partition}")))?;
+        let address = metadata
+            .brokers
+            .iter()
+            .find(|b| b.node_id == leader)
+            .map(|b| format!("{}:{}", b.host.as_str(), b.port))
+            .ok_or_else(|| {
+                ClientError::Invalid(format!("{topic}-{partition} has no leader now"))
+            })?;
+        if address == bootstrap.address {
+            return Ok(bootstrap);
+        }
+        Connection::open(&address, settings).await
+    }
+
     /// A connection to the first bootstrap server that answers.
     pub async fn to_bootstrap(settings: &ClientSettings) -> Result<Connection> {
         let servers = property(settings, "bootstrap.servers").unwrap_or(&settings.bootstrap);

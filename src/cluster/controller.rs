@@ -16,9 +16,12 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use uuid::Uuid;
 
+use super::features::{self, UpgradeType};
 use super::leader_election::{self, ElectionType};
 use super::metadata::{BrokerRegistration, MetadataImage, PartitionImage, TopicImage};
 use super::quorum::network::{PeerClient, PeerLogin, QuorumRequest};
+use super::quorum::voters::{VoterChange, VoterChangeError};
+use super::quorum::QuorumDescription;
 use super::quorum::{records, Node, NodeId, Quorum, QuorumError, Raft, WriteError};
 use super::{assignment, reassignment, topic_name};
 use crate::config::{BrokerConfig, ConfigError, LoadError, TopicConfig};
@@ -126,6 +129,11 @@ pub enum ControllerCommand {
         users: Vec<UserScramAlteration>,
         keep_existing: bool,
     },
+    /// Kafka's DescribeQuorum, which only the quorum's leader can answer.
+    DescribeQuorum,
+    /// Kafka's UpdateFeatures: each (feature, level, upgrade type), all
+    /// or none.
+    UpdateFeatures(Vec<(String, i16, Option<UpgradeType>)>),
 }
 
 /// One user's part of an AlterUserScramCredentials request, already
@@ -167,6 +175,7 @@ pub enum Outcome {
     AclsDeleted(Vec<Result<Vec<AclBinding>, Refusal>>),
     /// Per user, in request order: None when applied, else the refusal.
     UserScramCredentials(Vec<Option<Refusal>>),
+    Quorum(Box<QuorumDescription>),
 }
 
 /// One partition's refusal in a change on many: its error code and message.
@@ -492,6 +501,7 @@ impl Controller {
             ControllerCommand::RegisterBroker(me) => {
                 if image.cluster_id.is_empty() {
                     image.cluster_id = new_cluster_id();
+                    image.features = features::bootstrap();
                 }
                 let id = me.node_id;
                 image.brokers.insert(id, me);
@@ -704,6 +714,34 @@ impl Controller {
                 })?;
                 Ok(Outcome::FirstProducerId(first))
             }
+            ControllerCommand::UpdateFeatures(updates) => {
+                let mut finalized = image.finalized_features();
+                for (name, level, upgrade) in updates {
+                    let level =
+                        features::check_update(&finalized, &name, level, upgrade).map_err(|m| {
+                            ControllerError::new(ResponseError::InvalidUpdateVersion, m)
+                        })?;
+                    if level == 0 {
+                        finalized.remove(&name);
+                    } else {
+                        finalized.insert(name, level);
+                    }
+                }
+                image.features = finalized;
+                Ok(Outcome::Done)
+            }
+            // Changes nothing; reached only once this node is confirmed
+            // as the leader (see `execute`).
+            ControllerCommand::DescribeQuorum => self
+                .quorum
+                .describe()
+                .map(|d| Outcome::Quorum(Box::new(d)))
+                .ok_or_else(|| {
+                    ControllerError::new(
+                        ResponseError::NotLeaderOrFollower,
+                        "This node no longer leads the metadata quorum.",
+                    )
+                }),
         }
     }
 
@@ -1032,6 +1070,53 @@ impl Controller {
             .await?
         {
             Outcome::UserScramCredentials(results) => Ok(results),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Finalizes feature levels (Kafka's UpdateFeatures), all or none;
+    /// `validate_only` checks them against this broker's image.
+    pub async fn update_features(
+        &self,
+        updates: Vec<(String, i16, Option<UpgradeType>)>,
+        validate_only: bool,
+    ) -> Result<(), ControllerError> {
+        if validate_only {
+            let mut finalized = self.image().finalized_features();
+            for (name, level, upgrade) in &updates {
+                let level = features::check_update(&finalized, name, *level, *upgrade)
+                    .map_err(|m| ControllerError::new(ResponseError::InvalidUpdateVersion, m))?;
+                finalized.insert(name.clone(), level);
+            }
+            return Ok(());
+        }
+        self.submit(ControllerCommand::UpdateFeatures(updates))
+            .await
+            .map(|_| ())
+    }
+
+    /// Makes an observer a voter of the metadata quorum, or a voter an
+    /// observer again (KIP-853), through the quorum's leader.
+    pub async fn change_voters(&self, change: VoterChange) -> Result<(), ControllerError> {
+        self.quorum
+            .change_voters(change, SUBMIT_TIMEOUT)
+            .await
+            .map_err(|e| match e {
+                VoterChangeError::Refused(code, message) => ControllerError::new(
+                    ResponseError::try_from_code(code).unwrap_or(ResponseError::UnknownServerError),
+                    message,
+                ),
+                VoterChangeError::NotLeader(_) => ControllerError::new(
+                    ResponseError::RequestTimedOut,
+                    "No leader of the metadata quorum took the change.",
+                ),
+            })
+    }
+
+    /// The metadata quorum as its leader describes it, wherever that is.
+    pub async fn describe_quorum(&self) -> Result<QuorumDescription, ControllerError> {
+        match self.submit(ControllerCommand::DescribeQuorum).await? {
+            Outcome::Quorum(d) => Ok(*d),
             other => Err(unexpected(other)),
         }
     }

@@ -112,11 +112,25 @@ pub struct MetadataImage {
     /// UserScramCredentialRecord): every broker authenticates from them.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub scram_credentials: BTreeMap<String, BTreeMap<ScramMechanism, ScramCredential>>,
+    /// Finalized feature levels (Kafka's FeatureLevelRecords), set when
+    /// the cluster forms; a level of 0 is not kept.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub features: BTreeMap<String, i16>,
 }
 
 impl MetadataImage {
     pub fn topic(&self, name: &str) -> Option<&TopicImage> {
         self.topics.get(name)
+    }
+
+    /// The finalized feature levels; a cluster formed before features
+    /// were kept is at the levels a new one starts at.
+    pub fn finalized_features(&self) -> BTreeMap<String, i16> {
+        if self.features.is_empty() {
+            crate::cluster::features::bootstrap()
+        } else {
+            self.features.clone()
+        }
     }
 
     pub fn topic_by_id(&self, id: Uuid) -> Option<&TopicImage> {

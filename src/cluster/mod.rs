@@ -4,6 +4,7 @@
 pub mod assignment;
 pub mod broker_client;
 pub mod controller;
+pub mod features;
 pub mod leader_election;
 pub mod metadata;
 pub mod quorum;

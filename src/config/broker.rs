@@ -446,6 +446,13 @@ pub static BROKER_CONFIGS: &[ConfigDef] = &[
         "Per-IP or per-hostname limits over max.connections.per.ip, as host:count,host:count (e.g. hostName:100,127.0.0.1:200).",
     ),
     def(
+        "max.request.partition.size.limit",
+        Int,
+        Some("2000"),
+        Some(1),
+        "The most partitions one DescribeTopicPartitions response carries; clients page through the rest with its cursor.",
+    ),
+    def(
         "message.max.bytes",
         Int,
         Some("1048588"),
@@ -1380,6 +1387,10 @@ impl BrokerConfig {
 
     pub fn offsets_retention_check_interval_ms(&self) -> u64 {
         self.long("offsets.retention.check.interval.ms").max(1) as u64
+    }
+
+    pub fn max_request_partition_size_limit(&self) -> i32 {
+        self.long("max.request.partition.size.limit") as i32
     }
 
     pub fn offsets_topic_num_partitions(&self) -> i32 {

@@ -56,6 +56,7 @@ use bytes::Bytes;
 
 pub use control::{control_record_kind, has_transactional_batch, marker_batch};
 pub use error::{LogError, RecordError};
+pub use producer_state::ActiveProducer;
 pub use txn_index::AbortedTxn;
 
 use crate::config::{LogConfig, TimestampType};
@@ -494,6 +495,11 @@ impl Log {
         Ok(offset)
     }
 
+    /// The producers whose state this log keeps (DescribeProducers).
+    pub fn active_producers(&self) -> Vec<ActiveProducer> {
+        self.producers.active()
+    }
+
     /// The offset of the first batch of the oldest transaction still open
     /// here: read_committed consumers stop before it.
     pub fn first_unstable_offset(&self) -> Option<i64> {
@@ -675,8 +681,7 @@ impl Log {
             if segment.max_timestamp < timestamp || segment.next_offset <= self.log_start_offset {
                 continue;
             }
-            let mut batches = segment.batches_from_time(timestamp);
-            while let Some(b) = batches.next() {
+            for b in segment.batches_from_time(timestamp) {
                 let b = b?;
                 if b.header.max_timestamp < timestamp
                     || b.header.last_offset() < self.log_start_offset
@@ -707,8 +712,7 @@ impl Log {
             return Ok(None);
         };
         let max = segment.max_timestamp;
-        let mut batches = segment.batches_from(segment.max_timestamp_batch);
-        while let Some(b) = batches.next() {
+        for b in segment.batches_from(segment.max_timestamp_batch) {
             let b = b?;
             if b.header.base_offset == segment.max_timestamp_batch {
                 return Ok(self

@@ -59,6 +59,18 @@ impl ProducerEntry {
     }
 }
 
+/// One producer as DescribeProducers shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ActiveProducer {
+    pub producer_id: i64,
+    pub epoch: i16,
+    /// -1 when none of its batches is retained (only markers written).
+    pub last_sequence: i32,
+    pub last_timestamp: i64,
+    /// The first offset of its open transaction here, if one is open.
+    pub current_txn_start_offset: Option<i64>,
+}
+
 /// What to do with an incoming batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Admission {
@@ -276,6 +288,23 @@ impl ProducerStateManager {
 
     pub fn len(&self) -> usize {
         self.producers.len()
+    }
+
+    /// Every producer this partition keeps state for, by producer id.
+    pub fn active(&self) -> Vec<ActiveProducer> {
+        let mut active: Vec<ActiveProducer> = self
+            .producers
+            .iter()
+            .map(|(id, e)| ActiveProducer {
+                producer_id: *id,
+                epoch: e.epoch,
+                last_sequence: e.last_seq().unwrap_or(-1),
+                last_timestamp: e.batches.back().map_or(-1, |b| b.max_timestamp),
+                current_txn_start_offset: self.transactions.get(id).copied(),
+            })
+            .collect();
+        active.sort_unstable_by_key(|p| p.producer_id);
+        active
     }
 
     /// Writes the state as of `offset` (the log end it reflects).

@@ -229,6 +229,10 @@ impl Partition {
         self.log.read().size_bytes()
     }
 
+    pub fn active_producers(&self) -> Vec<crate::log::ActiveProducer> {
+        self.log.read().active_producers()
+    }
+
     /// Applies leadership and config changes from the metadata.
     pub(crate) fn update(&self, state: &PartitionState) {
         let became_leader = state.leader == self.node_id

@@ -33,6 +33,7 @@ pub fn default_bodies() -> Vec<Body> {
     bodies!(
         AddOffsetsToTxnRequest,
         AddPartitionsToTxnRequest,
+        AddRaftVoterRequest,
         AlterConfigsRequest,
         AlterPartitionReassignmentsRequest,
         AlterUserScramCredentialsRequest,
@@ -51,6 +52,9 @@ pub fn default_bodies() -> Vec<Body> {
         DescribeConfigsRequest,
         DescribeGroupsRequest,
         DescribeLogDirsRequest,
+        DescribeProducersRequest,
+        DescribeQuorumRequest,
+        DescribeTopicPartitionsRequest,
         DescribeTransactionsRequest,
         DescribeUserScramCredentialsRequest,
         ElectLeadersRequest,
@@ -74,8 +78,10 @@ pub fn default_bodies() -> Vec<Body> {
         SaslAuthenticateRequest,
         SaslHandshakeRequest,
         ProduceRequest,
+        RemoveRaftVoterRequest,
         SyncGroupRequest,
         TxnOffsetCommitRequest,
+        UpdateFeaturesRequest,
         WriteTxnMarkersRequest,
     );
     out

@@ -10,8 +10,10 @@
 
 mod log_store;
 pub mod network;
+mod progress;
 pub mod records;
 mod state_machine;
+pub mod voters;
 
 use std::collections::BTreeMap;
 use std::io::Cursor;
@@ -22,6 +24,7 @@ use std::time::Duration;
 
 use openraft::error::{ClientWriteError, InitializeError, RaftError};
 use openraft::{BasicNode, Config, SnapshotPolicy};
+use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
 use crate::cluster::metadata::MetadataImage;
@@ -37,6 +40,9 @@ openraft::declare_raft_types!(
         D = MetadataBatch,
         R = (),
 );
+
+/// The metadata log's name as KRaft's APIs (DescribeQuorum) spell it.
+pub const METADATA_TOPIC: &str = "__cluster_metadata";
 
 pub type NodeId = u64;
 pub type Node = BasicNode;
@@ -65,6 +71,32 @@ pub struct Quorum {
     leader: Arc<AtomicI32>,
     /// TLS and SASL to the peers, when the CONTROLLER listener has them.
     peer_login: network::PeerLogin,
+    /// When each replica last answered this node's AppendEntries.
+    contacts: Arc<progress::Contacts>,
+}
+
+/// One replica of the metadata log as DescribeQuorum shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplicaDescription {
+    pub node_id: NodeId,
+    /// The offset after its last entry (Kafka's log end offset).
+    pub log_end_offset: i64,
+    /// Wall-clock ms, -1 when not known.
+    pub last_fetch_ms: i64,
+    pub last_caught_up_ms: i64,
+}
+
+/// The metadata quorum as its leader sees it (Kafka's DescribeQuorum).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuorumDescription {
+    pub leader_id: NodeId,
+    /// The Raft term, which is KRaft's leader epoch.
+    pub leader_epoch: u64,
+    pub high_watermark: i64,
+    pub voters: Vec<ReplicaDescription>,
+    pub observers: Vec<ReplicaDescription>,
+    /// Every voter's CONTROLLER address.
+    pub voter_addresses: BTreeMap<NodeId, String>,
 }
 
 impl Quorum {
@@ -98,11 +130,15 @@ impl Quorum {
         }
         .validate()
         .map_err(|e| QuorumError::Raft(e.to_string()))?;
+        let contacts = Arc::new(progress::Contacts::default());
         let raft = Raft::new(
             node_id,
             Arc::new(config),
-            network::Network {
-                login: peer_login.clone(),
+            progress::Tracking {
+                network: network::Network {
+                    login: peer_login.clone(),
+                },
+                contacts: contacts.clone(),
             },
             log_store,
             state_machine.clone(),
@@ -132,6 +168,7 @@ impl Quorum {
             voters,
             leader,
             peer_login,
+            contacts,
         };
         quorum.follow_leader();
         Ok(quorum)
@@ -168,6 +205,19 @@ impl Quorum {
         addr: String,
         timeout: Duration,
     ) -> Result<(), QuorumError> {
+        // A node made a voter (AddRaftVoter) is one already, and may be
+        // the leader the voters would send it to.
+        let voter = self
+            .raft
+            .metrics()
+            .borrow()
+            .membership_config
+            .membership()
+            .voter_ids()
+            .any(|v| v == me);
+        if voter {
+            return Ok(());
+        }
         let deadline = tokio::time::Instant::now() + timeout;
         let request = network::QuorumRequest::AddObserver(me, Node::new(addr));
         let mut last_error = String::from("no voter answered");
@@ -214,9 +264,58 @@ impl Quorum {
         self.raft.metrics().borrow().current_leader
     }
 
-    /// The controller address of a voter.
+    /// The controller address of a voter: one of controller.quorum.voters,
+    /// or an observer made a voter since.
     pub fn address(&self, node: NodeId) -> Option<String> {
-        self.voters.get(&node).map(|n| n.addr.clone())
+        self.voters.get(&node).map(|n| n.addr.clone()).or_else(|| {
+            let metrics = self.raft.metrics();
+            let metrics = metrics.borrow();
+            let membership = metrics.membership_config.membership();
+            membership.get_node(&node).map(|n| n.addr.clone())
+        })
+    }
+
+    /// Changes the voters (AddRaftVoter / RemoveRaftVoter) through the
+    /// quorum's leader, wherever it is, within `timeout`.
+    pub async fn change_voters(
+        &self,
+        change: voters::VoterChange,
+        timeout: Duration,
+    ) -> Result<(), voters::VoterChangeError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let me = self.raft.metrics().borrow().id;
+        loop {
+            let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let timed_out = || {
+                voters::VoterChangeError::Refused(
+                    kafka_protocol::error::ResponseError::RequestTimedOut.code(),
+                    "The metadata quorum's leader did not make the change in time.".into(),
+                )
+            };
+            if remaining.is_zero() {
+                return Err(timed_out());
+            }
+            let Some(leader) = self.wait_for_leader(remaining).await else {
+                return Err(timed_out());
+            };
+            let answer = if leader == me {
+                voters::change(&self.raft, change).await
+            } else if let Some(addr) = self.address(leader) {
+                let mut client = network::PeerClient::new(leader, addr, self.peer_login.clone());
+                client
+                    .call(&network::QuorumRequest::ChangeVoters(change), remaining)
+                    .await
+                    .unwrap_or(Err(voters::VoterChangeError::NotLeader(None)))
+            } else {
+                Err(voters::VoterChangeError::NotLeader(None))
+            };
+            match answer {
+                Err(voters::VoterChangeError::NotLeader(_)) => {
+                    tokio::time::sleep(Duration::from_millis(100)).await
+                }
+                done => return done,
+            }
+        }
     }
 
     /// The image as applied here, with every committed change this node knows.
@@ -255,5 +354,52 @@ impl Quorum {
 
     pub async fn shutdown(&self) {
         let _ = self.raft.shutdown().await;
+    }
+
+    /// The quorum's replicas and how far each has the log, or `None` when
+    /// this node does not lead (only the leader knows the others').
+    pub fn describe(&self) -> Option<QuorumDescription> {
+        let metrics = self.raft.metrics().borrow().clone();
+        let me = metrics.id;
+        if metrics.current_leader != Some(me) {
+            return None;
+        }
+        let now = crate::partition::now_ms();
+        let end = |index: Option<u64>| index.map_or(0, |i| i as i64 + 1);
+        let matched = metrics.replication.unwrap_or_default();
+        let replica = |id: NodeId| {
+            if id == me {
+                // As Kafka reports the leader: it fetches from no one,
+                // and is caught up now.
+                return ReplicaDescription {
+                    node_id: id,
+                    log_end_offset: end(metrics.last_log_index),
+                    last_fetch_ms: -1,
+                    last_caught_up_ms: now,
+                };
+            }
+            let contact = self.contacts.get(id);
+            ReplicaDescription {
+                node_id: id,
+                log_end_offset: end(matched.get(&id).copied().flatten().map(|l| l.index)),
+                last_fetch_ms: contact.map_or(-1, |c| c.last_fetch_ms),
+                last_caught_up_ms: contact.map_or(-1, |c| c.last_caught_up_ms),
+            }
+        };
+        let membership = metrics.membership_config.membership();
+        let voters: Vec<NodeId> = membership.voter_ids().collect();
+        let voter_addresses = membership
+            .nodes()
+            .filter(|(id, _)| voters.contains(*id))
+            .map(|(id, node)| (*id, node.addr.clone()))
+            .collect();
+        Some(QuorumDescription {
+            leader_id: me,
+            leader_epoch: metrics.current_term,
+            high_watermark: end(metrics.last_applied.map(|l| l.index)),
+            voters: voters.iter().map(|id| replica(*id)).collect(),
+            observers: membership.learner_ids().map(replica).collect(),
+            voter_addresses,
+        })
     }
 }

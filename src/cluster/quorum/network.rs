@@ -66,6 +66,8 @@ pub enum QuorumRequest {
     /// A broker-only node asks to receive the metadata log (as a Raft
     /// learner) at the given controller address.
     AddObserver(NodeId, Node),
+    /// AddRaftVoter / RemoveRaftVoter, sent to the leader.
+    ChangeVoters(super::voters::VoterChange),
 }
 
 /// Why a voter did not add an observer.
@@ -87,10 +89,10 @@ async fn add_observer(raft: &Raft, id: NodeId, node: Node) -> Result<(), AddObse
         .membership()
         .voter_ids()
         .any(|v| v == id);
+    // A broker-only node made a voter (AddRaftVoter) receives the log as
+    // one already.
     if is_voter {
-        return Err(AddObserverError::Refused(format!(
-            "node {id} is a voter of the metadata quorum, not an observer"
-        )));
+        return Ok(());
     }
     let change = ChangeMembers::SetNodes(BTreeMap::from([(id, node)]));
     match raft.change_membership(change, true).await {
@@ -548,6 +550,9 @@ pub async fn serve(
                     QuorumRequest::Forward(command) => Ok(forward(command).await),
                     QuorumRequest::AddObserver(id, node) => {
                         serde_json::to_value(add_observer(&raft, id, node).await)
+                    }
+                    QuorumRequest::ChangeVoters(change) => {
+                        serde_json::to_value(super::voters::change(&raft, change).await)
                     }
                 };
                 let written = match reply {

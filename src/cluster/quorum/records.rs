@@ -43,6 +43,11 @@ pub enum MetadataRecord {
         user: String,
         mechanism: ScramMechanism,
     },
+    /// Kafka's FeatureLevelRecord: a feature finalized at a level (0 removes it).
+    FeatureLevel {
+        name: String,
+        level: i16,
+    },
 }
 
 /// The records that turn `before` into `after`.
@@ -105,6 +110,22 @@ pub fn delta(before: &MetadataImage, after: &MetadataImage) -> Vec<MetadataRecor
             }
         }
     }
+    for (name, level) in &after.features {
+        if before.features.get(name) != Some(level) {
+            out.push(MetadataRecord::FeatureLevel {
+                name: name.clone(),
+                level: *level,
+            });
+        }
+    }
+    for name in before.features.keys() {
+        if !after.features.contains_key(name) {
+            out.push(MetadataRecord::FeatureLevel {
+                name: name.clone(),
+                level: 0,
+            });
+        }
+    }
     out
 }
 
@@ -149,6 +170,12 @@ pub fn apply(image: &mut MetadataImage, record: MetadataRecord) {
                     image.scram_credentials.remove(&user);
                 }
             }
+        }
+        MetadataRecord::FeatureLevel { name, level: 0 } => {
+            image.features.remove(&name);
+        }
+        MetadataRecord::FeatureLevel { name, level } => {
+            image.features.insert(name, level);
         }
     }
 }
