@@ -16,10 +16,10 @@ use tokio_rustls::server::TlsStream;
 /// TLS records.
 const TLS_SOCKET_READ: usize = 4 * (16 * 1024 + 256);
 
-/// The socket under rustls. rustls reads at most 4 KiB at a time, which
-/// made a large produce request over TLS several system calls per 16 KiB
-/// record; this reads the socket in large chunks and hands rustls its 4
-/// KiB from memory. The buffer is dropped once it has been handed over
+/// The socket under rustls. rustls grows its reads 4 KiB at a time, which
+/// made a large produce request over TLS up to four system calls per 16
+/// KiB record; this reads the socket in large chunks and hands rustls its
+/// share from memory. The buffer is dropped once it has been handed over
 /// and the socket had no more, so a quiet connection holds none.
 pub(crate) struct BufferedSocket {
     socket: TcpStream,
