@@ -407,6 +407,9 @@ impl Broker {
             if let Some(tls) = &b.tls {
                 background.push(tokio::spawn(tls.clone().watch_files(shutdown_rx.clone())));
             }
+            if let Some(jwks) = b.sasl.as_ref().and_then(|s| s.jwks()) {
+                background.push(tokio::spawn(jwks.run(shutdown_rx.clone())));
+            }
             let listener = Listener {
                 listener: b.tcp,
                 broker: context.clone(),

@@ -165,16 +165,43 @@ fn kafkajs_over_mtls() {
     );
 }
 
-/// A broker whose only listener is SASL_PLAINTEXT with the users the SASL
-/// scenarios log in as.
+/// SASL settings for a broker with the users the SASL scenarios log in
+/// as, on its listener `name`.
+fn sasl_settings(name: &str) -> Vec<String> {
+    vec![
+        "group.initial.rebalance.delay.ms=0".into(),
+        "sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512,OAUTHBEARER".into(),
+        format!("listener.name.{name}.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_alice=\"alice-secret\";"),
+        "gregor.scram.bootstrap.credentials=SCRAM-SHA-256=[name=carol,password=carol-secret];SCRAM-SHA-512=[name=dave,password=dave-secret]".into(),
+    ]
+}
+
+/// A broker whose only listener is SASL_PLAINTEXT.
 fn sasl_broker() -> BrokerProcess {
-    BrokerProcess::start(&[
-        "group.initial.rebalance.delay.ms=0",
-        "listeners=SASL_PLAINTEXT://127.0.0.1:0",
-        "sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512,OAUTHBEARER",
-        "listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_alice=\"alice-secret\";",
-        "gregor.scram.bootstrap.credentials=SCRAM-SHA-256=[name=carol,password=carol-secret];SCRAM-SHA-512=[name=dave,password=dave-secret]",
-    ])
+    let mut overrides = sasl_settings("sasl_plaintext");
+    overrides.push("listeners=SASL_PLAINTEXT://127.0.0.1:0".into());
+    let overrides: Vec<&str> = overrides.iter().map(String::as_str).collect();
+    BrokerProcess::start(&overrides)
+}
+
+/// A broker whose only listener is SASL_SSL, and the CA that signed its
+/// certificate (in the directory returned with it).
+fn sasl_ssl_broker() -> (BrokerProcess, tempfile::TempDir, PathBuf) {
+    use rcgen::DnType;
+    let dir = tempfile::tempdir().unwrap();
+    let ca = Ca::new("compat CA");
+    let ca_path = write(dir.path(), "ca.pem", ca.pem());
+    let server = ca.issue(&[(DnType::CommonName, "broker")], 1);
+    let keystore = write(
+        dir.path(),
+        "broker.pem",
+        format!("{}{}", server.cert_pem, server.key_pem),
+    );
+    let mut overrides = sasl_settings("sasl_ssl");
+    overrides.push("listeners=SASL_SSL://127.0.0.1:0".into());
+    overrides.push(format!("ssl.keystore.location={}", keystore.display()));
+    let overrides: Vec<&str> = overrides.iter().map(String::as_str).collect();
+    (BrokerProcess::start(&overrides), dir, ca_path)
 }
 
 #[test]
@@ -184,8 +211,20 @@ fn kafka_python_sasl_scenarios() {
         "kafka-python",
         compat_dir().join("python/.venv/bin/python"),
         "python/kafka_python_sasl.py",
-        6,
+        7,
         &[&broker.bootstrap()],
+    );
+}
+
+#[test]
+fn kafka_python_sasl_ssl_scenarios() {
+    let (broker, _dir, ca) = sasl_ssl_broker();
+    run_scenarios(
+        "kafka-python",
+        compat_dir().join("python/.venv/bin/python"),
+        "python/kafka_python_sasl.py",
+        7,
+        &[&broker.bootstrap(), ca.to_str().unwrap()],
     );
 }
 
@@ -200,7 +239,23 @@ fn kafkajs_sasl_scenarios() {
         "kafkajs",
         PathBuf::from("node"),
         "node/kafkajs_sasl.js",
-        6,
+        7,
         &[&broker.bootstrap()],
+    );
+}
+
+#[test]
+fn kafkajs_sasl_ssl_scenarios() {
+    let (broker, _dir, ca) = sasl_ssl_broker();
+    assert!(
+        compat_dir().join("node/node_modules/kafkajs").exists(),
+        "kafkajs is not installed: run scripts/install-compat"
+    );
+    run_scenarios(
+        "kafkajs",
+        PathBuf::from("node"),
+        "node/kafkajs_sasl.js",
+        7,
+        &[&broker.bootstrap(), ca.to_str().unwrap()],
     );
 }

@@ -2,7 +2,9 @@
 //! PLAIN, SCRAM-SHA-256/512 and OAUTHBEARER produce and consume; wrong
 //! credentials fail fast with Kafka's messages while other clients keep
 //! working; nothing is served before authentication; SCRAM credentials
-//! altered through the quorum work on every broker; KIP-368 re-authentication.
+//! altered through the quorum work on every broker; KIP-368 re-authentication;
+//! OAUTHBEARER tokens checked against a JWKS file or https endpoint that
+//! is refreshed when keys rotate.
 
 mod common;
 
@@ -618,6 +620,166 @@ fn signed_oauthbearer_tokens_are_checked_against_the_jwks() {
     assert!(unknown_key.contains("k2"), "{unknown_key}");
     let unsigned = unsecured_jws(&claims(hour, "gregor").to_string());
     assert!(oauth_login(broker.port, &unsigned).is_err());
+
+    // The file is read again when it changes: a key added there is
+    // trusted without a restart.
+    let next = dir.path().join("jwks.next");
+    std::fs::write(
+        &next,
+        serde_json::json!({ "keys": [jwk(&trusted, "k1"), jwk(&other, "k2")] }).to_string(),
+    )
+    .unwrap();
+    std::fs::rename(&next, &jwks).unwrap();
+    let added = signed_jwt(&other, "k2", claims(hour, "gregor"));
+    assert!(
+        wait_until(Duration::from_secs(10), || oauth_login(broker.port, &added)
+            .is_ok()),
+        "a key added to the JWKS file is trusted"
+    );
+}
+
+/// An https server for one JWKS document, which the test can replace,
+/// counting the requests it answers. Its certificate is `ca`'s.
+struct JwksServer {
+    port: u16,
+    body: Arc<Mutex<String>>,
+    requests: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl JwksServer {
+    fn start(ca: &common::pki::Ca, body: String) -> JwksServer {
+        use std::io::{Read, Write};
+        let issued = ca.issue(&[(rcgen::DnType::CommonName, "jwks")], 7);
+        let config = Arc::new(
+            rustls::ServerConfig::builder_with_provider(Arc::new(
+                rustls::crypto::ring::default_provider(),
+            ))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![issued.cert_der.clone().into()],
+                rustls::pki_types::PrivateKeyDer::Pkcs8(issued.key_der.clone().into()),
+            )
+            .unwrap(),
+        );
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let body = Arc::new(Mutex::new(body));
+        let requests = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (served, count) = (body.clone(), requests.clone());
+        std::thread::spawn(move || {
+            for tcp in listener.incoming().map_while(Result::ok) {
+                let connection = rustls::ServerConnection::new(config.clone()).unwrap();
+                let mut stream = rustls::StreamOwned::new(connection, tcp);
+                let mut request = Vec::new();
+                let mut byte = [0u8; 1];
+                while !request.ends_with(b"\r\n\r\n") {
+                    match stream.read(&mut byte) {
+                        Ok(1) => request.push(byte[0]),
+                        _ => break,
+                    }
+                }
+                if !request.ends_with(b"\r\n\r\n") {
+                    continue;
+                }
+                count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let body = served.lock().unwrap().clone();
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                stream.conn.send_close_notify();
+                let _ = stream.flush();
+            }
+        });
+        JwksServer {
+            port,
+            body,
+            requests,
+        }
+    }
+
+    fn serve(&self, body: String) {
+        *self.body.lock().unwrap() = body;
+    }
+
+    fn requests(&self) -> usize {
+        self.requests.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+#[test]
+fn an_https_jwks_is_refreshed_when_a_token_names_a_new_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = common::pki::Ca::new("JWKS CA");
+    let ca_path = common::pki::write(dir.path(), "ca.pem", ca.pem());
+    let old = rcgen::KeyPair::generate().unwrap();
+    let new = rcgen::KeyPair::generate().unwrap();
+    let server = JwksServer::start(
+        &ca,
+        serde_json::json!({ "keys": [jwk(&old, "old")] }).to_string(),
+    );
+    let url = format!(
+        "sasl.oauthbearer.jwks.endpoint.url=https://127.0.0.1:{}/jwks",
+        server.port
+    );
+    let trust = format!("ssl.truststore.location={}", ca_path.display());
+    let broker = sasl_broker(&["sasl.enabled.mechanisms=OAUTHBEARER", &url, &trust]);
+    let claims = serde_json::json!({ "sub": "svc", "exp": now_secs() + 3600 });
+    oauth_login(broker.port, &signed_jwt(&old, "old", claims.clone()))
+        .expect("a token signed by the served key logs in");
+    assert_eq!(server.requests(), 1, "the JWKS is read once at start");
+
+    // The issuer rotates its key: the first token naming the new key id is
+    // refused while the broker fetches the key set again, as Kafka does,
+    // and a retry logs in.
+    server.serve(serde_json::json!({ "keys": [jwk(&new, "new")] }).to_string());
+    let rotated = signed_jwt(&new, "new", claims.clone());
+    let first = oauth_login(broker.port, &rotated).unwrap_err();
+    assert!(first.contains("being refreshed"), "{first}");
+    assert!(
+        wait_until(Duration::from_secs(10), || oauth_login(
+            broker.port,
+            &rotated
+        )
+        .is_ok()),
+        "a token signed by the rotated key logs in once the JWKS is refreshed"
+    );
+    let retired = oauth_login(broker.port, &signed_jwt(&old, "old", claims.clone())).unwrap_err();
+    assert!(retired.contains("'old'"), "{retired}");
+
+    // An unknown key id asks for one refresh a minute, however many
+    // tokens name it.
+    let stranger = rcgen::KeyPair::generate().unwrap();
+    let unknown = signed_jwt(&stranger, "unknown", claims);
+    let asked = oauth_login(broker.port, &unknown).unwrap_err();
+    assert!(asked.contains("being refreshed"), "{asked}");
+    let again = oauth_login(broker.port, &unknown).unwrap_err();
+    assert!(
+        again.contains("'unknown'") && !again.contains("being refreshed"),
+        "{again}"
+    );
+
+    // Without the listener's truststore the endpoint is checked against
+    // the public roots, which do not know this CA: the start fails.
+    let start = std::process::Command::new(env!("CARGO_BIN_EXE_broker-start"))
+        .arg("--override")
+        .arg(format!("log.dirs={}", dir.path().join("data").display()))
+        .args(["--override", "listeners=SASL_PLAINTEXT://127.0.0.1:0"])
+        .args(["--override", "sasl.enabled.mechanisms=OAUTHBEARER"])
+        .arg("--override")
+        .arg(&url)
+        .env("RUST_LOG", "off")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&start.stderr);
+    assert!(!start.status.success());
+    assert!(
+        stderr.contains("sasl.oauthbearer.jwks.endpoint.url") && stderr.contains("127.0.0.1"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -465,6 +465,83 @@ async fn a_pkcs12_keystore_and_inline_pem_serve_tls() {
     assert!(stderr.contains("wrong password"), "{stderr}");
 }
 
+/// `key_der` (PKCS#8) encrypted with `password` as `openssl pkcs8 -topk8
+/// -v2 aes-256-cbc` writes it: PBES2, PBKDF2-SHA256 and AES-256-CBC.
+fn encrypted_pkcs8_pem(key_der: &[u8], password: &str) -> String {
+    let params =
+        pkcs8::pkcs5::pbes2::Parameters::pbkdf2_sha256_aes256cbc(2048, &[7u8; 16], &[9u8; 16])
+            .unwrap();
+    pkcs8::PrivateKeyInfo::try_from(key_der)
+        .unwrap()
+        .encrypt_with_params(params, password)
+        .unwrap()
+        .to_pem("ENCRYPTED PRIVATE KEY", pkcs8::LineEnding::LF)
+        .unwrap()
+        .to_string()
+}
+
+/// Starts broker-start with `overrides` and returns its stderr, which must
+/// be one line, after it refused to start.
+fn refused_start(overrides: &[String]) -> String {
+    let data = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_broker-start"));
+    cmd.arg("--override")
+        .arg(format!("log.dirs={}", data.path().display()));
+    for o in overrides {
+        cmd.arg("--override").arg(o);
+    }
+    let out = cmd
+        .stdin(Stdio::null())
+        .env("RUST_LOG", "off")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
+    assert!(!out.status.success(), "{overrides:?} started");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    stderr
+}
+
+#[test]
+fn an_encrypted_pkcs8_key_opens_with_ssl_key_password() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ca = Ca::new("test CA");
+    let issued = ca.issue(&broker_subject(), 3);
+    let encrypted = encrypted_pkcs8_pem(&issued.key_der, "k3y pass");
+    let keystore = write(
+        tmp.path(),
+        "broker.pem",
+        format!("{}{encrypted}", issued.cert_pem),
+    );
+    let broker = tls_broker(
+        &keystore,
+        &[
+            "ssl.keystore.type=PEM".into(),
+            "ssl.key.password=k3y pass".into(),
+        ],
+    );
+    let mut stream = tls_connect(broker.listener_port("SSL"), tls_client(&ca, None)).unwrap();
+    assert!(api_versions_ok(&mut stream));
+    assert_eq!(served_serial(&stream), 3);
+
+    // Inline PEM takes the same password.
+    let broker = BrokerProcess::start(&[
+        "listeners=SSL://127.0.0.1:0",
+        "ssl.keystore.type=PEM",
+        &format!("ssl.keystore.certificate.chain={}", issued.cert_pem),
+        &format!("ssl.keystore.key={encrypted}"),
+        "ssl.key.password=k3y pass",
+    ]);
+    let mut stream = tls_connect(broker.port, tls_client(&ca, None)).unwrap();
+    assert!(api_versions_ok(&mut stream));
+
+    let listener = "listeners=SSL://127.0.0.1:0".to_string();
+    let location = format!("ssl.keystore.location={}", keystore.display());
+    let missing = refused_start(&[listener.clone(), location.clone()]);
+    assert!(missing.contains("set ssl.key.password"), "{missing}");
+    let wrong = refused_start(&[listener, location, "ssl.key.password=wrong".into()]);
+    assert!(wrong.contains("cannot decrypt the private key"), "{wrong}");
+}
+
 #[test]
 fn mtls_required_takes_the_principal_from_the_certificate_subject() {
     let tmp = tempfile::tempdir().unwrap();

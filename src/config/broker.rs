@@ -628,11 +628,32 @@ pub static BROKER_CONFIGS: &[ConfigDef] = &[
         "The iss claim OAUTHBEARER tokens must carry.",
     ),
     def(
+        "sasl.oauthbearer.jwks.endpoint.refresh.ms",
+        Long,
+        Some("3600000"),
+        Some(1),
+        "How often the https JWKS is fetched again (and at once, at most once a minute per key id, when a token names a key id it lacks).",
+    ),
+    def(
+        "sasl.oauthbearer.jwks.endpoint.retry.backoff.max.ms",
+        Long,
+        Some("10000"),
+        Some(1),
+        "Longest wait before fetching the https JWKS again after failures.",
+    ),
+    def(
+        "sasl.oauthbearer.jwks.endpoint.retry.backoff.ms",
+        Long,
+        Some("100"),
+        Some(1),
+        "First wait before fetching the https JWKS again after a failure; doubled on each further failure.",
+    ),
+    def(
         "sasl.oauthbearer.jwks.endpoint.url",
         ConfigKind::String,
         None,
         None,
-        "JWKS (file:// URL) whose keys sign OAUTHBEARER tokens; unset, Kafka's unsecured JWS validator is used.",
+        "JWKS (https:// or file:// URL) whose keys sign OAUTHBEARER tokens; unset, Kafka's unsecured JWS validator is used. An https endpoint is trusted by the listener's ssl.truststore.* if set, else by the Mozilla roots.",
     ),
     def(
         "sasl.oauthbearer.sub.claim.name",

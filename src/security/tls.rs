@@ -55,6 +55,8 @@ enum ClientAuth {
 struct Settings {
     listener: String,
     keystore: Store,
+    /// `ssl.key.password`: the passphrase of an encrypted PKCS#8 PEM key.
+    key_password: Option<String>,
     truststore: Option<Store>,
     client_auth: ClientAuth,
     protocols: Vec<&'static SupportedProtocolVersion>,
@@ -108,6 +110,59 @@ fn store_type(
             format!("{type_key}={other} is not supported: use PEM or PKCS12"),
         )),
     }
+}
+
+/// A listener's truststore settings, if it has one.
+fn read_truststore(config: &BrokerConfig, listener: &str) -> Result<Option<Store>, TlsError> {
+    let get = |key: &str| {
+        config
+            .listener_value(listener, key)
+            .filter(|v| !v.trim().is_empty())
+    };
+    let per_listener = format!(
+        "listener.name.{}.ssl.truststore.type",
+        listener.to_ascii_lowercase()
+    );
+    let explicit = config
+        .explicit(&per_listener)
+        .or_else(|| config.explicit("ssl.truststore.type"));
+    let truststore_type = store_type(listener, "ssl.truststore.type", explicit)?;
+    Ok(
+        match (
+            get("ssl.truststore.location"),
+            get("ssl.truststore.certificates"),
+        ) {
+            (Some(_), Some(_)) => {
+                return Err(config_error(
+                    listener,
+                    "set ssl.truststore.location or ssl.truststore.certificates, not both",
+                ))
+            }
+            (Some(path), None) => Some(Store::File {
+                key: "ssl.truststore.location",
+                path: PathBuf::from(path),
+                kind: truststore_type,
+                password: get("ssl.truststore.password"),
+            }),
+            (None, Some(certificates)) => Some(Store::InlinePem {
+                certificates,
+                key: None,
+            }),
+            (None, None) => None,
+        },
+    )
+}
+
+/// The certificates a listener's truststore holds, if it has one: what
+/// the broker trusts when it is a client on behalf of that listener (the
+/// OAUTHBEARER JWKS endpoint).
+pub fn truststore_certificates(
+    config: &BrokerConfig,
+    listener: &str,
+) -> Result<Option<Vec<CertificateDer<'static>>>, TlsError> {
+    read_truststore(config, listener)?
+        .map(|store| store_certificates(listener, &store))
+        .transpose()
 }
 
 impl Settings {
@@ -174,33 +229,7 @@ impl Settings {
                 ))
             }
         };
-        let truststore_type = store_type(
-            listener,
-            "ssl.truststore.type",
-            explicit_type("ssl.truststore.type").as_deref(),
-        )?;
-        let truststore = match (
-            get("ssl.truststore.location"),
-            get("ssl.truststore.certificates"),
-        ) {
-            (Some(_), Some(_)) => {
-                return Err(config_error(
-                    listener,
-                    "set ssl.truststore.location or ssl.truststore.certificates, not both",
-                ))
-            }
-            (Some(path), None) => Some(Store::File {
-                key: "ssl.truststore.location",
-                path: PathBuf::from(path),
-                kind: truststore_type,
-                password: get("ssl.truststore.password"),
-            }),
-            (None, Some(certificates)) => Some(Store::InlinePem {
-                certificates,
-                key: None,
-            }),
-            (None, None) => None,
-        };
+        let truststore = read_truststore(config, listener)?;
         // KIP-684: on SASL_SSL the client authenticates with SASL, and only
         // a per-listener ssl.client.auth asks it for a certificate too.
         let client_auth = if protocol == SecurityProtocol::SaslSsl {
@@ -259,6 +288,7 @@ impl Settings {
         Ok(Settings {
             listener: listener.to_string(),
             keystore,
+            key_password: get("ssl.key.password"),
             truststore,
             client_auth,
             protocols,
@@ -372,8 +402,11 @@ impl Settings {
             Store::InlinePem { certificates, key } => {
                 let chain = pem_certificates(certificates.as_bytes())
                     .map_err(|e| self.error(format!("ssl.keystore.certificate.chain: {e}")))?;
-                let key = pem_key(key.as_deref().unwrap_or_default().as_bytes())
-                    .map_err(|e| self.error(format!("ssl.keystore.key: {e}")))?;
+                let key = pem_key(
+                    key.as_deref().unwrap_or_default().as_bytes(),
+                    self.key_password.as_deref(),
+                )
+                .map_err(|e| self.error(format!("ssl.keystore.key: {e}")))?;
                 Ok((chain, key))
             }
             Store::File {
@@ -388,7 +421,7 @@ impl Settings {
                 match kind.unwrap_or_else(|| sniff(&data)) {
                     StoreType::Pem => {
                         let chain = pem_certificates(&data).map_err(at)?;
-                        let key = pem_key(&data).map_err(at)?;
+                        let key = pem_key(&data, self.key_password.as_deref()).map_err(at)?;
                         Ok((chain, key))
                     }
                     StoreType::Pkcs12 => {
@@ -414,45 +447,7 @@ impl Settings {
     }
 
     fn load_truststore(&self, store: &Store) -> Result<RootCertStore, TlsError> {
-        let certificates = match store {
-            Store::InlinePem { certificates, .. } => pem_certificates(certificates.as_bytes())
-                .map_err(|e| self.error(format!("ssl.truststore.certificates: {e}")))?,
-            Store::File {
-                key,
-                path,
-                kind,
-                password,
-            } => {
-                let at = |e: String| self.error(format!("{key} {}: {e}", path.display()));
-                let data = read_store(path).map_err(at)?;
-                match kind.unwrap_or_else(|| sniff(&data)) {
-                    StoreType::Pem => pem_certificates(&data).map_err(at)?,
-                    StoreType::Pkcs12 => {
-                        let store = open_pkcs12(&data, password.as_deref()).map_err(at)?;
-                        store
-                            .entries()
-                            .flat_map(|(_, entry)| match entry {
-                                p12_keystore::KeyStoreEntry::Certificate(c) => vec![c.clone()],
-                                p12_keystore::KeyStoreEntry::PrivateKeyChain(k) => {
-                                    k.chain().to_vec()
-                                }
-                            })
-                            .map(|c| CertificateDer::from(c.as_der().to_vec()))
-                            .collect()
-                    }
-                }
-            }
-        };
-        let mut roots = RootCertStore::empty();
-        for certificate in certificates {
-            roots
-                .add(certificate)
-                .map_err(|e| self.error(format!("a truststore certificate: {e}")))?;
-        }
-        if roots.is_empty() {
-            return Err(self.error("the truststore holds no certificate"));
-        }
-        Ok(roots)
+        load_roots(&self.listener, store)
     }
 
     /// The files a reload watches.
@@ -464,6 +459,62 @@ impl Settings {
             .map(Path::to_path_buf)
             .collect()
     }
+}
+
+fn store_certificates(
+    listener: &str,
+    store: &Store,
+) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    let certificates: Vec<CertificateDer<'static>> = match store {
+        Store::InlinePem { certificates, .. } => pem_certificates(certificates.as_bytes())
+            .map_err(|e| config_error(listener, format!("ssl.truststore.certificates: {e}")))?,
+        Store::File {
+            key,
+            path,
+            kind,
+            password,
+        } => {
+            let at = |e: String| config_error(listener, format!("{key} {}: {e}", path.display()));
+            let data = read_store(path).map_err(at)?;
+            match kind.unwrap_or_else(|| sniff(&data)) {
+                StoreType::Pem => pem_certificates(&data).map_err(at)?,
+                StoreType::Pkcs12 => {
+                    let store = open_pkcs12(&data, password.as_deref()).map_err(at)?;
+                    store
+                        .entries()
+                        .flat_map(|(_, entry)| match entry {
+                            p12_keystore::KeyStoreEntry::Certificate(c) => vec![c.clone()],
+                            p12_keystore::KeyStoreEntry::PrivateKeyChain(k) => k.chain().to_vec(),
+                        })
+                        .map(|c| CertificateDer::from(c.as_der().to_vec()))
+                        .collect()
+                }
+            }
+        }
+    };
+    if certificates.is_empty() {
+        return Err(config_error(
+            listener,
+            "the truststore holds no certificate",
+        ));
+    }
+    Ok(certificates)
+}
+
+fn load_roots(listener: &str, store: &Store) -> Result<RootCertStore, TlsError> {
+    let mut roots = RootCertStore::empty();
+    for certificate in store_certificates(listener, store)? {
+        roots
+            .add(certificate)
+            .map_err(|e| config_error(listener, format!("a truststore certificate: {e}")))?;
+    }
+    if roots.is_empty() {
+        return Err(config_error(
+            listener,
+            "the truststore holds no certificate",
+        ));
+    }
+    Ok(roots)
 }
 
 /// Whether rustls' name of a suite (`TLS13_AES_128_GCM_SHA256`,
@@ -511,13 +562,44 @@ fn pem_certificates(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> 
     Ok(certificates)
 }
 
-fn pem_key(pem: &[u8]) -> Result<PrivateKeyDer<'static>, String> {
-    if pem.windows(21).any(|w| w == b"ENCRYPTED PRIVATE KEY")
-        || pem.windows(9).any(|w| w == b"DEK-Info:")
-    {
-        return Err("the private key is encrypted (ssl.key.password), which is not supported: store it unencrypted in a file only the broker can read, or use a PKCS12 keystore with ssl.keystore.password".into());
+/// The private key of a PEM keystore. As Kafka's PEM keystores, an
+/// encrypted key is PKCS#8 (`ENCRYPTED PRIVATE KEY`, PBES2 as
+/// `openssl pkcs8 -topk8` writes it) opened with `ssl.key.password`; an
+/// unencrypted key is used as it is.
+fn pem_key(pem: &[u8], password: Option<&str>) -> Result<PrivateKeyDer<'static>, String> {
+    const ENCRYPTED: &str = "ENCRYPTED PRIVATE KEY";
+    if pem.windows(9).any(|w| w == b"DEK-Info:") {
+        return Err("the private key is encrypted in OpenSSL's legacy format (DEK-Info), which Kafka does not read either: convert it to encrypted PKCS#8 (openssl pkcs8 -topk8 -v2 aes-256-cbc)".into());
     }
-    PrivateKeyDer::from_pem_slice(pem).map_err(|e| format!("no usable PEM private key: {e}"))
+    if !pem
+        .windows(ENCRYPTED.len())
+        .any(|w| w == ENCRYPTED.as_bytes())
+    {
+        return PrivateKeyDer::from_pem_slice(pem)
+            .map_err(|e| format!("no usable PEM private key: {e}"));
+    }
+    let password =
+        password.ok_or("the private key is encrypted: set ssl.key.password to its passphrase")?;
+    let text = std::str::from_utf8(pem).map_err(|_| "PEM that is not text")?;
+    let begin = format!("-----BEGIN {ENCRYPTED}-----");
+    let end = format!("-----END {ENCRYPTED}-----");
+    let start = text
+        .find(&begin)
+        .ok_or("no BEGIN line for the encrypted private key")?;
+    let stop = text[start..]
+        .find(&end)
+        .map(|i| start + i + end.len())
+        .ok_or("no END line for the encrypted private key")?;
+    let (_, document) = pkcs8::Document::from_pem(&text[start..stop])
+        .map_err(|e| format!("unreadable encrypted private key: {e}"))?;
+    let encrypted = pkcs8::EncryptedPrivateKeyInfo::try_from(document.as_bytes())
+        .map_err(|e| format!("unreadable encrypted private key: {e}"))?;
+    let key = encrypted.decrypt(password).map_err(|e| {
+        format!("cannot decrypt the private key with ssl.key.password (wrong password or an unsupported cipher): {e}")
+    })?;
+    Ok(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
+        key.as_bytes().to_vec(),
+    )))
 }
 
 /// One listener's TLS: the current server configuration (replaced when

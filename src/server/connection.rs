@@ -88,7 +88,7 @@ pub async fn serve(
                 _ = shutdown.changed() => return,
                 handshake = tokio::time::timeout(
                     TLS_HANDSHAKE_TIMEOUT,
-                    tls.acceptor().accept(stream),
+                    tls.acceptor().accept(transport::BufferedSocket::new(stream)),
                 ) => handshake,
             };
             let stream = match handshake {

@@ -11,6 +11,7 @@
 
 pub mod client;
 pub mod jaas;
+pub mod jwks;
 pub mod oauthbearer;
 pub mod scram;
 
@@ -207,16 +208,35 @@ impl SaslListenerConfig {
             };
             let validator = match value("sasl.oauthbearer.jwks.endpoint.url") {
                 Some(url) => {
+                    let millis = |key: &str| -> Result<Duration, SaslConfigError> {
+                        let v = value(key).unwrap_or_default();
+                        v.parse::<u64>()
+                            .ok()
+                            .filter(|ms| *ms > 0)
+                            .map(Duration::from_millis)
+                            .ok_or_else(|| {
+                                invalid(
+                                    key,
+                                    format!("'{v}' is not a positive number of milliseconds"),
+                                )
+                            })
+                    };
+                    let refresh = jwks::Refresh {
+                        every: millis("sasl.oauthbearer.jwks.endpoint.refresh.ms")?,
+                        backoff: millis("sasl.oauthbearer.jwks.endpoint.retry.backoff.ms")?,
+                        backoff_max: millis("sasl.oauthbearer.jwks.endpoint.retry.backoff.max.ms")?,
+                    };
+                    let trusted = crate::security::tls::truststore_certificates(config, listener)
+                        .map_err(
+                        |crate::security::tls::TlsError::Config { reason, .. }| {
+                            invalid("ssl.truststore.location", reason)
+                        },
+                    )?;
                     let key = "sasl.oauthbearer.jwks.endpoint.url";
-                    let path = url.strip_prefix("file://").ok_or_else(|| {
-                        invalid(key, format!("'{url}': only file:// URLs are supported"))
-                    })?;
-                    let text = std::fs::read_to_string(path)
-                        .map_err(|e| invalid(key, format!("cannot read {path}: {e}")))?;
-                    let jwks = serde_json::from_str(&text)
-                        .map_err(|e| invalid(key, format!("{path} is not a JWKS: {e}")))?;
+                    let jwks =
+                        jwks::Jwks::open(&url, trusted, refresh).map_err(|e| invalid(key, e))?;
                     Validator::Signed {
-                        jwks,
+                        jwks: Arc::new(jwks),
                         audience: value("sasl.oauthbearer.expected.audience")
                             .unwrap_or_default()
                             .split(',')
@@ -288,6 +308,15 @@ impl SaslListenerConfig {
                     .unwrap_or(100),
             ),
         })
+    }
+
+    /// The key set OAUTHBEARER tokens are checked against, if this listener
+    /// has one; its `run` keeps it current.
+    pub fn jwks(&self) -> Option<Arc<jwks::Jwks>> {
+        match &self.oauth.as_ref()?.validator {
+            Validator::Signed { jwks, .. } => Some(jwks.clone()),
+            Validator::Unsecured { .. } => None,
+        }
     }
 
     /// The SASL settings of `listener`, if it is a SASL one.

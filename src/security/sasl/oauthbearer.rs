@@ -4,14 +4,15 @@
 //! that key set with the expected audience, issuer and clock skew.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::Value;
 
+use super::jwks::Jwks;
 use super::AuthError;
 
 /// How tokens are validated on one listener.
@@ -30,7 +31,7 @@ pub enum Validator {
     },
     /// Kafka's `OAuthBearerValidatorCallbackHandler` over a JWKS.
     Signed {
-        jwks: JwkSet,
+        jwks: Arc<Jwks>,
         audience: Vec<String>,
         issuer: Option<String>,
         clock_skew: Duration,
@@ -179,12 +180,16 @@ impl OAuthConfig {
                 ) {
                     return Err(format!("algorithm {:?} is not accepted; tokens must be signed with a key of the JWKS", header.alg));
                 }
+                let keys = jwks.keys();
                 let jwk = match &header.kid {
-                    Some(kid) => jwks.find(kid),
-                    None if jwks.keys.len() == 1 => jwks.keys.first(),
+                    Some(kid) => keys.find(kid),
+                    None if keys.keys.len() == 1 => keys.keys.first(),
                     None => None,
                 }
                 .ok_or_else(|| match &header.kid {
+                    Some(kid) if jwks.key_missing(kid) => {
+                        format!("no key with id '{kid}' in the JWKS; the JWKS is being refreshed, retry")
+                    }
                     Some(kid) => format!("no key with id '{kid}' in the JWKS"),
                     None => "the token names no key id (kid) and the JWKS has several keys".into(),
                 })?;

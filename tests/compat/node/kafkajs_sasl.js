@@ -1,5 +1,6 @@
-// SASL scenarios driven by kafkajs on a SASL_PLAINTEXT listener.
-// Usage: node kafkajs_sasl.js HOST:PORT
+// SASL scenarios driven by kafkajs on a SASL_PLAINTEXT listener, or on a
+// SASL_SSL one when the CA that signed the broker's certificate is given.
+// Usage: node kafkajs_sasl.js HOST:PORT [CA.pem]
 //
 // The broker has PLAIN user alice/alice-secret, SCRAM-SHA-256 user
 // carol/carol-secret and SCRAM-SHA-512 user dave/dave-secret, and takes
@@ -9,7 +10,10 @@
 
 'use strict'
 
+const fs = require('fs')
 const { Kafka, logLevel } = require('kafkajs')
+
+const ca = process.argv[3]
 
 const b64 = (s) => Buffer.from(s).toString('base64url')
 
@@ -28,7 +32,7 @@ function client(mechanism, username, password, retries = 3) {
     clientId: 'gregor-compat-sasl',
     brokers: [process.argv[2]],
     sasl,
-    ssl: false,
+    ssl: ca ? { ca: [fs.readFileSync(ca)] } : false,
     logLevel: logLevel.NOTHING,
     retry: { retries },
   })
@@ -81,6 +85,7 @@ async function main() {
     ['SCRAM-SHA-512 produces and consumes', () => produceAndConsume('scram-sha-512', 'dave', 'dave-secret')],
     ['OAUTHBEARER produces and consumes', () => produceAndConsume('oauthbearer')],
     ['PLAIN with a wrong password fails', () => wrongPasswordFails('plain', 'alice')],
+    ['SCRAM-SHA-256 with a wrong password fails', () => wrongPasswordFails('scram-sha-256', 'carol')],
     ['SCRAM-SHA-512 with a wrong password fails', () => wrongPasswordFails('scram-sha-512', 'dave')],
   ]
   for (const [name, step] of steps) {

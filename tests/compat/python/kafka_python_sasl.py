@@ -1,5 +1,6 @@
-"""SASL scenarios driven by kafka-python on a SASL_PLAINTEXT listener.
-Usage: kafka_python_sasl.py HOST:PORT
+"""SASL scenarios driven by kafka-python on a SASL_PLAINTEXT listener, or
+on a SASL_SSL one when the CA that signed the broker's certificate is given.
+Usage: kafka_python_sasl.py HOST:PORT [CA.pem]
 
 The broker has PLAIN user alice/alice-secret, SCRAM-SHA-256 user
 carol/carol-secret and SCRAM-SHA-512 user dave/dave-secret, and takes
@@ -19,6 +20,7 @@ from kafka.errors import KafkaError
 from kafka.net.sasl.oauth import AbstractTokenProvider
 
 BOOTSTRAP = sys.argv[1]
+CA = sys.argv[2] if len(sys.argv) > 2 else None
 
 
 def b64(data):
@@ -36,6 +38,8 @@ class UnsecuredToken(AbstractTokenProvider):
 
 def settings(mechanism, user, password):
     s = dict(bootstrap_servers=BOOTSTRAP, security_protocol="SASL_PLAINTEXT", sasl_mechanism=mechanism)
+    if CA:
+        s.update(security_protocol="SASL_SSL", ssl_cafile=CA)
     if mechanism == "OAUTHBEARER":
         s["sasl_oauth_token_provider"] = UnsecuredToken()
     else:
@@ -98,6 +102,8 @@ def main():
             "PLAIN", "alice", "Authentication failed: Invalid username or password")),
         ("SCRAM-SHA-256 with a wrong password fails", lambda: wrong_password_fails(
             "SCRAM-SHA-256", "carol", "invalid credentials with SASL mechanism SCRAM-SHA-256")),
+        ("SCRAM-SHA-512 with a wrong password fails", lambda: wrong_password_fails(
+            "SCRAM-SHA-512", "dave", "invalid credentials with SASL mechanism SCRAM-SHA-512")),
     ]
     for name, step in steps:
         started = time.time()
