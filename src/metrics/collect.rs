@@ -534,3 +534,14 @@ fn process(enc: &mut DescriptorEncoder) -> fmt::Result {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn errors_are_named_as_kafka_names_them() {
+        assert_eq!(super::error_name(0), "NONE");
+        assert_eq!(super::error_name(6), "NOT_LEADER_OR_FOLLOWER");
+        assert_eq!(super::error_name(-1), "UNKNOWN_SERVER_ERROR");
+        assert_eq!(super::error_name(3), "UNKNOWN_TOPIC_OR_PARTITION");
+    }
+}

@@ -124,13 +124,7 @@ impl Metrics {
                 server: None,
             });
         };
-        let addr = value
-            .strip_prefix("http://")
-            .filter(|a| {
-                a.rsplit_once(':')
-                    .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
-            })
-            .ok_or_else(|| MetricsError::Listener(value.to_string()))?;
+        let addr = listener_addr(value)?;
         let bind = |source| MetricsError::Bind {
             addr: addr.to_string(),
             source,
@@ -172,6 +166,17 @@ impl Drop for Metrics {
             server.abort();
         }
     }
+}
+
+/// The host:port of an `http://host:port` listener.
+fn listener_addr(value: &str) -> Result<&str, MetricsError> {
+    value
+        .strip_prefix("http://")
+        .filter(|a| {
+            a.rsplit_once(':')
+                .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok())
+        })
+        .ok_or_else(|| MetricsError::Listener(value.to_string()))
 }
 
 type Shared = Arc<(Registry, Arc<Exporter>)>;
@@ -240,5 +245,28 @@ async fn respond<B>(request: Request<B>, shared: Shared) -> Response<Full<Bytes>
             "text/plain",
             "not found: /metrics and /health are served\n".into(),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listener_is_http_host_and_port() {
+        assert_eq!(
+            listener_addr("http://0.0.0.0:9308").unwrap(),
+            "0.0.0.0:9308"
+        );
+        assert_eq!(listener_addr("http://[::]:9308").unwrap(), "[::]:9308");
+        for bad in [
+            "0.0.0.0:9308",
+            "https://h:9308",
+            "http://h",
+            "http://:9308",
+            "http://h:99999",
+        ] {
+            assert!(listener_addr(bad).is_err(), "{bad}");
+        }
     }
 }
