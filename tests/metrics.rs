@@ -256,6 +256,13 @@ async fn counters_and_lag_move_by_what_was_sent() {
         delta("kafka_network_requestmetrics_totaltimems_count", &produce),
         6.0
     );
+    assert_eq!(
+        delta(
+            "kafka_network_requestmetrics_requests_total",
+            &[("request", "FetchConsumer")]
+        ),
+        1.0
+    );
     let partition = [("topic", TOPIC), ("partition", "0")];
     assert_eq!(after.get("kafka_log_log_logendoffset", &partition), 100.0);
     assert_eq!(after.get("kafka_log_log_logstartoffset", &partition), 0.0);

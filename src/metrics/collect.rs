@@ -105,10 +105,7 @@ fn broker_topics(enc: &mut DescriptorEncoder, ctx: &BrokerContext) -> fmt::Resul
 }
 
 fn requests_and_network(enc: &mut DescriptorEncoder) -> fmt::Result {
-    let apis: Vec<_> = crate::api::endpoints()
-        .iter()
-        .filter_map(|e| Some((format!("{:?}", e.key), requests::api(e.key as i16)?)))
-        .collect();
+    let apis = requests::all();
     family(
         enc,
         "kafka_network_requestmetrics_requests",

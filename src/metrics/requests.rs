@@ -78,9 +78,31 @@ impl ApiStats {
 }
 
 static APIS: [ApiStats; KEYS] = [const { ApiStats::new() }; KEYS];
+/// Fetches from follower replicas, apart from consumers' as Kafka keeps them
+/// (its FetchFollower and FetchConsumer request names).
+static FETCH_FOLLOWER: ApiStats = ApiStats::new();
+
+/// The Fetch key.
+const FETCH: i16 = 1;
+
+/// Every API's stats under Kafka's request name, Fetch split in two.
+pub fn all() -> Vec<(String, &'static ApiStats)> {
+    let mut out = Vec::new();
+    for endpoint in crate::api::endpoints() {
+        let key = endpoint.key as i16;
+        let Some(stats) = api(key) else { continue };
+        if key == FETCH {
+            out.push(("FetchConsumer".to_string(), stats));
+            out.push(("FetchFollower".to_string(), &FETCH_FOLLOWER));
+        } else {
+            out.push((format!("{:?}", endpoint.key), stats));
+        }
+    }
+    out
+}
 
 /// The stats of API `key`, for keys this broker can be sent.
-pub fn api(key: i16) -> Option<&'static ApiStats> {
+fn api(key: i16) -> Option<&'static ApiStats> {
     APIS.get(usize::try_from(key).ok()?)
 }
 
@@ -106,8 +128,10 @@ impl RequestTimer {
 
     /// Counts the request, its time and the error codes of `response`.
     pub fn finish(self, response: &dyn Any) {
-        let Some(stats) = api(self.key) else {
-            return;
+        let stats = match api(self.key) {
+            Some(_) if self.follower => &FETCH_FOLLOWER,
+            Some(stats) => stats,
+            None => return,
         };
         let us = self.started.elapsed().as_micros() as u64;
         let ms = us as f64 / 1000.0;
