@@ -7,7 +7,8 @@
 //! topic's handle, a listener its own, a request indexes a fixed array by
 //! API key. Everything that describes state (partition counts, log sizes,
 //! groups, consumer lag) is computed from the broker's own structures when
-//! scraped, so serving requests pays nothing for it.
+//! scraped, so serving requests pays nothing for it. Without an endpoint
+//! the request paths skip their counting.
 
 mod collect;
 pub mod network;
@@ -16,7 +17,7 @@ pub mod topics;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
@@ -31,6 +32,14 @@ use crate::cluster::Controller;
 use crate::config::BrokerConfig;
 
 pub use topics::{topic, TopicHandle};
+
+/// Whether an endpoint serves the figures: without one the request paths
+/// skip their counting (one relaxed load).
+static ENABLED: AtomicBool = AtomicBool::new(false);
+
+fn enabled() -> bool {
+    ENABLED.load(Ordering::Relaxed)
+}
 
 /// Classic groups' completed rebalances (a generation with members).
 pub static CLASSIC_REBALANCES: AtomicU64 = AtomicU64::new(0);
@@ -125,6 +134,7 @@ impl Metrics {
             });
         };
         let addr = listener_addr(value)?;
+        ENABLED.store(true, Ordering::Relaxed);
         let bind = |source| MetricsError::Bind {
             addr: addr.to_string(),
             source,

@@ -109,7 +109,8 @@ fn api(key: i16) -> Option<&'static ApiStats> {
 /// One request being handled, from its decoded body on.
 pub struct RequestTimer {
     key: i16,
-    started: Instant,
+    /// `None` when no endpoint serves the figures.
+    started: Option<Instant>,
     /// A Fetch from a follower replica: its bytes are replication.
     follower: bool,
 }
@@ -121,19 +122,22 @@ impl RequestTimer {
             .is_some_and(|r| r.replica_id.0 >= 0 || r.replica_state.replica_id.0 >= 0);
         RequestTimer {
             key,
-            started: Instant::now(),
+            started: super::enabled().then(Instant::now),
             follower,
         }
     }
 
     /// Counts the request, its time and the error codes of `response`.
     pub fn finish(self, response: &dyn Any) {
+        let Some(started) = self.started else {
+            return;
+        };
         let stats = match api(self.key) {
             Some(_) if self.follower => &FETCH_FOLLOWER,
             Some(stats) => stats,
             None => return,
         };
-        let us = self.started.elapsed().as_micros() as u64;
+        let us = started.elapsed().as_micros() as u64;
         let ms = us as f64 / 1000.0;
         let bucket = BUCKETS_MS
             .iter()
