@@ -21,6 +21,7 @@ use crate::cluster::{
 };
 use crate::config::{BrokerConfig, LoadError};
 use crate::group::{GroupConfig, GroupCoordinator};
+use crate::metrics::{Metrics, MetricsError};
 use crate::partition::{DataDirLock, ReplicaManager, StartupError};
 use crate::security::authorizer::Authorizer;
 use crate::security::sasl::client::SaslClientConfig;
@@ -43,6 +44,8 @@ pub enum StartError {
     },
     #[error(transparent)]
     Metadata(#[from] MetadataLoadError),
+    #[error(transparent)]
+    Metrics(#[from] MetricsError),
     #[error(transparent)]
     Storage(#[from] StartupError),
     #[error(transparent)]
@@ -168,6 +171,7 @@ pub struct Broker {
     shutdown: watch::Sender<bool>,
     servers: Vec<JoinHandle<()>>,
     background: Vec<JoinHandle<()>>,
+    metrics: Metrics,
 }
 
 impl Broker {
@@ -178,6 +182,7 @@ impl Broker {
         let data_dir = config.data_dir();
         let lock = DataDirLock::acquire(&data_dir)?;
         raise_open_file_limit();
+        let metrics = Metrics::start(&config).await?;
         // SASL settings are checked before anything starts.
         let inter_broker_sasl = inter_broker_sasl(&config, &config.inter_broker_listener()?)?;
         let scram_bootstrap = config
@@ -301,6 +306,7 @@ impl Broker {
             sasl: quorum_sasl.as_ref().map(|(_, login)| login.clone()),
         };
         let controller = Arc::new(Controller::start(&data_dir, config.clone(), peer_login).await?);
+        metrics.controller_started(&controller);
         let mut background = Vec::new();
         let mut quorum_addr = None;
         if let Some(endpoint) = controller_listener {
@@ -478,6 +484,7 @@ impl Broker {
                 |ctx| ctx.transactions.abort_timed_out_transactions(),
             ),
         ]);
+        metrics.serving(&context);
         tracing::info!(node_id = config.node_id(), %local_addr, data_dir = %data_dir.display(), "broker started");
         Ok(Broker {
             context,
@@ -486,6 +493,7 @@ impl Broker {
             shutdown,
             servers,
             background,
+            metrics,
         })
     }
 
@@ -499,6 +507,11 @@ impl Broker {
         &self.listener_addrs
     }
 
+    /// Where the metrics endpoint listens, when `metrics.listener` is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.local_addr()
+    }
+
     pub fn context(&self) -> &Arc<BrokerContext> {
         &self.context
     }
@@ -506,6 +519,7 @@ impl Broker {
     /// Stops accepting, lets connections finish their in-flight requests,
     /// then flushes every log and marks the shutdown clean.
     pub async fn shutdown(self) {
+        self.metrics.stopping();
         self.context
             .controller
             .controlled_shutdown(CONTROLLED_SHUTDOWN_TIMEOUT)

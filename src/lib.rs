@@ -12,6 +12,7 @@ pub mod config;
 pub mod coordinator_records;
 pub mod group;
 pub mod log;
+pub mod metrics;
 pub mod partition;
 pub mod security;
 pub mod server;

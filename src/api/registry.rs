@@ -60,8 +60,11 @@ fn call<H: Handler>(
     let version = ctx.api_version;
     let request = <H::Request as Decodable>::decode(&mut body, version)?;
     let respond = H::expects_response(&request);
+    let timer =
+        crate::metrics::requests::RequestTimer::start(<H::Request as Request>::KEY, &request);
     Ok(Box::pin(async move {
         let response = H::handle(broker, ctx, request).await;
+        timer.finish(&response);
         if !respond {
             return Ok(None);
         }

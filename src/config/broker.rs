@@ -460,6 +460,13 @@ pub static BROKER_CONFIGS: &[ConfigDef] = &[
         "Default max.message.bytes.",
     ),
     def(
+        "metrics.listener",
+        ConfigKind::String,
+        None,
+        None,
+        "Where the metrics endpoint listens, as http://host:port: OpenMetrics text on /metrics and readiness on /health. Unset: no endpoint.",
+    ),
+    def(
         "min.insync.replicas",
         Int,
         Some("1"),

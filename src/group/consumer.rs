@@ -160,6 +160,7 @@ impl ConsumerGroup {
         }
         if target != self.target {
             self.group_epoch += 1;
+            crate::metrics::CONSUMER_REBALANCES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             self.assignment_epoch = self.group_epoch;
             self.target = target;
         }

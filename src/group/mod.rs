@@ -471,6 +471,7 @@ impl GroupCoordinator {
             self.store_group(group);
             return;
         }
+        crate::metrics::CLASSIC_REBALANCES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         group.protocol_type = group
             .members
             .values()
@@ -1477,6 +1478,33 @@ pub struct GroupDescription {
     pub members: Vec<(String, Option<String>, String, String, Bytes, Bytes)>,
     /// A consumer-protocol group, which DescribeGroups does not describe.
     pub consumer_protocol: bool,
+}
+
+/// The coordinator's groups as the metrics endpoint reads them at scrape time.
+pub struct GroupsOverview {
+    /// Groups by (type, state): `classic` or `consumer`, and Kafka's state name.
+    pub counts: BTreeMap<(&'static str, &'static str), usize>,
+    /// Every committed offset: (group, topic, partition, offset).
+    pub committed: Vec<(String, String, i32, i64)>,
+}
+
+impl GroupCoordinator {
+    pub fn overview(&self) -> GroupsOverview {
+        let state = self.state.lock();
+        let mut counts = BTreeMap::new();
+        for g in state.groups.values() {
+            *counts.entry(("classic", g.state.name())).or_default() += 1;
+        }
+        for g in state.consumer_groups.values() {
+            *counts.entry(("consumer", g.state_name())).or_default() += 1;
+        }
+        let committed = state
+            .offsets
+            .iter()
+            .map(|(g, t, p, o)| (g.to_string(), t.to_string(), p, o.offset))
+            .collect();
+        GroupsOverview { counts, committed }
+    }
 }
 
 impl GroupCoordinator {

@@ -68,6 +68,14 @@ impl OffsetStore {
             .get(&(topic.to_string(), partition))
     }
 
+    /// Every committed offset: (group, topic, partition, offset).
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str, i32, &CommittedOffset)> {
+        self.offsets.iter().flat_map(|(g, m)| {
+            m.iter()
+                .map(move |((t, p), o)| (g.as_str(), t.as_str(), *p, o))
+        })
+    }
+
     /// Every committed partition of `group`, in topic then partition order.
     pub fn all(&self, group: &str) -> Vec<(String, i32, CommittedOffset)> {
         self.offsets

@@ -256,6 +256,22 @@ impl Log {
         self.segments.len() + 1
     }
 
+    /// When the record at `offset` was appended, as its batch tells: the
+    /// batch's append time on LogAppendTime topics, else its first
+    /// record's timestamp (for an offset inside a batch, the earlier one).
+    pub fn batch_timestamp(&self, offset: i64) -> Option<i64> {
+        let segment = self.segments_from(offset).next()?;
+        let batch = segment
+            .batches_from(offset)
+            .map_while(Result::ok)
+            .find(|b| b.header.last_offset() >= offset)?;
+        Some(if batch.header.is_log_append_time() {
+            batch.header.max_timestamp
+        } else {
+            batch.header.base_timestamp
+        })
+    }
+
     fn all_segments(&self) -> impl DoubleEndedIterator<Item = &Segment> {
         self.segments.values().chain(std::iter::once(&self.active))
     }

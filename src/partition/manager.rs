@@ -286,6 +286,11 @@ impl ReplicaManager {
         offline
     }
 
+    /// How many hosted partitions are offline because their logs could not be opened.
+    pub fn offline_count(&self) -> usize {
+        self.offline.read().len()
+    }
+
     fn remove_partition(&self, partition: &Partition) {
         self.partitions
             .write()

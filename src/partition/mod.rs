@@ -89,6 +89,8 @@ pub struct Partition {
     isr_proposal: Mutex<Option<(Vec<i32>, i64)>>,
     /// Shared by every partition: a full disk refuses appends here.
     disk: Arc<DiskSpace>,
+    /// The topic's BrokerTopicMetrics, taken once so appends look nothing up.
+    metrics: crate::metrics::TopicHandle,
 }
 
 /// How long a proposed ISR change is left to reach the metadata before it
@@ -173,6 +175,7 @@ impl Partition {
             min_insync_replicas: AtomicI64::new(state.min_insync_replicas),
             isr_proposal: Mutex::new(None),
             disk,
+            metrics: crate::metrics::topic(&state.topic, state.topic_id),
         };
         partition.reset_followers(&state.replicas);
         partition
@@ -231,6 +234,23 @@ impl Partition {
 
     pub fn active_producers(&self) -> Vec<crate::log::ActiveProducer> {
         self.log.read().active_producers()
+    }
+
+    /// Size in bytes, segment count, log start and log end offsets, read
+    /// together under one lock.
+    pub fn log_stats(&self) -> (u64, usize, i64, i64) {
+        let log = self.log.read();
+        (
+            log.size_bytes(),
+            log.segment_count(),
+            log.log_start_offset(),
+            log.log_end_offset(),
+        )
+    }
+
+    /// See [`Log::batch_timestamp`].
+    pub fn batch_timestamp(&self, offset: i64) -> Option<i64> {
+        self.log.read().batch_timestamp(offset)
     }
 
     /// Applies leadership and config changes from the metadata.
@@ -311,6 +331,8 @@ impl Partition {
                     AppendError::from_log(&self.topic, self.index, e)
                 })?
         };
+        self.metrics
+            .appended(info.record_count as u64, records.len() as u64);
         self.maybe_advance_high_watermark();
         Ok(info)
     }

@@ -26,6 +26,7 @@ pub struct Listener {
 impl Listener {
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let tracker = TaskTracker::new();
+        let connections = crate::metrics::network::listener(&self.settings.listener_name);
         loop {
             let accepted = tokio::select! {
                 biased;
@@ -54,9 +55,10 @@ impl Listener {
             let broker = self.broker.clone();
             let rx = shutdown.clone();
             let settings = self.settings.clone();
+            let open = connections.opened();
             tracker.spawn(async move {
                 connection::serve(stream, peer, broker, settings, rx).await;
-                drop((permit, ip_slot));
+                drop((permit, ip_slot, open));
             });
         }
         tracker.close();

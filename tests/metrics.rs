@@ -1,0 +1,431 @@
+//! The metrics endpoint (`metrics.listener`): counters scraped around
+//! produce, fetch and a group's commits move by exactly what the test
+//! sent, read with a Prometheus text parser; consumer lag matches what
+//! the group has not consumed; /health answers 503 with the reason until
+//! the broker serves, then 200.
+
+mod common;
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use common::{
+    create_topic, encode_batch, free_port, produce_raw, wait_until, BrokerProcess, RawClient,
+};
+use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+use kafka_protocol::messages::{FetchRequest, TopicName};
+use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::records::{Compression, Record, TimestampType};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::{Offset, TopicPartitionList};
+
+/// An HTTP GET: the status code and the body.
+fn get(port: u16, path: &str) -> (u16, String) {
+    let mut stream =
+        TcpStream::connect(("127.0.0.1", port)).expect("connect to the metrics endpoint");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .expect("read the HTTP response");
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status line in {response:?}"));
+    let body = response
+        .split_once("\r\n\r\n")
+        .map_or("", |(_, b)| b)
+        .to_string();
+    (status, body)
+}
+
+/// One scrape, parsed: each sample's value by metric name and sorted labels.
+struct Scrape(HashMap<(String, Vec<(String, String)>), f64>);
+
+impl Scrape {
+    fn take(port: u16) -> Scrape {
+        let (status, body) = get(port, "/metrics");
+        assert_eq!(status, 200, "{body}");
+        let parsed = prometheus_parse::Scrape::parse(body.lines().map(|l| Ok(l.to_string())))
+            .expect("the exposition parses");
+        let mut samples = HashMap::new();
+        for s in parsed.samples {
+            let mut labels: Vec<(String, String)> = s
+                .labels
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            labels.sort();
+            let value = match s.value {
+                prometheus_parse::Value::Counter(v)
+                | prometheus_parse::Value::Gauge(v)
+                | prometheus_parse::Value::Untyped(v) => v,
+                // Histograms are read through their _count and _sum samples.
+                prometheus_parse::Value::Histogram(_) | prometheus_parse::Value::Summary(_) => {
+                    continue
+                }
+            };
+            samples.insert((s.metric, labels), value);
+        }
+        Scrape(samples)
+    }
+
+    /// The sample `name{labels}`, 0 when absent.
+    fn get(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
+        let mut key: Vec<(String, String)> = labels
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        key.sort();
+        self.0.get(&(name.to_string(), key)).copied().unwrap_or(0.0)
+    }
+
+    fn has(&self, name: &str, labels: &[(&str, &str)]) -> bool {
+        let mut key: Vec<(String, String)> = labels
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        key.sort();
+        self.0.contains_key(&(name.to_string(), key))
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+/// `count` records stamped now, as one batch.
+fn batch(first: usize, count: usize) -> Bytes {
+    let now = now_ms();
+    let records: Vec<Record> = (first..first + count)
+        .map(|i| Record {
+            transactional: false,
+            control: false,
+            delete_horizon: false,
+            partition_leader_epoch: -1,
+            producer_id: -1,
+            producer_epoch: -1,
+            timestamp_type: TimestampType::Creation,
+            offset: (i - first) as i64,
+            sequence: -1,
+            timestamp: now,
+            key: None,
+            value: Some(Bytes::from(format!("value-{i}"))),
+            headers: Default::default(),
+        })
+        .collect();
+    encode_batch(&records, Compression::None)
+}
+
+fn fetch(client: &mut RawClient, topic: &str) -> u64 {
+    let request = FetchRequest::default()
+        .with_replica_id(kafka_protocol::messages::BrokerId(-1))
+        .with_max_wait_ms(0)
+        .with_min_bytes(1)
+        .with_max_bytes(10 << 20)
+        .with_session_epoch(-1)
+        .with_topics(vec![FetchTopic::default()
+            .with_topic(TopicName(StrBytes::from_string(topic.to_string())))
+            .with_partitions(vec![FetchPartition::default()
+                .with_partition(0)
+                .with_fetch_offset(0)
+                .with_current_leader_epoch(-1)
+                .with_partition_max_bytes(10 << 20)])]);
+    let response = client.call(&request, 12).expect("fetch answered");
+    let p = &response.responses[0].partitions[0];
+    assert_eq!(p.error_code, 0);
+    p.records.as_ref().map_or(0, |r| r.len() as u64)
+}
+
+const TOPIC: &str = "metered";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn counters_and_lag_move_by_what_was_sent() {
+    let metrics_port = free_port();
+    let listener = format!("metrics.listener=http://127.0.0.1:{metrics_port}");
+    let broker = BrokerProcess::start(&[&listener, "group.initial.rebalance.delay.ms=0"]);
+    assert_eq!(get(metrics_port, "/health"), (200, "ok\n".to_string()));
+    create_topic(&broker.bootstrap(), TOPIC, 1, &[]).await;
+    let topic = [("topic", TOPIC)];
+    let before = Scrape::take(metrics_port);
+
+    // 100 records in 5 batches, over the raw wire so their bytes are known.
+    let mut client = RawClient::connect(broker.port);
+    let started = Instant::now();
+    let mut produced_bytes = 0;
+    for i in 0..5 {
+        let records = batch(i * 20, 20);
+        produced_bytes += records.len() as u64;
+        let answer = produce_raw(&mut client, TOPIC, 0, -1, records);
+        assert_eq!(answer.error_code, 0);
+    }
+    // A partition that does not exist: a failed produce for the topic.
+    let refused = produce_raw(&mut client, TOPIC, 7, -1, batch(0, 1));
+    assert_ne!(refused.error_code, 0);
+    let fetched_bytes = fetch(&mut client, TOPIC);
+    assert!(
+        fetched_bytes >= produced_bytes,
+        "the fetch read the whole log"
+    );
+
+    let after = Scrape::take(metrics_port);
+    let delta =
+        |name: &str, labels: &[(&str, &str)]| after.get(name, labels) - before.get(name, labels);
+    assert_eq!(
+        delta("kafka_server_brokertopicmetrics_messagesin_total", &topic),
+        100.0
+    );
+    assert_eq!(
+        delta("kafka_server_brokertopicmetrics_messagesin_total", &[]),
+        100.0
+    );
+    assert_eq!(
+        delta("kafka_server_brokertopicmetrics_bytesin_total", &topic),
+        produced_bytes as f64
+    );
+    assert_eq!(
+        delta("kafka_server_brokertopicmetrics_bytesout_total", &topic),
+        fetched_bytes as f64
+    );
+    assert_eq!(
+        delta(
+            "kafka_server_brokertopicmetrics_totalproducerequests_total",
+            &topic
+        ),
+        6.0
+    );
+    assert_eq!(
+        delta(
+            "kafka_server_brokertopicmetrics_failedproducerequests_total",
+            &topic
+        ),
+        1.0
+    );
+    assert_eq!(
+        delta(
+            "kafka_server_brokertopicmetrics_totalfetchrequests_total",
+            &topic
+        ),
+        1.0
+    );
+    assert_eq!(
+        delta(
+            "kafka_server_brokertopicmetrics_failedfetchrequests_total",
+            &topic
+        ),
+        0.0
+    );
+    let produce = [("request", "Produce")];
+    assert_eq!(
+        delta("kafka_network_requestmetrics_requests_total", &produce),
+        6.0
+    );
+    assert_eq!(
+        delta(
+            "kafka_network_requestmetrics_errors_total",
+            &[("request", "Produce"), ("error", "NONE")]
+        ),
+        5.0
+    );
+    assert_eq!(
+        delta(
+            "kafka_network_requestmetrics_errors_total",
+            &[
+                ("request", "Produce"),
+                ("error", "UNKNOWN_TOPIC_OR_PARTITION")
+            ]
+        ),
+        1.0
+    );
+    assert_eq!(
+        delta("kafka_network_requestmetrics_totaltimems_count", &produce),
+        6.0
+    );
+    assert_eq!(
+        delta(
+            "kafka_network_requestmetrics_requests_total",
+            &[("request", "FetchConsumer")]
+        ),
+        1.0
+    );
+    let partition = [("topic", TOPIC), ("partition", "0")];
+    assert_eq!(after.get("kafka_log_log_logendoffset", &partition), 100.0);
+    assert_eq!(after.get("kafka_log_log_logstartoffset", &partition), 0.0);
+    assert_eq!(after.get("kafka_log_log_numlogsegments", &partition), 1.0);
+    assert!(after.get("kafka_log_log_size", &partition) >= produced_bytes as f64);
+    assert_eq!(
+        after.get(
+            "kafka_controller_kafkacontroller_activecontrollercount",
+            &[]
+        ),
+        1.0
+    );
+    assert_eq!(
+        after.get("kafka_server_replicamanager_leadercount", &[]),
+        after.get("kafka_server_replicamanager_partitioncount", &[])
+    );
+    assert_eq!(
+        after.get("kafka_server_replicamanager_underreplicatedpartitions", &[]),
+        0.0
+    );
+    assert!(
+        after.get(
+            "kafka_server_socket_server_metrics_connection_count",
+            &[("listener", "PLAINTEXT")]
+        ) >= 1.0
+    );
+    assert!(after.get("process_cpu_seconds_total", &[]) > 0.0);
+    assert!(after.get("process_resident_memory_bytes", &[]) > 0.0);
+
+    // A subscribed group that has consumed 30 of the 100 records.
+    let consumer: BaseConsumer = common::client_config(&broker.bootstrap())
+        .set("group.id", "lagging")
+        .set("enable.auto.commit", "false")
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .expect("consumer");
+    consumer.subscribe(&[TOPIC]).expect("subscribe");
+    assert!(
+        wait_until(Duration::from_secs(20), || {
+            consumer.poll(Duration::from_millis(100));
+            !consumer.assignment().unwrap().elements().is_empty()
+        }),
+        "the consumer was assigned the partition"
+    );
+    let commit = |offset: i64| {
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition_offset(TOPIC, 0, Offset::Offset(offset))
+            .unwrap();
+        consumer.commit(&tpl, CommitMode::Sync).expect("commit");
+    };
+    commit(30);
+    // Long enough that a lag in seconds shows.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let lagging = Scrape::take(metrics_port);
+    let group = [("group", "lagging"), ("topic", TOPIC), ("partition", "0")];
+    assert_eq!(
+        lagging.get("kafka_consumergroup_committed_offset", &group),
+        30.0
+    );
+    assert_eq!(
+        lagging.get("kafka_consumergroup_log_end_offset", &group),
+        100.0
+    );
+    assert_eq!(lagging.get("kafka_consumergroup_lag", &group), 70.0);
+    let seconds = lagging.get("kafka_consumergroup_lag_seconds", &group);
+    let bound = started.elapsed().as_secs_f64() + 1.0;
+    assert!(
+        (1.4..=bound).contains(&seconds),
+        "lag of {seconds}s: the record at offset 30 was appended between 1.5s and {bound}s ago"
+    );
+    assert_eq!(
+        lagging.get(
+            "kafka_server_group_coordinator_metrics_classic_group_count",
+            &[("state", "stable")]
+        ),
+        1.0
+    );
+    assert!(
+        lagging.get(
+            "kafka_server_group_coordinator_metrics_group_completed_rebalance_count_total",
+            &[]
+        ) >= 1.0
+    );
+
+    commit(100);
+    let caught_up = Scrape::take(metrics_port);
+    assert_eq!(caught_up.get("kafka_consumergroup_lag", &group), 0.0);
+    assert!(caught_up.has("kafka_consumergroup_lag_seconds", &group));
+    assert_eq!(
+        caught_up.get("kafka_consumergroup_lag_seconds", &group),
+        0.0
+    );
+}
+
+/// A broker process killed when the test ends.
+struct Node(Child);
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn launch(dir: &std::path::Path, overrides: &[String]) -> Node {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_broker-start"));
+    cmd.arg("--override")
+        .arg(format!("log.dirs={}", dir.display()));
+    for o in overrides {
+        cmd.arg("--override").arg(o);
+    }
+    Node(
+        cmd.env("RUST_LOG", "warn,openraft=off")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn broker-start"),
+    )
+}
+
+#[test]
+fn health_is_503_with_the_reason_until_the_broker_serves() {
+    // Two voters: the first alone has no quorum, so it cannot serve.
+    let controller_ports = [free_port(), free_port()];
+    let metrics_ports = [free_port(), free_port()];
+    let voters = format!(
+        "1@127.0.0.1:{},2@127.0.0.1:{}",
+        controller_ports[0], controller_ports[1]
+    );
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let overrides = |i: usize| {
+        vec![
+            format!("node.id={}", i + 1),
+            format!("controller.quorum.voters={voters}"),
+            "controller.listener.names=CONTROLLER".to_string(),
+            format!(
+                "listeners=PLAINTEXT://127.0.0.1:0,CONTROLLER://127.0.0.1:{}",
+                controller_ports[i]
+            ),
+            format!("metrics.listener=http://127.0.0.1:{}", metrics_ports[i]),
+        ]
+    };
+    let _first = launch(dirs[0].path(), &overrides(0));
+    let mut health = (0, String::new());
+    assert!(
+        wait_until(Duration::from_secs(20), || {
+            health = TcpStream::connect(("127.0.0.1", metrics_ports[0]))
+                .map(|_| get(metrics_ports[0], "/health"))
+                .unwrap_or_default();
+            health.1.contains("no quorum")
+        }),
+        "a lone voter says it has no quorum; got {health:?}"
+    );
+    assert_eq!(health.0, 503);
+
+    let _second = launch(dirs[1].path(), &overrides(1));
+    assert!(
+        wait_until(Duration::from_secs(30), || {
+            health = get(metrics_ports[0], "/health");
+            health.0 == 200
+        }),
+        "the broker is healthy once the quorum formed and it serves; got {health:?}"
+    );
+    assert_eq!(health.1, "ok\n");
+    assert_eq!(get(metrics_ports[0], "/nothing").0, 404);
+}
