@@ -463,6 +463,14 @@ impl Broker {
                     }
                 },
             ),
+            // Kafka's cleaner threads look for work every
+            // log.cleaner.backoff.ms, apart from retention's interval.
+            spawn_periodic(
+                context.clone(),
+                shutdown_rx.clone(),
+                Duration::from_millis(config.log_cleaner_backoff_ms()),
+                |ctx| ctx.replicas.compact(),
+            ),
             spawn_periodic(context.clone(), shutdown_rx.clone(), TICK, |ctx| {
                 ctx.replicas.tick()
             }),

@@ -11,6 +11,7 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::alter_configs_request::{
     AlterConfigsResource as LegacyResource, AlterableConfig as LegacyConfig,
 };
+use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
 use kafka_protocol::messages::incremental_alter_configs_request::{
     AlterConfigsResource, AlterableConfig,
 };
@@ -20,8 +21,8 @@ use kafka_protocol::messages::offset_for_leader_epoch_request::{
     OffsetForLeaderPartition, OffsetForLeaderTopic,
 };
 use kafka_protocol::messages::{
-    AlterConfigsRequest, BrokerId, DescribeClusterRequest, DescribeLogDirsRequest,
-    IncrementalAlterConfigsRequest, ListOffsetsRequest, MetadataRequest,
+    AlterConfigsRequest, BrokerId, DescribeClusterRequest, DescribeConfigsRequest,
+    DescribeLogDirsRequest, IncrementalAlterConfigsRequest, ListOffsetsRequest, MetadataRequest,
     OffsetForLeaderEpochRequest, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
@@ -499,5 +500,158 @@ async fn excessive_partition_counts_are_refused_without_harm() {
     assert_eq!(
         controllers.error_code,
         ResponseError::MismatchedEndpointType.code()
+    );
+}
+
+/// Kafka's request-level checks of AlterConfigs and IncrementalAlterConfigs
+/// (ConfigAdminManager.preprocess, the controller's validator) and of
+/// DescribeConfigs' topic names; found by librdkafka's 0081 admin test.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_requests_are_checked_as_kafka_checks_them() {
+    // A broker-wide cleanup.policy: APPEND must not start from it.
+    let broker = BrokerProcess::start(&["log.cleanup.policy=compact"]);
+    let bs = broker.bootstrap();
+    create_topic(&bs, "checked", 1, &[]).await;
+    create_topic(&bs, "other", 1, &[]).await;
+
+    // rdkafka-rust drops DescribeConfigs' per-resource errors: on the wire.
+    let mut client = RawClient::connect(broker.port);
+    let describe_request = DescribeConfigsRequest::default().with_resources(
+        ["not a topic!", "checked"]
+            .iter()
+            .map(|t| {
+                DescribeConfigsResource::default()
+                    .with_resource_type(2)
+                    .with_resource_name(StrBytes::from_string(t.to_string()))
+            })
+            .collect(),
+    );
+    let described = client.call(&describe_request, 4).unwrap();
+    assert_eq!(
+        described.results[0].error_code,
+        ResponseError::InvalidTopicException.code()
+    );
+    assert_eq!(described.results[1].error_code, 0);
+    let config = |key: &str, op: i8, value: Option<&str>| {
+        AlterableConfig::default()
+            .with_name(StrBytes::from_string(key.to_string()))
+            .with_config_operation(op)
+            .with_value(value.map(|v| StrBytes::from_string(v.to_string())))
+    };
+    let resource = |topic: &str, configs: Vec<AlterableConfig>| {
+        AlterConfigsResource::default()
+            .with_resource_type(2)
+            .with_resource_name(StrBytes::from_string(topic.to_string()))
+            .with_configs(configs)
+    };
+    let codes = |r: kafka_protocol::messages::IncrementalAlterConfigsResponse| {
+        r.responses.iter().map(|r| r.error_code).collect::<Vec<_>>()
+    };
+    let invalid_request = ResponseError::InvalidRequest.code();
+
+    // The same resource twice: refused at both places; the others go on.
+    let twice = IncrementalAlterConfigsRequest::default().with_resources(vec![
+        resource("checked", vec![config("retention.ms", 0, Some("1000"))]),
+        resource("other", vec![config("retention.ms", 0, Some("2000"))]),
+        resource("checked", vec![config("retention.ms", 0, Some("3000"))]),
+    ]);
+    assert_eq!(
+        codes(client.call(&twice, 1).unwrap()),
+        [invalid_request, 0, invalid_request]
+    );
+    // A key twice, and a null value for anything but DELETE.
+    let keys_twice = IncrementalAlterConfigsRequest::default().with_resources(vec![resource(
+        "checked",
+        vec![
+            config("retention.ms", 0, Some("1000")),
+            config("retention.ms", 1, None),
+        ],
+    )]);
+    let null_set = IncrementalAlterConfigsRequest::default().with_resources(vec![
+        resource("checked", vec![config("retention.ms", 0, None)]),
+        resource("other", vec![config("retention.ms", 1, None)]),
+    ]);
+    assert_eq!(
+        codes(client.call(&keys_twice, 1).unwrap()),
+        [invalid_request]
+    );
+    assert_eq!(
+        codes(client.call(&null_set, 1).unwrap()),
+        [invalid_request, 0]
+    );
+    // Invalid and empty topic names.
+    let names = IncrementalAlterConfigsRequest::default().with_resources(vec![
+        resource("bad/name", vec![config("retention.ms", 0, Some("1"))]),
+        resource("", vec![config("retention.ms", 0, Some("1"))]),
+    ]);
+    assert_eq!(
+        codes(client.call(&names, 1).unwrap()),
+        [ResponseError::InvalidTopicException.code(), invalid_request]
+    );
+    // APPEND starts from the topic's override, else the config's default
+    // ("delete"), never from the broker's log.cleanup.policy.
+    let append = IncrementalAlterConfigsRequest::default().with_resources(vec![resource(
+        "checked",
+        vec![config("cleanup.policy", 2, Some("delete"))],
+    )]);
+    assert_eq!(codes(client.call(&append, 1).unwrap()), [0]);
+    let entries = describe(&bs, "checked").await;
+    assert_eq!(
+        value_of(&entries, "cleanup.policy").0.as_deref(),
+        Some("delete")
+    );
+    assert_eq!(
+        value_of(&entries, "retention.ms").1,
+        "Default".to_string(),
+        "every change to it was refused"
+    );
+
+    // Legacy AlterConfigs: the same request checks, null values included.
+    let legacy = |topic: &str, configs: &[(&str, Option<&str>)]| {
+        LegacyResource::default()
+            .with_resource_type(2)
+            .with_resource_name(StrBytes::from_string(topic.to_string()))
+            .with_configs(
+                configs
+                    .iter()
+                    .map(|(k, v)| {
+                        LegacyConfig::default()
+                            .with_name(StrBytes::from_string(k.to_string()))
+                            .with_value(v.map(|v| StrBytes::from_string(v.to_string())))
+                    })
+                    .collect(),
+            )
+    };
+    let request = AlterConfigsRequest::default().with_resources(vec![
+        legacy("checked", &[("retention.ms", Some("1"))]),
+        legacy("checked", &[("retention.ms", Some("2"))]),
+        legacy(
+            "other",
+            &[("retention.ms", Some("5")), ("retention.ms", Some("6"))],
+        ),
+        legacy("bad/name", &[("retention.ms", Some("7"))]),
+    ]);
+    let response = client.call(&request, 2).unwrap();
+    let legacy_codes: Vec<i16> = response.responses.iter().map(|r| r.error_code).collect();
+    assert_eq!(
+        legacy_codes,
+        [
+            invalid_request,
+            invalid_request,
+            invalid_request,
+            ResponseError::InvalidTopicException.code()
+        ]
+    );
+    let null = AlterConfigsRequest::default()
+        .with_resources(vec![legacy("other", &[("retention.ms", None)])]);
+    assert_eq!(
+        client.call(&null, 2).unwrap().responses[0].error_code,
+        invalid_request
+    );
+    // Its override was DELETEd above; the refused requests set none.
+    assert_eq!(
+        value_of(&describe(&bs, "other").await, "retention.ms").1,
+        "Default".to_string(),
+        "refused requests change nothing"
     );
 }

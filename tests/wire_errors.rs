@@ -244,11 +244,12 @@ async fn corrupt_batches_get_kafka_error_codes_and_write_nothing() {
         ResponseError::CorruptMessage.code()
     );
 
+    // Kafka 4 takes magic 2 only (ProduceRequest.validateRecords).
     let mut old_magic = batch("old");
     old_magic[16] = 1;
     assert_eq!(
         produce(&mut client, "guarded", 0, old_magic, -1).0,
-        ResponseError::UnsupportedForMessageFormat.code()
+        ResponseError::InvalidRecord.code()
     );
 
     let whole = batch("cut");
@@ -394,4 +395,50 @@ async fn a_thousand_idle_connections_do_not_stop_the_broker_serving() {
         1000,
         "the idle connections stayed open throughout"
     );
+}
+
+/// Kafka's request-level checks of a partition's records
+/// (ProduceRequest.validateRecords): magic 0 and 1 batches, two batches for
+/// one partition, zstd before Produce v7; the partition keeps none of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn produce_records_are_checked_as_kafka_4_checks_them() {
+    use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+    use kafka_protocol::messages::ProduceRequest;
+    use kafka_protocol::records::Compression;
+
+    let broker = BrokerProcess::start(&[]);
+    create_topic(&broker.bootstrap(), "checked", 1, &[]).await;
+    let mut client = RawClient::connect(broker.port);
+    let mut send = |records: Vec<u8>, version: i16| {
+        let request = ProduceRequest::default()
+            .with_acks(-1)
+            .with_timeout_ms(5000)
+            .with_topic_data(vec![TopicProduceData::default()
+                .with_name(TopicName(StrBytes::from_static_str("checked")))
+                .with_partition_data(vec![PartitionProduceData::default()
+                    .with_index(0)
+                    .with_records(Some(Bytes::from(records)))])]);
+        let response = client.call(&request, version).expect("produce answered");
+        let p = &response.responses[0].partition_responses[0];
+        (p.error_code, p.base_offset)
+    };
+    for magic in [0u8, 1] {
+        let mut old = batch("old");
+        old[16] = magic;
+        assert_eq!(send(old, 9).0, ResponseError::InvalidRecord.code());
+    }
+    let two = [batch("one"), batch("two")].concat();
+    assert_eq!(send(two, 9).0, ResponseError::InvalidRecord.code());
+
+    let records: Vec<_> =
+        kafka_protocol::records::RecordBatchDecoder::decode(&mut Bytes::from(batch("zstd")))
+            .expect("decodes")
+            .records;
+    let zstd = common::encode_batch(&records, Compression::Zstd).to_vec();
+    assert_eq!(
+        send(zstd.clone(), 6).0,
+        ResponseError::UnsupportedCompressionType.code()
+    );
+    assert_eq!(send(zstd, 7), (0, 0), "zstd is taken from v7 on");
+    assert_eq!(send(batch("next"), 9), (0, 1), "nothing refused was stored");
 }

@@ -2,14 +2,12 @@
 
 use std::sync::Arc;
 
-use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::alter_configs_response::AlterConfigsResourceResponse;
 use kafka_protocol::messages::{AlterConfigsRequest, AlterConfigsResponse};
 use kafka_protocol::protocol::StrBytes;
 
 use super::config_resource::{self, BROKER, TOPIC};
 use super::{BrokerContext, Handler, RequestContext};
-use crate::cluster::ControllerError;
 use crate::config::TopicConfig;
 use crate::security::acl::AclOperation;
 
@@ -24,14 +22,25 @@ impl Handler for AlterConfigs {
         request: AlterConfigsRequest,
     ) -> AlterConfigsResponse {
         let auth = broker.authorization(&ctx);
+        let refusals = config_resource::preprocess(request.resources.iter().map(|r| {
+            let configs = r
+                .configs
+                .iter()
+                .map(|c| (c.name.as_str(), c.value.is_none()))
+                .collect();
+            (r.resource_type, r.resource_name.as_str(), configs)
+        }));
         let mut responses = Vec::with_capacity(request.resources.len());
-        for r in &request.resources {
-            let allowed = config_resource::authorize(
-                &auth,
-                r.resource_type,
-                &r.resource_name,
-                AclOperation::AlterConfigs,
-            );
+        for (r, refused) in request.resources.iter().zip(refusals) {
+            let allowed = match refused {
+                Some(e) => Err(e),
+                None => config_resource::authorize(
+                    &auth,
+                    r.resource_type,
+                    &r.resource_name,
+                    AclOperation::AlterConfigs,
+                ),
+            };
             let outcome = match r.resource_type {
                 _ if allowed.is_err() => allowed,
                 TOPIC => {
@@ -42,15 +51,8 @@ impl Handler for AlterConfigs {
                         |config| {
                             let mut replacement = TopicConfig::default();
                             for c in &r.configs {
-                                let value = c.value.as_ref().ok_or_else(|| {
-                                    ControllerError::new(
-                                        ResponseError::InvalidConfig,
-                                        format!(
-                                            "Null value not supported for '{}'.",
-                                            c.name.as_str()
-                                        ),
-                                    )
-                                })?;
+                                // Null values were refused above.
+                                let value = c.value.as_deref().unwrap_or_default();
                                 replacement.set(c.name.to_string(), value.to_string())?;
                             }
                             *config = replacement;

@@ -1,6 +1,5 @@
 //! IncrementalAlterConfigs: SET, DELETE, APPEND and SUBTRACT on single configs.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use kafka_protocol::error::ResponseError;
@@ -26,38 +25,41 @@ fn invalid(message: String) -> ControllerError {
     ControllerError::new(ResponseError::InvalidConfig, message)
 }
 
-/// Applies one operation to a topic's overrides.
-fn apply_op(
-    config: &mut TopicConfig,
-    op: &AlterableConfig,
-    current_of: impl Fn(&str) -> Option<String>,
-) -> Result<(), ControllerError> {
+/// Applies one operation to a topic's overrides. APPEND and SUBTRACT start
+/// from the topic's override, else from the config's own default (as
+/// Kafka's controller does: not from a broker-wide setting).
+fn apply_op(config: &mut TopicConfig, op: &AlterableConfig) -> Result<(), ControllerError> {
     let name = op.name.to_string();
-    let value = op.value.as_ref().map(|v| v.to_string());
+    // Null values for anything but DELETE were refused before.
+    let value = op.value.as_deref().unwrap_or_default();
     let def = topic_config_def(&name)
         .ok_or_else(|| invalid(format!("Unknown topic config name: {name}")))?;
-    let needs_value = || {
-        value
-            .clone()
-            .ok_or_else(|| invalid(format!("Null value not supported for '{name}'.")))
-    };
     match op.config_operation {
-        SET => Ok(config.set(name.clone(), needs_value()?)?),
+        SET => Ok(config.set(name, value.to_string())?),
         DELETE => Ok(config.remove(&name)?),
         APPEND | SUBTRACT => {
+            let verb = if op.config_operation == APPEND {
+                "APPEND"
+            } else {
+                "SUBTRACT"
+            };
             if def.kind != ConfigKind::List {
                 return Err(invalid(format!(
-                    "Config '{name}' is not a list; APPEND and SUBTRACT need one."
+                    "Can't {verb} to key {name} because its type is not LIST."
                 )));
             }
-            let operand = needs_value()?;
-            let operand: Vec<&str> = operand
+            let operand: Vec<&str> = value
                 .split(',')
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
                 .collect();
-            let current = current_of(&name).unwrap_or_default();
-            let mut items: Vec<String> = current
+            let base = config
+                .overrides
+                .get(&name)
+                .map(String::as_str)
+                .or(def.default)
+                .unwrap_or_default();
+            let mut items: Vec<String> = base
                 .split(',')
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
@@ -72,7 +74,7 @@ fn apply_op(
             } else {
                 items.retain(|i| !operand.contains(&i.as_str()));
             }
-            Ok(config.set(name.clone(), items.join(","))?)
+            Ok(config.set(name, items.join(","))?)
         }
         other => Err(ControllerError::new(
             ResponseError::InvalidRequest,
@@ -90,45 +92,46 @@ impl Handler for IncrementalAlterConfigs {
         request: IncrementalAlterConfigsRequest,
     ) -> IncrementalAlterConfigsResponse {
         let auth = broker.authorization(&ctx);
-        let mut responses = Vec::with_capacity(request.resources.len());
-        for r in &request.resources {
-            let allowed = config_resource::authorize(
-                &auth,
-                r.resource_type,
-                &r.resource_name,
-                AclOperation::AlterConfigs,
-            );
-            let mut names = HashSet::new();
-            let duplicate = r
+        let refusals = config_resource::preprocess(request.resources.iter().map(|r| {
+            let configs = r
                 .configs
                 .iter()
-                .find(|c| !names.insert(c.name.as_str()))
-                .map(|c| c.name.to_string());
-            let outcome = match (duplicate, r.resource_type) {
+                .map(|c| {
+                    let missing = c.value.is_none() && c.config_operation != DELETE;
+                    (c.name.as_str(), missing)
+                })
+                .collect();
+            (r.resource_type, r.resource_name.as_str(), configs)
+        }));
+        let mut responses = Vec::with_capacity(request.resources.len());
+        for (r, refused) in request.resources.iter().zip(refusals) {
+            let allowed = match refused {
+                Some(e) => Err(e),
+                None => config_resource::authorize(
+                    &auth,
+                    r.resource_type,
+                    &r.resource_name,
+                    AclOperation::AlterConfigs,
+                ),
+            };
+            let outcome = match r.resource_type {
                 _ if allowed.is_err() => allowed,
-                (Some(name), _) => Err(ControllerError::new(
-                    ResponseError::InvalidRequest,
-                    format!("Config '{name}' appears more than once."),
-                )),
-                (None, TOPIC) => {
+                TOPIC => {
                     config_resource::alter_topic(
                         &broker,
                         &r.resource_name,
                         request.validate_only,
                         |config| {
                             for op in &r.configs {
-                                let snapshot = config.clone();
-                                apply_op(config, op, |n| {
-                                    snapshot.resolve(n, &broker.config).map(|(v, _)| v)
-                                })?;
+                                apply_op(config, op)?;
                             }
                             Ok(())
                         },
                     )
                     .await
                 }
-                (None, BROKER) => Err(config_resource::broker_not_alterable()),
-                (None, other) => Err(config_resource::unsupported_resource(other)),
+                BROKER => Err(config_resource::broker_not_alterable()),
+                other => Err(config_resource::unsupported_resource(other)),
             };
             if outcome.is_ok() && !request.validate_only {
                 tracing::info!(resource = %r.resource_name.as_str(), client = ctx.client_id(), "altered configs incrementally");

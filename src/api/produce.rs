@@ -29,6 +29,33 @@ fn partition_error(index: i32, code: ResponseError) -> PartitionProduceResponse 
         .with_log_start_offset(-1)
 }
 
+/// Kafka's checks of one partition's records before anything else looks at
+/// them (ProduceRequest.validateRecords): one batch, of magic 2 (Kafka 4
+/// stores no older format), and zstd only from v7 on. Kafka answers these
+/// with the code alone.
+fn check_records(version: i16, records: &[u8]) -> Result<(), ResponseError> {
+    // Magic sits at byte 16 in every message format.
+    match records.get(16) {
+        Some(&magic) if magic as i8 != 2 => return Err(ResponseError::InvalidRecord),
+        _ => {}
+    }
+    let attributes = records
+        .get(21..23)
+        .map(|a| i16::from_be_bytes([a[0], a[1]]));
+    if version < 7 && attributes.is_some_and(|a| a & 0x7 == 4) {
+        return Err(ResponseError::UnsupportedCompressionType);
+    }
+    let first_batch_size = records
+        .get(8..12)
+        .map(|l| i32::from_be_bytes([l[0], l[1], l[2], l[3]]))
+        .and_then(|l| usize::try_from(l).ok())
+        .and_then(|l| l.checked_add(12));
+    if first_batch_size.is_some_and(|size| records.len() > size) {
+        return Err(ResponseError::InvalidRecord);
+    }
+    Ok(())
+}
+
 impl Handler for Produce {
     type Request = ProduceRequest;
 
@@ -105,6 +132,15 @@ impl Handler for Produce {
                             p.index,
                             ResponseError::InvalidTopicException,
                         );
+                    }
+                    // As Kafka: only once the partition is known to exist.
+                    let exists = image.topic(name).is_some_and(|t| {
+                        usize::try_from(p.index).is_ok_and(|i| i < t.partitions.len())
+                    });
+                    if exists {
+                        if let Err(code) = check_records(ctx.api_version, records) {
+                            break 'response partition_error(p.index, code);
+                        }
                     }
                     let all = request.acks == -1;
                     let appended = match broker.replicas.leader_partition(name, p.index) {

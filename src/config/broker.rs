@@ -256,6 +256,13 @@ pub static BROKER_CONFIGS: &[ConfigDef] = &[
         "Default cleanup.policy.",
     ),
     def(
+        "log.cleaner.backoff.ms",
+        Long,
+        Some("15000"),
+        Some(0),
+        "How often compacted topics are cleaned.",
+    ),
+    def(
         "log.cleaner.delete.retention.ms",
         Long,
         Some("86400000"),
@@ -1376,6 +1383,10 @@ impl BrokerConfig {
             .filter(|&n| n > 0)
     }
 
+    pub fn log_cleaner_backoff_ms(&self) -> u64 {
+        self.long("log.cleaner.backoff.ms").max(1) as u64
+    }
+
     pub fn log_retention_check_interval_ms(&self) -> u64 {
         self.long("log.retention.check.interval.ms").max(1) as u64
     }
@@ -1573,6 +1584,7 @@ mod tests {
         b.connections_max_idle();
         b.queued_max_request_bytes();
         b.log_retention_check_interval_ms();
+        b.log_cleaner_backoff_ms();
         b.group_initial_rebalance_delay_ms();
         b.group_min_session_timeout_ms();
         b.group_max_session_timeout_ms();

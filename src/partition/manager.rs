@@ -510,6 +510,15 @@ impl ReplicaManager {
             .sum()
     }
 
+    /// Compacts the partitions of compacted topics (a pass does work only
+    /// where a segment was rolled since the last).
+    pub fn compact(&self) {
+        let now = now_ms();
+        for p in self.all_partitions() {
+            p.compact(now);
+        }
+    }
+
     /// Time-based roll and flush, and whether the disk is full.
     pub fn tick(&self) {
         self.disk.check();

@@ -666,18 +666,21 @@ impl Partition {
         }
     }
 
-    /// Deletes what retention allows and compacts what cleanup.policy asks
-    /// to; returns the segments deleted. A full disk is not compacted
-    /// (rewriting needs space) but retention still frees what it can.
-    pub(crate) fn apply_retention(&self, now_ms: i64) -> usize {
-        let mut log = self.log.write();
-        if !self.disk.is_full() {
-            if let Err(e) = log.clean(now_ms) {
-                self.disk.note(&e);
-                tracing::error!(topic = %self.topic, partition = self.index, error = %e, "compaction failed");
-            }
+    /// Compacts what cleanup.policy asks to. A full disk is not compacted:
+    /// rewriting needs space.
+    pub(crate) fn compact(&self, now_ms: i64) {
+        if self.disk.is_full() {
+            return;
         }
-        match log.apply_retention(now_ms) {
+        if let Err(e) = self.log.write().clean(now_ms) {
+            self.disk.note(&e);
+            tracing::error!(topic = %self.topic, partition = self.index, error = %e, "compaction failed");
+        }
+    }
+
+    /// Deletes what retention allows; returns the segments deleted.
+    pub(crate) fn apply_retention(&self, now_ms: i64) -> usize {
+        match self.log.write().apply_retention(now_ms) {
             Ok(n) => n,
             Err(e) => {
                 tracing::error!(topic = %self.topic, partition = self.index, error = %e, "retention failed");
