@@ -854,8 +854,11 @@ pub fn record_batch(values: &[&str], (id, epoch, sequence): (i64, i16, i32)) -> 
             producer_epoch: epoch,
             timestamp_type: TimestampType::Creation,
             offset: i as i64,
+            // The encoder starts a new batch wherever offset minus sequence
+            // changes; without a producer this keeps one batch whose base
+            // sequence is -1.
             sequence: if sequence < 0 {
-                -1
+                i as i32 - 1
             } else {
                 sequence + i as i32
             },
