@@ -15,16 +15,17 @@ use crate::security::acl::AclOperation;
 
 pub struct AddRaftVoter;
 
-/// Kafka's checks before a voter change: ALTER on the cluster, then the
-/// cluster id the request names (if any: null, or the empty string a
-/// client that left it unset sends) is this cluster's, then a voter id
-/// that can be one.
-pub(super) fn check_voter_change(
+/// Kafka's checks before a voter change (ALTER on the cluster, then the
+/// cluster id the request names, if any: null, or the empty string a
+/// client that left it unset sends, then a voter id that can be one), and
+/// the change itself through the quorum's leader.
+pub(super) async fn change_voter(
     broker: &BrokerContext,
     ctx: &RequestContext,
     cluster_id: Option<&StrBytes>,
     voter_id: i32,
-) -> Result<u64, (ResponseError, String)> {
+    change: fn(u64) -> VoterChange,
+) -> Result<(), (ResponseError, String)> {
     if !broker.allows_cluster(ctx, AclOperation::Alter) {
         return Err((
             ResponseError::ClusterAuthorizationFailed,
@@ -41,12 +42,17 @@ pub(super) fn check_voter_change(
             ),
         ));
     }
-    u64::try_from(voter_id).map_err(|_| {
+    let id = u64::try_from(voter_id).map_err(|_| {
         (
             ResponseError::InvalidRequest,
             format!("{voter_id} is not a node id."),
         )
-    })
+    })?;
+    broker
+        .controller
+        .change_voters(change(id))
+        .await
+        .map_err(|e| (e.code, e.message))
 }
 
 impl Handler for AddRaftVoter {
@@ -57,19 +63,14 @@ impl Handler for AddRaftVoter {
         ctx: RequestContext,
         request: AddRaftVoterRequest,
     ) -> AddRaftVoterResponse {
-        let outcome = match check_voter_change(
+        let outcome = change_voter(
             &broker,
             &ctx,
             request.cluster_id.as_ref(),
             request.voter_id,
-        ) {
-            Ok(id) => broker
-                .controller
-                .change_voters(VoterChange::Add(id))
-                .await
-                .map_err(|e| (e.code, e.message)),
-            Err(e) => Err(e),
-        };
+            VoterChange::Add,
+        )
+        .await;
         match outcome {
             Ok(()) => AddRaftVoterResponse::default(),
             Err((e, message)) => AddRaftVoterResponse::default()

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use kafka_protocol::messages::{RemoveRaftVoterRequest, RemoveRaftVoterResponse};
 use kafka_protocol::protocol::StrBytes;
 
-use super::add_raft_voter::check_voter_change;
+use super::add_raft_voter::change_voter;
 use super::{BrokerContext, Handler, RequestContext};
 use crate::cluster::quorum::voters::VoterChange;
 
@@ -21,19 +21,14 @@ impl Handler for RemoveRaftVoter {
         ctx: RequestContext,
         request: RemoveRaftVoterRequest,
     ) -> RemoveRaftVoterResponse {
-        let outcome = match check_voter_change(
+        let outcome = change_voter(
             &broker,
             &ctx,
             request.cluster_id.as_ref(),
             request.voter_id,
-        ) {
-            Ok(id) => broker
-                .controller
-                .change_voters(VoterChange::Remove(id))
-                .await
-                .map_err(|e| (e.code, e.message)),
-            Err(e) => Err(e),
-        };
+            VoterChange::Remove,
+        )
+        .await;
         match outcome {
             Ok(()) => RemoveRaftVoterResponse::default(),
             Err((e, message)) => RemoveRaftVoterResponse::default()
