@@ -347,7 +347,9 @@ impl Broker {
         controller.register(&data_dir, me, quorum_addr).await?;
         bootstrap_scram_credentials(&controller, scram_bootstrap).await?;
         let image = controller.image();
-        replicas.apply(&image.hosted_partitions(config.node_id(), &config));
+        // Logs open with the dynamic broker configs already in the quorum.
+        let effective = image.broker_config(config.node_id(), &config);
+        replicas.apply(&image.hosted_partitions(config.node_id(), &effective));
         let applied_epoch = image.epoch;
         let groups = GroupCoordinator::new(
             GroupConfig {
@@ -387,7 +389,16 @@ impl Broker {
             applied_epoch: AtomicU64::new(applied_epoch),
             metadata_apply: parking_lot::Mutex::new(()),
             authorizer: Authorizer::new(config.authorizer_settings()),
+            listener_tls: bound
+                .iter()
+                .filter_map(|b| Some((b.config.name.clone(), b.tls.clone()?)))
+                .collect(),
+            effective: parking_lot::Mutex::new(Arc::new(config.clone())),
         });
+        // Listeners serve the dynamic TLS configs in the quorum from the
+        // first connection (the effective config starts out static).
+        let ctx = context.clone();
+        let _ = tokio::task::spawn_blocking(move || ctx.apply_metadata()).await;
 
         let per_ip = PerIpLimit::resolve(
             config.max_connections_per_ip(),

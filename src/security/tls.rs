@@ -64,7 +64,7 @@ struct Settings {
 }
 
 /// A keystore or truststore: a file, or inline PEM.
-#[derive(Clone)]
+#[derive(Clone, PartialEq)]
 enum Store {
     File {
         /// The name of the config key the path came from, for errors.
@@ -166,6 +166,20 @@ pub fn truststore_certificates(
 }
 
 impl Settings {
+    /// Whether `other` names the same stores, passwords and options.
+    fn same_as(&self, other: &Settings) -> bool {
+        let versions = |s: &Settings| -> Vec<rustls::ProtocolVersion> {
+            s.protocols.iter().map(|p| p.version).collect()
+        };
+        self.listener == other.listener
+            && self.keystore == other.keystore
+            && self.key_password == other.key_password
+            && self.truststore == other.truststore
+            && self.client_auth == other.client_auth
+            && versions(self) == versions(other)
+            && self.cipher_suites == other.cipher_suites
+    }
+
     fn read(
         config: &BrokerConfig,
         listener: &str,
@@ -605,7 +619,10 @@ fn pem_key(pem: &[u8], password: Option<&str>) -> Result<PrivateKeyDer<'static>,
 /// One listener's TLS: the current server configuration (replaced when
 /// its files change) and the principal mapping.
 pub struct ServerTls {
-    settings: Settings,
+    /// Replaced by [`ServerTls::reconfigure`] (dynamic broker configs).
+    settings: parking_lot::Mutex<Settings>,
+    listener: String,
+    protocol: SecurityProtocol,
     current: watch::Sender<Arc<ServerConfig>>,
     mapper: PrincipalMapper,
 }
@@ -626,10 +643,46 @@ impl ServerTls {
         .map_err(|e| config_error(listener, format!("ssl.principal.mapping.rules: {e}")))?;
         let built = settings.build()?;
         Ok(ServerTls {
-            settings,
+            settings: parking_lot::Mutex::new(settings),
+            listener: listener.to_string(),
+            protocol,
             current: watch::channel(built).0,
             mapper,
         })
+    }
+
+    /// Checks that `config` gives `listener` a keystore and truststore
+    /// that load, as Kafka validates a dynamic keystore update.
+    pub fn check(
+        config: &BrokerConfig,
+        listener: &str,
+        protocol: SecurityProtocol,
+    ) -> Result<(), TlsError> {
+        Settings::read(config, listener, protocol)?
+            .build()
+            .map(|_| ())
+    }
+
+    /// The listener this TLS serves, and its security protocol.
+    pub fn listener(&self) -> (&str, SecurityProtocol) {
+        (&self.listener, self.protocol)
+    }
+
+    /// Takes the listener's settings from `config` (dynamic broker
+    /// configs changed): when they load, new connections get them and
+    /// the files they name are the ones watched. Nothing changes when the
+    /// settings are the same files and values as before.
+    pub fn reconfigure(&self, config: &BrokerConfig) -> Result<(), TlsError> {
+        let settings = Settings::read(config, &self.listener, self.protocol)?;
+        let mut current = self.settings.lock();
+        if settings.same_as(&current) {
+            return Ok(());
+        }
+        let built = settings.build()?;
+        *current = settings;
+        self.current.send_replace(built);
+        tracing::info!(listener = %self.listener, "applied dynamic TLS configs for new connections");
+        Ok(())
     }
 
     /// An acceptor with the configuration new connections get now.
@@ -647,14 +700,14 @@ impl ServerTls {
         let dn = match subject_dn(certificate) {
             Ok(dn) => dn,
             Err(e) => {
-                tracing::warn!(listener = %self.settings.listener, error = %e, "cannot read the client certificate's subject");
+                tracing::warn!(listener = %self.listener, error = %e, "cannot read the client certificate's subject");
                 return None;
             }
         };
         match self.mapper.map(&dn) {
             Some(name) => Some(KafkaPrincipal::user(&name)),
             None => {
-                tracing::warn!(listener = %self.settings.listener, subject = %dn, "no ssl.principal.mapping.rules rule applies to the client certificate");
+                tracing::warn!(listener = %self.listener, subject = %dn, "no ssl.principal.mapping.rules rule applies to the client certificate");
                 None
             }
         }
@@ -663,26 +716,30 @@ impl ServerTls {
     /// Polls the keystore and truststore files until shutdown; a change
     /// that loads replaces the configuration for new connections.
     pub async fn watch_files(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
-        let files = self.settings.files();
-        if files.is_empty() {
-            return;
-        }
+        let mut files = self.settings.lock().files();
         let mut seen = stamp(&files);
         loop {
             tokio::select! {
                 _ = shutdown.changed() => return,
                 _ = tokio::time::sleep(RELOAD_CHECK) => {}
             }
+            // A dynamic reconfiguration may have named other files.
+            let watched = self.settings.lock().files();
+            if watched != files {
+                files = watched;
+                seen = stamp(&files);
+                continue;
+            }
             let now = stamp(&files);
             if now == seen {
                 continue;
             }
             seen = now;
-            let settings = self.settings.clone();
+            let settings = self.settings.lock().clone();
             match tokio::task::spawn_blocking(move || settings.build()).await {
                 Ok(Ok(config)) => {
                     self.current.send_replace(config);
-                    tracing::info!(listener = %self.settings.listener, "reloaded the TLS keystore and truststore for new connections");
+                    tracing::info!(listener = %self.listener, "reloaded the TLS keystore and truststore for new connections");
                 }
                 Ok(Err(e)) => {
                     tracing::error!(error = %e, "cannot reload the TLS keystore or truststore; new connections keep the previous ones")
