@@ -13,7 +13,9 @@ use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinHandle;
 
 use crate::api::BrokerContext;
-use crate::cluster::quorum::network::{self, ForwardHandler, PeerLogin, QuorumSasl};
+use crate::cluster::quorum::network::{
+    self, ForwardHandler, PeerAuthorizer, PeerLogin, QuorumSasl,
+};
 use crate::cluster::replica_fetcher::{self, FetcherConfig};
 use crate::cluster::{
     BrokerEndpoint, BrokerRegistration, Controller, ControllerError, MetadataLoadError,
@@ -23,6 +25,7 @@ use crate::config::{BrokerConfig, LoadError};
 use crate::group::{GroupConfig, GroupCoordinator};
 use crate::metrics::{Metrics, MetricsError};
 use crate::partition::{DataDirLock, ReplicaManager, StartupError};
+use crate::security::acl::AclOperation;
 use crate::security::authorizer::Authorizer;
 use crate::security::sasl::client::SaslClientConfig;
 use crate::security::sasl::scram::{
@@ -335,12 +338,24 @@ impl Broker {
                 config: listener_config,
                 scram: quorum_scram(controller.clone(), &scram_bootstrap),
             });
+            let authorizer = Authorizer::new(config.authorizer_settings());
+            let images = controller.clone();
+            let authorize: PeerAuthorizer = Arc::new(move |principal, ip| {
+                if !authorizer.enabled() {
+                    return true;
+                }
+                let image = images.image();
+                authorizer
+                    .session(image.epoch, &image.acls, principal, ip)
+                    .allows_cluster(AclOperation::ClusterAction)
+            });
             background.push(tokio::spawn(network::serve(
                 quorum_listener,
                 quorum_server_tls,
                 sasl,
                 controller.raft(),
                 forward,
+                authorize,
                 shutdown_rx.clone(),
             )));
         }

@@ -1646,9 +1646,10 @@ impl BrokerConfig {
         self.explicit("broker.rack").map(str::to_string)
     }
 
-    /// Every property with its effective value and where it came from,
-    /// for DescribeConfigs on the broker: the table's, then any other
-    /// key set (listener overrides, dynamic keys Gregor does not use).
+    /// Every property with its effective value (none for a secret) and
+    /// where it came from, for DescribeConfigs on the broker: the
+    /// table's, then any other key set (listener overrides, dynamic keys
+    /// Gregor does not use).
     pub fn describe(&self) -> impl Iterator<Item = (&str, Option<String>, ConfigSource)> + '_ {
         let table = BROKER_CONFIGS.iter().map(|d| {
             let (value, source) = match self.explicit_with_source(d.name) {
@@ -1669,11 +1670,13 @@ impl BrokerConfig {
                 }
             }
         }
-        table.chain(
-            others
-                .into_iter()
-                .map(|(k, (v, source))| (k, Some(v.to_string()), source)),
-        )
+        table
+            .chain(
+                others
+                    .into_iter()
+                    .map(|(k, (v, source))| (k, Some(v.to_string()), source)),
+            )
+            .map(|(k, v, source)| (k, v.filter(|_| !is_secret(k)), source))
     }
 }
 
