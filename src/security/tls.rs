@@ -416,7 +416,7 @@ impl Settings {
             Store::InlinePem { certificates, key } => {
                 let chain = pem_certificates(certificates.as_bytes())
                     .map_err(|e| self.error(format!("ssl.keystore.certificate.chain: {e}")))?;
-                let key = pem_key(
+                let key = crate::pem_key::private_key(
                     key.as_deref().unwrap_or_default().as_bytes(),
                     self.key_password.as_deref(),
                 )
@@ -435,7 +435,8 @@ impl Settings {
                 match kind.unwrap_or_else(|| sniff(&data)) {
                     StoreType::Pem => {
                         let chain = pem_certificates(&data).map_err(at)?;
-                        let key = pem_key(&data, self.key_password.as_deref()).map_err(at)?;
+                        let key = crate::pem_key::private_key(&data, self.key_password.as_deref())
+                            .map_err(at)?;
                         Ok((chain, key))
                     }
                     StoreType::Pkcs12 => {
@@ -574,46 +575,6 @@ fn pem_certificates(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> 
         return Err("holds no PEM certificate".into());
     }
     Ok(certificates)
-}
-
-/// The private key of a PEM keystore. As Kafka's PEM keystores, an
-/// encrypted key is PKCS#8 (`ENCRYPTED PRIVATE KEY`, PBES2 as
-/// `openssl pkcs8 -topk8` writes it) opened with `ssl.key.password`; an
-/// unencrypted key is used as it is.
-fn pem_key(pem: &[u8], password: Option<&str>) -> Result<PrivateKeyDer<'static>, String> {
-    const ENCRYPTED: &str = "ENCRYPTED PRIVATE KEY";
-    if pem.windows(9).any(|w| w == b"DEK-Info:") {
-        return Err("the private key is encrypted in OpenSSL's legacy format (DEK-Info), which Kafka does not read either: convert it to encrypted PKCS#8 (openssl pkcs8 -topk8 -v2 aes-256-cbc)".into());
-    }
-    if !pem
-        .windows(ENCRYPTED.len())
-        .any(|w| w == ENCRYPTED.as_bytes())
-    {
-        return PrivateKeyDer::from_pem_slice(pem)
-            .map_err(|e| format!("no usable PEM private key: {e}"));
-    }
-    let password =
-        password.ok_or("the private key is encrypted: set ssl.key.password to its passphrase")?;
-    let text = std::str::from_utf8(pem).map_err(|_| "PEM that is not text")?;
-    let begin = format!("-----BEGIN {ENCRYPTED}-----");
-    let end = format!("-----END {ENCRYPTED}-----");
-    let start = text
-        .find(&begin)
-        .ok_or("no BEGIN line for the encrypted private key")?;
-    let stop = text[start..]
-        .find(&end)
-        .map(|i| start + i + end.len())
-        .ok_or("no END line for the encrypted private key")?;
-    let (_, document) = pkcs8::Document::from_pem(&text[start..stop])
-        .map_err(|e| format!("unreadable encrypted private key: {e}"))?;
-    let encrypted = pkcs8::EncryptedPrivateKeyInfo::try_from(document.as_bytes())
-        .map_err(|e| format!("unreadable encrypted private key: {e}"))?;
-    let key = encrypted.decrypt(password).map_err(|e| {
-        format!("cannot decrypt the private key with ssl.key.password (wrong password or an unsupported cipher): {e}")
-    })?;
-    Ok(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
-        key.as_bytes().to_vec(),
-    )))
 }
 
 /// One listener's TLS: the current server configuration (replaced when
