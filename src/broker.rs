@@ -414,10 +414,14 @@ impl Broker {
         // first connection (the effective config starts out static).
         let ctx = context.clone();
         let _ = tokio::task::spawn_blocking(move || ctx.apply_metadata()).await;
+        // Kafka's dynamic connection limits and cleaner backoff read here
+        // take the quorum's values at start; changed later, they apply at
+        // the next start.
+        let started = context.effective_config();
 
         let per_ip = PerIpLimit::resolve(
-            config.max_connections_per_ip(),
-            &config
+            started.max_connections_per_ip(),
+            &started
                 .max_connections_per_ip_overrides()
                 .map_err(LoadError::from)?,
         )
@@ -426,7 +430,7 @@ impl Broker {
         // Limits are the broker's, shared by every listener, as Kafka's
         // max.connections and max.connections.per.ip.
         let limit = Arc::new(Semaphore::new(
-            config.max_connections().min(Semaphore::MAX_PERMITS),
+            started.max_connections().min(Semaphore::MAX_PERMITS),
         ));
         let per_ip = Arc::new(per_ip);
         let request_pool = config
@@ -494,7 +498,7 @@ impl Broker {
             spawn_periodic(
                 context.clone(),
                 shutdown_rx.clone(),
-                Duration::from_millis(config.log_cleaner_backoff_ms()),
+                Duration::from_millis(started.log_cleaner_backoff_ms()),
                 |ctx| ctx.replicas.compact(),
             ),
             spawn_periodic(context.clone(), shutdown_rx.clone(), TICK, |ctx| {
