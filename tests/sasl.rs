@@ -1198,10 +1198,14 @@ fn an_authenticated_peer_without_cluster_action_cannot_join_the_quorum() {
             )
         })
         .collect();
-    let port = nodes[0]
-        .port(Duration::from_secs(30))
-        .expect("node 1 serves with node 2");
-    assert!(nodes[1].port(Duration::from_secs(30)).is_some());
+    // Generous: the suite's other tests run beside it on a small machine.
+    let port = nodes[0].port(Duration::from_secs(90)).unwrap_or_else(|| {
+        panic!(
+            "node 1 serves with node 2: {}",
+            nodes[0].log.lock().unwrap()
+        )
+    });
+    assert!(nodes[1].port(Duration::from_secs(90)).is_some());
     assert!(
         wait_until(Duration::from_secs(15), || nodes[..2].iter().any(|n| n
             .logged(
