@@ -13,7 +13,9 @@ use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinHandle;
 
 use crate::api::BrokerContext;
-use crate::cluster::quorum::network::{self, ForwardHandler, PeerLogin, QuorumSasl};
+use crate::cluster::quorum::network::{
+    self, ForwardHandler, PeerAuthorizer, PeerLogin, QuorumSasl,
+};
 use crate::cluster::replica_fetcher::{self, FetcherConfig};
 use crate::cluster::{
     BrokerEndpoint, BrokerRegistration, Controller, ControllerError, MetadataLoadError,
@@ -23,6 +25,7 @@ use crate::config::{BrokerConfig, LoadError};
 use crate::group::{GroupConfig, GroupCoordinator};
 use crate::metrics::{Metrics, MetricsError};
 use crate::partition::{DataDirLock, ReplicaManager, StartupError};
+use crate::security::acl::AclOperation;
 use crate::security::authorizer::Authorizer;
 use crate::security::sasl::client::SaslClientConfig;
 use crate::security::sasl::scram::{
@@ -335,19 +338,33 @@ impl Broker {
                 config: listener_config,
                 scram: quorum_scram(controller.clone(), &scram_bootstrap),
             });
+            let authorizer = Authorizer::new(config.authorizer_settings());
+            let images = controller.clone();
+            let authorize: PeerAuthorizer = Arc::new(move |principal, ip| {
+                if !authorizer.enabled() {
+                    return true;
+                }
+                let image = images.image();
+                authorizer
+                    .session(image.epoch, &image.acls, principal, ip)
+                    .allows_cluster(AclOperation::ClusterAction)
+            });
             background.push(tokio::spawn(network::serve(
                 quorum_listener,
                 quorum_server_tls,
                 sasl,
                 controller.raft(),
                 forward,
+                authorize,
                 shutdown_rx.clone(),
             )));
         }
         controller.register(&data_dir, me, quorum_addr).await?;
         bootstrap_scram_credentials(&controller, scram_bootstrap).await?;
         let image = controller.image();
-        replicas.apply(&image.hosted_partitions(config.node_id(), &config));
+        // Logs open with the dynamic broker configs already in the quorum.
+        let effective = image.broker_config(config.node_id(), &config);
+        replicas.apply(&image.hosted_partitions(config.node_id(), &effective));
         let applied_epoch = image.epoch;
         let groups = GroupCoordinator::new(
             GroupConfig {
@@ -387,11 +404,24 @@ impl Broker {
             applied_epoch: AtomicU64::new(applied_epoch),
             metadata_apply: parking_lot::Mutex::new(()),
             authorizer: Authorizer::new(config.authorizer_settings()),
+            listener_tls: bound
+                .iter()
+                .filter_map(|b| Some((b.config.name.clone(), b.tls.clone()?)))
+                .collect(),
+            effective: parking_lot::Mutex::new(Arc::new(config.clone())),
         });
+        // Listeners serve the dynamic TLS configs in the quorum from the
+        // first connection (the effective config starts out static).
+        let ctx = context.clone();
+        let _ = tokio::task::spawn_blocking(move || ctx.apply_metadata()).await;
+        // Kafka's dynamic connection limits and cleaner backoff read here
+        // take the quorum's values at start; changed later, they apply at
+        // the next start.
+        let started = context.effective_config();
 
         let per_ip = PerIpLimit::resolve(
-            config.max_connections_per_ip(),
-            &config
+            started.max_connections_per_ip(),
+            &started
                 .max_connections_per_ip_overrides()
                 .map_err(LoadError::from)?,
         )
@@ -400,7 +430,7 @@ impl Broker {
         // Limits are the broker's, shared by every listener, as Kafka's
         // max.connections and max.connections.per.ip.
         let limit = Arc::new(Semaphore::new(
-            config.max_connections().min(Semaphore::MAX_PERMITS),
+            started.max_connections().min(Semaphore::MAX_PERMITS),
         ));
         let per_ip = Arc::new(per_ip);
         let request_pool = config
@@ -468,7 +498,7 @@ impl Broker {
             spawn_periodic(
                 context.clone(),
                 shutdown_rx.clone(),
-                Duration::from_millis(config.log_cleaner_backoff_ms()),
+                Duration::from_millis(started.log_cleaner_backoff_ms()),
                 |ctx| ctx.replicas.compact(),
             ),
             spawn_periodic(context.clone(), shutdown_rx.clone(), TICK, |ctx| {

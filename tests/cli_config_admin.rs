@@ -113,63 +113,214 @@ fn topic_configs_are_described_altered_and_deleted() {
     assert_eq!(missing.stderr.lines().count(), 1, "{}", missing.stderr);
 }
 
-#[test]
-fn broker_configs_are_described_and_refused_changes_say_why() {
-    let broker = BrokerProcess::start(&["log.retention.hours=48"]);
-    let bs = broker.bootstrap();
-    let tool = |args: &[&str]| run_tool(BIN, &bs, args, b"");
+/// rdkafka's AlterConfigs (the legacy, whole-set form) on broker 1:
+/// whether the request was answered.
+fn legacy_alter(bs: &str, configs: &[(&str, &str)], validate_only: bool) -> Result<(), String> {
+    use rdkafka::admin::{AdminOptions, AlterConfig, ResourceSpecifier};
+    let admin = common::admin(bs);
+    let mut alter = AlterConfig::new(ResourceSpecifier::Broker(1));
+    for (k, v) in configs {
+        alter = alter.set(k, v);
+    }
+    let opts = AdminOptions::new().validate_only(validate_only);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let results = runtime
+        .block_on(admin.alter_configs(&[alter], &opts))
+        .map_err(|e| e.to_string())?;
+    assert_eq!(results.len(), 1);
+    Ok(())
+}
 
-    let all = tool(&["--describe", "--broker", "1", "--all"]);
+/// The line of `key` in a describe listing.
+fn config_line<'a>(listing: &'a str, key: &str) -> &'a str {
+    let prefix = format!("  {key}=");
+    listing
+        .lines()
+        .find(|l| l.starts_with(&prefix))
+        .unwrap_or_else(|| panic!("no {key} in {listing}"))
+}
+
+#[test]
+fn dynamic_broker_configs_are_stored_in_the_quorum_and_applied() {
+    let mut broker = BrokerProcess::start(&["log.retention.hours=48"]);
+    let bs = broker.bootstrap();
+    let tool = |bs: &str, args: &[&str]| run_tool(BIN, bs, args, b"");
+
+    let all = tool(&bs, &["--describe", "--broker", "1", "--all"]);
     let all = all.ok();
     assert!(all.starts_with("All configs for broker 1 are:\n"), "{all}");
     assert!(
-        all.lines()
-            .any(|l| l.starts_with("  log.retention.hours=48 ")
-                && l.contains("STATIC_BROKER_CONFIG:log.retention.hours=48")),
+        config_line(all, "log.retention.hours")
+            .contains("STATIC_BROKER_CONFIG:log.retention.hours=48"),
         "{all}"
     );
     assert_eq!(
-        tool(&["--describe", "--entity-type", "brokers"]).ok(),
+        tool(&bs, &["--describe", "--entity-type", "brokers"]).ok(),
         "Dynamic configs for broker 1 are:\nDefault configs for brokers in the cluster are:\n",
         "every broker and the cluster default; none set dynamically"
     );
-    let defaults = tool(&[
-        "--describe",
-        "--broker-defaults",
-        "--all",
-        "--output",
-        "json",
-    ]);
+
+    // A cluster default of a log config is the default of new topics.
+    tool(
+        &bs,
+        &[
+            "--alter",
+            "--broker-defaults",
+            "--add-config",
+            "log.retention.ms=3600000",
+        ],
+    )
+    .ok();
+    let defaults = tool(
+        &bs,
+        &["--describe", "--broker-defaults", "--output", "json"],
+    );
     let defaults: serde_json::Value = serde_json::from_str(defaults.ok()).unwrap();
     assert_eq!(defaults[0]["entity_name"], serde_json::Value::Null);
-    assert!(defaults[0]["configs"]
-        .as_array()
-        .is_some_and(|c| !c.is_empty()));
+    let configs = defaults[0]["configs"].as_array().unwrap();
+    assert_eq!(configs.len(), 1, "{defaults}");
+    assert_eq!(configs[0]["name"], "log.retention.ms");
+    assert_eq!(configs[0]["value"], "3600000");
+    run_tool(TOPIC_ADMIN, &bs, &["create", "--topic", "fresh"], b"").ok();
+    let fresh = tool(&bs, &["--describe", "--topic", "fresh", "--all"]);
+    let line = config_line(fresh.ok(), "retention.ms");
+    assert!(
+        line.starts_with("  retention.ms=3600000 ")
+            && line.contains("DYNAMIC_DEFAULT_BROKER_CONFIG:log.retention.ms=3600000")
+            && line.contains("STATIC_BROKER_CONFIG:log.retention.hours=48"),
+        "{line}"
+    );
 
-    for args in [
+    // This broker's own values, including a key Kafka takes dynamically
+    // and Gregor does not use (librdkafka's 0081_admin sets it).
+    tool(
+        &bs,
         &[
             "--alter",
             "--broker",
             "1",
             "--add-config",
-            "log.retention.hours=1",
-        ][..],
+            "message.max.bytes=2000000,sasl.kerberos.min.time.before.relogin=58000",
+        ],
+    )
+    .ok();
+    // The legacy AlterConfigs (rdkafka's alter_configs) with
+    // validate_only: accepted, and nothing changes.
+    assert_eq!(legacy_alter(&bs, &[("num.io.threads", "4")], true), Ok(()));
+    let listing = tool(&bs, &["--describe", "--broker", "1"]);
+    assert!(!listing.ok().contains("num.io.threads"), "{}", listing.ok());
+
+    // A static key is refused with Kafka's reason, and nothing changes.
+    let refused = tool(
+        &bs,
+        &[
+            "--alter",
+            "--broker",
+            "1",
+            "--add-config",
+            "log.dirs=/elsewhere",
+        ],
+    );
+    assert_eq!(refused.code, Some(1), "{}", refused.stderr);
+    assert_eq!(refused.stderr.lines().count(), 1, "{}", refused.stderr);
+    assert!(
+        refused
+            .stderr
+            .contains("Cannot update these configs dynamically: Set(log.dirs)"),
+        "{}",
+        refused.stderr
+    );
+    // Per-broker keys cannot be the cluster default.
+    let refused = tool(
+        &bs,
         &[
             "--alter",
             "--broker-defaults",
             "--add-config",
-            "log.retention.hours=1",
-        ][..],
-    ] {
-        let refused = tool(args);
-        assert_eq!(refused.code, Some(1), "{args:?}: {}", refused.stderr);
-        assert_eq!(refused.stderr.lines().count(), 1, "{}", refused.stderr);
-        assert!(
-            refused.stderr.contains("cannot be altered at run time"),
-            "the broker's own reason: {}",
-            refused.stderr
-        );
-    }
+            "listener.name.plaintext.ssl.keystore.location=/k",
+        ],
+    );
+    assert!(
+        refused.stderr.contains("broker id must be specified"),
+        "{}",
+        refused.stderr
+    );
+
+    // Kept in the quorum: the same after a restart.
+    broker.stop();
+    broker.restart();
+    let bs = broker.bootstrap();
+    let dynamic = tool(&bs, &["--describe", "--broker", "1"]);
+    let dynamic = dynamic.ok();
+    assert!(
+        config_line(dynamic, "message.max.bytes")
+            .starts_with("  message.max.bytes=2000000 sensitive=false synonyms={DYNAMIC_BROKER_CONFIG:message.max.bytes=2000000, DEFAULT_CONFIG:message.max.bytes=1048588}"),
+        "{dynamic}"
+    );
+    assert!(
+        config_line(dynamic, "sasl.kerberos.min.time.before.relogin")
+            .contains("DYNAMIC_BROKER_CONFIG"),
+        "{dynamic}"
+    );
+    assert!(!dynamic.contains("log.dirs"), "{dynamic}");
+    run_tool(TOPIC_ADMIN, &bs, &["create", "--topic", "after"], b"").ok();
+    let after = tool(&bs, &["--describe", "--topic", "after", "--all"]);
+    let after = after.ok();
+    assert!(
+        config_line(after, "max.message.bytes").contains("max.message.bytes=2000000 ")
+            && config_line(after, "retention.ms").starts_with("  retention.ms=3600000 "),
+        "{after}"
+    );
+
+    // The legacy AlterConfigs replaces the broker's whole set, as Kafka's.
+    assert_eq!(
+        legacy_alter(
+            &bs,
+            &[("sasl.kerberos.min.time.before.relogin", "60000")],
+            false
+        ),
+        Ok(())
+    );
+    let listing = tool(&bs, &["--describe", "--broker", "1"]);
+    assert!(
+        listing
+            .ok()
+            .contains("sasl.kerberos.min.time.before.relogin=60000")
+            && !listing.ok().contains("message.max.bytes"),
+        "{}",
+        listing.ok()
+    );
+    // (rdkafka's alter_configs drops a resource's error code: the
+    // refusal shows as nothing changed.)
+    legacy_alter(&bs, &[("broker.id", "7")], false).unwrap();
+    let listing = tool(&bs, &["--describe", "--broker", "1"]);
+    assert!(
+        listing
+            .ok()
+            .contains("sasl.kerberos.min.time.before.relogin=60000")
+            && !listing.ok().contains("broker.id"),
+        "{}",
+        listing.ok()
+    );
+
+    // Deleting the default brings back the static value.
+    tool(
+        &bs,
+        &[
+            "--alter",
+            "--broker-defaults",
+            "--delete-config",
+            "log.retention.ms",
+        ],
+    )
+    .ok();
+    let after = tool(&bs, &["--describe", "--topic", "after", "--all"]);
+    assert!(
+        config_line(after.ok(), "retention.ms")
+            .starts_with("  retention.ms=172800000 sensitive=false synonyms={STATIC_BROKER_CONFIG:log.retention.hours=48"),
+        "{}",
+        after.ok()
+    );
 }
 
 #[test]
@@ -341,11 +492,16 @@ fn scram_users_are_created_described_and_deleted_over_sasl() {
 
     // The tools' own connection (broker defaults, reassignments)
     // authenticates with the same settings.
+    as_admin(&[
+        "--alter",
+        "--broker-defaults",
+        "--add-config",
+        "log.retention.ms=7200000",
+    ])
+    .ok();
     let defaults = as_admin(&["--describe", "--broker-defaults", "--all", "--json"]);
     let defaults: serde_json::Value = serde_json::from_str(defaults.ok()).unwrap();
-    assert!(defaults[0]["configs"]
-        .as_array()
-        .is_some_and(|c| !c.is_empty()));
+    assert_eq!(defaults[0]["configs"][0]["value"], "7200000", "{defaults}");
     run_tool(
         TOPIC_ADMIN,
         &bs,

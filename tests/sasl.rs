@@ -1164,6 +1164,71 @@ fn a_controller_with_a_wrong_password_cannot_join_the_quorum() {
     assert!(nodes[2].port(Duration::ZERO).is_none());
 }
 
+/// With an authorizer on, a quorum peer needs CLUSTER_ACTION on the
+/// cluster: node 3 logs in with a valid PLAIN user that is neither a
+/// super user nor granted it, is refused by the others and never joins;
+/// the two controllers whose user is a super user run the cluster.
+#[test]
+fn an_authenticated_peer_without_cluster_action_cannot_join_the_quorum() {
+    let ports: Vec<u16> = (0..3).map(|_| common::free_port()).collect();
+    let voters = ports
+        .iter()
+        .enumerate()
+        .map(|(i, p)| format!("{}@127.0.0.1:{p}", i + 1))
+        .collect::<Vec<_>>()
+        .join(",");
+    let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let nodes: Vec<LoggedBroker> = (0..3)
+        .map(|i| {
+            let user = if i == 2 { "intruder" } else { "controller" };
+            LoggedBroker::launch(
+                dirs[i].path(),
+                &[
+                    format!("node.id={}", i + 1),
+                    format!("controller.quorum.voters={voters}"),
+                    "controller.listener.names=CONTROLLER".to_string(),
+                    "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:SASL_PLAINTEXT".to_string(),
+                    format!("listeners=PLAINTEXT://127.0.0.1:0,CONTROLLER://127.0.0.1:{}", ports[i]),
+                    "sasl.enabled.mechanisms=PLAIN".to_string(),
+                    "sasl.mechanism.controller.protocol=PLAIN".to_string(),
+                    format!("listener.name.controller.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username=\"{user}\" password=\"{user}-secret\" user_controller=\"controller-secret\" user_intruder=\"intruder-secret\";"),
+                    "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer".to_string(),
+                    "super.users=User:controller".to_string(),
+                ],
+            )
+        })
+        .collect();
+    // Generous: the suite's other tests run beside it on a small machine.
+    let port = nodes[0].port(Duration::from_secs(90)).unwrap_or_else(|| {
+        panic!(
+            "node 1 serves with node 2: {}",
+            nodes[0].log.lock().unwrap()
+        )
+    });
+    assert!(nodes[1].port(Duration::from_secs(90)).is_some());
+    assert!(
+        wait_until(Duration::from_secs(15), || nodes[..2].iter().any(|n| n
+            .logged(
+                "quorum peer refused: CLUSTER_ACTION on the cluster is not authorized"
+            )
+            && n.logged("User:intruder"))),
+        "node 1: {}",
+        nodes[0].log.lock().unwrap()
+    );
+    let mut client = RawClient::connect(port);
+    let metadata = client
+        .call(&MetadataRequest::default().with_topics(None), 12)
+        .expect("metadata");
+    let mut brokers: Vec<i32> = metadata.brokers.iter().map(|b| b.node_id.0).collect();
+    brokers.sort_unstable();
+    assert_eq!(
+        brokers,
+        [1, 2],
+        "the unauthorised controller never registered"
+    );
+    assert!(nodes[2].port(Duration::ZERO).is_none());
+}
+
 /// Kafka's default controller mechanism, GSSAPI, stops the start with one line.
 #[test]
 fn a_sasl_controller_listener_without_a_supported_mechanism_stops_the_start() {

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use common::pki::{write, Ca, Issued};
-use common::{wait_until, BrokerProcess, RawClient};
+use common::{run_tool, wait_until, BrokerProcess, RawClient};
 use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
 use kafka_protocol::messages::{
     ApiKey, ApiVersionsRequest, DescribeClusterRequest, DescribeConfigsRequest,
@@ -542,6 +542,63 @@ fn an_encrypted_pkcs8_key_opens_with_ssl_key_password() {
     assert!(wrong.contains("cannot decrypt the private key"), "{wrong}");
 }
 
+/// The tools' own connection (`client::wire`: config-admin's broker
+/// defaults) presents a client certificate whose key is encrypted PKCS#8,
+/// opened with librdkafka's `ssl.key.password`.
+#[test]
+fn the_tools_own_connection_opens_an_encrypted_client_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ca = Ca::new("test CA");
+    let ca_path = write(tmp.path(), "ca.pem", ca.pem());
+    let keystore = pem_keystore(tmp.path(), &ca.issue(&broker_subject(), 1));
+    let broker = tls_broker(
+        &keystore,
+        &[
+            "ssl.client.auth=required".into(),
+            format!("ssl.truststore.location={}", ca_path.display()),
+            "ssl.truststore.type=PEM".into(),
+        ],
+    );
+    let alice = ca.issue(&alice_subject(), 10);
+    let cert = write(tmp.path(), "alice.pem", &alice.cert_pem);
+    let key = write(
+        tmp.path(),
+        "alice.key",
+        encrypted_pkcs8_pem(&alice.key_der, "alice-pass"),
+    );
+    let bootstrap = format!("127.0.0.1:{}", broker.listener_port("SSL"));
+    let describe = |password: &str| {
+        run_tool(
+            env!("CARGO_BIN_EXE_config-admin"),
+            &bootstrap,
+            &[
+                "-X",
+                "security.protocol=SSL",
+                "-X",
+                &format!("ssl.ca.location={}", ca_path.display()),
+                "-X",
+                &format!("ssl.certificate.location={}", cert.display()),
+                "-X",
+                &format!("ssl.key.location={}", key.display()),
+                "-X",
+                &format!("ssl.key.password={password}"),
+                "--describe",
+                "--broker-defaults",
+                "--json",
+            ],
+            b"",
+        )
+    };
+    let described: serde_json::Value = serde_json::from_str(describe("alice-pass").ok()).unwrap();
+    assert_eq!(described[0]["entity_type"], "brokers", "{described}");
+    assert!(described[0]["configs"].is_array(), "{described}");
+    let wrong = describe("guessed");
+    assert_eq!(wrong.code, Some(1), "{}", wrong.stderr);
+    // librdkafka, set up first, refuses it before the tool's own
+    // connection would.
+    assert!(wrong.stderr.contains("ssl.key"), "{}", wrong.stderr);
+}
+
 #[test]
 fn mtls_required_takes_the_principal_from_the_certificate_subject() {
     let tmp = tempfile::tempdir().unwrap();
@@ -714,6 +771,72 @@ fn a_renewed_certificate_is_served_to_new_connections_while_old_ones_stay() {
         !kept
     });
     assert!(kept, "a broken keystore replaced the good one");
+}
+
+#[test]
+fn a_keystore_set_through_config_admin_is_served_to_new_connections() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ca = Ca::new("test CA");
+    let keystore = pem_keystore(tmp.path(), &ca.issue(&broker_subject(), 1));
+    let mut broker = tls_broker(&keystore, &[]);
+    let client = tls_client(&ca, None);
+    assert_eq!(
+        served_serial(&tls_connect(broker.listener_port("SSL"), client.clone()).unwrap()),
+        1
+    );
+    let config_admin = |bs: &str, config: &str| {
+        run_tool(
+            env!("CARGO_BIN_EXE_config-admin"),
+            bs,
+            &["--alter", "--broker", "1", "--add-config", config],
+            b"",
+        )
+    };
+
+    // A keystore that does not load is refused before it is stored.
+    let refused = config_admin(
+        &broker.bootstrap(),
+        "listener.name.ssl.ssl.keystore.location=/nonexistent.pem",
+    );
+    assert_eq!(refused.code, Some(1), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("/nonexistent.pem"),
+        "{}",
+        refused.stderr
+    );
+
+    let renewed = ca.issue(&broker_subject(), 2);
+    let second = write(
+        tmp.path(),
+        "second.pem",
+        format!("{}{}", renewed.cert_pem, renewed.key_pem),
+    );
+    config_admin(
+        &broker.bootstrap(),
+        &format!(
+            "listener.name.ssl.ssl.keystore.location={}",
+            second.display()
+        ),
+    )
+    .ok();
+    let port = broker.listener_port("SSL");
+    assert!(
+        wait_until(Duration::from_secs(20), || {
+            tls_connect(port, client.clone()).is_ok_and(|s| served_serial(&s) == 2)
+        }),
+        "the keystore set through config-admin was not served"
+    );
+
+    // It is in the metadata quorum: a restarted broker serves it too.
+    broker.stop();
+    broker.restart();
+    let port = broker.listener_port("SSL");
+    assert!(
+        wait_until(Duration::from_secs(20), || {
+            tls_connect(port, client.clone()).is_ok_and(|s| served_serial(&s) == 2)
+        }),
+        "the dynamic keystore was not served after a restart"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

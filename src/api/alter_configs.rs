@@ -1,4 +1,5 @@
-//! AlterConfigs (the legacy form): replaces a topic's whole set of overrides.
+//! AlterConfigs (the legacy form): replaces a topic's whole set of
+//! overrides, or a broker's dynamic configs.
 
 use std::sync::Arc;
 
@@ -61,7 +62,27 @@ impl Handler for AlterConfigs {
                     )
                     .await
                 }
-                BROKER => Err(config_resource::broker_not_alterable()),
+                BROKER => {
+                    // As Kafka: the request's configs replace the
+                    // resource's whole set of dynamic configs.
+                    config_resource::alter_broker(
+                        &broker,
+                        &r.resource_name,
+                        request.validate_only,
+                        |configs| {
+                            *configs = r
+                                .configs
+                                .iter()
+                                .map(|c| {
+                                    let value = c.value.as_deref().unwrap_or_default();
+                                    (c.name.to_string(), value.trim().to_string())
+                                })
+                                .collect();
+                            Ok(())
+                        },
+                    )
+                    .await
+                }
                 other => Err(config_resource::unsupported_resource(other)),
             };
             if outcome.is_ok() && !request.validate_only {

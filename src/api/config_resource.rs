@@ -1,16 +1,17 @@
 //! What DescribeConfigs, AlterConfigs and IncrementalAlterConfigs share:
 //! resource types and the checks on which resource a request names.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use kafka_protocol::error::ResponseError;
 
 use super::BrokerContext;
 use crate::cluster::controller::unknown_topic;
 use crate::cluster::{topic_name, ControllerError};
-use crate::config::TopicConfig;
+use crate::config::{dynamic, TopicConfig};
 use crate::security::acl::{AclOperation, ResourceType};
 use crate::security::authorizer::Authorization;
+use crate::security::tls::ServerTls;
 
 pub const TOPIC: i8 = 2;
 pub const BROKER: i8 = 4;
@@ -115,13 +116,69 @@ fn current_topic_config(
         .ok_or_else(|| unknown_topic(name))
 }
 
-/// Gregor has no dynamic broker configs yet: its properties come from the
-/// file and command line only.
-pub fn broker_not_alterable() -> ControllerError {
-    ControllerError::new(
+/// A broker resource a request may name on this broker: its own id, or
+/// the empty name of the cluster default (Kafka's ConfigAdminManager).
+pub fn check_broker_name(broker: &BrokerContext, name: &str) -> Result<(), ControllerError> {
+    if name.is_empty() || name == broker.node_id.to_string() {
+        return Ok(());
+    }
+    Err(ControllerError::new(
         ResponseError::InvalidRequest,
-        "Broker configs cannot be altered at run time; set them in server.properties or with --override.",
-    )
+        format!(
+            "Unexpected broker id, expected {} or empty string, but received {name}",
+            broker.node_id
+        ),
+    ))
+}
+
+/// Edits the dynamic configs of broker resource `name` (this broker's
+/// id, or "" for the cluster default) with `edit`, checks what changed
+/// as Kafka does (DynamicBrokerConfig.validateConfigs, and for this
+/// broker that its TLS listeners still load), then commits the result
+/// to the metadata quorum (or only validates it).
+pub async fn alter_broker(
+    broker: &BrokerContext,
+    name: &str,
+    validate_only: bool,
+    edit: impl FnOnce(&mut BTreeMap<String, String>) -> Result<(), ControllerError>,
+) -> Result<(), ControllerError> {
+    check_broker_name(broker, name)?;
+    let image = broker.image();
+    let before = image.broker_configs.get(name).cloned().unwrap_or_default();
+    let mut configs = before.clone();
+    edit(&mut configs)?;
+    let refuse = |message: String| {
+        ControllerError::new(
+            ResponseError::InvalidRequest,
+            format!("Invalid config value for resource ConfigResource(type=BROKER, name='{name}'): {message}"),
+        )
+    };
+    let set: BTreeMap<String, String> = configs
+        .iter()
+        .filter(|(k, v)| before.get(*k) != Some(*v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let per_broker = !name.is_empty();
+    dynamic::validate(&set, per_broker).map_err(refuse)?;
+    let touches_tls = set
+        .keys()
+        .chain(before.keys().filter(|k| !configs.contains_key(*k)))
+        .any(|k| k.starts_with("listener.name.") || k.starts_with("ssl."));
+    if per_broker && touches_tls {
+        let config = broker
+            .config
+            .with_dynamic(image.broker_configs.get(""), Some(&configs));
+        for (_, tls) in &broker.listener_tls {
+            let (listener, protocol) = tls.listener();
+            ServerTls::check(&config, listener, protocol).map_err(|e| refuse(e.to_string()))?;
+        }
+    }
+    if validate_only {
+        return Ok(());
+    }
+    broker.controller.set_broker_configs(name, configs).await?;
+    broker.apply_metadata();
+    Ok(())
 }
 
 pub fn unsupported_resource(resource_type: i8) -> ControllerError {

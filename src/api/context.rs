@@ -13,6 +13,7 @@ use crate::group::{GroupCoordinator, OFFSETS_TOPIC};
 use crate::partition::ReplicaManager;
 use crate::security::acl::{AclOperation, ResourceType};
 use crate::security::authorizer::{Authorization, Authorizer};
+use crate::security::tls::ServerTls;
 use crate::security::{KafkaPrincipal, SecurityProtocol};
 use crate::transaction::{ProducerIdManager, TransactionCoordinator, TRANSACTION_STATE_TOPIC};
 
@@ -31,6 +32,11 @@ pub struct BrokerContext {
     /// Serialises [`BrokerContext::apply_metadata`].
     pub metadata_apply: parking_lot::Mutex<()>,
     pub authorizer: Authorizer,
+    /// The TLS of each TLS client listener, reconfigured when dynamic
+    /// configs change its keystore or truststore.
+    pub listener_tls: Vec<(String, Arc<ServerTls>)>,
+    /// `config` under the dynamic configs of the last image looked at.
+    pub effective: parking_lot::Mutex<Arc<BrokerConfig>>,
 }
 
 impl BrokerContext {
@@ -97,12 +103,51 @@ impl BrokerContext {
         // the newer image just created.
         let _serial = self.metadata_apply.lock();
         let image = self.image();
-        let hosted = image.hosted_partitions(self.node_id, &self.config);
+        let (config, changed) = self.refresh_config(&image);
+        if changed {
+            self.reconfigure_tls(&config);
+        }
+        let hosted = image.hosted_partitions(self.node_id, &config);
         self.replicas.apply(&hosted);
         self.applied_epoch.fetch_max(image.epoch, Ordering::AcqRel);
         // Coordinators follow the leadership of their internal partitions.
         self.groups.sync_leadership();
         self.transactions.sync_leadership();
+    }
+
+    /// The broker configuration in force now: the static one under the
+    /// current image's dynamic broker configs.
+    pub fn effective_config(&self) -> Arc<BrokerConfig> {
+        self.refresh_config(&self.image()).0
+    }
+
+    /// The configuration under `image`'s dynamic configs, and whether
+    /// they differ from those last seen.
+    fn refresh_config(&self, image: &MetadataImage) -> (Arc<BrokerConfig>, bool) {
+        let mut effective = self.effective.lock();
+        let (default, broker) = effective.dynamic_layers();
+        let empty = Default::default();
+        let now_default = image.broker_configs.get("").unwrap_or(&empty);
+        let now_broker = image
+            .broker_configs
+            .get(&self.node_id.to_string())
+            .unwrap_or(&empty);
+        if default == now_default && broker == now_broker {
+            return (effective.clone(), false);
+        }
+        *effective = Arc::new(image.broker_config(self.node_id, &self.config));
+        (effective.clone(), true)
+    }
+
+    /// Rebuilds each TLS listener's configuration from `config`; one that
+    /// does not load keeps its previous certificates, as Kafka keeps a
+    /// listener's keystore when a dynamic update of it fails.
+    fn reconfigure_tls(&self, config: &BrokerConfig) {
+        for (listener, tls) in &self.listener_tls {
+            if let Err(e) = tls.reconfigure(config) {
+                tracing::error!(%listener, error = %e, "cannot apply the dynamic TLS configs; new connections keep the previous ones");
+            }
+        }
     }
 
     /// Whether this broker may answer for `group_id` now: NOT_COORDINATOR

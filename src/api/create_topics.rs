@@ -21,10 +21,11 @@ pub struct CreateTopics;
 
 /// The resolved configs Kafka returns with a created topic (v5+).
 fn described_configs(broker: &BrokerContext, topic: &TopicImage) -> Vec<CreatableTopicConfigs> {
+    let broker_config = broker.effective_config();
     TOPIC_CONFIGS
         .iter()
         .filter_map(|(def, _)| {
-            let (value, source) = topic.config.resolve(def.name, &broker.config)?;
+            let (value, source) = topic.config.resolve(def.name, &broker_config)?;
             Some(
                 CreatableTopicConfigs::default()
                     .with_name(StrBytes::from_static_str(def.name))

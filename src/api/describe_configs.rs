@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::describe_configs_response::{
     DescribeConfigsResourceResult, DescribeConfigsResult, DescribeConfigsSynonym,
 };
@@ -13,7 +12,7 @@ use kafka_protocol::protocol::StrBytes;
 use super::config_resource::{self, BROKER, TOPIC};
 use super::{BrokerContext, Handler, RequestContext};
 use crate::cluster::ControllerError;
-use crate::config::{ConfigDef, ConfigKind, ConfigSource, TOPIC_CONFIGS};
+use crate::config::{base_config_def, dynamic, ConfigDef, ConfigSource, TOPIC_CONFIGS};
 use crate::security::acl::AclOperation;
 
 pub struct DescribeConfigs;
@@ -49,6 +48,31 @@ impl Options<'_> {
                     .then(|| StrBytes::from_static_str(def.doc)),
             )
     }
+
+    /// A broker property's entry: a key outside the table (a listener
+    /// override, a dynamic key Gregor does not use) takes its base key's
+    /// type, or none; a secret's value is never shown.
+    fn broker_entry(
+        &self,
+        name: &str,
+        value: Option<String>,
+        source: ConfigSource,
+    ) -> DescribeConfigsResourceResult {
+        let secret = crate::config::is_secret(name);
+        let def = base_config_def(name);
+        DescribeConfigsResourceResult::default()
+            .with_name(StrBytes::from_string(name.to_string()))
+            .with_value(value.filter(|_| !secret).map(StrBytes::from_string))
+            .with_read_only(!dynamic::is_dynamic(name))
+            .with_is_sensitive(secret)
+            .with_config_source(source.wire_code())
+            .with_config_type(def.map_or(0, |d| d.kind.wire_code()))
+            .with_documentation(
+                self.documentation
+                    .then(|| def.map(|d| StrBytes::from_static_str(d.doc)))
+                    .flatten(),
+            )
+    }
 }
 
 fn synonym(name: &str, value: String, source: ConfigSource) -> DescribeConfigsSynonym {
@@ -64,11 +88,12 @@ fn describe_topic(
     opts: &Options,
 ) -> Result<Vec<DescribeConfigsResourceResult>, ControllerError> {
     let config = config_resource::topic_config(broker, name)?;
+    let broker_config = broker.effective_config();
     Ok(TOPIC_CONFIGS
         .iter()
         .filter(|(def, _)| opts.wants(def.name))
         .filter_map(|(def, broker_name)| {
-            let (value, source) = config.resolve(def.name, &broker.config)?;
+            let (value, source) = config.resolve(def.name, &broker_config)?;
             let mut entry = opts.entry(def, Some(value), source.wire_code(), false);
             if opts.synonyms {
                 // Most specific first, as Kafka lists them.
@@ -77,19 +102,23 @@ fn describe_topic(
                         .synonyms
                         .push(synonym(def.name, v.clone(), ConfigSource::DynamicTopic));
                 }
-                if let Some(v) =
-                    broker_name.and_then(|b| broker.config.topic_default(b).map(|v| (b, v)))
-                {
-                    entry
-                        .synonyms
-                        .push(synonym(v.0, v.1, ConfigSource::StaticBroker));
-                }
-                if let Some(d) = def.default {
-                    entry.synonyms.push(synonym(
-                        broker_name.unwrap_or(def.name),
-                        d.to_string(),
-                        ConfigSource::Default,
-                    ));
+                match broker_name {
+                    Some(b) => {
+                        for (n, v, source) in broker_config.synonyms(b) {
+                            entry
+                                .synonyms
+                                .push(synonym(&n, v.unwrap_or_default(), source));
+                        }
+                    }
+                    None => {
+                        if let Some(d) = def.default {
+                            entry.synonyms.push(synonym(
+                                def.name,
+                                d.to_string(),
+                                ConfigSource::Default,
+                            ));
+                        }
+                    }
                 }
             }
             Some(entry)
@@ -97,45 +126,48 @@ fn describe_topic(
         .collect())
 }
 
+/// A broker's configs, as Kafka describes them: for this broker's id
+/// every property with the level it comes from; for the empty name (the
+/// cluster default) only the dynamic defaults.
 fn describe_broker(
     broker: &BrokerContext,
     name: &str,
     opts: &Options,
 ) -> Result<Vec<DescribeConfigsResourceResult>, ControllerError> {
-    if !name.is_empty() && name != broker.node_id.to_string() {
-        return Err(ControllerError::new(
-            ResponseError::InvalidRequest,
-            format!("Broker '{name}' is not this broker ({}).", broker.node_id),
-        ));
-    }
-    Ok(broker
-        .config
-        .describe()
-        .filter(|(def, _, _)| opts.wants(def.name))
-        .map(|(def, value, explicit)| {
-            let source = if explicit {
-                ConfigSource::StaticBroker
-            } else {
-                ConfigSource::Default
-            };
-            // As Kafka: a secret is reported as set or not, never shown.
-            if def.kind == ConfigKind::Password {
-                return opts
-                    .entry(def, None, source.wire_code(), true)
-                    .with_is_sensitive(true);
-            }
-            let mut entry = opts.entry(def, value.clone(), source.wire_code(), true);
+    config_resource::check_broker_name(broker, name)?;
+    let config = broker.effective_config();
+    let per_broker = !name.is_empty();
+    let entries: Vec<(&str, Option<String>, ConfigSource)> = if per_broker {
+        config.describe().collect()
+    } else {
+        config
+            .dynamic_layers()
+            .0
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str(),
+                    Some(v.clone()),
+                    ConfigSource::DynamicDefaultBroker,
+                )
+            })
+            .collect()
+    };
+    Ok(entries
+        .into_iter()
+        .filter(|(key, _, _)| opts.wants(key))
+        .map(|(key, value, source)| {
+            let mut entry = opts.broker_entry(key, value, source);
             if opts.synonyms {
-                // Kafka lists every level that has a value, most specific first.
-                if let (true, Some(v)) = (explicit, value) {
-                    entry
-                        .synonyms
-                        .push(synonym(def.name, v, ConfigSource::StaticBroker));
-                }
-                if let Some(d) = def.default {
-                    entry
-                        .synonyms
-                        .push(synonym(def.name, d.to_string(), ConfigSource::Default));
+                // The default resource does not see a broker's own values.
+                let secret = crate::config::is_secret(key);
+                for (n, v, source) in config.synonyms(key) {
+                    if per_broker || source != ConfigSource::DynamicBroker {
+                        let shown = v.filter(|_| !secret).map(StrBytes::from_string);
+                        entry
+                            .synonyms
+                            .push(synonym(&n, String::new(), source).with_value(shown));
+                    }
                 }
             }
             entry

@@ -1,5 +1,6 @@
 //! IncrementalAlterConfigs: SET, DELETE, APPEND and SUBTRACT on single configs.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use kafka_protocol::error::ResponseError;
@@ -11,7 +12,7 @@ use kafka_protocol::protocol::StrBytes;
 use super::config_resource::{self, BROKER, TOPIC};
 use super::{BrokerContext, Handler, RequestContext};
 use crate::cluster::ControllerError;
-use crate::config::{topic_config_def, ConfigKind, TopicConfig};
+use crate::config::{base_config_def, topic_config_def, ConfigDef, ConfigKind, TopicConfig};
 use crate::security::acl::AclOperation;
 
 pub struct IncrementalAlterConfigs;
@@ -23,6 +24,54 @@ const SUBTRACT: i8 = 3;
 
 fn invalid(message: String) -> ControllerError {
     ControllerError::new(ResponseError::InvalidConfig, message)
+}
+
+/// The list `base` with APPEND's or SUBTRACT's `operand` applied.
+fn list_op(
+    op: i8,
+    name: &str,
+    def: &ConfigDef,
+    base: &str,
+    operand: &str,
+) -> Result<String, ControllerError> {
+    let verb = if op == APPEND { "APPEND" } else { "SUBTRACT" };
+    if def.kind != ConfigKind::List {
+        return Err(invalid(format!(
+            "Can't {verb} to key {name} because its type is not LIST."
+        )));
+    }
+    let operand: Vec<&str> = operand
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    let mut items: Vec<String> = base
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
+    if op == APPEND {
+        for o in operand {
+            if !items.iter().any(|i| i == o) {
+                items.push(o.to_string());
+            }
+        }
+    } else {
+        items.retain(|i| !operand.contains(&i.as_str()));
+    }
+    Ok(items.join(","))
+}
+
+fn unknown_op(op: &AlterableConfig) -> ControllerError {
+    ControllerError::new(
+        ResponseError::InvalidRequest,
+        format!(
+            "Unknown config operation {} for '{}'.",
+            op.config_operation,
+            op.name.as_str()
+        ),
+    )
 }
 
 /// Applies one operation to a topic's overrides. APPEND and SUBTRACT start
@@ -38,49 +87,49 @@ fn apply_op(config: &mut TopicConfig, op: &AlterableConfig) -> Result<(), Contro
         SET => Ok(config.set(name, value.to_string())?),
         DELETE => Ok(config.remove(&name)?),
         APPEND | SUBTRACT => {
-            let verb = if op.config_operation == APPEND {
-                "APPEND"
-            } else {
-                "SUBTRACT"
-            };
-            if def.kind != ConfigKind::List {
-                return Err(invalid(format!(
-                    "Can't {verb} to key {name} because its type is not LIST."
-                )));
-            }
-            let operand: Vec<&str> = value
-                .split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .collect();
             let base = config
                 .overrides
                 .get(&name)
                 .map(String::as_str)
                 .or(def.default)
                 .unwrap_or_default();
-            let mut items: Vec<String> = base
-                .split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_string)
-                .collect();
-            if op.config_operation == APPEND {
-                for o in operand {
-                    if !items.iter().any(|i| i == o) {
-                        items.push(o.to_string());
-                    }
-                }
-            } else {
-                items.retain(|i| !operand.contains(&i.as_str()));
-            }
-            Ok(config.set(name, items.join(","))?)
+            let list = list_op(op.config_operation, &name, def, base, value)?;
+            Ok(config.set(name, list)?)
         }
-        other => Err(ControllerError::new(
-            ResponseError::InvalidRequest,
-            format!("Unknown config operation {other} for '{name}'."),
-        )),
+        _ => Err(unknown_op(op)),
     }
+}
+
+/// Applies one operation to a broker resource's dynamic configs (checked
+/// as a whole afterwards). APPEND and SUBTRACT start from the resource's
+/// value, else the property's default.
+fn apply_broker_op(
+    configs: &mut BTreeMap<String, String>,
+    op: &AlterableConfig,
+) -> Result<(), ControllerError> {
+    let name = op.name.to_string();
+    let value = op.value.as_deref().unwrap_or_default().trim().to_string();
+    match op.config_operation {
+        SET => {
+            configs.insert(name, value);
+        }
+        DELETE => {
+            configs.remove(&name);
+        }
+        APPEND | SUBTRACT => {
+            let def = base_config_def(&name)
+                .ok_or_else(|| invalid(format!("Unknown broker config name: {name}")))?;
+            let base = configs
+                .get(&name)
+                .map(String::as_str)
+                .or(def.default)
+                .unwrap_or_default();
+            let list = list_op(op.config_operation, &name, def, base, &value)?;
+            configs.insert(name, list);
+        }
+        _ => return Err(unknown_op(op)),
+    }
+    Ok(())
 }
 
 impl Handler for IncrementalAlterConfigs {
@@ -130,7 +179,20 @@ impl Handler for IncrementalAlterConfigs {
                     )
                     .await
                 }
-                BROKER => Err(config_resource::broker_not_alterable()),
+                BROKER => {
+                    config_resource::alter_broker(
+                        &broker,
+                        &r.resource_name,
+                        request.validate_only,
+                        |configs| {
+                            for op in &r.configs {
+                                apply_broker_op(configs, op)?;
+                            }
+                            Ok(())
+                        },
+                    )
+                    .await
+                }
                 other => Err(config_resource::unsupported_resource(other)),
             };
             if outcome.is_ok() && !request.validate_only {

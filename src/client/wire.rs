@@ -27,7 +27,7 @@ use kafka_protocol::protocol::{Request, StrBytes};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -433,12 +433,6 @@ impl Tls {
             .is_none_or(|v| !v.eq_ignore_ascii_case("false"));
         let check_name = property(settings, "ssl.endpoint.identification.algorithm")
             .is_none_or(|v| !v.eq_ignore_ascii_case("none"));
-        if property(settings, "ssl.key.password").is_some() {
-            return Err(tls_error(
-                "ssl.key.password: encrypted private keys are not supported by this tool's own \
-                 connection; give an unencrypted PEM key",
-            ));
-        }
         let mut roots = rustls::RootCertStore::empty();
         match pem(settings, "ssl.ca.pem", "ssl.ca.location")? {
             Some(bytes) => {
@@ -484,23 +478,26 @@ impl Tls {
         };
         let certificate = pem(settings, "ssl.certificate.pem", "ssl.certificate.location")?;
         let key = pem(settings, "ssl.key.pem", "ssl.key.location")?;
-        let config =
-            match (certificate, key) {
-                (Some(certificate), Some(key)) => {
-                    let chain = CertificateDer::pem_slice_iter(&certificate)
-                        .collect::<std::result::Result<Vec<_>, _>>()
-                        .map_err(|e| tls_error(format!("ssl.certificate.location: {e}")))?;
-                    let key = PrivateKeyDer::from_pem_slice(&key)
-                        .map_err(|e| tls_error(format!("ssl.key.location: {e}")))?;
-                    builder
-                        .with_client_auth_cert(chain, key)
-                        .map_err(tls_error)?
-                }
-                (None, None) => builder.with_no_client_auth(),
-                _ => return Err(tls_error(
+        let config = match (certificate, key) {
+            (Some(certificate), Some(key)) => {
+                let chain = CertificateDer::pem_slice_iter(&certificate)
+                    .collect::<std::result::Result<Vec<_>, _>>()
+                    .map_err(|e| tls_error(format!("ssl.certificate.location: {e}")))?;
+                // An encrypted PKCS#8 key opens with ssl.key.password,
+                // as the broker's PEM keystores do.
+                let key = crate::pem_key::private_key(&key, property(settings, "ssl.key.password"))
+                    .map_err(|e| tls_error(format!("ssl.key.location: {e}")))?;
+                builder
+                    .with_client_auth_cert(chain, key)
+                    .map_err(tls_error)?
+            }
+            (None, None) => builder.with_no_client_auth(),
+            _ => {
+                return Err(tls_error(
                     "a client certificate needs both ssl.certificate.location and ssl.key.location",
-                )),
-            };
+                ))
+            }
+        };
         Ok(Tls {
             config: Arc::new(config),
         })
@@ -632,6 +629,7 @@ impl ServerCertVerifier for Unverified {
 mod tests {
     use super::*;
     use rcgen::{BasicConstraints, Certificate, CertificateParams, IsCa, KeyPair};
+    use rustls::pki_types::PrivateKeyDer;
     use tokio::net::TcpListener;
 
     struct Ca {
@@ -815,14 +813,6 @@ mod tests {
                 ("sasl.mechanism", "PLAIN"),
             ],
             "needs sasl.username",
-        );
-        refused(
-            &[
-                ("security.protocol", "SSL"),
-                ("enable.ssl.certificate.verification", "false"),
-                ("ssl.key.password", "x"),
-            ],
-            "encrypted private keys",
         );
         refused(
             &[

@@ -134,6 +134,12 @@ pub enum ControllerCommand {
     /// Kafka's UpdateFeatures: each (feature, level, upgrade type), all
     /// or none.
     UpdateFeatures(Vec<(String, i16, Option<UpgradeType>)>),
+    /// Dynamic broker configs (KIP-226): the whole set of one resource (a
+    /// broker id, or "" for the cluster default), already validated.
+    SetBrokerConfigs {
+        resource: String,
+        configs: BTreeMap<String, String>,
+    },
 }
 
 /// One user's part of an AlterUserScramCredentials request, already
@@ -730,6 +736,14 @@ impl Controller {
                 image.features = finalized;
                 Ok(Outcome::Done)
             }
+            ControllerCommand::SetBrokerConfigs { resource, configs } => {
+                if configs.is_empty() {
+                    image.broker_configs.remove(&resource);
+                } else {
+                    image.broker_configs.insert(resource, configs);
+                }
+                Ok(Outcome::Done)
+            }
             // Changes nothing; reached only once this node is confirmed
             // as the leader (see `execute`).
             ControllerCommand::DescribeQuorum => self
@@ -1119,6 +1133,21 @@ impl Controller {
             Outcome::Quorum(d) => Ok(*d),
             other => Err(unexpected(other)),
         }
+    }
+
+    /// Replaces the dynamic configs of broker resource `resource` (a
+    /// broker id, or "" for the cluster default) with `configs`.
+    pub async fn set_broker_configs(
+        &self,
+        resource: &str,
+        configs: BTreeMap<String, String>,
+    ) -> Result<(), ControllerError> {
+        self.submit(ControllerCommand::SetBrokerConfigs {
+            resource: resource.to_string(),
+            configs,
+        })
+        .await
+        .map(|_| ())
     }
 
     /// Replaces a topic's config overrides with `config` (already validated by the caller's edits).

@@ -116,6 +116,11 @@ pub struct MetadataImage {
     /// the cluster forms; a level of 0 is not kept.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub features: BTreeMap<String, i16>,
+    /// Dynamic broker configs (Kafka's ConfigRecords of resource type
+    /// BROKER) by resource name: a broker id, or "" for the cluster
+    /// default. No resource is kept empty.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub broker_configs: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 impl MetadataImage {
@@ -131,6 +136,15 @@ impl MetadataImage {
         } else {
             self.features.clone()
         }
+    }
+
+    /// The broker configuration of `node_id`: `static_config` under the
+    /// dynamic configs of the cluster default and of that broker.
+    pub fn broker_config(&self, node_id: i32, static_config: &BrokerConfig) -> BrokerConfig {
+        static_config.with_dynamic(
+            self.broker_configs.get(""),
+            self.broker_configs.get(&node_id.to_string()),
+        )
     }
 
     pub fn topic_by_id(&self, id: Uuid) -> Option<&TopicImage> {

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::def::{parse_i64, ConfigDef, ConfigError, ConfigKind};
+use super::topic::ConfigSource;
 use crate::security::SecurityProtocol;
 
 use ConfigKind::{Boolean, Double, Int, List, Long};
@@ -887,7 +888,7 @@ pub fn broker_config_def(name: &str) -> Option<&'static ConfigDef> {
 
 /// `listener.name.<listener>.<key>` split into the listener and the key it
 /// overrides for that listener alone.
-fn listener_override(name: &str) -> Option<(&str, &str)> {
+pub(super) fn listener_override(name: &str) -> Option<(&str, &str)> {
     name.strip_prefix("listener.name.")?
         .split_once('.')
         .filter(|(listener, key)| !listener.is_empty() && !key.is_empty())
@@ -895,7 +896,7 @@ fn listener_override(name: &str) -> Option<(&str, &str)> {
 
 /// SASL keys Kafka scopes to one mechanism under a listener
 /// (`listener.name.<l>.scram-sha-256.sasl.jaas.config`): the key itself.
-fn mechanism_override(key: &str) -> Option<&str> {
+pub(super) fn mechanism_override(key: &str) -> Option<&str> {
     let (mechanism, rest) = key.split_once('.')?;
     let known = [
         "plain",
@@ -910,6 +911,31 @@ fn mechanism_override(key: &str) -> Option<&str> {
 /// Properties whose values are secrets: DescribeConfigs never shows them.
 pub fn is_sensitive(name: &str) -> bool {
     name == "sasl.jaas.config" || name == "gregor.scram.bootstrap.credentials"
+}
+
+/// The table's definition of `name`, seen through a listener prefix
+/// (`listener.name.<l>.<key>`, with its SASL mechanism).
+pub fn base_config_def(name: &str) -> Option<&'static ConfigDef> {
+    let base =
+        listener_override(name).map_or(name, |(_, key)| mechanism_override(key).unwrap_or(key));
+    broker_config_def(base)
+}
+
+/// Whether DescribeConfigs must hide the value of broker property
+/// `name`: a password or secret; a dynamic key Kafka knows and Gregor's
+/// table lacks by its name (Kafka's PASSWORD keys are passwords, JAAS
+/// configs and inline private keys); any other key, being of unknown
+/// type, as Kafka's maybeSensitive.
+pub fn is_secret(name: &str) -> bool {
+    match base_config_def(name) {
+        Some(d) => d.kind == ConfigKind::Password || is_sensitive(d.name),
+        None if super::dynamic::is_dynamic(name) => {
+            name.ends_with(".password")
+                || name.ends_with("sasl.jaas.config")
+                || name.ends_with("ssl.keystore.key")
+        }
+        None => true,
+    }
 }
 
 /// Why the broker's configuration could not be loaded.
@@ -950,10 +976,14 @@ pub struct Listener {
     pub protocol: SecurityProtocol,
 }
 
-/// The broker's effective configuration: what was set, over Kafka's defaults.
+/// The broker's effective configuration: what was set, over Kafka's
+/// defaults, under the dynamic configs of the metadata quorum (this
+/// broker's over the cluster default's, KIP-226).
 #[derive(Debug, Clone, Default)]
 pub struct BrokerConfig {
     set: BTreeMap<String, String>,
+    dynamic_default: BTreeMap<String, String>,
+    dynamic_broker: BTreeMap<String, String>,
 }
 
 impl BrokerConfig {
@@ -1065,9 +1095,110 @@ impl BrokerConfig {
             .or_else(|| self.get(name))
     }
 
-    /// The explicitly set value of `name`, if any.
+    /// The explicitly set value of `name`, if any: dynamic for this
+    /// broker, else the dynamic cluster default, else static.
     pub fn explicit(&self, name: &str) -> Option<&str> {
-        self.set.get(name).map(String::as_str)
+        self.explicit_with_source(name).map(|(v, _)| v)
+    }
+
+    /// The explicitly set value of `name` and the level that set it.
+    pub fn explicit_with_source(&self, name: &str) -> Option<(&str, ConfigSource)> {
+        self.levels(name).into_iter().next()
+    }
+
+    /// This configuration under the dynamic configs `default` (the
+    /// cluster's) and `broker` (this broker's). A value that does not
+    /// validate is left out with a warning, as Kafka ignores it.
+    pub fn with_dynamic(
+        &self,
+        default: Option<&BTreeMap<String, String>>,
+        broker: Option<&BTreeMap<String, String>>,
+    ) -> BrokerConfig {
+        let valid = |layer: Option<&BTreeMap<String, String>>| {
+            layer
+                .into_iter()
+                .flatten()
+                .filter(
+                    |(name, value)| match base_config_def(name).map(|d| d.validate(value)) {
+                        Some(Err(e)) => {
+                            tracing::warn!(error = %e, "ignoring an invalid dynamic broker config");
+                            false
+                        }
+                        _ => true,
+                    },
+                )
+                .map(|(k, v)| (k.clone(), v.trim().to_string()))
+                .collect()
+        };
+        BrokerConfig {
+            set: self.set.clone(),
+            dynamic_default: valid(default),
+            dynamic_broker: valid(broker),
+        }
+    }
+
+    /// The dynamic configs laid over the static ones: the cluster
+    /// default's and this broker's.
+    pub fn dynamic_layers(&self) -> (&BTreeMap<String, String>, &BTreeMap<String, String>) {
+        (&self.dynamic_default, &self.dynamic_broker)
+    }
+
+    /// DescribeConfigs' synonyms of broker property `name`, as Kafka lists
+    /// them: level by level (this broker's dynamic, the dynamic default,
+    /// static, Kafka's default), each level in the order of Kafka's
+    /// brokerConfigSynonyms (`log.retention.ms`, `.minutes`, `.hours`; a
+    /// listener override, then its base key).
+    pub fn synonyms(&self, name: &str) -> Vec<(String, Option<String>, ConfigSource)> {
+        let names: Vec<&str> = match name {
+            "log.roll.ms" | "log.roll.hours" => vec!["log.roll.ms", "log.roll.hours"],
+            "log.roll.jitter.ms" | "log.roll.jitter.hours" => {
+                vec!["log.roll.jitter.ms", "log.roll.jitter.hours"]
+            }
+            "log.flush.interval.ms" => {
+                vec!["log.flush.interval.ms", "log.flush.scheduler.interval.ms"]
+            }
+            "log.retention.ms" | "log.retention.minutes" | "log.retention.hours" => {
+                vec![
+                    "log.retention.ms",
+                    "log.retention.minutes",
+                    "log.retention.hours",
+                ]
+            }
+            other => match listener_override(other) {
+                Some((_, key)) => vec![other, mechanism_override(key).unwrap_or(key)],
+                None => vec![other],
+            },
+        };
+        let mut out = Vec::new();
+        for (layer, source) in [
+            (&self.dynamic_broker, ConfigSource::DynamicBroker),
+            (&self.dynamic_default, ConfigSource::DynamicDefaultBroker),
+            (&self.set, ConfigSource::StaticBroker),
+        ] {
+            for n in &names {
+                if let Some(v) = layer.get(*n) {
+                    out.push((n.to_string(), Some(v.clone()), source));
+                }
+            }
+        }
+        for n in &names {
+            if let Some(d) = broker_config_def(n).and_then(|d| d.default) {
+                out.push((n.to_string(), Some(d.to_string()), ConfigSource::Default));
+            }
+        }
+        out
+    }
+
+    /// Each level that sets `name`, most specific first.
+    fn levels(&self, name: &str) -> Vec<(&str, ConfigSource)> {
+        [
+            (&self.dynamic_broker, ConfigSource::DynamicBroker),
+            (&self.dynamic_default, ConfigSource::DynamicDefaultBroker),
+            (&self.set, ConfigSource::StaticBroker),
+        ]
+        .into_iter()
+        .filter_map(|(layer, source)| layer.get(name).map(|v| (v.as_str(), source)))
+        .collect()
     }
 
     /// The effective value: set, else Kafka's default.
@@ -1091,32 +1222,36 @@ impl BrokerConfig {
     /// `synonym`, when the operator set it (directly or through the
     /// hours/minutes forms Kafka also accepts).
     pub fn topic_default(&self, synonym: &str) -> Option<String> {
+        self.topic_default_with_source(synonym).map(|(v, _)| v)
+    }
+
+    /// [`BrokerConfig::topic_default`] and the level that set it.
+    pub fn topic_default_with_source(&self, synonym: &str) -> Option<(String, ConfigSource)> {
         const HOUR_MS: i64 = 60 * 60 * 1000;
+        let plain = |name: &str| {
+            self.explicit_with_source(name)
+                .map(|(v, source)| (v.to_string(), source))
+        };
         let scaled = |name: &str, factor: i64| {
-            self.explicit(name).map(|v| {
+            self.explicit_with_source(name).map(|(v, source)| {
                 let n: i64 = v.parse().unwrap_or(-1);
-                if n < 0 {
+                let value = if n < 0 {
                     "-1".to_string()
                 } else {
                     (n.saturating_mul(factor)).to_string()
-                }
+                };
+                (value, source)
             })
         };
         match synonym {
-            "log.retention.ms" => self
-                .explicit("log.retention.ms")
-                .map(str::to_string)
+            "log.retention.ms" => plain("log.retention.ms")
                 .or_else(|| scaled("log.retention.minutes", 60_000))
                 .or_else(|| scaled("log.retention.hours", HOUR_MS)),
-            "log.roll.ms" => self
-                .explicit("log.roll.ms")
-                .map(str::to_string)
-                .or_else(|| scaled("log.roll.hours", HOUR_MS)),
-            "log.flush.interval.ms" => self
-                .explicit("log.flush.interval.ms")
-                .or_else(|| self.explicit("log.flush.scheduler.interval.ms"))
-                .map(str::to_string),
-            other => self.explicit(other).map(str::to_string),
+            "log.roll.ms" => plain("log.roll.ms").or_else(|| scaled("log.roll.hours", HOUR_MS)),
+            "log.flush.interval.ms" => {
+                plain("log.flush.interval.ms").or_else(|| plain("log.flush.scheduler.interval.ms"))
+            }
+            other => plain(other),
         }
     }
 
@@ -1511,14 +1646,37 @@ impl BrokerConfig {
         self.explicit("broker.rack").map(str::to_string)
     }
 
-    /// Every property with its effective value, for DescribeConfigs on the broker.
-    pub fn describe(
-        &self,
-    ) -> impl Iterator<Item = (&'static ConfigDef, Option<String>, bool)> + '_ {
-        BROKER_CONFIGS.iter().map(|d| {
-            let value = self.get(d.name).filter(|_| !is_sensitive(d.name));
-            (d, value, self.set.contains_key(d.name))
-        })
+    /// Every property with its effective value (none for a secret) and
+    /// where it came from, for DescribeConfigs on the broker: the
+    /// table's, then any other key set (listener overrides, dynamic keys
+    /// Gregor does not use).
+    pub fn describe(&self) -> impl Iterator<Item = (&str, Option<String>, ConfigSource)> + '_ {
+        let table = BROKER_CONFIGS.iter().map(|d| {
+            let (value, source) = match self.explicit_with_source(d.name) {
+                Some((v, source)) => (Some(v.to_string()), source),
+                None => (d.default.map(str::to_string), ConfigSource::Default),
+            };
+            (d.name, value, source)
+        });
+        let mut others: BTreeMap<&str, (&str, ConfigSource)> = BTreeMap::new();
+        for (layer, source) in [
+            (&self.set, ConfigSource::StaticBroker),
+            (&self.dynamic_default, ConfigSource::DynamicDefaultBroker),
+            (&self.dynamic_broker, ConfigSource::DynamicBroker),
+        ] {
+            for (k, v) in layer {
+                if broker_config_def(k).is_none() {
+                    others.insert(k, (v, source));
+                }
+            }
+        }
+        table
+            .chain(
+                others
+                    .into_iter()
+                    .map(|(k, (v, source))| (k, Some(v.to_string()), source)),
+            )
+            .map(|(k, v, source)| (k, v.filter(|_| !is_secret(k)), source))
     }
 }
 

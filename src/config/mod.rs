@@ -2,11 +2,13 @@
 
 mod broker;
 mod def;
+pub mod dynamic;
 mod log_config;
 mod topic;
 
 pub use broker::{
-    broker_config_def, is_sensitive, BrokerConfig, Listener, LoadError, BROKER_CONFIGS,
+    base_config_def, broker_config_def, is_secret, is_sensitive, BrokerConfig, Listener, LoadError,
+    BROKER_CONFIGS,
 };
 pub use def::{ConfigDef, ConfigError, ConfigKind};
 pub use log_config::{LogConfig, TimestampType};

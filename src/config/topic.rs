@@ -313,6 +313,10 @@ pub struct TopicConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConfigSource {
     DynamicTopic,
+    /// Set in the metadata quorum for one broker.
+    DynamicBroker,
+    /// Set in the metadata quorum as the cluster's default.
+    DynamicDefaultBroker,
     StaticBroker,
     Default,
 }
@@ -321,6 +325,8 @@ impl ConfigSource {
     pub fn wire_code(self) -> i8 {
         match self {
             ConfigSource::DynamicTopic => 1,
+            ConfigSource::DynamicBroker => 2,
+            ConfigSource::DynamicDefaultBroker => 3,
             ConfigSource::StaticBroker => 4,
             ConfigSource::Default => 5,
         }
@@ -361,8 +367,9 @@ impl TopicConfig {
         if let Some(v) = self.overrides.get(name) {
             return Some((v.clone(), ConfigSource::DynamicTopic));
         }
-        if let Some(v) = broker_synonym(name).and_then(|s| broker.topic_default(s)) {
-            return Some((v, ConfigSource::StaticBroker));
+        if let Some(found) = broker_synonym(name).and_then(|s| broker.topic_default_with_source(s))
+        {
+            return Some(found);
         }
         def.default.map(|d| (d.to_string(), ConfigSource::Default))
     }

@@ -64,7 +64,7 @@ struct Settings {
 }
 
 /// A keystore or truststore: a file, or inline PEM.
-#[derive(Clone)]
+#[derive(Clone, PartialEq)]
 enum Store {
     File {
         /// The name of the config key the path came from, for errors.
@@ -166,6 +166,20 @@ pub fn truststore_certificates(
 }
 
 impl Settings {
+    /// Whether `other` names the same stores, passwords and options.
+    fn same_as(&self, other: &Settings) -> bool {
+        let versions = |s: &Settings| -> Vec<rustls::ProtocolVersion> {
+            s.protocols.iter().map(|p| p.version).collect()
+        };
+        self.listener == other.listener
+            && self.keystore == other.keystore
+            && self.key_password == other.key_password
+            && self.truststore == other.truststore
+            && self.client_auth == other.client_auth
+            && versions(self) == versions(other)
+            && self.cipher_suites == other.cipher_suites
+    }
+
     fn read(
         config: &BrokerConfig,
         listener: &str,
@@ -402,7 +416,7 @@ impl Settings {
             Store::InlinePem { certificates, key } => {
                 let chain = pem_certificates(certificates.as_bytes())
                     .map_err(|e| self.error(format!("ssl.keystore.certificate.chain: {e}")))?;
-                let key = pem_key(
+                let key = crate::pem_key::private_key(
                     key.as_deref().unwrap_or_default().as_bytes(),
                     self.key_password.as_deref(),
                 )
@@ -421,7 +435,8 @@ impl Settings {
                 match kind.unwrap_or_else(|| sniff(&data)) {
                     StoreType::Pem => {
                         let chain = pem_certificates(&data).map_err(at)?;
-                        let key = pem_key(&data, self.key_password.as_deref()).map_err(at)?;
+                        let key = crate::pem_key::private_key(&data, self.key_password.as_deref())
+                            .map_err(at)?;
                         Ok((chain, key))
                     }
                     StoreType::Pkcs12 => {
@@ -562,50 +577,13 @@ fn pem_certificates(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> 
     Ok(certificates)
 }
 
-/// The private key of a PEM keystore. As Kafka's PEM keystores, an
-/// encrypted key is PKCS#8 (`ENCRYPTED PRIVATE KEY`, PBES2 as
-/// `openssl pkcs8 -topk8` writes it) opened with `ssl.key.password`; an
-/// unencrypted key is used as it is.
-fn pem_key(pem: &[u8], password: Option<&str>) -> Result<PrivateKeyDer<'static>, String> {
-    const ENCRYPTED: &str = "ENCRYPTED PRIVATE KEY";
-    if pem.windows(9).any(|w| w == b"DEK-Info:") {
-        return Err("the private key is encrypted in OpenSSL's legacy format (DEK-Info), which Kafka does not read either: convert it to encrypted PKCS#8 (openssl pkcs8 -topk8 -v2 aes-256-cbc)".into());
-    }
-    if !pem
-        .windows(ENCRYPTED.len())
-        .any(|w| w == ENCRYPTED.as_bytes())
-    {
-        return PrivateKeyDer::from_pem_slice(pem)
-            .map_err(|e| format!("no usable PEM private key: {e}"));
-    }
-    let password =
-        password.ok_or("the private key is encrypted: set ssl.key.password to its passphrase")?;
-    let text = std::str::from_utf8(pem).map_err(|_| "PEM that is not text")?;
-    let begin = format!("-----BEGIN {ENCRYPTED}-----");
-    let end = format!("-----END {ENCRYPTED}-----");
-    let start = text
-        .find(&begin)
-        .ok_or("no BEGIN line for the encrypted private key")?;
-    let stop = text[start..]
-        .find(&end)
-        .map(|i| start + i + end.len())
-        .ok_or("no END line for the encrypted private key")?;
-    let (_, document) = pkcs8::Document::from_pem(&text[start..stop])
-        .map_err(|e| format!("unreadable encrypted private key: {e}"))?;
-    let encrypted = pkcs8::EncryptedPrivateKeyInfo::try_from(document.as_bytes())
-        .map_err(|e| format!("unreadable encrypted private key: {e}"))?;
-    let key = encrypted.decrypt(password).map_err(|e| {
-        format!("cannot decrypt the private key with ssl.key.password (wrong password or an unsupported cipher): {e}")
-    })?;
-    Ok(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
-        key.as_bytes().to_vec(),
-    )))
-}
-
 /// One listener's TLS: the current server configuration (replaced when
 /// its files change) and the principal mapping.
 pub struct ServerTls {
-    settings: Settings,
+    /// Replaced by [`ServerTls::reconfigure`] (dynamic broker configs).
+    settings: parking_lot::Mutex<Settings>,
+    listener: String,
+    protocol: SecurityProtocol,
     current: watch::Sender<Arc<ServerConfig>>,
     mapper: PrincipalMapper,
 }
@@ -626,10 +604,46 @@ impl ServerTls {
         .map_err(|e| config_error(listener, format!("ssl.principal.mapping.rules: {e}")))?;
         let built = settings.build()?;
         Ok(ServerTls {
-            settings,
+            settings: parking_lot::Mutex::new(settings),
+            listener: listener.to_string(),
+            protocol,
             current: watch::channel(built).0,
             mapper,
         })
+    }
+
+    /// Checks that `config` gives `listener` a keystore and truststore
+    /// that load, as Kafka validates a dynamic keystore update.
+    pub fn check(
+        config: &BrokerConfig,
+        listener: &str,
+        protocol: SecurityProtocol,
+    ) -> Result<(), TlsError> {
+        Settings::read(config, listener, protocol)?
+            .build()
+            .map(|_| ())
+    }
+
+    /// The listener this TLS serves, and its security protocol.
+    pub fn listener(&self) -> (&str, SecurityProtocol) {
+        (&self.listener, self.protocol)
+    }
+
+    /// Takes the listener's settings from `config` (dynamic broker
+    /// configs changed): when they load, new connections get them and
+    /// the files they name are the ones watched. Nothing changes when the
+    /// settings are the same files and values as before.
+    pub fn reconfigure(&self, config: &BrokerConfig) -> Result<(), TlsError> {
+        let settings = Settings::read(config, &self.listener, self.protocol)?;
+        let mut current = self.settings.lock();
+        if settings.same_as(&current) {
+            return Ok(());
+        }
+        let built = settings.build()?;
+        *current = settings;
+        self.current.send_replace(built);
+        tracing::info!(listener = %self.listener, "applied dynamic TLS configs for new connections");
+        Ok(())
     }
 
     /// An acceptor with the configuration new connections get now.
@@ -647,14 +661,14 @@ impl ServerTls {
         let dn = match subject_dn(certificate) {
             Ok(dn) => dn,
             Err(e) => {
-                tracing::warn!(listener = %self.settings.listener, error = %e, "cannot read the client certificate's subject");
+                tracing::warn!(listener = %self.listener, error = %e, "cannot read the client certificate's subject");
                 return None;
             }
         };
         match self.mapper.map(&dn) {
             Some(name) => Some(KafkaPrincipal::user(&name)),
             None => {
-                tracing::warn!(listener = %self.settings.listener, subject = %dn, "no ssl.principal.mapping.rules rule applies to the client certificate");
+                tracing::warn!(listener = %self.listener, subject = %dn, "no ssl.principal.mapping.rules rule applies to the client certificate");
                 None
             }
         }
@@ -663,26 +677,30 @@ impl ServerTls {
     /// Polls the keystore and truststore files until shutdown; a change
     /// that loads replaces the configuration for new connections.
     pub async fn watch_files(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
-        let files = self.settings.files();
-        if files.is_empty() {
-            return;
-        }
+        let mut files = self.settings.lock().files();
         let mut seen = stamp(&files);
         loop {
             tokio::select! {
                 _ = shutdown.changed() => return,
                 _ = tokio::time::sleep(RELOAD_CHECK) => {}
             }
+            // A dynamic reconfiguration may have named other files.
+            let watched = self.settings.lock().files();
+            if watched != files {
+                files = watched;
+                seen = stamp(&files);
+                continue;
+            }
             let now = stamp(&files);
             if now == seen {
                 continue;
             }
             seen = now;
-            let settings = self.settings.clone();
+            let settings = self.settings.lock().clone();
             match tokio::task::spawn_blocking(move || settings.build()).await {
                 Ok(Ok(config)) => {
                     self.current.send_replace(config);
-                    tracing::info!(listener = %self.settings.listener, "reloaded the TLS keystore and truststore for new connections");
+                    tracing::info!(listener = %self.listener, "reloaded the TLS keystore and truststore for new connections");
                 }
                 Ok(Err(e)) => {
                     tracing::error!(error = %e, "cannot reload the TLS keystore or truststore; new connections keep the previous ones")

@@ -17,6 +17,13 @@
 //! listener's JAAS login), checked by the broker's own SASL mechanisms,
 //! and only then sends quorum frames. A peer that fails is answered
 //! SASL_AUTHENTICATION_FAILED, logged and disconnected.
+//!
+//! With an authorizer on, every request of a peer needs CLUSTER_ACTION on
+//! the cluster for the peer's principal (the SASL login's, else the TLS
+//! certificate's, else User:ANONYMOUS), as Kafka's controller APIs
+//! require; before the cluster has ACLs only super users (or
+//! `allow.everyone.if.no.acl.found`) pass. A peer refused is logged and
+//! disconnected.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -49,6 +56,7 @@ use crate::security::sasl::client::SaslClientConfig;
 use crate::security::sasl::scram::ScramLookup;
 use crate::security::sasl::{SaslListenerConfig, SaslSession};
 use crate::security::tls::{ClientTls, ServerTls};
+use crate::security::KafkaPrincipal;
 use crate::server::{gate_with, Answer, Frame, Gate};
 
 /// Largest frame accepted: a snapshot of a large image travels in one.
@@ -321,6 +329,9 @@ impl RaftNetworkFactory<TypeConfig> for Network {
     }
 }
 
+/// Whether a peer, by its principal and address, may use the quorum.
+pub type PeerAuthorizer = Arc<dyn Fn(&KafkaPrincipal, std::net::IpAddr) -> bool + Send + Sync>;
+
 /// Runs a metadata change forwarded by another broker; answers JSON.
 pub type ForwardHandler = Arc<
     dyn Fn(serde_json::Value) -> Pin<Box<dyn Future<Output = serde_json::Value> + Send>>
@@ -453,6 +464,7 @@ pub async fn serve(
     sasl: Option<QuorumSasl>,
     raft: Raft,
     forward: ForwardHandler,
+    authorize: PeerAuthorizer,
     mut shutdown: watch::Receiver<bool>,
 ) {
     loop {
@@ -468,9 +480,11 @@ pub async fn serve(
         let forward = forward.clone();
         let tls = tls.clone();
         let sasl = sasl.clone();
+        let authorize = authorize.clone();
         tokio::spawn(async move {
             // The handshake runs in the connection's task: a peer that
             // stalls in it holds up no one else.
+            let mut principal = KafkaPrincipal::anonymous();
             let mut stream: Box<dyn Stream> = match tls {
                 None => Box::new(tcp),
                 Some(tls) => {
@@ -482,8 +496,9 @@ pub async fn serve(
                                 .1
                                 .peer_certificates()
                                 .and_then(|chain| chain.first());
-                            if tls.principal(certificate).is_none() {
-                                return;
+                            match tls.principal(certificate) {
+                                Some(p) => principal = p,
+                                None => return,
                             }
                             Box::new(stream)
                         }
@@ -508,8 +523,9 @@ pub async fn serve(
                     .await
                     {
                         Ok(Ok(session)) => {
-                            if let Some(principal) = session.principal() {
-                                tracing::debug!(%peer, %principal, "quorum peer authenticated");
+                            if let Some(p) = session.principal() {
+                                tracing::debug!(%peer, principal = %p, "quorum peer authenticated");
+                                principal = p.clone();
                             }
                             Some(session)
                         }
@@ -537,6 +553,12 @@ pub async fn serve(
                 // new connection before it ends.
                 if session.as_ref().is_some_and(|s| s.expired(Instant::now())) {
                     tracing::info!(%peer, "closing quorum connection: the SASL session expired (connections.max.reauth.ms)");
+                    break;
+                }
+                // Checked on every request: ACLs may change while the
+                // connection lasts.
+                if !authorize(&principal, peer.ip()) {
+                    tracing::warn!(%peer, %principal, "quorum peer refused: CLUSTER_ACTION on the cluster is not authorized");
                     break;
                 }
                 let reply = match request {

@@ -48,6 +48,13 @@ pub enum MetadataRecord {
         name: String,
         level: i16,
     },
+    /// Kafka's ConfigRecord for resource type BROKER: one dynamic config
+    /// of a broker ("" for the cluster default) set, or (None) removed.
+    BrokerConfig {
+        resource: String,
+        name: String,
+        value: Option<String>,
+    },
 }
 
 /// The records that turn `before` into `after`.
@@ -126,6 +133,30 @@ pub fn delta(before: &MetadataImage, after: &MetadataImage) -> Vec<MetadataRecor
             });
         }
     }
+    for (resource, configs) in &after.broker_configs {
+        let old = before.broker_configs.get(resource);
+        for (name, value) in configs {
+            if old.and_then(|o| o.get(name)) != Some(value) {
+                out.push(MetadataRecord::BrokerConfig {
+                    resource: resource.clone(),
+                    name: name.clone(),
+                    value: Some(value.clone()),
+                });
+            }
+        }
+    }
+    for (resource, configs) in &before.broker_configs {
+        let new = after.broker_configs.get(resource);
+        for name in configs.keys() {
+            if new.is_none_or(|n| !n.contains_key(name)) {
+                out.push(MetadataRecord::BrokerConfig {
+                    resource: resource.clone(),
+                    name: name.clone(),
+                    value: None,
+                });
+            }
+        }
+    }
     out
 }
 
@@ -176,6 +207,29 @@ pub fn apply(image: &mut MetadataImage, record: MetadataRecord) {
         }
         MetadataRecord::FeatureLevel { name, level } => {
             image.features.insert(name, level);
+        }
+        MetadataRecord::BrokerConfig {
+            resource,
+            name,
+            value: Some(value),
+        } => {
+            image
+                .broker_configs
+                .entry(resource)
+                .or_default()
+                .insert(name, value);
+        }
+        MetadataRecord::BrokerConfig {
+            resource,
+            name,
+            value: None,
+        } => {
+            if let Some(configs) = image.broker_configs.get_mut(&resource) {
+                configs.remove(&name);
+                if configs.is_empty() {
+                    image.broker_configs.remove(&resource);
+                }
+            }
         }
     }
 }
