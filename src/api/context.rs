@@ -103,6 +103,7 @@ impl BrokerContext {
         // Coordinators follow the leadership of their internal partitions.
         self.groups.sync_leadership();
         self.transactions.sync_leadership();
+        self.groups.set_group_configs(&image.group_configs);
     }
 
     /// Whether this broker may answer for `group_id` now: NOT_COORDINATOR

@@ -8,7 +8,8 @@ use kafka_protocol::messages::incremental_alter_configs_response::AlterConfigsRe
 use kafka_protocol::messages::{IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse};
 use kafka_protocol::protocol::StrBytes;
 
-use super::config_resource::{self, BROKER, TOPIC};
+use super::config_resource::{self, BROKER, GROUP, TOPIC};
+use super::group_config;
 use super::{BrokerContext, Handler, RequestContext};
 use crate::cluster::ControllerError;
 use crate::config::{topic_config_def, ConfigKind, TopicConfig};
@@ -131,6 +132,15 @@ impl Handler for IncrementalAlterConfigs {
                     .await
                 }
                 BROKER => Err(config_resource::broker_not_alterable()),
+                GROUP => {
+                    group_config::alter_incrementally(
+                        &broker,
+                        &r.resource_name,
+                        &r.configs,
+                        request.validate_only,
+                    )
+                    .await
+                }
                 other => Err(config_resource::unsupported_resource(other)),
             };
             if outcome.is_ok() && !request.validate_only {

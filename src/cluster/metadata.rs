@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::config::{BrokerConfig, TopicConfig};
+use crate::config::{BrokerConfig, GroupOverrides, TopicConfig};
 use crate::partition::PartitionState;
 use crate::security::acl::AclBinding;
 use crate::security::sasl::scram::{ScramCredential, ScramMechanism};
@@ -116,6 +116,10 @@ pub struct MetadataImage {
     /// the cluster forms; a level of 0 is not kept.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub features: BTreeMap<String, i16>,
+    /// Each group's config overrides (Kafka's ConfigRecords of resource
+    /// type GROUP); a group without overrides has no entry.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub group_configs: BTreeMap<String, GroupOverrides>,
 }
 
 impl MetadataImage {

@@ -2,6 +2,7 @@
 
 mod broker;
 mod def;
+mod group;
 mod log_config;
 mod topic;
 
@@ -9,5 +10,9 @@ pub use broker::{
     broker_config_def, is_sensitive, BrokerConfig, Listener, LoadError, BROKER_CONFIGS,
 };
 pub use def::{ConfigDef, ConfigError, ConfigKind};
+pub use group::{
+    group_config_def, resolve_group_config, validate_group_overrides, GroupConfigDef,
+    GroupOverrides, GROUP_CONFIGS,
+};
 pub use log_config::{LogConfig, TimestampType};
 pub use topic::{topic_config_def, ConfigSource, TopicConfig, TOPIC_CONFIGS};

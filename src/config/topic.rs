@@ -315,6 +315,8 @@ pub enum ConfigSource {
     DynamicTopic,
     StaticBroker,
     Default,
+    /// A group's own override (Kafka's GROUP_CONFIG).
+    DynamicGroup,
 }
 
 impl ConfigSource {
@@ -323,6 +325,7 @@ impl ConfigSource {
             ConfigSource::DynamicTopic => 1,
             ConfigSource::StaticBroker => 4,
             ConfigSource::Default => 5,
+            ConfigSource::DynamicGroup => 8,
         }
     }
 }
