@@ -9,13 +9,16 @@ use std::time::Duration;
 
 use common::{wait_until, BrokerProcess, RawClient};
 use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::alter_configs_request::{
+    AlterConfigsResource as LegacyResource, AlterableConfig as LegacyConfig,
+};
 use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
 use kafka_protocol::messages::incremental_alter_configs_request::{
     AlterConfigsResource, AlterableConfig,
 };
 use kafka_protocol::messages::{
-    ConsumerGroupDescribeRequest, ConsumerGroupHeartbeatRequest, DescribeConfigsRequest, GroupId,
-    IncrementalAlterConfigsRequest, TopicName,
+    AlterConfigsRequest, ConsumerGroupDescribeRequest, ConsumerGroupHeartbeatRequest,
+    DescribeConfigsRequest, GroupId, IncrementalAlterConfigsRequest, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
 
@@ -186,6 +189,23 @@ fn group_configs_are_described_altered_and_applied_to_the_groups_members() {
     assert_eq!(code, ResponseError::InvalidRequest.code());
 }
 
+/// Legacy AlterConfigs replaces a group's whole set of overrides.
+fn replace(client: &mut RawClient, group: &str, configs: &[(&str, &str)]) -> i16 {
+    let configs = configs
+        .iter()
+        .map(|(k, v)| {
+            LegacyConfig::default()
+                .with_name(s(k))
+                .with_value(Some(s(v)))
+        })
+        .collect();
+    let request = AlterConfigsRequest::default().with_resources(vec![LegacyResource::default()
+        .with_resource_type(GROUP)
+        .with_resource_name(s(group))
+        .with_configs(configs)]);
+    client.call(&request, 1).expect("alter configs").responses[0].error_code
+}
+
 #[test]
 fn group_configs_survive_a_restart() {
     let mut broker = BrokerProcess::start(&[]);
@@ -196,6 +216,36 @@ fn group_configs_survive_a_restart() {
         &[("consumer.session.timeout.ms", SET, Some("50000"))],
     );
     assert_eq!(code, 0, "{message}");
+    assert_eq!(
+        replace(
+            &mut client,
+            "kept",
+            &[("consumer.heartbeat.interval.ms", "6000")]
+        ),
+        0
+    );
+    assert_eq!(
+        replace(
+            &mut client,
+            "kept",
+            &[("consumer.heartbeat.interval.ms", "1")]
+        ),
+        ResponseError::InvalidConfig.code()
+    );
+    assert_eq!(
+        described(&mut client, "kept", "consumer.session.timeout.ms"),
+        ("45000".to_string(), DEFAULT_CONFIG),
+        "legacy AlterConfigs replaced the whole set"
+    );
+    assert_eq!(
+        alter(
+            &mut client,
+            "kept",
+            &[("consumer.session.timeout.ms", SET, Some("50000"))]
+        )
+        .0,
+        0
+    );
     broker.stop();
     broker.restart();
     let mut client = RawClient::connect(broker.port);

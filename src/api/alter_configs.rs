@@ -6,7 +6,8 @@ use kafka_protocol::messages::alter_configs_response::AlterConfigsResourceRespon
 use kafka_protocol::messages::{AlterConfigsRequest, AlterConfigsResponse};
 use kafka_protocol::protocol::StrBytes;
 
-use super::config_resource::{self, BROKER, TOPIC};
+use super::config_resource::{self, BROKER, GROUP, TOPIC};
+use super::group_config;
 use super::{BrokerContext, Handler, RequestContext};
 use crate::config::TopicConfig;
 use crate::security::acl::AclOperation;
@@ -62,6 +63,15 @@ impl Handler for AlterConfigs {
                     .await
                 }
                 BROKER => Err(config_resource::broker_not_alterable()),
+                GROUP => {
+                    // Null values were refused above.
+                    let configs = r
+                        .configs
+                        .iter()
+                        .map(|c| (c.name.as_str(), c.value.as_deref().unwrap_or_default()));
+                    group_config::replace(&broker, &r.resource_name, configs, request.validate_only)
+                        .await
+                }
                 other => Err(config_resource::unsupported_resource(other)),
             };
             if outcome.is_ok() && !request.validate_only {

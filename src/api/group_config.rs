@@ -78,6 +78,21 @@ fn invalid(message: String) -> ControllerError {
     ControllerError::new(ResponseError::InvalidConfig, message)
 }
 
+/// Replaces group `name`'s overrides with `configs` (legacy AlterConfigs),
+/// validated and committed as [`alter_incrementally`] does.
+pub async fn replace<'a>(
+    broker: &BrokerContext,
+    name: &str,
+    configs: impl Iterator<Item = (&'a str, &'a str)>,
+    validate_only: bool,
+) -> Result<(), ControllerError> {
+    check_group_name(name)?;
+    let overrides = configs
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    commit(broker, name, overrides, validate_only).await
+}
+
 /// Applies IncrementalAlterConfigs operations to group `name`'s overrides,
 /// validates the result as Kafka's GroupConfig.validate does
 /// (INVALID_CONFIG) and commits it to the metadata quorum unless
@@ -124,8 +139,18 @@ pub async fn alter_incrementally(
             }
         }
     }
-    // Kafka validates the names of the whole new set, so a DELETE of an
-    // unknown name passes (it leaves nothing behind).
+    commit(broker, name, overrides, validate_only).await
+}
+
+/// Validates a group's new set of overrides and commits it unless
+/// `validate_only`. Kafka validates the whole new set, so a DELETE of an
+/// unknown name passes (it leaves nothing behind).
+async fn commit(
+    broker: &BrokerContext,
+    name: &str,
+    overrides: GroupOverrides,
+    validate_only: bool,
+) -> Result<(), ControllerError> {
     validate_group_overrides(&overrides, &broker.config).map_err(invalid)?;
     if validate_only {
         return Ok(());
