@@ -16,6 +16,9 @@ _topic__admin() {
             ",$1")
                 cmd="topic__admin"
                 ;;
+            topic__admin,abort-transaction)
+                cmd="topic__admin__subcmd__abort__subcmd__transaction"
+                ;;
             topic__admin,alter)
                 cmd="topic__admin__subcmd__alter"
                 ;;
@@ -42,6 +45,9 @@ _topic__admin() {
                 ;;
             topic__admin,reassign)
                 cmd="topic__admin__subcmd__reassign"
+                ;;
+            topic__admin__subcmd__help,abort-transaction)
+                cmd="topic__admin__subcmd__help__subcmd__abort__subcmd__transaction"
                 ;;
             topic__admin__subcmd__help,alter)
                 cmd="topic__admin__subcmd__help__subcmd__alter"
@@ -77,12 +83,62 @@ _topic__admin() {
 
     case "${cmd}" in
         topic__admin)
-            opts="-X -h -V --bootstrap-server --command-config --help --version create list describe alter delete reassign elect-leaders describe-producers help"
+            opts="-X -h -V --bootstrap-server --command-config --help --version create list describe alter delete reassign elect-leaders describe-producers abort-transaction help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --bootstrap-server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -X)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --command-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        topic__subcmd__admin__subcmd__abort__subcmd__transaction)
+            opts="-X -h -V --topic --partition --start-offset --producer-id --producer-epoch --coordinator-epoch --bootstrap-server --command-config --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --topic)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --partition)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --start-offset)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --producer-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --producer-epoch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --coordinator-epoch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --bootstrap-server)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -355,8 +411,22 @@ _topic__admin() {
             return 0
             ;;
         topic__subcmd__admin__subcmd__help)
-            opts="create list describe alter delete reassign elect-leaders describe-producers help"
+            opts="create list describe alter delete reassign elect-leaders describe-producers abort-transaction help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        topic__subcmd__admin__subcmd__help__subcmd__abort__subcmd__transaction)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -255,7 +255,7 @@ fn mistakes_are_one_line_and_exit_2() {
                 "--group",
                 "g",
             ][..],
-            "ResourceType GROUP only supports operations READ, DESCRIBE, DELETE, ALL",
+            "ResourceType GROUP only supports operations READ, DESCRIBE, DELETE, DESCRIBE_CONFIGS, ALTER_CONFIGS, ALL",
         ),
         (&["--add", "--topic", "t"][..], "--allow-principal"),
         (

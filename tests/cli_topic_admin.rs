@@ -250,3 +250,120 @@ async fn describe_producers_shows_each_producers_state() {
         .abort_transaction(Duration::from_secs(15))
         .expect("abort");
 }
+
+/// The last stable offset of `topic`-0 (ListOffsets latest, read_committed).
+fn last_stable_offset(port: u16, topic: &str) -> i64 {
+    use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
+    use kafka_protocol::messages::{BrokerId, ListOffsetsRequest, TopicName};
+    let request = ListOffsetsRequest::default()
+        .with_replica_id(BrokerId(-1))
+        .with_isolation_level(1)
+        .with_topics(vec![ListOffsetsTopic::default()
+            .with_name(TopicName(topic.to_string().into()))
+            .with_partitions(vec![ListOffsetsPartition::default()
+                .with_partition_index(0)
+                .with_timestamp(-1)
+                .with_current_leader_epoch(-1)])]);
+    let response = common::RawClient::connect(port)
+        .call(&request, 7)
+        .expect("list offsets");
+    let p = &response.topics[0].partitions[0];
+    assert_eq!(p.error_code, 0);
+    p.offset
+}
+
+/// kafka-transactions.sh abort: a transaction left open holds back the last
+/// stable offset until the tool has the leader write its abort marker;
+/// then a read_committed consumer reads past it, without its record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abort_transaction_ends_a_hanging_transaction() {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::producer::{FutureRecord, Producer};
+    use rdkafka::Message;
+    use std::time::Duration;
+
+    let broker = BrokerProcess::start(&[]);
+    let bs = broker.bootstrap();
+    let tool = |args: &[&str]| run_tool(BIN, &bs, args, b"");
+    tool(&["create", "--topic", "hung", "--partitions", "1"]).ok();
+    let record = |value: &'static str| {
+        FutureRecord::<(), _>::to("hung")
+            .partition(0)
+            .payload(value)
+    };
+    // The transaction stays open (the coordinator would abort it only
+    // after this timeout): its producer is never told to end it.
+    let hanging = common::producer(
+        &bs,
+        &[
+            ("transactional.id", "hanging"),
+            ("transaction.timeout.ms", "900000"),
+        ],
+    );
+    hanging
+        .init_transactions(Duration::from_secs(15))
+        .expect("init_transactions");
+    hanging.begin_transaction().expect("begin");
+    hanging
+        .send(
+            record("in the hanging transaction"),
+            Duration::from_secs(15),
+        )
+        .await
+        .expect("transactional send");
+    common::producer(&bs, &[])
+        .send(record("after it"), Duration::from_secs(15))
+        .await
+        .expect("plain send");
+    assert_eq!(last_stable_offset(broker.port, "hung"), 0);
+
+    // Named by where it started, as describe-producers shows it.
+    let missing = tool(&[
+        "abort-transaction",
+        "--topic",
+        "hung",
+        "--partition",
+        "0",
+        "--start-offset",
+        "1",
+    ]);
+    assert_eq!(missing.code, Some(1));
+    assert!(
+        missing
+            .stderr
+            .contains("no open transaction starts at offset 1"),
+        "{}",
+        missing.stderr
+    );
+    let aborted = tool(&[
+        "abort-transaction",
+        "--topic",
+        "hung",
+        "--partition",
+        "0",
+        "--start-offset",
+        "0",
+    ]);
+    assert!(aborted
+        .ok()
+        .starts_with("Aborted the transaction of producer "));
+    // Records 0 and 1, then the abort marker.
+    assert_eq!(last_stable_offset(broker.port, "hung"), 3);
+
+    let consumer: BaseConsumer = common::client_config(&bs)
+        .set("group.id", "after-abort")
+        .set("isolation.level", "read_committed")
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .expect("consumer");
+    consumer.subscribe(&["hung"]).expect("subscribe");
+    let mut read = Vec::new();
+    common::wait_until(Duration::from_secs(30), || {
+        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
+            read.push(String::from_utf8_lossy(m.payload().unwrap_or_default()).to_string());
+        }
+        !read.is_empty()
+    });
+    assert_eq!(read, ["after it"]);
+    drop(hanging);
+}

@@ -7,7 +7,8 @@ use kafka_protocol::messages::alter_configs_response::AlterConfigsResourceRespon
 use kafka_protocol::messages::{AlterConfigsRequest, AlterConfigsResponse};
 use kafka_protocol::protocol::StrBytes;
 
-use super::config_resource::{self, BROKER, TOPIC};
+use super::config_resource::{self, BROKER, GROUP, TOPIC};
+use super::group_config;
 use super::{BrokerContext, Handler, RequestContext};
 use crate::config::TopicConfig;
 use crate::security::acl::AclOperation;
@@ -82,6 +83,15 @@ impl Handler for AlterConfigs {
                         },
                     )
                     .await
+                }
+                GROUP => {
+                    // Null values were refused above.
+                    let configs = r
+                        .configs
+                        .iter()
+                        .map(|c| (c.name.as_str(), c.value.as_deref().unwrap_or_default()));
+                    group_config::replace(&broker, &r.resource_name, configs, request.validate_only)
+                        .await
                 }
                 other => Err(config_resource::unsupported_resource(other)),
             };

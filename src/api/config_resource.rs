@@ -16,10 +16,12 @@ use crate::security::tls::ServerTls;
 pub const TOPIC: i8 = 2;
 pub const BROKER: i8 = 4;
 pub const BROKER_LOGGER: i8 = 8;
+/// KIP-848 group configs.
+pub const GROUP: i8 = 32;
 
 /// Kafka's check before a config resource is described (`op`
 /// DESCRIBE_CONFIGS) or altered (ALTER_CONFIGS): on the topic for a topic,
-/// on the cluster for a broker.
+/// on the group for a group, on the cluster for a broker.
 pub fn authorize(
     auth: &Authorization,
     resource_type: i8,
@@ -30,6 +32,10 @@ pub fn authorize(
         TOPIC if !auth.allows(op, ResourceType::Topic, name) => Err(ControllerError::new(
             ResponseError::TopicAuthorizationFailed,
             format!("{op} on topic '{name}' is not authorized."),
+        )),
+        GROUP if !auth.allows(op, ResourceType::Group, name) => Err(ControllerError::new(
+            ResponseError::GroupAuthorizationFailed,
+            format!("{op} on group '{name}' is not authorized."),
         )),
         BROKER | BROKER_LOGGER if !auth.allows_cluster(op) => Err(ControllerError::new(
             ResponseError::ClusterAuthorizationFailed,

@@ -113,6 +113,7 @@ impl BrokerContext {
         // Coordinators follow the leadership of their internal partitions.
         self.groups.sync_leadership();
         self.transactions.sync_leadership();
+        self.groups.set_group_configs(&image.group_configs);
     }
 
     /// The broker configuration in force now: the static one under the

@@ -9,7 +9,8 @@ use kafka_protocol::messages::describe_configs_response::{
 use kafka_protocol::messages::{DescribeConfigsRequest, DescribeConfigsResponse};
 use kafka_protocol::protocol::StrBytes;
 
-use super::config_resource::{self, BROKER, TOPIC};
+use super::config_resource::{self, BROKER, GROUP, TOPIC};
+use super::group_config;
 use super::{BrokerContext, Handler, RequestContext};
 use crate::cluster::ControllerError;
 use crate::config::{base_config_def, dynamic, ConfigDef, ConfigSource, TOPIC_CONFIGS};
@@ -175,6 +176,29 @@ fn describe_broker(
         .collect())
 }
 
+/// A group's configs (KIP-848): its overrides over the broker's settings.
+fn describe_group(
+    broker: &BrokerContext,
+    name: &str,
+    opts: &Options,
+) -> Result<Vec<DescribeConfigsResourceResult>, ControllerError> {
+    Ok(group_config::describe(broker, name)?
+        .into_iter()
+        .filter(|d| opts.wants(d.config.def.name))
+        .map(|d| {
+            let mut entry = opts.entry(&d.config.def, d.value, d.source.wire_code(), false);
+            if opts.synonyms {
+                entry.synonyms = d
+                    .synonyms
+                    .into_iter()
+                    .map(|(name, value, source)| synonym(name, value, source))
+                    .collect();
+            }
+            entry
+        })
+        .collect())
+}
+
 impl Handler for DescribeConfigs {
     type Request = DescribeConfigsRequest;
 
@@ -202,6 +226,7 @@ impl Handler for DescribeConfigs {
                 .and_then(|()| match r.resource_type {
                     TOPIC => describe_topic(&broker, &r.resource_name, &opts),
                     BROKER => describe_broker(&broker, &r.resource_name, &opts),
+                    GROUP => describe_group(&broker, &r.resource_name, &opts),
                     other => Err(config_resource::unsupported_resource(other)),
                 });
                 let result = DescribeConfigsResult::default()

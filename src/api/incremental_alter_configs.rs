@@ -9,7 +9,8 @@ use kafka_protocol::messages::incremental_alter_configs_response::AlterConfigsRe
 use kafka_protocol::messages::{IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse};
 use kafka_protocol::protocol::StrBytes;
 
-use super::config_resource::{self, BROKER, TOPIC};
+use super::config_resource::{self, BROKER, GROUP, TOPIC};
+use super::group_config;
 use super::{BrokerContext, Handler, RequestContext};
 use crate::cluster::ControllerError;
 use crate::config::{base_config_def, topic_config_def, ConfigDef, ConfigKind, TopicConfig};
@@ -190,6 +191,15 @@ impl Handler for IncrementalAlterConfigs {
                             }
                             Ok(())
                         },
+                    )
+                    .await
+                }
+                GROUP => {
+                    group_config::alter_incrementally(
+                        &broker,
+                        &r.resource_name,
+                        &r.configs,
+                        request.validate_only,
                     )
                     .await
                 }

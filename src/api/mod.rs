@@ -36,6 +36,7 @@ mod elect_leaders;
 mod end_txn;
 mod fetch;
 mod find_coordinator;
+mod group_config;
 mod heartbeat;
 mod incremental_alter_configs;
 mod init_producer_id;

@@ -302,6 +302,45 @@ async fn run(args: TopicAdmin) -> anyhow::Result<()> {
                 }
             }
         }
+        TopicCommand::AbortTransaction {
+            topic,
+            partition,
+            start_offset,
+            producer_id,
+            producer_epoch,
+            coordinator_epoch,
+        } => {
+            let (producer_id, producer_epoch, coordinator_epoch) = match start_offset {
+                Some(offset) => {
+                    let p = producers::open_transaction_at(&settings, &topic, partition, offset)
+                        .await?;
+                    // As Kafka's tool: an epoch the partition does not know counts as 0.
+                    (
+                        p.producer_id,
+                        p.producer_epoch as i16,
+                        p.latest_coordinator_epoch.max(0),
+                    )
+                }
+                // clap requires all three with --producer-id.
+                None => (
+                    producer_id.unwrap_or_default(),
+                    producer_epoch.unwrap_or_default(),
+                    coordinator_epoch.unwrap_or_default(),
+                ),
+            };
+            producers::abort_transaction(
+                &settings,
+                &topic,
+                partition,
+                producer_id,
+                producer_epoch,
+                coordinator_epoch,
+            )
+            .await?;
+            cli::outln(format_args!(
+                "Aborted the transaction of producer {producer_id} (epoch {producer_epoch}) in {topic}-{partition}."
+            ));
+        }
     }
     Ok(())
 }

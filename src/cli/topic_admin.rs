@@ -125,6 +125,26 @@ pub enum TopicCommand {
         #[arg(long, value_enum, default_value_t)]
         output: OutputFormat,
     },
+    /// Abort a hanging transaction in one partition, as kafka-transactions.sh abort does.
+    ///
+    /// A transaction whose producer went away without ending it holds back the partition's last stable offset, so read_committed consumers stop there. Name it by where it started (--start-offset, as describe-producers shows it: its producer id, epoch and coordinator epoch are looked up with DescribeProducers) or by --producer-id, --producer-epoch and --coordinator-epoch. The partition's leader is asked with WriteTxnMarkers to write an abort marker; that needs CLUSTER_ACTION on the cluster when an authorizer is set.
+    #[command(group(ArgGroup::new("which").required(true)
+        .args(["start_offset", "producer_id"])))]
+    AbortTransaction {
+        #[arg(long, value_name = "TOPIC")]
+        topic: String,
+        #[arg(long, value_name = "P", value_parser = clap::value_parser!(i32).range(0..))]
+        partition: i32,
+        /// The offset where the transaction's first record in the partition is.
+        #[arg(long, value_name = "OFFSET", value_parser = clap::value_parser!(i64).range(0..))]
+        start_offset: Option<i64>,
+        #[arg(long, value_name = "ID", requires_all = ["producer_epoch", "coordinator_epoch"])]
+        producer_id: Option<i64>,
+        #[arg(long, value_name = "EPOCH", requires = "producer_id")]
+        producer_epoch: Option<i16>,
+        #[arg(long, value_name = "EPOCH", requires = "producer_id")]
+        coordinator_epoch: Option<i32>,
+    },
 }
 
 /// What `reassign` does: exactly one of --generate, --execute, --verify,

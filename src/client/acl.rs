@@ -198,7 +198,8 @@ impl ResourceType {
                 DescribeConfigs,
                 AlterConfigs,
             ],
-            ResourceType::Group => &[Read, Describe, Delete],
+            // DESCRIBE_CONFIGS and ALTER_CONFIGS since KIP-848 group configs.
+            ResourceType::Group => &[Read, Describe, Delete, DescribeConfigs, AlterConfigs],
             ResourceType::Cluster => &[
                 Create,
                 ClusterAction,
@@ -1148,7 +1149,7 @@ mod tests {
         group_write.validate().unwrap();
         assert_eq!(
             group_write.bindings_to_add().unwrap_err().to_string(),
-            "ResourceType GROUP only supports operations READ, DESCRIBE, DELETE, ALL"
+            "ResourceType GROUP only supports operations READ, DESCRIBE, DELETE, DESCRIBE_CONFIGS, ALTER_CONFIGS, ALL"
         );
         let nobody = AclSpec {
             allow_principals: vec![],

@@ -24,7 +24,7 @@ use super::quorum::voters::{VoterChange, VoterChangeError};
 use super::quorum::QuorumDescription;
 use super::quorum::{records, Node, NodeId, Quorum, QuorumError, Raft, WriteError};
 use super::{assignment, reassignment, topic_name};
-use crate::config::{BrokerConfig, ConfigError, LoadError, TopicConfig};
+use crate::config::{BrokerConfig, ConfigError, GroupOverrides, LoadError, TopicConfig};
 use crate::security::acl::{self, AclBinding, AclBindingFilter};
 use crate::security::sasl::scram::{ScramCredential, ScramMechanism};
 
@@ -87,6 +87,11 @@ pub enum ControllerCommand {
     SetTopicConfig {
         name: String,
         config: TopicConfig,
+    },
+    /// Replaces a group's config overrides (already validated).
+    SetGroupConfig {
+        group: String,
+        configs: GroupOverrides,
     },
     AllocateProducerIds(i64),
     /// A broker is alive (Kafka's BrokerHeartbeat); one that was fenced is
@@ -567,6 +572,14 @@ impl Controller {
                     .get_mut(&name)
                     .ok_or_else(|| unknown_topic(&name))?;
                 topic.config = config;
+                Ok(Outcome::Done)
+            }
+            ControllerCommand::SetGroupConfig { group, configs } => {
+                if configs.is_empty() {
+                    image.group_configs.remove(&group);
+                } else {
+                    image.group_configs.insert(group, configs);
+                }
                 Ok(Outcome::Done)
             }
             ControllerCommand::AlterPartition {
@@ -1168,6 +1181,20 @@ impl Controller {
         self.submit(ControllerCommand::SetTopicConfig {
             name: name.to_string(),
             config,
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// Replaces group `group`'s config overrides with `configs`.
+    pub async fn set_group_config(
+        &self,
+        group: &str,
+        configs: GroupOverrides,
+    ) -> Result<(), ControllerError> {
+        self.submit(ControllerCommand::SetGroupConfig {
+            group: group.to_string(),
+            configs,
         })
         .await
         .map(|_| ())

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::config::{BrokerConfig, TopicConfig};
+use crate::config::{BrokerConfig, GroupOverrides, TopicConfig};
 use crate::partition::PartitionState;
 use crate::security::acl::AclBinding;
 use crate::security::sasl::scram::{ScramCredential, ScramMechanism};
@@ -121,6 +121,10 @@ pub struct MetadataImage {
     /// default. No resource is kept empty.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub broker_configs: BTreeMap<String, BTreeMap<String, String>>,
+    /// Each group's config overrides (Kafka's ConfigRecords of resource
+    /// type GROUP); a group without overrides has no entry.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub group_configs: BTreeMap<String, GroupOverrides>,
 }
 
 impl MetadataImage {

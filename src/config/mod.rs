@@ -3,6 +3,7 @@
 mod broker;
 mod def;
 pub mod dynamic;
+mod group;
 mod log_config;
 mod topic;
 
@@ -11,5 +12,9 @@ pub use broker::{
     BROKER_CONFIGS,
 };
 pub use def::{ConfigDef, ConfigError, ConfigKind};
+pub use group::{
+    group_config_def, resolve_group_config, validate_group_overrides, GroupConfigDef,
+    GroupOverrides, GROUP_CONFIGS,
+};
 pub use log_config::{LogConfig, TimestampType};
 pub use topic::{topic_config_def, ConfigSource, TopicConfig, TOPIC_CONFIGS};

@@ -319,6 +319,8 @@ pub enum ConfigSource {
     DynamicDefaultBroker,
     StaticBroker,
     Default,
+    /// A group's own override (Kafka's GROUP_CONFIG).
+    DynamicGroup,
 }
 
 impl ConfigSource {
@@ -329,6 +331,7 @@ impl ConfigSource {
             ConfigSource::DynamicDefaultBroker => 3,
             ConfigSource::StaticBroker => 4,
             ConfigSource::Default => 5,
+            ConfigSource::DynamicGroup => 8,
         }
     }
 }

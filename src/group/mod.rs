@@ -32,6 +32,7 @@ use offsets_log::Replayed;
 pub use offsets_log::{partition_for, OFFSETS_TOPIC};
 pub use state::GroupState;
 
+use crate::config::GroupOverrides;
 use crate::coordinator_records::{leadership_change, replay_partition, LoadError};
 use crate::partition::{now_ms, ReplicaManager};
 use consumer::{ConsumerGroup, ConsumerMember};
@@ -193,6 +194,9 @@ pub struct GroupCoordinator {
     /// Partitions this broker leads whose log could not be read: their
     /// groups are not served (locked after `led`).
     failed: Mutex<BTreeSet<i32>>,
+    /// Each group's config overrides (KIP-848 group configs), as the
+    /// metadata image last applied holds them (locked after `state`).
+    overrides: Mutex<BTreeMap<String, GroupOverrides>>,
     /// Lets timers spawned under the lock call back without keeping the coordinator alive.
     this: Weak<GroupCoordinator>,
 }
@@ -227,8 +231,44 @@ impl GroupCoordinator {
             state: Mutex::new(State::default()),
             led: Mutex::new(BTreeSet::new()),
             failed: Mutex::new(BTreeSet::new()),
+            overrides: Mutex::new(BTreeMap::new()),
             this: this.clone(),
         })
+    }
+
+    /// Takes the group configs of a newly applied metadata image: each
+    /// consumer group's members are timed by its own overrides from their
+    /// next heartbeat (the interval) or expiry check (the session) on.
+    pub fn set_group_configs(&self, configs: &BTreeMap<String, GroupOverrides>) {
+        *self.overrides.lock() = configs.clone();
+    }
+
+    /// A group's override of an int group config, else the broker's value.
+    fn group_int(&self, group_id: &str, name: &str, broker_value: i32) -> i32 {
+        self.overrides
+            .lock()
+            .get(group_id)
+            .and_then(|o| o.get(name))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(broker_value)
+    }
+
+    /// `consumer.session.timeout.ms` of a KIP-848 group.
+    fn consumer_session_timeout_ms(&self, group_id: &str) -> i32 {
+        self.group_int(
+            group_id,
+            "consumer.session.timeout.ms",
+            self.config.consumer_session_timeout_ms,
+        )
+    }
+
+    /// `consumer.heartbeat.interval.ms` of a KIP-848 group.
+    fn consumer_heartbeat_interval_ms(&self, group_id: &str) -> i32 {
+        self.group_int(
+            group_id,
+            "consumer.heartbeat.interval.ms",
+            self.config.consumer_heartbeat_interval_ms,
+        )
     }
 
     pub async fn join_group(&self, request: JoinRequest) -> JoinResult {
@@ -638,9 +678,9 @@ impl GroupCoordinator {
     pub fn expire_sessions(&self) {
         let now = Instant::now();
         let mut state = self.state.lock();
-        let session = Duration::from_millis(self.config.consumer_session_timeout_ms.max(0) as u64);
         let mut shrunk = Vec::new();
         for (id, group) in state.consumer_groups.iter_mut() {
+            let session = Duration::from_millis(self.consumer_session_timeout_ms(id).max(0) as u64);
             // A departed member's partitions reach the others through their
             // next heartbeats, which recompute the target.
             let before = group.members.len();
@@ -1257,7 +1297,7 @@ impl GroupCoordinator {
         let result = ConsumerHeartbeatResult {
             member_id,
             member_epoch: m.member_epoch,
-            heartbeat_interval_ms: self.config.consumer_heartbeat_interval_ms,
+            heartbeat_interval_ms: self.consumer_heartbeat_interval_ms(&hb.group_id),
             assignment,
         };
         self.store_consumer_group(&mut state, &hb.group_id);

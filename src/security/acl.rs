@@ -144,7 +144,8 @@ impl AclOperation {
                 DescribeConfigs,
                 AlterConfigs,
             ],
-            ResourceType::Group => &[Read, Describe, Delete],
+            // DESCRIBE_CONFIGS and ALTER_CONFIGS since KIP-848 group configs.
+            ResourceType::Group => &[Read, Describe, Delete, DescribeConfigs, AlterConfigs],
             ResourceType::Cluster => &[
                 Create,
                 ClusterAction,

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::cluster::metadata::{BrokerRegistration, MetadataImage, TopicImage};
+use crate::config::GroupOverrides;
 use crate::security::acl::AclBinding;
 use crate::security::sasl::scram::{ScramCredential, ScramMechanism};
 
@@ -54,6 +55,12 @@ pub enum MetadataRecord {
         resource: String,
         name: String,
         value: Option<String>,
+    },
+    /// Kafka's ConfigRecords of one GROUP resource: its whole set of
+    /// overrides (empty: it has none left).
+    GroupConfig {
+        group: String,
+        configs: GroupOverrides,
     },
 }
 
@@ -157,6 +164,22 @@ pub fn delta(before: &MetadataImage, after: &MetadataImage) -> Vec<MetadataRecor
             }
         }
     }
+    for (group, configs) in &after.group_configs {
+        if before.group_configs.get(group) != Some(configs) {
+            out.push(MetadataRecord::GroupConfig {
+                group: group.clone(),
+                configs: configs.clone(),
+            });
+        }
+    }
+    for group in before.group_configs.keys() {
+        if !after.group_configs.contains_key(group) {
+            out.push(MetadataRecord::GroupConfig {
+                group: group.clone(),
+                configs: GroupOverrides::new(),
+            });
+        }
+    }
     out
 }
 
@@ -231,6 +254,12 @@ pub fn apply(image: &mut MetadataImage, record: MetadataRecord) {
                 }
             }
         }
+        MetadataRecord::GroupConfig { group, configs } if configs.is_empty() => {
+            image.group_configs.remove(&group);
+        }
+        MetadataRecord::GroupConfig { group, configs } => {
+            image.group_configs.insert(group, configs);
+        }
     }
 }
 
@@ -289,8 +318,16 @@ mod tests {
             .entry("alice".into())
             .or_default()
             .insert(ScramMechanism::Sha256, credential);
+        after.group_configs.insert(
+            "g".into(),
+            [(
+                "consumer.session.timeout.ms".to_string(),
+                "50000".to_string(),
+            )]
+            .into(),
+        );
         let records = delta(&before, &after);
-        assert_eq!(records.len(), 8);
+        assert_eq!(records.len(), 9);
         let mut rebuilt = before.clone();
         for r in records {
             apply(&mut rebuilt, r);
