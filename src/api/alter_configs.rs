@@ -6,6 +6,7 @@ use kafka_protocol::messages::alter_configs_response::AlterConfigsResourceRespon
 use kafka_protocol::messages::{AlterConfigsRequest, AlterConfigsResponse};
 use kafka_protocol::protocol::StrBytes;
 
+use super::client_metrics_config::{self, CLIENT_METRICS};
 use super::config_resource::{self, BROKER, TOPIC};
 use super::{BrokerContext, Handler, RequestContext};
 use crate::config::TopicConfig;
@@ -62,6 +63,26 @@ impl Handler for AlterConfigs {
                     .await
                 }
                 BROKER => Err(config_resource::broker_not_alterable()),
+                CLIENT_METRICS => {
+                    // Null values were refused above.
+                    let configs = r
+                        .configs
+                        .iter()
+                        .map(|c| {
+                            (
+                                c.name.to_string(),
+                                c.value.as_deref().unwrap_or_default().to_string(),
+                            )
+                        })
+                        .collect();
+                    client_metrics_config::replace(
+                        &broker,
+                        &r.resource_name,
+                        configs,
+                        request.validate_only,
+                    )
+                    .await
+                }
                 other => Err(config_resource::unsupported_resource(other)),
             };
             if outcome.is_ok() && !request.validate_only {

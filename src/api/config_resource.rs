@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use kafka_protocol::error::ResponseError;
 
+use super::client_metrics_config::CLIENT_METRICS;
 use super::BrokerContext;
 use crate::cluster::controller::unknown_topic;
 use crate::cluster::{topic_name, ControllerError};
@@ -18,7 +19,7 @@ pub const BROKER_LOGGER: i8 = 8;
 
 /// Kafka's check before a config resource is described (`op`
 /// DESCRIBE_CONFIGS) or altered (ALTER_CONFIGS): on the topic for a topic,
-/// on the cluster for a broker.
+/// on the cluster for a broker or a client metrics subscription.
 pub fn authorize(
     auth: &Authorization,
     resource_type: i8,
@@ -30,10 +31,12 @@ pub fn authorize(
             ResponseError::TopicAuthorizationFailed,
             format!("{op} on topic '{name}' is not authorized."),
         )),
-        BROKER | BROKER_LOGGER if !auth.allows_cluster(op) => Err(ControllerError::new(
-            ResponseError::ClusterAuthorizationFailed,
-            format!("{op} on the cluster is not authorized."),
-        )),
+        BROKER | BROKER_LOGGER | CLIENT_METRICS if !auth.allows_cluster(op) => {
+            Err(ControllerError::new(
+                ResponseError::ClusterAuthorizationFailed,
+                format!("{op} on the cluster is not authorized."),
+            ))
+        }
         _ => Ok(()),
     }
 }

@@ -31,6 +31,8 @@ pub struct BrokerContext {
     /// Serialises [`BrokerContext::apply_metadata`].
     pub metadata_apply: parking_lot::Mutex<()>,
     pub authorizer: Authorizer,
+    /// Client telemetry (KIP-714): instances and their pushed metrics.
+    pub telemetry: crate::telemetry::ClientTelemetry,
 }
 
 impl BrokerContext {

@@ -8,6 +8,7 @@ use kafka_protocol::messages::incremental_alter_configs_response::AlterConfigsRe
 use kafka_protocol::messages::{IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse};
 use kafka_protocol::protocol::StrBytes;
 
+use super::client_metrics_config::{self, CLIENT_METRICS};
 use super::config_resource::{self, BROKER, TOPIC};
 use super::{BrokerContext, Handler, RequestContext};
 use crate::cluster::ControllerError;
@@ -131,6 +132,15 @@ impl Handler for IncrementalAlterConfigs {
                     .await
                 }
                 BROKER => Err(config_resource::broker_not_alterable()),
+                CLIENT_METRICS => {
+                    client_metrics_config::alter_incremental(
+                        &broker,
+                        &r.resource_name,
+                        &r.configs,
+                        request.validate_only,
+                    )
+                    .await
+                }
                 other => Err(config_resource::unsupported_resource(other)),
             };
             if outcome.is_ok() && !request.validate_only {

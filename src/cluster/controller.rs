@@ -134,6 +134,12 @@ pub enum ControllerCommand {
     /// Kafka's UpdateFeatures: each (feature, level, upgrade type), all
     /// or none.
     UpdateFeatures(Vec<(String, i16, Option<UpgradeType>)>),
+    /// A client metrics subscription's configs, already checked (none
+    /// removes it).
+    SetClientMetrics {
+        name: String,
+        configs: std::collections::BTreeMap<String, String>,
+    },
 }
 
 /// One user's part of an AlterUserScramCredentials request, already
@@ -561,6 +567,14 @@ impl Controller {
                     .get_mut(&name)
                     .ok_or_else(|| unknown_topic(&name))?;
                 topic.config = config;
+                Ok(Outcome::Done)
+            }
+            ControllerCommand::SetClientMetrics { name, configs } => {
+                if configs.is_empty() {
+                    image.client_metrics.remove(&name);
+                } else {
+                    image.client_metrics.insert(name, configs);
+                }
                 Ok(Outcome::Done)
             }
             ControllerCommand::AlterPartition {
@@ -1139,6 +1153,23 @@ impl Controller {
         self.submit(ControllerCommand::SetTopicConfig {
             name: name.to_string(),
             config,
+        })
+        .await
+        .map(|_| ())
+    }
+}
+
+impl Controller {
+    /// Replaces a client metrics subscription's configs (checked by the
+    /// caller); none removes the subscription.
+    pub async fn set_client_metrics(
+        &self,
+        name: &str,
+        configs: std::collections::BTreeMap<String, String>,
+    ) -> Result<(), ControllerError> {
+        self.submit(ControllerCommand::SetClientMetrics {
+            name: name.to_string(),
+            configs,
         })
         .await
         .map(|_| ())

@@ -116,6 +116,10 @@ pub struct MetadataImage {
     /// the cluster forms; a level of 0 is not kept.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub features: BTreeMap<String, i16>,
+    /// Client metrics subscriptions (KIP-714) by name, each its configs
+    /// (Kafka's ConfigRecords of CLIENT_METRICS resources).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub client_metrics: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 impl MetadataImage {

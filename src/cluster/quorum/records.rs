@@ -48,6 +48,12 @@ pub enum MetadataRecord {
         name: String,
         level: i16,
     },
+    /// Kafka's ConfigRecords of a CLIENT_METRICS resource: all of a
+    /// subscription's configs (none removes it).
+    ClientMetrics {
+        name: String,
+        configs: std::collections::BTreeMap<String, String>,
+    },
 }
 
 /// The records that turn `before` into `after`.
@@ -126,6 +132,22 @@ pub fn delta(before: &MetadataImage, after: &MetadataImage) -> Vec<MetadataRecor
             });
         }
     }
+    for (name, configs) in &after.client_metrics {
+        if before.client_metrics.get(name) != Some(configs) {
+            out.push(MetadataRecord::ClientMetrics {
+                name: name.clone(),
+                configs: configs.clone(),
+            });
+        }
+    }
+    for name in before.client_metrics.keys() {
+        if !after.client_metrics.contains_key(name) {
+            out.push(MetadataRecord::ClientMetrics {
+                name: name.clone(),
+                configs: Default::default(),
+            });
+        }
+    }
     out
 }
 
@@ -176,6 +198,13 @@ pub fn apply(image: &mut MetadataImage, record: MetadataRecord) {
         }
         MetadataRecord::FeatureLevel { name, level } => {
             image.features.insert(name, level);
+        }
+        MetadataRecord::ClientMetrics { name, configs } => {
+            if configs.is_empty() {
+                image.client_metrics.remove(&name);
+            } else {
+                image.client_metrics.insert(name, configs);
+            }
         }
     }
 }
