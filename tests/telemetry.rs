@@ -25,8 +25,11 @@ use uuid::Uuid;
 
 const CONFIG_ADMIN: &str = env!("CARGO_BIN_EXE_config-admin");
 
-/// The samples of one scrape: name, labels, value.
-fn scrape(port: u16) -> Vec<(String, Vec<(String, String)>, f64)> {
+/// One sample: its name, labels and value.
+type Sample = (String, Vec<(String, String)>, f64);
+
+/// The gauge samples of one scrape.
+fn scrape(port: u16) -> Vec<Sample> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to metrics");
     write!(
         stream,
@@ -317,4 +320,25 @@ fn pushes_are_refused_with_kafkas_codes() {
         "asking again after UNKNOWN_SUBSCRIPTION_ID"
     );
     assert_eq!(again.push_interval_ms, 30000);
+}
+
+#[test]
+fn every_broker_serves_a_subscription_set_on_one() {
+    let cluster = common::start_cluster(2, &[]);
+    let alter = [
+        "--alter",
+        "--entity-type",
+        "client-metrics",
+        "--entity-name",
+        "everywhere",
+        "--add-config",
+        "metrics=org.apache.kafka.,interval.ms=4321",
+    ];
+    run_tool(CONFIG_ADMIN, &cluster[0].bootstrap(), &alter, b"").ok();
+    let mut other = RawClient::connect(cluster[1].port);
+    let served = wait_until(Duration::from_secs(20), || {
+        let got = subscriptions(&mut other, Uuid::nil());
+        got.error_code == 0 && got.push_interval_ms == 4321
+    });
+    assert!(served, "the second broker offers the subscription");
 }
