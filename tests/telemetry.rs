@@ -80,7 +80,7 @@ async fn librdkafka_pushes_subscribed_metrics_to_the_endpoint() {
         &[
             "--alter",
             "--add-config",
-            "metrics=org.apache.kafka.producer.,interval.ms=1000,match=[client_id=telemetry-.*]",
+            "metrics=org.apache.kafka.producer.,interval.ms=1000,match=[client_id=telemetry-.*,client_software_name=librdkafka]",
         ],
     ]
     .concat();
@@ -103,7 +103,10 @@ async fn librdkafka_pushes_subscribed_metrics_to_the_endpoint() {
         text.contains("metrics=org.apache.kafka.producer. "),
         "{text}"
     );
-    assert!(text.contains("match=client_id=telemetry-.* "), "{text}");
+    assert!(
+        text.contains("match=client_id=telemetry-.*,client_software_name=librdkafka "),
+        "{text}"
+    );
 
     // Out of range: Kafka's INVALID_CONFIG, and nothing changes.
     let bad = [

@@ -16,17 +16,18 @@ use crate::telemetry::{instance_id_text, ACCEPTED_COMPRESSION};
 
 pub struct GetTelemetrySubscriptions;
 
-/// The client as subscriptions' `match` patterns see it. Gregor does not
-/// keep the software name and version a client gives in ApiVersions, so
-/// they are Kafka's "unknown".
+/// The client as subscriptions' `match` patterns see it.
 pub(super) fn selector(ctx: &RequestContext) -> impl FnOnce(uuid::Uuid) -> ClientSelector + '_ {
-    move |id| ClientSelector {
-        client_instance_id: instance_id_text(id),
-        client_id: ctx.client_id().to_string(),
-        client_software_name: "unknown".to_string(),
-        client_software_version: "unknown".to_string(),
-        client_source_address: ctx.peer.ip().to_string(),
-        client_source_port: ctx.peer.port().to_string(),
+    move |id| {
+        let (software_name, software_version) = ctx.client_software.get();
+        ClientSelector {
+            client_instance_id: instance_id_text(id),
+            client_id: ctx.client_id().to_string(),
+            client_software_name: software_name,
+            client_software_version: software_version,
+            client_source_address: ctx.peer.ip().to_string(),
+            client_source_port: ctx.peer.port().to_string(),
+        }
     }
 }
 

@@ -65,7 +65,7 @@ mod version_errors;
 mod write_txn_markers;
 
 pub use api_versions::unsupported_version_response;
-pub use context::{BrokerContext, RequestContext};
+pub use context::{BrokerContext, ClientSoftware, RequestContext};
 pub use registry::{endpoint, endpoints, Endpoint, HandlerFuture};
 
 use std::future::Future;
