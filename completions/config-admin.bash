@@ -42,7 +42,7 @@ _config__admin() {
                     return 0
                     ;;
                 --entity-type)
-                    COMPREPLY=($(compgen -W "topics brokers users clients" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "topics brokers users clients client-metrics" -- "${cur}"))
                     return 0
                     ;;
                 --entity-name)

@@ -4,8 +4,9 @@ complete -c config-admin -l command-config -d 'A properties file of client setti
 complete -c config-admin -l entity-type -d 'The kind of entity' -r -f -a "topics\t''
 brokers\t''
 users\t''
-clients\t'Client quotas: not supported yet'"
-complete -c config-admin -l entity-name -d 'The entity: a topic name, a broker id or a user name' -r
+clients\t'Client quotas: not supported yet'
+client-metrics\t'Client metrics subscriptions (KIP-714): metrics, interval.ms, match'"
+complete -c config-admin -l entity-name -d 'The entity: a topic name, a broker id, a user name or a client metrics subscription' -r
 complete -c config-admin -l topic -d 'Short for --entity-type topics --entity-name TOPIC' -r
 complete -c config-admin -l broker -d 'Short for --entity-type brokers --entity-name ID' -r
 complete -c config-admin -l user -d 'Short for --entity-type users --entity-name USER' -r

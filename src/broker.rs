@@ -409,6 +409,7 @@ impl Broker {
                 .filter_map(|b| Some((b.config.name.clone(), b.tls.clone()?)))
                 .collect(),
             effective: parking_lot::Mutex::new(Arc::new(config.clone())),
+            telemetry: crate::telemetry::ClientTelemetry::new(config.telemetry_max_bytes()),
         });
         // Listeners serve the dynamic TLS configs in the quorum from the
         // first connection (the effective config starts out static).

@@ -17,5 +17,6 @@ pub mod partition;
 pub mod pem_key;
 pub mod security;
 pub mod server;
+pub mod telemetry;
 pub mod transaction;
 pub mod wire_format;

@@ -108,6 +108,8 @@ async fn every_api_answers_an_empty_request_at_every_version() {
     empty::<UpdateFeaturesRequest>(&mut c);
     empty::<AddRaftVoterRequest>(&mut c);
     empty::<RemoveRaftVoterRequest>(&mut c);
+    empty::<GetTelemetrySubscriptionsRequest>(&mut c);
+    empty::<PushTelemetryRequest>(&mut c);
     // acks=0 has no response; ask for one.
     sweep(
         &mut c,

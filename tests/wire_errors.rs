@@ -182,6 +182,8 @@ fn api_versions_lists_exactly_the_served_apis() {
         ApiKey::UpdateFeatures,
         ApiKey::AddRaftVoter,
         ApiKey::RemoveRaftVoter,
+        ApiKey::GetTelemetrySubscriptions,
+        ApiKey::PushTelemetry,
     ];
     let mut want: Vec<i16> = expected.iter().map(|k| *k as i16).collect();
     want.sort();

@@ -7,6 +7,7 @@ use kafka_protocol::messages::alter_configs_response::AlterConfigsResourceRespon
 use kafka_protocol::messages::{AlterConfigsRequest, AlterConfigsResponse};
 use kafka_protocol::protocol::StrBytes;
 
+use super::client_metrics_config::{self, CLIENT_METRICS};
 use super::config_resource::{self, BROKER, GROUP, TOPIC};
 use super::group_config;
 use super::{BrokerContext, Handler, RequestContext};
@@ -92,6 +93,26 @@ impl Handler for AlterConfigs {
                         .map(|c| (c.name.as_str(), c.value.as_deref().unwrap_or_default()));
                     group_config::replace(&broker, &r.resource_name, configs, request.validate_only)
                         .await
+                }
+                CLIENT_METRICS => {
+                    // Null values were refused above.
+                    let configs = r
+                        .configs
+                        .iter()
+                        .map(|c| {
+                            (
+                                c.name.to_string(),
+                                c.value.as_deref().unwrap_or_default().to_string(),
+                            )
+                        })
+                        .collect();
+                    client_metrics_config::replace(
+                        &broker,
+                        &r.resource_name,
+                        configs,
+                        request.validate_only,
+                    )
+                    .await
                 }
                 other => Err(config_resource::unsupported_resource(other)),
             };

@@ -55,6 +55,12 @@ impl Handler for ApiVersions {
             return ApiVersionsResponse::default()
                 .with_error_code(ResponseError::InvalidRequest.code());
         }
+        if ctx.api_version >= 3 {
+            ctx.client_software.set(
+                &request.client_software_name,
+                &request.client_software_version,
+            );
+        }
         // KIP-584's features, from v3: a feature Gregor does not have
         // (0..0) is left out, as Kafka leaves out one it does not know,
         // and so is a finalized level of 0.

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use kafka_protocol::error::ResponseError;
 
+use super::client_metrics_config::CLIENT_METRICS;
 use super::BrokerContext;
 use crate::cluster::controller::unknown_topic;
 use crate::cluster::{topic_name, ControllerError};
@@ -21,7 +22,8 @@ pub const GROUP: i8 = 32;
 
 /// Kafka's check before a config resource is described (`op`
 /// DESCRIBE_CONFIGS) or altered (ALTER_CONFIGS): on the topic for a topic,
-/// on the group for a group, on the cluster for a broker.
+/// on the group for a group, on the cluster for a broker or a client
+/// metrics subscription.
 pub fn authorize(
     auth: &Authorization,
     resource_type: i8,
@@ -37,10 +39,12 @@ pub fn authorize(
             ResponseError::GroupAuthorizationFailed,
             format!("{op} on group '{name}' is not authorized."),
         )),
-        BROKER | BROKER_LOGGER if !auth.allows_cluster(op) => Err(ControllerError::new(
-            ResponseError::ClusterAuthorizationFailed,
-            format!("{op} on the cluster is not authorized."),
-        )),
+        BROKER | BROKER_LOGGER | CLIENT_METRICS if !auth.allows_cluster(op) => {
+            Err(ControllerError::new(
+                ResponseError::ClusterAuthorizationFailed,
+                format!("{op} on the cluster is not authorized."),
+            ))
+        }
         _ => Ok(()),
     }
 }

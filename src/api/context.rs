@@ -37,6 +37,8 @@ pub struct BrokerContext {
     pub listener_tls: Vec<(String, Arc<ServerTls>)>,
     /// `config` under the dynamic configs of the last image looked at.
     pub effective: parking_lot::Mutex<Arc<BrokerConfig>>,
+    /// Client telemetry (KIP-714): instances and their pushed metrics.
+    pub telemetry: crate::telemetry::ClientTelemetry,
 }
 
 impl BrokerContext {
@@ -295,6 +297,27 @@ pub struct RequestContext {
     pub security_protocol: SecurityProtocol,
     /// Who the connection authenticated as (`User:ANONYMOUS` when it did not).
     pub principal: KafkaPrincipal,
+    /// What the client said it is in ApiVersions, for its connection.
+    pub client_software: ClientSoftware,
+}
+
+/// The software name and version a client gives in ApiVersions (v3+),
+/// kept for the rest of its connection (Kafka's ClientInformation).
+#[derive(Clone, Debug, Default)]
+pub struct ClientSoftware(Arc<parking_lot::Mutex<Option<(String, String)>>>);
+
+impl ClientSoftware {
+    pub fn set(&self, name: &str, version: &str) {
+        *self.0.lock() = Some((name.to_string(), version.to_string()));
+    }
+
+    /// The name and version, Kafka's "unknown" for each until given.
+    pub fn get(&self) -> (String, String) {
+        self.0
+            .lock()
+            .clone()
+            .unwrap_or_else(|| ("unknown".to_string(), "unknown".to_string()))
+    }
 }
 
 impl RequestContext {

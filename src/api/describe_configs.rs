@@ -9,6 +9,7 @@ use kafka_protocol::messages::describe_configs_response::{
 use kafka_protocol::messages::{DescribeConfigsRequest, DescribeConfigsResponse};
 use kafka_protocol::protocol::StrBytes;
 
+use super::client_metrics_config::{self, CLIENT_METRICS};
 use super::config_resource::{self, BROKER, GROUP, TOPIC};
 use super::group_config;
 use super::{BrokerContext, Handler, RequestContext};
@@ -227,6 +228,13 @@ impl Handler for DescribeConfigs {
                     TOPIC => describe_topic(&broker, &r.resource_name, &opts),
                     BROKER => describe_broker(&broker, &r.resource_name, &opts),
                     GROUP => describe_group(&broker, &r.resource_name, &opts),
+                    CLIENT_METRICS => client_metrics_config::describe(
+                        &broker,
+                        &r.resource_name,
+                        opts.keys,
+                        opts.synonyms,
+                        opts.documentation,
+                    ),
                     other => Err(config_resource::unsupported_resource(other)),
                 });
                 let result = DescribeConfigsResult::default()

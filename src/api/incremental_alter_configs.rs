@@ -9,6 +9,7 @@ use kafka_protocol::messages::incremental_alter_configs_response::AlterConfigsRe
 use kafka_protocol::messages::{IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse};
 use kafka_protocol::protocol::StrBytes;
 
+use super::client_metrics_config::{self, CLIENT_METRICS};
 use super::config_resource::{self, BROKER, GROUP, TOPIC};
 use super::group_config;
 use super::{BrokerContext, Handler, RequestContext};
@@ -196,6 +197,15 @@ impl Handler for IncrementalAlterConfigs {
                 }
                 GROUP => {
                     group_config::alter_incrementally(
+                        &broker,
+                        &r.resource_name,
+                        &r.configs,
+                        request.validate_only,
+                    )
+                    .await
+                }
+                CLIENT_METRICS => {
+                    client_metrics_config::alter_incremental(
                         &broker,
                         &r.resource_name,
                         &r.configs,

@@ -25,6 +25,7 @@ use super::{
     remove_raft_voter, update_features,
 };
 use super::{context::RequestContext, BrokerContext, Handler};
+use super::{get_telemetry_subscriptions, push_telemetry};
 
 /// The encoded response body (`None` when the API sends none), or why it could not be encoded.
 pub type HandlerFuture = BoxFuture<'static, Result<Option<BytesMut>, anyhow::Error>>;
@@ -138,6 +139,8 @@ static ENDPOINTS: std::sync::LazyLock<Vec<Endpoint>> = std::sync::LazyLock::new(
         entry::<update_features::UpdateFeatures>(),
         entry::<add_raft_voter::AddRaftVoter>(),
         entry::<remove_raft_voter::RemoveRaftVoter>(),
+        entry::<get_telemetry_subscriptions::GetTelemetrySubscriptions>(),
+        entry::<push_telemetry::PushTelemetry>(),
     ]
 });
 

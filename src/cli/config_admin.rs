@@ -12,9 +12,9 @@ use crate::client::entity_config::{
 };
 use crate::client::ConfigOp;
 
-/// Describe and alter configs of topics, brokers and users, with kafka-configs.sh's flags.
+/// Describe and alter configs of topics, brokers, users and client metrics subscriptions, with kafka-configs.sh's flags.
 ///
-/// Topic and broker configs go through DescribeConfigs and IncrementalAlterConfigs; --describe shows the configs set at the entity's own level (all of them, each with the levels that give it a value, with --all). Users' SCRAM credentials go through DescribeUserScramCredentials and AlterUserScramCredentials: --add-config 'SCRAM-SHA-256=[iterations=8192]' asks for the password on a terminal (or reads --password-file) so that it stays off the command line; password=SECRET inside the brackets works too, with a warning. Client quotas (--entity-type clients) are not supported yet.
+/// Topic and broker configs go through DescribeConfigs and IncrementalAlterConfigs; --describe shows the configs set at the entity's own level (all of them, each with the levels that give it a value, with --all). Users' SCRAM credentials go through DescribeUserScramCredentials and AlterUserScramCredentials: --add-config 'SCRAM-SHA-256=[iterations=8192]' asks for the password on a terminal (or reads --password-file) so that it stays off the command line; password=SECRET inside the brackets works too, with a warning. Client metrics subscriptions (--entity-type client-metrics, KIP-714) take metrics (name prefixes, '*' for all), interval.ms and match (selector=regex, e.g. client_id=prod.*), as --add-config 'metrics=[org.apache.kafka.producer.,org.apache.kafka.client.],interval.ms=1000'. Client quotas (--entity-type clients) are not supported yet.
 #[derive(Parser, Debug)]
 #[command(name = "config-admin", version)]
 #[command(group(ArgGroup::new("action").required(true).args(["describe", "alter"])))]
@@ -34,7 +34,7 @@ pub struct ConfigAdmin {
     /// The kind of entity.
     #[arg(long, value_enum, ignore_case = true)]
     pub entity_type: Option<EntityTypeArg>,
-    /// The entity: a topic name, a broker id or a user name.
+    /// The entity: a topic name, a broker id, a user name or a client metrics subscription.
     #[arg(long, value_name = "NAME", requires = "entity_type")]
     pub entity_name: Option<String>,
     /// The cluster-wide default of brokers.
@@ -95,6 +95,8 @@ pub enum EntityTypeArg {
     Users,
     /// Client quotas: not supported yet.
     Clients,
+    /// Client metrics subscriptions (KIP-714): metrics, interval.ms, match.
+    ClientMetrics,
 }
 
 /// What an --alter changes.
@@ -137,6 +139,7 @@ impl ConfigAdmin {
                 Some(EntityTypeArg::Topics) => EntityType::Topics,
                 Some(EntityTypeArg::Brokers) => EntityType::Brokers,
                 Some(EntityTypeArg::Users) => EntityType::Users,
+                Some(EntityTypeArg::ClientMetrics) => EntityType::ClientMetrics,
                 Some(EntityTypeArg::Clients) | None => EntityType::Clients,
             };
             (kind, self.entity_name.clone(), self.entity_default)

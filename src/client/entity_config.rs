@@ -24,6 +24,9 @@ use super::wire::Connection;
 /// Kafka's code for a BROKER config resource; the empty name is the
 /// cluster-wide default.
 const BROKER_RESOURCE: i8 = 4;
+/// Kafka's code for a CLIENT_METRICS config resource, which librdkafka's
+/// admin API does not name.
+const CLIENT_METRICS_RESOURCE: i8 = 16;
 
 /// kafka-configs.sh's default for SCRAM-SHA-256/512 iterations.
 pub const DEFAULT_SCRAM_ITERATIONS: i32 = 4096;
@@ -35,6 +38,8 @@ pub enum EntityType {
     Brokers,
     Users,
     Clients,
+    /// Client metrics subscriptions (KIP-714).
+    ClientMetrics,
 }
 
 impl EntityType {
@@ -45,6 +50,7 @@ impl EntityType {
             EntityType::Brokers => "broker",
             EntityType::Users => "user",
             EntityType::Clients => "client",
+            EntityType::ClientMetrics => "client-metrics",
         }
     }
 }
@@ -407,6 +413,9 @@ impl Admin {
         entity: &Entity,
         all: bool,
     ) -> Result<Vec<DescribedConfigs>> {
+        if entity.entity_type == EntityType::ClientMetrics {
+            return self.describe_client_metrics(entity, all).await;
+        }
         let (resource, entity_type) = match entity.entity_type {
             EntityType::Topics => (ConfigResourceType::Topic, "topics"),
             EntityType::Brokers => (ConfigResourceType::Broker, "brokers"),
@@ -464,6 +473,9 @@ impl Admin {
     /// does, that every config to delete is set at that level (deleting
     /// one that is not is a mistake, not a silent no-op).
     pub async fn alter_entity_configs(&self, entity: &Entity, ops: Vec<ConfigOp>) -> Result<()> {
+        if entity.entity_type == EntityType::ClientMetrics {
+            return self.alter_client_metrics(entity, ops).await;
+        }
         let resource = match entity.entity_type {
             EntityType::Topics => ConfigResourceType::Topic,
             EntityType::Brokers => ConfigResourceType::Broker,
@@ -515,69 +527,133 @@ impl Admin {
     /// DescribeConfigs of the cluster-wide broker defaults, with synonyms.
     pub async fn describe_broker_defaults(&self) -> Result<Vec<ConfigEntry>> {
         let context = "cannot describe the default configs of brokers";
-        let mut connection = Connection::to_controller(&self.settings).await?;
-        let request = DescribeConfigsRequest::default()
-            .with_include_synonyms(true)
-            .with_resources(vec![DescribeConfigsResource::default()
-                .with_resource_type(BROKER_RESOURCE)
-                .with_resource_name(StrBytes::from_static_str(""))
-                .with_configuration_keys(None)]);
-        let response = connection.call(&request, 1).await?;
-        let mut entries = Vec::new();
-        for result in response.results {
-            resource_error(context, result.error_code, result.error_message.as_ref())?;
-            entries.extend(result.configs.into_iter().map(|c| {
-                ConfigEntry {
-                    name: c.name.to_string(),
-                    value: c.value.map(|v| v.to_string()),
-                    source: source_name(c.config_source),
-                    is_read_only: c.read_only,
-                    is_sensitive: c.is_sensitive,
-                    synonyms: c
-                        .synonyms
-                        .into_iter()
-                        .map(|s| ConfigSynonym {
-                            name: s.name.to_string(),
-                            value: s.value.map(|v| v.to_string()),
-                            source: source_name(s.source),
-                        })
-                        .collect(),
-                }
-            }));
-        }
-        entries.sort_by(|a, b| a.name.cmp(&b.name));
-        Ok(entries)
+        let connection = Connection::to_controller(&self.settings).await?;
+        describe_over_wire(connection, BROKER_RESOURCE, "", context).await
     }
 
     /// IncrementalAlterConfigs of the cluster-wide broker defaults.
     pub async fn alter_broker_defaults(&self, ops: Vec<ConfigOp>) -> Result<()> {
         let context = "cannot alter the default configs of brokers";
-        let mut connection = Connection::to_controller(&self.settings).await?;
-        let configs = ops
-            .into_iter()
-            .map(|op| match op {
-                ConfigOp::Set(k, v) => AlterableConfig::default()
-                    .with_name(StrBytes::from_string(k))
-                    .with_config_operation(0)
-                    .with_value(Some(StrBytes::from_string(v))),
-                ConfigOp::Delete(k) => AlterableConfig::default()
-                    .with_name(StrBytes::from_string(k))
-                    .with_config_operation(1),
-            })
-            .collect();
-        let request = IncrementalAlterConfigsRequest::default().with_resources(vec![
-            AlterConfigsResource::default()
-                .with_resource_type(BROKER_RESOURCE)
-                .with_resource_name(StrBytes::from_static_str(""))
-                .with_configs(configs),
-        ]);
-        let response = connection.call(&request, 0).await?;
-        for r in response.responses {
-            resource_error(context, r.error_code, r.error_message.as_ref())?;
-        }
-        Ok(())
+        let connection = Connection::to_controller(&self.settings).await?;
+        alter_over_wire(connection, BROKER_RESOURCE, "", ops, context).await
     }
 
+    /// kafka-configs.sh --describe --entity-type client-metrics: the
+    /// named subscription's configs (only those set, without `all`).
+    async fn describe_client_metrics(
+        &self,
+        entity: &Entity,
+        all: bool,
+    ) -> Result<Vec<DescribedConfigs>> {
+        let Some(name) = &entity.name else {
+            return Err(invalid(
+                "--describe of client-metrics needs the subscription's --entity-name",
+            ));
+        };
+        let context = format!("cannot describe client metrics subscription {name}");
+        let connection = Connection::to_bootstrap(&self.settings).await?;
+        let mut configs =
+            describe_over_wire(connection, CLIENT_METRICS_RESOURCE, name, &context).await?;
+        if !all {
+            configs.retain(|e| e.source == "CLIENT_METRICS_CONFIG");
+        }
+        Ok(vec![DescribedConfigs {
+            entity_type: "client-metrics",
+            entity_name: Some(name.clone()),
+            configs,
+        }])
+    }
+
+    /// kafka-configs.sh --alter --entity-type client-metrics: sets and
+    /// deletes the subscription's configs; deleting them all removes it.
+    async fn alter_client_metrics(&self, entity: &Entity, ops: Vec<ConfigOp>) -> Result<()> {
+        let Some(name) = &entity.name else {
+            return Err(invalid(
+                "--alter of client-metrics needs the subscription's --entity-name",
+            ));
+        };
+        let context = format!("cannot alter client metrics subscription {name}");
+        let connection = Connection::to_bootstrap(&self.settings).await?;
+        alter_over_wire(connection, CLIENT_METRICS_RESOURCE, name, ops, &context).await
+    }
+}
+
+/// DescribeConfigs of one resource over the tools' own connection, with
+/// synonyms, sorted by name.
+async fn describe_over_wire(
+    mut connection: Connection,
+    resource_type: i8,
+    name: &str,
+    context: &str,
+) -> Result<Vec<ConfigEntry>> {
+    let request = DescribeConfigsRequest::default()
+        .with_include_synonyms(true)
+        .with_resources(vec![DescribeConfigsResource::default()
+            .with_resource_type(resource_type)
+            .with_resource_name(StrBytes::from_string(name.to_string()))
+            .with_configuration_keys(None)]);
+    let response = connection.call(&request, 1).await?;
+    let mut entries = Vec::new();
+    for result in response.results {
+        resource_error(context, result.error_code, result.error_message.as_ref())?;
+        entries.extend(result.configs.into_iter().map(|c| {
+            ConfigEntry {
+                name: c.name.to_string(),
+                value: c.value.map(|v| v.to_string()),
+                source: source_name(c.config_source),
+                is_read_only: c.read_only,
+                is_sensitive: c.is_sensitive,
+                synonyms: c
+                    .synonyms
+                    .into_iter()
+                    .map(|s| ConfigSynonym {
+                        name: s.name.to_string(),
+                        value: s.value.map(|v| v.to_string()),
+                        source: source_name(s.source),
+                    })
+                    .collect(),
+            }
+        }));
+    }
+    entries.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(entries)
+}
+
+/// IncrementalAlterConfigs (SET and DELETE) of one resource over the
+/// tools' own connection.
+async fn alter_over_wire(
+    mut connection: Connection,
+    resource_type: i8,
+    name: &str,
+    ops: Vec<ConfigOp>,
+    context: &str,
+) -> Result<()> {
+    let configs = ops
+        .into_iter()
+        .map(|op| match op {
+            ConfigOp::Set(k, v) => AlterableConfig::default()
+                .with_name(StrBytes::from_string(k))
+                .with_config_operation(0)
+                .with_value(Some(StrBytes::from_string(v))),
+            ConfigOp::Delete(k) => AlterableConfig::default()
+                .with_name(StrBytes::from_string(k))
+                .with_config_operation(1),
+        })
+        .collect();
+    let request = IncrementalAlterConfigsRequest::default().with_resources(vec![
+        AlterConfigsResource::default()
+            .with_resource_type(resource_type)
+            .with_resource_name(StrBytes::from_string(name.to_string()))
+            .with_configs(configs),
+    ]);
+    let response = connection.call(&request, 0).await?;
+    for r in response.responses {
+        resource_error(context, r.error_code, r.error_message.as_ref())?;
+    }
+    Ok(())
+}
+
+impl Admin {
     /// DescribeConfigs of one topic or broker, with synonyms.
     pub async fn describe_configs(
         &self,

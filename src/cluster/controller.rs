@@ -145,6 +145,12 @@ pub enum ControllerCommand {
         resource: String,
         configs: BTreeMap<String, String>,
     },
+    /// A client metrics subscription's configs, already checked (none
+    /// removes it).
+    SetClientMetrics {
+        name: String,
+        configs: std::collections::BTreeMap<String, String>,
+    },
 }
 
 /// One user's part of an AlterUserScramCredentials request, already
@@ -579,6 +585,14 @@ impl Controller {
                     image.group_configs.remove(&group);
                 } else {
                     image.group_configs.insert(group, configs);
+                }
+                Ok(Outcome::Done)
+            }
+            ControllerCommand::SetClientMetrics { name, configs } => {
+                if configs.is_empty() {
+                    image.client_metrics.remove(&name);
+                } else {
+                    image.client_metrics.insert(name, configs);
                 }
                 Ok(Outcome::Done)
             }
@@ -1194,6 +1208,23 @@ impl Controller {
     ) -> Result<(), ControllerError> {
         self.submit(ControllerCommand::SetGroupConfig {
             group: group.to_string(),
+            configs,
+        })
+        .await
+        .map(|_| ())
+    }
+}
+
+impl Controller {
+    /// Replaces a client metrics subscription's configs (checked by the
+    /// caller); none removes the subscription.
+    pub async fn set_client_metrics(
+        &self,
+        name: &str,
+        configs: std::collections::BTreeMap<String, String>,
+    ) -> Result<(), ControllerError> {
+        self.submit(ControllerCommand::SetClientMetrics {
+            name: name.to_string(),
             configs,
         })
         .await

@@ -125,6 +125,10 @@ pub struct MetadataImage {
     /// type GROUP); a group without overrides has no entry.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub group_configs: BTreeMap<String, GroupOverrides>,
+    /// Client metrics subscriptions (KIP-714) by name, each its configs
+    /// (Kafka's ConfigRecords of CLIENT_METRICS resources).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub client_metrics: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 impl MetadataImage {

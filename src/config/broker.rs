@@ -916,6 +916,13 @@ pub static BROKER_CONFIGS: &[ConfigDef] = &[
         "Principals that may do everything whatever the ACLs, separated by semicolons (User:admin;User:broker).",
     ),
     def(
+        "telemetry.max.bytes",
+        Int,
+        Some("1048576"),
+        Some(1),
+        "Largest metrics payload a client may push (KIP-714); larger pushes are refused with TELEMETRY_TOO_LARGE.",
+    ),
+    def(
         "transaction.abort.timed.out.transaction.cleanup.interval.ms",
         Int,
         Some("10000"),
@@ -1560,6 +1567,10 @@ impl BrokerConfig {
 
     pub fn socket_request_max_bytes(&self) -> usize {
         self.long("socket.request.max.bytes").max(1) as usize
+    }
+
+    pub fn telemetry_max_bytes(&self) -> usize {
+        self.long("telemetry.max.bytes").max(1) as usize
     }
 
     pub fn max_connections(&self) -> usize {

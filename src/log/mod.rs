@@ -57,6 +57,7 @@ use bytes::Bytes;
 pub use control::{control_record_kind, has_transactional_batch, marker_batch};
 pub use error::{LogError, RecordError};
 pub use producer_state::ActiveProducer;
+pub use records::{inflate, Codec};
 pub use txn_index::AbortedTxn;
 
 use crate::config::{LogConfig, TimestampType};

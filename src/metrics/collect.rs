@@ -74,7 +74,8 @@ impl prometheus_client::collector::Collector for Exporter {
         broker_topics(&mut enc, &ctx)?;
         replicas_and_logs(&mut enc, &ctx)?;
         controller(&mut enc, &ctx)?;
-        groups(&mut enc, &ctx)
+        groups(&mut enc, &ctx)?;
+        super::clients::encode(&mut enc, &ctx)
     }
 }
 

@@ -10,6 +10,7 @@
 //! scraped, so serving requests pays nothing for it. Without an endpoint
 //! the request paths skip their counting.
 
+mod clients;
 mod collect;
 pub mod network;
 pub mod requests;

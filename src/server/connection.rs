@@ -115,6 +115,7 @@ pub async fn serve(
         }
     };
     let activity = Activity::new();
+    let client_software = api::ClientSoftware::default();
     let mut reader = FrameReader::new(
         read_half,
         settings.max_request_bytes,
@@ -233,7 +234,12 @@ pub async fn serve(
                 .unwrap_or_else(KafkaPrincipal::anonymous),
             None => tls_principal.clone(),
         };
-        match dispatch(&broker, &settings, &principal, frame, peer, &activity).await {
+        let software = &client_software;
+        match dispatch(
+            &broker, &settings, &principal, frame, peer, &activity, software,
+        )
+        .await
+        {
             Ok(Some(pending)) => {
                 // A client that stops reading its responses fills the
                 // queue; it is idle all the same.
@@ -277,6 +283,7 @@ async fn dispatch(
     frame: Frame,
     peer: SocketAddr,
     activity: &Arc<Activity>,
+    client_software: &api::ClientSoftware,
 ) -> Result<Option<Pending>, String> {
     let Frame {
         bytes: mut frame,
@@ -317,6 +324,7 @@ async fn dispatch(
         listener_name: settings.listener_name.clone(),
         security_protocol: settings.protocol,
         principal: principal.clone(),
+        client_software: client_software.clone(),
     };
     tracing::trace!(%peer, ?key, version, correlation_id, "request");
     let future = endpoint

@@ -62,6 +62,12 @@ pub enum MetadataRecord {
         group: String,
         configs: GroupOverrides,
     },
+    /// Kafka's ConfigRecords of a CLIENT_METRICS resource: all of a
+    /// subscription's configs (none removes it).
+    ClientMetrics {
+        name: String,
+        configs: std::collections::BTreeMap<String, String>,
+    },
 }
 
 /// The records that turn `before` into `after`.
@@ -172,11 +178,27 @@ pub fn delta(before: &MetadataImage, after: &MetadataImage) -> Vec<MetadataRecor
             });
         }
     }
+    for (name, configs) in &after.client_metrics {
+        if before.client_metrics.get(name) != Some(configs) {
+            out.push(MetadataRecord::ClientMetrics {
+                name: name.clone(),
+                configs: configs.clone(),
+            });
+        }
+    }
     for group in before.group_configs.keys() {
         if !after.group_configs.contains_key(group) {
             out.push(MetadataRecord::GroupConfig {
                 group: group.clone(),
                 configs: GroupOverrides::new(),
+            });
+        }
+    }
+    for name in before.client_metrics.keys() {
+        if !after.client_metrics.contains_key(name) {
+            out.push(MetadataRecord::ClientMetrics {
+                name: name.clone(),
+                configs: Default::default(),
             });
         }
     }
@@ -259,6 +281,13 @@ pub fn apply(image: &mut MetadataImage, record: MetadataRecord) {
         }
         MetadataRecord::GroupConfig { group, configs } => {
             image.group_configs.insert(group, configs);
+        }
+        MetadataRecord::ClientMetrics { name, configs } => {
+            if configs.is_empty() {
+                image.client_metrics.remove(&name);
+            } else {
+                image.client_metrics.insert(name, configs);
+            }
         }
     }
 }
