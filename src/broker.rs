@@ -387,6 +387,7 @@ impl Broker {
             applied_epoch: AtomicU64::new(applied_epoch),
             metadata_apply: parking_lot::Mutex::new(()),
             authorizer: Authorizer::new(config.authorizer_settings()),
+            quotas: crate::quota::QuotaManager::new(config.quota_window()),
         });
 
         let per_ip = PerIpLimit::resolve(

@@ -14,6 +14,7 @@ pub mod group;
 pub mod log;
 pub mod metrics;
 pub mod partition;
+pub mod quota;
 pub mod security;
 pub mod server;
 pub mod transaction;

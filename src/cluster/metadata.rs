@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use crate::config::{BrokerConfig, TopicConfig};
 use crate::partition::PartitionState;
+use crate::quota::ClientQuotas;
 use crate::security::acl::AclBinding;
 use crate::security::sasl::scram::{ScramCredential, ScramMechanism};
 
@@ -116,6 +117,13 @@ pub struct MetadataImage {
     /// the cluster forms; a level of 0 is not kept.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub features: BTreeMap<String, i16>,
+    /// Client quotas by entity and key (Kafka's ClientQuotaRecords).
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        with = "crate::quota::as_pairs"
+    )]
+    pub client_quotas: ClientQuotas,
 }
 
 impl MetadataImage {

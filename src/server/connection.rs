@@ -21,6 +21,7 @@ use super::authentication::{self, Answer, Gate};
 use super::frame::{Frame, FrameError, FrameReader};
 use super::transport::{self, WriteSide};
 use crate::api::{self, BrokerContext, RequestContext};
+use crate::quota::Mute;
 use crate::security::sasl::{SaslListenerConfig, SaslSession};
 use crate::security::tls::ServerTls;
 use crate::security::{KafkaPrincipal, SecurityProtocol};
@@ -128,6 +129,7 @@ pub async fn serve(
 
     let mut session = settings.sasl.clone().map(SaslSession::new);
     let mut expired = false;
+    let mute = Arc::new(Mute::default());
     loop {
         // Kafka's sasl.server.max.receive.size: an unauthenticated client
         // cannot make the broker read a large frame.
@@ -233,7 +235,20 @@ pub async fn serve(
                 .unwrap_or_else(KafkaPrincipal::anonymous),
             None => tls_principal.clone(),
         };
-        match dispatch(&broker, &settings, &principal, frame, peer, &activity).await {
+        // KIP-219: a throttled client's next request waits, unread beyond
+        // this frame, until its throttle time is over; others are not held.
+        if let Some(until) = mute.until() {
+            tokio::select! {
+                biased;
+                _ = shutdown.changed() => break,
+                _ = tokio::time::sleep_until(until.into()) => {}
+            }
+        }
+        match dispatch(
+            &broker, &settings, &principal, frame, peer, &activity, &mute,
+        )
+        .await
+        {
             Ok(Some(pending)) => {
                 // A client that stops reading its responses fills the
                 // queue; it is idle all the same.
@@ -277,6 +292,7 @@ async fn dispatch(
     frame: Frame,
     peer: SocketAddr,
     activity: &Arc<Activity>,
+    mute: &Arc<Mute>,
 ) -> Result<Option<Pending>, String> {
     let Frame {
         bytes: mut frame,
@@ -307,6 +323,7 @@ async fn dispatch(
             endpoint.versions.min, endpoint.versions.max
         ));
     }
+    let request_size = frame.len();
     let header_version = key.request_header_version(version);
     let header = RequestHeader::decode(&mut frame, header_version)
         .map_err(|e| format!("bad {key:?} v{version} request header: {e}"))?;
@@ -317,6 +334,8 @@ async fn dispatch(
         listener_name: settings.listener_name.clone(),
         security_protocol: settings.protocol,
         principal: principal.clone(),
+        request_size,
+        mute: mute.clone(),
     };
     tracing::trace!(%peer, ?key, version, correlation_id, "request");
     let future = endpoint

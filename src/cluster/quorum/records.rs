@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::cluster::metadata::{BrokerRegistration, MetadataImage, TopicImage};
+use crate::quota::QuotaEntity;
 use crate::security::acl::AclBinding;
 use crate::security::sasl::scram::{ScramCredential, ScramMechanism};
 
@@ -47,6 +48,12 @@ pub enum MetadataRecord {
     FeatureLevel {
         name: String,
         level: i16,
+    },
+    /// Kafka's ClientQuotaRecord: one quota of an entity set, or (None) removed.
+    ClientQuota {
+        entity: QuotaEntity,
+        key: String,
+        value: Option<f64>,
     },
 }
 
@@ -126,6 +133,30 @@ pub fn delta(before: &MetadataImage, after: &MetadataImage) -> Vec<MetadataRecor
             });
         }
     }
+    for (entity, values) in &after.client_quotas {
+        let old = before.client_quotas.get(entity);
+        for (key, value) in values {
+            if old.and_then(|o| o.get(key)) != Some(value) {
+                out.push(MetadataRecord::ClientQuota {
+                    entity: entity.clone(),
+                    key: key.clone(),
+                    value: Some(*value),
+                });
+            }
+        }
+    }
+    for (entity, values) in &before.client_quotas {
+        let new = after.client_quotas.get(entity);
+        for key in values.keys() {
+            if new.is_none_or(|n| !n.contains_key(key)) {
+                out.push(MetadataRecord::ClientQuota {
+                    entity: entity.clone(),
+                    key: key.clone(),
+                    value: None,
+                });
+            }
+        }
+    }
     out
 }
 
@@ -176,6 +207,29 @@ pub fn apply(image: &mut MetadataImage, record: MetadataRecord) {
         }
         MetadataRecord::FeatureLevel { name, level } => {
             image.features.insert(name, level);
+        }
+        MetadataRecord::ClientQuota {
+            entity,
+            key,
+            value: Some(value),
+        } => {
+            image
+                .client_quotas
+                .entry(entity)
+                .or_default()
+                .insert(key, value);
+        }
+        MetadataRecord::ClientQuota {
+            entity,
+            key,
+            value: None,
+        } => {
+            if let Some(values) = image.client_quotas.get_mut(&entity) {
+                values.remove(&key);
+                if values.is_empty() {
+                    image.client_quotas.remove(&entity);
+                }
+            }
         }
     }
 }
@@ -235,8 +289,22 @@ mod tests {
             .entry("alice".into())
             .or_default()
             .insert(ScramMechanism::Sha256, credential);
+        let quota = |user: &str| crate::quota::QuotaEntity {
+            user: Some(crate::quota::EntityName::Named(user.into())),
+            client_id: Some(crate::quota::EntityName::Default),
+        };
+        before
+            .client_quotas
+            .entry(quota("gone"))
+            .or_default()
+            .insert("producer_byte_rate".into(), 1024.0);
+        after
+            .client_quotas
+            .entry(quota("alice"))
+            .or_default()
+            .insert("consumer_byte_rate".into(), 2048.0);
         let records = delta(&before, &after);
-        assert_eq!(records.len(), 8);
+        assert_eq!(records.len(), 10);
         let mut rebuilt = before.clone();
         for r in records {
             apply(&mut rebuilt, r);
