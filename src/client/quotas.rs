@@ -122,8 +122,8 @@ pub async fn describe(settings: &ClientSettings, target: &QuotaTarget) -> Result
                 QuotaName::Named(n) => c
                     .with_match_type(0)
                     .with_match(Some(StrBytes::from_string(n.clone()))),
-                QuotaName::Default => c.with_match_type(1),
-                QuotaName::Every => c.with_match_type(2),
+                QuotaName::Default => c.with_match_type(1).with_match(None),
+                QuotaName::Every => c.with_match_type(2).with_match(None),
             }
         })
         .collect();
