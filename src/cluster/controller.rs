@@ -25,7 +25,7 @@ use super::quorum::QuorumDescription;
 use super::quorum::{records, Node, NodeId, Quorum, QuorumError, Raft, WriteError};
 use super::{assignment, reassignment, topic_name};
 use crate::config::{BrokerConfig, ConfigError, LoadError, TopicConfig};
-use crate::quota::QuotaEntity;
+use crate::quota::QuotaChanges;
 use crate::security::acl::{self, AclBinding, AclBindingFilter};
 use crate::security::sasl::scram::{ScramCredential, ScramMechanism};
 
@@ -137,7 +137,7 @@ pub enum ControllerCommand {
     UpdateFeatures(Vec<(String, i16, Option<UpgradeType>)>),
     /// Kafka's AlterClientQuotas, already validated: per entity, each key
     /// set to a value or (None) removed.
-    AlterClientQuotas(Vec<(QuotaEntity, Vec<(String, Option<f64>)>)>),
+    AlterClientQuotas(QuotaChanges),
 }
 
 /// One user's part of an AlterUserScramCredentials request, already
@@ -1115,10 +1115,7 @@ impl Controller {
     }
 
     /// Sets and removes client quotas (AlterClientQuotas), all entries together.
-    pub async fn alter_client_quotas(
-        &self,
-        entries: Vec<(QuotaEntity, Vec<(String, Option<f64>)>)>,
-    ) -> Result<(), ControllerError> {
+    pub async fn alter_client_quotas(&self, entries: QuotaChanges) -> Result<(), ControllerError> {
         self.submit(ControllerCommand::AlterClientQuotas(entries))
             .await
             .map(|_| ())

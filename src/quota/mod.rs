@@ -73,6 +73,9 @@ pub struct QuotaEntity {
     pub client_id: Option<EntityName>,
 }
 
+/// Changes to quotas: per entity, each key set to a value or (None) removed.
+pub type QuotaChanges = Vec<(QuotaEntity, Vec<(String, Option<f64>)>)>;
+
 /// Every quota by entity, then key.
 pub type ClientQuotas = BTreeMap<QuotaEntity, BTreeMap<String, f64>>;
 
