@@ -257,8 +257,6 @@ impl Mute {
 struct Sensor {
     rate: Rate,
     last_ms: u64,
-    /// Total throttle time handed out, for the metrics endpoint.
-    throttle_ms_total: u64,
 }
 
 /// Sensors not recorded for this long are dropped (Kafka expires quota
@@ -310,24 +308,11 @@ impl QuotaManager {
         let sensor = sensors.entry((kind, key)).or_insert_with(|| Sensor {
             rate: Rate::new(now),
             last_ms: now,
-            throttle_ms_total: 0,
         });
         sensor.last_ms = now;
-        let throttle = sensor
+        sensor
             .rate
-            .record_and_throttle(self.window, bound, value, now);
-        sensor.throttle_ms_total += throttle;
-        throttle
-    }
-
-    /// Every sensor's throttle time so far, for the metrics endpoint:
-    /// (quota type, user, client id, milliseconds).
-    pub fn throttle_totals(&self) -> Vec<(QuotaType, SensorKey, u64)> {
-        self.sensors
-            .lock()
-            .iter()
-            .map(|((kind, key), s)| (*kind, key.clone(), s.throttle_ms_total))
-            .collect()
+            .record_and_throttle(self.window, bound, value, now)
     }
 }
 
@@ -435,6 +420,6 @@ mod tests {
         assert!(throttled > 0);
         let free = manager.record(&quotas, QuotaType::Produce, "ANONYMOUS", "fast", 1e6);
         assert_eq!(free, 0);
-        assert_eq!(manager.throttle_totals().len(), 1);
+        assert_eq!(manager.sensors.lock().len(), 1);
     }
 }
