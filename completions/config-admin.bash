@@ -23,7 +23,7 @@ _config__admin() {
 
     case "${cmd}" in
         config__admin)
-            opts="-X -h -V --bootstrap-server --command-config --describe --alter --entity-type --entity-name --entity-default --topic --broker --broker-defaults --user --client --add-config --add-config-file --delete-config --all --password-file --output --json --help --version"
+            opts="-X -h -V --bootstrap-server --command-config --describe --alter --entity-type --entity-name --entity-default --topic --broker --broker-defaults --user --client --user-defaults --client-defaults --add-config --add-config-file --delete-config --all --password-file --output --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -410,6 +410,7 @@ impl Broker {
                 .collect(),
             effective: parking_lot::Mutex::new(Arc::new(config.clone())),
             telemetry: crate::telemetry::ClientTelemetry::new(config.telemetry_max_bytes()),
+            quotas: crate::quota::QuotaManager::new(config.quota_window()),
         });
         // Listeners serve the dynamic TLS configs in the quorum from the
         // first connection (the effective config starts out static).

@@ -15,6 +15,7 @@ pub mod log;
 pub mod metrics;
 pub mod partition;
 pub mod pem_key;
+pub mod quota;
 pub mod security;
 pub mod server;
 pub mod telemetry;

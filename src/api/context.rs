@@ -11,6 +11,7 @@ use crate::config::BrokerConfig;
 use crate::coordinator_records::partition_for;
 use crate::group::{GroupCoordinator, OFFSETS_TOPIC};
 use crate::partition::ReplicaManager;
+use crate::quota::{Mute, QuotaManager, QuotaType};
 use crate::security::acl::{AclOperation, ResourceType};
 use crate::security::authorizer::{Authorization, Authorizer};
 use crate::security::tls::ServerTls;
@@ -39,11 +40,30 @@ pub struct BrokerContext {
     pub effective: parking_lot::Mutex<Arc<BrokerConfig>>,
     /// Client telemetry (KIP-714): instances and their pushed metrics.
     pub telemetry: crate::telemetry::ClientTelemetry,
+    pub quotas: QuotaManager,
 }
 
 impl BrokerContext {
     pub fn image(&self) -> Arc<MetadataImage> {
         self.controller.image()
+    }
+
+    /// Records `value` against the client's quota of `kind` (users by
+    /// their principal's name, as Kafka) and mutes its connection for the
+    /// throttle time, which the response then carries.
+    pub fn throttle(&self, ctx: &RequestContext, kind: QuotaType, value: f64) -> i32 {
+        let image = self.image();
+        let ms = self.quotas.record(
+            &image.client_quotas,
+            kind,
+            &ctx.principal.name,
+            ctx.client_id(),
+            value,
+        );
+        if ms > 0 {
+            ctx.mute.extend(ms);
+        }
+        i32::try_from(ms).unwrap_or(i32::MAX)
     }
 
     /// What the request's principal may do from its host, decided
@@ -299,6 +319,12 @@ pub struct RequestContext {
     pub principal: KafkaPrincipal,
     /// What the client said it is in ApiVersions, for its connection.
     pub client_software: ClientSoftware,
+    /// The request's size on the wire, header included (what Kafka's
+    /// produce quota counts).
+    pub request_size: usize,
+    /// The connection's mute: a throttled client's connection is not read
+    /// from until it ends.
+    pub mute: Arc<Mute>,
 }
 
 /// The software name and version a client gives in ApiVersions (v3+),

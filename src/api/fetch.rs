@@ -18,7 +18,9 @@ use uuid::Uuid;
 
 use super::{BrokerContext, Handler, RequestContext};
 use crate::partition::IsolationLevel;
+use crate::quota::QuotaType;
 use crate::security::acl::{AclOperation, ResourceType};
+use kafka_protocol::protocol::Encodable;
 
 pub struct Fetch;
 
@@ -241,8 +243,16 @@ impl Handler for Fetch {
                 }
             });
         }
-        FetchResponse::default()
+        let response = FetchResponse::default()
             .with_session_id(0)
-            .with_responses(topics)
+            .with_responses(topics);
+        // A consumer's quota counts what it is sent; replication is not
+        // subject to client quotas.
+        if replica.is_some() || broker.image().client_quotas.is_empty() {
+            return response;
+        }
+        let size = response.compute_size(ctx.api_version).unwrap_or(0);
+        let throttle = broker.throttle(&ctx, QuotaType::Fetch, size as f64);
+        response.with_throttle_time_ms(throttle)
     }
 }

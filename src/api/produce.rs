@@ -16,6 +16,7 @@ use super::{BrokerContext, Handler, RequestContext};
 use crate::cluster::topic_name;
 use crate::log::has_transactional_batch;
 use crate::partition::AppendError;
+use crate::quota::QuotaType;
 use crate::security::acl::{AclOperation, ResourceType};
 
 pub struct Produce;
@@ -212,6 +213,11 @@ impl Handler for Produce {
                     .with_partition_responses(partition_responses),
             );
         }
-        ProduceResponse::default().with_responses(responses)
+        // Kafka's produce quota counts the whole request; with acks=0 the
+        // connection is muted all the same.
+        let throttle = broker.throttle(&ctx, QuotaType::Produce, ctx.request_size as f64);
+        ProduceResponse::default()
+            .with_responses(responses)
+            .with_throttle_time_ms(throttle)
     }
 }

@@ -21,8 +21,8 @@ use super::{
     txn_offset_commit, write_txn_markers,
 };
 use super::{
-    add_raft_voter, describe_producers, describe_quorum, describe_topic_partitions,
-    remove_raft_voter, update_features,
+    add_raft_voter, alter_client_quotas, describe_client_quotas, describe_producers,
+    describe_quorum, describe_topic_partitions, remove_raft_voter, update_features,
 };
 use super::{context::RequestContext, BrokerContext, Handler};
 use super::{get_telemetry_subscriptions, push_telemetry};
@@ -63,9 +63,18 @@ fn call<H: Handler>(
     let respond = H::expects_response(&request);
     let timer =
         crate::metrics::requests::RequestTimer::start(<H::Request as Request>::KEY, &request);
+    // Kafka's request_percentage counts the time handlers take; a long
+    // poll (a concurrent handler) spends it waiting, so it is not counted.
+    let timed = (!H::CONCURRENT && !broker.image().client_quotas.is_empty())
+        .then(|| (broker.clone(), ctx.clone(), std::time::Instant::now()));
     Ok(Box::pin(async move {
         let response = H::handle(broker, ctx, request).await;
         timer.finish(&response);
+        if let Some((broker, ctx, started)) = timed {
+            // A percentage of one thread, per second: 1 s of handler time is 100.
+            let share = started.elapsed().as_secs_f64() * 100.0;
+            broker.throttle(&ctx, crate::quota::QuotaType::Request, share);
+        }
         if !respond {
             return Ok(None);
         }
@@ -141,6 +150,8 @@ static ENDPOINTS: std::sync::LazyLock<Vec<Endpoint>> = std::sync::LazyLock::new(
         entry::<remove_raft_voter::RemoveRaftVoter>(),
         entry::<get_telemetry_subscriptions::GetTelemetrySubscriptions>(),
         entry::<push_telemetry::PushTelemetry>(),
+        entry::<describe_client_quotas::DescribeClientQuotas>(),
+        entry::<alter_client_quotas::AlterClientQuotas>(),
     ]
 });
 

@@ -6,6 +6,7 @@ use gregor::cli::config_admin::{Alteration, ConfigAdmin};
 use gregor::cli::{self, OutputFormat};
 use gregor::client::admin::Admin;
 use gregor::client::entity_config::{Entity, EntityType};
+use gregor::client::quotas::{self, QuotaName, QuotaTarget};
 use gregor::client::ConfigOp;
 use serde_json::json;
 
@@ -14,6 +15,24 @@ const TOOL: &str = "config-admin";
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let args: ConfigAdmin = cli::parse();
+    match args.quota_target() {
+        Err(e) => cli::usage_error(TOOL, e),
+        Ok(Some(quota)) => {
+            let ops = if args.alter {
+                match args.quota_alteration() {
+                    Ok(ops) => Some(ops),
+                    Err(e) => cli::usage_error(TOOL, e),
+                }
+            } else {
+                None
+            };
+            return match run_quotas(&args, &quota, ops).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => cli::fail(TOOL, format!("{e:#}")),
+            };
+        }
+        Ok(None) => {}
+    }
     let target = match args.target() {
         Ok(target) => target,
         Err(e) => cli::usage_error(TOOL, e),
@@ -30,6 +49,32 @@ async fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => cli::fail(TOOL, format!("{e:#}")),
     }
+}
+
+/// Client quotas: described or altered over the tools' own connection.
+async fn run_quotas(
+    args: &ConfigAdmin,
+    target: &QuotaTarget,
+    ops: Option<Vec<(String, Option<f64>)>>,
+) -> anyhow::Result<()> {
+    let settings = args.connection.settings()?;
+    match ops {
+        Some(ops) => {
+            quotas::alter(&settings, target, &ops).await?;
+            cli::outln(format_args!(
+                "Completed updating config for {}.",
+                target.describe()
+            ));
+        }
+        None => {
+            let entries = quotas::describe(&settings, target).await?;
+            match args.output() {
+                OutputFormat::Json => cli::outln(json!(entries)),
+                OutputFormat::Table => entries.iter().for_each(|e| cli::outln(e.kafka_line())),
+            }
+        }
+    }
+    Ok(())
 }
 
 async fn run(
@@ -61,6 +106,19 @@ async fn run(
         _ => None,
     };
     let settings = args.connection.settings()?;
+    if let Some(Alteration::Quotas(ops)) = &alteration {
+        let user = target.name.clone().unwrap_or_default();
+        let quota = QuotaTarget {
+            user: Some(QuotaName::Named(user)),
+            client: None,
+        };
+        quotas::alter(&settings, &quota, ops).await?;
+        cli::outln(format_args!(
+            "Completed updating config for {}.",
+            quota.describe()
+        ));
+        return Ok(());
+    }
     let admin = Admin::connect(&settings).await?;
     match (alteration, scram) {
         (_, Some(changes)) => {
@@ -70,7 +128,24 @@ async fn run(
             Ok(())
         }
         (Some(Alteration::Configs(ops)), None) => alter_configs(&admin, target, ops).await,
-        _ => describe(&admin, target, args.all, args.output()).await,
+        _ => {
+            describe(&admin, target, args.all, args.output()).await?;
+            // A user's quotas follow its SCRAM credentials, as
+            // kafka-configs.sh describes both.
+            if target.entity_type == EntityType::Users && args.output() == OutputFormat::Table {
+                let quota = QuotaTarget {
+                    user: Some(match &target.name {
+                        Some(name) => QuotaName::Named(name.clone()),
+                        None => QuotaName::Every,
+                    }),
+                    client: None,
+                };
+                for entry in quotas::describe(&settings, &quota).await? {
+                    cli::outln(entry.kafka_line());
+                }
+            }
+            Ok(())
+        }
     }
 }
 

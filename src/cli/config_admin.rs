@@ -10,16 +10,18 @@ use super::{ConnectionArgs, OutputFormat};
 use crate::client::entity_config::{
     parse_add_config, read_add_config_file, Entity, EntityType, ScramChange, ScramUpsert,
 };
+use crate::client::quotas::{quota_ops, QuotaName, QuotaTarget};
 use crate::client::ConfigOp;
 
-/// Describe and alter configs of topics, brokers, users and client metrics subscriptions, with kafka-configs.sh's flags.
+/// Describe and alter configs of topics, brokers, users, clients and client metrics subscriptions, with kafka-configs.sh's flags.
 ///
-/// Topic and broker configs go through DescribeConfigs and IncrementalAlterConfigs; --describe shows the configs set at the entity's own level (all of them, each with the levels that give it a value, with --all). Users' SCRAM credentials go through DescribeUserScramCredentials and AlterUserScramCredentials: --add-config 'SCRAM-SHA-256=[iterations=8192]' asks for the password on a terminal (or reads --password-file) so that it stays off the command line; password=SECRET inside the brackets works too, with a warning. Client metrics subscriptions (--entity-type client-metrics, KIP-714) take metrics (name prefixes, '*' for all), interval.ms and match (selector=regex, e.g. client_id=prod.*), as --add-config 'metrics=[org.apache.kafka.producer.,org.apache.kafka.client.],interval.ms=1000'. Client quotas (--entity-type clients) are not supported yet.
+/// Topic and broker configs go through DescribeConfigs and IncrementalAlterConfigs; --describe shows the configs set at the entity's own level (all of them, each with the levels that give it a value, with --all). Users' SCRAM credentials go through DescribeUserScramCredentials and AlterUserScramCredentials: --add-config 'SCRAM-SHA-256=[iterations=8192]' asks for the password on a terminal (or reads --password-file) so that it stays off the command line; password=SECRET inside the brackets works too, with a warning. Client quotas (producer_byte_rate, consumer_byte_rate, request_percentage, controller_mutation_rate) of users, client ids (--entity-type clients), a client id of a user (--user U --client C, or --entity-type users --entity-name U --client C) and their defaults (--entity-default, --user-defaults, --client-defaults) go through DescribeClientQuotas and AlterClientQuotas. Client metrics subscriptions (--entity-type client-metrics, KIP-714) take metrics (name prefixes, '*' for all), interval.ms and match (selector=regex, e.g. client_id=prod.*), as --add-config 'metrics=[org.apache.kafka.producer.,org.apache.kafka.client.],interval.ms=1000'.
 #[derive(Parser, Debug)]
 #[command(name = "config-admin", version)]
 #[command(group(ArgGroup::new("action").required(true).args(["describe", "alter"])))]
 #[command(group(ArgGroup::new("entity").required(true)
-    .args(["entity_type", "topic", "broker", "broker_defaults", "user", "client"])))]
+    .multiple(true)
+    .args(["entity_type", "topic", "broker", "broker_defaults", "user", "client", "user_defaults", "client_defaults"])))]
 pub struct ConfigAdmin {
     #[command(flatten)]
     pub connection: ConnectionArgs,
@@ -34,10 +36,10 @@ pub struct ConfigAdmin {
     /// The kind of entity.
     #[arg(long, value_enum, ignore_case = true)]
     pub entity_type: Option<EntityTypeArg>,
-    /// The entity: a topic name, a broker id, a user name or a client metrics subscription.
+    /// The entity: a topic name, a broker id, a user name, a client id or a client metrics subscription.
     #[arg(long, value_name = "NAME", requires = "entity_type")]
     pub entity_name: Option<String>,
-    /// The cluster-wide default of brokers.
+    /// The cluster-wide default of brokers, users or client ids.
     #[arg(long, requires = "entity_type", conflicts_with = "entity_name")]
     pub entity_default: bool,
     /// Short for --entity-type topics --entity-name TOPIC.
@@ -52,9 +54,15 @@ pub struct ConfigAdmin {
     /// Short for --entity-type users --entity-name USER.
     #[arg(long, value_name = "USER")]
     pub user: Option<String>,
-    /// Short for --entity-type clients --entity-name CLIENT_ID.
+    /// Short for --entity-type clients --entity-name CLIENT_ID; with a user, that user's client id.
     #[arg(long, value_name = "CLIENT_ID")]
     pub client: Option<String>,
+    /// Short for --entity-type users --entity-default (quotas).
+    #[arg(long, conflicts_with = "user")]
+    pub user_defaults: bool,
+    /// Short for --entity-type clients --entity-default; with a user, that user's default client id.
+    #[arg(long, conflicts_with = "client")]
+    pub client_defaults: bool,
 
     /// Configs to set, as k1=v1,k2=[v1,v2] (square brackets around a value with commas); for users SCRAM-SHA-256=[iterations=8192,password=SECRET] and SCRAM-SHA-512=[...].
     #[arg(long, value_name = "CONFIGS", conflicts_with = "describe")]
@@ -93,14 +101,17 @@ pub enum EntityTypeArg {
     Topics,
     Brokers,
     Users,
-    /// Client quotas: not supported yet.
+    /// Client ids (quotas).
     Clients,
     /// Client metrics subscriptions (KIP-714): metrics, interval.ms, match.
     ClientMetrics,
 }
 
+/// Configs to set, keys to delete, and whether any came on the command line.
+type Changes = (Vec<(String, String)>, Vec<String>, bool);
+
 /// What an --alter changes.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Alteration {
     /// Topic or broker configs.
     Configs(Vec<ConfigOp>),
@@ -110,6 +121,8 @@ pub enum Alteration {
         deletions: Vec<crate::client::entity_config::ScramMechanism>,
         password_on_command_line: bool,
     },
+    /// Client quotas: keys set to a value, or (None) removed.
+    Quotas(Vec<(String, Option<f64>)>),
 }
 
 impl ConfigAdmin {
@@ -121,9 +134,82 @@ impl ConfigAdmin {
         }
     }
 
+    /// The quota entity the flags name, when they name one that has only
+    /// quotas: a client id (named, default or every one), the default
+    /// user, or a user's client id. A named user alone is `None`: it has
+    /// SCRAM credentials too (see [`ConfigAdmin::target`]).
+    pub fn quota_target(&self) -> Result<Option<QuotaTarget>, String> {
+        let from_entity_flags = || match (&self.entity_name, self.entity_default) {
+            (Some(n), _) => QuotaName::Named(n.clone()),
+            (None, true) => QuotaName::Default,
+            (None, false) => QuotaName::Every,
+        };
+        let mut user = match self.entity_type {
+            Some(EntityTypeArg::Users) => Some(from_entity_flags()),
+            _ => None,
+        };
+        let mut client = match self.entity_type {
+            Some(EntityTypeArg::Clients) => Some(from_entity_flags()),
+            _ => None,
+        };
+        let twice = |kind: &str| Err(format!("name the {kind} once"));
+        if let Some(u) = &self.user {
+            if user.replace(QuotaName::Named(u.clone())).is_some() {
+                return twice("user");
+            }
+        }
+        if self.user_defaults && user.replace(QuotaName::Default).is_some() {
+            return twice("user");
+        }
+        if let Some(c) = &self.client {
+            if client.replace(QuotaName::Named(c.clone())).is_some() {
+                return twice("client id");
+            }
+        }
+        if self.client_defaults && client.replace(QuotaName::Default).is_some() {
+            return twice("client id");
+        }
+        let others = self.topic.is_some()
+            || self.broker.is_some()
+            || self.broker_defaults
+            || matches!(
+                self.entity_type,
+                Some(EntityTypeArg::Topics | EntityTypeArg::Brokers)
+            );
+        if (user.is_some() || client.is_some()) && others {
+            return Err(
+                "name one entity: a topic, a broker, or a user and/or a client id".to_string(),
+            );
+        }
+        if client.is_none() && user != Some(QuotaName::Default) {
+            return Ok(None);
+        }
+        if self.all {
+            return Err(
+                "--all describes topic and broker configs; clients have only quotas".into(),
+            );
+        }
+        if self.password_file.is_some() {
+            return Err("--password-file is for the SCRAM credentials of users".to_string());
+        }
+        Ok(Some(QuotaTarget { user, client }))
+    }
+
     /// The entity the flags name, or why they do not name one config-admin
     /// can serve.
     pub fn target(&self) -> Result<Entity, String> {
+        let selected = [
+            self.topic.is_some(),
+            self.broker.is_some(),
+            self.broker_defaults,
+            self.user.is_some(),
+            self.entity_type.is_some(),
+        ];
+        if selected.iter().filter(|s| **s).count() > 1 {
+            return Err(
+                "name one entity: a topic, a broker, or a user and/or a client id".to_string(),
+            );
+        }
         let (entity_type, name, default) = if let Some(t) = &self.topic {
             (EntityType::Topics, Some(t.clone()), false)
         } else if let Some(b) = &self.broker {
@@ -146,18 +232,14 @@ impl ConfigAdmin {
         };
         match entity_type {
             EntityType::Clients => {
-                return Err(
-                    "client quotas (--entity-type clients) are not supported yet".to_string(),
-                )
+                return Err("client ids have only quotas: see quota_target".to_string())
             }
             EntityType::Topics if default => {
                 return Err("topics have no --entity-default: name a topic".to_string())
             }
             EntityType::Users if default => {
                 return Err(
-                    "--entity-default is not supported for users: SCRAM credentials belong to \
-                     a named user, and user quotas are not supported yet"
-                        .to_string(),
+                    "--entity-default of users sets quotas only: see quota_target".to_string(),
                 )
             }
             EntityType::Brokers => {
@@ -196,8 +278,10 @@ impl ConfigAdmin {
         })
     }
 
-    /// What --alter changes on `target`.
-    pub fn alteration(&self, target: &Entity) -> crate::client::Result<Alteration> {
+    /// What --add-config, --add-config-file and --delete-config say:
+    /// configs to set, keys to delete, and whether any came on the
+    /// command line.
+    fn changes(&self) -> crate::client::Result<Changes> {
         let mut added = Vec::new();
         for text in &self.add_config {
             added.extend(parse_add_config(text)?);
@@ -217,7 +301,36 @@ impl ConfigAdmin {
                 "--alter needs --add-config, --add-config-file or --delete-config".to_string(),
             ));
         }
+        Ok((added, deleted, from_command_line))
+    }
+
+    /// The quota changes of an --alter on a quota entity.
+    pub fn quota_alteration(&self) -> crate::client::Result<Vec<(String, Option<f64>)>> {
+        let (added, deleted, _) = self.changes()?;
+        quota_ops(&added, &deleted)
+    }
+
+    /// What --alter changes on `target`.
+    pub fn alteration(&self, target: &Entity) -> crate::client::Result<Alteration> {
+        let (added, deleted, from_command_line) = self.changes()?;
         if target.entity_type == EntityType::Users {
+            let scram =
+                |k: &str| crate::client::entity_config::ScramMechanism::from_name(k).is_some();
+            let keys = || {
+                added
+                    .iter()
+                    .map(|(k, _)| k.as_str())
+                    .chain(deleted.iter().map(|k| k.as_str()))
+            };
+            if keys().all(|k| !scram(k)) {
+                return Ok(Alteration::Quotas(quota_ops(&added, &deleted)?));
+            }
+            if !keys().all(scram) {
+                return Err(crate::client::ClientError::Invalid(
+                    "alter a user's SCRAM credentials and its quotas in separate commands"
+                        .to_string(),
+                ));
+            }
             let (upserts, deletions) =
                 crate::client::entity_config::scram_changes(&added, &deleted)?;
             let password_on_command_line =
@@ -337,7 +450,8 @@ mod tests {
         );
         let all_brokers = parse(&["--describe", "--entity-type", "brokers", "--all"]).unwrap();
         assert_eq!(all_brokers.target().unwrap().name, None);
-        assert!(parse(&["--describe", "--topic", "t", "--user", "u"]).is_err());
+        let two = parse(&["--describe", "--topic", "t", "--user", "u"]).unwrap();
+        assert!(two.target().is_err() && two.quota_target().is_err());
         assert!(parse(&["--describe"]).is_err(), "an entity is required");
         assert!(parse(&["--topic", "t"]).is_err(), "an action is required");
         assert!(parse(&["--describe", "--topic", "t", "--add-config", "a=b"]).is_err());
@@ -349,22 +463,6 @@ mod tests {
             let e = parse(args).unwrap().target().unwrap_err();
             assert!(e.contains(why), "{e}");
         };
-        refused(&["--describe", "--client", "app"], "not supported yet");
-        refused(
-            &[
-                "--alter",
-                "--entity-type",
-                "clients",
-                "--entity-default",
-                "--add-config",
-                "a=b",
-            ],
-            "not supported yet",
-        );
-        refused(
-            &["--describe", "--entity-type", "users", "--entity-default"],
-            "not supported",
-        );
         refused(&["--describe", "--broker", "one"], "not a broker id");
         refused(
             &["--alter", "--entity-type", "topics", "--add-config", "a=b"],
@@ -435,6 +533,79 @@ mod tests {
             format!("{changes:?}"),
             "[Upsert(SCRAM-SHA-256, iterations=8192), Delete(SCRAM-SHA-512)]"
         );
+    }
+
+    #[test]
+    fn quota_entities_of_users_and_clients() {
+        let target = |args: &[&str]| parse(args).unwrap().quota_target().unwrap();
+        let named = |n: &str| Some(QuotaName::Named(n.into()));
+        assert_eq!(
+            target(&["--describe", "--user", "alice", "--client", "app"]),
+            Some(QuotaTarget {
+                user: named("alice"),
+                client: named("app")
+            })
+        );
+        assert_eq!(
+            target(&[
+                "--alter",
+                "--entity-type",
+                "users",
+                "--entity-name",
+                "alice",
+                "--client-defaults",
+                "--add-config",
+                "producer_byte_rate=1024"
+            ]),
+            Some(QuotaTarget {
+                user: named("alice"),
+                client: Some(QuotaName::Default)
+            })
+        );
+        assert_eq!(
+            target(&["--describe", "--entity-type", "clients"]),
+            Some(QuotaTarget {
+                user: None,
+                client: Some(QuotaName::Every)
+            })
+        );
+        assert_eq!(
+            target(&["--describe", "--entity-type", "users", "--entity-default"]),
+            Some(QuotaTarget {
+                user: Some(QuotaName::Default),
+                client: None
+            })
+        );
+        // A named user alone may be SCRAM credentials or quotas.
+        assert_eq!(target(&["--describe", "--user", "alice"]), None);
+        let quota = parse(&[
+            "--alter",
+            "--user",
+            "alice",
+            "--add-config",
+            "producer_byte_rate=1048576",
+            "--delete-config",
+            "consumer_byte_rate",
+        ])
+        .unwrap();
+        assert_eq!(
+            quota.alteration(&quota.target().unwrap()).unwrap(),
+            Alteration::Quotas(vec![
+                ("producer_byte_rate".into(), Some(1048576.0)),
+                ("consumer_byte_rate".into(), None)
+            ])
+        );
+        let mixed = parse(&[
+            "--alter",
+            "--user",
+            "alice",
+            "--add-config",
+            "producer_byte_rate=1,SCRAM-SHA-256=[password=x]",
+        ])
+        .unwrap();
+        assert!(mixed.alteration(&mixed.target().unwrap()).is_err());
+        let twice = parse(&["--describe", "--entity-type", "clients", "--client", "a"]).unwrap();
+        assert!(twice.quota_target().is_err());
     }
 
     #[test]

@@ -289,8 +289,8 @@ impl std::fmt::Debug for ScramChange {
 
 /// The SCRAM changes of a users --alter: `SCRAM-SHA-256=[iterations=8192,
 /// password=...]` to set (iterations default to 4096; the password may be
-/// left for a prompt or a file), mechanism names to delete. Any other user
-/// config is a quota, which Gregor does not support yet.
+/// left for a prompt or a file), mechanism names to delete. Quotas are
+/// separate (`client::quotas`).
 pub fn scram_changes(
     add: &[(String, String)],
     delete: &[String],
@@ -340,8 +340,7 @@ pub fn scram_changes(
 
 fn not_scram(key: &str) -> ClientError {
     invalid(format!(
-        "user config '{key}' is not supported yet: config-admin sets only the \
-         SCRAM-SHA-256 and SCRAM-SHA-512 credentials of users (quotas come later)"
+        "'{key}' is not a SCRAM credential: SCRAM-SHA-256 or SCRAM-SHA-512"
     ))
 }
 
@@ -773,7 +772,10 @@ mod tests {
         assert_eq!(deletions, [ScramMechanism::Sha512]);
 
         let quota = scram_changes(&pairs("producer_byte_rate=1024"), &[]).unwrap_err();
-        assert!(quota.to_string().contains("not supported yet"), "{quota}");
+        assert!(
+            quota.to_string().contains("not a SCRAM credential"),
+            "{quota}"
+        );
         let bad = scram_changes(&pairs("SCRAM-SHA-256=[iterations=many]"), &[]).unwrap_err();
         assert!(bad.to_string().contains("whole number"), "{bad}");
         let salt = scram_changes(&pairs("SCRAM-SHA-256=[salt=abc]"), &[]).unwrap_err();

@@ -23,6 +23,7 @@ pub mod perf;
 pub mod producer;
 pub mod producers;
 pub mod quorum;
+pub mod quotas;
 pub mod reassign;
 mod sasl;
 pub mod serializer;

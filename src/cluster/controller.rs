@@ -25,6 +25,7 @@ use super::quorum::QuorumDescription;
 use super::quorum::{records, Node, NodeId, Quorum, QuorumError, Raft, WriteError};
 use super::{assignment, reassignment, topic_name};
 use crate::config::{BrokerConfig, ConfigError, GroupOverrides, LoadError, TopicConfig};
+use crate::quota::QuotaChanges;
 use crate::security::acl::{self, AclBinding, AclBindingFilter};
 use crate::security::sasl::scram::{ScramCredential, ScramMechanism};
 
@@ -151,6 +152,9 @@ pub enum ControllerCommand {
         name: String,
         configs: std::collections::BTreeMap<String, String>,
     },
+    /// Kafka's AlterClientQuotas, already validated: per entity, each key
+    /// set to a value or (None) removed.
+    AlterClientQuotas(QuotaChanges),
 }
 
 /// One user's part of an AlterUserScramCredentials request, already
@@ -549,6 +553,21 @@ impl Controller {
                     .map(|u| alter_user_scram(image, u, keep_existing))
                     .collect(),
             )),
+            ControllerCommand::AlterClientQuotas(entries) => {
+                for (entity, ops) in entries {
+                    let values = image.client_quotas.entry(entity.clone()).or_default();
+                    for (key, value) in ops {
+                        match value {
+                            Some(v) => values.insert(key, v),
+                            None => values.remove(&key),
+                        };
+                    }
+                    if values.is_empty() {
+                        image.client_quotas.remove(&entity);
+                    }
+                }
+                Ok(Outcome::Done)
+            }
             ControllerCommand::ImportImage(old) => {
                 if image.topics.is_empty() && image.next_producer_id == 0 {
                     image.cluster_id = old.cluster_id;
@@ -1132,6 +1151,13 @@ impl Controller {
             return Ok(());
         }
         self.submit(ControllerCommand::UpdateFeatures(updates))
+            .await
+            .map(|_| ())
+    }
+
+    /// Sets and removes client quotas (AlterClientQuotas), all entries together.
+    pub async fn alter_client_quotas(&self, entries: QuotaChanges) -> Result<(), ControllerError> {
+        self.submit(ControllerCommand::AlterClientQuotas(entries))
             .await
             .map(|_| ())
     }

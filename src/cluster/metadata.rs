@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use crate::config::{BrokerConfig, GroupOverrides, TopicConfig};
 use crate::partition::PartitionState;
+use crate::quota::ClientQuotas;
 use crate::security::acl::AclBinding;
 use crate::security::sasl::scram::{ScramCredential, ScramMechanism};
 
@@ -129,6 +130,13 @@ pub struct MetadataImage {
     /// (Kafka's ConfigRecords of CLIENT_METRICS resources).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub client_metrics: BTreeMap<String, BTreeMap<String, String>>,
+    /// Client quotas by entity and key (Kafka's ClientQuotaRecords).
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        with = "crate::quota::as_pairs"
+    )]
+    pub client_quotas: ClientQuotas,
 }
 
 impl MetadataImage {

@@ -664,6 +664,20 @@ pub static BROKER_CONFIGS: &[ConfigDef] = &[
         "Bytes of requests being read or handled, over all connections, before no more requests are read; -1 for no limit. At least socket.request.max.bytes when set.",
     ),
     def(
+        "quota.window.num",
+        Int,
+        Some("11"),
+        Some(1),
+        "The number of samples client quotas are measured over.",
+    ),
+    def(
+        "quota.window.size.seconds",
+        Int,
+        Some("1"),
+        Some(1),
+        "The time span of each sample client quotas are measured over.",
+    ),
+    def(
         "replica.fetch.max.bytes",
         Int,
         Some("1048576"),
@@ -1650,6 +1664,14 @@ impl BrokerConfig {
 
     pub fn group_max_session_timeout_ms(&self) -> i32 {
         self.long("group.max.session.timeout.ms") as i32
+    }
+
+    /// `quota.window.num` samples of `quota.window.size.seconds` each.
+    pub fn quota_window(&self) -> crate::quota::QuotaWindow {
+        crate::quota::QuotaWindow {
+            samples: self.long("quota.window.num").max(1) as usize,
+            window_ms: self.long("quota.window.size.seconds").max(1) as u64 * 1000,
+        }
     }
 
     pub fn producer_id_expiration_ms(&self) -> i64 {

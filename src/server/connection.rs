@@ -21,6 +21,7 @@ use super::authentication::{self, Answer, Gate};
 use super::frame::{Frame, FrameError, FrameReader};
 use super::transport::{self, WriteSide};
 use crate::api::{self, BrokerContext, RequestContext};
+use crate::quota::Mute;
 use crate::security::sasl::{SaslListenerConfig, SaslSession};
 use crate::security::tls::ServerTls;
 use crate::security::{KafkaPrincipal, SecurityProtocol};
@@ -129,6 +130,7 @@ pub async fn serve(
 
     let mut session = settings.sasl.clone().map(SaslSession::new);
     let mut expired = false;
+    let mute = Arc::new(Mute::default());
     loop {
         // Kafka's sasl.server.max.receive.size: an unauthenticated client
         // cannot make the broker read a large frame.
@@ -234,9 +236,18 @@ pub async fn serve(
                 .unwrap_or_else(KafkaPrincipal::anonymous),
             None => tls_principal.clone(),
         };
+        // KIP-219: a throttled client's next request waits, unread beyond
+        // this frame, until its throttle time is over; others are not held.
+        if let Some(until) = mute.until() {
+            tokio::select! {
+                biased;
+                _ = shutdown.changed() => break,
+                _ = tokio::time::sleep_until(until.into()) => {}
+            }
+        }
         let software = &client_software;
         match dispatch(
-            &broker, &settings, &principal, frame, peer, &activity, software,
+            &broker, &settings, &principal, frame, peer, &activity, software, &mute,
         )
         .await
         {
@@ -284,6 +295,7 @@ async fn dispatch(
     peer: SocketAddr,
     activity: &Arc<Activity>,
     client_software: &api::ClientSoftware,
+    mute: &Arc<Mute>,
 ) -> Result<Option<Pending>, String> {
     let Frame {
         bytes: mut frame,
@@ -314,6 +326,7 @@ async fn dispatch(
             endpoint.versions.min, endpoint.versions.max
         ));
     }
+    let request_size = frame.len();
     let header_version = key.request_header_version(version);
     let header = RequestHeader::decode(&mut frame, header_version)
         .map_err(|e| format!("bad {key:?} v{version} request header: {e}"))?;
@@ -325,6 +338,8 @@ async fn dispatch(
         security_protocol: settings.protocol,
         principal: principal.clone(),
         client_software: client_software.clone(),
+        request_size,
+        mute: mute.clone(),
     };
     tracing::trace!(%peer, ?key, version, correlation_id, "request");
     let future = endpoint

@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use crate::cluster::metadata::{BrokerRegistration, MetadataImage, TopicImage};
 use crate::config::GroupOverrides;
+use crate::quota::QuotaEntity;
 use crate::security::acl::AclBinding;
 use crate::security::sasl::scram::{ScramCredential, ScramMechanism};
 
@@ -67,6 +68,12 @@ pub enum MetadataRecord {
     ClientMetrics {
         name: String,
         configs: std::collections::BTreeMap<String, String>,
+    },
+    /// Kafka's ClientQuotaRecord: one quota of an entity set, or (None) removed.
+    ClientQuota {
+        entity: QuotaEntity,
+        key: String,
+        value: Option<f64>,
     },
 }
 
@@ -158,6 +165,18 @@ pub fn delta(before: &MetadataImage, after: &MetadataImage) -> Vec<MetadataRecor
             }
         }
     }
+    for (entity, values) in &after.client_quotas {
+        let old = before.client_quotas.get(entity);
+        for (key, value) in values {
+            if old.and_then(|o| o.get(key)) != Some(value) {
+                out.push(MetadataRecord::ClientQuota {
+                    entity: entity.clone(),
+                    key: key.clone(),
+                    value: Some(*value),
+                });
+            }
+        }
+    }
     for (resource, configs) in &before.broker_configs {
         let new = after.broker_configs.get(resource);
         for name in configs.keys() {
@@ -165,6 +184,18 @@ pub fn delta(before: &MetadataImage, after: &MetadataImage) -> Vec<MetadataRecor
                 out.push(MetadataRecord::BrokerConfig {
                     resource: resource.clone(),
                     name: name.clone(),
+                    value: None,
+                });
+            }
+        }
+    }
+    for (entity, values) in &before.client_quotas {
+        let new = after.client_quotas.get(entity);
+        for key in values.keys() {
+            if new.is_none_or(|n| !n.contains_key(key)) {
+                out.push(MetadataRecord::ClientQuota {
+                    entity: entity.clone(),
+                    key: key.clone(),
                     value: None,
                 });
             }
@@ -289,6 +320,29 @@ pub fn apply(image: &mut MetadataImage, record: MetadataRecord) {
                 image.client_metrics.insert(name, configs);
             }
         }
+        MetadataRecord::ClientQuota {
+            entity,
+            key,
+            value: Some(value),
+        } => {
+            image
+                .client_quotas
+                .entry(entity)
+                .or_default()
+                .insert(key, value);
+        }
+        MetadataRecord::ClientQuota {
+            entity,
+            key,
+            value: None,
+        } => {
+            if let Some(values) = image.client_quotas.get_mut(&entity) {
+                values.remove(&key);
+                if values.is_empty() {
+                    image.client_quotas.remove(&entity);
+                }
+            }
+        }
     }
 }
 
@@ -355,8 +409,22 @@ mod tests {
             )]
             .into(),
         );
+        let quota = |user: &str| crate::quota::QuotaEntity {
+            user: Some(crate::quota::EntityName::Named(user.into())),
+            client_id: Some(crate::quota::EntityName::Default),
+        };
+        before
+            .client_quotas
+            .entry(quota("gone"))
+            .or_default()
+            .insert("producer_byte_rate".into(), 1024.0);
+        after
+            .client_quotas
+            .entry(quota("alice"))
+            .or_default()
+            .insert("consumer_byte_rate".into(), 2048.0);
         let records = delta(&before, &after);
-        assert_eq!(records.len(), 9);
+        assert_eq!(records.len(), 11);
         let mut rebuilt = before.clone();
         for r in records {
             apply(&mut rebuilt, r);

@@ -1,0 +1,425 @@
+//! Kafka's client quotas: what they are set on (users, client ids, both,
+//! and their defaults), which one applies to a request (the eight levels
+//! of Kafka's ClientQuotaManager), and the sensors that measure each
+//! client against it and say how long to throttle it.
+//!
+//! Quotas live in the metadata image (Kafka's ClientQuotaRecords), so every
+//! broker applies the same ones; each broker measures its own traffic, as
+//! Kafka's quotas are per broker.
+
+pub mod rate;
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+pub use rate::{QuotaWindow, Rate};
+
+/// Bytes per second a producer may send (Produce request sizes).
+pub const PRODUCER_BYTE_RATE: &str = "producer_byte_rate";
+/// Bytes per second a consumer may fetch (Fetch response sizes).
+pub const CONSUMER_BYTE_RATE: &str = "consumer_byte_rate";
+/// Percentage of one request handler's time a client may use.
+pub const REQUEST_PERCENTAGE: &str = "request_percentage";
+/// Partitions per second a client may create or delete.
+pub const CONTROLLER_MUTATION_RATE: &str = "controller_mutation_rate";
+
+/// The keys a user or client-id entity takes, and whether each is a LONG
+/// (Kafka's QuotaConfig.userAndClientQuotaConfigs).
+const KEYS: &[(&str, bool)] = &[
+    (PRODUCER_BYTE_RATE, true),
+    (CONSUMER_BYTE_RATE, true),
+    (REQUEST_PERCENTAGE, false),
+    (CONTROLLER_MUTATION_RATE, false),
+];
+
+/// Kafka's entity types.
+pub const USER: &str = "user";
+pub const CLIENT_ID: &str = "client-id";
+pub const IP: &str = "ip";
+
+/// One part of an entity: a name, or the default for every name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum EntityName {
+    Default,
+    Named(String),
+}
+
+impl EntityName {
+    /// As the protocol carries it: the default is null.
+    pub fn from_wire(name: Option<&str>) -> EntityName {
+        match name {
+            None => EntityName::Default,
+            Some(n) => EntityName::Named(n.to_string()),
+        }
+    }
+
+    pub fn to_wire(&self) -> Option<&str> {
+        match self {
+            EntityName::Default => None,
+            EntityName::Named(n) => Some(n),
+        }
+    }
+}
+
+/// What a quota is set on (Kafka's ClientQuotaEntity without ip): a user,
+/// a client id, or a client id of a user, each a name or the default.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct QuotaEntity {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<EntityName>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<EntityName>,
+}
+
+/// Changes to quotas: per entity, each key set to a value or (None) removed.
+pub type QuotaChanges = Vec<(QuotaEntity, Vec<(String, Option<f64>)>)>;
+
+/// Every quota by entity, then key.
+pub type ClientQuotas = BTreeMap<QuotaEntity, BTreeMap<String, f64>>;
+
+/// Stores `ClientQuotas` as a list of pairs, since JSON keys are strings.
+pub mod as_pairs {
+    use super::*;
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(quotas: &ClientQuotas, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(quotas.iter())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<ClientQuotas, D::Error> {
+        let pairs = Vec::<(QuotaEntity, BTreeMap<String, f64>)>::deserialize(d)?;
+        Ok(pairs.into_iter().collect())
+    }
+}
+
+/// A refused entity or value: INVALID_REQUEST with this message.
+pub type Invalid = String;
+
+/// Reads an entity from (type, name) pairs as AlterClientQuotas and
+/// Kafka's controller do.
+pub fn entity<'a>(
+    parts: impl IntoIterator<Item = (&'a str, Option<&'a str>)>,
+) -> Result<QuotaEntity, Invalid> {
+    let mut entity = QuotaEntity {
+        user: None,
+        client_id: None,
+    };
+    let mut ip = false;
+    for (kind, name) in parts {
+        let slot = match kind {
+            USER => &mut entity.user,
+            CLIENT_ID => &mut entity.client_id,
+            IP => {
+                ip = true;
+                continue;
+            }
+            other => return Err(format!("Unhandled client quota entity type: {other}")),
+        };
+        if name == Some("") {
+            return Err(format!("Empty {kind} not supported"));
+        }
+        if slot.is_some() {
+            return Err(format!("Duplicate {kind} in client quota entity"));
+        }
+        *slot = Some(EntityName::from_wire(name));
+    }
+    if ip {
+        return Err(if entity.user.is_some() || entity.client_id.is_some() {
+            "Invalid quota entity combination, IP entity should not be combined with User or ClientId".into()
+        } else {
+            "IP quotas (connection_creation_rate) are not supported by this broker".into()
+        });
+    }
+    if entity.user.is_none() && entity.client_id.is_none() {
+        return Err("Invalid empty client quota entity".into());
+    }
+    Ok(entity)
+}
+
+/// Checks one quota as Kafka's controller does (validateQuotaKeyValue).
+pub fn check_value(key: &str, value: f64) -> Result<(), Invalid> {
+    let Some((_, long)) = KEYS.iter().find(|(k, _)| *k == key) else {
+        return Err(format!("Invalid configuration key {key}"));
+    };
+    if value.is_nan() || value <= 0.0 {
+        return Err(format!("Quota {key} must be greater than 0"));
+    }
+    if *long && value > i64::MAX as f64 {
+        return Err(format!("Proposed value for {key} is too large for a LONG."));
+    }
+    Ok(())
+}
+
+/// The quota kinds a broker enforces, each with its own sensors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum QuotaType {
+    Produce,
+    Fetch,
+    Request,
+}
+
+impl QuotaType {
+    pub fn key(self) -> &'static str {
+        match self {
+            QuotaType::Produce => PRODUCER_BYTE_RATE,
+            QuotaType::Fetch => CONSUMER_BYTE_RATE,
+            QuotaType::Request => REQUEST_PERCENTAGE,
+        }
+    }
+}
+
+/// Whom a sensor measures, as Kafka's quota metric tags: a quota set on a
+/// user alone is shared by all its client ids (client id empty), one on a
+/// client id alone by every user of it (user empty), and a default gives
+/// each name its own sensor.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SensorKey {
+    pub user: String,
+    pub client_id: String,
+}
+
+/// The quota on `key` that applies to `user` connecting as `client_id`,
+/// and the sensor it is measured with: the first of Kafka's eight levels
+/// that sets it, from /config/users/<user>/clients/<client-id> down to
+/// /config/clients/<default>.
+pub fn resolve(
+    quotas: &ClientQuotas,
+    user: &str,
+    client_id: &str,
+    key: &str,
+) -> Option<(f64, SensorKey)> {
+    use EntityName::{Default, Named};
+    let u = || Named(user.to_string());
+    let c = || Named(client_id.to_string());
+    let levels = [
+        (Some(u()), Some(c()), true, true),
+        (Some(u()), Some(Default), true, true),
+        (Some(u()), None, true, false),
+        (Some(Default), Some(c()), true, true),
+        (Some(Default), Some(Default), true, true),
+        (Some(Default), None, true, false),
+        (None, Some(c()), false, true),
+        (None, Some(Default), false, true),
+    ];
+    levels
+        .into_iter()
+        .find_map(|(user_part, client_part, by_user, by_client)| {
+            let entity = QuotaEntity {
+                user: user_part,
+                client_id: client_part,
+            };
+            let value = *quotas.get(&entity)?.get(key)?;
+            Some((
+                value,
+                SensorKey {
+                    user: if by_user { user.into() } else { String::new() },
+                    client_id: if by_client {
+                        client_id.into()
+                    } else {
+                        String::new()
+                    },
+                },
+            ))
+        })
+}
+
+/// When a throttled connection may be read from again (KIP-219's muted
+/// channel): the connection stops reading requests until then, so the
+/// client's later requests wait in its socket, not in the broker.
+#[derive(Debug, Default)]
+pub struct Mute(parking_lot::Mutex<Option<Instant>>);
+
+impl Mute {
+    /// Mutes the connection for `ms` from now, unless it is muted longer.
+    pub fn extend(&self, ms: u64) {
+        let until = Instant::now() + std::time::Duration::from_millis(ms);
+        let mut muted = self.0.lock();
+        if muted.is_none_or(|u| u < until) {
+            *muted = Some(until);
+        }
+    }
+
+    /// The end of the mute, while there is one.
+    pub fn until(&self) -> Option<Instant> {
+        let mut muted = self.0.lock();
+        match *muted {
+            Some(u) if u > Instant::now() => Some(u),
+            _ => {
+                *muted = None;
+                None
+            }
+        }
+    }
+}
+
+struct Sensor {
+    rate: Rate,
+    last_ms: u64,
+}
+
+/// Sensors not recorded for this long are dropped (Kafka expires quota
+/// sensors after an hour of inactivity).
+const SENSOR_EXPIRY_MS: u64 = 3_600_000;
+
+/// Measures clients against their quotas; one per broker.
+pub struct QuotaManager {
+    window: QuotaWindow,
+    epoch: Instant,
+    sensors: parking_lot::Mutex<HashMap<(QuotaType, SensorKey), Sensor>>,
+}
+
+impl QuotaManager {
+    pub fn new(window: QuotaWindow) -> QuotaManager {
+        QuotaManager {
+            window,
+            epoch: Instant::now(),
+            sensors: parking_lot::Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64
+    }
+
+    /// Records `value` against the quota of `kind` that applies to the
+    /// client, and returns how long it is throttled for in milliseconds
+    /// (0 when it has no quota or is within it).
+    pub fn record(
+        &self,
+        quotas: &ClientQuotas,
+        kind: QuotaType,
+        user: &str,
+        client_id: &str,
+        value: f64,
+    ) -> u64 {
+        if quotas.is_empty() {
+            return 0;
+        }
+        let Some((bound, key)) = resolve(quotas, user, client_id, kind.key()) else {
+            return 0;
+        };
+        let now = self.now_ms();
+        let mut sensors = self.sensors.lock();
+        if sensors.len() > 1024 {
+            sensors.retain(|_, s| now.saturating_sub(s.last_ms) < SENSOR_EXPIRY_MS);
+        }
+        let sensor = sensors.entry((kind, key)).or_insert_with(|| Sensor {
+            rate: Rate::new(now),
+            last_ms: now,
+        });
+        sensor.last_ms = now;
+        sensor
+            .rate
+            .record_and_throttle(self.window, bound, value, now)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(
+        quotas: &mut ClientQuotas,
+        user: Option<EntityName>,
+        client: Option<EntityName>,
+        v: f64,
+    ) {
+        quotas
+            .entry(QuotaEntity {
+                user,
+                client_id: client,
+            })
+            .or_default()
+            .insert(PRODUCER_BYTE_RATE.into(), v);
+    }
+
+    #[test]
+    fn the_eight_levels_apply_in_kafkas_order() {
+        use EntityName::{Default, Named};
+        let n = |s: &str| Some(Named(s.into()));
+        let mut quotas = ClientQuotas::new();
+        let levels: [(Option<EntityName>, Option<EntityName>); 8] = [
+            (n("alice"), n("app")),
+            (n("alice"), Some(Default)),
+            (n("alice"), None),
+            (Some(Default), n("app")),
+            (Some(Default), Some(Default)),
+            (Some(Default), None),
+            (None, n("app")),
+            (None, Some(Default)),
+        ];
+        for (i, (u, c)) in levels.iter().enumerate() {
+            set(&mut quotas, u.clone(), c.clone(), (i + 1) as f64);
+        }
+        // Removing the levels one by one from the top walks down them.
+        for (i, (u, c)) in levels.iter().enumerate() {
+            let (value, _) = resolve(&quotas, "alice", "app", PRODUCER_BYTE_RATE).unwrap();
+            assert_eq!(value, (i + 1) as f64);
+            quotas.remove(&QuotaEntity {
+                user: u.clone(),
+                client_id: c.clone(),
+            });
+        }
+        assert!(resolve(&quotas, "alice", "app", PRODUCER_BYTE_RATE).is_none());
+    }
+
+    #[test]
+    fn sensors_are_shared_as_kafkas_metric_tags_say() {
+        use EntityName::{Default, Named};
+        let mut quotas = ClientQuotas::new();
+        set(&mut quotas, Some(Named("alice".into())), None, 10.0);
+        set(&mut quotas, None, Some(Default), 20.0);
+        let (_, alice) = resolve(&quotas, "alice", "a", PRODUCER_BYTE_RATE).unwrap();
+        let (_, alice_b) = resolve(&quotas, "alice", "b", PRODUCER_BYTE_RATE).unwrap();
+        assert_eq!(alice, alice_b, "a user quota is shared by its client ids");
+        let (v, bob) = resolve(&quotas, "bob", "a", PRODUCER_BYTE_RATE).unwrap();
+        let (_, bob_b) = resolve(&quotas, "bob", "b", PRODUCER_BYTE_RATE).unwrap();
+        assert_eq!(v, 20.0);
+        assert_ne!(
+            bob, bob_b,
+            "the client default gives each client id its own"
+        );
+        assert_eq!(bob.user, "");
+    }
+
+    #[test]
+    fn entities_and_values_are_checked_as_kafka() {
+        assert!(entity([(USER, Some("a")), (CLIENT_ID, None)]).is_ok());
+        let refused = |parts: Vec<(&'static str, Option<&'static str>)>| entity(parts).unwrap_err();
+        assert_eq!(refused(vec![]), "Invalid empty client quota entity");
+        assert!(refused(vec![("group", Some("g"))]).contains("Unhandled"));
+        assert!(refused(vec![(USER, Some("a")), (USER, Some("b"))]).contains("Duplicate"));
+        assert!(refused(vec![(IP, Some("1.2.3.4")), (USER, None)]).contains("combination"));
+        assert!(refused(vec![(CLIENT_ID, Some(""))]).contains("Empty"));
+        assert!(check_value(PRODUCER_BYTE_RATE, 1024.0).is_ok());
+        assert_eq!(
+            check_value("bogus", 1.0).unwrap_err(),
+            "Invalid configuration key bogus"
+        );
+        assert!(check_value(CONSUMER_BYTE_RATE, -1.0)
+            .unwrap_err()
+            .contains("greater than 0"));
+    }
+
+    #[test]
+    fn a_client_over_its_quota_is_throttled_and_others_are_not() {
+        let mut quotas = ClientQuotas::new();
+        set(
+            &mut quotas,
+            None,
+            Some(EntityName::Named("slow".into())),
+            1000.0,
+        );
+        let manager = QuotaManager::new(QuotaWindow {
+            samples: 11,
+            window_ms: 1000,
+        });
+        let throttled = manager.record(&quotas, QuotaType::Produce, "ANONYMOUS", "slow", 1e6);
+        assert!(throttled > 0);
+        let free = manager.record(&quotas, QuotaType::Produce, "ANONYMOUS", "fast", 1e6);
+        assert_eq!(free, 0);
+        assert_eq!(manager.sensors.lock().len(), 1);
+    }
+}
