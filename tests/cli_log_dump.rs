@@ -26,7 +26,13 @@ fn segment(dir: &Path, partition_dir: &str) -> PathBuf {
     dir.join(partition_dir).join("00000000000000000000.log")
 }
 
-async fn send(p: &FutureProducer, topic: &str, key: &str, value: &str, headers: Option<OwnedHeaders>) {
+async fn send(
+    p: &FutureProducer,
+    topic: &str,
+    key: &str,
+    value: &str,
+    headers: Option<OwnedHeaders>,
+) {
     let mut record = FutureRecord::to(topic).key(key).payload(value);
     if let Some(h) = headers {
         record = record.headers(h);
@@ -92,13 +98,28 @@ async fn a_stopped_brokers_files_are_dumped_and_damage_is_found() {
     // Batch headers only, in Kafka's words.
     let headers = dump(&["--files", log_arg]);
     let text = headers.ok();
-    assert!(text.starts_with(&format!("Dumping {log_arg}\nLog starting offset: 0\n")), "{text}");
-    assert!(text.contains("baseOffset: 0 lastOffset: 0 count: 1 "), "{text}");
+    assert!(
+        text.starts_with(&format!("Dumping {log_arg}\nLog starting offset: 0\n")),
+        "{text}"
+    );
+    assert!(
+        text.contains("baseOffset: 0 lastOffset: 0 count: 1 "),
+        "{text}"
+    );
     assert!(text.contains("compresscodec: none"), "{text}");
     assert!(text.contains("isvalid: true"), "{text}");
-    assert!(!text.contains("| offset:"), "records only with --deep-iteration: {text}");
-    assert!(text.contains("isTransactional: true isControl: false"), "{text}");
-    assert!(text.contains("isTransactional: true isControl: true"), "{text}");
+    assert!(
+        !text.contains("| offset:"),
+        "records only with --deep-iteration: {text}"
+    );
+    assert!(
+        text.contains("isTransactional: true isControl: false"),
+        "{text}"
+    );
+    assert!(
+        text.contains("isTransactional: true isControl: true"),
+        "{text}"
+    );
 
     // Every record, keys and values.
     let deep = dump(&["--files", log_arg, "--print-data-log"]);
@@ -110,9 +131,15 @@ async fn a_stopped_brokers_files_are_dumped_and_damage_is_found() {
         );
         assert!(text.contains(&format!("key: k{i} payload: v{i}")), "{text}");
     }
-    assert!(text.contains("keySize: 2 valueSize: 2 sequence: 1 headerKeys: [trace]"), "{text}");
+    assert!(
+        text.contains("keySize: 2 valueSize: 2 sequence: 1 headerKeys: [trace]"),
+        "{text}"
+    );
     assert!(text.contains("key: t payload: in-txn"), "{text}");
-    assert!(text.contains("endTxnMarker: COMMIT coordinatorEpoch: "), "{text}");
+    assert!(
+        text.contains("endTxnMarker: COMMIT coordinatorEpoch: "),
+        "{text}"
+    );
 
     // JSON names the same batches and records.
     let json: serde_json::Value =
@@ -122,11 +149,18 @@ async fn a_stopped_brokers_files_are_dumped_and_damage_is_found() {
     assert_eq!(file["kind"], "segment");
     assert_eq!(file["damage"], serde_json::json!([]));
     let batches = file["batches"].as_array().expect("batches");
-    assert_eq!(batches.len(), 5, "three records, the transaction's record and its marker");
+    assert_eq!(
+        batches.len(),
+        5,
+        "three records, the transaction's record and its marker"
+    );
     assert_eq!(batches[2]["base_offset"], 2);
     assert_eq!(batches[2]["records"][0]["value_size"], 2);
     assert_eq!(batches[2]["is_valid"], true);
-    assert!(batches[2]["records"][0].get("key").is_none(), "keys only with --print-data-log");
+    assert!(
+        batches[2]["records"][0].get("key").is_none(),
+        "keys only with --print-data-log"
+    );
 
     // The indexes check out against the segment.
     let index = dir.join("dumped-0/00000000000000000000.index");
@@ -136,35 +170,59 @@ async fn a_stopped_brokers_files_are_dumped_and_damage_is_found() {
     assert!(text.contains("offset: 0 position: 0"), "{text}");
     assert!(text.contains("timestamp: "), "{text}");
     let sane = dump(&["--files", &files, "--index-sanity-check"]);
-    assert!(sane.ok().contains(&format!("{} passed sanity check.", index.display())));
+    assert!(sane
+        .ok()
+        .contains(&format!("{} passed sanity check.", index.display())));
 
     // The leader epoch checkpoint and the producers' snapshot.
     let epochs = dir.join("dumped-0/leader-epoch-checkpoint");
-    let text = dump(&["--files", epochs.to_str().unwrap()]).ok().to_string();
+    let text = dump(&["--files", epochs.to_str().unwrap()])
+        .ok()
+        .to_string();
     assert!(text.contains("startOffset: 0"), "{text}");
     let snapshot = dir.join("rolled-0/00000000000000000001.snapshot");
-    let text = dump(&["--files", snapshot.to_str().unwrap()]).ok().to_string();
+    let text = dump(&["--files", snapshot.to_str().unwrap()])
+        .ok()
+        .to_string();
     assert!(text.contains("producerId: "), "{text}");
-    assert!(text.contains("| firstSequence: 0 lastSequence: 0 firstOffset: 0 lastOffset: 0"), "{text}");
+    assert!(
+        text.contains("| firstSequence: 0 lastSequence: 0 firstOffset: 0 lastOffset: 0"),
+        "{text}"
+    );
 
     // The compacted topic's records as they were written.
     let compacted = segment(&dir, "compacted-0");
-    let text = dump(&["--files", compacted.to_str().unwrap(), "--print-data-log"]).ok().to_string();
+    let text = dump(&["--files", compacted.to_str().unwrap(), "--print-data-log"])
+        .ok()
+        .to_string();
     assert!(text.contains("key: user-1 payload: alice"), "{text}");
     assert!(text.contains("key: user-1 payload: alicia"), "{text}");
 
     // The internal topics decoded as Kafka's decoders print them.
     let offsets = segment(&dir, "__consumer_offsets-0");
-    let text = dump(&["--files", offsets.to_str().unwrap(), "--offsets-decoder"]).ok().to_string();
+    let text = dump(&["--files", offsets.to_str().unwrap(), "--offsets-decoder"])
+        .ok()
+        .to_string();
     assert!(
-        text.contains(r#"key: {"data":{"group":"dump-group","partition":0,"topic":"dumped"},"type":"1"}"#),
+        text.contains(
+            r#"key: {"data":{"group":"dump-group","partition":0,"topic":"dumped"},"type":"1"}"#
+        ),
         "{text}"
     );
     assert!(text.contains(r#""offset":3"#), "{text}");
     let txns = segment(&dir, "__transaction_state-0");
-    let text = dump(&["--files", txns.to_str().unwrap(), "--transaction-log-decoder"]).ok().to_string();
+    let text = dump(&[
+        "--files",
+        txns.to_str().unwrap(),
+        "--transaction-log-decoder",
+    ])
+    .ok()
+    .to_string();
     assert!(text.contains(r#""transactionalId":"dump-txn""#), "{text}");
-    assert!(text.contains(r#""transactionStatus":"CompleteCommit""#), "{text}");
+    assert!(
+        text.contains(r#""transactionStatus":"CompleteCommit""#),
+        "{text}"
+    );
 
     // Damage in copies: a flipped byte in the second batch, garbage after
     // the last, an index entry pointing into the middle of a batch.
@@ -183,19 +241,32 @@ async fn a_stopped_brokers_files_are_dumped_and_damage_is_found() {
     assert_eq!(out.code, Some(1), "{} {}", out.stdout, out.stderr);
     let broken_name = broken.display().to_string();
     assert!(
-        out.stdout.contains(&format!("DAMAGE in {broken_name} at byte {}: batch at offset 1: ", batches_at[1])),
+        out.stdout.contains(&format!(
+            "DAMAGE in {broken_name} at byte {}: batch at offset 1: ",
+            batches_at[1]
+        )),
         "{}",
         out.stdout
     );
     assert!(out.stdout.contains("CRC mismatch"), "{}", out.stdout);
     assert!(out.stdout.contains("isvalid: false"), "{}", out.stdout);
     assert!(
-        out.stdout.contains(&format!("DAMAGE in {broken_name} at byte {end}: found 9 invalid bytes")),
+        out.stdout.contains(&format!(
+            "DAMAGE in {broken_name} at byte {end}: found 9 invalid bytes"
+        )),
         "{}",
         out.stdout
     );
-    assert!(out.stdout.contains("key: k2") || out.stdout.contains("| offset: 2 "), "what follows is still dumped: {}", out.stdout);
-    assert!(out.stderr.contains("damage found in 1 file(s)"), "{}", out.stderr);
+    assert!(
+        out.stdout.contains("key: k2") || out.stdout.contains("| offset: 2 "),
+        "what follows is still dumped: {}",
+        out.stdout
+    );
+    assert!(
+        out.stderr.contains("damage found in 1 file(s)"),
+        "{}",
+        out.stderr
+    );
 
     std::fs::write(&broken, std::fs::read(&log).unwrap()).unwrap();
     let mut entry = Vec::new();
@@ -203,7 +274,11 @@ async fn a_stopped_brokers_files_are_dumped_and_damage_is_found() {
     entry.extend_from_slice(&5u32.to_be_bytes());
     let bad_index = copies.path().join("00000000000000000000.index");
     std::fs::write(&bad_index, &entry).unwrap();
-    let out = dump(&["--files", bad_index.to_str().unwrap(), "--verify-index-only"]);
+    let out = dump(&[
+        "--files",
+        bad_index.to_str().unwrap(),
+        "--verify-index-only",
+    ]);
     assert_eq!(out.code, Some(1), "{} {}", out.stdout, out.stderr);
     assert!(
         out.stdout.contains(&format!(
@@ -223,7 +298,10 @@ async fn describe_log_dirs_shows_each_replicas_size_on_disk() {
     let p = common::producer(&bs, &[]);
     for i in 0..10 {
         p.send(
-            FutureRecord::to("sized").partition(0).key("k").payload(&format!("value-{i}")),
+            FutureRecord::to("sized")
+                .partition(0)
+                .key("k")
+                .payload(&format!("value-{i}")),
             TIMEOUT,
         )
         .await
@@ -238,7 +316,14 @@ async fn describe_log_dirs_shows_each_replicas_size_on_disk() {
             .sum()
     };
     let tool = |args: &[&str]| run_tool(TOPIC_ADMIN, &bs, args, b"");
-    let out = tool(&["describe", "--log-dirs", "--topic", "sized", "--output", "json"]);
+    let out = tool(&[
+        "describe",
+        "--log-dirs",
+        "--topic",
+        "sized",
+        "--output",
+        "json",
+    ]);
     let json: serde_json::Value = serde_json::from_str(out.ok()).expect("json");
     assert_eq!(json["version"], 1);
     let broker_dirs = &json["brokers"][0];

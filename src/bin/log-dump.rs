@@ -23,11 +23,7 @@ fn main() -> ExitCode {
         verify_index_only: args.verify_index_only,
         decoder,
     };
-    let dumps: Vec<_> = args
-        .files
-        .iter()
-        .map(|f| dump::dump(f, &options))
-        .collect();
+    let dumps: Vec<_> = args.files.iter().map(|f| dump::dump(f, &options)).collect();
     if args.json || args.output == OutputFormat::Json {
         cli::outln(serde_json::json!({ "files": dumps }));
     } else {
@@ -43,6 +39,9 @@ fn main() -> ExitCode {
     if damaged == 0 {
         return ExitCode::SUCCESS;
     }
-    let _ = writeln!(std::io::stderr(), "log-dump: damage found in {damaged} file(s)");
+    let _ = writeln!(
+        std::io::stderr(),
+        "log-dump: damage found in {damaged} file(s)"
+    );
     ExitCode::FAILURE
 }

@@ -11,10 +11,10 @@ use gregor::cli::topic_admin::{ElectionScope, ReassignArgs, TopicAdmin, TopicCom
 use gregor::cli::{self, OutputFormat};
 use gregor::client::admin::{Admin, NewTopicSpec, TopicDescription};
 use gregor::client::election::{self, ElectionOutcome, ElectionType};
-use gregor::client::{log_dirs, producers};
 use gregor::client::reassign::{
     self, Assignment, Cancelled, PartitionProgress, Progress, ReassignmentPlan, Reassignments,
 };
+use gregor::client::{log_dirs, producers};
 use gregor::client::{ClientSettings, ConfigOp};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
@@ -75,7 +75,16 @@ async fn run(args: TopicAdmin) -> anyhow::Result<()> {
             log_dirs: true,
             output,
             ..
-        } => describe_log_dirs(&admin, &settings, topic.as_deref(), exclude_internal, output).await?,
+        } => {
+            describe_log_dirs(
+                &admin,
+                &settings,
+                topic.as_deref(),
+                exclude_internal,
+                output,
+            )
+            .await?
+        }
         TopicCommand::Describe {
             topic,
             under_replicated_partitions,

@@ -13,7 +13,12 @@ use super::OutputFormat;
 #[command(group(ArgGroup::new("decoder").args(["offsets_decoder", "transaction_log_decoder"])))]
 pub struct LogDump {
     /// The files to dump, comma separated: <base offset>.log, .index, .timeindex, <offset>.snapshot, leader-epoch-checkpoint.
-    #[arg(long, value_name = "FILE[,FILE...]", value_delimiter = ',', required = true)]
+    #[arg(
+        long,
+        value_name = "FILE[,FILE...]",
+        value_delimiter = ',',
+        required = true
+    )]
     pub files: Vec<PathBuf>,
     /// Every record of each batch, not only the batch headers.
     #[arg(long)]

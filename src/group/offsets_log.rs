@@ -349,7 +349,9 @@ pub fn replay(r: Record) -> Result<Option<Replayed>, String> {
 /// it: the key as `{"type": key version, "data": ...}`, the value as
 /// `{"version": value version, "data": ...}` or `<DELETE>` for a tombstone.
 /// `Ok(None)` for a record `replay` does not know.
-pub fn describe_record(r: Record) -> Result<Option<(serde_json::Value, serde_json::Value)>, String> {
+pub fn describe_record(
+    r: Record,
+) -> Result<Option<(serde_json::Value, serde_json::Value)>, String> {
     use serde_json::json;
     let key_version = r
         .key

@@ -212,7 +212,13 @@ fn scan_batches(path: &Path) -> std::io::Result<(Vec<segment::BatchPosition>, Op
                     "found {} invalid bytes at the end of the segment: {why}",
                     size - position
                 );
-                return Ok((batches, Some(Damage { position: Some(position), message })));
+                return Ok((
+                    batches,
+                    Some(Damage {
+                        position: Some(position),
+                        message,
+                    }),
+                ));
             }
         }
     }
@@ -247,21 +253,23 @@ fn segment_dump(path: &Path, options: &Options<'_>) -> (Contents, Vec<Damage>) {
             damage.push(at(format!("batch at offset {}: {e}", b.header.base_offset)));
         }
         let records = (options.deep() && check.is_ok())
-            .then(|| match cleaner::decode(Bytes::from(bytes), &b.header, cap) {
-                Ok(records) => Some(
-                    records
-                        .into_iter()
-                        .map(|r| record_dump(r, options))
-                        .collect::<Vec<_>>(),
-                ),
-                Err(e) => {
-                    damage.push(at(format!(
-                        "records of the batch at offset {}: {e}",
-                        b.header.base_offset
-                    )));
-                    None
-                }
-            })
+            .then(
+                || match cleaner::decode(Bytes::from(bytes), &b.header, cap) {
+                    Ok(records) => Some(
+                        records
+                            .into_iter()
+                            .map(|r| record_dump(r, options))
+                            .collect::<Vec<_>>(),
+                    ),
+                    Err(e) => {
+                        damage.push(at(format!(
+                            "records of the batch at offset {}: {e}",
+                            b.header.base_offset
+                        )));
+                        None
+                    }
+                },
+            )
             .flatten();
         batches.push(batch_dump(&b, check.is_ok(), records));
     }
@@ -286,7 +294,11 @@ fn codec_name(attributes: i16) -> &'static str {
     }
 }
 
-fn batch_dump(b: &segment::BatchPosition, valid: bool, records: Option<Vec<RecordDump>>) -> BatchDump {
+fn batch_dump(
+    b: &segment::BatchPosition,
+    valid: bool,
+    records: Option<Vec<RecordDump>>,
+) -> BatchDump {
     let h: &BatchHeader = &b.header;
     let last_sequence = if h.base_sequence < 0 {
         -1
@@ -527,7 +539,10 @@ fn epoch_dump(path: &Path) -> (Contents, Vec<Damage>) {
             (Vec::new(), vec![damage])
         }
     };
-    if entries.windows(2).any(|w| w[0].0 >= w[1].0 || w[0].1 > w[1].1) {
+    if entries
+        .windows(2)
+        .any(|w| w[0].0 >= w[1].0 || w[0].1 > w[1].1)
+    {
         damage.push(Damage {
             position: None,
             message: "epochs or start offsets do not increase".to_string(),
@@ -562,7 +577,12 @@ fn snapshot_dump(path: &Path) -> (Contents, Vec<Damage>) {
                 position: Some(position as u64),
                 message: format!("not a producer state snapshot: {e}"),
             };
-            (Contents::ProducerSnapshot { producers: Vec::new() }, vec![damage])
+            (
+                Contents::ProducerSnapshot {
+                    producers: Vec::new(),
+                },
+                vec![damage],
+            )
         }
     }
 }
@@ -641,7 +661,12 @@ impl FileDump {
         }
         for d in &self.damage {
             match d.position {
-                Some(p) => writeln!(out, "DAMAGE in {} at byte {p}: {}", self.file.display(), d.message)?,
+                Some(p) => writeln!(
+                    out,
+                    "DAMAGE in {} at byte {p}: {}",
+                    self.file.display(),
+                    d.message
+                )?,
                 None => writeln!(out, "DAMAGE in {}: {}", self.file.display(), d.message)?,
             }
         }
@@ -687,10 +712,19 @@ fn write_batch(out: &mut impl Write, b: &BatchDump) -> std::io::Result<()> {
             r.header_keys.join(",")
         )?;
         if let Some(marker) = r.end_txn_marker {
-            write!(out, " endTxnMarker: {marker} coordinatorEpoch: {}", r.coordinator_epoch.unwrap_or(-1))?;
+            write!(
+                out,
+                " endTxnMarker: {marker} coordinatorEpoch: {}",
+                r.coordinator_epoch.unwrap_or(-1)
+            )?;
         }
         if let (Some(key), Some(payload)) = (&r.key, &r.payload) {
-            write!(out, " key: {} payload: {}", value_text(key), value_text(payload))?;
+            write!(
+                out,
+                " key: {} payload: {}",
+                value_text(key),
+                value_text(payload)
+            )?;
         }
         writeln!(out)?;
     }

@@ -18,7 +18,10 @@ pub fn parse_checkpoint(text: &str) -> Result<Vec<(i32, i64)>, usize> {
     if lines.next() != Some("0") {
         return Err(1);
     }
-    let count: usize = lines.next().and_then(|l| l.trim().parse().ok()).ok_or(2_usize)?;
+    let count: usize = lines
+        .next()
+        .and_then(|l| l.trim().parse().ok())
+        .ok_or(2_usize)?;
     let mut entries = Vec::with_capacity(count.min(1024));
     for i in 0..count {
         let line = i + 3;

@@ -132,7 +132,9 @@ pub fn replay(r: Record) -> Result<Option<Replayed>, String> {
 /// A record of `__transaction_state` as Kafka's `--transaction-log-decoder`
 /// prints it: the key as `{"type": "0", "data": {"transactionalId": ...}}`,
 /// the value as `{"version": "0", "data": ...}` or `<DELETE>` for a tombstone.
-pub fn describe_record(r: Record) -> Result<Option<(serde_json::Value, serde_json::Value)>, String> {
+pub fn describe_record(
+    r: Record,
+) -> Result<Option<(serde_json::Value, serde_json::Value)>, String> {
     use serde_json::json;
     let Some((id, meta)) = replay(r)? else {
         return Ok(None);
