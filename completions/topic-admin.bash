@@ -285,7 +285,7 @@ _topic__admin() {
             return 0
             ;;
         topic__subcmd__admin__subcmd__describe)
-            opts="-t -X -h -V --topic --under-replicated-partitions --unavailable-partitions --exclude-internal --output --bootstrap-server --command-config --help --version"
+            opts="-t -X -h -V --topic --under-replicated-partitions --unavailable-partitions --exclude-internal --log-dirs --output --bootstrap-server --command-config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

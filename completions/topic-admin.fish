@@ -66,6 +66,7 @@ complete -c topic-admin -n "__fish_topic_admin_using_subcommand describe" -l com
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand describe" -l under-replicated-partitions -d 'Only partitions with fewer in-sync replicas than replicas'
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand describe" -l unavailable-partitions -d 'Only partitions without a leader'
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand describe" -l exclude-internal -d 'Leave out internal topics such as __consumer_offsets'
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand describe" -l log-dirs -d 'Instead, as kafka-log-dirs.sh: per broker and log directory, each replica\'s size on disk, offset lag and whether it is a future replica (DescribeLogDirs to every broker)'
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand describe" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand describe" -s V -l version -d 'Print version'
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand alter" -s t -l topic -d 'The topic to change' -r

@@ -45,7 +45,10 @@ impl Handler for DescribeLogDirs {
                     DescribeLogDirsPartition::default()
                         .with_partition_index(p.index)
                         .with_partition_size(p.size_bytes() as i64)
-                        .with_offset_lag(0),
+                        // Kafka's getLogEndOffsetLag for a current (not
+                        // future) replica: how far its log end is behind
+                        // the high watermark it knows, never negative.
+                        .with_offset_lag((p.high_watermark() - p.log_end_offset()).max(0)),
                 );
             }
         }

@@ -11,10 +11,10 @@ use gregor::cli::topic_admin::{ElectionScope, ReassignArgs, TopicAdmin, TopicCom
 use gregor::cli::{self, OutputFormat};
 use gregor::client::admin::{Admin, NewTopicSpec, TopicDescription};
 use gregor::client::election::{self, ElectionOutcome, ElectionType};
-use gregor::client::producers;
 use gregor::client::reassign::{
     self, Assignment, Cancelled, PartitionProgress, Progress, ReassignmentPlan, Reassignments,
 };
+use gregor::client::{log_dirs, producers};
 use gregor::client::{ClientSettings, ConfigOp};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
@@ -71,10 +71,27 @@ async fn run(args: TopicAdmin) -> anyhow::Result<()> {
         }
         TopicCommand::Describe {
             topic,
+            exclude_internal,
+            log_dirs: true,
+            output,
+            ..
+        } => {
+            describe_log_dirs(
+                &admin,
+                &settings,
+                topic.as_deref(),
+                exclude_internal,
+                output,
+            )
+            .await?
+        }
+        TopicCommand::Describe {
+            topic,
             under_replicated_partitions,
             unavailable_partitions,
             exclude_internal,
             output,
+            log_dirs: false,
         } => {
             let topics = matching_topics(&admin, topic.as_deref(), exclude_internal).await?;
             let names: Vec<String> = topics.iter().map(|t| t.name.clone()).collect();
@@ -846,6 +863,68 @@ fn or_none(ids: &[i32]) -> String {
 }
 
 /// The topics a `--topic` argument names: a name or a whole-name regex.
+/// kafka-log-dirs.sh's answer: its JSON, or a row per replica.
+async fn describe_log_dirs(
+    admin: &Admin,
+    settings: &ClientSettings,
+    pattern: Option<&str>,
+    exclude_internal: bool,
+    output: OutputFormat,
+) -> anyhow::Result<()> {
+    // Without a filter every replica is asked for, as Kafka's tool does.
+    let wanted: Option<Vec<(String, Vec<i32>)>> = if pattern.is_some() || exclude_internal {
+        let topics = matching_topics(admin, pattern, exclude_internal).await?;
+        Some(
+            topics
+                .into_iter()
+                .map(|t| (t.name, t.partitions.iter().map(|p| p.id).collect()))
+                .collect(),
+        )
+    } else {
+        None
+    };
+    let brokers = log_dirs::describe(settings, wanted.as_deref()).await?;
+    match output {
+        OutputFormat::Json => cli::outln(json!({"version": 1, "brokers": brokers})),
+        OutputFormat::Table => {
+            let mut table = cli::table(&[
+                "BROKER",
+                "LOG-DIR",
+                "PARTITION",
+                "SIZE",
+                "OFFSET-LAG",
+                "IS-FUTURE",
+            ]);
+            for b in &brokers {
+                for dir in &b.log_dirs {
+                    if let Some(error) = &dir.error {
+                        table.add_row(vec![
+                            b.broker.to_string(),
+                            dir.log_dir.clone(),
+                            format!("({error})"),
+                            String::new(),
+                            String::new(),
+                            String::new(),
+                        ]);
+                    }
+                    for p in &dir.partitions {
+                        table.add_row(vec![
+                            b.broker.to_string(),
+                            dir.log_dir.clone(),
+                            p.partition.clone(),
+                            p.size.to_string(),
+                            p.offset_lag.to_string(),
+                            p.is_future.to_string(),
+                        ]);
+                    }
+                }
+            }
+            cli::print_table(&table);
+        }
+    }
+    Ok(())
+}
+
 async fn matching_topics(
     admin: &Admin,
     pattern: Option<&str>,

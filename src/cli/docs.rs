@@ -17,6 +17,7 @@ pub fn commands() -> Vec<clap::Command> {
         super::console_consumer::ConsoleConsumer::command(),
         super::console_producer::ConsoleProducer::command(),
         super::group_inspect::GroupInspect::command(),
+        super::log_dump::LogDump::command(),
         super::metadata_quorum::MetadataQuorum::command(),
         super::perf_test::PerfTest::command(),
         super::topic_admin::TopicAdmin::command(),

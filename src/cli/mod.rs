@@ -9,6 +9,7 @@ pub mod console_consumer;
 pub mod console_producer;
 pub mod docs;
 pub mod group_inspect;
+pub mod log_dump;
 pub mod metadata_quorum;
 pub mod perf_test;
 pub mod topic_admin;

@@ -64,6 +64,9 @@ pub enum TopicCommand {
         /// Leave out internal topics such as __consumer_offsets.
         #[arg(long)]
         exclude_internal: bool,
+        /// Instead, as kafka-log-dirs.sh: per broker and log directory, each replica's size on disk, offset lag and whether it is a future replica (DescribeLogDirs to every broker).
+        #[arg(long, conflicts_with_all = ["under_replicated_partitions", "unavailable_partitions"])]
+        log_dirs: bool,
         #[arg(long, value_enum, default_value_t)]
         output: OutputFormat,
     },

@@ -16,6 +16,7 @@ pub mod format;
 pub mod groups;
 pub mod interceptor;
 pub mod line_reader;
+pub mod log_dirs;
 mod native;
 pub mod offset_spec;
 pub mod partitioner;

@@ -136,6 +136,27 @@ impl Connection {
         Connection::open(&address, settings).await
     }
 
+    /// The cluster's brokers, `(node id, HOST:PORT)` by node id, as the
+    /// first bootstrap server that answers lists them.
+    pub async fn brokers(settings: &ClientSettings) -> Result<Vec<(i32, String)>> {
+        let mut bootstrap = Connection::to_bootstrap(settings).await?;
+        let metadata = bootstrap
+            .call(&MetadataRequest::default().with_topics(Some(Vec::new())), 1)
+            .await?;
+        let mut brokers: Vec<(i32, String)> = metadata
+            .brokers
+            .iter()
+            .map(|b| (b.node_id.0, format!("{}:{}", b.host.as_str(), b.port)))
+            .collect();
+        brokers.sort_unstable();
+        Ok(brokers)
+    }
+
+    /// A connection to the broker at `address` (HOST:PORT).
+    pub async fn to_address(settings: &ClientSettings, address: &str) -> Result<Connection> {
+        Connection::open(address, settings).await
+    }
+
     /// A connection to the first bootstrap server that answers.
     pub async fn to_bootstrap(settings: &ClientSettings) -> Result<Connection> {
         let servers = property(settings, "bootstrap.servers").unwrap_or(&settings.bootstrap);

@@ -29,7 +29,7 @@ pub use consumer::TopicPartition;
 pub use member::{JoinResult, SyncResult};
 pub use offsets::CommittedOffset;
 use offsets_log::Replayed;
-pub use offsets_log::{partition_for, OFFSETS_TOPIC};
+pub use offsets_log::{describe_record as describe_offsets_record, partition_for, OFFSETS_TOPIC};
 pub use state::GroupState;
 
 use crate::config::GroupOverrides;

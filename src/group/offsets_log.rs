@@ -345,6 +345,75 @@ pub fn replay(r: Record) -> Result<Option<Replayed>, String> {
     }
 }
 
+/// A record of `__consumer_offsets` as Kafka's `--offsets-decoder` prints
+/// it: the key as `{"type": key version, "data": ...}`, the value as
+/// `{"version": value version, "data": ...}` or `<DELETE>` for a tombstone.
+/// `Ok(None)` for a record `replay` does not know.
+pub fn describe_record(
+    r: Record,
+) -> Result<Option<(serde_json::Value, serde_json::Value)>, String> {
+    use serde_json::json;
+    let key_version = r
+        .key
+        .as_deref()
+        .and_then(|k| k.get(..2))
+        .map_or(-1, |v| i16::from_be_bytes([v[0], v[1]]));
+    let value_version = r
+        .value
+        .as_deref()
+        .and_then(|v| v.get(..2))
+        .map(|v| i16::from_be_bytes([v[0], v[1]]));
+    let key = |data: serde_json::Value| json!({"type": key_version.to_string(), "data": data});
+    let value = |data: Option<serde_json::Value>| match (data, value_version) {
+        (Some(data), Some(version)) => json!({"version": version.to_string(), "data": data}),
+        _ => json!("<DELETE>"),
+    };
+    let offset = |o: &CommittedOffset| {
+        json!({
+            "offset": o.offset,
+            "leaderEpoch": o.leader_epoch,
+            "metadata": o.metadata.clone().unwrap_or_default(),
+            "commitTimestamp": o.commit_timestamp_ms,
+        })
+    };
+    Ok(match replay(r)? {
+        Some(Replayed::Offset(group, topic, partition, committed)) => Some((
+            key(json!({"group": group, "topic": topic, "partition": partition})),
+            value(committed.as_ref().map(offset)),
+        )),
+        Some(Replayed::TxnOffset(_, group, topic, partition, committed)) => Some((
+            key(json!({"group": group, "topic": topic, "partition": partition})),
+            value(Some(offset(&committed))),
+        )),
+        Some(Replayed::Group(group, record)) => Some((
+            key(json!({"group": group})),
+            value(record.map(|g| {
+                json!({
+                    "protocolType": g.protocol_type,
+                    "generation": g.generation,
+                    "protocol": g.protocol,
+                    "leader": g.leader,
+                    "members": g.members.iter().map(|m| json!({
+                        "memberId": m.member_id,
+                        "groupInstanceId": m.instance_id,
+                        "clientId": m.client_id,
+                        "clientHost": m.client_host,
+                        "rebalanceTimeout": m.rebalance_timeout_ms,
+                        "sessionTimeout": m.session_timeout_ms,
+                        "subscription": m.subscription.len(),
+                        "assignment": m.assignment.len(),
+                    })).collect::<Vec<_>>(),
+                })
+            })),
+        )),
+        Some(Replayed::ConsumerGroup(group, _, v)) => Some((
+            key(json!({"group": group})),
+            value(v.map(|v| json!({"size": v.len()}))),
+        )),
+        Some(Replayed::TxnMarker(..)) | None => None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

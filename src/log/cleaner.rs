@@ -89,7 +89,7 @@ fn keys_of(
 
 /// The records of one stored batch, checked whole first and inflated no
 /// further than `cap`.
-fn decode(bytes: Bytes, h: &BatchHeader, cap: u64) -> Result<Vec<Record>, LogError> {
+pub(super) fn decode(bytes: Bytes, h: &BatchHeader, cap: u64) -> Result<Vec<Record>, LogError> {
     records::check_stored(&bytes, h, cap)?;
     let codec = Codec::of(h.attributes)?;
     let inflate = |payload: &mut Bytes, _: Compression| -> anyhow::Result<Bytes> {

@@ -10,6 +10,29 @@ use super::LogError;
 
 const FILE: &str = "leader-epoch-checkpoint";
 
+/// The `(epoch, start offset)` entries of a checkpoint in Kafka's text
+/// format (version line `0`, entry count, one `epoch offset` per line), or
+/// the 1-based line that does not read.
+pub fn parse_checkpoint(text: &str) -> Result<Vec<(i32, i64)>, usize> {
+    let mut lines = text.lines();
+    if lines.next() != Some("0") {
+        return Err(1);
+    }
+    let count: usize = lines
+        .next()
+        .and_then(|l| l.trim().parse().ok())
+        .ok_or(2_usize)?;
+    let mut entries = Vec::with_capacity(count.min(1024));
+    for i in 0..count {
+        let line = i + 3;
+        let mut parts = lines.next().ok_or(line)?.split_whitespace();
+        let epoch = parts.next().and_then(|p| p.parse().ok()).ok_or(line)?;
+        let offset = parts.next().and_then(|p| p.parse().ok()).ok_or(line)?;
+        entries.push((epoch, offset));
+    }
+    Ok(entries)
+}
+
 pub struct LeaderEpochCache {
     path: PathBuf,
     /// (epoch, start offset), both increasing.
@@ -23,19 +46,7 @@ impl LeaderEpochCache {
         let path = dir.join(FILE);
         let entries = std::fs::read_to_string(&path)
             .ok()
-            .and_then(|text| {
-                let mut lines = text.lines();
-                (lines.next()? == "0").then_some(())?;
-                let count: usize = lines.next()?.trim().parse().ok()?;
-                let entries: Option<Vec<(i32, i64)>> = lines
-                    .take(count)
-                    .map(|l| {
-                        let mut parts = l.split_whitespace();
-                        Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
-                    })
-                    .collect();
-                entries.filter(|e| e.len() == count)
-            })
+            .and_then(|text| parse_checkpoint(&text).ok())
             .unwrap_or_default();
         LeaderEpochCache { path, entries }
     }

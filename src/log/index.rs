@@ -77,6 +77,39 @@ impl IndexFile {
     }
 }
 
+pub const OFFSET_ENTRY_LEN: usize = 8;
+pub const TIME_ENTRY_LEN: usize = 12;
+
+/// The whole `(relative offset, position)` entries of an offset index file's
+/// bytes; a partial entry at the end is left out.
+pub fn offset_entries(bytes: &[u8]) -> Vec<(u32, u32)> {
+    bytes
+        .chunks_exact(OFFSET_ENTRY_LEN)
+        .map(|c| {
+            let (offset, position) = c.split_at(4);
+            (
+                u32::from_be_bytes(offset.try_into().unwrap_or_default()),
+                u32::from_be_bytes(position.try_into().unwrap_or_default()),
+            )
+        })
+        .collect()
+}
+
+/// The whole `(timestamp, relative offset)` entries of a time index file's
+/// bytes; a partial entry at the end is left out.
+pub fn time_entries(bytes: &[u8]) -> Vec<(i64, u32)> {
+    bytes
+        .chunks_exact(TIME_ENTRY_LEN)
+        .map(|c| {
+            let (timestamp, offset) = c.split_at(8);
+            (
+                i64::from_be_bytes(timestamp.try_into().unwrap_or_default()),
+                u32::from_be_bytes(offset.try_into().unwrap_or_default()),
+            )
+        })
+        .collect()
+}
+
 /// `(relative offset, file position)` per indexed batch, both increasing.
 pub struct OffsetIndex {
     entries: Vec<(u32, u32)>,
@@ -88,19 +121,10 @@ impl OffsetIndex {
     /// bytes; `None` means it must be rebuilt.
     pub fn load(path: &Path, log_size: u64) -> Option<OffsetIndex> {
         let bytes = std::fs::read(path).ok()?;
-        if bytes.len() % 8 != 0 {
+        if bytes.len() % OFFSET_ENTRY_LEN != 0 {
             return None;
         }
-        let entries: Vec<(u32, u32)> = bytes
-            .chunks_exact(8)
-            .map(|c| {
-                let (offset, position) = c.split_at(4);
-                Some((
-                    u32::from_be_bytes(offset.try_into().ok()?),
-                    u32::from_be_bytes(position.try_into().ok()?),
-                ))
-            })
-            .collect::<Option<_>>()?;
+        let entries = offset_entries(&bytes);
         let sane = entries
             .windows(2)
             .all(|w| w[0].0 < w[1].0 && w[0].1 < w[1].1)
@@ -168,19 +192,10 @@ pub struct TimeIndex {
 impl TimeIndex {
     pub fn load(path: &Path) -> Option<TimeIndex> {
         let bytes = std::fs::read(path).ok()?;
-        if bytes.len() % 12 != 0 {
+        if bytes.len() % TIME_ENTRY_LEN != 0 {
             return None;
         }
-        let entries: Vec<(i64, u32)> = bytes
-            .chunks_exact(12)
-            .map(|c| {
-                let (timestamp, offset) = c.split_at(8);
-                Some((
-                    i64::from_be_bytes(timestamp.try_into().ok()?),
-                    u32::from_be_bytes(offset.try_into().ok()?),
-                ))
-            })
-            .collect::<Option<_>>()?;
+        let entries = time_entries(&bytes);
         if !entries
             .windows(2)
             .all(|w| w[0].0 < w[1].0 && w[0].1 <= w[1].1)

@@ -39,6 +39,7 @@
 mod batch;
 mod cleaner;
 mod control;
+pub mod dump;
 mod epoch;
 mod error;
 mod index;

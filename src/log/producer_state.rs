@@ -71,6 +71,18 @@ pub struct ActiveProducer {
     pub current_txn_start_offset: Option<i64>,
 }
 
+/// One producer of a state snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SnapshotProducer {
+    pub producer_id: i64,
+    pub producer_epoch: i16,
+    pub last_write_ms: i64,
+    /// The first offset of its open transaction, if one was open.
+    pub current_txn_first_offset: Option<i64>,
+    /// Its last retained batches, oldest first.
+    pub batches: Vec<BatchMetadata>,
+}
+
 /// What to do with an incoming batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Admission {
@@ -305,6 +317,26 @@ impl ProducerStateManager {
             .collect();
         active.sort_unstable_by_key(|p| p.producer_id);
         active
+    }
+
+    /// The producers a snapshot file's bytes hold, by producer id, as the
+    /// dump tool shows them; `Err` for a file that does not parse (which
+    /// opening the log would discard).
+    pub fn snapshot_producers(bytes: &[u8]) -> serde_json::Result<Vec<SnapshotProducer>> {
+        let state: ProducerStateManager = serde_json::from_slice(bytes)?;
+        let mut producers: Vec<SnapshotProducer> = state
+            .producers
+            .iter()
+            .map(|(id, e)| SnapshotProducer {
+                producer_id: *id,
+                producer_epoch: e.epoch,
+                last_write_ms: e.last_write_ms,
+                current_txn_first_offset: state.transactions.get(id).copied(),
+                batches: e.batches.iter().copied().collect(),
+            })
+            .collect();
+        producers.sort_unstable_by_key(|p| p.producer_id);
+        Ok(producers)
     }
 
     /// Writes the state as of `offset` (the log end it reflects).

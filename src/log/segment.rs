@@ -81,7 +81,7 @@ struct Scan {
 }
 
 /// Why no batch could be read at a position.
-enum Fault {
+pub(super) enum Fault {
     Io(std::io::Error),
     Invalid(String),
 }
@@ -623,7 +623,7 @@ impl Segment {
 
 /// The header of the batch at `position` of data that ends at `size`, or
 /// why there is no plausible batch there.
-fn batch_at(file: &File, size: u64, position: u64) -> Result<BatchPosition, Fault> {
+pub(super) fn batch_at(file: &File, size: u64, position: u64) -> Result<BatchPosition, Fault> {
     let left = size.saturating_sub(position);
     if left < HEADER_LEN as u64 {
         return Err(Fault::Invalid(format!(

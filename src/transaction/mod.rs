@@ -12,4 +12,4 @@ mod state_log;
 pub use coordinator::{TransactionConfig, TransactionCoordinator, TransactionDescription};
 pub use metadata::{TransactionMetadata, TxnState};
 pub use producer_ids::ProducerIdManager;
-pub use state_log::TRANSACTION_STATE_TOPIC;
+pub use state_log::{describe_record as describe_transaction_record, TRANSACTION_STATE_TOPIC};

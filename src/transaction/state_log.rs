@@ -129,6 +129,43 @@ pub fn replay(r: Record) -> Result<Option<Replayed>, String> {
     Ok(Some((id, meta)))
 }
 
+/// A record of `__transaction_state` as Kafka's `--transaction-log-decoder`
+/// prints it: the key as `{"type": "0", "data": {"transactionalId": ...}}`,
+/// the value as `{"version": "0", "data": ...}` or `<DELETE>` for a tombstone.
+pub fn describe_record(
+    r: Record,
+) -> Result<Option<(serde_json::Value, serde_json::Value)>, String> {
+    use serde_json::json;
+    let Some((id, meta)) = replay(r)? else {
+        return Ok(None);
+    };
+    let key = json!({"type": KEY_VERSION.to_string(), "data": {"transactionalId": id}});
+    let value = match meta {
+        None => json!("<DELETE>"),
+        Some(m) => {
+            let mut topics: Vec<(String, Vec<i32>)> = Vec::new();
+            for (topic, partition) in &m.partitions {
+                match topics.last_mut() {
+                    Some((t, ids)) if t == topic => ids.push(*partition),
+                    _ => topics.push((topic.clone(), vec![*partition])),
+                }
+            }
+            json!({"version": VALUE_VERSION.to_string(), "data": {
+                "producerId": m.producer_id,
+                "producerEpoch": m.producer_epoch,
+                "transactionTimeoutMs": m.timeout_ms,
+                "transactionStatus": m.state.name(),
+                "transactionPartitions": topics.into_iter()
+                    .map(|(topic, ids)| json!({"topic": topic, "partitionIds": ids}))
+                    .collect::<Vec<_>>(),
+                "transactionLastUpdateTimestampMs": m.last_update_ms,
+                "transactionStartTimestampMs": m.start_ms,
+            }})
+        }
+    };
+    Ok(Some((key, value)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,108 @@
+//! What kafka-log-dirs.sh shows: per broker, each log directory and the
+//! replicas in it with their size, offset lag and whether they are future
+//! replicas, from DescribeLogDirs sent to every broker over this library's
+//! own Kafka-protocol connection (librdkafka does not send it).
+
+use kafka_protocol::messages::describe_log_dirs_request::DescribableLogDirTopic;
+use kafka_protocol::messages::{DescribeLogDirsRequest, TopicName};
+use kafka_protocol::protocol::StrBytes;
+use serde::Serialize;
+
+use super::error::{ClientError, Result};
+use super::wire::Connection;
+use super::ClientSettings;
+
+/// One broker's log directories, in kafka-log-dirs.sh's JSON names.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct BrokerLogDirs {
+    pub broker: i32,
+    #[serde(rename = "logDirs")]
+    pub log_dirs: Vec<LogDir>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LogDir {
+    #[serde(rename = "logDir")]
+    pub log_dir: String,
+    /// Kafka's error name for a directory that cannot be described.
+    pub error: Option<String>,
+    pub partitions: Vec<ReplicaInfo>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ReplicaInfo {
+    /// `<topic>-<partition>`.
+    pub partition: String,
+    /// Bytes of the replica's log segments.
+    pub size: i64,
+    /// How far the replica's log end is behind the partition's high
+    /// watermark (behind the current replica, for a future one); -1 when
+    /// the broker cannot tell.
+    #[serde(rename = "offsetLag")]
+    pub offset_lag: i64,
+    #[serde(rename = "isFuture")]
+    pub is_future: bool,
+}
+
+/// Every broker's log directories, with the replicas of `topics` (topic,
+/// partitions) or, when `None`, of every topic.
+pub async fn describe(
+    settings: &ClientSettings,
+    topics: Option<&[(String, Vec<i32>)]>,
+) -> Result<Vec<BrokerLogDirs>> {
+    let request = DescribeLogDirsRequest::default().with_topics(topics.map(|ts| {
+        ts.iter()
+            .map(|(name, partitions)| {
+                DescribableLogDirTopic::default()
+                    .with_topic(TopicName(StrBytes::from_string(name.clone())))
+                    .with_partitions(partitions.clone())
+            })
+            .collect()
+    }));
+    let mut out = Vec::new();
+    for (broker, address) in Connection::brokers(settings).await? {
+        let mut connection = Connection::to_address(settings, &address).await?;
+        let response = connection.call(&request, 0).await?;
+        if response.error_code != 0 {
+            return Err(ClientError::Protocol {
+                context: format!("DescribeLogDirs at broker {broker}"),
+                code: response.error_code,
+                message: None,
+            });
+        }
+        let mut log_dirs: Vec<LogDir> = response
+            .results
+            .into_iter()
+            .map(|dir| {
+                let mut replicas: Vec<(&str, i32, ReplicaInfo)> = dir
+                    .topics
+                    .iter()
+                    .flat_map(|t| {
+                        t.partitions.iter().map(|p| {
+                            let info = ReplicaInfo {
+                                partition: format!("{}-{}", t.name.as_str(), p.partition_index),
+                                size: p.partition_size,
+                                offset_lag: p.offset_lag,
+                                is_future: p.is_future_key,
+                            };
+                            (t.name.as_str(), p.partition_index, info)
+                        })
+                    })
+                    .collect();
+                replicas.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+                let partitions = replicas.into_iter().map(|(_, _, info)| info).collect();
+                LogDir {
+                    log_dir: dir.log_dir.to_string(),
+                    error: (dir.error_code != 0).then(|| {
+                        kafka_protocol::error::ResponseError::try_from_code(dir.error_code)
+                            .map_or_else(|| dir.error_code.to_string(), |e| format!("{e:?}"))
+                    }),
+                    partitions,
+                }
+            })
+            .collect();
+        log_dirs.sort_by(|a, b| a.log_dir.cmp(&b.log_dir));
+        out.push(BrokerLogDirs { broker, log_dirs });
+    }
+    Ok(out)
+}
