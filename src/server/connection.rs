@@ -116,7 +116,7 @@ pub async fn serve(
         }
     };
     let activity = Activity::new();
-    let client_software = api::ClientSoftware::default();
+    let client = ClientState::default();
     let mut reader = FrameReader::new(
         read_half,
         settings.max_request_bytes,
@@ -130,7 +130,6 @@ pub async fn serve(
 
     let mut session = settings.sasl.clone().map(SaslSession::new);
     let mut expired = false;
-    let mute = Arc::new(Mute::default());
     loop {
         // Kafka's sasl.server.max.receive.size: an unauthenticated client
         // cannot make the broker read a large frame.
@@ -238,16 +237,15 @@ pub async fn serve(
         };
         // KIP-219: a throttled client's next request waits, unread beyond
         // this frame, until its throttle time is over; others are not held.
-        if let Some(until) = mute.until() {
+        if let Some(until) = client.mute.until() {
             tokio::select! {
                 biased;
                 _ = shutdown.changed() => break,
                 _ = tokio::time::sleep_until(until.into()) => {}
             }
         }
-        let software = &client_software;
         match dispatch(
-            &broker, &settings, &principal, frame, peer, &activity, software, &mute,
+            &broker, &settings, &principal, frame, peer, &activity, &client,
         )
         .await
         {
@@ -284,6 +282,15 @@ pub async fn serve(
     writer.abort();
 }
 
+/// What a connection keeps of its client from one request to the next.
+#[derive(Default)]
+struct ClientState {
+    /// What the client said it is in ApiVersions.
+    software: api::ClientSoftware,
+    /// Set while the client is throttled (KIP-219).
+    mute: Arc<Mute>,
+}
+
 /// Decodes the header and starts the request. `Err` closes the connection,
 /// as Kafka does for unknown API keys, unsupported versions of APIs other
 /// than ApiVersions, and bodies the codec cannot read.
@@ -294,8 +301,7 @@ async fn dispatch(
     frame: Frame,
     peer: SocketAddr,
     activity: &Arc<Activity>,
-    client_software: &api::ClientSoftware,
-    mute: &Arc<Mute>,
+    client: &ClientState,
 ) -> Result<Option<Pending>, String> {
     let Frame {
         bytes: mut frame,
@@ -337,9 +343,9 @@ async fn dispatch(
         listener_name: settings.listener_name.clone(),
         security_protocol: settings.protocol,
         principal: principal.clone(),
-        client_software: client_software.clone(),
+        client_software: client.software.clone(),
         request_size,
-        mute: mute.clone(),
+        mute: client.mute.clone(),
     };
     tracing::trace!(%peer, ?key, version, correlation_id, "request");
     let future = endpoint
