@@ -184,6 +184,8 @@ fn api_versions_lists_exactly_the_served_apis() {
         ApiKey::RemoveRaftVoter,
         ApiKey::GetTelemetrySubscriptions,
         ApiKey::PushTelemetry,
+        ApiKey::DescribeClientQuotas,
+        ApiKey::AlterClientQuotas,
     ];
     let mut want: Vec<i16> = expected.iter().map(|k| *k as i16).collect();
     want.sort();
