@@ -23,7 +23,7 @@ _acl__admin() {
 
     case "${cmd}" in
         acl__admin)
-            opts="-X -h -V --bootstrap-server --command-config --add --remove --list --topic --group --transactional-id --cluster --user-principal --delegation-token --resource-pattern-type --operation --allow-principal --deny-principal --allow-host --deny-host --principal --producer --idempotent --consumer --yes --force --output --json --help --version"
+            opts="-X -h -V --bootstrap-server --command-config --timeout --add --remove --list --topic --group --transactional-id --cluster --user-principal --delegation-token --resource-pattern-type --operation --allow-principal --deny-principal --allow-host --deny-host --principal --producer --idempotent --consumer --yes --force --output --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -41,12 +41,16 @@ _acl__admin() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --topic)
+                --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --topic)
+                    COMPREPLY=($(compgen -W "$(_gregor_names "$1" topics)" -- "${cur}"))
+                    return 0
+                    ;;
                 --group)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "$(_gregor_names "$1" groups)" -- "${cur}"))
                     return 0
                     ;;
                 --transactional-id)
@@ -108,3 +112,15 @@ if [[ "${BASH_VERSINFO[0]}" -eq 4 && "${BASH_VERSINFO[1]}" -ge 4 || "${BASH_VERS
 else
     complete -F _acl__admin -o bashdefault -o default acl-admin
 fi
+
+# Names from the cluster the command line names (or GREGOR_BOOTSTRAP), from
+# the tool itself; nothing when it cannot be reached.
+_gregor_names() {
+    local i bootstrap=()
+    for ((i = 1; i < COMP_CWORD; i++)); do
+        if [[ ${COMP_WORDS[i]} == --bootstrap-server ]]; then
+            bootstrap=(--bootstrap-server "${COMP_WORDS[i+1]}")
+        fi
+    done
+    GREGOR_COMPLETE="$2" "$1" "${bootstrap[@]}" 2>/dev/null
+}

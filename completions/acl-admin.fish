@@ -1,6 +1,7 @@
 complete -c acl-admin -l bootstrap-server -d 'The cluster to connect to, as HOST:PORT[,HOST:PORT...]' -r
 complete -c acl-admin -s X -d 'Any librdkafka client property, repeatable: -X security.protocol=SSL' -r
 complete -c acl-admin -l command-config -d 'A properties file of client settings, applied before any -X' -r -F
+complete -c acl-admin -l timeout -d 'How long to wait for the cluster to answer, in milliseconds' -r
 complete -c acl-admin -l topic -d 'A topic, repeatable; \'*\' is every topic' -r
 complete -c acl-admin -l group -d 'A consumer group, repeatable; \'*\' is every group' -r
 complete -c acl-admin -l transactional-id -d 'A transactional id, repeatable; \'*\' is every transactional id' -r

@@ -23,7 +23,7 @@ _config__admin() {
 
     case "${cmd}" in
         config__admin)
-            opts="-X -h -V --bootstrap-server --command-config --describe --alter --entity-type --entity-name --entity-default --topic --broker --broker-defaults --user --client --user-defaults --client-defaults --add-config --add-config-file --delete-config --all --password-file --output --json --help --version"
+            opts="-X -h -V --bootstrap-server --command-config --timeout --describe --alter --entity-type --entity-name --entity-default --topic --broker --broker-defaults --user --client --user-defaults --client-defaults --add-config --add-config-file --delete-config --all --password-file --output --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -41,6 +41,10 @@ _config__admin() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --entity-type)
                     COMPREPLY=($(compgen -W "topics brokers users clients client-metrics" -- "${cur}"))
                     return 0
@@ -50,7 +54,7 @@ _config__admin() {
                     return 0
                     ;;
                 --topic)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "$(_gregor_names "$1" topics)" -- "${cur}"))
                     return 0
                     ;;
                 --broker)
@@ -100,3 +104,15 @@ if [[ "${BASH_VERSINFO[0]}" -eq 4 && "${BASH_VERSINFO[1]}" -ge 4 || "${BASH_VERS
 else
     complete -F _config__admin -o bashdefault -o default config-admin
 fi
+
+# Names from the cluster the command line names (or GREGOR_BOOTSTRAP), from
+# the tool itself; nothing when it cannot be reached.
+_gregor_names() {
+    local i bootstrap=()
+    for ((i = 1; i < COMP_CWORD; i++)); do
+        if [[ ${COMP_WORDS[i]} == --bootstrap-server ]]; then
+            bootstrap=(--bootstrap-server "${COMP_WORDS[i+1]}")
+        fi
+    done
+    GREGOR_COMPLETE="$2" "$1" "${bootstrap[@]}" 2>/dev/null
+}

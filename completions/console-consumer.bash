@@ -23,7 +23,7 @@ _console__consumer() {
 
     case "${cmd}" in
         console__consumer)
-            opts="-X -t -g -h -V --bootstrap-server --command-config --topic --include --from-beginning --group --partition --offset --until --max-messages --timeout-ms --isolation-level --property --format --help --version"
+            opts="-X -t -g -h -V --bootstrap-server --command-config --timeout --topic --include --from-beginning --group --partition --offset --until --max-messages --timeout-ms --isolation-level --property --key-deserializer --value-deserializer --format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -41,12 +41,16 @@ _console__consumer() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --topic)
+                --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --topic)
+                    COMPREPLY=($(compgen -W "$(_gregor_names "$1" topics)" -- "${cur}"))
+                    return 0
+                    ;;
                 -t)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "$(_gregor_names "$1" topics)" -- "${cur}"))
                     return 0
                     ;;
                 --include)
@@ -54,11 +58,11 @@ _console__consumer() {
                     return 0
                     ;;
                 --group)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "$(_gregor_names "$1" groups)" -- "${cur}"))
                     return 0
                     ;;
                 -g)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "$(_gregor_names "$1" groups)" -- "${cur}"))
                     return 0
                     ;;
                 --partition)
@@ -89,6 +93,14 @@ _console__consumer() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --key-deserializer)
+                    COMPREPLY=($(compgen -W "string int long double hex base64 json" -- "${cur}"))
+                    return 0
+                    ;;
+                --value-deserializer)
+                    COMPREPLY=($(compgen -W "string int long double hex base64 json" -- "${cur}"))
+                    return 0
+                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
@@ -108,3 +120,15 @@ if [[ "${BASH_VERSINFO[0]}" -eq 4 && "${BASH_VERSINFO[1]}" -ge 4 || "${BASH_VERS
 else
     complete -F _console__consumer -o bashdefault -o default console-consumer
 fi
+
+# Names from the cluster the command line names (or GREGOR_BOOTSTRAP), from
+# the tool itself; nothing when it cannot be reached.
+_gregor_names() {
+    local i bootstrap=()
+    for ((i = 1; i < COMP_CWORD; i++)); do
+        if [[ ${COMP_WORDS[i]} == --bootstrap-server ]]; then
+            bootstrap=(--bootstrap-server "${COMP_WORDS[i+1]}")
+        fi
+    done
+    GREGOR_COMPLETE="$2" "$1" "${bootstrap[@]}" 2>/dev/null
+}

@@ -1,6 +1,7 @@
 complete -c console-consumer -l bootstrap-server -d 'The cluster to connect to, as HOST:PORT[,HOST:PORT...]' -r
 complete -c console-consumer -s X -d 'Any librdkafka client property, repeatable: -X security.protocol=SSL' -r
 complete -c console-consumer -l command-config -d 'A properties file of client settings, applied before any -X' -r -F
+complete -c console-consumer -l timeout -d 'How long to wait for the cluster to answer, in milliseconds' -r
 complete -c console-consumer -s t -l topic -d 'The topic to read' -r
 complete -c console-consumer -l include -d 'Read every topic whose whole name matches this regular expression' -r
 complete -c console-consumer -s g -l group -d 'Read as a member of this consumer group, committing what was printed' -r
@@ -12,8 +13,22 @@ complete -c console-consumer -l timeout-ms -d 'Stop when no record arrives for t
 complete -c console-consumer -l isolation-level -d 'read_committed hides records of aborted and open transactions' -r -f -a "read_uncommitted\t''
 read_committed\t''"
 complete -c console-consumer -l property -d 'How records are printed, as Kafka\'s console consumer: print.key, print.timestamp, print.partition, print.offset, print.headers, print.value, key.separator, line.separator, headers.separator, headers.key.separator, null.literal. Repeatable' -r
+complete -c console-consumer -l key-deserializer -d 'How keys are read, as console-producer\'s --key-serializer wrote them' -r -f -a "string\t'The line\'s bytes as they are (UTF-8 text or not)'
+int\t'A 32-bit integer, 4 bytes big-endian (Java\'s IntegerSerializer)'
+long\t'A 64-bit integer, 8 bytes big-endian (Java\'s LongSerializer)'
+double\t'A 64-bit float, 8 bytes IEEE 754 big-endian (Java\'s DoubleSerializer)'
+hex\t'Bytes written as hexadecimal digits'
+base64\t'Bytes written in standard base64'
+json\t'A JSON document, checked and sent as written'"
+complete -c console-consumer -l value-deserializer -d 'How values are read, as console-producer\'s --value-serializer wrote them' -r -f -a "string\t'The line\'s bytes as they are (UTF-8 text or not)'
+int\t'A 32-bit integer, 4 bytes big-endian (Java\'s IntegerSerializer)'
+long\t'A 64-bit integer, 8 bytes big-endian (Java\'s LongSerializer)'
+double\t'A 64-bit float, 8 bytes IEEE 754 big-endian (Java\'s DoubleSerializer)'
+hex\t'Bytes written as hexadecimal digits'
+base64\t'Bytes written in standard base64'
+json\t'A JSON document, checked and sent as written'"
 complete -c console-consumer -l format -d 'text (as Kafka\'s console consumer) or json (one object per record; bytes that are not UTF-8 in base64)' -r -f -a "text\t''
 json\t''"
 complete -c console-consumer -l from-beginning -d 'Start at the earliest record rather than the next new one'
-complete -c console-consumer -s h -l help -d 'Print help'
+complete -c console-consumer -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c console-consumer -s V -l version -d 'Print version'

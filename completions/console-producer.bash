@@ -23,7 +23,7 @@ _console__producer() {
 
     case "${cmd}" in
         console__producer)
-            opts="-X -t -h -V --bootstrap-server --command-config --topic --file --property --partition --acks --compression --linger-ms --batch-size --sync --key-serializer --value-serializer --partitioner --filter --header --stats --help --version"
+            opts="-X -t -h -V --bootstrap-server --command-config --timeout --topic --file --property --partition --acks --compression --linger-ms --batch-size --sync --key-serializer --value-serializer --partitioner --filter --header --stats --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -41,12 +41,16 @@ _console__producer() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --topic)
+                --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --topic)
+                    COMPREPLY=($(compgen -W "$(_gregor_names "$1" topics)" -- "${cur}"))
+                    return 0
+                    ;;
                 -t)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "$(_gregor_names "$1" topics)" -- "${cur}"))
                     return 0
                     ;;
                 --file)
@@ -112,3 +116,15 @@ if [[ "${BASH_VERSINFO[0]}" -eq 4 && "${BASH_VERSINFO[1]}" -ge 4 || "${BASH_VERS
 else
     complete -F _console__producer -o bashdefault -o default console-producer
 fi
+
+# Names from the cluster the command line names (or GREGOR_BOOTSTRAP), from
+# the tool itself; nothing when it cannot be reached.
+_gregor_names() {
+    local i bootstrap=()
+    for ((i = 1; i < COMP_CWORD; i++)); do
+        if [[ ${COMP_WORDS[i]} == --bootstrap-server ]]; then
+            bootstrap=(--bootstrap-server "${COMP_WORDS[i+1]}")
+        fi
+    done
+    GREGOR_COMPLETE="$2" "$1" "${bootstrap[@]}" 2>/dev/null
+}

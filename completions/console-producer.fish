@@ -1,6 +1,7 @@
 complete -c console-producer -l bootstrap-server -d 'The cluster to connect to, as HOST:PORT[,HOST:PORT...]' -r
 complete -c console-producer -s X -d 'Any librdkafka client property, repeatable: -X security.protocol=SSL' -r
 complete -c console-producer -l command-config -d 'A properties file of client settings, applied before any -X' -r -F
+complete -c console-producer -l timeout -d 'How long to wait for the cluster to answer, in milliseconds' -r
 complete -c console-producer -s t -l topic -d 'The topic to write to' -r
 complete -c console-producer -l file -d 'Read lines from this file instead of standard input, with a progress bar' -r -F
 complete -c console-producer -l property -d 'How lines are read, as Kafka\'s console producer: parse.key, key.separator, parse.headers, headers.delimiter, headers.separator, headers.key.separator, null.marker, ignore.error. Repeatable' -r

@@ -59,7 +59,7 @@ _group__inspect() {
 
     case "${cmd}" in
         group__inspect)
-            opts="-X -h -V --bootstrap-server --command-config --help --version list describe reset-offsets delete delete-offsets help"
+            opts="-X -h -V --bootstrap-server --command-config --timeout --help --version list describe reset-offsets delete delete-offsets help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -77,6 +77,10 @@ _group__inspect() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -84,19 +88,19 @@ _group__inspect() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        group__subcmd__inspect__subcmd__delete)
-            opts="-g -y -X -h -V --group --yes --bootstrap-server --command-config --help --version"
+        group__inspect__subcmd__delete)
+            opts="-g -y -X -h -V --group --yes --bootstrap-server --command-config --timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --group)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "$(_gregor_names "$1" groups)" -- "${cur}"))
                     return 0
                     ;;
                 -g)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "$(_gregor_names "$1" groups)" -- "${cur}"))
                     return 0
                     ;;
                 --bootstrap-server)
@@ -111,6 +115,10 @@ _group__inspect() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -118,19 +126,19 @@ _group__inspect() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        group__subcmd__inspect__subcmd__delete__subcmd__offsets)
-            opts="-g -t -y -X -h -V --group --topic --yes --bootstrap-server --command-config --help --version"
+        group__inspect__subcmd__delete__subcmd__offsets)
+            opts="-g -t -y -X -h -V --group --topic --yes --bootstrap-server --command-config --timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --group)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "$(_gregor_names "$1" groups)" -- "${cur}"))
                     return 0
                     ;;
                 -g)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "$(_gregor_names "$1" groups)" -- "${cur}"))
                     return 0
                     ;;
                 --topic)
@@ -153,6 +161,10 @@ _group__inspect() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -160,19 +172,19 @@ _group__inspect() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        group__subcmd__inspect__subcmd__describe)
-            opts="-g -X -h -V --group --all-groups --members --state --watch --output --bootstrap-server --command-config --help --version"
+        group__inspect__subcmd__describe)
+            opts="-g -X -h -V --group --all-groups --members --state --watch --output --bootstrap-server --command-config --timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --group)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "$(_gregor_names "$1" groups)" -- "${cur}"))
                     return 0
                     ;;
                 -g)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "$(_gregor_names "$1" groups)" -- "${cur}"))
                     return 0
                     ;;
                 --watch)
@@ -195,6 +207,10 @@ _group__inspect() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -202,7 +218,7 @@ _group__inspect() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        group__subcmd__inspect__subcmd__help)
+        group__inspect__subcmd__help)
             opts="list describe reset-offsets delete delete-offsets help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -216,7 +232,7 @@ _group__inspect() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        group__subcmd__inspect__subcmd__help__subcmd__delete)
+        group__inspect__subcmd__help__subcmd__delete)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -230,7 +246,7 @@ _group__inspect() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        group__subcmd__inspect__subcmd__help__subcmd__delete__subcmd__offsets)
+        group__inspect__subcmd__help__subcmd__delete__subcmd__offsets)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -244,7 +260,7 @@ _group__inspect() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        group__subcmd__inspect__subcmd__help__subcmd__describe)
+        group__inspect__subcmd__help__subcmd__describe)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -258,7 +274,7 @@ _group__inspect() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        group__subcmd__inspect__subcmd__help__subcmd__help)
+        group__inspect__subcmd__help__subcmd__help)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -272,7 +288,7 @@ _group__inspect() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        group__subcmd__inspect__subcmd__help__subcmd__list)
+        group__inspect__subcmd__help__subcmd__list)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -286,7 +302,7 @@ _group__inspect() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        group__subcmd__inspect__subcmd__help__subcmd__reset__subcmd__offsets)
+        group__inspect__subcmd__help__subcmd__reset__subcmd__offsets)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -300,8 +316,8 @@ _group__inspect() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        group__subcmd__inspect__subcmd__list)
-            opts="-X -h -V --state --type --output --bootstrap-server --command-config --help --version"
+        group__inspect__subcmd__list)
+            opts="-X -h -V --state --type --output --bootstrap-server --command-config --timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -331,6 +347,10 @@ _group__inspect() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -338,19 +358,19 @@ _group__inspect() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        group__subcmd__inspect__subcmd__reset__subcmd__offsets)
-            opts="-g -t -X -h -V --group --topic --all-topics --to-earliest --to-latest --to-current --to-offset --to-datetime --shift-by --by-duration --dry-run --execute --output --bootstrap-server --command-config --help --version"
+        group__inspect__subcmd__reset__subcmd__offsets)
+            opts="-g -t -X -h -V --group --topic --all-topics --to-earliest --to-latest --to-current --to-offset --to-datetime --shift-by --by-duration --from-file --dry-run --execute --export --output --bootstrap-server --command-config --timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --group)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "$(_gregor_names "$1" groups)" -- "${cur}"))
                     return 0
                     ;;
                 -g)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "$(_gregor_names "$1" groups)" -- "${cur}"))
                     return 0
                     ;;
                 --topic)
@@ -377,6 +397,10 @@ _group__inspect() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --from-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --output)
                     COMPREPLY=($(compgen -W "table json" -- "${cur}"))
                     return 0
@@ -390,6 +414,10 @@ _group__inspect() {
                     return 0
                     ;;
                 --command-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -408,3 +436,15 @@ if [[ "${BASH_VERSINFO[0]}" -eq 4 && "${BASH_VERSINFO[1]}" -ge 4 || "${BASH_VERS
 else
     complete -F _group__inspect -o bashdefault -o default group-inspect
 fi
+
+# Names from the cluster the command line names (or GREGOR_BOOTSTRAP), from
+# the tool itself; nothing when it cannot be reached.
+_gregor_names() {
+    local i bootstrap=()
+    for ((i = 1; i < COMP_CWORD; i++)); do
+        if [[ ${COMP_WORDS[i]} == --bootstrap-server ]]; then
+            bootstrap=(--bootstrap-server "${COMP_WORDS[i+1]}")
+        fi
+    done
+    GREGOR_COMPLETE="$2" "$1" "${bootstrap[@]}" 2>/dev/null
+}

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_group_inspect_global_optspecs
-    string join \n bootstrap-server= X= command-config= h/help V/version
+    string join \n bootstrap-server= X= command-config= timeout= h/help V/version
 end
 
 function __fish_group_inspect_needs_command
@@ -27,6 +27,7 @@ end
 complete -c group-inspect -n "__fish_group_inspect_needs_command" -l bootstrap-server -d 'The cluster to connect to, as HOST:PORT[,HOST:PORT...]' -r
 complete -c group-inspect -n "__fish_group_inspect_needs_command" -s X -d 'Any librdkafka client property, repeatable: -X security.protocol=SSL' -r
 complete -c group-inspect -n "__fish_group_inspect_needs_command" -l command-config -d 'A properties file of client settings, applied before any -X' -r -F
+complete -c group-inspect -n "__fish_group_inspect_needs_command" -l timeout -d 'How long to wait for the cluster to answer, in milliseconds' -r
 complete -c group-inspect -n "__fish_group_inspect_needs_command" -s h -l help -d 'Print help'
 complete -c group-inspect -n "__fish_group_inspect_needs_command" -s V -l version -d 'Print version'
 complete -c group-inspect -n "__fish_group_inspect_needs_command" -f -a "list" -d 'List consumer groups with their type and state'
@@ -43,6 +44,7 @@ json\t'JSON for programs'"
 complete -c group-inspect -n "__fish_group_inspect_using_subcommand list" -l bootstrap-server -d 'The cluster to connect to, as HOST:PORT[,HOST:PORT...]' -r
 complete -c group-inspect -n "__fish_group_inspect_using_subcommand list" -s X -d 'Any librdkafka client property, repeatable: -X security.protocol=SSL' -r
 complete -c group-inspect -n "__fish_group_inspect_using_subcommand list" -l command-config -d 'A properties file of client settings, applied before any -X' -r -F
+complete -c group-inspect -n "__fish_group_inspect_using_subcommand list" -l timeout -d 'How long to wait for the cluster to answer, in milliseconds' -r
 complete -c group-inspect -n "__fish_group_inspect_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c group-inspect -n "__fish_group_inspect_using_subcommand list" -s V -l version -d 'Print version'
 complete -c group-inspect -n "__fish_group_inspect_using_subcommand describe" -s g -l group -d 'The group to describe, repeatable' -r
@@ -52,6 +54,7 @@ json\t'JSON for programs'"
 complete -c group-inspect -n "__fish_group_inspect_using_subcommand describe" -l bootstrap-server -d 'The cluster to connect to, as HOST:PORT[,HOST:PORT...]' -r
 complete -c group-inspect -n "__fish_group_inspect_using_subcommand describe" -s X -d 'Any librdkafka client property, repeatable: -X security.protocol=SSL' -r
 complete -c group-inspect -n "__fish_group_inspect_using_subcommand describe" -l command-config -d 'A properties file of client settings, applied before any -X' -r -F
+complete -c group-inspect -n "__fish_group_inspect_using_subcommand describe" -l timeout -d 'How long to wait for the cluster to answer, in milliseconds' -r
 complete -c group-inspect -n "__fish_group_inspect_using_subcommand describe" -l all-groups -d 'Describe every group'
 complete -c group-inspect -n "__fish_group_inspect_using_subcommand describe" -l members -d 'Show the members and how many partitions each has'
 complete -c group-inspect -n "__fish_group_inspect_using_subcommand describe" -l state -d 'Show the state, coordinator, assignor and member count'
@@ -63,23 +66,27 @@ complete -c group-inspect -n "__fish_group_inspect_using_subcommand reset-offset
 complete -c group-inspect -n "__fish_group_inspect_using_subcommand reset-offsets" -l to-datetime -d 'To the first record at or after this time: epoch ms or YYYY-MM-DDTHH:MM:SS[.sss][Z], in UTC' -r
 complete -c group-inspect -n "__fish_group_inspect_using_subcommand reset-offsets" -l shift-by -d 'By this many records from the committed offset, back when negative' -r
 complete -c group-inspect -n "__fish_group_inspect_using_subcommand reset-offsets" -l by-duration -d 'To the first record at most this long ago: PT10M, P1DT2H or 10m' -r
+complete -c group-inspect -n "__fish_group_inspect_using_subcommand reset-offsets" -l from-file -d 'To the offsets of a CSV file (topic,partition,offset lines, as --export writes them), for the partitions it names' -r -F
 complete -c group-inspect -n "__fish_group_inspect_using_subcommand reset-offsets" -l output -r -f -a "table\t'Aligned columns for people'
 json\t'JSON for programs'"
 complete -c group-inspect -n "__fish_group_inspect_using_subcommand reset-offsets" -l bootstrap-server -d 'The cluster to connect to, as HOST:PORT[,HOST:PORT...]' -r
 complete -c group-inspect -n "__fish_group_inspect_using_subcommand reset-offsets" -s X -d 'Any librdkafka client property, repeatable: -X security.protocol=SSL' -r
 complete -c group-inspect -n "__fish_group_inspect_using_subcommand reset-offsets" -l command-config -d 'A properties file of client settings, applied before any -X' -r -F
+complete -c group-inspect -n "__fish_group_inspect_using_subcommand reset-offsets" -l timeout -d 'How long to wait for the cluster to answer, in milliseconds' -r
 complete -c group-inspect -n "__fish_group_inspect_using_subcommand reset-offsets" -l all-topics -d 'Every topic the group has committed offsets for'
 complete -c group-inspect -n "__fish_group_inspect_using_subcommand reset-offsets" -l to-earliest -d 'To the log start offset'
 complete -c group-inspect -n "__fish_group_inspect_using_subcommand reset-offsets" -l to-latest -d 'To the log end offset'
 complete -c group-inspect -n "__fish_group_inspect_using_subcommand reset-offsets" -l to-current -d 'To the committed offset (the end where none is committed)'
 complete -c group-inspect -n "__fish_group_inspect_using_subcommand reset-offsets" -l dry-run -d 'Show the new offsets without committing them (the default)'
 complete -c group-inspect -n "__fish_group_inspect_using_subcommand reset-offsets" -l execute -d 'Commit the new offsets'
+complete -c group-inspect -n "__fish_group_inspect_using_subcommand reset-offsets" -l export -d 'Print the new offsets as CSV (topic,partition,offset), for --from-file later'
 complete -c group-inspect -n "__fish_group_inspect_using_subcommand reset-offsets" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c group-inspect -n "__fish_group_inspect_using_subcommand reset-offsets" -s V -l version -d 'Print version'
 complete -c group-inspect -n "__fish_group_inspect_using_subcommand delete" -s g -l group -d 'The group to delete, repeatable' -r
 complete -c group-inspect -n "__fish_group_inspect_using_subcommand delete" -l bootstrap-server -d 'The cluster to connect to, as HOST:PORT[,HOST:PORT...]' -r
 complete -c group-inspect -n "__fish_group_inspect_using_subcommand delete" -s X -d 'Any librdkafka client property, repeatable: -X security.protocol=SSL' -r
 complete -c group-inspect -n "__fish_group_inspect_using_subcommand delete" -l command-config -d 'A properties file of client settings, applied before any -X' -r -F
+complete -c group-inspect -n "__fish_group_inspect_using_subcommand delete" -l timeout -d 'How long to wait for the cluster to answer, in milliseconds' -r
 complete -c group-inspect -n "__fish_group_inspect_using_subcommand delete" -s y -l yes -d 'Do not ask for confirmation'
 complete -c group-inspect -n "__fish_group_inspect_using_subcommand delete" -s h -l help -d 'Print help'
 complete -c group-inspect -n "__fish_group_inspect_using_subcommand delete" -s V -l version -d 'Print version'
@@ -88,6 +95,7 @@ complete -c group-inspect -n "__fish_group_inspect_using_subcommand delete-offse
 complete -c group-inspect -n "__fish_group_inspect_using_subcommand delete-offsets" -l bootstrap-server -d 'The cluster to connect to, as HOST:PORT[,HOST:PORT...]' -r
 complete -c group-inspect -n "__fish_group_inspect_using_subcommand delete-offsets" -s X -d 'Any librdkafka client property, repeatable: -X security.protocol=SSL' -r
 complete -c group-inspect -n "__fish_group_inspect_using_subcommand delete-offsets" -l command-config -d 'A properties file of client settings, applied before any -X' -r -F
+complete -c group-inspect -n "__fish_group_inspect_using_subcommand delete-offsets" -l timeout -d 'How long to wait for the cluster to answer, in milliseconds' -r
 complete -c group-inspect -n "__fish_group_inspect_using_subcommand delete-offsets" -s y -l yes -d 'Do not ask for confirmation'
 complete -c group-inspect -n "__fish_group_inspect_using_subcommand delete-offsets" -s h -l help -d 'Print help'
 complete -c group-inspect -n "__fish_group_inspect_using_subcommand delete-offsets" -s V -l version -d 'Print version'

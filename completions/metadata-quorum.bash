@@ -47,7 +47,7 @@ _metadata__quorum() {
 
     case "${cmd}" in
         metadata__quorum)
-            opts="-X -h -V --bootstrap-server --command-config --help --version describe add-controller remove-controller help"
+            opts="-X -h -V --bootstrap-server --command-config --timeout --help --version describe add-controller remove-controller help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -65,6 +65,10 @@ _metadata__quorum() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -72,8 +76,8 @@ _metadata__quorum() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        metadata__subcmd__quorum__subcmd__add__subcmd__controller)
-            opts="-X -h -V --controller-id --bootstrap-server --command-config --help --version"
+        metadata__quorum__subcmd__add__subcmd__controller)
+            opts="-X -h -V --controller-id --bootstrap-server --command-config --timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -95,6 +99,10 @@ _metadata__quorum() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -102,8 +110,8 @@ _metadata__quorum() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        metadata__subcmd__quorum__subcmd__describe)
-            opts="-X -h -V --status --replication --human-readable --output --bootstrap-server --command-config --help --version"
+        metadata__quorum__subcmd__describe)
+            opts="-X -h -V --status --replication --human-readable --output --bootstrap-server --command-config --timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -125,6 +133,10 @@ _metadata__quorum() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -132,7 +144,7 @@ _metadata__quorum() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        metadata__subcmd__quorum__subcmd__help)
+        metadata__quorum__subcmd__help)
             opts="describe add-controller remove-controller help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -146,7 +158,7 @@ _metadata__quorum() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        metadata__subcmd__quorum__subcmd__help__subcmd__add__subcmd__controller)
+        metadata__quorum__subcmd__help__subcmd__add__subcmd__controller)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -160,7 +172,7 @@ _metadata__quorum() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        metadata__subcmd__quorum__subcmd__help__subcmd__describe)
+        metadata__quorum__subcmd__help__subcmd__describe)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -174,7 +186,7 @@ _metadata__quorum() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        metadata__subcmd__quorum__subcmd__help__subcmd__help)
+        metadata__quorum__subcmd__help__subcmd__help)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -188,7 +200,7 @@ _metadata__quorum() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        metadata__subcmd__quorum__subcmd__help__subcmd__remove__subcmd__controller)
+        metadata__quorum__subcmd__help__subcmd__remove__subcmd__controller)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -202,8 +214,8 @@ _metadata__quorum() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        metadata__subcmd__quorum__subcmd__remove__subcmd__controller)
-            opts="-X -h -V --controller-id --bootstrap-server --command-config --help --version"
+        metadata__quorum__subcmd__remove__subcmd__controller)
+            opts="-X -h -V --controller-id --bootstrap-server --command-config --timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -222,6 +234,10 @@ _metadata__quorum() {
                     return 0
                     ;;
                 --command-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

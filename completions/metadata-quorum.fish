@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_metadata_quorum_global_optspecs
-    string join \n bootstrap-server= X= command-config= h/help V/version
+    string join \n bootstrap-server= X= command-config= timeout= h/help V/version
 end
 
 function __fish_metadata_quorum_needs_command
@@ -27,6 +27,7 @@ end
 complete -c metadata-quorum -n "__fish_metadata_quorum_needs_command" -l bootstrap-server -d 'The cluster to connect to, as HOST:PORT[,HOST:PORT...]' -r
 complete -c metadata-quorum -n "__fish_metadata_quorum_needs_command" -s X -d 'Any librdkafka client property, repeatable: -X security.protocol=SSL' -r
 complete -c metadata-quorum -n "__fish_metadata_quorum_needs_command" -l command-config -d 'A properties file of client settings, applied before any -X' -r -F
+complete -c metadata-quorum -n "__fish_metadata_quorum_needs_command" -l timeout -d 'How long to wait for the cluster to answer, in milliseconds' -r
 complete -c metadata-quorum -n "__fish_metadata_quorum_needs_command" -s h -l help -d 'Print help'
 complete -c metadata-quorum -n "__fish_metadata_quorum_needs_command" -s V -l version -d 'Print version'
 complete -c metadata-quorum -n "__fish_metadata_quorum_needs_command" -f -a "describe" -d 'Describe the quorum: its status (leader, epoch, high watermark, voters, observers) or each replica\'s progress'
@@ -38,6 +39,7 @@ json\t'JSON for programs'"
 complete -c metadata-quorum -n "__fish_metadata_quorum_using_subcommand describe" -l bootstrap-server -d 'The cluster to connect to, as HOST:PORT[,HOST:PORT...]' -r
 complete -c metadata-quorum -n "__fish_metadata_quorum_using_subcommand describe" -s X -d 'Any librdkafka client property, repeatable: -X security.protocol=SSL' -r
 complete -c metadata-quorum -n "__fish_metadata_quorum_using_subcommand describe" -l command-config -d 'A properties file of client settings, applied before any -X' -r -F
+complete -c metadata-quorum -n "__fish_metadata_quorum_using_subcommand describe" -l timeout -d 'How long to wait for the cluster to answer, in milliseconds' -r
 complete -c metadata-quorum -n "__fish_metadata_quorum_using_subcommand describe" -l status -d 'The leader, its epoch, the high watermark, the largest follower lag, the voters and observers'
 complete -c metadata-quorum -n "__fish_metadata_quorum_using_subcommand describe" -l replication -d 'Each replica\'s log end offset, lag, last fetch and last caught-up time'
 complete -c metadata-quorum -n "__fish_metadata_quorum_using_subcommand describe" -l human-readable -d 'Times as how long ago they were instead of epoch milliseconds'
@@ -47,12 +49,14 @@ complete -c metadata-quorum -n "__fish_metadata_quorum_using_subcommand add-cont
 complete -c metadata-quorum -n "__fish_metadata_quorum_using_subcommand add-controller" -l bootstrap-server -d 'The cluster to connect to, as HOST:PORT[,HOST:PORT...]' -r
 complete -c metadata-quorum -n "__fish_metadata_quorum_using_subcommand add-controller" -s X -d 'Any librdkafka client property, repeatable: -X security.protocol=SSL' -r
 complete -c metadata-quorum -n "__fish_metadata_quorum_using_subcommand add-controller" -l command-config -d 'A properties file of client settings, applied before any -X' -r -F
+complete -c metadata-quorum -n "__fish_metadata_quorum_using_subcommand add-controller" -l timeout -d 'How long to wait for the cluster to answer, in milliseconds' -r
 complete -c metadata-quorum -n "__fish_metadata_quorum_using_subcommand add-controller" -s h -l help -d 'Print help'
 complete -c metadata-quorum -n "__fish_metadata_quorum_using_subcommand add-controller" -s V -l version -d 'Print version'
 complete -c metadata-quorum -n "__fish_metadata_quorum_using_subcommand remove-controller" -l controller-id -d 'The voter to remove' -r
 complete -c metadata-quorum -n "__fish_metadata_quorum_using_subcommand remove-controller" -l bootstrap-server -d 'The cluster to connect to, as HOST:PORT[,HOST:PORT...]' -r
 complete -c metadata-quorum -n "__fish_metadata_quorum_using_subcommand remove-controller" -s X -d 'Any librdkafka client property, repeatable: -X security.protocol=SSL' -r
 complete -c metadata-quorum -n "__fish_metadata_quorum_using_subcommand remove-controller" -l command-config -d 'A properties file of client settings, applied before any -X' -r -F
+complete -c metadata-quorum -n "__fish_metadata_quorum_using_subcommand remove-controller" -l timeout -d 'How long to wait for the cluster to answer, in milliseconds' -r
 complete -c metadata-quorum -n "__fish_metadata_quorum_using_subcommand remove-controller" -s h -l help -d 'Print help'
 complete -c metadata-quorum -n "__fish_metadata_quorum_using_subcommand remove-controller" -s V -l version -d 'Print version'
 complete -c metadata-quorum -n "__fish_metadata_quorum_using_subcommand help; and not __fish_seen_subcommand_from describe add-controller remove-controller help" -f -a "describe" -d 'Describe the quorum: its status (leader, epoch, high watermark, voters, observers) or each replica\'s progress'

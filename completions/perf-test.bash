@@ -47,7 +47,7 @@ _perf__test() {
 
     case "${cmd}" in
         perf__test)
-            opts="-X -h -V --bootstrap-server --command-config --help --version produce consume end-to-end help"
+            opts="-X -h -V --bootstrap-server --command-config --timeout --help --version produce consume end-to-end help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -65,6 +65,10 @@ _perf__test() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -72,19 +76,19 @@ _perf__test() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        perf__subcmd__test__subcmd__consume)
-            opts="-t -g -X -h -V --topic --num-records --group --timeout-ms --json --bootstrap-server --command-config --help --version"
+        perf__test__subcmd__consume)
+            opts="-t -g -X -h -V --topic --num-records --group --timeout-ms --json --bootstrap-server --command-config --timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --topic)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "$(_gregor_names "$1" topics)" -- "${cur}"))
                     return 0
                     ;;
                 -t)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "$(_gregor_names "$1" topics)" -- "${cur}"))
                     return 0
                     ;;
                 --num-records)
@@ -92,11 +96,11 @@ _perf__test() {
                     return 0
                     ;;
                 --group)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "$(_gregor_names "$1" groups)" -- "${cur}"))
                     return 0
                     ;;
                 -g)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "$(_gregor_names "$1" groups)" -- "${cur}"))
                     return 0
                     ;;
                 --timeout-ms)
@@ -115,6 +119,10 @@ _perf__test() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -122,19 +130,19 @@ _perf__test() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        perf__subcmd__test__subcmd__end__subcmd__to__subcmd__end)
-            opts="-t -X -h -V --topic --rate --duration --record-size --acks --compression --linger-ms --batch-size --json --bootstrap-server --command-config --help --version"
+        perf__test__subcmd__end__subcmd__to__subcmd__end)
+            opts="-t -X -h -V --topic --rate --duration --record-size --acks --compression --linger-ms --batch-size --json --bootstrap-server --command-config --timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --topic)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "$(_gregor_names "$1" topics)" -- "${cur}"))
                     return 0
                     ;;
                 -t)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "$(_gregor_names "$1" topics)" -- "${cur}"))
                     return 0
                     ;;
                 --rate)
@@ -177,6 +185,10 @@ _perf__test() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -184,7 +196,7 @@ _perf__test() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        perf__subcmd__test__subcmd__help)
+        perf__test__subcmd__help)
             opts="produce consume end-to-end help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -198,7 +210,7 @@ _perf__test() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        perf__subcmd__test__subcmd__help__subcmd__consume)
+        perf__test__subcmd__help__subcmd__consume)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -212,7 +224,7 @@ _perf__test() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        perf__subcmd__test__subcmd__help__subcmd__end__subcmd__to__subcmd__end)
+        perf__test__subcmd__help__subcmd__end__subcmd__to__subcmd__end)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -226,7 +238,7 @@ _perf__test() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        perf__subcmd__test__subcmd__help__subcmd__help)
+        perf__test__subcmd__help__subcmd__help)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -240,7 +252,7 @@ _perf__test() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        perf__subcmd__test__subcmd__help__subcmd__produce)
+        perf__test__subcmd__help__subcmd__produce)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -254,19 +266,19 @@ _perf__test() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        perf__subcmd__test__subcmd__produce)
-            opts="-t -X -h -V --topic --num-records --record-size --throughput --acks --compression --linger-ms --batch-size --json --bootstrap-server --command-config --help --version"
+        perf__test__subcmd__produce)
+            opts="-t -X -h -V --topic --num-records --record-size --throughput --acks --compression --linger-ms --batch-size --json --bootstrap-server --command-config --timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --topic)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "$(_gregor_names "$1" topics)" -- "${cur}"))
                     return 0
                     ;;
                 -t)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "$(_gregor_names "$1" topics)" -- "${cur}"))
                     return 0
                     ;;
                 --num-records)
@@ -309,6 +321,10 @@ _perf__test() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -324,3 +340,15 @@ if [[ "${BASH_VERSINFO[0]}" -eq 4 && "${BASH_VERSINFO[1]}" -ge 4 || "${BASH_VERS
 else
     complete -F _perf__test -o bashdefault -o default perf-test
 fi
+
+# Names from the cluster the command line names (or GREGOR_BOOTSTRAP), from
+# the tool itself; nothing when it cannot be reached.
+_gregor_names() {
+    local i bootstrap=()
+    for ((i = 1; i < COMP_CWORD; i++)); do
+        if [[ ${COMP_WORDS[i]} == --bootstrap-server ]]; then
+            bootstrap=(--bootstrap-server "${COMP_WORDS[i+1]}")
+        fi
+    done
+    GREGOR_COMPLETE="$2" "$1" "${bootstrap[@]}" 2>/dev/null
+}

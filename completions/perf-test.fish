@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_perf_test_global_optspecs
-    string join \n bootstrap-server= X= command-config= h/help V/version
+    string join \n bootstrap-server= X= command-config= timeout= h/help V/version
 end
 
 function __fish_perf_test_needs_command
@@ -27,6 +27,7 @@ end
 complete -c perf-test -n "__fish_perf_test_needs_command" -l bootstrap-server -d 'The cluster to connect to, as HOST:PORT[,HOST:PORT...]' -r
 complete -c perf-test -n "__fish_perf_test_needs_command" -s X -d 'Any librdkafka client property, repeatable: -X security.protocol=SSL' -r
 complete -c perf-test -n "__fish_perf_test_needs_command" -l command-config -d 'A properties file of client settings, applied before any -X' -r -F
+complete -c perf-test -n "__fish_perf_test_needs_command" -l timeout -d 'How long to wait for the cluster to answer, in milliseconds' -r
 complete -c perf-test -n "__fish_perf_test_needs_command" -s h -l help -d 'Print help'
 complete -c perf-test -n "__fish_perf_test_needs_command" -s V -l version -d 'Print version'
 complete -c perf-test -n "__fish_perf_test_needs_command" -f -a "produce" -d 'Send fixed-size records as fast as allowed; report throughput and acknowledgement latency'
@@ -51,6 +52,7 @@ complete -c perf-test -n "__fish_perf_test_using_subcommand produce" -l batch-si
 complete -c perf-test -n "__fish_perf_test_using_subcommand produce" -l bootstrap-server -d 'The cluster to connect to, as HOST:PORT[,HOST:PORT...]' -r
 complete -c perf-test -n "__fish_perf_test_using_subcommand produce" -s X -d 'Any librdkafka client property, repeatable: -X security.protocol=SSL' -r
 complete -c perf-test -n "__fish_perf_test_using_subcommand produce" -l command-config -d 'A properties file of client settings, applied before any -X' -r -F
+complete -c perf-test -n "__fish_perf_test_using_subcommand produce" -l timeout -d 'How long to wait for the cluster to answer, in milliseconds' -r
 complete -c perf-test -n "__fish_perf_test_using_subcommand produce" -l json -d 'Print one JSON object with the results instead of text'
 complete -c perf-test -n "__fish_perf_test_using_subcommand produce" -s h -l help -d 'Print help'
 complete -c perf-test -n "__fish_perf_test_using_subcommand produce" -s V -l version -d 'Print version'
@@ -61,6 +63,7 @@ complete -c perf-test -n "__fish_perf_test_using_subcommand consume" -l timeout-
 complete -c perf-test -n "__fish_perf_test_using_subcommand consume" -l bootstrap-server -d 'The cluster to connect to, as HOST:PORT[,HOST:PORT...]' -r
 complete -c perf-test -n "__fish_perf_test_using_subcommand consume" -s X -d 'Any librdkafka client property, repeatable: -X security.protocol=SSL' -r
 complete -c perf-test -n "__fish_perf_test_using_subcommand consume" -l command-config -d 'A properties file of client settings, applied before any -X' -r -F
+complete -c perf-test -n "__fish_perf_test_using_subcommand consume" -l timeout -d 'How long to wait for the cluster to answer, in milliseconds' -r
 complete -c perf-test -n "__fish_perf_test_using_subcommand consume" -l json -d 'Print one JSON object with the results instead of text'
 complete -c perf-test -n "__fish_perf_test_using_subcommand consume" -s h -l help -d 'Print help'
 complete -c perf-test -n "__fish_perf_test_using_subcommand consume" -s V -l version -d 'Print version'
@@ -82,6 +85,7 @@ complete -c perf-test -n "__fish_perf_test_using_subcommand end-to-end" -l batch
 complete -c perf-test -n "__fish_perf_test_using_subcommand end-to-end" -l bootstrap-server -d 'The cluster to connect to, as HOST:PORT[,HOST:PORT...]' -r
 complete -c perf-test -n "__fish_perf_test_using_subcommand end-to-end" -s X -d 'Any librdkafka client property, repeatable: -X security.protocol=SSL' -r
 complete -c perf-test -n "__fish_perf_test_using_subcommand end-to-end" -l command-config -d 'A properties file of client settings, applied before any -X' -r -F
+complete -c perf-test -n "__fish_perf_test_using_subcommand end-to-end" -l timeout -d 'How long to wait for the cluster to answer, in milliseconds' -r
 complete -c perf-test -n "__fish_perf_test_using_subcommand end-to-end" -l json -d 'Print one JSON object with the results instead of text'
 complete -c perf-test -n "__fish_perf_test_using_subcommand end-to-end" -s h -l help -d 'Print help'
 complete -c perf-test -n "__fish_perf_test_using_subcommand end-to-end" -s V -l version -d 'Print version'

@@ -22,11 +22,17 @@ _topic__admin() {
             topic__admin,alter)
                 cmd="topic__admin__subcmd__alter"
                 ;;
+            topic__admin,cluster)
+                cmd="topic__admin__subcmd__cluster"
+                ;;
             topic__admin,create)
                 cmd="topic__admin__subcmd__create"
                 ;;
             topic__admin,delete)
                 cmd="topic__admin__subcmd__delete"
+                ;;
+            topic__admin,delete-records)
+                cmd="topic__admin__subcmd__delete__subcmd__records"
                 ;;
             topic__admin,describe)
                 cmd="topic__admin__subcmd__describe"
@@ -43,6 +49,9 @@ _topic__admin() {
             topic__admin,list)
                 cmd="topic__admin__subcmd__list"
                 ;;
+            topic__admin,offsets)
+                cmd="topic__admin__subcmd__offsets"
+                ;;
             topic__admin,reassign)
                 cmd="topic__admin__subcmd__reassign"
                 ;;
@@ -52,11 +61,17 @@ _topic__admin() {
             topic__admin__subcmd__help,alter)
                 cmd="topic__admin__subcmd__help__subcmd__alter"
                 ;;
+            topic__admin__subcmd__help,cluster)
+                cmd="topic__admin__subcmd__help__subcmd__cluster"
+                ;;
             topic__admin__subcmd__help,create)
                 cmd="topic__admin__subcmd__help__subcmd__create"
                 ;;
             topic__admin__subcmd__help,delete)
                 cmd="topic__admin__subcmd__help__subcmd__delete"
+                ;;
+            topic__admin__subcmd__help,delete-records)
+                cmd="topic__admin__subcmd__help__subcmd__delete__subcmd__records"
                 ;;
             topic__admin__subcmd__help,describe)
                 cmd="topic__admin__subcmd__help__subcmd__describe"
@@ -73,6 +88,9 @@ _topic__admin() {
             topic__admin__subcmd__help,list)
                 cmd="topic__admin__subcmd__help__subcmd__list"
                 ;;
+            topic__admin__subcmd__help,offsets)
+                cmd="topic__admin__subcmd__help__subcmd__offsets"
+                ;;
             topic__admin__subcmd__help,reassign)
                 cmd="topic__admin__subcmd__help__subcmd__reassign"
                 ;;
@@ -83,7 +101,7 @@ _topic__admin() {
 
     case "${cmd}" in
         topic__admin)
-            opts="-X -h -V --bootstrap-server --command-config --help --version create list describe alter delete reassign elect-leaders describe-producers abort-transaction help"
+            opts="-X -h -V --bootstrap-server --command-config --timeout --help --version create list describe offsets delete-records cluster alter delete reassign elect-leaders describe-producers abort-transaction help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -101,6 +119,10 @@ _topic__admin() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -108,15 +130,19 @@ _topic__admin() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        topic__subcmd__admin__subcmd__abort__subcmd__transaction)
-            opts="-X -h -V --topic --partition --start-offset --producer-id --producer-epoch --coordinator-epoch --bootstrap-server --command-config --help --version"
+        topic__admin__subcmd__abort__subcmd__transaction)
+            opts="-t -X -h -V --topic --partition --start-offset --producer-id --producer-epoch --coordinator-epoch --bootstrap-server --command-config --timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --topic)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "$(_gregor_names "$1" topics)" -- "${cur}"))
+                    return 0
+                    ;;
+                -t)
+                    COMPREPLY=($(compgen -W "$(_gregor_names "$1" topics)" -- "${cur}"))
                     return 0
                     ;;
                 --partition)
@@ -151,6 +177,10 @@ _topic__admin() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -158,19 +188,19 @@ _topic__admin() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        topic__subcmd__admin__subcmd__alter)
-            opts="-t -X -h -V --topic --partitions --config --delete-config --bootstrap-server --command-config --help --version"
+        topic__admin__subcmd__alter)
+            opts="-t -X -h -V --topic --partitions --config --delete-config --bootstrap-server --command-config --timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --topic)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "$(_gregor_names "$1" topics)" -- "${cur}"))
                     return 0
                     ;;
                 -t)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "$(_gregor_names "$1" topics)" -- "${cur}"))
                     return 0
                     ;;
                 --partitions)
@@ -197,6 +227,10 @@ _topic__admin() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -204,19 +238,53 @@ _topic__admin() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        topic__subcmd__admin__subcmd__create)
-            opts="-t -X -h -V --topic --partitions --replication-factor --config --if-not-exists --bootstrap-server --command-config --help --version"
+        topic__admin__subcmd__cluster)
+            opts="-X -h -V --configs --output --bootstrap-server --command-config --timeout --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --bootstrap-server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -X)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --command-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        topic__admin__subcmd__create)
+            opts="-t -X -h -V --topic --partitions --replication-factor --config --if-not-exists --bootstrap-server --command-config --timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --topic)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "$(_gregor_names "$1" topics)" -- "${cur}"))
                     return 0
                     ;;
                 -t)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "$(_gregor_names "$1" topics)" -- "${cur}"))
                     return 0
                     ;;
                 --partitions)
@@ -243,6 +311,10 @@ _topic__admin() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -250,18 +322,68 @@ _topic__admin() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        topic__subcmd__admin__subcmd__delete)
-            opts="-t -y -X -h -V --topic --yes --if-exists --bootstrap-server --command-config --help --version"
+        topic__admin__subcmd__delete)
+            opts="-t -y -X -h -V --topic --yes --if-exists --bootstrap-server --command-config --timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --topic)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "$(_gregor_names "$1" topics)" -- "${cur}"))
                     return 0
                     ;;
                 -t)
+                    COMPREPLY=($(compgen -W "$(_gregor_names "$1" topics)" -- "${cur}"))
+                    return 0
+                    ;;
+                --bootstrap-server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -X)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --command-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        topic__admin__subcmd__delete__subcmd__records)
+            opts="-t -y -X -h -V --topic --partition --offset --offset-json-file --yes --bootstrap-server --command-config --timeout --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --topic)
+                    COMPREPLY=($(compgen -W "$(_gregor_names "$1" topics)" -- "${cur}"))
+                    return 0
+                    ;;
+                -t)
+                    COMPREPLY=($(compgen -W "$(_gregor_names "$1" topics)" -- "${cur}"))
+                    return 0
+                    ;;
+                --partition)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --offset)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --offset-json-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -277,6 +399,10 @@ _topic__admin() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -284,19 +410,19 @@ _topic__admin() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        topic__subcmd__admin__subcmd__describe)
-            opts="-t -X -h -V --topic --under-replicated-partitions --unavailable-partitions --exclude-internal --log-dirs --output --bootstrap-server --command-config --help --version"
+        topic__admin__subcmd__describe)
+            opts="-t -X -h -V --topic --under-replicated-partitions --unavailable-partitions --exclude-internal --log-dirs --all-configs --output --bootstrap-server --command-config --timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --topic)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "$(_gregor_names "$1" topics)" -- "${cur}"))
                     return 0
                     ;;
                 -t)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "$(_gregor_names "$1" topics)" -- "${cur}"))
                     return 0
                     ;;
                 --output)
@@ -315,6 +441,10 @@ _topic__admin() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -322,15 +452,19 @@ _topic__admin() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        topic__subcmd__admin__subcmd__describe__subcmd__producers)
-            opts="-X -h -V --topic --partition --output --bootstrap-server --command-config --help --version"
+        topic__admin__subcmd__describe__subcmd__producers)
+            opts="-t -X -h -V --topic --partition --output --bootstrap-server --command-config --timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --topic)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "$(_gregor_names "$1" topics)" -- "${cur}"))
+                    return 0
+                    ;;
+                -t)
+                    COMPREPLY=($(compgen -W "$(_gregor_names "$1" topics)" -- "${cur}"))
                     return 0
                     ;;
                 --partition)
@@ -353,6 +487,10 @@ _topic__admin() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -360,8 +498,8 @@ _topic__admin() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        topic__subcmd__admin__subcmd__elect__subcmd__leaders)
-            opts="-t -X -h -V --election-type --topic --all-topic-partitions --path-to-json-file --partition --output --bootstrap-server --command-config --help --version"
+        topic__admin__subcmd__elect__subcmd__leaders)
+            opts="-t -X -h -V --election-type --topic --all-topic-partitions --path-to-json-file --partition --output --bootstrap-server --command-config --timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -372,11 +510,11 @@ _topic__admin() {
                     return 0
                     ;;
                 --topic)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "$(_gregor_names "$1" topics)" -- "${cur}"))
                     return 0
                     ;;
                 -t)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "$(_gregor_names "$1" topics)" -- "${cur}"))
                     return 0
                     ;;
                 --path-to-json-file)
@@ -403,6 +541,10 @@ _topic__admin() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -410,8 +552,8 @@ _topic__admin() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        topic__subcmd__admin__subcmd__help)
-            opts="create list describe alter delete reassign elect-leaders describe-producers abort-transaction help"
+        topic__admin__subcmd__help)
+            opts="create list describe offsets delete-records cluster alter delete reassign elect-leaders describe-producers abort-transaction help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -424,7 +566,7 @@ _topic__admin() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        topic__subcmd__admin__subcmd__help__subcmd__abort__subcmd__transaction)
+        topic__admin__subcmd__help__subcmd__abort__subcmd__transaction)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -438,7 +580,7 @@ _topic__admin() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        topic__subcmd__admin__subcmd__help__subcmd__alter)
+        topic__admin__subcmd__help__subcmd__alter)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -452,7 +594,7 @@ _topic__admin() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        topic__subcmd__admin__subcmd__help__subcmd__create)
+        topic__admin__subcmd__help__subcmd__cluster)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -466,7 +608,7 @@ _topic__admin() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        topic__subcmd__admin__subcmd__help__subcmd__delete)
+        topic__admin__subcmd__help__subcmd__create)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -480,7 +622,7 @@ _topic__admin() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        topic__subcmd__admin__subcmd__help__subcmd__describe)
+        topic__admin__subcmd__help__subcmd__delete)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -494,7 +636,7 @@ _topic__admin() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        topic__subcmd__admin__subcmd__help__subcmd__describe__subcmd__producers)
+        topic__admin__subcmd__help__subcmd__delete__subcmd__records)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -508,7 +650,7 @@ _topic__admin() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        topic__subcmd__admin__subcmd__help__subcmd__elect__subcmd__leaders)
+        topic__admin__subcmd__help__subcmd__describe)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -522,7 +664,7 @@ _topic__admin() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        topic__subcmd__admin__subcmd__help__subcmd__help)
+        topic__admin__subcmd__help__subcmd__describe__subcmd__producers)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -536,7 +678,7 @@ _topic__admin() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        topic__subcmd__admin__subcmd__help__subcmd__list)
+        topic__admin__subcmd__help__subcmd__elect__subcmd__leaders)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -550,7 +692,7 @@ _topic__admin() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        topic__subcmd__admin__subcmd__help__subcmd__reassign)
+        topic__admin__subcmd__help__subcmd__help)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -564,8 +706,50 @@ _topic__admin() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        topic__subcmd__admin__subcmd__list)
-            opts="-X -h -V --exclude-internal --output --bootstrap-server --command-config --help --version"
+        topic__admin__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        topic__admin__subcmd__help__subcmd__offsets)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        topic__admin__subcmd__help__subcmd__reassign)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        topic__admin__subcmd__list)
+            opts="-X -h -V --exclude-internal --output --bootstrap-server --command-config --timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -587,6 +771,10 @@ _topic__admin() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -594,8 +782,58 @@ _topic__admin() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        topic__subcmd__admin__subcmd__reassign)
-            opts="-X -h -V --generate --execute --verify --cancel --list --topics --topics-to-move-json-file --broker-list --reassignment-json-file --output-file --no-wait --additional --output --bootstrap-server --command-config --help --version"
+        topic__admin__subcmd__offsets)
+            opts="-t -X -h -V --topic --partitions --time --exclude-internal --output --bootstrap-server --command-config --timeout --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --topic)
+                    COMPREPLY=($(compgen -W "$(_gregor_names "$1" topics)" -- "${cur}"))
+                    return 0
+                    ;;
+                -t)
+                    COMPREPLY=($(compgen -W "$(_gregor_names "$1" topics)" -- "${cur}"))
+                    return 0
+                    ;;
+                --partitions)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --time)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --bootstrap-server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -X)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --command-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        topic__admin__subcmd__reassign)
+            opts="-X -h -V --generate --execute --verify --cancel --list --topics --topics-to-move-json-file --broker-list --reassignment-json-file --output-file --no-wait --additional --output --bootstrap-server --command-config --timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -637,6 +875,10 @@ _topic__admin() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -652,3 +894,15 @@ if [[ "${BASH_VERSINFO[0]}" -eq 4 && "${BASH_VERSINFO[1]}" -ge 4 || "${BASH_VERS
 else
     complete -F _topic__admin -o bashdefault -o default topic-admin
 fi
+
+# Names from the cluster the command line names (or GREGOR_BOOTSTRAP), from
+# the tool itself; nothing when it cannot be reached.
+_gregor_names() {
+    local i bootstrap=()
+    for ((i = 1; i < COMP_CWORD; i++)); do
+        if [[ ${COMP_WORDS[i]} == --bootstrap-server ]]; then
+            bootstrap=(--bootstrap-server "${COMP_WORDS[i+1]}")
+        fi
+    done
+    GREGOR_COMPLETE="$2" "$1" "${bootstrap[@]}" 2>/dev/null
+}

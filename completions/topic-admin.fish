@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_topic_admin_global_optspecs
-    string join \n bootstrap-server= X= command-config= h/help V/version
+    string join \n bootstrap-server= X= command-config= timeout= h/help V/version
 end
 
 function __fish_topic_admin_needs_command
@@ -27,11 +27,15 @@ end
 complete -c topic-admin -n "__fish_topic_admin_needs_command" -l bootstrap-server -d 'The cluster to connect to, as HOST:PORT[,HOST:PORT...]' -r
 complete -c topic-admin -n "__fish_topic_admin_needs_command" -s X -d 'Any librdkafka client property, repeatable: -X security.protocol=SSL' -r
 complete -c topic-admin -n "__fish_topic_admin_needs_command" -l command-config -d 'A properties file of client settings, applied before any -X' -r -F
+complete -c topic-admin -n "__fish_topic_admin_needs_command" -l timeout -d 'How long to wait for the cluster to answer, in milliseconds' -r
 complete -c topic-admin -n "__fish_topic_admin_needs_command" -s h -l help -d 'Print help'
 complete -c topic-admin -n "__fish_topic_admin_needs_command" -s V -l version -d 'Print version'
 complete -c topic-admin -n "__fish_topic_admin_needs_command" -f -a "create" -d 'Create a topic'
 complete -c topic-admin -n "__fish_topic_admin_needs_command" -f -a "list" -d 'List topic names'
 complete -c topic-admin -n "__fish_topic_admin_needs_command" -f -a "describe" -d 'Describe topics: partitions, leaders, replicas, in-sync replicas, replicas being added and removed by a reassignment, and configs that differ from the defaults'
+complete -c topic-admin -n "__fish_topic_admin_needs_command" -f -a "offsets" -d 'Show partitions\' offsets, as kafka-get-offsets.sh and kcat -Q do: the log start, the log end, or where records of a time begin (ListOffsets)'
+complete -c topic-admin -n "__fish_topic_admin_needs_command" -f -a "delete-records" -d 'Delete the records of partitions before an offset, as kafka-delete-records.sh (DeleteRecords): the log start offset moves up to it'
+complete -c topic-admin -n "__fish_topic_admin_needs_command" -f -a "cluster" -d 'Show the cluster, as rpk cluster info does: its id and its brokers (id, host:port, rack), marking the controller'
 complete -c topic-admin -n "__fish_topic_admin_needs_command" -f -a "alter" -d 'Grow a topic\'s partitions, or set or delete its configs'
 complete -c topic-admin -n "__fish_topic_admin_needs_command" -f -a "delete" -d 'Delete topics and all their records'
 complete -c topic-admin -n "__fish_topic_admin_needs_command" -f -a "reassign" -d 'Move partitions between brokers: propose a balanced plan, carry one out and follow it, check, cancel or list moves'
@@ -46,6 +50,7 @@ complete -c topic-admin -n "__fish_topic_admin_using_subcommand create" -l confi
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand create" -l bootstrap-server -d 'The cluster to connect to, as HOST:PORT[,HOST:PORT...]' -r
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand create" -s X -d 'Any librdkafka client property, repeatable: -X security.protocol=SSL' -r
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand create" -l command-config -d 'A properties file of client settings, applied before any -X' -r -F
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand create" -l timeout -d 'How long to wait for the cluster to answer, in milliseconds' -r
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand create" -l if-not-exists -d 'Succeed without change when the topic already exists'
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand create" -s h -l help -d 'Print help'
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand create" -s V -l version -d 'Print version'
@@ -54,6 +59,7 @@ json\t'JSON for programs'"
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand list" -l bootstrap-server -d 'The cluster to connect to, as HOST:PORT[,HOST:PORT...]' -r
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand list" -s X -d 'Any librdkafka client property, repeatable: -X security.protocol=SSL' -r
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand list" -l command-config -d 'A properties file of client settings, applied before any -X' -r -F
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand list" -l timeout -d 'How long to wait for the cluster to answer, in milliseconds' -r
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand list" -l exclude-internal -d 'Leave out internal topics such as __consumer_offsets'
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand list" -s V -l version -d 'Print version'
@@ -63,12 +69,46 @@ json\t'JSON for programs'"
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand describe" -l bootstrap-server -d 'The cluster to connect to, as HOST:PORT[,HOST:PORT...]' -r
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand describe" -s X -d 'Any librdkafka client property, repeatable: -X security.protocol=SSL' -r
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand describe" -l command-config -d 'A properties file of client settings, applied before any -X' -r -F
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand describe" -l timeout -d 'How long to wait for the cluster to answer, in milliseconds' -r
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand describe" -l under-replicated-partitions -d 'Only partitions with fewer in-sync replicas than replicas'
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand describe" -l unavailable-partitions -d 'Only partitions without a leader'
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand describe" -l exclude-internal -d 'Leave out internal topics such as __consumer_offsets'
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand describe" -l log-dirs -d 'Instead, as kafka-log-dirs.sh: per broker and log directory, each replica\'s size on disk, offset lag and whether it is a future replica (DescribeLogDirs to every broker)'
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand describe" -l all-configs -d 'Every config of each topic with its value and where the value comes from (DYNAMIC_TOPIC_CONFIG, STATIC_BROKER_CONFIG, DEFAULT_CONFIG...), as kafka-configs.sh --describe --all'
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand describe" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand describe" -s V -l version -d 'Print version'
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand offsets" -s t -l topic -d 'The topics: a name or a regular expression matching whole names; all when left out' -r
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand offsets" -l partitions -d 'Only these partitions, comma separated' -r
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand offsets" -l time -d 'earliest (-2), latest (-1), max-timestamp (-3), or a time in epoch milliseconds' -r
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand offsets" -l output -r -f -a "table\t'Aligned columns for people'
+json\t'JSON for programs'"
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand offsets" -l bootstrap-server -d 'The cluster to connect to, as HOST:PORT[,HOST:PORT...]' -r
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand offsets" -s X -d 'Any librdkafka client property, repeatable: -X security.protocol=SSL' -r
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand offsets" -l command-config -d 'A properties file of client settings, applied before any -X' -r -F
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand offsets" -l timeout -d 'How long to wait for the cluster to answer, in milliseconds' -r
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand offsets" -l exclude-internal -d 'Leave out internal topics such as __consumer_offsets'
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand offsets" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand offsets" -s V -l version -d 'Print version'
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand delete-records" -s t -l topic -d 'The topic whose records go' -r
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand delete-records" -l partition -d 'The partition of --topic' -r
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand delete-records" -l offset -d 'Records before this offset go; -1: all of them' -r
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand delete-records" -l offset-json-file -d 'The partitions and offsets in kafka-delete-records.sh\'s JSON' -r -F
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand delete-records" -l bootstrap-server -d 'The cluster to connect to, as HOST:PORT[,HOST:PORT...]' -r
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand delete-records" -s X -d 'Any librdkafka client property, repeatable: -X security.protocol=SSL' -r
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand delete-records" -l command-config -d 'A properties file of client settings, applied before any -X' -r -F
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand delete-records" -l timeout -d 'How long to wait for the cluster to answer, in milliseconds' -r
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand delete-records" -s y -l yes -d 'Do not ask for confirmation'
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand delete-records" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand delete-records" -s V -l version -d 'Print version'
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand cluster" -l output -r -f -a "table\t'Aligned columns for people'
+json\t'JSON for programs'"
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand cluster" -l bootstrap-server -d 'The cluster to connect to, as HOST:PORT[,HOST:PORT...]' -r
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand cluster" -s X -d 'Any librdkafka client property, repeatable: -X security.protocol=SSL' -r
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand cluster" -l command-config -d 'A properties file of client settings, applied before any -X' -r -F
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand cluster" -l timeout -d 'How long to wait for the cluster to answer, in milliseconds' -r
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand cluster" -l configs -d 'Also every config of each broker, with its source'
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand cluster" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand cluster" -s V -l version -d 'Print version'
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand alter" -s t -l topic -d 'The topic to change' -r
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand alter" -l partitions -d 'The new number of partitions (partitions can only be added)' -r
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand alter" -l config -d 'Set a topic config, repeatable' -r
@@ -76,12 +116,14 @@ complete -c topic-admin -n "__fish_topic_admin_using_subcommand alter" -l delete
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand alter" -l bootstrap-server -d 'The cluster to connect to, as HOST:PORT[,HOST:PORT...]' -r
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand alter" -s X -d 'Any librdkafka client property, repeatable: -X security.protocol=SSL' -r
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand alter" -l command-config -d 'A properties file of client settings, applied before any -X' -r -F
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand alter" -l timeout -d 'How long to wait for the cluster to answer, in milliseconds' -r
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand alter" -s h -l help -d 'Print help'
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand alter" -s V -l version -d 'Print version'
-complete -c topic-admin -n "__fish_topic_admin_using_subcommand delete" -s t -l topic -d 'The topics to delete, repeatable' -r
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand delete" -s t -l topic -d 'The topics to delete, repeatable: names, or regular expressions matching whole names (internal topics only by their exact name)' -r
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand delete" -l bootstrap-server -d 'The cluster to connect to, as HOST:PORT[,HOST:PORT...]' -r
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand delete" -s X -d 'Any librdkafka client property, repeatable: -X security.protocol=SSL' -r
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand delete" -l command-config -d 'A properties file of client settings, applied before any -X' -r -F
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand delete" -l timeout -d 'How long to wait for the cluster to answer, in milliseconds' -r
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand delete" -s y -l yes -d 'Do not ask for confirmation'
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand delete" -l if-exists -d 'Succeed when a topic does not exist'
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand delete" -s h -l help -d 'Print help'
@@ -96,6 +138,7 @@ json\t'JSON for programs'"
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand reassign" -l bootstrap-server -d 'The cluster to connect to, as HOST:PORT[,HOST:PORT...]' -r
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand reassign" -s X -d 'Any librdkafka client property, repeatable: -X security.protocol=SSL' -r
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand reassign" -l command-config -d 'A properties file of client settings, applied before any -X' -r -F
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand reassign" -l timeout -d 'How long to wait for the cluster to answer, in milliseconds' -r
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand reassign" -l generate -d 'Propose a plan that spreads the topics\' replicas and preferred leaders evenly over --broker-list, moving as few as possible, and print it with the current assignment to roll back to'
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand reassign" -l execute -d 'Start the moves of --reassignment-json-file, then follow them until every partition is in place'
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand reassign" -l verify -d 'Show whether each partition of --reassignment-json-file is in place, still moving, or elsewhere; exit 1 unless all are in place'
@@ -115,19 +158,21 @@ json\t'JSON for programs'"
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand elect-leaders" -l bootstrap-server -d 'The cluster to connect to, as HOST:PORT[,HOST:PORT...]' -r
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand elect-leaders" -s X -d 'Any librdkafka client property, repeatable: -X security.protocol=SSL' -r
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand elect-leaders" -l command-config -d 'A properties file of client settings, applied before any -X' -r -F
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand elect-leaders" -l timeout -d 'How long to wait for the cluster to answer, in milliseconds' -r
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand elect-leaders" -l all-topic-partitions -d 'Every partition of every topic that needs it'
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand elect-leaders" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand elect-leaders" -s V -l version -d 'Print version'
-complete -c topic-admin -n "__fish_topic_admin_using_subcommand describe-producers" -l topic -r
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand describe-producers" -s t -l topic -d 'The topic of the partition' -r
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand describe-producers" -l partition -r
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand describe-producers" -l output -r -f -a "table\t'Aligned columns for people'
 json\t'JSON for programs'"
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand describe-producers" -l bootstrap-server -d 'The cluster to connect to, as HOST:PORT[,HOST:PORT...]' -r
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand describe-producers" -s X -d 'Any librdkafka client property, repeatable: -X security.protocol=SSL' -r
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand describe-producers" -l command-config -d 'A properties file of client settings, applied before any -X' -r -F
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand describe-producers" -l timeout -d 'How long to wait for the cluster to answer, in milliseconds' -r
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand describe-producers" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand describe-producers" -s V -l version -d 'Print version'
-complete -c topic-admin -n "__fish_topic_admin_using_subcommand abort-transaction" -l topic -r
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand abort-transaction" -s t -l topic -d 'The topic of the partition the transaction holds back' -r
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand abort-transaction" -l partition -r
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand abort-transaction" -l start-offset -d 'The offset where the transaction\'s first record in the partition is' -r
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand abort-transaction" -l producer-id -r
@@ -136,15 +181,19 @@ complete -c topic-admin -n "__fish_topic_admin_using_subcommand abort-transactio
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand abort-transaction" -l bootstrap-server -d 'The cluster to connect to, as HOST:PORT[,HOST:PORT...]' -r
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand abort-transaction" -s X -d 'Any librdkafka client property, repeatable: -X security.protocol=SSL' -r
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand abort-transaction" -l command-config -d 'A properties file of client settings, applied before any -X' -r -F
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand abort-transaction" -l timeout -d 'How long to wait for the cluster to answer, in milliseconds' -r
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand abort-transaction" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand abort-transaction" -s V -l version -d 'Print version'
-complete -c topic-admin -n "__fish_topic_admin_using_subcommand help; and not __fish_seen_subcommand_from create list describe alter delete reassign elect-leaders describe-producers abort-transaction help" -f -a "create" -d 'Create a topic'
-complete -c topic-admin -n "__fish_topic_admin_using_subcommand help; and not __fish_seen_subcommand_from create list describe alter delete reassign elect-leaders describe-producers abort-transaction help" -f -a "list" -d 'List topic names'
-complete -c topic-admin -n "__fish_topic_admin_using_subcommand help; and not __fish_seen_subcommand_from create list describe alter delete reassign elect-leaders describe-producers abort-transaction help" -f -a "describe" -d 'Describe topics: partitions, leaders, replicas, in-sync replicas, replicas being added and removed by a reassignment, and configs that differ from the defaults'
-complete -c topic-admin -n "__fish_topic_admin_using_subcommand help; and not __fish_seen_subcommand_from create list describe alter delete reassign elect-leaders describe-producers abort-transaction help" -f -a "alter" -d 'Grow a topic\'s partitions, or set or delete its configs'
-complete -c topic-admin -n "__fish_topic_admin_using_subcommand help; and not __fish_seen_subcommand_from create list describe alter delete reassign elect-leaders describe-producers abort-transaction help" -f -a "delete" -d 'Delete topics and all their records'
-complete -c topic-admin -n "__fish_topic_admin_using_subcommand help; and not __fish_seen_subcommand_from create list describe alter delete reassign elect-leaders describe-producers abort-transaction help" -f -a "reassign" -d 'Move partitions between brokers: propose a balanced plan, carry one out and follow it, check, cancel or list moves'
-complete -c topic-admin -n "__fish_topic_admin_using_subcommand help; and not __fish_seen_subcommand_from create list describe alter delete reassign elect-leaders describe-producers abort-transaction help" -f -a "elect-leaders" -d 'Elect partition leaders: the preferred replica, or for partitions without a leader any live one'
-complete -c topic-admin -n "__fish_topic_admin_using_subcommand help; and not __fish_seen_subcommand_from create list describe alter delete reassign elect-leaders describe-producers abort-transaction help" -f -a "describe-producers" -d 'Show the producers a partition keeps state for, as kafka-transactions.sh describe-producers does: epoch, last sequence and timestamp, and where an open transaction started'
-complete -c topic-admin -n "__fish_topic_admin_using_subcommand help; and not __fish_seen_subcommand_from create list describe alter delete reassign elect-leaders describe-producers abort-transaction help" -f -a "abort-transaction" -d 'Abort a hanging transaction in one partition, as kafka-transactions.sh abort does'
-complete -c topic-admin -n "__fish_topic_admin_using_subcommand help; and not __fish_seen_subcommand_from create list describe alter delete reassign elect-leaders describe-producers abort-transaction help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand help; and not __fish_seen_subcommand_from create list describe offsets delete-records cluster alter delete reassign elect-leaders describe-producers abort-transaction help" -f -a "create" -d 'Create a topic'
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand help; and not __fish_seen_subcommand_from create list describe offsets delete-records cluster alter delete reassign elect-leaders describe-producers abort-transaction help" -f -a "list" -d 'List topic names'
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand help; and not __fish_seen_subcommand_from create list describe offsets delete-records cluster alter delete reassign elect-leaders describe-producers abort-transaction help" -f -a "describe" -d 'Describe topics: partitions, leaders, replicas, in-sync replicas, replicas being added and removed by a reassignment, and configs that differ from the defaults'
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand help; and not __fish_seen_subcommand_from create list describe offsets delete-records cluster alter delete reassign elect-leaders describe-producers abort-transaction help" -f -a "offsets" -d 'Show partitions\' offsets, as kafka-get-offsets.sh and kcat -Q do: the log start, the log end, or where records of a time begin (ListOffsets)'
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand help; and not __fish_seen_subcommand_from create list describe offsets delete-records cluster alter delete reassign elect-leaders describe-producers abort-transaction help" -f -a "delete-records" -d 'Delete the records of partitions before an offset, as kafka-delete-records.sh (DeleteRecords): the log start offset moves up to it'
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand help; and not __fish_seen_subcommand_from create list describe offsets delete-records cluster alter delete reassign elect-leaders describe-producers abort-transaction help" -f -a "cluster" -d 'Show the cluster, as rpk cluster info does: its id and its brokers (id, host:port, rack), marking the controller'
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand help; and not __fish_seen_subcommand_from create list describe offsets delete-records cluster alter delete reassign elect-leaders describe-producers abort-transaction help" -f -a "alter" -d 'Grow a topic\'s partitions, or set or delete its configs'
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand help; and not __fish_seen_subcommand_from create list describe offsets delete-records cluster alter delete reassign elect-leaders describe-producers abort-transaction help" -f -a "delete" -d 'Delete topics and all their records'
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand help; and not __fish_seen_subcommand_from create list describe offsets delete-records cluster alter delete reassign elect-leaders describe-producers abort-transaction help" -f -a "reassign" -d 'Move partitions between brokers: propose a balanced plan, carry one out and follow it, check, cancel or list moves'
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand help; and not __fish_seen_subcommand_from create list describe offsets delete-records cluster alter delete reassign elect-leaders describe-producers abort-transaction help" -f -a "elect-leaders" -d 'Elect partition leaders: the preferred replica, or for partitions without a leader any live one'
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand help; and not __fish_seen_subcommand_from create list describe offsets delete-records cluster alter delete reassign elect-leaders describe-producers abort-transaction help" -f -a "describe-producers" -d 'Show the producers a partition keeps state for, as kafka-transactions.sh describe-producers does: epoch, last sequence and timestamp, and where an open transaction started'
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand help; and not __fish_seen_subcommand_from create list describe offsets delete-records cluster alter delete reassign elect-leaders describe-producers abort-transaction help" -f -a "abort-transaction" -d 'Abort a hanging transaction in one partition, as kafka-transactions.sh abort does'
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand help; and not __fish_seen_subcommand_from create list describe offsets delete-records cluster alter delete reassign elect-leaders describe-producers abort-transaction help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -307,6 +307,7 @@ impl Broker {
         let peer_login = PeerLogin {
             tls: quorum_client_tls,
             sasl: quorum_sasl.as_ref().map(|(_, login)| login.clone()),
+            refusal: Default::default(),
         };
         let controller = Arc::new(Controller::start(&data_dir, config.clone(), peer_login).await?);
         metrics.controller_started(&controller);
@@ -407,6 +408,7 @@ impl Broker {
             listener_tls: bound
                 .iter()
                 .filter_map(|b| Some((b.config.name.clone(), b.tls.clone()?)))
+                .chain(metrics.tls())
                 .collect(),
             effective: parking_lot::Mutex::new(Arc::new(config.clone())),
             telemetry: crate::telemetry::ClientTelemetry::new(config.telemetry_max_bytes()),
@@ -556,6 +558,13 @@ impl Broker {
         &self.context
     }
 
+    /// Resolves, with the reason, when the broker can no longer run: the
+    /// metadata quorum refused this node (its CLUSTER_ACTION was taken
+    /// away), which KRaft treats as fatal too.
+    pub async fn fatal(&self) -> String {
+        self.context.controller.refused().await
+    }
+
     /// Stops accepting, lets connections finish their in-flight requests,
     /// then flushes every log and marks the shutdown clean.
     pub async fn shutdown(self) {
@@ -701,6 +710,7 @@ fn shrink_isrs(context: Arc<BrokerContext>, mut shutdown: watch::Receiver<bool>)
                     .await
                 {
                     Ok(()) => {
+                        crate::metrics::isr::shrunk();
                         tracing::warn!(topic = %p.topic, partition = p.index, ?isr, "follower fell behind: ISR shrunk")
                     }
                     Err(e) => {

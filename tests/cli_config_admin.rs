@@ -564,3 +564,41 @@ fn scram_users_are_created_described_and_deleted_over_sasl() {
         weak.stderr
     );
 }
+
+#[test]
+fn client_metrics_describe_without_a_name_lists_every_subscription() {
+    let broker = BrokerProcess::start(&[]);
+    let bs = broker.bootstrap();
+    let tool = |args: &[&str]| run_tool(BIN, &bs, args, b"");
+    let every = ["--describe", "--entity-type", "client-metrics"];
+    assert_eq!(tool(&every).ok(), "", "no subscriptions yet");
+    for (name, interval) in [("producers", "1000"), ("consumers", "2000")] {
+        let config = format!("metrics=org.apache.kafka.,interval.ms={interval}");
+        tool(&[
+            "--alter",
+            "--entity-type",
+            "client-metrics",
+            "--entity-name",
+            name,
+            "--add-config",
+            &config,
+        ])
+        .ok();
+    }
+    // Listed with ListConfigResources, then described one by one, by name.
+    let listed = tool(&every).ok().to_string();
+    let headings: Vec<&str> = listed
+        .lines()
+        .filter(|l| l.starts_with("Dynamic configs"))
+        .collect();
+    assert_eq!(
+        headings,
+        [
+            "Dynamic configs for client-metric consumers are:",
+            "Dynamic configs for client-metric producers are:"
+        ],
+        "{listed}"
+    );
+    assert!(listed.contains("interval.ms=2000 "), "{listed}");
+    assert!(listed.contains("interval.ms=1000 "), "{listed}");
+}

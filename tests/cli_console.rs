@@ -22,6 +22,19 @@ fn create(bs: &str, topic: &str, partitions: &str) {
     .ok();
 }
 
+/// console-producer on `bs` with stdin and stderr piped for the test to
+/// drive and read.
+fn spawn_producer(bs: &str, args: &[&str], stdout: std::process::Stdio) -> std::process::Child {
+    std::process::Command::new(PRODUCER)
+        .args(args)
+        .env("GREGOR_BOOTSTRAP", bs)
+        .stdin(std::process::Stdio::piped())
+        .stdout(stdout)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn console-producer")
+}
+
 /// (partition, rest of the line) for output printed with print.partition=true.
 fn by_partition(out: &str) -> BTreeMap<i32, Vec<String>> {
     let mut parts: BTreeMap<i32, Vec<String>> = BTreeMap::new();
@@ -570,19 +583,12 @@ fn max_messages_commits_exactly_what_was_printed() {
 fn a_closed_stdout_ends_the_sync_producer_cleanly() {
     use std::io::{BufRead, BufReader, Write};
     use std::os::unix::process::ExitStatusExt;
-    use std::process::{Command, Stdio};
+    use std::process::Stdio;
 
     let broker = BrokerProcess::start(&[]);
     let bs = broker.bootstrap();
     create(&bs, "headed", "1");
-    let mut child = Command::new(PRODUCER)
-        .args(["-t", "headed", "--sync"])
-        .env("GREGOR_BOOTSTRAP", &bs)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn console-producer");
+    let mut child = spawn_producer(&bs, &["-t", "headed", "--sync"], Stdio::piped());
     let mut stdin = child.stdin.take().expect("stdin");
     let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
     stdin.write_all(b"first\n").expect("write a line");
@@ -610,21 +616,17 @@ fn a_closed_stdout_ends_the_sync_producer_cleanly() {
 #[test]
 fn a_dead_broker_is_counted_as_failed_records() {
     use std::io::{BufRead, BufReader, Write};
-    use std::process::{Child, ChildStdin, Command, Stdio};
+    use std::process::{Child, ChildStdin, Stdio};
 
     let mut broker = BrokerProcess::start(&[]);
     let bs = broker.bootstrap();
     create(&bs, "orphaned", "1");
     let start = |extra: &[&str]| -> (Child, ChildStdin) {
-        let mut child = Command::new(PRODUCER)
-            .args(["-t", "orphaned", "-X", "message.timeout.ms=3000"])
-            .args(extra)
-            .env("GREGOR_BOOTSTRAP", &bs)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn console-producer");
+        let mut child = spawn_producer(
+            &bs,
+            &[&["-t", "orphaned", "-X", "message.timeout.ms=3000"], extra].concat(),
+            Stdio::piped(),
+        );
         let mut stdin = child.stdin.take().expect("stdin");
         stdin.write_all(b"early\n").expect("write a line");
         (child, stdin)
@@ -667,14 +669,11 @@ fn ctrl_c_stops_waiting_for_a_dead_broker() {
     let mut broker = BrokerProcess::start(&[]);
     let bs = broker.bootstrap();
     create(&bs, "abandoned", "1");
-    let mut child = Command::new(PRODUCER)
-        .args(["-t", "abandoned", "-X", "message.timeout.ms=120000"])
-        .env("GREGOR_BOOTSTRAP", &bs)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn console-producer");
+    let mut child = spawn_producer(
+        &bs,
+        &["-t", "abandoned", "-X", "message.timeout.ms=120000"],
+        Stdio::null(),
+    );
     let mut stdin = child.stdin.take().expect("stdin");
     stdin.write_all(b"early\n").expect("write a line");
     assert!(common::wait_until(
@@ -698,8 +697,10 @@ fn ctrl_c_stops_waiting_for_a_dead_broker() {
     let status = child.wait().expect("console-producer exits");
     assert_ne!(status.code(), Some(0), "{seen}");
     assert!(
-        seen.contains("Sent 1 records (0 failed, 3 unacknowledged)"),
-        "{seen}"
+        seen.lines()
+            .last()
+            .is_some_and(|l| l.starts_with("Sent 1 records (0 failed, 3 unacknowledged)")),
+        "the summary is the last word, with no purged records reported after it: {seen}"
     );
 }
 
@@ -756,4 +757,219 @@ fn text_lines_are_binary_safe_both_ways() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(out.stdout, b"\xff\x00\xfe\nplain\n");
+}
+
+#[test]
+fn deserializers_read_what_the_serializers_wrote() {
+    let broker = BrokerProcess::start(&[]);
+    let bs = broker.bootstrap();
+    let cases: [(&str, &str, &str); 7] = [
+        ("string", "k1", "plain text"),
+        ("int", "-7", "258"),
+        ("long", "9007199254740993", "-1"),
+        ("double", "0.5", "-2.25"),
+        ("hex", "00ff", "6869"),
+        ("base64", "AAE=", "/wAQ"),
+        ("json", "{\"id\":1}", "[1,\"two\",null]"),
+    ];
+    for (format, key, value) in cases {
+        let topic = format!("serde-{format}");
+        create(&bs, &topic, "1");
+        run_tool(
+            PRODUCER,
+            &bs,
+            &[
+                "-t",
+                &topic,
+                "--property",
+                "parse.key=true",
+                "--property",
+                "key.separator=|",
+                "--key-serializer",
+                format,
+                "--value-serializer",
+                format,
+            ],
+            format!("{key}|{value}\n").as_bytes(),
+        )
+        .ok();
+        let out = run_tool(
+            CONSUMER,
+            &bs,
+            &[
+                "-t",
+                &topic,
+                "--from-beginning",
+                "--max-messages",
+                "1",
+                "--timeout-ms",
+                "10000",
+                "--property",
+                "print.key=true",
+                "--key-deserializer",
+                format,
+                "--value-deserializer",
+                format,
+            ],
+            b"",
+        );
+        assert_eq!(out.ok(), format!("{key}\t{value}\n"), "{format}");
+    }
+    // An int is 4 bytes: a record that is not stops the tool with one line
+    // naming the record, as Java's IntegerDeserializer's exception does.
+    let wrong = run_tool(
+        CONSUMER,
+        &bs,
+        &[
+            "-t",
+            "serde-long",
+            "--from-beginning",
+            "--max-messages",
+            "1",
+            "--timeout-ms",
+            "10000",
+            "--value-deserializer",
+            "int",
+        ],
+        b"",
+    );
+    assert_eq!(wrong.code, Some(1), "{}", wrong.stderr);
+    assert!(
+        wrong
+            .stderr
+            .contains("cannot read the value of serde-long-0 at offset 0: 8 bytes are not an int"),
+        "{}",
+        wrong.stderr
+    );
+}
+
+/// A tail lives through a broker restart, as through a rolling restart:
+/// it says once that the cluster is gone and once that it is back, and
+/// prints what is produced after the restart.
+#[test]
+fn a_tail_survives_a_broker_restart() {
+    use std::io::{BufRead, BufReader, Read};
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    let mut broker = BrokerProcess::start(&[]);
+    let bs = broker.bootstrap();
+    create(&bs, "restarted", "1");
+    run_tool(PRODUCER, &bs, &["-t", "restarted"], b"before\n").ok();
+    let mut child = spawn_tool(
+        CONSUMER,
+        &bs,
+        &["-t", "restarted", "--from-beginning", "--max-messages", "2"],
+    );
+    let stderr = Arc::new(Mutex::new(String::new()));
+    let mut pipe = child.stderr.take().expect("stderr");
+    let kept = Arc::clone(&stderr);
+    std::thread::spawn(move || {
+        let mut chunk = [0u8; 1024];
+        while let Ok(n) = pipe.read(&mut chunk) {
+            if n == 0 {
+                break;
+            }
+            kept.lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&chunk[..n]));
+        }
+    });
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    assert_eq!(lines.next().and_then(Result::ok).as_deref(), Some("before"));
+    broker.stop();
+    assert!(
+        common::wait_until(Duration::from_secs(30), || stderr
+            .lock()
+            .unwrap()
+            .contains("retrying until the cluster is back")),
+        "the consumer says the cluster is gone: {}",
+        stderr.lock().unwrap()
+    );
+    assert!(
+        child.try_wait().expect("try_wait").is_none(),
+        "the consumer keeps running: {}",
+        stderr.lock().unwrap()
+    );
+    broker.restart_on_same_port();
+    run_tool(PRODUCER, &bs, &["-t", "restarted"], b"after\n").ok();
+    assert_eq!(
+        lines.next().and_then(Result::ok).as_deref(),
+        Some("after"),
+        "{}",
+        stderr.lock().unwrap()
+    );
+    let status = child.wait().expect("console-consumer exits");
+    assert!(status.success(), "{status:?}: {}", stderr.lock().unwrap());
+    assert!(
+        stderr.lock().unwrap().contains("the cluster is back"),
+        "{}",
+        stderr.lock().unwrap()
+    );
+}
+
+/// Ctrl-C ends the producer at once even while it waits for input that
+/// never comes (a terminal, or a pipe kept open): the summary is printed
+/// and the process exits, without waiting for one more line.
+#[test]
+fn ctrl_c_ends_the_producer_while_it_waits_for_input() {
+    use std::io::{Read, Write};
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    let broker = BrokerProcess::start(&[]);
+    let bs = broker.bootstrap();
+    create(&bs, "typed", "1");
+    let mut child = spawn_producer(&bs, &["-t", "typed"], Stdio::null());
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(b"typed\n").expect("write a line");
+    assert!(common::wait_until(Duration::from_secs(10), || {
+        high_watermark(&bs, "typed") == 1
+    }));
+    let interrupted = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill -INT");
+    assert!(interrupted.success());
+    let asked = Instant::now();
+    let exited = common::wait_until(Duration::from_secs(10), || {
+        matches!(child.try_wait(), Ok(Some(_)))
+    });
+    if !exited {
+        let _ = child.kill();
+    }
+    assert!(
+        exited,
+        "console-producer still waits for input {:?} after Ctrl-C",
+        asked.elapsed()
+    );
+    let mut seen = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut seen)
+        .expect("stderr");
+    assert!(seen.contains("Sent 1 records (0 failed)"), "{seen}");
+    assert_eq!(child.wait().expect("status").code(), Some(0), "{seen}");
+    drop(stdin);
+}
+
+/// The topic may be named first, as rpk takes it, beside --topic.
+#[test]
+fn the_topic_can_be_named_positionally() {
+    let broker = BrokerProcess::start(&[]);
+    let bs = broker.bootstrap();
+    create(&bs, "named", "1");
+    let sent = run_tool(PRODUCER, &bs, &["named"], b"first\nsecond\n");
+    assert_eq!(sent.code, Some(0), "{}", sent.stderr);
+    let read = run_tool(
+        CONSUMER,
+        &bs,
+        &["named", "--from-beginning", "--max-messages", "2"],
+        b"",
+    );
+    assert_eq!(read.ok(), "first\nsecond\n");
+    let both = run_tool(PRODUCER, &bs, &["named", "--topic", "named"], b"");
+    assert_eq!(both.code, Some(2), "{}", both.stderr);
 }

@@ -404,3 +404,217 @@ fn bad_arguments_are_one_line_and_exit_2() {
         assert!(out.stderr.starts_with("group-inspect: "), "{}", out.stderr);
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn groups_are_named_positionally_as_rpk_does() {
+    let broker = BrokerProcess::start(GROUP_BROKER);
+    let bs = broker.bootstrap();
+    create_topic(&bs, "orders", 1, &[]).await;
+    let member: rdkafka::consumer::BaseConsumer = common::client_config(&bs)
+        .set("group.id", "billing")
+        .create()
+        .expect("consumer");
+    let mut offsets = TopicPartitionList::new();
+    offsets
+        .add_partition_offset("orders", 0, Offset::Offset(0))
+        .expect("offset");
+    member.commit(&offsets, CommitMode::Sync).expect("commit");
+
+    let positional = inspect(&bs, &["describe", "billing", "--output", "json"]);
+    let all: Vec<Value> = serde_json::from_str(positional.ok()).expect("JSON");
+    assert_eq!(all.len(), 1);
+    assert!(all[0].to_string().contains("\"billing\""), "{}", all[0]);
+    let reset = inspect(
+        &bs,
+        &[
+            "reset-offsets",
+            "billing",
+            "--topic",
+            "orders",
+            "--to-latest",
+            "--output",
+            "json",
+        ],
+    );
+    assert!(
+        reset.ok().contains("\"group\":\"billing\""),
+        "{}",
+        reset.stdout
+    );
+    // kafka-consumer-groups.sh's --export and --from-file round trip.
+    let export = inspect(
+        &bs,
+        &[
+            "reset-offsets",
+            "billing",
+            "--all-topics",
+            "--to-current",
+            "--export",
+        ],
+    );
+    assert_eq!(export.ok(), "orders,0,0\n");
+    let file = tempfile::NamedTempFile::new().expect("temp file");
+    std::fs::write(file.path(), "orders,0,0\n").expect("write");
+    let path = file.path().to_str().expect("utf-8 path");
+    let producer = producer(&bs, &[]);
+    for v in ["a", "b", "c"] {
+        producer
+            .send(
+                FutureRecord::<(), _>::to("orders").payload(v),
+                Duration::from_secs(10),
+            )
+            .await
+            .expect("delivered");
+    }
+    inspect(
+        &bs,
+        &[
+            "reset-offsets",
+            "billing",
+            "--all-topics",
+            "--to-latest",
+            "--execute",
+        ],
+    )
+    .ok();
+    assert_eq!(committed(&bs, "billing"), vec![(0, Some(3))]);
+    inspect(
+        &bs,
+        &["reset-offsets", "billing", "--from-file", path, "--execute"],
+    )
+    .ok();
+    assert_eq!(committed(&bs, "billing"), vec![(0, Some(0))]);
+    let both_scopes = inspect(
+        &bs,
+        &[
+            "reset-offsets",
+            "billing",
+            "--from-file",
+            path,
+            "--all-topics",
+        ],
+    );
+    assert_eq!(both_scopes.code, Some(2), "{}", both_scopes.stderr);
+
+    let both = inspect(&bs, &["describe", "billing", "--group", "billing"]);
+    assert_eq!(both.code, Some(2), "{}", both.stderr);
+    assert_eq!(both.stderr.lines().count(), 1, "{}", both.stderr);
+    inspect(&bs, &["delete", "billing", "--yes"]).ok();
+    assert!(inspect(&bs, &["list"])
+        .ok()
+        .lines()
+        .all(|l| !l.contains("billing")));
+}
+
+/// `describe --watch` lives through a broker restart, as a tail does: it
+/// says once that the cluster is gone and once that it is back, and shows
+/// the group again, with what was committed while it waited.
+#[test]
+fn a_watch_lives_through_a_broker_restart() {
+    use std::io::Read;
+    use std::sync::{Arc, Mutex};
+
+    let mut broker = BrokerProcess::start(GROUP_BROKER);
+    let bs = broker.bootstrap();
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(create_topic(&bs, "watched", 1, &[]));
+    let commit = |offset: i64| {
+        let member: rdkafka::consumer::BaseConsumer = common::client_config(&bs)
+            .set("group.id", "watchers")
+            .create()
+            .expect("consumer");
+        let mut offsets = TopicPartitionList::new();
+        offsets
+            .add_partition_offset("watched", 0, Offset::Offset(offset))
+            .expect("offset");
+        member.commit(&offsets, CommitMode::Sync).expect("commit");
+    };
+    commit(0);
+
+    let mut child = spawn_tool(INSPECT, &bs, &["describe", "watchers", "--watch", "1"]);
+    let kept = |pipe: Box<dyn Read + Send>| {
+        let text = Arc::new(Mutex::new(String::new()));
+        let into = Arc::clone(&text);
+        std::thread::spawn(move || {
+            let mut pipe = pipe;
+            let mut chunk = [0u8; 1024];
+            while let Ok(n) = pipe.read(&mut chunk) {
+                if n == 0 {
+                    break;
+                }
+                into.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&chunk[..n]));
+            }
+        });
+        text
+    };
+    let stdout = kept(Box::new(child.stdout.take().expect("stdout")));
+    let stderr = kept(Box::new(child.stderr.take().expect("stderr")));
+    // GROUP TOPIC PARTITION CURRENT-OFFSET: the rows showing `current`.
+    let rows_at = |current: &str| {
+        stdout
+            .lock()
+            .unwrap()
+            .lines()
+            .filter(|l| {
+                l.split_whitespace().take(4).collect::<Vec<_>>()
+                    == ["watchers", "watched", "0", current]
+            })
+            .count()
+    };
+    assert!(
+        wait_until(Duration::from_secs(30), || rows_at("0") > 0),
+        "the watch shows the group: {}{}",
+        stdout.lock().unwrap(),
+        stderr.lock().unwrap()
+    );
+
+    broker.stop();
+    assert!(
+        wait_until(Duration::from_secs(30), || stderr
+            .lock()
+            .unwrap()
+            .contains("retrying until the cluster is back")),
+        "the watch says the cluster is gone: {}",
+        stderr.lock().unwrap()
+    );
+    assert!(
+        child.try_wait().expect("try_wait").is_none(),
+        "the watch keeps running: {}",
+        stderr.lock().unwrap()
+    );
+    broker.restart_on_same_port();
+    commit(1);
+    assert!(
+        wait_until(Duration::from_secs(60), || rows_at("1") > 0
+            && stderr
+                .lock()
+                .unwrap()
+                .contains("group-inspect: the cluster is back")),
+        "the watch shows the group again: {}{}",
+        stdout.lock().unwrap(),
+        stderr.lock().unwrap()
+    );
+    let said = stderr.lock().unwrap().clone();
+    assert_eq!(
+        said.matches("retrying until the cluster is back").count(),
+        1,
+        "the outage is said once: {said}"
+    );
+    assert_eq!(
+        said.lines()
+            .filter(|l| *l == "group-inspect: the cluster is back")
+            .count(),
+        1,
+        "{said}"
+    );
+
+    let interrupted = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill -INT");
+    assert!(interrupted.success());
+    let status = child.wait().expect("wait for group-inspect");
+    assert!(status.success(), "{status:?}: {}", stderr.lock().unwrap());
+}

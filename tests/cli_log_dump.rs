@@ -180,15 +180,18 @@ async fn a_stopped_brokers_files_are_dumped_and_damage_is_found() {
         .ok()
         .to_string();
     assert!(text.contains("startOffset: 0"), "{text}");
-    let snapshot = dir.join("rolled-0/00000000000000000001.snapshot");
+    // The broker's clean stop snapshotted the log end (offset 3), and the
+    // two newest snapshots are kept: the roll-time one at 1 is gone.
+    let snapshot = dir.join("rolled-0/00000000000000000003.snapshot");
     let text = dump(&["--files", snapshot.to_str().unwrap()])
         .ok()
         .to_string();
     assert!(text.contains("producerId: "), "{text}");
     assert!(
-        text.contains("| firstSequence: 0 lastSequence: 0 firstOffset: 0 lastOffset: 0"),
+        text.contains("| firstSequence: 2 lastSequence: 2 firstOffset: 2 lastOffset: 2"),
         "{text}"
     );
+    assert!(!dir.join("rolled-0/00000000000000000001.snapshot").exists());
 
     // The compacted topic's records as they were written.
     let compacted = segment(&dir, "compacted-0");

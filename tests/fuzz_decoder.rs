@@ -254,6 +254,7 @@ fn decode_body(
         InitProducerId => InitProducerIdRequest,
         JoinGroup => JoinGroupRequest,
         LeaveGroup => LeaveGroupRequest,
+        ListConfigResources => ListConfigResourcesRequest,
         ListGroups => ListGroupsRequest,
         ListOffsets => ListOffsetsRequest,
         ListPartitionReassignments => ListPartitionReassignmentsRequest,

@@ -21,3 +21,19 @@ fn completions_and_man_pages_match_the_clap_definitions() {
         "stale generated files {stale:?}: run `GREGOR_BLESS=1 cargo test --test generated_docs`"
     );
 }
+
+#[test]
+fn the_man_pages_examples_parse() {
+    for command in gregor::cli::docs::commands() {
+        let tool = command.get_name().to_string();
+        for (_, line) in gregor::cli::docs::examples(&tool) {
+            let words: Vec<&str> = line
+                .split_whitespace()
+                .map(|w| w.trim_matches('\''))
+                .collect();
+            if let Err(e) = command.clone().try_get_matches_from(&words) {
+                panic!("{line}: {e}");
+            }
+        }
+    }
+}

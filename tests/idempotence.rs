@@ -193,3 +193,46 @@ async fn lost_acknowledgements_and_a_kill_9_cause_no_duplicates_or_gaps() {
         );
     }
 }
+
+/// A clean stop snapshots each partition's producer state at its log end
+/// (Kafka's `UnifiedLog.close`), so the next start loads it instead of
+/// replaying the active segment's batches; retries are still recognised.
+#[tokio::test]
+async fn a_clean_stop_snapshots_producer_state_at_the_log_end() {
+    let mut broker = BrokerProcess::start(&[]);
+    create_topic(&broker.bootstrap(), "snapped", 1, &[]).await;
+    let mut client = RawClient::connect(broker.port);
+    let (id, epoch) = init_producer_id(&mut client);
+    assert_eq!(
+        produce(&mut client, "snapped", batch(id, epoch, 0, 3)),
+        (0, 0)
+    );
+    assert_eq!(
+        produce(&mut client, "snapped", batch(id, epoch, 3, 4)),
+        (0, 3)
+    );
+    drop(client);
+    broker.stop();
+    let snapshot = broker
+        .dir
+        .join("snapped-0")
+        .join(format!("{:020}.snapshot", 7));
+    assert!(
+        snapshot.exists(),
+        "{} after a clean stop; the partition holds {:?}",
+        snapshot.display(),
+        std::fs::read_dir(broker.dir.join("snapped-0"))
+            .map(|d| d.flatten().map(|e| e.file_name()).collect::<Vec<_>>())
+    );
+    broker.restart();
+    let mut client = RawClient::connect(broker.port);
+    assert_eq!(
+        produce(&mut client, "snapped", batch(id, epoch, 3, 4)),
+        (0, 3),
+        "a retry of the last batch gets its first offset back"
+    );
+    assert_eq!(
+        produce(&mut client, "snapped", batch(id, epoch, 7, 1)),
+        (0, 7)
+    );
+}

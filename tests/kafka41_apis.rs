@@ -3,7 +3,8 @@
 //! partition leaders' producer state, and DescribeTopicPartitions
 //! (KIP-966) paging through topics with its cursor, DescribeQuorum's ACL
 //! check, and the features ApiVersions advertises and UpdateFeatures
-//! changes, each with Kafka's error codes.
+//! changes, and ListConfigResources (KIP-1142) listing each config
+//! resource type, each with Kafka's error codes.
 
 mod common;
 
@@ -459,4 +460,132 @@ fn features_are_advertised_and_updated_with_kafkas_checks() {
         update(&mut client, &[("group.version", 1, 1)], true, 2).error_code
             == CLUSTER_AUTHORIZATION_FAILED
     }));
+}
+
+// ConfigResource types.
+const BROKER: i8 = 4;
+const BROKER_LOGGER: i8 = 8;
+const CLIENT_METRICS: i8 = 16;
+const GROUP: i8 = 32;
+
+/// A raw ListConfigResources: its error code and (type, name) of every
+/// resource listed, sorted.
+fn list_config_resources(port: u16, types: &[i8], version: i16) -> (i16, Vec<(i8, String)>) {
+    let request = ListConfigResourcesRequest::default().with_resource_types(types.to_vec());
+    let response = RawClient::connect(port)
+        .call(&request, version)
+        .expect("ListConfigResources answered");
+    let mut listed: Vec<(i8, String)> = response
+        .config_resources
+        .iter()
+        .map(|r| (r.resource_type, r.resource_name.to_string()))
+        .collect();
+    listed.sort();
+    (response.error_code, listed)
+}
+
+/// Creates client metrics subscription `name` through IncrementalAlterConfigs.
+fn subscribe(port: u16, name: &str) {
+    use kafka_protocol::messages::incremental_alter_configs_request::{
+        AlterConfigsResource, AlterableConfig,
+    };
+    let request = IncrementalAlterConfigsRequest::default().with_resources(vec![
+        AlterConfigsResource::default()
+            .with_resource_type(CLIENT_METRICS)
+            .with_resource_name(s(name))
+            .with_configs(vec![AlterableConfig::default()
+                .with_name(s("metrics"))
+                .with_config_operation(0)
+                .with_value(Some(s("org.apache.kafka.producer.")))]),
+    ]);
+    let response = RawClient::connect(port)
+        .call(&request, 1)
+        .expect("IncrementalAlterConfigs answered");
+    assert_eq!(response.responses[0].error_code, 0);
+}
+
+/// Commits offset 1 of partition 0 of `topic` for `group`, outside any generation.
+fn commit(port: u16, group: &str, topic: &str) {
+    use kafka_protocol::messages::offset_commit_request::{
+        OffsetCommitRequestPartition, OffsetCommitRequestTopic,
+    };
+    let request = OffsetCommitRequest::default()
+        .with_group_id(GroupId(s(group)))
+        .with_generation_id_or_member_epoch(-1)
+        .with_topics(vec![OffsetCommitRequestTopic::default()
+            .with_name(name(topic))
+            .with_partitions(vec![OffsetCommitRequestPartition::default()
+                .with_partition_index(0)
+                .with_committed_offset(1)])]);
+    let response = RawClient::connect(port)
+        .call(&request, 8)
+        .expect("OffsetCommit answered");
+    assert_eq!(response.topics[0].partitions[0].error_code, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_config_resources_lists_each_type_kafka_lists() {
+    const UNSUPPORTED_VERSION: i16 = 35;
+    let broker = BrokerProcess::start(&[]);
+    let port = broker.port;
+    create_topic(&broker.bootstrap(), "t", 1, &[]).await;
+    subscribe(port, "producers");
+    commit(port, "g", "t");
+
+    // v0 (KIP-1000's ListClientMetricsResources): only subscriptions.
+    assert_eq!(
+        list_config_resources(port, &[], 0),
+        (0, vec![(CLIENT_METRICS, "producers".to_string())])
+    );
+
+    // Every topic the cluster has, internal ones too, as Metadata lists them.
+    let metadata = RawClient::connect(port)
+        .call(&MetadataRequest::default().with_topics(None), 12)
+        .expect("Metadata answered");
+    let mut topics: Vec<(i8, String)> = metadata
+        .topics
+        .iter()
+        .map(|t| (TOPIC, t.name.as_ref().unwrap().to_string()))
+        .collect();
+    topics.sort();
+    assert!(topics.contains(&(TOPIC, "t".to_string())));
+    assert_eq!(
+        list_config_resources(port, &[TOPIC], 1),
+        (0, topics.clone())
+    );
+
+    let mut every = topics;
+    every.extend([
+        (BROKER, "1".to_string()),
+        (BROKER_LOGGER, "1".to_string()),
+        (CLIENT_METRICS, "producers".to_string()),
+        (GROUP, "g".to_string()),
+    ]);
+    every.sort();
+    assert_eq!(list_config_resources(port, &[], 1), (0, every));
+
+    // A type it cannot list refuses the whole request.
+    assert_eq!(
+        list_config_resources(port, &[TOPIC, 1], 1),
+        (UNSUPPORTED_VERSION, vec![])
+    );
+}
+
+#[test]
+fn list_config_resources_needs_describe_configs_on_the_cluster() {
+    let broker = BrokerProcess::start(AUTHORIZER);
+    subscribe(broker.port, "producers");
+    assert_eq!(
+        list_config_resources(broker.port, &[], 1).0,
+        0,
+        "open while no ACL names the cluster"
+    );
+    const DESCRIBE_CONFIGS: i8 = 10;
+    deny(broker.port, CLUSTER, "kafka-cluster", DESCRIBE_CONFIGS);
+    for version in [0, 1] {
+        assert_eq!(
+            list_config_resources(broker.port, &[], version),
+            (CLUSTER_AUTHORIZATION_FAILED, vec![])
+        );
+    }
 }

@@ -1,7 +1,10 @@
 //! Client quotas end to end: set with config-admin (DescribeClientQuotas /
 //! AlterClientQuotas), kept in the metadata quorum across a restart, and
-//! enforced on Produce as Kafka does (throttle_time_ms in the response, the
-//! connection muted meanwhile), for one client id and not another.
+//! enforced as Kafka does (throttle_time_ms in the response, the
+//! connection muted meanwhile), for one client id and not another: the
+//! produce byte rate, the request quota (request_percentage) and the
+//! controller mutation quota (KIP-599), with their metrics on the
+//! metrics endpoint.
 
 mod common;
 
@@ -9,7 +12,14 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{run_tool, BrokerProcess};
+use common::scrape::{sample, scrape};
+use common::{free_port, run_tool, wait_until, BrokerProcess, RawClient};
+use kafka_protocol::messages::create_topics_request::CreatableTopic;
+use kafka_protocol::messages::delete_topics_request::DeleteTopicState;
+use kafka_protocol::messages::{
+    CreateTopicsRequest, DeleteTopicsRequest, MetadataRequest, MetadataResponse, TopicName,
+};
+use kafka_protocol::protocol::StrBytes;
 use rdkafka::config::ClientConfig;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
@@ -290,4 +300,246 @@ fn quotas_follow_kafkas_precedence_and_survive_a_restart() {
         tool(&bs, &["--describe", "--user", "alice", "--client", "app"]).ok(),
         ""
     );
+}
+
+/// The quota window the tests below run with: two samples of a second, so
+/// that a controller mutation bucket holds two seconds' worth of credits.
+const SHORT_WINDOW: [&str; 2] = ["quota.window.num=2", "quota.window.size.seconds=1"];
+
+fn metadata(client: &mut RawClient) -> MetadataResponse {
+    client
+        .call(
+            &MetadataRequest::default().with_topics(Some(Vec::new())),
+            12,
+        )
+        .expect("metadata answered")
+}
+
+#[test]
+fn a_client_over_its_request_quota_is_throttled_and_others_are_not() {
+    let metrics_port = free_port();
+    let listener = format!("metrics.listener=http://127.0.0.1:{metrics_port}");
+    let mut overrides = SHORT_WINDOW.to_vec();
+    overrides.push(&listener);
+    let broker = BrokerProcess::start(&overrides);
+    let bs = broker.bootstrap();
+    // A ten-thousandth of a percent of one thread: a microsecond of
+    // handler time a second, which any request exceeds.
+    run_tool(
+        CONFIG_ADMIN,
+        &bs,
+        &[
+            "--alter",
+            "--client",
+            "busy",
+            "--add-config",
+            "request_percentage=0.0001",
+        ],
+        b"",
+    )
+    .ok();
+    let port: u16 = bs.rsplit_once(':').unwrap().1.parse().unwrap();
+    let mut busy = RawClient::connect(port).with_client_id("busy");
+    assert!(
+        wait_until(Duration::from_secs(15), || metadata(&mut busy)
+            .throttle_time_ms
+            > 0),
+        "the quota never throttled the busy client"
+    );
+    // From then on every response carries a throttle time, and the next
+    // request is not read before the last throttle is over (KIP-219).
+    for _ in 0..3 {
+        let response = metadata(&mut busy);
+        assert!(response.throttle_time_ms > 0, "{response:?}");
+        // At most one window (Kafka's bound for the request quota).
+        assert!(response.throttle_time_ms <= 1000, "{response:?}");
+        let next = Instant::now();
+        let again = metadata(&mut busy);
+        assert!(again.throttle_time_ms > 0);
+        assert!(
+            next.elapsed() + Duration::from_millis(100)
+                >= Duration::from_millis(response.throttle_time_ms as u64),
+            "the request after a {} ms throttle was answered {:?} later",
+            response.throttle_time_ms,
+            next.elapsed()
+        );
+    }
+    let mut other = RawClient::connect(port).with_client_id("other");
+    for _ in 0..20 {
+        assert_eq!(
+            metadata(&mut other).throttle_time_ms,
+            0,
+            "a client without a quota is not throttled"
+        );
+    }
+
+    let samples = scrape(metrics_port);
+    let busy_labels = [("user", ""), ("client_id", "busy")];
+    let throttle = sample(&samples, "kafka_server_request_throttle_time", &busy_labels);
+    assert!(throttle.is_some_and(|t| t > 0.0), "{throttle:?}");
+    let time = sample(&samples, "kafka_server_request_request_time", &busy_labels);
+    assert!(time.is_some_and(|t| t > 0.0), "{time:?}");
+    assert_eq!(
+        sample(
+            &samples,
+            "kafka_server_request_request_time",
+            &[("client_id", "other")]
+        ),
+        None,
+        "a client without a quota has no quota sensor"
+    );
+    let throttled_ms = sample(
+        &samples,
+        "kafka_network_requestmetrics_throttletimems_sum",
+        &[("request", "Metadata")],
+    );
+    assert!(throttled_ms.is_some_and(|t| t > 0.0), "{throttled_ms:?}");
+}
+
+fn topic(name: &str, partitions: i32) -> CreatableTopic {
+    CreatableTopic::default()
+        .with_name(TopicName(StrBytes::from_string(name.to_string())))
+        .with_num_partitions(partitions)
+        .with_replication_factor(1)
+}
+
+#[test]
+fn the_controller_mutation_quota_refuses_new_clients_and_throttles_old_ones() {
+    let metrics_port = free_port();
+    let listener = format!("metrics.listener=http://127.0.0.1:{metrics_port}");
+    let mut overrides = SHORT_WINDOW.to_vec();
+    overrides.push(&listener);
+    let broker = BrokerProcess::start(&overrides);
+    let bs = broker.bootstrap();
+    // One partition a second: a bucket of two credits with this window.
+    for client in ["admin", "old-admin"] {
+        run_tool(
+            CONFIG_ADMIN,
+            &bs,
+            &[
+                "--alter",
+                "--client",
+                client,
+                "--add-config",
+                "controller_mutation_rate=1",
+            ],
+            b"",
+        )
+        .ok();
+    }
+    let port: u16 = bs.rsplit_once(':').unwrap().1.parse().unwrap();
+    let mut observer = RawClient::connect(port).with_client_id("observer");
+    // This broker answers DescribeClientQuotas from the image it enforces.
+    assert!(wait_until(Duration::from_secs(10), || {
+        let described = run_tool(
+            CONFIG_ADMIN,
+            &bs,
+            &["--describe", "--entity-type", "clients"],
+            b"",
+        );
+        described
+            .stdout
+            .matches("controller_mutation_rate=1.0")
+            .count()
+            == 2
+    }));
+
+    // KIP-599's strict versions: ten partitions in five topics against two
+    // credits. The first topic takes them, the second overdraws the bucket
+    // (a mutation is refused only once it is overdrawn), the rest are
+    // refused with THROTTLING_QUOTA_EXCEEDED.
+    let mut admin = RawClient::connect(port).with_client_id("admin");
+    let names: Vec<String> = (0..5).map(|i| format!("strict-{i}")).collect();
+    let request = CreateTopicsRequest::default()
+        .with_timeout_ms(30_000)
+        .with_topics(names.iter().map(|n| topic(n, 2)).collect());
+    let response = admin.call(&request, 7).expect("create topics answered");
+    let codes: Vec<i16> = response.topics.iter().map(|t| t.error_code).collect();
+    assert_eq!(codes, vec![0, 0, 89, 89, 89], "{response:?}");
+    assert!(
+        response.topics[2]
+            .error_message
+            .as_ref()
+            .is_some_and(|m| m.contains("throttling quota")),
+        "{response:?}"
+    );
+    assert!(
+        response.throttle_time_ms > 0 && response.throttle_time_ms <= 2000,
+        "{response:?}"
+    );
+    // DeleteTopics v5+ is strict too. Asked at once on another connection
+    // (this one is muted until the bucket is back at zero), the bucket is
+    // still overdrawn.
+    let mut admin_again = RawClient::connect(port).with_client_id("admin");
+    let delete = DeleteTopicsRequest::default()
+        .with_timeout_ms(30_000)
+        .with_topics(vec![DeleteTopicState::default()
+            .with_name(Some(TopicName(StrBytes::from_string(names[0].clone()))))]);
+    let deleted = admin_again
+        .call(&delete, 6)
+        .expect("delete topics answered");
+    assert_eq!(deleted.responses[0].error_code, 89, "{deleted:?}");
+    assert!(deleted.throttle_time_ms > 0, "{deleted:?}");
+    // The sensors' figures are over the two-second window: read them now.
+    let samples = scrape(metrics_port);
+    let labels = [("user", ""), ("client_id", "admin")];
+    let throttle = sample(
+        &samples,
+        "kafka_server_controllermutation_throttle_time",
+        &labels,
+    );
+    assert!(throttle.is_some_and(|t| t > 0.0), "{throttle:?}");
+    let rate = sample(
+        &samples,
+        "kafka_server_controllermutation_mutation_rate",
+        &labels,
+    );
+    assert!(rate.is_some_and(|r| r > 0.0), "{rate:?}");
+
+    let existing: Vec<String> = observer
+        .call(&MetadataRequest::default().with_topics(None), 12)
+        .expect("metadata")
+        .topics
+        .iter()
+        .filter_map(|t| t.name.as_ref().map(|n| n.0.to_string()))
+        .collect();
+    assert!(existing.contains(&names[0]) && existing.contains(&names[1]));
+    assert!(
+        !existing.iter().any(|n| names[2..].contains(n)),
+        "{existing:?}"
+    );
+
+    // Older versions are permissive: every topic is created, and the
+    // client is throttled for the overdraft (eight credits, eight seconds).
+    let mut old = RawClient::connect(port).with_client_id("old-admin");
+    let old_names: Vec<String> = (0..5).map(|i| format!("permissive-{i}")).collect();
+    let request = CreateTopicsRequest::default()
+        .with_timeout_ms(30_000)
+        .with_topics(old_names.iter().map(|n| topic(n, 2)).collect());
+    let response = old.call(&request, 5).expect("create topics answered");
+    assert!(
+        response.topics.iter().all(|t| t.error_code == 0),
+        "{response:?}"
+    );
+    assert!(
+        response.throttle_time_ms > 4000 && response.throttle_time_ms <= 8000,
+        "{response:?}"
+    );
+
+    let samples = scrape(metrics_port);
+    let labels = [("user", ""), ("client_id", "old-admin")];
+    let tokens = sample(&samples, "kafka_server_controllermutation_tokens", &labels);
+    assert!(tokens.is_some_and(|t| t < 0.0), "{tokens:?}");
+    let throttle = sample(
+        &samples,
+        "kafka_server_controllermutation_throttle_time",
+        &labels,
+    );
+    assert!(throttle.is_some_and(|t| t > 0.0), "{throttle:?}");
+    let throttled = sample(
+        &samples,
+        "kafka_network_requestmetrics_throttletimems_sum",
+        &[("request", "CreateTopics")],
+    );
+    assert!(throttled.is_some_and(|t| t > 4000.0), "{throttled:?}");
 }

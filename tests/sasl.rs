@@ -1113,29 +1113,16 @@ async fn a_cluster_whose_every_listener_is_sasl_ssl_replicates_and_fails_over() 
 /// the others, never joins, and the two that agree run the cluster.
 #[test]
 fn a_controller_with_a_wrong_password_cannot_join_the_quorum() {
-    let ports: Vec<u16> = (0..3).map(|_| common::free_port()).collect();
-    let voters = ports
-        .iter()
-        .enumerate()
-        .map(|(i, p)| format!("{}@127.0.0.1:{p}", i + 1))
-        .collect::<Vec<_>>()
-        .join(",");
-    let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let quorum = PlainQuorum::new();
     let nodes: Vec<LoggedBroker> = (0..3)
         .map(|i| {
             let password = if i == 2 { "guessed" } else { "quorum-secret" };
-            LoggedBroker::launch(
-                dirs[i].path(),
-                &[
-                    format!("node.id={}", i + 1),
-                    format!("controller.quorum.voters={voters}"),
-                    "controller.listener.names=CONTROLLER".to_string(),
-                    "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:SASL_PLAINTEXT".to_string(),
-                    format!("listeners=PLAINTEXT://127.0.0.1:0,CONTROLLER://127.0.0.1:{}", ports[i]),
-                    "sasl.enabled.mechanisms=PLAIN".to_string(),
-                    "sasl.mechanism.controller.protocol=PLAIN".to_string(),
-                    format!("listener.name.controller.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username=\"controller\" password=\"{password}\" user_controller=\"{password}\";"),
-                ],
+            quorum.launch(
+                i,
+                "controller",
+                password,
+                &format!("user_controller=\"{password}\""),
+                &[],
             )
         })
         .collect();
@@ -1164,37 +1151,74 @@ fn a_controller_with_a_wrong_password_cannot_join_the_quorum() {
     assert!(nodes[2].port(Duration::ZERO).is_none());
 }
 
+/// A broker-only node logs in to the controllers over SASL like a
+/// controller does: with the quorum's password it follows the metadata
+/// log and registers; with a wrong one it is refused and never does.
+#[test]
+fn a_broker_only_node_joins_a_sasl_quorum_only_with_its_password() {
+    let quorum = PlainQuorum::new();
+    let users = "user_controller=\"quorum-secret\" user_broker=\"broker-secret\"";
+    let controllers: Vec<LoggedBroker> = (0..3)
+        .map(|i| quorum.launch(i, "controller", "quorum-secret", users, &[]))
+        .collect();
+    let port = controllers[0]
+        .port(Duration::from_secs(90))
+        .unwrap_or_else(|| panic!("node 1 serves: {}", controllers[0].log.lock().unwrap()));
+    let observer = quorum.launch_broker(4, "broker", "broker-secret", users);
+    let intruder = quorum.launch_broker(5, "broker", "guessed", users);
+    let registered = || {
+        let metadata = RawClient::connect(port)
+            .call(&MetadataRequest::default().with_topics(None), 12)
+            .expect("metadata");
+        let mut brokers: Vec<i32> = metadata.brokers.iter().map(|b| b.node_id.0).collect();
+        brokers.sort_unstable();
+        brokers
+    };
+    assert!(
+        wait_until(Duration::from_secs(60), || registered() == [1, 2, 3, 4]),
+        "the broker-only node registers: {:?}\nnode 4: {}",
+        registered(),
+        observer.log.lock().unwrap()
+    );
+    assert!(
+        observer.port(Duration::from_secs(30)).is_some(),
+        "node 4 serves: {}",
+        observer.log.lock().unwrap()
+    );
+    assert!(
+        wait_until(Duration::from_secs(15), || intruder
+            .logged("cannot log in to a metadata quorum peer")
+            && intruder.logged("Invalid username or password")),
+        "node 5: {}",
+        intruder.log.lock().unwrap()
+    );
+    assert_eq!(
+        registered(),
+        [1, 2, 3, 4],
+        "the refused node never registered"
+    );
+    assert!(intruder.port(Duration::ZERO).is_none());
+}
+
 /// With an authorizer on, a quorum peer needs CLUSTER_ACTION on the
 /// cluster: node 3 logs in with a valid PLAIN user that is neither a
-/// super user nor granted it, is refused by the others and never joins;
-/// the two controllers whose user is a super user run the cluster.
+/// super user nor granted it, is refused by the others, stops with
+/// Kafka's reason (as KRaft's raft client dies of
+/// CLUSTER_AUTHORIZATION_FAILED) and never joins; the two controllers
+/// whose user is a super user run the cluster, undisturbed by the
+/// elections node 3 would otherwise keep calling.
 #[test]
 fn an_authenticated_peer_without_cluster_action_cannot_join_the_quorum() {
-    let ports: Vec<u16> = (0..3).map(|_| common::free_port()).collect();
-    let voters = ports
-        .iter()
-        .enumerate()
-        .map(|(i, p)| format!("{}@127.0.0.1:{p}", i + 1))
-        .collect::<Vec<_>>()
-        .join(",");
-    let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
-    let nodes: Vec<LoggedBroker> = (0..3)
+    let quorum = PlainQuorum::new();
+    let mut nodes: Vec<LoggedBroker> = (0..3)
         .map(|i| {
             let user = if i == 2 { "intruder" } else { "controller" };
-            LoggedBroker::launch(
-                dirs[i].path(),
-                &[
-                    format!("node.id={}", i + 1),
-                    format!("controller.quorum.voters={voters}"),
-                    "controller.listener.names=CONTROLLER".to_string(),
-                    "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:SASL_PLAINTEXT".to_string(),
-                    format!("listeners=PLAINTEXT://127.0.0.1:0,CONTROLLER://127.0.0.1:{}", ports[i]),
-                    "sasl.enabled.mechanisms=PLAIN".to_string(),
-                    "sasl.mechanism.controller.protocol=PLAIN".to_string(),
-                    format!("listener.name.controller.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username=\"{user}\" password=\"{user}-secret\" user_controller=\"controller-secret\" user_intruder=\"intruder-secret\";"),
-                    "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer".to_string(),
-                    "super.users=User:controller".to_string(),
-                ],
+            quorum.launch(
+                i,
+                user,
+                &format!("{user}-secret"),
+                "user_controller=\"controller-secret\" user_intruder=\"intruder-secret\"",
+                &[STANDARD_AUTHORIZER, "super.users=User:controller"],
             )
         })
         .collect();
@@ -1227,6 +1251,18 @@ fn an_authenticated_peer_without_cluster_action_cannot_join_the_quorum() {
         "the unauthorised controller never registered"
     );
     assert!(nodes[2].port(Duration::ZERO).is_none());
+    let node3 = &mut nodes[2];
+    assert!(
+        wait_until(Duration::from_secs(60), || node3.exited()),
+        "node 3 stops: {}",
+        node3.log.lock().unwrap()
+    );
+    assert!(
+        node3.logged("ClusterAuthorizationFailed")
+            && node3.logged("User:intruder is not allowed CLUSTER_ACTION on the cluster"),
+        "node 3 says why: {}",
+        node3.log.lock().unwrap()
+    );
 }
 
 /// Kafka's default controller mechanism, GSSAPI, stops the start with one line.
@@ -1287,4 +1323,173 @@ fn a_request_in_the_middle_of_a_reauthentication_is_not_served() {
     let renewed = authenticate(&mut client, b"\0alice\0alice-secret").expect("answered");
     assert_eq!(renewed.error_code, 0);
     assert!(metadata_served(&mut client));
+}
+
+/// CLUSTER_ACTION taken away from a running controller stops it, as KRaft
+/// stops a node whose raft client is refused: node 3 joins through an ACL
+/// that grants its user CLUSTER_ACTION, and once the ACL is deleted its
+/// next request to a peer is refused and the process exits with the
+/// reason, while nodes 1 and 2 serve on.
+#[test]
+fn a_controller_whose_cluster_action_is_revoked_stops_with_the_reason() {
+    use kafka_protocol::messages::create_acls_request::AclCreation;
+    use kafka_protocol::messages::delete_acls_request::DeleteAclsFilter;
+    use kafka_protocol::messages::{CreateAclsRequest, DeleteAclsRequest};
+    const CLUSTER: i8 = 4;
+    const LITERAL: i8 = 3;
+    const CLUSTER_ACTION: i8 = 9;
+    const ALLOW: i8 = 3;
+    let quorum = PlainQuorum::new();
+    let launch = |i: usize| {
+        let user = if i == 2 { "ops" } else { "controller" };
+        quorum.launch(
+            i,
+            user,
+            &format!("{user}-secret"),
+            "user_controller=\"controller-secret\" user_ops=\"ops-secret\"",
+            // The test's own client, on the PLAINTEXT listener, manages the ACLs.
+            &[
+                STANDARD_AUTHORIZER,
+                "super.users=User:controller;User:ANONYMOUS",
+            ],
+        )
+    };
+    let first: Vec<LoggedBroker> = (0..2).map(launch).collect();
+    let port = first[0].port(Duration::from_secs(90)).unwrap_or_else(|| {
+        panic!(
+            "node 1 serves with node 2: {}",
+            first[0].log.lock().unwrap()
+        )
+    });
+    assert!(first[1].port(Duration::from_secs(90)).is_some());
+    let grant = AclCreation::default()
+        .with_resource_type(CLUSTER)
+        .with_resource_name(StrBytes::from_static_str("kafka-cluster"))
+        .with_resource_pattern_type(LITERAL)
+        .with_principal(StrBytes::from_static_str("User:ops"))
+        .with_host(StrBytes::from_static_str("*"))
+        .with_operation(CLUSTER_ACTION)
+        .with_permission_type(ALLOW);
+    let created = RawClient::connect(port)
+        .call(&CreateAclsRequest::default().with_creations(vec![grant]), 3)
+        .expect("CreateAcls");
+    assert_eq!(created.results[0].error_code, 0, "{created:?}");
+    let mut third = launch(2);
+    assert!(
+        third.port(Duration::from_secs(90)).is_some(),
+        "node 3 joins with CLUSTER_ACTION granted: {}",
+        third.log.lock().unwrap()
+    );
+    let revoke = DeleteAclsFilter::default()
+        .with_resource_type_filter(CLUSTER)
+        .with_resource_name_filter(None)
+        .with_pattern_type_filter(LITERAL)
+        .with_principal_filter(Some(StrBytes::from_static_str("User:ops")))
+        .with_host_filter(None)
+        .with_operation(CLUSTER_ACTION)
+        .with_permission_type(ALLOW);
+    let deleted = RawClient::connect(port)
+        .call(&DeleteAclsRequest::default().with_filters(vec![revoke]), 3)
+        .expect("DeleteAcls");
+    assert_eq!(
+        deleted.filter_results[0].matching_acls.len(),
+        1,
+        "{deleted:?}"
+    );
+    assert!(
+        wait_until(Duration::from_secs(60), || third.exited()),
+        "node 3 stops once refused: {}",
+        third.log.lock().unwrap()
+    );
+    assert!(
+        third.logged("broker-start: stopping: node")
+            && third.logged("User:ops is not allowed CLUSTER_ACTION on the cluster"),
+        "node 3 says why: {}",
+        third.log.lock().unwrap()
+    );
+    let metadata = RawClient::connect(port)
+        .call(&MetadataRequest::default().with_topics(None), 12)
+        .expect("nodes 1 and 2 serve on");
+    assert!(metadata.brokers.iter().any(|b| b.node_id.0 == 1));
+}
+
+const STANDARD_AUTHORIZER: &str =
+    "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer";
+
+/// Three controllers whose CONTROLLER listener is SASL_PLAINTEXT with
+/// PLAIN: their ports, voters and data dirs.
+struct PlainQuorum {
+    ports: Vec<u16>,
+    voters: String,
+    dirs: Vec<tempfile::TempDir>,
+}
+
+impl PlainQuorum {
+    fn new() -> PlainQuorum {
+        let ports: Vec<u16> = (0..3).map(|_| common::free_port()).collect();
+        let voters = ports
+            .iter()
+            .enumerate()
+            .map(|(i, p)| format!("{}@127.0.0.1:{p}", i + 1))
+            .collect::<Vec<_>>()
+            .join(",");
+        // Nodes 1-3 are the voters; 4 and 5 may join as broker-only nodes.
+        let dirs = (0..5).map(|_| tempfile::tempdir().unwrap()).collect();
+        PlainQuorum {
+            ports,
+            voters,
+            dirs,
+        }
+    }
+
+    /// Starts node `i + 1`, logging in to its peers as `user`/`password`
+    /// and checking theirs against the JAAS `users` list
+    /// (`user_<name>="<password>" ...`).
+    fn launch(
+        &self,
+        i: usize,
+        user: &str,
+        password: &str,
+        users: &str,
+        extra: &[&str],
+    ) -> LoggedBroker {
+        self.launch_node(i as i32 + 1, self.ports[i], user, password, users, extra)
+    }
+
+    /// Starts broker-only node `node_id` (`process.roles=broker`), an
+    /// observer of the quorum, logging in to the controllers as `user`.
+    fn launch_broker(&self, node_id: i32, user: &str, password: &str, users: &str) -> LoggedBroker {
+        self.launch_node(
+            node_id,
+            common::free_port(),
+            user,
+            password,
+            users,
+            &["process.roles=broker"],
+        )
+    }
+
+    fn launch_node(
+        &self,
+        node_id: i32,
+        controller_port: u16,
+        user: &str,
+        password: &str,
+        users: &str,
+        extra: &[&str],
+    ) -> LoggedBroker {
+        let mut overrides = vec![
+            format!("node.id={node_id}"),
+            format!("controller.quorum.voters={}", self.voters),
+            "controller.listener.names=CONTROLLER".to_string(),
+            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:SASL_PLAINTEXT"
+                .to_string(),
+            format!("listeners=PLAINTEXT://127.0.0.1:0,CONTROLLER://127.0.0.1:{controller_port}"),
+            "sasl.enabled.mechanisms=PLAIN".to_string(),
+            "sasl.mechanism.controller.protocol=PLAIN".to_string(),
+            format!("listener.name.controller.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username=\"{user}\" password=\"{password}\" {users};"),
+        ];
+        overrides.extend(extra.iter().map(|e| e.to_string()));
+        LoggedBroker::launch(self.dirs[node_id as usize - 1].path(), &overrides)
+    }
 }

@@ -6,10 +6,10 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::io::Write;
 use std::time::Duration;
 
+use common::scrape::scrape;
 use common::{free_port, producer, run_tool, wait_until, BrokerProcess, RawClient};
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::{
@@ -24,40 +24,6 @@ use rdkafka::producer::FutureRecord;
 use uuid::Uuid;
 
 const CONFIG_ADMIN: &str = env!("CARGO_BIN_EXE_config-admin");
-
-/// One sample: its name, labels and value.
-type Sample = (String, Vec<(String, String)>, f64);
-
-/// The gauge samples of one scrape.
-fn scrape(port: u16) -> Vec<Sample> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to metrics");
-    write!(
-        stream,
-        "GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let body = response.split_once("\r\n\r\n").map_or("", |(_, b)| b);
-    let parsed = prometheus_parse::Scrape::parse(body.lines().map(|l| Ok(l.to_string())))
-        .expect("the exposition parses");
-    parsed
-        .samples
-        .into_iter()
-        .filter_map(|s| {
-            let value = match s.value {
-                prometheus_parse::Value::Gauge(v) | prometheus_parse::Value::Untyped(v) => v,
-                _ => return None,
-            };
-            let labels = s
-                .labels
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
-            Some((s.metric, labels, value))
-        })
-        .collect()
-}
 
 fn has_label(labels: &[(String, String)], key: &str, value: &str) -> bool {
     labels.iter().any(|(k, v)| k == key && v == value)

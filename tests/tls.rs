@@ -9,7 +9,7 @@ mod common;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -328,25 +328,7 @@ fn listener_settings_that_cannot_work_stop_the_start_with_one_line() {
         ),
     ];
     for (overrides, expected) in cases {
-        let data = tempfile::tempdir().unwrap();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_broker-start"));
-        cmd.arg("--override")
-            .arg(format!("log.dirs={}", data.path().display()));
-        for o in &overrides {
-            cmd.arg("--override").arg(o);
-        }
-        let out = cmd
-            .stdin(Stdio::null())
-            .env("RUST_LOG", "off")
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success(), "{overrides:?} started");
-        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
-        assert!(
-            stderr.contains(expected),
-            "{overrides:?}: expected {expected:?} in {stderr}"
-        );
+        common::assert_start_refused(&overrides, expected);
     }
 }
 
@@ -480,27 +462,6 @@ fn encrypted_pkcs8_pem(key_der: &[u8], password: &str) -> String {
         .to_string()
 }
 
-/// Starts broker-start with `overrides` and returns its stderr, which must
-/// be one line, after it refused to start.
-fn refused_start(overrides: &[String]) -> String {
-    let data = tempfile::tempdir().unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_broker-start"));
-    cmd.arg("--override")
-        .arg(format!("log.dirs={}", data.path().display()));
-    for o in overrides {
-        cmd.arg("--override").arg(o);
-    }
-    let out = cmd
-        .stdin(Stdio::null())
-        .env("RUST_LOG", "off")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
-    assert!(!out.status.success(), "{overrides:?} started");
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    stderr
-}
-
 #[test]
 fn an_encrypted_pkcs8_key_opens_with_ssl_key_password() {
     let tmp = tempfile::tempdir().unwrap();
@@ -536,9 +497,9 @@ fn an_encrypted_pkcs8_key_opens_with_ssl_key_password() {
 
     let listener = "listeners=SSL://127.0.0.1:0".to_string();
     let location = format!("ssl.keystore.location={}", keystore.display());
-    let missing = refused_start(&[listener.clone(), location.clone()]);
+    let missing = common::refused_start(&[listener.clone(), location.clone()]);
     assert!(missing.contains("set ssl.key.password"), "{missing}");
-    let wrong = refused_start(&[listener, location, "ssl.key.password=wrong".into()]);
+    let wrong = common::refused_start(&[listener, location, "ssl.key.password=wrong".into()]);
     assert!(wrong.contains("cannot decrypt the private key"), "{wrong}");
 }
 

@@ -110,6 +110,7 @@ async fn every_api_answers_an_empty_request_at_every_version() {
     empty::<RemoveRaftVoterRequest>(&mut c);
     empty::<GetTelemetrySubscriptionsRequest>(&mut c);
     empty::<PushTelemetryRequest>(&mut c);
+    empty::<ListConfigResourcesRequest>(&mut c);
     // acks=0 has no response; ask for one.
     sweep(
         &mut c,

@@ -184,6 +184,7 @@ fn api_versions_lists_exactly_the_served_apis() {
         ApiKey::RemoveRaftVoter,
         ApiKey::GetTelemetrySubscriptions,
         ApiKey::PushTelemetry,
+        ApiKey::ListConfigResources,
         ApiKey::DescribeClientQuotas,
         ApiKey::AlterClientQuotas,
     ];

@@ -11,7 +11,7 @@ use crate::config::BrokerConfig;
 use crate::coordinator_records::partition_for;
 use crate::group::{GroupCoordinator, OFFSETS_TOPIC};
 use crate::partition::ReplicaManager;
-use crate::quota::{Mute, QuotaManager, QuotaType};
+use crate::quota::{MutationQuota, Mute, QuotaExceeded, QuotaManager, QuotaType};
 use crate::security::acl::{AclOperation, ResourceType};
 use crate::security::authorizer::{Authorization, Authorizer};
 use crate::security::tls::ServerTls;
@@ -60,6 +60,43 @@ impl BrokerContext {
             ctx.client_id(),
             value,
         );
+        if ms > 0 {
+            ctx.mute.extend(ms);
+        }
+        i32::try_from(ms).unwrap_or(i32::MAX)
+    }
+
+    /// The client's controller mutation quota over one request: strict
+    /// from `strict_since` on (KIP-599), permissive before.
+    pub fn mutation_quota(&self, ctx: &RequestContext, strict_since: i16) -> MutationQuota<'_> {
+        self.quotas.mutation_quota(
+            &self.image().client_quotas,
+            &ctx.principal.name,
+            ctx.client_id(),
+            ctx.api_version >= strict_since,
+        )
+    }
+
+    /// Takes `partitions` mutations from `quota`, or refuses them with
+    /// THROTTLING_QUOTA_EXCEEDED as Kafka's controller does.
+    pub fn take_mutations(
+        quota: &mut MutationQuota<'_>,
+        partitions: usize,
+    ) -> Result<(), ControllerError> {
+        quota
+            .record(partitions as f64)
+            .map_err(|QuotaExceeded { .. }| {
+                ControllerError::new(
+                    ResponseError::ThrottlingQuotaExceeded,
+                    "The throttling quota has been exceeded.",
+                )
+            })
+    }
+
+    /// The throttle time `quota` gave, which the response carries; the
+    /// connection is muted for it.
+    pub fn mutation_throttle(&self, ctx: &RequestContext, quota: &MutationQuota<'_>) -> i32 {
+        let ms = quota.finish();
         if ms > 0 {
             ctx.mute.extend(ms);
         }

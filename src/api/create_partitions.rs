@@ -13,6 +13,10 @@ use crate::security::acl::{AclOperation, ResourceType};
 
 pub struct CreatePartitions;
 
+/// The first version the controller mutation quota refuses topics in
+/// (KIP-599); older clients are let through and throttled.
+const STRICT_SINCE: i16 = 3;
+
 impl Handler for CreatePartitions {
     type Request = CreatePartitionsRequest;
 
@@ -27,6 +31,7 @@ impl Handler for CreatePartitions {
         }
         let auth = broker.authorization(&ctx);
         let mut changed = false;
+        let mut quota = broker.mutation_quota(&ctx, STRICT_SINCE);
         let mut results = Vec::with_capacity(request.topics.len());
         for t in &request.topics {
             let name = t.name.0.as_str();
@@ -56,33 +61,58 @@ impl Handler for CreatePartitions {
                     .map(|p| p.broker_ids.iter().map(|b| b.0).collect())
                     .collect()
             });
-            results.push(
+            let outcome = if quota.is_bounded() && !request.validate_only {
+                // The new partitions count once the change is known valid.
+                let existing = broker.image().topic(name).map_or(0, |t| t.partitions.len());
                 match broker
                     .controller
-                    .create_partitions(name, t.count, assignments, request.validate_only)
+                    .create_partitions(name, t.count, assignments.clone(), true)
                     .await
                 {
-                    Ok(()) => {
-                        if !request.validate_only {
-                            changed = true;
-                            tracing::info!(
-                                topic = name,
-                                count = t.count,
-                                client = ctx.client_id(),
-                                "created partitions"
-                            );
-                        }
-                        result
+                    Ok(()) => BrokerContext::take_mutations(
+                        &mut quota,
+                        usize::try_from(t.count)
+                            .unwrap_or(0)
+                            .saturating_sub(existing),
+                    ),
+                    Err(e) => Err(e),
+                }
+            } else {
+                Ok(())
+            };
+            let outcome = match outcome {
+                Ok(()) => {
+                    broker
+                        .controller
+                        .create_partitions(name, t.count, assignments, request.validate_only)
+                        .await
+                }
+                Err(e) => Err(e),
+            };
+            results.push(match outcome {
+                Ok(()) => {
+                    if !request.validate_only {
+                        changed = true;
+                        tracing::info!(
+                            topic = name,
+                            count = t.count,
+                            client = ctx.client_id(),
+                            "created partitions"
+                        );
                     }
-                    Err(e) => result
-                        .with_error_code(e.code.code())
-                        .with_error_message(Some(StrBytes::from_string(e.message))),
-                },
-            );
+                    result
+                }
+                Err(e) => result
+                    .with_error_code(e.code.code())
+                    .with_error_message(Some(StrBytes::from_string(e.message))),
+            });
         }
         if changed {
             broker.apply_metadata();
         }
-        CreatePartitionsResponse::default().with_results(results)
+        let throttle = broker.mutation_throttle(&ctx, &quota);
+        CreatePartitionsResponse::default()
+            .with_throttle_time_ms(throttle)
+            .with_results(results)
     }
 }

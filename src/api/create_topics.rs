@@ -15,9 +15,14 @@ use uuid::Uuid;
 use super::{BrokerContext, Handler, RequestContext};
 use crate::cluster::{ControllerError, NewTopic, TopicImage};
 use crate::config::TOPIC_CONFIGS;
+use crate::quota::MutationQuota;
 use crate::security::acl::{AclOperation, ResourceType};
 
 pub struct CreateTopics;
+
+/// The first version the controller mutation quota refuses topics in
+/// (KIP-599); older clients are let through and throttled.
+const STRICT_SINCE: i16 = 6;
 
 /// The resolved configs Kafka returns with a created topic (v5+).
 fn described_configs(broker: &BrokerContext, topic: &TopicImage) -> Vec<CreatableTopicConfigs> {
@@ -63,6 +68,7 @@ async fn create_one(
     broker: &BrokerContext,
     t: &CreatableTopic,
     validate_only: bool,
+    quota: &mut MutationQuota<'_>,
 ) -> Result<TopicImage, ControllerError> {
     let mut configs = Vec::with_capacity(t.configs.len());
     for c in &t.configs {
@@ -87,10 +93,16 @@ async fn create_one(
         configs,
     };
     if validate_only {
-        broker.controller.create_topic(&new, true).await
-    } else {
-        broker.create_topic(&new).await
+        return broker.controller.create_topic(&new, true).await;
     }
+    if quota.is_bounded() {
+        // The partitions count once the topic is known to be valid, as
+        // Kafka's controller counts them, and its default partition
+        // count is known.
+        let planned = broker.controller.create_topic(&new, true).await?;
+        BrokerContext::take_mutations(quota, planned.partitions.len())?;
+    }
+    broker.create_topic(&new).await
 }
 
 impl Handler for CreateTopics {
@@ -107,6 +119,7 @@ impl Handler for CreateTopics {
         }
         let auth = broker.authorization(&ctx);
         let create_any = auth.allows_cluster(AclOperation::Create);
+        let mut quota = broker.mutation_quota(&ctx, STRICT_SINCE);
         let mut results = Vec::with_capacity(request.topics.len());
         for t in &request.topics {
             let name = t.name.0.as_str();
@@ -126,7 +139,7 @@ impl Handler for CreateTopics {
                         format!("Create topics request for '{name}' appears more than once."),
                     ))
                 } else {
-                    create_one(&broker, t, request.validate_only).await
+                    create_one(&broker, t, request.validate_only, &mut quota).await
                 };
             // Kafka returns a new topic's configs only to who may describe them.
             let configs_visible =
@@ -154,6 +167,9 @@ impl Handler for CreateTopics {
                 Err(e) => result.with_error_code(e.code.code()).with_error_message(Some(StrBytes::from_string(e.message))),
             });
         }
-        CreateTopicsResponse::default().with_topics(results)
+        let throttle = broker.mutation_throttle(&ctx, &quota);
+        CreateTopicsResponse::default()
+            .with_throttle_time_ms(throttle)
+            .with_topics(results)
     }
 }

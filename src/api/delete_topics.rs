@@ -9,10 +9,15 @@ use kafka_protocol::protocol::StrBytes;
 use uuid::Uuid;
 
 use super::{BrokerContext, Handler, RequestContext};
-use crate::cluster::topic_name;
+use crate::cluster::{topic_name, ControllerError};
+use crate::quota::MutationQuota;
 use crate::security::acl::{AclOperation, ResourceType};
 
 pub struct DeleteTopics;
+
+/// The first version the controller mutation quota refuses topics in
+/// (KIP-599); older clients are let through and throttled.
+const STRICT_SINCE: i16 = 5;
 
 impl Handler for DeleteTopics {
     type Request = DeleteTopicsRequest;
@@ -42,6 +47,7 @@ impl Handler for DeleteTopics {
         };
         let mut responses = Vec::with_capacity(targets.len());
         let mut changed = false;
+        let mut quota = broker.mutation_quota(&ctx, STRICT_SINCE);
         for (name, id) in targets {
             let image = broker.image();
             // Authorised before existence, so that a principal without
@@ -70,7 +76,7 @@ impl Handler for DeleteTopics {
                             "Internal topic '{n}' cannot be deleted."
                         ))));
                 }
-                Ok(n) => match broker.controller.delete_topic(&n).await {
+                Ok(n) => match take_and_delete(&broker, &mut quota, &n).await {
                     Ok(deleted_id) => {
                         changed = true;
                         tracing::info!(topic = %n, client = ctx.client_id(), "deleted topic");
@@ -91,6 +97,21 @@ impl Handler for DeleteTopics {
         if changed {
             broker.apply_metadata();
         }
-        DeleteTopicsResponse::default().with_responses(responses)
+        let throttle = broker.mutation_throttle(&ctx, &quota);
+        DeleteTopicsResponse::default()
+            .with_throttle_time_ms(throttle)
+            .with_responses(responses)
     }
+}
+
+/// Deletes `name` once its partitions are taken from the client's
+/// controller mutation quota.
+async fn take_and_delete(
+    broker: &BrokerContext,
+    quota: &mut MutationQuota<'_>,
+    name: &str,
+) -> Result<Uuid, ControllerError> {
+    let partitions = broker.image().topic(name).map_or(0, |t| t.partitions.len());
+    BrokerContext::take_mutations(quota, partitions)?;
+    broker.controller.delete_topic(name).await
 }

@@ -51,7 +51,13 @@ fn read_all(
     let mut topics = Vec::with_capacity(wanted.len());
     for w in wanted {
         let mut partitions = Vec::with_capacity(w.partitions.len());
-        for &(index, offset, epoch, partition_max) in &w.partitions {
+        let found = match &w.name {
+            Ok(name) => broker
+                .replicas
+                .leader_partitions(name, w.partitions.iter().map(|p| p.0)),
+            Err(code) => vec![Err(*code); w.partitions.len()],
+        };
+        for (&(index, offset, epoch, partition_max), found) in w.partitions.iter().zip(found) {
             let mut pd = PartitionData::default()
                 .with_partition_index(index)
                 .with_high_watermark(-1)
@@ -67,7 +73,7 @@ fn read_all(
             // KIP-74: the first non-empty partition may exceed the limits by one
             // batch, so a batch larger than max_bytes cannot stall a consumer.
             let min_one = total == 0;
-            let read = broker.replicas.leader_partition(name, index).and_then(|p| {
+            let read = found.and_then(|p| {
                 p.check_leader_epoch(epoch)?;
                 let Some(replica) = replica else {
                     return p.read(offset, left.min(partition_max), isolation, min_one);
@@ -235,6 +241,7 @@ impl Handler for Fetch {
                     .await
                 {
                     Ok(()) => {
+                        crate::metrics::isr::expanded();
                         tracing::info!(%topic, partition, ?isr, "follower caught up: ISR expanded")
                     }
                     Err(e) => {

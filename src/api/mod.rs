@@ -46,6 +46,7 @@ mod incremental_alter_configs;
 mod init_producer_id;
 mod join_group;
 mod leave_group;
+mod list_config_resources;
 mod list_groups;
 mod list_offsets;
 mod list_partition_reassignments;
@@ -62,6 +63,7 @@ mod remove_raft_voter;
 pub mod sasl_authenticate;
 pub mod sasl_handshake;
 mod sync_group;
+mod throttle_time;
 mod txn_offset_commit;
 mod update_features;
 mod version_errors;
@@ -78,7 +80,7 @@ use kafka_protocol::protocol::{Request, VersionRange};
 
 /// A Kafka API served by this broker.
 pub trait Handler: Send + Sync + 'static {
-    type Request: Request + Send + 'static;
+    type Request: Request<Response: throttle_time::ThrottleTime> + Send + 'static;
 
     /// Versions served; every version the codec knows unless a handler narrows it.
     const VERSIONS: VersionRange = <Self::Request as kafka_protocol::protocol::Message>::VERSIONS;

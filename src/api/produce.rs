@@ -179,6 +179,23 @@ impl Handler for Produce {
                                 Ok(()) => Ok((partition, info)),
                             }
                         }
+                        // acks=1: answered once the leader's log is durable,
+                        // which under flush.messages waits for the group
+                        // commit's fsync (at once otherwise).
+                        Ok((partition, info)) if request.acks == 1 && info.last_offset >= 0 => {
+                            let timeout = Duration::from_millis(request.timeout_ms.max(0) as u64);
+                            broker
+                                .replicas
+                                .wait_for_durable(
+                                    &partition,
+                                    info.last_offset,
+                                    info.leader_epoch,
+                                    timeout,
+                                )
+                                .await
+                                .map(|()| (partition, info))
+                                .map_err(AppendError::from)
+                        }
                         other => other,
                     };
                     match appended {

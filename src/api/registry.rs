@@ -1,13 +1,16 @@
 //! The table of registered APIs, erased to one shape so the server can
 //! dispatch by API key.
 
+use std::future::Future;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use futures::future::BoxFuture;
-use kafka_protocol::messages::ApiKey;
+use kafka_protocol::messages::{ApiKey, FetchRequest};
 use kafka_protocol::protocol::{Decodable, Encodable, Request, VersionRange};
 
+use super::throttle_time::ThrottleTime;
 use super::{
     add_offsets_to_txn, add_partitions_to_txn, alter_configs, alter_partition_reassignments,
     alter_user_scram_credentials, api_versions, consumer_group_describe, consumer_group_heartbeat,
@@ -25,7 +28,8 @@ use super::{
     describe_quorum, describe_topic_partitions, remove_raft_voter, update_features,
 };
 use super::{context::RequestContext, BrokerContext, Handler};
-use super::{get_telemetry_subscriptions, push_telemetry};
+use super::{get_telemetry_subscriptions, list_config_resources, push_telemetry};
+use crate::quota::QuotaType;
 
 /// The encoded response body (`None` when the API sends none), or why it could not be encoded.
 pub type HandlerFuture = BoxFuture<'static, Result<Option<BytesMut>, anyhow::Error>>;
@@ -63,18 +67,26 @@ fn call<H: Handler>(
     let respond = H::expects_response(&request);
     let timer =
         crate::metrics::requests::RequestTimer::start(<H::Request as Request>::KEY, &request);
-    // Kafka's request_percentage counts the time handlers take; a long
-    // poll (a concurrent handler) spends it waiting, so it is not counted.
-    let timed = (!H::CONCURRENT && !broker.image().client_quotas.is_empty())
-        .then(|| (broker.clone(), ctx.clone(), std::time::Instant::now()));
+    // Kafka exempts replication from the request quota, as the response
+    // types without a throttle time are.
+    let metered = !broker.image().client_quotas.is_empty() && !is_follower_fetch(&request);
     Ok(Box::pin(async move {
-        let response = H::handle(broker, ctx, request).await;
+        let mut response = if metered {
+            let (quota_broker, quota_ctx) = (broker.clone(), ctx.clone());
+            let (mut response, busy) = timed(H::handle(broker, ctx, request)).await;
+            if let Some(throttle) = response.throttle_time_ms() {
+                // Kafka's request_percentage: the handler's time as a
+                // percentage of one thread for a second.
+                let share = busy.as_secs_f64() * 100.0;
+                let ms = quota_broker.throttle(&quota_ctx, QuotaType::Request, share);
+                *throttle = (*throttle).max(ms);
+            }
+            response
+        } else {
+            H::handle(broker, ctx, request).await
+        };
+        timer.throttled(response.throttle_time_ms().map_or(0, |t| *t));
         timer.finish(&response);
-        if let Some((broker, ctx, started)) = timed {
-            // A percentage of one thread, per second: 1 s of handler time is 100.
-            let share = started.elapsed().as_secs_f64() * 100.0;
-            broker.throttle(&ctx, crate::quota::QuotaType::Request, share);
-        }
         if !respond {
             return Ok(None);
         }
@@ -82,6 +94,30 @@ fn call<H: Handler>(
         response.encode(&mut out, version)?;
         Ok(Some(out))
     }))
+}
+
+/// A Fetch from a follower replica.
+fn is_follower_fetch(request: &dyn std::any::Any) -> bool {
+    request
+        .downcast_ref::<FetchRequest>()
+        .is_some_and(|r| r.replica_id.0 >= 0 || r.replica_state.replica_id.0 >= 0)
+}
+
+/// Runs `handler`, measuring the time spent in its polls: the time it
+/// kept a runtime thread busy, as Kafka counts a request's time on its
+/// handler threads, and not the time it waited (for replicas' acks,
+/// a long poll, the disk in a blocking task).
+async fn timed<F: Future>(handler: F) -> (F::Output, Duration) {
+    let mut handler = std::pin::pin!(handler);
+    let mut busy = Duration::ZERO;
+    let output = std::future::poll_fn(|cx| {
+        let started = Instant::now();
+        let poll = handler.as_mut().poll(cx);
+        busy += started.elapsed();
+        poll
+    })
+    .await;
+    (output, busy)
 }
 
 fn entry<H: Handler>() -> Endpoint {
@@ -150,6 +186,7 @@ static ENDPOINTS: std::sync::LazyLock<Vec<Endpoint>> = std::sync::LazyLock::new(
         entry::<remove_raft_voter::RemoveRaftVoter>(),
         entry::<get_telemetry_subscriptions::GetTelemetrySubscriptions>(),
         entry::<push_telemetry::PushTelemetry>(),
+        entry::<list_config_resources::ListConfigResources>(),
         entry::<describe_client_quotas::DescribeClientQuotas>(),
         entry::<alter_client_quotas::AlterClientQuotas>(),
     ]

@@ -1,5 +1,6 @@
 //! `broker-start [server.properties] [--override key=value ...]`: one Gregor broker.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use gregor::broker::Broker;
@@ -16,6 +17,12 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| "info,openraft=error".into()),
         )
         .with_writer(std::io::stderr)
+        // Colour codes are noise in a log file or journal; NO_COLOR
+        // (no-color.org) turns them off on a terminal too.
+        .with_ansi(
+            std::io::stderr().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        )
         .init();
 
     let config = match BrokerConfig::load(args.config.as_deref(), &args.overrides) {
@@ -59,9 +66,15 @@ fn main() -> ExitCode {
         }
         banner.push('\n');
         let _ = gregor::cli::write_out(banner.as_bytes());
-        wait_for_signal().await;
+        let code = tokio::select! {
+            _ = wait_for_signal() => ExitCode::SUCCESS,
+            reason = broker.fatal() => {
+                eprintln!("broker-start: stopping: {reason}");
+                ExitCode::FAILURE
+            }
+        };
         broker.shutdown().await;
-        ExitCode::SUCCESS
+        code
     })
 }
 

@@ -11,7 +11,7 @@ use anyhow::{anyhow, Context};
 use gregor::cli::console_consumer::ConsoleConsumer;
 use gregor::cli::{self};
 use gregor::client::consumer::{Consumer, Source};
-use gregor::client::format::{json_record, TextFormatter};
+use gregor::client::format::{json_record, ConsumedRecord, TextFormatter};
 use gregor::client::offset_spec::{now_ms, parse_time, OffsetSpec};
 
 const TOOL: &str = "console-consumer";
@@ -42,8 +42,8 @@ fn run(args: ConsoleConsumer) -> anyhow::Result<()> {
                 .and_then(|t| parse_time(t, now).map_err(|e| anyhow!("--until '{u}': {e}")))
         })
         .transpose()?;
-    let source = match (&args.topic, &args.include) {
-        (Some(t), _) => Source::Topics(vec![t.clone()]),
+    let source = match (args.topic(), &args.include) {
+        (Some(t), _) => Source::Topics(vec![t.to_string()]),
         (None, Some(p)) => {
             gregor::client::whole_name_regex(p).map_err(|e| anyhow!("--include {e}"))?;
             Source::Pattern(p.clone())
@@ -86,6 +86,7 @@ fn run(args: ConsoleConsumer) -> anyhow::Result<()> {
     let mut processed: u64 = 0;
     let mut last_record = Instant::now();
     let idle_limit = args.timeout_ms.map(Duration::from_millis);
+    let mut outage = cli::Outage::new(TOOL);
     let outcome = loop {
         if stop.load(Ordering::Relaxed) {
             break Ok(());
@@ -97,20 +98,33 @@ fn run(args: ConsoleConsumer) -> anyhow::Result<()> {
             break Ok(());
         }
         if let Some(ms) = until {
-            if consumer.reached(ms)? {
-                break Ok(());
+            match consumer.reached(ms) {
+                Ok(true) => break Ok(()),
+                Ok(false) => {}
+                Err(e) if e.is_transient() => outage.begin(&e),
+                Err(e) => break Err(e.into()),
             }
         }
         let Some(result) = consumer.poll(Duration::from_millis(100)) else {
             continue;
         };
-        let record = match result {
+        let mut record = match result {
             Ok(r) => r,
+            // A rolling restart must not end a tail: librdkafka reconnects
+            // and resumes from where it was.
+            Err(e) if e.is_transient() => {
+                outage.begin(&e);
+                continue;
+            }
             Err(e) => break Err(anyhow::Error::from(e)),
         };
+        outage.end();
         last_record = Instant::now();
         if consumer.past_stop(&record) {
             continue;
+        }
+        if let Err(e) = deserialize(&mut record, &args) {
+            break Err(e);
         }
         let line = if json {
             format!("{}\n", json_record(&record)).into_bytes()
@@ -133,5 +147,31 @@ fn run(args: ConsoleConsumer) -> anyhow::Result<()> {
     eprintln!("Processed a total of {processed} messages");
     outcome?;
     committed?;
+    Ok(())
+}
+
+/// The record's key and value as the deserializers read them; a record
+/// they cannot read stops the tool, as a Java deserializer's exception does.
+fn deserialize(record: &mut ConsumedRecord, args: &ConsoleConsumer) -> anyhow::Result<()> {
+    let place = |what: &str| {
+        format!(
+            "cannot read the {what} of {}-{} at offset {}",
+            record.topic, record.partition, record.offset
+        )
+    };
+    let key = record
+        .key
+        .as_deref()
+        .map(|k| args.key_deserializer.decode(k))
+        .transpose()
+        .with_context(|| place("key"))?;
+    let value = record
+        .value
+        .as_deref()
+        .map(|v| args.value_deserializer.decode(v))
+        .transpose()
+        .with_context(|| place("value"))?;
+    record.key = key;
+    record.value = value;
     Ok(())
 }

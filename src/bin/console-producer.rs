@@ -2,7 +2,7 @@
 //! Kafka-compatible cluster.
 
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -21,15 +21,31 @@ use indicatif::{ProgressBar, ProgressStyle};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, BufReader};
 use tokio::sync::Notify;
 
+/// Large reads: tokio reads stdin on a blocking thread, one hand-off per read.
+const INPUT_BUFFER: usize = 1 << 20;
 const TOOL: &str = "console-producer";
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let args: ConsoleProducer = cli::parse();
-    match run(args).await {
-        Ok(code) => code,
-        Err(e) => cli::fail(TOOL, format!("{e:#}")),
-    }
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return cli::fail(TOOL, format!("cannot start the async runtime: {e}")),
+    };
+    let code = runtime.block_on(async {
+        match run(args).await {
+            Ok(code) => code,
+            Err(e) => cli::fail(TOOL, format!("{e:#}")),
+        }
+    });
+    // tokio reads stdin on a blocking thread, which a Ctrl-C at a terminal
+    // leaves inside read(2) until the next Enter; dropping the runtime
+    // would wait for it (and the read would take that line from the
+    // shell), so the thread is abandoned to the process's exit.
+    runtime.shutdown_background();
+    code
 }
 
 /// Outcomes of records sent without waiting, counted by their callbacks.
@@ -38,6 +54,10 @@ struct Tally {
     acknowledged: AtomicU64,
     failed: AtomicU64,
     done: Notify,
+    /// Set once the summary is due: records the producer purges as it
+    /// closes (those Ctrl-C left unacknowledged) are counted there, not
+    /// reported one by one after it.
+    summarised: AtomicBool,
 }
 
 impl Tally {
@@ -57,11 +77,11 @@ async fn run(args: ConsoleProducer) -> anyhow::Result<ExitCode> {
     // queueing records that can never be delivered.
     let admin = Admin::connect(&settings).await?;
     let topics = admin.describe_topics(None).await?;
-    if let Some(t) = topics.iter().find(|t| t.name == args.topic) {
+    if let Some(t) = topics.iter().find(|t| t.name == args.topic()) {
         if let Some(p) = args.partition.filter(|p| *p as usize >= t.partitions.len()) {
             bail!(
                 "topic '{}' has {} partitions; there is no partition {p}",
-                args.topic,
+                args.topic(),
                 t.partitions.len()
             );
         }
@@ -100,10 +120,10 @@ async fn run(args: ConsoleProducer) -> anyhow::Result<ExitCode> {
                 )
                 .expect("valid progress template"),
             );
-            (Box::new(BufReader::new(file)), bar)
+            (Box::new(BufReader::with_capacity(INPUT_BUFFER, file)), bar)
         }
         None => (
-            Box::new(BufReader::new(tokio::io::stdin())),
+            Box::new(BufReader::with_capacity(INPUT_BUFFER, tokio::io::stdin())),
             ProgressBar::hidden(),
         ),
     };
@@ -178,7 +198,9 @@ async fn run(args: ConsoleProducer) -> anyhow::Result<ExitCode> {
                         Ok(_) => t.acknowledged.fetch_add(1, Ordering::SeqCst),
                         Err(e) => {
                             // The first failures say why; the summary counts the rest.
-                            if t.failed.load(Ordering::SeqCst) < 3 {
+                            if t.failed.load(Ordering::SeqCst) < 3
+                                && !t.summarised.load(Ordering::SeqCst)
+                            {
                                 eprintln!("{TOOL}: {e}");
                             }
                             t.failed.fetch_add(1, Ordering::SeqCst)
@@ -196,10 +218,13 @@ async fn run(args: ConsoleProducer) -> anyhow::Result<ExitCode> {
                 }
             }
         }
-        progress.set_message(format!(
-            "{} records",
-            tally.acknowledged.load(Ordering::SeqCst)
-        ));
+        // Formatting a message for every line costs more than sending it.
+        if number % 1024 == 0 && !progress.is_hidden() {
+            progress.set_message(format!(
+                "{} records",
+                tally.acknowledged.load(Ordering::SeqCst)
+            ));
+        }
     }
     progress.finish_and_clear();
     // librdkafka reports every queued record, delivered or failed, within
@@ -226,6 +251,7 @@ async fn run(args: ConsoleProducer) -> anyhow::Result<ExitCode> {
             }
         }
     }
+    tally.summarised.store(true, Ordering::SeqCst);
     let (acknowledged, failed) = (
         tally.acknowledged.load(Ordering::SeqCst),
         tally.failed.load(Ordering::SeqCst),
@@ -294,7 +320,7 @@ fn to_record(
         .transpose()
         .with_context(|| format!("line {number}: value"))?;
     Ok(ProducerRecord {
-        topic: args.topic.clone(),
+        topic: args.topic().to_string(),
         partition: args.partition,
         key,
         value,

@@ -6,11 +6,12 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::bail;
+use anyhow::{bail, Context};
 use gregor::cli::group_inspect::{GroupCommand, GroupInspect};
 use gregor::cli::{self, OutputFormat};
 use gregor::client::admin::Admin;
-use gregor::client::groups::{GroupDescription, GroupLag, GroupMember};
+use gregor::client::error::ClientError;
+use gregor::client::groups::{self, GroupDescription, GroupLag, GroupMember};
 use serde_json::json;
 
 const TOOL: &str = "group-inspect";
@@ -67,6 +68,7 @@ async fn run(args: GroupInspect) -> anyhow::Result<()> {
             }
         }
         GroupCommand::Describe {
+            names,
             group,
             all_groups,
             members,
@@ -82,7 +84,7 @@ async fn run(args: GroupInspect) -> anyhow::Result<()> {
                     .map(|g| g.group_id)
                     .collect()
             } else {
-                group
+                cli::names(names, group)
             };
             let view = match (members, state) {
                 (true, _) => View::Members,
@@ -95,20 +97,32 @@ async fn run(args: GroupInspect) -> anyhow::Result<()> {
             }
         }
         GroupCommand::ResetOffsets {
+            name,
             group,
             scope,
             target,
             dry_run: _,
             execute,
+            export,
             output,
         } => {
+            let group = cli::named(name, group);
+            let from_file = match &target.from_file {
+                Some(path) => {
+                    let text = std::fs::read_to_string(path)
+                        .with_context(|| format!("cannot read {}", path.display()))?;
+                    Some(groups::from_csv(&text, &group)?)
+                }
+                None => None,
+            };
             let plan = admin
-                .plan_offset_reset(&group, &scope.scope(), target.reset_to())
+                .plan_offset_reset(&group, &scope.scope(), &target.reset_to(from_file))
                 .await?;
             if execute {
                 admin.execute_offset_reset(&group, &plan).await?;
             }
             match output {
+                _ if export => cli::out(groups::offsets_csv(&plan)),
                 OutputFormat::Json => {
                     cli::outln(json!({"group": group, "executed": execute, "offsets": plan}))
                 }
@@ -136,7 +150,8 @@ async fn run(args: GroupInspect) -> anyhow::Result<()> {
                 eprintln!("Dry run: nothing was committed. Add --execute to commit these offsets.");
             }
         }
-        GroupCommand::Delete { group, yes } => {
+        GroupCommand::Delete { names, group, yes } => {
+            let group = cli::names(names, group);
             let prompt = format!(
                 "Delete group {} and its committed offsets?",
                 group.join(", ")
@@ -149,7 +164,13 @@ async fn run(args: GroupInspect) -> anyhow::Result<()> {
                 cli::outln(format_args!("Deleted group {g}."));
             }
         }
-        GroupCommand::DeleteOffsets { group, topic, yes } => {
+        GroupCommand::DeleteOffsets {
+            name,
+            group,
+            topic,
+            yes,
+        } => {
+            let group = cli::named(name, group);
             let names: Vec<String> = topic
                 .iter()
                 .map(|(t, p)| match p {
@@ -190,7 +211,9 @@ async fn run(args: GroupInspect) -> anyhow::Result<()> {
 }
 
 /// Redraws the description every `seconds` until Ctrl-C: in place on a
-/// terminal, one block after another otherwise.
+/// terminal, one block after another otherwise. A cluster that is down
+/// or restarting is said once and waited out, with the last description
+/// left on screen.
 async fn watch_describe(
     admin: &Admin,
     groups: &[String],
@@ -200,19 +223,29 @@ async fn watch_describe(
 ) -> anyhow::Result<()> {
     let term = console::Term::stdout();
     let on_terminal = std::io::stdout().is_terminal() && output == OutputFormat::Table;
+    let mut outage = cli::Outage::new(TOOL);
     loop {
-        let text = describe(admin, groups, view, output).await?;
-        if on_terminal {
-            term.clear_screen()?;
-            cli::outln(format_args!(
-                "Every {seconds}s: group-inspect describe {}    {}\n",
-                groups.join(" "),
-                humantime::format_rfc3339_seconds(std::time::SystemTime::now())
-            ));
-        }
-        cli::out(&text);
-        if !on_terminal && output == OutputFormat::Table {
-            cli::outln("");
+        match describe(admin, groups, view, output).await {
+            Ok(text) => {
+                if on_terminal {
+                    term.clear_screen()?;
+                    cli::outln(format_args!(
+                        "Every {seconds}s: group-inspect describe {}    {}\n",
+                        groups.join(" "),
+                        humantime::format_rfc3339_seconds(std::time::SystemTime::now())
+                    ));
+                }
+                cli::out(&text);
+                if !on_terminal && output == OutputFormat::Table {
+                    cli::outln("");
+                }
+                // After the redraw, which would clear it from a terminal.
+                outage.end();
+            }
+            Err(e) => match e.downcast_ref::<ClientError>() {
+                Some(transient) if transient.is_transient() => outage.begin(transient),
+                _ => return Err(e),
+            },
         }
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(seconds)) => {}

@@ -9,12 +9,13 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use gregor::cli::topic_admin::{ElectionScope, ReassignArgs, TopicAdmin, TopicCommand};
 use gregor::cli::{self, OutputFormat};
-use gregor::client::admin::{Admin, NewTopicSpec, TopicDescription};
+use gregor::client::admin::{Admin, NewTopicSpec, TopicDescription, INTERNAL_TOPICS};
 use gregor::client::election::{self, ElectionOutcome, ElectionType};
+use gregor::client::entity_config::{Entity, EntityType};
 use gregor::client::reassign::{
     self, Assignment, Cancelled, PartitionProgress, Progress, ReassignmentPlan, Reassignments,
 };
-use gregor::client::{log_dirs, producers};
+use gregor::client::{cluster, log_dirs, producers};
 use gregor::client::{ClientSettings, ConfigOp};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
@@ -35,12 +36,14 @@ async fn run(args: TopicAdmin) -> anyhow::Result<()> {
     let admin = Admin::connect(&settings).await?;
     match args.command {
         TopicCommand::Create {
+            name,
             topic,
             partitions,
             replication_factor,
             config,
             if_not_exists,
         } => {
+            let topic = cli::named(name, topic);
             let spec = NewTopicSpec {
                 name: topic.clone(),
                 partitions,
@@ -70,12 +73,14 @@ async fn run(args: TopicAdmin) -> anyhow::Result<()> {
             }
         }
         TopicCommand::Describe {
+            name,
             topic,
             exclude_internal,
             log_dirs: true,
             output,
             ..
         } => {
+            let topic = name.or(topic);
             describe_log_dirs(
                 &admin,
                 &settings,
@@ -86,13 +91,16 @@ async fn run(args: TopicAdmin) -> anyhow::Result<()> {
             .await?
         }
         TopicCommand::Describe {
+            name,
             topic,
             under_replicated_partitions,
             unavailable_partitions,
             exclude_internal,
             output,
             log_dirs: false,
+            all_configs,
         } => {
+            let topic = name.or(topic);
             let topics = matching_topics(&admin, topic.as_deref(), exclude_internal).await?;
             let names: Vec<String> = topics.iter().map(|t| t.name.clone()).collect();
             let only_problems = under_replicated_partitions || unavailable_partitions;
@@ -126,18 +134,18 @@ async fn run(args: TopicAdmin) -> anyhow::Result<()> {
                     || (under_replicated_partitions && p.under_replicated())
                     || (unavailable_partitions && p.unavailable())
             };
+            let value = |c: &gregor::client::admin::TopicConfigEntry| {
+                if c.is_sensitive {
+                    "(sensitive)".to_string()
+                } else {
+                    c.value.clone().unwrap_or_default()
+                }
+            };
             let overrides = |i: usize| -> Vec<(String, String)> {
                 configs[i]
                     .iter()
                     .filter(|c| c.source == "DYNAMIC_TOPIC_CONFIG")
-                    .map(|c| {
-                        let value = if c.is_sensitive {
-                            "(sensitive)".to_string()
-                        } else {
-                            c.value.clone().unwrap_or_default()
-                        };
-                        (c.name.clone(), value)
-                    })
+                    .map(|c| (c.name.clone(), value(c)))
                     .collect()
             };
             match output {
@@ -167,6 +175,12 @@ async fn run(args: TopicAdmin) -> anyhow::Result<()> {
                                     .into_iter()
                                     .collect::<std::collections::BTreeMap<_, _>>(
                                 ));
+                            }
+                            if all_configs {
+                                topic["all_configs"] = configs[i]
+                                    .iter()
+                                    .map(|c| json!({"name": c.name, "value": value(c), "source": c.source}))
+                                    .collect();
                             }
                             topic
                         })
@@ -200,6 +214,13 @@ async fn run(args: TopicAdmin) -> anyhow::Result<()> {
                             table.add_row(row);
                         }
                     }
+                    // As kafka-configs.sh --describe --all prints each one.
+                    let configs_of = |i: usize| -> Vec<String> {
+                        configs[i]
+                            .iter()
+                            .map(|c| format!("\t{}={} ({})", c.name, value(c), c.source))
+                            .collect()
+                    };
                     if !only_problems {
                         for (i, t) in topics.iter().enumerate() {
                             let replication = t.partitions.first().map_or(0, |p| p.replicas.len());
@@ -214,6 +235,11 @@ async fn run(args: TopicAdmin) -> anyhow::Result<()> {
                                 replication,
                                 configs.join(",")
                             ));
+                            if all_configs {
+                                for c in &configs_of(i) {
+                                    cli::outln(c);
+                                }
+                            }
                         }
                         cli::outln("");
                     }
@@ -223,12 +249,159 @@ async fn run(args: TopicAdmin) -> anyhow::Result<()> {
                 }
             }
         }
+        TopicCommand::Cluster { configs, output } => {
+            let cluster = cluster::describe(&settings).await?;
+            let mut broker_configs = Vec::new();
+            if configs {
+                for b in &cluster.brokers {
+                    let entity = Entity {
+                        entity_type: EntityType::Brokers,
+                        name: Some(b.id.to_string()),
+                        default: false,
+                    };
+                    broker_configs.extend(admin.describe_entity_configs(&entity, true).await?);
+                }
+            }
+            match output {
+                OutputFormat::Json => {
+                    let mut described = json!(cluster);
+                    if configs {
+                        described["configs"] = json!(broker_configs);
+                    }
+                    cli::outln(described);
+                }
+                OutputFormat::Table => {
+                    let mut text = format!(
+                        "Cluster: {}\tController: {}\n\n",
+                        cluster.cluster_id.as_deref().unwrap_or("none"),
+                        cluster.controller_id
+                    );
+                    let mut table = cli::table(&["ID", "HOST:PORT", "RACK", "CONTROLLER"]);
+                    for b in &cluster.brokers {
+                        table.add_row(vec![
+                            b.id.to_string(),
+                            format!("{}:{}", b.host, b.port),
+                            b.rack.clone().unwrap_or_else(|| "-".into()),
+                            if b.id == cluster.controller_id {
+                                "yes"
+                            } else {
+                                ""
+                            }
+                            .to_string(),
+                        ]);
+                    }
+                    text.push_str(&cli::table_text(&table));
+                    for described in &broker_configs {
+                        text.push_str(&format!("\n{}\n", described.heading(true)));
+                        for c in &described.configs {
+                            text.push_str(&format!("  {}\n", c.kafka_line()));
+                        }
+                    }
+                    cli::out(text);
+                }
+            }
+        }
+        TopicCommand::DeleteRecords {
+            topic,
+            partition,
+            offset,
+            offset_json_file,
+            yes,
+        } => {
+            let offsets = match (offset_json_file, topic, partition, offset) {
+                (Some(path), ..) => {
+                    let text = std::fs::read_to_string(&path)
+                        .with_context(|| format!("cannot read {}", path.display()))?;
+                    gregor::client::admin::parse_delete_records_json(&text)?
+                }
+                (None, Some(t), Some(p), Some(o)) => vec![((t, p), o)],
+                _ => unreachable!(
+                    "clap requires --offset-json-file or --topic, --partition and --offset"
+                ),
+            };
+            let listed: Vec<String> = offsets
+                .iter()
+                .map(|((t, p), o)| match o {
+                    -1 => format!("{t}-{p} (all records)"),
+                    o => format!("{t}-{p} (before offset {o})"),
+                })
+                .collect();
+            let prompt = format!("Delete the records of {}?", listed.join(", "));
+            if !cli::confirm(&prompt, yes).map_err(anyhow::Error::msg)? {
+                bail!("not deleted");
+            }
+            let outcomes = admin.delete_records(&offsets).await?;
+            let mut failed = 0;
+            let mut text = String::from("Records delete operation completed:\n");
+            for o in &outcomes {
+                let (t, p) = &o.partition;
+                match o.outcome {
+                    Ok(low) => {
+                        text.push_str(&format!("partition: {t}-{p}\tlow_watermark: {low}\n"))
+                    }
+                    Err(code) => {
+                        failed += 1;
+                        text.push_str(&format!("partition: {t}-{p}\terror: {code:?}\n"));
+                    }
+                }
+            }
+            cli::out(text);
+            if failed > 0 {
+                bail!(
+                    "{failed} of {} partitions kept their records",
+                    outcomes.len()
+                );
+            }
+        }
+        TopicCommand::Offsets {
+            name,
+            topic,
+            partitions,
+            time,
+            exclude_internal,
+            output,
+        } => {
+            let topics =
+                matching_topics(&admin, name.or(topic).as_deref(), exclude_internal).await?;
+            let wanted: Vec<(String, i32)> = topics
+                .iter()
+                .flat_map(|t| {
+                    t.partitions
+                        .iter()
+                        .filter(|p| partitions.is_empty() || partitions.contains(&p.id))
+                        .map(|p| (t.name.clone(), p.id))
+                })
+                .collect();
+            if let Some(p) = partitions
+                .iter()
+                .find(|p| !wanted.iter().any(|(_, q)| q == *p))
+            {
+                bail!("no such partition: {p}");
+            }
+            let offsets = admin.list_offsets(wanted, time).await?;
+            match output {
+                OutputFormat::Json => cli::outln(serde_json::Value::Array(
+                    offsets
+                        .iter()
+                        .map(|((t, p), o)| json!({"topic": t, "partition": p, "offset": o}))
+                        .collect(),
+                )),
+                OutputFormat::Table => cli::out(
+                    offsets
+                        .iter()
+                        .map(|((t, p), o)| format!("{t}:{p}:{o}\n"))
+                        .collect::<String>(),
+                ),
+            }
+        }
         TopicCommand::Alter {
+            name,
             topic,
             partitions,
             config,
             delete_config,
         } => {
+            let topic = cli::named(name, topic);
             if partitions.is_none() && config.is_empty() && delete_config.is_empty() {
                 bail!("nothing to alter: give --partitions, --config or --delete-config");
             }
@@ -247,18 +420,42 @@ async fn run(args: TopicAdmin) -> anyhow::Result<()> {
             }
         }
         TopicCommand::Delete {
+            names,
             topic,
             yes,
             if_exists,
         } => {
+            let topic = cli::names(names, topic);
             let existing: Vec<String> = admin
                 .describe_topics(None)
                 .await?
                 .into_iter()
                 .map(|t| t.name)
                 .collect();
-            let (present, missing): (Vec<String>, Vec<String>) =
-                topic.into_iter().partition(|t| existing.contains(t));
+            // A name that is no topic's is a regular expression matching
+            // whole names, as describe takes it; internal topics go only by
+            // their exact name.
+            let mut present = Vec::new();
+            let mut missing = Vec::new();
+            for pattern in topic {
+                if existing.contains(&pattern) {
+                    present.push(pattern);
+                    continue;
+                }
+                let regex = gregor::client::whole_name_regex(&pattern)
+                    .map_err(|e| anyhow::anyhow!("--topic {e}"))?;
+                let matched: Vec<String> = existing
+                    .iter()
+                    .filter(|t| regex.is_match(t) && !INTERNAL_TOPICS.contains(&t.as_str()))
+                    .cloned()
+                    .collect();
+                if matched.is_empty() {
+                    missing.push(pattern);
+                }
+                present.extend(matched);
+            }
+            present.sort();
+            present.dedup();
             if !missing.is_empty() && !if_exists {
                 bail!("no such topic: {}", missing.join(", "));
             }
@@ -285,10 +482,12 @@ async fn run(args: TopicAdmin) -> anyhow::Result<()> {
             output,
         } => elect_leaders(&admin, election_type.into(), scope, partition, output).await?,
         TopicCommand::DescribeProducers {
+            name,
             topic,
             partition,
             output,
         } => {
+            let topic = cli::named(name, topic);
             let found = producers::describe(&settings, &topic, partition).await?;
             match output {
                 OutputFormat::Json => cli::outln(json!(found)),
@@ -320,6 +519,7 @@ async fn run(args: TopicAdmin) -> anyhow::Result<()> {
             }
         }
         TopicCommand::AbortTransaction {
+            name,
             topic,
             partition,
             start_offset,
@@ -327,6 +527,7 @@ async fn run(args: TopicAdmin) -> anyhow::Result<()> {
             producer_epoch,
             coordinator_epoch,
         } => {
+            let topic = cli::named(name, topic);
             let (producer_id, producer_epoch, coordinator_epoch) = match start_offset {
                 Some(offset) => {
                     let p = producers::open_transaction_at(&settings, &topic, partition, offset)

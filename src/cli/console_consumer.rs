@@ -5,6 +5,7 @@ use clap::Parser;
 
 use super::ConnectionArgs;
 use crate::client::config::parse_key_value;
+use crate::client::serializer::TextFormat;
 
 /// Print a topic's records on standard output.
 #[derive(Parser, Debug)]
@@ -13,12 +14,16 @@ pub struct ConsoleConsumer {
     #[command(flatten)]
     pub connection: ConnectionArgs,
 
+    /// The topic to read, as rpk takes it (or --topic).
+    #[arg(value_name = "TOPIC", id = "name", conflicts_with_all = ["topic", "include"])]
+    pub name: Option<String>,
+
     /// The topic to read.
     #[arg(
         long,
         short = 't',
         value_name = "TOPIC",
-        required_unless_present = "include",
+        required_unless_present_any = ["include", "name"],
         conflicts_with = "include"
     )]
     pub topic: Option<String>,
@@ -67,7 +72,22 @@ pub struct ConsoleConsumer {
     #[arg(long, value_name = "KEY=VALUE", value_parser = parse_key_value)]
     pub property: Vec<(String, String)>,
 
+    /// How keys are read, as console-producer's --key-serializer wrote them.
+    #[arg(long, value_enum, default_value_t)]
+    pub key_deserializer: TextFormat,
+
+    /// How values are read, as console-producer's --value-serializer wrote them.
+    #[arg(long, value_enum, default_value_t)]
+    pub value_deserializer: TextFormat,
+
     /// text (as Kafka's console consumer) or json (one object per record; bytes that are not UTF-8 in base64).
     #[arg(long, value_parser = ["text", "json"], default_value = "text")]
     pub format: String,
+}
+
+impl ConsoleConsumer {
+    /// The topic, given positionally or with --topic; None with --include.
+    pub fn topic(&self) -> Option<&str> {
+        self.name.as_deref().or(self.topic.as_deref())
+    }
 }

@@ -16,9 +16,18 @@ pub struct ConsoleProducer {
     #[command(flatten)]
     pub connection: ConnectionArgs,
 
+    /// The topic to write to, as rpk takes it (or --topic).
+    #[arg(value_name = "TOPIC", id = "name", conflicts_with = "topic")]
+    pub name: Option<String>,
+
     /// The topic to write to.
-    #[arg(long, short = 't', value_name = "TOPIC")]
-    pub topic: String,
+    #[arg(
+        long,
+        short = 't',
+        value_name = "TOPIC",
+        required_unless_present = "name"
+    )]
+    pub topic: Option<String>,
 
     /// Read lines from this file instead of standard input, with a progress bar.
     #[arg(long, value_name = "FILE")]
@@ -64,6 +73,16 @@ pub struct ConsoleProducer {
     /// At the end, print records per partition and acknowledgement latency percentiles.
     #[arg(long)]
     pub stats: bool,
+}
+
+impl ConsoleProducer {
+    /// The topic, given positionally or with --topic (clap lets one through).
+    pub fn topic(&self) -> &str {
+        self.name
+            .as_deref()
+            .or(self.topic.as_deref())
+            .unwrap_or_else(|| unreachable!("clap requires the topic"))
+    }
 }
 
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]

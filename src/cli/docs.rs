@@ -3,6 +3,7 @@
 //! generated_docs` rewrites completions/ and man/; without it the same test
 //! fails when they are stale.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use clap::CommandFactory;
@@ -37,10 +38,20 @@ pub fn render() -> std::io::Result<Vec<(String, Vec<u8>)>> {
         ] {
             let mut out = Vec::new();
             clap_complete::generate(shell, &mut command.clone(), &name, &mut out);
+            if shell == Shell::Bash {
+                out = bash_fixes(&command, &name, &String::from_utf8_lossy(&out)).into_bytes();
+            }
             files.push((path, out));
         }
+        // The `help` subcommand gets no page of its own (--help is the
+        // same), so the tool's page must not point to one.
+        let mut paged = command.clone();
+        if paged.find_subcommand("help").is_some() {
+            paged = paged.mut_subcommand("help", |help| help.hide(true));
+        }
         let mut page = Vec::new();
-        clap_mangen::Man::new(command.clone()).render(&mut page)?;
+        clap_mangen::Man::new(paged).render(&mut page)?;
+        page.extend(extra_sections(&name, None).to_roff().into_bytes());
         files.push((format!("man/{name}.1"), page));
         for sub in command.get_subcommands() {
             if sub.get_name() == "help" {
@@ -49,10 +60,244 @@ pub fn render() -> std::io::Result<Vec<(String, Vec<u8>)>> {
             let sub_name = format!("{name}-{}", sub.get_name());
             let mut page = Vec::new();
             clap_mangen::Man::new(sub.clone().name(sub_name.clone())).render(&mut page)?;
+            page.extend(
+                extra_sections(&name, Some(sub.get_name()))
+                    .to_roff()
+                    .into_bytes(),
+            );
             files.push((format!("man/{sub_name}.1"), page));
         }
     }
     Ok(files)
+}
+
+/// Command lines worth copying, per tool: (what it does, the command).
+pub fn examples(tool: &str) -> &'static [(&'static str, &'static str)] {
+    match tool {
+        "acl-admin" => &[
+            ("Let alice produce to topics starting with orders:", "acl-admin --add --allow-principal User:alice --producer --topic orders --resource-pattern-type prefixed"),
+            ("List the ACLs that apply to a topic:", "acl-admin --list --topic orders --resource-pattern-type match"),
+        ],
+        "broker-start" => &[
+            ("A broker on 127.0.0.1:9092 with its data in ./gregor-data:", "broker-start"),
+            ("From a Kafka server.properties, with one setting changed:", "broker-start server.properties --override log.dirs=/var/lib/gregor"),
+        ],
+        "config-admin" => &[
+            ("Show every config of a topic and where its value comes from:", "config-admin --describe --topic orders --all"),
+            ("Keep a topic's records for a day:", "config-admin --alter --topic orders --add-config retention.ms=86400000"),
+        ],
+        "console-consumer" => &[
+            ("Print a topic from the beginning with keys:", "console-consumer -t orders --from-beginning --property print.key=true"),
+            ("Read values written by console-producer --value-serializer long:", "console-consumer -t counts --from-beginning --value-deserializer long"),
+        ],
+        "console-producer" => &[
+            ("Send lines as records, key and value split at ':':", "console-producer -t orders --property parse.key=true --property key.separator=:"),
+            ("Send a file's lines and wait for each acknowledgement:", "console-producer -t orders --file orders.txt --sync"),
+        ],
+        "group-inspect" => &[
+            ("List consumer groups:", "group-inspect list"),
+            ("Show a group's members and lag:", "group-inspect describe --group billing"),
+            ("Plan, then run, a reset of a group's offsets to the start:", "group-inspect reset-offsets --group billing --topic orders --to-earliest --execute"),
+            ("Save a group's offsets as CSV, and later put them back:", "group-inspect reset-offsets billing --all-topics --to-current --export"),
+            ("Put back offsets saved with --export:", "group-inspect reset-offsets billing --from-file billing.csv --execute"),
+        ],
+        "log-dump" => &[
+            ("Print a segment's batches and records, checking CRCs:", "log-dump --files gregor-data/orders-0/00000000000000000000.log --print-data-log"),
+        ],
+        "metadata-quorum" => &[
+            ("Show the quorum's leader, epoch and voters:", "metadata-quorum describe --status"),
+            ("Show how far each voter and observer has the metadata log:", "metadata-quorum describe --replication"),
+        ],
+        "perf-test" => &[
+            ("Produce a million 100-byte records as fast as the cluster takes them:", "perf-test produce --topic perf --num-records 1000000 --record-size 100"),
+        ],
+        "topic-admin" => &[
+            ("Create a topic with three partitions:", "topic-admin create --topic orders --partitions 3"),
+            ("Describe every topic whose name starts with orders:", "topic-admin describe --topic 'orders.*'"),
+            ("Add partitions to a topic:", "topic-admin alter --topic orders --partitions 6"),
+            ("Delete a topic:", "topic-admin delete --topic orders"),
+            ("Show each partition's first offset, as kafka-get-offsets.sh:", "topic-admin offsets orders --time earliest"),
+            ("Delete the records before offset 42 of partition 0:", "topic-admin delete-records --topic orders --partition 0 --offset 42"),
+            ("Show the brokers, their racks, the controller and every broker config:", "topic-admin cluster --configs"),
+        ],
+        _ => &[],
+    }
+}
+
+/// The Kafka scripts a tool stands for, for SEE ALSO.
+fn kafka_counterparts(tool: &str) -> &'static str {
+    match tool {
+        "acl-admin" => "kafka-acls.sh",
+        "broker-start" => "kafka-server-start.sh",
+        "config-admin" => "kafka-configs.sh",
+        "console-consumer" => "kafka-console-consumer.sh",
+        "console-producer" => "kafka-console-producer.sh",
+        "group-inspect" => "kafka-consumer-groups.sh",
+        "log-dump" => "kafka-dump-log.sh",
+        "metadata-quorum" => "kafka-metadata-quorum.sh",
+        "perf-test" => "kafka-producer-perf-test.sh, kafka-consumer-perf-test.sh, kafka-e2e-latency.sh",
+        "topic-admin" => {
+            "kafka-topics.sh, kafka-reassign-partitions.sh, kafka-leader-election.sh, kafka-log-dirs.sh, kafka-transactions.sh"
+        }
+        _ => "",
+    }
+}
+
+/// EXAMPLES (those of `sub` alone on a subcommand's page), EXIT STATUS,
+/// ENVIRONMENT and SEE ALSO, which clap has no place for.
+fn extra_sections(tool: &str, sub: Option<&str>) -> roff::Roff {
+    use roff::{bold, roman, Roff};
+    let mut page = Roff::new();
+    let examples: Vec<_> = examples(tool)
+        .iter()
+        .filter(|(_, line)| {
+            sub.is_none_or(|sub| {
+                line.starts_with(&format!("{tool} {sub} ")) || *line == format!("{tool} {sub}")
+            })
+        })
+        .collect();
+    if !examples.is_empty() {
+        page.control("SH", ["EXAMPLES"]);
+        for (what, line) in examples {
+            page.control("TP", []);
+            page.text([roman(*what)]);
+            page.text([bold(*line)]);
+        }
+    }
+    page.control("SH", ["EXIT STATUS"]);
+    let statuses: &[(&str, &str)] = match tool {
+        "broker-start" => &[
+            ("0", "The broker stopped on SIGTERM or SIGINT after a clean shutdown."),
+            ("1", "The broker could not start (its data directory, a port) or failed."),
+            ("2", "The command line or the configuration is wrong; one line on standard error says what."),
+        ],
+        "log-dump" => &[
+            ("0", "The files were read and no damage was found."),
+            ("1", "A file could not be read, or damage was found (reported with the file and byte)."),
+            ("2", "The command line is wrong; one line on standard error says what."),
+        ],
+        _ => &[
+            ("0", "Success."),
+            ("1", "The cluster could not be reached, refused the request, or a record could not be handled; one line on standard error says why."),
+            ("2", "The command line is wrong; one line on standard error says what."),
+        ],
+    };
+    for (status, meaning) in statuses {
+        page.control("TP", []);
+        page.text([bold(*status)]);
+        page.text([roman(*meaning)]);
+    }
+    page.control("SH", ["ENVIRONMENT"]);
+    let variables: &[(&str, &str)] = match tool {
+        "broker-start" => &[
+            ("RUST_LOG", "What the broker logs, as a tracing filter (info,openraft=error when unset): warn, or debug,gregor::api=trace."),
+            ("NO_COLOR", "When set and not empty, logs carry no colour codes even on a terminal (they never do elsewhere)."),
+        ],
+        "log-dump" => &[],
+        _ => &[
+            ("GREGOR_BOOTSTRAP", "The cluster to connect to when --bootstrap-server is not given (localhost:9092 when neither is)."),
+            ("GREGOR_COMPLETE", "Set by the bash completion scripts: the tool prints the cluster's topic (topics) or group (groups) names instead of running."),
+        ],
+    };
+    if variables.is_empty() {
+        page.text([roman("No environment variable changes what it does.")]);
+    }
+    for (name, meaning) in variables {
+        page.control("TP", []);
+        page.text([bold(*name)]);
+        page.text([roman(*meaning)]);
+    }
+    page.control("SH", ["SEE ALSO"]);
+    let mut others: Vec<String> = commands()
+        .iter()
+        .map(|c| c.get_name().to_string())
+        .filter(|name| name != tool)
+        .map(|name| format!("{name}(1)"))
+        .collect();
+    if sub.is_some() {
+        others.insert(0, format!("{tool}(1)"));
+    }
+    page.text([roman(format!(
+        "{}. Apache Kafka's {}.",
+        others.join(", "),
+        kafka_counterparts(tool)
+    ))]);
+    page
+}
+
+/// What the bash script clap_complete writes lacks for a tool named with a
+/// '-': its subcommands' cases are labelled with the name's '-' made
+/// `__subcmd__` but looked up with it made `__`, so nothing after a
+/// subcommand completed (`topic-admin create --par<TAB>`). And the values of
+/// flags naming a topic or a group complete from the cluster rather than
+/// from file names (see `complete`).
+fn bash_fixes(command: &clap::Command, name: &str, script: &str) -> String {
+    let mut script = script.replace(
+        &format!("{}__subcmd__", name.replace('-', "__subcmd__")),
+        &format!("{}__subcmd__", name.replace('-', "__")),
+    );
+    let flags = name_flags(command);
+    let files = r#"COMPREPLY=($(compgen -f "${cur}"))"#;
+    for (flag, kind) in &flags {
+        script = script.replace(
+            &format!("{flag})\n                    {files}"),
+            &format!(
+                r#"{flag})
+                    COMPREPLY=($(compgen -W "$(_gregor_names "$1" {kind})" -- "${{cur}}"))"#
+            ),
+        );
+    }
+    if !flags.is_empty() {
+        script.push_str(&format!(
+            r#"
+# Names from the cluster the command line names (or GREGOR_BOOTSTRAP), from
+# the tool itself; nothing when it cannot be reached.
+_gregor_names() {{
+    local i bootstrap=()
+    for ((i = 1; i < COMP_CWORD; i++)); do
+        if [[ ${{COMP_WORDS[i]}} == --bootstrap-server ]]; then
+            bootstrap=(--bootstrap-server "${{COMP_WORDS[i+1]}}")
+        fi
+    done
+    {env}="$2" "$1" "${{bootstrap[@]}}" 2>/dev/null
+}}
+"#,
+            env = super::complete::ENV
+        ));
+    }
+    script
+}
+
+/// The flags whose value is a topic or a group name: (flag, "topics" or
+/// "groups"). The script's cases are per flag across subcommands, so a flag
+/// that names something else anywhere in the tool is left out.
+fn name_flags(command: &clap::Command) -> Vec<(String, &'static str)> {
+    fn collect(command: &clap::Command, flags: &mut BTreeMap<String, Option<&'static str>>) {
+        for arg in command.get_arguments() {
+            let kind = match arg.get_value_names().and_then(|names| names.first()) {
+                Some(v) if v.as_str() == "TOPIC" || v.as_str() == "TOPIC|REGEX" => Some("topics"),
+                Some(v) if v.as_str() == "GROUP" => Some("groups"),
+                _ => None,
+            };
+            let long = arg.get_long().map(|l| format!("--{l}"));
+            let short = arg.get_short().map(|s| format!("-{s}"));
+            for flag in long.into_iter().chain(short) {
+                let entry = flags.entry(flag).or_insert(kind);
+                if *entry != kind {
+                    *entry = None;
+                }
+            }
+        }
+        for sub in command.get_subcommands() {
+            collect(sub, flags);
+        }
+    }
+    let mut flags = BTreeMap::new();
+    collect(command, &mut flags);
+    flags
+        .into_iter()
+        .filter_map(|(flag, kind)| Some((flag, kind?)))
+        .collect()
 }
 
 /// Writes the generated files under `root`.

@@ -1,6 +1,8 @@
 //! `group-inspect`: list, describe and delete consumer groups and move their
 //! offsets, as kafka-consumer-groups.sh does, with the lag's age besides.
 
+use std::collections::BTreeMap;
+
 use clap::{Args, Parser, Subcommand};
 
 use super::{ConnectionArgs, OutputFormat};
@@ -51,16 +53,19 @@ pub enum GroupCommand {
     },
     /// Describe groups: lag per partition and its age (the default), the members, or the state.
     Describe {
+        /// The groups to describe, as rpk takes them (or --group).
+        #[arg(value_name = "GROUP", id = "names", conflicts_with = "group")]
+        names: Vec<String>,
         /// The group to describe, repeatable.
         #[arg(
             long,
             short = 'g',
             value_name = "GROUP",
-            required_unless_present = "all_groups"
+            required_unless_present_any = ["all_groups", "names"]
         )]
         group: Vec<String>,
         /// Describe every group.
-        #[arg(long, conflicts_with = "group")]
+        #[arg(long, conflicts_with_all = ["group", "names"])]
         all_groups: bool,
         /// Show the members and how many partitions each has.
         #[arg(long, conflicts_with = "state")]
@@ -76,9 +81,17 @@ pub enum GroupCommand {
     },
     /// Move a group's committed offsets; only a dry run unless --execute.
     ResetOffsets {
+        /// The group whose offsets move, as rpk takes it (or --group).
+        #[arg(value_name = "GROUP", id = "name", conflicts_with = "group")]
+        name: Option<String>,
         /// The group whose offsets move; it must have no members.
-        #[arg(long, short = 'g', value_name = "GROUP")]
-        group: String,
+        #[arg(
+            long,
+            short = 'g',
+            value_name = "GROUP",
+            required_unless_present = "name"
+        )]
+        group: Option<String>,
         #[command(flatten)]
         scope: ScopeArgs,
         #[command(flatten)]
@@ -89,13 +102,24 @@ pub enum GroupCommand {
         /// Commit the new offsets.
         #[arg(long)]
         execute: bool,
+        /// Print the new offsets as CSV (topic,partition,offset), for --from-file later.
+        #[arg(long, conflicts_with = "output")]
+        export: bool,
         #[arg(long, value_enum, default_value_t)]
         output: OutputFormat,
     },
     /// Delete groups with their committed offsets; a group with members is refused.
     Delete {
+        /// The groups to delete, as rpk takes them (or --group).
+        #[arg(value_name = "GROUP", id = "names", conflicts_with = "group")]
+        names: Vec<String>,
         /// The group to delete, repeatable.
-        #[arg(long, short = 'g', value_name = "GROUP", required = true)]
+        #[arg(
+            long,
+            short = 'g',
+            value_name = "GROUP",
+            required_unless_present = "names"
+        )]
         group: Vec<String>,
         /// Do not ask for confirmation.
         #[arg(long, short = 'y')]
@@ -103,9 +127,17 @@ pub enum GroupCommand {
     },
     /// Delete a group's committed offsets for topics it no longer reads.
     DeleteOffsets {
+        /// The group whose offsets go, as rpk takes it (or --group).
+        #[arg(value_name = "GROUP", id = "name", conflicts_with = "group")]
+        name: Option<String>,
         /// The group whose offsets go.
-        #[arg(long, short = 'g', value_name = "GROUP")]
-        group: String,
+        #[arg(
+            long,
+            short = 'g',
+            value_name = "GROUP",
+            required_unless_present = "name"
+        )]
+        group: Option<String>,
         /// A topic, or some of its partitions: TOPIC or TOPIC:0,1,2; repeatable.
         #[arg(long, short = 't', value_name = "TOPIC[:P,...]", required = true,
               value_parser = parse_topic_partitions)]
@@ -116,12 +148,14 @@ pub enum GroupCommand {
     },
 }
 
-/// Which partitions reset-offsets moves.
+/// Which partitions reset-offsets moves: one of these, unless --from-file
+/// names them.
 #[derive(Args, Debug)]
-#[group(required = true, multiple = false)]
+#[group(multiple = false)]
 pub struct ScopeArgs {
     /// A topic, or some of its partitions: TOPIC or TOPIC:0,1,2; repeatable.
-    #[arg(long, short = 't', value_name = "TOPIC[:P,...]", value_parser = parse_topic_partitions)]
+    #[arg(long, short = 't', value_name = "TOPIC[:P,...]", value_parser = parse_topic_partitions,
+          required_unless_present_any = ["all_topics", "from_file"])]
     topic: Vec<(String, Option<Vec<i32>>)>,
     /// Every topic the group has committed offsets for.
     #[arg(long)]
@@ -163,11 +197,17 @@ pub struct ResetTarget {
     /// To the first record at most this long ago: PT10M, P1DT2H or 10m.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     by_duration: Option<std::time::Duration>,
+    /// To the offsets of a CSV file (topic,partition,offset lines, as --export writes them), for the partitions it names.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["topic", "all_topics"])]
+    pub from_file: Option<std::path::PathBuf>,
 }
 
 impl ResetTarget {
-    pub fn reset_to(&self) -> ResetTo {
-        if self.to_earliest {
+    /// Where to, with the offsets of --from-file as `from_file` read them.
+    pub fn reset_to(&self, from_file: Option<BTreeMap<(String, i32), i64>>) -> ResetTo {
+        if let Some(offsets) = from_file {
+            ResetTo::FromFile(offsets)
+        } else if self.to_earliest {
             ResetTo::Earliest
         } else if self.to_latest {
             ResetTo::Latest

@@ -4,11 +4,13 @@
 
 pub mod acl_admin;
 pub mod broker_start;
+pub mod complete;
 pub mod config_admin;
 pub mod console_consumer;
 pub mod console_producer;
 pub mod docs;
 pub mod group_inspect;
+pub mod habits;
 pub mod log_dump;
 pub mod metadata_quorum;
 pub mod perf_test;
@@ -43,11 +45,17 @@ pub struct ConnectionArgs {
     /// A properties file of client settings, applied before any -X.
     #[arg(long, global = true, value_name = "FILE")]
     pub command_config: Option<PathBuf>,
+
+    /// How long to wait for the cluster to answer, in milliseconds.
+    #[arg(long, global = true, value_name = "MS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: u64,
 }
 
 impl ConnectionArgs {
     pub fn settings(&self) -> Result<ClientSettings> {
         let mut settings = ClientSettings::new(&self.bootstrap_server);
+        settings.timeout = std::time::Duration::from_millis(self.timeout);
         if let Some(path) = &self.command_config {
             settings = settings.load_properties_file(path)?;
         }
@@ -128,6 +136,7 @@ pub enum OutputFormat {
 /// Parses the command line; a mistake is one line on stderr and exit 2,
 /// while --help and --version print as usual.
 pub fn parse<T: Parser>() -> T {
+    complete::names_if_asked();
     match T::try_parse() {
         Ok(args) => args,
         Err(e) => {
@@ -143,17 +152,50 @@ pub fn parse<T: Parser>() -> T {
             // clap's message runs up to the first blank line (a list of
             // missing arguments continues on indented lines); the usage and
             // tips after it are what --help is for.
+            let command = T::command();
+            let tool = command.get_name().to_string();
+            let subcommands: Vec<&str> = command.get_subcommands().map(|c| c.get_name()).collect();
+            let args: Vec<String> = std::env::args().skip(1).collect();
+            if let Some(hint) = habits::pointer(&tool, &subcommands, &args) {
+                eprintln!("{tool}: {hint} (see --help)");
+                std::process::exit(2);
+            }
             let rendered = e.render().to_string();
-            let message: Vec<&str> = rendered
+            let mut message: Vec<&str> = rendered
                 .lines()
                 .take_while(|l| !l.trim().is_empty())
                 .map(str::trim)
                 .collect();
+            // clap's "did you mean" comes after the blank line; keep it.
+            message.extend(
+                rendered
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| l.starts_with("tip:") && l.contains("similar")),
+            );
             let message = message.join(" ");
             let message = message.strip_prefix("error: ").unwrap_or(&message);
-            eprintln!("{}: {message} (see --help)", T::command().get_name());
+            eprintln!("{tool}: {message} (see --help)");
             std::process::exit(2);
         }
+    }
+}
+
+/// A name given as rpk takes it (first argument) or as Kafka's scripts do
+/// (a flag); clap lets exactly one through.
+pub fn named(positional: Option<String>, flag: Option<String>) -> String {
+    positional
+        .or(flag)
+        .unwrap_or_else(|| unreachable!("clap requires the name or its flag"))
+}
+
+/// Names given as rpk takes them or with a repeated flag; clap lets one
+/// way through.
+pub fn names(positional: Vec<String>, flag: Vec<String>) -> Vec<String> {
+    if positional.is_empty() {
+        flag
+    } else {
+        positional
     }
 }
 
@@ -194,9 +236,12 @@ pub fn confirm_unless(prompt: &str, yes: bool, flag: &str) -> std::result::Resul
             "refusing to go on without {flag}: stdin is not a terminal ({one_line})"
         ));
     }
+    // Acting on the first key would leave the rest of a typed "yes" and
+    // its Enter to the shell: the answer counts once Enter is hit.
     dialoguer::Confirm::new()
         .with_prompt(prompt)
         .default(false)
+        .wait_for_newline(true)
         .interact()
         .map_err(|e| format!("cannot ask for confirmation: {e}"))
 }
@@ -246,4 +291,36 @@ pub fn table_text(table: &comfy_table::Table) -> String {
         .lines()
         .map(|line| format!("{}\n", line.trim()))
         .collect()
+}
+
+/// A spell of transient errors (see `ClientError::is_transient`), said once
+/// on stderr when it begins and once when the cluster answers again, so
+/// that a tool running through a restart is neither silent nor noisy.
+pub struct Outage {
+    tool: &'static str,
+    ongoing: bool,
+}
+
+impl Outage {
+    pub fn new(tool: &'static str) -> Outage {
+        Outage {
+            tool,
+            ongoing: false,
+        }
+    }
+
+    pub fn begin(&mut self, error: &crate::client::ClientError) {
+        if !std::mem::replace(&mut self.ongoing, true) {
+            eprintln!(
+                "{}: {error}; retrying until the cluster is back (Ctrl-C stops)",
+                self.tool
+            );
+        }
+    }
+
+    pub fn end(&mut self) {
+        if std::mem::take(&mut self.ongoing) {
+            eprintln!("{}: the cluster is back", self.tool);
+        }
+    }
 }

@@ -10,6 +10,7 @@ use clap::{ArgGroup, Args, Parser, Subcommand};
 use super::{ConnectionArgs, OutputFormat};
 use crate::client::config::parse_key_value;
 use crate::client::election::ElectionType;
+use crate::client::OffsetQuery;
 
 /// Create, list, describe, alter and delete topics; reassign partitions and elect leaders.
 #[derive(Parser, Debug)]
@@ -26,9 +27,17 @@ pub struct TopicAdmin {
 pub enum TopicCommand {
     /// Create a topic.
     Create {
+        /// The topic's name, as rpk takes it (or --topic).
+        #[arg(value_name = "TOPIC", id = "name", conflicts_with = "topic")]
+        name: Option<String>,
         /// The topic's name.
-        #[arg(long, short = 't', value_name = "TOPIC")]
-        topic: String,
+        #[arg(
+            long,
+            short = 't',
+            value_name = "TOPIC",
+            required_unless_present = "name"
+        )]
+        topic: Option<String>,
         /// Number of partitions; the broker's num.partitions when left out.
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(i32).range(1..))]
         partitions: Option<i32>,
@@ -52,6 +61,9 @@ pub enum TopicCommand {
     },
     /// Describe topics: partitions, leaders, replicas, in-sync replicas, replicas being added and removed by a reassignment, and configs that differ from the defaults.
     Describe {
+        /// The topics to describe, as rpk takes them (or --topic).
+        #[arg(value_name = "TOPIC|REGEX", id = "name", conflicts_with = "topic")]
+        name: Option<String>,
         /// The topics to describe: a name or a regular expression matching whole names; all when left out.
         #[arg(long, short = 't', value_name = "TOPIC|REGEX")]
         topic: Option<String>,
@@ -67,15 +79,81 @@ pub enum TopicCommand {
         /// Instead, as kafka-log-dirs.sh: per broker and log directory, each replica's size on disk, offset lag and whether it is a future replica (DescribeLogDirs to every broker).
         #[arg(long, conflicts_with_all = ["under_replicated_partitions", "unavailable_partitions"])]
         log_dirs: bool,
+        /// Every config of each topic with its value and where the value comes from (DYNAMIC_TOPIC_CONFIG, STATIC_BROKER_CONFIG, DEFAULT_CONFIG...), as kafka-configs.sh --describe --all.
+        #[arg(long, conflicts_with_all = ["under_replicated_partitions", "unavailable_partitions", "log_dirs"])]
+        all_configs: bool,
+        #[arg(long, value_enum, default_value_t)]
+        output: OutputFormat,
+    },
+    /// Show partitions' offsets, as kafka-get-offsets.sh and kcat -Q do: the log start, the log end, or where records of a time begin (ListOffsets).
+    ///
+    /// Prints TOPIC:PARTITION:OFFSET per partition, as kafka-get-offsets.sh. With --time MS the offset is that of the first record whose timestamp is at or after MS, and -1 where no record is that late; max-timestamp gives the offset of the record with the largest timestamp.
+    Offsets {
+        /// The topics, as rpk takes them (or --topic).
+        #[arg(value_name = "TOPIC|REGEX", id = "name", conflicts_with = "topic")]
+        name: Option<String>,
+        /// The topics: a name or a regular expression matching whole names; all when left out.
+        #[arg(long, short = 't', value_name = "TOPIC|REGEX")]
+        topic: Option<String>,
+        /// Only these partitions, comma separated.
+        #[arg(long, value_name = "P,...", value_delimiter = ',')]
+        partitions: Vec<i32>,
+        /// earliest (-2), latest (-1), max-timestamp (-3), or a time in epoch milliseconds.
+        #[arg(long, value_name = "TIME", default_value = "latest", allow_hyphen_values = true, value_parser = parse_offset_time)]
+        time: OffsetQuery,
+        /// Leave out internal topics such as __consumer_offsets.
+        #[arg(long)]
+        exclude_internal: bool,
+        #[arg(long, value_enum, default_value_t)]
+        output: OutputFormat,
+    },
+    /// Delete the records of partitions before an offset, as kafka-delete-records.sh (DeleteRecords): the log start offset moves up to it.
+    ///
+    /// Give one partition with --topic, --partition and --offset, or many in Kafka's JSON with --offset-json-file: {"partitions":[{"topic":"orders","partition":0,"offset":42}],"version":1}. Offset -1 deletes every record up to the high watermark. Prints each partition's new low watermark; a partition that kept its records makes the exit status 1.
+    #[command(group(ArgGroup::new("records").required(true)
+        .args(["topic", "offset_json_file"])))]
+    DeleteRecords {
+        /// The topic whose records go.
+        #[arg(long, short = 't', value_name = "TOPIC", requires_all = ["partition", "offset"])]
+        topic: Option<String>,
+        /// The partition of --topic.
+        #[arg(long, value_name = "P", requires = "topic", value_parser = clap::value_parser!(i32).range(0..))]
+        partition: Option<i32>,
+        /// Records before this offset go; -1: all of them.
+        #[arg(long, value_name = "OFFSET", requires = "topic", allow_hyphen_values = true,
+              value_parser = clap::value_parser!(i64).range(-1..))]
+        offset: Option<i64>,
+        /// The partitions and offsets in kafka-delete-records.sh's JSON.
+        #[arg(long, value_name = "FILE", conflicts_with = "topic")]
+        offset_json_file: Option<PathBuf>,
+        /// Do not ask for confirmation.
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+    /// Show the cluster, as rpk cluster info does: its id and its brokers (id, host:port, rack), marking the controller.
+    ///
+    /// With --configs, each broker's configs follow with their values and where each comes from (STATIC_BROKER_CONFIG, DYNAMIC_BROKER_CONFIG, DEFAULT_CONFIG...), as kafka-configs.sh --describe --entity-type brokers --all prints them.
+    Cluster {
+        /// Also every config of each broker, with its source.
+        #[arg(long)]
+        configs: bool,
         #[arg(long, value_enum, default_value_t)]
         output: OutputFormat,
     },
     /// Grow a topic's partitions, or set or delete its configs.
     #[command(arg_required_else_help = true)]
     Alter {
+        /// The topic to change, as rpk takes it (or --topic).
+        #[arg(value_name = "TOPIC", id = "name", conflicts_with = "topic")]
+        name: Option<String>,
         /// The topic to change.
-        #[arg(long, short = 't', value_name = "TOPIC")]
-        topic: String,
+        #[arg(
+            long,
+            short = 't',
+            value_name = "TOPIC",
+            required_unless_present = "name"
+        )]
+        topic: Option<String>,
         /// The new number of partitions (partitions can only be added).
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
         partitions: Option<u32>,
@@ -88,8 +166,16 @@ pub enum TopicCommand {
     },
     /// Delete topics and all their records.
     Delete {
-        /// The topics to delete, repeatable.
-        #[arg(long, short = 't', value_name = "TOPIC", required = true)]
+        /// The topics to delete, as rpk takes them (or --topic).
+        #[arg(value_name = "TOPIC|REGEX", id = "names", conflicts_with = "topic")]
+        names: Vec<String>,
+        /// The topics to delete, repeatable: names, or regular expressions matching whole names (internal topics only by their exact name).
+        #[arg(
+            long,
+            short = 't',
+            value_name = "TOPIC|REGEX",
+            required_unless_present = "names"
+        )]
         topic: Vec<String>,
         /// Do not ask for confirmation.
         #[arg(long, short = 'y')]
@@ -121,8 +207,17 @@ pub enum TopicCommand {
     },
     /// Show the producers a partition keeps state for, as kafka-transactions.sh describe-producers does: epoch, last sequence and timestamp, and where an open transaction started.
     DescribeProducers {
-        #[arg(long, value_name = "TOPIC")]
-        topic: String,
+        /// The topic, as rpk takes it (or --topic).
+        #[arg(value_name = "TOPIC", id = "name", conflicts_with = "topic")]
+        name: Option<String>,
+        /// The topic of the partition.
+        #[arg(
+            long,
+            short = 't',
+            value_name = "TOPIC",
+            required_unless_present = "name"
+        )]
+        topic: Option<String>,
         #[arg(long, value_name = "P", value_parser = clap::value_parser!(i32).range(0..))]
         partition: i32,
         #[arg(long, value_enum, default_value_t)]
@@ -134,8 +229,17 @@ pub enum TopicCommand {
     #[command(group(ArgGroup::new("which").required(true)
         .args(["start_offset", "producer_id"])))]
     AbortTransaction {
-        #[arg(long, value_name = "TOPIC")]
-        topic: String,
+        /// The topic the transaction wrote to, as rpk takes it (or --topic).
+        #[arg(value_name = "TOPIC", id = "name", conflicts_with = "topic")]
+        name: Option<String>,
+        /// The topic of the partition the transaction holds back.
+        #[arg(
+            long,
+            short = 't',
+            value_name = "TOPIC",
+            required_unless_present = "name"
+        )]
+        topic: Option<String>,
         #[arg(long, value_name = "P", value_parser = clap::value_parser!(i32).range(0..))]
         partition: i32,
         /// The offset where the transaction's first record in the partition is.
@@ -242,4 +346,19 @@ pub struct ElectionScope {
     /// The partitions in Kafka's format, {"partitions":[{"topic":"orders","partition":0}]}; a reassignment plan will do.
     #[arg(long, value_name = "FILE")]
     pub path_to_json_file: Option<PathBuf>,
+}
+
+/// kafka-get-offsets.sh's --time: a name, its number, or epoch milliseconds.
+fn parse_offset_time(s: &str) -> Result<OffsetQuery, String> {
+    match s {
+        "earliest" | "-2" => Ok(OffsetQuery::Earliest),
+        "latest" | "-1" => Ok(OffsetQuery::Latest),
+        "max-timestamp" | "-3" => Ok(OffsetQuery::MaxTimestamp),
+        _ => match s.parse::<i64>() {
+            Ok(ms) if ms >= 0 => Ok(OffsetQuery::Time(ms)),
+            _ => Err(format!(
+                "expected earliest, latest, max-timestamp or epoch milliseconds, got '{s}'"
+            )),
+        },
+    }
 }

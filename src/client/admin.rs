@@ -3,10 +3,7 @@
 
 use std::sync::Arc;
 
-use rdkafka::admin::{
-    AdminClient, AdminOptions, ConfigSource, NewPartitions, NewTopic, ResourceSpecifier,
-    TopicReplication,
-};
+use rdkafka::admin::{AdminClient, AdminOptions, ConfigSource, ResourceSpecifier};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::types::RDKafkaErrorCode;
 
@@ -63,6 +60,42 @@ pub struct NewTopicSpec {
     pub configs: Vec<(String, String)>,
 }
 
+/// kafka-delete-records.sh's --offset-json-file:
+/// `{"partitions":[{"topic":"orders","partition":0,"offset":42}],"version":1}`.
+pub fn parse_delete_records_json(text: &str) -> Result<Vec<((String, i32), i64)>> {
+    #[derive(serde::Deserialize)]
+    struct File {
+        partitions: Vec<Entry>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Entry {
+        topic: String,
+        partition: i32,
+        offset: i64,
+    }
+    let file: File = serde_json::from_str(text).map_err(|e| {
+        ClientError::Invalid(format!(
+            "not kafka-delete-records.sh's JSON ({e}); expected {{\"partitions\":[{{\"topic\":\"orders\",\"partition\":0,\"offset\":42}}],\"version\":1}}"
+        ))
+    })?;
+    if file.partitions.is_empty() {
+        return Err(ClientError::Invalid("the file names no partition".into()));
+    }
+    Ok(file
+        .partitions
+        .into_iter()
+        .map(|e| ((e.topic, e.partition), e.offset))
+        .collect())
+}
+
+/// What DeleteRecords did to one partition.
+#[derive(Clone, Debug)]
+pub struct DeletedRecords {
+    pub partition: (String, i32),
+    /// The partition's low watermark after the deletion, or Kafka's error.
+    pub outcome: std::result::Result<i64, RDKafkaErrorCode>,
+}
+
 pub struct Admin {
     pub(super) client: Arc<AdminClient<DefaultClientContext>>,
     pub(super) settings: ClientSettings,
@@ -91,6 +124,10 @@ impl Admin {
     /// Connects and checks that the cluster answers within the settings'
     /// timeout, so that a wrong address is an error rather than a hang.
     pub async fn connect(settings: &ClientSettings) -> Result<Admin> {
+        let probed = settings.clone();
+        tokio::task::spawn_blocking(move || probed.probe())
+            .await
+            .map_err(|e| ClientError::Invalid(format!("cannot probe the cluster: {e}")))??;
         // Looking a topic up must never create it, which librdkafka's
         // producer-type handle would allow.
         let client: AdminClient<DefaultClientContext> = settings
@@ -219,63 +256,85 @@ impl Admin {
     /// CreateTopics; with `if_not_exists` an existing topic is not an error.
     /// Returns whether the topic was created.
     pub async fn create_topic(&self, spec: &NewTopicSpec, if_not_exists: bool) -> Result<bool> {
-        let mut topic = NewTopic::new(
-            &spec.name,
+        let (name, configs) = (spec.name.clone(), spec.configs.clone());
+        let (partitions, replication_factor) = (
             spec.partitions.unwrap_or(-1),
-            TopicReplication::Fixed(spec.replication_factor.unwrap_or(-1)),
+            spec.replication_factor.unwrap_or(-1),
         );
-        for (k, v) in &spec.configs {
-            topic = topic.set(k, v);
+        let timeout = self.settings.timeout;
+        let answers = self
+            .blocking(move |_, handle| {
+                let topic = native::TopicToCreate {
+                    name: &name,
+                    partitions,
+                    replication_factor,
+                    configs: &configs,
+                };
+                native::create_topics(handle, &[topic], timeout)
+            })
+            .await?;
+        let exists = |a: &native::TopicAnswer| {
+            matches!(a.error, Some((RDKafkaErrorCode::TopicAlreadyExists, _)))
+        };
+        if if_not_exists && answers.iter().any(exists) {
+            return Ok(false);
         }
-        let results = self
-            .client
-            .create_topics([&topic], &self.options())
-            .await
-            .map_err(ClientError::kafka(format!(
-                "cannot create topic '{}'",
-                spec.name
-            )))?;
-        match results.into_iter().next() {
-            Some(Err((_, RDKafkaErrorCode::TopicAlreadyExists))) if if_not_exists => Ok(false),
-            Some(Err((name, code))) => {
-                Err(broker_error(format!("cannot create topic '{name}'"), code))
-            }
-            _ => Ok(true),
-        }
+        first_refusal(answers, |name| format!("cannot create topic '{name}'"))?;
+        Ok(true)
     }
 
     pub async fn delete_topics(&self, names: &[String]) -> Result<()> {
-        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-        let results = self
-            .client
-            .delete_topics(&refs, &self.options())
-            .await
-            .map_err(ClientError::kafka("cannot delete topics"))?;
-        for r in results {
-            if let Err((name, code)) = r {
-                return Err(broker_error(format!("cannot delete topic '{name}'"), code));
-            }
-        }
-        Ok(())
+        let names = names.to_vec();
+        let timeout = self.settings.timeout;
+        let answers = self
+            .blocking(move |_, handle| native::delete_topics(handle, &names, timeout))
+            .await?;
+        first_refusal(answers, |name| format!("cannot delete topic '{name}'"))
     }
 
     /// CreatePartitions: grows `topic` to `count` partitions in all.
     pub async fn create_partitions(&self, topic: &str, count: usize) -> Result<()> {
-        let grow = NewPartitions::new(topic, count);
-        let results = self
-            .client
-            .create_partitions([&grow], &self.options())
-            .await
-            .map_err(ClientError::kafka(format!(
-                "cannot add partitions to '{topic}'"
-            )))?;
-        match results.into_iter().next() {
-            Some(Err((name, code))) => Err(broker_error(
-                format!("cannot add partitions to '{name}'"),
-                code,
-            )),
-            _ => Ok(()),
+        let topic = topic.to_string();
+        let timeout = self.settings.timeout;
+        let answers = self
+            .blocking(move |_, handle| native::create_partitions(handle, &topic, count, timeout))
+            .await?;
+        first_refusal(answers, |name| format!("cannot add partitions to '{name}'"))
+    }
+
+    /// DeleteRecords: moves each partition's log start offset up to the
+    /// given offset (-1: its high watermark), as kafka-delete-records.sh.
+    /// Each partition's new low watermark, or why it kept its records.
+    pub async fn delete_records(
+        &self,
+        offsets: &[((String, i32), i64)],
+    ) -> Result<Vec<DeletedRecords>> {
+        let mut list = rdkafka::TopicPartitionList::new();
+        for ((topic, partition), offset) in offsets {
+            let offset = if *offset == -1 {
+                rdkafka::Offset::End
+            } else {
+                rdkafka::Offset::Offset(*offset)
+            };
+            list.add_partition_offset(topic, *partition, offset)
+                .map_err(ClientError::kafka("cannot delete records"))?;
         }
+        let result = self
+            .client
+            .delete_records(&list, &self.options())
+            .await
+            .map_err(ClientError::kafka("cannot delete records"))?;
+        Ok(result
+            .elements()
+            .iter()
+            .map(|e| DeletedRecords {
+                partition: (e.topic().to_string(), e.partition()),
+                outcome: match e.error() {
+                    Ok(()) => Ok(e.offset().to_raw().unwrap_or(-1)),
+                    Err(e) => Err(e.rdkafka_error_code().unwrap_or(RDKafkaErrorCode::Unknown)),
+                },
+            })
+            .collect())
     }
 
     /// IncrementalAlterConfigs on a topic: set and delete overrides.
@@ -292,5 +351,24 @@ impl Admin {
             )
         })
         .await
+    }
+}
+
+/// The first topic the broker refused, as an error whose context
+/// `context` words from the topic's name; Ok when none was.
+fn first_refusal(
+    answers: Vec<native::TopicAnswer>,
+    context: impl FnOnce(&str) -> String,
+) -> Result<()> {
+    match answers
+        .into_iter()
+        .find_map(|a| a.error.map(|e| (a.name, e)))
+    {
+        Some((name, (code, message))) => Err(ClientError::Broker {
+            context: context(&name),
+            code,
+            message,
+        }),
+        None => Ok(()),
     }
 }

@@ -69,14 +69,65 @@ impl ClientSettings {
     pub fn rdkafka(&self) -> ClientConfig {
         let mut config = ClientConfig::new();
         config.set("bootstrap.servers", &self.bootstrap);
+        // librdkafka's floor for it is a second.
         config.set(
             "socket.connection.setup.timeout.ms",
-            self.timeout.as_millis().to_string(),
+            self.timeout.as_millis().max(1000).to_string(),
         );
         for (k, v) in &self.properties {
             config.set(k, v);
         }
         config
+    }
+}
+
+impl ClientSettings {
+    /// Checks that some bootstrap server takes a TCP connection, so that a
+    /// refused port or an unknown host fails at once with its reason
+    /// rather than after the timeout with librdkafka's "broker transport
+    /// failure". Blocking; at most `timeout` per address.
+    pub fn probe(&self) -> Result<()> {
+        use std::net::{TcpStream, ToSocketAddrs};
+        // (where, why) for each address that failed.
+        let mut failures: Vec<(String, String)> = Vec::new();
+        for server in self.bootstrap.split(',').map(str::trim) {
+            // librdkafka also takes PROTOCOL://host:port.
+            let address = server.rsplit("://").next().unwrap_or(server);
+            let addrs = match address.to_socket_addrs() {
+                Ok(addrs) => addrs.collect::<Vec<_>>(),
+                Err(e) => {
+                    failures.push((address.to_string(), format!("cannot resolve it: {e}")));
+                    continue;
+                }
+            };
+            for addr in &addrs {
+                let why = match TcpStream::connect_timeout(addr, self.timeout) {
+                    Ok(_) => return Ok(()),
+                    Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                        "connection refused (is a broker listening there?)".to_string()
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::TimedOut => format!(
+                        "no answer within {} ms (--timeout)",
+                        self.timeout.as_millis()
+                    ),
+                    Err(e) => e.to_string(),
+                };
+                failures.push((addr.to_string(), why));
+            }
+        }
+        let reasons = match failures.as_slice() {
+            [] => return Ok(()),
+            [(_, why)] => why.clone(),
+            all => all
+                .iter()
+                .map(|(at, why)| format!("{at}: {why}"))
+                .collect::<Vec<_>>()
+                .join("; "),
+        };
+        Err(ClientError::NoBroker {
+            bootstrap: self.bootstrap.clone(),
+            reasons,
+        })
     }
 }
 

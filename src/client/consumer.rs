@@ -42,6 +42,7 @@ const DISCOVERY_INTERVAL: Duration = Duration::from_secs(5);
 
 impl Consumer {
     fn open(settings: ClientSettings, grouped: bool, from_beginning: bool) -> Result<Consumer> {
+        settings.probe()?;
         let inner: BaseConsumer = settings
             .rdkafka()
             .create()

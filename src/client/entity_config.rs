@@ -13,7 +13,9 @@ use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
 use kafka_protocol::messages::incremental_alter_configs_request::{
     AlterConfigsResource, AlterableConfig,
 };
-use kafka_protocol::messages::{DescribeConfigsRequest, IncrementalAlterConfigsRequest};
+use kafka_protocol::messages::{
+    DescribeConfigsRequest, IncrementalAlterConfigsRequest, ListConfigResourcesRequest,
+};
 use kafka_protocol::protocol::StrBytes;
 
 use super::admin::Admin;
@@ -526,8 +528,8 @@ impl Admin {
     /// DescribeConfigs of the cluster-wide broker defaults, with synonyms.
     pub async fn describe_broker_defaults(&self) -> Result<Vec<ConfigEntry>> {
         let context = "cannot describe the default configs of brokers";
-        let connection = Connection::to_controller(&self.settings).await?;
-        describe_over_wire(connection, BROKER_RESOURCE, "", context).await
+        let mut connection = Connection::to_controller(&self.settings).await?;
+        describe_over_wire(&mut connection, BROKER_RESOURCE, "", context).await
     }
 
     /// IncrementalAlterConfigs of the cluster-wide broker defaults.
@@ -538,29 +540,34 @@ impl Admin {
     }
 
     /// kafka-configs.sh --describe --entity-type client-metrics: the
-    /// named subscription's configs (only those set, without `all`).
+    /// named subscription's configs, or without a name every
+    /// subscription's (only those set, without `all`).
     async fn describe_client_metrics(
         &self,
         entity: &Entity,
         all: bool,
     ) -> Result<Vec<DescribedConfigs>> {
-        let Some(name) = &entity.name else {
-            return Err(invalid(
-                "--describe of client-metrics needs the subscription's --entity-name",
-            ));
+        let mut connection = Connection::to_bootstrap(&self.settings).await?;
+        let names = match &entity.name {
+            Some(name) => vec![name.clone()],
+            None => list_client_metrics(&mut connection).await?,
         };
-        let context = format!("cannot describe client metrics subscription {name}");
-        let connection = Connection::to_bootstrap(&self.settings).await?;
-        let mut configs =
-            describe_over_wire(connection, CLIENT_METRICS_RESOURCE, name, &context).await?;
-        if !all {
-            configs.retain(|e| e.source == "CLIENT_METRICS_CONFIG");
+        let mut described = Vec::with_capacity(names.len());
+        for name in names {
+            let context = format!("cannot describe client metrics subscription {name}");
+            let mut configs =
+                describe_over_wire(&mut connection, CLIENT_METRICS_RESOURCE, &name, &context)
+                    .await?;
+            if !all {
+                configs.retain(|e| e.source == "CLIENT_METRICS_CONFIG");
+            }
+            described.push(DescribedConfigs {
+                entity_type: "client-metrics",
+                entity_name: Some(name),
+                configs,
+            });
         }
-        Ok(vec![DescribedConfigs {
-            entity_type: "client-metrics",
-            entity_name: Some(name.clone()),
-            configs,
-        }])
+        Ok(described)
     }
 
     /// kafka-configs.sh --alter --entity-type client-metrics: sets and
@@ -577,10 +584,33 @@ impl Admin {
     }
 }
 
+/// The names of every client metrics subscription, sorted, from
+/// ListConfigResources. No types are asked for: v0 (Kafka 4.0's
+/// ListClientMetricsResources) has no filter and lists only
+/// subscriptions, v1 then lists every type and the others are dropped.
+async fn list_client_metrics(connection: &mut Connection) -> Result<Vec<String>> {
+    let response = connection
+        .call(&ListConfigResourcesRequest::default(), 0)
+        .await?;
+    resource_error(
+        "cannot list client metrics subscriptions",
+        response.error_code,
+        None,
+    )?;
+    let mut names: Vec<String> = response
+        .config_resources
+        .into_iter()
+        .filter(|r| r.resource_type == CLIENT_METRICS_RESOURCE)
+        .map(|r| r.resource_name.to_string())
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
 /// DescribeConfigs of one resource over the tools' own connection, with
 /// synonyms, sorted by name.
 async fn describe_over_wire(
-    mut connection: Connection,
+    connection: &mut Connection,
     resource_type: i8,
     name: &str,
     context: &str,

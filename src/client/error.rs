@@ -12,12 +12,15 @@ use super::config::ClientSettings;
 pub enum ClientError {
     // The causes below are part of the message, not `source()`, so that a
     // chain printed with `{:#}` does not repeat them.
-    #[error("cannot reach the cluster at {bootstrap} within {}s: {cause}", .timeout.as_secs())]
+    #[error("cannot reach the cluster at {bootstrap} within {} ms: {cause}", .timeout.as_millis())]
     Unreachable {
         bootstrap: String,
         timeout: Duration,
         cause: KafkaError,
     },
+    /// No bootstrap server took a TCP connection: the reason for each.
+    #[error("cannot reach the cluster at {bootstrap}: {reasons}")]
+    NoBroker { bootstrap: String, reasons: String },
     #[error("{context}: {cause}")]
     Kafka { context: String, cause: KafkaError },
     /// A per-resource error the cluster answered with, under Kafka's name for
@@ -39,8 +42,12 @@ pub enum ClientError {
         code: i16,
         message: Option<String>,
     },
-    /// A connection of this library's own that failed or broke, or an
-    /// answer it could not decode.
+    /// A connection of this library's own that could not be opened, broke
+    /// or went unanswered: the broker is down, restarting or unreachable.
+    #[error("{context}: {cause}")]
+    Disconnected { context: String, cause: String },
+    /// An answer over a connection of this library's own that it could not
+    /// decode, or a request it could not encode.
     #[error("{context}: {cause}")]
     Wire { context: String, cause: String },
     #[error("{0}")]
@@ -53,6 +60,43 @@ impl ClientError {
     pub fn kafka(context: impl Into<String>) -> impl FnOnce(KafkaError) -> ClientError {
         let context = context.into();
         move |cause| ClientError::Kafka { context, cause }
+    }
+
+    /// Whether the error passes once the cluster is back: every broker
+    /// down or restarting, a leader or coordinator moving. A tool that
+    /// tails a topic keeps going through these (a rolling restart); any
+    /// other error ends it.
+    pub fn is_transient(&self) -> bool {
+        use RDKafkaErrorCode::*;
+        let code = match self {
+            ClientError::Unreachable { .. }
+            | ClientError::NoBroker { .. }
+            | ClientError::Disconnected { .. } => return true,
+            ClientError::Protocol { code, .. } => {
+                return ResponseError::try_from_code(*code).is_some_and(|e| e.is_retriable())
+            }
+            ClientError::Kafka { cause, .. } => match cause.rdkafka_error_code() {
+                Some(code) => code,
+                None => return false,
+            },
+            ClientError::Broker { code, .. } => *code,
+            _ => return false,
+        };
+        matches!(
+            code,
+            AllBrokersDown
+                | BrokerTransportFailure
+                | OperationTimedOut
+                | RequestTimedOut
+                | NetworkException
+                | BrokerNotAvailable
+                | LeaderNotAvailable
+                | NotLeaderForPartition
+                | NotCoordinator
+                | CoordinatorNotAvailable
+                | CoordinatorLoadInProgress
+                | UnknownTopicOrPartition
+        )
     }
 
     /// A cluster that did not answer a metadata request in time.

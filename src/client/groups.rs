@@ -11,6 +11,9 @@ use super::consumer::record_timestamps;
 use super::error::{ClientError, Result};
 use super::native::{self, OffsetQuery, TopicPartition};
 use super::offset_spec::now_ms;
+use super::wire;
+
+mod protocol;
 
 /// Which group protocol a group speaks: the classic JoinGroup/SyncGroup
 /// protocol or KIP-848's ConsumerGroupHeartbeat.
@@ -170,9 +173,31 @@ impl GroupLag {
     }
 }
 
+/// The partitions a lag table shows: those the group has committed an
+/// offset for or has assigned to a member.
+fn lag_partitions(
+    description: &GroupDescription,
+    committed: &BTreeMap<TopicPartition, i64>,
+) -> BTreeSet<TopicPartition> {
+    committed
+        .keys()
+        .cloned()
+        .chain(
+            description
+                .members
+                .iter()
+                .flat_map(|m| m.assignment.iter().cloned()),
+        )
+        .collect()
+}
+
 /// Where reset-offsets moves a group.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ResetTo {
+    /// Each partition of a file written by --export (`from_csv`) to its
+    /// offset there, kept within the log's range; the file names the
+    /// partitions.
+    FromFile(BTreeMap<TopicPartition, i64>),
     Earliest,
     Latest,
     /// The committed offset, or the end where there is none.
@@ -183,6 +208,60 @@ pub enum ResetTo {
     Datetime(i64),
     /// The committed offset moved by this many records, kept within range.
     ShiftBy(i64),
+}
+
+/// A reset plan as kafka-consumer-groups.sh --reset-offsets --export
+/// writes it: `topic,partition,offset` lines.
+pub fn offsets_csv(plan: &[OffsetReset]) -> String {
+    plan.iter()
+        .map(|r| format!("{},{},{}\n", r.topic, r.partition, r.new_offset))
+        .collect()
+}
+
+/// Reads what `offsets_csv` writes, or the `group,topic,partition,offset`
+/// lines kafka-consumer-groups.sh exports for several groups (of which
+/// `group`'s are taken), for reset-offsets --from-file.
+pub fn from_csv(text: &str, group: &str) -> Result<BTreeMap<TopicPartition, i64>> {
+    let mut offsets = BTreeMap::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let fields: Vec<&str> = line.split(',').map(str::trim).collect();
+        let bad = |why: &str| {
+            ClientError::Invalid(format!(
+                "line {}: '{line}' {why}; expected topic,partition,offset (or group,topic,partition,offset)",
+                n + 1
+            ))
+        };
+        let (topic, partition, offset) = match fields[..] {
+            [t, p, o] => (t, p, o),
+            [g, t, p, o] if g == group => (t, p, o),
+            [_, _, _, _] => continue,
+            _ => return Err(bad("has the wrong number of fields")),
+        };
+        let partition: i32 = partition
+            .parse()
+            .ok()
+            .filter(|p| *p >= 0)
+            .ok_or_else(|| bad("has no partition number"))?;
+        let offset: i64 = offset
+            .parse()
+            .ok()
+            .filter(|o| *o >= 0)
+            .ok_or_else(|| bad("has no offset"))?;
+        if topic.is_empty() {
+            return Err(bad("has no topic"));
+        }
+        offsets.insert((topic.to_string(), partition), offset);
+    }
+    if offsets.is_empty() {
+        return Err(ClientError::Invalid(format!(
+            "the file holds no offsets for group '{group}'"
+        )));
+    }
+    Ok(offsets)
 }
 
 /// Which partitions reset-offsets moves.
@@ -218,7 +297,18 @@ impl Admin {
             .await
     }
 
+    /// Each group as its coordinator describes it: over the tools' own
+    /// connection whenever it can honour the security settings (see
+    /// `protocol`), else through librdkafka.
     pub async fn describe_groups(&self, groups: &[String]) -> Result<Vec<GroupDescription>> {
+        if wire::supports(&self.settings) {
+            let mut cluster = protocol::Cluster::connect(&self.settings).await?;
+            let mut out = Vec::with_capacity(groups.len());
+            for group in groups {
+                out.push(cluster.describe_group(group).await?);
+            }
+            return Ok(out);
+        }
         let groups = groups.to_vec();
         let timeout = self.settings.timeout;
         self.blocking(move |_, handle| native::describe_consumer_groups(handle, &groups, timeout))
@@ -234,13 +324,21 @@ impl Admin {
 
     /// Every partition `group` has committed an offset for, and the offset.
     pub async fn committed_offsets(&self, group: &str) -> Result<BTreeMap<TopicPartition, i64>> {
+        if wire::supports(&self.settings) {
+            return protocol::Cluster::connect(&self.settings)
+                .await?
+                .committed_offsets(group)
+                .await;
+        }
         let group = group.to_string();
         let timeout = self.settings.timeout;
         self.blocking(move |_, handle| native::list_consumer_group_offsets(handle, &group, timeout))
             .await
     }
 
-    async fn list_offsets(
+    /// ListOffsets for every partition in one batch, as kafka-get-offsets.sh
+    /// and the lag computations ask it; -1 where no record answers a time.
+    pub async fn list_offsets(
         &self,
         partitions: Vec<TopicPartition>,
         query: OffsetQuery,
@@ -253,22 +351,31 @@ impl Admin {
     /// The group's lag: committed offset against log end offset in every
     /// partition it has committed or has assigned, with the member that
     /// owns each and the age of the oldest record it has yet to consume.
+    ///
+    /// Over the tools' own connection whenever it can honour the security
+    /// settings, so that `describe --watch` lives through a broker restart.
     pub async fn group_lag(&self, group: &str) -> Result<GroupLag> {
-        let description = self.describe_group(group).await?;
-        let committed = self.committed_offsets(group).await?;
-        let partitions: BTreeSet<TopicPartition> = committed
-            .keys()
-            .cloned()
-            .chain(
-                description
-                    .members
-                    .iter()
-                    .flat_map(|m| m.assignment.iter().cloned()),
-            )
-            .collect();
-        let ends = self
-            .list_offsets(partitions.iter().cloned().collect(), OffsetQuery::Latest)
-            .await?;
+        let (description, committed, partitions, ends) = if wire::supports(&self.settings) {
+            let mut cluster = protocol::Cluster::connect(&self.settings).await?;
+            let description = cluster.describe_group(group).await?;
+            let committed = cluster.committed_offsets(group).await?;
+            let partitions = lag_partitions(&description, &committed);
+            let ends = cluster
+                .list_offsets(
+                    &partitions.iter().cloned().collect::<Vec<_>>(),
+                    OffsetQuery::Latest,
+                )
+                .await?;
+            (description, committed, partitions, ends)
+        } else {
+            let description = self.describe_group(group).await?;
+            let committed = self.committed_offsets(group).await?;
+            let partitions = lag_partitions(&description, &committed);
+            let ends = self
+                .list_offsets(partitions.iter().cloned().collect(), OffsetQuery::Latest)
+                .await?;
+            (description, committed, partitions, ends)
+        };
         let behind: BTreeMap<TopicPartition, i64> = committed
             .iter()
             .filter(|(tp, offset)| ends.get(*tp).is_some_and(|end| end > offset))
@@ -317,7 +424,7 @@ impl Admin {
         &self,
         group: &str,
         scope: &ResetScope,
-        to: ResetTo,
+        to: &ResetTo,
     ) -> Result<Vec<OffsetReset>> {
         let description = self.describe_group(group).await?;
         if description.is_active() {
@@ -327,9 +434,16 @@ impl Admin {
             )));
         }
         let committed = self.committed_offsets(group).await?;
-        let partitions: Vec<TopicPartition> = match scope {
-            ResetScope::AllTopics => committed.keys().cloned().collect(),
-            ResetScope::Topics(topics) => self.scope_partitions(topics).await?,
+        let partitions: Vec<TopicPartition> = match (to, scope) {
+            (ResetTo::FromFile(offsets), _) => {
+                let wanted: Vec<(String, Option<Vec<i32>>)> = offsets
+                    .keys()
+                    .map(|(t, p)| (t.clone(), Some(vec![*p])))
+                    .collect();
+                self.scope_partitions(&wanted).await?
+            }
+            (_, ResetScope::AllTopics) => committed.keys().cloned().collect(),
+            (_, ResetScope::Topics(topics)) => self.scope_partitions(topics).await?,
         };
         let earliest = self
             .list_offsets(partitions.clone(), OffsetQuery::Earliest)
@@ -339,7 +453,7 @@ impl Admin {
             .await?;
         let by_time = match to {
             ResetTo::Datetime(ms) => {
-                self.list_offsets(partitions.clone(), OffsetQuery::Time(ms))
+                self.list_offsets(partitions.clone(), OffsetQuery::Time(*ms))
                     .await?
             }
             _ => BTreeMap::new(),
@@ -356,7 +470,12 @@ impl Admin {
                     ResetTo::Earliest => low,
                     ResetTo::Latest => high,
                     ResetTo::Current => current.unwrap_or(high),
-                    ResetTo::Offset(n) => n.clamp(low, high),
+                    ResetTo::Offset(n) => (*n).clamp(low, high),
+                    ResetTo::FromFile(offsets) => offsets
+                        .get(&tp)
+                        .copied()
+                        .unwrap_or(high)
+                        .clamp(low, high),
                     ResetTo::Datetime(_) => match by_time.get(&tp) {
                         Some(o) if *o >= 0 => *o,
                         _ => high,
@@ -368,7 +487,7 @@ impl Admin {
                                 tp.0, tp.1
                             ))
                         })?;
-                        c.saturating_add(n).clamp(low, high)
+                        c.saturating_add(*n).clamp(low, high)
                     }
                 };
                 Ok(OffsetReset {

@@ -7,6 +7,7 @@
 
 pub mod acl;
 pub mod admin;
+pub mod cluster;
 pub mod config;
 pub mod consumer;
 pub mod election;
@@ -32,7 +33,7 @@ mod wire;
 
 pub use config::{ClientSettings, DEFAULT_BOOTSTRAP};
 pub use error::{ClientError, Result};
-pub use native::ConfigOp;
+pub use native::{ConfigOp, OffsetQuery};
 
 /// A pattern matching whole topic names, as Kafka's tools and the consumer's
 /// pattern subscriptions read it; a bad one is described in a line, not

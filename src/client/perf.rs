@@ -208,6 +208,7 @@ pub fn produce(
     load: &ProduceLoad,
     progress: Arc<Progress>,
 ) -> Result<Report> {
+    settings.probe()?;
     let tally = DeliveryTally {
         latency: Mutex::new(histogram()),
         progress,
@@ -253,6 +254,7 @@ pub fn produce(
 }
 
 fn consumer(settings: &ClientSettings, group: Option<&str>) -> Result<BaseConsumer> {
+    settings.probe()?;
     let id = group.unwrap_or("gregor-perf-test");
     // librdkafka stops fetching a partition for fetch.queue.backoff.ms (1 s)
     // once queued.min.messages are waiting, so a broker that answers faster

@@ -92,6 +92,54 @@ impl TextFormat {
     }
 }
 
+impl TextFormat {
+    /// A record's key or value as text, read as this format wrote it: what
+    /// console-consumer's --key-deserializer and --value-deserializer do
+    /// with the Java client's deserializers. `string` gives the bytes as
+    /// they are; bytes a number cannot be (a wrong length) are an error, as
+    /// in Java's IntegerDeserializer.
+    pub fn decode(&self, bytes: &[u8]) -> Result<Vec<u8>> {
+        use base64::Engine;
+        let number = |name: &str, size: usize| {
+            ClientError::Invalid(format!(
+                "{} bytes are not {name}, which takes {size}",
+                bytes.len()
+            ))
+        };
+        Ok(match self {
+            TextFormat::String => bytes.to_vec(),
+            TextFormat::Int => {
+                i32::from_be_bytes(bytes.try_into().map_err(|_| number("an int", 4))?)
+                    .to_string()
+                    .into_bytes()
+            }
+            TextFormat::Long => {
+                i64::from_be_bytes(bytes.try_into().map_err(|_| number("a long", 8))?)
+                    .to_string()
+                    .into_bytes()
+            }
+            TextFormat::Double => f64::from_bits(u64::from_be_bytes(
+                bytes.try_into().map_err(|_| number("a double", 8))?,
+            ))
+            .to_string()
+            .into_bytes(),
+            TextFormat::Hex => bytes
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+                .into_bytes(),
+            TextFormat::Base64 => base64::engine::general_purpose::STANDARD
+                .encode(bytes)
+                .into_bytes(),
+            TextFormat::Json => {
+                serde_json::from_slice::<serde::de::IgnoredAny>(bytes)
+                    .map_err(|e| ClientError::Invalid(format!("not JSON: {e}")))?;
+                bytes.to_vec()
+            }
+        })
+    }
+}
+
 impl Serializer<str> for TextFormat {
     fn serialize(&self, text: &str) -> Result<Vec<u8>> {
         let invalid = |what: &str, e: &dyn std::fmt::Display| {
@@ -139,6 +187,28 @@ impl Serializer<str> for TextFormat {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decoding_reverses_encoding() {
+        for (format, text) in [
+            (TextFormat::Int, "-258"),
+            (TextFormat::Long, "9007199254740993"),
+            (TextFormat::Double, "2.5"),
+            (TextFormat::Hex, "00ff10"),
+            (TextFormat::Base64, "/wAQ"),
+            (TextFormat::Json, r#"{"a": [1, 2]}"#),
+            (TextFormat::String, "plain"),
+        ] {
+            let bytes = format.serialize(text).unwrap();
+            assert_eq!(
+                format.decode(&bytes).unwrap(),
+                text.as_bytes(),
+                "{format:?}"
+            );
+        }
+        assert!(TextFormat::Int.decode(&[0, 1]).is_err());
+        assert!(TextFormat::Json.decode(b"{").is_err());
+    }
 
     #[test]
     fn numbers_use_the_java_clients_encodings() {

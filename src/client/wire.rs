@@ -175,7 +175,7 @@ impl Connection {
 
     /// Connects and asks which versions of each API the broker serves.
     async fn open(address: &str, settings: &ClientSettings) -> Result<Connection> {
-        let unreachable = |cause: String| ClientError::Wire {
+        let unreachable = |cause: String| ClientError::Disconnected {
             context: format!(
                 "cannot reach the cluster at {address} within {}s",
                 settings.timeout.as_secs()
@@ -289,9 +289,15 @@ impl Connection {
         self.timeout.as_millis().min(i32::MAX as u128) as i32
     }
 
-    /// Sends `request` at the highest version both sides support, which
-    /// must be at least `min_version` (the first with the fields used).
-    pub async fn call<R: Request>(&mut self, request: &R, min_version: i16) -> Result<R::Response> {
+    /// HOST:PORT of the broker at the other end.
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+
+    /// The version `call` sends `R` at: the highest both sides support,
+    /// which must be at least `min_version` (the first with the fields
+    /// used). Callers filling fields only some versions have ask first.
+    pub fn version<R: Request>(&self, min_version: i16) -> Result<i16> {
         let version = match self.versions.get(&R::KEY) {
             Some(&(min, max)) => {
                 let version = max.min(R::VERSIONS.max);
@@ -299,53 +305,66 @@ impl Connection {
             }
             None => None,
         };
-        let Some(version) = version else {
-            return Err(ClientError::Invalid(format!(
+        version.ok_or_else(|| {
+            ClientError::Invalid(format!(
                 "the broker at {} does not serve {} at version {min_version} or later, \
                  which this tool needs",
                 self.address,
                 api_name::<R>()
-            )));
-        };
+            ))
+        })
+    }
+
+    /// Sends `request` at the highest version both sides support, which
+    /// must be at least `min_version` (the first with the fields used).
+    pub async fn call<R: Request>(&mut self, request: &R, min_version: i16) -> Result<R::Response> {
+        let version = self.version::<R>(min_version)?;
         self.exchange(request, version).await
     }
 
     async fn exchange<R: Request>(&mut self, request: &R, version: i16) -> Result<R::Response> {
         let context = format!("{} to {}", api_name::<R>(), self.address);
-        let wire = |cause: String| ClientError::Wire {
-            context: context.clone(),
-            cause,
-        };
         let wait = self.timeout + Duration::from_secs(5);
-        tokio::time::timeout(wait, self.round_trip(request, version))
-            .await
-            .map_err(|_| wire(format!("no answer within {}s", wait.as_secs())))?
-            .map_err(wire)
+        match tokio::time::timeout(wait, self.round_trip(request, version)).await {
+            Err(_) => Err(ClientError::Disconnected {
+                context,
+                cause: format!("no answer within {}s", wait.as_secs()),
+            }),
+            Ok(Err(Failure::Io(cause))) => Err(ClientError::Disconnected { context, cause }),
+            Ok(Err(Failure::Garbled(cause))) => Err(ClientError::Wire { context, cause }),
+            Ok(Ok(response)) => Ok(response),
+        }
     }
 
     async fn round_trip<R: Request>(
         &mut self,
         request: &R,
         version: i16,
-    ) -> std::result::Result<R::Response, String> {
+    ) -> std::result::Result<R::Response, Failure> {
         self.correlation_id = self.correlation_id.wrapping_add(1);
-        let frame = request_frame(request, version, self.correlation_id, &self.client_id)?;
-        self.stream
-            .write_all(&frame)
-            .await
-            .map_err(|e| e.to_string())?;
-        let len = self.stream.read_i32().await.map_err(|e| e.to_string())?;
+        let frame = request_frame(request, version, self.correlation_id, &self.client_id)
+            .map_err(Failure::Garbled)?;
+        let io = |e: std::io::Error| Failure::Io(e.to_string());
+        self.stream.write_all(&frame).await.map_err(io)?;
+        let len = self.stream.read_i32().await.map_err(io)?;
         let len = usize::try_from(len)
             .ok()
             .filter(|l| *l <= MAX_RESPONSE_BYTES)
-            .ok_or_else(|| format!("an answer of {len} bytes is not Kafka's protocol"))?;
+            .ok_or_else(|| {
+                Failure::Garbled(format!("an answer of {len} bytes is not Kafka's protocol"))
+            })?;
         let mut response = vec![0u8; len];
-        self.stream
-            .read_exact(&mut response)
-            .await
-            .map_err(|e| e.to_string())?;
+        self.stream.read_exact(&mut response).await.map_err(io)?;
         decode_response::<R>(Bytes::from(response), version, self.correlation_id)
+            .map_err(Failure::Garbled)
     }
+}
+
+/// Why a round trip failed: the connection (the broker went away or is
+/// too slow, which passes), or what went over it (which does not).
+enum Failure {
+    Io(String),
+    Garbled(String),
 }
 
 fn api_name<R: Request>() -> String {

@@ -333,6 +333,11 @@ impl Controller {
             .map_err(MetadataLoadError::Register)
     }
 
+    /// Waits until the metadata quorum refuses this node; the reason.
+    pub async fn refused(&self) -> String {
+        self.quorum.refused().await
+    }
+
     pub fn image(&self) -> Arc<MetadataImage> {
         self.publisher.borrow().clone()
     }
@@ -356,17 +361,22 @@ impl Controller {
             )
         };
         loop {
+            if let Some(reason) = self.quorum.refusal() {
+                return Err(ControllerError::new(
+                    ResponseError::ClusterAuthorizationFailed,
+                    reason,
+                ));
+            }
             let remaining = deadline.saturating_duration_since(Instant::now());
             if remaining.is_zero() {
                 return Err(timed_out());
             }
             let leader = match self.quorum.leader() {
                 Some(l) => l,
-                None => self
-                    .quorum
-                    .wait_for_leader(remaining)
-                    .await
-                    .ok_or_else(timed_out)?,
+                None => match self.quorum.wait_for_leader(remaining).await {
+                    Some(l) => l,
+                    None => continue,
+                },
             };
             let attempt = if leader == self.node_id as NodeId {
                 self.execute(command.clone()).await

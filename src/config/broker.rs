@@ -563,7 +563,7 @@ pub static BROKER_CONFIGS: &[ConfigDef] = &[
         ConfigKind::String,
         None,
         None,
-        "Where the metrics endpoint listens, as http://host:port: OpenMetrics text on /metrics and readiness on /health. Unset: no endpoint.",
+        "Where the metrics endpoint listens, as http://host:port or https://host:port: OpenMetrics text on /metrics and readiness on /health. https takes the ssl.* settings of a listener named METRICS (listener.name.metrics.ssl.*, else ssl.*). Unset: no endpoint.",
     ),
     def(
         "min.insync.replicas",
@@ -1050,6 +1050,31 @@ pub fn is_secret(name: &str) -> bool {
     }
 }
 
+/// Settings of a ZooKeeper-mode broker, which KRaft (and Gregor) has no use
+/// for: the ensemble's connection and its ACLs and TLS, and broker ids
+/// generated in ZooKeeper.
+fn is_zookeeper_only(name: &str) -> bool {
+    name.starts_with("zookeeper.")
+        || matches!(
+            name,
+            "broker.id.generation.enable"
+                | "reserved.broker.max.id"
+                | "controlled.shutdown.max.retries"
+                | "controlled.shutdown.retry.backoff.ms"
+        )
+}
+
+/// The known broker config `name` was most likely meant to be, if one is
+/// close enough to be worth suggesting.
+fn closest_config_name(name: &str) -> Option<&'static str> {
+    BROKER_CONFIGS
+        .iter()
+        .map(|d| (strsim::jaro_winkler(name, d.name), d.name))
+        .filter(|(score, _)| *score > 0.85)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, name)| name)
+}
+
 /// Why the broker's configuration could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
@@ -1065,6 +1090,11 @@ pub enum LoadError {
     },
     #[error("{0}")]
     Config(#[from] ConfigError),
+    #[error("unknown config '{name}'{}", did_you_mean.map(|d| format!(" (did you mean '{d}'?)")).unwrap_or_default())]
+    Unknown {
+        name: String,
+        did_you_mean: Option<&'static str>,
+    },
     #[error(
         "invalid listener '{0}': expected NAME://host:port with a PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL security protocol, each name once"
     )]
@@ -1105,6 +1135,7 @@ impl BrokerConfig {
         overrides: &[(String, String)],
     ) -> Result<BrokerConfig, LoadError> {
         let mut cfg = BrokerConfig::default();
+        let mut pairs = Vec::new();
         if let Some(path) = file {
             let file = std::fs::File::open(path).map_err(|source| LoadError::Open {
                 path: path.to_path_buf(),
@@ -1116,12 +1147,33 @@ impl BrokerConfig {
                     source,
                 }
             })?;
-            for (k, v) in read {
-                cfg.set(&k, &v)?;
-            }
+            pairs.extend(read);
         }
-        for (k, v) in overrides {
-            cfg.set(k, v)?;
+        pairs.extend(overrides.iter().cloned());
+        let mut zookeeper = Vec::new();
+        for (k, v) in &pairs {
+            if is_zookeeper_only(k) {
+                if !zookeeper.contains(&k.as_str()) {
+                    zookeeper.push(k.as_str());
+                }
+                continue;
+            }
+            cfg.set(k, v).map_err(|e| match e {
+                ConfigError::Unknown(name) => LoadError::Unknown {
+                    did_you_mean: closest_config_name(&name),
+                    name,
+                },
+                other => other.into(),
+            })?;
+        }
+        // A server.properties from a ZooKeeper-mode cluster still holds
+        // these; they mean nothing here, and refusing them would only make
+        // the operator delete lines first.
+        if !zookeeper.is_empty() {
+            tracing::warn!(
+                "ignoring {}: ZooKeeper mode does not exist in Gregor (KRaft only)",
+                zookeeper.join(", ")
+            );
         }
         cfg.listeners()?;
         cfg.advertised_listeners()?;
@@ -2039,6 +2091,26 @@ mod tests {
     }
 
     #[test]
+    fn zookeeper_keys_are_ignored_and_unknown_keys_get_a_suggestion() {
+        let cfg = BrokerConfig::load(
+            None,
+            &[
+                kv("zookeeper.connect", "zk:2181"),
+                kv("broker.id.generation.enable", "true"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(cfg.explicit("zookeeper.connect"), None);
+        let err = BrokerConfig::load(None, &[kv("num.partiton", "3")]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unknown config 'num.partiton' (did you mean 'num.partitions'?)"
+        );
+        let err = BrokerConfig::load(None, &[kv("frobnicate", "3")]).unwrap_err();
+        assert_eq!(err.to_string(), "unknown config 'frobnicate'");
+    }
+
+    #[test]
     fn several_log_dirs_are_refused_until_supported() {
         assert!(BrokerConfig::load(None, &[kv("log.dirs", "/a, ,")]).is_ok());
         let err = BrokerConfig::load(None, &[kv("log.dirs", "/a,/b")]).unwrap_err();
@@ -2124,7 +2196,7 @@ mod tests {
     fn bad_keys_and_values_are_refused() {
         assert!(matches!(
             BrokerConfig::load(None, &[kv("no.such.key", "1")]),
-            Err(LoadError::Config(ConfigError::Unknown(_)))
+            Err(LoadError::Unknown { .. })
         ));
         assert!(BrokerConfig::load(None, &[kv("num.partitions", "zero")]).is_err());
         assert!(BrokerConfig::load(None, &[kv("num.partitions", "0")]).is_err());

@@ -27,6 +27,11 @@
 //! - `end_offset_for_epoch` follows Kafka's `LeaderEpochFileCache.endOffsetFor`
 //!   to the letter, including `(requested, first start offset)` for an epoch
 //!   older than every known one.
+//! - `flush.messages` does not fsync inside a leader's append: the append
+//!   records how far it wants the log fsynced, and the partition's group
+//!   committer fsyncs outside the lock (`claim_flush`, `next_flush`,
+//!   `finish_flush`), one fsync for every append made while the previous
+//!   one ran. Until it lands, `durable_end` holds the high watermark back.
 //! - Deleted segments are removed at once: `file.delete.delay.ms` only
 //!   protects readers holding old file handles, and reads here happen under
 //!   the caller's lock.
@@ -49,9 +54,12 @@ mod segment;
 mod txn_index;
 
 use std::collections::BTreeMap;
+use std::fs::File;
 use std::io::IoSlice;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
 
 use bytes::Bytes;
 
@@ -99,6 +107,56 @@ pub struct Log {
     /// The active segment's base at the last compaction pass: segments
     /// rolled since then have not been cleaned.
     cleaned_through: i64,
+    /// A segment file (or the log's directory) was created since the
+    /// directories were last synced: fsyncing the file alone does not make
+    /// its name survive a power loss, so the next flush syncs them too.
+    dir_entries_unsynced: bool,
+    /// The log end the last fsync reached: what is before it survives a
+    /// power loss.
+    flushed_end: i64,
+    /// The log end when `flush.messages` last asked for an fsync. Until an
+    /// fsync reaches it, the records after `flushed_end` count as not yet
+    /// written (see [`Log::durable_end`]).
+    flush_wanted_end: i64,
+    /// A group commit's fsync is running outside the lock.
+    flush_in_flight: bool,
+    /// Offset ranges `[from, to)` an fsync failed for: their records are
+    /// never acknowledged, even once a later fsync succeeds, since a failed
+    /// fsync may have dropped them from the page cache.
+    flush_failed: Vec<(i64, i64)>,
+    /// Bumped by every truncation, so that an fsync started before one
+    /// does not vouch for offsets that now name other records.
+    truncations: u64,
+}
+
+/// A group commit's fsync, taken under the log's lock and run outside it:
+/// the active segment's file as it was then (kept open by the job even if
+/// the segment rolls meanwhile) and, after a roll or for a new log, the
+/// directories whose entries name its files.
+pub struct FlushJob {
+    end: i64,
+    truncations: u64,
+    file: Option<(Arc<File>, PathBuf)>,
+    dirs: Vec<PathBuf>,
+}
+
+impl FlushJob {
+    /// The log end this fsync makes durable.
+    pub fn end(&self) -> i64 {
+        self.end
+    }
+
+    /// fsyncs the segment's data (its indexes are rebuilt by recovery;
+    /// they are synced when the segment rolls) and the directories.
+    pub fn sync(&self) -> Result<(), LogError> {
+        let started = Instant::now();
+        if let Some((file, path)) = &self.file {
+            file.sync_data().map_err(LogError::io("sync", path))?;
+        }
+        sync_dirs(&self.dirs)?;
+        crate::metrics::log_flush::observe(started.elapsed());
+        Ok(())
+    }
 }
 
 impl Log {
@@ -132,6 +190,7 @@ impl Log {
             .ok()
             .and_then(|s| s.trim().parse::<i64>().ok())
             .unwrap_or(0);
+        let created = segments.is_empty();
         let active = match segments.pop_last() {
             Some((_, segment)) => segment,
             None => Segment::create(
@@ -158,8 +217,16 @@ impl Log {
             oldest_unflushed_ms: None,
             producers: ProducerStateManager::default(),
             cleaned_through: 0,
+            dir_entries_unsynced: created,
+            flushed_end: 0,
+            flush_wanted_end: 0,
+            flush_in_flight: false,
+            flush_failed: Vec::new(),
+            truncations: 0,
         };
         let end = log.log_end_offset();
+        log.flushed_end = end;
+        log.flush_wanted_end = end;
         log.epochs.truncate_from_end(end)?;
         log.epochs.truncate_from_start(log_start_offset)?;
         log.rebuild_producer_state(now_ms)?;
@@ -403,8 +470,10 @@ impl Log {
         self.epochs.assign(leader_epoch, base_offset)?;
         self.unflushed_messages += record_count;
         self.oldest_unflushed_ms.get_or_insert(now_ms);
+        // The fsync is the caller's to run (see `next_flush`), so that
+        // appends arriving meanwhile share the next one.
         if self.unflushed_messages >= self.config.flush_messages {
-            self.flush()?;
+            self.flush_wanted_end = self.log_end_offset();
         }
         Ok(AppendInfo {
             base_offset,
@@ -588,6 +657,7 @@ impl Log {
         let base = self.log_end_offset();
         self.producers.write_snapshot(&self.dir, base)?;
         let segment = Segment::create(&self.dir, base, self.config.index_interval_bytes, now_ms)?;
+        self.dir_entries_unsynced = true;
         let mut old = std::mem::replace(&mut self.active, segment);
         old.deactivate();
         self.segments.insert(old.base_offset, old);
@@ -910,17 +980,143 @@ impl Log {
     }
 
     /// fsyncs the active segment and its indexes (older ones were synced when
-    /// they were rolled).
+    /// they were rolled) and, after a roll or a new log, the directory
+    /// entries that name them.
     pub fn flush(&mut self) -> Result<(), LogError> {
+        let started = Instant::now();
         self.active.flush()?;
+        if self.dir_entries_unsynced {
+            sync_dirs(&self.dirs_to_sync())?;
+            self.dir_entries_unsynced = false;
+        }
         self.unflushed_messages = 0;
         self.oldest_unflushed_ms = None;
+        self.flushed_end = self.log_end_offset();
+        crate::metrics::log_flush::observe(started.elapsed());
         Ok(())
+    }
+
+    /// The log directory and its parent, which holds the log directory's
+    /// own entry (new with a new partition).
+    fn dirs_to_sync(&self) -> Vec<PathBuf> {
+        std::iter::once(self.dir.clone())
+            .chain(self.dir.parent().map(Path::to_path_buf))
+            .collect()
+    }
+
+    /// How far the log counts as written for the high watermark and acks:
+    /// the log end, except while an fsync `flush.messages` asked for has not
+    /// reached it, when it is the end the last fsync reached. Records are
+    /// neither visible nor acknowledged before they are durable, as with
+    /// an fsync inside every append.
+    pub fn durable_end(&self) -> i64 {
+        if self.flush_wanted_end > self.flushed_end {
+            self.flushed_end
+        } else {
+            self.log_end_offset()
+        }
+    }
+
+    /// Whether `flush.messages` asks for an fsync no fsync has reached yet.
+    pub fn flush_wanted(&self) -> bool {
+        self.flush_wanted_end > self.flushed_end
+    }
+
+    /// Whether the record at `offset` was written before an fsync failed,
+    /// and was not durable then: it must never be acknowledged.
+    pub fn flush_failed_for(&self, offset: i64) -> bool {
+        self.flush_failed
+            .iter()
+            .any(|(from, to)| (*from..*to).contains(&offset))
+    }
+
+    /// Makes the caller the log's group committer when an fsync is wanted
+    /// and none is running: it then calls [`Log::next_flush`] until that
+    /// answers `None`. Deciding under the log's lock is what keeps an
+    /// append from being left without an fsync.
+    pub fn claim_flush(&mut self) -> bool {
+        if self.flush_in_flight || !self.flush_wanted() {
+            return false;
+        }
+        self.flush_in_flight = true;
+        true
+    }
+
+    /// The group committer's next fsync, covering everything written so
+    /// far; `None` (and the committer's turn ends) when nothing is wanted.
+    pub fn next_flush(&mut self) -> Option<FlushJob> {
+        if !self.flush_wanted() {
+            self.flush_in_flight = false;
+            return None;
+        }
+        self.flush_in_flight = true;
+        let dirs = if std::mem::take(&mut self.dir_entries_unsynced) {
+            self.dirs_to_sync()
+        } else {
+            Vec::new()
+        };
+        self.unflushed_messages = 0;
+        self.oldest_unflushed_ms = None;
+        Some(FlushJob {
+            end: self.log_end_offset(),
+            truncations: self.truncations,
+            file: self
+                .active
+                .shared_file()
+                .map(|f| (f, self.active.log_path().to_path_buf())),
+            dirs,
+        })
+    }
+
+    /// Records how `job` went. A failure ends the committer's turn, and
+    /// every record written by then and not yet durable is marked failed
+    /// (its produce fails with KAFKA_STORAGE_ERROR); the next append that
+    /// wants an fsync tries again.
+    pub fn finish_flush(
+        &mut self,
+        job: &FlushJob,
+        synced: Result<(), LogError>,
+    ) -> Result<(), LogError> {
+        if let Err(e) = synced {
+            self.flush_in_flight = false;
+            if !job.dirs.is_empty() {
+                self.dir_entries_unsynced = true;
+            }
+            let (from, to) = (self.flushed_end, self.log_end_offset());
+            match self.flush_failed.last_mut() {
+                Some(last) if last.1 >= from => last.1 = last.1.max(to),
+                _ => self.flush_failed.push((from, to)),
+            }
+            return Err(e);
+        }
+        if job.truncations == self.truncations {
+            self.flushed_end = self.flushed_end.max(job.end.min(self.log_end_offset()));
+        }
+        Ok(())
+    }
+
+    /// After a truncation the records past the new end are gone: nothing
+    /// there is wanted, flushed or failed.
+    fn truncated(&mut self) {
+        let end = self.log_end_offset();
+        self.truncations += 1;
+        self.flushed_end = end;
+        self.flush_wanted_end = end;
+        self.flush_failed.retain_mut(|(from, to)| {
+            *to = (*to).min(end);
+            from < to
+        });
     }
 
     /// Flushes everything, for a clean shutdown, and snapshots the producer
     /// state so that the next start need not replay the active segment.
     pub fn close(mut self) -> Result<(), LogError> {
+        self.checkpoint()
+    }
+
+    /// What [`Log::close`] does, on a log that stays open: the broker's
+    /// partitions are shared, so its shutdown cannot take them.
+    pub fn checkpoint(&mut self) -> Result<(), LogError> {
         self.flush()?;
         let end = self.log_end_offset();
         self.producers.write_snapshot(&self.dir, end)
@@ -948,6 +1144,7 @@ impl Log {
             std::mem::replace(&mut self.active, fresh).delete()?;
         }
         self.set_log_start_offset(offset)?;
+        self.truncated();
         self.epochs.truncate_from_end(offset)?;
         self.rebuild_producer_state(wall_clock_ms())?;
         tracing::info!(dir = %self.dir.display(), offset, "emptied the log to restart it at the leader's log start offset");
@@ -984,6 +1181,7 @@ impl Log {
         }
         let removed = self.active.truncate_to(offset)?;
         self.active.flush()?;
+        self.truncated();
         if offset < self.log_start_offset {
             self.set_log_start_offset(offset)?;
         }
@@ -1022,6 +1220,15 @@ fn batch_at<'a>(records: &'a [u8], position: usize, h: &BatchHeader) -> Result<&
         .get(position..position + size)
         .filter(|b| b.len() >= batch::HEADER_LEN)
         .ok_or_else(|| LogError::CorruptMessage("batch is truncated".into()))
+}
+
+fn sync_dirs(dirs: &[PathBuf]) -> Result<(), LogError> {
+    for dir in dirs {
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(LogError::io("sync", dir))?;
+    }
+    Ok(())
 }
 
 fn wall_clock_ms() -> i64 {

@@ -20,6 +20,7 @@ use std::io::IoSlice;
 use std::ops::Deref;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use bytes::{Bytes, BytesMut};
@@ -164,8 +165,9 @@ pub struct Segment {
     index_path: PathBuf,
     time_index_path: PathBuf,
     /// Open while this is the active segment; reads of a rolled one open
-    /// the file for themselves.
-    file: Option<File>,
+    /// the file for themselves. Shared so that a group commit can fsync it
+    /// without the log's lock, even after a roll has closed it here.
+    file: Option<Arc<File>>,
     size: u64,
     /// One past the last offset stored here.
     pub next_offset: i64,
@@ -207,7 +209,7 @@ impl Segment {
         let time_index_path = dir.join(file_name(base_offset, "timeindex"));
         Ok(Segment {
             base_offset,
-            file: Some(file),
+            file: Some(Arc::new(file)),
             size: 0,
             next_offset: base_offset,
             offset_index: OffsetIndex::create(&index_path, Vec::new())?,
@@ -294,7 +296,7 @@ impl Segment {
             log_path,
             index_path,
             time_index_path,
-            file: active.then_some(file),
+            file: active.then(|| Arc::new(file)),
             size: 0,
             next_offset: base_offset,
             offset_index,
@@ -344,7 +346,7 @@ impl Segment {
                 .write(true)
                 .open(&self.log_path)
                 .map_err(LogError::io("open segment", &self.log_path))?;
-            self.file = Some(file);
+            self.file = Some(Arc::new(file));
         }
         Ok(())
     }
@@ -360,7 +362,7 @@ impl Segment {
 
     /// The active segment's file, for writes.
     fn writable(&self) -> Result<&File, LogError> {
-        self.file.as_ref().ok_or_else(|| {
+        self.file.as_deref().ok_or_else(|| {
             LogError::io("write to", &self.log_path)(std::io::Error::other(
                 "the segment has rolled and is read-only",
             ))
@@ -589,6 +591,11 @@ impl Segment {
                 .map_err(LogError::io("sync", &self.log_path)),
             None => Ok(()),
         }
+    }
+
+    /// The active segment's log file, for an fsync outside the log's lock.
+    pub fn shared_file(&self) -> Option<Arc<File>> {
+        self.file.clone()
     }
 
     /// Writes index entries not yet in their files, without syncing, so

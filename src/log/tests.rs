@@ -676,7 +676,13 @@ fn flush_ms_and_flush_messages_are_honoured() {
         (2, Some(0))
     );
     log.append_as_leader(&one("c", 1), 0, 20).unwrap();
+    assert!(log.flush_wanted(), "the third message asks for an fsync");
+    assert_eq!(log.durable_end(), 0, "none of them counts before it");
+    let job = log.next_flush().unwrap();
+    job.sync().unwrap();
+    log.finish_flush(&job, Ok(())).unwrap();
     assert_eq!((log.unflushed_messages, log.oldest_unflushed_ms), (0, None));
+    assert_eq!(log.durable_end(), 3);
     log.append_as_leader(&one("d", 1), 0, 30).unwrap();
     log.tick(129).unwrap();
     assert_eq!(log.unflushed_messages, 1);
@@ -1173,5 +1179,144 @@ fn a_follower_copies_the_leaders_batches_and_their_consequences() {
         follower.read(0, 1 << 20, i64::MAX, true).unwrap(),
         fetched,
         "the same bytes"
+    );
+}
+
+fn fsync_every_message(segment_bytes: u64) -> LogConfig {
+    LogConfig {
+        flush_messages: 1,
+        segment_bytes,
+        ..LogConfig::default()
+    }
+}
+
+#[test]
+fn group_commit_covers_appends_made_while_it_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = Log::open(dir.path(), fsync_every_message(1 << 20), false, 0).unwrap();
+    fill(&mut log, 2);
+    assert_eq!(log.durable_end(), 0, "nothing counts before its fsync");
+    assert!(log.claim_flush());
+    assert!(!log.claim_flush(), "one group committer at a time");
+    let first = log.next_flush().unwrap();
+    assert_eq!(first.end(), 2);
+    // Written while the first fsync runs: not covered by it.
+    fill(&mut log, 3);
+    first.sync().unwrap();
+    log.finish_flush(&first, Ok(())).unwrap();
+    assert_eq!(log.durable_end(), 2);
+    assert!(!log.claim_flush(), "the running committer takes the rest");
+    let second = log.next_flush().unwrap();
+    assert_eq!(second.end(), 5, "one fsync for the three appends");
+    second.sync().unwrap();
+    log.finish_flush(&second, Ok(())).unwrap();
+    assert_eq!(log.durable_end(), 5);
+    assert!(
+        log.next_flush().is_none(),
+        "the turn ends with nothing wanted"
+    );
+    fill(&mut log, 1);
+    assert!(log.claim_flush(), "the next append starts a new turn");
+}
+
+#[test]
+fn a_roll_during_a_group_commit_syncs_the_rolled_segment_and_its_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = Log::open(dir.path(), fsync_every_message(300), false, 0).unwrap();
+    fill(&mut log, 1);
+    assert!(log.claim_flush());
+    let job = log.next_flush().unwrap();
+    assert_eq!(job.end(), 1);
+    // Enough appends to roll while the fsync of the first segment runs:
+    // the roll syncs the segment it closes, so what it held is durable
+    // before the job that started earlier finishes.
+    fill(&mut log, 10);
+    assert!(log.segment_count() > 1);
+    let rolled_at = log.active.base_offset;
+    assert!(log.durable_end() >= rolled_at);
+    assert!(
+        log.dir_entries_unsynced,
+        "the new segment's name is not synced yet"
+    );
+    job.sync().unwrap();
+    log.finish_flush(&job, Ok(())).unwrap();
+    assert!(
+        log.durable_end() >= rolled_at,
+        "an older fsync never moves it back"
+    );
+    let next = log.next_flush().unwrap();
+    assert_eq!(next.end(), 11);
+    assert_eq!(
+        next.dirs,
+        vec![
+            dir.path().to_path_buf(),
+            dir.path().parent().unwrap().to_path_buf()
+        ],
+        "the fsync after a roll syncs the directory entries too"
+    );
+    next.sync().unwrap();
+    log.finish_flush(&next, Ok(())).unwrap();
+    assert_eq!(log.durable_end(), 11);
+    assert!(!log.dir_entries_unsynced);
+}
+
+#[test]
+fn a_failed_group_commit_fails_what_it_did_not_make_durable() {
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("t-0");
+    let mut log = Log::open(&dir, fsync_every_message(1 << 20), false, 0).unwrap();
+    fill(&mut log, 2);
+    log.flush().unwrap();
+    fill(&mut log, 2);
+    // A new segment's entry is to be synced: a log directory that has gone
+    // makes that fsync fail.
+    log.dir_entries_unsynced = true;
+    assert!(log.claim_flush());
+    let job = log.next_flush().unwrap();
+    fill(&mut log, 1);
+    let moved = parent.path().join("moved");
+    std::fs::rename(&dir, &moved).unwrap();
+    let synced = job.sync();
+    assert!(synced.is_err(), "syncing a missing directory fails");
+    assert!(log.finish_flush(&job, synced).is_err());
+    assert_eq!(log.durable_end(), 2);
+    assert!(!log.flush_failed_for(1), "durable before the failure");
+    assert!(
+        (2..5).all(|o| log.flush_failed_for(o)),
+        "everything written and not durable when the fsync failed"
+    );
+    assert!(log.dir_entries_unsynced, "kept for the next fsync");
+    std::fs::rename(&moved, &dir).unwrap();
+    fill(&mut log, 1);
+    assert!(
+        log.claim_flush(),
+        "the failure ended the turn; an append starts one"
+    );
+    let retry = log.next_flush().unwrap();
+    retry.sync().unwrap();
+    log.finish_flush(&retry, Ok(())).unwrap();
+    assert_eq!(log.durable_end(), 6);
+    assert!(
+        (2..5).all(|o| log.flush_failed_for(o)) && !log.flush_failed_for(5),
+        "a later fsync does not vouch for records a failed one may have lost"
+    );
+}
+
+#[test]
+fn a_truncation_voids_an_fsync_started_before_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = Log::open(dir.path(), fsync_every_message(1 << 20), false, 0).unwrap();
+    fill(&mut log, 3);
+    assert!(log.claim_flush());
+    let job = log.next_flush().unwrap();
+    log.truncate_to(1).unwrap();
+    assert_eq!(log.durable_end(), 1, "truncation syncs what it keeps");
+    fill(&mut log, 4);
+    job.sync().unwrap();
+    log.finish_flush(&job, Ok(())).unwrap();
+    assert_eq!(
+        log.durable_end(),
+        1,
+        "offsets 1 and 2 now name records the old fsync never saw"
     );
 }

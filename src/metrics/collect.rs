@@ -10,7 +10,9 @@ use std::sync::atomic::Ordering;
 use prometheus_client::encoding::{DescriptorEncoder, MetricEncoder, NoLabelSet};
 use prometheus_client::metrics::MetricType;
 
-use super::{network, requests, topics, Exporter, CLASSIC_REBALANCES, CONSUMER_REBALANCES};
+use super::{
+    log_flush, network, requests, topics, Exporter, CLASSIC_REBALANCES, CONSUMER_REBALANCES,
+};
 use crate::api::BrokerContext;
 use crate::partition::now_ms;
 
@@ -68,6 +70,8 @@ impl prometheus_client::collector::Collector for Exporter {
     fn encode(&self, mut enc: DescriptorEncoder) -> fmt::Result {
         process(&mut enc)?;
         requests_and_network(&mut enc)?;
+        super::quotas::encode_request_throttles(&mut enc)?;
+        super::isr::encode(&mut enc)?;
         let Some(ctx) = self.context() else {
             return Ok(());
         };
@@ -75,6 +79,7 @@ impl prometheus_client::collector::Collector for Exporter {
         replicas_and_logs(&mut enc, &ctx)?;
         controller(&mut enc, &ctx)?;
         groups(&mut enc, &ctx)?;
+        super::quotas::encode(&mut enc, &ctx)?;
         super::clients::encode(&mut enc, &ctx)
     }
 }
@@ -152,6 +157,14 @@ fn requests_and_network(enc: &mut DescriptorEncoder) -> fmt::Result {
             .encode_family(&labels)?
             .encode_histogram::<NoLabelSet>(sum, count, &buckets, None)?;
     }
+    let (sum, count, buckets) = log_flush::snapshot();
+    enc.encode_descriptor(
+        "kafka_log_logflushstats_logflushrateandtimems",
+        "Milliseconds each fsync of a partition's log took; the count is the fsyncs (LogFlushRateAndTimeMs).",
+        None,
+        MetricType::Histogram,
+    )?
+    .encode_histogram::<NoLabelSet>(sum, count, &buckets, None)?;
     let listeners = network::snapshot();
     let rows = |f: fn(u64, u64) -> Value| {
         listeners

@@ -1,6 +1,8 @@
 //! The metrics endpoint (`metrics.listener`): OpenMetrics text on
 //! `/metrics`, with series named after Kafka's MBeans (docs/metrics.md
-//! maps them), and `/health` for orchestrators.
+//! maps them), and `/health` for orchestrators. Over `https://` it takes
+//! its TLS as a listener named METRICS would (`listener.name.metrics.ssl.*`
+//! over `ssl.*`), reloaded when the files change.
 //!
 //! Counters on the request paths are process-wide atomics, as Kafka keeps
 //! its Yammer metrics in one default registry: a partition holds its
@@ -12,7 +14,11 @@
 
 mod clients;
 mod collect;
+mod histogram;
+pub mod isr;
+pub mod log_flush;
 pub mod network;
+mod quotas;
 pub mod requests;
 pub mod topics;
 
@@ -25,14 +31,22 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::{Method, Request, Response, StatusCode};
 use prometheus_client::registry::Registry;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::api::BrokerContext;
 use crate::cluster::Controller;
 use crate::config::BrokerConfig;
+use crate::security::tls::{ServerTls, TlsError};
+use crate::security::SecurityProtocol;
 
 pub use topics::{topic, TopicHandle};
+
+/// The listener name the endpoint's TLS settings are looked up under, as
+/// for any Kafka listener: `listener.name.metrics.ssl.*`, else `ssl.*`.
+const TLS_LISTENER: &str = "METRICS";
 
 /// Whether an endpoint serves the figures: without one the request paths
 /// skip their counting (one relaxed load).
@@ -51,8 +65,10 @@ const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=
 
 #[derive(Debug, thiserror::Error)]
 pub enum MetricsError {
-    #[error("invalid metrics.listener '{0}': expected http://host:port")]
+    #[error("invalid metrics.listener '{0}': expected http://host:port or https://host:port")]
     Listener(String),
+    #[error("metrics.listener over https: {0}")]
+    Tls(#[from] TlsError),
     #[error("cannot listen on {addr} (metrics.listener): {source}")]
     Bind {
         addr: String,
@@ -113,6 +129,7 @@ impl Exporter {
 pub struct Metrics {
     exporter: Arc<Exporter>,
     server: Option<(SocketAddr, JoinHandle<()>)>,
+    tls: Option<Arc<ServerTls>>,
 }
 
 impl Metrics {
@@ -132,9 +149,20 @@ impl Metrics {
             return Ok(Metrics {
                 exporter,
                 server: None,
+                tls: None,
             });
         };
-        let addr = listener_addr(value)?;
+        let (addr, https) = listener_addr(value)?;
+        // Read before the port is taken: a bad keystore stops the start.
+        let tls = if https {
+            Some(Arc::new(ServerTls::load(
+                config,
+                TLS_LISTENER,
+                SecurityProtocol::Ssl,
+            )?))
+        } else {
+            None
+        };
         ENABLED.store(true, Ordering::Relaxed);
         let bind = |source| MetricsError::Bind {
             addr: addr.to_string(),
@@ -144,12 +172,34 @@ impl Metrics {
         let local = listener.local_addr().map_err(bind)?;
         let mut registry = Registry::default();
         registry.register_collector(Box::new(exporter.clone()));
-        let server = tokio::spawn(serve(listener, Arc::new((registry, exporter.clone()))));
-        tracing::info!(addr = %local, "metrics endpoint listening");
+        let shared = Arc::new((registry, exporter.clone()));
+        let served_tls = tls.clone();
+        let server = tokio::spawn(async move {
+            match served_tls {
+                Some(tls) => {
+                    // The reload loop ends with this task, which Drop aborts.
+                    let (_running, running) = watch::channel(false);
+                    tokio::join!(
+                        serve(listener, shared, Some(tls.clone())),
+                        tls.watch_files(running)
+                    );
+                }
+                None => serve(listener, shared, None).await,
+            }
+        });
+        tracing::info!(addr = %local, https, "metrics endpoint listening");
         Ok(Metrics {
             exporter,
             server: Some((local, server)),
+            tls,
         })
+    }
+
+    /// The endpoint's TLS under its listener name, when it serves https:
+    /// the broker applies dynamic `ssl.*` configs to it as to a listener's.
+    pub fn tls(&self) -> Option<(String, Arc<ServerTls>)> {
+        let tls = self.tls.clone()?;
+        Some((TLS_LISTENER.to_string(), tls))
     }
 
     /// Where the endpoint listens, if it does.
@@ -179,36 +229,55 @@ impl Drop for Metrics {
     }
 }
 
-/// The host:port of an `http://host:port` listener.
-fn listener_addr(value: &str) -> Result<&str, MetricsError> {
-    value
-        .strip_prefix("http://")
-        .filter(|a| {
-            a.rsplit_once(':')
-                .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok())
-        })
+/// The host:port of an `http://host:port` or `https://host:port`
+/// listener, and whether it is https.
+fn listener_addr(value: &str) -> Result<(&str, bool), MetricsError> {
+    let (addr, https) = match value.strip_prefix("https://") {
+        Some(addr) => (addr, true),
+        None => (value.strip_prefix("http://").unwrap_or(""), false),
+    };
+    addr.rsplit_once(':')
+        .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok())
+        .then_some((addr, https))
         .ok_or_else(|| MetricsError::Listener(value.to_string()))
 }
 
 type Shared = Arc<(Registry, Arc<Exporter>)>;
 
-async fn serve(listener: TcpListener, shared: Shared) {
+async fn serve(listener: TcpListener, shared: Shared, tls: Option<Arc<ServerTls>>) {
     loop {
-        let Ok((stream, _)) = listener.accept().await else {
+        let Ok((stream, peer)) = listener.accept().await else {
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
             continue;
         };
         let shared = shared.clone();
+        // Taken at accept, so a reloaded certificate serves new scrapes.
+        let acceptor = tls.as_ref().map(|tls| tls.acceptor());
         tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |request| {
-                let shared = shared.clone();
-                async move { Ok::<_, Infallible>(respond(request, shared).await) }
-            });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                .await;
+            match acceptor {
+                None => serve_connection(stream, shared).await,
+                Some(acceptor) => match acceptor.accept(stream).await {
+                    Ok(stream) => serve_connection(stream, shared).await,
+                    Err(e) => {
+                        tracing::debug!(%peer, error = %e, "metrics endpoint: TLS handshake failed")
+                    }
+                },
+            }
         });
     }
+}
+
+async fn serve_connection<S>(stream: S, shared: Shared)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |request| {
+        let shared = shared.clone();
+        async move { Ok::<_, Infallible>(respond(request, shared).await) }
+    });
+    let _ = hyper::server::conn::http1::Builder::new()
+        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+        .await;
 }
 
 async fn respond<B>(request: Request<B>, shared: Shared) -> Response<Full<Bytes>> {
@@ -264,15 +333,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn listener_is_http_host_and_port() {
+    fn listener_is_http_or_https_host_and_port() {
         assert_eq!(
             listener_addr("http://0.0.0.0:9308").unwrap(),
-            "0.0.0.0:9308"
+            ("0.0.0.0:9308", false)
         );
-        assert_eq!(listener_addr("http://[::]:9308").unwrap(), "[::]:9308");
+        assert_eq!(
+            listener_addr("http://[::]:9308").unwrap(),
+            ("[::]:9308", false)
+        );
+        assert_eq!(listener_addr("https://h:9308").unwrap(), ("h:9308", true));
         for bad in [
             "0.0.0.0:9308",
-            "https://h:9308",
+            "ftp://h:9308",
+            "https://h",
             "http://h",
             "http://:9308",
             "http://h:99999",

@@ -17,6 +17,7 @@ use kafka_protocol::messages::{
     SaslHandshakeResponse, SyncGroupResponse, TxnOffsetCommitResponse,
 };
 
+use super::histogram::TimeHistogram;
 use super::topics;
 
 /// API keys counted: every key Kafka has assigned so far fits.
@@ -24,16 +25,9 @@ const KEYS: usize = 128;
 /// Error codes -1 (UNKNOWN_SERVER_ERROR) up to 158 are counted by code.
 const CODES: usize = 160;
 
-/// Upper bounds of the total time histogram's buckets, in milliseconds.
-pub const BUCKETS_MS: [f64; 14] = [
-    1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0, 10000.0, 30000.0,
-];
-
 pub struct ApiStats {
     pub requests: AtomicU64,
-    /// Per bucket (and one past the last, for +Inf), not cumulative.
-    buckets: [AtomicU64; BUCKETS_MS.len() + 1],
-    total_time_us: AtomicU64,
+    total_time: TimeHistogram,
     errors: [AtomicU64; CODES],
 }
 
@@ -41,8 +35,7 @@ impl ApiStats {
     const fn new() -> ApiStats {
         ApiStats {
             requests: AtomicU64::new(0),
-            buckets: [const { AtomicU64::new(0) }; BUCKETS_MS.len() + 1],
-            total_time_us: AtomicU64::new(0),
+            total_time: TimeHistogram::new(),
             errors: [const { AtomicU64::new(0) }; CODES],
         }
     }
@@ -52,20 +45,9 @@ impl ApiStats {
         self.errors[index].fetch_add(1, Ordering::Relaxed);
     }
 
-    /// The histogram as the exposition wants it: sum in milliseconds,
-    /// count, and cumulative (upper bound, count) buckets.
+    /// The total time histogram (see [`TimeHistogram::snapshot`]).
     pub fn histogram(&self) -> (f64, u64, Vec<(f64, u64)>) {
-        let mut cumulative = 0;
-        let mut buckets = Vec::with_capacity(BUCKETS_MS.len() + 1);
-        for (i, bucket) in self.buckets.iter().enumerate() {
-            cumulative += bucket.load(Ordering::Relaxed);
-            buckets.push((
-                BUCKETS_MS.get(i).copied().unwrap_or(f64::INFINITY),
-                cumulative,
-            ));
-        }
-        let sum = self.total_time_us.load(Ordering::Relaxed) as f64 / 1000.0;
-        (sum, cumulative, buckets)
+        self.total_time.snapshot()
     }
 
     /// Non-zero error counts, by error code.
@@ -137,16 +119,57 @@ impl RequestTimer {
             Some(stats) => stats,
             None => return,
         };
-        let us = started.elapsed().as_micros() as u64;
-        let ms = us as f64 / 1000.0;
-        let bucket = BUCKETS_MS
-            .iter()
-            .position(|b| ms <= *b)
-            .unwrap_or(BUCKETS_MS.len());
         stats.requests.fetch_add(1, Ordering::Relaxed);
-        stats.buckets[bucket].fetch_add(1, Ordering::Relaxed);
-        stats.total_time_us.fetch_add(us, Ordering::Relaxed);
+        stats.total_time.observe(started.elapsed());
         error_codes(response, self.follower, &mut |code| stats.error(code));
+    }
+}
+
+/// Kafka's ThrottleTimeMs per API: the throttle time each response
+/// carried, 0 included, in the total time histogram's buckets.
+pub type ThrottleStats = TimeHistogram;
+
+static THROTTLES: [ThrottleStats; KEYS] = [const { TimeHistogram::new() }; KEYS];
+static FETCH_FOLLOWER_THROTTLES: ThrottleStats = TimeHistogram::new();
+
+/// Every API's throttle times under Kafka's request name, as [`all`].
+pub fn throttles() -> Vec<(String, &'static ThrottleStats)> {
+    let mut out = Vec::new();
+    for endpoint in crate::api::endpoints() {
+        let key = endpoint.key as i16;
+        let Some(stats) = usize::try_from(key).ok().and_then(|k| THROTTLES.get(k)) else {
+            continue;
+        };
+        if key == FETCH {
+            out.push(("FetchConsumer".to_string(), stats));
+            out.push(("FetchFollower".to_string(), &FETCH_FOLLOWER_THROTTLES));
+        } else {
+            out.push((format!("{:?}", endpoint.key), stats));
+        }
+    }
+    out
+}
+
+impl RequestTimer {
+    /// Counts the throttle time the response carries.
+    pub fn throttled(&self, ms: i32) {
+        if self.started.is_none() {
+            return;
+        }
+        let stats = if self.follower {
+            &FETCH_FOLLOWER_THROTTLES
+        } else {
+            match usize::try_from(self.key)
+                .ok()
+                .and_then(|k| THROTTLES.get(k))
+            {
+                Some(stats) => stats,
+                None => return,
+            }
+        };
+        stats.observe(std::time::Duration::from_millis(
+            u64::try_from(ms).unwrap_or(0),
+        ));
     }
 }
 

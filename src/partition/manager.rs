@@ -120,11 +120,15 @@ pub struct ReplicaManager {
     /// Held while the manager lives, so only the process that owns the
     /// directory recovers its logs and marks them clean.
     _lock: DataDirLock,
-    partitions: RwLock<HashMap<(String, i32), Arc<Partition>>>,
-    /// Woken on every append so fetches waiting for min_bytes re-check.
-    data_appended: Notify,
-    /// Woken when a follower's fetch moves a high watermark, for acks=all.
-    high_watermark_moved: Notify,
+    /// By topic, then index: a Fetch looks each topic up once for all of
+    /// the partitions it names.
+    partitions: RwLock<HashMap<String, BTreeMap<i32, Arc<Partition>>>>,
+    /// Woken on every append (and group commit) so fetches waiting for
+    /// min_bytes re-check.
+    data_appended: Arc<Notify>,
+    /// Woken when a follower's fetch or a group commit moves a high
+    /// watermark or a log's durable end, for acks=all and acks=1.
+    high_watermark_moved: Arc<Notify>,
     recover: bool,
     /// Image applications must not interleave, or two could open one log.
     apply_lock: parking_lot::Mutex<()>,
@@ -156,8 +160,8 @@ impl ReplicaManager {
             data_dir,
             _lock: lock,
             partitions: RwLock::new(HashMap::new()),
-            data_appended: Notify::new(),
-            high_watermark_moved: Notify::new(),
+            data_appended: Arc::new(Notify::new()),
+            high_watermark_moved: Arc::new(Notify::new()),
             recover: !clean,
             apply_lock: parking_lot::Mutex::new(()),
             offline: RwLock::new(HashMap::new()),
@@ -180,7 +184,7 @@ impl ReplicaManager {
         for state in hosted {
             let key = (state.topic.clone(), state.index);
             wanted.insert(key.clone());
-            let existing = self.partitions.read().get(&key).cloned();
+            let existing = self.partition(&state.topic, state.index);
             match existing {
                 Some(partition) if partition.topic_id == state.topic_id => partition.update(state),
                 stale => {
@@ -228,7 +232,11 @@ impl ReplicaManager {
                     }
                     let partition =
                         Arc::new(Partition::new(state, self.node_id, log, self.disk.clone()));
-                    self.partitions.write().insert(key, partition);
+                    self.partitions
+                        .write()
+                        .entry(state.topic.clone())
+                        .or_default()
+                        .insert(state.index, partition);
                 }
                 Err(e) => {
                     self.disk.note(&e);
@@ -246,11 +254,9 @@ impl ReplicaManager {
         }
         self.offline.write().retain(|k, _| wanted.contains(k));
         let gone: Vec<Arc<Partition>> = self
-            .partitions
-            .read()
-            .iter()
-            .filter(|(k, _)| !wanted.contains(*k))
-            .map(|(_, p)| p.clone())
+            .all_partitions()
+            .into_iter()
+            .filter(|p| !wanted.contains(&(p.topic.clone(), p.index)))
             .collect();
         for partition in gone {
             self.remove_partition(&partition);
@@ -292,9 +298,14 @@ impl ReplicaManager {
     }
 
     fn remove_partition(&self, partition: &Partition) {
-        self.partitions
-            .write()
-            .remove(&(partition.topic.clone(), partition.index));
+        let mut partitions = self.partitions.write();
+        if let Some(topic) = partitions.get_mut(&partition.topic) {
+            topic.remove(&partition.index);
+            if topic.is_empty() {
+                partitions.remove(&partition.topic);
+            }
+        }
+        drop(partitions);
         self.remove_dir(&partition.topic, partition.index);
         tracing::info!(topic = %partition.topic, partition = partition.index, "partition deleted");
     }
@@ -339,7 +350,8 @@ impl ReplicaManager {
     pub fn partition(&self, topic: &str, partition: i32) -> Option<Arc<Partition>> {
         self.partitions
             .read()
-            .get(&(topic.to_string(), partition))
+            .get(topic)
+            .and_then(|t| t.get(&partition))
             .cloned()
     }
 
@@ -351,7 +363,11 @@ impl ReplicaManager {
     }
 
     pub fn all_partitions(&self) -> Vec<Arc<Partition>> {
-        self.partitions.read().values().cloned().collect()
+        self.partitions
+            .read()
+            .values()
+            .flat_map(|t| t.values().cloned())
+            .collect()
     }
 
     /// Whether the data directory is full and appends are refused.
@@ -369,21 +385,52 @@ impl ReplicaManager {
         topic: &str,
         partition: i32,
     ) -> Result<Arc<Partition>, ResponseError> {
-        let Some(p) = self.partition(topic, partition) else {
-            let key = (topic.to_string(), partition);
-            return Err(if self.offline.read().contains_key(&key) {
-                ResponseError::KafkaStorageError
-            } else {
-                ResponseError::UnknownTopicOrPartition
-            });
+        self.as_leader(self.partition(topic, partition), topic, partition)
+    }
+
+    /// [`ReplicaManager::leader_partition`] for each of `indexes` of one
+    /// topic, under one read of the partition map and one lookup of the
+    /// name: a sessionless Fetch names every assigned partition each time.
+    pub fn leader_partitions(
+        &self,
+        topic: &str,
+        indexes: impl Iterator<Item = i32>,
+    ) -> Vec<Result<Arc<Partition>, ResponseError>> {
+        let found: Vec<(i32, Option<Arc<Partition>>)> = {
+            let partitions = self.partitions.read();
+            let led = partitions.get(topic);
+            indexes
+                .map(|index| (index, led.and_then(|t| t.get(&index)).cloned()))
+                .collect()
         };
-        if p.is_leader() {
-            Ok(p)
-        } else {
-            Err(ResponseError::NotLeaderOrFollower)
+        found
+            .into_iter()
+            .map(|(index, p)| self.as_leader(p, topic, index))
+            .collect()
+    }
+
+    fn as_leader(
+        &self,
+        found: Option<Arc<Partition>>,
+        topic: &str,
+        partition: i32,
+    ) -> Result<Arc<Partition>, ResponseError> {
+        match found {
+            Some(p) if p.is_leader() => Ok(p),
+            Some(_) => Err(ResponseError::NotLeaderOrFollower),
+            None if self
+                .offline
+                .read()
+                .contains_key(&(topic.to_string(), partition)) =>
+            {
+                Err(ResponseError::KafkaStorageError)
+            }
+            None => Err(ResponseError::UnknownTopicOrPartition),
         }
     }
 
+    /// A coordinator's write: answered once durable under flush.messages,
+    /// as the coordinators answer their clients straight after it.
     pub fn append_records(
         &self,
         topic: &str,
@@ -391,18 +438,49 @@ impl ReplicaManager {
         records: &[u8],
     ) -> Result<crate::log::AppendInfo, ResponseError> {
         let p = self.leader_partition(topic, partition)?;
-        self.append_to(&p, records).map_err(|e| e.code)
+        let info = p
+            .append_records_as_leader(records, now_ms())
+            .map_err(|e| e.code)?;
+        p.flush_if_wanted()?;
+        self.high_watermark_moved.notify_waiters();
+        self.data_appended.notify_waiters();
+        Ok(info)
     }
 
-    /// Appends to a partition this broker leads, found by the caller.
+    /// Appends to a partition this broker leads, found by the caller. Under
+    /// flush.messages the records are not durable yet: the produce waits
+    /// ([`ReplicaManager::wait_for_durable`] or `wait_for_high_watermark`)
+    /// for the group commit this starts, or joins, to reach them.
     pub fn append_to(
         &self,
-        partition: &Partition,
+        partition: &Arc<Partition>,
         records: &[u8],
     ) -> Result<crate::log::AppendInfo, super::AppendError> {
         let info = partition.append_records_as_leader(records, now_ms())?;
+        if partition.claim_group_commit() {
+            self.start_group_commit(partition);
+        }
         self.data_appended.notify_waiters();
         Ok(info)
+    }
+
+    /// Runs a partition's group commit on a blocking thread, so that its
+    /// fsyncs hold neither the log's lock nor an async worker; without a
+    /// runtime (tools), in place.
+    fn start_group_commit(&self, partition: &Arc<Partition>) {
+        let p = Arc::clone(partition);
+        let hw_moved = Arc::clone(&self.high_watermark_moved);
+        let appended = Arc::clone(&self.data_appended);
+        let run = move || {
+            p.group_commit(|| {
+                hw_moved.notify_waiters();
+                appended.notify_waiters();
+            })
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => drop(runtime.spawn_blocking(run)),
+            Err(_) => run(),
+        }
     }
 
     /// The leader's side of a follower's fetch: records where the follower
@@ -431,12 +509,43 @@ impl ReplicaManager {
     /// NOT_LEADER_OR_FOLLOWER once this broker no longer leads at that
     /// epoch: as a follower its high watermark may pass `offset` over
     /// another leader's records. REQUEST_TIMED_OUT when `timeout` passes.
+    /// KAFKA_STORAGE_ERROR when an fsync failed for the record at `offset`.
     pub async fn wait_for_high_watermark(
         &self,
         partition: &Partition,
         offset: i64,
         leader_epoch: i32,
         timeout: Duration,
+    ) -> Result<(), ResponseError> {
+        self.wait_until(partition, offset, leader_epoch, timeout, |p| {
+            p.high_watermark() > offset
+        })
+        .await
+    }
+
+    /// acks=1: waits until this replica's log is durable past `offset`,
+    /// at once unless flush.messages asked for an fsync; errors as
+    /// [`ReplicaManager::wait_for_high_watermark`].
+    pub async fn wait_for_durable(
+        &self,
+        partition: &Partition,
+        offset: i64,
+        leader_epoch: i32,
+        timeout: Duration,
+    ) -> Result<(), ResponseError> {
+        self.wait_until(partition, offset, leader_epoch, timeout, |p| {
+            p.durable_end() > offset
+        })
+        .await
+    }
+
+    async fn wait_until(
+        &self,
+        partition: &Partition,
+        offset: i64,
+        leader_epoch: i32,
+        timeout: Duration,
+        reached: impl Fn(&Partition) -> bool,
     ) -> Result<(), ResponseError> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
@@ -446,7 +555,12 @@ impl ReplicaManager {
             if !partition.is_leader() || partition.leader_epoch() != leader_epoch {
                 return Err(ResponseError::NotLeaderOrFollower);
             }
-            if partition.high_watermark() > offset {
+            // Before `reached`: a later fsync's success does not make these
+            // records durable.
+            if partition.flush_failed_for(offset) {
+                return Err(ResponseError::KafkaStorageError);
+            }
+            if reached(partition) {
                 return Ok(());
             }
             if tokio::time::timeout_at(deadline, moved).await.is_err() {
@@ -528,16 +642,19 @@ impl ReplicaManager {
         }
     }
 
-    /// Flushes every log and leaves the clean shutdown marker, so the next
-    /// start skips recovery. Not written if any flush failed.
+    /// Flushes every log, snapshots its producer state at the log end and
+    /// leaves the clean shutdown marker, so the next start skips recovery
+    /// and replays no producer batches. No marker if any of it failed.
     pub fn shutdown(&self) {
         let mut clean = true;
         for p in self.all_partitions() {
-            if let Err(e) = p.flush() {
+            if let Err(e) = p.checkpoint() {
                 clean = false;
-                tracing::error!(topic = %p.topic, partition = p.index, error = %e, "flush at shutdown failed");
+                tracing::error!(topic = %p.topic, partition = p.index, error = %e, "flush and producer snapshot at shutdown failed");
             }
         }
+        // The produces still waiting for a group commit are durable now.
+        self.high_watermark_moved.notify_waiters();
         if clean {
             let marker = self.data_dir.join(CLEAN_SHUTDOWN_MARKER);
             let written = std::fs::File::create(&marker).and_then(|f| f.sync_all());

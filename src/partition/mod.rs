@@ -315,7 +315,10 @@ impl Partition {
         }
     }
 
-    /// Appends a Produce request's records as leader and advances the high watermark.
+    /// Appends a Produce request's records as leader and advances the high
+    /// watermark as far as the log is durable: under `flush.messages` the
+    /// records wait for an fsync ([`Partition::group_commit`] or
+    /// [`Partition::flush_if_wanted`]) before they count.
     pub fn append_records_as_leader(
         &self,
         records: &[u8],
@@ -335,6 +338,63 @@ impl Partition {
             .appended(info.record_count as u64, records.len() as u64);
         self.maybe_advance_high_watermark();
         Ok(info)
+    }
+
+    /// Whether the caller is to run [`Partition::group_commit`]: an fsync
+    /// is wanted and no group commit runs.
+    pub fn claim_group_commit(&self) -> bool {
+        self.log.write().claim_flush()
+    }
+
+    /// Group commit, for a caller that [`Partition::claim_group_commit`]
+    /// chose: fsyncs outside the log's lock, each time everything written
+    /// so far, until no append waits for one; appends made during an fsync
+    /// share the next. Calls `moved` after each fsync, whose end the high
+    /// watermark may then reach. A failed fsync fails the produces
+    /// waiting on it (see [`Log::finish_flush`]) and ends the turn.
+    pub fn group_commit(&self, moved: impl Fn()) {
+        loop {
+            let Some(job) = self.log.write().next_flush() else {
+                return;
+            };
+            let synced = job.sync();
+            let finished = self.log.write().finish_flush(&job, synced);
+            if let Err(e) = &finished {
+                self.disk.note(e);
+                tracing::error!(topic = %self.topic, partition = self.index, end = job.end(), error = %e, "fsync failed: the produces waiting on it fail");
+            }
+            self.maybe_advance_high_watermark();
+            moved();
+            if finished.is_err() {
+                return;
+            }
+        }
+    }
+
+    /// fsyncs at once, under the log's lock, if `flush.messages` asks for
+    /// it: the coordinators' writes answer only once durable, without
+    /// waiting on a group commit.
+    pub fn flush_if_wanted(&self) -> Result<(), ResponseError> {
+        {
+            let mut log = self.log.write();
+            if log.flush_wanted() {
+                log.flush().map_err(|e| self.storage_error(&e))?;
+            }
+        }
+        self.maybe_advance_high_watermark();
+        Ok(())
+    }
+
+    /// How far this replica's log counts as written: its end, less what
+    /// still waits for an fsync (acks=1 answers once it passes a record).
+    pub fn durable_end(&self) -> i64 {
+        self.log.read().durable_end()
+    }
+
+    /// Whether an fsync failed for the record at `offset`: its produce
+    /// fails with KAFKA_STORAGE_ERROR and is never acknowledged.
+    pub fn flush_failed_for(&self, offset: i64) -> bool {
+        self.log.read().flush_failed_for(offset)
     }
 
     /// Writes the marker that ends `producer_id`'s transaction here.
@@ -364,10 +424,10 @@ impl Partition {
         Ok(offset)
     }
 
-    /// The high watermark is the smallest log end offset across the ISR;
-    /// returns whether it moved.
+    /// The high watermark is the smallest log end offset across the ISR
+    /// (this replica's as far as it is durable); returns whether it moved.
     fn maybe_advance_high_watermark(&self) -> bool {
-        let leo = self.log_end_offset();
+        let leo = self.durable_end();
         let followers = self.followers.lock();
         let isr = self.isr.lock();
         let hw = isr
@@ -689,7 +749,11 @@ impl Partition {
         }
     }
 
-    pub(crate) fn flush(&self) -> Result<(), LogError> {
-        self.log.write().flush()
+    /// Flushes the log and snapshots its producer state at the log end,
+    /// for a clean shutdown.
+    pub(crate) fn checkpoint(&self) -> Result<(), LogError> {
+        self.log.write().checkpoint()?;
+        self.maybe_advance_high_watermark();
+        Ok(())
     }
 }

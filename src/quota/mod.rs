@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-pub use rate::{QuotaWindow, Rate};
+pub use rate::{QuotaWindow, Rate, TokenBucket};
 
 /// Bytes per second a producer may send (Produce request sizes).
 pub const PRODUCER_BYTE_RATE: &str = "producer_byte_rate";
@@ -158,14 +158,23 @@ pub enum QuotaType {
     Produce,
     Fetch,
     Request,
+    ControllerMutation,
 }
 
 impl QuotaType {
+    pub const ALL: [QuotaType; 4] = [
+        QuotaType::Produce,
+        QuotaType::Fetch,
+        QuotaType::Request,
+        QuotaType::ControllerMutation,
+    ];
+
     pub fn key(self) -> &'static str {
         match self {
             QuotaType::Produce => PRODUCER_BYTE_RATE,
             QuotaType::Fetch => CONSUMER_BYTE_RATE,
             QuotaType::Request => REQUEST_PERCENTAGE,
+            QuotaType::ControllerMutation => CONTROLLER_MUTATION_RATE,
         }
     }
 }
@@ -255,8 +264,42 @@ impl Mute {
 }
 
 struct Sensor {
+    /// What the client used per second: bytes, handler time, mutations.
     rate: Rate,
+    /// The throttle times it was given (Kafka's throttle-time sensor).
+    throttles: Rate,
+    /// The controller mutation quota's credits (KIP-599).
+    tokens: TokenBucket,
+    /// The quota when last recorded, for the metrics.
+    bound: f64,
     last_ms: u64,
+}
+
+impl Sensor {
+    fn new(now_ms: u64) -> Sensor {
+        Sensor {
+            rate: Rate::new(now_ms),
+            throttles: Rate::new(now_ms),
+            tokens: TokenBucket::new(),
+            bound: 0.0,
+            last_ms: now_ms,
+        }
+    }
+}
+
+/// One sensor's figures for the metrics endpoint, as Kafka's quota
+/// metrics show them (tagged by user and client-id).
+#[derive(Debug, Clone)]
+pub struct SensorSnapshot {
+    pub kind: QuotaType,
+    pub key: SensorKey,
+    /// Per second: bytes, percent of a thread, or partition mutations.
+    pub rate: f64,
+    /// The mean throttle time given, in milliseconds.
+    pub throttle_time_ms: f64,
+    /// Controller mutations only: the credits left in the bucket.
+    pub tokens: f64,
+    pub quota: f64,
 }
 
 /// Sensors not recorded for this long are dropped (Kafka expires quota
@@ -283,9 +326,33 @@ impl QuotaManager {
         self.epoch.elapsed().as_millis() as u64
     }
 
+    /// Runs `f` on the client's sensor of `kind` (made if new), stamped now.
+    fn with_sensor<T>(
+        &self,
+        kind: QuotaType,
+        key: SensorKey,
+        bound: f64,
+        f: impl FnOnce(&mut Sensor, u64) -> T,
+    ) -> T {
+        let now = self.now_ms();
+        let mut sensors = self.sensors.lock();
+        if sensors.len() > 1024 {
+            sensors.retain(|_, s| now.saturating_sub(s.last_ms) < SENSOR_EXPIRY_MS);
+        }
+        let sensor = sensors
+            .entry((kind, key))
+            .or_insert_with(|| Sensor::new(now));
+        sensor.last_ms = now;
+        sensor.bound = bound;
+        f(sensor, now)
+    }
+
     /// Records `value` against the quota of `kind` that applies to the
     /// client, and returns how long it is throttled for in milliseconds
-    /// (0 when it has no quota or is within it).
+    /// (0 when it has no quota or is within it). The request quota
+    /// throttles for at most one window, as Kafka's
+    /// ClientRequestQuotaManager does: handler time is bursty, and a
+    /// client is not to wait the whole span for one slow request.
     pub fn record(
         &self,
         quotas: &ClientQuotas,
@@ -300,19 +367,140 @@ impl QuotaManager {
         let Some((bound, key)) = resolve(quotas, user, client_id, kind.key()) else {
             return 0;
         };
-        let now = self.now_ms();
-        let mut sensors = self.sensors.lock();
-        if sensors.len() > 1024 {
-            sensors.retain(|_, s| now.saturating_sub(s.last_ms) < SENSOR_EXPIRY_MS);
+        let window = self.window;
+        self.with_sensor(kind, key, bound, |sensor, now| {
+            let mut ms = sensor.rate.record_and_throttle(window, bound, value, now);
+            if kind == QuotaType::Request {
+                ms = ms.min(window.window_ms);
+            }
+            if ms > 0 {
+                sensor.throttles.record(window, ms as f64, now);
+            }
+            ms
+        })
+    }
+
+    /// The controller mutation quota of one CreateTopics, CreatePartitions
+    /// or DeleteTopics request: strict (KIP-599's new versions) or
+    /// permissive, unbounded when no quota applies to the client.
+    pub fn mutation_quota(
+        &self,
+        quotas: &ClientQuotas,
+        user: &str,
+        client_id: &str,
+        strict: bool,
+    ) -> MutationQuota<'_> {
+        MutationQuota {
+            manager: self,
+            target: resolve(quotas, user, client_id, CONTROLLER_MUTATION_RATE),
+            strict,
+            last_throttle: None,
         }
-        let sensor = sensors.entry((kind, key)).or_insert_with(|| Sensor {
-            rate: Rate::new(now),
-            last_ms: now,
-        });
-        sensor.last_ms = now;
-        sensor
-            .rate
-            .record_and_throttle(self.window, bound, value, now)
+    }
+
+    /// Every live sensor's figures, for the metrics endpoint.
+    pub fn snapshot(&self) -> Vec<SensorSnapshot> {
+        let now = self.now_ms();
+        let window = self.window;
+        let mut sensors = self.sensors.lock();
+        sensors
+            .iter_mut()
+            .filter(|(_, s)| now.saturating_sub(s.last_ms) < SENSOR_EXPIRY_MS)
+            .map(|((kind, key), s)| SensorSnapshot {
+                kind: *kind,
+                key: key.clone(),
+                rate: s.rate.measure(window, now),
+                throttle_time_ms: s.throttles.average(window, now),
+                tokens: if *kind == QuotaType::ControllerMutation {
+                    s.tokens.measure(window, s.bound, now)
+                } else {
+                    0.0
+                },
+                quota: s.bound,
+            })
+            .collect()
+    }
+}
+
+/// THROTTLING_QUOTA_EXCEEDED: a strict controller mutation quota refused
+/// a mutation; the client is to wait this long before trying again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuotaExceeded {
+    pub throttle_time_ms: u64,
+}
+
+/// A client's controller mutation quota over one request (Kafka's
+/// ControllerMutationQuota). Strict refuses a mutation while the bucket is
+/// overdrawn, but takes one that overdraws it; permissive takes every
+/// mutation and throttles the client once the bucket is overdrawn.
+pub struct MutationQuota<'a> {
+    manager: &'a QuotaManager,
+    target: Option<(f64, SensorKey)>,
+    strict: bool,
+    /// The last throttle time and when it was given.
+    last_throttle: Option<(u64, Instant)>,
+}
+
+impl MutationQuota<'_> {
+    /// Whether a quota applies (else `record` takes everything for free).
+    pub fn is_bounded(&self) -> bool {
+        self.target.is_some()
+    }
+
+    /// Takes `partitions` mutations from the bucket.
+    pub fn record(&mut self, partitions: f64) -> Result<(), QuotaExceeded> {
+        let Some((bound, key)) = self.target.clone() else {
+            return Ok(());
+        };
+        let window = self.manager.window;
+        let strict = self.strict;
+        let throttle =
+            self.manager
+                .with_sensor(QuotaType::ControllerMutation, key, bound, |sensor, now| {
+                    let before = sensor.tokens.measure(window, bound, now);
+                    if strict && before < 0.0 {
+                        return Some(TokenBucket::throttle_ms(before, bound));
+                    }
+                    sensor.tokens.record(window, bound, partitions, now);
+                    sensor.rate.record(window, partitions, now);
+                    let after = sensor.tokens.measure(window, bound, now);
+                    (!strict && after < 0.0).then(|| TokenBucket::throttle_ms(after, bound))
+                });
+        let Some(ms) = throttle else {
+            return Ok(());
+        };
+        self.last_throttle = Some((ms, Instant::now()));
+        if strict {
+            Err(QuotaExceeded {
+                throttle_time_ms: ms,
+            })
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The throttle time the response carries: the last one given, less
+    /// the time since (the request may have taken a while after).
+    pub fn throttle_time_ms(&self) -> u64 {
+        self.last_throttle.map_or(0, |(ms, at)| {
+            ms.saturating_sub(at.elapsed().as_millis() as u64)
+        })
+    }
+
+    /// Records the throttle time on the client's sensor (its
+    /// throttle-time metric) and returns it.
+    pub fn finish(&self) -> u64 {
+        let ms = self.throttle_time_ms();
+        if let (true, Some((bound, key))) = (ms > 0, &self.target) {
+            let window = self.manager.window;
+            self.manager.with_sensor(
+                QuotaType::ControllerMutation,
+                key.clone(),
+                *bound,
+                |sensor, now| sensor.throttles.record(window, ms as f64, now),
+            );
+        }
+        ms
     }
 }
 
@@ -421,5 +609,75 @@ mod tests {
         let free = manager.record(&quotas, QuotaType::Produce, "ANONYMOUS", "fast", 1e6);
         assert_eq!(free, 0);
         assert_eq!(manager.sensors.lock().len(), 1);
+    }
+
+    fn mutation_quotas(rate: f64) -> ClientQuotas {
+        let mut quotas = ClientQuotas::new();
+        quotas
+            .entry(QuotaEntity {
+                user: None,
+                client_id: Some(EntityName::Named("admin".into())),
+            })
+            .or_default()
+            .insert(CONTROLLER_MUTATION_RATE.into(), rate);
+        quotas
+    }
+
+    /// Two windows of one second: a burst of two mutations per unit of rate.
+    const SMALL: QuotaWindow = QuotaWindow {
+        samples: 2,
+        window_ms: 1000,
+    };
+
+    #[test]
+    fn a_strict_mutation_quota_takes_one_overdraft_then_refuses() {
+        let quotas = mutation_quotas(1.0);
+        let manager = QuotaManager::new(SMALL);
+        let mut quota = manager.mutation_quota(&quotas, "ANONYMOUS", "admin", true);
+        assert!(quota.is_bounded());
+        // Two credits: the first topic of two partitions fits, the second
+        // overdraws the bucket and is still taken, the third is refused.
+        assert_eq!(quota.record(2.0), Ok(()));
+        assert_eq!(quota.record(2.0), Ok(()));
+        let refused = quota.record(2.0).unwrap_err();
+        assert!(
+            (1900..=2000).contains(&refused.throttle_time_ms),
+            "{refused:?}"
+        );
+        assert!(quota.throttle_time_ms() > 0);
+        assert!(quota.finish() > 0);
+        let other = manager.mutation_quota(&quotas, "ANONYMOUS", "someone", true);
+        assert!(!other.is_bounded());
+    }
+
+    #[test]
+    fn a_permissive_mutation_quota_takes_all_and_throttles() {
+        let quotas = mutation_quotas(1.0);
+        let manager = QuotaManager::new(SMALL);
+        let mut quota = manager.mutation_quota(&quotas, "ANONYMOUS", "admin", false);
+        assert_eq!(quota.record(10.0), Ok(()));
+        // Eight credits overdrawn at one per second.
+        let throttle = quota.throttle_time_ms();
+        assert!((7900..=8000).contains(&throttle), "{throttle}");
+        let snapshot = manager.snapshot();
+        assert_eq!(snapshot.len(), 1);
+        assert!(snapshot[0].tokens < -7.0, "{snapshot:?}");
+    }
+
+    #[test]
+    fn the_request_quota_throttles_for_at_most_a_window() {
+        let mut quotas = ClientQuotas::new();
+        quotas
+            .entry(QuotaEntity {
+                user: None,
+                client_id: Some(EntityName::Named("busy".into())),
+            })
+            .or_default()
+            .insert(REQUEST_PERCENTAGE.into(), 0.001);
+        let manager = QuotaManager::new(SMALL);
+        let ms = manager.record(&quotas, QuotaType::Request, "ANONYMOUS", "busy", 50.0);
+        assert_eq!(ms, 1000);
+        let snapshot = manager.snapshot();
+        assert_eq!(snapshot[0].throttle_time_ms, 1000.0);
     }
 }

@@ -25,6 +25,7 @@ impl QuotaWindow {
 struct Sample {
     start_ms: u64,
     value: f64,
+    count: u64,
 }
 
 /// One sensor's rate: the sum of what was recorded per second.
@@ -40,6 +41,7 @@ impl Rate {
             samples: vec![Sample {
                 start_ms: now_ms,
                 value: 0.0,
+                count: 0,
             }],
             current: 0,
         }
@@ -54,6 +56,7 @@ impl Rate {
             let fresh = Sample {
                 start_ms: now_ms,
                 value: 0.0,
+                count: 0,
             };
             if self.current >= self.samples.len() {
                 self.samples.push(fresh);
@@ -62,6 +65,7 @@ impl Rate {
             }
         }
         self.samples[self.current].value += value;
+        self.samples[self.current].count += 1;
     }
 
     /// Resets the samples that ended more than the whole span ago (Kafka's
@@ -73,6 +77,7 @@ impl Rate {
                 *s = Sample {
                     start_ms: now_ms,
                     value: 0.0,
+                    count: 0,
                 };
             }
         }
@@ -106,6 +111,21 @@ impl Rate {
         total * 1000.0 / span as f64
     }
 
+    /// The mean of the values recorded over the samples (Kafka's `Avg`),
+    /// 0 when none were.
+    pub fn average(&mut self, window: QuotaWindow, now_ms: u64) -> f64 {
+        self.purge(window, now_ms);
+        let (total, count) = self
+            .samples
+            .iter()
+            .fold((0.0, 0), |(t, c), s| (t + s.value, c + s.count));
+        if count == 0 {
+            0.0
+        } else {
+            total / count as f64
+        }
+    }
+
     /// Records `value` and says how long the client must wait for the rate
     /// to fall back to `bound`: 0 when it is within it, else the excess
     /// over the bound as a share of the bound, times the sampled span
@@ -125,6 +145,65 @@ impl Rate {
         let span = self.window_size_ms(window, now_ms) as f64;
         let throttle = ((rate - bound) / bound * span).round() as u64;
         throttle.min(window.max_throttle_ms())
+    }
+}
+
+/// Kafka's `TokenBucket` stat (KIP-599): credits refill at the quota's
+/// rate per second up to a burst of `quota.window.num` times
+/// `quota.window.size.seconds` seconds' worth; recording takes credits,
+/// and the quota is exhausted while they are below zero. A new bucket
+/// starts full.
+#[derive(Debug, Clone)]
+pub struct TokenBucket {
+    tokens: f64,
+    last_ms: Option<u64>,
+}
+
+impl Default for TokenBucket {
+    fn default() -> Self {
+        TokenBucket::new()
+    }
+}
+
+impl TokenBucket {
+    pub fn new() -> TokenBucket {
+        TokenBucket {
+            tokens: 0.0,
+            last_ms: None,
+        }
+    }
+
+    fn refill(&mut self, window: QuotaWindow, rate: f64, now_ms: u64) {
+        let burst = window.max_throttle_ms() as f64 / 1000.0 * rate;
+        self.tokens = match self.last_ms {
+            None => burst,
+            Some(last) => {
+                let elapsed = now_ms.saturating_sub(last) as f64 / 1000.0;
+                (self.tokens + rate * elapsed).min(burst)
+            }
+        };
+        self.last_ms = Some(now_ms);
+    }
+
+    /// The credits left (negative once overdrawn).
+    pub fn measure(&mut self, window: QuotaWindow, rate: f64, now_ms: u64) -> f64 {
+        self.refill(window, rate, now_ms);
+        self.tokens
+    }
+
+    pub fn record(&mut self, window: QuotaWindow, rate: f64, value: f64, now_ms: u64) {
+        self.refill(window, rate, now_ms);
+        self.tokens -= value;
+    }
+
+    /// How long until an overdrawn bucket is back at zero, in milliseconds
+    /// (Kafka's ControllerMutationQuotaManager.throttleTimeMs).
+    pub fn throttle_ms(tokens: f64, rate: f64) -> u64 {
+        if tokens >= 0.0 || rate <= 0.0 {
+            0
+        } else {
+            (-tokens / rate * 1000.0).round() as u64
+        }
     }
 }
 
@@ -187,5 +266,29 @@ mod tests {
         assert!(steady.samples.len() <= KAFKA.samples);
         let measured = steady.measure(KAFKA, 29_999);
         assert!((measured - 1000.0).abs() < 100.0, "{measured}");
+    }
+
+    #[test]
+    fn a_token_bucket_starts_full_and_refills_at_the_rate() {
+        let mut bucket = TokenBucket::new();
+        // A burst of 11 windows of 1 s at 2 per second.
+        assert_eq!(bucket.measure(KAFKA, 2.0, 1000), 22.0);
+        bucket.record(KAFKA, 2.0, 30.0, 1000);
+        assert_eq!(bucket.measure(KAFKA, 2.0, 1000), -8.0);
+        assert_eq!(TokenBucket::throttle_ms(-8.0, 2.0), 4000);
+        // Two seconds later four credits are back.
+        assert_eq!(bucket.measure(KAFKA, 2.0, 3000), -4.0);
+        // Never more than the burst.
+        assert_eq!(bucket.measure(KAFKA, 2.0, 1_000_000), 22.0);
+    }
+
+    #[test]
+    fn the_average_is_of_what_was_recorded() {
+        let mut rate = Rate::new(0);
+        assert_eq!(rate.average(KAFKA, 0), 0.0);
+        rate.record(KAFKA, 100.0, 0);
+        rate.record(KAFKA, 300.0, 1500);
+        assert_eq!(rate.average(KAFKA, 1500), 200.0);
+        assert_eq!(rate.average(KAFKA, 20_000), 0.0);
     }
 }

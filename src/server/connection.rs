@@ -94,6 +94,13 @@ pub async fn serve(
             };
             let stream = match handshake {
                 Ok(Ok(stream)) => stream,
+                // A peer that leaves before finishing its hello (a TCP
+                // health check, the tools' reachability probe) did not fail
+                // to authenticate: it never tried.
+                Ok(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                    tracing::debug!(%peer, listener = %settings.listener_name, "closed during the TLS handshake");
+                    return;
+                }
                 Ok(Err(e)) => {
                     tracing::info!(%peer, listener = %settings.listener_name, error = %e, "failed authentication: TLS handshake failed");
                     return;

@@ -6,6 +6,7 @@
 
 pub mod pki;
 pub mod requests;
+pub mod scrape;
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -545,6 +546,7 @@ pub fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
 pub struct RawClient {
     stream: TcpStream,
     correlation_id: i32,
+    client_id: String,
 }
 
 impl RawClient {
@@ -560,7 +562,14 @@ impl RawClient {
         RawClient {
             stream,
             correlation_id: 0,
+            client_id: "gregor-raw-test".to_string(),
         }
+    }
+
+    /// Sends `client_id` in its request headers from now on.
+    pub fn with_client_id(mut self, client_id: &str) -> RawClient {
+        self.client_id = client_id.to_string();
+        self
     }
 
     /// Waits at most `timeout` for a read, so that `is_closed` can tell a
@@ -603,7 +612,7 @@ impl RawClient {
             .with_request_api_key(R::KEY)
             .with_request_api_version(version)
             .with_correlation_id(self.correlation_id)
-            .with_client_id(Some(StrBytes::from_static_str("gregor-raw-test")));
+            .with_client_id(Some(StrBytes::from_string(self.client_id.clone())));
         let mut body = BytesMut::new();
         header
             .encode(&mut body, key.request_header_version(version))
@@ -998,6 +1007,11 @@ impl LoggedBroker {
         self.log.lock().unwrap().contains(needle)
     }
 
+    /// Whether the process has ended.
+    pub fn exited(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(Some(_)))
+    }
+
     /// Each listener's port by name, once the node serves (its banner
     /// names them when it has several).
     pub fn listeners(&self, timeout: std::time::Duration) -> Option<Vec<(String, u16)>> {
@@ -1030,4 +1044,34 @@ impl Drop for LoggedBroker {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Starts broker-start with `overrides` in a fresh data dir and returns
+/// its stderr, which must be one line, after it refused to start.
+pub fn refused_start(overrides: &[String]) -> String {
+    let data = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_broker-start"));
+    cmd.arg("--override")
+        .arg(format!("log.dirs={}", data.path().display()));
+    for o in overrides {
+        cmd.arg("--override").arg(o);
+    }
+    let out = cmd
+        .stdin(Stdio::null())
+        .env("RUST_LOG", "off")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
+    assert!(!out.status.success(), "{overrides:?} started");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    stderr
+}
+
+/// As [`refused_start`], and the line contains `expected`.
+pub fn assert_start_refused(overrides: &[String], expected: &str) {
+    let stderr = refused_start(overrides);
+    assert!(
+        stderr.contains(expected),
+        "{overrides:?}: expected {expected:?} in {stderr}"
+    );
 }

@@ -69,6 +69,7 @@ pub fn default_bodies() -> Vec<Body> {
         InitProducerIdRequest,
         JoinGroupRequest,
         LeaveGroupRequest,
+        ListConfigResourcesRequest,
         ListGroupsRequest,
         ListOffsetsRequest,
         ListPartitionReassignmentsRequest,

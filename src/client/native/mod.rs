@@ -10,6 +10,7 @@ mod groups;
 mod message;
 mod offsets;
 mod scram;
+mod topics;
 
 pub use acls::{create_acls, delete_acls, describe_acls};
 pub use configs::{describe_configs, incremental_alter_configs, ConfigOp};
@@ -21,6 +22,7 @@ pub use groups::{
 pub use message::message_latency;
 pub use offsets::{list_offsets, OffsetQuery};
 pub use scram::{alter_user_scram_credentials, describe_user_scram_credentials};
+pub use topics::{create_partitions, create_topics, delete_topics, TopicAnswer, TopicToCreate};
 
 use std::ffi::{c_char, CStr, CString};
 use std::time::Duration;

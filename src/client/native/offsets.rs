@@ -19,6 +19,8 @@ pub enum OffsetQuery {
     Latest,
     /// The first offset whose record is at or after this time (epoch ms).
     Time(i64),
+    /// The offset of the record with the largest timestamp (KIP-734).
+    MaxTimestamp,
 }
 
 impl OffsetQuery {
@@ -29,6 +31,9 @@ impl OffsetQuery {
             }
             OffsetQuery::Latest => rdsys::rd_kafka_OffsetSpec_t::RD_KAFKA_OFFSET_SPEC_LATEST as i64,
             OffsetQuery::Time(ms) => ms,
+            OffsetQuery::MaxTimestamp => {
+                rdsys::rd_kafka_OffsetSpec_t::RD_KAFKA_OFFSET_SPEC_MAX_TIMESTAMP as i64
+            }
         }
     }
 }
@@ -45,7 +50,16 @@ pub fn list_offsets(
         return Ok(BTreeMap::new());
     }
     let what = "cannot list offsets";
-    let list = partition_list(partitions.iter().map(|tp| (tp, query.raw())))?;
+    let list = partition_list(partitions.iter().map(|tp| (tp, 0)))?;
+    // An OffsetSpec is no offset the rdkafka crate can represent (-3, the
+    // largest timestamp, is none of its Offset values), so it goes in raw.
+    // SAFETY: the list is ours and holds `cnt` elements.
+    unsafe {
+        let raw = &mut *list.ptr();
+        for i in 0..raw.cnt as usize {
+            (*raw.elems.add(i)).offset = query.raw();
+        }
+    }
     // SAFETY: librdkafka copies the list; results are copied out while the
     // event lives.
     unsafe {

@@ -171,12 +171,36 @@ impl Quorum {
             contacts,
         };
         quorum.follow_leader();
+        quorum.stop_when_refused();
         Ok(quorum)
     }
 
     /// TLS and SASL to the peers, when the CONTROLLER listener has them.
     pub fn peer_login(&self) -> network::PeerLogin {
         self.peer_login.clone()
+    }
+
+    /// Stops this node's Raft once a peer refuses it CLUSTER_ACTION, as a
+    /// KRaft node's raft client dies of CLUSTER_AUTHORIZATION_FAILED: left
+    /// running, a refused voter would stand in election after election
+    /// and depose each leader with its ever higher term.
+    fn stop_when_refused(&self) {
+        let raft = self.raft.clone();
+        let refusal = self.peer_login.refusal.clone();
+        tokio::spawn(async move {
+            refusal.refused().await;
+            let _ = raft.shutdown().await;
+        });
+    }
+
+    /// Why the quorum refused this node, once it has.
+    pub fn refusal(&self) -> Option<String> {
+        self.peer_login.refusal.reason()
+    }
+
+    /// Waits until the quorum refuses this node; the reason.
+    pub async fn refused(&self) -> String {
+        self.peer_login.refusal.refused().await
     }
 
     /// Keeps the published image's controller id on the current leader.
@@ -243,21 +267,27 @@ impl Quorum {
                     Ok(Err(network::AddObserverError::NotLeader(_))) => {
                         last_error = format!("voter {id} does not lead");
                     }
-                    Err(e) => last_error = format!("voter {id}: {e}"),
+                    Err(e) => {
+                        if let Some(reason) = self.refusal() {
+                            return Err(QuorumError::Raft(reason));
+                        }
+                        last_error = format!("voter {id}: {e}");
+                    }
                 }
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
 
-    /// Waits until some node leads the quorum; returns it.
+    /// Waits until some node leads the quorum; returns it. `None` at
+    /// once when the quorum refused this node.
     pub async fn wait_for_leader(&self, timeout: Duration) -> Option<NodeId> {
-        self.raft
-            .wait(Some(timeout))
-            .metrics(|m| m.current_leader.is_some(), "a leader")
-            .await
-            .ok()
-            .and_then(|m| m.current_leader)
+        let wait = self.raft.wait(Some(timeout));
+        let leader = wait.metrics(|m| m.current_leader.is_some(), "a leader");
+        tokio::select! {
+            m = leader => m.ok().and_then(|m| m.current_leader),
+            _ = self.peer_login.refusal.refused() => None,
+        }
     }
 
     pub fn leader(&self) -> Option<NodeId> {

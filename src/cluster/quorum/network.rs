@@ -22,8 +22,12 @@
 //! the cluster for the peer's principal (the SASL login's, else the TLS
 //! certificate's, else User:ANONYMOUS), as Kafka's controller APIs
 //! require; before the cluster has ACLs only super users (or
-//! `allow.everyone.if.no.acl.found`) pass. A peer refused is logged and
-//! disconnected.
+//! `allow.everyone.if.no.acl.found`) pass. A peer refused is logged,
+//! told why ([`ClusterAuthorizationFailed`]) and disconnected. As in
+//! KRaft, where CLUSTER_AUTHORIZATION_FAILED is fatal to the raft client,
+//! the refused node stops its part in the quorum ([`PeerLogin::refusal`]):
+//! a voter that kept standing in elections nobody can answer would raise
+//! its term past the leader's and depose it at every contact.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -136,8 +140,28 @@ async fn read_frame<T: DeserializeOwned, S: AsyncRead + Unpin + ?Sized>(
     }
     let mut body = vec![0; len];
     stream.read_exact(&mut body).await?;
-    serde_json::from_slice(&body).map_err(std::io::Error::other)
+    let value: serde_json::Value = serde_json::from_slice(&body).map_err(std::io::Error::other)?;
+    if let Ok(refused) = serde_json::from_value::<ClusterAuthorizationFailed>(value.clone()) {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            QuorumRefused(refused.cluster_authorization_failed),
+        ));
+    }
+    serde_json::from_value(value).map_err(std::io::Error::other)
 }
+
+/// The frame a peer without CLUSTER_ACTION gets before it is disconnected,
+/// in place of any reply.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClusterAuthorizationFailed {
+    cluster_authorization_failed: String,
+}
+
+/// A peer's refusal of this node, as the error of the call it refused.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct QuorumRefused(String);
 
 /// How this node reaches its quorum peers: the CONTROLLER listener's TLS
 /// and SASL login, when it has them.
@@ -145,6 +169,44 @@ async fn read_frame<T: DeserializeOwned, S: AsyncRead + Unpin + ?Sized>(
 pub struct PeerLogin {
     pub tls: Option<Arc<ClientTls>>,
     pub sasl: Option<Arc<SaslClientConfig>>,
+    /// Set once a peer refuses this node CLUSTER_ACTION, with the reason.
+    pub refusal: Arc<Refusal>,
+}
+
+/// Whether the quorum refused this node, and why; shared by every client
+/// of its peers.
+#[derive(Default)]
+pub struct Refusal(watch::Sender<Option<String>>);
+
+impl Refusal {
+    /// Records the refusal; whether it is the first.
+    fn refuse(&self, reason: String) -> bool {
+        self.0.send_if_modified(|current| {
+            let first = current.is_none();
+            if first {
+                *current = Some(reason);
+            }
+            first
+        })
+    }
+
+    /// The reason, once refused.
+    pub fn reason(&self) -> Option<String> {
+        self.0.borrow().clone()
+    }
+
+    /// Waits until this node is refused; the reason.
+    pub async fn refused(&self) -> String {
+        let mut rx = self.0.subscribe();
+        loop {
+            if let Some(reason) = rx.borrow_and_update().clone() {
+                return reason;
+            }
+            if rx.changed().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
+    }
 }
 
 /// A connection being opened: its TCP, TLS and SASL login. A failed
@@ -258,6 +320,17 @@ impl PeerClient {
             Ok(r) => r,
             Err(_) => Err(std::io::Error::other("request timed out")),
         };
+        if let Some(refused) = result
+            .as_ref()
+            .err()
+            .and_then(|e| e.get_ref())
+            .and_then(|e| e.downcast_ref::<QuorumRefused>())
+        {
+            let reason = format!("node {} refused this node: {refused}", self.target);
+            if self.login.refusal.refuse(reason.clone()) {
+                tracing::error!(%reason, "the metadata quorum refused this node: it takes no further part");
+            }
+        }
         if result.is_err() {
             self.stream = None;
         }
@@ -559,6 +632,12 @@ pub async fn serve(
                 // connection lasts.
                 if !authorize(&principal, peer.ip()) {
                     tracing::warn!(%peer, %principal, "quorum peer refused: CLUSTER_ACTION on the cluster is not authorized");
+                    let refused = ClusterAuthorizationFailed {
+                        cluster_authorization_failed: format!(
+                            "Cluster authorization failed: {principal} is not allowed CLUSTER_ACTION on the cluster."
+                        ),
+                    };
+                    let _ = write_frame(&mut stream, &refused).await;
                     break;
                 }
                 let reply = match request {

@@ -1,0 +1,416 @@
+//! Group descriptions, committed offsets and log end offsets over the
+//! tools' own Kafka-protocol connection (FindCoordinator, ConsumerGroupDescribe
+//! or DescribeGroups, OffsetFetch, Metadata, ListOffsets), as Kafka's admin
+//! client asks them. librdkafka's admin calls cannot serve a tool that
+//! outlives a broker restart: 2.12.1 aborts the process when the broker
+//! comes back after a DescribeConsumerGroups that timed out while it was
+//! down. Here every call opens its own connections, so a restarted broker
+//! is simply connected to again.
+
+use std::collections::{BTreeMap, HashMap};
+
+use bytes::{Buf, Bytes};
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
+use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
+use kafka_protocol::messages::offset_fetch_request::OffsetFetchRequestGroup;
+use kafka_protocol::messages::{
+    ConsumerGroupDescribeRequest, ConsumerProtocolAssignment, DescribeGroupsRequest,
+    FindCoordinatorRequest, GroupId, ListOffsetsRequest, MetadataRequest, OffsetFetchRequest,
+    TopicName,
+};
+use kafka_protocol::protocol::{Decodable, StrBytes};
+
+use super::{Coordinator, GroupDescription, GroupMember, GroupType};
+use crate::client::config::ClientSettings;
+use crate::client::error::{ClientError, Result};
+use crate::client::native::{OffsetQuery, TopicPartition};
+use crate::client::wire::Connection;
+
+/// The connections of one round of questions, by broker address; the
+/// first is to the bootstrap server that answered.
+pub struct Cluster {
+    settings: ClientSettings,
+    bootstrap: String,
+    connections: HashMap<String, Connection>,
+}
+
+fn refused(context: String, code: i16, message: Option<StrBytes>) -> Result<()> {
+    if code == 0 {
+        return Ok(());
+    }
+    Err(ClientError::Protocol {
+        context,
+        code,
+        message: message.map(|m| m.to_string()),
+    })
+}
+
+fn group_id(group: &str) -> GroupId {
+    GroupId(StrBytes::from_string(group.to_string()))
+}
+
+impl Cluster {
+    pub async fn connect(settings: &ClientSettings) -> Result<Cluster> {
+        let connection = Connection::to_bootstrap(settings).await?;
+        let bootstrap = connection.address().to_string();
+        Ok(Cluster {
+            settings: settings.clone(),
+            connections: HashMap::from([(bootstrap.clone(), connection)]),
+            bootstrap,
+        })
+    }
+
+    async fn at(&mut self, address: &str) -> Result<&mut Connection> {
+        if !self.connections.contains_key(address) {
+            let connection = Connection::to_address(&self.settings, address).await?;
+            self.connections.insert(address.to_string(), connection);
+        }
+        Ok(self
+            .connections
+            .get_mut(address)
+            .expect("connected just above"))
+    }
+
+    fn bootstrap(&mut self) -> &mut Connection {
+        self.connections
+            .get_mut(&self.bootstrap)
+            .expect("the bootstrap connection stays")
+    }
+
+    /// FindCoordinator for `group`: the broker that holds its state.
+    async fn coordinator(&mut self, group: &str) -> Result<Coordinator> {
+        let context = format!("cannot find the coordinator of group '{group}'");
+        let connection = self.bootstrap();
+        let version = connection.version::<FindCoordinatorRequest>(0)?;
+        let key = StrBytes::from_string(group.to_string());
+        let request = if version >= 4 {
+            FindCoordinatorRequest::default().with_coordinator_keys(vec![key])
+        } else {
+            FindCoordinatorRequest::default().with_key(key)
+        };
+        let response = connection.call(&request, 0).await?;
+        let (node, host, port) = match response.coordinators.into_iter().next() {
+            Some(c) => {
+                refused(context.clone(), c.error_code, c.error_message)?;
+                (c.node_id, c.host, c.port)
+            }
+            None if version >= 4 => {
+                return Err(ClientError::Invalid(format!("{context}: no answer for it")))
+            }
+            None => {
+                refused(context.clone(), response.error_code, response.error_message)?;
+                (response.node_id, response.host, response.port)
+            }
+        };
+        Ok(Coordinator {
+            id: node.0,
+            host: host.to_string(),
+            port: u16::try_from(port).map_err(|_| {
+                ClientError::Invalid(format!("{context}: the broker named port {port}"))
+            })?,
+        })
+    }
+
+    async fn at_coordinator(&mut self, coordinator: &Coordinator) -> Result<&mut Connection> {
+        self.at(&format!("{}:{}", coordinator.host, coordinator.port))
+            .await
+    }
+
+    /// The group as its coordinator describes it: through
+    /// ConsumerGroupDescribe for a group of KIP-848's protocol, else
+    /// DescribeGroups, as Kafka's admin client falls back. A group the
+    /// coordinator does not know comes back Dead.
+    pub async fn describe_group(&mut self, group: &str) -> Result<GroupDescription> {
+        let coordinator = self.coordinator(group).await?;
+        let connection = self.at_coordinator(&coordinator).await?;
+        let context = format!("cannot describe consumer group '{group}'");
+        if connection
+            .version::<ConsumerGroupDescribeRequest>(0)
+            .is_ok()
+        {
+            let request =
+                ConsumerGroupDescribeRequest::default().with_group_ids(vec![group_id(group)]);
+            let response = connection.call(&request, 0).await?;
+            let described = response
+                .groups
+                .into_iter()
+                .next()
+                .ok_or_else(|| ClientError::Invalid(format!("{context}: no answer for it")))?;
+            // A classic group, or none: DescribeGroups tells which.
+            if described.error_code != ResponseError::GroupIdNotFound.code() {
+                refused(context, described.error_code, described.error_message)?;
+                let mut members: Vec<GroupMember> = described
+                    .members
+                    .into_iter()
+                    .map(|m| {
+                        let mut assignment: Vec<TopicPartition> = m
+                            .assignment
+                            .topic_partitions
+                            .iter()
+                            .flat_map(|t| {
+                                t.partitions
+                                    .iter()
+                                    .map(|p| (t.topic_name.0.to_string(), *p))
+                            })
+                            .collect();
+                        assignment.sort();
+                        GroupMember {
+                            member_id: m.member_id.to_string(),
+                            instance_id: m.instance_id.map(|i| i.to_string()),
+                            client_id: m.client_id.to_string(),
+                            host: m.client_host.to_string(),
+                            assignment,
+                        }
+                    })
+                    .collect();
+                members.sort_by(|a, b| a.member_id.cmp(&b.member_id));
+                return Ok(GroupDescription {
+                    group_id: group.to_string(),
+                    group_type: GroupType::Consumer,
+                    simple: false,
+                    state: described.group_state.to_string(),
+                    assignor: described.assignor_name.to_string(),
+                    coordinator: Some(coordinator),
+                    members,
+                });
+            }
+        }
+        let request = DescribeGroupsRequest::default().with_groups(vec![group_id(group)]);
+        let response = connection.call(&request, 0).await?;
+        let described = response
+            .groups
+            .into_iter()
+            .next()
+            .ok_or_else(|| ClientError::Invalid(format!("{context}: no answer for it")))?;
+        if described.error_code == ResponseError::GroupIdNotFound.code()
+            || (described.error_code == 0 && described.group_state.as_str() == "Dead")
+        {
+            return Ok(GroupDescription::dead(group.to_string()));
+        }
+        refused(
+            context.clone(),
+            described.error_code,
+            described.error_message,
+        )?;
+        let consumer = described.protocol_type.as_str() == "consumer";
+        let members = described
+            .members
+            .into_iter()
+            .map(|m| {
+                let assignment = if consumer {
+                    assigned_partitions(m.member_assignment).map_err(|cause| ClientError::Wire {
+                        context: format!(
+                            "{context}: the assignment of member {}",
+                            m.member_id.as_str()
+                        ),
+                        cause,
+                    })?
+                } else {
+                    Vec::new()
+                };
+                Ok(GroupMember {
+                    member_id: m.member_id.to_string(),
+                    instance_id: m.group_instance_id.map(|i| i.to_string()),
+                    client_id: m.client_id.to_string(),
+                    host: m.client_host.to_string(),
+                    assignment,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(GroupDescription {
+            group_id: group.to_string(),
+            group_type: GroupType::Classic,
+            simple: described.protocol_type.is_empty(),
+            state: described.group_state.to_string(),
+            assignor: described.protocol_data.to_string(),
+            coordinator: Some(coordinator),
+            members,
+        })
+    }
+
+    /// OffsetFetch at the coordinator: every partition `group` has
+    /// committed an offset for, and the offset.
+    pub async fn committed_offsets(
+        &mut self,
+        group: &str,
+    ) -> Result<BTreeMap<TopicPartition, i64>> {
+        let context = format!("cannot read the committed offsets of group '{group}'");
+        let coordinator = self.coordinator(group).await?;
+        let connection = self.at_coordinator(&coordinator).await?;
+        // All topics are asked with a null list, which v2 brought.
+        let version = connection.version::<OffsetFetchRequest>(2)?;
+        let request = if version >= 8 {
+            OffsetFetchRequest::default().with_groups(vec![OffsetFetchRequestGroup::default()
+                .with_group_id(group_id(group))
+                .with_topics(None)])
+        } else {
+            OffsetFetchRequest::default()
+                .with_group_id(group_id(group))
+                .with_topics(None)
+        };
+        let response = connection.call(&request, 2).await?;
+        let mut offsets = BTreeMap::new();
+        let mut record = |topic: &TopicName, partition: i32, offset: i64, code: i16| {
+            refused(format!("{context} for {}-{partition}", topic.0), code, None)?;
+            // A partition without a commit answers -1.
+            if offset >= 0 {
+                offsets.insert((topic.0.to_string(), partition), offset);
+            }
+            Ok::<(), ClientError>(())
+        };
+        if version >= 8 {
+            let answer = response
+                .groups
+                .into_iter()
+                .next()
+                .ok_or_else(|| ClientError::Invalid(format!("{context}: no answer for it")))?;
+            refused(context.clone(), answer.error_code, None)?;
+            for t in &answer.topics {
+                for p in &t.partitions {
+                    record(&t.name, p.partition_index, p.committed_offset, p.error_code)?;
+                }
+            }
+        } else {
+            refused(context.clone(), response.error_code, None)?;
+            for t in &response.topics {
+                for p in &t.partitions {
+                    record(&t.name, p.partition_index, p.committed_offset, p.error_code)?;
+                }
+            }
+        }
+        Ok(offsets)
+    }
+
+    /// ListOffsets for every partition, each asked of its leader as
+    /// Metadata names it. A partition of a topic that no longer exists
+    /// is left out; a time no record reaches gives -1, as Kafka answers.
+    pub async fn list_offsets(
+        &mut self,
+        partitions: &[TopicPartition],
+        query: OffsetQuery,
+    ) -> Result<BTreeMap<TopicPartition, i64>> {
+        let mut out = BTreeMap::new();
+        if partitions.is_empty() {
+            return Ok(out);
+        }
+        let mut topics: Vec<&str> = partitions.iter().map(|(t, _)| t.as_str()).collect();
+        topics.sort_unstable();
+        topics.dedup();
+        let request = MetadataRequest::default()
+            .with_allow_auto_topic_creation(false)
+            .with_topics(Some(
+                topics
+                    .iter()
+                    .map(|t| {
+                        MetadataRequestTopic::default()
+                            .with_name(Some(TopicName(StrBytes::from_string(t.to_string()))))
+                    })
+                    .collect(),
+            ));
+        let metadata = self.bootstrap().call(&request, 4).await?;
+        let brokers: HashMap<i32, String> = metadata
+            .brokers
+            .iter()
+            .map(|b| (b.node_id.0, format!("{}:{}", b.host.as_str(), b.port)))
+            .collect();
+        let mut leaders: HashMap<TopicPartition, i32> = HashMap::new();
+        for t in &metadata.topics {
+            let name = t.name.as_ref().map(|n| n.0.to_string()).unwrap_or_default();
+            if t.error_code == ResponseError::UnknownTopicOrPartition.code() {
+                continue;
+            }
+            refused(format!("Metadata for {name}"), t.error_code, None)?;
+            for p in &t.partitions {
+                leaders.insert((name.clone(), p.partition_index), p.leader_id.0);
+            }
+        }
+        let mut by_leader: BTreeMap<String, BTreeMap<&str, Vec<i32>>> = BTreeMap::new();
+        for tp @ (topic, partition) in partitions {
+            let Some(leader) = leaders.get(tp) else {
+                continue;
+            };
+            let address = brokers.get(leader).ok_or_else(|| ClientError::Protocol {
+                context: format!("cannot list the offsets of {topic}-{partition}"),
+                code: ResponseError::LeaderNotAvailable.code(),
+                message: None,
+            })?;
+            by_leader
+                .entry(address.clone())
+                .or_default()
+                .entry(topic.as_str())
+                .or_default()
+                .push(*partition);
+        }
+        let timestamp = match query {
+            OffsetQuery::Earliest => -2,
+            OffsetQuery::Latest => -1,
+            OffsetQuery::MaxTimestamp => -3,
+            OffsetQuery::Time(ms) => ms,
+        };
+        // The largest timestamp is KIP-734's, from v7.
+        let min_version = if query == OffsetQuery::MaxTimestamp {
+            7
+        } else {
+            1
+        };
+        for (address, topics) in by_leader {
+            let request = ListOffsetsRequest::default()
+                .with_replica_id((-1).into())
+                .with_topics(
+                    topics
+                        .iter()
+                        .map(|(topic, ps)| {
+                            ListOffsetsTopic::default()
+                                .with_name(TopicName(StrBytes::from_string(topic.to_string())))
+                                .with_partitions(
+                                    ps.iter()
+                                        .map(|p| {
+                                            ListOffsetsPartition::default()
+                                                .with_partition_index(*p)
+                                                .with_timestamp(timestamp)
+                                        })
+                                        .collect(),
+                                )
+                        })
+                        .collect(),
+                );
+            let connection = self.at(&address).await?;
+            let request = request.with_timeout_ms(connection.timeout_ms());
+            let response = connection.call(&request, min_version).await?;
+            for t in &response.topics {
+                for p in &t.partitions {
+                    refused(
+                        format!(
+                            "cannot list the offsets of {}-{}",
+                            t.name.0, p.partition_index
+                        ),
+                        p.error_code,
+                        None,
+                    )?;
+                    out.insert((t.name.0.to_string(), p.partition_index), p.offset);
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The partitions of a consumer-protocol assignment (a version, then
+/// ConsumerProtocolAssignment); a member that has none sends no bytes.
+fn assigned_partitions(mut bytes: Bytes) -> std::result::Result<Vec<TopicPartition>, String> {
+    if bytes.remaining() < 2 {
+        return Ok(Vec::new());
+    }
+    // Later versions only add fields an older reader skips.
+    let version = bytes.get_i16().clamp(0, 3);
+    let assignment =
+        ConsumerProtocolAssignment::decode(&mut bytes, version).map_err(|e| e.to_string())?;
+    let mut partitions: Vec<TopicPartition> = assignment
+        .assigned_partitions
+        .iter()
+        .flat_map(|t| t.partitions.iter().map(|p| (t.topic.0.to_string(), *p)))
+        .collect();
+    partitions.sort();
+    Ok(partitions)
+}
