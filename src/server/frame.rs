@@ -146,11 +146,15 @@ impl FrameReader {
                 reserve(&mut frame, more)?;
             }
             let room = (size - frame.len()).min(frame.capacity() - frame.len());
-            if self.socket.read_buf(&mut (&mut frame).limit(room)).await? == 0 {
-                return Err(FrameError::Truncated);
+            self.socket.expect(size - frame.len());
+            let read = self.socket.read_buf(&mut (&mut frame).limit(room)).await;
+            if !matches!(read, Ok(n) if n > 0) {
+                self.socket.expect(0);
+                return Err(read.map_or_else(FrameError::from, |_| FrameError::Truncated));
             }
             self.activity.stamp();
         }
+        self.socket.expect(0);
         Ok(Bytes::from(frame))
     }
 
@@ -158,7 +162,7 @@ impl FrameReader {
     async fn fill(&mut self) -> Result<usize, FrameError> {
         let socket = match &mut self.socket {
             ReadSide::Plain(socket) => socket,
-            ReadSide::Tls(_) => {
+            ReadSide::Tls(..) => {
                 if self.buffered.capacity() - self.buffered.len() < 4 {
                     let chunk = if self.buffered.is_empty() {
                         TLS_IDLE_CHUNK
