@@ -12,7 +12,7 @@ use gregor::cli::console_consumer::ConsoleConsumer;
 use gregor::cli::{self};
 use gregor::client::consumer::{Consumer, Source};
 use gregor::client::format::{json_record, ConsumedRecord, TextFormatter};
-use gregor::client::offset_spec::{now_ms, parse_time, OffsetSpec};
+use gregor::client::offset_spec::OffsetSpec;
 
 const TOOL: &str = "console-consumer";
 
@@ -27,21 +27,6 @@ fn main() -> ExitCode {
 fn run(args: ConsoleConsumer) -> anyhow::Result<()> {
     let formatter = TextFormatter::from_properties(&args.property)?;
     let json = args.format == "json";
-    let now = now_ms();
-    let start = args
-        .offset
-        .as_deref()
-        .map(|o| OffsetSpec::parse(o, now))
-        .transpose()?;
-    let until = args
-        .until
-        .as_deref()
-        .map(|u| {
-            u.strip_prefix('@')
-                .ok_or_else(|| anyhow!("--until takes @TIMESTAMP or @-DURATION, got '{u}'"))
-                .and_then(|t| parse_time(t, now).map_err(|e| anyhow!("--until '{u}': {e}")))
-        })
-        .transpose()?;
     let source = match (args.topic(), &args.include) {
         (Some(t), _) => Source::Topics(vec![t.to_string()]),
         (None, Some(p)) => {
@@ -65,7 +50,7 @@ fn run(args: ConsoleConsumer) -> anyhow::Result<()> {
         // Without a group, read the partitions directly: no join, no
         // rebalance delay, nothing committed.
         None => {
-            let start = start.unwrap_or(if args.from_beginning {
+            let start = args.offset.unwrap_or(if args.from_beginning {
                 OffsetSpec::Earliest
             } else {
                 OffsetSpec::Latest
@@ -97,7 +82,7 @@ fn run(args: ConsoleConsumer) -> anyhow::Result<()> {
         if idle_limit.is_some_and(|limit| last_record.elapsed() >= limit) {
             break Ok(());
         }
-        if let Some(ms) = until {
+        if let Some(ms) = args.until {
             match consumer.reached(ms) {
                 Ok(true) => break Ok(()),
                 Ok(false) => {}

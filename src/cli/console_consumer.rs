@@ -5,6 +5,7 @@ use clap::Parser;
 
 use super::ConnectionArgs;
 use crate::client::config::parse_key_value;
+use crate::client::offset_spec::{now_ms, parse_time, OffsetSpec};
 use crate::client::serializer::TextFormat;
 
 /// Print a topic's records on standard output.
@@ -46,12 +47,13 @@ pub struct ConsoleConsumer {
 
     /// Where to start: earliest, latest, N, -N (N before the end), @TIMESTAMP
     /// (epoch ms or RFC 3339) or @-DURATION (e.g. @-10m).
-    #[arg(long, value_name = "OFFSET", allow_hyphen_values = true, conflicts_with_all = ["group", "from_beginning"])]
-    pub offset: Option<String>,
+    #[arg(long, value_name = "OFFSET", allow_hyphen_values = true, value_parser = parse_offset,
+          conflicts_with_all = ["group", "from_beginning"])]
+    pub offset: Option<OffsetSpec>,
 
     /// Stop at the first record at or after this time (@TIMESTAMP or @-DURATION).
-    #[arg(long, value_name = "@TIME", allow_hyphen_values = true)]
-    pub until: Option<String>,
+    #[arg(long, value_name = "@TIME", allow_hyphen_values = true, value_parser = parse_until)]
+    pub until: Option<i64>,
 
     /// Stop after printing this many records.
     #[arg(long, value_name = "N")]
@@ -89,5 +91,70 @@ impl ConsoleConsumer {
     /// The topic, given positionally or with --topic; None with --include.
     pub fn topic(&self) -> Option<&str> {
         self.name.as_deref().or(self.topic.as_deref())
+    }
+}
+
+/// --offset, with relative times counted from when the command line is read.
+fn parse_offset(s: &str) -> Result<OffsetSpec, String> {
+    OffsetSpec::parse(s, now_ms()).map_err(|e| e.to_string())
+}
+
+/// --until, as epoch milliseconds: only a time, since no offset can say
+/// where every partition should stop.
+fn parse_until(s: &str) -> Result<i64, String> {
+    let time = s
+        .strip_prefix('@')
+        .ok_or_else(|| format!("expected @TIMESTAMP or @-DURATION, got '{s}'"))?;
+    parse_time(time, now_ms())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<ConsoleConsumer, clap::Error> {
+        let mut argv = vec!["console-consumer", "-t", "orders"];
+        argv.extend_from_slice(args);
+        ConsoleConsumer::try_parse_from(argv)
+    }
+
+    #[test]
+    fn offsets_are_parsed_with_the_command_line() {
+        let at = |args: &[&str]| parse(args).unwrap().offset;
+        assert_eq!(at(&[]), None);
+        assert_eq!(at(&["--offset", "earliest"]), Some(OffsetSpec::Earliest));
+        assert_eq!(at(&["--offset", "-5"]), Some(OffsetSpec::FromEnd(5)));
+        assert_eq!(at(&["--offset", "42"]), Some(OffsetSpec::At(42)));
+        assert_eq!(
+            at(&["--offset", "@1700000000000"]),
+            Some(OffsetSpec::Timestamp(1_700_000_000_000))
+        );
+        let before = now_ms();
+        let Some(OffsetSpec::Timestamp(ms)) = at(&["--offset", "@-10m"]) else {
+            panic!("@-10m is a time");
+        };
+        assert!((before - 600_000..=now_ms() - 600_000).contains(&ms));
+        let error = parse(&["--offset", "soon"]).unwrap_err().to_string();
+        assert!(error.contains("is not an offset"), "{error}");
+    }
+
+    #[test]
+    fn until_takes_only_a_time() {
+        let until = |args: &[&str]| parse(args).unwrap().until;
+        assert_eq!(
+            until(&["--until", "@1700000000000"]),
+            Some(1_700_000_000_000)
+        );
+        assert_eq!(
+            until(&["--until", "@2023-11-14T22:13:20Z"]),
+            Some(1_700_000_000_000)
+        );
+        let error = parse(&["--until", "tomorrow"]).unwrap_err().to_string();
+        assert!(error.contains("--until"), "{error}");
+        assert!(
+            error.contains("expected @TIMESTAMP or @-DURATION, got 'tomorrow'"),
+            "{error}"
+        );
+        assert!(parse(&["--until", "@soon"]).is_err());
     }
 }
