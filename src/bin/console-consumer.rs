@@ -10,9 +10,8 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, Context};
 use gregor::cli::console_consumer::ConsoleConsumer;
 use gregor::cli::{self};
-use gregor::client::consumer::{Consumer, Source};
-use gregor::client::format::{json_record, ConsumedRecord, TextFormatter};
-use gregor::client::offset_spec::OffsetSpec;
+use gregor::client::consumer::Consumer;
+use gregor::client::format::{json_record, TextFormatter};
 
 const TOOL: &str = "console-consumer";
 
@@ -27,14 +26,7 @@ fn main() -> ExitCode {
 fn run(args: ConsoleConsumer) -> anyhow::Result<()> {
     let formatter = TextFormatter::from_properties(&args.property)?;
     let json = args.format == "json";
-    let source = match (args.topic(), &args.include) {
-        (Some(t), _) => Source::Topics(vec![t.to_string()]),
-        (None, Some(p)) => {
-            gregor::client::whole_name_regex(p).map_err(|e| anyhow!("--include {e}"))?;
-            Source::Pattern(p.clone())
-        }
-        (None, None) => unreachable!("clap requires --topic or --include"),
-    };
+    let source = args.source()?;
     let settings = args
         .connection
         .settings()?
@@ -49,14 +41,7 @@ fn run(args: ConsoleConsumer) -> anyhow::Result<()> {
         Some(group) => Consumer::subscribe(&settings, group, &source, args.from_beginning)?,
         // Without a group, read the partitions directly: no join, no
         // rebalance delay, nothing committed.
-        None => {
-            let start = args.offset.unwrap_or(if args.from_beginning {
-                OffsetSpec::Earliest
-            } else {
-                OffsetSpec::Latest
-            });
-            Consumer::assign(&settings, &source, args.partition, start)?
-        }
+        None => Consumer::assign(&settings, &source, args.partition, args.start())?,
     };
 
     let colour = std::io::stdout().is_terminal() && !json;
@@ -108,8 +93,8 @@ fn run(args: ConsoleConsumer) -> anyhow::Result<()> {
         if consumer.past_stop(&record) {
             continue;
         }
-        if let Err(e) = deserialize(&mut record, &args) {
-            break Err(e);
+        if let Err(e) = args.deserialize(&mut record) {
+            break Err(e.into());
         }
         let line = if json {
             format!("{}\n", json_record(&record)).into_bytes()
@@ -132,31 +117,5 @@ fn run(args: ConsoleConsumer) -> anyhow::Result<()> {
     eprintln!("Processed a total of {processed} messages");
     outcome?;
     committed?;
-    Ok(())
-}
-
-/// The record's key and value as the deserializers read them; a record
-/// they cannot read stops the tool, as a Java deserializer's exception does.
-fn deserialize(record: &mut ConsumedRecord, args: &ConsoleConsumer) -> anyhow::Result<()> {
-    let place = |what: &str| {
-        format!(
-            "cannot read the {what} of {}-{} at offset {}",
-            record.topic, record.partition, record.offset
-        )
-    };
-    let key = record
-        .key
-        .as_deref()
-        .map(|k| args.key_deserializer.decode(k))
-        .transpose()
-        .with_context(|| place("key"))?;
-    let value = record
-        .value
-        .as_deref()
-        .map(|v| args.value_deserializer.decode(v))
-        .transpose()
-        .with_context(|| place("value"))?;
-    record.key = key;
-    record.value = value;
     Ok(())
 }

@@ -5,8 +5,11 @@ use clap::Parser;
 
 use super::ConnectionArgs;
 use crate::client::config::parse_key_value;
+use crate::client::consumer::Source;
+use crate::client::format::ConsumedRecord;
 use crate::client::offset_spec::{now_ms, parse_time, OffsetSpec};
 use crate::client::serializer::TextFormat;
+use crate::client::{ClientError, Result};
 
 /// Print a topic's records on standard output.
 #[derive(Parser, Debug)]
@@ -92,16 +95,67 @@ impl ConsoleConsumer {
     pub fn topic(&self) -> Option<&str> {
         self.name.as_deref().or(self.topic.as_deref())
     }
+
+    /// What to read: the topic, or the topics --include matches (checked
+    /// here, so that a bad pattern fails before connecting).
+    pub fn source(&self) -> Result<Source> {
+        match (self.topic(), &self.include) {
+            (Some(t), _) => Ok(Source::Topics(vec![t.to_string()])),
+            (None, Some(p)) => {
+                crate::client::whole_name_regex(p)
+                    .map_err(|e| ClientError::Invalid(format!("--include {e}")))?;
+                Ok(Source::Pattern(p.clone()))
+            }
+            (None, None) => unreachable!("clap requires --topic or --include"),
+        }
+    }
+
+    /// Where a reader outside a group starts: --offset, else the beginning
+    /// with --from-beginning, else the end.
+    pub fn start(&self) -> OffsetSpec {
+        self.offset.unwrap_or(if self.from_beginning {
+            OffsetSpec::Earliest
+        } else {
+            OffsetSpec::Latest
+        })
+    }
+
+    /// The record's key and value as the deserializers read them; a record
+    /// they cannot read stops the tool, as a Java deserializer's exception
+    /// does.
+    pub fn deserialize(&self, record: &mut ConsumedRecord) -> Result<()> {
+        let place = |what: &str, e: ClientError| {
+            ClientError::Invalid(format!(
+                "cannot read the {what} of {}-{} at offset {}: {e}",
+                record.topic, record.partition, record.offset
+            ))
+        };
+        let key = record
+            .key
+            .as_deref()
+            .map(|k| self.key_deserializer.decode(k))
+            .transpose()
+            .map_err(|e| place("key", e))?;
+        let value = record
+            .value
+            .as_deref()
+            .map(|v| self.value_deserializer.decode(v))
+            .transpose()
+            .map_err(|e| place("value", e))?;
+        record.key = key;
+        record.value = value;
+        Ok(())
+    }
 }
 
 /// --offset, with relative times counted from when the command line is read.
-fn parse_offset(s: &str) -> Result<OffsetSpec, String> {
+fn parse_offset(s: &str) -> std::result::Result<OffsetSpec, String> {
     OffsetSpec::parse(s, now_ms()).map_err(|e| e.to_string())
 }
 
 /// --until, as epoch milliseconds: only a time, since no offset can say
 /// where every partition should stop.
-fn parse_until(s: &str) -> Result<i64, String> {
+fn parse_until(s: &str) -> std::result::Result<i64, String> {
     let time = s
         .strip_prefix('@')
         .ok_or_else(|| format!("expected @TIMESTAMP or @-DURATION, got '{s}'"))?;
@@ -112,7 +166,7 @@ fn parse_until(s: &str) -> Result<i64, String> {
 mod tests {
     use super::*;
 
-    fn parse(args: &[&str]) -> Result<ConsoleConsumer, clap::Error> {
+    fn parse(args: &[&str]) -> std::result::Result<ConsoleConsumer, clap::Error> {
         let mut argv = vec!["console-consumer", "-t", "orders"];
         argv.extend_from_slice(args);
         ConsoleConsumer::try_parse_from(argv)
@@ -136,6 +190,67 @@ mod tests {
         assert!((before - 600_000..=now_ms() - 600_000).contains(&ms));
         let error = parse(&["--offset", "soon"]).unwrap_err().to_string();
         assert!(error.contains("is not an offset"), "{error}");
+    }
+
+    fn record(key: &[u8], value: &[u8]) -> ConsumedRecord {
+        ConsumedRecord {
+            topic: "orders".into(),
+            partition: 1,
+            offset: 7,
+            timestamp: None,
+            key: Some(key.to_vec()),
+            value: Some(value.to_vec()),
+            headers: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn records_are_read_as_the_producer_wrote_them() {
+        let args = parse(&["--key-deserializer", "int", "--value-deserializer", "long"]).unwrap();
+        let mut r = record(&[0, 0, 0, 42], &[0, 0, 0, 0, 0, 0, 1, 0]);
+        args.deserialize(&mut r).unwrap();
+        assert_eq!(r.key.as_deref(), Some(&b"42"[..]));
+        assert_eq!(r.value.as_deref(), Some(&b"256"[..]));
+    }
+
+    #[test]
+    fn an_unreadable_record_is_named() {
+        let args = parse(&["--value-deserializer", "int"]).unwrap();
+        let error = args
+            .deserialize(&mut record(b"k", b"toolong"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with("cannot read the value of orders-1 at offset 7: "),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn the_start_follows_the_flags() {
+        assert_eq!(parse(&[]).unwrap().start(), OffsetSpec::Latest);
+        assert_eq!(
+            parse(&["--from-beginning"]).unwrap().start(),
+            OffsetSpec::Earliest
+        );
+        assert_eq!(
+            parse(&["--offset", "3"]).unwrap().start(),
+            OffsetSpec::At(3)
+        );
+    }
+
+    #[test]
+    fn a_bad_include_pattern_names_the_flag() {
+        let args =
+            ConsoleConsumer::try_parse_from(["console-consumer", "--include", "(x"]).unwrap();
+        let error = args.source().err().unwrap().to_string();
+        assert!(
+            error.starts_with("--include '(x' is not a valid regular expression"),
+            "{error}"
+        );
+        let args =
+            ConsoleConsumer::try_parse_from(["console-consumer", "--include", "o.*"]).unwrap();
+        assert!(matches!(args.source(), Ok(Source::Pattern(p)) if p == "o.*"));
     }
 
     #[test]
