@@ -1,5 +1,10 @@
 //! `console-consumer`: print records as they arrive, as
 //! kafka-console-consumer.sh.
+//!
+//! This module holds the clap definitions and what they mean; `read` is
+//! the loop that polls and prints.
+
+pub mod read;
 
 use clap::Parser;
 
