@@ -1,18 +1,17 @@
 //! `console-consumer`: Kafka's kafka-console-consumer.sh, for any
 //! Kafka-compatible cluster.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
-use anyhow::{anyhow, Context};
+use anyhow::Context;
+use gregor::cli::console_consumer::read::{self, Output};
 use gregor::cli::console_consumer::ConsoleConsumer;
 use gregor::cli::{self};
-use gregor::client::consumer::{Consumer, Source};
-use gregor::client::format::{json_record, ConsumedRecord, TextFormatter};
-use gregor::client::offset_spec::{now_ms, parse_time, OffsetSpec};
+use gregor::client::consumer::Consumer;
+use gregor::client::format::TextFormatter;
 
 const TOOL: &str = "console-consumer";
 
@@ -27,29 +26,7 @@ fn main() -> ExitCode {
 fn run(args: ConsoleConsumer) -> anyhow::Result<()> {
     let formatter = TextFormatter::from_properties(&args.property)?;
     let json = args.format == "json";
-    let now = now_ms();
-    let start = args
-        .offset
-        .as_deref()
-        .map(|o| OffsetSpec::parse(o, now))
-        .transpose()?;
-    let until = args
-        .until
-        .as_deref()
-        .map(|u| {
-            u.strip_prefix('@')
-                .ok_or_else(|| anyhow!("--until takes @TIMESTAMP or @-DURATION, got '{u}'"))
-                .and_then(|t| parse_time(t, now).map_err(|e| anyhow!("--until '{u}': {e}")))
-        })
-        .transpose()?;
-    let source = match (args.topic(), &args.include) {
-        (Some(t), _) => Source::Topics(vec![t.to_string()]),
-        (None, Some(p)) => {
-            gregor::client::whole_name_regex(p).map_err(|e| anyhow!("--include {e}"))?;
-            Source::Pattern(p.clone())
-        }
-        (None, None) => unreachable!("clap requires --topic or --include"),
-    };
+    let source = args.source()?;
     let settings = args
         .connection
         .settings()?
@@ -64,14 +41,7 @@ fn run(args: ConsoleConsumer) -> anyhow::Result<()> {
         Some(group) => Consumer::subscribe(&settings, group, &source, args.from_beginning)?,
         // Without a group, read the partitions directly: no join, no
         // rebalance delay, nothing committed.
-        None => {
-            let start = start.unwrap_or(if args.from_beginning {
-                OffsetSpec::Earliest
-            } else {
-                OffsetSpec::Latest
-            });
-            Consumer::assign(&settings, &source, args.partition, start)?
-        }
+        None => Consumer::assign(&settings, &source, args.partition, args.start())?,
     };
 
     let colour = std::io::stdout().is_terminal() && !json;
@@ -82,96 +52,24 @@ fn run(args: ConsoleConsumer) -> anyhow::Result<()> {
             s
         }
     };
-    let mut out = std::io::stdout().lock();
-    let mut processed: u64 = 0;
-    let mut last_record = Instant::now();
-    let idle_limit = args.timeout_ms.map(Duration::from_millis);
-    let mut outage = cli::Outage::new(TOOL);
-    let outcome = loop {
-        if stop.load(Ordering::Relaxed) {
-            break Ok(());
-        }
-        if args.max_messages.is_some_and(|max| processed >= max) {
-            break Ok(());
-        }
-        if idle_limit.is_some_and(|limit| last_record.elapsed() >= limit) {
-            break Ok(());
-        }
-        if let Some(ms) = until {
-            match consumer.reached(ms) {
-                Ok(true) => break Ok(()),
-                Ok(false) => {}
-                Err(e) if e.is_transient() => outage.begin(&e),
-                Err(e) => break Err(e.into()),
-            }
-        }
-        let Some(result) = consumer.poll(Duration::from_millis(100)) else {
-            continue;
-        };
-        let mut record = match result {
-            Ok(r) => r,
-            // A rolling restart must not end a tail: librdkafka reconnects
-            // and resumes from where it was.
-            Err(e) if e.is_transient() => {
-                outage.begin(&e);
-                continue;
-            }
-            Err(e) => break Err(anyhow::Error::from(e)),
-        };
-        outage.end();
-        last_record = Instant::now();
-        if consumer.past_stop(&record) {
-            continue;
-        }
-        if let Err(e) = deserialize(&mut record, &args) {
-            break Err(e);
-        }
-        let line = if json {
-            format!("{}\n", json_record(&record)).into_bytes()
-        } else {
-            formatter.format(&record, &paint)
-        };
-        if let Err(e) = out.write_all(&line).and_then(|_| out.flush()) {
-            // A closed pipe (`| head`) is a normal way to stop reading.
-            if e.kind() == std::io::ErrorKind::BrokenPipe {
-                break Ok(());
-            }
-            break Err(anyhow!("cannot write to standard output: {e}"));
-        }
-        processed += 1;
-        if let Err(e) = consumer.printed(&record) {
-            break Err(e.into());
+    let output = if json {
+        Output::Json
+    } else {
+        Output::Text {
+            formatter: &formatter,
+            paint: &paint,
         }
     };
+    let (processed, outcome) = read::print(
+        &args,
+        &mut consumer,
+        output,
+        &stop,
+        &mut std::io::stdout().lock(),
+    );
     let committed = consumer.commit();
     eprintln!("Processed a total of {processed} messages");
     outcome?;
     committed?;
-    Ok(())
-}
-
-/// The record's key and value as the deserializers read them; a record
-/// they cannot read stops the tool, as a Java deserializer's exception does.
-fn deserialize(record: &mut ConsumedRecord, args: &ConsoleConsumer) -> anyhow::Result<()> {
-    let place = |what: &str| {
-        format!(
-            "cannot read the {what} of {}-{} at offset {}",
-            record.topic, record.partition, record.offset
-        )
-    };
-    let key = record
-        .key
-        .as_deref()
-        .map(|k| args.key_deserializer.decode(k))
-        .transpose()
-        .with_context(|| place("key"))?;
-    let value = record
-        .value
-        .as_deref()
-        .map(|v| args.value_deserializer.decode(v))
-        .transpose()
-        .with_context(|| place("value"))?;
-    record.key = key;
-    record.value = value;
     Ok(())
 }

@@ -54,6 +54,12 @@ pub enum ClientError {
     Invalid(String),
     #[error("cannot read {path}: {cause}")]
     Io { path: String, cause: std::io::Error },
+    /// Standard input, or the file read in its place, failed mid-read.
+    #[error("cannot read input: {0}")]
+    Input(std::io::Error),
+    /// Standard output failed for a reason other than a closed pipe.
+    #[error("cannot write to standard output: {0}")]
+    Output(std::io::Error),
 }
 
 impl ClientError {

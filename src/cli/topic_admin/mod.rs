@@ -3,14 +3,34 @@
 //! kafka-reassign-partitions.sh does; and elect leaders, as
 //! kafka-leader-election.sh does.
 
-use std::path::PathBuf;
+//!
+//! This module holds the clap definitions; each subcommand's logic (what
+//! to ask the cluster, what to refuse, what to print) is in a module of its
+//! own, so that the binary only parses, calls and prints.
+
+pub mod abort_transaction;
+pub mod alter;
+pub mod cluster;
+pub mod create;
+pub mod delete;
+pub mod delete_records;
+pub mod describe;
+pub mod describe_producers;
+pub mod elect_leaders;
+pub mod list;
+pub mod log_dirs;
+pub mod offsets;
+pub mod reassign;
+
+use std::path::{Path, PathBuf};
 
 use clap::{ArgGroup, Args, Parser, Subcommand};
 
 use super::{ConnectionArgs, OutputFormat};
+use crate::client::admin::{Admin, TopicDescription};
 use crate::client::config::parse_key_value;
 use crate::client::election::ElectionType;
-use crate::client::OffsetQuery;
+use crate::client::{ClientError, OffsetQuery, Result};
 
 /// Create, list, describe, alter and delete topics; reassign partitions and elect leaders.
 #[derive(Parser, Debug)]
@@ -349,7 +369,7 @@ pub struct ElectionScope {
 }
 
 /// kafka-get-offsets.sh's --time: a name, its number, or epoch milliseconds.
-fn parse_offset_time(s: &str) -> Result<OffsetQuery, String> {
+fn parse_offset_time(s: &str) -> std::result::Result<OffsetQuery, String> {
     match s {
         "earliest" | "-2" => Ok(OffsetQuery::Earliest),
         "latest" | "-1" => Ok(OffsetQuery::Latest),
@@ -360,5 +380,125 @@ fn parse_offset_time(s: &str) -> Result<OffsetQuery, String> {
                 "expected earliest, latest, max-timestamp or epoch milliseconds, got '{s}'"
             )),
         },
+    }
+}
+
+/// Broker ids as Kafka's tools list them: comma-separated, no spaces.
+pub fn join(ids: &[i32]) -> String {
+    ids.iter().map(i32::to_string).collect::<Vec<_>>().join(",")
+}
+
+fn read(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|cause| ClientError::Io {
+        path: path.display().to_string(),
+        cause,
+    })
+}
+
+/// The topics a `--topic` argument names (a name or a whole-name regex),
+/// all of them without one.
+pub async fn matching_topics(
+    admin: &Admin,
+    pattern: Option<&str>,
+    exclude_internal: bool,
+) -> Result<Vec<TopicDescription>> {
+    select_topics(
+        admin.describe_topics(None).await?,
+        pattern,
+        exclude_internal,
+    )
+}
+
+/// `matching_topics` over topics already described: a pattern that matches
+/// none is an error, no pattern at all is every topic.
+pub fn select_topics(
+    all: Vec<TopicDescription>,
+    pattern: Option<&str>,
+    exclude_internal: bool,
+) -> Result<Vec<TopicDescription>> {
+    let Some(pattern) = pattern else {
+        return Ok(all
+            .into_iter()
+            .filter(|t| !(exclude_internal && t.internal))
+            .collect());
+    };
+    let regex = crate::client::whole_name_regex(pattern)
+        .map_err(|e| ClientError::Invalid(format!("--topic {e}")))?;
+    let matched: Vec<TopicDescription> = all
+        .into_iter()
+        .filter(|t| regex.is_match(&t.name) && !(exclude_internal && t.internal))
+        .collect();
+    if matched.is_empty() {
+        return Err(ClientError::Invalid(format!(
+            "no topic matches '{pattern}'"
+        )));
+    }
+    Ok(matched)
+}
+
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use crate::client::admin::{PartitionDescription, TopicDescription};
+
+    /// A topic whose partitions are (leader, replicas, isr).
+    pub fn topic(name: &str, partitions: &[(i32, &[i32], &[i32])]) -> TopicDescription {
+        TopicDescription {
+            name: name.to_string(),
+            internal: name.starts_with("__"),
+            partitions: partitions
+                .iter()
+                .enumerate()
+                .map(|(id, (leader, replicas, isr))| PartitionDescription {
+                    id: id as i32,
+                    leader: *leader,
+                    replicas: replicas.to_vec(),
+                    isr: isr.to_vec(),
+                })
+                .collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::topic;
+    use super::*;
+
+    fn names(topics: &[TopicDescription]) -> Vec<&str> {
+        topics.iter().map(|t| t.name.as_str()).collect()
+    }
+
+    #[test]
+    fn a_pattern_matches_whole_names() {
+        let all = || {
+            vec![
+                topic("orders", &[]),
+                topic("orders-eu", &[]),
+                topic("__consumer_offsets", &[]),
+            ]
+        };
+        assert_eq!(
+            names(&select_topics(all(), None, true).unwrap()),
+            ["orders", "orders-eu"]
+        );
+        assert_eq!(names(&select_topics(all(), None, false).unwrap()).len(), 3);
+        assert_eq!(
+            names(&select_topics(all(), Some("orders"), false).unwrap()),
+            ["orders"]
+        );
+        assert_eq!(
+            names(&select_topics(all(), Some("orders.*"), false).unwrap()),
+            ["orders", "orders-eu"]
+        );
+        assert_eq!(
+            select_topics(all(), Some("__.*"), true)
+                .unwrap_err()
+                .to_string(),
+            "no topic matches '__.*'"
+        );
+        assert!(select_topics(all(), Some("[orders"), false)
+            .unwrap_err()
+            .to_string()
+            .starts_with("--topic '[orders' is not a valid regular expression"));
     }
 }

@@ -1,5 +1,14 @@
 //! `group-inspect`: list, describe and delete consumer groups and move their
 //! offsets, as kafka-consumer-groups.sh does, with the lag's age besides.
+//!
+//! This module holds the clap definitions; each subcommand's logic is in
+//! a module of its own, so that the binary only parses, calls and prints.
+
+pub mod delete;
+pub mod delete_offsets;
+pub mod describe;
+pub mod list;
+pub mod reset_offsets;
 
 use std::collections::BTreeMap;
 
@@ -227,6 +236,11 @@ impl ResetTarget {
 
 fn parse_datetime(s: &str) -> Result<i64, String> {
     parse_time(s, now_ms())
+}
+
+/// A value, or "-" for none, as Kafka's tools fill a column.
+fn or_dash<T: ToString>(value: Option<T>) -> String {
+    value.map_or("-".to_string(), |v| v.to_string())
 }
 
 /// `TOPIC` or `TOPIC:P,P,...`; topic names cannot hold a colon.

@@ -1,5 +1,10 @@
 //! `config-admin`: describe and alter the configs of topics and brokers and
 //! the SCRAM credentials of users, as kafka-configs.sh does.
+//!
+//! This module holds the clap definitions and turns them into what to do;
+//! `apply` does it and says what was done.
+
+pub mod apply;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;

@@ -1,12 +1,22 @@
 //! `console-producer`: records from standard input or a file, one per line,
 //! as kafka-console-producer.sh.
+//!
+//! This module holds the clap definitions; `send` turns lines into records
+//! and sends them, so that the binary only opens the input and prints.
+
+pub mod send;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use clap::Parser;
 
 use super::{ConnectionArgs, ProducerTuning};
 use crate::client::config::parse_key_value;
+use crate::client::partitioner::{
+    ConsistentRandomPartitioner, Murmur2Partitioner, Partitioner, RandomPartitioner,
+    RoundRobinPartitioner,
+};
 use crate::client::serializer::TextFormat;
 
 /// Write one record per line of standard input (or of --file) to a topic.
@@ -98,4 +108,15 @@ pub enum PartitionerKind {
     /// Each partition in turn.
     #[value(name = "round-robin", alias = "round_robin")]
     RoundRobin,
+}
+
+impl PartitionerKind {
+    pub fn partitioner(self) -> Arc<dyn Partitioner> {
+        match self {
+            PartitionerKind::Murmur2 => Arc::new(Murmur2Partitioner),
+            PartitionerKind::ConsistentRandom => Arc::new(ConsistentRandomPartitioner),
+            PartitionerKind::Random => Arc::new(RandomPartitioner),
+            PartitionerKind::RoundRobin => Arc::new(RoundRobinPartitioner::default()),
+        }
+    }
 }
