@@ -8,6 +8,7 @@
 
 mod common;
 
+use std::io::{Read, Write};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -638,8 +639,9 @@ fn signed_oauthbearer_tokens_are_checked_against_the_jwks() {
     );
 }
 
-/// An https server for one JWKS document, which the test can replace,
-/// counting the requests it answers. Its certificate is `ca`'s.
+/// An http server for one JWKS document, which the test can replace,
+/// counting the requests it answers. With `ca`, https with a certificate
+/// of `ca`'s.
 struct JwksServer {
     port: u16,
     body: Arc<Mutex<String>>,
@@ -647,51 +649,51 @@ struct JwksServer {
 }
 
 impl JwksServer {
-    fn start(ca: &common::pki::Ca, body: String) -> JwksServer {
-        use std::io::{Read, Write};
-        let issued = ca.issue(&[(rcgen::DnType::CommonName, "jwks")], 7);
-        let config = Arc::new(
-            rustls::ServerConfig::builder_with_provider(Arc::new(
-                rustls::crypto::ring::default_provider(),
-            ))
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(
-                vec![issued.cert_der.clone().into()],
-                rustls::pki_types::PrivateKeyDer::Pkcs8(issued.key_der.clone().into()),
+    fn start(ca: Option<&common::pki::Ca>, body: String) -> JwksServer {
+        let config = ca.map(|ca| {
+            let issued = ca.issue(&[(rcgen::DnType::CommonName, "jwks")], 7);
+            Arc::new(
+                rustls::ServerConfig::builder_with_provider(Arc::new(
+                    rustls::crypto::ring::default_provider(),
+                ))
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_no_client_auth()
+                .with_single_cert(
+                    vec![issued.cert_der.clone().into()],
+                    rustls::pki_types::PrivateKeyDer::Pkcs8(issued.key_der.clone().into()),
+                )
+                .unwrap(),
             )
-            .unwrap(),
-        );
+        });
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let body = Arc::new(Mutex::new(body));
         let requests = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let (served, count) = (body.clone(), requests.clone());
         std::thread::spawn(move || {
-            for tcp in listener.incoming().map_while(Result::ok) {
-                let connection = rustls::ServerConnection::new(config.clone()).unwrap();
-                let mut stream = rustls::StreamOwned::new(connection, tcp);
-                let mut request = Vec::new();
-                let mut byte = [0u8; 1];
-                while !request.ends_with(b"\r\n\r\n") {
-                    match stream.read(&mut byte) {
-                        Ok(1) => request.push(byte[0]),
-                        _ => break,
+            for mut tcp in listener.incoming().map_while(Result::ok) {
+                let answer = |stream: &mut dyn ReadWrite| {
+                    if read_request(stream) {
+                        count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        let body = served.lock().unwrap().clone();
+                        let _ = write!(
+                            stream,
+                            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                            body.len()
+                        );
                     }
+                };
+                match &config {
+                    Some(config) => {
+                        let connection = rustls::ServerConnection::new(config.clone()).unwrap();
+                        let mut stream = rustls::StreamOwned::new(connection, tcp);
+                        answer(&mut stream);
+                        stream.conn.send_close_notify();
+                        let _ = stream.flush();
+                    }
+                    None => answer(&mut tcp),
                 }
-                if !request.ends_with(b"\r\n\r\n") {
-                    continue;
-                }
-                count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                let body = served.lock().unwrap().clone();
-                let _ = write!(
-                    stream,
-                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                stream.conn.send_close_notify();
-                let _ = stream.flush();
             }
         });
         JwksServer {
@@ -710,6 +712,22 @@ impl JwksServer {
     }
 }
 
+trait ReadWrite: Read + Write {}
+impl<T: Read + Write> ReadWrite for T {}
+
+/// Reads one request's head; whether it came whole.
+fn read_request(stream: &mut dyn ReadWrite) -> bool {
+    let mut request = Vec::new();
+    let mut byte = [0u8; 1];
+    while !request.ends_with(b"\r\n\r\n") {
+        match stream.read(&mut byte) {
+            Ok(1) => request.push(byte[0]),
+            _ => return false,
+        }
+    }
+    true
+}
+
 #[test]
 fn an_https_jwks_is_refreshed_when_a_token_names_a_new_key() {
     let dir = tempfile::tempdir().unwrap();
@@ -718,7 +736,7 @@ fn an_https_jwks_is_refreshed_when_a_token_names_a_new_key() {
     let old = rcgen::KeyPair::generate().unwrap();
     let new = rcgen::KeyPair::generate().unwrap();
     let server = JwksServer::start(
-        &ca,
+        Some(&ca),
         serde_json::json!({ "keys": [jwk(&old, "old")] }).to_string(),
     );
     let url = format!(
@@ -780,6 +798,45 @@ fn an_https_jwks_is_refreshed_when_a_token_names_a_new_key() {
         stderr.contains("sasl.oauthbearer.jwks.endpoint.url") && stderr.contains("127.0.0.1"),
         "{stderr}"
     );
+}
+
+/// As trivup's token endpoint serves librdkafka's OIDC tests: the key set
+/// over plain http, which Kafka reads as it reads an https one.
+#[test]
+fn an_http_jwks_endpoint_checks_tokens_as_kafka_does() {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let server = JwksServer::start(
+        None,
+        serde_json::json!({ "keys": [jwk(&key, "abcdefg")] }).to_string(),
+    );
+    let url = format!(
+        "sasl.oauthbearer.jwks.endpoint.url=http://127.0.0.1:{}/keys",
+        server.port
+    );
+    let broker = sasl_broker(&[
+        "sasl.enabled.mechanisms=OAUTHBEARER",
+        &url,
+        "sasl.oauthbearer.expected.audience=api://default",
+    ]);
+    let claims = |exp: u64| {
+        serde_json::json!({
+            "sub": "subject", "iss": "issuer", "aud": "api://default",
+            "iat": now_secs(), "exp": exp,
+        })
+    };
+    let token = signed_jwt(&key, "abcdefg", claims(now_secs() + 60));
+    oauth_login(broker.port, &token).expect("a token signed by the served key logs in");
+    assert_eq!(server.requests(), 1, "the JWKS is read once at start");
+    // trivup's "badformat" token: a valid one with text appended to its
+    // signature.
+    let tampered = oauth_login(broker.port, &format!("{token}invalid")).unwrap_err();
+    assert!(tampered.contains("invalid_token"), "{tampered}");
+    let expired = oauth_login(
+        broker.port,
+        &signed_jwt(&key, "abcdefg", claims(now_secs() - 3600)),
+    )
+    .unwrap_err();
+    assert!(expired.contains("expired"), "{expired}");
 }
 
 #[test]

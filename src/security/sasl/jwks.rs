@@ -1,7 +1,8 @@
 //! The key set an OAUTHBEARER listener checks token signatures against,
 //! from `sasl.oauthbearer.jwks.endpoint.url`, kept current as Kafka's
-//! `RefreshingHttpsJwks` keeps it: an https:// endpoint is fetched at
-//! start (the broker does not start without it) and every
+//! `RefreshingHttpsJwks` keeps it: an https:// (or, as Kafka allows,
+//! http://) endpoint is fetched at start (the broker does not start
+//! without it) and every
 //! `sasl.oauthbearer.jwks.endpoint.refresh.ms`, and at once when a token
 //! names a key id the set lacks, at most once a minute per key id. A
 //! token with an unknown key id is refused meanwhile, as Kafka refuses it;
@@ -37,7 +38,7 @@ const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often a file:// key set is checked for changes.
 const FILE_CHECK: Duration = Duration::from_secs(2);
 
-/// How often and how patiently an https:// endpoint is read.
+/// How often and how patiently an http(s):// endpoint is read.
 #[derive(Debug, Clone, Copy)]
 pub struct Refresh {
     /// `sasl.oauthbearer.jwks.endpoint.refresh.ms`.
@@ -50,7 +51,7 @@ pub struct Refresh {
 
 enum Source {
     File(PathBuf),
-    Https { url: String, agent: ureq::Agent },
+    Http { url: String, agent: ureq::Agent },
 }
 
 pub struct Jwks {
@@ -76,13 +77,21 @@ impl Jwks {
         let source = if let Some(path) = url.strip_prefix("file://") {
             Source::File(PathBuf::from(path))
         } else if url.starts_with("https://") {
-            Source::Https {
+            Source::Http {
                 url: url.to_string(),
-                agent: agent(trusted),
+                agent: agent(Some(trusted)),
+            }
+        } else if url.starts_with("http://") {
+            // Kafka reads a plain http:// key set too (trivup's token
+            // endpoint serves one for librdkafka's OIDC tests); the keys are
+            // public, but whoever can alter them in transit can forge tokens.
+            Source::Http {
+                url: url.to_string(),
+                agent: agent(None),
             }
         } else {
             return Err(format!(
-                "'{url}': only https:// and file:// URLs are supported"
+                "'{url}': only https://, http:// and file:// URLs are supported"
             ));
         };
         let jwks = Jwks {
@@ -168,7 +177,7 @@ impl Jwks {
     fn regular_wait(&self) -> Duration {
         match self.source {
             Source::File(_) => FILE_CHECK,
-            Source::Https { .. } => self.refresh.every,
+            Source::Http { .. } => self.refresh.every,
         }
     }
 
@@ -177,14 +186,14 @@ impl Jwks {
             Source::File(path) => std::fs::metadata(path)
                 .ok()
                 .and_then(|m| Some((m.modified().ok()?, m.len()))),
-            Source::Https { .. } => None,
+            Source::Http { .. } => None,
         }
     }
 
     fn location(&self) -> &str {
         match &self.source {
             Source::File(path) => path.to_str().unwrap_or("(file)"),
-            Source::Https { url, .. } => url,
+            Source::Http { url, .. } => url,
         }
     }
 
@@ -203,7 +212,7 @@ impl Jwks {
         let text = match &self.source {
             Source::File(path) => std::fs::read_to_string(path)
                 .map_err(|e| format!("cannot read {}: {e}", path.display()))?,
-            Source::Https { url, agent } => agent
+            Source::Http { url, agent } => agent
                 .get(url)
                 .call()
                 .and_then(|mut response| {
@@ -219,8 +228,15 @@ impl Jwks {
     }
 }
 
-/// An https-only client trusting `trusted`, or webpki-roots without it.
-fn agent(trusted: Option<Vec<CertificateDer<'static>>>) -> ureq::Agent {
+/// With `tls`, an https-only client trusting the listener's truststore,
+/// or webpki-roots without one; without, a plain http client.
+fn agent(tls: Option<Option<Vec<CertificateDer<'static>>>>) -> ureq::Agent {
+    let Some(trusted) = tls else {
+        return ureq::Agent::config_builder()
+            .timeout_global(Some(FETCH_TIMEOUT))
+            .build()
+            .into();
+    };
     let roots = match trusted {
         Some(certificates) => ureq::tls::RootCerts::Specific(Arc::new(
             certificates
