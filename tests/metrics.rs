@@ -2,7 +2,10 @@
 //! produce, fetch and a group's commits move by exactly what the test
 //! sent, read with a Prometheus text parser; consumer lag matches what
 //! the group has not consumed; /health answers 503 with the reason until
-//! the broker serves, then 200.
+//! the broker serves, then 200. The request phases (RequestMetrics'
+//! queue, local, remote, send times) and per-API error counts move with
+//! acks=all produce, a long-poll fetch and a refused CreateTopics on a
+//! three-broker cluster.
 
 mod common;
 
@@ -14,13 +17,16 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use common::{
-    create_topic, encode_batch, free_port, produce_raw, wait_until, BrokerProcess, RawClient,
+    admin, create_topic, encode_batch, free_port, produce_raw, producer, start_cluster_per_node,
+    wait_until, BrokerProcess, RawClient,
 };
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::{FetchRequest, TopicName};
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::records::{Compression, Record, TimestampType};
+use rdkafka::admin::{AdminOptions, NewTopic, TopicReplication};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::producer::{FutureRecord, Producer};
 use rdkafka::{Offset, TopicPartitionList};
 
 /// An HTTP GET: the status code and the body.
@@ -135,9 +141,15 @@ fn batch(first: usize, count: usize) -> Bytes {
 }
 
 fn fetch(client: &mut RawClient, topic: &str) -> u64 {
+    fetch_from(client, topic, 0, 0)
+}
+
+/// A consumer's fetch of partition 0 from `offset`, waiting up to
+/// `max_wait_ms` for a byte: the bytes of records it got.
+fn fetch_from(client: &mut RawClient, topic: &str, offset: i64, max_wait_ms: i32) -> u64 {
     let request = FetchRequest::default()
         .with_replica_id(kafka_protocol::messages::BrokerId(-1))
-        .with_max_wait_ms(0)
+        .with_max_wait_ms(max_wait_ms)
         .with_min_bytes(1)
         .with_max_bytes(10 << 20)
         .with_session_epoch(-1)
@@ -145,7 +157,7 @@ fn fetch(client: &mut RawClient, topic: &str) -> u64 {
             .with_topic(TopicName(StrBytes::from_string(topic.to_string())))
             .with_partitions(vec![FetchPartition::default()
                 .with_partition(0)
-                .with_fetch_offset(0)
+                .with_fetch_offset(offset)
                 .with_current_leader_epoch(-1)
                 .with_partition_max_bytes(10 << 20)])]);
     let response = client.call(&request, 12).expect("fetch answered");
@@ -254,9 +266,16 @@ async fn counters_and_lag_move_by_what_was_sent() {
         ),
         1.0
     );
-    assert_eq!(
-        delta("kafka_network_requestmetrics_totaltimems_count", &produce),
-        6.0
+    // The times are recorded once the response is written, which may be
+    // just after the client has read it.
+    assert!(
+        wait_until(Duration::from_secs(10), || {
+            let now = Scrape::take(metrics_port);
+            now.get("kafka_network_requestmetrics_totaltimems_count", &produce)
+                - before.get("kafka_network_requestmetrics_totaltimems_count", &produce)
+                == 6.0
+        }),
+        "six Produce requests timed"
     );
     assert_eq!(
         delta(
@@ -430,4 +449,179 @@ fn health_is_503_with_the_reason_until_the_broker_serves() {
     );
     assert_eq!(health.1, "ok\n");
     assert_eq!(get(metrics_ports[0], "/nothing").0, 404);
+}
+
+/// The sum of `name{labels}` over several brokers' scrapes.
+fn summed(ports: &[u16], name: &str, labels: &[(&str, &str)]) -> f64 {
+    ports
+        .iter()
+        .map(|p| Scrape::take(*p).get(name, labels))
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn request_phases_and_errors_per_api() {
+    let ports = [free_port(), free_port(), free_port()];
+    let listeners: Vec<String> = ports
+        .iter()
+        .map(|p| format!("metrics.listener=http://127.0.0.1:{p}"))
+        .collect();
+    let per_node: Vec<[&str; 1]> = listeners.iter().map(|l| [l.as_str()]).collect();
+    let per_node: Vec<&[&str]> = per_node.iter().map(|l| &l[..]).collect();
+    let cluster = start_cluster_per_node(3, &[], &per_node);
+    let bootstrap = cluster[0].bootstrap();
+    let admin = admin(&bootstrap);
+    let topic = NewTopic::new("replicated", 1, TopicReplication::Fixed(3));
+    for r in admin
+        .create_topics([&topic], &AdminOptions::new())
+        .await
+        .expect("create_topics request")
+    {
+        r.expect("the topic is created");
+    }
+
+    // A CreateTopics of a topic that exists is answered with
+    // TOPIC_ALREADY_EXISTS, counted by whichever broker took it.
+    let already = [
+        ("request", "CreateTopics"),
+        ("error", "TOPIC_ALREADY_EXISTS"),
+    ];
+    let errors = "kafka_network_requestmetrics_errors_total";
+    let before = summed(&ports, errors, &already);
+    let again = admin
+        .create_topics([&topic], &AdminOptions::new())
+        .await
+        .expect("create_topics request");
+    assert!(matches!(
+        &again[0],
+        Err((_, rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists))
+    ));
+    assert!(
+        wait_until(Duration::from_secs(10), || summed(&ports, errors, &already)
+            == before + 1.0),
+        "one TOPIC_ALREADY_EXISTS counted for CreateTopics"
+    );
+
+    let producer = producer(&bootstrap, &[("acks", "all")]);
+    let mut leader_id: i32 = -1;
+    assert!(
+        wait_until(Duration::from_secs(20), || {
+            let Ok(metadata) = producer
+                .client()
+                .fetch_metadata(Some("replicated"), Duration::from_secs(5))
+            else {
+                return false;
+            };
+            let partition = &metadata.topics()[0].partitions()[0];
+            leader_id = partition.leader();
+            partition.isr().len() == 3 && leader_id > 0
+        }),
+        "all three replicas in sync"
+    );
+    let leader = ports[leader_id as usize - 1];
+    let leader_port = cluster[leader_id as usize - 1].port;
+    let before = Scrape::take(leader);
+
+    // acks=all: answered once the followers have fetched the records, a
+    // wait on others (RemoteTimeMs), not the leader's own work.
+    const RECORDS: i64 = 5;
+    for i in 0..RECORDS {
+        producer
+            .send(
+                FutureRecord::<(), _>::to("replicated").payload(&format!("v{i}")),
+                Duration::from_secs(10),
+            )
+            .await
+            .expect("acks=all produce");
+    }
+    let produce = [("request", "Produce")];
+    let phase = |s: &Scrape, name: &str| {
+        let count = s.get(
+            &format!("kafka_network_requestmetrics_{name}_count"),
+            &produce,
+        );
+        let sum = s.get(
+            &format!("kafka_network_requestmetrics_{name}_sum"),
+            &produce,
+        );
+        (count, sum)
+    };
+    let mut after = Scrape::take(leader);
+    assert!(
+        wait_until(Duration::from_secs(10), || {
+            after = Scrape::take(leader);
+            phase(&after, "totaltimems").0 - phase(&before, "totaltimems").0 >= RECORDS as f64
+        }),
+        "every Produce request timed"
+    );
+    let requests = phase(&after, "totaltimems").0 - phase(&before, "totaltimems").0;
+    for name in [
+        "requestqueuetimems",
+        "localtimems",
+        "remotetimems",
+        "throttletimems",
+        "responsequeuetimems",
+        "responsesendtimems",
+    ] {
+        assert_eq!(
+            phase(&after, name).0 - phase(&before, name).0,
+            requests,
+            "{name} counts every Produce request"
+        );
+    }
+    let remote_ms = phase(&after, "remotetimems").1 - phase(&before, "remotetimems").1;
+    assert!(remote_ms > 0.0, "acks=all waited on the followers");
+    let total_ms = phase(&after, "totaltimems").1 - phase(&before, "totaltimems").1;
+    assert!(
+        remote_ms <= total_ms,
+        "{remote_ms} ms remote of {total_ms} ms"
+    );
+    let bytes = after.get("kafka_network_requestmetrics_requestbytes_sum", &produce)
+        - before.get("kafka_network_requestmetrics_requestbytes_sum", &produce);
+    assert!(bytes > 0.0, "request sizes recorded");
+
+    // A consumer's long poll with nothing to read waits its max.wait in
+    // the fetch purgatory: the FetchConsumer remote time is that wait.
+    let consumer = [("request", "FetchConsumer")];
+    let fetch_phase = |s: &Scrape, name: &str| {
+        (
+            s.get(
+                &format!("kafka_network_requestmetrics_{name}_count"),
+                &consumer,
+            ),
+            s.get(
+                &format!("kafka_network_requestmetrics_{name}_sum"),
+                &consumer,
+            ),
+        )
+    };
+    let before = Scrape::take(leader);
+    let mut client = RawClient::connect(leader_port);
+    let waited = Instant::now();
+    assert_eq!(fetch_from(&mut client, "replicated", RECORDS, 500), 0);
+    let waited = waited.elapsed();
+    assert!(
+        wait_until(Duration::from_secs(10), || {
+            after = Scrape::take(leader);
+            fetch_phase(&after, "totaltimems").0 - fetch_phase(&before, "totaltimems").0 == 1.0
+        }),
+        "the long poll timed"
+    );
+    let (count, sum) = fetch_phase(&after, "remotetimems");
+    let (count_before, sum_before) = fetch_phase(&before, "remotetimems");
+    assert_eq!(count - count_before, 1.0);
+    let remote_ms = sum - sum_before;
+    assert!(
+        (450.0..=waited.as_secs_f64() * 1000.0).contains(&remote_ms),
+        "remote {remote_ms} ms of a 500 ms long poll answered in {waited:?}"
+    );
+    let local_ms = fetch_phase(&after, "localtimems").1 - fetch_phase(&before, "localtimems").1;
+    assert!(local_ms < 450.0, "the wait is not local: {local_ms} ms");
+    // Followers' fetches are counted apart.
+    assert!(
+        after.get(
+            "kafka_network_requestmetrics_totaltimems_count",
+            &[("request", "FetchFollower")]
+        ) > 0.0
+    );
 }

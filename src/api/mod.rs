@@ -37,6 +37,7 @@ mod describe_transactions;
 mod describe_user_scram_credentials;
 mod elect_leaders;
 mod end_txn;
+mod error_codes;
 mod fetch;
 mod find_coordinator;
 mod get_telemetry_subscriptions;
@@ -71,16 +72,19 @@ mod write_txn_markers;
 
 pub use api_versions::unsupported_version_response;
 pub use context::{BrokerContext, ClientSoftware, RequestContext};
-pub use registry::{endpoint, endpoints, Endpoint, HandlerFuture};
+pub use error_codes::ErrorCodes;
+pub use registry::{endpoint, endpoints, Answered, Endpoint, HandlerFuture};
 
 use std::future::Future;
 use std::sync::Arc;
 
 use kafka_protocol::protocol::{Request, VersionRange};
 
-/// A Kafka API served by this broker.
+/// A Kafka API served by this broker. Its response reports its error
+/// codes to the request metrics ([`ErrorCodes`]) and carries its
+/// throttle time where it has one.
 pub trait Handler: Send + Sync + 'static {
-    type Request: Request<Response: throttle_time::ThrottleTime> + Send + 'static;
+    type Request: Request<Response: throttle_time::ThrottleTime + ErrorCodes> + Send + 'static;
 
     /// Versions served; every version the codec knows unless a handler narrows it.
     const VERSIONS: VersionRange = <Self::Request as kafka_protocol::protocol::Message>::VERSIONS;

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use futures::future::BoxFuture;
-use kafka_protocol::messages::{ApiKey, FetchRequest};
+use kafka_protocol::messages::ApiKey;
 use kafka_protocol::protocol::{Decodable, Encodable, Request, VersionRange};
 
 use super::throttle_time::ThrottleTime;
@@ -29,12 +29,21 @@ use super::{
 };
 use super::{context::RequestContext, BrokerContext, Handler};
 use super::{get_telemetry_subscriptions, list_config_resources, push_telemetry};
+use crate::metrics::requests::{is_follower_fetch, measure_remote, RequestTimer};
 use crate::quota::QuotaType;
 
-/// The encoded response body (`None` when the API sends none), or why it could not be encoded.
-pub type HandlerFuture = BoxFuture<'static, Result<Option<BytesMut>, anyhow::Error>>;
+/// A handled request: its encoded response body (`None` when the API sends
+/// none) and its metrics, recorded once the response is written.
+pub struct Answered {
+    pub body: Option<BytesMut>,
+    pub metrics: Option<RequestTimer>,
+}
 
-type Call = fn(Arc<BrokerContext>, RequestContext, Bytes) -> Result<HandlerFuture, anyhow::Error>;
+/// The handled request, or why its response could not be encoded.
+pub type HandlerFuture = BoxFuture<'static, Result<Answered, anyhow::Error>>;
+
+type Call =
+    fn(Arc<BrokerContext>, RequestContext, Bytes, Instant) -> Result<HandlerFuture, anyhow::Error>;
 
 /// One registered API.
 pub struct Endpoint {
@@ -46,14 +55,16 @@ pub struct Endpoint {
 
 impl Endpoint {
     /// Decodes `body` at the request's version and starts the handler.
+    /// `received` is when the request was read off the socket.
     /// A body the codec cannot read is an error: the connection is closed.
     pub fn call(
         &self,
         broker: Arc<BrokerContext>,
         ctx: RequestContext,
         body: Bytes,
+        received: Instant,
     ) -> Result<HandlerFuture, anyhow::Error> {
-        (self.call)(broker, ctx, body)
+        (self.call)(broker, ctx, body, received)
     }
 }
 
@@ -61,17 +72,25 @@ fn call<H: Handler>(
     broker: Arc<BrokerContext>,
     ctx: RequestContext,
     mut body: Bytes,
+    received: Instant,
 ) -> Result<HandlerFuture, anyhow::Error> {
     let version = ctx.api_version;
     let request = <H::Request as Decodable>::decode(&mut body, version)?;
     let respond = H::expects_response(&request);
-    let timer =
-        crate::metrics::requests::RequestTimer::start(<H::Request as Request>::KEY, &request);
+    let mut metrics = RequestTimer::start(
+        <H::Request as Request>::KEY,
+        &request,
+        received,
+        ctx.request_size,
+    );
     // Kafka exempts replication from the request quota, as the response
     // types without a throttle time are.
     let metered = !broker.image().client_quotas.is_empty() && !is_follower_fetch(&request);
     Ok(Box::pin(async move {
-        let mut response = if metered {
+        let handle = async {
+            if !metered {
+                return H::handle(broker, ctx, request).await;
+            }
             let (quota_broker, quota_ctx) = (broker.clone(), ctx.clone());
             let (mut response, busy) = timed(H::handle(broker, ctx, request)).await;
             if let Some(throttle) = response.throttle_time_ms() {
@@ -82,25 +101,28 @@ fn call<H: Handler>(
                 *throttle = (*throttle).max(ms);
             }
             response
-        } else {
-            H::handle(broker, ctx, request).await
         };
-        timer.throttled(response.throttle_time_ms().map_or(0, |t| *t));
-        timer.finish(&response);
-        if !respond {
-            return Ok(None);
+        // Without an endpoint to serve them nothing is measured.
+        let (mut response, remote) = match metrics.as_mut() {
+            Some(m) => {
+                m.dequeued();
+                measure_remote(handle).await
+            }
+            None => (handle.await, Duration::ZERO),
+        };
+        let body = if respond {
+            let mut out = BytesMut::with_capacity(response.compute_size(version)?);
+            response.encode(&mut out, version)?;
+            Some(out)
+        } else {
+            None
+        };
+        if let Some(m) = metrics.as_mut() {
+            let throttle = response.throttle_time_ms().map_or(0, |t| *t);
+            m.handled(remote, throttle, &response, &response);
         }
-        let mut out = BytesMut::with_capacity(response.compute_size(version)?);
-        response.encode(&mut out, version)?;
-        Ok(Some(out))
+        Ok(Answered { body, metrics })
     }))
-}
-
-/// A Fetch from a follower replica.
-fn is_follower_fetch(request: &dyn std::any::Any) -> bool {
-    request
-        .downcast_ref::<FetchRequest>()
-        .is_some_and(|r| r.replica_id.0 >= 0 || r.replica_state.replica_id.0 >= 0)
 }
 
 /// Runs `handler`, measuring the time spent in its polls: the time it

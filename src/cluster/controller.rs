@@ -352,7 +352,16 @@ impl Controller {
     }
 
     /// Makes `command` happen on the active controller, wherever that is.
+    /// A request waiting on it is waiting on the controller: its
+    /// RemoteTimeMs, as Kafka's forwarded requests count.
     pub async fn submit(&self, command: ControllerCommand) -> Result<Outcome, ControllerError> {
+        crate::metrics::requests::remote(self.submit_to_leader(command)).await
+    }
+
+    async fn submit_to_leader(
+        &self,
+        command: ControllerCommand,
+    ) -> Result<Outcome, ControllerError> {
         let deadline = Instant::now() + SUBMIT_TIMEOUT;
         let timed_out = || {
             ControllerError::new(

@@ -70,7 +70,6 @@ impl prometheus_client::collector::Collector for Exporter {
     fn encode(&self, mut enc: DescriptorEncoder) -> fmt::Result {
         process(&mut enc)?;
         requests_and_network(&mut enc)?;
-        super::quotas::encode_request_throttles(&mut enc)?;
         super::isr::encode(&mut enc)?;
         let Some(ctx) = self.context() else {
             return Ok(());
@@ -110,6 +109,27 @@ fn broker_topics(enc: &mut DescriptorEncoder, ctx: &BrokerContext) -> fmt::Resul
     Ok(())
 }
 
+/// One histogram per API, APIs never requested left out.
+fn encode_per_api(
+    enc: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    apis: &[(String, &'static requests::ApiStats)],
+    histogram: impl Fn(&requests::ApiStats) -> (f64, u64, Vec<(f64, u64)>),
+) -> fmt::Result {
+    let mut metric = enc.encode_descriptor(name, help, None, MetricType::Histogram)?;
+    for (api, stats) in apis {
+        let (sum, count, buckets) = histogram(stats);
+        if count == 0 {
+            continue;
+        }
+        metric
+            .encode_family(&[("request", api.as_str())])?
+            .encode_histogram::<NoLabelSet>(sum, count, &buckets, None)?;
+    }
+    Ok(())
+}
+
 fn requests_and_network(enc: &mut DescriptorEncoder) -> fmt::Result {
     let apis = requests::all();
     family(
@@ -141,22 +161,26 @@ fn requests_and_network(enc: &mut DescriptorEncoder) -> fmt::Result {
             )
         }),
     )?;
-    let mut metric = enc.encode_descriptor(
-        "kafka_network_requestmetrics_totaltimems",
-        "Milliseconds from a decoded request to its encoded response, per API (TotalTimeMs).",
-        None,
-        MetricType::Histogram,
-    )?;
-    for (name, stats) in &apis {
-        let (sum, count, buckets) = stats.histogram();
-        if count == 0 {
-            continue;
-        }
-        let labels = vec![("request", name.as_str())];
-        metric
-            .encode_family(&labels)?
-            .encode_histogram::<NoLabelSet>(sum, count, &buckets, None)?;
+    for phase in requests::Phase::ALL {
+        let kafka = phase.kafka_name();
+        encode_per_api(
+            enc,
+            &format!(
+                "kafka_network_requestmetrics_{}",
+                kafka.to_ascii_lowercase()
+            ),
+            &format!("{} ({kafka}).", phase.help()),
+            &apis,
+            |s| s.histogram(phase),
+        )?;
     }
+    encode_per_api(
+        enc,
+        "kafka_network_requestmetrics_requestbytes",
+        "Size of each request in bytes, header included, per API (RequestBytes).",
+        &apis,
+        |s| s.request_bytes(),
+    )?;
     let (sum, count, buckets) = log_flush::snapshot();
     enc.encode_descriptor(
         "kafka_log_logflushstats_logflushrateandtimems",

@@ -2,14 +2,13 @@
 //! client-id (`kafka.server:type=Produce|Fetch|Request|ControllerMutation`),
 //! read from the broker's quota sensors at scrape time: one series per
 //! sensor a quota applies to, gone an hour after the client last sent.
-//! The per-API ThrottleTimeMs of RequestMetrics is here too.
+//! (RequestMetrics' per-API ThrottleTimeMs is with the other request phases.)
 
 use std::fmt;
 
-use prometheus_client::encoding::{DescriptorEncoder, NoLabelSet};
+use prometheus_client::encoding::DescriptorEncoder;
 use prometheus_client::metrics::MetricType;
 
-use super::requests;
 use crate::api::BrokerContext;
 use crate::quota::{QuotaType, SensorSnapshot};
 
@@ -80,26 +79,6 @@ pub(super) fn encode(enc: &mut DescriptorEncoder, ctx: &BrokerContext) -> fmt::R
                 metric.encode_family(&labels)?.encode_gauge(&value(s))?;
             }
         }
-    }
-    Ok(())
-}
-
-/// RequestMetrics' ThrottleTimeMs histogram per API.
-pub(super) fn encode_request_throttles(enc: &mut DescriptorEncoder) -> fmt::Result {
-    let mut metric = enc.encode_descriptor(
-        "kafka_network_requestmetrics_throttletimems",
-        "Throttle time each response carried, in milliseconds, per API (ThrottleTimeMs).",
-        None,
-        MetricType::Histogram,
-    )?;
-    for (name, stats) in requests::throttles() {
-        let (sum, count, buckets) = stats.snapshot();
-        if count == 0 {
-            continue;
-        }
-        metric
-            .encode_family(&[("request", name.as_str())])?
-            .encode_histogram::<NoLabelSet>(sum, count, &buckets, None)?;
     }
     Ok(())
 }

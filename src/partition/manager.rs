@@ -609,7 +609,10 @@ impl ReplicaManager {
             if bytes >= min_bytes || tokio::time::Instant::now() >= deadline {
                 return result;
             }
-            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+            // Kafka's fetch purgatory: the request's RemoteTimeMs.
+            let waited =
+                crate::metrics::requests::remote(tokio::time::timeout_at(deadline, notified));
+            if waited.await.is_err() {
                 return read().0;
             }
         }

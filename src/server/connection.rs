@@ -6,7 +6,7 @@
 use std::io::IoSlice;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::{ApiKey, RequestHeader, ResponseHeader};
@@ -21,6 +21,7 @@ use super::authentication::{self, Answer, Gate};
 use super::frame::{Frame, FrameError, FrameReader};
 use super::transport::{self, WriteSide};
 use crate::api::{self, BrokerContext, RequestContext};
+use crate::metrics::requests::RequestTimer;
 use crate::quota::Mute;
 use crate::security::sasl::{SaslListenerConfig, SaslSession};
 use crate::security::tls::ServerTls;
@@ -44,7 +45,7 @@ const FAILED_AUTHENTICATION_LINGER: Duration = Duration::from_secs(1);
 /// only this long.
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
-type Body = Result<Option<BytesMut>, anyhow::Error>;
+type Body = Result<api::Answered, anyhow::Error>;
 
 enum Pending {
     Ready(i32, ApiKey, i16, Body),
@@ -204,7 +205,7 @@ pub async fn serve(
                         key,
                         version,
                         body,
-                    } => Pending::Ready(correlation_id, key, version, Ok(Some(body))),
+                    } => Pending::Ready(correlation_id, key, version, Ok(unmeasured(body))),
                     Answer::Raw(token) => Pending::Raw(token),
                 };
                 // A failed authentication's answer is written, then the
@@ -310,6 +311,9 @@ async fn dispatch(
     activity: &Arc<Activity>,
     client: &ClientState,
 ) -> Result<Option<Pending>, String> {
+    // Kafka's request start: read off the socket, and (KIP-219) no longer
+    // held back by its client's throttle.
+    let received = Instant::now();
     let Frame {
         bytes: mut frame,
         permit,
@@ -332,7 +336,12 @@ async fn dispatch(
             // KIP-511: answer at v0 with our ranges so the client can pick a version.
             let body =
                 encode_body(&api::unsupported_version_response(), 0).map_err(|e| e.to_string())?;
-            return Ok(Some(Pending::Ready(correlation_id, key, 0, Ok(Some(body)))));
+            return Ok(Some(Pending::Ready(
+                correlation_id,
+                key,
+                0,
+                Ok(unmeasured(body)),
+            )));
         }
         return Err(format!(
             "unsupported version {version} of {key:?} (supported {}..={})",
@@ -356,7 +365,7 @@ async fn dispatch(
     };
     tracing::trace!(%peer, ?key, version, correlation_id, "request");
     let future = endpoint
-        .call(broker.clone(), ctx, frame)
+        .call(broker.clone(), ctx, frame, received)
         .map_err(|e| format!("bad {key:?} v{version} request body: {e}"))?;
     // The request's bytes stay counted in queued.max.request.bytes until
     // its handler is done with them.
@@ -377,9 +386,26 @@ async fn dispatch(
         let body = future.await;
         drop(in_progress);
         match body {
-            Ok(None) => Ok(None),
+            Ok(api::Answered {
+                body: None,
+                metrics,
+            }) => {
+                if let Some(metrics) = metrics {
+                    metrics.unanswered();
+                }
+                Ok(None)
+            }
             body => Ok(Some(Pending::Ready(correlation_id, key, version, body))),
         }
+    }
+}
+
+/// A response the broker answers outside the handlers (SASL's gate, an
+/// unsupported ApiVersions): no request metrics.
+fn unmeasured(body: BytesMut) -> api::Answered {
+    api::Answered {
+        body: Some(body),
+        metrics: None,
     }
 }
 
@@ -402,6 +428,7 @@ async fn write_responses(
     while next.is_some() {
         let mut batch = Vec::new();
         let mut batch_bytes = 0;
+        let mut measured = Vec::new();
         while let Some(pending) = next.take() {
             // Earlier answers are not held back behind a long poll.
             if let Pending::Running(_, _, _, handle) = &pending {
@@ -411,10 +438,11 @@ async fn write_responses(
                 }
             }
             match framed(pending, peer).await {
-                Ok(Some((prefix, body))) => {
+                Ok(Some((prefix, body, metrics))) => {
                     batch_bytes += prefix.len() + body.len();
                     batch.push(prefix);
                     batch.push(body);
+                    measured.extend(metrics);
                 }
                 Ok(None) => {}
                 Err(()) => {
@@ -427,8 +455,13 @@ async fn write_responses(
                 next = rx.try_recv().ok();
             }
         }
+        let write_started = Instant::now();
         if write_all(&mut out, &batch, &activity).await.is_err() {
             return;
+        }
+        let written = Instant::now();
+        for metrics in measured {
+            metrics.sent(write_started, written);
         }
         if next.is_none() {
             next = rx.recv().await;
@@ -437,13 +470,14 @@ async fn write_responses(
     let _ = out.shutdown().await;
 }
 
-/// A response as its size-and-header prefix and its body; `Ok(None)` for
-/// a request that gets no response, `Err` when the connection must close.
-async fn framed(pending: Pending, peer: SocketAddr) -> Result<Option<(Bytes, Bytes)>, ()> {
+/// A response as its size-and-header prefix, its body and its request's
+/// metrics; `Ok(None)` for a request that gets no response, `Err` when the
+/// connection must close.
+async fn framed(pending: Pending, peer: SocketAddr) -> Result<Option<Framed>, ()> {
     let (correlation_id, key, version, body) = match pending {
         Pending::Raw(token) => {
             let size = Bytes::copy_from_slice(&(token.len() as i32).to_be_bytes());
-            return Ok(Some((size, token)));
+            return Ok(Some((size, token, None)));
         }
         Pending::Ready(c, k, v, body) => (c, k, v, body),
         Pending::Running(c, k, v, handle) => (
@@ -455,9 +489,20 @@ async fn framed(pending: Pending, peer: SocketAddr) -> Result<Option<(Bytes, Byt
                 .unwrap_or_else(|e| Err(anyhow::anyhow!("handler task failed: {e}"))),
         ),
     };
-    let body = match body {
-        Ok(Some(body)) => body.freeze(),
-        Ok(None) => return Ok(None),
+    let (body, metrics) = match body {
+        Ok(api::Answered {
+            body: Some(body),
+            metrics,
+        }) => (body.freeze(), metrics),
+        Ok(api::Answered {
+            body: None,
+            metrics,
+        }) => {
+            if let Some(metrics) = metrics {
+                metrics.unanswered();
+            }
+            return Ok(None);
+        }
         Err(e) => {
             tracing::error!(%peer, ?key, version, error = %e, "cannot build response; closing connection");
             return Err(());
@@ -472,8 +517,10 @@ async fn framed(pending: Pending, peer: SocketAddr) -> Result<Option<(Bytes, Byt
     }
     let size = (prefix.len() - 4 + body.len()) as i32;
     prefix[..4].copy_from_slice(&size.to_be_bytes());
-    Ok(Some((prefix.freeze(), body)))
+    Ok(Some((prefix.freeze(), body, metrics)))
 }
+
+type Framed = (Bytes, Bytes, Option<RequestTimer>);
 
 async fn write_all(
     out: &mut WriteSide,
