@@ -15,7 +15,6 @@ use kafka_protocol::protocol::StrBytes;
 use super::{BrokerContext, Handler, RequestContext};
 use crate::cluster::topic_name;
 use crate::log::has_transactional_batch;
-use crate::metrics::requests::remote;
 use crate::partition::AppendError;
 use crate::quota::QuotaType;
 use crate::security::acl::{AclOperation, ResourceType};
@@ -163,14 +162,15 @@ impl Handler for Produce {
                     let appended = match appended {
                         Ok((partition, info)) if all && info.last_offset >= 0 => {
                             let timeout = Duration::from_millis(request.timeout_ms.max(0) as u64);
-                            // Kafka's produce purgatory: RemoteTimeMs.
-                            let replicated = remote(broker.replicas.wait_for_high_watermark(
-                                &partition,
-                                info.last_offset,
-                                info.leader_epoch,
-                                timeout,
-                            ))
-                            .await;
+                            let replicated = broker
+                                .replicas
+                                .wait_for_high_watermark(
+                                    &partition,
+                                    info.last_offset,
+                                    info.leader_epoch,
+                                    timeout,
+                                )
+                                .await;
                             match replicated {
                                 Err(e) => Err(e.into()),
                                 Ok(()) if partition.check_min_isr().is_err() => {

@@ -273,7 +273,8 @@ impl GroupCoordinator {
 
     pub async fn join_group(&self, request: JoinRequest) -> JoinResult {
         let waiter = self.join_locked(&mut self.state.lock(), request);
-        waiter
+        // Waiting for the rebalance (Kafka's join purgatory): RemoteTimeMs.
+        crate::metrics::requests::remote(waiter)
             .await
             .unwrap_or_else(|_| join_error("", ResponseError::CoordinatorNotAvailable))
     }
@@ -587,7 +588,8 @@ impl GroupCoordinator {
             }
             rx
         };
-        waiter
+        // A follower waiting for the leader's assignment: RemoteTimeMs.
+        crate::metrics::requests::remote(waiter)
             .await
             .unwrap_or(Err(ResponseError::CoordinatorNotAvailable))
     }

@@ -517,10 +517,12 @@ impl ReplicaManager {
         leader_epoch: i32,
         timeout: Duration,
     ) -> Result<(), ResponseError> {
-        self.wait_until(partition, offset, leader_epoch, timeout, |p| {
+        // Kafka's produce purgatory (acks=all, the coordinators' commits):
+        // the request's RemoteTimeMs.
+        let replicated = self.wait_until(partition, offset, leader_epoch, timeout, |p| {
             p.high_watermark() > offset
-        })
-        .await
+        });
+        crate::metrics::requests::remote(replicated).await
     }
 
     /// acks=1: waits until this replica's log is durable past `offset`,
