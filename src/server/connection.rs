@@ -455,13 +455,16 @@ async fn write_responses(
                 next = rx.try_recv().ok();
             }
         }
-        let write_started = Instant::now();
+        // Read only when some response in the batch is measured.
+        let write_started = (!measured.is_empty()).then(Instant::now);
         if write_all(&mut out, &batch, &activity).await.is_err() {
             return;
         }
-        let written = Instant::now();
-        for metrics in measured {
-            metrics.sent(write_started, written);
+        if let Some(write_started) = write_started {
+            let written = Instant::now();
+            for metrics in measured {
+                metrics.sent(write_started, written);
+            }
         }
         if next.is_none() {
             next = rx.recv().await;
