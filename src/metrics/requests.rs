@@ -183,7 +183,6 @@ pub struct RequestTimer {
     request_bytes: usize,
     dequeued: Instant,
     remote: Duration,
-    throttle_ms: i32,
     ready: Instant,
 }
 
@@ -208,7 +207,6 @@ impl RequestTimer {
             request_bytes,
             dequeued: received,
             remote: Duration::ZERO,
-            throttle_ms: 0,
             ready: received,
         })
     }
@@ -218,8 +216,9 @@ impl RequestTimer {
         self.dequeued = Instant::now();
     }
 
-    /// The handler is done and its response encoded: counts the request
-    /// and the response's error codes, as Kafka does when it completes.
+    /// The handler is done and its response encoded: counts the request,
+    /// the response's error codes and its throttle time, which are known
+    /// (and read by quota users) before the response is written.
     pub fn handled(
         &mut self,
         remote: Duration,
@@ -229,9 +228,12 @@ impl RequestTimer {
     ) {
         self.ready = Instant::now();
         self.remote = remote;
-        self.throttle_ms = throttle_ms;
         let stats = self.stats;
         stats.requests.fetch_add(1, Ordering::Relaxed);
+        stats.observe(
+            Phase::Throttle,
+            Duration::from_millis(u64::try_from(throttle_ms).unwrap_or(0)),
+        );
         errors.error_codes(&mut |code| stats.error(code));
         count_topics(response, self.follower);
     }
@@ -248,10 +250,6 @@ impl RequestTimer {
         );
         s.observe(Phase::Local, handler.saturating_sub(self.remote));
         s.observe(Phase::Remote, self.remote.min(handler));
-        s.observe(
-            Phase::Throttle,
-            Duration::from_millis(u64::try_from(self.throttle_ms).unwrap_or(0)),
-        );
         s.observe(
             Phase::ResponseQueue,
             write_started.saturating_duration_since(self.ready),
