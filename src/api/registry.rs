@@ -119,7 +119,7 @@ fn call<H: Handler>(
         };
         if let Some(m) = metrics.as_mut() {
             let throttle = response.throttle_time_ms().map_or(0, |t| *t);
-            m.handled(remote, throttle, &response, &response);
+            m.handled(remote, throttle, &response);
         }
         Ok(Answered { body, metrics })
     }))

@@ -21,6 +21,7 @@ use kafka_protocol::messages::{FetchRequest, FetchResponse, ProduceResponse};
 
 use super::histogram::{SizeHistogram, TimeHistogram};
 use super::topics;
+use crate::api::ErrorCodes;
 
 /// API keys counted: every key Kafka has assigned so far fits.
 const KEYS: usize = 128;
@@ -219,12 +220,11 @@ impl RequestTimer {
     /// The handler is done and its response encoded: counts the request,
     /// the response's error codes and its throttle time, which are known
     /// (and read by quota users) before the response is written.
-    pub fn handled(
+    pub fn handled<R: ErrorCodes + Any>(
         &mut self,
         remote: Duration,
         throttle_ms: i32,
-        errors: &dyn crate::api::ErrorCodes,
-        response: &dyn Any,
+        response: &R,
     ) {
         self.ready = Instant::now();
         self.remote = remote;
@@ -234,7 +234,7 @@ impl RequestTimer {
             Phase::Throttle,
             Duration::from_millis(u64::try_from(throttle_ms).unwrap_or(0)),
         );
-        errors.error_codes(&mut |code| stats.error(code));
+        response.error_codes(&mut |code| stats.error(code));
         count_topics(response, self.follower);
     }
 
