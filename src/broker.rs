@@ -25,6 +25,7 @@ use crate::config::{BrokerConfig, LoadError};
 use crate::group::{GroupConfig, GroupCoordinator};
 use crate::metrics::{Metrics, MetricsError};
 use crate::partition::{DataDirLock, ReplicaManager, StartupError};
+use crate::quota::connection::ConnectionQuotas;
 use crate::security::acl::AclOperation;
 use crate::security::authorizer::Authorizer;
 use crate::security::sasl::client::SaslClientConfig;
@@ -437,6 +438,12 @@ impl Broker {
             started.max_connections().min(Semaphore::MAX_PERMITS),
         ));
         let per_ip = Arc::new(per_ip);
+        let connection_rates = Arc::new(ConnectionQuotas::new(
+            started.quota_window(),
+            started.max_connection_creation_rate(None),
+        ));
+        let inter_broker_name = config.inter_broker_listener()?.name;
+        let listener_count = bound.len();
         let request_pool = config
             .queued_max_request_bytes()
             .map(|bytes| Arc::new(Semaphore::new(bytes.min(Semaphore::MAX_PERMITS))));
@@ -464,6 +471,11 @@ impl Broker {
                 }),
                 limit: limit.clone(),
                 per_ip: per_ip.clone(),
+                connection_rate: connection_rates.listener(
+                    started.max_connection_creation_rate(Some(&b.config.name)),
+                    listener_count > 1 && b.config.name.eq_ignore_ascii_case(&inter_broker_name),
+                ),
+                connection_rates: connection_rates.clone(),
             };
             servers.push(tokio::spawn(listener.run(shutdown_rx.clone())));
         }

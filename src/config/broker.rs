@@ -524,6 +524,13 @@ pub static BROKER_CONFIGS: &[ConfigDef] = &[
         "Default file.delete.delay.ms.",
     ),
     def(
+        "max.connection.creation.rate",
+        Int,
+        Some("2147483647"),
+        Some(0),
+        "New connections per second the broker accepts; over it, the listener waits before serving the next one. Per listener with listener.name.<l>.max.connection.creation.rate; the inter-broker listener is held only to its own.",
+    ),
+    def(
         "max.connections",
         Int,
         Some("2147483647"),
@@ -1637,6 +1644,17 @@ impl BrokerConfig {
 
     pub fn telemetry_max_bytes(&self) -> usize {
         self.long("telemetry.max.bytes").max(1) as usize
+    }
+
+    /// `max.connection.creation.rate` for `listener` (its override, else
+    /// the broker's), or the broker-wide value without one.
+    pub fn max_connection_creation_rate(&self, listener: Option<&str>) -> i64 {
+        let name = "max.connection.creation.rate";
+        listener
+            .and_then(|l| self.listener_value(l, name))
+            .and_then(|v| v.trim().parse::<i64>().ok())
+            .unwrap_or_else(|| self.long(name))
+            .max(0)
     }
 
     pub fn max_connections(&self) -> usize {

@@ -1,7 +1,9 @@
 //! The listener owns accept, the connection limits (`max.connections`,
-//! `max.connections.per.ip` and its overrides) and shutdown: on shutdown it
-//! stops accepting, tells every connection to stop reading, and waits for
-//! their in-flight responses to be written.
+//! `max.connections.per.ip` and its overrides), the connection creation
+//! rates (`max.connection.creation.rate`, and `connection_creation_rate`
+//! quotas on client addresses) and shutdown: on shutdown it stops
+//! accepting, tells every connection to stop reading, and waits for their
+//! in-flight responses to be written.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -14,6 +16,7 @@ use tokio_util::task::TaskTracker;
 
 use super::connection::{self, ConnectionSettings};
 use crate::api::BrokerContext;
+use crate::quota::connection::{ConnectionQuotas, ListenerRate};
 
 pub struct Listener {
     pub(crate) listener: TcpListener,
@@ -21,6 +24,8 @@ pub struct Listener {
     pub(crate) settings: Arc<ConnectionSettings>,
     pub(crate) limit: Arc<Semaphore>,
     pub(crate) per_ip: Arc<PerIpLimit>,
+    pub(crate) connection_rate: ListenerRate,
+    pub(crate) connection_rates: Arc<ConnectionQuotas>,
 }
 
 impl Listener {
@@ -42,6 +47,34 @@ impl Listener {
                     continue;
                 }
             };
+            // Over the creation rate, the listener waits before serving
+            // this connection and accepting the next (Kafka's acceptor
+            // blocks the same way).
+            let delay = self.connection_rates.accept_delay_ms(&self.connection_rate);
+            if delay > 0 {
+                connections.accept_throttled();
+                tokio::select! {
+                    biased;
+                    _ = shutdown.changed() => break,
+                    _ = tokio::time::sleep(std::time::Duration::from_millis(delay)) => {}
+                }
+            }
+            let throttle = self.connection_rates.address_throttle_ms(
+                &self.broker.image().client_quotas,
+                peer.ip(),
+                &self.connection_rate,
+            );
+            if let Some(throttle) = throttle {
+                // Closed only after the wait, unread, so that a client
+                // reconnecting in a loop is slowed down to its quota.
+                tracing::debug!(%peer, throttle_ms = throttle, "connection_creation_rate exceeded for this address; closing new connection after the throttle");
+                connections.ip_throttled();
+                tracker.spawn(async move {
+                    tokio::time::sleep(std::time::Duration::from_millis(throttle)).await;
+                    drop(stream);
+                });
+                continue;
+            }
             let Some(ip_slot) = self.per_ip.admit(peer.ip()) else {
                 tracing::info!(%peer, "max.connections.per.ip reached for this address; closing new connection");
                 drop(stream);
