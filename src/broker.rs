@@ -25,7 +25,6 @@ use crate::config::{BrokerConfig, LoadError};
 use crate::group::{GroupConfig, GroupCoordinator};
 use crate::metrics::{Metrics, MetricsError};
 use crate::partition::{DataDirLock, ReplicaManager, StartupError};
-use crate::quota::connection::ConnectionQuotas;
 use crate::security::acl::AclOperation;
 use crate::security::authorizer::Authorizer;
 use crate::security::sasl::client::SaslClientConfig;
@@ -34,7 +33,8 @@ use crate::security::sasl::scram::{
 };
 use crate::security::sasl::{SaslConfigError, SaslListenerConfig};
 use crate::security::tls::{ClientTls, ServerTls, TlsError};
-use crate::server::{ConnectionSettings, Listener, PerIpLimit};
+use crate::server::limits::{ConnectionLimits, LimitsError};
+use crate::server::{ConnectionSettings, Listener};
 use crate::transaction::{TransactionConfig, TransactionCoordinator};
 
 #[derive(Debug, thiserror::Error)]
@@ -62,11 +62,8 @@ pub enum StartError {
     Tls(#[from] TlsError),
     #[error("advertised listener {0} is not in listeners")]
     Advertised(String),
-    #[error("cannot resolve {host} in max.connections.per.ip.overrides: {source}")]
-    Resolve {
-        host: String,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    ConnectionLimits(#[from] LimitsError),
 }
 
 /// How this broker logs in to the others, which it reaches on the
@@ -395,6 +392,12 @@ impl Broker {
             controller.subscribe(),
         );
         transactions.sync_leadership();
+        let limits_config = config.clone();
+        let connections =
+            tokio::task::spawn_blocking(move || ConnectionLimits::new(&limits_config))
+                .await
+                .expect("reading the connection limits does not panic")
+                .map(Arc::new)?;
         let context = Arc::new(BrokerContext {
             node_id: config.node_id(),
             config: config.clone(),
@@ -414,6 +417,7 @@ impl Broker {
             effective: parking_lot::Mutex::new(Arc::new(config.clone())),
             telemetry: crate::telemetry::ClientTelemetry::new(config.telemetry_max_bytes()),
             quotas: crate::quota::QuotaManager::new(config.quota_window()),
+            connections,
         });
         // Listeners serve the dynamic TLS configs in the quorum from the
         // first connection (the effective config starts out static).
@@ -424,24 +428,14 @@ impl Broker {
         // the next start.
         let started = context.effective_config();
 
-        let per_ip = PerIpLimit::resolve(
-            started.max_connections_per_ip(),
-            &started
-                .max_connections_per_ip_overrides()
-                .map_err(LoadError::from)?,
-        )
-        .await
-        .map_err(|(host, source)| StartError::Resolve { host, source })?;
-        // Limits are the broker's, shared by every listener, as Kafka's
-        // max.connections and max.connections.per.ip.
-        let limit = Arc::new(Semaphore::new(
-            started.max_connections().min(Semaphore::MAX_PERMITS),
-        ));
-        let per_ip = Arc::new(per_ip);
-        let connection_rates = Arc::new(ConnectionQuotas::new(
-            started.quota_window(),
-            started.max_connection_creation_rate(None),
-        ));
+        // Kafka's dynamic connection limits: taken from the quorum's
+        // values here, and again whenever they change (apply_metadata).
+        let ctx = context.clone();
+        let limits_config = started.clone();
+        tokio::task::spawn_blocking(move || ctx.connections.reconfigure(&limits_config))
+            .await
+            .expect("the connection limits' reconfiguration does not panic")
+            .map_err(StartError::from)?;
         let inter_broker_name = config.inter_broker_listener()?.name;
         let listener_count = bound.len();
         let request_pool = config
@@ -469,13 +463,12 @@ impl Broker {
                     tls: b.tls,
                     sasl: b.sasl,
                 }),
-                limit: limit.clone(),
-                per_ip: per_ip.clone(),
-                connection_rate: connection_rates.listener(
-                    started.max_connection_creation_rate(Some(&b.config.name)),
+                connection_rate: context.connections.listener(
+                    &b.config.name,
+                    &context.effective_config(),
                     listener_count > 1 && b.config.name.eq_ignore_ascii_case(&inter_broker_name),
                 ),
-                connection_rates: connection_rates.clone(),
+                limits: context.connections.clone(),
             };
             servers.push(tokio::spawn(listener.run(shutdown_rx.clone())));
         }

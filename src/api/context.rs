@@ -41,6 +41,8 @@ pub struct BrokerContext {
     /// Client telemetry (KIP-714): instances and their pushed metrics.
     pub telemetry: crate::telemetry::ClientTelemetry,
     pub quotas: QuotaManager,
+    /// Connection counts and creation rates, shared by every listener.
+    pub connections: Arc<crate::server::limits::ConnectionLimits>,
 }
 
 impl BrokerContext {
@@ -165,6 +167,9 @@ impl BrokerContext {
         let (config, changed) = self.refresh_config(&image);
         if changed {
             self.reconfigure_tls(&config);
+            if let Err(e) = self.connections.reconfigure(&config) {
+                tracing::error!(error = %e, "cannot apply the dynamic connection limits; the previous ones stay");
+            }
         }
         let hosted = image.hosted_partitions(self.node_id, &config);
         self.replicas.apply(&hosted);

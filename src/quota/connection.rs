@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use parking_lot::Mutex;
@@ -51,12 +52,30 @@ impl RateSensor {
     }
 }
 
+/// A rate bound that dynamic configs change while connections arrive.
+struct Bound(AtomicU64);
+
+impl Bound {
+    fn new(rate: i64) -> Bound {
+        Bound(AtomicU64::new((rate as f64).to_bits()))
+    }
+
+    fn set(&self, rate: i64) {
+        self.0.store((rate as f64).to_bits(), Ordering::Relaxed);
+    }
+
+    /// The bound, or none when it is Kafka's "unlimited".
+    fn get(&self) -> Option<f64> {
+        Some(f64::from_bits(self.0.load(Ordering::Relaxed))).filter(|b| *b < UNLIMITED)
+    }
+}
+
 /// The broker's connection creation rates: one broker-wide and one per
 /// client address. Shared by every listener, as Kafka's ConnectionQuotas.
 pub struct ConnectionQuotas {
     window: QuotaWindow,
     epoch: Instant,
-    broker_bound: f64,
+    broker_bound: Bound,
     broker: Mutex<RateSensor>,
     addresses: Mutex<HashMap<IpAddr, RateSensor>>,
 }
@@ -64,12 +83,18 @@ pub struct ConnectionQuotas {
 /// One listener's own creation rate (`listener.name.<l>.max.connection.
 /// creation.rate`, else the broker's value).
 pub struct ListenerRate {
-    bound: f64,
+    bound: Bound,
     /// The inter-broker listener of a broker with several listeners is not
     /// held to the broker-wide rate, so that clients cannot starve
     /// replication (Kafka's protected listener).
     protected: bool,
     sensor: Mutex<RateSensor>,
+}
+
+impl ListenerRate {
+    pub fn set_rate(&self, rate: i64) {
+        self.bound.set(rate);
+    }
 }
 
 impl ConnectionQuotas {
@@ -79,7 +104,7 @@ impl ConnectionQuotas {
         ConnectionQuotas {
             window,
             epoch: Instant::now(),
-            broker_bound: broker_rate as f64,
+            broker_bound: Bound::new(broker_rate),
             broker: Mutex::new(RateSensor::new(0)),
             addresses: Mutex::new(HashMap::new()),
         }
@@ -89,10 +114,15 @@ impl ConnectionQuotas {
         self.epoch.elapsed().as_millis() as u64
     }
 
+    /// Sets the broker-wide `max.connection.creation.rate`.
+    pub fn set_broker_rate(&self, rate: i64) {
+        self.broker_bound.set(rate);
+    }
+
     /// A listener's rate; `rate` is its `max.connection.creation.rate`.
     pub fn listener(&self, rate: i64, protected: bool) -> ListenerRate {
         ListenerRate {
-            bound: rate as f64,
+            bound: Bound::new(rate),
             protected,
             sensor: Mutex::new(RateSensor::new(self.now_ms())),
         }
@@ -103,20 +133,15 @@ impl ConnectionQuotas {
     /// and the listener's waits (Kafka's waitForConnectionSlot).
     pub fn accept_delay_ms(&self, listener: &ListenerRate) -> u64 {
         let now = self.now_ms();
-        let broker = if listener.protected || self.broker_bound >= UNLIMITED {
-            0
-        } else {
-            self.broker
-                .lock()
-                .record(self.window, self.broker_bound, now)
+        let broker = match self.broker_bound.get() {
+            Some(bound) if !listener.protected => {
+                self.broker.lock().record(self.window, bound, now)
+            }
+            _ => 0,
         };
-        let own = if listener.bound >= UNLIMITED {
-            0
-        } else {
-            listener
-                .sensor
-                .lock()
-                .record(self.window, listener.bound, now)
+        let own = match listener.bound.get() {
+            Some(bound) => listener.sensor.lock().record(self.window, bound, now),
+            None => 0,
         };
         broker.max(own)
     }
@@ -144,10 +169,10 @@ impl ConnectionQuotas {
         sensor.unrecord(self.window, now);
         drop(addresses);
         // The refused connection leaves the broker and listener rates too.
-        if !listener.protected && self.broker_bound < UNLIMITED {
+        if !listener.protected && self.broker_bound.get().is_some() {
             self.broker.lock().unrecord(self.window, now);
         }
-        if listener.bound < UNLIMITED {
+        if listener.bound.get().is_some() {
             listener.sensor.lock().unrecord(self.window, now);
         }
         Some(throttle)
