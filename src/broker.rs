@@ -413,6 +413,9 @@ impl Broker {
             effective: parking_lot::Mutex::new(Arc::new(config.clone())),
             telemetry: crate::telemetry::ClientTelemetry::new(config.telemetry_max_bytes()),
             quotas: crate::quota::QuotaManager::new(config.quota_window()),
+            replication: Arc::new(crate::quota::replication::ReplicationQuotas::new(
+                config.replication_quota_window(),
+            )),
         });
         // Listeners serve the dynamic TLS configs in the quorum from the
         // first connection (the effective config starts out static).
@@ -476,6 +479,7 @@ impl Broker {
                 max_wait_ms: config.replica_fetch_wait_max_ms(),
                 partition_max_bytes: config.replica_fetch_max_bytes(),
                 sasl: inter_broker_sasl.clone(),
+                quotas: context.replication.clone(),
             },
             inter_broker_tls,
             shutdown_rx.clone(),

@@ -11,6 +11,7 @@ use crate::config::BrokerConfig;
 use crate::coordinator_records::partition_for;
 use crate::group::{GroupCoordinator, OFFSETS_TOPIC};
 use crate::partition::ReplicaManager;
+use crate::quota::replication::ReplicationQuotas;
 use crate::quota::{MutationQuota, Mute, QuotaExceeded, QuotaManager, QuotaType};
 use crate::security::acl::{AclOperation, ResourceType};
 use crate::security::authorizer::{Authorization, Authorizer};
@@ -41,6 +42,8 @@ pub struct BrokerContext {
     /// Client telemetry (KIP-714): instances and their pushed metrics.
     pub telemetry: crate::telemetry::ClientTelemetry,
     pub quotas: QuotaManager,
+    /// Replication throttles (KIP-73), shared with the replica fetchers.
+    pub replication: Arc<ReplicationQuotas>,
 }
 
 impl BrokerContext {
@@ -166,6 +169,7 @@ impl BrokerContext {
         if changed {
             self.reconfigure_tls(&config);
         }
+        self.replication.update(&config, &image, self.node_id);
         let hosted = image.hosted_partitions(self.node_id, &config);
         self.replicas.apply(&hosted);
         self.applied_epoch.fetch_max(image.epoch, Ordering::AcqRel);

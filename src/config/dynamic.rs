@@ -125,6 +125,9 @@ const CLUSTER_WIDE: &[&str] = &[
     "transaction.partition.verification.enable",
     // DynamicReplicationConfig.
     "follower.fetch.last.tiered.offset.enable",
+    // DynamicConfig.Broker: replication throttles (KIP-73).
+    "leader.replication.throttled.rate",
+    "follower.replication.throttled.rate",
     "metric.reporters",
     "config.providers",
 ];

@@ -8,6 +8,7 @@
 //! Kafka's quotas are per broker.
 
 pub mod rate;
+pub mod replication;
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
