@@ -245,7 +245,12 @@ impl ReplicationQuotas {
 
     /// Follows the metadata: `config` is this broker's configuration under
     /// the dynamic configs of `image`.
-    pub fn update(&self, config: &crate::config::BrokerConfig, image: &MetadataImage, node_id: i32) {
+    pub fn update(
+        &self,
+        config: &crate::config::BrokerConfig,
+        image: &MetadataImage,
+        node_id: i32,
+    ) {
         for quota in [&self.leader, &self.follower] {
             let rate = config
                 .get(quota.side.rate_key())
@@ -275,7 +280,16 @@ mod tests {
             parse("0:101, 1:102,,"),
             Ok(ThrottledReplicas::Listed(vec![(0, 101), (1, 102)]))
         );
-        for bad in ["0", "0:", ":1", "a:1", "0:1:2", "-1:1", "*,0:1", "99999999999:1"] {
+        for bad in [
+            "0",
+            "0:",
+            ":1",
+            "a:1",
+            "0:1:2",
+            "-1:1",
+            "*,0:1",
+            "99999999999:1",
+        ] {
             let e = parse(bad).unwrap_err();
             assert!(e.starts_with(LEADER_REPLICAS), "{bad}: {e}");
         }

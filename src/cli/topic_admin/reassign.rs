@@ -9,11 +9,11 @@ use serde_json::json;
 use super::{join, ReassignArgs};
 use crate::cli::OutputFormat;
 use crate::client::admin::{Admin, TopicDescription};
+use crate::client::reassign::throttle::{self, Cleared, Throttles};
 use crate::client::reassign::{
     self, Assignment, Cancelled, Ongoing, PartitionProgress, Progress, Proposal, ReassignmentPlan,
     Reassignments,
 };
-use crate::client::reassign::throttle::{self, Cleared, Throttles};
 use crate::client::{ClientError, ClientSettings, Result};
 
 /// The plan in a --reassignment-json-file.

@@ -35,7 +35,11 @@ pub struct Throttles {
 /// started with to those they add) and the plan's, whose sources are a
 /// moving partition's original replicas, else its current ones. With
 /// --additional the moves going on keep their throttles that way.
-fn moves(plan: &ReassignmentPlan, now: &Assignment, ongoing: &[Ongoing]) -> BTreeMap<(String, i32), Move> {
+fn moves(
+    plan: &ReassignmentPlan,
+    now: &Assignment,
+    ongoing: &[Ongoing],
+) -> BTreeMap<(String, i32), Move> {
     let original = |o: &Ongoing| -> Vec<i32> {
         o.replicas
             .iter()
