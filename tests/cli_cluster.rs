@@ -7,6 +7,8 @@
 mod common;
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::{run_tool, start_cluster, wait_until, RawClient, ToolOutput};
@@ -743,7 +745,16 @@ async fn a_throttled_reassignment_moves_at_the_rate_and_verify_clears_it() {
         "replication.quota.window.size.seconds=1",
         fetch_max.as_str(),
     ]);
-    let brokers = start_cluster(2, &overrides);
+    let metrics_ports = [common::free_port(), common::free_port()];
+    let metrics: Vec<String> = metrics_ports
+        .iter()
+        .map(|p| format!("metrics.listener=http://127.0.0.1:{p}"))
+        .collect();
+    let brokers = common::start_cluster_per_node(
+        2,
+        &overrides,
+        &[&[metrics[0].as_str()], &[metrics[1].as_str()]],
+    );
     let port_of = |id: i32| brokers[(id - 1) as usize].port;
     let bs = brokers[0].bootstrap();
     let dir = tempfile::tempdir().expect("tempdir");
@@ -816,7 +827,47 @@ async fn a_throttled_reassignment_moves_at_the_rate_and_verify_clears_it() {
     let unthrottled = elapsed(execute(&plans["fast"].0, None));
     let rate = RATE.to_string();
     let (slow_plan, from, to) = plans["slow"].clone();
+    // The source's leader and the destination's follower byte rates,
+    // scraped while the throttled move runs: their highest.
+    let moving = Arc::new(AtomicBool::new(true));
+    let watcher = {
+        let moving = moving.clone();
+        let (leader, follower) = (
+            metrics_ports[(from - 1) as usize],
+            metrics_ports[(to - 1) as usize],
+        );
+        std::thread::spawn(move || {
+            let read = |port, name| {
+                common::scrape::sample(&common::scrape::scrape(port), name, &[])
+                    .unwrap_or_else(|| panic!("{name} scraped"))
+            };
+            let mut highest = (0f64, 0f64);
+            while moving.load(Ordering::Relaxed) {
+                highest.0 = highest
+                    .0
+                    .max(read(leader, "kafka_server_leaderreplication_byte_rate"));
+                highest.1 = highest
+                    .1
+                    .max(read(follower, "kafka_server_followerreplication_byte_rate"));
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            highest
+        })
+    };
     let throttled = elapsed(execute(&slow_plan, Some(&rate)));
+    moving.store(false, Ordering::Relaxed);
+    let (leader_rate, follower_rate) = watcher.join().expect("the scraper");
+    // What the samples keep is at most two seconds' worth and one fetch,
+    // over at least a second.
+    let most = (2 * RATE + CHUNK) as f64;
+    assert!(
+        leader_rate > 0.0 && leader_rate <= most,
+        "leader byte rate {leader_rate}"
+    );
+    assert!(
+        follower_rate > 0.0 && follower_rate <= most,
+        "follower byte rate {follower_rate}"
+    );
     // Each fetch goes ahead only while the bytes of the samples kept (the
     // last two seconds at most) are within RATE over their span, so any
     // one second moves at most 2 * RATE + CHUNK bytes.
