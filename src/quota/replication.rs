@@ -16,6 +16,7 @@
 //! as long as that takes to even out.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use super::rate::{QuotaWindow, Rate};
@@ -128,6 +129,9 @@ pub struct ReplicationQuota {
     side: Side,
     window: QuotaWindow,
     epoch: Instant,
+    /// Whether any topic throttles a partition here: every follower fetch
+    /// asks, so the common case does not take the lock.
+    active: AtomicBool,
     state: parking_lot::Mutex<State>,
 }
 
@@ -137,6 +141,7 @@ impl ReplicationQuota {
             side,
             window,
             epoch: Instant::now(),
+            active: AtomicBool::new(false),
             state: parking_lot::Mutex::new(State {
                 rate: Rate::new(0),
                 bound: UNTHROTTLED,
@@ -155,7 +160,7 @@ impl ReplicationQuota {
     /// an older version could) throttles nothing.
     fn update(&self, rate: Option<i64>, image: &MetadataImage, node_id: i32) {
         let key = self.side.replicas_key();
-        let throttled = image
+        let throttled: HashMap<String, Partitions> = image
             .topics
             .values()
             .filter_map(|topic| {
@@ -173,11 +178,15 @@ impl ReplicationQuota {
             .collect();
         let mut state = self.state.lock();
         state.bound = rate.unwrap_or(UNTHROTTLED);
+        self.active.store(!throttled.is_empty(), Ordering::Release);
         state.throttled = throttled;
     }
 
     /// Whether `partition` of `topic` is throttled on this side here.
     pub fn is_throttled(&self, topic: &str, partition: i32) -> bool {
+        if !self.active.load(Ordering::Acquire) {
+            return false;
+        }
         match self.state.lock().throttled.get(topic) {
             None => false,
             Some(Partitions::All) => true,
@@ -293,6 +302,19 @@ mod tests {
             let e = parse(bad).unwrap_err();
             assert!(e.starts_with(LEADER_REPLICAS), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn a_malformed_topic_config_is_invalid_naming_the_key() {
+        let refused = TopicConfig::from_overrides([(FOLLOWER_REPLICAS, "0-1")]).unwrap_err();
+        assert!(
+            matches!(&refused, crate::config::ConfigError::Invalid { name, .. } if name == FOLLOWER_REPLICAS),
+            "{refused:?}"
+        );
+        assert!(refused.to_string().contains(FOLLOWER_REPLICAS));
+        let fine =
+            TopicConfig::from_overrides([(LEADER_REPLICAS, "0:1, 1:2"), (FOLLOWER_REPLICAS, "*")]);
+        assert!(fine.is_ok(), "{fine:?}");
     }
 
     #[test]
