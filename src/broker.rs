@@ -418,6 +418,9 @@ impl Broker {
             telemetry: crate::telemetry::ClientTelemetry::new(config.telemetry_max_bytes()),
             quotas: crate::quota::QuotaManager::new(config.quota_window()),
             connections,
+            replication: Arc::new(crate::quota::replication::ReplicationQuotas::new(
+                config.replication_quota_window(),
+            )),
         });
         // Listeners serve the dynamic TLS configs in the quorum from the
         // first connection (the effective config starts out static).
@@ -481,6 +484,7 @@ impl Broker {
                 max_wait_ms: config.replica_fetch_wait_max_ms(),
                 partition_max_bytes: config.replica_fetch_max_bytes(),
                 sasl: inter_broker_sasl.clone(),
+                quotas: context.replication.clone(),
             },
             inter_broker_tls,
             shutdown_rx.clone(),

@@ -173,6 +173,13 @@ pub static BROKER_CONFIGS: &[ConfigDef] = &[
         "Largest response a Fetch request may get, whatever the client asks.",
     ),
     def(
+        "follower.replication.throttled.rate",
+        Long,
+        Some("9223372036854775807"),
+        Some(0),
+        "Bytes per second this broker fetches as a follower of the replicas follower.replication.throttled.replicas throttles, while they are outside the ISR.",
+    ),
+    def(
         "gregor.scram.bootstrap.credentials",
         ConfigKind::String,
         None,
@@ -332,6 +339,13 @@ pub static BROKER_CONFIGS: &[ConfigDef] = &[
         Some("10"),
         Some(0),
         "Share of a broker's preferred partitions led elsewhere before leadership is moved back.",
+    ),
+    def(
+        "leader.replication.throttled.rate",
+        Long,
+        Some("9223372036854775807"),
+        Some(0),
+        "Bytes per second this broker sends as the leader of the replicas leader.replication.throttled.replicas throttles, to followers outside the ISR.",
     ),
     def(
         "listeners",
@@ -704,6 +718,20 @@ pub static BROKER_CONFIGS: &[ConfigDef] = &[
         Some("30000"),
         Some(1),
         "A follower that has not caught up for this long leaves the ISR.",
+    ),
+    def(
+        "replication.quota.window.num",
+        Int,
+        Some("11"),
+        Some(1),
+        "The number of samples replication throttles are measured over.",
+    ),
+    def(
+        "replication.quota.window.size.seconds",
+        Int,
+        Some("1"),
+        Some(1),
+        "The time span of each sample replication throttles are measured over.",
     ),
     def(
         "sasl.enabled.mechanisms",
@@ -1741,6 +1769,15 @@ impl BrokerConfig {
         crate::quota::QuotaWindow {
             samples: self.long("quota.window.num").max(1) as usize,
             window_ms: self.long("quota.window.size.seconds").max(1) as u64 * 1000,
+        }
+    }
+
+    /// `replication.quota.window.num` samples of
+    /// `replication.quota.window.size.seconds` each.
+    pub fn replication_quota_window(&self) -> crate::quota::QuotaWindow {
+        crate::quota::QuotaWindow {
+            samples: self.long("replication.quota.window.num").max(1) as usize,
+            window_ms: self.long("replication.quota.window.size.seconds").max(1) as u64 * 1000,
         }
     }
 

@@ -80,6 +80,7 @@ impl prometheus_client::collector::Collector for Exporter {
         controller(&mut enc, &ctx)?;
         groups(&mut enc, &ctx)?;
         super::quotas::encode(&mut enc, &ctx)?;
+        super::quotas::encode_replication(&mut enc, &ctx)?;
         super::clients::encode(&mut enc, &ctx)
     }
 }

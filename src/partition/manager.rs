@@ -484,15 +484,17 @@ impl ReplicaManager {
     }
 
     /// The leader's side of a follower's fetch: records where the follower
-    /// is, then reads from there to the log end. Also returns a wider ISR
-    /// when the follower has caught up without being in it.
+    /// is, then reads from there to the log end, or reads nothing when
+    /// `max_bytes` is None (a replication throttle holds the partition
+    /// back this time). Also returns a wider ISR when the follower has
+    /// caught up without being in it.
     pub fn follower_fetch(
         &self,
         topic: &str,
         partition: i32,
         replica: i32,
         fetch_offset: i64,
-        max_bytes: usize,
+        max_bytes: Option<usize>,
     ) -> Result<(ReadResult, Option<Vec<i32>>), ResponseError> {
         let p = self.leader_partition(topic, partition)?;
         let (moved, expand) = p.record_follower_fetch(replica, fetch_offset, now_ms());

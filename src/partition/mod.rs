@@ -553,13 +553,16 @@ impl Partition {
     pub fn read_for_follower(
         &self,
         offset: i64,
-        max_bytes: usize,
+        max_bytes: Option<usize>,
     ) -> Result<ReadResult, ResponseError> {
         self.require_leader()?;
         let log = self.log.read();
-        let records = log
-            .read(offset, max_bytes, i64::MAX, true)
-            .map_err(|e| self.storage_error(&e))?;
+        let records = match max_bytes {
+            Some(max_bytes) => log
+                .read(offset, max_bytes, i64::MAX, true)
+                .map_err(|e| self.storage_error(&e))?,
+            None => Bytes::new(),
+        };
         let high_watermark = self.high_watermark();
         Ok(ReadResult {
             records,

@@ -9,6 +9,7 @@
 
 pub mod connection;
 pub mod rate;
+pub mod replication;
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
