@@ -42,6 +42,7 @@
 //!   file descriptor.
 
 mod batch;
+mod checkpoint;
 mod cleaner;
 mod control;
 pub mod dump;
@@ -63,6 +64,9 @@ use std::time::Instant;
 
 use bytes::Bytes;
 
+pub use checkpoint::{
+    OffsetCheckpoint, RECOVERY_POINT_OFFSET_CHECKPOINT, REPLICATION_OFFSET_CHECKPOINT,
+};
 pub use control::{control_record_kind, has_transactional_batch, marker_batch};
 pub use error::{LogError, RecordError};
 pub use producer_state::ActiveProducer;
@@ -1268,4 +1272,4 @@ fn segment_bases(dir: &Path) -> Result<Vec<i64>, LogError> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

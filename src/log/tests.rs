@@ -61,7 +61,7 @@ fn encode(records: &[Record], compression: Compression) -> Vec<u8> {
     buf.to_vec()
 }
 
-pub(super) fn one(v: &str, ts: i64) -> Vec<u8> {
+pub(crate) fn one(v: &str, ts: i64) -> Vec<u8> {
     batch(&[v], ts, Compression::None)
 }
 

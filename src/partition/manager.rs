@@ -23,7 +23,7 @@ use tokio::sync::Notify;
 use uuid::Uuid;
 
 use super::{DiskSpace, Partition, PartitionState, ReadResult};
-use crate::log::Log;
+use crate::log::{Log, LogError, OffsetCheckpoint, REPLICATION_OFFSET_CHECKPOINT};
 
 /// Written when the broker stops cleanly; its absence at start-up means the
 /// logs must be recovered (Kafka's marker has the same name).
@@ -135,6 +135,10 @@ pub struct ReplicaManager {
     /// Hosted partitions whose logs could not be opened: topic id and why.
     offline: RwLock<HashMap<(String, i32), (Uuid, String)>>,
     disk: Arc<DiskSpace>,
+    /// Every hosted partition's high watermark as last written to
+    /// `replication-offset-checkpoint`, read at start-up: a log opened
+    /// takes its high watermark from here.
+    high_watermarks: OffsetCheckpoint,
 }
 
 impl ReplicaManager {
@@ -155,6 +159,7 @@ impl ReplicaManager {
             tracing::info!(dir = %data_dir.display(), "no clean shutdown marker: logs will be recovered");
         }
         let disk = Arc::new(DiskSpace::open(&data_dir));
+        let high_watermarks = OffsetCheckpoint::load(&data_dir, REPLICATION_OFFSET_CHECKPOINT);
         Ok(ReplicaManager {
             node_id,
             data_dir,
@@ -166,6 +171,7 @@ impl ReplicaManager {
             apply_lock: parking_lot::Mutex::new(()),
             offline: RwLock::new(HashMap::new()),
             disk,
+            high_watermarks,
         })
     }
 
@@ -230,8 +236,14 @@ impl ReplicaManager {
                     if self.offline.write().remove(&key).is_some() {
                         tracing::info!(topic = %state.topic, partition = state.index, "partition opened: back online");
                     }
-                    let partition =
-                        Arc::new(Partition::new(state, self.node_id, log, self.disk.clone()));
+                    let hw = self.high_watermarks.get(&state.topic, state.index);
+                    let partition = Arc::new(Partition::new(
+                        state,
+                        self.node_id,
+                        log,
+                        hw,
+                        self.disk.clone(),
+                    ));
                     self.partitions
                         .write()
                         .entry(state.topic.clone())
@@ -311,6 +323,9 @@ impl ReplicaManager {
     }
 
     fn remove_dir(&self, topic: &str, partition: i32) {
+        if let Err(e) = self.high_watermarks.remove(topic, partition) {
+            tracing::error!(topic, partition, error = %e, "cannot remove a deleted partition's high watermark checkpoint");
+        }
         let dir = self.partition_dir(topic, partition);
         if let Err(e) = std::fs::remove_dir_all(&dir) {
             if e.kind() != std::io::ErrorKind::NotFound {
@@ -642,9 +657,25 @@ impl ReplicaManager {
         }
     }
 
-    /// Flushes every log, snapshots its producer state at the log end and
-    /// leaves the clean shutdown marker, so the next start skips recovery
-    /// and replays no producer batches. No marker if any of it failed.
+    /// Writes every open partition's high watermark to
+    /// `replication-offset-checkpoint` (every
+    /// `replica.high.watermark.checkpoint.interval.ms` and at shutdown),
+    /// so a restart does not expose records the ISR had not all taken.
+    pub fn checkpoint_high_watermarks(&self) -> Result<(), LogError> {
+        let current = self
+            .all_partitions()
+            .iter()
+            .map(|p| ((p.topic.clone(), p.index), p.high_watermark()))
+            .collect::<Vec<_>>();
+        self.high_watermarks.update(current).inspect_err(|e| {
+            tracing::error!(path = %self.high_watermarks.path().display(), error = %e, "cannot write the high watermark checkpoint");
+        })
+    }
+
+    /// Flushes every log, snapshots its producer state at the log end,
+    /// writes the high watermarks and leaves the clean shutdown marker, so
+    /// the next start skips recovery and replays no producer batches. No
+    /// marker if any of it failed.
     pub fn shutdown(&self) {
         let mut clean = true;
         for p in self.all_partitions() {
@@ -655,6 +686,7 @@ impl ReplicaManager {
         }
         // The produces still waiting for a group commit are durable now.
         self.high_watermark_moved.notify_waiters();
+        clean &= self.checkpoint_high_watermarks().is_ok();
         if clean {
             let marker = self.data_dir.join(CLEAN_SHUTDOWN_MARKER);
             let written = std::fs::File::create(&marker).and_then(|f| f.sync_all());

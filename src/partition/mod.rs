@@ -153,13 +153,21 @@ impl AppendError {
 }
 
 impl Partition {
+    /// `checkpointed_hw` is the high watermark replication-offset-checkpoint
+    /// holds, if any: as in Kafka, it is taken as far as the log reaches,
+    /// and without one the high watermark starts at the log start offset.
+    /// A leader then moves it as its ISR allows (on its own, to the log end).
     pub(crate) fn new(
         state: &PartitionState,
         node_id: i32,
         log: Log,
+        checkpointed_hw: Option<i64>,
         disk: Arc<DiskSpace>,
     ) -> Partition {
-        let hw = log.log_end_offset();
+        let hw = checkpointed_hw
+            .unwrap_or(i64::MIN)
+            .min(log.log_end_offset())
+            .max(log.log_start_offset());
         let partition = Partition {
             topic: state.topic.clone(),
             topic_id: state.topic_id,
@@ -178,6 +186,9 @@ impl Partition {
             metrics: crate::metrics::topic(&state.topic, state.topic_id),
         };
         partition.reset_followers(&state.replicas);
+        if partition.is_leader() {
+            partition.maybe_advance_high_watermark();
+        }
         partition
     }
 
@@ -755,5 +766,60 @@ impl Partition {
         self.log.write().checkpoint()?;
         self.maybe_advance_high_watermark();
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(leader: i32, isr: Vec<i32>) -> PartitionState {
+        PartitionState {
+            topic: "t".into(),
+            topic_id: Uuid::nil(),
+            index: 0,
+            replicas: isr.clone(),
+            isr,
+            leader,
+            leader_epoch: 0,
+            log_config: LogConfig::default(),
+            min_insync_replicas: 1,
+        }
+    }
+
+    /// A log of ten records, starting at offset 2 after DeleteRecords.
+    fn log(dir: &std::path::Path) -> Log {
+        let mut log = Log::open(&dir.join("t-0"), LogConfig::default(), false, 0).unwrap();
+        for i in 0..10 {
+            log.append_as_leader(&crate::log::tests::one(&format!("v{i}"), 0), 0, 0)
+                .unwrap();
+        }
+        log.delete_records_before(2, 0).unwrap();
+        log
+    }
+
+    #[test]
+    fn high_watermark_starts_from_the_checkpoint_as_far_as_the_log_reaches() {
+        let dir = tempfile::tempdir().unwrap();
+        let disk = Arc::new(DiskSpace::open(dir.path()));
+        let open = |leader, isr, hw| {
+            let logs = tempfile::tempdir().unwrap();
+            Partition::new(&state(leader, isr), 1, log(logs.path()), hw, disk.clone())
+                .high_watermark()
+        };
+        // A follower waits for its leader's high watermark.
+        assert_eq!(open(2, vec![1, 2], Some(7)), 7);
+        assert_eq!(open(2, vec![1, 2], Some(50)), 10, "never past the log end");
+        assert_eq!(
+            open(2, vec![1, 2], Some(0)),
+            2,
+            "never before the log start"
+        );
+        assert_eq!(open(2, vec![1, 2], None), 2, "no entry: the log start");
+        // A leader whose followers have not fetched yet keeps it too ...
+        assert_eq!(open(1, vec![1, 2], Some(7)), 7);
+        // ... and alone in its ISR moves it to its log end at once.
+        assert_eq!(open(1, vec![1], Some(7)), 10);
+        assert_eq!(open(1, vec![1], None), 10);
     }
 }
