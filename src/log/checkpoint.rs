@@ -86,27 +86,23 @@ impl OffsetCheckpoint {
             .copied()
     }
 
-    /// Sets the entries `current` names (the others, of partitions not open
-    /// now, are kept) and writes the file when anything changed.
-    pub fn update(
-        &self,
-        current: impl IntoIterator<Item = ((String, i32), i64)>,
-    ) -> Result<(), LogError> {
+    /// Sets the entries `current` gives (the others, of partitions not open
+    /// now, are kept) and writes the file when anything changed. `current`
+    /// runs under the file's lock: an offset read before another writer
+    /// lowered it (a truncation) can never be written after it.
+    pub fn update<I>(&self, current: impl FnOnce() -> I) -> Result<(), LogError>
+    where
+        I: IntoIterator<Item = ((String, i32), i64)>,
+    {
         let mut state = self.state.lock();
         let mut changed = state.unwritten;
-        for (key, offset) in current {
+        for (key, offset) in current() {
             changed |= state.entries.insert(key, offset) != Some(offset);
         }
         if changed {
             state.write(&self.path)?;
         }
         Ok(())
-    }
-
-    /// Writes the file as it stands, changed or not (a clean shutdown
-    /// leaves it written whatever an earlier write did).
-    pub fn write(&self) -> Result<(), LogError> {
-        self.state.lock().write(&self.path)
     }
 
     /// Drops a deleted partition's entry, so that a partition created
@@ -213,10 +209,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let c = OffsetCheckpoint::load(dir.path(), REPLICATION_OFFSET_CHECKPOINT);
         assert_eq!(c.get("t", 0), None, "a missing file is empty");
-        c.update([(("t".to_string(), 0), 10), (("t".to_string(), 1), 20)])
+        c.update(|| [(("t".to_string(), 0), 10), (("t".to_string(), 1), 20)])
             .unwrap();
         // A partition not open now keeps its entry.
-        c.update([(("t".to_string(), 0), 11)]).unwrap();
+        c.update(|| [(("t".to_string(), 0), 11)]).unwrap();
         let path = dir.path().join(REPLICATION_OFFSET_CHECKPOINT);
         assert_eq!(
             std::fs::read_to_string(&path).unwrap(),
@@ -243,17 +239,17 @@ mod tests {
         let c = OffsetCheckpoint::load(dir.path(), RECOVERY_POINT_OFFSET_CHECKPOINT);
         assert_eq!(c.get("t", 0), None);
         // Writing replaces the damaged file.
-        c.update([(("t".to_string(), 0), 3)]).unwrap();
+        c.update(|| [(("t".to_string(), 0), 3)]).unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "0\n1\nt 0 3\n");
         // A directory where the file should be cannot be read.
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join(REPLICATION_OFFSET_CHECKPOINT)).unwrap();
         let c = OffsetCheckpoint::load(dir.path(), REPLICATION_OFFSET_CHECKPOINT);
         assert_eq!(c.get("t", 0), None);
-        assert!(c.update([(("t".to_string(), 0), 1)]).is_err());
+        assert!(c.update(|| [(("t".to_string(), 0), 1)]).is_err());
         // The failed write is retried even though the entries are the same.
         std::fs::remove_dir(dir.path().join(REPLICATION_OFFSET_CHECKPOINT)).unwrap();
-        c.update([(("t".to_string(), 0), 1)]).unwrap();
+        c.update(|| [(("t".to_string(), 0), 1)]).unwrap();
         let path = dir.path().join(REPLICATION_OFFSET_CHECKPOINT);
         assert_eq!(std::fs::read_to_string(path).unwrap(), "0\n1\nt 0 1\n");
     }

@@ -36,9 +36,11 @@
 //!   protects readers holding old file handles, and reads here happen under
 //!   the caller's lock.
 //! - Segments before the active one were fsynced when they were rolled, so
-//!   recovery after an unclean stop CRC-checks only the active segment; the
-//!   others are opened from their indexes when those agree with the log,
-//!   and are never cut (see `segment`). Only the active segment holds a
+//!   recovery after an unclean stop CRC-checks only the active segment, and
+//!   in it only the batches from the recovery point (`recovery_point`, kept
+//!   in recovery-point-offset-checkpoint) on; the others are opened from
+//!   their indexes when those agree with the log, and are never cut (see
+//!   `segment`). Only the active segment holds a
 //!   file descriptor.
 
 mod batch;
@@ -174,6 +176,21 @@ impl Log {
         recover: bool,
         now_ms: i64,
     ) -> Result<Log, LogError> {
+        Log::open_with_recovery_point(dir, config, recover.then_some(0), now_ms)
+    }
+
+    /// [`Log::open`], where after an unclean shutdown `recovery_point` is
+    /// how far the log was fsynced (recovery-point-offset-checkpoint; 0
+    /// when unknown): only the batches of the active segment from there
+    /// on are CRC-checked, so recovery time grows with the unflushed tail,
+    /// not with the data. Segments before the active one were fsynced when
+    /// they rolled and are never checked.
+    pub fn open_with_recovery_point(
+        dir: &Path,
+        config: LogConfig,
+        recovery_point: Option<i64>,
+        now_ms: i64,
+    ) -> Result<Log, LogError> {
         std::fs::create_dir_all(dir).map_err(LogError::io("create log directory", dir))?;
         cleaner::remove_leftovers(dir)?;
         let bases = segment_bases(dir)?;
@@ -181,7 +198,9 @@ impl Log {
         for (i, &base) in bases.iter().enumerate() {
             let open_as = match bases.get(i + 1) {
                 Some(&next_base) => OpenAs::Rolled { next_base },
-                None => OpenAs::Active { recover },
+                None => OpenAs::Active {
+                    recover_from: recovery_point,
+                },
             };
             let (segment, truncated) =
                 Segment::open(dir, base, config.index_interval_bytes, open_as)?;
@@ -1006,6 +1025,12 @@ impl Log {
         std::iter::once(self.dir.clone())
             .chain(self.dir.parent().map(Path::to_path_buf))
             .collect()
+    }
+
+    /// Kafka's recovery point: the log end the last fsync reached. After a
+    /// crash, recovery need check only what follows it.
+    pub fn recovery_point(&self) -> i64 {
+        self.flushed_end
     }
 
     /// How far the log counts as written for the high watermark and acks:

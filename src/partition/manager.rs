@@ -23,7 +23,10 @@ use tokio::sync::Notify;
 use uuid::Uuid;
 
 use super::{DiskSpace, Partition, PartitionState, ReadResult};
-use crate::log::{Log, LogError, OffsetCheckpoint, REPLICATION_OFFSET_CHECKPOINT};
+use crate::log::{
+    Log, LogError, OffsetCheckpoint, RECOVERY_POINT_OFFSET_CHECKPOINT,
+    REPLICATION_OFFSET_CHECKPOINT,
+};
 
 /// Written when the broker stops cleanly; its absence at start-up means the
 /// logs must be recovered (Kafka's marker has the same name).
@@ -139,6 +142,11 @@ pub struct ReplicaManager {
     /// `replication-offset-checkpoint`, read at start-up: a log opened
     /// takes its high watermark from here.
     high_watermarks: OffsetCheckpoint,
+    /// Every hosted log's recovery point as last written to
+    /// `recovery-point-offset-checkpoint`: after an unclean shutdown a log
+    /// is checked from here on. Shared with the partitions, which lower
+    /// their entry as soon as a truncation moves it back.
+    recovery_points: Arc<OffsetCheckpoint>,
 }
 
 impl ReplicaManager {
@@ -160,6 +168,10 @@ impl ReplicaManager {
         }
         let disk = Arc::new(DiskSpace::open(&data_dir));
         let high_watermarks = OffsetCheckpoint::load(&data_dir, REPLICATION_OFFSET_CHECKPOINT);
+        let recovery_points = Arc::new(OffsetCheckpoint::load(
+            &data_dir,
+            RECOVERY_POINT_OFFSET_CHECKPOINT,
+        ));
         Ok(ReplicaManager {
             node_id,
             data_dir,
@@ -172,6 +184,7 @@ impl ReplicaManager {
             offline: RwLock::new(HashMap::new()),
             disk,
             high_watermarks,
+            recovery_points,
         })
     }
 
@@ -215,6 +228,7 @@ impl ReplicaManager {
             partition_headroom()
         };
         let mut newly_offline: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut opened_any = false;
         for state in to_open {
             let key = (state.topic.clone(), state.index);
             if headroom == Some(0) {
@@ -230,8 +244,20 @@ impl ReplicaManager {
                 continue;
             }
             let dir = self.partition_dir(&state.topic, state.index);
-            match Log::open(&dir, state.log_config.clone(), self.recover, now_ms()) {
+            let recovery_point = self.recover.then(|| {
+                self.recovery_points
+                    .get(&state.topic, state.index)
+                    .unwrap_or(0)
+            });
+            let opened = Log::open_with_recovery_point(
+                &dir,
+                state.log_config.clone(),
+                recovery_point,
+                now_ms(),
+            );
+            match opened {
                 Ok(log) => {
+                    opened_any = true;
                     headroom = headroom.map(|h| h - 1);
                     if self.offline.write().remove(&key).is_some() {
                         tracing::info!(topic = %state.topic, partition = state.index, "partition opened: back online");
@@ -243,6 +269,7 @@ impl ReplicaManager {
                         log,
                         hw,
                         self.disk.clone(),
+                        self.recovery_points.clone(),
                     ));
                     self.partitions
                         .write()
@@ -260,6 +287,12 @@ impl ReplicaManager {
                     }
                 }
             }
+        }
+        // A recovery may have cut a log below its checkpointed recovery
+        // point: records written there later must not count as fsynced
+        // should the broker crash before the next periodic write.
+        if opened_any {
+            let _ = self.checkpoint_recovery_points();
         }
         for (reason, partitions) in newly_offline {
             tracing::error!(count = partitions.len(), first = %partitions[0], %reason, "cannot open partitions: offline, requests for them answer KAFKA_STORAGE_ERROR");
@@ -323,8 +356,10 @@ impl ReplicaManager {
     }
 
     fn remove_dir(&self, topic: &str, partition: i32) {
-        if let Err(e) = self.high_watermarks.remove(topic, partition) {
-            tracing::error!(topic, partition, error = %e, "cannot remove a deleted partition's high watermark checkpoint");
+        for checkpoint in [&self.high_watermarks, &*self.recovery_points] {
+            if let Err(e) = checkpoint.remove(topic, partition) {
+                tracing::error!(topic, partition, path = %checkpoint.path().display(), error = %e, "cannot remove a deleted partition's checkpoint entry");
+            }
         }
         let dir = self.partition_dir(topic, partition);
         if let Err(e) = std::fs::remove_dir_all(&dir) {
@@ -667,9 +702,26 @@ impl ReplicaManager {
             .iter()
             .map(|p| ((p.topic.clone(), p.index), p.high_watermark()))
             .collect::<Vec<_>>();
-        self.high_watermarks.update(current).inspect_err(|e| {
+        self.high_watermarks.update(|| current).inspect_err(|e| {
             tracing::error!(path = %self.high_watermarks.path().display(), error = %e, "cannot write the high watermark checkpoint");
         })
+    }
+
+    /// Writes every open log's recovery point to
+    /// `recovery-point-offset-checkpoint` (every
+    /// `log.flush.offset.checkpoint.interval.ms` and at shutdown).
+    pub fn checkpoint_recovery_points(&self) -> Result<(), LogError> {
+        let partitions = self.all_partitions();
+        self.recovery_points
+            .update(|| {
+                partitions
+                    .iter()
+                    .map(|p| ((p.topic.clone(), p.index), p.recovery_point()))
+                    .collect::<Vec<_>>()
+            })
+            .inspect_err(|e| {
+                tracing::error!(path = %self.recovery_points.path().display(), error = %e, "cannot write the recovery point checkpoint");
+            })
     }
 
     /// Flushes every log, snapshots its producer state at the log end,
@@ -687,6 +739,7 @@ impl ReplicaManager {
         // The produces still waiting for a group commit are durable now.
         self.high_watermark_moved.notify_waiters();
         clean &= self.checkpoint_high_watermarks().is_ok();
+        clean &= self.checkpoint_recovery_points().is_ok();
         if clean {
             let marker = self.data_dir.join(CLEAN_SHUTDOWN_MARKER);
             let written = std::fs::File::create(&marker).and_then(|f| f.sync_all());

@@ -20,7 +20,7 @@ use parking_lot::{Mutex, RwLock};
 use uuid::Uuid;
 
 use crate::config::LogConfig;
-use crate::log::{AppendInfo, Log, LogError, RecordError};
+use crate::log::{AppendInfo, Log, LogError, OffsetCheckpoint, RecordError};
 
 pub use manager::{now_ms, DataDirLock, ReplicaManager, StartupError, METADATA_LOG_DIR};
 use space::DiskSpace;
@@ -91,6 +91,9 @@ pub struct Partition {
     disk: Arc<DiskSpace>,
     /// The topic's BrokerTopicMetrics, taken once so appends look nothing up.
     metrics: crate::metrics::TopicHandle,
+    /// The data directory's recovery-point-offset-checkpoint, rewritten
+    /// after a truncation moves this log's recovery point back.
+    recovery_points: Arc<OffsetCheckpoint>,
 }
 
 /// How long a proposed ISR change is left to reach the metadata before it
@@ -163,6 +166,7 @@ impl Partition {
         log: Log,
         checkpointed_hw: Option<i64>,
         disk: Arc<DiskSpace>,
+        recovery_points: Arc<OffsetCheckpoint>,
     ) -> Partition {
         let hw = checkpointed_hw
             .unwrap_or(i64::MIN)
@@ -184,6 +188,7 @@ impl Partition {
             isr_proposal: Mutex::new(None),
             disk,
             metrics: crate::metrics::topic(&state.topic, state.topic_id),
+            recovery_points,
         };
         partition.reset_followers(&state.replicas);
         if partition.is_leader() {
@@ -608,20 +613,37 @@ impl Partition {
 
     /// A follower cuts its log where it diverges from the new leader's.
     pub fn truncate_to(&self, offset: i64) -> Result<(), LogError> {
-        let mut log = self.log.write();
-        log.truncate_to(offset)?;
-        let end = log.log_end_offset();
-        if self.high_watermark() > end {
-            self.high_watermark.store(end, Ordering::Release);
+        {
+            let mut log = self.log.write();
+            log.truncate_to(offset)?;
+            let end = log.log_end_offset();
+            if self.high_watermark() > end {
+                self.high_watermark.store(end, Ordering::Release);
+            }
         }
-        Ok(())
+        self.checkpoint_recovery_point()
     }
 
     /// A follower fallen behind its leader's log start restarts its log there.
     pub fn truncate_fully_and_start_at(&self, offset: i64) -> Result<(), LogError> {
         self.log.write().truncate_fully_and_start_at(offset)?;
         self.high_watermark.fetch_max(offset, Ordering::AcqRel);
-        Ok(())
+        self.checkpoint_recovery_point()
+    }
+
+    /// How far this log was fsynced (see [`Log::recovery_point`]).
+    pub fn recovery_point(&self) -> i64 {
+        self.log.read().recovery_point()
+    }
+
+    /// Writes this log's recovery point at once after a truncation: the
+    /// records that will take the offsets cut are not fsynced, and a crash
+    /// before the next periodic write must not find them past an older,
+    /// higher recovery point and leave them unchecked. Read under the
+    /// file's lock, after the truncation, so no older value overwrites it.
+    fn checkpoint_recovery_point(&self) -> Result<(), LogError> {
+        self.recovery_points
+            .update(|| [((self.topic.clone(), self.index), self.recovery_point())])
     }
 
     pub fn latest_epoch(&self) -> Option<i32> {
@@ -802,10 +824,19 @@ mod tests {
     fn high_watermark_starts_from_the_checkpoint_as_far_as_the_log_reaches() {
         let dir = tempfile::tempdir().unwrap();
         let disk = Arc::new(DiskSpace::open(dir.path()));
+        let recovery_points = Arc::new(OffsetCheckpoint::load(dir.path(), "recovery-points"));
         let open = |leader, isr, hw| {
             let logs = tempfile::tempdir().unwrap();
-            Partition::new(&state(leader, isr), 1, log(logs.path()), hw, disk.clone())
-                .high_watermark()
+            let log = log(logs.path());
+            Partition::new(
+                &state(leader, isr),
+                1,
+                log,
+                hw,
+                disk.clone(),
+                recovery_points.clone(),
+            )
+            .high_watermark()
         };
         // A follower waits for its leader's high watermark.
         assert_eq!(open(2, vec![1, 2], Some(7)), 7);
