@@ -853,4 +853,32 @@ mod tests {
         assert_eq!(open(1, vec![1], Some(7)), 10);
         assert_eq!(open(1, vec![1], None), 10);
     }
+
+    #[test]
+    fn a_truncation_rewrites_the_recovery_point_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let disk = Arc::new(DiskSpace::open(dir.path()));
+        let file = "recovery-point-offset-checkpoint";
+        let recovery_points = Arc::new(OffsetCheckpoint::load(dir.path(), file));
+        let mut log = log(dir.path());
+        log.flush().unwrap();
+        let p = Partition::new(
+            &state(2, vec![1, 2]),
+            1,
+            log,
+            None,
+            disk,
+            recovery_points.clone(),
+        );
+        recovery_points
+            .update(|| [(("t".to_string(), 0), p.recovery_point())])
+            .unwrap();
+        assert_eq!(recovery_points.get("t", 0), Some(10));
+        p.truncate_to(6).unwrap();
+        let written = OffsetCheckpoint::load(dir.path(), file);
+        assert_eq!(written.get("t", 0), Some(6));
+        p.truncate_fully_and_start_at(20).unwrap();
+        let written = OffsetCheckpoint::load(dir.path(), file);
+        assert_eq!(written.get("t", 0), Some(20));
+    }
 }
