@@ -517,6 +517,19 @@ impl Broker {
             spawn_periodic(context.clone(), shutdown_rx.clone(), TICK, |ctx| {
                 ctx.replicas.tick()
             }),
+            spawn_periodic(
+                context.clone(),
+                shutdown_rx.clone(),
+                Duration::from_millis(config.replica_high_watermark_checkpoint_interval_ms()),
+                // Logged where it failed; the next interval tries again.
+                |ctx| drop(ctx.replicas.checkpoint_high_watermarks()),
+            ),
+            spawn_periodic(
+                context.clone(),
+                shutdown_rx.clone(),
+                Duration::from_millis(config.log_flush_offset_checkpoint_interval_ms()),
+                |ctx| drop(ctx.replicas.checkpoint_recovery_points()),
+            ),
             spawn_periodic(context.clone(), shutdown_rx.clone(), SESSION_CHECK, |ctx| {
                 ctx.groups.expire_sessions()
             }),

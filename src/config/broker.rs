@@ -425,6 +425,13 @@ pub static BROKER_CONFIGS: &[ConfigDef] = &[
         "Default flush.ms.",
     ),
     def(
+        "log.flush.offset.checkpoint.interval.ms",
+        Int,
+        Some("60000"),
+        Some(0),
+        "How often each log's recovery point is written to recovery-point-offset-checkpoint.",
+    ),
+    def(
         "log.flush.scheduler.interval.ms",
         Long,
         Some("9223372036854775807"),
@@ -711,6 +718,13 @@ pub static BROKER_CONFIGS: &[ConfigDef] = &[
         Some("500"),
         Some(0),
         "Longest a follower's fetch waits at the leader for new data.",
+    ),
+    def(
+        "replica.high.watermark.checkpoint.interval.ms",
+        Long,
+        Some("5000"),
+        Some(1),
+        "How often high watermarks are written to replication-offset-checkpoint.",
     ),
     def(
         "replica.lag.time.max.ms",
@@ -1736,6 +1750,15 @@ impl BrokerConfig {
         self.long("log.cleaner.backoff.ms").max(1) as u64
     }
 
+    pub fn log_flush_offset_checkpoint_interval_ms(&self) -> u64 {
+        self.long("log.flush.offset.checkpoint.interval.ms").max(1) as u64
+    }
+
+    pub fn replica_high_watermark_checkpoint_interval_ms(&self) -> u64 {
+        self.long("replica.high.watermark.checkpoint.interval.ms")
+            .max(1) as u64
+    }
+
     pub fn log_retention_check_interval_ms(&self) -> u64 {
         self.long("log.retention.check.interval.ms").max(1) as u64
     }
@@ -1974,6 +1997,8 @@ mod tests {
         b.queued_max_request_bytes();
         b.log_retention_check_interval_ms();
         b.log_cleaner_backoff_ms();
+        b.log_flush_offset_checkpoint_interval_ms();
+        b.replica_high_watermark_checkpoint_interval_ms();
         b.group_initial_rebalance_delay_ms();
         b.group_min_session_timeout_ms();
         b.group_max_session_timeout_ms();
