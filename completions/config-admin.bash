@@ -23,7 +23,7 @@ _config__admin() {
 
     case "${cmd}" in
         config__admin)
-            opts="-X -h -V --bootstrap-server --command-config --timeout --describe --alter --entity-type --entity-name --entity-default --topic --broker --broker-defaults --user --client --user-defaults --client-defaults --add-config --add-config-file --delete-config --all --password-file --output --json --help --version"
+            opts="-X -h -V --bootstrap-server --command-config --timeout --describe --alter --entity-type --entity-name --entity-default --topic --broker --broker-defaults --user --client --user-defaults --client-defaults --ip --ip-defaults --add-config --add-config-file --delete-config --all --password-file --output --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -46,7 +46,7 @@ _config__admin() {
                     return 0
                     ;;
                 --entity-type)
-                    COMPREPLY=($(compgen -W "topics brokers users clients client-metrics" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "topics brokers users clients ips client-metrics" -- "${cur}"))
                     return 0
                     ;;
                 --entity-name)
@@ -66,6 +66,10 @@ _config__admin() {
                     return 0
                     ;;
                 --client)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ip)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

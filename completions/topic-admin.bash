@@ -833,7 +833,7 @@ _topic__admin() {
             return 0
             ;;
         topic__admin__subcmd__reassign)
-            opts="-X -h -V --generate --execute --verify --cancel --list --topics --topics-to-move-json-file --broker-list --reassignment-json-file --output-file --no-wait --additional --output --bootstrap-server --command-config --timeout --help --version"
+            opts="-X -h -V --generate --execute --verify --cancel --list --topics --topics-to-move-json-file --broker-list --reassignment-json-file --output-file --no-wait --additional --throttle --preserve-throttles --output --bootstrap-server --command-config --timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -856,6 +856,10 @@ _topic__admin() {
                     return 0
                     ;;
                 --output-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --throttle)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -133,6 +133,7 @@ complete -c topic-admin -n "__fish_topic_admin_using_subcommand reassign" -l top
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand reassign" -l broker-list -d 'The brokers --generate spreads the topics over, comma-separated ids' -r
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand reassign" -l reassignment-json-file -d 'The plan to --execute, --verify or --cancel, in Kafka\'s format: {"version":1,"partitions":[{"topic":"orders","partition":0,"replicas":[1,2,3]}]}' -r -F
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand reassign" -l output-file -d 'Also write the plan --generate proposes to FILE, ready for --execute' -r -F
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand reassign" -l throttle -d 'Throttle the moves to this many bytes per second, as Kafka\'s tool: the replicas each partition moves from are throttled as leaders, those it moves to as followers (the topics\' leader/follower.replication.throttled.replicas), and every broker involved gets the rate as its leader and follower.replication.throttled.rate. Replicas in the ISR are never held back. The throttles stay until --verify finds every partition in place; rerun --execute --additional with another value to change the rate' -r
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand reassign" -l output -r -f -a "table\t'Aligned columns for people'
 json\t'JSON for programs'"
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand reassign" -l bootstrap-server -d 'The cluster to connect to, as HOST:PORT[,HOST:PORT...]' -r
@@ -146,6 +147,7 @@ complete -c topic-admin -n "__fish_topic_admin_using_subcommand reassign" -l can
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand reassign" -l list -d 'List the partitions moving now, with the replicas they gain and lose'
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand reassign" -l no-wait -d 'Start the moves and return without following them (check them with --verify)'
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand reassign" -l additional -d 'Start the moves even while other partitions are moving'
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand reassign" -l preserve-throttles -d 'Keep the throttles when --verify finds every partition in place (by default it removes them from every broker and the plan\'s topics)'
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand reassign" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand reassign" -s V -l version -d 'Print version'
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand elect-leaders" -l election-type -d 'Which replica may become the leader' -r -f -a "preferred\t'The first replica, if it is alive and in sync'

@@ -33,7 +33,8 @@ use crate::security::sasl::scram::{
 };
 use crate::security::sasl::{SaslConfigError, SaslListenerConfig};
 use crate::security::tls::{ClientTls, ServerTls, TlsError};
-use crate::server::{ConnectionSettings, Listener, PerIpLimit};
+use crate::server::limits::{ConnectionLimits, LimitsError};
+use crate::server::{ConnectionSettings, Listener};
 use crate::transaction::{TransactionConfig, TransactionCoordinator};
 
 #[derive(Debug, thiserror::Error)]
@@ -61,11 +62,8 @@ pub enum StartError {
     Tls(#[from] TlsError),
     #[error("advertised listener {0} is not in listeners")]
     Advertised(String),
-    #[error("cannot resolve {host} in max.connections.per.ip.overrides: {source}")]
-    Resolve {
-        host: String,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    ConnectionLimits(#[from] LimitsError),
 }
 
 /// How this broker logs in to the others, which it reaches on the
@@ -394,6 +392,12 @@ impl Broker {
             controller.subscribe(),
         );
         transactions.sync_leadership();
+        let limits_config = config.clone();
+        let connections =
+            tokio::task::spawn_blocking(move || ConnectionLimits::new(&limits_config))
+                .await
+                .expect("reading the connection limits does not panic")
+                .map(Arc::new)?;
         let context = Arc::new(BrokerContext {
             node_id: config.node_id(),
             config: config.clone(),
@@ -413,6 +417,10 @@ impl Broker {
             effective: parking_lot::Mutex::new(Arc::new(config.clone())),
             telemetry: crate::telemetry::ClientTelemetry::new(config.telemetry_max_bytes()),
             quotas: crate::quota::QuotaManager::new(config.quota_window()),
+            connections,
+            replication: Arc::new(crate::quota::replication::ReplicationQuotas::new(
+                config.replication_quota_window(),
+            )),
         });
         // Listeners serve the dynamic TLS configs in the quorum from the
         // first connection (the effective config starts out static).
@@ -423,20 +431,16 @@ impl Broker {
         // the next start.
         let started = context.effective_config();
 
-        let per_ip = PerIpLimit::resolve(
-            started.max_connections_per_ip(),
-            &started
-                .max_connections_per_ip_overrides()
-                .map_err(LoadError::from)?,
-        )
-        .await
-        .map_err(|(host, source)| StartError::Resolve { host, source })?;
-        // Limits are the broker's, shared by every listener, as Kafka's
-        // max.connections and max.connections.per.ip.
-        let limit = Arc::new(Semaphore::new(
-            started.max_connections().min(Semaphore::MAX_PERMITS),
-        ));
-        let per_ip = Arc::new(per_ip);
+        // Kafka's dynamic connection limits: taken from the quorum's
+        // values here, and again whenever they change (apply_metadata).
+        let ctx = context.clone();
+        let limits_config = started.clone();
+        tokio::task::spawn_blocking(move || ctx.connections.reconfigure(&limits_config))
+            .await
+            .expect("the connection limits' reconfiguration does not panic")
+            .map_err(StartError::from)?;
+        let inter_broker_name = config.inter_broker_listener()?.name;
+        let listener_count = bound.len();
         let request_pool = config
             .queued_max_request_bytes()
             .map(|bytes| Arc::new(Semaphore::new(bytes.min(Semaphore::MAX_PERMITS))));
@@ -462,8 +466,12 @@ impl Broker {
                     tls: b.tls,
                     sasl: b.sasl,
                 }),
-                limit: limit.clone(),
-                per_ip: per_ip.clone(),
+                connection_rate: context.connections.listener(
+                    &b.config.name,
+                    &context.effective_config(),
+                    listener_count > 1 && b.config.name.eq_ignore_ascii_case(&inter_broker_name),
+                ),
+                limits: context.connections.clone(),
             };
             servers.push(tokio::spawn(listener.run(shutdown_rx.clone())));
         }
@@ -476,6 +484,7 @@ impl Broker {
                 max_wait_ms: config.replica_fetch_wait_max_ms(),
                 partition_max_bytes: config.replica_fetch_max_bytes(),
                 sasl: inter_broker_sasl.clone(),
+                quotas: context.replication.clone(),
             },
             inter_broker_tls,
             shutdown_rx.clone(),
@@ -508,6 +517,19 @@ impl Broker {
             spawn_periodic(context.clone(), shutdown_rx.clone(), TICK, |ctx| {
                 ctx.replicas.tick()
             }),
+            spawn_periodic(
+                context.clone(),
+                shutdown_rx.clone(),
+                Duration::from_millis(config.replica_high_watermark_checkpoint_interval_ms()),
+                // Logged where it failed; the next interval tries again.
+                |ctx| drop(ctx.replicas.checkpoint_high_watermarks()),
+            ),
+            spawn_periodic(
+                context.clone(),
+                shutdown_rx.clone(),
+                Duration::from_millis(config.log_flush_offset_checkpoint_interval_ms()),
+                |ctx| drop(ctx.replicas.checkpoint_recovery_points()),
+            ),
             spawn_periodic(context.clone(), shutdown_rx.clone(), SESSION_CHECK, |ctx| {
                 ctx.groups.expire_sessions()
             }),

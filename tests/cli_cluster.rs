@@ -7,6 +7,8 @@
 mod common;
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::{run_tool, start_cluster, wait_until, RawClient, ToolOutput};
@@ -278,7 +280,20 @@ async fn a_new_broker_takes_its_share_through_a_generated_plan() {
             &plan_file,
         ],
     );
-    let rows: Vec<&str> = verified.ok().lines().skip(1).collect();
+    // The table, then the throttles --verify clears once all is in place.
+    let rows: Vec<&str> = verified
+        .ok()
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.starts_with("Clearing "))
+        .collect();
+    assert!(
+        verified
+            .stdout
+            .contains("Clearing broker-level throttles on brokers 1,2,3,4\n"),
+        "{}",
+        verified.stdout
+    );
     assert_eq!(rows.len(), plan["partitions"].as_array().unwrap().len());
     assert!(rows.iter().all(|r| r.ends_with("complete")), "{rows:?}");
     assert_eq!(
@@ -663,4 +678,315 @@ async fn preferred_leaders_come_back_by_election_after_a_restart() {
             .trim(),
         ""
     );
+}
+
+/// The dynamic configs of a resource (2 a topic, 4 a broker) named in
+/// `keys`, as the broker on `port` describes them: value and source.
+fn described(
+    port: u16,
+    resource_type: i8,
+    name: &str,
+    keys: &[&str],
+) -> BTreeMap<String, (String, i8)> {
+    use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
+    use kafka_protocol::messages::DescribeConfigsRequest;
+    use kafka_protocol::protocol::StrBytes;
+    let request =
+        DescribeConfigsRequest::default().with_resources(vec![DescribeConfigsResource::default()
+            .with_resource_type(resource_type)
+            .with_resource_name(StrBytes::from_string(name.to_string()))
+            .with_configuration_keys(Some(
+                keys.iter()
+                    .map(|k| StrBytes::from_string(k.to_string()))
+                    .collect(),
+            ))]);
+    let response = RawClient::connect(port)
+        .call(&request, 4)
+        .expect("DescribeConfigs answered");
+    let result = &response.results[0];
+    assert_eq!(result.error_code, 0, "{:?}", result.error_message);
+    result
+        .configs
+        .iter()
+        .map(|c| {
+            (
+                c.name.to_string(),
+                (
+                    c.value.as_ref().map(|v| v.to_string()).unwrap_or_default(),
+                    c.config_source,
+                ),
+            )
+        })
+        .collect()
+}
+
+/// DescribeConfigs' sources.
+const DYNAMIC_TOPIC: i8 = 1;
+const DYNAMIC_BROKER: i8 = 2;
+const DEFAULT: i8 = 5;
+
+/// A reassignment throttled to `RATE` bytes per second takes at least the
+/// time that rate allows for the bytes moved, where the same move
+/// unthrottled does not; the data arrives intact; --verify clears the
+/// throttles (and keeps them with --preserve-throttles).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_throttled_reassignment_moves_at_the_rate_and_verify_clears_it() {
+    use rdkafka::producer::FutureRecord;
+    // Samples of one second, two of them, so that the rate is measured
+    // over at most two seconds; fetches of at most CHUNK bytes.
+    const CHUNK: usize = 65_536;
+    const RATE: usize = 512 * 1024;
+    const RECORDS: usize = 512;
+    const RECORD: usize = 8 * 1024;
+    let mut overrides = CLUSTER.to_vec();
+    let fetch_max = format!("replica.fetch.max.bytes={CHUNK}");
+    overrides.extend([
+        "replication.quota.window.num=2",
+        "replication.quota.window.size.seconds=1",
+        fetch_max.as_str(),
+    ]);
+    let metrics_ports = [common::free_port(), common::free_port()];
+    let metrics: Vec<String> = metrics_ports
+        .iter()
+        .map(|p| format!("metrics.listener=http://127.0.0.1:{p}"))
+        .collect();
+    let brokers = common::start_cluster_per_node(
+        2,
+        &overrides,
+        &[&[metrics[0].as_str()], &[metrics[1].as_str()]],
+    );
+    let port_of = |id: i32| brokers[(id - 1) as usize].port;
+    let bs = brokers[0].bootstrap();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let payload = |topic: &str, i: usize| -> Vec<u8> {
+        format!("{topic}-{i}-")
+            .bytes()
+            .cycle()
+            .take(RECORD)
+            .collect()
+    };
+    // Batches well under CHUNK, so no fetch returns more than CHUNK.
+    let producer = common::producer(&bs, &[("batch.size", "32768"), ("linger.ms", "20")]);
+    let mut plans = BTreeMap::new();
+    for topic in ["fast", "slow"] {
+        tool(
+            &bs,
+            &[
+                "create",
+                "--topic",
+                topic,
+                "--partitions",
+                "1",
+                "--replication-factor",
+                "1",
+            ],
+        )
+        .ok();
+        let mut sends = Vec::new();
+        for i in 0..RECORDS {
+            let value = payload(topic, i);
+            let record = FutureRecord::<(), _>::to(topic)
+                .partition(0)
+                .payload(&value);
+            sends.push(
+                producer
+                    .send_result(record)
+                    .unwrap_or_else(|(e, _)| panic!("enqueue: {e}")),
+            );
+        }
+        for s in sends {
+            s.await.expect("delivery").expect("delivered");
+        }
+        let from = metadata(brokers[0].port, topic).1[&0].replicas[0];
+        let to = 3 - from;
+        let plan = write(
+            &dir,
+            &format!("{topic}.json"),
+            &plan_of(&[(topic, 0, vec![to])]),
+        );
+        plans.insert(topic, (plan, from, to));
+    }
+    let elapsed = |out: ToolOutput| -> f64 {
+        let v: Value = serde_json::from_str(out.ok()).expect("JSON");
+        v["elapsed_secs"].as_f64().expect("elapsed_secs")
+    };
+    let execute = |plan: &str, throttle: Option<&str>| {
+        let mut args = vec![
+            "reassign",
+            "--execute",
+            "--reassignment-json-file",
+            plan,
+            "--output",
+            "json",
+        ];
+        if let Some(rate) = throttle {
+            args.extend(["--throttle", rate]);
+        }
+        tool(&bs, &args)
+    };
+    let unthrottled = elapsed(execute(&plans["fast"].0, None));
+    let rate = RATE.to_string();
+    let (slow_plan, from, to) = plans["slow"].clone();
+    // The source's leader and the destination's follower byte rates,
+    // scraped while the throttled move runs: their highest.
+    let moving = Arc::new(AtomicBool::new(true));
+    let watcher = {
+        let moving = moving.clone();
+        let (leader, follower) = (
+            metrics_ports[(from - 1) as usize],
+            metrics_ports[(to - 1) as usize],
+        );
+        std::thread::spawn(move || {
+            let read = |port, name| {
+                common::scrape::sample(&common::scrape::scrape(port), name, &[])
+                    .unwrap_or_else(|| panic!("{name} scraped"))
+            };
+            let mut highest = (0f64, 0f64);
+            while moving.load(Ordering::Relaxed) {
+                highest.0 = highest
+                    .0
+                    .max(read(leader, "kafka_server_leaderreplication_byte_rate"));
+                highest.1 = highest
+                    .1
+                    .max(read(follower, "kafka_server_followerreplication_byte_rate"));
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            highest
+        })
+    };
+    let throttled = elapsed(execute(&slow_plan, Some(&rate)));
+    moving.store(false, Ordering::Relaxed);
+    let (leader_rate, follower_rate) = watcher.join().expect("the scraper");
+    // What the samples keep is at most two seconds' worth and one fetch,
+    // over at least a second.
+    let most = (2 * RATE + CHUNK) as f64;
+    assert!(
+        leader_rate > 0.0 && leader_rate <= most,
+        "leader byte rate {leader_rate}"
+    );
+    assert!(
+        follower_rate > 0.0 && follower_rate <= most,
+        "follower byte rate {follower_rate}"
+    );
+    // Each fetch goes ahead only while the bytes of the samples kept (the
+    // last two seconds at most) are within RATE over their span, so any
+    // one second moves at most 2 * RATE + CHUNK bytes.
+    let bytes = (RECORDS * RECORD) as f64;
+    let bound = bytes / (2 * RATE + CHUNK) as f64 - 1.0;
+    assert!(
+        throttled >= bound,
+        "{bytes} bytes at {RATE} B/s moved in {throttled:.2} s, under the {bound:.2} s the rate allows"
+    );
+    assert!(
+        throttled > unthrottled,
+        "throttled {throttled:.2} s, unthrottled {unthrottled:.2} s"
+    );
+    assert_eq!(metadata(brokers[0].port, "slow").1[&0].replicas, [to]);
+
+    // The throttles as Kafka's tool sets them, still in place.
+    let replicas = [
+        "leader.replication.throttled.replicas",
+        "follower.replication.throttled.replicas",
+    ];
+    let rates = [
+        "leader.replication.throttled.rate",
+        "follower.replication.throttled.rate",
+    ];
+    let topic_configs = || described(brokers[0].port, 2, "slow", &replicas);
+    assert_eq!(
+        topic_configs(),
+        BTreeMap::from([
+            (
+                replicas[0].to_string(),
+                (format!("0:{from}"), DYNAMIC_TOPIC)
+            ),
+            (replicas[1].to_string(), (format!("0:{to}"), DYNAMIC_TOPIC)),
+        ])
+    );
+    for id in [1, 2] {
+        let set = described(port_of(id), 4, &id.to_string(), &rates);
+        assert!(
+            set.values().all(|v| *v == (rate.clone(), DYNAMIC_BROKER)),
+            "broker {id}: {set:?}"
+        );
+    }
+    // A malformed list is INVALID_CONFIG naming the key.
+    {
+        use kafka_protocol::messages::incremental_alter_configs_request::{
+            AlterConfigsResource, AlterableConfig,
+        };
+        use kafka_protocol::messages::IncrementalAlterConfigsRequest;
+        use kafka_protocol::protocol::StrBytes;
+        let request = IncrementalAlterConfigsRequest::default().with_resources(vec![
+            AlterConfigsResource::default()
+                .with_resource_type(2)
+                .with_resource_name(StrBytes::from_static_str("slow"))
+                .with_configs(vec![AlterableConfig::default()
+                    .with_name(StrBytes::from_static_str(replicas[1]))
+                    .with_config_operation(0)
+                    .with_value(Some(StrBytes::from_static_str("0-2")))]),
+        ]);
+        let response = RawClient::connect(brokers[0].port)
+            .call(&request, 1)
+            .expect("IncrementalAlterConfigs answered");
+        let refused = &response.responses[0];
+        assert_eq!(refused.error_code, 40, "INVALID_CONFIG");
+        let message = refused.error_message.as_deref().unwrap_or_default();
+        assert!(message.contains(replicas[1]), "{message}");
+    }
+
+    // --verify --preserve-throttles keeps them; --verify clears them.
+    tool(
+        &bs,
+        &[
+            "reassign",
+            "--verify",
+            "--preserve-throttles",
+            "--reassignment-json-file",
+            &slow_plan,
+        ],
+    )
+    .ok();
+    assert_eq!(topic_configs()[replicas[0]].1, DYNAMIC_TOPIC);
+    let verified = tool(
+        &bs,
+        &[
+            "reassign",
+            "--verify",
+            "--reassignment-json-file",
+            &slow_plan,
+        ],
+    );
+    assert!(
+        verified.ok().contains(
+            "Clearing broker-level throttles on brokers 1,2\nClearing topic-level throttles on topic(s) slow\n"
+        ),
+        "{}",
+        verified.stdout
+    );
+    assert!(
+        topic_configs()
+            .values()
+            .all(|v| *v == (String::new(), DEFAULT)),
+        "{:?}",
+        topic_configs()
+    );
+    for id in [1, 2] {
+        let set = described(port_of(id), 4, &id.to_string(), &rates);
+        assert!(
+            set.values().all(|v| *v == (i64::MAX.to_string(), DEFAULT)),
+            "broker {id}: {set:?}"
+        );
+    }
+
+    // Every record arrived, as written.
+    let read = common::consume(&bs, "slow", 0, 0, RECORDS, Duration::from_secs(30));
+    assert_eq!(read.len(), RECORDS);
+    for (i, r) in read.iter().enumerate() {
+        assert_eq!(
+            r.value.as_deref(),
+            Some(payload("slow", i).as_slice()),
+            "record {i}"
+        );
+    }
 }

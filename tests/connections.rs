@@ -1,7 +1,7 @@
 //! What slow, idle and numerous clients may hold: connections.max.idle.ms,
-//! max.connections.per.ip and its overrides, queued.max.request.bytes, and
-//! memory that follows the bytes a client sent rather than the sizes it
-//! announced.
+//! max.connections.per.ip and its overrides (changed without a restart),
+//! queued.max.request.bytes, and memory that follows the bytes a client
+//! sent rather than the sizes it announced.
 
 mod common;
 
@@ -10,7 +10,7 @@ use std::net::TcpStream;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use common::{create_topic, wait_until, BrokerProcess, RawClient};
+use common::{create_topic, run_tool, wait_until, BrokerProcess, RawClient};
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::{
     ApiKey, ApiVersionsRequest, BrokerId, FetchRequest, RequestHeader, TopicName,
@@ -177,6 +177,46 @@ fn max_connections_per_ip_refuses_the_next_connection_but_honours_overrides() {
 
 /// With max.connections reached by clients that went quiet, newcomers are
 /// turned away only until connections.max.idle.ms reaps the quiet ones.
+/// Whether, with two connections from `from` open and served, a third is
+/// closed by the broker.
+fn third_connection_refused(from: &str, port: u16) -> bool {
+    let mut open: Vec<RawClient> = (0..2).map(|_| common::connect_from(from, port)).collect();
+    assert!(open.iter_mut().all(served), "two connections are served");
+    let mut third = common::connect_from(from, port);
+    closed_within(&mut third, Duration::from_secs(1))
+}
+
+/// max.connections.per.ip set and removed as a dynamic broker config
+/// applies to new connections without a restart, as in Kafka.
+#[test]
+fn max_connections_per_ip_changes_without_a_restart() {
+    let broker = BrokerProcess::start(&[]);
+    let config_admin = env!("CARGO_BIN_EXE_config-admin");
+    let alter = |change: &[&str]| {
+        let mut args = vec!["--alter", "--broker-defaults"];
+        args.extend_from_slice(change);
+        let out = run_tool(config_admin, &broker.bootstrap(), &args, b"");
+        assert_eq!(out.code, Some(0), "{}", out.stderr);
+    };
+    assert!(!third_connection_refused("127.0.0.3", broker.port));
+    alter(&["--add-config", "max.connections.per.ip=2"]);
+    assert!(
+        wait_until(Duration::from_secs(20), || third_connection_refused(
+            "127.0.0.3",
+            broker.port
+        )),
+        "the dynamic max.connections.per.ip never applied"
+    );
+    alter(&["--delete-config", "max.connections.per.ip"]);
+    assert!(
+        wait_until(Duration::from_secs(20), || !third_connection_refused(
+            "127.0.0.3",
+            broker.port
+        )),
+        "removing the dynamic max.connections.per.ip never applied"
+    );
+}
+
 #[test]
 fn reaped_idle_connections_make_room_under_max_connections() {
     let broker = BrokerProcess::start(&["max.connections=3", "connections.max.idle.ms=1500"]);

@@ -4,7 +4,8 @@
 //! connection muted meanwhile), for one client id and not another: the
 //! produce byte rate, the request quota (request_percentage) and the
 //! controller mutation quota (KIP-599), with their metrics on the
-//! metrics endpoint.
+//! metrics endpoint; and the connection creation rates of KIP-612, per
+//! client address and broker-wide.
 
 mod common;
 
@@ -13,11 +14,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::scrape::{sample, scrape};
-use common::{free_port, run_tool, wait_until, BrokerProcess, RawClient};
+use common::{connect_from, free_port, run_tool, wait_until, BrokerProcess, RawClient};
 use kafka_protocol::messages::create_topics_request::CreatableTopic;
 use kafka_protocol::messages::delete_topics_request::DeleteTopicState;
 use kafka_protocol::messages::{
-    CreateTopicsRequest, DeleteTopicsRequest, MetadataRequest, MetadataResponse, TopicName,
+    ApiVersionsRequest, CreateTopicsRequest, DeleteTopicsRequest, MetadataRequest,
+    MetadataResponse, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
 use rdkafka::config::ClientConfig;
@@ -542,4 +544,133 @@ fn the_controller_mutation_quota_refuses_new_clients_and_throttles_old_ones() {
         &[("request", "CreateTopics")],
     );
     assert!(throttled.is_some_and(|t| t > 4000.0), "{throttled:?}");
+}
+
+/// Whether a new connection from `client` is served: its ApiVersions is
+/// answered rather than the connection closed unread.
+fn served(mut client: RawClient) -> bool {
+    client.call(&ApiVersionsRequest::default(), 0).is_some()
+}
+
+#[test]
+fn an_address_over_its_connection_creation_rate_is_held_off_and_others_are_not() {
+    let metrics_port = free_port();
+    let listener = format!("metrics.listener=http://127.0.0.1:{metrics_port}");
+    let mut overrides = SHORT_WINDOW.to_vec();
+    overrides.push(&listener);
+    let broker = BrokerProcess::start(&overrides);
+    let bs = broker.bootstrap();
+    let set = run_tool(
+        CONFIG_ADMIN,
+        &bs,
+        &[
+            "--alter",
+            "--ip",
+            "127.0.0.1",
+            "--add-config",
+            "connection_creation_rate=2",
+        ],
+        b"",
+    );
+    assert_eq!(set.code, Some(0), "{}", set.stderr);
+    let described = run_tool(
+        CONFIG_ADMIN,
+        &bs,
+        &["--describe", "--entity-type", "ips"],
+        b"",
+    );
+    assert_eq!(
+        described.stdout.trim(),
+        "Quota configs for ip '127.0.0.1' are connection_creation_rate=2.0",
+        "{}",
+        described.stderr
+    );
+    let refused = run_tool(
+        CONFIG_ADMIN,
+        &bs,
+        &[
+            "--alter",
+            "--ip",
+            "not-an-address",
+            "--add-config",
+            "connection_creation_rate=2",
+        ],
+        b"",
+    );
+    assert_ne!(refused.code, Some(0));
+    assert!(
+        refused
+            .stderr
+            .contains("not-an-address is not a valid IP or resolvable host"),
+        "{}",
+        refused.stderr
+    );
+
+    // config-admin's own connections count too: once the address is
+    // served again, connections faster than two a second are soon held for
+    // the throttle and closed unanswered.
+    let port = broker.port;
+    assert!(
+        wait_until(Duration::from_secs(10), || served(RawClient::connect(port))),
+        "127.0.0.1 is never served"
+    );
+    let held = (0..20)
+        .find_map(|_| {
+            let started = Instant::now();
+            (!served(RawClient::connect(port))).then(|| started.elapsed())
+        })
+        .expect("twenty connections in a row were all served");
+    assert!(
+        held <= Duration::from_millis(1500),
+        "a throttled connection is held at most one window, was {held:?}"
+    );
+    // Another address has no quota: it is served meanwhile.
+    for _ in 0..5 {
+        assert!(served(connect_from("127.0.0.2", port)));
+    }
+    let samples = scrape(metrics_port);
+    let throttled = sample(
+        &samples,
+        "kafka_server_socket_server_metrics_ip_connection_accept_throttled_total",
+        &[("listener", "PLAINTEXT")],
+    );
+    assert!(throttled.is_some_and(|t| t >= 1.0), "{throttled:?}");
+    // Refused connections are not counted, so the address is served again
+    // once its rate is back under the quota.
+    assert!(
+        wait_until(Duration::from_secs(10), || served(RawClient::connect(port))),
+        "127.0.0.1 is never served again"
+    );
+}
+
+#[test]
+fn the_broker_connection_creation_rate_delays_connections_without_refusing_them() {
+    let metrics_port = free_port();
+    let listener = format!("metrics.listener=http://127.0.0.1:{metrics_port}");
+    let mut overrides = SHORT_WINDOW.to_vec();
+    overrides.push(&listener);
+    overrides.push("max.connection.creation.rate=2");
+    let broker = BrokerProcess::start(&overrides);
+    let port = broker.port;
+    let started = Instant::now();
+    for i in 0..8 {
+        assert!(
+            served(RawClient::connect(port)),
+            "connection {i} was refused"
+        );
+    }
+    // Eight connections at two a second over a one-second span: the
+    // listener waits before serving at least the last few.
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "eight connections took only {:?}",
+        started.elapsed()
+    );
+    let samples = scrape(metrics_port);
+    let delayed = sample(
+        &samples,
+        "kafka_server_socket_server_metrics_connection_accept_throttled_total",
+        &[("listener", "PLAINTEXT")],
+    );
+    assert!(delayed.is_some_and(|d| d >= 1.0), "{delayed:?}");
 }

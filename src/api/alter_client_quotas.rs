@@ -1,8 +1,8 @@
 //! AlterClientQuotas (KIP-546): sets and removes quotas of users, client
-//! ids and their defaults through the metadata quorum, so that every
-//! broker applies them. Each entry's entity and values are checked as
-//! Kafka's controller checks them (INVALID_REQUEST with its message); the
-//! valid entries are written together.
+//! ids, client addresses (KIP-612) and their defaults through the metadata
+//! quorum, so that every broker applies them. Each entry's entity and
+//! values are checked as Kafka's controller checks them (INVALID_REQUEST
+//! with its message); the valid entries are written together.
 
 use std::sync::Arc;
 
@@ -40,10 +40,10 @@ fn check(entry: &RequestEntry) -> Result<(QuotaEntity, Ops), (ResponseError, Str
         }
         if op.remove {
             // Removing a key that is not a quota key is refused too.
-            quota::check_value(&op.key, 1.0).map_err(invalid)?;
+            quota::check_value(&entity, &op.key, 1.0).map_err(invalid)?;
             ops.push((op.key.to_string(), None));
         } else {
-            quota::check_value(&op.key, op.value).map_err(invalid)?;
+            quota::check_value(&entity, &op.key, op.value).map_err(invalid)?;
             ops.push((op.key.to_string(), Some(op.value)));
         }
     }

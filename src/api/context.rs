@@ -11,6 +11,7 @@ use crate::config::BrokerConfig;
 use crate::coordinator_records::partition_for;
 use crate::group::{GroupCoordinator, OFFSETS_TOPIC};
 use crate::partition::ReplicaManager;
+use crate::quota::replication::ReplicationQuotas;
 use crate::quota::{MutationQuota, Mute, QuotaExceeded, QuotaManager, QuotaType};
 use crate::security::acl::{AclOperation, ResourceType};
 use crate::security::authorizer::{Authorization, Authorizer};
@@ -41,6 +42,10 @@ pub struct BrokerContext {
     /// Client telemetry (KIP-714): instances and their pushed metrics.
     pub telemetry: crate::telemetry::ClientTelemetry,
     pub quotas: QuotaManager,
+    /// Connection counts and creation rates, shared by every listener.
+    pub connections: Arc<crate::server::limits::ConnectionLimits>,
+    /// Replication throttles (KIP-73), shared with the replica fetchers.
+    pub replication: Arc<ReplicationQuotas>,
 }
 
 impl BrokerContext {
@@ -165,7 +170,11 @@ impl BrokerContext {
         let (config, changed) = self.refresh_config(&image);
         if changed {
             self.reconfigure_tls(&config);
+            if let Err(e) = self.connections.reconfigure(&config) {
+                tracing::error!(error = %e, "cannot apply the dynamic connection limits; the previous ones stay");
+            }
         }
+        self.replication.update(&config, &image, self.node_id);
         let hosted = image.hosted_partitions(self.node_id, &config);
         self.replicas.apply(&hosted);
         self.applied_epoch.fetch_max(image.epoch, Ordering::AcqRel);

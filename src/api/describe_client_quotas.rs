@@ -32,11 +32,7 @@ fn components(request: &[ComponentData]) -> Result<Vec<(&'static str, Match)>, S
         let kind = match c.entity_type.as_str() {
             quota::USER => quota::USER,
             quota::CLIENT_ID => quota::CLIENT_ID,
-            quota::IP => {
-                return Err(
-                    "IP quotas (connection_creation_rate) are not supported by this broker".into(),
-                )
-            }
+            quota::IP => quota::IP,
             other => return Err(format!("Unhandled client quota entity type: {other}")),
         };
         if out.iter().any(|(k, _)| *k == kind) {
@@ -61,6 +57,7 @@ fn components(request: &[ComponentData]) -> Result<Vec<(&'static str, Match)>, S
 fn matches(entity: &QuotaEntity, components: &[(&str, Match)], strict: bool) -> bool {
     let part = |kind: &str| match kind {
         quota::USER => entity.user.as_ref(),
+        quota::IP => entity.ip.as_ref(),
         _ => entity.client_id.as_ref(),
     };
     let all = components.iter().all(|(kind, m)| match (part(kind), m) {
@@ -70,7 +67,10 @@ fn matches(entity: &QuotaEntity, components: &[(&str, Match)], strict: bool) -> 
         (Some(EntityName::Named(_)), Match::Any) => true,
         _ => false,
     });
-    let parts = usize::from(entity.user.is_some()) + usize::from(entity.client_id.is_some());
+    let parts = [&entity.user, &entity.client_id, &entity.ip]
+        .iter()
+        .filter(|p| p.is_some())
+        .count();
     all && (!strict || parts == components.len())
 }
 
@@ -85,6 +85,7 @@ fn entity_data(entity: &QuotaEntity) -> Vec<EntityData> {
         .iter()
         .map(|u| part(quota::USER, u))
         .chain(entity.client_id.iter().map(|c| part(quota::CLIENT_ID, c)))
+        .chain(entity.ip.iter().map(|a| part(quota::IP, a)))
         .collect()
 }
 

@@ -48,6 +48,11 @@ fn read_all(
 ) -> (Vec<FetchableTopicResponse>, usize) {
     let mut left = max_bytes;
     let mut total = 0usize;
+    // Kafka's shouldLeaderThrottle: while this broker's leader throttle is
+    // exceeded, a follower outside the ISR gets nothing of a throttled
+    // partition; its fetch offset still counts, for the ISR.
+    let leader_quota = &broker.replication.leader;
+    let over_quota = replica.is_some() && leader_quota.is_quota_exceeded();
     let mut topics = Vec::with_capacity(wanted.len());
     for w in wanted {
         let mut partitions = Vec::with_capacity(w.partitions.len());
@@ -78,12 +83,15 @@ fn read_all(
                 let Some(replica) = replica else {
                     return p.read(offset, left.min(partition_max), isolation, min_one);
                 };
+                let held_back = over_quota
+                    && leader_quota.is_throttled(name, index)
+                    && !p.isr().contains(&replica);
                 let (read, expand) = broker.replicas.follower_fetch(
                     name,
                     index,
                     replica,
                     offset,
-                    left.min(partition_max),
+                    (!held_back).then_some(left.min(partition_max)),
                 )?;
                 if let Some(isr) = expand {
                     expansions.retain(|e| (e.0.as_str(), e.1) != (name, index));
@@ -131,6 +139,25 @@ fn read_all(
         );
     }
     (topics, total)
+}
+
+/// Counts what a follower's fetch returned of partitions throttled here
+/// as a leader against the leader throttle (Kafka's
+/// sizeOfThrottledPartitions), whether or not the follower is in the ISR.
+fn record_throttled(broker: &BrokerContext, wanted: &[Wanted], topics: &[FetchableTopicResponse]) {
+    let quota = &broker.replication.leader;
+    let bytes: usize = wanted
+        .iter()
+        .zip(topics)
+        .filter_map(|(w, t)| Some((w.name.as_ref().ok()?, t)))
+        .flat_map(|(name, t)| {
+            t.partitions
+                .iter()
+                .filter(move |p| quota.is_throttled(name, p.partition_index))
+        })
+        .map(|p| p.records.as_ref().map_or(0, |r| r.len()))
+        .sum();
+    quota.record(bytes);
 }
 
 impl Handler for Fetch {
@@ -249,6 +276,9 @@ impl Handler for Fetch {
                     }
                 }
             });
+        }
+        if replica.is_some() {
+            record_throttled(&broker, &wanted, &topics);
         }
         let response = FetchResponse::default()
             .with_session_id(0)

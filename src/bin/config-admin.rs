@@ -91,7 +91,7 @@ async fn run(
     if let Some(Alteration::Quotas(ops)) = &alteration {
         let quota = QuotaTarget {
             user: Some(QuotaName::Named(target.name.clone().unwrap_or_default())),
-            client: None,
+            ..QuotaTarget::default()
         };
         cli::out(apply::alter_quotas(&settings, &quota, ops).await?);
         return Ok(());

@@ -12,7 +12,7 @@ use gregor::cli::topic_admin::{
 };
 use gregor::cli::{self, OutputFormat};
 use gregor::client::admin::{Admin, NewTopicSpec};
-use gregor::client::reassign::Reassignments;
+use gregor::client::reassign::{throttle, Reassignments};
 use gregor::client::{producers, ClientSettings};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -259,6 +259,14 @@ async fn reassign(
         if let Some(failure) = reassign::not_in_place(&progress) {
             bail!(failure);
         }
+        // As Kafka's tool: once every partition is in place, the throttles
+        // a throttled --execute set have done their work.
+        if !args.preserve_throttles {
+            let cleared = throttle::clear(admin, &plan).await?;
+            if args.output == OutputFormat::Table {
+                cli::out(reassign::cleared_notice(&cleared));
+            }
+        }
         return Ok(());
     }
 
@@ -266,9 +274,18 @@ async fn reassign(
     let reassign::Execution {
         mut moves,
         rollback,
+        throttles,
     } = reassign::prepare(admin, settings, &plan, args.additional).await?;
     if args.output == OutputFormat::Table {
         cli::out(reassign::rollback_notice(&rollback));
+    }
+    // Set before the moves start, so that they are throttled from their
+    // first fetch.
+    if let Some(rate) = args.throttle {
+        throttles.apply(admin, rate).await?;
+        if args.output == OutputFormat::Table {
+            cli::out(reassign::throttle_notice(rate));
+        }
     }
     let started = Instant::now();
     moves.start(&plan).await?;

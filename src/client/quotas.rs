@@ -1,5 +1,6 @@
 //! Client quotas as kafka-configs.sh describes and alters them: on a user,
-//! a client id, or a client id of a user, each a name or the default.
+//! a client id, or a client id of a user, each a name or the default; or
+//! on a client address or the default address.
 //! librdkafka has neither DescribeClientQuotas nor AlterClientQuotas, so
 //! they go through this library's own Kafka-protocol connection.
 
@@ -18,6 +19,7 @@ use super::ClientSettings;
 /// Kafka's entity types.
 const USER: &str = "user";
 const CLIENT_ID: &str = "client-id";
+const IP: &str = "ip";
 
 /// One part of a quota entity as the flags name it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,11 +31,12 @@ pub enum QuotaName {
     Every,
 }
 
-/// A user, a client id, or both.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A user, a client id, or both; or an address alone.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct QuotaTarget {
     pub user: Option<QuotaName>,
     pub client: Option<QuotaName>,
+    pub ip: Option<QuotaName>,
 }
 
 impl QuotaTarget {
@@ -42,6 +45,7 @@ impl QuotaTarget {
             .iter()
             .map(|u| (USER, u))
             .chain(self.client.iter().map(|c| (CLIENT_ID, c)))
+            .chain(self.ip.iter().map(|a| (IP, a)))
     }
 
     /// How kafka-configs.sh names the entity when it is done.
@@ -76,10 +80,14 @@ impl QuotaEntry {
                 None => format!("the default {label}"),
             })
         };
-        let entity: Vec<String> = [name(USER, "user-principal"), name(CLIENT_ID, "client-id")]
-            .into_iter()
-            .flatten()
-            .collect();
+        let entity: Vec<String> = [
+            name(USER, "user-principal"),
+            name(CLIENT_ID, "client-id"),
+            name(IP, "ip"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
         let values: Vec<String> = self
             .quotas
             .iter()
@@ -228,6 +236,14 @@ mod tests {
         assert_eq!(
             entry.kafka_line(),
             "Quota configs for user-principal 'alice', the default client-id are producer_byte_rate=1024.0"
+        );
+        let address = QuotaEntry {
+            entity: [(IP.to_string(), Some("10.0.0.1".to_string()))].into(),
+            quotas: [("connection_creation_rate".to_string(), 5.0)].into(),
+        };
+        assert_eq!(
+            address.kafka_line(),
+            "Quota configs for ip '10.0.0.1' are connection_creation_rate=5.0"
         );
         assert!(quota_ops(&[("producer_byte_rate".into(), "fast".into())], &[]).is_err());
         assert_eq!(

@@ -24,6 +24,7 @@ use tokio::task::JoinHandle;
 use super::broker_client::BrokerConnection;
 use super::metadata::MetadataImage;
 use crate::partition::{now_ms, Partition, ReplicaManager};
+use crate::quota::replication::ReplicationQuotas;
 use crate::security::sasl::client::SaslClientConfig;
 use crate::security::tls::ClientTls;
 
@@ -39,6 +40,8 @@ pub struct FetcherConfig {
     pub partition_max_bytes: i32,
     /// How to log in to leaders on a SASL listener.
     pub sasl: Option<Arc<SaslClientConfig>>,
+    /// The replication throttles; the follower one applies here.
+    pub quotas: Arc<ReplicationQuotas>,
 }
 
 /// The partitions this broker follows, by leader.
@@ -256,10 +259,18 @@ async fn fetch(
     reconciled: &mut HashMap<Key, i32>,
     config: &FetcherConfig,
 ) -> std::io::Result<()> {
+    let quota = &config.quotas.follower;
+    let over_quota = quota.is_quota_exceeded();
+    // Kafka's shouldFollowerThrottle: while the follower throttle is
+    // exceeded, throttled partitions this replica is not in the ISR of
+    // are left out of the fetch.
+    let held_back =
+        |p: &Partition| quota.is_throttled(&p.topic, p.index) && !p.isr().contains(&config.node_id);
     let mut topics: BTreeMap<String, Vec<FetchPartition>> = BTreeMap::new();
     for p in partitions
         .iter()
         .filter(|p| reconciled.get(&key(p)) == Some(&p.leader_epoch()))
+        .filter(|p| !(over_quota && held_back(p)))
     {
         topics.entry(p.topic.clone()).or_default().push(
             FetchPartition::default()
@@ -307,6 +318,9 @@ async fn fetch(
             match ResponseError::try_from_code(data.error_code) {
                 None => {
                     let records = data.records.unwrap_or_default();
+                    if quota.is_throttled(&p.topic, p.index) {
+                        quota.record(records.len());
+                    }
                     if let Err(e) = p.append_as_follower(&records, data.high_watermark, now_ms()) {
                         tracing::warn!(topic = %p.topic, partition = p.index, error = %e, "cannot append fetched records");
                         reconciled.remove(&key(p));

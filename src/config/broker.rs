@@ -173,6 +173,13 @@ pub static BROKER_CONFIGS: &[ConfigDef] = &[
         "Largest response a Fetch request may get, whatever the client asks.",
     ),
     def(
+        "follower.replication.throttled.rate",
+        Long,
+        Some("9223372036854775807"),
+        Some(0),
+        "Bytes per second this broker fetches as a follower of the replicas follower.replication.throttled.replicas throttles, while they are outside the ISR.",
+    ),
+    def(
         "gregor.scram.bootstrap.credentials",
         ConfigKind::String,
         None,
@@ -334,6 +341,13 @@ pub static BROKER_CONFIGS: &[ConfigDef] = &[
         "Share of a broker's preferred partitions led elsewhere before leadership is moved back.",
     ),
     def(
+        "leader.replication.throttled.rate",
+        Long,
+        Some("9223372036854775807"),
+        Some(0),
+        "Bytes per second this broker sends as the leader of the replicas leader.replication.throttled.replicas throttles, to followers outside the ISR.",
+    ),
+    def(
         "listeners",
         List,
         Some("PLAINTEXT://127.0.0.1:9092"),
@@ -409,6 +423,13 @@ pub static BROKER_CONFIGS: &[ConfigDef] = &[
         None,
         Some(0),
         "Default flush.ms.",
+    ),
+    def(
+        "log.flush.offset.checkpoint.interval.ms",
+        Int,
+        Some("60000"),
+        Some(0),
+        "How often each log's recovery point is written to recovery-point-offset-checkpoint.",
     ),
     def(
         "log.flush.scheduler.interval.ms",
@@ -522,6 +543,13 @@ pub static BROKER_CONFIGS: &[ConfigDef] = &[
         Some("60000"),
         Some(0),
         "Default file.delete.delay.ms.",
+    ),
+    def(
+        "max.connection.creation.rate",
+        Int,
+        Some("2147483647"),
+        Some(0),
+        "New connections per second the broker accepts; over it, the listener waits before serving the next one. Per listener with listener.name.<l>.max.connection.creation.rate; the inter-broker listener is held only to its own.",
     ),
     def(
         "max.connections",
@@ -692,11 +720,32 @@ pub static BROKER_CONFIGS: &[ConfigDef] = &[
         "Longest a follower's fetch waits at the leader for new data.",
     ),
     def(
+        "replica.high.watermark.checkpoint.interval.ms",
+        Long,
+        Some("5000"),
+        Some(1),
+        "How often high watermarks are written to replication-offset-checkpoint.",
+    ),
+    def(
         "replica.lag.time.max.ms",
         Long,
         Some("30000"),
         Some(1),
         "A follower that has not caught up for this long leaves the ISR.",
+    ),
+    def(
+        "replication.quota.window.num",
+        Int,
+        Some("11"),
+        Some(1),
+        "The number of samples replication throttles are measured over.",
+    ),
+    def(
+        "replication.quota.window.size.seconds",
+        Int,
+        Some("1"),
+        Some(1),
+        "The time span of each sample replication throttles are measured over.",
     ),
     def(
         "sasl.enabled.mechanisms",
@@ -1639,6 +1688,17 @@ impl BrokerConfig {
         self.long("telemetry.max.bytes").max(1) as usize
     }
 
+    /// `max.connection.creation.rate` for `listener` (its override, else
+    /// the broker's), or the broker-wide value without one.
+    pub fn max_connection_creation_rate(&self, listener: Option<&str>) -> i64 {
+        let name = "max.connection.creation.rate";
+        listener
+            .and_then(|l| self.listener_value(l, name))
+            .and_then(|v| v.trim().parse::<i64>().ok())
+            .unwrap_or_else(|| self.long(name))
+            .max(0)
+    }
+
     pub fn max_connections(&self) -> usize {
         self.long("max.connections").max(0) as usize
     }
@@ -1690,6 +1750,15 @@ impl BrokerConfig {
         self.long("log.cleaner.backoff.ms").max(1) as u64
     }
 
+    pub fn log_flush_offset_checkpoint_interval_ms(&self) -> u64 {
+        self.long("log.flush.offset.checkpoint.interval.ms").max(1) as u64
+    }
+
+    pub fn replica_high_watermark_checkpoint_interval_ms(&self) -> u64 {
+        self.long("replica.high.watermark.checkpoint.interval.ms")
+            .max(1) as u64
+    }
+
     pub fn log_retention_check_interval_ms(&self) -> u64 {
         self.long("log.retention.check.interval.ms").max(1) as u64
     }
@@ -1723,6 +1792,15 @@ impl BrokerConfig {
         crate::quota::QuotaWindow {
             samples: self.long("quota.window.num").max(1) as usize,
             window_ms: self.long("quota.window.size.seconds").max(1) as u64 * 1000,
+        }
+    }
+
+    /// `replication.quota.window.num` samples of
+    /// `replication.quota.window.size.seconds` each.
+    pub fn replication_quota_window(&self) -> crate::quota::QuotaWindow {
+        crate::quota::QuotaWindow {
+            samples: self.long("replication.quota.window.num").max(1) as usize,
+            window_ms: self.long("replication.quota.window.size.seconds").max(1) as u64 * 1000,
         }
     }
 
@@ -1919,6 +1997,8 @@ mod tests {
         b.queued_max_request_bytes();
         b.log_retention_check_interval_ms();
         b.log_cleaner_backoff_ms();
+        b.log_flush_offset_checkpoint_interval_ms();
+        b.replica_high_watermark_checkpoint_interval_ms();
         b.group_initial_rebalance_delay_ms();
         b.group_min_session_timeout_ms();
         b.group_max_session_timeout_ms();

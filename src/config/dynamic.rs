@@ -125,6 +125,9 @@ const CLUSTER_WIDE: &[&str] = &[
     "transaction.partition.verification.enable",
     // DynamicReplicationConfig.
     "follower.fetch.last.tiered.offset.enable",
+    // DynamicConfig.Broker: replication throttles (KIP-73).
+    "leader.replication.throttled.rate",
+    "follower.replication.throttled.rate",
     "metric.reporters",
     "config.providers",
 ];
@@ -225,5 +228,13 @@ mod tests {
         );
         assert!(validate(&one("max.connections", "10"), false).is_ok());
         assert!(validate(&one("log.retention.ms", "soon"), false).is_err());
+        // Replication throttles: per broker or the cluster default, bytes
+        // per second from 0.
+        assert!(validate(&one("leader.replication.throttled.rate", "1048576"), false).is_ok());
+        assert!(validate(&one("follower.replication.throttled.rate", "0"), true).is_ok());
+        assert!(validate(&one("leader.replication.throttled.rate", "-1"), true).is_err());
+        assert!(validate(&one("replication.quota.window.num", "5"), true)
+            .unwrap_err()
+            .starts_with("Cannot update these configs dynamically"));
     }
 }

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use super::broker::BrokerConfig;
 use super::def::{parse_i64, ConfigDef, ConfigError, ConfigKind};
 use super::{LogConfig, TimestampType};
+use crate::quota::replication::{ThrottledReplicas, FOLLOWER_REPLICAS, LEADER_REPLICAS};
 
 const fn def(
     name: &'static str,
@@ -100,6 +101,17 @@ pub static TOPIC_CONFIGS: &[(ConfigDef, Option<&str>)] = &[
     ),
     (
         def(
+            "follower.replication.throttled.replicas",
+            List,
+            Some(""),
+            None,
+            &[],
+            "Replicas throttled as followers (follower.replication.throttled.rate): partitionId:brokerId pairs, or * for all.",
+        ),
+        None,
+    ),
+    (
+        def(
             "index.interval.bytes",
             Int,
             Some("4096"),
@@ -108,6 +120,17 @@ pub static TOPIC_CONFIGS: &[(ConfigDef, Option<&str>)] = &[
             "Bytes of log between offset index entries.",
         ),
         Some("log.index.interval.bytes"),
+    ),
+    (
+        def(
+            "leader.replication.throttled.replicas",
+            List,
+            Some(""),
+            None,
+            &[],
+            "Replicas throttled as leaders (leader.replication.throttled.rate): partitionId:brokerId pairs, or * for all.",
+        ),
+        None,
     ),
     (
         def(
@@ -354,6 +377,13 @@ impl TopicConfig {
     pub fn set(&mut self, name: String, value: String) -> Result<(), ConfigError> {
         let def = topic_config_def(&name).ok_or_else(|| ConfigError::Unknown(name.clone()))?;
         def.validate(&value)?;
+        if matches!(name.as_str(), LEADER_REPLICAS | FOLLOWER_REPLICAS) {
+            ThrottledReplicas::parse(&name, &value).map_err(|reason| ConfigError::Invalid {
+                name: name.clone(),
+                value: value.clone(),
+                reason,
+            })?;
+        }
         self.overrides.insert(name, value.trim().to_string());
         Ok(())
     }

@@ -36,12 +36,15 @@
 //!   protects readers holding old file handles, and reads here happen under
 //!   the caller's lock.
 //! - Segments before the active one were fsynced when they were rolled, so
-//!   recovery after an unclean stop CRC-checks only the active segment; the
-//!   others are opened from their indexes when those agree with the log,
-//!   and are never cut (see `segment`). Only the active segment holds a
+//!   recovery after an unclean stop CRC-checks only the active segment, and
+//!   in it only the batches from the recovery point (`recovery_point`, kept
+//!   in recovery-point-offset-checkpoint) on; the others are opened from
+//!   their indexes when those agree with the log, and are never cut (see
+//!   `segment`). Only the active segment holds a
 //!   file descriptor.
 
 mod batch;
+mod checkpoint;
 mod cleaner;
 mod control;
 pub mod dump;
@@ -63,6 +66,9 @@ use std::time::Instant;
 
 use bytes::Bytes;
 
+pub use checkpoint::{
+    OffsetCheckpoint, RECOVERY_POINT_OFFSET_CHECKPOINT, REPLICATION_OFFSET_CHECKPOINT,
+};
 pub use control::{control_record_kind, has_transactional_batch, marker_batch};
 pub use error::{LogError, RecordError};
 pub use producer_state::ActiveProducer;
@@ -170,6 +176,21 @@ impl Log {
         recover: bool,
         now_ms: i64,
     ) -> Result<Log, LogError> {
+        Log::open_with_recovery_point(dir, config, recover.then_some(0), now_ms)
+    }
+
+    /// [`Log::open`], where after an unclean shutdown `recovery_point` is
+    /// how far the log was fsynced (recovery-point-offset-checkpoint; 0
+    /// when unknown): only the batches of the active segment from there
+    /// on are CRC-checked, so recovery time grows with the unflushed tail,
+    /// not with the data. Segments before the active one were fsynced when
+    /// they rolled and are never checked.
+    pub fn open_with_recovery_point(
+        dir: &Path,
+        config: LogConfig,
+        recovery_point: Option<i64>,
+        now_ms: i64,
+    ) -> Result<Log, LogError> {
         std::fs::create_dir_all(dir).map_err(LogError::io("create log directory", dir))?;
         cleaner::remove_leftovers(dir)?;
         let bases = segment_bases(dir)?;
@@ -177,7 +198,9 @@ impl Log {
         for (i, &base) in bases.iter().enumerate() {
             let open_as = match bases.get(i + 1) {
                 Some(&next_base) => OpenAs::Rolled { next_base },
-                None => OpenAs::Active { recover },
+                None => OpenAs::Active {
+                    recover_from: recovery_point,
+                },
             };
             let (segment, truncated) =
                 Segment::open(dir, base, config.index_interval_bytes, open_as)?;
@@ -1004,6 +1027,12 @@ impl Log {
             .collect()
     }
 
+    /// Kafka's recovery point: the log end the last fsync reached. After a
+    /// crash, recovery need check only what follows it.
+    pub fn recovery_point(&self) -> i64 {
+        self.flushed_end
+    }
+
     /// How far the log counts as written for the high watermark and acks:
     /// the log end, except while an fsync `flush.messages` asked for has not
     /// reached it, when it is the end the last fsync reached. Records are
@@ -1268,4 +1297,4 @@ fn segment_bases(dir: &Path) -> Result<Vec<i64>, LogError> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -55,9 +55,14 @@ pub struct BatchPosition {
 /// How a segment is opened.
 #[derive(Debug, Clone, Copy)]
 pub enum OpenAs {
-    /// The segment appends go to; `recover` CRC-checks every batch and cuts
-    /// the file at the first torn or invalid one.
-    Active { recover: bool },
+    /// The segment appends go to. After an unclean shutdown `recover_from`
+    /// is the log's recovery point (what an fsync had reached): every batch
+    /// holding offsets at or after it is CRC-checked and the file cut at
+    /// the first torn or invalid one, while the batches before it, on disk
+    /// already, only have their headers read to rebuild the indexes (the
+    /// index files themselves are not trusted: the group commit does not
+    /// fsync them).
+    Active { recover_from: Option<i64> },
     /// A segment rolled before the one based at `next_base`: never cut.
     Rolled { next_base: i64 },
 }
@@ -240,7 +245,11 @@ impl Segment {
     ) -> Result<(Segment, u64), LogError> {
         let log_path = dir.join(file_name(base_offset, "log"));
         let active = matches!(open_as, OpenAs::Active { .. });
-        let recover = matches!(open_as, OpenAs::Active { recover: true });
+        let recover_from = match open_as {
+            OpenAs::Active { recover_from } => recover_from,
+            OpenAs::Rolled { .. } => None,
+        };
+        let recover = recover_from.is_some();
         let file = OpenOptions::new()
             .read(true)
             .write(active)
@@ -264,9 +273,14 @@ impl Segment {
         let (offset_index, time_index, state, truncated) = match trusted {
             Some((offset_index, time_index, state)) => (offset_index, time_index, state, 0),
             None => {
-                let mut scan = scan(&file, file_size, base_offset, interval, recover);
+                let mut scan = scan(&file, file_size, base_offset, interval, recover_from);
                 let mut truncated = 0;
                 match (open_as, &scan.stopped) {
+                    // What a crash left in the page cache becomes durable
+                    // here, so the recovery point can move to the log end.
+                    (_, None) if recover => file
+                        .sync_data()
+                        .map_err(LogError::io("sync segment", &log_path))?,
                     (_, None) => {}
                     (OpenAs::Active { .. }, Some(_)) => {
                         truncated = file_size - scan.state.size;
@@ -567,13 +581,7 @@ impl Segment {
         let file = self.writable()?;
         file.set_len(cut)
             .map_err(LogError::io("truncate segment", &self.log_path))?;
-        let scan = scan(
-            file,
-            cut,
-            self.base_offset,
-            self.index_interval_bytes,
-            false,
-        );
+        let scan = scan(file, cut, self.base_offset, self.index_interval_bytes, None);
         self.offset_index = OffsetIndex::create(&self.index_path, scan.offsets)?;
         self.time_index = TimeIndex::create(&self.time_index_path, scan.times)?;
         self.txn_index.truncate_to(offset)?;
@@ -664,8 +672,15 @@ pub(super) fn batch_at(file: &File, size: u64, position: u64) -> Result<BatchPos
 }
 
 /// Walks batch headers from the start up to the first implausible one (or,
-/// with `verify`, the first whose CRC fails), rebuilding the index entries.
-fn scan(file: &File, size: u64, base_offset: i64, index_interval_bytes: u64, verify: bool) -> Scan {
+/// from the batch holding offset `verify_from` on, the first whose CRC
+/// fails), rebuilding the index entries.
+fn scan(
+    file: &File,
+    size: u64,
+    base_offset: i64,
+    index_interval_bytes: u64,
+    verify_from: Option<i64>,
+) -> Scan {
     let mut s = State {
         size: 0,
         next_offset: base_offset,
@@ -708,7 +723,7 @@ fn scan(file: &File, size: u64, base_offset: i64, index_interval_bytes: u64, ver
             ));
             break;
         }
-        if verify {
+        if verify_from.is_some_and(|from| header.last_offset() >= from) {
             let valid = usize::try_from(b.size).ok().is_some_and(|len| {
                 let mut whole = vec![0u8; len];
                 file.read_exact_at(&mut whole, b.position).is_ok()
@@ -819,8 +834,10 @@ mod tests {
     use super::*;
     use crate::log::tests::one;
 
-    const ACTIVE: OpenAs = OpenAs::Active { recover: false };
-    const RECOVER: OpenAs = OpenAs::Active { recover: true };
+    const ACTIVE: OpenAs = OpenAs::Active { recover_from: None };
+    const RECOVER: OpenAs = OpenAs::Active {
+        recover_from: Some(0),
+    };
 
     fn append(segment: &mut Segment, offset: i64, value: &str, ts: i64) {
         let mut b = one(value, ts);
@@ -933,6 +950,44 @@ mod tests {
             (3 * one_batch, 102, 2 * one_batch)
         );
         assert_eq!(std::fs::metadata(&path).unwrap().len(), 2 * one_batch);
+    }
+
+    #[test]
+    fn recovery_checks_only_from_the_recovery_point() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(file_name(100, "log"));
+        let good = filled(dir.path(), 5).size();
+        let one_batch = (good / 5) as usize;
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes[2 * one_batch - 1] ^= 1; // inside the batch at offset 101
+        std::fs::write(&path, &bytes).unwrap();
+        // Index files are never taken on trust when recovering.
+        std::fs::write(dir.path().join(file_name(100, "index")), [0u8; 16]).unwrap();
+        let from = |offset| OpenAs::Active {
+            recover_from: Some(offset),
+        };
+
+        // Fsynced before the recovery point: left unchecked, and whole.
+        let (s, cut) = Segment::open(dir.path(), 100, 150, from(103)).unwrap();
+        assert_eq!((cut, s.next_offset), (0, 105));
+        assert_eq!(bases(&s, 100), vec![100, 101, 102, 103, 104]);
+        let from_104 = bases(&s, 104);
+        assert!(
+            from_104[0] > 100 && from_104.last() == Some(&104),
+            "indexes rebuilt: {from_104:?}"
+        );
+        drop(s);
+
+        // Damage at or after it is cut, as a torn write.
+        bytes[4 * one_batch - 1] ^= 1; // inside the batch at offset 103
+        std::fs::write(&path, &bytes).unwrap();
+        let (s, cut) = Segment::open(dir.path(), 100, 150, from(103)).unwrap();
+        assert_eq!((cut, s.next_offset), (2 * one_batch as u64, 103));
+        drop(s);
+
+        // From an older recovery point, the earlier damage is found too.
+        let (s, cut) = Segment::open(dir.path(), 100, 150, from(101)).unwrap();
+        assert_eq!((cut, s.next_offset), (2 * one_batch as u64, 101));
     }
 
     #[test]

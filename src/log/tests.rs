@@ -61,7 +61,7 @@ fn encode(records: &[Record], compression: Compression) -> Vec<u8> {
     buf.to_vec()
 }
 
-pub(super) fn one(v: &str, ts: i64) -> Vec<u8> {
+pub(crate) fn one(v: &str, ts: i64) -> Vec<u8> {
     batch(&[v], ts, Compression::None)
 }
 
@@ -520,6 +520,51 @@ fn recovery_only_touches_the_active_segment_and_garbage_is_cut() {
     let log = Log::open(dir.path(), small_segments(), true, 0).unwrap();
     assert_eq!((log.segment_count(), log.log_end_offset()), (segments, end));
     assert_eq!(std::fs::metadata(&seg).unwrap().len(), good);
+}
+
+#[test]
+fn recovery_checks_the_active_segment_only_from_the_recovery_point() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = || LogConfig {
+        segment_bytes: 1000,
+        ..LogConfig::default()
+    };
+    let mut log = Log::open(dir.path(), config(), false, 0).unwrap();
+    fill(&mut log, 17);
+    log.flush().unwrap();
+    let recovery_point = log.recovery_point();
+    fill(&mut log, 3);
+    let active_base = log.active.base_offset;
+    assert!(
+        log.segment_count() > 1 && active_base < 15,
+        "the recovery point is inside the active segment"
+    );
+    assert_eq!(recovery_point, 17);
+    // The last byte of the batches at 15 (fsynced) and 18 (not yet).
+    let last_byte = |offset: i64| log.locate(offset + 1).unwrap().1.unwrap() - 1;
+    let (before, after) = (last_byte(15), last_byte(18));
+    drop(log);
+    let seg = segment_path(dir.path(), active_base, "log");
+    let mut bytes = std::fs::read(&seg).unwrap();
+    bytes[before as usize] ^= 1;
+    bytes[after as usize] ^= 1;
+    std::fs::write(&seg, &bytes).unwrap();
+    let copy = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, copy.path().join(path.file_name().unwrap())).unwrap();
+    }
+
+    let log = Log::open_with_recovery_point(dir.path(), config(), Some(recovery_point), 0).unwrap();
+    assert_eq!(
+        log.log_end_offset(),
+        18,
+        "cut at the damage past the recovery point only"
+    );
+    assert_eq!(log.recovery_point(), 18, "what recovery kept is fsynced");
+    // Without a recovery point the whole active segment is checked.
+    let log = Log::open_with_recovery_point(copy.path(), config(), Some(0), 0).unwrap();
+    assert_eq!(log.log_end_offset(), 15);
 }
 
 #[test]

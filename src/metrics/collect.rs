@@ -79,6 +79,7 @@ impl prometheus_client::collector::Collector for Exporter {
         controller(&mut enc, &ctx)?;
         groups(&mut enc, &ctx)?;
         super::quotas::encode(&mut enc, &ctx)?;
+        super::quotas::encode_replication(&mut enc, &ctx)?;
         super::clients::encode(&mut enc, &ctx)
     }
 }
@@ -190,29 +191,41 @@ fn requests_and_network(enc: &mut DescriptorEncoder) -> fmt::Result {
     )?
     .encode_histogram::<NoLabelSet>(sum, count, &buckets, None)?;
     let listeners = network::snapshot();
-    let rows = |f: fn(u64, u64) -> Value| {
+    let rows = |f: fn(&network::ListenerSnapshot) -> Value| {
         listeners
             .iter()
-            .map(move |(l, created, closed)| (vec![("listener", l.as_str())], f(*created, *closed)))
+            .map(move |l| (vec![("listener", l.listener.as_str())], f(l)))
             .collect::<Vec<_>>()
     };
     family(
         enc,
         "kafka_server_socket_server_metrics_connection_count",
         "Open client connections, per listener.",
-        rows(|created, closed| Value::Gauge(created.saturating_sub(closed) as i64)),
+        rows(|l| Value::Gauge(l.created.saturating_sub(l.closed) as i64)),
     )?;
     family(
         enc,
         "kafka_server_socket_server_metrics_connection_creation",
         "Client connections accepted, per listener.",
-        rows(|created, _| Value::Counter(created)),
+        rows(|l| Value::Counter(l.created)),
     )?;
     family(
         enc,
         "kafka_server_socket_server_metrics_connection_close",
         "Client connections closed, per listener.",
-        rows(|_, closed| Value::Counter(closed)),
+        rows(|l| Value::Counter(l.closed)),
+    )?;
+    family(
+        enc,
+        "kafka_server_socket_server_metrics_connection_accept_throttled",
+        "Connections the listener waited to serve for max.connection.creation.rate, per listener.",
+        rows(|l| Value::Counter(l.accept_throttled)),
+    )?;
+    family(
+        enc,
+        "kafka_server_socket_server_metrics_ip_connection_accept_throttled",
+        "Connections closed unread for their address's connection_creation_rate quota, per listener.",
+        rows(|l| Value::Counter(l.ip_throttled)),
     )
 }
 

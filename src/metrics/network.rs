@@ -1,6 +1,7 @@
 //! Kafka's socket-server-metrics per listener: connections open, created
-//! and closed. A listener takes its handle once; each connection then
-//! costs two atomic adds.
+//! and closed, and connections held back by the creation rate quotas. A
+//! listener takes its handle once; each connection then costs two atomic
+//! adds.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -12,6 +13,8 @@ use parking_lot::Mutex;
 pub struct ListenerCounters {
     created: AtomicU64,
     closed: AtomicU64,
+    accept_throttled: AtomicU64,
+    ip_throttled: AtomicU64,
 }
 
 impl ListenerCounters {
@@ -19,6 +22,16 @@ impl ListenerCounters {
     pub fn opened(self: &Arc<Self>) -> OpenConnection {
         self.created.fetch_add(1, Ordering::Relaxed);
         OpenConnection(self.clone())
+    }
+
+    /// A connection the listener waited to serve (`max.connection.creation.rate`).
+    pub fn accept_throttled(&self) {
+        self.accept_throttled.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A connection closed unread for its address's `connection_creation_rate`.
+    pub fn ip_throttled(&self) {
+        self.ip_throttled.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -42,15 +55,30 @@ pub fn listener(name: &str) -> Arc<ListenerCounters> {
         .clone()
 }
 
-/// (listener, created, closed) for every listener.
-pub fn snapshot() -> Vec<(String, u64, u64)> {
+/// One listener's figures.
+pub struct ListenerSnapshot {
+    pub listener: String,
+    pub created: u64,
+    pub closed: u64,
+    pub accept_throttled: u64,
+    pub ip_throttled: u64,
+}
+
+/// Every listener's figures.
+pub fn snapshot() -> Vec<ListenerSnapshot> {
     LISTENERS
         .lock()
         .iter()
         .map(|(name, c)| {
             // Closed first: a connection counted closed is always counted created.
             let closed = c.closed.load(Ordering::Relaxed);
-            (name.clone(), c.created.load(Ordering::Relaxed), closed)
+            ListenerSnapshot {
+                listener: name.clone(),
+                created: c.created.load(Ordering::Relaxed),
+                closed,
+                accept_throttled: c.accept_throttled.load(Ordering::Relaxed),
+                ip_throttled: c.ip_throttled.load(Ordering::Relaxed),
+            }
         })
         .collect()
 }

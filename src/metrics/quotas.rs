@@ -2,7 +2,8 @@
 //! client-id (`kafka.server:type=Produce|Fetch|Request|ControllerMutation`),
 //! read from the broker's quota sensors at scrape time: one series per
 //! sensor a quota applies to, gone an hour after the client last sent.
-//! (RequestMetrics' per-API ThrottleTimeMs is with the other request phases.)
+//! The replication throttles' byte rates are here too (RequestMetrics'
+//! per-API ThrottleTimeMs is with the other request phases).
 
 use std::fmt;
 
@@ -79,6 +80,28 @@ pub(super) fn encode(enc: &mut DescriptorEncoder, ctx: &BrokerContext) -> fmt::R
                 metric.encode_family(&labels)?.encode_gauge(&value(s))?;
             }
         }
+    }
+    Ok(())
+}
+
+/// The replication throttles' sensors (Kafka's
+/// `kafka.server:type=LeaderReplication|FollowerReplication` `byte-rate`):
+/// bytes per second of throttled partitions, leader and follower side.
+pub(super) fn encode_replication(enc: &mut DescriptorEncoder, ctx: &BrokerContext) -> fmt::Result {
+    for (name, help, quota) in [
+        (
+            "kafka_server_leaderreplication_byte_rate",
+            "Bytes per second sent to followers of replicas throttled here as the leader, over the replication quota window.",
+            &ctx.replication.leader,
+        ),
+        (
+            "kafka_server_followerreplication_byte_rate",
+            "Bytes per second fetched for replicas throttled here as a follower, over the replication quota window.",
+            &ctx.replication.follower,
+        ),
+    ] {
+        enc.encode_descriptor(name, help, None, MetricType::Gauge)?
+            .encode_gauge(&quota.byte_rate())?;
     }
     Ok(())
 }

@@ -23,7 +23,10 @@ use tokio::sync::Notify;
 use uuid::Uuid;
 
 use super::{DiskSpace, Partition, PartitionState, ReadResult};
-use crate::log::Log;
+use crate::log::{
+    Log, LogError, OffsetCheckpoint, RECOVERY_POINT_OFFSET_CHECKPOINT,
+    REPLICATION_OFFSET_CHECKPOINT,
+};
 
 /// Written when the broker stops cleanly; its absence at start-up means the
 /// logs must be recovered (Kafka's marker has the same name).
@@ -135,6 +138,15 @@ pub struct ReplicaManager {
     /// Hosted partitions whose logs could not be opened: topic id and why.
     offline: RwLock<HashMap<(String, i32), (Uuid, String)>>,
     disk: Arc<DiskSpace>,
+    /// Every hosted partition's high watermark as last written to
+    /// `replication-offset-checkpoint`, read at start-up: a log opened
+    /// takes its high watermark from here.
+    high_watermarks: OffsetCheckpoint,
+    /// Every hosted log's recovery point as last written to
+    /// `recovery-point-offset-checkpoint`: after an unclean shutdown a log
+    /// is checked from here on. Shared with the partitions, which lower
+    /// their entry as soon as a truncation moves it back.
+    recovery_points: Arc<OffsetCheckpoint>,
 }
 
 impl ReplicaManager {
@@ -155,6 +167,11 @@ impl ReplicaManager {
             tracing::info!(dir = %data_dir.display(), "no clean shutdown marker: logs will be recovered");
         }
         let disk = Arc::new(DiskSpace::open(&data_dir));
+        let high_watermarks = OffsetCheckpoint::load(&data_dir, REPLICATION_OFFSET_CHECKPOINT);
+        let recovery_points = Arc::new(OffsetCheckpoint::load(
+            &data_dir,
+            RECOVERY_POINT_OFFSET_CHECKPOINT,
+        ));
         Ok(ReplicaManager {
             node_id,
             data_dir,
@@ -166,6 +183,8 @@ impl ReplicaManager {
             apply_lock: parking_lot::Mutex::new(()),
             offline: RwLock::new(HashMap::new()),
             disk,
+            high_watermarks,
+            recovery_points,
         })
     }
 
@@ -209,6 +228,7 @@ impl ReplicaManager {
             partition_headroom()
         };
         let mut newly_offline: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut opened_any = false;
         for state in to_open {
             let key = (state.topic.clone(), state.index);
             if headroom == Some(0) {
@@ -224,14 +244,33 @@ impl ReplicaManager {
                 continue;
             }
             let dir = self.partition_dir(&state.topic, state.index);
-            match Log::open(&dir, state.log_config.clone(), self.recover, now_ms()) {
+            let recovery_point = self.recover.then(|| {
+                self.recovery_points
+                    .get(&state.topic, state.index)
+                    .unwrap_or(0)
+            });
+            let opened = Log::open_with_recovery_point(
+                &dir,
+                state.log_config.clone(),
+                recovery_point,
+                now_ms(),
+            );
+            match opened {
                 Ok(log) => {
+                    opened_any = true;
                     headroom = headroom.map(|h| h - 1);
                     if self.offline.write().remove(&key).is_some() {
                         tracing::info!(topic = %state.topic, partition = state.index, "partition opened: back online");
                     }
-                    let partition =
-                        Arc::new(Partition::new(state, self.node_id, log, self.disk.clone()));
+                    let hw = self.high_watermarks.get(&state.topic, state.index);
+                    let partition = Arc::new(Partition::new(
+                        state,
+                        self.node_id,
+                        log,
+                        hw,
+                        self.disk.clone(),
+                        self.recovery_points.clone(),
+                    ));
                     self.partitions
                         .write()
                         .entry(state.topic.clone())
@@ -248,6 +287,12 @@ impl ReplicaManager {
                     }
                 }
             }
+        }
+        // A recovery may have cut a log below its checkpointed recovery
+        // point: records written there later must not count as fsynced
+        // should the broker crash before the next periodic write.
+        if opened_any {
+            let _ = self.checkpoint_recovery_points();
         }
         for (reason, partitions) in newly_offline {
             tracing::error!(count = partitions.len(), first = %partitions[0], %reason, "cannot open partitions: offline, requests for them answer KAFKA_STORAGE_ERROR");
@@ -311,6 +356,11 @@ impl ReplicaManager {
     }
 
     fn remove_dir(&self, topic: &str, partition: i32) {
+        for checkpoint in [&self.high_watermarks, &*self.recovery_points] {
+            if let Err(e) = checkpoint.remove(topic, partition) {
+                tracing::error!(topic, partition, path = %checkpoint.path().display(), error = %e, "cannot remove a deleted partition's checkpoint entry");
+            }
+        }
         let dir = self.partition_dir(topic, partition);
         if let Err(e) = std::fs::remove_dir_all(&dir) {
             if e.kind() != std::io::ErrorKind::NotFound {
@@ -484,15 +534,17 @@ impl ReplicaManager {
     }
 
     /// The leader's side of a follower's fetch: records where the follower
-    /// is, then reads from there to the log end. Also returns a wider ISR
-    /// when the follower has caught up without being in it.
+    /// is, then reads from there to the log end, or reads nothing when
+    /// `max_bytes` is None (a replication throttle holds the partition
+    /// back this time). Also returns a wider ISR when the follower has
+    /// caught up without being in it.
     pub fn follower_fetch(
         &self,
         topic: &str,
         partition: i32,
         replica: i32,
         fetch_offset: i64,
-        max_bytes: usize,
+        max_bytes: Option<usize>,
     ) -> Result<(ReadResult, Option<Vec<i32>>), ResponseError> {
         let p = self.leader_partition(topic, partition)?;
         let (moved, expand) = p.record_follower_fetch(replica, fetch_offset, now_ms());
@@ -647,9 +699,42 @@ impl ReplicaManager {
         }
     }
 
-    /// Flushes every log, snapshots its producer state at the log end and
-    /// leaves the clean shutdown marker, so the next start skips recovery
-    /// and replays no producer batches. No marker if any of it failed.
+    /// Writes every open partition's high watermark to
+    /// `replication-offset-checkpoint` (every
+    /// `replica.high.watermark.checkpoint.interval.ms` and at shutdown),
+    /// so a restart does not expose records the ISR had not all taken.
+    pub fn checkpoint_high_watermarks(&self) -> Result<(), LogError> {
+        let current = self
+            .all_partitions()
+            .iter()
+            .map(|p| ((p.topic.clone(), p.index), p.high_watermark()))
+            .collect::<Vec<_>>();
+        self.high_watermarks.update(|| current).inspect_err(|e| {
+            tracing::error!(path = %self.high_watermarks.path().display(), error = %e, "cannot write the high watermark checkpoint");
+        })
+    }
+
+    /// Writes every open log's recovery point to
+    /// `recovery-point-offset-checkpoint` (every
+    /// `log.flush.offset.checkpoint.interval.ms` and at shutdown).
+    pub fn checkpoint_recovery_points(&self) -> Result<(), LogError> {
+        let partitions = self.all_partitions();
+        self.recovery_points
+            .update(|| {
+                partitions
+                    .iter()
+                    .map(|p| ((p.topic.clone(), p.index), p.recovery_point()))
+                    .collect::<Vec<_>>()
+            })
+            .inspect_err(|e| {
+                tracing::error!(path = %self.recovery_points.path().display(), error = %e, "cannot write the recovery point checkpoint");
+            })
+    }
+
+    /// Flushes every log, snapshots its producer state at the log end,
+    /// writes the high watermarks and leaves the clean shutdown marker, so
+    /// the next start skips recovery and replays no producer batches. No
+    /// marker if any of it failed.
     pub fn shutdown(&self) {
         let mut clean = true;
         for p in self.all_partitions() {
@@ -660,6 +745,8 @@ impl ReplicaManager {
         }
         // The produces still waiting for a group commit are durable now.
         self.high_watermark_moved.notify_waiters();
+        clean &= self.checkpoint_high_watermarks().is_ok();
+        clean &= self.checkpoint_recovery_points().is_ok();
         if clean {
             let marker = self.data_dir.join(CLEAN_SHUTDOWN_MARKER);
             let written = std::fs::File::create(&marker).and_then(|f| f.sync_all());

@@ -20,7 +20,7 @@ use parking_lot::{Mutex, RwLock};
 use uuid::Uuid;
 
 use crate::config::LogConfig;
-use crate::log::{AppendInfo, Log, LogError, RecordError};
+use crate::log::{AppendInfo, Log, LogError, OffsetCheckpoint, RecordError};
 
 pub use manager::{now_ms, DataDirLock, ReplicaManager, StartupError, METADATA_LOG_DIR};
 use space::DiskSpace;
@@ -91,6 +91,9 @@ pub struct Partition {
     disk: Arc<DiskSpace>,
     /// The topic's BrokerTopicMetrics, taken once so appends look nothing up.
     metrics: crate::metrics::TopicHandle,
+    /// The data directory's recovery-point-offset-checkpoint, rewritten
+    /// after a truncation moves this log's recovery point back.
+    recovery_points: Arc<OffsetCheckpoint>,
 }
 
 /// How long a proposed ISR change is left to reach the metadata before it
@@ -153,13 +156,22 @@ impl AppendError {
 }
 
 impl Partition {
+    /// `checkpointed_hw` is the high watermark replication-offset-checkpoint
+    /// holds, if any: as in Kafka, it is taken as far as the log reaches,
+    /// and without one the high watermark starts at the log start offset.
+    /// A leader then moves it as its ISR allows (on its own, to the log end).
     pub(crate) fn new(
         state: &PartitionState,
         node_id: i32,
         log: Log,
+        checkpointed_hw: Option<i64>,
         disk: Arc<DiskSpace>,
+        recovery_points: Arc<OffsetCheckpoint>,
     ) -> Partition {
-        let hw = log.log_end_offset();
+        let hw = checkpointed_hw
+            .unwrap_or(i64::MIN)
+            .min(log.log_end_offset())
+            .max(log.log_start_offset());
         let partition = Partition {
             topic: state.topic.clone(),
             topic_id: state.topic_id,
@@ -176,8 +188,12 @@ impl Partition {
             isr_proposal: Mutex::new(None),
             disk,
             metrics: crate::metrics::topic(&state.topic, state.topic_id),
+            recovery_points,
         };
         partition.reset_followers(&state.replicas);
+        if partition.is_leader() {
+            partition.maybe_advance_high_watermark();
+        }
         partition
     }
 
@@ -553,13 +569,16 @@ impl Partition {
     pub fn read_for_follower(
         &self,
         offset: i64,
-        max_bytes: usize,
+        max_bytes: Option<usize>,
     ) -> Result<ReadResult, ResponseError> {
         self.require_leader()?;
         let log = self.log.read();
-        let records = log
-            .read(offset, max_bytes, i64::MAX, true)
-            .map_err(|e| self.storage_error(&e))?;
+        let records = match max_bytes {
+            Some(max_bytes) => log
+                .read(offset, max_bytes, i64::MAX, true)
+                .map_err(|e| self.storage_error(&e))?,
+            None => Bytes::new(),
+        };
         let high_watermark = self.high_watermark();
         Ok(ReadResult {
             records,
@@ -597,20 +616,37 @@ impl Partition {
 
     /// A follower cuts its log where it diverges from the new leader's.
     pub fn truncate_to(&self, offset: i64) -> Result<(), LogError> {
-        let mut log = self.log.write();
-        log.truncate_to(offset)?;
-        let end = log.log_end_offset();
-        if self.high_watermark() > end {
-            self.high_watermark.store(end, Ordering::Release);
+        {
+            let mut log = self.log.write();
+            log.truncate_to(offset)?;
+            let end = log.log_end_offset();
+            if self.high_watermark() > end {
+                self.high_watermark.store(end, Ordering::Release);
+            }
         }
-        Ok(())
+        self.checkpoint_recovery_point()
     }
 
     /// A follower fallen behind its leader's log start restarts its log there.
     pub fn truncate_fully_and_start_at(&self, offset: i64) -> Result<(), LogError> {
         self.log.write().truncate_fully_and_start_at(offset)?;
         self.high_watermark.fetch_max(offset, Ordering::AcqRel);
-        Ok(())
+        self.checkpoint_recovery_point()
+    }
+
+    /// How far this log was fsynced (see [`Log::recovery_point`]).
+    pub fn recovery_point(&self) -> i64 {
+        self.log.read().recovery_point()
+    }
+
+    /// Writes this log's recovery point at once after a truncation: the
+    /// records that will take the offsets cut are not fsynced, and a crash
+    /// before the next periodic write must not find them past an older,
+    /// higher recovery point and leave them unchecked. Read under the
+    /// file's lock, after the truncation, so no older value overwrites it.
+    fn checkpoint_recovery_point(&self) -> Result<(), LogError> {
+        self.recovery_points
+            .update(|| [((self.topic.clone(), self.index), self.recovery_point())])
     }
 
     pub fn latest_epoch(&self) -> Option<i32> {
@@ -755,5 +791,97 @@ impl Partition {
         self.log.write().checkpoint()?;
         self.maybe_advance_high_watermark();
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(leader: i32, isr: Vec<i32>) -> PartitionState {
+        PartitionState {
+            topic: "t".into(),
+            topic_id: Uuid::nil(),
+            index: 0,
+            replicas: isr.clone(),
+            isr,
+            leader,
+            leader_epoch: 0,
+            log_config: LogConfig::default(),
+            min_insync_replicas: 1,
+        }
+    }
+
+    /// A log of ten records, starting at offset 2 after DeleteRecords.
+    fn log(dir: &std::path::Path) -> Log {
+        let mut log = Log::open(&dir.join("t-0"), LogConfig::default(), false, 0).unwrap();
+        for i in 0..10 {
+            log.append_as_leader(&crate::log::tests::one(&format!("v{i}"), 0), 0, 0)
+                .unwrap();
+        }
+        log.delete_records_before(2, 0).unwrap();
+        log
+    }
+
+    #[test]
+    fn high_watermark_starts_from_the_checkpoint_as_far_as_the_log_reaches() {
+        let dir = tempfile::tempdir().unwrap();
+        let disk = Arc::new(DiskSpace::open(dir.path()));
+        let recovery_points = Arc::new(OffsetCheckpoint::load(dir.path(), "recovery-points"));
+        let open = |leader, isr, hw| {
+            let logs = tempfile::tempdir().unwrap();
+            let log = log(logs.path());
+            Partition::new(
+                &state(leader, isr),
+                1,
+                log,
+                hw,
+                disk.clone(),
+                recovery_points.clone(),
+            )
+            .high_watermark()
+        };
+        // A follower waits for its leader's high watermark.
+        assert_eq!(open(2, vec![1, 2], Some(7)), 7);
+        assert_eq!(open(2, vec![1, 2], Some(50)), 10, "never past the log end");
+        assert_eq!(
+            open(2, vec![1, 2], Some(0)),
+            2,
+            "never before the log start"
+        );
+        assert_eq!(open(2, vec![1, 2], None), 2, "no entry: the log start");
+        // A leader whose followers have not fetched yet keeps it too ...
+        assert_eq!(open(1, vec![1, 2], Some(7)), 7);
+        // ... and alone in its ISR moves it to its log end at once.
+        assert_eq!(open(1, vec![1], Some(7)), 10);
+        assert_eq!(open(1, vec![1], None), 10);
+    }
+
+    #[test]
+    fn a_truncation_rewrites_the_recovery_point_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let disk = Arc::new(DiskSpace::open(dir.path()));
+        let file = "recovery-point-offset-checkpoint";
+        let recovery_points = Arc::new(OffsetCheckpoint::load(dir.path(), file));
+        let mut log = log(dir.path());
+        log.flush().unwrap();
+        let p = Partition::new(
+            &state(2, vec![1, 2]),
+            1,
+            log,
+            None,
+            disk,
+            recovery_points.clone(),
+        );
+        recovery_points
+            .update(|| [(("t".to_string(), 0), p.recovery_point())])
+            .unwrap();
+        assert_eq!(recovery_points.get("t", 0), Some(10));
+        p.truncate_to(6).unwrap();
+        let written = OffsetCheckpoint::load(dir.path(), file);
+        assert_eq!(written.get("t", 0), Some(6));
+        p.truncate_fully_and_start_at(20).unwrap();
+        let written = OffsetCheckpoint::load(dir.path(), file);
+        assert_eq!(written.get("t", 0), Some(20));
     }
 }

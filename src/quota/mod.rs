@@ -7,7 +7,9 @@
 //! broker applies the same ones; each broker measures its own traffic, as
 //! Kafka's quotas are per broker.
 
+pub mod connection;
 pub mod rate;
+pub mod replication;
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
@@ -24,6 +26,8 @@ pub const CONSUMER_BYTE_RATE: &str = "consumer_byte_rate";
 pub const REQUEST_PERCENTAGE: &str = "request_percentage";
 /// Partitions per second a client may create or delete.
 pub const CONTROLLER_MUTATION_RATE: &str = "controller_mutation_rate";
+/// New connections per second from one address (KIP-612), on `ip` entities.
+pub const CONNECTION_CREATION_RATE: &str = "connection_creation_rate";
 
 /// The keys a user or client-id entity takes, and whether each is a LONG
 /// (Kafka's QuotaConfig.userAndClientQuotaConfigs).
@@ -63,14 +67,17 @@ impl EntityName {
     }
 }
 
-/// What a quota is set on (Kafka's ClientQuotaEntity without ip): a user,
-/// a client id, or a client id of a user, each a name or the default.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// What a quota is set on (Kafka's ClientQuotaEntity): a user, a client
+/// id, or a client id of a user, each a name or the default; or, alone, a
+/// client address or the default address.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct QuotaEntity {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<EntityName>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<EntityName>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<EntityName>,
 }
 
 /// Changes to quotas: per entity, each key set to a value or (None) removed.
@@ -102,19 +109,12 @@ pub type Invalid = String;
 pub fn entity<'a>(
     parts: impl IntoIterator<Item = (&'a str, Option<&'a str>)>,
 ) -> Result<QuotaEntity, Invalid> {
-    let mut entity = QuotaEntity {
-        user: None,
-        client_id: None,
-    };
-    let mut ip = false;
+    let mut entity = QuotaEntity::default();
     for (kind, name) in parts {
         let slot = match kind {
             USER => &mut entity.user,
             CLIENT_ID => &mut entity.client_id,
-            IP => {
-                ip = true;
-                continue;
-            }
+            IP => &mut entity.ip,
             other => return Err(format!("Unhandled client quota entity type: {other}")),
         };
         if name == Some("") {
@@ -125,12 +125,18 @@ pub fn entity<'a>(
         }
         *slot = Some(EntityName::from_wire(name));
     }
-    if ip {
-        return Err(if entity.user.is_some() || entity.client_id.is_some() {
-            "Invalid quota entity combination, IP entity should not be combined with User or ClientId".into()
-        } else {
-            "IP quotas (connection_creation_rate) are not supported by this broker".into()
-        });
+    if let Some(ip) = &entity.ip {
+        if entity.user.is_some() || entity.client_id.is_some() {
+            return Err("Invalid quota entity combination, IP entity should not be combined with User or ClientId".into());
+        }
+        // Kafka also takes a host name it can resolve; an address is what
+        // connections are matched by, so only addresses are taken here.
+        if let EntityName::Named(name) = ip {
+            if name.parse::<std::net::IpAddr>().is_err() {
+                return Err(format!("{name} is not a valid IP or resolvable host."));
+            }
+        }
+        return Ok(entity);
     }
     if entity.user.is_none() && entity.client_id.is_none() {
         return Err("Invalid empty client quota entity".into());
@@ -138,15 +144,22 @@ pub fn entity<'a>(
     Ok(entity)
 }
 
-/// Checks one quota as Kafka's controller does (validateQuotaKeyValue).
-pub fn check_value(key: &str, value: f64) -> Result<(), Invalid> {
-    let Some((_, long)) = KEYS.iter().find(|(k, _)| *k == key) else {
+/// Checks one quota of `entity` as Kafka's controller does
+/// (validateQuotaKeyValue): an address takes only
+/// `connection_creation_rate`, an INT; users and client ids take the rest.
+pub fn check_value(entity: &QuotaEntity, key: &str, value: f64) -> Result<(), Invalid> {
+    let ip_keys: &[(&str, bool)] = &[(CONNECTION_CREATION_RATE, true)];
+    let keys = if entity.ip.is_some() { ip_keys } else { KEYS };
+    let Some((_, integral)) = keys.iter().find(|(k, _)| *k == key) else {
         return Err(format!("Invalid configuration key {key}"));
     };
     if value.is_nan() || value <= 0.0 {
         return Err(format!("Quota {key} must be greater than 0"));
     }
-    if *long && value > i64::MAX as f64 {
+    if entity.ip.is_some() && value > i32::MAX as f64 {
+        return Err(format!("Proposed value for {key} is too large for an INT."));
+    }
+    if *integral && value > i64::MAX as f64 {
         return Err(format!("Proposed value for {key} is too large for a LONG."));
     }
     Ok(())
@@ -218,6 +231,7 @@ pub fn resolve(
             let entity = QuotaEntity {
                 user: user_part,
                 client_id: client_part,
+                ip: None,
             };
             let value = *quotas.get(&entity)?.get(key)?;
             Some((
@@ -518,6 +532,7 @@ mod tests {
             .entry(QuotaEntity {
                 user,
                 client_id: client,
+                ip: None,
             })
             .or_default()
             .insert(PRODUCER_BYTE_RATE.into(), v);
@@ -548,6 +563,7 @@ mod tests {
             quotas.remove(&QuotaEntity {
                 user: u.clone(),
                 client_id: c.clone(),
+                ip: None,
             });
         }
         assert!(resolve(&quotas, "alice", "app", PRODUCER_BYTE_RATE).is_none());
@@ -581,14 +597,39 @@ mod tests {
         assert!(refused(vec![(USER, Some("a")), (USER, Some("b"))]).contains("Duplicate"));
         assert!(refused(vec![(IP, Some("1.2.3.4")), (USER, None)]).contains("combination"));
         assert!(refused(vec![(CLIENT_ID, Some(""))]).contains("Empty"));
-        assert!(check_value(PRODUCER_BYTE_RATE, 1024.0).is_ok());
+        let user = entity([(USER, Some("a"))]).unwrap();
+        assert!(check_value(&user, PRODUCER_BYTE_RATE, 1024.0).is_ok());
         assert_eq!(
-            check_value("bogus", 1.0).unwrap_err(),
+            check_value(&user, "bogus", 1.0).unwrap_err(),
             "Invalid configuration key bogus"
         );
-        assert!(check_value(CONSUMER_BYTE_RATE, -1.0)
+        assert!(check_value(&user, CONSUMER_BYTE_RATE, -1.0)
             .unwrap_err()
             .contains("greater than 0"));
+    }
+
+    #[test]
+    fn an_address_takes_only_the_connection_creation_rate() {
+        let refused = |parts: Vec<(&'static str, Option<&'static str>)>| entity(parts).unwrap_err();
+        assert_eq!(
+            refused(vec![(IP, Some("not-an-address"))]),
+            "not-an-address is not a valid IP or resolvable host."
+        );
+        let address = entity([(IP, Some("10.1.2.3"))]).unwrap();
+        assert_eq!(address.ip, Some(EntityName::Named("10.1.2.3".into())));
+        assert!(entity([(IP, Some("::1"))]).is_ok());
+        let default = entity([(IP, None)]).unwrap();
+        assert_eq!(default.ip, Some(EntityName::Default));
+        assert!(check_value(&address, CONNECTION_CREATION_RATE, 10.0).is_ok());
+        assert_eq!(
+            check_value(&address, PRODUCER_BYTE_RATE, 10.0).unwrap_err(),
+            "Invalid configuration key producer_byte_rate"
+        );
+        assert!(check_value(&address, CONNECTION_CREATION_RATE, 3e9)
+            .unwrap_err()
+            .contains("too large for an INT"));
+        let user = entity([(USER, Some("a"))]).unwrap();
+        assert!(check_value(&user, CONNECTION_CREATION_RATE, 10.0).is_err());
     }
 
     #[test]
@@ -615,8 +656,8 @@ mod tests {
         let mut quotas = ClientQuotas::new();
         quotas
             .entry(QuotaEntity {
-                user: None,
                 client_id: Some(EntityName::Named("admin".into())),
+                ..QuotaEntity::default()
             })
             .or_default()
             .insert(CONTROLLER_MUTATION_RATE.into(), rate);
@@ -669,8 +710,8 @@ mod tests {
         let mut quotas = ClientQuotas::new();
         quotas
             .entry(QuotaEntity {
-                user: None,
                 client_id: Some(EntityName::Named("busy".into())),
+                ..QuotaEntity::default()
             })
             .or_default()
             .insert(REQUEST_PERCENTAGE.into(), 0.001);

@@ -4,10 +4,11 @@ mod activity;
 mod authentication;
 mod connection;
 mod frame;
+pub mod limits;
 mod listener;
 mod transport;
 
 pub(crate) use authentication::{gate_with, Answer, Gate};
 pub use connection::ConnectionSettings;
 pub use frame::{Frame, FrameError, FrameReader};
-pub use listener::{Listener, PerIpLimit};
+pub use listener::Listener;

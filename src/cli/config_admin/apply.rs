@@ -63,7 +63,7 @@ pub fn user_quotas(user: &Entity) -> QuotaTarget {
             Some(name) => QuotaName::Named(name.clone()),
             None => QuotaName::Every,
         }),
-        client: None,
+        ..QuotaTarget::default()
     }
 }
 

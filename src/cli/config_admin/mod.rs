@@ -20,13 +20,13 @@ use crate::client::ConfigOp;
 
 /// Describe and alter configs of topics, brokers, users, clients and client metrics subscriptions, with kafka-configs.sh's flags.
 ///
-/// Topic and broker configs go through DescribeConfigs and IncrementalAlterConfigs; --describe shows the configs set at the entity's own level (all of them, each with the levels that give it a value, with --all). Users' SCRAM credentials go through DescribeUserScramCredentials and AlterUserScramCredentials: --add-config 'SCRAM-SHA-256=[iterations=8192]' asks for the password on a terminal (or reads --password-file) so that it stays off the command line; password=SECRET inside the brackets works too, with a warning. Client quotas (producer_byte_rate, consumer_byte_rate, request_percentage, controller_mutation_rate) of users, client ids (--entity-type clients), a client id of a user (--user U --client C, or --entity-type users --entity-name U --client C) and their defaults (--entity-default, --user-defaults, --client-defaults) go through DescribeClientQuotas and AlterClientQuotas. Client metrics subscriptions (--entity-type client-metrics, KIP-714) take metrics (name prefixes, '*' for all), interval.ms and match (selector=regex, e.g. client_id=prod.*), as --add-config 'metrics=[org.apache.kafka.producer.,org.apache.kafka.client.],interval.ms=1000'; --describe without --entity-name describes every subscription.
+/// Topic and broker configs go through DescribeConfigs and IncrementalAlterConfigs; --describe shows the configs set at the entity's own level (all of them, each with the levels that give it a value, with --all). Users' SCRAM credentials go through DescribeUserScramCredentials and AlterUserScramCredentials: --add-config 'SCRAM-SHA-256=[iterations=8192]' asks for the password on a terminal (or reads --password-file) so that it stays off the command line; password=SECRET inside the brackets works too, with a warning. Client quotas (producer_byte_rate, consumer_byte_rate, request_percentage, controller_mutation_rate) of users, client ids (--entity-type clients), a client id of a user (--user U --client C, or --entity-type users --entity-name U --client C) and their defaults (--entity-default, --user-defaults, --client-defaults) go through DescribeClientQuotas and AlterClientQuotas, as does the connection_creation_rate of client addresses (--entity-type ips or --ip, and --ip-defaults; KIP-612). Client metrics subscriptions (--entity-type client-metrics, KIP-714) take metrics (name prefixes, '*' for all), interval.ms and match (selector=regex, e.g. client_id=prod.*), as --add-config 'metrics=[org.apache.kafka.producer.,org.apache.kafka.client.],interval.ms=1000'; --describe without --entity-name describes every subscription.
 #[derive(Parser, Debug)]
 #[command(name = "config-admin", version)]
 #[command(group(ArgGroup::new("action").required(true).args(["describe", "alter"])))]
 #[command(group(ArgGroup::new("entity").required(true)
     .multiple(true)
-    .args(["entity_type", "topic", "broker", "broker_defaults", "user", "client", "user_defaults", "client_defaults"])))]
+    .args(["entity_type", "topic", "broker", "broker_defaults", "user", "client", "user_defaults", "client_defaults", "ip", "ip_defaults"])))]
 pub struct ConfigAdmin {
     #[command(flatten)]
     pub connection: ConnectionArgs,
@@ -41,10 +41,10 @@ pub struct ConfigAdmin {
     /// The kind of entity.
     #[arg(long, value_enum, ignore_case = true)]
     pub entity_type: Option<EntityTypeArg>,
-    /// The entity: a topic name, a broker id, a user name, a client id or a client metrics subscription.
+    /// The entity: a topic name, a broker id, a user name, a client id, an IP address or a client metrics subscription.
     #[arg(long, value_name = "NAME", requires = "entity_type")]
     pub entity_name: Option<String>,
-    /// The cluster-wide default of brokers, users or client ids.
+    /// The cluster-wide default of brokers, users, client ids or IP addresses.
     #[arg(long, requires = "entity_type", conflicts_with = "entity_name")]
     pub entity_default: bool,
     /// Short for --entity-type topics --entity-name TOPIC.
@@ -68,6 +68,12 @@ pub struct ConfigAdmin {
     /// Short for --entity-type clients --entity-default; with a user, that user's default client id.
     #[arg(long, conflicts_with = "client")]
     pub client_defaults: bool,
+    /// Short for --entity-type ips --entity-name IP: a client address's connection_creation_rate.
+    #[arg(long, value_name = "IP", conflicts_with_all = ["user", "client", "user_defaults", "client_defaults"])]
+    pub ip: Option<String>,
+    /// Short for --entity-type ips --entity-default.
+    #[arg(long, conflicts_with_all = ["ip", "user", "client", "user_defaults", "client_defaults"])]
+    pub ip_defaults: bool,
 
     /// Configs to set, as k1=v1,k2=[v1,v2] (square brackets around a value with commas); for users SCRAM-SHA-256=[iterations=8192,password=SECRET] and SCRAM-SHA-512=[...].
     #[arg(long, value_name = "CONFIGS", conflicts_with = "describe")]
@@ -108,6 +114,8 @@ pub enum EntityTypeArg {
     Users,
     /// Client ids (quotas).
     Clients,
+    /// Client IP addresses (connection_creation_rate quotas).
+    Ips,
     /// Client metrics subscriptions (KIP-714): metrics, interval.ms, match.
     ClientMetrics,
 }
@@ -157,7 +165,19 @@ impl ConfigAdmin {
             Some(EntityTypeArg::Clients) => Some(from_entity_flags()),
             _ => None,
         };
+        let mut ip = match self.entity_type {
+            Some(EntityTypeArg::Ips) => Some(from_entity_flags()),
+            _ => None,
+        };
         let twice = |kind: &str| Err(format!("name the {kind} once"));
+        if let Some(a) = &self.ip {
+            if ip.replace(QuotaName::Named(a.clone())).is_some() {
+                return twice("ip");
+            }
+        }
+        if self.ip_defaults && ip.replace(QuotaName::Default).is_some() {
+            return twice("ip");
+        }
         if let Some(u) = &self.user {
             if user.replace(QuotaName::Named(u.clone())).is_some() {
                 return twice("user");
@@ -181,23 +201,26 @@ impl ConfigAdmin {
                 self.entity_type,
                 Some(EntityTypeArg::Topics | EntityTypeArg::Brokers)
             );
-        if (user.is_some() || client.is_some()) && others {
+        if (user.is_some() || client.is_some() || ip.is_some()) && others {
             return Err(
                 "name one entity: a topic, a broker, or a user and/or a client id".to_string(),
             );
         }
-        if client.is_none() && user != Some(QuotaName::Default) {
+        if ip.is_some() && (user.is_some() || client.is_some()) {
+            return Err("an ip takes quotas alone, without a user or client id".to_string());
+        }
+        if ip.is_none() && client.is_none() && user != Some(QuotaName::Default) {
             return Ok(None);
         }
         if self.all {
             return Err(
-                "--all describes topic and broker configs; clients have only quotas".into(),
+                "--all describes topic and broker configs; clients and ips have only quotas".into(),
             );
         }
         if self.password_file.is_some() {
             return Err("--password-file is for the SCRAM credentials of users".to_string());
         }
-        Ok(Some(QuotaTarget { user, client }))
+        Ok(Some(QuotaTarget { user, client, ip }))
     }
 
     /// The entity the flags name, or why they do not name one config-admin
@@ -231,7 +254,7 @@ impl ConfigAdmin {
                 Some(EntityTypeArg::Brokers) => EntityType::Brokers,
                 Some(EntityTypeArg::Users) => EntityType::Users,
                 Some(EntityTypeArg::ClientMetrics) => EntityType::ClientMetrics,
-                Some(EntityTypeArg::Clients) | None => EntityType::Clients,
+                Some(EntityTypeArg::Clients | EntityTypeArg::Ips) | None => EntityType::Clients,
             };
             (kind, self.entity_name.clone(), self.entity_default)
         };
@@ -548,7 +571,8 @@ mod tests {
             target(&["--describe", "--user", "alice", "--client", "app"]),
             Some(QuotaTarget {
                 user: named("alice"),
-                client: named("app")
+                client: named("app"),
+                ip: None
             })
         );
         assert_eq!(
@@ -564,21 +588,24 @@ mod tests {
             ]),
             Some(QuotaTarget {
                 user: named("alice"),
-                client: Some(QuotaName::Default)
+                client: Some(QuotaName::Default),
+                ip: None
             })
         );
         assert_eq!(
             target(&["--describe", "--entity-type", "clients"]),
             Some(QuotaTarget {
                 user: None,
-                client: Some(QuotaName::Every)
+                client: Some(QuotaName::Every),
+                ip: None
             })
         );
         assert_eq!(
             target(&["--describe", "--entity-type", "users", "--entity-default"]),
             Some(QuotaTarget {
                 user: Some(QuotaName::Default),
-                client: None
+                client: None,
+                ip: None
             })
         );
         // A named user alone may be SCRAM credentials or quotas.
@@ -611,6 +638,40 @@ mod tests {
         assert!(mixed.alteration(&mixed.target().unwrap()).is_err());
         let twice = parse(&["--describe", "--entity-type", "clients", "--client", "a"]).unwrap();
         assert!(twice.quota_target().is_err());
+    }
+
+    #[test]
+    fn quota_entities_of_addresses() {
+        let target = |args: &[&str]| parse(args).unwrap().quota_target();
+        let address = |name: QuotaName| {
+            Ok(Some(QuotaTarget {
+                ip: Some(name),
+                ..QuotaTarget::default()
+            }))
+        };
+        assert_eq!(
+            target(&["--describe", "--ip", "10.0.0.1"]),
+            address(QuotaName::Named("10.0.0.1".into()))
+        );
+        assert_eq!(
+            target(&["--describe", "--entity-type", "ips", "--entity-name", "::1"]),
+            address(QuotaName::Named("::1".into()))
+        );
+        assert_eq!(
+            target(&[
+                "--alter",
+                "--ip-defaults",
+                "--add-config",
+                "connection_creation_rate=5"
+            ]),
+            address(QuotaName::Default)
+        );
+        assert_eq!(
+            target(&["--describe", "--entity-type", "ips"]),
+            address(QuotaName::Every)
+        );
+        assert!(target(&["--describe", "--entity-type", "users", "--ip", "10.0.0.1"]).is_err());
+        assert!(parse(&["--describe", "--ip", "10.0.0.1", "--client", "app"]).is_err());
     }
 
     #[test]

@@ -332,6 +332,13 @@ pub struct ReassignArgs {
     /// Start the moves even while other partitions are moving.
     #[arg(long, requires = "execute")]
     pub additional: bool,
+    /// Throttle the moves to this many bytes per second, as Kafka's tool: the replicas each partition moves from are throttled as leaders, those it moves to as followers (the topics' leader/follower.replication.throttled.replicas), and every broker involved gets the rate as its leader and follower.replication.throttled.rate. Replicas in the ISR are never held back. The throttles stay until --verify finds every partition in place; rerun --execute --additional with another value to change the rate.
+    #[arg(long, value_name = "BYTES_PER_SEC", requires = "execute",
+          value_parser = clap::value_parser!(i64).range(0..))]
+    pub throttle: Option<i64>,
+    /// Keep the throttles when --verify finds every partition in place (by default it removes them from every broker and the plan's topics).
+    #[arg(long, requires = "verify")]
+    pub preserve_throttles: bool,
     #[arg(long, value_enum, default_value_t)]
     pub output: OutputFormat,
 }

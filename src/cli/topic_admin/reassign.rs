@@ -9,6 +9,7 @@ use serde_json::json;
 use super::{join, ReassignArgs};
 use crate::cli::OutputFormat;
 use crate::client::admin::{Admin, TopicDescription};
+use crate::client::reassign::throttle::{self, Cleared, Throttles};
 use crate::client::reassign::{
     self, Assignment, Cancelled, Ongoing, PartitionProgress, Progress, Proposal, ReassignmentPlan,
     Reassignments,
@@ -132,10 +133,11 @@ pub fn tally(progress: &[PartitionProgress]) -> (usize, usize) {
 }
 
 /// A plan about to be carried out: the controller connection to start it
-/// on and the assignment to roll back to.
+/// on, the assignment to roll back to and the throttles its moves take.
 pub struct Execution {
     pub moves: Reassignments,
     pub rollback: ReassignmentPlan,
+    pub throttles: Throttles,
 }
 
 /// Everything --execute checks before it starts the moves.
@@ -148,10 +150,34 @@ pub async fn prepare(
     let now = reassign::assignment(&admin.describe_topics(None).await?);
     let mut moves = Reassignments::connect(settings).await?;
     let rollback = plan.rollback(&now)?;
+    let ongoing = moves.ongoing(None).await?;
     if !additional {
-        refuse_concurrent(&moves.ongoing(None).await?)?;
+        refuse_concurrent(&ongoing)?;
     }
-    Ok(Execution { moves, rollback })
+    let throttles = throttle::throttles(plan, &now, &ongoing);
+    Ok(Execution {
+        moves,
+        rollback,
+        throttles,
+    })
+}
+
+/// What --execute --throttle says once the throttles are set, as Kafka's
+/// tool does.
+pub fn throttle_notice(rate: i64) -> String {
+    format!(
+        "Warning: You must run --verify periodically, until the reassignment completes, \
+         to ensure the throttle is removed.\nThe inter-broker throttle limit was set to {rate} B/s\n"
+    )
+}
+
+/// What --verify says once it has cleared the throttles.
+pub fn cleared_notice(cleared: &Cleared) -> String {
+    format!(
+        "Clearing broker-level throttles on brokers {}\nClearing topic-level throttles on topic(s) {}\n",
+        join(&cleared.brokers),
+        cleared.topics.join(",")
+    )
 }
 
 /// Without --additional, moves already going on stop --execute.

@@ -5,6 +5,7 @@
 
 mod flow;
 mod plan;
+pub mod throttle;
 
 pub use plan::{parse_topics_to_move, propose, PartitionReplicas, Proposal, ReassignmentPlan};
 

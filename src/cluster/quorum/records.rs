@@ -412,6 +412,7 @@ mod tests {
         let quota = |user: &str| crate::quota::QuotaEntity {
             user: Some(crate::quota::EntityName::Named(user.into())),
             client_id: Some(crate::quota::EntityName::Default),
+            ip: None,
         };
         before
             .client_quotas
