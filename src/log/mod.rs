@@ -632,19 +632,34 @@ impl Log {
         incoming_max_timestamp: Option<i64>,
         now_ms: i64,
     ) -> Result<(), LogError> {
+        if self.roll_wanted(
+            incoming_bytes,
+            incoming_last_offset,
+            incoming_max_timestamp,
+            now_ms,
+        ) {
+            self.roll(now_ms)?;
+        }
+        Ok(())
+    }
+
+    fn roll_wanted(
+        &self,
+        incoming_bytes: u64,
+        incoming_last_offset: i64,
+        incoming_max_timestamp: Option<i64>,
+        now_ms: i64,
+    ) -> bool {
         let config = &self.config;
         let active = &self.active;
         if active.is_empty() {
-            return Ok(());
+            return false;
         }
         let full = active.size().saturating_add(incoming_bytes) > config.segment_bytes;
         let old = active.time_waited_for_roll(now_ms, incoming_max_timestamp) > config.segment_ms;
         let index_full = active.index_full(config.segment_index_bytes);
         let no_room = !active.can_hold(incoming_last_offset, incoming_bytes);
-        if full || old || index_full || no_room {
-            self.roll(now_ms)?;
-        }
-        Ok(())
+        full || old || index_full || no_room
     }
 
     fn roll(&mut self, now_ms: i64) -> Result<(), LogError> {
@@ -948,11 +963,7 @@ impl Log {
         }
         let retention_ms = self.config.retention_ms;
         let retention_bytes = self.config.retention_bytes;
-        let expired = |s: &Segment| {
-            retention_ms >= 0
-                && !s.is_empty()
-                && now_ms.saturating_sub(s.largest_timestamp()) > retention_ms
-        };
+        let expired = |s: &Segment| Self::expired(retention_ms, s, now_ms);
         if expired(&self.active) {
             self.roll(now_ms)?;
         }
@@ -961,6 +972,48 @@ impl Log {
             deleted += self.delete_segments_while(|_, kept| kept >= retention_bytes)?;
         }
         Ok(deleted)
+    }
+
+    fn expired(retention_ms: i64, segment: &Segment, now_ms: i64) -> bool {
+        retention_ms >= 0
+            && !segment.is_empty()
+            && now_ms.saturating_sub(segment.largest_timestamp()) > retention_ms
+    }
+
+    /// Whether [`Log::apply_retention`] would change anything at `now_ms`,
+    /// so that a pass over idle logs needs no write lock.
+    pub fn retention_due(&self, now_ms: i64) -> bool {
+        if !self.config.cleanup_delete {
+            return false;
+        }
+        let retention_ms = self.config.retention_ms;
+        let over_bytes = |first: &Segment| {
+            u64::try_from(self.config.retention_bytes)
+                .is_ok_and(|limit| self.size_bytes().saturating_sub(first.size()) >= limit)
+        };
+        let first_base = self
+            .segments
+            .values()
+            .next()
+            .map_or(self.active.base_offset, |s| s.base_offset);
+        Self::expired(retention_ms, &self.active, now_ms)
+            || self.segments.values().next().is_some_and(|first| {
+                Self::expired(retention_ms, first, now_ms) || over_bytes(first)
+            })
+            || first_base > self.log_start_offset
+    }
+
+    /// Whether [`Log::tick`] has anything to do at `now_ms`: a producer to
+    /// forget, a roll by segment.ms, an fsync by flush.ms or index entries
+    /// to write. An idle log has none, and needs no write lock.
+    pub fn tick_due(&self, now_ms: i64) -> bool {
+        self.producers
+            .any_expired(now_ms, self.config.producer_id_expiration_ms)
+            || self.roll_wanted(0, self.log_end_offset() - 1, None, now_ms)
+            || self
+                .oldest_unflushed_ms
+                .is_some_and(|t| now_ms.saturating_sub(t) >= self.config.flush_ms)
+            || self.active.indexes_pending()
     }
 
     /// Periodic work: roll by segment.ms without waiting for an append,
@@ -1268,4 +1321,4 @@ fn segment_bases(dir: &Path) -> Result<Vec<i64>, LogError> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

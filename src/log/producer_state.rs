@@ -292,10 +292,26 @@ impl ProducerStateManager {
     pub fn expire(&mut self, now_ms: i64, expiration_ms: i64) -> usize {
         let before = self.producers.len();
         let open = &self.transactions;
-        self.producers.retain(|id, e| {
-            open.contains_key(id) || now_ms.saturating_sub(e.last_write_ms) < expiration_ms
-        });
+        self.producers
+            .retain(|id, e| !Self::expired(open, *id, e, now_ms, expiration_ms));
         before - self.producers.len()
+    }
+
+    /// Whether [`ProducerStateManager::expire`] would forget any producer.
+    pub fn any_expired(&self, now_ms: i64, expiration_ms: i64) -> bool {
+        self.producers
+            .iter()
+            .any(|(id, e)| Self::expired(&self.transactions, *id, e, now_ms, expiration_ms))
+    }
+
+    fn expired(
+        open: &HashMap<i64, i64>,
+        id: i64,
+        entry: &ProducerEntry,
+        now_ms: i64,
+        expiration_ms: i64,
+    ) -> bool {
+        !open.contains_key(&id) && now_ms.saturating_sub(entry.last_write_ms) >= expiration_ms
     }
 
     pub fn len(&self) -> usize {

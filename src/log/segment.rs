@@ -598,6 +598,11 @@ impl Segment {
         self.file.clone()
     }
 
+    /// Whether index entries wait for [`Segment::flush_indexes`].
+    pub fn indexes_pending(&self) -> bool {
+        self.offset_index.has_pending() || self.time_index.has_pending()
+    }
+
     /// Writes index entries not yet in their files, without syncing, so
     /// that they reach the files soon even when nothing forces an fsync.
     pub fn flush_indexes(&mut self) -> Result<(), LogError> {

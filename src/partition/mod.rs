@@ -8,10 +8,11 @@
 
 mod manager;
 mod space;
+mod waiters;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicI32, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -24,6 +25,8 @@ use crate::log::{AppendInfo, Log, LogError, RecordError};
 
 pub use manager::{now_ms, DataDirLock, ReplicaManager, StartupError, METADATA_LOG_DIR};
 use space::DiskSpace;
+use waiters::Watchers;
+pub use waiters::{Awaited, Waiter};
 
 /// Kafka's isolation levels for Fetch and ListOffsets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,6 +94,10 @@ pub struct Partition {
     disk: Arc<DiskSpace>,
     /// The topic's BrokerTopicMetrics, taken once so appends look nothing up.
     metrics: crate::metrics::TopicHandle,
+    /// Fetches and produces waiting on this partition.
+    watchers: Watchers,
+    /// No longer hosted here: a produce still waiting on it fails.
+    removed: AtomicBool,
 }
 
 /// How long a proposed ISR change is left to reach the metadata before it
@@ -176,6 +183,8 @@ impl Partition {
             isr_proposal: Mutex::new(None),
             disk,
             metrics: crate::metrics::topic(&state.topic, state.topic_id),
+            watchers: Watchers::default(),
+            removed: AtomicBool::new(false),
         };
         partition.reset_followers(&state.replicas);
         partition
@@ -260,20 +269,36 @@ impl Partition {
         if became_leader {
             self.reset_followers(&state.replicas);
         }
-        self.leader.store(state.leader, Ordering::Release);
-        self.leader_epoch
-            .store(state.leader_epoch, Ordering::Release);
+        let old_leader = self.leader.swap(state.leader, Ordering::AcqRel);
+        let old_epoch = self.leader_epoch.swap(state.leader_epoch, Ordering::AcqRel);
+        let leadership_changed = (old_leader, old_epoch) != (state.leader, state.leader_epoch);
         *self.isr.lock() = state.isr.clone();
         *self.replicas.lock() = state.replicas.clone();
         self.min_insync_replicas
             .store(state.min_insync_replicas, Ordering::Release);
-        {
-            let mut log = self.log.write();
-            if *log.config() != state.log_config {
-                log.set_config(state.log_config.clone());
-            }
+        // Every metadata change comes here for every partition: the
+        // write lock only for a config that changed.
+        if *self.log.read().config() != state.log_config {
+            self.log.write().set_config(state.log_config.clone());
         }
         self.maybe_advance_high_watermark();
+        // Fetches answer NOT_LEADER_OR_FOLLOWER and produces fail at once,
+        // rather than at the end of their wait.
+        if leadership_changed {
+            self.watchers.wake_all();
+        }
+    }
+
+    /// Taken off this broker: whoever waits on it looks again now.
+    pub(crate) fn mark_removed(&self) {
+        self.removed.store(true, Ordering::Release);
+        self.watchers.wake_all();
+    }
+
+    /// Whether this broker no longer hosts the partition (deleted, or its
+    /// topic re-created under a new id).
+    pub fn is_removed(&self) -> bool {
+        self.removed.load(Ordering::Acquire)
     }
 
     /// Kafka's check of a client's view of the leader epoch: an older epoch is
@@ -336,6 +361,7 @@ impl Partition {
         };
         self.metrics
             .appended(info.record_count as u64, records.len() as u64);
+        self.watchers.wake(Awaited::LogEnd);
         self.maybe_advance_high_watermark();
         Ok(info)
     }
@@ -349,10 +375,11 @@ impl Partition {
     /// Group commit, for a caller that [`Partition::claim_group_commit`]
     /// chose: fsyncs outside the log's lock, each time everything written
     /// so far, until no append waits for one; appends made during an fsync
-    /// share the next. Calls `moved` after each fsync, whose end the high
-    /// watermark may then reach. A failed fsync fails the produces
-    /// waiting on it (see [`Log::finish_flush`]) and ends the turn.
-    pub fn group_commit(&self, moved: impl Fn()) {
+    /// share the next. After each fsync, the produces waiting on this
+    /// partition look again: its durable end, and perhaps the high
+    /// watermark, moved. A failed fsync fails the produces waiting on it
+    /// (see [`Log::finish_flush`]) and ends the turn.
+    pub fn group_commit(&self) {
         loop {
             let Some(job) = self.log.write().next_flush() else {
                 return;
@@ -363,8 +390,9 @@ impl Partition {
                 self.disk.note(e);
                 tracing::error!(topic = %self.topic, partition = self.index, end = job.end(), error = %e, "fsync failed: the produces waiting on it fail");
             }
-            self.maybe_advance_high_watermark();
-            moved();
+            if !self.maybe_advance_high_watermark() {
+                self.watchers.wake(Awaited::HighWatermark);
+            }
             if finished.is_err() {
                 return;
             }
@@ -381,7 +409,10 @@ impl Partition {
                 log.flush().map_err(|e| self.storage_error(&e))?;
             }
         }
-        self.maybe_advance_high_watermark();
+        if !self.maybe_advance_high_watermark() {
+            // The durable end moved, which acks=1 waits for.
+            self.watchers.wake(Awaited::HighWatermark);
+        }
         Ok(())
     }
 
@@ -420,12 +451,18 @@ impl Partition {
             )
             .map_err(|e| self.storage_error(&e))?
         };
-        self.maybe_advance_high_watermark();
+        self.watchers.wake(Awaited::LogEnd);
+        // The last stable offset may move without the high watermark:
+        // read_committed fetches look again.
+        if !self.maybe_advance_high_watermark() {
+            self.watchers.wake(Awaited::HighWatermark);
+        }
         Ok(offset)
     }
 
     /// The high watermark is the smallest log end offset across the ISR
-    /// (this replica's as far as it is durable); returns whether it moved.
+    /// (this replica's as far as it is durable); returns whether it moved,
+    /// having woken the requests waiting for it then.
     fn maybe_advance_high_watermark(&self) -> bool {
         let leo = self.durable_end();
         let followers = self.followers.lock();
@@ -435,7 +472,12 @@ impl Partition {
             .filter(|id| **id != self.node_id)
             .map(|id| followers.get(id).map_or(0, |f| f.log_end_offset.max(0)))
             .fold(leo, i64::min);
-        self.high_watermark.fetch_max(hw, Ordering::AcqRel) < hw
+        drop((followers, isr));
+        let moved = self.high_watermark.fetch_max(hw, Ordering::AcqRel) < hw;
+        if moved {
+            self.watchers.wake(Awaited::HighWatermark);
+        }
+        moved
     }
 
     pub fn isr(&self) -> Vec<i32> {
@@ -713,6 +755,25 @@ impl Partition {
             .map_err(|e| self.storage_error(&e))
     }
 
+    /// Whether the log has periodic work: `due` on it under a read lock,
+    /// or true when a writer holds it (the caller looks again under the
+    /// write lock) so that a pass over every partition never waits on one.
+    fn has_work(&self, due: impl FnOnce(&Log) -> bool) -> bool {
+        self.log.try_read().is_none_or(|log| due(&log))
+    }
+
+    pub(crate) fn tick_due(&self, now_ms: i64) -> bool {
+        self.has_work(|log| log.tick_due(now_ms))
+    }
+
+    pub(crate) fn retention_due(&self, now_ms: i64) -> bool {
+        self.has_work(|log| log.retention_due(now_ms))
+    }
+
+    pub(crate) fn compaction_due(&self) -> bool {
+        self.has_work(Log::clean_due)
+    }
+
     /// Time-based roll and flush. Skipped on a full disk: a roll and index
     /// writes need space, and would fail every tick.
     pub(crate) fn tick(&self, now_ms: i64) {
@@ -753,7 +814,10 @@ impl Partition {
     /// for a clean shutdown.
     pub(crate) fn checkpoint(&self) -> Result<(), LogError> {
         self.log.write().checkpoint()?;
-        self.maybe_advance_high_watermark();
+        if !self.maybe_advance_high_watermark() {
+            // Produces waiting for a group commit are durable now.
+            self.watchers.wake(Awaited::HighWatermark);
+        }
         Ok(())
     }
 }
