@@ -370,14 +370,14 @@ impl ReplicaManager {
             .collect()
     }
 
-    /// The partitions `due` picks, under one read of the map: a periodic
+    /// The partitions `pick` chooses, under one read of the map: a periodic
     /// pass over thousands of idle partitions clones and locks none of them.
-    fn partitions_where(&self, due: impl Fn(&Partition) -> bool) -> Vec<Arc<Partition>> {
+    pub fn partitions_where(&self, pick: impl Fn(&Partition) -> bool) -> Vec<Arc<Partition>> {
         self.partitions
             .read()
             .values()
             .flat_map(|t| t.values())
-            .filter(|p| due(p))
+            .filter(|p| pick(p))
             .cloned()
             .collect()
     }
