@@ -1003,17 +1003,29 @@ impl Log {
             || first_base > self.log_start_offset
     }
 
-    /// Whether [`Log::tick`] has anything to do at `now_ms`: a producer to
+    /// From when [`Log::tick`] has work if the log is not changed
+    /// meanwhile (`i64::MIN` for now, `i64::MAX` for never): a producer to
     /// forget, a roll by segment.ms, an fsync by flush.ms or index entries
     /// to write. An idle log has none, and needs no write lock.
-    pub fn tick_due(&self, now_ms: i64) -> bool {
+    pub fn tick_due_at(&self) -> i64 {
+        // With no time passed, only what does not wait for the clock.
+        let now = self.active.indexes_pending()
+            || self.roll_wanted(0, self.log_end_offset() - 1, None, i64::MIN);
+        if now {
+            return i64::MIN;
+        }
+        let roll = if self.active.is_empty() {
+            i64::MAX
+        } else {
+            self.active.roll_due_at(self.config.segment_ms)
+        };
+        let flush = self
+            .oldest_unflushed_ms
+            .map_or(i64::MAX, |t| t.saturating_add(self.config.flush_ms));
         self.producers
-            .any_expired(now_ms, self.config.producer_id_expiration_ms)
-            || self.roll_wanted(0, self.log_end_offset() - 1, None, now_ms)
-            || self
-                .oldest_unflushed_ms
-                .is_some_and(|t| now_ms.saturating_sub(t) >= self.config.flush_ms)
-            || self.active.indexes_pending()
+            .expiry_due_at(self.config.producer_id_expiration_ms)
+            .min(roll)
+            .min(flush)
     }
 
     /// Periodic work: roll by segment.ms without waiting for an append,

@@ -297,11 +297,15 @@ impl ProducerStateManager {
         before - self.producers.len()
     }
 
-    /// Whether [`ProducerStateManager::expire`] would forget any producer.
-    pub fn any_expired(&self, now_ms: i64, expiration_ms: i64) -> bool {
+    /// From when [`ProducerStateManager::expire`] forgets a producer, if
+    /// nothing is written meanwhile.
+    pub fn expiry_due_at(&self, expiration_ms: i64) -> i64 {
         self.producers
             .iter()
-            .any(|(id, e)| Self::expired(&self.transactions, *id, e, now_ms, expiration_ms))
+            .filter(|(id, _)| !self.transactions.contains_key(id))
+            .map(|(_, e)| e.last_write_ms.saturating_add(expiration_ms))
+            .min()
+            .unwrap_or(i64::MAX)
     }
 
     fn expired(

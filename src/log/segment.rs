@@ -420,6 +420,12 @@ impl Segment {
         }
     }
 
+    /// From when `time_waited_for_roll(now, None)`, a roll without an
+    /// incoming batch, exceeds `segment_ms`.
+    pub fn roll_due_at(&self, segment_ms: i64) -> i64 {
+        self.created_ms.saturating_add(segment_ms).saturating_add(1)
+    }
+
     /// The newest record time, for retention.ms (Kafka's `largestTimestamp`).
     pub fn largest_timestamp(&self) -> i64 {
         if self.max_timestamp >= 0 {

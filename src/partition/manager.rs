@@ -818,6 +818,27 @@ mod tests {
     }
 
     #[test]
+    fn the_tick_skips_an_idle_log_until_a_change_or_its_next_deadline() {
+        let dir = tempfile::tempdir().unwrap();
+        let manager = ReplicaManager::open(DataDirLock::acquire(dir.path()).unwrap(), 1).unwrap();
+        let mut a = state("a");
+        a.log_config.flush_ms = 1000;
+        manager.apply(&[a]);
+        let p = manager.partition("a", 0).unwrap();
+        let now = now_ms();
+        assert!(!p.tick_due(now + 10_000), "a new log has nothing to do");
+        // The append goes through the write lock, which undoes the answer kept.
+        manager
+            .append_to(&p, &crate::log::tests::one("v", now))
+            .unwrap();
+        let appended = now_ms();
+        assert!(p.tick_due(appended + 1000), "flush.ms after the append");
+        manager.tick();
+        assert!(!p.tick_due(now_ms()), "nothing before flush.ms");
+        assert!(p.tick_due(appended + 1000), "the deadline kept");
+    }
+
+    #[test]
     fn stray_directories_are_looked_for_at_the_first_image_and_when_partitions_go() {
         let dir = tempfile::tempdir().unwrap();
         let stray = |name: &str| {

@@ -98,6 +98,10 @@ pub struct Partition {
     watchers: Watchers,
     /// No longer hosted here: a produce still waiting on it fails.
     removed: AtomicBool,
+    /// Until when the log's tick has nothing to do, as last worked out
+    /// under its read lock; every write lock resets it, so the tick's pass
+    /// skips an idle log without locking it.
+    tick_idle_until: AtomicI64,
 }
 
 /// How long a proposed ISR change is left to reach the metadata before it
@@ -185,6 +189,7 @@ impl Partition {
             metrics: crate::metrics::topic(&state.topic, state.topic_id),
             watchers: Watchers::default(),
             removed: AtomicBool::new(false),
+            tick_idle_until: AtomicI64::new(i64::MIN),
         };
         partition.reset_followers(&state.replicas);
         partition
@@ -279,7 +284,7 @@ impl Partition {
         // Every metadata change comes here for every partition: the
         // write lock only for a config that changed.
         if *self.log.read().config() != state.log_config {
-            self.log.write().set_config(state.log_config.clone());
+            self.log_mut().set_config(state.log_config.clone());
         }
         self.maybe_advance_high_watermark();
         // Fetches answer NOT_LEADER_OR_FOLLOWER and produces fail at once,
@@ -352,7 +357,7 @@ impl Partition {
         self.require_leader()?;
         self.require_space()?;
         let info = {
-            let mut log = self.log.write();
+            let mut log = self.log_mut();
             log.append_as_leader(records, self.leader_epoch(), now_ms)
                 .map_err(|e| {
                     self.disk.note(&e);
@@ -369,7 +374,7 @@ impl Partition {
     /// Whether the caller is to run [`Partition::group_commit`]: an fsync
     /// is wanted and no group commit runs.
     pub fn claim_group_commit(&self) -> bool {
-        self.log.write().claim_flush()
+        self.log_mut().claim_flush()
     }
 
     /// Group commit, for a caller that [`Partition::claim_group_commit`]
@@ -381,11 +386,11 @@ impl Partition {
     /// (see [`Log::finish_flush`]) and ends the turn.
     pub fn group_commit(&self) {
         loop {
-            let Some(job) = self.log.write().next_flush() else {
+            let Some(job) = self.log_mut().next_flush() else {
                 return;
             };
             let synced = job.sync();
-            let finished = self.log.write().finish_flush(&job, synced);
+            let finished = self.log_mut().finish_flush(&job, synced);
             if let Err(e) = &finished {
                 self.disk.note(e);
                 tracing::error!(topic = %self.topic, partition = self.index, end = job.end(), error = %e, "fsync failed: the produces waiting on it fail");
@@ -404,7 +409,7 @@ impl Partition {
     /// waiting on a group commit.
     pub fn flush_if_wanted(&self) -> Result<(), ResponseError> {
         {
-            let mut log = self.log.write();
+            let mut log = self.log_mut();
             if log.flush_wanted() {
                 log.flush().map_err(|e| self.storage_error(&e))?;
             }
@@ -440,7 +445,7 @@ impl Partition {
         self.require_leader()?;
         self.require_space()?;
         let offset = {
-            let mut log = self.log.write();
+            let mut log = self.log_mut();
             log.append_control_marker(
                 producer_id,
                 producer_epoch,
@@ -629,7 +634,7 @@ impl Partition {
                 "the data directory is full",
             )));
         }
-        let mut log = self.log.write();
+        let mut log = self.log_mut();
         log.append_as_follower(records, now_ms)
             .inspect_err(|e| self.disk.note(e))?;
         let hw = leader_high_watermark.min(log.log_end_offset());
@@ -639,7 +644,7 @@ impl Partition {
 
     /// A follower cuts its log where it diverges from the new leader's.
     pub fn truncate_to(&self, offset: i64) -> Result<(), LogError> {
-        let mut log = self.log.write();
+        let mut log = self.log_mut();
         log.truncate_to(offset)?;
         let end = log.log_end_offset();
         if self.high_watermark() > end {
@@ -650,7 +655,7 @@ impl Partition {
 
     /// A follower fallen behind its leader's log start restarts its log there.
     pub fn truncate_fully_and_start_at(&self, offset: i64) -> Result<(), LogError> {
-        self.log.write().truncate_fully_and_start_at(offset)?;
+        self.log_mut().truncate_fully_and_start_at(offset)?;
         self.high_watermark.fetch_max(offset, Ordering::AcqRel);
         Ok(())
     }
@@ -750,7 +755,7 @@ impl Partition {
         if target < 0 || target > hw {
             return Err(ResponseError::OffsetOutOfRange);
         }
-        let mut log = self.log.write();
+        let mut log = self.log_mut();
         log.delete_records_before(target, now_ms())
             .map_err(|e| self.storage_error(&e))
     }
@@ -763,7 +768,23 @@ impl Partition {
     }
 
     pub(crate) fn tick_due(&self, now_ms: i64) -> bool {
-        self.has_work(|log| log.tick_due(now_ms))
+        if now_ms < self.tick_idle_until.load(Ordering::Acquire) {
+            return false;
+        }
+        self.has_work(|log| {
+            // Under the read lock: no write lock can reset it meanwhile.
+            let due_at = log.tick_due_at();
+            self.tick_idle_until.store(due_at, Ordering::Release);
+            now_ms >= due_at
+        })
+    }
+
+    /// Every change to the log goes through here: what it changes may
+    /// give the tick work.
+    fn log_mut(&self) -> parking_lot::RwLockWriteGuard<'_, Log> {
+        let log = self.log.write();
+        self.tick_idle_until.store(i64::MIN, Ordering::Release);
+        log
     }
 
     pub(crate) fn retention_due(&self, now_ms: i64) -> bool {
@@ -780,7 +801,7 @@ impl Partition {
         if self.disk.is_full() {
             return;
         }
-        let mut log = self.log.write();
+        let mut log = self.log_mut();
         if let Err(e) = log.tick(now_ms) {
             self.disk.note(&e);
             tracing::error!(topic = %self.topic, partition = self.index, error = %e, "periodic roll or flush failed");
@@ -793,7 +814,7 @@ impl Partition {
         if self.disk.is_full() {
             return;
         }
-        if let Err(e) = self.log.write().clean(now_ms) {
+        if let Err(e) = self.log_mut().clean(now_ms) {
             self.disk.note(&e);
             tracing::error!(topic = %self.topic, partition = self.index, error = %e, "compaction failed");
         }
@@ -801,7 +822,7 @@ impl Partition {
 
     /// Deletes what retention allows; returns the segments deleted.
     pub(crate) fn apply_retention(&self, now_ms: i64) -> usize {
-        match self.log.write().apply_retention(now_ms) {
+        match self.log_mut().apply_retention(now_ms) {
             Ok(n) => n,
             Err(e) => {
                 tracing::error!(topic = %self.topic, partition = self.index, error = %e, "retention failed");
@@ -813,7 +834,7 @@ impl Partition {
     /// Flushes the log and snapshots its producer state at the log end,
     /// for a clean shutdown.
     pub(crate) fn checkpoint(&self) -> Result<(), LogError> {
-        self.log.write().checkpoint()?;
+        self.log_mut().checkpoint()?;
         if !self.maybe_advance_high_watermark() {
             // Produces waiting for a group commit are durable now.
             self.watchers.wake(Awaited::HighWatermark);
