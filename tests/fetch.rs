@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::{create_topic, producer, record_offsets, BrokerProcess, RawClient};
 use kafka_protocol::error::ResponseError;
@@ -46,6 +46,11 @@ fn only_partition(client: &mut RawClient, request: &FetchRequest) -> PartitionDa
 }
 
 async fn produce_batches(bootstrap: &str, topic: &str, n: usize, size: usize) {
+    produce_batches_to(bootstrap, topic, 0, n, size).await
+}
+
+/// acks=all (the client's default): each send returns once replicated.
+async fn produce_batches_to(bootstrap: &str, topic: &str, partition: i32, n: usize, size: usize) {
     let p = producer(
         bootstrap,
         &[("linger.ms", "0"), ("compression.type", "none")],
@@ -54,7 +59,7 @@ async fn produce_batches(bootstrap: &str, topic: &str, n: usize, size: usize) {
         let value = format!("{i:0size$}");
         p.send(
             FutureRecord::<(), _>::to(topic)
-                .partition(0)
+                .partition(partition)
                 .payload(&value),
             Duration::from_secs(10),
         )
@@ -88,6 +93,39 @@ async fn a_long_poll_is_answered_when_data_arrives() {
     assert_eq!(record_offsets(&answered), vec![0]);
     assert_eq!(answered.high_watermark, 1);
     assert_eq!(answered.log_start_offset, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_poll_waits_for_its_own_partition_and_not_for_others() {
+    let broker = BrokerProcess::start(&[]);
+    create_topic(&broker.bootstrap(), "two", 2, &[]).await;
+    let port = broker.port;
+    let (sent, sent_rx) = std::sync::mpsc::channel();
+    let waiter = std::thread::spawn(move || {
+        let mut client = RawClient::connect(port);
+        sent.send(()).unwrap();
+        let asked = Instant::now();
+        let answer = only_partition(&mut client, &fetch("two", 0, 60_000, 1, 1 << 20, 1 << 20));
+        (answer, asked.elapsed())
+    });
+    sent_rx.recv().unwrap();
+    produce_batches_to(&broker.bootstrap(), "two", 1, 5, 10).await;
+    assert!(
+        !waiter.is_finished(),
+        "a long poll on partition 0 answered by appends to partition 1"
+    );
+    let appended = Instant::now();
+    produce_batches_to(&broker.bootstrap(), "two", 0, 1, 10).await;
+    let (answered, waited) = waiter
+        .join()
+        .expect("long poll answered before the client's 10 s timeout");
+    assert_eq!(record_offsets(&answered), vec![0]);
+    assert_eq!(answered.high_watermark, 1);
+    // Answered by the append itself, not by max_wait (60 s).
+    assert!(
+        waited < Duration::from_secs(9) && appended.elapsed() < Duration::from_secs(9),
+        "answered after {waited:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -17,7 +17,7 @@ use kafka_protocol::messages::{FetchRequest, FetchResponse, ProducerId, TopicNam
 use uuid::Uuid;
 
 use super::{BrokerContext, Handler, RequestContext};
-use crate::partition::IsolationLevel;
+use crate::partition::{Awaited, IsolationLevel};
 use crate::quota::QuotaType;
 use crate::security::acl::{AclOperation, ResourceType};
 use kafka_protocol::protocol::Encodable;
@@ -240,9 +240,28 @@ impl Handler for Fetch {
         let max_bytes = (request.max_bytes.max(0) as usize).min(broker.config.fetch_max_bytes());
         let min_bytes = request.min_bytes.max(0) as usize;
         let max_wait = Duration::from_millis(request.max_wait_ms.max(0) as u64).min(MAX_WAIT_CAP);
+        // A follower waits for the log end to move, a consumer for what it
+        // may read (the high watermark, or the last stable offset).
+        let awaited = if replica.is_some() {
+            Awaited::LogEnd
+        } else {
+            Awaited::HighWatermark
+        };
+        let watched = || {
+            wanted
+                .iter()
+                .filter_map(|w| Some((w.name.as_ref().ok()?, w)))
+                .flat_map(|(name, w)| {
+                    broker
+                        .replicas
+                        .leader_partitions(name, w.partitions.iter().map(|p| p.0))
+                })
+                .flatten()
+                .collect()
+        };
         let topics = broker
             .replicas
-            .wait_for_data(min_bytes, max_wait, || {
+            .wait_for_data(min_bytes, max_wait, watched, awaited, || {
                 let (topics, bytes) = read_all(
                     &broker,
                     &wanted,

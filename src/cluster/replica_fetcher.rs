@@ -47,9 +47,13 @@ pub struct FetcherConfig {
 /// The partitions this broker follows, by leader.
 fn followed(replicas: &ReplicaManager, node_id: i32) -> BTreeMap<i32, Vec<Arc<Partition>>> {
     let mut by_leader: BTreeMap<i32, Vec<Arc<Partition>>> = BTreeMap::new();
-    for p in replicas.all_partitions() {
+    // Asked every second and every fetch round: the partitions led here
+    // are not even cloned.
+    let follows = |leader: i32| leader >= 0 && leader != node_id;
+    for p in replicas.partitions_where(|p| follows(p.leader_id())) {
+        // Read again: leadership may have moved since the pick.
         let leader = p.leader_id();
-        if leader >= 0 && leader != node_id {
+        if follows(leader) {
             by_leader.entry(leader).or_default().push(p);
         }
     }

@@ -191,16 +191,21 @@ impl Keep<'_> {
 }
 
 impl Log {
+    /// Whether [`Log::clean`] has a pass to make: the policy compacts and a
+    /// segment has rolled since the last pass.
+    pub fn clean_due(&self) -> bool {
+        self.config.cleanup_compact
+            && !self.segments.is_empty()
+            && self.active.base_offset > self.cleaned_through
+    }
+
     /// One compaction pass, when the policy asks for it and a segment has
     /// rolled since the last pass. Returns how many records were dropped.
     /// Batches that cannot be read (stored before records were validated)
     /// are logged; their keys shadow nothing and their segment is left as
     /// it is.
     pub fn clean(&mut self, now_ms: i64) -> Result<usize, LogError> {
-        if !self.config.cleanup_compact
-            || self.segments.is_empty()
-            || self.active.base_offset <= self.cleaned_through
-        {
+        if !self.clean_due() {
             return Ok(0);
         }
         let cap = records::inflation_cap(self.config.max_message_bytes);

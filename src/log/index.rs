@@ -51,6 +51,10 @@ impl IndexFile {
         }
     }
 
+    fn has_pending(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
     fn flush(&mut self, sync: bool) -> Result<(), LogError> {
         if self.pending.is_empty() && !(sync && self.unsynced) {
             return Ok(());
@@ -178,6 +182,11 @@ impl OffsetIndex {
         self.entries.len() * 8
     }
 
+    /// Whether entries wait to be written to the file.
+    pub fn has_pending(&self) -> bool {
+        self.file.has_pending()
+    }
+
     pub fn flush(&mut self, sync: bool) -> Result<(), LogError> {
         self.file.flush(sync)
     }
@@ -248,6 +257,11 @@ impl TimeIndex {
 
     pub fn len_bytes(&self) -> usize {
         self.entries.len() * 12
+    }
+
+    /// Whether entries wait to be written to the file.
+    pub fn has_pending(&self) -> bool {
+        self.file.has_pending()
     }
 
     pub fn flush(&mut self, sync: bool) -> Result<(), LogError> {

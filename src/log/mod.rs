@@ -655,19 +655,34 @@ impl Log {
         incoming_max_timestamp: Option<i64>,
         now_ms: i64,
     ) -> Result<(), LogError> {
+        if self.roll_wanted(
+            incoming_bytes,
+            incoming_last_offset,
+            incoming_max_timestamp,
+            now_ms,
+        ) {
+            self.roll(now_ms)?;
+        }
+        Ok(())
+    }
+
+    fn roll_wanted(
+        &self,
+        incoming_bytes: u64,
+        incoming_last_offset: i64,
+        incoming_max_timestamp: Option<i64>,
+        now_ms: i64,
+    ) -> bool {
         let config = &self.config;
         let active = &self.active;
         if active.is_empty() {
-            return Ok(());
+            return false;
         }
         let full = active.size().saturating_add(incoming_bytes) > config.segment_bytes;
         let old = active.time_waited_for_roll(now_ms, incoming_max_timestamp) > config.segment_ms;
         let index_full = active.index_full(config.segment_index_bytes);
         let no_room = !active.can_hold(incoming_last_offset, incoming_bytes);
-        if full || old || index_full || no_room {
-            self.roll(now_ms)?;
-        }
-        Ok(())
+        full || old || index_full || no_room
     }
 
     fn roll(&mut self, now_ms: i64) -> Result<(), LogError> {
@@ -971,11 +986,7 @@ impl Log {
         }
         let retention_ms = self.config.retention_ms;
         let retention_bytes = self.config.retention_bytes;
-        let expired = |s: &Segment| {
-            retention_ms >= 0
-                && !s.is_empty()
-                && now_ms.saturating_sub(s.largest_timestamp()) > retention_ms
-        };
+        let expired = |s: &Segment| Self::expired(retention_ms, s, now_ms);
         if expired(&self.active) {
             self.roll(now_ms)?;
         }
@@ -984,6 +995,60 @@ impl Log {
             deleted += self.delete_segments_while(|_, kept| kept >= retention_bytes)?;
         }
         Ok(deleted)
+    }
+
+    fn expired(retention_ms: i64, segment: &Segment, now_ms: i64) -> bool {
+        retention_ms >= 0
+            && !segment.is_empty()
+            && now_ms.saturating_sub(segment.largest_timestamp()) > retention_ms
+    }
+
+    /// Whether [`Log::apply_retention`] would change anything at `now_ms`,
+    /// so that a pass over idle logs needs no write lock.
+    pub fn retention_due(&self, now_ms: i64) -> bool {
+        if !self.config.cleanup_delete {
+            return false;
+        }
+        let retention_ms = self.config.retention_ms;
+        let over_bytes = |first: &Segment| {
+            u64::try_from(self.config.retention_bytes)
+                .is_ok_and(|limit| self.size_bytes().saturating_sub(first.size()) >= limit)
+        };
+        let first_base = self
+            .segments
+            .values()
+            .next()
+            .map_or(self.active.base_offset, |s| s.base_offset);
+        Self::expired(retention_ms, &self.active, now_ms)
+            || self.segments.values().next().is_some_and(|first| {
+                Self::expired(retention_ms, first, now_ms) || over_bytes(first)
+            })
+            || first_base > self.log_start_offset
+    }
+
+    /// From when [`Log::tick`] has work if the log is not changed
+    /// meanwhile (`i64::MIN` for now, `i64::MAX` for never): a producer to
+    /// forget, a roll by segment.ms, an fsync by flush.ms or index entries
+    /// to write. An idle log has none, and needs no write lock.
+    pub fn tick_due_at(&self) -> i64 {
+        // With no time passed, only what does not wait for the clock.
+        let now = self.active.indexes_pending()
+            || self.roll_wanted(0, self.log_end_offset() - 1, None, i64::MIN);
+        if now {
+            return i64::MIN;
+        }
+        let roll = if self.active.is_empty() {
+            i64::MAX
+        } else {
+            self.active.roll_due_at(self.config.segment_ms)
+        };
+        let flush = self
+            .oldest_unflushed_ms
+            .map_or(i64::MAX, |t| t.saturating_add(self.config.flush_ms));
+        self.producers
+            .expiry_due_at(self.config.producer_id_expiration_ms)
+            .min(roll)
+            .min(flush)
     }
 
     /// Periodic work: roll by segment.ms without waiting for an append,

@@ -292,10 +292,30 @@ impl ProducerStateManager {
     pub fn expire(&mut self, now_ms: i64, expiration_ms: i64) -> usize {
         let before = self.producers.len();
         let open = &self.transactions;
-        self.producers.retain(|id, e| {
-            open.contains_key(id) || now_ms.saturating_sub(e.last_write_ms) < expiration_ms
-        });
+        self.producers
+            .retain(|id, e| !Self::expired(open, *id, e, now_ms, expiration_ms));
         before - self.producers.len()
+    }
+
+    /// From when [`ProducerStateManager::expire`] forgets a producer, if
+    /// nothing is written meanwhile.
+    pub fn expiry_due_at(&self, expiration_ms: i64) -> i64 {
+        self.producers
+            .iter()
+            .filter(|(id, _)| !self.transactions.contains_key(id))
+            .map(|(_, e)| e.last_write_ms.saturating_add(expiration_ms))
+            .min()
+            .unwrap_or(i64::MAX)
+    }
+
+    fn expired(
+        open: &HashMap<i64, i64>,
+        id: i64,
+        entry: &ProducerEntry,
+        now_ms: i64,
+        expiration_ms: i64,
+    ) -> bool {
+        !open.contains_key(&id) && now_ms.saturating_sub(entry.last_write_ms) >= expiration_ms
     }
 
     pub fn len(&self) -> usize {

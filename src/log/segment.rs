@@ -434,6 +434,12 @@ impl Segment {
         }
     }
 
+    /// From when `time_waited_for_roll(now, None)`, a roll without an
+    /// incoming batch, exceeds `segment_ms`.
+    pub fn roll_due_at(&self, segment_ms: i64) -> i64 {
+        self.created_ms.saturating_add(segment_ms).saturating_add(1)
+    }
+
     /// The newest record time, for retention.ms (Kafka's `largestTimestamp`).
     pub fn largest_timestamp(&self) -> i64 {
         if self.max_timestamp >= 0 {
@@ -604,6 +610,11 @@ impl Segment {
     /// The active segment's log file, for an fsync outside the log's lock.
     pub fn shared_file(&self) -> Option<Arc<File>> {
         self.file.clone()
+    }
+
+    /// Whether index entries wait for [`Segment::flush_indexes`].
+    pub fn indexes_pending(&self) -> bool {
+        self.offset_index.has_pending() || self.time_index.has_pending()
     }
 
     /// Writes index entries not yet in their files, without syncing, so

@@ -294,8 +294,10 @@ fn retention_by_bytes_and_time_deletes_whole_segments() {
     .unwrap();
     fill(&mut log, 40);
     let before = log.segment_count();
+    assert!(log.retention_due(2000));
     let deleted = log.apply_retention(2000).unwrap();
     assert!(deleted > 0 && log.segment_count() == before - deleted);
+    assert!(!log.retention_due(2000), "nothing left to delete");
     assert!(log.size_bytes() <= 600 + 300);
     assert_eq!(
         log.log_start_offset(),
@@ -318,12 +320,15 @@ fn retention_by_bytes_and_time_deletes_whole_segments() {
     )
     .unwrap();
     fill(&mut log, 20); // timestamps 1000..1019
+    assert!(!log.retention_due(1400));
     assert_eq!(
         log.apply_retention(1400).unwrap(),
         0,
         "nothing older than retention.ms yet"
     );
+    assert!(log.retention_due(10_000));
     log.apply_retention(10_000).unwrap();
+    assert!(!log.retention_due(10_000));
     assert_eq!(
         log.log_start_offset(),
         20,
@@ -703,6 +708,35 @@ fn segment_ms_rolls_on_append_and_on_tick() {
     log.tick(50_000).unwrap();
     assert_eq!(log.segment_count(), 3, "an empty segment never rolls");
     assert_eq!(log.log_end_offset(), 3);
+}
+
+fn due(log: &Log, now_ms: i64) -> bool {
+    now_ms >= log.tick_due_at()
+}
+
+#[test]
+fn periodic_work_is_due_only_when_a_tick_has_some() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = LogConfig {
+        segment_ms: 1000,
+        flush_ms: 100,
+        index_interval_bytes: 1,
+        ..config()
+    };
+    let mut log = Log::open(dir.path(), cfg, false, 10_000).unwrap();
+    assert!(!due(&log, 10_000), "a new empty log");
+    log.append_as_leader(&one("a", 10_000), 0, 10_000).unwrap();
+    log.append_as_leader(&one("b", 10_000), 0, 10_000).unwrap();
+    assert!(due(&log, 10_000), "index entries to write");
+    log.tick(10_000).unwrap();
+    assert!(!due(&log, 10_050));
+    assert!(due(&log, 10_100), "flush.ms");
+    log.tick(10_100).unwrap();
+    assert!(!due(&log, 10_200));
+    assert!(due(&log, 11_001), "segment.ms");
+    log.tick(11_001).unwrap();
+    assert_eq!(log.segment_count(), 2);
+    assert!(!due(&log, 50_000), "an empty segment never rolls");
 }
 
 #[test]

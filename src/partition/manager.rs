@@ -19,10 +19,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use kafka_protocol::error::ResponseError;
 use parking_lot::RwLock;
-use tokio::sync::Notify;
 use uuid::Uuid;
 
-use super::{DiskSpace, Partition, PartitionState, ReadResult};
+use super::{Awaited, DiskSpace, Partition, PartitionState, ReadResult, Waiter};
 use crate::log::{
     Log, LogError, OffsetCheckpoint, RECOVERY_POINT_OFFSET_CHECKPOINT,
     REPLICATION_OFFSET_CHECKPOINT,
@@ -126,15 +125,12 @@ pub struct ReplicaManager {
     /// By topic, then index: a Fetch looks each topic up once for all of
     /// the partitions it names.
     partitions: RwLock<HashMap<String, BTreeMap<i32, Arc<Partition>>>>,
-    /// Woken on every append (and group commit) so fetches waiting for
-    /// min_bytes re-check.
-    data_appended: Arc<Notify>,
-    /// Woken when a follower's fetch or a group commit moves a high
-    /// watermark or a log's durable end, for acks=all and acks=1.
-    high_watermark_moved: Arc<Notify>,
     recover: bool,
     /// Image applications must not interleave, or two could open one log.
-    apply_lock: parking_lot::Mutex<()>,
+    /// Holds whether one has been applied: the data directory is listed
+    /// for stray partitions at the first, and after that only when a
+    /// partition stops being hosted, not on every metadata change.
+    apply_lock: parking_lot::Mutex<bool>,
     /// Hosted partitions whose logs could not be opened: topic id and why.
     offline: RwLock<HashMap<(String, i32), (Uuid, String)>>,
     disk: Arc<DiskSpace>,
@@ -177,10 +173,8 @@ impl ReplicaManager {
             data_dir,
             _lock: lock,
             partitions: RwLock::new(HashMap::new()),
-            data_appended: Arc::new(Notify::new()),
-            high_watermark_moved: Arc::new(Notify::new()),
             recover: !clean,
-            apply_lock: parking_lot::Mutex::new(()),
+            apply_lock: parking_lot::Mutex::new(false),
             offline: RwLock::new(HashMap::new()),
             disk,
             high_watermarks,
@@ -197,7 +191,8 @@ impl ReplicaManager {
     /// image), applies leadership and config changes, and removes
     /// partitions (and stray directories) no longer hosted here.
     pub fn apply(&self, hosted: &[PartitionState]) {
-        let _serial = self.apply_lock.lock();
+        let mut applied_before = self.apply_lock.lock();
+        let mut removed_any = false;
         let mut wanted = HashSet::new();
         let mut to_open = Vec::new();
         for state in hosted {
@@ -210,6 +205,7 @@ impl ReplicaManager {
                     // A topic deleted and re-created under the same name has a new id: start empty.
                     if let Some(old) = stale {
                         self.remove_partition(&old);
+                        removed_any = true;
                     }
                     let offline_id = self.offline.read().get(&key).map(|(id, _)| *id);
                     if offline_id.is_some_and(|id| id != state.topic_id) {
@@ -297,19 +293,22 @@ impl ReplicaManager {
         for (reason, partitions) in newly_offline {
             tracing::error!(count = partitions.len(), first = %partitions[0], %reason, "cannot open partitions: offline, requests for them answer KAFKA_STORAGE_ERROR");
         }
-        self.offline.write().retain(|k, _| wanted.contains(k));
-        let gone: Vec<Arc<Partition>> = self
-            .all_partitions()
-            .into_iter()
-            .filter(|p| !wanted.contains(&(p.topic.clone(), p.index)))
-            .collect();
+        {
+            let mut offline = self.offline.write();
+            let before = offline.len();
+            offline.retain(|k, _| wanted.contains(k));
+            removed_any |= offline.len() < before;
+        }
+        let gone: Vec<Arc<Partition>> =
+            self.partitions_where(|p| !wanted.contains(&(p.topic.clone(), p.index)));
         for partition in gone {
             self.remove_partition(&partition);
+            removed_any = true;
         }
-        self.remove_stray_dirs(&wanted);
-        // A smaller ISR can move high watermarks: acks=all waiters look again.
-        self.high_watermark_moved.notify_waiters();
-        self.data_appended.notify_waiters();
+        if removed_any || !*applied_before {
+            self.remove_stray_dirs(&wanted);
+        }
+        *applied_before = true;
     }
 
     /// Marks a partition offline; whether that is news (it was online, or
@@ -351,6 +350,7 @@ impl ReplicaManager {
             }
         }
         drop(partitions);
+        partition.mark_removed();
         self.remove_dir(&partition.topic, partition.index);
         tracing::info!(topic = %partition.topic, partition = partition.index, "partition deleted");
     }
@@ -417,6 +417,18 @@ impl ReplicaManager {
             .read()
             .values()
             .flat_map(|t| t.values().cloned())
+            .collect()
+    }
+
+    /// The partitions `pick` chooses, under one read of the map: a periodic
+    /// pass over thousands of idle partitions clones and locks none of them.
+    pub fn partitions_where(&self, pick: impl Fn(&Partition) -> bool) -> Vec<Arc<Partition>> {
+        self.partitions
+            .read()
+            .values()
+            .flat_map(|t| t.values())
+            .filter(|p| pick(p))
+            .cloned()
             .collect()
     }
 
@@ -492,8 +504,6 @@ impl ReplicaManager {
             .append_records_as_leader(records, now_ms())
             .map_err(|e| e.code)?;
         p.flush_if_wanted()?;
-        self.high_watermark_moved.notify_waiters();
-        self.data_appended.notify_waiters();
         Ok(info)
     }
 
@@ -510,7 +520,6 @@ impl ReplicaManager {
         if partition.claim_group_commit() {
             self.start_group_commit(partition);
         }
-        self.data_appended.notify_waiters();
         Ok(info)
     }
 
@@ -519,14 +528,7 @@ impl ReplicaManager {
     /// runtime (tools), in place.
     fn start_group_commit(&self, partition: &Arc<Partition>) {
         let p = Arc::clone(partition);
-        let hw_moved = Arc::clone(&self.high_watermark_moved);
-        let appended = Arc::clone(&self.data_appended);
-        let run = move || {
-            p.group_commit(|| {
-                hw_moved.notify_waiters();
-                appended.notify_waiters();
-            })
-        };
+        let run = move || p.group_commit();
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => drop(runtime.spawn_blocking(run)),
             Err(_) => run(),
@@ -547,12 +549,9 @@ impl ReplicaManager {
         max_bytes: Option<usize>,
     ) -> Result<(ReadResult, Option<Vec<i32>>), ResponseError> {
         let p = self.leader_partition(topic, partition)?;
-        let (moved, expand) = p.record_follower_fetch(replica, fetch_offset, now_ms());
-        if moved {
-            // Consumers may read further, and acks=all producers may be answered.
-            self.high_watermark_moved.notify_waiters();
-            self.data_appended.notify_waiters();
-        }
+        // A high watermark moved wakes the consumers and acks=all
+        // producers waiting on this partition.
+        let (_, expand) = p.record_follower_fetch(replica, fetch_offset, now_ms());
         Ok((p.read_for_follower(fetch_offset, max_bytes)?, expand))
     }
 
@@ -562,9 +561,10 @@ impl ReplicaManager {
     /// epoch: as a follower its high watermark may pass `offset` over
     /// another leader's records. REQUEST_TIMED_OUT when `timeout` passes.
     /// KAFKA_STORAGE_ERROR when an fsync failed for the record at `offset`.
+    /// UNKNOWN_TOPIC_OR_PARTITION once the partition is deleted.
     pub async fn wait_for_high_watermark(
         &self,
-        partition: &Partition,
+        partition: &Arc<Partition>,
         offset: i64,
         leader_epoch: i32,
         timeout: Duration,
@@ -582,7 +582,7 @@ impl ReplicaManager {
     /// [`ReplicaManager::wait_for_high_watermark`].
     pub async fn wait_for_durable(
         &self,
-        partition: &Partition,
+        partition: &Arc<Partition>,
         offset: i64,
         leader_epoch: i32,
         timeout: Duration,
@@ -595,17 +595,18 @@ impl ReplicaManager {
 
     async fn wait_until(
         &self,
-        partition: &Partition,
+        partition: &Arc<Partition>,
         offset: i64,
         leader_epoch: i32,
         timeout: Duration,
         reached: impl Fn(&Partition) -> bool,
     ) -> Result<(), ResponseError> {
         let deadline = tokio::time::Instant::now() + timeout;
+        let mut waiter = None;
         loop {
-            let moved = self.high_watermark_moved.notified();
-            tokio::pin!(moved);
-            moved.as_mut().enable();
+            if partition.is_removed() {
+                return Err(ResponseError::UnknownTopicOrPartition);
+            }
             if !partition.is_leader() || partition.leader_epoch() != leader_epoch {
                 return Err(ResponseError::NotLeaderOrFollower);
             }
@@ -617,7 +618,19 @@ impl ReplicaManager {
             if reached(partition) {
                 return Ok(());
             }
-            if tokio::time::timeout_at(deadline, moved).await.is_err() {
+            // Registered before the checks are made again, so that a move
+            // between them and the await is not missed.
+            let Some(waiter) = &waiter else {
+                waiter = Some(Waiter::new(
+                    vec![Arc::clone(partition)],
+                    Awaited::HighWatermark,
+                ));
+                continue;
+            };
+            if tokio::time::timeout_at(deadline, waiter.woken())
+                .await
+                .is_err()
+            {
                 return Err(ResponseError::RequestTimedOut);
             }
         }
@@ -642,30 +655,38 @@ impl ReplicaManager {
             coordinator_epoch,
             now_ms(),
         )?;
-        self.data_appended.notify_waiters();
         Ok(offset)
     }
 
-    /// Runs `read` until it has gathered `min_bytes` or `max_wait` passes,
-    /// waking on every append; the last attempt's result is returned either way.
+    /// Runs `read` until it has gathered `min_bytes` or `max_wait` passes;
+    /// the last attempt's result is returned either way. Between attempts
+    /// it waits on the partitions `watched` gives (only asked for once the
+    /// first attempt falls short) to move as `awaited`, or to change
+    /// leader or be deleted.
     pub async fn wait_for_data<T>(
         &self,
         min_bytes: usize,
         max_wait: Duration,
+        watched: impl FnOnce() -> Vec<Arc<Partition>>,
+        awaited: Awaited,
         mut read: impl FnMut() -> (T, usize),
     ) -> T {
         let deadline = tokio::time::Instant::now() + max_wait;
+        let (result, bytes) = read();
+        if bytes >= min_bytes || max_wait.is_zero() {
+            return result;
+        }
+        // Registered before the next read, so that nothing appended after
+        // the first goes unnoticed.
+        let waiter = Waiter::new(watched(), awaited);
         loop {
-            let notified = self.data_appended.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
             let (result, bytes) = read();
             if bytes >= min_bytes || tokio::time::Instant::now() >= deadline {
                 return result;
             }
             // Kafka's fetch purgatory: the request's RemoteTimeMs.
             let waited =
-                crate::metrics::requests::remote(tokio::time::timeout_at(deadline, notified));
+                crate::metrics::requests::remote(tokio::time::timeout_at(deadline, waiter.woken()));
             if waited.await.is_err() {
                 return read().0;
             }
@@ -675,7 +696,7 @@ impl ReplicaManager {
     /// Runs retention on every partition; returns the segments deleted.
     pub fn apply_retention(&self) -> usize {
         let now = now_ms();
-        self.all_partitions()
+        self.partitions_where(|p| p.retention_due(now))
             .iter()
             .map(|p| p.apply_retention(now))
             .sum()
@@ -685,7 +706,7 @@ impl ReplicaManager {
     /// where a segment was rolled since the last).
     pub fn compact(&self) {
         let now = now_ms();
-        for p in self.all_partitions() {
+        for p in self.partitions_where(Partition::compaction_due) {
             p.compact(now);
         }
     }
@@ -694,7 +715,7 @@ impl ReplicaManager {
     pub fn tick(&self) {
         self.disk.check();
         let now = now_ms();
-        for p in self.all_partitions() {
+        for p in self.partitions_where(|p| p.tick_due(now)) {
             p.tick(now);
         }
     }
@@ -743,8 +764,6 @@ impl ReplicaManager {
                 tracing::error!(topic = %p.topic, partition = p.index, error = %e, "flush and producer snapshot at shutdown failed");
             }
         }
-        // The produces still waiting for a group commit are durable now.
-        self.high_watermark_moved.notify_waiters();
         clean &= self.checkpoint_high_watermarks().is_ok();
         clean &= self.checkpoint_recovery_points().is_ok();
         if clean {
@@ -754,5 +773,206 @@ impl ReplicaManager {
                 tracing::error!(error = %e, "cannot write clean shutdown marker");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    fn state(topic: &str) -> PartitionState {
+        PartitionState {
+            topic: topic.to_string(),
+            topic_id: Uuid::new_v4(),
+            index: 0,
+            replicas: vec![1],
+            isr: vec![1],
+            leader: 1,
+            leader_epoch: 0,
+            log_config: crate::config::LogConfig::default(),
+            min_insync_replicas: 1,
+        }
+    }
+
+    fn manager(dir: &Path, topics: &[&str]) -> ReplicaManager {
+        let manager = ReplicaManager::open(DataDirLock::acquire(dir).unwrap(), 1).unwrap();
+        let states: Vec<PartitionState> = topics.iter().map(|t| state(t)).collect();
+        manager.apply(&states);
+        manager
+    }
+
+    fn append(manager: &ReplicaManager, topic: &str) {
+        let p = manager.partition(topic, 0).unwrap();
+        manager
+            .append_to(&p, &crate::log::tests::one("v", now_ms()))
+            .unwrap();
+    }
+
+    /// Lets every task woken so far run (the runtime is single-threaded).
+    async fn settle() {
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_waiting_fetch_wakes_only_for_the_partitions_it_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let manager = Arc::new(manager(dir.path(), &["a", "b"]));
+        let a = manager.partition("a", 0).unwrap();
+        let reads = Arc::new(AtomicUsize::new(0));
+        let fetch = tokio::spawn({
+            let (manager, a, reads) = (manager.clone(), a.clone(), reads.clone());
+            async move {
+                let watched = || vec![a.clone()];
+                manager
+                    .wait_for_data(
+                        1,
+                        Duration::from_secs(30),
+                        watched,
+                        Awaited::HighWatermark,
+                        || {
+                            reads.fetch_add(1, Ordering::SeqCst);
+                            let hw = a.high_watermark();
+                            (hw, hw as usize)
+                        },
+                    )
+                    .await
+            }
+        });
+        settle().await;
+        // The first read, and the one after registering.
+        assert_eq!(reads.load(Ordering::SeqCst), 2);
+        for _ in 0..5 {
+            append(&manager, "b");
+        }
+        settle().await;
+        assert_eq!(
+            reads.load(Ordering::SeqCst),
+            2,
+            "appends to b woke a fetch of a"
+        );
+        append(&manager, "a");
+        let hw = tokio::time::timeout(Duration::from_secs(10), fetch)
+            .await
+            .expect("answered by the append to a, long before max_wait")
+            .unwrap();
+        assert_eq!(hw, 1);
+        assert_eq!(reads.load(Ordering::SeqCst), 3);
+        assert_eq!(
+            a.watchers.count(Awaited::HighWatermark),
+            0,
+            "registration left behind"
+        );
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_waiting_fetch_wakes_when_its_partition_changes_leader_or_is_deleted() {
+        let dir = tempfile::tempdir().unwrap();
+        let manager =
+            Arc::new(ReplicaManager::open(DataDirLock::acquire(dir.path()).unwrap(), 1).unwrap());
+        let mut states = vec![state("a"), state("b")];
+        manager.apply(&states);
+        for (at, change) in [(0, "changed leader"), (1, "was deleted")] {
+            let p = manager.partition(&states[at].topic, 0).unwrap();
+            let fetch = tokio::spawn({
+                let (manager, p) = (manager.clone(), p.clone());
+                async move {
+                    let watched = || vec![p.clone()];
+                    manager
+                        .wait_for_data(1, Duration::from_secs(30), watched, Awaited::LogEnd, || {
+                            let gone = p.is_removed() || !p.is_leader();
+                            (gone, usize::from(gone))
+                        })
+                        .await
+                }
+            });
+            settle().await;
+            assert!(!fetch.is_finished());
+            if change == "changed leader" {
+                states[0].leader = 2;
+                states[0].leader_epoch = 1;
+            } else {
+                states.remove(at);
+            }
+            manager.apply(&states);
+            let answered = tokio::time::timeout(Duration::from_secs(10), fetch)
+                .await
+                .unwrap_or_else(|_| panic!("not woken when the partition {change}"))
+                .unwrap();
+            assert!(answered, "{change}");
+        }
+        assert_eq!(manager.partition("a", 0).unwrap().leader_epoch(), 1);
+    }
+
+    #[test]
+    fn the_tick_skips_an_idle_log_until_a_change_or_its_next_deadline() {
+        let dir = tempfile::tempdir().unwrap();
+        let manager = ReplicaManager::open(DataDirLock::acquire(dir.path()).unwrap(), 1).unwrap();
+        let mut a = state("a");
+        a.log_config.flush_ms = 1000;
+        manager.apply(&[a]);
+        let p = manager.partition("a", 0).unwrap();
+        let now = now_ms();
+        assert!(!p.tick_due(now + 10_000), "a new log has nothing to do");
+        // The append goes through the write lock, which undoes the answer kept.
+        manager
+            .append_to(&p, &crate::log::tests::one("v", now))
+            .unwrap();
+        let appended = now_ms();
+        assert!(p.tick_due(appended + 1000), "flush.ms after the append");
+        manager.tick();
+        assert!(!p.tick_due(now_ms()), "nothing before flush.ms");
+        assert!(p.tick_due(appended + 1000), "the deadline kept");
+    }
+
+    #[test]
+    fn stray_directories_are_looked_for_at_the_first_image_and_when_partitions_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let stray = |name: &str| {
+            let path = dir.path().join(name);
+            std::fs::create_dir(&path).unwrap();
+            path
+        };
+        let at_start = stray("deleted-while-down-0");
+        let manager = ReplicaManager::open(DataDirLock::acquire(dir.path()).unwrap(), 1).unwrap();
+        let mut states = vec![state("a"), state("b")];
+        manager.apply(&states);
+        assert!(!at_start.exists(), "removed at the first image");
+        // Not listed again for a change that removes nothing.
+        let later = stray("later-0");
+        states[0].leader_epoch = 1;
+        manager.apply(&states);
+        assert!(later.exists());
+        states.remove(1);
+        manager.apply(&states);
+        assert!(!later.exists(), "removed with partition b");
+        assert!(!dir.path().join("b-0").exists());
+        assert!(dir.path().join("a-0").exists());
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_produce_waiting_on_a_deleted_partition_fails_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let manager = Arc::new(manager(dir.path(), &["a"]));
+        let p = manager.partition("a", 0).unwrap();
+        let produce = tokio::spawn({
+            let (manager, p) = (manager.clone(), p.clone());
+            async move {
+                // An offset not yet written: the wait lasts until the deletion.
+                manager
+                    .wait_for_high_watermark(&p, 5, 0, Duration::from_secs(30))
+                    .await
+            }
+        });
+        settle().await;
+        assert!(!produce.is_finished());
+        manager.apply(&[]);
+        let result = tokio::time::timeout(Duration::from_secs(10), produce)
+            .await
+            .expect("woken by the deletion")
+            .unwrap();
+        assert_eq!(result, Err(ResponseError::UnknownTopicOrPartition));
     }
 }

@@ -8,10 +8,11 @@
 
 mod manager;
 mod space;
+mod waiters;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicI32, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -24,6 +25,8 @@ use crate::log::{AppendInfo, Log, LogError, OffsetCheckpoint, RecordError};
 
 pub use manager::{now_ms, DataDirLock, ReplicaManager, StartupError, METADATA_LOG_DIR};
 use space::DiskSpace;
+use waiters::Watchers;
+pub use waiters::{Awaited, Waiter};
 
 /// Kafka's isolation levels for Fetch and ListOffsets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,6 +97,14 @@ pub struct Partition {
     /// The data directory's recovery-point-offset-checkpoint, rewritten
     /// after a truncation moves this log's recovery point back.
     recovery_points: Arc<OffsetCheckpoint>,
+    /// Fetches and produces waiting on this partition.
+    watchers: Watchers,
+    /// No longer hosted here: a produce still waiting on it fails.
+    removed: AtomicBool,
+    /// Until when the log's tick has nothing to do, as last worked out
+    /// under its read lock; every write lock resets it, so the tick's pass
+    /// skips an idle log without locking it.
+    tick_idle_until: AtomicI64,
 }
 
 /// How long a proposed ISR change is left to reach the metadata before it
@@ -189,6 +200,9 @@ impl Partition {
             disk,
             metrics: crate::metrics::topic(&state.topic, state.topic_id),
             recovery_points,
+            watchers: Watchers::default(),
+            removed: AtomicBool::new(false),
+            tick_idle_until: AtomicI64::new(i64::MIN),
         };
         partition.reset_followers(&state.replicas);
         if partition.is_leader() {
@@ -276,20 +290,36 @@ impl Partition {
         if became_leader {
             self.reset_followers(&state.replicas);
         }
-        self.leader.store(state.leader, Ordering::Release);
-        self.leader_epoch
-            .store(state.leader_epoch, Ordering::Release);
+        let old_leader = self.leader.swap(state.leader, Ordering::AcqRel);
+        let old_epoch = self.leader_epoch.swap(state.leader_epoch, Ordering::AcqRel);
+        let leadership_changed = (old_leader, old_epoch) != (state.leader, state.leader_epoch);
         *self.isr.lock() = state.isr.clone();
         *self.replicas.lock() = state.replicas.clone();
         self.min_insync_replicas
             .store(state.min_insync_replicas, Ordering::Release);
-        {
-            let mut log = self.log.write();
-            if *log.config() != state.log_config {
-                log.set_config(state.log_config.clone());
-            }
+        // Every metadata change comes here for every partition: the
+        // write lock only for a config that changed.
+        if *self.log.read().config() != state.log_config {
+            self.log_mut().set_config(state.log_config.clone());
         }
         self.maybe_advance_high_watermark();
+        // Fetches answer NOT_LEADER_OR_FOLLOWER and produces fail at once,
+        // rather than at the end of their wait.
+        if leadership_changed {
+            self.watchers.wake_all();
+        }
+    }
+
+    /// Taken off this broker: whoever waits on it looks again now.
+    pub(crate) fn mark_removed(&self) {
+        self.removed.store(true, Ordering::Release);
+        self.watchers.wake_all();
+    }
+
+    /// Whether this broker no longer hosts the partition (deleted, or its
+    /// topic re-created under a new id).
+    pub fn is_removed(&self) -> bool {
+        self.removed.load(Ordering::Acquire)
     }
 
     /// Kafka's check of a client's view of the leader epoch: an older epoch is
@@ -343,7 +373,7 @@ impl Partition {
         self.require_leader()?;
         self.require_space()?;
         let info = {
-            let mut log = self.log.write();
+            let mut log = self.log_mut();
             log.append_as_leader(records, self.leader_epoch(), now_ms)
                 .map_err(|e| {
                     self.disk.note(&e);
@@ -352,6 +382,7 @@ impl Partition {
         };
         self.metrics
             .appended(info.record_count as u64, records.len() as u64);
+        self.watchers.wake(Awaited::LogEnd);
         self.maybe_advance_high_watermark();
         Ok(info)
     }
@@ -359,28 +390,30 @@ impl Partition {
     /// Whether the caller is to run [`Partition::group_commit`]: an fsync
     /// is wanted and no group commit runs.
     pub fn claim_group_commit(&self) -> bool {
-        self.log.write().claim_flush()
+        self.log_mut().claim_flush()
     }
 
     /// Group commit, for a caller that [`Partition::claim_group_commit`]
     /// chose: fsyncs outside the log's lock, each time everything written
     /// so far, until no append waits for one; appends made during an fsync
-    /// share the next. Calls `moved` after each fsync, whose end the high
-    /// watermark may then reach. A failed fsync fails the produces
-    /// waiting on it (see [`Log::finish_flush`]) and ends the turn.
-    pub fn group_commit(&self, moved: impl Fn()) {
+    /// share the next. After each fsync, the produces waiting on this
+    /// partition look again: its durable end, and perhaps the high
+    /// watermark, moved. A failed fsync fails the produces waiting on it
+    /// (see [`Log::finish_flush`]) and ends the turn.
+    pub fn group_commit(&self) {
         loop {
-            let Some(job) = self.log.write().next_flush() else {
+            let Some(job) = self.log_mut().next_flush() else {
                 return;
             };
             let synced = job.sync();
-            let finished = self.log.write().finish_flush(&job, synced);
+            let finished = self.log_mut().finish_flush(&job, synced);
             if let Err(e) = &finished {
                 self.disk.note(e);
                 tracing::error!(topic = %self.topic, partition = self.index, end = job.end(), error = %e, "fsync failed: the produces waiting on it fail");
             }
-            self.maybe_advance_high_watermark();
-            moved();
+            if !self.maybe_advance_high_watermark() {
+                self.watchers.wake(Awaited::HighWatermark);
+            }
             if finished.is_err() {
                 return;
             }
@@ -392,12 +425,15 @@ impl Partition {
     /// waiting on a group commit.
     pub fn flush_if_wanted(&self) -> Result<(), ResponseError> {
         {
-            let mut log = self.log.write();
+            let mut log = self.log_mut();
             if log.flush_wanted() {
                 log.flush().map_err(|e| self.storage_error(&e))?;
             }
         }
-        self.maybe_advance_high_watermark();
+        if !self.maybe_advance_high_watermark() {
+            // The durable end moved, which acks=1 waits for.
+            self.watchers.wake(Awaited::HighWatermark);
+        }
         Ok(())
     }
 
@@ -425,7 +461,7 @@ impl Partition {
         self.require_leader()?;
         self.require_space()?;
         let offset = {
-            let mut log = self.log.write();
+            let mut log = self.log_mut();
             log.append_control_marker(
                 producer_id,
                 producer_epoch,
@@ -436,12 +472,18 @@ impl Partition {
             )
             .map_err(|e| self.storage_error(&e))?
         };
-        self.maybe_advance_high_watermark();
+        self.watchers.wake(Awaited::LogEnd);
+        // The last stable offset may move without the high watermark:
+        // read_committed fetches look again.
+        if !self.maybe_advance_high_watermark() {
+            self.watchers.wake(Awaited::HighWatermark);
+        }
         Ok(offset)
     }
 
     /// The high watermark is the smallest log end offset across the ISR
-    /// (this replica's as far as it is durable); returns whether it moved.
+    /// (this replica's as far as it is durable); returns whether it moved,
+    /// having woken the requests waiting for it then.
     fn maybe_advance_high_watermark(&self) -> bool {
         let leo = self.durable_end();
         let followers = self.followers.lock();
@@ -451,7 +493,12 @@ impl Partition {
             .filter(|id| **id != self.node_id)
             .map(|id| followers.get(id).map_or(0, |f| f.log_end_offset.max(0)))
             .fold(leo, i64::min);
-        self.high_watermark.fetch_max(hw, Ordering::AcqRel) < hw
+        drop((followers, isr));
+        let moved = self.high_watermark.fetch_max(hw, Ordering::AcqRel) < hw;
+        if moved {
+            self.watchers.wake(Awaited::HighWatermark);
+        }
+        moved
     }
 
     pub fn isr(&self) -> Vec<i32> {
@@ -606,7 +653,7 @@ impl Partition {
                 "the data directory is full",
             )));
         }
-        let mut log = self.log.write();
+        let mut log = self.log_mut();
         log.append_as_follower(records, now_ms)
             .inspect_err(|e| self.disk.note(e))?;
         let hw = leader_high_watermark.min(log.log_end_offset());
@@ -617,7 +664,7 @@ impl Partition {
     /// A follower cuts its log where it diverges from the new leader's.
     pub fn truncate_to(&self, offset: i64) -> Result<(), LogError> {
         {
-            let mut log = self.log.write();
+            let mut log = self.log_mut();
             log.truncate_to(offset)?;
             let end = log.log_end_offset();
             if self.high_watermark() > end {
@@ -629,7 +676,7 @@ impl Partition {
 
     /// A follower fallen behind its leader's log start restarts its log there.
     pub fn truncate_fully_and_start_at(&self, offset: i64) -> Result<(), LogError> {
-        self.log.write().truncate_fully_and_start_at(offset)?;
+        self.log_mut().truncate_fully_and_start_at(offset)?;
         self.high_watermark.fetch_max(offset, Ordering::AcqRel);
         self.checkpoint_recovery_point()
     }
@@ -744,9 +791,44 @@ impl Partition {
         if target < 0 || target > hw {
             return Err(ResponseError::OffsetOutOfRange);
         }
-        let mut log = self.log.write();
+        let mut log = self.log_mut();
         log.delete_records_before(target, now_ms())
             .map_err(|e| self.storage_error(&e))
+    }
+
+    /// Whether the log has periodic work: `due` on it under a read lock,
+    /// or true when a writer holds it (the caller looks again under the
+    /// write lock) so that a pass over every partition never waits on one.
+    fn has_work(&self, due: impl FnOnce(&Log) -> bool) -> bool {
+        self.log.try_read().is_none_or(|log| due(&log))
+    }
+
+    pub(crate) fn tick_due(&self, now_ms: i64) -> bool {
+        if now_ms < self.tick_idle_until.load(Ordering::Acquire) {
+            return false;
+        }
+        self.has_work(|log| {
+            // Under the read lock: no write lock can reset it meanwhile.
+            let due_at = log.tick_due_at();
+            self.tick_idle_until.store(due_at, Ordering::Release);
+            now_ms >= due_at
+        })
+    }
+
+    /// Every change to the log goes through here: what it changes may
+    /// give the tick work.
+    fn log_mut(&self) -> parking_lot::RwLockWriteGuard<'_, Log> {
+        let log = self.log.write();
+        self.tick_idle_until.store(i64::MIN, Ordering::Release);
+        log
+    }
+
+    pub(crate) fn retention_due(&self, now_ms: i64) -> bool {
+        self.has_work(|log| log.retention_due(now_ms))
+    }
+
+    pub(crate) fn compaction_due(&self) -> bool {
+        self.has_work(Log::clean_due)
     }
 
     /// Time-based roll and flush. Skipped on a full disk: a roll and index
@@ -755,7 +837,7 @@ impl Partition {
         if self.disk.is_full() {
             return;
         }
-        let mut log = self.log.write();
+        let mut log = self.log_mut();
         if let Err(e) = log.tick(now_ms) {
             self.disk.note(&e);
             tracing::error!(topic = %self.topic, partition = self.index, error = %e, "periodic roll or flush failed");
@@ -768,7 +850,7 @@ impl Partition {
         if self.disk.is_full() {
             return;
         }
-        if let Err(e) = self.log.write().clean(now_ms) {
+        if let Err(e) = self.log_mut().clean(now_ms) {
             self.disk.note(&e);
             tracing::error!(topic = %self.topic, partition = self.index, error = %e, "compaction failed");
         }
@@ -776,7 +858,7 @@ impl Partition {
 
     /// Deletes what retention allows; returns the segments deleted.
     pub(crate) fn apply_retention(&self, now_ms: i64) -> usize {
-        match self.log.write().apply_retention(now_ms) {
+        match self.log_mut().apply_retention(now_ms) {
             Ok(n) => n,
             Err(e) => {
                 tracing::error!(topic = %self.topic, partition = self.index, error = %e, "retention failed");
@@ -788,8 +870,11 @@ impl Partition {
     /// Flushes the log and snapshots its producer state at the log end,
     /// for a clean shutdown.
     pub(crate) fn checkpoint(&self) -> Result<(), LogError> {
-        self.log.write().checkpoint()?;
-        self.maybe_advance_high_watermark();
+        self.log_mut().checkpoint()?;
+        if !self.maybe_advance_high_watermark() {
+            // Produces waiting for a group commit are durable now.
+            self.watchers.wake(Awaited::HighWatermark);
+        }
         Ok(())
     }
 }
