@@ -308,6 +308,17 @@ fn quotas_follow_kafkas_precedence_and_survive_a_restart() {
 /// that a controller mutation bucket holds two seconds' worth of credits.
 const SHORT_WINDOW: [&str; 2] = ["quota.window.num=2", "quota.window.size.seconds=1"];
 
+/// A broker on the short quota window with a metrics endpoint, and the
+/// endpoint's port.
+fn short_window_broker(extra: &[&str]) -> (BrokerProcess, u16) {
+    let metrics_port = free_port();
+    let listener = format!("metrics.listener=http://127.0.0.1:{metrics_port}");
+    let mut overrides = SHORT_WINDOW.to_vec();
+    overrides.push(&listener);
+    overrides.extend_from_slice(extra);
+    (BrokerProcess::start(&overrides), metrics_port)
+}
+
 fn metadata(client: &mut RawClient) -> MetadataResponse {
     client
         .call(
@@ -319,11 +330,7 @@ fn metadata(client: &mut RawClient) -> MetadataResponse {
 
 #[test]
 fn a_client_over_its_request_quota_is_throttled_and_others_are_not() {
-    let metrics_port = free_port();
-    let listener = format!("metrics.listener=http://127.0.0.1:{metrics_port}");
-    let mut overrides = SHORT_WINDOW.to_vec();
-    overrides.push(&listener);
-    let broker = BrokerProcess::start(&overrides);
+    let (broker, metrics_port) = short_window_broker(&[]);
     let bs = broker.bootstrap();
     // A ten-thousandth of a percent of one thread: a microsecond of
     // handler time a second, which any request exceeds.
@@ -407,11 +414,7 @@ fn topic(name: &str, partitions: i32) -> CreatableTopic {
 
 #[test]
 fn the_controller_mutation_quota_refuses_new_clients_and_throttles_old_ones() {
-    let metrics_port = free_port();
-    let listener = format!("metrics.listener=http://127.0.0.1:{metrics_port}");
-    let mut overrides = SHORT_WINDOW.to_vec();
-    overrides.push(&listener);
-    let broker = BrokerProcess::start(&overrides);
+    let (broker, metrics_port) = short_window_broker(&[]);
     let bs = broker.bootstrap();
     // One partition a second: a bucket of two credits with this window.
     for client in ["admin", "old-admin"] {
@@ -554,11 +557,7 @@ fn served(mut client: RawClient) -> bool {
 
 #[test]
 fn an_address_over_its_connection_creation_rate_is_held_off_and_others_are_not() {
-    let metrics_port = free_port();
-    let listener = format!("metrics.listener=http://127.0.0.1:{metrics_port}");
-    let mut overrides = SHORT_WINDOW.to_vec();
-    overrides.push(&listener);
-    let broker = BrokerProcess::start(&overrides);
+    let (broker, metrics_port) = short_window_broker(&[]);
     let bs = broker.bootstrap();
     let set = run_tool(
         CONFIG_ADMIN,
@@ -645,12 +644,7 @@ fn an_address_over_its_connection_creation_rate_is_held_off_and_others_are_not()
 
 #[test]
 fn the_broker_connection_creation_rate_delays_connections_without_refusing_them() {
-    let metrics_port = free_port();
-    let listener = format!("metrics.listener=http://127.0.0.1:{metrics_port}");
-    let mut overrides = SHORT_WINDOW.to_vec();
-    overrides.push(&listener);
-    overrides.push("max.connection.creation.rate=2");
-    let broker = BrokerProcess::start(&overrides);
+    let (broker, metrics_port) = short_window_broker(&["max.connection.creation.rate=2"]);
     let port = broker.port;
     let started = Instant::now();
     for i in 0..8 {
