@@ -11,56 +11,12 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::pki::{write, Ca, Issued};
+use common::pki::{pem_keystore, replace, served_serial, tls_client, tls_connect, write, Ca};
 use common::{free_port, run_tool, wait_until, BrokerProcess};
 use rcgen::DnType;
-
-type TlsConn = rustls::StreamOwned<rustls::ClientConnection, TcpStream>;
-
-fn keystore(dir: &Path, issued: &Issued) -> PathBuf {
-    write(
-        dir,
-        "metrics.pem",
-        format!("{}{}", issued.cert_pem, issued.key_pem),
-    )
-}
-
-/// A rustls client trusting `ca`, with `identity` as its certificate.
-fn client(ca: &Ca, identity: Option<&Issued>) -> Arc<rustls::ClientConfig> {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(ca.cert.der().clone()).unwrap();
-    let builder = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_root_certificates(roots);
-    Arc::new(match identity {
-        Some(id) => builder
-            .with_client_auth_cert(
-                vec![id.cert_der.clone().into()],
-                rustls::pki_types::PrivateKeyDer::Pkcs8(id.key_der.clone().into()),
-            )
-            .unwrap(),
-        None => builder.with_no_client_auth(),
-    })
-}
-
-fn connect(port: u16, config: Arc<rustls::ClientConfig>) -> std::io::Result<TlsConn> {
-    let tcp = TcpStream::connect(("127.0.0.1", port))?;
-    tcp.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
-    let conn = rustls::ClientConnection::new(config, name).map_err(std::io::Error::other)?;
-    let mut stream = rustls::StreamOwned::new(conn, tcp);
-    while stream.conn.is_handshaking() {
-        stream.conn.complete_io(&mut stream.sock)?;
-    }
-    Ok(stream)
-}
 
 /// The raw answer to a GET of `path` over `stream`.
 fn get_over<S: Read + Write>(mut stream: S, path: &str) -> std::io::Result<String> {
@@ -84,7 +40,7 @@ fn https_get(
     config: Arc<rustls::ClientConfig>,
     path: &str,
 ) -> std::io::Result<(u16, String)> {
-    let response = get_over(connect(port, config)?, path)?;
+    let response = get_over(tls_connect(port, config)?, path)?;
     let status = response
         .split_whitespace()
         .nth(1)
@@ -97,15 +53,10 @@ fn https_get(
     Ok((status, body))
 }
 
-fn served_serial(port: u16, config: Arc<rustls::ClientConfig>) -> Option<u64> {
-    let stream = connect(port, config).ok()?;
-    let der = &stream.conn.peer_certificates()?[0];
-    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
-    Some(
-        cert.raw_serial()
-            .iter()
-            .fold(0u64, |n, b| (n << 8) | u64::from(*b)),
-    )
+fn served_serial_at(port: u16, config: Arc<rustls::ClientConfig>) -> Option<u64> {
+    tls_connect(port, config)
+        .ok()
+        .map(|stream| served_serial(&stream))
 }
 
 fn server_subject() -> Vec<(DnType, &'static str)> {
@@ -116,13 +67,13 @@ fn server_subject() -> Vec<(DnType, &'static str)> {
 fn https_serves_the_exposition_refuses_plain_http_and_takes_a_renewed_certificate() {
     let tmp = tempfile::tempdir().unwrap();
     let ca = Ca::new("metrics CA");
-    let keystore = keystore(tmp.path(), &ca.issue(&server_subject(), 1));
+    let keystore = pem_keystore(tmp.path(), &ca.issue(&server_subject(), 1));
     let port = free_port();
     let _broker = BrokerProcess::start(&[
         &format!("metrics.listener=https://127.0.0.1:{port}"),
         &format!("ssl.keystore.location={}", keystore.display()),
     ]);
-    let trusting = client(&ca, None);
+    let trusting = tls_client(&ca, None);
 
     let (status, body) = https_get(port, trusting.clone(), "/metrics").expect("https scrape");
     assert_eq!(status, 200, "{body}");
@@ -147,11 +98,12 @@ fn https_serves_the_exposition_refuses_plain_http_and_takes_a_renewed_certificat
     );
 
     let renewed = ca.issue(&server_subject(), 2);
-    let next = tmp.path().join("metrics.new");
-    std::fs::write(&next, format!("{}{}", renewed.cert_pem, renewed.key_pem)).unwrap();
-    std::fs::rename(&next, &keystore).unwrap();
+    replace(
+        &keystore,
+        format!("{}{}", renewed.cert_pem, renewed.key_pem),
+    );
     assert!(
-        wait_until(Duration::from_secs(20), || served_serial(
+        wait_until(Duration::from_secs(20), || served_serial_at(
             port,
             trusting.clone()
         ) == Some(2)),
@@ -168,14 +120,14 @@ fn https_serves_the_exposition_refuses_plain_http_and_takes_a_renewed_certificat
 fn a_keystore_set_through_config_admin_is_served_to_new_scrapes() {
     let tmp = tempfile::tempdir().unwrap();
     let ca = Ca::new("metrics CA");
-    let keystore = keystore(tmp.path(), &ca.issue(&server_subject(), 1));
+    let keystore = pem_keystore(tmp.path(), &ca.issue(&server_subject(), 1));
     let port = free_port();
     let broker = BrokerProcess::start(&[
         &format!("metrics.listener=https://127.0.0.1:{port}"),
         &format!("ssl.keystore.location={}", keystore.display()),
     ]);
-    let trusting = client(&ca, None);
-    assert_eq!(served_serial(port, trusting.clone()), Some(1));
+    let trusting = tls_client(&ca, None);
+    assert_eq!(served_serial_at(port, trusting.clone()), Some(1));
     let config_admin = |config: &str| {
         run_tool(
             env!("CARGO_BIN_EXE_config-admin"),
@@ -206,7 +158,7 @@ fn a_keystore_set_through_config_admin_is_served_to_new_scrapes() {
     ))
     .ok();
     assert!(
-        wait_until(Duration::from_secs(20), || served_serial(
+        wait_until(Duration::from_secs(20), || served_serial_at(
             port,
             trusting.clone()
         ) == Some(2)),
@@ -218,7 +170,7 @@ fn a_keystore_set_through_config_admin_is_served_to_new_scrapes() {
 fn ssl_client_auth_required_for_the_metrics_listener_asks_scrapers_for_a_certificate() {
     let tmp = tempfile::tempdir().unwrap();
     let ca = Ca::new("metrics CA");
-    let keystore = keystore(tmp.path(), &ca.issue(&server_subject(), 1));
+    let keystore = pem_keystore(tmp.path(), &ca.issue(&server_subject(), 1));
     let truststore = write(tmp.path(), "ca.pem", ca.pem());
     let port = free_port();
     // Only the metrics endpoint asks for certificates: the listener.name
@@ -233,7 +185,7 @@ fn ssl_client_auth_required_for_the_metrics_listener_asks_scrapers_for_a_certifi
         "listener.name.metrics.ssl.client.auth=required",
     ]);
 
-    let anonymous = https_get(port, client(&ca, None), "/metrics");
+    let anonymous = https_get(port, tls_client(&ca, None), "/metrics");
     // The server ends the handshake (an alert, then a closed socket,
     // whichever the client meets first): never an HTTP answer.
     assert!(
@@ -242,7 +194,7 @@ fn ssl_client_auth_required_for_the_metrics_listener_asks_scrapers_for_a_certifi
     );
     let scraper = ca.issue(&[(DnType::CommonName, "prometheus")], 3);
     let (status, body) =
-        https_get(port, client(&ca, Some(&scraper)), "/metrics").expect("mTLS scrape");
+        https_get(port, tls_client(&ca, Some(&scraper)), "/metrics").expect("mTLS scrape");
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("kafka_server_"), "{body}");
 

@@ -8,13 +8,13 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
-use common::pki::{write, Ca, Issued};
+use common::pki::{pem_keystore, replace, served_serial, tls_client, tls_connect, write, Ca};
 use common::{run_tool, wait_until, BrokerProcess, RawClient};
 use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
 use kafka_protocol::messages::{
@@ -38,23 +38,6 @@ fn alice_subject() -> Vec<(DnType, &'static str)> {
         (DnType::OrganizationalUnitName, "eng"),
         (DnType::CommonName, "alice"),
     ]
-}
-
-/// Replaces `path` at once (as a certificate renewal tool would), so
-/// that no reload sees half a file.
-fn replace(path: &Path, contents: impl AsRef<[u8]>) {
-    let tmp = path.with_extension("new");
-    std::fs::write(&tmp, contents).unwrap();
-    std::fs::rename(&tmp, path).unwrap();
-}
-
-/// The broker's PEM keystore (certificate chain then key) in one file.
-fn pem_keystore(dir: &Path, issued: &Issued) -> PathBuf {
-    write(
-        dir,
-        "broker.pem",
-        format!("{}{}", issued.cert_pem, issued.key_pem),
-    )
 }
 
 /// A broker with a PLAINTEXT and an SSL listener, and `extra` settings.
@@ -131,51 +114,6 @@ fn read_values(config: &ClientConfig, topic: &str, count: usize) -> Vec<String> 
     });
     assert!(ok, "consumed only {got:?} over TLS");
     got
-}
-
-/// A rustls client trusting `ca`, with `identity` as its certificate.
-fn tls_client(ca: &Ca, identity: Option<&Issued>) -> Arc<rustls::ClientConfig> {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(ca.cert.der().clone()).unwrap();
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots);
-    let config = match identity {
-        Some(id) => builder
-            .with_client_auth_cert(
-                vec![id.cert_der.clone().into()],
-                rustls::pki_types::PrivateKeyDer::Pkcs8(id.key_der.clone().into()),
-            )
-            .unwrap(),
-        None => builder.with_no_client_auth(),
-    };
-    Arc::new(config)
-}
-
-type TlsConn = rustls::StreamOwned<rustls::ClientConnection, TcpStream>;
-
-/// A raw TLS connection to `port`, handshake done.
-fn tls_connect(port: u16, config: Arc<rustls::ClientConfig>) -> std::io::Result<TlsConn> {
-    let tcp = TcpStream::connect(("127.0.0.1", port))?;
-    tcp.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
-    let conn = rustls::ClientConnection::new(config, name).map_err(std::io::Error::other)?;
-    let mut stream = rustls::StreamOwned::new(conn, tcp);
-    while stream.conn.is_handshaking() {
-        stream.conn.complete_io(&mut stream.sock)?;
-    }
-    Ok(stream)
-}
-
-/// The serial number of the certificate the server presented.
-fn served_serial(stream: &TlsConn) -> u64 {
-    let der = &stream.conn.peer_certificates().expect("server certificate")[0];
-    let (_, cert) = x509_parser::parse_x509_certificate(der).unwrap();
-    cert.raw_serial()
-        .iter()
-        .fold(0u64, |n, b| (n << 8) | u64::from(*b))
 }
 
 /// One Kafka request over any stream; `None` if the connection closed.
