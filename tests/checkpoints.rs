@@ -8,32 +8,16 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
-use common::{client_config, consume, create_topic, producer, wait_until, BrokerProcess};
+use common::{
+    client_config, consume, create_topic, numbered, produce_numbered, producer, read_from_start,
+    record_values, wait_until, BrokerProcess,
+};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::FutureRecord;
 
 const HW_FILE: &str = "replication-offset-checkpoint";
 const RP_FILE: &str = "recovery-point-offset-checkpoint";
-
-async fn produce(bootstrap: &str, topic: &str, from: usize, n: usize) {
-    let p = producer(bootstrap, &[("acks", "all")]);
-    let sends: Vec<_> = (from..from + n)
-        .map(|i| {
-            let value = format!("record-{i}");
-            p.send_result(
-                FutureRecord::<(), _>::to(topic)
-                    .partition(0)
-                    .payload(&value),
-            )
-            .unwrap_or_else(|(e, _)| panic!("enqueue {i}: {e}"))
-        })
-        .collect();
-    for (i, s) in sends.into_iter().enumerate() {
-        s.await
-            .expect("delivery future completes")
-            .unwrap_or_else(|(e, _)| panic!("send {} failed: {e}", from + i));
-    }
-}
+const ACKS_ALL: &[(&str, &str)] = &[("acks", "all")];
 
 /// ListOffsets earliest and latest (the high watermark), as a client sees them.
 fn watermarks(bootstrap: &str, topic: &str) -> (i64, i64) {
@@ -68,22 +52,11 @@ fn checkpoint_entry(file: &Path, topic: &str) -> Option<i64> {
     })
 }
 
-fn values(records: &[common::Record]) -> Vec<String> {
-    records
-        .iter()
-        .map(|r| String::from_utf8(r.value.clone().unwrap()).unwrap())
-        .collect()
-}
-
-fn expected(n: usize) -> Vec<String> {
-    (0..n).map(|i| format!("record-{i}")).collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clean_restart_keeps_the_high_watermark() {
     let mut broker = BrokerProcess::start(&[]);
     create_topic(&broker.bootstrap(), "hw", 1, &[]).await;
-    produce(&broker.bootstrap(), "hw", 0, 100).await;
+    produce_numbered(&broker.bootstrap(), "hw", 0, 100, ACKS_ALL).await;
     assert_eq!(watermarks(&broker.bootstrap(), "hw"), (0, 100));
     // Stopped well within the 5 s interval: shutdown writes it.
     broker.stop();
@@ -97,18 +70,14 @@ async fn clean_restart_keeps_the_high_watermark() {
 
     broker.restart();
     assert_eq!(watermarks(&broker.bootstrap(), "hw"), (0, 100));
-    let got = consume(
-        &broker.bootstrap(),
-        "hw",
-        0,
-        0,
-        100,
-        Duration::from_secs(30),
+    assert_eq!(
+        read_from_start(&broker.bootstrap(), "hw", 100),
+        numbered(100),
+        "read_committed sees them all"
     );
-    assert_eq!(values(&got), expected(100), "read_committed sees them all");
 
     // And every replica.high.watermark.checkpoint.interval.ms while running.
-    produce(&broker.bootstrap(), "hw", 100, 50).await;
+    produce_numbered(&broker.bootstrap(), "hw", 100, 50, ACKS_ALL).await;
     assert!(
         wait_until(Duration::from_secs(20), || checkpointed(&broker.dir, "hw")
             == Some(150)),
@@ -121,7 +90,7 @@ async fn clean_restart_keeps_the_high_watermark() {
 async fn after_kill_9_the_high_watermark_stays_within_the_log() {
     let mut broker = BrokerProcess::start(&["replica.high.watermark.checkpoint.interval.ms=100"]);
     create_topic(&broker.bootstrap(), "killed", 1, &[]).await;
-    produce(&broker.bootstrap(), "killed", 0, 150).await;
+    produce_numbered(&broker.bootstrap(), "killed", 0, 150, ACKS_ALL).await;
     assert!(
         wait_until(Duration::from_secs(20), || checkpointed(
             &broker.dir,
@@ -136,30 +105,21 @@ async fn after_kill_9_the_high_watermark_stays_within_the_log() {
     std::fs::write(broker.dir.join(HW_FILE), "0\n1\nkilled 0 100000\n").unwrap();
     broker.restart();
     assert_eq!(watermarks(&broker.bootstrap(), "killed"), (0, 150));
-    let got = consume(
-        &broker.bootstrap(),
-        "killed",
-        0,
-        0,
-        150,
-        Duration::from_secs(30),
+    assert_eq!(
+        read_from_start(&broker.bootstrap(), "killed", 150),
+        numbered(150),
+        "every acknowledged record"
     );
-    assert_eq!(values(&got), expected(150), "every acknowledged record");
 
     // A damaged checkpoint is ignored: the broker starts and serves.
     broker.kill9();
     std::fs::write(broker.dir.join(HW_FILE), b"0\n7\n\xff\xfe garbage").unwrap();
     broker.restart();
     assert_eq!(watermarks(&broker.bootstrap(), "killed"), (0, 150));
-    let got = consume(
-        &broker.bootstrap(),
-        "killed",
-        0,
-        0,
-        150,
-        Duration::from_secs(30),
+    assert_eq!(
+        read_from_start(&broker.bootstrap(), "killed", 150),
+        numbered(150)
     );
-    assert_eq!(values(&got), expected(150));
     assert!(
         wait_until(Duration::from_secs(20), || checkpointed(
             &broker.dir,
@@ -186,7 +146,7 @@ async fn after_kill_9_recovery_checks_only_past_the_recovery_point() {
     let rp_file = broker.dir.join(RP_FILE);
     // The 100th record asks for an fsync, and is acknowledged after it.
     create_topic(&broker.bootstrap(), "rp", 1, &[("flush.messages", "100")]).await;
-    produce(&broker.bootstrap(), "rp", 0, 100).await;
+    produce_numbered(&broker.bootstrap(), "rp", 0, 100, ACKS_ALL).await;
     assert!(
         wait_until(Duration::from_secs(20), || checkpoint_entry(&rp_file, "rp")
             == Some(100)),
@@ -230,7 +190,7 @@ async fn after_kill_9_recovery_checks_only_past_the_recovery_point() {
         high as usize - 100,
         Duration::from_secs(30),
     );
-    assert_eq!(values(&got), expected(high as usize)[100..]);
+    assert_eq!(record_values(&got), numbered(high as usize)[100..]);
     assert!(
         wait_until(Duration::from_secs(20), || checkpoint_entry(&rp_file, "rp")
             == Some(high)),

@@ -6,47 +6,15 @@ mod common;
 use std::io::Write;
 use std::time::Duration;
 
-use common::{consume, create_topic, producer, BrokerProcess};
+use common::{
+    consume, create_topic, numbered, produce_numbered, producer, read_from_start, record_values,
+    BrokerProcess,
+};
 use rdkafka::producer::FutureRecord;
 
-async fn produce_n(
-    bootstrap: &str,
-    topic: &str,
-    partition: i32,
-    from: usize,
-    n: usize,
-    acks: &str,
-) {
-    // Small batches, so a topic with a small segment.bytes accepts them.
-    let p = producer(bootstrap, &[("acks", acks), ("batch.size", "2000")]);
-    let mut sends = Vec::new();
-    for i in from..from + n {
-        let value = format!("record-{i}");
-        let record = FutureRecord::<(), _>::to(topic)
-            .partition(partition)
-            .payload(&value);
-        sends.push(
-            p.send_result(record)
-                .unwrap_or_else(|(e, _)| panic!("enqueue {i}: {e}")),
-        );
-    }
-    for (i, s) in sends.into_iter().enumerate() {
-        s.await
-            .expect("delivery future completes")
-            .unwrap_or_else(|(e, _)| panic!("send {} failed: {e}", from + i));
-    }
-}
-
-fn values(records: &[common::Record]) -> Vec<String> {
-    records
-        .iter()
-        .map(|r| String::from_utf8(r.value.clone().unwrap()).unwrap())
-        .collect()
-}
-
-fn expected(n: usize) -> Vec<String> {
-    (0..n).map(|i| format!("record-{i}")).collect()
-}
+/// acks=all, and small batches, so a topic with a small segment.bytes
+/// accepts them.
+const PRODUCER: &[(&str, &str)] = &[("acks", "all"), ("batch.size", "2000")];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clean_restart_keeps_every_record_across_segments() {
@@ -58,7 +26,7 @@ async fn clean_restart_keeps_every_record_across_segments() {
         &[("segment.bytes", "4096")],
     )
     .await;
-    produce_n(&broker.bootstrap(), "restart", 0, 0, 1000, "all").await;
+    produce_numbered(&broker.bootstrap(), "restart", 0, 1000, PRODUCER).await;
     broker.stop();
     let segments = std::fs::read_dir(broker.dir.join("restart-0"))
         .unwrap()
@@ -75,7 +43,7 @@ async fn clean_restart_keeps_every_record_across_segments() {
         "segment.bytes=4096 must have rolled segments, found {segments}"
     );
     broker.restart();
-    produce_n(&broker.bootstrap(), "restart", 0, 1000, 10, "all").await;
+    produce_numbered(&broker.bootstrap(), "restart", 1000, 10, PRODUCER).await;
     let got = consume(
         &broker.bootstrap(),
         "restart",
@@ -85,8 +53,8 @@ async fn clean_restart_keeps_every_record_across_segments() {
         Duration::from_secs(30),
     );
     assert_eq!(
-        values(&got),
-        expected(1010),
+        record_values(&got),
+        numbered(1010),
         "all records, in order, offsets continuing after the restart"
     );
     assert!(got.iter().enumerate().all(|(i, r)| r.offset == i as i64));
@@ -96,19 +64,14 @@ async fn clean_restart_keeps_every_record_across_segments() {
 async fn kill_9_loses_no_acknowledged_record_with_flush_messages_1() {
     let mut broker = BrokerProcess::start(&["log.flush.interval.messages=1"]);
     create_topic(&broker.bootstrap(), "fsynced", 1, &[]).await;
-    produce_n(&broker.bootstrap(), "fsynced", 0, 0, 500, "all").await;
+    produce_numbered(&broker.bootstrap(), "fsynced", 0, 500, PRODUCER).await;
     broker.kill9();
     broker.restart();
-    let got = consume(
-        &broker.bootstrap(),
-        "fsynced",
-        0,
-        0,
-        500,
-        Duration::from_secs(30),
+    assert_eq!(
+        read_from_start(&broker.bootstrap(), "fsynced", 500),
+        numbered(500)
     );
-    assert_eq!(values(&got), expected(500));
-    produce_n(&broker.bootstrap(), "fsynced", 0, 500, 1, "all").await;
+    produce_numbered(&broker.bootstrap(), "fsynced", 500, 1, PRODUCER).await;
     let got = consume(
         &broker.bootstrap(),
         "fsynced",
@@ -134,7 +97,7 @@ fn last_segment(dir: &std::path::Path) -> std::path::PathBuf {
 async fn recovery_truncates_a_torn_tail_and_keeps_everything_before_it() {
     let mut broker = BrokerProcess::start(&[]);
     create_topic(&broker.bootstrap(), "torn", 1, &[]).await;
-    produce_n(&broker.bootstrap(), "torn", 0, 0, 300, "all").await;
+    produce_numbered(&broker.bootstrap(), "torn", 0, 300, PRODUCER).await;
     broker.kill9();
 
     // A torn write: the start of a batch header, then nothing.
@@ -149,27 +112,14 @@ async fn recovery_truncates_a_torn_tail_and_keeps_everything_before_it() {
     drop(f);
 
     broker.restart();
-    let got = consume(
-        &broker.bootstrap(),
-        "torn",
-        0,
-        0,
-        300,
-        Duration::from_secs(30),
-    );
-    assert_eq!(values(&got), expected(300));
-    produce_n(&broker.bootstrap(), "torn", 0, 300, 5, "all").await;
-    let got = consume(
-        &broker.bootstrap(),
-        "torn",
-        0,
-        0,
-        305,
-        Duration::from_secs(30),
-    );
     assert_eq!(
-        values(&got),
-        expected(305),
+        read_from_start(&broker.bootstrap(), "torn", 300),
+        numbered(300)
+    );
+    produce_numbered(&broker.bootstrap(), "torn", 300, 5, PRODUCER).await;
+    assert_eq!(
+        read_from_start(&broker.bootstrap(), "torn", 305),
+        numbered(305),
         "new records follow the recovered ones with no gap"
     );
     broker.stop();
@@ -213,8 +163,8 @@ async fn recovery_drops_a_batch_whose_crc_does_not_match() {
         Duration::from_secs(10),
     );
     assert_eq!(
-        values(&got),
-        expected(19),
+        record_values(&got),
+        numbered(19),
         "the corrupt last batch is gone, everything before it is kept"
     );
 }

@@ -716,6 +716,61 @@ pub fn values_read(seen: &[Vec<(i32, i64, String)>]) -> Vec<usize> {
     values
 }
 
+/// Sends `record-{from}` up to `record-{from + n - 1}` to partition 0 of
+/// `topic`, all in flight at once, and waits for every acknowledgement;
+/// `extra` is the producer's configuration.
+pub async fn produce_numbered(
+    bootstrap: &str,
+    topic: &str,
+    from: usize,
+    n: usize,
+    extra: &[(&str, &str)],
+) {
+    let p = producer(bootstrap, extra);
+    let sends: Vec<_> = (from..from + n)
+        .map(|i| {
+            let value = format!("record-{i}");
+            p.send_result(
+                FutureRecord::<(), _>::to(topic)
+                    .partition(0)
+                    .payload(&value),
+            )
+            .unwrap_or_else(|(e, _)| panic!("enqueue {i}: {e}"))
+        })
+        .collect();
+    for (i, s) in sends.into_iter().enumerate() {
+        s.await
+            .expect("delivery future completes")
+            .unwrap_or_else(|(e, _)| panic!("send {} failed: {e}", from + i));
+    }
+}
+
+/// `record-0` up to `record-{n - 1}`, as `produce_numbered` sends them.
+pub fn numbered(n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("record-{i}")).collect()
+}
+
+/// The records' values as text.
+pub fn record_values(records: &[Record]) -> Vec<String> {
+    records
+        .iter()
+        .map(|r| String::from_utf8(r.value.clone().unwrap()).unwrap())
+        .collect()
+}
+
+/// The values of the first `count` records of partition 0 of `topic`
+/// (fewer if they do not all arrive within 30 s).
+pub fn read_from_start(bootstrap: &str, topic: &str, count: usize) -> Vec<String> {
+    record_values(&consume(
+        bootstrap,
+        topic,
+        0,
+        0,
+        count,
+        Duration::from_secs(30),
+    ))
+}
+
 /// What a command-line tool printed and how it exited.
 pub struct ToolOutput {
     pub code: Option<i32>,
