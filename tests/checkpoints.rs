@@ -32,6 +32,19 @@ fn checkpointed(dir: &Path, topic: &str) -> Option<i64> {
     checkpoint_entry(&dir.join(HW_FILE), topic)
 }
 
+/// Waits up to 20 s for `file`'s entry for `topic` partition 0 to be
+/// `offset`; `what` names the wait in the failure.
+fn await_entry(file: &Path, topic: &str, offset: i64, what: &str) {
+    let reached = wait_until(Duration::from_secs(20), || {
+        checkpoint_entry(file, topic) == Some(offset)
+    });
+    assert!(
+        reached,
+        "{what}: {topic} at {:?}, not {offset}",
+        checkpoint_entry(file, topic)
+    );
+}
+
 fn checkpoint_entry(file: &Path, topic: &str) -> Option<i64> {
     let text = std::fs::read_to_string(file).ok()?;
     let mut lines = text.lines();
@@ -78,11 +91,11 @@ async fn clean_restart_keeps_the_high_watermark() {
 
     // And every replica.high.watermark.checkpoint.interval.ms while running.
     produce_numbered(&broker.bootstrap(), "hw", 100, 50, ACKS_ALL).await;
-    assert!(
-        wait_until(Duration::from_secs(20), || checkpointed(&broker.dir, "hw")
-            == Some(150)),
-        "checkpoint still at {:?}",
-        checkpointed(&broker.dir, "hw")
+    await_entry(
+        &broker.dir.join(HW_FILE),
+        "hw",
+        150,
+        "the checkpoint every interval",
     );
 }
 
@@ -91,13 +104,11 @@ async fn after_kill_9_the_high_watermark_stays_within_the_log() {
     let mut broker = BrokerProcess::start(&["replica.high.watermark.checkpoint.interval.ms=100"]);
     create_topic(&broker.bootstrap(), "killed", 1, &[]).await;
     produce_numbered(&broker.bootstrap(), "killed", 0, 150, ACKS_ALL).await;
-    assert!(
-        wait_until(Duration::from_secs(20), || checkpointed(
-            &broker.dir,
-            "killed"
-        ) == Some(150)),
-        "periodic checkpoint still at {:?}",
-        checkpointed(&broker.dir, "killed")
+    await_entry(
+        &broker.dir.join(HW_FILE),
+        "killed",
+        150,
+        "the periodic checkpoint",
     );
     broker.kill9();
     // A checkpoint past what the log holds (as after a lost tail) is taken
@@ -120,12 +131,11 @@ async fn after_kill_9_the_high_watermark_stays_within_the_log() {
         read_from_start(&broker.bootstrap(), "killed", 150),
         numbered(150)
     );
-    assert!(
-        wait_until(Duration::from_secs(20), || checkpointed(
-            &broker.dir,
-            "killed"
-        ) == Some(150)),
-        "the damaged file is replaced"
+    await_entry(
+        &broker.dir.join(HW_FILE),
+        "killed",
+        150,
+        "the damaged file is replaced",
     );
 }
 
@@ -147,12 +157,7 @@ async fn after_kill_9_recovery_checks_only_past_the_recovery_point() {
     // The 100th record asks for an fsync, and is acknowledged after it.
     create_topic(&broker.bootstrap(), "rp", 1, &[("flush.messages", "100")]).await;
     produce_numbered(&broker.bootstrap(), "rp", 0, 100, ACKS_ALL).await;
-    assert!(
-        wait_until(Duration::from_secs(20), || checkpoint_entry(&rp_file, "rp")
-            == Some(100)),
-        "recovery point checkpoint at {:?}",
-        checkpoint_entry(&rp_file, "rp")
-    );
+    await_entry(&rp_file, "rp", 100, "the recovery point checkpoint");
     // Acknowledged, in the page cache, not fsynced: a batch each.
     let p = producer(&broker.bootstrap(), &[("acks", "all")]);
     for i in 100..150 {
@@ -191,11 +196,11 @@ async fn after_kill_9_recovery_checks_only_past_the_recovery_point() {
         Duration::from_secs(30),
     );
     assert_eq!(record_values(&got), numbered(high as usize)[100..]);
-    assert!(
-        wait_until(Duration::from_secs(20), || checkpoint_entry(&rp_file, "rp")
-            == Some(high)),
-        "the recovered log's recovery point is written at once: {:?}",
-        checkpoint_entry(&rp_file, "rp")
+    await_entry(
+        &rp_file,
+        "rp",
+        high,
+        "the recovered log's recovery point is written at once",
     );
 
     // Without a recovery point the whole active segment is checked, and
