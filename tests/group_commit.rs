@@ -6,38 +6,23 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::time::Duration;
 
+use common::scrape::{scrape, series};
 use common::{consume, create_topic, free_port, producer, BrokerProcess};
 use rdkafka::producer::FutureRecord;
 
 const PRODUCERS: usize = 16;
 const RECORDS_EACH: usize = 40;
 
-/// The value of the sample `series` (name and labels as exposed) in one scrape.
-fn scrape(port: u16, series: &str) -> f64 {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to metrics");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    write!(
-        stream,
-        "GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("read metrics");
-    response
-        .lines()
-        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap_or_else(|| panic!("no {series} in the scrape:\n{response}"))
+/// The value of `name{labels}` in one scrape.
+fn scraped(port: u16, name: &str, labels: &[(&str, &str)]) -> f64 {
+    series(&scrape(port), name, labels).unwrap_or_else(|| panic!("no {name}{labels:?} scraped"))
 }
 
 const FLUSHES: &str = "kafka_log_logflushstats_logflushrateandtimems_count";
-const PRODUCES: &str = "kafka_network_requestmetrics_requests_total{request=\"Produce\"}";
+const PRODUCES: &str = "kafka_network_requestmetrics_requests_total";
+const PRODUCE: &[(&str, &str)] = &[("request", "Produce")];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_producers_share_fsyncs_and_lose_nothing_acknowledged_to_kill_9() {
@@ -51,8 +36,8 @@ async fn concurrent_producers_share_fsyncs_and_lose_nothing_acknowledged_to_kill
         &[("flush.messages", "1")],
     )
     .await;
-    let flushes_before = scrape(metrics_port, FLUSHES);
-    let produces_before = scrape(metrics_port, PRODUCES);
+    let flushes_before = scraped(metrics_port, FLUSHES, &[]);
+    let produces_before = scraped(metrics_port, PRODUCES, PRODUCE);
 
     // Each producer waits for every ack before sending its next record, so
     // that each record is a produce request of its own: the requests from
@@ -91,8 +76,8 @@ async fn concurrent_producers_share_fsyncs_and_lose_nothing_acknowledged_to_kill
         "every record acknowledged"
     );
 
-    let flushes = scrape(metrics_port, FLUSHES) - flushes_before;
-    let produces = scrape(metrics_port, PRODUCES) - produces_before;
+    let flushes = scraped(metrics_port, FLUSHES, &[]) - flushes_before;
+    let produces = scraped(metrics_port, PRODUCES, PRODUCE) - produces_before;
     eprintln!("{flushes} fsyncs for {produces} produce requests");
     assert!(
         produces >= (PRODUCERS * RECORDS_EACH) as f64,

@@ -9,13 +9,13 @@
 
 mod common;
 
-use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use common::scrape::{scrape, series, Sample};
 use common::{
     admin, create_topic, encode_batch, free_port, produce_raw, producer, start_cluster_per_node,
     wait_until, BrokerProcess, RawClient,
@@ -57,54 +57,20 @@ fn get(port: u16, path: &str) -> (u16, String) {
     (status, body)
 }
 
-/// One scrape, parsed: each sample's value by metric name and sorted labels.
-struct Scrape(HashMap<(String, Vec<(String, String)>), f64>);
+/// One scrape, read by exact labels; a series absent from it reads as 0.
+struct Scrape(Vec<Sample>);
 
 impl Scrape {
     fn take(port: u16) -> Scrape {
-        let (status, body) = get(port, "/metrics");
-        assert_eq!(status, 200, "{body}");
-        let parsed = prometheus_parse::Scrape::parse(body.lines().map(|l| Ok(l.to_string())))
-            .expect("the exposition parses");
-        let mut samples = HashMap::new();
-        for s in parsed.samples {
-            let mut labels: Vec<(String, String)> = s
-                .labels
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
-            labels.sort();
-            let value = match s.value {
-                prometheus_parse::Value::Counter(v)
-                | prometheus_parse::Value::Gauge(v)
-                | prometheus_parse::Value::Untyped(v) => v,
-                // Histograms are read through their _count and _sum samples.
-                prometheus_parse::Value::Histogram(_) | prometheus_parse::Value::Summary(_) => {
-                    continue
-                }
-            };
-            samples.insert((s.metric, labels), value);
-        }
-        Scrape(samples)
+        Scrape(scrape(port))
     }
 
-    /// The sample `name{labels}`, 0 when absent.
     fn get(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
-        let mut key: Vec<(String, String)> = labels
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        key.sort();
-        self.0.get(&(name.to_string(), key)).copied().unwrap_or(0.0)
+        series(&self.0, name, labels).unwrap_or(0.0)
     }
 
     fn has(&self, name: &str, labels: &[(&str, &str)]) -> bool {
-        let mut key: Vec<(String, String)> = labels
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        key.sort();
-        self.0.contains_key(&(name.to_string(), key))
+        series(&self.0, name, labels).is_some()
     }
 }
 

@@ -3,6 +3,7 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::time::Duration;
 
 /// One sample: its name, sorted labels and value.
 pub type Sample = (String, Vec<(String, String)>, f64);
@@ -11,14 +12,21 @@ pub type Sample = (String, Vec<(String, String)>, f64);
 /// read through their `_count` and `_sum` samples).
 pub fn scrape(port: u16) -> Vec<Sample> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to metrics");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     write!(
         stream,
         "GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
     )
     .unwrap();
     let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let body = response.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    stream.read_to_string(&mut response).expect("read metrics");
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    assert!(
+        head.starts_with("HTTP/1.1 200 "),
+        "/metrics answered {response:?}"
+    );
     let parsed = prometheus_parse::Scrape::parse(body.lines().map(|l| Ok(l.to_string())))
         .expect("the exposition parses");
     parsed
@@ -48,6 +56,22 @@ pub fn sample(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> Option
         .iter()
         .find(|(n, l, _)| {
             n == name
+                && labels
+                    .iter()
+                    .all(|(k, v)| l.iter().any(|(lk, lv)| lk == k && lv == v))
+        })
+        .map(|(_, _, v)| *v)
+}
+
+/// The value of the series `name` with exactly `labels` (in any order),
+/// if scraped: unlike `sample`, `name{a="1"}` does not match
+/// `name{a="1",b="2"}`.
+pub fn series(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    samples
+        .iter()
+        .find(|(n, l, _)| {
+            n == name
+                && l.len() == labels.len()
                 && labels
                     .iter()
                     .all(|(k, v)| l.iter().any(|(lk, lv)| lk == k && lv == v))
