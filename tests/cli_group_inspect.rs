@@ -5,7 +5,7 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::process::Command;
+use std::process::{Child, Command, ExitStatus};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common::{
@@ -58,6 +58,16 @@ fn committed(bs: &str, group: &str) -> Vec<(i64, Option<i64>)> {
         .into_iter()
         .map(|(p, current, _, _)| (p, current))
         .collect()
+}
+
+/// Runs `reset-offsets -g group <args> --execute`; what the group then
+/// has committed.
+fn reset_executed(bs: &str, group: &str, args: &[&str]) -> Vec<(i64, Option<i64>)> {
+    let mut all = vec!["reset-offsets", "-g", group];
+    all.extend_from_slice(args);
+    all.push("--execute");
+    inspect(bs, &all).ok();
+    committed(bs, group)
 }
 
 fn state(bs: &str, group: &str) -> String {
@@ -202,52 +212,24 @@ async fn lag_before_and_after_a_commit_then_resets_and_deletes() {
         "a dry run commits nothing"
     );
 
-    let exact = [
-        "reset-offsets",
-        "-g",
-        "readers",
-        "--topic",
-        "lagging:1",
-        "--to-offset",
-        "7",
-        "--execute",
-    ];
-    inspect(&bs, &exact).ok();
     assert_eq!(
-        committed(&bs, "readers"),
+        reset_executed(
+            &bs,
+            "readers",
+            &["--topic", "lagging:1", "--to-offset", "7"]
+        ),
         vec![(0, Some(4)), (1, Some(7)), (2, Some(4))]
     );
 
-    let shift = [
-        "reset-offsets",
-        "-g",
-        "readers",
-        "--topic",
-        "lagging",
-        "--shift-by",
-        "-5",
-        "--execute",
-    ];
-    inspect(&bs, &shift).ok();
     assert_eq!(
-        committed(&bs, "readers"),
+        reset_executed(&bs, "readers", &["--topic", "lagging", "--shift-by", "-5"]),
         vec![(0, Some(0)), (1, Some(2)), (2, Some(0))],
         "shifted back and kept at the log start"
     );
 
     // Every record is an hour old, so none is within the last half hour.
-    let recent = [
-        "reset-offsets",
-        "-g",
-        "readers",
-        "--all-topics",
-        "--by-duration",
-        "PT30M",
-        "--execute",
-    ];
-    inspect(&bs, &recent).ok();
     assert_eq!(
-        committed(&bs, "readers"),
+        reset_executed(&bs, "readers", &["--all-topics", "--by-duration", "PT30M"]),
         vec![(0, Some(10)), (1, Some(10)), (2, Some(10))]
     );
     let two_hours_ago = (SystemTime::now()
@@ -256,18 +238,8 @@ async fn lag_before_and_after_a_commit_then_resets_and_deletes() {
         .as_millis() as i64
         - 2 * HOUR_MS)
         .to_string();
-    let dated = [
-        "reset-offsets",
-        "-g",
-        "readers",
-        "--topic",
-        "lagging:0",
-        "--to-datetime",
-        &two_hours_ago,
-        "--execute",
-    ];
-    inspect(&bs, &dated).ok();
-    assert_eq!(committed(&bs, "readers")[0], (0, Some(0)));
+    let dated = ["--topic", "lagging:0", "--to-datetime", &two_hours_ago];
+    assert_eq!(reset_executed(&bs, "readers", &dated)[0], (0, Some(0)));
 
     let deleted = inspect(
         &bs,
@@ -364,13 +336,32 @@ fn watch_redraws(bs: &str, group: &str) {
         .take(2)
         .count();
     assert_eq!(headers, 2, "two redraws");
+    let status = interrupt(&mut child);
+    assert!(status.success(), "{status:?}");
+}
+
+/// Ctrl-C to `child`, as at a terminal; how it exited.
+fn interrupt(child: &mut Child) -> ExitStatus {
     let interrupted = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
         .expect("kill -INT");
     assert!(interrupted.success());
-    let status = child.wait().expect("wait for group-inspect");
-    assert!(status.success(), "{status:?}");
+    child.wait().expect("wait for group-inspect")
+}
+
+/// Commits `offset` for partition 0 of `topic` as `group`, with no member
+/// joining it.
+fn commit_offset(bs: &str, group: &str, topic: &str, offset: i64) {
+    let member: rdkafka::consumer::BaseConsumer = common::client_config(bs)
+        .set("group.id", group)
+        .create()
+        .expect("consumer");
+    let mut offsets = TopicPartitionList::new();
+    offsets
+        .add_partition_offset(topic, 0, Offset::Offset(offset))
+        .expect("offset");
+    member.commit(&offsets, CommitMode::Sync).expect("commit");
 }
 
 #[test]
@@ -410,15 +401,7 @@ async fn groups_are_named_positionally_as_rpk_does() {
     let broker = BrokerProcess::start(GROUP_BROKER);
     let bs = broker.bootstrap();
     create_topic(&bs, "orders", 1, &[]).await;
-    let member: rdkafka::consumer::BaseConsumer = common::client_config(&bs)
-        .set("group.id", "billing")
-        .create()
-        .expect("consumer");
-    let mut offsets = TopicPartitionList::new();
-    offsets
-        .add_partition_offset("orders", 0, Offset::Offset(0))
-        .expect("offset");
-    member.commit(&offsets, CommitMode::Sync).expect("commit");
+    commit_offset(&bs, "billing", "orders", 0);
 
     let positional = inspect(&bs, &["describe", "billing", "--output", "json"]);
     let all: Vec<Value> = serde_json::from_str(positional.ok()).expect("JSON");
@@ -518,18 +501,7 @@ fn a_watch_lives_through_a_broker_restart() {
     let bs = broker.bootstrap();
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(create_topic(&bs, "watched", 1, &[]));
-    let commit = |offset: i64| {
-        let member: rdkafka::consumer::BaseConsumer = common::client_config(&bs)
-            .set("group.id", "watchers")
-            .create()
-            .expect("consumer");
-        let mut offsets = TopicPartitionList::new();
-        offsets
-            .add_partition_offset("watched", 0, Offset::Offset(offset))
-            .expect("offset");
-        member.commit(&offsets, CommitMode::Sync).expect("commit");
-    };
-    commit(0);
+    commit_offset(&bs, "watchers", "watched", 0);
 
     let mut child = spawn_tool(INSPECT, &bs, &["describe", "watchers", "--watch", "1"]);
     let kept = |pipe: Box<dyn Read + Send>| {
@@ -585,7 +557,7 @@ fn a_watch_lives_through_a_broker_restart() {
         stderr.lock().unwrap()
     );
     broker.restart_on_same_port();
-    commit(1);
+    commit_offset(&bs, "watchers", "watched", 1);
     assert!(
         wait_until(Duration::from_secs(60), || rows_at("1") > 0
             && stderr
@@ -610,11 +582,6 @@ fn a_watch_lives_through_a_broker_restart() {
         "{said}"
     );
 
-    let interrupted = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("kill -INT");
-    assert!(interrupted.success());
-    let status = child.wait().expect("wait for group-inspect");
+    let status = interrupt(&mut child);
     assert!(status.success(), "{status:?}: {}", stderr.lock().unwrap());
 }
