@@ -591,3 +591,46 @@ async fn request_phases_and_errors_per_api() {
         ) > 0.0
     );
 }
+
+/// A Produce with acks=0 gets no response, yet its request is timed as
+/// Kafka times it: done once handled, with no send.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_acks_0_produce_is_timed_without_a_response() {
+    let metrics_port = free_port();
+    let listener = format!("metrics.listener=http://127.0.0.1:{metrics_port}");
+    let broker = BrokerProcess::start(&[&listener]);
+    create_topic(&broker.bootstrap(), TOPIC, 1, &[]).await;
+    let produce = [("request", "Produce")];
+    let before = Scrape::take(metrics_port);
+
+    let p = producer(&broker.bootstrap(), &[("acks", "0")]);
+    p.send(
+        FutureRecord::<(), _>::to(TOPIC)
+            .partition(0)
+            .payload("unanswered"),
+        Duration::from_secs(10),
+    )
+    .await
+    .expect("enqueued");
+    let read = common::consume(&broker.bootstrap(), TOPIC, 0, 0, 1, Duration::from_secs(30));
+    assert_eq!(read.len(), 1, "the acks=0 record was written");
+
+    let moved = |s: &Scrape, name: &str| s.get(name, &produce) - before.get(name, &produce);
+    assert!(
+        wait_until(Duration::from_secs(10), || {
+            let now = Scrape::take(metrics_port);
+            let requests = moved(&now, "kafka_network_requestmetrics_requests_total");
+            requests >= 1.0
+                && moved(&now, "kafka_network_requestmetrics_totaltimems_count") == requests
+        }),
+        "every acks=0 Produce request timed: {:?}",
+        Scrape::take(metrics_port)
+            .0
+            .iter()
+            .filter(
+                |(name, labels, _)| name.starts_with("kafka_network_requestmetrics_")
+                    && labels.iter().any(|(_, v)| v == "Produce")
+            )
+            .collect::<Vec<_>>()
+    );
+}

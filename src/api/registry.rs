@@ -39,6 +39,21 @@ pub struct Answered {
     pub metrics: Option<RequestTimer>,
 }
 
+impl Answered {
+    /// Itself while it has a response to send; for a request that gets
+    /// none (Produce with acks=0) `None`, its metrics recorded as done now,
+    /// since no send will finish them.
+    pub fn to_send(self) -> Option<Answered> {
+        if self.body.is_none() {
+            if let Some(metrics) = self.metrics {
+                metrics.unanswered();
+            }
+            return None;
+        }
+        Some(self)
+    }
+}
+
 /// The handled request, or why its response could not be encoded.
 pub type HandlerFuture = BoxFuture<'static, Result<Answered, anyhow::Error>>;
 

@@ -385,18 +385,10 @@ async fn dispatch(
     } else {
         let body = future.await;
         drop(in_progress);
-        match body {
-            Ok(api::Answered {
-                body: None,
-                metrics,
-            }) => {
-                if let Some(metrics) = metrics {
-                    metrics.unanswered();
-                }
-                Ok(None)
-            }
-            body => Ok(Some(Pending::Ready(correlation_id, key, version, body))),
-        }
+        Ok(body
+            .map(api::Answered::to_send)
+            .transpose()
+            .map(|body| Pending::Ready(correlation_id, key, version, body)))
     }
 }
 
@@ -492,20 +484,13 @@ async fn framed(pending: Pending, peer: SocketAddr) -> Result<Option<Framed>, ()
                 .unwrap_or_else(|e| Err(anyhow::anyhow!("handler task failed: {e}"))),
         ),
     };
-    let (body, metrics) = match body {
-        Ok(api::Answered {
+    let (body, metrics) = match body.map(api::Answered::to_send) {
+        Ok(Some(api::Answered {
             body: Some(body),
             metrics,
-        }) => (body.freeze(), metrics),
-        Ok(api::Answered {
-            body: None,
-            metrics,
-        }) => {
-            if let Some(metrics) = metrics {
-                metrics.unanswered();
-            }
-            return Ok(None);
-        }
+        })) => (body.freeze(), metrics),
+        // to_send leaves only answers with a body.
+        Ok(_) => return Ok(None),
         Err(e) => {
             tracing::error!(%peer, ?key, version, error = %e, "cannot build response; closing connection");
             return Err(());
