@@ -437,10 +437,7 @@ impl Controller {
             self.heartbeats.lock().insert(*id, Instant::now());
             let fenced = self
                 .quorum
-                .applied_image()
-                .brokers
-                .get(id)
-                .is_some_and(|b| b.fenced);
+                .read_applied_image(|image| image.brokers.get(id).is_some_and(|b| b.fenced));
             if !fenced {
                 return Ok((Outcome::Done, self.quorum.applied_index()));
             }
@@ -1008,22 +1005,22 @@ impl Controller {
         if !active {
             return;
         }
-        let image = self.quorum.applied_image();
-        let silent: Vec<i32> = {
-            let mut heartbeats = self.heartbeats.lock();
-            if !was_active {
-                heartbeats.clear();
-            }
-            let now = Instant::now();
+        // Only the few live brokers' ids are taken out of the image, so the
+        // heartbeat times are never locked under the state machine's lock.
+        let live: Vec<i32> = self.quorum.read_applied_image(|image| {
             image
                 .brokers
                 .values()
                 .filter(|b| !b.fenced && b.node_id != self.node_id)
                 .map(|b| b.node_id)
-                .filter(|id| {
-                    now.duration_since(*heartbeats.entry(*id).or_insert(now)) > session_timeout
-                })
                 .collect()
+        });
+        let silent = {
+            let mut heartbeats = self.heartbeats.lock();
+            if !was_active {
+                heartbeats.clear();
+            }
+            silent_brokers(&live, &mut heartbeats, Instant::now(), session_timeout)
         };
         for id in silent {
             match self.submit(ControllerCommand::FenceBroker(id)).await {
@@ -1408,6 +1405,21 @@ fn unexpected(outcome: Outcome) -> ControllerError {
 }
 
 /// Adds partitions to `name` in `image`, with explicit replicas or placed as Kafka places them.
+/// The `live` brokers not heard from for longer than `session_timeout`.
+/// A broker the controller has no time for yet (it just became active)
+/// starts its session now rather than being fenced at once.
+fn silent_brokers(
+    live: &[i32],
+    heartbeats: &mut HashMap<i32, Instant>,
+    now: Instant,
+    session_timeout: Duration,
+) -> Vec<i32> {
+    live.iter()
+        .copied()
+        .filter(|id| now.duration_since(*heartbeats.entry(*id).or_insert(now)) > session_timeout)
+        .collect()
+}
+
 fn plan_partitions(
     image: &mut MetadataImage,
     name: &str,
@@ -1491,4 +1503,32 @@ pub fn unknown_topic(name: &str) -> ControllerError {
 fn new_cluster_id() -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Uuid::new_v4().as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn silent_brokers_are_the_live_ones_past_their_session() {
+        let session = Duration::from_secs(9);
+        let now = Instant::now() + Duration::from_secs(60);
+        let mut heartbeats = HashMap::from([
+            (1, now - Duration::from_secs(10)),
+            (2, now - Duration::from_secs(3)),
+            (4, now - Duration::from_secs(30)),
+        ]);
+        // 4 is fenced already (not live); 3 was never heard from.
+        let silent = silent_brokers(&[1, 2, 3], &mut heartbeats, now, session);
+        assert_eq!(silent, vec![1]);
+        assert_eq!(
+            heartbeats.get(&3),
+            Some(&now),
+            "an unknown broker's session starts now"
+        );
+        let later = now + Duration::from_secs(10);
+        let mut silent = silent_brokers(&[1, 2, 3], &mut heartbeats, later, session);
+        silent.sort();
+        assert_eq!(silent, vec![1, 2, 3]);
+    }
 }

@@ -193,11 +193,15 @@ impl ReplicaManager {
     pub fn apply(&self, hosted: &[PartitionState]) {
         let mut applied_before = self.apply_lock.lock();
         let mut removed_any = false;
-        let mut wanted = HashSet::new();
+        // Borrowed from `hosted`: every metadata change comes here, and
+        // copying each hosted partition's topic name only to find that
+        // none is gone cost one allocation per partition each time.
+        let wanted: HashSet<(&str, i32)> = hosted
+            .iter()
+            .map(|state| (state.topic.as_str(), state.index))
+            .collect();
         let mut to_open = Vec::new();
         for state in hosted {
-            let key = (state.topic.clone(), state.index);
-            wanted.insert(key.clone());
             let existing = self.partition(&state.topic, state.index);
             match existing {
                 Some(partition) if partition.topic_id == state.topic_id => partition.update(state),
@@ -207,6 +211,7 @@ impl ReplicaManager {
                         self.remove_partition(&old);
                         removed_any = true;
                     }
+                    let key = (state.topic.clone(), state.index);
                     let offline_id = self.offline.read().get(&key).map(|(id, _)| *id);
                     if offline_id.is_some_and(|id| id != state.topic_id) {
                         self.offline.write().remove(&key);
@@ -296,11 +301,11 @@ impl ReplicaManager {
         {
             let mut offline = self.offline.write();
             let before = offline.len();
-            offline.retain(|k, _| wanted.contains(k));
+            offline.retain(|(topic, index), _| wanted.contains(&(topic.as_str(), *index)));
             removed_any |= offline.len() < before;
         }
         let gone: Vec<Arc<Partition>> =
-            self.partitions_where(|p| !wanted.contains(&(p.topic.clone(), p.index)));
+            self.partitions_where(|p| !wanted.contains(&(p.topic.as_str(), p.index)));
         for partition in gone {
             self.remove_partition(&partition);
             removed_any = true;
@@ -372,7 +377,7 @@ impl ReplicaManager {
     /// Directories of topics deleted while the broker was down (the
     /// metadata quorum's log is not a partition this manager hosts, and
     /// an offline partition's directory is kept).
-    fn remove_stray_dirs(&self, hosted: &HashSet<(String, i32)>) {
+    fn remove_stray_dirs(&self, hosted: &HashSet<(&str, i32)>) {
         let Ok(entries) = std::fs::read_dir(&self.data_dir) else {
             return;
         };
@@ -387,7 +392,7 @@ impl ReplicaManager {
             let Ok(index) = index.parse::<i32>() else {
                 continue;
             };
-            if !entry.path().is_dir() || hosted.contains(&(topic.to_string(), index)) {
+            if !entry.path().is_dir() || hosted.contains(&(topic, index)) {
                 continue;
             }
             tracing::info!(dir = %entry.path().display(), "removing directory of a partition not hosted here");
@@ -950,6 +955,27 @@ mod tests {
         assert!(!later.exists(), "removed with partition b");
         assert!(!dir.path().join("b-0").exists());
         assert!(dir.path().join("a-0").exists());
+    }
+
+    #[test]
+    fn an_update_closes_only_the_partitions_no_longer_hosted() {
+        let dir = tempfile::tempdir().unwrap();
+        let manager = ReplicaManager::open(DataDirLock::acquire(dir.path()).unwrap(), 1).unwrap();
+        let mut states = vec![state("a"), state("b"), state("c")];
+        states[2].index = 1;
+        manager.apply(&states);
+        let a = manager.partition("a", 0).unwrap();
+        let c = manager.partition("c", 1).unwrap();
+        states[0].leader_epoch = 1;
+        manager.apply(&states);
+        assert!(Arc::ptr_eq(&a, &manager.partition("a", 0).unwrap()));
+        assert_eq!(a.leader_epoch(), 1);
+        states.remove(1);
+        manager.apply(&states);
+        assert!(manager.partition("b", 0).is_none());
+        assert!(Arc::ptr_eq(&a, &manager.partition("a", 0).unwrap()));
+        assert!(Arc::ptr_eq(&c, &manager.partition("c", 1).unwrap()));
+        assert_eq!(manager.all_partitions().len(), 2);
     }
 
     #[tokio::test(flavor = "current_thread")]

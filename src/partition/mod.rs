@@ -84,6 +84,10 @@ pub struct Partition {
     /// What the leader knows of each follower, keyed by broker id.
     followers: Mutex<BTreeMap<i32, FollowerState>>,
     isr: Mutex<Vec<i32>>,
+    /// Whether the ISR names a broker other than this one: only then has
+    /// the periodic ISR shrink anyone to drop, and most partitions of a
+    /// single-broker cluster are passed over without a lock.
+    isr_has_followers: AtomicBool,
     replicas: Mutex<Vec<i32>>,
     min_insync_replicas: AtomicI64,
     /// The wider ISR last proposed to the controller, and when: every
@@ -194,6 +198,7 @@ impl Partition {
             high_watermark: AtomicI64::new(hw),
             followers: Mutex::new(BTreeMap::new()),
             isr: Mutex::new(state.isr.clone()),
+            isr_has_followers: AtomicBool::new(has_followers(&state.isr, node_id)),
             replicas: Mutex::new(state.replicas.clone()),
             min_insync_replicas: AtomicI64::new(state.min_insync_replicas),
             isr_proposal: Mutex::new(None),
@@ -294,6 +299,8 @@ impl Partition {
         let old_epoch = self.leader_epoch.swap(state.leader_epoch, Ordering::AcqRel);
         let leadership_changed = (old_leader, old_epoch) != (state.leader, state.leader_epoch);
         *self.isr.lock() = state.isr.clone();
+        self.isr_has_followers
+            .store(has_followers(&state.isr, self.node_id), Ordering::Release);
         *self.replicas.lock() = state.replicas.clone();
         self.min_insync_replicas
             .store(state.min_insync_replicas, Ordering::Release);
@@ -571,29 +578,43 @@ impl Partition {
         (moved, expand)
     }
 
+    /// Whether this broker leads with others in the ISR: only then can
+    /// [`Partition::shrunk_isr`] drop anyone. Reads atomics only.
+    pub fn isr_can_shrink(&self) -> bool {
+        self.is_leader() && self.isr_has_followers.load(Ordering::Acquire)
+    }
+
     /// The ISR without the followers that have not caught up for
     /// `lag_max_ms`, when there are any (the caller asks the controller).
     pub fn shrunk_isr(&self, now_ms: i64, lag_max_ms: i64) -> Option<Vec<i32>> {
-        if !self.is_leader() {
+        if !self.isr_can_shrink() {
             return None;
         }
-        let leo = self.log_end_offset();
-        let followers = self.followers.lock();
         let isr = self.isr.lock().clone();
+        // The followers not caught up within the lag time, with their log
+        // ends: the log is read only when there is one.
+        let lagging: Vec<(i32, Option<i64>)> = {
+            let followers = self.followers.lock();
+            isr.iter()
+                .filter(|id| **id != self.node_id)
+                .filter_map(|id| match followers.get(id) {
+                    Some(f) if now_ms.saturating_sub(f.last_caught_up_ms) <= lag_max_ms => None,
+                    f => Some((*id, f.map(|f| f.log_end_offset))),
+                })
+                .collect()
+        };
+        if lagging.is_empty() {
+            return None;
+        }
         // As Kafka, a follower at the log end stays however long ago it
         // last fetched: a leader back from a pause must not drop them all.
-        let kept: Vec<i32> = isr
-            .iter()
-            .copied()
-            .filter(|id| {
-                *id == self.node_id
-                    || followers.get(id).is_some_and(|f| {
-                        f.log_end_offset == leo
-                            || now_ms.saturating_sub(f.last_caught_up_ms) <= lag_max_ms
-                    })
-            })
+        let leo = self.log_end_offset();
+        let dropped: Vec<i32> = lagging
+            .into_iter()
+            .filter(|(_, follower_leo)| *follower_leo != Some(leo))
+            .map(|(id, _)| id)
             .collect();
-        (kept.len() < isr.len()).then_some(kept)
+        (!dropped.is_empty()).then(|| isr.into_iter().filter(|id| !dropped.contains(id)).collect())
     }
 
     /// Whole batches from `offset` up to the log end, past the high
@@ -879,6 +900,10 @@ impl Partition {
     }
 }
 
+fn has_followers(isr: &[i32], node_id: i32) -> bool {
+    isr.iter().any(|id| *id != node_id)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -968,5 +993,45 @@ mod tests {
         p.truncate_fully_and_start_at(20).unwrap();
         let written = OffsetCheckpoint::load(dir.path(), file);
         assert_eq!(written.get("t", 0), Some(20));
+    }
+
+    #[test]
+    fn only_followers_past_the_lag_time_and_short_of_the_log_end_leave_the_isr() {
+        let dir = tempfile::tempdir().unwrap();
+        let disk = Arc::new(DiskSpace::open(dir.path()));
+        let recovery_points = Arc::new(OffsetCheckpoint::load(dir.path(), "recovery-points"));
+        let open = |leader, isr| {
+            let logs = tempfile::tempdir().unwrap();
+            Partition::new(
+                &state(leader, isr),
+                1,
+                log(logs.path()),
+                None,
+                disk.clone(),
+                recovery_points.clone(),
+            )
+        };
+        let lag = 1_000;
+        let later = now_ms() + 10 * lag;
+        // Alone in its ISR, or not the leader: nothing to drop.
+        assert_eq!(open(1, vec![1]).shrunk_isr(later, lag), None);
+        assert_eq!(open(2, vec![1, 2, 3]).shrunk_isr(later, lag), None);
+
+        let p = open(1, vec![1, 2, 3]);
+        assert_eq!(p.shrunk_isr(now_ms(), lag), None, "within the lag time");
+        // 2 fetched up to the log end (10) long ago; 3 is behind.
+        p.record_follower_fetch(2, 10, now_ms());
+        p.record_follower_fetch(3, 4, now_ms());
+        assert_eq!(p.shrunk_isr(later, lag), Some(vec![1, 2]));
+
+        // Once the metadata shrinks the ISR to the leader alone, the pass
+        // looks no further.
+        p.update(&PartitionState {
+            isr: vec![1],
+            ..state(1, vec![1, 2, 3])
+        });
+        assert_eq!(p.shrunk_isr(later, lag), None);
+        p.update(&state(1, vec![1, 3]));
+        assert_eq!(p.shrunk_isr(later, lag), Some(vec![1]));
     }
 }

@@ -353,6 +353,11 @@ impl Quorum {
         self.state_machine.image()
     }
 
+    /// Reads the image as applied here without copying it.
+    pub fn read_applied_image<R>(&self, read: impl FnOnce(&MetadataImage) -> R) -> R {
+        self.state_machine.read_image(read)
+    }
+
     pub fn applied_index(&self) -> u64 {
         self.raft
             .metrics()

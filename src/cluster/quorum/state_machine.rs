@@ -96,6 +96,14 @@ impl StateMachine {
         self.inner.lock().image.clone()
     }
 
+    /// Reads the applied image in place: the periodic checks (heartbeats,
+    /// silent brokers) look at a few fields, and a copy of an image with
+    /// thousands of partitions cost more than all the rest of an idle broker's
+    /// controller work. `read` runs under the state machine's lock: keep it short.
+    pub fn read_image<R>(&self, read: impl FnOnce(&MetadataImage) -> R) -> R {
+        read(&self.inner.lock().image)
+    }
+
     fn publish(&self, image: &MetadataImage) {
         let mut published = image.clone();
         published.controller_id = self.leader.load(Ordering::Acquire);
