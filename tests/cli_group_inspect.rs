@@ -4,6 +4,7 @@
 
 mod common;
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, ExitStatus};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -584,4 +585,68 @@ fn a_watch_lives_through_a_broker_restart() {
 
     let status = interrupt(&mut child);
     assert!(status.success(), "{status:?}: {}", stderr.lock().unwrap());
+}
+
+/// The node id of the broker that coordinates `group`, as `describe
+/// --state` tells it.
+fn coordinator_of(bs: &str, group: &str) -> i64 {
+    let out = inspect(
+        bs,
+        &["describe", "-g", group, "--state", "--output", "json"],
+    );
+    let all: Vec<Value> = serde_json::from_str(out.ok()).expect("JSON");
+    all[0]["coordinator"]["id"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("no coordinator for {group}: {}", out.stdout))
+}
+
+/// The group ids of a `list` table.
+fn listed_ids(table: &str) -> Vec<String> {
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next())
+        .map(str::to_string)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn list_asks_every_broker_and_names_the_one_that_did_not_answer() {
+    let mut cluster = common::start_cluster(2, GROUP_BROKER);
+    let bs = format!("{},{}", cluster[0].bootstrap(), cluster[1].bootstrap());
+    create_topic(&bs, "listed", 1, &[]).await;
+    let groups: Vec<String> = (0..8).map(|i| format!("spread-{i}")).collect();
+    for g in &groups {
+        commit_offset(&bs, g, "listed", 1);
+    }
+    let mut by_coordinator: BTreeMap<i64, Vec<String>> = BTreeMap::new();
+    for g in &groups {
+        by_coordinator
+            .entry(coordinator_of(&bs, g))
+            .or_default()
+            .push(g.clone());
+    }
+    assert_eq!(
+        by_coordinator.keys().copied().collect::<Vec<_>>(),
+        [1, 2],
+        "each broker coordinates some of the groups: {by_coordinator:?}"
+    );
+
+    let listed = inspect(&bs, &["list"]);
+    assert_eq!(listed_ids(listed.ok()), groups, "{}", listed.stdout);
+
+    // Without its peer the survivor cannot fence node 2 (no quorum), so
+    // Metadata still names it and listing must report it.
+    cluster[1].kill9();
+    let partial = inspect(&cluster[0].bootstrap(), &["list"]);
+    assert_ne!(partial.code, Some(0), "{}", partial.stdout);
+    let complaint: Vec<&str> = partial.stderr.lines().collect();
+    assert_eq!(complaint.len(), 1, "{}", partial.stderr);
+    assert!(complaint[0].contains("broker 2 at "), "{}", partial.stderr);
+    assert_eq!(
+        listed_ids(&partial.stdout),
+        by_coordinator[&1],
+        "{}",
+        partial.stdout
+    );
 }

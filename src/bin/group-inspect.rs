@@ -32,7 +32,14 @@ async fn run(args: GroupInspect) -> anyhow::Result<()> {
             state,
             group_type,
             output,
-        } => cli::out(list::run(&admin, &state, group_type, output).await?),
+        } => {
+            let listed = list::run(&admin, &state, group_type).await?;
+            cli::out(list::render(&listed.groups, output));
+            // The groups of the brokers that answered are printed first.
+            if let Some(failure) = listed.failure() {
+                bail!(failure);
+            }
+        }
         GroupCommand::Describe {
             names,
             group,

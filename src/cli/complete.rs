@@ -58,9 +58,10 @@ pub fn names_if_asked() {
                 ),
                 "groups" => Some(
                     admin
-                        .list_groups()
+                        .list_groups(&[], &[])
                         .await
                         .ok()?
+                        .groups
                         .into_iter()
                         .map(|g| g.group_id)
                         .collect(),

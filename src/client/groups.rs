@@ -44,6 +44,36 @@ pub struct GroupListing {
     pub state: String,
 }
 
+/// What ListGroups gathered from the brokers.
+#[derive(Clone, Debug, Default)]
+pub struct GroupListings {
+    /// By group id, each once.
+    pub groups: Vec<GroupListing>,
+    /// A line for each broker that could not be asked: its groups are
+    /// missing from `groups`.
+    pub failures: Vec<String>,
+}
+
+impl GroupListings {
+    /// Which brokers' groups are missing and why, in one line.
+    pub fn failure(&self) -> Option<String> {
+        (!self.failures.is_empty()).then(|| {
+            format!(
+                "cannot list the groups of every broker: {}",
+                self.failures.join("; ")
+            )
+        })
+    }
+
+    /// The groups, provided every broker answered.
+    pub fn complete(self) -> Result<Vec<GroupListing>> {
+        match self.failure() {
+            None => Ok(self.groups),
+            Some(failure) => Err(ClientError::Invalid(failure)),
+        }
+    }
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct Coordinator {
     pub id: i32,
@@ -291,10 +321,30 @@ pub struct OffsetDeletion {
 }
 
 impl Admin {
-    pub async fn list_groups(&self) -> Result<Vec<GroupListing>> {
+    /// The consumer groups of every broker, those in `states` and of
+    /// `types` as far as the brokers filter (any when empty): over the
+    /// tools' own connection whenever it can honour the security settings,
+    /// else through librdkafka, which fails as a whole when one broker
+    /// does not answer.
+    pub async fn list_groups(
+        &self,
+        states: &[String],
+        types: &[GroupType],
+    ) -> Result<GroupListings> {
+        if wire::supports(&self.settings) {
+            return protocol::Cluster::connect(&self.settings)
+                .await?
+                .list_groups(states, types)
+                .await;
+        }
         let timeout = self.settings.timeout;
-        self.blocking(move |_, handle| native::list_consumer_groups(handle, timeout))
-            .await
+        let groups = self
+            .blocking(move |_, handle| native::list_consumer_groups(handle, timeout))
+            .await?;
+        Ok(GroupListings {
+            groups,
+            failures: Vec::new(),
+        })
     }
 
     /// Each group as its coordinator describes it: over the tools' own

@@ -36,8 +36,9 @@ pub async fn groups(admin: &Admin, names: Vec<String>, all_groups: bool) -> Resu
         return Ok(names);
     }
     Ok(admin
-        .list_groups()
+        .list_groups(&[], &[])
         .await?
+        .complete()?
         .into_iter()
         .map(|g| g.group_id)
         .collect())

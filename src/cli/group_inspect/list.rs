@@ -5,17 +5,24 @@ use serde_json::json;
 use super::GroupTypeArg;
 use crate::cli::OutputFormat;
 use crate::client::admin::Admin;
-use crate::client::groups::GroupListing;
+use crate::client::groups::{GroupListing, GroupListings};
 use crate::client::Result;
 
+/// The groups of every broker that answered, selected; `failure()` says
+/// which brokers did not.
 pub async fn run(
     admin: &Admin,
     states: &[String],
     group_type: Option<GroupTypeArg>,
-    output: OutputFormat,
-) -> Result<String> {
-    let groups = select(admin.list_groups().await?, states, group_type);
-    Ok(render(&groups, output))
+) -> Result<GroupListings> {
+    let types: Vec<_> = group_type
+        .map(GroupTypeArg::group_type)
+        .into_iter()
+        .collect();
+    let mut listed = admin.list_groups(states, &types).await?;
+    // Brokers before ListGroups v4 and v5 do not filter.
+    listed.groups = select(listed.groups, states, group_type);
+    Ok(listed)
 }
 
 /// The groups in one of `states` (any when empty, in any case) and of

@@ -38,6 +38,13 @@ pub enum GroupTypeArg {
 }
 
 impl GroupTypeArg {
+    pub fn group_type(self) -> GroupType {
+        match self {
+            GroupTypeArg::Classic => GroupType::Classic,
+            GroupTypeArg::Consumer => GroupType::Consumer,
+        }
+    }
+
     pub fn matches(self, t: GroupType) -> bool {
         matches!(
             (self, t),

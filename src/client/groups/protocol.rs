@@ -1,7 +1,7 @@
-//! Group descriptions, committed offsets and log end offsets over the
-//! tools' own Kafka-protocol connection (FindCoordinator, ConsumerGroupDescribe
-//! or DescribeGroups, OffsetFetch, Metadata, ListOffsets), as Kafka's admin
-//! client asks them. librdkafka's admin calls cannot serve a tool that
+//! Group listings, descriptions, committed offsets and log end offsets
+//! over the tools' own Kafka-protocol connection (ListGroups,
+//! FindCoordinator, ConsumerGroupDescribe or DescribeGroups, OffsetFetch,
+//! Metadata, ListOffsets), as Kafka's admin client asks them. librdkafka's admin calls cannot serve a tool that
 //! outlives a broker restart: 2.12.1 aborts the process when the broker
 //! comes back after a DescribeConsumerGroups that timed out while it was
 //! down. Here every call opens its own connections, so a restarted broker
@@ -11,17 +11,18 @@ use std::collections::{BTreeMap, HashMap};
 
 use bytes::{Buf, Bytes};
 use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::list_groups_response::ListedGroup;
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::offset_fetch_request::OffsetFetchRequestGroup;
 use kafka_protocol::messages::{
     ConsumerGroupDescribeRequest, ConsumerProtocolAssignment, DescribeGroupsRequest,
-    FindCoordinatorRequest, GroupId, ListOffsetsRequest, MetadataRequest, OffsetFetchRequest,
-    TopicName,
+    FindCoordinatorRequest, GroupId, ListGroupsRequest, ListOffsetsRequest, MetadataRequest,
+    OffsetFetchRequest, TopicName,
 };
 use kafka_protocol::protocol::{Decodable, StrBytes};
 
-use super::{Coordinator, GroupDescription, GroupMember, GroupType};
+use super::{Coordinator, GroupDescription, GroupListing, GroupListings, GroupMember, GroupType};
 use crate::client::config::ClientSettings;
 use crate::client::error::{ClientError, Result};
 use crate::client::native::{OffsetQuery, TopicPartition};
@@ -76,6 +77,75 @@ impl Cluster {
         self.connections
             .get_mut(&self.bootstrap)
             .expect("the bootstrap connection stays")
+    }
+
+    /// ListGroups at every broker the bootstrap server's Metadata names,
+    /// since each lists only the groups it coordinates, as Kafka's admin
+    /// client asks. The filters go to brokers that take them (states from
+    /// v4, types from v5); the caller filters again for older ones. A
+    /// broker that cannot be asked is a failure beside the others' groups.
+    pub async fn list_groups(
+        &mut self,
+        states: &[String],
+        types: &[GroupType],
+    ) -> Result<GroupListings> {
+        let metadata = self
+            .bootstrap()
+            .call(&MetadataRequest::default().with_topics(Some(Vec::new())), 1)
+            .await?;
+        let mut brokers: Vec<(i32, String)> = metadata
+            .brokers
+            .iter()
+            .map(|b| (b.node_id.0, format!("{}:{}", b.host.as_str(), b.port)))
+            .collect();
+        brokers.sort_unstable();
+        let mut listings = GroupListings::default();
+        for (node, address) in brokers {
+            match self.list_groups_at(&address, states, types).await {
+                Ok(groups) => listings.groups.extend(groups),
+                Err(e) => listings
+                    .failures
+                    .push(format!("broker {node} at {address}: {e}")),
+            }
+        }
+        // A group moving between coordinators may be listed by both.
+        listings.groups.sort_by(|a, b| a.group_id.cmp(&b.group_id));
+        listings.groups.dedup_by(|a, b| a.group_id == b.group_id);
+        Ok(listings)
+    }
+
+    async fn list_groups_at(
+        &mut self,
+        address: &str,
+        states: &[String],
+        types: &[GroupType],
+    ) -> Result<Vec<GroupListing>> {
+        let connection = self.at(address).await?;
+        let version = connection.version::<ListGroupsRequest>(0)?;
+        let mut request = ListGroupsRequest::default();
+        if version >= 4 {
+            request.states_filter = states
+                .iter()
+                .map(|s| StrBytes::from_string(s.clone()))
+                .collect();
+        }
+        if version >= 5 {
+            request.types_filter = types
+                .iter()
+                .map(|t| StrBytes::from_string(t.to_string()))
+                .collect();
+        }
+        let response = connection.call(&request, 0).await?;
+        refused(
+            format!("cannot list the groups of the broker at {address}"),
+            response.error_code,
+            None,
+        )?;
+        Ok(response
+            .groups
+            .into_iter()
+            .filter_map(|g| listing(&g))
+            .collect())
     }
 
     /// FindCoordinator for `group`: the broker that holds its state.
@@ -396,6 +466,30 @@ impl Cluster {
     }
 }
 
+/// A ListGroups entry as a consumer-group listing: only groups of the
+/// consumer protocol type, or simple ones (none), are consumer groups, as
+/// Kafka's admin client and librdkafka both take them. A broker before
+/// ListGroups v5 names no type.
+fn listing(group: &ListedGroup) -> Option<GroupListing> {
+    let protocol_type = group.protocol_type.as_str();
+    if !protocol_type.is_empty() && protocol_type != "consumer" {
+        return None;
+    }
+    let group_type = if group.group_type.eq_ignore_ascii_case("classic") {
+        GroupType::Classic
+    } else if group.group_type.eq_ignore_ascii_case("consumer") {
+        GroupType::Consumer
+    } else {
+        GroupType::Unknown
+    };
+    Some(GroupListing {
+        group_id: group.group_id.0.to_string(),
+        group_type,
+        simple: protocol_type.is_empty(),
+        state: group.group_state.to_string(),
+    })
+}
+
 /// The partitions of a consumer-protocol assignment (a version, then
 /// ConsumerProtocolAssignment); a member that has none sends no bytes.
 fn assigned_partitions(mut bytes: Bytes) -> std::result::Result<Vec<TopicPartition>, String> {
@@ -413,4 +507,44 @@ fn assigned_partitions(mut bytes: Bytes) -> std::result::Result<Vec<TopicPartiti
         .collect();
     partitions.sort();
     Ok(partitions)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn listed(protocol_type: &str, group_type: &str) -> Option<GroupListing> {
+        listing(
+            &ListedGroup::default()
+                .with_group_id(group_id("g"))
+                .with_protocol_type(StrBytes::from_string(protocol_type.to_string()))
+                .with_group_state(StrBytes::from_static_str("Empty"))
+                .with_group_type(StrBytes::from_string(group_type.to_string())),
+        )
+    }
+
+    #[test]
+    fn only_consumer_groups_are_listed_with_their_type() {
+        assert!(listed("connect", "classic").is_none());
+        let classic = listed("consumer", "Classic").unwrap();
+        assert_eq!(
+            (classic.group_type, classic.simple),
+            (GroupType::Classic, false)
+        );
+        let simple = listed("", "classic").unwrap();
+        assert_eq!(
+            (simple.group_type, simple.simple),
+            (GroupType::Classic, true)
+        );
+        assert_eq!(
+            listed("consumer", "consumer").unwrap().group_type,
+            GroupType::Consumer
+        );
+        // Before ListGroups v5 brokers name no type.
+        assert_eq!(
+            listed("consumer", "").unwrap().group_type,
+            GroupType::Unknown
+        );
+        assert_eq!(listed("consumer", "").unwrap().state, "Empty");
+    }
 }
