@@ -611,7 +611,7 @@ fn listed_ids(table: &str) -> Vec<String> {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn list_asks_every_broker_and_names_the_one_that_did_not_answer() {
+async fn list_and_delete_ask_every_coordinator_and_name_what_failed() {
     let mut cluster = common::start_cluster(2, GROUP_BROKER);
     let bs = format!("{},{}", cluster[0].bootstrap(), cluster[1].bootstrap());
     create_topic(&bs, "listed", 1, &[]).await;
@@ -634,6 +634,34 @@ async fn list_asks_every_broker_and_names_the_one_that_did_not_answer() {
 
     let listed = inspect(&bs, &["list"]);
     assert_eq!(listed_ids(listed.ok()), groups, "{}", listed.stdout);
+
+    // One group of each coordinator goes, beside one that never was.
+    let doomed = [&by_coordinator[&1][0], &by_coordinator[&2][0]];
+    let deleted = inspect(&bs, &["delete", doomed[0], "never-was", doomed[1], "--yes"]);
+    assert_eq!(deleted.code, Some(1), "{}", deleted.stderr);
+    assert_eq!(
+        deleted.stdout,
+        format!(
+            "Deleted group {}.\nDeleted group {}.\n",
+            doomed[0], doomed[1]
+        )
+    );
+    let complaint: Vec<&str> = deleted.stderr.lines().collect();
+    assert_eq!(complaint.len(), 1, "{}", deleted.stderr);
+    assert!(
+        complaint[0].contains("'never-was': GroupIdNotFound"),
+        "{}",
+        deleted.stderr
+    );
+    let remaining = inspect(&bs, &["list"]);
+    let remaining = listed_ids(remaining.ok());
+    assert_eq!(remaining.len(), groups.len() - 2, "{remaining:?}");
+    for group in doomed {
+        assert!(!remaining.contains(group), "{remaining:?}");
+    }
+    for ids in by_coordinator.values_mut() {
+        ids.remove(0);
+    }
 
     // Without its peer the survivor cannot fence node 2 (no quorum), so
     // Metadata still names it and listing must report it.

@@ -80,7 +80,11 @@ async fn run(args: GroupInspect) -> anyhow::Result<()> {
             if !cli::confirm(&delete::prompt(&groups), yes).map_err(anyhow::Error::msg)? {
                 bail!("not deleted");
             }
-            cli::out(delete::run(&admin, &groups).await?);
+            let deleted = delete::run(&admin, &groups).await?;
+            cli::out(deleted.render());
+            if let Some(failure) = deleted.failure() {
+                bail!(failure);
+            }
         }
         GroupCommand::DeleteOffsets {
             name,

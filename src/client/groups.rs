@@ -311,6 +311,15 @@ pub struct OffsetReset {
     pub new_offset: i64,
 }
 
+/// What DeleteGroups did to one group.
+#[derive(Clone, Debug)]
+pub struct GroupDeletion {
+    pub group: String,
+    /// Why the group is still there, with Kafka's name for the error
+    /// (NonEmptyGroup while it has members, GroupIdNotFound for none).
+    pub error: Option<String>,
+}
+
 /// What delete-offsets did to one partition.
 #[derive(Clone, Debug)]
 pub struct OffsetDeletion {
@@ -599,24 +608,39 @@ impl Admin {
         .await
     }
 
-    /// DeleteGroups; a group with members is refused with NonEmptyGroup.
-    pub async fn delete_groups(&self, groups: &[String]) -> Result<()> {
+    /// DeleteGroups at each group's coordinator; a group with members is
+    /// refused with NonEmptyGroup. Over the tools' own connection whenever
+    /// it can honour the security settings, else through librdkafka.
+    pub async fn delete_groups(&self, groups: &[String]) -> Result<Vec<GroupDeletion>> {
+        if wire::supports(&self.settings) {
+            return protocol::Cluster::connect(&self.settings)
+                .await?
+                .delete_groups(groups)
+                .await;
+        }
         let refs: Vec<&str> = groups.iter().map(String::as_str).collect();
         let results = self
             .client
             .delete_groups(&refs, &self.options())
             .await
             .map_err(ClientError::kafka("cannot delete groups"))?;
-        for r in results {
-            if let Err((name, code)) = r {
-                return Err(ClientError::Broker {
-                    context: format!("cannot delete group '{name}'"),
-                    code,
-                    message: None,
-                });
-            }
-        }
-        Ok(())
+        Ok(results
+            .into_iter()
+            .map(|r| match r {
+                Ok(group) => GroupDeletion { group, error: None },
+                Err((group, code)) => GroupDeletion {
+                    error: Some(
+                        ClientError::Broker {
+                            context: format!("cannot delete group '{group}'"),
+                            code,
+                            message: None,
+                        }
+                        .to_string(),
+                    ),
+                    group,
+                },
+            })
+            .collect())
     }
 
     /// OffsetDelete for the partitions `--topic T[:P,...]` names.

@@ -1,7 +1,7 @@
-//! Group listings, descriptions, committed offsets and log end offsets
-//! over the tools' own Kafka-protocol connection (ListGroups,
-//! FindCoordinator, ConsumerGroupDescribe or DescribeGroups, OffsetFetch,
-//! Metadata, ListOffsets), as Kafka's admin client asks them. librdkafka's admin calls cannot serve a tool that
+//! Group listings, descriptions, deletions, committed offsets and log end
+//! offsets over the tools' own Kafka-protocol connection (ListGroups,
+//! FindCoordinator, ConsumerGroupDescribe or DescribeGroups, DeleteGroups,
+//! OffsetFetch, Metadata, ListOffsets), as Kafka's admin client asks them. librdkafka's admin calls cannot serve a tool that
 //! outlives a broker restart: 2.12.1 aborts the process when the broker
 //! comes back after a DescribeConsumerGroups that timed out while it was
 //! down. Here every call opens its own connections, so a restarted broker
@@ -16,13 +16,16 @@ use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListO
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::offset_fetch_request::OffsetFetchRequestGroup;
 use kafka_protocol::messages::{
-    ConsumerGroupDescribeRequest, ConsumerProtocolAssignment, DescribeGroupsRequest,
-    FindCoordinatorRequest, GroupId, ListGroupsRequest, ListOffsetsRequest, MetadataRequest,
-    OffsetFetchRequest, TopicName,
+    ConsumerGroupDescribeRequest, ConsumerProtocolAssignment, DeleteGroupsRequest,
+    DescribeGroupsRequest, FindCoordinatorRequest, GroupId, ListGroupsRequest, ListOffsetsRequest,
+    MetadataRequest, OffsetFetchRequest, TopicName,
 };
 use kafka_protocol::protocol::{Decodable, StrBytes};
 
-use super::{Coordinator, GroupDescription, GroupListing, GroupListings, GroupMember, GroupType};
+use super::{
+    Coordinator, GroupDeletion, GroupDescription, GroupListing, GroupListings, GroupMember,
+    GroupType,
+};
 use crate::client::config::ClientSettings;
 use crate::client::error::{ClientError, Result};
 use crate::client::native::{OffsetQuery, TopicPartition};
@@ -180,6 +183,121 @@ impl Cluster {
                 ClientError::Invalid(format!("{context}: the broker named port {port}"))
             })?,
         })
+    }
+
+    /// The coordinator of each group, or why it has none: in one
+    /// FindCoordinator from v4 (KIP-699), one request a group before.
+    async fn coordinators(
+        &mut self,
+        groups: &[String],
+    ) -> Result<Vec<(String, Result<Coordinator>)>> {
+        let connection = self.bootstrap();
+        if connection.version::<FindCoordinatorRequest>(4).is_err() {
+            let mut out = Vec::with_capacity(groups.len());
+            for group in groups {
+                out.push((group.clone(), self.coordinator(group).await));
+            }
+            return Ok(out);
+        }
+        let request = FindCoordinatorRequest::default().with_coordinator_keys(
+            groups
+                .iter()
+                .map(|g| StrBytes::from_string(g.clone()))
+                .collect(),
+        );
+        let response = connection.call(&request, 4).await?;
+        let mut answers: HashMap<String, _> = response
+            .coordinators
+            .into_iter()
+            .map(|c| (c.key.to_string(), c))
+            .collect();
+        Ok(groups
+            .iter()
+            .map(|group| {
+                let context = format!("cannot find the coordinator of group '{group}'");
+                let found = match answers.remove(group) {
+                    None => Err(ClientError::Invalid(format!("{context}: no answer for it"))),
+                    Some(c) => {
+                        refused(context.clone(), c.error_code, c.error_message).and_then(|()| {
+                            Ok(Coordinator {
+                                id: c.node_id.0,
+                                host: c.host.to_string(),
+                                port: u16::try_from(c.port).map_err(|_| {
+                                    ClientError::Invalid(format!(
+                                        "{context}: the broker named port {}",
+                                        c.port
+                                    ))
+                                })?,
+                            })
+                        })
+                    }
+                };
+                (group.clone(), found)
+            })
+            .collect())
+    }
+
+    /// DeleteGroups at each group's coordinator, all of a coordinator's
+    /// groups in one request; what became of each group, in the order
+    /// given. A coordinator that cannot be asked fails only its groups.
+    pub async fn delete_groups(&mut self, groups: &[String]) -> Result<Vec<GroupDeletion>> {
+        let mut wanted: Vec<String> = Vec::with_capacity(groups.len());
+        for g in groups {
+            if !wanted.contains(g) {
+                wanted.push(g.clone());
+            }
+        }
+        let mut errors: HashMap<String, String> = HashMap::new();
+        let mut by_coordinator: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (group, coordinator) in self.coordinators(&wanted).await? {
+            match coordinator {
+                Ok(c) => by_coordinator
+                    .entry(format!("{}:{}", c.host, c.port))
+                    .or_default()
+                    .push(group),
+                Err(e) => {
+                    errors.insert(group, e.to_string());
+                }
+            }
+        }
+        for (address, groups) in by_coordinator {
+            let request = DeleteGroupsRequest::default()
+                .with_groups_names(groups.iter().map(|g| group_id(g)).collect());
+            let answer = match self.at(&address).await {
+                Ok(connection) => connection.call(&request, 0).await,
+                Err(e) => Err(e),
+            };
+            let results = match answer {
+                Ok(response) => response.results,
+                Err(e) => {
+                    for g in groups {
+                        errors.insert(g.clone(), format!("cannot delete group '{g}': {e}"));
+                    }
+                    continue;
+                }
+            };
+            let mut codes: HashMap<String, i16> = results
+                .into_iter()
+                .map(|r| (r.group_id.0.to_string(), r.error_code))
+                .collect();
+            for g in groups {
+                let context = format!("cannot delete group '{g}'");
+                let failure = match codes.remove(&g) {
+                    None => Some(format!("{context}: no answer for it")),
+                    Some(code) => refused(context, code, None).err().map(|e| e.to_string()),
+                };
+                if let Some(failure) = failure {
+                    errors.insert(g, failure);
+                }
+            }
+        }
+        Ok(wanted
+            .into_iter()
+            .map(|group| GroupDeletion {
+                error: errors.remove(&group),
+                group,
+            })
+            .collect())
     }
 
     async fn at_coordinator(&mut self, coordinator: &Coordinator) -> Result<&mut Connection> {
