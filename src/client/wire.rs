@@ -139,8 +139,16 @@ impl Connection {
     /// The cluster's brokers, `(node id, HOST:PORT)` by node id, as the
     /// first bootstrap server that answers lists them.
     pub async fn brokers(settings: &ClientSettings) -> Result<Vec<(i32, String)>> {
-        let mut bootstrap = Connection::to_bootstrap(settings).await?;
-        let metadata = bootstrap
+        Connection::to_bootstrap(settings)
+            .await?
+            .list_brokers()
+            .await
+    }
+
+    /// The cluster's brokers, `(node id, HOST:PORT)` by node id, as this
+    /// connection's broker lists them.
+    pub async fn list_brokers(&mut self) -> Result<Vec<(i32, String)>> {
+        let metadata = self
             .call(&MetadataRequest::default().with_topics(Some(Vec::new())), 1)
             .await?;
         let mut brokers: Vec<(i32, String)> = metadata

@@ -92,16 +92,7 @@ impl Cluster {
         states: &[String],
         types: &[GroupType],
     ) -> Result<GroupListings> {
-        let metadata = self
-            .bootstrap()
-            .call(&MetadataRequest::default().with_topics(Some(Vec::new())), 1)
-            .await?;
-        let mut brokers: Vec<(i32, String)> = metadata
-            .brokers
-            .iter()
-            .map(|b| (b.node_id.0, format!("{}:{}", b.host.as_str(), b.port)))
-            .collect();
-        brokers.sort_unstable();
+        let brokers = self.bootstrap().list_brokers().await?;
         let mut listings = GroupListings::default();
         for (node, address) in brokers {
             match self.list_groups_at(&address, states, types).await {
