@@ -207,10 +207,7 @@ mod tests {
     use crate::quota::QuotaEntity;
     use std::collections::BTreeMap;
 
-    const WINDOW: QuotaWindow = QuotaWindow {
-        samples: 11,
-        window_ms: 1000,
-    };
+    const WINDOW: QuotaWindow = QuotaWindow::KAFKA_DEFAULT;
 
     fn ip_entity(name: EntityName) -> QuotaEntity {
         QuotaEntity {

@@ -14,6 +14,13 @@ pub struct QuotaWindow {
 }
 
 impl QuotaWindow {
+    /// Kafka's defaults (11 samples of a second), which unit tests measure against.
+    #[cfg(test)]
+    pub(crate) const KAFKA_DEFAULT: QuotaWindow = QuotaWindow {
+        samples: 11,
+        window_ms: 1000,
+    };
+
     /// The longest a client is throttled for: the span of every sample,
     /// after which all it sent has left the measurement.
     pub fn max_throttle_ms(&self) -> u64 {
@@ -211,10 +218,7 @@ impl TokenBucket {
 mod tests {
     use super::*;
 
-    const KAFKA: QuotaWindow = QuotaWindow {
-        samples: 11,
-        window_ms: 1000,
-    };
+    const KAFKA: QuotaWindow = QuotaWindow::KAFKA_DEFAULT;
 
     #[test]
     fn a_first_burst_is_measured_over_the_whole_span() {

@@ -275,10 +275,7 @@ mod tests {
     use crate::cluster::TopicImage;
     use crate::config::TopicConfig;
 
-    const KAFKA: QuotaWindow = QuotaWindow {
-        samples: 11,
-        window_ms: 1000,
-    };
+    const KAFKA: QuotaWindow = QuotaWindow::KAFKA_DEFAULT;
 
     #[test]
     fn throttled_replicas_parse_as_kafka_validates_them() {
