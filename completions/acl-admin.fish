@@ -2,8 +2,8 @@ complete -c acl-admin -l bootstrap-server -d 'The cluster to connect to, as HOST
 complete -c acl-admin -s X -d 'Any librdkafka client property, repeatable: -X security.protocol=SSL' -r
 complete -c acl-admin -l command-config -d 'A properties file of client settings, applied before any -X' -r -F
 complete -c acl-admin -l timeout -d 'How long to wait for the cluster to answer, in milliseconds' -r
-complete -c acl-admin -l topic -d 'A topic, repeatable; \'*\' is every topic' -r
-complete -c acl-admin -l group -d 'A consumer group, repeatable; \'*\' is every group' -r
+complete -c acl-admin -l topic -d 'A topic, repeatable; \'*\' is every topic' -r -f -a '(__gregor_names acl-admin topics)'
+complete -c acl-admin -l group -d 'A consumer group, repeatable; \'*\' is every group' -r -f -a '(__gregor_names acl-admin groups)'
 complete -c acl-admin -l transactional-id -d 'A transactional id, repeatable; \'*\' is every transactional id' -r
 complete -c acl-admin -l user-principal -d 'A user principal as the resource (Type:name), repeatable: CreateTokens and DescribeTokens are granted on it' -r
 complete -c acl-admin -l delegation-token -d 'A delegation token id as the resource, repeatable; \'*\' is every token' -r
@@ -30,3 +30,16 @@ complete -c acl-admin -l force -l yes -d 'Remove without asking for confirmation
 complete -c acl-admin -l json -d 'Short for --output json'
 complete -c acl-admin -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c acl-admin -s V -l version -d 'Print version'
+
+# Names from the cluster the command line names (or GREGOR_BOOTSTRAP), from
+# the tool itself; nothing when it cannot be reached.
+function __gregor_names
+    set -l words (commandline -opc)
+    set -l bootstrap
+    for i in (seq (count $words))
+        if test "$words[$i]" = --bootstrap-server; and test $i -lt (count $words)
+            set bootstrap --bootstrap-server $words[(math $i + 1)]
+        end
+    end
+    env GREGOR_COMPLETE=$argv[2] $argv[1] $bootstrap 2>/dev/null
+end

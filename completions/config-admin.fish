@@ -9,7 +9,7 @@ clients\t'Client ids (quotas)'
 ips\t'Client IP addresses (connection_creation_rate quotas)'
 client-metrics\t'Client metrics subscriptions (KIP-714): metrics, interval.ms, match'"
 complete -c config-admin -l entity-name -d 'The entity: a topic name, a broker id, a user name, a client id, an IP address or a client metrics subscription' -r
-complete -c config-admin -l topic -d 'Short for --entity-type topics --entity-name TOPIC' -r
+complete -c config-admin -l topic -d 'Short for --entity-type topics --entity-name TOPIC' -r -f -a '(__gregor_names config-admin topics)'
 complete -c config-admin -l broker -d 'Short for --entity-type brokers --entity-name ID' -r
 complete -c config-admin -l user -d 'Short for --entity-type users --entity-name USER' -r
 complete -c config-admin -l client -d 'Short for --entity-type clients --entity-name CLIENT_ID; with a user, that user\'s client id' -r
@@ -31,3 +31,16 @@ complete -c config-admin -l all -d 'With --describe, every config (defaults too)
 complete -c config-admin -l json -d 'Short for --output json'
 complete -c config-admin -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c config-admin -s V -l version -d 'Print version'
+
+# Names from the cluster the command line names (or GREGOR_BOOTSTRAP), from
+# the tool itself; nothing when it cannot be reached.
+function __gregor_names
+    set -l words (commandline -opc)
+    set -l bootstrap
+    for i in (seq (count $words))
+        if test "$words[$i]" = --bootstrap-server; and test $i -lt (count $words)
+            set bootstrap --bootstrap-server $words[(math $i + 1)]
+        end
+    end
+    env GREGOR_COMPLETE=$argv[2] $argv[1] $bootstrap 2>/dev/null
+end

@@ -2,9 +2,9 @@ complete -c console-consumer -l bootstrap-server -d 'The cluster to connect to, 
 complete -c console-consumer -s X -d 'Any librdkafka client property, repeatable: -X security.protocol=SSL' -r
 complete -c console-consumer -l command-config -d 'A properties file of client settings, applied before any -X' -r -F
 complete -c console-consumer -l timeout -d 'How long to wait for the cluster to answer, in milliseconds' -r
-complete -c console-consumer -s t -l topic -d 'The topic to read' -r
+complete -c console-consumer -s t -l topic -d 'The topic to read' -r -f -a '(__gregor_names console-consumer topics)'
 complete -c console-consumer -l include -d 'Read every topic whose whole name matches this regular expression' -r
-complete -c console-consumer -s g -l group -d 'Read as a member of this consumer group, committing what was printed' -r
+complete -c console-consumer -s g -l group -d 'Read as a member of this consumer group, committing what was printed' -r -f -a '(__gregor_names console-consumer groups)'
 complete -c console-consumer -l partition -d 'Read only this partition' -r
 complete -c console-consumer -l offset -d 'Where to start: earliest, latest, N, -N (N before the end), @TIMESTAMP (epoch ms or RFC 3339) or @-DURATION (e.g. @-10m)' -r
 complete -c console-consumer -l until -d 'Stop at the first record at or after this time (@TIMESTAMP or @-DURATION)' -r
@@ -32,3 +32,16 @@ json\t''"
 complete -c console-consumer -l from-beginning -d 'Start at the earliest record rather than the next new one'
 complete -c console-consumer -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c console-consumer -s V -l version -d 'Print version'
+
+# Names from the cluster the command line names (or GREGOR_BOOTSTRAP), from
+# the tool itself; nothing when it cannot be reached.
+function __gregor_names
+    set -l words (commandline -opc)
+    set -l bootstrap
+    for i in (seq (count $words))
+        if test "$words[$i]" = --bootstrap-server; and test $i -lt (count $words)
+            set bootstrap --bootstrap-server $words[(math $i + 1)]
+        end
+    end
+    env GREGOR_COMPLETE=$argv[2] $argv[1] $bootstrap 2>/dev/null
+end

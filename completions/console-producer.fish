@@ -2,7 +2,7 @@ complete -c console-producer -l bootstrap-server -d 'The cluster to connect to, 
 complete -c console-producer -s X -d 'Any librdkafka client property, repeatable: -X security.protocol=SSL' -r
 complete -c console-producer -l command-config -d 'A properties file of client settings, applied before any -X' -r -F
 complete -c console-producer -l timeout -d 'How long to wait for the cluster to answer, in milliseconds' -r
-complete -c console-producer -s t -l topic -d 'The topic to write to' -r
+complete -c console-producer -s t -l topic -d 'The topic to write to' -r -f -a '(__gregor_names console-producer topics)'
 complete -c console-producer -l file -d 'Read lines from this file instead of standard input, with a progress bar' -r -F
 complete -c console-producer -l property -d 'How lines are read, as Kafka\'s console producer: parse.key, key.separator, parse.headers, headers.delimiter, headers.separator, headers.key.separator, null.marker, ignore.error. Repeatable' -r
 complete -c console-producer -l partition -d 'Write every record to this partition' -r
@@ -41,3 +41,16 @@ complete -c console-producer -l sync -d 'Wait for each record\'s acknowledgement
 complete -c console-producer -l stats -d 'At the end, print records per partition and acknowledgement latency percentiles'
 complete -c console-producer -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c console-producer -s V -l version -d 'Print version'
+
+# Names from the cluster the command line names (or GREGOR_BOOTSTRAP), from
+# the tool itself; nothing when it cannot be reached.
+function __gregor_names
+    set -l words (commandline -opc)
+    set -l bootstrap
+    for i in (seq (count $words))
+        if test "$words[$i]" = --bootstrap-server; and test $i -lt (count $words)
+            set bootstrap --bootstrap-server $words[(math $i + 1)]
+        end
+    end
+    env GREGOR_COMPLETE=$argv[2] $argv[1] $bootstrap 2>/dev/null
+end

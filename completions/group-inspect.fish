@@ -47,7 +47,7 @@ complete -c group-inspect -n "__fish_group_inspect_using_subcommand list" -l com
 complete -c group-inspect -n "__fish_group_inspect_using_subcommand list" -l timeout -d 'How long to wait for the cluster to answer, in milliseconds' -r
 complete -c group-inspect -n "__fish_group_inspect_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c group-inspect -n "__fish_group_inspect_using_subcommand list" -s V -l version -d 'Print version'
-complete -c group-inspect -n "__fish_group_inspect_using_subcommand describe" -s g -l group -d 'The group to describe, repeatable' -r
+complete -c group-inspect -n "__fish_group_inspect_using_subcommand describe" -s g -l group -d 'The group to describe, repeatable' -r -f -a '(__gregor_names group-inspect groups)'
 complete -c group-inspect -n "__fish_group_inspect_using_subcommand describe" -l watch -d 'Redraw every SECONDS seconds until interrupted' -r
 complete -c group-inspect -n "__fish_group_inspect_using_subcommand describe" -l output -r -f -a "table\t'Aligned columns for people'
 json\t'JSON for programs'"
@@ -60,7 +60,7 @@ complete -c group-inspect -n "__fish_group_inspect_using_subcommand describe" -l
 complete -c group-inspect -n "__fish_group_inspect_using_subcommand describe" -l state -d 'Show the state, coordinator, assignor and member count'
 complete -c group-inspect -n "__fish_group_inspect_using_subcommand describe" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c group-inspect -n "__fish_group_inspect_using_subcommand describe" -s V -l version -d 'Print version'
-complete -c group-inspect -n "__fish_group_inspect_using_subcommand reset-offsets" -s g -l group -d 'The group whose offsets move; it must have no members' -r
+complete -c group-inspect -n "__fish_group_inspect_using_subcommand reset-offsets" -s g -l group -d 'The group whose offsets move; it must have no members' -r -f -a '(__gregor_names group-inspect groups)'
 complete -c group-inspect -n "__fish_group_inspect_using_subcommand reset-offsets" -s t -l topic -d 'A topic, or some of its partitions: TOPIC or TOPIC:0,1,2; repeatable' -r
 complete -c group-inspect -n "__fish_group_inspect_using_subcommand reset-offsets" -l to-offset -d 'To this offset, kept within the log\'s range' -r
 complete -c group-inspect -n "__fish_group_inspect_using_subcommand reset-offsets" -l to-datetime -d 'To the first record at or after this time: epoch ms or YYYY-MM-DDTHH:MM:SS[.sss][Z], in UTC' -r
@@ -82,7 +82,7 @@ complete -c group-inspect -n "__fish_group_inspect_using_subcommand reset-offset
 complete -c group-inspect -n "__fish_group_inspect_using_subcommand reset-offsets" -l export -d 'Print the new offsets as CSV (topic,partition,offset), for --from-file later'
 complete -c group-inspect -n "__fish_group_inspect_using_subcommand reset-offsets" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c group-inspect -n "__fish_group_inspect_using_subcommand reset-offsets" -s V -l version -d 'Print version'
-complete -c group-inspect -n "__fish_group_inspect_using_subcommand delete" -s g -l group -d 'The group to delete, repeatable' -r
+complete -c group-inspect -n "__fish_group_inspect_using_subcommand delete" -s g -l group -d 'The group to delete, repeatable' -r -f -a '(__gregor_names group-inspect groups)'
 complete -c group-inspect -n "__fish_group_inspect_using_subcommand delete" -l bootstrap-server -d 'The cluster to connect to, as HOST:PORT[,HOST:PORT...]' -r
 complete -c group-inspect -n "__fish_group_inspect_using_subcommand delete" -s X -d 'Any librdkafka client property, repeatable: -X security.protocol=SSL' -r
 complete -c group-inspect -n "__fish_group_inspect_using_subcommand delete" -l command-config -d 'A properties file of client settings, applied before any -X' -r -F
@@ -90,7 +90,7 @@ complete -c group-inspect -n "__fish_group_inspect_using_subcommand delete" -l t
 complete -c group-inspect -n "__fish_group_inspect_using_subcommand delete" -s y -l yes -d 'Do not ask for confirmation'
 complete -c group-inspect -n "__fish_group_inspect_using_subcommand delete" -s h -l help -d 'Print help'
 complete -c group-inspect -n "__fish_group_inspect_using_subcommand delete" -s V -l version -d 'Print version'
-complete -c group-inspect -n "__fish_group_inspect_using_subcommand delete-offsets" -s g -l group -d 'The group whose offsets go' -r
+complete -c group-inspect -n "__fish_group_inspect_using_subcommand delete-offsets" -s g -l group -d 'The group whose offsets go' -r -f -a '(__gregor_names group-inspect groups)'
 complete -c group-inspect -n "__fish_group_inspect_using_subcommand delete-offsets" -s t -l topic -d 'A topic, or some of its partitions: TOPIC or TOPIC:0,1,2; repeatable' -r
 complete -c group-inspect -n "__fish_group_inspect_using_subcommand delete-offsets" -l bootstrap-server -d 'The cluster to connect to, as HOST:PORT[,HOST:PORT...]' -r
 complete -c group-inspect -n "__fish_group_inspect_using_subcommand delete-offsets" -s X -d 'Any librdkafka client property, repeatable: -X security.protocol=SSL' -r
@@ -105,3 +105,16 @@ complete -c group-inspect -n "__fish_group_inspect_using_subcommand help; and no
 complete -c group-inspect -n "__fish_group_inspect_using_subcommand help; and not __fish_seen_subcommand_from list describe reset-offsets delete delete-offsets help" -f -a "delete" -d 'Delete groups with their committed offsets; a group with members is refused'
 complete -c group-inspect -n "__fish_group_inspect_using_subcommand help; and not __fish_seen_subcommand_from list describe reset-offsets delete delete-offsets help" -f -a "delete-offsets" -d 'Delete a group\'s committed offsets for topics it no longer reads'
 complete -c group-inspect -n "__fish_group_inspect_using_subcommand help; and not __fish_seen_subcommand_from list describe reset-offsets delete delete-offsets help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+
+# Names from the cluster the command line names (or GREGOR_BOOTSTRAP), from
+# the tool itself; nothing when it cannot be reached.
+function __gregor_names
+    set -l words (commandline -opc)
+    set -l bootstrap
+    for i in (seq (count $words))
+        if test "$words[$i]" = --bootstrap-server; and test $i -lt (count $words)
+            set bootstrap --bootstrap-server $words[(math $i + 1)]
+        end
+    end
+    env GREGOR_COMPLETE=$argv[2] $argv[1] $bootstrap 2>/dev/null
+end

@@ -34,7 +34,7 @@ complete -c perf-test -n "__fish_perf_test_needs_command" -f -a "produce" -d 'Se
 complete -c perf-test -n "__fish_perf_test_needs_command" -f -a "consume" -d 'Read records from the beginning of a topic; report throughput'
 complete -c perf-test -n "__fish_perf_test_needs_command" -f -a "end-to-end" -d 'Produce at a fixed rate while consuming; report latency from send to arrival'
 complete -c perf-test -n "__fish_perf_test_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c perf-test -n "__fish_perf_test_using_subcommand produce" -s t -l topic -d 'The topic to write to' -r
+complete -c perf-test -n "__fish_perf_test_using_subcommand produce" -s t -l topic -d 'The topic to write to' -r -f -a '(__gregor_names perf-test topics)'
 complete -c perf-test -n "__fish_perf_test_using_subcommand produce" -l num-records -d 'How many records to send' -r
 complete -c perf-test -n "__fish_perf_test_using_subcommand produce" -l record-size -d 'Size of each record\'s value in bytes' -r
 complete -c perf-test -n "__fish_perf_test_using_subcommand produce" -l throughput -d 'Records per second at most; unlimited when left out' -r
@@ -56,9 +56,9 @@ complete -c perf-test -n "__fish_perf_test_using_subcommand produce" -l timeout 
 complete -c perf-test -n "__fish_perf_test_using_subcommand produce" -l json -d 'Print one JSON object with the results instead of text'
 complete -c perf-test -n "__fish_perf_test_using_subcommand produce" -s h -l help -d 'Print help'
 complete -c perf-test -n "__fish_perf_test_using_subcommand produce" -s V -l version -d 'Print version'
-complete -c perf-test -n "__fish_perf_test_using_subcommand consume" -s t -l topic -d 'The topic to read' -r
+complete -c perf-test -n "__fish_perf_test_using_subcommand consume" -s t -l topic -d 'The topic to read' -r -f -a '(__gregor_names perf-test topics)'
 complete -c perf-test -n "__fish_perf_test_using_subcommand consume" -l num-records -d 'How many records to read' -r
-complete -c perf-test -n "__fish_perf_test_using_subcommand consume" -s g -l group -d 'Read as a member of this group (committing as it goes) instead of from every partition directly' -r
+complete -c perf-test -n "__fish_perf_test_using_subcommand consume" -s g -l group -d 'Read as a member of this group (committing as it goes) instead of from every partition directly' -r -f -a '(__gregor_names perf-test groups)'
 complete -c perf-test -n "__fish_perf_test_using_subcommand consume" -l timeout-ms -d 'Stop when no record arrived for this long' -r
 complete -c perf-test -n "__fish_perf_test_using_subcommand consume" -l bootstrap-server -d 'The cluster to connect to, as HOST:PORT[,HOST:PORT...]' -r
 complete -c perf-test -n "__fish_perf_test_using_subcommand consume" -s X -d 'Any librdkafka client property, repeatable: -X security.protocol=SSL' -r
@@ -67,7 +67,7 @@ complete -c perf-test -n "__fish_perf_test_using_subcommand consume" -l timeout 
 complete -c perf-test -n "__fish_perf_test_using_subcommand consume" -l json -d 'Print one JSON object with the results instead of text'
 complete -c perf-test -n "__fish_perf_test_using_subcommand consume" -s h -l help -d 'Print help'
 complete -c perf-test -n "__fish_perf_test_using_subcommand consume" -s V -l version -d 'Print version'
-complete -c perf-test -n "__fish_perf_test_using_subcommand end-to-end" -s t -l topic -d 'The topic to write to and read from' -r
+complete -c perf-test -n "__fish_perf_test_using_subcommand end-to-end" -s t -l topic -d 'The topic to write to and read from' -r -f -a '(__gregor_names perf-test topics)'
 complete -c perf-test -n "__fish_perf_test_using_subcommand end-to-end" -l rate -d 'Records per second' -r
 complete -c perf-test -n "__fish_perf_test_using_subcommand end-to-end" -l duration -d 'How long to produce, in seconds' -r
 complete -c perf-test -n "__fish_perf_test_using_subcommand end-to-end" -l record-size -d 'Size of each record\'s value in bytes (at least 16: a run tag and the send time)' -r
@@ -93,3 +93,16 @@ complete -c perf-test -n "__fish_perf_test_using_subcommand help; and not __fish
 complete -c perf-test -n "__fish_perf_test_using_subcommand help; and not __fish_seen_subcommand_from produce consume end-to-end help" -f -a "consume" -d 'Read records from the beginning of a topic; report throughput'
 complete -c perf-test -n "__fish_perf_test_using_subcommand help; and not __fish_seen_subcommand_from produce consume end-to-end help" -f -a "end-to-end" -d 'Produce at a fixed rate while consuming; report latency from send to arrival'
 complete -c perf-test -n "__fish_perf_test_using_subcommand help; and not __fish_seen_subcommand_from produce consume end-to-end help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+
+# Names from the cluster the command line names (or GREGOR_BOOTSTRAP), from
+# the tool itself; nothing when it cannot be reached.
+function __gregor_names
+    set -l words (commandline -opc)
+    set -l bootstrap
+    for i in (seq (count $words))
+        if test "$words[$i]" = --bootstrap-server; and test $i -lt (count $words)
+            set bootstrap --bootstrap-server $words[(math $i + 1)]
+        end
+    end
+    env GREGOR_COMPLETE=$argv[2] $argv[1] $bootstrap 2>/dev/null
+end

@@ -43,7 +43,7 @@ complete -c topic-admin -n "__fish_topic_admin_needs_command" -f -a "elect-leade
 complete -c topic-admin -n "__fish_topic_admin_needs_command" -f -a "describe-producers" -d 'Show the producers a partition keeps state for, as kafka-transactions.sh describe-producers does: epoch, last sequence and timestamp, and where an open transaction started'
 complete -c topic-admin -n "__fish_topic_admin_needs_command" -f -a "abort-transaction" -d 'Abort a hanging transaction in one partition, as kafka-transactions.sh abort does'
 complete -c topic-admin -n "__fish_topic_admin_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c topic-admin -n "__fish_topic_admin_using_subcommand create" -s t -l topic -d 'The topic\'s name' -r
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand create" -s t -l topic -d 'The topic\'s name' -r -f -a '(__gregor_names topic-admin topics)'
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand create" -l partitions -d 'Number of partitions; the broker\'s num.partitions when left out' -r
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand create" -l replication-factor -d 'Copies of each partition; the broker\'s default.replication.factor when left out' -r
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand create" -l config -d 'A topic config, repeatable: --config retention.ms=86400000' -r
@@ -63,7 +63,7 @@ complete -c topic-admin -n "__fish_topic_admin_using_subcommand list" -l timeout
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand list" -l exclude-internal -d 'Leave out internal topics such as __consumer_offsets'
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand list" -s V -l version -d 'Print version'
-complete -c topic-admin -n "__fish_topic_admin_using_subcommand describe" -s t -l topic -d 'The topics to describe: a name or a regular expression matching whole names; all when left out' -r
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand describe" -s t -l topic -d 'The topics to describe: a name or a regular expression matching whole names; all when left out' -r -f -a '(__gregor_names topic-admin topics)'
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand describe" -l output -r -f -a "table\t'Aligned columns for people'
 json\t'JSON for programs'"
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand describe" -l bootstrap-server -d 'The cluster to connect to, as HOST:PORT[,HOST:PORT...]' -r
@@ -77,7 +77,7 @@ complete -c topic-admin -n "__fish_topic_admin_using_subcommand describe" -l log
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand describe" -l all-configs -d 'Every config of each topic with its value and where the value comes from (DYNAMIC_TOPIC_CONFIG, STATIC_BROKER_CONFIG, DEFAULT_CONFIG...), as kafka-configs.sh --describe --all'
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand describe" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand describe" -s V -l version -d 'Print version'
-complete -c topic-admin -n "__fish_topic_admin_using_subcommand offsets" -s t -l topic -d 'The topics: a name or a regular expression matching whole names; all when left out' -r
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand offsets" -s t -l topic -d 'The topics: a name or a regular expression matching whole names; all when left out' -r -f -a '(__gregor_names topic-admin topics)'
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand offsets" -l partitions -d 'Only these partitions, comma separated' -r
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand offsets" -l time -d 'earliest (-2), latest (-1), max-timestamp (-3), or a time in epoch milliseconds' -r
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand offsets" -l output -r -f -a "table\t'Aligned columns for people'
@@ -89,7 +89,7 @@ complete -c topic-admin -n "__fish_topic_admin_using_subcommand offsets" -l time
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand offsets" -l exclude-internal -d 'Leave out internal topics such as __consumer_offsets'
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand offsets" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand offsets" -s V -l version -d 'Print version'
-complete -c topic-admin -n "__fish_topic_admin_using_subcommand delete-records" -s t -l topic -d 'The topic whose records go' -r
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand delete-records" -s t -l topic -d 'The topic whose records go' -r -f -a '(__gregor_names topic-admin topics)'
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand delete-records" -l partition -d 'The partition of --topic' -r
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand delete-records" -l offset -d 'Records before this offset go; -1: all of them' -r
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand delete-records" -l offset-json-file -d 'The partitions and offsets in kafka-delete-records.sh\'s JSON' -r -F
@@ -109,7 +109,7 @@ complete -c topic-admin -n "__fish_topic_admin_using_subcommand cluster" -l time
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand cluster" -l configs -d 'Also every config of each broker, with its source'
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand cluster" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand cluster" -s V -l version -d 'Print version'
-complete -c topic-admin -n "__fish_topic_admin_using_subcommand alter" -s t -l topic -d 'The topic to change' -r
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand alter" -s t -l topic -d 'The topic to change' -r -f -a '(__gregor_names topic-admin topics)'
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand alter" -l partitions -d 'The new number of partitions (partitions can only be added)' -r
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand alter" -l config -d 'Set a topic config, repeatable' -r
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand alter" -l delete-config -d 'Remove a topic config override, repeatable, so the default applies again' -r
@@ -119,7 +119,7 @@ complete -c topic-admin -n "__fish_topic_admin_using_subcommand alter" -l comman
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand alter" -l timeout -d 'How long to wait for the cluster to answer, in milliseconds' -r
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand alter" -s h -l help -d 'Print help'
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand alter" -s V -l version -d 'Print version'
-complete -c topic-admin -n "__fish_topic_admin_using_subcommand delete" -s t -l topic -d 'The topics to delete, repeatable: names, or regular expressions matching whole names (internal topics only by their exact name)' -r
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand delete" -s t -l topic -d 'The topics to delete, repeatable: names, or regular expressions matching whole names (internal topics only by their exact name)' -r -f -a '(__gregor_names topic-admin topics)'
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand delete" -l bootstrap-server -d 'The cluster to connect to, as HOST:PORT[,HOST:PORT...]' -r
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand delete" -s X -d 'Any librdkafka client property, repeatable: -X security.protocol=SSL' -r
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand delete" -l command-config -d 'A properties file of client settings, applied before any -X' -r -F
@@ -152,7 +152,7 @@ complete -c topic-admin -n "__fish_topic_admin_using_subcommand reassign" -s h -
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand reassign" -s V -l version -d 'Print version'
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand elect-leaders" -l election-type -d 'Which replica may become the leader' -r -f -a "preferred\t'The first replica, if it is alive and in sync'
 unclean\t'Any live replica of a partition without an in-sync one, at the risk of losing acknowledged records'"
-complete -c topic-admin -n "__fish_topic_admin_using_subcommand elect-leaders" -s t -l topic -d 'The topic whose partitions elect, all of them unless --partition' -r
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand elect-leaders" -s t -l topic -d 'The topic whose partitions elect, all of them unless --partition' -r -f -a '(__gregor_names topic-admin topics)'
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand elect-leaders" -l path-to-json-file -d 'The partitions in Kafka\'s format, {"partitions":[{"topic":"orders","partition":0}]}; a reassignment plan will do' -r -F
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand elect-leaders" -l partition -d 'Only this partition of --topic' -r
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand elect-leaders" -l output -r -f -a "table\t'Aligned columns for people'
@@ -164,7 +164,7 @@ complete -c topic-admin -n "__fish_topic_admin_using_subcommand elect-leaders" -
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand elect-leaders" -l all-topic-partitions -d 'Every partition of every topic that needs it'
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand elect-leaders" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand elect-leaders" -s V -l version -d 'Print version'
-complete -c topic-admin -n "__fish_topic_admin_using_subcommand describe-producers" -s t -l topic -d 'The topic of the partition' -r
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand describe-producers" -s t -l topic -d 'The topic of the partition' -r -f -a '(__gregor_names topic-admin topics)'
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand describe-producers" -l partition -r
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand describe-producers" -l output -r -f -a "table\t'Aligned columns for people'
 json\t'JSON for programs'"
@@ -174,7 +174,7 @@ complete -c topic-admin -n "__fish_topic_admin_using_subcommand describe-produce
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand describe-producers" -l timeout -d 'How long to wait for the cluster to answer, in milliseconds' -r
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand describe-producers" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand describe-producers" -s V -l version -d 'Print version'
-complete -c topic-admin -n "__fish_topic_admin_using_subcommand abort-transaction" -s t -l topic -d 'The topic of the partition the transaction holds back' -r
+complete -c topic-admin -n "__fish_topic_admin_using_subcommand abort-transaction" -s t -l topic -d 'The topic of the partition the transaction holds back' -r -f -a '(__gregor_names topic-admin topics)'
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand abort-transaction" -l partition -r
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand abort-transaction" -l start-offset -d 'The offset where the transaction\'s first record in the partition is' -r
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand abort-transaction" -l producer-id -r
@@ -199,3 +199,16 @@ complete -c topic-admin -n "__fish_topic_admin_using_subcommand help; and not __
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand help; and not __fish_seen_subcommand_from create list describe offsets delete-records cluster alter delete reassign elect-leaders describe-producers abort-transaction help" -f -a "describe-producers" -d 'Show the producers a partition keeps state for, as kafka-transactions.sh describe-producers does: epoch, last sequence and timestamp, and where an open transaction started'
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand help; and not __fish_seen_subcommand_from create list describe offsets delete-records cluster alter delete reassign elect-leaders describe-producers abort-transaction help" -f -a "abort-transaction" -d 'Abort a hanging transaction in one partition, as kafka-transactions.sh abort does'
 complete -c topic-admin -n "__fish_topic_admin_using_subcommand help; and not __fish_seen_subcommand_from create list describe offsets delete-records cluster alter delete reassign elect-leaders describe-producers abort-transaction help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+
+# Names from the cluster the command line names (or GREGOR_BOOTSTRAP), from
+# the tool itself; nothing when it cannot be reached.
+function __gregor_names
+    set -l words (commandline -opc)
+    set -l bootstrap
+    for i in (seq (count $words))
+        if test "$words[$i]" = --bootstrap-server; and test $i -lt (count $words)
+            set bootstrap --bootstrap-server $words[(math $i + 1)]
+        end
+    end
+    env GREGOR_COMPLETE=$argv[2] $argv[1] $bootstrap 2>/dev/null
+end

@@ -1,5 +1,5 @@
-//! Topic and group names for shell completion, from the cluster. The bash
-//! scripts in completions/ run the tool itself with `GREGOR_COMPLETE=topics`
+//! Topic and group names for shell completion, from the cluster. The bash,
+//! zsh and fish scripts in completions/ run the tool itself with `GREGOR_COMPLETE=topics`
 //! (or `groups`) and the command line's `--bootstrap-server`; the tool then
 //! prints one name a line instead of doing its work, and nothing at all when
 //! the cluster cannot be reached, so that a completion never shows an error.

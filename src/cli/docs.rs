@@ -38,9 +38,14 @@ pub fn render() -> std::io::Result<Vec<(String, Vec<u8>)>> {
         ] {
             let mut out = Vec::new();
             clap_complete::generate(shell, &mut command.clone(), &name, &mut out);
-            if shell == Shell::Bash {
-                out = bash_fixes(&command, &name, &String::from_utf8_lossy(&out)).into_bytes();
+            let script = String::from_utf8_lossy(&out);
+            out = match shell {
+                Shell::Bash => bash_fixes(&command, &name, &script),
+                Shell::Zsh => zsh_names(&command, &name, &script),
+                Shell::Fish => fish_names(&command, &name, &script),
+                _ => script.into_owned(),
             }
+            .into_bytes();
             files.push((path, out));
         }
         // The `help` subcommand gets no page of its own (--help is the
@@ -196,7 +201,7 @@ fn extra_sections(tool: &str, sub: Option<&str>) -> roff::Roff {
         "log-dump" => &[],
         _ => &[
             ("GREGOR_BOOTSTRAP", "The cluster to connect to when --bootstrap-server is not given (localhost:9092 when neither is)."),
-            ("GREGOR_COMPLETE", "Set by the bash completion scripts: the tool prints the cluster's topic (topics) or group (groups) names instead of running."),
+            ("GREGOR_COMPLETE", "Set by the completion scripts (bash, zsh, fish): the tool prints the cluster's topic (topics) or group (groups) names instead of running."),
         ],
     };
     if variables.is_empty() {
@@ -266,6 +271,134 @@ _gregor_names() {{
         ));
     }
     script
+}
+
+/// What the zsh script clap_complete writes gets wrong: a value name
+/// with a ':' (`HOST:PORT`) is left unescaped, which `_arguments` reads as
+/// two values, so `--bootstrap-server` swallowed the next word and nothing
+/// after it completed. And every value without a hint completes with
+/// `_default` (file names); a topic or group flag's value completes from
+/// the cluster instead, as in bash.
+fn zsh_names(command: &clap::Command, name: &str, script: &str) -> String {
+    let flags: BTreeMap<String, &'static str> = name_flags(command).into_iter().collect();
+    let mut fixed: String = script
+        .lines()
+        .map(|line| {
+            let line = zsh_escape_value_name(line);
+            // An option's spec: '[(exclusions)][*]--flag=[help]:VALUE:_default' \
+            let mut spec = line.strip_prefix('\'').unwrap_or_default();
+            if spec.starts_with('(') {
+                spec = spec.split_once(')').map_or("", |(_, rest)| rest);
+            }
+            let spec = spec.trim_start_matches('*');
+            let flag = spec
+                .find(['=', '+', '['])
+                .map(|end| &spec[..end])
+                .unwrap_or_default();
+            match flags.get(flag) {
+                Some(kind) if line.starts_with('\'') && line.ends_with(":_default' \\") => {
+                    let head = &line[..line.len() - ":_default' \\".len()];
+                    format!("{head}:_gregor_names {name} {kind}' \\\n")
+                }
+                _ => format!("{line}\n"),
+            }
+        })
+        .collect();
+    if !flags.is_empty() {
+        // The function is defined before compdef's last line calls the
+        // completion, so that it exists when the script is autoloaded.
+        let call = format!("\nif [ \"$funcstack[1]\" = \"_{name}\" ]; then");
+        let function = format!(
+            r#"
+# Names from the cluster the command line names (or GREGOR_BOOTSTRAP), from
+# the tool itself; nothing when it cannot be reached. _arguments passes
+# compadd's options first, then the tool and the kind of name.
+(( $+functions[_gregor_names] )) ||
+_gregor_names() {{
+    local -a line_words bootstrap names
+    local i
+    line_words=(${{(z)BUFFER}})
+    for ((i = 1; i < ${{#line_words}}; i++)); do
+        if [[ ${{line_words[i]}} == --bootstrap-server ]]; then
+            bootstrap=(--bootstrap-server "${{(Q)line_words[i+1]}}")
+        fi
+    done
+    names=(${{(f)"$({env}="${{@[-1]}}" "${{@[-2]}}" "${{bootstrap[@]}}" 2>/dev/null)"}})
+    compadd "${{@[1,-3]}}" -a names
+}}
+"#,
+            env = super::complete::ENV
+        );
+        match fixed.rfind(&call) {
+            Some(at) => fixed.insert_str(at, &function),
+            None => fixed.push_str(&function),
+        }
+    }
+    fixed
+}
+
+/// An option spec `'--flag=[help]:VALUE:action' \` with the ':' inside
+/// VALUE escaped; other lines as they are.
+fn zsh_escape_value_name(line: &str) -> String {
+    let Some(help_end) = line.starts_with('\'').then(|| line.find("]:")).flatten() else {
+        return line.to_string();
+    };
+    let (head, rest) = line.split_at(help_end + 2);
+    let Some(action) = rest.rfind(':') else {
+        return line.to_string();
+    };
+    let (value, action) = rest.split_at(action);
+    let mut escaped = String::with_capacity(value.len());
+    let mut previous = None;
+    for c in value.chars() {
+        if c == ':' && previous != Some('\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+        previous = Some(c);
+    }
+    format!("{head}{escaped}{action}")
+}
+
+/// The fish script clap_complete writes offers file names for every value;
+/// a topic or group flag's value completes from the cluster instead.
+fn fish_names(command: &clap::Command, name: &str, script: &str) -> String {
+    let flags: BTreeMap<String, &'static str> = name_flags(command).into_iter().collect();
+    let mut fixed = String::new();
+    for line in script.lines() {
+        // The options part of `complete ... -s t -l topic -d 'help' -r`.
+        let options = line.split(" -d '").next().unwrap_or_default();
+        let words: Vec<&str> = options.split_whitespace().collect();
+        let kind = words.windows(2).find_map(|pair| match pair {
+            ["-l", long] => flags.get(&format!("--{long}")),
+            _ => None,
+        });
+        fixed.push_str(line);
+        if let (Some(kind), true) = (kind, line.ends_with(" -r")) {
+            fixed.push_str(&format!(" -f -a '(__gregor_names {name} {kind})'"));
+        }
+        fixed.push('\n');
+    }
+    if !flags.is_empty() {
+        fixed.push_str(&format!(
+            r#"
+# Names from the cluster the command line names (or GREGOR_BOOTSTRAP), from
+# the tool itself; nothing when it cannot be reached.
+function __gregor_names
+    set -l words (commandline -opc)
+    set -l bootstrap
+    for i in (seq (count $words))
+        if test "$words[$i]" = --bootstrap-server; and test $i -lt (count $words)
+            set bootstrap --bootstrap-server $words[(math $i + 1)]
+        end
+    end
+    env {env}=$argv[2] $argv[1] $bootstrap 2>/dev/null
+end
+"#,
+            env = super::complete::ENV
+        ));
+    }
+    fixed
 }
 
 /// The flags whose value is a topic or a group name: (flag, "topics" or
