@@ -12,9 +12,9 @@ use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinHandle;
 
-use crate::api::BrokerContext;
+use crate::api::{BrokerContext, EndpointType};
 use crate::cluster::quorum::network::{
-    self, ForwardHandler, PeerAuthorizer, PeerLogin, QuorumSasl,
+    self, ControllerClients, ForwardHandler, PeerAuthorizer, PeerLogin, QuorumSasl, QuorumServices,
 };
 use crate::cluster::replica_fetcher::{self, FetcherConfig};
 use crate::cluster::{
@@ -311,6 +311,18 @@ impl Broker {
         metrics.controller_started(&controller);
         let mut background = Vec::new();
         let mut quorum_addr = None;
+        let controller_clients = ControllerClients::default();
+        // What admin clients on the CONTROLLER listener are served with
+        // once the broker is up: its name, protocol and SASL.
+        let controller_client_listener = controller_listener.as_ref().map(|l| {
+            (
+                l.name.clone(),
+                l.protocol,
+                quorum_sasl
+                    .as_ref()
+                    .map(|(listener_config, _)| listener_config.clone()),
+            )
+        });
         if let Some(endpoint) = controller_listener {
             let addr = format!("{}:{}", endpoint.host, endpoint.port);
             let quorum_listener =
@@ -352,9 +364,12 @@ impl Broker {
                 quorum_listener,
                 quorum_server_tls,
                 sasl,
-                controller.raft(),
-                forward,
-                authorize,
+                QuorumServices {
+                    raft: controller.raft(),
+                    forward,
+                    authorize,
+                    clients: controller_clients.clone(),
+                },
                 shutdown_rx.clone(),
             )));
         }
@@ -444,6 +459,29 @@ impl Broker {
         let request_pool = config
             .queued_max_request_bytes()
             .map(|bytes| Arc::new(Semaphore::new(bytes.min(Semaphore::MAX_PERMITS))));
+        if let Some((name, protocol, sasl)) = controller_client_listener {
+            let settings = Arc::new(ConnectionSettings {
+                listener_name: Arc::from(name.as_str()),
+                protocol,
+                max_request_bytes: config.socket_request_max_bytes(),
+                max_idle: config.connections_max_idle(),
+                request_pool: request_pool.clone(),
+                sasl,
+                // The quorum's server did the handshake.
+                tls: None,
+                endpoint_type: EndpointType::Controller,
+            });
+            let broker = context.clone();
+            let shutdown = shutdown_rx.clone();
+            controller_clients.set(Arc::new(move |client| {
+                Box::pin(crate::server::serve_controller_client(
+                    client,
+                    broker.clone(),
+                    settings.clone(),
+                    shutdown.clone(),
+                ))
+            }));
+        }
         let mut servers = Vec::new();
         let mut listener_addrs = Vec::new();
         for b in bound {
@@ -465,6 +503,7 @@ impl Broker {
                     request_pool: request_pool.clone(),
                     tls: b.tls,
                     sasl: b.sasl,
+                    endpoint_type: EndpointType::Broker,
                 }),
                 connection_rate: context.connections.listener(
                     &b.config.name,

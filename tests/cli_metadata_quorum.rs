@@ -5,7 +5,8 @@
 //! replaced without downtime (AddRaftVoter for the observer,
 //! RemoveRaftVoter for a voter, with Kafka's errors for bad requests), and
 //! the new quorum elects a leader in a later epoch when the old leader
-//! stops.
+//! stops. Admin clients reach the controllers on their own listener
+//! (KIP-919).
 
 mod common;
 
@@ -15,8 +16,8 @@ use common::{add_broker, run_tool, start_cluster, wait_until, RawClient, ToolOut
 use kafka_protocol::messages::create_topics_request::CreatableTopic;
 use kafka_protocol::messages::describe_quorum_request::{PartitionData, TopicData};
 use kafka_protocol::messages::{
-    AddRaftVoterRequest, CreateTopicsRequest, DescribeQuorumRequest, RemoveRaftVoterRequest,
-    TopicName,
+    AddRaftVoterRequest, ApiKey, ApiVersionsRequest, CreateTopicsRequest, DescribeClusterRequest,
+    DescribeQuorumRequest, MetadataRequest, RemoveRaftVoterRequest, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
 use serde_json::Value;
@@ -27,6 +28,7 @@ const INVALID_REQUEST: i16 = 42;
 const INCONSISTENT_CLUSTER_ID: i16 = 104;
 const DUPLICATE_VOTER: i16 = 126;
 const VOTER_NOT_FOUND: i16 = 127;
+const MISMATCHED_ENDPOINT_TYPE: i16 = 114;
 
 const CLUSTER: &[&str] = &[
     "offsets.topic.num.partitions=1",
@@ -237,4 +239,112 @@ fn describes_leader_voters_observers_and_lag_from_any_broker() {
     let usage = tool(&survivor, &["describe"]);
     assert_eq!(usage.code, Some(2));
     assert_eq!(usage.stderr.lines().count(), 1, "{}", usage.stderr);
+}
+
+/// KIP-919: an admin client on a CONTROLLER listener is served the
+/// controller's APIs (ApiVersions lists only those), DescribeCluster names
+/// the voters at their CONTROLLER addresses and the quorum's leader, and a
+/// broker API closes the connection, as Kafka's controller does. The
+/// quorum's own traffic on the same listener goes on.
+#[test]
+fn admin_clients_reach_the_controllers_on_their_listener() {
+    let brokers = start_cluster(3, CLUSTER);
+    let controller_ports: Vec<u16> = brokers.iter().map(|b| b.controller_port()).collect();
+    let mut admin = RawClient::connect(controller_ports[1]);
+
+    let versions = admin
+        .call(
+            &ApiVersionsRequest::default()
+                .with_client_software_name(StrBytes::from_static_str("test"))
+                .with_client_software_version(StrBytes::from_static_str("1")),
+            3,
+        )
+        .expect("ApiVersions answered on the CONTROLLER listener");
+    assert_eq!(versions.error_code, 0);
+    let keys: Vec<i16> = versions.api_keys.iter().map(|k| k.api_key).collect();
+    for served in [
+        ApiKey::DescribeCluster,
+        ApiKey::DescribeQuorum,
+        ApiKey::IncrementalAlterConfigs,
+    ] {
+        assert!(keys.contains(&(served as i16)), "{served:?} in {keys:?}");
+    }
+    for broker_only in [
+        ApiKey::Produce,
+        ApiKey::Fetch,
+        ApiKey::Metadata,
+        ApiKey::FindCoordinator,
+    ] {
+        assert!(
+            !keys.contains(&(broker_only as i16)),
+            "{broker_only:?} in {keys:?}"
+        );
+    }
+
+    // The voters at their CONTROLLER addresses; the controller is the
+    // quorum's leader, as DescribeQuorum names it.
+    let mut cluster = None;
+    let led = wait_until(Duration::from_secs(15), || {
+        let answer = admin
+            .call(&DescribeClusterRequest::default().with_endpoint_type(2), 1)
+            .expect("DescribeCluster answered");
+        let ok = answer.controller_id.0 > 0;
+        cluster = Some(answer);
+        ok
+    });
+    let cluster = cluster.unwrap();
+    assert!(led, "no controller named: {cluster:?}");
+    assert_eq!(cluster.error_code, 0);
+    assert_eq!(cluster.endpoint_type, 2);
+    let mut voters: Vec<(i32, i32)> = cluster
+        .brokers
+        .iter()
+        .map(|b| (b.broker_id.0, b.port))
+        .collect();
+    voters.sort();
+    let expected: Vec<(i32, i32)> = controller_ports
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (i as i32 + 1, i32::from(*p)))
+        .collect();
+    assert_eq!(voters, expected);
+    let quorum = admin
+        .call(
+            &DescribeQuorumRequest::default().with_topics(vec![TopicData::default()
+                .with_topic_name(TopicName(StrBytes::from_static_str("__cluster_metadata")))
+                .with_partitions(vec![PartitionData::default()])]),
+            2,
+        )
+        .expect("DescribeQuorum answered on the CONTROLLER listener");
+    assert_eq!(
+        quorum.topics[0].partitions[0].leader_id.0,
+        cluster.controller_id.0
+    );
+
+    // Broker endpoints asked of a controller, and the other way round.
+    let mismatched = admin
+        .call(&DescribeClusterRequest::default().with_endpoint_type(1), 1)
+        .expect("DescribeCluster answered");
+    assert_eq!(mismatched.error_code, MISMATCHED_ENDPOINT_TYPE);
+    let at_broker = RawClient::connect(brokers[0].port)
+        .call(&DescribeClusterRequest::default().with_endpoint_type(2), 1)
+        .expect("DescribeCluster answered");
+    assert_eq!(at_broker.error_code, MISMATCHED_ENDPOINT_TYPE);
+
+    // A broker API closes the connection.
+    assert!(admin.call(&MetadataRequest::default(), 12).is_none());
+
+    // The quorum still serves: a topic created now reaches every broker.
+    let created = RawClient::connect(brokers[2].port)
+        .call(
+            &CreateTopicsRequest::default()
+                .with_topics(vec![CreatableTopic::default()
+                    .with_name(TopicName(StrBytes::from_static_str("after-admin")))
+                    .with_num_partitions(1)
+                    .with_replication_factor(3)])
+                .with_timeout_ms(10_000),
+            7,
+        )
+        .expect("CreateTopics answered");
+    assert_eq!(created.topics[0].error_code, 0, "{created:?}");
 }

@@ -1,4 +1,5 @@
-//! ApiVersions: the APIs and versions this broker serves, read from the registry.
+//! ApiVersions: the APIs and versions this broker serves, read from the
+//! registry; on a CONTROLLER listener (KIP-919), the controller's only.
 
 use std::sync::Arc;
 
@@ -9,14 +10,15 @@ use kafka_protocol::messages::api_versions_response::{
 use kafka_protocol::messages::{ApiVersionsRequest, ApiVersionsResponse};
 use kafka_protocol::protocol::StrBytes;
 
-use super::{registry, BrokerContext, Handler, RequestContext};
+use super::{registry, BrokerContext, EndpointType, Handler, RequestContext};
 use crate::cluster::features;
 
 pub struct ApiVersions;
 
-fn supported() -> ApiVersionsResponse {
+fn supported(endpoint_type: EndpointType) -> ApiVersionsResponse {
     let mut keys: Vec<ApiVersion> = registry::endpoints()
         .iter()
+        .filter(|e| endpoint_type == EndpointType::Broker || registry::served_by_controllers(e.key))
         .map(|e| {
             ApiVersion::default()
                 .with_api_key(e.key as i16)
@@ -30,8 +32,8 @@ fn supported() -> ApiVersionsResponse {
 
 /// What a client that asked for an ApiVersions version we do not know gets:
 /// UNSUPPORTED_VERSION with our ranges, to be encoded at v0 so any client can read it.
-pub fn unsupported_version_response() -> ApiVersionsResponse {
-    supported().with_error_code(ResponseError::UnsupportedVersion.code())
+pub fn unsupported_version_response(endpoint_type: EndpointType) -> ApiVersionsResponse {
+    supported(endpoint_type).with_error_code(ResponseError::UnsupportedVersion.code())
 }
 
 impl Handler for ApiVersions {
@@ -85,7 +87,7 @@ impl Handler for ApiVersions {
                     .with_max_version_level(level)
             })
             .collect();
-        supported()
+        supported(ctx.endpoint_type)
             .with_supported_features(supported_features)
             .with_finalized_features(finalized_features)
             .with_finalized_features_epoch(image.epoch as i64)

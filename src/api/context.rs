@@ -360,6 +360,8 @@ pub struct RequestContext {
     /// The listener the request came in on: Metadata and FindCoordinator
     /// answer with the brokers' endpoints on the same listener.
     pub listener_name: Arc<str>,
+    /// A broker listener, or the CONTROLLER listener (KIP-919).
+    pub endpoint_type: EndpointType,
     pub security_protocol: SecurityProtocol,
     /// Who the connection authenticated as (`User:ANONYMOUS` when it did not).
     pub principal: KafkaPrincipal,
@@ -371,6 +373,16 @@ pub struct RequestContext {
     /// The connection's mute: a throttled client's connection is not read
     /// from until it ends.
     pub mute: Arc<Mute>,
+}
+
+/// Which kind of node's endpoint a connection reached, as DescribeCluster's
+/// `EndpointType` names them: a broker listener, or the metadata quorum's
+/// CONTROLLER listener, where admin clients (KIP-919) see the controller's
+/// APIs only.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EndpointType {
+    Broker,
+    Controller,
 }
 
 /// The software name and version a client gives in ApiVersions (v3+),

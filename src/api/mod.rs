@@ -71,9 +71,9 @@ mod version_errors;
 mod write_txn_markers;
 
 pub use api_versions::unsupported_version_response;
-pub use context::{BrokerContext, ClientSoftware, RequestContext};
+pub use context::{BrokerContext, ClientSoftware, EndpointType, RequestContext};
 pub use error_codes::ErrorCodes;
-pub use registry::{endpoint, endpoints, Answered, Endpoint, HandlerFuture};
+pub use registry::{endpoint, endpoints, served_by_controllers, Answered, Endpoint, HandlerFuture};
 
 use std::future::Future;
 use std::sync::Arc;

@@ -229,9 +229,42 @@ static ENDPOINTS: std::sync::LazyLock<Vec<Endpoint>> = std::sync::LazyLock::new(
     ]
 });
 
+/// The registered APIs Kafka's controller serves to clients too (its
+/// ControllerApis; KIP-919's admin clients on a CONTROLLER listener).
+/// Producing, fetching, groups and transactions stay with the brokers.
+const SERVED_BY_CONTROLLERS: &[ApiKey] = &[
+    ApiKey::ApiVersions,
+    ApiKey::SaslHandshake,
+    ApiKey::SaslAuthenticate,
+    ApiKey::DescribeCluster,
+    ApiKey::DescribeQuorum,
+    ApiKey::AddRaftVoter,
+    ApiKey::RemoveRaftVoter,
+    ApiKey::UpdateFeatures,
+    ApiKey::CreateTopics,
+    ApiKey::DeleteTopics,
+    ApiKey::CreatePartitions,
+    ApiKey::DescribeConfigs,
+    ApiKey::AlterConfigs,
+    ApiKey::IncrementalAlterConfigs,
+    ApiKey::CreateAcls,
+    ApiKey::DescribeAcls,
+    ApiKey::DeleteAcls,
+    ApiKey::AlterUserScramCredentials,
+    ApiKey::AlterClientQuotas,
+    ApiKey::AlterPartitionReassignments,
+    ApiKey::ListPartitionReassignments,
+    ApiKey::ElectLeaders,
+];
+
 /// Every registered API.
 pub fn endpoints() -> &'static [Endpoint] {
     &ENDPOINTS
+}
+
+/// Whether an admin client on a CONTROLLER listener may send `key`.
+pub fn served_by_controllers(key: ApiKey) -> bool {
+    SERVED_BY_CONTROLLERS.contains(&key)
 }
 
 pub fn endpoint(key: ApiKey) -> Option<&'static Endpoint> {

@@ -294,6 +294,12 @@ impl Controller {
         self.quorum.raft.clone()
     }
 
+    /// The quorum's leader as this node knows it, and every voter's
+    /// CONTROLLER address.
+    pub fn controllers(&self) -> (Option<NodeId>, BTreeMap<NodeId, String>) {
+        self.quorum.controllers()
+    }
+
     /// Registers this broker (waiting for the quorum to elect a leader),
     /// taking over an image kept from before the quorum, and waits until
     /// this node has applied its own registration. A broker-only node

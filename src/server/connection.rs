@@ -20,7 +20,8 @@ use super::activity::{Activity, Busy};
 use super::authentication::{self, Answer, Gate};
 use super::frame::{Frame, FrameError, FrameReader};
 use super::transport::{self, WriteSide};
-use crate::api::{self, BrokerContext, RequestContext};
+use crate::api::{self, BrokerContext, EndpointType, RequestContext};
+use crate::cluster::quorum::network::HandedOver;
 use crate::metrics::requests::RequestTimer;
 use crate::quota::Mute;
 use crate::security::sasl::{SaslListenerConfig, SaslSession};
@@ -70,6 +71,9 @@ pub struct ConnectionSettings {
     pub sasl: Option<Arc<SaslListenerConfig>>,
     /// The TLS of an SSL or SASL_SSL listener.
     pub tls: Option<Arc<ServerTls>>,
+    /// Whether this is a broker listener or the CONTROLLER listener, whose
+    /// admin clients (KIP-919) see only the controller's APIs.
+    pub endpoint_type: EndpointType,
 }
 
 pub async fn serve(
@@ -123,6 +127,73 @@ pub async fn serve(
             (principal, transport::split_tls(stream))
         }
     };
+    let session = settings.sasl.clone().map(SaslSession::new);
+    serve_split(
+        Split {
+            read_half,
+            write_half,
+            first: None,
+            tls_principal,
+            session,
+        },
+        peer,
+        broker,
+        settings,
+        shutdown,
+    )
+    .await;
+}
+
+/// An admin client on the CONTROLLER listener (KIP-919), handed over by
+/// the metadata quorum's server once it saw a Kafka request rather than a
+/// quorum message.
+pub async fn serve_controller_client(
+    client: HandedOver,
+    broker: Arc<BrokerContext>,
+    settings: Arc<ConnectionSettings>,
+    shutdown: watch::Receiver<bool>,
+) {
+    let (read_half, write_half) = transport::split_boxed(client.stream);
+    serve_split(
+        Split {
+            read_half,
+            write_half,
+            first: Some(client.first),
+            tls_principal: client.tls_principal,
+            session: client.session,
+        },
+        client.peer,
+        broker,
+        settings,
+        shutdown,
+    )
+    .await;
+}
+
+/// A connection once its transport is set up.
+struct Split {
+    read_half: transport::ReadSide,
+    write_half: WriteSide,
+    /// A frame read before the connection got here.
+    first: Option<Bytes>,
+    tls_principal: KafkaPrincipal,
+    session: Option<SaslSession>,
+}
+
+async fn serve_split(
+    split: Split,
+    peer: SocketAddr,
+    broker: Arc<BrokerContext>,
+    settings: Arc<ConnectionSettings>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let Split {
+        read_half,
+        write_half,
+        mut first,
+        tls_principal,
+        mut session,
+    } = split;
     let activity = Activity::new();
     let client = ClientState::default();
     let mut reader = FrameReader::new(
@@ -136,7 +207,6 @@ pub async fn serve(
     let idle = activity.idle(settings.max_idle);
     tokio::pin!(idle);
 
-    let mut session = settings.sasl.clone().map(SaslSession::new);
     let mut expired = false;
     loop {
         // Kafka's sasl.server.max.receive.size: an unauthenticated client
@@ -150,14 +220,20 @@ pub async fn serve(
                     .min(settings.max_request_bytes),
             });
         }
-        let frame = tokio::select! {
-            biased;
-            _ = shutdown.changed() => break,
-            _ = &mut idle => {
-                expired = true;
-                break;
-            }
-            frame = reader.next_frame() => frame,
+        let frame = match first.take() {
+            Some(bytes) => Ok(Some(Frame {
+                bytes,
+                permit: None,
+            })),
+            None => tokio::select! {
+                biased;
+                _ = shutdown.changed() => break,
+                _ = &mut idle => {
+                    expired = true;
+                    break;
+                }
+                frame = reader.next_frame() => frame,
+            },
         };
         let frame = match frame {
             Ok(Some(frame)) => frame,
@@ -331,11 +407,21 @@ async fn dispatch(
     let Some(endpoint) = api::endpoint(key) else {
         return Err(format!("API {key:?} is not served by this broker"));
     };
+    // Kafka's controller knows only its own APIs, and closes the
+    // connection on any other.
+    if settings.endpoint_type == EndpointType::Controller && !api::served_by_controllers(key) {
+        return Err(format!(
+            "API {key:?} is not served on a CONTROLLER listener"
+        ));
+    }
     if version < endpoint.versions.min || version > endpoint.versions.max {
         if key == ApiKey::ApiVersions {
             // KIP-511: answer at v0 with our ranges so the client can pick a version.
-            let body =
-                encode_body(&api::unsupported_version_response(), 0).map_err(|e| e.to_string())?;
+            let body = encode_body(
+                &api::unsupported_version_response(settings.endpoint_type),
+                0,
+            )
+            .map_err(|e| e.to_string())?;
             return Ok(Some(Pending::Ready(
                 correlation_id,
                 key,
@@ -357,6 +443,7 @@ async fn dispatch(
         api_version: version,
         peer,
         listener_name: settings.listener_name.clone(),
+        endpoint_type: settings.endpoint_type,
         security_protocol: settings.protocol,
         principal: principal.clone(),
         client_software: client.software.clone(),

@@ -162,7 +162,7 @@ impl FrameReader {
     async fn fill(&mut self) -> Result<usize, FrameError> {
         let socket = match &mut self.socket {
             ReadSide::Plain(socket) => socket,
-            ReadSide::Tls(..) => {
+            ReadSide::Tls(..) | ReadSide::Boxed(..) => {
                 if self.buffered.capacity() - self.buffered.len() < 4 {
                     let chunk = if self.buffered.is_empty() {
                         TLS_IDLE_CHUNK

@@ -9,6 +9,6 @@ mod listener;
 mod transport;
 
 pub(crate) use authentication::{gate_with, Answer, Gate};
-pub use connection::ConnectionSettings;
+pub use connection::{serve_controller_client, ConnectionSettings};
 pub use frame::{Frame, FrameError, FrameReader};
 pub use listener::Listener;

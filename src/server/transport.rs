@@ -1,6 +1,8 @@
 //! A connection's two halves, plain TCP or TLS. An enum rather than a
 //! generic or a boxed stream: the plaintext path keeps its direct socket
-//! reads (no read buffer while idle) and pays one branch per call.
+//! reads (no read buffer while idle) and pays one branch per call. The
+//! boxed variant is for the few admin clients the metadata quorum's
+//! listener hands over (KIP-919), whose stream it has already set up.
 
 use std::io::IoSlice;
 use std::os::fd::AsRawFd;
@@ -14,6 +16,8 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio_rustls::server::TlsStream;
+
+use crate::cluster::broker_client::Stream;
 
 /// What one read of a TLS connection's socket asks for: four maximum-size
 /// TLS records.
@@ -112,6 +116,7 @@ pub(crate) enum ReadSide {
     Plain(OwnedReadHalf),
     /// With the socket's [`BufferedSocket::awaited`].
     Tls(tokio::io::ReadHalf<TlsSocket>, Arc<AtomicUsize>),
+    Boxed(tokio::io::ReadHalf<Box<dyn Stream>>),
 }
 
 impl ReadSide {
@@ -128,6 +133,7 @@ impl ReadSide {
 pub(crate) enum WriteSide {
     Plain(OwnedWriteHalf),
     Tls(tokio::io::WriteHalf<TlsSocket>),
+    Boxed(tokio::io::WriteHalf<Box<dyn Stream>>),
 }
 
 pub(crate) fn split_plain(stream: TcpStream) -> (ReadSide, WriteSide) {
@@ -141,6 +147,11 @@ pub(crate) fn split_tls(stream: TlsSocket) -> (ReadSide, WriteSide) {
     (ReadSide::Tls(r, awaited), WriteSide::Tls(w))
 }
 
+pub(crate) fn split_boxed(stream: Box<dyn Stream>) -> (ReadSide, WriteSide) {
+    let (r, w) = tokio::io::split(stream);
+    (ReadSide::Boxed(r), WriteSide::Boxed(w))
+}
+
 impl AsyncRead for ReadSide {
     fn poll_read(
         self: Pin<&mut Self>,
@@ -150,6 +161,7 @@ impl AsyncRead for ReadSide {
         match self.get_mut() {
             ReadSide::Plain(s) => Pin::new(s).poll_read(cx, buf),
             ReadSide::Tls(s, _) => Pin::new(s).poll_read(cx, buf),
+            ReadSide::Boxed(s) => Pin::new(s).poll_read(cx, buf),
         }
     }
 }
@@ -163,6 +175,7 @@ impl AsyncWrite for WriteSide {
         match self.get_mut() {
             WriteSide::Plain(s) => Pin::new(s).poll_write(cx, buf),
             WriteSide::Tls(s) => Pin::new(s).poll_write(cx, buf),
+            WriteSide::Boxed(s) => Pin::new(s).poll_write(cx, buf),
         }
     }
 
@@ -174,6 +187,7 @@ impl AsyncWrite for WriteSide {
         match self.get_mut() {
             WriteSide::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
             WriteSide::Tls(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            WriteSide::Boxed(s) => Pin::new(s).poll_write_vectored(cx, bufs),
         }
     }
 
@@ -181,6 +195,7 @@ impl AsyncWrite for WriteSide {
         match self {
             WriteSide::Plain(s) => s.is_write_vectored(),
             WriteSide::Tls(s) => s.is_write_vectored(),
+            WriteSide::Boxed(s) => s.is_write_vectored(),
         }
     }
 
@@ -188,6 +203,7 @@ impl AsyncWrite for WriteSide {
         match self.get_mut() {
             WriteSide::Plain(s) => Pin::new(s).poll_flush(cx),
             WriteSide::Tls(s) => Pin::new(s).poll_flush(cx),
+            WriteSide::Boxed(s) => Pin::new(s).poll_flush(cx),
         }
     }
 
@@ -195,6 +211,7 @@ impl AsyncWrite for WriteSide {
         match self.get_mut() {
             WriteSide::Plain(s) => Pin::new(s).poll_shutdown(cx),
             WriteSide::Tls(s) => Pin::new(s).poll_shutdown(cx),
+            WriteSide::Boxed(s) => Pin::new(s).poll_shutdown(cx),
         }
     }
 }

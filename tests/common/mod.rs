@@ -320,6 +320,17 @@ impl BrokerProcess {
             .unwrap_or_else(|| panic!("no listener {name} in {:?}", self.listeners))
     }
 
+    /// The port of the CONTROLLER listener a cluster node was started with.
+    pub fn controller_port(&self) -> u16 {
+        self.overrides
+            .iter()
+            .filter_map(|o| o.strip_prefix("listeners="))
+            .flat_map(|l| l.split(','))
+            .find_map(|l| l.strip_prefix("CONTROLLER://"))
+            .and_then(|addr| addr.rsplit_once(':')?.1.parse().ok())
+            .expect("a node started with a CONTROLLER listener")
+    }
+
     /// SIGTERM and wait: a clean shutdown.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {

@@ -294,6 +294,21 @@ impl Quorum {
         self.raft.metrics().borrow().current_leader
     }
 
+    /// The leader this node knows of, and the voters with their CONTROLLER
+    /// addresses as its membership last said: what DescribeCluster tells
+    /// an admin client on a CONTROLLER listener (KIP-919).
+    pub fn controllers(&self) -> (Option<NodeId>, BTreeMap<NodeId, String>) {
+        let metrics = self.raft.metrics().borrow().clone();
+        let membership = metrics.membership_config.membership();
+        let voters: Vec<NodeId> = membership.voter_ids().collect();
+        let addresses = membership
+            .nodes()
+            .filter(|(id, _)| voters.contains(*id))
+            .map(|(id, node)| (*id, node.addr.clone()))
+            .collect();
+        (metrics.current_leader, addresses)
+    }
+
     /// The controller address of a voter: one of controller.quorum.voters,
     /// or an observer made a voter since.
     pub fn address(&self, node: NodeId) -> Option<String> {

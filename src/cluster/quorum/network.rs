@@ -11,6 +11,16 @@
 //! listens on a CONTROLLER listener and asks a voter to add it
 //! ([`QuorumRequest::AddObserver`]).
 //!
+//! Admin clients may reach this listener too (KIP-919's
+//! `bootstrap.controllers`, kafka-metadata-quorum.sh's
+//! `--bootstrap-controller`). A connection's first frame tells them apart:
+//! a quorum message is a JSON object (its first byte `{`, which no Kafka
+//! API key starts with), and on a SASL listener a peer starts with
+//! SaslHandshake where an admin client starts with ApiVersions (one that
+//! logs in first is told apart by its next frame). An admin client is
+//! handed to the broker's own connection handling ([`ControllerClients`]),
+//! which serves it the controller's APIs only.
+//!
 //! On a SASL CONTROLLER listener (SASL_PLAINTEXT, SASL_SSL) a connection
 //! starts as Kafka's does: the peer logs in with SaslHandshake and
 //! SaslAuthenticate frames (`sasl.mechanism.controller.protocol`, the
@@ -132,15 +142,92 @@ async fn write_frame<S: AsyncWrite + Unpin + ?Sized>(
 async fn read_frame<T: DeserializeOwned, S: AsyncRead + Unpin + ?Sized>(
     stream: &mut S,
 ) -> std::io::Result<T> {
+    decode_frame(&read_raw_frame(stream, MAX_FRAME).await?)
+}
+
+/// A frame's bytes, without its size.
+async fn read_raw_frame<S: AsyncRead + Unpin + ?Sized>(
+    stream: &mut S,
+    max: usize,
+) -> std::io::Result<Bytes> {
     let len = stream.read_u32().await? as usize;
-    if len > MAX_FRAME {
+    if len > max {
         return Err(std::io::Error::other(format!(
-            "quorum frame of {len} bytes is over the limit"
+            "a frame of {len} bytes is over the limit of {max}"
         )));
     }
     let mut body = vec![0; len];
     stream.read_exact(&mut body).await?;
-    let value: serde_json::Value = serde_json::from_slice(&body).map_err(std::io::Error::other)?;
+    Ok(Bytes::from(body))
+}
+
+/// Whether a frame is a quorum message (JSON, an object) rather than a
+/// Kafka request, whose first bytes are its API key: an admin client
+/// reaching the CONTROLLER listener (KIP-919). No API key starts with
+/// `{` (0x7B): Kafka's keys are below 0x0100.
+fn is_quorum_message(frame: &[u8]) -> bool {
+    frame.first() == Some(&b'{')
+}
+
+/// Whether a frame is Kafka's SaslHandshake, with which a peer's login
+/// starts on a SASL CONTROLLER listener (an admin client starts with
+/// ApiVersions).
+fn is_sasl_handshake(frame: &[u8]) -> bool {
+    frame.len() >= 2 && i16::from_be_bytes([frame[0], frame[1]]) == ApiKey::SaslHandshake as i16
+}
+
+/// An admin client that reached the CONTROLLER listener, as the quorum's
+/// server hands it over.
+pub struct HandedOver {
+    /// The connection after its TLS handshake, if it had one.
+    pub stream: Box<dyn Stream>,
+    /// The frame read to tell it from a quorum peer.
+    pub first: Bytes,
+    /// Its certificate's principal, else `User:ANONYMOUS`.
+    pub tls_principal: KafkaPrincipal,
+    /// On a SASL listener: logged in already, or not yet.
+    pub session: Option<SaslSession>,
+    pub peer: std::net::SocketAddr,
+}
+
+/// Serves an admin client that reached the CONTROLLER listener.
+pub type ControllerClientHandler =
+    Arc<dyn Fn(HandedOver) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
+
+/// What the CONTROLLER listener does with what it reads: Raft's RPCs go to
+/// `raft`, forwarded metadata changes to `forward`, each peer request is
+/// checked by `authorize`, and admin clients go to `clients`.
+pub struct QuorumServices {
+    pub raft: Raft,
+    pub forward: ForwardHandler,
+    pub authorize: PeerAuthorizer,
+    pub clients: ControllerClients,
+}
+
+/// Where admin clients on the CONTROLLER listener (KIP-919) go: the
+/// broker's own connection handling, set once the broker serves; until
+/// then such a client is disconnected (the listener serves the quorum
+/// before the broker is up).
+#[derive(Clone, Default)]
+pub struct ControllerClients(Arc<std::sync::OnceLock<ControllerClientHandler>>);
+
+impl ControllerClients {
+    pub fn set(&self, handler: ControllerClientHandler) {
+        let _ = self.0.set(handler);
+    }
+
+    async fn serve(&self, client: HandedOver) {
+        match self.0.get() {
+            Some(handler) => handler(client).await,
+            None => {
+                tracing::debug!(peer = %client.peer, "an admin client on the CONTROLLER listener before the broker serves; disconnected")
+            }
+        }
+    }
+}
+
+fn decode_frame<T: DeserializeOwned>(body: &[u8]) -> std::io::Result<T> {
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(std::io::Error::other)?;
     if let Ok(refused) = serde_json::from_value::<ClusterAuthorizationFailed>(value.clone()) {
         return Err(std::io::Error::new(
             std::io::ErrorKind::PermissionDenied,
@@ -477,31 +564,31 @@ enum LoginFailure {
     Lost(String),
 }
 
-/// Runs a peer's SASL login; the authenticated session, or why the peer
-/// is refused (after it has been answered).
+/// Runs a peer's SASL login, from its `first` frame; the authenticated
+/// session, or why the peer is refused (after it has been answered).
 async fn authenticate_peer(
     stream: &mut Box<dyn Stream>,
     sasl: &QuorumSasl,
+    first: Bytes,
 ) -> Result<SaslSession, LoginFailure> {
     let mut session = SaslSession::new(sasl.config.clone());
     let max = sasl.config.max_receive_size;
+    let mut next = Some(first);
     loop {
-        let len = stream
-            .read_u32()
-            .await
-            .map_err(|e| LoginFailure::Lost(e.to_string()))? as usize;
-        if len > max {
-            return Err(LoginFailure::Refused(format!(
-                "a frame of {len} bytes before SASL authentication is over sasl.server.max.receive.size ({max})"
-            )));
-        }
-        let mut bytes = vec![0; len];
-        stream
-            .read_exact(&mut bytes)
-            .await
-            .map_err(|e| LoginFailure::Lost(e.to_string()))?;
+        let bytes = match next.take() {
+            Some(bytes) => bytes,
+            None => read_raw_frame(stream, max).await.map_err(|e| {
+                if e.kind() == std::io::ErrorKind::Other {
+                    LoginFailure::Refused(format!(
+                        "{e} before SASL authentication is over (sasl.server.max.receive.size)"
+                    ))
+                } else {
+                    LoginFailure::Lost(e.to_string())
+                }
+            })?,
+        };
         let frame = Frame {
-            bytes: Bytes::from(bytes),
+            bytes,
             permit: None,
         };
         match gate_with(&*sasl.scram, &mut session, frame) {
@@ -530,16 +617,21 @@ async fn authenticate_peer(
     }
 }
 
-/// Serves the quorum's RPCs on the CONTROLLER listener until shutdown.
+/// Serves the quorum's RPCs on the CONTROLLER listener until shutdown, and
+/// hands the admin clients that reach it (KIP-919) to the broker.
 pub async fn serve(
     listener: TcpListener,
     tls: Option<Arc<ServerTls>>,
     sasl: Option<QuorumSasl>,
-    raft: Raft,
-    forward: ForwardHandler,
-    authorize: PeerAuthorizer,
+    services: QuorumServices,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let QuorumServices {
+        raft,
+        forward,
+        authorize,
+        clients,
+    } = services;
     loop {
         let accepted = tokio::select! {
             _ = shutdown.changed() => break,
@@ -554,6 +646,7 @@ pub async fn serve(
         let tls = tls.clone();
         let sasl = sasl.clone();
         let authorize = authorize.clone();
+        let clients = clients.clone();
         tokio::spawn(async move {
             // The handshake runs in the connection's task: a peer that
             // stalls in it holds up no one else.
@@ -586,16 +679,59 @@ pub async fn serve(
                     }
                 }
             };
+            // The first frame tells a quorum peer from an admin client
+            // (KIP-919), which the broker serves as on its own listeners.
+            let first_max = sasl
+                .as_ref()
+                .map_or(MAX_FRAME, |s| s.config.max_receive_size);
+            let Ok(Ok(mut first)) =
+                tokio::time::timeout(HANDSHAKE_TIMEOUT, read_raw_frame(&mut stream, first_max))
+                    .await
+            else {
+                tracing::debug!(%peer, "closed, or sent nothing readable, before its first request");
+                return;
+            };
+            let peer_login = sasl.as_ref().is_some_and(|_| is_sasl_handshake(&first));
+            if !is_quorum_message(&first) && !peer_login {
+                clients
+                    .serve(HandedOver {
+                        stream,
+                        first,
+                        tls_principal: principal,
+                        session: sasl.as_ref().map(|s| SaslSession::new(s.config.clone())),
+                        peer,
+                    })
+                    .await;
+                return;
+            }
             let session = match &sasl {
                 None => None,
                 Some(sasl) => {
                     match tokio::time::timeout(
                         HANDSHAKE_TIMEOUT,
-                        authenticate_peer(&mut stream, sasl),
+                        authenticate_peer(&mut stream, sasl, first),
                     )
                     .await
                     {
                         Ok(Ok(session)) => {
+                            // After the login, an admin client's requests
+                            // are Kafka's and a peer's are quorum messages.
+                            first = match read_raw_frame(&mut stream, MAX_FRAME).await {
+                                Ok(next) => next,
+                                Err(_) => return,
+                            };
+                            if !is_quorum_message(&first) {
+                                clients
+                                    .serve(HandedOver {
+                                        stream,
+                                        first,
+                                        tls_principal: principal,
+                                        session: Some(session),
+                                        peer,
+                                    })
+                                    .await;
+                                return;
+                            }
                             if let Some(p) = session.principal() {
                                 tracing::debug!(%peer, principal = %p, "quorum peer authenticated");
                                 principal = p.clone();
@@ -617,10 +753,14 @@ pub async fn serve(
                     }
                 }
             };
+            let mut next = Some(first);
             loop {
-                let request: QuorumRequest = match read_frame(&mut stream).await {
-                    Ok(r) => r,
-                    Err(_) => break,
+                let frame = match next.take() {
+                    Some(frame) => Ok(frame),
+                    None => read_raw_frame(&mut stream, MAX_FRAME).await,
+                };
+                let Ok(request) = frame.and_then(|f| decode_frame::<QuorumRequest>(&f)) else {
+                    break;
                 };
                 // KIP-368's session lifetime: the peer logs in again on a
                 // new connection before it ends.
