@@ -21,8 +21,9 @@ use kafka_protocol::messages::alter_user_scram_credentials_request::{
 };
 use kafka_protocol::messages::describe_user_scram_credentials_request::UserName;
 use kafka_protocol::messages::{
-    AlterUserScramCredentialsRequest, ApiVersionsRequest, DescribeUserScramCredentialsRequest,
-    MetadataRequest, SaslAuthenticateRequest, SaslAuthenticateResponse, SaslHandshakeRequest,
+    AlterUserScramCredentialsRequest, ApiKey, ApiVersionsRequest, DescribeClusterRequest,
+    DescribeUserScramCredentialsRequest, MetadataRequest, SaslAuthenticateRequest,
+    SaslAuthenticateResponse, SaslHandshakeRequest,
 };
 use kafka_protocol::protocol::StrBytes;
 use rdkafka::client::ClientContext;
@@ -1206,6 +1207,64 @@ fn a_controller_with_a_wrong_password_cannot_join_the_quorum() {
     brokers.sort_unstable();
     assert_eq!(brokers, [1, 2], "the refused controller never registered");
     assert!(nodes[2].port(Duration::ZERO).is_none());
+}
+
+/// KIP-919 on a SASL CONTROLLER listener: an admin client that starts with
+/// ApiVersions, and one that logs in straight away as a quorum peer would,
+/// are both served the controller's APIs once logged in; a request before
+/// the login closes the connection, as on a broker listener.
+#[test]
+fn admin_clients_log_in_to_a_sasl_controller_listener() {
+    let quorum = PlainQuorum::new();
+    let users = "user_controller=\"quorum-secret\" user_admin=\"admin-secret\"";
+    let nodes: Vec<LoggedBroker> = (0..3)
+        .map(|i| quorum.launch(i, "controller", "quorum-secret", users, &[]))
+        .collect();
+    for node in &nodes {
+        assert!(
+            node.port(Duration::from_secs(30)).is_some(),
+            "{}",
+            node.log.lock().unwrap()
+        );
+    }
+    let describe_controllers = |client: &mut RawClient| {
+        client
+            .call(&DescribeClusterRequest::default().with_endpoint_type(2), 1)
+            .expect("DescribeCluster answered")
+    };
+
+    let mut polite = RawClient::connect(quorum.ports[0]);
+    let versions = polite
+        .call(
+            &ApiVersionsRequest::default()
+                .with_client_software_name(str("test"))
+                .with_client_software_version(str("1")),
+            3,
+        )
+        .expect("ApiVersions answered before the login");
+    assert!(versions
+        .api_keys
+        .iter()
+        .all(|k| k.api_key != ApiKey::Produce as i16));
+    assert_eq!(
+        plain_login(&mut polite, "admin", "admin-secret").error_code,
+        0
+    );
+    let cluster = describe_controllers(&mut polite);
+    assert_eq!(cluster.error_code, 0);
+    assert_eq!(cluster.brokers.len(), 3, "{cluster:?}");
+
+    let mut hasty = RawClient::connect(quorum.ports[1]);
+    assert_eq!(
+        plain_login(&mut hasty, "admin", "admin-secret").error_code,
+        0
+    );
+    assert_eq!(describe_controllers(&mut hasty).brokers.len(), 3);
+
+    let mut rude = RawClient::connect(quorum.ports[2]);
+    assert!(rude
+        .call(&DescribeClusterRequest::default().with_endpoint_type(2), 1)
+        .is_none());
 }
 
 /// A broker-only node logs in to the controllers over SASL like a
