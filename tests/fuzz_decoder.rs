@@ -49,6 +49,7 @@ fn note(size: usize) {
 
 // SAFETY: every call is passed on to the system allocator unchanged; the
 // only addition is a thread-local that does not allocate.
+#[allow(unsafe_code)]
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         note(layout.size());

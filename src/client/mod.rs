@@ -18,6 +18,8 @@ pub mod groups;
 pub mod interceptor;
 pub mod line_reader;
 pub mod log_dirs;
+// librdkafka's C API, for what the rdkafka crate does not wrap.
+#[allow(unsafe_code)]
 mod native;
 pub mod offset_spec;
 pub mod partitioner;

@@ -90,6 +90,8 @@ impl BufferedSocket {
     }
 }
 
+// Neither rustix nor socket2 sets SO_RCVLOWAT.
+#[allow(unsafe_code)]
 fn set_receive_low_water(socket: &TcpStream, bytes: usize) -> std::io::Result<()> {
     let value = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
     // SAFETY: the descriptor is the open socket `socket` borrows, and the

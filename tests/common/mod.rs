@@ -53,6 +53,8 @@ fn launch(dir: &Path, overrides: &[String]) -> Child {
     launch_limited(dir, overrides, None)
 }
 
+// pre_exec is unsafe: what runs between fork and exec must be.
+#[allow(unsafe_code)]
 fn launch_limited(dir: &Path, overrides: &[String], open_files: Option<u64>) -> Child {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_broker-start"));
     if let Some(limit) = open_files {
