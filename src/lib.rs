@@ -11,6 +11,8 @@ pub mod cluster;
 pub mod config;
 pub mod coordinator_records;
 pub mod group;
+#[cfg(test)]
+mod layering;
 pub mod log;
 pub mod metrics;
 pub mod partition;
