@@ -1,7 +1,8 @@
 //! What slow, idle and numerous clients may hold: connections.max.idle.ms,
 //! max.connections.per.ip and its overrides (changed without a restart),
 //! queued.max.request.bytes, and memory that follows the bytes a client
-//! sent rather than the sizes it announced.
+//! sent rather than the sizes it announced; and the request a handler's
+//! log lines come from.
 
 mod common;
 
@@ -11,9 +12,11 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use common::{create_topic, run_tool, wait_until, BrokerProcess, RawClient};
+use kafka_protocol::messages::create_topics_request::CreatableTopic;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::{
-    ApiKey, ApiVersionsRequest, BrokerId, FetchRequest, RequestHeader, TopicName,
+    ApiKey, ApiVersionsRequest, BrokerId, CreateTopicsRequest, FetchRequest, RequestHeader,
+    TopicName,
 };
 use kafka_protocol::protocol::{Encodable, StrBytes};
 
@@ -294,4 +297,55 @@ fn quiet_connections_hold_no_buffers() {
         per_connection < 16 * 1024,
         "each quiet connection holds {per_connection} bytes"
     );
+}
+
+/// What a handler logs carries its request (Kafka's request log fields):
+/// the API, version, correlation id, client id, peer and principal, as a
+/// span around the handler, on when the connection's target logs at debug.
+#[test]
+fn a_handlers_log_lines_name_the_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = common::LoggedBroker::launch_logging(
+        dir.path(),
+        &["listeners=PLAINTEXT://127.0.0.1:0".to_string()],
+        "info,gregor::server::connection=debug,openraft=off",
+    );
+    let port = broker
+        .port(Duration::from_secs(30))
+        .expect("the broker serves");
+    let created = RawClient::connect(port)
+        .with_client_id("span-test")
+        .call(
+            &CreateTopicsRequest::default()
+                .with_topics(vec![CreatableTopic::default()
+                    .with_name(TopicName(StrBytes::from_static_str("spanned")))
+                    .with_num_partitions(1)
+                    .with_replication_factor(1)])
+                .with_timeout_ms(10_000),
+            7,
+        )
+        .expect("CreateTopics answered");
+    assert_eq!(created.topics[0].error_code, 0);
+    let mut line = String::new();
+    let logged = wait_until(Duration::from_secs(10), || {
+        line = broker
+            .log
+            .lock()
+            .unwrap()
+            .lines()
+            .find(|l| l.contains("created topic"))
+            .unwrap_or_default()
+            .to_string();
+        !line.is_empty()
+    });
+    assert!(logged, "{}", broker.log.lock().unwrap());
+    for field in [
+        "request{api=CreateTopics",
+        "version=7",
+        "correlation_id=1",
+        "client_id=\"span-test\"",
+        "principal=User:ANONYMOUS",
+    ] {
+        assert!(line.contains(field), "{field} in {line}");
+    }
 }

@@ -15,6 +15,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
+use tracing::Instrument;
 
 use super::activity::{Activity, Busy};
 use super::authentication::{self, Answer, Gate};
@@ -438,6 +439,17 @@ async fn dispatch(
     let header_version = key.request_header_version(version);
     let header = RequestHeader::decode(&mut frame, header_version)
         .map_err(|e| format!("bad {key:?} v{version} request header: {e}"))?;
+    // What a handler logs names the request it serves (Kafka's request
+    // log fields). Disabled at the default level, a span costs one check.
+    let span = tracing::debug_span!(
+        "request",
+        api = ?key,
+        version,
+        correlation_id,
+        client_id = header.client_id.as_deref().unwrap_or(""),
+        %peer,
+        principal = %principal,
+    );
     let ctx = RequestContext {
         header,
         api_version: version,
@@ -450,10 +462,11 @@ async fn dispatch(
         request_size,
         mute: client.mute.clone(),
     };
-    tracing::trace!(%peer, ?key, version, correlation_id, "request");
+    tracing::trace!(parent: &span, "request");
     let future = endpoint
         .call(broker.clone(), ctx, frame, received)
-        .map_err(|e| format!("bad {key:?} v{version} request body: {e}"))?;
+        .map_err(|e| format!("bad {key:?} v{version} request body: {e}"))?
+        .instrument(span);
     // The request's bytes stay counted in queued.max.request.bytes until
     // its handler is done with them.
     let in_progress: (Busy, Option<OwnedSemaphorePermit>) = (activity.busy(), permit);
