@@ -226,3 +226,181 @@ impl Group {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use tokio::sync::oneshot;
+
+    use super::*;
+
+    fn member(id: &str, protocols: &[&str]) -> Member {
+        Member {
+            member_id: id.to_string(),
+            group_instance_id: None,
+            client_id: "client".to_string(),
+            client_host: "/127.0.0.1".to_string(),
+            session_timeout_ms: 10_000,
+            rebalance_timeout_ms: 30_000,
+            protocol_type: "consumer".to_string(),
+            protocols: protocols
+                .iter()
+                .map(|p| (p.to_string(), Bytes::new()))
+                .collect(),
+            assignment: Bytes::new(),
+            last_heartbeat: Instant::now(),
+            join_waiter: None,
+            sync_waiter: None,
+        }
+    }
+
+    fn offered(protocols: &[&str]) -> Vec<(String, Bytes)> {
+        protocols
+            .iter()
+            .map(|p| (p.to_string(), Bytes::new()))
+            .collect()
+    }
+
+    fn group_of(members: Vec<Member>) -> Group {
+        let mut group = Group::new("g");
+        group.protocol_type = Some("consumer".to_string());
+        for m in members {
+            group.members.insert(m.member_id.clone(), m);
+        }
+        group
+    }
+
+    #[test]
+    fn an_empty_group_takes_any_type_with_protocols() {
+        let group = Group::new("g");
+        assert!(group.accepts("consumer", &offered(&["range"])));
+        assert!(!group.accepts("", &offered(&["range"])));
+        assert!(!group.accepts("consumer", &[]));
+    }
+
+    #[test]
+    fn a_joiner_needs_the_groups_type_and_a_protocol_every_member_has() {
+        let group = group_of(vec![
+            member("a", &["range", "roundrobin"]),
+            member("b", &["roundrobin", "range"]),
+        ]);
+        assert!(group.accepts("consumer", &offered(&["sticky", "range"])));
+        assert!(!group.accepts("consumer", &offered(&["sticky"])));
+        assert!(!group.accepts("connect", &offered(&["range"])));
+    }
+
+    #[test]
+    fn the_protocol_most_members_prefer_wins_among_those_all_support() {
+        let group = group_of(vec![
+            member("a", &["sticky", "range", "roundrobin"]),
+            member("b", &["roundrobin", "range"]),
+            member("c", &["roundrobin", "sticky", "range"]),
+        ]);
+        // sticky is not supported by b, so a votes for its next choice.
+        assert_eq!(group.select_protocol().as_deref(), Some("roundrobin"));
+        let group = group_of(vec![
+            member("a", &["range", "roundrobin"]),
+            member("b", &["range", "roundrobin"]),
+            member("c", &["roundrobin", "range"]),
+        ]);
+        assert_eq!(group.select_protocol().as_deref(), Some("range"));
+        assert_eq!(Group::new("g").select_protocol(), None);
+    }
+
+    #[test]
+    fn removing_the_leader_hands_leadership_on_and_frees_its_instance_id() {
+        let mut a = member("a", &["range"]);
+        a.group_instance_id = Some("instance-a".to_string());
+        let mut group = group_of(vec![a, member("b", &["range"])]);
+        group
+            .static_members
+            .insert("instance-a".to_string(), "a".to_string());
+        group.leader_id = Some("a".to_string());
+        assert!(group.remove_member("a").is_some());
+        assert_eq!(group.leader_id.as_deref(), Some("b"));
+        assert!(group.static_members.is_empty());
+        assert!(group.remove_member("a").is_none());
+        group.remove_member("b");
+        assert_eq!(group.leader_id, None);
+    }
+
+    #[test]
+    fn a_replaced_static_members_instance_id_stays_with_its_new_member() {
+        let mut old = member("old", &["range"]);
+        old.group_instance_id = Some("instance".to_string());
+        let mut group = group_of(vec![old]);
+        // The instance rejoined under a new member id before the old one left.
+        group
+            .static_members
+            .insert("instance".to_string(), "new".to_string());
+        group.remove_member("old");
+        assert_eq!(
+            group.static_members.get("instance").map(String::as_str),
+            Some("new")
+        );
+    }
+
+    #[test]
+    fn member_checks_come_in_kafkas_order() {
+        let mut group = group_of(vec![member("a", &["range"])]);
+        group.generation_id = 3;
+        group
+            .static_members
+            .insert("instance".to_string(), "a".to_string());
+        // A fenced instance is reported before an unknown member id.
+        assert_eq!(
+            group.check_member(3, "ghost", Some("instance")),
+            Err(ResponseError::FencedInstanceId)
+        );
+        assert_eq!(
+            group.check_member(3, "ghost", None),
+            Err(ResponseError::UnknownMemberId)
+        );
+        assert_eq!(
+            group.check_member(2, "a", Some("instance")),
+            Err(ResponseError::IllegalGeneration)
+        );
+        assert_eq!(group.check_member(3, "a", Some("instance")), Ok(()));
+    }
+
+    #[test]
+    fn all_have_joined_only_when_nobody_is_pending_and_every_member_waits() {
+        let (tx_a, _rx_a) = oneshot::channel();
+        let mut a = member("a", &["range"]);
+        a.join_waiter = Some(tx_a);
+        let mut group = group_of(vec![a, member("b", &["range"])]);
+        assert!(!group.all_members_joined());
+        let (tx_b, _rx_b) = oneshot::channel();
+        group.members.get_mut("b").unwrap().join_waiter = Some(tx_b);
+        assert!(group.all_members_joined());
+        group.pending_members.insert("c".to_string());
+        assert!(!group.all_members_joined());
+    }
+
+    #[test]
+    fn the_rebalance_waits_for_the_slowest_member() {
+        let mut slow = member("slow", &["range"]);
+        slow.rebalance_timeout_ms = 90_000;
+        let group = group_of(vec![member("a", &["range"]), slow]);
+        assert_eq!(group.rebalance_timeout_ms(), 90_000);
+        assert_eq!(Group::new("g").rebalance_timeout_ms(), 0);
+    }
+
+    #[test]
+    fn the_initial_delay_extends_only_while_members_arrive_and_time_is_left() {
+        let mut delay = InitialDelay {
+            until: Instant::now(),
+            remaining_ms: 5_000,
+            new_member_added: true,
+        };
+        assert_eq!(delay.extend(3_000), Some(3_000));
+        assert!(delay.is_running());
+        // Nobody came during that one.
+        assert_eq!(delay.extend(3_000), None);
+        delay.new_member_added = true;
+        // Only what is left of the rebalance timeout.
+        assert_eq!(delay.extend(3_000), Some(2_000));
+        delay.new_member_added = true;
+        assert_eq!(delay.extend(3_000), None);
+    }
+}
