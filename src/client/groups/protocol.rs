@@ -6,6 +6,11 @@
 //! comes back after a DescribeConsumerGroups that timed out while it was
 //! down. Here every call opens its own connections, so a restarted broker
 //! is simply connected to again.
+//!
+//! A group request answered COORDINATOR_LOAD_IN_PROGRESS,
+//! COORDINATOR_NOT_AVAILABLE or NOT_COORDINATOR is sent again, to the
+//! coordinator found anew, with Kafka's backoff until the command's
+//! timeout (see `retry`).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -29,6 +34,7 @@ use super::{
 use crate::client::config::ClientSettings;
 use crate::client::error::{ClientError, Result};
 use crate::client::native::{OffsetQuery, TopicPartition};
+use crate::client::retry::{coordinator_moving, Backoff};
 use crate::client::wire::Connection;
 
 /// The connections of one round of questions, by broker address; the
@@ -37,6 +43,9 @@ pub struct Cluster {
     settings: ClientSettings,
     bootstrap: String,
     connections: HashMap<String, Connection>,
+    /// When the command's timeout ends: a coordinator loading or moving
+    /// is asked again until then.
+    deadline: tokio::time::Instant,
 }
 
 fn refused(context: String, code: i16, message: Option<StrBytes>) -> Result<()> {
@@ -56,13 +65,19 @@ fn group_id(group: &str) -> GroupId {
 
 impl Cluster {
     pub async fn connect(settings: &ClientSettings) -> Result<Cluster> {
+        let deadline = tokio::time::Instant::now() + settings.timeout;
         let connection = Connection::to_bootstrap(settings).await?;
         let bootstrap = connection.address().to_string();
         Ok(Cluster {
             settings: settings.clone(),
             connections: HashMap::from([(bootstrap.clone(), connection)]),
             bootstrap,
+            deadline,
         })
+    }
+
+    fn backoff(&self) -> Backoff {
+        Backoff::until(self.deadline)
     }
 
     async fn at(&mut self, address: &str) -> Result<&mut Connection> {
@@ -95,7 +110,14 @@ impl Cluster {
         let brokers = self.bootstrap().list_brokers().await?;
         let mut listings = GroupListings::default();
         for (node, address) in brokers {
-            match self.list_groups_at(&address, states, types).await {
+            let mut backoff = self.backoff();
+            let listed = loop {
+                match self.list_groups_at(&address, states, types).await {
+                    Err(e) if backoff.retry(&e).await => continue,
+                    listed => break listed,
+                }
+            };
+            match listed {
                 Ok(groups) => listings.groups.extend(groups),
                 Err(e) => listings
                     .failures
@@ -230,7 +252,9 @@ impl Cluster {
 
     /// DeleteGroups at each group's coordinator, all of a coordinator's
     /// groups in one request; what became of each group, in the order
-    /// given. A coordinator that cannot be asked fails only its groups.
+    /// given. A coordinator that cannot be asked fails only its groups;
+    /// groups whose coordinator is loading or has moved are asked again,
+    /// of the coordinator found anew, until the deadline.
     pub async fn delete_groups(&mut self, groups: &[String]) -> Result<Vec<GroupDeletion>> {
         let mut wanted: Vec<String> = Vec::with_capacity(groups.len());
         for g in groups {
@@ -238,16 +262,41 @@ impl Cluster {
                 wanted.push(g.clone());
             }
         }
-        let mut errors: HashMap<String, String> = HashMap::new();
+        let mut errors: HashMap<String, ClientError> = HashMap::new();
+        let mut pending = wanted.clone();
+        let mut backoff = self.backoff();
+        loop {
+            errors.extend(self.delete_groups_once(&pending).await?);
+            pending.retain(|g| errors.get(g).is_some_and(coordinator_moving));
+            if pending.is_empty() || !backoff.wait().await {
+                break;
+            }
+        }
+        Ok(wanted
+            .into_iter()
+            .map(|group| GroupDeletion {
+                error: errors.remove(&group).map(|e| e.to_string()),
+                group,
+            })
+            .collect())
+    }
+
+    /// One round of DeleteGroups: why each group that was not deleted
+    /// was not.
+    async fn delete_groups_once(
+        &mut self,
+        groups: &[String],
+    ) -> Result<HashMap<String, ClientError>> {
+        let mut errors: HashMap<String, ClientError> = HashMap::new();
         let mut by_coordinator: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for (group, coordinator) in self.coordinators(&wanted).await? {
+        for (group, coordinator) in self.coordinators(groups).await? {
             match coordinator {
                 Ok(c) => by_coordinator
                     .entry(format!("{}:{}", c.host, c.port))
                     .or_default()
                     .push(group),
                 Err(e) => {
-                    errors.insert(group, e.to_string());
+                    errors.insert(group, e);
                 }
             }
         }
@@ -262,7 +311,10 @@ impl Cluster {
                 Ok(response) => response.results,
                 Err(e) => {
                     for g in groups {
-                        errors.insert(g.clone(), format!("cannot delete group '{g}': {e}"));
+                        errors.insert(
+                            g.clone(),
+                            ClientError::Invalid(format!("cannot delete group '{g}': {e}")),
+                        );
                     }
                     continue;
                 }
@@ -274,21 +326,15 @@ impl Cluster {
             for g in groups {
                 let context = format!("cannot delete group '{g}'");
                 let failure = match codes.remove(&g) {
-                    None => Some(format!("{context}: no answer for it")),
-                    Some(code) => refused(context, code, None).err().map(|e| e.to_string()),
+                    None => Some(ClientError::Invalid(format!("{context}: no answer for it"))),
+                    Some(code) => refused(context, code, None).err(),
                 };
                 if let Some(failure) = failure {
                     errors.insert(g, failure);
                 }
             }
         }
-        Ok(wanted
-            .into_iter()
-            .map(|group| GroupDeletion {
-                error: errors.remove(&group),
-                group,
-            })
-            .collect())
+        Ok(errors)
     }
 
     async fn at_coordinator(&mut self, coordinator: &Coordinator) -> Result<&mut Connection> {
@@ -299,8 +345,19 @@ impl Cluster {
     /// The group as its coordinator describes it: through
     /// ConsumerGroupDescribe for a group of KIP-848's protocol, else
     /// DescribeGroups, as Kafka's admin client falls back. A group the
-    /// coordinator does not know comes back Dead.
+    /// coordinator does not know comes back Dead. A coordinator loading
+    /// or moved is found and asked again until the deadline.
     pub async fn describe_group(&mut self, group: &str) -> Result<GroupDescription> {
+        let mut backoff = self.backoff();
+        loop {
+            match self.describe_group_once(group).await {
+                Err(e) if backoff.retry(&e).await => continue,
+                described => return described,
+            }
+        }
+    }
+
+    async fn describe_group_once(&mut self, group: &str) -> Result<GroupDescription> {
         let coordinator = self.coordinator(group).await?;
         let connection = self.at_coordinator(&coordinator).await?;
         let context = format!("cannot describe consumer group '{group}'");
@@ -409,8 +466,22 @@ impl Cluster {
     }
 
     /// OffsetFetch at the coordinator: every partition `group` has
-    /// committed an offset for, and the offset.
+    /// committed an offset for, and the offset; retried as
+    /// `describe_group` is.
     pub async fn committed_offsets(
+        &mut self,
+        group: &str,
+    ) -> Result<BTreeMap<TopicPartition, i64>> {
+        let mut backoff = self.backoff();
+        loop {
+            match self.committed_offsets_once(group).await {
+                Err(e) if backoff.retry(&e).await => continue,
+                offsets => return offsets,
+            }
+        }
+    }
+
+    async fn committed_offsets_once(
         &mut self,
         group: &str,
     ) -> Result<BTreeMap<TopicPartition, i64>> {
