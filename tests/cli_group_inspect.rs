@@ -321,7 +321,42 @@ async fn both_protocols_are_listed_described_and_protected() {
             "{}",
             refused.stderr
         );
+
+        // Each partition says why it kept its offset, by Kafka's name.
+        let kept = inspect(
+            &bs,
+            &["delete-offsets", "-g", group, "-t", "shared:0,1", "-y"],
+        );
+        assert_eq!(kept.code, Some(1), "{}", kept.stdout);
+        let statuses: Vec<&str> = kept.stdout.lines().skip(1).collect();
+        assert_eq!(statuses.len(), 2, "{}", kept.stdout);
+        assert!(
+            statuses
+                .iter()
+                .all(|l| l.ends_with("Error: GroupSubscribedToTopic")),
+            "{}",
+            kept.stdout
+        );
+        assert!(
+            kept.stderr.contains("2 of 2 offsets were not deleted"),
+            "{}",
+            kept.stderr
+        );
     }
+
+    // A group the coordinator does not know fails as a whole.
+    let unknown = inspect(
+        &bs,
+        &["delete-offsets", "-g", "nobody", "-t", "shared", "-y"],
+    );
+    assert_eq!(unknown.code, Some(1));
+    assert!(
+        unknown
+            .stderr
+            .contains("cannot delete offsets of group 'nobody': GroupIdNotFound"),
+        "{}",
+        unknown.stderr
+    );
 }
 
 /// `--watch 1` prints the lag table again every second and stops cleanly

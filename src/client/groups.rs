@@ -3,7 +3,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use rdkafka::types::RDKafkaErrorCode;
 use serde::Serialize;
 
 use super::admin::Admin;
@@ -324,9 +323,9 @@ pub struct GroupDeletion {
 #[derive(Clone, Debug)]
 pub struct OffsetDeletion {
     pub partition: TopicPartition,
-    /// Why the partition kept its offset (GroupSubscribedToTopic while the
-    /// group still reads the topic).
-    pub error: Option<RDKafkaErrorCode>,
+    /// Why the partition kept its offset (GroupSubscribedToTopic while
+    /// the group still reads the topic).
+    pub error: Option<String>,
 }
 
 impl Admin {
@@ -395,13 +394,21 @@ impl Admin {
             .await
     }
 
-    /// ListOffsets for every partition in one batch, as kafka-get-offsets.sh
-    /// and the lag computations ask it; -1 where no record answers a time.
+    /// ListOffsets for every partition, to each partition's leader, as
+    /// kafka-get-offsets.sh and the lag computations ask it; -1 where no
+    /// record answers a time. Over the tools' own connection whenever it
+    /// can honour the security settings, else through librdkafka.
     pub async fn list_offsets(
         &self,
         partitions: Vec<TopicPartition>,
         query: OffsetQuery,
     ) -> Result<BTreeMap<TopicPartition, i64>> {
+        if wire::supports(&self.settings) {
+            return protocol::Cluster::connect(&self.settings)
+                .await?
+                .list_offsets(&partitions, query)
+                .await;
+        }
         let timeout = self.settings.timeout;
         self.blocking(move |_, handle| native::list_offsets(handle, &partitions, query, timeout))
             .await
@@ -595,11 +602,19 @@ impl Admin {
 
     /// Commits a planned reset; the group must still be inactive, which the
     /// broker checks too (a member's commit would be refused otherwise).
+    /// Over the tools' own connection whenever it can honour the security
+    /// settings, else through librdkafka.
     pub async fn execute_offset_reset(&self, group: &str, plan: &[OffsetReset]) -> Result<()> {
         let offsets: BTreeMap<TopicPartition, i64> = plan
             .iter()
             .map(|r| ((r.topic.clone(), r.partition), r.new_offset))
             .collect();
+        if wire::supports(&self.settings) {
+            return protocol::Cluster::connect(&self.settings)
+                .await?
+                .commit_offsets(group, &offsets)
+                .await;
+        }
         let group = group.to_string();
         let timeout = self.settings.timeout;
         self.blocking(move |_, handle| {
@@ -643,13 +658,21 @@ impl Admin {
             .collect())
     }
 
-    /// OffsetDelete for the partitions `--topic T[:P,...]` names.
+    /// OffsetDelete for the partitions `--topic T[:P,...]` names: over
+    /// the tools' own connection whenever it can honour the security
+    /// settings, else through librdkafka.
     pub async fn delete_offsets(
         &self,
         group: &str,
         topics: &[(String, Option<Vec<i32>>)],
     ) -> Result<Vec<OffsetDeletion>> {
         let partitions = self.scope_partitions(topics).await?;
+        if wire::supports(&self.settings) {
+            return protocol::Cluster::connect(&self.settings)
+                .await?
+                .delete_offsets(group, &partitions)
+                .await;
+        }
         let group = group.to_string();
         let timeout = self.settings.timeout;
         self.blocking(move |_, handle| {

@@ -3,7 +3,8 @@
 //! client does: again after `retry.backoff.ms` (100 ms), doubling up to
 //! `retry.backoff.max.ms` (1 s) with 20% jitter (KIP-580), until the
 //! command's timeout. Each attempt finds the coordinator anew, so
-//! NOT_COORDINATOR is answered by asking where the group went.
+//! NOT_COORDINATOR is answered by asking where the group went; a partition
+//! whose leader moved is looked up again the same way.
 
 use std::time::Duration;
 
@@ -28,6 +29,22 @@ pub fn coordinator_moving(error: &ClientError) -> bool {
         ResponseError::CoordinatorLoadInProgress,
         ResponseError::CoordinatorNotAvailable,
         ResponseError::NotCoordinator,
+    ]
+    .iter()
+    .any(|e| e.code() == *code)
+}
+
+/// Whether `error` says a partition's leader moved or is being elected:
+/// a later attempt, after reading the leaders again, may succeed.
+pub fn leader_moving(error: &ClientError) -> bool {
+    let ClientError::Protocol { code, .. } = error else {
+        return false;
+    };
+    [
+        ResponseError::NotLeaderOrFollower,
+        ResponseError::LeaderNotAvailable,
+        ResponseError::FencedLeaderEpoch,
+        ResponseError::UnknownLeaderEpoch,
     ]
     .iter()
     .any(|e| e.code() == *code)
@@ -102,6 +119,19 @@ mod tests {
         )));
         assert!(!coordinator_moving(&protocol(ResponseError::NonEmptyGroup)));
         assert!(!coordinator_moving(&ClientError::Invalid("x".into())));
+        assert!(!coordinator_moving(&protocol(
+            ResponseError::NotLeaderOrFollower
+        )));
+    }
+
+    #[test]
+    fn a_leader_moving_is_told_from_other_partition_errors() {
+        assert!(leader_moving(&protocol(ResponseError::NotLeaderOrFollower)));
+        assert!(leader_moving(&protocol(ResponseError::LeaderNotAvailable)));
+        assert!(!leader_moving(&protocol(ResponseError::NotCoordinator)));
+        assert!(!leader_moving(&protocol(
+            ResponseError::UnknownTopicOrPartition
+        )));
     }
 
     #[test]

@@ -19,22 +19,28 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::list_groups_response::ListedGroup;
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
+use kafka_protocol::messages::offset_commit_request::{
+    OffsetCommitRequestPartition, OffsetCommitRequestTopic,
+};
+use kafka_protocol::messages::offset_delete_request::{
+    OffsetDeleteRequestPartition, OffsetDeleteRequestTopic,
+};
 use kafka_protocol::messages::offset_fetch_request::OffsetFetchRequestGroup;
 use kafka_protocol::messages::{
     ConsumerGroupDescribeRequest, ConsumerProtocolAssignment, DeleteGroupsRequest,
     DescribeGroupsRequest, FindCoordinatorRequest, GroupId, ListGroupsRequest, ListOffsetsRequest,
-    MetadataRequest, OffsetFetchRequest, TopicName,
+    MetadataRequest, OffsetCommitRequest, OffsetDeleteRequest, OffsetFetchRequest, TopicName,
 };
 use kafka_protocol::protocol::{Decodable, StrBytes};
 
 use super::{
     Coordinator, GroupDeletion, GroupDescription, GroupListing, GroupListings, GroupMember,
-    GroupType,
+    GroupType, OffsetDeletion,
 };
 use crate::client::config::ClientSettings;
 use crate::client::error::{ClientError, Result};
 use crate::client::native::{OffsetQuery, TopicPartition};
-use crate::client::retry::{coordinator_moving, Backoff};
+use crate::client::retry::{coordinator_moving, leader_moving, Backoff};
 use crate::client::wire::Connection;
 
 /// The connections of one round of questions, by broker address; the
@@ -61,6 +67,19 @@ fn refused(context: String, code: i16, message: Option<StrBytes>) -> Result<()> 
 
 fn group_id(group: &str) -> GroupId {
     GroupId(StrBytes::from_string(group.to_string()))
+}
+
+fn topic_name(topic: &str) -> TopicName {
+    TopicName(StrBytes::from_string(topic.to_string()))
+}
+
+/// A partition's error under Kafka's name for it, as `ClientError`
+/// names the codes of whole requests.
+fn partition_error(code: i16) -> Option<String> {
+    ResponseError::try_from_code(code).map(|e| match e {
+        ResponseError::Unknown(code) => format!("error code {code}"),
+        known => known.to_string(),
+    })
 }
 
 impl Cluster {
@@ -532,10 +551,154 @@ impl Cluster {
         Ok(offsets)
     }
 
+    /// OffsetCommit of `offsets` at the coordinator as no member of the
+    /// group (generation -1, no member id), as Kafka's
+    /// AlterConsumerGroupOffsets commits them: the broker refuses it while
+    /// the group has members. Retried as `describe_group` is.
+    pub async fn commit_offsets(
+        &mut self,
+        group: &str,
+        offsets: &BTreeMap<TopicPartition, i64>,
+    ) -> Result<()> {
+        let mut backoff = self.backoff();
+        loop {
+            match self.commit_offsets_once(group, offsets).await {
+                Err(e) if backoff.retry(&e).await => continue,
+                committed => return committed,
+            }
+        }
+    }
+
+    async fn commit_offsets_once(
+        &mut self,
+        group: &str,
+        offsets: &BTreeMap<TopicPartition, i64>,
+    ) -> Result<()> {
+        let context = format!("cannot commit offsets for group '{group}'");
+        let mut topics: BTreeMap<&str, Vec<OffsetCommitRequestPartition>> = BTreeMap::new();
+        for ((topic, partition), offset) in offsets {
+            topics.entry(topic.as_str()).or_default().push(
+                OffsetCommitRequestPartition::default()
+                    .with_partition_index(*partition)
+                    .with_committed_offset(*offset),
+            );
+        }
+        let request = OffsetCommitRequest::default()
+            .with_group_id(group_id(group))
+            .with_topics(
+                topics
+                    .into_iter()
+                    .map(|(topic, partitions)| {
+                        OffsetCommitRequestTopic::default()
+                            .with_name(topic_name(topic))
+                            .with_partitions(partitions)
+                    })
+                    .collect(),
+            );
+        let coordinator = self.coordinator(group).await?;
+        let connection = self.at_coordinator(&coordinator).await?;
+        let response = connection.call(&request, 2).await?;
+        for t in &response.topics {
+            for p in &t.partitions {
+                refused(
+                    format!("{context} on {}-{}", t.name.0, p.partition_index),
+                    p.error_code,
+                    None,
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    /// OffsetDelete at the coordinator: each partition's outcome, since
+    /// Kafka refuses partitions of topics the group still subscribes to
+    /// (GROUP_SUBSCRIBED_TO_TOPIC) and deletes the others. An error for
+    /// the whole group (GROUP_ID_NOT_FOUND, NON_EMPTY_GROUP) fails the
+    /// call; retried as `describe_group` is.
+    pub async fn delete_offsets(
+        &mut self,
+        group: &str,
+        partitions: &[TopicPartition],
+    ) -> Result<Vec<OffsetDeletion>> {
+        let mut backoff = self.backoff();
+        loop {
+            match self.delete_offsets_once(group, partitions).await {
+                Err(e) if backoff.retry(&e).await => continue,
+                deleted => return deleted,
+            }
+        }
+    }
+
+    async fn delete_offsets_once(
+        &mut self,
+        group: &str,
+        partitions: &[TopicPartition],
+    ) -> Result<Vec<OffsetDeletion>> {
+        let context = format!("cannot delete offsets of group '{group}'");
+        let mut topics: BTreeMap<&str, Vec<OffsetDeleteRequestPartition>> = BTreeMap::new();
+        for (topic, partition) in partitions {
+            topics
+                .entry(topic.as_str())
+                .or_default()
+                .push(OffsetDeleteRequestPartition::default().with_partition_index(*partition));
+        }
+        let request = OffsetDeleteRequest::default()
+            .with_group_id(group_id(group))
+            .with_topics(
+                topics
+                    .into_iter()
+                    .map(|(topic, partitions)| {
+                        OffsetDeleteRequestTopic::default()
+                            .with_name(topic_name(topic))
+                            .with_partitions(partitions)
+                    })
+                    .collect(),
+            );
+        let coordinator = self.coordinator(group).await?;
+        let connection = self.at_coordinator(&coordinator).await?;
+        let response = connection.call(&request, 0).await?;
+        refused(context, response.error_code, None)?;
+        let mut outcomes: HashMap<TopicPartition, i16> = response
+            .topics
+            .iter()
+            .flat_map(|t| {
+                t.partitions
+                    .iter()
+                    .map(|p| ((t.name.0.to_string(), p.partition_index), p.error_code))
+            })
+            .collect();
+        Ok(partitions
+            .iter()
+            .map(|tp| OffsetDeletion {
+                partition: tp.clone(),
+                error: match outcomes.remove(tp) {
+                    None => Some("no answer for it".to_string()),
+                    Some(code) => partition_error(code),
+                },
+            })
+            .collect())
+    }
+
     /// ListOffsets for every partition, each asked of its leader as
     /// Metadata names it. A partition of a topic that no longer exists
     /// is left out; a time no record reaches gives -1, as Kafka answers.
+    /// A leader that moved or is being elected is looked up again until
+    /// the deadline, as Kafka's admin client does.
     pub async fn list_offsets(
+        &mut self,
+        partitions: &[TopicPartition],
+        query: OffsetQuery,
+    ) -> Result<BTreeMap<TopicPartition, i64>> {
+        let mut backoff = self.backoff();
+        loop {
+            match self.list_offsets_once(partitions, query).await {
+                Err(e) if leader_moving(&e) && backoff.wait().await => continue,
+                offsets => return offsets,
+            }
+        }
+    }
+
+    async fn list_offsets_once(
         &mut self,
         partitions: &[TopicPartition],
         query: OffsetQuery,
