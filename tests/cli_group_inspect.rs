@@ -19,6 +19,7 @@ use rdkafka::{Offset, TopicPartitionList};
 use serde_json::Value;
 
 const INSPECT: &str = env!("CARGO_BIN_EXE_group-inspect");
+const TOPIC_ADMIN: &str = env!("CARGO_BIN_EXE_topic-admin");
 const GROUP_BROKER: &[&str] = &["group.initial.rebalance.delay.ms=0"];
 const HOUR_MS: i64 = 3_600_000;
 
@@ -248,6 +249,24 @@ async fn lag_before_and_after_a_commit_then_resets_and_deletes() {
     );
     assert!(deleted.ok().contains("Deleted"), "{}", deleted.stdout);
     assert_eq!(committed(&bs, "readers"), vec![(0, Some(0)), (1, Some(10))]);
+
+    // The records at the committed offset are deleted: the oldest left
+    // tells how far behind the group is.
+    let trim = [
+        "delete-records",
+        "-t",
+        "lagging",
+        "--partition",
+        "0",
+        "--offset",
+        "3",
+        "--yes",
+    ];
+    run_tool(TOPIC_ADMIN, &bs, &trim, b"").ok();
+    let (partition, current, _, lag_time) = lag_rows(&described(&bs, "readers"))[0];
+    assert_eq!((partition, current), (0, Some(0)));
+    let age = lag_time.expect("a lag time from the log start");
+    assert!((HOUR_MS..HOUR_MS + 300_000).contains(&age), "{age}");
 
     let unconfirmed = inspect(&bs, &["delete", "-g", "readers"]);
     assert_eq!(unconfirmed.code, Some(1));

@@ -202,6 +202,19 @@ impl GroupLag {
     }
 }
 
+/// The committed offsets short of the log end: the records whose age
+/// LAG-TIME tells.
+fn behind(
+    committed: &BTreeMap<TopicPartition, i64>,
+    ends: &BTreeMap<TopicPartition, i64>,
+) -> BTreeMap<TopicPartition, i64> {
+    committed
+        .iter()
+        .filter(|(tp, offset)| ends.get(*tp).is_some_and(|end| end > offset))
+        .map(|(tp, offset)| (tp.clone(), *offset))
+        .collect()
+}
+
 /// The partitions a lag table shows: those the group has committed an
 /// offset for or has assigned to a member.
 fn lag_partitions(
@@ -421,36 +434,38 @@ impl Admin {
     /// Over the tools' own connection whenever it can honour the security
     /// settings, so that `describe --watch` lives through a broker restart.
     pub async fn group_lag(&self, group: &str) -> Result<GroupLag> {
-        let (description, committed, partitions, ends) = if wire::supports(&self.settings) {
-            let mut cluster = protocol::Cluster::connect(&self.settings).await?;
-            let description = cluster.describe_group(group).await?;
-            let committed = cluster.committed_offsets(group).await?;
-            let partitions = lag_partitions(&description, &committed);
-            let ends = cluster
-                .list_offsets(
-                    &partitions.iter().cloned().collect::<Vec<_>>(),
-                    OffsetQuery::Latest,
-                )
-                .await?;
-            (description, committed, partitions, ends)
-        } else {
-            let description = self.describe_group(group).await?;
-            let committed = self.committed_offsets(group).await?;
-            let partitions = lag_partitions(&description, &committed);
-            let ends = self
-                .list_offsets(partitions.iter().cloned().collect(), OffsetQuery::Latest)
-                .await?;
-            (description, committed, partitions, ends)
-        };
-        let behind: BTreeMap<TopicPartition, i64> = committed
-            .iter()
-            .filter(|(tp, offset)| ends.get(*tp).is_some_and(|end| end > offset))
-            .map(|(tp, offset)| (tp.clone(), *offset))
-            .collect();
-        let settings = self.settings.clone();
-        let timestamps = tokio::task::spawn_blocking(move || record_timestamps(&settings, &behind))
-            .await
-            .map_err(|e| ClientError::Invalid(format!("cannot read record timestamps: {e}")))??;
+        let (description, committed, partitions, ends, timestamps) =
+            if wire::supports(&self.settings) {
+                let mut cluster = protocol::Cluster::connect(&self.settings).await?;
+                let description = cluster.describe_group(group).await?;
+                let committed = cluster.committed_offsets(group).await?;
+                let partitions = lag_partitions(&description, &committed);
+                let ends = cluster
+                    .list_offsets(
+                        &partitions.iter().cloned().collect::<Vec<_>>(),
+                        OffsetQuery::Latest,
+                    )
+                    .await?;
+                let timestamps = cluster
+                    .record_timestamps(&behind(&committed, &ends))
+                    .await?;
+                (description, committed, partitions, ends, timestamps)
+            } else {
+                let description = self.describe_group(group).await?;
+                let committed = self.committed_offsets(group).await?;
+                let partitions = lag_partitions(&description, &committed);
+                let ends = self
+                    .list_offsets(partitions.iter().cloned().collect(), OffsetQuery::Latest)
+                    .await?;
+                let (settings, behind) = (self.settings.clone(), behind(&committed, &ends));
+                let timestamps =
+                    tokio::task::spawn_blocking(move || record_timestamps(&settings, &behind))
+                        .await
+                        .map_err(|e| {
+                            ClientError::Invalid(format!("cannot read record timestamps: {e}"))
+                        })??;
+                (description, committed, partitions, ends, timestamps)
+            };
         let now = now_ms();
         let partitions = partitions
             .into_iter()

@@ -16,6 +16,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use bytes::{Buf, Bytes};
 use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::list_groups_response::ListedGroup;
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
@@ -28,10 +29,12 @@ use kafka_protocol::messages::offset_delete_request::{
 use kafka_protocol::messages::offset_fetch_request::OffsetFetchRequestGroup;
 use kafka_protocol::messages::{
     ConsumerGroupDescribeRequest, ConsumerProtocolAssignment, DeleteGroupsRequest,
-    DescribeGroupsRequest, FindCoordinatorRequest, GroupId, ListGroupsRequest, ListOffsetsRequest,
-    MetadataRequest, OffsetCommitRequest, OffsetDeleteRequest, OffsetFetchRequest, TopicName,
+    DescribeGroupsRequest, FetchRequest, FindCoordinatorRequest, GroupId, ListGroupsRequest,
+    ListOffsetsRequest, MetadataRequest, OffsetCommitRequest, OffsetDeleteRequest,
+    OffsetFetchRequest, TopicName,
 };
 use kafka_protocol::protocol::{Decodable, StrBytes};
+use kafka_protocol::records::RecordBatchDecoder;
 
 use super::{
     Coordinator, GroupDeletion, GroupDescription, GroupListing, GroupListings, GroupMember,
@@ -42,6 +45,13 @@ use crate::client::error::{ClientError, Result};
 use crate::client::native::{OffsetQuery, TopicPartition};
 use crate::client::retry::{coordinator_moving, leader_moving, Backoff};
 use crate::client::wire::Connection;
+
+/// Where partitions' leaders are (see `Cluster::placement`).
+struct Placement {
+    /// Leader address -> topic -> partitions.
+    by_leader: BTreeMap<String, BTreeMap<String, Vec<i32>>>,
+    topic_ids: HashMap<String, uuid::Uuid>,
+}
 
 /// The connections of one round of questions, by broker address; the
 /// first is to the bootstrap server that answered.
@@ -679,6 +689,68 @@ impl Cluster {
             .collect())
     }
 
+    /// Where each partition's leader is, as the bootstrap server's
+    /// Metadata says: the partitions by leader address, and the topics'
+    /// ids. A partition of a topic that no longer exists is left out; one
+    /// without a leader fails with LEADER_NOT_AVAILABLE (`what` and the
+    /// partition as context), which a later attempt may not.
+    async fn placement(&mut self, partitions: &[TopicPartition], what: &str) -> Result<Placement> {
+        let mut topics: Vec<&str> = partitions.iter().map(|(t, _)| t.as_str()).collect();
+        topics.sort_unstable();
+        topics.dedup();
+        let request = MetadataRequest::default()
+            .with_allow_auto_topic_creation(false)
+            .with_topics(Some(
+                topics
+                    .iter()
+                    .map(|t| {
+                        MetadataRequestTopic::default()
+                            .with_name(Some(TopicName(StrBytes::from_string(t.to_string()))))
+                    })
+                    .collect(),
+            ));
+        let metadata = self.bootstrap().call(&request, 4).await?;
+        let brokers: HashMap<i32, String> = metadata
+            .brokers
+            .iter()
+            .map(|b| (b.node_id.0, format!("{}:{}", b.host.as_str(), b.port)))
+            .collect();
+        let mut leaders: HashMap<TopicPartition, i32> = HashMap::new();
+        let mut topic_ids = HashMap::new();
+        for t in &metadata.topics {
+            let name = t.name.as_ref().map(|n| n.0.to_string()).unwrap_or_default();
+            if t.error_code == ResponseError::UnknownTopicOrPartition.code() {
+                continue;
+            }
+            topic_ids.insert(name.clone(), t.topic_id);
+            refused(format!("Metadata for {name}"), t.error_code, None)?;
+            for p in &t.partitions {
+                leaders.insert((name.clone(), p.partition_index), p.leader_id.0);
+            }
+        }
+        let mut by_leader: BTreeMap<String, BTreeMap<String, Vec<i32>>> = BTreeMap::new();
+        for tp @ (topic, partition) in partitions {
+            let Some(leader) = leaders.get(tp) else {
+                continue;
+            };
+            let address = brokers.get(leader).ok_or_else(|| ClientError::Protocol {
+                context: format!("{what} {topic}-{partition}"),
+                code: ResponseError::LeaderNotAvailable.code(),
+                message: None,
+            })?;
+            by_leader
+                .entry(address.clone())
+                .or_default()
+                .entry(topic.clone())
+                .or_default()
+                .push(*partition);
+        }
+        Ok(Placement {
+            by_leader,
+            topic_ids,
+        })
+    }
+
     /// ListOffsets for every partition, each asked of its leader as
     /// Metadata names it. A partition of a topic that no longer exists
     /// is left out; a time no record reaches gives -1, as Kafka answers.
@@ -707,54 +779,9 @@ impl Cluster {
         if partitions.is_empty() {
             return Ok(out);
         }
-        let mut topics: Vec<&str> = partitions.iter().map(|(t, _)| t.as_str()).collect();
-        topics.sort_unstable();
-        topics.dedup();
-        let request = MetadataRequest::default()
-            .with_allow_auto_topic_creation(false)
-            .with_topics(Some(
-                topics
-                    .iter()
-                    .map(|t| {
-                        MetadataRequestTopic::default()
-                            .with_name(Some(TopicName(StrBytes::from_string(t.to_string()))))
-                    })
-                    .collect(),
-            ));
-        let metadata = self.bootstrap().call(&request, 4).await?;
-        let brokers: HashMap<i32, String> = metadata
-            .brokers
-            .iter()
-            .map(|b| (b.node_id.0, format!("{}:{}", b.host.as_str(), b.port)))
-            .collect();
-        let mut leaders: HashMap<TopicPartition, i32> = HashMap::new();
-        for t in &metadata.topics {
-            let name = t.name.as_ref().map(|n| n.0.to_string()).unwrap_or_default();
-            if t.error_code == ResponseError::UnknownTopicOrPartition.code() {
-                continue;
-            }
-            refused(format!("Metadata for {name}"), t.error_code, None)?;
-            for p in &t.partitions {
-                leaders.insert((name.clone(), p.partition_index), p.leader_id.0);
-            }
-        }
-        let mut by_leader: BTreeMap<String, BTreeMap<&str, Vec<i32>>> = BTreeMap::new();
-        for tp @ (topic, partition) in partitions {
-            let Some(leader) = leaders.get(tp) else {
-                continue;
-            };
-            let address = brokers.get(leader).ok_or_else(|| ClientError::Protocol {
-                context: format!("cannot list the offsets of {topic}-{partition}"),
-                code: ResponseError::LeaderNotAvailable.code(),
-                message: None,
-            })?;
-            by_leader
-                .entry(address.clone())
-                .or_default()
-                .entry(topic.as_str())
-                .or_default()
-                .push(*partition);
-        }
+        let placement = self
+            .placement(partitions, "cannot list the offsets of")
+            .await?;
         let timestamp = match query {
             OffsetQuery::Earliest => -2,
             OffsetQuery::Latest => -1,
@@ -767,7 +794,7 @@ impl Cluster {
         } else {
             1
         };
-        for (address, topics) in by_leader {
+        for (address, topics) in placement.by_leader {
             let request = ListOffsetsRequest::default()
                 .with_replica_id((-1).into())
                 .with_topics(
@@ -807,6 +834,178 @@ impl Cluster {
         }
         Ok(out)
     }
+
+    /// The timestamp of the record at each offset, for LAG-TIME: Fetch
+    /// from each partition's leader, read_uncommitted as the lag is
+    /// measured. Where compaction removed the record the next one counts;
+    /// where retention did, the oldest left (the log start offset is asked
+    /// for and fetched from). A partition with no record there yet is left
+    /// out. A moved leader is looked up again until the deadline.
+    pub async fn record_timestamps(
+        &mut self,
+        offsets: &BTreeMap<TopicPartition, i64>,
+    ) -> Result<BTreeMap<TopicPartition, i64>> {
+        let mut backoff = self.backoff();
+        loop {
+            match self.record_timestamps_once(offsets).await {
+                Err(e) if leader_moving(&e) && backoff.wait().await => continue,
+                timestamps => return timestamps,
+            }
+        }
+    }
+
+    async fn record_timestamps_once(
+        &mut self,
+        offsets: &BTreeMap<TopicPartition, i64>,
+    ) -> Result<BTreeMap<TopicPartition, i64>> {
+        let mut out = BTreeMap::new();
+        let gone = self.fetch_timestamps(offsets, &mut out).await?;
+        if !gone.is_empty() {
+            let starts = self.list_offsets_once(&gone, OffsetQuery::Earliest).await?;
+            self.fetch_timestamps(&starts, &mut out).await?;
+        }
+        Ok(out)
+    }
+
+    /// One Fetch to each leader at `offsets`, the timestamps found added
+    /// to `out`; the partitions whose offset is below the log start
+    /// (OFFSET_OUT_OF_RANGE).
+    async fn fetch_timestamps(
+        &mut self,
+        offsets: &BTreeMap<TopicPartition, i64>,
+        out: &mut BTreeMap<TopicPartition, i64>,
+    ) -> Result<Vec<TopicPartition>> {
+        let mut gone = Vec::new();
+        if offsets.is_empty() {
+            return Ok(gone);
+        }
+        let partitions: Vec<TopicPartition> = offsets.keys().cloned().collect();
+        let placement = self
+            .placement(&partitions, "cannot read the records of")
+            .await?;
+        let names: HashMap<_, &str> = placement
+            .topic_ids
+            .iter()
+            .map(|(name, id)| (*id, name.as_str()))
+            .collect();
+        for (address, topics) in &placement.by_leader {
+            let request = FetchRequest::default()
+                .with_replica_id((-1).into())
+                .with_max_wait_ms(0)
+                .with_min_bytes(1)
+                .with_max_bytes(FETCH_BYTES)
+                .with_topics(
+                    topics
+                        .iter()
+                        .map(|(topic, ps)| {
+                            FetchTopic::default()
+                                .with_topic(topic_name(topic))
+                                .with_topic_id(
+                                    placement.topic_ids.get(topic).copied().unwrap_or_default(),
+                                )
+                                .with_partitions(
+                                    ps.iter()
+                                        .map(|p| {
+                                            FetchPartition::default()
+                                                .with_partition(*p)
+                                                .with_fetch_offset(offsets[&(topic.clone(), *p)])
+                                                .with_partition_max_bytes(FETCH_BYTES)
+                                        })
+                                        .collect(),
+                                )
+                        })
+                        .collect(),
+                );
+            // Fetch v4 brought record batches (v2); from v13 topics go by id.
+            let response = self.at(address).await?.call(&request, 4).await?;
+            refused(
+                format!("cannot read records at {address}"),
+                response.error_code,
+                None,
+            )?;
+            for t in response.responses {
+                let topic = match names.get(&t.topic_id) {
+                    Some(name) if t.topic.0.is_empty() => name.to_string(),
+                    _ => t.topic.0.to_string(),
+                };
+                for p in t.partitions {
+                    let tp = (topic.clone(), p.partition_index);
+                    if p.error_code == ResponseError::OffsetOutOfRange.code() {
+                        gone.push(tp);
+                        continue;
+                    }
+                    let context = format!("cannot read the records of {}-{}", tp.0, tp.1);
+                    refused(context.clone(), p.error_code, None)?;
+                    let Some(&offset) = offsets.get(&tp) else {
+                        continue;
+                    };
+                    let records = p.records.unwrap_or_default();
+                    match first_timestamp(records, offset) {
+                        Ok(Some(ms)) => {
+                            out.insert(tp, ms);
+                        }
+                        Ok(None) => {}
+                        Err(cause) => return Err(ClientError::Wire { context, cause }),
+                    }
+                }
+            }
+        }
+        Ok(gone)
+    }
+}
+
+/// How much one Fetch for LAG-TIME asks of a partition: one record is
+/// wanted, and a larger first batch comes whole anyway (KIP-74).
+const FETCH_BYTES: i32 = 64 * 1024;
+
+/// The timestamp of the first record at or after `offset` in `records`,
+/// as Fetch returns them: whole batches, perhaps a partial one last,
+/// which is skipped. A v2 batch stamped at log append time gives its
+/// records its largest timestamp, as Kafka's consumers read it.
+fn first_timestamp(mut records: Bytes, offset: i64) -> std::result::Result<Option<i64>, String> {
+    // base offset, length, leader epoch, magic, crc, attributes, last
+    // offset delta, base timestamp, max timestamp.
+    const MAGIC: usize = 16;
+    const ATTRIBUTES: usize = 21;
+    const MAX_TIMESTAMP: usize = 35;
+    const HEADER: usize = 61;
+    const LOG_APPEND_TIME: i16 = 1 << 3;
+    while records.len() >= HEADER {
+        let length = i32::from_be_bytes(records[8..12].try_into().expect("4 bytes"));
+        let size = usize::try_from(length)
+            .ok()
+            .and_then(|l| l.checked_add(12))
+            .ok_or_else(|| format!("a record batch of {length} bytes"))?;
+        if records.len() < size {
+            break;
+        }
+        let mut batch = records.split_to(size);
+        let magic = batch[MAGIC];
+        let attributes = i16::from_be_bytes(
+            batch[ATTRIBUTES..ATTRIBUTES + 2]
+                .try_into()
+                .expect("2 bytes"),
+        );
+        let max_timestamp = i64::from_be_bytes(
+            batch[MAX_TIMESTAMP..MAX_TIMESTAMP + 8]
+                .try_into()
+                .expect("8 bytes"),
+        );
+        let set = RecordBatchDecoder::decode(&mut batch).map_err(|e| e.to_string())?;
+        if let Some(record) = set
+            .records
+            .iter()
+            .find(|r| r.offset >= offset && !r.control)
+        {
+            let appended = magic >= 2 && attributes & LOG_APPEND_TIME != 0;
+            return Ok(Some(if appended {
+                max_timestamp
+            } else {
+                record.timestamp
+            }));
+        }
+    }
+    Ok(None)
 }
 
 /// A ListGroups entry as a consumer-group listing: only groups of the
@@ -855,6 +1054,65 @@ fn assigned_partitions(mut bytes: Bytes) -> std::result::Result<Vec<TopicPartiti
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::BytesMut;
+    use kafka_protocol::records::{
+        Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
+    };
+
+    /// One batch of records at `first..`, stamped `timestamps`.
+    fn batch(first: i64, timestamps: &[i64], compression: Compression) -> BytesMut {
+        let records: Vec<Record> = timestamps
+            .iter()
+            .enumerate()
+            .map(|(i, ts)| Record {
+                transactional: false,
+                control: false,
+                delete_horizon: false,
+                partition_leader_epoch: -1,
+                producer_id: -1,
+                producer_epoch: -1,
+                timestamp_type: TimestampType::Creation,
+                offset: first + i as i64,
+                // The encoder splits batches where offset - sequence changes.
+                sequence: i as i32,
+                timestamp: *ts,
+                key: None,
+                value: Some(Bytes::from_static(b"v")),
+                headers: Default::default(),
+            })
+            .collect();
+        let mut buf = BytesMut::new();
+        let options = RecordEncodeOptions {
+            version: 2,
+            compression,
+        };
+        RecordBatchEncoder::encode(&mut buf, &records, &options).unwrap();
+        buf
+    }
+
+    #[test]
+    fn the_record_at_or_after_the_offset_tells_the_time() {
+        let mut fetched = batch(0, &[1000, 1001, 1002], Compression::None);
+        fetched.extend_from_slice(&batch(3, &[2000, 2001], Compression::Gzip));
+        let fetched = fetched.freeze();
+        let at = |offset| first_timestamp(fetched.clone(), offset).unwrap();
+        assert_eq!(at(0), Some(1000));
+        assert_eq!(at(1), Some(1001));
+        assert_eq!(at(3), Some(2000), "in a compressed batch");
+        assert_eq!(at(4), Some(2001));
+        assert_eq!(at(5), None, "nothing there yet");
+        assert_eq!(first_timestamp(Bytes::new(), 0).unwrap(), None);
+    }
+
+    #[test]
+    fn a_partial_batch_at_the_end_is_skipped() {
+        let mut fetched = batch(0, &[1000], Compression::None);
+        let second = batch(1, &[2000, 2001], Compression::None);
+        fetched.extend_from_slice(&second[..second.len() - 3]);
+        let fetched = fetched.freeze();
+        assert_eq!(first_timestamp(fetched.clone(), 0).unwrap(), Some(1000));
+        assert_eq!(first_timestamp(fetched, 1).unwrap(), None);
+    }
 
     fn listed(protocol_type: &str, group_type: &str) -> Option<GroupListing> {
         listing(
