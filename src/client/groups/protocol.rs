@@ -1090,6 +1090,171 @@ mod tests {
         buf
     }
 
+    mod fake {
+        //! A broker that coordinates every group itself and answers
+        //! DescribeGroups with the error codes it is given, in turn.
+
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Arc;
+
+        use bytes::{BufMut, Bytes, BytesMut};
+        use kafka_protocol::messages::api_versions_response::ApiVersion;
+        use kafka_protocol::messages::describe_groups_response::DescribedGroup;
+        use kafka_protocol::messages::{
+            ApiKey, ApiVersionsResponse, DescribeGroupsResponse, FindCoordinatorResponse,
+            RequestHeader, ResponseHeader,
+        };
+        use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        use tokio::net::{TcpListener, TcpStream};
+
+        pub struct Coordinator {
+            pub address: String,
+            /// FindCoordinator requests answered.
+            pub finds: Arc<AtomicUsize>,
+        }
+
+        pub async fn start(answers: Vec<i16>) -> Coordinator {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let port = listener.local_addr().unwrap().port();
+            let finds = Arc::new(AtomicUsize::new(0));
+            let described = Arc::new(AtomicUsize::new(0));
+            let answers = Arc::new(answers);
+            let counter = Arc::clone(&finds);
+            tokio::spawn(async move {
+                while let Ok((stream, _)) = listener.accept().await {
+                    let (answers, finds, described) =
+                        (answers.clone(), counter.clone(), described.clone());
+                    tokio::spawn(serve(stream, port, answers, finds, described));
+                }
+            });
+            Coordinator {
+                address: format!("127.0.0.1:{port}"),
+                finds,
+            }
+        }
+
+        async fn serve(
+            mut stream: TcpStream,
+            port: u16,
+            answers: Arc<Vec<i16>>,
+            finds: Arc<AtomicUsize>,
+            described: Arc<AtomicUsize>,
+        ) {
+            while let Ok(len) = stream.read_i32().await {
+                let mut frame = vec![0u8; len as usize];
+                stream.read_exact(&mut frame).await.unwrap();
+                let mut frame = Bytes::from(frame);
+                let api = ApiKey::try_from(i16::from_be_bytes([frame[0], frame[1]])).unwrap();
+                let version = i16::from_be_bytes([frame[2], frame[3]]);
+                let header =
+                    RequestHeader::decode(&mut frame, api.request_header_version(version)).unwrap();
+                let mut body = BytesMut::new();
+                ResponseHeader::default()
+                    .with_correlation_id(header.correlation_id)
+                    .encode(&mut body, api.response_header_version(version))
+                    .unwrap();
+                let versions = |key: ApiKey, max| {
+                    ApiVersion::default()
+                        .with_api_key(key as i16)
+                        .with_max_version(max)
+                };
+                match api {
+                    ApiKey::ApiVersions => ApiVersionsResponse::default()
+                        .with_api_keys(vec![
+                            versions(ApiKey::ApiVersions, 0),
+                            versions(ApiKey::FindCoordinator, 3),
+                            versions(ApiKey::DescribeGroups, 4),
+                        ])
+                        .encode(&mut body, version),
+                    ApiKey::FindCoordinator => {
+                        finds.fetch_add(1, Ordering::SeqCst);
+                        FindCoordinatorResponse::default()
+                            .with_node_id(1.into())
+                            .with_host(StrBytes::from_static_str("127.0.0.1"))
+                            .with_port(i32::from(port))
+                            .encode(&mut body, version)
+                    }
+                    ApiKey::DescribeGroups => {
+                        let n = described.fetch_add(1, Ordering::SeqCst);
+                        let code = answers[n.min(answers.len() - 1)];
+                        DescribeGroupsResponse::default()
+                            .with_groups(vec![DescribedGroup::default()
+                                .with_error_code(code)
+                                .with_group_id(super::group_id("g"))
+                                .with_group_state(StrBytes::from_static_str("Empty"))
+                                .with_protocol_type(StrBytes::from_static_str("consumer"))])
+                            .encode(&mut body, version)
+                    }
+                    other => panic!("the fake broker does not serve {other:?}"),
+                }
+                .unwrap();
+                let mut out = BytesMut::with_capacity(4 + body.len());
+                out.put_i32(body.len() as i32);
+                out.extend_from_slice(&body);
+                if stream.write_all(&out).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+
+    fn settings(address: &str, timeout_ms: u64) -> ClientSettings {
+        let mut settings = ClientSettings::new(address);
+        settings.timeout = std::time::Duration::from_millis(timeout_ms);
+        settings
+    }
+
+    #[tokio::test]
+    async fn a_loading_or_moved_coordinator_is_found_and_asked_again() {
+        use std::sync::atomic::Ordering;
+        let broker = fake::start(vec![
+            ResponseError::NotCoordinator.code(),
+            ResponseError::CoordinatorLoadInProgress.code(),
+            ResponseError::CoordinatorNotAvailable.code(),
+            0,
+        ])
+        .await;
+        let mut cluster = Cluster::connect(&settings(&broker.address, 10_000))
+            .await
+            .unwrap();
+        let described = cluster.describe_group("g").await.unwrap();
+        assert_eq!(described.state, "Empty");
+        assert_eq!(
+            broker.finds.load(Ordering::SeqCst),
+            4,
+            "the coordinator is found anew for every attempt"
+        );
+    }
+
+    #[tokio::test]
+    async fn retries_end_at_the_timeout_with_the_last_error() {
+        let broker = fake::start(vec![ResponseError::CoordinatorLoadInProgress.code()]).await;
+        let started = tokio::time::Instant::now();
+        let mut cluster = Cluster::connect(&settings(&broker.address, 700))
+            .await
+            .unwrap();
+        let error = cluster.describe_group("g").await.unwrap_err().to_string();
+        assert!(error.contains("CoordinatorLoadInProgress"), "{error}");
+        let spent = started.elapsed();
+        // Waits of about 100, 200 and 400 ms fit at most; none ends past
+        // the timeout, after which only the attempt it led to runs.
+        assert!(spent >= std::time::Duration::from_millis(200), "{spent:?}");
+        assert!(spent < std::time::Duration::from_millis(900), "{spent:?}");
+    }
+
+    #[tokio::test]
+    async fn other_errors_are_not_retried() {
+        use std::sync::atomic::Ordering;
+        let broker = fake::start(vec![ResponseError::GroupAuthorizationFailed.code(), 0]).await;
+        let mut cluster = Cluster::connect(&settings(&broker.address, 10_000))
+            .await
+            .unwrap();
+        let error = cluster.describe_group("g").await.unwrap_err().to_string();
+        assert!(error.contains("GroupAuthorizationFailed"), "{error}");
+        assert_eq!(broker.finds.load(Ordering::SeqCst), 1);
+    }
+
     #[test]
     fn the_record_at_or_after_the_offset_tells_the_time() {
         let mut fetched = batch(0, &[1000, 1001, 1002], Compression::None);
