@@ -19,6 +19,7 @@ use rdkafka::{Offset, TopicPartitionList};
 use serde_json::Value;
 
 const INSPECT: &str = env!("CARGO_BIN_EXE_group-inspect");
+const TOPIC_ADMIN: &str = env!("CARGO_BIN_EXE_topic-admin");
 const GROUP_BROKER: &[&str] = &["group.initial.rebalance.delay.ms=0"];
 const HOUR_MS: i64 = 3_600_000;
 
@@ -249,6 +250,24 @@ async fn lag_before_and_after_a_commit_then_resets_and_deletes() {
     assert!(deleted.ok().contains("Deleted"), "{}", deleted.stdout);
     assert_eq!(committed(&bs, "readers"), vec![(0, Some(0)), (1, Some(10))]);
 
+    // The records at the committed offset are deleted: the oldest left
+    // tells how far behind the group is.
+    let trim = [
+        "delete-records",
+        "-t",
+        "lagging",
+        "--partition",
+        "0",
+        "--offset",
+        "3",
+        "--yes",
+    ];
+    run_tool(TOPIC_ADMIN, &bs, &trim, b"").ok();
+    let (partition, current, _, lag_time) = lag_rows(&described(&bs, "readers"))[0];
+    assert_eq!((partition, current), (0, Some(0)));
+    let age = lag_time.expect("a lag time from the log start");
+    assert!((HOUR_MS..HOUR_MS + 300_000).contains(&age), "{age}");
+
     let unconfirmed = inspect(&bs, &["delete", "-g", "readers"]);
     assert_eq!(unconfirmed.code, Some(1));
     assert!(
@@ -321,7 +340,42 @@ async fn both_protocols_are_listed_described_and_protected() {
             "{}",
             refused.stderr
         );
+
+        // Each partition says why it kept its offset, by Kafka's name.
+        let kept = inspect(
+            &bs,
+            &["delete-offsets", "-g", group, "-t", "shared:0,1", "-y"],
+        );
+        assert_eq!(kept.code, Some(1), "{}", kept.stdout);
+        let statuses: Vec<&str> = kept.stdout.lines().skip(1).collect();
+        assert_eq!(statuses.len(), 2, "{}", kept.stdout);
+        assert!(
+            statuses
+                .iter()
+                .all(|l| l.ends_with("Error: GroupSubscribedToTopic")),
+            "{}",
+            kept.stdout
+        );
+        assert!(
+            kept.stderr.contains("2 of 2 offsets were not deleted"),
+            "{}",
+            kept.stderr
+        );
     }
+
+    // A group the coordinator does not know fails as a whole.
+    let unknown = inspect(
+        &bs,
+        &["delete-offsets", "-g", "nobody", "-t", "shared", "-y"],
+    );
+    assert_eq!(unknown.code, Some(1));
+    assert!(
+        unknown
+            .stderr
+            .contains("cannot delete offsets of group 'nobody': GroupIdNotFound"),
+        "{}",
+        unknown.stderr
+    );
 }
 
 /// `--watch 1` prints the lag table again every second and stops cleanly

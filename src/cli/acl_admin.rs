@@ -2,8 +2,14 @@
 
 use clap::{ArgGroup, Parser};
 
+use serde_json::json;
+
 use super::{ConnectionArgs, OutputFormat};
-use crate::client::acl::{AclAction, AclOperation, AclSpec, PatternType};
+use crate::client::acl::{
+    AclAction, AclBinding, AclBindingFilter, AclOperation, AclSpec, PatternType,
+};
+use crate::client::admin::Admin;
+use crate::client::Result;
 
 /// Add, remove and list ACLs, with kafka-acls.sh's flags.
 ///
@@ -98,7 +104,7 @@ pub enum PatternArg {
     Match,
 }
 
-fn parse_operation(s: &str) -> Result<AclOperation, String> {
+fn parse_operation(s: &str) -> std::result::Result<AclOperation, String> {
     s.parse()
 }
 
@@ -147,11 +153,101 @@ impl AclAdmin {
     }
 }
 
+/// What the flags ask, checked before connecting, as kafka-acls.sh
+/// checks them.
+pub enum Plan {
+    Add(Vec<AclBinding>),
+    /// The filters, and the question asked before removing.
+    Remove(Vec<AclBindingFilter>, String),
+    List(Vec<AclBindingFilter>),
+}
+
+impl Plan {
+    /// The plan for `spec`, or why its flags make none (a usage error).
+    pub fn of(spec: &AclSpec) -> Result<Plan> {
+        spec.validate()?;
+        match spec.action {
+            AclAction::Add => spec.bindings_to_add().map(Plan::Add),
+            AclAction::Remove => Ok(Plan::Remove(
+                spec.removal_filters()?,
+                spec.removal_question()?,
+            )),
+            AclAction::List => Ok(Plan::List(spec.list_filters())),
+        }
+    }
+}
+
+/// Carries out a plan (a removal already confirmed); what it prints.
+pub async fn run(
+    admin: &Admin,
+    spec: &AclSpec,
+    plan: Plan,
+    output: OutputFormat,
+) -> Result<String> {
+    Ok(match plan {
+        Plan::Add(bindings) => {
+            admin.create_acls(bindings.clone()).await?;
+            render(&bindings, output, |n| format!("Added {}:", count(n)))
+        }
+        Plan::Remove(filters, _) => {
+            let removed = admin.delete_acls(filters).await?;
+            render(&removed, output, |n| format!("Removed {}:", count(n)))
+        }
+        Plan::List(filters) => {
+            let found = spec.listed(admin.describe_acls(filters).await?)?;
+            render(&found, output, |n| format!("{}:", count(n)))
+        }
+    })
+}
+
+/// The bindings under `title` (given how many) as a table, or as JSON.
+pub fn render(
+    bindings: &[AclBinding],
+    output: OutputFormat,
+    title: impl Fn(usize) -> String,
+) -> String {
+    match output {
+        OutputFormat::Json => format!("{}\n", json!(bindings)),
+        OutputFormat::Table if bindings.is_empty() => "No ACLs.\n".to_string(),
+        OutputFormat::Table => {
+            let mut table = super::table(&[
+                "RESOURCE_TYPE",
+                "NAME",
+                "PATTERN_TYPE",
+                "PRINCIPAL",
+                "HOST",
+                "OPERATION",
+                "PERMISSION",
+            ]);
+            for b in bindings {
+                table.add_row(vec![
+                    b.pattern.resource_type.to_string(),
+                    b.pattern.name.clone().unwrap_or_default(),
+                    b.pattern.pattern_type.to_string(),
+                    b.entry.principal.clone(),
+                    b.entry.host.clone(),
+                    b.entry.operation.to_string(),
+                    b.entry.permission_type.to_string(),
+                ]);
+            }
+            format!("{}\n{}", title(bindings.len()), super::table_text(&table))
+        }
+    }
+}
+
+fn count(n: usize) -> String {
+    if n == 1 {
+        "1 ACL".to_string()
+    } else {
+        format!("{n} ACLs")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn parse(args: &[&str]) -> Result<AclAdmin, clap::Error> {
+    fn parse(args: &[&str]) -> std::result::Result<AclAdmin, clap::Error> {
         AclAdmin::try_parse_from(std::iter::once("acl-admin").chain(args.iter().copied()))
     }
 
@@ -194,5 +290,68 @@ mod tests {
             .to_string();
         assert!(bad.contains("unknown operation 'Reed'"), "{bad}");
         assert!(parse(&["--list", "--resource-pattern-type", "glob"]).is_err());
+    }
+
+    fn spec(args: &[&str]) -> AclSpec {
+        parse(args).unwrap().spec()
+    }
+
+    #[test]
+    fn mistakes_are_found_before_connecting() {
+        assert!(Plan::of(&spec(&["--add", "--topic", "t"])).is_err());
+        let Ok(Plan::Add(bindings)) = Plan::of(&spec(&[
+            "--add",
+            "--allow-principal",
+            "User:alice",
+            "--operation",
+            "Read",
+            "--topic",
+            "orders",
+        ])) else {
+            panic!("an add plan");
+        };
+        assert_eq!(bindings.len(), 1);
+        let Ok(Plan::Remove(_, question)) = Plan::of(&spec(&["--remove", "--topic", "orders"]))
+        else {
+            panic!("a remove plan");
+        };
+        assert!(question.contains("orders"), "{question}");
+        assert!(matches!(Plan::of(&spec(&["--list"])), Ok(Plan::List(_))));
+    }
+
+    #[test]
+    fn bindings_are_counted_and_tabled() {
+        let Ok(Plan::Add(bindings)) = Plan::of(&spec(&[
+            "--add",
+            "--allow-principal",
+            "User:alice",
+            "--operation",
+            "Read",
+            "--topic",
+            "orders",
+        ])) else {
+            panic!("an add plan");
+        };
+        let added = |n| format!("Added {}:", count(n));
+        let text = render(&bindings, OutputFormat::Table, added);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "Added 1 ACL:");
+        assert_eq!(
+            lines[2].split_whitespace().collect::<Vec<_>>(),
+            [
+                "TOPIC",
+                "orders",
+                "LITERAL",
+                "User:alice",
+                "*",
+                "READ",
+                "ALLOW"
+            ]
+        );
+        assert_eq!(count(2), "2 ACLs");
+        assert_eq!(render(&[], OutputFormat::Table, added), "No ACLs.\n");
+        let json: serde_json::Value =
+            serde_json::from_str(&render(&bindings, OutputFormat::Json, added)).unwrap();
+        assert_eq!(json.as_array().map(Vec::len), Some(1));
     }
 }

@@ -1,9 +1,14 @@
 //! `perf-test`: kafka-producer-perf-test and kafka-consumer-perf-test in
 //! one tool, plus end-to-end latency.
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use clap::{Args, Parser, Subcommand};
 
 use super::{ConnectionArgs, ProducerTuning};
+use crate::client::perf::{self, ProduceLoad, Progress, Summary};
+use crate::client::{ClientSettings, Result};
 
 /// Measure produce and consume throughput and end-to-end latency.
 #[derive(Parser, Debug)]
@@ -82,9 +87,190 @@ pub enum PerfCommand {
     },
 }
 
-fn positive(s: &str) -> Result<f64, String> {
+impl PerfCommand {
+    /// How many records the run expects to count, for a progress bar.
+    pub fn expected_records(&self) -> u64 {
+        match self {
+            PerfCommand::Produce { num_records, .. } | PerfCommand::Consume { num_records, .. } => {
+                *num_records
+            }
+            PerfCommand::EndToEnd { rate, duration, .. } => (rate * duration).ceil() as u64,
+        }
+    }
+
+    /// Whether the report is one JSON object (and nothing else is drawn).
+    pub fn json(&self) -> bool {
+        match self {
+            PerfCommand::Produce { report, .. }
+            | PerfCommand::Consume { report, .. }
+            | PerfCommand::EndToEnd { report, .. } => report.json,
+        }
+    }
+}
+
+/// What a run prints, and why it fails when records went missing.
+pub struct Outcome {
+    pub text: String,
+    pub failure: Option<String>,
+}
+
+/// Runs the test, counting records into `progress` as they go.
+pub fn run(
+    command: PerfCommand,
+    settings: ClientSettings,
+    progress: Arc<Progress>,
+) -> Result<Outcome> {
+    let expected = command.expected_records();
+    let json = command.json();
+    let (report, verb, missing) = match command {
+        PerfCommand::Produce {
+            topic,
+            num_records,
+            record_size,
+            throughput,
+            tuning,
+            ..
+        } => {
+            let settings = settings.with_defaults(tuning.properties());
+            let load = ProduceLoad {
+                topic,
+                records: num_records,
+                record_size,
+                rate: throughput,
+            };
+            let report = perf::produce(&settings, &load, progress)?;
+            let missing = (report.failed > 0).then(|| {
+                format!(
+                    "{} of {num_records} records were not delivered",
+                    report.failed
+                )
+            });
+            (report, "sent", missing)
+        }
+        PerfCommand::Consume {
+            topic,
+            num_records,
+            group,
+            timeout_ms,
+            ..
+        } => {
+            let report = perf::consume(
+                &settings,
+                &topic,
+                num_records,
+                group.as_deref(),
+                Duration::from_millis(timeout_ms),
+                progress,
+            )?;
+            let missing = (report.records < num_records).then(|| {
+                format!(
+                    "only {} of {num_records} records arrived before {timeout_ms} ms without any",
+                    report.records
+                )
+            });
+            (report, "read", missing)
+        }
+        PerfCommand::EndToEnd {
+            topic,
+            rate,
+            duration,
+            record_size,
+            tuning,
+            ..
+        } => {
+            let settings = settings.with_defaults(tuning.properties());
+            let report = perf::end_to_end(
+                &settings,
+                &topic,
+                rate,
+                Duration::from_secs_f64(duration),
+                record_size,
+                progress,
+            )?;
+            let missing = (report.failed > 0)
+                .then(|| format!("{} of {expected} records did not arrive", report.failed));
+            (report, "received", missing)
+        }
+    };
+    Ok(Outcome {
+        text: render(&report.summary(), json, verb),
+        failure: missing,
+    })
+}
+
+/// The results in one line, as Kafka's perf tests print them, or as JSON.
+pub fn render(s: &Summary, json: bool, verb: &str) -> String {
+    if json {
+        return format!("{}\n", serde_json::json!(s));
+    }
+    let mut line = format!(
+        "{} records {verb} in {:.2} s, {:.1} records/sec ({:.2} MB/sec)",
+        s.records, s.elapsed_secs, s.records_per_sec, s.mb_per_sec
+    );
+    if let Some(l) = &s.latency_ms {
+        line.push_str(&format!(
+            ", latency {:.2} ms avg, {:.2} ms p50, {:.2} ms p99, {:.2} ms p99.9, {:.2} ms max",
+            l.avg, l.p50, l.p99, l.p999, l.max
+        ));
+    }
+    line.push('\n');
+    line
+}
+
+fn positive(s: &str) -> std::result::Result<f64, String> {
     match s.parse::<f64>() {
         Ok(v) if v > 0.0 && v.is_finite() => Ok(v),
         _ => Err(format!("'{s}' is not a positive number")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::perf::Latency;
+
+    fn parse(args: &[&str]) -> PerfCommand {
+        PerfTest::try_parse_from(std::iter::once("perf-test").chain(args.iter().copied()))
+            .unwrap()
+            .command
+    }
+
+    #[test]
+    fn the_progress_bar_knows_how_many_records_to_expect() {
+        let produce = parse(&["produce", "-t", "t", "--num-records", "500", "--json"]);
+        assert_eq!((produce.expected_records(), produce.json()), (500, true));
+        let e2e = parse(&["end-to-end", "-t", "t", "--rate", "2.5", "--duration", "3"]);
+        assert_eq!((e2e.expected_records(), e2e.json()), (8, false));
+    }
+
+    #[test]
+    fn results_read_as_kafka_perf_tests_print_them() {
+        let mut summary = Summary {
+            records: 1000,
+            failed: 0,
+            bytes: 100_000,
+            elapsed_secs: 2.0,
+            records_per_sec: 500.0,
+            mb_per_sec: 0.048,
+            latency_ms: None,
+        };
+        assert_eq!(
+            render(&summary, false, "sent"),
+            "1000 records sent in 2.00 s, 500.0 records/sec (0.05 MB/sec)\n"
+        );
+        summary.latency_ms = Some(Latency {
+            avg: 1.5,
+            p50: 1.0,
+            p99: 4.0,
+            p999: 9.0,
+            max: 12.0,
+        });
+        assert!(render(&summary, false, "received").ends_with(
+            ", latency 1.50 ms avg, 1.00 ms p50, 4.00 ms p99, 9.00 ms p99.9, 12.00 ms max\n"
+        ));
+        let json: serde_json::Value =
+            serde_json::from_str(&render(&summary, true, "sent")).unwrap();
+        assert_eq!(json["records"], 1000);
+        assert_eq!(json["latency_ms"]["p99"], 4.0);
     }
 }

@@ -3,7 +3,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use rdkafka::types::RDKafkaErrorCode;
 use serde::Serialize;
 
 use super::admin::Admin;
@@ -203,6 +202,19 @@ impl GroupLag {
     }
 }
 
+/// The committed offsets short of the log end: the records whose age
+/// LAG-TIME tells.
+fn behind(
+    committed: &BTreeMap<TopicPartition, i64>,
+    ends: &BTreeMap<TopicPartition, i64>,
+) -> BTreeMap<TopicPartition, i64> {
+    committed
+        .iter()
+        .filter(|(tp, offset)| ends.get(*tp).is_some_and(|end| end > offset))
+        .map(|(tp, offset)| (tp.clone(), *offset))
+        .collect()
+}
+
 /// The partitions a lag table shows: those the group has committed an
 /// offset for or has assigned to a member.
 fn lag_partitions(
@@ -324,9 +336,9 @@ pub struct GroupDeletion {
 #[derive(Clone, Debug)]
 pub struct OffsetDeletion {
     pub partition: TopicPartition,
-    /// Why the partition kept its offset (GroupSubscribedToTopic while the
-    /// group still reads the topic).
-    pub error: Option<RDKafkaErrorCode>,
+    /// Why the partition kept its offset (GroupSubscribedToTopic while
+    /// the group still reads the topic).
+    pub error: Option<String>,
 }
 
 impl Admin {
@@ -395,13 +407,21 @@ impl Admin {
             .await
     }
 
-    /// ListOffsets for every partition in one batch, as kafka-get-offsets.sh
-    /// and the lag computations ask it; -1 where no record answers a time.
+    /// ListOffsets for every partition, to each partition's leader, as
+    /// kafka-get-offsets.sh and the lag computations ask it; -1 where no
+    /// record answers a time. Over the tools' own connection whenever it
+    /// can honour the security settings, else through librdkafka.
     pub async fn list_offsets(
         &self,
         partitions: Vec<TopicPartition>,
         query: OffsetQuery,
     ) -> Result<BTreeMap<TopicPartition, i64>> {
+        if wire::supports(&self.settings) {
+            return protocol::Cluster::connect(&self.settings)
+                .await?
+                .list_offsets(&partitions, query)
+                .await;
+        }
         let timeout = self.settings.timeout;
         self.blocking(move |_, handle| native::list_offsets(handle, &partitions, query, timeout))
             .await
@@ -414,36 +434,38 @@ impl Admin {
     /// Over the tools' own connection whenever it can honour the security
     /// settings, so that `describe --watch` lives through a broker restart.
     pub async fn group_lag(&self, group: &str) -> Result<GroupLag> {
-        let (description, committed, partitions, ends) = if wire::supports(&self.settings) {
-            let mut cluster = protocol::Cluster::connect(&self.settings).await?;
-            let description = cluster.describe_group(group).await?;
-            let committed = cluster.committed_offsets(group).await?;
-            let partitions = lag_partitions(&description, &committed);
-            let ends = cluster
-                .list_offsets(
-                    &partitions.iter().cloned().collect::<Vec<_>>(),
-                    OffsetQuery::Latest,
-                )
-                .await?;
-            (description, committed, partitions, ends)
-        } else {
-            let description = self.describe_group(group).await?;
-            let committed = self.committed_offsets(group).await?;
-            let partitions = lag_partitions(&description, &committed);
-            let ends = self
-                .list_offsets(partitions.iter().cloned().collect(), OffsetQuery::Latest)
-                .await?;
-            (description, committed, partitions, ends)
-        };
-        let behind: BTreeMap<TopicPartition, i64> = committed
-            .iter()
-            .filter(|(tp, offset)| ends.get(*tp).is_some_and(|end| end > offset))
-            .map(|(tp, offset)| (tp.clone(), *offset))
-            .collect();
-        let settings = self.settings.clone();
-        let timestamps = tokio::task::spawn_blocking(move || record_timestamps(&settings, &behind))
-            .await
-            .map_err(|e| ClientError::Invalid(format!("cannot read record timestamps: {e}")))??;
+        let (description, committed, partitions, ends, timestamps) =
+            if wire::supports(&self.settings) {
+                let mut cluster = protocol::Cluster::connect(&self.settings).await?;
+                let description = cluster.describe_group(group).await?;
+                let committed = cluster.committed_offsets(group).await?;
+                let partitions = lag_partitions(&description, &committed);
+                let ends = cluster
+                    .list_offsets(
+                        &partitions.iter().cloned().collect::<Vec<_>>(),
+                        OffsetQuery::Latest,
+                    )
+                    .await?;
+                let timestamps = cluster
+                    .record_timestamps(&behind(&committed, &ends))
+                    .await?;
+                (description, committed, partitions, ends, timestamps)
+            } else {
+                let description = self.describe_group(group).await?;
+                let committed = self.committed_offsets(group).await?;
+                let partitions = lag_partitions(&description, &committed);
+                let ends = self
+                    .list_offsets(partitions.iter().cloned().collect(), OffsetQuery::Latest)
+                    .await?;
+                let (settings, behind) = (self.settings.clone(), behind(&committed, &ends));
+                let timestamps =
+                    tokio::task::spawn_blocking(move || record_timestamps(&settings, &behind))
+                        .await
+                        .map_err(|e| {
+                            ClientError::Invalid(format!("cannot read record timestamps: {e}"))
+                        })??;
+                (description, committed, partitions, ends, timestamps)
+            };
         let now = now_ms();
         let partitions = partitions
             .into_iter()
@@ -595,11 +617,19 @@ impl Admin {
 
     /// Commits a planned reset; the group must still be inactive, which the
     /// broker checks too (a member's commit would be refused otherwise).
+    /// Over the tools' own connection whenever it can honour the security
+    /// settings, else through librdkafka.
     pub async fn execute_offset_reset(&self, group: &str, plan: &[OffsetReset]) -> Result<()> {
         let offsets: BTreeMap<TopicPartition, i64> = plan
             .iter()
             .map(|r| ((r.topic.clone(), r.partition), r.new_offset))
             .collect();
+        if wire::supports(&self.settings) {
+            return protocol::Cluster::connect(&self.settings)
+                .await?
+                .commit_offsets(group, &offsets)
+                .await;
+        }
         let group = group.to_string();
         let timeout = self.settings.timeout;
         self.blocking(move |_, handle| {
@@ -643,13 +673,21 @@ impl Admin {
             .collect())
     }
 
-    /// OffsetDelete for the partitions `--topic T[:P,...]` names.
+    /// OffsetDelete for the partitions `--topic T[:P,...]` names: over
+    /// the tools' own connection whenever it can honour the security
+    /// settings, else through librdkafka.
     pub async fn delete_offsets(
         &self,
         group: &str,
         topics: &[(String, Option<Vec<i32>>)],
     ) -> Result<Vec<OffsetDeletion>> {
         let partitions = self.scope_partitions(topics).await?;
+        if wire::supports(&self.settings) {
+            return protocol::Cluster::connect(&self.settings)
+                .await?
+                .delete_offsets(group, &partitions)
+                .await;
+        }
         let group = group.to_string();
         let timeout = self.settings.timeout;
         self.blocking(move |_, handle| {

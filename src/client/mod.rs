@@ -29,6 +29,7 @@ pub mod producers;
 pub mod quorum;
 pub mod quotas;
 pub mod reassign;
+mod retry;
 mod sasl;
 pub mod serializer;
 mod wire;

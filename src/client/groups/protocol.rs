@@ -6,30 +6,52 @@
 //! comes back after a DescribeConsumerGroups that timed out while it was
 //! down. Here every call opens its own connections, so a restarted broker
 //! is simply connected to again.
+//!
+//! A group request answered COORDINATOR_LOAD_IN_PROGRESS,
+//! COORDINATOR_NOT_AVAILABLE or NOT_COORDINATOR is sent again, to the
+//! coordinator found anew, with Kafka's backoff until the command's
+//! timeout (see `retry`).
 
 use std::collections::{BTreeMap, HashMap};
 
 use bytes::{Buf, Bytes};
 use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::list_groups_response::ListedGroup;
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
+use kafka_protocol::messages::offset_commit_request::{
+    OffsetCommitRequestPartition, OffsetCommitRequestTopic,
+};
+use kafka_protocol::messages::offset_delete_request::{
+    OffsetDeleteRequestPartition, OffsetDeleteRequestTopic,
+};
 use kafka_protocol::messages::offset_fetch_request::OffsetFetchRequestGroup;
 use kafka_protocol::messages::{
     ConsumerGroupDescribeRequest, ConsumerProtocolAssignment, DeleteGroupsRequest,
-    DescribeGroupsRequest, FindCoordinatorRequest, GroupId, ListGroupsRequest, ListOffsetsRequest,
-    MetadataRequest, OffsetFetchRequest, TopicName,
+    DescribeGroupsRequest, FetchRequest, FindCoordinatorRequest, GroupId, ListGroupsRequest,
+    ListOffsetsRequest, MetadataRequest, OffsetCommitRequest, OffsetDeleteRequest,
+    OffsetFetchRequest, TopicName,
 };
 use kafka_protocol::protocol::{Decodable, StrBytes};
+use kafka_protocol::records::RecordBatchDecoder;
 
 use super::{
     Coordinator, GroupDeletion, GroupDescription, GroupListing, GroupListings, GroupMember,
-    GroupType,
+    GroupType, OffsetDeletion,
 };
 use crate::client::config::ClientSettings;
 use crate::client::error::{ClientError, Result};
 use crate::client::native::{OffsetQuery, TopicPartition};
+use crate::client::retry::{coordinator_moving, leader_moving, Backoff};
 use crate::client::wire::Connection;
+
+/// Where partitions' leaders are (see `Cluster::placement`).
+struct Placement {
+    /// Leader address -> topic -> partitions.
+    by_leader: BTreeMap<String, BTreeMap<String, Vec<i32>>>,
+    topic_ids: HashMap<String, uuid::Uuid>,
+}
 
 /// The connections of one round of questions, by broker address; the
 /// first is to the bootstrap server that answered.
@@ -37,6 +59,9 @@ pub struct Cluster {
     settings: ClientSettings,
     bootstrap: String,
     connections: HashMap<String, Connection>,
+    /// When the command's timeout ends: a coordinator loading or moving
+    /// is asked again until then.
+    deadline: tokio::time::Instant,
 }
 
 fn refused(context: String, code: i16, message: Option<StrBytes>) -> Result<()> {
@@ -54,15 +79,34 @@ fn group_id(group: &str) -> GroupId {
     GroupId(StrBytes::from_string(group.to_string()))
 }
 
+fn topic_name(topic: &str) -> TopicName {
+    TopicName(StrBytes::from_string(topic.to_string()))
+}
+
+/// A partition's error under Kafka's name for it, as `ClientError`
+/// names the codes of whole requests.
+fn partition_error(code: i16) -> Option<String> {
+    ResponseError::try_from_code(code).map(|e| match e {
+        ResponseError::Unknown(code) => format!("error code {code}"),
+        known => known.to_string(),
+    })
+}
+
 impl Cluster {
     pub async fn connect(settings: &ClientSettings) -> Result<Cluster> {
+        let deadline = tokio::time::Instant::now() + settings.timeout;
         let connection = Connection::to_bootstrap(settings).await?;
         let bootstrap = connection.address().to_string();
         Ok(Cluster {
             settings: settings.clone(),
             connections: HashMap::from([(bootstrap.clone(), connection)]),
             bootstrap,
+            deadline,
         })
+    }
+
+    fn backoff(&self) -> Backoff {
+        Backoff::until(self.deadline)
     }
 
     async fn at(&mut self, address: &str) -> Result<&mut Connection> {
@@ -95,7 +139,14 @@ impl Cluster {
         let brokers = self.bootstrap().list_brokers().await?;
         let mut listings = GroupListings::default();
         for (node, address) in brokers {
-            match self.list_groups_at(&address, states, types).await {
+            let mut backoff = self.backoff();
+            let listed = loop {
+                match self.list_groups_at(&address, states, types).await {
+                    Err(e) if backoff.retry(&e).await => continue,
+                    listed => break listed,
+                }
+            };
+            match listed {
                 Ok(groups) => listings.groups.extend(groups),
                 Err(e) => listings
                     .failures
@@ -230,7 +281,9 @@ impl Cluster {
 
     /// DeleteGroups at each group's coordinator, all of a coordinator's
     /// groups in one request; what became of each group, in the order
-    /// given. A coordinator that cannot be asked fails only its groups.
+    /// given. A coordinator that cannot be asked fails only its groups;
+    /// groups whose coordinator is loading or has moved are asked again,
+    /// of the coordinator found anew, until the deadline.
     pub async fn delete_groups(&mut self, groups: &[String]) -> Result<Vec<GroupDeletion>> {
         let mut wanted: Vec<String> = Vec::with_capacity(groups.len());
         for g in groups {
@@ -238,16 +291,41 @@ impl Cluster {
                 wanted.push(g.clone());
             }
         }
-        let mut errors: HashMap<String, String> = HashMap::new();
+        let mut errors: HashMap<String, ClientError> = HashMap::new();
+        let mut pending = wanted.clone();
+        let mut backoff = self.backoff();
+        loop {
+            errors.extend(self.delete_groups_once(&pending).await?);
+            pending.retain(|g| errors.get(g).is_some_and(coordinator_moving));
+            if pending.is_empty() || !backoff.wait().await {
+                break;
+            }
+        }
+        Ok(wanted
+            .into_iter()
+            .map(|group| GroupDeletion {
+                error: errors.remove(&group).map(|e| e.to_string()),
+                group,
+            })
+            .collect())
+    }
+
+    /// One round of DeleteGroups: why each group that was not deleted
+    /// was not.
+    async fn delete_groups_once(
+        &mut self,
+        groups: &[String],
+    ) -> Result<HashMap<String, ClientError>> {
+        let mut errors: HashMap<String, ClientError> = HashMap::new();
         let mut by_coordinator: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for (group, coordinator) in self.coordinators(&wanted).await? {
+        for (group, coordinator) in self.coordinators(groups).await? {
             match coordinator {
                 Ok(c) => by_coordinator
                     .entry(format!("{}:{}", c.host, c.port))
                     .or_default()
                     .push(group),
                 Err(e) => {
-                    errors.insert(group, e.to_string());
+                    errors.insert(group, e);
                 }
             }
         }
@@ -262,7 +340,10 @@ impl Cluster {
                 Ok(response) => response.results,
                 Err(e) => {
                     for g in groups {
-                        errors.insert(g.clone(), format!("cannot delete group '{g}': {e}"));
+                        errors.insert(
+                            g.clone(),
+                            ClientError::Invalid(format!("cannot delete group '{g}': {e}")),
+                        );
                     }
                     continue;
                 }
@@ -274,21 +355,15 @@ impl Cluster {
             for g in groups {
                 let context = format!("cannot delete group '{g}'");
                 let failure = match codes.remove(&g) {
-                    None => Some(format!("{context}: no answer for it")),
-                    Some(code) => refused(context, code, None).err().map(|e| e.to_string()),
+                    None => Some(ClientError::Invalid(format!("{context}: no answer for it"))),
+                    Some(code) => refused(context, code, None).err(),
                 };
                 if let Some(failure) = failure {
                     errors.insert(g, failure);
                 }
             }
         }
-        Ok(wanted
-            .into_iter()
-            .map(|group| GroupDeletion {
-                error: errors.remove(&group),
-                group,
-            })
-            .collect())
+        Ok(errors)
     }
 
     async fn at_coordinator(&mut self, coordinator: &Coordinator) -> Result<&mut Connection> {
@@ -299,8 +374,19 @@ impl Cluster {
     /// The group as its coordinator describes it: through
     /// ConsumerGroupDescribe for a group of KIP-848's protocol, else
     /// DescribeGroups, as Kafka's admin client falls back. A group the
-    /// coordinator does not know comes back Dead.
+    /// coordinator does not know comes back Dead. A coordinator loading
+    /// or moved is found and asked again until the deadline.
     pub async fn describe_group(&mut self, group: &str) -> Result<GroupDescription> {
+        let mut backoff = self.backoff();
+        loop {
+            match self.describe_group_once(group).await {
+                Err(e) if backoff.retry(&e).await => continue,
+                described => return described,
+            }
+        }
+    }
+
+    async fn describe_group_once(&mut self, group: &str) -> Result<GroupDescription> {
         let coordinator = self.coordinator(group).await?;
         let connection = self.at_coordinator(&coordinator).await?;
         let context = format!("cannot describe consumer group '{group}'");
@@ -409,8 +495,22 @@ impl Cluster {
     }
 
     /// OffsetFetch at the coordinator: every partition `group` has
-    /// committed an offset for, and the offset.
+    /// committed an offset for, and the offset; retried as
+    /// `describe_group` is.
     pub async fn committed_offsets(
+        &mut self,
+        group: &str,
+    ) -> Result<BTreeMap<TopicPartition, i64>> {
+        let mut backoff = self.backoff();
+        loop {
+            match self.committed_offsets_once(group).await {
+                Err(e) if backoff.retry(&e).await => continue,
+                offsets => return offsets,
+            }
+        }
+    }
+
+    async fn committed_offsets_once(
         &mut self,
         group: &str,
     ) -> Result<BTreeMap<TopicPartition, i64>> {
@@ -461,18 +561,140 @@ impl Cluster {
         Ok(offsets)
     }
 
-    /// ListOffsets for every partition, each asked of its leader as
-    /// Metadata names it. A partition of a topic that no longer exists
-    /// is left out; a time no record reaches gives -1, as Kafka answers.
-    pub async fn list_offsets(
+    /// OffsetCommit of `offsets` at the coordinator as no member of the
+    /// group (generation -1, no member id), as Kafka's
+    /// AlterConsumerGroupOffsets commits them: the broker refuses it while
+    /// the group has members. Retried as `describe_group` is.
+    pub async fn commit_offsets(
         &mut self,
-        partitions: &[TopicPartition],
-        query: OffsetQuery,
-    ) -> Result<BTreeMap<TopicPartition, i64>> {
-        let mut out = BTreeMap::new();
-        if partitions.is_empty() {
-            return Ok(out);
+        group: &str,
+        offsets: &BTreeMap<TopicPartition, i64>,
+    ) -> Result<()> {
+        let mut backoff = self.backoff();
+        loop {
+            match self.commit_offsets_once(group, offsets).await {
+                Err(e) if backoff.retry(&e).await => continue,
+                committed => return committed,
+            }
         }
+    }
+
+    async fn commit_offsets_once(
+        &mut self,
+        group: &str,
+        offsets: &BTreeMap<TopicPartition, i64>,
+    ) -> Result<()> {
+        let context = format!("cannot commit offsets for group '{group}'");
+        let mut topics: BTreeMap<&str, Vec<OffsetCommitRequestPartition>> = BTreeMap::new();
+        for ((topic, partition), offset) in offsets {
+            topics.entry(topic.as_str()).or_default().push(
+                OffsetCommitRequestPartition::default()
+                    .with_partition_index(*partition)
+                    .with_committed_offset(*offset),
+            );
+        }
+        let request = OffsetCommitRequest::default()
+            .with_group_id(group_id(group))
+            .with_topics(
+                topics
+                    .into_iter()
+                    .map(|(topic, partitions)| {
+                        OffsetCommitRequestTopic::default()
+                            .with_name(topic_name(topic))
+                            .with_partitions(partitions)
+                    })
+                    .collect(),
+            );
+        let coordinator = self.coordinator(group).await?;
+        let connection = self.at_coordinator(&coordinator).await?;
+        let response = connection.call(&request, 2).await?;
+        for t in &response.topics {
+            for p in &t.partitions {
+                refused(
+                    format!("{context} on {}-{}", t.name.0, p.partition_index),
+                    p.error_code,
+                    None,
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    /// OffsetDelete at the coordinator: each partition's outcome, since
+    /// Kafka refuses partitions of topics the group still subscribes to
+    /// (GROUP_SUBSCRIBED_TO_TOPIC) and deletes the others. An error for
+    /// the whole group (GROUP_ID_NOT_FOUND, NON_EMPTY_GROUP) fails the
+    /// call; retried as `describe_group` is.
+    pub async fn delete_offsets(
+        &mut self,
+        group: &str,
+        partitions: &[TopicPartition],
+    ) -> Result<Vec<OffsetDeletion>> {
+        let mut backoff = self.backoff();
+        loop {
+            match self.delete_offsets_once(group, partitions).await {
+                Err(e) if backoff.retry(&e).await => continue,
+                deleted => return deleted,
+            }
+        }
+    }
+
+    async fn delete_offsets_once(
+        &mut self,
+        group: &str,
+        partitions: &[TopicPartition],
+    ) -> Result<Vec<OffsetDeletion>> {
+        let context = format!("cannot delete offsets of group '{group}'");
+        let mut topics: BTreeMap<&str, Vec<OffsetDeleteRequestPartition>> = BTreeMap::new();
+        for (topic, partition) in partitions {
+            topics
+                .entry(topic.as_str())
+                .or_default()
+                .push(OffsetDeleteRequestPartition::default().with_partition_index(*partition));
+        }
+        let request = OffsetDeleteRequest::default()
+            .with_group_id(group_id(group))
+            .with_topics(
+                topics
+                    .into_iter()
+                    .map(|(topic, partitions)| {
+                        OffsetDeleteRequestTopic::default()
+                            .with_name(topic_name(topic))
+                            .with_partitions(partitions)
+                    })
+                    .collect(),
+            );
+        let coordinator = self.coordinator(group).await?;
+        let connection = self.at_coordinator(&coordinator).await?;
+        let response = connection.call(&request, 0).await?;
+        refused(context, response.error_code, None)?;
+        let mut outcomes: HashMap<TopicPartition, i16> = response
+            .topics
+            .iter()
+            .flat_map(|t| {
+                t.partitions
+                    .iter()
+                    .map(|p| ((t.name.0.to_string(), p.partition_index), p.error_code))
+            })
+            .collect();
+        Ok(partitions
+            .iter()
+            .map(|tp| OffsetDeletion {
+                partition: tp.clone(),
+                error: match outcomes.remove(tp) {
+                    None => Some("no answer for it".to_string()),
+                    Some(code) => partition_error(code),
+                },
+            })
+            .collect())
+    }
+
+    /// Where each partition's leader is, as the bootstrap server's
+    /// Metadata says: the partitions by leader address, and the topics'
+    /// ids. A partition of a topic that no longer exists is left out; one
+    /// without a leader fails with LEADER_NOT_AVAILABLE (`what` and the
+    /// partition as context), which a later attempt may not.
+    async fn placement(&mut self, partitions: &[TopicPartition], what: &str) -> Result<Placement> {
         let mut topics: Vec<&str> = partitions.iter().map(|(t, _)| t.as_str()).collect();
         topics.sort_unstable();
         topics.dedup();
@@ -494,33 +716,72 @@ impl Cluster {
             .map(|b| (b.node_id.0, format!("{}:{}", b.host.as_str(), b.port)))
             .collect();
         let mut leaders: HashMap<TopicPartition, i32> = HashMap::new();
+        let mut topic_ids = HashMap::new();
         for t in &metadata.topics {
             let name = t.name.as_ref().map(|n| n.0.to_string()).unwrap_or_default();
             if t.error_code == ResponseError::UnknownTopicOrPartition.code() {
                 continue;
             }
+            topic_ids.insert(name.clone(), t.topic_id);
             refused(format!("Metadata for {name}"), t.error_code, None)?;
             for p in &t.partitions {
                 leaders.insert((name.clone(), p.partition_index), p.leader_id.0);
             }
         }
-        let mut by_leader: BTreeMap<String, BTreeMap<&str, Vec<i32>>> = BTreeMap::new();
+        let mut by_leader: BTreeMap<String, BTreeMap<String, Vec<i32>>> = BTreeMap::new();
         for tp @ (topic, partition) in partitions {
             let Some(leader) = leaders.get(tp) else {
                 continue;
             };
             let address = brokers.get(leader).ok_or_else(|| ClientError::Protocol {
-                context: format!("cannot list the offsets of {topic}-{partition}"),
+                context: format!("{what} {topic}-{partition}"),
                 code: ResponseError::LeaderNotAvailable.code(),
                 message: None,
             })?;
             by_leader
                 .entry(address.clone())
                 .or_default()
-                .entry(topic.as_str())
+                .entry(topic.clone())
                 .or_default()
                 .push(*partition);
         }
+        Ok(Placement {
+            by_leader,
+            topic_ids,
+        })
+    }
+
+    /// ListOffsets for every partition, each asked of its leader as
+    /// Metadata names it. A partition of a topic that no longer exists
+    /// is left out; a time no record reaches gives -1, as Kafka answers.
+    /// A leader that moved or is being elected is looked up again until
+    /// the deadline, as Kafka's admin client does.
+    pub async fn list_offsets(
+        &mut self,
+        partitions: &[TopicPartition],
+        query: OffsetQuery,
+    ) -> Result<BTreeMap<TopicPartition, i64>> {
+        let mut backoff = self.backoff();
+        loop {
+            match self.list_offsets_once(partitions, query).await {
+                Err(e) if leader_moving(&e) && backoff.wait().await => continue,
+                offsets => return offsets,
+            }
+        }
+    }
+
+    async fn list_offsets_once(
+        &mut self,
+        partitions: &[TopicPartition],
+        query: OffsetQuery,
+    ) -> Result<BTreeMap<TopicPartition, i64>> {
+        let mut out = BTreeMap::new();
+        if partitions.is_empty() {
+            return Ok(out);
+        }
+        let placement = self
+            .placement(partitions, "cannot list the offsets of")
+            .await?;
         let timestamp = match query {
             OffsetQuery::Earliest => -2,
             OffsetQuery::Latest => -1,
@@ -533,7 +794,7 @@ impl Cluster {
         } else {
             1
         };
-        for (address, topics) in by_leader {
+        for (address, topics) in placement.by_leader {
             let request = ListOffsetsRequest::default()
                 .with_replica_id((-1).into())
                 .with_topics(
@@ -573,6 +834,178 @@ impl Cluster {
         }
         Ok(out)
     }
+
+    /// The timestamp of the record at each offset, for LAG-TIME: Fetch
+    /// from each partition's leader, read_uncommitted as the lag is
+    /// measured. Where compaction removed the record the next one counts;
+    /// where retention did, the oldest left (the log start offset is asked
+    /// for and fetched from). A partition with no record there yet is left
+    /// out. A moved leader is looked up again until the deadline.
+    pub async fn record_timestamps(
+        &mut self,
+        offsets: &BTreeMap<TopicPartition, i64>,
+    ) -> Result<BTreeMap<TopicPartition, i64>> {
+        let mut backoff = self.backoff();
+        loop {
+            match self.record_timestamps_once(offsets).await {
+                Err(e) if leader_moving(&e) && backoff.wait().await => continue,
+                timestamps => return timestamps,
+            }
+        }
+    }
+
+    async fn record_timestamps_once(
+        &mut self,
+        offsets: &BTreeMap<TopicPartition, i64>,
+    ) -> Result<BTreeMap<TopicPartition, i64>> {
+        let mut out = BTreeMap::new();
+        let gone = self.fetch_timestamps(offsets, &mut out).await?;
+        if !gone.is_empty() {
+            let starts = self.list_offsets_once(&gone, OffsetQuery::Earliest).await?;
+            self.fetch_timestamps(&starts, &mut out).await?;
+        }
+        Ok(out)
+    }
+
+    /// One Fetch to each leader at `offsets`, the timestamps found added
+    /// to `out`; the partitions whose offset is below the log start
+    /// (OFFSET_OUT_OF_RANGE).
+    async fn fetch_timestamps(
+        &mut self,
+        offsets: &BTreeMap<TopicPartition, i64>,
+        out: &mut BTreeMap<TopicPartition, i64>,
+    ) -> Result<Vec<TopicPartition>> {
+        let mut gone = Vec::new();
+        if offsets.is_empty() {
+            return Ok(gone);
+        }
+        let partitions: Vec<TopicPartition> = offsets.keys().cloned().collect();
+        let placement = self
+            .placement(&partitions, "cannot read the records of")
+            .await?;
+        let names: HashMap<_, &str> = placement
+            .topic_ids
+            .iter()
+            .map(|(name, id)| (*id, name.as_str()))
+            .collect();
+        for (address, topics) in &placement.by_leader {
+            let request = FetchRequest::default()
+                .with_replica_id((-1).into())
+                .with_max_wait_ms(0)
+                .with_min_bytes(1)
+                .with_max_bytes(FETCH_BYTES)
+                .with_topics(
+                    topics
+                        .iter()
+                        .map(|(topic, ps)| {
+                            FetchTopic::default()
+                                .with_topic(topic_name(topic))
+                                .with_topic_id(
+                                    placement.topic_ids.get(topic).copied().unwrap_or_default(),
+                                )
+                                .with_partitions(
+                                    ps.iter()
+                                        .map(|p| {
+                                            FetchPartition::default()
+                                                .with_partition(*p)
+                                                .with_fetch_offset(offsets[&(topic.clone(), *p)])
+                                                .with_partition_max_bytes(FETCH_BYTES)
+                                        })
+                                        .collect(),
+                                )
+                        })
+                        .collect(),
+                );
+            // Fetch v4 brought record batches (v2); from v13 topics go by id.
+            let response = self.at(address).await?.call(&request, 4).await?;
+            refused(
+                format!("cannot read records at {address}"),
+                response.error_code,
+                None,
+            )?;
+            for t in response.responses {
+                let topic = match names.get(&t.topic_id) {
+                    Some(name) if t.topic.0.is_empty() => name.to_string(),
+                    _ => t.topic.0.to_string(),
+                };
+                for p in t.partitions {
+                    let tp = (topic.clone(), p.partition_index);
+                    if p.error_code == ResponseError::OffsetOutOfRange.code() {
+                        gone.push(tp);
+                        continue;
+                    }
+                    let context = format!("cannot read the records of {}-{}", tp.0, tp.1);
+                    refused(context.clone(), p.error_code, None)?;
+                    let Some(&offset) = offsets.get(&tp) else {
+                        continue;
+                    };
+                    let records = p.records.unwrap_or_default();
+                    match first_timestamp(records, offset) {
+                        Ok(Some(ms)) => {
+                            out.insert(tp, ms);
+                        }
+                        Ok(None) => {}
+                        Err(cause) => return Err(ClientError::Wire { context, cause }),
+                    }
+                }
+            }
+        }
+        Ok(gone)
+    }
+}
+
+/// How much one Fetch for LAG-TIME asks of a partition: one record is
+/// wanted, and a larger first batch comes whole anyway (KIP-74).
+const FETCH_BYTES: i32 = 64 * 1024;
+
+/// The timestamp of the first record at or after `offset` in `records`,
+/// as Fetch returns them: whole batches, perhaps a partial one last,
+/// which is skipped. A v2 batch stamped at log append time gives its
+/// records its largest timestamp, as Kafka's consumers read it.
+fn first_timestamp(mut records: Bytes, offset: i64) -> std::result::Result<Option<i64>, String> {
+    // base offset, length, leader epoch, magic, crc, attributes, last
+    // offset delta, base timestamp, max timestamp.
+    const MAGIC: usize = 16;
+    const ATTRIBUTES: usize = 21;
+    const MAX_TIMESTAMP: usize = 35;
+    const HEADER: usize = 61;
+    const LOG_APPEND_TIME: i16 = 1 << 3;
+    while records.len() >= HEADER {
+        let length = i32::from_be_bytes(records[8..12].try_into().expect("4 bytes"));
+        let size = usize::try_from(length)
+            .ok()
+            .and_then(|l| l.checked_add(12))
+            .ok_or_else(|| format!("a record batch of {length} bytes"))?;
+        if records.len() < size {
+            break;
+        }
+        let mut batch = records.split_to(size);
+        let magic = batch[MAGIC];
+        let attributes = i16::from_be_bytes(
+            batch[ATTRIBUTES..ATTRIBUTES + 2]
+                .try_into()
+                .expect("2 bytes"),
+        );
+        let max_timestamp = i64::from_be_bytes(
+            batch[MAX_TIMESTAMP..MAX_TIMESTAMP + 8]
+                .try_into()
+                .expect("8 bytes"),
+        );
+        let set = RecordBatchDecoder::decode(&mut batch).map_err(|e| e.to_string())?;
+        if let Some(record) = set
+            .records
+            .iter()
+            .find(|r| r.offset >= offset && !r.control)
+        {
+            let appended = magic >= 2 && attributes & LOG_APPEND_TIME != 0;
+            return Ok(Some(if appended {
+                max_timestamp
+            } else {
+                record.timestamp
+            }));
+        }
+    }
+    Ok(None)
 }
 
 /// A ListGroups entry as a consumer-group listing: only groups of the
@@ -621,6 +1054,230 @@ fn assigned_partitions(mut bytes: Bytes) -> std::result::Result<Vec<TopicPartiti
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::BytesMut;
+    use kafka_protocol::records::{
+        Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
+    };
+
+    /// One batch of records at `first..`, stamped `timestamps`.
+    fn batch(first: i64, timestamps: &[i64], compression: Compression) -> BytesMut {
+        let records: Vec<Record> = timestamps
+            .iter()
+            .enumerate()
+            .map(|(i, ts)| Record {
+                transactional: false,
+                control: false,
+                delete_horizon: false,
+                partition_leader_epoch: -1,
+                producer_id: -1,
+                producer_epoch: -1,
+                timestamp_type: TimestampType::Creation,
+                offset: first + i as i64,
+                // The encoder splits batches where offset - sequence changes.
+                sequence: i as i32,
+                timestamp: *ts,
+                key: None,
+                value: Some(Bytes::from_static(b"v")),
+                headers: Default::default(),
+            })
+            .collect();
+        let mut buf = BytesMut::new();
+        let options = RecordEncodeOptions {
+            version: 2,
+            compression,
+        };
+        RecordBatchEncoder::encode(&mut buf, &records, &options).unwrap();
+        buf
+    }
+
+    mod fake {
+        //! A broker that coordinates every group itself and answers
+        //! DescribeGroups with the error codes it is given, in turn.
+
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Arc;
+
+        use bytes::{BufMut, Bytes, BytesMut};
+        use kafka_protocol::messages::api_versions_response::ApiVersion;
+        use kafka_protocol::messages::describe_groups_response::DescribedGroup;
+        use kafka_protocol::messages::{
+            ApiKey, ApiVersionsResponse, DescribeGroupsResponse, FindCoordinatorResponse,
+            RequestHeader, ResponseHeader,
+        };
+        use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        use tokio::net::{TcpListener, TcpStream};
+
+        pub struct Coordinator {
+            pub address: String,
+            /// FindCoordinator requests answered.
+            pub finds: Arc<AtomicUsize>,
+        }
+
+        pub async fn start(answers: Vec<i16>) -> Coordinator {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let port = listener.local_addr().unwrap().port();
+            let finds = Arc::new(AtomicUsize::new(0));
+            let described = Arc::new(AtomicUsize::new(0));
+            let answers = Arc::new(answers);
+            let counter = Arc::clone(&finds);
+            tokio::spawn(async move {
+                while let Ok((stream, _)) = listener.accept().await {
+                    let (answers, finds, described) =
+                        (answers.clone(), counter.clone(), described.clone());
+                    tokio::spawn(serve(stream, port, answers, finds, described));
+                }
+            });
+            Coordinator {
+                address: format!("127.0.0.1:{port}"),
+                finds,
+            }
+        }
+
+        async fn serve(
+            mut stream: TcpStream,
+            port: u16,
+            answers: Arc<Vec<i16>>,
+            finds: Arc<AtomicUsize>,
+            described: Arc<AtomicUsize>,
+        ) {
+            while let Ok(len) = stream.read_i32().await {
+                let mut frame = vec![0u8; len as usize];
+                stream.read_exact(&mut frame).await.unwrap();
+                let mut frame = Bytes::from(frame);
+                let api = ApiKey::try_from(i16::from_be_bytes([frame[0], frame[1]])).unwrap();
+                let version = i16::from_be_bytes([frame[2], frame[3]]);
+                let header =
+                    RequestHeader::decode(&mut frame, api.request_header_version(version)).unwrap();
+                let mut body = BytesMut::new();
+                ResponseHeader::default()
+                    .with_correlation_id(header.correlation_id)
+                    .encode(&mut body, api.response_header_version(version))
+                    .unwrap();
+                let versions = |key: ApiKey, max| {
+                    ApiVersion::default()
+                        .with_api_key(key as i16)
+                        .with_max_version(max)
+                };
+                match api {
+                    ApiKey::ApiVersions => ApiVersionsResponse::default()
+                        .with_api_keys(vec![
+                            versions(ApiKey::ApiVersions, 0),
+                            versions(ApiKey::FindCoordinator, 3),
+                            versions(ApiKey::DescribeGroups, 4),
+                        ])
+                        .encode(&mut body, version),
+                    ApiKey::FindCoordinator => {
+                        finds.fetch_add(1, Ordering::SeqCst);
+                        FindCoordinatorResponse::default()
+                            .with_node_id(1.into())
+                            .with_host(StrBytes::from_static_str("127.0.0.1"))
+                            .with_port(i32::from(port))
+                            .encode(&mut body, version)
+                    }
+                    ApiKey::DescribeGroups => {
+                        let n = described.fetch_add(1, Ordering::SeqCst);
+                        let code = answers[n.min(answers.len() - 1)];
+                        DescribeGroupsResponse::default()
+                            .with_groups(vec![DescribedGroup::default()
+                                .with_error_code(code)
+                                .with_group_id(super::group_id("g"))
+                                .with_group_state(StrBytes::from_static_str("Empty"))
+                                .with_protocol_type(StrBytes::from_static_str("consumer"))])
+                            .encode(&mut body, version)
+                    }
+                    other => panic!("the fake broker does not serve {other:?}"),
+                }
+                .unwrap();
+                let mut out = BytesMut::with_capacity(4 + body.len());
+                out.put_i32(body.len() as i32);
+                out.extend_from_slice(&body);
+                if stream.write_all(&out).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+
+    fn settings(address: &str, timeout_ms: u64) -> ClientSettings {
+        let mut settings = ClientSettings::new(address);
+        settings.timeout = std::time::Duration::from_millis(timeout_ms);
+        settings
+    }
+
+    #[tokio::test]
+    async fn a_loading_or_moved_coordinator_is_found_and_asked_again() {
+        use std::sync::atomic::Ordering;
+        let broker = fake::start(vec![
+            ResponseError::NotCoordinator.code(),
+            ResponseError::CoordinatorLoadInProgress.code(),
+            ResponseError::CoordinatorNotAvailable.code(),
+            0,
+        ])
+        .await;
+        let mut cluster = Cluster::connect(&settings(&broker.address, 10_000))
+            .await
+            .unwrap();
+        let described = cluster.describe_group("g").await.unwrap();
+        assert_eq!(described.state, "Empty");
+        assert_eq!(
+            broker.finds.load(Ordering::SeqCst),
+            4,
+            "the coordinator is found anew for every attempt"
+        );
+    }
+
+    #[tokio::test]
+    async fn retries_end_at_the_timeout_with_the_last_error() {
+        let broker = fake::start(vec![ResponseError::CoordinatorLoadInProgress.code()]).await;
+        let started = tokio::time::Instant::now();
+        let mut cluster = Cluster::connect(&settings(&broker.address, 700))
+            .await
+            .unwrap();
+        let error = cluster.describe_group("g").await.unwrap_err().to_string();
+        assert!(error.contains("CoordinatorLoadInProgress"), "{error}");
+        let spent = started.elapsed();
+        // Waits of about 100, 200 and 400 ms fit at most; none ends past
+        // the timeout, after which only the attempt it led to runs.
+        assert!(spent >= std::time::Duration::from_millis(200), "{spent:?}");
+        assert!(spent < std::time::Duration::from_millis(900), "{spent:?}");
+    }
+
+    #[tokio::test]
+    async fn other_errors_are_not_retried() {
+        use std::sync::atomic::Ordering;
+        let broker = fake::start(vec![ResponseError::GroupAuthorizationFailed.code(), 0]).await;
+        let mut cluster = Cluster::connect(&settings(&broker.address, 10_000))
+            .await
+            .unwrap();
+        let error = cluster.describe_group("g").await.unwrap_err().to_string();
+        assert!(error.contains("GroupAuthorizationFailed"), "{error}");
+        assert_eq!(broker.finds.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn the_record_at_or_after_the_offset_tells_the_time() {
+        let mut fetched = batch(0, &[1000, 1001, 1002], Compression::None);
+        fetched.extend_from_slice(&batch(3, &[2000, 2001], Compression::Gzip));
+        let fetched = fetched.freeze();
+        let at = |offset| first_timestamp(fetched.clone(), offset).unwrap();
+        assert_eq!(at(0), Some(1000));
+        assert_eq!(at(1), Some(1001));
+        assert_eq!(at(3), Some(2000), "in a compressed batch");
+        assert_eq!(at(4), Some(2001));
+        assert_eq!(at(5), None, "nothing there yet");
+        assert_eq!(first_timestamp(Bytes::new(), 0).unwrap(), None);
+    }
+
+    #[test]
+    fn a_partial_batch_at_the_end_is_skipped() {
+        let mut fetched = batch(0, &[1000], Compression::None);
+        let second = batch(1, &[2000, 2001], Compression::None);
+        fetched.extend_from_slice(&second[..second.len() - 3]);
+        let fetched = fetched.freeze();
+        assert_eq!(first_timestamp(fetched.clone(), 0).unwrap(), Some(1000));
+        assert_eq!(first_timestamp(fetched, 1).unwrap(), None);
+    }
 
     fn listed(protocol_type: &str, group_type: &str) -> Option<GroupListing> {
         listing(

@@ -304,7 +304,7 @@ pub fn delete_consumer_group_offsets(
             .into_iter()
             .map(|e| OffsetDeletion {
                 partition: e.partition,
-                error: e.error,
+                error: e.error.map(|code| format!("{code:?}")),
             })
             .collect())
     }
