@@ -47,7 +47,7 @@ _metadata__quorum() {
 
     case "${cmd}" in
         metadata__quorum)
-            opts="-X -h -V --bootstrap-server --command-config --timeout --help --version describe add-controller remove-controller help"
+            opts="-X -h -V --bootstrap-server --command-config --timeout --bootstrap-controller --help --version describe add-controller remove-controller help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -69,6 +69,10 @@ _metadata__quorum() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --bootstrap-controller)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -77,7 +81,7 @@ _metadata__quorum() {
             return 0
             ;;
         metadata__quorum__subcmd__add__subcmd__controller)
-            opts="-X -h -V --controller-id --bootstrap-server --command-config --timeout --help --version"
+            opts="-X -h -V --controller-id --bootstrap-server --command-config --timeout --bootstrap-controller --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -103,6 +107,10 @@ _metadata__quorum() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --bootstrap-controller)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -111,7 +119,7 @@ _metadata__quorum() {
             return 0
             ;;
         metadata__quorum__subcmd__describe)
-            opts="-X -h -V --status --replication --human-readable --output --bootstrap-server --command-config --timeout --help --version"
+            opts="-X -h -V --status --replication --human-readable --output --bootstrap-server --command-config --timeout --bootstrap-controller --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -134,6 +142,10 @@ _metadata__quorum() {
                     return 0
                     ;;
                 --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bootstrap-controller)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -215,7 +227,7 @@ _metadata__quorum() {
             return 0
             ;;
         metadata__quorum__subcmd__remove__subcmd__controller)
-            opts="-X -h -V --controller-id --bootstrap-server --command-config --timeout --help --version"
+            opts="-X -h -V --controller-id --bootstrap-server --command-config --timeout --bootstrap-controller --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -238,6 +250,10 @@ _metadata__quorum() {
                     return 0
                     ;;
                 --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bootstrap-controller)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

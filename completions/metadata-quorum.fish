@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_metadata_quorum_global_optspecs
-    string join \n bootstrap-server= X= command-config= timeout= h/help V/version
+    string join \n bootstrap-server= X= command-config= timeout= bootstrap-controller= h/help V/version
 end
 
 function __fish_metadata_quorum_needs_command
@@ -28,6 +28,7 @@ complete -c metadata-quorum -n "__fish_metadata_quorum_needs_command" -l bootstr
 complete -c metadata-quorum -n "__fish_metadata_quorum_needs_command" -s X -d 'Any librdkafka client property, repeatable: -X security.protocol=SSL' -r
 complete -c metadata-quorum -n "__fish_metadata_quorum_needs_command" -l command-config -d 'A properties file of client settings, applied before any -X' -r -F
 complete -c metadata-quorum -n "__fish_metadata_quorum_needs_command" -l timeout -d 'How long to wait for the cluster to answer, in milliseconds' -r
+complete -c metadata-quorum -n "__fish_metadata_quorum_needs_command" -l bootstrap-controller -d 'Ask the controllers at their CONTROLLER listener, HOST:PORT[,HOST:PORT...], instead of a broker (KIP-919)' -r
 complete -c metadata-quorum -n "__fish_metadata_quorum_needs_command" -s h -l help -d 'Print help'
 complete -c metadata-quorum -n "__fish_metadata_quorum_needs_command" -s V -l version -d 'Print version'
 complete -c metadata-quorum -n "__fish_metadata_quorum_needs_command" -f -a "describe" -d 'Describe the quorum: its status (leader, epoch, high watermark, voters, observers) or each replica\'s progress'
@@ -40,6 +41,7 @@ complete -c metadata-quorum -n "__fish_metadata_quorum_using_subcommand describe
 complete -c metadata-quorum -n "__fish_metadata_quorum_using_subcommand describe" -s X -d 'Any librdkafka client property, repeatable: -X security.protocol=SSL' -r
 complete -c metadata-quorum -n "__fish_metadata_quorum_using_subcommand describe" -l command-config -d 'A properties file of client settings, applied before any -X' -r -F
 complete -c metadata-quorum -n "__fish_metadata_quorum_using_subcommand describe" -l timeout -d 'How long to wait for the cluster to answer, in milliseconds' -r
+complete -c metadata-quorum -n "__fish_metadata_quorum_using_subcommand describe" -l bootstrap-controller -d 'Ask the controllers at their CONTROLLER listener, HOST:PORT[,HOST:PORT...], instead of a broker (KIP-919)' -r
 complete -c metadata-quorum -n "__fish_metadata_quorum_using_subcommand describe" -l status -d 'The leader, its epoch, the high watermark, the largest follower lag, the voters and observers'
 complete -c metadata-quorum -n "__fish_metadata_quorum_using_subcommand describe" -l replication -d 'Each replica\'s log end offset, lag, last fetch and last caught-up time'
 complete -c metadata-quorum -n "__fish_metadata_quorum_using_subcommand describe" -l human-readable -d 'Times as how long ago they were instead of epoch milliseconds'
@@ -50,6 +52,7 @@ complete -c metadata-quorum -n "__fish_metadata_quorum_using_subcommand add-cont
 complete -c metadata-quorum -n "__fish_metadata_quorum_using_subcommand add-controller" -s X -d 'Any librdkafka client property, repeatable: -X security.protocol=SSL' -r
 complete -c metadata-quorum -n "__fish_metadata_quorum_using_subcommand add-controller" -l command-config -d 'A properties file of client settings, applied before any -X' -r -F
 complete -c metadata-quorum -n "__fish_metadata_quorum_using_subcommand add-controller" -l timeout -d 'How long to wait for the cluster to answer, in milliseconds' -r
+complete -c metadata-quorum -n "__fish_metadata_quorum_using_subcommand add-controller" -l bootstrap-controller -d 'Ask the controllers at their CONTROLLER listener, HOST:PORT[,HOST:PORT...], instead of a broker (KIP-919)' -r
 complete -c metadata-quorum -n "__fish_metadata_quorum_using_subcommand add-controller" -s h -l help -d 'Print help'
 complete -c metadata-quorum -n "__fish_metadata_quorum_using_subcommand add-controller" -s V -l version -d 'Print version'
 complete -c metadata-quorum -n "__fish_metadata_quorum_using_subcommand remove-controller" -l controller-id -d 'The voter to remove' -r
@@ -57,6 +60,7 @@ complete -c metadata-quorum -n "__fish_metadata_quorum_using_subcommand remove-c
 complete -c metadata-quorum -n "__fish_metadata_quorum_using_subcommand remove-controller" -s X -d 'Any librdkafka client property, repeatable: -X security.protocol=SSL' -r
 complete -c metadata-quorum -n "__fish_metadata_quorum_using_subcommand remove-controller" -l command-config -d 'A properties file of client settings, applied before any -X' -r -F
 complete -c metadata-quorum -n "__fish_metadata_quorum_using_subcommand remove-controller" -l timeout -d 'How long to wait for the cluster to answer, in milliseconds' -r
+complete -c metadata-quorum -n "__fish_metadata_quorum_using_subcommand remove-controller" -l bootstrap-controller -d 'Ask the controllers at their CONTROLLER listener, HOST:PORT[,HOST:PORT...], instead of a broker (KIP-919)' -r
 complete -c metadata-quorum -n "__fish_metadata_quorum_using_subcommand remove-controller" -s h -l help -d 'Print help'
 complete -c metadata-quorum -n "__fish_metadata_quorum_using_subcommand remove-controller" -s V -l version -d 'Print version'
 complete -c metadata-quorum -n "__fish_metadata_quorum_using_subcommand help; and not __fish_seen_subcommand_from describe add-controller remove-controller help" -f -a "describe" -d 'Describe the quorum: its status (leader, epoch, high watermark, voters, observers) or each replica\'s progress'

@@ -334,6 +334,36 @@ fn admin_clients_reach_the_controllers_on_their_listener() {
     // A broker API closes the connection.
     assert!(admin.call(&MetadataRequest::default(), 12).is_none());
 
+    // metadata-quorum --bootstrap-controller, as kafka-metadata-quorum.sh.
+    let controller = format!("127.0.0.1:{}", controller_ports[0]);
+    let status = json(
+        "",
+        &[
+            "--bootstrap-controller",
+            &controller,
+            "describe",
+            "--status",
+            "--output",
+            "json",
+        ],
+    );
+    assert_eq!(status["leader_id"], i64::from(cluster.controller_id.0));
+    assert_eq!(ids(&status["current_voters"]), [1, 2, 3]);
+    assert!(!status["cluster_id"].as_str().unwrap().is_empty());
+    let both = tool(
+        &brokers[0].bootstrap(),
+        &[
+            "--bootstrap-server",
+            &brokers[1].bootstrap(),
+            "--bootstrap-controller",
+            &controller,
+            "describe",
+            "--status",
+        ],
+    );
+    assert_eq!(both.code, Some(2), "{}", both.stderr);
+    assert!(both.stderr.contains("not both"), "{}", both.stderr);
+
     // The quorum still serves: a topic created now reaches every broker.
     let created = RawClient::connect(brokers[2].port)
         .call(

@@ -11,6 +11,9 @@ const TOOL: &str = "metadata-quorum";
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let args: MetadataQuorum = cli::parse();
+    if let Err(e) = args.check() {
+        cli::usage_error(TOOL, e);
+    }
     match run(args).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => cli::fail(TOOL, format!("{e:#}")),
@@ -18,7 +21,7 @@ async fn main() -> ExitCode {
 }
 
 async fn run(args: MetadataQuorum) -> anyhow::Result<()> {
-    let settings = args.connection.settings()?;
+    let settings = args.settings()?;
     cli::out(metadata_quorum::run(args.command, &settings).await?);
     Ok(())
 }

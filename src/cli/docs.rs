@@ -112,6 +112,7 @@ pub fn examples(tool: &str) -> &'static [(&'static str, &'static str)] {
         "metadata-quorum" => &[
             ("Show the quorum's leader, epoch and voters:", "metadata-quorum describe --status"),
             ("Show how far each voter and observer has the metadata log:", "metadata-quorum describe --replication"),
+            ("Ask the controllers at their CONTROLLER listener, with no broker involved:", "metadata-quorum --bootstrap-controller localhost:9093 describe --status"),
         ],
         "perf-test" => &[
             ("Produce a million 100-byte records as fast as the cluster takes them:", "perf-test produce --topic perf --num-records 1000000 --record-size 100"),

@@ -8,7 +8,7 @@ use serde_json::json;
 use super::{ConnectionArgs, OutputFormat};
 use crate::client::offset_spec::now_ms;
 use crate::client::quorum::{self, QuorumStatus};
-use crate::client::{ClientSettings, Result};
+use crate::client::{ClientSettings, Result, DEFAULT_BOOTSTRAP};
 
 /// Describe the metadata quorum (its leader and epoch, and how far each voter and observer has the metadata log) and change its voters.
 #[derive(Parser, Debug)]
@@ -16,6 +16,10 @@ use crate::client::{ClientSettings, Result};
 pub struct MetadataQuorum {
     #[command(flatten)]
     pub connection: ConnectionArgs,
+
+    /// Ask the controllers at their CONTROLLER listener, HOST:PORT[,HOST:PORT...], instead of a broker (KIP-919).
+    #[arg(long, global = true, value_name = "HOST:PORT")]
+    pub bootstrap_controller: Option<String>,
 
     #[command(subcommand)]
     pub command: QuorumCommand,
@@ -50,6 +54,34 @@ pub enum QuorumCommand {
         #[arg(long, value_name = "ID")]
         controller_id: i32,
     },
+}
+
+impl MetadataQuorum {
+    /// Refuses `--bootstrap-server` and `--bootstrap-controller` together,
+    /// as kafka-metadata-quorum.sh does. A server from GREGOR_BOOTSTRAP (or
+    /// the default) gives way to the controllers.
+    pub fn check(&self) -> std::result::Result<(), String> {
+        let Some(_) = &self.bootstrap_controller else {
+            return Ok(());
+        };
+        let from_environment = std::env::var("GREGOR_BOOTSTRAP").ok();
+        let server = &self.connection.bootstrap_server;
+        if server != DEFAULT_BOOTSTRAP && Some(server) != from_environment.as_ref() {
+            return Err("use --bootstrap-server or --bootstrap-controller, not both".into());
+        }
+        Ok(())
+    }
+
+    /// The connection settings: to the brokers of `--bootstrap-server`, or
+    /// to the controllers of `--bootstrap-controller`.
+    pub fn settings(&self) -> anyhow::Result<ClientSettings> {
+        let mut settings = self.connection.settings()?;
+        if let Some(controllers) = &self.bootstrap_controller {
+            settings.bootstrap = controllers.clone();
+            settings.to_controllers = true;
+        }
+        Ok(settings)
+    }
 }
 
 /// Runs the command; what it prints.

@@ -18,6 +18,10 @@ pub struct ClientSettings {
     pub properties: Vec<(String, String)>,
     /// How long to wait for the cluster before giving up on it.
     pub timeout: Duration,
+    /// Whether `bootstrap` names the metadata quorum's controllers
+    /// (KIP-919's `bootstrap.controllers`) rather than brokers: only the
+    /// controller's APIs are asked there.
+    pub to_controllers: bool,
 }
 
 impl ClientSettings {
@@ -26,6 +30,7 @@ impl ClientSettings {
             bootstrap: bootstrap.into(),
             properties: Vec::new(),
             timeout: Duration::from_secs(10),
+            to_controllers: false,
         }
     }
 

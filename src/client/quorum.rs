@@ -3,12 +3,14 @@
 //! observer's progress through the metadata log, and voters added and
 //! removed (KIP-853). librdkafka has none of these APIs, so they go
 //! through this library's own Kafka-protocol connection; any broker
-//! answers them (a broker asks the quorum's leader).
+//! answers them (a broker asks the quorum's leader), and so does any
+//! controller at its CONTROLLER listener (KIP-919).
 
 use kafka_protocol::messages::describe_quorum_request::{PartitionData, TopicData};
 use kafka_protocol::messages::describe_quorum_response::ReplicaState;
 use kafka_protocol::messages::{
-    AddRaftVoterRequest, DescribeQuorumRequest, MetadataRequest, RemoveRaftVoterRequest, TopicName,
+    AddRaftVoterRequest, DescribeClusterRequest, DescribeQuorumRequest, MetadataRequest,
+    RemoveRaftVoterRequest, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
 use serde::Serialize;
@@ -19,6 +21,9 @@ use super::ClientSettings;
 
 /// The metadata log's name in KRaft's APIs.
 const METADATA_TOPIC: &str = "__cluster_metadata";
+
+/// DescribeCluster's endpoint type for controllers (KIP-919).
+const CONTROLLER_ENDPOINTS: i8 = 2;
 
 /// What `describe --status` shows.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -74,12 +79,36 @@ impl std::fmt::Display for ReplicaRole {
     }
 }
 
-/// Asks the cluster for its metadata quorum.
-pub async fn describe(settings: &ClientSettings) -> Result<QuorumStatus> {
-    let mut connection = Connection::to_bootstrap(settings).await?;
+/// The cluster's id: from Metadata at a broker, from DescribeCluster at a
+/// controller (which serves no Metadata).
+async fn cluster_id(connection: &mut Connection, settings: &ClientSettings) -> Result<String> {
+    if settings.to_controllers {
+        let described = connection
+            .call(
+                &DescribeClusterRequest::default().with_endpoint_type(CONTROLLER_ENDPOINTS),
+                1,
+            )
+            .await?;
+        answered(
+            "DescribeCluster",
+            described.error_code,
+            described.error_message,
+        )?;
+        return Ok(described.cluster_id.to_string());
+    }
     let metadata = connection
         .call(&MetadataRequest::default().with_topics(Some(Vec::new())), 2)
         .await?;
+    Ok(metadata
+        .cluster_id
+        .map(|c| c.to_string())
+        .unwrap_or_default())
+}
+
+/// Asks the cluster for its metadata quorum.
+pub async fn describe(settings: &ClientSettings) -> Result<QuorumStatus> {
+    let mut connection = Connection::to_bootstrap(settings).await?;
+    let cluster_id = cluster_id(&mut connection, settings).await?;
     let request = DescribeQuorumRequest::default().with_topics(vec![TopicData::default()
         .with_topic_name(TopicName(StrBytes::from_static_str(METADATA_TOPIC)))
         .with_partitions(vec![PartitionData::default().with_partition_index(0)])]);
@@ -170,10 +199,7 @@ pub async fn describe(settings: &ClientSettings) -> Result<QuorumStatus> {
         })
         .collect();
     Ok(QuorumStatus {
-        cluster_id: metadata
-            .cluster_id
-            .map(|c| c.to_string())
-            .unwrap_or_default(),
+        cluster_id,
         leader_id: leader,
         leader_epoch: partition.leader_epoch,
         high_watermark: partition.high_watermark,

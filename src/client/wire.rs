@@ -167,7 +167,11 @@ impl Connection {
 
     /// A connection to the first bootstrap server that answers.
     pub async fn to_bootstrap(settings: &ClientSettings) -> Result<Connection> {
-        let servers = property(settings, "bootstrap.servers").unwrap_or(&settings.bootstrap);
+        let servers = if settings.to_controllers {
+            &settings.bootstrap
+        } else {
+            property(settings, "bootstrap.servers").unwrap_or(&settings.bootstrap)
+        };
         let mut failure = None;
         for server in servers.split(',').map(str::trim).filter(|s| !s.is_empty()) {
             // librdkafka also takes PLAINTEXT://host:port.
