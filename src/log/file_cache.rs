@@ -23,7 +23,7 @@ use std::collections::VecDeque;
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 
 use parking_lot::Mutex;
@@ -43,8 +43,11 @@ const UNLIMITED_BUDGET: usize = 1 << 20;
 pub struct FileCache {
     budget: usize,
     /// Every slot holding a descriptor, in CLOCK order. Entries whose
-    /// `CachedFile` was dropped are removed as the hand passes them.
+    /// `CachedFile` was dropped are removed as the hand passes them, or
+    /// all at once when they are half of the ring.
     ring: Mutex<VecDeque<Weak<Slot>>>,
+    /// Entries of the ring dropped since it was last compacted.
+    dropped: AtomicUsize,
 }
 
 impl FileCache {
@@ -52,6 +55,7 @@ impl FileCache {
         Arc::new(FileCache {
             budget: budget.max(1),
             ring: Mutex::new(VecDeque::new()),
+            dropped: AtomicUsize::new(0),
         })
     }
 
@@ -91,6 +95,12 @@ impl FileCache {
         keep: usize,
         current: &Arc<Slot>,
     ) -> Vec<(Arc<Slot>, Arc<File>)> {
+        // Rolled and deleted segments leave entries behind: without this,
+        // they would count against the budget until the hand reached them.
+        if 2 * self.dropped.load(Ordering::Relaxed) > ring.len() {
+            self.dropped.store(0, Ordering::Relaxed);
+            ring.retain(|w| w.strong_count() > 0);
+        }
         let mut victims = Vec::new();
         // Two passes at most: the first clears every reference bit.
         let mut looks = 2 * ring.len() + 1;
@@ -283,6 +293,14 @@ impl CachedFile {
     }
 }
 
+impl Drop for CachedFile {
+    fn drop(&mut self) {
+        if self.slot.state.lock().file.is_some() {
+            self.cache.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
 fn open(path: &Path) -> io::Result<File> {
     OpenOptions::new().read(true).write(true).open(path)
 }
@@ -415,6 +433,21 @@ mod tests {
         a.slot.state.lock().failed = Some(io::Error::other("EIO"));
         assert_eq!(a.sync().unwrap_err().to_string(), "EIO");
         a.sync().unwrap();
+    }
+
+    #[test]
+    fn dropped_files_leave_the_ring() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = FileCache::new(100);
+        let files = many(dir.path(), &cache, 10);
+        drop(files);
+        let kept = cached(dir.path(), &cache, "kept.log");
+        assert_eq!(
+            cache.ring.lock().len(),
+            1,
+            "compacted when more than half were dropped"
+        );
+        assert!(kept.is_open());
     }
 
     #[test]
