@@ -87,13 +87,40 @@ impl FileCache {
             .count()
     }
 
+    /// Opens `path`, any file of the log; when the process is out of
+    /// descriptors (connections or short-lived opens took what the budget
+    /// left them), closes half of the cache's files and tries once more.
+    pub fn open(&self, options: &OpenOptions, path: &Path) -> io::Result<File> {
+        match options.open(path) {
+            Err(e) if too_many_files(&e) => {
+                let victims = {
+                    let mut ring = self.ring.lock();
+                    let half = ring.len() / 2;
+                    self.take_victims(&mut ring, half, None)
+                };
+                tracing::warn!(file = %path.display(), closed = victims.len(), "out of file descriptors: closing idle segment files");
+                close(victims);
+                options.open(path).map_err(|e| {
+                    io::Error::new(
+                        e.kind(),
+                        format!(
+                            "{e}, even after closing idle segment files: raise RLIMIT_NOFILE \
+                             or hold fewer connections"
+                        ),
+                    )
+                })
+            }
+            opened => opened,
+        }
+    }
+
     /// Takes files out of the ring until at most `keep` remain, never
-    /// `current`'s. Returns them with whether each had unsynced writes.
+    /// `current`'s.
     fn take_victims(
         &self,
         ring: &mut VecDeque<Weak<Slot>>,
         keep: usize,
-        current: &Arc<Slot>,
+        current: Option<&Arc<Slot>>,
     ) -> Vec<(Arc<Slot>, Arc<File>)> {
         // Rolled and deleted segments leave entries behind: without this,
         // they would count against the budget until the hand reached them.
@@ -108,7 +135,8 @@ impl FileCache {
             looks -= 1;
             let Some(weak) = ring.pop_front() else { break };
             let Some(slot) = weak.upgrade() else { continue };
-            if Arc::ptr_eq(&slot, current) || slot.referenced.swap(false, Ordering::Relaxed) {
+            let is_current = current.is_some_and(|c| Arc::ptr_eq(&slot, c));
+            if is_current || slot.referenced.swap(false, Ordering::Relaxed) {
                 ring.push_back(weak);
                 continue;
             }
@@ -197,7 +225,7 @@ impl CachedFile {
         let victims = {
             let mut ring = cache.ring.lock();
             ring.push_back(Arc::downgrade(&slot));
-            cache.take_victims(&mut ring, cache.budget, &slot)
+            cache.take_victims(&mut ring, cache.budget, Some(&slot))
         };
         close(victims);
         CachedFile { cache, slot }
@@ -213,57 +241,24 @@ impl CachedFile {
         if let Some(file) = &self.slot.state.lock().file {
             return Ok(file.clone());
         }
+        // Opened outside the locks, since it may close other files first;
+        // a concurrent get that opened it too wins and this one is dropped.
+        let opened = Arc::new(self.cache.open(&read_write(), &self.slot.path)?);
         let (file, victims) = {
             let mut ring = self.cache.ring.lock();
             let mut state = self.slot.state.lock();
             if let Some(file) = &state.file {
                 return Ok(file.clone());
             }
-            let opened = match open(&self.slot.path) {
-                Err(e) if too_many_files(&e) => {
-                    // Connections or other opens took descriptors the
-                    // budget counted on: give back half of the cache's.
-                    drop(state);
-                    let half = ring.len() / 2;
-                    let victims = self.cache.take_victims(&mut ring, half, &self.slot);
-                    drop(ring);
-                    close(victims);
-                    return self.get_after_shrinking();
-                }
-                opened => opened?,
-            };
-            let file = Arc::new(opened);
-            state.file = Some(file.clone());
+            state.file = Some(opened.clone());
             drop(state);
             ring.push_back(Arc::downgrade(&self.slot));
             let victims = self
                 .cache
-                .take_victims(&mut ring, self.cache.budget, &self.slot);
-            (file, victims)
+                .take_victims(&mut ring, self.cache.budget, Some(&self.slot));
+            (opened, victims)
         };
         close(victims);
-        Ok(file)
-    }
-
-    /// One more try after an open failed for want of descriptors.
-    fn get_after_shrinking(&self) -> io::Result<Arc<File>> {
-        let mut ring = self.cache.ring.lock();
-        let mut state = self.slot.state.lock();
-        if let Some(file) = &state.file {
-            return Ok(file.clone());
-        }
-        let file = Arc::new(open(&self.slot.path).map_err(|e| {
-            io::Error::new(
-                e.kind(),
-                format!(
-                    "{e} (even after closing idle segment files: raise RLIMIT_NOFILE \
-                     or hold fewer connections)"
-                ),
-            )
-        })?);
-        state.file = Some(file.clone());
-        drop(state);
-        ring.push_back(Arc::downgrade(&self.slot));
         Ok(file)
     }
 
@@ -301,8 +296,10 @@ impl Drop for CachedFile {
     }
 }
 
-fn open(path: &Path) -> io::Result<File> {
-    OpenOptions::new().read(true).write(true).open(path)
+fn read_write() -> OpenOptions {
+    let mut options = OpenOptions::new();
+    options.read(true).write(true);
+    options
 }
 
 fn too_many_files(e: &io::Error) -> bool {

@@ -190,12 +190,15 @@ impl Segment {
         now_ms: i64,
     ) -> Result<Segment, LogError> {
         let log_path = dir.join(file_name(base_offset, "log"));
-        let file = OpenOptions::new()
-            .create(true)
-            .read(true)
-            .write(true)
-            .truncate(true)
-            .open(&log_path)
+        let file = FileCache::global()
+            .open(
+                OpenOptions::new()
+                    .create(true)
+                    .read(true)
+                    .write(true)
+                    .truncate(true),
+                &log_path,
+            )
             .map_err(LogError::io("create segment", &log_path))?;
         let index_path = dir.join(file_name(base_offset, "index"));
         let time_index_path = dir.join(file_name(base_offset, "timeindex"));
@@ -241,10 +244,8 @@ impl Segment {
             OpenAs::Rolled { .. } => None,
         };
         let recover = recover_from.is_some();
-        let file = OpenOptions::new()
-            .read(true)
-            .write(active)
-            .open(&log_path)
+        let file = FileCache::global()
+            .open(OpenOptions::new().read(true).write(active), &log_path)
             .map_err(LogError::io("open segment", &log_path))?;
         let meta = file
             .metadata()
@@ -347,16 +348,11 @@ impl Segment {
     /// segments after it).
     pub fn activate(&mut self) -> Result<(), LogError> {
         if self.file.is_none() {
-            let file = OpenOptions::new()
-                .read(true)
-                .write(true)
-                .open(&self.log_path)
+            let cache = FileCache::global();
+            let file = cache
+                .open(OpenOptions::new().read(true).write(true), &self.log_path)
                 .map_err(LogError::io("open segment", &self.log_path))?;
-            self.file = Some(Arc::new(CachedFile::new(
-                FileCache::global(),
-                &self.log_path,
-                file,
-            )));
+            self.file = Some(Arc::new(CachedFile::new(cache, &self.log_path, file)));
         }
         Ok(())
     }
@@ -364,7 +360,9 @@ impl Segment {
     fn handle(&self) -> Result<Arc<File>, LogError> {
         match &self.file {
             Some(f) => f.get(),
-            None => File::open(&self.log_path).map(Arc::new),
+            None => FileCache::global()
+                .open(OpenOptions::new().read(true), &self.log_path)
+                .map(Arc::new),
         }
         .map_err(LogError::io("open segment", &self.log_path))
     }
