@@ -1,7 +1,7 @@
 //! Storage faults end to end. At start-up: a data directory another broker
 //! holds, a damaged metadata log, a damaged `__consumer_offsets` segment.
-//! While serving: a corrupt batch in a rolled segment, an open file limit
-//! lower than the partitions asked for, and a full disk. The broker refuses
+//! While serving: a corrupt batch in a rolled segment, more partitions
+//! than the open file limit has descriptors, and a full disk. The broker refuses
 //! what it cannot serve correctly and says where, rather than cut committed
 //! data or serve what preceded the damage as all there is.
 
@@ -30,7 +30,6 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::StrBytes;
 use rdkafka::admin::{AdminOptions, NewTopic, TopicReplication};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
-use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Offset, TopicPartitionList};
 
 fn broker_start(dir: &Path, overrides: &[&str]) -> Command {
@@ -472,30 +471,6 @@ fn fetch(client: &mut RawClient, topic: &str, partition: i32, offset: i64) -> Pa
     response.responses[0].partitions[0].clone()
 }
 
-/// Offsets of the records in a fetched partition's batches.
-/// Every record offset of `topic`-`partition` from 0 up to its high
-/// watermark, failing on any error code.
-fn read_all(client: &mut RawClient, topic: &str, partition: i32) -> Vec<i64> {
-    let mut out = Vec::new();
-    loop {
-        let next = out.last().map_or(0, |o| o + 1);
-        let p = fetch(client, topic, partition, next);
-        assert_eq!(p.error_code, 0, "fetch {topic}-{partition} at {next}");
-        let got: Vec<i64> = record_offsets(&p)
-            .into_iter()
-            .filter(|o| *o >= next)
-            .collect();
-        if got.is_empty() {
-            assert_eq!(
-                next, p.high_watermark,
-                "read stalled below the high watermark"
-            );
-            return out;
-        }
-        out.extend(got);
-    }
-}
-
 /// Segment files of a partition directory, by base offset.
 fn segment_files(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -566,104 +541,124 @@ async fn a_corrupt_batch_in_a_rolled_segment_is_reported_not_skipped() {
     );
 }
 
-/// Open file descriptors of a process.
-fn open_fds(pid: u32) -> usize {
-    std::fs::read_dir(format!("/proc/{pid}/fd"))
-        .map(|d| d.count())
-        .unwrap_or(0)
+/// `(offset, value)` of every record of `topic`-0 up to its high
+/// watermark, failing on any error code.
+fn read_values(client: &mut RawClient, topic: &str) -> Vec<(i64, String)> {
+    let mut out: Vec<(i64, String)> = Vec::new();
+    loop {
+        let next = out.last().map_or(0, |(o, _)| o + 1);
+        let p = fetch(client, topic, 0, next);
+        assert_eq!(p.error_code, 0, "fetch {topic}-0 at {next}");
+        let mut bytes = p.records.clone().unwrap_or_default();
+        let before = out.len();
+        while !bytes.is_empty() {
+            let set = kafka_protocol::records::RecordBatchDecoder::decode(&mut bytes)
+                .expect("whole batches");
+            out.extend(
+                set.records
+                    .into_iter()
+                    .filter(|r| r.offset >= next)
+                    .map(|r| {
+                        let value = r.value.unwrap_or_default();
+                        (r.offset, String::from_utf8_lossy(&value).into_owned())
+                    }),
+            );
+        }
+        if out.len() == before {
+            assert_eq!(
+                next, p.high_watermark,
+                "read stalled below the high watermark"
+            );
+            return out;
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn partitions_beyond_three_fds_each_fit_a_low_open_file_limit() {
+async fn more_partitions_than_open_files_are_served_and_survive_a_kill() {
     const LIMIT: u64 = 256;
-    const PARTITIONS: i32 = 120;
+    const TOPICS: usize = 600;
+    const ROUNDS: usize = 3;
     let tmp = tempfile::tempdir().unwrap();
+    // The limit is the broker's hard limit too: were a descriptor kept per
+    // partition, opening the 257th would fail.
     let mut broker = BrokerProcess::start_with(tmp.path(), Some(LIMIT), &[]);
-    let pid = broker.pid().unwrap();
-    let before = open_fds(pid);
-    // Small segments, so that every partition rolls a few.
-    create_topic(
-        &broker.bootstrap(),
-        "crowd",
-        PARTITIONS,
-        &[("segment.bytes", "1024")],
-    )
-    .await;
-    let mut client = RawClient::connect(broker.port);
-    let value = "x".repeat(400);
-    for partition in 0..PARTITIONS {
-        for _ in 0..5 {
-            let code = produce(
-                &mut client,
-                "crowd",
-                partition,
-                record_batch(&[&value], NO_PRODUCER),
-            );
-            assert_eq!(code, 0, "produce to crowd-{partition}");
-        }
-    }
-    let rolled = segment_files(&tmp.path().join("crowd-0")).len();
-    assert!(rolled >= 3, "{rolled} segments");
-    let held = open_fds(pid).saturating_sub(before);
-    assert!(
-        held <= PARTITIONS as usize + 8,
-        "{held} fds for {PARTITIONS} partitions: rolled segments and indexes hold none"
-    );
-    for partition in 0..PARTITIONS {
-        assert_eq!(
-            read_all(&mut client, "crowd", partition),
-            (0..5).collect::<Vec<_>>()
-        );
+    let names: Vec<String> = (0..TOPICS).map(|i| format!("many-{i:03}")).collect();
+    let admin = admin(&broker.bootstrap());
+    for chunk in names.chunks(100) {
+        // Small segments, so that every partition rolls; flush.messages=1,
+        // so that an acks=all answer means fsynced, whether the file was
+        // closed since or not.
+        let topics: Vec<NewTopic> = chunk
+            .iter()
+            .map(|name| {
+                NewTopic::new(name, 1, TopicReplication::Fixed(1))
+                    .set("segment.bytes", "1024")
+                    .set("flush.messages", "1")
+            })
+            .collect();
+        let results = admin
+            .create_topics(&topics, &AdminOptions::new())
+            .await
+            .expect("create topics answered");
+        assert!(results.iter().all(Result::is_ok), "{results:?}");
     }
 
-    // More partitions than the limit leaves room for: refused, and the
-    // broker keeps serving what it has.
-    let admin = admin(&broker.bootstrap());
-    let results = admin
-        .create_topics(
-            [&NewTopic::new(
-                "overflow",
-                2 * LIMIT as i32,
-                TopicReplication::Fixed(1),
-            )],
-            &AdminOptions::new(),
-        )
-        .await
-        .expect("create topics answered");
-    assert_eq!(
-        results[0].as_ref().err().map(|(_, code)| *code),
-        Some(RDKafkaErrorCode::KafkaStorageError),
-        "{results:?}"
-    );
-    assert_eq!(
-        produce(
-            &mut client,
-            "overflow",
-            0,
-            record_batch(&["lost"], NO_PRODUCER)
-        ),
-        ResponseError::UnknownTopicOrPartition.code(),
-        "a topic that could not be opened is not left behind"
-    );
-    assert_eq!(
-        produce(
-            &mut client,
-            "crowd",
-            0,
-            record_batch(&["more"], NO_PRODUCER)
-        ),
-        0
-    );
+    let value = |topic: &str, round: usize| format!("{topic}/{round}/{}", "x".repeat(600));
+    let mut client = RawClient::connect(broker.port);
+    // Round after round over every partition: each write finds its file
+    // closed by the writes to the hundreds of partitions since.
+    for round in 0..ROUNDS {
+        for name in &names {
+            let mut code = -1;
+            let accepted = wait_until(Duration::from_secs(10), || {
+                let records = record_batch(&[&value(name, round)], NO_PRODUCER);
+                code = common::produce_raw(&mut client, name, 0, -1, records).error_code;
+                code == 0
+            });
+            assert!(accepted, "produce to {name}-0 in round {round}: {code}");
+        }
+    }
+    let segments = segment_files(&tmp.path().join("many-000-0")).len();
+    assert_eq!(segments, ROUNDS, "one batch per segment");
+
+    let expected = |name: &str| -> Vec<(i64, String)> {
+        (0..ROUNDS)
+            .map(|round| (round as i64, value(name, round)))
+            .collect()
+    };
+    for name in &names {
+        assert_eq!(read_values(&mut client, name), expected(name), "{name}");
+    }
 
     broker.kill9();
     broker.restart();
     let mut client = RawClient::connect(broker.port);
-    for partition in [0, PARTITIONS / 2, PARTITIONS - 1] {
-        assert_eq!(
-            read_all(&mut client, "crowd", partition).len(),
-            5 + usize::from(partition == 0)
-        );
+    for name in &names {
+        assert_eq!(read_values(&mut client, name), expected(name), "{name}");
     }
+    // The restarted broker opened every log, and writes to them all again.
+    for name in &names {
+        let records = record_batch(&["after the restart"], NO_PRODUCER);
+        let code = common::produce_raw(&mut client, name, 0, -1, records).error_code;
+        assert_eq!(code, 0, "produce to {name}-0 after the restart");
+    }
+    let last = names.last().unwrap();
+    let read = consume(
+        &broker.bootstrap(),
+        last,
+        0,
+        0,
+        ROUNDS + 1,
+        Duration::from_secs(20),
+    );
+    let values: Vec<String> = read
+        .iter()
+        .map(|r| String::from_utf8_lossy(r.value.as_deref().unwrap_or_default()).into_owned())
+        .collect();
+    let mut want: Vec<String> = expected(last).into_iter().map(|(_, v)| v).collect();
+    want.push("after the restart".into());
+    assert_eq!(values, want);
 }
 
 /// A tmpfs mounted for the test's lifetime; unmounted on drop.

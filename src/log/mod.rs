@@ -41,7 +41,9 @@
 //!   in recovery-point-offset-checkpoint) on; the others are opened from
 //!   their indexes when those agree with the log, and are never cut (see
 //!   `segment`). Only the active segment holds a
-//!   file descriptor.
+//!   file descriptor, and only while the process-wide `file_cache` has
+//!   room for it: an idle one is fsynced (if written) and closed, and
+//!   reopened on its next read or write.
 
 mod batch;
 mod checkpoint;
@@ -50,6 +52,7 @@ mod control;
 pub mod dump;
 mod epoch;
 mod error;
+mod file_cache;
 mod index;
 mod producer_state;
 mod records;
@@ -78,6 +81,7 @@ pub use txn_index::AbortedTxn;
 use crate::config::{LogConfig, TimestampType};
 use batch::BatchHeader;
 use epoch::{write_atomically, LeaderEpochCache};
+use file_cache::CachedFile;
 use producer_state::{Admission, BatchMetadata, ProducerStateManager, StagedProducers};
 use segment::{OpenAs, Segment};
 
@@ -142,7 +146,7 @@ pub struct Log {
 pub struct FlushJob {
     end: i64,
     truncations: u64,
-    file: Option<(Arc<File>, PathBuf)>,
+    file: Option<Arc<CachedFile>>,
     dirs: Vec<PathBuf>,
 }
 
@@ -156,8 +160,8 @@ impl FlushJob {
     /// they are synced when the segment rolls) and the directories.
     pub fn sync(&self) -> Result<(), LogError> {
         let started = Instant::now();
-        if let Some((file, path)) = &self.file {
-            file.sync_data().map_err(LogError::io("sync", path))?;
+        if let Some(file) = &self.file {
+            file.sync().map_err(LogError::io("sync", file.path()))?;
         }
         sync_dirs(&self.dirs)?;
         crate::metrics::log_flush::observe(started.elapsed());
@@ -1154,10 +1158,7 @@ impl Log {
         Some(FlushJob {
             end: self.log_end_offset(),
             truncations: self.truncations,
-            file: self
-                .active
-                .shared_file()
-                .map(|f| (f, self.active.log_path().to_path_buf())),
+            file: self.active.shared_file(),
             dirs,
         })
     }

@@ -5,10 +5,13 @@
 //! are scanned and the indexes rebuilt, so a lost or corrupt index costs time,
 //! never data.
 //!
-//! Only the active segment keeps its log file open; a rolled one opens it
-//! for each read and holds no file descriptor, and no segment holds its
-//! index files open (the entries live in memory), so a partition costs one
-//! descriptor however many segments it has.
+//! Only the active segment keeps its log file open, and only while the
+//! process-wide [`FileCache`] has room for it: an idle partition's file is
+//! closed (fsynced first if written to) and reopened when next used. A
+//! rolled segment opens its file for each read and holds no descriptor, and
+//! no segment holds its index files open (the entries live in memory), so
+//! a partition costs at most one descriptor however many segments it has,
+//! and the broker no more than the cache's budget however many partitions.
 //!
 //! A rolled segment was fsynced when it rolled: a batch that does not parse
 //! in it is corruption, not a torn write, so it is never cut. Opening logs
@@ -17,7 +20,6 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::IoSlice;
-use std::ops::Deref;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -26,6 +28,7 @@ use std::time::SystemTime;
 use bytes::{Bytes, BytesMut};
 
 use super::batch::{self, BatchHeader, HEADER_LEN};
+use super::file_cache::{CachedFile, FileCache};
 use super::index::{OffsetIndex, TimeIndex};
 use super::txn_index::{AbortedTxn, TransactionIndex};
 use super::LogError;
@@ -92,28 +95,11 @@ pub(super) enum Fault {
     Invalid(String),
 }
 
-/// The log file: the active segment's own handle, or one opened for a read.
-enum Handle<'a> {
-    Held(&'a File),
-    Opened(File),
-}
-
-impl Deref for Handle<'_> {
-    type Target = File;
-
-    fn deref(&self) -> &File {
-        match self {
-            Handle::Held(f) => f,
-            Handle::Opened(f) => f,
-        }
-    }
-}
-
 /// Batches from a position to the end of the segment's data; a batch that
 /// cannot be read ends the iteration with an error.
 pub struct Batches<'a> {
     segment: &'a Segment,
-    file: Option<Handle<'a>>,
+    file: Option<Arc<File>>,
     position: u64,
     failed: bool,
 }
@@ -169,10 +155,11 @@ pub struct Segment {
     log_path: PathBuf,
     index_path: PathBuf,
     time_index_path: PathBuf,
-    /// Open while this is the active segment; reads of a rolled one open
-    /// the file for themselves. Shared so that a group commit can fsync it
-    /// without the log's lock, even after a roll has closed it here.
-    file: Option<Arc<File>>,
+    /// The active segment's file, opened on demand through the cache;
+    /// reads of a rolled one open the file for themselves. Shared so that a
+    /// group commit can fsync it without the log's lock, even after a roll
+    /// has dropped it here.
+    file: Option<Arc<CachedFile>>,
     size: u64,
     /// One past the last offset stored here.
     pub next_offset: i64,
@@ -203,18 +190,25 @@ impl Segment {
         now_ms: i64,
     ) -> Result<Segment, LogError> {
         let log_path = dir.join(file_name(base_offset, "log"));
-        let file = OpenOptions::new()
-            .create(true)
-            .read(true)
-            .write(true)
-            .truncate(true)
-            .open(&log_path)
+        let file = FileCache::global()
+            .open(
+                OpenOptions::new()
+                    .create(true)
+                    .read(true)
+                    .write(true)
+                    .truncate(true),
+                &log_path,
+            )
             .map_err(LogError::io("create segment", &log_path))?;
         let index_path = dir.join(file_name(base_offset, "index"));
         let time_index_path = dir.join(file_name(base_offset, "timeindex"));
         Ok(Segment {
             base_offset,
-            file: Some(Arc::new(file)),
+            file: Some(Arc::new(CachedFile::new(
+                FileCache::global(),
+                &log_path,
+                file,
+            ))),
             size: 0,
             next_offset: base_offset,
             offset_index: OffsetIndex::create(&index_path, Vec::new())?,
@@ -250,10 +244,8 @@ impl Segment {
             OpenAs::Rolled { .. } => None,
         };
         let recover = recover_from.is_some();
-        let file = OpenOptions::new()
-            .read(true)
-            .write(active)
-            .open(&log_path)
+        let file = FileCache::global()
+            .open(OpenOptions::new().read(true).write(active), &log_path)
             .map_err(LogError::io("open segment", &log_path))?;
         let meta = file
             .metadata()
@@ -305,12 +297,13 @@ impl Segment {
             }
         };
         let txn_index = TransactionIndex::open(&dir.join(file_name(base_offset, "txnindex")))?;
+        let path = log_path.clone();
         let mut segment = Segment {
             base_offset,
             log_path,
             index_path,
             time_index_path,
-            file: active.then(|| Arc::new(file)),
+            file: active.then(|| Arc::new(CachedFile::new(FileCache::global(), &path, file))),
             size: 0,
             next_offset: base_offset,
             offset_index,
@@ -346,7 +339,7 @@ impl Segment {
         self.first_batch_timestamp = s.first_batch_timestamp;
     }
 
-    /// A rolled segment is never written again: its file is closed.
+    /// A rolled segment is never written again: its file leaves the cache.
     pub fn deactivate(&mut self) {
         self.file = None;
     }
@@ -355,32 +348,37 @@ impl Segment {
     /// segments after it).
     pub fn activate(&mut self) -> Result<(), LogError> {
         if self.file.is_none() {
-            let file = OpenOptions::new()
-                .read(true)
-                .write(true)
-                .open(&self.log_path)
+            let cache = FileCache::global();
+            let file = cache
+                .open(OpenOptions::new().read(true).write(true), &self.log_path)
                 .map_err(LogError::io("open segment", &self.log_path))?;
-            self.file = Some(Arc::new(file));
+            self.file = Some(Arc::new(CachedFile::new(cache, &self.log_path, file)));
         }
         Ok(())
     }
 
-    fn handle(&self) -> Result<Handle<'_>, LogError> {
+    fn handle(&self) -> Result<Arc<File>, LogError> {
         match &self.file {
-            Some(f) => Ok(Handle::Held(f)),
-            None => File::open(&self.log_path)
-                .map(Handle::Opened)
-                .map_err(LogError::io("open segment", &self.log_path)),
+            Some(f) => f.get(),
+            None => FileCache::global()
+                .open(OpenOptions::new().read(true), &self.log_path)
+                .map(Arc::new),
         }
+        .map_err(LogError::io("open segment", &self.log_path))
     }
 
-    /// The active segment's file, for writes.
-    fn writable(&self) -> Result<&File, LogError> {
-        self.file.as_deref().ok_or_else(|| {
+    /// The active segment's file, for writes: the cache's entry, to record
+    /// them in, and the open file.
+    fn writable(&self) -> Result<(&CachedFile, Arc<File>), LogError> {
+        let cached = self.file.as_deref().ok_or_else(|| {
             LogError::io("write to", &self.log_path)(std::io::Error::other(
                 "the segment has rolled and is read-only",
             ))
-        })
+        })?;
+        let file = cached
+            .get()
+            .map_err(LogError::io("open segment", &self.log_path))?;
+        Ok((cached, file))
     }
 
     /// The error for a batch that cannot be read at `position`, logged
@@ -473,8 +471,10 @@ impl Segment {
                 "batch headers do not describe the data".into(),
             ));
         }
-        let file = self.writable()?;
-        if let Err(e) = write_all_vectored_at(file, parts, self.size) {
+        let (cached, file) = self.writable()?;
+        let written = write_all_vectored_at(&file, parts, self.size);
+        cached.wrote();
+        if let Err(e) = written {
             // What a short write (a full disk) left would otherwise sit past
             // the data, for recovery to take for batches never acknowledged.
             let _ = file.set_len(self.size);
@@ -584,10 +584,17 @@ impl Segment {
             return Ok(0);
         };
         let removed = self.size - cut;
-        let file = self.writable()?;
+        let (cached, file) = self.writable()?;
+        cached.wrote();
         file.set_len(cut)
             .map_err(LogError::io("truncate segment", &self.log_path))?;
-        let scan = scan(file, cut, self.base_offset, self.index_interval_bytes, None);
+        let scan = scan(
+            &file,
+            cut,
+            self.base_offset,
+            self.index_interval_bytes,
+            None,
+        );
         self.offset_index = OffsetIndex::create(&self.index_path, scan.offsets)?;
         self.time_index = TimeIndex::create(&self.time_index_path, scan.times)?;
         self.txn_index.truncate_to(offset)?;
@@ -600,15 +607,13 @@ impl Segment {
         self.time_index.flush(true)?;
         self.txn_index.flush()?;
         match &self.file {
-            Some(file) => file
-                .sync_data()
-                .map_err(LogError::io("sync", &self.log_path)),
+            Some(file) => file.sync().map_err(LogError::io("sync", &self.log_path)),
             None => Ok(()),
         }
     }
 
     /// The active segment's log file, for an fsync outside the log's lock.
-    pub fn shared_file(&self) -> Option<Arc<File>> {
+    pub fn shared_file(&self) -> Option<Arc<CachedFile>> {
         self.file.clone()
     }
 

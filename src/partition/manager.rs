@@ -5,11 +5,9 @@
 //! A partition whose log cannot be opened (a damaged file, no file
 //! descriptor or disk space left) is *offline*: the broker starts and
 //! serves the others, requests for it answer KAFKA_STORAGE_ERROR, and every
-//! metadata image applied tries to open it again. Each open partition
-//! holds one file descriptor (its active segment); a partition is not
-//! opened when that would leave fewer than a reserve of the soft
-//! RLIMIT_NOFILE for connections, the metadata quorum and short-lived
-//! opens.
+//! metadata image applied tries to open it again. Partitions are not
+//! limited by RLIMIT_NOFILE: their active segments' files are opened
+//! through a bounded cache (`log::file_cache`) that closes idle ones.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fs::{File, OpenOptions};
@@ -47,20 +45,6 @@ pub enum StartupError {
         dir.display()
     )]
     Locked { dir: PathBuf },
-}
-
-/// File descriptors partitions leave free: at least this many, or a tenth
-/// of the limit.
-const FD_RESERVE: u64 = 64;
-
-/// How many more partitions may be opened, each holding one descriptor:
-/// the soft RLIMIT_NOFILE less the descriptors open and the reserve.
-/// `None` when either is unknown (no limit, or no /proc).
-fn partition_headroom() -> Option<usize> {
-    let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile).current?;
-    let open = std::fs::read_dir("/proc/self/fd").ok()?.count() as u64;
-    let reserve = FD_RESERVE.max(limit / 10);
-    usize::try_from(limit.saturating_sub(open).saturating_sub(reserve)).ok()
 }
 
 /// Kafka's directory for the metadata quorum's log, beside the partitions'.
@@ -221,29 +205,10 @@ impl ReplicaManager {
                 }
             }
         }
-        // Short of descriptors, the coordinators' internal topics go first.
-        to_open.sort_by_key(|state| !state.topic.starts_with("__"));
-        let mut headroom = if to_open.is_empty() {
-            None
-        } else {
-            partition_headroom()
-        };
         let mut newly_offline: BTreeMap<String, Vec<String>> = BTreeMap::new();
         let mut opened_any = false;
         for state in to_open {
             let key = (state.topic.clone(), state.index);
-            if headroom == Some(0) {
-                let reason = "opening it would leave too few of the open file limit \
-                              (RLIMIT_NOFILE) for connections: raise the limit or host \
-                              fewer partitions";
-                if self.set_offline(state, reason.into()) {
-                    newly_offline
-                        .entry(reason.into())
-                        .or_default()
-                        .push(format!("{}-{}", state.topic, state.index));
-                }
-                continue;
-            }
             let dir = self.partition_dir(&state.topic, state.index);
             let recovery_point = self.recover.then(|| {
                 self.recovery_points
@@ -259,7 +224,6 @@ impl ReplicaManager {
             match opened {
                 Ok(log) => {
                     opened_any = true;
-                    headroom = headroom.map(|h| h - 1);
                     if self.offline.write().remove(&key).is_some() {
                         tracing::info!(topic = %state.topic, partition = state.index, "partition opened: back online");
                     }
