@@ -1,6 +1,7 @@
 //! Metadata: brokers, controller and topic layouts from the metadata image,
 //! creating topics on first mention when `auto.create.topics.enable` is set.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use kafka_protocol::error::ResponseError;
@@ -17,45 +18,63 @@ use crate::security::acl::{AclOperation, ResourceType, CLUSTER_NAME};
 
 pub struct Metadata;
 
-/// A partition's error and leader as Kafka's KRaftMetadataCache answers
-/// them on the request's listener: a leader that is not registered (or
-/// none) is LEADER_NOT_AVAILABLE; one registered without an endpoint on
-/// this listener cannot be reached by the client, and is LISTENER_NOT_FOUND
-/// from v6 (LEADER_NOT_AVAILABLE before), with no leader named.
-fn leader(image: &MetadataImage, leader: i32, ctx: &RequestContext) -> (i16, i32) {
-    match image.brokers.get(&leader) {
-        None => (ResponseError::LeaderNotAvailable.code(), -1),
-        Some(b) if b.endpoint(&ctx.listener_name).is_none() => {
-            tracing::debug!(leader, listener = %ctx.listener_name, "the partition's leader has no endpoint on this listener");
-            let error = if ctx.api_version >= 6 {
-                ResponseError::ListenerNotFound
-            } else {
-                ResponseError::LeaderNotAvailable
-            };
-            (error.code(), -1)
-        }
-        Some(_) => (0, leader),
+/// Each partition's error and leader as Kafka's KRaftMetadataCache answers
+/// them on the request's listener, worked out once per broker rather than
+/// once per partition: a leader that is not registered (or none) is
+/// LEADER_NOT_AVAILABLE; one registered without an endpoint on this
+/// listener cannot be reached by the client, and is LISTENER_NOT_FOUND from
+/// v6 (LEADER_NOT_AVAILABLE before), with no leader named.
+struct Leaders(BTreeMap<i32, (i16, i32)>);
+
+impl Leaders {
+    fn new(image: &MetadataImage, ctx: &RequestContext) -> Leaders {
+        let unreachable = if ctx.api_version >= 6 {
+            ResponseError::ListenerNotFound
+        } else {
+            ResponseError::LeaderNotAvailable
+        };
+        Leaders(
+            image
+                .brokers
+                .values()
+                .map(|b| {
+                    let answer = if b.endpoint(&ctx.listener_name).is_some() {
+                        (0, b.node_id)
+                    } else {
+                        tracing::debug!(broker = b.node_id, listener = %ctx.listener_name, "a broker has no endpoint on this listener");
+                        (unreachable.code(), -1)
+                    };
+                    (b.node_id, answer)
+                })
+                .collect(),
+        )
+    }
+
+    fn get(&self, leader: i32) -> (i16, i32) {
+        self.0
+            .get(&leader)
+            .copied()
+            .unwrap_or((ResponseError::LeaderNotAvailable.code(), -1))
     }
 }
 
-fn topic_response(
-    topic: &TopicImage,
-    image: &MetadataImage,
-    ctx: &RequestContext,
-) -> MetadataResponseTopic {
+fn topic_response(topic: &TopicImage, leaders: &Leaders) -> MetadataResponseTopic {
     let partitions = topic
         .partitions
         .iter()
         .enumerate()
         .map(|(i, p)| {
-            let (error, leader) = leader(image, p.leader, ctx);
-            MetadataResponsePartition::default()
-                .with_error_code(error)
-                .with_partition_index(i as i32)
-                .with_leader_id(BrokerId(leader))
-                .with_leader_epoch(p.leader_epoch)
-                .with_replica_nodes(p.replicas.iter().copied().map(BrokerId).collect())
-                .with_isr_nodes(p.isr.iter().copied().map(BrokerId).collect())
+            let (error, leader) = leaders.get(p.leader);
+            // Fields set in place: a chain of `with_` moves the whole
+            // partition once per field, at every partition of the cluster.
+            let mut out = MetadataResponsePartition::default();
+            out.error_code = error;
+            out.partition_index = i as i32;
+            out.leader_id = BrokerId(leader);
+            out.leader_epoch = p.leader_epoch;
+            out.replica_nodes = p.replicas.iter().copied().map(BrokerId).collect();
+            out.isr_nodes = p.isr.iter().copied().map(BrokerId).collect();
+            out
         })
         .collect();
     MetadataResponseTopic::default()
@@ -101,6 +120,7 @@ impl Handler for Metadata {
         match wanted {
             None => {
                 let image = broker.image();
+                let leaders = Leaders::new(&image, &ctx);
                 topics.extend(
                     image
                         .topics
@@ -109,12 +129,13 @@ impl Handler for Metadata {
                         .filter(|t| {
                             auth.filters(AclOperation::Describe, ResourceType::Topic, &t.name)
                         })
-                        .map(|t| topic_response(t, &image, &ctx)),
+                        .map(|t| topic_response(t, &leaders)),
                 );
             }
             Some(requested) => {
                 for t in requested {
                     let image = broker.image();
+                    let leaders = Leaders::new(&image, &ctx);
                     match t.name.map(|n| n.0.to_string()) {
                         Some(name) => {
                             if !describes(&name) {
@@ -122,7 +143,7 @@ impl Handler for Metadata {
                                 continue;
                             }
                             if let Some(topic) = image.topic(&name) {
-                                topics.push(topic_response(topic, &image, &ctx));
+                                topics.push(topic_response(topic, &leaders));
                                 continue;
                             }
                             if let Err(reason) = topic_name::validate(&name) {
@@ -158,15 +179,17 @@ impl Handler for Metadata {
                             match broker.create_topic(&new).await {
                                 Ok(topic) => {
                                     tracing::info!(topic = %name, partitions = topic.partitions.len(), "auto-created topic");
-                                    topics.push(topic_response(&topic, &broker.image(), &ctx));
+                                    let leaders = Leaders::new(&broker.image(), &ctx);
+                                    topics.push(topic_response(&topic, &leaders));
                                 }
                                 // A concurrent request created it first.
                                 Err(e) if e.code == ResponseError::TopicAlreadyExists => {
                                     let image = broker.image();
                                     match image.topic(&name) {
-                                        Some(topic) => {
-                                            topics.push(topic_response(topic, &image, &ctx))
-                                        }
+                                        Some(topic) => topics.push(topic_response(
+                                            topic,
+                                            &Leaders::new(&image, &ctx),
+                                        )),
                                         None => topics.push(error_topic(
                                             Some(name),
                                             Uuid::nil(),
@@ -185,7 +208,9 @@ impl Handler for Metadata {
                             Some(topic) if !describes(&topic.name) => {
                                 topics.push(refused(None, t.topic_id))
                             }
-                            Some(topic) => topics.push(topic_response(topic, &image, &ctx)),
+                            Some(topic) => {
+                                topics.push(topic_response(topic, &Leaders::new(&image, &ctx)))
+                            }
                             None => topics.push(error_topic(
                                 None,
                                 t.topic_id,

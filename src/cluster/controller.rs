@@ -455,7 +455,9 @@ impl Controller {
             return Err(Attempt::Retry);
         }
         let before = self.quorum.applied_image();
-        let mut next = before.clone();
+        // The scratch copy keeps a refused change all-or-nothing; it shares
+        // every topic with `before` until the change touches one.
+        let mut next = MetadataImage::clone(&before);
         let outcome = self.apply(&mut next, command).map_err(Attempt::Refused)?;
         let changes = records::delta(&before, &next);
         if changes.is_empty() {
@@ -600,7 +602,7 @@ impl Controller {
             }
             ControllerCommand::CreateTopic(topic) => {
                 let planned = self.plan_topic(image, &topic)?;
-                image.topics.insert(planned.name.clone(), planned.clone());
+                image.insert_topic(planned.clone());
                 Ok(Outcome::Topic(Box::new(planned)))
             }
             ControllerCommand::DeleteTopic(name) => image
@@ -614,10 +616,7 @@ impl Controller {
                 assignments,
             } => plan_partitions(image, &name, count, assignments).map(|()| Outcome::Done),
             ControllerCommand::SetTopicConfig { name, config } => {
-                let topic = image
-                    .topics
-                    .get_mut(&name)
-                    .ok_or_else(|| unknown_topic(&name))?;
+                let topic = image.topic_mut(&name).ok_or_else(|| unknown_topic(&name))?;
                 topic.config = config;
                 Ok(Outcome::Done)
             }
@@ -1333,7 +1332,7 @@ fn partition_mut<'a>(
     partition: i32,
 ) -> Option<&'a mut PartitionImage> {
     let index = usize::try_from(partition).ok()?;
-    image.topics.get_mut(topic)?.partitions.get_mut(index)
+    image.topic_mut(topic)?.partitions.get_mut(index)
 }
 
 fn live_brokers(brokers: &BTreeMap<i32, BrokerRegistration>) -> BTreeSet<i32> {
@@ -1354,11 +1353,8 @@ fn fence(image: &mut MetadataImage, id: i32, unclean: bool) {
     };
     broker.fenced = true;
     let live = live_brokers(&image.brokers);
-    for p in image
-        .topics
-        .values_mut()
-        .flat_map(|t| t.partitions.iter_mut())
-    {
+    let touched = |p: &PartitionImage| p.leader == id || (p.isr.len() > 1 && p.isr.contains(&id));
+    image.change_partitions(touched, |p| {
         if p.leader == id {
             let others: Vec<i32> = p.isr.iter().copied().filter(|r| *r != id).collect();
             let next = others
@@ -1382,25 +1378,22 @@ fn fence(image: &mut MetadataImage, id: i32, unclean: bool) {
                 None => p.leader = -1,
             }
             p.leader_epoch += 1;
-        } else if p.isr.len() > 1 && p.isr.contains(&id) {
+        } else {
             p.isr.retain(|r| *r != id);
         }
-    }
+    });
 }
 
 /// A broker back (registered again or heartbeating after being fenced)
 /// leads the offline partitions whose last ISR member it is.
 fn lead_leaderless(image: &mut MetadataImage, id: i32) {
-    for p in image
-        .topics
-        .values_mut()
-        .flat_map(|t| t.partitions.iter_mut())
-    {
-        if p.leader == -1 && p.isr.contains(&id) {
+    image.change_partitions(
+        |p| p.leader == -1 && p.isr.contains(&id),
+        |p| {
             p.leader = id;
             p.leader_epoch += 1;
-        }
-    }
+        },
+    );
 }
 
 fn unexpected(outcome: Outcome) -> ControllerError {
@@ -1438,10 +1431,7 @@ fn plan_partitions(
         .filter(|b| !b.fenced)
         .cloned()
         .collect();
-    let topic = image
-        .topics
-        .get_mut(name)
-        .ok_or_else(|| unknown_topic(name))?;
+    let topic = image.topic_mut(name).ok_or_else(|| unknown_topic(name))?;
     let current = topic.partitions.len() as i32;
     if count < current {
         return Err(ControllerError::new(

@@ -184,7 +184,7 @@ mod tests {
         for i in 0..10 {
             partitions.push(partition(&[2, 1], if i < 9 { 2 } else { 1 }, &[1, 2]));
         }
-        image.topics.insert("t".into(), topic("t", partitions));
+        image.insert_topic(topic("t", partitions));
         let moves = imbalanced(&image, &live(&[1, 2]), 10);
         assert_eq!(moves, vec![("t".to_string(), 2), ("t".to_string(), 3)]);
         assert_eq!(imbalanced(&image, &live(&[1, 2]), 50).len(), 0);

@@ -1,8 +1,15 @@
 //! The metadata image: every topic, partition assignment, leader, leader
 //! epoch, ISR, topic config and registered broker. Brokers answer Metadata,
 //! DescribeCluster and routing from an immutable snapshot of it.
+//!
+//! Every metadata change copies the image (the controller plans on a scratch
+//! copy, the state machine publishes a copy to the watchers), so the topics,
+//! which hold almost all of it, are shared rather than copied: a persistent
+//! map of `Arc`s, where a copy is O(1) and a change to one topic copies that
+//! topic and the map's path to it, nothing else.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -93,6 +100,10 @@ pub struct TopicImage {
     pub internal: bool,
 }
 
+/// The topics by name; serialized as a plain JSON map of topics, as before
+/// they were shared.
+pub type Topics = imbl::OrdMap<String, Arc<TopicImage>>;
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct MetadataImage {
     pub cluster_id: String,
@@ -100,7 +111,7 @@ pub struct MetadataImage {
     pub epoch: u64,
     pub controller_id: i32,
     pub brokers: BTreeMap<i32, BrokerRegistration>,
-    pub topics: BTreeMap<String, TopicImage>,
+    pub topics: Topics,
     /// The first producer id not yet handed out in a block (Kafka's
     /// ProducerIdsRecord): ids are never reused, across restarts too.
     #[serde(default)]
@@ -141,7 +152,7 @@ pub struct MetadataImage {
 
 impl MetadataImage {
     pub fn topic(&self, name: &str) -> Option<&TopicImage> {
-        self.topics.get(name)
+        self.topics.get(name).map(|t| &**t)
     }
 
     /// The finalized feature levels; a cluster formed before features
@@ -163,8 +174,41 @@ impl MetadataImage {
         )
     }
 
+    /// `name` to change: copied first if another image still shares it.
+    pub fn topic_mut(&mut self, name: &str) -> Option<&mut TopicImage> {
+        self.topics.get_mut(name).map(Arc::make_mut)
+    }
+
+    pub fn insert_topic(&mut self, topic: TopicImage) {
+        self.topics.insert(topic.name.clone(), Arc::new(topic));
+    }
+
+    /// Runs `change` on every partition that `wanted` picks, copying only
+    /// the topics that hold one: a change that touches a few partitions
+    /// (a broker fenced, say) leaves every other topic shared.
+    pub fn change_partitions(
+        &mut self,
+        wanted: impl Fn(&PartitionImage) -> bool,
+        mut change: impl FnMut(&mut PartitionImage),
+    ) {
+        let names: Vec<String> = self
+            .topics
+            .iter()
+            .filter(|(_, t)| t.partitions.iter().any(&wanted))
+            .map(|(name, _)| name.clone())
+            .collect();
+        for name in names {
+            let Some(topic) = self.topic_mut(&name) else {
+                continue;
+            };
+            for p in topic.partitions.iter_mut().filter(|p| wanted(p)) {
+                change(p);
+            }
+        }
+    }
+
     pub fn topic_by_id(&self, id: Uuid) -> Option<&TopicImage> {
-        self.topics.values().find(|t| t.id == id)
+        self.topics.values().find(|t| t.id == id).map(|t| &**t)
     }
 
     pub fn scram_credential(
@@ -211,5 +255,72 @@ impl MetadataImage {
                     })
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn topic(name: &str, replicas: &[&[i32]]) -> TopicImage {
+        TopicImage {
+            name: name.into(),
+            id: Uuid::new_v4(),
+            partitions: replicas
+                .iter()
+                .map(|r| PartitionImage::new(r.to_vec()))
+                .collect(),
+            config: TopicConfig::default(),
+            internal: false,
+        }
+    }
+
+    fn image() -> MetadataImage {
+        let mut image = MetadataImage::default();
+        image.insert_topic(topic("a", &[&[1, 2], &[2, 1]]));
+        image.insert_topic(topic("b", &[&[2, 3]]));
+        image.insert_topic(topic("c", &[&[3, 1]]));
+        image
+    }
+
+    fn shared(x: &MetadataImage, y: &MetadataImage, name: &str) -> bool {
+        Arc::ptr_eq(&x.topics[name], &y.topics[name])
+    }
+
+    #[test]
+    fn a_change_to_one_topic_copies_that_topic_only() {
+        let before = image();
+        let mut after = before.clone();
+        assert!(["a", "b", "c"].iter().all(|t| shared(&before, &after, t)));
+        after.topic_mut("b").unwrap().partitions[0].isr = vec![2];
+        assert!(!shared(&before, &after, "b"));
+        assert!(shared(&before, &after, "a") && shared(&before, &after, "c"));
+        assert_eq!(before.topics["b"].partitions[0].isr, vec![2, 3]);
+        assert_eq!(after.topics["b"].partitions[0].isr, vec![2]);
+    }
+
+    #[test]
+    fn changing_partitions_copies_only_the_topics_that_hold_them() {
+        let before = image();
+        let mut after = before.clone();
+        after.change_partitions(|p| p.replicas.contains(&3), |p| p.leader_epoch += 1);
+        assert!(shared(&before, &after, "a"));
+        assert!(!shared(&before, &after, "b") && !shared(&before, &after, "c"));
+        assert_eq!(after.topics["b"].partitions[0].leader_epoch, 1);
+        assert_eq!(after.topics["c"].partitions[0].leader_epoch, 1);
+        assert_eq!(before.topics["c"].partitions[0].leader_epoch, 0);
+    }
+
+    #[test]
+    fn the_snapshot_json_is_a_plain_map_of_topics() {
+        let image = image();
+        let json = serde_json::to_value(&image).unwrap();
+        assert_eq!(
+            json["topics"]["b"]["partitions"][0]["replicas"],
+            serde_json::json!([2, 3])
+        );
+        assert_eq!(json["topics"]["a"]["name"], "a");
+        let loaded: MetadataImage = serde_json::from_value(json).unwrap();
+        assert_eq!(loaded, image);
     }
 }

@@ -326,16 +326,13 @@ mod tests {
     fn image(topics: &[(&str, &str, &str)]) -> MetadataImage {
         let mut image = MetadataImage::default();
         for (name, key, value) in topics {
-            image.topics.insert(
-                name.to_string(),
-                TopicImage {
-                    name: name.to_string(),
-                    id: uuid::Uuid::new_v4(),
-                    partitions: vec![],
-                    config: TopicConfig::from_overrides([(*key, *value)]).unwrap(),
-                    internal: false,
-                },
-            );
+            image.insert_topic(TopicImage {
+                name: name.to_string(),
+                id: uuid::Uuid::new_v4(),
+                partitions: vec![],
+                config: TopicConfig::from_overrides([(*key, *value)]).unwrap(),
+                internal: false,
+            });
         }
         image
     }

@@ -364,7 +364,7 @@ impl Quorum {
     }
 
     /// The image as applied here, with every committed change this node knows.
-    pub fn applied_image(&self) -> MetadataImage {
+    pub fn applied_image(&self) -> Arc<MetadataImage> {
         self.state_machine.image()
     }
 

@@ -8,8 +8,9 @@
 //! separate TopicRecord, PartitionRecord, PartitionChangeRecord and
 //! ConfigRecord.
 
-use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::cluster::metadata::{BrokerRegistration, MetadataImage, TopicImage};
@@ -93,9 +94,15 @@ pub fn delta(before: &MetadataImage, after: &MetadataImage) -> Vec<MetadataRecor
             out.push(MetadataRecord::UnregisterBroker(*id));
         }
     }
+    // A topic the change did not touch is still the one `before` holds:
+    // comparing pointers first keeps this O(topics), not O(partitions).
     for (name, topic) in &after.topics {
-        if before.topics.get(name) != Some(topic) {
-            out.push(MetadataRecord::Topic(topic.clone()));
+        let same = before
+            .topics
+            .get(name)
+            .is_some_and(|old| Arc::ptr_eq(old, topic) || old == topic);
+        if !same {
+            out.push(MetadataRecord::Topic(TopicImage::clone(topic)));
         }
     }
     for name in before.topics.keys() {
@@ -247,7 +254,7 @@ pub fn apply(image: &mut MetadataImage, record: MetadataRecord) {
             image.brokers.remove(&id);
         }
         MetadataRecord::Topic(t) => {
-            image.topics.insert(t.name.clone(), t);
+            image.insert_topic(t);
         }
         MetadataRecord::RemoveTopic(name) => {
             image.topics.remove(&name);
@@ -367,8 +374,8 @@ mod tests {
     #[test]
     fn applying_the_delta_rebuilds_the_image() {
         let mut before = MetadataImage::default();
-        before.topics.insert("gone".into(), topic("gone", 1));
-        before.topics.insert("grows".into(), topic("grows", 1));
+        before.insert_topic(topic("gone", 1));
+        before.insert_topic(topic("grows", 1));
         let mut after = before.clone();
         after.cluster_id = "c".into();
         after.brokers.insert(
@@ -383,8 +390,8 @@ mod tests {
             },
         );
         after.topics.remove("gone");
-        after.topics.insert("grows".into(), topic("grows", 3));
-        after.topics.insert("new".into(), topic("new", 2));
+        after.insert_topic(topic("grows", 3));
+        after.insert_topic(topic("new", 2));
         after.next_producer_id = 1000;
         let credential = crate::security::sasl::scram::ScramCredential::from_password(
             ScramMechanism::Sha256,

@@ -33,7 +33,10 @@ struct StoredSnapshot {
 
 struct Inner {
     dir: PathBuf,
-    image: MetadataImage,
+    /// Shared with the callers of `image()`: applying a change copies it
+    /// only while one of them still holds it, and that copy shares the
+    /// topics (see `cluster::metadata`).
+    image: Arc<MetadataImage>,
     last_applied: Option<LogId<NodeId>>,
     last_membership: StoredMembership<NodeId, Node>,
     snapshot: Option<StoredSnapshot>,
@@ -65,11 +68,15 @@ impl StateMachine {
         };
         let (image, last_applied, last_membership) = match &snapshot {
             Some(s) => (
-                s.image.clone(),
+                Arc::new(s.image.clone()),
                 s.meta.last_log_id,
                 s.meta.last_membership.clone(),
             ),
-            None => (MetadataImage::default(), None, StoredMembership::default()),
+            None => (
+                Arc::new(MetadataImage::default()),
+                None,
+                StoredMembership::default(),
+            ),
         };
         let machine = StateMachine {
             inner: Arc::new(Mutex::new(Inner {
@@ -92,19 +99,19 @@ impl StateMachine {
         self.publish(&inner.image);
     }
 
-    pub fn image(&self) -> MetadataImage {
+    pub fn image(&self) -> Arc<MetadataImage> {
         self.inner.lock().image.clone()
     }
 
-    /// Reads the applied image in place: the periodic checks (heartbeats,
-    /// silent brokers) look at a few fields, and a copy of an image with
-    /// thousands of partitions cost more than all the rest of an idle broker's
-    /// controller work. `read` runs under the state machine's lock: keep it short.
+    /// Reads the applied image in place, for the periodic checks (heartbeats,
+    /// silent brokers) that look at a few fields. `read` runs under the
+    /// state machine's lock: keep it short.
     pub fn read_image<R>(&self, read: impl FnOnce(&MetadataImage) -> R) -> R {
         read(&self.inner.lock().image)
     }
 
     fn publish(&self, image: &MetadataImage) {
+        // Cheap: the copy shares every topic with the applied image.
         let mut published = image.clone();
         published.controller_id = self.leader.load(Ordering::Acquire);
         self.publisher.send_replace(Arc::new(published));
@@ -133,7 +140,7 @@ impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
                     inner.image.epoch
                 ),
             },
-            image: inner.image.clone(),
+            image: MetadataImage::clone(&inner.image),
         };
         Self::store(&inner.dir, &snapshot)
             .map_err(|e| StorageIOError::write_snapshot(Some(snapshot.meta.signature()), &e))?;
@@ -164,6 +171,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         I::IntoIter: Send,
     {
         let mut inner = self.inner.lock();
+        let inner = &mut *inner;
         let mut responses = Vec::new();
         let mut changed = false;
         for entry in entries {
@@ -171,10 +179,11 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             match entry.payload {
                 EntryPayload::Blank => {}
                 EntryPayload::Normal(batch) => {
+                    let image = Arc::make_mut(&mut inner.image);
                     for record in batch {
-                        records::apply(&mut inner.image, record);
+                        records::apply(image, record);
                     }
-                    inner.image.epoch += 1;
+                    image.epoch += 1;
                     changed = true;
                 }
                 EntryPayload::Membership(m) => {
@@ -213,7 +222,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         let mut inner = self.inner.lock();
         Self::store(&inner.dir, &stored)
             .map_err(|e| StorageIOError::write_snapshot(Some(meta.signature()), &e))?;
-        inner.image = image;
+        inner.image = Arc::new(image);
         inner.last_applied = meta.last_log_id;
         inner.last_membership = meta.last_membership.clone();
         inner.snapshot = Some(stored);
