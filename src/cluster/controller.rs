@@ -856,8 +856,7 @@ impl Controller {
                 ));
             }
             check_batch_size(i32::try_from(t.assignments.len()).unwrap_or(i32::MAX))?;
-            assignment::validate_manual(&t.assignments, &image.brokers)?;
-            t.assignments.clone()
+            assignment::manual_partitions(&t.assignments, &image.brokers)?
         } else {
             let partitions = match t.num_partitions {
                 -1 => self.broker_config.num_partitions(),
@@ -880,11 +879,14 @@ impl Controller {
                 n => n,
             };
             assignment::assign_replicas(&brokers, partitions, rf)?
+                .into_iter()
+                .map(PartitionImage::new)
+                .collect()
         };
         Ok(TopicImage {
             name: t.name.clone(),
             id: Uuid::new_v4(),
-            partitions: assignment.into_iter().map(PartitionImage::new).collect(),
+            partitions: assignment,
             config,
             internal: topic_name::is_internal(&t.name),
         })
@@ -1426,12 +1428,7 @@ fn plan_partitions(
     count: i32,
     assignments: Option<Vec<Vec<i32>>>,
 ) -> Result<(), ControllerError> {
-    let brokers: Vec<BrokerRegistration> = image
-        .brokers
-        .values()
-        .filter(|b| !b.fenced)
-        .cloned()
-        .collect();
+    let registry = image.brokers.clone();
     let topic = image
         .topics
         .get_mut(name)
@@ -1450,7 +1447,7 @@ fn plan_partitions(
         ));
     }
     let added = check_batch_size(count - current)? as usize;
-    let new_replicas = match assignments {
+    let new_partitions = match assignments {
         Some(a) => {
             if a.len() != added {
                 return Err(ControllerError::new(
@@ -1461,19 +1458,19 @@ fn plan_partitions(
                     ),
                 ));
             }
-            let registry = brokers.iter().map(|b| (b.node_id, b.clone())).collect();
-            assignment::validate_manual(&a, &registry)?;
-            a
+            assignment::manual_partitions(&a, &registry)?
         }
         None => {
             let rf = topic.partitions.first().map_or(1, |p| p.replicas.len()) as i16;
-            let refs: Vec<&BrokerRegistration> = brokers.iter().collect();
-            assignment::assign_replicas(&refs, added as i32, rf)?
+            let brokers: Vec<&BrokerRegistration> =
+                registry.values().filter(|b| !b.fenced).collect();
+            assignment::assign_replicas(&brokers, added as i32, rf)?
+                .into_iter()
+                .map(PartitionImage::new)
+                .collect()
         }
     };
-    topic
-        .partitions
-        .extend(new_replicas.into_iter().map(PartitionImage::new));
+    topic.partitions.extend(new_partitions);
     Ok(())
 }
 

@@ -51,6 +51,7 @@ pub mod dump;
 mod epoch;
 mod error;
 mod index;
+pub mod partition_metadata;
 mod producer_state;
 mod records;
 mod segment;

@@ -23,7 +23,7 @@ use uuid::Uuid;
 
 use super::{Awaited, DiskSpace, Partition, PartitionState, ReadResult, Waiter};
 use crate::log::{
-    Log, LogError, OffsetCheckpoint, RECOVERY_POINT_OFFSET_CHECKPOINT,
+    partition_metadata, Log, LogError, OffsetCheckpoint, RECOVERY_POINT_OFFSET_CHECKPOINT,
     REPLICATION_OFFSET_CHECKPOINT,
 };
 
@@ -245,6 +245,24 @@ impl ReplicaManager {
                 continue;
             }
             let dir = self.partition_dir(&state.topic, state.index);
+            let recorded_id = match partition_metadata::read(&dir) {
+                Ok(id) => id,
+                Err(e) => {
+                    if self.set_offline(state, e.to_string()) {
+                        newly_offline
+                            .entry(e.to_string())
+                            .or_default()
+                            .push(format!("{}-{}", state.topic, state.index));
+                    }
+                    continue;
+                }
+            };
+            if let Some(old) = recorded_id.filter(|id| *id != state.topic_id) {
+                // A replica of a topic deleted (and re-created under this
+                // name) while the broker was down: a stray, never served.
+                tracing::info!(dir = %dir.display(), old_topic_id = %old, topic_id = %state.topic_id, "removing the directory of a deleted topic's replica");
+                self.remove_dir(&state.topic, state.index);
+            }
             let recovery_point = self.recover.then(|| {
                 self.recovery_points
                     .get(&state.topic, state.index)
@@ -256,6 +274,14 @@ impl ReplicaManager {
                 recovery_point,
                 now_ms(),
             );
+            // Directories an older Gregor wrote have no file: the image's
+            // id is trusted for them.
+            let opened = opened.and_then(|log| {
+                if recorded_id != Some(state.topic_id) {
+                    partition_metadata::write(&dir, state.topic_id)?;
+                }
+                Ok(log)
+            });
             match opened {
                 Ok(log) => {
                     opened_any = true;
@@ -312,6 +338,12 @@ impl ReplicaManager {
         }
         if removed_any || !*applied_before {
             self.remove_stray_dirs(&wanted);
+            for checkpoint in [&self.high_watermarks, &*self.recovery_points] {
+                let kept = checkpoint.retain(|topic, index| wanted.contains(&(topic, index)));
+                if let Err(e) = kept {
+                    tracing::error!(path = %checkpoint.path().display(), error = %e, "cannot drop checkpoint entries of partitions no longer hosted");
+                }
+            }
         }
         *applied_before = true;
     }
@@ -784,6 +816,7 @@ impl ReplicaManager {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::log::partition_metadata::PARTITION_METADATA_FILE;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     fn state(topic: &str) -> PartitionState {
@@ -804,6 +837,12 @@ mod tests {
         let manager = ReplicaManager::open(DataDirLock::acquire(dir).unwrap(), 1).unwrap();
         let states: Vec<PartitionState> = topics.iter().map(|t| state(t)).collect();
         manager.apply(&states);
+        manager
+    }
+
+    fn manager_with(dir: &Path, states: &[PartitionState]) -> ReplicaManager {
+        let manager = ReplicaManager::open(DataDirLock::acquire(dir).unwrap(), 1).unwrap();
+        manager.apply(states);
         manager
     }
 
@@ -955,6 +994,89 @@ mod tests {
         assert!(!later.exists(), "removed with partition b");
         assert!(!dir.path().join("b-0").exists());
         assert!(dir.path().join("a-0").exists());
+    }
+
+    #[test]
+    fn a_directory_of_another_topic_id_is_replaced_and_one_without_an_id_is_adopted() {
+        let dir = tempfile::tempdir().unwrap();
+        let (old, new) = (state("t"), state("t"));
+        let legacy = state("legacy");
+        {
+            let manager = manager_with(dir.path(), &[old.clone(), legacy.clone()]);
+            append(&manager, "t");
+            append(&manager, "legacy");
+            manager.checkpoint_high_watermarks().unwrap();
+            manager.shutdown();
+        }
+        // As an older Gregor left it.
+        std::fs::remove_file(dir.path().join("legacy-0").join(PARTITION_METADATA_FILE)).unwrap();
+        let manager = manager_with(dir.path(), &[new.clone(), legacy.clone()]);
+        let t = manager.partition("t", 0).unwrap();
+        assert_eq!(
+            t.log_end_offset(),
+            0,
+            "the deleted topic's records are gone"
+        );
+        assert_eq!(manager.high_watermarks.get("t", 0), None);
+        assert_eq!(
+            partition_metadata::read(&dir.path().join("t-0")).unwrap(),
+            Some(new.topic_id)
+        );
+        assert_eq!(manager.partition("legacy", 0).unwrap().log_end_offset(), 1);
+        assert_eq!(
+            partition_metadata::read(&dir.path().join("legacy-0")).unwrap(),
+            Some(legacy.topic_id),
+            "the image's id written for a directory without one"
+        );
+    }
+
+    #[test]
+    fn a_partition_with_an_unreadable_topic_id_is_offline() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = state("t");
+        std::fs::create_dir(dir.path().join("t-0")).unwrap();
+        std::fs::write(
+            dir.path().join("t-0").join(PARTITION_METADATA_FILE),
+            "garbage",
+        )
+        .unwrap();
+        let manager = manager_with(dir.path(), &[t]);
+        assert!(manager.partition("t", 0).is_none());
+        let offline = manager.offline_partitions("t");
+        assert_eq!(offline.len(), 1);
+        assert!(
+            offline[0].1.contains("malformed partition metadata file"),
+            "{offline:?}"
+        );
+        assert_eq!(
+            manager.leader_partition("t", 0).err(),
+            Some(ResponseError::KafkaStorageError)
+        );
+    }
+
+    #[test]
+    fn checkpoint_entries_of_partitions_not_hosted_are_dropped_at_the_first_image() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let manager = manager(dir.path(), &["kept", "deleted"]);
+            append(&manager, "kept");
+            append(&manager, "deleted");
+            manager.shutdown();
+        }
+        let kept = state("kept");
+        // Another id for the same name: without its file the directory is adopted.
+        std::fs::remove_file(dir.path().join("kept-0").join(PARTITION_METADATA_FILE)).unwrap();
+        let manager = manager_with(dir.path(), &[kept]);
+        for file in [
+            REPLICATION_OFFSET_CHECKPOINT,
+            RECOVERY_POINT_OFFSET_CHECKPOINT,
+        ] {
+            let text = std::fs::read_to_string(dir.path().join(file)).unwrap();
+            assert!(text.contains("kept 0 1"), "{file}: {text}");
+            assert!(!text.contains("deleted"), "{file}: {text}");
+        }
+        assert!(!dir.path().join("deleted-0").exists());
+        assert_eq!(manager.partition("kept", 0).unwrap().log_end_offset(), 1);
     }
 
     #[test]
