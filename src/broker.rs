@@ -180,8 +180,13 @@ impl Broker {
         // Before anything reads or writes the directory (the logs' recovery,
         // the metadata log under it), and before the port is taken, so that
         // a second broker on the same directory says why it cannot start.
-        let data_dir = config.data_dir();
-        let lock = DataDirLock::acquire(&data_dir)?;
+        let log_dirs = config.log_dirs();
+        let locks = log_dirs
+            .iter()
+            .map(|dir| DataDirLock::acquire(dir))
+            .collect::<Result<Vec<_>, _>>()?;
+        // The metadata quorum's log: Kafka's default for metadata.log.dir.
+        let data_dir = log_dirs[0].clone();
         raise_open_file_limit();
         let metrics = Metrics::start(&config).await?;
         // SASL settings are checked before anything starts.
@@ -300,7 +305,7 @@ impl Broker {
         } else {
             None
         };
-        let replicas = Arc::new(ReplicaManager::open(lock, config.node_id())?);
+        let replicas = Arc::new(ReplicaManager::open(locks, config.node_id())?);
         let (shutdown, shutdown_rx) = watch::channel(false);
         let peer_login = PeerLogin {
             tls: quorum_client_tls,

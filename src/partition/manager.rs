@@ -116,23 +116,14 @@ impl DataDirLock {
     }
 }
 
-pub struct ReplicaManager {
-    node_id: i32,
-    data_dir: PathBuf,
+/// One of `log.dirs` (Kafka's JBOD): its own lock, clean shutdown marker,
+/// space reserve and offset checkpoints, as Kafka keeps them per directory.
+struct LogDir {
+    path: PathBuf,
     /// Held while the manager lives, so only the process that owns the
     /// directory recovers its logs and marks them clean.
     _lock: DataDirLock,
-    /// By topic, then index: a Fetch looks each topic up once for all of
-    /// the partitions it names.
-    partitions: RwLock<HashMap<String, BTreeMap<i32, Arc<Partition>>>>,
     recover: bool,
-    /// Image applications must not interleave, or two could open one log.
-    /// Holds whether one has been applied: the data directory is listed
-    /// for stray partitions at the first, and after that only when a
-    /// partition stops being hosted, not on every metadata change.
-    apply_lock: parking_lot::Mutex<bool>,
-    /// Hosted partitions whose logs could not be opened: topic id and why.
-    offline: RwLock<HashMap<(String, i32), (Uuid, String)>>,
     disk: Arc<DiskSpace>,
     /// Every hosted partition's high watermark as last written to
     /// `replication-offset-checkpoint`, read at start-up: a log opened
@@ -145,45 +136,104 @@ pub struct ReplicaManager {
     recovery_points: Arc<OffsetCheckpoint>,
 }
 
-impl ReplicaManager {
-    /// Prepares the data directory `lock` holds; logs are opened by `apply`.
-    pub fn open(lock: DataDirLock, node_id: i32) -> Result<ReplicaManager, StartupError> {
-        let data_dir = lock.dir.clone();
+impl LogDir {
+    fn open(lock: DataDirLock) -> Result<LogDir, StartupError> {
+        let path = lock.dir.clone();
         let dir_err = |source| StartupError::DataDir {
-            path: data_dir.clone(),
+            path: path.clone(),
             source,
         };
-        let marker = data_dir.join(CLEAN_SHUTDOWN_MARKER);
+        let marker = path.join(CLEAN_SHUTDOWN_MARKER);
         // A new data directory has nothing to recover.
         let clean = lock.created || marker.exists();
         if marker.exists() {
             std::fs::remove_file(&marker).map_err(dir_err)?;
         }
         if !clean {
-            tracing::info!(dir = %data_dir.display(), "no clean shutdown marker: logs will be recovered");
+            tracing::info!(dir = %path.display(), "no clean shutdown marker: logs will be recovered");
         }
-        let disk = Arc::new(DiskSpace::open(&data_dir));
-        let high_watermarks = OffsetCheckpoint::load(&data_dir, REPLICATION_OFFSET_CHECKPOINT);
-        let recovery_points = Arc::new(OffsetCheckpoint::load(
-            &data_dir,
-            RECOVERY_POINT_OFFSET_CHECKPOINT,
-        ));
-        Ok(ReplicaManager {
-            node_id,
-            data_dir,
+        Ok(LogDir {
+            disk: Arc::new(DiskSpace::open(&path)),
+            high_watermarks: OffsetCheckpoint::load(&path, REPLICATION_OFFSET_CHECKPOINT),
+            recovery_points: Arc::new(OffsetCheckpoint::load(
+                &path,
+                RECOVERY_POINT_OFFSET_CHECKPOINT,
+            )),
+            path,
             _lock: lock,
-            partitions: RwLock::new(HashMap::new()),
             recover: !clean,
-            apply_lock: parking_lot::Mutex::new(false),
-            offline: RwLock::new(HashMap::new()),
-            disk,
-            high_watermarks,
-            recovery_points,
         })
     }
 
-    fn partition_dir(&self, topic: &str, partition: i32) -> PathBuf {
-        self.data_dir.join(format!("{topic}-{partition}"))
+    fn checkpoints(&self) -> [&OffsetCheckpoint; 2] {
+        [&self.high_watermarks, &self.recovery_points]
+    }
+}
+
+pub struct ReplicaManager {
+    node_id: i32,
+    /// `log.dirs`, in the order configured.
+    dirs: Vec<LogDir>,
+    /// The index in `dirs` of every hosted partition's directory, online
+    /// or offline; a new replica goes to the directory with the fewest.
+    placement: RwLock<HashMap<(String, i32), usize>>,
+    /// By topic, then index: a Fetch looks each topic up once for all of
+    /// the partitions it names.
+    partitions: RwLock<HashMap<String, BTreeMap<i32, Arc<Partition>>>>,
+    /// Image applications must not interleave, or two could open one log.
+    /// Holds whether one has been applied: the data directory is listed
+    /// for stray partitions at the first, and after that only when a
+    /// partition stops being hosted, not on every metadata change.
+    apply_lock: parking_lot::Mutex<bool>,
+    /// Hosted partitions whose logs could not be opened: topic id and why.
+    offline: RwLock<HashMap<(String, i32), (Uuid, String)>>,
+}
+
+impl ReplicaManager {
+    /// Prepares the log directories `locks` hold (at least one); logs are
+    /// opened by `apply`.
+    pub fn open(locks: Vec<DataDirLock>, node_id: i32) -> Result<ReplicaManager, StartupError> {
+        let dirs = locks
+            .into_iter()
+            .map(LogDir::open)
+            .collect::<Result<Vec<_>, _>>()?;
+        assert!(!dirs.is_empty(), "a replica manager needs a log directory");
+        Ok(ReplicaManager {
+            node_id,
+            dirs,
+            placement: RwLock::new(HashMap::new()),
+            partitions: RwLock::new(HashMap::new()),
+            apply_lock: parking_lot::Mutex::new(false),
+            offline: RwLock::new(HashMap::new()),
+        })
+    }
+
+    fn partition_dir(&self, at: usize, topic: &str, partition: i32) -> PathBuf {
+        self.dirs[at].path.join(format!("{topic}-{partition}"))
+    }
+
+    /// The directory a hosted partition lives in: where it was placed, else
+    /// the first holding its directory, else (a new replica) the one with
+    /// the fewest partitions, as Kafka's LogManager chooses.
+    fn place(&self, topic: &str, partition: i32) -> usize {
+        let key = (topic.to_string(), partition);
+        if let Some(at) = self.placement.read().get(&key) {
+            return *at;
+        }
+        let mut placement = self.placement.write();
+        let existing =
+            (0..self.dirs.len()).find(|at| self.partition_dir(*at, topic, partition).is_dir());
+        let at = existing.unwrap_or_else(|| {
+            let mut counts = vec![0usize; self.dirs.len()];
+            for at in placement.values() {
+                counts[*at] += 1;
+            }
+            (0..self.dirs.len())
+                .min_by_key(|at| counts[*at])
+                .unwrap_or(0)
+        });
+        placement.insert(key, at);
+        at
     }
 
     /// Brings the hosted partitions in line with the metadata: opens logs of
@@ -223,6 +273,14 @@ impl ReplicaManager {
         }
         // Short of descriptors, the coordinators' internal topics go first.
         to_open.sort_by_key(|state| !state.topic.starts_with("__"));
+        // Replicas already on disk first, so new ones are spread by counts
+        // that include them.
+        for state in &to_open {
+            let name = format!("{}-{}", state.topic, state.index);
+            if self.dirs.iter().any(|d| d.path.join(&name).is_dir()) {
+                self.place(&state.topic, state.index);
+            }
+        }
         let mut headroom = if to_open.is_empty() {
             None
         } else {
@@ -232,6 +290,8 @@ impl ReplicaManager {
         let mut opened_any = false;
         for state in to_open {
             let key = (state.topic.clone(), state.index);
+            let at = self.place(&state.topic, state.index);
+            let log_dir = &self.dirs[at];
             if headroom == Some(0) {
                 let reason = "opening it would leave too few of the open file limit \
                               (RLIMIT_NOFILE) for connections: raise the limit or host \
@@ -244,7 +304,7 @@ impl ReplicaManager {
                 }
                 continue;
             }
-            let dir = self.partition_dir(&state.topic, state.index);
+            let dir = self.partition_dir(at, &state.topic, state.index);
             let recorded_id = match partition_metadata::read(&dir) {
                 Ok(id) => id,
                 Err(e) => {
@@ -261,10 +321,11 @@ impl ReplicaManager {
                 // A replica of a topic deleted (and re-created under this
                 // name) while the broker was down: a stray, never served.
                 tracing::info!(dir = %dir.display(), old_topic_id = %old, topic_id = %state.topic_id, "removing the directory of a deleted topic's replica");
-                self.remove_dir(&state.topic, state.index);
+                self.delete_files(at, &state.topic, state.index);
             }
-            let recovery_point = self.recover.then(|| {
-                self.recovery_points
+            let recovery_point = log_dir.recover.then(|| {
+                log_dir
+                    .recovery_points
                     .get(&state.topic, state.index)
                     .unwrap_or(0)
             });
@@ -289,14 +350,14 @@ impl ReplicaManager {
                     if self.offline.write().remove(&key).is_some() {
                         tracing::info!(topic = %state.topic, partition = state.index, "partition opened: back online");
                     }
-                    let hw = self.high_watermarks.get(&state.topic, state.index);
+                    let hw = log_dir.high_watermarks.get(&state.topic, state.index);
                     let partition = Arc::new(Partition::new(
                         state,
                         self.node_id,
                         log,
                         hw,
-                        self.disk.clone(),
-                        self.recovery_points.clone(),
+                        log_dir.disk.clone(),
+                        log_dir.recovery_points.clone(),
                     ));
                     self.partitions
                         .write()
@@ -305,7 +366,7 @@ impl ReplicaManager {
                         .insert(state.index, partition);
                 }
                 Err(e) => {
-                    self.disk.note(&e);
+                    log_dir.disk.note(&e);
                     if self.set_offline(state, e.to_string()) {
                         newly_offline
                             .entry(e.to_string())
@@ -337,11 +398,19 @@ impl ReplicaManager {
             removed_any = true;
         }
         if removed_any || !*applied_before {
-            self.remove_stray_dirs(&wanted);
-            for checkpoint in [&self.high_watermarks, &*self.recovery_points] {
-                let kept = checkpoint.retain(|topic, index| wanted.contains(&(topic, index)));
-                if let Err(e) = kept {
-                    tracing::error!(path = %checkpoint.path().display(), error = %e, "cannot drop checkpoint entries of partitions no longer hosted");
+            self.placement
+                .write()
+                .retain(|(topic, index), _| wanted.contains(&(topic.as_str(), *index)));
+            self.remove_stray_dirs();
+            let placement = self.placement.read();
+            for (at, dir) in self.dirs.iter().enumerate() {
+                for checkpoint in dir.checkpoints() {
+                    let kept = checkpoint.retain(|topic, index| {
+                        placement.get(&(topic.to_string(), index)) == Some(&at)
+                    });
+                    if let Err(e) = kept {
+                        tracing::error!(path = %checkpoint.path().display(), error = %e, "cannot drop checkpoint entries of partitions no longer hosted");
+                    }
                 }
             }
         }
@@ -392,13 +461,25 @@ impl ReplicaManager {
         tracing::info!(topic = %partition.topic, partition = partition.index, "partition deleted");
     }
 
+    /// Forgets where a partition no longer hosted lived, and deletes it.
     fn remove_dir(&self, topic: &str, partition: i32) {
-        for checkpoint in [&self.high_watermarks, &*self.recovery_points] {
+        let placed = self
+            .placement
+            .write()
+            .remove(&(topic.to_string(), partition));
+        if let Some(at) = placed {
+            self.delete_files(at, topic, partition);
+        }
+    }
+
+    /// Deletes a partition's directory in log dir `at` and its checkpoint entries.
+    fn delete_files(&self, at: usize, topic: &str, partition: i32) {
+        for checkpoint in self.dirs[at].checkpoints() {
             if let Err(e) = checkpoint.remove(topic, partition) {
                 tracing::error!(topic, partition, path = %checkpoint.path().display(), error = %e, "cannot remove a deleted partition's checkpoint entry");
             }
         }
-        let dir = self.partition_dir(topic, partition);
+        let dir = self.partition_dir(at, topic, partition);
         if let Err(e) = std::fs::remove_dir_all(&dir) {
             if e.kind() != std::io::ErrorKind::NotFound {
                 tracing::error!(dir = %dir.display(), error = %e, "cannot delete partition directory");
@@ -406,30 +487,35 @@ impl ReplicaManager {
         }
     }
 
-    /// Directories of topics deleted while the broker was down (the
-    /// metadata quorum's log is not a partition this manager hosts, and
-    /// an offline partition's directory is kept).
-    fn remove_stray_dirs(&self, hosted: &HashSet<(&str, i32)>) {
-        let Ok(entries) = std::fs::read_dir(&self.data_dir) else {
-            return;
-        };
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().to_string();
-            if name == METADATA_LOG_DIR {
-                continue;
-            }
-            let Some((topic, index)) = name.rsplit_once('-') else {
+    /// Directories of topics deleted while the broker was down, and copies
+    /// of hosted partitions in a log dir other than the one they are placed
+    /// in (the metadata quorum's log is not a partition this manager hosts,
+    /// and an offline partition's directory is kept).
+    fn remove_stray_dirs(&self) {
+        let placement = self.placement.read();
+        for (at, log_dir) in self.dirs.iter().enumerate() {
+            let Ok(entries) = std::fs::read_dir(&log_dir.path) else {
                 continue;
             };
-            let Ok(index) = index.parse::<i32>() else {
-                continue;
-            };
-            if !entry.path().is_dir() || hosted.contains(&(topic, index)) {
-                continue;
-            }
-            tracing::info!(dir = %entry.path().display(), "removing directory of a partition not hosted here");
-            if let Err(e) = std::fs::remove_dir_all(entry.path()) {
-                tracing::error!(dir = %entry.path().display(), error = %e, "cannot remove stray partition directory");
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().to_string();
+                if name == METADATA_LOG_DIR {
+                    continue;
+                }
+                let Some((topic, index)) = name.rsplit_once('-') else {
+                    continue;
+                };
+                let Ok(index) = index.parse::<i32>() else {
+                    continue;
+                };
+                if !entry.path().is_dir() || placement.get(&(topic.to_string(), index)) == Some(&at)
+                {
+                    continue;
+                }
+                tracing::info!(dir = %entry.path().display(), "removing directory of a partition not hosted here");
+                if let Err(e) = std::fs::remove_dir_all(entry.path()) {
+                    tracing::error!(dir = %entry.path().display(), error = %e, "cannot remove stray partition directory");
+                }
             }
         }
     }
@@ -469,13 +555,31 @@ impl ReplicaManager {
             .collect()
     }
 
-    /// Whether the data directory is full and appends are refused.
+    /// Whether a log directory is full and appends to it are refused.
     pub fn is_disk_full(&self) -> bool {
-        self.disk.is_full()
+        self.dirs.iter().any(|d| d.disk.is_full())
     }
 
-    pub fn data_dir(&self) -> &Path {
-        &self.data_dir
+    /// Each log directory, in `log.dirs` order, with the open partitions in it.
+    pub fn log_dirs(&self) -> Vec<(PathBuf, Vec<Arc<Partition>>)> {
+        self.by_dir()
+            .into_iter()
+            .zip(&self.dirs)
+            .map(|(partitions, dir)| (dir.path.clone(), partitions))
+            .collect()
+    }
+
+    /// The open partitions, by the index of their log directory.
+    fn by_dir(&self) -> Vec<Vec<Arc<Partition>>> {
+        let mut by_dir = vec![Vec::new(); self.dirs.len()];
+        let partitions = self.all_partitions();
+        let placement = self.placement.read();
+        for p in partitions {
+            if let Some(at) = placement.get(&(p.topic.clone(), p.index)) {
+                by_dir[*at].push(p);
+            }
+        }
+        by_dir
     }
 
     /// Finds the partition this broker leads, with Kafka's errors for one it does not.
@@ -750,7 +854,9 @@ impl ReplicaManager {
 
     /// Time-based roll and flush, and whether the disk is full.
     pub fn tick(&self) {
-        self.disk.check();
+        for dir in &self.dirs {
+            dir.disk.check();
+        }
         let now = now_ms();
         for p in self.partitions_where(|p| p.tick_due(now)) {
             p.tick(now);
@@ -762,31 +868,38 @@ impl ReplicaManager {
     /// `replica.high.watermark.checkpoint.interval.ms` and at shutdown),
     /// so a restart does not expose records the ISR had not all taken.
     pub fn checkpoint_high_watermarks(&self) -> Result<(), LogError> {
-        let current = self
-            .all_partitions()
-            .iter()
-            .map(|p| ((p.topic.clone(), p.index), p.high_watermark()))
-            .collect::<Vec<_>>();
-        self.high_watermarks.update(|| current).inspect_err(|e| {
-            tracing::error!(path = %self.high_watermarks.path().display(), error = %e, "cannot write the high watermark checkpoint");
-        })
+        let mut result = Ok(());
+        for (dir, partitions) in self.dirs.iter().zip(self.by_dir()) {
+            let current = partitions
+                .iter()
+                .map(|p| ((p.topic.clone(), p.index), p.high_watermark()))
+                .collect::<Vec<_>>();
+            if let Err(e) = dir.high_watermarks.update(|| current) {
+                tracing::error!(path = %dir.high_watermarks.path().display(), error = %e, "cannot write the high watermark checkpoint");
+                result = Err(e);
+            }
+        }
+        result
     }
 
-    /// Writes every open log's recovery point to
+    /// Writes every open log's recovery point to its log directory's
     /// `recovery-point-offset-checkpoint` (every
     /// `log.flush.offset.checkpoint.interval.ms` and at shutdown).
     pub fn checkpoint_recovery_points(&self) -> Result<(), LogError> {
-        let partitions = self.all_partitions();
-        self.recovery_points
-            .update(|| {
+        let mut result = Ok(());
+        for (dir, partitions) in self.dirs.iter().zip(self.by_dir()) {
+            let written = dir.recovery_points.update(|| {
                 partitions
                     .iter()
                     .map(|p| ((p.topic.clone(), p.index), p.recovery_point()))
                     .collect::<Vec<_>>()
-            })
-            .inspect_err(|e| {
-                tracing::error!(path = %self.recovery_points.path().display(), error = %e, "cannot write the recovery point checkpoint");
-            })
+            });
+            if let Err(e) = written {
+                tracing::error!(path = %dir.recovery_points.path().display(), error = %e, "cannot write the recovery point checkpoint");
+                result = Err(e);
+            }
+        }
+        result
     }
 
     /// Flushes every log, snapshots its producer state at the log end,
@@ -804,10 +917,12 @@ impl ReplicaManager {
         clean &= self.checkpoint_high_watermarks().is_ok();
         clean &= self.checkpoint_recovery_points().is_ok();
         if clean {
-            let marker = self.data_dir.join(CLEAN_SHUTDOWN_MARKER);
-            let written = std::fs::File::create(&marker).and_then(|f| f.sync_all());
-            if let Err(e) = written {
-                tracing::error!(error = %e, "cannot write clean shutdown marker");
+            for dir in &self.dirs {
+                let marker = dir.path.join(CLEAN_SHUTDOWN_MARKER);
+                let written = std::fs::File::create(&marker).and_then(|f| f.sync_all());
+                if let Err(e) = written {
+                    tracing::error!(dir = %dir.path.display(), error = %e, "cannot write clean shutdown marker");
+                }
             }
         }
     }
@@ -834,14 +949,14 @@ mod tests {
     }
 
     fn manager(dir: &Path, topics: &[&str]) -> ReplicaManager {
-        let manager = ReplicaManager::open(DataDirLock::acquire(dir).unwrap(), 1).unwrap();
+        let manager = ReplicaManager::open(vec![DataDirLock::acquire(dir).unwrap()], 1).unwrap();
         let states: Vec<PartitionState> = topics.iter().map(|t| state(t)).collect();
         manager.apply(&states);
         manager
     }
 
     fn manager_with(dir: &Path, states: &[PartitionState]) -> ReplicaManager {
-        let manager = ReplicaManager::open(DataDirLock::acquire(dir).unwrap(), 1).unwrap();
+        let manager = ReplicaManager::open(vec![DataDirLock::acquire(dir).unwrap()], 1).unwrap();
         manager.apply(states);
         manager
     }
@@ -914,8 +1029,9 @@ mod tests {
     #[tokio::test(flavor = "current_thread")]
     async fn a_waiting_fetch_wakes_when_its_partition_changes_leader_or_is_deleted() {
         let dir = tempfile::tempdir().unwrap();
-        let manager =
-            Arc::new(ReplicaManager::open(DataDirLock::acquire(dir.path()).unwrap(), 1).unwrap());
+        let manager = Arc::new(
+            ReplicaManager::open(vec![DataDirLock::acquire(dir.path()).unwrap()], 1).unwrap(),
+        );
         let mut states = vec![state("a"), state("b")];
         manager.apply(&states);
         for (at, change) in [(0, "changed leader"), (1, "was deleted")] {
@@ -953,7 +1069,8 @@ mod tests {
     #[test]
     fn the_tick_skips_an_idle_log_until_a_change_or_its_next_deadline() {
         let dir = tempfile::tempdir().unwrap();
-        let manager = ReplicaManager::open(DataDirLock::acquire(dir.path()).unwrap(), 1).unwrap();
+        let manager =
+            ReplicaManager::open(vec![DataDirLock::acquire(dir.path()).unwrap()], 1).unwrap();
         let mut a = state("a");
         a.log_config.flush_ms = 1000;
         manager.apply(&[a]);
@@ -980,7 +1097,8 @@ mod tests {
             path
         };
         let at_start = stray("deleted-while-down-0");
-        let manager = ReplicaManager::open(DataDirLock::acquire(dir.path()).unwrap(), 1).unwrap();
+        let manager =
+            ReplicaManager::open(vec![DataDirLock::acquire(dir.path()).unwrap()], 1).unwrap();
         let mut states = vec![state("a"), state("b")];
         manager.apply(&states);
         assert!(!at_start.exists(), "removed at the first image");
@@ -1017,7 +1135,7 @@ mod tests {
             0,
             "the deleted topic's records are gone"
         );
-        assert_eq!(manager.high_watermarks.get("t", 0), None);
+        assert_eq!(manager.dirs[0].high_watermarks.get("t", 0), None);
         assert_eq!(
             partition_metadata::read(&dir.path().join("t-0")).unwrap(),
             Some(new.topic_id)
@@ -1082,7 +1200,8 @@ mod tests {
     #[test]
     fn an_update_closes_only_the_partitions_no_longer_hosted() {
         let dir = tempfile::tempdir().unwrap();
-        let manager = ReplicaManager::open(DataDirLock::acquire(dir.path()).unwrap(), 1).unwrap();
+        let manager =
+            ReplicaManager::open(vec![DataDirLock::acquire(dir.path()).unwrap()], 1).unwrap();
         let mut states = vec![state("a"), state("b"), state("c")];
         states[2].index = 1;
         manager.apply(&states);

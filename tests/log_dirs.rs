@@ -1,0 +1,165 @@
+//! Several `log.dirs` (Kafka's JBOD): new replicas go to the directory
+//! with the fewest partitions, each directory keeps its own checkpoints,
+//! DescribeLogDirs and `topic-admin describe --log-dirs` list every
+//! directory with the partitions in it, and a restart finds each partition
+//! in the directory it was placed in.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use common::{client_config, create_topic, produce_values, run_tool, BrokerProcess, RawClient};
+use kafka_protocol::messages::DescribeLogDirsRequest;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+
+const TOPIC_ADMIN: &str = env!("CARGO_BIN_EXE_topic-admin");
+
+/// Partition (`topic-N`) -> the log dir holding its directory, for the
+/// partitions of `topics`; panics on one found in both.
+fn on_disk(dirs: &[PathBuf], topics: &[&str]) -> BTreeMap<String, PathBuf> {
+    let mut found = BTreeMap::new();
+    for dir in dirs {
+        for entry in std::fs::read_dir(dir).expect("log dir listed") {
+            let name = entry.unwrap().file_name().to_string_lossy().to_string();
+            let is_ours = name
+                .rsplit_once('-')
+                .is_some_and(|(t, i)| topics.contains(&t) && i.parse::<i32>().is_ok());
+            if is_ours {
+                let earlier = found.insert(name.clone(), dir.clone());
+                assert!(earlier.is_none(), "{name} in two log dirs");
+            }
+        }
+    }
+    found
+}
+
+/// Partition -> log dir as DescribeLogDirs reports them, and each dir's
+/// total bytes.
+fn described(port: u16) -> (BTreeMap<String, PathBuf>, BTreeMap<PathBuf, i64>) {
+    let response = RawClient::connect(port)
+        .call(&DescribeLogDirsRequest::default().with_topics(None), 4)
+        .expect("DescribeLogDirs answered");
+    let mut partitions = BTreeMap::new();
+    let mut totals = BTreeMap::new();
+    for result in &response.results {
+        assert_eq!(result.error_code, 0);
+        let dir = PathBuf::from(result.log_dir.as_str());
+        totals.insert(dir.clone(), result.total_bytes);
+        for t in &result.topics {
+            for p in &t.partitions {
+                partitions.insert(format!("{}-{}", t.name.0, p.partition_index), dir.clone());
+            }
+        }
+    }
+    (partitions, totals)
+}
+
+fn canonical(dirs: &[PathBuf]) -> Vec<PathBuf> {
+    dirs.iter()
+        .map(|d| std::fs::canonicalize(d).expect("log dir exists"))
+        .collect()
+}
+
+fn log_end(bootstrap: &str, topic: &str, partition: i32) -> i64 {
+    let c: BaseConsumer = client_config(bootstrap).create().expect("consumer");
+    c.fetch_watermarks(topic, partition, Duration::from_secs(10))
+        .expect("ListOffsets")
+        .1
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partitions_spread_over_the_log_dirs_and_stay_in_theirs_across_a_restart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dirs = vec![tmp.path().join("disk-a"), tmp.path().join("disk-b")];
+    let list = format!("log.dirs={},{}", dirs[0].display(), dirs[1].display());
+    let mut broker = BrokerProcess::start(&[&list]);
+    let bs = broker.bootstrap();
+    create_topic(&bs, "spread", 4, &[]).await;
+    create_topic(&bs, "other", 3, &[]).await;
+    produce_values(&bs, "spread", 0..40, 4).await;
+    produce_values(&bs, "other", 0..30, 3).await;
+
+    let placed = on_disk(&dirs, &["spread", "other"]);
+    assert_eq!(placed.len(), 7, "{placed:?}");
+    let in_first = placed.values().filter(|d| **d == dirs[0]).count();
+    assert!(
+        in_first == 3 || in_first == 4,
+        "the fewest-partitions rule spreads 7 partitions 4/3: {placed:?}"
+    );
+    assert!(dirs[0].join("__cluster_metadata-0").is_dir());
+    assert!(!dirs[1].join("__cluster_metadata-0").exists());
+    for dir in &dirs {
+        let checkpoint = std::fs::read_to_string(dir.join("recovery-point-offset-checkpoint"))
+            .expect("each dir has its own checkpoint");
+        for (partition, at) in &placed {
+            let (topic, index) = partition.rsplit_once('-').unwrap();
+            let line = format!("\n{topic} {index} ");
+            assert_eq!(
+                checkpoint.contains(&line),
+                at == dir,
+                "{partition} in {checkpoint}"
+            );
+        }
+    }
+
+    let canonical_dirs = canonical(&dirs);
+    let expected: BTreeMap<String, PathBuf> = placed
+        .iter()
+        .map(|(p, d)| (p.clone(), std::fs::canonicalize(d).unwrap()))
+        .collect();
+    let (reported, totals) = described(broker.port);
+    assert_eq!(totals.keys().cloned().collect::<Vec<_>>(), {
+        let mut sorted = canonical_dirs.clone();
+        sorted.sort();
+        sorted
+    });
+    assert!(totals.values().all(|t| *t > 0), "{totals:?}");
+    let ours: BTreeMap<String, PathBuf> = reported
+        .into_iter()
+        .filter(|(p, _)| expected.contains_key(p))
+        .collect();
+    assert_eq!(ours, expected);
+
+    let out = run_tool(
+        TOPIC_ADMIN,
+        &bs,
+        &[
+            "describe",
+            "--log-dirs",
+            "--topic",
+            "spread",
+            "--output",
+            "json",
+        ],
+        b"",
+    );
+    let json: serde_json::Value = serde_json::from_str(out.ok()).expect("json");
+    let listed = json["brokers"][0]["logDirs"].as_array().expect("logDirs");
+    assert_eq!(listed.len(), 2, "{json}");
+    for dir in listed {
+        let path = Path::new(dir["logDir"].as_str().unwrap());
+        for p in dir["partitions"].as_array().unwrap() {
+            let name = p["partition"].as_str().unwrap();
+            assert_eq!(expected[name], path, "{json}");
+        }
+    }
+
+    broker.stop();
+    broker.restart();
+    let bs = broker.bootstrap();
+    assert_eq!(on_disk(&dirs, &["spread", "other"]), placed);
+    let (reported, _) = described(broker.port);
+    let ours: BTreeMap<String, PathBuf> = reported
+        .into_iter()
+        .filter(|(p, _)| expected.contains_key(p))
+        .collect();
+    assert_eq!(ours, expected, "every partition reopened in its own dir");
+    for i in 0..4 {
+        assert_eq!(log_end(&bs, "spread", i), 10);
+    }
+    for i in 0..3 {
+        assert_eq!(log_end(&bs, "other", i), 10);
+    }
+}
