@@ -366,6 +366,7 @@ impl Broker {
         controller.register(&data_dir, me, quorum_addr).await?;
         bootstrap_scram_credentials(&controller, scram_bootstrap).await?;
         let image = controller.image();
+        replicas.claim_log_dirs(&image.cluster_id)?;
         // Logs open with the dynamic broker configs already in the quorum.
         let effective = image.broker_config(config.node_id(), &config);
         replicas.apply(&image.hosted_partitions(config.node_id(), &effective));

@@ -2,7 +2,9 @@
 //! with the fewest partitions, each directory keeps its own checkpoints,
 //! DescribeLogDirs and `topic-admin describe --log-dirs` list every
 //! directory with the partitions in it, and a restart finds each partition
-//! in the directory it was placed in.
+//! in the directory it was placed in. Each directory has Kafka's
+//! meta.properties with its own `directory.id`; one another cluster wrote
+//! is refused.
 
 mod common;
 
@@ -54,6 +56,17 @@ fn described(port: u16) -> (BTreeMap<String, PathBuf>, BTreeMap<PathBuf, i64>) {
         }
     }
     (partitions, totals)
+}
+
+/// The keys and values of `dir`'s meta.properties.
+fn meta_properties(dir: &Path) -> BTreeMap<String, String> {
+    std::fs::read_to_string(dir.join("meta.properties"))
+        .expect("each log dir has meta.properties")
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 fn canonical(dirs: &[PathBuf]) -> Vec<PathBuf> {
@@ -147,6 +160,23 @@ async fn partitions_spread_over_the_log_dirs_and_stay_in_theirs_across_a_restart
     }
 
     broker.stop();
+    let meta: Vec<BTreeMap<String, String>> = dirs.iter().map(|d| meta_properties(d)).collect();
+    for m in &meta {
+        assert_eq!(m["node.id"], "1");
+        assert_eq!(m["version"], "1");
+        assert_eq!(m["directory.id"].len(), 22, "Kafka's Uuid text: {m:?}");
+    }
+    assert_eq!(meta[0]["cluster.id"], meta[1]["cluster.id"]);
+    assert_ne!(meta[0]["directory.id"], meta[1]["directory.id"]);
+    // A directory another cluster wrote is refused, not served.
+    let file = dirs[1].join("meta.properties");
+    let written = std::fs::read_to_string(&file).unwrap();
+    let cluster_line = format!("cluster.id={}", meta[1]["cluster.id"]);
+    std::fs::write(&file, written.replace(&cluster_line, "cluster.id=another")).unwrap();
+    let refused = common::refused_start(std::slice::from_ref(&list));
+    assert!(refused.contains("Invalid cluster.id"), "{refused}");
+    std::fs::write(&file, written).unwrap();
+
     broker.restart();
     let bs = broker.bootstrap();
     assert_eq!(on_disk(&dirs, &["spread", "other"]), placed);
@@ -156,6 +186,8 @@ async fn partitions_spread_over_the_log_dirs_and_stay_in_theirs_across_a_restart
         .filter(|(p, _)| expected.contains_key(p))
         .collect();
     assert_eq!(ours, expected, "every partition reopened in its own dir");
+    let again: Vec<BTreeMap<String, String>> = dirs.iter().map(|d| meta_properties(d)).collect();
+    assert_eq!(again, meta, "each dir keeps its directory.id");
     for i in 0..4 {
         assert_eq!(log_end(&bs, "spread", i), 10);
     }

@@ -78,7 +78,8 @@ pub use txn_index::AbortedTxn;
 
 use crate::config::{LogConfig, TimestampType};
 use batch::BatchHeader;
-use epoch::{write_atomically, LeaderEpochCache};
+pub use epoch::write_atomically;
+use epoch::LeaderEpochCache;
 use producer_state::{Admission, BatchMetadata, ProducerStateManager, StagedProducers};
 use segment::{OpenAs, Segment};
 

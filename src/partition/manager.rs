@@ -21,6 +21,7 @@ use kafka_protocol::error::ResponseError;
 use parking_lot::RwLock;
 use uuid::Uuid;
 
+use super::meta_properties::{MetaProperties, META_PROPERTIES_FILE};
 use super::{Awaited, DiskSpace, Partition, PartitionState, ReadResult, Waiter};
 use crate::log::{
     partition_metadata, Log, LogError, OffsetCheckpoint, RECOVERY_POINT_OFFSET_CHECKPOINT,
@@ -47,6 +48,8 @@ pub enum StartupError {
         dir.display()
     )]
     Locked { dir: PathBuf },
+    #[error("cannot use log directory {}: {reason}", path.display())]
+    MetaProperties { path: PathBuf, reason: String },
 }
 
 /// File descriptors partitions leave free: at least this many, or a tenth
@@ -124,6 +127,8 @@ struct LogDir {
     /// directory recovers its logs and marks them clean.
     _lock: DataDirLock,
     recover: bool,
+    /// Its `meta.properties`, written once the cluster id is known.
+    meta: parking_lot::Mutex<MetaProperties>,
     disk: Arc<DiskSpace>,
     /// Every hosted partition's high watermark as last written to
     /// `replication-offset-checkpoint`, read at start-up: a log opened
@@ -137,8 +142,9 @@ struct LogDir {
 }
 
 impl LogDir {
-    fn open(lock: DataDirLock) -> Result<LogDir, StartupError> {
+    fn open(lock: DataDirLock, node_id: i32) -> Result<LogDir, StartupError> {
         let path = lock.dir.clone();
+        let meta = MetaProperties::load(&path, node_id)?;
         let dir_err = |source| StartupError::DataDir {
             path: path.clone(),
             source,
@@ -162,6 +168,7 @@ impl LogDir {
             path,
             _lock: lock,
             recover: !clean,
+            meta: parking_lot::Mutex::new(meta),
         })
     }
 
@@ -195,9 +202,20 @@ impl ReplicaManager {
     pub fn open(locks: Vec<DataDirLock>, node_id: i32) -> Result<ReplicaManager, StartupError> {
         let dirs = locks
             .into_iter()
-            .map(LogDir::open)
+            .map(|lock| LogDir::open(lock, node_id))
             .collect::<Result<Vec<_>, _>>()?;
         assert!(!dirs.is_empty(), "a replica manager needs a log directory");
+        // A directory copied onto another would have the same id, and
+        // KIP-858's assignments of replicas to directories would be ambiguous.
+        for (i, dir) in dirs.iter().enumerate() {
+            let id = dir.meta.lock().directory_id;
+            if let Some(twin) = dirs[..i].iter().find(|d| d.meta.lock().directory_id == id) {
+                return Err(StartupError::MetaProperties {
+                    path: dir.path.join(META_PROPERTIES_FILE),
+                    reason: format!("duplicate directory.id, also in {}", twin.path.display()),
+                });
+            }
+        }
         Ok(ReplicaManager {
             node_id,
             dirs,
@@ -206,6 +224,15 @@ impl ReplicaManager {
             apply_lock: parking_lot::Mutex::new(false),
             offline: RwLock::new(HashMap::new()),
         })
+    }
+
+    /// Writes each log directory's `meta.properties` with the cluster id
+    /// the quorum gave, refusing a directory another cluster wrote.
+    pub fn claim_log_dirs(&self, cluster_id: &str) -> Result<(), StartupError> {
+        for dir in &self.dirs {
+            dir.meta.lock().claim(&dir.path, cluster_id)?;
+        }
+        Ok(())
     }
 
     fn partition_dir(&self, at: usize, topic: &str, partition: i32) -> PathBuf {

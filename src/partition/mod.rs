@@ -7,6 +7,7 @@
 //! from followers' fetch positions when replication lands.
 
 mod manager;
+mod meta_properties;
 mod space;
 mod waiters;
 
