@@ -173,6 +173,8 @@ pub struct Broker {
     servers: Vec<JoinHandle<()>>,
     background: Vec<JoinHandle<()>>,
     metrics: Metrics,
+    /// Held while the broker runs, when metadata.log.dir is none of log.dirs.
+    _metadata_dir_lock: Option<DataDirLock>,
 }
 
 impl Broker {
@@ -185,8 +187,13 @@ impl Broker {
             .iter()
             .map(|dir| DataDirLock::acquire(dir))
             .collect::<Result<Vec<_>, _>>()?;
-        // The metadata quorum's log: Kafka's default for metadata.log.dir.
-        let data_dir = log_dirs[0].clone();
+        let data_dir = config.metadata_log_dir();
+        // A metadata.log.dir of its own is locked as the log dirs are.
+        let metadata_dir_lock = if log_dirs.contains(&data_dir) {
+            None
+        } else {
+            Some(DataDirLock::acquire(&data_dir)?)
+        };
         raise_open_file_limit();
         let metrics = Metrics::start(&config).await?;
         // SASL settings are checked before anything starts.
@@ -555,7 +562,7 @@ impl Broker {
             ),
         ]);
         metrics.serving(&context);
-        tracing::info!(node_id = config.node_id(), %local_addr, data_dir = %data_dir.display(), "broker started");
+        tracing::info!(node_id = config.node_id(), %local_addr, ?log_dirs, metadata_log_dir = %data_dir.display(), "broker started");
         Ok(Broker {
             context,
             local_addr,
@@ -564,6 +571,7 @@ impl Broker {
             servers,
             background,
             metrics,
+            _metadata_dir_lock: metadata_dir_lock,
         })
     }
 

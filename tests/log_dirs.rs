@@ -195,3 +195,39 @@ async fn partitions_spread_over_the_log_dirs_and_stay_in_theirs_across_a_restart
         assert_eq!(log_end(&bs, "other", i), 10);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_metadata_log_lives_in_metadata_log_dir_which_is_locked_too() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b, meta) = (
+        tmp.path().join("a"),
+        tmp.path().join("b"),
+        tmp.path().join("meta"),
+    );
+    let list = format!("log.dirs={},{}", a.display(), b.display());
+    let metadata = format!("metadata.log.dir={}", meta.display());
+    let mut broker = BrokerProcess::start(&[&list, &metadata]);
+    create_topic(&broker.bootstrap(), "kept", 2, &[]).await;
+    produce_values(&broker.bootstrap(), "kept", 0..10, 2).await;
+    assert!(meta.join("__cluster_metadata-0").is_dir());
+    assert!(!a.join("__cluster_metadata-0").exists());
+    assert!(!b.join("__cluster_metadata-0").exists());
+    assert!(
+        on_disk(std::slice::from_ref(&meta), &["kept"]).is_empty(),
+        "no partition in it"
+    );
+
+    // A second broker on the same metadata dir, its log dirs elsewhere.
+    let others = format!(
+        "log.dirs={},{}",
+        tmp.path().join("c").display(),
+        tmp.path().join("d").display()
+    );
+    let refused = common::refused_start(&[others, metadata.clone()]);
+    assert!(refused.contains("Failed to acquire lock"), "{refused}");
+
+    broker.stop();
+    broker.restart();
+    let bs = broker.bootstrap();
+    assert_eq!(log_end(&bs, "kept", 0) + log_end(&bs, "kept", 1), 10);
+}

@@ -408,7 +408,14 @@ pub static BROKER_CONFIGS: &[ConfigDef] = &[
         List,
         None,
         None,
-        "The data directories, comma separated (Kafka's JBOD): each partition lives in one, the metadata log in the first.",
+        "The data directories, comma separated (Kafka's JBOD): each partition lives in one, the metadata log in the first unless metadata.log.dir is set.",
+    ),
+    def(
+        "metadata.log.dir",
+        ConfigKind::String,
+        None,
+        None,
+        "The directory of the metadata quorum's log (__cluster_metadata-0); the first of log.dirs if not set.",
     ),
     def(
         "log.flush.interval.messages",
@@ -1471,9 +1478,17 @@ impl BrokerConfig {
         id.and_then(|v| v.parse().ok()).unwrap_or(1)
     }
 
+    /// The directory of the metadata quorum's log: `metadata.log.dir`, else
+    /// the first log directory, as Kafka's.
+    pub fn metadata_log_dir(&self) -> PathBuf {
+        self.explicit("metadata.log.dir")
+            .map(|d| PathBuf::from(d.trim()))
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or_else(|| self.log_dirs().swap_remove(0))
+    }
+
     /// `log.dirs` (Kafka's JBOD: each partition lives in one of them), or
-    /// `log.dir` when it is not set. The metadata quorum's log is in the
-    /// first, as Kafka's when `metadata.log.dir` is not set.
+    /// `log.dir` when it is not set.
     pub fn log_dirs(&self) -> Vec<PathBuf> {
         let dirs: Vec<PathBuf> = self
             .explicit("log.dirs")
