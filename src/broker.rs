@@ -701,9 +701,39 @@ fn heartbeat(context: Arc<BrokerContext>, mut shutdown: watch::Receiver<bool>) -
                     Err(_) => tracing::debug!("heartbeat not answered in time"),
                 }
             }
+            report_offline_replicas(&context).await;
             context.controller.fence_silent_brokers(session).await;
         }
     })
+}
+
+/// Asks the controller to move leadership and ISR membership off replicas
+/// in failed log directories, as Kafka's heartbeat carries its offline log
+/// dirs; again whenever the image has this broker back on one (a
+/// preferred leader election, say).
+async fn report_offline_replicas(context: &BrokerContext) {
+    let failed = context.replicas.failed_dir_partitions();
+    if failed.is_empty() {
+        return;
+    }
+    let me = context.node_id;
+    let image = context.image();
+    let still_counted: Vec<(String, i32)> = failed
+        .into_iter()
+        .filter(|(topic, index)| {
+            let p = image
+                .topics
+                .get(topic)
+                .and_then(|t| t.partitions.get(*index as usize));
+            p.is_some_and(|p| p.leader == me || (p.isr.len() > 1 && p.isr.contains(&me)))
+        })
+        .collect();
+    if still_counted.is_empty() {
+        return;
+    }
+    if let Err(e) = context.controller.offline_replicas(still_counted).await {
+        tracing::warn!(error = %e, "cannot report replicas in failed log directories; retried at the next heartbeat");
+    }
 }
 
 /// While this node is the active controller, moves leadership back to

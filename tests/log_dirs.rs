@@ -231,3 +231,116 @@ async fn the_metadata_log_lives_in_metadata_log_dir_which_is_locked_too() {
     let bs = broker.bootstrap();
     assert_eq!(log_end(&bs, "kept", 0) + log_end(&bs, "kept", 1), 10);
 }
+
+/// (leader, ISR) of partition 0 of `topic` as the broker on `port` reports them.
+fn leadership(port: u16, topic: &str) -> (i32, Vec<i32>) {
+    let response = RawClient::connect(port)
+        .call(
+            &kafka_protocol::messages::MetadataRequest::default().with_topics(None),
+            12,
+        )
+        .expect("Metadata answered");
+    response
+        .topics
+        .iter()
+        .find(|t| t.name.as_ref().is_some_and(|n| n.0.as_str() == topic))
+        .and_then(|t| t.partitions.iter().find(|p| p.partition_index == 0))
+        .map(|p| (p.leader_id.0, p.isr_nodes.iter().map(|b| b.0).collect()))
+        .unwrap_or((-1, Vec::new()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_io_error_takes_its_log_dir_offline_and_leadership_moves_while_the_other_dir_serves() {
+    use rdkafka::admin::{AdminOptions, NewTopic, TopicReplication};
+    let tmp = tempfile::tempdir().unwrap();
+    let dirs = vec![tmp.path().join("disk-a"), tmp.path().join("disk-b")];
+    let list = format!("log.dirs={},{}", dirs[0].display(), dirs[1].display());
+    let brokers = common::start_cluster_per_node(2, &[], &[&[&list]]);
+    let bs = format!("{},{}", brokers[0].bootstrap(), brokers[1].bootstrap());
+    let admin = common::admin(&brokers[0].bootstrap());
+    let on_1_then_2: &[&[i32]] = &[&[1, 2]];
+    for name in ["victim", "survivor"] {
+        // Small segments: the next appends roll one, and so create a file.
+        let topic = NewTopic::new(name, 1, TopicReplication::Variable(on_1_then_2))
+            .set("segment.bytes", "1024");
+        admin
+            .create_topics([&topic], &AdminOptions::new())
+            .await
+            .unwrap()[0]
+            .as_ref()
+            .expect("created");
+    }
+    produce_values(&bs, "victim", 0..3, 1).await;
+    produce_values(&bs, "survivor", 0..3, 1).await;
+    let placed = on_disk(&dirs, &["victim", "survivor"]);
+    assert_ne!(placed["victim-0"], placed["survivor-0"], "{placed:?}");
+    let failing = placed["victim-0"].clone();
+    assert!(common::wait_until(Duration::from_secs(20), || {
+        leadership(brokers[1].port, "victim") == (1, vec![1, 2])
+    }));
+
+    // The directory goes from under the log: its next roll cannot create
+    // the new segment, an I/O error.
+    std::fs::remove_dir_all(failing.join("victim-0")).unwrap();
+    let big = "x".repeat(400);
+    let p = common::producer(&bs, &[]);
+    for i in 0..6 {
+        p.send(
+            rdkafka::producer::FutureRecord::<(), _>::to("victim").payload(&format!("{i}{big}")),
+            Duration::from_secs(60),
+        )
+        .await
+        .expect("delivered, by broker 2 once leadership moved");
+    }
+    assert!(
+        common::wait_until(Duration::from_secs(30), || {
+            leadership(brokers[1].port, "victim") == (2, vec![2])
+        }),
+        "leadership moved to the other ISR member, broker 1 left the ISR: {:?}",
+        leadership(brokers[1].port, "victim")
+    );
+    let mut client = RawClient::connect(brokers[0].port);
+    let refused = common::produce_raw(
+        &mut client,
+        "victim",
+        0,
+        1,
+        common::record_batch(&["late"], common::NO_PRODUCER),
+    );
+    assert_eq!(
+        refused.error_code,
+        kafka_protocol::error::ResponseError::KafkaStorageError.code()
+    );
+
+    let response = RawClient::connect(brokers[0].port)
+        .call(&DescribeLogDirsRequest::default().with_topics(None), 4)
+        .expect("DescribeLogDirs answered");
+    let failed_name = std::fs::canonicalize(&failing).unwrap();
+    for result in &response.results {
+        let path = PathBuf::from(result.log_dir.as_str());
+        if path == failed_name {
+            assert_eq!(
+                result.error_code, 56,
+                "KAFKA_STORAGE_ERROR for the failed dir"
+            );
+            assert!(result.topics.is_empty());
+        } else {
+            assert_eq!(result.error_code, 0);
+            assert!(result
+                .topics
+                .iter()
+                .any(|t| t.name.0.as_str() == "survivor"));
+        }
+    }
+    assert_eq!(response.results.len(), 2);
+
+    // The other directory goes on serving as before.
+    produce_values(&bs, "survivor", 3..6, 1).await;
+    assert_eq!(leadership(brokers[1].port, "survivor"), (1, vec![1, 2]));
+    assert_eq!(log_end(&brokers[0].bootstrap(), "survivor", 0), 6);
+    assert_eq!(
+        log_end(&bs, "victim", 0),
+        9,
+        "every acknowledged record kept"
+    );
+}

@@ -38,10 +38,30 @@ impl Handler for DescribeLogDirs {
             .replicas
             .log_dirs()
             .into_iter()
-            .map(|(dir, partitions)| describe_dir(&dir, &partitions, wanted.as_deref()))
+            .map(|(dir, failed, partitions)| {
+                if failed {
+                    // Kafka's answer for an offline log dir: the error, no
+                    // partitions, and the volume's bytes unknown.
+                    DescribeLogDirsResult::default()
+                        .with_log_dir(StrBytes::from_string(display(&dir)))
+                        .with_error_code(ResponseError::KafkaStorageError.code())
+                        .with_total_bytes(-1)
+                        .with_usable_bytes(-1)
+                } else {
+                    describe_dir(&dir, &partitions, wanted.as_deref())
+                }
+            })
             .collect();
         DescribeLogDirsResponse::default().with_results(results)
     }
+}
+
+/// A log directory's name as Kafka gives it: its canonical path.
+fn display(dir: &Path) -> String {
+    std::fs::canonicalize(dir)
+        .unwrap_or_else(|_| dir.to_path_buf())
+        .display()
+        .to_string()
 }
 
 /// One log directory: its space and the partitions in it `wanted` names (all when None).
@@ -68,13 +88,12 @@ fn describe_dir(
             );
         }
     }
-    let dir_name = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
     let (total, usable) = match fs4::statvfs(dir) {
         Ok(stats) => (stats.total_space() as i64, stats.available_space() as i64),
         Err(_) => (-1, -1),
     };
     DescribeLogDirsResult::default()
-        .with_log_dir(StrBytes::from_string(dir_name.display().to_string()))
+        .with_log_dir(StrBytes::from_string(display(dir)))
         .with_total_bytes(total)
         .with_usable_bytes(usable)
         .with_topics(

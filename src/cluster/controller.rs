@@ -105,6 +105,13 @@ pub enum ControllerCommand {
     /// Kafka's controlled shutdown: a broker about to stop is fenced at its
     /// own request.
     ShutdownBroker(i32),
+    /// A broker's replicas in failed log directories (Kafka's heartbeat
+    /// `OfflineLogDirs`, KIP-858): its leaderships of these partitions move
+    /// as if it were fenced, and it leaves their ISRs.
+    OfflineReplicas {
+        broker: i32,
+        partitions: Vec<(String, i32)>,
+    },
     /// Kafka's AlterPartition: a leader shrinks or widens its ISR.
     AlterPartition {
         topic: String,
@@ -560,6 +567,20 @@ impl Controller {
                 );
                 Ok(Outcome::Done)
             }
+            ControllerCommand::OfflineReplicas { broker, partitions } => {
+                let live = live_brokers(&image.brokers);
+                let unclean = self.broker_config.unclean_leader_election_enable();
+                for (topic, index) in partitions {
+                    let p = image
+                        .topics
+                        .get_mut(&topic)
+                        .and_then(|t| t.partitions.get_mut(index as usize));
+                    if let Some(p) = p {
+                        move_off(p, broker, &live, unclean);
+                    }
+                }
+                Ok(Outcome::Done)
+            }
             ControllerCommand::AlterUserScramCredentials {
                 users,
                 keep_existing,
@@ -960,6 +981,20 @@ impl Controller {
         .map(|_| ())
     }
 
+    /// Tells the active controller which of this broker's replicas are in
+    /// failed log directories.
+    pub async fn offline_replicas(
+        &self,
+        partitions: Vec<(String, i32)>,
+    ) -> Result<(), ControllerError> {
+        self.submit(ControllerCommand::OfflineReplicas {
+            broker: self.node_id,
+            partitions,
+        })
+        .await
+        .map(|_| ())
+    }
+
     /// Tells the active controller this broker is alive.
     pub async fn heartbeat(&self) -> Result<(), ControllerError> {
         use std::sync::atomic::Ordering;
@@ -1355,32 +1390,44 @@ fn fence(image: &mut MetadataImage, id: i32, unclean: bool) {
         .values_mut()
         .flat_map(|t| t.partitions.iter_mut())
     {
-        if p.leader == id {
-            let others: Vec<i32> = p.isr.iter().copied().filter(|r| *r != id).collect();
-            let next = others
-                .iter()
-                .copied()
-                .find(|r| live.contains(r))
-                .or_else(|| {
-                    unclean
-                        .then(|| p.replicas.iter().copied().find(|r| live.contains(r)))
-                        .flatten()
-                });
-            match next {
-                Some(leader) => {
-                    p.leader = leader;
-                    p.isr = if others.contains(&leader) {
-                        others
-                    } else {
-                        vec![leader]
-                    };
-                }
-                None => p.leader = -1,
+        move_off(p, id, &live, unclean);
+    }
+}
+
+/// Moves `p`'s leadership off `id` (to the first `live` ISR member, or with
+/// `unclean` any live replica, else none) at a new leader epoch, or takes
+/// `id` out of its ISR when it does not lead.
+fn move_off(p: &mut PartitionImage, id: i32, live: &BTreeSet<i32>, unclean: bool) {
+    if p.leader == id {
+        let others: Vec<i32> = p.isr.iter().copied().filter(|r| *r != id).collect();
+        let next = others
+            .iter()
+            .copied()
+            .find(|r| live.contains(r))
+            .or_else(|| {
+                unclean
+                    .then(|| {
+                        p.replicas
+                            .iter()
+                            .copied()
+                            .find(|r| *r != id && live.contains(r))
+                    })
+                    .flatten()
+            });
+        match next {
+            Some(leader) => {
+                p.leader = leader;
+                p.isr = if others.contains(&leader) {
+                    others
+                } else {
+                    vec![leader]
+                };
             }
-            p.leader_epoch += 1;
-        } else if p.isr.len() > 1 && p.isr.contains(&id) {
-            p.isr.retain(|r| *r != id);
+            None => p.leader = -1,
         }
+        p.leader_epoch += 1;
+    } else if p.isr.len() > 1 && p.isr.contains(&id) {
+        p.isr.retain(|r| *r != id);
     }
 }
 

@@ -127,6 +127,8 @@ struct LogDir {
     /// directory recovers its logs and marks them clean.
     _lock: DataDirLock,
     recover: bool,
+    /// Its partitions were closed after an I/O error failed it.
+    taken_offline: std::sync::atomic::AtomicBool,
     /// Its `meta.properties`, written once the cluster id is known.
     meta: parking_lot::Mutex<MetaProperties>,
     disk: Arc<DiskSpace>,
@@ -168,6 +170,7 @@ impl LogDir {
             path,
             _lock: lock,
             recover: !clean,
+            taken_offline: std::sync::atomic::AtomicBool::new(false),
             meta: parking_lot::Mutex::new(meta),
         })
     }
@@ -248,14 +251,23 @@ impl ReplicaManager {
             return *at;
         }
         let mut placement = self.placement.write();
-        let existing =
-            (0..self.dirs.len()).find(|at| self.partition_dir(*at, topic, partition).is_dir());
+        // A failed directory takes no new replica; with every directory
+        // failed the broker is stopping.
+        let usable: Vec<usize> = (0..self.dirs.len())
+            .filter(|at| !self.dirs[*at].disk.is_failed())
+            .collect();
+        let existing = usable
+            .iter()
+            .copied()
+            .find(|at| self.partition_dir(*at, topic, partition).is_dir());
         let at = existing.unwrap_or_else(|| {
             let mut counts = vec![0usize; self.dirs.len()];
             for at in placement.values() {
                 counts[*at] += 1;
             }
-            (0..self.dirs.len())
+            usable
+                .iter()
+                .copied()
                 .min_by_key(|at| counts[*at])
                 .unwrap_or(0)
         });
@@ -319,6 +331,11 @@ impl ReplicaManager {
             let key = (state.topic.clone(), state.index);
             let at = self.place(&state.topic, state.index);
             let log_dir = &self.dirs[at];
+            if log_dir.disk.is_failed() {
+                let reason = format!("log directory {} is offline", log_dir.path.display());
+                self.set_offline(state, reason);
+                continue;
+            }
             if headroom == Some(0) {
                 let reason = "opening it would leave too few of the open file limit \
                               (RLIMIT_NOFILE) for connections: raise the limit or host \
@@ -474,7 +491,9 @@ impl ReplicaManager {
         self.offline.read().len()
     }
 
-    fn remove_partition(&self, partition: &Partition) {
+    /// Takes a partition out of service: requests no longer find it, and
+    /// those waiting on it are answered.
+    fn close(&self, partition: &Partition) {
         let mut partitions = self.partitions.write();
         if let Some(topic) = partitions.get_mut(&partition.topic) {
             topic.remove(&partition.index);
@@ -484,6 +503,10 @@ impl ReplicaManager {
         }
         drop(partitions);
         partition.mark_removed();
+    }
+
+    fn remove_partition(&self, partition: &Partition) {
+        self.close(partition);
         self.remove_dir(&partition.topic, partition.index);
         tracing::info!(topic = %partition.topic, partition = partition.index, "partition deleted");
     }
@@ -587,12 +610,57 @@ impl ReplicaManager {
         self.dirs.iter().any(|d| d.disk.is_full())
     }
 
-    /// Each log directory, in `log.dirs` order, with the open partitions in it.
-    pub fn log_dirs(&self) -> Vec<(PathBuf, Vec<Arc<Partition>>)> {
+    /// Each log directory, in `log.dirs` order: whether it failed, and the
+    /// open partitions in it.
+    pub fn log_dirs(&self) -> Vec<(PathBuf, bool, Vec<Arc<Partition>>)> {
         self.by_dir()
             .into_iter()
             .zip(&self.dirs)
-            .map(|(partitions, dir)| (dir.path.clone(), partitions))
+            .map(|(partitions, dir)| (dir.path.clone(), dir.disk.is_failed(), partitions))
+            .collect()
+    }
+
+    /// Closes the partitions of directories an I/O error failed: they stay
+    /// offline (KAFKA_STORAGE_ERROR) and are not opened again until a
+    /// restart. With every directory failed the broker cannot serve
+    /// anything and exits, as Kafka does.
+    fn take_failed_dirs_offline(&self) {
+        use std::sync::atomic::Ordering;
+        let newly: Vec<usize> = (0..self.dirs.len())
+            .filter(|at| {
+                self.dirs[*at].disk.is_failed()
+                    && !self.dirs[*at].taken_offline.swap(true, Ordering::AcqRel)
+            })
+            .collect();
+        if newly.is_empty() {
+            return;
+        }
+        if self.dirs.iter().all(|d| d.disk.is_failed()) {
+            tracing::error!("every log directory failed: the broker stops");
+            std::process::exit(1);
+        }
+        let _applying = self.apply_lock.lock();
+        let by_dir = self.by_dir();
+        for at in newly {
+            let reason = format!("log directory {} is offline", self.dirs[at].path.display());
+            for p in &by_dir[at] {
+                self.close(p);
+                self.offline
+                    .write()
+                    .insert((p.topic.clone(), p.index), (p.topic_id, reason.clone()));
+            }
+            tracing::error!(dir = %self.dirs[at].path.display(), partitions = by_dir[at].len(), "log directory offline: its partitions closed");
+        }
+    }
+
+    /// Hosted partitions placed in a failed log directory, which the
+    /// controller must not keep this broker leader or ISR member of.
+    pub fn failed_dir_partitions(&self) -> Vec<(String, i32)> {
+        self.placement
+            .read()
+            .iter()
+            .filter(|(_, at)| self.dirs[**at].disk.is_failed())
+            .map(|(key, _)| key.clone())
             .collect()
     }
 
@@ -884,6 +952,7 @@ impl ReplicaManager {
         for dir in &self.dirs {
             dir.disk.check();
         }
+        self.take_failed_dirs_offline();
         let now = now_ms();
         for p in self.partitions_where(|p| p.tick_due(now)) {
             p.tick(now);

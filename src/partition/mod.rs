@@ -348,13 +348,14 @@ impl Partition {
 
     /// The Kafka code for `e`; a full disk turns the broker full.
     fn storage_error(&self, e: &LogError) -> ResponseError {
-        self.disk.note(e);
+        self.disk.note_serving(e);
         log_error_code(&self.topic, self.index, e)
     }
 
-    /// A full disk keeps what space is left for the metadata quorum.
+    /// A full disk keeps what space is left for the metadata quorum; a
+    /// failed directory takes no more writes.
     fn require_space(&self) -> Result<(), ResponseError> {
-        if self.disk.is_full() {
+        if self.disk.is_full() || self.disk.is_failed() {
             Err(ResponseError::KafkaStorageError)
         } else {
             Ok(())
@@ -384,7 +385,7 @@ impl Partition {
             let mut log = self.log_mut();
             log.append_as_leader(records, self.leader_epoch(), now_ms)
                 .map_err(|e| {
-                    self.disk.note(&e);
+                    self.disk.note_serving(&e);
                     AppendError::from_log(&self.topic, self.index, e)
                 })?
         };
@@ -416,7 +417,7 @@ impl Partition {
             let synced = job.sync();
             let finished = self.log_mut().finish_flush(&job, synced);
             if let Err(e) = &finished {
-                self.disk.note(e);
+                self.disk.note_serving(e);
                 tracing::error!(topic = %self.topic, partition = self.index, end = job.end(), error = %e, "fsync failed: the produces waiting on it fail");
             }
             if !self.maybe_advance_high_watermark() {
@@ -677,7 +678,7 @@ impl Partition {
         }
         let mut log = self.log_mut();
         log.append_as_follower(records, now_ms)
-            .inspect_err(|e| self.disk.note(e))?;
+            .inspect_err(|e| self.disk.note_serving(e))?;
         let hw = leader_high_watermark.min(log.log_end_offset());
         self.high_watermark.fetch_max(hw, Ordering::AcqRel);
         Ok(())
@@ -861,7 +862,7 @@ impl Partition {
         }
         let mut log = self.log_mut();
         if let Err(e) = log.tick(now_ms) {
-            self.disk.note(&e);
+            self.disk.note_serving(&e);
             tracing::error!(topic = %self.topic, partition = self.index, error = %e, "periodic roll or flush failed");
         }
     }
@@ -873,7 +874,7 @@ impl Partition {
             return;
         }
         if let Err(e) = self.log_mut().clean(now_ms) {
-            self.disk.note(&e);
+            self.disk.note_serving(&e);
             tracing::error!(topic = %self.topic, partition = self.index, error = %e, "compaction failed");
         }
     }
