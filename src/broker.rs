@@ -173,6 +173,8 @@ pub struct Broker {
     servers: Vec<JoinHandle<()>>,
     background: Vec<JoinHandle<()>>,
     metrics: Metrics,
+    /// Held while the broker runs, when metadata.log.dir is none of log.dirs.
+    _metadata_dir_lock: Option<DataDirLock>,
 }
 
 impl Broker {
@@ -180,8 +182,18 @@ impl Broker {
         // Before anything reads or writes the directory (the logs' recovery,
         // the metadata log under it), and before the port is taken, so that
         // a second broker on the same directory says why it cannot start.
-        let data_dir = config.data_dir();
-        let lock = DataDirLock::acquire(&data_dir)?;
+        let log_dirs = config.log_dirs();
+        let locks = log_dirs
+            .iter()
+            .map(|dir| DataDirLock::acquire(dir))
+            .collect::<Result<Vec<_>, _>>()?;
+        let data_dir = config.metadata_log_dir();
+        // A metadata.log.dir of its own is locked as the log dirs are.
+        let metadata_dir_lock = if log_dirs.contains(&data_dir) {
+            None
+        } else {
+            Some(DataDirLock::acquire(&data_dir)?)
+        };
         raise_open_file_limit();
         let metrics = Metrics::start(&config).await?;
         // SASL settings are checked before anything starts.
@@ -300,7 +312,7 @@ impl Broker {
         } else {
             None
         };
-        let replicas = Arc::new(ReplicaManager::open(lock, config.node_id())?);
+        let replicas = Arc::new(ReplicaManager::open(locks, config.node_id())?);
         let (shutdown, shutdown_rx) = watch::channel(false);
         let peer_login = PeerLogin {
             tls: quorum_client_tls,
@@ -376,6 +388,7 @@ impl Broker {
         controller.register(&data_dir, me, quorum_addr).await?;
         bootstrap_scram_credentials(&controller, scram_bootstrap).await?;
         let image = controller.image();
+        replicas.claim_log_dirs(&image.cluster_id)?;
         // Logs open with the dynamic broker configs already in the quorum.
         let effective = image.broker_config(config.node_id(), &config);
         replicas.apply(&image.hosted_partitions(config.node_id(), &effective));
@@ -588,7 +601,7 @@ impl Broker {
             ),
         ]);
         metrics.serving(&context);
-        tracing::info!(node_id = config.node_id(), %local_addr, data_dir = %data_dir.display(), "broker started");
+        tracing::info!(node_id = config.node_id(), %local_addr, ?log_dirs, metadata_log_dir = %data_dir.display(), "broker started");
         Ok(Broker {
             context,
             local_addr,
@@ -597,6 +610,7 @@ impl Broker {
             servers,
             background,
             metrics,
+            _metadata_dir_lock: metadata_dir_lock,
         })
     }
 
@@ -726,9 +740,39 @@ fn heartbeat(context: Arc<BrokerContext>, mut shutdown: watch::Receiver<bool>) -
                     Err(_) => tracing::debug!("heartbeat not answered in time"),
                 }
             }
+            report_offline_replicas(&context).await;
             context.controller.fence_silent_brokers(session).await;
         }
     })
+}
+
+/// Asks the controller to move leadership and ISR membership off replicas
+/// in failed log directories, as Kafka's heartbeat carries its offline log
+/// dirs; again whenever the image has this broker back on one (a
+/// preferred leader election, say).
+async fn report_offline_replicas(context: &BrokerContext) {
+    let failed = context.replicas.failed_dir_partitions();
+    if failed.is_empty() {
+        return;
+    }
+    let me = context.node_id;
+    let image = context.image();
+    let still_counted: Vec<(String, i32)> = failed
+        .into_iter()
+        .filter(|(topic, index)| {
+            let p = image
+                .topics
+                .get(topic)
+                .and_then(|t| t.partitions.get(*index as usize));
+            p.is_some_and(|p| p.leader == me || (p.isr.len() > 1 && p.isr.contains(&me)))
+        })
+        .collect();
+    if still_counted.is_empty() {
+        return;
+    }
+    if let Err(e) = context.controller.offline_replicas(still_counted).await {
+        tracing::warn!(error = %e, "cannot report replicas in failed log directories; retried at the next heartbeat");
+    }
 }
 
 /// While this node is the active controller, moves leadership back to

@@ -77,8 +77,8 @@ fn a_config_it_cannot_take_is_one_line_and_status_2() {
             "broker-start: unknown config 'num.partiton' (did you mean 'num.partitions'?)",
         ),
         (
-            &["log.dirs=/tmp/a,/tmp/b"][..],
-            "broker-start: invalid value '/tmp/a,/tmp/b' for config 'log.dirs': lists 2 directories; Gregor keeps every partition in one (several log directories, JBOD, are not supported yet)",
+            &["log.dirs=/tmp/a,/tmp/b,/tmp/a"][..],
+            "broker-start: invalid value '/tmp/a,/tmp/b,/tmp/a' for config 'log.dirs': duplicate log directory found: /tmp/a",
         ),
     ] {
         let out = broker(dir.path(), overrides).output().expect("run broker-start");

@@ -430,17 +430,20 @@ async fn a_damaged_transaction_state_segment_is_not_served_as_unknown_ids() {
     );
 }
 
-/// A second log directory would be ignored, and what was meant for its
-/// disk would land on the first: refused with one line, nothing created.
+/// A log directory listed twice would be locked twice by one broker, as
+/// Kafka refuses it: one line, nothing created.
 #[test]
-fn several_log_dirs_are_refused_with_one_line() {
+fn a_log_dir_listed_twice_is_refused_with_one_line() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
-    let dirs = format!("log.dirs={},{}", a.display(), b.display());
+    let dirs = format!("log.dirs={},{},{}", a.display(), b.display(), a.display());
     let (status, stderr) = refused_start(&a, &[&dirs]);
     assert!(!status.success(), "broker-start exited with {status}");
     assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
-    assert!(stderr.contains("log.dirs"), "{stderr}");
+    assert!(
+        stderr.contains("log.dirs") && stderr.contains("duplicate log directory found"),
+        "{stderr}"
+    );
     assert!(!a.exists() && !b.exists(), "nothing is created");
 }
 

@@ -19,7 +19,7 @@ use kafka_protocol::error::ResponseError;
 use rand::Rng;
 
 use super::controller::ControllerError;
-use super::metadata::BrokerRegistration;
+use super::metadata::{BrokerRegistration, PartitionImage};
 
 pub fn assign_replicas(
     brokers: &[&BrokerRegistration],
@@ -142,6 +142,44 @@ pub fn validate_manual(
     Ok(())
 }
 
+/// Partitions on replica lists a client gave, checked as
+/// [`validate_manual`]: as Kafka's controller, each partition's ISR is its
+/// unfenced replicas (a broker in controlled shutdown is fenced), in the
+/// order given, and the first of them leads; a partition all of whose
+/// replicas are fenced is refused. Counting a fenced replica in the ISR
+/// would make it leader, or hold back acks=all, until it came back.
+pub fn manual_partitions(
+    assignments: &[Vec<i32>],
+    brokers: &BTreeMap<i32, BrokerRegistration>,
+) -> Result<Vec<PartitionImage>, ControllerError> {
+    validate_manual(assignments, brokers)?;
+    assignments
+        .iter()
+        .enumerate()
+        .map(|(p, replicas)| {
+            let isr: Vec<i32> = replicas
+                .iter()
+                .copied()
+                .filter(|id| brokers.get(id).is_some_and(|b| !b.fenced))
+                .collect();
+            let Some(&leader) = isr.first() else {
+                return Err(ControllerError::new(
+                    ResponseError::InvalidReplicaAssignment,
+                    format!(
+                        "All brokers specified in the manual partition assignment for \
+                         partition {p} are fenced or in controlled shutdown."
+                    ),
+                ));
+            };
+            Ok(PartitionImage {
+                leader,
+                isr,
+                ..PartitionImage::new(replicas.clone())
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,6 +193,34 @@ mod tests {
             fenced: false,
             endpoints: Vec::new(),
         }
+    }
+
+    #[test]
+    fn a_manual_assignment_leaves_fenced_replicas_out_of_the_isr_and_leadership() {
+        let mut registry: BTreeMap<i32, BrokerRegistration> =
+            brokers(3).into_iter().map(|b| (b.node_id, b)).collect();
+        registry.get_mut(&3).unwrap().fenced = true;
+        let partitions = manual_partitions(&[vec![3, 1, 2], vec![2, 3, 1]], &registry).unwrap();
+        assert_eq!(
+            partitions
+                .iter()
+                .map(|p| (p.replicas.clone(), p.leader, p.isr.clone()))
+                .collect::<Vec<_>>(),
+            [
+                (vec![3, 1, 2], 1, vec![1, 2]),
+                (vec![2, 3, 1], 2, vec![2, 1])
+            ]
+        );
+        registry.get_mut(&1).unwrap().fenced = true;
+        let refused = manual_partitions(&[vec![2, 3], vec![3, 1]], &registry).unwrap_err();
+        assert_eq!(refused.code, ResponseError::InvalidReplicaAssignment);
+        assert!(
+            refused
+                .message
+                .contains("partition 1 are fenced or in controlled shutdown"),
+            "{}",
+            refused.message
+        );
     }
 
     fn brokers(n: i32) -> Vec<BrokerRegistration> {

@@ -105,6 +105,13 @@ pub enum ControllerCommand {
     /// Kafka's controlled shutdown: a broker about to stop is fenced at its
     /// own request.
     ShutdownBroker(i32),
+    /// A broker's replicas in failed log directories (Kafka's heartbeat
+    /// `OfflineLogDirs`, KIP-858): its leaderships of these partitions move
+    /// as if it were fenced, and it leaves their ISRs.
+    OfflineReplicas {
+        broker: i32,
+        partitions: Vec<(String, i32)>,
+    },
     /// Kafka's AlterPartition: a leader shrinks or widens its ISR.
     AlterPartition {
         topic: String,
@@ -568,6 +575,19 @@ impl Controller {
                 );
                 Ok(Outcome::Done)
             }
+            ControllerCommand::OfflineReplicas { broker, partitions } => {
+                let live = live_brokers(&image.brokers);
+                let unclean = self.broker_config.unclean_leader_election_enable();
+                for (topic, index) in partitions {
+                    let p = image
+                        .topic_mut(&topic)
+                        .and_then(|t| t.partitions.get_mut(index as usize));
+                    if let Some(p) = p {
+                        move_off(p, broker, &live, unclean);
+                    }
+                }
+                Ok(Outcome::Done)
+            }
             ControllerCommand::AlterUserScramCredentials {
                 users,
                 keep_existing,
@@ -861,8 +881,7 @@ impl Controller {
                 ));
             }
             check_batch_size(i32::try_from(t.assignments.len()).unwrap_or(i32::MAX))?;
-            assignment::validate_manual(&t.assignments, &image.brokers)?;
-            t.assignments.clone()
+            assignment::manual_partitions(&t.assignments, &image.brokers)?
         } else {
             let partitions = match t.num_partitions {
                 -1 => self.broker_config.num_partitions(),
@@ -885,11 +904,14 @@ impl Controller {
                 n => n,
             };
             assignment::assign_replicas(&brokers, partitions, rf)?
+                .into_iter()
+                .map(PartitionImage::new)
+                .collect()
         };
         Ok(TopicImage {
             name: t.name.clone(),
             id: Uuid::new_v4(),
-            partitions: assignment.into_iter().map(PartitionImage::new).collect(),
+            partitions: assignment,
             config,
             internal: topic_name::is_internal(&t.name),
         })
@@ -958,6 +980,20 @@ impl Controller {
             name: name.to_string(),
             count,
             assignments,
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// Tells the active controller which of this broker's replicas are in
+    /// failed log directories.
+    pub async fn offline_replicas(
+        &self,
+        partitions: Vec<(String, i32)>,
+    ) -> Result<(), ControllerError> {
+        self.submit(ControllerCommand::OfflineReplicas {
+            broker: self.node_id,
+            partitions,
         })
         .await
         .map(|_| ())
@@ -1354,34 +1390,44 @@ fn fence(image: &mut MetadataImage, id: i32, unclean: bool) {
     broker.fenced = true;
     let live = live_brokers(&image.brokers);
     let touched = |p: &PartitionImage| p.leader == id || (p.isr.len() > 1 && p.isr.contains(&id));
-    image.change_partitions(touched, |p| {
-        if p.leader == id {
-            let others: Vec<i32> = p.isr.iter().copied().filter(|r| *r != id).collect();
-            let next = others
-                .iter()
-                .copied()
-                .find(|r| live.contains(r))
-                .or_else(|| {
-                    unclean
-                        .then(|| p.replicas.iter().copied().find(|r| live.contains(r)))
-                        .flatten()
-                });
-            match next {
-                Some(leader) => {
-                    p.leader = leader;
-                    p.isr = if others.contains(&leader) {
-                        others
-                    } else {
-                        vec![leader]
-                    };
-                }
-                None => p.leader = -1,
+    image.change_partitions(touched, |p| move_off(p, id, &live, unclean));
+}
+
+/// Moves `p`'s leadership off `id` (to the first `live` ISR member, or with
+/// `unclean` any live replica, else none) at a new leader epoch, or takes
+/// `id` out of its ISR when it does not lead.
+fn move_off(p: &mut PartitionImage, id: i32, live: &BTreeSet<i32>, unclean: bool) {
+    if p.leader == id {
+        let others: Vec<i32> = p.isr.iter().copied().filter(|r| *r != id).collect();
+        let next = others
+            .iter()
+            .copied()
+            .find(|r| live.contains(r))
+            .or_else(|| {
+                unclean
+                    .then(|| {
+                        p.replicas
+                            .iter()
+                            .copied()
+                            .find(|r| *r != id && live.contains(r))
+                    })
+                    .flatten()
+            });
+        match next {
+            Some(leader) => {
+                p.leader = leader;
+                p.isr = if others.contains(&leader) {
+                    others
+                } else {
+                    vec![leader]
+                };
             }
-            p.leader_epoch += 1;
-        } else {
-            p.isr.retain(|r| *r != id);
+            None => p.leader = -1,
         }
-    });
+        p.leader_epoch += 1;
+    } else if p.isr.len() > 1 && p.isr.contains(&id) {
+        p.isr.retain(|r| *r != id);
+    }
 }
 
 /// A broker back (registered again or heartbeating after being fenced)
@@ -1425,12 +1471,7 @@ fn plan_partitions(
     count: i32,
     assignments: Option<Vec<Vec<i32>>>,
 ) -> Result<(), ControllerError> {
-    let brokers: Vec<BrokerRegistration> = image
-        .brokers
-        .values()
-        .filter(|b| !b.fenced)
-        .cloned()
-        .collect();
+    let registry = image.brokers.clone();
     let topic = image.topic_mut(name).ok_or_else(|| unknown_topic(name))?;
     let current = topic.partitions.len() as i32;
     if count < current {
@@ -1446,7 +1487,7 @@ fn plan_partitions(
         ));
     }
     let added = check_batch_size(count - current)? as usize;
-    let new_replicas = match assignments {
+    let new_partitions = match assignments {
         Some(a) => {
             if a.len() != added {
                 return Err(ControllerError::new(
@@ -1457,19 +1498,19 @@ fn plan_partitions(
                     ),
                 ));
             }
-            let registry = brokers.iter().map(|b| (b.node_id, b.clone())).collect();
-            assignment::validate_manual(&a, &registry)?;
-            a
+            assignment::manual_partitions(&a, &registry)?
         }
         None => {
             let rf = topic.partitions.first().map_or(1, |p| p.replicas.len()) as i16;
-            let refs: Vec<&BrokerRegistration> = brokers.iter().collect();
-            assignment::assign_replicas(&refs, added as i32, rf)?
+            let brokers: Vec<&BrokerRegistration> =
+                registry.values().filter(|b| !b.fenced).collect();
+            assignment::assign_replicas(&brokers, added as i32, rf)?
+                .into_iter()
+                .map(PartitionImage::new)
+                .collect()
         }
     };
-    topic
-        .partitions
-        .extend(new_replicas.into_iter().map(PartitionImage::new));
+    topic.partitions.extend(new_partitions);
     Ok(())
 }
 

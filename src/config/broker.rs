@@ -408,7 +408,14 @@ pub static BROKER_CONFIGS: &[ConfigDef] = &[
         List,
         None,
         None,
-        "The data directory; one only (several, Kafka's JBOD, are refused until supported).",
+        "The data directories, comma separated (Kafka's JBOD): each partition lives in one, the metadata log in the first unless metadata.log.dir is set.",
+    ),
+    def(
+        "metadata.log.dir",
+        ConfigKind::String,
+        None,
+        None,
+        "The directory of the metadata quorum's log (__cluster_metadata-0); the first of log.dirs if not set.",
     ),
     def(
         "log.flush.interval.messages",
@@ -1233,22 +1240,18 @@ impl BrokerConfig {
         Ok(cfg)
     }
 
-    /// Every partition lives in one directory: a second one in `log.dirs`
-    /// (Kafka's JBOD) would be ignored, and what an operator put there for
-    /// its disk would silently land on the first, so it is refused.
+    /// A directory listed twice in `log.dirs` would be locked twice by
+    /// one broker; Kafka refuses the list.
     fn check_log_dirs(&self) -> Result<(), ConfigError> {
-        let Some(value) = self.explicit("log.dirs") else {
-            return Ok(());
-        };
-        let dirs = value.split(',').filter(|d| !d.trim().is_empty()).count();
-        if dirs > 1 {
-            return Err(ConfigError::Invalid {
-                name: "log.dirs".to_string(),
-                value: value.to_string(),
-                reason: format!(
-                    "lists {dirs} directories; Gregor keeps every partition in one (several log directories, JBOD, are not supported yet)"
-                ),
-            });
+        let dirs = self.log_dirs();
+        for (i, dir) in dirs.iter().enumerate() {
+            if dirs[..i].contains(dir) {
+                return Err(ConfigError::Invalid {
+                    name: "log.dirs".to_string(),
+                    value: self.get("log.dirs").unwrap_or_default(),
+                    reason: format!("duplicate log directory found: {}", dir.display()),
+                });
+            }
         }
         Ok(())
     }
@@ -1475,14 +1478,33 @@ impl BrokerConfig {
         id.and_then(|v| v.parse().ok()).unwrap_or(1)
     }
 
-    pub fn data_dir(&self) -> PathBuf {
-        let dirs = self.explicit("log.dirs").and_then(|v| {
-            v.split(',')
-                .map(str::trim)
-                .find(|s| !s.is_empty())
-                .map(str::to_string)
-        });
-        PathBuf::from(dirs.unwrap_or_else(|| self.get("log.dir").unwrap_or_default()))
+    /// The directory of the metadata quorum's log: `metadata.log.dir`, else
+    /// the first log directory, as Kafka's.
+    pub fn metadata_log_dir(&self) -> PathBuf {
+        self.explicit("metadata.log.dir")
+            .map(|d| PathBuf::from(d.trim()))
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or_else(|| self.log_dirs().swap_remove(0))
+    }
+
+    /// `log.dirs` (Kafka's JBOD: each partition lives in one of them), or
+    /// `log.dir` when it is not set.
+    pub fn log_dirs(&self) -> Vec<PathBuf> {
+        let dirs: Vec<PathBuf> = self
+            .explicit("log.dirs")
+            .map(|v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(PathBuf::from)
+                    .collect()
+            })
+            .unwrap_or_default();
+        if dirs.is_empty() {
+            vec![PathBuf::from(self.get("log.dir").unwrap_or_default())]
+        } else {
+            dirs
+        }
     }
 
     /// The listeners clients connect to (controller listeners excluded).
@@ -2191,10 +2213,17 @@ mod tests {
     }
 
     #[test]
-    fn several_log_dirs_are_refused_until_supported() {
-        assert!(BrokerConfig::load(None, &[kv("log.dirs", "/a, ,")]).is_ok());
-        let err = BrokerConfig::load(None, &[kv("log.dirs", "/a,/b")]).unwrap_err();
-        assert!(err.to_string().contains("log.dirs"), "{err}");
+    fn several_log_dirs_are_taken_in_order_and_a_duplicate_is_refused() {
+        let one = BrokerConfig::load(None, &[kv("log.dirs", "/a, ,")]).unwrap();
+        assert_eq!(one.log_dirs(), [PathBuf::from("/a")]);
+        let two = BrokerConfig::load(None, &[kv("log.dirs", "/b, /a")]).unwrap();
+        assert_eq!(two.log_dirs(), [PathBuf::from("/b"), PathBuf::from("/a")]);
+        let err = BrokerConfig::load(None, &[kv("log.dirs", "/a,/b,/a")]).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("duplicate log directory found: /a"),
+            "{err}"
+        );
     }
 
     #[test]

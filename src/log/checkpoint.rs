@@ -115,6 +115,22 @@ impl OffsetCheckpoint {
         }
         Ok(())
     }
+
+    /// Keeps only the entries of partitions `hosted` names, as Kafka
+    /// writes each checkpoint from the logs it holds: an entry of a
+    /// partition deleted while the broker was down would otherwise stay
+    /// forever and be inherited by a later topic of that name.
+    pub fn retain(&self, hosted: impl Fn(&str, i32) -> bool) -> Result<(), LogError> {
+        let mut state = self.state.lock();
+        let before = state.entries.len();
+        state
+            .entries
+            .retain(|(topic, index), _| hosted(topic, *index));
+        if state.entries.len() < before || state.unwritten {
+            state.write(&self.path)?;
+        }
+        Ok(())
+    }
 }
 
 /// The file's text for `entries`.

@@ -54,6 +54,7 @@ mod epoch;
 mod error;
 mod file_cache;
 mod index;
+pub mod partition_metadata;
 mod producer_state;
 mod records;
 mod segment;
@@ -80,7 +81,8 @@ pub use txn_index::AbortedTxn;
 
 use crate::config::{LogConfig, TimestampType};
 use batch::BatchHeader;
-use epoch::{write_atomically, LeaderEpochCache};
+pub use epoch::write_atomically;
+use epoch::LeaderEpochCache;
 use file_cache::CachedFile;
 use producer_state::{Admission, BatchMetadata, ProducerStateManager, StagedProducers};
 use segment::{OpenAs, Segment};

@@ -19,9 +19,10 @@ use kafka_protocol::error::ResponseError;
 use parking_lot::RwLock;
 use uuid::Uuid;
 
+use super::meta_properties::{MetaProperties, META_PROPERTIES_FILE};
 use super::{Awaited, DiskSpace, Partition, PartitionState, ReadResult, Waiter};
 use crate::log::{
-    Log, LogError, OffsetCheckpoint, RECOVERY_POINT_OFFSET_CHECKPOINT,
+    partition_metadata, Log, LogError, OffsetCheckpoint, RECOVERY_POINT_OFFSET_CHECKPOINT,
     REPLICATION_OFFSET_CHECKPOINT,
 };
 
@@ -45,6 +46,8 @@ pub enum StartupError {
         dir.display()
     )]
     Locked { dir: PathBuf },
+    #[error("cannot use log directory {}: {reason}", path.display())]
+    MetaProperties { path: PathBuf, reason: String },
 }
 
 /// Kafka's directory for the metadata quorum's log, beside the partitions'.
@@ -100,23 +103,18 @@ impl DataDirLock {
     }
 }
 
-pub struct ReplicaManager {
-    node_id: i32,
-    data_dir: PathBuf,
+/// One of `log.dirs` (Kafka's JBOD): its own lock, clean shutdown marker,
+/// space reserve and offset checkpoints, as Kafka keeps them per directory.
+struct LogDir {
+    path: PathBuf,
     /// Held while the manager lives, so only the process that owns the
     /// directory recovers its logs and marks them clean.
     _lock: DataDirLock,
-    /// By topic, then index: a Fetch looks each topic up once for all of
-    /// the partitions it names.
-    partitions: RwLock<HashMap<String, BTreeMap<i32, Arc<Partition>>>>,
     recover: bool,
-    /// Image applications must not interleave, or two could open one log.
-    /// Holds whether one has been applied: the data directory is listed
-    /// for stray partitions at the first, and after that only when a
-    /// partition stops being hosted, not on every metadata change.
-    apply_lock: parking_lot::Mutex<bool>,
-    /// Hosted partitions whose logs could not be opened: topic id and why.
-    offline: RwLock<HashMap<(String, i32), (Uuid, String)>>,
+    /// Its partitions were closed after an I/O error failed it.
+    taken_offline: std::sync::atomic::AtomicBool,
+    /// Its `meta.properties`, written once the cluster id is known.
+    meta: parking_lot::Mutex<MetaProperties>,
     disk: Arc<DiskSpace>,
     /// Every hosted partition's high watermark as last written to
     /// `replication-offset-checkpoint`, read at start-up: a log opened
@@ -129,45 +127,136 @@ pub struct ReplicaManager {
     recovery_points: Arc<OffsetCheckpoint>,
 }
 
-impl ReplicaManager {
-    /// Prepares the data directory `lock` holds; logs are opened by `apply`.
-    pub fn open(lock: DataDirLock, node_id: i32) -> Result<ReplicaManager, StartupError> {
-        let data_dir = lock.dir.clone();
+impl LogDir {
+    fn open(lock: DataDirLock, node_id: i32) -> Result<LogDir, StartupError> {
+        let path = lock.dir.clone();
+        let meta = MetaProperties::load(&path, node_id)?;
         let dir_err = |source| StartupError::DataDir {
-            path: data_dir.clone(),
+            path: path.clone(),
             source,
         };
-        let marker = data_dir.join(CLEAN_SHUTDOWN_MARKER);
+        let marker = path.join(CLEAN_SHUTDOWN_MARKER);
         // A new data directory has nothing to recover.
         let clean = lock.created || marker.exists();
         if marker.exists() {
             std::fs::remove_file(&marker).map_err(dir_err)?;
         }
         if !clean {
-            tracing::info!(dir = %data_dir.display(), "no clean shutdown marker: logs will be recovered");
+            tracing::info!(dir = %path.display(), "no clean shutdown marker: logs will be recovered");
         }
-        let disk = Arc::new(DiskSpace::open(&data_dir));
-        let high_watermarks = OffsetCheckpoint::load(&data_dir, REPLICATION_OFFSET_CHECKPOINT);
-        let recovery_points = Arc::new(OffsetCheckpoint::load(
-            &data_dir,
-            RECOVERY_POINT_OFFSET_CHECKPOINT,
-        ));
-        Ok(ReplicaManager {
-            node_id,
-            data_dir,
+        Ok(LogDir {
+            disk: Arc::new(DiskSpace::open(&path)),
+            high_watermarks: OffsetCheckpoint::load(&path, REPLICATION_OFFSET_CHECKPOINT),
+            recovery_points: Arc::new(OffsetCheckpoint::load(
+                &path,
+                RECOVERY_POINT_OFFSET_CHECKPOINT,
+            )),
+            path,
             _lock: lock,
-            partitions: RwLock::new(HashMap::new()),
             recover: !clean,
-            apply_lock: parking_lot::Mutex::new(false),
-            offline: RwLock::new(HashMap::new()),
-            disk,
-            high_watermarks,
-            recovery_points,
+            taken_offline: std::sync::atomic::AtomicBool::new(false),
+            meta: parking_lot::Mutex::new(meta),
         })
     }
 
-    fn partition_dir(&self, topic: &str, partition: i32) -> PathBuf {
-        self.data_dir.join(format!("{topic}-{partition}"))
+    fn checkpoints(&self) -> [&OffsetCheckpoint; 2] {
+        [&self.high_watermarks, &self.recovery_points]
+    }
+}
+
+pub struct ReplicaManager {
+    node_id: i32,
+    /// `log.dirs`, in the order configured.
+    dirs: Vec<LogDir>,
+    /// The index in `dirs` of every hosted partition's directory, online
+    /// or offline; a new replica goes to the directory with the fewest.
+    placement: RwLock<HashMap<(String, i32), usize>>,
+    /// By topic, then index: a Fetch looks each topic up once for all of
+    /// the partitions it names.
+    partitions: RwLock<HashMap<String, BTreeMap<i32, Arc<Partition>>>>,
+    /// Image applications must not interleave, or two could open one log.
+    /// Holds whether one has been applied: the data directory is listed
+    /// for stray partitions at the first, and after that only when a
+    /// partition stops being hosted, not on every metadata change.
+    apply_lock: parking_lot::Mutex<bool>,
+    /// Hosted partitions whose logs could not be opened: topic id and why.
+    offline: RwLock<HashMap<(String, i32), (Uuid, String)>>,
+}
+
+impl ReplicaManager {
+    /// Prepares the log directories `locks` hold (at least one); logs are
+    /// opened by `apply`.
+    pub fn open(locks: Vec<DataDirLock>, node_id: i32) -> Result<ReplicaManager, StartupError> {
+        let dirs = locks
+            .into_iter()
+            .map(|lock| LogDir::open(lock, node_id))
+            .collect::<Result<Vec<_>, _>>()?;
+        assert!(!dirs.is_empty(), "a replica manager needs a log directory");
+        // A directory copied onto another would have the same id, and
+        // KIP-858's assignments of replicas to directories would be ambiguous.
+        for (i, dir) in dirs.iter().enumerate() {
+            let id = dir.meta.lock().directory_id;
+            if let Some(twin) = dirs[..i].iter().find(|d| d.meta.lock().directory_id == id) {
+                return Err(StartupError::MetaProperties {
+                    path: dir.path.join(META_PROPERTIES_FILE),
+                    reason: format!("duplicate directory.id, also in {}", twin.path.display()),
+                });
+            }
+        }
+        Ok(ReplicaManager {
+            node_id,
+            dirs,
+            placement: RwLock::new(HashMap::new()),
+            partitions: RwLock::new(HashMap::new()),
+            apply_lock: parking_lot::Mutex::new(false),
+            offline: RwLock::new(HashMap::new()),
+        })
+    }
+
+    /// Writes each log directory's `meta.properties` with the cluster id
+    /// the quorum gave, refusing a directory another cluster wrote.
+    pub fn claim_log_dirs(&self, cluster_id: &str) -> Result<(), StartupError> {
+        for dir in &self.dirs {
+            dir.meta.lock().claim(&dir.path, cluster_id)?;
+        }
+        Ok(())
+    }
+
+    fn partition_dir(&self, at: usize, topic: &str, partition: i32) -> PathBuf {
+        self.dirs[at].path.join(format!("{topic}-{partition}"))
+    }
+
+    /// The directory a hosted partition lives in: where it was placed, else
+    /// the first holding its directory, else (a new replica) the one with
+    /// the fewest partitions, as Kafka's LogManager chooses.
+    fn place(&self, topic: &str, partition: i32) -> usize {
+        let key = (topic.to_string(), partition);
+        if let Some(at) = self.placement.read().get(&key) {
+            return *at;
+        }
+        let mut placement = self.placement.write();
+        // A failed directory takes no new replica; with every directory
+        // failed the broker is stopping.
+        let usable: Vec<usize> = (0..self.dirs.len())
+            .filter(|at| !self.dirs[*at].disk.is_failed())
+            .collect();
+        let existing = usable
+            .iter()
+            .copied()
+            .find(|at| self.partition_dir(*at, topic, partition).is_dir());
+        let at = existing.unwrap_or_else(|| {
+            let mut counts = vec![0usize; self.dirs.len()];
+            for at in placement.values() {
+                counts[*at] += 1;
+            }
+            usable
+                .iter()
+                .copied()
+                .min_by_key(|at| counts[*at])
+                .unwrap_or(0)
+        });
+        placement.insert(key, at);
+        at
     }
 
     /// Brings the hosted partitions in line with the metadata: opens logs of
@@ -205,13 +294,47 @@ impl ReplicaManager {
                 }
             }
         }
+        // Replicas already on disk first, so new ones are spread by counts
+        // that include them.
+        for state in &to_open {
+            let name = format!("{}-{}", state.topic, state.index);
+            if self.dirs.iter().any(|d| d.path.join(&name).is_dir()) {
+                self.place(&state.topic, state.index);
+            }
+        }
         let mut newly_offline: BTreeMap<String, Vec<String>> = BTreeMap::new();
         let mut opened_any = false;
         for state in to_open {
             let key = (state.topic.clone(), state.index);
-            let dir = self.partition_dir(&state.topic, state.index);
-            let recovery_point = self.recover.then(|| {
-                self.recovery_points
+            let at = self.place(&state.topic, state.index);
+            let log_dir = &self.dirs[at];
+            if log_dir.disk.is_failed() {
+                let reason = format!("log directory {} is offline", log_dir.path.display());
+                self.set_offline(state, reason);
+                continue;
+            }
+            let dir = self.partition_dir(at, &state.topic, state.index);
+            let recorded_id = match partition_metadata::read(&dir) {
+                Ok(id) => id,
+                Err(e) => {
+                    if self.set_offline(state, e.to_string()) {
+                        newly_offline
+                            .entry(e.to_string())
+                            .or_default()
+                            .push(format!("{}-{}", state.topic, state.index));
+                    }
+                    continue;
+                }
+            };
+            if let Some(old) = recorded_id.filter(|id| *id != state.topic_id) {
+                // A replica of a topic deleted (and re-created under this
+                // name) while the broker was down: a stray, never served.
+                tracing::info!(dir = %dir.display(), old_topic_id = %old, topic_id = %state.topic_id, "removing the directory of a deleted topic's replica");
+                self.delete_files(at, &state.topic, state.index);
+            }
+            let recovery_point = log_dir.recover.then(|| {
+                log_dir
+                    .recovery_points
                     .get(&state.topic, state.index)
                     .unwrap_or(0)
             });
@@ -221,20 +344,28 @@ impl ReplicaManager {
                 recovery_point,
                 now_ms(),
             );
+            // Directories an older Gregor wrote have no file: the image's
+            // id is trusted for them.
+            let opened = opened.and_then(|log| {
+                if recorded_id != Some(state.topic_id) {
+                    partition_metadata::write(&dir, state.topic_id)?;
+                }
+                Ok(log)
+            });
             match opened {
                 Ok(log) => {
                     opened_any = true;
                     if self.offline.write().remove(&key).is_some() {
                         tracing::info!(topic = %state.topic, partition = state.index, "partition opened: back online");
                     }
-                    let hw = self.high_watermarks.get(&state.topic, state.index);
+                    let hw = log_dir.high_watermarks.get(&state.topic, state.index);
                     let partition = Arc::new(Partition::new(
                         state,
                         self.node_id,
                         log,
                         hw,
-                        self.disk.clone(),
-                        self.recovery_points.clone(),
+                        log_dir.disk.clone(),
+                        log_dir.recovery_points.clone(),
                     ));
                     self.partitions
                         .write()
@@ -243,7 +374,7 @@ impl ReplicaManager {
                         .insert(state.index, partition);
                 }
                 Err(e) => {
-                    self.disk.note(&e);
+                    log_dir.disk.note(&e);
                     if self.set_offline(state, e.to_string()) {
                         newly_offline
                             .entry(e.to_string())
@@ -275,7 +406,21 @@ impl ReplicaManager {
             removed_any = true;
         }
         if removed_any || !*applied_before {
-            self.remove_stray_dirs(&wanted);
+            self.placement
+                .write()
+                .retain(|(topic, index), _| wanted.contains(&(topic.as_str(), *index)));
+            self.remove_stray_dirs();
+            let placement = self.placement.read();
+            for (at, dir) in self.dirs.iter().enumerate() {
+                for checkpoint in dir.checkpoints() {
+                    let kept = checkpoint.retain(|topic, index| {
+                        placement.get(&(topic.to_string(), index)) == Some(&at)
+                    });
+                    if let Err(e) = kept {
+                        tracing::error!(path = %checkpoint.path().display(), error = %e, "cannot drop checkpoint entries of partitions no longer hosted");
+                    }
+                }
+            }
         }
         *applied_before = true;
     }
@@ -310,7 +455,9 @@ impl ReplicaManager {
         self.offline.read().len()
     }
 
-    fn remove_partition(&self, partition: &Partition) {
+    /// Takes a partition out of service: requests no longer find it, and
+    /// those waiting on it are answered.
+    fn close(&self, partition: &Partition) {
         let mut partitions = self.partitions.write();
         if let Some(topic) = partitions.get_mut(&partition.topic) {
             topic.remove(&partition.index);
@@ -320,17 +467,33 @@ impl ReplicaManager {
         }
         drop(partitions);
         partition.mark_removed();
+    }
+
+    fn remove_partition(&self, partition: &Partition) {
+        self.close(partition);
         self.remove_dir(&partition.topic, partition.index);
         tracing::info!(topic = %partition.topic, partition = partition.index, "partition deleted");
     }
 
+    /// Forgets where a partition no longer hosted lived, and deletes it.
     fn remove_dir(&self, topic: &str, partition: i32) {
-        for checkpoint in [&self.high_watermarks, &*self.recovery_points] {
+        let placed = self
+            .placement
+            .write()
+            .remove(&(topic.to_string(), partition));
+        if let Some(at) = placed {
+            self.delete_files(at, topic, partition);
+        }
+    }
+
+    /// Deletes a partition's directory in log dir `at` and its checkpoint entries.
+    fn delete_files(&self, at: usize, topic: &str, partition: i32) {
+        for checkpoint in self.dirs[at].checkpoints() {
             if let Err(e) = checkpoint.remove(topic, partition) {
                 tracing::error!(topic, partition, path = %checkpoint.path().display(), error = %e, "cannot remove a deleted partition's checkpoint entry");
             }
         }
-        let dir = self.partition_dir(topic, partition);
+        let dir = self.partition_dir(at, topic, partition);
         if let Err(e) = std::fs::remove_dir_all(&dir) {
             if e.kind() != std::io::ErrorKind::NotFound {
                 tracing::error!(dir = %dir.display(), error = %e, "cannot delete partition directory");
@@ -338,30 +501,35 @@ impl ReplicaManager {
         }
     }
 
-    /// Directories of topics deleted while the broker was down (the
-    /// metadata quorum's log is not a partition this manager hosts, and
-    /// an offline partition's directory is kept).
-    fn remove_stray_dirs(&self, hosted: &HashSet<(&str, i32)>) {
-        let Ok(entries) = std::fs::read_dir(&self.data_dir) else {
-            return;
-        };
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().to_string();
-            if name == METADATA_LOG_DIR {
-                continue;
-            }
-            let Some((topic, index)) = name.rsplit_once('-') else {
+    /// Directories of topics deleted while the broker was down, and copies
+    /// of hosted partitions in a log dir other than the one they are placed
+    /// in (the metadata quorum's log is not a partition this manager hosts,
+    /// and an offline partition's directory is kept).
+    fn remove_stray_dirs(&self) {
+        let placement = self.placement.read();
+        for (at, log_dir) in self.dirs.iter().enumerate() {
+            let Ok(entries) = std::fs::read_dir(&log_dir.path) else {
                 continue;
             };
-            let Ok(index) = index.parse::<i32>() else {
-                continue;
-            };
-            if !entry.path().is_dir() || hosted.contains(&(topic, index)) {
-                continue;
-            }
-            tracing::info!(dir = %entry.path().display(), "removing directory of a partition not hosted here");
-            if let Err(e) = std::fs::remove_dir_all(entry.path()) {
-                tracing::error!(dir = %entry.path().display(), error = %e, "cannot remove stray partition directory");
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().to_string();
+                if name == METADATA_LOG_DIR {
+                    continue;
+                }
+                let Some((topic, index)) = name.rsplit_once('-') else {
+                    continue;
+                };
+                let Ok(index) = index.parse::<i32>() else {
+                    continue;
+                };
+                if !entry.path().is_dir() || placement.get(&(topic.to_string(), index)) == Some(&at)
+                {
+                    continue;
+                }
+                tracing::info!(dir = %entry.path().display(), "removing directory of a partition not hosted here");
+                if let Err(e) = std::fs::remove_dir_all(entry.path()) {
+                    tracing::error!(dir = %entry.path().display(), error = %e, "cannot remove stray partition directory");
+                }
             }
         }
     }
@@ -401,13 +569,76 @@ impl ReplicaManager {
             .collect()
     }
 
-    /// Whether the data directory is full and appends are refused.
+    /// Whether a log directory is full and appends to it are refused.
     pub fn is_disk_full(&self) -> bool {
-        self.disk.is_full()
+        self.dirs.iter().any(|d| d.disk.is_full())
     }
 
-    pub fn data_dir(&self) -> &Path {
-        &self.data_dir
+    /// Each log directory, in `log.dirs` order: whether it failed, and the
+    /// open partitions in it.
+    pub fn log_dirs(&self) -> Vec<(PathBuf, bool, Vec<Arc<Partition>>)> {
+        self.by_dir()
+            .into_iter()
+            .zip(&self.dirs)
+            .map(|(partitions, dir)| (dir.path.clone(), dir.disk.is_failed(), partitions))
+            .collect()
+    }
+
+    /// Closes the partitions of directories an I/O error failed: they stay
+    /// offline (KAFKA_STORAGE_ERROR) and are not opened again until a
+    /// restart. With every directory failed the broker cannot serve
+    /// anything and exits, as Kafka does.
+    fn take_failed_dirs_offline(&self) {
+        use std::sync::atomic::Ordering;
+        let newly: Vec<usize> = (0..self.dirs.len())
+            .filter(|at| {
+                self.dirs[*at].disk.is_failed()
+                    && !self.dirs[*at].taken_offline.swap(true, Ordering::AcqRel)
+            })
+            .collect();
+        if newly.is_empty() {
+            return;
+        }
+        if self.dirs.iter().all(|d| d.disk.is_failed()) {
+            tracing::error!("every log directory failed: the broker stops");
+            std::process::exit(1);
+        }
+        let _applying = self.apply_lock.lock();
+        let by_dir = self.by_dir();
+        for at in newly {
+            let reason = format!("log directory {} is offline", self.dirs[at].path.display());
+            for p in &by_dir[at] {
+                self.close(p);
+                self.offline
+                    .write()
+                    .insert((p.topic.clone(), p.index), (p.topic_id, reason.clone()));
+            }
+            tracing::error!(dir = %self.dirs[at].path.display(), partitions = by_dir[at].len(), "log directory offline: its partitions closed");
+        }
+    }
+
+    /// Hosted partitions placed in a failed log directory, which the
+    /// controller must not keep this broker leader or ISR member of.
+    pub fn failed_dir_partitions(&self) -> Vec<(String, i32)> {
+        self.placement
+            .read()
+            .iter()
+            .filter(|(_, at)| self.dirs[**at].disk.is_failed())
+            .map(|(key, _)| key.clone())
+            .collect()
+    }
+
+    /// The open partitions, by the index of their log directory.
+    fn by_dir(&self) -> Vec<Vec<Arc<Partition>>> {
+        let mut by_dir = vec![Vec::new(); self.dirs.len()];
+        let partitions = self.all_partitions();
+        let placement = self.placement.read();
+        for p in partitions {
+            if let Some(at) = placement.get(&(p.topic.clone(), p.index)) {
+                by_dir[*at].push(p);
+            }
+        }
+        by_dir
     }
 
     /// Finds the partition this broker leads, with Kafka's errors for one it does not.
@@ -682,7 +913,10 @@ impl ReplicaManager {
 
     /// Time-based roll and flush, and whether the disk is full.
     pub fn tick(&self) {
-        self.disk.check();
+        for dir in &self.dirs {
+            dir.disk.check();
+        }
+        self.take_failed_dirs_offline();
         let now = now_ms();
         for p in self.partitions_where(|p| p.tick_due(now)) {
             p.tick(now);
@@ -694,31 +928,38 @@ impl ReplicaManager {
     /// `replica.high.watermark.checkpoint.interval.ms` and at shutdown),
     /// so a restart does not expose records the ISR had not all taken.
     pub fn checkpoint_high_watermarks(&self) -> Result<(), LogError> {
-        let current = self
-            .all_partitions()
-            .iter()
-            .map(|p| ((p.topic.clone(), p.index), p.high_watermark()))
-            .collect::<Vec<_>>();
-        self.high_watermarks.update(|| current).inspect_err(|e| {
-            tracing::error!(path = %self.high_watermarks.path().display(), error = %e, "cannot write the high watermark checkpoint");
-        })
+        let mut result = Ok(());
+        for (dir, partitions) in self.dirs.iter().zip(self.by_dir()) {
+            let current = partitions
+                .iter()
+                .map(|p| ((p.topic.clone(), p.index), p.high_watermark()))
+                .collect::<Vec<_>>();
+            if let Err(e) = dir.high_watermarks.update(|| current) {
+                tracing::error!(path = %dir.high_watermarks.path().display(), error = %e, "cannot write the high watermark checkpoint");
+                result = Err(e);
+            }
+        }
+        result
     }
 
-    /// Writes every open log's recovery point to
+    /// Writes every open log's recovery point to its log directory's
     /// `recovery-point-offset-checkpoint` (every
     /// `log.flush.offset.checkpoint.interval.ms` and at shutdown).
     pub fn checkpoint_recovery_points(&self) -> Result<(), LogError> {
-        let partitions = self.all_partitions();
-        self.recovery_points
-            .update(|| {
+        let mut result = Ok(());
+        for (dir, partitions) in self.dirs.iter().zip(self.by_dir()) {
+            let written = dir.recovery_points.update(|| {
                 partitions
                     .iter()
                     .map(|p| ((p.topic.clone(), p.index), p.recovery_point()))
                     .collect::<Vec<_>>()
-            })
-            .inspect_err(|e| {
-                tracing::error!(path = %self.recovery_points.path().display(), error = %e, "cannot write the recovery point checkpoint");
-            })
+            });
+            if let Err(e) = written {
+                tracing::error!(path = %dir.recovery_points.path().display(), error = %e, "cannot write the recovery point checkpoint");
+                result = Err(e);
+            }
+        }
+        result
     }
 
     /// Flushes every log, snapshots its producer state at the log end,
@@ -736,10 +977,12 @@ impl ReplicaManager {
         clean &= self.checkpoint_high_watermarks().is_ok();
         clean &= self.checkpoint_recovery_points().is_ok();
         if clean {
-            let marker = self.data_dir.join(CLEAN_SHUTDOWN_MARKER);
-            let written = std::fs::File::create(&marker).and_then(|f| f.sync_all());
-            if let Err(e) = written {
-                tracing::error!(error = %e, "cannot write clean shutdown marker");
+            for dir in &self.dirs {
+                let marker = dir.path.join(CLEAN_SHUTDOWN_MARKER);
+                let written = std::fs::File::create(&marker).and_then(|f| f.sync_all());
+                if let Err(e) = written {
+                    tracing::error!(dir = %dir.path.display(), error = %e, "cannot write clean shutdown marker");
+                }
             }
         }
     }
@@ -748,6 +991,7 @@ impl ReplicaManager {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::log::partition_metadata::PARTITION_METADATA_FILE;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     fn state(topic: &str) -> PartitionState {
@@ -765,9 +1009,15 @@ mod tests {
     }
 
     fn manager(dir: &Path, topics: &[&str]) -> ReplicaManager {
-        let manager = ReplicaManager::open(DataDirLock::acquire(dir).unwrap(), 1).unwrap();
+        let manager = ReplicaManager::open(vec![DataDirLock::acquire(dir).unwrap()], 1).unwrap();
         let states: Vec<PartitionState> = topics.iter().map(|t| state(t)).collect();
         manager.apply(&states);
+        manager
+    }
+
+    fn manager_with(dir: &Path, states: &[PartitionState]) -> ReplicaManager {
+        let manager = ReplicaManager::open(vec![DataDirLock::acquire(dir).unwrap()], 1).unwrap();
+        manager.apply(states);
         manager
     }
 
@@ -839,8 +1089,9 @@ mod tests {
     #[tokio::test(flavor = "current_thread")]
     async fn a_waiting_fetch_wakes_when_its_partition_changes_leader_or_is_deleted() {
         let dir = tempfile::tempdir().unwrap();
-        let manager =
-            Arc::new(ReplicaManager::open(DataDirLock::acquire(dir.path()).unwrap(), 1).unwrap());
+        let manager = Arc::new(
+            ReplicaManager::open(vec![DataDirLock::acquire(dir.path()).unwrap()], 1).unwrap(),
+        );
         let mut states = vec![state("a"), state("b")];
         manager.apply(&states);
         for (at, change) in [(0, "changed leader"), (1, "was deleted")] {
@@ -878,7 +1129,8 @@ mod tests {
     #[test]
     fn the_tick_skips_an_idle_log_until_a_change_or_its_next_deadline() {
         let dir = tempfile::tempdir().unwrap();
-        let manager = ReplicaManager::open(DataDirLock::acquire(dir.path()).unwrap(), 1).unwrap();
+        let manager =
+            ReplicaManager::open(vec![DataDirLock::acquire(dir.path()).unwrap()], 1).unwrap();
         let mut a = state("a");
         a.log_config.flush_ms = 1000;
         manager.apply(&[a]);
@@ -905,7 +1157,8 @@ mod tests {
             path
         };
         let at_start = stray("deleted-while-down-0");
-        let manager = ReplicaManager::open(DataDirLock::acquire(dir.path()).unwrap(), 1).unwrap();
+        let manager =
+            ReplicaManager::open(vec![DataDirLock::acquire(dir.path()).unwrap()], 1).unwrap();
         let mut states = vec![state("a"), state("b")];
         manager.apply(&states);
         assert!(!at_start.exists(), "removed at the first image");
@@ -922,9 +1175,93 @@ mod tests {
     }
 
     #[test]
+    fn a_directory_of_another_topic_id_is_replaced_and_one_without_an_id_is_adopted() {
+        let dir = tempfile::tempdir().unwrap();
+        let (old, new) = (state("t"), state("t"));
+        let legacy = state("legacy");
+        {
+            let manager = manager_with(dir.path(), &[old.clone(), legacy.clone()]);
+            append(&manager, "t");
+            append(&manager, "legacy");
+            manager.checkpoint_high_watermarks().unwrap();
+            manager.shutdown();
+        }
+        // As an older Gregor left it.
+        std::fs::remove_file(dir.path().join("legacy-0").join(PARTITION_METADATA_FILE)).unwrap();
+        let manager = manager_with(dir.path(), &[new.clone(), legacy.clone()]);
+        let t = manager.partition("t", 0).unwrap();
+        assert_eq!(
+            t.log_end_offset(),
+            0,
+            "the deleted topic's records are gone"
+        );
+        assert_eq!(manager.dirs[0].high_watermarks.get("t", 0), None);
+        assert_eq!(
+            partition_metadata::read(&dir.path().join("t-0")).unwrap(),
+            Some(new.topic_id)
+        );
+        assert_eq!(manager.partition("legacy", 0).unwrap().log_end_offset(), 1);
+        assert_eq!(
+            partition_metadata::read(&dir.path().join("legacy-0")).unwrap(),
+            Some(legacy.topic_id),
+            "the image's id written for a directory without one"
+        );
+    }
+
+    #[test]
+    fn a_partition_with_an_unreadable_topic_id_is_offline() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = state("t");
+        std::fs::create_dir(dir.path().join("t-0")).unwrap();
+        std::fs::write(
+            dir.path().join("t-0").join(PARTITION_METADATA_FILE),
+            "garbage",
+        )
+        .unwrap();
+        let manager = manager_with(dir.path(), &[t]);
+        assert!(manager.partition("t", 0).is_none());
+        let offline = manager.offline_partitions("t");
+        assert_eq!(offline.len(), 1);
+        assert!(
+            offline[0].1.contains("malformed partition metadata file"),
+            "{offline:?}"
+        );
+        assert_eq!(
+            manager.leader_partition("t", 0).err(),
+            Some(ResponseError::KafkaStorageError)
+        );
+    }
+
+    #[test]
+    fn checkpoint_entries_of_partitions_not_hosted_are_dropped_at_the_first_image() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let manager = manager(dir.path(), &["kept", "deleted"]);
+            append(&manager, "kept");
+            append(&manager, "deleted");
+            manager.shutdown();
+        }
+        let kept = state("kept");
+        // Another id for the same name: without its file the directory is adopted.
+        std::fs::remove_file(dir.path().join("kept-0").join(PARTITION_METADATA_FILE)).unwrap();
+        let manager = manager_with(dir.path(), &[kept]);
+        for file in [
+            REPLICATION_OFFSET_CHECKPOINT,
+            RECOVERY_POINT_OFFSET_CHECKPOINT,
+        ] {
+            let text = std::fs::read_to_string(dir.path().join(file)).unwrap();
+            assert!(text.contains("kept 0 1"), "{file}: {text}");
+            assert!(!text.contains("deleted"), "{file}: {text}");
+        }
+        assert!(!dir.path().join("deleted-0").exists());
+        assert_eq!(manager.partition("kept", 0).unwrap().log_end_offset(), 1);
+    }
+
+    #[test]
     fn an_update_closes_only_the_partitions_no_longer_hosted() {
         let dir = tempfile::tempdir().unwrap();
-        let manager = ReplicaManager::open(DataDirLock::acquire(dir.path()).unwrap(), 1).unwrap();
+        let manager =
+            ReplicaManager::open(vec![DataDirLock::acquire(dir.path()).unwrap()], 1).unwrap();
         let mut states = vec![state("a"), state("b"), state("c")];
         states[2].index = 1;
         manager.apply(&states);

@@ -7,6 +7,7 @@
 //! from followers' fetch positions when replication lands.
 
 mod manager;
+mod meta_properties;
 mod space;
 mod waiters;
 
@@ -323,6 +324,17 @@ impl Partition {
         self.watchers.wake_all();
     }
 
+    /// Hands a storage error to the directory's state, unless the
+    /// partition was removed: deleting its directory under an operation in
+    /// flight (a roll, retention, compaction) fails that operation, and
+    /// must not fail the whole directory. The mark is set before the
+    /// directory is deleted.
+    fn note_storage_error(&self, e: &LogError) {
+        if !self.is_removed() {
+            self.disk.note_serving(e);
+        }
+    }
+
     /// Whether this broker no longer hosts the partition (deleted, or its
     /// topic re-created under a new id).
     pub fn is_removed(&self) -> bool {
@@ -347,13 +359,14 @@ impl Partition {
 
     /// The Kafka code for `e`; a full disk turns the broker full.
     fn storage_error(&self, e: &LogError) -> ResponseError {
-        self.disk.note(e);
+        self.note_storage_error(e);
         log_error_code(&self.topic, self.index, e)
     }
 
-    /// A full disk keeps what space is left for the metadata quorum.
+    /// A full disk keeps what space is left for the metadata quorum; a
+    /// failed directory takes no more writes.
     fn require_space(&self) -> Result<(), ResponseError> {
-        if self.disk.is_full() {
+        if self.disk.is_full() || self.disk.is_failed() {
             Err(ResponseError::KafkaStorageError)
         } else {
             Ok(())
@@ -383,7 +396,7 @@ impl Partition {
             let mut log = self.log_mut();
             log.append_as_leader(records, self.leader_epoch(), now_ms)
                 .map_err(|e| {
-                    self.disk.note(&e);
+                    self.note_storage_error(&e);
                     AppendError::from_log(&self.topic, self.index, e)
                 })?
         };
@@ -415,7 +428,7 @@ impl Partition {
             let synced = job.sync();
             let finished = self.log_mut().finish_flush(&job, synced);
             if let Err(e) = &finished {
-                self.disk.note(e);
+                self.note_storage_error(e);
                 tracing::error!(topic = %self.topic, partition = self.index, end = job.end(), error = %e, "fsync failed: the produces waiting on it fail");
             }
             if !self.maybe_advance_high_watermark() {
@@ -676,7 +689,7 @@ impl Partition {
         }
         let mut log = self.log_mut();
         log.append_as_follower(records, now_ms)
-            .inspect_err(|e| self.disk.note(e))?;
+            .inspect_err(|e| self.note_storage_error(e))?;
         let hw = leader_high_watermark.min(log.log_end_offset());
         self.high_watermark.fetch_max(hw, Ordering::AcqRel);
         Ok(())
@@ -860,7 +873,7 @@ impl Partition {
         }
         let mut log = self.log_mut();
         if let Err(e) = log.tick(now_ms) {
-            self.disk.note(&e);
+            self.note_storage_error(&e);
             tracing::error!(topic = %self.topic, partition = self.index, error = %e, "periodic roll or flush failed");
         }
     }
@@ -872,7 +885,7 @@ impl Partition {
             return;
         }
         if let Err(e) = self.log_mut().clean(now_ms) {
-            self.disk.note(&e);
+            self.note_storage_error(&e);
             tracing::error!(topic = %self.topic, partition = self.index, error = %e, "compaction failed");
         }
     }

@@ -33,6 +33,9 @@ const RESERVE_FILE: &str = ".reserved_space";
 pub struct DiskSpace {
     dir: PathBuf,
     full: AtomicBool,
+    /// An I/O error other than a full disk happened in a log here: the
+    /// directory is offline (Kafka's failed log dir) until a restart.
+    failed: AtomicBool,
     /// Serialises turning full and back, which create and delete the reserve.
     transition: Mutex<()>,
 }
@@ -44,6 +47,7 @@ impl DiskSpace {
         let space = DiskSpace {
             dir: dir.to_path_buf(),
             full: AtomicBool::new(false),
+            failed: AtomicBool::new(false),
             transition: Mutex::new(()),
         };
         let reserved =
@@ -61,6 +65,33 @@ impl DiskSpace {
     /// Whether appends are refused until space is freed.
     pub fn is_full(&self) -> bool {
         self.full.load(Ordering::Acquire)
+    }
+
+    /// Whether an I/O error took the directory offline.
+    pub fn is_failed(&self) -> bool {
+        self.failed.load(Ordering::Acquire)
+    }
+
+    /// An error of a log serving requests: a full disk turns the directory
+    /// full, any other I/O error fails it, as Kafka takes a log dir offline
+    /// on an IOException. Running out of file descriptors is the process's
+    /// limit, not the disk's, and fails nothing.
+    pub fn note_serving(&self, e: &LogError) {
+        if e.is_disk_full() {
+            self.note(e);
+            return;
+        }
+        let LogError::Io { source, .. } = e else {
+            return;
+        };
+        let descriptors = [rustix::io::Errno::MFILE, rustix::io::Errno::NFILE]
+            .map(|errno| Some(errno.raw_os_error()));
+        if descriptors.contains(&source.raw_os_error()) {
+            return;
+        }
+        if !self.failed.swap(true, Ordering::AcqRel) {
+            tracing::error!(dir = %self.dir.display(), error = %e, "I/O error in a log directory: it is offline, its partitions answer KAFKA_STORAGE_ERROR and their leadership moves to other replicas");
+        }
     }
 
     /// Turns full when `e` says the disk is.
@@ -188,5 +219,23 @@ mod tests {
         assert!(!space.is_full());
         assert!(reserve.exists());
         assert!(!DiskSpace::open(dir.path()).is_full(), "a restart keeps it");
+    }
+
+    #[test]
+    fn an_io_error_of_a_serving_log_fails_the_directory_but_a_full_disk_or_fd_limit_does_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let space = DiskSpace::open(dir.path());
+        let io = |errno: rustix::io::Errno| {
+            LogError::io("create", dir.path())(std::io::Error::from_raw_os_error(
+                errno.raw_os_error(),
+            ))
+        };
+        space.note_serving(&io(rustix::io::Errno::MFILE));
+        space.note_serving(&io(rustix::io::Errno::NFILE));
+        assert!(!space.is_failed(), "the descriptor limit is the process's");
+        space.note_serving(&io(rustix::io::Errno::NOSPC));
+        assert!(space.is_full() && !space.is_failed());
+        space.note_serving(&io(rustix::io::Errno::NOENT));
+        assert!(space.is_failed());
     }
 }

@@ -1,0 +1,346 @@
+//! Several `log.dirs` (Kafka's JBOD): new replicas go to the directory
+//! with the fewest partitions, each directory keeps its own checkpoints,
+//! DescribeLogDirs and `topic-admin describe --log-dirs` list every
+//! directory with the partitions in it, and a restart finds each partition
+//! in the directory it was placed in. Each directory has Kafka's
+//! meta.properties with its own `directory.id`; one another cluster wrote
+//! is refused.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use common::{client_config, create_topic, produce_values, run_tool, BrokerProcess, RawClient};
+use kafka_protocol::messages::DescribeLogDirsRequest;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+
+const TOPIC_ADMIN: &str = env!("CARGO_BIN_EXE_topic-admin");
+
+/// Partition (`topic-N`) -> the log dir holding its directory, for the
+/// partitions of `topics`; panics on one found in both.
+fn on_disk(dirs: &[PathBuf], topics: &[&str]) -> BTreeMap<String, PathBuf> {
+    let mut found = BTreeMap::new();
+    for dir in dirs {
+        for entry in std::fs::read_dir(dir).expect("log dir listed") {
+            let name = entry.unwrap().file_name().to_string_lossy().to_string();
+            let is_ours = name
+                .rsplit_once('-')
+                .is_some_and(|(t, i)| topics.contains(&t) && i.parse::<i32>().is_ok());
+            if is_ours {
+                let earlier = found.insert(name.clone(), dir.clone());
+                assert!(earlier.is_none(), "{name} in two log dirs");
+            }
+        }
+    }
+    found
+}
+
+/// Partition -> log dir as DescribeLogDirs reports them, and each dir's
+/// total bytes.
+fn described(port: u16) -> (BTreeMap<String, PathBuf>, BTreeMap<PathBuf, i64>) {
+    let response = RawClient::connect(port)
+        .call(&DescribeLogDirsRequest::default().with_topics(None), 4)
+        .expect("DescribeLogDirs answered");
+    let mut partitions = BTreeMap::new();
+    let mut totals = BTreeMap::new();
+    for result in &response.results {
+        assert_eq!(result.error_code, 0);
+        let dir = PathBuf::from(result.log_dir.as_str());
+        totals.insert(dir.clone(), result.total_bytes);
+        for t in &result.topics {
+            for p in &t.partitions {
+                partitions.insert(format!("{}-{}", t.name.0, p.partition_index), dir.clone());
+            }
+        }
+    }
+    (partitions, totals)
+}
+
+/// The keys and values of `dir`'s meta.properties.
+fn meta_properties(dir: &Path) -> BTreeMap<String, String> {
+    std::fs::read_to_string(dir.join("meta.properties"))
+        .expect("each log dir has meta.properties")
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn canonical(dirs: &[PathBuf]) -> Vec<PathBuf> {
+    dirs.iter()
+        .map(|d| std::fs::canonicalize(d).expect("log dir exists"))
+        .collect()
+}
+
+fn log_end(bootstrap: &str, topic: &str, partition: i32) -> i64 {
+    let c: BaseConsumer = client_config(bootstrap).create().expect("consumer");
+    c.fetch_watermarks(topic, partition, Duration::from_secs(10))
+        .expect("ListOffsets")
+        .1
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partitions_spread_over_the_log_dirs_and_stay_in_theirs_across_a_restart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dirs = vec![tmp.path().join("disk-a"), tmp.path().join("disk-b")];
+    let list = format!("log.dirs={},{}", dirs[0].display(), dirs[1].display());
+    let mut broker = BrokerProcess::start(&[&list]);
+    let bs = broker.bootstrap();
+    create_topic(&bs, "spread", 4, &[]).await;
+    create_topic(&bs, "other", 3, &[]).await;
+    produce_values(&bs, "spread", 0..40, 4).await;
+    produce_values(&bs, "other", 0..30, 3).await;
+
+    let placed = on_disk(&dirs, &["spread", "other"]);
+    assert_eq!(placed.len(), 7, "{placed:?}");
+    let in_first = placed.values().filter(|d| **d == dirs[0]).count();
+    assert!(
+        in_first == 3 || in_first == 4,
+        "the fewest-partitions rule spreads 7 partitions 4/3: {placed:?}"
+    );
+    assert!(dirs[0].join("__cluster_metadata-0").is_dir());
+    assert!(!dirs[1].join("__cluster_metadata-0").exists());
+    for dir in &dirs {
+        let checkpoint = std::fs::read_to_string(dir.join("recovery-point-offset-checkpoint"))
+            .expect("each dir has its own checkpoint");
+        for (partition, at) in &placed {
+            let (topic, index) = partition.rsplit_once('-').unwrap();
+            let line = format!("\n{topic} {index} ");
+            assert_eq!(
+                checkpoint.contains(&line),
+                at == dir,
+                "{partition} in {checkpoint}"
+            );
+        }
+    }
+
+    let canonical_dirs = canonical(&dirs);
+    let expected: BTreeMap<String, PathBuf> = placed
+        .iter()
+        .map(|(p, d)| (p.clone(), std::fs::canonicalize(d).unwrap()))
+        .collect();
+    let (reported, totals) = described(broker.port);
+    assert_eq!(totals.keys().cloned().collect::<Vec<_>>(), {
+        let mut sorted = canonical_dirs.clone();
+        sorted.sort();
+        sorted
+    });
+    assert!(totals.values().all(|t| *t > 0), "{totals:?}");
+    let ours: BTreeMap<String, PathBuf> = reported
+        .into_iter()
+        .filter(|(p, _)| expected.contains_key(p))
+        .collect();
+    assert_eq!(ours, expected);
+
+    let out = run_tool(
+        TOPIC_ADMIN,
+        &bs,
+        &[
+            "describe",
+            "--log-dirs",
+            "--topic",
+            "spread",
+            "--output",
+            "json",
+        ],
+        b"",
+    );
+    let json: serde_json::Value = serde_json::from_str(out.ok()).expect("json");
+    let listed = json["brokers"][0]["logDirs"].as_array().expect("logDirs");
+    assert_eq!(listed.len(), 2, "{json}");
+    for dir in listed {
+        let path = Path::new(dir["logDir"].as_str().unwrap());
+        for p in dir["partitions"].as_array().unwrap() {
+            let name = p["partition"].as_str().unwrap();
+            assert_eq!(expected[name], path, "{json}");
+        }
+    }
+
+    broker.stop();
+    let meta: Vec<BTreeMap<String, String>> = dirs.iter().map(|d| meta_properties(d)).collect();
+    for m in &meta {
+        assert_eq!(m["node.id"], "1");
+        assert_eq!(m["version"], "1");
+        assert_eq!(m["directory.id"].len(), 22, "Kafka's Uuid text: {m:?}");
+    }
+    assert_eq!(meta[0]["cluster.id"], meta[1]["cluster.id"]);
+    assert_ne!(meta[0]["directory.id"], meta[1]["directory.id"]);
+    // A directory another cluster wrote is refused, not served.
+    let file = dirs[1].join("meta.properties");
+    let written = std::fs::read_to_string(&file).unwrap();
+    let cluster_line = format!("cluster.id={}", meta[1]["cluster.id"]);
+    std::fs::write(&file, written.replace(&cluster_line, "cluster.id=another")).unwrap();
+    let refused = common::refused_start(std::slice::from_ref(&list));
+    assert!(refused.contains("Invalid cluster.id"), "{refused}");
+    std::fs::write(&file, written).unwrap();
+
+    broker.restart();
+    let bs = broker.bootstrap();
+    assert_eq!(on_disk(&dirs, &["spread", "other"]), placed);
+    let (reported, _) = described(broker.port);
+    let ours: BTreeMap<String, PathBuf> = reported
+        .into_iter()
+        .filter(|(p, _)| expected.contains_key(p))
+        .collect();
+    assert_eq!(ours, expected, "every partition reopened in its own dir");
+    let again: Vec<BTreeMap<String, String>> = dirs.iter().map(|d| meta_properties(d)).collect();
+    assert_eq!(again, meta, "each dir keeps its directory.id");
+    for i in 0..4 {
+        assert_eq!(log_end(&bs, "spread", i), 10);
+    }
+    for i in 0..3 {
+        assert_eq!(log_end(&bs, "other", i), 10);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_metadata_log_lives_in_metadata_log_dir_which_is_locked_too() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b, meta) = (
+        tmp.path().join("a"),
+        tmp.path().join("b"),
+        tmp.path().join("meta"),
+    );
+    let list = format!("log.dirs={},{}", a.display(), b.display());
+    let metadata = format!("metadata.log.dir={}", meta.display());
+    let mut broker = BrokerProcess::start(&[&list, &metadata]);
+    create_topic(&broker.bootstrap(), "kept", 2, &[]).await;
+    produce_values(&broker.bootstrap(), "kept", 0..10, 2).await;
+    assert!(meta.join("__cluster_metadata-0").is_dir());
+    assert!(!a.join("__cluster_metadata-0").exists());
+    assert!(!b.join("__cluster_metadata-0").exists());
+    assert!(
+        on_disk(std::slice::from_ref(&meta), &["kept"]).is_empty(),
+        "no partition in it"
+    );
+
+    // A second broker on the same metadata dir, its log dirs elsewhere.
+    let others = format!(
+        "log.dirs={},{}",
+        tmp.path().join("c").display(),
+        tmp.path().join("d").display()
+    );
+    let refused = common::refused_start(&[others, metadata.clone()]);
+    assert!(refused.contains("Failed to acquire lock"), "{refused}");
+
+    broker.stop();
+    broker.restart();
+    let bs = broker.bootstrap();
+    assert_eq!(log_end(&bs, "kept", 0) + log_end(&bs, "kept", 1), 10);
+}
+
+/// (leader, ISR) of partition 0 of `topic` as the broker on `port` reports them.
+fn leadership(port: u16, topic: &str) -> (i32, Vec<i32>) {
+    let response = RawClient::connect(port)
+        .call(
+            &kafka_protocol::messages::MetadataRequest::default().with_topics(None),
+            12,
+        )
+        .expect("Metadata answered");
+    response
+        .topics
+        .iter()
+        .find(|t| t.name.as_ref().is_some_and(|n| n.0.as_str() == topic))
+        .and_then(|t| t.partitions.iter().find(|p| p.partition_index == 0))
+        .map(|p| (p.leader_id.0, p.isr_nodes.iter().map(|b| b.0).collect()))
+        .unwrap_or((-1, Vec::new()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_io_error_takes_its_log_dir_offline_and_leadership_moves_while_the_other_dir_serves() {
+    use rdkafka::admin::{AdminOptions, NewTopic, TopicReplication};
+    let tmp = tempfile::tempdir().unwrap();
+    let dirs = vec![tmp.path().join("disk-a"), tmp.path().join("disk-b")];
+    let list = format!("log.dirs={},{}", dirs[0].display(), dirs[1].display());
+    let brokers = common::start_cluster_per_node(2, &[], &[&[&list]]);
+    let bs = format!("{},{}", brokers[0].bootstrap(), brokers[1].bootstrap());
+    let admin = common::admin(&brokers[0].bootstrap());
+    let on_1_then_2: &[&[i32]] = &[&[1, 2]];
+    for name in ["victim", "survivor"] {
+        // Small segments: the next appends roll one, and so create a file.
+        let topic = NewTopic::new(name, 1, TopicReplication::Variable(on_1_then_2))
+            .set("segment.bytes", "1024");
+        admin
+            .create_topics([&topic], &AdminOptions::new())
+            .await
+            .unwrap()[0]
+            .as_ref()
+            .expect("created");
+    }
+    produce_values(&bs, "victim", 0..3, 1).await;
+    produce_values(&bs, "survivor", 0..3, 1).await;
+    let placed = on_disk(&dirs, &["victim", "survivor"]);
+    assert_ne!(placed["victim-0"], placed["survivor-0"], "{placed:?}");
+    let failing = placed["victim-0"].clone();
+    assert!(common::wait_until(Duration::from_secs(20), || {
+        leadership(brokers[1].port, "victim") == (1, vec![1, 2])
+    }));
+
+    // The directory goes from under the log: its next roll cannot create
+    // the new segment, an I/O error.
+    std::fs::remove_dir_all(failing.join("victim-0")).unwrap();
+    let big = "x".repeat(400);
+    let p = common::producer(&bs, &[]);
+    for i in 0..6 {
+        p.send(
+            rdkafka::producer::FutureRecord::<(), _>::to("victim").payload(&format!("{i}{big}")),
+            Duration::from_secs(60),
+        )
+        .await
+        .expect("delivered, by broker 2 once leadership moved");
+    }
+    assert!(
+        common::wait_until(Duration::from_secs(30), || {
+            leadership(brokers[1].port, "victim") == (2, vec![2])
+        }),
+        "leadership moved to the other ISR member, broker 1 left the ISR: {:?}",
+        leadership(brokers[1].port, "victim")
+    );
+    let mut client = RawClient::connect(brokers[0].port);
+    let refused = common::produce_raw(
+        &mut client,
+        "victim",
+        0,
+        1,
+        common::record_batch(&["late"], common::NO_PRODUCER),
+    );
+    assert_eq!(
+        refused.error_code,
+        kafka_protocol::error::ResponseError::KafkaStorageError.code()
+    );
+
+    let response = RawClient::connect(brokers[0].port)
+        .call(&DescribeLogDirsRequest::default().with_topics(None), 4)
+        .expect("DescribeLogDirs answered");
+    let failed_name = std::fs::canonicalize(&failing).unwrap();
+    for result in &response.results {
+        let path = PathBuf::from(result.log_dir.as_str());
+        if path == failed_name {
+            assert_eq!(
+                result.error_code, 56,
+                "KAFKA_STORAGE_ERROR for the failed dir"
+            );
+            assert!(result.topics.is_empty());
+        } else {
+            assert_eq!(result.error_code, 0);
+            assert!(result
+                .topics
+                .iter()
+                .any(|t| t.name.0.as_str() == "survivor"));
+        }
+    }
+    assert_eq!(response.results.len(), 2);
+
+    // The other directory goes on serving as before.
+    produce_values(&bs, "survivor", 3..6, 1).await;
+    assert_eq!(leadership(brokers[1].port, "survivor"), (1, vec![1, 2]));
+    assert_eq!(log_end(&brokers[0].bootstrap(), "survivor", 0), 6);
+    assert_eq!(
+        log_end(&bs, "victim", 0),
+        9,
+        "every acknowledged record kept"
+    );
+}
