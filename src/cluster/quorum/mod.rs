@@ -299,13 +299,7 @@ impl Quorum {
     /// an admin client on a CONTROLLER listener (KIP-919).
     pub fn controllers(&self) -> (Option<NodeId>, BTreeMap<NodeId, String>) {
         let metrics = self.raft.metrics().borrow().clone();
-        let membership = metrics.membership_config.membership();
-        let voters: Vec<NodeId> = membership.voter_ids().collect();
-        let addresses = membership
-            .nodes()
-            .filter(|(id, _)| voters.contains(*id))
-            .map(|(id, node)| (*id, node.addr.clone()))
-            .collect();
+        let addresses = voter_addresses(metrics.membership_config.membership());
         (metrics.current_leader, addresses)
     }
 
@@ -438,11 +432,7 @@ impl Quorum {
         };
         let membership = metrics.membership_config.membership();
         let voters: Vec<NodeId> = membership.voter_ids().collect();
-        let voter_addresses = membership
-            .nodes()
-            .filter(|(id, _)| voters.contains(*id))
-            .map(|(id, node)| (*id, node.addr.clone()))
-            .collect();
+        let voter_addresses = voter_addresses(membership);
         Some(QuorumDescription {
             leader_id: me,
             leader_epoch: metrics.current_term,
@@ -452,4 +442,14 @@ impl Quorum {
             voter_addresses,
         })
     }
+}
+
+/// Every voter of `membership` with its CONTROLLER address.
+fn voter_addresses(membership: &openraft::Membership<NodeId, Node>) -> BTreeMap<NodeId, String> {
+    let voters: Vec<NodeId> = membership.voter_ids().collect();
+    membership
+        .nodes()
+        .filter(|(id, _)| voters.contains(*id))
+        .map(|(id, node)| (*id, node.addr.clone()))
+        .collect()
 }
