@@ -1062,6 +1062,33 @@ mod tests {
             .unwrap();
     }
 
+    #[test]
+    fn changes_update_recreate_and_remove_only_the_partitions_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let manager = manager(dir.path(), &["a", "b", "c"]);
+        for topic in ["a", "b", "c"] {
+            append(&manager, topic);
+        }
+        let untouched = manager.partition("a", 0).unwrap();
+        let led_elsewhere = PartitionState {
+            topic_id: manager.partition("b", 0).unwrap().topic_id,
+            replicas: vec![1, 2],
+            leader: 2,
+            leader_epoch: 1,
+            ..state("b")
+        };
+        // "c" deleted and created again: a new id, so a new, empty log.
+        let recreated = state("c");
+        manager.apply_changes(&[led_elsewhere, recreated.clone()], &[]);
+        assert!(!manager.partition("b", 0).unwrap().is_leader());
+        let c = manager.partition("c", 0).unwrap();
+        assert_eq!((c.topic_id, c.high_watermark()), (recreated.topic_id, 0));
+        manager.apply_changes(&[], &[("a".to_string(), 0)]);
+        assert!(manager.partition("a", 0).is_none() && untouched.is_removed());
+        assert!(!dir.path().join("a-0").exists());
+        assert!(dir.path().join("b-0").is_dir());
+    }
+
     /// Lets every task woken so far run (the runtime is single-threaded).
     async fn settle() {
         for _ in 0..10 {
