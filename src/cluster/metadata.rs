@@ -429,12 +429,11 @@ mod tests {
         assert_eq!(before.topics["c"].partitions[0].leader_epoch, 0);
     }
 
+    type Key = (String, i32);
+
     /// (topic, index) of what `after` changes of broker 1's partitions
     /// since `before`.
-    fn changes(
-        before: &MetadataImage,
-        after: &MetadataImage,
-    ) -> (Vec<(String, i32)>, Vec<(String, i32)>) {
+    fn changes(before: &MetadataImage, after: &MetadataImage) -> (Vec<Key>, Vec<Key>) {
         let c = after.hosted_changes(before, 1, &BrokerConfig::default());
         let changed = c
             .changed
