@@ -435,7 +435,7 @@ impl Broker {
             producer_ids: Default::default(),
             transactions,
             applied_epoch: AtomicU64::new(applied_epoch),
-            metadata_apply: parking_lot::Mutex::new(()),
+            metadata_apply: parking_lot::Mutex::new(None),
             authorizer: Authorizer::new(config.authorizer_settings()),
             listener_tls: bound
                 .iter()

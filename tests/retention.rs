@@ -199,3 +199,57 @@ async fn segment_ms_rolls_segments_without_new_writes() {
         vec![0, 1, 2, 3]
     );
 }
+
+/// Legacy AlterConfigs (rdkafka's, the whole set) of one resource.
+async fn alter(
+    bs: &str,
+    resource: rdkafka::admin::ResourceSpecifier<'_>,
+    configs: &[(&str, &str)],
+) {
+    let mut alter = rdkafka::admin::AlterConfig::new(resource);
+    for (k, v) in configs {
+        alter = alter.set(k, v);
+    }
+    let results = admin(bs)
+        .alter_configs(&[alter], &AdminOptions::new())
+        .await
+        .unwrap();
+    assert!(results[0].is_ok(), "{results:?}");
+}
+
+/// A metadata change reaches only the partitions it changed, and a change
+/// of the broker's dynamic configs reaches them all: a retention set on a
+/// topic, then as the broker's default, applies to logs already open.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_set_later_applies_to_open_logs() {
+    use rdkafka::admin::ResourceSpecifier;
+    let broker = BrokerProcess::start(&["log.retention.check.interval.ms=200"]);
+    let bs = broker.bootstrap();
+    for topic in ["overridden", "defaulted"] {
+        create_topic(&bs, topic, 1, &[("segment.bytes", "2048")]).await;
+        produce_each(&bs, topic, 200, None).await;
+    }
+    let small = [("segment.bytes", "2048"), ("retention.bytes", "4096")];
+    alter(&bs, ResourceSpecifier::Topic("overridden"), &small).await;
+    assert!(
+        wait_until(Duration::from_secs(20), || low_watermark(&bs, "overridden")
+            > 0),
+        "the topic's new retention.bytes must reach its open log"
+    );
+    assert_eq!(
+        low_watermark(&bs, "defaulted"),
+        0,
+        "the other topic keeps everything"
+    );
+    alter(
+        &bs,
+        ResourceSpecifier::Broker(1),
+        &[("log.retention.bytes", "4096")],
+    )
+    .await;
+    assert!(
+        wait_until(Duration::from_secs(20), || low_watermark(&bs, "defaulted")
+            > 0),
+        "the broker's new log.retention.bytes must reach every open log"
+    );
+}

@@ -6,7 +6,9 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::{ApiKey, RequestHeader};
 
 use super::version_errors;
-use crate::cluster::{Controller, ControllerError, MetadataImage, NewTopic, TopicImage};
+use crate::cluster::{
+    Controller, ControllerError, HostedChanges, MetadataImage, NewTopic, TopicImage,
+};
 use crate::config::BrokerConfig;
 use crate::coordinator_records::partition_for;
 use crate::group::{GroupCoordinator, OFFSETS_TOPIC};
@@ -31,8 +33,9 @@ pub struct BrokerContext {
     pub transactions: Arc<TransactionCoordinator>,
     /// The epoch of the last image this broker's partitions were brought in line with.
     pub applied_epoch: AtomicU64,
-    /// Serialises [`BrokerContext::apply_metadata`].
-    pub metadata_apply: parking_lot::Mutex<()>,
+    /// Serialises [`BrokerContext::apply_metadata`], holding what it last
+    /// applied (none before its first pass).
+    pub metadata_apply: parking_lot::Mutex<Option<AppliedImage>>,
     pub authorizer: Authorizer,
     /// The TLS of each TLS client listener, reconfigured when dynamic
     /// configs change its keystore or truststore.
@@ -46,6 +49,28 @@ pub struct BrokerContext {
     pub connections: Arc<crate::server::limits::ConnectionLimits>,
     /// Replication throttles (KIP-73), shared with the replica fetchers.
     pub replication: Arc<ReplicationQuotas>,
+}
+
+/// The image and broker configuration the hosted partitions were last
+/// brought in line with: the next image applies only what differs.
+pub struct AppliedImage {
+    image: Arc<MetadataImage>,
+    config: Arc<BrokerConfig>,
+}
+
+impl AppliedImage {
+    /// What `image` under `config` changes of `node_id`'s partitions since
+    /// this; none when the dynamic broker configs differ, as they can
+    /// change every partition's log config: that takes a full pass.
+    fn changes_to(
+        &self,
+        image: &MetadataImage,
+        config: &BrokerConfig,
+        node_id: i32,
+    ) -> Option<HostedChanges> {
+        (self.config.dynamic_layers() == config.dynamic_layers())
+            .then(|| image.hosted_changes(&self.image, node_id, config))
+    }
 }
 
 impl BrokerContext {
@@ -165,7 +190,7 @@ impl BrokerContext {
         // holding an older image must never apply it after a newer one,
         // or it would close (and delete the directories of) partitions
         // the newer image just created.
-        let _serial = self.metadata_apply.lock();
+        let mut applied = self.metadata_apply.lock();
         let image = self.image();
         let (config, changed) = self.refresh_config(&image);
         if changed {
@@ -175,8 +200,26 @@ impl BrokerContext {
             }
         }
         self.replication.update(&config, &image, self.node_id);
-        let hosted = image.hosted_partitions(self.node_id, &config);
-        self.replicas.apply(&hosted);
+        // Only the topics that changed, unless the broker configs every
+        // partition's log config derives from changed (or nothing was
+        // applied yet): then the one full pass, O(partitions).
+        let changes = applied
+            .as_ref()
+            .and_then(|before| before.changes_to(&image, &config, self.node_id));
+        match changes {
+            Some(mut changes) => {
+                changes.retry_offline(&image, self.replicas.offline_keys(), self.node_id, &config);
+                self.replicas
+                    .apply_changes(&changes.changed, &changes.removed);
+            }
+            None => self
+                .replicas
+                .apply(&image.hosted_partitions(self.node_id, &config)),
+        }
+        *applied = Some(AppliedImage {
+            image: image.clone(),
+            config: config.clone(),
+        });
         self.applied_epoch.fetch_max(image.epoch, Ordering::AcqRel);
         // Coordinators follow the leadership of their internal partitions.
         self.groups.sync_leadership();
@@ -419,5 +462,42 @@ impl RequestContext {
             Ok(api) => version_errors::for_version(api, self.api_version, error).code(),
             Err(()) => error.code(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::cluster::PartitionImage;
+
+    fn image() -> MetadataImage {
+        let mut image = MetadataImage::default();
+        image.insert_topic(TopicImage {
+            name: "t".into(),
+            id: uuid::Uuid::new_v4(),
+            partitions: vec![PartitionImage::new(vec![1]), PartitionImage::new(vec![1])],
+            config: Default::default(),
+            internal: false,
+        });
+        image
+    }
+
+    #[test]
+    fn a_broker_config_change_takes_the_full_pass() {
+        let image = Arc::new(image());
+        let config = Arc::new(BrokerConfig::default());
+        let applied = AppliedImage {
+            image: image.clone(),
+            config: config.clone(),
+        };
+        let same = applied.changes_to(&image, &config, 1);
+        assert_eq!(same, Some(HostedChanges::default()));
+        let retention = BTreeMap::from([("log.retention.ms".to_string(), "1000".to_string())]);
+        let changed = config.with_dynamic(Some(&retention), None);
+        assert_eq!(applied.changes_to(&image, &changed, 1), None);
+        let reloaded = config.with_dynamic(None, None);
+        assert!(applied.changes_to(&image, &reloaded, 1).is_some());
     }
 }

@@ -8,7 +8,7 @@
 //! map of `Arc`s, where a copy is O(1) and a change to one topic copies that
 //! topic and the map's path to it, nothing else.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -225,6 +225,96 @@ impl MetadataImage {
     }
 }
 
+/// What a new image changes of the partitions one broker hosts.
+#[derive(Debug, Default, PartialEq)]
+pub struct HostedChanges {
+    /// Hosted partitions that are new or whose state differs, as the
+    /// replica manager applies them.
+    pub changed: Vec<PartitionState>,
+    /// Partitions hosted before and not any more (topic deleted, replica
+    /// moved away).
+    pub removed: Vec<(String, i32)>,
+}
+
+impl HostedChanges {
+    /// Adds the states of `offline` partitions (whose logs could not be
+    /// opened) still hosted in `image`, so each new image retries them as
+    /// a full pass does.
+    pub fn retry_offline(
+        &mut self,
+        image: &MetadataImage,
+        offline: Vec<(String, i32)>,
+        node_id: i32,
+        broker_config: &BrokerConfig,
+    ) {
+        let mut by_topic: BTreeMap<String, BTreeSet<i32>> = BTreeMap::new();
+        for (topic, index) in offline {
+            by_topic.entry(topic).or_default().insert(index);
+        }
+        for state in &self.changed {
+            if let Some(indexes) = by_topic.get_mut(&state.topic) {
+                indexes.remove(&state.index);
+            }
+        }
+        for (name, indexes) in by_topic {
+            if let Some(topic) = image.topic(&name) {
+                self.changed
+                    .extend(topic.hosted_states(node_id, broker_config, |index, _| {
+                        indexes.contains(&(index as i32))
+                    }));
+            }
+        }
+    }
+}
+
+impl TopicImage {
+    /// The states of this topic's partitions hosted on `node_id` that
+    /// `pick` (index, partition) selects.
+    fn hosted_states<'a>(
+        &'a self,
+        node_id: i32,
+        broker_config: &BrokerConfig,
+        pick: impl Fn(usize, &PartitionImage) -> bool + 'a,
+    ) -> impl Iterator<Item = PartitionState> + 'a {
+        let log_config = self.config.log_config(broker_config);
+        let min_insync_replicas = self.config.min_insync_replicas(broker_config);
+        self.partitions
+            .iter()
+            .enumerate()
+            .filter(move |(index, p)| p.replicas.contains(&node_id) && pick(*index, p))
+            .map(move |(index, p)| PartitionState {
+                topic: self.name.clone(),
+                topic_id: self.id,
+                index: index as i32,
+                replicas: p.replicas.clone(),
+                isr: p.isr.clone(),
+                leader: p.leader,
+                leader_epoch: p.leader_epoch,
+                log_config: log_config.clone(),
+                min_insync_replicas,
+            })
+    }
+
+    /// Indexes of partitions hosted on `node_id` here and not in `now`
+    /// (the same topic in a later image, `None` once deleted).
+    fn no_longer_hosted<'a>(
+        &'a self,
+        now: Option<&'a TopicImage>,
+        node_id: i32,
+    ) -> impl Iterator<Item = (String, i32)> + 'a {
+        self.partitions
+            .iter()
+            .enumerate()
+            .filter(move |(index, p)| {
+                let still = now
+                    .and_then(|t| t.partitions.get(*index))
+                    .is_some_and(|p| p.replicas.contains(&node_id));
+                p.replicas.contains(&node_id) && !still
+            })
+            .map(|(index, _)| (self.name.clone(), index as i32))
+    }
+}
+
 impl MetadataImage {
     /// The partitions with a replica on `node_id`, as the replica manager applies them.
     pub fn hosted_partitions(
@@ -234,27 +324,55 @@ impl MetadataImage {
     ) -> Vec<PartitionState> {
         self.topics
             .values()
-            .flat_map(|topic| {
-                let log_config = topic.config.log_config(broker_config);
-                let min_insync_replicas = topic.config.min_insync_replicas(broker_config);
-                topic
-                    .partitions
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, p)| p.replicas.contains(&node_id))
-                    .map(move |(index, p)| PartitionState {
-                        topic: topic.name.clone(),
-                        topic_id: topic.id,
-                        index: index as i32,
-                        replicas: p.replicas.clone(),
-                        isr: p.isr.clone(),
-                        leader: p.leader,
-                        leader_epoch: p.leader_epoch,
-                        log_config: log_config.clone(),
-                        min_insync_replicas,
-                    })
-            })
+            .flat_map(|topic| topic.hosted_states(node_id, broker_config, |_, _| true))
             .collect()
+    }
+
+    /// What changed for `node_id`'s partitions since `before`, both under
+    /// the same `broker_config` (a change of broker configs can change
+    /// every partition's log config: apply [`Self::hosted_partitions`]
+    /// then). A topic the change did not touch is still the one `before`
+    /// holds, so this is O(topics) plus the partitions of changed topics,
+    /// where a full pass is O(partitions).
+    pub fn hosted_changes(
+        &self,
+        before: &MetadataImage,
+        node_id: i32,
+        broker_config: &BrokerConfig,
+    ) -> HostedChanges {
+        let mut changes = HostedChanges::default();
+        for (name, topic) in &self.topics {
+            let old = before.topics.get(name);
+            if old.is_some_and(|old| Arc::ptr_eq(old, topic) || old == topic) {
+                continue;
+            }
+            match old {
+                // Only the partitions that differ: the log config is the same.
+                Some(old) if old.id == topic.id && old.config == topic.config => {
+                    changes.changed.extend(topic.hosted_states(
+                        node_id,
+                        broker_config,
+                        |index, p| old.partitions.get(index) != Some(p),
+                    ));
+                }
+                // New, re-created (the replica manager starts a new id
+                // empty) or reconfigured: every hosted partition.
+                _ => changes
+                    .changed
+                    .extend(topic.hosted_states(node_id, broker_config, |_, _| true)),
+            }
+            if let Some(old) = old {
+                changes
+                    .removed
+                    .extend(old.no_longer_hosted(Some(topic), node_id));
+            }
+        }
+        for (name, old) in &before.topics {
+            if !self.topics.contains_key(name) {
+                changes.removed.extend(old.no_longer_hosted(None, node_id));
+            }
+        }
+        changes
     }
 }
 
@@ -309,6 +427,115 @@ mod tests {
         assert_eq!(after.topics["b"].partitions[0].leader_epoch, 1);
         assert_eq!(after.topics["c"].partitions[0].leader_epoch, 1);
         assert_eq!(before.topics["c"].partitions[0].leader_epoch, 0);
+    }
+
+    type Key = (String, i32);
+
+    /// (topic, index) of what `after` changes of broker 1's partitions
+    /// since `before`.
+    fn changes(before: &MetadataImage, after: &MetadataImage) -> (Vec<Key>, Vec<Key>) {
+        let c = after.hosted_changes(before, 1, &BrokerConfig::default());
+        let changed = c
+            .changed
+            .iter()
+            .map(|s| (s.topic.clone(), s.index))
+            .collect();
+        (changed, c.removed)
+    }
+
+    fn key(topic: &str, index: i32) -> (String, i32) {
+        (topic.to_string(), index)
+    }
+
+    #[test]
+    fn an_unchanged_topic_changes_no_partition() {
+        let before = image();
+        let mut after = before.clone();
+        after.topic_mut("b").unwrap().partitions[0].isr = vec![2];
+        assert_eq!(changes(&before, &before.clone()), (vec![], vec![]));
+        // b is not hosted on 1; a and c are untouched.
+        assert_eq!(changes(&before, &after), (vec![], vec![]));
+        // An equal copy (an image from a snapshot) compares by content.
+        let mut copied = before.clone();
+        copied.insert_topic(TopicImage::clone(&before.topics["a"]));
+        assert_eq!(changes(&before, &copied), (vec![], vec![]));
+    }
+
+    #[test]
+    fn a_changed_isr_or_leader_changes_that_partition_only() {
+        let before = image();
+        let mut after = before.clone();
+        after.topic_mut("a").unwrap().partitions[1].isr = vec![2];
+        assert_eq!(changes(&before, &after), (vec![key("a", 1)], vec![]));
+        let mut after = before.clone();
+        let p = &mut after.topic_mut("c").unwrap().partitions[0];
+        p.leader = 1;
+        p.leader_epoch += 1;
+        let c = after.hosted_changes(&before, 1, &BrokerConfig::default());
+        assert_eq!((c.changed[0].leader, c.changed[0].leader_epoch), (1, 1));
+        assert_eq!(changes(&before, &after), (vec![key("c", 0)], vec![]));
+    }
+
+    #[test]
+    fn a_removed_topic_or_replica_removes_its_partitions() {
+        let before = image();
+        let mut after = before.clone();
+        after.topics.remove("a");
+        assert_eq!(
+            changes(&before, &after),
+            (vec![], vec![key("a", 0), key("a", 1)])
+        );
+        let mut after = before.clone();
+        after.topic_mut("c").unwrap().partitions[0].replicas = vec![3, 2];
+        assert_eq!(changes(&before, &after), (vec![], vec![key("c", 0)]));
+    }
+
+    #[test]
+    fn a_new_recreated_or_reconfigured_topic_changes_all_its_partitions() {
+        let before = image();
+        let mut after = before.clone();
+        after.insert_topic(topic("d", &[&[1], &[2], &[1]]));
+        assert_eq!(
+            changes(&before, &after),
+            (vec![key("d", 0), key("d", 2)], vec![])
+        );
+        // Re-created with one partition: a new id for 0, 1 removed.
+        let mut after = before.clone();
+        after.insert_topic(topic("a", &[&[1, 2]]));
+        assert_eq!(
+            changes(&before, &after),
+            (vec![key("a", 0)], vec![key("a", 1)])
+        );
+        let c = after.hosted_changes(&before, 1, &BrokerConfig::default());
+        assert_eq!(c.changed[0].topic_id, after.topics["a"].id);
+        let mut after = before.clone();
+        after
+            .topic_mut("a")
+            .unwrap()
+            .config
+            .set("retention.ms".into(), "1000".into())
+            .unwrap();
+        assert_eq!(
+            changes(&before, &after),
+            (vec![key("a", 0), key("a", 1)], vec![])
+        );
+    }
+
+    #[test]
+    fn offline_partitions_are_retried_once() {
+        let before = image();
+        let mut after = before.clone();
+        after.topic_mut("a").unwrap().partitions[0].isr = vec![2];
+        let config = BrokerConfig::default();
+        let mut c = after.hosted_changes(&before, 1, &config);
+        let offline = vec![key("a", 0), key("c", 0), key("gone", 0)];
+        c.retry_offline(&after, offline, 1, &config);
+        let changed: Vec<_> = c
+            .changed
+            .iter()
+            .map(|s| (s.topic.clone(), s.index))
+            .collect();
+        assert_eq!(changed, vec![key("a", 0), key("c", 0)]);
     }
 
     #[test]

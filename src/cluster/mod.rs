@@ -16,4 +16,6 @@ pub use controller::{
     Controller, ControllerCommand, ControllerError, MetadataLoadError, NewTopic,
     UserScramAlteration,
 };
-pub use metadata::{BrokerEndpoint, BrokerRegistration, MetadataImage, PartitionImage, TopicImage};
+pub use metadata::{
+    BrokerEndpoint, BrokerRegistration, HostedChanges, MetadataImage, PartitionImage, TopicImage,
+};

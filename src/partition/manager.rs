@@ -265,7 +265,6 @@ impl ReplicaManager {
     /// partitions (and stray directories) no longer hosted here.
     pub fn apply(&self, hosted: &[PartitionState]) {
         let mut applied_before = self.apply_lock.lock();
-        let mut removed_any = false;
         // Borrowed from `hosted`: every metadata change comes here, and
         // copying each hosted partition's topic name only to find that
         // none is gone cost one allocation per partition each time.
@@ -273,8 +272,72 @@ impl ReplicaManager {
             .iter()
             .map(|state| (state.topic.as_str(), state.index))
             .collect();
+        let mut removed_any = self.bring_in(hosted);
+        {
+            let mut offline = self.offline.write();
+            let before = offline.len();
+            offline.retain(|(topic, index), _| wanted.contains(&(topic.as_str(), *index)));
+            removed_any |= offline.len() < before;
+        }
+        let gone: Vec<Arc<Partition>> =
+            self.partitions_where(|p| !wanted.contains(&(p.topic.as_str(), p.index)));
+        for partition in gone {
+            self.remove_partition(&partition);
+            removed_any = true;
+        }
+        if removed_any || !*applied_before {
+            self.placement
+                .write()
+                .retain(|(topic, index), _| wanted.contains(&(topic.as_str(), *index)));
+            self.remove_stray_dirs();
+            let placement = self.placement.read();
+            for (at, dir) in self.dirs.iter().enumerate() {
+                for checkpoint in dir.checkpoints() {
+                    let kept = checkpoint.retain(|topic, index| {
+                        placement.get(&(topic.to_string(), index)) == Some(&at)
+                    });
+                    if let Err(e) = kept {
+                        tracing::error!(path = %checkpoint.path().display(), error = %e, "cannot drop checkpoint entries of partitions no longer hosted");
+                    }
+                }
+            }
+        }
+        *applied_before = true;
+    }
+
+    /// Applies what one metadata change did to the partitions hosted
+    /// here, after a full [`ReplicaManager::apply`]: `changed` as there,
+    /// and `removed` closed and deleted with their files and checkpoint
+    /// entries. Partitions offline are retried too, as a full pass would,
+    /// when `changed` holds them (the caller adds their states).
+    pub fn apply_changes(&self, changed: &[PartitionState], removed: &[(String, i32)]) {
+        let _serial = self.apply_lock.lock();
+        self.bring_in(changed);
+        for (topic, index) in removed {
+            if let Some(partition) = self.partition(topic, *index) {
+                self.remove_partition(&partition);
+            } else if self
+                .offline
+                .write()
+                .remove(&(topic.clone(), *index))
+                .is_some()
+            {
+                self.remove_dir(topic, *index);
+            }
+        }
+    }
+
+    /// The partitions offline here, to retry with the next image.
+    pub fn offline_keys(&self) -> Vec<(String, i32)> {
+        self.offline.read().keys().cloned().collect()
+    }
+
+    /// Updates the partitions of `states` that are open and opens the
+    /// others; whether it removed one (a topic re-created under its name).
+    fn bring_in(&self, states: &[PartitionState]) -> bool {
+        let mut removed_any = false;
         let mut to_open = Vec::new();
-        for state in hosted {
+        for state in states {
             let existing = self.partition(&state.topic, state.index);
             match existing {
                 Some(partition) if partition.topic_id == state.topic_id => partition.update(state),
@@ -393,36 +456,7 @@ impl ReplicaManager {
         for (reason, partitions) in newly_offline {
             tracing::error!(count = partitions.len(), first = %partitions[0], %reason, "cannot open partitions: offline, requests for them answer KAFKA_STORAGE_ERROR");
         }
-        {
-            let mut offline = self.offline.write();
-            let before = offline.len();
-            offline.retain(|(topic, index), _| wanted.contains(&(topic.as_str(), *index)));
-            removed_any |= offline.len() < before;
-        }
-        let gone: Vec<Arc<Partition>> =
-            self.partitions_where(|p| !wanted.contains(&(p.topic.as_str(), p.index)));
-        for partition in gone {
-            self.remove_partition(&partition);
-            removed_any = true;
-        }
-        if removed_any || !*applied_before {
-            self.placement
-                .write()
-                .retain(|(topic, index), _| wanted.contains(&(topic.as_str(), *index)));
-            self.remove_stray_dirs();
-            let placement = self.placement.read();
-            for (at, dir) in self.dirs.iter().enumerate() {
-                for checkpoint in dir.checkpoints() {
-                    let kept = checkpoint.retain(|topic, index| {
-                        placement.get(&(topic.to_string(), index)) == Some(&at)
-                    });
-                    if let Err(e) = kept {
-                        tracing::error!(path = %checkpoint.path().display(), error = %e, "cannot drop checkpoint entries of partitions no longer hosted");
-                    }
-                }
-            }
-        }
-        *applied_before = true;
+        removed_any
     }
 
     /// Marks a partition offline; whether that is news (it was online, or
@@ -1026,6 +1060,33 @@ mod tests {
         manager
             .append_to(&p, &crate::log::tests::one("v", now_ms()))
             .unwrap();
+    }
+
+    #[test]
+    fn changes_update_recreate_and_remove_only_the_partitions_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let manager = manager(dir.path(), &["a", "b", "c"]);
+        for topic in ["a", "b", "c"] {
+            append(&manager, topic);
+        }
+        let untouched = manager.partition("a", 0).unwrap();
+        let led_elsewhere = PartitionState {
+            topic_id: manager.partition("b", 0).unwrap().topic_id,
+            replicas: vec![1, 2],
+            leader: 2,
+            leader_epoch: 1,
+            ..state("b")
+        };
+        // "c" deleted and created again: a new id, so a new, empty log.
+        let recreated = state("c");
+        manager.apply_changes(&[led_elsewhere, recreated.clone()], &[]);
+        assert!(!manager.partition("b", 0).unwrap().is_leader());
+        let c = manager.partition("c", 0).unwrap();
+        assert_eq!((c.topic_id, c.high_watermark()), (recreated.topic_id, 0));
+        manager.apply_changes(&[], &[("a".to_string(), 0)]);
+        assert!(manager.partition("a", 0).is_none() && untouched.is_removed());
+        assert!(!dir.path().join("a-0").exists());
+        assert!(dir.path().join("b-0").is_dir());
     }
 
     /// Lets every task woken so far run (the runtime is single-threaded).
