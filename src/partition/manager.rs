@@ -1648,4 +1648,110 @@ mod tests {
             .unwrap();
         assert_eq!(result, Err(ResponseError::UnknownTopicOrPartition));
     }
+
+    fn two_dirs(a: &Path, b: &Path) -> Arc<ReplicaManager> {
+        let locks = vec![
+            DataDirLock::acquire(a).unwrap(),
+            DataDirLock::acquire(b).unwrap(),
+        ];
+        Arc::new(ReplicaManager::open(locks, 1).unwrap())
+    }
+
+    #[test]
+    fn a_moved_replica_serves_from_its_new_dir_and_is_found_there_at_restart() {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let t = state("t");
+        let manager = two_dirs(a.path(), b.path());
+        manager.apply(std::slice::from_ref(&t));
+        for _ in 0..3 {
+            append(&manager, "t");
+        }
+        let p = manager.partition("t", 0).unwrap();
+        assert!(a.path().join("t-0").is_dir(), "the first dir on a tie");
+        // Without a runtime the move runs in place.
+        manager.alter_log_dir("t", 0, 1).unwrap();
+        assert!(!a.path().join("t-0").exists());
+        assert!(b.path().join("t-0").is_dir());
+        assert!(manager.moves.lock().is_empty());
+        assert!(Arc::ptr_eq(&p, &manager.partition("t", 0).unwrap()));
+        assert_eq!(p.log_end_offset(), 3);
+        append(&manager, "t");
+        assert_eq!(p.log_end_offset(), 4);
+        let by_dir = manager.log_dirs();
+        assert!(by_dir[0].2.is_empty());
+        assert_eq!(by_dir[1].2.len(), 1);
+        assert_eq!(manager.dirs[0].high_watermarks.get("t", 0), None);
+        assert_eq!(manager.dirs[1].high_watermarks.get("t", 0), Some(3));
+        // Asking again for where it is changes nothing.
+        manager.alter_log_dir("t", 0, 1).unwrap();
+        assert!(manager.moves.lock().is_empty());
+        manager.shutdown();
+        drop((p, manager));
+
+        let manager = two_dirs(a.path(), b.path());
+        manager.apply(&[t]);
+        assert_eq!(manager.partition("t", 0).unwrap().log_end_offset(), 4);
+        assert!(!a.path().join("t-0").exists());
+        assert_eq!(manager.log_dirs()[1].2.len(), 1);
+    }
+
+    #[test]
+    fn a_partition_not_hosted_yet_is_created_in_the_dir_asked_for() {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let manager = two_dirs(a.path(), b.path());
+        manager.alter_log_dir("later", 0, 1).unwrap();
+        manager.apply(&[state("later")]);
+        assert!(b.path().join("later-0").is_dir());
+        assert!(!a.path().join("later-0").exists());
+    }
+
+    #[test]
+    fn log_dirs_are_named_by_their_configured_or_canonical_path() {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let manager = two_dirs(a.path(), b.path());
+        let canonical = std::fs::canonicalize(b.path()).unwrap();
+        assert_eq!(
+            manager.log_dir_index(&canonical.display().to_string()),
+            Some(1)
+        );
+        assert_eq!(
+            manager.log_dir_index(&a.path().display().to_string()),
+            Some(0)
+        );
+        let elsewhere = a.path().join("elsewhere");
+        assert_eq!(
+            manager.log_dir_index(&elsewhere.display().to_string()),
+            None
+        );
+    }
+
+    #[test]
+    fn only_files_changed_since_the_first_copy_are_copied_again() {
+        let (src, dst) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let old = SystemTime::now() - Duration::from_secs(60);
+        for name in ["closed", "active", "gone"] {
+            std::fs::write(src.path().join(name), name).unwrap();
+            File::options()
+                .write(true)
+                .open(src.path().join(name))
+                .unwrap()
+                .set_modified(old)
+                .unwrap();
+        }
+        std::fs::write(src.path().join("fresh"), "fresh").unwrap();
+        let mut copied = HashMap::new();
+        copy_changed(src.path(), dst.path(), &mut copied).unwrap();
+        assert_eq!(copied.len(), 3, "a file written this second is not trusted");
+        // Same length and mtime, new content: an untouched old file is
+        // trusted, so "closed" shows what would be copied again.
+        std::fs::write(dst.path().join("closed"), "CLOSED").unwrap();
+        std::fs::write(src.path().join("active"), "active+more").unwrap();
+        std::fs::remove_file(src.path().join("gone")).unwrap();
+        copy_changed(src.path(), dst.path(), &mut copied).unwrap();
+        let read = |name: &str| std::fs::read_to_string(dst.path().join(name)).unwrap();
+        assert_eq!(read("closed"), "CLOSED", "not copied again");
+        assert_eq!(read("active"), "active+more");
+        assert_eq!(read("fresh"), "fresh");
+        assert!(!dst.path().join("gone").exists());
+    }
 }
