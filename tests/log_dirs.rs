@@ -479,3 +479,61 @@ async fn a_move_left_half_done_by_a_crash_is_cleaned_up_at_start() {
     assert_eq!(on_disk(&dirs, &["kept"])["kept-0"], was);
     assert_eq!(log_end(&bs, "kept", 0), 10);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reassignment_plans_log_dirs_move_the_replicas_to_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dirs = vec![tmp.path().join("disk-a"), tmp.path().join("disk-b")];
+    let list = format!("log.dirs={},{}", dirs[0].display(), dirs[1].display());
+    let broker = BrokerProcess::start(&[&list]);
+    let bs = broker.bootstrap();
+    create_topic(&bs, "planned", 1, &[]).await;
+    produce_values(&bs, "planned", 0..20, 1).await;
+    let was = on_disk(&dirs, &["planned"])["planned-0"].clone();
+    let other = dirs.iter().find(|d| **d != was).unwrap().clone();
+    let plan = tmp.path().join("plan.json");
+    std::fs::write(
+        &plan,
+        serde_json::json!({"version": 1, "partitions": [
+            {"topic": "planned", "partition": 0, "replicas": [1], "log_dirs": [other]}
+        ]})
+        .to_string(),
+    )
+    .unwrap();
+    let plan_arg = plan.display().to_string();
+    let execute = [
+        "reassign",
+        "--execute",
+        "--reassignment-json-file",
+        &plan_arg,
+    ];
+    let out = run_tool(TOPIC_ADMIN, &bs, &execute, b"");
+    out.ok();
+    assert!(
+        common::wait_until(Duration::from_secs(30), || {
+            on_disk(&dirs, &["planned"]).get("planned-0") == Some(&other)
+                && move_leftovers(&dirs).is_empty()
+        }),
+        "{:?}",
+        on_disk(&dirs, &["planned"])
+    );
+    assert_eq!(log_end(&bs, "planned", 0), 20);
+
+    // A directory the broker does not have is named in the error.
+    let unknown = tmp.path().join("disk-c");
+    std::fs::write(
+        &plan,
+        serde_json::json!({"version": 1, "partitions": [
+            {"topic": "planned", "partition": 0, "replicas": [1], "log_dirs": [unknown]}
+        ]})
+        .to_string(),
+    )
+    .unwrap();
+    let out = run_tool(TOPIC_ADMIN, &bs, &execute, b"");
+    assert_ne!(out.code, Some(0));
+    assert!(
+        out.stderr.contains("planned-0 on broker 1: LogDirNotFound"),
+        "{}",
+        out.stderr
+    );
+}
