@@ -1754,4 +1754,33 @@ mod tests {
         assert_eq!(read("fresh"), "fresh");
         assert!(!dst.path().join("gone").exists());
     }
+
+    #[test]
+    fn a_replica_being_moved_is_a_future_replica_of_its_target_dir() {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let manager = two_dirs(a.path(), b.path());
+        manager.apply(&[state("t")]);
+        let future = manager.future_dir(1, "t", 0);
+        std::fs::create_dir(&future).unwrap();
+        std::fs::write(future.join("00000000000000000000.log"), [0u8; 100]).unwrap();
+        manager.moves.lock().insert(
+            ("t".to_string(), 0),
+            Move {
+                target: 1,
+                future: future.clone(),
+            },
+        );
+        let futures = manager.future_replicas();
+        assert_eq!(futures.len(), 1);
+        assert_eq!(
+            (futures[0].0, futures[0].1.topic.as_str(), futures[0].2),
+            (1, "t", 100)
+        );
+        // Not a leftover while its move runs.
+        manager.remove_stray_dirs();
+        assert!(future.is_dir());
+        manager.moves.lock().clear();
+        manager.remove_stray_dirs();
+        assert!(!future.exists());
+    }
 }
