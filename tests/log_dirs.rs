@@ -439,7 +439,11 @@ async fn alter_replica_log_dirs_moves_a_replica_with_its_records_to_another_dir(
 
     // A partition not hosted yet goes where it was asked for when it
     // arrives, though the fewest-partitions rule would choose the other dir.
-    assert_eq!(alter_log_dir(broker.port, "later", &other, 1), 0);
+    assert_eq!(
+        alter_log_dir(broker.port, "later", &other, 1),
+        9,
+        "REPLICA_NOT_AVAILABLE, and remembered"
+    );
     create_topic(&bs, "later", 1, &[]).await;
     assert_eq!(on_disk(&dirs, &["later"])["later-0"], other);
 

@@ -124,7 +124,7 @@ pub struct ReplicaMove {
 
 /// Sends AlterReplicaLogDirs to each broker `moves` names, for its
 /// replicas; the broker moves them in the background (a replica it does
-/// not host yet is created there). Any replica refused is an error naming
+/// not host yet is created there when it arrives). Any replica refused is an error naming
 /// it, its broker and Kafka's error; the others are moving all the same.
 pub async fn alter(settings: &ClientSettings, moves: &[ReplicaMove]) -> Result<()> {
     let mut by_broker: BTreeMap<i32, BTreeMap<&str, BTreeMap<&str, Vec<i32>>>> = BTreeMap::new();
@@ -169,7 +169,15 @@ pub async fn alter(settings: &ClientSettings, moves: &[ReplicaMove]) -> Result<(
         let mut connection = Connection::to_address(settings, address).await?;
         let response = connection.call(&request, 1).await?;
         for topic in &response.results {
-            for p in topic.partitions.iter().filter(|p| p.error_code != 0) {
+            // As Kafka's tool: a replica its broker has not created yet
+            // goes to the directory when it is.
+            let replica_not_available =
+                kafka_protocol::error::ResponseError::ReplicaNotAvailable.code();
+            let failed = topic
+                .partitions
+                .iter()
+                .filter(|p| p.error_code != 0 && p.error_code != replica_not_available);
+            for p in failed {
                 let error = kafka_protocol::error::ResponseError::try_from_code(p.error_code)
                     .map_or_else(|| p.error_code.to_string(), |e| format!("{e:?}"));
                 refused.push(format!(

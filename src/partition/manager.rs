@@ -596,7 +596,8 @@ impl ReplicaManager {
 
     /// AlterReplicaLogDirs for one partition: moves its replica to log
     /// directory `at` in the background, as Kafka's future replica does.
-    /// A partition not hosted yet is created there when it arrives.
+    /// A partition not hosted yet is created there when it arrives
+    /// (answered REPLICA_NOT_AVAILABLE now).
     pub fn alter_log_dir(
         self: &Arc<Self>,
         topic: &str,
@@ -611,8 +612,11 @@ impl ReplicaManager {
             if self.offline.read().contains_key(&key) {
                 return Err(ResponseError::KafkaStorageError);
             }
+            // Remembered for when it arrives, and REPLICA_NOT_AVAILABLE
+            // meanwhile, as Kafka answers (its reassignment tool takes that
+            // as "not created yet").
             self.preferred.lock().insert(key, at);
-            return Ok(());
+            return Err(ResponseError::ReplicaNotAvailable);
         };
         let current = self.placement.read().get(&key).copied();
         let mut moves = self.moves.lock();
@@ -1699,7 +1703,10 @@ mod tests {
     fn a_partition_not_hosted_yet_is_created_in_the_dir_asked_for() {
         let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
         let manager = two_dirs(a.path(), b.path());
-        manager.alter_log_dir("later", 0, 1).unwrap();
+        assert_eq!(
+            manager.alter_log_dir("later", 0, 1),
+            Err(ResponseError::ReplicaNotAvailable)
+        );
         manager.apply(&[state("later")]);
         assert!(b.path().join("later-0").is_dir());
         assert!(!a.path().join("later-0").exists());
