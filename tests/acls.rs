@@ -1002,6 +1002,22 @@ async fn creation_configs_and_cluster_operations_need_their_acls() {
         .expect("describe log dirs");
     assert_eq!(dirs.error_code, CLUSTER_AUTHORIZATION_FAILED);
     assert!(dirs.results.is_empty());
+    let alter_dirs = AlterReplicaLogDirsRequest::default().with_dirs(vec![
+        kafka_protocol::messages::alter_replica_log_dirs_request::AlterReplicaLogDir::default()
+            .with_path(s("/nowhere"))
+            .with_topics(vec![
+                kafka_protocol::messages::alter_replica_log_dirs_request::AlterReplicaLogDirTopic::default()
+                    .with_name(name("t"))
+                    .with_partitions(vec![0]),
+            ]),
+    ]);
+    let moved = RawClient::connect(port)
+        .call(&alter_dirs, 2)
+        .expect("alter replica log dirs");
+    assert_eq!(
+        moved.results[0].partitions[0].error_code, CLUSTER_AUTHORIZATION_FAILED,
+        "before the unknown dir is looked at"
+    );
     // Requests only brokers make need CLUSTER_ACTION.
     assert_eq!(fetch_as_replica(port, "t", 2), TOPIC_AUTHORIZATION_FAILED);
     assert_eq!(fetch(port, "t").0, 0, "a consumer still reads");

@@ -223,6 +223,7 @@ fn decode_body(
         AlterClientQuotas => AlterClientQuotasRequest,
         AlterConfigs => AlterConfigsRequest,
         AlterPartitionReassignments => AlterPartitionReassignmentsRequest,
+        AlterReplicaLogDirs => AlterReplicaLogDirsRequest,
         AlterUserScramCredentials => AlterUserScramCredentialsRequest,
         ApiVersions => ApiVersionsRequest,
         ConsumerGroupDescribe => ConsumerGroupDescribeRequest,

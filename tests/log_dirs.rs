@@ -4,7 +4,8 @@
 //! directory with the partitions in it, and a restart finds each partition
 //! in the directory it was placed in. Each directory has Kafka's
 //! meta.properties with its own `directory.id`; one another cluster wrote
-//! is refused.
+//! is refused. AlterReplicaLogDirs moves a replica to another of the
+//! broker's directories.
 
 mod common;
 
@@ -12,8 +13,15 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::{client_config, create_topic, produce_values, run_tool, BrokerProcess, RawClient};
-use kafka_protocol::messages::DescribeLogDirsRequest;
+use common::{
+    client_config, create_topic, produce_values, read_from_start, run_tool, BrokerProcess,
+    RawClient,
+};
+use kafka_protocol::messages::alter_replica_log_dirs_request::{
+    AlterReplicaLogDir, AlterReplicaLogDirTopic,
+};
+use kafka_protocol::messages::{AlterReplicaLogDirsRequest, DescribeLogDirsRequest, TopicName};
+use kafka_protocol::protocol::StrBytes;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 
 const TOPIC_ADMIN: &str = env!("CARGO_BIN_EXE_topic-admin");
@@ -342,5 +350,194 @@ async fn an_io_error_takes_its_log_dir_offline_and_leadership_moves_while_the_ot
         log_end(&bs, "victim", 0),
         9,
         "every acknowledged record kept"
+    );
+}
+
+/// AlterReplicaLogDirs for partition 0 of `topic` to `dir`: its error code.
+fn alter_log_dir(port: u16, topic: &str, dir: &Path, version: i16) -> i16 {
+    let request =
+        AlterReplicaLogDirsRequest::default().with_dirs(vec![AlterReplicaLogDir::default()
+            .with_path(StrBytes::from_string(dir.display().to_string()))
+            .with_topics(vec![AlterReplicaLogDirTopic::default()
+                .with_name(TopicName(StrBytes::from_string(topic.to_string())))
+                .with_partitions(vec![0])])]);
+    let response = RawClient::connect(port)
+        .call(&request, version)
+        .expect("AlterReplicaLogDirs answered");
+    assert_eq!(response.results.len(), 1);
+    assert_eq!(response.results[0].topic_name.0.as_str(), topic);
+    assert_eq!(response.results[0].partitions.len(), 1);
+    response.results[0].partitions[0].error_code
+}
+
+/// Entries of the log dirs that are not a partition's or the broker's own:
+/// a move's `-future` or `-delete` leftovers.
+fn move_leftovers(dirs: &[PathBuf]) -> Vec<String> {
+    dirs.iter()
+        .flat_map(|d| std::fs::read_dir(d).unwrap())
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .filter(|n| n.ends_with("-future") || n.ends_with("-delete"))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alter_replica_log_dirs_moves_a_replica_with_its_records_to_another_dir() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dirs = vec![tmp.path().join("disk-a"), tmp.path().join("disk-b")];
+    let list = format!("log.dirs={},{}", dirs[0].display(), dirs[1].display());
+    let mut broker = BrokerProcess::start(&[&list]);
+    let bs = broker.bootstrap();
+    // Small segments: the move copies closed segments and the active one.
+    create_topic(&bs, "moved", 1, &[("segment.bytes", "1024")]).await;
+    for from in (0..100).step_by(10) {
+        produce_values(&bs, "moved", from..from + 10, 1).await;
+    }
+    let was = on_disk(&dirs, &["moved"])["moved-0"].clone();
+    let other = dirs.iter().find(|d| **d != was).unwrap().clone();
+    let segments = std::fs::read_dir(was.join("moved-0"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "log")
+        })
+        .count();
+    assert!(segments > 1, "closed segments to copy: {segments}");
+
+    let unknown = tmp.path().join("not-a-log-dir");
+    assert_eq!(
+        alter_log_dir(broker.port, "moved", &unknown, 1),
+        57,
+        "LOG_DIR_NOT_FOUND"
+    );
+    assert_eq!(alter_log_dir(broker.port, "moved", &other, 2), 0);
+    let canonical_other = std::fs::canonicalize(&other).unwrap();
+    assert!(
+        common::wait_until(Duration::from_secs(30), || {
+            described(broker.port).0.get("moved-0") == Some(&canonical_other)
+                && move_leftovers(&dirs).is_empty()
+        }),
+        "moved: {:?}, leftovers {:?}",
+        described(broker.port).0,
+        move_leftovers(&dirs)
+    );
+    assert_eq!(on_disk(&dirs, &["moved"])["moved-0"], other);
+    assert!(!was.join("moved-0").exists(), "the old replica is deleted");
+    let expected: Vec<String> = (0..100).map(|i| i.to_string()).collect();
+    assert_eq!(read_from_start(&bs, "moved", 100), expected);
+    produce_values(&bs, "moved", 100..110, 1).await;
+    assert_eq!(log_end(&bs, "moved", 0), 110);
+    let checkpoint =
+        |dir: &Path| std::fs::read_to_string(dir.join("replication-offset-checkpoint")).unwrap();
+    assert!(
+        checkpoint(&other).contains("\nmoved 0 "),
+        "{}",
+        checkpoint(&other)
+    );
+
+    // A partition not hosted yet goes where it was asked for when it
+    // arrives, though the fewest-partitions rule would choose the other dir.
+    assert_eq!(
+        alter_log_dir(broker.port, "later", &other, 1),
+        9,
+        "REPLICA_NOT_AVAILABLE, and remembered"
+    );
+    create_topic(&bs, "later", 1, &[]).await;
+    assert_eq!(on_disk(&dirs, &["later"])["later-0"], other);
+
+    broker.stop();
+    assert!(
+        !checkpoint(&was).contains("\nmoved 0 "),
+        "{}",
+        checkpoint(&was)
+    );
+    broker.restart();
+    let bs = broker.bootstrap();
+    assert_eq!(on_disk(&dirs, &["moved"])["moved-0"], other);
+    assert_eq!(log_end(&bs, "moved", 0), 110);
+    let expected: Vec<String> = (0..110).map(|i| i.to_string()).collect();
+    assert_eq!(read_from_start(&bs, "moved", 110), expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_move_left_half_done_by_a_crash_is_cleaned_up_at_start() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dirs = vec![tmp.path().join("disk-a"), tmp.path().join("disk-b")];
+    let list = format!("log.dirs={},{}", dirs[0].display(), dirs[1].display());
+    let mut broker = BrokerProcess::start(&[&list]);
+    let bs = broker.bootstrap();
+    create_topic(&bs, "kept", 1, &[]).await;
+    produce_values(&bs, "kept", 0..10, 1).await;
+    broker.stop();
+    let was = on_disk(&dirs, &["kept"])["kept-0"].clone();
+    let other = dirs.iter().find(|d| **d != was).unwrap().clone();
+    // As a crash before the swap leaves it: a partial copy beside the replica.
+    let future = other.join("kept-0.0123456789abcdef0123456789abcdef-future");
+    std::fs::create_dir(&future).unwrap();
+    std::fs::write(future.join("00000000000000000000.log"), b"partial").unwrap();
+    broker.restart();
+    let bs = broker.bootstrap();
+    assert!(common::wait_until(Duration::from_secs(20), || !future.exists()));
+    assert_eq!(on_disk(&dirs, &["kept"])["kept-0"], was);
+    assert_eq!(log_end(&bs, "kept", 0), 10);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reassignment_plans_log_dirs_move_the_replicas_to_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dirs = vec![tmp.path().join("disk-a"), tmp.path().join("disk-b")];
+    let list = format!("log.dirs={},{}", dirs[0].display(), dirs[1].display());
+    let broker = BrokerProcess::start(&[&list]);
+    let bs = broker.bootstrap();
+    create_topic(&bs, "planned", 1, &[]).await;
+    produce_values(&bs, "planned", 0..20, 1).await;
+    let was = on_disk(&dirs, &["planned"])["planned-0"].clone();
+    let other = dirs.iter().find(|d| **d != was).unwrap().clone();
+    let plan = tmp.path().join("plan.json");
+    std::fs::write(
+        &plan,
+        serde_json::json!({"version": 1, "partitions": [
+            {"topic": "planned", "partition": 0, "replicas": [1], "log_dirs": [other]}
+        ]})
+        .to_string(),
+    )
+    .unwrap();
+    let plan_arg = plan.display().to_string();
+    let execute = [
+        "reassign",
+        "--execute",
+        "--reassignment-json-file",
+        &plan_arg,
+    ];
+    let out = run_tool(TOPIC_ADMIN, &bs, &execute, b"");
+    out.ok();
+    assert!(
+        common::wait_until(Duration::from_secs(30), || {
+            on_disk(&dirs, &["planned"]).get("planned-0") == Some(&other)
+                && move_leftovers(&dirs).is_empty()
+        }),
+        "{:?}",
+        on_disk(&dirs, &["planned"])
+    );
+    assert_eq!(log_end(&bs, "planned", 0), 20);
+
+    // A directory the broker does not have is named in the error.
+    let unknown = tmp.path().join("disk-c");
+    std::fs::write(
+        &plan,
+        serde_json::json!({"version": 1, "partitions": [
+            {"topic": "planned", "partition": 0, "replicas": [1], "log_dirs": [unknown]}
+        ]})
+        .to_string(),
+    )
+    .unwrap();
+    let out = run_tool(TOPIC_ADMIN, &bs, &execute, b"");
+    assert_ne!(out.code, Some(0));
+    assert!(
+        out.stderr.contains("planned-0 on broker 1: LogDirNotFound"),
+        "{}",
+        out.stderr
     );
 }

@@ -78,6 +78,7 @@ async fn every_api_answers_an_empty_request_at_every_version() {
     empty::<DescribeConfigsRequest>(&mut c);
     empty::<AlterConfigsRequest>(&mut c);
     empty::<DescribeLogDirsRequest>(&mut c);
+    empty::<AlterReplicaLogDirsRequest>(&mut c);
     empty::<CreatePartitionsRequest>(&mut c);
     empty::<IncrementalAlterConfigsRequest>(&mut c);
     empty::<DescribeClusterRequest>(&mut c);

@@ -142,6 +142,7 @@ fn api_versions_lists_exactly_the_served_apis() {
         ApiKey::DescribeConfigs,
         ApiKey::AlterConfigs,
         ApiKey::DescribeLogDirs,
+        ApiKey::AlterReplicaLogDirs,
         ApiKey::CreatePartitions,
         ApiKey::IncrementalAlterConfigs,
         ApiKey::DescribeCluster,

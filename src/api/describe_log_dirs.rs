@@ -34,11 +34,13 @@ impl Handler for DescribeLogDirs {
                 .map(|t| (t.topic.0.to_string(), t.partitions))
                 .collect()
         });
+        let futures = broker.replicas.future_replicas();
         let results = broker
             .replicas
             .log_dirs()
             .into_iter()
-            .map(|(dir, failed, partitions)| {
+            .enumerate()
+            .map(|(at, (dir, failed, partitions))| {
                 if failed {
                     // Kafka's answer for an offline log dir: the error, no
                     // partitions, and the volume's bytes unknown.
@@ -48,7 +50,12 @@ impl Handler for DescribeLogDirs {
                         .with_total_bytes(-1)
                         .with_usable_bytes(-1)
                 } else {
-                    describe_dir(&dir, &partitions, wanted.as_deref())
+                    let futures: Vec<(Arc<Partition>, u64)> = futures
+                        .iter()
+                        .filter(|(target, _, _)| *target == at)
+                        .map(|(_, p, copied)| (p.clone(), *copied))
+                        .collect();
+                    describe_dir(&dir, &partitions, &futures, wanted.as_deref())
                 }
             })
             .collect();
@@ -64,19 +71,38 @@ fn display(dir: &Path) -> String {
         .to_string()
 }
 
-/// One log directory: its space and the partitions in it `wanted` names (all when None).
+/// One log directory: its space and the partitions in it `wanted` names
+/// (all when None), with the future replicas being copied into it and
+/// the bytes copied so far.
 fn describe_dir(
     dir: &Path,
     partitions: &[Arc<Partition>],
+    futures: &[(Arc<Partition>, u64)],
     wanted: Option<&[(String, Vec<i32>)]>,
 ) -> DescribeLogDirsResult {
-    let mut topics: BTreeMap<String, Vec<DescribeLogDirsPartition>> = BTreeMap::new();
-    for p in partitions {
-        let included = wanted.is_none_or(|w| {
+    let included = |p: &Partition| {
+        wanted.is_none_or(|w| {
             w.iter()
                 .any(|(t, parts)| *t == p.topic && parts.contains(&p.index))
-        });
-        if included {
+        })
+    };
+    let mut topics: BTreeMap<String, Vec<DescribeLogDirsPartition>> = BTreeMap::new();
+    for (p, copied) in futures {
+        if included(p) {
+            // Kafka's lag of a future replica is how far its log end is
+            // behind the current one's; this copy counts as caught up only
+            // when it takes over, so until then it lags by the whole log.
+            topics.entry(p.topic.clone()).or_default().push(
+                DescribeLogDirsPartition::default()
+                    .with_partition_index(p.index)
+                    .with_partition_size(*copied as i64)
+                    .with_offset_lag(p.log_end_offset() - p.log_start_offset())
+                    .with_is_future_key(true),
+            );
+        }
+    }
+    for p in partitions {
+        if included(p) {
             topics.entry(p.topic.clone()).or_default().push(
                 DescribeLogDirsPartition::default()
                     .with_partition_index(p.index)

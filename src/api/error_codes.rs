@@ -192,6 +192,15 @@ impl ErrorCodes for OffsetDeleteResponse {
     }
 }
 
+impl ErrorCodes for AlterReplicaLogDirsResponse {
+    fn error_codes(&self, count: &mut dyn FnMut(i16)) {
+        self.results
+            .iter()
+            .flat_map(|t| &t.partitions)
+            .for_each(|p| count(p.error_code));
+    }
+}
+
 impl ErrorCodes for DescribeLogDirsResponse {
     fn error_codes(&self, count: &mut dyn FnMut(i16)) {
         count(self.error_code);

@@ -24,8 +24,9 @@ use super::{
     txn_offset_commit, write_txn_markers,
 };
 use super::{
-    add_raft_voter, alter_client_quotas, describe_client_quotas, describe_producers,
-    describe_quorum, describe_topic_partitions, remove_raft_voter, update_features,
+    add_raft_voter, alter_client_quotas, alter_replica_log_dirs, describe_client_quotas,
+    describe_producers, describe_quorum, describe_topic_partitions, remove_raft_voter,
+    update_features,
 };
 use super::{context::RequestContext, BrokerContext, Handler};
 use super::{get_telemetry_subscriptions, list_config_resources, push_telemetry};
@@ -181,6 +182,7 @@ static ENDPOINTS: std::sync::LazyLock<Vec<Endpoint>> = std::sync::LazyLock::new(
         entry::<describe_configs::DescribeConfigs>(),
         entry::<alter_configs::AlterConfigs>(),
         entry::<describe_log_dirs::DescribeLogDirs>(),
+        entry::<alter_replica_log_dirs::AlterReplicaLogDirs>(),
         entry::<create_partitions::CreatePartitions>(),
         entry::<incremental_alter_configs::IncrementalAlterConfigs>(),
         entry::<describe_cluster::DescribeCluster>(),

@@ -38,6 +38,7 @@ carries!(
     AlterClientQuotasResponse,
     AlterConfigsResponse,
     AlterPartitionReassignmentsResponse,
+    AlterReplicaLogDirsResponse,
     AlterUserScramCredentialsResponse,
     ApiVersionsResponse,
     ConsumerGroupDescribeResponse,

@@ -12,6 +12,7 @@ use gregor::cli::topic_admin::{
 };
 use gregor::cli::{self, OutputFormat};
 use gregor::client::admin::{Admin, NewTopicSpec};
+use gregor::client::log_dirs::ReplicaMove;
 use gregor::client::reassign::{throttle, Reassignments};
 use gregor::client::{producers, ClientSettings};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -289,6 +290,25 @@ async fn reassign(
     }
     let started = Instant::now();
     moves.start(&plan).await?;
+    // As Kafka's tool, after the reassignment: a replica not on its broker
+    // yet is created in the directory asked for when it arrives.
+    let dir_moves: Vec<ReplicaMove> = plan
+        .partitions
+        .iter()
+        .flat_map(|p| {
+            p.replica_log_dirs()
+                .into_iter()
+                .map(|(broker, dir)| ReplicaMove {
+                    broker,
+                    dir: dir.to_string(),
+                    topic: p.topic.clone(),
+                    partition: p.partition,
+                })
+        })
+        .collect();
+    if !dir_moves.is_empty() {
+        gregor::client::log_dirs::alter(settings, &dir_moves).await?;
+    }
     if args.no_wait {
         cli::out(reassign::render_started(&plan, &rollback, args.output));
         return Ok(());

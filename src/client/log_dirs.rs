@@ -1,10 +1,16 @@
 //! What kafka-log-dirs.sh shows: per broker, each log directory and the
 //! replicas in it with their size, offset lag and whether they are future
 //! replicas, from DescribeLogDirs sent to every broker over this library's
-//! own Kafka-protocol connection (librdkafka does not send it).
+//! own Kafka-protocol connection (librdkafka does not send it); and
+//! AlterReplicaLogDirs, which moves replicas between a broker's directories.
 
+use std::collections::BTreeMap;
+
+use kafka_protocol::messages::alter_replica_log_dirs_request::{
+    AlterReplicaLogDir, AlterReplicaLogDirTopic,
+};
 use kafka_protocol::messages::describe_log_dirs_request::DescribableLogDirTopic;
-use kafka_protocol::messages::{DescribeLogDirsRequest, TopicName};
+use kafka_protocol::messages::{AlterReplicaLogDirsRequest, DescribeLogDirsRequest, TopicName};
 use kafka_protocol::protocol::StrBytes;
 use serde::Serialize;
 
@@ -105,4 +111,89 @@ pub async fn describe(
         out.push(BrokerLogDirs { broker, log_dirs });
     }
     Ok(out)
+}
+
+/// One replica to move to a log directory of its broker.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReplicaMove {
+    pub broker: i32,
+    pub dir: String,
+    pub topic: String,
+    pub partition: i32,
+}
+
+/// Sends AlterReplicaLogDirs to each broker `moves` names, for its
+/// replicas; the broker moves them in the background (a replica it does
+/// not host yet is created there when it arrives). Any replica refused is an error naming
+/// it, its broker and Kafka's error; the others are moving all the same.
+pub async fn alter(settings: &ClientSettings, moves: &[ReplicaMove]) -> Result<()> {
+    let mut by_broker: BTreeMap<i32, BTreeMap<&str, BTreeMap<&str, Vec<i32>>>> = BTreeMap::new();
+    for m in moves {
+        by_broker
+            .entry(m.broker)
+            .or_default()
+            .entry(m.dir.as_str())
+            .or_default()
+            .entry(m.topic.as_str())
+            .or_default()
+            .push(m.partition);
+    }
+    let addresses: BTreeMap<i32, String> =
+        Connection::brokers(settings).await?.into_iter().collect();
+    let mut refused = Vec::new();
+    for (broker, dirs) in by_broker {
+        let Some(address) = addresses.get(&broker) else {
+            refused.push(format!("broker {broker} is not in the cluster"));
+            continue;
+        };
+        let request = AlterReplicaLogDirsRequest::default().with_dirs(
+            dirs.into_iter()
+                .map(|(dir, topics)| {
+                    AlterReplicaLogDir::default()
+                        .with_path(StrBytes::from_string(dir.to_string()))
+                        .with_topics(
+                            topics
+                                .into_iter()
+                                .map(|(topic, partitions)| {
+                                    AlterReplicaLogDirTopic::default()
+                                        .with_name(TopicName(StrBytes::from_string(
+                                            topic.to_string(),
+                                        )))
+                                        .with_partitions(partitions)
+                                })
+                                .collect(),
+                        )
+                })
+                .collect(),
+        );
+        let mut connection = Connection::to_address(settings, address).await?;
+        let response = connection.call(&request, 1).await?;
+        for topic in &response.results {
+            // As Kafka's tool: a replica its broker has not created yet
+            // goes to the directory when it is.
+            let replica_not_available =
+                kafka_protocol::error::ResponseError::ReplicaNotAvailable.code();
+            let failed = topic
+                .partitions
+                .iter()
+                .filter(|p| p.error_code != 0 && p.error_code != replica_not_available);
+            for p in failed {
+                let error = kafka_protocol::error::ResponseError::try_from_code(p.error_code)
+                    .map_or_else(|| p.error_code.to_string(), |e| format!("{e:?}"));
+                refused.push(format!(
+                    "{}-{} on broker {broker}: {error}",
+                    topic.topic_name.as_str(),
+                    p.partition_index
+                ));
+            }
+        }
+    }
+    if refused.is_empty() {
+        Ok(())
+    } else {
+        Err(ClientError::Invalid(format!(
+            "log directory moves refused: {}",
+            refused.join("; ")
+        )))
+    }
 }

@@ -181,7 +181,34 @@ pub struct ReplicaManager {
     apply_lock: parking_lot::Mutex<bool>,
     /// Hosted partitions whose logs could not be opened: topic id and why.
     offline: RwLock<HashMap<(String, i32), (Uuid, String)>>,
+    /// Replicas being copied to another log directory (AlterReplicaLogDirs).
+    moves: parking_lot::Mutex<HashMap<(String, i32), Move>>,
+    /// Log directories AlterReplicaLogDirs asked for partitions not hosted
+    /// yet: the replica is created there when it arrives, as Kafka's
+    /// LogManager remembers a preferred log dir.
+    preferred: parking_lot::Mutex<HashMap<(String, i32), usize>>,
 }
+
+/// A replica being copied to log directory `target`, into `future`
+/// (Kafka's `<topic>-<partition>.<uuid>-future`) until it takes over.
+struct Move {
+    target: usize,
+    future: PathBuf,
+}
+
+/// How a move ended without an error.
+enum MoveOutcome {
+    Moved,
+    /// Another AlterReplicaLogDirs named another directory meanwhile.
+    Retargeted,
+    /// The partition was deleted, or closed with its failed directory.
+    Gone,
+}
+
+/// The suffixes of a future replica's directory and of a moved replica's
+/// old one, neither of which a restart keeps.
+const FUTURE_DIR_SUFFIX: &str = "-future";
+const DELETE_DIR_SUFFIX: &str = "-delete";
 
 impl ReplicaManager {
     /// Prepares the log directories `locks` hold (at least one); logs are
@@ -210,6 +237,8 @@ impl ReplicaManager {
             partitions: RwLock::new(HashMap::new()),
             apply_lock: parking_lot::Mutex::new(false),
             offline: RwLock::new(HashMap::new()),
+            moves: parking_lot::Mutex::new(HashMap::new()),
+            preferred: parking_lot::Mutex::new(HashMap::new()),
         })
     }
 
@@ -244,7 +273,12 @@ impl ReplicaManager {
             .iter()
             .copied()
             .find(|at| self.partition_dir(*at, topic, partition).is_dir());
-        let at = existing.unwrap_or_else(|| {
+        let preferred = self
+            .preferred
+            .lock()
+            .remove(&key)
+            .filter(|at| usable.contains(at));
+        let at = existing.or(preferred).unwrap_or_else(|| {
             let mut counts = vec![0usize; self.dirs.len()];
             for at in placement.values() {
                 counts[*at] += 1;
@@ -550,6 +584,19 @@ impl ReplicaManager {
                 if name == METADATA_LOG_DIR {
                     continue;
                 }
+                if name.ends_with(FUTURE_DIR_SUFFIX) || name.ends_with(DELETE_DIR_SUFFIX) {
+                    // A move's copy whose swap did not happen (Kafka deletes
+                    // it too), or a moved replica's old copy: unless a move
+                    // running now is writing it.
+                    let path = entry.path();
+                    if !self.moves.lock().values().any(|m| m.future == path) {
+                        tracing::info!(dir = %path.display(), "removing the leftover of a replica move");
+                        if let Err(e) = std::fs::remove_dir_all(&path) {
+                            tracing::error!(dir = %path.display(), error = %e, "cannot remove a replica move's leftover");
+                        }
+                    }
+                    continue;
+                }
                 let Some((topic, index)) = name.rsplit_once('-') else {
                     continue;
                 };
@@ -566,6 +613,231 @@ impl ReplicaManager {
                 }
             }
         }
+    }
+
+    /// The index in `log.dirs` of the directory a client names, by its
+    /// path as configured or its canonical path (which DescribeLogDirs gives).
+    pub fn log_dir_index(&self, path: &str) -> Option<usize> {
+        let named = Path::new(path);
+        let canonical = std::fs::canonicalize(named).ok();
+        self.dirs.iter().position(|d| {
+            d.path == named
+                || canonical
+                    .as_ref()
+                    .is_some_and(|c| std::fs::canonicalize(&d.path).ok().as_ref() == Some(c))
+        })
+    }
+
+    /// AlterReplicaLogDirs for one partition: moves its replica to log
+    /// directory `at` in the background, as Kafka's future replica does.
+    /// A partition not hosted yet is created there when it arrives
+    /// (answered REPLICA_NOT_AVAILABLE now).
+    pub fn alter_log_dir(
+        self: &Arc<Self>,
+        topic: &str,
+        index: i32,
+        at: usize,
+    ) -> Result<(), ResponseError> {
+        if self.dirs[at].disk.is_failed() {
+            return Err(ResponseError::KafkaStorageError);
+        }
+        let key = (topic.to_string(), index);
+        let Some(partition) = self.partition(topic, index) else {
+            if self.offline.read().contains_key(&key) {
+                return Err(ResponseError::KafkaStorageError);
+            }
+            // Remembered for when it arrives, and REPLICA_NOT_AVAILABLE
+            // meanwhile, as Kafka answers (its reassignment tool takes that
+            // as "not created yet").
+            self.preferred.lock().insert(key, at);
+            return Err(ResponseError::ReplicaNotAvailable);
+        };
+        let current = self.placement.read().get(&key).copied();
+        let mut moves = self.moves.lock();
+        if let Some(running) = moves.get_mut(&key) {
+            // The running move sees the new target before it swaps.
+            running.target = at;
+            return Ok(());
+        }
+        if current == Some(at) {
+            return Ok(());
+        }
+        moves.insert(
+            key.clone(),
+            Move {
+                target: at,
+                future: self.future_dir(at, topic, index),
+            },
+        );
+        drop(moves);
+        let manager = Arc::clone(self);
+        let run = move || manager.run_move(&partition, &key);
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => drop(runtime.spawn_blocking(run)),
+            Err(_) => run(),
+        }
+        Ok(())
+    }
+
+    fn future_dir(&self, at: usize, topic: &str, index: i32) -> PathBuf {
+        self.dirs[at].path.join(format!(
+            "{topic}-{index}.{}{FUTURE_DIR_SUFFIX}",
+            Uuid::new_v4().simple()
+        ))
+    }
+
+    /// Replicas being moved, by the index of the log directory they are
+    /// copied to, with the bytes copied so far.
+    pub fn future_replicas(&self) -> Vec<(usize, Arc<Partition>, u64)> {
+        let moves: Vec<((String, i32), usize, PathBuf)> = self
+            .moves
+            .lock()
+            .iter()
+            .map(|(key, m)| (key.clone(), m.target, m.future.clone()))
+            .collect();
+        moves
+            .into_iter()
+            .filter_map(|((topic, index), target, future)| {
+                let copied = std::fs::read_dir(future)
+                    .map(|entries| {
+                        entries
+                            .flatten()
+                            .filter_map(|e| e.metadata().ok())
+                            .map(|m| m.len())
+                            .sum()
+                    })
+                    .unwrap_or(0);
+                Some((target, self.partition(&topic, index)?, copied))
+            })
+            .collect()
+    }
+
+    /// Runs a move to its end, following a new target should one be asked
+    /// for meanwhile; a failed move leaves the replica where it was.
+    fn run_move(&self, partition: &Arc<Partition>, key: &(String, i32)) {
+        loop {
+            let Some((target, future)) = self
+                .moves
+                .lock()
+                .get(key)
+                .map(|m| (m.target, m.future.clone()))
+            else {
+                return;
+            };
+            let outcome = self.move_replica(partition, key, target, &future);
+            if !matches!(outcome, Ok(MoveOutcome::Moved)) {
+                if let Err(e) = std::fs::remove_dir_all(&future) {
+                    if e.kind() != std::io::ErrorKind::NotFound {
+                        tracing::error!(dir = %future.display(), error = %e, "cannot remove an abandoned future replica");
+                    }
+                }
+            }
+            let mut moves = self.moves.lock();
+            match outcome {
+                Ok(MoveOutcome::Retargeted) => {
+                    let current = self.placement.read().get(key).copied();
+                    if let Some(running) = moves.get_mut(key) {
+                        if current != Some(running.target) {
+                            running.future = self.future_dir(running.target, &key.0, key.1);
+                            continue;
+                        }
+                    }
+                }
+                Ok(MoveOutcome::Moved) => {
+                    tracing::info!(topic = %key.0, partition = key.1, dir = %self.dirs[target].path.display(), "replica moved to another log directory");
+                }
+                Ok(MoveOutcome::Gone) => {}
+                Err(e) => {
+                    tracing::error!(topic = %key.0, partition = key.1, dir = %self.dirs[target].path.display(), error = %e, "moving the replica to another log directory failed: it stays where it was");
+                }
+            }
+            moves.remove(key);
+            return;
+        }
+    }
+
+    /// Copies the replica into `future` while it serves, then, under the
+    /// partition's write lock, copies what changed since, puts the copy in
+    /// place and serves from it. At every step one complete replica is
+    /// where a restart finds it: the old one until the new one is renamed
+    /// into place, and the new one once the old one is renamed away (both,
+    /// identical, in between); a restart deletes the other directories.
+    fn move_replica(
+        &self,
+        partition: &Arc<Partition>,
+        key: &(String, i32),
+        target: usize,
+        future: &Path,
+    ) -> Result<MoveOutcome, LogError> {
+        let (topic, index) = (key.0.as_str(), key.1);
+        let Some(from) = self.placement.read().get(key).copied() else {
+            return Ok(MoveOutcome::Gone);
+        };
+        let src = self.partition_dir(from, topic, index);
+        std::fs::create_dir_all(future).map_err(LogError::io("create future replica", future))?;
+        // The bulk of the data, closed segments above all, while producers
+        // and consumers go on.
+        let mut copied = HashMap::new();
+        copy_changed(&src, future, &mut copied)?;
+        // Deletion and a failed directory's closing wait for the swap.
+        let _applying = self.apply_lock.lock();
+        if partition.is_removed()
+            || !self
+                .partition(topic, index)
+                .is_some_and(|p| Arc::ptr_eq(&p, partition))
+        {
+            return Ok(MoveOutcome::Gone);
+        }
+        if self.moves.lock().get(key).map(|m| m.target) != Some(target) {
+            return Ok(MoveOutcome::Retargeted);
+        }
+        let to = &self.dirs[target];
+        let dst = self.partition_dir(target, topic, index);
+        let trash = self.dirs[from].path.join(format!(
+            "{topic}-{index}.{}{DELETE_DIR_SUFFIX}",
+            Uuid::new_v4().simple()
+        ));
+        partition.relocate(|log| {
+            copy_changed(&src, future, &mut copied)?;
+            sync_dirs(&[future])?;
+            // Before the swap, so a restart that finds the new replica
+            // finds its offsets too.
+            let hw = partition.high_watermark();
+            to.high_watermarks.update(|| [(key.clone(), hw)])?;
+            to.recovery_points
+                .update(|| [(key.clone(), log.recovery_point())])?;
+            std::fs::rename(future, &dst).map_err(LogError::io("rename future replica", future))?;
+            sync_dirs(&[to.path.as_path()])?;
+            let undo = |e: LogError| {
+                if let Err(undo) = std::fs::rename(&dst, future) {
+                    tracing::error!(dir = %dst.display(), error = %undo, "cannot take a failed move's copy out of place");
+                }
+                e
+            };
+            // Flushed and snapshotted just now: nothing to recover.
+            let moved = Log::open_with_recovery_point(&dst, log.config().clone(), None, now_ms())
+                .map_err(undo)?;
+            // From here on appends go to the new replica only: a restart
+            // must not find the old one.
+            std::fs::rename(&src, &trash)
+                .map_err(LogError::io("rename moved replica", &src))
+                .and_then(|()| sync_dirs(&[self.dirs[from].path.as_path()]))
+                .map_err(undo)?;
+            self.placement.write().insert(key.clone(), target);
+            Ok((moved, to.disk.clone(), to.recovery_points.clone()))
+        })?;
+        drop(_applying);
+        for checkpoint in self.dirs[from].checkpoints() {
+            if let Err(e) = checkpoint.remove(topic, index) {
+                tracing::error!(topic, partition = index, path = %checkpoint.path().display(), error = %e, "cannot remove a moved replica's old checkpoint entry");
+            }
+        }
+        if let Err(e) = std::fs::remove_dir_all(&trash) {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                tracing::error!(dir = %trash.display(), error = %e, "cannot delete a moved replica's old directory");
+            }
+        }
+        Ok(MoveOutcome::Moved)
     }
 
     pub fn partition(&self, topic: &str, partition: i32) -> Option<Arc<Partition>> {
@@ -1022,6 +1294,84 @@ impl ReplicaManager {
     }
 }
 
+/// What identifies a file's content as copied: inode, length and mtime.
+type FileStamp = (u64, u64, SystemTime);
+
+/// Copies (and fsyncs) the files of `src` into `dst` that are new or
+/// changed since they were last copied, and deletes from `dst` the files
+/// gone from `src` (retention, compaction). A file is trusted unchanged
+/// only if its mtime was over a second old when it was copied: mtime has
+/// a coarse clock, and a write in the same tick would leave it as it was.
+fn copy_changed(
+    src: &Path,
+    dst: &Path,
+    copied: &mut HashMap<std::ffi::OsString, FileStamp>,
+) -> Result<(), LogError> {
+    use std::os::unix::fs::MetadataExt;
+    let mut present = HashSet::new();
+    let entries = std::fs::read_dir(src).map_err(LogError::io("list replica", src))?;
+    for entry in entries {
+        let entry = entry.map_err(LogError::io("list replica", src))?;
+        let name = entry.file_name();
+        let from = entry.path();
+        let meta = match std::fs::metadata(&from) {
+            Ok(meta) if meta.is_file() => meta,
+            Ok(_) => continue,
+            // Deleted since it was listed.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(LogError::io("read replica file", &from)(e)),
+        };
+        present.insert(name.clone());
+        let modified = meta
+            .modified()
+            .map_err(LogError::io("read replica file", &from))?;
+        let stamp = (meta.ino(), meta.len(), modified);
+        if copied.get(&name) == Some(&stamp) {
+            continue;
+        }
+        let to = dst.join(&name);
+        match std::fs::copy(&from, &to) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                present.remove(&name);
+                continue;
+            }
+            Err(e) => return Err(LogError::io("copy replica file", &from)(e)),
+        }
+        File::open(&to)
+            .and_then(|f| f.sync_all())
+            .map_err(LogError::io("sync copied file", &to))?;
+        let settled = SystemTime::now()
+            .duration_since(modified)
+            .is_ok_and(|age| age > Duration::from_secs(1));
+        if settled {
+            copied.insert(name, stamp);
+        } else {
+            copied.remove(&name);
+        }
+    }
+    let entries = std::fs::read_dir(dst).map_err(LogError::io("list future replica", dst))?;
+    for entry in entries {
+        let entry = entry.map_err(LogError::io("list future replica", dst))?;
+        if !present.contains(&entry.file_name()) {
+            copied.remove(&entry.file_name());
+            std::fs::remove_file(entry.path())
+                .map_err(LogError::io("remove from future replica", entry.path()))?;
+        }
+    }
+    Ok(())
+}
+
+/// fsyncs directories, so the entries renamed or created in them last.
+fn sync_dirs(dirs: &[&Path]) -> Result<(), LogError> {
+    for dir in dirs {
+        File::open(dir)
+            .and_then(|f| f.sync_all())
+            .map_err(LogError::io("sync directory", *dir))?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1362,5 +1712,143 @@ mod tests {
             .expect("woken by the deletion")
             .unwrap();
         assert_eq!(result, Err(ResponseError::UnknownTopicOrPartition));
+    }
+
+    fn two_dirs(a: &Path, b: &Path) -> Arc<ReplicaManager> {
+        let locks = vec![
+            DataDirLock::acquire(a).unwrap(),
+            DataDirLock::acquire(b).unwrap(),
+        ];
+        Arc::new(ReplicaManager::open(locks, 1).unwrap())
+    }
+
+    #[test]
+    fn a_moved_replica_serves_from_its_new_dir_and_is_found_there_at_restart() {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let t = state("t");
+        let manager = two_dirs(a.path(), b.path());
+        manager.apply(std::slice::from_ref(&t));
+        for _ in 0..3 {
+            append(&manager, "t");
+        }
+        let p = manager.partition("t", 0).unwrap();
+        assert!(a.path().join("t-0").is_dir(), "the first dir on a tie");
+        // Without a runtime the move runs in place.
+        manager.alter_log_dir("t", 0, 1).unwrap();
+        assert!(!a.path().join("t-0").exists());
+        assert!(b.path().join("t-0").is_dir());
+        assert!(manager.moves.lock().is_empty());
+        assert!(Arc::ptr_eq(&p, &manager.partition("t", 0).unwrap()));
+        assert_eq!(p.log_end_offset(), 3);
+        append(&manager, "t");
+        assert_eq!(p.log_end_offset(), 4);
+        let by_dir = manager.log_dirs();
+        assert!(by_dir[0].2.is_empty());
+        assert_eq!(by_dir[1].2.len(), 1);
+        assert_eq!(manager.dirs[0].high_watermarks.get("t", 0), None);
+        assert_eq!(manager.dirs[1].high_watermarks.get("t", 0), Some(3));
+        // Asking again for where it is changes nothing.
+        manager.alter_log_dir("t", 0, 1).unwrap();
+        assert!(manager.moves.lock().is_empty());
+        manager.shutdown();
+        drop((p, manager));
+
+        let manager = two_dirs(a.path(), b.path());
+        manager.apply(&[t]);
+        assert_eq!(manager.partition("t", 0).unwrap().log_end_offset(), 4);
+        assert!(!a.path().join("t-0").exists());
+        assert_eq!(manager.log_dirs()[1].2.len(), 1);
+    }
+
+    #[test]
+    fn a_partition_not_hosted_yet_is_created_in_the_dir_asked_for() {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let manager = two_dirs(a.path(), b.path());
+        assert_eq!(
+            manager.alter_log_dir("later", 0, 1),
+            Err(ResponseError::ReplicaNotAvailable)
+        );
+        manager.apply(&[state("later")]);
+        assert!(b.path().join("later-0").is_dir());
+        assert!(!a.path().join("later-0").exists());
+    }
+
+    #[test]
+    fn log_dirs_are_named_by_their_configured_or_canonical_path() {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let manager = two_dirs(a.path(), b.path());
+        let canonical = std::fs::canonicalize(b.path()).unwrap();
+        assert_eq!(
+            manager.log_dir_index(&canonical.display().to_string()),
+            Some(1)
+        );
+        assert_eq!(
+            manager.log_dir_index(&a.path().display().to_string()),
+            Some(0)
+        );
+        let elsewhere = a.path().join("elsewhere");
+        assert_eq!(
+            manager.log_dir_index(&elsewhere.display().to_string()),
+            None
+        );
+    }
+
+    #[test]
+    fn only_files_changed_since_the_first_copy_are_copied_again() {
+        let (src, dst) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let old = SystemTime::now() - Duration::from_secs(60);
+        for name in ["closed", "active", "gone"] {
+            std::fs::write(src.path().join(name), name).unwrap();
+            File::options()
+                .write(true)
+                .open(src.path().join(name))
+                .unwrap()
+                .set_modified(old)
+                .unwrap();
+        }
+        std::fs::write(src.path().join("fresh"), "fresh").unwrap();
+        let mut copied = HashMap::new();
+        copy_changed(src.path(), dst.path(), &mut copied).unwrap();
+        assert_eq!(copied.len(), 3, "a file written this second is not trusted");
+        // Same length and mtime, new content: an untouched old file is
+        // trusted, so "closed" shows what would be copied again.
+        std::fs::write(dst.path().join("closed"), "CLOSED").unwrap();
+        std::fs::write(src.path().join("active"), "active+more").unwrap();
+        std::fs::remove_file(src.path().join("gone")).unwrap();
+        copy_changed(src.path(), dst.path(), &mut copied).unwrap();
+        let read = |name: &str| std::fs::read_to_string(dst.path().join(name)).unwrap();
+        assert_eq!(read("closed"), "CLOSED", "not copied again");
+        assert_eq!(read("active"), "active+more");
+        assert_eq!(read("fresh"), "fresh");
+        assert!(!dst.path().join("gone").exists());
+    }
+
+    #[test]
+    fn a_replica_being_moved_is_a_future_replica_of_its_target_dir() {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let manager = two_dirs(a.path(), b.path());
+        manager.apply(&[state("t")]);
+        let future = manager.future_dir(1, "t", 0);
+        std::fs::create_dir(&future).unwrap();
+        std::fs::write(future.join("00000000000000000000.log"), [0u8; 100]).unwrap();
+        manager.moves.lock().insert(
+            ("t".to_string(), 0),
+            Move {
+                target: 1,
+                future: future.clone(),
+            },
+        );
+        let futures = manager.future_replicas();
+        assert_eq!(futures.len(), 1);
+        assert_eq!(
+            (futures[0].0, futures[0].1.topic.as_str(), futures[0].2),
+            (1, "t", 100)
+        );
+        // Not a leftover while its move runs.
+        manager.remove_stray_dirs();
+        assert!(future.is_dir());
+        manager.moves.lock().clear();
+        manager.remove_stray_dirs();
+        assert!(!future.exists());
     }
 }

@@ -95,13 +95,16 @@ pub struct Partition {
     /// fetch of a caught-up follower would propose it again until the
     /// change comes back in the metadata.
     isr_proposal: Mutex<Option<(Vec<i32>, i64)>>,
-    /// Shared by every partition: a full disk refuses appends here.
-    disk: Arc<DiskSpace>,
+    /// The log directory's space state, shared by its partitions: a full
+    /// disk refuses appends here. Replaced when the replica moves to
+    /// another log directory (AlterReplicaLogDirs).
+    disk: RwLock<Arc<DiskSpace>>,
     /// The topic's BrokerTopicMetrics, taken once so appends look nothing up.
     metrics: crate::metrics::TopicHandle,
-    /// The data directory's recovery-point-offset-checkpoint, rewritten
-    /// after a truncation moves this log's recovery point back.
-    recovery_points: Arc<OffsetCheckpoint>,
+    /// The log directory's recovery-point-offset-checkpoint, rewritten
+    /// after a truncation moves this log's recovery point back; replaced
+    /// with `disk`.
+    recovery_points: RwLock<Arc<OffsetCheckpoint>>,
     /// Fetches and produces waiting on this partition.
     watchers: Watchers,
     /// No longer hosted here: a produce still waiting on it fails.
@@ -203,9 +206,9 @@ impl Partition {
             replicas: Mutex::new(state.replicas.clone()),
             min_insync_replicas: AtomicI64::new(state.min_insync_replicas),
             isr_proposal: Mutex::new(None),
-            disk,
+            disk: RwLock::new(disk),
             metrics: crate::metrics::topic(&state.topic, state.topic_id),
-            recovery_points,
+            recovery_points: RwLock::new(recovery_points),
             watchers: Watchers::default(),
             removed: AtomicBool::new(false),
             tick_idle_until: AtomicI64::new(i64::MIN),
@@ -331,7 +334,7 @@ impl Partition {
     /// directory is deleted.
     fn note_storage_error(&self, e: &LogError) {
         if !self.is_removed() {
-            self.disk.note_serving(e);
+            self.disk.read().note_serving(e);
         }
     }
 
@@ -366,7 +369,8 @@ impl Partition {
     /// A full disk keeps what space is left for the metadata quorum; a
     /// failed directory takes no more writes.
     fn require_space(&self) -> Result<(), ResponseError> {
-        if self.disk.is_full() || self.disk.is_failed() {
+        let disk = self.disk.read();
+        if disk.is_full() || disk.is_failed() {
             Err(ResponseError::KafkaStorageError)
         } else {
             Ok(())
@@ -678,7 +682,7 @@ impl Partition {
         leader_high_watermark: i64,
         now_ms: i64,
     ) -> Result<(), LogError> {
-        if self.disk.is_full() {
+        if self.disk.read().is_full() {
             return Err(LogError::io(
                 "append fetched records to",
                 self.topic.as_str(),
@@ -727,6 +731,7 @@ impl Partition {
     /// file's lock, after the truncation, so no older value overwrites it.
     fn checkpoint_recovery_point(&self) -> Result<(), LogError> {
         self.recovery_points
+            .read()
             .update(|| [((self.topic.clone(), self.index), self.recovery_point())])
     }
 
@@ -868,7 +873,7 @@ impl Partition {
     /// Time-based roll and flush. Skipped on a full disk: a roll and index
     /// writes need space, and would fail every tick.
     pub(crate) fn tick(&self, now_ms: i64) {
-        if self.disk.is_full() {
+        if self.disk.read().is_full() {
             return;
         }
         let mut log = self.log_mut();
@@ -881,7 +886,7 @@ impl Partition {
     /// Compacts what cleanup.policy asks to. A full disk is not compacted:
     /// rewriting needs space.
     pub(crate) fn compact(&self, now_ms: i64) {
-        if self.disk.is_full() {
+        if self.disk.read().is_full() {
             return;
         }
         if let Err(e) = self.log_mut().clean(now_ms) {
@@ -903,6 +908,25 @@ impl Partition {
 
     /// Flushes the log and snapshots its producer state at the log end,
     /// for a clean shutdown.
+    /// Moves the replica to another log directory under its log's write
+    /// lock, so nothing is appended, truncated or cleaned meanwhile: the
+    /// log is flushed and its producer state snapshotted, then `relocate`
+    /// finishes the copy and answers the log opened in its new place,
+    /// which replaces the old one (closing its files). An error leaves the
+    /// partition serving from where it was.
+    pub(crate) fn relocate<E: From<LogError>>(
+        &self,
+        relocate: impl FnOnce(&Log) -> Result<(Log, Arc<DiskSpace>, Arc<OffsetCheckpoint>), E>,
+    ) -> Result<(), E> {
+        let mut log = self.log_mut();
+        log.checkpoint()?;
+        let (moved, disk, recovery_points) = relocate(&log)?;
+        drop(std::mem::replace(&mut *log, moved));
+        *self.disk.write() = disk;
+        *self.recovery_points.write() = recovery_points;
+        Ok(())
+    }
+
     pub(crate) fn checkpoint(&self) -> Result<(), LogError> {
         self.log_mut().checkpoint()?;
         if !self.maybe_advance_high_watermark() {

@@ -37,6 +37,7 @@ pub fn default_bodies() -> Vec<Body> {
         AlterClientQuotasRequest,
         AlterConfigsRequest,
         AlterPartitionReassignmentsRequest,
+        AlterReplicaLogDirsRequest,
         AlterUserScramCredentialsRequest,
         ApiVersionsRequest,
         ConsumerGroupDescribeRequest,
@@ -620,6 +621,18 @@ pub fn populated_bodies() -> Vec<Body> {
                 .with_topic(topic("orders"))
                 .with_partitions(vec![0, 1]),
         ])),
+        o,
+    );
+    at_every_version(
+        &AlterReplicaLogDirsRequest::default().with_dirs(vec![
+            alter_replica_log_dirs_request::AlterReplicaLogDir::default()
+                .with_path(s("/var/lib/kafka/data-2"))
+                .with_topics(vec![
+                    alter_replica_log_dirs_request::AlterReplicaLogDirTopic::default()
+                        .with_name(topic("orders"))
+                        .with_partitions(vec![0, 1]),
+                ]),
+        ]),
         o,
     );
     at_every_version(

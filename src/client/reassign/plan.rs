@@ -16,8 +16,9 @@ pub struct PartitionReplicas {
     pub topic: String,
     pub partition: i32,
     pub replicas: Vec<i32>,
-    /// Kafka's files may name a log directory per replica; only "any"
-    /// (the broker chooses) can be carried out, and it is not written.
+    /// Kafka's files may name a log directory per replica, "any" where the
+    /// broker chooses; --execute moves the others there
+    /// (AlterReplicaLogDirs). Not written in the plans the tool prints.
     #[serde(default, skip_serializing)]
     log_dirs: Option<Vec<String>>,
 }
@@ -32,11 +33,25 @@ impl PartitionReplicas {
         }
     }
 
+    /// The log directory the plan names for each replica that names one
+    /// (not "any"), as (broker, directory).
+    pub fn replica_log_dirs(&self) -> Vec<(i32, &str)> {
+        self.log_dirs
+            .iter()
+            .flat_map(|dirs| self.replicas.iter().copied().zip(dirs.iter()))
+            .filter(|(_, dir)| *dir != ANY_LOG_DIR)
+            .map(|(broker, dir)| (broker, dir.as_str()))
+            .collect()
+    }
+
     /// `topic-partition`, as Kafka's tools name a partition.
     pub fn name(&self) -> String {
         format!("{}-{}", self.topic, self.partition)
     }
 }
+
+/// A replica's log directory left to its broker.
+const ANY_LOG_DIR: &str = "any";
 
 /// Kafka's reassignment JSON: `{"version":1,"partitions":[...]}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -93,9 +108,13 @@ impl ReassignmentPlan {
                         p.replicas.len()
                     )));
                 }
-                if let Some(dir) = dirs.iter().find(|d| *d != "any") {
+                // A broker knows its log directories by their absolute paths.
+                let relative = dirs
+                    .iter()
+                    .find(|d| *d != ANY_LOG_DIR && !std::path::Path::new(d).is_absolute());
+                if let Some(dir) = relative {
                     return Err(invalid(format!(
-                        "{}: log directory {dir:?} cannot be chosen, only \"any\"",
+                        "{}: log directory {dir:?} is neither \"any\" nor an absolute path",
                         p.name()
                     )));
                 }
@@ -572,6 +591,13 @@ mod tests {
             plan.to_json(),
             r#"{"version":1,"partitions":[{"topic":"a","partition":0,"replicas":[1,2]}]}"#
         );
+        assert!(plan.partitions[0].replica_log_dirs().is_empty());
+        let plan = ReassignmentPlan::parse(
+            r#"{"version":1,"partitions":[{"topic":"a","partition":0,"replicas":[1,2],"log_dirs":["any","/d"]}]}"#,
+            "plan.json",
+        )
+        .unwrap();
+        assert_eq!(plan.partitions[0].replica_log_dirs(), [(2, "/d")]);
         for (text, expected) in [
             ("{", "not a reassignment plan"),
             (r#"{"version":2,"partitions":[]}"#, "version 2"),
@@ -593,8 +619,8 @@ mod tests {
                 "a-0 is named twice",
             ),
             (
-                r#"{"version":1,"partitions":[{"topic":"a","partition":0,"replicas":[1],"log_dirs":["/d"]}]}"#,
-                "only \"any\"",
+                r#"{"version":1,"partitions":[{"topic":"a","partition":0,"replicas":[1],"log_dirs":["d"]}]}"#,
+                "neither \"any\" nor an absolute path",
             ),
         ] {
             let e = ReassignmentPlan::parse(text, "plan.json")
