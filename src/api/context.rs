@@ -68,8 +68,13 @@ impl AppliedImage {
         config: &BrokerConfig,
         node_id: i32,
     ) -> Option<HostedChanges> {
-        (self.config.dynamic_layers() == config.dynamic_layers())
-            .then(|| image.hosted_changes(&self.image, node_id, config))
+        (!self.reconfigures(config)).then(|| image.hosted_changes(&self.image, node_id, config))
+    }
+
+    /// Whether `config`'s dynamic broker configs differ from those this
+    /// was applied under: listeners' TLS and the connection limits follow.
+    fn reconfigures(&self, config: &BrokerConfig) -> bool {
+        self.config.dynamic_layers() != config.dynamic_layers()
     }
 }
 
@@ -192,8 +197,15 @@ impl BrokerContext {
         // the newer image just created.
         let mut applied = self.metadata_apply.lock();
         let image = self.image();
-        let (config, changed) = self.refresh_config(&image);
-        if changed {
+        let config = self.refresh_config(&image);
+        // Compared with what was last applied rather than with the shared
+        // cache, which a request (DescribeConfigs, CreateTopics) may have
+        // refreshed from this very image already: then the cache shows no
+        // change, and new certificates or connection limits were skipped.
+        let reconfigure = applied
+            .as_ref()
+            .is_none_or(|before| before.reconfigures(&config));
+        if reconfigure {
             self.reconfigure_tls(&config);
             if let Err(e) = self.connections.reconfigure(&config) {
                 tracing::error!(error = %e, "cannot apply the dynamic connection limits; the previous ones stay");
@@ -230,12 +242,12 @@ impl BrokerContext {
     /// The broker configuration in force now: the static one under the
     /// current image's dynamic broker configs.
     pub fn effective_config(&self) -> Arc<BrokerConfig> {
-        self.refresh_config(&self.image()).0
+        self.refresh_config(&self.image())
     }
 
-    /// The configuration under `image`'s dynamic configs, and whether
-    /// they differ from those last seen.
-    fn refresh_config(&self, image: &MetadataImage) -> (Arc<BrokerConfig>, bool) {
+    /// The configuration under `image`'s dynamic configs, rebuilt only
+    /// when they differ from those last seen.
+    fn refresh_config(&self, image: &MetadataImage) -> Arc<BrokerConfig> {
         let mut effective = self.effective.lock();
         let (default, broker) = effective.dynamic_layers();
         let empty = Default::default();
@@ -244,11 +256,10 @@ impl BrokerContext {
             .broker_configs
             .get(&self.node_id.to_string())
             .unwrap_or(&empty);
-        if default == now_default && broker == now_broker {
-            return (effective.clone(), false);
+        if default != now_default || broker != now_broker {
+            *effective = Arc::new(image.broker_config(self.node_id, &self.config));
         }
-        *effective = Arc::new(image.broker_config(self.node_id, &self.config));
-        (effective.clone(), true)
+        effective.clone()
     }
 
     /// Rebuilds each TLS listener's configuration from `config`; one that
@@ -499,5 +510,22 @@ mod tests {
         assert_eq!(applied.changes_to(&image, &changed, 1), None);
         let reloaded = config.with_dynamic(None, None);
         assert!(applied.changes_to(&image, &reloaded, 1).is_some());
+    }
+
+    /// TLS and connection limits follow a change of the dynamic configs
+    /// since the last apply, however often the shared effective config
+    /// was refreshed from the same image in between.
+    #[test]
+    fn dynamic_configs_reconfigure_against_what_was_last_applied() {
+        let config = Arc::new(BrokerConfig::default());
+        let applied = AppliedImage {
+            image: Arc::new(image()),
+            config: config.clone(),
+        };
+        assert!(!applied.reconfigures(&config));
+        let limits = BTreeMap::from([("max.connections".to_string(), "10".to_string())]);
+        let changed = config.with_dynamic(None, Some(&limits));
+        assert!(applied.reconfigures(&changed));
+        assert!(applied.reconfigures(&changed.with_dynamic(None, Some(&limits))));
     }
 }
