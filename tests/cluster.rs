@@ -152,16 +152,8 @@ async fn create_replicated(bootstrap: &str, name: &str, partitions: i32, configs
 
 /// (leader, ISR) of partition 0 of `topic` as the broker on `port` reports it.
 fn leadership(port: u16, topic: &str) -> (i32, BTreeSet<i32>) {
-    let response = RawClient::connect(port)
-        .call(&MetadataRequest::default().with_topics(None), 12)
-        .expect("Metadata answered");
-    response
-        .topics
-        .iter()
-        .find(|t| t.name.as_ref().is_some_and(|n| n.0.as_str() == topic))
-        .and_then(|t| t.partitions.iter().find(|p| p.partition_index == 0))
-        .map(|p| (p.leader_id.0, p.isr_nodes.iter().map(|b| b.0).collect()))
-        .unwrap_or((-1, BTreeSet::new()))
+    let (leader, isr) = common::leadership(port, topic);
+    (leader, isr.into_iter().collect())
 }
 
 /// Bytes the broker on `port` holds for partition 0 of `topic`.

@@ -240,23 +240,6 @@ async fn the_metadata_log_lives_in_metadata_log_dir_which_is_locked_too() {
     assert_eq!(log_end(&bs, "kept", 0) + log_end(&bs, "kept", 1), 10);
 }
 
-/// (leader, ISR) of partition 0 of `topic` as the broker on `port` reports them.
-fn leadership(port: u16, topic: &str) -> (i32, Vec<i32>) {
-    let response = RawClient::connect(port)
-        .call(
-            &kafka_protocol::messages::MetadataRequest::default().with_topics(None),
-            12,
-        )
-        .expect("Metadata answered");
-    response
-        .topics
-        .iter()
-        .find(|t| t.name.as_ref().is_some_and(|n| n.0.as_str() == topic))
-        .and_then(|t| t.partitions.iter().find(|p| p.partition_index == 0))
-        .map(|p| (p.leader_id.0, p.isr_nodes.iter().map(|b| b.0).collect()))
-        .unwrap_or((-1, Vec::new()))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_io_error_takes_its_log_dir_offline_and_leadership_moves_while_the_other_dir_serves() {
     use rdkafka::admin::{AdminOptions, NewTopic, TopicReplication};
@@ -284,7 +267,7 @@ async fn an_io_error_takes_its_log_dir_offline_and_leadership_moves_while_the_ot
     assert_ne!(placed["victim-0"], placed["survivor-0"], "{placed:?}");
     let failing = placed["victim-0"].clone();
     assert!(common::wait_until(Duration::from_secs(20), || {
-        leadership(brokers[1].port, "victim") == (1, vec![1, 2])
+        common::leadership(brokers[1].port, "victim") == (1, vec![1, 2])
     }));
 
     // The directory goes from under the log: its next roll cannot create
@@ -302,10 +285,10 @@ async fn an_io_error_takes_its_log_dir_offline_and_leadership_moves_while_the_ot
     }
     assert!(
         common::wait_until(Duration::from_secs(30), || {
-            leadership(brokers[1].port, "victim") == (2, vec![2])
+            common::leadership(brokers[1].port, "victim") == (2, vec![2])
         }),
         "leadership moved to the other ISR member, broker 1 left the ISR: {:?}",
-        leadership(brokers[1].port, "victim")
+        common::leadership(brokers[1].port, "victim")
     );
     let mut client = RawClient::connect(brokers[0].port);
     let refused = common::produce_raw(
@@ -344,7 +327,10 @@ async fn an_io_error_takes_its_log_dir_offline_and_leadership_moves_while_the_ot
 
     // The other directory goes on serving as before.
     produce_values(&bs, "survivor", 3..6, 1).await;
-    assert_eq!(leadership(brokers[1].port, "survivor"), (1, vec![1, 2]));
+    assert_eq!(
+        common::leadership(brokers[1].port, "survivor"),
+        (1, vec![1, 2])
+    );
     assert_eq!(log_end(&brokers[0].bootstrap(), "survivor", 0), 6);
     assert_eq!(
         log_end(&bs, "victim", 0),
@@ -394,16 +380,7 @@ async fn alter_replica_log_dirs_moves_a_replica_with_its_records_to_another_dir(
     }
     let was = on_disk(&dirs, &["moved"])["moved-0"].clone();
     let other = dirs.iter().find(|d| **d != was).unwrap().clone();
-    let segments = std::fs::read_dir(was.join("moved-0"))
-        .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .path()
-                .extension()
-                .is_some_and(|x| x == "log")
-        })
-        .count();
+    let segments = common::segment_files(&was.join("moved-0")).len();
     assert!(segments > 1, "closed segments to copy: {segments}");
 
     let unknown = tmp.path().join("not-a-log-dir");

@@ -19,19 +19,6 @@ fn low_watermark(bootstrap: &str, topic: &str) -> i64 {
         .0
 }
 
-fn segment_files(dir: &std::path::Path) -> usize {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .path()
-                .extension()
-                .is_some_and(|x| x == "log")
-        })
-        .count()
-}
-
 async fn produce_each(bootstrap: &str, topic: &str, n: usize, timestamp: Option<i64>) {
     let p = producer(bootstrap, &[("linger.ms", "0")]);
     for i in 0..n {
@@ -72,9 +59,11 @@ async fn retention_bytes_deletes_whole_old_segments() {
     );
     let dir = broker.dir.join("by-bytes-0");
     assert!(
-        wait_until(Duration::from_secs(10), || segment_files(&dir) <= 4),
+        wait_until(Duration::from_secs(10), || common::segment_files(&dir)
+            .len()
+            <= 4),
         "old segments deleted, {} left",
-        segment_files(&dir)
+        common::segment_files(&dir).len()
     );
     let start = low_watermark(&bs, "by-bytes");
     let rest = consume(&bs, "by-bytes", 0, start, 200, Duration::from_secs(10));
@@ -137,7 +126,7 @@ async fn delete_records_moves_the_log_start_offset() {
     assert_eq!(rest.first().map(|r| r.offset), Some(60));
     assert_eq!(rest.len(), 40);
     assert!(
-        segment_files(&broker.dir.join("trim-0")) < 7,
+        common::segment_files(&broker.dir.join("trim-0")).len() < 7,
         "segments wholly below the new start are deleted"
     );
 }
@@ -189,7 +178,9 @@ async fn segment_ms_rolls_segments_without_new_writes() {
     produce_each(&bs, "rolling", 3, None).await;
     let dir = broker.dir.join("rolling-0");
     assert!(
-        wait_until(Duration::from_secs(10), || segment_files(&dir) >= 2),
+        wait_until(Duration::from_secs(10), || common::segment_files(&dir)
+            .len()
+            >= 2),
         "segment.ms must roll the active segment on its own"
     );
     produce_each(&bs, "rolling", 1, None).await;

@@ -474,17 +474,6 @@ fn fetch(client: &mut RawClient, topic: &str, partition: i32, offset: i64) -> Pa
     response.responses[0].partitions[0].clone()
 }
 
-/// Segment files of a partition directory, by base offset.
-fn segment_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .expect("partition directory")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "log"))
-        .collect();
-    files.sort();
-    files
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_corrupt_batch_in_a_rolled_segment_is_reported_not_skipped() {
     let mut broker = BrokerProcess::start(&[]);
@@ -508,7 +497,7 @@ async fn a_corrupt_batch_in_a_rolled_segment_is_reported_not_skipped() {
     }
     broker.stop();
 
-    let segments = segment_files(&broker.dir.join("corrupt-0"));
+    let segments = common::segment_files(&broker.dir.join("corrupt-0"));
     assert!(segments.len() >= 5, "segments: {segments:?}");
     // The second batch of a segment in the middle gets a length that runs
     // far past the segment's end.
@@ -622,7 +611,7 @@ async fn more_partitions_than_open_files_are_served_and_survive_a_kill() {
             assert!(accepted, "produce to {name}-0 in round {round}: {code}");
         }
     }
-    let segments = segment_files(&tmp.path().join("many-000-0")).len();
+    let segments = common::segment_files(&tmp.path().join("many-000-0")).len();
     assert_eq!(segments, ROUNDS, "one batch per segment");
 
     let expected = |name: &str| -> Vec<(i64, String)> {

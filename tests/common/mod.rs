@@ -1143,3 +1143,32 @@ pub fn assert_start_refused(overrides: &[String], expected: &str) {
         "{overrides:?}: expected {expected:?} in {stderr}"
     );
 }
+
+/// (leader, ISR) of partition 0 of `topic` as the broker on `port` reports
+/// them; (-1, none) while it names no such partition.
+pub fn leadership(port: u16, topic: &str) -> (i32, Vec<i32>) {
+    let response = RawClient::connect(port)
+        .call(
+            &kafka_protocol::messages::MetadataRequest::default().with_topics(None),
+            12,
+        )
+        .expect("Metadata answered");
+    response
+        .topics
+        .iter()
+        .find(|t| t.name.as_ref().is_some_and(|n| n.0.as_str() == topic))
+        .and_then(|t| t.partitions.iter().find(|p| p.partition_index == 0))
+        .map(|p| (p.leader_id.0, p.isr_nodes.iter().map(|b| b.0).collect()))
+        .unwrap_or((-1, Vec::new()))
+}
+
+/// The segment files (`.log`) of a partition directory, by base offset.
+pub fn segment_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("partition directory")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "log"))
+        .collect();
+    files.sort();
+    files
+}
