@@ -486,14 +486,18 @@ impl Broker {
             });
             let broker = context.clone();
             let shutdown = shutdown_rx.clone();
-            controller_clients.set(Arc::new(move |client| {
-                Box::pin(crate::server::serve_controller_client(
-                    client,
-                    broker.clone(),
-                    settings.clone(),
-                    shutdown.clone(),
-                ))
-            }));
+            let max_request_bytes = settings.max_request_bytes;
+            controller_clients.set(
+                Arc::new(move |client| {
+                    Box::pin(crate::server::serve_controller_client(
+                        client,
+                        broker.clone(),
+                        settings.clone(),
+                        shutdown.clone(),
+                    ))
+                }),
+                max_request_bytes,
+            );
         }
         let mut servers = Vec::new();
         let mut listener_addrs = Vec::new();

@@ -1,8 +1,9 @@
 //! What slow, idle and numerous clients may hold: connections.max.idle.ms,
 //! max.connections.per.ip and its overrides (changed without a restart),
 //! queued.max.request.bytes, and memory that follows the bytes a client
-//! sent rather than the sizes it announced; and the request a handler's
-//! log lines come from.
+//! sent rather than the sizes it announced, on the broker's listeners and
+//! for admin clients on the CONTROLLER listener; and the request a
+//! handler's log lines come from.
 
 mod common;
 
@@ -175,6 +176,57 @@ fn max_connections_per_ip_refuses_the_next_connection_but_honours_overrides() {
             &mut common::connect_from("127.0.0.1", broker.port)
         )),
         "a closed connection makes room for another from its address"
+    );
+}
+
+/// An admin client on the CONTROLLER listener (KIP-919) is held to what a
+/// client of the broker's listeners is: its first request to
+/// socket.request.max.bytes (only the quorum's own messages may be
+/// larger), its connection to max.connections.per.ip, counted together
+/// with its address's connections to the broker's listeners.
+#[test]
+fn controller_listener_clients_are_held_to_the_broker_limits() {
+    let cluster = common::start_cluster(
+        1,
+        &[
+            "socket.request.max.bytes=1048576",
+            "max.connections.per.ip.overrides=127.0.0.4:2",
+        ],
+    );
+    let controller = cluster[0].controller_port();
+
+    // Refused from its size: the quorum's server used to wait for the
+    // 200 MB under its own limit until its 10 s handshake timeout.
+    let mut oversized = common::connect_from("127.0.0.5", controller);
+    oversized.send_raw(&(200 * 1024 * 1024i32).to_be_bytes());
+    oversized.send_raw(&[0, 18, 0, 3]);
+    assert!(
+        closed_within(&mut oversized, Duration::from_secs(5)),
+        "a first request over socket.request.max.bytes closes the connection"
+    );
+
+    let mut admins: Vec<RawClient> = (0..2)
+        .map(|_| common::connect_from("127.0.0.4", controller))
+        .collect();
+    for c in &mut admins {
+        assert!(served(c), "admin clients up to the limit are served");
+    }
+    let mut third = common::connect_from("127.0.0.4", controller);
+    assert!(
+        !served(&mut third),
+        "a third admin client from 127.0.0.4 is closed"
+    );
+    let mut on_the_broker = common::connect_from("127.0.0.4", cluster[0].port);
+    assert!(
+        closed_within(&mut on_the_broker, Duration::from_secs(10)),
+        "the CONTROLLER listener's clients count toward the address's limit"
+    );
+    drop(admins.pop());
+    assert!(
+        wait_until(Duration::from_secs(10), || served(
+            &mut common::connect_from("127.0.0.4", controller)
+        )),
+        "a closed admin client makes room for another"
     );
 }
 

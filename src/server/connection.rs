@@ -20,6 +20,7 @@ use tracing::Instrument;
 use super::activity::{Activity, Busy};
 use super::authentication::{self, Answer, Gate};
 use super::frame::{Frame, FrameError, FrameReader};
+use super::limits::Refusal;
 use super::transport::{self, WriteSide};
 use crate::api::{self, BrokerContext, EndpointType, RequestContext};
 use crate::cluster::quorum::network::HandedOver;
@@ -147,13 +148,28 @@ pub async fn serve(
 
 /// An admin client on the CONTROLLER listener (KIP-919), handed over by
 /// the metadata quorum's server once it saw a Kafka request rather than a
-/// quorum message.
+/// quorum message. It counts against max.connections and
+/// max.connections.per.ip as a client of the broker's listeners does;
+/// quorum peers do not, so that no client load can cut the quorum off.
 pub async fn serve_controller_client(
     client: HandedOver,
     broker: Arc<BrokerContext>,
     settings: Arc<ConnectionSettings>,
     shutdown: watch::Receiver<bool>,
 ) {
+    let peer = client.peer;
+    let slot = match broker.connections.admit(peer.ip()) {
+        Ok(slot) => slot,
+        Err(Refusal::PerIp) => {
+            tracing::info!(%peer, listener = %settings.listener_name, "max.connections.per.ip reached for this address; closing new connection");
+            return;
+        }
+        Err(Refusal::Total) => {
+            tracing::warn!(%peer, listener = %settings.listener_name, "max.connections reached; closing new connection");
+            return;
+        }
+    };
+    let open = crate::metrics::network::listener(&settings.listener_name).opened();
     let (read_half, write_half) = transport::split_boxed(client.stream);
     serve_split(
         Split {
@@ -163,12 +179,13 @@ pub async fn serve_controller_client(
             tls_principal: client.tls_principal,
             session: client.session,
         },
-        client.peer,
+        peer,
         broker,
         settings,
         shutdown,
     )
     .await;
+    drop((slot, open));
 }
 
 /// A connection once its transport is set up.

@@ -151,13 +151,45 @@ async fn read_raw_frame<S: AsyncRead + Unpin + ?Sized>(
     max: usize,
 ) -> std::io::Result<Bytes> {
     let len = stream.read_u32().await? as usize;
+    check_frame_size(len, max)?;
+    let mut body = vec![0; len];
+    stream.read_exact(&mut body).await?;
+    Ok(Bytes::from(body))
+}
+
+fn check_frame_size(len: usize, max: usize) -> std::io::Result<()> {
     if len > max {
         return Err(std::io::Error::other(format!(
             "a frame of {len} bytes is over the limit of {max}"
         )));
     }
+    Ok(())
+}
+
+/// Reads the frame that tells a quorum peer from an admin client, under
+/// the limit of whichever sent it: its first byte says which (see
+/// [`is_quorum_message`]), so an admin client's request is refused past
+/// `client_max` (socket.request.max.bytes, as on the broker's listeners)
+/// before the quorum's larger limit lets it send more.
+async fn read_first_frame<S: AsyncRead + Unpin + ?Sized>(
+    stream: &mut S,
+    quorum_max: usize,
+    client_max: usize,
+) -> std::io::Result<Bytes> {
+    let len = stream.read_u32().await? as usize;
+    if len == 0 {
+        return Ok(Bytes::new());
+    }
+    let first = stream.read_u8().await?;
+    let max = if first == b'{' {
+        quorum_max
+    } else {
+        client_max
+    };
+    check_frame_size(len, max)?;
     let mut body = vec![0; len];
-    stream.read_exact(&mut body).await?;
+    body[0] = first;
+    stream.read_exact(&mut body[1..]).await?;
     Ok(Bytes::from(body))
 }
 
@@ -194,6 +226,14 @@ pub struct HandedOver {
 pub type ControllerClientHandler =
     Arc<dyn Fn(HandedOver) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
 
+/// How the broker serves admin clients on the CONTROLLER listener.
+struct ClientService {
+    handler: ControllerClientHandler,
+    /// socket.request.max.bytes, which bounds their requests from the
+    /// first on.
+    max_request_bytes: usize,
+}
+
 /// What the CONTROLLER listener does with what it reads: Raft's RPCs go to
 /// `raft`, forwarded metadata changes to `forward`, each peer request is
 /// checked by `authorize`, and admin clients go to `clients`.
@@ -209,16 +249,25 @@ pub struct QuorumServices {
 /// then such a client is disconnected (the listener serves the quorum
 /// before the broker is up).
 #[derive(Clone, Default)]
-pub struct ControllerClients(Arc<std::sync::OnceLock<ControllerClientHandler>>);
+pub struct ControllerClients(Arc<std::sync::OnceLock<ClientService>>);
 
 impl ControllerClients {
-    pub fn set(&self, handler: ControllerClientHandler) {
-        let _ = self.0.set(handler);
+    pub fn set(&self, handler: ControllerClientHandler, max_request_bytes: usize) {
+        let _ = self.0.set(ClientService {
+            handler,
+            max_request_bytes,
+        });
+    }
+
+    /// The largest request an admin client may send here. Before the
+    /// broker serves, none is served, so none is read.
+    fn max_request_bytes(&self) -> usize {
+        self.0.get().map_or(0, |s| s.max_request_bytes)
     }
 
     async fn serve(&self, client: HandedOver) {
         match self.0.get() {
-            Some(handler) => handler(client).await,
+            Some(service) => (service.handler)(client).await,
             None => {
                 tracing::debug!(peer = %client.peer, "an admin client on the CONTROLLER listener before the broker serves; disconnected")
             }
@@ -681,12 +730,16 @@ pub async fn serve(
             };
             // The first frame tells a quorum peer from an admin client
             // (KIP-919), which the broker serves as on its own listeners.
-            let first_max = sasl
-                .as_ref()
-                .map_or(MAX_FRAME, |s| s.config.max_receive_size);
-            let Ok(Ok(mut first)) =
-                tokio::time::timeout(HANDSHAKE_TIMEOUT, read_raw_frame(&mut stream, first_max))
-                    .await
+            // Before a SASL login, anyone's frame is held to SASL's limit.
+            let (quorum_max, client_max) = match &sasl {
+                Some(s) => (s.config.max_receive_size, s.config.max_receive_size),
+                None => (MAX_FRAME, clients.max_request_bytes()),
+            };
+            let Ok(Ok(mut first)) = tokio::time::timeout(
+                HANDSHAKE_TIMEOUT,
+                read_first_frame(&mut stream, quorum_max, client_max),
+            )
+            .await
             else {
                 tracing::debug!(%peer, "closed, or sent nothing readable, before its first request");
                 return;
@@ -716,7 +769,13 @@ pub async fn serve(
                         Ok(Ok(session)) => {
                             // After the login, an admin client's requests
                             // are Kafka's and a peer's are quorum messages.
-                            first = match read_raw_frame(&mut stream, MAX_FRAME).await {
+                            first = match read_first_frame(
+                                &mut stream,
+                                MAX_FRAME,
+                                clients.max_request_bytes(),
+                            )
+                            .await
+                            {
                                 Ok(next) => next,
                                 Err(_) => return,
                             };
