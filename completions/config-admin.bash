@@ -23,7 +23,7 @@ _config__admin() {
 
     case "${cmd}" in
         config__admin)
-            opts="-X -h -V --bootstrap-server --command-config --timeout --describe --alter --entity-type --entity-name --entity-default --topic --broker --broker-defaults --user --client --user-defaults --client-defaults --ip --ip-defaults --add-config --add-config-file --delete-config --all --password-file --output --json --help --version"
+            opts="-X -h -V --bootstrap-server --command-config --timeout --bootstrap-controller --describe --alter --entity-type --entity-name --entity-default --topic --broker --broker-defaults --user --client --user-defaults --client-defaults --ip --ip-defaults --add-config --add-config-file --delete-config --all --password-file --output --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -42,6 +42,10 @@ _config__admin() {
                     return 0
                     ;;
                 --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bootstrap-controller)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -2,6 +2,7 @@ complete -c config-admin -l bootstrap-server -d 'The cluster to connect to, as H
 complete -c config-admin -s X -d 'Any librdkafka client property, repeatable: -X security.protocol=SSL' -r
 complete -c config-admin -l command-config -d 'A properties file of client settings, applied before any -X' -r -F
 complete -c config-admin -l timeout -d 'How long to wait for the cluster to answer, in milliseconds' -r
+complete -c config-admin -l bootstrap-controller -d 'Ask the controllers at their CONTROLLER listener, HOST:PORT[,HOST:PORT...], instead of a broker (KIP-919)' -r
 complete -c config-admin -l entity-type -d 'The kind of entity' -r -f -a "topics\t''
 brokers\t''
 users\t''

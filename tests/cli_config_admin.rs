@@ -602,3 +602,107 @@ fn client_metrics_describe_without_a_name_lists_every_subscription() {
     assert!(listed.contains("interval.ms=2000 "), "{listed}");
     assert!(listed.contains("interval.ms=1000 "), "{listed}");
 }
+
+/// `--bootstrap-controller` (KIP-919): topic and broker configs described
+/// and altered at a controller's CONTROLLER listener, which librdkafka
+/// cannot talk to (a controller serves no Metadata); what needs a broker
+/// says so in one line.
+#[test]
+fn configs_are_described_and_altered_at_the_controllers() {
+    let cluster = common::start_cluster(1, &[]);
+    let bs = cluster[0].bootstrap();
+    let controller = format!("127.0.0.1:{}", cluster[0].controller_port());
+    run_tool(TOPIC_ADMIN, &bs, &["create", "--topic", "orders"], b"").ok();
+    let tool = |args: &[&str]| {
+        let mut all = vec!["--bootstrap-controller", controller.as_str()];
+        all.extend_from_slice(args);
+        run_tool(BIN, &bs, &all, b"")
+    };
+
+    assert_eq!(
+        tool(&[
+            "--alter",
+            "--topic",
+            "orders",
+            "--add-config",
+            "retention.ms=3600000"
+        ])
+        .ok(),
+        "Completed updating config for topic orders.\n"
+    );
+    let described = tool(&["--describe", "--topic", "orders"]);
+    assert!(
+        config_line(described.ok(), "retention.ms").starts_with("  retention.ms=3600000 "),
+        "{}",
+        described.stdout
+    );
+    // The brokers see what was set at the controller.
+    let at_broker = run_tool(BIN, &bs, &["--describe", "--topic", "orders"], b"");
+    assert!(
+        config_line(at_broker.ok(), "retention.ms").starts_with("  retention.ms=3600000 "),
+        "{}",
+        at_broker.stdout
+    );
+
+    assert_eq!(
+        tool(&[
+            "--alter",
+            "--broker",
+            "1",
+            "--add-config",
+            "log.cleaner.threads=2"
+        ])
+        .ok(),
+        "Completed updating config for broker 1.\n"
+    );
+    assert_eq!(
+        tool(&[
+            "--alter",
+            "--broker-defaults",
+            "--add-config",
+            "log.retention.ms=7200000"
+        ])
+        .ok(),
+        "Completed updating default config for brokers in the cluster.\n"
+    );
+    let brokers = tool(&["--describe", "--entity-type", "brokers"]);
+    let brokers = brokers.ok();
+    assert!(
+        brokers.starts_with("Dynamic configs for broker 1 are:\n  log.cleaner.threads=2 "),
+        "{brokers}"
+    );
+    assert!(
+        config_line(brokers, "log.retention.ms").starts_with("  log.retention.ms=7200000 "),
+        "{brokers}"
+    );
+
+    for (args, why) in [
+        (
+            &["--describe", "--entity-type", "topics"][..],
+            "--entity-name",
+        ),
+        (&["--describe", "--user", "alice"][..], "--bootstrap-server"),
+        (&["--describe", "--broker", "7"][..], "controller 7"),
+    ] {
+        let refused = tool(args);
+        assert_eq!(refused.code, Some(1), "{args:?}: {}", refused.stderr);
+        assert_eq!(refused.stderr.lines().count(), 1, "{}", refused.stderr);
+        assert!(refused.stderr.contains(why), "{args:?}: {}", refused.stderr);
+    }
+    let both = run_tool(
+        BIN,
+        &bs,
+        &[
+            "--bootstrap-server",
+            "127.0.0.1:1",
+            "--bootstrap-controller",
+            &controller,
+            "--describe",
+            "--topic",
+            "orders",
+        ],
+        b"",
+    );
+    assert_eq!(both.code, Some(2), "{}", both.stderr);
+    assert!(both.stderr.contains("not both"), "{}", both.stderr);
+}

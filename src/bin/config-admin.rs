@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use gregor::cli::config_admin::{apply, Alteration, ConfigAdmin};
 use gregor::cli::{self, OutputFormat};
 use gregor::client::admin::Admin;
-use gregor::client::entity_config::{Entity, EntityType};
+use gregor::client::entity_config::{ConfigsAt, Entity, EntityType};
 use gregor::client::quotas::{QuotaName, QuotaTarget};
 
 const TOOL: &str = "config-admin";
@@ -13,6 +13,9 @@ const TOOL: &str = "config-admin";
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let args: ConfigAdmin = cli::parse();
+    if let Err(e) = args.controllers.check(&args.connection) {
+        cli::usage_error(TOOL, e);
+    }
     match args.quota_target() {
         Err(e) => cli::usage_error(TOOL, e),
         Ok(Some(quota)) => {
@@ -55,7 +58,7 @@ async fn run_quotas(
     target: &QuotaTarget,
     ops: Option<Vec<(String, Option<f64>)>>,
 ) -> anyhow::Result<()> {
-    let settings = args.connection.settings()?;
+    let settings = args.controllers.settings(&args.connection)?;
     cli::out(match ops {
         Some(ops) => apply::alter_quotas(&settings, target, &ops).await?,
         None => apply::describe_quotas(&settings, target, args.output()).await?,
@@ -87,7 +90,7 @@ async fn run(
         }
         _ => None,
     };
-    let settings = args.connection.settings()?;
+    let settings = args.controllers.settings(&args.connection)?;
     if let Some(Alteration::Quotas(ops)) = &alteration {
         let quota = QuotaTarget {
             user: Some(QuotaName::Named(target.name.clone().unwrap_or_default())),
@@ -96,17 +99,30 @@ async fn run(
         cli::out(apply::alter_quotas(&settings, &quota, ops).await?);
         return Ok(());
     }
-    let admin = Admin::connect(&settings).await?;
-    match (alteration, scram) {
-        (_, Some(changes)) => {
+    if settings.to_controllers && scram.is_some() {
+        anyhow::bail!(apply::SCRAM_AT_BROKERS);
+    }
+    // librdkafka cannot talk to a CONTROLLER listener: there, everything
+    // goes over the tools' own connection.
+    let admin = if settings.to_controllers {
+        None
+    } else {
+        Some(Admin::connect(&settings).await?)
+    };
+    let at = match &admin {
+        Some(admin) => ConfigsAt::Brokers(admin),
+        None => ConfigsAt::Controllers(&settings),
+    };
+    match (alteration, scram, &admin) {
+        (_, Some(changes), Some(admin)) => {
             let user = target.name.as_deref().unwrap_or_default();
-            cli::out(apply::alter_scram(&admin, user, changes).await?);
+            cli::out(apply::alter_scram(admin, user, changes).await?);
         }
-        (Some(Alteration::Configs(ops)), None) => {
-            cli::out(apply::alter_configs(&admin, target, ops).await?)
+        (Some(Alteration::Configs(ops)), _, _) => {
+            cli::out(apply::alter_configs(&at, target, ops).await?)
         }
         _ => {
-            cli::out(apply::describe(&admin, target, args.all, args.output()).await?);
+            cli::out(apply::describe(&at, target, args.all, args.output()).await?);
             // A user's quotas follow its SCRAM credentials, as
             // kafka-configs.sh describes both.
             if target.entity_type == EntityType::Users && args.output() == OutputFormat::Table {

@@ -5,10 +5,10 @@
 use clap::{ArgGroup, Parser, Subcommand};
 use serde_json::json;
 
-use super::{ConnectionArgs, OutputFormat};
+use super::{ConnectionArgs, ControllerArgs, OutputFormat};
 use crate::client::offset_spec::now_ms;
 use crate::client::quorum::{self, QuorumStatus};
-use crate::client::{ClientSettings, Result, DEFAULT_BOOTSTRAP};
+use crate::client::{ClientSettings, Result};
 
 /// Describe the metadata quorum (its leader and epoch, and how far each voter and observer has the metadata log) and change its voters.
 #[derive(Parser, Debug)]
@@ -17,9 +17,8 @@ pub struct MetadataQuorum {
     #[command(flatten)]
     pub connection: ConnectionArgs,
 
-    /// Ask the controllers at their CONTROLLER listener, HOST:PORT[,HOST:PORT...], instead of a broker (KIP-919).
-    #[arg(long, global = true, value_name = "HOST:PORT")]
-    pub bootstrap_controller: Option<String>,
+    #[command(flatten)]
+    pub controllers: ControllerArgs,
 
     #[command(subcommand)]
     pub command: QuorumCommand,
@@ -57,30 +56,12 @@ pub enum QuorumCommand {
 }
 
 impl MetadataQuorum {
-    /// Refuses `--bootstrap-server` and `--bootstrap-controller` together,
-    /// as kafka-metadata-quorum.sh does. A server from GREGOR_BOOTSTRAP (or
-    /// the default) gives way to the controllers.
     pub fn check(&self) -> std::result::Result<(), String> {
-        let Some(_) = &self.bootstrap_controller else {
-            return Ok(());
-        };
-        let from_environment = std::env::var("GREGOR_BOOTSTRAP").ok();
-        let server = &self.connection.bootstrap_server;
-        if server != DEFAULT_BOOTSTRAP && Some(server) != from_environment.as_ref() {
-            return Err("use --bootstrap-server or --bootstrap-controller, not both".into());
-        }
-        Ok(())
+        self.controllers.check(&self.connection)
     }
 
-    /// The connection settings: to the brokers of `--bootstrap-server`, or
-    /// to the controllers of `--bootstrap-controller`.
     pub fn settings(&self) -> anyhow::Result<ClientSettings> {
-        let mut settings = self.connection.settings()?;
-        if let Some(controllers) = &self.bootstrap_controller {
-            settings.bootstrap = controllers.clone();
-            settings.to_controllers = true;
-        }
-        Ok(settings)
+        Ok(self.controllers.settings(&self.connection)?)
     }
 }
 

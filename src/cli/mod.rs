@@ -66,6 +66,43 @@ impl ConnectionArgs {
     }
 }
 
+/// `--bootstrap-controller` (KIP-919), for the tools that may ask the
+/// controllers rather than a broker.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct ControllerArgs {
+    /// Ask the controllers at their CONTROLLER listener, HOST:PORT[,HOST:PORT...], instead of a broker (KIP-919).
+    #[arg(long, global = true, value_name = "HOST:PORT")]
+    pub bootstrap_controller: Option<String>,
+}
+
+impl ControllerArgs {
+    /// Refuses `--bootstrap-server` and `--bootstrap-controller` together,
+    /// as Kafka's tools do. A server from GREGOR_BOOTSTRAP (or the
+    /// default) gives way to the controllers.
+    pub fn check(&self, connection: &ConnectionArgs) -> std::result::Result<(), String> {
+        if self.bootstrap_controller.is_none() {
+            return Ok(());
+        }
+        let from_environment = std::env::var("GREGOR_BOOTSTRAP").ok();
+        let server = &connection.bootstrap_server;
+        if server != DEFAULT_BOOTSTRAP && Some(server) != from_environment.as_ref() {
+            return Err("use --bootstrap-server or --bootstrap-controller, not both".into());
+        }
+        Ok(())
+    }
+
+    /// The connection settings: to the brokers of `--bootstrap-server`, or
+    /// to the controllers of `--bootstrap-controller`.
+    pub fn settings(&self, connection: &ConnectionArgs) -> Result<ClientSettings> {
+        let mut settings = connection.settings()?;
+        if let Some(controllers) = &self.bootstrap_controller {
+            settings.bootstrap = controllers.clone();
+            settings.to_controllers = true;
+        }
+        Ok(settings)
+    }
+}
+
 /// How a producer batches and acknowledges; console-producer and perf-test take these.
 #[derive(clap::Args, Debug, Clone)]
 pub struct ProducerTuning {

@@ -1,9 +1,11 @@
 //! Configs of topics, brokers and users, as kafka-configs.sh reads and
 //! changes them: its `--add-config` syntax, the entries with their
-//! synonyms, and users' SCRAM credentials (KIP-554). Everything goes
-//! through librdkafka, so the -X security settings apply, except the
-//! cluster-wide broker defaults: librdkafka insists on a broker id for a
-//! BROKER resource, so those go over the tools' own connection (`wire`).
+//! synonyms, and users' SCRAM credentials (KIP-554). At the brokers
+//! everything goes through librdkafka, so the -X security settings apply,
+//! except the cluster-wide broker defaults (librdkafka insists on a broker
+//! id for a BROKER resource) and client metrics subscriptions, which go
+//! over the tools' own connection (`wire`); at the controllers
+//! (`--bootstrap-controller`) everything does ([`ConfigsAt`]).
 
 use std::path::Path;
 
@@ -14,7 +16,8 @@ use kafka_protocol::messages::incremental_alter_configs_request::{
     AlterConfigsResource, AlterableConfig,
 };
 use kafka_protocol::messages::{
-    DescribeConfigsRequest, IncrementalAlterConfigsRequest, ListConfigResourcesRequest,
+    DescribeClusterRequest, DescribeConfigsRequest, IncrementalAlterConfigsRequest,
+    ListConfigResourcesRequest,
 };
 use kafka_protocol::protocol::StrBytes;
 
@@ -22,10 +25,15 @@ use super::admin::Admin;
 use super::error::{ClientError, Result};
 use super::native::{self, ConfigOp};
 use super::wire::Connection;
+use super::ClientSettings;
 
+/// Kafka's code for a TOPIC config resource.
+const TOPIC_RESOURCE: i8 = 2;
 /// Kafka's code for a BROKER config resource; the empty name is the
 /// cluster-wide default.
 const BROKER_RESOURCE: i8 = 4;
+/// DescribeCluster's endpoint type that lists the controllers (KIP-919).
+const CONTROLLER_ENDPOINTS: i8 = 2;
 /// Kafka's code for a CLIENT_METRICS config resource, which librdkafka's
 /// admin API does not name.
 const CLIENT_METRICS_RESOURCE: i8 = 16;
@@ -396,12 +404,98 @@ fn resource_error(context: &str, code: i16, message: Option<&StrBytes>) -> Resul
     })
 }
 
-impl Admin {
-    /// The configs of one broker (by id) or of the cluster-wide default.
-    async fn broker_configs(&self, broker: Option<&str>) -> Result<Vec<ConfigEntry>> {
-        match broker {
-            Some(id) => self.describe_configs(ConfigResourceType::Broker, id).await,
-            None => self.describe_broker_defaults().await,
+/// Where topic and broker configs are read and changed: at the brokers,
+/// through librdkafka's admin API (so every -X security setting applies),
+/// or at the controllers' CONTROLLER listener over the tools' own
+/// connection (`--bootstrap-controller`, KIP-919), since a controller
+/// serves no Metadata and librdkafka asks for it before anything else.
+pub enum ConfigsAt<'a> {
+    Brokers(&'a Admin),
+    Controllers(&'a ClientSettings),
+}
+
+impl ConfigsAt<'_> {
+    fn settings(&self) -> &ClientSettings {
+        match self {
+            ConfigsAt::Brokers(admin) => &admin.settings,
+            ConfigsAt::Controllers(settings) => settings,
+        }
+    }
+
+    /// The configs of a topic, a broker (by id) or, without a name, the
+    /// cluster-wide broker default, with synonyms.
+    async fn describe(
+        &self,
+        resource: ConfigResourceType,
+        name: Option<&str>,
+    ) -> Result<Vec<ConfigEntry>> {
+        match (self, name) {
+            (ConfigsAt::Brokers(admin), Some(name)) => admin.describe_configs(resource, name).await,
+            (ConfigsAt::Brokers(admin), None) => admin.describe_broker_defaults().await,
+            (ConfigsAt::Controllers(settings), _) => {
+                let name = name.unwrap_or_default();
+                let context = format!(
+                    "cannot describe the configs of {}",
+                    resource_label(resource, name)
+                );
+                let mut connection = at_controller(settings, resource, name).await?;
+                describe_over_wire(&mut connection, resource_code(resource), name, &context).await
+            }
+        }
+    }
+
+    /// IncrementalAlterConfigs of a topic, a broker (by id) or, without a
+    /// name, the cluster-wide broker default.
+    async fn alter(
+        &self,
+        resource: ConfigResourceType,
+        name: Option<&str>,
+        ops: Vec<ConfigOp>,
+    ) -> Result<()> {
+        match (self, name) {
+            (ConfigsAt::Brokers(admin), Some(name)) => {
+                admin.alter_configs(resource, name, ops).await
+            }
+            (ConfigsAt::Brokers(admin), None) => admin.alter_broker_defaults(ops).await,
+            (ConfigsAt::Controllers(settings), _) => {
+                let name = name.unwrap_or_default();
+                let context = format!(
+                    "cannot alter the configs of {}",
+                    resource_label(resource, name)
+                );
+                let connection = at_controller(settings, resource, name).await?;
+                alter_over_wire(connection, resource_code(resource), name, ops, &context).await
+            }
+        }
+    }
+
+    /// The topics whose configs `--describe` shows when none is named.
+    async fn topic_names(&self) -> Result<Vec<String>> {
+        match self {
+            ConfigsAt::Brokers(admin) => Ok(admin
+                .describe_topics(None)
+                .await?
+                .into_iter()
+                .filter(|t| !t.internal)
+                .map(|t| t.name)
+                .collect()),
+            ConfigsAt::Controllers(_) => Err(invalid(
+                "controllers serve no Metadata to list topics with: name one with \
+                 --entity-name, or use --bootstrap-server",
+            )),
+        }
+    }
+
+    /// The nodes whose configs `--describe --entity-type brokers` shows:
+    /// the brokers, or at the controllers the voters.
+    async fn broker_ids(&self) -> Result<Vec<i32>> {
+        match self {
+            ConfigsAt::Brokers(admin) => admin.broker_ids().await,
+            ConfigsAt::Controllers(settings) => Ok(controllers(settings)
+                .await?
+                .into_iter()
+                .map(|(id, _)| id)
+                .collect()),
         }
     }
 
@@ -415,7 +509,7 @@ impl Admin {
         all: bool,
     ) -> Result<Vec<DescribedConfigs>> {
         if entity.entity_type == EntityType::ClientMetrics {
-            return self.describe_client_metrics(entity, all).await;
+            return describe_client_metrics(self.settings(), entity, all).await;
         }
         let (resource, entity_type) = match entity.entity_type {
             EntityType::Topics => (ConfigResourceType::Topic, "topics"),
@@ -432,12 +526,7 @@ impl Admin {
         } else if let Some(name) = &entity.name {
             vec![Some(name.clone())]
         } else if resource == ConfigResourceType::Topic {
-            self.describe_topics(None)
-                .await?
-                .into_iter()
-                .filter(|t| !t.internal)
-                .map(|t| Some(t.name))
-                .collect()
+            self.topic_names().await?.into_iter().map(Some).collect()
         } else {
             let mut ids: Vec<Option<String>> = self
                 .broker_ids()
@@ -450,12 +539,7 @@ impl Admin {
         };
         let mut described = Vec::with_capacity(names.len());
         for name in names {
-            let mut configs = match (resource, &name) {
-                (ConfigResourceType::Topic, Some(topic)) => {
-                    self.describe_configs(resource, topic).await?
-                }
-                (_, broker) => self.broker_configs(broker.as_deref()).await?,
-            };
+            let mut configs = self.describe(resource, name.as_deref()).await?;
             if !all {
                 let own = dynamic_only(resource, name.is_none());
                 configs.retain(|e| e.source == own);
@@ -475,7 +559,7 @@ impl Admin {
     /// one that is not is a mistake, not a silent no-op).
     pub async fn alter_entity_configs(&self, entity: &Entity, ops: Vec<ConfigOp>) -> Result<()> {
         if entity.entity_type == EntityType::ClientMetrics {
-            return self.alter_client_metrics(entity, ops).await;
+            return alter_client_metrics(self.settings(), entity, ops).await;
         }
         let resource = match entity.entity_type {
             EntityType::Topics => ConfigResourceType::Topic,
@@ -497,12 +581,7 @@ impl Admin {
                 )))
             }
         };
-        let current = match (resource, name) {
-            (ConfigResourceType::Topic, Some(topic)) => {
-                self.describe_configs(resource, topic).await?
-            }
-            (_, broker) => self.broker_configs(broker).await?,
-        };
+        let current = self.describe(resource, name).await?;
         let own = dynamic_only(resource, name.is_none());
         let missing: Vec<&str> = ops
             .iter()
@@ -519,12 +598,74 @@ impl Admin {
                 resource.singular()
             )));
         }
-        match name {
-            Some(name) => self.alter_configs(resource, name, ops).await,
-            None => self.alter_broker_defaults(ops).await,
-        }
+        self.alter(resource, name, ops).await
     }
+}
 
+/// Kafka's code for a config resource type.
+fn resource_code(resource: ConfigResourceType) -> i8 {
+    match resource {
+        ConfigResourceType::Topic => TOPIC_RESOURCE,
+        ConfigResourceType::Broker => BROKER_RESOURCE,
+    }
+}
+
+/// "topic T", "broker 1", or "the brokers' default" for error messages.
+fn resource_label(resource: ConfigResourceType, name: &str) -> String {
+    match (resource, name) {
+        (ConfigResourceType::Broker, "") => "the brokers' default".to_string(),
+        (resource, name) => format!("{} {name}", resource.singular()),
+    }
+}
+
+/// The voters, with their CONTROLLER addresses, as the bootstrap
+/// controller names them (DescribeCluster, endpoint type 2).
+async fn controllers(settings: &ClientSettings) -> Result<Vec<(i32, String)>> {
+    let mut connection = Connection::to_bootstrap(settings).await?;
+    let described = connection
+        .call(
+            &DescribeClusterRequest::default().with_endpoint_type(CONTROLLER_ENDPOINTS),
+            1,
+        )
+        .await?;
+    resource_error(
+        "cannot list the controllers",
+        described.error_code,
+        described.error_message.as_ref(),
+    )?;
+    let mut nodes: Vec<(i32, String)> = described
+        .brokers
+        .iter()
+        .map(|b| (b.broker_id.0, format!("{}:{}", b.host.as_str(), b.port)))
+        .collect();
+    nodes.sort_unstable();
+    Ok(nodes)
+}
+
+/// The controller to ask about a resource: a broker resource's own node,
+/// as Kafka's admin client sends it there; any other to the first
+/// bootstrap controller that answers.
+async fn at_controller(
+    settings: &ClientSettings,
+    resource: ConfigResourceType,
+    name: &str,
+) -> Result<Connection> {
+    let node = match resource {
+        ConfigResourceType::Broker if !name.is_empty() => name
+            .parse::<i32>()
+            .map_err(|_| invalid(format!("broker id '{name}' is not a number")))?,
+        _ => return Connection::to_bootstrap(settings).await,
+    };
+    let address = controllers(settings)
+        .await?
+        .into_iter()
+        .find(|(id, _)| *id == node)
+        .map(|(_, address)| address)
+        .ok_or_else(|| invalid(format!("controller {node} is not a voter of the quorum")))?;
+    Connection::to_address(settings, &address).await
+}
+
+impl Admin {
     /// DescribeConfigs of the cluster-wide broker defaults, with synonyms.
     pub async fn describe_broker_defaults(&self) -> Result<Vec<ConfigEntry>> {
         let context = "cannot describe the default configs of brokers";
@@ -538,50 +679,53 @@ impl Admin {
         let connection = Connection::to_controller(&self.settings).await?;
         alter_over_wire(connection, BROKER_RESOURCE, "", ops, context).await
     }
+}
 
-    /// kafka-configs.sh --describe --entity-type client-metrics: the
-    /// named subscription's configs, or without a name every
-    /// subscription's (only those set, without `all`).
-    async fn describe_client_metrics(
-        &self,
-        entity: &Entity,
-        all: bool,
-    ) -> Result<Vec<DescribedConfigs>> {
-        let mut connection = Connection::to_bootstrap(&self.settings).await?;
-        let names = match &entity.name {
-            Some(name) => vec![name.clone()],
-            None => list_client_metrics(&mut connection).await?,
-        };
-        let mut described = Vec::with_capacity(names.len());
-        for name in names {
-            let context = format!("cannot describe client metrics subscription {name}");
-            let mut configs =
-                describe_over_wire(&mut connection, CLIENT_METRICS_RESOURCE, &name, &context)
-                    .await?;
-            if !all {
-                configs.retain(|e| e.source == "CLIENT_METRICS_CONFIG");
-            }
-            described.push(DescribedConfigs {
-                entity_type: "client-metrics",
-                entity_name: Some(name),
-                configs,
-            });
+/// kafka-configs.sh --describe --entity-type client-metrics: the named
+/// subscription's configs, or without a name every subscription's (only
+/// those set, without `all`).
+async fn describe_client_metrics(
+    settings: &ClientSettings,
+    entity: &Entity,
+    all: bool,
+) -> Result<Vec<DescribedConfigs>> {
+    let mut connection = Connection::to_bootstrap(settings).await?;
+    let names = match &entity.name {
+        Some(name) => vec![name.clone()],
+        None => list_client_metrics(&mut connection).await?,
+    };
+    let mut described = Vec::with_capacity(names.len());
+    for name in names {
+        let context = format!("cannot describe client metrics subscription {name}");
+        let mut configs =
+            describe_over_wire(&mut connection, CLIENT_METRICS_RESOURCE, &name, &context).await?;
+        if !all {
+            configs.retain(|e| e.source == "CLIENT_METRICS_CONFIG");
         }
-        Ok(described)
+        described.push(DescribedConfigs {
+            entity_type: "client-metrics",
+            entity_name: Some(name),
+            configs,
+        });
     }
+    Ok(described)
+}
 
-    /// kafka-configs.sh --alter --entity-type client-metrics: sets and
-    /// deletes the subscription's configs; deleting them all removes it.
-    async fn alter_client_metrics(&self, entity: &Entity, ops: Vec<ConfigOp>) -> Result<()> {
-        let Some(name) = &entity.name else {
-            return Err(invalid(
-                "--alter of client-metrics needs the subscription's --entity-name",
-            ));
-        };
-        let context = format!("cannot alter client metrics subscription {name}");
-        let connection = Connection::to_bootstrap(&self.settings).await?;
-        alter_over_wire(connection, CLIENT_METRICS_RESOURCE, name, ops, &context).await
-    }
+/// kafka-configs.sh --alter --entity-type client-metrics: sets and
+/// deletes the subscription's configs; deleting them all removes it.
+async fn alter_client_metrics(
+    settings: &ClientSettings,
+    entity: &Entity,
+    ops: Vec<ConfigOp>,
+) -> Result<()> {
+    let Some(name) = &entity.name else {
+        return Err(invalid(
+            "--alter of client-metrics needs the subscription's --entity-name",
+        ));
+    };
+    let context = format!("cannot alter client metrics subscription {name}");
+    let connection = Connection::to_bootstrap(settings).await?;
+    alter_over_wire(connection, CLIENT_METRICS_RESOURCE, name, ops, &context).await
 }
 
 /// The names of every client metrics subscription, sorted, from

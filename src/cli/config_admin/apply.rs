@@ -6,10 +6,16 @@ use serde_json::json;
 use crate::cli::OutputFormat;
 use crate::client::admin::Admin;
 use crate::client::entity_config::{
-    DescribedConfigs, Entity, EntityType, ScramChange, UserCredentials,
+    ConfigsAt, DescribedConfigs, Entity, EntityType, ScramChange, UserCredentials,
 };
 use crate::client::quotas::{self, QuotaEntry, QuotaName, QuotaTarget};
-use crate::client::{ClientSettings, ConfigOp, Result};
+use crate::client::{ClientError, ClientSettings, ConfigOp, Result};
+
+/// Why users' SCRAM credentials are not reached through the controllers:
+/// they go through librdkafka's admin API, which cannot talk to a
+/// CONTROLLER listener.
+pub const SCRAM_AT_BROKERS: &str =
+    "users' SCRAM credentials are described and altered at the brokers: use --bootstrap-server";
 
 /// Said on stderr when a SCRAM password came on the command line.
 pub fn password_warning(tool: &str) -> String {
@@ -72,8 +78,12 @@ pub async fn alter_scram(admin: &Admin, user: &str, changes: Vec<ScramChange>) -
     Ok(format!("Completed updating config for user {user}.\n"))
 }
 
-pub async fn alter_configs(admin: &Admin, entity: &Entity, ops: Vec<ConfigOp>) -> Result<String> {
-    admin.alter_entity_configs(entity, ops).await?;
+pub async fn alter_configs(
+    at: &ConfigsAt<'_>,
+    entity: &Entity,
+    ops: Vec<ConfigOp>,
+) -> Result<String> {
+    at.alter_entity_configs(entity, ops).await?;
     Ok(altered(entity))
 }
 
@@ -90,18 +100,21 @@ pub fn altered(entity: &Entity) -> String {
 
 /// The entity's configs, or a user's SCRAM credentials.
 pub async fn describe(
-    admin: &Admin,
+    at: &ConfigsAt<'_>,
     entity: &Entity,
     all: bool,
     output: OutputFormat,
 ) -> Result<String> {
     if entity.entity_type == EntityType::Users {
+        let ConfigsAt::Brokers(admin) = at else {
+            return Err(ClientError::Invalid(SCRAM_AT_BROKERS.into()));
+        };
         let users = admin
             .describe_scram_credentials(entity.name.iter().cloned().collect())
             .await?;
         return Ok(render_users(&users, output));
     }
-    let described = admin.describe_entity_configs(entity, all).await?;
+    let described = at.describe_entity_configs(entity, all).await?;
     Ok(render_configs(&described, all, output))
 }
 

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 use clap::{ArgGroup, Parser};
 
-use super::{ConnectionArgs, OutputFormat};
+use super::{ConnectionArgs, ControllerArgs, OutputFormat};
 use crate::client::entity_config::{
     parse_add_config, read_add_config_file, Entity, EntityType, ScramChange, ScramUpsert,
 };
@@ -30,6 +30,9 @@ use crate::client::ConfigOp;
 pub struct ConfigAdmin {
     #[command(flatten)]
     pub connection: ConnectionArgs,
+
+    #[command(flatten)]
+    pub controllers: ControllerArgs,
 
     /// Show the configs of the entity, or of every entity of the type when none is named.
     #[arg(long)]

@@ -6,7 +6,7 @@ use serde_json::json;
 use crate::cli::OutputFormat;
 use crate::client::admin::Admin;
 use crate::client::cluster::{self, ClusterDescription};
-use crate::client::entity_config::{DescribedConfigs, Entity, EntityType};
+use crate::client::entity_config::{ConfigsAt, DescribedConfigs, Entity, EntityType};
 use crate::client::{ClientSettings, Result};
 
 pub struct Described {
@@ -25,7 +25,11 @@ pub async fn run(admin: &Admin, settings: &ClientSettings, configs: bool) -> Res
                 name: Some(b.id.to_string()),
                 default: false,
             };
-            all.extend(admin.describe_entity_configs(&entity, true).await?);
+            all.extend(
+                ConfigsAt::Brokers(admin)
+                    .describe_entity_configs(&entity, true)
+                    .await?,
+            );
         }
         Some(all)
     } else {
