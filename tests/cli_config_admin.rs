@@ -676,10 +676,32 @@ fn configs_are_described_and_altered_at_the_controllers() {
         "{brokers}"
     );
 
+    assert_eq!(
+        tool(&[
+            "--alter",
+            "--client",
+            "app",
+            "--add-config",
+            "producer_byte_rate=1048576"
+        ])
+        .ok(),
+        "Completed updating config for client-id 'app'.\n"
+    );
+    let quotas = run_tool(BIN, &bs, &["--describe", "--client", "app"], b"");
+    assert!(
+        quotas.ok().contains("producer_byte_rate=1048576"),
+        "{}",
+        quotas.stdout
+    );
+
     for (args, why) in [
         (
             &["--describe", "--entity-type", "topics"][..],
             "--entity-name",
+        ),
+        (
+            &["--describe", "--client", "app"][..],
+            "DescribeClientQuotas",
         ),
         (&["--describe", "--user", "alice"][..], "--bootstrap-server"),
         (&["--describe", "--broker", "7"][..], "controller 7"),
