@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use common::{
-    client_config, create_topic, produce_values, read_from_start, run_tool, BrokerProcess,
-    RawClient,
+    client_config, create_topic, produce_values, read_from_start, run_tool, wait_until,
+    BrokerProcess, RawClient,
 };
 use kafka_protocol::messages::alter_replica_log_dirs_request::{
     AlterReplicaLogDir, AlterReplicaLogDirTopic,
@@ -95,7 +95,8 @@ async fn partitions_spread_over_the_log_dirs_and_stay_in_theirs_across_a_restart
     let tmp = tempfile::tempdir().unwrap();
     let dirs = vec![tmp.path().join("disk-a"), tmp.path().join("disk-b")];
     let list = format!("log.dirs={},{}", dirs[0].display(), dirs[1].display());
-    let mut broker = BrokerProcess::start(&[&list]);
+    // Each dir's checkpoint is written by the periodic pass.
+    let mut broker = BrokerProcess::start(&[&list, "log.flush.offset.checkpoint.interval.ms=200"]);
     let bs = broker.bootstrap();
     create_topic(&bs, "spread", 4, &[]).await;
     create_topic(&bs, "other", 3, &[]).await;
@@ -112,17 +113,20 @@ async fn partitions_spread_over_the_log_dirs_and_stay_in_theirs_across_a_restart
     assert!(dirs[0].join("__cluster_metadata-0").is_dir());
     assert!(!dirs[1].join("__cluster_metadata-0").exists());
     for dir in &dirs {
-        let checkpoint = std::fs::read_to_string(dir.join("recovery-point-offset-checkpoint"))
-            .expect("each dir has its own checkpoint");
-        for (partition, at) in &placed {
-            let (topic, index) = partition.rsplit_once('-').unwrap();
-            let line = format!("\n{topic} {index} ");
-            assert_eq!(
-                checkpoint.contains(&line),
-                at == dir,
-                "{partition} in {checkpoint}"
-            );
-        }
+        let file = dir.join("recovery-point-offset-checkpoint");
+        let holds_its_own = |checkpoint: &str| {
+            placed.iter().all(|(partition, at)| {
+                let (topic, index) = partition.rsplit_once('-').unwrap();
+                checkpoint.contains(&format!("\n{topic} {index} ")) == (at == dir)
+            })
+        };
+        assert!(
+            wait_until(Duration::from_secs(20), || std::fs::read_to_string(&file)
+                .is_ok_and(|c| holds_its_own(&c))),
+            "{} holds exactly its own partitions of {placed:?}: {:?}",
+            file.display(),
+            std::fs::read_to_string(&file)
+        );
     }
 
     let canonical_dirs = canonical(&dirs);
@@ -266,7 +270,7 @@ async fn an_io_error_takes_its_log_dir_offline_and_leadership_moves_while_the_ot
     let placed = on_disk(&dirs, &["victim", "survivor"]);
     assert_ne!(placed["victim-0"], placed["survivor-0"], "{placed:?}");
     let failing = placed["victim-0"].clone();
-    assert!(common::wait_until(Duration::from_secs(20), || {
+    assert!(wait_until(Duration::from_secs(20), || {
         common::leadership(brokers[1].port, "victim") == (1, vec![1, 2])
     }));
 

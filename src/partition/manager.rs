@@ -400,7 +400,9 @@ impl ReplicaManager {
             }
         }
         let mut newly_offline: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        let mut opened_any = false;
+        // Per log dir, the opened logs whose recovery cut them below their
+        // checkpointed recovery point.
+        let mut lowered: Vec<Vec<((String, i32), i64)>> = vec![Vec::new(); self.dirs.len()];
         for state in to_open {
             let key = (state.topic.clone(), state.index);
             let at = self.place(&state.topic, state.index);
@@ -451,7 +453,10 @@ impl ReplicaManager {
             });
             match opened {
                 Ok(log) => {
-                    opened_any = true;
+                    let checkpointed = log_dir.recovery_points.get(&state.topic, state.index);
+                    if checkpointed.is_some_and(|point| log.recovery_point() < point) {
+                        lowered[at].push((key.clone(), log.recovery_point()));
+                    }
                     if self.offline.write().remove(&key).is_some() {
                         tracing::info!(topic = %state.topic, partition = state.index, "partition opened: back online");
                     }
@@ -483,9 +488,16 @@ impl ReplicaManager {
         }
         // A recovery may have cut a log below its checkpointed recovery
         // point: records written there later must not count as fsynced
-        // should the broker crash before the next periodic write.
-        if opened_any {
-            let _ = self.checkpoint_recovery_points();
+        // should the broker crash before the next periodic write. Only
+        // those entries change, so opening a partition among many costs
+        // no walk over every partition and usually no write.
+        for (dir, entries) in self.dirs.iter().zip(lowered) {
+            if entries.is_empty() {
+                continue;
+            }
+            if let Err(e) = dir.recovery_points.update(|| entries) {
+                tracing::error!(path = %dir.recovery_points.path().display(), error = %e, "cannot write the recovery point checkpoint");
+            }
         }
         for (reason, partitions) in newly_offline {
             tracing::error!(count = partitions.len(), first = %partitions[0], %reason, "cannot open partitions: offline, requests for them answer KAFKA_STORAGE_ERROR");
