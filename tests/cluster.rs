@@ -972,6 +972,61 @@ async fn acks_all_reports_an_isr_that_shrank_below_min_insync_while_it_waited() 
     brokers[(follower - 1) as usize].pause(false);
 }
 
+/// Produce requests pipeline: one waiting for acks=all does not hold back
+/// the append of the next on its connection, which waits beside it; the
+/// answers still come in request order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waiting_acks_all_produce_does_not_hold_back_the_next_append() {
+    use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+    use kafka_protocol::messages::{ProduceRequest, TopicName};
+    let mut overrides = CLUSTER.to_vec();
+    overrides.push("replica.lag.time.max.ms=60000");
+    let mut brokers = start_cluster(3, &overrides);
+    create_replicated(&brokers[0].bootstrap(), "piped", 1, &[]).await;
+    let (leader, _) = leadership(brokers[0].port, "piped");
+    let follower = (1..=3).find(|b| *b != leader).expect("a follower");
+    let leader_port = brokers[(leader - 1) as usize].port;
+    let produce = |value: &str| {
+        ProduceRequest::default()
+            .with_acks(-1)
+            .with_timeout_ms(30_000)
+            .with_topic_data(vec![TopicProduceData::default()
+                .with_name(TopicName("piped".to_string().into()))
+                .with_partition_data(vec![PartitionProduceData::default()
+                    .with_index(0)
+                    .with_records(Some(common::record_batch(&[value], (-1, -1, -1))))])])
+    };
+
+    // A stalled follower stays in the ISR for replica.lag.time.max.ms:
+    // the high watermark stops, and acks=all waits.
+    brokers[(follower - 1) as usize].pause(true);
+    let mut client = RawClient::connect(leader_port);
+    client.set_read_timeout(Duration::from_secs(60));
+    let first = client.send(&produce("first"), 9);
+    assert!(
+        wait_until(Duration::from_secs(10), || size_on(leader_port, "piped")
+            > 0),
+        "the first request is appended"
+    );
+    let one_batch = size_on(leader_port, "piped");
+    let second = client.send(&produce("second"), 9);
+    assert!(
+        wait_until(Duration::from_secs(10), || size_on(leader_port, "piped")
+            > one_batch),
+        "the second request waited for the first's acks=all to be appended"
+    );
+
+    brokers[(follower - 1) as usize].pause(false);
+    for (correlation_id, base_offset) in [(first, 0), (second, 1)] {
+        let answer = client
+            .receive::<ProduceRequest>(9, correlation_id)
+            .expect("Produce answered");
+        let partition = &answer.responses[0].partition_responses[0];
+        assert_eq!(partition.error_code, 0);
+        assert_eq!(partition.base_offset, base_offset);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broker_stopped_cleanly_hands_its_leaderships_over_first() {
     // Kafka's default broker.session.timeout.ms (9 s): without a controlled

@@ -1,6 +1,7 @@
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use tokio::sync::oneshot;
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::{ApiKey, RequestHeader};
@@ -427,6 +428,32 @@ pub struct RequestContext {
     /// The connection's mute: a throttled client's connection is not read
     /// from until it ends.
     pub mute: Arc<Mute>,
+    /// Told when a pipelined handler has done its ordered part.
+    pub in_order: InOrder,
+}
+
+/// How a [`Concurrency::Pipelined`](super::Concurrency::Pipelined) handler
+/// lets its connection go on to the next request: when the handler says
+/// its ordered part is done, or else when it ends.
+#[derive(Debug, Clone, Default)]
+pub struct InOrder(Option<Arc<parking_lot::Mutex<Option<oneshot::Sender<()>>>>>);
+
+impl InOrder {
+    /// A pair: the handler's end, and what the connection awaits.
+    pub fn pair() -> (InOrder, oneshot::Receiver<()>) {
+        let (tx, rx) = oneshot::channel();
+        (
+            InOrder(Some(Arc::new(parking_lot::Mutex::new(Some(tx))))),
+            rx,
+        )
+    }
+
+    /// The ordered part is done; a no-op for handlers run otherwise.
+    pub fn done(&self) {
+        if let Some(tx) = self.0.as_ref().and_then(|tx| tx.lock().take()) {
+            let _ = tx.send(());
+        }
+    }
 }
 
 /// Which kind of node's endpoint a connection reached, as DescribeCluster's

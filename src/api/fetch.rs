@@ -16,7 +16,7 @@ use kafka_protocol::messages::fetch_response::{
 use kafka_protocol::messages::{FetchRequest, FetchResponse, ProducerId, TopicName};
 use uuid::Uuid;
 
-use super::{BrokerContext, Handler, RequestContext};
+use super::{BrokerContext, Concurrency, Handler, RequestContext};
 use crate::partition::{Awaited, IsolationLevel};
 use crate::quota::QuotaType;
 use crate::security::acl::{AclOperation, ResourceType};
@@ -162,7 +162,7 @@ fn record_throttled(broker: &BrokerContext, wanted: &[Wanted], topics: &[Fetchab
 
 impl Handler for Fetch {
     type Request = FetchRequest;
-    const CONCURRENT: bool = true;
+    const CONCURRENCY: Concurrency = Concurrency::Concurrent;
 
     async fn handle(
         broker: Arc<BrokerContext>,

@@ -6,7 +6,7 @@ use kafka_protocol::messages::join_group_response::JoinGroupResponseMember;
 use kafka_protocol::messages::{JoinGroupRequest, JoinGroupResponse};
 use kafka_protocol::protocol::StrBytes;
 
-use super::{BrokerContext, Handler, RequestContext};
+use super::{BrokerContext, Concurrency, Handler, RequestContext};
 use crate::group::JoinRequest;
 use crate::security::acl::AclOperation;
 
@@ -15,7 +15,7 @@ pub struct JoinGroup;
 impl Handler for JoinGroup {
     type Request = JoinGroupRequest;
     // Waiting for the other members must not hold up this client's other requests.
-    const CONCURRENT: bool = true;
+    const CONCURRENCY: Concurrency = Concurrency::Concurrent;
 
     async fn handle(
         broker: Arc<BrokerContext>,

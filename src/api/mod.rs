@@ -72,7 +72,7 @@ mod version_errors;
 mod write_txn_markers;
 
 pub use api_versions::unsupported_version_response;
-pub use context::{BrokerContext, ClientSoftware, EndpointType, RequestContext};
+pub use context::{BrokerContext, ClientSoftware, EndpointType, InOrder, RequestContext};
 pub use error_codes::ErrorCodes;
 pub use registry::{endpoint, endpoints, served_by_controllers, Answered, Endpoint, HandlerFuture};
 
@@ -84,17 +84,31 @@ use kafka_protocol::protocol::{Request, VersionRange};
 /// A Kafka API served by this broker. Its response reports its error
 /// codes to the request metrics ([`ErrorCodes`]) and carries its
 /// throttle time where it has one.
+/// When a connection's later requests may start while one runs. Their
+/// responses go out in request order whichever it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Concurrency {
+    /// Once it is answered: what most handlers need, so that a client's
+    /// requests take effect in the order it sent them.
+    InOrder,
+    /// At once: handlers that may wait and whose effects do not depend
+    /// on order (Fetch's long poll, a JoinGroup waiting for the rebalance).
+    Concurrent,
+    /// Once it has done its ordered part and says so
+    /// ([`RequestContext::in_order`]): Produce, whose appends keep the
+    /// connection's order while its waits for replication or an fsync
+    /// overlap the next requests' appends (which then share that fsync).
+    Pipelined,
+}
+
 pub trait Handler: Send + Sync + 'static {
     type Request: Request<Response: throttle_time::ThrottleTime + ErrorCodes> + Send + 'static;
 
     /// Versions served; every version the codec knows unless a handler narrows it.
     const VERSIONS: VersionRange = <Self::Request as kafka_protocol::protocol::Message>::VERSIONS;
 
-    /// Whether later requests on the same connection may start while this one
-    /// is still running. Only read-only handlers that may wait (Fetch's long
-    /// poll) set it; everything else runs in arrival order, so pipelined
-    /// produce requests append in the order they were sent.
-    const CONCURRENT: bool = false;
+    /// When later requests on the same connection may start.
+    const CONCURRENCY: Concurrency = Concurrency::InOrder;
 
     /// Kafka sends no response at all to some requests (Produce with acks=0).
     fn expects_response(_request: &Self::Request) -> bool {

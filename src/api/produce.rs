@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::future::join_all;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::produce_response::{
     BatchIndexAndErrorMessage, PartitionProduceResponse, TopicProduceResponse,
@@ -12,10 +13,10 @@ use kafka_protocol::messages::produce_response::{
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse, TopicName};
 use kafka_protocol::protocol::StrBytes;
 
-use super::{BrokerContext, Handler, RequestContext};
+use super::{BrokerContext, Concurrency, Handler, RequestContext};
 use crate::cluster::topic_name;
-use crate::log::has_transactional_batch;
-use crate::partition::AppendError;
+use crate::log::{has_transactional_batch, AppendInfo};
+use crate::partition::{AppendError, Partition};
 use crate::quota::QuotaType;
 use crate::security::acl::{AclOperation, ResourceType};
 
@@ -57,8 +58,97 @@ fn check_records(version: i16, records: &[u8]) -> Result<(), ResponseError> {
     Ok(())
 }
 
+/// One partition's part of a request once its records are appended:
+/// answered, or waiting to be durable enough for its acks.
+enum Appended {
+    Answered(PartitionProduceResponse),
+    Waiting {
+        index: i32,
+        partition: Arc<Partition>,
+        info: AppendInfo,
+        /// acks=all rather than acks=1.
+        all: bool,
+    },
+}
+
+impl Appended {
+    /// Waits as the acks ask. acks=all: until the whole ISR has the
+    /// records; as in Kafka, an ISR that shrank below min.insync.replicas
+    /// meanwhile makes that NOT_ENOUGH_REPLICAS_AFTER_APPEND (the records
+    /// stay; fewer copies hold them than asked). acks=1: until the
+    /// leader's log is durable, which under flush.messages waits for the
+    /// group commit's fsync (at once otherwise). acks=0: not at all.
+    async fn settle(
+        self,
+        broker: &BrokerContext,
+        acks: i16,
+        timeout: Duration,
+    ) -> PartitionProduceResponse {
+        let (index, partition, info, all) = match self {
+            Appended::Answered(response) => return response,
+            Appended::Waiting {
+                index,
+                partition,
+                info,
+                all,
+            } => (index, partition, info, all),
+        };
+        let waited = if all {
+            match broker
+                .replicas
+                .wait_for_high_watermark(&partition, info.last_offset, info.leader_epoch, timeout)
+                .await
+            {
+                Err(e) => Err(e.into()),
+                Ok(()) if partition.check_min_isr().is_err() => {
+                    Err(ResponseError::NotEnoughReplicasAfterAppend.into())
+                }
+                Ok(()) => Ok(()),
+            }
+        } else if acks == 1 {
+            broker
+                .replicas
+                .wait_for_durable(&partition, info.last_offset, info.leader_epoch, timeout)
+                .await
+                .map_err(AppendError::from)
+        } else {
+            Ok(())
+        };
+        answer(index, waited.map(|()| (partition, info)))
+    }
+}
+
+/// A partition's response: where its records went, or why not.
+fn answer(
+    index: i32,
+    appended: Result<(Arc<Partition>, AppendInfo), AppendError>,
+) -> PartitionProduceResponse {
+    match appended {
+        Ok((partition, info)) => PartitionProduceResponse::default()
+            .with_index(index)
+            .with_base_offset(info.base_offset)
+            .with_log_append_time_ms(info.log_append_time)
+            .with_log_start_offset(partition.log_start_offset()),
+        // Sent from v8 on; older versions leave them out.
+        Err(e) => partition_error(index, e.code)
+            .with_error_message(e.message.map(StrBytes::from_string))
+            .with_record_errors(
+                e.record_errors
+                    .into_iter()
+                    .map(|r| {
+                        BatchIndexAndErrorMessage::default()
+                            .with_batch_index(r.batch_index)
+                            .with_batch_index_error_message(Some(StrBytes::from_string(r.message)))
+                    })
+                    .collect(),
+            ),
+    }
+}
+
 impl Handler for Produce {
     type Request = ProduceRequest;
+
+    const CONCURRENCY: Concurrency = Concurrency::Pipelined;
 
     fn expects_response(request: &ProduceRequest) -> bool {
         request.acks != 0
@@ -83,7 +173,7 @@ impl Handler for Produce {
             && !request.transactional_id.as_ref().is_some_and(|id| {
                 auth.allows(AclOperation::Write, ResourceType::TransactionalId, id)
             });
-        let mut responses = Vec::with_capacity(request.topic_data.len());
+        let mut topics = Vec::with_capacity(request.topic_data.len());
         for topic in request.topic_data {
             // v13 names topics by id only.
             let name = if ctx.api_version >= 13 {
@@ -99,40 +189,29 @@ impl Handler for Produce {
             let write_refused = name
                 .as_deref()
                 .is_some_and(|n| !auth.allows(AclOperation::Write, ResourceType::Topic, n));
-            let mut partition_responses = Vec::with_capacity(topic.partition_data.len());
+            let mut partitions = Vec::with_capacity(topic.partition_data.len());
             for p in &topic.partition_data {
-                let response = 'response: {
+                let appended = 'appended: {
+                    let refuse = |code| Appended::Answered(partition_error(p.index, code));
                     if txn_refused {
-                        break 'response partition_error(
-                            p.index,
-                            ResponseError::TransactionalIdAuthorizationFailed,
-                        );
+                        break 'appended refuse(ResponseError::TransactionalIdAuthorizationFailed);
                     }
                     if write_refused {
-                        break 'response partition_error(
-                            p.index,
-                            ResponseError::TopicAuthorizationFailed,
-                        );
+                        break 'appended refuse(ResponseError::TopicAuthorizationFailed);
                     }
                     if !acks_valid {
-                        break 'response partition_error(
-                            p.index,
-                            ResponseError::InvalidRequiredAcks,
-                        );
+                        break 'appended refuse(ResponseError::InvalidRequiredAcks);
                     }
                     let Some(name) = name.as_deref() else {
-                        break 'response partition_error(p.index, unknown);
+                        break 'appended refuse(unknown);
                     };
                     let Some(records) = p.records.as_deref() else {
-                        break 'response partition_error(p.index, ResponseError::InvalidRecord);
+                        break 'appended refuse(ResponseError::InvalidRecord);
                     };
                     // Only the coordinators write their internal topics, as
                     // Kafka's ReplicaManager refuses a client's append to them.
                     if topic_name::is_internal(name) {
-                        break 'response partition_error(
-                            p.index,
-                            ResponseError::InvalidTopicException,
-                        );
+                        break 'appended refuse(ResponseError::InvalidTopicException);
                     }
                     // As Kafka: only once the partition is known to exist.
                     let exists = image.topic(name).is_some_and(|t| {
@@ -140,7 +219,7 @@ impl Handler for Produce {
                     });
                     if exists {
                         if let Err(code) = check_records(ctx.api_version, records) {
-                            break 'response partition_error(p.index, code);
+                            break 'appended refuse(code);
                         }
                     }
                     let all = request.acks == -1;
@@ -153,81 +232,40 @@ impl Handler for Produce {
                         let info = broker.replicas.append_to(&partition, records)?;
                         Ok((partition, info))
                     });
-                    // acks=all: answered once the whole ISR has the records;
-                    // as in Kafka, an ISR that shrank below min.insync.replicas
-                    // meanwhile makes that NOT_ENOUGH_REPLICAS_AFTER_APPEND
-                    // (the records stay; fewer copies hold them than asked).
-                    // A retried batch found in the log waits as well: its
-                    // first copy may not be replicated yet.
-                    let appended = match appended {
-                        Ok((partition, info)) if all && info.last_offset >= 0 => {
-                            let timeout = Duration::from_millis(request.timeout_ms.max(0) as u64);
-                            let replicated = broker
-                                .replicas
-                                .wait_for_high_watermark(
-                                    &partition,
-                                    info.last_offset,
-                                    info.leader_epoch,
-                                    timeout,
-                                )
-                                .await;
-                            match replicated {
-                                Err(e) => Err(e.into()),
-                                Ok(()) if partition.check_min_isr().is_err() => {
-                                    Err(ResponseError::NotEnoughReplicasAfterAppend.into())
-                                }
-                                Ok(()) => Ok((partition, info)),
-                            }
-                        }
-                        // acks=1: answered once the leader's log is durable,
-                        // which under flush.messages waits for the group
-                        // commit's fsync (at once otherwise).
-                        Ok((partition, info)) if request.acks == 1 && info.last_offset >= 0 => {
-                            let timeout = Duration::from_millis(request.timeout_ms.max(0) as u64);
-                            broker
-                                .replicas
-                                .wait_for_durable(
-                                    &partition,
-                                    info.last_offset,
-                                    info.leader_epoch,
-                                    timeout,
-                                )
-                                .await
-                                .map(|()| (partition, info))
-                                .map_err(AppendError::from)
-                        }
-                        other => other,
-                    };
                     match appended {
-                        Ok((partition, info)) => PartitionProduceResponse::default()
-                            .with_index(p.index)
-                            .with_base_offset(info.base_offset)
-                            .with_log_append_time_ms(info.log_append_time)
-                            .with_log_start_offset(partition.log_start_offset()),
-                        // Sent from v8 on; older versions leave them out.
-                        Err(e) => partition_error(p.index, e.code)
-                            .with_error_message(e.message.map(StrBytes::from_string))
-                            .with_record_errors(
-                                e.record_errors
-                                    .into_iter()
-                                    .map(|r| {
-                                        BatchIndexAndErrorMessage::default()
-                                            .with_batch_index(r.batch_index)
-                                            .with_batch_index_error_message(Some(
-                                                StrBytes::from_string(r.message),
-                                            ))
-                                    })
-                                    .collect(),
-                            ),
+                        // A retried batch found in the log waits as well:
+                        // its first copy may not be replicated yet.
+                        Ok((partition, info)) if info.last_offset >= 0 => Appended::Waiting {
+                            index: p.index,
+                            partition,
+                            info,
+                            all,
+                        },
+                        other => Appended::Answered(answer(p.index, other)),
                     }
                 };
-                partition_responses.push(response);
+                partitions.push(appended);
             }
+            topics.push((TopicName(topic.name.0.clone()), topic.topic_id, partitions));
+        }
+        // Every append is made: the connection's next request may append
+        // while these wait, all at once (as Kafka's DelayedProduce waits on
+        // every partition together), for replication or the fsync.
+        ctx.in_order.done();
+        let timeout = Duration::from_millis(request.timeout_ms.max(0) as u64);
+        let mut responses = Vec::with_capacity(topics.len());
+        for (name, topic_id, partitions) in topics {
+            let settled = join_all(
+                partitions
+                    .into_iter()
+                    .map(|a| a.settle(&broker, request.acks, timeout)),
+            )
+            .await;
             responses.push(
                 TopicProduceResponse::default()
-                    .with_name(TopicName(topic.name.0.clone()))
-                    .with_topic_id(topic.topic_id)
-                    .with_partition_responses(partition_responses),
+                    .with_name(name)
+                    .with_topic_id(topic_id)
+                    .with_partition_responses(settled),
             );
         }
         // Kafka's produce quota counts the whole request; with acks=0 the

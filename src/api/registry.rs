@@ -28,7 +28,7 @@ use super::{
     describe_producers, describe_quorum, describe_topic_partitions, remove_raft_voter,
     update_features,
 };
-use super::{context::RequestContext, BrokerContext, Handler};
+use super::{context::RequestContext, BrokerContext, Concurrency, Handler};
 use super::{get_telemetry_subscriptions, list_config_resources, push_telemetry};
 use crate::metrics::requests::{is_follower_fetch, measure_remote, RequestTimer};
 use crate::quota::QuotaType;
@@ -65,7 +65,7 @@ type Call =
 pub struct Endpoint {
     pub key: ApiKey,
     pub versions: VersionRange,
-    pub concurrent: bool,
+    pub concurrency: Concurrency,
     call: Call,
 }
 
@@ -163,7 +163,7 @@ fn entry<H: Handler>() -> Endpoint {
         key: ApiKey::try_from(<H::Request as Request>::KEY)
             .expect("the codec's own request types have known keys"),
         versions: H::VERSIONS,
-        concurrent: H::CONCURRENT,
+        concurrency: H::CONCURRENCY,
         call: call::<H>,
     }
 }

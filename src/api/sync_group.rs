@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use kafka_protocol::messages::{SyncGroupRequest, SyncGroupResponse};
 
-use super::{BrokerContext, Handler, RequestContext};
+use super::{BrokerContext, Concurrency, Handler, RequestContext};
 use crate::security::acl::AclOperation;
 
 pub struct SyncGroup;
@@ -12,7 +12,7 @@ pub struct SyncGroup;
 impl Handler for SyncGroup {
     type Request = SyncGroupRequest;
     // Followers wait for the leader's assignment.
-    const CONCURRENT: bool = true;
+    const CONCURRENCY: Concurrency = Concurrency::Concurrent;
 
     async fn handle(
         broker: Arc<BrokerContext>,

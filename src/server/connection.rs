@@ -22,7 +22,7 @@ use super::authentication::{self, Answer, Gate};
 use super::frame::{Frame, FrameError, FrameReader};
 use super::limits::Refusal;
 use super::transport::{self, WriteSide};
-use crate::api::{self, BrokerContext, EndpointType, RequestContext};
+use crate::api::{self, BrokerContext, Concurrency, EndpointType, InOrder, RequestContext};
 use crate::cluster::quorum::network::HandedOver;
 use crate::metrics::requests::RequestTimer;
 use crate::quota::Mute;
@@ -467,6 +467,13 @@ async fn dispatch(
         %peer,
         principal = %principal,
     );
+    let (in_order, ordered) = match endpoint.concurrency {
+        Concurrency::Pipelined => {
+            let (in_order, ordered) = InOrder::pair();
+            (in_order, Some(ordered))
+        }
+        Concurrency::InOrder | Concurrency::Concurrent => (InOrder::default(), None),
+    };
     let ctx = RequestContext {
         header,
         api_version: version,
@@ -478,6 +485,7 @@ async fn dispatch(
         client_software: client.software.clone(),
         request_size,
         mute: client.mute.clone(),
+        in_order,
     };
     tracing::trace!(parent: &span, "request");
     let future = endpoint
@@ -487,26 +495,49 @@ async fn dispatch(
     // The request's bytes stay counted in queued.max.request.bytes until
     // its handler is done with them.
     let in_progress: (Busy, Option<OwnedSemaphorePermit>) = (activity.busy(), permit);
-    if endpoint.concurrent {
-        let handler = tokio::spawn(async move {
-            let body = future.await;
-            drop(in_progress);
-            body
-        });
-        Ok(Some(Pending::Running(
+    match endpoint.concurrency {
+        Concurrency::Concurrent => Ok(Some(Pending::Running(
             correlation_id,
             key,
             version,
-            handler,
-        )))
-    } else {
+            spawn_handler(future, in_progress),
+        ))),
+        Concurrency::Pipelined => {
+            // The next request is read once this one's ordered part is
+            // done (or it ended without saying so).
+            let handler = spawn_handler(future, in_progress);
+            if let Some(ordered) = ordered {
+                let _ = ordered.await;
+            }
+            Ok(Some(Pending::Running(
+                correlation_id,
+                key,
+                version,
+                handler,
+            )))
+        }
+        Concurrency::InOrder => {
+            let body = future.await;
+            drop(in_progress);
+            Ok(body
+                .map(api::Answered::to_send)
+                .transpose()
+                .map(|body| Pending::Ready(correlation_id, key, version, body)))
+        }
+    }
+}
+
+/// Runs a handler beside its connection's later requests; its request's
+/// bytes stay counted until it ends.
+fn spawn_handler(
+    future: impl std::future::Future<Output = Body> + Send + 'static,
+    in_progress: (Busy, Option<OwnedSemaphorePermit>),
+) -> JoinHandle<Body> {
+    tokio::spawn(async move {
         let body = future.await;
         drop(in_progress);
-        Ok(body
-            .map(api::Answered::to_send)
-            .transpose()
-            .map(|body| Pending::Ready(correlation_id, key, version, body)))
-    }
+        body
+    })
 }
 
 /// A response the broker answers outside the handlers (SASL's gate, an

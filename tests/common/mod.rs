@@ -619,6 +619,13 @@ impl RawClient {
 
     /// Sends `request` at `version` and decodes the response.
     pub fn call<R: Request>(&mut self, request: &R, version: i16) -> Option<R::Response> {
+        let correlation_id = self.send(request, version);
+        self.receive::<R>(version, correlation_id)
+    }
+
+    /// Sends `request` at `version` without waiting for its response;
+    /// its correlation id.
+    pub fn send<R: Request>(&mut self, request: &R, version: i16) -> i32 {
         self.correlation_id += 1;
         let key = ApiKey::try_from(R::KEY).unwrap();
         let header = RequestHeader::default()
@@ -635,10 +642,20 @@ impl RawClient {
         frame.put_i32(body.len() as i32);
         frame.put_slice(&body);
         self.send_raw(&frame);
+        self.correlation_id
+    }
+
+    /// Reads the next response, which must answer `correlation_id`.
+    pub fn receive<R: Request>(
+        &mut self,
+        version: i16,
+        correlation_id: i32,
+    ) -> Option<R::Response> {
+        let key = ApiKey::try_from(R::KEY).unwrap();
         let mut resp = self.read_frame()?;
         let header =
             ResponseHeader::decode(&mut resp, key.response_header_version(version)).unwrap();
-        assert_eq!(header.correlation_id, self.correlation_id);
+        assert_eq!(header.correlation_id, correlation_id);
         Some(R::Response::decode(&mut resp, version).expect("decode response"))
     }
 }
