@@ -246,7 +246,17 @@ async fn an_io_error_takes_its_log_dir_offline_and_leadership_moves_while_the_ot
     let tmp = tempfile::tempdir().unwrap();
     let dirs = vec![tmp.path().join("disk-a"), tmp.path().join("disk-b")];
     let list = format!("log.dirs={},{}", dirs[0].display(), dirs[1].display());
-    let brokers = common::start_cluster_per_node(2, &[], &[&[&list]]);
+    let metrics_port = common::free_port();
+    let metrics = format!("metrics.listener=http://127.0.0.1:{metrics_port}");
+    let brokers = common::start_cluster_per_node(2, &[], &[&[&list, &metrics]]);
+    let offline_dirs = || {
+        common::scrape::sample(
+            &common::scrape::scrape(metrics_port),
+            "kafka_log_logmanager_offlinelogdirectorycount",
+            &[],
+        )
+    };
+    assert_eq!(offline_dirs(), Some(0.0));
     let bs = format!("{},{}", brokers[0].bootstrap(), brokers[1].bootstrap());
     let admin = common::admin(&brokers[0].bootstrap());
     let on_1_then_2: &[&[i32]] = &[&[1, 2]];
@@ -324,6 +334,11 @@ async fn an_io_error_takes_its_log_dir_offline_and_leadership_moves_while_the_ot
         }
     }
     assert_eq!(response.results.len(), 2);
+    assert_eq!(
+        offline_dirs(),
+        Some(1.0),
+        "OfflineLogDirectoryCount counts the failed dir"
+    );
 
     // The other directory goes on serving as before.
     produce_values(&bs, "survivor", 3..6, 1).await;

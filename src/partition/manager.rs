@@ -880,6 +880,12 @@ impl ReplicaManager {
         self.dirs.iter().any(|d| d.disk.is_full())
     }
 
+    /// How many log directories an I/O error failed (Kafka's
+    /// OfflineLogDirectoryCount): they stay offline until a restart.
+    pub fn offline_log_dir_count(&self) -> usize {
+        self.dirs.iter().filter(|d| d.disk.is_failed()).count()
+    }
+
     /// Each log directory, in `log.dirs` order: whether it failed, and the
     /// open partitions in it.
     pub fn log_dirs(&self) -> Vec<(PathBuf, bool, Vec<Arc<Partition>>)> {
