@@ -240,6 +240,33 @@ async fn the_metadata_log_lives_in_metadata_log_dir_which_is_locked_too() {
     assert_eq!(log_end(&bs, "kept", 0) + log_end(&bs, "kept", 1), 10);
 }
 
+#[test]
+fn one_directory_named_twice_in_log_dirs_is_refused_at_start() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = tmp.path().join("a");
+    std::fs::create_dir(&a).unwrap();
+    let link = tmp.path().join("link");
+    std::os::unix::fs::symlink(&a, &link).unwrap();
+    let dotted = tmp.path().join("b").join("..").join("a");
+    let canonical_a = canonical(std::slice::from_ref(&a)).remove(0);
+    for twin in [&link, &dotted] {
+        let refused =
+            common::refused_start(&[format!("log.dirs={},{}", a.display(), twin.display())]);
+        assert_eq!(
+            refused,
+            format!(
+                "broker-start: duplicate log directory found: {} and {} in log.dirs are both {}",
+                a.display(),
+                twin.display(),
+                canonical_a.display()
+            )
+        );
+    }
+    // Named once, through the link, it is an ordinary log directory.
+    let _broker = BrokerProcess::start(&[&format!("log.dirs={}", link.display())]);
+    assert!(a.join("meta.properties").exists());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_io_error_takes_its_log_dir_offline_and_leadership_moves_while_the_other_dir_serves() {
     use rdkafka::admin::{AdminOptions, NewTopic, TopicReplication};
