@@ -514,15 +514,21 @@ async fn a_reassignment_plans_log_dirs_move_the_replicas_to_them() {
     produce_values(&bs, "planned", 0..20, 1).await;
     let was = on_disk(&dirs, &["planned"])["planned-0"].clone();
     let other = dirs.iter().find(|d| **d != was).unwrap().clone();
+    // As brokers name their directories (DescribeLogDirs), which --verify
+    // compares with the plan's as Kafka's tool does.
+    let [was_name, other_name] = [&was, &other].map(|d| std::fs::canonicalize(d).unwrap());
     let plan = tmp.path().join("plan.json");
-    std::fs::write(
-        &plan,
-        serde_json::json!({"version": 1, "partitions": [
-            {"topic": "planned", "partition": 0, "replicas": [1], "log_dirs": [other]}
-        ]})
-        .to_string(),
-    )
-    .unwrap();
+    let plan_in = |dir: &Path| {
+        std::fs::write(
+            &plan,
+            serde_json::json!({"version": 1, "partitions": [
+                {"topic": "planned", "partition": 0, "replicas": [1], "log_dirs": [dir]}
+            ]})
+            .to_string(),
+        )
+        .unwrap();
+    };
+    plan_in(&other_name);
     let plan_arg = plan.display().to_string();
     let execute = [
         "reassign",
@@ -541,6 +547,51 @@ async fn a_reassignment_plans_log_dirs_move_the_replicas_to_them() {
         on_disk(&dirs, &["planned"])
     );
     assert_eq!(log_end(&bs, "planned", 0), 20);
+
+    // --verify checks each replica's directory as well as the replicas.
+    let verify = [
+        "reassign",
+        "--verify",
+        "--reassignment-json-file",
+        &plan_arg,
+    ];
+    let out = run_tool(TOPIC_ADMIN, &bs, &verify, b"");
+    let table = out.ok();
+    // BROKER, TOPIC, PARTITION, LOG DIR, STATE.
+    let row = |text: &str, dir: &Path, state: &str| {
+        let dir = dir.display().to_string();
+        text.lines().any(|l| {
+            let cells: Vec<&str> = l.split_whitespace().collect();
+            cells.len() >= 5
+                && cells[..4] == ["1", "planned", "0", dir.as_str()]
+                && cells[4..].join(" ") == state
+        })
+    };
+    assert!(row(table, &other_name, "complete"), "{table}");
+    let json = run_tool(
+        TOPIC_ADMIN,
+        &bs,
+        &[&verify[..], &["--output", "json"]].concat(),
+        b"",
+    );
+    let parsed: serde_json::Value = serde_json::from_str(json.ok()).unwrap();
+    assert_eq!(
+        parsed[0]["log_dirs"],
+        serde_json::json!([{"broker": 1, "log_dir": other_name, "state": "complete"}])
+    );
+    // A plan naming the directory the replica left: it is elsewhere, not
+    // moving, and --verify fails.
+    plan_in(&was_name);
+    let out = run_tool(TOPIC_ADMIN, &bs, &verify, b"");
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    let elsewhere = format!("in {}, not moving", other_name.display());
+    assert!(row(&out.stdout, &was_name, &elsewhere), "{}", out.stdout);
+    assert!(
+        out.stderr
+            .contains("1 of 1 replicas are not in the log directory the plan names"),
+        "{}",
+        out.stderr
+    );
 
     // A directory the broker does not have is named in the error.
     let unknown = tmp.path().join("disk-c");
