@@ -183,13 +183,10 @@ impl Broker {
         // the metadata log under it), and before the port is taken, so that
         // a second broker on the same directory says why it cannot start.
         let log_dirs = config.log_dirs();
-        let locks = log_dirs
-            .iter()
-            .map(|dir| DataDirLock::acquire(dir))
-            .collect::<Result<Vec<_>, _>>()?;
+        let locks = DataDirLock::acquire_all(&log_dirs)?;
         let data_dir = config.metadata_log_dir();
         // A metadata.log.dir of its own is locked as the log dirs are.
-        let metadata_dir_lock = if log_dirs.contains(&data_dir) {
+        let metadata_dir_lock = if locks.iter().any(|lock| lock.holds(&data_dir)) {
             None
         } else {
             Some(DataDirLock::acquire(&data_dir)?)

@@ -244,13 +244,50 @@ async fn the_metadata_log_lives_in_metadata_log_dir_which_is_locked_too() {
     assert_eq!(log_end(&bs, "kept", 0) + log_end(&bs, "kept", 1), 10);
 }
 
+#[test]
+fn one_directory_named_twice_in_log_dirs_is_refused_at_start() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = tmp.path().join("a");
+    std::fs::create_dir(&a).unwrap();
+    let link = tmp.path().join("link");
+    std::os::unix::fs::symlink(&a, &link).unwrap();
+    let dotted = tmp.path().join("b").join("..").join("a");
+    let canonical_a = canonical(std::slice::from_ref(&a)).remove(0);
+    for twin in [&link, &dotted] {
+        let refused =
+            common::refused_start(&[format!("log.dirs={},{}", a.display(), twin.display())]);
+        assert_eq!(
+            refused,
+            format!(
+                "broker-start: duplicate log directory found: {} and {} in log.dirs are both {}",
+                a.display(),
+                twin.display(),
+                canonical_a.display()
+            )
+        );
+    }
+    // Named once, through the link, it is an ordinary log directory.
+    let _broker = BrokerProcess::start(&[&format!("log.dirs={}", link.display())]);
+    assert!(a.join("meta.properties").exists());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_io_error_takes_its_log_dir_offline_and_leadership_moves_while_the_other_dir_serves() {
     use rdkafka::admin::{AdminOptions, NewTopic, TopicReplication};
     let tmp = tempfile::tempdir().unwrap();
     let dirs = vec![tmp.path().join("disk-a"), tmp.path().join("disk-b")];
     let list = format!("log.dirs={},{}", dirs[0].display(), dirs[1].display());
-    let brokers = common::start_cluster_per_node(2, &[], &[&[&list]]);
+    let metrics_port = common::free_port();
+    let metrics = format!("metrics.listener=http://127.0.0.1:{metrics_port}");
+    let brokers = common::start_cluster_per_node(2, &[], &[&[&list, &metrics]]);
+    let offline_dirs = || {
+        common::scrape::sample(
+            &common::scrape::scrape(metrics_port),
+            "kafka_log_logmanager_offlinelogdirectorycount",
+            &[],
+        )
+    };
+    assert_eq!(offline_dirs(), Some(0.0));
     let bs = format!("{},{}", brokers[0].bootstrap(), brokers[1].bootstrap());
     let admin = common::admin(&brokers[0].bootstrap());
     let on_1_then_2: &[&[i32]] = &[&[1, 2]];
@@ -328,6 +365,11 @@ async fn an_io_error_takes_its_log_dir_offline_and_leadership_moves_while_the_ot
         }
     }
     assert_eq!(response.results.len(), 2);
+    assert_eq!(
+        offline_dirs(),
+        Some(1.0),
+        "OfflineLogDirectoryCount counts the failed dir"
+    );
 
     // The other directory goes on serving as before.
     produce_values(&bs, "survivor", 3..6, 1).await;
@@ -476,15 +518,21 @@ async fn a_reassignment_plans_log_dirs_move_the_replicas_to_them() {
     produce_values(&bs, "planned", 0..20, 1).await;
     let was = on_disk(&dirs, &["planned"])["planned-0"].clone();
     let other = dirs.iter().find(|d| **d != was).unwrap().clone();
+    // As brokers name their directories (DescribeLogDirs), which --verify
+    // compares with the plan's as Kafka's tool does.
+    let [was_name, other_name] = [&was, &other].map(|d| std::fs::canonicalize(d).unwrap());
     let plan = tmp.path().join("plan.json");
-    std::fs::write(
-        &plan,
-        serde_json::json!({"version": 1, "partitions": [
-            {"topic": "planned", "partition": 0, "replicas": [1], "log_dirs": [other]}
-        ]})
-        .to_string(),
-    )
-    .unwrap();
+    let plan_in = |dir: &Path| {
+        std::fs::write(
+            &plan,
+            serde_json::json!({"version": 1, "partitions": [
+                {"topic": "planned", "partition": 0, "replicas": [1], "log_dirs": [dir]}
+            ]})
+            .to_string(),
+        )
+        .unwrap();
+    };
+    plan_in(&other_name);
     let plan_arg = plan.display().to_string();
     let execute = [
         "reassign",
@@ -503,6 +551,51 @@ async fn a_reassignment_plans_log_dirs_move_the_replicas_to_them() {
         on_disk(&dirs, &["planned"])
     );
     assert_eq!(log_end(&bs, "planned", 0), 20);
+
+    // --verify checks each replica's directory as well as the replicas.
+    let verify = [
+        "reassign",
+        "--verify",
+        "--reassignment-json-file",
+        &plan_arg,
+    ];
+    let out = run_tool(TOPIC_ADMIN, &bs, &verify, b"");
+    let table = out.ok();
+    // BROKER, TOPIC, PARTITION, LOG DIR, STATE.
+    let row = |text: &str, dir: &Path, state: &str| {
+        let dir = dir.display().to_string();
+        text.lines().any(|l| {
+            let cells: Vec<&str> = l.split_whitespace().collect();
+            cells.len() >= 5
+                && cells[..4] == ["1", "planned", "0", dir.as_str()]
+                && cells[4..].join(" ") == state
+        })
+    };
+    assert!(row(table, &other_name, "complete"), "{table}");
+    let json = run_tool(
+        TOPIC_ADMIN,
+        &bs,
+        &[&verify[..], &["--output", "json"]].concat(),
+        b"",
+    );
+    let parsed: serde_json::Value = serde_json::from_str(json.ok()).unwrap();
+    assert_eq!(
+        parsed[0]["log_dirs"],
+        serde_json::json!([{"broker": 1, "log_dir": other_name, "state": "complete"}])
+    );
+    // A plan naming the directory the replica left: it is elsewhere, not
+    // moving, and --verify fails.
+    plan_in(&was_name);
+    let out = run_tool(TOPIC_ADMIN, &bs, &verify, b"");
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    let elsewhere = format!("in {}, not moving", other_name.display());
+    assert!(row(&out.stdout, &was_name, &elsewhere), "{}", out.stdout);
+    assert!(
+        out.stderr
+            .contains("1 of 1 replicas are not in the log directory the plan names"),
+        "{}",
+        out.stderr
+    );
 
     // A directory the broker does not have is named in the error.
     let unknown = tmp.path().join("disk-c");

@@ -260,6 +260,9 @@ async fn reassign(
         if let Some(failure) = reassign::not_in_place(&progress) {
             bail!(failure);
         }
+        if let Some(failure) = reassign::log_dirs_not_in_place(&progress) {
+            bail!(failure);
+        }
         // As Kafka's tool: once every partition is in place, the throttles
         // a throttled --execute set have done their work.
         if !args.preserve_throttles {

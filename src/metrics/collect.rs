@@ -291,6 +291,12 @@ fn replicas_and_logs(enc: &mut DescriptorEncoder, ctx: &BrokerContext) -> fmt::R
         "Replicas hosted here whose logs could not be opened (OfflineReplicaCount).",
         ctx.replicas.offline_count() as i64,
     )?;
+    gauge(
+        enc,
+        "kafka_log_logmanager_offlinelogdirectorycount",
+        "Log directories taken offline by an I/O error (OfflineLogDirectoryCount).",
+        ctx.replicas.offline_log_dir_count() as i64,
+    )?;
 
     let stats: Vec<_> = partitions
         .iter()

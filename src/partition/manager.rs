@@ -48,6 +48,17 @@ pub enum StartupError {
     Locked { dir: PathBuf },
     #[error("cannot use log directory {}: {reason}", path.display())]
     MetaProperties { path: PathBuf, reason: String },
+    #[error(
+        "duplicate log directory found: {} and {} in log.dirs are both {}",
+        twin.display(),
+        dir.display(),
+        canonical.display()
+    )]
+    DuplicateLogDir {
+        dir: PathBuf,
+        twin: PathBuf,
+        canonical: PathBuf,
+    },
 }
 
 /// Kafka's directory for the metadata quorum's log, beside the partitions'.
@@ -73,6 +84,44 @@ pub struct DataDirLock {
 }
 
 impl DataDirLock {
+    /// Locks each of `log.dirs`. Two entries naming one directory through
+    /// different spellings (`..`, a symlink) are refused as Kafka refuses
+    /// them, by canonical path: the second lock would otherwise fail as if
+    /// another broker held the directory.
+    pub fn acquire_all(dirs: &[PathBuf]) -> Result<Vec<DataDirLock>, StartupError> {
+        let mut locks: Vec<DataDirLock> = Vec::with_capacity(dirs.len());
+        for dir in dirs {
+            match DataDirLock::acquire(dir) {
+                Ok(lock) => locks.push(lock),
+                Err(StartupError::Locked { dir }) => {
+                    let canonical = std::fs::canonicalize(&dir).ok();
+                    let twin = canonical.as_ref().and_then(|c| {
+                        locks
+                            .iter()
+                            .find(|l| std::fs::canonicalize(&l.dir).ok().as_ref() == Some(c))
+                    });
+                    return Err(match (twin, canonical) {
+                        (Some(twin), Some(canonical)) => StartupError::DuplicateLogDir {
+                            dir,
+                            twin: twin.dir.clone(),
+                            canonical,
+                        },
+                        _ => StartupError::Locked { dir },
+                    });
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(locks)
+    }
+
+    /// Whether this lock is on `dir`, however it is spelled.
+    pub fn holds(&self, dir: &Path) -> bool {
+        self.dir == dir
+            || std::fs::canonicalize(dir)
+                .is_ok_and(|d| std::fs::canonicalize(&self.dir).is_ok_and(|own| own == d))
+    }
+
     /// Creates `dir` if needed and locks it, failing at once if another
     /// process or broker holds it. Nothing else in the directory is read
     /// or written before this.
@@ -890,6 +939,12 @@ impl ReplicaManager {
     /// Whether a log directory is full and appends to it are refused.
     pub fn is_disk_full(&self) -> bool {
         self.dirs.iter().any(|d| d.disk.is_full())
+    }
+
+    /// How many log directories an I/O error failed (Kafka's
+    /// OfflineLogDirectoryCount): they stay offline until a restart.
+    pub fn offline_log_dir_count(&self) -> usize {
+        self.dirs.iter().filter(|d| d.disk.is_failed()).count()
     }
 
     /// Each log directory, in `log.dirs` order: whether it failed, and the
@@ -1803,6 +1858,36 @@ mod tests {
             manager.log_dir_index(&elsewhere.display().to_string()),
             None
         );
+    }
+
+    #[test]
+    fn one_directory_spelled_twice_in_log_dirs_is_refused_as_a_duplicate() {
+        let tmp = tempfile::tempdir().unwrap();
+        let a = tmp.path().join("a");
+        let link = tmp.path().join("link");
+        let dotted = tmp.path().join("b").join("..").join("a");
+        std::os::unix::fs::symlink(&a, &link).unwrap();
+        for twin in [&link, &dotted] {
+            match DataDirLock::acquire_all(&[a.clone(), twin.clone()]) {
+                Err(StartupError::DuplicateLogDir {
+                    dir,
+                    twin: first,
+                    canonical,
+                }) => {
+                    assert_eq!((&dir, &first), (twin, &a));
+                    assert_eq!(canonical, std::fs::canonicalize(&a).unwrap());
+                }
+                other => panic!("{twin:?} beside {a:?}: {:?}", other.map(|l| l.len())),
+            }
+        }
+        let b = tmp.path().join("b");
+        let locks = DataDirLock::acquire_all(&[a.clone(), b.clone()]).unwrap();
+        assert!(locks[0].holds(&link) && locks[0].holds(&dotted) && !locks[0].holds(&b));
+        // Another holder of the directory is still named as such.
+        assert!(matches!(
+            DataDirLock::acquire_all(std::slice::from_ref(&link)),
+            Err(StartupError::Locked { .. })
+        ));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! `topic-admin reassign`: kafka-reassign-partitions.sh.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -9,10 +9,11 @@ use serde_json::json;
 use super::{join, ReassignArgs};
 use crate::cli::OutputFormat;
 use crate::client::admin::{Admin, TopicDescription};
+use crate::client::log_dirs;
 use crate::client::reassign::throttle::{self, Cleared, Throttles};
 use crate::client::reassign::{
-    self, Assignment, Cancelled, Ongoing, PartitionProgress, Progress, Proposal, ReassignmentPlan,
-    Reassignments,
+    self, Assignment, Cancelled, LogDirState, Ongoing, PartitionProgress, PartitionReplicas,
+    Progress, Proposal, ReassignmentPlan, Reassignments, ReplicaLogDir,
 };
 use crate::client::{ClientError, ClientSettings, Result};
 
@@ -94,7 +95,24 @@ pub async fn verify(
         .await?
         .ongoing(Some(&partitions(plan)))
         .await?;
-    Ok(reassign::progress(plan, &now, &ongoing))
+    let mut progress = reassign::progress(plan, &now, &ongoing);
+    let named: Vec<&PartitionReplicas> = plan
+        .partitions
+        .iter()
+        .filter(|p| !p.replica_log_dirs().is_empty())
+        .collect();
+    if !named.is_empty() {
+        let mut topics: BTreeMap<String, Vec<i32>> = BTreeMap::new();
+        for p in &named {
+            topics.entry(p.topic.clone()).or_default().push(p.partition);
+        }
+        let topics: Vec<(String, Vec<i32>)> = topics.into_iter().collect();
+        let described = log_dirs::describe(settings, Some(&topics)).await?;
+        for (progress, planned) in progress.iter_mut().zip(&plan.partitions) {
+            progress.log_dirs = reassign::log_dir_states(planned, &described);
+        }
+    }
+    Ok(progress)
 }
 
 /// What went wrong, for --verify, when a partition is not in place.
@@ -106,6 +124,22 @@ pub fn not_in_place(progress: &[PartitionProgress]) -> Option<String> {
             progress.len() - done,
             progress.len(),
             progress.len() - done - moving
+        )
+    })
+}
+
+/// What went wrong, for --verify, when a replica is not in the log
+/// directory the plan names for it.
+pub fn log_dirs_not_in_place(progress: &[PartitionProgress]) -> Option<String> {
+    let replicas: Vec<&ReplicaLogDir> = progress.iter().flat_map(|p| &p.log_dirs).collect();
+    let astray = replicas
+        .iter()
+        .filter(|r| r.state != LogDirState::Complete)
+        .count();
+    (astray > 0).then(|| {
+        format!(
+            "{astray} of {} replicas are not in the log directory the plan names",
+            replicas.len()
         )
     })
 }
@@ -328,7 +362,7 @@ pub fn render_progress(
                 table.add_row(row);
             }
             let Some(e) = executed else {
-                return crate::cli::table_text(&table);
+                return crate::cli::table_text(&table) + &log_dirs_table(progress);
             };
             let mut text = format!("\n{}", crate::cli::table_text(&table));
             text.push_str(&format!(
@@ -361,6 +395,46 @@ fn state(progress: &Progress) -> String {
         Progress::Differs { replicas } => format!("differs: the replicas are {}", join(replicas)),
         Progress::Missing => "no such partition".to_string(),
     }
+}
+
+/// --verify's replicas the plan names a log directory for, in Kafka's
+/// order (broker, then partition); empty when it names none.
+fn log_dirs_table(progress: &[PartitionProgress]) -> String {
+    let mut replicas: Vec<(&PartitionProgress, &ReplicaLogDir)> = progress
+        .iter()
+        .flat_map(|p| p.log_dirs.iter().map(move |r| (p, r)))
+        .collect();
+    if replicas.is_empty() {
+        return String::new();
+    }
+    replicas.sort_by(|(a, x), (b, y)| {
+        (x.broker, &a.topic, a.partition).cmp(&(y.broker, &b.topic, b.partition))
+    });
+    let mut table = crate::cli::table(&["BROKER", "TOPIC", "PARTITION", "LOG DIR", "STATE"]);
+    for (p, r) in replicas {
+        let state = match &r.state {
+            LogDirState::Complete => "complete".to_string(),
+            LogDirState::InProgress { current, future } if *future == r.log_dir => {
+                format!("moving from {current}")
+            }
+            LogDirState::InProgress { current, future } => {
+                format!("moving from {current} to {future} instead")
+            }
+            LogDirState::Elsewhere { current } => format!("in {current}, not moving"),
+            LogDirState::NotFound => {
+                "in no live log dir of the broker (one may be offline)".to_string()
+            }
+            LogDirState::NoBroker => "broker not in the cluster".to_string(),
+        };
+        table.add_row(vec![
+            r.broker.to_string(),
+            p.topic.clone(),
+            p.partition.to_string(),
+            r.log_dir.clone(),
+            state,
+        ]);
+    }
+    format!("\n{}", crate::cli::table_text(&table))
 }
 
 fn or_none(ids: &[i32]) -> String {
@@ -519,6 +593,7 @@ mod tests {
             partition,
             target: vec![2, 3],
             progress,
+            log_dirs: Vec::new(),
         }
     }
 

@@ -25,6 +25,7 @@ use serde::Serialize;
 use super::admin::TopicDescription;
 use super::config::ClientSettings;
 use super::error::{ClientError, Result};
+use super::log_dirs::BrokerLogDirs;
 use super::wire::Connection;
 
 /// (topic, partition) -> replicas, as Metadata reports them.
@@ -98,6 +99,83 @@ pub struct PartitionProgress {
     pub target: Vec<i32>,
     #[serde(flatten)]
     pub progress: Progress,
+    /// The replicas the plan names a log directory for, when --verify
+    /// looked (kafka-reassign-partitions.sh checks them too).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub log_dirs: Vec<ReplicaLogDir>,
+}
+
+/// Where a replica stands against the log directory a plan names for it
+/// (kafka-reassign-partitions.sh's LogDirMoveState).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "state")]
+pub enum LogDirState {
+    /// In the directory named.
+    Complete,
+    /// Being copied from `current` into `future` (the directory named,
+    /// unless another AlterReplicaLogDirs retargeted it).
+    InProgress { current: String, future: String },
+    /// In `current`, another directory, and not moving.
+    Elsewhere { current: String },
+    /// Its broker holds it in none of its live directories: likely the
+    /// one it was in is offline.
+    NotFound,
+    /// Its broker did not describe its directories: not in the cluster.
+    NoBroker,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ReplicaLogDir {
+    pub broker: i32,
+    /// The directory the plan names.
+    pub log_dir: String,
+    #[serde(flatten)]
+    pub state: LogDirState,
+}
+
+/// Where each replica of `partition` that the plan names a log directory
+/// for stands, from every broker's DescribeLogDirs. Directories compare as
+/// the brokers name them (canonical paths), as Kafka's tool compares them.
+pub fn log_dir_states(
+    partition: &PartitionReplicas,
+    described: &[BrokerLogDirs],
+) -> Vec<ReplicaLogDir> {
+    let name = partition.name();
+    partition
+        .replica_log_dirs()
+        .into_iter()
+        .map(|(broker, target)| {
+            let state = match described.iter().find(|b| b.broker == broker) {
+                None => LogDirState::NoBroker,
+                Some(b) => {
+                    let holding = |future: bool| {
+                        b.log_dirs
+                            .iter()
+                            .filter(|d| d.error.is_none())
+                            .find(|d| {
+                                d.partitions
+                                    .iter()
+                                    .any(|r| r.partition == name && r.is_future == future)
+                            })
+                            .map(|d| d.log_dir.clone())
+                    };
+                    match (holding(false), holding(true)) {
+                        (None, _) => LogDirState::NotFound,
+                        (Some(current), Some(future)) => {
+                            LogDirState::InProgress { current, future }
+                        }
+                        (Some(current), None) if current == target => LogDirState::Complete,
+                        (Some(current), None) => LogDirState::Elsewhere { current },
+                    }
+                }
+            };
+            ReplicaLogDir {
+                broker,
+                log_dir: target.to_string(),
+                state,
+            }
+        })
+        .collect()
 }
 
 /// Where each partition of `plan` stands, from the current assignment and
@@ -129,6 +207,7 @@ pub fn progress(
                 partition: p.partition,
                 target: p.replicas.clone(),
                 progress,
+                log_dirs: Vec::new(),
             }
         })
         .collect()
@@ -326,6 +405,77 @@ impl Reassignments {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::client::log_dirs::{LogDir, ReplicaInfo};
+
+    #[test]
+    fn each_replica_is_in_the_log_dir_named_moving_elsewhere_or_missing() {
+        let plan = ReassignmentPlan::parse(
+            r#"{"version":1,"partitions":[{"topic":"t","partition":0,"replicas":[1,2,3,4,5,6],
+               "log_dirs":["/b","/b","/b","/b","any","/b"]}]}"#,
+            "plan",
+        )
+        .unwrap();
+        let dir = |path: &str, error: Option<&str>, replicas: &[(&str, bool)]| LogDir {
+            log_dir: path.to_string(),
+            error: error.map(str::to_string),
+            partitions: replicas
+                .iter()
+                .map(|(name, is_future)| ReplicaInfo {
+                    partition: name.to_string(),
+                    size: 0,
+                    offset_lag: 0,
+                    is_future: *is_future,
+                })
+                .collect(),
+        };
+        let broker = |broker, log_dirs| BrokerLogDirs { broker, log_dirs };
+        let described = [
+            broker(
+                1,
+                vec![dir("/a", None, &[]), dir("/b", None, &[("t-0", false)])],
+            ),
+            broker(
+                2,
+                vec![
+                    dir("/a", None, &[("t-0", false)]),
+                    dir("/b", None, &[("t-0", true)]),
+                ],
+            ),
+            broker(3, vec![dir("/a", None, &[("t-0", false), ("t-1", false)])]),
+            broker(
+                4,
+                vec![
+                    dir("/a", Some("KafkaStorageError"), &[]),
+                    dir("/b", None, &[]),
+                ],
+            ),
+            broker(5, vec![dir("/a", None, &[("t-0", false)])]),
+        ];
+        let states: Vec<(i32, LogDirState)> = log_dir_states(&plan.partitions[0], &described)
+            .into_iter()
+            .map(|r| {
+                assert_eq!(r.log_dir, "/b");
+                (r.broker, r.state)
+            })
+            .collect();
+        let moving = LogDirState::InProgress {
+            current: "/a".into(),
+            future: "/b".into(),
+        };
+        let elsewhere = LogDirState::Elsewhere {
+            current: "/a".into(),
+        };
+        assert_eq!(
+            states,
+            [
+                (1, LogDirState::Complete),
+                (2, moving),
+                (3, elsewhere),
+                (4, LogDirState::NotFound),
+                (6, LogDirState::NoBroker),
+            ]
+        );
+    }
 
     #[test]
     fn each_partition_of_a_plan_is_complete_moving_elsewhere_or_gone() {
