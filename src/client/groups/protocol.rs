@@ -37,8 +37,8 @@ use kafka_protocol::protocol::{Decodable, StrBytes};
 use kafka_protocol::records::RecordBatchDecoder;
 
 use super::{
-    Coordinator, GroupDeletion, GroupDescription, GroupListing, GroupListings, GroupMember,
-    GroupType, OffsetDeletion,
+    refused_for_members, still_active, Coordinator, GroupDeletion, GroupDescription, GroupListing,
+    GroupListings, GroupMember, GroupType, OffsetDeletion,
 };
 use crate::client::config::ClientSettings;
 use crate::client::error::{ClientError, Result};
@@ -564,18 +564,30 @@ impl Cluster {
     /// OffsetCommit of `offsets` at the coordinator as no member of the
     /// group (generation -1, no member id), as Kafka's
     /// AlterConsumerGroupOffsets commits them: the broker refuses it while
-    /// the group has members. Retried as `describe_group` is.
+    /// the group has members. Retried as `describe_group` is, and while
+    /// the group rebalances (it may end empty); a group that has members
+    /// when the retries end is refused as the plan refuses it.
     pub async fn commit_offsets(
         &mut self,
         group: &str,
         offsets: &BTreeMap<TopicPartition, i64>,
     ) -> Result<()> {
         let mut backoff = self.backoff();
-        loop {
+        let committed = loop {
             match self.commit_offsets_once(group, offsets).await {
-                Err(e) if backoff.retry(&e).await => continue,
-                committed => return committed,
+                Err(e) if backoff.retry_commit(&e).await => continue,
+                committed => break committed,
             }
+        };
+        match committed {
+            Err(e) if refused_for_members(&e) => {
+                let description = self.describe_group(group).await?;
+                if description.is_active() {
+                    return Err(still_active(group, &description.state));
+                }
+                Err(e)
+            }
+            committed => committed,
         }
     }
 
@@ -1092,7 +1104,8 @@ mod tests {
 
     mod fake {
         //! A broker that coordinates every group itself and answers
-        //! DescribeGroups with the error codes it is given, in turn.
+        //! DescribeGroups and OffsetCommit with the error codes it is
+        //! given, in turn.
 
         use std::sync::atomic::{AtomicUsize, Ordering};
         use std::sync::Arc;
@@ -1100,47 +1113,81 @@ mod tests {
         use bytes::{BufMut, Bytes, BytesMut};
         use kafka_protocol::messages::api_versions_response::ApiVersion;
         use kafka_protocol::messages::describe_groups_response::DescribedGroup;
+        use kafka_protocol::messages::offset_commit_response::{
+            OffsetCommitResponsePartition, OffsetCommitResponseTopic,
+        };
         use kafka_protocol::messages::{
             ApiKey, ApiVersionsResponse, DescribeGroupsResponse, FindCoordinatorResponse,
-            RequestHeader, ResponseHeader,
+            OffsetCommitRequest, OffsetCommitResponse, RequestHeader, ResponseHeader,
         };
         use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         use tokio::net::{TcpListener, TcpStream};
 
+        /// What the broker answers: the last answer of each list repeats.
+        #[derive(Clone)]
+        pub struct Script {
+            /// DescribeGroups' error codes.
+            pub described: Vec<i16>,
+            /// The state DescribeGroups names.
+            pub state: &'static str,
+            /// OffsetCommit's error code for every partition.
+            pub committed: Vec<i16>,
+        }
+
         pub struct Coordinator {
             pub address: String,
             /// FindCoordinator requests answered.
             pub finds: Arc<AtomicUsize>,
+            /// OffsetCommit requests answered.
+            pub commits: Arc<AtomicUsize>,
         }
 
-        pub async fn start(answers: Vec<i16>) -> Coordinator {
-            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let port = listener.local_addr().unwrap().port();
-            let finds = Arc::new(AtomicUsize::new(0));
-            let described = Arc::new(AtomicUsize::new(0));
-            let answers = Arc::new(answers);
-            let counter = Arc::clone(&finds);
-            tokio::spawn(async move {
-                while let Ok((stream, _)) = listener.accept().await {
-                    let (answers, finds, described) =
-                        (answers.clone(), counter.clone(), described.clone());
-                    tokio::spawn(serve(stream, port, answers, finds, described));
-                }
-            });
-            Coordinator {
-                address: format!("127.0.0.1:{port}"),
-                finds,
-            }
-        }
-
-        async fn serve(
-            mut stream: TcpStream,
-            port: u16,
-            answers: Arc<Vec<i16>>,
+        #[derive(Clone)]
+        struct Counters {
             finds: Arc<AtomicUsize>,
             described: Arc<AtomicUsize>,
-        ) {
+            commits: Arc<AtomicUsize>,
+        }
+
+        /// A group described with `answers`, in state Empty.
+        pub async fn start(answers: Vec<i16>) -> Coordinator {
+            start_with(Script {
+                described: answers,
+                state: "Empty",
+                committed: vec![0],
+            })
+            .await
+        }
+
+        pub async fn start_with(script: Script) -> Coordinator {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let port = listener.local_addr().unwrap().port();
+            let counters = Counters {
+                finds: Arc::new(AtomicUsize::new(0)),
+                described: Arc::new(AtomicUsize::new(0)),
+                commits: Arc::new(AtomicUsize::new(0)),
+            };
+            let coordinator = Coordinator {
+                address: format!("127.0.0.1:{port}"),
+                finds: counters.finds.clone(),
+                commits: counters.commits.clone(),
+            };
+            let script = Arc::new(script);
+            tokio::spawn(async move {
+                while let Ok((stream, _)) = listener.accept().await {
+                    tokio::spawn(serve(stream, port, script.clone(), counters.clone()));
+                }
+            });
+            coordinator
+        }
+
+        fn nth(answers: &[i16], counter: &AtomicUsize) -> i16 {
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            answers[n.min(answers.len() - 1)]
+        }
+
+        async fn serve(mut stream: TcpStream, port: u16, script: Arc<Script>, counters: Counters) {
             while let Ok(len) = stream.read_i32().await {
                 let mut frame = vec![0u8; len as usize];
                 stream.read_exact(&mut frame).await.unwrap();
@@ -1165,10 +1212,11 @@ mod tests {
                             versions(ApiKey::ApiVersions, 0),
                             versions(ApiKey::FindCoordinator, 3),
                             versions(ApiKey::DescribeGroups, 4),
+                            versions(ApiKey::OffsetCommit, 8),
                         ])
                         .encode(&mut body, version),
                     ApiKey::FindCoordinator => {
-                        finds.fetch_add(1, Ordering::SeqCst);
+                        counters.finds.fetch_add(1, Ordering::SeqCst);
                         FindCoordinatorResponse::default()
                             .with_node_id(1.into())
                             .with_host(StrBytes::from_static_str("127.0.0.1"))
@@ -1176,14 +1224,39 @@ mod tests {
                             .encode(&mut body, version)
                     }
                     ApiKey::DescribeGroups => {
-                        let n = described.fetch_add(1, Ordering::SeqCst);
-                        let code = answers[n.min(answers.len() - 1)];
+                        let code = nth(&script.described, &counters.described);
                         DescribeGroupsResponse::default()
                             .with_groups(vec![DescribedGroup::default()
                                 .with_error_code(code)
                                 .with_group_id(super::group_id("g"))
-                                .with_group_state(StrBytes::from_static_str("Empty"))
+                                .with_group_state(StrBytes::from_static_str(script.state))
                                 .with_protocol_type(StrBytes::from_static_str("consumer"))])
+                            .encode(&mut body, version)
+                    }
+                    ApiKey::OffsetCommit => {
+                        let request = OffsetCommitRequest::decode(&mut frame, version).unwrap();
+                        let code = nth(&script.committed, &counters.commits);
+                        OffsetCommitResponse::default()
+                            .with_topics(
+                                request
+                                    .topics
+                                    .iter()
+                                    .map(|t| {
+                                        OffsetCommitResponseTopic::default()
+                                            .with_name(t.name.clone())
+                                            .with_partitions(
+                                                t.partitions
+                                                    .iter()
+                                                    .map(|p| {
+                                                        OffsetCommitResponsePartition::default()
+                                                            .with_partition_index(p.partition_index)
+                                                            .with_error_code(code)
+                                                    })
+                                                    .collect(),
+                                            )
+                                    })
+                                    .collect(),
+                            )
                             .encode(&mut body, version)
                     }
                     other => panic!("the fake broker does not serve {other:?}"),
@@ -1253,6 +1326,103 @@ mod tests {
         let error = cluster.describe_group("g").await.unwrap_err().to_string();
         assert!(error.contains("GroupAuthorizationFailed"), "{error}");
         assert_eq!(broker.finds.load(Ordering::SeqCst), 1);
+    }
+
+    fn reset_of_two_partitions() -> BTreeMap<TopicPartition, i64> {
+        BTreeMap::from([
+            (("orders".to_string(), 0), 5),
+            (("orders".to_string(), 1), 7),
+        ])
+    }
+
+    #[tokio::test]
+    async fn a_commit_refused_by_a_rebalance_is_made_again() {
+        use std::sync::atomic::Ordering;
+        let rebalancing = ResponseError::RebalanceInProgress.code();
+        let broker = fake::start_with(fake::Script {
+            described: vec![0],
+            state: "Empty",
+            committed: vec![rebalancing, rebalancing, 0],
+        })
+        .await;
+        let mut cluster = Cluster::connect(&settings(&broker.address, 10_000))
+            .await
+            .unwrap();
+        cluster
+            .commit_offsets("g", &reset_of_two_partitions())
+            .await
+            .unwrap();
+        assert_eq!(broker.commits.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn a_group_that_stays_rebalancing_is_named_active_at_the_timeout() {
+        use std::sync::atomic::Ordering;
+        let broker = fake::start_with(fake::Script {
+            described: vec![0],
+            state: "PreparingRebalance",
+            committed: vec![ResponseError::RebalanceInProgress.code()],
+        })
+        .await;
+        let started = tokio::time::Instant::now();
+        let mut cluster = Cluster::connect(&settings(&broker.address, 700))
+            .await
+            .unwrap();
+        let error = cluster
+            .commit_offsets("g", &reset_of_two_partitions())
+            .await
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            error,
+            "assignments can only be reset if the group 'g' is inactive, \
+             but the current state is PreparingRebalance"
+        );
+        assert!(broker.commits.load(Ordering::SeqCst) >= 3);
+        assert!(started.elapsed() < std::time::Duration::from_millis(900));
+    }
+
+    #[tokio::test]
+    async fn a_commit_refused_for_members_names_the_state_at_once() {
+        use std::sync::atomic::Ordering;
+        let broker = fake::start_with(fake::Script {
+            described: vec![0],
+            state: "Stable",
+            committed: vec![ResponseError::UnknownMemberId.code()],
+        })
+        .await;
+        let mut cluster = Cluster::connect(&settings(&broker.address, 10_000))
+            .await
+            .unwrap();
+        let error = cluster
+            .commit_offsets("g", &reset_of_two_partitions())
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(error.ends_with("the current state is Stable"), "{error}");
+        assert_eq!(broker.commits.load(Ordering::SeqCst), 1, "not retried");
+    }
+
+    #[tokio::test]
+    async fn a_refusal_of_a_group_gone_empty_is_kept() {
+        let broker = fake::start_with(fake::Script {
+            described: vec![0],
+            state: "Empty",
+            committed: vec![ResponseError::UnknownMemberId.code()],
+        })
+        .await;
+        let mut cluster = Cluster::connect(&settings(&broker.address, 10_000))
+            .await
+            .unwrap();
+        let error = cluster
+            .commit_offsets("g", &reset_of_two_partitions())
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with("cannot commit offsets for group 'g' on orders-0: UnknownMemberId"),
+            "{error}"
+        );
     }
 
     #[test]
