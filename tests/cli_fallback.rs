@@ -5,7 +5,8 @@
 //! librdkafka path, and would fail naming the mechanism if it did not.
 //! group-inspect list, describe (lag, LAG-TIME, members, state),
 //! reset-offsets (refused, dry run, --execute), delete-offsets and delete,
-//! and topic-admin offsets, each checked for what it shows or changes.
+//! topic-admin offsets and acl-admin --list, each checked for what it
+//! shows or changes.
 
 mod common;
 
@@ -19,6 +20,7 @@ use serde_json::Value;
 
 const INSPECT: &str = env!("CARGO_BIN_EXE_group-inspect");
 const TOPIC_ADMIN: &str = env!("CARGO_BIN_EXE_topic-admin");
+const ACL_ADMIN: &str = env!("CARGO_BIN_EXE_acl-admin");
 const HOUR_MS: i64 = 3_600_000;
 
 /// A broker whose only listener is SASL_PLAINTEXT with OAUTHBEARER
@@ -304,5 +306,51 @@ async fn topic_admin_offsets_work_through_librdkafka_on_oauthbearer() {
     assert_eq!(
         offsets(&["--partitions", "0", "--time", &later]),
         "fallback:0:-1\n"
+    );
+}
+
+/// acl-admin lists ACLs through librdkafka there (the own connection is
+/// preferred, for DescribeAcls' error code, but cannot log in); USER
+/// resources, which only the own connection can name, are refused with
+/// the reason.
+#[test]
+fn acl_admin_lists_through_librdkafka_on_oauthbearer() {
+    let broker = BrokerProcess::start(&[
+        "listeners=SASL_PLAINTEXT://127.0.0.1:0",
+        "sasl.enabled.mechanisms=OAUTHBEARER",
+        "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+        "super.users=User:admin",
+    ]);
+    let tools = Tools::new(&broker.bootstrap());
+    let acl_admin = |args: &[&str]| tools.run(ACL_ADMIN, args);
+    acl_admin(&[
+        "--add",
+        "--allow-principal",
+        "User:app",
+        "--operation",
+        "Read",
+        "--topic",
+        "orders",
+    ])
+    .ok();
+    let listed = acl_admin(&["--list", "--topic", "orders"]);
+    let rows: Vec<Vec<&str>> = listed
+        .ok()
+        .lines()
+        .skip(2)
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        rows,
+        [["TOPIC", "orders", "LITERAL", "User:app", "*", "READ", "ALLOW"]]
+    );
+    let refused = acl_admin(&["--list", "--user-principal", "User:app"]);
+    assert_eq!(refused.code, Some(1));
+    assert!(
+        refused
+            .stderr
+            .contains("which does not support these security settings"),
+        "{}",
+        refused.stderr
     );
 }
