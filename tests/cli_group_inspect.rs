@@ -74,11 +74,21 @@ fn reset_executed(bs: &str, group: &str, args: &[&str]) -> Vec<(i64, Option<i64>
     committed(bs, group)
 }
 
+/// The group's state, Dead until its first member has joined: describe
+/// then says that the group does not exist, as Kafka's tool does, and a
+/// test waiting for members to settle asks again.
 fn state(bs: &str, group: &str) -> String {
     let out = inspect(
         bs,
         &["describe", "-g", group, "--state", "--output", "json"],
     );
+    if out.code == Some(1)
+        && out
+            .stderr
+            .contains(&format!("consumer group '{group}' does not exist"))
+    {
+        return "Dead".to_string();
+    }
     let all: Vec<Value> = serde_json::from_str(out.ok()).expect("JSON");
     all[0]["state"].as_str().unwrap_or_default().to_string()
 }
