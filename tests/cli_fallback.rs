@@ -3,7 +3,8 @@
 //! PLAIN and SCRAM but not OAUTHBEARER (`client::wire::supports`), so on a
 //! SASL_PLAINTEXT listener with OAUTHBEARER every call below takes the
 //! librdkafka path, and would fail naming the mechanism if it did not.
-//! group-inspect list, describe (lag, LAG-TIME, members, state),
+//! group-inspect list, describe (lag, LAG-TIME, also past an aborted
+//! transaction, members, state),
 //! reset-offsets (refused, dry run, --execute), delete-offsets and delete,
 //! topic-admin offsets and acl-admin --list, each checked for what it
 //! shows or changes.
@@ -14,7 +15,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common::{poll_until, run_tool, wait_until, BrokerProcess, ToolOutput};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::{
+    BaseRecord, DefaultProducerContext, FutureProducer, FutureRecord, Producer, ThreadedProducer,
+};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use serde_json::Value;
 
@@ -254,6 +257,69 @@ async fn group_inspect_works_through_librdkafka_on_oauthbearer() {
     let gone = tools.inspect(&["describe", "-g", "fb"]);
     assert_eq!(gone.code, Some(1));
     assert!(gone.stderr.contains("does not exist"), "{}", gone.stderr);
+}
+
+/// LAG-TIME through the librdkafka consumer skips an aborted transaction
+/// as the own client's read_committed Fetch does.
+#[test]
+fn lag_time_through_librdkafka_skips_aborted_transactions() {
+    let broker = oauth_broker();
+    let bs = broker.bootstrap();
+    let tools = Tools::new(&bs);
+    tools
+        .run(
+            TOPIC_ADMIN,
+            &["create", "--topic", "txns", "--partitions", "1"],
+        )
+        .ok();
+    let producer: ThreadedProducer<DefaultProducerContext> = client(&bs)
+        .set("transactional.id", "lag-time")
+        .set("message.timeout.ms", "15000")
+        .create()
+        .expect("transactional producer");
+    let timeout = Duration::from_secs(15);
+    producer.init_transactions(timeout).expect("init");
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    for (age, commit) in [(2 * HOUR_MS, false), (HOUR_MS, true)] {
+        producer.begin_transaction().expect("begin");
+        producer
+            .send(
+                BaseRecord::<(), _>::to("txns")
+                    .partition(0)
+                    .timestamp(now - age)
+                    .payload("v"),
+            )
+            .map_err(|(e, _)| e)
+            .expect("enqueue");
+        producer.flush(timeout).expect("flush");
+        if commit {
+            producer.commit_transaction(timeout).expect("commit");
+        } else {
+            producer.abort_transaction(timeout).expect("abort");
+        }
+    }
+    let committer: BaseConsumer = client(&bs)
+        .set("group.id", "txn-readers")
+        .create()
+        .expect("consumer");
+    let mut offsets = TopicPartitionList::new();
+    offsets
+        .add_partition_offset("txns", 0, Offset::Offset(0))
+        .unwrap();
+    committer
+        .commit(&offsets, CommitMode::Sync)
+        .expect("commit");
+    let described = tools.described("txn-readers");
+    let partition = &described["partitions"][0];
+    assert_eq!(partition["lag"], 4, "{partition}");
+    let age = partition["lag_time_ms"].as_i64().expect("a lag time");
+    assert!(
+        (HOUR_MS..HOUR_MS + 300_000).contains(&age),
+        "the committed record's hour, not the aborted one's two: {age}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
