@@ -422,8 +422,9 @@ impl Consumer {
 }
 
 /// The timestamp of the first record at or after each given offset that a
-/// read_committed consumer sees, read without a group. Partitions where no record arrives within the settings'
-/// timeout, or whose records carry no timestamp, are left out.
+/// read_committed consumer sees, read without a group. Partitions where no
+/// record arrives within the settings' timeout, or whose records carry no
+/// timestamp, are left out.
 pub fn record_timestamps(
     settings: &ClientSettings,
     offsets: &BTreeMap<(String, i32), i64>,
