@@ -1059,6 +1059,9 @@ fn first_visible(
         let mut batch = records.split_to(size);
         let magic = batch[MAGIC];
         if magic >= 2 {
+            if size < HEADER {
+                return Err(format!("a record batch of {length} bytes"));
+            }
             let attributes = i16::from_be_bytes(
                 batch[ATTRIBUTES..ATTRIBUTES + 2]
                     .try_into()
