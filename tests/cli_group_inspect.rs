@@ -14,7 +14,9 @@ use common::{
     BrokerProcess, ToolOutput,
 };
 use rdkafka::consumer::{CommitMode, Consumer};
-use rdkafka::producer::FutureRecord;
+use rdkafka::producer::{
+    BaseRecord, DefaultProducerContext, FutureRecord, Producer, ThreadedProducer,
+};
 use rdkafka::{Offset, TopicPartitionList};
 use serde_json::Value;
 
@@ -72,11 +74,21 @@ fn reset_executed(bs: &str, group: &str, args: &[&str]) -> Vec<(i64, Option<i64>
     committed(bs, group)
 }
 
+/// The group's state, Dead until its first member has joined: describe
+/// then says that the group does not exist, as Kafka's tool does, and a
+/// test waiting for members to settle asks again.
 fn state(bs: &str, group: &str) -> String {
     let out = inspect(
         bs,
         &["describe", "-g", group, "--state", "--output", "json"],
     );
+    if out.code == Some(1)
+        && out
+            .stderr
+            .contains(&format!("consumer group '{group}' does not exist"))
+    {
+        return "Dead".to_string();
+    }
     let all: Vec<Value> = serde_json::from_str(out.ok()).expect("JSON");
     all[0]["state"].as_str().unwrap_or_default().to_string()
 }
@@ -376,6 +388,65 @@ async fn both_protocols_are_listed_described_and_protected() {
         "{}",
         unknown.stderr
     );
+}
+
+/// LAG-TIME is the age of the first record a read_committed consumer
+/// would read: the records of a transaction aborted before a committed
+/// one, older than it, are skipped, and so are the transaction markers.
+#[tokio::test(flavor = "multi_thread")]
+async fn lag_time_skips_aborted_transactions() {
+    let broker = BrokerProcess::start(GROUP_BROKER);
+    let bs = broker.bootstrap();
+    create_topic(&bs, "txns", 1, &[]).await;
+    let producer: ThreadedProducer<DefaultProducerContext> = common::client_config(&bs)
+        .set("transactional.id", "lag-time")
+        .set("linger.ms", "5")
+        .set("message.timeout.ms", "15000")
+        .create()
+        .expect("transactional producer");
+    let timeout = Duration::from_secs(15);
+    producer.init_transactions(timeout).expect("init");
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    for (age, values, commit) in [(2 * HOUR_MS, 3, false), (HOUR_MS, 2, true)] {
+        producer.begin_transaction().expect("begin");
+        for i in 0..values {
+            let value = i.to_string();
+            producer
+                .send(
+                    BaseRecord::<(), _>::to("txns")
+                        .partition(0)
+                        .timestamp(now - age)
+                        .payload(&value),
+                )
+                .map_err(|(e, _)| e)
+                .expect("enqueue");
+        }
+        producer.flush(timeout).expect("flush");
+        if commit {
+            producer.commit_transaction(timeout).expect("commit");
+        } else {
+            producer.abort_transaction(timeout).expect("abort");
+        }
+    }
+    // Aborted 0..2, its marker 3, committed 4..5, its marker 6.
+    commit_offset(&bs, "txn-readers", "txns", 0);
+    let rows = lag_rows(&described(&bs, "txn-readers"));
+    let [(0, Some(0), Some(7), Some(age))] = rows[..] else {
+        panic!("one lagging partition: {rows:?}");
+    };
+    assert!(
+        (HOUR_MS..HOUR_MS + 300_000).contains(&age),
+        "the committed records' hour, not the aborted ones' two: {age}"
+    );
+
+    // Past the committed records only their marker is left: no lag time
+    // to tell, since a consumer has nothing more to read.
+    commit_offset(&bs, "txn-readers", "txns", 6);
+    let rows = lag_rows(&described(&bs, "txn-readers"));
+    assert_eq!(rows, vec![(0, Some(6), Some(1), None)]);
 }
 
 /// `--watch 1` prints the lag table again every second and stops cleanly

@@ -421,9 +421,10 @@ impl Consumer {
     }
 }
 
-/// The timestamp of the first record at or after each given offset, read
-/// without a group. Partitions where no record arrives within the settings'
-/// timeout, or whose records carry no timestamp, are left out.
+/// The timestamp of the first record at or after each given offset that a
+/// read_committed consumer sees, read without a group. Partitions where no
+/// record arrives within the settings' timeout, or whose records carry no
+/// timestamp, are left out.
 pub fn record_timestamps(
     settings: &ClientSettings,
     offsets: &BTreeMap<(String, i32), i64>,
@@ -433,11 +434,13 @@ pub fn record_timestamps(
         return Ok(out);
     }
     // Records below the log start offset are gone; the oldest left counts.
+    // Aborted transactions are skipped, as a consumer's default skips them.
     let settings = settings.clone().with_defaults([
         ("group.id", "gregor-record-timestamps"),
         ("enable.auto.commit", "false"),
         ("enable.auto.offset.store", "false"),
         ("auto.offset.reset", "earliest"),
+        ("isolation.level", "read_committed"),
     ]);
     let deadline = Instant::now() + settings.timeout;
     let mut consumer = Consumer::open(settings, false, false)?;

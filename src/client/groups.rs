@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use kafka_protocol::error::ResponseError;
 use serde::Serialize;
 
 use super::admin::Admin;
@@ -10,6 +11,7 @@ use super::consumer::record_timestamps;
 use super::error::{ClientError, Result};
 use super::native::{self, OffsetQuery, TopicPartition};
 use super::offset_spec::now_ms;
+use super::retry::{rebalancing, Backoff};
 use super::wire;
 
 mod protocol;
@@ -341,6 +343,28 @@ pub struct OffsetDeletion {
     pub error: Option<String>,
 }
 
+/// kafka-consumer-groups.sh's refusal to reset the offsets of a group
+/// with members: they would overwrite the reset with their next commit.
+pub(crate) fn still_active(group: &str, state: &str) -> ClientError {
+    ClientError::Invalid(format!(
+        "assignments can only be reset if the group '{group}' is inactive, but the current state is {state}"
+    ))
+}
+
+/// Whether a commit from outside the group was refused because the group
+/// has members: it rebalances, or names no member the commit could be
+/// from (UNKNOWN_MEMBER_ID, Kafka's answer to a commit without a member
+/// id to a group with members).
+pub(crate) fn refused_for_members(error: &ClientError) -> bool {
+    use rdkafka::types::RDKafkaErrorCode;
+    let unknown_member = match error {
+        ClientError::Protocol { code, .. } => *code == ResponseError::UnknownMemberId.code(),
+        ClientError::Broker { code, .. } => *code == RDKafkaErrorCode::UnknownMemberId,
+        _ => false,
+    };
+    unknown_member || rebalancing(error)
+}
+
 impl Admin {
     /// The consumer groups of every broker, those in `states` and of
     /// `types` as far as the brokers filter (any when empty): over the
@@ -509,10 +533,7 @@ impl Admin {
     ) -> Result<Vec<OffsetReset>> {
         let description = self.describe_group(group).await?;
         if description.is_active() {
-            return Err(ClientError::Invalid(format!(
-                "assignments can only be reset if the group '{group}' is inactive, but the current state is {}",
-                description.state
-            )));
+            return Err(still_active(group, &description.state));
         }
         let committed = self.committed_offsets(group).await?;
         let partitions: Vec<TopicPartition> = match (to, scope) {
@@ -617,8 +638,11 @@ impl Admin {
 
     /// Commits a planned reset; the group must still be inactive, which the
     /// broker checks too (a member's commit would be refused otherwise).
-    /// Over the tools' own connection whenever it can honour the security
-    /// settings, else through librdkafka.
+    /// A commit refused by a rebalance is made again until the timeout, as
+    /// Kafka's admin client does; one refused because members came (or
+    /// stayed) says so as the plan would have. Over the tools' own
+    /// connection whenever it can honour the security settings, else
+    /// through librdkafka.
     pub async fn execute_offset_reset(&self, group: &str, plan: &[OffsetReset]) -> Result<()> {
         let offsets: BTreeMap<TopicPartition, i64> = plan
             .iter()
@@ -630,12 +654,30 @@ impl Admin {
                 .commit_offsets(group, &offsets)
                 .await;
         }
-        let group = group.to_string();
         let timeout = self.settings.timeout;
-        self.blocking(move |_, handle| {
-            native::alter_consumer_group_offsets(handle, &group, &offsets, timeout)
-        })
-        .await
+        let mut backoff = Backoff::until(tokio::time::Instant::now() + timeout);
+        let committed = loop {
+            let (group, offsets) = (group.to_string(), offsets.clone());
+            match self
+                .blocking(move |_, handle| {
+                    native::alter_consumer_group_offsets(handle, &group, &offsets, timeout)
+                })
+                .await
+            {
+                Err(e) if backoff.retry_commit(&e).await => continue,
+                committed => break committed,
+            }
+        };
+        match committed {
+            Err(e) if refused_for_members(&e) => {
+                let description = self.describe_group(group).await?;
+                if description.is_active() {
+                    return Err(still_active(group, &description.state));
+                }
+                Err(e)
+            }
+            committed => committed,
+        }
     }
 
     /// DeleteGroups at each group's coordinator; a group with members is

@@ -4,12 +4,15 @@
 //! `retry.backoff.max.ms` (1 s) with 20% jitter (KIP-580), until the
 //! command's timeout. Each attempt finds the coordinator anew, so
 //! NOT_COORDINATOR is answered by asking where the group went; a partition
-//! whose leader moved is looked up again the same way.
+//! whose leader moved is looked up again the same way. An OffsetCommit
+//! from outside the group is also sent again while the group rebalances
+//! (REBALANCE_IN_PROGRESS), as AlterConsumerGroupOffsets is.
 
 use std::time::Duration;
 
 use kafka_protocol::error::ResponseError;
 use rand::Rng;
+use rdkafka::types::RDKafkaErrorCode;
 use tokio::time::Instant;
 
 use super::error::ClientError;
@@ -48,6 +51,17 @@ pub fn leader_moving(error: &ClientError) -> bool {
     ]
     .iter()
     .any(|e| e.code() == *code)
+}
+
+/// Whether `error` says the group is rebalancing, from either client: a
+/// commit from outside the group may pass once the rebalance has emptied
+/// it, so Kafka's admin client commits again (AlterConsumerGroupOffsets).
+pub fn rebalancing(error: &ClientError) -> bool {
+    match error {
+        ClientError::Protocol { code, .. } => *code == ResponseError::RebalanceInProgress.code(),
+        ClientError::Broker { code, .. } => *code == RDKafkaErrorCode::RebalanceInProgress,
+        _ => false,
+    }
 }
 
 /// The waits between the attempts of one command.
@@ -91,6 +105,11 @@ impl Backoff {
     pub async fn retry(&mut self, error: &ClientError) -> bool {
         coordinator_moving(error) && self.wait().await
     }
+
+    /// As `retry`, and also after a rebalance refused an OffsetCommit.
+    pub async fn retry_commit(&mut self, error: &ClientError) -> bool {
+        (coordinator_moving(error) || rebalancing(error)) && self.wait().await
+    }
 }
 
 #[cfg(test)]
@@ -122,6 +141,38 @@ mod tests {
         assert!(!coordinator_moving(&protocol(
             ResponseError::NotLeaderOrFollower
         )));
+    }
+
+    #[test]
+    fn a_rebalance_is_told_from_either_client() {
+        assert!(rebalancing(&protocol(ResponseError::RebalanceInProgress)));
+        assert!(rebalancing(&ClientError::Broker {
+            context: "commit".into(),
+            code: RDKafkaErrorCode::RebalanceInProgress,
+            message: None,
+        }));
+        assert!(!rebalancing(&protocol(ResponseError::UnknownMemberId)));
+        assert!(!coordinator_moving(&protocol(
+            ResponseError::RebalanceInProgress
+        )));
+    }
+
+    #[tokio::test]
+    async fn only_commits_wait_out_a_rebalance() {
+        let mut backoff = Backoff::until(Instant::now() + Duration::from_secs(5));
+        let rebalance = protocol(ResponseError::RebalanceInProgress);
+        assert!(!backoff.retry(&rebalance).await);
+        assert!(backoff.retry_commit(&rebalance).await);
+        assert!(
+            backoff
+                .retry_commit(&protocol(ResponseError::NotCoordinator))
+                .await
+        );
+        assert!(
+            !backoff
+                .retry_commit(&protocol(ResponseError::UnknownMemberId))
+                .await
+        );
     }
 
     #[test]

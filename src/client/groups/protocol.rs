@@ -37,8 +37,8 @@ use kafka_protocol::protocol::{Decodable, StrBytes};
 use kafka_protocol::records::RecordBatchDecoder;
 
 use super::{
-    Coordinator, GroupDeletion, GroupDescription, GroupListing, GroupListings, GroupMember,
-    GroupType, OffsetDeletion,
+    refused_for_members, still_active, Coordinator, GroupDeletion, GroupDescription, GroupListing,
+    GroupListings, GroupMember, GroupType, OffsetDeletion,
 };
 use crate::client::config::ClientSettings;
 use crate::client::error::{ClientError, Result};
@@ -564,18 +564,30 @@ impl Cluster {
     /// OffsetCommit of `offsets` at the coordinator as no member of the
     /// group (generation -1, no member id), as Kafka's
     /// AlterConsumerGroupOffsets commits them: the broker refuses it while
-    /// the group has members. Retried as `describe_group` is.
+    /// the group has members. Retried as `describe_group` is, and while
+    /// the group rebalances (it may end empty); a group that has members
+    /// when the retries end is refused as the plan refuses it.
     pub async fn commit_offsets(
         &mut self,
         group: &str,
         offsets: &BTreeMap<TopicPartition, i64>,
     ) -> Result<()> {
         let mut backoff = self.backoff();
-        loop {
+        let committed = loop {
             match self.commit_offsets_once(group, offsets).await {
-                Err(e) if backoff.retry(&e).await => continue,
-                committed => return committed,
+                Err(e) if backoff.retry_commit(&e).await => continue,
+                committed => break committed,
             }
+        };
+        match committed {
+            Err(e) if refused_for_members(&e) => {
+                let description = self.describe_group(group).await?;
+                if description.is_active() {
+                    return Err(still_active(group, &description.state));
+                }
+                Err(e)
+            }
+            committed => committed,
         }
     }
 
@@ -835,12 +847,15 @@ impl Cluster {
         Ok(out)
     }
 
-    /// The timestamp of the record at each offset, for LAG-TIME: Fetch
-    /// from each partition's leader, read_uncommitted as the lag is
-    /// measured. Where compaction removed the record the next one counts;
-    /// where retention did, the oldest left (the log start offset is asked
-    /// for and fetched from). A partition with no record there yet is left
-    /// out. A moved leader is looked up again until the deadline.
+    /// The timestamp of the first record at or after each offset that a
+    /// consumer would see, for LAG-TIME: Fetch from each partition's
+    /// leader, read_committed as consumers read by default, so records of
+    /// aborted transactions and transaction markers are skipped, and
+    /// fetching goes on past them. Where compaction removed the record the
+    /// next one counts; where retention did, the oldest left (the log
+    /// start offset is asked for and fetched from). A partition with no
+    /// such record yet is left out. A moved leader is looked up again
+    /// until the deadline.
     pub async fn record_timestamps(
         &mut self,
         offsets: &BTreeMap<TopicPartition, i64>,
@@ -859,25 +874,36 @@ impl Cluster {
         offsets: &BTreeMap<TopicPartition, i64>,
     ) -> Result<BTreeMap<TopicPartition, i64>> {
         let mut out = BTreeMap::new();
-        let gone = self.fetch_timestamps(offsets, &mut out).await?;
-        if !gone.is_empty() {
-            let starts = self.list_offsets_once(&gone, OffsetQuery::Earliest).await?;
-            self.fetch_timestamps(&starts, &mut out).await?;
+        let mut at = offsets.clone();
+        // Each round moves every partition left past what it fetched, so
+        // only the deadline bounds a long run of aborted records.
+        while !at.is_empty() {
+            let fetched = self.fetch_timestamps(&at, &mut out).await?;
+            let mut next = fetched.onward;
+            if !fetched.gone.is_empty() {
+                next.extend(
+                    self.list_offsets_once(&fetched.gone, OffsetQuery::Earliest)
+                        .await?,
+                );
+            }
+            if tokio::time::Instant::now() >= self.deadline {
+                break;
+            }
+            at = next;
         }
         Ok(out)
     }
 
-    /// One Fetch to each leader at `offsets`, the timestamps found added
-    /// to `out`; the partitions whose offset is below the log start
-    /// (OFFSET_OUT_OF_RANGE).
+    /// One read_committed Fetch to each leader at `offsets`, the
+    /// timestamps found added to `out`.
     async fn fetch_timestamps(
         &mut self,
         offsets: &BTreeMap<TopicPartition, i64>,
         out: &mut BTreeMap<TopicPartition, i64>,
-    ) -> Result<Vec<TopicPartition>> {
-        let mut gone = Vec::new();
+    ) -> Result<Fetched> {
+        let mut fetched = Fetched::default();
         if offsets.is_empty() {
-            return Ok(gone);
+            return Ok(fetched);
         }
         let partitions: Vec<TopicPartition> = offsets.keys().cloned().collect();
         let placement = self
@@ -894,6 +920,7 @@ impl Cluster {
                 .with_max_wait_ms(0)
                 .with_min_bytes(1)
                 .with_max_bytes(FETCH_BYTES)
+                .with_isolation_level(READ_COMMITTED)
                 .with_topics(
                     topics
                         .iter()
@@ -916,7 +943,8 @@ impl Cluster {
                         })
                         .collect(),
                 );
-            // Fetch v4 brought record batches (v2); from v13 topics go by id.
+            // Fetch v4 brought record batches (v2), the isolation level and
+            // the aborted transactions; from v13 topics go by id.
             let response = self.at(address).await?.call(&request, 4).await?;
             refused(
                 format!("cannot read records at {address}"),
@@ -931,7 +959,7 @@ impl Cluster {
                 for p in t.partitions {
                     let tp = (topic.clone(), p.partition_index);
                     if p.error_code == ResponseError::OffsetOutOfRange.code() {
-                        gone.push(tp);
+                        fetched.gone.push(tp);
                         continue;
                     }
                     let context = format!("cannot read the records of {}-{}", tp.0, tp.1);
@@ -939,37 +967,86 @@ impl Cluster {
                     let Some(&offset) = offsets.get(&tp) else {
                         continue;
                     };
+                    let aborted: Vec<(i64, i64)> = p
+                        .aborted_transactions
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|a| (a.producer_id.0, a.first_offset))
+                        .collect();
                     let records = p.records.unwrap_or_default();
-                    match first_timestamp(records, offset) {
-                        Ok(Some(ms)) => {
+                    match first_visible(records, offset, aborted) {
+                        Ok(Visible::At(ms)) => {
                             out.insert(tp, ms);
                         }
-                        Ok(None) => {}
+                        Ok(Visible::NotBefore(next)) if next > offset => {
+                            fetched.onward.insert(tp, next);
+                        }
+                        Ok(Visible::NotBefore(_)) => {}
                         Err(cause) => return Err(ClientError::Wire { context, cause }),
                     }
                 }
             }
         }
-        Ok(gone)
+        Ok(fetched)
     }
 }
+
+/// Fetch's isolation level that hides aborted transactions and stops at
+/// the last stable offset, as a read_committed consumer reads.
+const READ_COMMITTED: i8 = 1;
 
 /// How much one Fetch for LAG-TIME asks of a partition: one record is
 /// wanted, and a larger first batch comes whole anyway (KIP-74).
 const FETCH_BYTES: i32 = 64 * 1024;
 
-/// The timestamp of the first record at or after `offset` in `records`,
-/// as Fetch returns them: whole batches, perhaps a partial one last,
-/// which is skipped. A v2 batch stamped at log append time gives its
-/// records its largest timestamp, as Kafka's consumers read it.
-fn first_timestamp(mut records: Bytes, offset: i64) -> std::result::Result<Option<i64>, String> {
+/// What one round of Fetches left to do.
+#[derive(Default)]
+struct Fetched {
+    /// Partitions whose offset is below the log start (OFFSET_OUT_OF_RANGE).
+    gone: Vec<TopicPartition>,
+    /// Partitions whose fetched records were all hidden, and the offset
+    /// after them to fetch from next.
+    onward: BTreeMap<TopicPartition, i64>,
+}
+
+/// The first record a read_committed consumer would see in one Fetch's
+/// records.
+#[derive(Debug, PartialEq)]
+enum Visible {
+    /// Its timestamp.
+    At(i64),
+    /// None in these records: the offset after the last whole batch.
+    NotBefore(i64),
+}
+
+/// The timestamp of the first visible record at or after `offset` in
+/// `records`, as Fetch returns them: whole batches, perhaps a partial one
+/// last, which is skipped. Transaction markers are never visible, nor are
+/// the batches of a producer from the first offset of a transaction it
+/// aborted (`aborted`: producer id, first offset) to its marker, as
+/// Kafka's consumer filters them. A v2 batch stamped at log append time
+/// gives its records its largest timestamp, as Kafka's consumers read it.
+fn first_visible(
+    mut records: Bytes,
+    offset: i64,
+    mut aborted: Vec<(i64, i64)>,
+) -> std::result::Result<Visible, String> {
     // base offset, length, leader epoch, magic, crc, attributes, last
-    // offset delta, base timestamp, max timestamp.
+    // offset delta, base timestamp, max timestamp, producer id.
     const MAGIC: usize = 16;
     const ATTRIBUTES: usize = 21;
+    const LAST_OFFSET_DELTA: usize = 23;
     const MAX_TIMESTAMP: usize = 35;
+    const PRODUCER_ID: usize = 43;
     const HEADER: usize = 61;
     const LOG_APPEND_TIME: i16 = 1 << 3;
+    const TRANSACTIONAL: i16 = 1 << 4;
+    const CONTROL: i16 = 1 << 5;
+    let be_i64 = |b: &[u8], at: usize| i64::from_be_bytes(b[at..at + 8].try_into().expect("8"));
+    // Latest first, so the next to take effect is popped.
+    aborted.sort_unstable_by_key(|&(_, first)| std::cmp::Reverse(first));
+    let mut aborting = std::collections::HashSet::new();
+    let mut next = offset;
     while records.len() >= HEADER {
         let length = i32::from_be_bytes(records[8..12].try_into().expect("4 bytes"));
         let size = usize::try_from(length)
@@ -981,31 +1058,62 @@ fn first_timestamp(mut records: Bytes, offset: i64) -> std::result::Result<Optio
         }
         let mut batch = records.split_to(size);
         let magic = batch[MAGIC];
-        let attributes = i16::from_be_bytes(
-            batch[ATTRIBUTES..ATTRIBUTES + 2]
-                .try_into()
-                .expect("2 bytes"),
-        );
-        let max_timestamp = i64::from_be_bytes(
-            batch[MAX_TIMESTAMP..MAX_TIMESTAMP + 8]
-                .try_into()
-                .expect("8 bytes"),
-        );
-        let set = RecordBatchDecoder::decode(&mut batch).map_err(|e| e.to_string())?;
-        if let Some(record) = set
-            .records
-            .iter()
-            .find(|r| r.offset >= offset && !r.control)
-        {
-            let appended = magic >= 2 && attributes & LOG_APPEND_TIME != 0;
-            return Ok(Some(if appended {
-                max_timestamp
-            } else {
-                record.timestamp
-            }));
+        if magic >= 2 {
+            if size < HEADER {
+                return Err(format!("a record batch of {length} bytes"));
+            }
+            let attributes = i16::from_be_bytes(
+                batch[ATTRIBUTES..ATTRIBUTES + 2]
+                    .try_into()
+                    .expect("2 bytes"),
+            );
+            let last_delta = i32::from_be_bytes(
+                batch[LAST_OFFSET_DELTA..LAST_OFFSET_DELTA + 4]
+                    .try_into()
+                    .expect("4 bytes"),
+            );
+            let last = be_i64(&batch, 0).saturating_add(i64::from(last_delta));
+            next = next.max(last.saturating_add(1));
+            if attributes & TRANSACTIONAL != 0 {
+                while aborted.last().is_some_and(|&(_, first)| first <= last) {
+                    let (producer, _) = aborted.pop().expect("just seen");
+                    aborting.insert(producer);
+                }
+                let producer = be_i64(&batch, PRODUCER_ID);
+                // A marker ends its producer's transaction, committed or not.
+                if attributes & CONTROL != 0 {
+                    aborting.remove(&producer);
+                    continue;
+                }
+                if aborting.contains(&producer) {
+                    continue;
+                }
+            }
+            let appended = attributes & LOG_APPEND_TIME != 0;
+            let max_timestamp = be_i64(&batch, MAX_TIMESTAMP);
+            let set = RecordBatchDecoder::decode(&mut batch).map_err(|e| e.to_string())?;
+            if let Some(record) = set
+                .records
+                .iter()
+                .find(|r| r.offset >= offset && !r.control)
+            {
+                return Ok(Visible::At(if appended {
+                    max_timestamp
+                } else {
+                    record.timestamp
+                }));
+            }
+        } else {
+            let set = RecordBatchDecoder::decode(&mut batch).map_err(|e| e.to_string())?;
+            if let Some(last) = set.records.last() {
+                next = next.max(last.offset.saturating_add(1));
+            }
+            if let Some(record) = set.records.iter().find(|r| r.offset >= offset) {
+                return Ok(Visible::At(record.timestamp));
+            }
         }
     }
-    Ok(None)
+    Ok(Visible::NotBefore(next))
 }
 
 /// A ListGroups entry as a consumer-group listing: only groups of the
@@ -1061,22 +1169,44 @@ mod tests {
 
     /// One batch of records at `first..`, stamped `timestamps`.
     fn batch(first: i64, timestamps: &[i64], compression: Compression) -> BytesMut {
+        encode(first, timestamps, compression, None)
+    }
+
+    /// What kind of transactional batch `encode` writes, of which producer.
+    #[derive(Clone, Copy)]
+    enum Txn {
+        Data(i64),
+        Marker(i64),
+    }
+
+    fn encode(
+        first: i64,
+        timestamps: &[i64],
+        compression: Compression,
+        txn: Option<Txn>,
+    ) -> BytesMut {
+        let (producer_id, control) = match txn {
+            None => (-1, false),
+            Some(Txn::Data(id)) => (id, false),
+            Some(Txn::Marker(id)) => (id, true),
+        };
         let records: Vec<Record> = timestamps
             .iter()
             .enumerate()
             .map(|(i, ts)| Record {
-                transactional: false,
-                control: false,
+                transactional: txn.is_some(),
+                control,
                 delete_horizon: false,
                 partition_leader_epoch: -1,
-                producer_id: -1,
-                producer_epoch: -1,
+                producer_id,
+                producer_epoch: if txn.is_some() { 0 } else { -1 },
                 timestamp_type: TimestampType::Creation,
                 offset: first + i as i64,
                 // The encoder splits batches where offset - sequence changes.
                 sequence: i as i32,
                 timestamp: *ts,
-                key: None,
+                // A marker's key: version 0, then 0 for abort.
+                key: control.then(|| Bytes::from_static(&[0, 0, 0, 0])),
                 value: Some(Bytes::from_static(b"v")),
                 headers: Default::default(),
             })
@@ -1092,7 +1222,8 @@ mod tests {
 
     mod fake {
         //! A broker that coordinates every group itself and answers
-        //! DescribeGroups with the error codes it is given, in turn.
+        //! DescribeGroups and OffsetCommit with the error codes it is
+        //! given, in turn.
 
         use std::sync::atomic::{AtomicUsize, Ordering};
         use std::sync::Arc;
@@ -1100,47 +1231,81 @@ mod tests {
         use bytes::{BufMut, Bytes, BytesMut};
         use kafka_protocol::messages::api_versions_response::ApiVersion;
         use kafka_protocol::messages::describe_groups_response::DescribedGroup;
+        use kafka_protocol::messages::offset_commit_response::{
+            OffsetCommitResponsePartition, OffsetCommitResponseTopic,
+        };
         use kafka_protocol::messages::{
             ApiKey, ApiVersionsResponse, DescribeGroupsResponse, FindCoordinatorResponse,
-            RequestHeader, ResponseHeader,
+            OffsetCommitRequest, OffsetCommitResponse, RequestHeader, ResponseHeader,
         };
         use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         use tokio::net::{TcpListener, TcpStream};
 
+        /// What the broker answers: the last answer of each list repeats.
+        #[derive(Clone)]
+        pub struct Script {
+            /// DescribeGroups' error codes.
+            pub described: Vec<i16>,
+            /// The state DescribeGroups names.
+            pub state: &'static str,
+            /// OffsetCommit's error code for every partition.
+            pub committed: Vec<i16>,
+        }
+
         pub struct Coordinator {
             pub address: String,
             /// FindCoordinator requests answered.
             pub finds: Arc<AtomicUsize>,
+            /// OffsetCommit requests answered.
+            pub commits: Arc<AtomicUsize>,
         }
 
-        pub async fn start(answers: Vec<i16>) -> Coordinator {
-            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let port = listener.local_addr().unwrap().port();
-            let finds = Arc::new(AtomicUsize::new(0));
-            let described = Arc::new(AtomicUsize::new(0));
-            let answers = Arc::new(answers);
-            let counter = Arc::clone(&finds);
-            tokio::spawn(async move {
-                while let Ok((stream, _)) = listener.accept().await {
-                    let (answers, finds, described) =
-                        (answers.clone(), counter.clone(), described.clone());
-                    tokio::spawn(serve(stream, port, answers, finds, described));
-                }
-            });
-            Coordinator {
-                address: format!("127.0.0.1:{port}"),
-                finds,
-            }
-        }
-
-        async fn serve(
-            mut stream: TcpStream,
-            port: u16,
-            answers: Arc<Vec<i16>>,
+        #[derive(Clone)]
+        struct Counters {
             finds: Arc<AtomicUsize>,
             described: Arc<AtomicUsize>,
-        ) {
+            commits: Arc<AtomicUsize>,
+        }
+
+        /// A group described with `answers`, in state Empty.
+        pub async fn start(answers: Vec<i16>) -> Coordinator {
+            start_with(Script {
+                described: answers,
+                state: "Empty",
+                committed: vec![0],
+            })
+            .await
+        }
+
+        pub async fn start_with(script: Script) -> Coordinator {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let port = listener.local_addr().unwrap().port();
+            let counters = Counters {
+                finds: Arc::new(AtomicUsize::new(0)),
+                described: Arc::new(AtomicUsize::new(0)),
+                commits: Arc::new(AtomicUsize::new(0)),
+            };
+            let coordinator = Coordinator {
+                address: format!("127.0.0.1:{port}"),
+                finds: counters.finds.clone(),
+                commits: counters.commits.clone(),
+            };
+            let script = Arc::new(script);
+            tokio::spawn(async move {
+                while let Ok((stream, _)) = listener.accept().await {
+                    tokio::spawn(serve(stream, port, script.clone(), counters.clone()));
+                }
+            });
+            coordinator
+        }
+
+        fn nth(answers: &[i16], counter: &AtomicUsize) -> i16 {
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            answers[n.min(answers.len() - 1)]
+        }
+
+        async fn serve(mut stream: TcpStream, port: u16, script: Arc<Script>, counters: Counters) {
             while let Ok(len) = stream.read_i32().await {
                 let mut frame = vec![0u8; len as usize];
                 stream.read_exact(&mut frame).await.unwrap();
@@ -1165,10 +1330,11 @@ mod tests {
                             versions(ApiKey::ApiVersions, 0),
                             versions(ApiKey::FindCoordinator, 3),
                             versions(ApiKey::DescribeGroups, 4),
+                            versions(ApiKey::OffsetCommit, 8),
                         ])
                         .encode(&mut body, version),
                     ApiKey::FindCoordinator => {
-                        finds.fetch_add(1, Ordering::SeqCst);
+                        counters.finds.fetch_add(1, Ordering::SeqCst);
                         FindCoordinatorResponse::default()
                             .with_node_id(1.into())
                             .with_host(StrBytes::from_static_str("127.0.0.1"))
@@ -1176,14 +1342,39 @@ mod tests {
                             .encode(&mut body, version)
                     }
                     ApiKey::DescribeGroups => {
-                        let n = described.fetch_add(1, Ordering::SeqCst);
-                        let code = answers[n.min(answers.len() - 1)];
+                        let code = nth(&script.described, &counters.described);
                         DescribeGroupsResponse::default()
                             .with_groups(vec![DescribedGroup::default()
                                 .with_error_code(code)
                                 .with_group_id(super::group_id("g"))
-                                .with_group_state(StrBytes::from_static_str("Empty"))
+                                .with_group_state(StrBytes::from_static_str(script.state))
                                 .with_protocol_type(StrBytes::from_static_str("consumer"))])
+                            .encode(&mut body, version)
+                    }
+                    ApiKey::OffsetCommit => {
+                        let request = OffsetCommitRequest::decode(&mut frame, version).unwrap();
+                        let code = nth(&script.committed, &counters.commits);
+                        OffsetCommitResponse::default()
+                            .with_topics(
+                                request
+                                    .topics
+                                    .iter()
+                                    .map(|t| {
+                                        OffsetCommitResponseTopic::default()
+                                            .with_name(t.name.clone())
+                                            .with_partitions(
+                                                t.partitions
+                                                    .iter()
+                                                    .map(|p| {
+                                                        OffsetCommitResponsePartition::default()
+                                                            .with_partition_index(p.partition_index)
+                                                            .with_error_code(code)
+                                                    })
+                                                    .collect(),
+                                            )
+                                    })
+                                    .collect(),
+                            )
                             .encode(&mut body, version)
                     }
                     other => panic!("the fake broker does not serve {other:?}"),
@@ -1255,18 +1446,119 @@ mod tests {
         assert_eq!(broker.finds.load(Ordering::SeqCst), 1);
     }
 
+    fn reset_of_two_partitions() -> BTreeMap<TopicPartition, i64> {
+        BTreeMap::from([
+            (("orders".to_string(), 0), 5),
+            (("orders".to_string(), 1), 7),
+        ])
+    }
+
+    #[tokio::test]
+    async fn a_commit_refused_by_a_rebalance_is_made_again() {
+        use std::sync::atomic::Ordering;
+        let rebalancing = ResponseError::RebalanceInProgress.code();
+        let broker = fake::start_with(fake::Script {
+            described: vec![0],
+            state: "Empty",
+            committed: vec![rebalancing, rebalancing, 0],
+        })
+        .await;
+        let mut cluster = Cluster::connect(&settings(&broker.address, 10_000))
+            .await
+            .unwrap();
+        cluster
+            .commit_offsets("g", &reset_of_two_partitions())
+            .await
+            .unwrap();
+        assert_eq!(broker.commits.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn a_group_that_stays_rebalancing_is_named_active_at_the_timeout() {
+        use std::sync::atomic::Ordering;
+        let broker = fake::start_with(fake::Script {
+            described: vec![0],
+            state: "PreparingRebalance",
+            committed: vec![ResponseError::RebalanceInProgress.code()],
+        })
+        .await;
+        let started = tokio::time::Instant::now();
+        let mut cluster = Cluster::connect(&settings(&broker.address, 700))
+            .await
+            .unwrap();
+        let error = cluster
+            .commit_offsets("g", &reset_of_two_partitions())
+            .await
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            error,
+            "assignments can only be reset if the group 'g' is inactive, \
+             but the current state is PreparingRebalance"
+        );
+        assert!(broker.commits.load(Ordering::SeqCst) >= 3);
+        assert!(started.elapsed() < std::time::Duration::from_millis(900));
+    }
+
+    #[tokio::test]
+    async fn a_commit_refused_for_members_names_the_state_at_once() {
+        use std::sync::atomic::Ordering;
+        let broker = fake::start_with(fake::Script {
+            described: vec![0],
+            state: "Stable",
+            committed: vec![ResponseError::UnknownMemberId.code()],
+        })
+        .await;
+        let mut cluster = Cluster::connect(&settings(&broker.address, 10_000))
+            .await
+            .unwrap();
+        let error = cluster
+            .commit_offsets("g", &reset_of_two_partitions())
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(error.ends_with("the current state is Stable"), "{error}");
+        assert_eq!(broker.commits.load(Ordering::SeqCst), 1, "not retried");
+    }
+
+    #[tokio::test]
+    async fn a_refusal_of_a_group_gone_empty_is_kept() {
+        let broker = fake::start_with(fake::Script {
+            described: vec![0],
+            state: "Empty",
+            committed: vec![ResponseError::UnknownMemberId.code()],
+        })
+        .await;
+        let mut cluster = Cluster::connect(&settings(&broker.address, 10_000))
+            .await
+            .unwrap();
+        let error = cluster
+            .commit_offsets("g", &reset_of_two_partitions())
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with("cannot commit offsets for group 'g' on orders-0: UnknownMemberId"),
+            "{error}"
+        );
+    }
+
+    fn first_timestamp(records: Bytes, offset: i64) -> Visible {
+        first_visible(records, offset, Vec::new()).unwrap()
+    }
+
     #[test]
     fn the_record_at_or_after_the_offset_tells_the_time() {
         let mut fetched = batch(0, &[1000, 1001, 1002], Compression::None);
         fetched.extend_from_slice(&batch(3, &[2000, 2001], Compression::Gzip));
         let fetched = fetched.freeze();
-        let at = |offset| first_timestamp(fetched.clone(), offset).unwrap();
-        assert_eq!(at(0), Some(1000));
-        assert_eq!(at(1), Some(1001));
-        assert_eq!(at(3), Some(2000), "in a compressed batch");
-        assert_eq!(at(4), Some(2001));
-        assert_eq!(at(5), None, "nothing there yet");
-        assert_eq!(first_timestamp(Bytes::new(), 0).unwrap(), None);
+        let at = |offset| first_timestamp(fetched.clone(), offset);
+        assert_eq!(at(0), Visible::At(1000));
+        assert_eq!(at(1), Visible::At(1001));
+        assert_eq!(at(3), Visible::At(2000), "in a compressed batch");
+        assert_eq!(at(4), Visible::At(2001));
+        assert_eq!(at(5), Visible::NotBefore(5), "nothing there yet");
+        assert_eq!(first_timestamp(Bytes::new(), 0), Visible::NotBefore(0));
     }
 
     #[test]
@@ -1275,8 +1567,41 @@ mod tests {
         let second = batch(1, &[2000, 2001], Compression::None);
         fetched.extend_from_slice(&second[..second.len() - 3]);
         let fetched = fetched.freeze();
-        assert_eq!(first_timestamp(fetched.clone(), 0).unwrap(), Some(1000));
-        assert_eq!(first_timestamp(fetched, 1).unwrap(), None);
+        assert_eq!(first_timestamp(fetched.clone(), 0), Visible::At(1000));
+        assert_eq!(first_timestamp(fetched, 1), Visible::NotBefore(1));
+    }
+
+    #[test]
+    fn aborted_transactions_and_markers_are_not_seen() {
+        // Producer 7 aborts 0..2 (marker at 2), producer 8 commits 3..4
+        // (marker at 5) around producer 7's second, aborted, transaction
+        // at 4, whose marker is at 6; a plain record follows at 7.
+        let mut fetched = encode(0, &[100, 101], Compression::None, Some(Txn::Data(7)));
+        fetched.extend_from_slice(&encode(2, &[102], Compression::None, Some(Txn::Marker(7))));
+        fetched.extend_from_slice(&encode(3, &[103], Compression::None, Some(Txn::Data(8))));
+        fetched.extend_from_slice(&encode(4, &[104], Compression::Gzip, Some(Txn::Data(7))));
+        fetched.extend_from_slice(&encode(5, &[105], Compression::None, Some(Txn::Marker(8))));
+        fetched.extend_from_slice(&encode(6, &[106], Compression::None, Some(Txn::Marker(7))));
+        fetched.extend_from_slice(&batch(7, &[107], Compression::None));
+        let fetched = fetched.freeze();
+        let aborted = vec![(7, 4), (7, 0)];
+        let at = |offset| first_visible(fetched.clone(), offset, aborted.clone()).unwrap();
+        assert_eq!(at(0), Visible::At(103), "the committed one after the abort");
+        assert_eq!(
+            at(4),
+            Visible::At(107),
+            "past the second abort and both markers"
+        );
+        assert_eq!(at(5), Visible::At(107));
+        // Read uncommitted, as without the list, the aborted records count.
+        assert_eq!(first_timestamp(fetched.clone(), 0), Visible::At(100));
+        // Only aborted records and markers fetched: fetch on after them.
+        let mut only_aborted = encode(0, &[100, 101], Compression::None, Some(Txn::Data(7)));
+        only_aborted.extend_from_slice(&encode(2, &[102], Compression::None, Some(Txn::Marker(7))));
+        assert_eq!(
+            first_visible(only_aborted.freeze(), 0, vec![(7, 0)]).unwrap(),
+            Visible::NotBefore(3)
+        );
     }
 
     fn listed(protocol_type: &str, group_type: &str) -> Option<GroupListing> {
