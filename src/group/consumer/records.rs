@@ -18,7 +18,7 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 use integer_encoding::VarInt;
 use uuid::Uuid;
 
-use super::consumer::{ConsumerGroup, ConsumerMember, SubscriptionPattern, TopicPartition};
+use super::group::{ConsumerGroup, ConsumerMember, SubscriptionPattern, TopicPartition};
 use crate::coordinator_records::{get_string, put_string};
 
 const GROUP_METADATA: i16 = 3;

@@ -336,8 +336,8 @@ pub fn replay(r: Record) -> Result<Option<Replayed>, String> {
             };
             Ok(Some(Replayed::Group(group, value)))
         }
-        v if super::consumer_records::is_key_version(v) => {
-            let group = super::consumer_records::group_of(&key)
+        v if super::consumer::records::is_key_version(v) => {
+            let group = super::consumer::records::group_of(&key)
                 .ok_or_else(|| unreadable("a consumer group key"))?;
             Ok(Some(Replayed::ConsumerGroup(group, key, r.value)))
         }
