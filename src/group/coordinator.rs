@@ -10,10 +10,10 @@ use std::sync::{Arc, Weak};
 use kafka_protocol::error::ResponseError;
 use parking_lot::Mutex;
 
-use super::classic::{restore_group, Group, GroupState};
+use super::classic::{restore_group, ClassicGroup, GroupState};
 use super::consumer::{records as consumer_records, ConsumerGroup};
 use super::offsets::{CommittedOffset, OffsetStore};
-use super::records::{self as offsets_log, partition_for, Replayed, OFFSETS_TOPIC};
+use super::records::{self, partition_for, Replayed, OFFSETS_TOPIC};
 use crate::config::GroupOverrides;
 use crate::coordinator_records::{leadership_change, replay_partition, LoadError};
 use crate::partition::{now_ms, ReplicaManager};
@@ -58,7 +58,7 @@ impl State {
 /// offsets: what the one lock guards.
 #[derive(Default)]
 pub(in crate::group) struct State {
-    pub(in crate::group) groups: HashMap<String, Group>,
+    pub(in crate::group) groups: HashMap<String, ClassicGroup>,
     pub(in crate::group) consumer_groups: HashMap<String, ConsumerGroup>,
     /// Each consumer group's records as last written to `__consumer_offsets`.
     pub(in crate::group) consumer_written: HashMap<String, consumer_records::Records>,
@@ -181,7 +181,7 @@ impl GroupCoordinator {
         self.delete_committed(&mut state, group_id, &committed)?;
         state.offsets.remove_group(group_id);
         if state.groups.remove(group_id).is_some() {
-            let tombstone = offsets_log::group_batch(group_id, None, now_ms())
+            let tombstone = records::group_batch(group_id, None, now_ms())
                 .map_err(|_| ResponseError::UnknownServerError)?;
             self.append(group_id, &tombstone)?;
         }
@@ -260,7 +260,7 @@ impl GroupCoordinator {
         };
         let mut consumer_groups: HashMap<String, consumer_records::Records> = HashMap::new();
         let loaded = replay_partition(&partition, |record| {
-            let Some(record) = offsets_log::replay(record)? else {
+            let Some(record) = records::replay(record)? else {
                 return Ok(());
             };
             match record {

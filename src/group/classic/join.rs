@@ -8,7 +8,7 @@ use bytes::Bytes;
 use kafka_protocol::error::ResponseError;
 use tokio::sync::oneshot;
 
-use super::{Group, GroupState, InitialDelay, JoinResult, Member};
+use super::{ClassicGroup, ClassicGroupMember, GroupState, InitialDelay, JoinResult};
 use crate::group::coordinator::{GroupCoordinator, State};
 
 /// A JoinGroup call, as the coordinator needs it.
@@ -73,7 +73,7 @@ impl GroupCoordinator {
         let group = state
             .groups
             .entry(r.group_id.clone())
-            .or_insert_with(|| Group::new(&r.group_id));
+            .or_insert_with(|| ClassicGroup::new(&r.group_id));
         if group.state == GroupState::Dead {
             return ready(join_error(
                 &r.member_id,
@@ -165,7 +165,7 @@ impl GroupCoordinator {
                 }
                 group.members.insert(
                     member_id.clone(),
-                    Member {
+                    ClassicGroupMember {
                         member_id: member_id.clone(),
                         group_instance_id: r.group_instance_id,
                         client_id: r.client_id,
@@ -206,7 +206,7 @@ impl GroupCoordinator {
     }
 
     /// Starts a rebalance: members must rejoin before the join phase completes.
-    pub(in crate::group) fn prepare_rebalance(&self, group: &mut Group) {
+    pub(in crate::group) fn prepare_rebalance(&self, group: &mut ClassicGroup) {
         if group.state == GroupState::CompletingRebalance {
             for m in group.members.values_mut() {
                 m.answer_sync(Err(ResponseError::RebalanceInProgress));
@@ -259,7 +259,7 @@ impl GroupCoordinator {
         });
     }
 
-    pub(in crate::group) fn maybe_complete_join(&self, group: &mut Group) {
+    pub(in crate::group) fn maybe_complete_join(&self, group: &mut ClassicGroup) {
         let delayed = group.initial_delay.as_ref().is_some_and(|d| d.is_running());
         if group.state == GroupState::PreparingRebalance && !delayed && group.all_members_joined() {
             self.complete_join(group);
@@ -268,7 +268,7 @@ impl GroupCoordinator {
 
     /// Ends the join phase: members that did not rejoin are dropped, the
     /// generation advances, and every waiting member learns the outcome.
-    fn complete_join(&self, group: &mut Group) {
+    fn complete_join(&self, group: &mut ClassicGroup) {
         let absent: Vec<String> = group
             .members
             .values()
@@ -321,7 +321,7 @@ impl GroupCoordinator {
 
 /// The JoinGroup answer for `member_id` in the group's current generation;
 /// the leader also gets every member's metadata for the chosen protocol.
-fn current_generation(group: &Group, member_id: &str) -> JoinResult {
+fn current_generation(group: &ClassicGroup, member_id: &str) -> JoinResult {
     let leader = group.leader_id.clone().unwrap_or_default();
     let protocol = group.protocol_name.clone().unwrap_or_default();
     let members = if leader == member_id {

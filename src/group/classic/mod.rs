@@ -20,10 +20,10 @@ mod sync;
 use bytes::Bytes;
 
 pub use group::GroupState;
-pub(in crate::group) use group::{Group, InitialDelay};
+pub(in crate::group) use group::{ClassicGroup, InitialDelay};
 pub(in crate::group) use join::join_error;
 pub use join::JoinRequest;
-pub(in crate::group) use member::Member;
+pub(in crate::group) use member::ClassicGroupMember;
 pub use member::{JoinResult, SyncResult};
 pub(in crate::group) use records::restore_group;
 

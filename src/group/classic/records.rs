@@ -4,18 +4,18 @@
 
 use std::time::Instant;
 
-use super::{Group, GroupState, Member};
+use super::{ClassicGroup, ClassicGroupMember, GroupState};
 use crate::group::coordinator::GroupCoordinator;
-use crate::group::records as offsets_log;
+use crate::group::records;
 use crate::partition::now_ms;
 
 impl GroupCoordinator {
     /// Records a classic group's generation, leader and members, so that
     /// after a restart members carry on without a rebalance. A failure is
     /// logged, not returned: the group works on, only a restart would rebalance it.
-    pub(in crate::group) fn store_group(&self, group: &Group) {
+    pub(in crate::group) fn store_group(&self, group: &ClassicGroup) {
         let record = group_record(group);
-        let stored = offsets_log::group_batch(&group.id, Some(&record), now_ms())
+        let stored = records::group_batch(&group.id, Some(&record), now_ms())
             .map_err(|e| e.to_string())
             .and_then(|batch| self.append(&group.id, &batch).map_err(|e| e.to_string()));
         if let Err(e) = stored {
@@ -24,9 +24,9 @@ impl GroupCoordinator {
     }
 }
 
-fn group_record(group: &Group) -> offsets_log::GroupRecord {
+fn group_record(group: &ClassicGroup) -> records::GroupRecord {
     let protocol = group.protocol_name.clone().unwrap_or_default();
-    offsets_log::GroupRecord {
+    records::GroupRecord {
         protocol_type: group.protocol_type.clone().unwrap_or_default(),
         generation: group.generation_id,
         protocol: group.protocol_name.clone(),
@@ -34,7 +34,7 @@ fn group_record(group: &Group) -> offsets_log::GroupRecord {
         members: group
             .members
             .values()
-            .map(|m| offsets_log::MemberRecord {
+            .map(|m| records::MemberRecord {
                 member_id: m.member_id.clone(),
                 instance_id: m.group_instance_id.clone(),
                 client_id: m.client_id.clone(),
@@ -49,8 +49,8 @@ fn group_record(group: &Group) -> offsets_log::GroupRecord {
 }
 
 /// Rebuilds a group from its stored state; members' sessions start afresh now.
-pub(in crate::group) fn restore_group(id: &str, r: offsets_log::GroupRecord) -> Group {
-    let mut group = Group::new(id);
+pub(in crate::group) fn restore_group(id: &str, r: records::GroupRecord) -> ClassicGroup {
+    let mut group = ClassicGroup::new(id);
     group.generation_id = r.generation;
     group.protocol_type = Some(r.protocol_type.clone()).filter(|t| !t.is_empty());
     group.protocol_name = r.protocol.clone();
@@ -69,7 +69,7 @@ pub(in crate::group) fn restore_group(id: &str, r: offsets_log::GroupRecord) -> 
         }
         group.members.insert(
             m.member_id.clone(),
-            Member {
+            ClassicGroupMember {
                 member_id: m.member_id,
                 group_instance_id: m.instance_id,
                 client_id: m.client_id,

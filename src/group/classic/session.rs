@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use kafka_protocol::error::ResponseError;
 
-use super::{join_error, Group, GroupState};
+use super::{join_error, ClassicGroup, GroupState};
 use crate::group::coordinator::GroupCoordinator;
 
 impl GroupCoordinator {
@@ -83,7 +83,7 @@ impl GroupCoordinator {
         Ok(outcomes)
     }
 
-    fn member_removed(&self, group: &mut Group) {
+    fn member_removed(&self, group: &mut ClassicGroup) {
         match group.state {
             GroupState::Stable | GroupState::CompletingRebalance => self.prepare_rebalance(group),
             GroupState::PreparingRebalance => self.maybe_complete_join(group),
@@ -129,7 +129,7 @@ impl GroupCoordinator {
     /// timers do it at each deadline, give or take the millisecond or two
     /// a timer may be late; requests that report membership call it first,
     /// so that what they report holds to the deadline exactly.
-    pub(in crate::group) fn expire_lapsed(&self, group: &mut Group) {
+    pub(in crate::group) fn expire_lapsed(&self, group: &mut ClassicGroup) {
         let now = Instant::now();
         let lapsed: Vec<String> = group
             .members

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use kafka_protocol::error::ResponseError;
 
-use super::group::{self as consumer, ConsumerMember, TopicPartition};
+use super::group::{self as consumer, ConsumerGroupMember, TopicPartition};
 use super::{ConsumerHeartbeat, ConsumerHeartbeatResult};
 use crate::group::coordinator::GroupCoordinator;
 
@@ -60,7 +60,7 @@ impl GroupCoordinator {
                     return Err(ResponseError::InvalidRequest);
                 }
                 let subscribed = hb.subscribed_topics.clone().unwrap_or_default();
-                let joining = ConsumerMember {
+                let joining = ConsumerGroupMember {
                     member_id: member_id.clone(),
                     instance_id: hb.instance_id.clone(),
                     client_id: hb.client_id.clone(),
@@ -97,7 +97,7 @@ impl GroupCoordinator {
                             .unwrap_or_default();
                         group.members.insert(
                             member_id.clone(),
-                            ConsumerMember {
+                            ConsumerGroupMember {
                                 revoking: held,
                                 ..joining
                             },

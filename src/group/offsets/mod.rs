@@ -12,9 +12,9 @@ use kafka_protocol::error::ResponseError;
 pub use store::CommittedOffset;
 pub(in crate::group) use store::OffsetStore;
 
-use super::classic::{Group, GroupState};
+use super::classic::{ClassicGroup, GroupState};
 use super::coordinator::{GroupCoordinator, State};
-use super::records::{self as offsets_log, partition_for, OFFSETS_TOPIC};
+use super::records::{self, partition_for, OFFSETS_TOPIC};
 use crate::partition::now_ms;
 
 /// Kafka's offsets.commit.timeout.ms default: how long a commit waits for
@@ -82,7 +82,7 @@ impl GroupCoordinator {
         let group = state
             .groups
             .entry(group_id.to_string())
-            .or_insert_with(|| Group::new(group_id));
+            .or_insert_with(|| ClassicGroup::new(group_id));
         if group.state == GroupState::Dead {
             return Err(ResponseError::CoordinatorNotAvailable);
         }
@@ -247,11 +247,10 @@ impl GroupCoordinator {
         offsets: &[(String, i32, CommittedOffset)],
         producer: Option<(i64, i16)>,
     ) -> Result<i64, ResponseError> {
-        let batch =
-            offsets_log::commit_batch(group_id, offsets, producer, now_ms()).map_err(|e| {
-                tracing::error!(group = group_id, error = %e, "cannot encode offset commit");
-                ResponseError::UnknownServerError
-            })?;
+        let batch = records::commit_batch(group_id, offsets, producer, now_ms()).map_err(|e| {
+            tracing::error!(group = group_id, error = %e, "cannot encode offset commit");
+            ResponseError::UnknownServerError
+        })?;
         self.append(group_id, &batch)
     }
 
@@ -265,7 +264,7 @@ impl GroupCoordinator {
         if partitions.is_empty() {
             return Ok(());
         }
-        let batch = offsets_log::tombstone_batch(group_id, partitions, now_ms()).map_err(|e| {
+        let batch = records::tombstone_batch(group_id, partitions, now_ms()).map_err(|e| {
             tracing::error!(group = group_id, error = %e, "cannot encode offset tombstones");
             ResponseError::UnknownServerError
         })?;
@@ -293,7 +292,7 @@ impl GroupCoordinator {
         let mut subscribed = state
             .groups
             .get(group_id)
-            .map(Group::subscribed_topics)
+            .map(ClassicGroup::subscribed_topics)
             .unwrap_or_default();
         if let Some(g) = state.consumer_groups.get(group_id) {
             subscribed.extend(
