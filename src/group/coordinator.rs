@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Weak};
+use std::time::Instant;
 
 use kafka_protocol::error::ResponseError;
 use parking_lot::Mutex;
@@ -164,7 +165,7 @@ impl GroupCoordinator {
     pub fn delete_group(&self, group_id: &str) -> Result<(), ResponseError> {
         let mut state = self.state.lock();
         if let Some(group) = state.groups.get_mut(group_id) {
-            self.expire_lapsed(group);
+            self.expire_lapsed(group, Instant::now());
         }
         if !state.knows(group_id) {
             return Err(ResponseError::GroupIdNotFound);
@@ -357,7 +358,7 @@ impl GroupCoordinator {
     pub fn list_groups(&self) -> Vec<(String, String, &'static str, &'static str)> {
         let mut state = self.state.lock();
         for group in state.groups.values_mut() {
-            self.expire_lapsed(group);
+            self.expire_lapsed(group, Instant::now());
         }
         let mut out: Vec<_> = state
             .groups

@@ -24,6 +24,8 @@ mod consumer;
 mod coordinator;
 mod offsets;
 mod records;
+#[cfg(test)]
+mod testing;
 
 pub use classic::{GroupDescription, GroupState, JoinRequest, JoinResult, SyncResult};
 pub use consumer::{

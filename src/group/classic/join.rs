@@ -242,21 +242,27 @@ impl GroupCoordinator {
             };
             let mut state = coordinator.state.lock();
             if let Some(group) = state.groups.get_mut(&group_id) {
-                if group.state == GroupState::PreparingRebalance
-                    && group.rebalance_id == rebalance_id
-                {
-                    let step = coordinator.config.initial_rebalance_delay_ms;
-                    match group.initial_delay.as_mut().and_then(|d| d.extend(step)) {
-                        Some(delay) => coordinator.arm_join_timer(
-                            &group_id,
-                            rebalance_id,
-                            Duration::from_millis(delay),
-                        ),
-                        None => coordinator.complete_join(group),
-                    }
-                }
+                coordinator.join_deadline(group, rebalance_id);
             }
         });
+    }
+
+    /// The join timer of rebalance `rebalance_id` fired (Kafka's
+    /// DelayedJoin expiring): another initial delay if members arrived
+    /// during this one, else the join phase completes without those that
+    /// have not rejoined. A timer of an earlier rebalance does nothing.
+    /// Apart from the timer so that tests can fire it without waiting.
+    pub(in crate::group) fn join_deadline(&self, group: &mut ClassicGroup, rebalance_id: u64) {
+        if group.state != GroupState::PreparingRebalance || group.rebalance_id != rebalance_id {
+            return;
+        }
+        let step = self.config.initial_rebalance_delay_ms;
+        match group.initial_delay.as_mut().and_then(|d| d.extend(step)) {
+            Some(delay) => {
+                self.arm_join_timer(&group.id, rebalance_id, Duration::from_millis(delay))
+            }
+            None => self.complete_join(group),
+        }
     }
 
     pub(in crate::group) fn maybe_complete_join(&self, group: &mut ClassicGroup) {

@@ -17,6 +17,8 @@ mod records;
 mod session;
 mod sync;
 
+use std::time::Instant;
+
 use bytes::Bytes;
 
 pub use group::GroupState;
@@ -45,7 +47,7 @@ impl GroupCoordinator {
     pub fn describe_group(&self, group_id: &str) -> GroupDescription {
         let mut state = self.state.lock();
         if let Some(group) = state.groups.get_mut(group_id) {
-            self.expire_lapsed(group);
+            self.expire_lapsed(group, Instant::now());
         }
         let Some(group) = state.groups.get(group_id) else {
             return GroupDescription {
@@ -93,3 +95,6 @@ impl GroupCoordinator {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

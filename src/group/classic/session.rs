@@ -114,10 +114,11 @@ impl GroupCoordinator {
                 let Some(member) = group.members.get(&member_id) else {
                     return;
                 };
-                match member.session_left(Instant::now()) {
+                let now = Instant::now();
+                match member.session_left(now) {
                     Some(left) => wait = left,
                     None => {
-                        coordinator.expire_lapsed(group);
+                        coordinator.expire_lapsed(group, now);
                         return;
                     }
                 }
@@ -128,9 +129,9 @@ impl GroupCoordinator {
     /// Removes the members whose session has lapsed, and rebalances. The
     /// timers do it at each deadline, give or take the millisecond or two
     /// a timer may be late; requests that report membership call it first,
-    /// so that what they report holds to the deadline exactly.
-    pub(in crate::group) fn expire_lapsed(&self, group: &mut ClassicGroup) {
-        let now = Instant::now();
+    /// so that what they report holds to the deadline exactly. `now` is
+    /// the caller's, so that tests can move time on without waiting.
+    pub(in crate::group) fn expire_lapsed(&self, group: &mut ClassicGroup, now: Instant) {
         let lapsed: Vec<String> = group
             .members
             .values()

@@ -155,3 +155,6 @@ impl GroupCoordinator {
         })
     }
 }
+
+#[cfg(test)]
+mod tests;

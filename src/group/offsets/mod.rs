@@ -371,3 +371,6 @@ impl GroupCoordinator {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
