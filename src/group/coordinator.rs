@@ -182,7 +182,7 @@ impl GroupCoordinator {
         self.delete_committed(&mut state, group_id, &committed)?;
         state.offsets.remove_group(group_id);
         if state.groups.remove(group_id).is_some() {
-            let tombstone = records::group_batch(group_id, None, now_ms())
+            let tombstone = super::classic::records::group_batch(group_id, None, now_ms())
                 .map_err(|_| ResponseError::UnknownServerError)?;
             self.append(group_id, &tombstone)?;
         }

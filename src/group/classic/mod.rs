@@ -8,12 +8,12 @@
 //! - `join.rs`: JoinGroup, the rebalance and where its join phase completes.
 //! - `sync.rs`: SyncGroup, where a group becomes Stable.
 //! - `session.rs`: Heartbeat, LeaveGroup, and where a member's session expires.
-//! - `records.rs`: the group's GroupMetadata record, written and restored.
+//! - `records.rs`: the group's GroupMetadata record: its layout, written and restored.
 
 mod group;
 mod join;
 mod member;
-mod records;
+pub(in crate::group) mod records;
 mod session;
 mod sync;
 
