@@ -21,7 +21,7 @@ pub struct JoinResult {
 /// What a SyncGroup call gets back: the member's assignment.
 pub type SyncResult = Result<Bytes, kafka_protocol::error::ResponseError>;
 
-pub struct Member {
+pub struct ClassicGroupMember {
     pub member_id: String,
     pub group_instance_id: Option<String>,
     pub client_id: String,
@@ -37,7 +37,7 @@ pub struct Member {
     pub sync_waiter: Option<oneshot::Sender<SyncResult>>,
 }
 
-impl Member {
+impl ClassicGroupMember {
     pub fn supports(&self, protocol: &str) -> bool {
         self.protocols.iter().any(|(p, _)| p == protocol)
     }

@@ -18,7 +18,7 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 use integer_encoding::VarInt;
 use uuid::Uuid;
 
-use super::consumer::{ConsumerGroup, ConsumerMember, SubscriptionPattern, TopicPartition};
+use super::group::{ConsumerGroup, ConsumerGroupMember, SubscriptionPattern, TopicPartition};
 use crate::coordinator_records::{get_string, put_string};
 
 const GROUP_METADATA: i16 = 3;
@@ -299,7 +299,7 @@ pub fn restore(records: &Records) -> Option<ConsumerGroup> {
                 }
                 group.members.insert(
                     id.clone(),
-                    ConsumerMember {
+                    ConsumerGroupMember {
                         member_id: id,
                         instance_id,
                         client_id,
@@ -346,8 +346,8 @@ pub fn restore(records: &Records) -> Option<ConsumerGroup> {
 mod tests {
     use super::*;
 
-    fn member(id: &str, epoch: i32, assigned: &[TopicPartition]) -> ConsumerMember {
-        ConsumerMember {
+    fn member(id: &str, epoch: i32, assigned: &[TopicPartition]) -> ConsumerGroupMember {
+        ConsumerGroupMember {
             member_id: id.into(),
             instance_id: Some(format!("{id}-instance")),
             client_id: "client".into(),

@@ -18,7 +18,7 @@ pub type TopicPartition = (Uuid, i32);
 /// member a contiguous range of every topic it subscribes to.
 pub const ASSIGNORS: &[&str] = &["uniform", "range"];
 
-pub struct ConsumerMember {
+pub struct ConsumerGroupMember {
     pub member_id: String,
     pub instance_id: Option<String>,
     pub client_id: String,
@@ -39,7 +39,7 @@ pub struct ConsumerMember {
     pub departed: bool,
 }
 
-impl ConsumerMember {
+impl ConsumerGroupMember {
     pub fn subscribes_to(&self, topic: &str) -> bool {
         self.subscribed.contains(topic)
             || self
@@ -71,7 +71,7 @@ pub struct ConsumerGroup {
     pub assignor: Option<String>,
     pub group_epoch: i32,
     pub assignment_epoch: i32,
-    pub members: BTreeMap<String, ConsumerMember>,
+    pub members: BTreeMap<String, ConsumerGroupMember>,
     pub target: HashMap<String, BTreeSet<TopicPartition>>,
 }
 
@@ -205,7 +205,7 @@ impl ConsumerGroup {
     }
 
     /// The member currently holding a static instance id.
-    pub fn static_member(&self, instance_id: &str) -> Option<&ConsumerMember> {
+    pub fn static_member(&self, instance_id: &str) -> Option<&ConsumerGroupMember> {
         self.members
             .values()
             .find(|m| m.instance_id.as_deref() == Some(instance_id))
@@ -214,7 +214,7 @@ impl ConsumerGroup {
     /// Hands a departed static member's place to the member that rejoined
     /// with its instance id: same epoch, same partitions, same target, so
     /// neither this member nor any other sees a rebalance.
-    pub fn replace_static_member(&mut self, old_id: &str, new: ConsumerMember) {
+    pub fn replace_static_member(&mut self, old_id: &str, new: ConsumerGroupMember) {
         let Some(old) = self.members.remove(old_id) else {
             return;
         };
@@ -223,7 +223,7 @@ impl ConsumerGroup {
         }
         self.members.insert(
             new.member_id.clone(),
-            ConsumerMember {
+            ConsumerGroupMember {
                 member_epoch: old.member_epoch,
                 previous_epoch: old.previous_epoch,
                 assigned: old.assigned,
@@ -258,8 +258,8 @@ impl ConsumerGroup {
 mod tests {
     use super::*;
 
-    fn member(id: &str, topics: &[&str]) -> ConsumerMember {
-        ConsumerMember {
+    fn member(id: &str, topics: &[&str]) -> ConsumerGroupMember {
+        ConsumerGroupMember {
             member_id: id.into(),
             instance_id: None,
             client_id: "c".into(),

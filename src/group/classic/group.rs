@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use kafka_protocol::error::ResponseError;
 
-use super::member::Member;
+use super::member::ClassicGroupMember;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GroupState {
@@ -31,14 +31,14 @@ impl GroupState {
     }
 }
 
-pub struct Group {
+pub struct ClassicGroup {
     pub id: String,
     pub state: GroupState,
     pub generation_id: i32,
     pub protocol_type: Option<String>,
     pub protocol_name: Option<String>,
     pub leader_id: Option<String>,
-    pub members: BTreeMap<String, Member>,
+    pub members: BTreeMap<String, ClassicGroupMember>,
     /// Member ids handed out with MEMBER_ID_REQUIRED, not yet joined.
     pub pending_members: HashSet<String>,
     /// group.instance.id -> current member id, for static members.
@@ -80,9 +80,9 @@ impl InitialDelay {
     }
 }
 
-impl Group {
-    pub fn new(id: &str) -> Group {
-        Group {
+impl ClassicGroup {
+    pub fn new(id: &str) -> ClassicGroup {
+        ClassicGroup {
             id: id.to_string(),
             state: GroupState::Empty,
             generation_id: 0,
@@ -147,7 +147,11 @@ impl Group {
     }
 
     pub fn all_members_joined(&self) -> bool {
-        self.pending_members.is_empty() && self.members.values().all(Member::is_awaiting_join)
+        self.pending_members.is_empty()
+            && self
+                .members
+                .values()
+                .all(ClassicGroupMember::is_awaiting_join)
     }
 
     /// The longest rebalance timeout among members: how long a rebalance waits for them to rejoin.
@@ -159,7 +163,7 @@ impl Group {
             .unwrap_or(0)
     }
 
-    pub fn remove_member(&mut self, member_id: &str) -> Option<Member> {
+    pub fn remove_member(&mut self, member_id: &str) -> Option<ClassicGroupMember> {
         let member = self.members.remove(member_id)?;
         if let Some(instance) = &member.group_instance_id {
             if self.static_members.get(instance).map(String::as_str) == Some(member_id) {
@@ -234,8 +238,8 @@ mod tests {
 
     use super::*;
 
-    fn member(id: &str, protocols: &[&str]) -> Member {
-        Member {
+    fn member(id: &str, protocols: &[&str]) -> ClassicGroupMember {
+        ClassicGroupMember {
             member_id: id.to_string(),
             group_instance_id: None,
             client_id: "client".to_string(),
@@ -261,8 +265,8 @@ mod tests {
             .collect()
     }
 
-    fn group_of(members: Vec<Member>) -> Group {
-        let mut group = Group::new("g");
+    fn group_of(members: Vec<ClassicGroupMember>) -> ClassicGroup {
+        let mut group = ClassicGroup::new("g");
         group.protocol_type = Some("consumer".to_string());
         for m in members {
             group.members.insert(m.member_id.clone(), m);
@@ -272,7 +276,7 @@ mod tests {
 
     #[test]
     fn an_empty_group_takes_any_type_with_protocols() {
-        let group = Group::new("g");
+        let group = ClassicGroup::new("g");
         assert!(group.accepts("consumer", &offered(&["range"])));
         assert!(!group.accepts("", &offered(&["range"])));
         assert!(!group.accepts("consumer", &[]));
@@ -304,7 +308,7 @@ mod tests {
             member("c", &["roundrobin", "range"]),
         ]);
         assert_eq!(group.select_protocol().as_deref(), Some("range"));
-        assert_eq!(Group::new("g").select_protocol(), None);
+        assert_eq!(ClassicGroup::new("g").select_protocol(), None);
     }
 
     #[test]
@@ -383,7 +387,7 @@ mod tests {
         slow.rebalance_timeout_ms = 90_000;
         let group = group_of(vec![member("a", &["range"]), slow]);
         assert_eq!(group.rebalance_timeout_ms(), 90_000);
-        assert_eq!(Group::new("g").rebalance_timeout_ms(), 0);
+        assert_eq!(ClassicGroup::new("g").rebalance_timeout_ms(), 0);
     }
 
     #[test]

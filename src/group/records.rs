@@ -1,10 +1,15 @@
-//! Committed offsets as records of the internal topic `__consumer_offsets`,
-//! in Kafka's own layout (OffsetCommitKey v1, OffsetCommitValue v3), so the
-//! log can be read by Kafka's tools and replayed at start-up.
+//! The records of the internal topic `__consumer_offsets`, in Kafka's own
+//! layouts so the log can be read by Kafka's tools: committed offsets
+//! (OffsetCommitKey v1, OffsetCommitValue v3) here, a classic group's
+//! GroupMetadata in `classic/records.rs`, a consumer group's records in
+//! `consumer/records.rs`; and the replay of any of them at load.
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use kafka_protocol::records::Record;
 
+use super::classic::records::{
+    decode_group_key, decode_group_value, GroupRecord, GROUP_KEY_VERSION,
+};
 use super::offsets::CommittedOffset;
 pub use crate::coordinator_records::partition_for;
 use crate::coordinator_records::{encode_records, get_string, put_string};
@@ -77,151 +82,6 @@ pub fn decode_value(mut value: Bytes) -> Option<CommittedOffset> {
     })
 }
 
-const GROUP_KEY_VERSION: i16 = 2;
-const GROUP_VALUE_VERSION: i16 = 3;
-
-/// A classic group's state as Kafka's GroupMetadataValue v3 records it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct GroupRecord {
-    pub protocol_type: String,
-    pub generation: i32,
-    pub protocol: Option<String>,
-    pub leader: Option<String>,
-    pub members: Vec<MemberRecord>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct MemberRecord {
-    pub member_id: String,
-    pub instance_id: Option<String>,
-    pub client_id: String,
-    pub client_host: String,
-    pub rebalance_timeout_ms: i32,
-    pub session_timeout_ms: i32,
-    pub subscription: Bytes,
-    pub assignment: Bytes,
-}
-
-fn put_nullable_string(buf: &mut BytesMut, s: Option<&str>) {
-    match s {
-        Some(s) => put_string(buf, s),
-        None => buf.put_i16(-1),
-    }
-}
-
-fn get_nullable_string(buf: &mut Bytes) -> Option<Option<String>> {
-    if buf.remaining() < 2 {
-        return None;
-    }
-    if i16::from_be_bytes([buf[0], buf[1]]) < 0 {
-        buf.advance(2);
-        return Some(None);
-    }
-    get_string(buf).map(Some)
-}
-
-fn put_bytes(buf: &mut BytesMut, b: &[u8]) {
-    buf.put_i32(b.len() as i32);
-    buf.put_slice(b);
-}
-
-fn get_bytes(buf: &mut Bytes) -> Option<Bytes> {
-    if buf.remaining() < 4 {
-        return None;
-    }
-    let len = usize::try_from(buf.get_i32()).ok()?;
-    (buf.remaining() >= len).then(|| buf.split_to(len))
-}
-
-fn encode_group_key(group: &str) -> Bytes {
-    let mut buf = BytesMut::new();
-    buf.put_i16(GROUP_KEY_VERSION);
-    put_string(&mut buf, group);
-    buf.freeze()
-}
-
-fn encode_group_value(g: &GroupRecord, now_ms: i64) -> Bytes {
-    let mut buf = BytesMut::new();
-    buf.put_i16(GROUP_VALUE_VERSION);
-    put_string(&mut buf, &g.protocol_type);
-    buf.put_i32(g.generation);
-    put_nullable_string(&mut buf, g.protocol.as_deref());
-    put_nullable_string(&mut buf, g.leader.as_deref());
-    buf.put_i64(now_ms);
-    buf.put_i32(g.members.len() as i32);
-    for m in &g.members {
-        put_string(&mut buf, &m.member_id);
-        put_nullable_string(&mut buf, m.instance_id.as_deref());
-        put_string(&mut buf, &m.client_id);
-        put_string(&mut buf, &m.client_host);
-        buf.put_i32(m.rebalance_timeout_ms);
-        buf.put_i32(m.session_timeout_ms);
-        put_bytes(&mut buf, &m.subscription);
-        put_bytes(&mut buf, &m.assignment);
-    }
-    buf.freeze()
-}
-
-/// Reads a GroupMetadataValue of version 3 (what Gregor writes); `None` for others.
-fn decode_group_value(mut v: Bytes) -> Option<GroupRecord> {
-    if v.remaining() < 2 || v.get_i16() != GROUP_VALUE_VERSION {
-        return None;
-    }
-    let protocol_type = get_string(&mut v)?;
-    if v.remaining() < 4 {
-        return None;
-    }
-    let generation = v.get_i32();
-    let protocol = get_nullable_string(&mut v)?;
-    let leader = get_nullable_string(&mut v)?;
-    if v.remaining() < 12 {
-        return None;
-    }
-    v.advance(8);
-    let count = usize::try_from(v.get_i32()).ok()?;
-    let mut members = Vec::with_capacity(count.min(1024));
-    for _ in 0..count {
-        let member_id = get_string(&mut v)?;
-        let instance_id = get_nullable_string(&mut v)?;
-        let client_id = get_string(&mut v)?;
-        let client_host = get_string(&mut v)?;
-        if v.remaining() < 8 {
-            return None;
-        }
-        let rebalance_timeout_ms = v.get_i32();
-        let session_timeout_ms = v.get_i32();
-        let subscription = get_bytes(&mut v)?;
-        let assignment = get_bytes(&mut v)?;
-        members.push(MemberRecord {
-            member_id,
-            instance_id,
-            client_id,
-            client_host,
-            rebalance_timeout_ms,
-            session_timeout_ms,
-            subscription,
-            assignment,
-        });
-    }
-    Some(GroupRecord {
-        protocol_type,
-        generation,
-        protocol,
-        leader,
-        members,
-    })
-}
-
-/// One record holding `group`'s state, or a tombstone when `None`.
-pub fn group_batch(
-    group: &str,
-    record: Option<&GroupRecord>,
-    now_ms: i64,
-) -> anyhow::Result<Bytes> {
-    let value = record.map(|g| encode_group_value(g, now_ms));
-    encode_records(vec![(encode_group_key(group), value)], None, now_ms)
-}
-
 /// One record batch holding a commit of each given offset; with a
 /// producer, the transactional batch of a TxnOffsetCommit.
 pub fn commit_batch(
@@ -282,13 +142,6 @@ pub enum Replayed {
     TxnMarker(i64, bool),
 }
 
-/// The group of a group metadata key.
-fn decode_group_key(mut key: Bytes) -> Option<String> {
-    (key.remaining() >= 2 && key.get_i16() == GROUP_KEY_VERSION)
-        .then(|| get_string(&mut key))
-        .flatten()
-}
-
 /// What one record of `__consumer_offsets` says; `None` for records of a
 /// kind Gregor does not keep (an unknown key version, as Kafka skips the
 /// leftovers of an aborted upgrade, or a control record other than a
@@ -336,8 +189,8 @@ pub fn replay(r: Record) -> Result<Option<Replayed>, String> {
             };
             Ok(Some(Replayed::Group(group, value)))
         }
-        v if super::consumer_records::is_key_version(v) => {
-            let group = super::consumer_records::group_of(&key)
+        v if super::consumer::records::is_key_version(v) => {
+            let group = super::consumer::records::group_of(&key)
                 .ok_or_else(|| unreadable("a consumer group key"))?;
             Ok(Some(Replayed::ConsumerGroup(group, key, r.value)))
         }
@@ -417,6 +270,7 @@ pub fn describe_record(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::group::classic::records::{group_batch, MemberRecord};
     use kafka_protocol::records::RecordBatchDecoder;
 
     /// What replaying every record of `batches` says, in order.
