@@ -503,18 +503,28 @@ async fn dispatch(
             spawn_handler(future, in_progress),
         ))),
         Concurrency::Pipelined => {
-            // The next request is read once this one's ordered part is
-            // done (or it ended without saying so).
-            let handler = spawn_handler(future, in_progress);
-            if let Some(ordered) = ordered {
-                let _ = ordered.await;
+            // Run here until the ordered part is done; a handler that then
+            // has nothing to wait for is answered at once, as in order,
+            // and only one that waits gets a task of its own while the
+            // next request is read.
+            let mut future = Box::pin(future);
+            let mut ordered = ordered.expect("a pipelined handler has its in-order signal");
+            tokio::select! {
+                biased;
+                body = &mut future => {
+                    drop(in_progress);
+                    Ok(body
+                        .map(api::Answered::to_send)
+                        .transpose()
+                        .map(|body| Pending::Ready(correlation_id, key, version, body)))
+                }
+                _ = &mut ordered => Ok(Some(Pending::Running(
+                    correlation_id,
+                    key,
+                    version,
+                    spawn_handler(future, in_progress),
+                ))),
             }
-            Ok(Some(Pending::Running(
-                correlation_id,
-                key,
-                version,
-                handler,
-            )))
         }
         Concurrency::InOrder => {
             let body = future.await;
