@@ -936,11 +936,6 @@ impl ReplicaManager {
             .collect()
     }
 
-    /// Whether a log directory is full and appends to it are refused.
-    pub fn is_disk_full(&self) -> bool {
-        self.dirs.iter().any(|d| d.disk.is_full())
-    }
-
     /// How many log directories an I/O error failed (Kafka's
     /// OfflineLogDirectoryCount): they stay offline until a restart.
     pub fn offline_log_dir_count(&self) -> usize {

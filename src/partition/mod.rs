@@ -377,6 +377,11 @@ impl Partition {
         }
     }
 
+    /// Whether this replica's log directory is full and refuses appends.
+    pub fn is_disk_full(&self) -> bool {
+        self.disk.read().is_full()
+    }
+
     fn require_leader(&self) -> Result<(), ResponseError> {
         if self.is_leader() {
             Ok(())
