@@ -25,6 +25,7 @@ use crate::config::LogConfig;
 use crate::log::{AppendInfo, Log, LogError, OffsetCheckpoint, RecordError};
 
 pub use manager::{now_ms, DataDirLock, ReplicaManager, StartupError, METADATA_LOG_DIR};
+pub use meta_properties::kafka_uuid;
 use space::DiskSpace;
 use waiters::Watchers;
 pub use waiters::{Awaited, Waiter};
