@@ -277,14 +277,6 @@ impl Broker {
             .find(|e| e.listener.eq_ignore_ascii_case(&inter_broker.name))
             .map(|e| (e.host.clone(), e.port))
             .ok_or_else(|| StartError::Advertised(inter_broker.name.clone()))?;
-        let me = BrokerRegistration {
-            node_id: config.node_id(),
-            host,
-            port,
-            rack: config.rack(),
-            fenced: false,
-            endpoints,
-        };
 
         // Before the logs are opened (recovery may take long), so that bad
         // TLS material stops the start at once. The CONTROLLER listener's
@@ -310,6 +302,15 @@ impl Broker {
             None
         };
         let replicas = Arc::new(ReplicaManager::open(locks, config.node_id())?);
+        let me = BrokerRegistration {
+            node_id: config.node_id(),
+            host,
+            port,
+            rack: config.rack(),
+            fenced: false,
+            endpoints,
+            log_dirs: replicas.directory_ids(),
+        };
         let (shutdown, shutdown_rx) = watch::channel(false);
         let peer_login = PeerLogin {
             tls: quorum_client_tls,

@@ -4,7 +4,8 @@
 //! directory with the partitions in it, and a restart finds each partition
 //! in the directory it was placed in. Each directory has Kafka's
 //! meta.properties with its own `directory.id`; one another cluster wrote
-//! is refused. AlterReplicaLogDirs moves a replica to another of the
+//! is refused, and so is a broker registering an id another broker
+//! registered. AlterReplicaLogDirs moves a replica to another of the
 //! broker's directories.
 
 mod common;
@@ -614,4 +615,78 @@ async fn a_reassignment_plans_log_dirs_move_the_replicas_to_them() {
         "{}",
         out.stderr
     );
+}
+
+/// Sets `key` to `value` in `dir`'s meta.properties.
+fn set_meta_property(dir: &Path, key: &str, value: &str) {
+    let path = dir.join("meta.properties");
+    let text: String = std::fs::read_to_string(&path)
+        .unwrap()
+        .lines()
+        .map(|l| match l.split_once('=') {
+            Some((k, _)) if k == key => format!("{key}={value}\n"),
+            _ => format!("{l}\n"),
+        })
+        .collect();
+    std::fs::write(path, text).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broker_registering_a_log_dir_another_broker_registered_is_refused() {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    let mut brokers = common::start_cluster(2, &[]);
+    // Both registered with their dirs' ids, and wrote them with the
+    // cluster id; broker 2's disk is then replaced by a copy of broker 1's
+    // identity (the node id aside, which it would refuse on its own).
+    let stolen = meta_properties(&brokers[0].dir)["directory.id"].clone();
+    assert!(wait_until(Duration::from_secs(20), || {
+        meta_properties(&brokers[1].dir).contains_key("cluster.id")
+    }));
+    let own = meta_properties(&brokers[1].dir)["directory.id"].clone();
+    brokers[1].stop();
+    set_meta_property(&brokers[1].dir, "directory.id", &stolen);
+
+    let mut start = Command::new(env!("CARGO_BIN_EXE_broker-start"));
+    start
+        .arg("--override")
+        .arg("listeners=PLAINTEXT://127.0.0.1:0")
+        .arg("--override")
+        .arg(format!("log.dirs={}", brokers[1].dir.display()));
+    for o in brokers[1].overrides() {
+        start.arg("--override").arg(o);
+    }
+    let mut child = start
+        .env("RUST_LOG", "warn,openraft=off")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn broker-start");
+    let exited = wait_until(Duration::from_secs(30), || {
+        child.try_wait().map_or(true, |s| s.is_some())
+    });
+    if !exited {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("broker 2 registered a log dir broker 1 holds");
+    }
+    assert!(!child.wait().unwrap().success());
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(
+        stderr.contains(&format!(
+            "Broker 1 is already registered with directory {stolen}"
+        )),
+        "{stderr}"
+    );
+    // The refusal registered nothing: with its own disk back, broker 2
+    // registers and the cluster serves.
+    set_meta_property(&brokers[1].dir, "directory.id", &own);
+    brokers[1].restart();
+    create_topic(&brokers[0].bootstrap(), "after", 1, &[]).await;
 }

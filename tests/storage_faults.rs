@@ -1,7 +1,8 @@
 //! Storage faults end to end. At start-up: a data directory another broker
 //! holds, a damaged metadata log, a damaged `__consumer_offsets` segment.
 //! While serving: a corrupt batch in a rolled segment, more partitions
-//! than the open file limit has descriptors, and a full disk. The broker refuses
+//! than the open file limit has descriptors, a full disk, and one full log dir
+//! of two, whose followers alone stop fetching. The broker refuses
 //! what it cannot serve correctly and says where, rather than cut committed
 //! data or serve what preceded the damage as all there is.
 
@@ -815,4 +816,142 @@ async fn a_full_disk_is_a_storage_error_and_deletes_free_it() {
         "produce resumes after the restart once space is free"
     );
     drop(broker);
+}
+
+/// Bytes of `partition` (`topic-N`) in the broker's log dirs, as
+/// DescribeLogDirs reports them; `None` while the broker hosts none.
+fn described_size(port: u16, partition: &str) -> Option<i64> {
+    let response = RawClient::connect(port)
+        .call(
+            &kafka_protocol::messages::DescribeLogDirsRequest::default().with_topics(None),
+            4,
+        )
+        .expect("DescribeLogDirs answered");
+    response
+        .results
+        .iter()
+        .flat_map(|dir| &dir.topics)
+        .flat_map(|t| t.partitions.iter().map(move |p| (t, p)))
+        .find(|(t, p)| format!("{}-{}", t.name.0, p.partition_index) == partition)
+        .map(|(_, p)| p.partition_size)
+}
+
+/// Writes a file into `dir` until the disk refuses more.
+fn fill_by_hand(dir: &Path) -> PathBuf {
+    use std::io::Write;
+    let path = dir.join("ballast");
+    let mut file = std::fs::File::create(&path).unwrap();
+    let chunk = vec![0u8; 1 << 20];
+    loop {
+        if let Err(e) = file.write_all(&chunk).and_then(|()| file.sync_all()) {
+            assert_eq!(e.kind(), std::io::ErrorKind::StorageFull, "{e}");
+            return path;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_log_dir_stops_only_its_own_followers_and_the_other_dir_keeps_replicating() {
+    let (Some(disk_a), Some(disk_b)) = (SmallDisk::mount(40), SmallDisk::mount(40)) else {
+        return;
+    };
+    let meta = tempfile::tempdir().unwrap();
+    let dirs = [disk_a.path.join("data"), disk_b.path.join("data")];
+    let follower = [
+        format!("log.dirs={},{}", dirs[0].display(), dirs[1].display()),
+        format!("metadata.log.dir={}", meta.path().display()),
+    ];
+    let follower: Vec<&str> = follower.iter().map(String::as_str).collect();
+    let brokers =
+        common::start_cluster_per_node(2, &["replica.lag.time.max.ms=3000"], &[&[], &follower]);
+    let bs = format!("{},{}", brokers[0].bootstrap(), brokers[1].bootstrap());
+    let leader_1: &[&[i32]] = &[&[1, 2]];
+    for name in ["one", "two"] {
+        admin(&bs)
+            .create_topics(
+                [&NewTopic::new(
+                    name,
+                    1,
+                    TopicReplication::Variable(leader_1),
+                )],
+                &AdminOptions::new(),
+            )
+            .await
+            .unwrap()[0]
+            .as_ref()
+            .expect("created");
+        // One at a time: the follower places each in its emptier dir.
+        assert!(wait_until(Duration::from_secs(20), || {
+            described_size(brokers[1].port, &format!("{name}-0")).is_some()
+        }));
+    }
+    let placed = |name: &str| {
+        dirs.iter()
+            .position(|d| d.join(format!("{name}-0")).exists())
+            .expect("placed in a dir")
+    };
+    assert_ne!(placed("one"), placed("two"), "one partition per dir");
+    let (stalled, healthy) = ("one", "two");
+    let full_dir = &dirs[placed(stalled)];
+    for name in [stalled, healthy] {
+        assert!(wait_until(Duration::from_secs(20), || {
+            common::leadership(brokers[0].port, name) == (1, vec![1, 2])
+        }));
+    }
+
+    // The follower's dir of `stalled` fills up; its next check turns it
+    // full and gives the reserve back.
+    let ballast = fill_by_hand(full_dir);
+    assert!(
+        wait_until(Duration::from_secs(20), || !full_dir
+            .join(".reserved_space")
+            .exists()),
+        "the follower turns the dir full"
+    );
+
+    let leader_size = |name: &str| described_size(brokers[0].port, &format!("{name}-0"));
+    let follower_size = |name: &str| described_size(brokers[1].port, &format!("{name}-0"));
+    produce_values(&brokers[0].bootstrap(), stalled, 0..20, 1).await;
+    produce_values(&brokers[0].bootstrap(), healthy, 0..20, 1).await;
+    assert!(
+        wait_until(Duration::from_secs(30), || {
+            common::leadership(brokers[0].port, stalled) == (1, vec![1])
+        }),
+        "the follower in the full dir falls out of the ISR: {:?}",
+        common::leadership(brokers[0].port, stalled)
+    );
+    assert_eq!(follower_size(stalled), Some(0), "nothing appended there");
+    // Longer than replica.lag.time.max.ms has passed with the other dir's
+    // follower fetching all along: it kept up and stayed in the ISR.
+    assert!(
+        wait_until(Duration::from_secs(10), || {
+            follower_size(healthy) == leader_size(healthy)
+        }),
+        "the healthy dir's follower keeps up: {:?} of {:?} bytes",
+        follower_size(healthy),
+        leader_size(healthy)
+    );
+    assert_eq!(
+        common::leadership(brokers[0].port, healthy),
+        (1, vec![1, 2])
+    );
+    produce_values(&brokers[0].bootstrap(), healthy, 20..30, 1).await;
+    assert!(
+        wait_until(Duration::from_secs(10), || {
+            follower_size(healthy) == leader_size(healthy)
+        }),
+        "and goes on replicating"
+    );
+
+    // Space freed by hand: the dir takes its reserve back and the stalled
+    // follower catches up and rejoins.
+    std::fs::remove_file(ballast).unwrap();
+    assert!(
+        wait_until(Duration::from_secs(30), || {
+            common::leadership(brokers[0].port, stalled) == (1, vec![1, 2])
+        }),
+        "the follower catches up once space is free: {:?}",
+        common::leadership(brokers[0].port, stalled)
+    );
+    assert_eq!(follower_size(stalled), leader_size(stalled));
 }

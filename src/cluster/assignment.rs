@@ -192,6 +192,7 @@ mod tests {
             rack: rack.map(str::to_string),
             fenced: false,
             endpoints: Vec::new(),
+            log_dirs: Vec::new(),
         }
     }
 

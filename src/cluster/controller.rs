@@ -555,6 +555,8 @@ impl Controller {
                     image.cluster_id = new_cluster_id();
                     image.features = features::bootstrap();
                 }
+                me.check_log_dirs(&image.brokers)
+                    .map_err(|e| ControllerError::new(ResponseError::InvalidRegistration, e))?;
                 let id = me.node_id;
                 image.brokers.insert(id, me);
                 lead_leaderless(image, id);

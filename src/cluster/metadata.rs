@@ -34,6 +34,11 @@ pub struct BrokerRegistration {
     /// written before listeners had names.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub endpoints: Vec<BrokerEndpoint>,
+    /// The `directory.id` of each of its log dirs, in `log.dirs` order
+    /// (KIP-858, Kafka's BrokerRegistrationRequest LogDirs). Empty in
+    /// records written before brokers sent them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub log_dirs: Vec<Uuid>,
 }
 
 /// Where the clients of one listener reach a broker.
@@ -45,6 +50,36 @@ pub struct BrokerEndpoint {
 }
 
 impl BrokerRegistration {
+    /// Kafka's checks of a registration's log dirs: some, none reserved
+    /// (the first 100 ids mean "unassigned", "lost" and the like), none
+    /// twice, and none another broker registered, as a disk copied from
+    /// one broker to another would be.
+    pub fn check_log_dirs(
+        &self,
+        brokers: &BTreeMap<i32, BrokerRegistration>,
+    ) -> Result<(), String> {
+        if self.log_dirs.is_empty() {
+            return Err("No directories specified in request".into());
+        }
+        if self.log_dirs.iter().any(|d| d.as_u128() < 100) {
+            return Err("Reserved directory ID in request".into());
+        }
+        let distinct: BTreeSet<&Uuid> = self.log_dirs.iter().collect();
+        if distinct.len() != self.log_dirs.len() {
+            return Err("Duplicate directory ID in request".into());
+        }
+        for other in brokers.values().filter(|b| b.node_id != self.node_id) {
+            if let Some(dir) = self.log_dirs.iter().find(|d| other.log_dirs.contains(d)) {
+                return Err(format!(
+                    "Broker {} is already registered with directory {}",
+                    other.node_id,
+                    crate::partition::kafka_uuid(*dir)
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Where a client that came in on `listener` reaches this broker, as
     /// Kafka answers: the broker's endpoint for the same listener name, or
     /// none if it has no such listener. A broker registered before
@@ -379,6 +414,62 @@ impl MetadataImage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn registering(node_id: i32, log_dirs: &[u128]) -> BrokerRegistration {
+        BrokerRegistration {
+            node_id,
+            host: "h".into(),
+            port: 9092,
+            rack: None,
+            fenced: false,
+            endpoints: Vec::new(),
+            log_dirs: log_dirs.iter().map(|d| Uuid::from_u128(*d)).collect(),
+        }
+    }
+
+    #[test]
+    fn a_registration_needs_its_own_distinct_unreserved_log_dirs() {
+        let brokers: BTreeMap<i32, BrokerRegistration> =
+            [(1, registering(1, &[1000, 1001])), (2, registering(2, &[]))].into();
+        let check = |b: BrokerRegistration| b.check_log_dirs(&brokers);
+        assert_eq!(check(registering(3, &[2000, 2001])), Ok(()));
+        assert_eq!(
+            check(registering(1, &[1001, 1002])),
+            Ok(()),
+            "a broker registering again may keep or change its dirs"
+        );
+        assert_eq!(
+            check(registering(3, &[])).unwrap_err(),
+            "No directories specified in request"
+        );
+        assert_eq!(
+            check(registering(3, &[2000, 1])).unwrap_err(),
+            "Reserved directory ID in request"
+        );
+        assert_eq!(
+            check(registering(3, &[2000, 2000])).unwrap_err(),
+            "Duplicate directory ID in request"
+        );
+        let taken = check(registering(3, &[2000, 1001])).unwrap_err();
+        assert_eq!(
+            taken,
+            format!(
+                "Broker 1 is already registered with directory {}",
+                crate::partition::kafka_uuid(Uuid::from_u128(1001))
+            )
+        );
+    }
+
+    #[test]
+    fn a_registration_record_without_log_dirs_still_reads() {
+        let old = r#"{"node_id":1,"host":"h","port":9092,"rack":null}"#;
+        let read: BrokerRegistration = serde_json::from_str(old).unwrap();
+        assert!(read.log_dirs.is_empty());
+        let new = registering(1, &[1000]);
+        let round: BrokerRegistration =
+            serde_json::from_str(&serde_json::to_string(&new).unwrap()).unwrap();
+        assert_eq!(round, new);
+    }
 
     fn topic(name: &str, replicas: &[&[i32]]) -> TopicImage {
         TopicImage {

@@ -113,12 +113,14 @@ async fn fetch_from(
         if *shutdown.borrow() {
             return;
         }
-        let Some(partitions) = followed(&replicas, config.node_id).remove(&leader) else {
+        let Some(mut partitions) = followed(&replicas, config.node_id).remove(&leader) else {
             return;
         };
-        // Appends are refused until space is freed: fetching would only
-        // spin on records that cannot be written.
-        if replicas.is_disk_full() {
+        // A full log dir refuses appends until space is freed: fetching its
+        // partitions would only spin on records that cannot be written. As
+        // Kafka, only those wait; the broker's other dirs keep replicating.
+        partitions.retain(|p| !p.is_disk_full());
+        if partitions.is_empty() {
             pause(&mut shutdown).await;
             continue;
         }

@@ -291,6 +291,14 @@ impl ReplicaManager {
         })
     }
 
+    /// Each log directory's `directory.id`, in `log.dirs` order.
+    pub fn directory_ids(&self) -> Vec<Uuid> {
+        self.dirs
+            .iter()
+            .map(|d| d.meta.lock().directory_id)
+            .collect()
+    }
+
     /// Writes each log directory's `meta.properties` with the cluster id
     /// the quorum gave, refusing a directory another cluster wrote.
     pub fn claim_log_dirs(&self, cluster_id: &str) -> Result<(), StartupError> {
@@ -934,11 +942,6 @@ impl ReplicaManager {
             .filter(|p| pick(p))
             .cloned()
             .collect()
-    }
-
-    /// Whether a log directory is full and appends to it are refused.
-    pub fn is_disk_full(&self) -> bool {
-        self.dirs.iter().any(|d| d.disk.is_full())
     }
 
     /// How many log directories an I/O error failed (Kafka's

@@ -89,7 +89,7 @@ impl MetaProperties {
 }
 
 /// Kafka's text for a Uuid: URL-safe base64 without padding.
-fn kafka_uuid(id: Uuid) -> String {
+pub fn kafka_uuid(id: Uuid) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(id.as_bytes())
 }
 

@@ -25,6 +25,7 @@ use crate::config::LogConfig;
 use crate::log::{AppendInfo, Log, LogError, OffsetCheckpoint, RecordError};
 
 pub use manager::{now_ms, DataDirLock, ReplicaManager, StartupError, METADATA_LOG_DIR};
+pub use meta_properties::kafka_uuid;
 use space::DiskSpace;
 use waiters::Watchers;
 pub use waiters::{Awaited, Waiter};
@@ -375,6 +376,11 @@ impl Partition {
         } else {
             Ok(())
         }
+    }
+
+    /// Whether this replica's log directory is full and refuses appends.
+    pub fn is_disk_full(&self) -> bool {
+        self.disk.read().is_full()
     }
 
     fn require_leader(&self) -> Result<(), ResponseError> {

@@ -367,6 +367,12 @@ impl BrokerProcess {
         }
     }
 
+    /// The `--override`s it was started with after its listeners and
+    /// log.dirs (a cluster node's id, voters and CONTROLLER listener).
+    pub fn overrides(&self) -> &[String] {
+        &self.overrides
+    }
+
     /// Starts again on the same data dir (on a new ephemeral port).
     pub fn restart(&mut self) {
         assert!(self.child.is_none(), "stop or kill the broker first");

@@ -387,6 +387,7 @@ mod tests {
                 rack: None,
                 fenced: false,
                 endpoints: Vec::new(),
+                log_dirs: Vec::new(),
             },
         );
         after.topics.remove("gone");
