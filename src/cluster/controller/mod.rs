@@ -10,9 +10,12 @@ mod brokers;
 mod command;
 mod configs;
 pub mod error;
+mod producer_ids;
 mod replication;
+#[cfg(test)]
+mod test_support;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -24,23 +27,21 @@ use uuid::Uuid;
 
 use super::features::{self, UpgradeType};
 use super::leader_election::{self, ElectionType};
-use super::metadata::{BrokerRegistration, MetadataImage, PartitionImage, TopicImage};
+use super::metadata::{BrokerRegistration, MetadataImage, TopicImage};
 use super::quorum::network::{PeerClient, PeerLogin, QuorumRequest};
 use super::quorum::voters::{VoterChange, VoterChangeError};
 use super::quorum::QuorumDescription;
 use super::quorum::{records, Node, NodeId, Quorum, Raft, WriteError};
-use super::{assignment, reassignment, topic_name};
 use crate::config::{BrokerConfig, GroupOverrides, LoadError, TopicConfig};
 use crate::quota::QuotaChanges;
-use crate::security::acl::{self, AclBinding, AclBindingFilter};
-use brokers::{fence, lead_leaderless, live_brokers, move_off, new_cluster_id, silent_brokers};
+use crate::security::acl::{AclBinding, AclBindingFilter};
+use brokers::{live_brokers, silent_brokers};
 pub use command::{
     ControllerCommand, NewTopic, Outcome, Reassignment, Refusal, UserScramAlteration,
 };
-use configs::{alter_user_scram, new_acl_id};
 pub use error::{unknown_topic, ControllerError, MetadataLoadError};
+use replication::TopicDefaults;
 pub use replication::MAX_PARTITIONS_PER_OPERATION;
-use replication::{check_batch_size, partition_mut, plan_partitions};
 
 /// A refusal as it crosses the wire; `retry` when leadership moved under it.
 #[derive(Debug, Serialize, Deserialize)]
@@ -376,118 +377,51 @@ impl Controller {
         serde_json::to_value(reply).unwrap_or_default()
     }
 
-    /// Applies one change to a copy of the image (the caller writes the difference).
+    /// Applies one change to a copy of the image (the caller writes the
+    /// difference). Each kind of change is a function over the image in the
+    /// file that owns that part of it, as KRaft splits its controller into
+    /// control managers, so that each is tested without a quorum.
     fn apply(
         &self,
         image: &mut MetadataImage,
         command: ControllerCommand,
     ) -> Result<Outcome, ControllerError> {
-        match command {
+        let unclean = self.broker_config.unclean_leader_election_enable();
+        let done = Outcome::Done;
+        Ok(match command {
             ControllerCommand::RegisterBroker(me) => {
-                if image.cluster_id.is_empty() {
-                    image.cluster_id = new_cluster_id();
-                    image.features = features::bootstrap();
-                }
-                let id = me.node_id;
-                image.brokers.insert(id, me);
-                lead_leaderless(image, id);
-                Ok(Outcome::Done)
+                brokers::register(image, me);
+                done
             }
             ControllerCommand::Heartbeat(id) => {
-                if let Some(b) = image.brokers.get_mut(&id) {
-                    b.fenced = false;
-                    lead_leaderless(image, id);
-                }
-                Ok(Outcome::Done)
+                brokers::heartbeat(image, id);
+                done
             }
             ControllerCommand::FenceBroker(id) | ControllerCommand::ShutdownBroker(id) => {
-                fence(
-                    image,
-                    id,
-                    self.broker_config.unclean_leader_election_enable(),
-                );
-                Ok(Outcome::Done)
+                brokers::fence(image, id, unclean);
+                done
             }
             ControllerCommand::OfflineReplicas { broker, partitions } => {
-                let live = live_brokers(&image.brokers);
-                let unclean = self.broker_config.unclean_leader_election_enable();
-                for (topic, index) in partitions {
-                    let p = image
-                        .topic_mut(&topic)
-                        .and_then(|t| t.partitions.get_mut(index as usize));
-                    if let Some(p) = p {
-                        move_off(p, broker, &live, unclean);
-                    }
-                }
-                Ok(Outcome::Done)
-            }
-            ControllerCommand::AlterUserScramCredentials {
-                users,
-                keep_existing,
-            } => Ok(Outcome::UserScramCredentials(
-                users
-                    .into_iter()
-                    .map(|u| alter_user_scram(image, u, keep_existing))
-                    .collect(),
-            )),
-            ControllerCommand::AlterClientQuotas(entries) => {
-                for (entity, ops) in entries {
-                    let values = image.client_quotas.entry(entity.clone()).or_default();
-                    for (key, value) in ops {
-                        match value {
-                            Some(v) => values.insert(key, v),
-                            None => values.remove(&key),
-                        };
-                    }
-                    if values.is_empty() {
-                        image.client_quotas.remove(&entity);
-                    }
-                }
-                Ok(Outcome::Done)
+                brokers::offline_replicas(image, broker, &partitions, unclean);
+                done
             }
             ControllerCommand::ImportImage(old) => {
-                if image.topics.is_empty() && image.next_producer_id == 0 {
-                    image.cluster_id = old.cluster_id;
-                    image.topics = old.topics;
-                    image.next_producer_id = old.next_producer_id;
-                }
-                Ok(Outcome::Done)
+                import_image(image, old);
+                done
             }
-            ControllerCommand::CreateTopic(topic) => {
-                let planned = self.plan_topic(image, &topic)?;
-                image.insert_topic(planned.clone());
-                Ok(Outcome::Topic(Box::new(planned)))
+            ControllerCommand::CreateTopic(topic) => Outcome::Topic(Box::new(
+                replication::create_topic(image, &topic, self.topic_defaults())?,
+            )),
+            ControllerCommand::DeleteTopic(name) => {
+                Outcome::Deleted(replication::delete_topic(image, &name)?)
             }
-            ControllerCommand::DeleteTopic(name) => image
-                .topics
-                .remove(&name)
-                .map(|t| Outcome::Deleted(t.id))
-                .ok_or_else(|| unknown_topic(&name)),
             ControllerCommand::CreatePartitions {
                 name,
                 count,
                 assignments,
-            } => plan_partitions(image, &name, count, assignments).map(|()| Outcome::Done),
-            ControllerCommand::SetTopicConfig { name, config } => {
-                let topic = image.topic_mut(&name).ok_or_else(|| unknown_topic(&name))?;
-                topic.config = config;
-                Ok(Outcome::Done)
-            }
-            ControllerCommand::SetGroupConfig { group, configs } => {
-                if configs.is_empty() {
-                    image.group_configs.remove(&group);
-                } else {
-                    image.group_configs.insert(group, configs);
-                }
-                Ok(Outcome::Done)
-            }
-            ControllerCommand::SetClientMetrics { name, configs } => {
-                if configs.is_empty() {
-                    image.client_metrics.remove(&name);
-                } else {
-                    image.client_metrics.insert(name, configs);
-                }
-                Ok(Outcome::Done)
+            } => {
+                replication::create_partitions(image, &name, count, assignments)?;
+                done
             }
             ControllerCommand::AlterPartition {
                 topic,
@@ -496,258 +430,78 @@ impl Controller {
                 leader_epoch,
                 isr,
             } => {
-                let p =
-                    partition_mut(image, &topic, partition).ok_or_else(|| unknown_topic(&topic))?;
-                // Only the current leader, at its current epoch, may change the ISR.
-                if p.leader != leader || p.leader_epoch != leader_epoch {
-                    return Err(ControllerError::new(
-                        ResponseError::FencedLeaderEpoch,
-                        format!(
-                            "{topic}-{partition} is led by {} at epoch {}.",
-                            p.leader, p.leader_epoch
-                        ),
-                    ));
-                }
-                if !isr.contains(&leader) || isr.iter().any(|r| !p.replicas.contains(r)) {
-                    return Err(ControllerError::new(
-                        ResponseError::InvalidRequest,
-                        format!(
-                            "ISR {isr:?} is not the leader and some of replicas {:?}.",
-                            p.replicas
-                        ),
-                    ));
-                }
-                p.isr = isr;
-                let live = live_brokers(&image.brokers);
-                if let Some(p) = partition_mut(image, &topic, partition) {
-                    reassignment::maybe_complete(p, &live);
-                }
-                Ok(Outcome::Done)
+                replication::alter_partition(image, &topic, partition, leader, leader_epoch, isr)?;
+                done
             }
             ControllerCommand::AlterPartitionReassignments(moves) => {
-                let registered: BTreeSet<i32> = image.brokers.keys().copied().collect();
-                let live = live_brokers(&image.brokers);
-                let results = moves
-                    .into_iter()
-                    .map(|m| {
-                        let p = partition_mut(image, &m.topic, m.partition).ok_or_else(|| {
-                            ControllerError::new(
-                                ResponseError::UnknownTopicOrPartition,
-                                format!("{}-{} does not exist.", m.topic, m.partition),
-                            )
-                        });
-                        let done = p.and_then(|p| match &m.target {
-                            Some(target) => reassignment::start(
-                                p,
-                                target,
-                                m.keep_replication_factor,
-                                &registered,
-                                &live,
-                            ),
-                            None => reassignment::cancel(p, &live),
-                        });
-                        done.err().map(|e| (e.code.code(), e.message))
-                    })
-                    .collect();
-                Ok(Outcome::Reassignments(results))
+                Outcome::Reassignments(replication::alter_reassignments(image, moves))
             }
             ControllerCommand::ElectLeaders {
                 election,
                 partitions,
-            } => {
-                let live = live_brokers(&image.brokers);
-                let every = partitions.is_none();
-                let wanted = partitions.unwrap_or_else(|| {
-                    image
-                        .topics
-                        .values()
-                        .flat_map(|t| (0..t.partitions.len() as i32).map(|i| (t.name.clone(), i)))
-                        .collect()
-                });
-                let results = wanted
-                    .into_iter()
-                    .filter_map(|(topic, partition)| {
-                        let result = match partition_mut(image, &topic, partition) {
-                            Some(p) => leader_election::elect(p, election, &live),
-                            None => Err(ControllerError::new(
-                                ResponseError::UnknownTopicOrPartition,
-                                format!("{topic}-{partition} does not exist."),
-                            )),
-                        };
-                        match result {
-                            Err(e) if every && e.code == ResponseError::ElectionNotNeeded => None,
-                            r => Some((
-                                topic,
-                                partition,
-                                r.err().map(|e| (e.code.code(), e.message)),
-                            )),
-                        }
-                    })
-                    .collect();
-                Ok(Outcome::Elections(results))
+            } => Outcome::Elections(replication::elect_leaders(image, election, partitions)),
+            ControllerCommand::SetTopicConfig { name, config } => {
+                configs::set_topic_config(image, &name, config)?;
+                done
             }
-            ControllerCommand::CreateAcls(bindings) => {
-                let results = bindings
-                    .into_iter()
-                    .map(|binding| {
-                        if let Err(m) = acl::validate_new(&binding) {
-                            return Some((ResponseError::InvalidRequest.code(), m));
-                        }
-                        if !image.acls.values().any(|a| *a == binding) {
-                            let id = new_acl_id(image);
-                            image.acls.insert(id, binding);
-                        }
-                        None
-                    })
-                    .collect();
-                Ok(Outcome::AclsCreated(results))
+            ControllerCommand::SetGroupConfig { group, configs } => {
+                configs::set_or_remove(&mut image.group_configs, group, configs);
+                done
             }
-            ControllerCommand::DeleteAcls(filters) => {
-                let results = filters
-                    .iter()
-                    .map(|filter| {
-                        filter
-                            .validate()
-                            .map_err(|m| (ResponseError::InvalidRequest.code(), m))?;
-                        // Matched against the ACLs before this request, so
-                        // an ACL two filters match is reported by both, as
-                        // Kafka's controller does.
-                        Ok(image
-                            .acls
-                            .iter()
-                            .filter(|(_, a)| filter.matches(a))
-                            .map(|(id, a)| (*id, a.clone()))
-                            .collect::<Vec<_>>())
-                    })
-                    .collect::<Vec<Result<Vec<(Uuid, AclBinding)>, Refusal>>>();
-                for (id, _) in results.iter().flatten().flatten() {
-                    image.acls.remove(id);
-                }
-                Ok(Outcome::AclsDeleted(
-                    results
-                        .into_iter()
-                        .map(|r| r.map(|found| found.into_iter().map(|(_, a)| a).collect()))
-                        .collect(),
-                ))
-            }
-            ControllerCommand::AllocateProducerIds(count) => {
-                let first = image.next_producer_id;
-                image.next_producer_id = first.checked_add(count).ok_or_else(|| {
-                    ControllerError::new(
-                        ResponseError::UnknownServerError,
-                        "producer ids are exhausted",
-                    )
-                })?;
-                Ok(Outcome::FirstProducerId(first))
-            }
-            ControllerCommand::UpdateFeatures(updates) => {
-                let mut finalized = image.finalized_features();
-                for (name, level, upgrade) in updates {
-                    let level =
-                        features::check_update(&finalized, &name, level, upgrade).map_err(|m| {
-                            ControllerError::new(ResponseError::InvalidUpdateVersion, m)
-                        })?;
-                    if level == 0 {
-                        finalized.remove(&name);
-                    } else {
-                        finalized.insert(name, level);
-                    }
-                }
-                image.features = finalized;
-                Ok(Outcome::Done)
+            ControllerCommand::SetClientMetrics { name, configs } => {
+                configs::set_or_remove(&mut image.client_metrics, name, configs);
+                done
             }
             ControllerCommand::SetBrokerConfigs { resource, configs } => {
-                if configs.is_empty() {
-                    image.broker_configs.remove(&resource);
-                } else {
-                    image.broker_configs.insert(resource, configs);
-                }
-                Ok(Outcome::Done)
+                configs::set_or_remove(&mut image.broker_configs, resource, configs);
+                done
+            }
+            ControllerCommand::AlterClientQuotas(entries) => {
+                configs::alter_client_quotas(image, entries);
+                done
+            }
+            ControllerCommand::CreateAcls(bindings) => {
+                Outcome::AclsCreated(configs::create_acls(image, bindings))
+            }
+            ControllerCommand::DeleteAcls(filters) => {
+                Outcome::AclsDeleted(configs::delete_acls(image, &filters))
+            }
+            ControllerCommand::AlterUserScramCredentials {
+                users,
+                keep_existing,
+            } => Outcome::UserScramCredentials(configs::alter_user_scram_credentials(
+                image,
+                users,
+                keep_existing,
+            )),
+            ControllerCommand::UpdateFeatures(updates) => {
+                configs::update_features(image, updates)?;
+                done
+            }
+            ControllerCommand::AllocateProducerIds(count) => {
+                Outcome::FirstProducerId(producer_ids::allocate(image, count)?)
             }
             // Changes nothing; reached only once this node is confirmed
             // as the leader (see `execute`).
-            ControllerCommand::DescribeQuorum => self
-                .quorum
-                .describe()
-                .map(|d| Outcome::Quorum(Box::new(d)))
-                .ok_or_else(|| {
+            ControllerCommand::DescribeQuorum => {
+                let description = self.quorum.describe().ok_or_else(|| {
                     ControllerError::new(
                         ResponseError::NotLeaderOrFollower,
                         "This node no longer leads the metadata quorum.",
                     )
-                }),
-        }
+                })?;
+                Outcome::Quorum(Box::new(description))
+            }
+        })
     }
 
-    /// Validates a topic creation against the current image without changing it.
-    fn plan_topic(
-        &self,
-        image: &MetadataImage,
-        t: &NewTopic,
-    ) -> Result<TopicImage, ControllerError> {
-        topic_name::validate(&t.name)
-            .map_err(|m| ControllerError::new(ResponseError::InvalidTopicException, m))?;
-        if image.topics.contains_key(&t.name) {
-            return Err(ControllerError::new(
-                ResponseError::TopicAlreadyExists,
-                format!("Topic '{}' already exists.", t.name),
-            ));
+    /// What a topic created without a partition count or replication
+    /// factor (-1) gets.
+    fn topic_defaults(&self) -> TopicDefaults {
+        TopicDefaults {
+            num_partitions: self.broker_config.num_partitions(),
+            replication_factor: self.broker_config.default_replication_factor(),
         }
-        if let Some(other) = image
-            .topics
-            .keys()
-            .find(|o| topic_name::collides(&t.name, o))
-        {
-            return Err(ControllerError::new(
-                ResponseError::InvalidTopicException,
-                format!("Topic '{}' collides with existing topic: {other}", t.name),
-            ));
-        }
-        let config = TopicConfig::from_overrides(t.configs.iter().cloned())?;
-        let brokers: Vec<&BrokerRegistration> =
-            image.brokers.values().filter(|b| !b.fenced).collect();
-        let assignment = if !t.assignments.is_empty() {
-            if t.num_partitions != -1 || t.replication_factor != -1 {
-                return Err(ControllerError::new(
-                    ResponseError::InvalidRequest,
-                    "Both numPartitions or replicationFactor and replicasAssignments were set.",
-                ));
-            }
-            check_batch_size(i32::try_from(t.assignments.len()).unwrap_or(i32::MAX))?;
-            assignment::manual_partitions(&t.assignments, &image.brokers)?
-        } else {
-            let partitions = match t.num_partitions {
-                -1 => self.broker_config.num_partitions(),
-                n if n <= 0 => {
-                    return Err(ControllerError::new(
-                        ResponseError::InvalidPartitions,
-                        "Number of partitions must be larger than 0.",
-                    ))
-                }
-                n => check_batch_size(n)?,
-            };
-            let rf = match t.replication_factor {
-                -1 => self.broker_config.default_replication_factor(),
-                n if n <= 0 => {
-                    return Err(ControllerError::new(
-                        ResponseError::InvalidReplicationFactor,
-                        "Replication factor must be larger than 0.",
-                    ))
-                }
-                n => n,
-            };
-            assignment::assign_replicas(&brokers, partitions, rf)?
-                .into_iter()
-                .map(PartitionImage::new)
-                .collect()
-        };
-        Ok(TopicImage {
-            name: t.name.clone(),
-            id: Uuid::new_v4(),
-            partitions: assignment,
-            config,
-            internal: topic_name::is_internal(&t.name),
-        })
     }
 
     /// Creates one topic (or, with `validate_only`, only checks it could be).
@@ -757,7 +511,7 @@ impl Controller {
         validate_only: bool,
     ) -> Result<TopicImage, ControllerError> {
         if validate_only {
-            return self.plan_topic(&self.image(), topic);
+            return replication::plan_topic(&self.image(), topic, self.topic_defaults());
         }
         match self
             .submit(ControllerCommand::CreateTopic(topic.clone()))
@@ -807,7 +561,7 @@ impl Controller {
     ) -> Result<(), ControllerError> {
         if validate_only {
             let mut scratch = (*self.image()).clone();
-            return plan_partitions(&mut scratch, name, count, assignments);
+            return replication::create_partitions(&mut scratch, name, count, assignments);
         }
         self.submit(ControllerCommand::CreatePartitions {
             name: name.to_string(),
@@ -1153,4 +907,14 @@ fn unexpected(outcome: Outcome) -> ControllerError {
         ResponseError::UnknownServerError,
         format!("the controller answered {outcome:?}"),
     )
+}
+
+/// Takes over the image a broker kept before the quorum existed, once, into
+/// a quorum that has no topics nor producer ids yet.
+fn import_image(image: &mut MetadataImage, old: MetadataImage) {
+    if image.topics.is_empty() && image.next_producer_id == 0 {
+        image.cluster_id = old.cluster_id;
+        image.topics = old.topics;
+        image.next_producer_id = old.next_producer_id;
+    }
 }
