@@ -188,3 +188,106 @@ fn alter_user_scram(
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::security::sasl::scram::{ScramCredential, ScramMechanism};
+
+    #[test]
+    fn an_empty_config_set_removes_the_resource() {
+        let mut resources = BTreeMap::new();
+        let configs = BTreeMap::from([("k".to_string(), "v".to_string())]);
+        set_or_remove(&mut resources, "1".into(), configs.clone());
+        assert_eq!(resources.get("1"), Some(&configs));
+        set_or_remove(&mut resources, "1".into(), BTreeMap::new());
+        assert!(resources.is_empty());
+    }
+
+    fn credential(iterations: i32) -> ScramCredential {
+        ScramCredential {
+            salt: vec![1],
+            stored_key: vec![2],
+            server_key: vec![3],
+            iterations,
+        }
+    }
+
+    #[test]
+    fn scram_alterations_are_all_or_none_per_user() {
+        let mut image = MetadataImage::default();
+        let results = alter_user_scram_credentials(
+            &mut image,
+            vec![
+                UserScramAlteration {
+                    user: "alice".into(),
+                    deletions: vec![ScramMechanism::Sha512],
+                    upsertions: vec![(ScramMechanism::Sha256, credential(4096))],
+                },
+                UserScramAlteration {
+                    user: "bob".into(),
+                    deletions: Vec::new(),
+                    upsertions: vec![(ScramMechanism::Sha256, credential(4096))],
+                },
+            ],
+            false,
+        );
+        assert_eq!(
+            results[0].as_ref().map(|r| r.0),
+            Some(ResponseError::ResourceNotFound.code())
+        );
+        assert_eq!(results[1], None);
+        assert!(image
+            .scram_credential("alice", ScramMechanism::Sha256)
+            .is_none());
+        assert!(image
+            .scram_credential("bob", ScramMechanism::Sha256)
+            .is_some());
+
+        // Start-up bootstrap credentials leave an existing one alone.
+        let bootstrap = UserScramAlteration {
+            user: "bob".into(),
+            deletions: Vec::new(),
+            upsertions: vec![(ScramMechanism::Sha256, credential(8192))],
+        };
+        alter_user_scram_credentials(&mut image, vec![bootstrap], true);
+        let kept = image
+            .scram_credential("bob", ScramMechanism::Sha256)
+            .unwrap();
+        assert_eq!(kept.iterations, 4096);
+
+        let delete = UserScramAlteration {
+            user: "bob".into(),
+            deletions: vec![ScramMechanism::Sha256],
+            upsertions: Vec::new(),
+        };
+        assert_eq!(
+            alter_user_scram_credentials(&mut image, vec![delete], false),
+            vec![None]
+        );
+        assert!(
+            image.scram_credentials.is_empty(),
+            "no user is kept without credentials"
+        );
+    }
+
+    #[test]
+    fn a_feature_update_out_of_range_refuses_the_whole_request() {
+        let mut image = MetadataImage {
+            features: features::bootstrap(),
+            ..MetadataImage::default()
+        };
+        let refused = update_features(
+            &mut image,
+            vec![
+                ("group.version".into(), 1, Some(UpgradeType::Upgrade)),
+                ("transaction.version".into(), 1, Some(UpgradeType::Upgrade)),
+            ],
+        );
+        assert_eq!(
+            refused.unwrap_err().code,
+            ResponseError::InvalidUpdateVersion
+        );
+        assert_eq!(image.features, features::bootstrap());
+    }
+}
