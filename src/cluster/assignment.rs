@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use kafka_protocol::error::ResponseError;
 use rand::Rng;
 
-use super::controller::ControllerError;
+use super::controller::error::ControllerError;
 use super::metadata::{BrokerRegistration, PartitionImage};
 
 pub fn assign_replicas(

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use kafka_protocol::error::ResponseError;
 use serde::{Deserialize, Serialize};
 
-use super::controller::ControllerError;
+use super::controller::error::ControllerError;
 use super::metadata::{MetadataImage, PartitionImage};
 
 /// ElectLeaders' election types, by their wire values.

@@ -50,16 +50,19 @@ pub struct BrokerEndpoint {
 }
 
 impl BrokerRegistration {
-    /// Kafka's checks of a registration's log dirs: some, none reserved
-    /// (the first 100 ids mean "unassigned", "lost" and the like), none
-    /// twice, and none another broker registered, as a disk copied from
-    /// one broker to another would be.
+    /// Kafka's checks of a registration's log dirs: none reserved (the
+    /// first 100 ids mean "unassigned", "lost" and the like), none twice,
+    /// and none another broker registered, as a disk copied from one
+    /// broker to another would be. Kafka also refuses a registration
+    /// without dirs; here that is an older Gregor's, which is accepted.
     pub fn check_log_dirs(
         &self,
         brokers: &BTreeMap<i32, BrokerRegistration>,
     ) -> Result<(), String> {
+        // A registration without dirs is an older Gregor's: the metadata
+        // log replays its commands through this check.
         if self.log_dirs.is_empty() {
-            return Err("No directories specified in request".into());
+            return Ok(());
         }
         if self.log_dirs.iter().any(|d| d.as_u128() < 100) {
             return Err("Reserved directory ID in request".into());
@@ -439,8 +442,9 @@ mod tests {
             "a broker registering again may keep or change its dirs"
         );
         assert_eq!(
-            check(registering(3, &[])).unwrap_err(),
-            "No directories specified in request"
+            check(registering(3, &[])),
+            Ok(()),
+            "an older broker's registration, replayed from the metadata log"
         );
         assert_eq!(
             check(registering(3, &[2000, 1])).unwrap_err(),

@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 
 use kafka_protocol::error::ResponseError;
 
-use super::controller::ControllerError;
+use super::controller::error::ControllerError;
 use super::metadata::PartitionImage;
 
 impl PartitionImage {

@@ -6,7 +6,16 @@
 //! controller, and answered once this node has applied it too, so that the
 //! caller sees its own change.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+mod brokers;
+mod command;
+mod configs;
+pub mod error;
+mod producer_ids;
+mod replication;
+#[cfg(test)]
+mod test_support;
+
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,196 +27,21 @@ use uuid::Uuid;
 
 use super::features::{self, UpgradeType};
 use super::leader_election::{self, ElectionType};
-use super::metadata::{BrokerRegistration, MetadataImage, PartitionImage, TopicImage};
+use super::metadata::{BrokerRegistration, MetadataImage, TopicImage};
 use super::quorum::network::{PeerClient, PeerLogin, QuorumRequest};
 use super::quorum::voters::{VoterChange, VoterChangeError};
 use super::quorum::QuorumDescription;
-use super::quorum::{records, Node, NodeId, Quorum, QuorumError, Raft, WriteError};
-use super::{assignment, reassignment, topic_name};
-use crate::config::{BrokerConfig, ConfigError, GroupOverrides, LoadError, TopicConfig};
+use super::quorum::{records, Node, NodeId, Quorum, Raft, WriteError};
+use crate::config::{BrokerConfig, GroupOverrides, LoadError, TopicConfig};
 use crate::quota::QuotaChanges;
-use crate::security::acl::{self, AclBinding, AclBindingFilter};
-use crate::security::sasl::scram::{ScramCredential, ScramMechanism};
-
-/// A refused metadata change: the Kafka error code and a message for the client.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{code}: {message}")]
-pub struct ControllerError {
-    pub code: ResponseError,
-    pub message: String,
-}
-
-impl ControllerError {
-    pub fn new(code: ResponseError, message: impl Into<String>) -> Self {
-        ControllerError {
-            code,
-            message: message.into(),
-        }
-    }
-}
-
-impl From<ConfigError> for ControllerError {
-    fn from(e: ConfigError) -> Self {
-        ControllerError::new(ResponseError::InvalidConfig, e.to_string())
-    }
-}
-
-/// Why the metadata could not be loaded at start-up.
-#[derive(Debug, thiserror::Error)]
-pub enum MetadataLoadError {
-    #[error(transparent)]
-    Quorum(#[from] QuorumError),
-    #[error(transparent)]
-    Config(#[from] LoadError),
-    #[error("cannot register with the metadata quorum: {0}")]
-    Register(ControllerError),
-}
-
-/// A topic to create, as CreateTopics states it (-1 means the broker default).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct NewTopic {
-    pub name: String,
-    pub num_partitions: i32,
-    pub replication_factor: i16,
-    /// Explicit replica lists per partition, if the client gave them.
-    pub assignments: Vec<Vec<i32>>,
-    pub configs: Vec<(String, String)>,
-}
-
-/// A metadata change, as it is forwarded to the active controller.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub enum ControllerCommand {
-    RegisterBroker(BrokerRegistration),
-    CreateTopic(NewTopic),
-    DeleteTopic(String),
-    CreatePartitions {
-        name: String,
-        count: i32,
-        assignments: Option<Vec<Vec<i32>>>,
-    },
-    SetTopicConfig {
-        name: String,
-        config: TopicConfig,
-    },
-    /// Replaces a group's config overrides (already validated).
-    SetGroupConfig {
-        group: String,
-        configs: GroupOverrides,
-    },
-    AllocateProducerIds(i64),
-    /// A broker is alive (Kafka's BrokerHeartbeat); one that was fenced is
-    /// let back in.
-    Heartbeat(i32),
-    /// A broker missed its heartbeats: its leaderships move to other ISR
-    /// members and it leaves every ISR. Only the active controller's own
-    /// record of heartbeats decides that a broker is silent.
-    FenceBroker(i32),
-    /// Kafka's controlled shutdown: a broker about to stop is fenced at its
-    /// own request.
-    ShutdownBroker(i32),
-    /// A broker's replicas in failed log directories (Kafka's heartbeat
-    /// `OfflineLogDirs`, KIP-858): its leaderships of these partitions move
-    /// as if it were fenced, and it leaves their ISRs.
-    OfflineReplicas {
-        broker: i32,
-        partitions: Vec<(String, i32)>,
-    },
-    /// Kafka's AlterPartition: a leader shrinks or widens its ISR.
-    AlterPartition {
-        topic: String,
-        partition: i32,
-        leader: i32,
-        leader_epoch: i32,
-        isr: Vec<i32>,
-    },
-    /// The image a broker kept in `cluster-metadata.json` before the
-    /// quorum existed, taken over once into an empty quorum.
-    ImportImage(MetadataImage),
-    /// Kafka's AlterPartitionReassignments: move each partition onto its
-    /// target replicas, or (None) cancel its reassignment in progress.
-    AlterPartitionReassignments(Vec<Reassignment>),
-    /// Kafka's ElectLeaders, on the named partitions or (None) on all.
-    ElectLeaders {
-        election: ElectionType,
-        partitions: Option<Vec<(String, i32)>>,
-    },
-    /// Kafka's CreateAcls: an ACL that exists already is not added twice.
-    CreateAcls(Vec<AclBinding>),
-    /// Kafka's DeleteAcls: every ACL each filter matches.
-    DeleteAcls(Vec<AclBindingFilter>),
-    /// Kafka's AlterUserScramCredentials, one entry per user; with
-    /// `keep_existing`, upsertions leave credentials that exist alone
-    /// (start-up bootstrap credentials).
-    AlterUserScramCredentials {
-        users: Vec<UserScramAlteration>,
-        keep_existing: bool,
-    },
-    /// Kafka's DescribeQuorum, which only the quorum's leader can answer.
-    DescribeQuorum,
-    /// Kafka's UpdateFeatures: each (feature, level, upgrade type), all
-    /// or none.
-    UpdateFeatures(Vec<(String, i16, Option<UpgradeType>)>),
-    /// Dynamic broker configs (KIP-226): the whole set of one resource (a
-    /// broker id, or "" for the cluster default), already validated.
-    SetBrokerConfigs {
-        resource: String,
-        configs: BTreeMap<String, String>,
-    },
-    /// A client metrics subscription's configs, already checked (none
-    /// removes it).
-    SetClientMetrics {
-        name: String,
-        configs: std::collections::BTreeMap<String, String>,
-    },
-    /// Kafka's AlterClientQuotas, already validated: per entity, each key
-    /// set to a value or (None) removed.
-    AlterClientQuotas(QuotaChanges),
-}
-
-/// One user's part of an AlterUserScramCredentials request, already
-/// checked for what needs no image (mechanisms, iterations, duplicates).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct UserScramAlteration {
-    pub user: String,
-    pub deletions: Vec<ScramMechanism>,
-    pub upsertions: Vec<(ScramMechanism, ScramCredential)>,
-}
-
-/// One partition's part of an AlterPartitionReassignments request.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Reassignment {
-    pub topic: String,
-    pub partition: i32,
-    pub target: Option<Vec<i32>>,
-    /// KIP-860: refuse a target with another replica count.
-    pub keep_replication_factor: bool,
-}
-
-/// What a change produced.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub enum Outcome {
-    Done,
-    Topic(Box<TopicImage>),
-    Deleted(Uuid),
-    FirstProducerId(i64),
-    /// Per partition, in request order: None when accepted, else the
-    /// refusal's error code and message.
-    Reassignments(Vec<Option<Refusal>>),
-    /// Per partition: None when a leader was elected, else the error code
-    /// and message. An election on all partitions leaves out the ones that
-    /// needed none, as Kafka does.
-    Elections(Vec<(String, i32, Option<Refusal>)>),
-    /// Per ACL to create, in request order: None when created (or there already).
-    AclsCreated(Vec<Option<Refusal>>),
-    /// Per filter, in request order: the ACLs it deleted, or its refusal.
-    AclsDeleted(Vec<Result<Vec<AclBinding>, Refusal>>),
-    /// Per user, in request order: None when applied, else the refusal.
-    UserScramCredentials(Vec<Option<Refusal>>),
-    Quorum(Box<QuorumDescription>),
-}
-
-/// One partition's refusal in a change on many: its error code and message.
-pub type Refusal = (i16, String);
+use crate::security::acl::{AclBinding, AclBindingFilter};
+use brokers::{live_brokers, silent_brokers};
+pub use command::{
+    ControllerCommand, NewTopic, Outcome, Reassignment, Refusal, UserScramAlteration,
+};
+pub use error::{unknown_topic, ControllerError, MetadataLoadError};
+use replication::TopicDefaults;
+pub use replication::MAX_PARTITIONS_PER_OPERATION;
 
 /// A refusal as it crosses the wire; `retry` when leadership moved under it.
 #[derive(Debug, Serialize, Deserialize)]
@@ -543,120 +377,51 @@ impl Controller {
         serde_json::to_value(reply).unwrap_or_default()
     }
 
-    /// Applies one change to a copy of the image (the caller writes the difference).
+    /// Applies one change to a copy of the image (the caller writes the
+    /// difference). Each kind of change is a function over the image in the
+    /// file that owns that part of it, as KRaft splits its controller into
+    /// control managers, so that each is tested without a quorum.
     fn apply(
         &self,
         image: &mut MetadataImage,
         command: ControllerCommand,
     ) -> Result<Outcome, ControllerError> {
-        match command {
+        let unclean = self.broker_config.unclean_leader_election_enable();
+        let done = Outcome::Done;
+        Ok(match command {
             ControllerCommand::RegisterBroker(me) => {
-                if image.cluster_id.is_empty() {
-                    image.cluster_id = new_cluster_id();
-                    image.features = features::bootstrap();
-                }
-                me.check_log_dirs(&image.brokers)
-                    .map_err(|e| ControllerError::new(ResponseError::InvalidRegistration, e))?;
-                let id = me.node_id;
-                image.brokers.insert(id, me);
-                lead_leaderless(image, id);
-                Ok(Outcome::Done)
+                brokers::register(image, me)?;
+                done
             }
             ControllerCommand::Heartbeat(id) => {
-                if let Some(b) = image.brokers.get_mut(&id) {
-                    b.fenced = false;
-                    lead_leaderless(image, id);
-                }
-                Ok(Outcome::Done)
+                brokers::heartbeat(image, id);
+                done
             }
             ControllerCommand::FenceBroker(id) | ControllerCommand::ShutdownBroker(id) => {
-                fence(
-                    image,
-                    id,
-                    self.broker_config.unclean_leader_election_enable(),
-                );
-                Ok(Outcome::Done)
+                brokers::fence(image, id, unclean);
+                done
             }
             ControllerCommand::OfflineReplicas { broker, partitions } => {
-                let live = live_brokers(&image.brokers);
-                let unclean = self.broker_config.unclean_leader_election_enable();
-                for (topic, index) in partitions {
-                    let p = image
-                        .topic_mut(&topic)
-                        .and_then(|t| t.partitions.get_mut(index as usize));
-                    if let Some(p) = p {
-                        move_off(p, broker, &live, unclean);
-                    }
-                }
-                Ok(Outcome::Done)
-            }
-            ControllerCommand::AlterUserScramCredentials {
-                users,
-                keep_existing,
-            } => Ok(Outcome::UserScramCredentials(
-                users
-                    .into_iter()
-                    .map(|u| alter_user_scram(image, u, keep_existing))
-                    .collect(),
-            )),
-            ControllerCommand::AlterClientQuotas(entries) => {
-                for (entity, ops) in entries {
-                    let values = image.client_quotas.entry(entity.clone()).or_default();
-                    for (key, value) in ops {
-                        match value {
-                            Some(v) => values.insert(key, v),
-                            None => values.remove(&key),
-                        };
-                    }
-                    if values.is_empty() {
-                        image.client_quotas.remove(&entity);
-                    }
-                }
-                Ok(Outcome::Done)
+                brokers::offline_replicas(image, broker, &partitions, unclean);
+                done
             }
             ControllerCommand::ImportImage(old) => {
-                if image.topics.is_empty() && image.next_producer_id == 0 {
-                    image.cluster_id = old.cluster_id;
-                    image.topics = old.topics;
-                    image.next_producer_id = old.next_producer_id;
-                }
-                Ok(Outcome::Done)
+                import_image(image, old);
+                done
             }
-            ControllerCommand::CreateTopic(topic) => {
-                let planned = self.plan_topic(image, &topic)?;
-                image.insert_topic(planned.clone());
-                Ok(Outcome::Topic(Box::new(planned)))
+            ControllerCommand::CreateTopic(topic) => Outcome::Topic(Box::new(
+                replication::create_topic(image, &topic, self.topic_defaults())?,
+            )),
+            ControllerCommand::DeleteTopic(name) => {
+                Outcome::Deleted(replication::delete_topic(image, &name)?)
             }
-            ControllerCommand::DeleteTopic(name) => image
-                .topics
-                .remove(&name)
-                .map(|t| Outcome::Deleted(t.id))
-                .ok_or_else(|| unknown_topic(&name)),
             ControllerCommand::CreatePartitions {
                 name,
                 count,
                 assignments,
-            } => plan_partitions(image, &name, count, assignments).map(|()| Outcome::Done),
-            ControllerCommand::SetTopicConfig { name, config } => {
-                let topic = image.topic_mut(&name).ok_or_else(|| unknown_topic(&name))?;
-                topic.config = config;
-                Ok(Outcome::Done)
-            }
-            ControllerCommand::SetGroupConfig { group, configs } => {
-                if configs.is_empty() {
-                    image.group_configs.remove(&group);
-                } else {
-                    image.group_configs.insert(group, configs);
-                }
-                Ok(Outcome::Done)
-            }
-            ControllerCommand::SetClientMetrics { name, configs } => {
-                if configs.is_empty() {
-                    image.client_metrics.remove(&name);
-                } else {
-                    image.client_metrics.insert(name, configs);
-                }
-                Ok(Outcome::Done)
+            } => {
+                replication::create_partitions(image, &name, count, assignments)?;
+                done
             }
             ControllerCommand::AlterPartition {
                 topic,
@@ -665,258 +430,78 @@ impl Controller {
                 leader_epoch,
                 isr,
             } => {
-                let p =
-                    partition_mut(image, &topic, partition).ok_or_else(|| unknown_topic(&topic))?;
-                // Only the current leader, at its current epoch, may change the ISR.
-                if p.leader != leader || p.leader_epoch != leader_epoch {
-                    return Err(ControllerError::new(
-                        ResponseError::FencedLeaderEpoch,
-                        format!(
-                            "{topic}-{partition} is led by {} at epoch {}.",
-                            p.leader, p.leader_epoch
-                        ),
-                    ));
-                }
-                if !isr.contains(&leader) || isr.iter().any(|r| !p.replicas.contains(r)) {
-                    return Err(ControllerError::new(
-                        ResponseError::InvalidRequest,
-                        format!(
-                            "ISR {isr:?} is not the leader and some of replicas {:?}.",
-                            p.replicas
-                        ),
-                    ));
-                }
-                p.isr = isr;
-                let live = live_brokers(&image.brokers);
-                if let Some(p) = partition_mut(image, &topic, partition) {
-                    reassignment::maybe_complete(p, &live);
-                }
-                Ok(Outcome::Done)
+                replication::alter_partition(image, &topic, partition, leader, leader_epoch, isr)?;
+                done
             }
             ControllerCommand::AlterPartitionReassignments(moves) => {
-                let registered: BTreeSet<i32> = image.brokers.keys().copied().collect();
-                let live = live_brokers(&image.brokers);
-                let results = moves
-                    .into_iter()
-                    .map(|m| {
-                        let p = partition_mut(image, &m.topic, m.partition).ok_or_else(|| {
-                            ControllerError::new(
-                                ResponseError::UnknownTopicOrPartition,
-                                format!("{}-{} does not exist.", m.topic, m.partition),
-                            )
-                        });
-                        let done = p.and_then(|p| match &m.target {
-                            Some(target) => reassignment::start(
-                                p,
-                                target,
-                                m.keep_replication_factor,
-                                &registered,
-                                &live,
-                            ),
-                            None => reassignment::cancel(p, &live),
-                        });
-                        done.err().map(|e| (e.code.code(), e.message))
-                    })
-                    .collect();
-                Ok(Outcome::Reassignments(results))
+                Outcome::Reassignments(replication::alter_reassignments(image, moves))
             }
             ControllerCommand::ElectLeaders {
                 election,
                 partitions,
-            } => {
-                let live = live_brokers(&image.brokers);
-                let every = partitions.is_none();
-                let wanted = partitions.unwrap_or_else(|| {
-                    image
-                        .topics
-                        .values()
-                        .flat_map(|t| (0..t.partitions.len() as i32).map(|i| (t.name.clone(), i)))
-                        .collect()
-                });
-                let results = wanted
-                    .into_iter()
-                    .filter_map(|(topic, partition)| {
-                        let result = match partition_mut(image, &topic, partition) {
-                            Some(p) => leader_election::elect(p, election, &live),
-                            None => Err(ControllerError::new(
-                                ResponseError::UnknownTopicOrPartition,
-                                format!("{topic}-{partition} does not exist."),
-                            )),
-                        };
-                        match result {
-                            Err(e) if every && e.code == ResponseError::ElectionNotNeeded => None,
-                            r => Some((
-                                topic,
-                                partition,
-                                r.err().map(|e| (e.code.code(), e.message)),
-                            )),
-                        }
-                    })
-                    .collect();
-                Ok(Outcome::Elections(results))
+            } => Outcome::Elections(replication::elect_leaders(image, election, partitions)),
+            ControllerCommand::SetTopicConfig { name, config } => {
+                configs::set_topic_config(image, &name, config)?;
+                done
             }
-            ControllerCommand::CreateAcls(bindings) => {
-                let results = bindings
-                    .into_iter()
-                    .map(|binding| {
-                        if let Err(m) = acl::validate_new(&binding) {
-                            return Some((ResponseError::InvalidRequest.code(), m));
-                        }
-                        if !image.acls.values().any(|a| *a == binding) {
-                            let id = new_acl_id(image);
-                            image.acls.insert(id, binding);
-                        }
-                        None
-                    })
-                    .collect();
-                Ok(Outcome::AclsCreated(results))
+            ControllerCommand::SetGroupConfig { group, configs } => {
+                configs::set_or_remove(&mut image.group_configs, group, configs);
+                done
             }
-            ControllerCommand::DeleteAcls(filters) => {
-                let results = filters
-                    .iter()
-                    .map(|filter| {
-                        filter
-                            .validate()
-                            .map_err(|m| (ResponseError::InvalidRequest.code(), m))?;
-                        // Matched against the ACLs before this request, so
-                        // an ACL two filters match is reported by both, as
-                        // Kafka's controller does.
-                        Ok(image
-                            .acls
-                            .iter()
-                            .filter(|(_, a)| filter.matches(a))
-                            .map(|(id, a)| (*id, a.clone()))
-                            .collect::<Vec<_>>())
-                    })
-                    .collect::<Vec<Result<Vec<(Uuid, AclBinding)>, Refusal>>>();
-                for (id, _) in results.iter().flatten().flatten() {
-                    image.acls.remove(id);
-                }
-                Ok(Outcome::AclsDeleted(
-                    results
-                        .into_iter()
-                        .map(|r| r.map(|found| found.into_iter().map(|(_, a)| a).collect()))
-                        .collect(),
-                ))
-            }
-            ControllerCommand::AllocateProducerIds(count) => {
-                let first = image.next_producer_id;
-                image.next_producer_id = first.checked_add(count).ok_or_else(|| {
-                    ControllerError::new(
-                        ResponseError::UnknownServerError,
-                        "producer ids are exhausted",
-                    )
-                })?;
-                Ok(Outcome::FirstProducerId(first))
-            }
-            ControllerCommand::UpdateFeatures(updates) => {
-                let mut finalized = image.finalized_features();
-                for (name, level, upgrade) in updates {
-                    let level =
-                        features::check_update(&finalized, &name, level, upgrade).map_err(|m| {
-                            ControllerError::new(ResponseError::InvalidUpdateVersion, m)
-                        })?;
-                    if level == 0 {
-                        finalized.remove(&name);
-                    } else {
-                        finalized.insert(name, level);
-                    }
-                }
-                image.features = finalized;
-                Ok(Outcome::Done)
+            ControllerCommand::SetClientMetrics { name, configs } => {
+                configs::set_or_remove(&mut image.client_metrics, name, configs);
+                done
             }
             ControllerCommand::SetBrokerConfigs { resource, configs } => {
-                if configs.is_empty() {
-                    image.broker_configs.remove(&resource);
-                } else {
-                    image.broker_configs.insert(resource, configs);
-                }
-                Ok(Outcome::Done)
+                configs::set_or_remove(&mut image.broker_configs, resource, configs);
+                done
+            }
+            ControllerCommand::AlterClientQuotas(entries) => {
+                configs::alter_client_quotas(image, entries);
+                done
+            }
+            ControllerCommand::CreateAcls(bindings) => {
+                Outcome::AclsCreated(configs::create_acls(image, bindings))
+            }
+            ControllerCommand::DeleteAcls(filters) => {
+                Outcome::AclsDeleted(configs::delete_acls(image, &filters))
+            }
+            ControllerCommand::AlterUserScramCredentials {
+                users,
+                keep_existing,
+            } => Outcome::UserScramCredentials(configs::alter_user_scram_credentials(
+                image,
+                users,
+                keep_existing,
+            )),
+            ControllerCommand::UpdateFeatures(updates) => {
+                configs::update_features(image, updates)?;
+                done
+            }
+            ControllerCommand::AllocateProducerIds(count) => {
+                Outcome::FirstProducerId(producer_ids::allocate(image, count)?)
             }
             // Changes nothing; reached only once this node is confirmed
             // as the leader (see `execute`).
-            ControllerCommand::DescribeQuorum => self
-                .quorum
-                .describe()
-                .map(|d| Outcome::Quorum(Box::new(d)))
-                .ok_or_else(|| {
+            ControllerCommand::DescribeQuorum => {
+                let description = self.quorum.describe().ok_or_else(|| {
                     ControllerError::new(
                         ResponseError::NotLeaderOrFollower,
                         "This node no longer leads the metadata quorum.",
                     )
-                }),
-        }
+                })?;
+                Outcome::Quorum(Box::new(description))
+            }
+        })
     }
 
-    /// Validates a topic creation against the current image without changing it.
-    fn plan_topic(
-        &self,
-        image: &MetadataImage,
-        t: &NewTopic,
-    ) -> Result<TopicImage, ControllerError> {
-        topic_name::validate(&t.name)
-            .map_err(|m| ControllerError::new(ResponseError::InvalidTopicException, m))?;
-        if image.topics.contains_key(&t.name) {
-            return Err(ControllerError::new(
-                ResponseError::TopicAlreadyExists,
-                format!("Topic '{}' already exists.", t.name),
-            ));
+    /// What a topic created without a partition count or replication
+    /// factor (-1) gets.
+    fn topic_defaults(&self) -> TopicDefaults {
+        TopicDefaults {
+            num_partitions: self.broker_config.num_partitions(),
+            replication_factor: self.broker_config.default_replication_factor(),
         }
-        if let Some(other) = image
-            .topics
-            .keys()
-            .find(|o| topic_name::collides(&t.name, o))
-        {
-            return Err(ControllerError::new(
-                ResponseError::InvalidTopicException,
-                format!("Topic '{}' collides with existing topic: {other}", t.name),
-            ));
-        }
-        let config = TopicConfig::from_overrides(t.configs.iter().cloned())?;
-        let brokers: Vec<&BrokerRegistration> =
-            image.brokers.values().filter(|b| !b.fenced).collect();
-        let assignment = if !t.assignments.is_empty() {
-            if t.num_partitions != -1 || t.replication_factor != -1 {
-                return Err(ControllerError::new(
-                    ResponseError::InvalidRequest,
-                    "Both numPartitions or replicationFactor and replicasAssignments were set.",
-                ));
-            }
-            check_batch_size(i32::try_from(t.assignments.len()).unwrap_or(i32::MAX))?;
-            assignment::manual_partitions(&t.assignments, &image.brokers)?
-        } else {
-            let partitions = match t.num_partitions {
-                -1 => self.broker_config.num_partitions(),
-                n if n <= 0 => {
-                    return Err(ControllerError::new(
-                        ResponseError::InvalidPartitions,
-                        "Number of partitions must be larger than 0.",
-                    ))
-                }
-                n => check_batch_size(n)?,
-            };
-            let rf = match t.replication_factor {
-                -1 => self.broker_config.default_replication_factor(),
-                n if n <= 0 => {
-                    return Err(ControllerError::new(
-                        ResponseError::InvalidReplicationFactor,
-                        "Replication factor must be larger than 0.",
-                    ))
-                }
-                n => n,
-            };
-            assignment::assign_replicas(&brokers, partitions, rf)?
-                .into_iter()
-                .map(PartitionImage::new)
-                .collect()
-        };
-        Ok(TopicImage {
-            name: t.name.clone(),
-            id: Uuid::new_v4(),
-            partitions: assignment,
-            config,
-            internal: topic_name::is_internal(&t.name),
-        })
     }
 
     /// Creates one topic (or, with `validate_only`, only checks it could be).
@@ -926,7 +511,7 @@ impl Controller {
         validate_only: bool,
     ) -> Result<TopicImage, ControllerError> {
         if validate_only {
-            return self.plan_topic(&self.image(), topic);
+            return replication::plan_topic(&self.image(), topic, self.topic_defaults());
         }
         match self
             .submit(ControllerCommand::CreateTopic(topic.clone()))
@@ -976,7 +561,7 @@ impl Controller {
     ) -> Result<(), ControllerError> {
         if validate_only {
             let mut scratch = (*self.image()).clone();
-            return plan_partitions(&mut scratch, name, count, assignments);
+            return replication::create_partitions(&mut scratch, name, count, assignments);
         }
         self.submit(ControllerCommand::CreatePartitions {
             name: name.to_string(),
@@ -1317,133 +902,6 @@ impl Controller {
     }
 }
 
-/// A fresh id for an ACL, unused in the image.
-fn new_acl_id(image: &MetadataImage) -> Uuid {
-    loop {
-        let id = Uuid::new_v4();
-        if !image.acls.contains_key(&id) {
-            return id;
-        }
-    }
-}
-
-/// Applies one user's alterations, all or none (KIP-554): deleting a
-/// credential that does not exist refuses the user's whole entry.
-fn alter_user_scram(
-    image: &mut MetadataImage,
-    alteration: UserScramAlteration,
-    keep_existing: bool,
-) -> Option<Refusal> {
-    let user = alteration.user;
-    if let Some(missing) = alteration
-        .deletions
-        .iter()
-        .find(|m| image.scram_credential(&user, **m).is_none())
-    {
-        return Some((
-            ResponseError::ResourceNotFound.code(),
-            format!(
-                "Attempt to delete a user credential that does not exist ({} of user {user}).",
-                missing.name()
-            ),
-        ));
-    }
-    let credentials = image.scram_credentials.entry(user.clone()).or_default();
-    for mechanism in &alteration.deletions {
-        credentials.remove(mechanism);
-    }
-    for (mechanism, credential) in alteration.upsertions {
-        if keep_existing && credentials.contains_key(&mechanism) {
-            continue;
-        }
-        credentials.insert(mechanism, credential);
-    }
-    if credentials.is_empty() {
-        image.scram_credentials.remove(&user);
-    }
-    None
-}
-
-fn partition_mut<'a>(
-    image: &'a mut MetadataImage,
-    topic: &str,
-    partition: i32,
-) -> Option<&'a mut PartitionImage> {
-    let index = usize::try_from(partition).ok()?;
-    image.topic_mut(topic)?.partitions.get_mut(index)
-}
-
-fn live_brokers(brokers: &BTreeMap<i32, BrokerRegistration>) -> BTreeSet<i32> {
-    brokers
-        .values()
-        .filter(|b| !b.fenced)
-        .map(|b| b.node_id)
-        .collect()
-}
-
-/// Moves `id`'s leaderships to the first live member of each ISR (any live
-/// replica with unclean leader election; none otherwise, leaving the
-/// partition offline with `id` kept as its last ISR member) at a new
-/// leader epoch, and takes `id` out of every other ISR.
-fn fence(image: &mut MetadataImage, id: i32, unclean: bool) {
-    let Some(broker) = image.brokers.get_mut(&id) else {
-        return;
-    };
-    broker.fenced = true;
-    let live = live_brokers(&image.brokers);
-    let touched = |p: &PartitionImage| p.leader == id || (p.isr.len() > 1 && p.isr.contains(&id));
-    image.change_partitions(touched, |p| move_off(p, id, &live, unclean));
-}
-
-/// Moves `p`'s leadership off `id` (to the first `live` ISR member, or with
-/// `unclean` any live replica, else none) at a new leader epoch, or takes
-/// `id` out of its ISR when it does not lead.
-fn move_off(p: &mut PartitionImage, id: i32, live: &BTreeSet<i32>, unclean: bool) {
-    if p.leader == id {
-        let others: Vec<i32> = p.isr.iter().copied().filter(|r| *r != id).collect();
-        let next = others
-            .iter()
-            .copied()
-            .find(|r| live.contains(r))
-            .or_else(|| {
-                unclean
-                    .then(|| {
-                        p.replicas
-                            .iter()
-                            .copied()
-                            .find(|r| *r != id && live.contains(r))
-                    })
-                    .flatten()
-            });
-        match next {
-            Some(leader) => {
-                p.leader = leader;
-                p.isr = if others.contains(&leader) {
-                    others
-                } else {
-                    vec![leader]
-                };
-            }
-            None => p.leader = -1,
-        }
-        p.leader_epoch += 1;
-    } else if p.isr.len() > 1 && p.isr.contains(&id) {
-        p.isr.retain(|r| *r != id);
-    }
-}
-
-/// A broker back (registered again or heartbeating after being fenced)
-/// leads the offline partitions whose last ISR member it is.
-fn lead_leaderless(image: &mut MetadataImage, id: i32) {
-    image.change_partitions(
-        |p| p.leader == -1 && p.isr.contains(&id),
-        |p| {
-            p.leader = id;
-            p.leader_epoch += 1;
-        },
-    );
-}
-
 fn unexpected(outcome: Outcome) -> ControllerError {
     ControllerError::new(
         ResponseError::UnknownServerError,
@@ -1451,123 +909,12 @@ fn unexpected(outcome: Outcome) -> ControllerError {
     )
 }
 
-/// Adds partitions to `name` in `image`, with explicit replicas or placed as Kafka places them.
-/// The `live` brokers not heard from for longer than `session_timeout`.
-/// A broker the controller has no time for yet (it just became active)
-/// starts its session now rather than being fenced at once.
-fn silent_brokers(
-    live: &[i32],
-    heartbeats: &mut HashMap<i32, Instant>,
-    now: Instant,
-    session_timeout: Duration,
-) -> Vec<i32> {
-    live.iter()
-        .copied()
-        .filter(|id| now.duration_since(*heartbeats.entry(*id).or_insert(now)) > session_timeout)
-        .collect()
-}
-
-fn plan_partitions(
-    image: &mut MetadataImage,
-    name: &str,
-    count: i32,
-    assignments: Option<Vec<Vec<i32>>>,
-) -> Result<(), ControllerError> {
-    let registry = image.brokers.clone();
-    let topic = image.topic_mut(name).ok_or_else(|| unknown_topic(name))?;
-    let current = topic.partitions.len() as i32;
-    if count < current {
-        return Err(ControllerError::new(
-            ResponseError::InvalidPartitions,
-            format!("Topic currently has {current} partitions, which is higher than the requested {count}."),
-        ));
-    }
-    if count == current {
-        return Err(ControllerError::new(
-            ResponseError::InvalidPartitions,
-            format!("Topic already has {current} partitions."),
-        ));
-    }
-    let added = check_batch_size(count - current)? as usize;
-    let new_partitions = match assignments {
-        Some(a) => {
-            if a.len() != added {
-                return Err(ControllerError::new(
-                    ResponseError::InvalidReplicaAssignment,
-                    format!(
-                        "Increasing the number of partitions by {added} but {} assignments provided.",
-                        a.len()
-                    ),
-                ));
-            }
-            assignment::manual_partitions(&a, &registry)?
-        }
-        None => {
-            let rf = topic.partitions.first().map_or(1, |p| p.replicas.len()) as i16;
-            let brokers: Vec<&BrokerRegistration> =
-                registry.values().filter(|b| !b.fenced).collect();
-            assignment::assign_replicas(&brokers, added as i32, rf)?
-                .into_iter()
-                .map(PartitionImage::new)
-                .collect()
-        }
-    };
-    topic.partitions.extend(new_partitions);
-    Ok(())
-}
-
-/// Kafka's controller refuses to create more partitions than this in one
-/// operation; without a bound, a request for i32::MAX partitions would try to
-/// build billions of entries and exhaust memory.
-pub const MAX_PARTITIONS_PER_OPERATION: i32 = 10_000;
-
-fn check_batch_size(partitions: i32) -> Result<i32, ControllerError> {
-    if partitions > MAX_PARTITIONS_PER_OPERATION {
-        return Err(ControllerError::new(
-            ResponseError::PolicyViolation,
-            "Unable to perform excessively large batch operation.",
-        ));
-    }
-    Ok(partitions)
-}
-
-pub fn unknown_topic(name: &str) -> ControllerError {
-    ControllerError::new(
-        ResponseError::UnknownTopicOrPartition,
-        format!("This server does not host this topic-partition: {name}"),
-    )
-}
-
-/// Kafka's cluster ids are 16 random bytes in URL-safe base64 without padding.
-fn new_cluster_id() -> String {
-    use base64::Engine as _;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Uuid::new_v4().as_bytes())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn silent_brokers_are_the_live_ones_past_their_session() {
-        let session = Duration::from_secs(9);
-        let now = Instant::now() + Duration::from_secs(60);
-        let mut heartbeats = HashMap::from([
-            (1, now - Duration::from_secs(10)),
-            (2, now - Duration::from_secs(3)),
-            (4, now - Duration::from_secs(30)),
-        ]);
-        // 4 is fenced already (not live); 3 was never heard from.
-        let silent = silent_brokers(&[1, 2, 3], &mut heartbeats, now, session);
-        assert_eq!(silent, vec![1]);
-        assert_eq!(
-            heartbeats.get(&3),
-            Some(&now),
-            "an unknown broker's session starts now"
-        );
-        let later = now + Duration::from_secs(10);
-        let mut silent = silent_brokers(&[1, 2, 3], &mut heartbeats, later, session);
-        silent.sort();
-        assert_eq!(silent, vec![1, 2, 3]);
+/// Takes over the image a broker kept before the quorum existed, once, into
+/// a quorum that has no topics nor producer ids yet.
+fn import_image(image: &mut MetadataImage, old: MetadataImage) {
+    if image.topics.is_empty() && image.next_producer_id == 0 {
+        image.cluster_id = old.cluster_id;
+        image.topics = old.topics;
+        image.next_producer_id = old.next_producer_id;
     }
 }
