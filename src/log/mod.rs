@@ -738,7 +738,7 @@ impl Log {
         };
         let mut range: Option<(u64, u64)> = None;
         let mut limited = false;
-        let mut batches = segment.batches_from(offset);
+        let mut batches = segment.batches_reading_ahead(offset, max_bytes);
         for b in &mut batches {
             let b = match b {
                 Ok(b) => b,

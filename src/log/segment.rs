@@ -102,12 +102,26 @@ pub struct Batches<'a> {
     file: Option<Arc<File>>,
     position: u64,
     failed: bool,
+    /// Bytes read ahead of the headers, starting at `window_at`: a read
+    /// that knows how much it may answer takes the headers and the answer
+    /// from one `pread` rather than one per batch and one more for the range.
+    window: Bytes,
+    window_at: u64,
+    read_ahead: u64,
 }
 
 impl Batches<'_> {
     /// Bytes `[from, to)` of the segment, through the file this iteration
     /// opened (if it did).
     pub fn read_range(&self, from: u64, to: u64) -> Result<Bytes, LogError> {
+        if let (Some(start), Some(end)) = (
+            from.checked_sub(self.window_at),
+            to.checked_sub(self.window_at),
+        ) {
+            if start <= end && end <= self.window.len() as u64 {
+                return Ok(self.window.slice(start as usize..end as usize));
+            }
+        }
         match &self.file {
             Some(file) => self.segment.read_range_in(file, from, to),
             None => self.segment.read_range(from, to),
@@ -117,6 +131,37 @@ impl Batches<'_> {
     /// The whole batch `b`.
     pub fn read(&self, b: &BatchPosition) -> Result<Bytes, LogError> {
         self.read_range(b.position, b.position + b.size)
+    }
+
+    /// The batch at `position`, its header taken from the window when it
+    /// holds it, else (reading ahead) from a new window read there.
+    fn header(&mut self, file: &File) -> Result<BatchPosition, Fault> {
+        let (size, position) = (self.segment.size, self.position);
+        let left = size.saturating_sub(position);
+        if self.read_ahead == 0 || left < HEADER_LEN as u64 {
+            return batch_at(file, size, position);
+        }
+        let held = position
+            .checked_sub(self.window_at)
+            .filter(|at| at + HEADER_LEN as u64 <= self.window.len() as u64);
+        let at = match held {
+            Some(at) => at as usize,
+            None => {
+                let len = left.min(self.read_ahead.max(HEADER_LEN as u64)) as usize;
+                let mut buf = BytesMut::zeroed(len);
+                if file.read_exact_at(&mut buf, position).is_err() {
+                    // Header by header from here, as without reading
+                    // ahead, so that the batches before a damaged or
+                    // missing stretch of the file are still answered.
+                    self.read_ahead = 0;
+                    return batch_at(file, size, position);
+                }
+                self.window = buf.freeze();
+                self.window_at = position;
+                0
+            }
+        };
+        parse_batch(&self.window[at..at + HEADER_LEN], left, position)
     }
 }
 
@@ -136,8 +181,8 @@ impl Iterator for Batches<'_> {
                 }
             }
         }
-        let file = self.file.as_ref()?;
-        match batch_at(file, self.segment.size, self.position) {
+        let file = self.file.clone()?;
+        match self.header(&file) {
             Ok(b) => {
                 self.position += b.size;
                 Some(Ok(b))
@@ -504,6 +549,14 @@ impl Segment {
 
     /// Batches from the indexed position at or before `offset`.
     pub fn batches_from(&self, offset: i64) -> Batches<'_> {
+        self.batches_reading_ahead(offset, 0)
+    }
+
+    /// [`Segment::batches_from`] for a read that will answer up to
+    /// `read_ahead` bytes from there: reads that much of the file at once
+    /// and walks the headers in memory, so a Fetch costs one `pread` per
+    /// partition rather than one per batch plus one.
+    pub fn batches_reading_ahead(&self, offset: i64, read_ahead: usize) -> Batches<'_> {
         let rel = offset
             .saturating_sub(self.base_offset)
             .clamp(0, i64::from(u32::MAX)) as u32;
@@ -512,6 +565,9 @@ impl Segment {
             file: None,
             position: u64::from(self.offset_index.lookup(rel)),
             failed: false,
+            window: Bytes::new(),
+            window_at: 0,
+            read_ahead: read_ahead as u64,
         }
     }
 
@@ -663,8 +719,14 @@ pub(super) fn batch_at(file: &File, size: u64, position: u64) -> Result<BatchPos
     }
     let mut buf = [0u8; HEADER_LEN];
     file.read_exact_at(&mut buf, position).map_err(Fault::Io)?;
-    let header =
-        BatchHeader::parse(&buf).ok_or_else(|| Fault::Invalid("unreadable batch header".into()))?;
+    parse_batch(&buf, left, position)
+}
+
+/// The batch whose header is `header`, read at `position` with `left`
+/// bytes of data from there to the end of the segment.
+fn parse_batch(header: &[u8], left: u64, position: u64) -> Result<BatchPosition, Fault> {
+    let header = BatchHeader::parse(header)
+        .ok_or_else(|| Fault::Invalid("unreadable batch header".into()))?;
     let batch_size = header.total_size().ok_or_else(|| {
         Fault::Invalid(format!(
             "batch length {} is impossible",

@@ -148,6 +148,35 @@ fn reads_stop_at_the_high_watermark_and_max_bytes() {
     );
 }
 
+/// A read takes its batches from one read-ahead of max_bytes: past the
+/// batches before the offset (the index points up to an interval before
+/// it), the window is read again, and an answer spanning two windows is
+/// read whole. Every limit must give what walking batch by batch gives.
+#[test]
+fn reads_ahead_give_the_batches_a_batch_by_batch_walk_gives() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = Log::open(dir.path(), config(), false, 0).unwrap();
+    fill(&mut log, 30);
+    // The largest batch (the values grow a digit at v10): room for n of
+    // them is room for n batches wherever the read starts.
+    let one = log.read(29, 1, 30, true).unwrap().len();
+    for offset in [0, 7, 29] {
+        for batches in [1, 2, 5] {
+            let read = decode(log.read(offset, one * batches, 30, true).unwrap());
+            let offsets: Vec<i64> = read.iter().map(|r| r.0).collect();
+            let want: Vec<i64> = (offset..30).take(batches).collect();
+            assert_eq!(offsets, want, "from {offset}, room for {batches} batches");
+        }
+        // A byte short of the first batch: nothing, unless it may exceed.
+        let first = log.read(offset, 1, 30, true).unwrap().len();
+        assert!(log.read(offset, first - 1, 30, false).unwrap().is_empty());
+        assert_eq!(
+            decode(log.read(offset, first - 1, 30, true).unwrap()).len(),
+            1
+        );
+    }
+}
+
 #[test]
 fn segments_roll_and_reads_cross_them_and_survive_reopen() {
     let dir = tempfile::tempdir().unwrap();
