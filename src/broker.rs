@@ -446,6 +446,7 @@ impl Broker {
             replication: Arc::new(crate::quota::replication::ReplicationQuotas::new(
                 config.replication_quota_window(),
             )),
+            isr_changes: Default::default(),
         });
         // Listeners serve the dynamic TLS configs in the quorum from the
         // first connection (the effective config starts out static).
@@ -542,7 +543,12 @@ impl Broker {
             inter_broker_tls,
             shutdown_rx.clone(),
         )));
-        background.push(shrink_isrs(context.clone(), shutdown_rx.clone()));
+        background.push(tokio::spawn(context.isr_changes.clone().run(
+            context.controller.clone(),
+            context.replicas.clone(),
+            config.replica_lag_time_max_ms(),
+            shutdown_rx.clone(),
+        )));
         if config.auto_leader_rebalance_enable() {
             background.push(balance_leaders(context.clone(), shutdown_rx.clone()));
         }
@@ -790,42 +796,6 @@ fn balance_leaders(
                 _ = tokio::time::sleep(period) => {}
             }
             context.controller.balance_leaders().await;
-        }
-    })
-}
-
-/// The leader's half of ISR management: followers that have not caught up
-/// for replica.lag.time.max.ms leave the ISR (Kafka's AlterPartition).
-fn shrink_isrs(context: Arc<BrokerContext>, mut shutdown: watch::Receiver<bool>) -> JoinHandle<()> {
-    let lag_max_ms = context.config.replica_lag_time_max_ms();
-    let period = Duration::from_millis((lag_max_ms / 2).max(100) as u64);
-    tokio::spawn(async move {
-        loop {
-            tokio::select! {
-                _ = shutdown.changed() => break,
-                _ = tokio::time::sleep(period) => {}
-            }
-            let now = crate::partition::now_ms();
-            // Thousands of partitions alone in their ISR are passed over
-            // without cloning or locking any of them.
-            for p in context.replicas.partitions_where(|p| p.isr_can_shrink()) {
-                let Some(isr) = p.shrunk_isr(now, lag_max_ms) else {
-                    continue;
-                };
-                match context
-                    .controller
-                    .alter_partition(&p.topic, p.index, p.leader_epoch(), isr.clone())
-                    .await
-                {
-                    Ok(()) => {
-                        crate::metrics::isr::shrunk();
-                        tracing::warn!(topic = %p.topic, partition = p.index, ?isr, "follower fell behind: ISR shrunk")
-                    }
-                    Err(e) => {
-                        tracing::debug!(topic = %p.topic, partition = p.index, error = %e, "ISR shrink refused")
-                    }
-                }
-            }
         }
     })
 }

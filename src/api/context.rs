@@ -50,6 +50,8 @@ pub struct BrokerContext {
     pub connections: Arc<crate::server::limits::ConnectionLimits>,
     /// Replication throttles (KIP-73), shared with the replica fetchers.
     pub replication: Arc<ReplicationQuotas>,
+    /// Where this broker, as a leader, proposes ISR changes.
+    pub isr_changes: Arc<crate::cluster::alter_partition::AlterPartitionManager>,
 }
 
 /// The image and broker configuration the hosted partitions were last

@@ -1,6 +1,7 @@
 //! Cluster metadata: the image every broker serves from, the controller that
 //! changes it through the metadata quorum, and replica placement.
 
+pub mod alter_partition;
 pub mod assignment;
 pub mod broker_client;
 pub mod controller;
