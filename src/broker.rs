@@ -13,6 +13,7 @@ use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinHandle;
 
 use crate::api::{BrokerContext, EndpointType};
+use crate::cluster::broker_lifecycle;
 use crate::cluster::quorum::network::{
     self, ControllerClients, ForwardHandler, PeerAuthorizer, PeerLogin, QuorumSasl, QuorumServices,
 };
@@ -552,7 +553,12 @@ impl Broker {
         if config.auto_leader_rebalance_enable() {
             background.push(balance_leaders(context.clone(), shutdown_rx.clone()));
         }
-        background.push(heartbeat(context.clone(), shutdown_rx.clone()));
+        background.push(tokio::spawn(broker_lifecycle::run(
+            context.controller.clone(),
+            context.replicas.clone(),
+            config.clone(),
+            shutdown_rx.clone(),
+        )));
         background.extend([
             spawn_periodic(
                 context.clone(),
@@ -722,64 +728,6 @@ fn follow_metadata(
             }
         }
     })
-}
-
-/// Tells the active controller this broker lives, and, while this node is
-/// the active controller, fences the brokers that stopped doing so.
-fn heartbeat(context: Arc<BrokerContext>, mut shutdown: watch::Receiver<bool>) -> JoinHandle<()> {
-    let interval = Duration::from_millis(context.config.broker_heartbeat_interval_ms());
-    let session = Duration::from_millis(context.config.broker_session_timeout_ms());
-    let check = (session / 4).min(interval);
-    tokio::spawn(async move {
-        let mut last_beat = tokio::time::Instant::now();
-        loop {
-            tokio::select! {
-                _ = shutdown.changed() => break,
-                _ = tokio::time::sleep(check) => {}
-            }
-            if last_beat.elapsed() >= interval {
-                last_beat = tokio::time::Instant::now();
-                // An active controller that stopped answering must not hold
-                // up this node's own check for silent brokers.
-                match tokio::time::timeout(interval, context.controller.heartbeat()).await {
-                    Ok(Ok(())) => {}
-                    Ok(Err(e)) => tracing::debug!(error = %e, "heartbeat not taken"),
-                    Err(_) => tracing::debug!("heartbeat not answered in time"),
-                }
-            }
-            report_offline_replicas(&context).await;
-            context.controller.fence_silent_brokers(session).await;
-        }
-    })
-}
-
-/// Asks the controller to move leadership and ISR membership off replicas
-/// in failed log directories, as Kafka's heartbeat carries its offline log
-/// dirs; again whenever the image has this broker back on one (a
-/// preferred leader election, say).
-async fn report_offline_replicas(context: &BrokerContext) {
-    let failed = context.replicas.failed_dir_partitions();
-    if failed.is_empty() {
-        return;
-    }
-    let me = context.node_id;
-    let image = context.image();
-    let still_counted: Vec<(String, i32)> = failed
-        .into_iter()
-        .filter(|(topic, index)| {
-            let p = image
-                .topics
-                .get(topic)
-                .and_then(|t| t.partitions.get(*index as usize));
-            p.is_some_and(|p| p.leader == me || (p.isr.len() > 1 && p.isr.contains(&me)))
-        })
-        .collect();
-    if still_counted.is_empty() {
-        return;
-    }
-    if let Err(e) = context.controller.offline_replicas(still_counted).await {
-        tracing::warn!(error = %e, "cannot report replicas in failed log directories; retried at the next heartbeat");
-    }
 }
 
 /// While this node is the active controller, moves leadership back to

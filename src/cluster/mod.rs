@@ -4,6 +4,7 @@
 pub mod alter_partition;
 pub mod assignment;
 pub mod broker_client;
+pub mod broker_lifecycle;
 pub mod controller;
 pub mod features;
 pub mod leader_election;
