@@ -25,7 +25,7 @@ use crate::cluster::{
 use crate::config::{BrokerConfig, LoadError};
 use crate::group::{GroupConfig, GroupCoordinator};
 use crate::metrics::{Metrics, MetricsError};
-use crate::partition::{DataDirLock, ReplicaManager, StartupError};
+use crate::partition::{spawn_periodic, DataDirLock, ReplicaManager, StartupError};
 use crate::security::acl::AclOperation;
 use crate::security::authorizer::Authorizer;
 use crate::security::sasl::client::SaslClientConfig;
@@ -158,9 +158,6 @@ struct BoundListener {
     tls: Option<Arc<ServerTls>>,
     sasl: Option<Arc<SaslListenerConfig>>,
 }
-
-/// How often segment.ms rolls and flush.ms flushes are checked.
-const TICK: Duration = Duration::from_millis(500);
 
 /// How often group members' sessions are checked for expiry.
 const SESSION_CHECK: Duration = Duration::from_millis(200);
@@ -559,42 +556,8 @@ impl Broker {
             config.clone(),
             shutdown_rx.clone(),
         )));
+        background.extend(context.replicas.spawn_timers(&started, shutdown_rx.clone()));
         background.extend([
-            spawn_periodic(
-                context.clone(),
-                shutdown_rx.clone(),
-                Duration::from_millis(config.log_retention_check_interval_ms()),
-                |ctx| {
-                    let deleted = ctx.replicas.apply_retention();
-                    if deleted > 0 {
-                        tracing::info!(segments = deleted, "retention deleted old segments");
-                    }
-                },
-            ),
-            // Kafka's cleaner threads look for work every
-            // log.cleaner.backoff.ms, apart from retention's interval.
-            spawn_periodic(
-                context.clone(),
-                shutdown_rx.clone(),
-                Duration::from_millis(started.log_cleaner_backoff_ms()),
-                |ctx| ctx.replicas.compact(),
-            ),
-            spawn_periodic(context.clone(), shutdown_rx.clone(), TICK, |ctx| {
-                ctx.replicas.tick()
-            }),
-            spawn_periodic(
-                context.clone(),
-                shutdown_rx.clone(),
-                Duration::from_millis(config.replica_high_watermark_checkpoint_interval_ms()),
-                // Logged where it failed; the next interval tries again.
-                |ctx| drop(ctx.replicas.checkpoint_high_watermarks()),
-            ),
-            spawn_periodic(
-                context.clone(),
-                shutdown_rx.clone(),
-                Duration::from_millis(config.log_flush_offset_checkpoint_interval_ms()),
-                |ctx| drop(ctx.replicas.checkpoint_recovery_points()),
-            ),
             spawn_periodic(context.clone(), shutdown_rx.clone(), SESSION_CHECK, |ctx| {
                 ctx.groups.expire_sessions()
             }),
@@ -744,29 +707,6 @@ fn balance_leaders(
                 _ = tokio::time::sleep(period) => {}
             }
             context.controller.balance_leaders().await;
-        }
-    })
-}
-
-/// Runs `work` every `period` on the blocking pool (it touches files) until shutdown.
-fn spawn_periodic(
-    context: Arc<BrokerContext>,
-    mut shutdown: watch::Receiver<bool>,
-    period: Duration,
-    work: fn(&BrokerContext),
-) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut interval = tokio::time::interval(period);
-        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        interval.tick().await;
-        loop {
-            tokio::select! {
-                _ = shutdown.changed() => break,
-                _ = interval.tick() => {
-                    let ctx = context.clone();
-                    let _ = tokio::task::spawn_blocking(move || work(&ctx)).await;
-                }
-            }
         }
     })
 }

@@ -24,7 +24,9 @@ use uuid::Uuid;
 use crate::config::LogConfig;
 use crate::log::{AppendInfo, Log, LogError, OffsetCheckpoint, RecordError};
 
-pub use manager::{now_ms, DataDirLock, ReplicaManager, StartupError, METADATA_LOG_DIR};
+pub use manager::{
+    now_ms, spawn_periodic, DataDirLock, ReplicaManager, StartupError, METADATA_LOG_DIR,
+};
 use space::DiskSpace;
 use waiters::Watchers;
 pub use waiters::{Awaited, Waiter};
