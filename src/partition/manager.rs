@@ -68,6 +68,9 @@ pub enum StartupError {
 /// Kafka's directory for the metadata quorum's log, beside the partitions'.
 pub const METADATA_LOG_DIR: &str = "__cluster_metadata-0";
 
+/// One of the replica manager's periodic passes over its partitions.
+type Work = fn(&ReplicaManager);
+
 /// How often segment.ms rolls and flush.ms flushes are checked.
 const TICK: Duration = Duration::from_millis(500);
 
@@ -1309,7 +1312,7 @@ impl ReplicaManager {
         shutdown: watch::Receiver<bool>,
     ) -> Vec<JoinHandle<()>> {
         let every = |ms: u64| Duration::from_millis(ms);
-        let timers: [(Duration, fn(&ReplicaManager)); 5] = [
+        let timers: [(Duration, Work); 5] = [
             (every(config.log_retention_check_interval_ms()), |r| {
                 let deleted = r.apply_retention();
                 if deleted > 0 {
