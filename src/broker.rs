@@ -527,7 +527,9 @@ impl Broker {
             };
             servers.push(tokio::spawn(listener.run(shutdown_rx.clone())));
         }
-        background.push(follow_metadata(context.clone(), shutdown_rx.clone()));
+        background.push(tokio::spawn(
+            context.clone().follow_metadata(shutdown_rx.clone()),
+        ));
         background.push(tokio::spawn(replica_fetcher::run(
             context.replicas.clone(),
             context.controller.subscribe(),
@@ -548,7 +550,11 @@ impl Broker {
             shutdown_rx.clone(),
         )));
         if config.auto_leader_rebalance_enable() {
-            background.push(balance_leaders(context.clone(), shutdown_rx.clone()));
+            background.push(tokio::spawn(broker_lifecycle::balance_leaders(
+                context.controller.clone(),
+                config.leader_imbalance_check_interval(),
+                shutdown_rx.clone(),
+            )));
         }
         background.push(tokio::spawn(broker_lifecycle::run(
             context.controller.clone(),
@@ -669,44 +675,3 @@ fn raise_open_file_limit() {
 /// How long a stopping broker waits for its leaderships to move before it
 /// stops anyway.
 const CONTROLLED_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Serves what other nodes change in the metadata: each new image is
-/// applied to this broker's partitions.
-fn follow_metadata(
-    context: Arc<BrokerContext>,
-    mut shutdown: watch::Receiver<bool>,
-) -> JoinHandle<()> {
-    let mut images = context.controller.subscribe();
-    tokio::spawn(async move {
-        loop {
-            tokio::select! {
-                _ = shutdown.changed() => break,
-                changed = images.changed() => {
-                    if changed.is_err() {
-                        break;
-                    }
-                    let ctx = context.clone();
-                    let _ = tokio::task::spawn_blocking(move || ctx.apply_metadata()).await;
-                }
-            }
-        }
-    })
-}
-
-/// While this node is the active controller, moves leadership back to
-/// preferred replicas every leader.imbalance.check.interval.seconds.
-fn balance_leaders(
-    context: Arc<BrokerContext>,
-    mut shutdown: watch::Receiver<bool>,
-) -> JoinHandle<()> {
-    let period = context.config.leader_imbalance_check_interval();
-    tokio::spawn(async move {
-        loop {
-            tokio::select! {
-                _ = shutdown.changed() => break,
-                _ = tokio::time::sleep(period) => {}
-            }
-            context.controller.balance_leaders().await;
-        }
-    })
-}

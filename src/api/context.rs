@@ -191,6 +191,27 @@ impl BrokerContext {
         self.authorization(ctx).allows(op, resource_type, name)
     }
 
+    /// Serves what other nodes change in the metadata until shutdown: each
+    /// new image is applied to this broker's partitions.
+    pub async fn follow_metadata(
+        self: Arc<Self>,
+        mut shutdown: tokio::sync::watch::Receiver<bool>,
+    ) {
+        let mut images = self.controller.subscribe();
+        loop {
+            tokio::select! {
+                _ = shutdown.changed() => break,
+                changed = images.changed() => {
+                    if changed.is_err() {
+                        break;
+                    }
+                    let ctx = self.clone();
+                    let _ = tokio::task::spawn_blocking(move || ctx.apply_metadata()).await;
+                }
+            }
+        }
+    }
+
     /// Brings this broker's partitions in line with the latest image, so a
     /// handler that changed metadata answers only once the change is served.
     pub fn apply_metadata(&self) {

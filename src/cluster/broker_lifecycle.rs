@@ -1,7 +1,8 @@
 //! Kafka's BrokerLifecycleManager: this broker's heartbeats to the active
 //! controller, with the replicas it holds in failed log directories, and,
 //! while this node is the active controller, the fencing of the brokers
-//! that stopped heartbeating.
+//! that stopped heartbeating and the preferred leader elections of
+//! auto.leader.rebalance.enable.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -71,5 +72,21 @@ async fn report_offline_replicas(controller: &Controller, replicas: &ReplicaMana
     }
     if let Err(e) = controller.offline_replicas(still_counted).await {
         tracing::warn!(error = %e, "cannot report replicas in failed log directories; retried at the next heartbeat");
+    }
+}
+
+/// While this node is the active controller, moves leadership back to
+/// preferred replicas every `period` (leader.imbalance.check.interval.seconds).
+pub async fn balance_leaders(
+    controller: Arc<Controller>,
+    period: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => break,
+            _ = tokio::time::sleep(period) => {}
+        }
+        controller.balance_leaders().await;
     }
 }
