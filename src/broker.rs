@@ -1,6 +1,7 @@
 //! Starting and stopping a broker: bind the listener, load the metadata
-//! image, open the logs it assigns here, serve, run retention and periodic
-//! flushing, and on shutdown drain connections and close logs cleanly.
+//! image, open the logs it assigns here, serve, start the background tasks
+//! their owners define (ISR changes, heartbeats, log timers, ...), and on
+//! shutdown drain connections and close logs cleanly.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
