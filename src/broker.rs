@@ -1,6 +1,7 @@
 //! Starting and stopping a broker: bind the listener, load the metadata
-//! image, open the logs it assigns here, serve, run retention and periodic
-//! flushing, and on shutdown drain connections and close logs cleanly.
+//! image, open the logs it assigns here, serve, start the background tasks
+//! their owners define (ISR changes, heartbeats, log timers, ...), and on
+//! shutdown drain connections and close logs cleanly.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -13,6 +14,7 @@ use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinHandle;
 
 use crate::api::{BrokerContext, EndpointType};
+use crate::cluster::broker_lifecycle;
 use crate::cluster::quorum::network::{
     self, ControllerClients, ForwardHandler, PeerAuthorizer, PeerLogin, QuorumSasl, QuorumServices,
 };
@@ -24,7 +26,7 @@ use crate::cluster::{
 use crate::config::{BrokerConfig, LoadError};
 use crate::group::{GroupConfig, GroupCoordinator};
 use crate::metrics::{Metrics, MetricsError};
-use crate::partition::{DataDirLock, ReplicaManager, StartupError};
+use crate::partition::{spawn_periodic, DataDirLock, ReplicaManager, StartupError};
 use crate::security::acl::AclOperation;
 use crate::security::authorizer::Authorizer;
 use crate::security::sasl::client::SaslClientConfig;
@@ -157,9 +159,6 @@ struct BoundListener {
     tls: Option<Arc<ServerTls>>,
     sasl: Option<Arc<SaslListenerConfig>>,
 }
-
-/// How often segment.ms rolls and flush.ms flushes are checked.
-const TICK: Duration = Duration::from_millis(500);
 
 /// How often group members' sessions are checked for expiry.
 const SESSION_CHECK: Duration = Duration::from_millis(200);
@@ -447,6 +446,7 @@ impl Broker {
             replication: Arc::new(crate::quota::replication::ReplicationQuotas::new(
                 config.replication_quota_window(),
             )),
+            isr_changes: Default::default(),
         });
         // Listeners serve the dynamic TLS configs in the quorum from the
         // first connection (the effective config starts out static).
@@ -529,7 +529,9 @@ impl Broker {
             };
             servers.push(tokio::spawn(listener.run(shutdown_rx.clone())));
         }
-        background.push(follow_metadata(context.clone(), shutdown_rx.clone()));
+        background.push(tokio::spawn(
+            context.clone().follow_metadata(shutdown_rx.clone()),
+        ));
         background.push(tokio::spawn(replica_fetcher::run(
             context.replicas.clone(),
             context.controller.subscribe(),
@@ -543,47 +545,27 @@ impl Broker {
             inter_broker_tls,
             shutdown_rx.clone(),
         )));
-        background.push(shrink_isrs(context.clone(), shutdown_rx.clone()));
+        background.push(tokio::spawn(context.isr_changes.clone().run(
+            context.controller.clone(),
+            context.replicas.clone(),
+            config.replica_lag_time_max_ms(),
+            shutdown_rx.clone(),
+        )));
         if config.auto_leader_rebalance_enable() {
-            background.push(balance_leaders(context.clone(), shutdown_rx.clone()));
+            background.push(tokio::spawn(broker_lifecycle::balance_leaders(
+                context.controller.clone(),
+                config.leader_imbalance_check_interval(),
+                shutdown_rx.clone(),
+            )));
         }
-        background.push(heartbeat(context.clone(), shutdown_rx.clone()));
+        background.push(tokio::spawn(broker_lifecycle::run(
+            context.controller.clone(),
+            context.replicas.clone(),
+            config.clone(),
+            shutdown_rx.clone(),
+        )));
+        background.extend(context.replicas.spawn_timers(&started, shutdown_rx.clone()));
         background.extend([
-            spawn_periodic(
-                context.clone(),
-                shutdown_rx.clone(),
-                Duration::from_millis(config.log_retention_check_interval_ms()),
-                |ctx| {
-                    let deleted = ctx.replicas.apply_retention();
-                    if deleted > 0 {
-                        tracing::info!(segments = deleted, "retention deleted old segments");
-                    }
-                },
-            ),
-            // Kafka's cleaner threads look for work every
-            // log.cleaner.backoff.ms, apart from retention's interval.
-            spawn_periodic(
-                context.clone(),
-                shutdown_rx.clone(),
-                Duration::from_millis(started.log_cleaner_backoff_ms()),
-                |ctx| ctx.replicas.compact(),
-            ),
-            spawn_periodic(context.clone(), shutdown_rx.clone(), TICK, |ctx| {
-                ctx.replicas.tick()
-            }),
-            spawn_periodic(
-                context.clone(),
-                shutdown_rx.clone(),
-                Duration::from_millis(config.replica_high_watermark_checkpoint_interval_ms()),
-                // Logged where it failed; the next interval tries again.
-                |ctx| drop(ctx.replicas.checkpoint_high_watermarks()),
-            ),
-            spawn_periodic(
-                context.clone(),
-                shutdown_rx.clone(),
-                Duration::from_millis(config.log_flush_offset_checkpoint_interval_ms()),
-                |ctx| drop(ctx.replicas.checkpoint_recovery_points()),
-            ),
             spawn_periodic(context.clone(), shutdown_rx.clone(), SESSION_CHECK, |ctx| {
                 ctx.groups.expire_sessions()
             }),
@@ -695,161 +677,3 @@ fn raise_open_file_limit() {
 /// How long a stopping broker waits for its leaderships to move before it
 /// stops anyway.
 const CONTROLLED_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Serves what other nodes change in the metadata: each new image is
-/// applied to this broker's partitions.
-fn follow_metadata(
-    context: Arc<BrokerContext>,
-    mut shutdown: watch::Receiver<bool>,
-) -> JoinHandle<()> {
-    let mut images = context.controller.subscribe();
-    tokio::spawn(async move {
-        loop {
-            tokio::select! {
-                _ = shutdown.changed() => break,
-                changed = images.changed() => {
-                    if changed.is_err() {
-                        break;
-                    }
-                    let ctx = context.clone();
-                    let _ = tokio::task::spawn_blocking(move || ctx.apply_metadata()).await;
-                }
-            }
-        }
-    })
-}
-
-/// Tells the active controller this broker lives, and, while this node is
-/// the active controller, fences the brokers that stopped doing so.
-fn heartbeat(context: Arc<BrokerContext>, mut shutdown: watch::Receiver<bool>) -> JoinHandle<()> {
-    let interval = Duration::from_millis(context.config.broker_heartbeat_interval_ms());
-    let session = Duration::from_millis(context.config.broker_session_timeout_ms());
-    let check = (session / 4).min(interval);
-    tokio::spawn(async move {
-        let mut last_beat = tokio::time::Instant::now();
-        loop {
-            tokio::select! {
-                _ = shutdown.changed() => break,
-                _ = tokio::time::sleep(check) => {}
-            }
-            if last_beat.elapsed() >= interval {
-                last_beat = tokio::time::Instant::now();
-                // An active controller that stopped answering must not hold
-                // up this node's own check for silent brokers.
-                match tokio::time::timeout(interval, context.controller.heartbeat()).await {
-                    Ok(Ok(())) => {}
-                    Ok(Err(e)) => tracing::debug!(error = %e, "heartbeat not taken"),
-                    Err(_) => tracing::debug!("heartbeat not answered in time"),
-                }
-            }
-            report_offline_replicas(&context).await;
-            context.controller.fence_silent_brokers(session).await;
-        }
-    })
-}
-
-/// Asks the controller to move leadership and ISR membership off replicas
-/// in failed log directories, as Kafka's heartbeat carries its offline log
-/// dirs; again whenever the image has this broker back on one (a
-/// preferred leader election, say).
-async fn report_offline_replicas(context: &BrokerContext) {
-    let failed = context.replicas.failed_dir_partitions();
-    if failed.is_empty() {
-        return;
-    }
-    let me = context.node_id;
-    let image = context.image();
-    let still_counted: Vec<(String, i32)> = failed
-        .into_iter()
-        .filter(|(topic, index)| {
-            let p = image
-                .topics
-                .get(topic)
-                .and_then(|t| t.partitions.get(*index as usize));
-            p.is_some_and(|p| p.leader == me || (p.isr.len() > 1 && p.isr.contains(&me)))
-        })
-        .collect();
-    if still_counted.is_empty() {
-        return;
-    }
-    if let Err(e) = context.controller.offline_replicas(still_counted).await {
-        tracing::warn!(error = %e, "cannot report replicas in failed log directories; retried at the next heartbeat");
-    }
-}
-
-/// While this node is the active controller, moves leadership back to
-/// preferred replicas every leader.imbalance.check.interval.seconds.
-fn balance_leaders(
-    context: Arc<BrokerContext>,
-    mut shutdown: watch::Receiver<bool>,
-) -> JoinHandle<()> {
-    let period = context.config.leader_imbalance_check_interval();
-    tokio::spawn(async move {
-        loop {
-            tokio::select! {
-                _ = shutdown.changed() => break,
-                _ = tokio::time::sleep(period) => {}
-            }
-            context.controller.balance_leaders().await;
-        }
-    })
-}
-
-/// The leader's half of ISR management: followers that have not caught up
-/// for replica.lag.time.max.ms leave the ISR (Kafka's AlterPartition).
-fn shrink_isrs(context: Arc<BrokerContext>, mut shutdown: watch::Receiver<bool>) -> JoinHandle<()> {
-    let lag_max_ms = context.config.replica_lag_time_max_ms();
-    let period = Duration::from_millis((lag_max_ms / 2).max(100) as u64);
-    tokio::spawn(async move {
-        loop {
-            tokio::select! {
-                _ = shutdown.changed() => break,
-                _ = tokio::time::sleep(period) => {}
-            }
-            let now = crate::partition::now_ms();
-            // Thousands of partitions alone in their ISR are passed over
-            // without cloning or locking any of them.
-            for p in context.replicas.partitions_where(|p| p.isr_can_shrink()) {
-                let Some(isr) = p.shrunk_isr(now, lag_max_ms) else {
-                    continue;
-                };
-                match context
-                    .controller
-                    .alter_partition(&p.topic, p.index, p.leader_epoch(), isr.clone())
-                    .await
-                {
-                    Ok(()) => {
-                        crate::metrics::isr::shrunk();
-                        tracing::warn!(topic = %p.topic, partition = p.index, ?isr, "follower fell behind: ISR shrunk")
-                    }
-                    Err(e) => {
-                        tracing::debug!(topic = %p.topic, partition = p.index, error = %e, "ISR shrink refused")
-                    }
-                }
-            }
-        }
-    })
-}
-
-/// Runs `work` every `period` on the blocking pool (it touches files) until shutdown.
-fn spawn_periodic(
-    context: Arc<BrokerContext>,
-    mut shutdown: watch::Receiver<bool>,
-    period: Duration,
-    work: fn(&BrokerContext),
-) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut interval = tokio::time::interval(period);
-        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        interval.tick().await;
-        loop {
-            tokio::select! {
-                _ = shutdown.changed() => break,
-                _ = interval.tick() => {
-                    let ctx = context.clone();
-                    let _ = tokio::task::spawn_blocking(move || work(&ctx)).await;
-                }
-            }
-        }
-    })
-}

@@ -50,6 +50,8 @@ pub struct BrokerContext {
     pub connections: Arc<crate::server::limits::ConnectionLimits>,
     /// Replication throttles (KIP-73), shared with the replica fetchers.
     pub replication: Arc<ReplicationQuotas>,
+    /// Where this broker, as a leader, proposes ISR changes.
+    pub isr_changes: Arc<crate::cluster::alter_partition::AlterPartitionManager>,
 }
 
 /// The image and broker configuration the hosted partitions were last
@@ -187,6 +189,27 @@ impl BrokerContext {
         name: &str,
     ) -> bool {
         self.authorization(ctx).allows(op, resource_type, name)
+    }
+
+    /// Serves what other nodes change in the metadata until shutdown: each
+    /// new image is applied to this broker's partitions.
+    pub async fn follow_metadata(
+        self: Arc<Self>,
+        mut shutdown: tokio::sync::watch::Receiver<bool>,
+    ) {
+        let mut images = self.controller.subscribe();
+        loop {
+            tokio::select! {
+                _ = shutdown.changed() => break,
+                changed = images.changed() => {
+                    if changed.is_err() {
+                        break;
+                    }
+                    let ctx = self.clone();
+                    let _ = tokio::task::spawn_blocking(move || ctx.apply_metadata()).await;
+                }
+            }
+        }
     }
 
     /// Brings this broker's partitions in line with the latest image, so a

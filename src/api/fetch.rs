@@ -17,6 +17,7 @@ use kafka_protocol::messages::{FetchRequest, FetchResponse, ProducerId, TopicNam
 use uuid::Uuid;
 
 use super::{BrokerContext, Concurrency, Handler, RequestContext};
+use crate::cluster::alter_partition::{IsrChange, Proposal};
 use crate::partition::{Awaited, IsolationLevel};
 use crate::quota::QuotaType;
 use crate::security::acl::{AclOperation, ResourceType};
@@ -279,22 +280,13 @@ impl Handler for Fetch {
             })
             .await;
         for (topic, partition, leader_epoch, isr) in expansions {
-            let broker = broker.clone();
-            tokio::spawn(async move {
-                match broker
-                    .controller
-                    .alter_partition(&topic, partition, leader_epoch, isr.clone())
-                    .await
-                {
-                    Ok(()) => {
-                        crate::metrics::isr::expanded();
-                        tracing::info!(%topic, partition, ?isr, "follower caught up: ISR expanded")
-                    }
-                    Err(e) => {
-                        tracing::debug!(%topic, partition, error = %e, "ISR expansion refused")
-                    }
-                }
-            });
+            let change = IsrChange::Expand;
+            let proposal = Proposal {
+                leader_epoch,
+                isr,
+                change,
+            };
+            broker.isr_changes.propose(&topic, partition, proposal);
         }
         if replica.is_some() {
             record_throttled(&broker, &wanted, &topics);

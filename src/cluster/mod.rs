@@ -1,8 +1,10 @@
 //! Cluster metadata: the image every broker serves from, the controller that
 //! changes it through the metadata quorum, and replica placement.
 
+pub mod alter_partition;
 pub mod assignment;
 pub mod broker_client;
+pub mod broker_lifecycle;
 pub mod controller;
 pub mod features;
 pub mod leader_election;

@@ -1,6 +1,7 @@
 //! The replica manager: every partition this broker hosts, created and
 //! removed as the metadata image says, plus the background work on them
-//! (retention, time-based roll and flush) and fetch long-polling.
+//! and its timers (retention, compaction, time-based roll and flush,
+//! checkpoints) and fetch long-polling.
 //!
 //! A partition whose log cannot be opened (a damaged file, no file
 //! descriptor or disk space left) is *offline*: the broker starts and
@@ -17,10 +18,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use kafka_protocol::error::ResponseError;
 use parking_lot::RwLock;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use super::meta_properties::{MetaProperties, META_PROPERTIES_FILE};
 use super::{Awaited, DiskSpace, Partition, PartitionState, ReadResult, Waiter};
+use crate::config::BrokerConfig;
 use crate::log::{
     partition_metadata, Log, LogError, OffsetCheckpoint, RECOVERY_POINT_OFFSET_CHECKPOINT,
     REPLICATION_OFFSET_CHECKPOINT,
@@ -63,6 +67,36 @@ pub enum StartupError {
 
 /// Kafka's directory for the metadata quorum's log, beside the partitions'.
 pub const METADATA_LOG_DIR: &str = "__cluster_metadata-0";
+
+/// One of the replica manager's periodic passes over its partitions.
+type Work = fn(&ReplicaManager);
+
+/// How often segment.ms rolls and flush.ms flushes are checked.
+const TICK: Duration = Duration::from_millis(500);
+
+/// Runs `work` on `target` every `period` on the blocking pool (it
+/// touches files) until shutdown; a run that overruns delays the next.
+pub fn spawn_periodic<T: Send + Sync + 'static>(
+    target: Arc<T>,
+    mut shutdown: watch::Receiver<bool>,
+    period: Duration,
+    work: fn(&T),
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(period);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        interval.tick().await;
+        loop {
+            tokio::select! {
+                _ = shutdown.changed() => break,
+                _ = interval.tick() => {
+                    let target = target.clone();
+                    let _ = tokio::task::spawn_blocking(move || work(&target)).await;
+                }
+            }
+        }
+    })
+}
 
 pub fn now_ms() -> i64 {
     SystemTime::now()
@@ -1267,6 +1301,43 @@ impl ReplicaManager {
                 return read().0;
             }
         }
+    }
+
+    /// Starts the log timers, each on the blocking pool (they touch
+    /// files) until shutdown: retention every
+    /// log.retention.check.interval.ms, compaction every
+    /// log.cleaner.backoff.ms (Kafka's cleaner threads look for work that
+    /// often, apart from retention), the time-based roll and flush check,
+    /// and the high watermark and recovery point checkpoints.
+    pub fn spawn_timers(
+        self: &Arc<Self>,
+        config: &BrokerConfig,
+        shutdown: watch::Receiver<bool>,
+    ) -> Vec<JoinHandle<()>> {
+        let every = |ms: u64| Duration::from_millis(ms);
+        let timers: [(Duration, Work); 5] = [
+            (every(config.log_retention_check_interval_ms()), |r| {
+                let deleted = r.apply_retention();
+                if deleted > 0 {
+                    tracing::info!(segments = deleted, "retention deleted old segments");
+                }
+            }),
+            (every(config.log_cleaner_backoff_ms()), |r| r.compact()),
+            (TICK, |r| r.tick()),
+            // Logged where they failed; the next interval tries again.
+            (
+                every(config.replica_high_watermark_checkpoint_interval_ms()),
+                |r| drop(r.checkpoint_high_watermarks()),
+            ),
+            (
+                every(config.log_flush_offset_checkpoint_interval_ms()),
+                |r| drop(r.checkpoint_recovery_points()),
+            ),
+        ];
+        timers
+            .into_iter()
+            .map(|(period, work)| spawn_periodic(self.clone(), shutdown.clone(), period, work))
+            .collect()
     }
 
     /// Runs retention on every partition; returns the segments deleted.

@@ -24,7 +24,9 @@ use uuid::Uuid;
 use crate::config::LogConfig;
 use crate::log::{AppendInfo, Log, LogError, OffsetCheckpoint, RecordError};
 
-pub use manager::{now_ms, DataDirLock, ReplicaManager, StartupError, METADATA_LOG_DIR};
+pub use manager::{
+    now_ms, spawn_periodic, DataDirLock, ReplicaManager, StartupError, METADATA_LOG_DIR,
+};
 pub use meta_properties::kafka_uuid;
 use space::DiskSpace;
 use waiters::Watchers;
@@ -125,9 +127,42 @@ const ISR_PROPOSAL_RETRY_MS: i64 = 1000;
 struct FollowerState {
     /// The offset it fetched from last: everything before is on its log.
     log_end_offset: i64,
-    /// When it last fetched from the leader's log end (Kafka's
+    /// When it was last known to hold the leader's whole log (Kafka's
     /// lastCaughtUpTime), for replica.lag.time.max.ms.
     last_caught_up_ms: i64,
+    /// When it fetched last, and the leader's log end then (Kafka's
+    /// lastFetchTimeMs and lastFetchLeaderLogEndOffset): a fetch from at
+    /// least that offset shows it held the whole log as of that fetch, so
+    /// a follower that keeps up under steady load, and so never fetches
+    /// from the very log end, stays in the ISR.
+    last_fetch_ms: i64,
+    last_fetch_leader_leo: i64,
+}
+
+impl FollowerState {
+    /// A follower given the full lag time from `now_ms`, as a new leader
+    /// or a first fetch gives it.
+    fn new(now_ms: i64) -> FollowerState {
+        FollowerState {
+            log_end_offset: -1,
+            last_caught_up_ms: now_ms,
+            last_fetch_ms: now_ms,
+            last_fetch_leader_leo: -1,
+        }
+    }
+
+    /// Records a fetch from `fetch_offset` at `now_ms` while the leader's
+    /// log ends at `leader_leo`, as Kafka's Replica does.
+    fn fetched(&mut self, fetch_offset: i64, leader_leo: i64, now_ms: i64) {
+        self.log_end_offset = fetch_offset;
+        if fetch_offset >= leader_leo {
+            self.last_caught_up_ms = self.last_caught_up_ms.max(now_ms);
+        } else if self.last_fetch_leader_leo >= 0 && fetch_offset >= self.last_fetch_leader_leo {
+            self.last_caught_up_ms = self.last_caught_up_ms.max(self.last_fetch_ms);
+        }
+        self.last_fetch_leader_leo = leader_leo;
+        self.last_fetch_ms = now_ms;
+    }
 }
 
 /// Maps a storage error to its Kafka code, logging what the client will not see.
@@ -227,13 +262,7 @@ impl Partition {
         let mut followers = self.followers.lock();
         followers.clear();
         for id in replicas.iter().filter(|id| **id != self.node_id) {
-            followers.insert(
-                *id,
-                FollowerState {
-                    log_end_offset: -1,
-                    last_caught_up_ms: now,
-                },
-            );
+            followers.insert(*id, FollowerState::new(now));
         }
     }
 
@@ -568,14 +597,10 @@ impl Partition {
         let leo = self.log_end_offset();
         {
             let mut followers = self.followers.lock();
-            let f = followers.entry(replica).or_insert(FollowerState {
-                log_end_offset: -1,
-                last_caught_up_ms: now_ms,
-            });
-            f.log_end_offset = fetch_offset;
-            if fetch_offset >= leo {
-                f.last_caught_up_ms = now_ms;
-            }
+            followers
+                .entry(replica)
+                .or_insert(FollowerState::new(now_ms))
+                .fetched(fetch_offset, leo, now_ms);
         }
         let moved = self.maybe_advance_high_watermark();
         let isr = self.isr.lock().clone();
@@ -1076,5 +1101,47 @@ mod tests {
         assert_eq!(p.shrunk_isr(later, lag), None);
         p.update(&state(1, vec![1, 3]));
         assert_eq!(p.shrunk_isr(later, lag), Some(vec![1]));
+    }
+
+    #[test]
+    fn a_follower_that_fetches_past_the_previous_log_end_stays_caught_up_under_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let disk = Arc::new(DiskSpace::open(dir.path()));
+        let recovery_points = Arc::new(OffsetCheckpoint::load(dir.path(), "recovery-points"));
+        let logs = tempfile::tempdir().unwrap();
+        let p = Partition::new(
+            &state(1, vec![1, 2, 3]),
+            1,
+            log(logs.path()),
+            None,
+            disk,
+            recovery_points,
+        );
+        let append = || {
+            p.log
+                .write()
+                .append_as_leader(&crate::log::tests::one("more", 0), 0, 0)
+                .unwrap();
+        };
+        let lag = 1_000;
+        let step = lag / 4;
+        let start = now_ms();
+        // Each round the leader's log grows before the followers fetch
+        // again: 2 fetches what was the log end at its previous fetch,
+        // 3 stays where it was. Neither ever fetches from the log end.
+        p.record_follower_fetch(2, 5, start);
+        p.record_follower_fetch(3, 5, start);
+        for round in 1..=5 {
+            let fetched_to = p.log_end_offset();
+            append();
+            let at = start + round * step;
+            p.record_follower_fetch(2, fetched_to, at);
+            p.record_follower_fetch(3, 5, at);
+        }
+        // 2 was caught up as of its previous fetch; 3 not since it started.
+        assert_eq!(
+            p.shrunk_isr(start + 5 * step + lag / 2, lag),
+            Some(vec![1, 2])
+        );
     }
 }
