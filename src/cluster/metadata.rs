@@ -105,6 +105,12 @@ pub struct PartitionImage {
     /// -1 when no replica can lead.
     pub leader: i32,
     pub leader_epoch: i32,
+    /// Kafka's PartitionRecord.PartitionEpoch: one more on every change of
+    /// the partition (leader, ISR, replicas), so that the controller can
+    /// refuse an AlterPartition built on a state it has since changed.
+    /// Records written before it existed read as 0.
+    #[serde(default)]
+    pub partition_epoch: i32,
     /// Target replicas a reassignment in progress is bringing in (Kafka's
     /// addingReplicas); they are in `replicas` too.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -123,6 +129,7 @@ impl PartitionImage {
             isr: replicas.clone(),
             replicas,
             leader_epoch: 0,
+            partition_epoch: 0,
             adding_replicas: Vec::new(),
             removing_replicas: Vec::new(),
         }
@@ -241,6 +248,46 @@ impl MetadataImage {
             };
             for p in topic.partitions.iter_mut().filter(|p| wanted(p)) {
                 change(p);
+            }
+        }
+    }
+
+    /// Bumps the partition epoch of every partition that differs from the
+    /// same partition of the same topic in `before`. Applied once after each
+    /// controller change, it keeps every path that changes a partition
+    /// (elections, fencing, ISR changes, reassignments) from forgetting to.
+    pub fn bump_partition_epochs(&mut self, before: &MetadataImage) {
+        let changed: Vec<(String, Vec<usize>)> = self
+            .topics
+            .iter()
+            .filter_map(|(name, topic)| {
+                let old = before.topics.get(name)?;
+                if Arc::ptr_eq(old, topic) || old.id != topic.id {
+                    return None;
+                }
+                let indices: Vec<usize> = topic
+                    .partitions
+                    .iter()
+                    .zip(&old.partitions)
+                    .enumerate()
+                    .filter(|(_, (new, old))| {
+                        PartitionImage {
+                            partition_epoch: new.partition_epoch,
+                            ..PartitionImage::clone(old)
+                        } != **new
+                    })
+                    .map(|(i, _)| i)
+                    .collect();
+                (!indices.is_empty()).then(|| (name.clone(), indices))
+            })
+            .collect();
+        for (name, indices) in changed {
+            let old = &before.topics[&name].partitions;
+            let Some(topic) = self.topic_mut(&name) else {
+                continue;
+            };
+            for i in indices {
+                topic.partitions[i].partition_epoch = old[i].partition_epoch + 1;
             }
         }
     }

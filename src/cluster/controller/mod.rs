@@ -300,6 +300,7 @@ impl Controller {
         // every topic with `before` until the change touches one.
         let mut next = MetadataImage::clone(&before);
         let outcome = self.apply(&mut next, command).map_err(Attempt::Refused)?;
+        next.bump_partition_epochs(&before);
         let changes = records::delta(&before, &next);
         if changes.is_empty() {
             return Ok((outcome, self.quorum.applied_index()));

@@ -520,4 +520,102 @@ mod tests {
         assert_eq!((p.leader, p.leader_epoch), (1, 2));
         assert!(elect_leaders(&mut image, ElectionType::Preferred, None).is_empty());
     }
+
+    /// `image` after `change`, with partition epochs bumped as the active
+    /// controller bumps them after every change.
+    fn after(image: &MetadataImage, change: impl FnOnce(&mut MetadataImage)) -> MetadataImage {
+        let mut next = image.clone();
+        change(&mut next);
+        next.bump_partition_epochs(image);
+        next
+    }
+
+    fn epochs(image: &MetadataImage) -> Vec<i32> {
+        image.topics["t"]
+            .partitions
+            .iter()
+            .map(|p| p.partition_epoch)
+            .collect()
+    }
+
+    #[test]
+    fn an_isr_change_bumps_the_partition_epoch_once() {
+        let mut image = cluster(&[1, 2, 3]);
+        add_topic(&mut image, "t", &[&[1, 2, 3], &[2, 3, 1]]);
+        let next = after(&image, |i| {
+            alter_partition(i, "t", 0, 1, 0, vec![1, 2]).unwrap();
+        });
+        assert_eq!(epochs(&next), vec![1, 0]);
+        assert_eq!(partition(&next, "t", 0).leader_epoch, 0);
+        let again = after(&next, |i| {
+            alter_partition(i, "t", 0, 1, 0, vec![1, 2, 3]).unwrap();
+        });
+        assert_eq!(epochs(&again), vec![2, 0]);
+    }
+
+    #[test]
+    fn a_leader_change_bumps_the_partition_epoch_once() {
+        let mut image = cluster(&[1, 2, 3]);
+        add_topic(&mut image, "t", &[&[1, 2, 3], &[2, 3, 1]]);
+        // Broker 1 leads partition 0 (leader and ISR change) and follows
+        // in partition 1 (its ISR shrinks): each bumps once.
+        let next = after(&image, |i| super::super::brokers::fence(i, 1, false));
+        assert_eq!(epochs(&next), vec![1, 1]);
+        let p = partition(&next, "t", 0);
+        assert_eq!((p.leader, p.leader_epoch), (2, 1));
+    }
+
+    #[test]
+    fn an_election_bumps_the_partition_epoch_once() {
+        let mut image = cluster(&[1, 2, 3]);
+        add_topic(&mut image, "t", &[&[1, 2, 3], &[2, 3, 1]]);
+        image.topic_mut("t").unwrap().partitions[0].leader = 2;
+        let next = after(&image, |i| {
+            let results = elect_leaders(i, ElectionType::Preferred, None);
+            assert_eq!(results, vec![("t".to_string(), 0, None)]);
+        });
+        assert_eq!(epochs(&next), vec![1, 0]);
+    }
+
+    #[test]
+    fn a_reassignment_bumps_the_partition_epoch_when_it_starts_and_completes() {
+        let mut image = cluster(&[1, 2, 3, 4]);
+        add_topic(&mut image, "t", &[&[1, 2, 3], &[2, 3, 1]]);
+        let started = after(&image, |i| {
+            let moves = vec![Reassignment {
+                topic: "t".into(),
+                partition: 0,
+                target: Some(vec![2, 3, 4]),
+                keep_replication_factor: false,
+            }];
+            assert_eq!(alter_reassignments(i, moves), vec![None]);
+        });
+        assert_eq!(epochs(&started), vec![1, 0]);
+        assert!(partition(&started, "t", 0).reassigning());
+        // The new replica joins the ISR: the reassignment completes in the
+        // same change, which still bumps the epoch once.
+        let done = after(&started, |i| {
+            alter_partition(i, "t", 0, 1, 0, vec![1, 2, 3, 4]).unwrap();
+        });
+        assert_eq!(epochs(&done), vec![2, 0]);
+        assert_eq!(partition(&done, "t", 0).replicas, vec![2, 3, 4]);
+    }
+
+    #[test]
+    fn a_change_that_leaves_a_partition_as_it_was_keeps_its_epoch() {
+        let mut image = cluster(&[1, 2, 3]);
+        add_topic(&mut image, "t", &[&[1, 2, 3]]);
+        let next = after(&image, |i| {
+            alter_partition(i, "t", 0, 1, 0, vec![1, 2, 3]).unwrap();
+            create_partitions(i, "t", 2, None).unwrap();
+        });
+        assert_eq!(epochs(&next), vec![0, 0]);
+    }
+
+    #[test]
+    fn a_partition_recorded_without_an_epoch_reads_as_epoch_zero() {
+        let old = r#"{"replicas":[1,2],"isr":[1,2],"leader":1,"leader_epoch":3}"#;
+        let p: PartitionImage = serde_json::from_str(old).unwrap();
+        assert_eq!((p.leader_epoch, p.partition_epoch), (3, 0));
+    }
 }
