@@ -36,8 +36,9 @@ struct Wanted {
     partitions: Vec<(i32, i64, i32, usize)>,
 }
 
-/// A follower's fetch that found it caught up outside the ISR: the ISR to propose.
-type Expansion = (String, i32, i32, Vec<i32>);
+/// A follower's fetch that found it caught up outside the ISR: the ISR to
+/// propose, at the (leader epoch, partition epoch) it was worked out at.
+type Expansion = (String, i32, (i32, i32), Vec<i32>);
 
 fn read_all(
     broker: &BrokerContext,
@@ -87,6 +88,8 @@ fn read_all(
                 let held_back = over_quota
                     && leader_quota.is_throttled(name, index)
                     && !p.isr().contains(&replica);
+                // Before the ISR the expansion is worked out from.
+                let epochs = p.epochs();
                 let (read, expand) = broker.replicas.follower_fetch(
                     name,
                     index,
@@ -96,7 +99,7 @@ fn read_all(
                 )?;
                 if let Some(isr) = expand {
                     expansions.retain(|e| (e.0.as_str(), e.1) != (name, index));
-                    expansions.push((name.to_string(), index, p.leader_epoch(), isr));
+                    expansions.push((name.to_string(), index, epochs, isr));
                 }
                 Ok(read)
             });
@@ -279,10 +282,11 @@ impl Handler for Fetch {
                 (topics, if has_error { usize::MAX } else { bytes })
             })
             .await;
-        for (topic, partition, leader_epoch, isr) in expansions {
+        for (topic, partition, (leader_epoch, partition_epoch), isr) in expansions {
             let change = IsrChange::Expand;
             let proposal = Proposal {
                 leader_epoch,
+                partition_epoch,
                 isr,
                 change,
             };

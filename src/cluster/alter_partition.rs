@@ -5,16 +5,19 @@
 //! partition, one in flight each, and sent to the controller in batches;
 //! the outcome is counted (IsrShrinksPerSec, IsrExpandsPerSec) and logged
 //! here. A partition's ISR itself changes only when the metadata image
-//! that records the change is applied.
+//! that records the change is applied. A refusal is handled as Kafka's
+//! Partition handles it (see [`Answer`]): retried, dropped, or held until
+//! the metadata brings the partition a newer partition epoch.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
+use kafka_protocol::error::ResponseError;
 use parking_lot::Mutex;
 use tokio::sync::{watch, Notify};
 
-use super::Controller;
+use super::{Controller, ControllerError};
 use crate::partition::{now_ms, ReplicaManager};
 
 /// Which way a proposal moves the ISR: what is counted and logged.
@@ -26,16 +29,61 @@ pub enum IsrChange {
     Shrink,
 }
 
-/// The ISR a leader asks the controller for, at the leader epoch it was
-/// worked out under (a newer epoch refuses it).
+/// Kafka's retry.backoff.ms default: how long a proposal the controller
+/// could not take waits before it goes again.
+const RETRY_BACKOFF: Duration = Duration::from_millis(100);
+
+/// The ISR a leader asks the controller for, at the leader epoch and
+/// partition epoch of the state it was worked out from (a newer state
+/// refuses it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Proposal {
     pub leader_epoch: i32,
+    pub partition_epoch: i32,
     pub isr: Vec<i32>,
     pub change: IsrChange,
 }
 
 type PartitionKey = (String, i32);
+
+/// What the broker does with the controller's answer to a proposal, as
+/// Kafka's Partition.handleAlterPartitionError.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    /// Accepted: the metadata brings the new ISR.
+    Accepted,
+    /// The controller did not take it (NOT_CONTROLLER: it has not caught
+    /// up with the leader's epochs; or an unexpected error): sent again.
+    Retry,
+    /// Built on a state the controller has moved past (FENCED_LEADER_EPOCH,
+    /// INVALID_UPDATE_VERSION, INVALID_REQUEST, UNKNOWN_TOPIC_OR_PARTITION):
+    /// nothing more is proposed for the partition until the metadata
+    /// brings it a newer partition epoch.
+    AwaitMetadata,
+    /// Refused with the state still current (INELIGIBLE_REPLICA, a fenced
+    /// broker in the new ISR): the partition may propose again.
+    Refused,
+}
+
+impl Answer {
+    fn of(result: &Result<(), ControllerError>) -> Answer {
+        let Err(e) = result else {
+            return Answer::Accepted;
+        };
+        match e.code {
+            ResponseError::FencedLeaderEpoch
+            | ResponseError::InvalidUpdateVersion
+            | ResponseError::InvalidRequest
+            | ResponseError::UnknownTopicOrPartition
+            | ResponseError::UnknownTopicId
+            | ResponseError::NewLeaderElected => Answer::AwaitMetadata,
+            ResponseError::IneligibleReplica | ResponseError::OperationNotAttempted => {
+                Answer::Refused
+            }
+            _ => Answer::Retry,
+        }
+    }
+}
 
 /// The proposals not sent yet and those the controller has not answered,
 /// at most one of each per partition.
@@ -43,16 +91,27 @@ type PartitionKey = (String, i32);
 struct ProposalQueue {
     queued: BTreeMap<PartitionKey, Proposal>,
     in_flight: HashMap<PartitionKey, Proposal>,
+    /// Partitions whose proposal at this partition epoch was refused as
+    /// stale: proposals at it or older are dropped.
+    awaiting_metadata: HashMap<PartitionKey, i32>,
 }
 
 impl ProposalQueue {
     /// Queues `proposal`, replacing one queued for the partition: the
     /// newer one was worked out from newer state. One equal to the
     /// proposal in flight is dropped, as the answer to that one settles
-    /// it. Returns whether it was queued.
+    /// it; so is one from a state the controller already refused as
+    /// stale. Returns whether it was queued.
     fn propose(&mut self, partition: PartitionKey, proposal: Proposal) -> bool {
         if self.in_flight.get(&partition) == Some(&proposal) {
             return false;
+        }
+        match self.awaiting_metadata.get(&partition) {
+            Some(stale) if proposal.partition_epoch <= *stale => return false,
+            Some(_) => {
+                self.awaiting_metadata.remove(&partition);
+            }
+            None => {}
         }
         self.queued.insert(partition, proposal);
         true
@@ -72,11 +131,28 @@ impl ProposalQueue {
             .collect()
     }
 
-    /// The controller answered the partition's proposal, accepted or not:
-    /// the next one for it may go. A refused change is not retried as it
-    /// was; the partition proposes again from its state at the time.
-    fn answered(&mut self, partition: &PartitionKey) {
-        self.in_flight.remove(partition);
+    /// The controller answered the partition's proposal: the next one for
+    /// it may go. One to retry goes again unless a newer one was queued
+    /// meanwhile. Returns whether one was queued again.
+    fn answered(&mut self, partition: &PartitionKey, answer: Answer) -> bool {
+        let Some(proposal) = self.in_flight.remove(partition) else {
+            return false;
+        };
+        match answer {
+            Answer::Retry if !self.queued.contains_key(partition) => {
+                self.queued.insert(partition.clone(), proposal);
+                true
+            }
+            Answer::AwaitMetadata => {
+                self.queued.retain(|p, queued| {
+                    p != partition || queued.partition_epoch > proposal.partition_epoch
+                });
+                self.awaiting_metadata
+                    .insert(partition.clone(), proposal.partition_epoch);
+                false
+            }
+            _ => false,
+        }
     }
 }
 
@@ -114,12 +190,15 @@ impl AlterPartitionManager {
         let mut expiry = tokio::time::interval(period);
         expiry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         expiry.tick().await;
+        let mut retry = false;
         loop {
             tokio::select! {
                 _ = shutdown.changed() => break,
                 _ = self.wake.notified() => {}
                 _ = expiry.tick() => self.propose_shrinks(&replicas, lag_max_ms),
+                _ = tokio::time::sleep(RETRY_BACKOFF), if retry => {}
             }
+            retry = false;
             let batch = self.queue.lock().take_batch();
             if batch.is_empty() {
                 continue;
@@ -128,7 +207,7 @@ impl AlterPartitionManager {
                 controller.alter_partition(
                     topic,
                     *partition,
-                    proposal.leader_epoch,
+                    (proposal.leader_epoch, proposal.partition_epoch),
                     proposal.isr.clone(),
                 )
             });
@@ -139,7 +218,8 @@ impl AlterPartitionManager {
             };
             let mut queue = self.queue.lock();
             for (((topic, partition), proposal), result) in batch.iter().zip(results) {
-                queue.answered(&(topic.clone(), *partition));
+                let answer = Answer::of(&result);
+                retry |= queue.answered(&(topic.clone(), *partition), answer);
                 let isr = &proposal.isr;
                 match (result, proposal.change) {
                     (Ok(()), IsrChange::Shrink) => {
@@ -151,7 +231,7 @@ impl AlterPartitionManager {
                         tracing::info!(%topic, partition, ?isr, "follower caught up: ISR expanded");
                     }
                     (Err(e), change) => {
-                        tracing::debug!(%topic, partition, ?isr, ?change, error = %e, "ISR change refused");
+                        tracing::debug!(%topic, partition, ?isr, ?change, ?answer, error = %e, "ISR change refused");
                     }
                 }
             }
@@ -165,12 +245,14 @@ impl AlterPartitionManager {
         // Thousands of partitions alone in their ISR are passed over
         // without cloning or locking any of them.
         for p in replicas.partitions_where(|p| p.isr_can_shrink()) {
+            let (leader_epoch, partition_epoch) = p.epochs();
             if let Some(isr) = p.shrunk_isr(now, lag_max_ms) {
                 self.propose(
                     &p.topic,
                     p.index,
                     Proposal {
-                        leader_epoch: p.leader_epoch(),
+                        leader_epoch,
+                        partition_epoch,
                         isr,
                         change: IsrChange::Shrink,
                     },
@@ -191,6 +273,7 @@ mod tests {
     fn shrink(isr: Vec<i32>) -> Proposal {
         Proposal {
             leader_epoch: 3,
+            partition_epoch: 7,
             isr,
             change: IsrChange::Shrink,
         }
@@ -220,25 +303,83 @@ mod tests {
         // other partition's goes while the first waits for its answer.
         let expand = Proposal {
             leader_epoch: 3,
+            partition_epoch: 7,
             isr: vec![1, 2, 3],
             change: IsrChange::Expand,
         };
         assert!(queue.propose(key(0), expand.clone()));
         queue.propose(key(1), shrink(vec![1]));
         assert_eq!(queue.take_batch(), [(key(1), shrink(vec![1]))]);
-        queue.answered(&key(0));
+        queue.answered(&key(0), Answer::Accepted);
         assert_eq!(queue.take_batch(), [(key(0), expand)]);
     }
 
+    fn refusal(code: ResponseError) -> Answer {
+        Answer::of(&Err(ControllerError::new(code, "refused")))
+    }
+
     #[test]
-    fn a_refused_proposal_can_be_proposed_again_once_answered() {
+    fn each_answer_is_handled_as_kafkas_partition_handles_it() {
+        assert_eq!(Answer::of(&Ok(())), Answer::Accepted);
+        for code in [ResponseError::NotController, ResponseError::RequestTimedOut] {
+            assert_eq!(refusal(code), Answer::Retry, "{code:?}");
+        }
+        for code in [
+            ResponseError::FencedLeaderEpoch,
+            ResponseError::InvalidUpdateVersion,
+            ResponseError::InvalidRequest,
+            ResponseError::UnknownTopicOrPartition,
+        ] {
+            assert_eq!(refusal(code), Answer::AwaitMetadata, "{code:?}");
+        }
+        assert_eq!(refusal(ResponseError::IneligibleReplica), Answer::Refused);
+    }
+
+    #[test]
+    fn an_ineligible_replica_refusal_can_be_proposed_again_once_answered() {
         let mut queue = ProposalQueue::default();
         queue.propose(key(0), shrink(vec![1]));
         assert_eq!(queue.take_batch().len(), 1);
-        // Refused (say, a stale leader epoch): the partition's next check
-        // proposes the same change, and it goes.
-        queue.answered(&key(0));
+        assert!(!queue.answered(&key(0), Answer::Refused));
         assert!(queue.propose(key(0), shrink(vec![1])));
         assert_eq!(queue.take_batch(), [(key(0), shrink(vec![1]))]);
+    }
+
+    #[test]
+    fn a_proposal_the_controller_could_not_take_goes_again_unless_a_newer_one_waits() {
+        let mut queue = ProposalQueue::default();
+        queue.propose(key(0), shrink(vec![1, 2]));
+        queue.take_batch();
+        assert!(queue.answered(&key(0), Answer::Retry));
+        assert_eq!(queue.take_batch(), [(key(0), shrink(vec![1, 2]))]);
+        queue.propose(key(0), shrink(vec![1]));
+        assert!(!queue.answered(&key(0), Answer::Retry));
+        assert_eq!(queue.take_batch(), [(key(0), shrink(vec![1]))]);
+    }
+
+    #[test]
+    fn a_stale_refusal_holds_the_partition_until_a_newer_partition_epoch() {
+        let mut queue = ProposalQueue::default();
+        queue.propose(key(0), shrink(vec![1, 2]));
+        queue.take_batch();
+        // Queued meanwhile from the same stale state: dropped with it.
+        queue.propose(key(0), shrink(vec![1]));
+        assert!(!queue.answered(&key(0), Answer::AwaitMetadata));
+        assert_eq!(queue.take_batch(), []);
+        assert!(
+            !queue.propose(key(0), shrink(vec![1])),
+            "same partition epoch"
+        );
+        // Another partition is not held.
+        assert!(queue.propose(key(1), shrink(vec![1])));
+        let newer = Proposal {
+            partition_epoch: 8,
+            ..shrink(vec![1])
+        };
+        assert!(queue.propose(key(0), newer.clone()));
+        assert_eq!(
+            queue.take_batch(),
+            [(key(0), newer), (key(1), shrink(vec![1]))]
+        );
     }
 }

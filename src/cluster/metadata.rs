@@ -375,6 +375,7 @@ impl TopicImage {
                 isr: p.isr.clone(),
                 leader: p.leader,
                 leader_epoch: p.leader_epoch,
+                partition_epoch: p.partition_epoch,
                 log_config: log_config.clone(),
                 min_insync_replicas,
             })

@@ -37,6 +37,7 @@ impl Harness {
             isr: vec![1],
             leader: 1,
             leader_epoch: 0,
+            partition_epoch: 0,
             log_config: crate::config::LogConfig::default(),
             min_insync_replicas: 1,
         }]);

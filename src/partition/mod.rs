@@ -59,6 +59,9 @@ pub struct PartitionState {
     pub isr: Vec<i32>,
     pub leader: i32,
     pub leader_epoch: i32,
+    /// Kafka's partition epoch: the version of this state an ISR change
+    /// is proposed against.
+    pub partition_epoch: i32,
     pub log_config: LogConfig,
     /// `min.insync.replicas`: acks=all needs an ISR at least this large.
     pub min_insync_replicas: i64,
@@ -83,6 +86,9 @@ pub struct Partition {
     node_id: i32,
     log: RwLock<Log>,
     leader_epoch: AtomicI32,
+    /// Stored after the leader, leader epoch and ISR of the same state,
+    /// and read before them: see [`Partition::epochs`].
+    partition_epoch: AtomicI32,
     leader: AtomicI32,
     high_watermark: AtomicI64,
     /// What the leader knows of each follower, keyed by broker id.
@@ -234,6 +240,7 @@ impl Partition {
             node_id,
             log: RwLock::new(log),
             leader_epoch: AtomicI32::new(state.leader_epoch),
+            partition_epoch: AtomicI32::new(state.partition_epoch),
             leader: AtomicI32::new(state.leader),
             high_watermark: AtomicI64::new(hw),
             followers: Mutex::new(BTreeMap::new()),
@@ -268,6 +275,16 @@ impl Partition {
 
     pub fn leader_epoch(&self) -> i32 {
         self.leader_epoch.load(Ordering::Acquire)
+    }
+
+    /// The leader epoch and partition epoch to propose an ISR change at,
+    /// read before the ISR the change is worked out from. The partition
+    /// epoch is read first and stored last: an ISR read after it is at
+    /// least as new, so a proposal is never sent at a newer partition epoch
+    /// than the ISR it was built from (an older one is merely refused).
+    pub fn epochs(&self) -> (i32, i32) {
+        let partition_epoch = self.partition_epoch.load(Ordering::Acquire);
+        (self.leader_epoch(), partition_epoch)
     }
 
     pub fn is_leader(&self) -> bool {
@@ -336,6 +353,8 @@ impl Partition {
         self.isr_has_followers
             .store(has_followers(&state.isr, self.node_id), Ordering::Release);
         *self.replicas.lock() = state.replicas.clone();
+        self.partition_epoch
+            .store(state.partition_epoch, Ordering::Release);
         self.min_insync_replicas
             .store(state.min_insync_replicas, Ordering::Release);
         // Every metadata change comes here for every partition: the
@@ -985,6 +1004,7 @@ mod tests {
             isr,
             leader,
             leader_epoch: 0,
+            partition_epoch: 0,
             log_config: LogConfig::default(),
             min_insync_replicas: 1,
         }
@@ -1101,6 +1121,14 @@ mod tests {
         assert_eq!(p.shrunk_isr(later, lag), None);
         p.update(&state(1, vec![1, 3]));
         assert_eq!(p.shrunk_isr(later, lag), Some(vec![1]));
+        // A shrink is proposed at the epochs of the state it came from.
+        assert_eq!(p.epochs(), (0, 0));
+        p.update(&PartitionState {
+            leader_epoch: 2,
+            partition_epoch: 9,
+            ..state(1, vec![1, 3])
+        });
+        assert_eq!(p.epochs(), (2, 9));
     }
 
     #[test]

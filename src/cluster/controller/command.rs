@@ -70,6 +70,9 @@ pub enum ControllerCommand {
         partition: i32,
         leader: i32,
         leader_epoch: i32,
+        /// None from a node that predates partition epochs.
+        #[serde(default)]
+        partition_epoch: Option<i32>,
         isr: Vec<i32>,
     },
     /// The image a broker kept in `cluster-metadata.json` before the

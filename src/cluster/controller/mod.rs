@@ -429,9 +429,11 @@ impl Controller {
                 partition,
                 leader,
                 leader_epoch,
+                partition_epoch,
                 isr,
             } => {
-                replication::alter_partition(image, &topic, partition, leader, leader_epoch, isr)?;
+                let epochs = (leader_epoch, partition_epoch);
+                replication::alter_partition(image, &topic, partition, leader, epochs, isr)?;
                 done
             }
             ControllerCommand::AlterPartitionReassignments(moves) => {
@@ -662,12 +664,13 @@ impl Controller {
         }
     }
 
-    /// Kafka's AlterPartition: the leader of `topic`-`partition` reports a new ISR.
+    /// Kafka's AlterPartition: the leader of `topic`-`partition` reports a
+    /// new ISR, worked out at `leader_epoch` and `partition_epoch`.
     pub async fn alter_partition(
         &self,
         topic: &str,
         partition: i32,
-        leader_epoch: i32,
+        (leader_epoch, partition_epoch): (i32, i32),
         isr: Vec<i32>,
     ) -> Result<(), ControllerError> {
         self.submit(ControllerCommand::AlterPartition {
@@ -675,6 +678,7 @@ impl Controller {
             partition,
             leader: self.node_id,
             leader_epoch,
+            partition_epoch: Some(partition_epoch),
             isr,
         })
         .await

@@ -114,36 +114,88 @@ pub(super) fn delete_topic(image: &mut MetadataImage, name: &str) -> Result<Uuid
 }
 
 /// Kafka's AlterPartition: the leader of `topic`-`partition`, at its
-/// current leader epoch, replaces the ISR; a reassignment waiting on that
-/// ISR completes.
+/// current leader epoch and partition epoch, replaces the ISR; a
+/// reassignment waiting on that ISR completes. Refusals in Kafka's order
+/// (ReplicationControlManager's validation): an epoch newer than the
+/// controller's means this controller has fallen behind (NOT_CONTROLLER,
+/// the leader retries); an older leader epoch is FENCED_LEADER_EPOCH; a
+/// sender that does not lead is INVALID_REQUEST; an older partition epoch
+/// (the ISR changed since the proposal was worked out) is
+/// INVALID_UPDATE_VERSION. `partition_epoch` is None from a node that
+/// predates partition epochs, checked on the leader epoch alone as then.
 pub(super) fn alter_partition(
     image: &mut MetadataImage,
     topic: &str,
     partition: i32,
     leader: i32,
-    leader_epoch: i32,
+    (leader_epoch, partition_epoch): (i32, Option<i32>),
     isr: Vec<i32>,
 ) -> Result<(), ControllerError> {
     let live = live_brokers(&image.brokers);
-    let p = partition_mut(image, topic, partition).ok_or_else(|| unknown_topic(topic))?;
-    // Only the current leader, at its current epoch, may change the ISR.
-    if p.leader != leader || p.leader_epoch != leader_epoch {
-        return Err(ControllerError::new(
+    let registered: BTreeSet<i32> = image.brokers.keys().copied().collect();
+    let p = partition_mut(image, topic, partition).ok_or_else(|| {
+        ControllerError::new(
+            ResponseError::UnknownTopicOrPartition,
+            format!("{topic}-{partition} does not exist."),
+        )
+    })?;
+    let refuse = |code, message: String| Err(ControllerError::new(code, message));
+    let newer_partition_epoch = partition_epoch.is_some_and(|e| e > p.partition_epoch);
+    if leader_epoch > p.leader_epoch || newer_partition_epoch {
+        return refuse(
+            ResponseError::NotController,
+            format!(
+                "{topic}-{partition} is at leader epoch {} and partition epoch {} here, older \
+                 than the proposal's {leader_epoch} and {partition_epoch:?}.",
+                p.leader_epoch, p.partition_epoch
+            ),
+        );
+    }
+    if leader_epoch < p.leader_epoch {
+        return refuse(
             ResponseError::FencedLeaderEpoch,
             format!(
-                "{topic}-{partition} is led by {} at epoch {}.",
-                p.leader, p.leader_epoch
+                "{topic}-{partition} is at leader epoch {}, not {leader_epoch}.",
+                p.leader_epoch
             ),
-        ));
+        );
+    }
+    if p.leader != leader {
+        return refuse(
+            ResponseError::InvalidRequest,
+            format!("{topic}-{partition} is led by {}, not {leader}.", p.leader),
+        );
+    }
+    if partition_epoch.is_some_and(|e| e < p.partition_epoch) {
+        return refuse(
+            ResponseError::InvalidUpdateVersion,
+            format!(
+                "{topic}-{partition} is at partition epoch {}, not {partition_epoch:?}.",
+                p.partition_epoch
+            ),
+        );
     }
     if !isr.contains(&leader) || isr.iter().any(|r| !p.replicas.contains(r)) {
-        return Err(ControllerError::new(
+        return refuse(
             ResponseError::InvalidRequest,
             format!(
                 "ISR {isr:?} is not the leader and some of replicas {:?}.",
                 p.replicas
             ),
-        ));
+        );
+    }
+    // A fenced broker (a stopped one is fenced by its controlled shutdown)
+    // must not come back into an ISR on a leader's stale view of it.
+    let ineligible: Vec<i32> = isr
+        .iter()
+        .copied()
+        .filter(|r| !registered.contains(r) || !live.contains(r))
+        .collect();
+    if !ineligible.is_empty() {
+        return refuse(
+            ResponseError::IneligibleReplica,
+            format!("{topic}-{partition}: replicas {ineligible:?} in ISR {isr:?} are fenced or not registered."),
+        );
     }
     p.isr = isr;
     reassignment::maybe_complete(p, &live);
@@ -293,6 +345,7 @@ fn check_batch_size(partitions: i32) -> Result<i32, ControllerError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cluster::controller::command::ControllerCommand;
     use crate::cluster::controller::test_support::{add_topic, broker, cluster, partition};
 
     const DEFAULTS: TopicDefaults = TopicDefaults {
@@ -402,26 +455,92 @@ mod tests {
         assert_eq!(code(unknown), ResponseError::UnknownTopicOrPartition);
     }
 
-    #[test]
-    fn alter_partition_from_a_stale_leader_epoch_is_fenced() {
+    /// An image where broker 1 leads "t"-0 (replicas 1, 2, 3) at leader
+    /// epoch 5 and partition epoch 7.
+    fn led_at_epochs() -> MetadataImage {
         let mut image = cluster(&[1, 2, 3]);
         add_topic(&mut image, "t", &[&[1, 2, 3]]);
-        image.topic_mut("t").unwrap().partitions[0].leader_epoch = 5;
-        let stale = alter_partition(&mut image, "t", 0, 1, 4, vec![1, 2]);
+        let p = &mut image.topic_mut("t").unwrap().partitions[0];
+        (p.leader_epoch, p.partition_epoch) = (5, 7);
+        image
+    }
+
+    #[test]
+    fn alter_partition_from_a_stale_leader_epoch_is_fenced() {
+        let mut image = led_at_epochs();
+        let stale = alter_partition(&mut image, "t", 0, 1, (4, Some(7)), vec![1, 2]);
         assert_eq!(code(stale), ResponseError::FencedLeaderEpoch);
-        let not_leader = alter_partition(&mut image, "t", 0, 2, 5, vec![2]);
-        assert_eq!(code(not_leader), ResponseError::FencedLeaderEpoch);
         assert_eq!(partition(&image, "t", 0).isr, vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn alter_partition_from_a_broker_that_does_not_lead_is_an_invalid_request() {
+        let mut image = led_at_epochs();
+        let not_leader = alter_partition(&mut image, "t", 0, 2, (5, Some(7)), vec![2]);
+        assert_eq!(code(not_leader), ResponseError::InvalidRequest);
+        assert_eq!(partition(&image, "t", 0).isr, vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn alter_partition_at_a_stale_partition_epoch_is_an_invalid_update_version() {
+        let mut image = led_at_epochs();
+        let stale = alter_partition(&mut image, "t", 0, 1, (5, Some(6)), vec![1, 2]);
+        assert_eq!(code(stale), ResponseError::InvalidUpdateVersion);
+        assert_eq!(partition(&image, "t", 0).isr, vec![1, 2, 3]);
+        alter_partition(&mut image, "t", 0, 1, (5, Some(7)), vec![1, 2]).unwrap();
+        assert_eq!(partition(&image, "t", 0).isr, vec![1, 2]);
+    }
+
+    #[test]
+    fn alter_partition_at_epochs_newer_than_the_controllers_is_not_controller() {
+        let mut image = led_at_epochs();
+        for epochs in [(6, Some(7)), (5, Some(8))] {
+            let ahead = alter_partition(&mut image, "t", 0, 1, epochs, vec![1, 2]);
+            assert_eq!(code(ahead), ResponseError::NotController, "{epochs:?}");
+        }
+        assert_eq!(partition(&image, "t", 0).isr, vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn alter_partition_refuses_a_fenced_or_unregistered_broker_in_the_isr() {
+        let mut image = led_at_epochs();
+        image.brokers.get_mut(&2).unwrap().fenced = true;
+        let fenced = alter_partition(&mut image, "t", 0, 1, (5, Some(7)), vec![1, 2, 3]);
+        assert_eq!(code(fenced), ResponseError::IneligibleReplica);
+        image.brokers.remove(&2);
+        let unregistered = alter_partition(&mut image, "t", 0, 1, (5, Some(7)), vec![1, 2]);
+        assert_eq!(code(unregistered), ResponseError::IneligibleReplica);
+        assert_eq!(partition(&image, "t", 0).isr, vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn alter_partition_from_a_node_without_partition_epochs_checks_the_leader_epoch_alone() {
+        let mut image = led_at_epochs();
+        let stale = alter_partition(&mut image, "t", 0, 1, (4, None), vec![1, 2]);
+        assert_eq!(code(stale), ResponseError::FencedLeaderEpoch);
+        alter_partition(&mut image, "t", 0, 1, (5, None), vec![1, 2]).unwrap();
+        assert_eq!(partition(&image, "t", 0).isr, vec![1, 2]);
+        let old: ControllerCommand = serde_json::from_str(
+            r#"{"AlterPartition":{"topic":"t","partition":0,"leader":1,"leader_epoch":5,"isr":[1]}}"#,
+        )
+        .unwrap();
+        assert!(matches!(
+            old,
+            ControllerCommand::AlterPartition {
+                partition_epoch: None,
+                ..
+            }
+        ));
     }
 
     #[test]
     fn alter_partition_shrinks_and_expands_the_isr_at_the_same_leader_epoch() {
         let mut image = cluster(&[1, 2, 3]);
         add_topic(&mut image, "t", &[&[1, 2, 3]]);
-        alter_partition(&mut image, "t", 0, 1, 0, vec![1, 3]).unwrap();
+        alter_partition(&mut image, "t", 0, 1, (0, Some(0)), vec![1, 3]).unwrap();
         let p = partition(&image, "t", 0);
         assert_eq!((p.isr, p.leader, p.leader_epoch), (vec![1, 3], 1, 0));
-        alter_partition(&mut image, "t", 0, 1, 0, vec![1, 3, 2]).unwrap();
+        alter_partition(&mut image, "t", 0, 1, (0, Some(0)), vec![1, 3, 2]).unwrap();
         assert_eq!(partition(&image, "t", 0).isr, vec![1, 3, 2]);
     }
 
@@ -430,10 +549,10 @@ mod tests {
         let mut image = cluster(&[1, 2, 3, 4]);
         add_topic(&mut image, "t", &[&[1, 2, 3]]);
         for isr in [vec![2, 3], vec![1, 4]] {
-            let refused = alter_partition(&mut image, "t", 0, 1, 0, isr.clone());
+            let refused = alter_partition(&mut image, "t", 0, 1, (0, Some(0)), isr.clone());
             assert_eq!(code(refused), ResponseError::InvalidRequest, "ISR {isr:?}");
         }
-        let missing = alter_partition(&mut image, "t", 1, 1, 0, vec![1]);
+        let missing = alter_partition(&mut image, "t", 1, 1, (0, Some(0)), vec![1]);
         assert_eq!(code(missing), ResponseError::UnknownTopicOrPartition);
     }
 
@@ -459,7 +578,7 @@ mod tests {
 
         // The leader reports the new replica caught up: the move completes,
         // and leadership leaves the removed replica at a new epoch.
-        alter_partition(&mut image, "moving", 0, 1, 0, vec![1, 2, 3]).unwrap();
+        alter_partition(&mut image, "moving", 0, 1, (0, Some(0)), vec![1, 2, 3]).unwrap();
         let p = partition(&image, "moving", 0);
         assert_eq!(p.replicas, vec![2, 3]);
         assert_eq!(p.isr, vec![2, 3]);
@@ -543,12 +662,12 @@ mod tests {
         let mut image = cluster(&[1, 2, 3]);
         add_topic(&mut image, "t", &[&[1, 2, 3], &[2, 3, 1]]);
         let next = after(&image, |i| {
-            alter_partition(i, "t", 0, 1, 0, vec![1, 2]).unwrap();
+            alter_partition(i, "t", 0, 1, (0, Some(0)), vec![1, 2]).unwrap();
         });
         assert_eq!(epochs(&next), vec![1, 0]);
         assert_eq!(partition(&next, "t", 0).leader_epoch, 0);
         let again = after(&next, |i| {
-            alter_partition(i, "t", 0, 1, 0, vec![1, 2, 3]).unwrap();
+            alter_partition(i, "t", 0, 1, (0, Some(1)), vec![1, 2, 3]).unwrap();
         });
         assert_eq!(epochs(&again), vec![2, 0]);
     }
@@ -595,7 +714,7 @@ mod tests {
         // The new replica joins the ISR: the reassignment completes in the
         // same change, which still bumps the epoch once.
         let done = after(&started, |i| {
-            alter_partition(i, "t", 0, 1, 0, vec![1, 2, 3, 4]).unwrap();
+            alter_partition(i, "t", 0, 1, (0, Some(1)), vec![1, 2, 3, 4]).unwrap();
         });
         assert_eq!(epochs(&done), vec![2, 0]);
         assert_eq!(partition(&done, "t", 0).replicas, vec![2, 3, 4]);
@@ -606,7 +725,7 @@ mod tests {
         let mut image = cluster(&[1, 2, 3]);
         add_topic(&mut image, "t", &[&[1, 2, 3]]);
         let next = after(&image, |i| {
-            alter_partition(i, "t", 0, 1, 0, vec![1, 2, 3]).unwrap();
+            alter_partition(i, "t", 0, 1, (0, Some(0)), vec![1, 2, 3]).unwrap();
             create_partitions(i, "t", 2, None).unwrap();
         });
         assert_eq!(epochs(&next), vec![0, 0]);
