@@ -351,6 +351,26 @@ pub(crate) fn still_active(group: &str, state: &str) -> ClientError {
     ))
 }
 
+/// A commit from outside the group, unless it was refused because the
+/// group has members and `describe` finds it active: then
+/// kafka-consumer-groups.sh's refusal ([`still_active`]).
+pub(crate) async fn unless_still_active(
+    group: &str,
+    committed: Result<()>,
+    describe: impl std::future::Future<Output = Result<GroupDescription>>,
+) -> Result<()> {
+    match committed {
+        Err(e) if refused_for_members(&e) => {
+            let description = describe.await?;
+            if description.is_active() {
+                return Err(still_active(group, &description.state));
+            }
+            Err(e)
+        }
+        committed => committed,
+    }
+}
+
 /// Whether a commit from outside the group was refused because the group
 /// has members: it rebalances, or names no member the commit could be
 /// from (UNKNOWN_MEMBER_ID, Kafka's answer to a commit without a member
@@ -668,16 +688,7 @@ impl Admin {
                 committed => break committed,
             }
         };
-        match committed {
-            Err(e) if refused_for_members(&e) => {
-                let description = self.describe_group(group).await?;
-                if description.is_active() {
-                    return Err(still_active(group, &description.state));
-                }
-                Err(e)
-            }
-            committed => committed,
-        }
+        unless_still_active(group, committed, self.describe_group(group)).await
     }
 
     /// DeleteGroups at each group's coordinator; a group with members is

@@ -37,8 +37,8 @@ use kafka_protocol::protocol::{Decodable, StrBytes};
 use kafka_protocol::records::RecordBatchDecoder;
 
 use super::{
-    refused_for_members, still_active, Coordinator, GroupDeletion, GroupDescription, GroupListing,
-    GroupListings, GroupMember, GroupType, OffsetDeletion,
+    unless_still_active, Coordinator, GroupDeletion, GroupDescription, GroupListing, GroupListings,
+    GroupMember, GroupType, OffsetDeletion,
 };
 use crate::client::config::ClientSettings;
 use crate::client::error::{ClientError, Result};
@@ -579,16 +579,7 @@ impl Cluster {
                 committed => break committed,
             }
         };
-        match committed {
-            Err(e) if refused_for_members(&e) => {
-                let description = self.describe_group(group).await?;
-                if description.is_active() {
-                    return Err(still_active(group, &description.state));
-                }
-                Err(e)
-            }
-            committed => committed,
-        }
+        unless_still_active(group, committed, self.describe_group(group)).await
     }
 
     async fn commit_offsets_once(
