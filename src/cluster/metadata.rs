@@ -353,6 +353,22 @@ impl HostedChanges {
 }
 
 impl TopicImage {
+    /// A topic with one partition per replica list, each led by its first
+    /// replica with every replica in sync: what unit tests build images of.
+    #[cfg(test)]
+    pub(crate) fn with_replicas(name: &str, replicas: &[&[i32]]) -> TopicImage {
+        TopicImage {
+            name: name.into(),
+            id: Uuid::new_v4(),
+            partitions: replicas
+                .iter()
+                .map(|r| PartitionImage::new(r.to_vec()))
+                .collect(),
+            config: TopicConfig::default(),
+            internal: false,
+        }
+    }
+
     /// The states of this topic's partitions hosted on `node_id` that
     /// `pick` (index, partition) selects.
     fn hosted_states<'a>(
@@ -524,16 +540,7 @@ mod tests {
     }
 
     fn topic(name: &str, replicas: &[&[i32]]) -> TopicImage {
-        TopicImage {
-            name: name.into(),
-            id: Uuid::new_v4(),
-            partitions: replicas
-                .iter()
-                .map(|r| PartitionImage::new(r.to_vec()))
-                .collect(),
-            config: TopicConfig::default(),
-            internal: false,
-        }
+        TopicImage::with_replicas(name, replicas)
     }
 
     fn image() -> MetadataImage {

@@ -1,9 +1,6 @@
 //! Images to apply changes to in unit tests, without a quorum.
 
-use uuid::Uuid;
-
 use crate::cluster::metadata::{BrokerRegistration, MetadataImage, PartitionImage, TopicImage};
-use crate::config::TopicConfig;
 
 pub(super) fn broker(id: i32, rack: Option<&str>) -> BrokerRegistration {
     BrokerRegistration {
@@ -32,16 +29,7 @@ pub(super) fn cluster(ids: &[i32]) -> MetadataImage {
 /// Adds topic `name` with one partition per replica list, each led by its
 /// first replica with every replica in sync.
 pub(super) fn add_topic(image: &mut MetadataImage, name: &str, replicas: &[&[i32]]) {
-    image.insert_topic(TopicImage {
-        name: name.into(),
-        id: Uuid::new_v4(),
-        partitions: replicas
-            .iter()
-            .map(|r| PartitionImage::new(r.to_vec()))
-            .collect(),
-        config: TopicConfig::default(),
-        internal: false,
-    });
+    image.insert_topic(TopicImage::with_replicas(name, replicas));
 }
 
 pub(super) fn partition(image: &MetadataImage, topic: &str, index: i32) -> PartitionImage {
