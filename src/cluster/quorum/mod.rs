@@ -267,6 +267,9 @@ impl Quorum {
                     Ok(Err(network::AddObserverError::NotLeader(_))) => {
                         last_error = format!("voter {id} does not lead");
                     }
+                    Ok(Err(network::AddObserverError::Busy(m))) => {
+                        last_error = format!("voter {id} is changing the membership: {m}");
+                    }
                     Err(e) => {
                         if let Some(reason) = self.refusal() {
                             return Err(QuorumError::Raft(reason));

@@ -49,8 +49,8 @@ use bytes::{Bytes, BytesMut};
 use kafka_protocol::messages::{ApiKey, ResponseHeader, SaslAuthenticateResponse};
 use kafka_protocol::protocol::{Decodable, Encodable};
 use openraft::error::{
-    ClientWriteError, InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError,
-    Unreachable,
+    ChangeMembershipError, ClientWriteError, InstallSnapshotError, NetworkError, RPCError,
+    RaftError, RemoteError, Unreachable,
 };
 use openraft::network::{RPCOption, RaftNetwork, RaftNetworkFactory};
 use openraft::raft::{
@@ -97,6 +97,9 @@ pub enum QuorumRequest {
 pub enum AddObserverError {
     /// This voter does not lead; the leader it knows of, if any.
     NotLeader(Option<NodeId>),
+    /// The leader is in the middle of a membership change (a new leader's
+    /// first one, say): asked again, it takes this one.
+    Busy(String),
     Refused(String),
 }
 
@@ -122,6 +125,9 @@ async fn add_observer(raft: &Raft, id: NodeId, node: Node) -> Result<(), AddObse
         Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f))) => {
             Err(AddObserverError::NotLeader(f.leader_id))
         }
+        Err(RaftError::APIError(ClientWriteError::ChangeMembershipError(
+            ChangeMembershipError::InProgress(e),
+        ))) => Err(AddObserverError::Busy(e.to_string())),
         Err(e) => Err(AddObserverError::Refused(e.to_string())),
     }
 }
