@@ -602,6 +602,65 @@ fn untrusted_certificates_fail_on_both_sides() {
     );
 }
 
+/// A TLS 1.2 client that sends no certificate where one is required is
+/// refused with bad_certificate (42), as Kafka refuses it, not rustls's
+/// certificate_required (116): librdkafka leaves out a certificate the
+/// broker's CA names do not cover, and takes only 42 for the broker's
+/// refusal (0097_ssl_verify). TLS 1.2 as trivup's brokers enable it.
+#[test]
+fn a_client_without_a_required_certificate_gets_kafkas_bad_certificate_alert() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ca = Ca::new("test CA");
+    let ca_path = write(tmp.path(), "ca.pem", ca.pem());
+    let keystore = pem_keystore(tmp.path(), &ca.issue(&broker_subject(), 1));
+    let broker = tls_broker(
+        &keystore,
+        &[
+            "ssl.client.auth=required".into(),
+            "ssl.enabled.protocols=TLSv1.2".into(),
+            format!("ssl.truststore.location={}", ca_path.display()),
+        ],
+    );
+    let port = broker.listener_port("SSL");
+    let tls12 = |identity: Option<&common::pki::Issued>| {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(ca.cert.der().clone()).unwrap();
+        let builder = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_protocol_versions(&[&rustls::version::TLS12])
+        .unwrap()
+        .with_root_certificates(roots);
+        Arc::new(match identity {
+            Some(id) => builder
+                .with_client_auth_cert(
+                    vec![id.cert_der.clone().into()],
+                    rustls::pki_types::PrivateKeyDer::Pkcs8(id.key_der.clone().into()),
+                )
+                .unwrap(),
+            None => builder.with_no_client_auth(),
+        })
+    };
+    let refused = tls_connect(port, tls12(None)).err().expect("refused");
+    let alert = refused
+        .get_ref()
+        .and_then(|e| e.downcast_ref::<rustls::Error>())
+        .cloned();
+    assert_eq!(
+        alert,
+        Some(rustls::Error::AlertReceived(
+            rustls::AlertDescription::BadCertificate
+        )),
+        "{refused}"
+    );
+    let alice = ca.issue(&alice_subject(), 2);
+    let mut stream = tls_connect(port, tls12(Some(&alice))).unwrap();
+    assert!(
+        api_versions_ok(&mut stream),
+        "a client with a certificate is served"
+    );
+}
+
 #[test]
 fn clients_of_the_wrong_protocol_fail_fast_and_the_broker_serves_others() {
     let tmp = tempfile::tempdir().unwrap();

@@ -257,13 +257,37 @@ impl AsyncRead for BufferedSocket {
     }
 }
 
+/// The plaintext TLS 1.2 record of the fatal alert certificate_required
+/// (116), with which rustls refuses a client that sends no certificate
+/// where `ssl.client.auth=required` asks for one.
+const CERTIFICATE_REQUIRED_ALERT: [u8; 7] = [0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 116];
+
+/// The same record with bad_certificate (42), what Kafka (Java's TLS)
+/// sends there. certificate_required is a TLS 1.3 alert that TLS 1.2
+/// clients may not know; librdkafka, which leaves out a certificate the
+/// broker's CA names do not cover, recognises only 42 as the broker
+/// refusing it (its test 0097_ssl_verify checks for "alert number 42").
+/// In TLS 1.3 the alert is encrypted, and left as rustls sends it.
+const BAD_CERTIFICATE_ALERT: [u8; 7] = [0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 42];
+
+/// Kafka's alert for rustls's: rustls writes each record it queued as a
+/// buffer of its own, and a record two bytes long is never encrypted, so
+/// whole-buffer equality finds the one alert and nothing else.
+fn kafka_alert(buf: &[u8]) -> &[u8] {
+    if buf == CERTIFICATE_REQUIRED_ALERT {
+        &BAD_CERTIFICATE_ALERT
+    } else {
+        buf
+    }
+}
+
 impl AsyncWrite for BufferedSocket {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.get_mut().socket).poll_write(cx, buf)
+        Pin::new(&mut self.get_mut().socket).poll_write(cx, kafka_alert(buf))
     }
 
     fn poll_write_vectored(
@@ -271,7 +295,13 @@ impl AsyncWrite for BufferedSocket {
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.get_mut().socket).poll_write_vectored(cx, bufs)
+        let socket = Pin::new(&mut self.get_mut().socket);
+        if bufs.iter().any(|b| **b == CERTIFICATE_REQUIRED_ALERT) {
+            let replaced: Vec<IoSlice<'_>> =
+                bufs.iter().map(|b| IoSlice::new(kafka_alert(b))).collect();
+            return socket.poll_write_vectored(cx, &replaced);
+        }
+        socket.poll_write_vectored(cx, bufs)
     }
 
     fn is_write_vectored(&self) -> bool {
