@@ -641,7 +641,9 @@ fn a_client_without_a_required_certificate_gets_kafkas_bad_certificate_alert() {
             None => builder.with_no_client_auth(),
         })
     };
-    let refused = tls_connect(port, tls12(None)).err().expect("refused");
+    let refused = tls_connect(port, tls12(None))
+        .map(drop)
+        .expect_err("refused");
     let alert = refused
         .get_ref()
         .and_then(|e| e.downcast_ref::<rustls::Error>())
