@@ -136,12 +136,14 @@ impl Admin {
             .rdkafka()
             .create()
             .map_err(ClientError::kafka("cannot create the admin client"))?;
-        let admin = Admin {
+        let reached = settings.clone();
+        tokio::task::spawn_blocking(move || super::reach::reach(&reached))
+            .await
+            .map_err(|e| ClientError::Invalid(format!("cannot reach the cluster: {e}")))??;
+        Ok(Admin {
             client: Arc::new(client),
             settings: settings.clone(),
-        };
-        admin.describe_topics(None).await?;
-        Ok(admin)
+        })
     }
 
     pub(super) fn options(&self) -> AdminOptions {
