@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 use rdkafka::client::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;
+use rdkafka::metadata::Metadata;
 use rdkafka::producer::{BaseProducer, DeliveryResult, Producer as _, ProducerContext};
 
 use super::config::ClientSettings;
@@ -65,9 +66,10 @@ pub fn is_lasting(message: &str) -> bool {
 /// cluster; each further attempt waits twice as long.
 const FIRST_ATTEMPT: Duration = Duration::from_millis(250);
 
-/// Waits up to the settings' timeout for the cluster's metadata. Fails at
+/// Waits up to the settings' timeout for the cluster's metadata (every
+/// topic's), and returns it. Fails at
 /// once, with librdkafka's reason, on a lasting failure. Blocking.
-pub fn reach(settings: &ClientSettings) -> Result<()> {
+pub fn reach(settings: &ClientSettings) -> Result<Metadata> {
     // Looking the cluster up must never create a topic.
     let client: BaseProducer<Failures> = settings
         .clone()
@@ -83,7 +85,7 @@ pub fn reach(settings: &ClientSettings) -> Result<()> {
         // Hands the log lines queued meanwhile to `Failures`.
         client.poll(Duration::ZERO);
         let cause = match fetched {
-            Ok(_) => return Ok(()),
+            Ok(metadata) => return Ok(metadata),
             Err(cause) => cause,
         };
         let last: Option<String> = client.context().last.lock().clone();

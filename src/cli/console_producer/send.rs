@@ -29,9 +29,8 @@ pub async fn producer(
     args: &ConsoleProducer,
     settings: &ClientSettings,
 ) -> Result<(Producer, Arc<StatsInterceptor>)> {
-    let admin = Admin::connect(settings).await?;
     check_partition(
-        &admin.describe_topics(None).await?,
+        &Admin::cluster_topics(settings).await?,
         args.topic(),
         args.partition,
     )?;
