@@ -7,13 +7,18 @@
 //! transaction, members, state),
 //! reset-offsets (refused, dry run, --execute), delete-offsets and delete,
 //! topic-admin offsets and acl-admin --list, each checked for what it
-//! shows or changes.
+//! shows or changes. Also TLS without ssl.ca.location, which the tools'
+//! own client refuses: librdkafka then trusts the CA as OpenSSL finds it.
 
 mod common;
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use common::pki::{pem_keystore, write, Ca};
 use common::{poll_until, run_tool, wait_until, BrokerProcess, ToolOutput};
+use rcgen::DnType;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::producer::{
     BaseRecord, DefaultProducerContext, FutureProducer, FutureRecord, Producer, ThreadedProducer,
@@ -22,6 +27,8 @@ use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use serde_json::Value;
 
 const INSPECT: &str = env!("CARGO_BIN_EXE_group-inspect");
+const PRODUCER: &str = env!("CARGO_BIN_EXE_console-producer");
+const CONSUMER: &str = env!("CARGO_BIN_EXE_console-consumer");
 const TOPIC_ADMIN: &str = env!("CARGO_BIN_EXE_topic-admin");
 const ACL_ADMIN: &str = env!("CARGO_BIN_EXE_acl-admin");
 const HOUR_MS: i64 = 3_600_000;
@@ -419,4 +426,124 @@ fn acl_admin_lists_through_librdkafka_on_oauthbearer() {
         "{}",
         refused.stderr
     );
+}
+
+/// Runs a tool over SSL with no ssl.ca.location, trusting what
+/// `SSL_CERT_FILE` names (nothing of the caller's own OpenSSL settings).
+fn over_tls(
+    bin: &str,
+    bs: &str,
+    ca_file: Option<&std::path::Path>,
+    args: &[&str],
+    stdin: &[u8],
+) -> ToolOutput {
+    let mut command = Command::new(bin);
+    command
+        .args([
+            "--bootstrap-server",
+            bs,
+            "-X",
+            "security.protocol=ssl",
+            "--timeout",
+            "30000",
+        ])
+        .args(args)
+        .env_remove("SSL_CERT_FILE")
+        .env_remove("SSL_CERT_DIR")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(ca) = ca_file {
+        command.env("SSL_CERT_FILE", ca);
+    }
+    let mut child = command
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {bin}: {e}"));
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    let out = child.wait_with_output().expect("wait for tool");
+    ToolOutput {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn tls_trusts_the_ca_that_ssl_cert_file_names_and_says_why_not_without_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ca = Ca::new("fallback test CA");
+    let ca_file = write(tmp.path(), "ca.pem", ca.pem());
+    let keystore = pem_keystore(tmp.path(), &ca.issue(&[(DnType::CommonName, "broker")], 1));
+    let keystore = format!("ssl.keystore.location={}", keystore.display());
+    let broker = BrokerProcess::start(&["listeners=SSL://127.0.0.1:0", &keystore]);
+    let bs = format!("127.0.0.1:{}", broker.listener_port("SSL"));
+    let trusted = Some(ca_file.as_path());
+
+    over_tls(
+        TOPIC_ADMIN,
+        &bs,
+        trusted,
+        &["create", "--topic", "tls", "--partitions", "1"],
+        b"",
+    )
+    .ok();
+    let sent = over_tls(PRODUCER, &bs, trusted, &["--topic", "tls"], b"a\nb\nc\n");
+    sent.ok();
+    assert!(
+        sent.stderr.starts_with("Sent 3 records (0 failed)"),
+        "{}",
+        sent.stderr
+    );
+    let read = over_tls(
+        CONSUMER,
+        &bs,
+        trusted,
+        &["--topic", "tls", "--from-beginning", "--max-messages", "3"],
+        b"",
+    );
+    assert_eq!(read.ok(), "a\nb\nc\n");
+    let offsets = over_tls(
+        TOPIC_ADMIN,
+        &bs,
+        trusted,
+        &["offsets", "--topic", "tls"],
+        b"",
+    );
+    assert_eq!(offsets.ok(), "tls:0:3\n");
+
+    // Without the CA the system's store is asked, which does not hold it:
+    // one line naming the certificate, at once rather than after --timeout.
+    for (bin, args, stdin) in [
+        (PRODUCER, &["--topic", "tls"][..], &b"d\n"[..]),
+        (TOPIC_ADMIN, &["offsets", "--topic", "tls"][..], &b""[..]),
+    ] {
+        let started = Instant::now();
+        let refused = over_tls(bin, &bs, None, args, stdin);
+        assert_eq!(refused.code, Some(1), "{bin}: {}", refused.stderr);
+        assert_eq!(
+            refused.stderr.lines().count(),
+            1,
+            "{bin}: {}",
+            refused.stderr
+        );
+        assert!(
+            refused.stderr.contains("cannot connect to the cluster at")
+                && refused.stderr.contains("certificate verify failed"),
+            "{bin}: {}",
+            refused.stderr
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{bin} waited out --timeout: {:?}",
+            started.elapsed()
+        );
+    }
+    let end = over_tls(
+        TOPIC_ADMIN,
+        &bs,
+        trusted,
+        &["offsets", "--topic", "tls"],
+        b"",
+    );
+    assert_eq!(end.ok(), "tls:0:3\n", "the refused producer sent nothing");
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use rdkafka::admin::{AdminClient, AdminOptions, ConfigSource, ResourceSpecifier};
 use rdkafka::client::DefaultClientContext;
+use rdkafka::metadata::Metadata;
 use rdkafka::types::RDKafkaErrorCode;
 
 use super::config::ClientSettings;
@@ -112,6 +113,37 @@ fn source_name(source: &ConfigSource) -> &'static str {
     }
 }
 
+/// The topics a metadata answer lists, sorted by name, their partitions by id.
+fn descriptions(metadata: &Metadata) -> Result<Vec<TopicDescription>> {
+    let mut topics = Vec::new();
+    for t in metadata.topics() {
+        if let Some(e) = t.error() {
+            return Err(broker_error(
+                format!("cannot describe topic '{}'", t.name()),
+                e.into(),
+            ));
+        }
+        let mut partitions: Vec<PartitionDescription> = t
+            .partitions()
+            .iter()
+            .map(|p| PartitionDescription {
+                id: p.id(),
+                leader: p.leader(),
+                replicas: p.replicas().to_vec(),
+                isr: p.isr().to_vec(),
+            })
+            .collect();
+        partitions.sort_by_key(|p| p.id);
+        topics.push(TopicDescription {
+            name: t.name().to_string(),
+            internal: INTERNAL_TOPICS.contains(&t.name()),
+            partitions,
+        });
+    }
+    topics.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(topics)
+}
+
 fn broker_error(context: String, code: RDKafkaErrorCode) -> ClientError {
     ClientError::Broker {
         context,
@@ -136,12 +168,14 @@ impl Admin {
             .rdkafka()
             .create()
             .map_err(ClientError::kafka("cannot create the admin client"))?;
-        let admin = Admin {
+        let reached = settings.clone();
+        tokio::task::spawn_blocking(move || super::reach::reach(&reached))
+            .await
+            .map_err(|e| ClientError::Invalid(format!("cannot reach the cluster: {e}")))??;
+        Ok(Admin {
             client: Arc::new(client),
             settings: settings.clone(),
-        };
-        admin.describe_topics(None).await?;
-        Ok(admin)
+        })
     }
 
     pub(super) fn options(&self) -> AdminOptions {
@@ -173,35 +207,23 @@ impl Admin {
                 .inner()
                 .fetch_metadata(topic.as_deref(), timeout)
                 .map_err(unreachable)?;
-            let mut topics = Vec::new();
-            for t in metadata.topics() {
-                if let Some(e) = t.error() {
-                    return Err(broker_error(
-                        format!("cannot describe topic '{}'", t.name()),
-                        e.into(),
-                    ));
-                }
-                let mut partitions: Vec<PartitionDescription> = t
-                    .partitions()
-                    .iter()
-                    .map(|p| PartitionDescription {
-                        id: p.id(),
-                        leader: p.leader(),
-                        replicas: p.replicas().to_vec(),
-                        isr: p.isr().to_vec(),
-                    })
-                    .collect();
-                partitions.sort_by_key(|p| p.id);
-                topics.push(TopicDescription {
-                    name: t.name().to_string(),
-                    internal: INTERNAL_TOPICS.contains(&t.name()),
-                    partitions,
-                });
-            }
-            topics.sort_by(|a, b| a.name.cmp(&b.name));
-            Ok(topics)
+            descriptions(&metadata)
         })
         .await
+    }
+
+    /// Every topic of the cluster, as `connect` then `describe_topics(None)`
+    /// would list them, without starting an admin client (whose polling
+    /// thread takes up to 100 ms to stop): for a tool that asks once.
+    pub async fn cluster_topics(settings: &ClientSettings) -> Result<Vec<TopicDescription>> {
+        let reached = settings.clone();
+        let metadata = tokio::task::spawn_blocking(move || {
+            reached.probe()?;
+            super::reach::reach(&reached)
+        })
+        .await
+        .map_err(|e| ClientError::Invalid(format!("cannot reach the cluster: {e}")))??;
+        descriptions(&metadata)
     }
 
     /// The ids of the brokers in the cluster, in order.

@@ -18,6 +18,10 @@ pub enum ClientError {
         timeout: Duration,
         cause: KafkaError,
     },
+    /// A connection librdkafka opened and could not use, in its words: an
+    /// untrusted certificate, failed authentication.
+    #[error("cannot connect to the cluster at {bootstrap}: {reason}")]
+    Refused { bootstrap: String, reason: String },
     /// No bootstrap server took a TCP connection: the reason for each.
     #[error("cannot reach the cluster at {bootstrap}: {reasons}")]
     NoBroker { bootstrap: String, reasons: String },

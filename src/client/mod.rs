@@ -28,6 +28,7 @@ pub mod producer;
 pub mod producers;
 pub mod quorum;
 pub mod quotas;
+pub mod reach;
 pub mod reassign;
 mod retry;
 mod sasl;

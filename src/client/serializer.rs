@@ -76,12 +76,13 @@ pub enum TextFormat {
 impl TextFormat {
     /// Bytes read from a console line: `string` sends them as they are,
     /// UTF-8 or not, as Kafka's console producer does; the other formats
-    /// parse text and refuse bytes that are not UTF-8.
-    pub fn encode(&self, bytes: &[u8]) -> Result<Vec<u8>> {
+    /// parse text and refuse bytes that are not UTF-8. Takes the bytes
+    /// whole so that `string`, the default, sends them without a copy.
+    pub fn encode(&self, bytes: Vec<u8>) -> Result<Vec<u8>> {
         match self {
-            TextFormat::String => Ok(bytes.to_vec()),
+            TextFormat::String => Ok(bytes),
             _ => {
-                let text = std::str::from_utf8(bytes).map_err(|e| {
+                let text = std::str::from_utf8(&bytes).map_err(|e| {
                     ClientError::Invalid(format!(
                         "not UTF-8 text ({e}); only the string serializer takes any bytes"
                     ))
@@ -229,11 +230,14 @@ mod tests {
     #[test]
     fn only_string_takes_bytes_that_are_not_utf8() {
         assert_eq!(
-            TextFormat::String.encode(&[0xff, 0, 0xfe]).unwrap(),
+            TextFormat::String.encode(vec![0xff, 0, 0xfe]).unwrap(),
             vec![0xff, 0, 0xfe]
         );
-        assert_eq!(TextFormat::Int.encode(b"7").unwrap(), vec![0, 0, 0, 7]);
-        let err = TextFormat::Json.encode(&[0xff]).unwrap_err().to_string();
+        assert_eq!(
+            TextFormat::Int.encode(b"7".to_vec()).unwrap(),
+            vec![0, 0, 0, 7]
+        );
+        let err = TextFormat::Json.encode(vec![0xff]).unwrap_err().to_string();
         assert!(err.contains("not UTF-8"), "{err}");
     }
 

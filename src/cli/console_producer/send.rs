@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use futures::FutureExt;
 use indicatif::ProgressBar;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt};
 use tokio::sync::Notify;
@@ -15,7 +16,7 @@ use crate::client::interceptor::{
     FilterInterceptor, HeaderInterceptor, StatsInterceptor, StatsReport,
 };
 use crate::client::line_reader::LineReader;
-use crate::client::producer::{Producer, ProducerRecord};
+use crate::client::producer::{OnDelivery, Producer, ProducerRecord, RecordMetadata};
 use crate::client::{ClientError, ClientSettings, Result};
 
 const TOOL: &str = "console-producer";
@@ -28,9 +29,8 @@ pub async fn producer(
     args: &ConsoleProducer,
     settings: &ClientSettings,
 ) -> Result<(Producer, Arc<StatsInterceptor>)> {
-    let admin = Admin::connect(settings).await?;
     check_partition(
-        &admin.describe_topics(None).await?,
+        &Admin::cluster_topics(settings).await?,
         args.topic(),
         args.partition,
     )?;
@@ -90,7 +90,7 @@ pub fn record(
     let encode =
         |what: &str, bytes: Option<Vec<u8>>, format: crate::client::serializer::TextFormat| {
             bytes
-                .map(|b| format.encode(&b))
+                .map(|b| format.encode(b))
                 .transpose()
                 .map_err(|e| ClientError::Invalid(format!("line {number}: {what}: {e}")))
         };
@@ -105,10 +105,13 @@ pub fn record(
 }
 
 /// Outcomes of records sent without waiting, counted by their callbacks.
-#[derive(Default)]
 struct Tally {
     acknowledged: AtomicU64,
     failed: AtomicU64,
+    /// How many records were queued, once the input has ended (u64::MAX
+    /// before): the callbacks wake the waiting loop only when the last
+    /// report is in, rather than once a record.
+    expected: AtomicU64,
     done: Notify,
     /// Set once the summary is due: records the producer purges as it
     /// closes (those Ctrl-C left unacknowledged) are counted there, not
@@ -116,9 +119,41 @@ struct Tally {
     summarised: AtomicBool,
 }
 
+impl Default for Tally {
+    fn default() -> Tally {
+        Tally {
+            acknowledged: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
+            expected: AtomicU64::new(u64::MAX),
+            done: Notify::new(),
+            summarised: AtomicBool::new(false),
+        }
+    }
+}
+
 impl Tally {
     fn finished(&self) -> u64 {
         self.acknowledged.load(Ordering::SeqCst) + self.failed.load(Ordering::SeqCst)
+    }
+
+    /// Counts a delivery report, on librdkafka's polling thread.
+    fn count(&self, result: Result<RecordMetadata>) {
+        match result {
+            Ok(_) => self.acknowledged.fetch_add(1, Ordering::SeqCst),
+            Err(e) => {
+                // The first failures say why; the summary counts the rest.
+                if self.failed.load(Ordering::SeqCst) < 3 && !self.summarised.load(Ordering::SeqCst)
+                {
+                    eprintln!("{TOOL}: {e}");
+                }
+                self.failed.fetch_add(1, Ordering::SeqCst)
+            }
+        };
+        // Both sides use SeqCst: either this load sees the expected count
+        // the waiting loop stored, or that loop's check sees this report.
+        if self.finished() >= self.expected.load(Ordering::SeqCst) {
+            self.done.notify_one();
+        }
     }
 }
 
@@ -181,6 +216,70 @@ pub fn stats_text(report: &StatsReport) -> String {
     text
 }
 
+/// Why sending stopped before the input ended.
+enum Stop {
+    /// Bad input, a failed --sync send, standard output failing.
+    Failed(ClientError),
+    /// Standard output's reader is gone (`| head`): stop sending, as a C
+    /// tool stops on SIGPIPE, and count what was sent.
+    ReaderGone,
+}
+
+/// Sends lines one by one, counting them.
+struct Lines<'a> {
+    producer: &'a Producer,
+    args: &'a ConsoleProducer,
+    reader: &'a LineReader,
+    tally: &'a Tally,
+    on_delivery: OnDelivery,
+    /// Lines read so far, numbering them for messages.
+    number: u64,
+    queued: u64,
+    /// Left out by --filter.
+    dropped: u64,
+}
+
+impl Lines<'_> {
+    async fn send(&mut self, line: &[u8]) -> std::result::Result<(), Stop> {
+        self.number += 1;
+        let record = record(self.args, self.reader, line, self.number).map_err(Stop::Failed)?;
+        if !self.args.sync {
+            match self
+                .producer
+                .send_with_callback(record, &self.on_delivery)
+                .await
+            {
+                Ok(true) => self.queued += 1,
+                Ok(false) => self.dropped += 1,
+                Err(e) => return Err(Stop::Failed(e)),
+            }
+            return Ok(());
+        }
+        match self.producer.send(record).await {
+            Ok(Some(m)) => {
+                self.tally.acknowledged.fetch_add(1, Ordering::SeqCst);
+                let ack = format!(
+                    "Produced to partition {} at offset {}\n",
+                    m.partition, m.offset
+                );
+                match crate::cli::write_out(ack.as_bytes()) {
+                    Ok(()) => Ok(()),
+                    Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(Stop::ReaderGone),
+                    Err(e) => Err(Stop::Failed(ClientError::Output(e))),
+                }
+            }
+            Ok(None) => {
+                self.dropped += 1;
+                Ok(())
+            }
+            Err(e) => {
+                self.tally.failed.fetch_add(1, Ordering::SeqCst);
+                Err(Stop::Failed(e))
+            }
+        }
+    }
+}
+
 /// Sends a record per line of `input` until it ends, a line cannot be
 /// sent, or Ctrl-C; then waits for the delivery reports of what was sent
 /// (librdkafka gives each within message.timeout.ms), saying on stderr why
@@ -194,20 +293,35 @@ pub async fn send(
     progress: ProgressBar,
 ) -> Sent {
     let tally = Arc::new(Tally::default());
+    let on_delivery: OnDelivery = {
+        let t = Arc::clone(&tally);
+        Arc::new(move |result| t.count(result))
+    };
     let started = Instant::now();
-    let mut buf = Vec::new();
-    let (mut number, mut queued, mut dropped) = (0u64, 0u64, 0u64);
-    let mut failure: Option<ClientError> = None;
+    let show_progress = !progress.is_hidden();
+    let mut lines = Lines {
+        producer: &producer,
+        args,
+        reader,
+        tally: &tally,
+        on_delivery,
+        number: 0,
+        queued: 0,
+        dropped: 0,
+    };
+    // A line that spans reads gathers here; the lines within a read are
+    // sent from the read buffer without a copy.
+    let mut partial = Vec::new();
+    let mut stop = None;
     let mut interrupted = false;
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
-    loop {
-        buf.clear();
-        let read = tokio::select! {
-            read = input.read_until(b'\n', &mut buf) => match read {
-                Ok(n) => n,
+    'reading: loop {
+        let chunk = tokio::select! {
+            read = input.fill_buf() => match read {
+                Ok(chunk) => chunk,
                 Err(e) => {
-                    failure = Some(ClientError::Input(e));
+                    stop = Some(Stop::Failed(ClientError::Input(e)));
                     break;
                 }
             },
@@ -216,86 +330,61 @@ pub async fn send(
                 break;
             }
         };
-        if read == 0 {
+        if chunk.is_empty() {
+            if !partial.is_empty() {
+                stop = lines.send(&partial).await.err();
+            }
             break;
         }
-        number += 1;
-        progress.inc(read as u64);
-        let record = match record(args, reader, &buf, number) {
-            Ok(r) => r,
-            Err(e) => {
-                failure = Some(e);
-                break;
+        let length = chunk.len();
+        let mut rest = chunk;
+        while let Some(end) = rest.iter().position(|&b| b == b'\n') {
+            let (line, after) = rest.split_at(end + 1);
+            rest = after;
+            let sent = if partial.is_empty() {
+                lines.send(line).await
+            } else {
+                partial.extend_from_slice(line);
+                let sent = lines.send(&partial).await;
+                partial.clear();
+                sent
+            };
+            if let Err(s) = sent {
+                stop = Some(s);
+                break 'reading;
             }
-        };
-        if args.sync {
-            match producer.send(record).await {
-                Ok(Some(m)) => {
-                    tally.acknowledged.fetch_add(1, Ordering::SeqCst);
-                    let ack = format!(
-                        "Produced to partition {} at offset {}\n",
-                        m.partition, m.offset
-                    );
-                    match crate::cli::write_out(ack.as_bytes()) {
-                        Ok(()) => {}
-                        // The reader is gone (`| head`): stop sending, as
-                        // a C tool stops on SIGPIPE, and count what was sent.
-                        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => break,
-                        Err(e) => {
-                            failure = Some(ClientError::Output(e));
-                            break;
-                        }
-                    }
-                }
-                Ok(None) => dropped += 1,
-                Err(e) => {
-                    tally.failed.fetch_add(1, Ordering::SeqCst);
-                    failure = Some(e);
-                    break;
-                }
-            }
-        } else {
-            let t = Arc::clone(&tally);
-            let outcome = producer
-                .send_with_callback(record, move |result| {
-                    match result {
-                        Ok(_) => t.acknowledged.fetch_add(1, Ordering::SeqCst),
-                        Err(e) => {
-                            // The first failures say why; the summary counts the rest.
-                            if t.failed.load(Ordering::SeqCst) < 3
-                                && !t.summarised.load(Ordering::SeqCst)
-                            {
-                                eprintln!("{TOOL}: {e}");
-                            }
-                            t.failed.fetch_add(1, Ordering::SeqCst)
-                        }
-                    };
-                    t.done.notify_one();
-                })
-                .await;
-            match outcome {
-                Ok(true) => queued += 1,
-                Ok(false) => dropped += 1,
-                Err(e) => {
-                    failure = Some(e);
-                    break;
-                }
+            // Asking after Ctrl-C costs about as much as sending a line,
+            // so it is asked every few hundred lines; and after every line
+            // with --sync, where each waits for its acknowledgement.
+            if (args.sync || lines.number % 256 == 0) && ctrl_c.as_mut().now_or_never().is_some() {
+                interrupted = true;
+                break 'reading;
             }
         }
-        // Formatting a message for every line costs more than sending it.
-        if number % 1024 == 0 && !progress.is_hidden() {
+        partial.extend_from_slice(rest);
+        input.consume(length);
+        progress.inc(length as u64);
+        if show_progress {
             progress.set_message(format!(
                 "{} records",
                 tally.acknowledged.load(Ordering::SeqCst)
             ));
         }
     }
+    let Lines {
+        queued, dropped, ..
+    } = lines;
+    let failure = match stop {
+        Some(Stop::Failed(e)) => Some(e),
+        Some(Stop::ReaderGone) | None => None,
+    };
     progress.finish_and_clear();
     if interrupted {
         ctrl_c.set(tokio::signal::ctrl_c());
     }
     let mut told = false;
     let mut unacknowledged = 0;
+    tally.expected.store(queued, Ordering::SeqCst);
     while tally.finished() < queued {
         tokio::select! {
             _ = tally.done.notified() => {}
