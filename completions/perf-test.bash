@@ -267,7 +267,7 @@ _perf__test() {
             return 0
             ;;
         perf__test__subcmd__produce)
-            opts="-t -X -h -V --topic --num-records --record-size --throughput --acks --compression --linger-ms --batch-size --json --bootstrap-server --command-config --timeout --help --version"
+            opts="-t -X -h -V --topic --num-records --record-size --throughput --client --connections --max-in-flight --acks --compression --linger-ms --batch-size --json --bootstrap-server --command-config --timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -290,6 +290,18 @@ _perf__test() {
                     return 0
                     ;;
                 --throughput)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client)
+                    COMPREPLY=($(compgen -W "rdkafka wire" -- "${cur}"))
+                    return 0
+                    ;;
+                --connections)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-in-flight)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

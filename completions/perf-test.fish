@@ -38,6 +38,10 @@ complete -c perf-test -n "__fish_perf_test_using_subcommand produce" -s t -l top
 complete -c perf-test -n "__fish_perf_test_using_subcommand produce" -l num-records -d 'How many records to send' -r
 complete -c perf-test -n "__fish_perf_test_using_subcommand produce" -l record-size -d 'Size of each record\'s value in bytes' -r
 complete -c perf-test -n "__fish_perf_test_using_subcommand produce" -l throughput -d 'Records per second at most; unlimited when left out' -r
+complete -c perf-test -n "__fish_perf_test_using_subcommand produce" -l client -d 'Which client sends: librdkafka, or the tools\' own protocol client, which sends record batches built before the run so that it costs far less than the broker' -r -f -a "rdkafka\t'librdkafka, as every other tool'
+wire\t'The tools\' own Kafka-protocol client: uncompressed batches built once, several requests in flight'"
+complete -c perf-test -n "__fish_perf_test_using_subcommand produce" -l connections -d 'Connections to each partition leader (--client wire)' -r
+complete -c perf-test -n "__fish_perf_test_using_subcommand produce" -l max-in-flight -d 'Requests awaiting an answer on each connection at most (--client wire)' -r
 complete -c perf-test -n "__fish_perf_test_using_subcommand produce" -l acks -d 'Acknowledgements to wait for: 0 (none), 1 (the leader) or all (every in-sync replica)' -r -f -a "0\t''
 1\t''
 all\t''
@@ -54,7 +58,7 @@ complete -c perf-test -n "__fish_perf_test_using_subcommand produce" -s X -d 'An
 complete -c perf-test -n "__fish_perf_test_using_subcommand produce" -l command-config -d 'A properties file of client settings, applied before any -X' -r -F
 complete -c perf-test -n "__fish_perf_test_using_subcommand produce" -l timeout -d 'How long to wait for the cluster to answer, in milliseconds' -r
 complete -c perf-test -n "__fish_perf_test_using_subcommand produce" -l json -d 'Print one JSON object with the results instead of text'
-complete -c perf-test -n "__fish_perf_test_using_subcommand produce" -s h -l help -d 'Print help'
+complete -c perf-test -n "__fish_perf_test_using_subcommand produce" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c perf-test -n "__fish_perf_test_using_subcommand produce" -s V -l version -d 'Print version'
 complete -c perf-test -n "__fish_perf_test_using_subcommand consume" -s t -l topic -d 'The topic to read' -r -f -a '(__gregor_names perf-test topics)'
 complete -c perf-test -n "__fish_perf_test_using_subcommand consume" -l num-records -d 'How many records to read' -r

@@ -4,7 +4,9 @@
 
 mod common;
 
+use common::pki::{pem_keystore, write, Ca};
 use common::{run_tool, BrokerProcess};
+use rcgen::DnType;
 use serde_json::Value;
 
 const PERF: &str = env!("CARGO_BIN_EXE_perf-test");
@@ -140,6 +142,90 @@ fn produce_consume_and_end_to_end_report_what_they_moved() {
     );
 }
 
+/// `--client wire` over each listener: it creates the topic as librdkafka
+/// would, and librdkafka reads back every record it says it sent.
+#[test]
+fn the_own_client_produces_what_a_consumer_then_reads_over_plaintext_and_tls() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ca = Ca::new("perf CA");
+    let ca_path = write(tmp.path(), "ca.pem", ca.pem());
+    let keystore = pem_keystore(tmp.path(), &ca.issue(&[(DnType::CommonName, "broker")], 1));
+    let broker = BrokerProcess::start(&[
+        "listeners=PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0",
+        &format!("ssl.keystore.location={}", keystore.display()),
+        "num.partitions=3",
+    ]);
+    let ssl = [
+        "-X",
+        "security.protocol=ssl",
+        "-X",
+        &format!("ssl.ca.location={}", ca_path.display()),
+    ];
+    for (listener, security) in [("PLAINTEXT", &[][..]), ("SSL", &ssl[..])] {
+        let bs = format!("127.0.0.1:{}", broker.listener_port(listener));
+        let topic = format!("wire-{listener}");
+        let run = |args: &[&str]| {
+            let args: Vec<&str> = security
+                .iter()
+                .copied()
+                .chain(args.iter().copied())
+                .collect();
+            json(&bs, &args)
+        };
+        // 4 KiB batches of 300-byte records: 13 to a request, 385 requests
+        // over two connections, three in flight on each.
+        let produced = run(&[
+            "produce",
+            "-t",
+            &topic,
+            "--client",
+            "wire",
+            "--num-records",
+            "5000",
+            "--record-size",
+            "300",
+            "--batch-size",
+            "4096",
+            "--connections",
+            "2",
+            "--max-in-flight",
+            "3",
+            "--acks",
+            "all",
+            "--json",
+        ]);
+        assert_eq!(produced["records"], 5000, "{listener}: {produced}");
+        assert_eq!(produced["failed"], 0);
+        assert_eq!(produced["bytes"], 1_500_000);
+        assert!(produced["latency_ms"]["max"]
+            .as_f64()
+            .is_some_and(|v| v > 0.0));
+        let consumed = run(&["consume", "-t", &topic, "--num-records", "5000", "--json"]);
+        assert_eq!(consumed["records"], 5000, "{listener}: {consumed}");
+        assert_eq!(consumed["bytes"], 1_500_000);
+        // Nothing more than it said: the topic's partitions end at 5000 in all.
+        let more = run_tool(
+            PERF,
+            &bs,
+            &[
+                security,
+                &[
+                    "consume",
+                    "-t",
+                    &topic,
+                    "--num-records",
+                    "5001",
+                    "--timeout-ms",
+                    "300",
+                ],
+            ]
+            .concat(),
+            b"",
+        );
+        assert!(more.stderr.contains("only 5000 of 5001"), "{}", more.stderr);
+    }
+}
+
 #[test]
 fn bad_arguments_are_one_line_and_exit_2() {
     for args in [
@@ -160,5 +246,25 @@ fn bad_arguments_are_one_line_and_exit_2() {
         let out = run_tool(PERF, "127.0.0.1:1", args, b"");
         assert_eq!(out.code, Some(2), "{args:?}: {}", out.stderr);
         assert_eq!(out.stderr.lines().count(), 1, "{args:?}: {}", out.stderr);
+    }
+    // The own client refuses what it cannot do before it connects.
+    let wire = [
+        "produce",
+        "-t",
+        "t",
+        "--num-records",
+        "5",
+        "--client",
+        "wire",
+    ];
+    for extra in [&["--throughput", "10"][..], &["--compression", "lz4"]] {
+        let out = run_tool(PERF, "127.0.0.1:1", &[&wire[..], extra].concat(), b"");
+        assert_eq!(out.code, Some(1), "{extra:?}: {}", out.stderr);
+        assert!(
+            out.stderr
+                .contains(&format!("{} needs --client rdkafka", extra[0])),
+            "{}",
+            out.stderr
+        );
     }
 }

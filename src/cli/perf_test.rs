@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use super::{ConnectionArgs, ProducerTuning};
+use super::{Compression, ConnectionArgs, ProducerTuning};
+use crate::client::perf::wire_producer::{self, WireLoad};
 use crate::client::perf::{self, ProduceLoad, Progress, Summary};
-use crate::client::{ClientSettings, Result};
+use crate::client::{ClientError, ClientSettings, Result};
 
 /// Measure produce and consume throughput and end-to-end latency.
 #[derive(Parser, Debug)]
@@ -44,6 +45,16 @@ pub enum PerfCommand {
         /// Records per second at most; unlimited when left out.
         #[arg(long, value_name = "RECORDS_PER_SEC", value_parser = positive)]
         throughput: Option<f64>,
+        /// Which client sends: librdkafka, or the tools' own protocol client, which sends
+        /// record batches built before the run so that it costs far less than the broker.
+        #[arg(long, value_enum, default_value_t = ProduceClient::Rdkafka)]
+        client: ProduceClient,
+        /// Connections to each partition leader (--client wire).
+        #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+        connections: u32,
+        /// Requests awaiting an answer on each connection at most (--client wire).
+        #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+        max_in_flight: u32,
         #[command(flatten)]
         tuning: ProducerTuning,
         #[command(flatten)]
@@ -87,6 +98,19 @@ pub enum PerfCommand {
     },
 }
 
+/// The client `perf-test produce` sends with.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProduceClient {
+    /// librdkafka, as every other tool.
+    Rdkafka,
+    /// The tools' own Kafka-protocol client: uncompressed batches built once,
+    /// several requests in flight.
+    Wire,
+}
+
+/// Kafka's batch.size default, which the own client fills its batches to.
+const DEFAULT_BATCH_SIZE: u32 = 16_384;
+
 impl PerfCommand {
     /// How many records the run expects to count, for a progress bar.
     pub fn expected_records(&self) -> u64 {
@@ -128,17 +152,36 @@ pub fn run(
             num_records,
             record_size,
             throughput,
+            client,
+            connections,
+            max_in_flight,
             tuning,
             ..
         } => {
-            let settings = settings.with_defaults(tuning.properties());
-            let load = ProduceLoad {
-                topic,
-                records: num_records,
-                record_size,
-                rate: throughput,
+            let report = match client {
+                ProduceClient::Rdkafka => {
+                    let settings = settings.with_defaults(tuning.properties());
+                    let load = ProduceLoad {
+                        topic,
+                        records: num_records,
+                        record_size,
+                        rate: throughput,
+                    };
+                    perf::produce(&settings, &load, progress)?
+                }
+                ProduceClient::Wire => {
+                    let load = wire_load(
+                        topic,
+                        num_records,
+                        record_size,
+                        throughput,
+                        &tuning,
+                        connections,
+                        max_in_flight,
+                    )?;
+                    wire_producer::produce(&settings, &load, progress)?
+                }
             };
-            let report = perf::produce(&settings, &load, progress)?;
             let missing = (report.failed > 0).then(|| {
                 format!(
                     "{} of {num_records} records were not delivered",
@@ -195,6 +238,49 @@ pub fn run(
     Ok(Outcome {
         text: render(&report.summary(), json, verb),
         failure: missing,
+    })
+}
+
+/// The own client's workload; it refuses what it does not do rather than
+/// measure something else than asked.
+fn wire_load(
+    topic: String,
+    records: u64,
+    record_size: usize,
+    throughput: Option<f64>,
+    tuning: &ProducerTuning,
+    connections: u32,
+    in_flight: u32,
+) -> Result<WireLoad> {
+    let refuse = |what: &str| {
+        Err(ClientError::Invalid(format!(
+            "--client wire sends uncompressed batches as fast as it can: {what} needs --client rdkafka"
+        )))
+    };
+    if throughput.is_some() {
+        return refuse("--throughput");
+    }
+    if tuning.compression != Compression::None {
+        return refuse("--compression");
+    }
+    if tuning.linger_ms.is_some() {
+        return refuse("--linger-ms");
+    }
+    Ok(WireLoad {
+        topic,
+        records,
+        record_size,
+        acks: if tuning.acks == "all" {
+            -1
+        } else {
+            tuning
+                .acks
+                .parse()
+                .expect("clap allows only 0, 1, -1 and all")
+        },
+        batch_size: tuning.batch_size.unwrap_or(DEFAULT_BATCH_SIZE) as usize,
+        connections: connections as usize,
+        in_flight: in_flight as usize,
     })
 }
 

@@ -24,6 +24,8 @@ use super::config::ClientSettings;
 use super::error::{ClientError, Result};
 use super::native;
 
+pub mod wire_producer;
+
 const MIB: f64 = 1024.0 * 1024.0;
 
 /// Latencies in microseconds, from 1 µs to an hour at 3 significant digits.
@@ -99,6 +101,13 @@ impl Progress {
     fn add(&self, bytes: usize) {
         self.records.fetch_add(1, Ordering::Relaxed);
         self.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
+    }
+
+    fn add_many(&self, records: u32, record_size: usize) {
+        self.records
+            .fetch_add(u64::from(records), Ordering::Relaxed);
+        self.bytes
+            .fetch_add(u64::from(records) * record_size as u64, Ordering::Relaxed);
     }
 }
 

@@ -41,9 +41,13 @@ use crate::wire_format::{decode_response, request_frame};
 const MAX_RESPONSE_BYTES: usize = 100 * 1024 * 1024;
 
 /// A byte stream to a broker: TCP, or TLS over TCP.
-trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+pub(crate) trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
 
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
+
+/// A connection's halves once split (`Connection::into_split`).
+pub(crate) type ReadSide = tokio::io::ReadHalf<Box<dyn Stream>>;
+pub(crate) type WriteSide = tokio::io::WriteHalf<Box<dyn Stream>>;
 
 /// One connection to one broker; requests go one at a time.
 pub struct Connection {
@@ -304,6 +308,18 @@ impl Connection {
     /// HOST:PORT of the broker at the other end.
     pub fn address(&self) -> &str {
         &self.address
+    }
+
+    /// The client.id requests on this connection carry.
+    pub(crate) fn client_id(&self) -> &StrBytes {
+        &self.client_id
+    }
+
+    /// The two directions of the stream, for a caller that keeps several
+    /// requests in flight (perf-test's own producer) where `call` sends
+    /// one at a time; correlation ids are then the caller's.
+    pub(crate) fn into_split(self) -> (ReadSide, WriteSide) {
+        tokio::io::split(self.stream)
     }
 
     /// The version `call` sends `R` at: the highest both sides support,
