@@ -68,8 +68,9 @@ fn keys_of(
     }
     let bytes = batches.read(b)?;
     let mut keys = Vec::new();
+    let mut order = records::StoredOrder::new(&b.header);
     let misplaced = records::walk(&bytes, &b.header, cap, true, |r| {
-        if r.offset_delta != r.index {
+        if !order.admits(r.offset_delta) {
             return ControlFlow::Break(r.index);
         }
         if let Some(key) = r.key {
@@ -79,9 +80,7 @@ fn keys_of(
         ControlFlow::Continue(())
     })?;
     if let Some(index) = misplaced {
-        return Err(LogError::InvalidRecord(format!(
-            "record {index} is not at offset delta {index}"
-        )));
+        return Err(records::StoredOrder::error(index));
     }
     latest.extend(keys);
     Ok(())

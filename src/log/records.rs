@@ -205,12 +205,45 @@ pub fn validate(b: &[u8], header: &BatchHeader, rules: &Rules) -> Result<i64, Lo
     })
 }
 
+/// Follows a stored batch's records and says whether each one's offset
+/// delta rises within the batch: 0, 1, 2... as produced, or with the gaps
+/// compaction leaves, since a compacted batch keeps its records at their
+/// offsets (as Kafka's cleaner does). A record out of that order would be
+/// decoded at another record's offset.
+pub struct StoredOrder {
+    last_offset_delta: i32,
+    previous: i32,
+}
+
+impl StoredOrder {
+    pub fn new(header: &BatchHeader) -> StoredOrder {
+        StoredOrder {
+            last_offset_delta: header.last_offset_delta,
+            previous: -1,
+        }
+    }
+
+    /// Whether a record at `offset_delta` may follow those seen so far.
+    pub fn admits(&mut self, offset_delta: i32) -> bool {
+        let rises = offset_delta > self.previous && offset_delta <= self.last_offset_delta;
+        self.previous = offset_delta;
+        rises
+    }
+
+    pub fn error(index: i32) -> LogError {
+        LogError::InvalidRecord(format!(
+            "record {index} is out of offset order in its batch"
+        ))
+    }
+}
+
 /// Only checks that `b`'s records are whole, as many as the header says,
-/// at offset deltas 0, 1, 2...: what must hold before the cleaner decodes
-/// and rewrites a stored batch.
+/// in [`StoredOrder`]: what must hold before the cleaner decodes and
+/// rewrites a stored batch.
 pub fn check_stored(b: &[u8], header: &BatchHeader, cap: u64) -> Result<(), LogError> {
+    let mut order = StoredOrder::new(header);
     let misplaced = walk(b, header, cap, false, |r| {
-        if r.offset_delta == r.index {
+        if order.admits(r.offset_delta) {
             ControlFlow::Continue(())
         } else {
             ControlFlow::Break(r.index)
@@ -218,9 +251,7 @@ pub fn check_stored(b: &[u8], header: &BatchHeader, cap: u64) -> Result<(), LogE
     })?;
     match misplaced {
         None => Ok(()),
-        Some(index) => Err(LogError::InvalidRecord(format!(
-            "record {index} is not at offset delta {index}"
-        ))),
+        Some(index) => Err(StoredOrder::error(index)),
     }
 }
 

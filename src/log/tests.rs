@@ -1068,6 +1068,69 @@ fn compaction_keeps_each_keys_latest_record_at_its_offset() {
     assert_eq!(keys, ["c", "d", "a", "e", "f"]);
 }
 
+/// One batch of keyed records from idempotent producer `producer_id`, its
+/// first record numbered `sequence`.
+fn idempotent_keyed(producer_id: i64, sequence: i32, keys: &[&str], timestamp: i64) -> Vec<u8> {
+    let records: Vec<Record> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| Record {
+            transactional: false,
+            control: false,
+            delete_horizon: false,
+            partition_leader_epoch: -1,
+            producer_id,
+            producer_epoch: 0,
+            timestamp_type: WireTimestampType::Creation,
+            offset: i as i64,
+            sequence: sequence + i as i32,
+            timestamp,
+            key: Some(Bytes::copy_from_slice(k.as_bytes())),
+            value: Some(Bytes::copy_from_slice(
+                format!("{k}{}", sequence + i as i32).as_bytes(),
+            )),
+            headers: Default::default(),
+        })
+        .collect();
+    encode(&records, Compression::None)
+}
+
+#[test]
+fn a_batch_compaction_left_with_gaps_is_compacted_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = LogConfig {
+        segment_bytes: 1 << 20,
+        cleanup_compact: true,
+        cleanup_delete: false,
+        ..LogConfig::default()
+    };
+    let mut log = Log::open(dir.path(), cfg, false, 0).unwrap();
+    let now = 1_700_000_000_000;
+    // An idempotent producer's batch keeps its sequence numbers through
+    // compaction, so dropping the first "b" leaves one batch at offset
+    // deltas 0, 2, 3.
+    log.append_as_leader(&idempotent_keyed(7, 0, &["a", "b", "b", "c"], now), 0, now)
+        .unwrap();
+    log.roll(now).unwrap();
+    assert_eq!(log.clean(now).unwrap(), 1);
+    let offsets: Vec<i64> = keyed_contents(&log).iter().map(|r| r.0).collect();
+    assert_eq!(offsets, [0, 2, 3]);
+
+    // A later "a" must supersede the one in that batch on the next pass.
+    log.append_as_leader(&idempotent_keyed(7, 4, &["a"], now), 0, now)
+        .unwrap();
+    log.roll(now).unwrap();
+    assert_eq!(log.clean(now).unwrap(), 1, "the first a goes");
+    assert_eq!(
+        keyed_contents(&log),
+        vec![
+            (2, "b".into(), Some("b2".into())),
+            (3, "c".into(), Some("c3".into())),
+            (4, "a".into(), Some("a4".into())),
+        ]
+    );
+}
+
 #[test]
 fn a_compacted_only_log_is_not_deleted_by_retention() {
     let dir = tempfile::tempdir().unwrap();
