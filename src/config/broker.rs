@@ -552,6 +552,13 @@ pub static BROKER_CONFIGS: &[ConfigDef] = &[
         "Default file.delete.delay.ms.",
     ),
     def(
+        "log.writeback.bytes",
+        Long,
+        Some("1048576"),
+        Some(0),
+        "Gregor's own (Kafka has none): after every this many bytes appended to a partition's active segment, start writing them to disk without waiting (sync_file_range), so that dirty pages never pile up into the kernel's bursts of writeback nor the fsync at a segment roll; 0 leaves writeback to the kernel.",
+    ),
+    def(
         "max.connection.creation.rate",
         Int,
         Some("2147483647"),
@@ -1828,6 +1835,10 @@ impl BrokerConfig {
 
     pub fn producer_id_expiration_ms(&self) -> i64 {
         self.long("producer.id.expiration.ms")
+    }
+
+    pub fn log_writeback_bytes(&self) -> u64 {
+        self.long("log.writeback.bytes").max(0) as u64
     }
 
     pub fn offsets_retention_ms(&self) -> i64 {
