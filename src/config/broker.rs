@@ -1994,6 +1994,18 @@ mod tests {
     }
 
     #[test]
+    fn log_writeback_bytes_reaches_every_log_and_rejects_negatives() {
+        let default = BrokerConfig::load(None, &[]).unwrap();
+        assert_eq!(
+            TopicConfig::default().log_config(&default).writeback_bytes,
+            1024 * 1024
+        );
+        let off = BrokerConfig::load(None, &[kv("log.writeback.bytes", "0")]).unwrap();
+        assert_eq!(TopicConfig::default().log_config(&off).writeback_bytes, 0);
+        assert!(BrokerConfig::load(None, &[kv("log.writeback.bytes", "-1")]).is_err());
+    }
+
+    #[test]
     fn retention_precedence_ms_over_minutes_over_hours() {
         let b = BrokerConfig::load(
             None,
