@@ -131,7 +131,7 @@ _perf__test() {
             return 0
             ;;
         perf__test__subcmd__end__subcmd__to__subcmd__end)
-            opts="-t -X -h -V --topic --rate --duration --record-size --acks --compression --linger-ms --batch-size --json --bootstrap-server --command-config --timeout --help --version"
+            opts="-t -X -h -V --topic --rate --duration --record-size --interval-ms --acks --compression --linger-ms --batch-size --json --bootstrap-server --command-config --timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -154,6 +154,10 @@ _perf__test() {
                     return 0
                     ;;
                 --record-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --interval-ms)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

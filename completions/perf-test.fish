@@ -75,6 +75,7 @@ complete -c perf-test -n "__fish_perf_test_using_subcommand end-to-end" -s t -l 
 complete -c perf-test -n "__fish_perf_test_using_subcommand end-to-end" -l rate -d 'Records per second' -r
 complete -c perf-test -n "__fish_perf_test_using_subcommand end-to-end" -l duration -d 'How long to produce, in seconds' -r
 complete -c perf-test -n "__fish_perf_test_using_subcommand end-to-end" -l record-size -d 'Size of each record\'s value in bytes (at least 16: a run tag and the send time)' -r
+complete -c perf-test -n "__fish_perf_test_using_subcommand end-to-end" -l interval-ms -d 'Also report p50, p99 and max for each interval of this many milliseconds, by send time' -r
 complete -c perf-test -n "__fish_perf_test_using_subcommand end-to-end" -l acks -d 'Acknowledgements to wait for: 0 (none), 1 (the leader) or all (every in-sync replica)' -r -f -a "0\t''
 1\t''
 all\t''

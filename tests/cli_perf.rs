@@ -110,12 +110,31 @@ fn produce_consume_and_end_to_end_report_what_they_moved() {
             "500",
             "--duration",
             "1",
+            "--interval-ms",
+            "250",
             "--json",
         ],
     );
     assert_eq!(e2e["records"], 500);
     assert_eq!(e2e["failed"], 0);
-    assert!(e2e["latency_ms"]["max"].as_f64().is_some_and(|v| v > 0.0));
+    let max = e2e["latency_ms"]["max"].as_f64().unwrap();
+    assert!(max > 0.0);
+    // Every record falls in one interval of its send time, and no
+    // interval's worst can exceed the run's (up to the per-interval
+    // histogram's 2 significant digits).
+    let intervals = e2e["intervals"].as_array().unwrap();
+    assert!((4..=6).contains(&intervals.len()), "{intervals:?}");
+    let counted: u64 = intervals
+        .iter()
+        .map(|i| i["records"].as_u64().unwrap())
+        .sum();
+    assert_eq!(counted, 500);
+    assert!(intervals
+        .iter()
+        .all(|i| i["max"].as_f64().unwrap() <= max * 1.01));
+    assert!(intervals
+        .windows(2)
+        .all(|w| w[1]["start_ms"].as_u64() > w[0]["start_ms"].as_u64()));
 
     // Asking for more than the topic holds ends in a one-line failure. It
     // holds 3000 + 200 produced, 500 timed and one warm-up record for each of

@@ -91,6 +91,9 @@ pub enum PerfCommand {
         /// Size of each record's value in bytes (at least 16: a run tag and the send time).
         #[arg(long, value_name = "BYTES", default_value_t = 100)]
         record_size: usize,
+        /// Also report p50, p99 and max for each interval of this many milliseconds, by send time.
+        #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
+        interval_ms: Option<u64>,
         #[command(flatten)]
         tuning: ProducerTuning,
         #[command(flatten)]
@@ -218,6 +221,7 @@ pub fn run(
             rate,
             duration,
             record_size,
+            interval_ms,
             tuning,
             ..
         } => {
@@ -228,6 +232,7 @@ pub fn run(
                 rate,
                 Duration::from_secs_f64(duration),
                 record_size,
+                interval_ms.map(Duration::from_millis),
                 progress,
             )?;
             let missing = (report.failed > 0)
@@ -300,6 +305,12 @@ pub fn render(s: &Summary, json: bool, verb: &str) -> String {
         ));
     }
     line.push('\n');
+    for i in &s.intervals {
+        line.push_str(&format!(
+            "  from {} ms: {} records, latency {:.2} ms p50, {:.2} ms p99, {:.2} ms max\n",
+            i.start_ms, i.records, i.p50, i.p99, i.max
+        ));
+    }
     line
 }
 
@@ -339,6 +350,7 @@ mod tests {
             records_per_sec: 500.0,
             mb_per_sec: 0.048,
             latency_ms: None,
+            intervals: Vec::new(),
         };
         assert_eq!(
             render(&summary, false, "sent"),

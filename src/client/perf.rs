@@ -4,7 +4,7 @@
 //! a topic; and end-to-end latency, from a record's send to its arrival at
 //! a consumer, carried in the record itself.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -33,6 +33,12 @@ fn histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid histogram bounds")
 }
 
+/// A histogram per reporting interval: 2 significant digits and 32-bit
+/// counts, since a run of minutes keeps hundreds of them at once.
+fn interval_histogram() -> Histogram<u32> {
+    Histogram::new_with_bounds(1, 3_600_000_000, 2).expect("valid histogram bounds")
+}
+
 /// What a run measured.
 #[derive(Debug, Clone)]
 pub struct Report {
@@ -41,6 +47,21 @@ pub struct Report {
     pub failed: u64,
     pub elapsed: Duration,
     latency: Option<Histogram<u64>>,
+    /// Per reporting interval, keyed by the interval's start in
+    /// milliseconds since the Unix epoch.
+    intervals: BTreeMap<u64, Histogram<u32>>,
+}
+
+/// Latency of the records sent within one reporting interval.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+pub struct Interval {
+    /// When the interval began, in milliseconds since the Unix epoch, so
+    /// that it can be matched with what else was sampled at the time.
+    pub start_ms: u64,
+    pub records: u64,
+    pub p50: f64,
+    pub p99: f64,
+    pub max: f64,
 }
 
 /// Latency percentiles in milliseconds.
@@ -63,6 +84,9 @@ pub struct Summary {
     pub records_per_sec: f64,
     pub mb_per_sec: f64,
     pub latency_ms: Option<Latency>,
+    /// Only when asked for (end-to-end's --interval-ms); latencies in ms.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub intervals: Vec<Interval>,
 }
 
 impl Report {
@@ -86,6 +110,17 @@ impl Report {
                     p999: h.value_at_quantile(0.999) as f64 / 1000.0,
                     max: h.max() as f64 / 1000.0,
                 }),
+            intervals: self
+                .intervals
+                .iter()
+                .map(|(&start_ms, h)| Interval {
+                    start_ms,
+                    records: h.len(),
+                    p50: h.value_at_quantile(0.5) as f64 / 1000.0,
+                    p99: h.value_at_quantile(0.99) as f64 / 1000.0,
+                    max: h.max() as f64 / 1000.0,
+                })
+                .collect(),
         }
     }
 }
@@ -259,6 +294,7 @@ pub fn produce(
         failed,
         elapsed,
         latency: Some(latency),
+        intervals: BTreeMap::new(),
     })
 }
 
@@ -386,6 +422,7 @@ pub fn consume(
         // From the first record, so that joining a group is not counted.
         elapsed: start.map_or(Duration::ZERO, |s| last.duration_since(s)),
         latency: None,
+        intervals: BTreeMap::new(),
     })
 }
 
@@ -446,15 +483,20 @@ fn warm_up(
 
 /// Produces at `rate` records per second for `duration` while a consumer
 /// reads the same topic from its end; each record carries its send time, and
-/// latency is measured from there to its arrival.
+/// latency is measured from there to its arrival. With `interval`, latency
+/// is also kept per interval of send time, so that a stall shows in the
+/// interval the records suffering it were sent in.
 pub fn end_to_end(
     settings: &ClientSettings,
     topic: &str,
     rate: f64,
     duration: Duration,
     record_size: usize,
+    interval: Option<Duration>,
     progress: Arc<Progress>,
 ) -> Result<Report> {
+    let interval_us = interval.map(|i| (i.as_micros() as u64).max(1));
+    let mut intervals = BTreeMap::new();
     let consumer = consumer(settings, None)?;
     let partitions = assign_all(&consumer, topic, true, settings.timeout)?;
     // Each record is sent at once, as Kafka's EndToEndLatency does, so that
@@ -506,7 +548,14 @@ pub fn end_to_end(
                     continue;
                 }
                 let sent = u64::from_be_bytes(stamp[8..].try_into().expect("eight bytes"));
-                let _ = latency.record(epoch_micros().saturating_sub(sent).max(1));
+                let took = epoch_micros().saturating_sub(sent).max(1);
+                let _ = latency.record(took);
+                if let Some(every) = interval_us {
+                    let _ = intervals
+                        .entry(sent / every * every / 1000)
+                        .or_insert_with(interval_histogram)
+                        .record(took);
+                }
                 got += 1;
                 progress.add(m.payload_len());
             }
@@ -526,5 +575,6 @@ pub fn end_to_end(
         failed: total - got,
         elapsed: start.elapsed(),
         latency: Some(latency),
+        intervals,
     })
 }

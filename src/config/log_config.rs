@@ -48,10 +48,13 @@ pub struct LogConfig {
     pub delete_retention_ms: i64,
     /// `min.compaction.lag.ms`: records younger than this are not compacted.
     pub min_compaction_lag_ms: i64,
+    /// `log.writeback.bytes` (broker-wide, Gregor's own): start writeback of
+    /// the active segment every this many bytes appended; 0 leaves it to the kernel.
+    pub writeback_bytes: u64,
 }
 
 impl Default for LogConfig {
-    /// Kafka's defaults.
+    /// Kafka's defaults, and the broker's default log.writeback.bytes.
     fn default() -> Self {
         LogConfig {
             segment_bytes: 1024 * 1024 * 1024,
@@ -72,6 +75,7 @@ impl Default for LogConfig {
             cleanup_compact: false,
             delete_retention_ms: 24 * 60 * 60 * 1000,
             min_compaction_lag_ms: 0,
+            writeback_bytes: 1024 * 1024,
         }
     }
 }

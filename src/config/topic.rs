@@ -452,6 +452,7 @@ impl TopicConfig {
                 .clamp(4, u32::MAX as i64) as u32,
             file_delete_delay_ms: self.long("file.delete.delay.ms", broker),
             producer_id_expiration_ms: broker.producer_id_expiration_ms(),
+            writeback_bytes: broker.log_writeback_bytes(),
         }
     }
 

@@ -495,6 +495,7 @@ impl Log {
             position += b.len();
         }
         self.active.append(&mut parts, &headers, now_ms)?;
+        self.active.start_writeback(self.config.writeback_bytes);
         self.producers.commit(staged);
         self.epochs.assign(leader_epoch, base_offset)?;
         self.unflushed_messages += record_count;
@@ -552,6 +553,7 @@ impl Log {
             position += b.len();
             self.active
                 .append(&mut [IoSlice::new(b)], std::slice::from_ref(h), now_ms)?;
+            self.active.start_writeback(self.config.writeback_bytes);
             self.epochs
                 .assign(h.partition_leader_epoch, h.base_offset)?;
             if h.attributes & control::CONTROL_BIT == 0 {
@@ -602,6 +604,7 @@ impl Log {
         self.maybe_roll(marker.len() as u64, offset, Some(now_ms), now_ms)?;
         self.active
             .append(&mut [IoSlice::new(&marker)], &[header], now_ms)?;
+        self.active.start_writeback(self.config.writeback_bytes);
         if let Some(txn) = end_transaction(&mut self.producers, &header, Some(commit), now_ms) {
             self.active.add_aborted_transaction(txn)?;
         }

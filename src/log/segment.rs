@@ -224,6 +224,9 @@ pub struct Segment {
     /// Retention's fallback for segments without timestamps.
     last_modified_ms: i64,
     index_interval_bytes: u64,
+    /// How far (a page boundary) writeback of the active segment was
+    /// started by [`Segment::start_writeback`].
+    written_back: u64,
 }
 
 impl Segment {
@@ -266,6 +269,7 @@ impl Segment {
             created_ms: now_ms,
             last_modified_ms: now_ms,
             index_interval_bytes: u64::from(index_interval_bytes),
+            written_back: 0,
             log_path,
             index_path,
             time_index_path,
@@ -361,6 +365,7 @@ impl Segment {
             created_ms,
             last_modified_ms,
             index_interval_bytes: interval,
+            written_back: 0,
         };
         segment.set_state(state);
         // Aborts whose markers a recovery cut off are no longer in the log.
@@ -655,7 +660,32 @@ impl Segment {
         self.time_index = TimeIndex::create(&self.time_index_path, scan.times)?;
         self.txn_index.truncate_to(offset)?;
         self.set_state(scan.state);
+        self.written_back = self.written_back.min(page_floor(self.size));
         Ok(removed)
+    }
+
+    /// Starts writeback of the whole pages appended since it last started,
+    /// once they are `every` bytes or more (0: never), without waiting for
+    /// it. Left to the kernel, dirty pages pile up until a threshold or an
+    /// expiry and are then flushed in bursts that stall appends
+    /// (balance_dirty_pages), and the fsync at a roll has the whole segment
+    /// to write; started a little at a time they go out at the rate they
+    /// come in. The page still being filled is left alone: rewriting a page
+    /// under writeback can wait for it to finish. A failure is only logged:
+    /// the data is appended either way, and the next fsync reports it.
+    pub fn start_writeback(&mut self, every: u64) {
+        let end = page_floor(self.size);
+        if every == 0 || end < self.written_back.saturating_add(every) {
+            return;
+        }
+        let Ok((_, file)) = self.writable() else {
+            return;
+        };
+        if let Err(e) = write_back(&file, self.written_back, end - self.written_back) {
+            tracing::warn!(file = %self.log_path.display(), error = %e,
+                "cannot start writeback of appended data");
+        }
+        self.written_back = end;
     }
 
     pub fn flush(&mut self) -> Result<(), LogError> {
@@ -887,6 +917,39 @@ fn from_indexes(
     Some((offset_index, time_index, state))
 }
 
+/// `offset` rounded down to a page boundary.
+fn page_floor(offset: u64) -> u64 {
+    let page = rustix::param::page_size() as u64;
+    offset / page * page
+}
+
+/// sync_file_range(SYNC_FILE_RANGE_WRITE): queues the range's dirty pages
+/// for writeback and returns without waiting for them. Neither rustix nor
+/// nix (up to 0.32) wraps it.
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+fn write_back(file: &File, from: u64, len: u64) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let offset = libc::off64_t::try_from(from).map_err(std::io::Error::other)?;
+    let len = libc::off64_t::try_from(len).map_err(std::io::Error::other)?;
+    // SAFETY: the descriptor is the open file `file` borrows, and the call
+    // takes no pointers.
+    let rc = unsafe {
+        libc::sync_file_range(file.as_raw_fd(), offset, len, libc::SYNC_FILE_RANGE_WRITE)
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// Elsewhere the kernel's own writeback is all there is.
+#[cfg(not(target_os = "linux"))]
+fn write_back(_: &File, _: u64, _: u64) -> std::io::Result<()> {
+    Ok(())
+}
+
 /// pwritev until every part is written, in groups the kernel accepts.
 fn write_all_vectored_at(
     file: &File,
@@ -931,6 +994,37 @@ mod tests {
         }
         s.flush().unwrap();
         s
+    }
+
+    #[test]
+    fn writeback_starts_at_whole_pages_once_enough_are_appended() {
+        let dir = tempfile::tempdir().unwrap();
+        let page = rustix::param::page_size() as u64;
+        let mut s = Segment::create(dir.path(), 100, 150, 0).unwrap();
+        let value = "y".repeat(1000);
+        let mut next = 100;
+        let mut fill_to = |s: &mut Segment, size: u64| {
+            while s.size() < size {
+                append(s, next, &value, 0);
+                next += 1;
+            }
+        };
+        fill_to(&mut s, page + page / 2);
+        s.start_writeback(2 * page);
+        assert_eq!(s.written_back, 0, "less than `every` in whole pages waits");
+        fill_to(&mut s, 2 * page + page / 2);
+        s.start_writeback(2 * page);
+        assert_eq!(
+            s.written_back,
+            2 * page,
+            "the page being filled is left out"
+        );
+        s.start_writeback(0);
+        fill_to(&mut s, 5 * page);
+        s.start_writeback(0);
+        assert_eq!(s.written_back, 2 * page, "0 is off");
+        s.truncate_to(101).unwrap();
+        assert_eq!(s.written_back, 0, "a cut moves the mark back with the end");
     }
 
     fn bases(s: &Segment, from: i64) -> Vec<i64> {

@@ -1491,3 +1491,47 @@ fn a_truncation_voids_an_fsync_started_before_it() {
         "offsets 1 and 2 now name records the old fsync never saw"
     );
 }
+
+#[test]
+fn writeback_does_not_change_what_is_read() {
+    // Writeback started every page, over several rolls and a truncation,
+    // against the same appends left to the kernel.
+    let value = "x".repeat(900);
+    let run = |writeback_bytes: u64| {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = LogConfig {
+            segment_bytes: 64 * 1024,
+            writeback_bytes,
+            ..LogConfig::default()
+        };
+        let mut log = Log::open(dir.path(), cfg.clone(), false, 0).unwrap();
+        for i in 0..300 {
+            let v = format!("{i}:{value}");
+            log.append_as_leader(&one(&v, 1000 + i), 0, 0).unwrap();
+        }
+        log.truncate_to(250).unwrap();
+        for i in 250..280 {
+            let v = format!("again {i}:{value}");
+            log.append_as_leader(&one(&v, 1000 + i), 0, 0).unwrap();
+        }
+        let end = log.log_end_offset();
+        let read = |log: &Log| {
+            let mut all = Vec::new();
+            while (all.len() as i64) < end {
+                all.extend(decode(
+                    log.read(all.len() as i64, 1 << 20, end, true).unwrap(),
+                ));
+            }
+            all
+        };
+        let before = read(&log);
+        log.close().unwrap();
+        let reopened = Log::open(dir.path(), cfg, true, 0).unwrap();
+        assert_eq!(read(&reopened), before);
+        before
+    };
+    let written_back = run(4096);
+    assert_eq!(written_back.len(), 280);
+    assert_eq!(written_back[279].1, format!("again 279:{value}"));
+    assert_eq!(written_back, run(0));
+}
