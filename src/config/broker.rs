@@ -552,7 +552,7 @@ pub static BROKER_CONFIGS: &[ConfigDef] = &[
         "Default file.delete.delay.ms.",
     ),
     def(
-        "log.writeback.bytes",
+        "gregor.log.writeback.bytes",
         Long,
         Some("1048576"),
         Some(0),
@@ -1838,7 +1838,7 @@ impl BrokerConfig {
     }
 
     pub fn log_writeback_bytes(&self) -> u64 {
-        self.long("log.writeback.bytes").max(0) as u64
+        self.long("gregor.log.writeback.bytes").max(0) as u64
     }
 
     pub fn offsets_retention_ms(&self) -> i64 {
@@ -2000,9 +2000,9 @@ mod tests {
             TopicConfig::default().log_config(&default).writeback_bytes,
             1024 * 1024
         );
-        let off = BrokerConfig::load(None, &[kv("log.writeback.bytes", "0")]).unwrap();
+        let off = BrokerConfig::load(None, &[kv("gregor.log.writeback.bytes", "0")]).unwrap();
         assert_eq!(TopicConfig::default().log_config(&off).writeback_bytes, 0);
-        assert!(BrokerConfig::load(None, &[kv("log.writeback.bytes", "-1")]).is_err());
+        assert!(BrokerConfig::load(None, &[kv("gregor.log.writeback.bytes", "-1")]).is_err());
     }
 
     #[test]

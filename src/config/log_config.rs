@@ -48,13 +48,13 @@ pub struct LogConfig {
     pub delete_retention_ms: i64,
     /// `min.compaction.lag.ms`: records younger than this are not compacted.
     pub min_compaction_lag_ms: i64,
-    /// `log.writeback.bytes` (broker-wide, Gregor's own): start writeback of
+    /// `gregor.log.writeback.bytes` (broker-wide, Gregor's own): start writeback of
     /// the active segment every this many bytes appended; 0 leaves it to the kernel.
     pub writeback_bytes: u64,
 }
 
 impl Default for LogConfig {
-    /// Kafka's defaults, and the broker's default log.writeback.bytes.
+    /// Kafka's defaults, and the broker's default gregor.log.writeback.bytes.
     fn default() -> Self {
         LogConfig {
             segment_bytes: 1024 * 1024 * 1024,

@@ -317,6 +317,7 @@ async fn run(
         failed,
         elapsed,
         latency: (load.acks != 0).then_some(latency),
+        intervals: BTreeMap::new(),
     })
 }
 
