@@ -14,7 +14,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
-use common::pki::{pem_keystore, replace, served_serial, tls_client, tls_connect, write, Ca};
+use common::pki::{
+    pem_keystore, replace, served_serial, tls_client, tls_client_of, tls_connect, write, Ca,
+};
 use common::{run_tool, wait_until, BrokerProcess, RawClient};
 use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
 use kafka_protocol::messages::{
@@ -622,25 +624,7 @@ fn a_client_without_a_required_certificate_gets_kafkas_bad_certificate_alert() {
         ],
     );
     let port = broker.listener_port("SSL");
-    let tls12 = |identity: Option<&common::pki::Issued>| {
-        let mut roots = rustls::RootCertStore::empty();
-        roots.add(ca.cert.der().clone()).unwrap();
-        let builder = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_protocol_versions(&[&rustls::version::TLS12])
-        .unwrap()
-        .with_root_certificates(roots);
-        Arc::new(match identity {
-            Some(id) => builder
-                .with_client_auth_cert(
-                    vec![id.cert_der.clone().into()],
-                    rustls::pki_types::PrivateKeyDer::Pkcs8(id.key_der.clone().into()),
-                )
-                .unwrap(),
-            None => builder.with_no_client_auth(),
-        })
-    };
+    let tls12 = |identity| tls_client_of(&ca, identity, &[&rustls::version::TLS12]);
     let refused = tls_connect(port, tls12(None))
         .map(drop)
         .expect_err("refused");

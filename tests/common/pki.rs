@@ -88,11 +88,20 @@ pub fn pem_keystore(dir: &Path, issued: &Issued) -> PathBuf {
 
 /// A rustls client trusting `ca`, with `identity` as its certificate.
 pub fn tls_client(ca: &Ca, identity: Option<&Issued>) -> Arc<rustls::ClientConfig> {
+    tls_client_of(ca, identity, rustls::DEFAULT_VERSIONS)
+}
+
+/// [`tls_client`] speaking only `versions`.
+pub fn tls_client_of(
+    ca: &Ca,
+    identity: Option<&Issued>,
+    versions: &[&'static rustls::SupportedProtocolVersion],
+) -> Arc<rustls::ClientConfig> {
     let mut roots = rustls::RootCertStore::empty();
     roots.add(ca.cert.der().clone()).unwrap();
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
+        .with_protocol_versions(versions)
         .unwrap()
         .with_root_certificates(roots);
     let config = match identity {
