@@ -29,7 +29,9 @@ pub(in crate::group) use member::ClassicGroupMember;
 pub use member::{JoinResult, SyncResult};
 pub(in crate::group) use records::restore_group;
 
-use super::coordinator::GroupCoordinator;
+use kafka_protocol::error::ResponseError;
+
+use super::coordinator::{GroupCoordinator, State};
 
 /// A group as DescribeGroups reports it.
 pub struct GroupDescription {
@@ -40,6 +42,27 @@ pub struct GroupDescription {
     pub members: Vec<(String, Option<String>, String, String, Bytes, Bytes)>,
     /// A consumer-protocol group, which DescribeGroups does not describe.
     pub consumer_protocol: bool,
+}
+
+impl State {
+    /// The group of a member that names itself with its generation
+    /// (Heartbeat, SyncGroup), checked as Kafka's ClassicGroup does: the
+    /// group and the member must exist, a static member must not have been
+    /// replaced, and the generation must be the group's.
+    pub(in crate::group) fn classic_member(
+        &mut self,
+        group_id: &str,
+        generation_id: i32,
+        member_id: &str,
+        group_instance_id: Option<&str>,
+    ) -> Result<&mut ClassicGroup, ResponseError> {
+        let group = self
+            .groups
+            .get_mut(group_id)
+            .ok_or(ResponseError::UnknownMemberId)?;
+        group.check_member(generation_id, member_id, group_instance_id)?;
+        Ok(group)
+    }
 }
 
 impl GroupCoordinator {

@@ -18,11 +18,7 @@ impl GroupCoordinator {
         group_instance_id: Option<&str>,
     ) -> Result<(), ResponseError> {
         let mut state = self.state.lock();
-        let group = state
-            .groups
-            .get_mut(group_id)
-            .ok_or(ResponseError::UnknownMemberId)?;
-        group.check_member(generation_id, member_id, group_instance_id)?;
+        let group = state.classic_member(group_id, generation_id, member_id, group_instance_id)?;
         let group_state = group.state;
         if let Some(member) = group.members.get_mut(member_id) {
             member.last_heartbeat = Instant::now();

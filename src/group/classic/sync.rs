@@ -23,11 +23,8 @@ impl GroupCoordinator {
     ) -> SyncResult {
         let waiter = {
             let mut state = self.state.lock();
-            let group = state
-                .groups
-                .get_mut(group_id)
-                .ok_or(ResponseError::UnknownMemberId)?;
-            group.check_member(generation_id, member_id, group_instance_id)?;
+            let group =
+                state.classic_member(group_id, generation_id, member_id, group_instance_id)?;
             match group.state {
                 GroupState::Empty | GroupState::Dead => return Err(ResponseError::UnknownMemberId),
                 GroupState::PreparingRebalance => return Err(ResponseError::RebalanceInProgress),

@@ -21,7 +21,80 @@ use crate::partition::now_ms;
 /// the offsets partition's ISR.
 const OFFSETS_COMMIT_TIMEOUT_MS: u64 = 5000;
 
+/// Who an OffsetCommit or TxnOffsetCommit says commits.
+struct Committer<'a> {
+    generation_id: i32,
+    member_id: &'a str,
+    group_instance_id: Option<&'a str>,
+}
+
+impl Committer<'_> {
+    /// Whether the committer gives a member id or a generation: a simple
+    /// consumer or a producer committing outside the group gives neither.
+    fn names_itself(&self) -> bool {
+        !self.member_id.is_empty() || self.generation_id >= 0
+    }
+}
+
+/// The two commits differ, as in Kafka's validateOffsetCommit, in which
+/// committers go unchecked and in what a stale KIP-848 epoch is called.
+#[derive(Clone, Copy)]
+enum CommitKind {
+    /// OffsetCommit: a classic group it names is created if missing.
+    Plain,
+    /// TxnOffsetCommit.
+    Transactional,
+}
+
 impl State {
+    /// The checks OffsetCommit and TxnOffsetCommit open with: a group id,
+    /// the epoch of a KIP-848 member, and for a classic group that it is
+    /// live and the committer not a replaced static member. The classic
+    /// group, where there is one, is returned for the checks that differ.
+    fn check_committer(
+        &mut self,
+        group_id: &str,
+        committer: &Committer,
+        kind: CommitKind,
+    ) -> Result<Option<&mut ClassicGroup>, ResponseError> {
+        if group_id.is_empty() {
+            return Err(ResponseError::InvalidGroupId);
+        }
+        if let Some(consumer_group) = self.consumer_groups.get(group_id) {
+            let (unchecked, stale) = match kind {
+                CommitKind::Plain => (
+                    !committer.names_itself() && consumer_group.members.is_empty(),
+                    ResponseError::StaleMemberEpoch,
+                ),
+                CommitKind::Transactional => {
+                    (!committer.names_itself(), ResponseError::IllegalGeneration)
+                }
+            };
+            if !unchecked {
+                consumer_group.check_epoch(committer.member_id, committer.generation_id, stale)?;
+            }
+            return Ok(None);
+        }
+        let group = match kind {
+            CommitKind::Plain => Some(
+                self.groups
+                    .entry(group_id.to_string())
+                    .or_insert_with(|| ClassicGroup::new(group_id)),
+            ),
+            CommitKind::Transactional => self.groups.get_mut(group_id),
+        };
+        let Some(group) = group else {
+            return Ok(None);
+        };
+        if group.state == GroupState::Dead {
+            return Err(ResponseError::CoordinatorNotAvailable);
+        }
+        if group.is_fenced(committer.member_id, committer.group_instance_id) {
+            return Err(ResponseError::FencedInstanceId);
+        }
+        Ok(Some(group))
+    }
+
     pub(in crate::group) fn complete_transaction(
         &mut self,
         offsets_partitions: i32,
@@ -63,39 +136,22 @@ impl GroupCoordinator {
         group_instance_id: Option<&str>,
         offsets: Vec<(String, i32, CommittedOffset)>,
     ) -> Result<(), ResponseError> {
-        if group_id.is_empty() {
-            return Err(ResponseError::InvalidGroupId);
-        }
         let mut state = self.state.lock();
         let state = &mut *state;
-        if let Some(consumer_group) = state.consumer_groups.get(group_id) {
-            // KIP-848 members commit with their member epoch.
-            if !(generation_id < 0 && member_id.is_empty() && consumer_group.members.is_empty()) {
-                consumer_group.check_epoch(
-                    member_id,
-                    generation_id,
-                    ResponseError::StaleMemberEpoch,
-                )?;
-            }
-            return self.persist_commit(state, group_id, offsets);
-        }
-        let group = state
-            .groups
-            .entry(group_id.to_string())
-            .or_insert_with(|| ClassicGroup::new(group_id));
-        if group.state == GroupState::Dead {
-            return Err(ResponseError::CoordinatorNotAvailable);
-        }
-        if group.is_fenced(member_id, group_instance_id) {
-            return Err(ResponseError::FencedInstanceId);
-        }
-        if !(generation_id < 0 && group.state == GroupState::Empty) {
-            group.check_member(generation_id, member_id, group_instance_id)?;
-            if group.state == GroupState::CompletingRebalance {
-                return Err(ResponseError::RebalanceInProgress);
-            }
-            if let Some(m) = group.members.get_mut(member_id) {
-                m.last_heartbeat = Instant::now();
+        let committer = Committer {
+            generation_id,
+            member_id,
+            group_instance_id,
+        };
+        if let Some(group) = state.check_committer(group_id, &committer, CommitKind::Plain)? {
+            if !(generation_id < 0 && group.state == GroupState::Empty) {
+                group.check_member(generation_id, member_id, group_instance_id)?;
+                if group.state == GroupState::CompletingRebalance {
+                    return Err(ResponseError::RebalanceInProgress);
+                }
+                if let Some(m) = group.members.get_mut(member_id) {
+                    m.last_heartbeat = Instant::now();
+                }
             }
         }
         self.persist_commit(state, group_id, offsets)
@@ -134,20 +190,16 @@ impl GroupCoordinator {
         group_instance_id: Option<&str>,
         offsets: Vec<(String, i32, CommittedOffset)>,
     ) -> Result<(), ResponseError> {
-        if group_id.is_empty() {
-            return Err(ResponseError::InvalidGroupId);
-        }
         let mut state = self.state.lock();
-        let checked = !member_id.is_empty() || generation_id >= 0;
-        if let Some(group) = state.consumer_groups.get(group_id) {
-            if checked {
-                group.check_epoch(member_id, generation_id, ResponseError::IllegalGeneration)?;
-            }
-        } else if let Some(group) = state.groups.get(group_id) {
-            if group.is_fenced(member_id, group_instance_id) {
-                return Err(ResponseError::FencedInstanceId);
-            }
-            if checked {
+        let committer = Committer {
+            generation_id,
+            member_id,
+            group_instance_id,
+        };
+        if let Some(group) =
+            state.check_committer(group_id, &committer, CommitKind::Transactional)?
+        {
+            if committer.names_itself() {
                 group.check_member(generation_id, member_id, group_instance_id)?;
             }
         }
