@@ -20,6 +20,17 @@ impl GroupCoordinator {
         hb: ConsumerHeartbeat,
         topics: &HashMap<String, (uuid::Uuid, i32)>,
     ) -> Result<ConsumerHeartbeatResult, ResponseError> {
+        self.consumer_heartbeat_at(hb, topics, Instant::now())
+    }
+
+    /// ConsumerGroupHeartbeat as heard at `now`: the caller's clock, so
+    /// that tests can move time on without waiting.
+    pub(in crate::group) fn consumer_heartbeat_at(
+        &self,
+        hb: ConsumerHeartbeat,
+        topics: &HashMap<String, (uuid::Uuid, i32)>,
+        now: Instant,
+    ) -> Result<ConsumerHeartbeatResult, ResponseError> {
         const JOIN: i32 = 0;
         const LEAVE: i32 = -1;
         const STATIC_LEAVE: i32 = -2;
@@ -48,7 +59,6 @@ impl GroupCoordinator {
         if group.assignor.is_none() {
             group.assignor = hb.server_assignor.clone();
         }
-        let now = Instant::now();
         let mut member_id = hb.member_id.clone();
         match hb.member_epoch {
             JOIN => {
@@ -178,7 +188,11 @@ impl GroupCoordinator {
     /// Removes KIP-848 members whose session lapsed without a heartbeat
     /// (classic members each have a timer: `arm_session_timer`).
     pub fn expire_sessions(&self) {
-        let now = Instant::now();
+        self.expire_consumer_sessions(Instant::now());
+    }
+
+    /// `expire_sessions` at `now`, the caller's clock (see `consumer_heartbeat_at`).
+    pub(in crate::group) fn expire_consumer_sessions(&self, now: Instant) {
         let mut state = self.state.lock();
         let mut shrunk = Vec::new();
         for (id, group) in state.consumer_groups.iter_mut() {

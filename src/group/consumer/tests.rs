@@ -1,8 +1,10 @@
 //! A KIP-848 group driven through ConsumerGroupHeartbeat without a broker
-//! process: member epochs follow the assignment, and a partition moves to
-//! its new owner only once the old one has released it.
+//! process: member epochs follow the assignment, a partition moves to its
+//! new owner only once the old one has released it, and a silent member is
+//! removed at its session timeout on the tests' own clock.
 
 use std::collections::{BTreeSet, HashMap};
+use std::time::{Duration, Instant};
 
 use kafka_protocol::error::ResponseError;
 use uuid::Uuid;
@@ -18,7 +20,25 @@ fn heartbeat(
     member_epoch: i32,
     owned: Option<&BTreeSet<TopicPartition>>,
 ) -> Result<ConsumerHeartbeatResult, ResponseError> {
-    coordinator.consumer_heartbeat(
+    heartbeat_at(
+        coordinator,
+        topics,
+        member_id,
+        member_epoch,
+        owned,
+        Instant::now(),
+    )
+}
+
+fn heartbeat_at(
+    coordinator: &GroupCoordinator,
+    topics: &HashMap<String, (Uuid, i32)>,
+    member_id: &str,
+    member_epoch: i32,
+    owned: Option<&BTreeSet<TopicPartition>>,
+    now: Instant,
+) -> Result<ConsumerHeartbeatResult, ResponseError> {
+    coordinator.consumer_heartbeat_at(
         ConsumerHeartbeat {
             group_id: "g".to_string(),
             member_id: member_id.to_string(),
@@ -32,6 +52,7 @@ fn heartbeat(
             client_host: "/127.0.0.1".to_string(),
         },
         topics,
+        now,
     )
 }
 
@@ -88,4 +109,45 @@ async fn member_epochs_move_with_the_assignment_and_partitions_wait_for_release(
         Err(ResponseError::StaleMemberEpoch)
     );
     assert_eq!(c.commit_offsets("g", 2, &a, None, Vec::new()), Ok(()));
+}
+
+#[tokio::test]
+async fn a_silent_member_is_removed_at_its_session_timeout_and_its_partitions_move() {
+    let h = Harness::new();
+    let c = &h.coordinator;
+    let topics: HashMap<String, (Uuid, i32)> = [("t".to_string(), (Uuid::new_v4(), 4))].into();
+    let session = Duration::from_millis(c.consumer_session_timeout_ms("g") as u64);
+    let t0 = Instant::now();
+
+    // a and b share the four partitions at group epoch 2.
+    let a = heartbeat_at(c, &topics, "", 0, None, t0).unwrap();
+    let (a, a_owns) = (a.member_id, set(a.assignment));
+    let b = heartbeat_at(c, &topics, "", 0, None, t0).unwrap().member_id;
+    let a_keeps = set(heartbeat_at(c, &topics, &a, 1, Some(&a_owns), t0)
+        .unwrap()
+        .assignment);
+    heartbeat_at(c, &topics, &a, 1, Some(&a_keeps), t0).unwrap();
+    let b_owns = set(heartbeat_at(c, &topics, &b, 2, Some(&BTreeSet::new()), t0)
+        .unwrap()
+        .assignment);
+    assert_eq!((a_keeps.len(), b_owns.len()), (2, 2));
+
+    // Only a heartbeats on: b's session runs from t0, a's from `later`.
+    let later = t0 + session / 2;
+    heartbeat_at(c, &topics, &a, 2, Some(&a_keeps), later).unwrap();
+    let members = || c.describe_consumer_group("g").unwrap().members.len();
+    c.expire_consumer_sessions(t0 + session - Duration::from_millis(1));
+    assert_eq!(members(), 2, "a millisecond before b's session lapses");
+    c.expire_consumer_sessions(t0 + session);
+    assert_eq!(members(), 1, "b's session lapsed");
+
+    // b is fenced; a takes b's partitions at the next group epoch.
+    let now = t0 + session;
+    assert_eq!(
+        heartbeat_at(c, &topics, &b, 2, Some(&b_owns), now).err(),
+        Some(ResponseError::UnknownMemberId)
+    );
+    let a_now = heartbeat_at(c, &topics, &a, 2, Some(&a_keeps), now).unwrap();
+    assert_eq!(a_now.member_epoch, 3);
+    assert_eq!(set(a_now.assignment), &a_keeps | &b_owns);
 }
