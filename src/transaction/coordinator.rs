@@ -131,20 +131,6 @@ fn send_markers(
     Ok(written)
 }
 
-fn check_producer(
-    meta: &TransactionMetadata,
-    producer_id: i64,
-    producer_epoch: i16,
-) -> Result<(), ResponseError> {
-    if meta.producer_id != producer_id {
-        Err(ResponseError::InvalidProducerIdMapping)
-    } else if meta.producer_epoch != producer_epoch {
-        Err(ResponseError::ProducerFenced)
-    } else {
-        Ok(())
-    }
-}
-
 impl TransactionCoordinator {
     pub fn new(
         config: TransactionConfig,
@@ -234,19 +220,10 @@ impl TransactionCoordinator {
         let mut txns = self.transactions.lock();
         let mut meta = match txns.get(transactional_id) {
             Some(meta) => meta.clone(),
-            None => TransactionMetadata {
-                producer_id: allocate()?,
-                // Bumped to 0 below.
-                producer_epoch: -1,
-                timeout_ms,
-                state: TxnState::Empty,
-                partitions: Default::default(),
-                start_ms: -1,
-                last_update_ms: now_ms(),
-            },
+            None => TransactionMetadata::new(allocate()?, timeout_ms, now_ms()),
         };
         if let Some((producer_id, epoch)) = expected {
-            check_producer(&meta, producer_id, epoch)?;
+            meta.check_producer(producer_id, epoch)?;
         }
         if meta.is_ending() {
             meta = self
@@ -259,23 +236,13 @@ impl TransactionCoordinator {
                 producer_id = meta.producer_id,
                 "aborting the transaction a fenced producer left open"
             );
-            meta.producer_epoch = meta.producer_epoch.saturating_add(1).min(i16::MAX - 1);
-            meta = self.end(&mut txns, transactional_id, meta, false)?;
+            let fenced = meta.prepare_fence_producer_epoch();
+            meta = self.end(&mut txns, transactional_id, fenced, false)?;
             if meta.is_ending() {
                 return Err(ResponseError::ConcurrentTransactions);
             }
         }
-        if meta.producer_epoch >= i16::MAX - 1 {
-            meta.producer_id = allocate()?;
-            meta.producer_epoch = 0;
-        } else {
-            meta.producer_epoch += 1;
-        }
-        meta.state = TxnState::Empty;
-        meta.partitions.clear();
-        meta.start_ms = -1;
-        meta.timeout_ms = timeout_ms;
-        meta.last_update_ms = now_ms();
+        let meta = meta.prepare_init_producer_id(timeout_ms, now_ms(), allocate)?;
         self.persist(transactional_id, Some(&meta))?;
         let answer = (meta.producer_id, meta.producer_epoch);
         txns.insert(transactional_id.to_string(), meta);
@@ -294,25 +261,13 @@ impl TransactionCoordinator {
     ) -> Result<(), ResponseError> {
         self.check_coordinator(transactional_id)?;
         let mut txns = self.transactions.lock();
-        let mut meta = txns
+        let Some(meta) = txns
             .get(transactional_id)
-            .cloned()
-            .ok_or(ResponseError::InvalidProducerIdMapping)?;
-        check_producer(&meta, producer_id, producer_epoch)?;
-        if meta.is_ending() {
-            return Err(ResponseError::ConcurrentTransactions);
-        }
-        let known = partitions.iter().all(|p| meta.partitions.contains(p));
-        if meta.state == TxnState::Ongoing && known {
+            .ok_or(ResponseError::InvalidProducerIdMapping)?
+            .prepare_add_partitions(producer_id, producer_epoch, partitions, now_ms())?
+        else {
             return Ok(());
-        }
-        let now = now_ms();
-        if meta.state != TxnState::Ongoing {
-            meta.state = TxnState::Ongoing;
-            meta.start_ms = now;
-        }
-        meta.partitions.extend(partitions.iter().cloned());
-        meta.last_update_ms = now;
+        };
         self.persist(transactional_id, Some(&meta))?;
         txns.insert(transactional_id.to_string(), meta);
         Ok(())
@@ -332,7 +287,7 @@ impl TransactionCoordinator {
         let meta = txns
             .get(transactional_id)
             .ok_or(ResponseError::InvalidProducerIdMapping)?;
-        check_producer(meta, producer_id, producer_epoch)?;
+        meta.check_producer(producer_id, producer_epoch)?;
         Ok(partitions
             .iter()
             .map(|p| meta.state == TxnState::Ongoing && meta.partitions.contains(p))
@@ -350,39 +305,39 @@ impl TransactionCoordinator {
     ) -> Result<(), ResponseError> {
         self.check_coordinator(transactional_id)?;
         let mut txns = self.transactions.lock();
-        let meta = txns
+        let prepared = txns
             .get(transactional_id)
-            .cloned()
-            .ok_or(ResponseError::InvalidProducerIdMapping)?;
-        check_producer(&meta, producer_id, producer_epoch)?;
-        match (meta.state, commit) {
-            (TxnState::Ongoing, _) => self
-                .end(&mut txns, transactional_id, meta, commit)
+            .ok_or(ResponseError::InvalidProducerIdMapping)?
+            .prepare_end(producer_id, producer_epoch, commit, now_ms())?;
+        match prepared {
+            Some(prepared) => self
+                .prepare_and_complete(&mut txns, transactional_id, prepared)
                 .map(|_| ()),
-            (TxnState::CompleteCommit, true) | (TxnState::CompleteAbort, false) => Ok(()),
-            (TxnState::PrepareCommit, true) | (TxnState::PrepareAbort, false) => {
-                Err(ResponseError::ConcurrentTransactions)
-            }
-            _ => Err(ResponseError::InvalidTxnState),
+            None => Ok(()),
         }
+    }
+
+    /// Ends the open transaction of `meta`: see `prepare_and_complete`.
+    fn end(
+        &self,
+        txns: &mut Transactions<'_>,
+        transactional_id: &str,
+        meta: TransactionMetadata,
+        commit: bool,
+    ) -> Result<TransactionMetadata, ResponseError> {
+        let prepared = meta.prepare_abort_or_commit(commit, now_ms());
+        self.prepare_and_complete(txns, transactional_id, prepared)
     }
 
     /// Prepare, markers, complete. Once the Prepare record is written the
     /// outcome is decided: should a marker fail, the id stays in its
     /// Prepare state and the periodic pass writes the markers again.
-    fn end(
+    fn prepare_and_complete(
         &self,
         txns: &mut Transactions<'_>,
         transactional_id: &str,
-        mut meta: TransactionMetadata,
-        commit: bool,
+        meta: TransactionMetadata,
     ) -> Result<TransactionMetadata, ResponseError> {
-        meta.state = if commit {
-            TxnState::PrepareCommit
-        } else {
-            TxnState::PrepareAbort
-        };
-        meta.last_update_ms = now_ms();
         self.persist(transactional_id, Some(&meta))?;
         txns.insert(transactional_id.to_string(), meta.clone());
         match self.complete(txns, transactional_id, meta.clone()) {
@@ -525,13 +480,7 @@ impl TransactionCoordinator {
             txns.insert(transactional_id.to_string(), meta);
             return Err(e);
         }
-        meta.state = if commit {
-            TxnState::CompleteCommit
-        } else {
-            TxnState::CompleteAbort
-        };
-        meta.start_ms = -1;
-        meta.last_update_ms = now_ms();
+        let meta = meta.prepare_complete(now_ms());
         self.persist(transactional_id, Some(&meta))?;
         txns.insert(transactional_id.to_string(), meta.clone());
         Ok(meta)
@@ -546,24 +495,20 @@ impl TransactionCoordinator {
         let mut txns = self.transactions.lock();
         let due: Vec<String> = txns
             .iter()
-            .filter(|(_, m)| {
-                m.is_ending()
-                    || (m.state == TxnState::Ongoing
-                        && now.saturating_sub(m.start_ms) >= i64::from(m.timeout_ms))
-            })
+            .filter(|(_, m)| m.is_ending() || m.timed_out(now))
             .map(|(id, _)| id.clone())
             .collect();
         for id in due {
             // An earlier end in this pass may have let the lock go.
-            let Some(mut meta) = txns.get(&id).cloned() else {
+            let Some(meta) = txns.get(&id).cloned() else {
                 continue;
             };
             let ended = if meta.is_ending() {
                 self.complete(&mut txns, &id, meta)
             } else {
                 tracing::info!(transactional_id = %id, producer_id = meta.producer_id, timeout_ms = meta.timeout_ms, "aborting a timed-out transaction");
-                meta.producer_epoch = meta.producer_epoch.saturating_add(1).min(i16::MAX - 1);
-                self.end(&mut txns, &id, meta, false)
+                let fenced = meta.prepare_fence_producer_epoch();
+                self.end(&mut txns, &id, fenced, false)
             };
             if let Err(e) = ended {
                 tracing::warn!(transactional_id = %id, error = %e, "cannot end transaction");
@@ -571,12 +516,7 @@ impl TransactionCoordinator {
         }
         let expired: Vec<String> = txns
             .iter()
-            .filter(|(_, m)| {
-                matches!(
-                    m.state,
-                    TxnState::Empty | TxnState::CompleteCommit | TxnState::CompleteAbort
-                ) && now.saturating_sub(m.last_update_ms) >= self.config.id_expiration_ms
-            })
+            .filter(|(_, m)| m.expired(now, self.config.id_expiration_ms))
             .map(|(id, _)| id.clone())
             .collect();
         for id in expired {

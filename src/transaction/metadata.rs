@@ -1,7 +1,12 @@
 //! One transactional id's state at the coordinator, as Kafka's
-//! `TransactionMetadata` keeps it.
+//! `TransactionMetadata` keeps it, and its transitions: each `prepare_*`
+//! checks a request against the state and returns the state to write,
+//! without writing it (Kafka's prepareTransitionTo), so that the
+//! coordinator does the I/O and the rules are tested alone.
 
 use std::collections::BTreeSet;
+
+use kafka_protocol::error::ResponseError;
 
 /// Kafka's transaction states, with the codes `__transaction_state` stores.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,9 +88,172 @@ pub struct TransactionMetadata {
     pub last_update_ms: i64,
 }
 
+/// The highest epoch handed out: past it InitProducerId gives a new
+/// producer id, and a fence bump stops at it.
+const MAX_EPOCH: i16 = i16::MAX - 1;
+
 impl TransactionMetadata {
+    /// A transactional id first seen: InitProducerId bumps its epoch to 0.
+    pub fn new(producer_id: i64, timeout_ms: i32, now_ms: i64) -> TransactionMetadata {
+        TransactionMetadata {
+            producer_id,
+            producer_epoch: -1,
+            timeout_ms,
+            state: TxnState::Empty,
+            partitions: BTreeSet::new(),
+            start_ms: -1,
+            last_update_ms: now_ms,
+        }
+    }
+
     /// Whether the transaction is between its Prepare record and its markers.
     pub fn is_ending(&self) -> bool {
         matches!(self.state, TxnState::PrepareCommit | TxnState::PrepareAbort)
     }
+
+    /// Whether the open transaction has outlived its transaction.timeout.ms.
+    pub fn timed_out(&self, now_ms: i64) -> bool {
+        self.state == TxnState::Ongoing
+            && now_ms.saturating_sub(self.start_ms) >= i64::from(self.timeout_ms)
+    }
+
+    /// Whether the id, idle with no transaction open or ending, has been
+    /// idle for transactional.id.expiration.ms.
+    pub fn expired(&self, now_ms: i64, expiration_ms: i64) -> bool {
+        matches!(
+            self.state,
+            TxnState::Empty | TxnState::CompleteCommit | TxnState::CompleteAbort
+        ) && now_ms.saturating_sub(self.last_update_ms) >= expiration_ms
+    }
+
+    /// A producer naming itself must be the id's current one: another
+    /// producer id is INVALID_PRODUCER_ID_MAPPING, another epoch (an older
+    /// producer of the same id) PRODUCER_FENCED.
+    pub fn check_producer(
+        &self,
+        producer_id: i64,
+        producer_epoch: i16,
+    ) -> Result<(), ResponseError> {
+        if self.producer_id != producer_id {
+            Err(ResponseError::InvalidProducerIdMapping)
+        } else if self.producer_epoch != producer_epoch {
+            Err(ResponseError::ProducerFenced)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// AddPartitionsToTxn: the state with `partitions` in the open
+    /// transaction, which begins if none is open; `None` when they all
+    /// are already in it. CONCURRENT_TRANSACTIONS while one is ending.
+    pub fn prepare_add_partitions(
+        &self,
+        producer_id: i64,
+        producer_epoch: i16,
+        partitions: &[(String, i32)],
+        now_ms: i64,
+    ) -> Result<Option<TransactionMetadata>, ResponseError> {
+        self.check_producer(producer_id, producer_epoch)?;
+        if self.is_ending() {
+            return Err(ResponseError::ConcurrentTransactions);
+        }
+        let known = partitions.iter().all(|p| self.partitions.contains(p));
+        if self.state == TxnState::Ongoing && known {
+            return Ok(None);
+        }
+        let mut next = self.clone();
+        if next.state != TxnState::Ongoing {
+            next.state = TxnState::Ongoing;
+            next.start_ms = now_ms;
+        }
+        next.partitions.extend(partitions.iter().cloned());
+        next.last_update_ms = now_ms;
+        Ok(Some(next))
+    }
+
+    /// EndTxn: the Prepare state of the open transaction's end; `None` for
+    /// a retry of an end that completed. As in Kafka: a retry of an end
+    /// whose markers are still being written is CONCURRENT_TRANSACTIONS;
+    /// no transaction open, or the opposite end of one ending or ended,
+    /// INVALID_TXN_STATE.
+    pub fn prepare_end(
+        &self,
+        producer_id: i64,
+        producer_epoch: i16,
+        commit: bool,
+        now_ms: i64,
+    ) -> Result<Option<TransactionMetadata>, ResponseError> {
+        self.check_producer(producer_id, producer_epoch)?;
+        match (self.state, commit) {
+            (TxnState::Ongoing, _) => Ok(Some(self.prepare_abort_or_commit(commit, now_ms))),
+            (TxnState::CompleteCommit, true) | (TxnState::CompleteAbort, false) => Ok(None),
+            (TxnState::PrepareCommit, true) | (TxnState::PrepareAbort, false) => {
+                Err(ResponseError::ConcurrentTransactions)
+            }
+            _ => Err(ResponseError::InvalidTxnState),
+        }
+    }
+
+    /// Ongoing to PrepareCommit or PrepareAbort: the outcome is decided
+    /// once this is written.
+    pub fn prepare_abort_or_commit(&self, commit: bool, now_ms: i64) -> TransactionMetadata {
+        let mut next = self.clone();
+        next.state = if commit {
+            TxnState::PrepareCommit
+        } else {
+            TxnState::PrepareAbort
+        };
+        next.last_update_ms = now_ms;
+        next
+    }
+
+    /// The open transaction of a producer being fenced (a new one of the
+    /// same id, or its transaction timed out) with the epoch bumped, so
+    /// that the abort markers fence the old producer from the partitions.
+    pub fn prepare_fence_producer_epoch(&self) -> TransactionMetadata {
+        let mut next = self.clone();
+        next.producer_epoch = next.producer_epoch.saturating_add(1).min(MAX_EPOCH);
+        next
+    }
+
+    /// PrepareCommit or PrepareAbort to its Complete state, once every
+    /// marker is written.
+    pub fn prepare_complete(&self, now_ms: i64) -> TransactionMetadata {
+        let mut next = self.clone();
+        next.state = if self.state == TxnState::PrepareCommit {
+            TxnState::CompleteCommit
+        } else {
+            TxnState::CompleteAbort
+        };
+        next.start_ms = -1;
+        next.last_update_ms = now_ms;
+        next
+    }
+
+    /// InitProducerId, once no transaction is open or ending: the epoch
+    /// bumped (fencing every earlier producer of the id), or a new producer
+    /// id from `allocate` at epoch 0 once the epochs are used up.
+    pub fn prepare_init_producer_id(
+        &self,
+        timeout_ms: i32,
+        now_ms: i64,
+        allocate: impl FnOnce() -> Result<i64, ResponseError>,
+    ) -> Result<TransactionMetadata, ResponseError> {
+        let mut next = self.clone();
+        if next.producer_epoch >= MAX_EPOCH {
+            next.producer_id = allocate()?;
+            next.producer_epoch = 0;
+        } else {
+            next.producer_epoch += 1;
+        }
+        next.state = TxnState::Empty;
+        next.partitions.clear();
+        next.start_ms = -1;
+        next.timeout_ms = timeout_ms;
+        next.last_update_ms = now_ms;
+        Ok(next)
+    }
 }
+
+#[cfg(test)]
+mod tests;
