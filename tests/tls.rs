@@ -8,7 +8,7 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,6 +29,7 @@ use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Message, Offset, TopicPartitionList};
+use tempfile::TempDir;
 
 fn broker_subject() -> Vec<(DnType, &'static str)> {
     vec![(DnType::CommonName, "broker")]
@@ -51,6 +52,35 @@ fn tls_broker(keystore: &Path, extra: &[String]) -> BrokerProcess {
     overrides.extend(extra.iter().cloned());
     let overrides: Vec<&str> = overrides.iter().map(String::as_str).collect();
     BrokerProcess::start(&overrides)
+}
+
+/// A broker whose SSL listener requires client certificates from its own
+/// CA, with `extra` settings; the CA and its PEM file (in `tmp`) issue the
+/// tests' clients. `tmp` holds the broker's keystore and truststore: a
+/// test keeps it, and lets it go after the broker.
+struct Mtls {
+    broker: BrokerProcess,
+    ca: Ca,
+    ca_path: PathBuf,
+    tmp: TempDir,
+}
+
+fn mtls_broker(extra: &[&str]) -> Mtls {
+    let tmp = tempfile::tempdir().unwrap();
+    let ca = Ca::new("test CA");
+    let ca_path = write(tmp.path(), "ca.pem", ca.pem());
+    let keystore = pem_keystore(tmp.path(), &ca.issue(&broker_subject(), 1));
+    let mut settings = vec![
+        "ssl.client.auth=required".to_string(),
+        format!("ssl.truststore.location={}", ca_path.display()),
+    ];
+    settings.extend(extra.iter().map(|s| s.to_string()));
+    Mtls {
+        broker: tls_broker(&keystore, &settings),
+        ca,
+        ca_path,
+        tmp,
+    }
 }
 
 /// librdkafka over SSL to `port`, trusting `ca`, with `extra` settings.
@@ -448,18 +478,12 @@ fn an_encrypted_pkcs8_key_opens_with_ssl_key_password() {
 /// opened with librdkafka's `ssl.key.password`.
 #[test]
 fn the_tools_own_connection_opens_an_encrypted_client_key() {
-    let tmp = tempfile::tempdir().unwrap();
-    let ca = Ca::new("test CA");
-    let ca_path = write(tmp.path(), "ca.pem", ca.pem());
-    let keystore = pem_keystore(tmp.path(), &ca.issue(&broker_subject(), 1));
-    let broker = tls_broker(
-        &keystore,
-        &[
-            "ssl.client.auth=required".into(),
-            format!("ssl.truststore.location={}", ca_path.display()),
-            "ssl.truststore.type=PEM".into(),
-        ],
-    );
+    let Mtls {
+        tmp,
+        broker,
+        ca,
+        ca_path,
+    } = mtls_broker(&["ssl.truststore.type=PEM"]);
     let alice = ca.issue(&alice_subject(), 10);
     let cert = write(tmp.path(), "alice.pem", &alice.cert_pem);
     let key = write(
@@ -502,21 +526,17 @@ fn the_tools_own_connection_opens_an_encrypted_client_key() {
 
 #[test]
 fn mtls_required_takes_the_principal_from_the_certificate_subject() {
-    let tmp = tempfile::tempdir().unwrap();
-    let ca = Ca::new("test CA");
-    let ca_path = write(tmp.path(), "ca.pem", ca.pem());
-    let keystore = pem_keystore(tmp.path(), &ca.issue(&broker_subject(), 1));
     // Only subjects of the form CN=...,OU=eng,O=Acme map to a principal:
     // a connection is served only if its subject reads that way.
-    let broker = tls_broker(
-        &keystore,
-        &[
-            "ssl.client.auth=required".into(),
-            format!("ssl.truststore.location={}", ca_path.display()),
-            "ssl.truststore.type=PEM".into(),
-            "ssl.principal.mapping.rules=RULE:^CN=([a-z]+),OU=eng,O=Acme$/$1/".into(),
-        ],
-    );
+    let Mtls {
+        tmp,
+        broker,
+        ca,
+        ca_path,
+    } = mtls_broker(&[
+        "ssl.truststore.type=PEM",
+        "ssl.principal.mapping.rules=RULE:^CN=([a-z]+),OU=eng,O=Acme$/$1/",
+    ]);
     let port = broker.listener_port("SSL");
     let alice = ca.issue(&alice_subject(), 10);
     let mallory = ca.issue(
@@ -565,19 +585,11 @@ fn mtls_required_takes_the_principal_from_the_certificate_subject() {
 
 #[test]
 fn untrusted_certificates_fail_on_both_sides() {
-    let tmp = tempfile::tempdir().unwrap();
-    let ca = Ca::new("test CA");
+    let Mtls {
+        tmp, broker, ca, ..
+    } = mtls_broker(&[]);
     let other = Ca::new("someone else");
-    let ca_path = write(tmp.path(), "ca.pem", ca.pem());
     let other_path = write(tmp.path(), "other.pem", other.pem());
-    let keystore = pem_keystore(tmp.path(), &ca.issue(&broker_subject(), 1));
-    let broker = tls_broker(
-        &keystore,
-        &[
-            "ssl.client.auth=required".into(),
-            format!("ssl.truststore.location={}", ca_path.display()),
-        ],
-    );
     let port = broker.listener_port("SSL");
     // A client certificate from a CA the broker does not trust.
     let stranger = other.issue(&alice_subject(), 5);
@@ -611,18 +623,12 @@ fn untrusted_certificates_fail_on_both_sides() {
 /// refusal (0097_ssl_verify). TLS 1.2 as trivup's brokers enable it.
 #[test]
 fn a_client_without_a_required_certificate_gets_kafkas_bad_certificate_alert() {
-    let tmp = tempfile::tempdir().unwrap();
-    let ca = Ca::new("test CA");
-    let ca_path = write(tmp.path(), "ca.pem", ca.pem());
-    let keystore = pem_keystore(tmp.path(), &ca.issue(&broker_subject(), 1));
-    let broker = tls_broker(
-        &keystore,
-        &[
-            "ssl.client.auth=required".into(),
-            "ssl.enabled.protocols=TLSv1.2".into(),
-            format!("ssl.truststore.location={}", ca_path.display()),
-        ],
-    );
+    let Mtls {
+        tmp: _tmp,
+        broker,
+        ca,
+        ..
+    } = mtls_broker(&["ssl.enabled.protocols=TLSv1.2"]);
     let port = broker.listener_port("SSL");
     let tls12 = |identity| tls_client_of(&ca, identity, &[&rustls::version::TLS12]);
     let refused = tls_connect(port, tls12(None))
