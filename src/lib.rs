@@ -21,5 +21,6 @@ pub mod quota;
 pub mod security;
 pub mod server;
 pub mod telemetry;
+pub mod topic_partition;
 pub mod transaction;
 pub mod wire_format;

@@ -10,6 +10,7 @@ use kafka_protocol::messages::{AddOffsetsToTxnRequest, AddOffsetsToTxnResponse};
 use super::{BrokerContext, Handler, RequestContext};
 use crate::group::{partition_for, OFFSETS_TOPIC};
 use crate::security::acl::{AclOperation, ResourceType};
+use crate::topic_partition::TopicPartition;
 
 pub struct AddOffsetsToTxn;
 
@@ -50,7 +51,7 @@ impl Handler for AddOffsetsToTxn {
                 &request.transactional_id.0,
                 request.producer_id.0,
                 request.producer_epoch,
-                &[(OFFSETS_TOPIC.to_string(), partition)],
+                &[TopicPartition::new(OFFSETS_TOPIC, partition)],
             )
         });
         AddOffsetsToTxnResponse::default().with_error_code(ctx.error_code(added.err()))

@@ -17,6 +17,7 @@ use super::{BrokerContext, Handler, RequestContext};
 use crate::cluster::topic_name;
 use crate::security::acl::{AclOperation, ResourceType};
 use crate::security::authorizer::Authorization;
+use crate::topic_partition::TopicPartition;
 
 pub struct AddPartitionsToTxn;
 
@@ -34,13 +35,17 @@ fn add(
     verify_only: bool,
 ) -> Vec<AddPartitionsToTxnTopicResult> {
     let image = broker.image();
-    let wanted: Vec<(String, i32)> = topics
+    let wanted: Vec<TopicPartition> = topics
         .iter()
-        .flat_map(|t| t.partitions.iter().map(|p| (t.name.0.to_string(), *p)))
+        .flat_map(|t| {
+            t.partitions
+                .iter()
+                .map(|p| TopicPartition::new(t.name.0.to_string(), *p))
+        })
         .collect();
     let problems: Vec<Option<ResponseError>> = wanted
         .iter()
-        .map(|(topic, p)| {
+        .map(|TopicPartition { topic, partition }| {
             // Kafka leaves internal topics out of the producer's authorised
             // ones whatever the ACLs: no transaction writes to them.
             if auth.is_some_and(|a| {
@@ -50,7 +55,7 @@ fn add(
                 Some(ResponseError::TopicAuthorizationFailed)
             } else if !image
                 .topic(topic)
-                .is_some_and(|t| *p >= 0 && (*p as usize) < t.partitions.len())
+                .is_some_and(|t| *partition >= 0 && (*partition as usize) < t.partitions.len())
             {
                 Some(ResponseError::UnknownTopicOrPartition)
             } else {
@@ -94,7 +99,7 @@ fn add(
         vec![code; wanted.len()]
     };
     let mut results: Vec<AddPartitionsToTxnTopicResult> = Vec::new();
-    for ((topic, partition), code) in wanted.into_iter().zip(codes) {
+    for (TopicPartition { topic, partition }, code) in wanted.into_iter().zip(codes) {
         let result = AddPartitionsToTxnPartitionResult::default()
             .with_partition_index(partition)
             .with_partition_error_code(code);

@@ -14,7 +14,7 @@ use kafka_protocol::protocol::StrBytes;
 
 use super::{BrokerContext, Handler, RequestContext};
 use crate::cluster::MetadataImage;
-use crate::group::TopicPartition;
+use crate::group::TopicIdPartition;
 use crate::security::acl::{AclOperation, ResourceType};
 
 pub struct ConsumerGroupDescribe;
@@ -22,7 +22,7 @@ pub struct ConsumerGroupDescribe;
 /// Kafka's member type for members that joined with the consumer protocol.
 const CONSUMER_MEMBER: i8 = 1;
 
-fn assignment(image: &MetadataImage, partitions: &[TopicPartition]) -> Assignment {
+fn assignment(image: &MetadataImage, partitions: &[TopicIdPartition]) -> Assignment {
     let mut topics: Vec<TopicPartitions> = Vec::new();
     for (topic_id, partition) in partitions {
         match topics.iter_mut().find(|t| t.topic_id == *topic_id) {

@@ -50,18 +50,20 @@ impl Handler for DescribeTransactions {
                 match found {
                     Ok(m) => {
                         let mut topics: Vec<TopicData> = Vec::new();
-                        let visible = m.partitions.iter().filter(|(topic, _)| {
-                            auth.allows(AclOperation::Describe, ResourceType::Topic, topic)
+                        let visible = m.partitions.iter().filter(|tp| {
+                            auth.allows(AclOperation::Describe, ResourceType::Topic, &tp.topic)
                         });
-                        for (topic, partition) in visible {
+                        for tp in visible {
                             match topics.last_mut() {
-                                Some(t) if t.topic.0.as_str() == topic => {
-                                    t.partitions.push(*partition)
+                                Some(t) if t.topic.0.as_str() == tp.topic => {
+                                    t.partitions.push(tp.partition)
                                 }
                                 _ => topics.push(
                                     TopicData::default()
-                                        .with_topic(TopicName(StrBytes::from_string(topic.clone())))
-                                        .with_partitions(vec![*partition]),
+                                        .with_topic(TopicName(StrBytes::from_string(
+                                            tp.topic.clone(),
+                                        )))
+                                        .with_partitions(vec![tp.partition]),
                                 ),
                             }
                         }

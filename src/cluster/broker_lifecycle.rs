@@ -12,6 +12,7 @@ use tokio::sync::watch;
 use super::Controller;
 use crate::config::BrokerConfig;
 use crate::partition::ReplicaManager;
+use crate::topic_partition::TopicPartition;
 
 /// Heartbeats every broker.heartbeat.interval.ms until shutdown, and
 /// checks for silent brokers four times per broker.session.timeout.ms
@@ -57,13 +58,13 @@ async fn report_offline_replicas(controller: &Controller, replicas: &ReplicaMana
         return;
     }
     let image = controller.image();
-    let still_counted: Vec<(String, i32)> = failed
+    let still_counted: Vec<TopicPartition> = failed
         .into_iter()
-        .filter(|(topic, index)| {
+        .filter(|tp| {
             let p = image
                 .topics
-                .get(topic)
-                .and_then(|t| t.partitions.get(*index as usize));
+                .get(&tp.topic)
+                .and_then(|t| t.partitions.get(tp.partition as usize));
             p.is_some_and(|p| p.leader == me || (p.isr.len() > 1 && p.isr.contains(&me)))
         })
         .collect();

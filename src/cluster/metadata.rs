@@ -19,6 +19,7 @@ use crate::partition::PartitionState;
 use crate::quota::ClientQuotas;
 use crate::security::acl::AclBinding;
 use crate::security::sasl::scram::{ScramCredential, ScramMechanism};
+use crate::topic_partition::TopicPartition;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BrokerRegistration {
@@ -318,7 +319,7 @@ pub struct HostedChanges {
     pub changed: Vec<PartitionState>,
     /// Partitions hosted before and not any more (topic deleted, replica
     /// moved away).
-    pub removed: Vec<(String, i32)>,
+    pub removed: Vec<TopicPartition>,
 }
 
 impl HostedChanges {
@@ -328,13 +329,13 @@ impl HostedChanges {
     pub fn retry_offline(
         &mut self,
         image: &MetadataImage,
-        offline: Vec<(String, i32)>,
+        offline: Vec<TopicPartition>,
         node_id: i32,
         broker_config: &BrokerConfig,
     ) {
         let mut by_topic: BTreeMap<String, BTreeSet<i32>> = BTreeMap::new();
-        for (topic, index) in offline {
-            by_topic.entry(topic).or_default().insert(index);
+        for tp in offline {
+            by_topic.entry(tp.topic).or_default().insert(tp.partition);
         }
         for state in &self.changed {
             if let Some(indexes) = by_topic.get_mut(&state.topic) {
@@ -403,7 +404,7 @@ impl TopicImage {
         &'a self,
         now: Option<&'a TopicImage>,
         node_id: i32,
-    ) -> impl Iterator<Item = (String, i32)> + 'a {
+    ) -> impl Iterator<Item = TopicPartition> + 'a {
         self.partitions
             .iter()
             .enumerate()
@@ -413,7 +414,7 @@ impl TopicImage {
                     .is_some_and(|p| p.replicas.contains(&node_id));
                 p.replicas.contains(&node_id) && !still
             })
-            .map(|(index, _)| (self.name.clone(), index as i32))
+            .map(|(index, _)| TopicPartition::new(self.name.clone(), index as i32))
     }
 }
 
@@ -579,7 +580,7 @@ mod tests {
         assert_eq!(before.topics["c"].partitions[0].leader_epoch, 0);
     }
 
-    type Key = (String, i32);
+    type Key = TopicPartition;
 
     /// (topic, index) of what `after` changes of broker 1's partitions
     /// since `before`.
@@ -588,13 +589,13 @@ mod tests {
         let changed = c
             .changed
             .iter()
-            .map(|s| (s.topic.clone(), s.index))
+            .map(|s| TopicPartition::new(s.topic.clone(), s.index))
             .collect();
         (changed, c.removed)
     }
 
-    fn key(topic: &str, index: i32) -> (String, i32) {
-        (topic.to_string(), index)
+    fn key(topic: &str, index: i32) -> TopicPartition {
+        TopicPartition::new(topic, index)
     }
 
     #[test]
@@ -683,7 +684,7 @@ mod tests {
         let changed: Vec<_> = c
             .changed
             .iter()
-            .map(|s| (s.topic.clone(), s.index))
+            .map(|s| TopicPartition::new(s.topic.clone(), s.index))
             .collect();
         assert_eq!(changed, vec![key("a", 0), key("c", 0)]);
     }

@@ -30,7 +30,7 @@ mod testing;
 pub use classic::{GroupDescription, GroupState, JoinRequest, JoinResult, SyncResult};
 pub use consumer::{
     ConsumerGroupDescription, ConsumerHeartbeat, ConsumerHeartbeatResult,
-    ConsumerMemberDescription, TopicPartition,
+    ConsumerMemberDescription, TopicIdPartition,
 };
 pub use coordinator::{GroupConfig, GroupCoordinator, GroupsOverview};
 pub use offsets::CommittedOffset;

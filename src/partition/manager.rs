@@ -29,6 +29,7 @@ use crate::log::{
     partition_metadata, Log, LogError, OffsetCheckpoint, RECOVERY_POINT_OFFSET_CHECKPOINT,
     REPLICATION_OFFSET_CHECKPOINT,
 };
+use crate::topic_partition::TopicPartition;
 
 /// Written when the broker stops cleanly; its absence at start-up means the
 /// logs must be recovered (Kafka's marker has the same name).
@@ -253,7 +254,7 @@ pub struct ReplicaManager {
     dirs: Vec<LogDir>,
     /// The index in `dirs` of every hosted partition's directory, online
     /// or offline; a new replica goes to the directory with the fewest.
-    placement: RwLock<HashMap<(String, i32), usize>>,
+    placement: RwLock<HashMap<TopicPartition, usize>>,
     /// By topic, then index: a Fetch looks each topic up once for all of
     /// the partitions it names.
     partitions: RwLock<HashMap<String, BTreeMap<i32, Arc<Partition>>>>,
@@ -263,13 +264,13 @@ pub struct ReplicaManager {
     /// partition stops being hosted, not on every metadata change.
     apply_lock: parking_lot::Mutex<bool>,
     /// Hosted partitions whose logs could not be opened: topic id and why.
-    offline: RwLock<HashMap<(String, i32), (Uuid, String)>>,
+    offline: RwLock<HashMap<TopicPartition, (Uuid, String)>>,
     /// Replicas being copied to another log directory (AlterReplicaLogDirs).
-    moves: parking_lot::Mutex<HashMap<(String, i32), Move>>,
+    moves: parking_lot::Mutex<HashMap<TopicPartition, Move>>,
     /// Log directories AlterReplicaLogDirs asked for partitions not hosted
     /// yet: the replica is created there when it arrives, as Kafka's
     /// LogManager remembers a preferred log dir.
-    preferred: parking_lot::Mutex<HashMap<(String, i32), usize>>,
+    preferred: parking_lot::Mutex<HashMap<TopicPartition, usize>>,
 }
 
 /// A replica being copied to log directory `target`, into `future`
@@ -350,7 +351,7 @@ impl ReplicaManager {
     /// the first holding its directory, else (a new replica) the one with
     /// the fewest partitions, as Kafka's LogManager chooses.
     fn place(&self, topic: &str, partition: i32) -> usize {
-        let key = (topic.to_string(), partition);
+        let key = TopicPartition::new(topic, partition);
         if let Some(at) = self.placement.read().get(&key) {
             return *at;
         }
@@ -401,7 +402,7 @@ impl ReplicaManager {
         {
             let mut offline = self.offline.write();
             let before = offline.len();
-            offline.retain(|(topic, index), _| wanted.contains(&(topic.as_str(), *index)));
+            offline.retain(|tp, _| wanted.contains(&(tp.topic.as_str(), tp.partition)));
             removed_any |= offline.len() < before;
         }
         let gone: Vec<Arc<Partition>> =
@@ -413,13 +414,13 @@ impl ReplicaManager {
         if removed_any || !*applied_before {
             self.placement
                 .write()
-                .retain(|(topic, index), _| wanted.contains(&(topic.as_str(), *index)));
+                .retain(|tp, _| wanted.contains(&(tp.topic.as_str(), tp.partition)));
             self.remove_stray_dirs();
             let placement = self.placement.read();
             for (at, dir) in self.dirs.iter().enumerate() {
                 for checkpoint in dir.checkpoints() {
                     let kept = checkpoint.retain(|topic, index| {
-                        placement.get(&(topic.to_string(), index)) == Some(&at)
+                        placement.get(&TopicPartition::new(topic, index)) == Some(&at)
                     });
                     if let Err(e) = kept {
                         tracing::error!(path = %checkpoint.path().display(), error = %e, "cannot drop checkpoint entries of partitions no longer hosted");
@@ -435,25 +436,20 @@ impl ReplicaManager {
     /// and `removed` closed and deleted with their files and checkpoint
     /// entries. Partitions offline are retried too, as a full pass would,
     /// when `changed` holds them (the caller adds their states).
-    pub fn apply_changes(&self, changed: &[PartitionState], removed: &[(String, i32)]) {
+    pub fn apply_changes(&self, changed: &[PartitionState], removed: &[TopicPartition]) {
         let _serial = self.apply_lock.lock();
         self.bring_in(changed);
-        for (topic, index) in removed {
-            if let Some(partition) = self.partition(topic, *index) {
+        for tp in removed {
+            if let Some(partition) = self.partition(&tp.topic, tp.partition) {
                 self.remove_partition(&partition);
-            } else if self
-                .offline
-                .write()
-                .remove(&(topic.clone(), *index))
-                .is_some()
-            {
-                self.remove_dir(topic, *index);
+            } else if self.offline.write().remove(tp).is_some() {
+                self.remove_dir(&tp.topic, tp.partition);
             }
         }
     }
 
     /// The partitions offline here, to retry with the next image.
-    pub fn offline_keys(&self) -> Vec<(String, i32)> {
+    pub fn offline_keys(&self) -> Vec<TopicPartition> {
         self.offline.read().keys().cloned().collect()
     }
 
@@ -472,7 +468,7 @@ impl ReplicaManager {
                         self.remove_partition(&old);
                         removed_any = true;
                     }
-                    let key = (state.topic.clone(), state.index);
+                    let key = TopicPartition::new(state.topic.clone(), state.index);
                     let offline_id = self.offline.read().get(&key).map(|(id, _)| *id);
                     if offline_id.is_some_and(|id| id != state.topic_id) {
                         self.offline.write().remove(&key);
@@ -495,7 +491,7 @@ impl ReplicaManager {
         // checkpointed recovery point.
         let mut lowered: Vec<Vec<((String, i32), i64)>> = vec![Vec::new(); self.dirs.len()];
         for state in to_open {
-            let key = (state.topic.clone(), state.index);
+            let key = TopicPartition::new(state.topic.clone(), state.index);
             let at = self.place(&state.topic, state.index);
             let log_dir = &self.dirs[at];
             if log_dir.disk.is_failed() {
@@ -546,7 +542,8 @@ impl ReplicaManager {
                 Ok(log) => {
                     let checkpointed = log_dir.recovery_points.get(&state.topic, state.index);
                     if checkpointed.is_some_and(|point| log.recovery_point() < point) {
-                        lowered[at].push((key.clone(), log.recovery_point()));
+                        lowered[at]
+                            .push(((key.topic.clone(), key.partition), log.recovery_point()));
                     }
                     if self.offline.write().remove(&key).is_some() {
                         tracing::info!(topic = %state.topic, partition = state.index, "partition opened: back online");
@@ -599,7 +596,7 @@ impl ReplicaManager {
     /// Marks a partition offline; whether that is news (it was online, or
     /// offline for another reason).
     fn set_offline(&self, state: &PartitionState, reason: String) -> bool {
-        let key = (state.topic.clone(), state.index);
+        let key = TopicPartition::new(state.topic.clone(), state.index);
         let previous = self
             .offline
             .write()
@@ -614,8 +611,8 @@ impl ReplicaManager {
             .offline
             .read()
             .iter()
-            .filter(|((t, _), _)| t == topic)
-            .map(|((_, index), (_, reason))| (*index, reason.clone()))
+            .filter(|(tp, _)| tp.topic == topic)
+            .map(|(tp, (_, reason))| (tp.partition, reason.clone()))
             .collect();
         offline.sort();
         offline
@@ -651,7 +648,7 @@ impl ReplicaManager {
         let placed = self
             .placement
             .write()
-            .remove(&(topic.to_string(), partition));
+            .remove(&TopicPartition::new(topic, partition));
         if let Some(at) = placed {
             self.delete_files(at, topic, partition);
         }
@@ -706,7 +703,8 @@ impl ReplicaManager {
                 let Ok(index) = index.parse::<i32>() else {
                     continue;
                 };
-                if !entry.path().is_dir() || placement.get(&(topic.to_string(), index)) == Some(&at)
+                if !entry.path().is_dir()
+                    || placement.get(&TopicPartition::new(topic, index)) == Some(&at)
                 {
                     continue;
                 }
@@ -744,7 +742,7 @@ impl ReplicaManager {
         if self.dirs[at].disk.is_failed() {
             return Err(ResponseError::KafkaStorageError);
         }
-        let key = (topic.to_string(), index);
+        let key = TopicPartition::new(topic, index);
         let Some(partition) = self.partition(topic, index) else {
             if self.offline.read().contains_key(&key) {
                 return Err(ResponseError::KafkaStorageError);
@@ -792,7 +790,7 @@ impl ReplicaManager {
     /// Replicas being moved, by the index of the log directory they are
     /// copied to, with the bytes copied so far.
     pub fn future_replicas(&self) -> Vec<(usize, Arc<Partition>, u64)> {
-        let moves: Vec<((String, i32), usize, PathBuf)> = self
+        let moves: Vec<(TopicPartition, usize, PathBuf)> = self
             .moves
             .lock()
             .iter()
@@ -800,7 +798,7 @@ impl ReplicaManager {
             .collect();
         moves
             .into_iter()
-            .filter_map(|((topic, index), target, future)| {
+            .filter_map(|(key, target, future)| {
                 let copied = std::fs::read_dir(future)
                     .map(|entries| {
                         entries
@@ -810,14 +808,14 @@ impl ReplicaManager {
                             .sum()
                     })
                     .unwrap_or(0);
-                Some((target, self.partition(&topic, index)?, copied))
+                Some((target, self.partition(&key.topic, key.partition)?, copied))
             })
             .collect()
     }
 
     /// Runs a move to its end, following a new target should one be asked
     /// for meanwhile; a failed move leaves the replica where it was.
-    fn run_move(&self, partition: &Arc<Partition>, key: &(String, i32)) {
+    fn run_move(&self, partition: &Arc<Partition>, key: &TopicPartition) {
         loop {
             let Some((target, future)) = self
                 .moves
@@ -841,17 +839,18 @@ impl ReplicaManager {
                     let current = self.placement.read().get(key).copied();
                     if let Some(running) = moves.get_mut(key) {
                         if current != Some(running.target) {
-                            running.future = self.future_dir(running.target, &key.0, key.1);
+                            running.future =
+                                self.future_dir(running.target, &key.topic, key.partition);
                             continue;
                         }
                     }
                 }
                 Ok(MoveOutcome::Moved) => {
-                    tracing::info!(topic = %key.0, partition = key.1, dir = %self.dirs[target].path.display(), "replica moved to another log directory");
+                    tracing::info!(topic = %key.topic, partition = key.partition, dir = %self.dirs[target].path.display(), "replica moved to another log directory");
                 }
                 Ok(MoveOutcome::Gone) => {}
                 Err(e) => {
-                    tracing::error!(topic = %key.0, partition = key.1, dir = %self.dirs[target].path.display(), error = %e, "moving the replica to another log directory failed: it stays where it was");
+                    tracing::error!(topic = %key.topic, partition = key.partition, dir = %self.dirs[target].path.display(), error = %e, "moving the replica to another log directory failed: it stays where it was");
                 }
             }
             moves.remove(key);
@@ -868,11 +867,11 @@ impl ReplicaManager {
     fn move_replica(
         &self,
         partition: &Arc<Partition>,
-        key: &(String, i32),
+        key: &TopicPartition,
         target: usize,
         future: &Path,
     ) -> Result<MoveOutcome, LogError> {
-        let (topic, index) = (key.0.as_str(), key.1);
+        let (topic, index) = (key.topic.as_str(), key.partition);
         let Some(from) = self.placement.read().get(key).copied() else {
             return Ok(MoveOutcome::Gone);
         };
@@ -906,9 +905,11 @@ impl ReplicaManager {
             // Before the swap, so a restart that finds the new replica
             // finds its offsets too.
             let hw = partition.high_watermark();
-            to.high_watermarks.update(|| [(key.clone(), hw)])?;
+            // The checkpoints' keys are pairs.
+            let pair = (topic.to_string(), index);
+            to.high_watermarks.update(|| [(pair.clone(), hw)])?;
             to.recovery_points
-                .update(|| [(key.clone(), log.recovery_point())])?;
+                .update(|| [(pair, log.recovery_point())])?;
             std::fs::rename(future, &dst).map_err(LogError::io("rename future replica", future))?;
             sync_dirs(&[to.path.as_path()])?;
             let undo = |e: LogError| {
@@ -1019,9 +1020,10 @@ impl ReplicaManager {
             let reason = format!("log directory {} is offline", self.dirs[at].path.display());
             for p in &by_dir[at] {
                 self.close(p);
-                self.offline
-                    .write()
-                    .insert((p.topic.clone(), p.index), (p.topic_id, reason.clone()));
+                self.offline.write().insert(
+                    TopicPartition::new(p.topic.clone(), p.index),
+                    (p.topic_id, reason.clone()),
+                );
             }
             tracing::error!(dir = %self.dirs[at].path.display(), partitions = by_dir[at].len(), "log directory offline: its partitions closed");
         }
@@ -1029,7 +1031,7 @@ impl ReplicaManager {
 
     /// Hosted partitions placed in a failed log directory, which the
     /// controller must not keep this broker leader or ISR member of.
-    pub fn failed_dir_partitions(&self) -> Vec<(String, i32)> {
+    pub fn failed_dir_partitions(&self) -> Vec<TopicPartition> {
         self.placement
             .read()
             .iter()
@@ -1044,7 +1046,7 @@ impl ReplicaManager {
         let partitions = self.all_partitions();
         let placement = self.placement.read();
         for p in partitions {
-            if let Some(at) = placement.get(&(p.topic.clone(), p.index)) {
+            if let Some(at) = placement.get(&TopicPartition::new(p.topic.clone(), p.index)) {
                 by_dir[*at].push(p);
             }
         }
@@ -1093,7 +1095,7 @@ impl ReplicaManager {
             None if self
                 .offline
                 .read()
-                .contains_key(&(topic.to_string(), partition)) =>
+                .contains_key(&TopicPartition::new(topic, partition)) =>
             {
                 Err(ResponseError::KafkaStorageError)
             }
@@ -1575,7 +1577,7 @@ mod tests {
         assert!(!manager.partition("b", 0).unwrap().is_leader());
         let c = manager.partition("c", 0).unwrap();
         assert_eq!((c.topic_id, c.high_watermark()), (recreated.topic_id, 0));
-        manager.apply_changes(&[], &[("a".to_string(), 0)]);
+        manager.apply_changes(&[], &[TopicPartition::new("a", 0)]);
         assert!(manager.partition("a", 0).is_none() && untouched.is_removed());
         assert!(!dir.path().join("a-0").exists());
         assert!(dir.path().join("b-0").is_dir());
@@ -2004,7 +2006,7 @@ mod tests {
         std::fs::create_dir(&future).unwrap();
         std::fs::write(future.join("00000000000000000000.log"), [0u8; 100]).unwrap();
         manager.moves.lock().insert(
-            ("t".to_string(), 0),
+            TopicPartition::new("t", 0),
             Move {
                 target: 1,
                 future: future.clone(),

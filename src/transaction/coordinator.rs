@@ -39,6 +39,7 @@ use crate::group::{GroupCoordinator, OFFSETS_TOPIC};
 use crate::partition::{now_ms, ReplicaManager};
 use crate::security::sasl::client::SaslClientConfig;
 use crate::security::tls::ClientTls;
+use crate::topic_partition::TopicPartition;
 
 pub struct TransactionConfig {
     pub node_id: i32,
@@ -89,7 +90,7 @@ fn send_markers(
     commit: bool,
     coordinator_epoch: i32,
     topics: BTreeMap<String, Vec<i32>>,
-) -> Result<Vec<(String, i32)>, ResponseError> {
+) -> Result<Vec<TopicPartition>, ResponseError> {
     let marker = WritableTxnMarker::default()
         .with_producer_id(ProducerId(meta.producer_id))
         .with_producer_epoch(meta.producer_epoch)
@@ -117,7 +118,10 @@ fn send_markers(
     for topic in response.markers.iter().flat_map(|m| &m.topics) {
         for p in &topic.partitions {
             match ResponseError::try_from_code(p.error_code) {
-                None => written.push((topic.name.0.to_string(), p.partition_index)),
+                None => written.push(TopicPartition::new(
+                    topic.name.0.to_string(),
+                    p.partition_index,
+                )),
                 Some(e) => tracing::warn!(
                     %addr,
                     topic = %topic.name.0.as_str(),
@@ -257,7 +261,7 @@ impl TransactionCoordinator {
         transactional_id: &str,
         producer_id: i64,
         producer_epoch: i16,
-        partitions: &[(String, i32)],
+        partitions: &[TopicPartition],
     ) -> Result<(), ResponseError> {
         self.check_coordinator(transactional_id)?;
         let mut txns = self.transactions.lock();
@@ -280,7 +284,7 @@ impl TransactionCoordinator {
         transactional_id: &str,
         producer_id: i64,
         producer_epoch: i16,
-        partitions: &[(String, i32)],
+        partitions: &[TopicPartition],
     ) -> Result<Vec<bool>, ResponseError> {
         self.check_coordinator(transactional_id)?;
         let txns = self.transactions.lock();
@@ -385,10 +389,11 @@ impl TransactionCoordinator {
         let mut failed = None;
         // Partitions led elsewhere, by their leader's address.
         let mut remote: BTreeMap<String, BTreeMap<String, Vec<i32>>> = BTreeMap::new();
-        let pending: Vec<(String, i32)> = meta.partitions.iter().cloned().collect();
-        for (topic, partition) in pending {
+        let pending: Vec<TopicPartition> = meta.partitions.iter().cloned().collect();
+        for tp in pending {
+            let (topic, partition) = (tp.topic.as_str(), tp.partition);
             let written = self.replicas.write_txn_marker(
-                &topic,
+                topic,
                 partition,
                 meta.producer_id,
                 meta.producer_epoch,
@@ -401,22 +406,22 @@ impl TransactionCoordinator {
                         self.groups
                             .complete_transaction(partition, meta.producer_id, commit);
                     }
-                    meta.partitions.remove(&(topic, partition));
+                    meta.partitions.remove(&tp);
                 }
                 Err(
                     ResponseError::UnknownTopicOrPartition | ResponseError::NotLeaderOrFollower,
                 ) => {
                     let image = self.images.borrow().clone();
                     // A partition deleted since it joined has nothing to end.
-                    let Some(p) = image.partition(&topic, partition) else {
-                        meta.partitions.remove(&(topic, partition));
+                    let Some(p) = image.partition(topic, partition) else {
+                        meta.partitions.remove(&tp);
                         continue;
                     };
                     match image.brokers.get(&p.leader) {
                         Some(b) if p.leader != self.config.node_id => remote
                             .entry(format!("{}:{}", b.host, b.port))
                             .or_default()
-                            .entry(topic)
+                            .entry(topic.to_string())
                             .or_default()
                             .push(partition),
                         _ => {
@@ -439,7 +444,7 @@ impl TransactionCoordinator {
         if !remote.is_empty() {
             let asked: usize = remote.values().flat_map(|t| t.values()).map(Vec::len).sum();
             // Other transactions go on while remote leaders write markers.
-            let written: Vec<(String, i32)> = MutexGuard::unlocked(txns, || {
+            let written: Vec<TopicPartition> = MutexGuard::unlocked(txns, || {
                 let mut written = Vec::new();
                 for (addr, topics) in remote {
                     match send_markers(

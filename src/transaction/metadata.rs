@@ -8,6 +8,8 @@ use std::collections::BTreeSet;
 
 use kafka_protocol::error::ResponseError;
 
+use crate::topic_partition::TopicPartition;
+
 /// Kafka's transaction states, with the codes `__transaction_state` stores.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TxnState {
@@ -82,7 +84,7 @@ pub struct TransactionMetadata {
     pub timeout_ms: i32,
     pub state: TxnState,
     /// The partitions the open (or ending) transaction has written to.
-    pub partitions: BTreeSet<(String, i32)>,
+    pub partitions: BTreeSet<TopicPartition>,
     /// When the open transaction began; -1 when none is open.
     pub start_ms: i64,
     pub last_update_ms: i64,
@@ -150,7 +152,7 @@ impl TransactionMetadata {
         &self,
         producer_id: i64,
         producer_epoch: i16,
-        partitions: &[(String, i32)],
+        partitions: &[TopicPartition],
         now_ms: i64,
     ) -> Result<Option<TransactionMetadata>, ResponseError> {
         self.check_producer(producer_id, producer_epoch)?;

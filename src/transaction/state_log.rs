@@ -9,6 +9,7 @@ use kafka_protocol::records::Record;
 
 use super::metadata::{TransactionMetadata, TxnState};
 use crate::coordinator_records::{encode_records, get_string, put_string};
+use crate::topic_partition::TopicPartition;
 
 pub const TRANSACTION_STATE_TOPIC: &str = "__transaction_state";
 
@@ -36,10 +37,10 @@ fn encode_value(m: &TransactionMetadata) -> Bytes {
     buf.put_i32(m.timeout_ms);
     buf.put_i8(m.state.code());
     let mut topics: Vec<(&str, Vec<i32>)> = Vec::new();
-    for (topic, partition) in &m.partitions {
+    for tp in &m.partitions {
         match topics.last_mut() {
-            Some((t, ps)) if *t == topic.as_str() => ps.push(*partition),
-            _ => topics.push((topic.as_str(), vec![*partition])),
+            Some((t, ps)) if *t == tp.topic.as_str() => ps.push(tp.partition),
+            _ => topics.push((tp.topic.as_str(), vec![tp.partition])),
         }
     }
     buf.put_i32(topics.len() as i32);
@@ -75,7 +76,7 @@ fn decode_value(mut v: Bytes) -> Option<TransactionMetadata> {
             return None;
         }
         for _ in 0..count.max(0) {
-            partitions.insert((topic.clone(), v.get_i32()));
+            partitions.insert(TopicPartition::new(topic.clone(), v.get_i32()));
         }
     }
     if v.remaining() < 16 {
@@ -144,10 +145,10 @@ pub fn describe_record(
         None => json!("<DELETE>"),
         Some(m) => {
             let mut topics: Vec<(String, Vec<i32>)> = Vec::new();
-            for (topic, partition) in &m.partitions {
+            for tp in &m.partitions {
                 match topics.last_mut() {
-                    Some((t, ids)) if t == topic => ids.push(*partition),
-                    _ => topics.push((topic.clone(), vec![*partition])),
+                    Some((t, ids)) if *t == tp.topic => ids.push(tp.partition),
+                    _ => topics.push((tp.topic.clone(), vec![tp.partition])),
                 }
             }
             json!({"version": VALUE_VERSION.to_string(), "data": {
@@ -179,9 +180,9 @@ mod tests {
             timeout_ms: 60_000,
             state: TxnState::Ongoing,
             partitions: [
-                ("a".to_string(), 0),
-                ("a".to_string(), 2),
-                ("b".to_string(), 1),
+                TopicPartition::new("a", 0),
+                TopicPartition::new("a", 2),
+                TopicPartition::new("b", 1),
             ]
             .into_iter()
             .collect(),

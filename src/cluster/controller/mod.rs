@@ -35,6 +35,7 @@ use super::quorum::{records, Node, NodeId, Quorum, Raft, WriteError};
 use crate::config::{BrokerConfig, GroupOverrides, LoadError, TopicConfig};
 use crate::quota::QuotaChanges;
 use crate::security::acl::{AclBinding, AclBindingFilter};
+use crate::topic_partition::TopicPartition;
 use brokers::{live_brokers, silent_brokers};
 pub use command::{
     ControllerCommand, NewTopic, Outcome, Reassignment, Refusal, UserScramAlteration,
@@ -579,11 +580,15 @@ impl Controller {
     /// failed log directories.
     pub async fn offline_replicas(
         &self,
-        partitions: Vec<(String, i32)>,
+        partitions: Vec<TopicPartition>,
     ) -> Result<(), ControllerError> {
         self.submit(ControllerCommand::OfflineReplicas {
             broker: self.node_id,
-            partitions,
+            // Pairs in the command: its serialized form is in the metadata log.
+            partitions: partitions
+                .into_iter()
+                .map(|tp| (tp.topic, tp.partition))
+                .collect(),
         })
         .await
         .map(|_| ())

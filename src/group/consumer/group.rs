@@ -11,7 +11,7 @@ use kafka_protocol::error::ResponseError;
 use uuid::Uuid;
 
 /// A topic partition by topic id, as the consumer protocol names them.
-pub type TopicPartition = (Uuid, i32);
+pub type TopicIdPartition = (Uuid, i32);
 
 /// The assignors this coordinator offers: "uniform" balances partitions and
 /// keeps them with their current owner where it can; "range" gives each
@@ -28,10 +28,10 @@ pub struct ConsumerGroupMember {
     pub subscribed: BTreeSet<String>,
     pub subscribed_regex: Option<SubscriptionPattern>,
     /// What the member was last told it owns.
-    pub assigned: BTreeSet<TopicPartition>,
+    pub assigned: BTreeSet<TopicIdPartition>,
     /// Partitions the member was told to give up and has not yet confirmed releasing.
-    pub revoking: BTreeSet<TopicPartition>,
-    pub last_sent: Option<BTreeSet<TopicPartition>>,
+    pub revoking: BTreeSet<TopicIdPartition>,
+    pub last_sent: Option<BTreeSet<TopicIdPartition>>,
     pub last_heartbeat: Instant,
     /// A static member that left with epoch -2: it keeps its place and its
     /// partitions for a session timeout, so that its instance can come back
@@ -72,7 +72,7 @@ pub struct ConsumerGroup {
     pub group_epoch: i32,
     pub assignment_epoch: i32,
     pub members: BTreeMap<String, ConsumerGroupMember>,
-    pub target: HashMap<String, BTreeSet<TopicPartition>>,
+    pub target: HashMap<String, BTreeSet<TopicIdPartition>>,
 }
 
 impl ConsumerGroup {
@@ -106,7 +106,7 @@ impl ConsumerGroup {
         for members in subscribed.values_mut() {
             members.sort();
         }
-        let mut target: HashMap<String, BTreeSet<TopicPartition>> = self
+        let mut target: HashMap<String, BTreeSet<TopicIdPartition>> = self
             .members
             .keys()
             .map(|id| (id.clone(), BTreeSet::new()))
@@ -171,7 +171,7 @@ impl ConsumerGroup {
     /// still hold, at the current assignment epoch.
     pub fn reconcile(&mut self, member_id: &str) {
         let target = self.target.get(member_id).cloned().unwrap_or_default();
-        let held_by_others: BTreeSet<TopicPartition> = self
+        let held_by_others: BTreeSet<TopicIdPartition> = self
             .members
             .values()
             .filter(|m| m.member_id != member_id)
@@ -184,7 +184,8 @@ impl ConsumerGroup {
         if !m.revoking.is_empty() {
             return;
         }
-        let to_revoke: BTreeSet<TopicPartition> = m.assigned.difference(&target).copied().collect();
+        let to_revoke: BTreeSet<TopicIdPartition> =
+            m.assigned.difference(&target).copied().collect();
         if !to_revoke.is_empty() {
             m.assigned = m.assigned.intersection(&target).copied().collect();
             m.revoking = to_revoke;
@@ -198,7 +199,7 @@ impl ConsumerGroup {
     }
 
     /// Records what the member reports owning: revoked partitions it no longer lists are released.
-    pub fn report_owned(&mut self, member_id: &str, owned: &BTreeSet<TopicPartition>) {
+    pub fn report_owned(&mut self, member_id: &str, owned: &BTreeSet<TopicIdPartition>) {
         if let Some(m) = self.members.get_mut(member_id) {
             m.revoking.retain(|tp| owned.contains(tp));
         }
@@ -305,7 +306,7 @@ mod tests {
         g.members.insert("a".into(), member("a", &["t", "u"]));
         g.members.insert("b".into(), member("b", &["t", "u"]));
         g.refresh_target(&topics);
-        let expected_a: BTreeSet<TopicPartition> =
+        let expected_a: BTreeSet<TopicIdPartition> =
             [(t, 0), (t, 1), (t, 2), (u, 0), (u, 1), (u, 2)].into();
         assert_eq!(g.target["a"], expected_a);
         assert_eq!(g.target["b"].len(), 4);

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use kafka_protocol::error::ResponseError;
 
-use super::group::{self as consumer, ConsumerGroupMember, TopicPartition};
+use super::group::{self as consumer, ConsumerGroupMember, TopicIdPartition};
 use super::{ConsumerHeartbeat, ConsumerHeartbeatResult};
 use crate::group::coordinator::GroupCoordinator;
 
@@ -162,7 +162,7 @@ impl GroupCoordinator {
             }
         }
         if let Some(owned) = &hb.owned {
-            let owned: BTreeSet<TopicPartition> = owned.iter().copied().collect();
+            let owned: BTreeSet<TopicIdPartition> = owned.iter().copied().collect();
             group.report_owned(&member_id, &owned);
         }
         group.refresh_target(topics);

@@ -12,7 +12,7 @@ mod heartbeat;
 pub(in crate::group) mod records;
 
 pub(in crate::group) use group::ConsumerGroup;
-pub use group::TopicPartition;
+pub use group::TopicIdPartition;
 
 use super::coordinator::{GroupCoordinator, State};
 use crate::partition::now_ms;
@@ -25,7 +25,7 @@ pub struct ConsumerHeartbeat {
     pub subscribed_topics: Option<Vec<String>>,
     pub subscribed_regex: Option<String>,
     pub server_assignor: Option<String>,
-    pub owned: Option<Vec<TopicPartition>>,
+    pub owned: Option<Vec<TopicIdPartition>>,
     pub instance_id: Option<String>,
     pub client_id: String,
     pub client_host: String,
@@ -37,7 +37,7 @@ pub struct ConsumerHeartbeatResult {
     pub member_epoch: i32,
     pub heartbeat_interval_ms: i32,
     /// The member's full assignment, when it changed since last sent.
-    pub assignment: Option<Vec<TopicPartition>>,
+    pub assignment: Option<Vec<TopicIdPartition>>,
 }
 
 /// A consumer-protocol member as ConsumerGroupDescribe reports it.
@@ -49,8 +49,8 @@ pub struct ConsumerMemberDescription {
     pub client_host: String,
     pub subscribed_topics: Vec<String>,
     pub subscribed_regex: Option<String>,
-    pub assignment: Vec<TopicPartition>,
-    pub target_assignment: Vec<TopicPartition>,
+    pub assignment: Vec<TopicIdPartition>,
+    pub target_assignment: Vec<TopicIdPartition>,
 }
 
 /// A consumer-protocol group as ConsumerGroupDescribe reports it.

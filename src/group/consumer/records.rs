@@ -18,7 +18,7 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 use integer_encoding::VarInt;
 use uuid::Uuid;
 
-use super::group::{ConsumerGroup, ConsumerGroupMember, SubscriptionPattern, TopicPartition};
+use super::group::{ConsumerGroup, ConsumerGroupMember, SubscriptionPattern, TopicIdPartition};
 use crate::coordinator_records::{get_string, put_string};
 
 const GROUP_METADATA: i16 = 3;
@@ -111,7 +111,7 @@ impl Value {
     }
 
     /// Kafka's TopicPartitions: per topic id, its partitions.
-    fn partitions(mut self, partitions: &BTreeSet<TopicPartition>) -> Value {
+    fn partitions(mut self, partitions: &BTreeSet<TopicIdPartition>) -> Value {
         let mut by_topic: BTreeMap<Uuid, Vec<i32>> = BTreeMap::new();
         for (topic, partition) in partitions {
             by_topic.entry(*topic).or_default().push(*partition);
@@ -196,7 +196,7 @@ impl Reader {
         Some(())
     }
 
-    fn partitions(&mut self) -> Option<BTreeSet<TopicPartition>> {
+    fn partitions(&mut self) -> Option<BTreeSet<TopicIdPartition>> {
         let mut out = BTreeSet::new();
         for _ in 0..self.varint()?.checked_sub(1)? {
             if self.0.remaining() < 16 {
@@ -346,7 +346,7 @@ pub fn restore(records: &Records) -> Option<ConsumerGroup> {
 mod tests {
     use super::*;
 
-    fn member(id: &str, epoch: i32, assigned: &[TopicPartition]) -> ConsumerGroupMember {
+    fn member(id: &str, epoch: i32, assigned: &[TopicIdPartition]) -> ConsumerGroupMember {
         ConsumerGroupMember {
             member_id: id.into(),
             instance_id: Some(format!("{id}-instance")),

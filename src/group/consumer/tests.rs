@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use kafka_protocol::error::ResponseError;
 use uuid::Uuid;
 
-use super::{ConsumerHeartbeat, ConsumerHeartbeatResult, TopicPartition};
+use super::{ConsumerHeartbeat, ConsumerHeartbeatResult, TopicIdPartition};
 use crate::group::testing::Harness;
 use crate::group::GroupCoordinator;
 
@@ -18,7 +18,7 @@ fn heartbeat(
     topics: &HashMap<String, (Uuid, i32)>,
     member_id: &str,
     member_epoch: i32,
-    owned: Option<&BTreeSet<TopicPartition>>,
+    owned: Option<&BTreeSet<TopicIdPartition>>,
 ) -> Result<ConsumerHeartbeatResult, ResponseError> {
     heartbeat_at(
         coordinator,
@@ -35,7 +35,7 @@ fn heartbeat_at(
     topics: &HashMap<String, (Uuid, i32)>,
     member_id: &str,
     member_epoch: i32,
-    owned: Option<&BTreeSet<TopicPartition>>,
+    owned: Option<&BTreeSet<TopicIdPartition>>,
     now: Instant,
 ) -> Result<ConsumerHeartbeatResult, ResponseError> {
     coordinator.consumer_heartbeat_at(
@@ -56,7 +56,7 @@ fn heartbeat_at(
     )
 }
 
-fn set(assignment: Option<Vec<TopicPartition>>) -> BTreeSet<TopicPartition> {
+fn set(assignment: Option<Vec<TopicIdPartition>>) -> BTreeSet<TopicIdPartition> {
     assignment.expect("an assignment").into_iter().collect()
 }
 

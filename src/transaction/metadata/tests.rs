@@ -6,12 +6,13 @@
 use kafka_protocol::error::ResponseError;
 
 use super::{TransactionMetadata, TxnState, MAX_EPOCH};
+use crate::topic_partition::TopicPartition;
 
 const PID: i64 = 7;
 const TIMEOUT_MS: i32 = 60_000;
 
-fn tp(topic: &str, partition: i32) -> (String, i32) {
-    (topic.to_string(), partition)
+fn tp(topic: &str, partition: i32) -> TopicPartition {
+    TopicPartition::new(topic, partition)
 }
 
 fn no_allocation() -> Result<i64, ResponseError> {
