@@ -4,10 +4,11 @@
 //! logs in first, and again before its session's lifetime runs out
 //! (KIP-368).
 
+use std::io::ErrorKind;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
+use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::{SaslAuthenticateRequest, SaslHandshakeRequest};
 use kafka_protocol::protocol::{Request, StrBytes};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -172,10 +173,79 @@ impl BrokerConnection {
             .map_err(std::io::Error::other)?;
         self.stream.write_all(&frame).await?;
         self.stream.flush().await?;
-        let len = self.stream.read_i32().await?;
-        let mut response = vec![0u8; usize::try_from(len).map_err(std::io::Error::other)?];
-        self.stream.read_exact(&mut response).await?;
-        decode_response::<R>(response.into(), version, self.correlation_id)
-            .map_err(std::io::Error::other)
+        let response = read_response(&mut self.stream).await?;
+        decode_response::<R>(response, version, self.correlation_id).map_err(std::io::Error::other)
+    }
+}
+
+/// A response's body: its size, then that many bytes read into spare
+/// capacity. A follower's Fetch responses carry up to
+/// replica.fetch.max.bytes per partition; zeroing each buffer for the
+/// read to overwrite was two thirds of a follower's instructions.
+async fn read_response<S: AsyncRead + Unpin + ?Sized>(stream: &mut S) -> std::io::Result<Bytes> {
+    let len = stream.read_i32().await?;
+    let len = usize::try_from(len).map_err(|_| {
+        std::io::Error::new(
+            ErrorKind::InvalidData,
+            format!("the broker sent a response of {len} bytes"),
+        )
+    })?;
+    let mut body = BytesMut::with_capacity(len);
+    while body.len() < len {
+        let room = len - body.len();
+        if stream.read_buf(&mut (&mut body).limit(room)).await? == 0 {
+            return Err(std::io::Error::new(
+                ErrorKind::UnexpectedEof,
+                format!(
+                    "the broker closed the connection {} bytes into a response of {len}",
+                    body.len()
+                ),
+            ));
+        }
+    }
+    Ok(body.freeze())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(body: &[u8]) -> Vec<u8> {
+        let mut out = (body.len() as i32).to_be_bytes().to_vec();
+        out.extend_from_slice(body);
+        out
+    }
+
+    #[tokio::test]
+    async fn a_response_arriving_in_pieces_is_read_whole_and_no_further() {
+        // A pipe of 5 bytes: every read is short.
+        let (mut client, mut server) = tokio::io::duplex(5);
+        let first: Vec<u8> = (0..=255u8).cycle().take(1000).collect();
+        let written = {
+            let first = first.clone();
+            tokio::spawn(async move {
+                server.write_all(&frame(&first)).await.unwrap();
+                server.write_all(&frame(b"next")).await.unwrap();
+                server.write_all(&frame(b"")).await.unwrap();
+            })
+        };
+        assert_eq!(read_response(&mut client).await.unwrap(), first);
+        assert_eq!(read_response(&mut client).await.unwrap(), &b"next"[..]);
+        assert!(read_response(&mut client).await.unwrap().is_empty());
+        written.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_response_cut_short_or_of_negative_size_is_an_error() {
+        let mut cut = &frame(b"twelve bytes")[..10];
+        let e = read_response(&mut cut).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::UnexpectedEof);
+        assert!(
+            e.to_string().contains("6 bytes into a response of 12"),
+            "{e}"
+        );
+        let mut negative = &(-1i32).to_be_bytes()[..];
+        let e = read_response(&mut negative).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidData);
     }
 }
