@@ -13,6 +13,7 @@ mod alter_partition_reassignments;
 mod alter_replica_log_dirs;
 mod alter_user_scram_credentials;
 mod api_versions;
+mod body;
 mod client_metrics_config;
 mod config_resource;
 mod consumer_group_describe;
@@ -113,6 +114,12 @@ pub trait Handler: Send + Sync + 'static {
     /// Kafka sends no response at all to some requests (Produce with acks=0).
     fn expects_response(_request: &Self::Request) -> bool {
         true
+    }
+
+    /// Byte fields of `response` to send from where they are rather than
+    /// copy into its encoded body ([`body::encode`]): Fetch's records.
+    fn shared_bytes(_response: &<Self::Request as Request>::Response) -> Vec<bytes::Bytes> {
+        Vec::new()
     }
 
     fn handle(

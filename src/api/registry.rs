@@ -5,10 +5,10 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures::future::BoxFuture;
 use kafka_protocol::messages::ApiKey;
-use kafka_protocol::protocol::{Decodable, Encodable, Request, VersionRange};
+use kafka_protocol::protocol::{Decodable, Request, VersionRange};
 
 use super::throttle_time::ThrottleTime;
 use super::{
@@ -33,10 +33,11 @@ use super::{get_telemetry_subscriptions, list_config_resources, push_telemetry};
 use crate::metrics::requests::{is_follower_fetch, measure_remote, RequestTimer};
 use crate::quota::QuotaType;
 
-/// A handled request: its encoded response body (`None` when the API sends
-/// none) and its metrics, recorded once the response is written.
+/// A handled request: its encoded response body, in chunks to be written
+/// one after the other (`None` when the API sends none), and its metrics,
+/// recorded once the response is written.
 pub struct Answered {
-    pub body: Option<BytesMut>,
+    pub body: Option<Vec<Bytes>>,
     pub metrics: Option<RequestTimer>,
 }
 
@@ -127,9 +128,8 @@ fn call<H: Handler>(
             None => (handle.await, Duration::ZERO),
         };
         let body = if respond {
-            let mut out = BytesMut::with_capacity(response.compute_size(version)?);
-            response.encode(&mut out, version)?;
-            Some(out)
+            let shared = H::shared_bytes(&response);
+            Some(super::body::encode(&response, version, shared)?)
         } else {
             None
         };

@@ -56,6 +56,7 @@ mod file_cache;
 mod index;
 pub mod partition_metadata;
 mod producer_state;
+mod read_buf;
 mod records;
 mod segment;
 mod txn_index;

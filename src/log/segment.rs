@@ -25,11 +25,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
 use super::batch::{self, BatchHeader, HEADER_LEN};
 use super::file_cache::{CachedFile, FileCache};
 use super::index::{OffsetIndex, TimeIndex};
+use super::read_buf::ReadBuffers;
 use super::txn_index::{AbortedTxn, TransactionIndex};
 use super::LogError;
 
@@ -148,15 +149,14 @@ impl Batches<'_> {
             Some(at) => at as usize,
             None => {
                 let len = left.min(self.read_ahead.max(HEADER_LEN as u64)) as usize;
-                let mut buf = BytesMut::zeroed(len);
-                if file.read_exact_at(&mut buf, position).is_err() {
+                let Ok(window) = ReadBuffers::global().read_at(file, position, len) else {
                     // Header by header from here, as without reading
                     // ahead, so that the batches before a damaged or
                     // missing stretch of the file are still answered.
                     self.read_ahead = 0;
                     return batch_at(file, size, position);
-                }
-                self.window = buf.freeze();
+                };
+                self.window = window;
                 self.window_at = position;
                 0
             }
@@ -599,10 +599,9 @@ impl Segment {
                     self.size
                 ))
             })?;
-        let mut buf = BytesMut::zeroed(len);
-        file.read_exact_at(&mut buf, from)
-            .map_err(LogError::io("read", &self.log_path))?;
-        Ok(buf.freeze())
+        ReadBuffers::global()
+            .read_at(file, from, len)
+            .map_err(LogError::io("read", &self.log_path))
     }
 
     /// Checks the CRC of the batch at the start of `bytes`, read from

@@ -1535,3 +1535,41 @@ fn writeback_does_not_change_what_is_read() {
     assert_eq!(written_back[279].1, format!("again 279:{value}"));
     assert_eq!(written_back, run(0));
 }
+
+/// Reads large enough for pooled buffers (log::read_buf) answer their own
+/// records, whether earlier answers are still held or were dropped and
+/// their buffers reused, up to the end of the segment.
+#[test]
+fn pooled_reads_answer_only_their_own_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = Log::open(dir.path(), config(), false, 0).unwrap();
+    let value = |i: i64| char::from(b'a' + (i % 26) as u8).to_string().repeat(4096);
+    for i in 0..100 {
+        log.append_as_leader(&one(&value(i), 1000 + i), 0, 0)
+            .unwrap();
+    }
+    let records = |bytes: Bytes, from: i64| {
+        let read = decode(bytes);
+        for (k, (offset, v, _)) in read.iter().enumerate() {
+            assert_eq!(*offset, from + k as i64);
+            assert_eq!(*v, value(*offset), "offset {offset}");
+        }
+        read.len()
+    };
+    // Every batch is the same size.
+    let batch = log.read(0, 1, 100, true).unwrap().len();
+    let held = log.read(0, 1 << 20, 100, true).unwrap();
+    let held_bytes = held.to_vec();
+    assert_eq!(records(log.read(50, 1 << 20, 100, true).unwrap(), 50), 50);
+    for from in [90, 10, 60, 99] {
+        let read = log.read(from, 200_000, 100, true).unwrap();
+        assert!(read.len() <= 200_000);
+        assert_eq!(
+            records(read, from),
+            (100 - from as usize).min(200_000 / batch)
+        );
+    }
+    assert_eq!(held, held_bytes);
+    assert_eq!(records(held, 0), 100);
+    assert!(log.read(100, 1 << 20, 100, true).unwrap().is_empty());
+}

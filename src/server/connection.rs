@@ -554,7 +554,7 @@ fn spawn_handler(
 /// unsupported ApiVersions): no request metrics.
 fn unmeasured(body: BytesMut) -> api::Answered {
     api::Answered {
-        body: Some(body),
+        body: Some(vec![body.freeze()]),
         metrics: None,
     }
 }
@@ -566,8 +566,9 @@ fn encode_body<M: Encodable>(message: &M, version: i16) -> anyhow::Result<BytesM
 }
 
 /// Writes responses in request order. Those already answered when the
-/// socket is free go out in one vectored write; nothing is buffered in
-/// between, so a quiet connection holds no write buffer.
+/// socket is free go out in one vectored write, each as its chunks (a
+/// Fetch's records straight from the buffers they were read into); nothing
+/// is buffered in between, so a quiet connection holds no write buffer.
 async fn write_responses(
     mut out: WriteSide,
     mut rx: mpsc::Receiver<Pending>,
@@ -577,7 +578,7 @@ async fn write_responses(
     let mut next = rx.recv().await;
     while next.is_some() {
         let mut batch = Vec::new();
-        let mut batch_bytes = 0;
+        let (mut batch_bytes, mut responses) = (0, 0);
         let mut measured = Vec::new();
         while let Some(pending) = next.take() {
             // Earlier answers are not held back behind a long poll.
@@ -589,9 +590,10 @@ async fn write_responses(
             }
             match framed(pending, peer).await {
                 Ok(Some((prefix, body, metrics))) => {
-                    batch_bytes += prefix.len() + body.len();
+                    batch_bytes += prefix.len() + body.iter().map(Bytes::len).sum::<usize>();
                     batch.push(prefix);
-                    batch.push(body);
+                    batch.extend(body);
+                    responses += 1;
                     measured.extend(metrics);
                 }
                 Ok(None) => {}
@@ -601,7 +603,7 @@ async fn write_responses(
                     return;
                 }
             }
-            if batch_bytes < WRITE_BATCH_BYTES && batch.len() < 2 * WRITE_BATCH_RESPONSES {
+            if batch_bytes < WRITE_BATCH_BYTES && responses < WRITE_BATCH_RESPONSES {
                 next = rx.try_recv().ok();
             }
         }
@@ -630,7 +632,7 @@ async fn framed(pending: Pending, peer: SocketAddr) -> Result<Option<Framed>, ()
     let (correlation_id, key, version, body) = match pending {
         Pending::Raw(token) => {
             let size = Bytes::copy_from_slice(&(token.len() as i32).to_be_bytes());
-            return Ok(Some((size, token, None)));
+            return Ok(Some((size, vec![token], None)));
         }
         Pending::Ready(c, k, v, body) => (c, k, v, body),
         Pending::Running(c, k, v, handle) => (
@@ -646,7 +648,7 @@ async fn framed(pending: Pending, peer: SocketAddr) -> Result<Option<Framed>, ()
         Ok(Some(api::Answered {
             body: Some(body),
             metrics,
-        })) => (body.freeze(), metrics),
+        })) => (body, metrics),
         // to_send leaves only answers with a body.
         Ok(_) => return Ok(None),
         Err(e) => {
@@ -661,12 +663,12 @@ async fn framed(pending: Pending, peer: SocketAddr) -> Result<Option<Framed>, ()
         tracing::error!(%peer, error = %e, "cannot encode response header");
         return Err(());
     }
-    let size = (prefix.len() - 4 + body.len()) as i32;
+    let size = (prefix.len() - 4 + body.iter().map(Bytes::len).sum::<usize>()) as i32;
     prefix[..4].copy_from_slice(&size.to_be_bytes());
     Ok(Some((prefix.freeze(), body, metrics)))
 }
 
-type Framed = (Bytes, Bytes, Option<RequestTimer>);
+type Framed = (Bytes, Vec<Bytes>, Option<RequestTimer>);
 
 async fn write_all(
     out: &mut WriteSide,
