@@ -240,7 +240,7 @@ fn value_offsets(batch: &[u8], value_len: usize) -> Result<Vec<usize>> {
         let end = usize::try_from(len)
             .ok()
             .and_then(|len| (at + used).checked_add(len))
-            .filter(|&end| end <= batch.len() && end >= at + used + value_len + 1)
+            .filter(|&end| end <= batch.len() && end > at + used + value_len)
             .ok_or_else(garbled)?;
         out.push(end - 1 - value_len);
         at = end;
@@ -285,7 +285,6 @@ impl Templates {
 
 /// What every producer adds to.
 struct Tally {
-    acknowledged: u64,
     failed: u64,
     first_error: Option<String>,
     latency: Histogram<u64>,
@@ -310,7 +309,6 @@ pub fn run(
     };
     let (go, started) = watch::channel(None);
     let tally = Arc::new(Mutex::new(Tally {
-        acknowledged: 0,
         failed: 0,
         first_error: None,
         latency: histogram(),
@@ -344,7 +342,7 @@ pub fn run(
             )));
         }
         if let Some(stamp) = next_stamp(&consumer, &run)? {
-            warm += usize::from(stamp.0 == 0);
+            warm += usize::from(stamp == 0);
         }
     }
     let start = Start::now();
@@ -356,7 +354,7 @@ pub fn run(
     let mut got = 0u64;
     while got < total && Instant::now() < deadline {
         settle(&mut producing)?;
-        let Some((sent, _)) = next_stamp(&consumer, &run)? else {
+        let Some(sent) = next_stamp(&consumer, &run)? else {
             continue;
         };
         if sent == 0 {
@@ -412,17 +410,14 @@ fn join(producing: std::thread::JoinHandle<Result<()>>) -> Result<()> {
         .map_err(|_| ClientError::Invalid("the producing thread panicked".into()))?
 }
 
-/// The next record of this run the consumer reads: its send stamp (0 for a
-/// warm-up record) and value length; None when the poll found nothing of it.
-fn next_stamp(consumer: &BaseConsumer, run: &[u8; 8]) -> Result<Option<(u64, usize)>> {
+/// The send stamp (0 for a warm-up record) of the next record of this run
+/// the consumer reads; None when the poll found nothing of it.
+fn next_stamp(consumer: &BaseConsumer, run: &[u8; 8]) -> Result<Option<u64>> {
     match consumer.poll(Duration::from_millis(100)) {
         Some(Ok(m)) => Ok(m
             .payload()
             .filter(|p| p.len() >= STAMP_LEN && p[..8] == run[..])
-            .map(|p| {
-                let stamp = u64::from_be_bytes(p[8..STAMP_LEN].try_into().expect("eight bytes"));
-                (stamp, p.len())
-            })),
+            .map(|p| u64::from_be_bytes(p[8..STAMP_LEN].try_into().expect("eight bytes")))),
         Some(Err(e)) => Err(ClientError::kafka("cannot consume")(e)),
         None => Ok(None),
     }
@@ -600,7 +595,6 @@ impl Lane {
                 let mut tally = tally.lock();
                 match error {
                     None => {
-                        tally.acknowledged += sent.count;
                         for i in sent.first..sent.first + sent.count {
                             let took = acked.saturating_sub(schedule.due(p, i));
                             let _ = tally.latency.record((took.as_micros() as u64).max(1));
