@@ -131,7 +131,7 @@ _perf__test() {
             return 0
             ;;
         perf__test__subcmd__end__subcmd__to__subcmd__end)
-            opts="-t -X -h -V --topic --rate --duration --record-size --interval-ms --acks --compression --linger-ms --batch-size --json --bootstrap-server --command-config --timeout --help --version"
+            opts="-t -X -h -V --topic --rate --duration --record-size --interval-ms --client --producers --acks --compression --linger-ms --batch-size --json --bootstrap-server --command-config --timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -158,6 +158,14 @@ _perf__test() {
                     return 0
                     ;;
                 --interval-ms)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client)
+                    COMPREPLY=($(compgen -W "rdkafka wire" -- "${cur}"))
+                    return 0
+                    ;;
+                --producers)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -72,10 +72,13 @@ complete -c perf-test -n "__fish_perf_test_using_subcommand consume" -l json -d 
 complete -c perf-test -n "__fish_perf_test_using_subcommand consume" -s h -l help -d 'Print help'
 complete -c perf-test -n "__fish_perf_test_using_subcommand consume" -s V -l version -d 'Print version'
 complete -c perf-test -n "__fish_perf_test_using_subcommand end-to-end" -s t -l topic -d 'The topic to write to and read from' -r -f -a '(__gregor_names perf-test topics)'
-complete -c perf-test -n "__fish_perf_test_using_subcommand end-to-end" -l rate -d 'Records per second' -r
+complete -c perf-test -n "__fish_perf_test_using_subcommand end-to-end" -l rate -d 'Records per second, over all producers' -r
 complete -c perf-test -n "__fish_perf_test_using_subcommand end-to-end" -l duration -d 'How long to produce, in seconds' -r
 complete -c perf-test -n "__fish_perf_test_using_subcommand end-to-end" -l record-size -d 'Size of each record\'s value in bytes (at least 16: a run tag and the send time)' -r
 complete -c perf-test -n "__fish_perf_test_using_subcommand end-to-end" -l interval-ms -d 'Also report p50, p99 and max for each interval of this many milliseconds, by send time' -r
+complete -c perf-test -n "__fish_perf_test_using_subcommand end-to-end" -l client -d 'Which client produces: librdkafka, or the tools\' own protocol client, which holds --producers connections on one thread and also reports produce-ack latency' -r -f -a "rdkafka\t'librdkafka, as every other tool'
+wire\t'The tools\' own Kafka-protocol client: uncompressed batches built once, several requests in flight'"
+complete -c perf-test -n "__fish_perf_test_using_subcommand end-to-end" -l producers -d 'Producers, each its own connection sending --rate / N records per second (--client wire)' -r
 complete -c perf-test -n "__fish_perf_test_using_subcommand end-to-end" -l acks -d 'Acknowledgements to wait for: 0 (none), 1 (the leader) or all (every in-sync replica)' -r -f -a "0\t''
 1\t''
 all\t''
@@ -92,7 +95,7 @@ complete -c perf-test -n "__fish_perf_test_using_subcommand end-to-end" -s X -d 
 complete -c perf-test -n "__fish_perf_test_using_subcommand end-to-end" -l command-config -d 'A properties file of client settings, applied before any -X' -r -F
 complete -c perf-test -n "__fish_perf_test_using_subcommand end-to-end" -l timeout -d 'How long to wait for the cluster to answer, in milliseconds' -r
 complete -c perf-test -n "__fish_perf_test_using_subcommand end-to-end" -l json -d 'Print one JSON object with the results instead of text'
-complete -c perf-test -n "__fish_perf_test_using_subcommand end-to-end" -s h -l help -d 'Print help'
+complete -c perf-test -n "__fish_perf_test_using_subcommand end-to-end" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c perf-test -n "__fish_perf_test_using_subcommand end-to-end" -s V -l version -d 'Print version'
 complete -c perf-test -n "__fish_perf_test_using_subcommand help; and not __fish_seen_subcommand_from produce consume end-to-end help" -f -a "produce" -d 'Send fixed-size records as fast as allowed; report throughput and acknowledgement latency'
 complete -c perf-test -n "__fish_perf_test_using_subcommand help; and not __fish_seen_subcommand_from produce consume end-to-end help" -f -a "consume" -d 'Read records from the beginning of a topic; report throughput'

@@ -44,6 +44,7 @@ fn quick_run_writes_every_section() {
         "### Start-up",
         "### Recovery after kill -9",
         "### Idle connections",
+        "### Active producers",
         "### Consumer groups",
     ] {
         assert!(text.contains(heading), "no {heading:?} in:\n{text}");

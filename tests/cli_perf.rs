@@ -245,6 +245,111 @@ fn the_own_client_produces_what_a_consumer_then_reads_over_plaintext_and_tls() {
     }
 }
 
+/// `end-to-end --client wire`: several producers, each its own connection,
+/// every record read back by the consumer and counted once, with both
+/// latencies reported; nothing but their records and one warm-up record
+/// from each producer lands in the topic.
+#[test]
+fn many_wire_producers_report_end_to_end_and_produce_ack_latency() {
+    let broker = BrokerProcess::start(&[]);
+    let bs = broker.bootstrap();
+    run_tool(
+        TOPICS,
+        &bs,
+        &["create", "-t", "low", "--partitions", "3"],
+        b"",
+    )
+    .ok();
+    let e2e = json(
+        &bs,
+        &[
+            "end-to-end",
+            "-t",
+            "low",
+            "--client",
+            "wire",
+            "--producers",
+            "5",
+            "--rate",
+            "100",
+            "--duration",
+            "1",
+            "--record-size",
+            "50",
+            "--acks",
+            "all",
+            "--interval-ms",
+            "250",
+            "--json",
+        ],
+    );
+    assert_eq!(e2e["records"], 100, "{e2e}");
+    assert_eq!(e2e["failed"], 0);
+    assert_eq!(e2e["bytes"], 5000);
+    for latency in ["latency_ms", "ack_latency_ms"] {
+        let l = &e2e[latency];
+        let at = |key: &str| {
+            l[key]
+                .as_f64()
+                .unwrap_or_else(|| panic!("{latency}: {e2e}"))
+        };
+        assert!(at("p50") > 0.0, "{latency}: {e2e}");
+        assert!(at("p50") <= at("p99") && at("p99") <= at("p999") && at("p999") <= at("max"));
+    }
+    let intervals = e2e["intervals"].as_array().unwrap();
+    let counted: u64 = intervals
+        .iter()
+        .map(|i| i["records"].as_u64().unwrap())
+        .sum();
+    assert_eq!(counted, 100);
+
+    // Without acknowledgements there is no produce latency to report.
+    let unacked = json(
+        &bs,
+        &[
+            "end-to-end",
+            "-t",
+            "low",
+            "--client",
+            "wire",
+            "--producers",
+            "3",
+            "--rate",
+            "30",
+            "--duration",
+            "1",
+            "--acks",
+            "0",
+            "--json",
+        ],
+    );
+    assert_eq!(unacked["records"], 30, "{unacked}");
+    assert!(unacked.get("ack_latency_ms").is_none(), "{unacked}");
+
+    let all = json(
+        &bs,
+        &["consume", "-t", "low", "--num-records", "138", "--json"],
+    );
+    assert_eq!(all["records"], 138);
+    let more = run_tool(
+        PERF,
+        &bs,
+        &[
+            "consume",
+            "-t",
+            "low",
+            "--num-records",
+            "139",
+            // The quiet time counts from before the consumer's first
+            // fetch, which a loaded machine can hold up for a second.
+            "--timeout-ms",
+            "3000",
+        ],
+        b"",
+    );
+    assert!(more.stderr.contains("only 138 of 139"), "{}", more.stderr);
+}
+
 #[test]
 fn bad_arguments_are_one_line_and_exit_2() {
     for args in [
@@ -285,5 +390,19 @@ fn bad_arguments_are_one_line_and_exit_2() {
             "{}",
             out.stderr
         );
+    }
+    // Many producers are the own client's alone, and it does not compress.
+    let e2e = ["end-to-end", "-t", "t", "--rate", "10", "--duration", "1"];
+    for (extra, says) in [
+        (&["--producers", "2"][..], "--producers needs --client wire"),
+        (
+            &["--client", "wire", "--compression", "lz4"],
+            "--compression needs --client rdkafka",
+        ),
+    ] {
+        let out = run_tool(PERF, "127.0.0.1:1", &[&e2e[..], extra].concat(), b"");
+        assert_eq!(out.code, Some(1), "{extra:?}: {}", out.stderr);
+        assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+        assert!(out.stderr.contains(says), "{}", out.stderr);
     }
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use super::{Compression, ConnectionArgs, ProducerTuning};
+use crate::client::perf::wire_end_to_end::{self, WireEndToEnd};
 use crate::client::perf::wire_producer::{self, WireLoad};
 use crate::client::perf::{self, ProduceLoad, Progress, Summary};
 use crate::client::{ClientError, ClientSettings, Result};
@@ -82,7 +83,7 @@ pub enum PerfCommand {
         /// The topic to write to and read from.
         #[arg(long, short = 't', value_name = "TOPIC")]
         topic: String,
-        /// Records per second.
+        /// Records per second, over all producers.
         #[arg(long, value_name = "RECORDS_PER_SEC", value_parser = positive)]
         rate: f64,
         /// How long to produce, in seconds.
@@ -94,6 +95,13 @@ pub enum PerfCommand {
         /// Also report p50, p99 and max for each interval of this many milliseconds, by send time.
         #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
         interval_ms: Option<u64>,
+        /// Which client produces: librdkafka, or the tools' own protocol client, which holds
+        /// --producers connections on one thread and also reports produce-ack latency.
+        #[arg(long, value_enum, default_value_t = ProduceClient::Rdkafka)]
+        client: ProduceClient,
+        /// Producers, each its own connection sending --rate / N records per second (--client wire).
+        #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+        producers: u32,
         #[command(flatten)]
         tuning: ProducerTuning,
         #[command(flatten)]
@@ -149,7 +157,7 @@ pub fn run(
 ) -> Result<Outcome> {
     let expected = command.expected_records();
     let json = command.json();
-    let (report, verb, missing) = match command {
+    let (summary, verb, missing) = match command {
         PerfCommand::Produce {
             topic,
             num_records,
@@ -191,7 +199,7 @@ pub fn run(
                     report.failed
                 )
             });
-            (report, "sent", missing)
+            (report.summary(), "sent", missing)
         }
         PerfCommand::Consume {
             topic,
@@ -214,7 +222,7 @@ pub fn run(
                     report.records
                 )
             });
-            (report, "read", missing)
+            (report.summary(), "read", missing)
         }
         PerfCommand::EndToEnd {
             topic,
@@ -222,26 +230,69 @@ pub fn run(
             duration,
             record_size,
             interval_ms,
+            client,
+            producers,
             tuning,
             ..
         } => {
-            let settings = settings.with_defaults(tuning.properties());
-            let report = perf::end_to_end(
-                &settings,
-                &topic,
-                rate,
-                Duration::from_secs_f64(duration),
-                record_size,
-                interval_ms.map(Duration::from_millis),
-                progress,
-            )?;
-            let missing = (report.failed > 0)
-                .then(|| format!("{} of {expected} records did not arrive", report.failed));
-            (report, "received", missing)
+            let duration = Duration::from_secs_f64(duration);
+            let interval = interval_ms.map(Duration::from_millis);
+            let (summary, produce_error) = match client {
+                ProduceClient::Rdkafka => {
+                    if producers > 1 {
+                        return Err(ClientError::Invalid(
+                            "--producers needs --client wire: librdkafka sends from one producer here"
+                                .into(),
+                        ));
+                    }
+                    let settings = settings.with_defaults(tuning.properties());
+                    let report = perf::end_to_end(
+                        &settings,
+                        &topic,
+                        rate,
+                        duration,
+                        record_size,
+                        interval,
+                        progress,
+                    )?;
+                    (report.summary(), None)
+                }
+                ProduceClient::Wire => {
+                    let load = WireEndToEnd {
+                        topic,
+                        rate,
+                        duration,
+                        record_size,
+                        producers: producers as usize,
+                        acks: wire_acks(&tuning),
+                        linger: Duration::from_millis(tuning.linger_ms.unwrap_or(0).into()),
+                        batch_size: tuning.batch_size.unwrap_or(DEFAULT_BATCH_SIZE) as usize,
+                        interval,
+                    };
+                    if tuning.compression != Compression::None {
+                        return Err(ClientError::Invalid(
+                            "--client wire sends uncompressed batches: --compression needs --client rdkafka"
+                                .into(),
+                        ));
+                    }
+                    let outcome = wire_end_to_end::run(&settings, &load, progress)?;
+                    (outcome.summary(), outcome.produce_error)
+                }
+            };
+            let missing = (summary.failed > 0).then(|| {
+                let cause = produce_error
+                    .map(|e| format!(" (the first produce error: {e})"))
+                    .unwrap_or_default();
+                format!(
+                    "{} of {expected} records did not arrive{cause}",
+                    summary.failed
+                )
+            });
+            (summary, "received", missing)
         }
     };
     Ok(Outcome {
-        text: render(&report.summary(), json, verb),
+        text: render(&summary, json, verb),
         failure: missing,
     })
 }
@@ -275,18 +326,23 @@ fn wire_load(
         topic,
         records,
         record_size,
-        acks: if tuning.acks == "all" {
-            -1
-        } else {
-            tuning
-                .acks
-                .parse()
-                .expect("clap allows only 0, 1, -1 and all")
-        },
+        acks: wire_acks(tuning),
         batch_size: tuning.batch_size.unwrap_or(DEFAULT_BATCH_SIZE) as usize,
         connections: connections as usize,
         in_flight: in_flight as usize,
     })
+}
+
+/// --acks as the Produce request carries it.
+fn wire_acks(tuning: &ProducerTuning) -> i16 {
+    if tuning.acks == "all" {
+        -1
+    } else {
+        tuning
+            .acks
+            .parse()
+            .expect("clap allows only 0, 1, -1 and all")
+    }
 }
 
 /// The results in one line, as Kafka's perf tests print them, or as JSON.
@@ -301,6 +357,12 @@ pub fn render(s: &Summary, json: bool, verb: &str) -> String {
     if let Some(l) = &s.latency_ms {
         line.push_str(&format!(
             ", latency {:.2} ms avg, {:.2} ms p50, {:.2} ms p99, {:.2} ms p99.9, {:.2} ms max",
+            l.avg, l.p50, l.p99, l.p999, l.max
+        ));
+    }
+    if let Some(l) = &s.ack_latency_ms {
+        line.push_str(&format!(
+            "; produce acknowledged in {:.2} ms avg, {:.2} ms p50, {:.2} ms p99, {:.2} ms p99.9, {:.2} ms max",
             l.avg, l.p50, l.p99, l.p999, l.max
         ));
     }
@@ -350,6 +412,7 @@ mod tests {
             records_per_sec: 500.0,
             mb_per_sec: 0.048,
             latency_ms: None,
+            ack_latency_ms: None,
             intervals: Vec::new(),
         };
         assert_eq!(

@@ -24,6 +24,7 @@ use super::config::ClientSettings;
 use super::error::{ClientError, Result};
 use super::native;
 
+pub mod wire_end_to_end;
 pub mod wire_producer;
 
 const MIB: f64 = 1024.0 * 1024.0;
@@ -84,6 +85,11 @@ pub struct Summary {
     pub records_per_sec: f64,
     pub mb_per_sec: f64,
     pub latency_ms: Option<Latency>,
+    /// From each record's due time to its produce acknowledgement, beside
+    /// end-to-end latency (`end-to-end --client wire`): the broker without
+    /// the consumer's fetch wait.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ack_latency_ms: Option<Latency>,
     /// Only when asked for (end-to-end's --interval-ms); latencies in ms.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub intervals: Vec<Interval>,
@@ -99,17 +105,8 @@ impl Report {
             elapsed_secs: self.elapsed.as_secs_f64(),
             records_per_sec: self.records as f64 / secs,
             mb_per_sec: self.bytes as f64 / MIB / secs,
-            latency_ms: self
-                .latency
-                .as_ref()
-                .filter(|h| !h.is_empty())
-                .map(|h| Latency {
-                    avg: h.mean() / 1000.0,
-                    p50: h.value_at_quantile(0.5) as f64 / 1000.0,
-                    p99: h.value_at_quantile(0.99) as f64 / 1000.0,
-                    p999: h.value_at_quantile(0.999) as f64 / 1000.0,
-                    max: h.max() as f64 / 1000.0,
-                }),
+            latency_ms: self.latency.as_ref().and_then(latency),
+            ack_latency_ms: None,
             intervals: self
                 .intervals
                 .iter()
@@ -123,6 +120,17 @@ impl Report {
                 .collect(),
         }
     }
+}
+
+/// Percentiles of a histogram of microseconds; None when it is empty.
+fn latency(h: &Histogram<u64>) -> Option<Latency> {
+    (!h.is_empty()).then(|| Latency {
+        avg: h.mean() / 1000.0,
+        p50: h.value_at_quantile(0.5) as f64 / 1000.0,
+        p99: h.value_at_quantile(0.99) as f64 / 1000.0,
+        p999: h.value_at_quantile(0.999) as f64 / 1000.0,
+        max: h.max() as f64 / 1000.0,
+    })
 }
 
 /// Counts shared with whoever draws progress.
@@ -168,10 +176,14 @@ impl Throttle {
         }
     }
 
+    /// When the record after `sent` others is due, from the start.
+    fn due(&self, sent: u64) -> Option<Duration> {
+        self.per_record.map(|per| per.mul_f64(sent as f64))
+    }
+
     fn wait(&self, sent: u64) {
-        if let Some(per) = self.per_record {
-            let due = self.start + per.mul_f64(sent as f64);
-            let ahead = due.saturating_duration_since(Instant::now());
+        if let Some(due) = self.due(sent) {
+            let ahead = (self.start + due).saturating_duration_since(Instant::now());
             if ahead >= MIN_SLEEP {
                 std::thread::sleep(ahead);
             }
@@ -520,12 +532,18 @@ pub fn end_to_end(
         let producer = producer.clone();
         let topic = topic.to_string();
         std::thread::spawn(move || -> Result<()> {
-            let throttle = Throttle::new(Some(rate));
+            let (throttle, epoch) = (Throttle::new(Some(rate)), epoch_micros());
             let mut payload = payload(size);
             for sent in 0..total {
                 throttle.wait(sent);
+                // The time the record was due, not the time it went out:
+                // a sender held up (by the scheduler, or librdkafka's full
+                // queue) then sends late, and that delay counts, as it
+                // would for an application (no coordinated omission).
+                let due = throttle.due(sent).expect("a rate is set");
                 payload[..8].copy_from_slice(&run);
-                payload[8..STAMP_LEN].copy_from_slice(&epoch_micros().to_be_bytes());
+                payload[8..STAMP_LEN]
+                    .copy_from_slice(&(epoch + due.as_micros() as u64).to_be_bytes());
                 send(
                     &producer,
                     BaseRecord::<(), [u8]>::to(&topic).payload(&payload),

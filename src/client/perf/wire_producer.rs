@@ -127,7 +127,7 @@ const NOT_YET: [i16; 2] = [3, 5];
 
 /// Each partition of `topic` (creating it as a producer's metadata request
 /// does) with its leader's HOST:PORT, once every partition has a leader.
-async fn leaders(settings: &ClientSettings, topic: &str) -> Result<Vec<(i32, String)>> {
+pub(super) async fn leaders(settings: &ClientSettings, topic: &str) -> Result<Vec<(i32, String)>> {
     let mut bootstrap = Connection::to_bootstrap(settings).await?;
     let request = MetadataRequest::default()
         .with_allow_auto_topic_creation(true)
