@@ -24,6 +24,7 @@ use super::config::ClientSettings;
 use super::error::{ClientError, Result};
 use super::native;
 
+pub mod wire_consumer;
 pub mod wire_producer;
 
 const MIB: f64 = 1024.0 * 1024.0;

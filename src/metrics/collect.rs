@@ -76,6 +76,7 @@ impl prometheus_client::collector::Collector for Exporter {
         };
         broker_topics(&mut enc, &ctx)?;
         replicas_and_logs(&mut enc, &ctx)?;
+        fetch_sessions(&mut enc, &ctx)?;
         controller(&mut enc, &ctx)?;
         groups(&mut enc, &ctx)?;
         super::quotas::encode(&mut enc, &ctx)?;
@@ -246,6 +247,22 @@ fn error_name(code: i16) -> String {
         out.push(c.to_ascii_uppercase());
     }
     out
+}
+
+fn fetch_sessions(enc: &mut DescriptorEncoder, ctx: &BrokerContext) -> fmt::Result {
+    let (sessions, partitions) = ctx.fetch_sessions.sizes();
+    gauge(
+        enc,
+        "kafka_server_fetchsessioncache_numincrementalfetchsessions",
+        "Fetch sessions kept (NumIncrementalFetchSessions).",
+        sessions as i64,
+    )?;
+    gauge(
+        enc,
+        "kafka_server_fetchsessioncache_numincrementalfetchpartitionscached",
+        "Partitions the fetch sessions hold (NumIncrementalFetchPartitionsCached).",
+        partitions as i64,
+    )
 }
 
 fn replicas_and_logs(enc: &mut DescriptorEncoder, ctx: &BrokerContext) -> fmt::Result {
