@@ -38,6 +38,9 @@ pub struct TopicKey {
 /// the most bytes it may return.
 pub type Wanted = (i32, i64, i32, usize);
 
+/// What to read: partitions grouped by topic.
+pub type Asked = Vec<(TopicKey, Vec<Wanted>)>;
+
 /// A partition of a session, with what the client was last told of it.
 #[derive(Clone, Debug)]
 struct Cached {
@@ -123,8 +126,8 @@ impl Session {
     }
 
     /// The session's partitions grouped by topic, in the session's order.
-    fn wanted(&self) -> Vec<(TopicKey, Vec<Wanted>)> {
-        let mut out: Vec<(TopicKey, Vec<Wanted>)> = Vec::new();
+    fn wanted(&self) -> Asked {
+        let mut out: Asked = Vec::new();
         for c in &self.partitions {
             match out.last_mut() {
                 Some((topic, partitions)) if *topic == c.topic => partitions.push(c.want),
@@ -193,7 +196,7 @@ impl FetchSessions {
         epoch: i32,
         topics: &[FetchTopic],
         forgotten: &[ForgottenTopic],
-    ) -> Result<(FetchContext, Option<Vec<(TopicKey, Vec<Wanted>)>>), ResponseError> {
+    ) -> Result<(FetchContext, Option<Asked>), ResponseError> {
         let now = Instant::now();
         let mut sessions = self.sessions.lock();
         if epoch == INITIAL_EPOCH || epoch == FINAL_EPOCH {
@@ -298,7 +301,7 @@ impl FetchSessions {
             });
         }
         topics.retain(|t| !t.partitions.is_empty());
-        if incremental && !moved.is_empty() {
+        if !moved.is_empty() {
             moved.sort_unstable();
             let mut rest = Vec::with_capacity(session.partitions.len());
             let mut last = Vec::with_capacity(moved.len());
