@@ -323,6 +323,12 @@ fn replicas_and_logs(enc: &mut DescriptorEncoder, ctx: &BrokerContext) -> fmt::R
 /// `prometheus_client`'s per-series label encoding made several times
 /// dearer), each partition's labels formatted once for the four families.
 /// Topic names hold only [a-zA-Z0-9._-], so no label needs escaping.
+/// A log's size, segments, start and end offsets (`Partition::log_stats`).
+type LogStats = (u64, usize, i64, i64);
+
+/// A per-partition family: its name, help and value of a log's stats.
+type LogFamily = (&'static str, &'static str, fn(&LogStats) -> i64);
+
 pub(super) fn partition_logs(out: &mut String, ctx: &BrokerContext) -> fmt::Result {
     use std::fmt::Write as _;
     let mut partitions = ctx.replicas.all_partitions();
@@ -340,7 +346,7 @@ pub(super) fn partition_logs(out: &mut String, ctx: &BrokerContext) -> fmt::Resu
         )?;
         rows.push((from..labels.len(), p.log_stats()));
     }
-    let families: [(&str, &str, fn(&(u64, usize, i64, i64)) -> i64); 4] = [
+    let families: [LogFamily; 4] = [
         (
             "kafka_log_log_size",
             "Bytes of the partition's log on disk (Size).",
