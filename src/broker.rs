@@ -447,6 +447,9 @@ impl Broker {
                 config.replication_quota_window(),
             )),
             isr_changes: Default::default(),
+            fetch_sessions: crate::api::fetch_session::FetchSessions::new(
+                config.max_incremental_fetch_session_cache_slots(),
+            ),
         });
         // Listeners serve the dynamic TLS configs in the quorum from the
         // first connection (the effective config starts out static).

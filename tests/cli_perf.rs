@@ -5,7 +5,8 @@
 mod common;
 
 use common::pki::{pem_keystore, write, Ca};
-use common::{run_tool, BrokerProcess};
+use common::scrape::{sample, scrape};
+use common::{free_port, run_tool, BrokerProcess};
 use rcgen::DnType;
 use serde_json::Value;
 
@@ -350,6 +351,100 @@ fn many_wire_producers_report_end_to_end_and_produce_ack_latency() {
     assert!(more.stderr.contains("only 138 of 139"), "{}", more.stderr);
 }
 
+/// `consume --client wire` counts every record librdkafka produced, over
+/// several partitions and in batches compressed or not, from one fetch
+/// session per leader, which the broker's FetchSessionCache gauges show.
+#[test]
+fn the_own_consumer_counts_what_librdkafka_produced_in_a_fetch_session() {
+    let metrics_port = free_port();
+    let broker = BrokerProcess::start(&[
+        "num.partitions=8",
+        &format!("metrics.listener=http://127.0.0.1:{metrics_port}"),
+    ]);
+    let bs = broker.bootstrap();
+    for compression in ["none", "lz4"] {
+        let produced = json(
+            &bs,
+            &[
+                "produce",
+                "-t",
+                "wide",
+                "--num-records",
+                "3000",
+                "--record-size",
+                "200",
+                "--compression",
+                compression,
+                "--json",
+            ],
+        );
+        assert_eq!(produced["records"], 3000, "{compression}: {produced}");
+    }
+    let consumed = json(
+        &bs,
+        &[
+            "consume",
+            "-t",
+            "wide",
+            "--client",
+            "wire",
+            "--num-records",
+            "6000",
+            "--json",
+        ],
+    );
+    assert_eq!(consumed["records"], 6000, "{consumed}");
+    assert_eq!(consumed["bytes"], 1_200_000);
+    let samples = scrape(metrics_port);
+    let gauge = |name: &str| sample(&samples, name, &[]).unwrap_or(-1.0);
+    assert_eq!(
+        gauge("kafka_server_fetchsessioncache_numincrementalfetchsessions"),
+        1.0
+    );
+    assert_eq!(
+        gauge("kafka_server_fetchsessioncache_numincrementalfetchpartitionscached"),
+        8.0
+    );
+    // Nothing more than there is: a second session finds the same 6000.
+    let more = run_tool(
+        PERF,
+        &bs,
+        &[
+            "consume",
+            "-t",
+            "wide",
+            "--client",
+            "wire",
+            "--num-records",
+            "6001",
+            "--timeout-ms",
+            "1500",
+        ],
+        b"",
+    );
+    assert!(more.stderr.contains("only 6000 of 6001"), "{}", more.stderr);
+    let missing = run_tool(
+        PERF,
+        &bs,
+        &[
+            "consume",
+            "-t",
+            "nowhere",
+            "--client",
+            "wire",
+            "--num-records",
+            "1",
+        ],
+        b"",
+    );
+    assert_eq!(missing.code, Some(1), "{}", missing.stderr);
+    assert!(
+        missing.stderr.contains("topic 'nowhere' does not exist"),
+        "{}",
+        missing.stderr
+    );
+}
+
 #[test]
 fn bad_arguments_are_one_line_and_exit_2() {
     for args in [
@@ -405,4 +500,27 @@ fn bad_arguments_are_one_line_and_exit_2() {
         assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
         assert!(out.stderr.contains(says), "{}", out.stderr);
     }
+    let grouped = run_tool(
+        PERF,
+        "127.0.0.1:1",
+        &[
+            "consume",
+            "-t",
+            "t",
+            "--num-records",
+            "5",
+            "--client",
+            "wire",
+            "-g",
+            "g",
+        ],
+        b"",
+    );
+    assert_eq!(grouped.code, Some(1), "{}", grouped.stderr);
+    assert_eq!(grouped.stderr.lines().count(), 1, "{}", grouped.stderr);
+    assert!(
+        grouped.stderr.contains("--group needs --client rdkafka"),
+        "{}",
+        grouped.stderr
+    );
 }

@@ -52,6 +52,8 @@ pub struct BrokerContext {
     pub replication: Arc<ReplicationQuotas>,
     /// Where this broker, as a leader, proposes ISR changes.
     pub isr_changes: Arc<crate::cluster::alter_partition::AlterPartitionManager>,
+    /// Consumers' fetch sessions (KIP-227).
+    pub fetch_sessions: super::fetch_session::FetchSessions,
 }
 
 /// The image and broker configuration the hosted partitions were last

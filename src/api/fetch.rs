@@ -1,10 +1,8 @@
-//! Fetch (sessionless): reads up to the high watermark (the last stable
-//! offset under read_committed, with the aborted transactions in the range
-//! read), honouring max_bytes, partition_max_bytes and the long poll on
-//! min_bytes / max_wait_ms.
-//!
-//! Fetch sessions (KIP-227) are not kept: the response's session id is 0,
-//! which clients that asked for a session read as "full fetch every time".
+//! Fetch: reads up to the high watermark (the last stable offset under
+//! read_committed, with the aborted transactions in the range read),
+//! honouring max_bytes, partition_max_bytes and the long poll on
+//! min_bytes / max_wait_ms, with or without a fetch session (KIP-227,
+//! `fetch_session`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +16,7 @@ use kafka_protocol::messages::fetch_response::{
 use kafka_protocol::messages::{FetchRequest, FetchResponse, ProducerId, TopicName};
 use uuid::Uuid;
 
+use super::fetch_session::{FetchContext, TopicKey};
 use super::{BrokerContext, Concurrency, Handler, RequestContext};
 use crate::cluster::alter_partition::{IsrChange, Proposal};
 use crate::partition::{Awaited, IsolationLevel};
@@ -35,7 +34,7 @@ struct Wanted {
     name: Result<String, ResponseError>,
     topic: TopicName,
     topic_id: Uuid,
-    partitions: Vec<(i32, i64, i32, usize)>,
+    partitions: Vec<super::fetch_session::Wanted>,
 }
 
 /// A follower's fetch that found it caught up outside the ISR: the ISR to
@@ -186,10 +185,20 @@ impl Handler for Fetch {
         ctx: RequestContext,
         request: FetchRequest,
     ) -> FetchResponse {
-        if request.session_id != 0 {
-            return FetchResponse::default()
-                .with_error_code(ResponseError::FetchSessionIdNotFound.code());
-        }
+        // Sessions came with v7; before it the fields are not on the wire.
+        let (session, from_session) = if ctx.api_version >= 7 {
+            match broker.fetch_sessions.open(
+                request.session_id,
+                request.session_epoch,
+                &request.topics,
+                &request.forgotten_topics_data,
+            ) {
+                Ok(opened) => opened,
+                Err(code) => return FetchResponse::default().with_error_code(code.code()),
+            }
+        } else {
+            (FetchContext::Sessionless, None)
+        };
         let topic_id_mode = ctx.api_version >= 13;
         // A broker fetching as a follower names itself (v15+ in replica_state).
         let replica_id = if ctx.api_version >= 15 {
@@ -208,17 +217,41 @@ impl Handler for Fetch {
             tracing::info!(principal = %ctx.principal, peer = %ctx.peer, replica = replica_id, "follower fetch refused: the brokers' principal needs CLUSTER_ACTION on the cluster (or to be in super.users)");
         }
         let image = broker.image();
-        let wanted: Vec<Wanted> = request
-            .topics
-            .iter()
-            .map(|t| {
+        let asked = from_session.unwrap_or_else(|| {
+            request
+                .topics
+                .iter()
+                .map(|t| {
+                    let topic = TopicKey {
+                        name: t.topic.clone(),
+                        id: t.topic_id,
+                    };
+                    let partitions = t
+                        .partitions
+                        .iter()
+                        .map(|p| {
+                            (
+                                p.partition,
+                                p.fetch_offset,
+                                p.current_leader_epoch,
+                                p.partition_max_bytes.max(0) as usize,
+                            )
+                        })
+                        .collect();
+                    (topic, partitions)
+                })
+                .collect()
+        });
+        let wanted: Vec<Wanted> = asked
+            .into_iter()
+            .map(|(t, partitions)| {
                 let name = if topic_id_mode {
                     image
-                        .topic_by_id(t.topic_id)
+                        .topic_by_id(t.id)
                         .map(|i| i.name.clone())
                         .ok_or(ResponseError::UnknownTopicId)
                 } else {
-                    Ok(t.topic.0.to_string())
+                    Ok(t.name.0.to_string())
                 };
                 let name = name.and_then(|name| {
                     let allowed = match replica {
@@ -233,20 +266,9 @@ impl Handler for Fetch {
                 });
                 Wanted {
                     name,
-                    topic: t.topic.clone(),
-                    topic_id: t.topic_id,
-                    partitions: t
-                        .partitions
-                        .iter()
-                        .map(|p| {
-                            (
-                                p.partition,
-                                p.fetch_offset,
-                                p.current_leader_epoch,
-                                p.partition_max_bytes.max(0) as usize,
-                            )
-                        })
-                        .collect(),
+                    topic: t.name,
+                    topic_id: t.id,
+                    partitions,
                 }
             })
             .collect();
@@ -276,7 +298,7 @@ impl Handler for Fetch {
                 .flatten()
                 .collect()
         };
-        let topics = broker
+        let mut topics = broker
             .replicas
             .wait_for_data(min_bytes, max_wait, watched, awaited, || {
                 let (topics, bytes) = read_all(
@@ -308,8 +330,9 @@ impl Handler for Fetch {
         if replica.is_some() {
             record_throttled(&broker, &wanted, &topics);
         }
+        broker.fetch_sessions.answer(&session, &mut topics);
         let response = FetchResponse::default()
-            .with_session_id(0)
+            .with_session_id(session.session_id())
             .with_responses(topics);
         // A consumer's quota counts what it is sent; replication is not
         // subject to client quotas.

@@ -41,6 +41,7 @@ mod elect_leaders;
 mod end_txn;
 mod error_codes;
 mod fetch;
+pub(crate) mod fetch_session;
 mod find_coordinator;
 mod get_telemetry_subscriptions;
 mod group_config;

@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use super::{Compression, ConnectionArgs, ProducerTuning};
+use crate::client::perf::wire_consumer::{self, WireFetchLoad};
 use crate::client::perf::wire_end_to_end::{self, WireEndToEnd};
 use crate::client::perf::wire_producer::{self, WireLoad};
 use crate::client::perf::{self, ProduceLoad, Progress, Summary};
@@ -75,6 +76,11 @@ pub enum PerfCommand {
         /// Stop when no record arrived for this long.
         #[arg(long, value_name = "MS", default_value_t = 10_000)]
         timeout_ms: u64,
+        /// Which client reads: librdkafka, or the tools' own protocol client, which fetches
+        /// in a fetch session and counts records from their batches, so that it costs far
+        /// less than the broker.
+        #[arg(long, value_enum, default_value_t = ProduceClient::Rdkafka)]
+        client: ProduceClient,
         #[command(flatten)]
         report: Report,
     },
@@ -109,7 +115,7 @@ pub enum PerfCommand {
     },
 }
 
-/// The client `perf-test produce` sends with.
+/// The client `perf-test produce` sends with, and `perf-test consume` reads with.
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProduceClient {
     /// librdkafka, as every other tool.
@@ -206,16 +212,32 @@ pub fn run(
             num_records,
             group,
             timeout_ms,
+            client,
             ..
         } => {
-            let report = perf::consume(
-                &settings,
-                &topic,
-                num_records,
-                group.as_deref(),
-                Duration::from_millis(timeout_ms),
-                progress,
-            )?;
+            let idle = Duration::from_millis(timeout_ms);
+            let report = match (client, group) {
+                (ProduceClient::Rdkafka, group) => perf::consume(
+                    &settings,
+                    &topic,
+                    num_records,
+                    group.as_deref(),
+                    idle,
+                    progress,
+                )?,
+                (ProduceClient::Wire, Some(_)) => return Err(ClientError::Invalid(
+                    "--client wire reads every partition directly: --group needs --client rdkafka"
+                        .to_string(),
+                )),
+                (ProduceClient::Wire, None) => {
+                    let load = WireFetchLoad {
+                        topic,
+                        records: num_records,
+                        idle,
+                    };
+                    wire_consumer::consume(&settings, &load, progress)?
+                }
+            };
             let missing = (report.records < num_records).then(|| {
                 format!(
                     "only {} of {num_records} records arrived before {timeout_ms} ms without any",

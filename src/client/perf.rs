@@ -24,6 +24,7 @@ use super::config::ClientSettings;
 use super::error::{ClientError, Result};
 use super::native;
 
+pub mod wire_consumer;
 pub mod wire_end_to_end;
 pub mod wire_producer;
 

@@ -587,6 +587,13 @@ pub static BROKER_CONFIGS: &[ConfigDef] = &[
         "Per-IP or per-hostname limits over max.connections.per.ip, as host:count,host:count (e.g. hostName:100,127.0.0.1:200).",
     ),
     def(
+        "max.incremental.fetch.session.cache.slots",
+        Int,
+        Some("1000"),
+        Some(0),
+        "Most fetch sessions (KIP-227) the broker keeps; a consumer that finds no room fetches every partition each time.",
+    ),
+    def(
         "max.request.partition.size.limit",
         Int,
         Some("2000"),
@@ -1794,6 +1801,11 @@ impl BrokerConfig {
 
     pub fn group_initial_rebalance_delay_ms(&self) -> u64 {
         self.long("group.initial.rebalance.delay.ms").max(0) as u64
+    }
+
+    pub fn max_incremental_fetch_session_cache_slots(&self) -> usize {
+        self.long("max.incremental.fetch.session.cache.slots")
+            .max(0) as usize
     }
 
     pub fn fetch_max_bytes(&self) -> usize {

@@ -61,6 +61,9 @@ pub static CLASSIC_REBALANCES: AtomicU64 = AtomicU64::new(0);
 /// Consumer groups' group epoch bumps (KIP-848 rebalances).
 pub static CONSUMER_REBALANCES: AtomicU64 = AtomicU64::new(0);
 
+/// How OpenMetrics text ends.
+const EOF: &str = "# EOF\n";
+
 const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 #[derive(Debug, thiserror::Error)]
@@ -300,7 +303,16 @@ async fn respond<B>(request: Request<B>, shared: Shared) -> Response<Full<Bytes>
             // Scraping reads locks and files: off the async workers.
             let text = tokio::task::spawn_blocking(move || {
                 let mut out = String::new();
-                prometheus_client::encoding::text::encode(&mut out, &shared.0).map(|()| out)
+                prometheus_client::encoding::text::encode(&mut out, &shared.0)?;
+                // The per-partition families go last, before the end
+                // marker, written without the registry's encoder.
+                if let Some(context) = shared.1.context() {
+                    let body = out.len() - out.ends_with(EOF) as usize * EOF.len();
+                    out.truncate(body);
+                    collect::partition_logs(&mut out, &context)?;
+                    out.push_str(EOF);
+                }
+                Ok::<_, std::fmt::Error>(out)
             })
             .await;
             match text {
