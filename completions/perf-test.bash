@@ -77,7 +77,7 @@ _perf__test() {
             return 0
             ;;
         perf__test__subcmd__consume)
-            opts="-t -g -X -h -V --topic --num-records --group --timeout-ms --json --bootstrap-server --command-config --timeout --help --version"
+            opts="-t -g -X -h -V --topic --num-records --group --timeout-ms --client --json --bootstrap-server --command-config --timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -105,6 +105,10 @@ _perf__test() {
                     ;;
                 --timeout-ms)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client)
+                    COMPREPLY=($(compgen -W "rdkafka wire" -- "${cur}"))
                     return 0
                     ;;
                 --bootstrap-server)

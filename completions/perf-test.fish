@@ -64,12 +64,14 @@ complete -c perf-test -n "__fish_perf_test_using_subcommand consume" -s t -l top
 complete -c perf-test -n "__fish_perf_test_using_subcommand consume" -l num-records -d 'How many records to read' -r
 complete -c perf-test -n "__fish_perf_test_using_subcommand consume" -s g -l group -d 'Read as a member of this group (committing as it goes) instead of from every partition directly' -r -f -a '(__gregor_names perf-test groups)'
 complete -c perf-test -n "__fish_perf_test_using_subcommand consume" -l timeout-ms -d 'Stop when no record arrived for this long' -r
+complete -c perf-test -n "__fish_perf_test_using_subcommand consume" -l client -d 'Which client reads: librdkafka, or the tools\' own protocol client, which fetches in a fetch session and counts records from their batches, so that it costs far less than the broker' -r -f -a "rdkafka\t'librdkafka, as every other tool'
+wire\t'The tools\' own Kafka-protocol client: uncompressed batches built once, several requests in flight'"
 complete -c perf-test -n "__fish_perf_test_using_subcommand consume" -l bootstrap-server -d 'The cluster to connect to, as HOST:PORT[,HOST:PORT...]' -r
 complete -c perf-test -n "__fish_perf_test_using_subcommand consume" -s X -d 'Any librdkafka client property, repeatable: -X security.protocol=SSL' -r
 complete -c perf-test -n "__fish_perf_test_using_subcommand consume" -l command-config -d 'A properties file of client settings, applied before any -X' -r -F
 complete -c perf-test -n "__fish_perf_test_using_subcommand consume" -l timeout -d 'How long to wait for the cluster to answer, in milliseconds' -r
 complete -c perf-test -n "__fish_perf_test_using_subcommand consume" -l json -d 'Print one JSON object with the results instead of text'
-complete -c perf-test -n "__fish_perf_test_using_subcommand consume" -s h -l help -d 'Print help'
+complete -c perf-test -n "__fish_perf_test_using_subcommand consume" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c perf-test -n "__fish_perf_test_using_subcommand consume" -s V -l version -d 'Print version'
 complete -c perf-test -n "__fish_perf_test_using_subcommand end-to-end" -s t -l topic -d 'The topic to write to and read from' -r -f -a '(__gregor_names perf-test topics)'
 complete -c perf-test -n "__fish_perf_test_using_subcommand end-to-end" -l rate -d 'Records per second, over all producers' -r
