@@ -466,14 +466,15 @@ impl Partition {
     }
 
     /// Whether the caller is to run [`Partition::group_commit`]: an fsync
-    /// is wanted and no group commit runs.
+    /// is wanted or a rolled segment awaits one, and no group commit runs.
     pub fn claim_group_commit(&self) -> bool {
         self.log_mut().claim_flush()
     }
 
     /// Group commit, for a caller that [`Partition::claim_group_commit`]
-    /// chose: fsyncs outside the log's lock, each time everything written
-    /// so far, until no append waits for one; appends made during an fsync
+    /// chose: fsyncs outside the log's lock, each time the segments rolled
+    /// and not yet synced and, when an append waits for it, everything
+    /// written so far, until nothing is due; appends made during an fsync
     /// share the next. After each fsync, the produces waiting on this
     /// partition look again: its durable end, and perhaps the high
     /// watermark, moved. A failed fsync fails the produces waiting on it
