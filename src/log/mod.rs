@@ -32,9 +32,13 @@
 //!   committer fsyncs outside the lock (`claim_flush`, `next_flush`,
 //!   `finish_flush`), one fsync for every append made while the previous
 //!   one ran. Until it lands, `durable_end` holds the high watermark back.
-//! - Deleted segments are removed at once: `file.delete.delay.ms` only
-//!   protects readers holding old file handles, and reads here happen under
-//!   the caller's lock.
+//! - Segments retention and DeleteRecords delete leave the log at once:
+//!   `file.delete.delay.ms` only protects readers holding old file
+//!   handles, and reads here happen under the caller's lock. Their files
+//!   are renamed aside under the lock and removed outside it by the
+//!   caller ([`Log::take_deleted_files`], [`remove_deleted`]): removing a
+//!   full segment takes tens of milliseconds, which every produce and
+//!   fetch of the partition would otherwise wait for.
 //! - A roll does not fsync: the old segment's data and indexes, the
 //!   producer snapshot taken at the roll and the new files' directory
 //!   entries are fsynced by the partition's group committer, outside the
@@ -101,7 +105,8 @@ pub use epoch::write_atomically;
 use epoch::LeaderEpochCache;
 use file_cache::CachedFile;
 use producer_state::{Admission, BatchMetadata, ProducerStateManager, StagedProducers};
-use segment::{OpenAs, Segment};
+pub use segment::remove_deleted;
+use segment::{OpenAs, Segment, DELETED_SUFFIX};
 
 const LOG_START_FILE: &str = "log-start-offset";
 
@@ -152,6 +157,9 @@ pub struct Log {
     /// [`FlushJob`] syncs them, and the recovery point stays before them
     /// until it has.
     unsynced_rolls: Vec<UnsyncedRoll>,
+    /// Files of deleted segments, renamed aside, for the caller to remove
+    /// outside the lock ([`Log::take_deleted_files`]).
+    deleted_files: Vec<PathBuf>,
     /// Offset ranges `[from, to)` an fsync failed for: their records are
     /// never acknowledged, even once a later fsync succeeds, since a failed
     /// fsync may have dropped them from the page cache.
@@ -314,6 +322,7 @@ impl Log {
             flush_wanted_end: 0,
             flush_in_flight: false,
             unsynced_rolls: Vec::new(),
+            deleted_files: Vec::new(),
             flush_failed: Vec::new(),
             truncations: 0,
         };
@@ -1015,6 +1024,13 @@ impl Log {
         Ok(self.log_start_offset)
     }
 
+    /// The files of the segments deleted since the last call, renamed
+    /// aside: the caller removes them ([`remove_deleted`]) once it has let
+    /// go of the log's lock.
+    pub fn take_deleted_files(&mut self) -> Vec<PathBuf> {
+        std::mem::take(&mut self.deleted_files)
+    }
+
     /// A segment deleted or replaced needs no fsync of the old file.
     fn forget_unsynced_roll(&mut self, base: i64) {
         self.unsynced_rolls.retain(|r| r.base != base);
@@ -1046,7 +1062,8 @@ impl Log {
             remaining = kept;
             let segment = first.remove();
             self.forget_unsynced_roll(segment.base_offset);
-            segment.delete()?;
+            let renamed = segment.delete_later()?;
+            self.deleted_files.extend(renamed);
             deleted += 1;
         }
         let first_base = self
@@ -1323,6 +1340,7 @@ impl Log {
     /// What [`Log::close`] does, on a log that stays open: the broker's
     /// partitions are shared, so its shutdown cannot take them.
     pub fn checkpoint(&mut self) -> Result<(), LogError> {
+        remove_deleted(&self.take_deleted_files())?;
         self.flush()?;
         let end = self.log_end_offset();
         self.producers.write_snapshot(&self.dir, end, true)?;
@@ -1461,6 +1479,12 @@ fn segment_bases(dir: &Path) -> Result<Vec<i64>, LogError> {
         match ext {
             "log" if base >= 0 => bases.push(base),
             "index" | "timeindex" | "txnindex" => orphans.push((base, entry.path())),
+            // Renamed aside by a deletion a crash interrupted.
+            _ if ext.ends_with(DELETED_SUFFIX.trim_start_matches('.')) => {
+                let path = entry.path();
+                std::fs::remove_file(&path)
+                    .map_err(LogError::io("remove deleted segment file", &path))?;
+            }
             _ => {}
         }
     }

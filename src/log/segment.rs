@@ -745,6 +745,33 @@ impl Segment {
         self.txn_index.append(txn)
     }
 
+    /// Deletes the segment in a way that costs its caller next to nothing:
+    /// its files are renamed aside (`.deleted`) and their paths returned,
+    /// for [`remove_deleted`] to remove outside the log's lock, since
+    /// removing a full segment's file frees its blocks and page cache (tens
+    /// of milliseconds, more on a busy disk). What a crash leaves renamed
+    /// goes when the log is next opened.
+    pub fn delete_later(self) -> Result<Vec<PathBuf>, LogError> {
+        let mut renamed = Vec::new();
+        let txn_path = self.txn_index.path().to_path_buf();
+        for path in [
+            &self.log_path,
+            &self.index_path,
+            &self.time_index_path,
+            &txn_path,
+        ] {
+            let mut aside = path.clone().into_os_string();
+            aside.push(DELETED_SUFFIX);
+            let aside = PathBuf::from(aside);
+            match std::fs::rename(path, &aside) {
+                Ok(()) => renamed.push(aside),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(LogError::io("rename for deletion", path)(e)),
+            }
+        }
+        Ok(renamed)
+    }
+
     pub fn delete(self) -> Result<(), LogError> {
         self.txn_index.delete()?;
         for path in [&self.log_path, &self.index_path, &self.time_index_path] {
@@ -757,6 +784,23 @@ impl Segment {
         }
         Ok(())
     }
+}
+
+/// What [`Segment::delete_later`] appends to the names of the files it
+/// renames aside.
+pub const DELETED_SUFFIX: &str = ".deleted";
+
+/// Removes files [`Segment::delete_later`] renamed aside.
+pub fn remove_deleted(paths: &[PathBuf]) -> Result<(), LogError> {
+    for path in paths {
+        match std::fs::remove_file(path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(LogError::io("delete", path)(e))
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// The header of the batch at `position` of data that ends at `size`, or

@@ -1739,3 +1739,30 @@ fn a_wanted_fsync_covers_the_rolled_segments_and_a_failure_fails_them() {
     assert_eq!((log.durable_end(), log.recovery_point()), (13, 13));
     assert!(log.unsynced_rolls.is_empty());
 }
+
+#[test]
+fn retention_renames_segments_aside_for_the_caller_to_remove_outside_the_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = LogConfig {
+        retention_bytes: 600,
+        ..small_segments()
+    };
+    let mut log = Log::open(dir.path(), cfg.clone(), false, 0).unwrap();
+    fill(&mut log, 40);
+    let deleted = log.apply_retention(2000).unwrap();
+    assert!(deleted > 1);
+    let aside = log.take_deleted_files();
+    assert!(aside.len() >= 3 * deleted, "log, index and time index each");
+    assert!(aside
+        .iter()
+        .all(|p| p.exists() && p.to_string_lossy().ends_with(".deleted")));
+    assert!(!segment_path(dir.path(), 0, "log").exists());
+    assert!(log.take_deleted_files().is_empty(), "taken once");
+    super::remove_deleted(&aside[..3]).unwrap();
+    assert!(aside[..3].iter().all(|p| !p.exists()));
+    // What a crash left renamed aside goes at the next open.
+    drop(log);
+    let log = Log::open(dir.path(), cfg, true, 0).unwrap();
+    assert!(aside.iter().all(|p| !p.exists()));
+    assert_eq!(log.log_end_offset(), 40);
+}

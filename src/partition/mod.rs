@@ -881,9 +881,21 @@ impl Partition {
         if target < 0 || target > hw {
             return Err(ResponseError::OffsetOutOfRange);
         }
-        let mut log = self.log_mut();
-        log.delete_records_before(target, now_ms())
-            .map_err(|e| self.storage_error(&e))
+        let (deleted, files) = {
+            let mut log = self.log_mut();
+            let deleted = log.delete_records_before(target, now_ms());
+            (deleted, log.take_deleted_files())
+        };
+        self.remove_deleted(&files);
+        deleted.map_err(|e| self.storage_error(&e))
+    }
+
+    /// Removes the files of deleted segments, outside the log's lock. A
+    /// failure leaves them renamed aside, to go at the next open.
+    fn remove_deleted(&self, files: &[PathBuf]) {
+        if let Err(e) = crate::log::remove_deleted(files) {
+            tracing::warn!(topic = %self.topic, partition = self.index, error = %e, "cannot remove a deleted segment's files: they go at the next start");
+        }
     }
 
     /// Whether the log has periodic work: `due` on it under a read lock,
@@ -948,7 +960,13 @@ impl Partition {
 
     /// Deletes what retention allows; returns the segments deleted.
     pub(crate) fn apply_retention(&self, now_ms: i64) -> usize {
-        match self.log_mut().apply_retention(now_ms) {
+        let (deleted, files) = {
+            let mut log = self.log_mut();
+            let deleted = log.apply_retention(now_ms);
+            (deleted, log.take_deleted_files())
+        };
+        self.remove_deleted(&files);
+        match deleted {
             Ok(n) => n,
             Err(e) => {
                 tracing::error!(topic = %self.topic, partition = self.index, error = %e, "retention failed");
