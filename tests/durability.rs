@@ -168,3 +168,86 @@ async fn recovery_drops_a_batch_whose_crc_does_not_match() {
         "the corrupt last batch is gone, everything before it is kept"
     );
 }
+
+/// The recovery point `recovery-point-offset-checkpoint` holds for
+/// `topic` partition 0 (Kafka's format: version, count, entries).
+fn recovery_point(dir: &std::path::Path, topic: &str) -> Option<i64> {
+    let text = std::fs::read_to_string(dir.join("recovery-point-offset-checkpoint")).ok()?;
+    text.lines().skip(2).find_map(|l| {
+        let fields: Vec<&str> = l.split(' ').collect();
+        (fields.len() == 3 && fields[0] == topic && fields[1] == "0")
+            .then(|| fields[2].parse().ok())
+            .flatten()
+    })
+}
+
+fn segment_count(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "log")
+        })
+        .count()
+}
+
+/// Rolls leave their fsync to a background group commit: a kill -9 right
+/// after many rolls, with a recovery point several segments back and a
+/// torn tail, loses no acknowledged record, with and without
+/// flush.messages.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_right_after_rolls_loses_no_acknowledged_record() {
+    for flush_messages in [None, Some("flush.messages=1")] {
+        let mut broker = BrokerProcess::start(&["log.flush.offset.checkpoint.interval.ms=100"]);
+        let mut configs = vec![("segment.bytes", "4096")];
+        if let Some(setting) = flush_messages {
+            configs.push(setting.split_once('=').unwrap());
+        }
+        create_topic(&broker.bootstrap(), "rolled", 1, &configs).await;
+        let dir = broker.dir.join("rolled-0");
+        produce_numbered(&broker.bootstrap(), "rolled", 0, 500, PRODUCER).await;
+        // The rolls' fsyncs ran in the background and moved the recovery
+        // point to a segment's base, with no fsync in any append.
+        let moved = common::wait_until(Duration::from_secs(20), || {
+            recovery_point(&broker.dir, "rolled").is_some_and(|rp| rp > 0)
+        });
+        assert!(moved, "{flush_messages:?}: the recovery point never moved");
+        let point = recovery_point(&broker.dir, "rolled").unwrap();
+        let before = segment_count(&dir);
+        produce_numbered(&broker.bootstrap(), "rolled", 500, 1500, PRODUCER).await;
+        broker.kill9();
+        assert!(
+            segment_count(&dir) >= before + 3,
+            "{flush_messages:?}: rolls past the recovery point {point}"
+        );
+        let segment = last_segment(&dir);
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&segment)
+            .unwrap();
+        f.write_all(&[0, 0, 0, 0, 0, 0, 7, 208, 0, 0, 0, 200, 0, 0])
+            .unwrap();
+        drop(f);
+
+        broker.restart();
+        assert_eq!(
+            read_from_start(&broker.bootstrap(), "rolled", 2000),
+            numbered(2000),
+            "{flush_messages:?}: every acknowledged record, in order"
+        );
+        produce_numbered(&broker.bootstrap(), "rolled", 2000, 1, PRODUCER).await;
+        let got = consume(
+            &broker.bootstrap(),
+            "rolled",
+            0,
+            2000,
+            1,
+            Duration::from_secs(30),
+        );
+        assert_eq!(got[0].offset, 2000, "offsets continue after recovery");
+        broker.stop();
+    }
+}

@@ -331,6 +331,7 @@ async fn fetch(
                         tracing::warn!(topic = %p.topic, partition = p.index, error = %e, "cannot append fetched records");
                         reconciled.remove(&key(p));
                     }
+                    replicas.flush_in_background(p);
                 }
                 Some(ResponseError::OffsetOutOfRange)
                     if p.log_end_offset() < data.log_start_offset =>

@@ -281,6 +281,8 @@ impl Log {
         std::fs::File::open(&self.dir)
             .and_then(|d| d.sync_all())
             .map_err(LogError::io("sync", &self.dir))?;
+        // The cleaned copy is fsynced, its name too.
+        self.forget_unsynced_roll(base);
         // Empty now; what a failed removal leaves is removed at the next open.
         let _ = std::fs::remove_dir(&side);
         let next_base = self
@@ -292,7 +294,10 @@ impl Log {
             &self.dir,
             base,
             self.config.index_interval_bytes,
-            OpenAs::Rolled { next_base },
+            OpenAs::Rolled {
+                next_base,
+                recover_from: None,
+            },
         )?;
         self.segments.insert(base, segment);
         Ok(())

@@ -125,11 +125,7 @@ impl LeaderEpochCache {
 /// Write to a temporary file, fsync, rename over the target: a crash leaves
 /// either the old or the new contents, never a mix.
 pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), LogError> {
-    let tmp = path.with_extension("tmp");
-    let mut f = std::fs::File::create(&tmp).map_err(LogError::io("create", &tmp))?;
-    f.write_all(contents).map_err(LogError::io("write", &tmp))?;
-    f.sync_all().map_err(LogError::io("sync", &tmp))?;
-    std::fs::rename(&tmp, path).map_err(LogError::io("rename to", path))?;
+    write_renaming(path, contents, true)?;
     // The rename itself is durable only once the directory is synced.
     if let Some(dir) = path.parent() {
         std::fs::File::open(dir)
@@ -137,6 +133,24 @@ pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), LogError> {
             .map_err(LogError::io("sync directory", dir))?;
     }
     Ok(())
+}
+
+/// [`write_atomically`] without its fsyncs, for a file whose fsync (and
+/// its directory's) is left to a later flush: a crash of the process
+/// still leaves the old or the new contents, a power loss before that
+/// flush may leave neither.
+pub fn write_unsynced(path: &Path, contents: &[u8]) -> Result<(), LogError> {
+    write_renaming(path, contents, false)
+}
+
+fn write_renaming(path: &Path, contents: &[u8], sync: bool) -> Result<(), LogError> {
+    let tmp = path.with_extension("tmp");
+    let mut f = std::fs::File::create(&tmp).map_err(LogError::io("create", &tmp))?;
+    f.write_all(contents).map_err(LogError::io("write", &tmp))?;
+    if sync {
+        f.sync_all().map_err(LogError::io("sync", &tmp))?;
+    }
+    std::fs::rename(&tmp, path).map_err(LogError::io("rename to", path))
 }
 
 #[cfg(test)]

@@ -32,15 +32,35 @@
 //!   committer fsyncs outside the lock (`claim_flush`, `next_flush`,
 //!   `finish_flush`), one fsync for every append made while the previous
 //!   one ran. Until it lands, `durable_end` holds the high watermark back.
-//! - Deleted segments are removed at once: `file.delete.delay.ms` only
-//!   protects readers holding old file handles, and reads here happen under
-//!   the caller's lock.
-//! - Segments before the active one were fsynced when they were rolled, so
-//!   recovery after an unclean stop CRC-checks only the active segment, and
-//!   in it only the batches from the recovery point (`recovery_point`, kept
-//!   in recovery-point-offset-checkpoint) on; the others are opened from
-//!   their indexes when those agree with the log, and are never cut (see
-//!   `segment`). Only the active segment holds a
+//! - Segments retention and DeleteRecords delete leave the log at once:
+//!   `file.delete.delay.ms` only protects readers holding old file
+//!   handles, and reads here happen under the caller's lock. Their files
+//!   are renamed aside under the lock and removed outside it by the
+//!   caller ([`Log::take_deleted_files`], [`remove_deleted`]): removing a
+//!   full segment takes tens of milliseconds, which every produce and
+//!   fetch of the partition would otherwise wait for.
+//! - A roll does not fsync: the old segment's data and indexes, the
+//!   producer snapshot taken at the roll and the new files' directory
+//!   entries are fsynced by the partition's group committer, outside the
+//!   lock (Kafka's "flush-log" task after `UnifiedLog.roll`), so an append
+//!   never waits for a segment's worth of data to reach the disk. Until
+//!   then the rolled segment is listed in `unsynced_rolls`, and:
+//!   - the recovery point (`recovery_point`, kept in
+//!     recovery-point-offset-checkpoint) never passes data not fsynced:
+//!     only an fsync of everything before an offset moves it there;
+//!   - recovery after an unclean stop CRC-checks every batch from the
+//!     recovery point on, across as many segments as that spans, cuts a
+//!     torn tail only in the last segment (a rolled one was whole when it
+//!     rolled; damage there is logged and kept, see `segment`), and opens
+//!     the segments wholly before the recovery point from their indexes
+//!     when those agree with the log;
+//!   - under `flush.messages` a wanted fsync covers the rolled segments
+//!     first, so acks still wait for all they cover, and a failed fsync
+//!     fails the records it covered (`flush_failed`), whichever segment;
+//!   - retention, compaction and truncation drop what they delete from the
+//!     list; an fsync already running on a deleted file finds it gone or
+//!     unlinked, and counts it done.
+//! - Only the active segment holds a
 //!   file descriptor, and only while the process-wide `file_cache` has
 //!   room for it: an idle one is fsynced (if written) and closed, and
 //!   reopened on its next read or write.
@@ -86,7 +106,8 @@ pub use epoch::write_atomically;
 use epoch::LeaderEpochCache;
 use file_cache::CachedFile;
 use producer_state::{Admission, BatchMetadata, ProducerStateManager, StagedProducers};
-use segment::{OpenAs, Segment};
+pub use segment::remove_deleted;
+use segment::{OpenAs, Segment, DELETED_SUFFIX};
 
 const LOG_START_FILE: &str = "log-start-offset";
 
@@ -133,6 +154,13 @@ pub struct Log {
     flush_wanted_end: i64,
     /// A group commit's fsync is running outside the lock.
     flush_in_flight: bool,
+    /// Segments rolled and not yet fsynced, oldest first: the next
+    /// [`FlushJob`] syncs them, and the recovery point stays before them
+    /// until it has.
+    unsynced_rolls: Vec<UnsyncedRoll>,
+    /// Files of deleted segments, renamed aside, for the caller to remove
+    /// outside the lock ([`Log::take_deleted_files`]).
+    deleted_files: Vec<PathBuf>,
     /// Offset ranges `[from, to)` an fsync failed for: their records are
     /// never acknowledged, even once a later fsync succeeds, since a failed
     /// fsync may have dropped them from the page cache.
@@ -142,13 +170,50 @@ pub struct Log {
     truncations: u64,
 }
 
+/// A rolled segment not yet fsynced, with what else its roll left to sync.
+#[derive(Clone)]
+struct UnsyncedRoll {
+    base: i64,
+    /// The rolled segment's end (the next one's base): its fsync makes
+    /// everything before it durable.
+    end: i64,
+    file: Option<Arc<CachedFile>>,
+    /// Its index files and the producer snapshot the roll wrote.
+    others: Vec<PathBuf>,
+}
+
+impl UnsyncedRoll {
+    /// Retention, compaction or a truncation may have deleted the segment
+    /// or the snapshot since: what is gone need not survive a crash.
+    fn sync(&self) -> Result<(), LogError> {
+        if let Some(file) = &self.file {
+            if let Err(e) = file.sync() {
+                if e.kind() != std::io::ErrorKind::NotFound {
+                    return Err(LogError::io("sync", file.path())(e));
+                }
+            }
+        }
+        for path in &self.others {
+            match File::open(path).and_then(|f| f.sync_data()) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(LogError::io("sync", path)(e));
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
 /// A group commit's fsync, taken under the log's lock and run outside it:
-/// the active segment's file as it was then (kept open by the job even if
+/// the segments rolled and not yet synced, the active segment's file as it
+/// was then when an fsync of it is wanted (kept open by the job even if
 /// the segment rolls meanwhile) and, after a roll or for a new log, the
-/// directories whose entries name its files.
+/// directories whose entries name their files.
 pub struct FlushJob {
     end: i64,
     truncations: u64,
+    rolled: Vec<UnsyncedRoll>,
     file: Option<Arc<CachedFile>>,
     dirs: Vec<PathBuf>,
 }
@@ -159,10 +224,14 @@ impl FlushJob {
         self.end
     }
 
-    /// fsyncs the segment's data (its indexes are rebuilt by recovery;
-    /// they are synced when the segment rolls) and the directories.
+    /// fsyncs the rolled segments (data, indexes, producer snapshot), then
+    /// the active segment's data (its indexes are rebuilt by recovery; they
+    /// are synced once it rolls) and the directories.
     pub fn sync(&self) -> Result<(), LogError> {
         let started = Instant::now();
+        for roll in &self.rolled {
+            roll.sync()?;
+        }
         if let Some(file) = &self.file {
             file.sync().map_err(LogError::io("sync", file.path()))?;
         }
@@ -188,10 +257,9 @@ impl Log {
 
     /// [`Log::open`], where after an unclean shutdown `recovery_point` is
     /// how far the log was fsynced (recovery-point-offset-checkpoint; 0
-    /// when unknown): only the batches of the active segment from there
-    /// on are CRC-checked, so recovery time grows with the unflushed tail,
-    /// not with the data. Segments before the active one were fsynced when
-    /// they rolled and are never checked.
+    /// when unknown): only the batches from there on are CRC-checked, in
+    /// whichever segments they are, so recovery time grows with the
+    /// unflushed tail, not with the data. Only the last segment is cut.
     pub fn open_with_recovery_point(
         dir: &Path,
         config: LogConfig,
@@ -204,7 +272,10 @@ impl Log {
         let mut segments = BTreeMap::new();
         for (i, &base) in bases.iter().enumerate() {
             let open_as = match bases.get(i + 1) {
-                Some(&next_base) => OpenAs::Rolled { next_base },
+                Some(&next_base) => OpenAs::Rolled {
+                    next_base,
+                    recover_from: recovery_point.filter(|&point| next_base > point),
+                },
                 None => OpenAs::Active {
                     recover_from: recovery_point,
                 },
@@ -251,6 +322,8 @@ impl Log {
             flushed_end: 0,
             flush_wanted_end: 0,
             flush_in_flight: false,
+            unsynced_rolls: Vec::new(),
+            deleted_files: Vec::new(),
             flush_failed: Vec::new(),
             truncations: 0,
         };
@@ -699,14 +772,22 @@ impl Log {
         if self.active.is_empty() {
             return Ok(());
         }
-        // The old segment is never written again: syncing it now is what lets
-        // recovery check only the active segment.
-        self.flush()?;
+        // Nothing here waits for the disk: the old segment, its indexes,
+        // the snapshot and the new names are fsynced by the next FlushJob.
         let base = self.log_end_offset();
-        self.producers.write_snapshot(&self.dir, base)?;
+        self.active.flush_indexes()?;
+        let snapshot = self.producers.write_snapshot(&self.dir, base, false)?;
         let segment = Segment::create(&self.dir, base, self.config.index_interval_bytes, now_ms)?;
         self.dir_entries_unsynced = true;
         let mut old = std::mem::replace(&mut self.active, segment);
+        let mut others = old.index_paths();
+        others.push(snapshot);
+        self.unsynced_rolls.push(UnsyncedRoll {
+            base: old.base_offset,
+            end: base,
+            file: old.shared_file(),
+            others,
+        });
         old.deactivate();
         self.segments.insert(old.base_offset, old);
         tracing::debug!(dir = %self.dir.display(), base, "rolled new segment");
@@ -944,6 +1025,18 @@ impl Log {
         Ok(self.log_start_offset)
     }
 
+    /// The files of the segments deleted since the last call, renamed
+    /// aside: the caller removes them ([`remove_deleted`]) once it has let
+    /// go of the log's lock.
+    pub fn take_deleted_files(&mut self) -> Vec<PathBuf> {
+        std::mem::take(&mut self.deleted_files)
+    }
+
+    /// A segment deleted or replaced needs no fsync of the old file.
+    fn forget_unsynced_roll(&mut self, base: i64) {
+        self.unsynced_rolls.retain(|r| r.base != base);
+    }
+
     fn set_log_start_offset(&mut self, offset: i64) -> Result<(), LogError> {
         self.log_start_offset = offset;
         write_atomically(
@@ -968,7 +1061,10 @@ impl Log {
                 break;
             }
             remaining = kept;
-            first.remove().delete()?;
+            let segment = first.remove();
+            self.forget_unsynced_roll(segment.base_offset);
+            let renamed = segment.delete_later()?;
+            self.deleted_files.extend(renamed);
             deleted += 1;
         }
         let first_base = self
@@ -1039,10 +1135,12 @@ impl Log {
     /// From when [`Log::tick`] has work if the log is not changed
     /// meanwhile (`i64::MIN` for now, `i64::MAX` for never): a producer to
     /// forget, a roll by segment.ms, an fsync by flush.ms or index entries
-    /// to write. An idle log has none, and needs no write lock.
+    /// to write, or a rolled segment no group commit has claimed to sync
+    /// (the tick claims it). An idle log has none, and needs no write lock.
     pub fn tick_due_at(&self) -> i64 {
         // With no time passed, only what does not wait for the clock.
         let now = self.active.indexes_pending()
+            || (!self.flush_in_flight && !self.unsynced_rolls.is_empty())
             || self.roll_wanted(0, self.log_end_offset() - 1, None, i64::MIN);
         if now {
             return i64::MIN;
@@ -1077,11 +1175,15 @@ impl Log {
         self.active.flush_indexes()
     }
 
-    /// fsyncs the active segment and its indexes (older ones were synced when
-    /// they were rolled) and, after a roll or a new log, the directory
-    /// entries that name them.
+    /// fsyncs, in place, the segments rolled and not yet synced, the
+    /// active segment and its indexes and, after a roll or a new log, the
+    /// directory entries that name them.
     pub fn flush(&mut self) -> Result<(), LogError> {
         let started = Instant::now();
+        for roll in &self.unsynced_rolls {
+            roll.sync()?;
+        }
+        self.unsynced_rolls.clear();
         self.active.flush()?;
         if self.dir_entries_unsynced {
             sync_dirs(&self.dirs_to_sync())?;
@@ -1134,22 +1236,30 @@ impl Log {
             .any(|(from, to)| (*from..*to).contains(&offset))
     }
 
+    /// Whether a group commit has work: an fsync `flush.messages` asks for,
+    /// or a rolled segment to sync.
+    fn flush_due(&self) -> bool {
+        self.flush_wanted() || !self.unsynced_rolls.is_empty()
+    }
+
     /// Makes the caller the log's group committer when an fsync is wanted
-    /// and none is running: it then calls [`Log::next_flush`] until that
-    /// answers `None`. Deciding under the log's lock is what keeps an
-    /// append from being left without an fsync.
+    /// or a rolled segment awaits one, and none is running: it then calls
+    /// [`Log::next_flush`] until that answers `None`. Deciding under the
+    /// log's lock is what keeps an append (or a roll) from being left
+    /// without an fsync.
     pub fn claim_flush(&mut self) -> bool {
-        if self.flush_in_flight || !self.flush_wanted() {
+        if self.flush_in_flight || !self.flush_due() {
             return false;
         }
         self.flush_in_flight = true;
         true
     }
 
-    /// The group committer's next fsync, covering everything written so
-    /// far; `None` (and the committer's turn ends) when nothing is wanted.
+    /// The group committer's next fsync: the rolled segments not yet
+    /// synced and, when `flush.messages` wants one, everything written so
+    /// far; `None` (and the committer's turn ends) when nothing is due.
     pub fn next_flush(&mut self) -> Option<FlushJob> {
-        if !self.flush_wanted() {
+        if !self.flush_due() {
             self.flush_in_flight = false;
             return None;
         }
@@ -1159,12 +1269,21 @@ impl Log {
         } else {
             Vec::new()
         };
-        self.unflushed_messages = 0;
-        self.oldest_unflushed_ms = None;
+        let rolled = self.unsynced_rolls.clone();
+        let (end, file) = match rolled.last() {
+            // As Kafka's flush after a roll: up to the new segment only.
+            Some(last) if !self.flush_wanted() => (last.end, None),
+            _ => {
+                self.unflushed_messages = 0;
+                self.oldest_unflushed_ms = None;
+                (self.log_end_offset(), self.active.shared_file())
+            }
+        };
         Some(FlushJob {
-            end: self.log_end_offset(),
+            end,
             truncations: self.truncations,
-            file: self.active.shared_file(),
+            rolled,
+            file,
             dirs,
         })
     }
@@ -1192,6 +1311,9 @@ impl Log {
         }
         if job.truncations == self.truncations {
             self.flushed_end = self.flushed_end.max(job.end.min(self.log_end_offset()));
+            if let Some(last) = job.rolled.last() {
+                self.unsynced_rolls.retain(|r| r.end > last.end);
+            }
         }
         Ok(())
     }
@@ -1201,6 +1323,7 @@ impl Log {
     fn truncated(&mut self) {
         let end = self.log_end_offset();
         self.truncations += 1;
+        self.unsynced_rolls.clear();
         self.flushed_end = end;
         self.flush_wanted_end = end;
         self.flush_failed.retain_mut(|(from, to)| {
@@ -1218,9 +1341,11 @@ impl Log {
     /// What [`Log::close`] does, on a log that stays open: the broker's
     /// partitions are shared, so its shutdown cannot take them.
     pub fn checkpoint(&mut self) -> Result<(), LogError> {
+        remove_deleted(&self.take_deleted_files())?;
         self.flush()?;
         let end = self.log_end_offset();
-        self.producers.write_snapshot(&self.dir, end)
+        self.producers.write_snapshot(&self.dir, end, true)?;
+        Ok(())
     }
 
     /// Removes the whole partition directory (topic deletion).
@@ -1355,6 +1480,12 @@ fn segment_bases(dir: &Path) -> Result<Vec<i64>, LogError> {
         match ext {
             "log" if base >= 0 => bases.push(base),
             "index" | "timeindex" | "txnindex" => orphans.push((base, entry.path())),
+            // Renamed aside by a deletion a crash interrupted.
+            _ if ext.ends_with(DELETED_SUFFIX.trim_start_matches('.')) => {
+                let path = entry.path();
+                std::fs::remove_file(&path)
+                    .map_err(LogError::io("remove deleted segment file", &path))?;
+            }
             _ => {}
         }
     }

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::batch::BatchHeader;
 use super::control::{CONTROL_BIT, TRANSACTIONAL_BIT};
-use super::epoch::write_atomically;
+use super::epoch::{write_atomically, write_unsynced};
 use super::LogError;
 
 /// How many batches per producer a retry is matched against: the most a
@@ -359,21 +359,26 @@ impl ProducerStateManager {
         Ok(producers)
     }
 
-    /// Writes the state as of `offset` (the log end it reflects).
-    pub fn write_snapshot(&self, dir: &Path, offset: i64) -> Result<(), LogError> {
-        let bytes = serde_json::to_vec(self).map_err(|e| {
-            LogError::io("encode producer state", snapshot_path(dir, offset))(
-                std::io::Error::other(e),
-            )
-        })?;
-        write_atomically(&snapshot_path(dir, offset), &bytes)?;
+    /// Writes the state as of `offset` (the log end it reflects) and
+    /// returns the file's path. Without `sync` the file and its directory
+    /// entry are left for the caller to fsync: an unreadable snapshot is
+    /// skipped at load, so one a power loss tore costs a longer replay.
+    pub fn write_snapshot(&self, dir: &Path, offset: i64, sync: bool) -> Result<PathBuf, LogError> {
+        let path = snapshot_path(dir, offset);
+        let bytes = serde_json::to_vec(self)
+            .map_err(|e| LogError::io("encode producer state", &path)(std::io::Error::other(e)))?;
+        if sync {
+            write_atomically(&path, &bytes)?;
+        } else {
+            write_unsynced(&path, &bytes)?;
+        }
         let mut offsets = snapshot_offsets(dir)?;
         offsets.sort_unstable();
         let stale = offsets.len().saturating_sub(SNAPSHOTS_KEPT);
         for old in &offsets[..stale] {
             remove_snapshot(dir, *old)?;
         }
-        Ok(())
+        Ok(path)
     }
 
     /// The newest snapshot at or below `end` and the offset it reflects;
@@ -548,10 +553,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut state = ProducerStateManager::default();
         append(&mut state, &batch(1, 0, 0, 2, 0)).unwrap();
-        state.write_snapshot(dir.path(), 2).unwrap();
+        state.write_snapshot(dir.path(), 2, true).unwrap();
         append(&mut state, &batch(1, 0, 2, 2, 2)).unwrap();
-        state.write_snapshot(dir.path(), 4).unwrap();
-        state.write_snapshot(dir.path(), 5).unwrap();
+        state.write_snapshot(dir.path(), 4, false).unwrap();
+        state.write_snapshot(dir.path(), 5, true).unwrap();
         assert_eq!(snapshot_offsets(dir.path()).unwrap().len(), SNAPSHOTS_KEPT);
 
         let (loaded, at) = ProducerStateManager::load(dir.path(), 4, 0).unwrap();

@@ -13,10 +13,12 @@
 //! a partition costs at most one descriptor however many segments it has,
 //! and the broker no more than the cache's budget however many partitions.
 //!
-//! A rolled segment was fsynced when it rolled: a batch that does not parse
-//! in it is corruption, not a torn write, so it is never cut. Opening logs
-//! the damage; reads that reach it fail with CORRUPT_MESSAGE naming the
-//! file and position, so consumers see an error rather than an empty answer.
+//! A rolled segment is never cut: only the active one can end in a torn
+//! write (a rolled one was whole when it rolled, and is fsynced soon
+//! after), so a batch that does not parse in it is corruption. Opening
+//! logs the damage; reads that reach it fail with CORRUPT_MESSAGE naming
+//! the file and position, so consumers see an error rather than an empty
+//! answer.
 
 use std::fs::{File, OpenOptions};
 use std::io::IoSlice;
@@ -68,7 +70,14 @@ pub enum OpenAs {
     /// fsync them).
     Active { recover_from: Option<i64> },
     /// A segment rolled before the one based at `next_base`: never cut.
-    Rolled { next_base: i64 },
+    /// After an unclean shutdown, `recover_from` (the recovery point, when
+    /// the segment holds offsets after it: its fsync may not have run)
+    /// CRC-checks its batches from there as for the active segment; one
+    /// that fails is logged and kept.
+    Rolled {
+        next_base: i64,
+        recover_from: Option<i64>,
+    },
 }
 
 /// What opening learns about a segment's contents.
@@ -288,10 +297,7 @@ impl Segment {
     ) -> Result<(Segment, u64), LogError> {
         let log_path = dir.join(file_name(base_offset, "log"));
         let active = matches!(open_as, OpenAs::Active { .. });
-        let recover_from = match open_as {
-            OpenAs::Active { recover_from } => recover_from,
-            OpenAs::Rolled { .. } => None,
-        };
+        let (OpenAs::Active { recover_from } | OpenAs::Rolled { recover_from, .. }) = open_as;
         let recover = recover_from.is_some();
         let file = FileCache::global()
             .open(OpenOptions::new().read(true).write(active), &log_path)
@@ -331,10 +337,14 @@ impl Segment {
                         file.sync_all()
                             .map_err(LogError::io("sync segment", &log_path))?;
                     }
-                    (OpenAs::Rolled { next_base }, Some((position, why))) => {
+                    (OpenAs::Rolled { next_base, .. }, Some((position, why))) => {
                         tracing::error!(segment = %log_path.display(), position, reason = %why, "corrupt record batch in a rolled segment: kept as it is; reads from offset {} to {} will fail with CORRUPT_MESSAGE", scan.state.next_offset, next_base);
                         scan.state.size = file_size;
                         scan.state.next_offset = scan.state.next_offset.max(next_base);
+                        if recover {
+                            file.sync_data()
+                                .map_err(LogError::io("sync segment", &log_path))?;
+                        }
                     }
                 }
                 (
@@ -702,6 +712,17 @@ impl Segment {
         self.file.clone()
     }
 
+    /// The index files, for an fsync outside the log's lock once the
+    /// segment has rolled (see `Log::roll`); the transaction index has a
+    /// file only if a transaction was aborted here.
+    pub fn index_paths(&self) -> Vec<PathBuf> {
+        vec![
+            self.index_path.clone(),
+            self.time_index_path.clone(),
+            self.txn_index.path().to_path_buf(),
+        ]
+    }
+
     /// Whether index entries wait for [`Segment::flush_indexes`].
     pub fn indexes_pending(&self) -> bool {
         self.offset_index.has_pending() || self.time_index.has_pending()
@@ -723,6 +744,33 @@ impl Segment {
         self.txn_index.append(txn)
     }
 
+    /// Deletes the segment in a way that costs its caller next to nothing:
+    /// its files are renamed aside (`.deleted`) and their paths returned,
+    /// for [`remove_deleted`] to remove outside the log's lock, since
+    /// removing a full segment's file frees its blocks and page cache (tens
+    /// of milliseconds, more on a busy disk). What a crash leaves renamed
+    /// goes when the log is next opened.
+    pub fn delete_later(self) -> Result<Vec<PathBuf>, LogError> {
+        let mut renamed = Vec::new();
+        let txn_path = self.txn_index.path().to_path_buf();
+        for path in [
+            &self.log_path,
+            &self.index_path,
+            &self.time_index_path,
+            &txn_path,
+        ] {
+            let mut aside = path.clone().into_os_string();
+            aside.push(DELETED_SUFFIX);
+            let aside = PathBuf::from(aside);
+            match std::fs::rename(path, &aside) {
+                Ok(()) => renamed.push(aside),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(LogError::io("rename for deletion", path)(e)),
+            }
+        }
+        Ok(renamed)
+    }
+
     pub fn delete(self) -> Result<(), LogError> {
         self.txn_index.delete()?;
         for path in [&self.log_path, &self.index_path, &self.time_index_path] {
@@ -735,6 +783,23 @@ impl Segment {
         }
         Ok(())
     }
+}
+
+/// What [`Segment::delete_later`] appends to the names of the files it
+/// renames aside.
+pub const DELETED_SUFFIX: &str = ".deleted";
+
+/// Removes files [`Segment::delete_later`] renamed aside.
+pub fn remove_deleted(paths: &[PathBuf]) -> Result<(), LogError> {
+    for path in paths {
+        match std::fs::remove_file(path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(LogError::io("delete", path)(e))
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// The header of the batch at `position` of data that ends at `size`, or
@@ -1094,7 +1159,10 @@ mod tests {
             drop(s);
             damage(&index, &full);
             damage(&time_index, &full_time);
-            let rolled = OpenAs::Rolled { next_base: 120 };
+            let rolled = OpenAs::Rolled {
+                next_base: 120,
+                recover_from: None,
+            };
             let (s, _) = Segment::open(dir.path(), 100, 150, rolled).unwrap();
             assert_eq!(std::fs::read(&index).unwrap(), full, "{what}");
             assert_eq!(s.max_timestamp, 1019, "{what}");

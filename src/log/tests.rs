@@ -765,7 +765,22 @@ fn periodic_work_is_due_only_when_a_tick_has_some() {
     assert!(due(&log, 11_001), "segment.ms");
     log.tick(11_001).unwrap();
     assert_eq!(log.segment_count(), 2);
+    assert!(
+        due(&log, 11_001),
+        "a rolled segment for the tick to claim an fsync of"
+    );
+    assert!(log.claim_flush());
+    assert!(!due(&log, 11_001), "claimed");
+    group_commit(&mut log);
     assert!(!due(&log, 50_000), "an empty segment never rolls");
+}
+
+/// What `Partition::group_commit` does, in place, for a claimed log.
+fn group_commit(log: &mut Log) {
+    while let Some(job) = log.next_flush() {
+        let synced = job.sync();
+        log.finish_flush(&job, synced).unwrap();
+    }
 }
 
 #[test]
@@ -1391,7 +1406,7 @@ fn group_commit_covers_appends_made_while_it_runs() {
 }
 
 #[test]
-fn a_roll_during_a_group_commit_syncs_the_rolled_segment_and_its_entry() {
+fn a_roll_during_a_group_commit_leaves_the_rolled_segment_to_the_next_fsync() {
     let dir = tempfile::tempdir().unwrap();
     let mut log = Log::open(dir.path(), fsync_every_message(300), false, 0).unwrap();
     fill(&mut log, 1);
@@ -1399,24 +1414,26 @@ fn a_roll_during_a_group_commit_syncs_the_rolled_segment_and_its_entry() {
     let job = log.next_flush().unwrap();
     assert_eq!(job.end(), 1);
     // Enough appends to roll while the fsync of the first segment runs:
-    // the roll syncs the segment it closes, so what it held is durable
-    // before the job that started earlier finishes.
+    // the roll does not sync, so what the rolled segments hold past the
+    // running fsync waits for the next one.
     fill(&mut log, 10);
     assert!(log.segment_count() > 1);
-    let rolled_at = log.active.base_offset;
-    assert!(log.durable_end() >= rolled_at);
+    assert!(!log.unsynced_rolls.is_empty());
     assert!(
         log.dir_entries_unsynced,
         "the new segment's name is not synced yet"
     );
     job.sync().unwrap();
     log.finish_flush(&job, Ok(())).unwrap();
-    assert!(
-        log.durable_end() >= rolled_at,
-        "an older fsync never moves it back"
+    assert_eq!(
+        log.durable_end(),
+        1,
+        "nothing acknowledged before its fsync"
     );
+    assert_eq!(log.recovery_point(), 1);
     let next = log.next_flush().unwrap();
     assert_eq!(next.end(), 11);
+    assert_eq!(next.rolled.len(), log.segment_count() - 1);
     assert_eq!(
         next.dirs,
         vec![
@@ -1428,7 +1445,7 @@ fn a_roll_during_a_group_commit_syncs_the_rolled_segment_and_its_entry() {
     next.sync().unwrap();
     log.finish_flush(&next, Ok(())).unwrap();
     assert_eq!(log.durable_end(), 11);
-    assert!(!log.dir_entries_unsynced);
+    assert!(!log.dir_entries_unsynced && log.unsynced_rolls.is_empty());
 }
 
 #[test]
@@ -1534,6 +1551,220 @@ fn writeback_does_not_change_what_is_read() {
     assert_eq!(written_back.len(), 280);
     assert_eq!(written_back[279].1, format!("again 279:{value}"));
     assert_eq!(written_back, run(0));
+}
+
+#[test]
+fn a_roll_leaves_its_fsync_to_the_group_committer() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = Log::open(dir.path(), small_segments(), false, 0).unwrap();
+    log.flush().unwrap();
+    fill(&mut log, 20);
+    let rolls = log.segment_count() - 1;
+    assert!(rolls >= 3);
+    let active_base = log.active.base_offset;
+    assert_eq!(log.recovery_point(), 0, "no roll moved the recovery point");
+    assert_eq!(
+        log.durable_end(),
+        20,
+        "nor held back acks without flush.messages"
+    );
+    assert_eq!(log.unsynced_rolls.len(), rolls);
+    assert!(log.dir_entries_unsynced);
+    assert!(
+        segment_path(dir.path(), active_base, "snapshot").exists(),
+        "the roll wrote its producer snapshot, unsynced"
+    );
+    assert!(log.claim_flush(), "a rolled segment to sync");
+    let job = log.next_flush().unwrap();
+    assert_eq!(job.end(), active_base, "up to the new segment, as Kafka");
+    assert!(job.file.is_none(), "the active segment is not synced");
+    assert_eq!(job.rolled.len(), rolls);
+    job.sync().unwrap();
+    log.finish_flush(&job, Ok(())).unwrap();
+    assert_eq!(log.recovery_point(), active_base);
+    assert!(log.unsynced_rolls.is_empty() && !log.dir_entries_unsynced);
+    assert!(log.next_flush().is_none(), "the turn ends");
+    assert!(!log.claim_flush());
+}
+
+#[test]
+fn recovery_checks_every_segment_from_a_recovery_point_two_segments_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = Log::open(dir.path(), small_segments(), false, 0).unwrap();
+    fill(&mut log, 10);
+    log.flush().unwrap();
+    let recovery_point = log.recovery_point();
+    let first_unflushed = log.active.base_offset;
+    fill(&mut log, 12);
+    let bases: Vec<i64> = log
+        .segments
+        .keys()
+        .copied()
+        .chain([log.active.base_offset])
+        .collect();
+    let unflushed: Vec<i64> = bases
+        .iter()
+        .copied()
+        .filter(|&b| b >= first_unflushed)
+        .collect();
+    assert!(
+        unflushed.len() >= 3 && recovery_point > first_unflushed,
+        "the recovery point two segments or more before the last: {bases:?}"
+    );
+    // A kill -9: nothing closed or synced. Then damage: a torn write at
+    // the end of the last segment, and a flipped bit in a batch of a
+    // rolled segment past the recovery point (a power loss that kept the
+    // file's length but not its data).
+    drop(log);
+    let last = segment_path(dir.path(), *unflushed.last().unwrap(), "log");
+    let whole = std::fs::metadata(&last).unwrap().len();
+    let mut bytes = std::fs::read(&last).unwrap();
+    bytes.extend_from_slice(&one("torn", 1)[..30]);
+    std::fs::write(&last, &bytes).unwrap();
+    let middle = segment_path(dir.path(), unflushed[1], "log");
+    let middle_batches = batches_in(&middle);
+    let mut bytes = std::fs::read(&middle).unwrap();
+    let flipped_offset = middle_batches[1].1;
+    bytes[middle_batches[2].0 - 1] ^= 1;
+    std::fs::write(&middle, &bytes).unwrap();
+
+    let log = Log::open_with_recovery_point(dir.path(), small_segments(), Some(recovery_point), 0)
+        .unwrap();
+    assert_eq!(log.segment_count(), bases.len(), "no segment dropped");
+    assert_eq!(log.log_end_offset(), 22, "only the last segment's tail cut");
+    assert_eq!(std::fs::metadata(&last).unwrap().len(), whole);
+    assert_eq!(log.recovery_point(), 22, "what recovery kept is fsynced");
+    assert_eq!(
+        std::fs::metadata(&middle).unwrap().len(),
+        bytes.len() as u64,
+        "a rolled segment is never cut"
+    );
+    let mut values = Vec::new();
+    let mut offset = 0;
+    // A batch at a time: a read checks the CRC of its first batch only.
+    while offset < 22 {
+        match log.read(offset, 1, 22, true) {
+            Ok(read) => {
+                let got = decode(read);
+                offset = got.last().unwrap().0 + 1;
+                values.extend(got.into_iter().map(|r| r.0));
+            }
+            Err(LogError::CorruptMessage(_)) if offset == flipped_offset => offset += 1,
+            Err(e) => panic!("offset {offset}: {e}"),
+        }
+    }
+    let expected: Vec<i64> = (0..22).filter(|&o| o != flipped_offset).collect();
+    assert_eq!(
+        values, expected,
+        "the damaged batch fails its read, and only it"
+    );
+}
+
+#[test]
+fn segments_deleted_while_their_fsync_is_pending_are_left_out_of_it() {
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("t-0");
+    let mut log = Log::open(&dir, small_segments(), false, 0).unwrap();
+    fill(&mut log, 20);
+    let rolls = log.unsynced_rolls.len();
+    assert!(rolls >= 3);
+    assert!(log.claim_flush());
+    let job = log.next_flush().unwrap();
+    assert_eq!(job.rolled.len(), rolls);
+    // Retention and DeleteRecords remove rolled segments while the fsync
+    // of them runs, and after the job was taken.
+    let second_base = *log.segments.keys().nth(1).unwrap();
+    log.delete_records_before(second_base, 0).unwrap();
+    assert_eq!(
+        log.unsynced_rolls.len(),
+        rolls - 1,
+        "forgotten once deleted"
+    );
+    assert!(!segment_path(&dir, 0, "log").exists());
+    // Compaction's side files and producer snapshots may go as well.
+    std::fs::remove_file(segment_path(&dir, second_base, "timeindex")).unwrap();
+    job.sync().unwrap();
+    log.finish_flush(&job, Ok(())).unwrap();
+    assert_eq!(log.recovery_point(), log.active.base_offset);
+    assert!(log.unsynced_rolls.is_empty());
+
+    // Deleted before the job was taken: not in it at all.
+    fill(&mut log, 10);
+    let first = *log.segments.keys().next().unwrap();
+    let pending_first = log.unsynced_rolls[0].base;
+    let end = log.log_end_offset();
+    assert!(!log.active.is_empty());
+    log.delete_records_before(end, 0).unwrap();
+    assert!(first < pending_first && log.segment_count() == 1);
+    assert!(
+        log.unsynced_rolls.is_empty(),
+        "every rolled segment went, the one DeleteRecords rolled too"
+    );
+    assert!(!log.claim_flush(), "nothing left to sync");
+}
+
+/// Claims and runs the group commit of `log`.
+fn group_commit_claimed(log: &mut Log) {
+    assert!(log.claim_flush());
+    group_commit(log);
+}
+
+#[test]
+fn a_wanted_fsync_covers_the_rolled_segments_and_a_failure_fails_them() {
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("t-0");
+    let mut log = Log::open(&dir, fsync_every_message(300), false, 0).unwrap();
+    log.flush().unwrap();
+    fill(&mut log, 12);
+    assert!(log.segment_count() > 2);
+    assert_eq!(log.durable_end(), 0, "acks wait for the fsync");
+    assert!(log.claim_flush());
+    let job = log.next_flush().unwrap();
+    assert_eq!(job.end(), 12);
+    assert!(job.file.is_some() && job.rolled.len() == log.segment_count() - 1);
+    let moved = parent.path().join("moved");
+    std::fs::rename(&dir, &moved).unwrap();
+    let synced = job.sync();
+    assert!(synced.is_err(), "the directories cannot be synced");
+    assert!(log.finish_flush(&job, synced).is_err());
+    assert!(
+        (0..12).all(|o| log.flush_failed_for(o)),
+        "rolled segments too"
+    );
+    assert_eq!(log.recovery_point(), 0);
+    assert!(!log.unsynced_rolls.is_empty(), "kept for the next fsync");
+    std::fs::rename(&moved, &dir).unwrap();
+    fill(&mut log, 1);
+    group_commit_claimed(&mut log);
+    assert_eq!((log.durable_end(), log.recovery_point()), (13, 13));
+    assert!(log.unsynced_rolls.is_empty());
+}
+
+#[test]
+fn retention_renames_segments_aside_for_the_caller_to_remove_outside_the_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = LogConfig {
+        retention_bytes: 600,
+        ..small_segments()
+    };
+    let mut log = Log::open(dir.path(), cfg.clone(), false, 0).unwrap();
+    fill(&mut log, 40);
+    let deleted = log.apply_retention(2000).unwrap();
+    assert!(deleted > 1);
+    let aside = log.take_deleted_files();
+    assert!(aside.len() >= 3 * deleted, "log, index and time index each");
+    assert!(aside
+        .iter()
+        .all(|p| p.exists() && p.to_string_lossy().ends_with(".deleted")));
+    assert!(!segment_path(dir.path(), 0, "log").exists());
+    assert!(log.take_deleted_files().is_empty(), "taken once");
+    super::remove_deleted(&aside[..3]).unwrap();
+    assert!(aside[..3].iter().all(|p| !p.exists()));
+    // What a crash left renamed aside goes at the next open.
+    drop(log);
+    let log = Log::open(dir.path(), cfg, true, 0).unwrap();
+    assert!(aside.iter().all(|p| !p.exists()));
+    assert_eq!(log.log_end_offset(), 40);
 }
 
 /// Reads large enough for pooled buffers (log::read_buf) answer their own

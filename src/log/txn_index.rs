@@ -91,6 +91,10 @@ impl TransactionIndex {
         Ok(index)
     }
 
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     pub fn entries(&self) -> &[AbortedTxn] {
         &self.entries
     }

@@ -1116,6 +1116,7 @@ impl ReplicaManager {
             .append_records_as_leader(records, now_ms())
             .map_err(|e| e.code)?;
         p.flush_if_wanted()?;
+        self.flush_in_background(&p);
         Ok(info)
     }
 
@@ -1129,10 +1130,17 @@ impl ReplicaManager {
         records: &[u8],
     ) -> Result<crate::log::AppendInfo, super::AppendError> {
         let info = partition.append_records_as_leader(records, now_ms())?;
+        self.flush_in_background(partition);
+        Ok(info)
+    }
+
+    /// Starts the partition's group commit if its log has an fsync due (one
+    /// `flush.messages` wants, or a rolled segment's) and none runs: after
+    /// anything that may append or roll.
+    pub fn flush_in_background(&self, partition: &Arc<Partition>) {
         if partition.claim_group_commit() {
             self.start_group_commit(partition);
         }
-        Ok(info)
     }
 
     /// Runs a partition's group commit on a blocking thread, so that its
@@ -1267,6 +1275,7 @@ impl ReplicaManager {
             coordinator_epoch,
             now_ms(),
         )?;
+        self.flush_in_background(&p);
         Ok(offset)
     }
 
@@ -1347,7 +1356,12 @@ impl ReplicaManager {
         let now = now_ms();
         self.partitions_where(|p| p.retention_due(now))
             .iter()
-            .map(|p| p.apply_retention(now))
+            .map(|p| {
+                let deleted = p.apply_retention(now);
+                // An expired active segment was rolled to go too.
+                self.flush_in_background(p);
+                deleted
+            })
             .sum()
     }
 
@@ -1369,6 +1383,7 @@ impl ReplicaManager {
         let now = now_ms();
         for p in self.partitions_where(|p| p.tick_due(now)) {
             p.tick(now);
+            self.flush_in_background(&p);
         }
     }
 

@@ -466,14 +466,15 @@ impl Partition {
     }
 
     /// Whether the caller is to run [`Partition::group_commit`]: an fsync
-    /// is wanted and no group commit runs.
+    /// is wanted or a rolled segment awaits one, and no group commit runs.
     pub fn claim_group_commit(&self) -> bool {
         self.log_mut().claim_flush()
     }
 
     /// Group commit, for a caller that [`Partition::claim_group_commit`]
-    /// chose: fsyncs outside the log's lock, each time everything written
-    /// so far, until no append waits for one; appends made during an fsync
+    /// chose: fsyncs outside the log's lock, each time the segments rolled
+    /// and not yet synced and, when an append waits for it, everything
+    /// written so far, until nothing is due; appends made during an fsync
     /// share the next. After each fsync, the produces waiting on this
     /// partition look again: its durable end, and perhaps the high
     /// watermark, moved. A failed fsync fails the produces waiting on it
@@ -880,9 +881,21 @@ impl Partition {
         if target < 0 || target > hw {
             return Err(ResponseError::OffsetOutOfRange);
         }
-        let mut log = self.log_mut();
-        log.delete_records_before(target, now_ms())
-            .map_err(|e| self.storage_error(&e))
+        let (deleted, files) = {
+            let mut log = self.log_mut();
+            let deleted = log.delete_records_before(target, now_ms());
+            (deleted, log.take_deleted_files())
+        };
+        self.remove_deleted(&files);
+        deleted.map_err(|e| self.storage_error(&e))
+    }
+
+    /// Removes the files of deleted segments, outside the log's lock. A
+    /// failure leaves them renamed aside, to go at the next open.
+    fn remove_deleted(&self, files: &[PathBuf]) {
+        if let Err(e) = crate::log::remove_deleted(files) {
+            tracing::warn!(topic = %self.topic, partition = self.index, error = %e, "cannot remove a deleted segment's files: they go at the next start");
+        }
     }
 
     /// Whether the log has periodic work: `due` on it under a read lock,
@@ -947,7 +960,13 @@ impl Partition {
 
     /// Deletes what retention allows; returns the segments deleted.
     pub(crate) fn apply_retention(&self, now_ms: i64) -> usize {
-        match self.log_mut().apply_retention(now_ms) {
+        let (deleted, files) = {
+            let mut log = self.log_mut();
+            let deleted = log.apply_retention(now_ms);
+            (deleted, log.take_deleted_files())
+        };
+        self.remove_deleted(&files);
+        match deleted {
             Ok(n) => n,
             Err(e) => {
                 tracing::error!(topic = %self.topic, partition = self.index, error = %e, "retention failed");
