@@ -49,11 +49,12 @@
 //!     recovery-point-offset-checkpoint) never passes data not fsynced:
 //!     only an fsync of everything before an offset moves it there;
 //!   - recovery after an unclean stop CRC-checks every batch from the
-//!     recovery point on, across as many segments as that spans, cuts a
-//!     torn tail only in the last segment (a rolled one was whole when it
-//!     rolled; damage there is logged and kept, see `segment`), and opens
-//!     the segments wholly before the recovery point from their indexes
-//!     when those agree with the log;
+//!     recovery point on, across as many segments as that spans, cuts the
+//!     log at the first torn or invalid batch and drops the segments after
+//!     it (a power loss can leave a rolled segment so before its fsync;
+//!     Kafka's LogLoader does the same), and opens the segments wholly
+//!     before the recovery point from their indexes when those agree with
+//!     the log (damage there is logged and kept, see `segment`);
 //!   - under `flush.messages` a wanted fsync covers the rolled segments
 //!     first, so acks still wait for all they cover, and a failed fsync
 //!     fails the records it covered (`flush_failed`), whichever segment;
@@ -259,7 +260,8 @@ impl Log {
     /// how far the log was fsynced (recovery-point-offset-checkpoint; 0
     /// when unknown): only the batches from there on are CRC-checked, in
     /// whichever segments they are, so recovery time grows with the
-    /// unflushed tail, not with the data. Only the last segment is cut.
+    /// unflushed tail, not with the data. The log is cut at the first torn
+    /// or invalid batch found, and the segments after it are dropped.
     pub fn open_with_recovery_point(
         dir: &Path,
         config: LogConfig,
@@ -284,6 +286,35 @@ impl Log {
                 Segment::open(dir, base, config.index_interval_bytes, open_as)?;
             if truncated > 0 {
                 tracing::warn!(dir = %dir.display(), segment = base, truncated, "recovered log tail");
+            }
+            if truncated > 0 && matches!(open_as, OpenAs::Rolled { .. }) {
+                // A rolled segment cut by recovery ends the log: what came
+                // after it was appended later and is past the recovery
+                // point too, so it is dropped and this segment becomes the
+                // active one again.
+                let later = &bases[i + 1..];
+                tracing::warn!(dir = %dir.display(), segment = base, dropped = later.len(), "dropping the segments after a recovered rolled segment");
+                for &later_base in later {
+                    for ext in ["log", "index", "timeindex", "txnindex"] {
+                        let path = dir.join(segment::file_name(later_base, ext));
+                        match std::fs::remove_file(&path) {
+                            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                                return Err(LogError::io("remove segment file", &path)(e))
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+                let (segment, _) = Segment::open(
+                    dir,
+                    base,
+                    config.index_interval_bytes,
+                    OpenAs::Active {
+                        recover_from: recovery_point,
+                    },
+                )?;
+                segments.insert(base, segment);
+                break;
             }
             segments.insert(base, segment);
         }

@@ -69,11 +69,15 @@ pub enum OpenAs {
     /// index files themselves are not trusted: the group commit does not
     /// fsync them).
     Active { recover_from: Option<i64> },
-    /// A segment rolled before the one based at `next_base`: never cut.
-    /// After an unclean shutdown, `recover_from` (the recovery point, when
-    /// the segment holds offsets after it: its fsync may not have run)
-    /// CRC-checks its batches from there as for the active segment; one
-    /// that fails is logged and kept.
+    /// A segment rolled before the one based at `next_base`. After an
+    /// unclean shutdown, `recover_from` (the recovery point, when the
+    /// segment holds offsets after it: its fsync may not have run)
+    /// CRC-checks its batches from there and cuts the file at the first
+    /// torn or invalid one, as for the active segment: a power loss before
+    /// the roll's fsync can leave it so, and nothing past the recovery
+    /// point was promised durable. The log then drops the segments after
+    /// it (Kafka's LogLoader does the same). Without `recover_from` it is
+    /// never cut: damage there is logged and kept.
     Rolled {
         next_base: i64,
         recover_from: Option<i64>,
@@ -287,8 +291,9 @@ impl Segment {
 
     /// Opens an existing segment. An active one is cut at the first torn or
     /// implausible batch (with `recover`, at the first whose CRC fails
-    /// too); a rolled one is kept whole. Returns the segment and how many
-    /// bytes were cut.
+    /// too); a rolled one only when recovering (see [`OpenAs::Rolled`]),
+    /// else it is kept whole. Returns the segment and how many bytes were
+    /// cut.
     pub fn open(
         dir: &Path,
         base_offset: i64,
@@ -300,7 +305,10 @@ impl Segment {
         let (OpenAs::Active { recover_from } | OpenAs::Rolled { recover_from, .. }) = open_as;
         let recover = recover_from.is_some();
         let file = FileCache::global()
-            .open(OpenOptions::new().read(true).write(active), &log_path)
+            .open(
+                OpenOptions::new().read(true).write(active || recover),
+                &log_path,
+            )
             .map_err(LogError::io("open segment", &log_path))?;
         let meta = file
             .metadata()
@@ -329,22 +337,18 @@ impl Segment {
                         .sync_data()
                         .map_err(LogError::io("sync segment", &log_path))?,
                     (_, None) => {}
-                    (OpenAs::Active { .. }, Some(_)) => {
+                    (OpenAs::Rolled { next_base, .. }, Some((position, why))) if !recover => {
+                        tracing::error!(segment = %log_path.display(), position, reason = %why, "corrupt record batch in a rolled segment: kept as it is; reads from offset {} to {} will fail with CORRUPT_MESSAGE", scan.state.next_offset, next_base);
+                        scan.state.size = file_size;
+                        scan.state.next_offset = scan.state.next_offset.max(next_base);
+                    }
+                    (_, Some(_)) => {
                         truncated = file_size - scan.state.size;
                         tracing::warn!(segment = %log_path.display(), valid_bytes = scan.state.size, truncated, "cutting invalid or torn tail");
                         file.set_len(scan.state.size)
                             .map_err(LogError::io("truncate segment", &log_path))?;
                         file.sync_all()
                             .map_err(LogError::io("sync segment", &log_path))?;
-                    }
-                    (OpenAs::Rolled { next_base, .. }, Some((position, why))) => {
-                        tracing::error!(segment = %log_path.display(), position, reason = %why, "corrupt record batch in a rolled segment: kept as it is; reads from offset {} to {} will fail with CORRUPT_MESSAGE", scan.state.next_offset, next_base);
-                        scan.state.size = file_size;
-                        scan.state.next_offset = scan.state.next_offset.max(next_base);
-                        if recover {
-                            file.sync_data()
-                                .map_err(LogError::io("sync segment", &log_path))?;
-                        }
                     }
                 }
                 (
