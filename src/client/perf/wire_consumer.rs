@@ -371,7 +371,6 @@ struct Tally<'a> {
     wanted: u64,
     idle: Duration,
     got: Cell<u64>,
-    first: Cell<Option<Instant>>,
     last: Cell<Instant>,
     progress: &'a Progress,
 }
@@ -413,10 +412,13 @@ async fn run(
         wanted: load.records,
         idle: load.idle,
         got: Cell::new(0),
-        first: Cell::new(None),
         last: Cell::new(Instant::now()),
         progress,
     };
+    // There is no group to join: the run counts from the first Fetch, as a
+    // count from the first record would leave out the first fetch's wait,
+    // and be zero for a run the first fetches answered whole.
+    let fetching = Instant::now();
     let loops = leaders.into_iter().map(|(connection, offsets)| {
         fetch_loop(connection, &load.topic, topic_id, offsets, &tally)
     });
@@ -426,11 +428,11 @@ async fn run(
         records: got,
         bytes: progress.bytes.load(Ordering::Relaxed),
         failed: 0,
-        // From the first record, as the rdkafka consumer reports.
-        elapsed: tally
-            .first
-            .get()
-            .map_or(Duration::ZERO, |f| tally.last.get().duration_since(f)),
+        elapsed: if got > 0 {
+            tally.last.get().duration_since(fetching)
+        } else {
+            Duration::ZERO
+        },
         latency: None,
         intervals: BTreeMap::new(),
     })
@@ -518,9 +520,6 @@ async fn fetch_loop(
             offsets.insert(partition, counted.next_offset);
             if counted.records > 0 {
                 let now = Instant::now();
-                if tally.first.get().is_none() {
-                    tally.first.set(Some(now));
-                }
                 tally.last.set(now);
                 tally.got.set(tally.got.get() + counted.records);
                 tally
