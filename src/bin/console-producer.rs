@@ -3,6 +3,7 @@
 
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use gregor::cli::console_producer::{send, ConsoleProducer};
@@ -14,6 +15,8 @@ use tokio::io::{AsyncBufRead, BufReader};
 /// Large reads: tokio reads stdin on a blocking thread, one hand-off per read.
 const INPUT_BUFFER: usize = 1 << 20;
 const TOOL: &str = "console-producer";
+/// How long the exit waits for the runtime's blocking threads.
+const BLOCKING_THREADS_GRACE: Duration = Duration::from_millis(200);
 
 fn main() -> ExitCode {
     let args: ConsoleProducer = cli::parse();
@@ -33,8 +36,14 @@ fn main() -> ExitCode {
     // tokio reads stdin on a blocking thread, which a Ctrl-C at a terminal
     // leaves inside read(2) until the next Enter; dropping the runtime
     // would wait for it (and the read would take that line from the
-    // shell), so the thread is abandoned to the process's exit.
-    runtime.shutdown_background();
+    // shell), so that thread is abandoned to the process's exit after a
+    // short wait. The wait is not to be dropped: the other blocking threads
+    // (librdkafka's metadata lookups ran there) must have exited before
+    // the process does, since a thread's exit runs OpenSSL's per-thread
+    // cleanup, and run at the same time as OpenSSL's atexit cleanup it
+    // crashed the tool (SIGSEGV in OPENSSL_sk_value) after it had printed
+    // its summary. Joined within the wait, they cannot overlap.
+    runtime.shutdown_timeout(BLOCKING_THREADS_GRACE);
     code
 }
 
