@@ -41,6 +41,25 @@ fn interval_histogram() -> Histogram<u32> {
     Histogram::new_with_bounds(1, 3_600_000_000, 2).expect("valid histogram bounds")
 }
 
+/// Records one record's latency `took` (µs) in the run's histogram and,
+/// with intervals, in that of the interval (keyed by its start in ms)
+/// holding `sent` (µs since the epoch).
+fn record_latency(
+    latency: &mut Histogram<u64>,
+    intervals: &mut BTreeMap<u64, Histogram<u32>>,
+    interval_us: Option<u64>,
+    sent: u64,
+    took: u64,
+) {
+    let _ = latency.record(took);
+    if let Some(every) = interval_us {
+        let _ = intervals
+            .entry(sent / every * every / 1000)
+            .or_insert_with(interval_histogram)
+            .record(took);
+    }
+}
+
 /// What a run measured.
 #[derive(Debug, Clone)]
 pub struct Report {
@@ -568,13 +587,7 @@ pub fn end_to_end(
                 }
                 let sent = u64::from_be_bytes(stamp[8..].try_into().expect("eight bytes"));
                 let took = epoch_micros().saturating_sub(sent).max(1);
-                let _ = latency.record(took);
-                if let Some(every) = interval_us {
-                    let _ = intervals
-                        .entry(sent / every * every / 1000)
-                        .or_insert_with(interval_histogram)
-                        .record(took);
-                }
+                record_latency(&mut latency, &mut intervals, interval_us, sent, took);
                 got += 1;
                 progress.add(m.payload_len());
             }

@@ -32,8 +32,7 @@ use tokio::sync::{mpsc, watch, Semaphore};
 
 use super::wire_producer::{leaders, record_batch, records_per_batch};
 use super::{
-    assign_all, consumer, histogram, interval_histogram, payload, Progress, Report, Summary,
-    STAMP_LEN,
+    assign_all, consumer, histogram, payload, record_latency, Progress, Report, Summary, STAMP_LEN,
 };
 use crate::client::config::ClientSettings;
 use crate::client::error::{ClientError, Result};
@@ -364,13 +363,7 @@ pub fn run(
             .epoch_us(start.at.elapsed())
             .saturating_sub(sent)
             .max(1);
-        let _ = latency.record(took);
-        if let Some(every) = interval_us {
-            let _ = intervals
-                .entry(sent / every * every / 1000)
-                .or_insert_with(interval_histogram)
-                .record(took);
-        }
+        record_latency(&mut latency, &mut intervals, interval_us, sent, took);
         got += 1;
         progress.add(value_len);
     }
