@@ -52,9 +52,20 @@ fn retriable(code: i16) -> bool {
 
 /// InitProducerId at `version`, asked again while the coordinator comes up.
 fn init(client: &mut RawClient, version: i16, expected: Option<(i64, i16)>) -> (i16, i64, i16) {
+    init_as(client, TXN, version, expected)
+}
+
+fn init_as(
+    client: &mut RawClient,
+    transactional_id: &'static str,
+    version: i16,
+    expected: Option<(i64, i16)>,
+) -> (i16, i64, i16) {
     let (id, epoch) = expected.unwrap_or((-1, -1));
     let request = InitProducerIdRequest::default()
-        .with_transactional_id(Some(txn_id()))
+        .with_transactional_id(Some(TransactionalId(StrBytes::from_static_str(
+            transactional_id,
+        ))))
         .with_transaction_timeout_ms(60_000)
         .with_producer_id(ProducerId(id))
         .with_producer_epoch(epoch);
@@ -207,4 +218,47 @@ async fn a_fenced_producer_gets_the_fencing_error_its_api_version_knows() {
     let current = (id, new_epoch);
     assert_eq!(add_partition(&mut client, 0, current), 0);
     assert_eq!(end_txn(&mut client, 0, current), 0);
+}
+
+/// KIP-360: a producer re-initialising names the producer id and epoch it
+/// holds. Its own epoch is bumped, a retry whose answer was lost gets the
+/// same answer, another producer id is PRODUCER_FENCED (as from Kafka), and
+/// an id the coordinator no longer knows (expired) starts afresh.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_re_initialising_producer_keeps_its_producer_id_and_a_retry_gets_the_same_answer() {
+    let broker = BrokerProcess::start(BROKER);
+    let mut client = RawClient::connect(broker.port);
+    let found = client
+        .call(
+            &FindCoordinatorRequest::default()
+                .with_key(StrBytes::from_static_str("reinit"))
+                .with_key_type(1),
+            1,
+        )
+        .expect("FindCoordinator answered");
+    assert_eq!(found.error_code, 0);
+
+    let (code, id, epoch) = init_as(&mut client, "reinit", 4, None);
+    assert_eq!(code, 0);
+    assert_eq!(
+        init_as(&mut client, "reinit", 4, Some((id, epoch))),
+        (0, id, epoch + 1),
+        "its own epoch is bumped"
+    );
+    assert_eq!(
+        init_as(&mut client, "reinit", 4, Some((id, epoch))),
+        (0, id, epoch + 1),
+        "a retry of that bump"
+    );
+    assert_eq!(
+        init_as(&mut client, "reinit", 4, Some((id + 1_000, epoch + 1))).0,
+        FENCED,
+        "another producer id"
+    );
+    let (code, _, fresh_epoch) = init_as(&mut client, "reinit-expired", 4, Some((id + 1_000, 7)));
+    assert_eq!(
+        (code, fresh_epoch),
+        (0, 0),
+        "an id the coordinator does not know"
+    );
 }

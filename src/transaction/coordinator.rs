@@ -226,9 +226,7 @@ impl TransactionCoordinator {
             Some(meta) => meta.clone(),
             None => TransactionMetadata::new(allocate()?, timeout_ms, now_ms()),
         };
-        if let Some((producer_id, epoch)) = expected {
-            meta.check_producer(producer_id, epoch)?;
-        }
+        meta.check_expected_producer(expected)?;
         if meta.is_ending() {
             meta = self
                 .complete(&mut txns, transactional_id, meta)
@@ -246,7 +244,7 @@ impl TransactionCoordinator {
                 return Err(ResponseError::ConcurrentTransactions);
             }
         }
-        let meta = meta.prepare_init_producer_id(timeout_ms, now_ms(), allocate)?;
+        let meta = meta.prepare_init_producer_id(timeout_ms, now_ms(), expected, allocate)?;
         self.persist(transactional_id, Some(&meta))?;
         let answer = (meta.producer_id, meta.producer_epoch);
         txns.insert(transactional_id.to_string(), meta);

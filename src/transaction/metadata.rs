@@ -88,6 +88,13 @@ pub struct TransactionMetadata {
     /// When the open transaction began; -1 when none is open.
     pub start_ms: i64,
     pub last_update_ms: i64,
+    /// The producer id and epoch the last InitProducerId moved on from when
+    /// the producer named them (KIP-360); -1 otherwise. A retry of that
+    /// request, whose answer was lost, names them again and gets the same
+    /// answer instead of PRODUCER_FENCED. In memory only, as Kafka's
+    /// lastProducerEpoch: a coordinator that loads the id starts without.
+    pub last_producer_id: i64,
+    pub last_producer_epoch: i16,
 }
 
 /// The highest epoch handed out: past it InitProducerId gives a new
@@ -105,6 +112,8 @@ impl TransactionMetadata {
             partitions: BTreeSet::new(),
             start_ms: -1,
             last_update_ms: now_ms,
+            last_producer_id: -1,
+            last_producer_epoch: -1,
         }
     }
 
@@ -215,6 +224,7 @@ impl TransactionMetadata {
     pub fn prepare_fence_producer_epoch(&self) -> TransactionMetadata {
         let mut next = self.clone();
         next.producer_epoch = next.producer_epoch.saturating_add(1).min(MAX_EPOCH);
+        next.last_producer_epoch = -1;
         next
     }
 
@@ -232,21 +242,71 @@ impl TransactionMetadata {
         next
     }
 
+    /// InitProducerId from a producer naming the producer id and epoch it
+    /// holds (KIP-360): PRODUCER_FENCED unless the id is new (no epoch
+    /// yet, e.g. it expired while the producer was idle), the producer id
+    /// is the current one, or it is the one the epochs ran out on and this
+    /// retries the rotation away from it.
+    pub fn check_expected_producer(
+        &self,
+        expected: Option<(i64, i16)>,
+    ) -> Result<(), ResponseError> {
+        let Some((producer_id, epoch)) = expected else {
+            return Ok(());
+        };
+        let valid = self.producer_epoch == -1
+            || producer_id == self.producer_id
+            || (producer_id == self.last_producer_id && epoch >= MAX_EPOCH);
+        if valid {
+            Ok(())
+        } else {
+            Err(ResponseError::ProducerFenced)
+        }
+    }
+
     /// InitProducerId, once no transaction is open or ending: the epoch
     /// bumped (fencing every earlier producer of the id), or a new producer
-    /// id from `allocate` at epoch 0 once the epochs are used up.
+    /// id from `allocate` at epoch 0 once the epochs are used up. With the
+    /// producer's `expected` epoch (KIP-360) only that epoch is bumped; the
+    /// epoch the last bump moved on from is a retry and gets the same
+    /// answer again; any other is PRODUCER_FENCED.
     pub fn prepare_init_producer_id(
         &self,
         timeout_ms: i32,
         now_ms: i64,
+        expected: Option<(i64, i16)>,
         allocate: impl FnOnce() -> Result<i64, ResponseError>,
     ) -> Result<TransactionMetadata, ResponseError> {
+        self.check_expected_producer(expected)?;
+        let expected_epoch = expected.map(|(_, epoch)| epoch);
         let mut next = self.clone();
-        if next.producer_epoch >= MAX_EPOCH {
+        if next.producer_epoch >= MAX_EPOCH
+            && expected_epoch.is_none_or(|e| e == self.producer_epoch)
+        {
             next.producer_id = allocate()?;
             next.producer_epoch = 0;
+            next.last_producer_id = self.producer_id;
+            next.last_producer_epoch = if expected.is_some() {
+                self.producer_epoch
+            } else {
+                -1
+            };
         } else {
-            next.producer_epoch += 1;
+            let retry = match expected_epoch {
+                None => {
+                    next.last_producer_epoch = -1;
+                    false
+                }
+                Some(e) if self.producer_epoch == -1 || e == self.producer_epoch => {
+                    next.last_producer_epoch = self.producer_epoch;
+                    false
+                }
+                Some(e) if e == self.last_producer_epoch => true,
+                Some(_) => return Err(ResponseError::ProducerFenced),
+            };
+            if !retry {
+                next.producer_epoch += 1;
+            }
         }
         next.state = TxnState::Empty;
         next.partitions.clear();

@@ -92,6 +92,8 @@ fn decode_value(mut v: Bytes) -> Option<TransactionMetadata> {
         partitions,
         start_ms,
         last_update_ms,
+        last_producer_id: -1,
+        last_producer_epoch: -1,
     })
 }
 
@@ -188,6 +190,8 @@ mod tests {
             .collect(),
             start_ms: 1_700_000_000_000,
             last_update_ms: 1_700_000_000_500,
+            last_producer_id: -1,
+            last_producer_epoch: -1,
         };
         let mut log = BytesMut::new();
         log.extend_from_slice(&state_batch("t1", Some(&metadata), 0).unwrap());

@@ -22,7 +22,7 @@ fn no_allocation() -> Result<i64, ResponseError> {
 /// A producer at epoch 0 after its first InitProducerId.
 fn initialised() -> TransactionMetadata {
     TransactionMetadata::new(PID, TIMEOUT_MS, 0)
-        .prepare_init_producer_id(TIMEOUT_MS, 0, no_allocation)
+        .prepare_init_producer_id(TIMEOUT_MS, 0, None, no_allocation)
         .unwrap()
 }
 
@@ -48,7 +48,7 @@ fn init_producer_id_bumps_the_epoch_and_rotates_the_producer_id_when_epochs_run_
     assert_eq!(first.state, TxnState::Empty);
 
     let again = ongoing(1_000)
-        .prepare_init_producer_id(30_000, 2_000, no_allocation)
+        .prepare_init_producer_id(30_000, 2_000, None, no_allocation)
         .unwrap();
     assert_eq!((again.producer_id, again.producer_epoch), (PID, 1));
     assert_eq!(again.state, TxnState::Empty);
@@ -63,11 +63,11 @@ fn init_producer_id_bumps_the_epoch_and_rotates_the_producer_id_when_epochs_run_
         ..first.clone()
     };
     let rotated = exhausted
-        .prepare_init_producer_id(TIMEOUT_MS, 0, || Ok(8))
+        .prepare_init_producer_id(TIMEOUT_MS, 0, None, || Ok(8))
         .unwrap();
     assert_eq!((rotated.producer_id, rotated.producer_epoch), (8, 0));
     assert_eq!(
-        exhausted.prepare_init_producer_id(TIMEOUT_MS, 0, || Err(
+        exhausted.prepare_init_producer_id(TIMEOUT_MS, 0, None, || Err(
             ResponseError::CoordinatorLoadInProgress
         )),
         Err(ResponseError::CoordinatorLoadInProgress),
@@ -78,7 +78,7 @@ fn init_producer_id_bumps_the_epoch_and_rotates_the_producer_id_when_epochs_run_
 #[test]
 fn a_producer_is_checked_by_producer_id_and_epoch() {
     let meta = ongoing(1_000)
-        .prepare_init_producer_id(TIMEOUT_MS, 0, no_allocation)
+        .prepare_init_producer_id(TIMEOUT_MS, 0, None, no_allocation)
         .unwrap();
     assert_eq!(meta.check_producer(PID, 1), Ok(()));
     assert_eq!(
@@ -88,6 +88,80 @@ fn a_producer_is_checked_by_producer_id_and_epoch() {
     assert_eq!(
         meta.check_producer(PID + 1, 1),
         Err(ResponseError::InvalidProducerIdMapping)
+    );
+}
+
+/// KIP-360, as Kafka's TransactionCoordinator checks a re-initialising
+/// producer's id and epoch.
+#[test]
+fn a_re_initialising_producer_bumps_its_own_epoch_and_a_retry_gets_the_same_answer() {
+    let init = |meta: &TransactionMetadata, expected: Option<(i64, i16)>| {
+        meta.prepare_init_producer_id(TIMEOUT_MS, 0, expected, || Ok(PID + 100))
+            .map(|m| (m.producer_id, m.producer_epoch))
+    };
+    let at_3 = TransactionMetadata {
+        producer_epoch: 3,
+        ..initialised()
+    };
+    assert_eq!(
+        init(&at_3, Some((PID, 3))),
+        Ok((PID, 4)),
+        "its own epoch is bumped"
+    );
+    let bumped = at_3
+        .prepare_init_producer_id(TIMEOUT_MS, 0, Some((PID, 3)), no_allocation)
+        .unwrap();
+    assert_eq!(
+        init(&bumped, Some((PID, 3))),
+        Ok((PID, 4)),
+        "a retry of that bump"
+    );
+    assert_eq!(init(&bumped, Some((PID, 4))), Ok((PID, 5)));
+    assert_eq!(
+        init(&bumped, Some((PID, 2))),
+        Err(ResponseError::ProducerFenced),
+        "an older epoch"
+    );
+    assert_eq!(
+        init(&bumped, Some((PID + 1, 4))),
+        Err(ResponseError::ProducerFenced),
+        "another producer id"
+    );
+    let fenced = bumped
+        .prepare_init_producer_id(TIMEOUT_MS, 0, None, no_allocation)
+        .unwrap();
+    assert_eq!(
+        init(&fenced, Some((PID, 4))),
+        Err(ResponseError::ProducerFenced),
+        "a producer fenced by a new one of the same id is not a retry"
+    );
+
+    let expired = TransactionMetadata::new(PID, TIMEOUT_MS, 0);
+    assert_eq!(
+        init(&expired, Some((PID - 5, 9))),
+        Ok((PID, 0)),
+        "an id the coordinator no longer knows takes the producer back with a new producer id"
+    );
+
+    let exhausted = TransactionMetadata {
+        producer_epoch: MAX_EPOCH,
+        ..initialised()
+    };
+    let rotated = exhausted
+        .prepare_init_producer_id(TIMEOUT_MS, 0, Some((PID, MAX_EPOCH)), || Ok(PID + 100))
+        .unwrap();
+    assert_eq!(
+        (rotated.producer_id, rotated.producer_epoch),
+        (PID + 100, 0)
+    );
+    assert_eq!(
+        init(&rotated, Some((PID, MAX_EPOCH))),
+        Ok((PID + 100, 0)),
+        "a retry of the rotation"
+    );
+    assert_eq!(
+        init(&rotated, Some((PID, MAX_EPOCH - 1))),
+        Err(ResponseError::ProducerFenced)
     );
 }
 
