@@ -425,3 +425,69 @@ async fn a_broker_restart_keeps_consumer_groups_as_they_were() {
     );
     assert_eq!((assigned(&a), assigned(&b)), (held_a, held_b));
 }
+
+/// A member that keeps heartbeating but never releases the partitions it
+/// was told to give up is removed once its rebalance timeout passes, and a
+/// librdkafka member waiting for them gets them, as from Kafka.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_holding_revoked_partitions_past_its_rebalance_timeout_is_removed() {
+    use kafka_protocol::messages::consumer_group_heartbeat_request::TopicPartitions;
+
+    let broker = BrokerProcess::start(BROKER);
+    create_topic(&broker.bootstrap(), "stuck848", 4, &[]).await;
+    let mut client = RawClient::connect(broker.port);
+    let heartbeat = |member: &str, epoch: i32, owned: Option<Vec<TopicPartitions>>| {
+        ConsumerGroupHeartbeatRequest::default()
+            .with_group_id(GroupId(StrBytes::from_static_str("stuck848")))
+            .with_member_id(StrBytes::from_string(member.to_string()))
+            .with_member_epoch(epoch)
+            .with_rebalance_timeout_ms(if epoch == 0 { 1_000 } else { -1 })
+            .with_subscribed_topic_names(
+                (epoch == 0).then(|| vec![TopicName(StrBytes::from_static_str("stuck848"))]),
+            )
+            .with_topic_partitions(owned)
+    };
+    let joined = client
+        .call(&heartbeat("", 0, Some(Vec::new())), 0)
+        .expect("heartbeat");
+    assert_eq!(joined.error_code, 0);
+    let stuck = joined.member_id.expect("a member id").to_string();
+    let owned: Vec<TopicPartitions> = joined
+        .assignment
+        .expect("an assignment")
+        .topic_partitions
+        .iter()
+        .map(|t| {
+            TopicPartitions::default()
+                .with_topic_id(t.topic_id)
+                .with_partitions(t.partitions.clone())
+        })
+        .collect();
+    assert_eq!(owned.iter().map(|t| t.partitions.len()).sum::<usize>(), 4);
+
+    // The stuck member heartbeats on at its epoch, always owning all four.
+    let other = member(&broker.bootstrap(), "stuck848", "stuck848");
+    let mut stuck_answer = 0;
+    poll_until(&[&other], Duration::from_secs(30), |_| {
+        if stuck_answer == 0 {
+            stuck_answer = client
+                .call(
+                    &heartbeat(&stuck, joined.member_epoch, Some(owned.clone())),
+                    0,
+                )
+                .expect("heartbeat")
+                .error_code;
+        }
+        assigned(&other).len() == 4
+    });
+    assert_eq!(
+        stuck_answer,
+        ResponseError::UnknownMemberId.code(),
+        "the member that held on was removed"
+    );
+    assert_eq!(
+        assigned(&other),
+        (0..4).collect(),
+        "the waiting member got every partition"
+    );
+}

@@ -61,6 +61,7 @@ impl Handler for ConsumerGroupHeartbeat {
             group_id: request.group_id.0.to_string(),
             member_id: request.member_id.to_string(),
             member_epoch: request.member_epoch,
+            rebalance_timeout_ms: request.rebalance_timeout_ms,
             subscribed_topics: request
                 .subscribed_topic_names
                 .as_ref()

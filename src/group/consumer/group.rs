@@ -31,6 +31,14 @@ pub struct ConsumerGroupMember {
     pub assigned: BTreeSet<TopicIdPartition>,
     /// Partitions the member was told to give up and has not yet confirmed releasing.
     pub revoking: BTreeSet<TopicIdPartition>,
+    /// When the member was first told to give up partitions it still
+    /// holds: once its rebalance timeout has passed since, it is fenced
+    /// (removed), so that one stuck consumer cannot hold partitions the
+    /// others are waiting for, as Kafka's rebalance timeout timer does.
+    pub revoking_since: Option<Instant>,
+    /// How long the member may take to release revoked partitions: the
+    /// client's max.poll.interval.ms, sent as RebalanceTimeoutMs.
+    pub rebalance_timeout_ms: i32,
     pub last_sent: Option<BTreeSet<TopicIdPartition>>,
     pub last_heartbeat: Instant,
     /// A static member that left with epoch -2: it keeps its place and its
@@ -229,6 +237,7 @@ impl ConsumerGroup {
                 previous_epoch: old.previous_epoch,
                 assigned: old.assigned,
                 revoking: old.revoking,
+                revoking_since: old.revoking_since,
                 last_sent: None,
                 departed: false,
                 ..new
@@ -271,6 +280,8 @@ mod tests {
             subscribed_regex: None,
             assigned: BTreeSet::new(),
             revoking: BTreeSet::new(),
+            revoking_since: None,
+            rebalance_timeout_ms: 300_000,
             last_sent: None,
             last_heartbeat: Instant::now(),
             departed: false,

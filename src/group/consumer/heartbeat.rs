@@ -69,6 +69,11 @@ impl GroupCoordinator {
                 if hb.subscribed_topics.is_none() && hb.subscribed_regex.is_none() {
                     return Err(ResponseError::InvalidRequest);
                 }
+                // As Kafka: the first heartbeat must say how long the member
+                // may take to release partitions.
+                if hb.rebalance_timeout_ms < 0 {
+                    return Err(ResponseError::InvalidRequest);
+                }
                 let subscribed = hb.subscribed_topics.clone().unwrap_or_default();
                 let joining = ConsumerGroupMember {
                     member_id: member_id.clone(),
@@ -81,6 +86,8 @@ impl GroupCoordinator {
                     subscribed_regex: subscription_pattern(hb.subscribed_regex.as_deref())?,
                     assigned: BTreeSet::new(),
                     revoking: BTreeSet::new(),
+                    revoking_since: None,
+                    rebalance_timeout_ms: hb.rebalance_timeout_ms,
                     last_sent: None,
                     last_heartbeat: now,
                     departed: false,
@@ -153,6 +160,9 @@ impl GroupCoordinator {
                     .get_mut(&member_id)
                     .ok_or(ResponseError::UnknownMemberId)?;
                 m.last_heartbeat = now;
+                if hb.rebalance_timeout_ms >= 0 {
+                    m.rebalance_timeout_ms = hb.rebalance_timeout_ms;
+                }
                 if let Some(subscribed) = &hb.subscribed_topics {
                     m.subscribed = subscribed.iter().cloned().collect();
                 }
@@ -171,6 +181,11 @@ impl GroupCoordinator {
             .members
             .get_mut(&member_id)
             .ok_or(ResponseError::UnknownMemberId)?;
+        if m.revoking.is_empty() {
+            m.revoking_since = None;
+        } else if m.revoking_since.is_none() {
+            m.revoking_since = Some(now);
+        }
         let assignment = (m.last_sent.as_ref() != Some(&m.assigned)).then(|| {
             m.last_sent = Some(m.assigned.clone());
             m.assigned.iter().copied().collect()
@@ -185,8 +200,11 @@ impl GroupCoordinator {
         Ok(result)
     }
 
-    /// Removes KIP-848 members whose session lapsed without a heartbeat
-    /// (classic members each have a timer: `arm_session_timer`).
+    /// Removes KIP-848 members whose session lapsed without a heartbeat,
+    /// and members that did not release revoked partitions within their
+    /// rebalance timeout (classic members each have a timer:
+    /// `arm_session_timer`). A removed member's next heartbeat gets
+    /// UNKNOWN_MEMBER_ID and it joins again.
     pub fn expire_sessions(&self) {
         self.expire_consumer_sessions(Instant::now());
     }
@@ -201,11 +219,17 @@ impl GroupCoordinator {
             // next heartbeats, which recompute the target.
             let before = group.members.len();
             group.members.retain(|member_id, m| {
-                let alive = now.duration_since(m.last_heartbeat) < session;
-                if !alive {
+                if now.duration_since(m.last_heartbeat) >= session {
                     tracing::info!(group = %id, member = %member_id, "consumer session expired; removing member");
+                    return false;
                 }
-                alive
+                let rebalance = Duration::from_millis(m.rebalance_timeout_ms.max(0) as u64);
+                if m.revoking_since.is_some_and(|since| now.duration_since(since) >= rebalance) {
+                    tracing::info!(group = %id, member = %member_id, revoking = m.revoking.len(),
+                        "consumer did not release revoked partitions within its rebalance timeout; removing member");
+                    return false;
+                }
+                true
             });
             if group.members.len() != before {
                 shrunk.push(id.clone());

@@ -22,6 +22,8 @@ pub struct ConsumerHeartbeat {
     pub group_id: String,
     pub member_id: String,
     pub member_epoch: i32,
+    /// The heartbeat's RebalanceTimeoutMs: required on joining, -1 when unchanged.
+    pub rebalance_timeout_ms: i32,
     pub subscribed_topics: Option<Vec<String>>,
     pub subscribed_regex: Option<String>,
     pub server_assignor: Option<String>,

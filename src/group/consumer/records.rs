@@ -234,7 +234,7 @@ pub fn group_records(group_id: &str, group: &ConsumerGroup) -> Records {
                 .string(&m.client_host)
                 .strings(&m.subscribed)
                 .nullable(m.subscribed_regex.as_ref().map(|p| p.source.as_str()))
-                .i32(-1)
+                .i32(m.rebalance_timeout_ms)
                 .nullable(group.assignor.as_deref())
                 .finish(),
         );
@@ -292,7 +292,7 @@ pub fn restore(records: &Records) -> Option<ConsumerGroup> {
                 let client_host = r.string()?;
                 let subscribed = r.strings()?.into_iter().collect();
                 let pattern = r.nullable()?;
-                let _rebalance_timeout = r.i32()?;
+                let rebalance_timeout_ms = r.i32()?;
                 let assignor = r.nullable()?;
                 if group.assignor.is_none() {
                     group.assignor = assignor;
@@ -313,6 +313,8 @@ pub fn restore(records: &Records) -> Option<ConsumerGroup> {
                         },
                         assigned: BTreeSet::new(),
                         revoking: BTreeSet::new(),
+                        revoking_since: None,
+                        rebalance_timeout_ms,
                         last_sent: None,
                         last_heartbeat: Instant::now(),
                         departed: false,
@@ -335,6 +337,8 @@ pub fn restore(records: &Records) -> Option<ConsumerGroup> {
             m.member_epoch = epoch;
             m.previous_epoch = previous;
             m.assigned = assigned;
+            // Its rebalance timeout starts again, as its session does.
+            m.revoking_since = (!revoking.is_empty()).then(Instant::now);
             m.revoking = revoking;
         }
     }
@@ -358,6 +362,8 @@ mod tests {
             subscribed_regex: Some(SubscriptionPattern::new("t.*").unwrap()),
             assigned: assigned.iter().copied().collect(),
             revoking: BTreeSet::new(),
+            revoking_since: None,
+            rebalance_timeout_ms: 45_000,
             last_sent: None,
             last_heartbeat: Instant::now(),
             departed: false,

@@ -13,6 +13,10 @@ use super::{ConsumerHeartbeat, ConsumerHeartbeatResult, TopicIdPartition};
 use crate::group::testing::Harness;
 use crate::group::GroupCoordinator;
 
+/// The members' RebalanceTimeoutMs, shorter than the group's session
+/// timeout so that the two are told apart.
+const REBALANCE_TIMEOUT_MS: i32 = 5_000;
+
 fn heartbeat(
     coordinator: &GroupCoordinator,
     topics: &HashMap<String, (Uuid, i32)>,
@@ -43,6 +47,11 @@ fn heartbeat_at(
             group_id: "g".to_string(),
             member_id: member_id.to_string(),
             member_epoch,
+            rebalance_timeout_ms: if member_epoch == 0 {
+                REBALANCE_TIMEOUT_MS
+            } else {
+                -1
+            },
             subscribed_topics: (member_epoch == 0).then(|| vec!["t".to_string()]),
             subscribed_regex: None,
             server_assignor: None,
@@ -150,4 +159,82 @@ async fn a_silent_member_is_removed_at_its_session_timeout_and_its_partitions_mo
     let a_now = heartbeat_at(c, &topics, &a, 2, Some(&a_keeps), now).unwrap();
     assert_eq!(a_now.member_epoch, 3);
     assert_eq!(set(a_now.assignment), &a_keeps | &b_owns);
+}
+
+#[tokio::test]
+async fn a_member_that_keeps_revoked_partitions_past_its_rebalance_timeout_is_removed() {
+    let h = Harness::new();
+    let c = &h.coordinator;
+    let topics: HashMap<String, (Uuid, i32)> = [("t".to_string(), (Uuid::new_v4(), 4))].into();
+    let rebalance = Duration::from_millis(REBALANCE_TIMEOUT_MS as u64);
+    assert!(rebalance < Duration::from_millis(c.consumer_session_timeout_ms("g") as u64));
+    let t0 = Instant::now();
+
+    // a owns all four; b joins and a is told to give up two, at t0.
+    let a = heartbeat_at(c, &topics, "", 0, None, t0).unwrap();
+    let (a, a_owns) = (a.member_id, set(a.assignment));
+    heartbeat_at(c, &topics, &a, 1, Some(&a_owns), t0).unwrap();
+    let b = heartbeat_at(c, &topics, "", 0, None, t0).unwrap().member_id;
+    let revoking = heartbeat_at(c, &topics, &a, 1, Some(&a_owns), t0).unwrap();
+    assert_eq!(set(revoking.assignment).len(), 2);
+
+    // a heartbeats on, still owning all four: its session stays alive but
+    // the rebalance timeout runs from when it was told.
+    let members = || c.describe_consumer_group("g").unwrap().members.len();
+    let late = t0 + rebalance - Duration::from_millis(1);
+    heartbeat_at(c, &topics, &a, 1, Some(&a_owns), late).unwrap();
+    heartbeat_at(c, &topics, &b, 2, Some(&BTreeSet::new()), late).unwrap();
+    c.expire_consumer_sessions(late);
+    assert_eq!(members(), 2, "a millisecond before a's rebalance timeout");
+    c.expire_consumer_sessions(t0 + rebalance);
+    assert_eq!(members(), 1, "a kept the revoked partitions too long");
+
+    // a must join again; b gets every partition.
+    let now = t0 + rebalance;
+    assert_eq!(
+        heartbeat_at(c, &topics, &a, 1, Some(&a_owns), now).err(),
+        Some(ResponseError::UnknownMemberId)
+    );
+    let b_now = heartbeat_at(c, &topics, &b, 2, Some(&BTreeSet::new()), now).unwrap();
+    assert_eq!(set(b_now.assignment).len(), 4);
+}
+
+#[tokio::test]
+async fn a_member_that_releases_in_time_is_not_removed_and_joining_needs_a_rebalance_timeout() {
+    let h = Harness::new();
+    let c = &h.coordinator;
+    let topics: HashMap<String, (Uuid, i32)> = [("t".to_string(), (Uuid::new_v4(), 4))].into();
+    let rebalance = Duration::from_millis(REBALANCE_TIMEOUT_MS as u64);
+    let t0 = Instant::now();
+    let a = heartbeat_at(c, &topics, "", 0, None, t0).unwrap();
+    let (a, a_owns) = (a.member_id, set(a.assignment));
+    heartbeat_at(c, &topics, &a, 1, Some(&a_owns), t0).unwrap();
+    let b = heartbeat_at(c, &topics, "", 0, None, t0).unwrap().member_id;
+    let a_keeps = set(heartbeat_at(c, &topics, &a, 1, Some(&a_owns), t0)
+        .unwrap()
+        .assignment);
+    let released = t0 + rebalance / 2;
+    heartbeat_at(c, &topics, &a, 1, Some(&a_keeps), released).unwrap();
+    heartbeat_at(c, &topics, &b, 2, Some(&BTreeSet::new()), released).unwrap();
+    c.expire_consumer_sessions(t0 + rebalance * 2);
+    assert_eq!(c.describe_consumer_group("g").unwrap().members.len(), 2);
+
+    let no_timeout = c.consumer_heartbeat_at(
+        ConsumerHeartbeat {
+            group_id: "g".to_string(),
+            member_id: String::new(),
+            member_epoch: 0,
+            rebalance_timeout_ms: -1,
+            subscribed_topics: Some(vec!["t".to_string()]),
+            subscribed_regex: None,
+            server_assignor: None,
+            owned: None,
+            instance_id: None,
+            client_id: "client".to_string(),
+            client_host: "/127.0.0.1".to_string(),
+        },
+        &topics,
+        t0,
+    );
+    assert_eq!(no_timeout.err(), Some(ResponseError::InvalidRequest));
 }
