@@ -15,6 +15,7 @@ const TOOLS_MAY_USE: &[&str] = &[
     "pem_key",
     "security",
     "quota",
+    "topic_partition",
 ];
 
 /// broker-start is the broker's own command line: it loads the broker's

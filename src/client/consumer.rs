@@ -12,6 +12,7 @@ use super::config::ClientSettings;
 use super::error::{ClientError, Result};
 use super::format::ConsumedRecord;
 use super::offset_spec::OffsetSpec;
+use crate::topic_partition::TopicPartition;
 
 /// Which topics to read.
 #[derive(Clone, Debug)]
@@ -27,9 +28,9 @@ pub struct Consumer {
     /// Where a group member starts without a committed offset.
     from_beginning: bool,
     /// Where each partition starts: as assigned, or as first looked up.
-    start: HashMap<(String, i32), i64>,
+    start: HashMap<TopicPartition, i64>,
     /// With a stop time, each partition's first offset at or after it.
-    stop_at: HashMap<(String, i32), i64>,
+    stop_at: HashMap<TopicPartition, i64>,
     timeout: Duration,
     /// Reading a pattern without a group: when to look for topics that
     /// have started to match.
@@ -114,15 +115,15 @@ impl Consumer {
         let mut consumer = Consumer::open(settings, false, false)?;
         let mut partitions = consumer.partitions_of(source)?;
         if let Some(p) = only {
-            partitions.retain(|(_, id)| *id == p);
+            partitions.retain(|tp| tp.partition == p);
             if partitions.is_empty() {
                 return Err(ClientError::Invalid(format!("there is no partition {p}")));
             }
         }
         let offsets = consumer.resolve(&partitions, start)?;
         let mut tpl = TopicPartitionList::new();
-        for ((topic, partition), offset) in partitions.iter().zip(offsets.iter().copied()) {
-            tpl.add_partition_offset(topic, *partition, Offset::Offset(offset))
+        for (tp, offset) in partitions.iter().zip(offsets.iter().copied()) {
+            tpl.add_partition_offset(&tp.topic, tp.partition, Offset::Offset(offset))
                 .map_err(ClientError::kafka("cannot assign partitions"))?;
         }
         consumer.start = partitions.into_iter().zip(offsets).collect();
@@ -147,7 +148,7 @@ impl Consumer {
             }
             _ => return Ok(()),
         };
-        let new: Vec<(String, i32)> = self
+        let new: Vec<TopicPartition> = self
             .partitions_of(&source)?
             .into_iter()
             .filter(|tp| !self.start.contains_key(tp))
@@ -157,8 +158,8 @@ impl Consumer {
         }
         let offsets = self.resolve(&new, OffsetSpec::Earliest)?;
         let mut tpl = TopicPartitionList::new();
-        for ((topic, partition), offset) in new.iter().zip(offsets.iter().copied()) {
-            tpl.add_partition_offset(topic, *partition, Offset::Offset(offset))
+        for (tp, offset) in new.iter().zip(offsets.iter().copied()) {
+            tpl.add_partition_offset(&tp.topic, tp.partition, Offset::Offset(offset))
                 .map_err(ClientError::kafka("cannot assign partitions"))?;
         }
         self.inner
@@ -169,7 +170,7 @@ impl Consumer {
     }
 
     /// Every partition of the topics `source` names, sorted.
-    fn partitions_of(&self, source: &Source) -> Result<Vec<(String, i32)>> {
+    fn partitions_of(&self, source: &Source) -> Result<Vec<TopicPartition>> {
         let metadata = self
             .inner
             .fetch_metadata(None, self.timeout)
@@ -183,19 +184,22 @@ impl Consumer {
             (_, Some(re)) => re.is_match(name),
             _ => false,
         };
-        let mut out: Vec<(String, i32)> = metadata
+        let mut out: Vec<TopicPartition> = metadata
             .topics()
             .iter()
             .filter(|t| wanted(t.name()) && t.error().is_none())
             .flat_map(|t| {
                 t.partitions()
                     .iter()
-                    .map(|p| (t.name().to_string(), p.id()))
+                    .map(|p| TopicPartition::new(t.name(), p.id()))
             })
             .collect();
         out.sort();
         if let Source::Topics(topics) = source {
-            if let Some(missing) = topics.iter().find(|t| !out.iter().any(|(n, _)| n == *t)) {
+            if let Some(missing) = topics
+                .iter()
+                .find(|t| !out.iter().any(|tp| tp.topic == **t))
+            {
                 return Err(ClientError::Invalid(format!(
                     "topic '{missing}' does not exist"
                 )));
@@ -205,7 +209,7 @@ impl Consumer {
     }
 
     /// The offset each partition starts at for `spec`, as an absolute offset.
-    fn resolve(&self, partitions: &[(String, i32)], spec: OffsetSpec) -> Result<Vec<i64>> {
+    fn resolve(&self, partitions: &[TopicPartition], spec: OffsetSpec) -> Result<Vec<i64>> {
         let by_time = match spec {
             OffsetSpec::Timestamp(ms) => self.offsets_for_time(partitions, ms)?,
             _ => HashMap::new(),
@@ -225,21 +229,21 @@ impl Consumer {
             .collect()
     }
 
-    fn watermarks(&self, (topic, partition): &(String, i32)) -> Result<(i64, i64)> {
+    fn watermarks(&self, tp: &TopicPartition) -> Result<(i64, i64)> {
         self.inner
-            .fetch_watermarks(topic, *partition, self.timeout)
+            .fetch_watermarks(&tp.topic, tp.partition, self.timeout)
             .map_err(ClientError::kafka(format!(
-                "cannot read the offsets of {topic}-{partition}"
+                "cannot read the offsets of {tp}"
             )))
     }
 
     /// Where reading of each partition starts: the assigned offset, or for
     /// a group member its committed offset, else where the reset policy points.
-    fn start_offsets(&self, partitions: &[(String, i32)]) -> Result<HashMap<(String, i32), i64>> {
+    fn start_offsets(&self, partitions: &[TopicPartition]) -> Result<HashMap<TopicPartition, i64>> {
         let mut out = HashMap::new();
         let mut tpl = TopicPartitionList::new();
-        for (t, p) in partitions {
-            tpl.add_partition(t, *p);
+        for tp in partitions {
+            tpl.add_partition(&tp.topic, tp.partition);
         }
         let committed = if self.grouped {
             self.inner
@@ -251,7 +255,10 @@ impl Consumer {
         for tp in partitions {
             let start = match self.start.get(tp) {
                 Some(o) => *o,
-                None => match committed.find_partition(&tp.0, tp.1).map(|e| e.offset()) {
+                None => match committed
+                    .find_partition(&tp.topic, tp.partition)
+                    .map(|e| e.offset())
+                {
                     Some(Offset::Offset(o)) => o,
                     _ => {
                         let (low, high) = self.watermarks(tp)?;
@@ -272,12 +279,12 @@ impl Consumer {
     /// `ms`; partitions with no such record are left out.
     fn offsets_for_time(
         &self,
-        partitions: &[(String, i32)],
+        partitions: &[TopicPartition],
         ms: i64,
-    ) -> Result<HashMap<(String, i32), i64>> {
+    ) -> Result<HashMap<TopicPartition, i64>> {
         let mut tpl = TopicPartitionList::new();
-        for (t, p) in partitions {
-            tpl.add_partition_offset(t, *p, Offset::Offset(ms))
+        for tp in partitions {
+            tpl.add_partition_offset(&tp.topic, tp.partition, Offset::Offset(ms))
                 .map_err(ClientError::kafka("cannot look up offsets by time"))?;
         }
         let found = self
@@ -288,7 +295,7 @@ impl Consumer {
     }
 
     /// The partitions this consumer reads now.
-    fn assignment(&self) -> Result<Vec<(String, i32)>> {
+    fn assignment(&self) -> Result<Vec<TopicPartition>> {
         let tpl = self
             .inner
             .assignment()
@@ -296,14 +303,14 @@ impl Consumer {
         Ok(tpl
             .elements()
             .iter()
-            .map(|e| (e.topic().to_string(), e.partition()))
+            .map(|e| TopicPartition::new(e.topic(), e.partition()))
             .collect())
     }
 
     /// Where the application is in each assigned partition: the offset after
     /// the last record handed out, or where reading starts; partitions whose
     /// position is not known yet are left out.
-    fn positions(&self) -> Result<HashMap<(String, i32), i64>> {
+    fn positions(&self) -> Result<HashMap<TopicPartition, i64>> {
         let tpl = self
             .inner
             .position()
@@ -316,7 +323,7 @@ impl Consumer {
     /// first looked at.
     pub fn reached(&mut self, until_ms: i64) -> Result<bool> {
         let assigned = self.assignment()?;
-        let new: Vec<(String, i32)> = assigned
+        let new: Vec<TopicPartition> = assigned
             .iter()
             .filter(|tp| !self.stop_at.contains_key(*tp))
             .cloned()
@@ -326,7 +333,7 @@ impl Consumer {
             self.stop_at.extend(new.into_iter().zip(stops));
         }
         let positions = self.positions()?;
-        let unknown: Vec<(String, i32)> = assigned
+        let unknown: Vec<TopicPartition> = assigned
             .iter()
             .filter(|tp| !positions.contains_key(*tp) && !self.start.contains_key(*tp))
             .cloned()
@@ -347,7 +354,7 @@ impl Consumer {
     /// Whether a record lies at or past its partition's stop offset.
     pub fn past_stop(&self, record: &ConsumedRecord) -> bool {
         self.stop_at
-            .get(&(record.topic.clone(), record.partition))
+            .get(&TopicPartition::new(record.topic.clone(), record.partition))
             .is_some_and(|end| record.offset >= *end)
     }
 
@@ -432,8 +439,8 @@ impl Consumer {
 /// timestamp, are left out.
 pub fn record_timestamps(
     settings: &ClientSettings,
-    offsets: &BTreeMap<(String, i32), i64>,
-) -> Result<BTreeMap<(String, i32), i64>> {
+    offsets: &BTreeMap<TopicPartition, i64>,
+) -> Result<BTreeMap<TopicPartition, i64>> {
     let mut out = BTreeMap::new();
     if offsets.is_empty() {
         return Ok(out);
@@ -450,15 +457,15 @@ pub fn record_timestamps(
     let deadline = Instant::now() + settings.timeout;
     let mut consumer = Consumer::open(settings, false, false)?;
     let mut tpl = TopicPartitionList::new();
-    for ((topic, partition), offset) in offsets {
-        tpl.add_partition_offset(topic, *partition, Offset::Offset(*offset))
+    for (tp, offset) in offsets {
+        tpl.add_partition_offset(&tp.topic, tp.partition, Offset::Offset(*offset))
             .map_err(ClientError::kafka("cannot assign partitions"))?;
     }
     consumer
         .inner
         .assign(&tpl)
         .map_err(ClientError::kafka("cannot assign partitions"))?;
-    let mut missing: BTreeSet<&(String, i32)> = offsets.keys().collect();
+    let mut missing: BTreeSet<&TopicPartition> = offsets.keys().collect();
     while !missing.is_empty() {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
@@ -468,7 +475,7 @@ pub fn record_timestamps(
             continue;
         };
         let record = record?;
-        let key = (record.topic.clone(), record.partition);
+        let key = TopicPartition::new(record.topic.clone(), record.partition);
         if missing.remove(&key) {
             if let Some((_, ms)) = record.timestamp {
                 out.insert(key, ms);
@@ -479,11 +486,11 @@ pub fn record_timestamps(
 }
 
 /// The partitions of a list that carry an absolute offset, and that offset.
-fn absolute_offsets(tpl: &TopicPartitionList) -> HashMap<(String, i32), i64> {
+fn absolute_offsets(tpl: &TopicPartitionList) -> HashMap<TopicPartition, i64> {
     tpl.elements()
         .iter()
         .filter_map(|e| match e.offset() {
-            Offset::Offset(o) => Some(((e.topic().to_string(), e.partition()), o)),
+            Offset::Offset(o) => Some((TopicPartition::new(e.topic(), e.partition()), o)),
             _ => None,
         })
         .collect()

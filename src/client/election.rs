@@ -84,7 +84,7 @@ pub fn parse_partitions(text: &str, source: &str) -> Result<Vec<TopicPartition>>
                     p.topic, p.partition
                 )));
             }
-            Ok((p.topic, p.partition))
+            Ok(TopicPartition::new(p.topic, p.partition))
         })
         .collect()
 }
@@ -110,8 +110,8 @@ impl Admin {
         let mut elections: Vec<Election> = answers
             .into_iter()
             .map(|a| Election {
-                topic: a.partition.0,
-                partition: a.partition.1,
+                topic: a.partition.topic,
+                partition: a.partition.partition,
                 outcome: match a.error {
                     None => ElectionOutcome::Elected,
                     Some((rdkafka::types::RDKafkaErrorCode::ElectionNotNeeded, _)) => {
@@ -143,7 +143,7 @@ mod tests {
                 "f"
             )
             .unwrap(),
-            [("a".to_string(), 1), ("b".to_string(), 0)]
+            [TopicPartition::new("a", 1), TopicPartition::new("b", 0)]
         );
         assert_eq!(
             parse_partitions(
@@ -151,7 +151,7 @@ mod tests {
                 "plan"
             )
             .unwrap(),
-            [("a".to_string(), 2)],
+            [TopicPartition::new("a", 2)],
             "a reassignment plan names partitions too"
         );
         for (text, expected) in [

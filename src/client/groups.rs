@@ -102,9 +102,9 @@ fn partition_objects<S: serde::Serializer>(
         topic: &'a str,
         partition: i32,
     }
-    serializer.collect_seq(partitions.iter().map(|(topic, partition)| Entry {
-        topic,
-        partition: *partition,
+    serializer.collect_seq(partitions.iter().map(|tp| Entry {
+        topic: &tp.topic,
+        partition: tp.partition,
     }))
 }
 
@@ -298,7 +298,7 @@ pub fn from_csv(text: &str, group: &str) -> Result<BTreeMap<TopicPartition, i64>
         if topic.is_empty() {
             return Err(bad("has no topic"));
         }
-        offsets.insert((topic.to_string(), partition), offset);
+        offsets.insert(TopicPartition::new(topic, partition), offset);
     }
     if offsets.is_empty() {
         return Err(ClientError::Invalid(format!(
@@ -524,8 +524,8 @@ impl Admin {
                 };
                 let owner = description.owner(&tp);
                 PartitionLag {
-                    topic: tp.0.clone(),
-                    partition: tp.1,
+                    topic: tp.topic.clone(),
+                    partition: tp.partition,
                     current_offset: current,
                     log_end_offset: end,
                     lag,
@@ -560,7 +560,7 @@ impl Admin {
             (ResetTo::FromFile(offsets), _) => {
                 let wanted: Vec<(String, Option<Vec<i32>>)> = offsets
                     .keys()
-                    .map(|(t, p)| (t.clone(), Some(vec![*p])))
+                    .map(|tp| (tp.topic.clone(), Some(vec![tp.partition])))
                     .collect();
                 self.scope_partitions(&wanted).await?
             }
@@ -605,16 +605,15 @@ impl Admin {
                     ResetTo::ShiftBy(n) => {
                         let c = current.ok_or_else(|| {
                             ClientError::Invalid(format!(
-                                "cannot shift the offset of {}-{}: the group has no committed offset there",
-                                tp.0, tp.1
+                                "cannot shift the offset of {tp}: the group has no committed offset there"
                             ))
                         })?;
                         c.saturating_add(*n).clamp(low, high)
                     }
                 };
                 Ok(OffsetReset {
-                    topic: tp.0,
-                    partition: tp.1,
+                    topic: tp.topic,
+                    partition: tp.partition,
                     current_offset: current,
                     new_offset,
                 })
@@ -640,7 +639,11 @@ impl Admin {
                 .map(|p| p.id)
                 .collect();
             match only {
-                None => out.extend(existing.into_iter().map(|p| (topic.clone(), p))),
+                None => out.extend(
+                    existing
+                        .into_iter()
+                        .map(|p| TopicPartition::new(topic.clone(), p)),
+                ),
                 Some(wanted) => {
                     for p in wanted {
                         if !existing.contains(p) {
@@ -648,7 +651,7 @@ impl Admin {
                                 "topic '{topic}' has no partition {p}"
                             )));
                         }
-                        out.insert((topic.clone(), *p));
+                        out.insert(TopicPartition::new(topic.clone(), *p));
                     }
                 }
             }
@@ -666,7 +669,12 @@ impl Admin {
     pub async fn execute_offset_reset(&self, group: &str, plan: &[OffsetReset]) -> Result<()> {
         let offsets: BTreeMap<TopicPartition, i64> = plan
             .iter()
-            .map(|r| ((r.topic.clone(), r.partition), r.new_offset))
+            .map(|r| {
+                (
+                    TopicPartition::new(r.topic.clone(), r.partition),
+                    r.new_offset,
+                )
+            })
             .collect();
         if wire::supports(&self.settings) {
             return protocol::Cluster::connect(&self.settings)

@@ -37,8 +37,8 @@ impl Deleted {
         let mut table = crate::cli::table(&["TOPIC", "PARTITION", "STATUS"]);
         for o in &self.0 {
             table.add_row(vec![
-                o.partition.0.clone(),
-                o.partition.1.to_string(),
+                o.partition.topic.clone(),
+                o.partition.partition.to_string(),
                 match &o.error {
                     None => "Deleted".to_string(),
                     Some(why) => format!("Error: {why}"),
@@ -58,6 +58,7 @@ impl Deleted {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::topic_partition::TopicPartition;
 
     #[test]
     fn the_question_names_topics_and_partitions() {
@@ -74,11 +75,11 @@ mod tests {
     fn an_offset_kept_fails_the_run() {
         let deleted = Deleted(vec![
             OffsetDeletion {
-                partition: ("a".into(), 0),
+                partition: TopicPartition::new("a", 0),
                 error: None,
             },
             OffsetDeletion {
-                partition: ("b".into(), 0),
+                partition: TopicPartition::new("b", 0),
                 error: Some("GroupSubscribedToTopic".into()),
             },
         ]);

@@ -254,10 +254,10 @@ fn state_table(groups: &[&GroupDescription]) -> String {
 /// A member's partitions as Kafka's --verbose shows them: topic(0,1,2).
 fn assignment(m: &GroupMember) -> String {
     let mut by_topic: Vec<(String, Vec<String>)> = Vec::new();
-    for (topic, partition) in &m.assignment {
+    for tp in &m.assignment {
         match by_topic.last_mut() {
-            Some((t, ps)) if t == topic => ps.push(partition.to_string()),
-            _ => by_topic.push((topic.clone(), vec![partition.to_string()])),
+            Some((t, ps)) if *t == tp.topic => ps.push(tp.partition.to_string()),
+            _ => by_topic.push((tp.topic.clone(), vec![tp.partition.to_string()])),
         }
     }
     if by_topic.is_empty() {
@@ -285,6 +285,7 @@ fn age(ms: i64) -> String {
 mod tests {
     use super::*;
     use crate::client::groups::{Coordinator, GroupType, PartitionLag};
+    use crate::topic_partition::TopicPartition;
 
     fn member(id: &str, assignment: &[(&str, i32)]) -> GroupMember {
         GroupMember {
@@ -294,7 +295,7 @@ mod tests {
             host: "/127.0.0.1".into(),
             assignment: assignment
                 .iter()
-                .map(|(t, p)| (t.to_string(), *p))
+                .map(|(t, p)| TopicPartition::new(*t, *p))
                 .collect(),
         }
     }

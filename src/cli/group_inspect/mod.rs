@@ -17,6 +17,7 @@ use clap::{Args, Parser, Subcommand};
 use super::{ConnectionArgs, OutputFormat};
 use crate::client::groups::{GroupType, ResetScope, ResetTo};
 use crate::client::offset_spec::{now_ms, parse_duration, parse_time};
+use crate::topic_partition::TopicPartition;
 
 /// List, describe and delete consumer groups, and reset their offsets.
 #[derive(Parser, Debug)]
@@ -220,7 +221,7 @@ pub struct ResetTarget {
 
 impl ResetTarget {
     /// Where to, with the offsets of --from-file as `from_file` read them.
-    pub fn reset_to(&self, from_file: Option<BTreeMap<(String, i32), i64>>) -> ResetTo {
+    pub fn reset_to(&self, from_file: Option<BTreeMap<TopicPartition, i64>>) -> ResetTo {
         if let Some(offsets) = from_file {
             ResetTo::FromFile(offsets)
         } else if self.to_earliest {

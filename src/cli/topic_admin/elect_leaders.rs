@@ -7,6 +7,7 @@ use crate::cli::OutputFormat;
 use crate::client::admin::{Admin, TopicDescription};
 use crate::client::election::{self, Election, ElectionOutcome, ElectionType};
 use crate::client::{ClientError, Result};
+use crate::topic_partition::TopicPartition;
 
 /// Holds the elections and chooses the partitions to hold them for.
 pub async fn run(
@@ -37,7 +38,7 @@ pub fn topic_partitions(
     topics: &[TopicDescription],
     topic: &str,
     partition: Option<i32>,
-) -> Result<Vec<(String, i32)>> {
+) -> Result<Vec<TopicPartition>> {
     let Some(found) = topics.iter().find(|t| t.name == topic) else {
         return Err(ClientError::Invalid(format!("no such topic: {topic}")));
     };
@@ -46,8 +47,11 @@ pub fn topic_partitions(
         Some(p) if !ids.contains(&p) => Err(ClientError::Invalid(format!(
             "topic '{topic}' has no partition {p}"
         ))),
-        Some(p) => Ok(vec![(topic.to_string(), p)]),
-        None => Ok(ids.into_iter().map(|p| (topic.to_string(), p)).collect()),
+        Some(p) => Ok(vec![TopicPartition::new(topic, p)]),
+        None => Ok(ids
+            .into_iter()
+            .map(|p| TopicPartition::new(topic, p))
+            .collect()),
     }
 }
 
@@ -121,7 +125,7 @@ mod tests {
         assert_eq!(topic_partitions(&topics, "orders", None).unwrap().len(), 2);
         assert_eq!(
             topic_partitions(&topics, "orders", Some(1)).unwrap(),
-            vec![("orders".to_string(), 1)]
+            vec![TopicPartition::new("orders", 1)]
         );
         assert_eq!(
             topic_partitions(&topics, "orders", Some(2))

@@ -7,6 +7,7 @@ use serde_json::json;
 use crate::cli::OutputFormat;
 use crate::client::admin::{Admin, TopicDescription};
 use crate::client::{ClientError, OffsetQuery, Result};
+use crate::topic_partition::TopicPartition;
 
 /// The offset `time` finds in each wanted partition of the matching topics.
 pub async fn run(
@@ -15,26 +16,26 @@ pub async fn run(
     partitions: &[i32],
     time: OffsetQuery,
     exclude_internal: bool,
-) -> Result<BTreeMap<(String, i32), i64>> {
+) -> Result<BTreeMap<TopicPartition, i64>> {
     let topics = super::matching_topics(admin, pattern, exclude_internal).await?;
     admin.list_offsets(wanted(&topics, partitions)?, time).await
 }
 
 /// The partitions of `topics` with the ids in `partitions` (all when it is
 /// empty); an id no topic has is an error.
-pub fn wanted(topics: &[TopicDescription], partitions: &[i32]) -> Result<Vec<(String, i32)>> {
-    let wanted: Vec<(String, i32)> = topics
+pub fn wanted(topics: &[TopicDescription], partitions: &[i32]) -> Result<Vec<TopicPartition>> {
+    let wanted: Vec<TopicPartition> = topics
         .iter()
         .flat_map(|t| {
             t.partitions
                 .iter()
                 .filter(|p| partitions.is_empty() || partitions.contains(&p.id))
-                .map(|p| (t.name.clone(), p.id))
+                .map(|p| TopicPartition::new(t.name.clone(), p.id))
         })
         .collect();
     if let Some(p) = partitions
         .iter()
-        .find(|p| !wanted.iter().any(|(_, q)| q == *p))
+        .find(|p| !wanted.iter().any(|tp| tp.partition == **p))
     {
         return Err(ClientError::Invalid(format!("no such partition: {p}")));
     }
@@ -42,20 +43,22 @@ pub fn wanted(topics: &[TopicDescription], partitions: &[i32]) -> Result<Vec<(St
 }
 
 /// `topic:partition:offset` lines, as Kafka's tool, or JSON.
-pub fn render(offsets: &BTreeMap<(String, i32), i64>, output: OutputFormat) -> String {
+pub fn render(offsets: &BTreeMap<TopicPartition, i64>, output: OutputFormat) -> String {
     match output {
         OutputFormat::Json => format!(
             "{}\n",
             serde_json::Value::Array(
                 offsets
                     .iter()
-                    .map(|((t, p), o)| json!({"topic": t, "partition": p, "offset": o}))
+                    .map(
+                        |(tp, o)| json!({"topic": tp.topic, "partition": tp.partition, "offset": o})
+                    )
                     .collect(),
             )
         ),
         OutputFormat::Table => offsets
             .iter()
-            .map(|((t, p), o)| format!("{t}:{p}:{o}\n"))
+            .map(|(tp, o)| format!("{}:{}:{o}\n", tp.topic, tp.partition))
             .collect(),
     }
 }
@@ -72,7 +75,10 @@ mod tests {
             topic("b", &[(1, &[1], &[1])]),
         ];
         assert_eq!(wanted(&topics, &[]).unwrap().len(), 3);
-        assert_eq!(wanted(&topics, &[1]).unwrap(), vec![("a".to_string(), 1)]);
+        assert_eq!(
+            wanted(&topics, &[1]).unwrap(),
+            vec![TopicPartition::new("a", 1)]
+        );
         assert_eq!(
             wanted(&topics, &[0, 5]).unwrap_err().to_string(),
             "no such partition: 5"
@@ -81,7 +87,10 @@ mod tests {
 
     #[test]
     fn offsets_print_as_kafka_get_offsets() {
-        let offsets = BTreeMap::from([(("a".to_string(), 0), 10), (("a".to_string(), 1), 3)]);
+        let offsets = BTreeMap::from([
+            (TopicPartition::new("a", 0), 10),
+            (TopicPartition::new("a", 1), 3),
+        ]);
         assert_eq!(render(&offsets, OutputFormat::Table), "a:0:10\na:1:3\n");
         assert_eq!(
             render(&offsets, OutputFormat::Json),

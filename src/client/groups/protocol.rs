@@ -416,7 +416,7 @@ impl Cluster {
                             .flat_map(|t| {
                                 t.partitions
                                     .iter()
-                                    .map(|p| (t.topic_name.0.to_string(), *p))
+                                    .map(|p| TopicPartition::new(t.topic_name.0.to_string(), *p))
                             })
                             .collect();
                         assignment.sort();
@@ -534,7 +534,7 @@ impl Cluster {
             refused(format!("{context} for {}-{partition}", topic.0), code, None)?;
             // A partition without a commit answers -1.
             if offset >= 0 {
-                offsets.insert((topic.0.to_string(), partition), offset);
+                offsets.insert(TopicPartition::new(topic.0.to_string(), partition), offset);
             }
             Ok::<(), ClientError>(())
         };
@@ -589,10 +589,10 @@ impl Cluster {
     ) -> Result<()> {
         let context = format!("cannot commit offsets for group '{group}'");
         let mut topics: BTreeMap<&str, Vec<OffsetCommitRequestPartition>> = BTreeMap::new();
-        for ((topic, partition), offset) in offsets {
-            topics.entry(topic.as_str()).or_default().push(
+        for (tp, offset) in offsets {
+            topics.entry(tp.topic.as_str()).or_default().push(
                 OffsetCommitRequestPartition::default()
-                    .with_partition_index(*partition)
+                    .with_partition_index(tp.partition)
                     .with_committed_offset(*offset),
             );
         }
@@ -649,11 +649,11 @@ impl Cluster {
     ) -> Result<Vec<OffsetDeletion>> {
         let context = format!("cannot delete offsets of group '{group}'");
         let mut topics: BTreeMap<&str, Vec<OffsetDeleteRequestPartition>> = BTreeMap::new();
-        for (topic, partition) in partitions {
+        for tp in partitions {
             topics
-                .entry(topic.as_str())
+                .entry(tp.topic.as_str())
                 .or_default()
-                .push(OffsetDeleteRequestPartition::default().with_partition_index(*partition));
+                .push(OffsetDeleteRequestPartition::default().with_partition_index(tp.partition));
         }
         let request = OffsetDeleteRequest::default()
             .with_group_id(group_id(group))
@@ -675,9 +675,12 @@ impl Cluster {
             .topics
             .iter()
             .flat_map(|t| {
-                t.partitions
-                    .iter()
-                    .map(|p| ((t.name.0.to_string(), p.partition_index), p.error_code))
+                t.partitions.iter().map(|p| {
+                    (
+                        TopicPartition::new(t.name.0.to_string(), p.partition_index),
+                        p.error_code,
+                    )
+                })
             })
             .collect();
         Ok(partitions
@@ -698,7 +701,7 @@ impl Cluster {
     /// without a leader fails with LEADER_NOT_AVAILABLE (`what` and the
     /// partition as context), which a later attempt may not.
     async fn placement(&mut self, partitions: &[TopicPartition], what: &str) -> Result<Placement> {
-        let mut topics: Vec<&str> = partitions.iter().map(|(t, _)| t.as_str()).collect();
+        let mut topics: Vec<&str> = partitions.iter().map(|tp| tp.topic.as_str()).collect();
         topics.sort_unstable();
         topics.dedup();
         let request = MetadataRequest::default()
@@ -728,25 +731,28 @@ impl Cluster {
             topic_ids.insert(name.clone(), t.topic_id);
             refused(format!("Metadata for {name}"), t.error_code, None)?;
             for p in &t.partitions {
-                leaders.insert((name.clone(), p.partition_index), p.leader_id.0);
+                leaders.insert(
+                    TopicPartition::new(name.clone(), p.partition_index),
+                    p.leader_id.0,
+                );
             }
         }
         let mut by_leader: BTreeMap<String, BTreeMap<String, Vec<i32>>> = BTreeMap::new();
-        for tp @ (topic, partition) in partitions {
+        for tp in partitions {
             let Some(leader) = leaders.get(tp) else {
                 continue;
             };
             let address = brokers.get(leader).ok_or_else(|| ClientError::Protocol {
-                context: format!("{what} {topic}-{partition}"),
+                context: format!("{what} {tp}"),
                 code: ResponseError::LeaderNotAvailable.code(),
                 message: None,
             })?;
             by_leader
                 .entry(address.clone())
                 .or_default()
-                .entry(topic.clone())
+                .entry(tp.topic.clone())
                 .or_default()
-                .push(*partition);
+                .push(tp.partition);
         }
         Ok(Placement {
             by_leader,
@@ -831,7 +837,10 @@ impl Cluster {
                         p.error_code,
                         None,
                     )?;
-                    out.insert((t.name.0.to_string(), p.partition_index), p.offset);
+                    out.insert(
+                        TopicPartition::new(t.name.0.to_string(), p.partition_index),
+                        p.offset,
+                    );
                 }
             }
         }
@@ -926,7 +935,10 @@ impl Cluster {
                                         .map(|p| {
                                             FetchPartition::default()
                                                 .with_partition(*p)
-                                                .with_fetch_offset(offsets[&(topic.clone(), *p)])
+                                                .with_fetch_offset(
+                                                    offsets
+                                                        [&TopicPartition::new(topic.clone(), *p)],
+                                                )
                                                 .with_partition_max_bytes(FETCH_BYTES)
                                         })
                                         .collect(),
@@ -948,12 +960,12 @@ impl Cluster {
                     _ => t.topic.0.to_string(),
                 };
                 for p in t.partitions {
-                    let tp = (topic.clone(), p.partition_index);
+                    let tp = TopicPartition::new(topic.clone(), p.partition_index);
                     if p.error_code == ResponseError::OffsetOutOfRange.code() {
                         fetched.gone.push(tp);
                         continue;
                     }
-                    let context = format!("cannot read the records of {}-{}", tp.0, tp.1);
+                    let context = format!("cannot read the records of {tp}");
                     refused(context.clone(), p.error_code, None)?;
                     let Some(&offset) = offsets.get(&tp) else {
                         continue;
@@ -1144,7 +1156,11 @@ fn assigned_partitions(mut bytes: Bytes) -> std::result::Result<Vec<TopicPartiti
     let mut partitions: Vec<TopicPartition> = assignment
         .assigned_partitions
         .iter()
-        .flat_map(|t| t.partitions.iter().map(|p| (t.topic.0.to_string(), *p)))
+        .flat_map(|t| {
+            t.partitions
+                .iter()
+                .map(|p| TopicPartition::new(t.topic.0.to_string(), *p))
+        })
         .collect();
     partitions.sort();
     Ok(partitions)
@@ -1439,8 +1455,8 @@ mod tests {
 
     fn reset_of_two_partitions() -> BTreeMap<TopicPartition, i64> {
         BTreeMap::from([
-            (("orders".to_string(), 0), 5),
-            (("orders".to_string(), 1), 7),
+            (TopicPartition::new("orders", 0), 5),
+            (TopicPartition::new("orders", 1), 7),
         ])
     }
 

@@ -211,7 +211,7 @@ pub fn list_consumer_group_offsets(
         for e in single_group(groups, n, &what)? {
             if let Some(code) = e.error {
                 return Err(ClientError::Broker {
-                    context: format!("{what} for {}-{}", e.partition.0, e.partition.1),
+                    context: format!("{what} for {}", e.partition),
                     code,
                     message: None,
                 });
@@ -259,7 +259,7 @@ pub fn alter_consumer_group_offsets(
         for e in single_group(groups, n, &what)? {
             if let Some(code) = e.error {
                 return Err(ClientError::Broker {
-                    context: format!("{what} on {}-{}", e.partition.0, e.partition.1),
+                    context: format!("{what} on {}", e.partition),
                     code,
                     message: None,
                 });

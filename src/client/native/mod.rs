@@ -129,8 +129,7 @@ fn call(
     }
 }
 
-/// A topic partition as the client library names it.
-pub type TopicPartition = (String, i32);
+pub use crate::topic_partition::TopicPartition;
 
 /// One element of a partition list librdkafka returned.
 struct PartitionEntry {
@@ -156,7 +155,7 @@ unsafe fn entries(list: *const rdsys::rd_kafka_topic_partition_list_t) -> Vec<Pa
 unsafe fn entry(p: *const rdsys::rd_kafka_topic_partition_t) -> PartitionEntry {
     let p = &*p;
     PartitionEntry {
-        partition: (text(p.topic).unwrap_or_default(), p.partition),
+        partition: TopicPartition::new(text(p.topic).unwrap_or_default(), p.partition),
         offset: p.offset,
         error: (p.err != rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR)
             .then(|| code(p.err)),
@@ -169,8 +168,8 @@ fn partition_list<'a>(
     partitions: impl IntoIterator<Item = (&'a TopicPartition, i64)>,
 ) -> Result<TopicPartitionList> {
     let mut list = TopicPartitionList::new();
-    for ((topic, partition), offset) in partitions {
-        list.add_partition_offset(topic, *partition, Offset::from_raw(offset))
+    for (tp, offset) in partitions {
+        list.add_partition_offset(&tp.topic, tp.partition, Offset::from_raw(offset))
             .map_err(ClientError::kafka("cannot build a partition list"))?;
     }
     Ok(list)

@@ -76,7 +76,7 @@ pub fn list_offsets(
             ));
             if let Some(code) = e.error {
                 return Err(ClientError::Broker {
-                    context: format!("{what} of {}-{}", e.partition.0, e.partition.1),
+                    context: format!("{what} of {}", e.partition),
                     code,
                     message: None,
                 });
