@@ -15,6 +15,7 @@ use gregor::client::admin::{Admin, NewTopicSpec};
 use gregor::client::log_dirs::ReplicaMove;
 use gregor::client::reassign::{throttle, Reassignments};
 use gregor::client::{producers, ClientSettings};
+use gregor::topic_partition::TopicPartition;
 use indicatif::{ProgressBar, ProgressStyle};
 
 const TOOL: &str = "topic-admin";
@@ -342,7 +343,7 @@ async fn reassign(
 async fn follow(
     settings: &ClientSettings,
     mut moves: Reassignments,
-    partitions: &[(String, i32)],
+    partitions: &[TopicPartition],
 ) -> anyhow::Result<()> {
     let bar = ProgressBar::new(partitions.len() as u64).with_style(
         ProgressStyle::with_template(

@@ -12,6 +12,7 @@ use super::config::ClientSettings;
 use super::entity_config::ConfigResourceType;
 use super::error::{ClientError, Result};
 use super::native::{self, ConfigOp, Handle};
+use crate::topic_partition::TopicPartition;
 
 /// Kafka's internal topics, which `--exclude-internal` hides.
 pub const INTERNAL_TOPICS: &[&str] = &["__consumer_offsets", "__transaction_state"];
@@ -63,7 +64,7 @@ pub struct NewTopicSpec {
 
 /// kafka-delete-records.sh's --offset-json-file:
 /// `{"partitions":[{"topic":"orders","partition":0,"offset":42}],"version":1}`.
-pub fn parse_delete_records_json(text: &str) -> Result<Vec<((String, i32), i64)>> {
+pub fn parse_delete_records_json(text: &str) -> Result<Vec<(TopicPartition, i64)>> {
     #[derive(serde::Deserialize)]
     struct File {
         partitions: Vec<Entry>,
@@ -85,14 +86,14 @@ pub fn parse_delete_records_json(text: &str) -> Result<Vec<((String, i32), i64)>
     Ok(file
         .partitions
         .into_iter()
-        .map(|e| ((e.topic, e.partition), e.offset))
+        .map(|e| (TopicPartition::new(e.topic, e.partition), e.offset))
         .collect())
 }
 
 /// What DeleteRecords did to one partition.
 #[derive(Clone, Debug)]
 pub struct DeletedRecords {
-    pub partition: (String, i32),
+    pub partition: TopicPartition,
     /// The partition's low watermark after the deletion, or Kafka's error.
     pub outcome: std::result::Result<i64, RDKafkaErrorCode>,
 }
@@ -329,16 +330,16 @@ impl Admin {
     /// Each partition's new low watermark, or why it kept its records.
     pub async fn delete_records(
         &self,
-        offsets: &[((String, i32), i64)],
+        offsets: &[(TopicPartition, i64)],
     ) -> Result<Vec<DeletedRecords>> {
         let mut list = rdkafka::TopicPartitionList::new();
-        for ((topic, partition), offset) in offsets {
+        for (tp, offset) in offsets {
             let offset = if *offset == -1 {
                 rdkafka::Offset::End
             } else {
                 rdkafka::Offset::Offset(*offset)
             };
-            list.add_partition_offset(topic, *partition, offset)
+            list.add_partition_offset(&tp.topic, tp.partition, offset)
                 .map_err(ClientError::kafka("cannot delete records"))?;
         }
         let result = self
@@ -350,7 +351,7 @@ impl Admin {
             .elements()
             .iter()
             .map(|e| DeletedRecords {
-                partition: (e.topic().to_string(), e.partition()),
+                partition: TopicPartition::new(e.topic(), e.partition()),
                 outcome: match e.error() {
                     Ok(()) => Ok(e.offset().to_raw().unwrap_or(-1)),
                     Err(e) => Err(e.rdkafka_error_code().unwrap_or(RDKafkaErrorCode::Unknown)),

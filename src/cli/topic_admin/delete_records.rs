@@ -4,9 +4,10 @@ use std::path::Path;
 
 use crate::client::admin::{parse_delete_records_json, Admin, DeletedRecords};
 use crate::client::Result;
+use crate::topic_partition::TopicPartition;
 
 /// A partition and the offset before which its records go (-1: all).
-pub type Deletion = ((String, i32), i64);
+pub type Deletion = (TopicPartition, i64);
 
 /// The deletions of an --offset-json-file, or of --topic, --partition and
 /// --offset (clap lets exactly one way through).
@@ -18,7 +19,7 @@ pub fn deletions(
 ) -> Result<Vec<Deletion>> {
     match (file, topic, partition, offset) {
         (Some(path), ..) => parse_delete_records_json(&super::read(path)?),
-        (None, Some(t), Some(p), Some(o)) => Ok(vec![((t, p), o)]),
+        (None, Some(t), Some(p), Some(o)) => Ok(vec![(TopicPartition::new(t, p), o)]),
         _ => unreachable!("clap requires --offset-json-file or --topic, --partition and --offset"),
     }
 }
@@ -27,9 +28,9 @@ pub fn deletions(
 pub fn prompt(deletions: &[Deletion]) -> String {
     let listed: Vec<String> = deletions
         .iter()
-        .map(|((t, p), o)| match o {
-            -1 => format!("{t}-{p} (all records)"),
-            o => format!("{t}-{p} (before offset {o})"),
+        .map(|(tp, o)| match o {
+            -1 => format!("{tp} (all records)"),
+            o => format!("{tp} (before offset {o})"),
         })
         .collect();
     format!("Delete the records of {}?", listed.join(", "))
@@ -47,10 +48,10 @@ impl Deleted {
     pub fn render(&self) -> String {
         let mut text = String::from("Records delete operation completed:\n");
         for o in &self.0 {
-            let (t, p) = &o.partition;
+            let tp = &o.partition;
             match o.outcome {
-                Ok(low) => text.push_str(&format!("partition: {t}-{p}\tlow_watermark: {low}\n")),
-                Err(code) => text.push_str(&format!("partition: {t}-{p}\terror: {code:?}\n")),
+                Ok(low) => text.push_str(&format!("partition: {tp}\tlow_watermark: {low}\n")),
+                Err(code) => text.push_str(&format!("partition: {tp}\terror: {code:?}\n")),
             }
         }
         text
@@ -73,7 +74,7 @@ mod tests {
     fn the_flags_make_one_deletion() {
         assert_eq!(
             deletions(None, Some("orders".into()), Some(2), Some(-1)).unwrap(),
-            vec![(("orders".to_string(), 2), -1)]
+            vec![(TopicPartition::new("orders", 2), -1)]
         );
     }
 
@@ -90,7 +91,10 @@ mod tests {
 
     #[test]
     fn the_question_says_what_goes() {
-        let asked = prompt(&[(("a".into(), 0), -1), (("b".into(), 1), 42)]);
+        let asked = prompt(&[
+            (TopicPartition::new("a", 0), -1),
+            (TopicPartition::new("b", 1), 42),
+        ]);
         assert_eq!(
             asked,
             "Delete the records of a-0 (all records), b-1 (before offset 42)?"
@@ -101,11 +105,11 @@ mod tests {
     fn a_partition_that_kept_its_records_fails_the_run() {
         let deleted = Deleted(vec![
             DeletedRecords {
-                partition: ("a".into(), 0),
+                partition: TopicPartition::new("a", 0),
                 outcome: Ok(7),
             },
             DeletedRecords {
-                partition: ("a".into(), 1),
+                partition: TopicPartition::new("a", 1),
                 outcome: Err(RDKafkaErrorCode::OffsetOutOfRange),
             },
         ]);

@@ -16,6 +16,7 @@ use crate::client::reassign::{
     Progress, Proposal, ReassignmentPlan, Reassignments, ReplicaLogDir,
 };
 use crate::client::{ClientError, ClientSettings, Result};
+use crate::topic_partition::TopicPartition;
 
 /// The plan in a --reassignment-json-file.
 pub fn read_plan(path: &Path) -> Result<ReassignmentPlan> {
@@ -23,10 +24,10 @@ pub fn read_plan(path: &Path) -> Result<ReassignmentPlan> {
 }
 
 /// The partitions a plan names.
-pub fn partitions(plan: &ReassignmentPlan) -> Vec<(String, i32)> {
+pub fn partitions(plan: &ReassignmentPlan) -> Vec<TopicPartition> {
     plan.partitions
         .iter()
-        .map(|p| (p.topic.clone(), p.partition))
+        .map(|p| TopicPartition::new(p.topic.clone(), p.partition))
         .collect()
 }
 
@@ -55,23 +56,23 @@ pub fn render_ongoing(ongoing: &[Ongoing], output: OutputFormat) -> String {
 }
 
 /// --cancel: what became of each partition's move.
-pub fn render_cancelled(outcomes: &[((String, i32), Cancelled)], output: OutputFormat) -> String {
+pub fn render_cancelled(outcomes: &[(TopicPartition, Cancelled)], output: OutputFormat) -> String {
     match output {
         OutputFormat::Json => format!(
             "{}\n",
             json!(outcomes
                 .iter()
-                .map(|((topic, partition), outcome)| json!({
-                    "topic": topic, "partition": partition, "result": outcome,
+                .map(|(tp, outcome)| json!({
+                    "topic": tp.topic, "partition": tp.partition, "result": outcome,
                 }))
                 .collect::<Vec<_>>())
         ),
         OutputFormat::Table => {
             let mut table = crate::cli::table(&["TOPIC", "PARTITION", "RESULT"]);
-            for ((topic, partition), outcome) in outcomes {
+            for (tp, outcome) in outcomes {
                 table.add_row(vec![
-                    topic.clone(),
-                    partition.to_string(),
+                    tp.topic.clone(),
+                    tp.partition.to_string(),
                     match outcome {
                         Cancelled::Cancelled => "cancelled",
                         Cancelled::NotMoving => "was not moving",
@@ -502,7 +503,7 @@ pub fn propose(
     }
     let current: Assignment = reassign::assignment(topics)
         .into_iter()
-        .filter(|((topic, _), _)| wanted.contains(topic))
+        .filter(|(tp, _)| wanted.contains(&tp.topic))
         .collect();
     let proposal = reassign::propose(&current, brokers)?;
     Ok(Generated {

@@ -27,17 +27,21 @@ use super::config::ClientSettings;
 use super::error::{ClientError, Result};
 use super::log_dirs::BrokerLogDirs;
 use super::wire::Connection;
+use crate::topic_partition::TopicPartition;
 
 /// (topic, partition) -> replicas, as Metadata reports them.
-pub type Assignment = BTreeMap<(String, i32), Vec<i32>>;
+pub type Assignment = BTreeMap<TopicPartition, Vec<i32>>;
 
 pub fn assignment(topics: &[TopicDescription]) -> Assignment {
     topics
         .iter()
         .flat_map(|t| {
-            t.partitions
-                .iter()
-                .map(|p| ((t.name.clone(), p.id), p.replicas.clone()))
+            t.partitions.iter().map(|p| {
+                (
+                    TopicPartition::new(t.name.clone(), p.id),
+                    p.replicas.clone(),
+                )
+            })
         })
         .collect()
 }
@@ -49,17 +53,19 @@ impl ReassignmentPlan {
         let partitions = self
             .partitions
             .iter()
-            .map(|p| match now.get(&(p.topic.clone(), p.partition)) {
-                Some(replicas) => Ok(PartitionReplicas::new(
-                    &p.topic,
-                    p.partition,
-                    replicas.clone(),
-                )),
-                None if now.keys().any(|(t, _)| *t == p.topic) => Err(ClientError::Invalid(
-                    format!("topic '{}' has no partition {}", p.topic, p.partition),
-                )),
-                None => Err(ClientError::Invalid(format!("no such topic: {}", p.topic))),
-            })
+            .map(
+                |p| match now.get(&TopicPartition::new(p.topic.clone(), p.partition)) {
+                    Some(replicas) => Ok(PartitionReplicas::new(
+                        &p.topic,
+                        p.partition,
+                        replicas.clone(),
+                    )),
+                    None if now.keys().any(|tp| tp.topic == p.topic) => Err(ClientError::Invalid(
+                        format!("topic '{}' has no partition {}", p.topic, p.partition),
+                    )),
+                    None => Err(ClientError::Invalid(format!("no such topic: {}", p.topic))),
+                },
+            )
             .collect::<Result<_>>()?;
         Ok(ReassignmentPlan::new(partitions))
     }
@@ -191,7 +197,10 @@ pub fn progress(
             let moving = ongoing
                 .iter()
                 .find(|o| o.topic == p.topic && o.partition == p.partition);
-            let progress = match (moving, now.get(&(p.topic.clone(), p.partition))) {
+            let progress = match (
+                moving,
+                now.get(&TopicPartition::new(p.topic.clone(), p.partition)),
+            ) {
                 (Some(o), _) => Progress::InProgress {
                     adding: o.adding.clone(),
                     removing: o.removing.clone(),
@@ -274,11 +283,11 @@ impl Reassignments {
     /// from before the move.
     pub async fn cancel(
         &mut self,
-        partitions: &[(String, i32)],
-    ) -> Result<Vec<((String, i32), Cancelled)>> {
+        partitions: &[TopicPartition],
+    ) -> Result<Vec<(TopicPartition, Cancelled)>> {
         let moves: Vec<(&str, i32, Option<&[i32]>)> = partitions
             .iter()
-            .map(|(t, p)| (t.as_str(), *p, None))
+            .map(|tp| (tp.topic.as_str(), tp.partition, None))
             .collect();
         self.alter(&moves, "cancel the reassignment of")
             .await?
@@ -300,7 +309,7 @@ impl Reassignments {
         &mut self,
         moves: &[(&str, i32, Option<&[i32]>)],
         verb: &str,
-    ) -> Result<Vec<((String, i32), Result<()>)>> {
+    ) -> Result<Vec<(TopicPartition, Result<()>)>> {
         let mut topics: Vec<ReassignableTopic> = Vec::new();
         for (topic, partition, replicas) in moves {
             let partition = ReassignablePartition::default()
@@ -326,11 +335,11 @@ impl Reassignments {
                 message: response.error_message.map(|m| m.to_string()),
             });
         }
-        let mut answered: BTreeMap<(String, i32), (i16, Option<String>)> = BTreeMap::new();
+        let mut answered: BTreeMap<TopicPartition, (i16, Option<String>)> = BTreeMap::new();
         for t in response.responses {
             for p in t.partitions {
                 answered.insert(
-                    (t.name.to_string(), p.partition_index),
+                    TopicPartition::new(t.name.to_string(), p.partition_index),
                     (p.error_code, p.error_message.map(|m| m.to_string())),
                 );
             }
@@ -338,7 +347,7 @@ impl Reassignments {
         Ok(moves
             .iter()
             .map(|(topic, partition, _)| {
-                let key = (topic.to_string(), *partition);
+                let key = TopicPartition::new(*topic, *partition);
                 let outcome = match answered.remove(&key) {
                     Some((0, _)) => Ok(()),
                     Some((code, message)) => Err(ClientError::Protocol {
@@ -357,11 +366,11 @@ impl Reassignments {
 
     /// ListPartitionReassignments: the partitions moving now, of `only`
     /// or of every topic.
-    pub async fn ongoing(&mut self, only: Option<&[(String, i32)]>) -> Result<Vec<Ongoing>> {
+    pub async fn ongoing(&mut self, only: Option<&[TopicPartition]>) -> Result<Vec<Ongoing>> {
         let topics = only.map(|partitions| {
             let mut by_topic: BTreeMap<&str, Vec<i32>> = BTreeMap::new();
-            for (topic, partition) in partitions {
-                by_topic.entry(topic).or_default().push(*partition);
+            for tp in partitions {
+                by_topic.entry(&tp.topic).or_default().push(tp.partition);
             }
             by_topic
                 .into_iter()
@@ -486,9 +495,9 @@ mod tests {
             PartitionReplicas::new("b", 0, vec![1]),
         ]);
         let now: Assignment = [
-            (("a".to_string(), 0), vec![4, 2]),
-            (("a".to_string(), 1), vec![1, 3, 4]),
-            (("a".to_string(), 2), vec![4, 2]),
+            (TopicPartition::new("a", 0), vec![4, 2]),
+            (TopicPartition::new("a", 1), vec![1, 3, 4]),
+            (TopicPartition::new("a", 2), vec![4, 2]),
         ]
         .into();
         let ongoing = [Ongoing {

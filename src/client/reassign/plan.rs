@@ -164,11 +164,11 @@ pub fn propose(current: &Assignment, brokers: &[i32]) -> Result<Proposal> {
         ));
     }
     let mut by_topic: BTreeMap<&str, Vec<(i32, &Vec<i32>)>> = BTreeMap::new();
-    for ((topic, partition), replicas) in current {
+    for (tp, replicas) in current {
         by_topic
-            .entry(topic)
+            .entry(&tp.topic)
             .or_default()
-            .push((*partition, replicas));
+            .push((tp.partition, replicas));
     }
     let mut replicas_so_far = vec![0usize; brokers.len()];
     let mut leaders_so_far = vec![0usize; brokers.len()];
@@ -430,6 +430,7 @@ fn order_leaders(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::topic_partition::TopicPartition;
 
     fn topics(spec: &[(&str, &[&[i32]])]) -> Assignment {
         spec.iter()
@@ -437,7 +438,7 @@ mod tests {
                 parts
                     .iter()
                     .enumerate()
-                    .map(|(i, p)| ((t.to_string(), i as i32), p.to_vec()))
+                    .map(|(i, p)| (TopicPartition::new(*t, i as i32), p.to_vec()))
             })
             .collect()
     }
@@ -450,7 +451,10 @@ mod tests {
     ) -> (BTreeMap<i32, usize>, BTreeMap<i32, usize>) {
         let mut after = current.clone();
         for p in &proposal.proposed.partitions {
-            after.insert((p.topic.clone(), p.partition), p.replicas.clone());
+            after.insert(
+                TopicPartition::new(p.topic.clone(), p.partition),
+                p.replicas.clone(),
+            );
         }
         let (mut replicas, mut leaders) = (BTreeMap::new(), BTreeMap::new());
         for p in after.values() {
@@ -502,7 +506,7 @@ mod tests {
             assert_eq!((&now.topic, now.partition), (&next.topic, next.partition));
             assert_eq!(next.replicas.len(), 3, "replication factor kept");
             assert_eq!(
-                current[&("a".to_string(), now.partition)],
+                current[&TopicPartition::new("a", now.partition)],
                 now.replicas,
                 "the rollback plan is the current assignment"
             );

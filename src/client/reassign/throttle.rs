@@ -12,6 +12,7 @@ use crate::client::admin::Admin;
 use crate::client::entity_config::ConfigResourceType;
 use crate::client::{ConfigOp, Result};
 use crate::quota::replication::{FOLLOWER_RATE, FOLLOWER_REPLICAS, LEADER_RATE, LEADER_REPLICAS};
+use crate::topic_partition::TopicPartition;
 
 /// A partition's move: the replicas it had and the ones it gains.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,7 +40,7 @@ fn moves(
     plan: &ReassignmentPlan,
     now: &Assignment,
     ongoing: &[Ongoing],
-) -> BTreeMap<(String, i32), Move> {
+) -> BTreeMap<TopicPartition, Move> {
     let original = |o: &Ongoing| -> Vec<i32> {
         o.replicas
             .iter()
@@ -47,11 +48,11 @@ fn moves(
             .filter(|r| !o.adding.contains(r))
             .collect()
     };
-    let mut moves: BTreeMap<(String, i32), Move> = ongoing
+    let mut moves: BTreeMap<TopicPartition, Move> = ongoing
         .iter()
         .map(|o| {
             (
-                (o.topic.clone(), o.partition),
+                TopicPartition::new(o.topic.clone(), o.partition),
                 Move {
                     sources: original(o),
                     destinations: o.adding.clone(),
@@ -60,7 +61,7 @@ fn moves(
         })
         .collect();
     for p in &plan.partitions {
-        let key = (p.topic.clone(), p.partition);
+        let key = TopicPartition::new(p.topic.clone(), p.partition);
         let sources = match ongoing
             .iter()
             .find(|o| o.topic == p.topic && o.partition == p.partition)
@@ -95,7 +96,7 @@ pub fn throttles(plan: &ReassignmentPlan, now: &Assignment, ongoing: &[Ongoing])
         }
         value.push_str(&format!("{partition}:{broker}"));
     };
-    for ((topic, partition), m) in moves(plan, now, ongoing) {
+    for (TopicPartition { topic, partition }, m) in moves(plan, now, ongoing) {
         t.leader.entry(topic.clone()).or_default();
         t.follower.entry(topic.clone()).or_default();
         for &b in &m.sources {
@@ -185,9 +186,9 @@ mod tests {
             PartitionReplicas::new("b", 0, vec![4]),
         ]);
         let now: Assignment = [
-            (("a".to_string(), 0), vec![1, 2]),
-            (("a".to_string(), 1), vec![1, 2]),
-            (("b".to_string(), 0), vec![1, 2, 4]),
+            (TopicPartition::new("a", 0), vec![1, 2]),
+            (TopicPartition::new("a", 1), vec![1, 2]),
+            (TopicPartition::new("b", 0), vec![1, 2, 4]),
         ]
         .into();
         // b-0 is moving already, from 1 to 4 and 2: its original replica
