@@ -353,6 +353,71 @@ fn update(
         .expect("UpdateFeatures answered")
 }
 
+/// Share groups (KIP-932) are off on a new cluster, as in Kafka 4.1: the
+/// share APIs answer UNSUPPORTED_VERSION until `share.version` 1 is
+/// finalized, and are served from then on.
+#[test]
+fn share_groups_are_served_once_share_version_is_finalized() {
+    const UNSUPPORTED_VERSION: i16 = 35;
+    const UNKNOWN_MEMBER_ID: i16 = 25;
+    const SHARE_SESSION_NOT_FOUND: i16 = 122;
+    let broker = BrokerProcess::start(&[]);
+    let mut client = RawClient::connect(broker.port);
+    let join = ShareGroupHeartbeatRequest::default()
+        .with_group_id(GroupId(s("sg")))
+        .with_member_id(s("member-1"))
+        .with_member_epoch(0)
+        .with_subscribed_topic_names(Some(vec![name("t")]));
+    let heartbeat = |client: &mut RawClient, request: &ShareGroupHeartbeatRequest| {
+        client
+            .call(request, 1)
+            .expect("ShareGroupHeartbeat answered")
+    };
+    assert_eq!(
+        heartbeat(&mut client, &join).error_code,
+        UNSUPPORTED_VERSION
+    );
+    let fetch = ShareFetchRequest::default()
+        .with_group_id(Some(GroupId(s("sg"))))
+        .with_member_id(Some(s("member-1")))
+        .with_share_session_epoch(3);
+    let fetched = client.call(&fetch, 1).expect("ShareFetch answered");
+    assert_eq!(fetched.error_code, UNSUPPORTED_VERSION);
+
+    let upgraded = update(&mut client, &[("share.version", 1, 1)], false, 1);
+    assert_eq!(upgraded.error_code, 0, "{:?}", upgraded.error_message);
+    assert!(
+        wait_until(Duration::from_secs(10), || {
+            heartbeat(&mut client, &join).error_code == 0
+        }),
+        "share groups are served once share.version is 1"
+    );
+    let joined = heartbeat(&mut client, &join);
+    assert!(joined.member_epoch > 0);
+    let unknown = join
+        .clone()
+        .with_member_id(s("nobody"))
+        .with_member_epoch(1);
+    assert_eq!(
+        heartbeat(&mut client, &unknown).error_code,
+        UNKNOWN_MEMBER_ID
+    );
+    // A session epoch other than 0 names a session that was never opened.
+    let fetched = client.call(&fetch, 1).expect("ShareFetch answered");
+    assert_eq!(fetched.error_code, SHARE_SESSION_NOT_FOUND);
+    let described = client
+        .call(
+            &ShareGroupDescribeRequest::default().with_group_ids(vec![GroupId(s("sg"))]),
+            1,
+        )
+        .expect("ShareGroupDescribe answered");
+    let group = &described.groups[0];
+    assert_eq!(group.error_code, 0);
+    assert_eq!(group.group_state.as_str(), "Stable");
+    assert_eq!(group.members.len(), 1);
+    assert_eq!(group.members[0].member_id.as_str(), "member-1");
+}
+
 #[test]
 fn features_are_advertised_and_updated_with_kafkas_checks() {
     const INVALID_UPDATE_VERSION: i16 = 95;
@@ -379,7 +444,8 @@ fn features_are_advertised_and_updated_with_kafkas_checks() {
         [
             ("metadata.version".to_string(), 7, 27),
             ("kraft.version".to_string(), 1, 1),
-            ("group.version".to_string(), 1, 1)
+            ("group.version".to_string(), 1, 1),
+            ("share.version".to_string(), 0, 1)
         ]
     );
     let finalized: Vec<(String, i16, i16)> = answer
