@@ -264,6 +264,26 @@ impl ErrorCodes for UpdateFeaturesResponse {
     }
 }
 
+impl ErrorCodes for ShareFetchResponse {
+    fn error_codes(&self, count: &mut dyn FnMut(i16)) {
+        count(self.error_code);
+        self.responses
+            .iter()
+            .flat_map(|t| &t.partitions)
+            .for_each(|p| count(p.error_code));
+    }
+}
+
+impl ErrorCodes for ShareAcknowledgeResponse {
+    fn error_codes(&self, count: &mut dyn FnMut(i16)) {
+        count(self.error_code);
+        self.responses
+            .iter()
+            .flat_map(|t| &t.partitions)
+            .for_each(|p| count(p.error_code));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -295,25 +315,5 @@ mod tests {
             find_coordinator_response::Coordinator::default().with_error_code(14),
         ]);
         assert_eq!(counted(&v4), vec![14]);
-    }
-}
-
-impl ErrorCodes for ShareFetchResponse {
-    fn error_codes(&self, count: &mut dyn FnMut(i16)) {
-        count(self.error_code);
-        for p in self.responses.iter().flat_map(|t| &t.partitions) {
-            count(p.error_code);
-            count(p.acknowledge_error_code);
-        }
-    }
-}
-
-impl ErrorCodes for ShareAcknowledgeResponse {
-    fn error_codes(&self, count: &mut dyn FnMut(i16)) {
-        count(self.error_code);
-        self.responses
-            .iter()
-            .flat_map(|t| &t.partitions)
-            .for_each(|p| count(p.error_code));
     }
 }

@@ -134,6 +134,11 @@ impl GroupCoordinator {
             interval,
             self.share_config.max_size,
         );
+        // A silent member will not close its share sessions itself; one that
+        // leaves does (ShareAcknowledge at epoch -1) after its heartbeat.
+        for member in &gone {
+            share.sessions.remove(&hb.group_id, member);
+        }
         if hb.member_epoch == group::LEAVE_EPOCH {
             gone.push(hb.member_id.clone());
         }
@@ -166,6 +171,7 @@ impl GroupCoordinator {
                 .collect(),
         };
         for member in gone {
+            share.sessions.remove(group_id, &member);
             share.release_member(group_id, &member, &limits);
         }
         Some(description)
@@ -281,6 +287,23 @@ impl ShareState {
 }
 
 impl GroupCoordinator {
+    /// DeleteGroups of a share group: only an empty one goes, with its
+    /// share-partitions; `None` when `group_id` is no share group.
+    pub(in crate::group) fn delete_share_group(
+        &self,
+        group_id: &str,
+    ) -> Option<Result<(), ResponseError>> {
+        let mut share = self.share.lock();
+        let group = share.groups.get(group_id)?;
+        if !group.members.is_empty() {
+            return Some(Err(ResponseError::NonEmptyGroup));
+        }
+        share.groups.remove(group_id);
+        share.partitions.retain(|(g, _, _), _| g != group_id);
+        tracing::info!(group = group_id, "share group deleted");
+        Some(Ok(()))
+    }
+
     /// Whether `group_id` is a share group here.
     pub fn is_share_group(&self, group_id: &str) -> bool {
         self.share.lock().groups.contains_key(group_id)

@@ -118,4 +118,11 @@ impl ShareSessionCache {
             session.partitions.iter().copied().collect(),
         ))
     }
+
+    /// Drops `member`'s session in `group`: the member is gone from the
+    /// group without closing it.
+    pub fn remove(&mut self, group: &str, member: &str) {
+        self.sessions
+            .remove(&(group.to_string(), member.to_string()));
+    }
 }

@@ -373,3 +373,46 @@ fn share_sessions_follow_kafkas_epochs() {
         Err(ResponseError::ShareSessionNotFound)
     );
 }
+
+#[test]
+fn a_member_silent_past_its_session_gives_back_its_records_and_loses_its_session() {
+    let h = crate::group::testing::Harness::new();
+    let c = &h.coordinator;
+    let topics = topics(1);
+    let id = Uuid::from_u128(7);
+    for member in ["a", "b"] {
+        c.share_heartbeat(&hb(member, 0, Some(&["t"])), &topics, 0)
+            .unwrap();
+    }
+    assert!(matches!(
+        c.share_session_fetch("g", "a", 0, &[(id, 0)], &[]),
+        Ok(Opened::New(_))
+    ));
+    let acquired = c.with_share_partition(
+        "g",
+        id,
+        0,
+        0,
+        || 0,
+        |sp, limits| sp.acquire("a", &[batch(0, 4)], 5, 500, 0, limits),
+    );
+    assert_eq!(acquired, vec![range(0, 4, 1)]);
+    // b heartbeats on; a stays silent past the 45 s session timeout.
+    for now in [30_000, 45_000] {
+        c.share_heartbeat(&hb("b", 2, None), &topics, now).unwrap();
+    }
+    let state = |c: &crate::group::GroupCoordinator| {
+        c.with_share_partition("g", id, 0, 45_000, || 0, |sp, _| sp.state(0))
+    };
+    assert_eq!(state(c), Some((RecordState::Available, 1)));
+    assert_eq!(
+        c.share_session_fetch("g", "a", 1, &[], &[]),
+        Err(ResponseError::ShareSessionNotFound)
+    );
+    assert_eq!(c.delete_group("g"), Err(ResponseError::NonEmptyGroup));
+    c.share_heartbeat(&hb("b", -1, None), &topics, 46_000)
+        .unwrap();
+    assert_eq!(c.list_groups()[0].3, "share");
+    assert_eq!(c.delete_group("g"), Ok(()));
+    assert!(!c.is_share_group("g"));
+}
