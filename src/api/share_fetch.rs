@@ -388,6 +388,13 @@ impl Handler for ShareFetch {
                 }
             }
         }
+        if full {
+            for &(topic_id, index) in &session {
+                partitions
+                    .entry((topic_id, index))
+                    .or_insert_with(|| PartitionData::default().with_partition_index(index));
+            }
+        }
         for (key, code) in &acked {
             let pd = partitions
                 .remove(key)
