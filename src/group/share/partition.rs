@@ -3,9 +3,9 @@
 //! offset are in flight, each AVAILABLE, ACQUIRED by one member until its
 //! acquisition lock expires, ACKNOWLEDGED or ARCHIVED; below the start
 //! offset every record is done, from the end offset on none was ever
-//! acquired. Every offset of the in-flight range has an entry (offsets the
-//! log does not hold, and control records, are archived as they are
-//! passed), so the start offset moves over a prefix of finished records.
+//! acquired. Offsets the log does not hold (compaction) have no entry and
+//! count as done; control records are archived as they are passed. The
+//! start offset is the first entry not done, or the end offset.
 //!
 //! Pure state: the caller passes the clock (`now`, epoch milliseconds) and
 //! the batches read from the log.
@@ -137,10 +137,8 @@ impl SharePartition {
         self.records.len()
     }
 
+    /// An in-flight record's state and delivery count.
     pub fn state(&self, offset: i64) -> Option<(RecordState, i16)> {
-        if offset < self.start {
-            return Some((RecordState::Acknowledged, 0));
-        }
         self.records
             .get(&offset)
             .map(|r| (r.state, r.delivery_count))
@@ -181,8 +179,8 @@ impl SharePartition {
             return;
         }
         self.records = self.records.split_off(&log_start);
-        self.start = log_start;
         self.end = self.end.max(log_start);
+        self.advance();
     }
 
     /// Acquisition locks that ran out by `now`: their records become
@@ -252,10 +250,6 @@ impl SharePartition {
                 if self.records.len() >= limits.max_in_flight {
                     break 'batches;
                 }
-                // Offsets between the end and this batch are not in the log.
-                for gap in self.end..offset {
-                    self.records.insert(gap, InFlight::archived());
-                }
                 let mut r = InFlight {
                     state: RecordState::Available,
                     delivery_count: 0,
@@ -286,12 +280,17 @@ impl SharePartition {
         limits: &Limits,
     ) -> Result<(), ResponseError> {
         for b in batches {
-            let len = b.last - b.first + 1;
             if b.first > b.last || b.types.is_empty() {
                 return Err(ResponseError::InvalidRequest);
             }
-            if b.types.len() != 1 && b.types.len() as i64 != len {
+            // Any range the client sends, however wide, is checked in
+            // time bounded by what is in flight.
+            let len = i128::from(b.last) - i128::from(b.first) + 1;
+            if b.types.len() != 1 && b.types.len() as i128 != len {
                 return Err(ResponseError::InvalidRequest);
+            }
+            if len > self.records.len() as i128 {
+                return Err(ResponseError::InvalidRecordState);
             }
             for offset in b.first..=b.last {
                 let held = self.records.get(&offset).is_some_and(|r| {
@@ -354,12 +353,9 @@ impl SharePartition {
             ) {
                 break;
             }
-            let (offset, _) = entry.remove_entry();
-            self.start = offset + 1;
+            entry.remove();
         }
-        if self.records.is_empty() {
-            self.start = self.end;
-        }
+        self.start = self.records.first_key_value().map_or(self.end, |(o, _)| *o);
     }
 }
 
@@ -396,7 +392,7 @@ pub fn log_batches(records: &[u8]) -> Vec<LogBatch> {
         }
         out.push(LogBatch {
             base,
-            last: base + i64::from(delta.max(0)),
+            last: base.saturating_add(i64::from(delta.max(0))),
             control: attributes & CONTROL != 0,
             bytes: at..at + size,
         });

@@ -140,6 +140,11 @@ fn acknowledgements_apply_all_or_none() {
         sp.acknowledge("a", &acks(7, 7, AckType::Accept), &LIMITS),
         Err(ResponseError::InvalidRecordState)
     );
+    // However wide the range, it is refused without walking it.
+    assert_eq!(
+        sp.acknowledge("a", &acks(i64::MIN, i64::MAX, AckType::Accept), &LIMITS),
+        Err(ResponseError::InvalidRecordState)
+    );
     // Types neither one nor one per offset.
     let bad = AckBatch {
         first: 0,
@@ -178,7 +183,7 @@ fn max_records_and_the_in_flight_limit_bound_acquisition() {
 }
 
 #[test]
-fn gaps_and_control_records_are_archived_as_the_end_passes_them() {
+fn gaps_are_skipped_and_control_records_archived_as_the_end_passes_them() {
     let mut sp = SharePartition::new(0);
     let marker = LogBatch {
         control: true,
@@ -190,6 +195,17 @@ fn gaps_and_control_records_are_archived_as_the_end_passes_them() {
     sp.acknowledge("a", &acks(0, 0, AckType::Accept), &LIMITS)
         .unwrap();
     assert_eq!(sp.start_offset(), 4);
+    // A compacted log's wide gap costs no entries.
+    let got = sp.acquire(
+        "a",
+        &[batch(1_000_000, 1_000_000)],
+        i64::MAX,
+        500,
+        0,
+        &LIMITS,
+    );
+    assert_eq!(got, vec![range(1_000_000, 1_000_000, 1)]);
+    assert_eq!(sp.in_flight(), 3);
 }
 
 #[test]
