@@ -1285,6 +1285,7 @@ impl BrokerConfig {
         cfg.inter_broker_listener()?;
         cfg.controller_quorum_voters()?;
         cfg.check_connection_limits()?;
+        cfg.check_share_group_limits()?;
         cfg.check_log_dirs()?;
         Ok(cfg)
     }
@@ -1300,6 +1301,56 @@ impl BrokerConfig {
                     value: self.get("log.dirs").unwrap_or_default(),
                     reason: format!("duplicate log directory found: {}", dir.display()),
                 });
+            }
+        }
+        Ok(())
+    }
+
+    /// Kafka's ShareGroupConfig checks: each share group setting within the
+    /// bounds the broker sets for its group configs, and Kafka's ranges of
+    /// the delivery count limit (2-10) and record locks (100-10000).
+    fn check_share_group_limits(&self) -> Result<(), ConfigError> {
+        let invalid = |name: &str, reason: String| ConfigError::Invalid {
+            name: name.to_string(),
+            value: self.get(name).unwrap_or_default(),
+            reason,
+        };
+        for (name, min, max) in [
+            (
+                "group.share.record.lock.duration.ms",
+                "group.share.min.record.lock.duration.ms",
+                "group.share.max.record.lock.duration.ms",
+            ),
+            (
+                "group.share.session.timeout.ms",
+                "group.share.min.session.timeout.ms",
+                "group.share.max.session.timeout.ms",
+            ),
+            (
+                "group.share.heartbeat.interval.ms",
+                "group.share.min.heartbeat.interval.ms",
+                "group.share.max.heartbeat.interval.ms",
+            ),
+        ] {
+            if self.long(name) < self.long(min) {
+                return Err(invalid(
+                    name,
+                    format!("must be greater than or equal to {min}"),
+                ));
+            }
+            if self.long(name) > self.long(max) {
+                return Err(invalid(
+                    name,
+                    format!("must be less than or equal to {max}"),
+                ));
+            }
+        }
+        for (name, max) in [
+            ("group.share.delivery.count.limit", 10),
+            ("group.share.partition.max.record.locks", 10_000),
+        ] {
+            if self.long(name) > max {
+                return Err(invalid(name, format!("must be at most {max}")));
             }
         }
         Ok(())
@@ -2335,6 +2386,37 @@ mod tests {
                 .contains("duplicate log directory found: /a"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn share_group_settings_are_checked_against_their_bounds() {
+        let b = BrokerConfig::load(
+            None,
+            &[
+                kv("group.share.min.record.lock.duration.ms", "1000"),
+                kv("group.share.record.lock.duration.ms", "2000"),
+                kv("group.share.delivery.count.limit", "3"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(b.group_share_record_lock_duration_ms(), 2000);
+        assert_eq!(b.group_share_delivery_count_limit(), 3);
+        for bad in [
+            vec![kv("group.share.record.lock.duration.ms", "2000")],
+            vec![kv("group.share.record.lock.duration.ms", "90000")],
+            vec![kv("group.share.session.timeout.ms", "1000")],
+            vec![kv("group.share.delivery.count.limit", "1")],
+            vec![kv("group.share.delivery.count.limit", "11")],
+            vec![kv("group.share.partition.max.record.locks", "10001")],
+        ] {
+            assert!(
+                matches!(
+                    BrokerConfig::load(None, &bad),
+                    Err(LoadError::Config(ConfigError::Invalid { .. }))
+                ),
+                "{bad:?} is refused"
+            );
+        }
     }
 
     #[test]
