@@ -4,7 +4,9 @@
 //! the session (Kafka's SharePartitionManager.fetchMessages): the records
 //! read from the log are sent as they are stored, with the offset ranges
 //! the member acquired beside them. With nothing to acquire it waits up to
-//! max_wait_ms for an append or an expiring acquisition lock.
+//! max_wait_ms for an append or an expiring acquisition lock; the
+//! connection's next requests go on meanwhile (`Pipelined`), once the
+//! session's epoch and the acknowledgements are applied in request order.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -228,7 +230,9 @@ fn refused(error: ResponseError, message: Option<&'static str>) -> ShareFetchRes
 
 impl Handler for ShareFetch {
     type Request = ShareFetchRequest;
-    const CONCURRENCY: Concurrency = Concurrency::Concurrent;
+    /// The session and acknowledgements in request order (their epochs
+    /// count on it), then the long poll while later requests go on.
+    const CONCURRENCY: Concurrency = Concurrency::Pipelined;
 
     /// The records, sent from the buffers the segments were read into.
     fn shared_bytes(response: &ShareFetchResponse) -> Vec<Bytes> {
@@ -321,6 +325,7 @@ impl Handler for ShareFetch {
                 acked.insert((t.topic_id, p.partition_index), code);
             }
         }
+        ctx.in_order.done();
         let (session, full) = match opened {
             Opened::Closed(_) => {
                 broker.groups.release_share_member(&group, &member);
