@@ -24,7 +24,7 @@ use crate::cluster::{
     UserScramAlteration,
 };
 use crate::config::{BrokerConfig, LoadError};
-use crate::group::{GroupConfig, GroupCoordinator};
+use crate::group::{GroupConfig, GroupCoordinator, ShareConfig};
 use crate::metrics::{Metrics, MetricsError};
 use crate::partition::{spawn_periodic, DataDirLock, ReplicaManager, StartupError};
 use crate::security::acl::AclOperation;
@@ -399,6 +399,15 @@ impl Broker {
                 offsets_retention_ms: config.offsets_retention_ms(),
                 consumer_heartbeat_interval_ms: config.group_consumer_heartbeat_interval_ms(),
                 consumer_session_timeout_ms: config.group_consumer_session_timeout_ms(),
+                share: ShareConfig {
+                    heartbeat_interval_ms: config.group_share_heartbeat_interval_ms(),
+                    session_timeout_ms: config.group_share_session_timeout_ms(),
+                    record_lock_duration_ms: config.group_share_record_lock_duration_ms(),
+                    delivery_count_limit: config.group_share_delivery_count_limit(),
+                    partition_max_record_locks: config.group_share_partition_max_record_locks(),
+                    max_share_sessions: config.group_share_max_share_sessions(),
+                    max_size: config.group_share_max_size(),
+                },
             },
             replicas.clone(),
         );

@@ -1,6 +1,6 @@
 //! Conformance with other Kafka clients: kafka-python and kafkajs, which
 //! share no code with librdkafka, and confluent-kafka for the admin API
-//! surface and transactions, each run their scenarios (tests/compat)
+//! surface, transactions and share groups, each run their scenarios (tests/compat)
 //! against a broker this test starts. scripts/install-compat installs them.
 
 mod common;
@@ -83,6 +83,27 @@ fn confluent_kafka_scenarios() {
         "python/confluent_kafka_scenarios.py",
         6,
         &[&broker.bootstrap()],
+    );
+}
+
+/// Share groups (KIP-932) through confluent-kafka's ShareConsumer: three
+/// consumers sharing one partition, a killed consumer's records
+/// redelivered once its acquisition lock runs out, RELEASE redelivering
+/// and REJECT not, and a record archived at the delivery count limit.
+#[test]
+fn confluent_kafka_share_consumer_scenarios() {
+    let broker = BrokerProcess::start(&[
+        "group.share.enable=true",
+        "group.share.min.record.lock.duration.ms=1000",
+        "group.share.record.lock.duration.ms=3000",
+        "group.share.delivery.count.limit=3",
+    ]);
+    run_scenarios(
+        "confluent-kafka",
+        compat_dir().join("python/.venv/bin/python"),
+        "python/share_groups.py",
+        4,
+        &[&broker.bootstrap(), "3000", "3"],
     );
 }
 

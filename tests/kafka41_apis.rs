@@ -10,7 +10,10 @@ mod common;
 
 use std::time::Duration;
 
-use common::{create_topic, producer, start_cluster, wait_until, BrokerProcess, RawClient};
+use common::{
+    create_topic, producer, record_batch, start_cluster, wait_until, BrokerProcess, RawClient,
+    NO_PRODUCER,
+};
 use kafka_protocol::messages::create_acls_request::AclCreation;
 use kafka_protocol::messages::describe_producers_request::TopicRequest;
 use kafka_protocol::messages::describe_producers_response::PartitionResponse;
@@ -353,6 +356,244 @@ fn update(
         .expect("UpdateFeatures answered")
 }
 
+/// Share groups (KIP-932) are off on a new cluster, as in Kafka 4.1: the
+/// share APIs answer UNSUPPORTED_VERSION until `share.version` 1 is
+/// finalized, and are served from then on.
+#[test]
+fn share_groups_are_served_once_share_version_is_finalized() {
+    const UNSUPPORTED_VERSION: i16 = 35;
+    const UNKNOWN_MEMBER_ID: i16 = 25;
+    const SHARE_SESSION_NOT_FOUND: i16 = 122;
+    let broker = BrokerProcess::start(&[]);
+    let mut client = RawClient::connect(broker.port);
+    let join = ShareGroupHeartbeatRequest::default()
+        .with_group_id(GroupId(s("sg")))
+        .with_member_id(s("member-1"))
+        .with_member_epoch(0)
+        .with_subscribed_topic_names(Some(vec![name("t")]));
+    let heartbeat = |client: &mut RawClient, request: &ShareGroupHeartbeatRequest| {
+        client
+            .call(request, 1)
+            .expect("ShareGroupHeartbeat answered")
+    };
+    assert_eq!(
+        heartbeat(&mut client, &join).error_code,
+        UNSUPPORTED_VERSION
+    );
+    let fetch = ShareFetchRequest::default()
+        .with_group_id(Some(GroupId(s("sg"))))
+        .with_member_id(Some(s("member-1")))
+        .with_share_session_epoch(3);
+    let fetched = client.call(&fetch, 1).expect("ShareFetch answered");
+    assert_eq!(fetched.error_code, UNSUPPORTED_VERSION);
+
+    let upgraded = update(&mut client, &[("share.version", 1, 1)], false, 1);
+    assert_eq!(upgraded.error_code, 0, "{:?}", upgraded.error_message);
+    assert!(
+        wait_until(Duration::from_secs(10), || {
+            heartbeat(&mut client, &join).error_code == 0
+        }),
+        "share groups are served once share.version is 1"
+    );
+    let joined = heartbeat(&mut client, &join);
+    assert!(joined.member_epoch > 0);
+    let unknown = join
+        .clone()
+        .with_member_id(s("nobody"))
+        .with_member_epoch(1);
+    assert_eq!(
+        heartbeat(&mut client, &unknown).error_code,
+        UNKNOWN_MEMBER_ID
+    );
+    // A session epoch other than 0 names a session that was never opened.
+    let fetched = client.call(&fetch, 1).expect("ShareFetch answered");
+    assert_eq!(fetched.error_code, SHARE_SESSION_NOT_FOUND);
+    let described = client
+        .call(
+            &ShareGroupDescribeRequest::default().with_group_ids(vec![GroupId(s("sg"))]),
+            1,
+        )
+        .expect("ShareGroupDescribe answered");
+    let group = &described.groups[0];
+    assert_eq!(group.error_code, 0);
+    assert_eq!(group.group_state.as_str(), "Stable");
+    assert_eq!(group.members.len(), 1);
+    assert_eq!(group.members[0].member_id.as_str(), "member-1");
+}
+
+/// One ShareFetch of member-1 in share group sg, acknowledging `acks`
+/// (first, last, types) of partition 0 of `topic_id`.
+fn share_fetch(
+    client: &mut RawClient,
+    topic_id: uuid::Uuid,
+    epoch: i32,
+    acks: &[(i64, i64, Vec<i8>)],
+) -> ShareFetchResponse {
+    use kafka_protocol::messages::share_fetch_request::{
+        AcknowledgementBatch, FetchPartition, FetchTopic,
+    };
+    let batches = acks
+        .iter()
+        .map(|(first, last, types)| {
+            AcknowledgementBatch::default()
+                .with_first_offset(*first)
+                .with_last_offset(*last)
+                .with_acknowledge_types(types.clone())
+        })
+        .collect();
+    let request = ShareFetchRequest::default()
+        .with_group_id(Some(GroupId(s("sg"))))
+        .with_member_id(Some(s("member-1")))
+        .with_share_session_epoch(epoch)
+        .with_max_wait_ms(0)
+        .with_min_bytes(1)
+        .with_max_bytes(1 << 20)
+        .with_max_records(100)
+        .with_batch_size(100)
+        .with_topics(vec![FetchTopic::default()
+            .with_topic_id(topic_id)
+            .with_partitions(vec![FetchPartition::default()
+                .with_partition_index(0)
+                .with_acknowledgement_batches(batches)])]);
+    client.call(&request, 1).expect("ShareFetch answered")
+}
+
+/// One ShareAcknowledge of member-1 in share group sg.
+fn share_acknowledge(
+    client: &mut RawClient,
+    topic_id: uuid::Uuid,
+    epoch: i32,
+    acks: &[(i64, i64, Vec<i8>)],
+) -> ShareAcknowledgeResponse {
+    use kafka_protocol::messages::share_acknowledge_request::{
+        AcknowledgePartition, AcknowledgeTopic, AcknowledgementBatch,
+    };
+    let batches = acks
+        .iter()
+        .map(|(first, last, types)| {
+            AcknowledgementBatch::default()
+                .with_first_offset(*first)
+                .with_last_offset(*last)
+                .with_acknowledge_types(types.clone())
+        })
+        .collect();
+    let request = ShareAcknowledgeRequest::default()
+        .with_group_id(Some(GroupId(s("sg"))))
+        .with_member_id(Some(s("member-1")))
+        .with_share_session_epoch(epoch)
+        .with_topics(vec![AcknowledgeTopic::default()
+            .with_topic_id(topic_id)
+            .with_partitions(vec![AcknowledgePartition::default()
+                .with_partition_index(0)
+                .with_acknowledgement_batches(batches)])]);
+    client.call(&request, 1).expect("ShareAcknowledge answered")
+}
+
+/// ShareFetch acquires and ShareAcknowledge acknowledges in a share
+/// session, and their refusals carry Kafka's error codes: a wrong session
+/// epoch, acknowledgements in a session's opening request, an offset not
+/// acquired (the partition's whole acknowledgement refused), an unknown
+/// acknowledge type, a closed session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn share_sessions_acquire_acknowledge_and_refuse_with_kafkas_codes() {
+    const INVALID_RECORD_STATE: i16 = 121;
+    const SHARE_SESSION_NOT_FOUND: i16 = 122;
+    const INVALID_SHARE_SESSION_EPOCH: i16 = 123;
+    const ACCEPT: i8 = 1;
+    let broker = BrokerProcess::start(&["group.share.enable=true"]);
+    create_topic(&broker.bootstrap(), "q", 1, &[]).await;
+    let mut client = RawClient::connect(broker.port);
+    let metadata = client
+        .call(
+            &MetadataRequest::default().with_topics(Some(vec![
+                metadata_request::MetadataRequestTopic::default().with_name(Some(name("q"))),
+            ])),
+            12,
+        )
+        .expect("Metadata answered");
+    let topic_id = metadata.topics[0].topic_id;
+
+    // The session opens; the share-partition starts at the (empty) log's end.
+    let opened = share_fetch(&mut client, topic_id, 0, &[]);
+    assert_eq!(opened.error_code, 0);
+    assert_eq!(opened.responses[0].partitions[0].partition_index, 0);
+    assert!(opened.responses[0].partitions[0]
+        .acquired_records
+        .is_empty());
+    let produce = ProduceRequest::default()
+        .with_acks(-1)
+        .with_timeout_ms(5000)
+        .with_topic_data(vec![produce_request::TopicProduceData::default()
+            .with_name(name("q"))
+            .with_partition_data(vec![
+                produce_request::PartitionProduceData::default()
+                    .with_index(0)
+                    .with_records(Some(record_batch(&["a", "b", "c"], NO_PRODUCER))),
+            ])]);
+    let produced = client.call(&produce, 9).expect("Produce answered");
+    assert_eq!(produced.responses[0].partition_responses[0].error_code, 0);
+
+    let fetched = share_fetch(&mut client, topic_id, 1, &[]);
+    assert_eq!(fetched.error_code, 0);
+    assert!(fetched.acquisition_lock_timeout_ms > 0);
+    let partition = &fetched.responses[0].partitions[0];
+    let acquired: Vec<(i64, i64, i16)> = partition
+        .acquired_records
+        .iter()
+        .map(|a| (a.first_offset, a.last_offset, a.delivery_count))
+        .collect();
+    assert_eq!(acquired, [(0, 2, 1)]);
+    assert!(partition.records.as_ref().is_some_and(|r| !r.is_empty()));
+
+    assert_eq!(
+        share_fetch(&mut client, topic_id, 5, &[]).error_code,
+        INVALID_SHARE_SESSION_EPOCH
+    );
+    assert_eq!(
+        share_fetch(&mut client, topic_id, 0, &[(0, 0, vec![ACCEPT])]).error_code,
+        INVALID_REQUEST
+    );
+    // Offset 7 was never acquired: nothing of the partition's acknowledgement applies.
+    let refused = share_fetch(
+        &mut client,
+        topic_id,
+        2,
+        &[(0, 0, vec![ACCEPT]), (7, 7, vec![ACCEPT])],
+    );
+    assert_eq!(refused.error_code, 0);
+    assert_eq!(
+        refused.responses[0].partitions[0].acknowledge_error_code,
+        INVALID_RECORD_STATE
+    );
+    assert_eq!(
+        share_acknowledge(&mut client, topic_id, 0, &[]).error_code,
+        INVALID_SHARE_SESSION_EPOCH
+    );
+    let unknown_type = share_acknowledge(&mut client, topic_id, 3, &[(0, 0, vec![9])]);
+    assert_eq!(
+        unknown_type.responses[0].partitions[0].error_code,
+        INVALID_REQUEST
+    );
+    let accepted = share_acknowledge(&mut client, topic_id, 4, &[(0, 2, vec![ACCEPT])]);
+    assert_eq!(accepted.error_code, 0);
+    assert_eq!(accepted.responses[0].partitions[0].error_code, 0);
+    // Accepted records are never acquired again.
+    let nothing = share_fetch(&mut client, topic_id, 5, &[]);
+    assert!(nothing
+        .responses
+        .iter()
+        .flat_map(|t| &t.partitions)
+        .all(|p| p.acquired_records.is_empty()));
+    assert_eq!(
+        share_acknowledge(&mut client, topic_id, -1, &[]).error_code,
+        0
+    );
+    assert_eq!(
+        share_fetch(&mut client, topic_id, 7, &[]).error_code,
+        SHARE_SESSION_NOT_FOUND
+    );
+}
+
 #[test]
 fn features_are_advertised_and_updated_with_kafkas_checks() {
     const INVALID_UPDATE_VERSION: i16 = 95;
@@ -379,7 +620,8 @@ fn features_are_advertised_and_updated_with_kafkas_checks() {
         [
             ("metadata.version".to_string(), 7, 27),
             ("kraft.version".to_string(), 1, 1),
-            ("group.version".to_string(), 1, 1)
+            ("group.version".to_string(), 1, 1),
+            ("share.version".to_string(), 0, 1)
         ]
     );
     let finalized: Vec<(String, i16, i16)> = answer

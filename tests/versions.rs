@@ -112,6 +112,10 @@ async fn every_api_answers_an_empty_request_at_every_version() {
     empty::<GetTelemetrySubscriptionsRequest>(&mut c);
     empty::<PushTelemetryRequest>(&mut c);
     empty::<ListConfigResourcesRequest>(&mut c);
+    empty::<ShareGroupHeartbeatRequest>(&mut c);
+    empty::<ShareGroupDescribeRequest>(&mut c);
+    empty::<ShareFetchRequest>(&mut c);
+    empty::<ShareAcknowledgeRequest>(&mut c);
     // acks=0 has no response; ask for one.
     sweep(
         &mut c,

@@ -188,6 +188,10 @@ fn api_versions_lists_exactly_the_served_apis() {
         ApiKey::ListConfigResources,
         ApiKey::DescribeClientQuotas,
         ApiKey::AlterClientQuotas,
+        ApiKey::ShareGroupHeartbeat,
+        ApiKey::ShareGroupDescribe,
+        ApiKey::ShareFetch,
+        ApiKey::ShareAcknowledge,
     ];
     let mut want: Vec<i16> = expected.iter().map(|k| *k as i16).collect();
     want.sort();

@@ -43,6 +43,7 @@ top_level!(
     RemoveRaftVoterResponse,
     SaslAuthenticateResponse,
     SaslHandshakeResponse,
+    ShareGroupHeartbeatResponse,
     SyncGroupResponse,
 );
 
@@ -72,6 +73,7 @@ per_result!(
     DescribeGroupsResponse => groups,
     DescribeTransactionsResponse => transaction_states,
     IncrementalAlterConfigsResponse => responses,
+    ShareGroupDescribeResponse => groups,
 );
 
 /// Responses with results per topic and partition, the partitions'
@@ -259,6 +261,26 @@ impl ErrorCodes for UpdateFeaturesResponse {
     fn error_codes(&self, count: &mut dyn FnMut(i16)) {
         count(self.error_code);
         self.results.iter().for_each(|r| count(r.error_code));
+    }
+}
+
+impl ErrorCodes for ShareFetchResponse {
+    fn error_codes(&self, count: &mut dyn FnMut(i16)) {
+        count(self.error_code);
+        self.responses
+            .iter()
+            .flat_map(|t| &t.partitions)
+            .for_each(|p| count(p.error_code));
+    }
+}
+
+impl ErrorCodes for ShareAcknowledgeResponse {
+    fn error_codes(&self, count: &mut dyn FnMut(i16)) {
+        count(self.error_code);
+        self.responses
+            .iter()
+            .flat_map(|t| &t.partitions)
+            .for_each(|p| count(p.error_code));
     }
 }
 

@@ -30,6 +30,7 @@ use super::{
 };
 use super::{context::RequestContext, BrokerContext, Concurrency, Handler};
 use super::{get_telemetry_subscriptions, list_config_resources, push_telemetry};
+use super::{share_acknowledge, share_fetch, share_group_describe, share_group_heartbeat};
 use crate::metrics::requests::{is_follower_fetch, measure_remote, RequestTimer};
 use crate::quota::QuotaType;
 
@@ -228,6 +229,10 @@ static ENDPOINTS: std::sync::LazyLock<Vec<Endpoint>> = std::sync::LazyLock::new(
         entry::<list_config_resources::ListConfigResources>(),
         entry::<describe_client_quotas::DescribeClientQuotas>(),
         entry::<alter_client_quotas::AlterClientQuotas>(),
+        entry::<share_group_heartbeat::ShareGroupHeartbeat>(),
+        entry::<share_group_describe::ShareGroupDescribe>(),
+        entry::<share_fetch::ShareFetch>(),
+        entry::<share_acknowledge::ShareAcknowledge>(),
     ]
 });
 

@@ -8,7 +8,8 @@
 //! part 1 only (EndTxn stops at v4, no epoch bump per transaction:
 //! transaction.version 0), voters can be added and removed (KIP-853's
 //! kraft.version 1) and elections take only ISR members (no eligible
-//! leader replicas).
+//! leader replicas); share groups (share.version 1) are served once
+//! finalized.
 //! metadata.version is Kafka 4.1's range; nothing in Gregor depends on
 //! it, so every level behaves as the latest.
 
@@ -21,6 +22,10 @@ pub const KRAFT_VERSION: &str = "kraft.version";
 pub const TRANSACTION_VERSION: &str = "transaction.version";
 pub const GROUP_VERSION: &str = "group.version";
 pub const ELIGIBLE_LEADER_REPLICAS_VERSION: &str = "eligible.leader.replicas.version";
+/// KIP-932's share groups: served from level 1, which a new cluster does
+/// not finalize (Kafka 4.1's share groups are a preview, turned on with
+/// `kafka-features upgrade --feature share.version=1`).
+pub const SHARE_VERSION: &str = "share.version";
 
 /// Kafka's MetadataVersion bounds: 3.3-IV3 to 4.1-IV1.
 const METADATA_VERSION_MIN: i16 = 7;
@@ -38,6 +43,7 @@ pub const SUPPORTED: &[(&str, i16, i16)] = &[
     (TRANSACTION_VERSION, 0, 0),
     (GROUP_VERSION, 1, 1),
     (ELIGIBLE_LEADER_REPLICAS_VERSION, 0, 0),
+    (SHARE_VERSION, 0, 1),
 ];
 
 /// The levels a new cluster starts at (Kafka's bootstrap metadata).
@@ -55,6 +61,14 @@ pub fn supported(feature: &str) -> Option<(i16, i16)> {
         .iter()
         .find(|(name, _, max)| *name == feature && *max > 0)
         .map(|(_, min, max)| (*min, *max))
+}
+
+/// Whether share groups are served: `share.version` finalized at 1 or
+/// more (Kafka's isShareGroupProtocolEnabled).
+pub fn share_groups_enabled(finalized: &BTreeMap<String, i16>) -> bool {
+    finalized
+        .get(SHARE_VERSION)
+        .is_some_and(|level| *level >= 1)
 }
 
 /// Kafka's UpdateFeatures upgrade types.

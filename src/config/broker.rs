@@ -250,11 +250,25 @@ pub static BROKER_CONFIGS: &[ConfigDef] = &[
         "Shortest session timeout a member may ask for.",
     ),
     def(
+        "group.share.delivery.count.limit",
+        Int,
+        Some("5"),
+        Some(2),
+        "Deliveries of a share group's record after which one that comes back is archived rather than delivered again.",
+    ),
+    def(
+        "group.share.enable",
+        Boolean,
+        Some("false"),
+        None,
+        "Serve share groups (KIP-932) whatever share.version is finalized at: Kafka 4.1's internal switch beside the feature.",
+    ),
+    def(
         "group.share.heartbeat.interval.ms",
         Int,
         Some("5000"),
         Some(1),
-        "Heartbeat interval of share group members (kept for share group configs; Gregor has no share groups).",
+        "Heartbeat interval of share group members.",
     ),
     def(
         "group.share.max.heartbeat.interval.ms",
@@ -278,6 +292,20 @@ pub static BROKER_CONFIGS: &[ConfigDef] = &[
         "Largest session timeout a share group's config may set.",
     ),
     def(
+        "group.share.max.share.sessions",
+        Int,
+        Some("2000"),
+        Some(1),
+        "Share sessions (ShareFetch's) this broker keeps; one more is refused with SHARE_SESSION_LIMIT_REACHED.",
+    ),
+    def(
+        "group.share.max.size",
+        Int,
+        Some("200"),
+        Some(1),
+        "Members one share group may have.",
+    ),
+    def(
         "group.share.min.heartbeat.interval.ms",
         Int,
         Some("5000"),
@@ -299,18 +327,25 @@ pub static BROKER_CONFIGS: &[ConfigDef] = &[
         "Smallest session timeout a share group's config may set.",
     ),
     def(
+        "group.share.partition.max.record.locks",
+        Int,
+        Some("2000"),
+        Some(100),
+        "Records of one share-partition in flight (acquired or waiting to be) at most.",
+    ),
+    def(
         "group.share.record.lock.duration.ms",
         Int,
         Some("30000"),
         Some(1),
-        "Record lock duration of share groups (kept for share group configs).",
+        "How long a share group member holds the records it acquired before they are delivered again.",
     ),
     def(
         "group.share.session.timeout.ms",
         Int,
         Some("45000"),
         Some(1),
-        "Session timeout of share group members (kept for share group configs).",
+        "Session timeout of share group members.",
     ),
     def(
         "inter.broker.listener.name",
@@ -1250,6 +1285,7 @@ impl BrokerConfig {
         cfg.inter_broker_listener()?;
         cfg.controller_quorum_voters()?;
         cfg.check_connection_limits()?;
+        cfg.check_share_group_limits()?;
         cfg.check_log_dirs()?;
         Ok(cfg)
     }
@@ -1265,6 +1301,56 @@ impl BrokerConfig {
                     value: self.get("log.dirs").unwrap_or_default(),
                     reason: format!("duplicate log directory found: {}", dir.display()),
                 });
+            }
+        }
+        Ok(())
+    }
+
+    /// Kafka's ShareGroupConfig checks: each share group setting within the
+    /// bounds the broker sets for its group configs, and Kafka's ranges of
+    /// the delivery count limit (2-10) and record locks (100-10000).
+    fn check_share_group_limits(&self) -> Result<(), ConfigError> {
+        let invalid = |name: &str, reason: String| ConfigError::Invalid {
+            name: name.to_string(),
+            value: self.get(name).unwrap_or_default(),
+            reason,
+        };
+        for (name, min, max) in [
+            (
+                "group.share.record.lock.duration.ms",
+                "group.share.min.record.lock.duration.ms",
+                "group.share.max.record.lock.duration.ms",
+            ),
+            (
+                "group.share.session.timeout.ms",
+                "group.share.min.session.timeout.ms",
+                "group.share.max.session.timeout.ms",
+            ),
+            (
+                "group.share.heartbeat.interval.ms",
+                "group.share.min.heartbeat.interval.ms",
+                "group.share.max.heartbeat.interval.ms",
+            ),
+        ] {
+            if self.long(name) < self.long(min) {
+                return Err(invalid(
+                    name,
+                    format!("must be greater than or equal to {min}"),
+                ));
+            }
+            if self.long(name) > self.long(max) {
+                return Err(invalid(
+                    name,
+                    format!("must be less than or equal to {max}"),
+                ));
+            }
+        }
+        for (name, max) in [
+            ("group.share.delivery.count.limit", 10),
+            ("group.share.partition.max.record.locks", 10_000),
+        ] {
+            if self.long(name) > max {
+                return Err(invalid(name, format!("must be at most {max}")));
             }
         }
         Ok(())
@@ -1820,6 +1906,39 @@ impl BrokerConfig {
         self.long("group.consumer.session.timeout.ms") as i32
     }
 
+    pub fn group_share_enable(&self) -> bool {
+        self.bool("group.share.enable")
+    }
+
+    pub fn group_share_heartbeat_interval_ms(&self) -> i32 {
+        self.long("group.share.heartbeat.interval.ms") as i32
+    }
+
+    pub fn group_share_session_timeout_ms(&self) -> i32 {
+        self.long("group.share.session.timeout.ms") as i32
+    }
+
+    pub fn group_share_record_lock_duration_ms(&self) -> i32 {
+        self.long("group.share.record.lock.duration.ms") as i32
+    }
+
+    pub fn group_share_delivery_count_limit(&self) -> i16 {
+        self.long("group.share.delivery.count.limit")
+            .clamp(1, i64::from(i16::MAX)) as i16
+    }
+
+    pub fn group_share_partition_max_record_locks(&self) -> usize {
+        self.long("group.share.partition.max.record.locks").max(1) as usize
+    }
+
+    pub fn group_share_max_share_sessions(&self) -> usize {
+        self.long("group.share.max.share.sessions").max(0) as usize
+    }
+
+    pub fn group_share_max_size(&self) -> usize {
+        self.long("group.share.max.size").max(1) as usize
+    }
+
     pub fn group_min_session_timeout_ms(&self) -> i32 {
         self.long("group.min.session.timeout.ms") as i32
     }
@@ -2062,6 +2181,14 @@ mod tests {
         b.group_consumer_heartbeat_interval_ms();
         b.fetch_max_bytes();
         b.group_consumer_session_timeout_ms();
+        b.group_share_enable();
+        b.group_share_heartbeat_interval_ms();
+        b.group_share_session_timeout_ms();
+        b.group_share_record_lock_duration_ms();
+        b.group_share_delivery_count_limit();
+        b.group_share_partition_max_record_locks();
+        b.group_share_max_share_sessions();
+        b.group_share_max_size();
         b.offsets_topic_num_partitions();
         b.offsets_retention_ms();
         b.offsets_retention_check_interval_ms();
@@ -2259,6 +2386,37 @@ mod tests {
                 .contains("duplicate log directory found: /a"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn share_group_settings_are_checked_against_their_bounds() {
+        let b = BrokerConfig::load(
+            None,
+            &[
+                kv("group.share.min.record.lock.duration.ms", "1000"),
+                kv("group.share.record.lock.duration.ms", "2000"),
+                kv("group.share.delivery.count.limit", "3"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(b.group_share_record_lock_duration_ms(), 2000);
+        assert_eq!(b.group_share_delivery_count_limit(), 3);
+        for bad in [
+            vec![kv("group.share.record.lock.duration.ms", "2000")],
+            vec![kv("group.share.record.lock.duration.ms", "90000")],
+            vec![kv("group.share.session.timeout.ms", "1000")],
+            vec![kv("group.share.delivery.count.limit", "1")],
+            vec![kv("group.share.delivery.count.limit", "11")],
+            vec![kv("group.share.partition.max.record.locks", "10001")],
+        ] {
+            assert!(
+                matches!(
+                    BrokerConfig::load(None, &bad),
+                    Err(LoadError::Config(ConfigError::Invalid { .. }))
+                ),
+                "{bad:?} is refused"
+            );
+        }
     }
 
     #[test]

@@ -40,8 +40,8 @@ const fn int(
     }
 }
 
-/// Kafka 4.1's group configs. The share.* ones are stored and validated as
-/// Kafka does; Gregor has no share groups (KIP-932) to apply them to.
+/// Kafka 4.1's group configs: the consumer.* ones for KIP-848 groups, the
+/// share.* ones for share groups (KIP-932).
 pub static GROUP_CONFIGS: &[GroupConfigDef] = &[
     int(
         "consumer.session.timeout.ms",

@@ -15,6 +15,7 @@ use super::classic::{restore_group, ClassicGroup, GroupState};
 use super::consumer::{records as consumer_records, ConsumerGroup};
 use super::offsets::{CommittedOffset, OffsetStore};
 use super::records::{self, partition_for, Replayed, OFFSETS_TOPIC};
+use super::share::{ShareConfig, ShareState};
 use crate::config::GroupOverrides;
 use crate::coordinator_records::{leadership_change, replay_partition, LoadError};
 use crate::partition::{now_ms, ReplicaManager};
@@ -34,6 +35,7 @@ pub struct GroupConfig {
     pub consumer_heartbeat_interval_ms: i32,
     /// `group.consumer.session.timeout.ms`: when a silent KIP-848 member is removed.
     pub consumer_session_timeout_ms: i32,
+    pub share: ShareConfig,
 }
 
 impl State {
@@ -110,11 +112,17 @@ pub struct GroupCoordinator {
     overrides: Mutex<BTreeMap<String, GroupOverrides>>,
     /// Lets timers spawned under the lock call back without keeping the coordinator alive.
     pub(in crate::group) this: Weak<GroupCoordinator>,
+    pub(in crate::group) share_config: ShareConfig,
+    /// Share groups, their share-partitions and share sessions (locked
+    /// after `state`, never with `overrides`).
+    pub(in crate::group) share: Mutex<ShareState>,
 }
 
 impl GroupCoordinator {
     pub fn new(config: GroupConfig, replicas: Arc<ReplicaManager>) -> Arc<GroupCoordinator> {
         Arc::new_cyclic(|this| GroupCoordinator {
+            share_config: config.share.clone(),
+            share: Mutex::new(ShareState::default()),
             config,
             replicas,
             state: Mutex::new(State::default()),
@@ -142,6 +150,15 @@ impl GroupCoordinator {
             .unwrap_or(broker_value)
     }
 
+    /// A group's override of a string group config.
+    pub(in crate::group) fn group_string(&self, group_id: &str, name: &str) -> Option<String> {
+        self.overrides
+            .lock()
+            .get(group_id)
+            .and_then(|o| o.get(name))
+            .map(|v| v.trim().to_string())
+    }
+
     /// Appends to the group's `__consumer_offsets` partition; the offset
     /// of the last record written.
     pub(in crate::group) fn append(
@@ -163,6 +180,9 @@ impl GroupCoordinator {
 
     /// DeleteGroups for one group: only an empty group can go, with its offsets.
     pub fn delete_group(&self, group_id: &str) -> Result<(), ResponseError> {
+        if let Some(deleted) = self.delete_share_group(group_id) {
+            return deleted;
+        }
         let mut state = self.state.lock();
         if let Some(group) = state.groups.get_mut(group_id) {
             self.expire_lapsed(group, Instant::now());
@@ -381,6 +401,12 @@ impl GroupCoordinator {
                 "consumer",
             )
         }));
+        drop(state);
+        out.extend(
+            self.list_share_groups()
+                .into_iter()
+                .map(|(id, s)| (id, "share".to_string(), s, "share")),
+        );
         out.sort_by(|a, b| a.0.cmp(&b.0));
         out
     }

@@ -11,6 +11,8 @@
 //!   target assignment, reconciliation, member epochs, session expiry.
 //! - `offsets/`: committed offsets: OffsetCommit, TxnOffsetCommit,
 //!   OffsetFetch, OffsetDelete, retention.
+//! - `share/`: KIP-932 share groups (ShareGroupHeartbeat, ShareFetch,
+//!   ShareAcknowledge): membership, share-partitions, share sessions.
 //! - `records.rs`: the records of `__consumer_offsets` and their replay.
 //!
 //! One lock guards all groups: group operations are rare next to produce and
@@ -24,6 +26,7 @@ mod consumer;
 mod coordinator;
 mod offsets;
 mod records;
+mod share;
 #[cfg(test)]
 mod testing;
 
@@ -35,3 +38,8 @@ pub use consumer::{
 pub use coordinator::{GroupConfig, GroupCoordinator, GroupsOverview};
 pub use offsets::CommittedOffset;
 pub use records::{describe_record as describe_offsets_record, partition_for, OFFSETS_TOPIC};
+pub use share::{
+    log_batches, AckBatch, AckType, Acquired, AutoOffsetReset, Opened, SessionPartition,
+    ShareConfig, ShareGroupDescription, ShareHeartbeat, ShareHeartbeatResult, FINAL_EPOCH,
+    INITIAL_EPOCH,
+};

@@ -49,6 +49,15 @@ impl Harness {
             offsets_retention_ms: 7 * 24 * 3600 * 1000,
             consumer_heartbeat_interval_ms: 5_000,
             consumer_session_timeout_ms: 45_000,
+            share: crate::group::ShareConfig {
+                heartbeat_interval_ms: 5_000,
+                session_timeout_ms: 45_000,
+                record_lock_duration_ms: 30_000,
+                delivery_count_limit: 5,
+                partition_max_record_locks: 2_000,
+                max_share_sessions: 2_000,
+                max_size: 200,
+            },
         };
         let coordinator = GroupCoordinator::new(config, Arc::new(replicas));
         coordinator.sync_leadership();

@@ -82,6 +82,10 @@ pub fn default_bodies() -> Vec<Body> {
         OffsetForLeaderEpochRequest,
         SaslAuthenticateRequest,
         SaslHandshakeRequest,
+        ShareAcknowledgeRequest,
+        ShareFetchRequest,
+        ShareGroupDescribeRequest,
+        ShareGroupHeartbeatRequest,
         ProduceRequest,
         PushTelemetryRequest,
         RemoveRaftVoterRequest,
@@ -480,6 +484,67 @@ pub fn populated_bodies() -> Vec<Body> {
         &ConsumerGroupDescribeRequest::default()
             .with_group_ids(vec![group("readers")])
             .with_include_authorized_operations(true),
+        o,
+    );
+    at_every_version(
+        &ShareGroupHeartbeatRequest::default()
+            .with_group_id(group("queue"))
+            .with_member_id(s("member-1"))
+            .with_member_epoch(0)
+            .with_rack_id(Some(s("rack-a")))
+            .with_subscribed_topic_names(Some(vec![topic("orders")])),
+        o,
+    );
+    at_every_version(
+        &ShareGroupDescribeRequest::default()
+            .with_group_ids(vec![group("queue")])
+            .with_include_authorized_operations(true),
+        o,
+    );
+    at_every_version(
+        &ShareFetchRequest::default()
+            .with_group_id(Some(group("queue")))
+            .with_member_id(Some(s("member-1")))
+            .with_share_session_epoch(2)
+            .with_max_wait_ms(500)
+            .with_min_bytes(1)
+            .with_max_bytes(1 << 20)
+            .with_max_records(500)
+            .with_batch_size(500)
+            .with_topics(vec![share_fetch_request::FetchTopic::default()
+                .with_topic_id(id())
+                .with_partitions(vec![
+                    share_fetch_request::FetchPartition::default()
+                        .with_partition_index(0)
+                        .with_acknowledgement_batches(vec![
+                            share_fetch_request::AcknowledgementBatch::default()
+                                .with_first_offset(10)
+                                .with_last_offset(12)
+                                .with_acknowledge_types(vec![1, 2, 3]),
+                        ]),
+                ])])
+            .with_forgotten_topics_data(vec![share_fetch_request::ForgottenTopic::default()
+                .with_topic_id(id())
+                .with_partitions(vec![1])]),
+        o,
+    );
+    at_every_version(
+        &ShareAcknowledgeRequest::default()
+            .with_group_id(Some(group("queue")))
+            .with_member_id(Some(s("member-1")))
+            .with_share_session_epoch(-1)
+            .with_topics(vec![share_acknowledge_request::AcknowledgeTopic::default()
+                .with_topic_id(id())
+                .with_partitions(vec![
+                    share_acknowledge_request::AcknowledgePartition::default()
+                        .with_partition_index(0)
+                        .with_acknowledgement_batches(vec![
+                            share_acknowledge_request::AcknowledgementBatch::default()
+                                .with_first_offset(0)
+                                .with_last_offset(4)
+                                .with_acknowledge_types(vec![1]),
+                        ]),
+                ])]),
         o,
     );
 

@@ -50,6 +50,10 @@ fn new_member_id(client_id: &str) -> String {
 
 impl GroupCoordinator {
     pub async fn join_group(&self, request: JoinRequest) -> JoinResult {
+        // As Kafka: a share group's id is no classic group.
+        if self.is_share_group(&request.group_id) {
+            return join_error(&request.member_id, ResponseError::GroupIdNotFound);
+        }
         let waiter = self.join_locked(&mut self.state.lock(), request);
         // Waiting for the rebalance (Kafka's join purgatory): RemoteTimeMs.
         crate::metrics::requests::remote(waiter)

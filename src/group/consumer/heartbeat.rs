@@ -44,6 +44,9 @@ impl GroupCoordinator {
         {
             return Err(ResponseError::UnsupportedAssignor);
         }
+        if self.is_share_group(&hb.group_id) {
+            return Err(ResponseError::GroupIdNotFound);
+        }
         let mut state = self.state.lock();
         if state
             .groups

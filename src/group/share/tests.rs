@@ -1,0 +1,434 @@
+//! The share-partition state machine, membership and share sessions,
+//! without a broker: the clock is passed in.
+
+use kafka_protocol::error::ResponseError;
+use uuid::Uuid;
+
+use super::group::{ShareGroup, ShareHeartbeat, Topics};
+use super::partition::{
+    log_batches, AckBatch, AckType, Acquired, Limits, LogBatch, RecordState, SharePartition,
+};
+use super::session::{Opened, ShareSessionCache};
+
+const LIMITS: Limits = Limits {
+    lock_duration_ms: 30_000,
+    delivery_count_limit: 3,
+    max_in_flight: 100,
+};
+
+/// One batch holding offsets `base..=last`.
+fn batch(base: i64, last: i64) -> LogBatch {
+    LogBatch {
+        base,
+        last,
+        control: false,
+        bytes: 0..0,
+    }
+}
+
+fn acks(first: i64, last: i64, t: AckType) -> Vec<AckBatch> {
+    vec![AckBatch {
+        first,
+        last,
+        types: vec![t],
+    }]
+}
+
+fn range(first: i64, last: i64, delivery_count: i16) -> Acquired {
+    Acquired {
+        first,
+        last,
+        delivery_count,
+    }
+}
+
+#[test]
+fn accepted_records_move_the_start_offset() {
+    let mut sp = SharePartition::new(0);
+    let got = sp.acquire("a", &[batch(0, 9)], 10, 500, 0, &LIMITS);
+    assert_eq!(got, vec![range(0, 9, 1)]);
+    assert_eq!(sp.fetch_offset(), 10);
+    sp.acknowledge("a", &acks(0, 4, AckType::Accept), &LIMITS)
+        .unwrap();
+    assert_eq!(sp.start_offset(), 5);
+    assert_eq!(sp.in_flight(), 5);
+    // Nothing past the high watermark is acquired.
+    assert!(sp
+        .acquire("b", &[batch(10, 19)], 10, 500, 0, &LIMITS)
+        .is_empty());
+}
+
+#[test]
+fn a_record_comes_back_when_its_lock_expires_and_not_before() {
+    let mut sp = SharePartition::new(0);
+    sp.acquire("a", &[batch(0, 2)], 3, 500, 1_000, &LIMITS);
+    assert_eq!(sp.next_lock_deadline(), Some(31_000));
+    sp.expire_locks(30_999, &LIMITS);
+    assert_eq!(sp.state(1), Some((RecordState::Acquired, 1)));
+    assert!(sp
+        .acquire("b", &[batch(0, 2)], 3, 500, 30_999, &LIMITS)
+        .is_empty());
+    sp.expire_locks(31_000, &LIMITS);
+    assert_eq!(sp.state(1), Some((RecordState::Available, 1)));
+    assert_eq!(sp.fetch_offset(), 0);
+    let again = sp.acquire("b", &[batch(0, 2)], 3, 500, 31_000, &LIMITS);
+    assert_eq!(again, vec![range(0, 2, 2)]);
+    // The first holder's lock is gone: its late acknowledgement is refused.
+    assert_eq!(
+        sp.acknowledge("a", &acks(0, 2, AckType::Accept), &LIMITS),
+        Err(ResponseError::InvalidRecordState)
+    );
+}
+
+#[test]
+fn release_redelivers_reject_archives_and_the_limit_archives() {
+    let mut sp = SharePartition::new(0);
+    sp.acquire("a", &[batch(0, 2)], 3, 500, 0, &LIMITS);
+    let types = vec![AckType::Reject, AckType::Release, AckType::Accept];
+    sp.acknowledge(
+        "a",
+        &[AckBatch {
+            first: 0,
+            last: 2,
+            types,
+        }],
+        &LIMITS,
+    )
+    .unwrap();
+    assert_eq!(sp.start_offset(), 1, "the rejected record is done");
+    assert_eq!(sp.state(1), Some((RecordState::Available, 1)));
+    assert_eq!(sp.state(2), Some((RecordState::Acknowledged, 1)));
+    // Offset 1 is delivered until the limit (3), then archived.
+    for delivery in 2..=3 {
+        let got = sp.acquire("a", &[batch(0, 2)], 3, 500, 0, &LIMITS);
+        assert_eq!(got, vec![range(1, 1, delivery)]);
+        sp.acknowledge("a", &acks(1, 1, AckType::Release), &LIMITS)
+            .unwrap();
+    }
+    assert_eq!(sp.start_offset(), 3, "archived after 3 deliveries");
+    assert_eq!(sp.in_flight(), 0);
+    assert!(sp
+        .acquire("a", &[batch(0, 2)], 3, 500, 0, &LIMITS)
+        .is_empty());
+}
+
+#[test]
+fn an_expired_lock_at_the_limit_archives_the_record() {
+    let limits = Limits {
+        delivery_count_limit: 1,
+        ..LIMITS
+    };
+    let mut sp = SharePartition::new(5);
+    sp.acquire("a", &[batch(5, 5)], 6, 500, 0, &limits);
+    sp.expire_locks(30_000, &limits);
+    assert_eq!(sp.start_offset(), 6);
+}
+
+#[test]
+fn acknowledgements_apply_all_or_none() {
+    let mut sp = SharePartition::new(0);
+    sp.acquire("a", &[batch(0, 1)], 2, 1, 0, &LIMITS);
+    sp.acquire("b", &[batch(0, 1)], 2, 1, 0, &LIMITS);
+    // Offset 1 is b's: a's batch over 0..=1 changes nothing.
+    assert_eq!(
+        sp.acknowledge("a", &acks(0, 1, AckType::Accept), &LIMITS),
+        Err(ResponseError::InvalidRecordState)
+    );
+    assert_eq!(sp.state(0), Some((RecordState::Acquired, 1)));
+    // Never acquired.
+    assert_eq!(
+        sp.acknowledge("a", &acks(7, 7, AckType::Accept), &LIMITS),
+        Err(ResponseError::InvalidRecordState)
+    );
+    // However wide the range, it is refused without walking it.
+    assert_eq!(
+        sp.acknowledge("a", &acks(i64::MIN, i64::MAX, AckType::Accept), &LIMITS),
+        Err(ResponseError::InvalidRecordState)
+    );
+    // Types neither one nor one per offset.
+    let bad = AckBatch {
+        first: 0,
+        last: 0,
+        types: vec![AckType::Accept, AckType::Accept],
+    };
+    assert_eq!(
+        sp.acknowledge("a", &[bad], &LIMITS),
+        Err(ResponseError::InvalidRequest)
+    );
+}
+
+#[test]
+fn max_records_and_the_in_flight_limit_bound_acquisition() {
+    let limits = Limits {
+        max_in_flight: 4,
+        ..LIMITS
+    };
+    let mut sp = SharePartition::new(0);
+    assert_eq!(
+        sp.acquire("a", &[batch(0, 9)], 10, 3, 0, &limits),
+        vec![range(0, 2, 1)]
+    );
+    assert_eq!(
+        sp.acquire("b", &[batch(3, 9)], 10, 100, 0, &limits),
+        vec![range(3, 3, 1)]
+    );
+    assert!(!sp.has_acquirable(10, &limits));
+    sp.acknowledge("a", &acks(0, 2, AckType::Accept), &limits)
+        .unwrap();
+    assert!(sp.has_acquirable(10, &limits));
+    assert_eq!(
+        sp.acquire("b", &[batch(4, 9)], 10, 100, 0, &limits),
+        vec![range(4, 6, 1)]
+    );
+}
+
+#[test]
+fn gaps_are_skipped_and_control_records_archived_as_the_end_passes_them() {
+    let mut sp = SharePartition::new(0);
+    let marker = LogBatch {
+        control: true,
+        ..batch(3, 3)
+    };
+    // Offsets 1 and 2 were compacted away; 3 is a transaction marker.
+    let got = sp.acquire("a", &[batch(0, 0), marker, batch(4, 5)], 6, 500, 0, &LIMITS);
+    assert_eq!(got, vec![range(0, 0, 1), range(4, 5, 1)]);
+    sp.acknowledge("a", &acks(0, 0, AckType::Accept), &LIMITS)
+        .unwrap();
+    assert_eq!(sp.start_offset(), 4);
+    // A compacted log's wide gap costs no entries.
+    let got = sp.acquire(
+        "a",
+        &[batch(1_000_000, 1_000_000)],
+        i64::MAX,
+        500,
+        0,
+        &LIMITS,
+    );
+    assert_eq!(got, vec![range(1_000_000, 1_000_000, 1)]);
+    assert_eq!(sp.in_flight(), 3);
+}
+
+#[test]
+fn a_released_member_gives_back_only_its_own_records() {
+    let mut sp = SharePartition::new(0);
+    sp.acquire("a", &[batch(0, 3)], 4, 2, 0, &LIMITS);
+    sp.acquire("b", &[batch(0, 3)], 4, 2, 0, &LIMITS);
+    sp.release_member("a", &LIMITS);
+    assert_eq!(sp.state(0), Some((RecordState::Available, 1)));
+    assert_eq!(sp.state(2), Some((RecordState::Acquired, 1)));
+}
+
+#[test]
+fn retention_drops_records_below_the_log_start() {
+    let mut sp = SharePartition::new(0);
+    sp.acquire("a", &[batch(0, 3)], 4, 500, 0, &LIMITS);
+    sp.log_start_moved(2);
+    assert_eq!((sp.start_offset(), sp.in_flight()), (2, 2));
+    sp.log_start_moved(10);
+    assert_eq!((sp.start_offset(), sp.end_offset()), (10, 10));
+}
+
+#[test]
+fn log_batches_reads_offsets_and_control_flags_from_batch_headers() {
+    fn header(base: i64, records: i32, control: bool) -> Vec<u8> {
+        let mut b = Vec::new();
+        b.extend(base.to_be_bytes());
+        b.extend(49i32.to_be_bytes()); // the batch's length after this field
+        b.extend(0i32.to_be_bytes()); // leader epoch
+        b.push(2); // magic
+        b.extend(0u32.to_be_bytes()); // crc
+        b.extend((if control { 0x20i16 } else { 0 }).to_be_bytes());
+        b.extend((records - 1).to_be_bytes());
+        b.resize(61, 0);
+        b
+    }
+    let mut bytes = header(10, 3, false);
+    bytes.extend(header(13, 1, true));
+    bytes.extend(&header(14, 2, false)[..30]);
+    let batches = log_batches(&bytes);
+    assert_eq!(
+        batches,
+        vec![
+            LogBatch {
+                base: 10,
+                last: 12,
+                control: false,
+                bytes: 0..61
+            },
+            LogBatch {
+                base: 13,
+                last: 13,
+                control: true,
+                bytes: 61..122
+            },
+        ],
+        "a truncated last batch is left out"
+    );
+}
+
+fn topics(partitions: i32) -> Topics {
+    Topics::from([("t".to_string(), (Uuid::from_u128(7), partitions))])
+}
+
+fn hb(member: &str, epoch: i32, topics: Option<&[&str]>) -> ShareHeartbeat {
+    ShareHeartbeat {
+        group_id: "g".to_string(),
+        member_id: member.to_string(),
+        member_epoch: epoch,
+        rack_id: None,
+        subscribed_topics: topics.map(|t| t.iter().map(|s| s.to_string()).collect()),
+        client_id: "c".to_string(),
+        client_host: "/127.0.0.1".to_string(),
+    }
+}
+
+#[test]
+fn members_share_a_partition_and_a_silent_one_is_removed_at_its_session_timeout() {
+    let mut g = ShareGroup::default();
+    let topics = topics(1);
+    let beat = |g: &mut ShareGroup, h: &ShareHeartbeat, now: i64| {
+        g.heartbeat(h, &topics, now, 45_000, 5_000, 200)
+    };
+    let a = beat(&mut g, &hb("a", 0, Some(&["t"])), 0).unwrap();
+    assert_eq!(a.member_epoch, 1);
+    assert_eq!(a.assignment, Some(vec![(Uuid::from_u128(7), 0)]));
+    let b = beat(&mut g, &hb("b", 0, Some(&["t"])), 1_000).unwrap();
+    // One partition, two members: both read it.
+    assert_eq!(b.assignment, Some(vec![(Uuid::from_u128(7), 0)]));
+    // a's assignment did not change: no new epoch, nothing sent again.
+    let a = beat(&mut g, &hb("a", 1, None), 2_000).unwrap();
+    assert_eq!((a.member_epoch, a.assignment), (1, None));
+    assert_eq!(
+        beat(&mut g, &hb("a", 7, None), 2_000),
+        Err(ResponseError::FencedMemberEpoch)
+    );
+    assert_eq!(
+        beat(&mut g, &hb("zz", 1, None), 2_000),
+        Err(ResponseError::UnknownMemberId)
+    );
+    assert_eq!(
+        beat(&mut g, &hb("c", 0, None), 2_000),
+        Err(ResponseError::InvalidRequest),
+        "a join names its subscription"
+    );
+    // b stays silent: at a's heartbeat 45 s after b's last one, b is gone.
+    assert_eq!(g.expire(45_999, &topics), Vec::<String>::new());
+    assert_eq!(g.expire(46_000, &topics), vec!["b".to_string()]);
+    assert_eq!(g.members.len(), 1);
+    let left = beat(&mut g, &hb("a", 1, None), 46_000).unwrap();
+    assert_eq!(left.member_epoch, 1);
+    let left = beat(&mut g, &hb("a", -1, None), 47_000).unwrap();
+    assert_eq!(left.member_epoch, -1);
+    assert_eq!(g.state_name(), "Empty");
+}
+
+#[test]
+fn partitions_are_spread_over_members_when_there_are_enough() {
+    let mut g = ShareGroup::default();
+    let topics = topics(4);
+    let join = |g: &mut ShareGroup, m: &str| {
+        g.heartbeat(&hb(m, 0, Some(&["t"])), &topics, 0, 45_000, 5_000, 200)
+            .unwrap()
+    };
+    join(&mut g, "a");
+    join(&mut g, "b");
+    let id = Uuid::from_u128(7);
+    assert_eq!(g.members["a"].assignment, vec![(id, 0), (id, 2)]);
+    assert_eq!(g.members["b"].assignment, vec![(id, 1), (id, 3)]);
+    // a's assignment shrank: it takes the new epoch and is sent it.
+    let a = g
+        .heartbeat(&hb("a", 1, None), &topics, 1, 45_000, 5_000, 200)
+        .unwrap();
+    assert_eq!(a.member_epoch, 2);
+    assert_eq!(a.assignment, Some(vec![(id, 0), (id, 2)]));
+    assert_eq!(
+        g.heartbeat(&hb("c", 0, Some(&["t"])), &topics, 2, 45_000, 5_000, 2),
+        Err(ResponseError::GroupMaxSizeReached)
+    );
+}
+
+#[test]
+fn share_sessions_follow_kafkas_epochs() {
+    let mut cache = ShareSessionCache::default();
+    let p = (Uuid::from_u128(1), 0);
+    let q = (Uuid::from_u128(1), 1);
+    assert_eq!(
+        cache.fetch("g", "m", 1, &[p], &[], 10),
+        Err(ResponseError::ShareSessionNotFound)
+    );
+    assert_eq!(
+        cache.fetch("g", "m", 0, &[p], &[], 10),
+        Ok(Opened::New(vec![p]))
+    );
+    assert_eq!(
+        cache.fetch("g", "m", 2, &[], &[], 10),
+        Err(ResponseError::InvalidShareSessionEpoch)
+    );
+    assert_eq!(
+        cache.fetch("g", "m", 1, &[q], &[p], 10),
+        Ok(Opened::Continued(vec![q]))
+    );
+    assert_eq!(
+        cache.acknowledge("g", "m", 2),
+        Ok(Opened::Continued(vec![q]))
+    );
+    assert_eq!(
+        cache.acknowledge("g", "m", 0),
+        Err(ResponseError::InvalidShareSessionEpoch)
+    );
+    assert_eq!(
+        cache.fetch("g", "other", 0, &[p], &[], 1),
+        Err(ResponseError::ShareSessionLimitReached)
+    );
+    assert_eq!(
+        cache.fetch("g", "m", -1, &[], &[], 10),
+        Ok(Opened::Closed(vec![q]))
+    );
+    assert_eq!(
+        cache.acknowledge("g", "m", -1),
+        Err(ResponseError::ShareSessionNotFound)
+    );
+}
+
+#[test]
+fn a_member_silent_past_its_session_gives_back_its_records_and_loses_its_session() {
+    let h = crate::group::testing::Harness::new();
+    let c = &h.coordinator;
+    let topics = topics(1);
+    let id = Uuid::from_u128(7);
+    for member in ["a", "b"] {
+        c.share_heartbeat(&hb(member, 0, Some(&["t"])), &topics, 0)
+            .unwrap();
+    }
+    assert!(matches!(
+        c.share_session_fetch("g", "a", 0, &[(id, 0)], &[]),
+        Ok(Opened::New(_))
+    ));
+    let acquired = c.with_share_partition(
+        "g",
+        id,
+        0,
+        0,
+        || 0,
+        |sp, limits| sp.acquire("a", &[batch(0, 4)], 5, 500, 0, limits),
+    );
+    assert_eq!(acquired, vec![range(0, 4, 1)]);
+    // b heartbeats on; a stays silent past the 45 s session timeout.
+    for now in [30_000, 45_000] {
+        c.share_heartbeat(&hb("b", 2, None), &topics, now).unwrap();
+    }
+    let state = |c: &crate::group::GroupCoordinator| {
+        c.with_share_partition("g", id, 0, 45_000, || 0, |sp, _| sp.state(0))
+    };
+    assert_eq!(state(c), Some((RecordState::Available, 1)));
+    assert_eq!(
+        c.share_session_fetch("g", "a", 1, &[], &[]),
+        Err(ResponseError::ShareSessionNotFound)
+    );
+    assert_eq!(c.delete_group("g"), Err(ResponseError::NonEmptyGroup));
+    c.share_heartbeat(&hb("b", -1, None), &topics, 46_000)
+        .unwrap();
+    assert_eq!(c.list_groups()[0].3, "share");
+    assert_eq!(c.delete_group("g"), Ok(()));
+    assert!(!c.is_share_group("g"));
+}
