@@ -6,10 +6,10 @@
 //! Sends follow a fixed schedule: record j of the run is due at j / rate
 //! seconds from the start, from producer j mod N, so each producer sends at
 //! rate / N and the producers' sends interleave evenly. Each record carries
-//! the time it was due, not the time it went out, and both latencies count
-//! from there: a producer held up (waiting for room in flight, or for the
-//! runtime) sends late, and its delay counts, as Kafka's producer's does for
-//! the application (no coordinated omission). A producer that is behind
+//! the time it was due (or its send, were that earlier: `counts_from`), and
+//! both latencies count from there: a producer held up (waiting for room in
+//! flight, or for the runtime) sends late, and its delay counts, as Kafka's
+//! producer's does for the application (no coordinated omission). A producer that is behind
 //! sends every record already due in one request, as Kafka's accumulator
 //! would.
 
@@ -32,7 +32,8 @@ use tokio::sync::{mpsc, watch, Semaphore};
 
 use super::wire_producer::{leaders, record_batch, records_per_batch};
 use super::{
-    assign_all, consumer, histogram, payload, record_latency, Progress, Report, Summary, STAMP_LEN,
+    assign_all, consumer, counts_from, histogram, payload, record_latency, Progress, Report,
+    Summary, STAMP_LEN,
 };
 use crate::client::config::ClientSettings;
 use crate::client::error::{ClientError, Result};
@@ -491,11 +492,13 @@ struct Lane {
     wait: Duration,
 }
 
-/// A request a producer has written: its correlation id and records.
+/// A request a producer has written: its correlation id, records, and when
+/// it went out (from the run's start).
 struct Sent {
     correlation: i32,
     first: u64,
     count: u64,
+    at: Duration,
 }
 
 impl Lane {
@@ -558,9 +561,11 @@ impl Lane {
                         .expect("the semaphore is never closed")
                         .forget();
                 }
-                let n = schedule.due_by(p, k, start.at.elapsed(), u64::from(self.per_request));
+                let at = start.at.elapsed();
+                let n = schedule.due_by(p, k, at, u64::from(self.per_request));
                 correlation += 1;
-                let stamps = (k..k + n).map(|i| start.epoch_us(schedule.due(p, i)));
+                let stamps =
+                    (k..k + n).map(|i| start.epoch_us(counts_from(schedule.due(p, i), at)));
                 let frame =
                     templates
                         .get(n as u32, &self.value)?
@@ -572,6 +577,7 @@ impl Lane {
                         correlation,
                         first: k,
                         count: n,
+                        at,
                     });
                 }
                 k += n;
@@ -589,7 +595,8 @@ impl Lane {
                 match error {
                     None => {
                         for i in sent.first..sent.first + sent.count {
-                            let took = acked.saturating_sub(schedule.due(p, i));
+                            let took =
+                                acked.saturating_sub(counts_from(schedule.due(p, i), sent.at));
                             let _ = tally.latency.record((took.as_micros() as u64).max(1));
                         }
                     }
