@@ -300,7 +300,10 @@ impl Broker {
         } else {
             None
         };
-        let replicas = Arc::new(ReplicaManager::open(locks, config.node_id())?);
+        let replicas = Arc::new(
+            ReplicaManager::open(locks, config.node_id())?
+                .with_recovery_threads(config.num_recovery_threads_per_data_dir()),
+        );
         let me = BrokerRegistration {
             node_id: config.node_id(),
             host,

@@ -689,7 +689,7 @@ pub static BROKER_CONFIGS: &[ConfigDef] = &[
         Int,
         Some("2"),
         Some(1),
-        "Accepted for compatibility.",
+        "Threads per log directory that open (and recover) the logs at start-up.",
     ),
     def(
         "offsets.retention.check.interval.ms",
@@ -1767,6 +1767,10 @@ impl BrokerConfig {
             ));
         }
         Ok(Some(voters))
+    }
+
+    pub fn num_recovery_threads_per_data_dir(&self) -> usize {
+        self.long("num.recovery.threads.per.data.dir").clamp(1, 64) as usize
     }
 
     pub fn num_partitions(&self) -> i32 {
