@@ -472,9 +472,18 @@ async fn fetch(
         }
         return Ok(());
     }
+    // Built for the first partition answered: an incremental answer is
+    // often empty, a full one may name thousands.
+    let mut by_name: Option<HashMap<(&str, i32), &Arc<Partition>>> = None;
     for topic in response.responses {
         for data in topic.partitions {
-            let Some(p) = named(partitions, &topic.topic, data.partition_index) else {
+            let by_name = by_name.get_or_insert_with(|| {
+                partitions
+                    .iter()
+                    .map(|p| ((p.topic.as_str(), p.index), p))
+                    .collect()
+            });
+            let Some(&p) = by_name.get(&(topic.topic.0.as_str(), data.partition_index)) else {
                 continue;
             };
             // A replica removed (its directory deleted) while the fetch was
