@@ -15,6 +15,8 @@
 //! and by itself; a broker stopped cleanly hands its leaderships over
 //! first; a restarted leader drops the tail its followers never had;
 //! acks=all reports an ISR that shrank below min.insync.replicas.
+//! Followers fetch in sessions that follow leadership as it moves, and one
+//! whose session the leader evicted fetches in full and keeps up.
 
 mod common;
 
