@@ -15,6 +15,8 @@
 //! and by itself; a broker stopped cleanly hands its leaderships over
 //! first; a restarted leader drops the tail its followers never had;
 //! acks=all reports an ISR that shrank below min.insync.replicas.
+//! Followers fetch in sessions that follow leadership as it moves, and one
+//! whose session the leader evicted fetches in full and keeps up.
 
 mod common;
 
@@ -1237,4 +1239,274 @@ async fn a_leader_without_the_requests_listener_is_not_named() {
         .map(|b| b.node_id.0)
         .collect();
     assert_eq!(brokers, BTreeSet::from([1, 2]));
+}
+
+/// (fetch sessions, partitions they hold) on the broker whose metrics
+/// endpoint is on `metrics_port`.
+fn fetch_sessions(metrics_port: u16) -> (f64, f64) {
+    let samples = common::scrape::scrape(metrics_port);
+    let gauge = |name| common::scrape::sample(&samples, name, &[]).unwrap_or(-1.0);
+    (
+        gauge("kafka_server_fetchsessioncache_numincrementalfetchsessions"),
+        gauge("kafka_server_fetchsessioncache_numincrementalfetchpartitionscached"),
+    )
+}
+
+/// How many partitions of `topic` each broker leads, as the broker on
+/// `port` reports it (-1 for a partition without a leader).
+fn led(port: u16, topic: &str) -> BTreeMap<i32, usize> {
+    let mut counts = BTreeMap::new();
+    for leader in metadata(port).2.remove(topic).unwrap_or_default() {
+        *counts.entry(leader).or_default() += 1;
+    }
+    counts
+}
+
+/// Whether `broker` is in the ISR of every partition of `topic`, as the
+/// broker on `port` reports it.
+fn in_every_isr(port: u16, topic: &str, broker: i32) -> bool {
+    let response = RawClient::connect(port)
+        .call(&MetadataRequest::default().with_topics(None), 12)
+        .expect("Metadata answered");
+    response
+        .topics
+        .iter()
+        .filter(|t| t.name.as_ref().is_some_and(|n| n.0.as_str() == topic))
+        .flat_map(|t| &t.partitions)
+        .all(|p| p.isr_nodes.iter().any(|b| b.0 == broker))
+}
+
+/// Bytes the broker on `port` holds of each partition of `topic`.
+fn sizes_on(port: u16, topic: &str) -> BTreeMap<i32, i64> {
+    let response = RawClient::connect(port)
+        .call(&DescribeLogDirsRequest::default().with_topics(None), 1)
+        .expect("DescribeLogDirs answered");
+    response
+        .results
+        .iter()
+        .flat_map(|d| &d.topics)
+        .filter(|t| t.name.0.as_str() == topic)
+        .flat_map(|t| &t.partitions)
+        .map(|p| (p.partition_index, p.partition_size))
+        .collect()
+}
+
+/// Values `p-i` for `i` in `values` to each partition `p` of `partitions`,
+/// acks=all.
+async fn produce_each(
+    bootstrap: &str,
+    topic: &str,
+    partitions: i32,
+    values: std::ops::Range<usize>,
+) {
+    let producer = common::producer(bootstrap, &[("acks", "all")]);
+    for i in values {
+        for p in 0..partitions {
+            let value = format!("{p}-{i}");
+            producer
+                .send(
+                    FutureRecord::<(), _>::to(topic)
+                        .partition(p)
+                        .payload(&value),
+                    Duration::from_secs(15),
+                )
+                .await
+                .unwrap_or_else(|(e, _)| panic!("record {value} not acknowledged: {e}"));
+        }
+    }
+}
+
+/// Every broker holds the same bytes of every partition of `topic`, and
+/// each partition reads back `p-0` .. `p-{count-1}` once, in order.
+fn replicated_alike(brokers: &[common::BrokerProcess], topic: &str, partitions: i32, count: usize) {
+    let ports: Vec<u16> = brokers.iter().map(|b| b.port).collect();
+    assert!(
+        wait_until(Duration::from_secs(20), || {
+            let sizes: BTreeSet<BTreeMap<i32, i64>> =
+                ports.iter().map(|p| sizes_on(*p, topic)).collect();
+            sizes.len() == 1 && sizes.iter().all(|s| s.len() == partitions as usize)
+        }),
+        "every replica holds the same log: {:?}",
+        ports
+            .iter()
+            .map(|p| sizes_on(*p, topic))
+            .collect::<Vec<_>>()
+    );
+    let bootstrap = bootstrap_all(brokers);
+    for p in 0..partitions {
+        let values: Vec<String> =
+            common::consume(&bootstrap, topic, p, 0, count, Duration::from_secs(20))
+                .iter()
+                .map(|r| {
+                    String::from_utf8_lossy(r.value.as_deref().unwrap_or_default()).into_owned()
+                })
+                .collect();
+        assert_eq!(
+            values,
+            (0..count).map(|i| format!("{p}-{i}")).collect::<Vec<_>>()
+        );
+    }
+}
+
+/// Followers fetch in sessions (KIP-227): each leader holds one per
+/// follower, with the partitions it leads there. Partitions join and leave
+/// those sessions as leadership moves (a leader stopped, back, elected
+/// again); a follower whose leader restarted opens a new session; every
+/// replica ends with the same log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn followers_fetch_in_sessions_that_follow_leadership_as_it_moves() {
+    let metrics: Vec<u16> = (0..3).map(|_| common::free_port()).collect();
+    let listeners: Vec<String> = metrics
+        .iter()
+        .map(|p| format!("metrics.listener=http://127.0.0.1:{p}"))
+        .collect();
+    let per_node: Vec<[&str; 1]> = listeners.iter().map(|l| [l.as_str()]).collect();
+    let per_node: Vec<&[&str]> = per_node.iter().map(|l| &l[..]).collect();
+    let mut overrides = CLUSTER.to_vec();
+    overrides.push("auto.leader.rebalance.enable=false");
+    let mut brokers = common::start_cluster_per_node(3, &overrides, &per_node);
+    let topic = "sessions";
+    create_replicated(
+        &brokers[0].bootstrap(),
+        topic,
+        6,
+        &[("min.insync.replicas", "2")],
+    )
+    .await;
+    let two_each = BTreeMap::from([(1, 2), (2, 2), (3, 2)]);
+    assert!(
+        wait_until(Duration::from_secs(10), || led(brokers[0].port, topic)
+            == two_each),
+        "each broker leads 2 of the 6 partitions: {:?}",
+        led(brokers[0].port, topic)
+    );
+    // (sessions, partitions) on the nodes at `nodes` (0-based).
+    let sessions = |nodes: std::ops::Range<usize>| {
+        metrics[nodes]
+            .iter()
+            .map(|p| fetch_sessions(*p))
+            .collect::<Vec<_>>()
+    };
+    // Each leader: one session per follower, of the 2 partitions it leads.
+    assert!(
+        wait_until(Duration::from_secs(20), || sessions(0..3)
+            == vec![(2.0, 4.0); 3]),
+        "{:?}",
+        sessions(0..3)
+    );
+    produce_each(&bootstrap_all(&brokers), topic, 6, 0..50).await;
+
+    // Broker 1 stops; 2 and 3 lead its partitions and follow them in the
+    // sessions they hold with each other (3 partitions each now), beside
+    // the session broker 1 held, left until the cache needs room, as Kafka.
+    brokers[0].stop();
+    let port = brokers[1].port;
+    assert!(
+        wait_until(Duration::from_secs(20), || led(port, topic)
+            == BTreeMap::from([(2, 3), (3, 3)])),
+        "{:?}",
+        led(port, topic)
+    );
+    assert!(
+        wait_until(Duration::from_secs(20), || sessions(1..3)
+            == [(2.0, 5.0); 2]),
+        "{:?}",
+        sessions(1..3)
+    );
+    produce_each(&bootstrap_all(&brokers[1..]), topic, 6, 50..100).await;
+
+    // Back and caught up, broker 1 leads its partitions again: they leave
+    // the survivors' sessions with each other and join the new sessions
+    // with broker 1.
+    brokers[0].restart();
+    assert!(
+        wait_until(Duration::from_secs(30), || in_every_isr(port, topic, 1)),
+        "broker 1 rejoins every ISR"
+    );
+    let preferred: Vec<(&str, i32)> = (0..6).map(|p| (topic, p)).collect();
+    elect(port, 0, Some(&preferred));
+    assert!(
+        wait_until(Duration::from_secs(20), || led(port, topic) == two_each),
+        "{:?}",
+        led(port, topic)
+    );
+    // On 2 and 3: broker 1's old session, its new one and the other
+    // survivor's, 2 partitions each.
+    assert!(
+        wait_until(Duration::from_secs(20), || sessions(0..3)
+            == vec![(2.0, 4.0), (3.0, 6.0), (3.0, 6.0)]),
+        "{:?}",
+        sessions(0..3)
+    );
+    produce_each(&bootstrap_all(&brokers), topic, 6, 100..150).await;
+    replicated_alike(&brokers, topic, 6, 150);
+}
+
+/// A leader that evicts a follower's fetch session (a larger one needs its
+/// only slot) answers the next incremental fetch FETCH_SESSION_ID_NOT_FOUND;
+/// the follower fetches in full from then on and keeps up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follower_whose_fetch_session_is_evicted_fetches_in_full_and_keeps_up() {
+    use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+    use kafka_protocol::messages::{BrokerId, FetchRequest, TopicName};
+    let metrics: Vec<u16> = (0..3).map(|_| common::free_port()).collect();
+    let listeners: Vec<String> = metrics
+        .iter()
+        .map(|p| format!("metrics.listener=http://127.0.0.1:{p}"))
+        .collect();
+    let per_node: Vec<[&str; 1]> = listeners.iter().map(|l| [l.as_str()]).collect();
+    let per_node: Vec<&[&str]> = per_node.iter().map(|l| &l[..]).collect();
+    let mut overrides = CLUSTER.to_vec();
+    overrides.push("max.incremental.fetch.session.cache.slots=1");
+    let brokers = common::start_cluster_per_node(3, &overrides, &per_node);
+    let topic = "evicted";
+    create_replicated(
+        &brokers[0].bootstrap(),
+        topic,
+        1,
+        &[("min.insync.replicas", "2")],
+    )
+    .await;
+    let (leader, _) = leadership(brokers[0].port, topic);
+    let leader_metrics = metrics[(leader - 1) as usize];
+    // One follower holds the only slot; the other fetches in full.
+    assert!(
+        wait_until(Duration::from_secs(20), || fetch_sessions(leader_metrics)
+            == (1.0, 1.0)),
+        "{:?}",
+        fetch_sessions(leader_metrics)
+    );
+    produce_each(&bootstrap_all(&brokers), topic, 1, 0..50).await;
+
+    // A consumer's session of 2 partitions takes the slot.
+    let request = FetchRequest::default()
+        .with_replica_id(BrokerId(-1))
+        .with_max_wait_ms(0)
+        .with_session_id(0)
+        .with_session_epoch(0)
+        .with_topics(vec![FetchTopic::default()
+            .with_topic(TopicName(topic.to_string().into()))
+            .with_partitions(
+                (0..2)
+                    .map(|p| {
+                        FetchPartition::default()
+                            .with_partition(p)
+                            .with_partition_max_bytes(1024)
+                    })
+                    .collect(),
+            )]);
+    let response = RawClient::connect(brokers[(leader - 1) as usize].port)
+        .call(&request, 12)
+        .expect("Fetch answered");
+    assert_eq!(response.error_code, 0);
+    assert!(response.session_id > 0, "the larger session took the slot");
+    assert_eq!(fetch_sessions(leader_metrics), (1.0, 2.0));
+
+    produce_each(&bootstrap_all(&brokers), topic, 1, 50..100).await;
+    replicated_alike(&brokers, topic, 1, 100);
+    assert_eq!(
+        fetch_sessions(leader_metrics),
+        (1.0, 2.0),
+        "the followers fetch without a session: neither can evict the larger one"
+    );
 }

@@ -91,9 +91,7 @@ fn read_all(
                     && !p.isr().contains(&replica);
                 // Before the ISR the expansion is worked out from.
                 let epochs = p.epochs();
-                let (read, expand) = broker.replicas.follower_fetch(
-                    name,
-                    index,
+                let (read, expand) = p.follower_fetch(
                     replica,
                     offset,
                     (!held_back).then_some(left.min(partition_max)),

@@ -6,13 +6,20 @@
 //! epoch (OffsetForLeaderEpoch) and truncates a divergent tail there, so
 //! records the new leader never had are removed and committed ones never
 //! are.
+//!
+//! Each task keeps a fetch session (KIP-227) with its leader, as Kafka's
+//! FetchSessionHandler does: the first Fetch names every partition and
+//! opens it; the next ones name only the partitions whose fetch offset,
+//! leader epoch or log start moved, and those no longer followed there.
+//! A leader that lost the session (a restart, an eviction) refuses the
+//! next one and the follower starts again with a full fetch.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
 use kafka_protocol::error::ResponseError;
-use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic, ForgottenTopic};
 use kafka_protocol::messages::offset_for_leader_epoch_request::{
     OffsetForLeaderPartition, OffsetForLeaderTopic,
 };
@@ -109,6 +116,7 @@ async fn fetch_from(
     let mut connection: Option<BrokerConnection> = None;
     // The leader epoch each partition's log was reconciled at.
     let mut reconciled: HashMap<Key, i32> = HashMap::new();
+    let mut session = FetchSession::default();
     loop {
         if *shutdown.borrow() {
             return;
@@ -153,7 +161,15 @@ async fn fetch_from(
         };
         let round = async {
             reconcile(conn, &partitions, &mut reconciled, config.node_id).await?;
-            fetch(conn, &replicas, &partitions, &mut reconciled, &config).await
+            fetch(
+                conn,
+                &replicas,
+                &partitions,
+                &mut reconciled,
+                &mut session,
+                &config,
+            )
+            .await
         };
         let outcome = tokio::select! {
             _ = shutdown.changed() => return,
@@ -162,6 +178,7 @@ async fn fetch_from(
         if let Err(e) = outcome {
             tracing::debug!(leader, error = %e, "fetch from the leader failed; reconnecting");
             connection = None;
+            session.lost();
             pause(&mut shutdown).await;
         }
     }
@@ -257,12 +274,162 @@ async fn reconcile(
     Ok(())
 }
 
+/// Where a follower fetches a partition from: what a Fetch names of it
+/// besides its index (partition max bytes is the same for all).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Position {
+    fetch_offset: i64,
+    leader_epoch: i32,
+    log_start_offset: i64,
+}
+
+/// The epoch of a Fetch that opens a session: a full fetch.
+const INITIAL_EPOCH: i32 = 0;
+
+/// The follower's side of its fetch session with one leader, as Kafka's
+/// FetchSessionHandler keeps it.
+#[derive(Default, Debug)]
+struct FetchSession {
+    /// The leader's id for the session; 0 while there is none.
+    id: i32,
+    /// The epoch the next Fetch carries; [`INITIAL_EPOCH`] for a full one.
+    epoch: i32,
+    /// Each partition as the leader's session holds it: as last sent.
+    partitions: HashMap<Key, Position>,
+}
+
+/// One Fetch's session fields and what it names.
+#[derive(Debug, PartialEq, Eq)]
+struct Plan {
+    session_id: i32,
+    epoch: i32,
+    /// The partitions to name, by topic.
+    send: BTreeMap<String, Vec<(i32, Position)>>,
+    /// The partitions to drop from the session, by topic.
+    forget: BTreeMap<String, Vec<i32>>,
+}
+
+impl FetchSession {
+    /// The next Fetch of `next`, every partition to fetch now: all of them
+    /// when the session is to be (re)opened, otherwise those added or moved
+    /// since the last, and the ones left out to forget.
+    fn build(&mut self, next: HashMap<Key, Position>) -> Plan {
+        let mut send: BTreeMap<String, Vec<(i32, Position)>> = BTreeMap::new();
+        let mut forget: BTreeMap<String, Vec<i32>> = BTreeMap::new();
+        if self.epoch == INITIAL_EPOCH {
+            for ((topic, index), at) in &next {
+                send.entry(topic.clone()).or_default().push((*index, *at));
+            }
+        } else {
+            for ((topic, index), at) in &next {
+                if self.partitions.get(&(topic.clone(), *index)) != Some(at) {
+                    send.entry(topic.clone()).or_default().push((*index, *at));
+                }
+            }
+            for (topic, index) in self.partitions.keys() {
+                if !next.contains_key(&(topic.clone(), *index)) {
+                    forget.entry(topic.clone()).or_default().push(*index);
+                }
+            }
+        }
+        // Sorted so that requests (and tests) do not depend on hash order.
+        send.values_mut()
+            .for_each(|p| p.sort_unstable_by_key(|(i, _)| *i));
+        forget.values_mut().for_each(|p| p.sort_unstable());
+        self.partitions = next;
+        Plan {
+            session_id: self.id,
+            epoch: self.epoch,
+            send,
+            forget,
+        }
+    }
+
+    /// Takes the leader's answer to the Fetch last built: its top-level
+    /// error and session id. Without an error a full fetch opened session
+    /// `session_id` (0: the leader had no room, and the next fetch is full
+    /// again) and an incremental one moves the epoch on. A session the
+    /// leader no longer has is opened anew; any other error closes it and
+    /// opens another (Kafka's nextCloseExisting).
+    fn answered(&mut self, error: Option<ResponseError>, session_id: i32) {
+        match error {
+            None if session_id == 0 => *self = FetchSession::default(),
+            None if self.epoch == INITIAL_EPOCH => {
+                self.id = session_id;
+                self.epoch = 1;
+            }
+            None => self.epoch = next_epoch(self.epoch),
+            Some(ResponseError::FetchSessionIdNotFound) => *self = FetchSession::default(),
+            Some(_) => self.epoch = INITIAL_EPOCH,
+        }
+    }
+
+    /// The Fetch got no answer: what the leader's session holds is unknown,
+    /// so the next fetch is a full one closing it.
+    fn lost(&mut self) {
+        self.epoch = INITIAL_EPOCH;
+    }
+}
+
+/// Kafka's FetchMetadata.nextEpoch: 1, 2, ... wrapping to 1.
+fn next_epoch(epoch: i32) -> i32 {
+    if epoch == i32::MAX {
+        1
+    } else {
+        epoch + 1
+    }
+}
+
+/// The Fetch a plan makes.
+fn fetch_request(plan: Plan, config: &FetcherConfig) -> FetchRequest {
+    let name = |topic: String| TopicName(StrBytes::from_string(topic));
+    let topics = plan
+        .send
+        .into_iter()
+        .map(|(topic, partitions)| {
+            let partitions = partitions
+                .into_iter()
+                .map(|(index, at)| {
+                    FetchPartition::default()
+                        .with_partition(index)
+                        .with_current_leader_epoch(at.leader_epoch)
+                        .with_fetch_offset(at.fetch_offset)
+                        .with_log_start_offset(at.log_start_offset)
+                        .with_partition_max_bytes(config.partition_max_bytes)
+                })
+                .collect();
+            FetchTopic::default()
+                .with_topic(name(topic))
+                .with_partitions(partitions)
+        })
+        .collect();
+    let forgotten = plan
+        .forget
+        .into_iter()
+        .map(|(topic, partitions)| {
+            ForgottenTopic::default()
+                .with_topic(name(topic))
+                .with_partitions(partitions)
+        })
+        .collect();
+    FetchRequest::default()
+        .with_replica_id(BrokerId(config.node_id))
+        .with_max_wait_ms(config.max_wait_ms)
+        .with_min_bytes(1)
+        .with_max_bytes(i32::MAX)
+        .with_session_id(plan.session_id)
+        .with_session_epoch(plan.epoch)
+        .with_topics(topics)
+        .with_forgotten_topics_data(forgotten)
+}
+
 /// One fetch of every reconciled partition, appended as the leader sent it.
 async fn fetch(
     conn: &mut BrokerConnection,
     replicas: &ReplicaManager,
     partitions: &[Arc<Partition>],
     reconciled: &mut HashMap<Key, i32>,
+    session: &mut FetchSession,
     config: &FetcherConfig,
 ) -> std::io::Result<()> {
     let quota = &config.quotas.follower;
@@ -272,45 +439,51 @@ async fn fetch(
     // are left out of the fetch.
     let held_back =
         |p: &Partition| quota.is_throttled(&p.topic, p.index) && !p.isr().contains(&config.node_id);
-    let mut topics: BTreeMap<String, Vec<FetchPartition>> = BTreeMap::new();
-    for p in partitions
+    let next: HashMap<Key, Position> = partitions
         .iter()
         .filter(|p| reconciled.get(&key(p)) == Some(&p.leader_epoch()))
         .filter(|p| !(over_quota && held_back(p)))
-    {
-        topics.entry(p.topic.clone()).or_default().push(
-            FetchPartition::default()
-                .with_partition(p.index)
-                .with_current_leader_epoch(p.leader_epoch())
-                .with_fetch_offset(p.log_end_offset())
-                .with_log_start_offset(p.log_start_offset())
-                .with_partition_max_bytes(config.partition_max_bytes),
-        );
-    }
-    if topics.is_empty() {
+        .map(|p| {
+            let at = Position {
+                fetch_offset: p.log_end_offset(),
+                leader_epoch: p.leader_epoch(),
+                log_start_offset: p.log_start_offset(),
+            };
+            (key(p), at)
+        })
+        .collect();
+    if next.is_empty() {
+        // Nothing sent: the leader's session still holds what was last sent.
         tokio::time::sleep(RETRY).await;
         return Ok(());
     }
-    let request = FetchRequest::default()
-        .with_replica_id(BrokerId(config.node_id))
-        .with_max_wait_ms(config.max_wait_ms)
-        .with_min_bytes(1)
-        .with_max_bytes(i32::MAX)
-        .with_session_epoch(-1)
-        .with_topics(
-            topics
-                .into_iter()
-                .map(|(topic, partitions)| {
-                    FetchTopic::default()
-                        .with_topic(TopicName(StrBytes::from_string(topic)))
-                        .with_partitions(partitions)
-                })
-                .collect(),
-        );
+    let request = fetch_request(session.build(next), config);
     let response = conn.call(&request, FETCH_VERSION).await?;
+    let error = ResponseError::try_from_code(response.error_code);
+    session.answered(error, response.session_id);
+    if let Some(e) = error {
+        tracing::debug!(error = %e, "the leader refused a fetch; fetching in full next");
+        // A lost session is retried at once, in full; anything else after
+        // a pause.
+        if e != ResponseError::FetchSessionIdNotFound
+            && e != ResponseError::InvalidFetchSessionEpoch
+        {
+            tokio::time::sleep(RETRY).await;
+        }
+        return Ok(());
+    }
+    // Built for the first partition answered: an incremental answer is
+    // often empty, a full one may name thousands.
+    let mut by_name: Option<HashMap<(&str, i32), &Arc<Partition>>> = None;
     for topic in response.responses {
         for data in topic.partitions {
-            let Some(p) = named(partitions, &topic.topic, data.partition_index) else {
+            let by_name = by_name.get_or_insert_with(|| {
+                partitions
+                    .iter()
+                    .map(|p| ((p.topic.as_str(), p.index), p))
+                    .collect()
+            });
+            let Some(&p) = by_name.get(&(topic.topic.0.as_str(), data.partition_index)) else {
                 continue;
             };
             // A replica removed (its directory deleted) while the fetch was
@@ -348,4 +521,198 @@ async fn fetch(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::fetch_session::{FetchContext, FetchSessions};
+    use crate::quota::QuotaWindow;
+
+    fn at(fetch_offset: i64) -> Position {
+        Position {
+            fetch_offset,
+            leader_epoch: 3,
+            log_start_offset: 0,
+        }
+    }
+
+    fn next(partitions: &[(&str, i32, i64)]) -> HashMap<Key, Position> {
+        partitions
+            .iter()
+            .map(|&(t, i, o)| ((t.to_string(), i), at(o)))
+            .collect()
+    }
+
+    /// (topic, index, fetch offset) of every partition a plan names.
+    fn sent(plan: &Plan) -> Vec<(&str, i32, i64)> {
+        plan.send
+            .iter()
+            .flat_map(|(t, ps)| {
+                ps.iter()
+                    .map(move |(i, a)| (t.as_str(), *i, a.fetch_offset))
+            })
+            .collect()
+    }
+
+    fn forgotten(plan: &Plan) -> Vec<(&str, i32)> {
+        plan.forget
+            .iter()
+            .flat_map(|(t, ps)| ps.iter().map(move |i| (t.as_str(), *i)))
+            .collect()
+    }
+
+    #[test]
+    fn a_session_opens_in_full_then_names_only_what_moved_or_left() {
+        let mut session = FetchSession::default();
+        let full = session.build(next(&[("a", 0, 0), ("a", 1, 0), ("b", 0, 7)]));
+        assert_eq!((full.session_id, full.epoch), (0, INITIAL_EPOCH));
+        assert_eq!(sent(&full), vec![("a", 0, 0), ("a", 1, 0), ("b", 0, 7)]);
+        session.answered(None, 42);
+
+        // Only a-0 fetched records: only it is named.
+        let inc = session.build(next(&[("a", 0, 5), ("a", 1, 0), ("b", 0, 7)]));
+        assert_eq!((inc.session_id, inc.epoch), (42, 1));
+        assert_eq!(sent(&inc), vec![("a", 0, 5)]);
+        assert!(inc.forget.is_empty());
+        session.answered(None, 42);
+
+        // Nothing moved: an empty request that still long-polls the session.
+        let idle = session.build(next(&[("a", 0, 5), ("a", 1, 0), ("b", 0, 7)]));
+        assert_eq!(
+            (idle.epoch, sent(&idle), forgotten(&idle)),
+            (2, vec![], vec![])
+        );
+        session.answered(None, 42);
+
+        // Leadership moved: b-0 is followed elsewhere now, c-0 here; a new
+        // leader epoch is news too.
+        let mut moved = next(&[("a", 0, 5), ("a", 1, 0), ("c", 0, 0)]);
+        moved.get_mut(&("a".to_string(), 1)).unwrap().leader_epoch = 4;
+        let changed = session.build(moved);
+        assert_eq!(changed.epoch, 3);
+        assert_eq!(sent(&changed), vec![("a", 1, 0), ("c", 0, 0)]);
+        assert_eq!(forgotten(&changed), vec![("b", 0)]);
+    }
+
+    #[test]
+    fn a_lost_or_refused_session_starts_again_with_a_full_fetch() {
+        let partitions = [("a", 0, 5), ("a", 1, 0)];
+        let opened = || {
+            let mut session = FetchSession::default();
+            session.build(next(&partitions));
+            session.answered(None, 42);
+            session.build(next(&partitions));
+            session
+        };
+
+        // The leader restarted: it knows no session 42; a new one is opened.
+        let mut session = opened();
+        session.answered(Some(ResponseError::FetchSessionIdNotFound), 0);
+        let full = session.build(next(&partitions));
+        assert_eq!((full.session_id, full.epoch), (0, INITIAL_EPOCH));
+        assert_eq!(sent(&full).len(), 2);
+
+        // A wrong epoch, or a request that got no answer: session 42 is
+        // closed by a full fetch naming it.
+        for refuse in [
+            |s: &mut FetchSession| s.answered(Some(ResponseError::InvalidFetchSessionEpoch), 0),
+            |s: &mut FetchSession| s.lost(),
+        ] {
+            let mut session = opened();
+            refuse(&mut session);
+            let full = session.build(next(&partitions));
+            assert_eq!((full.session_id, full.epoch), (42, INITIAL_EPOCH));
+            assert_eq!(sent(&full).len(), 2);
+        }
+
+        // A leader without room for a session answers 0: every fetch is full.
+        let mut session = FetchSession::default();
+        session.build(next(&partitions));
+        session.answered(None, 0);
+        let again = session.build(next(&partitions));
+        assert_eq!(
+            (again.session_id, again.epoch, sent(&again).len()),
+            (0, 0, 2)
+        );
+    }
+
+    #[test]
+    fn epochs_wrap_to_one() {
+        let mut session = FetchSession {
+            id: 42,
+            epoch: i32::MAX,
+            partitions: HashMap::new(),
+        };
+        session.answered(None, 42);
+        assert_eq!(session.epoch, 1);
+    }
+
+    /// The follower's plans against the leader's session cache: after
+    /// every exchange the leader reads exactly the partitions the follower
+    /// fetches, at the follower's positions.
+    #[test]
+    fn the_leaders_session_holds_what_the_follower_fetches() {
+        let config = FetcherConfig {
+            node_id: 2,
+            max_wait_ms: 500,
+            partition_max_bytes: 1 << 20,
+            sasl: None,
+            quotas: Arc::new(ReplicationQuotas::new(QuotaWindow {
+                samples: 11,
+                window_ms: 1000,
+            })),
+        };
+        let leader = FetchSessions::new(10);
+        let mut follower = FetchSession::default();
+        let rounds = [
+            vec![("a", 0, 0), ("a", 1, 0), ("b", 0, 0)],
+            vec![("a", 0, 10), ("a", 1, 0), ("b", 0, 0)],
+            vec![("a", 0, 10), ("a", 1, 4), ("b", 0, 0)],
+            vec![("a", 0, 10), ("b", 0, 2), ("c", 3, 0)],
+            vec![("a", 0, 10), ("b", 0, 2), ("c", 3, 0)],
+            vec![("c", 3, 9)],
+        ];
+        for (round, wanted) in rounds.iter().enumerate() {
+            let request = fetch_request(follower.build(next(wanted)), &config);
+            let (context, from_session) = leader
+                .open(
+                    request.session_id,
+                    request.session_epoch,
+                    &request.topics,
+                    &request.forgotten_topics_data,
+                )
+                .unwrap_or_else(|e| panic!("round {round}: {e:?}"));
+            let read: Vec<(String, i32, i64)> = match from_session {
+                // A full fetch reads the request.
+                None => request
+                    .topics
+                    .iter()
+                    .flat_map(|t| {
+                        t.partitions
+                            .iter()
+                            .map(|p| (t.topic.0.to_string(), p.partition, p.fetch_offset))
+                    })
+                    .collect(),
+                Some(asked) => asked
+                    .iter()
+                    .flat_map(|(t, ps)| ps.iter().map(|w| (t.name.0.to_string(), w.0, w.1)))
+                    .collect(),
+            };
+            let mut read = read;
+            read.sort();
+            let mut expected: Vec<(String, i32, i64)> = wanted
+                .iter()
+                .map(|&(t, i, o)| (t.to_string(), i, o))
+                .collect();
+            expected.sort();
+            assert_eq!(read, expected, "round {round}");
+            assert_eq!(
+                matches!(context, FetchContext::Incremental { .. }),
+                round > 0,
+                "round {round}: {context:?}"
+            );
+            follower.answered(None, context.session_id());
+        }
+    }
 }

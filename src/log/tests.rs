@@ -540,6 +540,19 @@ fn a_read_whose_first_batch_fails_its_crc_is_corrupt() {
         Err(LogError::CorruptMessage(m)) if m.contains("CRC")
     ));
     assert_eq!(decode(log.read(2, 1 << 20, 3, true).unwrap())[0].0, 2);
+    // A follower gets the batch as stored, and its append refuses it.
+    let fetched = log.read_for_follower(1, 1 << 20).unwrap();
+    assert_eq!(&fetched[..], &bytes[batches[1].0..]);
+    let follower_dir = tempfile::tempdir().unwrap();
+    let mut follower = Log::open(follower_dir.path(), config(), false, 0).unwrap();
+    follower
+        .append_as_follower(&log.read_for_follower(0, 1).unwrap(), 0)
+        .unwrap();
+    assert!(matches!(
+        follower.append_as_follower(&fetched, 0),
+        Err(LogError::CorruptMessage(m)) if m.contains("CRC")
+    ));
+    assert_eq!(follower.log_end_offset(), 1);
 }
 
 #[test]

@@ -24,7 +24,7 @@ use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use super::meta_properties::{MetaProperties, META_PROPERTIES_FILE};
-use super::{Awaited, DiskSpace, Partition, PartitionState, ReadResult, Waiter};
+use super::{Awaited, DiskSpace, Partition, PartitionState, Waiter};
 use crate::config::BrokerConfig;
 use crate::log::{
     partition_metadata, Log, LogError, OffsetCheckpoint, RECOVERY_POINT_OFFSET_CHECKPOINT,
@@ -1193,26 +1193,6 @@ impl ReplicaManager {
             Ok(runtime) => drop(runtime.spawn_blocking(run)),
             Err(_) => run(),
         }
-    }
-
-    /// The leader's side of a follower's fetch: records where the follower
-    /// is, then reads from there to the log end, or reads nothing when
-    /// `max_bytes` is None (a replication throttle holds the partition
-    /// back this time). Also returns a wider ISR when the follower has
-    /// caught up without being in it.
-    pub fn follower_fetch(
-        &self,
-        topic: &str,
-        partition: i32,
-        replica: i32,
-        fetch_offset: i64,
-        max_bytes: Option<usize>,
-    ) -> Result<(ReadResult, Option<Vec<i32>>), ResponseError> {
-        let p = self.leader_partition(topic, partition)?;
-        // A high watermark moved wakes the consumers and acks=all
-        // producers waiting on this partition.
-        let (_, expand) = p.record_follower_fetch(replica, fetch_offset, now_ms());
-        Ok((p.read_for_follower(fetch_offset, max_bytes)?, expand))
     }
 
     /// Waits until `partition`'s high watermark passes `offset`, appended

@@ -623,26 +623,32 @@ impl Partition {
                 .fetched(fetch_offset, leo, now_ms);
         }
         let moved = self.maybe_advance_high_watermark();
-        let isr = self.isr.lock().clone();
-        let expand = (!isr.contains(&replica)
-            && self.replicas.lock().contains(&replica)
-            && fetch_offset >= self.high_watermark())
-        .then(|| {
-            let mut wider = isr;
-            wider.push(replica);
-            wider.sort_unstable();
-            wider
-        })
-        .filter(|wider| {
-            let mut proposal = self.isr_proposal.lock();
-            let pending = proposal.as_ref().is_some_and(|(p, at)| {
-                p == wider && now_ms.saturating_sub(*at) < ISR_PROPOSAL_RETRY_MS
+        // Asked on every fetch of every partition: the ISR is copied only
+        // when the follower is outside it.
+        let outside = {
+            let isr = self.isr.lock();
+            (!isr.contains(&replica)).then(|| isr.clone())
+        };
+        let expand = outside
+            .filter(|_| {
+                self.replicas.lock().contains(&replica) && fetch_offset >= self.high_watermark()
+            })
+            .map(|isr| {
+                let mut wider = isr;
+                wider.push(replica);
+                wider.sort_unstable();
+                wider
+            })
+            .filter(|wider| {
+                let mut proposal = self.isr_proposal.lock();
+                let pending = proposal.as_ref().is_some_and(|(p, at)| {
+                    p == wider && now_ms.saturating_sub(*at) < ISR_PROPOSAL_RETRY_MS
+                });
+                if !pending {
+                    *proposal = Some((wider.clone(), now_ms));
+                }
+                !pending
             });
-            if !pending {
-                *proposal = Some((wider.clone(), now_ms));
-            }
-            !pending
-        });
         (moved, expand)
     }
 
@@ -701,6 +707,23 @@ impl Partition {
         self.log.read().locate(offset)
     }
 
+    /// The leader's side of a follower's fetch: records where the follower
+    /// is, then reads from there to the log end, or reads nothing when
+    /// `max_bytes` is None (a replication throttle holds the partition
+    /// back this time). Also returns a wider ISR when the follower has
+    /// caught up without being in it.
+    pub fn follower_fetch(
+        &self,
+        replica: i32,
+        fetch_offset: i64,
+        max_bytes: Option<usize>,
+    ) -> Result<(ReadResult, Option<Vec<i32>>), ResponseError> {
+        // A high watermark moved wakes the consumers and acks=all
+        // producers waiting on this partition.
+        let (_, expand) = self.record_follower_fetch(replica, fetch_offset, now_ms());
+        Ok((self.read_for_follower(fetch_offset, max_bytes)?, expand))
+    }
+
     /// A follower's read: whole batches from `offset` up to the log end.
     pub fn read_for_follower(
         &self,
@@ -711,7 +734,7 @@ impl Partition {
         let log = self.log.read();
         let records = match max_bytes {
             Some(max_bytes) => log
-                .read(offset, max_bytes, i64::MAX, true)
+                .read_for_follower(offset, max_bytes)
                 .map_err(|e| self.storage_error(&e))?,
             None => Bytes::new(),
         };
