@@ -54,7 +54,10 @@ struct Session {
     /// The epoch the next incremental request must carry.
     epoch: i32,
     partitions: Vec<Cached>,
-    index: HashMap<(TopicKey, i32), usize>,
+    /// Where each partition is in `partitions`, by topic and then index:
+    /// a topic's key (a name or id) is hashed once per topic of a request
+    /// or response, not once per partition.
+    index: HashMap<TopicKey, HashMap<i32, usize>>,
     used: Instant,
 }
 
@@ -78,14 +81,22 @@ impl Session {
                 name: t.topic.clone(),
                 id: t.topic_id,
             };
-            for &p in &t.partitions {
-                removed |= self.index.remove(&(topic.clone(), p)).is_some();
+            if let Some(held) = self.index.get_mut(&topic) {
+                for p in &t.partitions {
+                    removed |= held.remove(p).is_some();
+                }
+                if held.is_empty() {
+                    self.index.remove(&topic);
+                }
             }
         }
         if removed {
             let index = &self.index;
-            self.partitions
-                .retain(|c| index.contains_key(&(c.topic.clone(), c.want.0)));
+            self.partitions.retain(|c| {
+                index
+                    .get(&c.topic)
+                    .is_some_and(|held| held.contains_key(&c.want.0))
+            });
             self.reindex();
         }
         for t in topics {
@@ -93,6 +104,7 @@ impl Session {
                 name: t.topic.clone(),
                 id: t.topic_id,
             };
+            let held = self.index.entry(topic.clone()).or_default();
             for p in &t.partitions {
                 let want = (
                     p.partition,
@@ -100,11 +112,10 @@ impl Session {
                     p.current_leader_epoch,
                     p.partition_max_bytes.max(0) as usize,
                 );
-                match self.index.get(&(topic.clone(), p.partition)) {
+                match held.get(&p.partition) {
                     Some(&i) => self.partitions[i].want = want,
                     None => {
-                        self.index
-                            .insert((topic.clone(), p.partition), self.partitions.len());
+                        held.insert(p.partition, self.partitions.len());
                         self.partitions.push(Cached {
                             topic: topic.clone(),
                             want,
@@ -116,13 +127,22 @@ impl Session {
         }
     }
 
+    /// Points the index at the partitions' places after they moved; the
+    /// index holds exactly the session's partitions already. A topic is
+    /// looked up once per run of its partitions.
     fn reindex(&mut self) {
-        self.index = self
-            .partitions
-            .iter()
-            .enumerate()
-            .map(|(i, c)| ((c.topic.clone(), c.want.0), i))
-            .collect();
+        let Session {
+            partitions, index, ..
+        } = self;
+        let mut run: Option<(&TopicKey, &mut HashMap<i32, usize>)> = None;
+        for (i, c) in partitions.iter().enumerate() {
+            if !run.as_ref().is_some_and(|(topic, _)| **topic == c.topic) {
+                run = index.get_mut(&c.topic).map(|held| (&c.topic, held));
+            }
+            if let Some((_, held)) = run.as_mut() {
+                held.insert(c.want.0, i);
+            }
+        }
     }
 
     /// The session's partitions grouped by topic, in the session's order.
@@ -285,11 +305,13 @@ impl FetchSessions {
                 name: t.topic.clone(),
                 id: t.topic_id,
             };
+            let held = session.index.get(&topic);
+            let cached_partitions = &mut session.partitions;
             t.partitions.retain(|p| {
-                let Some(&i) = session.index.get(&(topic.clone(), p.partition_index)) else {
+                let Some(&i) = held.and_then(|held| held.get(&p.partition_index)) else {
                     return true;
                 };
-                let cached = &mut session.partitions[i];
+                let cached = &mut cached_partitions[i];
                 let now = (p.high_watermark, p.last_stable_offset, p.log_start_offset);
                 let has_records = p.records.as_ref().is_some_and(|r| !r.is_empty());
                 let changed = cached.told != Some(now);

@@ -13,7 +13,13 @@
 //! covered. Eviction fsyncs such a file first, and a failure there is kept
 //! and returned by the file's next [`CachedFile::sync`], so that the log
 //! marks the records it had not yet made durable as failed rather than
-//! acknowledging them. Linux's fsync writes back the inode's dirty pages
+//! acknowledging them. That fsync is another partition's, and the one
+//! evicting is an append or roll under its own log's lock: so a victim
+//! with unsynced writes goes to a background thread (the closer) that
+//! fsyncs and closes it, and the append goes on. The closer's queue is
+//! bounded, so descriptors awaiting it exceed the budget by at most the
+//! queue's length, which the reserve leaves room for; a full queue makes
+//! the evicting thread wait, as it did when it fsynced itself. Linux's fsync writes back the inode's dirty pages
 //! whichever descriptor wrote them, so a reopened file's fsync covers
 //! writes made through an earlier descriptor too; fsyncs of one file
 //! (its log's and an eviction's) take turns, so one never reports success
@@ -24,6 +30,7 @@ use std::fs::{File, OpenOptions};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{self, SyncSender};
 use std::sync::{Arc, OnceLock, Weak};
 
 use parking_lot::Mutex;
@@ -40,6 +47,19 @@ const MIN_BUDGET: usize = 16;
 /// The budget when the limit is unknown or unlimited.
 const UNLIMITED_BUDGET: usize = 1 << 20;
 
+/// Evicted files awaiting the closer at most, as a fraction of the budget
+/// (the reserve is at least a third of it) and in all.
+const QUEUE_PER_BUDGET: usize = 8;
+const MAX_QUEUE: usize = 1024;
+
+/// An evicted file and its slot, to fsync (if written) and close.
+type Victim = (Arc<Slot>, Arc<File>);
+
+/// A victim awaiting the closer. Its slot is not kept alive for it: a
+/// `CachedFile` dropped meanwhile (its segment rolled, deleted or closed)
+/// closes without an fsync, as it does when not evicted.
+type Queued = (Weak<Slot>, Arc<File>);
+
 pub struct FileCache {
     budget: usize,
     /// Every slot holding a descriptor, in CLOCK order. Entries whose
@@ -48,6 +68,10 @@ pub struct FileCache {
     ring: Mutex<VecDeque<Weak<Slot>>>,
     /// Entries of the ring dropped since it was last compacted.
     dropped: AtomicUsize,
+    /// The closer's queue, its thread started at the first eviction of a
+    /// file with unsynced writes; None if the thread could not be started
+    /// (victims are then fsynced where they are evicted).
+    closer: OnceLock<Option<SyncSender<Queued>>>,
 }
 
 impl FileCache {
@@ -56,6 +80,7 @@ impl FileCache {
             budget: budget.max(1),
             ring: Mutex::new(VecDeque::new()),
             dropped: AtomicUsize::new(0),
+            closer: OnceLock::new(),
         })
     }
 
@@ -114,6 +139,46 @@ impl FileCache {
         }
     }
 
+    /// Closes evicted files: clean ones here, ones with unsynced writes by
+    /// the closer, off the evicting thread's locks.
+    fn retire(&self, victims: Vec<Victim>) {
+        for victim in victims {
+            if victim.0.clean() {
+                continue;
+            }
+            let queue = self.closer.get_or_init(|| {
+                let (tx, rx) = mpsc::sync_channel::<Queued>(
+                    (self.budget / QUEUE_PER_BUDGET).clamp(1, MAX_QUEUE),
+                );
+                let started = std::thread::Builder::new()
+                    .name("segment-closer".into())
+                    .spawn(move || {
+                        for (slot, file) in rx {
+                            if let Some(slot) = slot.upgrade() {
+                                slot.sync_evicted(&file);
+                            }
+                        }
+                    });
+                match started {
+                    Ok(_) => Some(tx),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot start the segment file closer: evicted files are fsynced where they are evicted");
+                        None
+                    }
+                }
+            });
+            // The thread ends only when the cache, and with it this sender,
+            // is dropped: a send fails only if the thread panicked.
+            let (slot, file) = victim;
+            let sent = queue
+                .as_ref()
+                .is_some_and(|queue| queue.send((Arc::downgrade(&slot), file.clone())).is_ok());
+            if !sent {
+                slot.sync_evicted(&file);
+            }
+        }
+    }
+
     /// Takes files out of the ring until at most `keep` remain, never
     /// `current`'s.
     fn take_victims(
@@ -121,7 +186,7 @@ impl FileCache {
         ring: &mut VecDeque<Weak<Slot>>,
         keep: usize,
         current: Option<&Arc<Slot>>,
-    ) -> Vec<(Arc<Slot>, Arc<File>)> {
+    ) -> Vec<Victim> {
         // Rolled and deleted segments leave entries behind: without this,
         // they would count against the budget until the hand reached them.
         if 2 * self.dropped.load(Ordering::Relaxed) > ring.len() {
@@ -178,9 +243,29 @@ struct Slot {
 }
 
 impl Slot {
+    /// Whether every write made is covered by an fsync.
+    fn clean(&self) -> bool {
+        let state = self.state.lock();
+        state.writes == state.synced
+    }
+
+    /// fsyncs an evicted file before it closes; a failure is kept for the
+    /// file's next sync, recorded before the next fsync's turn.
+    fn sync_evicted(&self, file: &File) {
+        let _turn = self.syncing.lock();
+        if let Err(e) = self.sync_in_turn(file) {
+            tracing::error!(file = %self.path.display(), error = %e, "fsync before closing an idle segment file failed: its log's next flush fails");
+            self.state.lock().failed = Some(e);
+        }
+    }
+
     /// fsyncs `file` if writes are not yet covered, recording the outcome.
     fn sync_with(&self, file: &File) -> io::Result<()> {
         let _turn = self.syncing.lock();
+        self.sync_in_turn(file)
+    }
+
+    fn sync_in_turn(&self, file: &File) -> io::Result<()> {
         let seen = {
             let mut state = self.state.lock();
             if let Some(e) = state.failed.take() {
@@ -227,7 +312,7 @@ impl CachedFile {
             ring.push_back(Arc::downgrade(&slot));
             cache.take_victims(&mut ring, cache.budget, Some(&slot))
         };
-        close(victims);
+        cache.retire(victims);
         CachedFile { cache, slot }
     }
 
@@ -258,7 +343,7 @@ impl CachedFile {
                 .take_victims(&mut ring, self.cache.budget, Some(&self.slot));
             (opened, victims)
         };
-        close(victims);
+        self.cache.retire(victims);
         Ok(file)
     }
 
@@ -310,13 +395,11 @@ fn too_many_files(e: &io::Error) -> bool {
     )
 }
 
-/// Closes evicted files, fsyncing first the ones holding unsynced writes.
-fn close(victims: Vec<(Arc<Slot>, Arc<File>)>) {
+/// Closes evicted files here and now, fsyncing first the ones holding
+/// unsynced writes: for when the process needs the descriptors back.
+fn close(victims: Vec<Victim>) {
     for (slot, file) in victims {
-        if let Err(e) = slot.sync_with(&file) {
-            tracing::error!(file = %slot.path.display(), error = %e, "fsync before closing an idle segment file failed: its log's next flush fails");
-            slot.state.lock().failed = Some(e);
-        }
+        slot.sync_evicted(&file);
     }
 }
 
@@ -335,6 +418,19 @@ mod tests {
             .open(&path)
             .unwrap();
         CachedFile::new(cache.clone(), &path, file)
+    }
+
+    /// Waits for the closer to have fsynced `file`'s writes.
+    fn synced_by_closer(file: &CachedFile) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !file.slot.clean() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the closer never fsynced {}",
+                file.path().display()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
     }
 
     fn many(dir: &Path, cache: &Arc<FileCache>, n: usize) -> Vec<CachedFile> {
@@ -361,7 +457,15 @@ mod tests {
         }
         assert_eq!(cache.open_files(), 4);
         drop(files);
-        assert_eq!(cache.open_files(), 0, "dropped files are closed");
+        // The closer may hold one for the length of its fsync.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while cache.open_files() > 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "dropped files are closed"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
     }
 
     #[test]
@@ -402,6 +506,7 @@ mod tests {
         a.wrote();
         let b = cached(dir.path(), &cache, "b.log");
         assert!(!a.is_open() && b.is_open());
+        synced_by_closer(&a);
         let state = a.slot.state.lock();
         assert_eq!((state.writes, state.synced), (1, 1), "fsynced when evicted");
         drop(state);
@@ -427,9 +532,57 @@ mod tests {
         // No file system here fails an fsync on demand: record the error
         // as `close` does when one fails.
         let _b = cached(dir.path(), &cache, "b.log");
+        synced_by_closer(&a);
         a.slot.state.lock().failed = Some(io::Error::other("EIO"));
         assert_eq!(a.sync().unwrap_err().to_string(), "EIO");
         a.sync().unwrap();
+    }
+
+    #[test]
+    fn an_eviction_leaves_the_fsync_to_the_closer() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = FileCache::new(1);
+        let a = Arc::new(cached(dir.path(), &cache, "a.log"));
+        a.get().unwrap().write_all_at(b"unsynced", 0).unwrap();
+        a.wrote();
+        // `a`'s fsync cannot start while its turn is held here: were it
+        // made by the eviction, opening `b` would wait for it.
+        let turn = a.slot.syncing.lock();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let evicting = {
+            let (dir, cache) = (dir.path().to_path_buf(), cache.clone());
+            std::thread::spawn(move || {
+                let b = cached(&dir, &cache, "b.log");
+                tx.send(()).unwrap();
+                b
+            })
+        };
+        rx.recv_timeout(std::time::Duration::from_secs(60))
+            .expect("opening b waited for a's fsync");
+        let b = evicting.join().unwrap();
+        assert!(!a.is_open() && b.is_open());
+        assert!(!a.slot.clean(), "not fsynced while the turn is held");
+        drop(turn);
+        synced_by_closer(&a);
+        assert!(!a.is_open() && b.is_open());
+        a.sync().unwrap();
+        assert_eq!(std::fs::read(a.path()).unwrap(), b"unsynced");
+    }
+
+    #[test]
+    fn a_sync_while_the_closer_waits_covers_the_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = FileCache::new(1);
+        let a = cached(dir.path(), &cache, "a.log");
+        a.get().unwrap().write_all_at(b"acked", 0).unwrap();
+        a.wrote();
+        let _b = cached(dir.path(), &cache, "b.log");
+        // Whether or not the closer got to it first, the log's own sync
+        // reports success only once an fsync covered the write.
+        a.sync().unwrap();
+        assert!(a.slot.clean());
+        let state = a.slot.state.lock();
+        assert_eq!((state.writes, state.synced), (1, 1));
     }
 
     #[test]

@@ -63,7 +63,8 @@
 //!     unlinked, and counts it done.
 //! - Only the active segment holds a
 //!   file descriptor, and only while the process-wide `file_cache` has
-//!   room for it: an idle one is fsynced (if written) and closed, and
+//!   room for it: an idle one is closed, fsynced first (if written) by the
+//!   cache's closer thread rather than under the evicting log's lock, and
 //!   reopened on its next read or write.
 
 mod batch;
