@@ -1,5 +1,5 @@
 //! Fuzzing the request decoder on the stable toolchain: real frames of
-//! every API and version the broker serves (tests/common/requests.rs: the
+//! every API and version the broker serves (tests/it/harness/requests.rs: the
 //! default and populated requests, record batches in every compression)
 //! are mutated at random (bit flips, byte overwrites, inserted and deleted
 //! bytes, lengths and counts overwritten with huge or negative values,
@@ -17,8 +17,14 @@
 //! `GREGOR_FUZZ_SEED` replays a run; `scripts/fuzz` runs it for an hour in
 //! release mode. Inputs that fail are written to the target's tmp dir
 //! (`target/tmp/fuzz-findings/`) and printed as hex.
+//!
+//! A test binary of its own rather than a module of tests/it: its
+//! counting allocator and panic hook are process-wide, and scripts/fuzz
+//! builds it alone in release mode. It shares the request bodies with
+//! tests/it's hostile input tests.
 
-mod common;
+#[path = "it/harness/requests.rs"]
+mod requests;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::{Cell, RefCell};
@@ -27,10 +33,10 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use common::requests::{default_bodies, populated_bodies, sample_batch, Body, COMPRESSIONS};
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 use kafka_protocol::records::RecordBatchDecoder;
+use requests::{default_bodies, populated_bodies, sample_batch, Body, COMPRESSIONS};
 
 struct Counting;
 

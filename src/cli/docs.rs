@@ -1,7 +1,7 @@
 //! Man pages and shell completions, generated from the clap definitions so
 //! that they never drift from `--help`. `GREGOR_BLESS=1 cargo test --test
-//! generated_docs` rewrites completions/ and man/; without it the same test
-//! fails when they are stale.
+//! it generated_docs` rewrites completions/ and man/; without it the same
+//! test fails when they are stale.
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -1,0 +1,63 @@
+//! The built command-line tools (`env!("CARGO_BIN_EXE_<name>")`) run
+//! against a broker.
+
+use std::io::Write;
+use std::process::{Child, Command, Stdio};
+
+/// What a command-line tool printed and how it exited.
+pub struct ToolOutput {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl ToolOutput {
+    pub fn ok(&self) -> &str {
+        assert_eq!(
+            self.code,
+            Some(0),
+            "tool failed: stdout {:?} stderr {:?}",
+            self.stdout,
+            self.stderr
+        );
+        &self.stdout
+    }
+}
+
+/// Runs one of the built tools (`env!("CARGO_BIN_EXE_<name>")`) against a
+/// broker, with `stdin` fed to it and closed.
+pub fn run_tool(bin: &str, bootstrap: &str, args: &[&str], stdin: &[u8]) -> ToolOutput {
+    let mut child = Command::new(bin)
+        .args(args)
+        .env("GREGOR_BOOTSTRAP", bootstrap)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {bin}: {e}"));
+    let mut input = child.stdin.take().expect("stdin piped");
+    let stdin = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(&stdin);
+    });
+    let out = child.wait_with_output().expect("wait for tool");
+    writer.join().expect("stdin writer");
+    ToolOutput {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Starts one of the built tools with its output piped, for tests that
+/// read it while it runs.
+pub fn spawn_tool(bin: &str, bootstrap: &str, args: &[&str]) -> Child {
+    Command::new(bin)
+        .args(args)
+        .env("GREGOR_BOOTSTRAP", bootstrap)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {bin}: {e}"))
+}
