@@ -20,6 +20,22 @@ impl TopicPartition {
     }
 }
 
+/// Partitions by topic id, topics in the order first seen: the shape the
+/// group APIs' assignments (ConsumerGroupHeartbeat, ShareGroupHeartbeat
+/// and their Describe) carry them in.
+pub fn by_topic_id(
+    partitions: impl IntoIterator<Item = (uuid::Uuid, i32)>,
+) -> Vec<(uuid::Uuid, Vec<i32>)> {
+    let mut topics: Vec<(uuid::Uuid, Vec<i32>)> = Vec::new();
+    for (topic_id, partition) in partitions {
+        match topics.iter_mut().find(|(id, _)| *id == topic_id) {
+            Some((_, ps)) => ps.push(partition),
+            None => topics.push((topic_id, vec![partition])),
+        }
+    }
+    topics
+}
+
 /// "topic-3", as Kafka prints it and names the partition's directory.
 impl fmt::Display for TopicPartition {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -30,6 +46,15 @@ impl fmt::Display for TopicPartition {
 #[cfg(test)]
 mod tests {
     use super::TopicPartition;
+
+    #[test]
+    fn partitions_group_by_topic_id_in_the_order_first_seen() {
+        let (a, b) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+        assert_eq!(
+            super::by_topic_id([(b, 2), (a, 0), (b, 0), (a, 1)]),
+            [(b, vec![2, 0]), (a, vec![0, 1])]
+        );
+    }
 
     #[test]
     fn displays_as_kafka_and_sorts_by_topic_then_index() {

@@ -17,6 +17,7 @@ use crate::cluster::MetadataImage;
 use crate::group::TopicIdPartition;
 use crate::partition::now_ms;
 use crate::security::acl::{AclOperation, ResourceType};
+use crate::topic_partition::by_topic_id;
 
 pub struct ShareGroupDescribe;
 
@@ -24,25 +25,21 @@ pub struct ShareGroupDescribe;
 const SIMPLE_ASSIGNOR: &str = "simple";
 
 fn assignment(image: &MetadataImage, partitions: &[TopicIdPartition]) -> Assignment {
-    let mut topics: Vec<TopicPartitions> = Vec::new();
-    for (topic_id, partition) in partitions {
-        match topics.iter_mut().find(|t| t.topic_id == *topic_id) {
-            Some(t) => t.partitions.push(*partition),
-            None => {
+    Assignment::default().with_topic_partitions(
+        by_topic_id(partitions.iter().copied())
+            .into_iter()
+            .map(|(topic_id, partitions)| {
                 let name = image
-                    .topic_by_id(*topic_id)
+                    .topic_by_id(topic_id)
                     .map(|t| t.name.clone())
                     .unwrap_or_default();
-                topics.push(
-                    TopicPartitions::default()
-                        .with_topic_id(*topic_id)
-                        .with_topic_name(TopicName(StrBytes::from_string(name)))
-                        .with_partitions(vec![*partition]),
-                );
-            }
-        }
-    }
-    Assignment::default().with_topic_partitions(topics)
+                TopicPartitions::default()
+                    .with_topic_id(topic_id)
+                    .with_topic_name(TopicName(StrBytes::from_string(name)))
+                    .with_partitions(partitions)
+            })
+            .collect(),
+    )
 }
 
 impl Handler for ShareGroupDescribe {

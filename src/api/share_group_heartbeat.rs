@@ -15,6 +15,7 @@ use super::{BrokerContext, Handler, RequestContext};
 use crate::group::ShareHeartbeat;
 use crate::partition::now_ms;
 use crate::security::acl::{AclOperation, ResourceType};
+use crate::topic_partition::by_topic_id;
 
 pub struct ShareGroupHeartbeat;
 
@@ -98,18 +99,16 @@ impl Handler for ShareGroupHeartbeat {
             Err(e) => ShareGroupHeartbeatResponse::default().with_error_code(e.code()),
             Ok(result) => {
                 let assignment = result.assignment.map(|tps| {
-                    let mut by_topic: Vec<TopicPartitions> = Vec::new();
-                    for (topic_id, partition) in tps {
-                        match by_topic.iter_mut().find(|t| t.topic_id == topic_id) {
-                            Some(t) => t.partitions.push(partition),
-                            None => by_topic.push(
+                    Assignment::default().with_topic_partitions(
+                        by_topic_id(tps)
+                            .into_iter()
+                            .map(|(topic_id, partitions)| {
                                 TopicPartitions::default()
                                     .with_topic_id(topic_id)
-                                    .with_partitions(vec![partition]),
-                            ),
-                        }
-                    }
-                    Assignment::default().with_topic_partitions(by_topic)
+                                    .with_partitions(partitions)
+                            })
+                            .collect(),
+                    )
                 });
                 ShareGroupHeartbeatResponse::default()
                     .with_member_id(Some(StrBytes::from_string(result.member_id)))
