@@ -1,7 +1,6 @@
 //! ConsumerGroupHeartbeat (KIP-848): the consumer protocol's single call for
 //! joining, staying alive, reporting owned partitions and receiving assignments.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use kafka_protocol::error::ResponseError;
@@ -52,12 +51,7 @@ impl Handler for ConsumerGroupHeartbeat {
             return ConsumerGroupHeartbeatResponse::default().with_error_code(e.code());
         }
         let image = broker.image();
-        let topics: HashMap<String, (uuid::Uuid, i32)> = image
-            .topics
-            .values()
-            .filter(|t| !t.internal && describes(&t.name))
-            .map(|t| (t.name.clone(), (t.id, t.partitions.len() as i32)))
-            .collect();
+        let topics = image.assignable_topics(describes);
         let heartbeat = ConsumerHeartbeat {
             group_id: request.group_id.0.to_string(),
             member_id: request.member_id.to_string(),

@@ -1,7 +1,6 @@
 //! ShareGroupDescribe (KIP-932): a share group's state, epochs, assignor
 //! and each member's subscription and assignment.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use kafka_protocol::error::ResponseError;
@@ -53,12 +52,7 @@ impl Handler for ShareGroupDescribe {
         let image = broker.image();
         let enabled = share_groups_enabled(&broker);
         let auth = broker.authorization(&ctx);
-        let topics: HashMap<String, (uuid::Uuid, i32)> = image
-            .topics
-            .values()
-            .filter(|t| !t.internal)
-            .map(|t| (t.name.clone(), (t.id, t.partitions.len() as i32)))
-            .collect();
+        let topics = image.assignable_topics(|_| true);
         let groups = request
             .group_ids
             .iter()

@@ -2,7 +2,6 @@
 //! a share group, staying in it, changing its subscription, receiving its
 //! assignment and leaving. Served while `share.version` is finalized at 1.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use kafka_protocol::error::ResponseError;
@@ -66,12 +65,7 @@ impl Handler for ShareGroupHeartbeat {
             return ShareGroupHeartbeatResponse::default().with_error_code(e.code());
         }
         let image = broker.image();
-        let topics: HashMap<String, (uuid::Uuid, i32)> = image
-            .topics
-            .values()
-            .filter(|t| !t.internal && describes(&t.name))
-            .map(|t| (t.name.clone(), (t.id, t.partitions.len() as i32)))
-            .collect();
+        let topics = image.assignable_topics(describes);
         let heartbeat = ShareHeartbeat {
             group_id: request.group_id.0.to_string(),
             member_id: request.member_id.to_string(),

@@ -8,7 +8,7 @@
 //! map of `Arc`s, where a copy is O(1) and a change to one topic copies that
 //! topic and the map's path to it, nothing else.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -291,6 +291,20 @@ impl MetadataImage {
                 topic.partitions[i].partition_epoch = old[i].partition_epoch + 1;
             }
         }
+    }
+
+    /// The topics groups may be assigned (not internal, and passing
+    /// `visible`, the member's Describe permission) by name: each one's id
+    /// and partition count, as the group assignors take them.
+    pub fn assignable_topics(
+        &self,
+        visible: impl Fn(&str) -> bool,
+    ) -> HashMap<String, (Uuid, i32)> {
+        self.topics
+            .values()
+            .filter(|t| !t.internal && visible(&t.name))
+            .map(|t| (t.name.clone(), (t.id, t.partitions.len() as i32)))
+            .collect()
     }
 
     pub fn topic_by_id(&self, id: Uuid) -> Option<&TopicImage> {
