@@ -38,11 +38,20 @@ impl Handler for EndTxn {
         let transactional_id = request.transactional_id.0.to_string();
         let (producer_id, epoch) = (request.producer_id.0, request.producer_epoch);
         let coordinator = broker.transactions.clone();
+        let id = transactional_id.clone();
         let ended = tokio::task::spawn_blocking(move || {
-            coordinator.end_txn(&transactional_id, producer_id, epoch, request.committed)
+            coordinator.end_txn(&id, producer_id, epoch, request.committed)
         })
         .await
         .unwrap_or(Err(ResponseError::UnknownServerError));
+        // Answered once the markers other leaders write have landed too, so
+        // that a read_committed consumer sees a committed transaction's
+        // records as soon as its producer has been told.
+        if ended.is_ok() {
+            if let Some(mut landed) = broker.transactions.completion(&transactional_id) {
+                let _ = landed.changed().await;
+            }
+        }
         EndTxnResponse::default()
             .with_error_code(ctx.error_code(ended.err()))
             .with_producer_id(ProducerId(-1))

@@ -11,6 +11,7 @@ use kafka_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse, Pr
 
 use super::{BrokerContext, Handler, RequestContext};
 use crate::security::acl::{AclOperation, ResourceType};
+use crate::transaction::InitProducerIdOutcome;
 
 pub struct InitProducerId;
 
@@ -24,6 +25,36 @@ async fn allocate(broker: &BrokerContext) -> Result<i64, ResponseError> {
             tracing::error!(error = %e.message, "cannot allocate producer ids");
             e.code
         })
+}
+
+/// InitProducerId for a transactional id. The coordinator runs on a
+/// blocking thread; a producer id it needs is allocated here, between its
+/// calls, since that waits on the controller.
+async fn init_transactional(
+    broker: &Arc<BrokerContext>,
+    transactional_id: String,
+    timeout_ms: i32,
+    expected: Option<(i64, i16)>,
+) -> Result<(i64, i16), ResponseError> {
+    let mut fresh_producer_id = None;
+    // A second call has the producer id the first asked for; a third is
+    // only needed if the id changed hands between them.
+    for _ in 0..3 {
+        let coordinator = broker.transactions.clone();
+        let id = transactional_id.clone();
+        let outcome = tokio::task::spawn_blocking(move || {
+            coordinator.init_producer_id(&id, timeout_ms, expected, fresh_producer_id)
+        })
+        .await
+        .unwrap_or(Err(ResponseError::UnknownServerError))?;
+        match outcome {
+            InitProducerIdOutcome::Initialised(id, epoch) => return Ok((id, epoch)),
+            InitProducerIdOutcome::NeedsProducerId => {
+                fresh_producer_id = Some(allocate(broker).await?);
+            }
+        }
+    }
+    Err(ResponseError::ConcurrentTransactions)
 }
 
 impl Handler for InitProducerId {
@@ -66,18 +97,13 @@ impl Handler for InitProducerId {
             Some(transactional_id) => {
                 let expected = (request.producer_id.0 >= 0)
                     .then_some((request.producer_id.0, request.producer_epoch));
-                let broker = broker.clone();
-                tokio::task::spawn_blocking(move || {
-                    broker.transactions.init_producer_id(
-                        &transactional_id,
-                        request.transaction_timeout_ms,
-                        expected,
-                        // The coordinator runs on a blocking thread, which may wait here.
-                        || tokio::runtime::Handle::current().block_on(allocate(&broker)),
-                    )
-                })
+                init_transactional(
+                    &broker,
+                    transactional_id,
+                    request.transaction_timeout_ms,
+                    expected,
+                )
                 .await
-                .unwrap_or(Err(ResponseError::UnknownServerError))
             }
             None => allocate(&broker).await.map(|id| (id, 0)),
         };

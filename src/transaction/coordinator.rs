@@ -16,10 +16,14 @@
 //! Design differs from Kafka: markers are written by this broker straight
 //! into the partitions it hosts before EndTxn is answered (Kafka answers
 //! after the Prepare record and sends WriteTxnMarkers to partition leaders);
-//! every transactional id shares one lock.
+//! markers for partitions led elsewhere go out as WriteTxnMarkers from a
+//! task of their own, which EndTxn waits for, as the coordinator's calls
+//! run on blocking threads and never wait on the network; every
+//! transactional id shares one lock.
 
+use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::write_txn_markers_request::{
@@ -55,6 +59,37 @@ pub struct TransactionConfig {
 /// A transactional id and its state, as DescribeTransactions reports it.
 pub type TransactionDescription = (String, Result<TransactionMetadata, ResponseError>);
 
+/// What InitProducerId came to.
+#[derive(Debug, PartialEq, Eq)]
+pub enum InitProducerIdOutcome {
+    /// The producer id and epoch to answer.
+    Initialised(i64, i16),
+    /// The id needs a new producer id, which comes from the controller:
+    /// call again with one.
+    NeedsProducerId,
+}
+
+/// Where writing a transaction's markers got to.
+enum MarkerProgress {
+    /// Every marker is written and the Complete state recorded.
+    Completed(TransactionMetadata),
+    /// Markers for partitions led elsewhere are on their way; the id stays
+    /// in its Prepare state, and among those completing, until they land.
+    AwaitingLeaders(TransactionMetadata),
+}
+
+/// The markers of one transaction that other brokers write.
+struct RemoteMarkers {
+    transactional_id: String,
+    meta: TransactionMetadata,
+    commit: bool,
+    coordinator_epoch: i32,
+    /// Partitions by topic, by their leader's address.
+    by_leader: BTreeMap<String, BTreeMap<String, Vec<i32>>>,
+    /// Why some partition led here could not take its marker.
+    failed: Option<ResponseError>,
+}
+
 pub struct TransactionCoordinator {
     config: TransactionConfig,
     replicas: Arc<ReplicaManager>,
@@ -70,19 +105,21 @@ pub struct TransactionCoordinator {
     /// are not served (locked after `led`).
     failed: Mutex<BTreeSet<i32>>,
     /// Ids whose markers are being written: nobody else completes them
-    /// meanwhile.
-    completing: Mutex<BTreeSet<String>>,
+    /// meanwhile. Each sender is dropped when its writing is over, which is
+    /// what a waiting EndTxn watches for.
+    completing: Mutex<HashMap<String, watch::Sender<()>>>,
+    /// This coordinator, for the tasks that send markers to other brokers.
+    me: Weak<TransactionCoordinator>,
+    runtime: tokio::runtime::Handle,
 }
 
-/// The transactional ids, locked: completing an end may let the lock go
-/// while other brokers write markers.
+/// The transactional ids, locked.
 type Transactions<'a> = MutexGuard<'a, HashMap<String, TransactionMetadata>>;
 
 /// Has the leader at `addr` write the markers of `meta`'s transaction to
 /// its partitions (Kafka's WriteTxnMarkers); the partitions it wrote them
-/// to. The coordinator runs on blocking threads, which wait here for the
-/// answer.
-fn send_markers(
+/// to.
+async fn send_markers(
     addr: &str,
     tls: Option<&ClientTls>,
     sasl: Option<Arc<SaslClientConfig>>,
@@ -112,7 +149,8 @@ fn send_markers(
             BrokerConnection::open(addr, "gregor-transaction-coordinator", tls, sasl).await?;
         connection.call(&request, 1).await
     };
-    let response = tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(call))
+    let response = call
+        .await
         .map_err(|_| ResponseError::CoordinatorNotAvailable)?;
     let mut written = Vec::new();
     for topic in response.markers.iter().flat_map(|m| &m.topics) {
@@ -136,13 +174,15 @@ fn send_markers(
 }
 
 impl TransactionCoordinator {
+    /// Made on the runtime, where the tasks sending markers to other
+    /// brokers will run.
     pub fn new(
         config: TransactionConfig,
         replicas: Arc<ReplicaManager>,
         groups: Arc<GroupCoordinator>,
         images: watch::Receiver<Arc<MetadataImage>>,
     ) -> Arc<TransactionCoordinator> {
-        Arc::new(TransactionCoordinator {
+        Arc::new_cyclic(|me| TransactionCoordinator {
             config,
             replicas,
             groups,
@@ -150,7 +190,9 @@ impl TransactionCoordinator {
             transactions: Mutex::new(HashMap::new()),
             led: Mutex::new(BTreeSet::new()),
             failed: Mutex::new(BTreeSet::new()),
-            completing: Mutex::new(BTreeSet::new()),
+            completing: Mutex::new(HashMap::new()),
+            me: me.clone(),
+            runtime: tokio::runtime::Handle::current(),
         })
     }
 
@@ -209,8 +251,33 @@ impl TransactionCoordinator {
     /// InitProducerId for a transactional id: the id's producer id with its
     /// epoch bumped, which fences every earlier producer of the same id. A
     /// transaction such a producer left open is aborted first. `expected`
-    /// is the producer id and epoch a producer re-initialising holds (KIP-360).
+    /// is the producer id and epoch a producer re-initialising holds
+    /// (KIP-360). An id that needs a new producer id gets `NeedsProducerId`
+    /// unless `fresh_producer_id` gives one: allocating it asks the
+    /// controller, which this blocking call does not wait for.
     pub fn init_producer_id(
+        &self,
+        transactional_id: &str,
+        timeout_ms: i32,
+        expected: Option<(i64, i16)>,
+        fresh_producer_id: Option<i64>,
+    ) -> Result<InitProducerIdOutcome, ResponseError> {
+        let fresh = Cell::new(fresh_producer_id);
+        let needed = Cell::new(false);
+        let allocate = || {
+            fresh.take().ok_or_else(|| {
+                needed.set(true);
+                ResponseError::UnknownServerError
+            })
+        };
+        match self.init_producer_id_with(transactional_id, timeout_ms, expected, allocate) {
+            Ok((id, epoch)) => Ok(InitProducerIdOutcome::Initialised(id, epoch)),
+            Err(_) if needed.get() => Ok(InitProducerIdOutcome::NeedsProducerId),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn init_producer_id_with(
         &self,
         transactional_id: &str,
         timeout_ms: i32,
@@ -231,6 +298,11 @@ impl TransactionCoordinator {
             meta = self
                 .complete(&mut txns, transactional_id, meta)
                 .map_err(|_| ResponseError::ConcurrentTransactions)?;
+            // Markers still on their way to other leaders: the client
+            // retries, as it does against Kafka while markers are written.
+            if meta.is_ending() {
+                return Err(ResponseError::ConcurrentTransactions);
+            }
         }
         if meta.state == TxnState::Ongoing {
             tracing::info!(
@@ -353,29 +425,56 @@ impl TransactionCoordinator {
 
     /// Writes the markers of a transaction in a Prepare state, then its
     /// Complete state; CONCURRENT_TRANSACTIONS while another call is at it.
+    /// Markers that other brokers write are sent from a task: the id is
+    /// answered in its Prepare state meanwhile, and `completion` tells when
+    /// they have landed.
     fn complete(
         &self,
         txns: &mut Transactions<'_>,
         transactional_id: &str,
         meta: TransactionMetadata,
     ) -> Result<TransactionMetadata, ResponseError> {
-        if !self.completing.lock().insert(transactional_id.to_string()) {
-            return Err(ResponseError::ConcurrentTransactions);
+        {
+            let mut completing = self.completing.lock();
+            if completing.contains_key(transactional_id) {
+                return Err(ResponseError::ConcurrentTransactions);
+            }
+            completing.insert(transactional_id.to_string(), watch::Sender::new(()));
         }
-        let completed = self.write_markers(txns, transactional_id, meta);
-        self.completing.lock().remove(transactional_id);
-        completed
+        let progress = self.write_markers(txns, transactional_id, meta);
+        match progress {
+            Ok(MarkerProgress::AwaitingLeaders(meta)) => Ok(meta),
+            Ok(MarkerProgress::Completed(meta)) => {
+                self.completing.lock().remove(transactional_id);
+                Ok(meta)
+            }
+            Err(e) => {
+                self.completing.lock().remove(transactional_id);
+                Err(e)
+            }
+        }
+    }
+
+    /// Until the markers being written for `transactional_id` have landed
+    /// (or failed): the receiver's `changed` returns then. `None` when none
+    /// are being written.
+    pub fn completion(&self, transactional_id: &str) -> Option<watch::Receiver<()>> {
+        self.completing
+            .lock()
+            .get(transactional_id)
+            .map(watch::Sender::subscribe)
     }
 
     /// Writes the markers still missing (a partition leaves `meta` once
-    /// its marker is written, so a retry writes only the others), then
-    /// records the Complete state.
+    /// its marker is written, so a retry writes only the others) into the
+    /// partitions led here, hands those led elsewhere to a task, and once
+    /// none is left records the Complete state.
     fn write_markers(
         &self,
         txns: &mut Transactions<'_>,
         transactional_id: &str,
         mut meta: TransactionMetadata,
-    ) -> Result<TransactionMetadata, ResponseError> {
+    ) -> Result<MarkerProgress, ResponseError> {
         let commit = meta.state == TxnState::PrepareCommit;
         let coordinator_epoch = self
             .replicas
@@ -385,8 +484,7 @@ impl TransactionCoordinator {
             )
             .map_or(0, |p| p.leader_epoch());
         let mut failed = None;
-        // Partitions led elsewhere, by their leader's address.
-        let mut remote: BTreeMap<String, BTreeMap<String, Vec<i32>>> = BTreeMap::new();
+        let mut by_leader: BTreeMap<String, BTreeMap<String, Vec<i32>>> = BTreeMap::new();
         let pending: Vec<TopicPartition> = meta.partitions.iter().cloned().collect();
         for tp in pending {
             let (topic, partition) = (tp.topic.as_str(), tp.partition);
@@ -416,7 +514,7 @@ impl TransactionCoordinator {
                         continue;
                     };
                     match image.brokers.get(&p.leader) {
-                        Some(b) if p.leader != self.config.node_id => remote
+                        Some(b) if p.leader != self.config.node_id => by_leader
                             .entry(format!("{}:{}", b.host, b.port))
                             .or_default()
                             .entry(topic.to_string())
@@ -439,46 +537,109 @@ impl TransactionCoordinator {
                 }
             }
         }
-        if !remote.is_empty() {
-            let asked: usize = remote.values().flat_map(|t| t.values()).map(Vec::len).sum();
-            // Other transactions go on while remote leaders write markers.
-            let written: Vec<TopicPartition> = MutexGuard::unlocked(txns, || {
-                let mut written = Vec::new();
-                for (addr, topics) in remote {
-                    match send_markers(
-                        &addr,
-                        self.config.inter_broker_tls.as_deref(),
-                        self.config.sasl.clone(),
-                        &meta,
-                        commit,
-                        coordinator_epoch,
-                        topics,
-                    ) {
-                        Ok(w) => written.extend(w),
-                        Err(e) => {
-                            tracing::warn!(transactional_id, %addr, error = %e, "cannot have transaction markers written");
-                            failed = Some(e);
-                        }
-                    }
+        if !by_leader.is_empty() {
+            let remote = RemoteMarkers {
+                transactional_id: transactional_id.to_string(),
+                meta: meta.clone(),
+                commit,
+                coordinator_epoch,
+                by_leader,
+                failed,
+            };
+            txns.insert(transactional_id.to_string(), meta.clone());
+            if let Some(me) = self.me.upgrade() {
+                self.runtime.spawn(me.send_remote_markers(remote));
+            }
+            return Ok(MarkerProgress::AwaitingLeaders(meta));
+        }
+        self.record_markers_written(txns, transactional_id, meta, failed)
+            .map(MarkerProgress::Completed)
+    }
+
+    /// Sends the markers other brokers write, then records the outcome as
+    /// `write_markers` would have, and lets the id be completed again.
+    async fn send_remote_markers(self: Arc<Self>, remote: RemoteMarkers) {
+        let RemoteMarkers {
+            transactional_id,
+            mut meta,
+            commit,
+            coordinator_epoch,
+            by_leader,
+            mut failed,
+        } = remote;
+        let asked: usize = by_leader
+            .values()
+            .flat_map(|t| t.values())
+            .map(Vec::len)
+            .sum();
+        let mut written = Vec::new();
+        for (addr, topics) in by_leader {
+            match send_markers(
+                &addr,
+                self.config.inter_broker_tls.as_deref(),
+                self.config.sasl.clone(),
+                &meta,
+                commit,
+                coordinator_epoch,
+                topics,
+            )
+            .await
+            {
+                Ok(w) => written.extend(w),
+                Err(e) => {
+                    tracing::warn!(transactional_id, %addr, error = %e, "cannot have transaction markers written");
+                    failed = Some(e);
                 }
-                written
-            });
+            }
+        }
+        if written.len() < asked {
+            failed.get_or_insert(ResponseError::NotLeaderOrFollower);
+        }
+        for p in &written {
+            meta.partitions.remove(p);
+        }
+        // Recording appends to `__transaction_state`: off the runtime's
+        // threads, as every other call of the coordinator.
+        let coordinator = self.clone();
+        let recorded = tokio::task::spawn_blocking(move || {
+            let mut txns = coordinator.transactions.lock();
             // The id may have moved on meanwhile (this broker lost its
             // state partition, say): what is recorded now stands.
-            let unchanged = txns.get(transactional_id).is_some_and(|now| {
+            let unchanged = txns.get(&transactional_id).is_some_and(|now| {
                 (now.producer_id, now.producer_epoch, now.state)
                     == (meta.producer_id, meta.producer_epoch, meta.state)
             });
-            if !unchanged {
-                return Err(ResponseError::ConcurrentTransactions);
+            let recorded = if unchanged {
+                coordinator
+                    .record_markers_written(&mut txns, &transactional_id, meta, failed)
+                    .map(|_| ())
+            } else {
+                Err(ResponseError::ConcurrentTransactions)
+            };
+            drop(txns);
+            coordinator.completing.lock().remove(&transactional_id);
+            recorded.map_err(|e| (transactional_id, e))
+        })
+        .await;
+        match recorded {
+            Ok(Ok(())) => {}
+            Ok(Err((transactional_id, e))) => {
+                tracing::warn!(transactional_id, error = %e, "transaction decided but not yet ended; will retry");
             }
-            if written.len() < asked {
-                failed.get_or_insert(ResponseError::NotLeaderOrFollower);
-            }
-            for p in &written {
-                meta.partitions.remove(p);
-            }
+            Err(e) => tracing::error!(error = %e, "recording transaction markers failed"),
         }
+    }
+
+    /// After the markers: the Complete state once every partition has its
+    /// marker; otherwise the id stays in its Prepare state with the
+    /// partitions still missing one, for the periodic pass to retry.
+    fn record_markers_written(
+        &self,
+        txns: &mut Transactions<'_>,
+        transactional_id: &str,
+        meta: TransactionMetadata,
+        failed: Option<ResponseError>,
+    ) -> Result<TransactionMetadata, ResponseError> {
         if let Some(e) = failed {
             txns.insert(transactional_id.to_string(), meta);
             return Err(e);

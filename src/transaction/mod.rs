@@ -9,7 +9,9 @@ mod metadata;
 mod producer_ids;
 mod state_log;
 
-pub use coordinator::{TransactionConfig, TransactionCoordinator, TransactionDescription};
+pub use coordinator::{
+    InitProducerIdOutcome, TransactionConfig, TransactionCoordinator, TransactionDescription,
+};
 pub use metadata::{TransactionMetadata, TxnState};
 pub use producer_ids::ProducerIdManager;
 pub use state_log::{describe_record as describe_transaction_record, TRANSACTION_STATE_TOPIC};
