@@ -20,6 +20,15 @@ use crate::wire_format::{decode_response, request_frame};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// How long a request waits for its response, as Kafka's
+/// `replica.socket.timeout.ms` and `request.timeout.ms` (30 s): a peer that
+/// stops answering fails the call rather than holding its caller.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How much of a response's buffer is reserved ahead of its bytes: the
+/// buffer grows as they arrive, never to a size the peer merely claims.
+const READ_RESERVE: usize = 1 << 20;
+
 /// A connection to another broker, plain or TLS.
 pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send + Sync {}
 
@@ -160,7 +169,14 @@ impl BrokerConnection {
         {
             self.authenticate().await?;
         }
-        self.round_trip(request, version).await
+        tokio::time::timeout(REQUEST_TIMEOUT, self.round_trip(request, version))
+            .await
+            .map_err(|_| {
+                std::io::Error::new(
+                    ErrorKind::TimedOut,
+                    format!("no response within {} s", REQUEST_TIMEOUT.as_secs()),
+                )
+            })?
     }
 
     async fn round_trip<R: Request>(
@@ -190,9 +206,10 @@ async fn read_response<S: AsyncRead + Unpin + ?Sized>(stream: &mut S) -> std::io
             format!("the broker sent a response of {len} bytes"),
         )
     })?;
-    let mut body = BytesMut::with_capacity(len);
+    let mut body = BytesMut::with_capacity(len.min(READ_RESERVE));
     while body.len() < len {
         let room = len - body.len();
+        body.reserve(room.min(READ_RESERVE));
         if stream.read_buf(&mut (&mut body).limit(room)).await? == 0 {
             return Err(std::io::Error::new(
                 ErrorKind::UnexpectedEof,
@@ -233,6 +250,38 @@ mod tests {
         assert_eq!(read_response(&mut client).await.unwrap(), &b"next"[..]);
         assert!(read_response(&mut client).await.unwrap().is_empty());
         written.await.unwrap();
+    }
+
+    /// Hands out a claimed size and then bytes one read at a time,
+    /// recording the most room any read was offered.
+    struct Claiming {
+        bytes: Vec<u8>,
+        most_room: usize,
+    }
+
+    impl AsyncRead for Claiming {
+        fn poll_read(
+            mut self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+            buf: &mut tokio::io::ReadBuf<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            self.most_room = self.most_room.max(buf.remaining());
+            let n = self.bytes.len().min(buf.remaining()).min(4096);
+            let taken: Vec<u8> = self.bytes.drain(..n).collect();
+            buf.put_slice(&taken);
+            std::task::Poll::Ready(Ok(()))
+        }
+    }
+
+    #[tokio::test]
+    async fn the_buffer_grows_with_the_bytes_not_with_the_size_claimed() {
+        let mut peer = Claiming {
+            bytes: [&i32::MAX.to_be_bytes()[..], &[7u8; 10_000]].concat(),
+            most_room: 0,
+        };
+        let e = read_response(&mut peer).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::UnexpectedEof);
+        assert!(peer.most_room <= 2 * READ_RESERVE, "{}", peer.most_room);
     }
 
     #[tokio::test]
