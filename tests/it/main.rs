@@ -49,6 +49,7 @@ mod wire_errors;
 mod bench {
     mod replication;
     mod scale;
+    mod share;
 }
 
 mod cli {
