@@ -4,11 +4,28 @@
 
 use std::fmt;
 
-/// Ordered by topic, then index, as Kafka sorts partitions.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+use serde::{Deserialize, Serialize};
+
+/// Ordered by topic, then index, as Kafka sorts partitions. Serialized as
+/// the pair `[topic, index]`: the form controller commands in the metadata
+/// log have always held partitions in.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(from = "(String, i32)", into = "(String, i32)")]
 pub struct TopicPartition {
     pub topic: String,
     pub partition: i32,
+}
+
+impl From<(String, i32)> for TopicPartition {
+    fn from((topic, partition): (String, i32)) -> TopicPartition {
+        TopicPartition { topic, partition }
+    }
+}
+
+impl From<TopicPartition> for (String, i32) {
+    fn from(tp: TopicPartition) -> (String, i32) {
+        (tp.topic, tp.partition)
+    }
 }
 
 impl TopicPartition {
@@ -54,6 +71,16 @@ mod tests {
             super::by_topic_id([(b, 2), (a, 0), (b, 0), (a, 1)]),
             [(b, vec![2, 0]), (a, vec![0, 1])]
         );
+    }
+
+    #[test]
+    fn serializes_as_the_pair_the_metadata_log_holds() {
+        let tp = TopicPartition::new("orders", 3);
+        assert_eq!(serde_json::to_string(&tp).unwrap(), r#"["orders",3]"#);
+        let old: (String, i32) = ("orders".into(), 3);
+        let read: TopicPartition =
+            serde_json::from_str(&serde_json::to_string(&old).unwrap()).unwrap();
+        assert_eq!(read, tp);
     }
 
     #[test]

@@ -13,6 +13,7 @@ use super::{BrokerContext, Handler, RequestContext};
 use crate::cluster::leader_election::ElectionType;
 use crate::cluster::ControllerError;
 use crate::security::acl::AclOperation;
+use crate::topic_partition::TopicPartition;
 
 pub struct ElectLeaders;
 
@@ -32,7 +33,11 @@ impl Handler for ElectLeaders {
         let partitions = request.topic_partitions.as_ref().map(|topics| {
             topics
                 .iter()
-                .flat_map(|t| t.partitions.iter().map(|p| (t.topic.0.to_string(), *p)))
+                .flat_map(|t| {
+                    t.partitions
+                        .iter()
+                        .map(|p| TopicPartition::new(t.topic.0.to_string(), *p))
+                })
                 .collect::<Vec<_>>()
         });
         let mut refused = None;
@@ -56,7 +61,13 @@ impl Handler for ElectLeaders {
             Err(e) if ctx.api_version == 0 => partitions
                 .unwrap_or_default()
                 .into_iter()
-                .map(|(t, p)| (t, p, Some((e.code.code(), e.message.clone()))))
+                .map(|tp| {
+                    (
+                        tp.topic,
+                        tp.partition,
+                        Some((e.code.code(), e.message.clone())),
+                    )
+                })
                 .collect(),
             // As Kafka, a refused principal gets the refusal in each
             // partition it named as well as for the whole request.
@@ -65,7 +76,13 @@ impl Handler for ElectLeaders {
                 partitions
                     .unwrap_or_default()
                     .into_iter()
-                    .map(|(t, p)| (t, p, Some((e.code.code(), e.message.clone()))))
+                    .map(|tp| {
+                        (
+                            tp.topic,
+                            tp.partition,
+                            Some((e.code.code(), e.message.clone())),
+                        )
+                    })
                     .collect()
             }
             Err(e) => {

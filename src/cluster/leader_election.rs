@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::controller::error::ControllerError;
 use super::metadata::{MetadataImage, PartitionImage};
+use crate::topic_partition::TopicPartition;
 
 /// ElectLeaders' election types, by their wire values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -95,9 +96,9 @@ pub fn imbalanced(
     image: &MetadataImage,
     live: &BTreeSet<i32>,
     imbalance_percentage: i64,
-) -> Vec<(String, i32)> {
+) -> Vec<TopicPartition> {
     // Per preferred broker: (partitions it prefers, ones it could lead but does not).
-    let mut by_broker: BTreeMap<i32, (usize, Vec<(String, i32)>)> = BTreeMap::new();
+    let mut by_broker: BTreeMap<i32, (usize, Vec<TopicPartition>)> = BTreeMap::new();
     for topic in image.topics.values() {
         for (index, p) in topic.partitions.iter().enumerate() {
             let Some(&preferred) = p.replicas.first() else {
@@ -111,7 +112,7 @@ pub fn imbalanced(
                 && live.contains(&preferred)
                 && p.isr.contains(&preferred)
             {
-                entry.1.push((topic.name.clone(), index as i32));
+                entry.1.push(TopicPartition::new(&topic.name, index as i32));
             }
         }
     }
@@ -186,7 +187,10 @@ mod tests {
         }
         image.insert_topic(topic("t", partitions));
         let moves = imbalanced(&image, &live(&[1, 2]), 10);
-        assert_eq!(moves, vec![("t".to_string(), 2), ("t".to_string(), 3)]);
+        assert_eq!(
+            moves,
+            [TopicPartition::new("t", 2), TopicPartition::new("t", 3)]
+        );
         assert_eq!(imbalanced(&image, &live(&[1, 2]), 50).len(), 0);
     }
 }

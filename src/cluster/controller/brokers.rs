@@ -12,6 +12,7 @@ use uuid::Uuid;
 use super::error::ControllerError;
 use crate::cluster::features;
 use crate::cluster::metadata::{BrokerRegistration, MetadataImage, PartitionImage};
+use crate::topic_partition::TopicPartition;
 
 /// Kafka's BrokerRegistration: the first broker ever registered gives the
 /// cluster its id and bootstrap feature levels; a broker registered again
@@ -46,14 +47,14 @@ pub(super) fn heartbeat(image: &mut MetadataImage, id: i32) {
 pub(super) fn offline_replicas(
     image: &mut MetadataImage,
     broker: i32,
-    partitions: &[(String, i32)],
+    partitions: &[TopicPartition],
     unclean: bool,
 ) {
     let live = live_brokers(&image.brokers);
-    for (topic, index) in partitions {
+    for tp in partitions {
         let p = image
-            .topic_mut(topic)
-            .and_then(|t| t.partitions.get_mut(*index as usize));
+            .topic_mut(&tp.topic)
+            .and_then(|t| t.partitions.get_mut(tp.partition as usize));
         if let Some(p) = p {
             move_off(p, broker, &live, unclean);
         }
@@ -240,7 +241,12 @@ mod tests {
     fn offline_replicas_move_only_the_partitions_named() {
         let mut image = cluster(&[1, 2]);
         add_topic(&mut image, "t", &[&[1, 2], &[1, 2]]);
-        offline_replicas(&mut image, 1, &[("t".into(), 1), ("gone".into(), 0)], false);
+        offline_replicas(
+            &mut image,
+            1,
+            &[TopicPartition::new("t", 1), TopicPartition::new("gone", 0)],
+            false,
+        );
         assert!(!image.brokers[&1].fenced);
         assert_eq!(partition(&image, "t", 0).leader, 1);
         let moved = partition(&image, "t", 1);

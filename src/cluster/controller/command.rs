@@ -14,6 +14,7 @@ use crate::config::{GroupOverrides, TopicConfig};
 use crate::quota::QuotaChanges;
 use crate::security::acl::{AclBinding, AclBindingFilter};
 use crate::security::sasl::scram::{ScramCredential, ScramMechanism};
+use crate::topic_partition::TopicPartition;
 
 /// A topic to create, as CreateTopics states it (-1 means the broker default).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -62,7 +63,7 @@ pub enum ControllerCommand {
     /// as if it were fenced, and it leaves their ISRs.
     OfflineReplicas {
         broker: i32,
-        partitions: Vec<(String, i32)>,
+        partitions: Vec<TopicPartition>,
     },
     /// Kafka's AlterPartition: a leader shrinks or widens its ISR.
     AlterPartition {
@@ -84,7 +85,7 @@ pub enum ControllerCommand {
     /// Kafka's ElectLeaders, on the named partitions or (None) on all.
     ElectLeaders {
         election: ElectionType,
-        partitions: Option<Vec<(String, i32)>>,
+        partitions: Option<Vec<TopicPartition>>,
     },
     /// Kafka's CreateAcls: an ACL that exists already is not added twice.
     CreateAcls(Vec<AclBinding>),

@@ -584,11 +584,7 @@ impl Controller {
     ) -> Result<(), ControllerError> {
         self.submit(ControllerCommand::OfflineReplicas {
             broker: self.node_id,
-            // Pairs in the command: its serialized form is in the metadata log.
-            partitions: partitions
-                .into_iter()
-                .map(|tp| (tp.topic, tp.partition))
-                .collect(),
+            partitions,
         })
         .await
         .map(|_| ())
@@ -708,7 +704,7 @@ impl Controller {
     pub async fn elect_leaders(
         &self,
         election: ElectionType,
-        partitions: Option<Vec<(String, i32)>>,
+        partitions: Option<Vec<TopicPartition>>,
     ) -> Result<Vec<(String, i32, Option<Refusal>)>, ControllerError> {
         match self
             .submit(ControllerCommand::ElectLeaders {

@@ -14,6 +14,7 @@ use crate::cluster::leader_election::{self, ElectionType};
 use crate::cluster::metadata::{BrokerRegistration, MetadataImage, PartitionImage, TopicImage};
 use crate::cluster::{assignment, reassignment, topic_name};
 use crate::config::TopicConfig;
+use crate::topic_partition::TopicPartition;
 
 /// What a topic created without a partition count or replication factor
 /// (-1) gets: the broker's num.partitions and default.replication.factor.
@@ -235,7 +236,7 @@ pub(super) fn alter_reassignments(
 pub(super) fn elect_leaders(
     image: &mut MetadataImage,
     election: ElectionType,
-    partitions: Option<Vec<(String, i32)>>,
+    partitions: Option<Vec<TopicPartition>>,
 ) -> Vec<(String, i32, Option<Refusal>)> {
     let live = live_brokers(&image.brokers);
     let every = partitions.is_none();
@@ -243,12 +244,12 @@ pub(super) fn elect_leaders(
         image
             .topics
             .values()
-            .flat_map(|t| (0..t.partitions.len() as i32).map(|i| (t.name.clone(), i)))
+            .flat_map(|t| (0..t.partitions.len() as i32).map(|i| TopicPartition::new(&t.name, i)))
             .collect()
     });
     wanted
         .into_iter()
-        .filter_map(|(topic, partition)| {
+        .filter_map(|TopicPartition { topic, partition }| {
             let result = match partition_mut(image, &topic, partition) {
                 Some(p) => leader_election::elect(p, election, &live),
                 None => Err(ControllerError::new(
