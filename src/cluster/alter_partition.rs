@@ -19,6 +19,7 @@ use tokio::sync::{watch, Notify};
 
 use super::{Controller, ControllerError};
 use crate::partition::{now_ms, ReplicaManager};
+use crate::topic_partition::TopicPartition;
 
 /// Which way a proposal moves the ISR: what is counted and logged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,8 +44,6 @@ pub struct Proposal {
     pub isr: Vec<i32>,
     pub change: IsrChange,
 }
-
-type PartitionKey = (String, i32);
 
 /// What the broker does with the controller's answer to a proposal, as
 /// Kafka's Partition.handleAlterPartitionError.
@@ -89,11 +88,11 @@ impl Answer {
 /// at most one of each per partition.
 #[derive(Debug, Default)]
 struct ProposalQueue {
-    queued: BTreeMap<PartitionKey, Proposal>,
-    in_flight: HashMap<PartitionKey, Proposal>,
+    queued: BTreeMap<TopicPartition, Proposal>,
+    in_flight: HashMap<TopicPartition, Proposal>,
     /// Partitions whose proposal at this partition epoch was refused as
     /// stale: proposals at it or older are dropped.
-    awaiting_metadata: HashMap<PartitionKey, i32>,
+    awaiting_metadata: HashMap<TopicPartition, i32>,
 }
 
 impl ProposalQueue {
@@ -102,7 +101,7 @@ impl ProposalQueue {
     /// proposal in flight is dropped, as the answer to that one settles
     /// it; so is one from a state the controller already refused as
     /// stale. Returns whether it was queued.
-    fn propose(&mut self, partition: PartitionKey, proposal: Proposal) -> bool {
+    fn propose(&mut self, partition: TopicPartition, proposal: Proposal) -> bool {
         if self.in_flight.get(&partition) == Some(&proposal) {
             return false;
         }
@@ -118,7 +117,7 @@ impl ProposalQueue {
     }
 
     /// The queued proposals of partitions with none in flight, now in flight.
-    fn take_batch(&mut self) -> Vec<(PartitionKey, Proposal)> {
+    fn take_batch(&mut self) -> Vec<(TopicPartition, Proposal)> {
         let (ready, waiting): (BTreeMap<_, _>, BTreeMap<_, _>) = std::mem::take(&mut self.queued)
             .into_iter()
             .partition(|(partition, _)| !self.in_flight.contains_key(partition));
@@ -134,7 +133,7 @@ impl ProposalQueue {
     /// The controller answered the partition's proposal: the next one for
     /// it may go. One to retry goes again unless a newer one was queued
     /// meanwhile. Returns whether one was queued again.
-    fn answered(&mut self, partition: &PartitionKey, answer: Answer) -> bool {
+    fn answered(&mut self, partition: &TopicPartition, answer: Answer) -> bool {
         let Some(proposal) = self.in_flight.remove(partition) else {
             return false;
         };
@@ -170,7 +169,7 @@ impl AlterPartitionManager {
         if self
             .queue
             .lock()
-            .propose((topic.to_string(), partition), proposal)
+            .propose(TopicPartition::new(topic, partition), proposal)
         {
             self.wake.notify_one();
         }
@@ -203,10 +202,10 @@ impl AlterPartitionManager {
             if batch.is_empty() {
                 continue;
             }
-            let sends = batch.iter().map(|((topic, partition), proposal)| {
+            let sends = batch.iter().map(|(tp, proposal)| {
                 controller.alter_partition(
-                    topic,
-                    *partition,
+                    &tp.topic,
+                    tp.partition,
                     (proposal.leader_epoch, proposal.partition_epoch),
                     proposal.isr.clone(),
                 )
@@ -217,9 +216,10 @@ impl AlterPartitionManager {
                 results = futures::future::join_all(sends) => results,
             };
             let mut queue = self.queue.lock();
-            for (((topic, partition), proposal), result) in batch.iter().zip(results) {
+            for ((tp, proposal), result) in batch.iter().zip(results) {
                 let answer = Answer::of(&result);
-                retry |= queue.answered(&(topic.clone(), *partition), answer);
+                retry |= queue.answered(tp, answer);
+                let (topic, partition) = (&tp.topic, tp.partition);
                 let isr = &proposal.isr;
                 match (result, proposal.change) {
                     (Ok(()), IsrChange::Shrink) => {
@@ -266,8 +266,8 @@ impl AlterPartitionManager {
 mod tests {
     use super::*;
 
-    fn key(partition: i32) -> PartitionKey {
-        ("t".to_string(), partition)
+    fn key(partition: i32) -> TopicPartition {
+        TopicPartition::new("t", partition)
     }
 
     fn shrink(isr: Vec<i32>) -> Proposal {
