@@ -12,6 +12,7 @@ use super::{BrokerContext, Handler, RequestContext};
 use crate::group::CommittedOffset;
 use crate::partition::now_ms;
 use crate::security::acl::{AclOperation, ResourceType};
+use crate::topic_partition::TopicPartition;
 
 pub struct OffsetCommit;
 
@@ -46,8 +47,7 @@ impl Handler for OffsetCommit {
             for p in &t.partitions {
                 if refusal(&t.name.0, p.partition_index).is_none() {
                     valid.push((
-                        t.name.0.to_string(),
-                        p.partition_index,
+                        TopicPartition::new(t.name.0.to_string(), p.partition_index),
                         CommittedOffset {
                             offset: p.committed_offset,
                             leader_epoch: p.committed_leader_epoch,

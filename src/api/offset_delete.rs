@@ -10,6 +10,7 @@ use kafka_protocol::messages::{OffsetDeleteRequest, OffsetDeleteResponse};
 
 use super::{BrokerContext, Handler, RequestContext};
 use crate::security::acl::{AclOperation, ResourceType};
+use crate::topic_partition::TopicPartition;
 
 pub struct OffsetDelete;
 
@@ -25,14 +26,14 @@ impl Handler for OffsetDelete {
         // of a topic the principal may not read are left alone.
         let auth = broker.authorization(&ctx);
         let readable = |topic: &str| auth.allows(AclOperation::Read, ResourceType::Topic, topic);
-        let partitions: Vec<(String, i32)> = request
+        let partitions: Vec<TopicPartition> = request
             .topics
             .iter()
             .filter(|t| readable(&t.name.0))
             .flat_map(|t| {
                 t.partitions
                     .iter()
-                    .map(|p| (t.name.0.to_string(), p.partition_index))
+                    .map(|p| TopicPartition::new(t.name.0.to_string(), p.partition_index))
             })
             .collect();
         let outcomes = match broker

@@ -16,16 +16,17 @@ use super::{BrokerContext, Handler, RequestContext};
 use crate::group::CommittedOffset;
 use crate::security::acl::{AclOperation, ResourceType};
 use crate::security::authorizer::Authorization;
+use crate::topic_partition::TopicPartition;
 
 pub struct OffsetFetch;
 
-type Found = Vec<(String, i32, Option<CommittedOffset>)>;
+type Found = Vec<(TopicPartition, Option<CommittedOffset>)>;
 type PartitionOffsets = Vec<(i32, Option<CommittedOffset>)>;
 
 /// Groups `found` by topic, in first-seen order.
 fn by_topic(found: Found) -> Vec<(String, PartitionOffsets)> {
     let mut out: Vec<(String, PartitionOffsets)> = Vec::new();
-    for (topic, partition, offset) in found {
+    for (TopicPartition { topic, partition }, offset) in found {
         match out.iter_mut().find(|(t, _)| *t == topic) {
             Some((_, parts)) => parts.push((partition, offset)),
             None => out.push((topic, vec![(partition, offset)])),

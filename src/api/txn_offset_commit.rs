@@ -13,6 +13,7 @@ use super::{BrokerContext, Handler, RequestContext};
 use crate::group::CommittedOffset;
 use crate::partition::now_ms;
 use crate::security::acl::{AclOperation, ResourceType};
+use crate::topic_partition::TopicPartition;
 
 pub struct TxnOffsetCommit;
 
@@ -41,15 +42,14 @@ impl Handler for TxnOffsetCommit {
             None
         };
         let readable = |topic: &str| auth.allows(AclOperation::Read, ResourceType::Topic, topic);
-        let offsets: Vec<(String, i32, CommittedOffset)> = request
+        let offsets: Vec<(TopicPartition, CommittedOffset)> = request
             .topics
             .iter()
             .filter(|t| readable(&t.name.0))
             .flat_map(|t| {
                 t.partitions.iter().map(move |p| {
                     (
-                        t.name.0.to_string(),
-                        p.partition_index,
+                        TopicPartition::new(t.name.0.to_string(), p.partition_index),
                         CommittedOffset {
                             offset: p.committed_offset,
                             leader_epoch: p.committed_leader_epoch,

@@ -19,6 +19,7 @@ use super::share::{ShareConfig, ShareState};
 use crate::config::GroupOverrides;
 use crate::coordinator_records::{leadership_change, replay_partition, LoadError};
 use crate::partition::{now_ms, ReplicaManager};
+use crate::topic_partition::TopicPartition;
 
 /// Coordinator settings, Kafka's `group.*` broker properties.
 #[derive(Debug, Clone)]
@@ -75,11 +76,11 @@ pub(in crate::group) struct State {
     /// them: as in Kafka they are not shown (OffsetFetch) until then, since
     /// a failover could still take them back.
     pub(in crate::group) unreplicated_commits:
-        HashMap<String, Vec<(i64, String, i32, CommittedOffset)>>,
+        HashMap<String, Vec<(i64, TopicPartition, CommittedOffset)>>,
 }
 
 /// One group's offsets in one open transaction.
-pub(in crate::group) type PendingOffsets = BTreeMap<(String, i32), CommittedOffset>;
+pub(in crate::group) type PendingOffsets = BTreeMap<TopicPartition, CommittedOffset>;
 
 impl State {
     /// Drops every group (and its offsets) that `gone` names.
@@ -193,11 +194,11 @@ impl GroupCoordinator {
         if state.has_members(group_id) {
             return Err(ResponseError::NonEmptyGroup);
         }
-        let committed: Vec<(String, i32)> = state
+        let committed: Vec<TopicPartition> = state
             .offsets
             .all(group_id)
             .into_iter()
-            .map(|(t, p, _)| (t, p))
+            .map(|(tp, _)| tp)
             .collect();
         self.delete_committed(&mut state, group_id, &committed)?;
         state.offsets.remove_group(group_id);
@@ -311,7 +312,7 @@ impl GroupCoordinator {
                         .or_default()
                         .entry(group)
                         .or_default()
-                        .insert((topic, p), offset);
+                        .insert(TopicPartition::new(topic, p), offset);
                 }
                 Replayed::TxnMarker(producer_id, commit) => state.complete_transaction(
                     self.config.offsets_topic_partitions,

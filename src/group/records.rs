@@ -13,6 +13,7 @@ use super::classic::records::{
 use super::offsets::CommittedOffset;
 pub use crate::coordinator_records::partition_for;
 use crate::coordinator_records::{encode_records, get_string, put_string};
+use crate::topic_partition::TopicPartition;
 
 pub const OFFSETS_TOPIC: &str = "__consumer_offsets";
 
@@ -86,13 +87,13 @@ pub fn decode_value(mut value: Bytes) -> Option<CommittedOffset> {
 /// producer, the transactional batch of a TxnOffsetCommit.
 pub fn commit_batch(
     group: &str,
-    offsets: &[(String, i32, CommittedOffset)],
+    offsets: &[(TopicPartition, CommittedOffset)],
     producer: Option<(i64, i16)>,
     now_ms: i64,
 ) -> anyhow::Result<Bytes> {
     let entries: Vec<(&str, i32, Option<Bytes>)> = offsets
         .iter()
-        .map(|(t, p, o)| (t.as_str(), *p, Some(encode_value(o))))
+        .map(|(tp, o)| (tp.topic.as_str(), tp.partition, Some(encode_value(o))))
         .collect();
     batch(group, &entries, producer, now_ms)
 }
@@ -100,12 +101,12 @@ pub fn commit_batch(
 /// One record batch of tombstones, which delete the given commits when replayed (and when compacted).
 pub fn tombstone_batch(
     group: &str,
-    partitions: &[(String, i32)],
+    partitions: &[TopicPartition],
     now_ms: i64,
 ) -> anyhow::Result<Bytes> {
     let entries: Vec<(&str, i32, Option<Bytes>)> = partitions
         .iter()
-        .map(|(t, p)| (t.as_str(), *p, None))
+        .map(|tp| (tp.topic.as_str(), tp.partition, None))
         .collect();
     batch(group, &entries, None, now_ms)
 }
@@ -295,8 +296,8 @@ mod tests {
         let batch = commit_batch(
             "g",
             &[
-                ("t".into(), 1, offset.clone()),
-                ("u".into(), 0, offset.clone()),
+                (TopicPartition::new("t", 1), offset.clone()),
+                (TopicPartition::new("u", 0), offset.clone()),
             ],
             None,
             5,
@@ -310,7 +311,8 @@ mod tests {
         );
         assert!(matches!(&replayed[1], Replayed::Offset(_, t, _, _) if t == "u"));
         let tombstones =
-            replay_batches(tombstone_batch("g", &[("t".into(), 1)], 5).unwrap()).unwrap();
+            replay_batches(tombstone_batch("g", &[TopicPartition::new("t", 1)], 5).unwrap())
+                .unwrap();
         assert_eq!(
             tombstones,
             vec![Replayed::Offset("g".into(), "t".into(), 1, None)]
@@ -327,7 +329,13 @@ mod tests {
         };
         let mut log = bytes::BytesMut::new();
         log.extend_from_slice(
-            &commit_batch("g", &[("t".into(), 0, offset.clone())], Some((77, 2)), 5).unwrap(),
+            &commit_batch(
+                "g",
+                &[(TopicPartition::new("t", 0), offset.clone())],
+                Some((77, 2)),
+                5,
+            )
+            .unwrap(),
         );
         log.extend_from_slice(&crate::log::marker_batch(77, 2, true, 0, 5).unwrap());
         let replayed = replay_batches(log.freeze()).unwrap();

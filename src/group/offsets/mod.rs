@@ -16,6 +16,7 @@ use super::classic::{ClassicGroup, GroupState};
 use super::coordinator::{GroupCoordinator, State};
 use super::records::{self, partition_for, OFFSETS_TOPIC};
 use crate::partition::now_ms;
+use crate::topic_partition::TopicPartition;
 
 /// Kafka's offsets.commit.timeout.ms default: how long a commit waits for
 /// the offsets partition's ISR.
@@ -113,8 +114,8 @@ impl State {
         for group in ended {
             let offsets = groups.remove(&group).unwrap_or_default();
             if commit {
-                for ((topic, partition), offset) in offsets {
-                    self.offsets.commit(&group, &topic, partition, offset);
+                for (tp, offset) in offsets {
+                    self.offsets.commit(&group, &tp.topic, tp.partition, offset);
                 }
             }
         }
@@ -134,7 +135,7 @@ impl GroupCoordinator {
         generation_id: i32,
         member_id: &str,
         group_instance_id: Option<&str>,
-        offsets: Vec<(String, i32, CommittedOffset)>,
+        offsets: Vec<(TopicPartition, CommittedOffset)>,
     ) -> Result<(), ResponseError> {
         let mut state = self.state.lock();
         let state = &mut *state;
@@ -161,7 +162,7 @@ impl GroupCoordinator {
         &self,
         state: &mut State,
         group_id: &str,
-        offsets: Vec<(String, i32, CommittedOffset)>,
+        offsets: Vec<(TopicPartition, CommittedOffset)>,
     ) -> Result<(), ResponseError> {
         if offsets.is_empty() {
             return Ok(());
@@ -173,7 +174,7 @@ impl GroupCoordinator {
             .unreplicated_commits
             .entry(group_id.to_string())
             .or_default()
-            .extend(offsets.into_iter().map(|(t, p, o)| (at, t, p, o)));
+            .extend(offsets.into_iter().map(|(tp, o)| (at, tp, o)));
         Ok(())
     }
 
@@ -188,7 +189,7 @@ impl GroupCoordinator {
         generation_id: i32,
         member_id: &str,
         group_instance_id: Option<&str>,
-        offsets: Vec<(String, i32, CommittedOffset)>,
+        offsets: Vec<(TopicPartition, CommittedOffset)>,
     ) -> Result<(), ResponseError> {
         let mut state = self.state.lock();
         let committer = Committer {
@@ -213,9 +214,7 @@ impl GroupCoordinator {
             .or_default()
             .entry(group_id.to_string())
             .or_default();
-        for (topic, partition, offset) in offsets {
-            pending.insert((topic, partition), offset);
-        }
+        pending.extend(offsets);
         Ok(())
     }
 
@@ -233,7 +232,7 @@ impl GroupCoordinator {
     /// Whether an open transaction has committed an offset for the
     /// partition: OffsetFetch with require_stable answers UNSTABLE_OFFSET_COMMIT.
     pub fn has_pending_offset(&self, group_id: &str, topic: &str, partition: i32) -> bool {
-        let key = (topic.to_string(), partition);
+        let key = TopicPartition::new(topic, partition);
         self.state
             .lock()
             .pending_txn_offsets
@@ -283,8 +282,10 @@ impl GroupCoordinator {
             return;
         };
         let replicated = pending.partition_point(|(at, ..)| *at < high_watermark);
-        for (_, topic, partition, offset) in pending.drain(..replicated) {
-            state.offsets.commit(group_id, &topic, partition, offset);
+        for (_, tp, offset) in pending.drain(..replicated) {
+            state
+                .offsets
+                .commit(group_id, &tp.topic, tp.partition, offset);
         }
         if pending.is_empty() {
             state.unreplicated_commits.remove(group_id);
@@ -296,7 +297,7 @@ impl GroupCoordinator {
     fn write_commits(
         &self,
         group_id: &str,
-        offsets: &[(String, i32, CommittedOffset)],
+        offsets: &[(TopicPartition, CommittedOffset)],
         producer: Option<(i64, i16)>,
     ) -> Result<i64, ResponseError> {
         let batch = records::commit_batch(group_id, offsets, producer, now_ms()).map_err(|e| {
@@ -311,7 +312,7 @@ impl GroupCoordinator {
         &self,
         state: &mut State,
         group_id: &str,
-        partitions: &[(String, i32)],
+        partitions: &[TopicPartition],
     ) -> Result<(), ResponseError> {
         if partitions.is_empty() {
             return Ok(());
@@ -321,11 +322,11 @@ impl GroupCoordinator {
             ResponseError::UnknownServerError
         })?;
         self.append(group_id, &batch)?;
-        for (topic, partition) in partitions {
-            state.offsets.remove(group_id, topic, *partition);
+        for tp in partitions {
+            state.offsets.remove(group_id, &tp.topic, tp.partition);
         }
         if let Some(pending) = state.unreplicated_commits.get_mut(group_id) {
-            pending.retain(|(_, t, p, _)| !partitions.contains(&(t.clone(), *p)));
+            pending.retain(|(_, tp, _)| !partitions.contains(tp));
         }
         Ok(())
     }
@@ -335,7 +336,7 @@ impl GroupCoordinator {
     pub fn delete_offsets(
         &self,
         group_id: &str,
-        partitions: &[(String, i32)],
+        partitions: &[TopicPartition],
     ) -> Result<Vec<Option<ResponseError>>, ResponseError> {
         let mut state = self.state.lock();
         if !state.knows(group_id) {
@@ -355,17 +356,21 @@ impl GroupCoordinator {
         }
         let outcomes: Vec<Option<ResponseError>> = partitions
             .iter()
-            .map(|(topic, _)| {
+            .map(|tp| {
                 subscribed
-                    .contains(topic)
+                    .contains(&tp.topic)
                     .then_some(ResponseError::GroupSubscribedToTopic)
             })
             .collect();
-        let deletable: Vec<(String, i32)> = partitions
+        let deletable: Vec<TopicPartition> = partitions
             .iter()
             .zip(&outcomes)
-            .filter(|((t, p), outcome)| {
-                outcome.is_none() && state.offsets.get(group_id, t, *p).is_some()
+            .filter(|(tp, outcome)| {
+                outcome.is_none()
+                    && state
+                        .offsets
+                        .get(group_id, &tp.topic, tp.partition)
+                        .is_some()
             })
             .map(|(tp, _)| tp.clone())
             .collect();
@@ -399,14 +404,14 @@ impl GroupCoordinator {
         &self,
         group_id: &str,
         wanted: Option<Vec<(String, Vec<i32>)>>,
-    ) -> Vec<(String, i32, Option<CommittedOffset>)> {
+    ) -> Vec<(TopicPartition, Option<CommittedOffset>)> {
         let state = self.state.lock();
         match wanted {
             None => state
                 .offsets
                 .all(group_id)
                 .into_iter()
-                .map(|(t, p, o)| (t, p, Some(o)))
+                .map(|(tp, o)| (tp, Some(o)))
                 .collect(),
             Some(topics) => topics
                 .into_iter()
@@ -415,7 +420,7 @@ impl GroupCoordinator {
                         .into_iter()
                         .map(|p| {
                             let found = state.offsets.get(group_id, &topic, p).cloned();
-                            (topic.clone(), p, found)
+                            (TopicPartition::new(&topic, p), found)
                         })
                         .collect::<Vec<_>>()
                 })

@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::topic_partition::TopicPartition;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommittedOffset {
     pub offset: i64,
@@ -13,7 +15,7 @@ pub struct CommittedOffset {
 
 #[derive(Default)]
 pub struct OffsetStore {
-    offsets: BTreeMap<String, BTreeMap<(String, i32), CommittedOffset>>,
+    offsets: BTreeMap<String, BTreeMap<TopicPartition, CommittedOffset>>,
 }
 
 impl OffsetStore {
@@ -21,12 +23,12 @@ impl OffsetStore {
         self.offsets
             .entry(group.to_string())
             .or_default()
-            .insert((topic.to_string(), partition), offset);
+            .insert(TopicPartition::new(topic, partition), offset);
     }
 
     pub fn remove(&mut self, group: &str, topic: &str, partition: i32) {
         if let Some(m) = self.offsets.get_mut(group) {
-            m.remove(&(topic.to_string(), partition));
+            m.remove(&TopicPartition::new(topic, partition));
         }
     }
 
@@ -37,7 +39,7 @@ impl OffsetStore {
         now_ms: i64,
         retention_ms: i64,
         active: impl Fn(&str) -> bool,
-    ) -> Vec<(String, Vec<(String, i32)>)> {
+    ) -> Vec<(String, Vec<TopicPartition>)> {
         self.offsets
             .iter()
             .filter(|(group, _)| !active(group))
@@ -65,26 +67,22 @@ impl OffsetStore {
     pub fn get(&self, group: &str, topic: &str, partition: i32) -> Option<&CommittedOffset> {
         self.offsets
             .get(group)?
-            .get(&(topic.to_string(), partition))
+            .get(&TopicPartition::new(topic, partition))
     }
 
     /// Every committed offset: (group, topic, partition, offset).
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str, i32, &CommittedOffset)> {
         self.offsets.iter().flat_map(|(g, m)| {
             m.iter()
-                .map(move |((t, p), o)| (g.as_str(), t.as_str(), *p, o))
+                .map(move |(tp, o)| (g.as_str(), tp.topic.as_str(), tp.partition, o))
         })
     }
 
     /// Every committed partition of `group`, in topic then partition order.
-    pub fn all(&self, group: &str) -> Vec<(String, i32, CommittedOffset)> {
+    pub fn all(&self, group: &str) -> Vec<(TopicPartition, CommittedOffset)> {
         self.offsets
             .get(group)
-            .map(|m| {
-                m.iter()
-                    .map(|((t, p), o)| (t.clone(), *p, o.clone()))
-                    .collect()
-            })
+            .map(|m| m.iter().map(|(tp, o)| (tp.clone(), o.clone())).collect())
             .unwrap_or_default()
     }
 }
@@ -111,7 +109,7 @@ mod tests {
         let expired = store.expired(10_000, 5_000, |g| g == "busy");
         assert_eq!(
             expired,
-            vec![("idle".to_string(), vec![("t".to_string(), 0)])]
+            vec![("idle".to_string(), vec![TopicPartition::new("t", 0)])]
         );
     }
 }

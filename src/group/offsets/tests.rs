@@ -5,11 +5,11 @@ use kafka_protocol::error::ResponseError;
 
 use super::CommittedOffset;
 use crate::group::testing::{join_request, member_id, Harness, SESSION_MS};
+use crate::topic_partition::TopicPartition;
 
-fn at(offset: i64) -> Vec<(String, i32, CommittedOffset)> {
+fn at(offset: i64) -> Vec<(TopicPartition, CommittedOffset)> {
     vec![(
-        "t".to_string(),
-        0,
+        TopicPartition::new("t", 0),
         CommittedOffset {
             offset,
             leader_epoch: 0,
@@ -45,5 +45,5 @@ async fn a_commit_from_an_old_generation_is_illegal_and_the_current_one_shows_on
     c.replicated("g").await.expect("the one replica has it");
     let fetched = c.fetch_offsets("g", Some(vec![("t".to_string(), vec![0])]));
     assert_eq!(fetched.len(), 1);
-    assert_eq!(fetched[0].2.as_ref().map(|o| o.offset), Some(42));
+    assert_eq!(fetched[0].1.as_ref().map(|o| o.offset), Some(42));
 }
