@@ -961,13 +961,16 @@ async fn share_partition_state_survives_a_broker_restart() {
     assert_eq!((p.error_code, p.start_offset), (0, 2));
 }
 
+/// A state batch: (first offset, last offset, delivery state, delivery count).
+type Batch = (i64, i64, i8, i16);
+
 /// Reads `sg`'s state of partition `partition` of `topic_id`: (error
 /// code, state epoch, start offset, batches).
 fn read_state(
     client: &mut RawClient,
     topic_id: uuid::Uuid,
     partition: i32,
-) -> (i16, i32, i64, Vec<(i64, i64, i8, i16)>) {
+) -> (i16, i32, i64, Vec<Batch>) {
     use kafka_protocol::messages::read_share_group_state_request::{PartitionData, ReadStateData};
     let read = client
         .call(
@@ -1002,7 +1005,7 @@ fn write_state(
     topic_id: uuid::Uuid,
     state_epoch: i32,
     start_offset: i64,
-    batches: &[(i64, i64, i8, i16)],
+    batches: &[Batch],
 ) -> i16 {
     use kafka_protocol::messages::write_share_group_state_request::{
         PartitionData, StateBatch, WriteStateData,

@@ -469,3 +469,46 @@ fn a_closed_connection_takes_its_share_sessions_and_gives_back_their_records() {
     assert_eq!(state(0), Some((RecordState::Available, 1)));
     assert_eq!(state(1), Some((RecordState::Acquired, 1)));
 }
+
+#[test]
+fn a_share_partition_reads_back_as_written_with_acquired_records_available() {
+    let mut sp = SharePartition::new(0);
+    assert!(sp.take_dirty(), "a new share-partition is written");
+    sp.acquire("a", &[batch(0, 4)], 5, 500, 0, &LIMITS);
+    assert!(!sp.take_dirty(), "acquisitions alone are not written");
+    sp.acknowledge(
+        "a",
+        &[AckBatch {
+            first: 0,
+            last: 3,
+            types: vec![
+                AckType::Accept,
+                AckType::Release,
+                AckType::Reject,
+                AckType::Accept,
+            ],
+        }],
+        &LIMITS,
+    )
+    .unwrap();
+    assert!(sp.take_dirty());
+    let written = sp.persisted_batches();
+    let batches: Vec<_> = written
+        .iter()
+        .map(|b| (b.first, b.last, b.state, b.delivery_count))
+        .collect();
+    assert_eq!(
+        batches,
+        [
+            (1, 1, RecordState::Available, 1),
+            (2, 2, RecordState::Archived, 1),
+            (3, 3, RecordState::Acknowledged, 1),
+            (4, 4, RecordState::Available, 1),
+        ]
+    );
+    let read = SharePartition::from_state(sp.start_offset(), 0, &written);
+    assert_eq!(read.start_offset(), 1);
+    assert_eq!(read.end_offset(), 5);
+    assert_eq!(read.state(3), Some((RecordState::Acknowledged, 1)));
+    assert_eq!(read.state(4), Some((RecordState::Available, 1)));
+}
