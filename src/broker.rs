@@ -37,6 +37,7 @@ use crate::security::sasl::{SaslConfigError, SaslListenerConfig};
 use crate::security::tls::{ClientTls, ServerTls, TlsError};
 use crate::server::limits::{ConnectionLimits, LimitsError};
 use crate::server::{ConnectionSettings, Listener};
+use crate::share_coordinator::{ShareCoordinator, ShareCoordinatorConfig};
 use crate::transaction::{TransactionConfig, TransactionCoordinator};
 
 #[derive(Debug, thiserror::Error)]
@@ -429,6 +430,18 @@ impl Broker {
             controller.subscribe(),
         );
         transactions.sync_leadership();
+        let share_coordinator = Arc::new(ShareCoordinator::new(
+            ShareCoordinatorConfig {
+                state_topic_partitions: config.share_coordinator_state_topic_num_partitions(),
+                updates_per_snapshot: config
+                    .share_coordinator_snapshot_update_records_per_snapshot(),
+            },
+            replicas.clone(),
+        ));
+        share_coordinator.sync_leadership();
+        // On one broker the share-partition leader and the share
+        // coordinator are the same process.
+        groups.set_share_persister(share_coordinator.clone());
         let limits_config = config.clone();
         let connections =
             tokio::task::spawn_blocking(move || ConnectionLimits::new(&limits_config))
@@ -443,6 +456,7 @@ impl Broker {
             groups,
             producer_ids: Default::default(),
             transactions,
+            share_coordinator,
             applied_epoch: AtomicU64::new(applied_epoch),
             metadata_apply: parking_lot::Mutex::new(None),
             authorizer: Authorizer::new(config.authorizer_settings()),

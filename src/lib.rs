@@ -20,6 +20,7 @@ pub mod pem_key;
 pub mod quota;
 pub mod security;
 pub mod server;
+pub mod share_coordinator;
 pub mod telemetry;
 pub mod topic_partition;
 pub mod transaction;

@@ -20,6 +20,7 @@ use crate::security::acl::{AclOperation, ResourceType};
 use crate::security::authorizer::{Authorization, Authorizer};
 use crate::security::tls::ServerTls;
 use crate::security::{KafkaPrincipal, SecurityProtocol};
+use crate::share_coordinator::{ShareCoordinator, StateKey, SHARE_STATE_TOPIC};
 use crate::transaction::{ProducerIdManager, TransactionCoordinator, TRANSACTION_STATE_TOPIC};
 
 /// What every handler reaches: this broker's identity, the metadata image
@@ -32,6 +33,7 @@ pub struct BrokerContext {
     pub groups: Arc<GroupCoordinator>,
     pub producer_ids: ProducerIdManager,
     pub transactions: Arc<TransactionCoordinator>,
+    pub share_coordinator: Arc<ShareCoordinator>,
     /// The epoch of the last image this broker's partitions were brought in line with.
     pub applied_epoch: AtomicU64,
     /// Serialises [`BrokerContext::apply_metadata`], holding what it last
@@ -262,6 +264,7 @@ impl BrokerContext {
         // Coordinators follow the leadership of their internal partitions.
         self.groups.sync_leadership();
         self.transactions.sync_leadership();
+        self.share_coordinator.sync_leadership();
         self.groups.set_group_configs(&image.group_configs);
     }
 
@@ -355,6 +358,37 @@ impl BrokerContext {
             self.config.transaction_state_log_segment_bytes(),
         )
         .await
+    }
+
+    /// Creates `__share_group_state` on first use, as Kafka does.
+    pub async fn ensure_share_state_topic(&self) -> Result<(), ControllerError> {
+        self.ensure_internal_topic(
+            SHARE_STATE_TOPIC,
+            self.config.share_coordinator_state_topic_num_partitions(),
+            self.config
+                .share_coordinator_state_topic_replication_factor(),
+            self.config.share_coordinator_state_topic_segment_bytes(),
+        )
+        .await
+    }
+
+    /// Whether this broker is the share coordinator of `key` now:
+    /// NOT_COORDINATOR when another broker leads its `__share_group_state`
+    /// partition (or none exists, or its load failed),
+    /// COORDINATOR_LOAD_IN_PROGRESS while it is being loaded here.
+    pub fn check_share_coordinator(&self, key: &StateKey) -> Result<(), ResponseError> {
+        let index = self.share_coordinator.partition_of(key);
+        let image = self.image();
+        let Some(partition) = image.partition(SHARE_STATE_TOPIC, index) else {
+            return Err(ResponseError::NotCoordinator);
+        };
+        if partition.leader != self.node_id || self.share_coordinator.load_failed(index) {
+            return Err(ResponseError::NotCoordinator);
+        }
+        if !self.share_coordinator.is_loaded(index) {
+            return Err(ResponseError::CoordinatorLoadInProgress);
+        }
+        Ok(())
     }
 
     /// A compacted internal topic, its replication capped at the brokers there are.
@@ -455,6 +489,9 @@ pub struct RequestContext {
     pub mute: Arc<Mute>,
     /// Told when a pipelined handler has done its ordered part.
     pub in_order: InOrder,
+    /// The connection's id, unique in this broker's run: share sessions
+    /// are tied to it and go when it closes.
+    pub connection_id: u64,
 }
 
 /// How a [`Concurrency::Pipelined`](super::Concurrency::Pipelined) handler

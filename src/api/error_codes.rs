@@ -284,6 +284,28 @@ impl ErrorCodes for ShareAcknowledgeResponse {
     }
 }
 
+/// The share-group state APIs answer per partition only.
+macro_rules! per_state_partition {
+    ($($t:ty),* $(,)?) => {
+        $(impl ErrorCodes for $t {
+            fn error_codes(&self, count: &mut dyn FnMut(i16)) {
+                self.results
+                    .iter()
+                    .flat_map(|t| &t.partitions)
+                    .for_each(|p| count(p.error_code));
+            }
+        })*
+    };
+}
+
+per_state_partition!(
+    InitializeShareGroupStateResponse,
+    ReadShareGroupStateResponse,
+    WriteShareGroupStateResponse,
+    DeleteShareGroupStateResponse,
+    ReadShareGroupStateSummaryResponse,
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,8 @@
-//! FindCoordinator: which broker coordinates a group (key type 0) or a
-//! transactional id (key type 1). On one node it is this broker; with
-//! replication it becomes the leader of the key's `__consumer_offsets` or
-//! `__transaction_state` partition.
+//! FindCoordinator: which broker coordinates a group (key type 0), a
+//! transactional id (key type 1) or a share-partition's state (key type 2,
+//! "group:topicId:partition"): the leader of the key's
+//! `__consumer_offsets`, `__transaction_state` or `__share_group_state`
+//! partition.
 
 use std::sync::Arc;
 
@@ -15,12 +16,14 @@ use crate::coordinator_records::partition_for;
 use crate::group::OFFSETS_TOPIC;
 use crate::security::acl::{AclOperation, ResourceType};
 use crate::security::authorizer::Authorization;
+use crate::share_coordinator::SHARE_STATE_TOPIC;
 use crate::transaction::TRANSACTION_STATE_TOPIC;
 
 pub struct FindCoordinator;
 
 const GROUP_KEY: i8 = 0;
 const TRANSACTION_KEY: i8 = 1;
+const SHARE_KEY: i8 = 2;
 
 type Failure = (ResponseError, Option<&'static str>);
 
@@ -43,6 +46,11 @@ async fn locate(
         {
             return Err((ResponseError::TransactionalIdAuthorizationFailed, None))
         }
+        // As Kafka: a share coordinator's key is asked for by brokers,
+        // with CLUSTER_ACTION.
+        SHARE_KEY if !auth.allows_cluster(AclOperation::ClusterAction) => {
+            return Err((ResponseError::ClusterAuthorizationFailed, None))
+        }
         _ => {}
     }
     let (ensured, topic, partitions) = match key_type {
@@ -62,6 +70,17 @@ async fn locate(
             broker.ensure_transaction_topic().await,
             TRANSACTION_STATE_TOPIC,
             broker.config.transaction_state_log_num_partitions(),
+        ),
+        SHARE_KEY if !valid_share_key(key) => {
+            return Err((
+                ResponseError::InvalidRequest,
+                Some("A share coordinator key is group:topicId:partition."),
+            ))
+        }
+        SHARE_KEY => (
+            broker.ensure_share_state_topic().await,
+            SHARE_STATE_TOPIC,
+            broker.config.share_coordinator_state_topic_num_partitions(),
         ),
         _ => {
             return Err((
@@ -87,6 +106,17 @@ async fn locate(
         .endpoint(listener)
         .ok_or((ResponseError::CoordinatorNotAvailable, None))?;
     Ok((leader.node_id, host.to_string(), i32::from(port)))
+}
+
+/// Whether `key` reads as Kafka's SharePartitionKey: a group id, a topic
+/// id and a partition index, split at the last two colons.
+fn valid_share_key(key: &str) -> bool {
+    let mut parts = key.rsplitn(3, ':');
+    let (Some(partition), Some(topic_id), Some(group)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    !group.is_empty() && !topic_id.is_empty() && partition.parse::<u32>().is_ok()
 }
 
 /// (error code, message, node id, host, port) as the response carries them.

@@ -29,6 +29,10 @@ use super::{
     update_features,
 };
 use super::{context::RequestContext, BrokerContext, Concurrency, Handler};
+use super::{
+    delete_share_group_state, initialize_share_group_state, read_share_group_state,
+    read_share_group_state_summary, write_share_group_state,
+};
 use super::{get_telemetry_subscriptions, list_config_resources, push_telemetry};
 use super::{share_acknowledge, share_fetch, share_group_describe, share_group_heartbeat};
 use crate::metrics::requests::{is_follower_fetch, measure_remote, RequestTimer};
@@ -233,6 +237,11 @@ static ENDPOINTS: std::sync::LazyLock<Vec<Endpoint>> = std::sync::LazyLock::new(
         entry::<share_group_describe::ShareGroupDescribe>(),
         entry::<share_fetch::ShareFetch>(),
         entry::<share_acknowledge::ShareAcknowledge>(),
+        entry::<initialize_share_group_state::InitializeShareGroupState>(),
+        entry::<read_share_group_state::ReadShareGroupState>(),
+        entry::<write_share_group_state::WriteShareGroupState>(),
+        entry::<delete_share_group_state::DeleteShareGroupState>(),
+        entry::<read_share_group_state_summary::ReadShareGroupStateSummary>(),
     ]
 });
 

@@ -49,10 +49,16 @@ impl Handler for ShareAcknowledge {
         if !auth.allows(AclOperation::Read, ResourceType::Group, &group) {
             return refused(ResponseError::GroupAuthorizationFailed, None);
         }
+        // Share-partitions read and write their state there.
+        if let Err(e) = broker.ensure_share_state_topic().await {
+            tracing::error!(error = %e, "cannot create the share state topic");
+            return refused(ResponseError::CoordinatorNotAvailable, None);
+        }
         let opened = match broker.groups.share_session_acknowledge(
             &group,
             &member,
             request.share_session_epoch,
+            ctx.connection_id,
         ) {
             Ok(opened) => opened,
             Err(e) => return refused(e, None),

@@ -63,11 +63,15 @@ pub(super) fn acknowledge(
     }
     let reset = broker.groups.share_auto_offset_reset(group);
     let start = || start_offset(&leader, reset);
-    broker
-        .groups
-        .with_share_partition(group, topic_id, partition, now_ms(), start, |sp, limits| {
-            sp.acknowledge(member, &batches, limits)
-        })
+    broker.groups.acknowledge_share(
+        group,
+        topic_id,
+        partition,
+        now_ms(),
+        start,
+        member,
+        &batches,
+    )
 }
 
 /// Whether share groups are served: Kafka's isShareGroupProtocolEnabled,
@@ -154,6 +158,14 @@ fn acquire_all(
                     .then(|| sp.fetch_offset())
             },
         );
+        let from = match from {
+            Ok(from) => from,
+            Err(e) => {
+                news = true;
+                out.insert((*topic_id, *index), pd.with_error_code(e.code()));
+                continue;
+            }
+        };
         let Some(from) = from else {
             out.insert((*topic_id, *index), pd);
             continue;
@@ -184,6 +196,14 @@ fn acquire_all(
                 )
             },
         );
+        let acquired = match acquired {
+            Ok(acquired) => acquired,
+            Err(e) => {
+                news = true;
+                out.insert((*topic_id, *index), pd.with_error_code(e.code()));
+                continue;
+            }
+        };
         let (Some(first), Some(last)) = (acquired.first(), acquired.last()) else {
             out.insert((*topic_id, *index), pd);
             continue;
@@ -266,6 +286,11 @@ impl Handler for ShareFetch {
         if !auth.allows(AclOperation::Read, ResourceType::Group, &group) {
             return refused(ResponseError::GroupAuthorizationFailed, None);
         }
+        // Share-partitions read and write their state there.
+        if let Err(e) = broker.ensure_share_state_topic().await {
+            tracing::error!(error = %e, "cannot create the share state topic");
+            return refused(ResponseError::CoordinatorNotAvailable, None);
+        }
         let epoch = request.share_session_epoch;
         let has_acks = request
             .topics
@@ -288,10 +313,14 @@ impl Handler for ShareFetch {
             .iter()
             .flat_map(|t| t.partitions.iter().map(|p| (t.topic_id, *p)))
             .collect();
-        let opened = match broker
-            .groups
-            .share_session_fetch(&group, &member, epoch, &added, &forgotten)
-        {
+        let opened = match broker.groups.share_session_fetch(
+            &group,
+            &member,
+            epoch,
+            &added,
+            &forgotten,
+            ctx.connection_id,
+        ) {
             Ok(opened) => opened,
             Err(e) => return refused(e, None),
         };

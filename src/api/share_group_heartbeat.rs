@@ -61,6 +61,13 @@ impl Handler for ShareGroupHeartbeat {
             return ShareGroupHeartbeatResponse::default()
                 .with_error_code(ResponseError::CoordinatorNotAvailable.code());
         }
+        // The group's share-partitions keep their state there from their
+        // first fetch on, as Kafka creates it when a share group starts.
+        if let Err(e) = broker.ensure_share_state_topic().await {
+            tracing::error!(error = %e, "cannot create the share state topic");
+            return ShareGroupHeartbeatResponse::default()
+                .with_error_code(ResponseError::CoordinatorNotAvailable.code());
+        }
         if let Err(e) = broker.check_group_coordinator(&request.group_id.0) {
             return ShareGroupHeartbeatResponse::default().with_error_code(e.code());
         }

@@ -93,7 +93,12 @@ carries!(
 );
 
 exempt!(
+    DeleteShareGroupStateResponse,
     DescribeQuorumResponse,
+    InitializeShareGroupStateResponse,
+    ReadShareGroupStateResponse,
+    ReadShareGroupStateSummaryResponse,
+    WriteShareGroupStateResponse,
     SaslAuthenticateResponse,
     SaslHandshakeResponse,
     WriteTxnMarkersResponse,

@@ -895,6 +895,34 @@ pub static BROKER_CONFIGS: &[ConfigDef] = &[
         "Largest request frame a SASL listener reads before the client has authenticated.",
     ),
     def(
+        "share.coordinator.snapshot.update.records.per.snapshot",
+        Int,
+        Some("500"),
+        Some(0),
+        "ShareUpdate records written for one share-partition before a ShareSnapshot replaces them.",
+    ),
+    def(
+        "share.coordinator.state.topic.num.partitions",
+        Int,
+        Some("50"),
+        Some(1),
+        "Partitions of __share_group_state.",
+    ),
+    def(
+        "share.coordinator.state.topic.replication.factor",
+        Int,
+        Some("3"),
+        Some(1),
+        "Replication factor of __share_group_state (capped at the live broker count).",
+    ),
+    def(
+        "share.coordinator.state.topic.segment.bytes",
+        Int,
+        Some("104857600"),
+        Some(1),
+        "segment.bytes of __share_group_state.",
+    ),
+    def(
         "socket.receive.buffer.bytes",
         Int,
         Some("102400"),
@@ -1989,6 +2017,23 @@ impl BrokerConfig {
         self.long("max.request.partition.size.limit") as i32
     }
 
+    pub fn share_coordinator_snapshot_update_records_per_snapshot(&self) -> u32 {
+        self.long("share.coordinator.snapshot.update.records.per.snapshot")
+            .clamp(0, i64::from(u32::MAX)) as u32
+    }
+
+    pub fn share_coordinator_state_topic_num_partitions(&self) -> i32 {
+        self.long("share.coordinator.state.topic.num.partitions") as i32
+    }
+
+    pub fn share_coordinator_state_topic_replication_factor(&self) -> i64 {
+        self.long("share.coordinator.state.topic.replication.factor")
+    }
+
+    pub fn share_coordinator_state_topic_segment_bytes(&self) -> i64 {
+        self.long("share.coordinator.state.topic.segment.bytes")
+    }
+
     pub fn offsets_topic_num_partitions(&self) -> i32 {
         self.long("offsets.topic.num.partitions") as i32
     }
@@ -2193,6 +2238,10 @@ mod tests {
         b.group_share_partition_max_record_locks();
         b.group_share_max_share_sessions();
         b.group_share_max_size();
+        b.share_coordinator_snapshot_update_records_per_snapshot();
+        b.share_coordinator_state_topic_num_partitions();
+        b.share_coordinator_state_topic_replication_factor();
+        b.share_coordinator_state_topic_segment_bytes();
         b.offsets_topic_num_partitions();
         b.offsets_retention_ms();
         b.offsets_retention_check_interval_ms();

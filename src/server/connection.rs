@@ -5,6 +5,7 @@
 
 use std::io::IoSlice;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -213,7 +214,7 @@ async fn serve_split(
         mut session,
     } = split;
     let activity = Activity::new();
-    let client = ClientState::default();
+    let client = ClientState::new();
     let mut reader = FrameReader::new(
         read_half,
         settings.max_request_bytes,
@@ -373,6 +374,7 @@ async fn serve_split(
         }
     }
     drop(tx);
+    broker.groups.share_connection_closed(client.id);
     // In-flight responses are written, unless the client stopped taking them.
     if !expired {
         tokio::select! {
@@ -385,12 +387,25 @@ async fn serve_split(
 }
 
 /// What a connection keeps of its client from one request to the next.
-#[derive(Default)]
 struct ClientState {
+    /// The connection's id (Kafka's connectionId): what share sessions are
+    /// tied to.
+    id: u64,
     /// What the client said it is in ApiVersions.
     software: api::ClientSoftware,
     /// Set while the client is throttled (KIP-219).
     mute: Arc<Mute>,
+}
+
+impl ClientState {
+    fn new() -> ClientState {
+        static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+        ClientState {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            software: Default::default(),
+            mute: Default::default(),
+        }
+    }
 }
 
 /// Decodes the header and starts the request. `Err` closes the connection,
@@ -486,6 +501,7 @@ async fn dispatch(
         request_size,
         mute: client.mute.clone(),
         in_order,
+        connection_id: client.id,
     };
     tracing::trace!(parent: &span, "request");
     let future = endpoint

@@ -429,6 +429,17 @@ fn share_fetch(
     epoch: i32,
     acks: &[(i64, i64, Vec<i8>)],
 ) -> ShareFetchResponse {
+    share_fetch_as(client, "member-1", topic_id, epoch, acks)
+}
+
+/// One ShareFetch of `member` in share group sg.
+fn share_fetch_as(
+    client: &mut RawClient,
+    member: &str,
+    topic_id: uuid::Uuid,
+    epoch: i32,
+    acks: &[(i64, i64, Vec<i8>)],
+) -> ShareFetchResponse {
     use kafka_protocol::messages::share_fetch_request::{
         AcknowledgementBatch, FetchPartition, FetchTopic,
     };
@@ -443,7 +454,7 @@ fn share_fetch(
         .collect();
     let request = ShareFetchRequest::default()
         .with_group_id(Some(GroupId(s("sg"))))
-        .with_member_id(Some(s("member-1")))
+        .with_member_id(Some(s(member)))
         .with_share_session_epoch(epoch)
         .with_max_wait_ms(0)
         .with_min_bytes(1)
@@ -830,4 +841,353 @@ fn list_config_resources_needs_describe_configs_on_the_cluster() {
             (CLUSTER_AUTHORIZATION_FAILED, vec![])
         );
     }
+}
+
+/// The topic id of `topic`, from Metadata.
+fn topic_id_of(client: &mut RawClient, topic: &str) -> uuid::Uuid {
+    let metadata = client
+        .call(
+            &MetadataRequest::default().with_topics(Some(vec![
+                metadata_request::MetadataRequestTopic::default().with_name(Some(name(topic))),
+            ])),
+            12,
+        )
+        .expect("Metadata answered");
+    metadata.topics[0].topic_id
+}
+
+/// The offsets acquired in a ShareFetch answer.
+fn acquired_offsets(fetched: &ShareFetchResponse) -> Vec<(i64, i16)> {
+    fetched
+        .responses
+        .iter()
+        .flat_map(|t| &t.partitions)
+        .flat_map(|p| &p.acquired_records)
+        .flat_map(|a| (a.first_offset..=a.last_offset).map(move |o| (o, a.delivery_count)))
+        .collect()
+}
+
+/// A share-partition's state outlives its broker (`__share_group_state`):
+/// after a kill -9 and a restart, records accepted or rejected before are
+/// never delivered again, and records that were only acquired come back
+/// with their delivery counted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn share_partition_state_survives_a_broker_restart() {
+    const ACCEPT: i8 = 1;
+    const REJECT: i8 = 3;
+    let mut broker = BrokerProcess::start(&[
+        "group.share.enable=true",
+        "share.coordinator.state.topic.num.partitions=3",
+        // A snapshot every other write: replay reads a snapshot and updates.
+        "share.coordinator.snapshot.update.records.per.snapshot=2",
+    ]);
+    create_topic(&broker.bootstrap(), "q", 1, &[]).await;
+    let mut client = RawClient::connect(broker.port);
+    let topic_id = topic_id_of(&mut client, "q");
+    // The share-partition starts at the empty log's end, offset 0.
+    assert_eq!(share_fetch(&mut client, topic_id, 0, &[]).error_code, 0);
+    let produce = ProduceRequest::default()
+        .with_acks(-1)
+        .with_timeout_ms(5000)
+        .with_topic_data(vec![produce_request::TopicProduceData::default()
+            .with_name(name("q"))
+            .with_partition_data(vec![
+                produce_request::PartitionProduceData::default()
+                    .with_index(0)
+                    .with_records(Some(record_batch(
+                        &["a", "b", "c", "d", "e", "f"],
+                        NO_PRODUCER,
+                    ))),
+            ])]);
+    let produced = client.call(&produce, 9).expect("Produce answered");
+    assert_eq!(produced.responses[0].partition_responses[0].error_code, 0);
+    let fetched = share_fetch(&mut client, topic_id, 1, &[]);
+    assert_eq!(
+        acquired_offsets(&fetched),
+        (0..6).map(|o| (o, 1)).collect::<Vec<_>>()
+    );
+    // Three writes: 0-1 accepted, 3 rejected, 5 accepted; 2 and 4 stay acquired.
+    for (epoch, (first, last, kind)) in [(0, 1, ACCEPT), (3, 3, REJECT), (5, 5, ACCEPT)]
+        .into_iter()
+        .enumerate()
+    {
+        let acked = share_acknowledge(
+            &mut client,
+            topic_id,
+            epoch as i32 + 2,
+            &[(first, last, vec![kind])],
+        );
+        assert_eq!(acked.error_code, 0);
+        assert_eq!(acked.responses[0].partitions[0].error_code, 0);
+    }
+
+    broker.kill9();
+    broker.restart();
+    let mut client = RawClient::connect(broker.port);
+    let mut redelivered = Vec::new();
+    for epoch in 0..50 {
+        let fetched = share_fetch(&mut client, topic_id, epoch, &[]);
+        assert_eq!(fetched.error_code, 0);
+        redelivered.extend(acquired_offsets(&fetched));
+        if redelivered.len() >= 2 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(
+        redelivered,
+        [(2, 2), (4, 2)],
+        "only the records not acknowledged come back, delivered a second time"
+    );
+
+    // The share coordinator answers for the state on the wire too.
+    let summary = client
+        .call(
+            &ReadShareGroupStateSummaryRequest::default()
+                .with_group_id(s("sg"))
+                .with_topics(vec![
+                    read_share_group_state_summary_request::ReadStateSummaryData::default()
+                        .with_topic_id(topic_id)
+                        .with_partitions(vec![
+                            read_share_group_state_summary_request::PartitionData::default()
+                                .with_partition(0)
+                                .with_leader_epoch(-1),
+                        ]),
+                ]),
+            0,
+        )
+        .expect("ReadShareGroupStateSummary answered");
+    let p = &summary.results[0].partitions[0];
+    assert_eq!((p.error_code, p.start_offset), (0, 2));
+}
+
+/// A state batch: (first offset, last offset, delivery state, delivery count).
+type Batch = (i64, i64, i8, i16);
+
+/// Reads `sg`'s state of partition `partition` of `topic_id`: (error
+/// code, state epoch, start offset, batches).
+fn read_state(
+    client: &mut RawClient,
+    topic_id: uuid::Uuid,
+    partition: i32,
+) -> (i16, i32, i64, Vec<Batch>) {
+    use kafka_protocol::messages::read_share_group_state_request::{PartitionData, ReadStateData};
+    let read = client
+        .call(
+            &ReadShareGroupStateRequest::default()
+                .with_group_id(s("sg"))
+                .with_topics(vec![ReadStateData::default()
+                    .with_topic_id(topic_id)
+                    .with_partitions(vec![PartitionData::default()
+                        .with_partition(partition)
+                        .with_leader_epoch(-1)])]),
+            0,
+        )
+        .expect("ReadShareGroupState answered");
+    let p = &read.results[0].partitions[0];
+    let batches = p
+        .state_batches
+        .iter()
+        .map(|b| {
+            (
+                b.first_offset,
+                b.last_offset,
+                b.delivery_state,
+                b.delivery_count,
+            )
+        })
+        .collect();
+    (p.error_code, p.state_epoch, p.start_offset, batches)
+}
+
+fn write_state(
+    client: &mut RawClient,
+    topic_id: uuid::Uuid,
+    state_epoch: i32,
+    start_offset: i64,
+    batches: &[Batch],
+) -> i16 {
+    use kafka_protocol::messages::write_share_group_state_request::{
+        PartitionData, StateBatch, WriteStateData,
+    };
+    let batches = batches
+        .iter()
+        .map(|&(first, last, state, count)| {
+            StateBatch::default()
+                .with_first_offset(first)
+                .with_last_offset(last)
+                .with_delivery_state(state)
+                .with_delivery_count(count)
+        })
+        .collect();
+    let written = client
+        .call(
+            &WriteShareGroupStateRequest::default()
+                .with_group_id(s("sg"))
+                .with_topics(vec![WriteStateData::default()
+                    .with_topic_id(topic_id)
+                    .with_partitions(vec![PartitionData::default()
+                        .with_partition(0)
+                        .with_state_epoch(state_epoch)
+                        .with_leader_epoch(-1)
+                        .with_start_offset(start_offset)
+                        .with_state_batches(batches)])]),
+            0,
+        )
+        .expect("WriteShareGroupState answered");
+    written.results[0].partitions[0].error_code
+}
+
+/// The five share-group state APIs on the wire, with Kafka's refusals:
+/// NOT_COORDINATOR before `__share_group_state` exists, FENCED_STATE_EPOCH
+/// for a write under an older state epoch, INVALID_REQUEST for a batch
+/// that does not read; FindCoordinator's SHARE key finds this broker.
+#[test]
+fn share_group_state_apis_keep_and_fence_state() {
+    const NOT_COORDINATOR: i16 = 16;
+    const FENCED_STATE_EPOCH: i16 = 124;
+    const ACKNOWLEDGED: i8 = 2;
+    const AVAILABLE: i8 = 0;
+    let broker = BrokerProcess::start(&[
+        "group.share.enable=true",
+        "share.coordinator.state.topic.num.partitions=2",
+    ]);
+    let mut client = RawClient::connect(broker.port);
+    let topic_id = uuid::Uuid::new_v4();
+    assert_eq!(read_state(&mut client, topic_id, 0).0, NOT_COORDINATOR);
+
+    let key = format!(
+        "sg:{}:0",
+        base64::Engine::encode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            topic_id.as_bytes()
+        )
+    );
+    let found = client
+        .call(
+            &FindCoordinatorRequest::default()
+                .with_key_type(2)
+                .with_coordinator_keys(vec![s(&key), s("not-a-share-key")]),
+            4,
+        )
+        .expect("FindCoordinator answered");
+    assert_eq!(found.coordinators[0].error_code, 0);
+    assert_eq!(found.coordinators[0].port, i32::from(broker.port));
+    assert_eq!(found.coordinators[1].error_code, INVALID_REQUEST);
+
+    // Nothing written yet: uninitialized, start offset -1.
+    assert_eq!(read_state(&mut client, topic_id, 0), (0, 0, -1, vec![]));
+    let initialized = client
+        .call(
+            &InitializeShareGroupStateRequest::default()
+                .with_group_id(s("sg"))
+                .with_topics(vec![
+                    initialize_share_group_state_request::InitializeStateData::default()
+                        .with_topic_id(topic_id)
+                        .with_partitions(vec![
+                            initialize_share_group_state_request::PartitionData::default()
+                                .with_partition(0)
+                                .with_state_epoch(1)
+                                .with_start_offset(10),
+                        ]),
+                ]),
+            0,
+        )
+        .expect("InitializeShareGroupState answered");
+    assert_eq!(initialized.results[0].partitions[0].error_code, 0);
+    assert_eq!(read_state(&mut client, topic_id, 0), (0, 1, 10, vec![]));
+
+    assert_eq!(
+        write_state(&mut client, topic_id, 0, 12, &[]),
+        FENCED_STATE_EPOCH
+    );
+    assert_eq!(
+        write_state(&mut client, topic_id, 1, -1, &[(12, 10, AVAILABLE, 1)]),
+        INVALID_REQUEST
+    );
+    assert_eq!(
+        write_state(
+            &mut client,
+            topic_id,
+            1,
+            -1,
+            &[(10, 14, AVAILABLE, 1), (11, 12, ACKNOWLEDGED, 1)]
+        ),
+        0
+    );
+    assert_eq!(write_state(&mut client, topic_id, 1, 11, &[]), 0);
+    assert_eq!(
+        read_state(&mut client, topic_id, 0),
+        (
+            0,
+            1,
+            11,
+            vec![(11, 12, ACKNOWLEDGED, 1), (13, 14, AVAILABLE, 1)]
+        )
+    );
+
+    let deleted = client
+        .call(
+            &DeleteShareGroupStateRequest::default()
+                .with_group_id(s("sg"))
+                .with_topics(vec![
+                    delete_share_group_state_request::DeleteStateData::default()
+                        .with_topic_id(topic_id)
+                        .with_partitions(vec![
+                            delete_share_group_state_request::PartitionData::default()
+                                .with_partition(0),
+                        ]),
+                ]),
+            0,
+        )
+        .expect("DeleteShareGroupState answered");
+    assert_eq!(deleted.results[0].partitions[0].error_code, 0);
+    assert_eq!(read_state(&mut client, topic_id, 0), (0, 0, -1, vec![]));
+}
+
+/// A connection that closes takes its share sessions with it, and what
+/// their member held is given back at once rather than at the end of its
+/// acquisition locks (Kafka's ShareSessionCache on disconnect).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_connection_gives_back_what_its_share_session_held() {
+    let broker = BrokerProcess::start(&[
+        "group.share.enable=true",
+        "group.share.record.lock.duration.ms=60000",
+    ]);
+    create_topic(&broker.bootstrap(), "q", 1, &[]).await;
+    let mut first = RawClient::connect(broker.port);
+    let topic_id = topic_id_of(&mut first, "q");
+    assert_eq!(share_fetch(&mut first, topic_id, 0, &[]).error_code, 0);
+    let produce = ProduceRequest::default()
+        .with_acks(-1)
+        .with_timeout_ms(5000)
+        .with_topic_data(vec![produce_request::TopicProduceData::default()
+            .with_name(name("q"))
+            .with_partition_data(vec![
+                produce_request::PartitionProduceData::default()
+                    .with_index(0)
+                    .with_records(Some(record_batch(&["a", "b", "c"], NO_PRODUCER))),
+            ])]);
+    let produced = first.call(&produce, 9).expect("Produce answered");
+    assert_eq!(produced.responses[0].partition_responses[0].error_code, 0);
+    let held = acquired_offsets(&share_fetch(&mut first, topic_id, 1, &[]));
+    assert_eq!(held, [(0, 1), (1, 1), (2, 1)]);
+    drop(first);
+
+    let mut second = RawClient::connect(broker.port);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let mut epoch = 0;
+    let mut got = Vec::new();
+    while got.len() < 3 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the records held by the closed connection's member came back: {got:?}"
+        );
+        let fetched = share_fetch_as(&mut second, "member-2", topic_id, epoch, &[]);
+        assert_eq!(fetched.error_code, 0);
+        got.extend(acquired_offsets(&fetched));
+        epoch += 1;
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(got, [(0, 2), (1, 2), (2, 2)]);
 }

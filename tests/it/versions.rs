@@ -116,6 +116,11 @@ async fn every_api_answers_an_empty_request_at_every_version() {
     empty::<ShareGroupDescribeRequest>(&mut c);
     empty::<ShareFetchRequest>(&mut c);
     empty::<ShareAcknowledgeRequest>(&mut c);
+    empty::<InitializeShareGroupStateRequest>(&mut c);
+    empty::<ReadShareGroupStateRequest>(&mut c);
+    empty::<WriteShareGroupStateRequest>(&mut c);
+    empty::<DeleteShareGroupStateRequest>(&mut c);
+    empty::<ReadShareGroupStateSummaryRequest>(&mut c);
     // acks=0 has no response; ask for one.
     sweep(
         &mut c,

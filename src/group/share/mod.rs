@@ -9,29 +9,38 @@
 //! - `partition.rs`: a share-partition's in-flight records: acquisition,
 //!   acknowledgement, where a record's lock expires.
 //! - `session.rs`: share sessions (ShareFetch's and ShareAcknowledge's epochs).
+//! - `persister.rs`: where a share-partition's durable state goes (Kafka's
+//!   Persister): the share coordinator (`crate::share_coordinator`) and its
+//!   `__share_group_state`.
 //!
-//! This slice keeps all of it in memory on the broker: nothing is written
-//! to `__share_group_state`, so a restart starts every share-partition
-//! again from `share.auto.offset.reset`. Share state has a lock of its own,
-//! apart from the other group types', since ShareFetch takes it on every
-//! fetch.
+//! A share-partition reads its state from the persister on first use and
+//! writes it after every acknowledgement, release, archival or move of its
+//! start offset; an acknowledgement is answered only once its write
+//! succeeded. Membership and share sessions stay in memory: after a
+//! restart members join again. Share state has a lock of its own, apart
+//! from the other group types', since ShareFetch takes it on every fetch.
 
 mod group;
 mod partition;
+mod persister;
 mod session;
 #[cfg(test)]
 mod tests;
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use kafka_protocol::error::ResponseError;
 use uuid::Uuid;
 
 pub use group::{ShareHeartbeat, ShareHeartbeatResult, ShareMember, Topics};
 pub use partition::{log_batches, AckBatch, AckType, Acquired, Limits, SharePartition};
+pub use persister::Persister;
 pub use session::{Opened, SessionPartition, FINAL_EPOCH, INITIAL_EPOCH};
 
 use super::coordinator::GroupCoordinator;
+use crate::share_coordinator::StateKey;
 use group::ShareGroup;
 use session::ShareSessionCache;
 
@@ -55,6 +64,49 @@ pub(in crate::group) struct ShareState {
     groups: HashMap<String, ShareGroup>,
     partitions: HashMap<(String, Uuid, i32), SharePartition>,
     sessions: ShareSessionCache,
+    /// Where share-partitions keep their state; without one (unit tests
+    /// of the state machine) they live in memory only.
+    persister: Option<Arc<dyn Persister>>,
+}
+
+type PartitionKey = (String, Uuid, i32);
+
+fn state_key((group_id, topic_id, partition): &PartitionKey) -> StateKey {
+    StateKey {
+        group_id: group_id.clone(),
+        topic_id: *topic_id,
+        partition: *partition,
+    }
+}
+
+/// Writes `sp`'s state when it changed; on failure it stays marked as
+/// changed, for the next write.
+fn persist(
+    persister: &Option<Arc<dyn Persister>>,
+    key: &PartitionKey,
+    sp: &mut SharePartition,
+) -> Result<(), ResponseError> {
+    let Some(persister) = persister else {
+        return Ok(());
+    };
+    if !sp.take_dirty() {
+        return Ok(());
+    }
+    persister.write_state(&state_key(key), sp).inspect_err(|_| {
+        sp.mark_dirty();
+    })
+}
+
+/// [`persist`] where a failure costs nothing acknowledged: records given
+/// back or locks expired are redelivered after a restart anyway.
+fn persist_or_log(
+    persister: &Option<Arc<dyn Persister>>,
+    key: &PartitionKey,
+    sp: &mut SharePartition,
+) {
+    if let Err(e) = persist(persister, key, sp) {
+        tracing::warn!(group = key.0, topic_id = %key.1, partition = key.2, error = ?e, "cannot write a share-partition's state; written with its next change");
+    }
 }
 
 /// A share group as ShareGroupDescribe reports it.
@@ -187,7 +239,8 @@ impl GroupCoordinator {
             .collect()
     }
 
-    /// A ShareFetch's share session (see [`ShareSessionCache::fetch`]).
+    /// A ShareFetch's share session (see [`ShareSessionCache::fetch`]),
+    /// tied to the connection it came on.
     pub fn share_session_fetch(
         &self,
         group_id: &str,
@@ -195,30 +248,51 @@ impl GroupCoordinator {
         epoch: i32,
         added: &[SessionPartition],
         forgotten: &[SessionPartition],
+        connection: u64,
     ) -> Result<Opened, ResponseError> {
         let max = self.share_config.max_share_sessions;
-        self.share
-            .lock()
+        let mut share = self.share.lock();
+        let opened = share
             .sessions
-            .fetch(group_id, member_id, epoch, added, forgotten, max)
+            .fetch(group_id, member_id, epoch, added, forgotten, max)?;
+        share.sessions.bind(group_id, member_id, connection);
+        Ok(opened)
     }
 
-    /// A ShareAcknowledge's share session.
+    /// A ShareAcknowledge's share session, tied to the connection it came on.
     pub fn share_session_acknowledge(
         &self,
         group_id: &str,
         member_id: &str,
         epoch: i32,
+        connection: u64,
     ) -> Result<Opened, ResponseError> {
-        self.share
-            .lock()
-            .sessions
-            .acknowledge(group_id, member_id, epoch)
+        let mut share = self.share.lock();
+        let opened = share.sessions.acknowledge(group_id, member_id, epoch)?;
+        share.sessions.bind(group_id, member_id, connection);
+        Ok(opened)
+    }
+
+    /// `connection` closed: its share sessions go, and what their members
+    /// hold is given back, as Kafka's ShareSessionCache does when a client
+    /// disconnects.
+    pub fn share_connection_closed(&self, connection: u64) {
+        let gone = self.share.lock().sessions.remove_connection(connection);
+        for (group_id, member_id) in gone {
+            self.release_share_member(&group_id, &member_id);
+        }
+    }
+
+    /// Makes share-partitions keep their state in `persister`.
+    pub fn set_share_persister(&self, persister: Arc<dyn Persister>) {
+        self.share.lock().persister = Some(persister);
     }
 
     /// Runs `f` on the share-partition of (`group_id`, topic, partition),
-    /// made at `start()` if it has none yet, after its expired locks are
-    /// given back (at `now`).
+    /// after its expired locks are given back (at `now`), and writes its
+    /// state if that changed. On first use its state is read from the
+    /// persister, or it starts at `start()` when it has none; the error is
+    /// the persister's when it cannot be read.
     pub fn with_share_partition<R>(
         &self,
         group_id: &str,
@@ -227,15 +301,49 @@ impl GroupCoordinator {
         now: i64,
         start: impl FnOnce() -> i64,
         f: impl FnOnce(&mut SharePartition, &Limits) -> R,
-    ) -> R {
+    ) -> Result<R, ResponseError> {
         let limits = self.share_limits(group_id);
-        let mut share = self.share.lock();
-        let sp = share
-            .partitions
-            .entry((group_id.to_string(), topic_id, partition))
-            .or_insert_with(|| SharePartition::new(start()));
+        let key = (group_id.to_string(), topic_id, partition);
+        let mut guard = self.share.lock();
+        let share = &mut *guard;
+        let persister = share.persister.clone();
+        let sp = share.load(&key, start)?;
         sp.expire_locks(now, &limits);
-        f(sp, &limits)
+        let out = f(sp, &limits);
+        persist_or_log(&persister, &key, sp);
+        Ok(out)
+    }
+
+    /// `member_id`'s acknowledgements of one share-partition, answered once
+    /// written: when the write fails they are undone, and the member gets
+    /// the write's error, as Kafka's SharePartition does.
+    #[allow(clippy::too_many_arguments)]
+    pub fn acknowledge_share(
+        &self,
+        group_id: &str,
+        topic_id: Uuid,
+        partition: i32,
+        now: i64,
+        start: impl FnOnce() -> i64,
+        member_id: &str,
+        batches: &[AckBatch],
+    ) -> Result<(), ResponseError> {
+        let limits = self.share_limits(group_id);
+        let key = (group_id.to_string(), topic_id, partition);
+        let mut guard = self.share.lock();
+        let share = &mut *guard;
+        let persister = share.persister.clone();
+        let sp = share.load(&key, start)?;
+        sp.expire_locks(now, &limits);
+        let before = sp.clone();
+        sp.acknowledge(member_id, batches, &limits)?;
+        if let Err(e) = persist(&persister, &key, sp) {
+            tracing::warn!(group = group_id, %topic_id, partition, error = ?e, "acknowledgements not written: refused");
+            *sp = before;
+            sp.mark_dirty();
+            return Err(e);
+        }
+        Ok(())
     }
 
     /// Gives back every record `member_id` holds in `group_id`'s
@@ -278,9 +386,28 @@ impl ShareState {
     /// belong to the partitions' leader, not the group, and the member
     /// closes them itself (ShareAcknowledge with epoch -1) as it leaves.
     fn release_member(&mut self, group_id: &str, member_id: &str, limits: &Limits) {
-        for ((g, _, _), sp) in self.partitions.iter_mut() {
-            if g == group_id {
+        for (key, sp) in self.partitions.iter_mut() {
+            if key.0 == group_id {
                 sp.release_member(member_id, limits);
+                persist_or_log(&self.persister, key, sp);
+            }
+        }
+    }
+
+    /// The share-partition of `key`, read from the persister on first use.
+    fn load(
+        &mut self,
+        key: &PartitionKey,
+        start: impl FnOnce() -> i64,
+    ) -> Result<&mut SharePartition, ResponseError> {
+        match self.partitions.entry(key.clone()) {
+            Entry::Occupied(e) => Ok(e.into_mut()),
+            Entry::Vacant(v) => {
+                let stored = match &self.persister {
+                    Some(p) => p.read_state(&state_key(key))?,
+                    None => None,
+                };
+                Ok(v.insert(stored.unwrap_or_else(|| SharePartition::new(start()))))
             }
         }
     }
@@ -298,8 +425,23 @@ impl GroupCoordinator {
         if !group.members.is_empty() {
             return Some(Err(ResponseError::NonEmptyGroup));
         }
+        let gone: Vec<PartitionKey> = share
+            .partitions
+            .keys()
+            .filter(|(g, _, _)| g == group_id)
+            .cloned()
+            .collect();
+        if let Some(persister) = &share.persister {
+            for key in &gone {
+                if let Err(e) = persister.delete_state(&state_key(key)) {
+                    return Some(Err(e));
+                }
+            }
+        }
         share.groups.remove(group_id);
-        share.partitions.retain(|(g, _, _), _| g != group_id);
+        for key in &gone {
+            share.partitions.remove(key);
+        }
         tracing::info!(group = group_id, "share group deleted");
         Some(Ok(()))
     }

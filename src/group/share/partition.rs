@@ -110,6 +110,23 @@ pub struct SharePartition {
     start: i64,
     end: i64,
     records: BTreeMap<i64, InFlight>,
+    /// The state epoch of its state in `__share_group_state`.
+    state_epoch: i32,
+    /// Whether its durable state changed since it was last written:
+    /// acknowledgements, records given back or archived, the start offset.
+    /// Acquisitions alone are not written, as in Kafka: after a restart
+    /// an acquired record is available again.
+    dirty: bool,
+}
+
+/// Offsets `first..=last` in one state with one delivery count, as
+/// `__share_group_state` keeps them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PersistedBatch {
+    pub first: i64,
+    pub last: i64,
+    pub state: RecordState,
+    pub delivery_count: i16,
 }
 
 impl SharePartition {
@@ -120,7 +137,87 @@ impl SharePartition {
             start,
             end: start,
             records: BTreeMap::new(),
+            state_epoch: 0,
+            dirty: true,
         }
+    }
+
+    /// A share-partition as `__share_group_state` kept it: acquired
+    /// records come back available, their locks gone with the broker that
+    /// held them.
+    pub fn from_state(start: i64, state_epoch: i32, batches: &[PersistedBatch]) -> SharePartition {
+        let mut records = BTreeMap::new();
+        let mut end = start;
+        for b in batches {
+            for offset in b.first.max(start)..=b.last {
+                let state = match b.state {
+                    RecordState::Acquired => RecordState::Available,
+                    other => other,
+                };
+                records.insert(
+                    offset,
+                    InFlight {
+                        state,
+                        delivery_count: b.delivery_count,
+                        member: None,
+                        lock_deadline: 0,
+                    },
+                );
+                end = end.max(offset + 1);
+            }
+        }
+        let mut sp = SharePartition {
+            start,
+            end,
+            records,
+            state_epoch,
+            dirty: false,
+        };
+        sp.advance();
+        sp
+    }
+
+    pub fn state_epoch(&self) -> i32 {
+        self.state_epoch
+    }
+
+    /// Whether the durable state changed since the last call.
+    pub fn take_dirty(&mut self) -> bool {
+        std::mem::take(&mut self.dirty)
+    }
+
+    /// Marks the state as not yet written (its write failed).
+    pub fn mark_dirty(&mut self) {
+        self.dirty = true;
+    }
+
+    /// The records in flight as state batches: runs of adjacent offsets
+    /// with one state and delivery count. An acquired record is written
+    /// as available (its lock does not outlive this broker).
+    pub fn persisted_batches(&self) -> Vec<PersistedBatch> {
+        let mut out: Vec<PersistedBatch> = Vec::new();
+        for (&offset, r) in &self.records {
+            let state = match r.state {
+                RecordState::Acquired => RecordState::Available,
+                other => other,
+            };
+            match out.last_mut() {
+                Some(b)
+                    if b.last + 1 == offset
+                        && b.state == state
+                        && b.delivery_count == r.delivery_count =>
+                {
+                    b.last = offset
+                }
+                _ => out.push(PersistedBatch {
+                    first: offset,
+                    last: offset,
+                    state,
+                    delivery_count: r.delivery_count,
+                }),
+            }
+        }
+        out
     }
 
     /// The share-partition start offset: every record below it is done.
@@ -180,6 +277,7 @@ impl SharePartition {
         }
         self.records = self.records.split_off(&log_start);
         self.end = self.end.max(log_start);
+        self.dirty = true;
         self.advance();
     }
 
@@ -194,6 +292,7 @@ impl SharePartition {
             }
         }
         if any {
+            self.dirty = true;
             self.advance();
         }
     }
@@ -313,6 +412,7 @@ impl SharePartition {
                 }
             }
         }
+        self.dirty = true;
         self.advance();
         Ok(())
     }
@@ -323,6 +423,7 @@ impl SharePartition {
         for r in self.records.values_mut() {
             if r.state == RecordState::Acquired && r.member.as_deref() == Some(member) {
                 Self::give_back(r, limits);
+                self.dirty = true;
             }
         }
         self.advance();
@@ -355,7 +456,14 @@ impl SharePartition {
             }
             entry.remove();
         }
-        self.start = self.records.first_key_value().map_or(self.end, |(o, _)| *o);
+        let start = self.records.first_key_value().map_or(self.end, |(o, _)| *o);
+        if start != self.start {
+            // The end offset moving over control records or compacted
+            // offsets moves the start offset with it, without an
+            // acknowledgement: written so a restart does not read them again.
+            self.dirty = true;
+            self.start = start;
+        }
     }
 }
 

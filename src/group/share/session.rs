@@ -21,6 +21,10 @@ struct ShareSession {
     /// The epoch the next request must carry.
     epoch: i32,
     partitions: BTreeSet<SessionPartition>,
+    /// The connection its last request came on: when it closes, the
+    /// session goes, as Kafka's ShareSessionCache drops a disconnected
+    /// client's session.
+    connection: Option<u64>,
 }
 
 /// What a request's epoch did to its session.
@@ -64,6 +68,7 @@ impl ShareSessionCache {
                 ShareSession {
                     epoch: 1,
                     partitions,
+                    connection: None,
                 },
             );
             return Ok(Opened::New(list));
@@ -117,6 +122,31 @@ impl ShareSessionCache {
         Ok(Opened::Continued(
             session.partitions.iter().copied().collect(),
         ))
+    }
+
+    /// Ties `member`'s session in `group` to the connection its request
+    /// came on.
+    pub fn bind(&mut self, group: &str, member: &str, connection: u64) {
+        if let Some(s) = self
+            .sessions
+            .get_mut(&(group.to_string(), member.to_string()))
+        {
+            s.connection = Some(connection);
+        }
+    }
+
+    /// Drops the sessions of `connection`, which closed: their (group, member).
+    pub fn remove_connection(&mut self, connection: u64) -> Vec<(String, String)> {
+        let gone: Vec<(String, String)> = self
+            .sessions
+            .iter()
+            .filter(|(_, s)| s.connection == Some(connection))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in &gone {
+            self.sessions.remove(key);
+        }
+        gone
     }
 
     /// Drops `member`'s session in `group`: the member is gone from the

@@ -401,7 +401,7 @@ fn a_member_silent_past_its_session_gives_back_its_records_and_loses_its_session
             .unwrap();
     }
     assert!(matches!(
-        c.share_session_fetch("g", "a", 0, &[(id, 0)], &[]),
+        c.share_session_fetch("g", "a", 0, &[(id, 0)], &[], 1),
         Ok(Opened::New(_))
     ));
     let acquired = c.with_share_partition(
@@ -412,7 +412,7 @@ fn a_member_silent_past_its_session_gives_back_its_records_and_loses_its_session
         || 0,
         |sp, limits| sp.acquire("a", &[batch(0, 4)], 5, 500, 0, limits),
     );
-    assert_eq!(acquired, vec![range(0, 4, 1)]);
+    assert_eq!(acquired, Ok(vec![range(0, 4, 1)]));
     // b heartbeats on; a stays silent past the 45 s session timeout.
     for now in [30_000, 45_000] {
         c.share_heartbeat(&hb("b", 2, None), &topics, now).unwrap();
@@ -420,9 +420,9 @@ fn a_member_silent_past_its_session_gives_back_its_records_and_loses_its_session
     let state = |c: &crate::group::GroupCoordinator| {
         c.with_share_partition("g", id, 0, 45_000, || 0, |sp, _| sp.state(0))
     };
-    assert_eq!(state(c), Some((RecordState::Available, 1)));
+    assert_eq!(state(c), Ok(Some((RecordState::Available, 1))));
     assert_eq!(
-        c.share_session_fetch("g", "a", 1, &[], &[]),
+        c.share_session_fetch("g", "a", 1, &[], &[], 1),
         Err(ResponseError::ShareSessionNotFound)
     );
     assert_eq!(c.delete_group("g"), Err(ResponseError::NonEmptyGroup));
@@ -431,4 +431,84 @@ fn a_member_silent_past_its_session_gives_back_its_records_and_loses_its_session
     assert_eq!(c.list_groups()[0].3, "share");
     assert_eq!(c.delete_group("g"), Ok(()));
     assert!(!c.is_share_group("g"));
+}
+
+#[test]
+fn a_closed_connection_takes_its_share_sessions_and_gives_back_their_records() {
+    let h = crate::group::testing::Harness::new();
+    let c = &h.coordinator;
+    let id = Uuid::from_u128(7);
+    for (member, connection) in [("a", 1), ("b", 2)] {
+        assert!(matches!(
+            c.share_session_fetch("g", member, 0, &[(id, 0)], &[], connection),
+            Ok(Opened::New(_))
+        ));
+    }
+    let acquire = |member: &'static str, first: i64| {
+        move |sp: &mut SharePartition, limits: &Limits| {
+            sp.acquire(member, &[batch(first, first)], 10, 500, 0, limits)
+        }
+    };
+    c.with_share_partition("g", id, 0, 0, || 0, acquire("a", 0))
+        .unwrap();
+    c.with_share_partition("g", id, 0, 0, || 0, acquire("b", 1))
+        .unwrap();
+    c.share_connection_closed(1);
+    assert_eq!(
+        c.share_session_fetch("g", "a", 1, &[], &[], 3),
+        Err(ResponseError::ShareSessionNotFound)
+    );
+    assert!(matches!(
+        c.share_session_fetch("g", "b", 1, &[], &[], 2),
+        Ok(Opened::Continued(_))
+    ));
+    let state = |offset| {
+        c.with_share_partition("g", id, 0, 0, || 0, |sp, _| sp.state(offset))
+            .unwrap()
+    };
+    assert_eq!(state(0), Some((RecordState::Available, 1)));
+    assert_eq!(state(1), Some((RecordState::Acquired, 1)));
+}
+
+#[test]
+fn a_share_partition_reads_back_as_written_with_acquired_records_available() {
+    let mut sp = SharePartition::new(0);
+    assert!(sp.take_dirty(), "a new share-partition is written");
+    sp.acquire("a", &[batch(0, 4)], 5, 500, 0, &LIMITS);
+    assert!(!sp.take_dirty(), "acquisitions alone are not written");
+    sp.acknowledge(
+        "a",
+        &[AckBatch {
+            first: 0,
+            last: 3,
+            types: vec![
+                AckType::Accept,
+                AckType::Release,
+                AckType::Reject,
+                AckType::Accept,
+            ],
+        }],
+        &LIMITS,
+    )
+    .unwrap();
+    assert!(sp.take_dirty());
+    let written = sp.persisted_batches();
+    let batches: Vec<_> = written
+        .iter()
+        .map(|b| (b.first, b.last, b.state, b.delivery_count))
+        .collect();
+    assert_eq!(
+        batches,
+        [
+            (1, 1, RecordState::Available, 1),
+            (2, 2, RecordState::Archived, 1),
+            (3, 3, RecordState::Acknowledged, 1),
+            (4, 4, RecordState::Available, 1),
+        ]
+    );
+    let read = SharePartition::from_state(sp.start_offset(), 0, &written);
+    assert_eq!(read.start_offset(), 1);
+    assert_eq!(read.end_offset(), 5);
+    assert_eq!(read.state(3), Some((RecordState::Acknowledged, 1)));
+    assert_eq!(read.state(4), Some((RecordState::Available, 1)));
 }

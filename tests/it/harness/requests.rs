@@ -88,6 +88,11 @@ pub fn default_bodies() -> Vec<Body> {
         ShareFetchRequest,
         ShareGroupDescribeRequest,
         ShareGroupHeartbeatRequest,
+        InitializeShareGroupStateRequest,
+        ReadShareGroupStateRequest,
+        WriteShareGroupStateRequest,
+        DeleteShareGroupStateRequest,
+        ReadShareGroupStateSummaryRequest,
         ProduceRequest,
         PushTelemetryRequest,
         RemoveRaftVoterRequest,
@@ -568,6 +573,29 @@ pub fn populated_bodies() -> Vec<Body> {
                                 .with_acknowledge_types(vec![1]),
                         ]),
                 ])]),
+        o,
+    );
+    at_every_version(
+        &WriteShareGroupStateRequest::default()
+            .with_group_id(s("queue"))
+            .with_topics(vec![
+                write_share_group_state_request::WriteStateData::default()
+                    .with_topic_id(id())
+                    .with_partitions(vec![
+                        write_share_group_state_request::PartitionData::default()
+                            .with_partition(0)
+                            .with_state_epoch(1)
+                            .with_leader_epoch(3)
+                            .with_start_offset(10)
+                            .with_state_batches(vec![
+                                write_share_group_state_request::StateBatch::default()
+                                    .with_first_offset(10)
+                                    .with_last_offset(12)
+                                    .with_delivery_state(2)
+                                    .with_delivery_count(1),
+                            ]),
+                    ]),
+            ]),
         o,
     );
 

@@ -1,0 +1,61 @@
+//! DeleteShareGroupState (KIP-932): a share-partition's state goes, as its
+//! share group's offsets are deleted. Sent by brokers to the share
+//! coordinator (CLUSTER_ACTION).
+
+use std::sync::Arc;
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::delete_share_group_state_response::{
+    DeleteStateResult, PartitionResult,
+};
+use kafka_protocol::messages::{DeleteShareGroupStateRequest, DeleteShareGroupStateResponse};
+
+use super::{BrokerContext, Handler, RequestContext};
+use crate::security::acl::AclOperation;
+use crate::share_coordinator::StateKey;
+
+pub struct DeleteShareGroupState;
+
+impl Handler for DeleteShareGroupState {
+    type Request = DeleteShareGroupStateRequest;
+
+    async fn handle(
+        broker: Arc<BrokerContext>,
+        ctx: RequestContext,
+        request: DeleteShareGroupStateRequest,
+    ) -> DeleteShareGroupStateResponse {
+        let allowed = broker.allows_cluster(&ctx, AclOperation::ClusterAction);
+        let group_id = request.group_id.to_string();
+        let results = request
+            .topics
+            .iter()
+            .map(|t| {
+                let partitions = t
+                    .partitions
+                    .iter()
+                    .map(|p| {
+                        let key = StateKey {
+                            group_id: group_id.clone(),
+                            topic_id: t.topic_id,
+                            partition: p.partition,
+                        };
+                        let result = if allowed {
+                            broker
+                                .check_share_coordinator(&key)
+                                .and_then(|()| broker.share_coordinator.delete(&key))
+                        } else {
+                            Err(ResponseError::ClusterAuthorizationFailed)
+                        };
+                        PartitionResult::default()
+                            .with_partition(p.partition)
+                            .with_error_code(result.err().map_or(0, |e| e.code()))
+                    })
+                    .collect();
+                DeleteStateResult::default()
+                    .with_topic_id(t.topic_id)
+                    .with_partitions(partitions)
+            })
+            .collect();
+        DeleteShareGroupStateResponse::default().with_results(results)
+    }
+}

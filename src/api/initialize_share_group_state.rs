@@ -1,0 +1,67 @@
+//! InitializeShareGroupState (KIP-932): a share-partition's state starts
+//! anew at a start offset under a new state epoch. Sent by brokers to the
+//! share coordinator (CLUSTER_ACTION).
+
+use std::sync::Arc;
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::initialize_share_group_state_response::{
+    InitializeStateResult, PartitionResult,
+};
+use kafka_protocol::messages::{
+    InitializeShareGroupStateRequest, InitializeShareGroupStateResponse,
+};
+
+use super::{BrokerContext, Handler, RequestContext};
+use crate::security::acl::AclOperation;
+use crate::share_coordinator::StateKey;
+
+pub struct InitializeShareGroupState;
+
+impl Handler for InitializeShareGroupState {
+    type Request = InitializeShareGroupStateRequest;
+
+    async fn handle(
+        broker: Arc<BrokerContext>,
+        ctx: RequestContext,
+        request: InitializeShareGroupStateRequest,
+    ) -> InitializeShareGroupStateResponse {
+        let allowed = broker.allows_cluster(&ctx, AclOperation::ClusterAction);
+        let group_id = request.group_id.to_string();
+        let results = request
+            .topics
+            .iter()
+            .map(|t| {
+                let partitions = t
+                    .partitions
+                    .iter()
+                    .map(|p| {
+                        let key = StateKey {
+                            group_id: group_id.clone(),
+                            topic_id: t.topic_id,
+                            partition: p.partition,
+                        };
+                        let result = if allowed {
+                            broker.check_share_coordinator(&key).and_then(|()| {
+                                broker.share_coordinator.initialize(
+                                    &key,
+                                    p.state_epoch,
+                                    p.start_offset,
+                                )
+                            })
+                        } else {
+                            Err(ResponseError::ClusterAuthorizationFailed)
+                        };
+                        PartitionResult::default()
+                            .with_partition(p.partition)
+                            .with_error_code(result.err().map_or(0, |e| e.code()))
+                    })
+                    .collect();
+                InitializeStateResult::default()
+                    .with_topic_id(t.topic_id)
+                    .with_partitions(partitions)
+            })
+            .collect();
+        InitializeShareGroupStateResponse::default().with_results(results)
+    }
+}

@@ -1,0 +1,78 @@
+//! ReadShareGroupState (KIP-932): a share-partition's state as its leader
+//! reads it on first use: start offset, state epoch, state batches (start
+//! offset -1 while it has none). Sent by brokers (CLUSTER_ACTION).
+
+use std::sync::Arc;
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::read_share_group_state_response::{
+    PartitionResult, ReadStateResult, StateBatch,
+};
+use kafka_protocol::messages::{ReadShareGroupStateRequest, ReadShareGroupStateResponse};
+
+use super::{BrokerContext, Handler, RequestContext};
+use crate::security::acl::AclOperation;
+use crate::share_coordinator::StateKey;
+
+pub struct ReadShareGroupState;
+
+impl Handler for ReadShareGroupState {
+    type Request = ReadShareGroupStateRequest;
+
+    async fn handle(
+        broker: Arc<BrokerContext>,
+        ctx: RequestContext,
+        request: ReadShareGroupStateRequest,
+    ) -> ReadShareGroupStateResponse {
+        let allowed = broker.allows_cluster(&ctx, AclOperation::ClusterAction);
+        let group_id = request.group_id.to_string();
+        let results = request
+            .topics
+            .iter()
+            .map(|t| {
+                let partitions = t
+                    .partitions
+                    .iter()
+                    .map(|p| {
+                        let key = StateKey {
+                            group_id: group_id.clone(),
+                            topic_id: t.topic_id,
+                            partition: p.partition,
+                        };
+                        let result = if allowed {
+                            broker
+                                .check_share_coordinator(&key)
+                                .and_then(|()| broker.share_coordinator.read(&key, p.leader_epoch))
+                        } else {
+                            Err(ResponseError::ClusterAuthorizationFailed)
+                        };
+                        let answer = PartitionResult::default().with_partition(p.partition);
+                        match result {
+                            Ok(state) => answer
+                                .with_state_epoch(state.state_epoch)
+                                .with_start_offset(state.start_offset)
+                                .with_state_batches(
+                                    state
+                                        .batches
+                                        .iter()
+                                        .map(|b| {
+                                            StateBatch::default()
+                                                .with_first_offset(b.first_offset)
+                                                .with_last_offset(b.last_offset)
+                                                .with_delivery_state(b.delivery_state)
+                                                .with_delivery_count(b.delivery_count)
+                                        })
+                                        .collect(),
+                                ),
+                            Err(e) => answer.with_error_code(e.code()).with_start_offset(-1),
+                        }
+                    })
+                    .collect();
+                ReadStateResult::default()
+                    .with_topic_id(t.topic_id)
+                    .with_partitions(partitions)
+            })
+            .collect();
+        ReadShareGroupStateResponse::default().with_results(results)
+    }
+}

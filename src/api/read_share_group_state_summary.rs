@@ -1,0 +1,71 @@
+//! ReadShareGroupStateSummary (KIP-932): a share-partition's start offset
+//! and epochs without its state batches, for DescribeShareGroupOffsets.
+//! Sent by brokers (CLUSTER_ACTION).
+
+use std::sync::Arc;
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::read_share_group_state_summary_response::{
+    PartitionResult, ReadStateSummaryResult,
+};
+use kafka_protocol::messages::{
+    ReadShareGroupStateSummaryRequest, ReadShareGroupStateSummaryResponse,
+};
+
+use super::{BrokerContext, Handler, RequestContext};
+use crate::security::acl::AclOperation;
+use crate::share_coordinator::StateKey;
+
+pub struct ReadShareGroupStateSummary;
+
+impl Handler for ReadShareGroupStateSummary {
+    type Request = ReadShareGroupStateSummaryRequest;
+
+    async fn handle(
+        broker: Arc<BrokerContext>,
+        ctx: RequestContext,
+        request: ReadShareGroupStateSummaryRequest,
+    ) -> ReadShareGroupStateSummaryResponse {
+        let allowed = broker.allows_cluster(&ctx, AclOperation::ClusterAction);
+        let group_id = request.group_id.to_string();
+        let results = request
+            .topics
+            .iter()
+            .map(|t| {
+                let partitions = t
+                    .partitions
+                    .iter()
+                    .map(|p| {
+                        let key = StateKey {
+                            group_id: group_id.clone(),
+                            topic_id: t.topic_id,
+                            partition: p.partition,
+                        };
+                        let result = if allowed {
+                            broker.check_share_coordinator(&key).and_then(|()| {
+                                broker.share_coordinator.summary(&key, p.leader_epoch)
+                            })
+                        } else {
+                            Err(ResponseError::ClusterAuthorizationFailed)
+                        };
+                        let answer = PartitionResult::default().with_partition(p.partition);
+                        match result {
+                            Ok(state) => answer
+                                .with_state_epoch(state.state_epoch)
+                                .with_leader_epoch(state.leader_epoch)
+                                .with_start_offset(state.start_offset),
+                            Err(e) => answer
+                                .with_error_code(e.code())
+                                .with_leader_epoch(-1)
+                                .with_start_offset(-1),
+                        }
+                    })
+                    .collect();
+                ReadStateSummaryResult::default()
+                    .with_topic_id(t.topic_id)
+                    .with_partitions(partitions)
+            })
+            .collect();
+        ReadShareGroupStateSummaryResponse::default().with_results(results)
+    }
+}
