@@ -28,9 +28,12 @@ use super::{
     describe_producers, describe_quorum, describe_topic_partitions, remove_raft_voter,
     update_features,
 };
+use super::{
+    alter_share_group_offsets, delete_share_group_offsets, describe_share_group_offsets,
+    share_acknowledge, share_fetch, share_group_describe, share_group_heartbeat,
+};
 use super::{context::RequestContext, BrokerContext, Concurrency, Handler};
 use super::{get_telemetry_subscriptions, list_config_resources, push_telemetry};
-use super::{share_acknowledge, share_fetch, share_group_describe, share_group_heartbeat};
 use crate::metrics::requests::{is_follower_fetch, measure_remote, RequestTimer};
 use crate::quota::QuotaType;
 
@@ -233,6 +236,9 @@ static ENDPOINTS: std::sync::LazyLock<Vec<Endpoint>> = std::sync::LazyLock::new(
         entry::<share_group_describe::ShareGroupDescribe>(),
         entry::<share_fetch::ShareFetch>(),
         entry::<share_acknowledge::ShareAcknowledge>(),
+        entry::<describe_share_group_offsets::DescribeShareGroupOffsets>(),
+        entry::<alter_share_group_offsets::AlterShareGroupOffsets>(),
+        entry::<delete_share_group_offsets::DeleteShareGroupOffsets>(),
     ]
 });
 
