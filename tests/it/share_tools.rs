@@ -480,3 +480,86 @@ async fn share_group_offsets_apis_answer_as_kafka() {
         ResponseError::GroupIdNotFound.code()
     );
 }
+
+/// The start offset of partition 0 of `topic_name` in share group `name`.
+fn start_offset(client: &mut RawClient, name: &str, topic_name: &str) -> i64 {
+    let request = DescribeShareGroupOffsetsRequest::default().with_groups(vec![
+        DescribeShareGroupOffsetsRequestGroup::default()
+            .with_group_id(group(name))
+            .with_topics(Some(vec![DescribeShareGroupOffsetsRequestTopic::default()
+                .with_topic_name(topic(topic_name))
+                .with_partitions(vec![0])])),
+    ]);
+    let response = client.call(&request, 0).expect("DescribeShareGroupOffsets");
+    response.groups[0].topics[0].partitions[0].start_offset
+}
+
+/// An unreadable record ends a share consumer's run and goes back to the
+/// group; with --reject-on-error it is REJECTed, never delivered again,
+/// and the run goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreadable_record_is_released_or_with_reject_on_error_rejected() {
+    let broker = BrokerProcess::start(SHARE_BROKER);
+    let bs = broker.bootstrap();
+    create_topic(&bs, "q", 1, &[]).await;
+    let mut client = RawClient::connect(broker.port);
+    from_earliest(&mut client, "g");
+    // Four bytes read as an int; "xy" cannot be.
+    produce(
+        &bs,
+        "q",
+        &["abcd".to_string(), "xy".to_string(), "efgh".to_string()],
+    );
+    let strict = run_tool(
+        CONSUMER,
+        &bs,
+        &[
+            "--share-group",
+            "g",
+            "-t",
+            "q",
+            "--value-deserializer",
+            "int",
+            "--timeout-ms",
+            "10000",
+        ],
+        b"",
+    );
+    assert_ne!(strict.code, Some(0));
+    assert!(
+        strict
+            .stderr
+            .contains("cannot read the value of q-0 at offset 1"),
+        "{}",
+        strict.stderr
+    );
+    assert_eq!(strict.stdout.lines().count(), 1, "{}", strict.stdout);
+
+    let lenient = run_tool(
+        CONSUMER,
+        &bs,
+        &[
+            "--share-group",
+            "g",
+            "-t",
+            "q",
+            "--value-deserializer",
+            "int",
+            "--reject-on-error",
+            "--max-messages",
+            "1",
+            "--timeout-ms",
+            "10000",
+        ],
+        b"",
+    );
+    assert_eq!(lenient.ok().lines().count(), 1, "{}", lenient.stdout);
+    assert!(
+        wait_until(Duration::from_secs(10), || start_offset(
+            &mut client,
+            "g",
+            "q"
+        ) == 3),
+        "every record is finished: two accepted, one rejected"
+    );
+}
