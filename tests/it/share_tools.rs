@@ -20,6 +20,7 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::alter_share_group_offsets_request::{
     AlterShareGroupOffsetsRequestPartition, AlterShareGroupOffsetsRequestTopic,
 };
+use kafka_protocol::messages::create_acls_request::AclCreation;
 use kafka_protocol::messages::delete_share_group_offsets_request::DeleteShareGroupOffsetsRequestTopic;
 use kafka_protocol::messages::describe_share_group_offsets_request::{
     DescribeShareGroupOffsetsRequestGroup, DescribeShareGroupOffsetsRequestTopic,
@@ -28,9 +29,9 @@ use kafka_protocol::messages::incremental_alter_configs_request::{
     AlterConfigsResource, AlterableConfig,
 };
 use kafka_protocol::messages::{
-    AlterShareGroupOffsetsRequest, DeleteGroupsRequest, DeleteShareGroupOffsetsRequest,
-    DescribeGroupsRequest, DescribeShareGroupOffsetsRequest, GroupId,
-    IncrementalAlterConfigsRequest, ListGroupsRequest, ShareGroupDescribeRequest,
+    AlterShareGroupOffsetsRequest, CreateAclsRequest, DeleteGroupsRequest,
+    DeleteShareGroupOffsetsRequest, DescribeGroupsRequest, DescribeShareGroupOffsetsRequest,
+    GroupId, IncrementalAlterConfigsRequest, ListGroupsRequest, ShareGroupDescribeRequest,
     ShareGroupHeartbeatRequest, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
@@ -172,6 +173,15 @@ async fn share_consumers_split_a_topic_and_group_inspect_moves_their_offsets() {
         "the consumers left the group"
     );
     assert_eq!(share_lag(&bs, "pair"), [(0, Some(40), 40, Some(0))]);
+    let table = inspect(&bs, &["describe", "-g", "pair"]);
+    assert!(table.ok().contains("START-OFFSET"), "{}", table.stdout);
+    assert!(
+        table
+            .stdout
+            .contains("Share group 'pair' has no active members."),
+        "{}",
+        table.stdout
+    );
     let listed = inspect(&bs, &["list", "--type", "share"]);
     assert!(listed.ok().contains("pair"), "{}", listed.stdout);
     assert!(listed.stdout.contains("Share"), "{}", listed.stdout);
@@ -562,4 +572,137 @@ async fn an_unreadable_record_is_released_or_with_reject_on_error_rejected() {
         ) == 3),
         "every record is finished: two accepted, one rejected"
     );
+}
+
+/// Denies `operation` (Kafka's wire code) on one resource to everyone.
+fn deny(client: &mut RawClient, resource_type: i8, name: &str, operation: i8) {
+    let creation = AclCreation::default()
+        .with_resource_type(resource_type)
+        .with_resource_name(s(name))
+        .with_resource_pattern_type(3)
+        .with_principal(s("User:*"))
+        .with_host(s("*"))
+        .with_operation(operation)
+        .with_permission_type(2);
+    let response = client
+        .call(
+            &CreateAclsRequest::default().with_creations(vec![creation]),
+            3,
+        )
+        .expect("CreateAcls answered");
+    assert_eq!(response.results[0].error_code, 0);
+}
+
+/// As Kafka: DESCRIBE on the group and each topic to describe a share
+/// group's offsets, READ to alter them, DELETE on the group and READ on
+/// the topics to delete them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn share_group_offsets_need_kafkas_acls() {
+    const GROUP_RESOURCE: i8 = 3;
+    const TOPIC_RESOURCE: i8 = 2;
+    const READ: i8 = 3;
+    const DELETE: i8 = 6;
+    const DESCRIBE: i8 = 8;
+    let broker = BrokerProcess::start(&[
+        "group.share.enable=true",
+        "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+        "allow.everyone.if.no.acl.found=true",
+    ]);
+    let bs = broker.bootstrap();
+    create_topic(&bs, "q", 1, &[]).await;
+    create_topic(&bs, "secret", 1, &[]).await;
+    let mut client = RawClient::connect(broker.port);
+    for name in ["sg", "hidden"] {
+        let join = ShareGroupHeartbeatRequest::default()
+            .with_group_id(group(name))
+            .with_member_id(s("m"))
+            .with_member_epoch(0)
+            .with_subscribed_topic_names(Some(vec![topic("q")]));
+        assert_eq!(client.call(&join, 1).expect("joined").error_code, 0);
+        let leave = join.with_member_epoch(-1).with_subscribed_topic_names(None);
+        assert_eq!(client.call(&leave, 1).expect("left").error_code, 0);
+    }
+    deny(&mut client, GROUP_RESOURCE, "hidden", DESCRIBE);
+    deny(&mut client, GROUP_RESOURCE, "hidden", READ);
+    deny(&mut client, GROUP_RESOURCE, "hidden", DELETE);
+    deny(&mut client, TOPIC_RESOURCE, "secret", DESCRIBE);
+    deny(&mut client, TOPIC_RESOURCE, "secret", READ);
+
+    let describe = |name: &str| {
+        DescribeShareGroupOffsetsRequest::default().with_groups(vec![
+            DescribeShareGroupOffsetsRequestGroup::default()
+                .with_group_id(group(name))
+                .with_topics(Some(vec![
+                    DescribeShareGroupOffsetsRequestTopic::default()
+                        .with_topic_name(topic("q"))
+                        .with_partitions(vec![0]),
+                    DescribeShareGroupOffsetsRequestTopic::default()
+                        .with_topic_name(topic("secret"))
+                        .with_partitions(vec![0]),
+                ])),
+        ])
+    };
+    let hidden = client.call(&describe("hidden"), 0).expect("described");
+    assert_eq!(
+        hidden.groups[0].error_code,
+        ResponseError::GroupAuthorizationFailed.code()
+    );
+    let described = client.call(&describe("sg"), 0).expect("described");
+    let codes: Vec<i16> = described.groups[0]
+        .topics
+        .iter()
+        .map(|t| t.partitions[0].error_code)
+        .collect();
+    assert_eq!(codes, [0, ResponseError::TopicAuthorizationFailed.code()]);
+
+    let alter = |name: &str| {
+        AlterShareGroupOffsetsRequest::default()
+            .with_group_id(group(name))
+            .with_topics(
+                ["q", "secret"]
+                    .iter()
+                    .map(|t| {
+                        AlterShareGroupOffsetsRequestTopic::default()
+                            .with_topic_name(topic(t))
+                            .with_partitions(vec![AlterShareGroupOffsetsRequestPartition::default(
+                            )
+                            .with_partition_index(0)
+                            .with_start_offset(0)])
+                    })
+                    .collect(),
+            )
+    };
+    let hidden = client.call(&alter("hidden"), 0).expect("altered");
+    assert_eq!(
+        hidden.error_code,
+        ResponseError::GroupAuthorizationFailed.code()
+    );
+    let altered = client.call(&alter("sg"), 0).expect("altered");
+    let codes: Vec<i16> = altered
+        .responses
+        .iter()
+        .map(|t| t.partitions[0].error_code)
+        .collect();
+    assert_eq!(codes, [0, ResponseError::TopicAuthorizationFailed.code()]);
+
+    let delete = |name: &str| {
+        DeleteShareGroupOffsetsRequest::default()
+            .with_group_id(group(name))
+            .with_topics(
+                ["q", "secret"]
+                    .iter()
+                    .map(|t| {
+                        DeleteShareGroupOffsetsRequestTopic::default().with_topic_name(topic(t))
+                    })
+                    .collect(),
+            )
+    };
+    let hidden = client.call(&delete("hidden"), 0).expect("deleted");
+    assert_eq!(
+        hidden.error_code,
+        ResponseError::GroupAuthorizationFailed.code()
+    );
+    let deleted = client.call(&delete("sg"), 0).expect("deleted");
+    let codes: Vec<i16> = deleted.responses.iter().map(|t| t.error_code).collect();
+    assert_eq!(codes, [0, ResponseError::TopicAuthorizationFailed.code()]);
 }
