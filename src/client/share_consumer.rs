@@ -507,41 +507,17 @@ impl ShareConsumer {
                 continue;
             }
             topics.entry(id).or_default().push(
-                share_fetch_request::FetchPartition::default()
-                    .with_partition_index(p)
-                    .with_partition_max_bytes(PARTITION_MAX_BYTES)
-                    .with_acknowledgement_batches(
-                        batches
-                            .unwrap_or_default()
-                            .into_iter()
-                            .map(|(first, last, t)| {
-                                share_fetch_request::AcknowledgementBatch::default()
-                                    .with_first_offset(first)
-                                    .with_last_offset(last)
-                                    .with_acknowledge_types(vec![t])
-                            })
-                            .collect(),
-                    ),
+                fetch_partition(p, batches.unwrap_or_default())
+                    .with_partition_max_bytes(PARTITION_MAX_BYTES),
             );
         }
         // Acknowledgements of partitions no longer assigned still go.
         for (id, rest) in acks {
             for (p, batches) in rest {
-                topics.entry(id).or_default().push(
-                    share_fetch_request::FetchPartition::default()
-                        .with_partition_index(p)
-                        .with_acknowledgement_batches(
-                            batches
-                                .into_iter()
-                                .map(|(first, last, t)| {
-                                    share_fetch_request::AcknowledgementBatch::default()
-                                        .with_first_offset(first)
-                                        .with_last_offset(last)
-                                        .with_acknowledge_types(vec![t])
-                                })
-                                .collect(),
-                        ),
-                );
+                topics
+                    .entry(id)
+                    .or_default()
+                    .push(fetch_partition(p, batches));
             }
         }
         let forgotten: BTreeMap<Uuid, Vec<i32>> =
@@ -628,6 +604,26 @@ impl ShareConsumer {
         }
         Ok(())
     }
+}
+
+/// A ShareFetch partition carrying `batches` of acknowledgements.
+fn fetch_partition(
+    partition: i32,
+    batches: Vec<(i64, i64, i8)>,
+) -> share_fetch_request::FetchPartition {
+    share_fetch_request::FetchPartition::default()
+        .with_partition_index(partition)
+        .with_acknowledgement_batches(
+            batches
+                .into_iter()
+                .map(|(first, last, t)| {
+                    share_fetch_request::AcknowledgementBatch::default()
+                        .with_first_offset(first)
+                        .with_last_offset(last)
+                        .with_acknowledge_types(vec![t])
+                })
+                .collect(),
+        )
 }
 
 /// The records of `bytes` in the `acquired` offset ranges, and what is
