@@ -59,6 +59,9 @@ const PARTITION_MAX_BYTES: i32 = 1_048_576;
 const MAX_RECORDS: i32 = 500;
 /// How long one ShareFetch may wait at the leader for records.
 const MAX_WAIT: Duration = Duration::from_millis(500);
+/// Kafka's retry.backoff.ms: the pause after a failed request, so that a
+/// broker that is down is not asked in a busy loop.
+const RETRY_BACKOFF: Duration = Duration::from_millis(100);
 
 /// A share session with one partition leader.
 struct Session {
@@ -89,6 +92,8 @@ pub struct ShareConsumer {
     /// Acknowledgements not yet sent, by partition and offset.
     pending: BTreeMap<(Uuid, i32), BTreeMap<i64, Acknowledge>>,
     delivered: VecDeque<ConsumedRecord>,
+    /// No request before this, after one failed.
+    retry_at: Instant,
 }
 
 fn protocol_error(context: String, code: i16, message: Option<StrBytes>) -> Result<()> {
@@ -150,6 +155,7 @@ impl ShareConsumer {
             sessions: HashMap::new(),
             pending: BTreeMap::new(),
             delivered: VecDeque::new(),
+            retry_at: Instant::now(),
         };
         consumer.heartbeat()?;
         Ok(consumer)
@@ -161,10 +167,25 @@ impl ShareConsumer {
         if let Some(record) = self.delivered.pop_front() {
             return Some(Ok(record));
         }
-        if Instant::now() >= self.next_heartbeat {
-            if let Err(e) = self.heartbeat() {
-                return Some(Err(e));
+        let backoff = self.retry_at.saturating_duration_since(Instant::now());
+        if !backoff.is_zero() {
+            std::thread::sleep(timeout.min(backoff));
+            return None;
+        }
+        match self.exchange(timeout) {
+            Ok(()) => self.delivered.pop_front().map(Ok),
+            Err(e) => {
+                self.retry_at = Instant::now() + RETRY_BACKOFF;
+                Some(Err(e))
             }
+        }
+    }
+
+    /// A heartbeat when one is due, then a fetch once partitions are
+    /// assigned.
+    fn exchange(&mut self, timeout: Duration) -> Result<()> {
+        if Instant::now() >= self.next_heartbeat {
+            self.heartbeat()?;
         }
         if self.assignment.is_empty() {
             std::thread::sleep(
@@ -173,12 +194,9 @@ impl ShareConsumer {
                         .saturating_duration_since(Instant::now()),
                 ),
             );
-            return None;
+            return Ok(());
         }
-        if let Err(e) = self.fetch(timeout.min(MAX_WAIT)) {
-            return Some(Err(e));
-        }
-        self.delivered.pop_front().map(Ok)
+        self.fetch(timeout.min(MAX_WAIT))
     }
 
     /// Says what became of a delivered record; sent with the next fetch,
@@ -560,6 +578,15 @@ impl ShareConsumer {
             .runtime
             .block_on(session.connection.call(&request, 1))?;
         let context = format!("cannot fetch for share group '{}'", self.group);
+        // The leader lost the session (it restarted, or evicted it): the
+        // next fetch opens another. The acknowledgements it carried are
+        // moot, since the records' acquisitions went with the session.
+        if response.error_code == ResponseError::ShareSessionNotFound.code()
+            || response.error_code == ResponseError::InvalidShareSessionEpoch.code()
+        {
+            self.sessions.remove(address);
+            return Ok(());
+        }
         protocol_error(context.clone(), response.error_code, response.error_message)?;
         session.epoch = if session.epoch == i32::MAX {
             1

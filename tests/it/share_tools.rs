@@ -706,3 +706,59 @@ async fn share_group_offsets_need_kafkas_acls() {
     let codes: Vec<i16> = deleted.responses.iter().map(|t| t.error_code).collect();
     assert_eq!(codes, [0, ResponseError::TopicAuthorizationFailed.code()]);
 }
+
+/// A share consumer lives through a broker restart: it joins again and
+/// opens new share sessions, and reads what is produced afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_share_consumer_lives_through_a_broker_restart() {
+    let mut broker = BrokerProcess::start(SHARE_BROKER);
+    let bs = broker.bootstrap();
+    create_topic(&bs, "q", 1, &[]).await;
+    let mut client = RawClient::connect(broker.port);
+    from_earliest(&mut client, "g");
+    let before = values("a", 5);
+    produce(&bs, "q", &before);
+    let mut consumer = spawn_tool(
+        CONSUMER,
+        &bs,
+        &["--share-group", "g", "-t", "q", "--timeout-ms", "15000"],
+    );
+    let stdout = consumer.stdout.take().expect("stdout piped");
+    let printed = std::sync::Arc::new(std::sync::Mutex::new(BTreeSet::new()));
+    let reader = {
+        let printed = std::sync::Arc::clone(&printed);
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stdout).lines() {
+                printed.lock().unwrap().insert(line.expect("a line"));
+            }
+        })
+    };
+    let has = |wanted: &[String]| {
+        let printed = printed.lock().unwrap();
+        wanted.iter().all(|v| printed.contains(v))
+    };
+    assert!(
+        wait_until(Duration::from_secs(20), || has(&before)),
+        "read before the restart"
+    );
+
+    broker.stop();
+    broker.restart_on_same_port();
+    let after = values("b", 5);
+    produce(&bs, "q", &after);
+    assert!(
+        wait_until(Duration::from_secs(30), || has(&after)),
+        "read after the restart"
+    );
+    let status = consumer.wait().expect("the consumer ends at its timeout");
+    reader.join().expect("reader");
+    let mut err = String::new();
+    consumer
+        .stderr
+        .take()
+        .expect("stderr piped")
+        .read_to_string(&mut err)
+        .expect("read stderr");
+    assert!(status.success(), "{err}");
+}
