@@ -23,7 +23,7 @@ _console__consumer() {
 
     case "${cmd}" in
         console__consumer)
-            opts="-X -t -g -h -V --bootstrap-server --command-config --timeout --topic --include --from-beginning --group --partition --offset --until --max-messages --timeout-ms --isolation-level --property --key-deserializer --value-deserializer --format --help --version"
+            opts="-X -t -g -h -V --bootstrap-server --command-config --timeout --topic --include --from-beginning --group --share-group --reject-on-error --release --partition --offset --until --max-messages --timeout-ms --isolation-level --property --key-deserializer --value-deserializer --format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -62,6 +62,10 @@ _console__consumer() {
                     return 0
                     ;;
                 -g)
+                    COMPREPLY=($(compgen -W "$(_gregor_names "$1" groups)" -- "${cur}"))
+                    return 0
+                    ;;
+                --share-group)
                     COMPREPLY=($(compgen -W "$(_gregor_names "$1" groups)" -- "${cur}"))
                     return 0
                     ;;

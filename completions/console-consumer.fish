@@ -5,6 +5,7 @@ complete -c console-consumer -l timeout -d 'How long to wait for the cluster to 
 complete -c console-consumer -s t -l topic -d 'The topic to read' -r -f -a '(__gregor_names console-consumer topics)'
 complete -c console-consumer -l include -d 'Read every topic whose whole name matches this regular expression' -r
 complete -c console-consumer -s g -l group -d 'Read as a member of this consumer group, committing what was printed' -r -f -a '(__gregor_names console-consumer groups)'
+complete -c console-consumer -l share-group -d 'Read as a member of this share group (KIP-932), acknowledging each record as it is printed' -r -f -a '(__gregor_names console-consumer groups)'
 complete -c console-consumer -l partition -d 'Read only this partition' -r
 complete -c console-consumer -l offset -d 'Where to start: earliest, latest, N, -N (N before the end), @TIMESTAMP (epoch ms or RFC 3339) or @-DURATION (e.g. @-10m)' -r
 complete -c console-consumer -l until -d 'Stop at the first record at or after this time (@TIMESTAMP or @-DURATION)' -r
@@ -30,6 +31,8 @@ json\t'A JSON document, checked and sent as written'"
 complete -c console-consumer -l format -d 'text (as Kafka\'s console consumer) or json (one object per record; bytes that are not UTF-8 in base64)' -r -f -a "text\t''
 json\t''"
 complete -c console-consumer -l from-beginning -d 'Start at the earliest record rather than the next new one'
+complete -c console-consumer -l reject-on-error -d 'With --share-group: REJECT a record that cannot be read rather than stop'
+complete -c console-consumer -l release -d 'With --share-group: RELEASE every record printed, which is then delivered again (a look that consumes nothing)'
 complete -c console-consumer -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c console-consumer -s V -l version -d 'Print version'
 

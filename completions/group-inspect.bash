@@ -328,7 +328,7 @@ _group__inspect() {
                     return 0
                     ;;
                 --type)
-                    COMPREPLY=($(compgen -W "classic consumer" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "classic consumer share" -- "${cur}"))
                     return 0
                     ;;
                 --output)

@@ -38,7 +38,8 @@ complete -c group-inspect -n "__fish_group_inspect_needs_command" -f -a "delete-
 complete -c group-inspect -n "__fish_group_inspect_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c group-inspect -n "__fish_group_inspect_using_subcommand list" -l state -d 'Only groups in this state (Stable, Empty, PreparingRebalance ...), repeatable' -r
 complete -c group-inspect -n "__fish_group_inspect_using_subcommand list" -l type -d 'Only groups of this protocol' -r -f -a "classic\t'Groups of the JoinGroup/SyncGroup protocol'
-consumer\t'Groups of KIP-848\'s consumer protocol'"
+consumer\t'Groups of KIP-848\'s consumer protocol'
+share\t'Share groups (KIP-932\'s queues)'"
 complete -c group-inspect -n "__fish_group_inspect_using_subcommand list" -l output -r -f -a "table\t'Aligned columns for people'
 json\t'JSON for programs'"
 complete -c group-inspect -n "__fish_group_inspect_using_subcommand list" -l bootstrap-server -d 'The cluster to connect to, as HOST:PORT[,HOST:PORT...]' -r

@@ -60,9 +60,10 @@ impl Handler for DescribeGroups {
                             .collect(),
                     );
                 // From v6 a group that does not exist, or is not a classic
-                // group, is an error rather than a Dead group.
+                // group (a consumer or share group), is an error rather
+                // than a Dead group.
                 if d.state == GroupState::Dead && ctx.api_version >= 6 {
-                    let message = if d.consumer_protocol {
+                    let message = if d.consumer_protocol || broker.groups.is_share_group(id) {
                         format!("Group {} is not a classic group.", id.0.as_str())
                     } else {
                         format!("Group {} not found.", id.0.as_str())

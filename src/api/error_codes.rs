@@ -274,6 +274,36 @@ impl ErrorCodes for ShareFetchResponse {
     }
 }
 
+impl ErrorCodes for DescribeShareGroupOffsetsResponse {
+    fn error_codes(&self, count: &mut dyn FnMut(i16)) {
+        for group in &self.groups {
+            count(group.error_code);
+            group
+                .topics
+                .iter()
+                .flat_map(|t| &t.partitions)
+                .for_each(|p| count(p.error_code));
+        }
+    }
+}
+
+impl ErrorCodes for AlterShareGroupOffsetsResponse {
+    fn error_codes(&self, count: &mut dyn FnMut(i16)) {
+        count(self.error_code);
+        self.responses
+            .iter()
+            .flat_map(|t| &t.partitions)
+            .for_each(|p| count(p.error_code));
+    }
+}
+
+impl ErrorCodes for DeleteShareGroupOffsetsResponse {
+    fn error_codes(&self, count: &mut dyn FnMut(i16)) {
+        count(self.error_code);
+        self.responses.iter().for_each(|t| count(t.error_code));
+    }
+}
+
 impl ErrorCodes for ShareAcknowledgeResponse {
     fn error_codes(&self, count: &mut dyn FnMut(i16)) {
         count(self.error_code);

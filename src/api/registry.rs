@@ -28,13 +28,16 @@ use super::{
     describe_producers, describe_quorum, describe_topic_partitions, remove_raft_voter,
     update_features,
 };
+use super::{
+    alter_share_group_offsets, delete_share_group_offsets, describe_share_group_offsets,
+    share_acknowledge, share_fetch, share_group_describe, share_group_heartbeat,
+};
 use super::{context::RequestContext, BrokerContext, Concurrency, Handler};
 use super::{
     delete_share_group_state, initialize_share_group_state, read_share_group_state,
     read_share_group_state_summary, write_share_group_state,
 };
 use super::{get_telemetry_subscriptions, list_config_resources, push_telemetry};
-use super::{share_acknowledge, share_fetch, share_group_describe, share_group_heartbeat};
 use crate::metrics::requests::{is_follower_fetch, measure_remote, RequestTimer};
 use crate::quota::QuotaType;
 
@@ -242,6 +245,9 @@ static ENDPOINTS: std::sync::LazyLock<Vec<Endpoint>> = std::sync::LazyLock::new(
         entry::<write_share_group_state::WriteShareGroupState>(),
         entry::<delete_share_group_state::DeleteShareGroupState>(),
         entry::<read_share_group_state_summary::ReadShareGroupStateSummary>(),
+        entry::<describe_share_group_offsets::DescribeShareGroupOffsets>(),
+        entry::<alter_share_group_offsets::AlterShareGroupOffsets>(),
+        entry::<delete_share_group_offsets::DeleteShareGroupOffsets>(),
     ]
 });
 

@@ -12,6 +12,7 @@ use gregor::cli::console_consumer::ConsoleConsumer;
 use gregor::cli::{self};
 use gregor::client::consumer::Consumer;
 use gregor::client::format::TextFormatter;
+use gregor::client::share_consumer::ShareConsumer;
 
 const TOOL: &str = "console-consumer";
 
@@ -37,13 +38,44 @@ fn run(args: ConsoleConsumer) -> anyhow::Result<()> {
         signal_hook::flag::register(signal, Arc::clone(&stop)).context("cannot watch signals")?;
     }
 
+    if let Some(group) = &args.share_group {
+        let topic = args.topic().context("--share-group needs --topic")?;
+        let consumer = ShareConsumer::join(&settings, group, &[topic.to_string()])?;
+        let mut records = read::ShareRecords {
+            consumer,
+            release: args.release,
+            reject_on_error: args.reject_on_error,
+        };
+        let (processed, outcome) = print(&args, &mut records, &formatter, json, &stop);
+        let closed = records.consumer.close();
+        eprintln!("Processed a total of {processed} messages");
+        outcome?;
+        closed?;
+        return Ok(());
+    }
+
     let mut consumer = match &args.group {
         Some(group) => Consumer::subscribe(&settings, group, &source, args.from_beginning)?,
         // Without a group, read the partitions directly: no join, no
         // rebalance delay, nothing committed.
         None => Consumer::assign(&settings, &source, args.partition, args.start())?,
     };
+    let (processed, outcome) = print(&args, &mut consumer, &formatter, json, &stop);
+    let committed = consumer.commit();
+    eprintln!("Processed a total of {processed} messages");
+    outcome?;
+    committed?;
+    Ok(())
+}
 
+/// Prints what `records` delivers on standard output.
+fn print(
+    args: &ConsoleConsumer,
+    records: &mut dyn read::Records,
+    formatter: &TextFormatter,
+    json: bool,
+    stop: &AtomicBool,
+) -> (u64, gregor::client::Result<()>) {
     let colour = std::io::stdout().is_terminal() && !json;
     let paint = |s: String| {
         if colour {
@@ -56,20 +88,9 @@ fn run(args: ConsoleConsumer) -> anyhow::Result<()> {
         Output::Json
     } else {
         Output::Text {
-            formatter: &formatter,
+            formatter,
             paint: &paint,
         }
     };
-    let (processed, outcome) = read::print(
-        &args,
-        &mut consumer,
-        output,
-        &stop,
-        &mut std::io::stdout().lock(),
-    );
-    let committed = consumer.commit();
-    eprintln!("Processed a total of {processed} messages");
-    outcome?;
-    committed?;
-    Ok(())
+    read::print(args, records, output, stop, &mut std::io::stdout().lock())
 }

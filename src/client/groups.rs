@@ -17,11 +17,12 @@ use super::wire;
 mod protocol;
 
 /// Which group protocol a group speaks: the classic JoinGroup/SyncGroup
-/// protocol or KIP-848's ConsumerGroupHeartbeat.
+/// protocol, KIP-848's ConsumerGroupHeartbeat or KIP-932's share groups.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub enum GroupType {
     Classic,
     Consumer,
+    Share,
     Unknown,
 }
 
@@ -30,6 +31,7 @@ impl std::fmt::Display for GroupType {
         f.write_str(match self {
             GroupType::Classic => "Classic",
             GroupType::Consumer => "Consumer",
+            GroupType::Share => "Share",
             GroupType::Unknown => "Unknown",
         })
     }
@@ -143,7 +145,12 @@ impl GroupDescription {
         !matches!(self.state.as_str(), "Empty" | "Dead")
     }
 
+    /// The member a partition is assigned to; none in a share group,
+    /// where several members read each partition.
     fn owner(&self, partition: &TopicPartition) -> Option<&GroupMember> {
+        if self.group_type == GroupType::Share {
+            return None;
+        }
         self.members
             .iter()
             .find(|m| m.assignment.contains(partition))
@@ -451,6 +458,24 @@ impl Admin {
             .await
     }
 
+    /// Every share-partition of share group `group` and its start offset;
+    /// share groups are only asked over the tools' own connection.
+    pub async fn share_start_offsets(&self, group: &str) -> Result<BTreeMap<TopicPartition, i64>> {
+        protocol::Cluster::connect(&self.settings)
+            .await?
+            .share_start_offsets(group)
+            .await
+    }
+
+    /// Whether `group` is a share group (which only the tools' own
+    /// connection can tell).
+    async fn is_share_group(&self, group: &str) -> Result<bool> {
+        if !wire::supports(&self.settings) {
+            return Ok(false);
+        }
+        Ok(self.describe_group(group).await?.group_type == GroupType::Share)
+    }
+
     /// ListOffsets for every partition, to each partition's leader, as
     /// kafka-get-offsets.sh and the lag computations ask it; -1 where no
     /// record answers a time. Over the tools' own connection whenever it
@@ -482,7 +507,13 @@ impl Admin {
             if wire::supports(&self.settings) {
                 let mut cluster = protocol::Cluster::connect(&self.settings).await?;
                 let description = cluster.describe_group(group).await?;
-                let committed = cluster.committed_offsets(group).await?;
+                // A share group's "offset" is where each share-partition
+                // starts: the records before it are all acknowledged.
+                let committed = if description.group_type == GroupType::Share {
+                    cluster.share_start_offsets(group).await?
+                } else {
+                    cluster.committed_offsets(group).await?
+                };
                 let partitions = lag_partitions(&description, &committed);
                 let ends = cluster
                     .list_offsets(
@@ -555,7 +586,11 @@ impl Admin {
         if description.is_active() {
             return Err(still_active(group, &description.state));
         }
-        let committed = self.committed_offsets(group).await?;
+        let committed = if description.group_type == GroupType::Share {
+            self.share_start_offsets(group).await?
+        } else {
+            self.committed_offsets(group).await?
+        };
         let partitions: Vec<TopicPartition> = match (to, scope) {
             (ResetTo::FromFile(offsets), _) => {
                 let wanted: Vec<(String, Option<Vec<i32>>)> = offsets
@@ -676,6 +711,21 @@ impl Admin {
                 )
             })
             .collect();
+        if self.is_share_group(group).await? {
+            let altered = protocol::Cluster::connect(&self.settings)
+                .await?
+                .alter_share_offsets(group, &offsets)
+                .await;
+            return match altered {
+                Err(ClientError::Protocol { code, .. })
+                    if code == ResponseError::NonEmptyGroup.code() =>
+                {
+                    let state = self.describe_group(group).await?.state;
+                    Err(still_active(group, &state))
+                }
+                altered => altered,
+            };
+        }
         if wire::supports(&self.settings) {
             return protocol::Cluster::connect(&self.settings)
                 .await?
@@ -743,6 +793,9 @@ impl Admin {
         topics: &[(String, Option<Vec<i32>>)],
     ) -> Result<Vec<OffsetDeletion>> {
         let partitions = self.scope_partitions(topics).await?;
+        if self.is_share_group(group).await? {
+            return self.delete_share_offsets(group, topics, &partitions).await;
+        }
         if wire::supports(&self.settings) {
             return protocol::Cluster::connect(&self.settings)
                 .await?
@@ -755,5 +808,36 @@ impl Admin {
             native::delete_consumer_group_offsets(handle, &group, &partitions, timeout)
         })
         .await
+    }
+
+    /// DeleteShareGroupOffsets: Kafka forgets a share group's state a
+    /// whole topic at a time, so only whole topics may be named; each
+    /// topic's outcome is told for each of its partitions.
+    async fn delete_share_offsets(
+        &self,
+        group: &str,
+        topics: &[(String, Option<Vec<i32>>)],
+        partitions: &[TopicPartition],
+    ) -> Result<Vec<OffsetDeletion>> {
+        if let Some((topic, _)) = topics.iter().find(|(_, only)| only.is_some()) {
+            return Err(ClientError::Invalid(format!(
+                "'{group}' is a share group, whose offsets are deleted a whole topic at a time: name '{topic}' without partitions"
+            )));
+        }
+        let names: Vec<String> = topics.iter().map(|(t, _)| t.clone()).collect();
+        let deleted = protocol::Cluster::connect(&self.settings)
+            .await?
+            .delete_share_offsets(group, &names)
+            .await?;
+        Ok(partitions
+            .iter()
+            .map(|tp| OffsetDeletion {
+                partition: tp.clone(),
+                error: deleted
+                    .iter()
+                    .find(|d| d.topic == tp.topic)
+                    .map_or(Some("no answer for it".to_string()), |d| d.error.clone()),
+            })
+            .collect())
     }
 }

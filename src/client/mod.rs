@@ -33,6 +33,7 @@ pub mod reassign;
 mod retry;
 mod sasl;
 pub mod serializer;
+pub mod share_consumer;
 mod wire;
 
 pub use config::{ClientSettings, DEFAULT_BOOTSTRAP};

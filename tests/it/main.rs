@@ -37,6 +37,7 @@ mod quotas;
 mod racks;
 mod retention;
 mod sasl;
+mod share_tools;
 mod storage_faults;
 mod telemetry;
 mod tls;

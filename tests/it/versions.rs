@@ -121,6 +121,9 @@ async fn every_api_answers_an_empty_request_at_every_version() {
     empty::<WriteShareGroupStateRequest>(&mut c);
     empty::<DeleteShareGroupStateRequest>(&mut c);
     empty::<ReadShareGroupStateSummaryRequest>(&mut c);
+    empty::<DescribeShareGroupOffsetsRequest>(&mut c);
+    empty::<AlterShareGroupOffsetsRequest>(&mut c);
+    empty::<DeleteShareGroupOffsetsRequest>(&mut c);
     // acks=0 has no response; ask for one.
     sweep(
         &mut c,

@@ -49,6 +49,19 @@ pub struct ConsoleConsumer {
     #[arg(long, short = 'g', value_name = "GROUP", conflicts_with = "partition")]
     pub group: Option<String>,
 
+    /// Read as a member of this share group (KIP-932), acknowledging each record as it is printed.
+    #[arg(long, value_name = "GROUP",
+          conflicts_with_all = ["group", "partition", "offset", "from_beginning", "until", "include"])]
+    pub share_group: Option<String>,
+
+    /// With --share-group: REJECT a record that cannot be read rather than stop.
+    #[arg(long, requires = "share_group")]
+    pub reject_on_error: bool,
+
+    /// With --share-group: RELEASE every record printed, which is then delivered again (a look that consumes nothing).
+    #[arg(long, requires = "share_group")]
+    pub release: bool,
+
     /// Read only this partition.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(i32).range(0..))]
     pub partition: Option<i32>,
@@ -256,6 +269,17 @@ mod tests {
         let args =
             ConsoleConsumer::try_parse_from(["console-consumer", "--include", "o.*"]).unwrap();
         assert!(matches!(args.source(), Ok(Source::Pattern(p)) if p == "o.*"));
+    }
+
+    #[test]
+    fn share_group_flags_go_together() {
+        let args = parse(&["--share-group", "q", "--release", "--reject-on-error"]).unwrap();
+        assert_eq!(args.share_group.as_deref(), Some("q"));
+        assert!(args.release && args.reject_on_error);
+        assert!(parse(&["--release"]).is_err());
+        assert!(parse(&["--reject-on-error"]).is_err());
+        assert!(parse(&["--share-group", "q", "--group", "g"]).is_err());
+        assert!(parse(&["--share-group", "q", "--from-beginning"]).is_err());
     }
 
     #[test]

@@ -7,8 +7,88 @@ use std::time::{Duration, Instant};
 
 use super::ConsoleConsumer;
 use crate::client::consumer::Consumer;
-use crate::client::format::{json_record, TextFormatter};
+use crate::client::format::{json_record, ConsumedRecord, TextFormatter};
+use crate::client::share_consumer::{Acknowledge, ShareConsumer};
 use crate::client::{ClientError, Result};
+
+/// What the loop reads from: a consumer of partitions or of a consumer
+/// group, or a member of a share group.
+pub trait Records {
+    fn poll(&mut self, timeout: Duration) -> Option<Result<ConsumedRecord>>;
+    /// Whether every partition has reached `until_ms` (--until).
+    fn reached(&mut self, until_ms: i64) -> Result<bool>;
+    /// Whether the record is past where its partition stops (--until).
+    fn past_stop(&self, record: &ConsumedRecord) -> bool;
+    /// The record was printed.
+    fn printed(&mut self, record: &ConsumedRecord) -> Result<()>;
+    /// The record could not be read (`error`): Ok to go on without it.
+    fn unreadable(&mut self, record: &ConsumedRecord, error: ClientError) -> Result<()>;
+}
+
+impl Records for Consumer {
+    fn poll(&mut self, timeout: Duration) -> Option<Result<ConsumedRecord>> {
+        Consumer::poll(self, timeout)
+    }
+
+    fn reached(&mut self, until_ms: i64) -> Result<bool> {
+        Consumer::reached(self, until_ms)
+    }
+
+    fn past_stop(&self, record: &ConsumedRecord) -> bool {
+        Consumer::past_stop(self, record)
+    }
+
+    fn printed(&mut self, record: &ConsumedRecord) -> Result<()> {
+        Consumer::printed(self, record)
+    }
+
+    /// As a Java deserializer's exception: the end of the run.
+    fn unreadable(&mut self, _record: &ConsumedRecord, error: ClientError) -> Result<()> {
+        Err(error)
+    }
+}
+
+/// A share group member as console-consumer --share-group runs it: each
+/// printed record ACCEPTed (RELEASEd with --release, for a look that
+/// leaves every record to be delivered again), an unreadable one REJECTed
+/// with --reject-on-error.
+pub struct ShareRecords {
+    pub consumer: ShareConsumer,
+    pub release: bool,
+    pub reject_on_error: bool,
+}
+
+impl Records for ShareRecords {
+    fn poll(&mut self, timeout: Duration) -> Option<Result<ConsumedRecord>> {
+        self.consumer.poll(timeout)
+    }
+
+    fn reached(&mut self, _until_ms: i64) -> Result<bool> {
+        Ok(false)
+    }
+
+    fn past_stop(&self, _record: &ConsumedRecord) -> bool {
+        false
+    }
+
+    fn printed(&mut self, record: &ConsumedRecord) -> Result<()> {
+        let ack = if self.release {
+            Acknowledge::Release
+        } else {
+            Acknowledge::Accept
+        };
+        self.consumer.acknowledge(record, ack)
+    }
+
+    fn unreadable(&mut self, record: &ConsumedRecord, error: ClientError) -> Result<()> {
+        if !self.reject_on_error {
+            // Given back, so that another reader may read it.
+            self.consumer.acknowledge(record, Acknowledge::Release)?;
+            return Err(error);
+        }
+        self.consumer.acknowledge(record, Acknowledge::Reject)
+    }
+}
 
 /// How records are written out.
 pub enum Output<'a> {
@@ -29,7 +109,7 @@ pub enum Output<'a> {
 /// the loop when it was an error.
 pub fn print(
     args: &ConsoleConsumer,
-    consumer: &mut Consumer,
+    consumer: &mut dyn Records,
     output: Output,
     stop: &AtomicBool,
     out: &mut dyn Write,
@@ -75,7 +155,10 @@ pub fn print(
             continue;
         }
         if let Err(e) = args.deserialize(&mut record) {
-            break Err(e);
+            match consumer.unreadable(&record, e) {
+                Ok(()) => continue,
+                Err(e) => break Err(e),
+            }
         }
         let line = match &output {
             Output::Json => format!("{}\n", json_record(&record)).into_bytes(),

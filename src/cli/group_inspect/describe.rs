@@ -8,7 +8,7 @@ use serde_json::json;
 use super::or_dash;
 use crate::cli::OutputFormat;
 use crate::client::admin::Admin;
-use crate::client::groups::{GroupDescription, GroupLag, GroupMember};
+use crate::client::groups::{GroupDescription, GroupLag, GroupMember, GroupType};
 use crate::client::{ClientError, Result};
 
 /// What `describe` shows of each group.
@@ -116,8 +116,12 @@ pub fn render(groups: &[Group], view: View, output: OutputFormat) -> String {
             for g in groups {
                 text.push('\n');
                 if g.description.members.is_empty() {
+                    let kind = match g.description.group_type {
+                        GroupType::Share => "Share",
+                        _ => "Consumer",
+                    };
                     text.push_str(&format!(
-                        "Consumer group '{}' has no active members.\n\n",
+                        "{kind} group '{}' has no active members.\n\n",
                         g.name
                     ));
                 }
@@ -142,11 +146,19 @@ pub fn watch_heading(seconds: u64, groups: &[String], now: SystemTime) -> String
 
 fn lag_tables(lag: &GroupLag) -> String {
     let group = &lag.description.group_id;
+    // A share group's offset is its share-partition's start offset (as
+    // kafka-share-groups.sh heads it); every member may read a partition,
+    // so none is named as its consumer.
+    let share = lag.description.group_type == GroupType::Share;
     let mut table = crate::cli::table(&[
         "GROUP",
         "TOPIC",
         "PARTITION",
-        "CURRENT-OFFSET",
+        if share {
+            "START-OFFSET"
+        } else {
+            "CURRENT-OFFSET"
+        },
         "LOG-END-OFFSET",
         "LAG",
         "LAG-TIME",

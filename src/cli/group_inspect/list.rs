@@ -5,7 +5,7 @@ use serde_json::json;
 use super::GroupTypeArg;
 use crate::cli::OutputFormat;
 use crate::client::admin::Admin;
-use crate::client::groups::{GroupListing, GroupListings};
+use crate::client::groups::{GroupListing, GroupListings, GroupType};
 use crate::client::Result;
 
 /// The groups of every broker that answered, selected; `failure()` says
@@ -48,7 +48,12 @@ pub fn render(groups: &[GroupListing], output: OutputFormat) -> String {
                 table.add_row(vec![
                     g.group_id.clone(),
                     g.group_type.to_string(),
-                    if g.simple { "(simple)" } else { "consumer" }.to_string(),
+                    match (g.group_type, g.simple) {
+                        (GroupType::Share, _) => "share",
+                        (_, true) => "(simple)",
+                        _ => "consumer",
+                    }
+                    .to_string(),
                     g.state.clone(),
                 ]);
             }

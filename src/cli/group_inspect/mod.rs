@@ -36,6 +36,8 @@ pub enum GroupTypeArg {
     Classic,
     /// Groups of KIP-848's consumer protocol.
     Consumer,
+    /// Share groups (KIP-932's queues).
+    Share,
 }
 
 impl GroupTypeArg {
@@ -43,6 +45,7 @@ impl GroupTypeArg {
         match self {
             GroupTypeArg::Classic => GroupType::Classic,
             GroupTypeArg::Consumer => GroupType::Consumer,
+            GroupTypeArg::Share => GroupType::Share,
         }
     }
 
@@ -51,6 +54,7 @@ impl GroupTypeArg {
             (self, t),
             (GroupTypeArg::Classic, GroupType::Classic)
                 | (GroupTypeArg::Consumer, GroupType::Consumer)
+                | (GroupTypeArg::Share, GroupType::Share)
         )
     }
 }

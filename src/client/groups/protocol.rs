@@ -12,6 +12,8 @@
 //! coordinator found anew, with Kafka's backoff until the command's
 //! timeout (see `retry`).
 
+mod share;
+
 use std::collections::{BTreeMap, HashMap};
 
 use bytes::{Buf, Bytes};
@@ -451,7 +453,9 @@ impl Cluster {
         if described.error_code == ResponseError::GroupIdNotFound.code()
             || (described.error_code == 0 && described.group_state.as_str() == "Dead")
         {
-            return Ok(GroupDescription::dead(group.to_string()));
+            // Neither a consumer nor a classic group: maybe a share group.
+            let share = Cluster::describe_share_group(connection, group, &coordinator).await?;
+            return Ok(share.unwrap_or_else(|| GroupDescription::dead(group.to_string())));
         }
         refused(
             context.clone(),
@@ -1119,16 +1123,19 @@ fn first_visible(
     Ok(Visible::NotBefore(next))
 }
 
-/// A ListGroups entry as a consumer-group listing: only groups of the
-/// consumer protocol type, or simple ones (none), are consumer groups, as
-/// Kafka's admin client and librdkafka both take them. A broker before
-/// ListGroups v5 names no type.
+/// A ListGroups entry as a listing: groups of the consumer protocol type,
+/// or simple ones (none), are consumer groups, as Kafka's admin client and
+/// librdkafka both take them; share groups (KIP-932) are listed too, as
+/// kafka-share-groups.sh lists them. A broker before ListGroups v5 names
+/// no type.
 fn listing(group: &ListedGroup) -> Option<GroupListing> {
     let protocol_type = group.protocol_type.as_str();
-    if !protocol_type.is_empty() && protocol_type != "consumer" {
+    if !matches!(protocol_type, "" | "consumer" | "share") {
         return None;
     }
-    let group_type = if group.group_type.eq_ignore_ascii_case("classic") {
+    let group_type = if group.group_type.eq_ignore_ascii_case("share") {
+        GroupType::Share
+    } else if group.group_type.eq_ignore_ascii_case("classic") {
         GroupType::Classic
     } else if group.group_type.eq_ignore_ascii_case("consumer") {
         GroupType::Consumer
@@ -1622,8 +1629,12 @@ mod tests {
     }
 
     #[test]
-    fn only_consumer_groups_are_listed_with_their_type() {
+    fn consumer_and_share_groups_are_listed_with_their_type() {
         assert!(listed("connect", "classic").is_none());
+        assert_eq!(
+            listed("share", "share").unwrap().group_type,
+            GroupType::Share
+        );
         let classic = listed("consumer", "Classic").unwrap();
         assert_eq!(
             (classic.group_type, classic.simple),

@@ -446,6 +446,117 @@ impl GroupCoordinator {
         Some(Ok(()))
     }
 
+    /// The share group `group_id`, emptied of members whose session ran out
+    /// by `now`, for an offsets change: Kafka alters or deletes the start
+    /// offsets of an empty share group only.
+    /// Takes the share lock after the other group types' lock is let go,
+    /// the order every share path keeps.
+    fn lock_empty_share_group(
+        &self,
+        group_id: &str,
+        topics: &Topics,
+        now: i64,
+    ) -> Result<parking_lot::MutexGuard<'_, ShareState>, ResponseError> {
+        if self.state.lock().knows(group_id) {
+            return Err(ResponseError::GroupIdNotFound);
+        }
+        let limits = self.share_limits(group_id);
+        let mut share = self.share.lock();
+        let group = share
+            .groups
+            .get_mut(group_id)
+            .ok_or(ResponseError::GroupIdNotFound)?;
+        let gone = group.expire(now, topics);
+        let empty = group.members.is_empty();
+        for member in gone {
+            share.sessions.remove(group_id, &member);
+            share.release_member(group_id, &member, &limits);
+        }
+        if !empty {
+            return Err(ResponseError::NonEmptyGroup);
+        }
+        Ok(share)
+    }
+
+    /// AlterShareGroupOffsets: each (topic id, partition)'s share-partition
+    /// starts again at its offset, with nothing in flight.
+    pub fn alter_share_start_offsets(
+        &self,
+        group_id: &str,
+        offsets: &[(Uuid, i32, i64)],
+        topics: &Topics,
+        now: i64,
+    ) -> Result<(), ResponseError> {
+        let mut share = self.lock_empty_share_group(group_id, topics, now)?;
+        let share = &mut *share;
+        for &(topic_id, partition, offset) in offsets {
+            let key = (group_id.to_string(), topic_id, partition);
+            // Under a newer state epoch, as Kafka initializes the state
+            // afresh: `__share_group_state` takes it as a new snapshot in
+            // place of everything written before.
+            let epoch = match (share.partitions.get(&key), &share.persister) {
+                (Some(sp), _) => sp.state_epoch(),
+                (None, Some(p)) => p
+                    .read_state(&state_key(&key))?
+                    .map_or(0, |sp| sp.state_epoch()),
+                (None, None) => 0,
+            };
+            let mut sp = SharePartition::from_state(offset, epoch + 1, &[]);
+            sp.mark_dirty();
+            persist(&share.persister, &key, &mut sp)?;
+            share.partitions.insert(key, sp);
+        }
+        tracing::info!(
+            group = group_id,
+            partitions = offsets.len(),
+            "share group start offsets altered"
+        );
+        Ok(())
+    }
+
+    /// DeleteShareGroupOffsets: forgets the share-partitions of `topic_ids`,
+    /// which start again from `share.auto.offset.reset` when next fetched.
+    pub fn delete_share_start_offsets(
+        &self,
+        group_id: &str,
+        topic_ids: &[Uuid],
+        topics: &Topics,
+        now: i64,
+    ) -> Result<(), ResponseError> {
+        let mut share = self.lock_empty_share_group(group_id, topics, now)?;
+        let share = &mut *share;
+        for topic_id in topic_ids {
+            let count = topics
+                .values()
+                .find(|(id, _)| id == topic_id)
+                .map_or(0, |&(_, count)| count);
+            // Every partition of the topic: one not read since a restart
+            // has state in `__share_group_state` but none in memory.
+            let mut gone: Vec<PartitionKey> = (0..count)
+                .map(|p| (group_id.to_string(), *topic_id, p))
+                .collect();
+            gone.extend(
+                share
+                    .partitions
+                    .keys()
+                    .filter(|(g, t, p)| g == group_id && t == topic_id && *p >= count)
+                    .cloned(),
+            );
+            for key in gone {
+                if let Some(persister) = &share.persister {
+                    persister.delete_state(&state_key(&key))?;
+                }
+                share.partitions.remove(&key);
+            }
+        }
+        tracing::info!(
+            group = group_id,
+            topics = topic_ids.len(),
+            "share group start offsets deleted"
+        );
+        Ok(())
+    }
+
     /// Whether `group_id` is a share group here.
     pub fn is_share_group(&self, group_id: &str) -> bool {
         self.share.lock().groups.contains_key(group_id)

@@ -512,3 +512,78 @@ fn a_share_partition_reads_back_as_written_with_acquired_records_available() {
     assert_eq!(read.state(3), Some((RecordState::Acknowledged, 1)));
     assert_eq!(read.state(4), Some((RecordState::Available, 1)));
 }
+
+/// A persister in memory: what a restarted coordinator would read back.
+#[derive(Default)]
+struct MemoryPersister {
+    states: parking_lot::Mutex<
+        std::collections::HashMap<
+            crate::share_coordinator::StateKey,
+            (i64, i32, Vec<super::partition::PersistedBatch>),
+        >,
+    >,
+}
+
+impl super::Persister for MemoryPersister {
+    fn read_state(
+        &self,
+        key: &crate::share_coordinator::StateKey,
+    ) -> Result<Option<SharePartition>, ResponseError> {
+        Ok(self
+            .states
+            .lock()
+            .get(key)
+            .map(|(start, epoch, batches)| SharePartition::from_state(*start, *epoch, batches)))
+    }
+
+    fn write_state(
+        &self,
+        key: &crate::share_coordinator::StateKey,
+        sp: &SharePartition,
+    ) -> Result<(), ResponseError> {
+        self.states.lock().insert(
+            key.clone(),
+            (sp.start_offset(), sp.state_epoch(), sp.persisted_batches()),
+        );
+        Ok(())
+    }
+
+    fn delete_state(&self, key: &crate::share_coordinator::StateKey) -> Result<(), ResponseError> {
+        self.states.lock().remove(key);
+        Ok(())
+    }
+}
+
+#[test]
+fn altered_and_deleted_start_offsets_are_what_a_restart_reads() {
+    let persister = std::sync::Arc::new(MemoryPersister::default());
+    let h = crate::group::testing::Harness::new();
+    let c = &h.coordinator;
+    c.set_share_persister(persister.clone());
+    let topics = topics(2);
+    let id = Uuid::from_u128(7);
+    c.share_heartbeat(&hb("a", 0, Some(&["t"])), &topics, 0)
+        .unwrap();
+    let start = |c: &crate::group::GroupCoordinator, partition| {
+        c.with_share_partition("g", id, partition, 0, || 99, |sp, _| sp.start_offset())
+    };
+    assert_eq!(start(c, 0), Ok(99), "a first use writes its start");
+    c.share_heartbeat(&hb("a", -1, None), &topics, 1).unwrap();
+    c.alter_share_start_offsets("g", &[(id, 0, 7), (id, 1, 3)], &topics, 2)
+        .unwrap();
+
+    let restarted = crate::group::testing::Harness::new();
+    restarted.coordinator.set_share_persister(persister.clone());
+    assert_eq!(start(&restarted.coordinator, 0), Ok(7));
+    assert_eq!(start(&restarted.coordinator, 1), Ok(3));
+
+    c.delete_share_start_offsets("g", &[id], &topics, 3)
+        .unwrap();
+    let restarted = crate::group::testing::Harness::new();
+    restarted.coordinator.set_share_persister(persister);
+    assert_eq!(
+        start(&restarted.coordinator, 1),
+        Ok(99),
+        "deleted: from the reset again"
+    );
+}

@@ -85,6 +85,9 @@ pub fn default_bodies() -> Vec<Body> {
         SaslAuthenticateRequest,
         SaslHandshakeRequest,
         ShareAcknowledgeRequest,
+        DescribeShareGroupOffsetsRequest,
+        AlterShareGroupOffsetsRequest,
+        DeleteShareGroupOffsetsRequest,
         ShareFetchRequest,
         ShareGroupDescribeRequest,
         ShareGroupHeartbeatRequest,
@@ -595,6 +598,43 @@ pub fn populated_bodies() -> Vec<Body> {
                                     .with_delivery_count(1),
                             ]),
                     ]),
+            ]),
+        o,
+    );
+    at_every_version(
+        &DescribeShareGroupOffsetsRequest::default().with_groups(vec![
+            describe_share_group_offsets_request::DescribeShareGroupOffsetsRequestGroup::default()
+                .with_group_id(group("queue"))
+                .with_topics(Some(vec![
+                    describe_share_group_offsets_request::DescribeShareGroupOffsetsRequestTopic::default()
+                        .with_topic_name(topic("orders"))
+                        .with_partitions(vec![0, 1]),
+                ])),
+            describe_share_group_offsets_request::DescribeShareGroupOffsetsRequestGroup::default()
+                .with_group_id(group("all")),
+        ]),
+        o,
+    );
+    at_every_version(
+        &AlterShareGroupOffsetsRequest::default()
+            .with_group_id(group("queue"))
+            .with_topics(vec![
+                alter_share_group_offsets_request::AlterShareGroupOffsetsRequestTopic::default()
+                    .with_topic_name(topic("orders"))
+                    .with_partitions(vec![
+                        alter_share_group_offsets_request::AlterShareGroupOffsetsRequestPartition::default()
+                            .with_partition_index(0)
+                            .with_start_offset(42),
+                    ]),
+            ]),
+        o,
+    );
+    at_every_version(
+        &DeleteShareGroupOffsetsRequest::default()
+            .with_group_id(group("queue"))
+            .with_topics(vec![
+                delete_share_group_offsets_request::DeleteShareGroupOffsetsRequestTopic::default()
+                    .with_topic_name(topic("orders")),
             ]),
         o,
     );
