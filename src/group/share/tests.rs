@@ -513,15 +513,14 @@ fn a_share_partition_reads_back_as_written_with_acquired_records_available() {
     assert_eq!(read.state(4), Some((RecordState::Available, 1)));
 }
 
+/// A share-partition's written state: start offset, state epoch, batches.
+type Written = (i64, i32, Vec<super::partition::PersistedBatch>);
+
 /// A persister in memory: what a restarted coordinator would read back.
 #[derive(Default)]
 struct MemoryPersister {
-    states: parking_lot::Mutex<
-        std::collections::HashMap<
-            crate::share_coordinator::StateKey,
-            (i64, i32, Vec<super::partition::PersistedBatch>),
-        >,
-    >,
+    states:
+        parking_lot::Mutex<std::collections::HashMap<crate::share_coordinator::StateKey, Written>>,
 }
 
 impl super::Persister for MemoryPersister {
