@@ -59,18 +59,26 @@ fn run(args: TopicExport) -> anyhow::Result<()> {
         );
     }
     let seconds = started.elapsed().as_secs_f64();
+    let mut resumed = String::new();
+    if summary.resumed > 0 {
+        resumed += &format!(
+            ", resuming {} partitions from the MANIFEST",
+            summary.resumed
+        );
+    }
+    if summary.from_group > 0 {
+        resumed += &format!(
+            ", {} partitions from the offsets of group '{}'",
+            summary.from_group, options.group
+        );
+    }
     eprintln!(
-        "Exported {} records ({}) in {} files to {} in {seconds:.1} s ({:.0} records/s){}",
+        "Exported {} records ({}) in {} files to {} in {seconds:.1} s ({:.0} records/s){resumed}",
         summary.records,
         HumanBytes(summary.bytes),
         summary.files,
         options.dir.display(),
         summary.records as f64 / seconds.max(0.001),
-        if summary.resumed > 0 {
-            format!(", resuming {} partitions", summary.resumed)
-        } else {
-            String::new()
-        }
     );
     Ok(())
 }

@@ -125,6 +125,9 @@ pub struct ExportSummary {
     pub removed: Vec<PathBuf>,
     /// Partitions resumed from the MANIFEST.
     pub resumed: usize,
+    /// Partitions the MANIFEST does not cover that resumed from the
+    /// group's committed offsets (another directory's export, say).
+    pub from_group: usize,
 }
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> ClientError + '_ {
@@ -577,7 +580,10 @@ pub fn export(
                 exporter.summary.resumed += 1;
                 *listed
             }
-            (None, Some(on_record)) => *on_record,
+            (None, Some(on_record)) => {
+                exporter.summary.from_group += 1;
+                *on_record
+            }
             (None, None) => match options.from {
                 OffsetSpec::Earliest => low,
                 OffsetSpec::Latest => high,

@@ -162,7 +162,10 @@ impl Format {
     /// The records of a file, each with where it is in the file; a record
     /// that cannot be read is an error naming why, and reading goes on
     /// past it where the format allows (a raw file stops at a broken frame).
-    pub fn records<'a>(self, input: Box<dyn BufRead + 'a>) -> Box<dyn Iterator<Item = ReadRecord> + 'a> {
+    pub fn records<'a>(
+        self,
+        input: Box<dyn BufRead + 'a>,
+    ) -> Box<dyn Iterator<Item = ReadRecord> + 'a> {
         match self {
             Format::Jsonl => Box::new(JsonlRecords {
                 input,
