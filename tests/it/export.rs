@@ -474,7 +474,7 @@ fn bad_input_is_named_by_file_and_line_and_nothing_is_written() {
     let out = import(
         &bs,
         "strict",
-        &[csv.clone()],
+        std::slice::from_ref(&csv),
         &["--format", "csv", "--dry-run"],
     );
     assert_eq!(out.code, Some(1));

@@ -169,20 +169,19 @@ pub fn read_state(settings: &ClientSettings, topic: &str, id: &str) -> Result<Im
             None => {}
             Some(Err(KafkaError::PartitionEOF(_))) => left -= 1,
             Some(Err(e)) => return Err(ClientError::kafka(context())(e)),
-            Some(Ok(m)) => {
-                if m.key() == Some(id.as_bytes()) {
-                    state = match m.payload() {
-                        Some(v) => serde_json::from_slice(v).map_err(|e| {
-                            ClientError::Invalid(format!(
-                                "{}: the state of '{id}' at offset {} is not JSON: {e}",
-                                context(),
-                                m.offset()
-                            ))
-                        })?,
-                        None => ImportState::default(),
-                    };
-                }
+            Some(Ok(m)) if m.key() == Some(id.as_bytes()) => {
+                state = match m.payload() {
+                    Some(v) => serde_json::from_slice(v).map_err(|e| {
+                        ClientError::Invalid(format!(
+                            "{}: the state of '{id}' at offset {} is not JSON: {e}",
+                            context(),
+                            m.offset()
+                        ))
+                    })?,
+                    None => ImportState::default(),
+                };
             }
+            Some(Ok(_)) => {}
         }
     }
     Ok(state)

@@ -14,6 +14,9 @@ use serde_json::{json, Value};
 
 use super::format::ConsumedRecord;
 
+/// A record's headers: names and values, a value possibly null.
+pub type RecordHeaders = Vec<(String, Option<Vec<u8>>)>;
+
 /// A record with every field a file keeps.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BulkRecord {
@@ -23,7 +26,7 @@ pub struct BulkRecord {
     pub timestamp: Option<(&'static str, i64)>,
     pub key: Option<Vec<u8>>,
     pub value: Option<Vec<u8>>,
-    pub headers: Vec<(String, Option<Vec<u8>>)>,
+    pub headers: RecordHeaders,
 }
 
 impl From<ConsumedRecord> for BulkRecord {
@@ -248,7 +251,7 @@ fn json_headers(headers: &[(String, Option<Vec<u8>>)]) -> Value {
         .collect()
 }
 
-fn headers_of(v: &Value) -> std::result::Result<Vec<(String, Option<Vec<u8>>)>, String> {
+fn headers_of(v: &Value) -> std::result::Result<RecordHeaders, String> {
     let list = match v {
         Value::Null => return Ok(Vec::new()),
         Value::Array(list) => list,
