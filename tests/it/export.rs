@@ -345,6 +345,32 @@ fn an_unlisted_file_left_by_a_crash_is_removed_and_rewritten() {
         records.iter().map(|r| r.offset).collect::<Vec<_>>(),
         (0..100).collect::<Vec<i64>>()
     );
+    // Files the export did not name are never touched.
+    let notes = dir.join("partition-0/notes.jsonl");
+    std::fs::write(&notes, "mine").unwrap();
+    let other_format = run_tool(
+        EXPORT,
+        &bs,
+        &[
+            "-t",
+            "small",
+            "--to",
+            dir.to_str().unwrap(),
+            "--format",
+            "csv",
+        ],
+        b"",
+    );
+    assert_eq!(other_format.code, Some(1));
+    assert!(
+        other_format
+            .stderr
+            .contains("holds files of another format"),
+        "{}",
+        other_format.stderr
+    );
+    export(&bs, "small", &dir, &[]);
+    assert!(notes.exists());
 }
 
 /// The sum of the partitions' high watermarks.

@@ -191,15 +191,31 @@ pub fn read_manifest(dir: &Path) -> Result<Vec<ManifestEntry>> {
     Ok(entries)
 }
 
+/// Whether a file name is one an export of `topic` writes:
+/// `<topic>-<partition>-<20-digit offset>.<format>`, or that with `.tmp`.
+/// Nothing else in the directory is touched.
+fn exported_name(topic: &str, name: &str) -> bool {
+    let name = name.strip_suffix(TEMPORARY).unwrap_or(name);
+    let Some((stem, extension)) = name.rsplit_once('.') else {
+        return false;
+    };
+    let known = [Format::Jsonl, Format::Csv, Format::Raw]
+        .iter()
+        .any(|f| f.extension() == extension);
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let placed = stem
+        .strip_prefix(topic)
+        .and_then(|rest| rest.strip_prefix('-'))
+        .and_then(|rest| rest.split_once('-'))
+        .is_some_and(|(partition, offset)| {
+            digits(partition) && offset.len() == 20 && digits(offset)
+        });
+    known && placed
+}
+
 /// Removes what an interrupted export left that the MANIFEST does not
 /// list: temporary files, and finished files whose line was never written.
-fn remove_unlisted(dir: &Path, listed: &HashSet<&str>) -> Result<Vec<PathBuf>> {
-    let ours = |name: &str| {
-        name.ends_with(TEMPORARY)
-            || [Format::Jsonl, Format::Csv, Format::Raw]
-                .iter()
-                .any(|f| name.ends_with(&format!(".{}", f.extension())))
-    };
+fn remove_unlisted(dir: &Path, topic: &str, listed: &HashSet<&str>) -> Result<Vec<PathBuf>> {
     let mut removed = Vec::new();
     for bucket in fs::read_dir(dir).map_err(io_error(dir))? {
         let bucket = bucket.map_err(io_error(dir))?;
@@ -212,7 +228,7 @@ fn remove_unlisted(dir: &Path, listed: &HashSet<&str>) -> Result<Vec<PathBuf>> {
             let file = file.map_err(io_error(&bucket_path))?;
             let name = file.file_name().to_string_lossy().into_owned();
             let relative = format!("{}/{name}", bucket.file_name().to_string_lossy());
-            if ours(&name) && !listed.contains(relative.as_str()) {
+            if exported_name(topic, &name) && !listed.contains(relative.as_str()) {
                 fs::remove_file(file.path()).map_err(io_error(&file.path()))?;
                 removed.push(file.path());
                 changed = true;
@@ -470,7 +486,17 @@ pub fn export(
         )));
     }
     let listed: HashSet<&str> = entries.iter().map(|e| e.file.as_str()).collect();
-    let removed = remove_unlisted(dir, &listed)?;
+    if let Some(other) = entries.iter().find(|e| {
+        !e.file
+            .ends_with(&format!(".{}", options.format.extension()))
+    }) {
+        return Err(ClientError::Invalid(format!(
+            "{} holds files of another format ({}); export to another directory or give that --format",
+            dir.display(),
+            other.file
+        )));
+    }
+    let removed = remove_unlisted(dir, &options.topic, &listed)?;
     let mut listed_next: BTreeMap<i32, i64> = BTreeMap::new();
     for e in &entries {
         let next = listed_next.entry(e.partition).or_insert(0);
@@ -704,6 +730,29 @@ mod tests {
             error.ends_with("MANIFEST:1: not a MANIFEST entry: expected value at line 1 column 1"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn only_files_an_export_writes_are_ever_removed() {
+        assert!(exported_name(
+            "orders",
+            "orders-3-00000000000000000042.jsonl"
+        ));
+        assert!(exported_name(
+            "orders",
+            "orders-3-00000000000000000042.csv.tmp"
+        ));
+        assert!(exported_name("a-b", "a-b-0-00000000000000000000.raw"));
+        for other in [
+            "orders-3-42.jsonl",
+            "orders-x-00000000000000000042.jsonl",
+            "orders-3-00000000000000000042.txt",
+            "audit-3-00000000000000000042.jsonl",
+            "notes.csv",
+            "MANIFEST",
+        ] {
+            assert!(!exported_name("orders", other), "{other}");
+        }
     }
 
     #[test]
