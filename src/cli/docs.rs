@@ -22,6 +22,8 @@ pub fn commands() -> Vec<clap::Command> {
         super::metadata_quorum::MetadataQuorum::command(),
         super::perf_test::PerfTest::command(),
         super::topic_admin::TopicAdmin::command(),
+        super::topic_export::TopicExport::command(),
+        super::topic_import::TopicImport::command(),
     ]
 }
 
@@ -126,6 +128,14 @@ pub fn examples(tool: &str) -> &'static [(&'static str, &'static str)] {
             ("Delete the records before offset 42 of partition 0:", "topic-admin delete-records --topic orders --partition 0 --offset 42"),
             ("Show the brokers, their racks, the controller and every broker config:", "topic-admin cluster --configs"),
         ],
+        "topic-export" => &[
+            ("Export a topic as JSON lines, a directory per partition; run again to resume:", "topic-export -t orders --to orders-export"),
+            ("Export the last day as csv, a directory per hour:", "topic-export -t orders --to orders-csv --format csv --from @-1d --partition-by hour"),
+        ],
+        "topic-import" => &[
+            ("Check files before importing them:", "topic-import -t orders-copy --from orders-export/partition-0/*.jsonl --dry-run"),
+            ("Import an export, each record to its partition:", "topic-import -t orders-copy --from orders-export/*/*.jsonl --keep-partitions"),
+        ],
         _ => &[],
     }
 }
@@ -145,6 +155,8 @@ fn kafka_counterparts(tool: &str) -> &'static str {
         "topic-admin" => {
             "kafka-topics.sh, kafka-reassign-partitions.sh, kafka-leader-election.sh, kafka-log-dirs.sh, kafka-transactions.sh"
         }
+        "topic-export" => "kafka-console-consumer.sh and Kafka Connect's file sink connector",
+        "topic-import" => "kafka-console-producer.sh and Kafka Connect's file source connector",
         _ => "",
     }
 }

@@ -15,6 +15,8 @@ pub mod log_dump;
 pub mod metadata_quorum;
 pub mod perf_test;
 pub mod topic_admin;
+pub mod topic_export;
+pub mod topic_import;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;

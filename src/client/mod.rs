@@ -7,6 +7,7 @@
 
 pub mod acl;
 pub mod admin;
+pub mod bulk;
 pub mod cluster;
 pub mod config;
 pub mod consumer;

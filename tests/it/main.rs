@@ -19,6 +19,7 @@ mod compat;
 mod connections;
 mod consumer_protocol;
 mod durability;
+mod export;
 mod fault_run;
 mod fetch;
 mod generated_docs;
