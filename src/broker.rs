@@ -566,6 +566,7 @@ impl Broker {
             context.controller.subscribe(),
             FetcherConfig {
                 node_id: config.node_id(),
+                fetchers: config.num_replica_fetchers(),
                 max_wait_ms: config.replica_fetch_wait_max_ms(),
                 partition_max_bytes: config.replica_fetch_max_bytes(),
                 sasl: inter_broker_sasl.clone(),

@@ -1,13 +1,15 @@
-//! Followers pull from leaders, as Kafka's ReplicaFetcherThread does: one
-//! task per leader broker fetches every partition this broker follows
-//! there, with its replica id, from its log end offset, and appends what
+//! Followers pull from leaders, as Kafka's ReplicaFetcherThread does:
+//! `num.replica.fetchers` tasks per leader broker (Kafka's fetcher threads)
+//! fetch the partitions this broker follows there, each its share by
+//! Kafka's hash of topic and partition (`fetcher_id`), with its replica id, from its log end offset, and appends what
 //! comes back as the leader wrote it. Before fetching at a new leader epoch
 //! a follower asks the leader where its log ends for the follower's latest
 //! epoch (OffsetForLeaderEpoch) and truncates a divergent tail there, so
 //! records the new leader never had are removed and committed ones never
 //! are.
 //!
-//! Each task keeps a fetch session (KIP-227) with its leader, as Kafka's
+//! Each task keeps a fetch session (KIP-227) and a connection of its own
+//! with its leader, as Kafka's
 //! FetchSessionHandler does: the first Fetch names every partition and
 //! opens it; the next ones name only the partitions whose fetch offset,
 //! leader epoch or log start moved, and those no longer followed there.
@@ -43,6 +45,8 @@ const RETRY: Duration = Duration::from_millis(200);
 #[derive(Clone)]
 pub struct FetcherConfig {
     pub node_id: i32,
+    /// Tasks per leader (num.replica.fetchers).
+    pub fetchers: usize,
     pub max_wait_ms: i32,
     pub partition_max_bytes: i32,
     /// How to log in to leaders on a SASL listener.
@@ -67,7 +71,21 @@ fn followed(replicas: &ReplicaManager, node_id: i32) -> BTreeMap<i32, Vec<Arc<Pa
     by_leader
 }
 
-/// Keeps one fetcher task per leader this broker follows partitions of,
+/// Which of `fetchers` tasks per leader fetches `topic`'s `partition`:
+/// Kafka's `AbstractFetcherManager.getFetcherId`, `Utils.abs(31 *
+/// topic.hashCode + partition) % numFetchers` with Java's String hashCode,
+/// so partitions spread over the fetchers as they do on a Kafka follower.
+fn fetcher_id(topic: &str, partition: i32, fetchers: usize) -> usize {
+    let hash = topic.encode_utf16().fold(0i32, |h, unit| {
+        h.wrapping_mul(31).wrapping_add(i32::from(unit))
+    });
+    // Utils.abs: the sign bit masked off, so i32::MIN maps to 0.
+    let abs = 31i32.wrapping_mul(hash).wrapping_add(partition) & 0x7fff_ffff;
+    abs as usize % fetchers.max(1)
+}
+
+/// Keeps `config.fetchers` fetcher tasks per leader this broker follows
+/// partitions of (each started once it has partitions to fetch),
 /// connecting over TLS with `tls` when the inter-broker listener has it.
 pub async fn run(
     replicas: Arc<ReplicaManager>,
@@ -76,20 +94,24 @@ pub async fn run(
     tls: Option<Arc<ClientTls>>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let mut tasks: HashMap<i32, JoinHandle<()>> = HashMap::new();
+    let mut tasks: HashMap<(i32, usize), JoinHandle<()>> = HashMap::new();
     loop {
         tasks.retain(|_, t| !t.is_finished());
-        for leader in followed(&replicas, config.node_id).into_keys() {
-            tasks.entry(leader).or_insert_with(|| {
-                tokio::spawn(fetch_from(
-                    leader,
-                    replicas.clone(),
-                    images.clone(),
-                    config.clone(),
-                    tls.clone(),
-                    shutdown.clone(),
-                ))
-            });
+        for (leader, partitions) in followed(&replicas, config.node_id) {
+            for p in partitions {
+                let fetcher = fetcher_id(&p.topic, p.index, config.fetchers);
+                tasks.entry((leader, fetcher)).or_insert_with(|| {
+                    tokio::spawn(fetch_from(
+                        leader,
+                        fetcher,
+                        replicas.clone(),
+                        images.clone(),
+                        config.clone(),
+                        tls.clone(),
+                        shutdown.clone(),
+                    ))
+                });
+            }
         }
         tokio::select! {
             _ = shutdown.changed() => break,
@@ -104,9 +126,11 @@ pub async fn run(
 
 type Key = (String, i32);
 
-/// Fetches from one leader until this broker follows nothing there.
+/// Fetches `fetcher`'s share of the partitions followed at `leader` until
+/// that share is empty.
 async fn fetch_from(
     leader: i32,
+    fetcher: usize,
     replicas: Arc<ReplicaManager>,
     images: watch::Receiver<Arc<MetadataImage>>,
     config: FetcherConfig,
@@ -124,6 +148,10 @@ async fn fetch_from(
         let Some(mut partitions) = followed(&replicas, config.node_id).remove(&leader) else {
             return;
         };
+        partitions.retain(|p| fetcher_id(&p.topic, p.index, config.fetchers) == fetcher);
+        if partitions.is_empty() {
+            return;
+        }
         // A full log dir refuses appends until space is freed: fetching its
         // partitions would only spin on records that cannot be written. As
         // Kafka, only those wait; the broker's other dirs keep replicating.
@@ -141,7 +169,7 @@ async fn fetch_from(
             (Some(c), _) => c,
             (None, Some(addr)) => match BrokerConnection::open(
                 &addr,
-                &format!("gregor-replica-fetcher-{}", config.node_id),
+                &format!("gregor-replica-fetcher-{}-{fetcher}", config.node_id),
                 tls.as_deref(),
                 config.sasl.clone(),
             )
@@ -149,7 +177,7 @@ async fn fetch_from(
             {
                 Ok(c) => connection.insert(c),
                 Err(e) => {
-                    tracing::debug!(leader, %addr, error = %e, "cannot reach the leader");
+                    tracing::debug!(leader, fetcher, %addr, error = %e, "cannot reach the leader");
                     pause(&mut shutdown).await;
                     continue;
                 }
@@ -176,7 +204,7 @@ async fn fetch_from(
             r = round => r,
         };
         if let Err(e) = outcome {
-            tracing::debug!(leader, error = %e, "fetch from the leader failed; reconnecting");
+            tracing::debug!(leader, fetcher, error = %e, "fetch from the leader failed; reconnecting");
             connection = None;
             session.lost();
             pause(&mut shutdown).await;
@@ -563,6 +591,20 @@ mod tests {
     }
 
     #[test]
+    fn partitions_spread_over_fetchers_as_kafka_hashes_them() {
+        // Java: "orders".hashCode() == -1008770331; Utils.abs(31 * that + p) % 3.
+        assert_eq!(
+            (0..4)
+                .map(|p| fetcher_id("orders", p, 3))
+                .collect::<Vec<_>>(),
+            vec![0, 1, 2, 0]
+        );
+        assert_eq!(fetcher_id("orders", 7, 1), 0);
+        // Neighbouring partitions never share one of two fetchers.
+        assert_ne!(fetcher_id("t", 0, 2), fetcher_id("t", 1, 2));
+    }
+
+    #[test]
     fn a_session_opens_in_full_then_names_only_what_moved_or_left() {
         let mut session = FetchSession::default();
         let full = session.build(next(&[("a", 0, 0), ("a", 1, 0), ("b", 0, 7)]));
@@ -655,6 +697,7 @@ mod tests {
     fn the_leaders_session_holds_what_the_follower_fetches() {
         let config = FetcherConfig {
             node_id: 2,
+            fetchers: 1,
             max_wait_ms: 500,
             partition_max_bytes: 1 << 20,
             sasl: None,

@@ -769,6 +769,13 @@ pub static BROKER_CONFIGS: &[ConfigDef] = &[
         "Bytes per partition a follower asks its leader for in one fetch.",
     ),
     def(
+        "num.replica.fetchers",
+        Int,
+        Some("1"),
+        Some(1),
+        "Fetch sessions a follower keeps with each leader, partitions shared among them by a hash of topic and partition as in Kafka. Read at start-up: a dynamic update applies at the next start.",
+    ),
+    def(
         "replica.fetch.wait.max.ms",
         Int,
         Some("500"),
@@ -2099,6 +2106,10 @@ impl BrokerConfig {
 
     pub fn replica_fetch_max_bytes(&self) -> i32 {
         self.long("replica.fetch.max.bytes") as i32
+    }
+
+    pub fn num_replica_fetchers(&self) -> usize {
+        self.long("num.replica.fetchers").clamp(1, 64) as usize
     }
 
     pub fn replica_fetch_wait_max_ms(&self) -> i32 {

@@ -42,7 +42,7 @@ use super::records::{self, Codec};
 use super::segment::{self, BatchPosition, OpenAs, Segment};
 use super::{Log, LogError};
 
-const CLEANING_DIR: &str = ".cleaning";
+pub(super) const CLEANING_DIR: &str = ".cleaning";
 
 fn compression(codec: Codec) -> Compression {
     match codec {
@@ -298,6 +298,7 @@ impl Log {
                 next_base,
                 recover_from: None,
             },
+            true,
         )?;
         self.segments.insert(base, segment);
         Ok(())

@@ -269,9 +269,11 @@ impl Log {
         recovery_point: Option<i64>,
         now_ms: i64,
     ) -> Result<Log, LogError> {
-        std::fs::create_dir_all(dir).map_err(LogError::io("create log directory", dir))?;
-        cleaner::remove_leftovers(dir)?;
-        let bases = segment_bases(dir)?;
+        let listing = Listing::read(dir)?;
+        if listing.cleaning {
+            cleaner::remove_leftovers(dir)?;
+        }
+        let bases = &listing.bases;
         let mut segments = BTreeMap::new();
         for (i, &base) in bases.iter().enumerate() {
             let open_as = match bases.get(i + 1) {
@@ -283,8 +285,14 @@ impl Log {
                     recover_from: recovery_point,
                 },
             };
-            let (segment, truncated) =
-                Segment::open(dir, base, config.index_interval_bytes, open_as)?;
+            let has_txn_index = listing.txn_indexes.contains(&base);
+            let (segment, truncated) = Segment::open(
+                dir,
+                base,
+                config.index_interval_bytes,
+                open_as,
+                has_txn_index,
+            )?;
             if truncated > 0 {
                 tracing::warn!(dir = %dir.display(), segment = base, truncated, "recovered log tail");
             }
@@ -313,14 +321,17 @@ impl Log {
                     OpenAs::Active {
                         recover_from: recovery_point,
                     },
+                    has_txn_index,
                 )?;
                 segments.insert(base, segment);
                 break;
             }
             segments.insert(base, segment);
         }
-        let stored_start = std::fs::read_to_string(dir.join(LOG_START_FILE))
-            .ok()
+        let stored_start = listing
+            .log_start_file
+            .then(|| std::fs::read_to_string(dir.join(LOG_START_FILE)).ok())
+            .flatten()
             .and_then(|s| s.trim().parse::<i64>().ok())
             .unwrap_or(0);
         let created = segments.is_empty();
@@ -364,16 +375,31 @@ impl Log {
         log.flush_wanted_end = end;
         log.epochs.truncate_from_end(end)?;
         log.epochs.truncate_from_start(log_start_offset)?;
-        log.rebuild_producer_state(now_ms)?;
+        log.rebuild_producer_state(now_ms, Some(listing.snapshots))?;
         Ok(log)
     }
 
     /// Loads the newest producer state snapshot within the log and replays
-    /// the batch headers after it.
-    fn rebuild_producer_state(&mut self, now_ms: i64) -> Result<(), LogError> {
+    /// the batch headers after it. `snapshots` are the snapshots' offsets
+    /// when the caller listed the directory already; `None` lists it.
+    fn rebuild_producer_state(
+        &mut self,
+        now_ms: i64,
+        snapshots: Option<Vec<i64>>,
+    ) -> Result<(), LogError> {
         let end = self.log_end_offset();
+        let snapshots = match snapshots {
+            Some(offsets) => offsets,
+            None => producer_state::snapshot_offsets(&self.dir)?,
+        };
         let (mut producers, from) =
-            ProducerStateManager::load(&self.dir, end, self.log_start_offset)?;
+            ProducerStateManager::load(&self.dir, snapshots, end, self.log_start_offset)?;
+        if from >= end {
+            // A snapshot at the log end (every clean stop writes one):
+            // no batch to replay, and none of the tail to read.
+            self.producers = producers;
+            return Ok(());
+        }
         let floor = self
             .segments
             .range(..=from)
@@ -1427,7 +1453,7 @@ impl Log {
         self.set_log_start_offset(offset)?;
         self.truncated();
         self.epochs.truncate_from_end(offset)?;
-        self.rebuild_producer_state(wall_clock_ms())?;
+        self.rebuild_producer_state(wall_clock_ms(), None)?;
         tracing::info!(dir = %self.dir.display(), offset, "emptied the log to restart it at the leader's log start offset");
         Ok(())
     }
@@ -1468,7 +1494,7 @@ impl Log {
         }
         let end = self.log_end_offset();
         self.epochs.truncate_from_end(end)?;
-        self.rebuild_producer_state(wall_clock_ms())?;
+        self.rebuild_producer_state(wall_clock_ms(), None)?;
         tracing::info!(dir = %self.dir.display(), offset, removed, log_end_offset = end, "truncated log");
         Ok(())
     }
@@ -1518,40 +1544,88 @@ fn wall_clock_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
-/// Base offsets of the segments in `dir`. Index files left without their log
-/// (a crash while deleting a segment) are removed.
-fn segment_bases(dir: &Path) -> Result<Vec<i64>, LogError> {
-    let mut bases = Vec::new();
-    let mut orphans = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(LogError::io("list", dir))? {
-        let Ok(entry) = entry else { continue };
-        let name = entry.file_name().to_string_lossy().to_string();
-        let Some((stem, ext)) = name.split_once('.') else {
-            continue;
+/// What the one listing of a partition directory that opening its log
+/// makes finds, so that no file is opened or stat'ed only to learn that it
+/// is not there. Index files left without their log (a crash while
+/// deleting a segment) and segment files renamed aside by an interrupted
+/// deletion are removed on the way.
+struct Listing {
+    /// Base offsets of the `.log` files, ascending.
+    bases: Vec<i64>,
+    /// Base offsets of the segments with a `.txnindex` file.
+    txn_indexes: Vec<i64>,
+    /// Offsets of the producer state snapshots.
+    snapshots: Vec<i64>,
+    log_start_file: bool,
+    /// The compaction side directory a stop in mid-cleaning leaves.
+    cleaning: bool,
+}
+
+impl Listing {
+    /// Lists `dir`, creating it (empty) if it does not exist.
+    fn read(dir: &Path) -> Result<Listing, LogError> {
+        let mut listing = Listing {
+            bases: Vec::new(),
+            txn_indexes: Vec::new(),
+            snapshots: Vec::new(),
+            log_start_file: false,
+            cleaning: false,
         };
-        let Ok(base) = stem.parse::<i64>() else {
-            continue;
-        };
-        match ext {
-            "log" if base >= 0 => bases.push(base),
-            "index" | "timeindex" | "txnindex" => orphans.push((base, entry.path())),
-            // Renamed aside by a deletion a crash interrupted.
-            _ if ext.ends_with(DELETED_SUFFIX.trim_start_matches('.')) => {
-                let path = entry.path();
-                std::fs::remove_file(&path)
-                    .map_err(LogError::io("remove deleted segment file", &path))?;
+        let entries = match std::fs::read_dir(dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::create_dir_all(dir).map_err(LogError::io("create log directory", dir))?;
+                return Ok(listing);
             }
-            _ => {}
+            Err(e) => return Err(LogError::io("list", dir)(e)),
+        };
+        let mut orphans = Vec::new();
+        for entry in entries {
+            let Ok(entry) = entry else { continue };
+            let name = entry.file_name().to_string_lossy().to_string();
+            if name == LOG_START_FILE {
+                listing.log_start_file = true;
+                continue;
+            }
+            if name == cleaner::CLEANING_DIR {
+                listing.cleaning = true;
+                continue;
+            }
+            if let Some(offset) = producer_state::snapshot_offset(&name) {
+                listing.snapshots.push(offset);
+                continue;
+            }
+            let Some((stem, ext)) = name.split_once('.') else {
+                continue;
+            };
+            let Ok(base) = stem.parse::<i64>() else {
+                continue;
+            };
+            match ext {
+                "log" if base >= 0 => listing.bases.push(base),
+                "index" | "timeindex" => orphans.push((base, entry.path())),
+                "txnindex" => {
+                    listing.txn_indexes.push(base);
+                    orphans.push((base, entry.path()));
+                }
+                // Renamed aside by a deletion a crash interrupted.
+                _ if ext.ends_with(DELETED_SUFFIX.trim_start_matches('.')) => {
+                    let path = entry.path();
+                    std::fs::remove_file(&path)
+                        .map_err(LogError::io("remove deleted segment file", &path))?;
+                }
+                _ => {}
+            }
         }
-    }
-    for (base, path) in orphans {
-        if !bases.contains(&base) {
-            tracing::warn!(path = %path.display(), "removing index without its log segment");
-            std::fs::remove_file(&path).map_err(LogError::io("remove orphan index", &path))?;
+        for (base, path) in orphans {
+            if !listing.bases.contains(&base) {
+                tracing::warn!(path = %path.display(), "removing index without its log segment");
+                std::fs::remove_file(&path).map_err(LogError::io("remove orphan index", &path))?;
+            }
         }
+        listing.bases.sort_unstable();
+        Ok(listing)
     }
-    bases.sort_unstable();
-    Ok(bases)
 }
 
 #[cfg(test)]

@@ -384,8 +384,12 @@ impl ProducerStateManager {
     /// The newest snapshot at or below `end` and the offset it reflects;
     /// newer ones (left by a log that was cut back) and unreadable ones are
     /// removed. Without one, an empty state as of offset `from`.
-    pub fn load(dir: &Path, end: i64, from: i64) -> Result<(ProducerStateManager, i64), LogError> {
-        let mut offsets = snapshot_offsets(dir)?;
+    pub fn load(
+        dir: &Path,
+        mut offsets: Vec<i64>,
+        end: i64,
+        from: i64,
+    ) -> Result<(ProducerStateManager, i64), LogError> {
         offsets.sort_unstable();
         while let Some(offset) = offsets.pop() {
             if offset > end {
@@ -423,19 +427,19 @@ fn snapshot_path(dir: &Path, offset: i64) -> PathBuf {
     dir.join(format!("{offset:020}{SNAPSHOT_SUFFIX}"))
 }
 
-fn snapshot_offsets(dir: &Path) -> Result<Vec<i64>, LogError> {
+pub(super) fn snapshot_offsets(dir: &Path) -> Result<Vec<i64>, LogError> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(LogError::io("list", dir))? {
         let Ok(entry) = entry else { continue };
-        let name = entry.file_name().to_string_lossy().to_string();
-        if let Some(offset) = name
-            .strip_suffix(SNAPSHOT_SUFFIX)
-            .and_then(|stem| stem.parse::<i64>().ok())
-        {
-            out.push(offset);
-        }
+        out.extend(snapshot_offset(&entry.file_name().to_string_lossy()));
     }
     Ok(out)
+}
+
+/// The offset of the snapshot file named `name`, if it is one.
+pub(super) fn snapshot_offset(name: &str) -> Option<i64> {
+    name.strip_suffix(SNAPSHOT_SUFFIX)
+        .and_then(|stem| stem.parse::<i64>().ok())
 }
 
 fn remove_snapshot(dir: &Path, offset: i64) -> Result<(), LogError> {
@@ -559,11 +563,15 @@ mod tests {
         state.write_snapshot(dir.path(), 5, true).unwrap();
         assert_eq!(snapshot_offsets(dir.path()).unwrap().len(), SNAPSHOTS_KEPT);
 
-        let (loaded, at) = ProducerStateManager::load(dir.path(), 4, 0).unwrap();
+        let (loaded, at) =
+            ProducerStateManager::load(dir.path(), snapshot_offsets(dir.path()).unwrap(), 4, 0)
+                .unwrap();
         assert_eq!(at, 4);
         assert_eq!(loaded.producers, state.producers);
         assert_eq!(snapshot_offsets(dir.path()).unwrap(), vec![4]);
-        let (empty, at) = ProducerStateManager::load(dir.path(), 3, 0).unwrap();
+        let (empty, at) =
+            ProducerStateManager::load(dir.path(), snapshot_offsets(dir.path()).unwrap(), 3, 0)
+                .unwrap();
         assert_eq!((empty.len(), at), (0, 0));
     }
 }

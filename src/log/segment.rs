@@ -24,7 +24,7 @@ use std::fs::{File, OpenOptions};
 use std::io::IoSlice;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
 
 use bytes::Bytes;
@@ -91,7 +91,8 @@ struct State {
     max_timestamp: i64,
     max_timestamp_batch: i64,
     bytes_since_index_entry: u64,
-    first_batch_timestamp: Option<i64>,
+    /// See [`Segment::first_batch_timestamp`]: unset when not read yet.
+    first_batch_timestamp: OnceLock<Option<i64>>,
 }
 
 /// A full scan: the state plus the index entries it implies, and where and
@@ -229,8 +230,12 @@ pub struct Segment {
     /// batch holding it.
     pub max_timestamp: i64,
     pub max_timestamp_batch: i64,
-    /// maxTimestamp of the first batch: Kafka measures segment.ms from it.
-    first_batch_timestamp: Option<i64>,
+    /// maxTimestamp of the first batch (`None` for an empty segment):
+    /// Kafka measures segment.ms from it. Unset until first asked for when
+    /// opened from trusted indexes, as Kafka's `loadFirstBatchTimestamp`:
+    /// only the active segment's appends ask, so a clean start reads no
+    /// segment's first page (with readahead, 16 KiB a partition).
+    first_batch_timestamp: OnceLock<Option<i64>>,
     /// When the first batch was written (or the file's creation time after a
     /// restart): the segment.ms fallback for batches without timestamps.
     pub created_ms: i64,
@@ -278,7 +283,7 @@ impl Segment {
             bytes_since_index_entry: 0,
             max_timestamp: -1,
             max_timestamp_batch: -1,
-            first_batch_timestamp: None,
+            first_batch_timestamp: OnceLock::from(None),
             created_ms: now_ms,
             last_modified_ms: now_ms,
             index_interval_bytes: u64::from(index_interval_bytes),
@@ -292,13 +297,15 @@ impl Segment {
     /// Opens an existing segment. An active one is cut at the first torn or
     /// implausible batch (with `recover`, at the first whose CRC fails
     /// too); a rolled one only when recovering (see [`OpenAs::Rolled`]),
-    /// else it is kept whole. Returns the segment and how many bytes were
-    /// cut.
+    /// else it is kept whole. `has_txn_index` false says the directory
+    /// holds no `.txnindex` for it (no abort ever landed in it), so none is
+    /// looked for. Returns the segment and how many bytes were cut.
     pub fn open(
         dir: &Path,
         base_offset: i64,
         index_interval_bytes: u32,
         open_as: OpenAs,
+        has_txn_index: bool,
     ) -> Result<(Segment, u64), LogError> {
         let log_path = dir.join(file_name(base_offset, "log"));
         let active = matches!(open_as, OpenAs::Active { .. });
@@ -359,7 +366,12 @@ impl Segment {
                 )
             }
         };
-        let txn_index = TransactionIndex::open(&dir.join(file_name(base_offset, "txnindex")))?;
+        let txn_index_path = dir.join(file_name(base_offset, "txnindex"));
+        let txn_index = if has_txn_index {
+            TransactionIndex::open(&txn_index_path)?
+        } else {
+            TransactionIndex::absent(&txn_index_path)
+        };
         let path = log_path.clone();
         let mut segment = Segment {
             base_offset,
@@ -375,7 +387,7 @@ impl Segment {
             bytes_since_index_entry: 0,
             max_timestamp: -1,
             max_timestamp_batch: -1,
-            first_batch_timestamp: None,
+            first_batch_timestamp: OnceLock::new(),
             created_ms,
             last_modified_ms,
             index_interval_bytes: interval,
@@ -488,12 +500,24 @@ impl Segment {
     /// Kafka's `timeWaitedForRoll`: measured in record time from the first
     /// batch when both have timestamps, else in wall time since creation.
     pub fn time_waited_for_roll(&self, now_ms: i64, incoming_max_timestamp: Option<i64>) -> i64 {
-        match (self.first_batch_timestamp, incoming_max_timestamp) {
+        match (self.first_batch_timestamp(), incoming_max_timestamp) {
             (Some(first), Some(incoming)) if first >= 0 && incoming >= 0 => {
                 incoming.saturating_sub(first)
             }
             _ => now_ms.saturating_sub(self.created_ms),
         }
+    }
+
+    /// The first batch's maxTimestamp, read from the file the first time
+    /// it is asked for after a clean open. A batch that cannot be read
+    /// there counts as none: segment.ms then runs from the file's creation.
+    fn first_batch_timestamp(&self) -> Option<i64> {
+        *self.first_batch_timestamp.get_or_init(|| {
+            let file = self.handle().ok()?;
+            batch_at(&file, self.size, 0)
+                .ok()
+                .map(|b| b.header.max_timestamp)
+        })
     }
 
     /// From when `time_waited_for_roll(now, None)`, a roll without an
@@ -554,7 +578,10 @@ impl Segment {
                 self.bytes_since_index_entry = 0;
             }
             self.bytes_since_index_entry += h.total_size().unwrap_or(0) as u64;
-            self.first_batch_timestamp.get_or_insert(h.max_timestamp);
+            // Unset means the first batch is on disk already.
+            if self.first_batch_timestamp.get() == Some(&None) {
+                self.first_batch_timestamp = OnceLock::from(Some(h.max_timestamp));
+            }
             if h.max_timestamp > self.max_timestamp {
                 self.max_timestamp = h.max_timestamp;
                 self.max_timestamp_batch = h.base_offset;
@@ -863,7 +890,7 @@ fn scan(
         max_timestamp: -1,
         max_timestamp_batch: -1,
         bytes_since_index_entry: 0,
-        first_batch_timestamp: None,
+        first_batch_timestamp: OnceLock::new(),
     };
     let mut offsets = Vec::new();
     let mut times = Vec::new();
@@ -915,7 +942,8 @@ fn scan(
             s.bytes_since_index_entry = 0;
         }
         s.bytes_since_index_entry += b.size;
-        s.first_batch_timestamp.get_or_insert(header.max_timestamp);
+        // Only the first set takes.
+        let _ = s.first_batch_timestamp.set(Some(header.max_timestamp));
         if header.max_timestamp > s.max_timestamp {
             s.max_timestamp = header.max_timestamp;
             s.max_timestamp_batch = header.base_offset;
@@ -924,6 +952,8 @@ fn scan(
         s.next_offset = header.last_offset() + 1;
         s.size += b.size;
     }
+    // No batch: the segment is (now) empty.
+    let _ = s.first_batch_timestamp.set(None);
     Scan {
         state: s,
         offsets,
@@ -980,7 +1010,11 @@ fn from_indexes(
         max_timestamp,
         max_timestamp_batch,
         bytes_since_index_entry: size - u64::from(last_position),
-        first_batch_timestamp: batch_at(file, size, 0).ok().map(|b| b.header.max_timestamp),
+        first_batch_timestamp: if size == 0 {
+            OnceLock::from(None)
+        } else {
+            OnceLock::new()
+        },
     };
     Some((offset_index, time_index, state))
 }
@@ -1126,11 +1160,16 @@ mod tests {
         let before = filled(dir.path(), 20);
         let entries = before.offset_index.len_bytes();
         drop(before);
-        let (s, cut) = Segment::open(dir.path(), 100, 150, ACTIVE).unwrap();
+        let (s, cut) = Segment::open(dir.path(), 100, 150, ACTIVE, true).unwrap();
         assert_eq!((cut, s.next_offset, s.size() > 0), (0, 120, true));
         assert_eq!(s.offset_index.len_bytes(), entries);
         assert_eq!((s.max_timestamp, s.max_timestamp_batch), (1019, 119));
-        assert_eq!(s.first_batch_timestamp, Some(1000));
+        assert_eq!(
+            s.first_batch_timestamp.get(),
+            None,
+            "read only when asked for"
+        );
+        assert_eq!(s.first_batch_timestamp(), Some(1000));
     }
 
     #[test]
@@ -1155,7 +1194,7 @@ mod tests {
         for (what, damage) in damage {
             damage(&index, &full);
             damage(&time_index, &full_time);
-            let (mut s, cut) = Segment::open(dir.path(), 100, 150, ACTIVE).unwrap();
+            let (mut s, cut) = Segment::open(dir.path(), 100, 150, ACTIVE, true).unwrap();
             assert_eq!((cut, s.next_offset), (0, 120), "{what}");
             s.flush_indexes().unwrap();
             assert_eq!(std::fs::read(&index).unwrap(), full, "{what}");
@@ -1167,7 +1206,7 @@ mod tests {
                 next_base: 120,
                 recover_from: None,
             };
-            let (s, _) = Segment::open(dir.path(), 100, 150, rolled).unwrap();
+            let (s, _) = Segment::open(dir.path(), 100, 150, rolled, true).unwrap();
             assert_eq!(std::fs::read(&index).unwrap(), full, "{what}");
             assert_eq!(s.max_timestamp, 1019, "{what}");
             assert!((112..=117).contains(&bases(&s, 117)[0]), "{what}");
@@ -1184,10 +1223,10 @@ mod tests {
         bytes[(3 * one_batch - 1) as usize] ^= 1; // inside the third batch's records
         std::fs::write(&path, &bytes).unwrap();
 
-        let (s, cut) = Segment::open(dir.path(), 100, 150, ACTIVE).unwrap();
+        let (s, cut) = Segment::open(dir.path(), 100, 150, ACTIVE, true).unwrap();
         assert_eq!((cut, s.next_offset), (0, 105), "headers alone look fine");
         drop(s);
-        let (s, cut) = Segment::open(dir.path(), 100, 150, RECOVER).unwrap();
+        let (s, cut) = Segment::open(dir.path(), 100, 150, RECOVER, true).unwrap();
         assert_eq!(
             (cut, s.next_offset, s.size()),
             (3 * one_batch, 102, 2 * one_batch)
@@ -1211,7 +1250,7 @@ mod tests {
         };
 
         // Fsynced before the recovery point: left unchecked, and whole.
-        let (s, cut) = Segment::open(dir.path(), 100, 150, from(103)).unwrap();
+        let (s, cut) = Segment::open(dir.path(), 100, 150, from(103), true).unwrap();
         assert_eq!((cut, s.next_offset), (0, 105));
         assert_eq!(bases(&s, 100), vec![100, 101, 102, 103, 104]);
         let from_104 = bases(&s, 104);
@@ -1224,12 +1263,12 @@ mod tests {
         // Damage at or after it is cut, as a torn write.
         bytes[4 * one_batch - 1] ^= 1; // inside the batch at offset 103
         std::fs::write(&path, &bytes).unwrap();
-        let (s, cut) = Segment::open(dir.path(), 100, 150, from(103)).unwrap();
+        let (s, cut) = Segment::open(dir.path(), 100, 150, from(103), true).unwrap();
         assert_eq!((cut, s.next_offset), (2 * one_batch as u64, 103));
         drop(s);
 
         // From an older recovery point, the earlier damage is found too.
-        let (s, cut) = Segment::open(dir.path(), 100, 150, from(101)).unwrap();
+        let (s, cut) = Segment::open(dir.path(), 100, 150, from(101), true).unwrap();
         assert_eq!((cut, s.next_offset), (2 * one_batch as u64, 101));
     }
 
@@ -1248,7 +1287,7 @@ mod tests {
         assert_eq!(bases(&s, 110).last(), Some(&110));
         s.flush().unwrap();
         drop(s);
-        let (s, _) = Segment::open(dir.path(), 100, 150, ACTIVE).unwrap();
+        let (s, _) = Segment::open(dir.path(), 100, 150, ACTIVE, true).unwrap();
         assert_eq!((s.next_offset, s.max_timestamp), (111, 2000));
         assert!(s.read_range(0, s.size() + 1).is_err());
         assert!(s.read_range(10, 5).is_err());

@@ -757,6 +757,28 @@ fn segment_ms_rolls_on_append_and_on_tick() {
     assert_eq!(log.log_end_offset(), 3);
 }
 
+#[test]
+fn segment_ms_after_a_clean_reopen_measures_from_the_first_batch_on_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = LogConfig {
+        segment_ms: 1000,
+        ..config()
+    };
+    let mut log = Log::open(dir.path(), cfg.clone(), false, 0).unwrap();
+    log.append_as_leader(&one("a", 10_000), 0, 10_000).unwrap();
+    log.append_as_leader(&one("b", 10_500), 0, 10_500).unwrap();
+    log.close().unwrap();
+    // The first batch's timestamp is not read at open; the append reads it.
+    let mut log = Log::open(dir.path(), cfg.clone(), false, 10_600).unwrap();
+    log.append_as_leader(&one("c", 10_900), 0, 10_900).unwrap();
+    assert_eq!(log.segment_count(), 1, "900 ms after the first batch");
+    log.close().unwrap();
+    let mut log = Log::open(dir.path(), cfg, false, 10_950).unwrap();
+    log.append_as_leader(&one("d", 11_001), 0, 11_001).unwrap();
+    assert_eq!(log.segment_count(), 2, "1001 ms after the first batch");
+    assert_eq!(log.log_end_offset(), 4);
+}
+
 fn due(log: &Log, now_ms: i64) -> bool {
     now_ms >= log.tick_due_at()
 }
@@ -915,6 +937,22 @@ fn truncating_below_the_first_segment_restarts_the_log_there() {
     drop(log);
     let log = Log::open(dir.path(), small_segments(), false, 0).unwrap();
     assert_eq!((log.log_start_offset(), log.log_end_offset()), (15, 15));
+}
+
+#[test]
+fn open_removes_what_an_interrupted_cleaning_or_deletion_left() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = Log::open(dir.path(), config(), false, 0).unwrap();
+    log.append_as_leader(&one("a", 0), 0, 0).unwrap();
+    log.close().unwrap();
+    let side = dir.path().join(".cleaning");
+    std::fs::create_dir(&side).unwrap();
+    std::fs::write(side.join("00000000000000000000.log"), b"half cleaned").unwrap();
+    let orphan = dir.path().join("00000000000000000007.index");
+    std::fs::write(&orphan, b"").unwrap();
+    let log = Log::open(dir.path(), config(), false, 0).unwrap();
+    assert!(!side.exists() && !orphan.exists());
+    assert_eq!(log.log_end_offset(), 1);
 }
 
 #[test]
@@ -1305,6 +1343,11 @@ fn transactions_hold_the_stable_offset_and_aborts_are_indexed() {
     );
     let read = log.read(0, 1 << 20, 100, true).unwrap();
     assert_eq!(decode(read).len(), 7, "markers are read like any batch");
+
+    // A clean stop keeps the index file, which the open's listing finds.
+    log.close().unwrap();
+    let log = Log::open(dir.path(), config(), false, 0).unwrap();
+    assert_eq!(log.aborted_transactions(0, 100), vec![aborted]);
 
     // A crash that loses the index and the producer state: both come back
     // from the log.

@@ -68,6 +68,16 @@ impl TransactionIndex {
         })
     }
 
+    /// The index of a segment without an index file: a directory listing
+    /// said there is none.
+    pub fn absent(path: &Path) -> TransactionIndex {
+        TransactionIndex {
+            path: path.to_path_buf(),
+            entries: Vec::new(),
+            unsynced: false,
+        }
+    }
+
     /// Loads the index at `path` if there is one, ignoring a torn last entry.
     pub fn open(path: &Path) -> Result<TransactionIndex, LogError> {
         let bytes = match std::fs::read(path) {

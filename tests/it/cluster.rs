@@ -1348,6 +1348,56 @@ fn replicated_alike(brokers: &[common::BrokerProcess], topic: &str, partitions: 
     }
 }
 
+/// num.replica.fetchers=2: a follower fetches the partitions it follows at
+/// one leader in two sessions, each of the partitions Kafka's hash gives
+/// it (partitions 0 and 1 never share one), and acks=all producing to
+/// both is acknowledged and replicated.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn followers_with_two_replica_fetchers_fetch_in_two_sessions_per_leader() {
+    let metrics: Vec<u16> = (0..3).map(|_| common::free_port()).collect();
+    let listeners: Vec<String> = metrics
+        .iter()
+        .map(|p| format!("metrics.listener=http://127.0.0.1:{p}"))
+        .collect();
+    let per_node: Vec<[&str; 1]> = listeners.iter().map(|l| [l.as_str()]).collect();
+    let per_node: Vec<&[&str]> = per_node.iter().map(|l| &l[..]).collect();
+    let mut overrides = CLUSTER.to_vec();
+    overrides.push("num.replica.fetchers=2");
+    overrides.push("auto.leader.rebalance.enable=false");
+    let brokers = common::start_cluster_per_node(3, &overrides, &per_node);
+    let topic = "two-fetchers";
+    // Both partitions led by broker 1, followed by 2 and 3.
+    let placed = NewTopic::new(
+        topic,
+        2,
+        TopicReplication::Variable(&[&[1, 2, 3], &[1, 3, 2]]),
+    )
+    .set("min.insync.replicas", "3");
+    for r in common::admin(&brokers[0].bootstrap())
+        .create_topics([&placed], &AdminOptions::new())
+        .await
+        .expect("CreateTopics answered")
+    {
+        r.unwrap_or_else(|(t, e)| panic!("creating {t}: {e}"));
+    }
+    assert!(
+        wait_until(Duration::from_secs(10), || led(brokers[0].port, topic)
+            == BTreeMap::from([(1, 2)])),
+        "{:?}",
+        led(brokers[0].port, topic)
+    );
+    // On broker 1: two sessions from each follower, of one partition each.
+    assert!(
+        wait_until(Duration::from_secs(20), || fetch_sessions(metrics[0])
+            == (4.0, 4.0)),
+        "{:?}",
+        fetch_sessions(metrics[0])
+    );
+    produce_each(&bootstrap_all(&brokers), topic, 2, 0..50).await;
+    replicated_alike(&brokers, topic, 2, 50);
+    assert_eq!(fetch_sessions(metrics[0]), (4.0, 4.0));
+}
+
 /// Followers fetch in sessions (KIP-227): each leader holds one per
 /// follower, with the partitions it leads there. Partitions join and leave
 /// those sessions as leadership moves (a leader stopped, back, elected
