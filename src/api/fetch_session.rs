@@ -48,15 +48,23 @@ struct Cached {
     want: Wanted,
     /// High watermark, last stable offset, log start offset last sent.
     told: Option<(i64, i64, i64)>,
+    /// Whether the response being answered returned records of it.
+    returned: bool,
 }
 
 struct Session {
     /// The epoch the next incremental request must carry.
     epoch: i32,
+    /// The session's partitions, each staying at its place while it is in
+    /// the session.
     partitions: Vec<Cached>,
+    /// The order partitions are read in, as places in `partitions`: the
+    /// response comes back in this order, so answering it walks the two
+    /// side by side instead of looking each partition up.
+    order: Vec<usize>,
     /// Where each partition is in `partitions`, by topic and then index:
-    /// a topic's key (a name or id) is hashed once per topic of a request
-    /// or response, not once per partition.
+    /// a topic's key (a name or id) is hashed once per topic of a request,
+    /// not once per partition.
     index: HashMap<TopicKey, HashMap<i32, usize>>,
     used: Instant,
 }
@@ -66,6 +74,7 @@ impl Session {
         let mut session = Session {
             epoch: next_epoch(INITIAL_EPOCH),
             partitions: Vec::new(),
+            order: Vec::new(),
             index: HashMap::new(),
             used: now,
         };
@@ -92,11 +101,18 @@ impl Session {
         }
         if removed {
             let index = &self.index;
-            self.partitions.retain(|c| {
-                index
+            let mut kept = Vec::with_capacity(self.order.len());
+            for &i in &self.order {
+                let c = &self.partitions[i];
+                if index
                     .get(&c.topic)
                     .is_some_and(|held| held.contains_key(&c.want.0))
-            });
+                {
+                    kept.push(c.clone());
+                }
+            }
+            self.partitions = kept;
+            self.order = (0..self.partitions.len()).collect();
             self.reindex();
         }
         for t in topics {
@@ -116,10 +132,12 @@ impl Session {
                     Some(&i) => self.partitions[i].want = want,
                     None => {
                         held.insert(p.partition, self.partitions.len());
+                        self.order.push(self.partitions.len());
                         self.partitions.push(Cached {
                             topic: topic.clone(),
                             want,
                             told: None,
+                            returned: false,
                         });
                     }
                 }
@@ -127,9 +145,9 @@ impl Session {
         }
     }
 
-    /// Points the index at the partitions' places after they moved; the
-    /// index holds exactly the session's partitions already. A topic is
-    /// looked up once per run of its partitions.
+    /// Points the index at the partitions' places after forgotten ones
+    /// left; the index holds exactly the session's partitions already. A
+    /// topic is looked up once per run of its partitions.
     fn reindex(&mut self) {
         let Session {
             partitions, index, ..
@@ -148,7 +166,7 @@ impl Session {
     /// The session's partitions grouped by topic, in the session's order.
     fn wanted(&self) -> Asked {
         let mut out: Asked = Vec::new();
-        for c in &self.partitions {
+        for c in self.order.iter().map(|&i| &self.partitions[i]) {
             match out.last_mut() {
                 Some((topic, partitions)) if *topic == c.topic => partitions.push(c.want),
                 _ => out.push((c.topic.clone(), vec![c.want])),
@@ -298,47 +316,60 @@ impl FetchSessions {
         let Some(session) = sessions.get_mut(&id) else {
             return;
         };
-        let mut moved = Vec::new();
+        let Session {
+            partitions,
+            order,
+            index,
+            ..
+        } = session;
+        // The handler answers the partitions in the order it read them,
+        // which is the session's (or, opening it, the request's): the
+        // partition at `next` in `order` is the one answered, unless the
+        // session changed in between, when it is looked up.
+        let mut next = 0;
+        let mut any_returned = false;
         for t in topics.iter_mut() {
             // The handler answers each topic named as it was asked for.
             let topic = TopicKey {
                 name: t.topic.clone(),
                 id: t.topic_id,
             };
-            let held = session.index.get(&topic);
-            let cached_partitions = &mut session.partitions;
+            let mut held = None;
             t.partitions.retain(|p| {
-                let Some(&i) = held.and_then(|held| held.get(&p.partition_index)) else {
+                let in_step = order.get(next).copied().filter(|&i| {
+                    let c = &partitions[i];
+                    c.want.0 == p.partition_index && c.topic == topic
+                });
+                next += 1;
+                let place = in_step.or_else(|| {
+                    held.get_or_insert_with(|| index.get(&topic))
+                        .and_then(|held| held.get(&p.partition_index).copied())
+                });
+                let Some(i) = place else {
                     return true;
                 };
-                let cached = &mut cached_partitions[i];
+                let cached = &mut partitions[i];
                 let now = (p.high_watermark, p.last_stable_offset, p.log_start_offset);
                 let has_records = p.records.as_ref().is_some_and(|r| !r.is_empty());
                 let changed = cached.told != Some(now);
                 cached.told = Some(now);
                 if has_records {
-                    moved.push(i);
+                    cached.returned = true;
+                    any_returned = true;
                 }
                 !incremental || has_records || changed || p.error_code != 0
             });
         }
         topics.retain(|t| !t.partitions.is_empty());
-        if !moved.is_empty() {
-            moved.sort_unstable();
-            let mut rest = Vec::with_capacity(session.partitions.len());
-            let mut last = Vec::with_capacity(moved.len());
-            let mut next = moved.iter().peekable();
-            for (i, c) in session.partitions.drain(..).enumerate() {
-                if next.peek() == Some(&&i) {
-                    next.next();
-                    last.push(c);
-                } else {
-                    rest.push(c);
-                }
+        // Partitions that returned records go last, in the order they were.
+        if any_returned {
+            let (mut rest, last): (Vec<usize>, Vec<usize>) =
+                order.iter().partition(|&&i| !partitions[i].returned);
+            for &i in &last {
+                partitions[i].returned = false;
             }
-            rest.append(&mut last);
-            session.partitions = rest;
-            session.reindex();
+            rest.extend(last);
+            *order = rest;
         }
     }
 
@@ -448,6 +479,28 @@ mod tests {
         let (inc, _) = sessions.open(id, 2, &[], &[]).unwrap();
         sessions.answer(&inc, &mut nothing);
         assert!(nothing.is_empty(), "no news, no partitions: {nothing:?}");
+    }
+
+    #[test]
+    fn a_response_out_of_the_sessions_order_is_answered_by_lookup() {
+        let sessions = FetchSessions::new(10);
+        let (full, _) = sessions
+            .open(0, 0, &request("t", &[(0, 0), (1, 0), (2, 0)]), &[])
+            .unwrap();
+        let id = full.session_id();
+        // As if the session had changed between the read and the answer:
+        // the partitions come back in another order than they were read.
+        let mut topics = response("t", &[(2, 7, false), (0, 5, true), (1, 3, false)]);
+        sessions.answer(&full, &mut topics);
+        assert_eq!(indexes(&topics), vec![2, 0, 1]);
+
+        let (inc, wanted) = sessions.open(id, 1, &[], &[]).unwrap();
+        assert_eq!(order(&wanted.unwrap()), vec![(1, 0), (2, 0), (0, 0)]);
+        // Each partition's offsets were noted against the right partition:
+        // only partition 1's moved since.
+        let mut topics = response("t", &[(1, 4, false), (2, 7, false), (0, 5, false)]);
+        sessions.answer(&inc, &mut topics);
+        assert_eq!(indexes(&topics), vec![1]);
     }
 
     #[test]

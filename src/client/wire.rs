@@ -19,7 +19,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::{
     ApiKey, ApiVersionsRequest, MetadataRequest, SaslAuthenticateRequest, SaslHandshakeRequest,
 };
@@ -381,9 +381,26 @@ impl Connection {
             .ok_or_else(|| {
                 Failure::Garbled(format!("an answer of {len} bytes is not Kafka's protocol"))
             })?;
-        let mut response = vec![0u8; len];
-        self.stream.read_exact(&mut response).await.map_err(io)?;
-        decode_response::<R>(Bytes::from(response), version, self.correlation_id)
+        // Read into spare capacity: zeroing a buffer of up to fetch.max.bytes
+        // for the read to overwrite cost a consumer more than counting the
+        // records in it.
+        let mut response = BytesMut::with_capacity(len);
+        while response.len() < len {
+            let room = len - response.len();
+            if self
+                .stream
+                .read_buf(&mut (&mut response).limit(room))
+                .await
+                .map_err(io)?
+                == 0
+            {
+                return Err(Failure::Io(format!(
+                    "the broker closed the connection {} bytes into an answer of {len}",
+                    response.len()
+                )));
+            }
+        }
+        decode_response::<R>(response.freeze(), version, self.correlation_id)
             .map_err(Failure::Garbled)
     }
 }
