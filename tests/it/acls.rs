@@ -7,11 +7,11 @@
 //! resource no ACL names is open) and ACLs then close what a test needs
 //! closed.
 
-use crate::harness as common;
+use crate::harness;
 
 use std::time::Duration;
 
-use common::{BrokerProcess, RawClient};
+use harness::{BrokerProcess, RawClient};
 use kafka_protocol::messages::create_acls_request::AclCreation;
 use kafka_protocol::messages::delete_acls_request::DeleteAclsFilter;
 use kafka_protocol::messages::describe_acls_response::DescribeAclsResource;
@@ -340,7 +340,7 @@ fn managing_acls_needs_alter_and_describe_on_the_cluster() {
 /// user), as in Kafka.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acls_survive_a_restart_and_are_the_same_on_every_broker() {
-    let mut cluster = common::start_cluster(3, &[STANDARD_AUTHORIZER, OPEN_BY_DEFAULT]);
+    let mut cluster = harness::start_cluster(3, &[STANDARD_AUTHORIZER, OPEN_BY_DEFAULT]);
     let acls = [
         (TOPIC, "a", LITERAL, "User:ANONYMOUS", READ, DENY),
         (TOPIC, "pay", PREFIXED, "User:bob", WRITE, ALLOW),
@@ -365,7 +365,7 @@ async fn acls_survive_a_restart_and_are_the_same_on_every_broker() {
     add_acls(cluster[1].port, &acls);
     for broker in &cluster {
         assert!(
-            common::wait_until(Duration::from_secs(10), || described(
+            harness::wait_until(Duration::from_secs(10), || described(
                 broker.port,
                 &EVERY_ACL
             ) == owned(&acls)),
@@ -383,14 +383,14 @@ async fn acls_survive_a_restart_and_are_the_same_on_every_broker() {
 
     // Replication goes on under the ACLs: acks=all needs every follower's fetch.
     let bootstrap = cluster[0].bootstrap();
-    let admin = common::admin(&bootstrap);
+    let admin = harness::admin(&bootstrap);
     let topic = rdkafka::admin::NewTopic::new("r", 1, rdkafka::admin::TopicReplication::Fixed(3));
     let created = admin
         .create_topics([&topic], &rdkafka::admin::AdminOptions::new())
         .await
         .expect("create_topics answered");
     created[0].as_ref().expect("topic r created");
-    let producer = common::producer(&bootstrap, &[("acks", "all")]);
+    let producer = harness::producer(&bootstrap, &[("acks", "all")]);
     producer
         .send(
             rdkafka::producer::FutureRecord::<(), _>::to("r").payload("v"),
@@ -402,7 +402,7 @@ async fn acls_survive_a_restart_and_are_the_same_on_every_broker() {
     for broker in cluster.iter_mut() {
         broker.stop();
     }
-    common::restart_cluster(&mut cluster);
+    harness::restart_cluster(&mut cluster);
     for broker in &cluster {
         assert_eq!(described(broker.port, &EVERY_ACL), owned(&acls));
         assert_eq!(fetch(broker.port, "a").0, TOPIC_AUTHORIZATION_FAILED);
@@ -490,7 +490,7 @@ fn listed_topics(port: u16) -> Vec<String> {
 /// Sends one record with an rdkafka producer: what the delivery reports.
 async fn produce_one(bootstrap: &str, topic: &str) -> Result<(), rdkafka::error::KafkaError> {
     use rdkafka::producer::FutureRecord;
-    let producer = common::producer(bootstrap, &[("message.timeout.ms", "5000")]);
+    let producer = harness::producer(bootstrap, &[("message.timeout.ms", "5000")]);
     producer
         .send(
             FutureRecord::<(), _>::to(topic).payload("v"),
@@ -513,7 +513,7 @@ fn consume_outcome(
 ) -> (usize, Option<rdkafka::types::RDKafkaErrorCode>) {
     use rdkafka::consumer::{BaseConsumer, Consumer};
     use rdkafka::{Offset, TopicPartitionList};
-    let consumer: BaseConsumer = common::client_config(bootstrap)
+    let consumer: BaseConsumer = harness::client_config(bootstrap)
         .set("group.id", "acl-reader")
         .set("enable.auto.commit", "false")
         .create()
@@ -541,7 +541,7 @@ async fn topic_acls_refuse_reads_writes_and_metadata_with_kafkas_codes() {
     let broker = authorizing_broker(&[OPEN_BY_DEFAULT]);
     let (port, bootstrap) = (broker.port, broker.bootstrap());
     for topic in ["a", "b", "c", "secret-x", "public-x"] {
-        common::create_topic(&bootstrap, topic, 1, &[]).await;
+        harness::create_topic(&bootstrap, topic, 1, &[]).await;
         produce_one(&bootstrap, topic)
             .await
             .unwrap_or_else(|e| panic!("produce to {topic} before any ACL: {e}"));
@@ -653,9 +653,9 @@ fn produce_by_id(port: u16, id: uuid::Uuid) -> i16 {
             .with_topic_id(id)
             .with_partition_data(vec![PartitionProduceData::default()
                 .with_index(0)
-                .with_records(Some(common::record_batch(
+                .with_records(Some(harness::record_batch(
                     &["v"],
-                    common::NO_PRODUCER,
+                    harness::NO_PRODUCER,
                 )))])]);
     let response = RawClient::connect(port)
         .call(&request, 13)
@@ -767,7 +767,7 @@ async fn group_acls_refuse_group_apis_and_hide_groups_and_offsets() {
     let broker = authorizing_broker(&[OPEN_BY_DEFAULT]);
     let (port, bootstrap) = (broker.port, broker.bootstrap());
     for topic in ["t", "hidden"] {
-        common::create_topic(&bootstrap, topic, 1, &[]).await;
+        harness::create_topic(&bootstrap, topic, 1, &[]).await;
     }
     assert_eq!(commit(port, "g-open", &["t", "hidden"]), [0, 0]);
     assert_eq!(commit(port, "g-closed", &["t"]), [0]);
@@ -851,12 +851,12 @@ async fn group_acls_refuse_group_apis_and_hide_groups_and_offsets() {
     );
 
     // A real consumer in the refused group is told so.
-    let consumer: BaseConsumer = common::client_config(&bootstrap)
+    let consumer: BaseConsumer = harness::client_config(&bootstrap)
         .set("group.id", "g-closed")
         .create()
         .expect("consumer");
     consumer.subscribe(&["t"]).expect("subscribe");
-    let refused = common::wait_until(Duration::from_secs(10), || {
+    let refused = harness::wait_until(Duration::from_secs(10), || {
         matches!(
             consumer.poll(Duration::from_millis(100)),
             Some(Err(e)) if e.rdkafka_error_code() == Some(RDKafkaErrorCode::GroupAuthorizationFailed)
@@ -922,7 +922,7 @@ async fn creation_configs_and_cluster_operations_need_their_acls() {
     use rdkafka::types::RDKafkaErrorCode;
     let broker = authorizing_broker(&[OPEN_BY_DEFAULT]);
     let (port, bootstrap) = (broker.port, broker.bootstrap());
-    common::create_topic(&bootstrap, "t", 1, &[]).await;
+    harness::create_topic(&bootstrap, "t", 1, &[]).await;
     add_acls(
         port,
         &[
@@ -942,7 +942,7 @@ async fn creation_configs_and_cluster_operations_need_their_acls() {
     );
 
     assert_eq!(create_topic_code(port, "new"), TOPIC_AUTHORIZATION_FAILED);
-    let admin = common::admin(&bootstrap);
+    let admin = harness::admin(&bootstrap);
     let created = admin
         .create_topics(
             [&NewTopic::new("new", 1, TopicReplication::Fixed(1))],
@@ -1053,7 +1053,7 @@ async fn creation_configs_and_cluster_operations_need_their_acls() {
 async fn super_users_pass_and_without_acls_nobody_else_does() {
     let open = authorizing_broker(&["super.users=User:admin;User:ANONYMOUS"]);
     add_acls(open.port, &[(TOPIC, "*", LITERAL, "User:*", ALL, DENY)]);
-    common::create_topic(&open.bootstrap(), "t", 1, &[]).await;
+    harness::create_topic(&open.bootstrap(), "t", 1, &[]).await;
     produce_one(&open.bootstrap(), "t")
         .await
         .expect("a super user writes whatever the ACLs say");
@@ -1133,7 +1133,7 @@ fn producer_ids_need_idempotent_write_or_write_on_the_transactional_id() {
         TRANSACTIONAL_ID_AUTHORIZATION_FAILED
     );
     assert_eq!(found.coordinators[1].error_code, 0);
-    assert!(common::wait_until(Duration::from_secs(10), || {
+    assert!(harness::wait_until(Duration::from_secs(10), || {
         init_producer_id(port, Some("t-open")) == 0
     }));
 
@@ -1153,7 +1153,7 @@ fn producer_ids_need_idempotent_write_or_write_on_the_transactional_id() {
         value: Some(bytes::Bytes::from_static(b"v")),
         headers: Default::default(),
     };
-    let batch = common::encode_batch(&[record], kafka_protocol::records::Compression::None);
+    let batch = harness::encode_batch(&[record], kafka_protocol::records::Compression::None);
     let request = ProduceRequest::default()
         .with_transactional_id(Some(TransactionalId(s("t-closed"))))
         .with_acks(-1)
@@ -1199,7 +1199,7 @@ fn every_other_api_refuses_what_its_acls_do_not_allow() {
             .error_code,
         0
     );
-    assert!(common::wait_until(Duration::from_secs(10), || {
+    assert!(harness::wait_until(Duration::from_secs(10), || {
         init_producer_id(port, Some("tx-hidden")) == 0
     }));
     add_acls(
@@ -1455,11 +1455,11 @@ fn acls_apply_to_the_hosts_they_name() {
         .unwrap();
     assert_eq!(created.results[0].error_code, 0);
     assert_eq!(
-        fetch_on(&mut common::connect_from("127.0.0.1", port), "t").0,
+        fetch_on(&mut harness::connect_from("127.0.0.1", port), "t").0,
         0
     );
     assert_eq!(
-        fetch_on(&mut common::connect_from("127.0.0.2", port), "t").0,
+        fetch_on(&mut harness::connect_from("127.0.0.2", port), "t").0,
         TOPIC_AUTHORIZATION_FAILED
     );
 }
@@ -1503,9 +1503,9 @@ fn pipelined_requests_are_each_authorised() {
             .with_name(name("t"))
             .with_partition_data(vec![PartitionProduceData::default()
                 .with_index(0)
-                .with_records(Some(common::record_batch(
+                .with_records(Some(harness::record_batch(
                     &["v"],
-                    common::NO_PRODUCER,
+                    harness::NO_PRODUCER,
                 )))])]);
     // Three requests in one write, none waiting for the one before.
     let mut bytes = Vec::new();
@@ -1581,7 +1581,7 @@ fn scram_credentials_are_managed_only_with_alter_and_describe_on_the_cluster() {
     );
     assert_eq!(alter_scram(admin.port, "alice"), vec![0]);
     assert!(
-        common::wait_until(Duration::from_secs(10), || {
+        harness::wait_until(Duration::from_secs(10), || {
             describe_scram(admin.port, "alice") == (0, vec![0])
         }),
         "the credential is described once created"
@@ -1609,7 +1609,7 @@ fn metadata_of(client: &mut RawClient, topics: Option<&[&str]>) -> MetadataRespo
 #[test]
 fn decisions_go_to_kafkas_authorizer_audit_log() {
     let dir = tempfile::tempdir().unwrap();
-    let broker = common::LoggedBroker::launch_logging(
+    let broker = harness::LoggedBroker::launch_logging(
         dir.path(),
         &[
             "listeners=PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0".to_string(),
@@ -1644,7 +1644,10 @@ fn decisions_go_to_kafkas_authorizer_audit_log() {
         0
     );
     let allowed = "Principal = User:ANONYMOUS is Allowed Operation = CREATE";
-    assert!(common::wait_until(Duration::from_secs(5), || line(allowed).is_some()));
+    assert!(harness::wait_until(Duration::from_secs(5), || line(
+        allowed
+    )
+    .is_some()));
     let allowed = line(allowed).unwrap();
     assert!(allowed.contains("DEBUG"), "{allowed}");
     assert!(allowed.contains("for request = Metadata"), "{allowed}");
@@ -1672,7 +1675,7 @@ fn decisions_go_to_kafkas_authorizer_audit_log() {
         29
     );
     let denied = "Principal = User:bob is Denied Operation = DESCRIBE from host = 127.0.0.1 on resource = TOPIC:LITERAL:hidden for request = Metadata";
-    assert!(common::wait_until(Duration::from_secs(5), || line(denied).is_some()));
+    assert!(harness::wait_until(Duration::from_secs(5), || line(denied).is_some()));
     assert!(line(denied).unwrap().contains("INFO"));
     let denials = log
         .lock()
@@ -1700,7 +1703,7 @@ fn clients_cannot_write_the_internal_topics() {
         let mut client = RawClient::connect(broker.port);
         // The coordinators' topics exist once a coordinator is looked up.
         for key_type in [0, 1] {
-            assert!(common::wait_until(Duration::from_secs(10), || {
+            assert!(harness::wait_until(Duration::from_secs(10), || {
                 client
                     .call(
                         &FindCoordinatorRequest::default()
@@ -1716,12 +1719,12 @@ fn clients_cannot_write_the_internal_topics() {
             0
         );
         for internal in ["__consumer_offsets", "__transaction_state"] {
-            let produced = common::produce_raw(
+            let produced = harness::produce_raw(
                 &mut client,
                 internal,
                 0,
                 1,
-                common::record_batch(&["x"], (-1, -1, -1)),
+                harness::record_batch(&["x"], (-1, -1, -1)),
             );
             assert_eq!(
                 produced.error_code, 17,

@@ -2,11 +2,11 @@
 //! create (validate_only too), describe and alter configs, grow partitions,
 //! delete, and the cluster / log dir / epoch / offset queries.
 
-use crate::harness as common;
+use crate::harness;
 
 use std::time::Duration;
 
-use common::{admin, consume, create_topic, producer, wait_until, BrokerProcess, RawClient};
+use harness::{admin, consume, create_topic, producer, wait_until, BrokerProcess, RawClient};
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::alter_configs_request::{
     AlterConfigsResource as LegacyResource, AlterableConfig as LegacyConfig,

@@ -3,12 +3,12 @@
 //! never stops the broker; `recovery-point-offset-checkpoint` lets recovery
 //! after a kill -9 check only what was not fsynced.
 
-use crate::harness as common;
+use crate::harness;
 
 use std::path::Path;
 use std::time::Duration;
 
-use common::{
+use harness::{
     client_config, consume, create_topic, numbered, produce_numbered, producer, read_from_start,
     record_values, wait_until, BrokerProcess,
 };

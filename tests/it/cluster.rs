@@ -18,12 +18,12 @@
 //! Followers fetch in sessions that follow leadership as it moves, and one
 //! whose session the leader evicted fetches in full and keeps up.
 
-use crate::harness as common;
+use crate::harness;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use common::{client_config, create_topic, start_cluster, wait_until, RawClient};
+use harness::{client_config, create_topic, start_cluster, wait_until, RawClient};
 use kafka_protocol::messages::{DescribeLogDirsRequest, MetadataRequest};
 use rdkafka::admin::{AdminOptions, NewTopic, TopicReplication};
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -86,7 +86,7 @@ async fn three_brokers_share_the_metadata_and_serve_their_partitions() {
     );
 
     // Clients bootstrapped at any broker produce to and read from every leader.
-    let producer = common::producer(&brokers[1].bootstrap(), &[]);
+    let producer = harness::producer(&brokers[1].bootstrap(), &[]);
     for i in 0..60 {
         let key = format!("k{i}");
         let value = format!("{i}");
@@ -104,10 +104,10 @@ async fn three_brokers_share_the_metadata_and_serve_their_partitions() {
         .create()
         .expect("consumer");
     consumer.subscribe(&["spread"]).expect("subscribe");
-    let seen = common::poll_until(&[&consumer], Duration::from_secs(30), |seen| {
+    let seen = harness::poll_until(&[&consumer], Duration::from_secs(30), |seen| {
         seen[0].len() >= 60
     });
-    let values = common::values_read(&seen);
+    let values = harness::values_read(&seen);
     assert_eq!(
         values,
         (0..60).collect::<Vec<_>>(),
@@ -121,7 +121,7 @@ async fn three_brokers_share_the_metadata_and_serve_their_partitions() {
 /// or what arrived within 20 s (asking one more than expected waits the
 /// whole time, to catch duplicates).
 fn values_from_start(bootstrap: &str, topic: &str, count: usize) -> Vec<String> {
-    common::consume(bootstrap, topic, 0, 0, count, Duration::from_secs(20))
+    harness::consume(bootstrap, topic, 0, 0, count, Duration::from_secs(20))
         .iter()
         .map(|r| String::from_utf8_lossy(r.value.as_deref().unwrap_or_default()).into_owned())
         .collect()
@@ -129,7 +129,7 @@ fn values_from_start(bootstrap: &str, topic: &str, count: usize) -> Vec<String> 
 
 /// Every broker's address, for clients that must find the cluster
 /// whichever brokers are down.
-fn bootstrap_all(brokers: &[common::BrokerProcess]) -> String {
+fn bootstrap_all(brokers: &[harness::BrokerProcess]) -> String {
     brokers
         .iter()
         .map(|b| b.bootstrap())
@@ -143,7 +143,7 @@ async fn create_replicated(bootstrap: &str, name: &str, partitions: i32, configs
     for (k, v) in configs {
         topic = topic.set(k, v);
     }
-    for r in common::admin(bootstrap)
+    for r in harness::admin(bootstrap)
         .create_topics([&topic], &AdminOptions::new())
         .await
         .expect("CreateTopics answered")
@@ -154,7 +154,7 @@ async fn create_replicated(bootstrap: &str, name: &str, partitions: i32, configs
 
 /// (leader, ISR) of partition 0 of `topic` as the broker on `port` reports it.
 fn leadership(port: u16, topic: &str) -> (i32, BTreeSet<i32>) {
-    let (leader, isr) = common::leadership(port, topic);
+    let (leader, isr) = harness::leadership(port, topic);
     (leader, isr.into_iter().collect())
 }
 
@@ -175,7 +175,7 @@ fn size_on(port: u16, topic: &str) -> i64 {
 }
 
 async fn produce_all(bootstrap: &str, topic: &str, values: std::ops::Range<usize>) {
-    let producer = common::producer(bootstrap, &[("acks", "all")]);
+    let producer = harness::producer(bootstrap, &[("acks", "all")]);
     for i in values {
         let value = format!("{i}");
         producer
@@ -322,7 +322,7 @@ async fn metadata_changes_go_on_after_the_active_controller_dies() {
 
 /// The partition's current leader as the live brokers report it, once it
 /// is one of them.
-fn live_leader(brokers: &mut [common::BrokerProcess], topic: &str) -> Option<i32> {
+fn live_leader(brokers: &mut [harness::BrokerProcess], topic: &str) -> Option<i32> {
     let live: Vec<(i32, u16)> = brokers
         .iter_mut()
         .enumerate()
@@ -342,7 +342,7 @@ async fn produce_through(
     values: std::ops::Range<usize>,
     disrupt: impl FnOnce(),
 ) {
-    let producer = common::producer(
+    let producer = harness::producer(
         bootstrap,
         &[
             ("acks", "all"),
@@ -406,7 +406,7 @@ async fn acknowledged_records_survive_killing_one_leader_after_another() {
     let reader = {
         let bootstrap = bootstrap.clone();
         std::thread::spawn(move || {
-            let member = common::subscribed_member(&bootstrap, "readers", "failover", &[]);
+            let member = harness::subscribed_member(&bootstrap, "readers", "failover", &[]);
             let mut seen = BTreeSet::new();
             let deadline = std::time::Instant::now() + Duration::from_secs(120);
             while seen.len() < 800 && std::time::Instant::now() < deadline {
@@ -470,10 +470,10 @@ async fn a_group_resumes_from_its_commits_when_its_coordinator_dies() {
     );
     let bootstrap = bootstrap_all(&brokers);
     create_replicated(&brokers[0].bootstrap(), "work", 3, &[]).await;
-    common::produce_values(&bootstrap, "work", 0..30, 3).await;
-    let member = common::subscribed_member(&bootstrap, "workers", "work", &[]);
-    let seen = common::poll_until(&[&member], Duration::from_secs(30), |s| s[0].len() >= 30);
-    assert_eq!(common::values_read(&seen), (0..30).collect::<Vec<_>>());
+    harness::produce_values(&bootstrap, "work", 0..30, 3).await;
+    let member = harness::subscribed_member(&bootstrap, "workers", "work", &[]);
+    let seen = harness::poll_until(&[&member], Duration::from_secs(30), |s| s[0].len() >= 30);
+    assert_eq!(harness::values_read(&seen), (0..30).collect::<Vec<_>>());
     member
         .commit_consumer_state(rdkafka::consumer::CommitMode::Sync)
         .expect("commit");
@@ -512,10 +512,10 @@ async fn a_group_resumes_from_its_commits_when_its_coordinator_dies() {
         assert_eq!(offsets_error(b.port), expected, "broker {}", i + 1);
     }
     brokers[(coordinator - 1) as usize].kill9();
-    common::produce_values(&bootstrap, "work", 30..60, 3).await;
-    let seen = common::poll_until(&[&member], Duration::from_secs(60), |s| s[0].len() >= 30);
+    harness::produce_values(&bootstrap, "work", 30..60, 3).await;
+    let seen = harness::poll_until(&[&member], Duration::from_secs(60), |s| s[0].len() >= 30);
     assert_eq!(
-        common::values_read(&seen),
+        harness::values_read(&seen),
         (30..60).collect::<Vec<_>>(),
         "the member resumes at its committed offsets under the new coordinator"
     );
@@ -564,7 +564,7 @@ async fn transactions_span_partitions_led_by_different_brokers() {
         .create()
         .expect("consumer");
     reader.subscribe(&["spanning"]).expect("subscribe");
-    let seen = common::poll_until(&[&reader], Duration::from_secs(20), |s| s[0].len() >= 6);
+    let seen = harness::poll_until(&[&reader], Duration::from_secs(20), |s| s[0].len() >= 6);
     let mut values: Vec<String> = seen[0].iter().map(|r| r.2.clone()).collect();
     values.sort();
     assert_eq!(
@@ -583,7 +583,7 @@ async fn metadata_and_records_survive_restarting_the_whole_cluster() {
     for b in brokers.iter_mut() {
         b.stop();
     }
-    common::restart_cluster(&mut brokers);
+    harness::restart_cluster(&mut brokers);
 
     let port = brokers[0].port;
     assert!(
@@ -683,7 +683,7 @@ async fn a_fourth_broker_takes_over_a_partition_by_reassignment_while_producing(
     )
     .await;
     let port = brokers[0].port;
-    let mut fourth = common::add_broker(&brokers, 4);
+    let mut fourth = harness::add_broker(&brokers, 4);
     assert!(
         wait_until(Duration::from_secs(30), || metadata(port).1.contains(&4)),
         "the new broker registers through the quorum it joined as an observer"
@@ -792,7 +792,7 @@ fn elect(
 
 /// Kills the preferred leader of `topic`-0 and brings it back in sync; its
 /// id. Leadership stays with the replica that took over.
-fn bounce_preferred_leader(brokers: &mut [common::BrokerProcess], topic: &str) -> i32 {
+fn bounce_preferred_leader(brokers: &mut [harness::BrokerProcess], topic: &str) -> i32 {
     let port = brokers[0].port;
     let (leader, replicas) = replicas_of(port, topic, 0);
     assert_eq!(
@@ -949,7 +949,7 @@ async fn acks_all_reports_an_isr_that_shrank_below_min_insync_while_it_waited() 
                 .with_name(TopicName("three-copies".to_string().into()))
                 .with_partition_data(vec![PartitionProduceData::default()
                     .with_index(0)
-                    .with_records(Some(common::record_batch(&["v"], (-1, -1, -1))))])]);
+                    .with_records(Some(harness::record_batch(&["v"], (-1, -1, -1))))])]);
         client
             .call(&request, 9)
             .expect("Produce answered")
@@ -996,7 +996,7 @@ async fn a_waiting_acks_all_produce_does_not_hold_back_the_next_append() {
                 .with_name(TopicName("piped".to_string().into()))
                 .with_partition_data(vec![PartitionProduceData::default()
                     .with_index(0)
-                    .with_records(Some(common::record_batch(&[value], (-1, -1, -1))))])])
+                    .with_records(Some(harness::record_batch(&[value], (-1, -1, -1))))])])
     };
 
     // A stalled follower stays in the ISR for replica.lag.time.max.ms:
@@ -1088,7 +1088,7 @@ async fn a_restarted_leader_drops_the_tail_its_followers_never_had() {
     for f in &followers {
         brokers[(f - 1) as usize].pause(true);
     }
-    let alone = common::producer(&leader_bs, &[("acks", "1")]);
+    let alone = harness::producer(&leader_bs, &[("acks", "1")]);
     for i in 0..10 {
         let value = format!("lost-{i}");
         alone
@@ -1174,7 +1174,7 @@ async fn a_restarted_leader_drops_the_tail_its_followers_never_had() {
 /// before), rather than a broker the client cannot reach there.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_leader_without_the_requests_listener_is_not_named() {
-    let cluster = common::start_cluster_listening(
+    let cluster = harness::start_cluster_listening(
         3,
         "PLAINTEXT://127.0.0.1:0,EXTERNAL://127.0.0.1:0",
         &[
@@ -1244,8 +1244,8 @@ async fn a_leader_without_the_requests_listener_is_not_named() {
 /// (fetch sessions, partitions they hold) on the broker whose metrics
 /// endpoint is on `metrics_port`.
 fn fetch_sessions(metrics_port: u16) -> (f64, f64) {
-    let samples = common::scrape::scrape(metrics_port);
-    let gauge = |name| common::scrape::sample(&samples, name, &[]).unwrap_or(-1.0);
+    let samples = harness::scrape::scrape(metrics_port);
+    let gauge = |name| harness::scrape::sample(&samples, name, &[]).unwrap_or(-1.0);
     (
         gauge("kafka_server_fetchsessioncache_numincrementalfetchsessions"),
         gauge("kafka_server_fetchsessioncache_numincrementalfetchpartitionscached"),
@@ -1299,7 +1299,7 @@ async fn produce_each(
     partitions: i32,
     values: std::ops::Range<usize>,
 ) {
-    let producer = common::producer(bootstrap, &[("acks", "all")]);
+    let producer = harness::producer(bootstrap, &[("acks", "all")]);
     for i in values {
         for p in 0..partitions {
             let value = format!("{p}-{i}");
@@ -1318,7 +1318,12 @@ async fn produce_each(
 
 /// Every broker holds the same bytes of every partition of `topic`, and
 /// each partition reads back `p-0` .. `p-{count-1}` once, in order.
-fn replicated_alike(brokers: &[common::BrokerProcess], topic: &str, partitions: i32, count: usize) {
+fn replicated_alike(
+    brokers: &[harness::BrokerProcess],
+    topic: &str,
+    partitions: i32,
+    count: usize,
+) {
     let ports: Vec<u16> = brokers.iter().map(|b| b.port).collect();
     assert!(
         wait_until(Duration::from_secs(20), || {
@@ -1335,7 +1340,7 @@ fn replicated_alike(brokers: &[common::BrokerProcess], topic: &str, partitions: 
     let bootstrap = bootstrap_all(brokers);
     for p in 0..partitions {
         let values: Vec<String> =
-            common::consume(&bootstrap, topic, p, 0, count, Duration::from_secs(20))
+            harness::consume(&bootstrap, topic, p, 0, count, Duration::from_secs(20))
                 .iter()
                 .map(|r| {
                     String::from_utf8_lossy(r.value.as_deref().unwrap_or_default()).into_owned()
@@ -1354,7 +1359,7 @@ fn replicated_alike(brokers: &[common::BrokerProcess], topic: &str, partitions: 
 /// both is acknowledged and replicated.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn followers_with_two_replica_fetchers_fetch_in_two_sessions_per_leader() {
-    let metrics: Vec<u16> = (0..3).map(|_| common::free_port()).collect();
+    let metrics: Vec<u16> = (0..3).map(|_| harness::free_port()).collect();
     let listeners: Vec<String> = metrics
         .iter()
         .map(|p| format!("metrics.listener=http://127.0.0.1:{p}"))
@@ -1364,7 +1369,7 @@ async fn followers_with_two_replica_fetchers_fetch_in_two_sessions_per_leader() 
     let mut overrides = CLUSTER.to_vec();
     overrides.push("num.replica.fetchers=2");
     overrides.push("auto.leader.rebalance.enable=false");
-    let brokers = common::start_cluster_per_node(3, &overrides, &per_node);
+    let brokers = harness::start_cluster_per_node(3, &overrides, &per_node);
     let topic = "two-fetchers";
     // Both partitions led by broker 1, followed by 2 and 3.
     let placed = NewTopic::new(
@@ -1373,7 +1378,7 @@ async fn followers_with_two_replica_fetchers_fetch_in_two_sessions_per_leader() 
         TopicReplication::Variable(&[&[1, 2, 3], &[1, 3, 2]]),
     )
     .set("min.insync.replicas", "3");
-    for r in common::admin(&brokers[0].bootstrap())
+    for r in harness::admin(&brokers[0].bootstrap())
         .create_topics([&placed], &AdminOptions::new())
         .await
         .expect("CreateTopics answered")
@@ -1405,7 +1410,7 @@ async fn followers_with_two_replica_fetchers_fetch_in_two_sessions_per_leader() 
 /// replica ends with the same log.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn followers_fetch_in_sessions_that_follow_leadership_as_it_moves() {
-    let metrics: Vec<u16> = (0..3).map(|_| common::free_port()).collect();
+    let metrics: Vec<u16> = (0..3).map(|_| harness::free_port()).collect();
     let listeners: Vec<String> = metrics
         .iter()
         .map(|p| format!("metrics.listener=http://127.0.0.1:{p}"))
@@ -1414,7 +1419,7 @@ async fn followers_fetch_in_sessions_that_follow_leadership_as_it_moves() {
     let per_node: Vec<&[&str]> = per_node.iter().map(|l| &l[..]).collect();
     let mut overrides = CLUSTER.to_vec();
     overrides.push("auto.leader.rebalance.enable=false");
-    let mut brokers = common::start_cluster_per_node(3, &overrides, &per_node);
+    let mut brokers = harness::start_cluster_per_node(3, &overrides, &per_node);
     let topic = "sessions";
     create_replicated(
         &brokers[0].bootstrap(),
@@ -1499,7 +1504,7 @@ async fn followers_fetch_in_sessions_that_follow_leadership_as_it_moves() {
 async fn a_follower_whose_fetch_session_is_evicted_fetches_in_full_and_keeps_up() {
     use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
     use kafka_protocol::messages::{BrokerId, FetchRequest, TopicName};
-    let metrics: Vec<u16> = (0..3).map(|_| common::free_port()).collect();
+    let metrics: Vec<u16> = (0..3).map(|_| harness::free_port()).collect();
     let listeners: Vec<String> = metrics
         .iter()
         .map(|p| format!("metrics.listener=http://127.0.0.1:{p}"))
@@ -1508,7 +1513,7 @@ async fn a_follower_whose_fetch_session_is_evicted_fetches_in_full_and_keeps_up(
     let per_node: Vec<&[&str]> = per_node.iter().map(|l| &l[..]).collect();
     let mut overrides = CLUSTER.to_vec();
     overrides.push("max.incremental.fetch.session.cache.slots=1");
-    let brokers = common::start_cluster_per_node(3, &overrides, &per_node);
+    let brokers = harness::start_cluster_per_node(3, &overrides, &per_node);
     let topic = "evicted";
     create_replicated(
         &brokers[0].bootstrap(),

@@ -3,12 +3,12 @@
 //! `__consumer_offsets` stops growing with every commit while the latest
 //! commit still survives a restart; a compacted topic refuses keyless records.
 
-use crate::harness as common;
+use crate::harness;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::{client_config, consume, create_topic, producer, wait_until, BrokerProcess};
+use harness::{client_config, consume, create_topic, producer, wait_until, BrokerProcess};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::FutureRecord;

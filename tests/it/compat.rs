@@ -3,13 +3,13 @@
 //! surface, transactions and share groups, each run their scenarios (tests/compat)
 //! against a broker this test starts. scripts/install-compat installs them.
 
-use crate::harness as common;
+use crate::harness;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::pki::{write, Ca};
-use common::BrokerProcess;
+use harness::pki::{write, Ca};
+use harness::BrokerProcess;
 
 fn compat_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/compat")

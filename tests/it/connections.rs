@@ -5,14 +5,14 @@
 //! for admin clients on the CONTROLLER listener; and the request a
 //! handler's log lines come from.
 
-use crate::harness as common;
+use crate::harness;
 
 use std::io::Write;
 use std::net::TcpStream;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use common::{create_topic, run_tool, wait_until, BrokerProcess, RawClient};
+use harness::{create_topic, run_tool, wait_until, BrokerProcess, RawClient};
 use kafka_protocol::messages::create_topics_request::CreatableTopic;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::{
@@ -147,7 +147,7 @@ fn max_connections_per_ip_refuses_the_next_connection_but_honours_overrides() {
         "max.connections.per.ip.overrides=127.0.0.2:4",
     ]);
     let mut local: Vec<RawClient> = (0..2)
-        .map(|_| common::connect_from("127.0.0.1", broker.port))
+        .map(|_| harness::connect_from("127.0.0.1", broker.port))
         .collect();
     for c in &mut local {
         assert!(
@@ -155,25 +155,25 @@ fn max_connections_per_ip_refuses_the_next_connection_but_honours_overrides() {
             "connections up to max.connections.per.ip are served"
         );
     }
-    let mut refused = common::connect_from("127.0.0.1", broker.port);
+    let mut refused = harness::connect_from("127.0.0.1", broker.port);
     assert!(
         closed_within(&mut refused, Duration::from_secs(10)),
         "a third connection from 127.0.0.1 is closed"
     );
 
     let mut other: Vec<RawClient> = (0..4)
-        .map(|_| common::connect_from("127.0.0.2", broker.port))
+        .map(|_| harness::connect_from("127.0.0.2", broker.port))
         .collect();
     for c in &mut other {
         assert!(served(c), "127.0.0.2 gets its overridden limit of 4");
     }
-    let mut fifth = common::connect_from("127.0.0.2", broker.port);
+    let mut fifth = harness::connect_from("127.0.0.2", broker.port);
     assert!(closed_within(&mut fifth, Duration::from_secs(10)));
 
     drop(local.pop());
     assert!(
         wait_until(Duration::from_secs(10), || served(
-            &mut common::connect_from("127.0.0.1", broker.port)
+            &mut harness::connect_from("127.0.0.1", broker.port)
         )),
         "a closed connection makes room for another from its address"
     );
@@ -186,7 +186,7 @@ fn max_connections_per_ip_refuses_the_next_connection_but_honours_overrides() {
 /// with its address's connections to the broker's listeners.
 #[test]
 fn controller_listener_clients_are_held_to_the_broker_limits() {
-    let cluster = common::start_cluster(
+    let cluster = harness::start_cluster(
         1,
         &[
             "socket.request.max.bytes=1048576",
@@ -197,7 +197,7 @@ fn controller_listener_clients_are_held_to_the_broker_limits() {
 
     // Refused from its size: the quorum's server used to wait for the
     // 200 MB under its own limit until its 10 s handshake timeout.
-    let mut oversized = common::connect_from("127.0.0.5", controller);
+    let mut oversized = harness::connect_from("127.0.0.5", controller);
     oversized.send_raw(&(200 * 1024 * 1024i32).to_be_bytes());
     oversized.send_raw(&[0, 18, 0, 3]);
     assert!(
@@ -206,17 +206,17 @@ fn controller_listener_clients_are_held_to_the_broker_limits() {
     );
 
     let mut admins: Vec<RawClient> = (0..2)
-        .map(|_| common::connect_from("127.0.0.4", controller))
+        .map(|_| harness::connect_from("127.0.0.4", controller))
         .collect();
     for c in &mut admins {
         assert!(served(c), "admin clients up to the limit are served");
     }
-    let mut third = common::connect_from("127.0.0.4", controller);
+    let mut third = harness::connect_from("127.0.0.4", controller);
     assert!(
         !served(&mut third),
         "a third admin client from 127.0.0.4 is closed"
     );
-    let mut on_the_broker = common::connect_from("127.0.0.4", cluster[0].port);
+    let mut on_the_broker = harness::connect_from("127.0.0.4", cluster[0].port);
     assert!(
         closed_within(&mut on_the_broker, Duration::from_secs(10)),
         "the CONTROLLER listener's clients count toward the address's limit"
@@ -224,7 +224,7 @@ fn controller_listener_clients_are_held_to_the_broker_limits() {
     drop(admins.pop());
     assert!(
         wait_until(Duration::from_secs(10), || served(
-            &mut common::connect_from("127.0.0.4", controller)
+            &mut harness::connect_from("127.0.0.4", controller)
         )),
         "a closed admin client makes room for another"
     );
@@ -235,9 +235,9 @@ fn controller_listener_clients_are_held_to_the_broker_limits() {
 /// Whether, with two connections from `from` open and served, a third is
 /// closed by the broker.
 fn third_connection_refused(from: &str, port: u16) -> bool {
-    let mut open: Vec<RawClient> = (0..2).map(|_| common::connect_from(from, port)).collect();
+    let mut open: Vec<RawClient> = (0..2).map(|_| harness::connect_from(from, port)).collect();
     assert!(open.iter_mut().all(served), "two connections are served");
-    let mut third = common::connect_from(from, port);
+    let mut third = harness::connect_from(from, port);
     closed_within(&mut third, Duration::from_secs(1))
 }
 
@@ -357,7 +357,7 @@ fn quiet_connections_hold_no_buffers() {
 #[test]
 fn a_handlers_log_lines_name_the_request() {
     let dir = tempfile::tempdir().unwrap();
-    let broker = common::LoggedBroker::launch_logging(
+    let broker = harness::LoggedBroker::launch_logging(
         dir.path(),
         &["listeners=PLAINTEXT://127.0.0.1:0".to_string()],
         "info,gregor::server::connection=debug,openraft=off",

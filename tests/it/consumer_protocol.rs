@@ -2,11 +2,11 @@
 //! broker assigns partitions, members split a topic without overlap, hand
 //! partitions over when one leaves, and commit with their member epoch.
 
-use crate::harness as common;
+use crate::harness;
 
 use std::time::{Duration, Instant};
 
-use common::{
+use harness::{
     assigned, client_config, create_topic, poll_until, produce_values, subscribed_member,
     values_read, BrokerProcess, RawClient,
 };

@@ -1,12 +1,12 @@
 //! Restarts: everything written survives a clean restart and a `kill -9`;
 //! a torn or corrupt tail is cut back to the last whole batch on recovery.
 
-use crate::harness as common;
+use crate::harness;
 
 use std::io::Write;
 use std::time::Duration;
 
-use common::{
+use harness::{
     consume, create_topic, numbered, produce_numbered, producer, read_from_start, record_values,
     BrokerProcess,
 };
@@ -211,7 +211,7 @@ async fn kill_9_right_after_rolls_loses_no_acknowledged_record() {
         produce_numbered(&broker.bootstrap(), "rolled", 0, 500, PRODUCER).await;
         // The rolls' fsyncs ran in the background and moved the recovery
         // point to a segment's base, with no fsync in any append.
-        let moved = common::wait_until(Duration::from_secs(20), || {
+        let moved = harness::wait_until(Duration::from_secs(20), || {
             recovery_point(&broker.dir, "rolled").is_some_and(|rp| rp > 0)
         });
         assert!(moved, "{flush_messages:?}: the recovery point never moved");

@@ -3,15 +3,15 @@
 //! of either and a rerun give every record exactly once, bad input is
 //! named by file and line, bad flags exit 2.
 
-use crate::harness as common;
+use crate::harness;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::{client_config, run_tool, spawn_tool, wait_until, BrokerProcess};
 use gregor::client::bulk::export::read_manifest;
 use gregor::client::bulk::{BulkRecord, Format};
+use harness::{client_config, run_tool, spawn_tool, wait_until, BrokerProcess};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
@@ -200,7 +200,7 @@ fn export(bs: &str, topic: &str, dir: &Path, args: &[&str]) -> String {
     out.stderr
 }
 
-fn import(bs: &str, topic: &str, files: &[PathBuf], args: &[&str]) -> common::ToolOutput {
+fn import(bs: &str, topic: &str, files: &[PathBuf], args: &[&str]) -> harness::ToolOutput {
     let mut all: Vec<&str> = vec!["-t", topic];
     all.extend_from_slice(args);
     all.push("--from");

@@ -14,7 +14,7 @@
 //! `GREGOR_FAULT_SECONDS` (default 120) is how long faults are injected,
 //! `GREGOR_FAULT_SEED` (default random, printed) seeds the fault schedule.
 
-use crate::harness as common;
+use crate::harness;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::TcpStream;
@@ -25,7 +25,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use common::{client_config, start_cluster, wait_until, BrokerProcess, RawClient};
+use harness::{client_config, start_cluster, wait_until, BrokerProcess, RawClient};
 use kafka_protocol::messages::MetadataRequest;
 use parking_lot::Mutex;
 use rdkafka::admin::{AdminOptions, NewTopic, TopicReplication};
@@ -211,7 +211,7 @@ struct GroupLedger {
 /// A group member that reads until the run stops consuming and commits
 /// its positions every second.
 fn consume(bootstrap: String, run: Arc<Run>, group: Arc<GroupLedger>) {
-    let member = common::subscribed_member(
+    let member = harness::subscribed_member(
         &bootstrap,
         GROUP,
         TOPIC,
@@ -746,7 +746,7 @@ fn acknowledged_records_survive_random_kills_pauses_and_restarts() {
         .set("min.insync.replicas", "2");
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     for r in runtime
-        .block_on(common::admin(&bs).create_topics([&topic], &AdminOptions::new()))
+        .block_on(harness::admin(&bs).create_topics([&topic], &AdminOptions::new()))
         .expect("CreateTopics answered")
     {
         r.unwrap_or_else(|(t, e)| panic!("creating {t}: {e}"));

@@ -2,11 +2,11 @@
 //! max_bytes and partition_max_bytes, KIP-74's first-batch rule, offsets out
 //! of range, and the watermarks every response carries.
 
-use crate::harness as common;
+use crate::harness;
 
 use std::time::{Duration, Instant};
 
-use common::{create_topic, producer, record_offsets, BrokerProcess, RawClient};
+use harness::{create_topic, producer, record_offsets, BrokerProcess, RawClient};
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::fetch_response::PartitionData;

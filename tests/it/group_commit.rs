@@ -3,13 +3,13 @@
 //! well below the produce requests), and every acknowledged record
 //! survives a `kill -9`.
 
-use crate::harness as common;
+use crate::harness;
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use common::scrape::{scrape, series};
-use common::{consume, create_topic, free_port, producer, BrokerProcess};
+use harness::scrape::{scrape, series};
+use harness::{consume, create_topic, free_port, producer, BrokerProcess};
 use rdkafka::producer::FutureRecord;
 
 const PRODUCERS: usize = 16;

@@ -3,11 +3,11 @@
 //! metadata quorum, and applied by the consumer-group coordinator to that
 //! group's members.
 
-use crate::harness as common;
+use crate::harness;
 
 use std::time::Duration;
 
-use common::{wait_until, BrokerProcess, RawClient};
+use harness::{wait_until, BrokerProcess, RawClient};
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::alter_configs_request::{
     AlterConfigsResource as LegacyResource, AlterableConfig as LegacyConfig,

@@ -2,12 +2,12 @@
 //! split a topic's partitions without overlap, rebalance when one leaves or
 //! dies, and resume from committed offsets.
 
-use crate::harness as common;
+use crate::harness;
 
 use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
-use common::{
+use harness::{
     assigned, client_config, create_topic, poll_until, produce_values, subscribed_member,
     values_read, wait_until, BrokerProcess, RawClient,
 };

@@ -2,10 +2,10 @@
 //! inflate or trust more than they carry. Each must close at most its own
 //! connection (or get a Kafka error code) while the broker keeps serving.
 
-use crate::harness as common;
+use crate::harness;
 
 use bytes::{BufMut, BytesMut};
-use common::{BrokerProcess, RawClient};
+use harness::{BrokerProcess, RawClient};
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::{Encodable, StrBytes};
@@ -89,7 +89,7 @@ fn a_metadata_request_claiming_two_billion_topics_closes_only_its_connection() {
 fn huge_declared_counts_in_any_request_leave_the_broker_serving() {
     let mut broker = BrokerProcess::start(&[]);
     let mut sent = 0;
-    for (key, version, body) in common::requests::default_bodies() {
+    for (key, version, body) in harness::requests::default_bodies() {
         let versions = key.valid_versions();
         if version != versions.min && version != versions.max {
             continue;

@@ -5,13 +5,13 @@
 //! what the topic accepts are refused with Kafka's error codes; nothing of
 //! them is written, and the broker's memory stays bounded meanwhile.
 
-use crate::harness as common;
+use crate::harness;
 
 use std::io::Write;
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::{record_batch, wait_until, BrokerProcess, RawClient, NO_PRODUCER};
+use harness::{record_batch, wait_until, BrokerProcess, RawClient, NO_PRODUCER};
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
@@ -44,7 +44,7 @@ fn create_topic(client: &mut RawClient, name: &str, configs: &[(&str, &str)]) {
 }
 
 fn produce(client: &mut RawClient, topic: &str, records: Vec<u8>) -> PartitionProduceResponse {
-    common::produce_raw(client, topic, 0, -1, Bytes::from(records))
+    harness::produce_raw(client, topic, 0, -1, Bytes::from(records))
 }
 
 /// ListOffsets for `timestamp` (-1 = latest): (error code, offset, timestamp).
@@ -450,7 +450,7 @@ fn poison_batches_written_before_validation_do_not_stop_the_broker() {
     }
     let bootstrap = broker.bootstrap();
     let read = || {
-        common::consume(
+        harness::consume(
             &bootstrap,
             "old-compact",
             0,

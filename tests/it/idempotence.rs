@@ -4,13 +4,13 @@
 //! idempotent producer losing nothing and duplicating nothing while the
 //! broker is killed under it.
 
-use crate::harness as common;
+use crate::harness;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::{
+use harness::{
     client_config, consume, create_topic, producer, record_batch, BrokerProcess, FaultyProxy,
     RawClient,
 };
@@ -33,7 +33,7 @@ fn batch(id: i64, epoch: i16, sequence: i32, count: i32) -> Bytes {
 
 /// (error code, base offset) of one produce.
 fn produce(client: &mut RawClient, topic: &str, records: Bytes) -> (i16, i64) {
-    let p = common::produce_raw(client, topic, 0, -1, records);
+    let p = harness::produce_raw(client, topic, 0, -1, records);
     (p.error_code, p.base_offset)
 }
 

@@ -6,11 +6,11 @@
 //! changes, and ListConfigResources (KIP-1142) listing each config
 //! resource type, each with Kafka's error codes.
 
-use crate::harness as common;
+use crate::harness;
 
 use std::time::Duration;
 
-use common::{
+use harness::{
     create_topic, producer, record_batch, start_cluster, wait_until, BrokerProcess, RawClient,
     NO_PRODUCER,
 };
@@ -83,7 +83,7 @@ async fn describe_producers_shows_each_leaders_producer_state() {
     let brokers = start_cluster(2, AUTHORIZER);
     let bs = brokers[0].bootstrap();
     let topic = NewTopic::new("producers", 2, TopicReplication::Fixed(2));
-    let created = common::admin(&bs)
+    let created = harness::admin(&bs)
         .create_topics([&topic], &AdminOptions::new())
         .await
         .expect("CreateTopics");

@@ -8,13 +8,13 @@
 //! registered. AlterReplicaLogDirs moves a replica to another of the
 //! broker's directories.
 
-use crate::harness as common;
+use crate::harness;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::{
+use harness::{
     client_config, create_topic, produce_values, read_from_start, run_tool, wait_until,
     BrokerProcess, RawClient,
 };
@@ -186,7 +186,7 @@ async fn partitions_spread_over_the_log_dirs_and_stay_in_theirs_across_a_restart
     let written = std::fs::read_to_string(&file).unwrap();
     let cluster_line = format!("cluster.id={}", meta[1]["cluster.id"]);
     std::fs::write(&file, written.replace(&cluster_line, "cluster.id=another")).unwrap();
-    let refused = common::refused_start(std::slice::from_ref(&list));
+    let refused = harness::refused_start(std::slice::from_ref(&list));
     assert!(refused.contains("Invalid cluster.id"), "{refused}");
     std::fs::write(&file, written).unwrap();
 
@@ -236,7 +236,7 @@ async fn the_metadata_log_lives_in_metadata_log_dir_which_is_locked_too() {
         tmp.path().join("c").display(),
         tmp.path().join("d").display()
     );
-    let refused = common::refused_start(&[others, metadata.clone()]);
+    let refused = harness::refused_start(&[others, metadata.clone()]);
     assert!(refused.contains("Failed to acquire lock"), "{refused}");
 
     broker.stop();
@@ -256,7 +256,7 @@ fn one_directory_named_twice_in_log_dirs_is_refused_at_start() {
     let canonical_a = canonical(std::slice::from_ref(&a)).remove(0);
     for twin in [&link, &dotted] {
         let refused =
-            common::refused_start(&[format!("log.dirs={},{}", a.display(), twin.display())]);
+            harness::refused_start(&[format!("log.dirs={},{}", a.display(), twin.display())]);
         assert_eq!(
             refused,
             format!(
@@ -278,19 +278,19 @@ async fn an_io_error_takes_its_log_dir_offline_and_leadership_moves_while_the_ot
     let tmp = tempfile::tempdir().unwrap();
     let dirs = vec![tmp.path().join("disk-a"), tmp.path().join("disk-b")];
     let list = format!("log.dirs={},{}", dirs[0].display(), dirs[1].display());
-    let metrics_port = common::free_port();
+    let metrics_port = harness::free_port();
     let metrics = format!("metrics.listener=http://127.0.0.1:{metrics_port}");
-    let brokers = common::start_cluster_per_node(2, &[], &[&[&list, &metrics]]);
+    let brokers = harness::start_cluster_per_node(2, &[], &[&[&list, &metrics]]);
     let offline_dirs = || {
-        common::scrape::sample(
-            &common::scrape::scrape(metrics_port),
+        harness::scrape::sample(
+            &harness::scrape::scrape(metrics_port),
             "kafka_log_logmanager_offlinelogdirectorycount",
             &[],
         )
     };
     assert_eq!(offline_dirs(), Some(0.0));
     let bs = format!("{},{}", brokers[0].bootstrap(), brokers[1].bootstrap());
-    let admin = common::admin(&brokers[0].bootstrap());
+    let admin = harness::admin(&brokers[0].bootstrap());
     let on_1_then_2: &[&[i32]] = &[&[1, 2]];
     for name in ["victim", "survivor"] {
         // Small segments: the next appends roll one, and so create a file.
@@ -309,14 +309,14 @@ async fn an_io_error_takes_its_log_dir_offline_and_leadership_moves_while_the_ot
     assert_ne!(placed["victim-0"], placed["survivor-0"], "{placed:?}");
     let failing = placed["victim-0"].clone();
     assert!(wait_until(Duration::from_secs(20), || {
-        common::leadership(brokers[1].port, "victim") == (1, vec![1, 2])
+        harness::leadership(brokers[1].port, "victim") == (1, vec![1, 2])
     }));
 
     // The directory goes from under the log: its next roll cannot create
     // the new segment, an I/O error.
     std::fs::remove_dir_all(failing.join("victim-0")).unwrap();
     let big = "x".repeat(400);
-    let p = common::producer(&bs, &[]);
+    let p = harness::producer(&bs, &[]);
     for i in 0..6 {
         p.send(
             rdkafka::producer::FutureRecord::<(), _>::to("victim").payload(&format!("{i}{big}")),
@@ -326,19 +326,19 @@ async fn an_io_error_takes_its_log_dir_offline_and_leadership_moves_while_the_ot
         .expect("delivered, by broker 2 once leadership moved");
     }
     assert!(
-        common::wait_until(Duration::from_secs(30), || {
-            common::leadership(brokers[1].port, "victim") == (2, vec![2])
+        harness::wait_until(Duration::from_secs(30), || {
+            harness::leadership(brokers[1].port, "victim") == (2, vec![2])
         }),
         "leadership moved to the other ISR member, broker 1 left the ISR: {:?}",
-        common::leadership(brokers[1].port, "victim")
+        harness::leadership(brokers[1].port, "victim")
     );
     let mut client = RawClient::connect(brokers[0].port);
-    let refused = common::produce_raw(
+    let refused = harness::produce_raw(
         &mut client,
         "victim",
         0,
         1,
-        common::record_batch(&["late"], common::NO_PRODUCER),
+        harness::record_batch(&["late"], harness::NO_PRODUCER),
     );
     assert_eq!(
         refused.error_code,
@@ -375,7 +375,7 @@ async fn an_io_error_takes_its_log_dir_offline_and_leadership_moves_while_the_ot
     // The other directory goes on serving as before.
     produce_values(&bs, "survivor", 3..6, 1).await;
     assert_eq!(
-        common::leadership(brokers[1].port, "survivor"),
+        harness::leadership(brokers[1].port, "survivor"),
         (1, vec![1, 2])
     );
     assert_eq!(log_end(&brokers[0].bootstrap(), "survivor", 0), 6);
@@ -427,7 +427,7 @@ async fn alter_replica_log_dirs_moves_a_replica_with_its_records_to_another_dir(
     }
     let was = on_disk(&dirs, &["moved"])["moved-0"].clone();
     let other = dirs.iter().find(|d| **d != was).unwrap().clone();
-    let segments = common::segment_files(&was.join("moved-0")).len();
+    let segments = harness::segment_files(&was.join("moved-0")).len();
     assert!(segments > 1, "closed segments to copy: {segments}");
 
     let unknown = tmp.path().join("not-a-log-dir");
@@ -439,7 +439,7 @@ async fn alter_replica_log_dirs_moves_a_replica_with_its_records_to_another_dir(
     assert_eq!(alter_log_dir(broker.port, "moved", &other, 2), 0);
     let canonical_other = std::fs::canonicalize(&other).unwrap();
     assert!(
-        common::wait_until(Duration::from_secs(30), || {
+        harness::wait_until(Duration::from_secs(30), || {
             described(broker.port).0.get("moved-0") == Some(&canonical_other)
                 && move_leftovers(&dirs).is_empty()
         }),
@@ -503,7 +503,7 @@ async fn a_move_left_half_done_by_a_crash_is_cleaned_up_at_start() {
     std::fs::write(future.join("00000000000000000000.log"), b"partial").unwrap();
     broker.restart();
     let bs = broker.bootstrap();
-    assert!(common::wait_until(Duration::from_secs(20), || !future.exists()));
+    assert!(harness::wait_until(Duration::from_secs(20), || !future.exists()));
     assert_eq!(on_disk(&dirs, &["kept"])["kept-0"], was);
     assert_eq!(log_end(&bs, "kept", 0), 10);
 }
@@ -544,7 +544,7 @@ async fn a_reassignment_plans_log_dirs_move_the_replicas_to_them() {
     let out = run_tool(TOPIC_ADMIN, &bs, &execute, b"");
     out.ok();
     assert!(
-        common::wait_until(Duration::from_secs(30), || {
+        harness::wait_until(Duration::from_secs(30), || {
             on_disk(&dirs, &["planned"]).get("planned-0") == Some(&other)
                 && move_leftovers(&dirs).is_empty()
         }),
@@ -635,7 +635,7 @@ fn set_meta_property(dir: &Path, key: &str, value: &str) {
 async fn a_broker_registering_a_log_dir_another_broker_registered_is_refused() {
     use std::io::Read;
     use std::process::{Command, Stdio};
-    let mut brokers = common::start_cluster(2, &[]);
+    let mut brokers = harness::start_cluster(2, &[]);
     // Both registered with their dirs' ids, and wrote them with the
     // cluster id; broker 2's disk is then replaced by a copy of broker 1's
     // identity (the node id aside, which it would refuse on its own).

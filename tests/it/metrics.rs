@@ -7,7 +7,7 @@
 //! acks=all produce, a long-poll fetch and a refused CreateTopics on a
 //! three-broker cluster.
 
-use crate::harness as common;
+use crate::harness;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -15,8 +15,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use common::scrape::{scrape, series, Sample};
-use common::{
+use harness::scrape::{scrape, series, Sample};
+use harness::{
     admin, create_topic, encode_batch, free_port, produce_raw, producer, start_cluster_per_node,
     wait_until, BrokerProcess, RawClient,
 };
@@ -280,7 +280,7 @@ async fn counters_and_lag_move_by_what_was_sent() {
     assert!(after.get("process_resident_memory_bytes", &[]) > 0.0);
 
     // A subscribed group that has consumed 30 of the 100 records.
-    let consumer: BaseConsumer = common::client_config(&broker.bootstrap())
+    let consumer: BaseConsumer = harness::client_config(&broker.bootstrap())
         .set("group.id", "lagging")
         .set("enable.auto.commit", "false")
         .set("auto.offset.reset", "earliest")
@@ -612,7 +612,7 @@ async fn an_acks_0_produce_is_timed_without_a_response() {
     )
     .await
     .expect("enqueued");
-    let read = common::consume(&broker.bootstrap(), TOPIC, 0, 0, 1, Duration::from_secs(30));
+    let read = harness::consume(&broker.bootstrap(), TOPIC, 0, 0, 1, Duration::from_secs(30));
     assert_eq!(read.len(), 1, "the acks=0 record was written");
 
     let moved = |s: &Scrape, name: &str| s.get(name, &produce) - before.get(name, &produce);

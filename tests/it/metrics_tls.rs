@@ -7,15 +7,15 @@
 //! one line when its scheme or keystore is wrong. Certificates are made
 //! here with rcgen.
 
-use crate::harness as common;
+use crate::harness;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::pki::{pem_keystore, replace, served_serial, tls_client, tls_connect, write, Ca};
-use common::{free_port, run_tool, wait_until, BrokerProcess};
+use harness::pki::{pem_keystore, replace, served_serial, tls_client, tls_connect, write, Ca};
+use harness::{free_port, run_tool, wait_until, BrokerProcess};
 use rcgen::DnType;
 
 /// The raw answer to a GET of `path` over `stream`.
@@ -199,7 +199,7 @@ fn ssl_client_auth_required_for_the_metrics_listener_asks_scrapers_for_a_certifi
     assert!(body.contains("kafka_server_"), "{body}");
 
     // The Kafka listener is PLAINTEXT and untouched by the metrics settings.
-    let mut raw = common::RawClient::connect(broker.port);
+    let mut raw = harness::RawClient::connect(broker.port);
     assert!(raw
         .call(&kafka_protocol::messages::ApiVersionsRequest::default(), 2)
         .is_some());
@@ -231,6 +231,6 @@ fn a_bad_scheme_or_a_missing_keystore_stops_the_start_with_one_line() {
             overrides,
         ]
         .concat();
-        common::assert_start_refused(&overrides, expected);
+        harness::assert_start_refused(&overrides, expected);
     }
 }

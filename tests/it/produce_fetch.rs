@@ -1,11 +1,11 @@
 //! Round trips through a real broker with librdkafka: keys, values, headers
 //! and timestamps, for every compression codec; offsets dense and ordered.
 
-use crate::harness as common;
+use crate::harness;
 
 use std::time::Duration;
 
-use common::{consume, create_topic, producer, BrokerProcess};
+use harness::{consume, create_topic, producer, BrokerProcess};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::FutureRecord;
 
@@ -149,7 +149,7 @@ async fn producing_to_an_unknown_topic_auto_creates_it() {
         Duration::from_secs(20),
     );
     assert_eq!(got[0].value.as_deref(), Some(&b"v"[..]));
-    let md = common::admin(&bootstrap);
+    let md = harness::admin(&bootstrap);
     let meta = md
         .inner()
         .fetch_metadata(Some("auto-created"), Duration::from_secs(5))

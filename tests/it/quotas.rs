@@ -7,14 +7,14 @@
 //! metrics endpoint; and the connection creation rates of KIP-612, per
 //! client address and broker-wide.
 
-use crate::harness as common;
+use crate::harness;
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::scrape::{sample, scrape};
-use common::{connect_from, free_port, run_tool, wait_until, BrokerProcess, RawClient};
+use harness::scrape::{sample, scrape};
+use harness::{connect_from, free_port, run_tool, wait_until, BrokerProcess, RawClient};
 use kafka_protocol::messages::create_topics_request::CreatableTopic;
 use kafka_protocol::messages::delete_topics_request::DeleteTopicState;
 use kafka_protocol::messages::{
@@ -113,7 +113,7 @@ fn produce_flat_out(
 async fn a_producer_over_its_quota_is_held_to_it_and_others_are_not() {
     let broker = BrokerProcess::start(&[]);
     let bs = broker.bootstrap();
-    common::create_topic(&bs, "metered", 1, &[("retention.bytes", "104857600")]).await;
+    harness::create_topic(&bs, "metered", 1, &[("retention.bytes", "104857600")]).await;
     const QUOTA: f64 = 1_048_576.0;
     run_tool(
         CONFIG_ADMIN,

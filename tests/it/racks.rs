@@ -3,12 +3,12 @@
 //! replicas of every partition it places, at CreateTopics and at
 //! CreatePartitions, in both racks of a two-rack cluster.
 
-use crate::harness as common;
+use crate::harness;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use common::{start_cluster_per_node, wait_until, RawClient};
+use harness::{start_cluster_per_node, wait_until, RawClient};
 use kafka_protocol::messages::{DescribeClusterRequest, MetadataRequest, MetadataResponse};
 use rdkafka::admin::{AdminOptions, NewPartitions, NewTopic, TopicReplication};
 
@@ -110,7 +110,7 @@ async fn replicas_of_every_partition_span_both_racks() {
         "DescribeCluster reports every broker's rack"
     );
 
-    let admin = common::admin(&brokers[0].bootstrap());
+    let admin = harness::admin(&brokers[0].bootstrap());
     let topic = NewTopic::new("striped", 6, TopicReplication::Fixed(2));
     for r in admin
         .create_topics([&topic], &AdminOptions::new())

@@ -1,12 +1,12 @@
 //! Retention and DeleteRecords remove whole old segments and move the log
 //! start offset; ListOffsets by timestamp finds the right offset.
 
-use crate::harness as common;
+use crate::harness;
 
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use common::{admin, client_config, consume, create_topic, producer, wait_until, BrokerProcess};
+use harness::{admin, client_config, consume, create_topic, producer, wait_until, BrokerProcess};
 use rdkafka::admin::AdminOptions;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::FutureRecord;
@@ -59,11 +59,11 @@ async fn retention_bytes_deletes_whole_old_segments() {
     );
     let dir = broker.dir.join("by-bytes-0");
     assert!(
-        wait_until(Duration::from_secs(10), || common::segment_files(&dir)
+        wait_until(Duration::from_secs(10), || harness::segment_files(&dir)
             .len()
             <= 4),
         "old segments deleted, {} left",
-        common::segment_files(&dir).len()
+        harness::segment_files(&dir).len()
     );
     let start = low_watermark(&bs, "by-bytes");
     let rest = consume(&bs, "by-bytes", 0, start, 200, Duration::from_secs(10));
@@ -126,7 +126,7 @@ async fn delete_records_moves_the_log_start_offset() {
     assert_eq!(rest.first().map(|r| r.offset), Some(60));
     assert_eq!(rest.len(), 40);
     assert!(
-        common::segment_files(&broker.dir.join("trim-0")).len() < 7,
+        harness::segment_files(&broker.dir.join("trim-0")).len() < 7,
         "segments wholly below the new start are deleted"
     );
 }
@@ -178,7 +178,7 @@ async fn segment_ms_rolls_segments_without_new_writes() {
     produce_each(&bs, "rolling", 3, None).await;
     let dir = broker.dir.join("rolling-0");
     assert!(
-        wait_until(Duration::from_secs(10), || common::segment_files(&dir)
+        wait_until(Duration::from_secs(10), || harness::segment_files(&dir)
             .len()
             >= 2),
         "segment.ms must roll the active segment on its own"

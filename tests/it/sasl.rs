@@ -6,7 +6,7 @@
 //! OAUTHBEARER tokens checked against a JWKS file or https endpoint that
 //! is refreshed when keys rotate.
 
-use crate::harness as common;
+use crate::harness;
 
 use std::io::{Read, Write};
 use std::sync::{Arc, Mutex};
@@ -15,7 +15,7 @@ use std::time::Duration;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use bytes::Bytes;
-use common::{wait_until, BrokerProcess, LoggedBroker, RawClient};
+use harness::{wait_until, BrokerProcess, LoggedBroker, RawClient};
 use kafka_protocol::messages::alter_user_scram_credentials_request::{
     ScramCredentialDeletion, ScramCredentialUpsertion,
 };
@@ -51,7 +51,7 @@ fn sasl_broker(extra: &[&str]) -> BrokerProcess {
 }
 
 fn sasl_client(bootstrap: &str, mechanism: &str, user: &str, password: &str) -> ClientConfig {
-    let mut c = common::client_config(bootstrap);
+    let mut c = harness::client_config(bootstrap);
     c.set("security.protocol", "sasl_plaintext")
         .set("sasl.mechanism", mechanism);
     if mechanism == "OAUTHBEARER" {
@@ -304,7 +304,7 @@ fn scram_upsert(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scram_credentials_altered_on_one_broker_log_in_on_every_broker() {
     let jaas = format!("listener.name.plaintext.plain.sasl.jaas.config={PLAIN_JAAS}");
-    let cluster = common::start_cluster(
+    let cluster = harness::start_cluster(
         3,
         &[
             "listener.security.protocol.map=PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT",
@@ -650,7 +650,7 @@ struct JwksServer {
 }
 
 impl JwksServer {
-    fn start(ca: Option<&common::pki::Ca>, body: String) -> JwksServer {
+    fn start(ca: Option<&harness::pki::Ca>, body: String) -> JwksServer {
         let config = ca.map(|ca| {
             let issued = ca.issue(&[(rcgen::DnType::CommonName, "jwks")], 7);
             Arc::new(
@@ -732,8 +732,8 @@ fn read_request(stream: &mut dyn ReadWrite) -> bool {
 #[test]
 fn an_https_jwks_is_refreshed_when_a_token_names_a_new_key() {
     let dir = tempfile::tempdir().unwrap();
-    let ca = common::pki::Ca::new("JWKS CA");
-    let ca_path = common::pki::write(dir.path(), "ca.pem", ca.pem());
+    let ca = harness::pki::Ca::new("JWKS CA");
+    let ca_path = harness::pki::write(dir.path(), "ca.pem", ca.pem());
     let old = rcgen::KeyPair::generate().unwrap();
     let new = rcgen::KeyPair::generate().unwrap();
     let server = JwksServer::start(
@@ -880,7 +880,7 @@ async fn brokers_replicate_and_fail_over_through_a_sasl_listener() {
 
     let plain = format!("listener.name.plaintext.plain.sasl.jaas.config={PLAIN_JAAS}");
     let scram = "listener.name.plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username=\"broker\" password=\"broker-secret\";";
-    let mut cluster = common::start_cluster(
+    let mut cluster = harness::start_cluster(
         3,
         &[
             "listener.security.protocol.map=PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT",
@@ -1048,7 +1048,7 @@ fn unusable_sasl_settings_stop_the_broker_at_start_with_the_reason() {
 /// the quorum fences a killed leader and elects another.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cluster_whose_every_listener_is_sasl_ssl_replicates_and_fails_over() {
-    use common::pki::{write, Ca};
+    use harness::pki::{write, Ca};
     use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
     use rdkafka::client::DefaultClientContext;
     use rdkafka::producer::{FutureProducer, Producer};
@@ -1089,7 +1089,7 @@ async fn a_cluster_whose_every_listener_is_sasl_ssl_replicates_and_fails_over() 
         "gregor.scram.bootstrap.credentials=SCRAM-SHA-512=[name=broker,password=broker-secret];SCRAM-SHA-512=[name=controller,password=controller-secret]".to_string(),
     ];
     let settings: Vec<&str> = settings.iter().map(String::as_str).collect();
-    let mut cluster = common::start_cluster_listening(3, "SASL_SSL://127.0.0.1:0", &settings, &[]);
+    let mut cluster = harness::start_cluster_listening(3, "SASL_SSL://127.0.0.1:0", &settings, &[]);
     let client = |ports: &[u16]| {
         let bootstrap: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
         let mut c = sasl_client(&bootstrap.join(","), "PLAIN", "alice", "alice-secret");
@@ -1542,7 +1542,7 @@ struct PlainQuorum {
 
 impl PlainQuorum {
     fn new() -> PlainQuorum {
-        let ports: Vec<u16> = (0..3).map(|_| common::free_port()).collect();
+        let ports: Vec<u16> = (0..3).map(|_| harness::free_port()).collect();
         let voters = ports
             .iter()
             .enumerate()
@@ -1577,7 +1577,7 @@ impl PlainQuorum {
     fn launch_broker(&self, node_id: i32, user: &str, password: &str, users: &str) -> LoggedBroker {
         self.launch_node(
             node_id,
-            common::free_port(),
+            harness::free_port(),
             user,
             password,
             users,

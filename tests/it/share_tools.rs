@@ -6,14 +6,14 @@
 //! DeleteShareGroupOffsets) with ListGroups, DescribeGroups and
 //! DeleteGroups on the wire.
 
-use crate::harness as common;
+use crate::harness;
 
 use std::collections::BTreeSet;
 use std::io::Read;
 use std::process::Child;
 use std::time::Duration;
 
-use common::{
+use harness::{
     create_topic, run_tool, spawn_tool, wait_until, BrokerProcess, RawClient, ToolOutput,
 };
 use kafka_protocol::error::ResponseError;

@@ -6,7 +6,7 @@
 //! what it cannot serve correctly and says where, rather than cut committed
 //! data or serve what preceded the damage as all there is.
 
-use crate::harness as common;
+use crate::harness;
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -14,7 +14,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::{
+use harness::{
     admin, client_config, consume, create_topic, produce_values, record_batch, record_offsets,
     wait_until, BrokerProcess, RawClient, NO_PRODUCER,
 };
@@ -454,7 +454,7 @@ fn topic_name(topic: &str) -> TopicName {
 
 /// Error code of one acks=1 produce of `records` to `topic`-`partition`.
 fn produce(client: &mut RawClient, topic: &str, partition: i32, records: Bytes) -> i16 {
-    common::produce_raw(client, topic, partition, 1, records).error_code
+    harness::produce_raw(client, topic, partition, 1, records).error_code
 }
 
 fn fetch(client: &mut RawClient, topic: &str, partition: i32, offset: i64) -> PartitionData {
@@ -498,7 +498,7 @@ async fn a_corrupt_batch_in_a_rolled_segment_is_reported_not_skipped() {
     }
     broker.stop();
 
-    let segments = common::segment_files(&broker.dir.join("corrupt-0"));
+    let segments = harness::segment_files(&broker.dir.join("corrupt-0"));
     assert!(segments.len() >= 5, "segments: {segments:?}");
     // The second batch of a segment in the middle gets a length that runs
     // far past the segment's end.
@@ -606,13 +606,13 @@ async fn more_partitions_than_open_files_are_served_and_survive_a_kill() {
             let mut code = -1;
             let accepted = wait_until(Duration::from_secs(10), || {
                 let records = record_batch(&[&value(name, round)], NO_PRODUCER);
-                code = common::produce_raw(&mut client, name, 0, -1, records).error_code;
+                code = harness::produce_raw(&mut client, name, 0, -1, records).error_code;
                 code == 0
             });
             assert!(accepted, "produce to {name}-0 in round {round}: {code}");
         }
     }
-    let segments = common::segment_files(&tmp.path().join("many-000-0")).len();
+    let segments = harness::segment_files(&tmp.path().join("many-000-0")).len();
     assert_eq!(segments, ROUNDS, "one batch per segment");
 
     let expected = |name: &str| -> Vec<(i64, String)> {
@@ -633,7 +633,7 @@ async fn more_partitions_than_open_files_are_served_and_survive_a_kill() {
     // The restarted broker opened every log, and writes to them all again.
     for name in &names {
         let records = record_batch(&["after the restart"], NO_PRODUCER);
-        let code = common::produce_raw(&mut client, name, 0, -1, records).error_code;
+        let code = harness::produce_raw(&mut client, name, 0, -1, records).error_code;
         assert_eq!(code, 0, "produce to {name}-0 after the restart");
     }
     let last = names.last().unwrap();
@@ -863,7 +863,7 @@ async fn a_full_log_dir_stops_only_its_own_followers_and_the_other_dir_keeps_rep
     ];
     let follower: Vec<&str> = follower.iter().map(String::as_str).collect();
     let brokers =
-        common::start_cluster_per_node(2, &["replica.lag.time.max.ms=3000"], &[&[], &follower]);
+        harness::start_cluster_per_node(2, &["replica.lag.time.max.ms=3000"], &[&[], &follower]);
     let bs = format!("{},{}", brokers[0].bootstrap(), brokers[1].bootstrap());
     let leader_1: &[&[i32]] = &[&[1, 2]];
     for name in ["one", "two"] {
@@ -895,7 +895,7 @@ async fn a_full_log_dir_stops_only_its_own_followers_and_the_other_dir_keeps_rep
     let full_dir = &dirs[placed(stalled)];
     for name in [stalled, healthy] {
         assert!(wait_until(Duration::from_secs(20), || {
-            common::leadership(brokers[0].port, name) == (1, vec![1, 2])
+            harness::leadership(brokers[0].port, name) == (1, vec![1, 2])
         }));
     }
 
@@ -915,10 +915,10 @@ async fn a_full_log_dir_stops_only_its_own_followers_and_the_other_dir_keeps_rep
     produce_values(&brokers[0].bootstrap(), healthy, 0..20, 1).await;
     assert!(
         wait_until(Duration::from_secs(30), || {
-            common::leadership(brokers[0].port, stalled) == (1, vec![1])
+            harness::leadership(brokers[0].port, stalled) == (1, vec![1])
         }),
         "the follower in the full dir falls out of the ISR: {:?}",
-        common::leadership(brokers[0].port, stalled)
+        harness::leadership(brokers[0].port, stalled)
     );
     assert_eq!(follower_size(stalled), Some(0), "nothing appended there");
     // Longer than replica.lag.time.max.ms has passed with the other dir's
@@ -932,7 +932,7 @@ async fn a_full_log_dir_stops_only_its_own_followers_and_the_other_dir_keeps_rep
         leader_size(healthy)
     );
     assert_eq!(
-        common::leadership(brokers[0].port, healthy),
+        harness::leadership(brokers[0].port, healthy),
         (1, vec![1, 2])
     );
     produce_values(&brokers[0].bootstrap(), healthy, 20..30, 1).await;
@@ -948,10 +948,10 @@ async fn a_full_log_dir_stops_only_its_own_followers_and_the_other_dir_keeps_rep
     std::fs::remove_file(ballast).unwrap();
     assert!(
         wait_until(Duration::from_secs(30), || {
-            common::leadership(brokers[0].port, stalled) == (1, vec![1, 2])
+            harness::leadership(brokers[0].port, stalled) == (1, vec![1, 2])
         }),
         "the follower catches up once space is free: {:?}",
-        common::leadership(brokers[0].port, stalled)
+        harness::leadership(brokers[0].port, stalled)
     );
     assert_eq!(follower_size(stalled), leader_size(stalled));
 }

@@ -4,13 +4,13 @@
 //! refusals of GetTelemetrySubscriptions and PushTelemetry carry Kafka's
 //! codes.
 
-use crate::harness as common;
+use crate::harness;
 
 use std::io::Write;
 use std::time::Duration;
 
-use common::scrape::scrape;
-use common::{free_port, producer, run_tool, wait_until, BrokerProcess, RawClient};
+use harness::scrape::scrape;
+use harness::{free_port, producer, run_tool, wait_until, BrokerProcess, RawClient};
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::{
     GetTelemetrySubscriptionsRequest, GetTelemetrySubscriptionsResponse, PushTelemetryRequest,
@@ -293,7 +293,7 @@ fn pushes_are_refused_with_kafkas_codes() {
 
 #[test]
 fn every_broker_serves_a_subscription_set_on_one() {
-    let cluster = common::start_cluster(2, &[]);
+    let cluster = harness::start_cluster(2, &[]);
     let alter = [
         "--alter",
         "--entity-type",

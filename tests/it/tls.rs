@@ -4,7 +4,7 @@
 //! wrong protocol, untrusted certificates, and certificates renewed while
 //! the broker runs. Certificates are made here with rcgen.
 
-use crate::harness as common;
+use crate::harness;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -14,10 +14,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
-use common::pki::{
+use harness::pki::{
     pem_keystore, replace, served_serial, tls_client, tls_client_of, tls_connect, write, Ca,
 };
-use common::{run_tool, wait_until, BrokerProcess, RawClient};
+use harness::{run_tool, wait_until, BrokerProcess, RawClient};
 use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
 use kafka_protocol::messages::{
     ApiKey, ApiVersionsRequest, DescribeClusterRequest, DescribeConfigsRequest,
@@ -85,7 +85,7 @@ fn mtls_broker(extra: &[&str]) -> Mtls {
 
 /// librdkafka over SSL to `port`, trusting `ca`, with `extra` settings.
 fn ssl_config(port: u16, ca: &Path, extra: &[(&str, &str)]) -> ClientConfig {
-    let mut c = common::client_config(&format!("127.0.0.1:{port}"));
+    let mut c = harness::client_config(&format!("127.0.0.1:{port}"));
     c.set("security.protocol", "ssl")
         .set("ssl.ca.location", ca.to_str().unwrap())
         .set("socket.timeout.ms", "5000");
@@ -298,7 +298,7 @@ fn listener_settings_that_cannot_work_stop_the_start_with_one_line() {
         ),
     ];
     for (overrides, expected) in cases {
-        common::assert_start_refused(&overrides, expected);
+        harness::assert_start_refused(&overrides, expected);
     }
 }
 
@@ -312,7 +312,7 @@ async fn plaintext_and_ssl_listeners_both_produce_and_consume() {
     let ssl = ssl_config(broker.listener_port("SSL"), &ca_path, &[]);
     round_trip(&ssl, "over-tls", &["a", "b", "c"]).await;
     // The same topic over PLAINTEXT on the same broker.
-    let plain = common::client_config(&format!("127.0.0.1:{}", broker.listener_port("PLAINTEXT")));
+    let plain = harness::client_config(&format!("127.0.0.1:{}", broker.listener_port("PLAINTEXT")));
     round_trip(&plain, "over-tls", &["a", "b", "c"]).await;
     // Clients on the SSL listener are sent to the SSL port.
     let mut stream = tls_connect(broker.listener_port("SSL"), tls_client(&ca, None)).unwrap();
@@ -467,9 +467,9 @@ fn an_encrypted_pkcs8_key_opens_with_ssl_key_password() {
 
     let listener = "listeners=SSL://127.0.0.1:0".to_string();
     let location = format!("ssl.keystore.location={}", keystore.display());
-    let missing = common::refused_start(&[listener.clone(), location.clone()]);
+    let missing = harness::refused_start(&[listener.clone(), location.clone()]);
     assert!(missing.contains("set ssl.key.password"), "{missing}");
-    let wrong = common::refused_start(&[listener, location, "ssl.key.password=wrong".into()]);
+    let wrong = harness::refused_start(&[listener, location, "ssl.key.password=wrong".into()]);
     assert!(wrong.contains("cannot decrypt the private key"), "{wrong}");
 }
 
@@ -675,7 +675,7 @@ fn clients_of_the_wrong_protocol_fail_fast_and_the_broker_serves_others() {
     assert!(tls_connect(plain_port, tls_client(&ca, None)).is_err());
     // librdkafka, both ways round, gets no metadata.
     assert!(!metadata_ok(&ssl_config(plain_port, &ca_path, &[])));
-    assert!(!metadata_ok(&common::client_config(&format!(
+    assert!(!metadata_ok(&harness::client_config(&format!(
         "127.0.0.1:{ssl_port}"
     ))));
     // A client that connects and says nothing holds no one up.
@@ -810,7 +810,7 @@ async fn a_cluster_whose_brokers_and_controllers_talk_tls_replicates() {
         "ssl.client.auth=required".to_string(),
     ];
     let settings: Vec<&str> = settings.iter().map(String::as_str).collect();
-    let mut cluster = common::start_cluster_listening(3, "SSL://127.0.0.1:0", &settings, &[]);
+    let mut cluster = harness::start_cluster_listening(3, "SSL://127.0.0.1:0", &settings, &[]);
     let alice = ca.issue(&alice_subject(), 10);
     let alice_cert = write(tmp.path(), "alice.pem", &alice.cert_pem);
     let alice_key = write(tmp.path(), "alice.key", &alice.key_pem);

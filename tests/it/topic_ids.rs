@@ -3,12 +3,12 @@
 //! deleted and re-created under the same name drops its replica of the old
 //! topic instead of serving its records as the new topic's.
 
-use crate::harness as common;
+use crate::harness;
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use common::{client_config, produce_values, start_cluster, wait_until, RawClient};
+use harness::{client_config, produce_values, start_cluster, wait_until, RawClient};
 use kafka_protocol::messages::{MetadataRequest, TopicName};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::FutureRecord;
@@ -105,7 +105,7 @@ async fn a_topic_recreated_while_a_replica_was_down_does_not_serve_the_old_recor
     // acks=all with all three in the ISR: broker 3 holds every old record.
     // One batch each, so that a follower's truncation to the new topic's
     // log end would keep old batches below it.
-    let producer = common::producer(&first, &[]);
+    let producer = harness::producer(&first, &[]);
     for i in 0..20 {
         producer
             .send(
@@ -156,7 +156,7 @@ async fn a_topic_recreated_while_a_replica_was_down_does_not_serve_the_old_recor
         "broker 3 as leader holds the new topic's three records, none of the old"
     );
     assert_eq!(
-        common::read_from_start(&third, "reborn", 3),
+        harness::read_from_start(&third, "reborn", 3),
         ["100", "101", "102"]
     );
     let recorded = std::fs::read_to_string(dir.join("partition.metadata")).expect("written");

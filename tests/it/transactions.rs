@@ -7,12 +7,12 @@
 //! broker and the death of the application mid-transaction. Transactions
 //! are described and listed, and bad requests get Kafka's error codes.
 
-use crate::harness as common;
+use crate::harness;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use common::{client_config, create_topic, produce_values, wait_until, BrokerProcess};
+use harness::{client_config, create_topic, produce_values, wait_until, BrokerProcess};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
@@ -331,7 +331,7 @@ async fn transactions_are_described_listed_and_refused_with_kafka_errors() {
     send(&p, "listed", 0, &["x"]);
     send(&p, "listed", 1, &["y"]);
 
-    let mut client = common::RawClient::connect(broker.port);
+    let mut client = harness::RawClient::connect(broker.port);
     let id = |s: &'static str| TransactionalId(StrBytes::from_static_str(s));
     let found = client
         .call(
@@ -366,7 +366,7 @@ async fn transactions_are_described_listed_and_refused_with_kafka_errors() {
         ResponseError::TransactionalIdNotFound.code()
     );
 
-    let list = |client: &mut common::RawClient, states: &[&'static str]| {
+    let list = |client: &mut harness::RawClient, states: &[&'static str]| {
         client
             .call(
                 &ListTransactionsRequest::default()
@@ -394,7 +394,7 @@ async fn transactions_are_described_listed_and_refused_with_kafka_errors() {
     );
 
     // A stale epoch and an unknown id are refused as Kafka refuses them.
-    let end = |client: &mut common::RawClient, txn: &'static str, epoch: i16| {
+    let end = |client: &mut harness::RawClient, txn: &'static str, epoch: i16| {
         client
             .call(
                 &EndTxnRequest::default()
@@ -462,7 +462,7 @@ async fn a_marker_retry_writes_only_the_markers_still_missing() {
     use kafka_protocol::protocol::StrBytes;
     use rdkafka::admin::{AdminOptions, NewTopic, TopicReplication};
 
-    let mut brokers = common::start_cluster(
+    let mut brokers = harness::start_cluster(
         3,
         &[
             "offsets.topic.num.partitions=1",
@@ -481,7 +481,7 @@ async fn a_marker_retry_writes_only_the_markers_still_missing() {
     let mut coordinator = 0;
     assert!(
         wait_until(TIMEOUT, || {
-            let found = common::RawClient::connect(brokers[0].port)
+            let found = harness::RawClient::connect(brokers[0].port)
                 .call(
                     &FindCoordinatorRequest::default()
                         .with_key(StrBytes::from_static_str("retrying"))
@@ -499,7 +499,7 @@ async fn a_marker_retry_writes_only_the_markers_still_missing() {
     let (on_coordinator, on_other) = ([coordinator], [other]);
     let replicas: [&[i32]; 2] = [&on_coordinator, &on_other];
     let topic = NewTopic::new("retried", 2, TopicReplication::Variable(&replicas));
-    for r in common::admin(&bootstrap)
+    for r in harness::admin(&bootstrap)
         .create_topics([&topic], &AdminOptions::new())
         .await
         .expect("create_topics")
@@ -520,7 +520,7 @@ async fn a_marker_retry_writes_only_the_markers_still_missing() {
     // until the controller takes the dead broker's partition offline.
     let port = brokers[coordinator as usize - 1].port;
     let leader_of_partition_1 = || {
-        let response = common::RawClient::connect(port)
+        let response = harness::RawClient::connect(port)
             .call(&MetadataRequest::default().with_topics(None), 12)
             .expect("Metadata answered");
         response
@@ -538,7 +538,7 @@ async fn a_marker_retry_writes_only_the_markers_still_missing() {
     brokers[other as usize - 1].restart_on_same_port();
 
     let state = || {
-        common::RawClient::connect(port)
+        harness::RawClient::connect(port)
             .call(
                 &DescribeTransactionsRequest::default().with_transactional_ids(vec![
                     TransactionalId(StrBytes::from_static_str("retrying")),

@@ -5,11 +5,11 @@
 //! Kafka's cut-offs; TxnOffsetCommit, which the group's log answers, gets
 //! INVALID_PRODUCER_EPOCH at every version, as from Kafka.
 
-use crate::harness as common;
+use crate::harness;
 
 use std::time::Duration;
 
-use common::{create_topic, wait_until, BrokerProcess, RawClient};
+use harness::{create_topic, wait_until, BrokerProcess, RawClient};
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::add_partitions_to_txn_request::AddPartitionsToTxnTopic;
 use kafka_protocol::messages::txn_offset_commit_request::{

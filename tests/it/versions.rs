@@ -5,9 +5,9 @@
 //! Kafka 2.x, and a response field that a version cannot carry must never
 //! make the broker drop the connection.
 
-use crate::harness as common;
+use crate::harness;
 
-use common::{create_topic, record_batch, BrokerProcess, RawClient, NO_PRODUCER};
+use harness::{create_topic, record_batch, BrokerProcess, RawClient, NO_PRODUCER};
 use kafka_protocol::messages::create_topics_request::CreatableTopic;
 use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};

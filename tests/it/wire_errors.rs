@@ -2,13 +2,13 @@
 //! versions, corrupt batches, invalid names, oversized messages. Each gets a
 //! Kafka error code or a closed connection, and the broker keeps serving.
 
-use crate::harness as common;
+use crate::harness;
 
 use std::net::TcpStream;
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::{
+use harness::{
     consume, create_topic, producer, record_batch, BrokerProcess, RawClient, NO_PRODUCER,
 };
 use kafka_protocol::error::ResponseError;
@@ -42,7 +42,7 @@ fn produce(
     records: Vec<u8>,
     acks: i16,
 ) -> (i16, i64) {
-    let p = common::produce_raw(client, topic, partition, acks, Bytes::from(records));
+    let p = harness::produce_raw(client, topic, partition, acks, Bytes::from(records));
     (p.error_code, p.base_offset)
 }
 
@@ -353,7 +353,7 @@ async fn a_message_over_max_message_bytes_is_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_topic_names_are_refused_and_never_created() {
     let broker = BrokerProcess::start(&[]);
-    let admin = common::admin(&broker.bootstrap());
+    let admin = harness::admin(&broker.bootstrap());
     let long = "n".repeat(250);
     for name in ["bad name!", "..", long.as_str()] {
         let topic = NewTopic::new(name, 1, TopicReplication::Fixed(1));
@@ -452,7 +452,7 @@ async fn produce_records_are_checked_as_kafka_4_checks_them() {
         kafka_protocol::records::RecordBatchDecoder::decode(&mut Bytes::from(batch("zstd")))
             .expect("decodes")
             .records;
-    let zstd = common::encode_batch(&records, Compression::Zstd).to_vec();
+    let zstd = harness::encode_batch(&records, Compression::Zstd).to_vec();
     assert_eq!(
         send(zstd.clone(), 6).0,
         ResponseError::UnsupportedCompressionType.code()

@@ -3,11 +3,11 @@
 //! --producer and --consumer sets as kafka-acls.sh expands them, and one
 //! line for every mistake.
 
-use crate::harness as common;
+use crate::harness;
 
 use std::collections::BTreeSet;
 
-use common::{run_tool, BrokerProcess};
+use harness::{run_tool, BrokerProcess};
 
 const BIN: &str = env!("CARGO_BIN_EXE_acl-admin");
 

@@ -4,14 +4,14 @@
 //! preferred leaders elected back after a broker restart, and the
 //! partitions it left under-replicated while it was down.
 
-use crate::harness as common;
+use crate::harness;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{run_tool, start_cluster, wait_until, RawClient, ToolOutput};
+use harness::{run_tool, start_cluster, wait_until, RawClient, ToolOutput};
 use kafka_protocol::messages::MetadataRequest;
 use serde_json::{json, Value};
 
@@ -117,8 +117,8 @@ async fn a_new_broker_takes_its_share_through_a_generated_plan() {
         ],
     )
     .ok();
-    common::produce_values(&bs, "moving", 0..40, 4).await;
-    let mut fourth = common::add_broker(&brokers, 4);
+    harness::produce_values(&bs, "moving", 0..40, 4).await;
+    let mut fourth = harness::add_broker(&brokers, 4);
     assert!(
         wait_until(Duration::from_secs(30), || metadata(port, "moving").0
             == [1, 2, 3, 4]),
@@ -495,7 +495,7 @@ async fn a_new_broker_takes_its_share_through_a_generated_plan() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn preferred_leaders_come_back_by_election_after_a_restart() {
     let mut brokers = start_cluster(3, CLUSTER);
-    let bootstrap = |brokers: &mut [common::BrokerProcess]| {
+    let bootstrap = |brokers: &mut [harness::BrokerProcess]| {
         brokers
             .iter_mut()
             .filter_map(|b| b.is_running().then(|| b.bootstrap()))
@@ -745,12 +745,12 @@ async fn a_throttled_reassignment_moves_at_the_rate_and_verify_clears_it() {
         "replication.quota.window.size.seconds=1",
         fetch_max.as_str(),
     ]);
-    let metrics_ports = [common::free_port(), common::free_port()];
+    let metrics_ports = [harness::free_port(), harness::free_port()];
     let metrics: Vec<String> = metrics_ports
         .iter()
         .map(|p| format!("metrics.listener=http://127.0.0.1:{p}"))
         .collect();
-    let brokers = common::start_cluster_per_node(
+    let brokers = harness::start_cluster_per_node(
         2,
         &overrides,
         &[&[metrics[0].as_str()], &[metrics[1].as_str()]],
@@ -766,7 +766,7 @@ async fn a_throttled_reassignment_moves_at_the_rate_and_verify_clears_it() {
             .collect()
     };
     // Batches well under CHUNK, so no fetch returns more than CHUNK.
-    let producer = common::producer(&bs, &[("batch.size", "32768"), ("linger.ms", "20")]);
+    let producer = harness::producer(&bs, &[("batch.size", "32768"), ("linger.ms", "20")]);
     let mut plans = BTreeMap::new();
     for topic in ["fast", "slow"] {
         tool(
@@ -838,7 +838,7 @@ async fn a_throttled_reassignment_moves_at_the_rate_and_verify_clears_it() {
         );
         std::thread::spawn(move || {
             let read = |port, name| {
-                common::scrape::sample(&common::scrape::scrape(port), name, &[])
+                harness::scrape::sample(&harness::scrape::scrape(port), name, &[])
                     .unwrap_or_else(|| panic!("{name} scraped"))
             };
             let mut highest = (0f64, 0f64);
@@ -980,7 +980,7 @@ async fn a_throttled_reassignment_moves_at_the_rate_and_verify_clears_it() {
     }
 
     // Every record arrived, as written.
-    let read = common::consume(&bs, "slow", 0, 0, RECORDS, Duration::from_secs(30));
+    let read = harness::consume(&bs, "slow", 0, 0, RECORDS, Duration::from_secs(30));
     assert_eq!(read.len(), RECORDS);
     for (i, r) in read.iter().enumerate() {
         assert_eq!(

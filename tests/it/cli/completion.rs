@@ -5,12 +5,12 @@
 //! Every subcommand's own flags complete, and topic and group names come
 //! from the cluster the command line names.
 
-use crate::harness as common;
+use crate::harness;
 
 use std::path::Path;
 use std::process::Command;
 
-use common::{client_config, create_topic, BrokerProcess};
+use harness::{client_config, create_topic, BrokerProcess};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::{Offset, TopicPartitionList};
 
@@ -227,7 +227,7 @@ async fn topic_and_group_names_complete_from_the_cluster() {
             "{shell:?}"
         );
         // No cluster there: no names and no error, rather than file names.
-        let port = common::free_port();
+        let port = harness::free_port();
         let offered = complete_in(
             shell,
             "topic-admin",

@@ -2,9 +2,9 @@
 //! configs described and altered as kafka-configs.sh does, and one clear
 //! line for what it cannot do.
 
-use crate::harness as common;
+use crate::harness;
 
-use common::{run_tool, BrokerProcess};
+use harness::{run_tool, BrokerProcess};
 
 const BIN: &str = env!("CARGO_BIN_EXE_config-admin");
 const TOPIC_ADMIN: &str = env!("CARGO_BIN_EXE_topic-admin");
@@ -117,7 +117,7 @@ fn topic_configs_are_described_altered_and_deleted() {
 /// whether the request was answered.
 fn legacy_alter(bs: &str, configs: &[(&str, &str)], validate_only: bool) -> Result<(), String> {
     use rdkafka::admin::{AdminOptions, AlterConfig, ResourceSpecifier};
-    let admin = common::admin(bs);
+    let admin = harness::admin(bs);
     let mut alter = AlterConfig::new(ResourceSpecifier::Broker(1));
     for (k, v) in configs {
         alter = alter.set(k, v);
@@ -609,7 +609,7 @@ fn client_metrics_describe_without_a_name_lists_every_subscription() {
 /// says so in one line.
 #[test]
 fn configs_are_described_and_altered_at_the_controllers() {
-    let cluster = common::start_cluster(1, &[]);
+    let cluster = harness::start_cluster(1, &[]);
     let bs = cluster[0].bootstrap();
     let controller = format!("127.0.0.1:{}", cluster[0].controller_port());
     run_tool(TOPIC_ADMIN, &bs, &["create", "--topic", "orders"], b"").ok();

@@ -1,12 +1,12 @@
 //! console-producer and console-consumer against a broker the test starts:
 //! lines in, the same lines out, keys placed by murmur2, groups committing.
 
-use crate::harness as common;
+use crate::harness;
 
 use std::collections::BTreeMap;
 
-use common::{run_tool, spawn_tool, BrokerProcess};
 use gregor::client::partitioner::{Murmur2Partitioner, Partitioner};
+use harness::{run_tool, spawn_tool, BrokerProcess};
 
 const PRODUCER: &str = env!("CARGO_BIN_EXE_console-producer");
 const CONSUMER: &str = env!("CARGO_BIN_EXE_console-consumer");
@@ -638,7 +638,7 @@ fn a_dead_broker_is_counted_as_failed_records() {
         .expect("an acknowledgement");
     assert!(ack.starts_with("Produced to partition 0"), "{ack}");
     let (queued, mut queued_in) = start(&[]);
-    assert!(common::wait_until(
+    assert!(harness::wait_until(
         std::time::Duration::from_secs(10),
         || high_watermark(&bs, "orphaned") == 2
     ));
@@ -676,7 +676,7 @@ fn ctrl_c_stops_waiting_for_a_dead_broker() {
     );
     let mut stdin = child.stdin.take().expect("stdin");
     stdin.write_all(b"early\n").expect("write a line");
-    assert!(common::wait_until(
+    assert!(harness::wait_until(
         std::time::Duration::from_secs(10),
         || high_watermark(&bs, "abandoned") == 1
     ));
@@ -879,7 +879,7 @@ fn a_tail_survives_a_broker_restart() {
     assert_eq!(lines.next().and_then(Result::ok).as_deref(), Some("before"));
     broker.stop();
     assert!(
-        common::wait_until(Duration::from_secs(30), || stderr
+        harness::wait_until(Duration::from_secs(30), || stderr
             .lock()
             .unwrap()
             .contains("retrying until the cluster is back")),
@@ -923,7 +923,7 @@ fn ctrl_c_ends_the_producer_while_it_waits_for_input() {
     let mut child = spawn_producer(&bs, &["-t", "typed"], Stdio::null());
     let mut stdin = child.stdin.take().expect("stdin");
     stdin.write_all(b"typed\n").expect("write a line");
-    assert!(common::wait_until(Duration::from_secs(10), || {
+    assert!(harness::wait_until(Duration::from_secs(10), || {
         high_watermark(&bs, "typed") == 1
     }));
     let interrupted = Command::new("kill")
@@ -932,7 +932,7 @@ fn ctrl_c_ends_the_producer_while_it_waits_for_input() {
         .expect("kill -INT");
     assert!(interrupted.success());
     let asked = Instant::now();
-    let exited = common::wait_until(Duration::from_secs(10), || {
+    let exited = harness::wait_until(Duration::from_secs(10), || {
         matches!(child.try_wait(), Ok(Some(_)))
     });
     if !exited {

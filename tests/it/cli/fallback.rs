@@ -10,14 +10,14 @@
 //! shows or changes. Also TLS without ssl.ca.location, which the tools'
 //! own client refuses: librdkafka then trusts the CA as OpenSSL finds it.
 
-use crate::harness as common;
+use crate::harness;
 
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use common::pki::{pem_keystore, write, Ca};
-use common::{poll_until, run_tool, wait_until, BrokerProcess, ToolOutput};
+use harness::pki::{pem_keystore, write, Ca};
+use harness::{poll_until, run_tool, wait_until, BrokerProcess, ToolOutput};
 use rcgen::DnType;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::producer::{
@@ -51,7 +51,7 @@ const CLIENT_PROPERTIES: &[(&str, &str)] = &[
 ];
 
 fn client(bs: &str) -> ClientConfig {
-    let mut config = common::client_config(bs);
+    let mut config = harness::client_config(bs);
     for (k, v) in CLIENT_PROPERTIES {
         config.set(*k, *v);
     }

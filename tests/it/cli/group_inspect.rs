@@ -2,14 +2,14 @@
 //! and after a member commits, offset resets (dry run and --execute),
 //! deleting offsets and groups, and both group protocols side by side.
 
-use crate::harness as common;
+use crate::harness;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, ExitStatus};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use common::{
+use harness::{
     create_topic, poll_until, producer, run_tool, spawn_tool, subscribed_member, wait_until,
     BrokerProcess, ToolOutput,
 };
@@ -398,7 +398,7 @@ async fn lag_time_skips_aborted_transactions() {
     let broker = BrokerProcess::start(GROUP_BROKER);
     let bs = broker.bootstrap();
     create_topic(&bs, "txns", 1, &[]).await;
-    let producer: ThreadedProducer<DefaultProducerContext> = common::client_config(&bs)
+    let producer: ThreadedProducer<DefaultProducerContext> = harness::client_config(&bs)
         .set("transactional.id", "lag-time")
         .set("linger.ms", "5")
         .set("message.timeout.ms", "15000")
@@ -479,7 +479,7 @@ fn interrupt(child: &mut Child) -> ExitStatus {
 /// Commits `offset` for partition 0 of `topic` as `group`, with no member
 /// joining it.
 fn commit_offset(bs: &str, group: &str, topic: &str, offset: i64) {
-    let member: rdkafka::consumer::BaseConsumer = common::client_config(bs)
+    let member: rdkafka::consumer::BaseConsumer = harness::client_config(bs)
         .set("group.id", group)
         .create()
         .expect("consumer");
@@ -737,7 +737,7 @@ fn listed_ids(table: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn list_and_delete_ask_every_coordinator_and_name_what_failed() {
-    let mut cluster = common::start_cluster(2, GROUP_BROKER);
+    let mut cluster = harness::start_cluster(2, GROUP_BROKER);
     let bs = format!("{},{}", cluster[0].bootstrap(), cluster[1].bootstrap());
     create_topic(&bs, "listed", 1, &[]).await;
     let groups: Vec<String> = (0..8).map(|i| format!("spread-{i}")).collect();

@@ -3,12 +3,12 @@
 //! internal topics decoded; damage in a copy reported with its byte;
 //! `topic-admin describe --log-dirs` against a live broker.
 
-use crate::harness as common;
+use crate::harness;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::{run_tool, BrokerProcess, ToolOutput};
+use harness::{run_tool, BrokerProcess, ToolOutput};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
@@ -43,9 +43,9 @@ async fn send(
 /// Three records with keys, one with a header, each in its own batch; a
 /// compacted topic; a committed group; a committed transaction.
 async fn fill(bs: &str) {
-    common::create_topic(bs, "dumped", 1, &[]).await;
-    common::create_topic(bs, "compacted", 1, &[("cleanup.policy", "compact")]).await;
-    let p = common::producer(bs, &[("linger.ms", "0"), ("enable.idempotence", "true")]);
+    harness::create_topic(bs, "dumped", 1, &[]).await;
+    harness::create_topic(bs, "compacted", 1, &[("cleanup.policy", "compact")]).await;
+    let p = harness::producer(bs, &[("linger.ms", "0"), ("enable.idempotence", "true")]);
     for i in 0..3 {
         let headers = (i == 1).then(|| {
             OwnedHeaders::new().insert(Header {
@@ -56,14 +56,14 @@ async fn fill(bs: &str) {
         send(&p, "dumped", &format!("k{i}"), &format!("v{i}"), headers).await;
     }
     // Tiny segments roll at every batch, and a roll snapshots the producers.
-    common::create_topic(bs, "rolled", 1, &[("segment.bytes", "100")]).await;
+    harness::create_topic(bs, "rolled", 1, &[("segment.bytes", "100")]).await;
     for i in 0..3 {
         send(&p, "rolled", "r", &format!("r{i}"), None).await;
     }
     send(&p, "compacted", "user-1", "alice", None).await;
     send(&p, "compacted", "user-1", "alicia", None).await;
 
-    let consumer: BaseConsumer = common::client_config(bs)
+    let consumer: BaseConsumer = harness::client_config(bs)
         .set("group.id", "dump-group")
         .set("enable.auto.commit", "false")
         .create()
@@ -73,7 +73,7 @@ async fn fill(bs: &str) {
         .expect("tpl");
     consumer.commit(&tpl, CommitMode::Sync).expect("commit");
 
-    let txn: FutureProducer = common::client_config(bs)
+    let txn: FutureProducer = harness::client_config(bs)
         .set("transactional.id", "dump-txn")
         .create()
         .expect("transactional producer");
@@ -297,8 +297,8 @@ async fn a_stopped_brokers_files_are_dumped_and_damage_is_found() {
 async fn describe_log_dirs_shows_each_replicas_size_on_disk() {
     let broker = BrokerProcess::start(&[]);
     let bs = broker.bootstrap();
-    common::create_topic(&bs, "sized", 2, &[]).await;
-    let p = common::producer(&bs, &[]);
+    harness::create_topic(&bs, "sized", 2, &[]).await;
+    let p = harness::producer(&bs, &[]);
     for i in 0..10 {
         p.send(
             FutureRecord::to("sized")

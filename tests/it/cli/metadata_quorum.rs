@@ -8,11 +8,11 @@
 //! stops. Admin clients reach the controllers on their own listener
 //! (KIP-919).
 
-use crate::harness as common;
+use crate::harness;
 
 use std::time::Duration;
 
-use common::{add_broker, run_tool, start_cluster, wait_until, RawClient, ToolOutput};
+use harness::{add_broker, run_tool, start_cluster, wait_until, RawClient, ToolOutput};
 use kafka_protocol::messages::create_topics_request::CreatableTopic;
 use kafka_protocol::messages::describe_quorum_request::{PartitionData, TopicData};
 use kafka_protocol::messages::{

@@ -2,11 +2,11 @@
 //! records it says it did and reports them as JSON. Speed is never asserted
 //! here; docs/benchmarks.md records it.
 
-use crate::harness as common;
+use crate::harness;
 
-use common::pki::{pem_keystore, write, Ca};
-use common::scrape::{sample, scrape};
-use common::{free_port, run_tool, BrokerProcess};
+use harness::pki::{pem_keystore, write, Ca};
+use harness::scrape::{sample, scrape};
+use harness::{free_port, run_tool, BrokerProcess};
 use rcgen::DnType;
 use serde_json::Value;
 

@@ -1,9 +1,9 @@
 //! `topic-admin` against a broker the test starts: create, list, describe,
 //! alter and delete, and one clear line for every mistake.
 
-use crate::harness as common;
+use crate::harness;
 
-use common::{run_tool, BrokerProcess};
+use harness::{run_tool, BrokerProcess};
 
 const BIN: &str = env!("CARGO_BIN_EXE_topic-admin");
 
@@ -201,14 +201,14 @@ async fn describe_producers_shows_each_producers_state() {
             .partition(0)
             .payload(value)
     };
-    let idempotent = common::producer(&bs, &[("enable.idempotence", "true")]);
+    let idempotent = harness::producer(&bs, &[("enable.idempotence", "true")]);
     for value in ["a", "b"] {
         idempotent
             .send(record(value), Duration::from_secs(15))
             .await
             .expect("idempotent send");
     }
-    let transactional = common::producer(&bs, &[("transactional.id", "described")]);
+    let transactional = harness::producer(&bs, &[("transactional.id", "described")]);
     transactional
         .init_transactions(Duration::from_secs(15))
         .expect("init_transactions");
@@ -286,7 +286,7 @@ fn last_stable_offset(port: u16, topic: &str) -> i64 {
                 .with_partition_index(0)
                 .with_timestamp(-1)
                 .with_current_leader_epoch(-1)])]);
-    let response = common::RawClient::connect(port)
+    let response = harness::RawClient::connect(port)
         .call(&request, 7)
         .expect("list offsets");
     let p = &response.topics[0].partitions[0];
@@ -315,7 +315,7 @@ async fn abort_transaction_ends_a_hanging_transaction() {
     };
     // The transaction stays open (the coordinator would abort it only
     // after this timeout): its producer is never told to end it.
-    let hanging = common::producer(
+    let hanging = harness::producer(
         &bs,
         &[
             ("transactional.id", "hanging"),
@@ -333,7 +333,7 @@ async fn abort_transaction_ends_a_hanging_transaction() {
         )
         .await
         .expect("transactional send");
-    common::producer(&bs, &[])
+    harness::producer(&bs, &[])
         .send(record("after it"), Duration::from_secs(15))
         .await
         .expect("plain send");
@@ -371,7 +371,7 @@ async fn abort_transaction_ends_a_hanging_transaction() {
     // Records 0 and 1, then the abort marker.
     assert_eq!(last_stable_offset(broker.port, "hung"), 3);
 
-    let consumer: BaseConsumer = common::client_config(&bs)
+    let consumer: BaseConsumer = harness::client_config(&bs)
         .set("group.id", "after-abort")
         .set("isolation.level", "read_committed")
         .set("auto.offset.reset", "earliest")
@@ -379,7 +379,7 @@ async fn abort_transaction_ends_a_hanging_transaction() {
         .expect("consumer");
     consumer.subscribe(&["hung"]).expect("subscribe");
     let mut read = Vec::new();
-    common::wait_until(Duration::from_secs(30), || {
+    harness::wait_until(Duration::from_secs(30), || {
         if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
             read.push(String::from_utf8_lossy(m.payload().unwrap_or_default()).to_string());
         }
@@ -506,7 +506,7 @@ async fn offsets_are_listed_as_kafka_get_offsets_does() {
     let bs = broker.bootstrap();
     let tool = |args: &[&str]| run_tool(BIN, &bs, args, b"");
     tool(&["create", "orders", "--partitions", "2"]).ok();
-    let producer = common::producer(&bs, &[]);
+    let producer = harness::producer(&bs, &[]);
     // Record timestamps 1000, 3000, 2000 in partition 0; partition 1 empty.
     for (i, ts) in [1000, 3000, 2000].into_iter().enumerate() {
         producer

@@ -4,7 +4,7 @@
 //! every API (requests), the built command-line tools (tools),
 //! certificates (pki) and the metrics endpoint (scrape).
 //!
-//! Test modules import it as `common` (`use crate::harness as common;`),
+//! Test modules import it as `common` (`use crate::harness;`),
 //! the name it had when each file was a test binary of its own with a
 //! tests/common module, so that tests written then still apply unchanged.
 
