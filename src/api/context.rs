@@ -391,6 +391,22 @@ impl BrokerContext {
         Ok(())
     }
 
+    /// One share-partition's part of a share-group state API: refused
+    /// without CLUSTER_ACTION (`allowed`) or unless this broker is the
+    /// key's share coordinator, else `call` on the coordinator.
+    pub fn share_state_call<R>(
+        &self,
+        allowed: bool,
+        key: &StateKey,
+        call: impl FnOnce(&ShareCoordinator) -> Result<R, ResponseError>,
+    ) -> Result<R, ResponseError> {
+        if !allowed {
+            return Err(ResponseError::ClusterAuthorizationFailed);
+        }
+        self.check_share_coordinator(key)?;
+        call(&self.share_coordinator)
+    }
+
     /// A compacted internal topic, its replication capped at the brokers there are.
     async fn ensure_internal_topic(
         &self,

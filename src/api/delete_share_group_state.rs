@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::delete_share_group_state_response::{
     DeleteStateResult, PartitionResult,
 };
@@ -34,18 +33,8 @@ impl Handler for DeleteShareGroupState {
                     .partitions
                     .iter()
                     .map(|p| {
-                        let key = StateKey {
-                            group_id: group_id.clone(),
-                            topic_id: t.topic_id,
-                            partition: p.partition,
-                        };
-                        let result = if allowed {
-                            broker
-                                .check_share_coordinator(&key)
-                                .and_then(|()| broker.share_coordinator.delete(&key))
-                        } else {
-                            Err(ResponseError::ClusterAuthorizationFailed)
-                        };
+                        let key = StateKey::new(&group_id, t.topic_id, p.partition);
+                        let result = broker.share_state_call(allowed, &key, |c| c.delete(&key));
                         PartitionResult::default()
                             .with_partition(p.partition)
                             .with_error_code(result.err().map_or(0, |e| e.code()))

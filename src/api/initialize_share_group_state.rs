@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::initialize_share_group_state_response::{
     InitializeStateResult, PartitionResult,
 };
@@ -36,22 +35,10 @@ impl Handler for InitializeShareGroupState {
                     .partitions
                     .iter()
                     .map(|p| {
-                        let key = StateKey {
-                            group_id: group_id.clone(),
-                            topic_id: t.topic_id,
-                            partition: p.partition,
-                        };
-                        let result = if allowed {
-                            broker.check_share_coordinator(&key).and_then(|()| {
-                                broker.share_coordinator.initialize(
-                                    &key,
-                                    p.state_epoch,
-                                    p.start_offset,
-                                )
-                            })
-                        } else {
-                            Err(ResponseError::ClusterAuthorizationFailed)
-                        };
+                        let key = StateKey::new(&group_id, t.topic_id, p.partition);
+                        let result = broker.share_state_call(allowed, &key, |c| {
+                            c.initialize(&key, p.state_epoch, p.start_offset)
+                        });
                         PartitionResult::default()
                             .with_partition(p.partition)
                             .with_error_code(result.err().map_or(0, |e| e.code()))

@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::read_share_group_state_response::{
     PartitionResult, ReadStateResult, StateBatch,
 };
@@ -34,18 +33,9 @@ impl Handler for ReadShareGroupState {
                     .partitions
                     .iter()
                     .map(|p| {
-                        let key = StateKey {
-                            group_id: group_id.clone(),
-                            topic_id: t.topic_id,
-                            partition: p.partition,
-                        };
-                        let result = if allowed {
-                            broker
-                                .check_share_coordinator(&key)
-                                .and_then(|()| broker.share_coordinator.read(&key, p.leader_epoch))
-                        } else {
-                            Err(ResponseError::ClusterAuthorizationFailed)
-                        };
+                        let key = StateKey::new(&group_id, t.topic_id, p.partition);
+                        let result = broker
+                            .share_state_call(allowed, &key, |c| c.read(&key, p.leader_epoch));
                         let answer = PartitionResult::default().with_partition(p.partition);
                         match result {
                             Ok(state) => answer

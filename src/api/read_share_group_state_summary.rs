@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::read_share_group_state_summary_response::{
     PartitionResult, ReadStateSummaryResult,
 };
@@ -36,18 +35,9 @@ impl Handler for ReadShareGroupStateSummary {
                     .partitions
                     .iter()
                     .map(|p| {
-                        let key = StateKey {
-                            group_id: group_id.clone(),
-                            topic_id: t.topic_id,
-                            partition: p.partition,
-                        };
-                        let result = if allowed {
-                            broker.check_share_coordinator(&key).and_then(|()| {
-                                broker.share_coordinator.summary(&key, p.leader_epoch)
-                            })
-                        } else {
-                            Err(ResponseError::ClusterAuthorizationFailed)
-                        };
+                        let key = StateKey::new(&group_id, t.topic_id, p.partition);
+                        let result = broker
+                            .share_state_call(allowed, &key, |c| c.summary(&key, p.leader_epoch));
                         let answer = PartitionResult::default().with_partition(p.partition);
                         match result {
                             Ok(state) => answer

@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::write_share_group_state_response::{
     PartitionResult, WriteStateResult,
 };
@@ -34,11 +33,7 @@ impl Handler for WriteShareGroupState {
                     .partitions
                     .iter()
                     .map(|p| {
-                        let key = StateKey {
-                            group_id: group_id.clone(),
-                            topic_id: t.topic_id,
-                            partition: p.partition,
-                        };
+                        let key = StateKey::new(&group_id, t.topic_id, p.partition);
                         let batches: Vec<StateBatch> = p
                             .state_batches
                             .iter()
@@ -49,19 +44,15 @@ impl Handler for WriteShareGroupState {
                                 delivery_count: b.delivery_count,
                             })
                             .collect();
-                        let result = if allowed {
-                            broker.check_share_coordinator(&key).and_then(|()| {
-                                broker.share_coordinator.write(
-                                    &key,
-                                    p.state_epoch,
-                                    p.leader_epoch,
-                                    p.start_offset,
-                                    &batches,
-                                )
-                            })
-                        } else {
-                            Err(ResponseError::ClusterAuthorizationFailed)
-                        };
+                        let result = broker.share_state_call(allowed, &key, |c| {
+                            c.write(
+                                &key,
+                                p.state_epoch,
+                                p.leader_epoch,
+                                p.start_offset,
+                                &batches,
+                            )
+                        });
                         PartitionResult::default()
                             .with_partition(p.partition)
                             .with_error_code(result.err().map_or(0, |e| e.code()))

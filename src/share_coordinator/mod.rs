@@ -47,6 +47,14 @@ pub struct StateKey {
 }
 
 impl StateKey {
+    pub fn new(group_id: &str, topic_id: Uuid, partition: i32) -> StateKey {
+        StateKey {
+            group_id: group_id.to_string(),
+            topic_id,
+            partition,
+        }
+    }
+
     /// FindCoordinator's SHARE key, Kafka's SharePartitionKey.asCoordinatorKey.
     pub fn coordinator_key(&self) -> String {
         format!(
