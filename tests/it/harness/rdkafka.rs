@@ -40,6 +40,19 @@ pub fn subscribed_member(
     consumer
 }
 
+/// Leaves the group before the consumer is dropped: librdkafka 2.12 can
+/// hang for good in a close that finds a rebalance callback pending (the
+/// callback's rd_kafka_assign waits on a group handler that is closing), so
+/// the revocation is served here, in a plain poll, instead.
+pub fn leave(consumer: &BaseConsumer) {
+    consumer.unsubscribe();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline && consumer.assignment().is_ok_and(|a| a.count() > 0) {
+        consumer.poll(Duration::from_millis(50));
+    }
+    consumer.poll(Duration::from_millis(50));
+}
+
 pub fn producer(bootstrap: &str, extra: &[(&str, &str)]) -> FutureProducer {
     let mut c = client_config(bootstrap);
     c.set("message.timeout.ms", "15000").set("linger.ms", "5");
