@@ -6,6 +6,8 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
+use super::watchdog::{self, Watchdog};
+
 pub struct BrokerProcess {
     child: Option<Child>,
     /// The first listener's port.
@@ -17,6 +19,7 @@ pub struct BrokerProcess {
     overrides: Vec<String>,
     /// RLIMIT_NOFILE (soft and hard) the broker runs under, when not inherited.
     open_files: Option<u64>,
+    _watchdog: Watchdog,
 }
 
 fn spawn(dir: &Path, overrides: &[String], open_files: Option<u64>) -> (Child, Banner) {
@@ -63,6 +66,7 @@ fn launch_limited(dir: &Path, overrides: &[String], open_files: Option<u64>) -> 
     .stdout(Stdio::piped())
     .stderr(Stdio::inherit())
     .spawn()
+    .inspect(|child| watchdog::started(child.id()))
     .expect("spawn broker-start")
 }
 
@@ -220,6 +224,7 @@ fn try_start_cluster(
             _tmp: Some(tmp),
             overrides,
             open_files: None,
+            _watchdog: watchdog::arm(),
         });
     }
     // Dropping the brokers kills those that did start.
@@ -264,6 +269,7 @@ impl BrokerProcess {
             _tmp: Some(tmp),
             overrides,
             open_files: None,
+            _watchdog: watchdog::arm(),
         }
     }
 
@@ -280,6 +286,7 @@ impl BrokerProcess {
             _tmp: None,
             overrides,
             open_files,
+            _watchdog: watchdog::arm(),
         }
     }
 
@@ -318,6 +325,7 @@ impl BrokerProcess {
                 .arg(child.id().to_string())
                 .status();
             let status = child.wait().expect("wait broker");
+            watchdog::reaped(child.id());
             assert!(status.success(), "broker exited with {status} on SIGTERM");
         }
     }
@@ -341,6 +349,7 @@ impl BrokerProcess {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
+            watchdog::reaped(child.id());
         }
     }
 
@@ -416,6 +425,7 @@ pub struct LoggedBroker {
     child: std::process::Child,
     pub log: std::sync::Arc<std::sync::Mutex<String>>,
     banner: std::sync::mpsc::Receiver<String>,
+    _watchdog: Watchdog,
 }
 
 impl LoggedBroker {
@@ -442,6 +452,7 @@ impl LoggedBroker {
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn broker-start");
+        watchdog::started(child.id());
         let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
         let stderr = child.stderr.take().unwrap();
         let kept = log.clone();
@@ -463,7 +474,12 @@ impl LoggedBroker {
                 let _ = tx.send(line);
             }
         });
-        LoggedBroker { child, log, banner }
+        LoggedBroker {
+            child,
+            log,
+            banner,
+            _watchdog: watchdog::arm(),
+        }
     }
 
     pub fn logged(&self, needle: &str) -> bool {
@@ -506,6 +522,7 @@ impl Drop for LoggedBroker {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        watchdog::reaped(self.child.id());
     }
 }
 

@@ -2,11 +2,8 @@
 //! temporary data dirs (broker), librdkafka clients (rdkafka), a raw wire
 //! client for what librdkafka cannot send (raw) and the request bodies of
 //! every API (requests), the built command-line tools (tools),
-//! certificates (pki) and the metrics endpoint (scrape).
-//!
-//! Test modules import it as `common` (`use crate::harness;`),
-//! the name it had when each file was a test binary of its own with a
-//! tests/common module, so that tests written then still apply unchanged.
+//! certificates (pki), the metrics endpoint (scrape), and a watchdog that
+//! ends the run, naming the test, when a test hangs.
 
 pub mod broker;
 pub mod pki;
@@ -15,6 +12,7 @@ pub mod rdkafka;
 pub mod requests;
 pub mod scrape;
 pub mod tools;
+pub mod watchdog;
 
 use std::time::{Duration, Instant};
 
