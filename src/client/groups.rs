@@ -11,7 +11,7 @@ use super::consumer::record_timestamps;
 use super::error::{ClientError, Result};
 use super::native::{self, OffsetQuery, TopicPartition};
 use super::offset_spec::now_ms;
-use super::retry::{rebalancing, Backoff};
+use super::retry::{commit_retriable, rebalancing, Backoff};
 use super::wire;
 
 mod protocol;
@@ -742,7 +742,7 @@ impl Admin {
                 })
                 .await
             {
-                Err(e) if backoff.retry_commit(&e).await => continue,
+                Err(e) if commit_retriable(&e) && backoff.wait().await => continue,
                 committed => break committed,
             }
         };

@@ -64,6 +64,12 @@ pub fn rebalancing(error: &ClientError) -> bool {
     }
 }
 
+/// Whether an OffsetCommit from outside the group may pass later: the
+/// coordinator is moving, or the group is rebalancing.
+pub fn commit_retriable(error: &ClientError) -> bool {
+    coordinator_moving(error) || rebalancing(error)
+}
+
 /// The waits between the attempts of one command.
 pub struct Backoff {
     deadline: Instant,
@@ -98,17 +104,6 @@ impl Backoff {
         tokio::time::sleep(wait).await;
         self.attempts = self.attempts.saturating_add(1);
         true
-    }
-
-    /// Waits before another attempt after `error` if the coordinator's
-    /// loading or moving explains it and the deadline allows.
-    pub async fn retry(&mut self, error: &ClientError) -> bool {
-        coordinator_moving(error) && self.wait().await
-    }
-
-    /// As `retry`, and also after a rebalance refused an OffsetCommit.
-    pub async fn retry_commit(&mut self, error: &ClientError) -> bool {
-        (coordinator_moving(error) || rebalancing(error)) && self.wait().await
     }
 }
 
@@ -157,22 +152,13 @@ mod tests {
         )));
     }
 
-    #[tokio::test]
-    async fn only_commits_wait_out_a_rebalance() {
-        let mut backoff = Backoff::until(Instant::now() + Duration::from_secs(5));
+    #[test]
+    fn only_commits_wait_out_a_rebalance() {
         let rebalance = protocol(ResponseError::RebalanceInProgress);
-        assert!(!backoff.retry(&rebalance).await);
-        assert!(backoff.retry_commit(&rebalance).await);
-        assert!(
-            backoff
-                .retry_commit(&protocol(ResponseError::NotCoordinator))
-                .await
-        );
-        assert!(
-            !backoff
-                .retry_commit(&protocol(ResponseError::UnknownMemberId))
-                .await
-        );
+        assert!(!coordinator_moving(&rebalance));
+        assert!(commit_retriable(&rebalance));
+        assert!(commit_retriable(&protocol(ResponseError::NotCoordinator)));
+        assert!(!commit_retriable(&protocol(ResponseError::UnknownMemberId)));
     }
 
     #[test]
@@ -204,18 +190,9 @@ mod tests {
         // The first wait (at most 120 ms) fits; the second (at least
         // 160 ms, after at least 80) does not, and is not waited.
         let mut backoff = Backoff::until(Instant::now() + Duration::from_millis(130));
-        let moved = protocol(ResponseError::NotCoordinator);
-        assert!(backoff.retry(&moved).await);
+        assert!(backoff.wait().await);
         let before = Instant::now();
-        assert!(!backoff.retry(&moved).await);
-        assert!(before.elapsed() < Duration::from_millis(20));
-    }
-
-    #[tokio::test]
-    async fn other_errors_are_not_waited_for() {
-        let mut backoff = Backoff::until(Instant::now() + Duration::from_secs(5));
-        let before = Instant::now();
-        assert!(!backoff.retry(&protocol(ResponseError::NonEmptyGroup)).await);
+        assert!(!backoff.wait().await);
         assert!(before.elapsed() < Duration::from_millis(20));
     }
 }

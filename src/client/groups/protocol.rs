@@ -45,7 +45,7 @@ use super::{
 use crate::client::config::ClientSettings;
 use crate::client::error::{ClientError, Result};
 use crate::client::native::{OffsetQuery, TopicPartition};
-use crate::client::retry::{coordinator_moving, leader_moving, Backoff};
+use crate::client::retry::{commit_retriable, coordinator_moving, leader_moving, Backoff};
 use crate::client::wire::Connection;
 
 /// Where partitions' leaders are (see `Cluster::placement`).
@@ -111,6 +111,23 @@ impl Cluster {
         Backoff::until(self.deadline)
     }
 
+    /// Runs `attempt` again, after a backoff, while it fails with an
+    /// error `retriable` accepts and the command's deadline leaves room
+    /// for the wait; each attempt finds the coordinator or leaders anew.
+    async fn retried<T>(
+        &mut self,
+        retriable: fn(&ClientError) -> bool,
+        mut attempt: impl AsyncFnMut(&mut Cluster) -> Result<T>,
+    ) -> Result<T> {
+        let mut backoff = self.backoff();
+        loop {
+            match attempt(self).await {
+                Err(e) if retriable(&e) && backoff.wait().await => continue,
+                outcome => return outcome,
+            }
+        }
+    }
+
     async fn at(&mut self, address: &str) -> Result<&mut Connection> {
         if !self.connections.contains_key(address) {
             let connection = Connection::to_address(&self.settings, address).await?;
@@ -141,13 +158,11 @@ impl Cluster {
         let brokers = self.bootstrap().list_brokers().await?;
         let mut listings = GroupListings::default();
         for (node, address) in brokers {
-            let mut backoff = self.backoff();
-            let listed = loop {
-                match self.list_groups_at(&address, states, types).await {
-                    Err(e) if backoff.retry(&e).await => continue,
-                    listed => break listed,
-                }
-            };
+            let listed = self
+                .retried(coordinator_moving, async |c| {
+                    c.list_groups_at(&address, states, types).await
+                })
+                .await;
             match listed {
                 Ok(groups) => listings.groups.extend(groups),
                 Err(e) => listings
@@ -379,13 +394,10 @@ impl Cluster {
     /// coordinator does not know comes back Dead. A coordinator loading
     /// or moved is found and asked again until the deadline.
     pub async fn describe_group(&mut self, group: &str) -> Result<GroupDescription> {
-        let mut backoff = self.backoff();
-        loop {
-            match self.describe_group_once(group).await {
-                Err(e) if backoff.retry(&e).await => continue,
-                described => return described,
-            }
-        }
+        self.retried(coordinator_moving, async |c| {
+            c.describe_group_once(group).await
+        })
+        .await
     }
 
     async fn describe_group_once(&mut self, group: &str) -> Result<GroupDescription> {
@@ -505,13 +517,10 @@ impl Cluster {
         &mut self,
         group: &str,
     ) -> Result<BTreeMap<TopicPartition, i64>> {
-        let mut backoff = self.backoff();
-        loop {
-            match self.committed_offsets_once(group).await {
-                Err(e) if backoff.retry(&e).await => continue,
-                offsets => return offsets,
-            }
-        }
+        self.retried(coordinator_moving, async |c| {
+            c.committed_offsets_once(group).await
+        })
+        .await
     }
 
     async fn committed_offsets_once(
@@ -576,13 +585,11 @@ impl Cluster {
         group: &str,
         offsets: &BTreeMap<TopicPartition, i64>,
     ) -> Result<()> {
-        let mut backoff = self.backoff();
-        let committed = loop {
-            match self.commit_offsets_once(group, offsets).await {
-                Err(e) if backoff.retry_commit(&e).await => continue,
-                committed => break committed,
-            }
-        };
+        let committed = self
+            .retried(commit_retriable, async |c| {
+                c.commit_offsets_once(group, offsets).await
+            })
+            .await;
         unless_still_active(group, committed, self.describe_group(group)).await
     }
 
@@ -637,13 +644,10 @@ impl Cluster {
         group: &str,
         partitions: &[TopicPartition],
     ) -> Result<Vec<OffsetDeletion>> {
-        let mut backoff = self.backoff();
-        loop {
-            match self.delete_offsets_once(group, partitions).await {
-                Err(e) if backoff.retry(&e).await => continue,
-                deleted => return deleted,
-            }
-        }
+        self.retried(coordinator_moving, async |c| {
+            c.delete_offsets_once(group, partitions).await
+        })
+        .await
     }
 
     async fn delete_offsets_once(
@@ -774,13 +778,10 @@ impl Cluster {
         partitions: &[TopicPartition],
         query: OffsetQuery,
     ) -> Result<BTreeMap<TopicPartition, i64>> {
-        let mut backoff = self.backoff();
-        loop {
-            match self.list_offsets_once(partitions, query).await {
-                Err(e) if leader_moving(&e) && backoff.wait().await => continue,
-                offsets => return offsets,
-            }
-        }
+        self.retried(leader_moving, async |c| {
+            c.list_offsets_once(partitions, query).await
+        })
+        .await
     }
 
     async fn list_offsets_once(
@@ -864,13 +865,10 @@ impl Cluster {
         &mut self,
         offsets: &BTreeMap<TopicPartition, i64>,
     ) -> Result<BTreeMap<TopicPartition, i64>> {
-        let mut backoff = self.backoff();
-        loop {
-            match self.record_timestamps_once(offsets).await {
-                Err(e) if leader_moving(&e) && backoff.wait().await => continue,
-                timestamps => return timestamps,
-            }
-        }
+        self.retried(leader_moving, async |c| {
+            c.record_timestamps_once(offsets).await
+        })
+        .await
     }
 
     async fn record_timestamps_once(

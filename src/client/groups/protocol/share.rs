@@ -21,6 +21,7 @@ use super::{group_id, partition_error, refused, topic_name, Cluster};
 use crate::client::error::{ClientError, Result};
 use crate::client::groups::{Coordinator, GroupDescription, GroupMember, GroupType};
 use crate::client::native::TopicPartition;
+use crate::client::retry::coordinator_moving;
 use crate::client::wire::Connection;
 
 /// What delete-offsets did to one topic of a share group: Kafka forgets a
@@ -100,13 +101,10 @@ impl Cluster {
         &mut self,
         group: &str,
     ) -> Result<BTreeMap<TopicPartition, i64>> {
-        let mut backoff = self.backoff();
-        loop {
-            match self.share_start_offsets_once(group).await {
-                Err(e) if backoff.retry(&e).await => continue,
-                offsets => return offsets,
-            }
-        }
+        self.retried(coordinator_moving, async |c| {
+            c.share_start_offsets_once(group).await
+        })
+        .await
     }
 
     async fn share_start_offsets_once(
@@ -155,13 +153,10 @@ impl Cluster {
         group: &str,
         offsets: &BTreeMap<TopicPartition, i64>,
     ) -> Result<()> {
-        let mut backoff = self.backoff();
-        loop {
-            match self.alter_share_offsets_once(group, offsets).await {
-                Err(e) if backoff.retry(&e).await => continue,
-                altered => return altered,
-            }
-        }
+        self.retried(coordinator_moving, async |c| {
+            c.alter_share_offsets_once(group, offsets).await
+        })
+        .await
     }
 
     async fn alter_share_offsets_once(
@@ -214,13 +209,10 @@ impl Cluster {
         group: &str,
         topics: &[String],
     ) -> Result<Vec<ShareOffsetDeletion>> {
-        let mut backoff = self.backoff();
-        loop {
-            match self.delete_share_offsets_once(group, topics).await {
-                Err(e) if backoff.retry(&e).await => continue,
-                deleted => return deleted,
-            }
-        }
+        self.retried(coordinator_moving, async |c| {
+            c.delete_share_offsets_once(group, topics).await
+        })
+        .await
     }
 
     async fn delete_share_offsets_once(
