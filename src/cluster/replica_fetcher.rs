@@ -36,6 +36,7 @@ use crate::partition::{now_ms, Partition, ReplicaManager};
 use crate::quota::replication::ReplicationQuotas;
 use crate::security::sasl::client::SaslClientConfig;
 use crate::security::tls::ClientTls;
+use crate::topic_partition::TopicPartition;
 
 const FETCH_VERSION: i16 = 12;
 const OFFSET_FOR_LEADER_EPOCH_VERSION: i16 = 4;
@@ -124,8 +125,6 @@ pub async fn run(
     }
 }
 
-type Key = (String, i32);
-
 /// Fetches `fetcher`'s share of the partitions followed at `leader` until
 /// that share is empty.
 async fn fetch_from(
@@ -139,7 +138,7 @@ async fn fetch_from(
 ) {
     let mut connection: Option<BrokerConnection> = None;
     // The leader epoch each partition's log was reconciled at.
-    let mut reconciled: HashMap<Key, i32> = HashMap::new();
+    let mut reconciled: HashMap<TopicPartition, i32> = HashMap::new();
     let mut session = FetchSession::default();
     loop {
         if *shutdown.borrow() {
@@ -230,8 +229,8 @@ fn named<'a>(
         .find(|p| p.topic == topic.0.as_str() && p.index == index)
 }
 
-fn key(p: &Partition) -> Key {
-    (p.topic.clone(), p.index)
+fn key(p: &Partition) -> TopicPartition {
+    TopicPartition::new(p.topic.clone(), p.index)
 }
 
 /// Truncates each partition not yet reconciled at its current leader epoch
@@ -239,7 +238,7 @@ fn key(p: &Partition) -> Key {
 async fn reconcile(
     conn: &mut BrokerConnection,
     partitions: &[Arc<Partition>],
-    reconciled: &mut HashMap<Key, i32>,
+    reconciled: &mut HashMap<TopicPartition, i32>,
     node_id: i32,
 ) -> std::io::Result<()> {
     let pending: Vec<Arc<Partition>> = partitions
@@ -323,7 +322,7 @@ struct FetchSession {
     /// The epoch the next Fetch carries; [`INITIAL_EPOCH`] for a full one.
     epoch: i32,
     /// Each partition as the leader's session holds it: as last sent.
-    partitions: HashMap<Key, Position>,
+    partitions: HashMap<TopicPartition, Position>,
 }
 
 /// One Fetch's session fields and what it names.
@@ -341,22 +340,29 @@ impl FetchSession {
     /// The next Fetch of `next`, every partition to fetch now: all of them
     /// when the session is to be (re)opened, otherwise those added or moved
     /// since the last, and the ones left out to forget.
-    fn build(&mut self, next: HashMap<Key, Position>) -> Plan {
+    fn build(&mut self, next: HashMap<TopicPartition, Position>) -> Plan {
         let mut send: BTreeMap<String, Vec<(i32, Position)>> = BTreeMap::new();
         let mut forget: BTreeMap<String, Vec<i32>> = BTreeMap::new();
         if self.epoch == INITIAL_EPOCH {
-            for ((topic, index), at) in &next {
-                send.entry(topic.clone()).or_default().push((*index, *at));
+            for (tp, at) in &next {
+                send.entry(tp.topic.clone())
+                    .or_default()
+                    .push((tp.partition, *at));
             }
         } else {
-            for ((topic, index), at) in &next {
-                if self.partitions.get(&(topic.clone(), *index)) != Some(at) {
-                    send.entry(topic.clone()).or_default().push((*index, *at));
+            for (tp, at) in &next {
+                if self.partitions.get(tp) != Some(at) {
+                    send.entry(tp.topic.clone())
+                        .or_default()
+                        .push((tp.partition, *at));
                 }
             }
-            for (topic, index) in self.partitions.keys() {
-                if !next.contains_key(&(topic.clone(), *index)) {
-                    forget.entry(topic.clone()).or_default().push(*index);
+            for tp in self.partitions.keys() {
+                if !next.contains_key(tp) {
+                    forget
+                        .entry(tp.topic.clone())
+                        .or_default()
+                        .push(tp.partition);
                 }
             }
         }
@@ -456,7 +462,7 @@ async fn fetch(
     conn: &mut BrokerConnection,
     replicas: &ReplicaManager,
     partitions: &[Arc<Partition>],
-    reconciled: &mut HashMap<Key, i32>,
+    reconciled: &mut HashMap<TopicPartition, i32>,
     session: &mut FetchSession,
     config: &FetcherConfig,
 ) -> std::io::Result<()> {
@@ -467,7 +473,7 @@ async fn fetch(
     // are left out of the fetch.
     let held_back =
         |p: &Partition| quota.is_throttled(&p.topic, p.index) && !p.isr().contains(&config.node_id);
-    let next: HashMap<Key, Position> = partitions
+    let next: HashMap<TopicPartition, Position> = partitions
         .iter()
         .filter(|p| reconciled.get(&key(p)) == Some(&p.leader_epoch()))
         .filter(|p| !(over_quota && held_back(p)))
@@ -565,10 +571,10 @@ mod tests {
         }
     }
 
-    fn next(partitions: &[(&str, i32, i64)]) -> HashMap<Key, Position> {
+    fn next(partitions: &[(&str, i32, i64)]) -> HashMap<TopicPartition, Position> {
         partitions
             .iter()
-            .map(|&(t, i, o)| ((t.to_string(), i), at(o)))
+            .map(|&(t, i, o)| (TopicPartition::new(t, i), at(o)))
             .collect()
     }
 
@@ -630,7 +636,10 @@ mod tests {
         // Leadership moved: b-0 is followed elsewhere now, c-0 here; a new
         // leader epoch is news too.
         let mut moved = next(&[("a", 0, 5), ("a", 1, 0), ("c", 0, 0)]);
-        moved.get_mut(&("a".to_string(), 1)).unwrap().leader_epoch = 4;
+        moved
+            .get_mut(&TopicPartition::new("a", 1))
+            .unwrap()
+            .leader_epoch = 4;
         let changed = session.build(moved);
         assert_eq!(changed.epoch, 3);
         assert_eq!(sent(&changed), vec![("a", 1, 0), ("c", 0, 0)]);
