@@ -1,5 +1,5 @@
 //! One transform module run in wasmi: an interpreter (a few seconds of
-//! CI build where wasmtime's compiler costs minutes, docs/benchmarks.md),
+//! CI build where wasmtime's compiler costs minutes, docs/plugins.md),
 //! fuel-metered, memory-capped, offered nothing but `gregor.emit`.
 
 use std::path::Path;
