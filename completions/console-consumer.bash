@@ -23,7 +23,7 @@ _console__consumer() {
 
     case "${cmd}" in
         console__consumer)
-            opts="-X -t -g -h -V --bootstrap-server --command-config --timeout --topic --include --from-beginning --group --share-group --reject-on-error --release --partition --offset --until --max-messages --timeout-ms --isolation-level --property --key-deserializer --value-deserializer --format --help --version"
+            opts="-X -t -g -h -V --bootstrap-server --command-config --timeout --topic --include --from-beginning --group --share-group --reject-on-error --release --partition --offset --until --max-messages --timeout-ms --isolation-level --property --key-deserializer --value-deserializer --format --transform --on-error --transform-fuel --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -107,6 +107,18 @@ _console__consumer() {
                     ;;
                 --format)
                     COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --transform)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --on-error)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --transform-fuel)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)

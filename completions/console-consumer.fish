@@ -30,6 +30,9 @@ base64\t'Bytes written in standard base64'
 json\t'A JSON document, checked and sent as written'"
 complete -c console-consumer -l format -d 'text (as Kafka\'s console consumer) or json (one object per record; bytes that are not UTF-8 in base64)' -r -f -a "text\t''
 json\t''"
+complete -c console-consumer -l transform -d 'Run each record through this WebAssembly transform (docs/plugins.md); repeatable, applied in order' -r -F
+complete -c console-consumer -l on-error -d 'What a record a transform fails on becomes: fail (stop with the error), skip (left out, counted), or dead-letter TOPIC (the original record written to TOPIC with headers saying why)' -r
+complete -c console-consumer -l transform-fuel -d 'The fuel (about one WebAssembly instruction each) a transform may spend on one record before it is stopped as a runaway' -r
 complete -c console-consumer -l from-beginning -d 'Start at the earliest record rather than the next new one'
 complete -c console-consumer -l reject-on-error -d 'With --share-group: REJECT a record that cannot be read rather than stop'
 complete -c console-consumer -l release -d 'With --share-group: RELEASE every record printed, which is then delivered again (a look that consumes nothing)'

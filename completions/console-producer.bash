@@ -23,7 +23,7 @@ _console__producer() {
 
     case "${cmd}" in
         console__producer)
-            opts="-X -t -h -V --bootstrap-server --command-config --timeout --topic --file --property --partition --acks --compression --linger-ms --batch-size --sync --key-serializer --value-serializer --partitioner --filter --header --stats --help --version"
+            opts="-X -t -h -V --bootstrap-server --command-config --timeout --topic --file --property --partition --acks --compression --linger-ms --batch-size --sync --key-serializer --value-serializer --partitioner --filter --header --stats --transform --on-error --transform-fuel --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -98,6 +98,18 @@ _console__producer() {
                     return 0
                     ;;
                 --header)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --transform)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --on-error)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --transform-fuel)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

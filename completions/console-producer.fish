@@ -37,6 +37,9 @@ random\t'Any partition'
 round-robin\t'Each partition in turn'"
 complete -c console-producer -l filter -d 'Send only lines whose value matches this regular expression' -r
 complete -c console-producer -l header -d 'Add this header to every record, repeatable' -r
+complete -c console-producer -l transform -d 'Run each record through this WebAssembly transform (docs/plugins.md); repeatable, applied in order' -r -F
+complete -c console-producer -l on-error -d 'What a record a transform fails on becomes: fail (stop with the error), skip (left out, counted), or dead-letter TOPIC (the original record written to TOPIC with headers saying why)' -r
+complete -c console-producer -l transform-fuel -d 'The fuel (about one WebAssembly instruction each) a transform may spend on one record before it is stopped as a runaway' -r
 complete -c console-producer -l sync -d 'Wait for each record\'s acknowledgement and print its partition and offset'
 complete -c console-producer -l stats -d 'At the end, print records per partition and acknowledgement latency percentiles'
 complete -c console-producer -s h -l help -d 'Print help (see more with \'--help\')'

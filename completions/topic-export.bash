@@ -23,7 +23,7 @@ _topic__export() {
 
     case "${cmd}" in
         topic__export)
-            opts="-X -t -g -h -V --bootstrap-server --command-config --timeout --topic --to --format --group --from --until --max-records --roll-records --roll-bytes --partition-by --help --version"
+            opts="-X -t -g -h -V --bootstrap-server --command-config --timeout --topic --to --format --group --from --until --max-records --roll-records --roll-bytes --partition-by --transform --on-error --transform-fuel --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -91,6 +91,18 @@ _topic__export() {
                     ;;
                 --partition-by)
                     COMPREPLY=($(compgen -W "partition hour day" -- "${cur}"))
+                    return 0
+                    ;;
+                --transform)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --on-error)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --transform-fuel)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)

@@ -16,6 +16,9 @@ complete -c topic-export -l roll-bytes -d 'Start a new file once one reaches thi
 complete -c topic-export -l partition-by -d 'One directory per partition, or per hour or day of the record timestamps (UTC)' -r -f -a "partition\t'partition-N/, one per partition'
 hour\t'YYYY-MM-DDTHH/ of the record\'s timestamp, in UTC'
 day\t'YYYY-MM-DD/ of the record\'s timestamp, in UTC'"
+complete -c topic-export -l transform -d 'Run each record through this WebAssembly transform (docs/plugins.md); repeatable, applied in order' -r -F
+complete -c topic-export -l on-error -d 'What a record a transform fails on becomes: fail (stop with the error), skip (left out, counted), or dead-letter TOPIC (the original record written to TOPIC with headers saying why)' -r
+complete -c topic-export -l transform-fuel -d 'The fuel (about one WebAssembly instruction each) a transform may spend on one record before it is stopped as a runaway' -r
 complete -c topic-export -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c topic-export -s V -l version -d 'Print version'
 

@@ -23,7 +23,7 @@ _topic__import() {
 
     case "${cmd}" in
         topic__import)
-            opts="-X -t -h -V --bootstrap-server --command-config --timeout --topic --from --format --keep-partitions --dry-run --transactional-id --chunk-records --state-topic --help --version"
+            opts="-X -t -h -V --bootstrap-server --command-config --timeout --topic --from --format --keep-partitions --dry-run --transactional-id --chunk-records --state-topic --transform --on-error --transform-fuel --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -71,6 +71,18 @@ _topic__import() {
                     ;;
                 --state-topic)
                     COMPREPLY=($(compgen -W "$(_gregor_names "$1" topics)" -- "${cur}"))
+                    return 0
+                    ;;
+                --transform)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --on-error)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --transform-fuel)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)

@@ -10,6 +10,9 @@ raw\t'Length-prefixed binary records with a CRC (docs/export-format.md)'"
 complete -c topic-import -l transactional-id -d 'The producer\'s transactional.id, which names the import for a rerun to resume [default: topic-import-<TOPIC>]' -r
 complete -c topic-import -l chunk-records -d 'Records written in each transaction' -r
 complete -c topic-import -l state-topic -d 'The compacted topic where each transaction records how far the import has got; created (one partition) if missing' -r -f -a '(__gregor_names topic-import topics)'
+complete -c topic-import -l transform -d 'Run each record through this WebAssembly transform (docs/plugins.md); repeatable, applied in order' -r -F
+complete -c topic-import -l on-error -d 'What a record a transform fails on becomes: fail (stop with the error), skip (left out, counted), or dead-letter TOPIC (the original record written to TOPIC with headers saying why)' -r
+complete -c topic-import -l transform-fuel -d 'The fuel (about one WebAssembly instruction each) a transform may spend on one record before it is stopped as a runaway' -r
 complete -c topic-import -l keep-partitions -d 'Write each record to the partition it came from when the topic has it, rather than where its key hashes to'
 complete -c topic-import -l dry-run -d 'Read every file and report the records that cannot be read, as FILE:LINE: REASON, without connecting or writing'
 complete -c topic-import -s h -l help -d 'Print help (see more with \'--help\')'

@@ -13,6 +13,7 @@ use gregor::cli::{self};
 use gregor::client::consumer::Consumer;
 use gregor::client::format::TextFormatter;
 use gregor::client::share_consumer::ShareConsumer;
+use gregor::client::transform::Transforms;
 
 const TOOL: &str = "console-consumer";
 
@@ -26,12 +27,14 @@ fn main() -> ExitCode {
 
 fn run(args: ConsoleConsumer) -> anyhow::Result<()> {
     let formatter = TextFormatter::from_properties(&args.property)?;
+    let transforms = args.transforms.load()?;
     let json = args.format == "json";
     let source = args.source()?;
     let settings = args
         .connection
         .settings()?
         .with_defaults([("isolation.level", args.isolation_level.as_str())]);
+    let mut transforms = transforms.with_dead_letters(&settings)?;
 
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
@@ -46,9 +49,16 @@ fn run(args: ConsoleConsumer) -> anyhow::Result<()> {
             release: args.release,
             reject_on_error: args.reject_on_error,
         };
-        let (processed, outcome) = print(&args, &mut records, &formatter, json, &stop);
+        let (processed, outcome) = print(
+            &args,
+            &mut records,
+            &mut transforms,
+            &formatter,
+            json,
+            &stop,
+        );
         let closed = records.consumer.close();
-        eprintln!("Processed a total of {processed} messages");
+        summarise(processed, &transforms);
         outcome?;
         closed?;
         return Ok(());
@@ -60,18 +70,35 @@ fn run(args: ConsoleConsumer) -> anyhow::Result<()> {
         // rebalance delay, nothing committed.
         None => Consumer::assign(&settings, &source, args.partition, args.start())?,
     };
-    let (processed, outcome) = print(&args, &mut consumer, &formatter, json, &stop);
+    let (processed, outcome) = print(
+        &args,
+        &mut consumer,
+        &mut transforms,
+        &formatter,
+        json,
+        &stop,
+    );
     let committed = consumer.commit();
-    eprintln!("Processed a total of {processed} messages");
+    summarise(processed, &transforms);
     outcome?;
     committed?;
     Ok(())
+}
+
+fn summarise(processed: u64, transforms: &Transforms) {
+    let tally = transforms.tally.summary();
+    if tally.is_empty() {
+        eprintln!("Processed a total of {processed} messages");
+    } else {
+        eprintln!("Processed a total of {processed} messages ({tally})");
+    }
 }
 
 /// Prints what `records` delivers on standard output.
 fn print(
     args: &ConsoleConsumer,
     records: &mut dyn read::Records,
+    transforms: &mut Transforms,
     formatter: &TextFormatter,
     json: bool,
     stop: &AtomicBool,
@@ -92,5 +119,12 @@ fn print(
             paint: &paint,
         }
     };
-    read::print(args, records, output, stop, &mut std::io::stdout().lock())
+    read::print(
+        args,
+        records,
+        transforms,
+        output,
+        stop,
+        &mut std::io::stdout().lock(),
+    )
 }

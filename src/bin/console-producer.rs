@@ -49,6 +49,7 @@ fn main() -> ExitCode {
 
 async fn run(args: ConsoleProducer) -> anyhow::Result<ExitCode> {
     let reader = LineReader::from_properties(&args.property)?;
+    let mut transforms = args.transforms.load()?;
     let settings = args
         .connection
         .settings()?
@@ -75,7 +76,15 @@ async fn run(args: ConsoleProducer) -> anyhow::Result<ExitCode> {
         ),
     };
 
-    let sent = send::send(Arc::new(producer), &args, &reader, input, progress).await;
+    let sent = send::send(
+        Arc::new(producer),
+        &args,
+        &reader,
+        &mut transforms,
+        input,
+        progress,
+    )
+    .await;
     if let Some(summary) = sent.summary() {
         eprintln!("{summary}");
     }

@@ -25,6 +25,7 @@ fn main() -> ExitCode {
 fn run(args: TopicExport) -> anyhow::Result<()> {
     let settings = args.connection.settings()?;
     let options = args.options();
+    let mut transforms = args.transforms.load()?.with_dead_letters(&settings)?;
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(signal, Arc::clone(&stop)).context("cannot watch signals")?;
@@ -49,7 +50,7 @@ fn run(args: TopicExport) -> anyhow::Result<()> {
             p.lag
         ));
     };
-    let outcome = export::export(&settings, &options, &stop, &mut show);
+    let outcome = export::export(&settings, &options, &mut transforms, &stop, &mut show);
     bar.finish_and_clear();
     let summary = outcome?;
     for path in &summary.removed {
@@ -71,6 +72,10 @@ fn run(args: TopicExport) -> anyhow::Result<()> {
             ", {} partitions from the offsets of group '{}'",
             summary.from_group, options.group
         );
+    }
+    let tally = transforms.tally.summary();
+    if !tally.is_empty() {
+        resumed += &format!("; {tally}");
     }
     eprintln!(
         "Exported {} records ({}) in {} files to {} in {seconds:.1} s ({:.0} records/s){resumed}",

@@ -27,6 +27,7 @@ fn main() -> ExitCode {
 
 fn run(args: TopicImport) -> anyhow::Result<ExitCode> {
     let options = args.options();
+    let mut transforms = args.transforms.load()?;
     let validation = import::validate(&options.files, options.format)?;
     let records: u64 = validation.records.iter().sum();
     for problem in &validation.problems {
@@ -70,14 +71,23 @@ fn run(args: TopicImport) -> anyhow::Result<ExitCode> {
         ProgressBar::hidden()
     };
     let started = Instant::now();
-    let outcome = import::import(&settings, &options, &validation, &stop, &mut |written| {
-        bar.set_position(written)
-    });
+    let outcome = import::import(
+        &settings,
+        &options,
+        &validation,
+        &mut transforms,
+        &stop,
+        &mut |written| bar.set_position(written),
+    );
     bar.finish_and_clear();
     let summary = outcome?;
     let seconds = started.elapsed().as_secs_f64();
+    let tally = match transforms.tally.summary() {
+        t if t.is_empty() => t,
+        t => format!("; {t}"),
+    };
     eprintln!(
-        "Imported {} records to {} in {} transactions in {seconds:.1} s ({:.0} records/s); {} written by an earlier run skipped",
+        "Imported {} records to {} in {} transactions in {seconds:.1} s ({:.0} records/s); {} written by an earlier run skipped{tally}",
         summary.records,
         options.topic,
         summary.transactions,

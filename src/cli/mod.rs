@@ -17,6 +17,7 @@ pub mod perf_test;
 pub mod topic_admin;
 pub mod topic_export;
 pub mod topic_import;
+pub mod transform;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;

@@ -35,6 +35,7 @@ mod retry;
 mod sasl;
 pub mod serializer;
 pub mod share_consumer;
+pub mod transform;
 mod wire;
 
 pub use config::{ClientSettings, DEFAULT_BOOTSTRAP};

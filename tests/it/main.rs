@@ -44,6 +44,7 @@ mod telemetry;
 mod tls;
 mod topic_ids;
 mod transactions;
+mod transforms;
 mod txn_versions;
 mod versions;
 mod wire_errors;

@@ -8,6 +8,7 @@ pub mod read;
 
 use clap::Parser;
 
+use super::transform::TransformArgs;
 use super::ConnectionArgs;
 use crate::client::config::parse_key_value;
 use crate::client::consumer::Source;
@@ -106,6 +107,9 @@ pub struct ConsoleConsumer {
     /// text (as Kafka's console consumer) or json (one object per record; bytes that are not UTF-8 in base64).
     #[arg(long, value_parser = ["text", "json"], default_value = "text")]
     pub format: String,
+
+    #[command(flatten)]
+    pub transforms: TransformArgs,
 }
 
 impl ConsoleConsumer {

@@ -9,6 +9,7 @@ use super::ConsoleConsumer;
 use crate::client::consumer::Consumer;
 use crate::client::format::{json_record, ConsumedRecord, TextFormatter};
 use crate::client::share_consumer::{Acknowledge, ShareConsumer};
+use crate::client::transform::Transforms;
 use crate::client::{ClientError, Result};
 
 /// What the loop reads from: a consumer of partitions or of a consumer
@@ -105,11 +106,13 @@ pub enum Output<'a> {
 /// printed, --timeout-ms passes without a record, every partition has
 /// reached --until, or `out` is closed (`| head`, not an error). Transient
 /// errors (a rolling restart) are said once and waited out through
-/// `cli::Outage`. Returns how many records were printed, with what ended
-/// the loop when it was an error.
+/// `cli::Outage`. Each record goes through `transforms` first, and what
+/// they emit is printed in its place. Returns how many records were
+/// printed, with what ended the loop when it was an error.
 pub fn print(
     args: &ConsoleConsumer,
     consumer: &mut dyn Records,
+    transforms: &mut Transforms,
     output: Output,
     stop: &AtomicBool,
     out: &mut dyn Write,
@@ -139,7 +142,7 @@ pub fn print(
         let Some(result) = consumer.poll(Duration::from_millis(100)) else {
             continue;
         };
-        let mut record = match result {
+        let record = match result {
             Ok(r) => r,
             // A rolling restart must not end a tail: librdkafka reconnects
             // and resumes from where it was.
@@ -154,25 +157,53 @@ pub fn print(
         if consumer.past_stop(&record) {
             continue;
         }
-        if let Err(e) = args.deserialize(&mut record) {
-            match consumer.unreadable(&record, e) {
-                Ok(()) => continue,
-                Err(e) => break Err(e),
-            }
-        }
-        let line = match &output {
-            Output::Json => format!("{}\n", json_record(&record)).into_bytes(),
-            Output::Text { formatter, paint } => formatter.format(&record, *paint),
+        // What marks the record read: its own place, whatever topic a
+        // transform routes it to.
+        let source = ConsumedRecord {
+            topic: record.topic.clone(),
+            partition: record.partition,
+            offset: record.offset,
+            ..ConsumedRecord::default()
         };
-        if let Err(e) = out.write_all(&line).and_then(|_| out.flush()) {
-            // A closed pipe (`| head`) is a normal way to stop reading.
-            if e.kind() == std::io::ErrorKind::BrokenPipe {
-                break Ok(());
+        let records = match transforms.apply_consumed(record) {
+            Ok(records) => records,
+            Err(e) => break Err(e),
+        };
+        let mut failed = None;
+        let mut unreadable = false;
+        for mut record in records {
+            if let Err(e) = args.deserialize(&mut record) {
+                unreadable = true;
+                match consumer.unreadable(&source, e) {
+                    Ok(()) => break,
+                    Err(e) => {
+                        failed = Some(Err(e));
+                        break;
+                    }
+                }
             }
-            break Err(ClientError::Output(e));
+            let line = match &output {
+                Output::Json => format!("{}\n", json_record(&record)).into_bytes(),
+                Output::Text { formatter, paint } => formatter.format(&record, *paint),
+            };
+            if let Err(e) = out.write_all(&line).and_then(|_| out.flush()) {
+                // A closed pipe (`| head`) is a normal way to stop reading.
+                failed = Some(if e.kind() == std::io::ErrorKind::BrokenPipe {
+                    Ok(())
+                } else {
+                    Err(ClientError::Output(e))
+                });
+                break;
+            }
+            processed += 1;
         }
-        processed += 1;
-        if let Err(e) = consumer.printed(&record) {
+        if let Some(outcome) = failed {
+            break outcome;
+        }
+        if unreadable {
+            continue;
+        }
+        if let Err(e) = consumer.printed(&source) {
             break Err(e);
         }
     };

@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use clap::Parser;
 
+use super::transform::TransformArgs;
 use super::{ConnectionArgs, ProducerTuning};
 use crate::client::config::parse_key_value;
 use crate::client::partitioner::{
@@ -83,6 +84,9 @@ pub struct ConsoleProducer {
     /// At the end, print records per partition and acknowledgement latency percentiles.
     #[arg(long)]
     pub stats: bool,
+
+    #[command(flatten)]
+    pub transforms: TransformArgs,
 }
 
 impl ConsoleProducer {

@@ -17,6 +17,7 @@ use crate::client::interceptor::{
 };
 use crate::client::line_reader::LineReader;
 use crate::client::producer::{OnDelivery, Producer, ProducerRecord, RecordMetadata};
+use crate::client::transform::{self, Applied, Transforms};
 use crate::client::{ClientError, ClientSettings, Result};
 
 const TOOL: &str = "console-producer";
@@ -166,6 +167,8 @@ pub struct Sent {
     pub unacknowledged: u64,
     /// Left out by --filter.
     pub dropped: u64,
+    /// What --transform left out or dead-lettered.
+    pub transformed: transform::Tally,
     pub elapsed: Duration,
     /// What stopped the sending early: bad input, a failed --sync send.
     pub failure: Option<ClientError>,
@@ -190,8 +193,12 @@ impl Sent {
         } else {
             String::new()
         };
+        let transformed = match self.transformed.summary() {
+            t if t.is_empty() => t,
+            t => format!(", {t}"),
+        };
         Some(format!(
-            "Sent {acknowledged} records ({failed} failed{unknown}{filtered}) in {elapsed:.2} s, {:.0} records/s",
+            "Sent {acknowledged} records ({failed} failed{unknown}{filtered}{transformed}) in {elapsed:.2} s, {:.0} records/s",
             acknowledged as f64 / elapsed.max(1e-9)
         ))
     }
@@ -230,6 +237,7 @@ struct Lines<'a> {
     producer: &'a Producer,
     args: &'a ConsoleProducer,
     reader: &'a LineReader,
+    transforms: &'a mut Transforms,
     tally: &'a Tally,
     on_delivery: OnDelivery,
     /// Lines read so far, numbering them for messages.
@@ -243,6 +251,35 @@ impl Lines<'_> {
     async fn send(&mut self, line: &[u8]) -> std::result::Result<(), Stop> {
         self.number += 1;
         let record = record(self.args, self.reader, line, self.number).map_err(Stop::Failed)?;
+        if self.transforms.is_empty() {
+            return self.deliver(record).await;
+        }
+        let partition = record.partition;
+        let input = transform::Record {
+            topic: record.topic,
+            partition: partition.unwrap_or(-1),
+            offset: -1,
+            timestamp: record.timestamp,
+            key: record.key,
+            value: record.value,
+            headers: record.headers,
+        };
+        let place = format!("line {}", self.number);
+        let applied = self.transforms.apply(input, &place).map_err(Stop::Failed)?;
+        let records = match applied {
+            Applied::Records(records) => records,
+            Applied::DeadLetter(letter) => vec![letter],
+        };
+        let topic = self.args.topic();
+        for r in records {
+            // --partition holds for the topic it names, not for a route.
+            let partition = partition.filter(|_| r.topic == topic);
+            self.deliver(r.into_producer(partition)).await?;
+        }
+        Ok(())
+    }
+
+    async fn deliver(&mut self, record: ProducerRecord) -> std::result::Result<(), Stop> {
         if !self.args.sync {
             match self
                 .producer
@@ -289,6 +326,7 @@ pub async fn send(
     producer: Arc<Producer>,
     args: &ConsoleProducer,
     reader: &LineReader,
+    transforms: &mut Transforms,
     mut input: Box<dyn AsyncBufRead + Unpin>,
     progress: ProgressBar,
 ) -> Sent {
@@ -303,6 +341,7 @@ pub async fn send(
         producer: &producer,
         args,
         reader,
+        transforms,
         tally: &tally,
         on_delivery,
         number: 0,
@@ -372,7 +411,10 @@ pub async fn send(
         }
     }
     let Lines {
-        queued, dropped, ..
+        queued,
+        dropped,
+        transforms,
+        ..
     } = lines;
     let failure = match stop {
         Some(Stop::Failed(e)) => Some(e),
@@ -407,6 +449,7 @@ pub async fn send(
         failed: tally.failed.load(Ordering::SeqCst),
         unacknowledged,
         dropped,
+        transformed: transforms.tally,
         elapsed: started.elapsed(),
         failure,
     }
@@ -433,6 +476,7 @@ mod tests {
             failed,
             unacknowledged: 0,
             dropped: 0,
+            transformed: transform::Tally::default(),
             elapsed: Duration::from_secs(2),
             failure,
         }

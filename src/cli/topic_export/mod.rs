@@ -3,6 +3,7 @@
 
 use clap::Parser;
 
+use super::transform::TransformArgs;
 use super::ConnectionArgs;
 use crate::client::bulk::export::{ExportOptions, PartitionBy, Until};
 use crate::client::bulk::Format;
@@ -62,6 +63,9 @@ pub struct TopicExport {
     /// One directory per partition, or per hour or day of the record timestamps (UTC).
     #[arg(long, value_enum, default_value_t)]
     pub partition_by: PartitionBy,
+
+    #[command(flatten)]
+    pub transforms: TransformArgs,
 }
 
 impl TopicExport {

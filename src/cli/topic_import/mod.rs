@@ -3,6 +3,7 @@
 
 use clap::Parser;
 
+use super::transform::TransformArgs;
 use super::ConnectionArgs;
 use crate::client::bulk::import::{ImportOptions, STATE_TOPIC};
 use crate::client::bulk::Format;
@@ -50,6 +51,9 @@ pub struct TopicImport {
     /// import has got; created (one partition) if missing.
     #[arg(long, value_name = "TOPIC", default_value = STATE_TOPIC)]
     pub state_topic: String,
+
+    #[command(flatten)]
+    pub transforms: TransformArgs,
 }
 
 impl TopicImport {

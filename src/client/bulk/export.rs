@@ -29,6 +29,7 @@ use super::{BulkRecord, Format};
 use crate::client::config::ClientSettings;
 use crate::client::error::{ClientError, Result};
 use crate::client::offset_spec::{parse_time, OffsetSpec};
+use crate::client::transform::{Record, Transforms};
 
 /// The file listing every finished file, one JSON object a line.
 pub const MANIFEST: &str = "MANIFEST";
@@ -458,6 +459,7 @@ fn offsets_for_time(
 pub fn export(
     settings: &ClientSettings,
     options: &ExportOptions,
+    transforms: &mut Transforms,
     stop: &AtomicBool,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<ExportSummary> {
@@ -678,7 +680,15 @@ pub fn export(
         if *next >= *end {
             pending.remove(&record.partition);
         }
-        exporter.write(&record)?;
+        if transforms.is_empty() {
+            exporter.write(&record)?;
+            continue;
+        }
+        // A route is not followed: the files hold one topic's partitions.
+        let place = format!("{topic}-{} at offset {}", record.partition, record.offset);
+        for r in transforms.apply_read(Record::from_bulk(topic, &record), &place)? {
+            exporter.write(&r.into_bulk(&record))?;
+        }
     }
     let open: Vec<i32> = exporter.open.keys().copied().collect();
     for p in open {

@@ -25,6 +25,7 @@ use super::{BulkRecord, Format, Place};
 use crate::client::admin::{Admin, NewTopicSpec};
 use crate::client::config::ClientSettings;
 use crate::client::error::{ClientError, Result};
+use crate::client::transform::{Applied, Record, Transforms};
 
 /// The state topic used unless one is named: compacted, one partition.
 pub const STATE_TOPIC: &str = "__topic-import-state";
@@ -272,6 +273,7 @@ pub fn import(
     settings: &ClientSettings,
     options: &ImportOptions,
     validation: &Validation,
+    transforms: &mut Transforms,
     stop: &AtomicBool,
     progress: &mut dyn FnMut(u64),
 ) -> Result<ImportSummary> {
@@ -341,7 +343,22 @@ pub fn import(
             let partition = (options.keep_partitions
                 && (0..partitions).contains(&record.partition))
             .then_some(record.partition);
-            send(&producer, topic, partition, &record)?;
+            if transforms.is_empty() {
+                send(&producer, topic, partition, &record)?;
+            } else {
+                let place = format!("{}:{place}", path.display());
+                let out = match transforms.apply(Record::from_bulk(topic, &record), &place)? {
+                    Applied::Records(records) => records,
+                    Applied::DeadLetter(letter) => vec![letter],
+                };
+                for r in out {
+                    // A routed record (or a dead letter) goes where the
+                    // producer's partitioner puts it.
+                    let to = r.topic.clone();
+                    let partition = partition.filter(|_| to == *topic);
+                    send(&producer, &to, partition, &r.into_bulk(&record))?;
+                }
+            }
             in_transaction += 1;
             position += 1;
             if in_transaction == options.chunk_records || position == *total {
