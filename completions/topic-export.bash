@@ -23,7 +23,7 @@ _topic__export() {
 
     case "${cmd}" in
         topic__export)
-            opts="-X -t -g -h -V --bootstrap-server --command-config --timeout --topic --to --format --group --from --until --max-records --roll-records --roll-bytes --partition-by --help --version"
+            opts="-X -t -g -h -V --bootstrap-server --command-config --timeout --topic --to --format --group --from --until --max-records --roll-records --roll-bytes --partition-by --value-format --value-schema --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -58,7 +58,7 @@ _topic__export() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "jsonl csv raw" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "jsonl csv raw parquet" -- "${cur}"))
                     return 0
                     ;;
                 --group)
@@ -91,6 +91,14 @@ _topic__export() {
                     ;;
                 --partition-by)
                     COMPREPLY=($(compgen -W "partition hour day" -- "${cur}"))
+                    return 0
+                    ;;
+                --value-format)
+                    COMPREPLY=($(compgen -W "bytes json" -- "${cur}"))
+                    return 0
+                    ;;
+                --value-schema)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
