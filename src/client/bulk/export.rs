@@ -274,7 +274,7 @@ impl Write for Hashed {
 
 enum Sink {
     Streamed(Streamed, Hashed),
-    Parquet(ParquetWriter<Hashed>),
+    Parquet(Box<ParquetWriter<Hashed>>),
 }
 
 /// A file being written.
@@ -459,10 +459,10 @@ impl Exporter<'_> {
                     .map_err(io_error(&temporary))?;
                 Sink::Streamed(format, out)
             }
-            None => Sink::Parquet(
+            None => Sink::Parquet(Box::new(
                 ParquetWriter::new(out, self.value_schema.clone())
                     .map_err(parquet_error(&temporary))?,
-            ),
+            )),
         };
         Ok(OpenFile {
             relative: format!("{bucket}/{name}"),
