@@ -24,6 +24,7 @@ _topic__export() {
     case "${cmd}" in
         topic__export)
             opts="-X -t -g -h -V --bootstrap-server --command-config --timeout --topic --to --format --group --from --until --max-records --roll-records --roll-bytes --partition-by --transform --on-error --transform-fuel --help --version"
+            opts="-X -t -g -h -V --bootstrap-server --command-config --timeout --topic --to --format --group --from --until --max-records --roll-records --roll-bytes --partition-by --value-format --value-schema --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -58,7 +59,7 @@ _topic__export() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "jsonl csv raw" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "jsonl csv raw parquet" -- "${cur}"))
                     return 0
                     ;;
                 --group)
@@ -102,6 +103,11 @@ _topic__export() {
                     return 0
                     ;;
                 --transform-fuel)
+                --value-format)
+                    COMPREPLY=($(compgen -W "bytes json" -- "${cur}"))
+                    return 0
+                    ;;
+                --value-schema)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

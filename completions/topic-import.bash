@@ -58,7 +58,7 @@ _topic__import() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "jsonl csv raw" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "jsonl csv raw parquet" -- "${cur}"))
                     return 0
                     ;;
                 --transactional-id)

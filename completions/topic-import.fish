@@ -6,7 +6,8 @@ complete -c topic-import -s t -l topic -d 'The topic to write to; it must exist'
 complete -c topic-import -l from -d 'The files to read, in order' -r -F
 complete -c topic-import -l format -d 'The file format (docs/export-format.md)' -r -f -a "jsonl\t'One JSON object per line; bytes that are not UTF-8 in base64'
 csv\t'A header row, then one row per record; headers as a JSON array'
-raw\t'Length-prefixed binary records with a CRC (docs/export-format.md)'"
+raw\t'Length-prefixed binary records with a CRC (docs/export-format.md)'
+parquet\t'Apache Parquet, snappy-compressed columns (docs/export-format.md)'"
 complete -c topic-import -l transactional-id -d 'The producer\'s transactional.id, which names the import for a rerun to resume [default: topic-import-<TOPIC>]' -r
 complete -c topic-import -l chunk-records -d 'Records written in each transaction' -r
 complete -c topic-import -l state-topic -d 'The compacted topic where each transaction records how far the import has got; created (one partition) if missing' -r -f -a '(__gregor_names topic-import topics)'

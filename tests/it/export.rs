@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use gregor::client::bulk::export::read_manifest;
-use gregor::client::bulk::{BulkRecord, Format};
+use gregor::client::bulk::{BulkRecord, Format, Streamed};
 use harness::{client_config, run_tool, spawn_tool, wait_until, BrokerProcess};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Header, OwnedHeaders};
@@ -20,10 +20,11 @@ use sha2::{Digest, Sha256};
 const EXPORT: &str = env!("CARGO_BIN_EXE_topic-export");
 const IMPORT: &str = env!("CARGO_BIN_EXE_topic-import");
 const TOPICS: &str = env!("CARGO_BIN_EXE_topic-admin");
-const FORMATS: [(&str, Format); 3] = [
+const FORMATS: [(&str, Format); 4] = [
     ("jsonl", Format::Jsonl),
     ("csv", Format::Csv),
     ("raw", Format::Raw),
+    ("parquet", Format::Parquet),
 ];
 /// Thirty seconds apart, so that a few hundred records span hours.
 const FIRST_TIMESTAMP: i64 = 1_700_000_000_000;
@@ -66,12 +67,16 @@ fn record(i: usize, partitions: i32) -> BulkRecord {
 }
 
 fn produce(bs: &str, topic: &str, count: usize, partitions: i32) {
+    let records: Vec<BulkRecord> = (0..count).map(|i| record(i, partitions)).collect();
+    produce_records(bs, topic, &records);
+}
+
+fn produce_records(bs: &str, topic: &str, records: &[BulkRecord]) {
     let producer: BaseProducer = client_config(bs)
         .set("linger.ms", "20")
         .create()
         .expect("producer");
-    for i in 0..count {
-        let r = record(i, partitions);
+    for r in records {
         let headers = r.headers.iter().fold(OwnedHeaders::new(), |h, (k, v)| {
             h.insert(Header {
                 key: k,
@@ -402,7 +407,7 @@ fn a_killed_import_runs_again_to_every_record_exactly_once() {
         let mut bytes = Vec::new();
         for i in (part * count / 2)..((part + 1) * count / 2) {
             let r = record(i, 2);
-            Format::Jsonl.encode(&r, &mut bytes);
+            Streamed::Jsonl.encode(&r, &mut bytes);
             expected.push(r);
         }
         std::fs::write(&path, bytes).unwrap();
@@ -465,15 +470,15 @@ fn bad_input_is_named_by_file_and_line_and_nothing_is_written() {
     let tmp = tempfile::tempdir().unwrap();
     let good = tmp.path().join("good.jsonl");
     let mut bytes = Vec::new();
-    Format::Jsonl.encode(&record(1, 1), &mut bytes);
+    Streamed::Jsonl.encode(&record(1, 1), &mut bytes);
     std::fs::write(&good, &bytes).unwrap();
     let bad = tmp.path().join("bad.jsonl");
     bytes.extend(b"{\"value\": 5}\nnot json\n");
-    Format::Jsonl.encode(&record(2, 1), &mut bytes);
+    Streamed::Jsonl.encode(&record(2, 1), &mut bytes);
     std::fs::write(&bad, &bytes).unwrap();
     let csv = tmp.path().join("bad.csv");
-    let mut rows = Format::Csv.preamble();
-    Format::Csv.encode(&record(3, 1), &mut rows);
+    let mut rows = Streamed::Csv.preamble();
+    Streamed::Csv.encode(&record(3, 1), &mut rows);
     rows.extend(b"0,1,,,utf8,k,base64,***,\n");
     std::fs::write(&csv, &rows).unwrap();
 
@@ -519,7 +524,7 @@ fn bad_flags_are_one_line_and_exit_2() {
         (EXPORT, &["-t", "orders"][..]),
         (
             EXPORT,
-            &["-t", "orders", "--to", "d", "--format", "parquet"][..],
+            &["-t", "orders", "--to", "d", "--value-format", "yaml"][..],
         ),
         (
             EXPORT,
@@ -540,4 +545,303 @@ fn bad_flags_are_one_line_and_exit_2() {
         assert_eq!(out.stderr.lines().count(), 1, "{args:?}: {}", out.stderr);
         assert!(out.stderr.ends_with("(see --help)\n"), "{}", out.stderr);
     }
+}
+
+/// What pyarrow reads in an export directory (tests/compat/python/
+/// parquet_check.py): each file's column types, and each row.
+fn pyarrow_read(dir: &Path) -> (Vec<serde_json::Value>, Vec<serde_json::Value>) {
+    let compat = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/compat/python");
+    let python = compat.join(".venv/bin/python");
+    assert!(
+        python.exists(),
+        "pyarrow is not installed: run scripts/install-compat ({} is missing)",
+        python.display()
+    );
+    let out = std::process::Command::new(&python)
+        .arg(compat.join("parquet_check.py"))
+        .arg(dir)
+        .output()
+        .expect("run parquet_check.py");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "pyarrow cannot read {}: {}{stdout}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (mut schemas, mut rows) = (Vec::new(), Vec::new());
+    for line in stdout.lines() {
+        let (kind, json) = line.split_once(' ').expect("a tagged line");
+        let value = serde_json::from_str(json).expect("JSON");
+        match kind {
+            "schema" => schemas.push(value),
+            _ => rows.push(value),
+        }
+    }
+    (schemas, rows)
+}
+
+fn unhex(v: &serde_json::Value) -> Option<Vec<u8>> {
+    let hex = v.get("hex")?.as_str().expect("hex is a string");
+    Some(
+        (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"))
+            .collect(),
+    )
+}
+
+/// A row of values kept as bytes, as pyarrow read it, as the record it
+/// must be.
+fn from_pyarrow(row: &serde_json::Value) -> BulkRecord {
+    let value = unhex(&row["value_raw"]).or_else(|| unhex(&row["value"]));
+    let kind = match row["timestamp_type"].as_str() {
+        Some("LogAppendTime") => "LogAppendTime",
+        _ => "CreateTime",
+    };
+    BulkRecord {
+        partition: row["partition"].as_i64().unwrap() as i32,
+        offset: row["offset"].as_i64().unwrap(),
+        timestamp: row["timestamp"].as_i64().map(|ms| (kind, ms)),
+        key: unhex(&row["key"]),
+        value,
+        headers: row["headers"]
+            .as_array()
+            .expect("headers is a list")
+            .iter()
+            .map(|h| (h["key"].as_str().unwrap().to_string(), unhex(&h["value"])))
+            .collect(),
+    }
+}
+
+/// Value `i` of the JSON test data: objects of one shape, with tombstones,
+/// bytes that are not JSON and objects that do not fit the schema.
+fn json_value(i: usize) -> Option<Vec<u8>> {
+    match i % 10 {
+        0 => None,
+        1 => Some(format!("not json {i} \u{ff}").into_bytes()),
+        2 => Some(format!(r#"{{"id": "x{i}"}}"#).into_bytes()),
+        3 => Some(format!(r#"{{"id": {i}, "extra": true}}"#).into_bytes()),
+        _ => Some(
+            format!(
+                r#"{{"id": {i}, "name": "n{i}", "price": {}.5, "ok": {}, "tags": [{i}, {{"k": null}}]}}"#,
+                i,
+                i % 2 == 0
+            )
+            .into_bytes(),
+        ),
+    }
+}
+
+/// A value as JSON when it is JSON, so that formatting does not count.
+fn comparable(records: &[BulkRecord]) -> Vec<Kept> {
+    let normal: Vec<BulkRecord> = records
+        .iter()
+        .map(|r| {
+            let value =
+                r.value
+                    .as_ref()
+                    .map(|v| match serde_json::from_slice::<serde_json::Value>(v) {
+                        Ok(json) if json.is_object() => {
+                            let object = json.as_object().unwrap();
+                            let mut fields: Vec<_> = object
+                                .iter()
+                                .map(|(k, v)| {
+                                    (
+                                        k.clone(),
+                                        v.as_f64().map_or(v.to_string(), |f| f.to_string()),
+                                    )
+                                })
+                                .collect();
+                            fields.sort();
+                            format!("{fields:?}").into_bytes()
+                        }
+                        _ => v.clone(),
+                    });
+            BulkRecord { value, ..r.clone() }
+        })
+        .collect();
+    kept(&normal)
+}
+
+/// Parquet files as topic-export writes them are read by pyarrow, which
+/// finds the documented column types and every field of every record, with
+/// values as bytes and split into JSON columns; the JSON shape imports back
+/// to the same records (values equal as JSON).
+#[test]
+fn parquet_files_are_standard_to_pyarrow() {
+    let broker = BrokerProcess::start(&[]);
+    let bs = broker.bootstrap();
+    create(&bs, "orders", "2");
+    let records: Vec<BulkRecord> = (0..200)
+        .map(|i| BulkRecord {
+            value: json_value(i),
+            ..record(i, 2)
+        })
+        .collect();
+    produce_records(&bs, "orders", &records);
+    let expected = kept(&records);
+    let tmp = tempfile::tempdir().unwrap();
+
+    let bytes = tmp.path().join("bytes");
+    export(
+        &bs,
+        "orders",
+        &bytes,
+        &["--format", "parquet", "-g", "bytes", "--roll-records", "64"],
+    );
+    let (schemas, rows) = pyarrow_read(&bytes);
+    assert!(schemas.len() >= 4, "rolled every 64 records");
+    assert_eq!(
+        schemas[0],
+        serde_json::json!({
+            "partition": "int32",
+            "offset": "int64",
+            "timestamp": "timestamp[ms, tz=UTC]",
+            "timestamp_type": "string",
+            "key": "binary",
+            "value": "binary",
+            "headers": "list<element: struct<key: string not null, value: binary> not null>",
+        })
+    );
+    let read: Vec<BulkRecord> = rows.iter().map(from_pyarrow).collect();
+    assert_eq!(kept(&read), expected, "every field as produced");
+
+    let schema = tmp.path().join("schema.json");
+    std::fs::write(
+        &schema,
+        r#"{"fields": [{"name": "id", "type": "int64"}, {"name": "name", "type": "string"},
+                      {"name": "price", "type": "double"}, {"name": "ok", "type": "boolean"},
+                      {"name": "tags", "type": "json"}]}"#,
+    )
+    .unwrap();
+    let json = tmp.path().join("json");
+    export(
+        &bs,
+        "orders",
+        &json,
+        &[
+            "--format",
+            "parquet",
+            "-g",
+            "json",
+            "--value-format",
+            "json",
+            "--value-schema",
+            schema.to_str().unwrap(),
+        ],
+    );
+    let (schemas, rows) = pyarrow_read(&json);
+    assert_eq!(
+        schemas[0]["value"],
+        "struct<id: int64, name: string, price: double, ok: bool, tags: extension<arrow.json>>"
+    );
+    assert_eq!(schemas[0]["value_raw"], "binary");
+    for row in &rows {
+        let i = row["value"]["id"].as_i64().map(|id| id as usize);
+        let raw = unhex(&row["value_raw"]);
+        match (i, raw) {
+            (Some(i), None) => {
+                assert!(i % 10 >= 4, "{row}");
+                assert_eq!(row["value"]["name"], format!("n{i}"));
+                assert_eq!(row["value"]["price"], i as f64 + 0.5);
+                assert_eq!(row["value"]["ok"], i % 2 == 0);
+                let tags: serde_json::Value =
+                    serde_json::from_str(row["value"]["tags"].as_str().unwrap()).unwrap();
+                assert_eq!(tags, serde_json::json!([i, {"k": null}]));
+            }
+            (None, raw) => {
+                assert!(row["value"].is_null(), "{row}");
+                let produced = records
+                    .iter()
+                    .find(|r| {
+                        r.partition == row["partition"].as_i64().unwrap() as i32
+                            && unhex(&row["key"]) == r.key
+                            && r.headers == from_pyarrow(row).headers
+                            && r.timestamp.map(|t| t.1) == row["timestamp"].as_i64()
+                    })
+                    .expect("a produced record");
+                assert_eq!(raw, produced.value, "kept as bytes: {row}");
+            }
+            (Some(_), Some(_)) => panic!("a value in both shapes: {row}"),
+        }
+    }
+    assert_eq!(rows.len(), records.len());
+    assert_eq!(
+        comparable(&exported(&json, Format::Parquet)),
+        comparable(&records)
+    );
+
+    create(&bs, "orders-copy", "2");
+    import(
+        &bs,
+        "orders-copy",
+        &listed_files(&json),
+        &["--format", "parquet", "--keep-partitions"],
+    )
+    .ok();
+    let again = tmp.path().join("again");
+    export(&bs, "orders-copy", &again, &["--format", "parquet"]);
+    assert_eq!(
+        comparable(&exported(&again, Format::Parquet)),
+        comparable(&records),
+        "exported as JSON columns, imported and exported again"
+    );
+
+    let inferred = tmp.path().join("inferred");
+    export(
+        &bs,
+        "orders",
+        &inferred,
+        &[
+            "--format",
+            "parquet",
+            "-g",
+            "inferred",
+            "--value-format",
+            "json",
+        ],
+    );
+    let saved: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(inferred.join("value-schema.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        saved,
+        serde_json::json!({"fields": [
+            {"name": "extra", "type": "boolean"}, {"name": "id", "type": "json"},
+            {"name": "name", "type": "string"}, {"name": "ok", "type": "boolean"},
+            {"name": "price", "type": "double"}, {"name": "tags", "type": "json"},
+        ]})
+    );
+    let (schemas, rows) = pyarrow_read(&inferred);
+    assert_eq!(
+        schemas[0]["value"],
+        "struct<extra: bool, id: extension<arrow.json>, name: string, ok: bool, price: double, tags: extension<arrow.json>>"
+    );
+    assert_eq!(rows.len(), records.len());
+    assert_eq!(
+        comparable(&exported(&inferred, Format::Parquet)),
+        comparable(&records)
+    );
+
+    let out = run_tool(
+        EXPORT,
+        &bs,
+        &[
+            "-t",
+            "orders",
+            "--to",
+            tmp.path().join("x").to_str().unwrap(),
+            "--value-format",
+            "json",
+        ],
+        b"",
+    );
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("--value-format json needs --format parquet"),
+        "{}",
+        out.stderr
+    );
 }

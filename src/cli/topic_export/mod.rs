@@ -6,6 +6,7 @@ use clap::Parser;
 use super::transform::TransformArgs;
 use super::ConnectionArgs;
 use crate::client::bulk::export::{ExportOptions, PartitionBy, Until};
+use crate::client::bulk::parquet::ValueFormat;
 use crate::client::bulk::Format;
 use crate::client::offset_spec::{now_ms, OffsetSpec};
 
@@ -66,6 +67,16 @@ pub struct TopicExport {
 
     #[command(flatten)]
     pub transforms: TransformArgs,
+    /// Parquet only: keep values as bytes, or split flat JSON objects into
+    /// one column per field (from --value-schema, or inferred from the
+    /// first 1000 records); a value that does not fit goes to value_raw.
+    #[arg(long, value_enum, default_value_t)]
+    pub value_format: ValueFormat,
+
+    /// With --value-format json: the value columns, as
+    /// {"fields": [{"name": ..., "type": string|int64|double|boolean|json}]}.
+    #[arg(long, value_name = "FILE")]
+    pub value_schema: Option<std::path::PathBuf>,
 }
 
 impl TopicExport {
@@ -84,6 +95,8 @@ impl TopicExport {
             roll_records: self.roll_records,
             roll_bytes: self.roll_bytes,
             partition_by: self.partition_by,
+            value_format: self.value_format,
+            value_schema: self.value_schema.clone(),
         }
     }
 }

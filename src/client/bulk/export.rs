@@ -25,7 +25,8 @@ use rdkafka::{Offset, Timestamp, TopicPartitionList};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{BulkRecord, Format};
+use super::parquet::{read_schema_file, ParquetWriter, ValueFormat, ValueSchema};
+use super::{BulkRecord, Format, Streamed};
 use crate::client::config::ClientSettings;
 use crate::client::error::{ClientError, Result};
 use crate::client::offset_spec::{parse_time, OffsetSpec};
@@ -36,6 +37,11 @@ pub const MANIFEST: &str = "MANIFEST";
 /// Held locked while an export writes to the directory.
 const LOCK: &str = ".lock";
 const TEMPORARY: &str = ".tmp";
+/// The value schema an export inferred, kept so that a rerun splits
+/// values into the same columns.
+pub const VALUE_SCHEMA: &str = "value-schema.json";
+/// Records a value schema is inferred from.
+pub const INFER_RECORDS: usize = 1000;
 
 /// Which directory a record's file goes in.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -92,6 +98,10 @@ pub struct ExportOptions {
     pub roll_records: u64,
     pub roll_bytes: u64,
     pub partition_by: PartitionBy,
+    /// Parquet only: values as bytes or split into JSON columns.
+    pub value_format: ValueFormat,
+    /// The columns of --value-format json, rather than inferred ones.
+    pub value_schema: Option<PathBuf>,
 }
 
 /// One finished file, as its MANIFEST line says.
@@ -200,7 +210,7 @@ fn exported_name(topic: &str, name: &str) -> bool {
     let Some((stem, extension)) = name.rsplit_once('.') else {
         return false;
     };
-    let known = [Format::Jsonl, Format::Csv, Format::Raw]
+    let known = <Format as clap::ValueEnum>::value_variants()
         .iter()
         .any(|f| f.extension() == extension);
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
@@ -243,17 +253,63 @@ fn remove_unlisted(dir: &Path, topic: &str, listed: &HashSet<&str>) -> Result<Ve
     Ok(removed)
 }
 
+/// A file's bytes on their way to disk, hashed and counted as they go.
+struct Hashed {
+    out: BufWriter<File>,
+    hash: Sha256,
+    bytes: u64,
+}
+
+impl Write for Hashed {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.out.write(buf)?;
+        self.hash.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+}
+
+enum Sink {
+    Streamed(Streamed, Hashed),
+    Parquet(Box<ParquetWriter<Hashed>>),
+}
+
 /// A file being written.
 struct OpenFile {
     bucket: String,
     relative: String,
     temporary: PathBuf,
-    out: BufWriter<File>,
-    hash: Sha256,
+    sink: Sink,
     first: i64,
     last: i64,
     records: u64,
-    bytes: u64,
+}
+
+impl OpenFile {
+    /// What the file is rolled on: its bytes, with those of the records a
+    /// Parquet file holds for its next row group.
+    fn size(&self) -> u64 {
+        match &self.sink {
+            Sink::Streamed(_, out) => out.bytes,
+            Sink::Parquet(w) => w.size(),
+        }
+    }
+
+    /// Bytes written to the file so far.
+    fn written(&self) -> u64 {
+        match &self.sink {
+            Sink::Streamed(_, out) => out.bytes,
+            Sink::Parquet(w) => w.written(),
+        }
+    }
+}
+
+fn parquet_error(path: &Path) -> impl FnOnce(String) -> ClientError + '_ {
+    move |e| ClientError::Invalid(format!("{}: {e}", path.display()))
 }
 
 /// The directory a record's file goes in.
@@ -278,6 +334,10 @@ struct Exporter<'a> {
     open: HashMap<i32, OpenFile>,
     buffer: Vec<u8>,
     summary: ExportSummary,
+    /// The columns JSON values are split into (Parquet files only).
+    value_schema: Option<ValueSchema>,
+    /// The first records, held while a value schema is inferred from them.
+    sample: Option<Vec<BulkRecord>>,
 }
 
 impl Exporter<'_> {
@@ -293,7 +353,47 @@ impl Exporter<'_> {
             .map_err(ClientError::kafka(context()))
     }
 
-    fn write(&mut self, record: &BulkRecord) -> Result<()> {
+    fn write(&mut self, record: BulkRecord) -> Result<()> {
+        self.summary.records += 1;
+        if let Some(sample) = &mut self.sample {
+            sample.push(record);
+            if sample.len() >= INFER_RECORDS {
+                self.settle_value_schema()?;
+            }
+            return Ok(());
+        }
+        self.write_now(record)
+    }
+
+    /// Infers the value schema from the records held for it, keeps it in
+    /// the directory for a rerun, and writes the records.
+    fn settle_value_schema(&mut self) -> Result<()> {
+        let Some(sample) = self.sample.take() else {
+            return Ok(());
+        };
+        // Nothing to infer from: a rerun infers from its own first records.
+        if sample.is_empty() {
+            return Ok(());
+        }
+        let schema = ValueSchema::infer(sample.iter().filter_map(|r| r.value.as_deref()));
+        let mut text = serde_json::to_vec_pretty(&schema)
+            .map_err(|e| ClientError::Invalid(format!("cannot encode the value schema: {e}")))?;
+        text.push(b'\n');
+        let path = self.options.dir.join(VALUE_SCHEMA);
+        let temporary = self.options.dir.join(format!("{VALUE_SCHEMA}{TEMPORARY}"));
+        File::create(&temporary)
+            .and_then(|mut f| f.write_all(&text).and_then(|()| f.sync_all()))
+            .map_err(io_error(&temporary))?;
+        fs::rename(&temporary, &path).map_err(io_error(&path))?;
+        sync_dir(&self.options.dir)?;
+        self.value_schema = Some(schema);
+        for record in sample {
+            self.write_now(record)?;
+        }
+        Ok(())
+    }
+
+    fn write_now(&mut self, record: BulkRecord) -> Result<()> {
         let bucket = bucket_of(
             self.options.partition_by,
             record.partition,
@@ -306,27 +406,30 @@ impl Exporter<'_> {
         {
             self.finish(record.partition)?;
         }
-        if !self.open.contains_key(&record.partition) {
-            let file = self.create(bucket, record)?;
-            self.open.insert(record.partition, file);
+        let (partition, offset) = (record.partition, record.offset);
+        if !self.open.contains_key(&partition) {
+            let file = self.create(bucket, &record)?;
+            self.open.insert(partition, file);
         }
-        self.buffer.clear();
-        self.options.format.encode(record, &mut self.buffer);
         let file = self
             .open
-            .get_mut(&record.partition)
+            .get_mut(&partition)
             .unwrap_or_else(|| unreachable!("opened above"));
-        file.out
-            .write_all(&self.buffer)
-            .map_err(io_error(&file.temporary))?;
-        file.hash.update(&self.buffer);
-        file.last = record.offset;
+        match &mut file.sink {
+            Sink::Streamed(format, out) => {
+                self.buffer.clear();
+                format.encode(&record, &mut self.buffer);
+                out.write_all(&self.buffer)
+                    .map_err(io_error(&file.temporary))?;
+            }
+            Sink::Parquet(writer) => writer
+                .write(record)
+                .map_err(parquet_error(&file.temporary))?,
+        }
+        file.last = offset;
         file.records += 1;
-        file.bytes += self.buffer.len() as u64;
-        self.summary.records += 1;
-        self.summary.bytes += self.buffer.len() as u64;
-        if file.records >= self.options.roll_records || file.bytes >= self.options.roll_bytes {
-            self.finish(record.partition)?;
+        if file.records >= self.options.roll_records || file.size() >= self.options.roll_bytes {
+            self.finish(partition)?;
         }
         Ok(())
     }
@@ -346,21 +449,30 @@ impl Exporter<'_> {
         );
         let temporary = dir.join(format!("{name}{TEMPORARY}"));
         let file = File::create(&temporary).map_err(io_error(&temporary))?;
-        let mut out = BufWriter::with_capacity(1 << 20, file);
-        let preamble = self.options.format.preamble();
-        out.write_all(&preamble).map_err(io_error(&temporary))?;
-        let mut hash = Sha256::new();
-        hash.update(&preamble);
+        let mut out = Hashed {
+            out: BufWriter::with_capacity(1 << 20, file),
+            hash: Sha256::new(),
+            bytes: 0,
+        };
+        let sink = match self.options.format.streamed() {
+            Some(format) => {
+                out.write_all(&format.preamble())
+                    .map_err(io_error(&temporary))?;
+                Sink::Streamed(format, out)
+            }
+            None => Sink::Parquet(Box::new(
+                ParquetWriter::new(out, self.value_schema.clone())
+                    .map_err(parquet_error(&temporary))?,
+            )),
+        };
         Ok(OpenFile {
             relative: format!("{bucket}/{name}"),
             bucket,
             temporary,
-            out,
-            hash,
+            sink,
             first: record.offset,
             last: record.offset,
             records: 0,
-            bytes: preamble.len() as u64,
         })
     }
 
@@ -371,7 +483,11 @@ impl Exporter<'_> {
             return Ok(());
         };
         let temporary = file.temporary.clone();
-        let written = file
+        let hashed = match file.sink {
+            Sink::Streamed(_, out) => out,
+            Sink::Parquet(writer) => writer.finish().map_err(parquet_error(&temporary))?,
+        };
+        let written = hashed
             .out
             .into_inner()
             .map_err(|e| io_error(&temporary)(e.into_error()))?;
@@ -386,8 +502,8 @@ impl Exporter<'_> {
             first_offset: file.first,
             last_offset: file.last,
             records: file.records,
-            bytes: file.bytes,
-            sha256: format!("{:x}", file.hash.finalize()),
+            bytes: hashed.bytes,
+            sha256: format!("{:x}", hashed.hash.finalize()),
         };
         let mut line = serde_json::to_vec(&entry)
             .map_err(|e| ClientError::Invalid(format!("cannot encode a MANIFEST entry: {e}")))?;
@@ -398,6 +514,7 @@ impl Exporter<'_> {
             .and_then(|()| self.manifest.sync_data())
             .map_err(io_error(&manifest))?;
         self.summary.files += 1;
+        self.summary.bytes += entry.bytes;
         self.commit(partition, entry.last_offset + 1)
     }
 }
@@ -463,6 +580,21 @@ pub fn export(
     stop: &AtomicBool,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<ExportSummary> {
+    let json_values = options.value_format == ValueFormat::Json;
+    if json_values && options.format != Format::Parquet {
+        return Err(ClientError::Invalid(
+            "--value-format json needs --format parquet".into(),
+        ));
+    }
+    if options.value_schema.is_some() && !json_values {
+        return Err(ClientError::Invalid(
+            "--value-schema needs --value-format json".into(),
+        ));
+    }
+    let value_schema = match &options.value_schema {
+        Some(path) => Some(read_schema_file(path).map_err(ClientError::Invalid)?),
+        None => None,
+    };
     let dir = &options.dir;
     fs::create_dir_all(dir).map_err(io_error(dir))?;
     let lock_path = dir.join(LOCK);
@@ -499,6 +631,14 @@ pub fn export(
         )));
     }
     let removed = remove_unlisted(dir, &options.topic, &listed)?;
+    let saved_schema = dir.join(VALUE_SCHEMA);
+    let value_schema = match value_schema {
+        Some(schema) => Some(schema),
+        None if json_values && saved_schema.exists() => {
+            Some(read_schema_file(&saved_schema).map_err(ClientError::Invalid)?)
+        }
+        None => None,
+    };
     let mut listed_next: BTreeMap<i32, i64> = BTreeMap::new();
     for e in &entries {
         let next = listed_next.entry(e.partition).or_insert(0);
@@ -589,6 +729,8 @@ pub fn export(
             removed,
             ..ExportSummary::default()
         },
+        sample: (json_values && value_schema.is_none()).then(Vec::new),
+        value_schema,
     };
     // (next offset, end) of each partition still to read.
     let mut pending: BTreeMap<i32, (i64, i64)> = BTreeMap::new();
@@ -635,7 +777,7 @@ pub fn export(
     let mut last_report = Instant::now();
     let report = |exporter: &Exporter, pending: &BTreeMap<i32, (i64, i64)>| Progress {
         records: exporter.summary.records,
-        bytes: exporter.summary.bytes,
+        bytes: exporter.summary.bytes + exporter.open.values().map(OpenFile::written).sum::<u64>(),
         lag: pending
             .values()
             .map(|(next, end)| (end - next).max(0) as u64)
@@ -681,15 +823,16 @@ pub fn export(
             pending.remove(&record.partition);
         }
         if transforms.is_empty() {
-            exporter.write(&record)?;
+            exporter.write(record)?;
             continue;
         }
         // A route is not followed: the files hold one topic's partitions.
         let place = format!("{topic}-{} at offset {}", record.partition, record.offset);
         for r in transforms.apply_read(Record::from_bulk(topic, &record), &place)? {
-            exporter.write(&r.into_bulk(&record))?;
+            exporter.write(r.into_bulk(&record))?;
         }
     }
+    exporter.settle_value_schema()?;
     let open: Vec<i32> = exporter.open.keys().copied().collect();
     for p in open {
         exporter.finish(p)?;

@@ -1,11 +1,12 @@
 //! Bulk movement of a topic's records to and from files: `export` writes
 //! them (resumable, exactly once), `import` reads them back in (exactly
 //! once, through a transactional producer). This module holds the record
-//! as the files carry it and the three file formats, jsonl, csv and raw,
+//! as the files carry it and the file formats, jsonl, csv, raw and parquet,
 //! which docs/export-format.md describes.
 
 pub mod export;
 pub mod import;
+pub mod parquet;
 
 use std::io::{BufRead, Read};
 
@@ -51,6 +52,16 @@ pub enum Format {
     Csv,
     /// Length-prefixed binary records with a CRC (docs/export-format.md).
     Raw,
+    /// Apache Parquet, snappy-compressed columns (docs/export-format.md).
+    Parquet,
+}
+
+/// A format written a record at a time, each record's bytes on their own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Streamed {
+    Jsonl,
+    Csv,
+    Raw,
 }
 
 /// The columns of a csv file, in order.
@@ -76,22 +87,71 @@ impl Format {
             Format::Jsonl => "jsonl",
             Format::Csv => "csv",
             Format::Raw => "raw",
+            Format::Parquet => "parquet",
         }
     }
 
+    /// How a record is encoded on its own; None for Parquet, whose files
+    /// are written a row group of columns at a time.
+    pub fn streamed(self) -> Option<Streamed> {
+        match self {
+            Format::Jsonl => Some(Streamed::Jsonl),
+            Format::Csv => Some(Streamed::Csv),
+            Format::Raw => Some(Streamed::Raw),
+            Format::Parquet => None,
+        }
+    }
+
+    /// The records of a file, each with where it is in the file; a record
+    /// that cannot be read is an error naming why, and reading goes on
+    /// past it where the format allows (a raw file stops at a broken frame,
+    /// a Parquet file at a row it cannot read). A Parquet file is read
+    /// into memory first, as its footer comes last.
+    pub fn records<'a>(
+        self,
+        mut input: Box<dyn BufRead + 'a>,
+    ) -> Box<dyn Iterator<Item = ReadRecord> + 'a> {
+        match self {
+            Format::Parquet => {
+                let mut file = Vec::new();
+                match input.read_to_end(&mut file) {
+                    Ok(_) => parquet::records(bytes::Bytes::from(file)),
+                    Err(e) => Box::new(std::iter::once((
+                        Place::Row(0),
+                        Err(format!("cannot read: {e}")),
+                    ))),
+                }
+            }
+            Format::Jsonl => Box::new(JsonlRecords {
+                input,
+                line: 0,
+                failed: false,
+            }),
+            Format::Csv => Box::new(CsvRecords::new(input)),
+            Format::Raw => Box::new(RawRecords {
+                input,
+                index: 0,
+                byte: 0,
+                done: false,
+            }),
+        }
+    }
+}
+
+impl Streamed {
     /// What a file starts with before its first record.
     pub fn preamble(self) -> Vec<u8> {
         match self {
-            Format::Jsonl => Vec::new(),
-            Format::Csv => format!("{}\n", CSV_COLUMNS.join(",")).into_bytes(),
-            Format::Raw => RAW_MAGIC.to_vec(),
+            Streamed::Jsonl => Vec::new(),
+            Streamed::Csv => format!("{}\n", CSV_COLUMNS.join(",")).into_bytes(),
+            Streamed::Raw => RAW_MAGIC.to_vec(),
         }
     }
 
     /// Appends the record as this format writes it.
     pub fn encode(self, r: &BulkRecord, out: &mut Vec<u8>) {
         match self {
-            Format::Jsonl => {
+            Streamed::Jsonl => {
                 let (key, key_encoding) = text_bytes(&r.key);
                 let (value, value_encoding) = text_bytes(&r.value);
                 let line = json!({
@@ -108,7 +168,7 @@ impl Format {
                 out.extend_from_slice(line.to_string().as_bytes());
                 out.push(b'\n');
             }
-            Format::Csv => {
+            Streamed::Csv => {
                 let (key, key_encoding) = text_bytes(&r.key);
                 let (value, value_encoding) = text_bytes(&r.value);
                 let cell = |v: Value| match v {
@@ -137,7 +197,7 @@ impl Format {
                 });
                 out.extend(written.unwrap_or_default());
             }
-            Format::Raw => {
+            Streamed::Raw => {
                 let mut body = Vec::with_capacity(64);
                 body.extend(r.partition.to_be_bytes());
                 body.extend(r.offset.to_be_bytes());
@@ -161,37 +221,15 @@ impl Format {
             }
         }
     }
-
-    /// The records of a file, each with where it is in the file; a record
-    /// that cannot be read is an error naming why, and reading goes on
-    /// past it where the format allows (a raw file stops at a broken frame).
-    pub fn records<'a>(
-        self,
-        input: Box<dyn BufRead + 'a>,
-    ) -> Box<dyn Iterator<Item = ReadRecord> + 'a> {
-        match self {
-            Format::Jsonl => Box::new(JsonlRecords {
-                input,
-                line: 0,
-                failed: false,
-            }),
-            Format::Csv => Box::new(CsvRecords::new(input)),
-            Format::Raw => Box::new(RawRecords {
-                input,
-                index: 0,
-                byte: 0,
-                done: false,
-            }),
-        }
-    }
 }
 
 /// Where a record is in its file: the line it starts on for jsonl and csv,
-/// its number (from 1) for raw.
+/// its number (from 1) for raw, its row (from 1) for parquet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Place {
     Line(u64),
     Record { number: u64, byte: u64 },
+    Row(u64),
 }
 
 impl std::fmt::Display for Place {
@@ -199,6 +237,7 @@ impl std::fmt::Display for Place {
         match self {
             Place::Line(n) => write!(f, "{n}"),
             Place::Record { number, byte } => write!(f, "record {number} (byte {byte})"),
+            Place::Row(n) => write!(f, "row {n}"),
         }
     }
 }
@@ -689,9 +728,10 @@ mod tests {
     #[test]
     fn every_format_round_trips_every_field() {
         for format in [Format::Jsonl, Format::Csv, Format::Raw] {
-            let mut file = format.preamble();
+            let streamed = format.streamed().unwrap();
+            let mut file = streamed.preamble();
             for r in records() {
-                format.encode(&r, &mut file);
+                streamed.encode(&r, &mut file);
             }
             let back: Vec<BulkRecord> = read(format, &file)
                 .into_iter()
@@ -704,9 +744,9 @@ mod tests {
     #[test]
     fn bad_lines_are_placed_and_reading_goes_on() {
         let mut file = Vec::new();
-        Format::Jsonl.encode(&records()[0], &mut file);
+        Streamed::Jsonl.encode(&records()[0], &mut file);
         file.extend(b"{\"value\": 5}\nnot json\n");
-        Format::Jsonl.encode(&records()[1], &mut file);
+        Streamed::Jsonl.encode(&records()[1], &mut file);
         let out = read(Format::Jsonl, &file);
         assert_eq!(out.len(), 4);
         assert_eq!(out[1].0, Place::Line(2));
@@ -719,8 +759,8 @@ mod tests {
             .starts_with("not a JSON object"));
         assert!(out[3].1.is_ok());
 
-        let mut file = Format::Csv.preamble();
-        Format::Csv.encode(&records()[0], &mut file);
+        let mut file = Streamed::Csv.preamble();
+        Streamed::Csv.encode(&records()[0], &mut file);
         file.extend(b"x,1,,,none,,none,,\n");
         let out = read(Format::Csv, &file);
         assert_eq!(out[1].0, Place::Line(4), "the first record spans two lines");
@@ -729,10 +769,10 @@ mod tests {
             "partition 'x' is not an integer"
         );
 
-        let mut file = Format::Raw.preamble();
-        Format::Raw.encode(&records()[0], &mut file);
+        let mut file = Streamed::Raw.preamble();
+        Streamed::Raw.encode(&records()[0], &mut file);
         let length = file.len();
-        Format::Raw.encode(&records()[1], &mut file);
+        Streamed::Raw.encode(&records()[1], &mut file);
         let out = read(Format::Raw, &file[..file.len() - 1]);
         assert!(out[0].1.is_ok());
         assert_eq!(
