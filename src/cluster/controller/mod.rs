@@ -397,7 +397,8 @@ impl Controller {
                 // committed: the entry this one goes in comes after the
                 // last applied.
                 let epoch = self.quorum.applied_index().saturating_add(1);
-                brokers::register(image, me, i64::try_from(epoch).unwrap_or(i64::MAX))?;
+                let epoch = i64::try_from(epoch).unwrap_or(i64::MAX);
+                brokers::register(image, me, epoch, unclean)?;
                 done
             }
             ControllerCommand::Heartbeat(id) => {
