@@ -313,6 +313,8 @@ impl Broker {
             fenced: false,
             endpoints,
             log_dirs: replicas.directory_ids(),
+            // The controller gives it one as it registers.
+            epoch: 0,
         };
         let (shutdown, shutdown_rx) = watch::channel(false);
         let peer_login = PeerLogin {

@@ -19,7 +19,7 @@ use uuid::Uuid;
 use super::fetch_session::{FetchContext, TopicKey};
 use super::{BrokerContext, Concurrency, Handler, RequestContext};
 use crate::cluster::alter_partition::{IsrChange, Proposal};
-use crate::partition::{Awaited, IsolationLevel};
+use crate::partition::{Awaited, IsolationLevel, IsrExpansion};
 use crate::quota::QuotaType;
 use crate::security::acl::{AclOperation, ResourceType};
 use kafka_protocol::protocol::Encodable;
@@ -39,14 +39,14 @@ struct Wanted {
 
 /// A follower's fetch that found it caught up outside the ISR: the ISR to
 /// propose, at the (leader epoch, partition epoch) it was worked out at.
-type Expansion = (String, i32, (i32, i32), Vec<i32>);
+type Expansion = (String, i32, (i32, i32), IsrExpansion);
 
 fn read_all(
     broker: &BrokerContext,
     wanted: &[Wanted],
     max_bytes: usize,
     isolation: IsolationLevel,
-    replica: Option<i32>,
+    replica: Option<(i32, i64)>,
     expansions: &mut Vec<Expansion>,
 ) -> (Vec<FetchableTopicResponse>, usize) {
     let mut left = max_bytes;
@@ -88,7 +88,7 @@ fn read_all(
                 };
                 let held_back = over_quota
                     && leader_quota.is_throttled(name, index)
-                    && !p.isr().contains(&replica);
+                    && !p.isr().contains(&replica.0);
                 // Before the ISR the expansion is worked out from.
                 let epochs = p.epochs();
                 let (read, expand) = p.follower_fetch(
@@ -199,12 +199,14 @@ impl Handler for Fetch {
         };
         let topic_id_mode = ctx.api_version >= 13;
         // A broker fetching as a follower names itself (v15+ in replica_state).
-        let replica_id = if ctx.api_version >= 15 {
-            request.replica_state.replica_id.0
+        // From v15 it also states its broker epoch (KIP-903).
+        let (replica_id, broker_epoch) = if ctx.api_version >= 15 {
+            let state = &request.replica_state;
+            (state.replica_id.0, state.replica_epoch)
         } else {
-            request.replica_id.0
+            (request.replica_id.0, -1)
         };
-        let replica = (replica_id >= 0).then_some(replica_id);
+        let replica = (replica_id >= 0).then_some((replica_id, broker_epoch));
         // As Kafka: a follower needs CLUSTER_ACTION on the cluster, a
         // consumer READ on each topic; either way a refused topic's
         // partitions answer TOPIC_AUTHORIZATION_FAILED and hold no records.
@@ -315,12 +317,13 @@ impl Handler for Fetch {
                 (topics, if has_error { usize::MAX } else { bytes })
             })
             .await;
-        for (topic, partition, (leader_epoch, partition_epoch), isr) in expansions {
+        for (topic, partition, (leader_epoch, partition_epoch), wider) in expansions {
             let change = IsrChange::Expand;
             let proposal = Proposal {
                 leader_epoch,
                 partition_epoch,
-                isr,
+                isr: wider.isr,
+                joining: vec![wider.joining],
                 change,
             };
             broker.isr_changes.propose(&topic, partition, proposal);

@@ -17,6 +17,7 @@ use kafka_protocol::error::ResponseError;
 use parking_lot::Mutex;
 use tokio::sync::{watch, Notify};
 
+use super::controller::ineligibility;
 use super::{Controller, ControllerError};
 use crate::partition::{now_ms, ReplicaManager};
 use crate::topic_partition::TopicPartition;
@@ -42,6 +43,9 @@ pub struct Proposal {
     pub leader_epoch: i32,
     pub partition_epoch: i32,
     pub isr: Vec<i32>,
+    /// The replicas an expansion adds, with the broker epoch each fetched
+    /// at (KIP-903): the controller refuses one registered again since.
+    pub joining: Vec<(i32, i64)>,
     pub change: IsrChange,
 }
 
@@ -199,6 +203,7 @@ impl AlterPartitionManager {
             }
             retry = false;
             let batch = self.queue.lock().take_batch();
+            let batch = self.drop_ineligible(&controller, batch);
             if batch.is_empty() {
                 continue;
             }
@@ -208,6 +213,7 @@ impl AlterPartitionManager {
                     tp.partition,
                     (proposal.leader_epoch, proposal.partition_epoch),
                     proposal.isr.clone(),
+                    proposal.joining.clone(),
                 )
             });
             // A controller that does not answer must not hold up the stop.
@@ -238,6 +244,39 @@ impl AlterPartitionManager {
         }
     }
 
+    /// Kafka's Partition.isReplicaIsrEligible: an expansion whose joining
+    /// replica this broker's metadata shows fenced, unregistered, or
+    /// registered again since the fetch that proposed it is not sent; it
+    /// is settled as refused, so the follower's next fetch proposes again
+    /// from the metadata then.
+    fn drop_ineligible(
+        &self,
+        controller: &Controller,
+        batch: Vec<(TopicPartition, Proposal)>,
+    ) -> Vec<(TopicPartition, Proposal)> {
+        if batch.iter().all(|(_, p)| p.joining.is_empty()) {
+            return batch;
+        }
+        let image = controller.image();
+        let mut queue = self.queue.lock();
+        batch
+            .into_iter()
+            .filter(|(tp, proposal)| {
+                let why = proposal
+                    .joining
+                    .iter()
+                    .find_map(|(id, epoch)| ineligibility(&image, *id, *epoch));
+                let Some(why) = why else {
+                    return true;
+                };
+                queue.answered(tp, Answer::Refused);
+                let (topic, partition) = (&tp.topic, tp.partition);
+                tracing::debug!(%topic, partition, isr = ?proposal.isr, reason = %why, "ISR expansion not proposed: ineligible replica");
+                false
+            })
+            .collect()
+    }
+
     /// Kafka's ISR expiry: proposes to drop the followers that have not
     /// caught up for `lag_max_ms`.
     fn propose_shrinks(&self, replicas: &ReplicaManager, lag_max_ms: i64) {
@@ -254,6 +293,7 @@ impl AlterPartitionManager {
                         leader_epoch,
                         partition_epoch,
                         isr,
+                        joining: Vec::new(),
                         change: IsrChange::Shrink,
                     },
                 );
@@ -275,6 +315,7 @@ mod tests {
             leader_epoch: 3,
             partition_epoch: 7,
             isr,
+            joining: Vec::new(),
             change: IsrChange::Shrink,
         }
     }
@@ -305,6 +346,7 @@ mod tests {
             leader_epoch: 3,
             partition_epoch: 7,
             isr: vec![1, 2, 3],
+            joining: vec![(3, 12)],
             change: IsrChange::Expand,
         };
         assert!(queue.propose(key(0), expand.clone()));

@@ -193,6 +193,7 @@ mod tests {
             fenced: false,
             endpoints: Vec::new(),
             log_dirs: Vec::new(),
+            epoch: 0,
         }
     }
 

@@ -40,6 +40,12 @@ pub struct BrokerRegistration {
     /// records written before brokers sent them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub log_dirs: Vec<Uuid>,
+    /// Kafka's broker epoch (KIP-903): set by the controller at each
+    /// registration, above every earlier registration's, so that a
+    /// restarted broker's fetches are told from its previous life's. 0 in
+    /// records written before brokers had epochs.
+    #[serde(default)]
+    pub epoch: i64,
 }
 
 /// Where the clients of one listener reach a broker.
@@ -506,6 +512,7 @@ mod tests {
             fenced: false,
             endpoints: Vec::new(),
             log_dirs: log_dirs.iter().map(|d| Uuid::from_u128(*d)).collect(),
+            epoch: 0,
         }
     }
 

@@ -15,13 +15,21 @@
 //! leader epoch or log start moved, and those no longer followed there.
 //! A leader that lost the session (a restart, an eviction) refuses the
 //! next one and the follower starts again with a full fetch.
+//!
+//! Fetches name topics by id (Fetch v13+), as the metadata image has them,
+//! so a topic deleted and created again under its name is never mistaken
+//! for the old one; and carry this broker's id with the broker epoch the
+//! controller registered it at (v15's ReplicaState, KIP-903), so a leader
+//! never adds a broker to an ISR on a fetch from before its last restart.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
 use kafka_protocol::error::ResponseError;
-use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic, ForgottenTopic};
+use kafka_protocol::messages::fetch_request::{
+    FetchPartition, FetchTopic, ForgottenTopic, ReplicaState,
+};
 use kafka_protocol::messages::offset_for_leader_epoch_request::{
     OffsetForLeaderPartition, OffsetForLeaderTopic,
 };
@@ -29,6 +37,7 @@ use kafka_protocol::messages::{BrokerId, FetchRequest, OffsetForLeaderEpochReque
 use kafka_protocol::protocol::StrBytes;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use uuid::Uuid;
 
 use super::broker_client::BrokerConnection;
 use super::metadata::MetadataImage;
@@ -38,7 +47,7 @@ use crate::security::sasl::client::SaslClientConfig;
 use crate::security::tls::ClientTls;
 use crate::topic_partition::TopicPartition;
 
-const FETCH_VERSION: i16 = 12;
+const FETCH_VERSION: i16 = 15;
 const OFFSET_FOR_LEADER_EPOCH_VERSION: i16 = 4;
 const RETRY: Duration = Duration::from_millis(200);
 
@@ -186,15 +195,23 @@ async fn fetch_from(
                 continue;
             }
         };
+        // The epoch of this broker's registration; read each round, so a
+        // fetch never carries one older than the image it was planned from.
+        let broker_epoch = images
+            .borrow()
+            .brokers
+            .get(&config.node_id)
+            .map_or(-1, |me| me.epoch);
         let round = async {
             reconcile(conn, &partitions, &mut reconciled, config.node_id).await?;
+            let me = (config.node_id, broker_epoch);
             fetch(
                 conn,
                 &replicas,
                 &partitions,
                 &mut reconciled,
                 &mut session,
-                &config,
+                (&config, me),
             )
             .await
         };
@@ -305,6 +322,8 @@ async fn reconcile(
 /// besides its index (partition max bytes is the same for all).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Position {
+    /// The topic's id: a topic created again under its name is another.
+    topic_id: Uuid,
     fetch_offset: i64,
     leader_epoch: i32,
     log_start_offset: i64,
@@ -330,10 +349,10 @@ struct FetchSession {
 struct Plan {
     session_id: i32,
     epoch: i32,
-    /// The partitions to name, by topic.
-    send: BTreeMap<String, Vec<(i32, Position)>>,
-    /// The partitions to drop from the session, by topic.
-    forget: BTreeMap<String, Vec<i32>>,
+    /// The partitions to name, by topic name and id.
+    send: BTreeMap<(String, Uuid), Vec<(i32, Position)>>,
+    /// The partitions to drop from the session, by topic name and id.
+    forget: BTreeMap<(String, Uuid), Vec<i32>>,
 }
 
 impl FetchSession {
@@ -341,28 +360,32 @@ impl FetchSession {
     /// when the session is to be (re)opened, otherwise those added or moved
     /// since the last, and the ones left out to forget.
     fn build(&mut self, next: HashMap<TopicPartition, Position>) -> Plan {
-        let mut send: BTreeMap<String, Vec<(i32, Position)>> = BTreeMap::new();
-        let mut forget: BTreeMap<String, Vec<i32>> = BTreeMap::new();
+        let mut send: BTreeMap<(String, Uuid), Vec<(i32, Position)>> = BTreeMap::new();
+        let mut forget: BTreeMap<(String, Uuid), Vec<i32>> = BTreeMap::new();
+        let topic = |tp: &TopicPartition, at: &Position| (tp.topic.clone(), at.topic_id);
         if self.epoch == INITIAL_EPOCH {
             for (tp, at) in &next {
-                send.entry(tp.topic.clone())
+                send.entry(topic(tp, at))
                     .or_default()
                     .push((tp.partition, *at));
             }
         } else {
             for (tp, at) in &next {
-                if self.partitions.get(tp) != Some(at) {
-                    send.entry(tp.topic.clone())
+                let before = self.partitions.get(tp);
+                if before != Some(at) {
+                    send.entry(topic(tp, at))
                         .or_default()
                         .push((tp.partition, *at));
                 }
+                // The name's topic was created again: the leader's session
+                // holds the old one's partition under its id until told.
+                if let Some(old) = before.filter(|old| old.topic_id != at.topic_id) {
+                    forget.entry(topic(tp, old)).or_default().push(tp.partition);
+                }
             }
-            for tp in self.partitions.keys() {
+            for (tp, old) in &self.partitions {
                 if !next.contains_key(tp) {
-                    forget
-                        .entry(tp.topic.clone())
-                        .or_default()
-                        .push(tp.partition);
+                    forget.entry(topic(tp, old)).or_default().push(tp.partition);
                 }
             }
         }
@@ -414,13 +437,12 @@ fn next_epoch(epoch: i32) -> i32 {
     }
 }
 
-/// The Fetch a plan makes.
-fn fetch_request(plan: Plan, config: &FetcherConfig) -> FetchRequest {
-    let name = |topic: String| TopicName(StrBytes::from_string(topic));
+/// The Fetch a plan makes, from broker `me`: (id, broker epoch).
+fn fetch_request(plan: Plan, config: &FetcherConfig, (id, epoch): (i32, i64)) -> FetchRequest {
     let topics = plan
         .send
         .into_iter()
-        .map(|(topic, partitions)| {
+        .map(|((_, topic_id), partitions)| {
             let partitions = partitions
                 .into_iter()
                 .map(|(index, at)| {
@@ -433,21 +455,24 @@ fn fetch_request(plan: Plan, config: &FetcherConfig) -> FetchRequest {
                 })
                 .collect();
             FetchTopic::default()
-                .with_topic(name(topic))
+                .with_topic_id(topic_id)
                 .with_partitions(partitions)
         })
         .collect();
     let forgotten = plan
         .forget
         .into_iter()
-        .map(|(topic, partitions)| {
+        .map(|((_, topic_id), partitions)| {
             ForgottenTopic::default()
-                .with_topic(name(topic))
+                .with_topic_id(topic_id)
                 .with_partitions(partitions)
         })
         .collect();
+    let me = ReplicaState::default()
+        .with_replica_id(BrokerId(id))
+        .with_replica_epoch(epoch);
     FetchRequest::default()
-        .with_replica_id(BrokerId(config.node_id))
+        .with_replica_state(me)
         .with_max_wait_ms(config.max_wait_ms)
         .with_min_bytes(1)
         .with_max_bytes(i32::MAX)
@@ -464,7 +489,7 @@ async fn fetch(
     partitions: &[Arc<Partition>],
     reconciled: &mut HashMap<TopicPartition, i32>,
     session: &mut FetchSession,
-    config: &FetcherConfig,
+    (config, me): (&FetcherConfig, (i32, i64)),
 ) -> std::io::Result<()> {
     let quota = &config.quotas.follower;
     let over_quota = quota.is_quota_exceeded();
@@ -479,6 +504,7 @@ async fn fetch(
         .filter(|p| !(over_quota && held_back(p)))
         .map(|p| {
             let at = Position {
+                topic_id: p.topic_id,
                 fetch_offset: p.log_end_offset(),
                 leader_epoch: p.leader_epoch(),
                 log_start_offset: p.log_start_offset(),
@@ -491,7 +517,7 @@ async fn fetch(
         tokio::time::sleep(RETRY).await;
         return Ok(());
     }
-    let request = fetch_request(session.build(next), config);
+    let request = fetch_request(session.build(next), config, me);
     let response = conn.call(&request, FETCH_VERSION).await?;
     let error = ResponseError::try_from_code(response.error_code);
     session.answered(error, response.session_id);
@@ -508,16 +534,17 @@ async fn fetch(
     }
     // Built for the first partition answered: an incremental answer is
     // often empty, a full one may name thousands.
-    let mut by_name: Option<HashMap<(&str, i32), &Arc<Partition>>> = None;
+    let mut by_id: Option<HashMap<(Uuid, i32), &Arc<Partition>>> = None;
+    let mut back_off = false;
     for topic in response.responses {
         for data in topic.partitions {
-            let by_name = by_name.get_or_insert_with(|| {
+            let by_id = by_id.get_or_insert_with(|| {
                 partitions
                     .iter()
-                    .map(|p| ((p.topic.as_str(), p.index), p))
+                    .map(|p| ((p.topic_id, p.index), p))
                     .collect()
             });
-            let Some(&p) = by_name.get(&(topic.topic.0.as_str(), data.partition_index)) else {
+            let Some(&p) = by_id.get(&(topic.topic_id, data.partition_index)) else {
                 continue;
             };
             // A replica removed (its directory deleted) while the fetch was
@@ -547,12 +574,24 @@ async fn fetch(
                         tracing::error!(topic = %p.topic, partition = p.index, error = %e, "cannot restart the log at the leader's log start");
                     }
                 }
+                // As Kafka's fetcher: the leader's metadata and this
+                // broker's disagree on the topic's id; each round plans
+                // from the image anew, so the next, after a pause, asks
+                // by the id the metadata has then.
+                Some(e @ (ResponseError::UnknownTopicId | ResponseError::InconsistentTopicId)) => {
+                    tracing::debug!(topic = %p.topic, partition = p.index, error = %e, "the leader does not know the topic by this id yet");
+                    reconciled.remove(&key(p));
+                    back_off = true;
+                }
                 Some(e) => {
                     tracing::debug!(topic = %p.topic, partition = p.index, error = %e, "leader refused a fetch");
                     reconciled.remove(&key(p));
                 }
             }
         }
+    }
+    if back_off {
+        tokio::time::sleep(RETRY).await;
     }
     Ok(())
 }
@@ -563,8 +602,14 @@ mod tests {
     use crate::api::fetch_session::{FetchContext, FetchSessions};
     use crate::quota::QuotaWindow;
 
-    fn at(fetch_offset: i64) -> Position {
+    /// The id the tests' topic `name` has: one per first letter.
+    fn id(name: &str) -> Uuid {
+        Uuid::from_u128(u128::from(name.as_bytes()[0]))
+    }
+
+    fn at(topic: &str, fetch_offset: i64) -> Position {
         Position {
+            topic_id: id(topic),
             fetch_offset,
             leader_epoch: 3,
             log_start_offset: 0,
@@ -574,7 +619,7 @@ mod tests {
     fn next(partitions: &[(&str, i32, i64)]) -> HashMap<TopicPartition, Position> {
         partitions
             .iter()
-            .map(|&(t, i, o)| (TopicPartition::new(t, i), at(o)))
+            .map(|&(t, i, o)| (TopicPartition::new(t, i), at(t, o)))
             .collect()
     }
 
@@ -584,7 +629,7 @@ mod tests {
             .iter()
             .flat_map(|(t, ps)| {
                 ps.iter()
-                    .map(move |(i, a)| (t.as_str(), *i, a.fetch_offset))
+                    .map(move |(i, a)| (t.0.as_str(), *i, a.fetch_offset))
             })
             .collect()
     }
@@ -592,7 +637,7 @@ mod tests {
     fn forgotten(plan: &Plan) -> Vec<(&str, i32)> {
         plan.forget
             .iter()
-            .flat_map(|(t, ps)| ps.iter().map(move |i| (t.as_str(), *i)))
+            .flat_map(|(t, ps)| ps.iter().map(move |i| (t.0.as_str(), *i)))
             .collect()
     }
 
@@ -644,6 +689,24 @@ mod tests {
         assert_eq!(changed.epoch, 3);
         assert_eq!(sent(&changed), vec![("a", 1, 0), ("c", 0, 0)]);
         assert_eq!(forgotten(&changed), vec![("b", 0)]);
+    }
+
+    #[test]
+    fn a_topic_created_again_under_its_name_is_fetched_by_its_new_id_and_the_old_forgotten() {
+        let mut session = FetchSession::default();
+        session.build(next(&[("a", 0, 5)]));
+        session.answered(None, 42);
+        let mut again = next(&[("a", 0, 0)]);
+        let new_id = Uuid::from_u128(99);
+        again
+            .get_mut(&TopicPartition::new("a", 0))
+            .unwrap()
+            .topic_id = new_id;
+        let plan = session.build(again);
+        let sent_ids: Vec<Uuid> = plan.send.keys().map(|k| k.1).collect();
+        let forgotten_ids: Vec<Uuid> = plan.forget.keys().map(|k| k.1).collect();
+        assert_eq!(sent_ids, vec![new_id]);
+        assert_eq!(forgotten_ids, vec![id("a")]);
     }
 
     #[test]
@@ -725,8 +788,21 @@ mod tests {
             vec![("a", 0, 10), ("b", 0, 2), ("c", 3, 0)],
             vec![("c", 3, 9)],
         ];
+        let name = |topic_id: Uuid| {
+            ["a", "b", "c"]
+                .into_iter()
+                .find(|t| id(t) == topic_id)
+                .unwrap()
+                .to_string()
+        };
         for (round, wanted) in rounds.iter().enumerate() {
-            let request = fetch_request(follower.build(next(wanted)), &config);
+            let request = fetch_request(follower.build(next(wanted)), &config, (2, 17));
+            assert_eq!(
+                (request.replica_id.0, request.replica_state.replica_id.0),
+                (-1, 2),
+                "v15 names the follower in its replica state only"
+            );
+            assert_eq!(request.replica_state.replica_epoch, 17);
             let (context, from_session) = leader
                 .open(
                     request.session_id,
@@ -743,12 +819,12 @@ mod tests {
                     .flat_map(|t| {
                         t.partitions
                             .iter()
-                            .map(|p| (t.topic.0.to_string(), p.partition, p.fetch_offset))
+                            .map(|p| (name(t.topic_id), p.partition, p.fetch_offset))
                     })
                     .collect(),
                 Some(asked) => asked
                     .iter()
-                    .flat_map(|(t, ps)| ps.iter().map(|w| (t.name.0.to_string(), w.0, w.1)))
+                    .flat_map(|(t, ps)| ps.iter().map(|w| (name(t.id), w.0, w.1)))
                     .collect(),
             };
             let mut read = read;

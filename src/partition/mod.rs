@@ -103,7 +103,7 @@ pub struct Partition {
     /// The wider ISR last proposed to the controller, and when: every
     /// fetch of a caught-up follower would propose it again until the
     /// change comes back in the metadata.
-    isr_proposal: Mutex<Option<(Vec<i32>, i64)>>,
+    isr_proposal: Mutex<Option<(IsrExpansion, i64)>>,
     /// The log directory's space state, shared by its partitions: a full
     /// disk refuses appends here. Replaced when the replica moves to
     /// another log directory (AlterReplicaLogDirs).
@@ -143,6 +143,17 @@ struct FollowerState {
     /// from the very log end, stays in the ISR.
     last_fetch_ms: i64,
     last_fetch_leader_leo: i64,
+    /// The broker epoch its last fetch carried (Kafka's Replica
+    /// brokerEpoch, KIP-903); -1 when it carried none.
+    broker_epoch: i64,
+}
+
+/// A follower's fetch found it caught up outside the ISR: the ISR with it
+/// added, and its (broker id, broker epoch) for the controller to check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IsrExpansion {
+    pub isr: Vec<i32>,
+    pub joining: (i32, i64),
 }
 
 impl FollowerState {
@@ -154,6 +165,7 @@ impl FollowerState {
             last_caught_up_ms: now_ms,
             last_fetch_ms: now_ms,
             last_fetch_leader_leo: -1,
+            broker_epoch: -1,
         }
     }
 
@@ -607,20 +619,22 @@ impl Partition {
     /// end as the leader knows it, when it was last caught up, and the high
     /// watermark. Returns whether the high watermark moved, and the ISR with
     /// the follower added when it has caught up to the high watermark
-    /// without being in it (the caller asks the controller).
+    /// without being in it (the caller asks the controller), with the
+    /// broker epoch `broker_epoch` this fetch carried.
     pub fn record_follower_fetch(
         &self,
-        replica: i32,
+        (replica, broker_epoch): (i32, i64),
         fetch_offset: i64,
         now_ms: i64,
-    ) -> (bool, Option<Vec<i32>>) {
+    ) -> (bool, Option<IsrExpansion>) {
         let leo = self.log_end_offset();
         {
             let mut followers = self.followers.lock();
-            followers
+            let follower = followers
                 .entry(replica)
-                .or_insert(FollowerState::new(now_ms))
-                .fetched(fetch_offset, leo, now_ms);
+                .or_insert(FollowerState::new(now_ms));
+            follower.fetched(fetch_offset, leo, now_ms);
+            follower.broker_epoch = broker_epoch;
         }
         let moved = self.maybe_advance_high_watermark();
         // Asked on every fetch of every partition: the ISR is copied only
@@ -637,8 +651,12 @@ impl Partition {
                 let mut wider = isr;
                 wider.push(replica);
                 wider.sort_unstable();
-                wider
+                IsrExpansion {
+                    isr: wider,
+                    joining: (replica, broker_epoch),
+                }
             })
+            // The same follower at a new broker epoch (restarted) is news.
             .filter(|wider| {
                 let mut proposal = self.isr_proposal.lock();
                 let pending = proposal.as_ref().is_some_and(|(p, at)| {
@@ -710,14 +728,15 @@ impl Partition {
     /// The leader's side of a follower's fetch: records where the follower
     /// is, then reads from there to the log end, or reads nothing when
     /// `max_bytes` is None (a replication throttle holds the partition
-    /// back this time). Also returns a wider ISR when the follower has
-    /// caught up without being in it.
+    /// back this time). `replica` is the follower's broker id and broker
+    /// epoch. Also returns a wider ISR when the follower has caught up
+    /// without being in it.
     pub fn follower_fetch(
         &self,
-        replica: i32,
+        replica: (i32, i64),
         fetch_offset: i64,
         max_bytes: Option<usize>,
-    ) -> Result<(ReadResult, Option<Vec<i32>>), ResponseError> {
+    ) -> Result<(ReadResult, Option<IsrExpansion>), ResponseError> {
         // A high watermark moved wakes the consumers and acks=all
         // producers waiting on this partition.
         let (_, expand) = self.record_follower_fetch(replica, fetch_offset, now_ms());
@@ -1150,8 +1169,8 @@ mod tests {
         let p = open(1, vec![1, 2, 3]);
         assert_eq!(p.shrunk_isr(now_ms(), lag), None, "within the lag time");
         // 2 fetched up to the log end (10) long ago; 3 is behind.
-        p.record_follower_fetch(2, 10, now_ms());
-        p.record_follower_fetch(3, 4, now_ms());
+        p.record_follower_fetch((2, -1), 10, now_ms());
+        p.record_follower_fetch((3, -1), 4, now_ms());
         assert_eq!(p.shrunk_isr(later, lag), Some(vec![1, 2]));
 
         // Once the metadata shrinks the ISR to the leader alone, the pass
@@ -1171,6 +1190,43 @@ mod tests {
             ..state(1, vec![1, 3])
         });
         assert_eq!(p.epochs(), (2, 9));
+    }
+
+    #[test]
+    fn a_caught_up_follower_is_proposed_with_the_broker_epoch_it_fetched_at() {
+        let dir = tempfile::tempdir().unwrap();
+        let disk = Arc::new(DiskSpace::open(dir.path()));
+        let recovery_points = Arc::new(OffsetCheckpoint::load(dir.path(), "recovery-points"));
+        let logs = tempfile::tempdir().unwrap();
+        let p = Partition::new(
+            &PartitionState {
+                isr: vec![1],
+                ..state(1, vec![1, 2])
+            },
+            1,
+            log(logs.path()),
+            None,
+            disk,
+            recovery_points,
+        );
+        let now = now_ms();
+        let hw = p.high_watermark();
+        let (_, behind) = p.record_follower_fetch((2, 40), hw - 1, now);
+        assert_eq!(behind, None, "short of the high watermark");
+        let (_, expand) = p.record_follower_fetch((2, 40), hw, now);
+        let at_40 = IsrExpansion {
+            isr: vec![1, 2],
+            joining: (2, 40),
+        };
+        assert_eq!(expand, Some(at_40));
+        let (_, again) = p.record_follower_fetch((2, 40), hw, now);
+        assert_eq!(again, None, "already proposed");
+        assert_eq!(p.followers.lock()[&2].broker_epoch, 40);
+        // Restarted and registered again: its fetches carry the new epoch,
+        // and the expansion goes again at once, naming it.
+        let (_, restarted) = p.record_follower_fetch((2, 41), hw, now);
+        assert_eq!(restarted.map(|e| e.joining), Some((2, 41)));
+        assert_eq!(p.followers.lock()[&2].broker_epoch, 41);
     }
 
     #[test]
@@ -1199,14 +1255,14 @@ mod tests {
         // Each round the leader's log grows before the followers fetch
         // again: 2 fetches what was the log end at its previous fetch,
         // 3 stays where it was. Neither ever fetches from the log end.
-        p.record_follower_fetch(2, 5, start);
-        p.record_follower_fetch(3, 5, start);
+        p.record_follower_fetch((2, -1), 5, start);
+        p.record_follower_fetch((3, -1), 5, start);
         for round in 1..=5 {
             let fetched_to = p.log_end_offset();
             append();
             let at = start + round * step;
-            p.record_follower_fetch(2, fetched_to, at);
-            p.record_follower_fetch(3, 5, at);
+            p.record_follower_fetch((2, -1), fetched_to, at);
+            p.record_follower_fetch((3, -1), 5, at);
         }
         // 2 was caught up as of its previous fetch; 3 not since it started.
         assert_eq!(

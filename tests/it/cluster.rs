@@ -16,7 +16,8 @@
 //! first; a restarted leader drops the tail its followers never had;
 //! acks=all reports an ISR that shrank below min.insync.replicas.
 //! Followers fetch in sessions that follow leadership as it moves, and one
-//! whose session the leader evicted fetches in full and keeps up.
+//! whose session the leader evicted fetches in full and keeps up. A
+//! follower restarted on a wiped disk rejoins the ISR with the leader's log.
 
 use crate::harness;
 
@@ -1563,5 +1564,73 @@ async fn a_follower_whose_fetch_session_is_evicted_fetches_in_full_and_keeps_up(
         fetch_sessions(leader_metrics),
         (1.0, 2.0),
         "the followers fetch without a session: neither can evict the larger one"
+    );
+}
+
+/// KIP-903: a follower killed and started again on an empty log dir registers
+/// at a new broker epoch, leaves the ISR at that registration (it was never
+/// fenced, so it stopped uncleanly), fetches the whole log again by topic
+/// id at Fetch v15, and is back in the ISR with the leader's log.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_follower_restarted_on_a_wiped_disk_rejoins_the_isr_with_the_leaders_log() {
+    let mut overrides = CLUSTER.to_vec();
+    overrides.extend([
+        "replica.lag.time.max.ms=2000",
+        "broker.heartbeat.interval.ms=300",
+    ]);
+    let brokers = start_cluster(3, &overrides);
+    let port = brokers[0].port;
+    // A broker-only node, its metadata log kept apart from its log dir: the
+    // disk lost is the one holding its partitions.
+    let metadata_dir = tempfile::tempdir().expect("tempdir");
+    let mut fourth: Vec<String> = brokers[0]
+        .overrides()
+        .iter()
+        .filter(|o| !o.starts_with("node.id=") && !o.starts_with("listeners="))
+        .cloned()
+        .collect();
+    fourth.extend([
+        "node.id=4".to_string(),
+        "process.roles=broker".to_string(),
+        format!(
+            "listeners=PLAINTEXT://127.0.0.1:0,CONTROLLER://127.0.0.1:{}",
+            harness::free_port()
+        ),
+        format!("metadata.log.dir={}", metadata_dir.path().display()),
+    ]);
+    let fourth: Vec<&str> = fourth.iter().map(String::as_str).collect();
+    let mut follower = harness::BrokerProcess::start(&fourth);
+    assert!(
+        wait_until(Duration::from_secs(30), || metadata(port).1.contains(&4)),
+        "the broker-only node registers"
+    );
+    let topic = NewTopic::new("reborn", 1, TopicReplication::Variable(&[&[1, 2, 4]]));
+    for r in harness::admin(&brokers[0].bootstrap())
+        .create_topics([&topic], &AdminOptions::new())
+        .await
+        .expect("CreateTopics answered")
+    {
+        r.unwrap_or_else(|(t, e)| panic!("creating {t}: {e}"));
+    }
+    produce_all(&brokers[0].bootstrap(), "reborn", 0..300).await;
+    let all_in = |port| leadership(port, "reborn").1 == BTreeSet::from([1, 2, 4]);
+    assert!(
+        wait_until(Duration::from_secs(30), || all_in(port)),
+        "every replica in the ISR"
+    );
+    let leader_size = size_on(port, "reborn");
+    assert!(leader_size > 0);
+
+    follower.kill9();
+    std::fs::remove_dir_all(&follower.dir).expect("wipe the data dir");
+    std::fs::create_dir_all(&follower.dir).expect("recreate the data dir");
+    follower.restart();
+    assert!(
+        wait_until(Duration::from_secs(30), || all_in(port)
+            && all_in(follower.port)
+            && size_on(follower.port, "reborn") == leader_size),
+        "the wiped follower is back in the ISR with the leader's log: ISR {:?}, {} of {leader_size} bytes",
+        leadership(port, "reborn").1,
+        size_on(follower.port, "reborn")
     );
 }

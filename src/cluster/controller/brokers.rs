@@ -16,10 +16,21 @@ use crate::topic_partition::TopicPartition;
 
 /// Kafka's BrokerRegistration: the first broker ever registered gives the
 /// cluster its id and bootstrap feature levels; a broker registered again
-/// leads the offline partitions whose last ISR member it is.
+/// leads the offline partitions whose last ISR member it is. Each
+/// registration gets a new broker epoch (KIP-903): `epoch` (the index the
+/// change is written at or before, as Kafka uses its registration record's
+/// offset), and always above the broker's previous registration's.
+///
+/// A broker registering again without having been fenced stopped without
+/// its controlled shutdown (killed, say), and its disk may have lost what
+/// it held: as Kafka's handling of an unclean shutdown (KIP-966), its
+/// leaderships move and it leaves every ISR first, to rejoin each by
+/// catching up under its new epoch.
 pub(super) fn register(
     image: &mut MetadataImage,
-    me: BrokerRegistration,
+    mut me: BrokerRegistration,
+    epoch: i64,
+    unclean: bool,
 ) -> Result<(), ControllerError> {
     if image.cluster_id.is_empty() {
         image.cluster_id = new_cluster_id();
@@ -28,6 +39,13 @@ pub(super) fn register(
     me.check_log_dirs(&image.brokers)
         .map_err(|e| ControllerError::new(ResponseError::InvalidRegistration, e))?;
     let id = me.node_id;
+    if image.brokers.get(&id).is_some_and(|before| !before.fenced) {
+        fence(image, id, unclean);
+    }
+    me.epoch = image
+        .brokers
+        .get(&id)
+        .map_or(epoch, |before| epoch.max(before.epoch + 1));
     image.brokers.insert(id, me);
     lead_leaderless(image, id);
     Ok(())
@@ -58,6 +76,23 @@ pub(super) fn offline_replicas(
         if let Some(p) = p {
             move_off(p, broker, &live, unclean);
         }
+    }
+}
+
+/// Kafka's ISR eligibility (KIP-903): why broker `id`, fetching at broker
+/// epoch `epoch` (-1: a fetch that carried none), may not join an ISR:
+/// not registered, fenced (a controlled shutdown fences too), or fetching
+/// from a registration older than its current one, as a broker restarted
+/// on a wiped disk would be when a fetch of its previous life arrives late.
+pub fn ineligibility(image: &MetadataImage, id: i32, epoch: i64) -> Option<String> {
+    match image.brokers.get(&id) {
+        None => Some(format!("broker {id} is not registered")),
+        Some(b) if b.fenced => Some(format!("broker {id} is fenced")),
+        Some(b) if epoch >= 0 && epoch != b.epoch => Some(format!(
+            "broker {id} fetched at broker epoch {epoch}, but is registered at {}",
+            b.epoch
+        )),
+        Some(_) => None,
     }
 }
 
@@ -161,11 +196,11 @@ mod tests {
     #[test]
     fn the_first_registration_forms_the_cluster() {
         let mut image = MetadataImage::default();
-        register(&mut image, broker(1, None)).unwrap();
+        register(&mut image, broker(1, None), 10, false).unwrap();
         let cluster_id = image.cluster_id.clone();
         assert_eq!(cluster_id.len(), 22, "16 bytes in unpadded base64");
         assert_eq!(image.features, features::bootstrap());
-        register(&mut image, broker(2, None)).unwrap();
+        register(&mut image, broker(2, None), 12, false).unwrap();
         assert_eq!(image.cluster_id, cluster_id, "the cluster keeps its id");
         assert_eq!(
             image.brokers.keys().copied().collect::<Vec<_>>(),
@@ -233,8 +268,47 @@ mod tests {
         add_topic(&mut image, "t", &[&[1, 2]]);
         image.topic_mut("t").unwrap().partitions[0].isr = vec![1];
         fence(&mut image, 1, false);
-        register(&mut image, broker(1, None)).unwrap();
+        register(&mut image, broker(1, None), 10, false).unwrap();
         assert_eq!(partition(&image, "t", 0).leader, 1);
+    }
+
+    #[test]
+    fn a_broker_registering_again_unfenced_leaves_every_isr_first() {
+        let mut image = cluster(&[1, 2, 3]);
+        add_topic(&mut image, "t", &[&[1, 2, 3], &[2, 1, 3]]);
+        // Killed and back within its session: never fenced.
+        register(&mut image, broker(1, None), 10, false).unwrap();
+        let led = partition(&image, "t", 0);
+        assert_eq!((led.leader, led.leader_epoch, led.isr), (2, 1, vec![2, 3]));
+        assert_eq!(partition(&image, "t", 1).isr, vec![2, 3]);
+        assert!(!image.brokers[&1].fenced);
+        // Back after a controlled shutdown (fenced): nothing more moves.
+        fence(&mut image, 2, false);
+        let before = image.clone();
+        register(&mut image, broker(2, None), 11, false).unwrap();
+        assert_eq!(image.topics, before.topics);
+    }
+
+    #[test]
+    fn every_registration_gets_a_broker_epoch_above_the_last() {
+        let mut image = MetadataImage::default();
+        register(&mut image, broker(1, None), 10, false).unwrap();
+        assert_eq!(image.brokers[&1].epoch, 10);
+        assert_eq!(ineligibility(&image, 1, 10), None);
+        // A restart registers again: the fetches of its previous life no
+        // longer make it eligible, even from an index that did not move.
+        register(&mut image, broker(1, None), 10, false).unwrap();
+        assert_eq!(image.brokers[&1].epoch, 11);
+        assert!(ineligibility(&image, 1, 10).is_some());
+        assert_eq!(ineligibility(&image, 1, 11), None);
+        assert_eq!(
+            ineligibility(&image, 1, -1),
+            None,
+            "a fetch without an epoch"
+        );
+        fence(&mut image, 1, false);
+        assert!(ineligibility(&image, 1, 11).is_some(), "fenced");
+        assert!(ineligibility(&image, 2, -1).is_some(), "not registered");
     }
 
     #[test]

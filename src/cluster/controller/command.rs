@@ -75,6 +75,11 @@ pub enum ControllerCommand {
         #[serde(default)]
         partition_epoch: Option<i32>,
         isr: Vec<i32>,
+        /// The replicas the change adds, each with the broker epoch its
+        /// fetch carried (Kafka's NewIsrWithEpochs, KIP-903). Empty from a
+        /// node that predates broker epochs.
+        #[serde(default)]
+        joining: Vec<(i32, i64)>,
     },
     /// The image a broker kept in `cluster-metadata.json` before the
     /// quorum existed, taken over once into an empty quorum.

@@ -36,6 +36,7 @@ use crate::config::{BrokerConfig, GroupOverrides, LoadError, TopicConfig};
 use crate::quota::QuotaChanges;
 use crate::security::acl::{AclBinding, AclBindingFilter};
 use crate::topic_partition::TopicPartition;
+pub use brokers::ineligibility;
 use brokers::{live_brokers, silent_brokers};
 pub use command::{
     ControllerCommand, NewTopic, Outcome, Reassignment, Refusal, UserScramAlteration,
@@ -392,7 +393,12 @@ impl Controller {
         let done = Outcome::Done;
         Ok(match command {
             ControllerCommand::RegisterBroker(me) => {
-                brokers::register(image, me)?;
+                // Changes are applied one at a time after everything
+                // committed: the entry this one goes in comes after the
+                // last applied.
+                let epoch = self.quorum.applied_index().saturating_add(1);
+                let epoch = i64::try_from(epoch).unwrap_or(i64::MAX);
+                brokers::register(image, me, epoch, unclean)?;
                 done
             }
             ControllerCommand::Heartbeat(id) => {
@@ -432,8 +438,10 @@ impl Controller {
                 leader_epoch,
                 partition_epoch,
                 isr,
+                joining,
             } => {
                 let epochs = (leader_epoch, partition_epoch);
+                let isr = replication::NewIsr { isr, joining };
                 replication::alter_partition(image, &topic, partition, leader, epochs, isr)?;
                 done
             }
@@ -666,13 +674,15 @@ impl Controller {
     }
 
     /// Kafka's AlterPartition: the leader of `topic`-`partition` reports a
-    /// new ISR, worked out at `leader_epoch` and `partition_epoch`.
+    /// new ISR, worked out at `leader_epoch` and `partition_epoch`, with
+    /// the (broker id, broker epoch) each replica joining it fetched at.
     pub async fn alter_partition(
         &self,
         topic: &str,
         partition: i32,
         (leader_epoch, partition_epoch): (i32, i32),
         isr: Vec<i32>,
+        joining: Vec<(i32, i64)>,
     ) -> Result<(), ControllerError> {
         self.submit(ControllerCommand::AlterPartition {
             topic: topic.to_string(),
@@ -681,6 +691,7 @@ impl Controller {
             leader_epoch,
             partition_epoch: Some(partition_epoch),
             isr,
+            joining,
         })
         .await
         .map(|_| ())

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use kafka_protocol::error::ResponseError;
 use uuid::Uuid;
 
-use super::brokers::live_brokers;
+use super::brokers::{ineligibility, live_brokers};
 use super::command::{NewTopic, Reassignment, Refusal};
 use super::error::{unknown_topic, ControllerError};
 use crate::cluster::leader_election::{self, ElectionType};
@@ -114,6 +114,13 @@ pub(super) fn delete_topic(image: &mut MetadataImage, name: &str) -> Result<Uuid
         .ok_or_else(|| unknown_topic(name))
 }
 
+/// The ISR an AlterPartition asks for, and the broker epoch each replica
+/// it adds fetched at.
+pub(super) struct NewIsr {
+    pub isr: Vec<i32>,
+    pub joining: Vec<(i32, i64)>,
+}
+
 /// Kafka's AlterPartition: the leader of `topic`-`partition`, at its
 /// current leader epoch and partition epoch, replaces the ISR; a
 /// reassignment waiting on that ISR completes. Refusals in Kafka's order
@@ -122,7 +129,9 @@ pub(super) fn delete_topic(image: &mut MetadataImage, name: &str) -> Result<Uuid
 /// the leader retries); an older leader epoch is FENCED_LEADER_EPOCH; a
 /// sender that does not lead is INVALID_REQUEST; an older partition epoch
 /// (the ISR changed since the proposal was worked out) is
-/// INVALID_UPDATE_VERSION. `partition_epoch` is None from a node that
+/// INVALID_UPDATE_VERSION; an ISR naming a replica that is not registered,
+/// is fenced, or joins with a broker epoch not its current registration's
+/// is INELIGIBLE_REPLICA. `partition_epoch` is None from a node that
 /// predates partition epochs, checked on the leader epoch alone as then.
 pub(super) fn alter_partition(
     image: &mut MetadataImage,
@@ -130,10 +139,24 @@ pub(super) fn alter_partition(
     partition: i32,
     leader: i32,
     (leader_epoch, partition_epoch): (i32, Option<i32>),
-    isr: Vec<i32>,
+    NewIsr { isr, joining }: NewIsr,
 ) -> Result<(), ControllerError> {
     let live = live_brokers(&image.brokers);
-    let registered: BTreeSet<i32> = image.brokers.keys().copied().collect();
+    // A fenced broker (a stopped one is fenced by its controlled shutdown)
+    // must not come back into an ISR on a leader's stale view of it, nor a
+    // broker restarted (on a wiped disk, say) on the strength of a fetch
+    // from its previous registration (KIP-903). Members without a stated
+    // broker epoch are checked without one.
+    let ineligible: Vec<String> = isr
+        .iter()
+        .filter_map(|r| {
+            let epoch = joining
+                .iter()
+                .find(|(id, _)| id == r)
+                .map_or(-1, |(_, epoch)| *epoch);
+            ineligibility(image, *r, epoch)
+        })
+        .collect();
     let p = partition_mut(image, topic, partition).ok_or_else(|| {
         ControllerError::new(
             ResponseError::UnknownTopicOrPartition,
@@ -185,17 +208,13 @@ pub(super) fn alter_partition(
             ),
         );
     }
-    // A fenced broker (a stopped one is fenced by its controlled shutdown)
-    // must not come back into an ISR on a leader's stale view of it.
-    let ineligible: Vec<i32> = isr
-        .iter()
-        .copied()
-        .filter(|r| !registered.contains(r) || !live.contains(r))
-        .collect();
     if !ineligible.is_empty() {
         return refuse(
             ResponseError::IneligibleReplica,
-            format!("{topic}-{partition}: replicas {ineligible:?} in ISR {isr:?} are fenced or not registered."),
+            format!(
+                "{topic}-{partition}: ISR {isr:?} is ineligible: {}.",
+                ineligible.join("; ")
+            ),
         );
     }
     p.isr = isr;
@@ -349,6 +368,14 @@ mod tests {
     use crate::cluster::controller::command::ControllerCommand;
     use crate::cluster::controller::test_support::{add_topic, broker, cluster, partition};
 
+    /// An ISR change that names no broker epochs, as older nodes send.
+    fn only(isr: Vec<i32>) -> NewIsr {
+        NewIsr {
+            isr,
+            joining: Vec::new(),
+        }
+    }
+
     const DEFAULTS: TopicDefaults = TopicDefaults {
         num_partitions: 3,
         replication_factor: 2,
@@ -469,7 +496,7 @@ mod tests {
     #[test]
     fn alter_partition_from_a_stale_leader_epoch_is_fenced() {
         let mut image = led_at_epochs();
-        let stale = alter_partition(&mut image, "t", 0, 1, (4, Some(7)), vec![1, 2]);
+        let stale = alter_partition(&mut image, "t", 0, 1, (4, Some(7)), only(vec![1, 2]));
         assert_eq!(code(stale), ResponseError::FencedLeaderEpoch);
         assert_eq!(partition(&image, "t", 0).isr, vec![1, 2, 3]);
     }
@@ -477,7 +504,7 @@ mod tests {
     #[test]
     fn alter_partition_from_a_broker_that_does_not_lead_is_an_invalid_request() {
         let mut image = led_at_epochs();
-        let not_leader = alter_partition(&mut image, "t", 0, 2, (5, Some(7)), vec![2]);
+        let not_leader = alter_partition(&mut image, "t", 0, 2, (5, Some(7)), only(vec![2]));
         assert_eq!(code(not_leader), ResponseError::InvalidRequest);
         assert_eq!(partition(&image, "t", 0).isr, vec![1, 2, 3]);
     }
@@ -485,10 +512,10 @@ mod tests {
     #[test]
     fn alter_partition_at_a_stale_partition_epoch_is_an_invalid_update_version() {
         let mut image = led_at_epochs();
-        let stale = alter_partition(&mut image, "t", 0, 1, (5, Some(6)), vec![1, 2]);
+        let stale = alter_partition(&mut image, "t", 0, 1, (5, Some(6)), only(vec![1, 2]));
         assert_eq!(code(stale), ResponseError::InvalidUpdateVersion);
         assert_eq!(partition(&image, "t", 0).isr, vec![1, 2, 3]);
-        alter_partition(&mut image, "t", 0, 1, (5, Some(7)), vec![1, 2]).unwrap();
+        alter_partition(&mut image, "t", 0, 1, (5, Some(7)), only(vec![1, 2])).unwrap();
         assert_eq!(partition(&image, "t", 0).isr, vec![1, 2]);
     }
 
@@ -496,7 +523,7 @@ mod tests {
     fn alter_partition_at_epochs_newer_than_the_controllers_is_not_controller() {
         let mut image = led_at_epochs();
         for epochs in [(6, Some(7)), (5, Some(8))] {
-            let ahead = alter_partition(&mut image, "t", 0, 1, epochs, vec![1, 2]);
+            let ahead = alter_partition(&mut image, "t", 0, 1, epochs, only(vec![1, 2]));
             assert_eq!(code(ahead), ResponseError::NotController, "{epochs:?}");
         }
         assert_eq!(partition(&image, "t", 0).isr, vec![1, 2, 3]);
@@ -506,20 +533,38 @@ mod tests {
     fn alter_partition_refuses_a_fenced_or_unregistered_broker_in_the_isr() {
         let mut image = led_at_epochs();
         image.brokers.get_mut(&2).unwrap().fenced = true;
-        let fenced = alter_partition(&mut image, "t", 0, 1, (5, Some(7)), vec![1, 2, 3]);
+        let fenced = alter_partition(&mut image, "t", 0, 1, (5, Some(7)), only(vec![1, 2, 3]));
         assert_eq!(code(fenced), ResponseError::IneligibleReplica);
         image.brokers.remove(&2);
-        let unregistered = alter_partition(&mut image, "t", 0, 1, (5, Some(7)), vec![1, 2]);
+        let unregistered = alter_partition(&mut image, "t", 0, 1, (5, Some(7)), only(vec![1, 2]));
         assert_eq!(code(unregistered), ResponseError::IneligibleReplica);
         assert_eq!(partition(&image, "t", 0).isr, vec![1, 2, 3]);
     }
 
     #[test]
+    fn alter_partition_refuses_a_replica_joining_at_a_stale_broker_epoch() {
+        let mut image = led_at_epochs();
+        image.topic_mut("t").unwrap().partitions[0].isr = vec![1];
+        // Broker 2 restarted on a wiped disk: registered again at 41, while
+        // the leader saw a fetch it made at 40 before it stopped.
+        image.brokers.get_mut(&2).unwrap().epoch = 41;
+        let joining = |epoch| NewIsr {
+            isr: vec![1, 2],
+            joining: vec![(2, epoch)],
+        };
+        let stale = alter_partition(&mut image, "t", 0, 1, (5, Some(7)), joining(40));
+        assert_eq!(code(stale), ResponseError::IneligibleReplica);
+        assert_eq!(partition(&image, "t", 0).isr, vec![1]);
+        alter_partition(&mut image, "t", 0, 1, (5, Some(7)), joining(41)).unwrap();
+        assert_eq!(partition(&image, "t", 0).isr, vec![1, 2]);
+    }
+
+    #[test]
     fn alter_partition_from_a_node_without_partition_epochs_checks_the_leader_epoch_alone() {
         let mut image = led_at_epochs();
-        let stale = alter_partition(&mut image, "t", 0, 1, (4, None), vec![1, 2]);
+        let stale = alter_partition(&mut image, "t", 0, 1, (4, None), only(vec![1, 2]));
         assert_eq!(code(stale), ResponseError::FencedLeaderEpoch);
-        alter_partition(&mut image, "t", 0, 1, (5, None), vec![1, 2]).unwrap();
+        alter_partition(&mut image, "t", 0, 1, (5, None), only(vec![1, 2])).unwrap();
         assert_eq!(partition(&image, "t", 0).isr, vec![1, 2]);
         let old: ControllerCommand = serde_json::from_str(
             r#"{"AlterPartition":{"topic":"t","partition":0,"leader":1,"leader_epoch":5,"isr":[1]}}"#,
@@ -529,8 +574,9 @@ mod tests {
             old,
             ControllerCommand::AlterPartition {
                 partition_epoch: None,
+                ref joining,
                 ..
-            }
+            } if joining.is_empty()
         ));
     }
 
@@ -538,10 +584,10 @@ mod tests {
     fn alter_partition_shrinks_and_expands_the_isr_at_the_same_leader_epoch() {
         let mut image = cluster(&[1, 2, 3]);
         add_topic(&mut image, "t", &[&[1, 2, 3]]);
-        alter_partition(&mut image, "t", 0, 1, (0, Some(0)), vec![1, 3]).unwrap();
+        alter_partition(&mut image, "t", 0, 1, (0, Some(0)), only(vec![1, 3])).unwrap();
         let p = partition(&image, "t", 0);
         assert_eq!((p.isr, p.leader, p.leader_epoch), (vec![1, 3], 1, 0));
-        alter_partition(&mut image, "t", 0, 1, (0, Some(0)), vec![1, 3, 2]).unwrap();
+        alter_partition(&mut image, "t", 0, 1, (0, Some(0)), only(vec![1, 3, 2])).unwrap();
         assert_eq!(partition(&image, "t", 0).isr, vec![1, 3, 2]);
     }
 
@@ -550,10 +596,10 @@ mod tests {
         let mut image = cluster(&[1, 2, 3, 4]);
         add_topic(&mut image, "t", &[&[1, 2, 3]]);
         for isr in [vec![2, 3], vec![1, 4]] {
-            let refused = alter_partition(&mut image, "t", 0, 1, (0, Some(0)), isr.clone());
+            let refused = alter_partition(&mut image, "t", 0, 1, (0, Some(0)), only(isr.clone()));
             assert_eq!(code(refused), ResponseError::InvalidRequest, "ISR {isr:?}");
         }
-        let missing = alter_partition(&mut image, "t", 1, 1, (0, Some(0)), vec![1]);
+        let missing = alter_partition(&mut image, "t", 1, 1, (0, Some(0)), only(vec![1]));
         assert_eq!(code(missing), ResponseError::UnknownTopicOrPartition);
     }
 
@@ -579,7 +625,15 @@ mod tests {
 
         // The leader reports the new replica caught up: the move completes,
         // and leadership leaves the removed replica at a new epoch.
-        alter_partition(&mut image, "moving", 0, 1, (0, Some(0)), vec![1, 2, 3]).unwrap();
+        alter_partition(
+            &mut image,
+            "moving",
+            0,
+            1,
+            (0, Some(0)),
+            only(vec![1, 2, 3]),
+        )
+        .unwrap();
         let p = partition(&image, "moving", 0);
         assert_eq!(p.replicas, vec![2, 3]);
         assert_eq!(p.isr, vec![2, 3]);
@@ -663,12 +717,12 @@ mod tests {
         let mut image = cluster(&[1, 2, 3]);
         add_topic(&mut image, "t", &[&[1, 2, 3], &[2, 3, 1]]);
         let next = after(&image, |i| {
-            alter_partition(i, "t", 0, 1, (0, Some(0)), vec![1, 2]).unwrap();
+            alter_partition(i, "t", 0, 1, (0, Some(0)), only(vec![1, 2])).unwrap();
         });
         assert_eq!(epochs(&next), vec![1, 0]);
         assert_eq!(partition(&next, "t", 0).leader_epoch, 0);
         let again = after(&next, |i| {
-            alter_partition(i, "t", 0, 1, (0, Some(1)), vec![1, 2, 3]).unwrap();
+            alter_partition(i, "t", 0, 1, (0, Some(1)), only(vec![1, 2, 3])).unwrap();
         });
         assert_eq!(epochs(&again), vec![2, 0]);
     }
@@ -715,7 +769,7 @@ mod tests {
         // The new replica joins the ISR: the reassignment completes in the
         // same change, which still bumps the epoch once.
         let done = after(&started, |i| {
-            alter_partition(i, "t", 0, 1, (0, Some(1)), vec![1, 2, 3, 4]).unwrap();
+            alter_partition(i, "t", 0, 1, (0, Some(1)), only(vec![1, 2, 3, 4])).unwrap();
         });
         assert_eq!(epochs(&done), vec![2, 0]);
         assert_eq!(partition(&done, "t", 0).replicas, vec![2, 3, 4]);
@@ -726,7 +780,7 @@ mod tests {
         let mut image = cluster(&[1, 2, 3]);
         add_topic(&mut image, "t", &[&[1, 2, 3]]);
         let next = after(&image, |i| {
-            alter_partition(i, "t", 0, 1, (0, Some(0)), vec![1, 2, 3]).unwrap();
+            alter_partition(i, "t", 0, 1, (0, Some(0)), only(vec![1, 2, 3])).unwrap();
             create_partitions(i, "t", 2, None).unwrap();
         });
         assert_eq!(epochs(&next), vec![0, 0]);

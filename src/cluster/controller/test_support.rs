@@ -11,6 +11,7 @@ pub(super) fn broker(id: i32, rack: Option<&str>) -> BrokerRegistration {
         fenced: false,
         endpoints: Vec::new(),
         log_dirs: Vec::new(),
+        epoch: 0,
     }
 }
 

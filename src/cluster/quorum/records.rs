@@ -388,6 +388,7 @@ mod tests {
                 fenced: false,
                 endpoints: Vec::new(),
                 log_dirs: Vec::new(),
+                epoch: 0,
             },
         );
         after.topics.remove("gone");
