@@ -13,13 +13,12 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::fetch_response::{
     AbortedTransaction, FetchableTopicResponse, PartitionData,
 };
-use kafka_protocol::messages::{FetchRequest, FetchResponse, ProducerId, TopicName};
-use uuid::Uuid;
+use kafka_protocol::messages::{FetchRequest, FetchResponse, ProducerId};
 
-use super::fetch_session::{FetchContext, TopicKey};
+use super::fetch_session::{FetchContext, PartitionRead, TopicKey, TopicRead};
 use super::{BrokerContext, Concurrency, Handler, RequestContext};
 use crate::cluster::alter_partition::{IsrChange, Proposal};
-use crate::partition::{Awaited, IsolationLevel, IsrExpansion};
+use crate::partition::{Awaited, IsolationLevel, IsrExpansion, Partition};
 use crate::quota::QuotaType;
 use crate::security::acl::{AclOperation, ResourceType};
 use kafka_protocol::protocol::Encodable;
@@ -32,8 +31,7 @@ const MAX_WAIT_CAP: Duration = Duration::from_secs(60);
 struct Wanted {
     /// The topic's name, or the error every partition of it gets.
     name: Result<String, ResponseError>,
-    topic: TopicName,
-    topic_id: Uuid,
+    topic: TopicKey,
     partitions: Vec<super::fetch_session::Wanted>,
 }
 
@@ -48,7 +46,7 @@ fn read_all(
     isolation: IsolationLevel,
     replica: Option<(i32, i64)>,
     expansions: &mut Vec<Expansion>,
-) -> (Vec<FetchableTopicResponse>, usize) {
+) -> (Vec<TopicRead>, usize) {
     let mut left = max_bytes;
     let mut total = 0usize;
     // Kafka's shouldLeaderThrottle: while this broker's leader throttle is
@@ -66,15 +64,10 @@ fn read_all(
             Err(code) => vec![Err(*code); w.partitions.len()],
         };
         for (&(index, offset, epoch, partition_max), found) in w.partitions.iter().zip(found) {
-            let mut pd = PartitionData::default()
-                .with_partition_index(index)
-                .with_high_watermark(-1)
-                .with_last_stable_offset(-1)
-                .with_log_start_offset(-1);
             let name = match &w.name {
                 Ok(name) => name.as_str(),
                 Err(code) => {
-                    partitions.push(pd.with_error_code(code.code()));
+                    partitions.push(PartitionRead::failed(index, *code, None));
                     continue;
                 }
             };
@@ -102,52 +95,82 @@ fn read_all(
                 }
                 Ok(read)
             });
-            match read {
+            partitions.push(match read {
                 Ok(read) => {
                     let n = read.records.len();
                     total += n;
                     left = left.saturating_sub(n);
-                    pd = pd
-                        .with_high_watermark(read.high_watermark)
-                        .with_last_stable_offset(read.last_stable_offset)
-                        .with_log_start_offset(read.log_start_offset)
-                        .with_records(Some(read.records))
-                        .with_aborted_transactions(read.aborted_transactions.map(|txns| {
-                            txns.into_iter()
-                                .map(|(producer_id, first_offset)| {
-                                    AbortedTransaction::default()
-                                        .with_producer_id(ProducerId(producer_id))
-                                        .with_first_offset(first_offset)
-                                })
-                                .collect()
-                        }));
+                    PartitionRead {
+                        index,
+                        error_code: 0,
+                        high_watermark: read.high_watermark,
+                        last_stable_offset: read.last_stable_offset,
+                        log_start_offset: read.log_start_offset,
+                        records: read.records,
+                        aborted_transactions: read.aborted_transactions,
+                    }
                 }
                 Err(code) => {
-                    if let Some(p) = broker.replicas.partition(name, index) {
-                        pd = pd
-                            .with_high_watermark(p.high_watermark())
-                            .with_log_start_offset(p.log_start_offset())
-                            .with_last_stable_offset(p.last_stable_offset());
-                    }
-                    pd = pd.with_error_code(code.code());
+                    PartitionRead::failed(index, code, broker.replicas.partition(name, index))
                 }
-            }
-            partitions.push(pd);
+            });
         }
-        topics.push(
-            FetchableTopicResponse::default()
-                .with_topic(w.topic.clone())
-                .with_topic_id(w.topic_id)
-                .with_partitions(partitions),
-        );
+        topics.push(TopicRead {
+            topic: w.topic.clone(),
+            partitions,
+        });
     }
     (topics, total)
+}
+
+impl PartitionRead {
+    /// The answer of a partition that could not be read: its offsets as
+    /// far as this broker holds it, -1 otherwise.
+    fn failed(index: i32, code: ResponseError, held: Option<Arc<Partition>>) -> PartitionRead {
+        let (high_watermark, last_stable_offset, log_start_offset) =
+            held.map_or((-1, -1, -1), |p| {
+                (
+                    p.high_watermark(),
+                    p.last_stable_offset(),
+                    p.log_start_offset(),
+                )
+            });
+        PartitionRead {
+            index,
+            error_code: code.code(),
+            high_watermark,
+            last_stable_offset,
+            log_start_offset,
+            records: Bytes::new(),
+            aborted_transactions: Some(Vec::new()),
+        }
+    }
+
+    fn into_response(self) -> PartitionData {
+        let mut pd = PartitionData::default();
+        pd.partition_index = self.index;
+        pd.error_code = self.error_code;
+        pd.high_watermark = self.high_watermark;
+        pd.last_stable_offset = self.last_stable_offset;
+        pd.log_start_offset = self.log_start_offset;
+        pd.records = Some(self.records);
+        pd.aborted_transactions = self.aborted_transactions.map(|txns| {
+            txns.into_iter()
+                .map(|(producer_id, first_offset)| {
+                    AbortedTransaction::default()
+                        .with_producer_id(ProducerId(producer_id))
+                        .with_first_offset(first_offset)
+                })
+                .collect()
+        });
+        pd
+    }
 }
 
 /// Counts what a follower's fetch returned of partitions throttled here
 /// as a leader against the leader throttle (Kafka's
 /// sizeOfThrottledPartitions), whether or not the follower is in the ISR.
-fn record_throttled(broker: &BrokerContext, wanted: &[Wanted], topics: &[FetchableTopicResponse]) {
+fn record_throttled(broker: &BrokerContext, wanted: &[Wanted], topics: &[TopicRead]) {
     let quota = &broker.replication.leader;
     let bytes: usize = wanted
         .iter()
@@ -156,9 +179,9 @@ fn record_throttled(broker: &BrokerContext, wanted: &[Wanted], topics: &[Fetchab
         .flat_map(|(name, t)| {
             t.partitions
                 .iter()
-                .filter(move |p| quota.is_throttled(name, p.partition_index))
+                .filter(move |p| quota.is_throttled(name, p.index))
         })
-        .map(|p| p.records.as_ref().map_or(0, |r| r.len()))
+        .map(|p| p.records.len())
         .sum();
     quota.record(bytes);
 }
@@ -266,8 +289,7 @@ impl Handler for Fetch {
                 });
                 Wanted {
                     name,
-                    topic: t.name,
-                    topic_id: t.id,
+                    topic: t,
                     partitions,
                 }
             })
@@ -332,6 +354,20 @@ impl Handler for Fetch {
             record_throttled(&broker, &wanted, &topics);
         }
         broker.fetch_sessions.answer(&session, &mut topics);
+        let topics = topics
+            .into_iter()
+            .map(|t| {
+                FetchableTopicResponse::default()
+                    .with_topic(t.topic.name)
+                    .with_topic_id(t.topic.id)
+                    .with_partitions(
+                        t.partitions
+                            .into_iter()
+                            .map(PartitionRead::into_response)
+                            .collect(),
+                    )
+            })
+            .collect();
         let response = FetchResponse::default()
             .with_session_id(session.session_id())
             .with_responses(topics);

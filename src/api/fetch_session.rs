@@ -10,9 +10,9 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::fetch_request::{FetchTopic, ForgottenTopic};
-use kafka_protocol::messages::fetch_response::FetchableTopicResponse;
 use kafka_protocol::messages::TopicName;
 use parking_lot::Mutex;
 use uuid::Uuid;
@@ -40,6 +40,29 @@ pub type Wanted = (i32, i64, i32, usize);
 
 /// What to read: partitions grouped by topic.
 pub type Asked = Vec<(TopicKey, Vec<Wanted>)>;
+
+/// One partition's answer, as the response will carry it, before it is
+/// made a `PartitionData`: an incremental fetch leaves out most partitions
+/// of a session over thousands of idle ones, and building and dropping
+/// the codec's struct (four tagged-field maps) for each of them cost more
+/// than reading them.
+#[derive(Debug)]
+pub struct PartitionRead {
+    pub index: i32,
+    pub error_code: i16,
+    pub high_watermark: i64,
+    pub last_stable_offset: i64,
+    pub log_start_offset: i64,
+    pub records: Bytes,
+    pub aborted_transactions: Option<Vec<(i64, i64)>>,
+}
+
+/// A topic's partitions' answers, the topic named as it was asked for.
+#[derive(Debug)]
+pub struct TopicRead {
+    pub topic: TopicKey,
+    pub partitions: Vec<PartitionRead>,
+}
 
 /// A partition of a session, with what the client was last told of it.
 #[derive(Clone, Debug)]
@@ -306,7 +329,7 @@ impl FetchSessions {
     /// have records, an error or offsets the client was not yet told.
     /// Partitions that returned records move to the end of the session, so
     /// that the next fetch, if its bytes run out, serves the others first.
-    pub fn answer(&self, context: &FetchContext, topics: &mut Vec<FetchableTopicResponse>) {
+    pub fn answer(&self, context: &FetchContext, topics: &mut Vec<TopicRead>) {
         let (id, incremental) = match *context {
             FetchContext::Sessionless | FetchContext::Full { id: 0 } => return,
             FetchContext::Full { id } => (id, false),
@@ -329,28 +352,24 @@ impl FetchSessions {
         let mut next = 0;
         let mut any_returned = false;
         for t in topics.iter_mut() {
-            // The handler answers each topic named as it was asked for.
-            let topic = TopicKey {
-                name: t.topic.clone(),
-                id: t.topic_id,
-            };
+            let topic = &t.topic;
             let mut held = None;
             t.partitions.retain(|p| {
                 let in_step = order.get(next).copied().filter(|&i| {
                     let c = &partitions[i];
-                    c.want.0 == p.partition_index && c.topic == topic
+                    c.want.0 == p.index && c.topic == *topic
                 });
                 next += 1;
                 let place = in_step.or_else(|| {
-                    held.get_or_insert_with(|| index.get(&topic))
-                        .and_then(|held| held.get(&p.partition_index).copied())
+                    held.get_or_insert_with(|| index.get(topic))
+                        .and_then(|held| held.get(&p.index).copied())
                 });
                 let Some(i) = place else {
                     return true;
                 };
                 let cached = &mut partitions[i];
                 let now = (p.high_watermark, p.last_stable_offset, p.log_start_offset);
-                let has_records = p.records.as_ref().is_some_and(|r| !r.is_empty());
+                let has_records = !p.records.is_empty();
                 let changed = cached.told != Some(now);
                 cached.told = Some(now);
                 if has_records {
@@ -396,9 +415,7 @@ fn new_id(sessions: &HashMap<i32, Session>) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bytes::Bytes;
     use kafka_protocol::messages::fetch_request::FetchPartition;
-    use kafka_protocol::messages::fetch_response::PartitionData;
     use kafka_protocol::protocol::StrBytes;
 
     fn name(n: &str) -> TopicName {
@@ -422,27 +439,35 @@ mod tests {
     }
 
     /// A response for partitions (index, high watermark, records or not).
-    fn response(topic: &str, partitions: &[(i32, i64, bool)]) -> Vec<FetchableTopicResponse> {
-        vec![FetchableTopicResponse::default()
-            .with_topic(name(topic))
-            .with_partitions(
-                partitions
-                    .iter()
-                    .map(|&(p, hw, records)| {
-                        PartitionData::default()
-                            .with_partition_index(p)
-                            .with_high_watermark(hw)
-                            .with_last_stable_offset(hw)
-                            .with_records(records.then(|| Bytes::from_static(b"batch")))
-                    })
-                    .collect(),
-            )]
+    fn response(topic: &str, partitions: &[(i32, i64, bool)]) -> Vec<TopicRead> {
+        vec![TopicRead {
+            topic: TopicKey {
+                name: name(topic),
+                id: Uuid::nil(),
+            },
+            partitions: partitions
+                .iter()
+                .map(|&(p, hw, records)| PartitionRead {
+                    index: p,
+                    error_code: 0,
+                    high_watermark: hw,
+                    last_stable_offset: hw,
+                    log_start_offset: 0,
+                    records: if records {
+                        Bytes::from_static(b"batch")
+                    } else {
+                        Bytes::new()
+                    },
+                    aborted_transactions: None,
+                })
+                .collect(),
+        }]
     }
 
-    fn indexes(topics: &[FetchableTopicResponse]) -> Vec<i32> {
+    fn indexes(topics: &[TopicRead]) -> Vec<i32> {
         topics
             .iter()
-            .flat_map(|t| t.partitions.iter().map(|p| p.partition_index))
+            .flat_map(|t| t.partitions.iter().map(|p| p.index))
             .collect()
     }
 

@@ -12,6 +12,7 @@
 //! and a full recovery of the active segments, rather than refusing to.
 
 use std::collections::BTreeMap;
+use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 use parking_lot::Mutex;
@@ -24,8 +25,9 @@ pub const RECOVERY_POINT_OFFSET_CHECKPOINT: &str = "recovery-point-offset-checkp
 
 const VERSION: i32 = 0;
 
-/// Offsets by topic and partition.
-pub type Offsets = BTreeMap<(String, i32), i64>;
+/// Offsets by topic, then partition: a topic's entries are found by its
+/// name as a `&str`, so a pass over every partition allocates no key.
+pub type Offsets = BTreeMap<String, BTreeMap<i32, i64>>;
 
 /// One checkpoint file and what it holds. Every change rewrites the file
 /// whole, under the lock, so two writers never interleave and a later
@@ -82,22 +84,31 @@ impl OffsetCheckpoint {
         self.state
             .lock()
             .entries
-            .get(&(topic.to_string(), partition))
+            .get(topic)
+            .and_then(|t| t.get(&partition))
             .copied()
     }
 
     /// Sets the entries `current` gives (the others, of partitions not open
     /// now, are kept) and writes the file when anything changed. `current`
     /// runs under the file's lock: an offset read before another writer
-    /// lowered it (a truncation) can never be written after it.
-    pub fn update<I>(&self, current: impl FnOnce() -> I) -> Result<(), LogError>
+    /// lowered it (a truncation) can never be written after it. Topics may
+    /// be named by `&str`: only a topic new to the file is copied.
+    pub fn update<T, I>(&self, current: impl FnOnce() -> I) -> Result<(), LogError>
     where
-        I: IntoIterator<Item = ((String, i32), i64)>,
+        T: AsRef<str> + Into<String>,
+        I: IntoIterator<Item = ((T, i32), i64)>,
     {
         let mut state = self.state.lock();
         let mut changed = state.unwritten;
-        for (key, offset) in current() {
-            changed |= state.entries.insert(key, offset) != Some(offset);
+        for ((topic, partition), offset) in current() {
+            if let Some(held) = state.entries.get_mut(topic.as_ref()) {
+                changed |= held.insert(partition, offset) != Some(offset);
+            } else {
+                let held = BTreeMap::from([(partition, offset)]);
+                state.entries.insert(topic.into(), held);
+                changed = true;
+            }
         }
         if changed {
             state.write(&self.path)?;
@@ -109,8 +120,17 @@ impl OffsetCheckpoint {
     /// later under the same name does not inherit it.
     pub fn remove(&self, topic: &str, partition: i32) -> Result<(), LogError> {
         let mut state = self.state.lock();
-        let removed = state.entries.remove(&(topic.to_string(), partition));
-        if removed.is_some() || state.unwritten {
+        let removed = match state.entries.get_mut(topic) {
+            Some(held) => {
+                let removed = held.remove(&partition).is_some();
+                if held.is_empty() {
+                    state.entries.remove(topic);
+                }
+                removed
+            }
+            None => false,
+        };
+        if removed || state.unwritten {
             state.write(&self.path)?;
         }
         Ok(())
@@ -122,22 +142,31 @@ impl OffsetCheckpoint {
     /// forever and be inherited by a later topic of that name.
     pub fn retain(&self, hosted: impl Fn(&str, i32) -> bool) -> Result<(), LogError> {
         let mut state = self.state.lock();
-        let before = state.entries.len();
-        state
-            .entries
-            .retain(|(topic, index), _| hosted(topic, *index));
-        if state.entries.len() < before || state.unwritten {
+        let mut dropped = false;
+        state.entries.retain(|topic, held| {
+            let before = held.len();
+            held.retain(|index, _| hosted(topic, *index));
+            dropped |= held.len() < before;
+            !held.is_empty()
+        });
+        if dropped || state.unwritten {
             state.write(&self.path)?;
         }
         Ok(())
     }
 }
 
-/// The file's text for `entries`.
+/// The file's text for `entries`, written straight into one string: a
+/// line formatted on its own cost an allocation per partition.
 pub fn encode(entries: &Offsets) -> String {
-    let mut text = format!("{VERSION}\n{}\n", entries.len());
-    for ((topic, partition), offset) in entries {
-        text.push_str(&format!("{topic} {partition} {offset}\n"));
+    let count: usize = entries.values().map(BTreeMap::len).sum();
+    let mut text = String::with_capacity(16 + count * 32);
+    // Writing to a String cannot fail.
+    let _ = writeln!(text, "{VERSION}\n{count}");
+    for (topic, held) in entries {
+        for (partition, offset) in held {
+            let _ = writeln!(text, "{topic} {partition} {offset}");
+        }
     }
     text
 }
@@ -165,7 +194,10 @@ pub fn parse(text: &str) -> Result<Offsets, String> {
         let (Ok(partition), Ok(offset)) = (partition.parse::<i32>(), offset.parse::<i64>()) else {
             return Err(format!("malformed entry {line:?}"));
         };
-        entries.insert((topic.to_string(), partition), offset);
+        entries
+            .entry(topic.to_string())
+            .or_default()
+            .insert(partition, offset);
     }
     if found != count {
         return Err(format!("expected {count} entries but found {found}"));
@@ -178,10 +210,11 @@ mod tests {
     use super::*;
 
     fn offsets(entries: &[(&str, i32, i64)]) -> Offsets {
-        entries
-            .iter()
-            .map(|(t, p, o)| ((t.to_string(), *p), *o))
-            .collect()
+        let mut out = Offsets::new();
+        for &(t, p, o) in entries {
+            out.entry(t.to_string()).or_default().insert(p, o);
+        }
+        out
     }
 
     #[test]
@@ -227,13 +260,15 @@ mod tests {
         assert_eq!(c.get("t", 0), None, "a missing file is empty");
         c.update(|| [(("t".to_string(), 0), 10), (("t".to_string(), 1), 20)])
             .unwrap();
-        // A partition not open now keeps its entry.
-        c.update(|| [(("t".to_string(), 0), 11)]).unwrap();
+        // A partition not open now keeps its entry; topics may be named
+        // by reference, and the file lists them in order.
+        c.update(|| [(("t", 0), 11), (("a", 2), 1)]).unwrap();
         let path = dir.path().join(REPLICATION_OFFSET_CHECKPOINT);
         assert_eq!(
             std::fs::read_to_string(&path).unwrap(),
-            "0\n2\nt 0 11\nt 1 20\n"
+            "0\n3\na 2 1\nt 0 11\nt 1 20\n"
         );
+        c.remove("a", 2).unwrap();
         assert!(!path.with_extension("tmp").exists());
         let reloaded = OffsetCheckpoint::load(dir.path(), REPLICATION_OFFSET_CHECKPOINT);
         assert_eq!(

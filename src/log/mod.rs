@@ -17,9 +17,10 @@
 //! - `read` returns whole batches from one segment only; the caller reads
 //!   again from where it stopped. The first batch may start before `offset`
 //!   (clients skip the records they did not ask for). A batch that cannot be
-//!   read where the offset should be, or a first batch whose CRC fails, is
-//!   CORRUPT_MESSAGE (as Kafka's CorruptRecordException), never an empty
-//!   answer below the log end.
+//!   read where the offset should be is CORRUPT_MESSAGE (as Kafka's
+//!   CorruptRecordException), never an empty answer below the log end.
+//!   CRCs are not checked on reads, as Kafka's are not: followers check
+//!   them as they append, consumers with check.crcs.
 //! - Timestamp lookups answer with exact record offsets: the batch is found
 //!   by its header, then its records are walked (inflated through a small
 //!   buffer) up to the one found; a batch that does not walk answers with
@@ -853,36 +854,19 @@ impl Log {
     }
 
     /// Whole batches from the one containing `offset`, stopping before any
-    /// batch at or beyond `max_offset` (the high watermark) and at
-    /// `max_bytes`, except that with `min_one` the first batch is returned
-    /// even when larger (KIP-74). Reads stay within one segment.
+    /// batch at or beyond `max_offset` (the high watermark; `i64::MAX` for a
+    /// follower, which reads to the log end) and at `max_bytes`, except that
+    /// with `min_one` the first batch is returned even when larger (KIP-74).
+    /// Reads stay within one segment. Batches go out as stored, CRCs
+    /// unchecked, as Kafka's LogSegment.read slices the file: whoever reads
+    /// them checks (a follower's append, a consumer's check.crcs, a
+    /// coordinator's decoder).
     pub fn read(
         &self,
         offset: i64,
         max_bytes: usize,
         max_offset: i64,
         min_one: bool,
-    ) -> Result<Bytes, LogError> {
-        self.read_batches(offset, max_bytes, max_offset, min_one, true)
-    }
-
-    /// A follower's read: [`Log::read`] up to the log end, without checking
-    /// the first batch's CRC. The follower checks every batch's as it
-    /// appends them (`append_as_follower`), as Kafka's followers do; the
-    /// leader checking the first as well was nine tenths of the
-    /// instructions serving two followers cost it (bench/replication
-    /// --instructions).
-    pub fn read_for_follower(&self, offset: i64, max_bytes: usize) -> Result<Bytes, LogError> {
-        self.read_batches(offset, max_bytes, i64::MAX, true, false)
-    }
-
-    fn read_batches(
-        &self,
-        offset: i64,
-        max_bytes: usize,
-        max_offset: i64,
-        min_one: bool,
-        check_crc: bool,
     ) -> Result<Bytes, LogError> {
         let end = self.log_end_offset();
         if offset < self.log_start_offset || offset > end {
@@ -933,13 +917,7 @@ impl Log {
             }
         }
         match range {
-            Some((from, to)) => {
-                let bytes = batches.read_range(from, to)?;
-                if check_crc {
-                    segment.check_crc(&bytes, from)?;
-                }
-                Ok(bytes)
-            }
+            Some((from, to)) => batches.read_range(from, to),
             None if limited => Ok(Bytes::new()),
             // The segment's offsets reach past `offset`: some batch must
             // hold it or follow it.

@@ -645,30 +645,6 @@ impl Segment {
             .map_err(LogError::io("read", &self.log_path))
     }
 
-    /// Checks the CRC of the batch at the start of `bytes`, read from
-    /// `position`: a read hands clients its first batch only when intact.
-    pub fn check_crc(&self, bytes: &[u8], position: u64) -> Result<(), LogError> {
-        let header = BatchHeader::parse(bytes);
-        let body = header
-            .and_then(|h| h.total_size())
-            .and_then(|size| bytes.get(batch::CRC_START..size));
-        match (header, body) {
-            (Some(h), Some(body)) if crc32c::crc32c(body) == h.crc => Ok(()),
-            (Some(h), Some(body)) => Err(self.fault(
-                position,
-                Fault::Invalid(format!(
-                    "CRC mismatch: stored {:#010x}, computed {:#010x}",
-                    h.crc,
-                    crc32c::crc32c(body)
-                )),
-            )),
-            _ => Err(self.fault(
-                position,
-                Fault::Invalid("batch shorter than its length".into()),
-            )),
-        }
-    }
-
     /// Removes every batch holding offsets at or after `offset`; a batch that
     /// straddles `offset` goes whole, since batches are never split. Returns
     /// the bytes removed.

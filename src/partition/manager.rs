@@ -1414,11 +1414,12 @@ impl ReplicaManager {
     pub fn checkpoint_high_watermarks(&self) -> Result<(), LogError> {
         let mut result = Ok(());
         for (dir, partitions) in self.dirs.iter().zip(self.by_dir()) {
-            let current = partitions
-                .iter()
-                .map(|p| ((p.topic.clone(), p.index), p.high_watermark()))
-                .collect::<Vec<_>>();
-            if let Err(e) = dir.high_watermarks.update(|| current) {
+            let written = dir.high_watermarks.update(|| {
+                partitions
+                    .iter()
+                    .map(|p| ((p.topic.as_str(), p.index), p.high_watermark()))
+            });
+            if let Err(e) = written {
                 tracing::error!(path = %dir.high_watermarks.path().display(), error = %e, "cannot write the high watermark checkpoint");
                 result = Err(e);
             }
@@ -1435,8 +1436,7 @@ impl ReplicaManager {
             let written = dir.recovery_points.update(|| {
                 partitions
                     .iter()
-                    .map(|p| ((p.topic.clone(), p.index), p.recovery_point()))
-                    .collect::<Vec<_>>()
+                    .map(|p| ((p.topic.as_str(), p.index), p.recovery_point()))
             });
             if let Err(e) = written {
                 tracing::error!(path = %dir.recovery_points.path().display(), error = %e, "cannot write the recovery point checkpoint");

@@ -753,7 +753,7 @@ impl Partition {
         let log = self.log.read();
         let records = match max_bytes {
             Some(max_bytes) => log
-                .read_for_follower(offset, max_bytes)
+                .read(offset, max_bytes, i64::MAX, true)
                 .map_err(|e| self.storage_error(&e))?,
             None => Bytes::new(),
         };

@@ -184,9 +184,9 @@ async fn after_kill_9_recovery_checks_only_past_the_recovery_point() {
         "the log is cut at the batch holding offset 120, not before the recovery point: {high}"
     );
     // Fsynced data is trusted, as Kafka trusts it, not checked again: the
-    // damaged batch stays, and reads of it answer CORRUPT_MESSAGE (the
-    // broker checks a read's first batch). The unflushed records before
-    // the tear are all there.
+    // damaged batch stays, and reads hand it out as stored for the
+    // consumer's CRC check (check.crcs) to find. The unflushed records
+    // before the tear are all there.
     let got = consume(
         &broker.bootstrap(),
         "rp",
