@@ -10,15 +10,21 @@
 //!   acknowledgement, where a record's lock expires.
 //! - `session.rs`: share sessions (ShareFetch's and ShareAcknowledge's epochs).
 //! - `persister.rs`: where a share-partition's durable state goes (Kafka's
-//!   Persister): the share coordinator (`crate::share_coordinator`) and its
-//!   `__share_group_state`.
+//!   Persister): the share coordinator (`crate::share_coordinator`) of its
+//!   key, on this broker or another, and its `__share_group_state`.
 //!
-//! A share-partition reads its state from the persister on first use and
-//! writes it after every acknowledgement, release, archival or move of its
-//! start offset; an acknowledgement is answered only once its write
-//! succeeded. Membership and share sessions stay in memory: after a
-//! restart members join again. Share state has a lock of its own, apart
+//! Membership lives with the group coordinator; share-partitions and share
+//! sessions live on each partition's leader (Kafka's SharePartitionManager),
+//! which serves ShareFetch and ShareAcknowledge without asking the group
+//! coordinator. A share-partition is loaded from the persister for the
+//! partition's leader epoch, read again when that epoch changes and
+//! dropped when the partition is led elsewhere or its writes are fenced;
+//! what changed is written after each acquisition pass and with every
+//! acknowledgement, which is answered only once its write landed. Writes
+//! are async and never hold the share lock; the lock has its own, apart
 //! from the other group types', since ShareFetch takes it on every fetch.
+//! Membership and share sessions stay in memory: after a restart members
+//! join again.
 
 mod group;
 mod partition;
@@ -614,10 +620,11 @@ impl GroupCoordinator {
                 p.write_state(&state_key(&key), &PersistedState::of(&sp))
                     .await?;
             }
-            if let Some((_, leader_epoch)) = loaded {
-                sp.set_leader_epoch(leader_epoch);
-                self.share.lock().partitions.insert(key, sp);
-            }
+            // Loaded here as the partition's leader, it goes on at its
+            // epoch; else it is kept at none, for DescribeShareGroupOffsets,
+            // and a leader here reads it afresh on its first use.
+            sp.set_leader_epoch(loaded.map_or(-1, |(_, leader_epoch)| leader_epoch));
+            self.share.lock().partitions.insert(key, sp);
         }
         tracing::info!(
             group = group_id,

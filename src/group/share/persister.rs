@@ -251,7 +251,12 @@ impl StatePersister {
     async fn read(&self, key: &StateKey, leader_epoch: i32) -> Result<ShareState, ResponseError> {
         self.retrying(key, |c| async move {
             let (node, addr) = match c {
-                Coordinator::Here => return self.local.read(key, leader_epoch),
+                // The leader epoch it records is written too.
+                Coordinator::Here => {
+                    let state = self.local.read(key, leader_epoch)?;
+                    self.local.replicated(key).await?;
+                    return Ok(state);
+                }
                 Coordinator::Remote { node, addr } => (node, addr),
             };
             let request = ReadShareGroupStateRequest::default()
@@ -300,13 +305,14 @@ impl StatePersister {
         self.retrying(key, |c| async move {
             let (node, addr) = match c {
                 Coordinator::Here => {
-                    return self.local.write(
+                    self.local.write(
                         key,
                         state.state_epoch,
                         state.leader_epoch,
                         state.start_offset,
                         batches,
-                    )
+                    )?;
+                    return self.local.replicated(key).await;
                 }
                 Coordinator::Remote { node, addr } => (node, addr),
             };
@@ -350,7 +356,10 @@ impl StatePersister {
     async fn delete(&self, key: &StateKey) -> Result<(), ResponseError> {
         self.retrying(key, |c| async move {
             let (node, addr) = match c {
-                Coordinator::Here => return self.local.delete(key),
+                Coordinator::Here => {
+                    self.local.delete(key)?;
+                    return self.local.replicated(key).await;
+                }
                 Coordinator::Remote { node, addr } => (node, addr),
             };
             let request = DeleteShareGroupStateRequest::default()
