@@ -14,6 +14,7 @@ use std::process::Child;
 use std::time::{Duration, Instant};
 
 use harness::{spawn_tool, start_cluster, wait_until, BrokerProcess, RawClient};
+use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
 use kafka_protocol::messages::incremental_alter_configs_request::{
     AlterConfigsResource, AlterableConfig,
 };
@@ -25,8 +26,8 @@ use kafka_protocol::messages::share_acknowledge_request::{
 };
 use kafka_protocol::messages::share_fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::{
-    FindCoordinatorRequest, GroupId, IncrementalAlterConfigsRequest, MetadataRequest,
-    ReadShareGroupStateSummaryRequest, ShareAcknowledgeRequest, ShareFetchRequest,
+    DescribeConfigsRequest, FindCoordinatorRequest, GroupId, IncrementalAlterConfigsRequest,
+    MetadataRequest, ReadShareGroupStateSummaryRequest, ShareAcknowledgeRequest, ShareFetchRequest,
     ShareGroupHeartbeatRequest, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
@@ -122,7 +123,10 @@ fn group_away_from(port: u16, leader: i32, topic_id: Uuid) -> (String, i32, i32)
     fallback.expect("a group coordinated away from the partition leader")
 }
 
-fn from_earliest(port: u16, group: &str) {
+/// Sets share.auto.offset.reset=earliest on `group`, and waits until every
+/// broker has it: a leader without it yet would start the share-partition
+/// at the high watermark.
+fn from_earliest(brokers: &[BrokerProcess], group: &str) {
     const GROUP_RESOURCE: i8 = 32;
     let request = IncrementalAlterConfigsRequest::default().with_resources(vec![
         AlterConfigsResource::default()
@@ -133,10 +137,29 @@ fn from_earliest(port: u16, group: &str) {
                 .with_config_operation(0)
                 .with_value(Some(s("earliest")))]),
     ]);
-    let response = RawClient::connect(port)
+    let response = RawClient::connect(brokers[0].port)
         .call(&request, 1)
         .expect("IncrementalAlterConfigs answered");
     assert_eq!(response.responses[0].error_code, 0);
+    let describe =
+        DescribeConfigsRequest::default().with_resources(vec![DescribeConfigsResource::default()
+            .with_resource_type(GROUP_RESOURCE)
+            .with_resource_name(s(group))
+            .with_configuration_keys(None)]);
+    for b in brokers {
+        let mut client = RawClient::connect(b.port);
+        assert!(
+            wait_until(Duration::from_secs(15), || {
+                let response = client.call(&describe, 4).expect("DescribeConfigs answered");
+                response.results[0].configs.iter().any(|c| {
+                    c.name.as_str() == "share.auto.offset.reset"
+                        && c.value.as_deref() == Some("earliest")
+                })
+            }),
+            "broker {} has the group's config",
+            b.port
+        );
+    }
 }
 
 fn port_of(brokers: &[BrokerProcess], node: i32) -> u16 {
@@ -282,7 +305,7 @@ async fn a_partition_leader_kill9_loses_no_acknowledgement() {
     let leader = harness::leadership(port, TOPIC).0;
     let topic_id = topic_id(port);
     let (group, gc, sc) = group_away_from(port, leader, topic_id);
-    from_earliest(port, &group);
+    from_earliest(&brokers, &group);
     let joined = RawClient::connect(port_of(&brokers, gc))
         .call(
             &ShareGroupHeartbeatRequest::default()
@@ -298,7 +321,7 @@ async fn a_partition_leader_kill9_loses_no_acknowledgement() {
     let mut member = Member::new(&group, "m1", topic_id, port_of(&brokers, leader));
     let mut accepted: BTreeSet<i64> = BTreeSet::new();
     let mut held = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let deadline = Instant::now() + Duration::from_secs(30);
     while accepted.len() < 30 && Instant::now() < deadline {
         let got = member
             .fetch(10)
@@ -405,7 +428,7 @@ async fn console_share_consumers_carry_on_through_a_leader_kill9() {
     let leader = harness::leadership(port, TOPIC).0;
     let topic_id = topic_id(port);
     let (group, _, sc) = group_away_from(port, leader, topic_id);
-    from_earliest(port, &group);
+    from_earliest(&brokers, &group);
     harness::produce_values(&bootstrap, TOPIC, 0..200, 1).await;
 
     // The survivors first: the consumers find the cluster through them.
