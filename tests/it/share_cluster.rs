@@ -394,9 +394,9 @@ async fn a_partition_leader_kill9_loses_no_acknowledgement() {
     );
 }
 
-/// What a console-consumer printed, once it has exited by itself.
+/// What a member printed, once it has exited by itself.
 fn printed(mut child: Child) -> Vec<String> {
-    let status = child.wait().expect("wait for console-consumer");
+    let status = child.wait().expect("wait for the member");
     let mut out = String::new();
     let mut err = String::new();
     child
@@ -411,7 +411,7 @@ fn printed(mut child: Child) -> Vec<String> {
         .expect("stderr piped")
         .read_to_string(&mut err)
         .expect("read stderr");
-    assert!(status.success(), "console-consumer failed: {err}");
+    assert!(status.success(), "the member failed: {err}");
     out.lines().map(str::to_string).collect()
 }
 
@@ -421,6 +421,18 @@ fn printed(mut child: Child) -> Vec<String> {
 /// had as accepted when the leader died is printed twice.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn console_share_consumers_carry_on_through_a_leader_kill9() {
+    read_through_a_leader_kill9(|bootstrap, group| {
+        let args = ["--share-group", group, "-t", TOPIC, "--timeout-ms", "10000"];
+        spawn_tool(CONSUMER, bootstrap, &args)
+    })
+    .await;
+}
+
+/// Two members started by `member(bootstrap, group)` read TOPIC while its
+/// leader is killed -9 once the share coordinator has 50 accepted; the
+/// second half is produced to the new leader only. Every record is
+/// printed, and none below the start offset written before the kill twice.
+async fn read_through_a_leader_kill9(member: impl Fn(&str, &str) -> Child) {
     let mut brokers = start_cluster(3, SHARE_CLUSTER);
     let bootstrap = brokers[0].bootstrap();
     create_replicated(&bootstrap).await;
@@ -438,18 +450,7 @@ async fn console_share_consumers_carry_on_through_a_leader_kill9() {
         .map(|n| brokers[(n - 1) as usize].bootstrap())
         .collect();
     let all = all.join(",");
-    let args = [
-        "--share-group",
-        group.as_str(),
-        "-t",
-        TOPIC,
-        "--timeout-ms",
-        "10000",
-    ];
-    let consumers = [
-        spawn_tool(CONSUMER, &all, &args),
-        spawn_tool(CONSUMER, &all, &args),
-    ];
+    let consumers = [member(&all, &group), member(&all, &group)];
     let mut start = -1;
     let accepting = wait_until(Duration::from_secs(30), || {
         start = written_start(port_of(&brokers, sc), &group, topic_id);
@@ -490,4 +491,27 @@ async fn console_share_consumers_carry_on_through_a_leader_kill9() {
     );
     seen.dedup();
     assert_eq!(seen, (0..400).collect::<Vec<_>>(), "every record printed");
+}
+
+/// As [`console_share_consumers_carry_on_through_a_leader_kill9`], with
+/// two members of confluent-kafka's ShareConsumer (librdkafka 2.16).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn confluent_kafka_share_consumers_carry_on_through_a_leader_kill9() {
+    let compat = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/compat");
+    let python = compat.join("python/.venv/bin/python");
+    assert!(
+        python.exists(),
+        "confluent-kafka is not installed: run scripts/install-compat"
+    );
+    let script = compat.join("python/share_groups.py");
+    read_through_a_leader_kill9(|bootstrap, group| {
+        std::process::Command::new(&python)
+            .arg(&script)
+            .args([bootstrap, "read", group, TOPIC, "10"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("python runs share_groups.py")
+    })
+    .await;
 }
