@@ -24,7 +24,7 @@ use crate::cluster::{
     UserScramAlteration,
 };
 use crate::config::{BrokerConfig, LoadError};
-use crate::group::{GroupConfig, GroupCoordinator, ShareConfig};
+use crate::group::{GroupConfig, GroupCoordinator, ShareConfig, StatePersister};
 use crate::metrics::{Metrics, MetricsError};
 use crate::partition::{spawn_periodic, DataDirLock, ReplicaManager, StartupError};
 use crate::security::acl::AclOperation;
@@ -441,9 +441,15 @@ impl Broker {
             replicas.clone(),
         ));
         share_coordinator.sync_leadership();
-        // On one broker the share-partition leader and the share
-        // coordinator are the same process.
-        groups.set_share_persister(share_coordinator.clone());
+        // Share-partitions led here keep their state with the share
+        // coordinator of each, here or on another broker.
+        groups.set_share_persister(Arc::new(StatePersister::new(
+            config.node_id(),
+            share_coordinator.clone(),
+            controller.subscribe(),
+            inter_broker_tls.clone(),
+            inter_broker_sasl.clone(),
+        )));
         let limits_config = config.clone();
         let connections =
             tokio::task::spawn_blocking(move || ConnectionLimits::new(&limits_config))

@@ -84,10 +84,10 @@ impl Handler for AlterShareGroupOffsets {
             })
             .collect();
         let topics = image.assignable_topics(|_| true);
-        if let Err(e) =
-            broker
-                .groups
-                .alter_share_start_offsets(&request.group_id, &offsets, &topics, now_ms())
+        if let Err(e) = broker
+            .groups
+            .alter_share_start_offsets(&request.group_id, &offsets, &topics, now_ms())
+            .await
         {
             // A group-level refusal (unknown group, members still in it)
             // is the answer for every partition too, as Kafka's.

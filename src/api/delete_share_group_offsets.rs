@@ -59,12 +59,11 @@ impl Handler for DeleteShareGroupOffsets {
             })
             .collect();
         let topics = image.assignable_topics(|_| true);
-        if let Err(e) = broker.groups.delete_share_start_offsets(
-            &request.group_id,
-            &topic_ids,
-            &topics,
-            now_ms(),
-        ) {
+        if let Err(e) = broker
+            .groups
+            .delete_share_start_offsets(&request.group_id, &topic_ids, &topics, now_ms())
+            .await
+        {
             return refuse(e);
         }
         DeleteShareGroupOffsetsResponse::default().with_responses(responses)

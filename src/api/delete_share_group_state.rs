@@ -25,7 +25,7 @@ impl Handler for DeleteShareGroupState {
     ) -> DeleteShareGroupStateResponse {
         let allowed = broker.allows_cluster(&ctx, AclOperation::ClusterAction);
         let group_id = request.group_id.to_string();
-        let results = request
+        let mut results: Vec<DeleteStateResult> = request
             .topics
             .iter()
             .map(|t| {
@@ -45,6 +45,16 @@ impl Handler for DeleteShareGroupState {
                     .with_partitions(partitions)
             })
             .collect();
+        // Answered once on the whole ISR, as offset commits are: a state
+        // acknowledged survives the share coordinator's failover.
+        for t in &mut results {
+            for p in t.partitions.iter_mut().filter(|p| p.error_code == 0) {
+                let key = StateKey::new(&group_id, t.topic_id, p.partition);
+                if let Err(e) = broker.share_coordinator.replicated(&key).await {
+                    p.error_code = e.code();
+                }
+            }
+        }
         DeleteShareGroupStateResponse::default().with_results(results)
     }
 }

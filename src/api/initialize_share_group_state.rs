@@ -27,7 +27,7 @@ impl Handler for InitializeShareGroupState {
     ) -> InitializeShareGroupStateResponse {
         let allowed = broker.allows_cluster(&ctx, AclOperation::ClusterAction);
         let group_id = request.group_id.to_string();
-        let results = request
+        let mut results: Vec<InitializeStateResult> = request
             .topics
             .iter()
             .map(|t| {
@@ -49,6 +49,16 @@ impl Handler for InitializeShareGroupState {
                     .with_partitions(partitions)
             })
             .collect();
+        // Answered once on the whole ISR, as offset commits are: a state
+        // acknowledged survives the share coordinator's failover.
+        for t in &mut results {
+            for p in t.partitions.iter_mut().filter(|p| p.error_code == 0) {
+                let key = StateKey::new(&group_id, t.topic_id, p.partition);
+                if let Err(e) = broker.share_coordinator.replicated(&key).await {
+                    p.error_code = e.code();
+                }
+            }
+        }
         InitializeShareGroupStateResponse::default().with_results(results)
     }
 }

@@ -25,7 +25,7 @@ impl Handler for ReadShareGroupState {
     ) -> ReadShareGroupStateResponse {
         let allowed = broker.allows_cluster(&ctx, AclOperation::ClusterAction);
         let group_id = request.group_id.to_string();
-        let results = request
+        let mut results: Vec<ReadStateResult> = request
             .topics
             .iter()
             .map(|t| {
@@ -63,6 +63,16 @@ impl Handler for ReadShareGroupState {
                     .with_partitions(partitions)
             })
             .collect();
+        // The leader epoch a read records fences older leaders only once
+        // it is on the whole ISR.
+        for t in &mut results {
+            for p in t.partitions.iter_mut().filter(|p| p.error_code == 0) {
+                let key = StateKey::new(&group_id, t.topic_id, p.partition);
+                if let Err(e) = broker.share_coordinator.replicated(&key).await {
+                    p.error_code = e.code();
+                }
+            }
+        }
         ReadShareGroupStateResponse::default().with_results(results)
     }
 }

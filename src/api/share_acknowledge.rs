@@ -68,41 +68,39 @@ impl Handler for ShareAcknowledge {
         for t in &request.topics {
             let name = image.topic_by_id(t.topic_id).map(|t| t.name.clone());
             let readable = |name: &str| auth.allows(AclOperation::Read, ResourceType::Topic, name);
-            let partitions = t
-                .partitions
-                .iter()
-                .map(|p| {
-                    let result = match &name {
-                        None => Err(ResponseError::UnknownTopicId),
-                        Some(name) if !readable(name) => {
-                            Err(ResponseError::TopicAuthorizationFailed)
-                        }
-                        Some(_) => {
-                            let acks = p
-                                .acknowledgement_batches
-                                .iter()
-                                .map(|b| {
-                                    (
-                                        b.first_offset,
-                                        b.last_offset,
-                                        b.acknowledge_types.as_slice(),
-                                    )
-                                })
-                                .collect();
-                            acknowledge(
-                                &broker,
-                                &group,
-                                &member,
-                                t.topic_id,
-                                p.partition_index,
-                                acks,
-                            )
-                        }
-                    };
-                    let leader = name
-                        .as_ref()
-                        .and_then(|n| broker.replicas.leader_partition(n, p.partition_index).ok())
-                        .map_or((-1, -1), |l| (broker.node_id, l.leader_epoch()));
+            let mut partitions = Vec::with_capacity(t.partitions.len());
+            for p in &t.partitions {
+                let result = match &name {
+                    None => Err(ResponseError::UnknownTopicId),
+                    Some(name) if !readable(name) => Err(ResponseError::TopicAuthorizationFailed),
+                    Some(_) => {
+                        let acks = p
+                            .acknowledgement_batches
+                            .iter()
+                            .map(|b| {
+                                (
+                                    b.first_offset,
+                                    b.last_offset,
+                                    b.acknowledge_types.as_slice(),
+                                )
+                            })
+                            .collect();
+                        acknowledge(
+                            &broker,
+                            &group,
+                            &member,
+                            t.topic_id,
+                            p.partition_index,
+                            acks,
+                        )
+                        .await
+                    }
+                };
+                let leader = name
+                    .as_ref()
+                    .and_then(|n| broker.replicas.leader_partition(n, p.partition_index).ok())
+                    .map_or((-1, -1), |l| (broker.node_id, l.leader_epoch()));
+                partitions.push(
                     PartitionData::default()
                         .with_partition_index(p.partition_index)
                         .with_error_code(result.err().map_or(0, |e| e.code()))
@@ -110,9 +108,9 @@ impl Handler for ShareAcknowledge {
                             LeaderIdAndEpoch::default()
                                 .with_leader_id(leader.0)
                                 .with_leader_epoch(leader.1),
-                        )
-                })
-                .collect();
+                        ),
+                );
+            }
             responses.push(
                 ShareAcknowledgeTopicResponse::default()
                     .with_topic_id(t.topic_id)

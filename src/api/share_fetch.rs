@@ -36,9 +36,9 @@ const MAX_WAIT_CAP: Duration = Duration::from_secs(60);
 /// (first offset, last offset, types).
 pub(super) type WireAcks<'a> = Vec<(i64, i64, &'a [i8])>;
 
-/// Applies a member's acknowledgements to one share-partition; the error
-/// of the partition's acknowledgement.
-pub(super) fn acknowledge(
+/// Applies a member's acknowledgements to one share-partition, once their
+/// write landed; the error of the partition's acknowledgement.
+pub(super) async fn acknowledge(
     broker: &BrokerContext,
     group: &str,
     member: &str,
@@ -49,7 +49,16 @@ pub(super) fn acknowledge(
     let Some(name) = broker.image().topic_by_id(topic_id).map(|t| t.name.clone()) else {
         return Err(ResponseError::UnknownTopicId);
     };
-    let leader = broker.replicas.leader_partition(&name, partition)?;
+    let leader = match broker.replicas.leader_partition(&name, partition) {
+        Ok(leader) => leader,
+        Err(e) => {
+            broker
+                .groups
+                .drop_share_partition(group, topic_id, partition);
+            return Err(e);
+        }
+    };
+    let leader_epoch = leader.leader_epoch();
     let mut batches = Vec::with_capacity(acks.len());
     for (first, last, types) in acks {
         let Some(types) = types
@@ -62,16 +71,84 @@ pub(super) fn acknowledge(
         batches.push(AckBatch { first, last, types });
     }
     let reset = broker.groups.share_auto_offset_reset(group);
-    let start = || start_offset(&leader, reset);
-    broker.groups.acknowledge_share(
-        group,
-        topic_id,
-        partition,
-        now_ms(),
-        start,
-        member,
-        &batches,
-    )
+    broker
+        .groups
+        .load_share_partition(group, topic_id, partition, leader_epoch, || {
+            start_offset(&leader, reset)
+        })
+        .await?;
+    broker
+        .groups
+        .acknowledge_share(
+            group,
+            topic_id,
+            partition,
+            leader_epoch,
+            now_ms(),
+            member,
+            &batches,
+        )
+        .await
+}
+
+/// Loads the share-partition of each target this broker leads, as its
+/// leader at its current epoch; a target that cannot be loaded takes the
+/// error. Partitions led elsewhere are dropped (their next leader reads
+/// the written state).
+async fn load_all(
+    broker: &BrokerContext,
+    group: &str,
+    targets: &mut [(Uuid, i32, Result<String, ResponseError>)],
+) {
+    let reset = broker.groups.share_auto_offset_reset(group);
+    for (topic_id, index, name) in targets.iter_mut() {
+        let Ok(topic) = name.as_ref() else {
+            continue;
+        };
+        let leader = match broker.replicas.leader_partition(topic, *index) {
+            Ok(leader) => leader,
+            Err(_) => {
+                broker.groups.drop_share_partition(group, *topic_id, *index);
+                continue;
+            }
+        };
+        let loaded = broker
+            .groups
+            .load_share_partition(group, *topic_id, *index, leader.leader_epoch(), || {
+                start_offset(&leader, reset)
+            })
+            .await;
+        if let Err(e) = loaded {
+            tracing::warn!(group, %topic_id, partition = *index, error = ?e, "cannot read a share-partition's state");
+            *name = Err(e);
+        }
+    }
+}
+
+/// Writes what a pass changed in the targets' share-partitions (records
+/// archived at the delivery limit, the start offset moved, a new
+/// share-partition's start); a failure is written with the next change,
+/// since it costs nothing acknowledged.
+async fn write_all(
+    broker: &BrokerContext,
+    group: &str,
+    targets: &[(Uuid, i32, Result<String, ResponseError>)],
+) {
+    for (topic_id, index, name) in targets {
+        let Ok(topic) = name.as_ref() else {
+            continue;
+        };
+        let Ok(leader) = broker.replicas.leader_partition(topic, *index) else {
+            continue;
+        };
+        let written = broker
+            .groups
+            .write_share_partition(group, *topic_id, *index, leader.leader_epoch())
+            .await;
+        if let Err(e) = written {
+            tracing::warn!(group, %topic_id, partition = *index, error = ?e, "cannot write a share-partition's state; written with its next change");
+        }
+    }
 }
 
 /// Whether share groups are served: Kafka's isShareGroupProtocolEnabled,
@@ -118,7 +195,6 @@ fn acquire_all(
     max_bytes: usize,
 ) -> Pass {
     let now = now_ms();
-    let reset = broker.groups.share_auto_offset_reset(group);
     let mut records_left = max_records;
     let mut bytes_left = max_bytes;
     let mut out = BTreeMap::new();
@@ -139,34 +215,29 @@ fn acquire_all(
                 continue;
             }
         };
-        let pd = pd.with_current_leader(leader_of(broker.node_id, leader.leader_epoch()));
+        let leader_epoch = leader.leader_epoch();
+        let pd = pd.with_current_leader(leader_of(broker.node_id, leader_epoch));
         if records_left == 0 || bytes_left == 0 {
             out.insert((*topic_id, *index), pd);
             continue;
         }
         let high_watermark = leader.high_watermark();
         let log_start = leader.log_start_offset();
+        // Not loaded at this epoch: leadership moved since the pass began;
+        // the next request loads it.
         let from = broker.groups.with_share_partition(
             group,
             *topic_id,
             *index,
+            leader_epoch,
             now,
-            || start_offset(&leader, reset),
             |sp, limits| {
                 sp.log_start_moved(log_start);
                 sp.has_acquirable(high_watermark, limits)
                     .then(|| sp.fetch_offset())
             },
         );
-        let from = match from {
-            Ok(from) => from,
-            Err(e) => {
-                news = true;
-                out.insert((*topic_id, *index), pd.with_error_code(e.code()));
-                continue;
-            }
-        };
-        let Some(from) = from else {
+        let Some(Some(from)) = from else {
             out.insert((*topic_id, *index), pd);
             continue;
         };
@@ -183,8 +254,8 @@ fn acquire_all(
             group,
             *topic_id,
             *index,
+            leader_epoch,
             now,
-            || start_offset(&leader, reset),
             |sp, limits| {
                 sp.acquire(
                     member,
@@ -196,13 +267,9 @@ fn acquire_all(
                 )
             },
         );
-        let acquired = match acquired {
-            Ok(acquired) => acquired,
-            Err(e) => {
-                news = true;
-                out.insert((*topic_id, *index), pd.with_error_code(e.code()));
-                continue;
-            }
+        let Some(acquired) = acquired else {
+            out.insert((*topic_id, *index), pd);
+            continue;
         };
         let (Some(first), Some(last)) = (acquired.first(), acquired.last()) else {
             out.insert((*topic_id, *index), pd);
@@ -349,6 +416,7 @@ impl Handler for ShareFetch {
                     p.partition_index,
                     acks,
                 )
+                .await
                 .err()
                 .map_or(0, |e| e.code());
                 acked.insert((t.topic_id, p.partition_index), code);
@@ -364,7 +432,7 @@ impl Handler for ShareFetch {
             Opened::Continued(partitions) => (partitions, false),
         };
         let image = broker.image();
-        let targets: Vec<(Uuid, i32, Result<String, ResponseError>)> = session
+        let mut targets: Vec<(Uuid, i32, Result<String, ResponseError>)> = session
             .iter()
             .map(|&(topic_id, index)| {
                 let name = image
@@ -388,6 +456,7 @@ impl Handler for ShareFetch {
         let deadline = tokio::time::Instant::now() + max_wait;
         let mut partitions = BTreeMap::new();
         if max_records > 0 && !targets.is_empty() {
+            load_all(&broker, &group, &mut targets).await;
             loop {
                 let left = deadline.saturating_duration_since(tokio::time::Instant::now());
                 // An acquisition lock running out makes records available
@@ -415,6 +484,7 @@ impl Handler for ShareFetch {
                         (pass, news)
                     })
                     .await;
+                write_all(&broker, &group, &targets).await;
                 let done = pass.news || tokio::time::Instant::now() >= deadline;
                 partitions = pass.partitions;
                 if done {

@@ -40,6 +40,6 @@ pub use offsets::CommittedOffset;
 pub use records::{describe_record as describe_offsets_record, partition_for, OFFSETS_TOPIC};
 pub use share::{
     log_batches, AckBatch, AckType, Acquired, AutoOffsetReset, Opened, SessionPartition,
-    ShareConfig, ShareGroupDescription, ShareHeartbeat, ShareHeartbeatResult, FINAL_EPOCH,
-    INITIAL_EPOCH,
+    ShareConfig, ShareGroupDescription, ShareHeartbeat, ShareHeartbeatResult, StatePersister,
+    FINAL_EPOCH, INITIAL_EPOCH,
 };

@@ -28,6 +28,10 @@ use crate::coordinator_records::{
 };
 use crate::partition::kafka_uuid;
 use crate::partition::{now_ms, ReplicaManager};
+
+/// How long a write waits for the ISR, as offset commits'
+/// (`offsets.commit.timeout.ms`).
+const REPLICATION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 use records::{Replayed, Snapshot, Update};
 
 pub const SHARE_STATE_TOPIC: &str = "__share_group_state";
@@ -418,6 +422,33 @@ impl ShareCoordinator {
         next.updates += 1;
         entries.insert(key.clone(), next);
         Ok(())
+    }
+
+    /// Waits until what was appended to `key`'s `__share_group_state`
+    /// partition is on the whole ISR (its high watermark), as offset
+    /// commits wait: a write answered survives this leader's loss.
+    pub async fn replicated(&self, key: &StateKey) -> Result<(), ResponseError> {
+        let index = self.partition_of(key);
+        let Some(partition) = self.replicas.partition(SHARE_STATE_TOPIC, index) else {
+            return Err(ResponseError::NotCoordinator);
+        };
+        let leader_epoch = partition.leader_epoch();
+        let end = partition.log_end_offset();
+        if !partition.is_leader() {
+            return Err(ResponseError::NotCoordinator);
+        }
+        if end == 0 {
+            return Ok(());
+        }
+        match self
+            .replicas
+            .wait_for_high_watermark(&partition, end - 1, leader_epoch, REPLICATION_TIMEOUT)
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(ResponseError::NotLeaderOrFollower) => Err(ResponseError::NotCoordinator),
+            Err(_) => Err(ResponseError::CoordinatorNotAvailable),
+        }
     }
 
     /// DeleteShareGroupState: tombstones for the share-partition's records.

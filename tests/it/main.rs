@@ -38,6 +38,7 @@ mod quotas;
 mod racks;
 mod retention;
 mod sasl;
+mod share_cluster;
 mod share_tools;
 mod storage_faults;
 mod telemetry;

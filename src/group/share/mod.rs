@@ -10,15 +10,21 @@
 //!   acknowledgement, where a record's lock expires.
 //! - `session.rs`: share sessions (ShareFetch's and ShareAcknowledge's epochs).
 //! - `persister.rs`: where a share-partition's durable state goes (Kafka's
-//!   Persister): the share coordinator (`crate::share_coordinator`) and its
-//!   `__share_group_state`.
+//!   Persister): the share coordinator (`crate::share_coordinator`) of its
+//!   key, on this broker or another, and its `__share_group_state`.
 //!
-//! A share-partition reads its state from the persister on first use and
-//! writes it after every acknowledgement, release, archival or move of its
-//! start offset; an acknowledgement is answered only once its write
-//! succeeded. Membership and share sessions stay in memory: after a
-//! restart members join again. Share state has a lock of its own, apart
+//! Membership lives with the group coordinator; share-partitions and share
+//! sessions live on each partition's leader (Kafka's SharePartitionManager),
+//! which serves ShareFetch and ShareAcknowledge without asking the group
+//! coordinator. A share-partition is loaded from the persister for the
+//! partition's leader epoch, read again when that epoch changes and
+//! dropped when the partition is led elsewhere or its writes are fenced;
+//! what changed is written after each acquisition pass and with every
+//! acknowledgement, which is answered only once its write landed. Writes
+//! are async and never hold the share lock; the lock has its own, apart
 //! from the other group types', since ShareFetch takes it on every fetch.
+//! Membership and share sessions stay in memory: after a restart members
+//! join again.
 
 mod group;
 mod partition;
@@ -36,7 +42,7 @@ use uuid::Uuid;
 
 pub use group::{ShareHeartbeat, ShareHeartbeatResult, ShareMember, Topics};
 pub use partition::{log_batches, AckBatch, AckType, Acquired, Limits, SharePartition};
-pub use persister::Persister;
+pub use persister::{PersistedState, Persister, StatePersister};
 pub use session::{Opened, SessionPartition, FINAL_EPOCH, INITIAL_EPOCH};
 
 use super::coordinator::GroupCoordinator;
@@ -67,6 +73,10 @@ pub(in crate::group) struct ShareState {
     /// Where share-partitions keep their state; without one (unit tests
     /// of the state machine) they live in memory only.
     persister: Option<Arc<dyn Persister>>,
+    /// One write of a share-partition's state at a time, each of the
+    /// whole state taken once the previous landed: written in the order
+    /// they were taken, a later state is never overwritten by an earlier.
+    write_gates: HashMap<PartitionKey, Arc<tokio::sync::Mutex<()>>>,
 }
 
 type PartitionKey = (String, Uuid, i32);
@@ -76,36 +86,6 @@ fn state_key((group_id, topic_id, partition): &PartitionKey) -> StateKey {
         group_id: group_id.clone(),
         topic_id: *topic_id,
         partition: *partition,
-    }
-}
-
-/// Writes `sp`'s state when it changed; on failure it stays marked as
-/// changed, for the next write.
-fn persist(
-    persister: &Option<Arc<dyn Persister>>,
-    key: &PartitionKey,
-    sp: &mut SharePartition,
-) -> Result<(), ResponseError> {
-    let Some(persister) = persister else {
-        return Ok(());
-    };
-    if !sp.take_dirty() {
-        return Ok(());
-    }
-    persister.write_state(&state_key(key), sp).inspect_err(|_| {
-        sp.mark_dirty();
-    })
-}
-
-/// [`persist`] where a failure costs nothing acknowledged: records given
-/// back or locks expired are redelivered after a restart anyway.
-fn persist_or_log(
-    persister: &Option<Arc<dyn Persister>>,
-    key: &PartitionKey,
-    sp: &mut SharePartition,
-) {
-    if let Err(e) = persist(persister, key, sp) {
-        tracing::warn!(group = key.0, topic_id = %key.1, partition = key.2, error = ?e, "cannot write a share-partition's state; written with its next change");
     }
 }
 
@@ -288,62 +268,198 @@ impl GroupCoordinator {
         self.share.lock().persister = Some(persister);
     }
 
-    /// Runs `f` on the share-partition of (`group_id`, topic, partition),
-    /// after its expired locks are given back (at `now`), and writes its
-    /// state if that changed. On first use its state is read from the
-    /// persister, or it starts at `start()` when it has none; the error is
-    /// the persister's when it cannot be read.
+    /// Loads the share-partition of (`group_id`, topic, partition) for this
+    /// broker as the partition's leader at `leader_epoch`, unless loaded at
+    /// that epoch already: its state read from the persister (which fences
+    /// older leaders' writes from then on), or starting at `start()` when
+    /// it has none. One loaded under an older epoch (leadership went away
+    /// and came back) is replaced: what it held in memory was never
+    /// written, and the leaders in between may have changed the state.
+    pub async fn load_share_partition(
+        &self,
+        group_id: &str,
+        topic_id: Uuid,
+        partition: i32,
+        leader_epoch: i32,
+        start: impl FnOnce() -> i64,
+    ) -> Result<(), ResponseError> {
+        let key = (group_id.to_string(), topic_id, partition);
+        let persister = {
+            let share = self.share.lock();
+            if share
+                .partitions
+                .get(&key)
+                .is_some_and(|sp| sp.leader_epoch() == leader_epoch)
+            {
+                return Ok(());
+            }
+            share.persister.clone()
+        };
+        let stored = match &persister {
+            Some(p) => p.read_state(&state_key(&key), leader_epoch).await?,
+            None => None,
+        };
+        // A new one is written at its first flush, so that the next leader
+        // starts where this one did.
+        let mut sp = stored.unwrap_or_else(|| SharePartition::new(start()));
+        sp.set_leader_epoch(leader_epoch);
+        let mut share = self.share.lock();
+        match share.partitions.entry(key) {
+            Entry::Occupied(e) if e.get().leader_epoch() >= leader_epoch => {}
+            Entry::Occupied(mut e) => {
+                e.insert(sp);
+            }
+            Entry::Vacant(v) => {
+                v.insert(sp);
+            }
+        }
+        Ok(())
+    }
+
+    /// Forgets the share-partition of (`group_id`, topic, partition): this
+    /// broker no longer leads the partition. What it held in flight goes
+    /// back with it: the next leader starts from the written state, where
+    /// acquired records are available.
+    pub fn drop_share_partition(&self, group_id: &str, topic_id: Uuid, partition: i32) {
+        let key = (group_id.to_string(), topic_id, partition);
+        let mut share = self.share.lock();
+        if share.partitions.remove(&key).is_some() {
+            tracing::info!(group = group_id, %topic_id, partition, "share-partition dropped: its partition is led elsewhere");
+        }
+    }
+
+    /// Runs `f` on the share-partition of (`group_id`, topic, partition)
+    /// loaded at `leader_epoch` (see [`Self::load_share_partition`]), after
+    /// its expired locks are given back (at `now`); `None` when it is not
+    /// loaded at that epoch. What `f` changes is written by
+    /// [`Self::write_share_partition`].
     pub fn with_share_partition<R>(
         &self,
         group_id: &str,
         topic_id: Uuid,
         partition: i32,
+        leader_epoch: i32,
         now: i64,
-        start: impl FnOnce() -> i64,
         f: impl FnOnce(&mut SharePartition, &Limits) -> R,
-    ) -> Result<R, ResponseError> {
+    ) -> Option<R> {
         let limits = self.share_limits(group_id);
         let key = (group_id.to_string(), topic_id, partition);
-        let mut guard = self.share.lock();
-        let share = &mut *guard;
-        let persister = share.persister.clone();
-        let sp = share.load(&key, start)?;
+        let mut share = self.share.lock();
+        let sp = share
+            .partitions
+            .get_mut(&key)
+            .filter(|sp| sp.leader_epoch() == leader_epoch)?;
         sp.expire_locks(now, &limits);
-        let out = f(sp, &limits);
-        persist_or_log(&persister, &key, sp);
-        Ok(out)
+        Some(f(sp, &limits))
     }
 
-    /// `member_id`'s acknowledgements of one share-partition, answered once
-    /// written: when the write fails they are undone, and the member gets
-    /// the write's error, as Kafka's SharePartition does.
-    #[allow(clippy::too_many_arguments)]
-    pub fn acknowledge_share(
+    /// Writes the share-partition's state if it changed since last written.
+    pub async fn write_share_partition(
         &self,
         group_id: &str,
         topic_id: Uuid,
         partition: i32,
+        leader_epoch: i32,
+    ) -> Result<(), ResponseError> {
+        let key = (group_id.to_string(), topic_id, partition);
+        self.write_share_state(&key, leader_epoch, |_| {}).await
+    }
+
+    /// `member_id`'s acknowledgements of one share-partition loaded at
+    /// `leader_epoch`, answered once written: when the write fails they
+    /// are undone (the records stay the member's), and the member gets the
+    /// write's error, as Kafka's SharePartition does.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn acknowledge_share(
+        &self,
+        group_id: &str,
+        topic_id: Uuid,
+        partition: i32,
+        leader_epoch: i32,
         now: i64,
-        start: impl FnOnce() -> i64,
         member_id: &str,
         batches: &[AckBatch],
     ) -> Result<(), ResponseError> {
         let limits = self.share_limits(group_id);
         let key = (group_id.to_string(), topic_id, partition);
-        let mut guard = self.share.lock();
-        let share = &mut *guard;
-        let persister = share.persister.clone();
-        let sp = share.load(&key, start)?;
-        sp.expire_locks(now, &limits);
-        let before = sp.clone();
-        sp.acknowledge(member_id, batches, &limits)?;
-        if let Err(e) = persist(&persister, &key, sp) {
+        let before = {
+            let mut share = self.share.lock();
+            let sp = share
+                .partitions
+                .get_mut(&key)
+                .filter(|sp| sp.leader_epoch() == leader_epoch)
+                .ok_or(ResponseError::NotLeaderOrFollower)?;
+            sp.expire_locks(now, &limits);
+            let before = sp.clone();
+            sp.acknowledge(member_id, batches, &limits)?;
+            before
+        };
+        self.write_share_state(&key, leader_epoch, |sp| {
+            sp.undo_acknowledge(&before, batches)
+        })
+        .await
+        .inspect_err(|e| {
             tracing::warn!(group = group_id, %topic_id, partition, error = ?e, "acknowledgements not written: refused");
-            *sp = before;
-            sp.mark_dirty();
-            return Err(e);
+        })
+    }
+
+    /// Writes `key`'s state if it changed, behind its write gate: a change
+    /// made before the gate was taken is in the state written, or in one
+    /// written before. On failure `undo` runs on the share-partition, which
+    /// stays to be written again; a fenced one is dropped, since another
+    /// leader or a newer state took over. NOT_LEADER_OR_FOLLOWER when it is
+    /// no longer loaded at `leader_epoch`: what it held was never written.
+    async fn write_share_state(
+        &self,
+        key: &PartitionKey,
+        leader_epoch: i32,
+        undo: impl FnOnce(&mut SharePartition),
+    ) -> Result<(), ResponseError> {
+        let (persister, gate) = {
+            let mut share = self.share.lock();
+            let Some(persister) = share.persister.clone() else {
+                return Ok(());
+            };
+            let gate = share.write_gates.entry(key.clone()).or_default().clone();
+            (persister, gate)
+        };
+        let _gate = gate.lock().await;
+        let state = {
+            let mut share = self.share.lock();
+            let sp = share
+                .partitions
+                .get_mut(key)
+                .filter(|sp| sp.leader_epoch() == leader_epoch)
+                .ok_or(ResponseError::NotLeaderOrFollower)?;
+            if !sp.take_dirty() {
+                return Ok(());
+            }
+            PersistedState::of(sp)
+        };
+        let written = persister.write_state(&state_key(key), &state).await;
+        if let Err(e) = &written {
+            let mut share = self.share.lock();
+            let fenced = matches!(
+                e,
+                ResponseError::FencedLeaderEpoch | ResponseError::FencedStateEpoch
+            );
+            let current = share
+                .partitions
+                .get_mut(key)
+                .filter(|sp| sp.leader_epoch() == leader_epoch);
+            match current {
+                Some(_) if fenced => {
+                    share.partitions.remove(key);
+                    tracing::info!(group = key.0, topic_id = %key.1, partition = key.2, error = ?e, "share-partition fenced: dropped");
+                }
+                Some(sp) => {
+                    undo(sp);
+                    sp.mark_dirty();
+                }
+                None => {}
+            }
         }
-        Ok(())
+        written
     }
 
     /// Gives back every record `member_id` holds in `group_id`'s
@@ -385,29 +501,13 @@ impl ShareState {
     /// Gives back what `member_id` holds. Its share sessions stay: they
     /// belong to the partitions' leader, not the group, and the member
     /// closes them itself (ShareAcknowledge with epoch -1) as it leaves.
+    /// Written with the share-partition's next write: records given back
+    /// cost nothing acknowledged if lost, they are available again after a
+    /// failover anyway.
     fn release_member(&mut self, group_id: &str, member_id: &str, limits: &Limits) {
         for (key, sp) in self.partitions.iter_mut() {
             if key.0 == group_id {
                 sp.release_member(member_id, limits);
-                persist_or_log(&self.persister, key, sp);
-            }
-        }
-    }
-
-    /// The share-partition of `key`, read from the persister on first use.
-    fn load(
-        &mut self,
-        key: &PartitionKey,
-        start: impl FnOnce() -> i64,
-    ) -> Result<&mut SharePartition, ResponseError> {
-        match self.partitions.entry(key.clone()) {
-            Entry::Occupied(e) => Ok(e.into_mut()),
-            Entry::Vacant(v) => {
-                let stored = match &self.persister {
-                    Some(p) => p.read_state(&state_key(key))?,
-                    None => None,
-                };
-                Ok(v.insert(stored.unwrap_or_else(|| SharePartition::new(start()))))
             }
         }
     }
@@ -415,7 +515,10 @@ impl ShareState {
 
 impl GroupCoordinator {
     /// DeleteGroups of a share group: only an empty one goes, with its
-    /// share-partitions; `None` when `group_id` is no share group.
+    /// share-partitions; `None` when `group_id` is no share group. Their
+    /// state in `__share_group_state` is deleted after the answer, by a
+    /// task: DeleteGroups is answered without awaiting share coordinators
+    /// on other brokers.
     pub(in crate::group) fn delete_share_group(
         &self,
         group_id: &str,
@@ -431,32 +534,35 @@ impl GroupCoordinator {
             .filter(|(g, _, _)| g == group_id)
             .cloned()
             .collect();
-        if let Some(persister) = &share.persister {
-            for key in &gone {
-                if let Err(e) = persister.delete_state(&state_key(key)) {
-                    return Some(Err(e));
-                }
-            }
-        }
         share.groups.remove(group_id);
         for key in &gone {
             share.partitions.remove(key);
+        }
+        let runtime = tokio::runtime::Handle::try_current();
+        if let (Some(persister), Ok(runtime)) = (share.persister.clone(), runtime) {
+            runtime.spawn(async move {
+                for key in gone {
+                    if let Err(e) = persister.delete_state(&state_key(&key)).await {
+                        tracing::warn!(group = key.0, topic_id = %key.1, partition = key.2, error = ?e, "cannot delete a deleted share group's state");
+                    }
+                }
+            });
         }
         tracing::info!(group = group_id, "share group deleted");
         Some(Ok(()))
     }
 
-    /// The share group `group_id`, emptied of members whose session ran out
-    /// by `now`, for an offsets change: Kafka alters or deletes the start
-    /// offsets of an empty share group only.
+    /// Checks that the share group `group_id`, emptied of members whose
+    /// session ran out by `now`, is empty, for an offsets change: Kafka
+    /// alters or deletes the start offsets of an empty share group only.
     /// Takes the share lock after the other group types' lock is let go,
-    /// the order every share path keeps.
-    fn lock_empty_share_group(
+    /// the order every share path keeps. The persister, if any.
+    fn check_empty_share_group(
         &self,
         group_id: &str,
         topics: &Topics,
         now: i64,
-    ) -> Result<parking_lot::MutexGuard<'_, ShareState>, ResponseError> {
+    ) -> Result<Option<Arc<dyn Persister>>, ResponseError> {
         if self.state.lock().knows(group_id) {
             return Err(ResponseError::GroupIdNotFound);
         }
@@ -475,36 +581,50 @@ impl GroupCoordinator {
         if !empty {
             return Err(ResponseError::NonEmptyGroup);
         }
-        Ok(share)
+        Ok(share.persister.clone())
     }
 
     /// AlterShareGroupOffsets: each (topic id, partition)'s share-partition
-    /// starts again at its offset, with nothing in flight.
-    pub fn alter_share_start_offsets(
+    /// starts again at its offset, with nothing in flight. A leader that
+    /// has it loaded on another broker is fenced at its next write (by the
+    /// newer state epoch) and reads it again.
+    pub async fn alter_share_start_offsets(
         &self,
         group_id: &str,
         offsets: &[(Uuid, i32, i64)],
         topics: &Topics,
         now: i64,
     ) -> Result<(), ResponseError> {
-        let mut share = self.lock_empty_share_group(group_id, topics, now)?;
-        let share = &mut *share;
+        let persister = self.check_empty_share_group(group_id, topics, now)?;
         for &(topic_id, partition, offset) in offsets {
             let key = (group_id.to_string(), topic_id, partition);
+            let loaded = self
+                .share
+                .lock()
+                .partitions
+                .get(&key)
+                .map(|sp| (sp.state_epoch(), sp.leader_epoch()));
             // Under a newer state epoch, as Kafka initializes the state
             // afresh: `__share_group_state` takes it as a new snapshot in
             // place of everything written before.
-            let epoch = match (share.partitions.get(&key), &share.persister) {
-                (Some(sp), _) => sp.state_epoch(),
+            let epoch = match (loaded, &persister) {
+                (Some((epoch, _)), _) => epoch,
                 (None, Some(p)) => p
-                    .read_state(&state_key(&key))?
+                    .read_state(&state_key(&key), -1)
+                    .await?
                     .map_or(0, |sp| sp.state_epoch()),
                 (None, None) => 0,
             };
             let mut sp = SharePartition::from_state(offset, epoch + 1, &[]);
-            sp.mark_dirty();
-            persist(&share.persister, &key, &mut sp)?;
-            share.partitions.insert(key, sp);
+            if let Some(p) = &persister {
+                p.write_state(&state_key(&key), &PersistedState::of(&sp))
+                    .await?;
+            }
+            // Loaded here as the partition's leader, it goes on at its
+            // epoch; else it is kept at none, for DescribeShareGroupOffsets,
+            // and a leader here reads it afresh on its first use.
+            sp.set_leader_epoch(loaded.map_or(-1, |(_, leader_epoch)| leader_epoch));
+            self.share.lock().partitions.insert(key, sp);
         }
         tracing::info!(
             group = group_id,
@@ -516,15 +636,14 @@ impl GroupCoordinator {
 
     /// DeleteShareGroupOffsets: forgets the share-partitions of `topic_ids`,
     /// which start again from `share.auto.offset.reset` when next fetched.
-    pub fn delete_share_start_offsets(
+    pub async fn delete_share_start_offsets(
         &self,
         group_id: &str,
         topic_ids: &[Uuid],
         topics: &Topics,
         now: i64,
     ) -> Result<(), ResponseError> {
-        let mut share = self.lock_empty_share_group(group_id, topics, now)?;
-        let share = &mut *share;
+        let persister = self.check_empty_share_group(group_id, topics, now)?;
         for topic_id in topic_ids {
             let count = topics
                 .values()
@@ -536,17 +655,18 @@ impl GroupCoordinator {
                 .map(|p| (group_id.to_string(), *topic_id, p))
                 .collect();
             gone.extend(
-                share
+                self.share
+                    .lock()
                     .partitions
                     .keys()
                     .filter(|(g, t, p)| g == group_id && t == topic_id && *p >= count)
                     .cloned(),
             );
             for key in gone {
-                if let Some(persister) = &share.persister {
-                    persister.delete_state(&state_key(&key))?;
+                if let Some(persister) = &persister {
+                    persister.delete_state(&state_key(&key)).await?;
                 }
-                share.partitions.remove(&key);
+                self.share.lock().partitions.remove(&key);
             }
         }
         tracing::info!(

@@ -112,6 +112,9 @@ pub struct SharePartition {
     records: BTreeMap<i64, InFlight>,
     /// The state epoch of its state in `__share_group_state`.
     state_epoch: i32,
+    /// The partition's leader epoch it was loaded under: its writes carry
+    /// it, so that the share coordinator fences a deposed leader's.
+    leader_epoch: i32,
     /// Whether its durable state changed since it was last written:
     /// acknowledgements, records given back or archived, the start offset.
     /// Acquisitions alone are not written, as in Kafka: after a restart
@@ -138,6 +141,7 @@ impl SharePartition {
             end: start,
             records: BTreeMap::new(),
             state_epoch: 0,
+            leader_epoch: -1,
             dirty: true,
         }
     }
@@ -171,6 +175,7 @@ impl SharePartition {
             end,
             records,
             state_epoch,
+            leader_epoch: -1,
             dirty: false,
         };
         sp.advance();
@@ -179,6 +184,14 @@ impl SharePartition {
 
     pub fn state_epoch(&self) -> i32 {
         self.state_epoch
+    }
+
+    pub fn leader_epoch(&self) -> i32 {
+        self.leader_epoch
+    }
+
+    pub fn set_leader_epoch(&mut self, leader_epoch: i32) {
+        self.leader_epoch = leader_epoch;
     }
 
     /// Whether the durable state changed since the last call.
@@ -415,6 +428,19 @@ impl SharePartition {
         self.dirty = true;
         self.advance();
         Ok(())
+    }
+
+    /// Undoes acknowledgements [`Self::acknowledge`] applied to `before`
+    /// (their write failed): the acknowledged records are held again as
+    /// they were, whatever else changed since.
+    pub fn undo_acknowledge(&mut self, before: &SharePartition, batches: &[AckBatch]) {
+        for b in batches {
+            for (&offset, r) in before.records.range(b.first..=b.last) {
+                self.records.insert(offset, r.clone());
+                self.start = self.start.min(offset);
+            }
+        }
+        self.dirty = true;
     }
 
     /// Gives back everything `member` holds (its share session closed or

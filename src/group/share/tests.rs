@@ -404,7 +404,8 @@ fn a_member_silent_past_its_session_gives_back_its_records_and_loses_its_session
         c.share_session_fetch("g", "a", 0, &[(id, 0)], &[], 1),
         Ok(Opened::New(_))
     ));
-    let acquired = c.with_share_partition(
+    let acquired = used(
+        c,
         "g",
         id,
         0,
@@ -417,9 +418,8 @@ fn a_member_silent_past_its_session_gives_back_its_records_and_loses_its_session
     for now in [30_000, 45_000] {
         c.share_heartbeat(&hb("b", 2, None), &topics, now).unwrap();
     }
-    let state = |c: &crate::group::GroupCoordinator| {
-        c.with_share_partition("g", id, 0, 45_000, || 0, |sp, _| sp.state(0))
-    };
+    let state =
+        |c: &crate::group::GroupCoordinator| used(c, "g", id, 0, 45_000, || 0, |sp, _| sp.state(0));
     assert_eq!(state(c), Ok(Some((RecordState::Available, 1))));
     assert_eq!(
         c.share_session_fetch("g", "a", 1, &[], &[], 1),
@@ -449,10 +449,8 @@ fn a_closed_connection_takes_its_share_sessions_and_gives_back_their_records() {
             sp.acquire(member, &[batch(first, first)], 10, 500, 0, limits)
         }
     };
-    c.with_share_partition("g", id, 0, 0, || 0, acquire("a", 0))
-        .unwrap();
-    c.with_share_partition("g", id, 0, 0, || 0, acquire("b", 1))
-        .unwrap();
+    used(c, "g", id, 0, 0, || 0, acquire("a", 0)).unwrap();
+    used(c, "g", id, 0, 0, || 0, acquire("b", 1)).unwrap();
     c.share_connection_closed(1);
     assert_eq!(
         c.share_session_fetch("g", "a", 1, &[], &[], 3),
@@ -462,10 +460,7 @@ fn a_closed_connection_takes_its_share_sessions_and_gives_back_their_records() {
         c.share_session_fetch("g", "b", 1, &[], &[], 2),
         Ok(Opened::Continued(_))
     ));
-    let state = |offset| {
-        c.with_share_partition("g", id, 0, 0, || 0, |sp, _| sp.state(offset))
-            .unwrap()
-    };
+    let state = |offset| used(c, "g", id, 0, 0, || 0, |sp, _| sp.state(offset)).unwrap();
     assert_eq!(state(0), Some((RecordState::Available, 1)));
     assert_eq!(state(1), Some((RecordState::Acquired, 1)));
 }
@@ -513,44 +508,180 @@ fn a_share_partition_reads_back_as_written_with_acquired_records_available() {
     assert_eq!(read.state(4), Some((RecordState::Available, 1)));
 }
 
-/// A share-partition's written state: start offset, state epoch, batches.
-type Written = (i64, i32, Vec<super::partition::PersistedBatch>);
+/// Loads the share-partition (as its leader at epoch 0), runs `f` on it
+/// and writes what changed, as a ShareFetch pass does.
+fn used<R>(
+    c: &crate::group::GroupCoordinator,
+    group: &str,
+    id: Uuid,
+    partition: i32,
+    now: i64,
+    start: impl FnOnce() -> i64,
+    f: impl FnOnce(&mut SharePartition, &Limits) -> R,
+) -> Result<R, ResponseError> {
+    futures::executor::block_on(async {
+        c.load_share_partition(group, id, partition, 0, start)
+            .await?;
+        let out = c
+            .with_share_partition(group, id, partition, 0, now, f)
+            .ok_or(ResponseError::NotLeaderOrFollower)?;
+        c.write_share_partition(group, id, partition, 0).await?;
+        Ok(out)
+    })
+}
 
 /// A persister in memory: what a restarted coordinator would read back.
+/// Fences writes under an older leader epoch than the last read's, as
+/// the share coordinator does, and fails writes while `failing`.
 #[derive(Default)]
 struct MemoryPersister {
-    states:
-        parking_lot::Mutex<std::collections::HashMap<crate::share_coordinator::StateKey, Written>>,
+    states: parking_lot::Mutex<
+        std::collections::HashMap<crate::share_coordinator::StateKey, super::PersistedState>,
+    >,
+    leader_epochs:
+        parking_lot::Mutex<std::collections::HashMap<crate::share_coordinator::StateKey, i32>>,
+    failing: std::sync::atomic::AtomicBool,
 }
 
 impl super::Persister for MemoryPersister {
-    fn read_state(
-        &self,
-        key: &crate::share_coordinator::StateKey,
-    ) -> Result<Option<SharePartition>, ResponseError> {
-        Ok(self
-            .states
-            .lock()
-            .get(key)
-            .map(|(start, epoch, batches)| SharePartition::from_state(*start, *epoch, batches)))
+    fn read_state<'a>(
+        &'a self,
+        key: &'a crate::share_coordinator::StateKey,
+        leader_epoch: i32,
+    ) -> futures::future::BoxFuture<'a, Result<Option<SharePartition>, ResponseError>> {
+        let mut epochs = self.leader_epochs.lock();
+        let epoch = epochs.entry(key.clone()).or_insert(-1);
+        let read = if leader_epoch != -1 && leader_epoch < *epoch {
+            Err(ResponseError::FencedLeaderEpoch)
+        } else {
+            *epoch = leader_epoch.max(*epoch);
+            Ok(self
+                .states
+                .lock()
+                .get(key)
+                .map(|s| SharePartition::from_state(s.start_offset, s.state_epoch, &s.batches)))
+        };
+        Box::pin(std::future::ready(read))
     }
 
-    fn write_state(
-        &self,
-        key: &crate::share_coordinator::StateKey,
-        sp: &SharePartition,
-    ) -> Result<(), ResponseError> {
-        self.states.lock().insert(
-            key.clone(),
-            (sp.start_offset(), sp.state_epoch(), sp.persisted_batches()),
-        );
-        Ok(())
+    fn write_state<'a>(
+        &'a self,
+        key: &'a crate::share_coordinator::StateKey,
+        state: &'a super::PersistedState,
+    ) -> futures::future::BoxFuture<'a, Result<(), ResponseError>> {
+        let epoch = self.leader_epochs.lock().get(key).copied().unwrap_or(-1);
+        let written = if self.failing.load(std::sync::atomic::Ordering::Relaxed) {
+            Err(ResponseError::CoordinatorNotAvailable)
+        } else if state.leader_epoch != -1 && state.leader_epoch < epoch {
+            Err(ResponseError::FencedLeaderEpoch)
+        } else {
+            self.states.lock().insert(key.clone(), state.clone());
+            Ok(())
+        };
+        Box::pin(std::future::ready(written))
     }
 
-    fn delete_state(&self, key: &crate::share_coordinator::StateKey) -> Result<(), ResponseError> {
+    fn delete_state<'a>(
+        &'a self,
+        key: &'a crate::share_coordinator::StateKey,
+    ) -> futures::future::BoxFuture<'a, Result<(), ResponseError>> {
         self.states.lock().remove(key);
-        Ok(())
+        Box::pin(std::future::ready(Ok(())))
     }
+}
+
+#[test]
+fn an_acknowledgement_whose_write_fails_is_refused_and_undone() {
+    let persister = std::sync::Arc::new(MemoryPersister::default());
+    let h = crate::group::testing::Harness::new();
+    let c = &h.coordinator;
+    c.set_share_persister(persister.clone());
+    let id = Uuid::from_u128(7);
+    let acquired = used(
+        c,
+        "g",
+        id,
+        0,
+        0,
+        || 0,
+        |sp, limits| sp.acquire("a", &[batch(0, 3)], 4, 500, 0, limits),
+    );
+    assert_eq!(acquired, Ok(vec![range(0, 3, 1)]));
+    persister
+        .failing
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    let ack = |c: &crate::group::GroupCoordinator| {
+        futures::executor::block_on(c.acknowledge_share(
+            "g",
+            id,
+            0,
+            0,
+            1,
+            "a",
+            &acks(0, 1, AckType::Accept),
+        ))
+    };
+    assert_eq!(ack(c), Err(ResponseError::CoordinatorNotAvailable));
+    let state = c.with_share_partition("g", id, 0, 0, 1, |sp, _| sp.state(0));
+    assert_eq!(state, Some(Some((RecordState::Acquired, 1))), "still a's");
+    persister
+        .failing
+        .store(false, std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(ack(c), Ok(()), "a acknowledges again");
+    assert_eq!(
+        used(c, "g", id, 0, 1, || 0, |sp, _| sp.start_offset()),
+        Ok(2)
+    );
+    let key = crate::share_coordinator::StateKey::new("g", id, 0);
+    assert_eq!(persister.states.lock()[&key].start_offset, 2);
+}
+
+#[test]
+fn a_deposed_leaders_writes_are_fenced_and_the_next_leader_reads_what_was_acknowledged() {
+    let persister = std::sync::Arc::new(MemoryPersister::default());
+    let old = crate::group::testing::Harness::new();
+    let new = crate::group::testing::Harness::new();
+    old.coordinator.set_share_persister(persister.clone());
+    new.coordinator.set_share_persister(persister.clone());
+    let (old, new) = (&old.coordinator, &new.coordinator);
+    let id = Uuid::from_u128(7);
+    let on = |c: &crate::group::GroupCoordinator, leader_epoch, f: &dyn Fn(&mut SharePartition)| {
+        futures::executor::block_on(async {
+            c.load_share_partition("g", id, 0, leader_epoch, || 0)
+                .await?;
+            c.with_share_partition("g", id, 0, leader_epoch, 0, |sp, _| f(sp))
+                .ok_or(ResponseError::NotLeaderOrFollower)?;
+            c.write_share_partition("g", id, 0, leader_epoch).await
+        })
+    };
+    let acquire = |member: &'static str| {
+        move |sp: &mut SharePartition| {
+            sp.acquire(member, &[batch(0, 3)], 4, 500, 0, &LIMITS);
+        }
+    };
+    assert_eq!(on(old, 1, &acquire("a")), Ok(()));
+    let accept = |c: &crate::group::GroupCoordinator, leader_epoch, first, last| {
+        futures::executor::block_on(c.acknowledge_share(
+            "g",
+            id,
+            0,
+            leader_epoch,
+            0,
+            "a",
+            &acks(first, last, AckType::Accept),
+        ))
+    };
+    assert_eq!(accept(old, 1, 0, 0), Ok(()));
+    // The partition's leadership moves: the new leader reads at epoch 2,
+    // from where the acquired records 1..=3 are available again.
+    assert_eq!(on(new, 2, &acquire("b")), Ok(()));
+    let state = |c: &crate::group::GroupCoordinator, epoch, offset| {
+        c.with_share_partition("g", id, 0, epoch, 0, |sp, _| sp.state(offset))
+    };
+    assert_eq!(state(new, 2, 0), Some(None), "offset 0 was accepted");
+    assert_eq!(state(new, 2, 1), Some(Some((RecordState::Acquired, 2))));
+    assert_eq!(accept(old, 1, 1, 1), Err(ResponseError::FencedLeaderEpoch));
+    assert_eq!(state(old, 1, 1), None, "the deposed leader dropped it");
 }
 
 #[test]
@@ -564,20 +695,24 @@ fn altered_and_deleted_start_offsets_are_what_a_restart_reads() {
     c.share_heartbeat(&hb("a", 0, Some(&["t"])), &topics, 0)
         .unwrap();
     let start = |c: &crate::group::GroupCoordinator, partition| {
-        c.with_share_partition("g", id, partition, 0, || 99, |sp, _| sp.start_offset())
+        used(c, "g", id, partition, 0, || 99, |sp, _| sp.start_offset())
     };
     assert_eq!(start(c, 0), Ok(99), "a first use writes its start");
     c.share_heartbeat(&hb("a", -1, None), &topics, 1).unwrap();
-    c.alter_share_start_offsets("g", &[(id, 0, 7), (id, 1, 3)], &topics, 2)
-        .unwrap();
+    futures::executor::block_on(c.alter_share_start_offsets(
+        "g",
+        &[(id, 0, 7), (id, 1, 3)],
+        &topics,
+        2,
+    ))
+    .unwrap();
 
     let restarted = crate::group::testing::Harness::new();
     restarted.coordinator.set_share_persister(persister.clone());
     assert_eq!(start(&restarted.coordinator, 0), Ok(7));
     assert_eq!(start(&restarted.coordinator, 1), Ok(3));
 
-    c.delete_share_start_offsets("g", &[id], &topics, 3)
-        .unwrap();
+    futures::executor::block_on(c.delete_share_start_offsets("g", &[id], &topics, 3)).unwrap();
     let restarted = crate::group::testing::Harness::new();
     restarted.coordinator.set_share_persister(persister);
     assert_eq!(

@@ -10,6 +10,10 @@ line when it passes; the first failure is reported as
 share_groups.py HOST:PORT hold GROUP TOPIC is the consumer the
 redelivery scenario kills: it prints the offsets it acquired, then waits
 to be killed without acknowledging them.
+
+share_groups.py HOST:PORT,... read GROUP TOPIC IDLE_S is a member that
+prints each record's value as it accepts it, until IDLE_S seconds pass
+without a record (it::share_cluster kills a partition leader meanwhile).
 """
 
 import os
@@ -116,6 +120,22 @@ def hold(group, topic):
     sys.exit(2)
 
 
+def read(group, topic, idle_s):
+    """Prints each record's value and accepts it (implicit mode, the
+    acknowledgements committed after each poll), until idle."""
+    c = consumer(group, topic)
+    last = time.time()
+    while time.time() - last < idle_s:
+        messages = c.poll(0.5)
+        # A poll error (the leader gone) is the client's to retry.
+        values = [m.value().decode() for m in messages if not m.error()]
+        if values:
+            print("\n".join(values), flush=True)
+            last = time.time()
+        c.commit_sync()
+    c.close()
+
+
 def killed_consumer_records_are_redelivered(lock_ms):
     """What a consumer killed with records in flight held comes to another
     consumer: as its connection closes, since the broker drops a closed
@@ -200,6 +220,9 @@ def archived_after_the_delivery_limit(limit):
 def main():
     if sys.argv[2] == "hold":
         hold(sys.argv[3], sys.argv[4])
+        return
+    if sys.argv[2] == "read":
+        read(sys.argv[3], sys.argv[4], float(sys.argv[5]))
         return
     lock_ms, limit = int(sys.argv[2]), int(sys.argv[3])
     scenarios = [
