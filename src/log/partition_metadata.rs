@@ -6,17 +6,15 @@
 //!
 //! The format is Kafka's version 0: two lines, `version: 0` and
 //! `topic_id: <id>`, the id in Kafka's text for a Uuid (URL-safe base64
-//! without padding). The file is written whole to a temporary file, made
-//! durable by the caller, and only then renamed into place, so a crash
-//! leaves no half-written id: at worst no file, and a directory without
-//! one is adopted with the metadata's id (as Kafka's is until its
-//! asynchronous flush of the file).
+//! without padding). The file is replaced whole (temporary file, fsync,
+//! rename), so a crash leaves no half-written id.
 
 use std::path::{Path, PathBuf};
 
 use base64::Engine;
 use uuid::Uuid;
 
+use super::epoch::write_atomically;
 use super::LogError;
 
 pub const PARTITION_METADATA_FILE: &str = "partition.metadata";
@@ -48,24 +46,12 @@ pub fn read(dir: &Path) -> Result<Option<Uuid>, PartitionMetadataError> {
         .map_err(|reason| PartitionMetadataError::Malformed { path, reason })
 }
 
-/// Writes `topic_id` for partition directory `dir` to a temporary file,
-/// without an fsync: [`commit`] puts it in place once the caller has made
-/// it durable, so that many partitions created at once share one sync
-/// rather than costing two fsyncs (file and directory) each.
-pub fn stage(dir: &Path, topic_id: Uuid) -> Result<(), LogError> {
-    let staged = staged_path(dir);
-    std::fs::write(&staged, encode(topic_id)).map_err(LogError::io("write", &staged))
-}
-
-/// Renames the file [`stage`] wrote into place; durable once the
-/// directory (or its file system) is synced.
-pub fn commit(dir: &Path) -> Result<(), LogError> {
-    let path = dir.join(PARTITION_METADATA_FILE);
-    std::fs::rename(staged_path(dir), &path).map_err(LogError::io("rename to", &path))
-}
-
-fn staged_path(dir: &Path) -> PathBuf {
-    dir.join(PARTITION_METADATA_FILE).with_extension("tmp")
+/// Records `topic_id` in partition directory `dir`.
+pub fn write(dir: &Path, topic_id: Uuid) -> Result<(), LogError> {
+    write_atomically(
+        &dir.join(PARTITION_METADATA_FILE),
+        encode(topic_id).as_bytes(),
+    )
 }
 
 fn encode(topic_id: Uuid) -> String {
@@ -112,12 +98,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         assert!(read(dir.path()).unwrap().is_none(), "no file yet");
         let id = Uuid::from_u128(0x0123_4567_89ab_cdef_0123_4567_89ab_cdef);
-        stage(dir.path(), id).unwrap();
-        assert!(
-            read(dir.path()).unwrap().is_none(),
-            "not in place until committed"
-        );
-        commit(dir.path()).unwrap();
+        write(dir.path(), id).unwrap();
         let text = std::fs::read_to_string(dir.path().join(PARTITION_METADATA_FILE)).unwrap();
         // Kafka's Uuid text for these bytes.
         assert_eq!(text, "version: 0\ntopic_id: ASNFZ4mrze8BI0VniavN7w\n");

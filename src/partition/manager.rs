@@ -388,22 +388,16 @@ impl ReplicaManager {
             .lock()
             .remove(&key)
             .filter(|at| usable.contains(at));
-        let at = existing.or(preferred).unwrap_or_else(|| match usable[..] {
-            // Nothing to choose: counting walks every placed partition, and
-            // doing so per new partition made creating 50,000 quadratic.
-            [] => 0,
-            [only] => only,
-            _ => {
-                let mut counts = vec![0usize; self.dirs.len()];
-                for at in placement.values() {
-                    counts[*at] += 1;
-                }
-                usable
-                    .iter()
-                    .copied()
-                    .min_by_key(|at| counts[*at])
-                    .unwrap_or(0)
+        let at = existing.or(preferred).unwrap_or_else(|| {
+            let mut counts = vec![0usize; self.dirs.len()];
+            for at in placement.values() {
+                counts[*at] += 1;
             }
+            usable
+                .iter()
+                .copied()
+                .min_by_key(|at| counts[*at])
+                .unwrap_or(0)
         });
         placement.insert(key, at);
         at
@@ -594,75 +588,16 @@ impl ReplicaManager {
     /// Opens the log of each (partition, log dir) of `jobs`, in order, on
     /// up to `recovery_threads` threads per log directory.
     fn open_logs(&self, jobs: &[(&PartitionState, usize)]) -> Vec<Result<Log, OpenFailure>> {
-        let opened = in_parallel(
+        in_parallel(
             jobs,
             self.recovery_threads * self.dirs.len(),
             |(state, at)| self.open_log(state, *at),
-        );
-        self.commit_topic_ids(jobs, opened)
-    }
-
-    /// Puts the topic ids `open_log` staged in place, durably, a log
-    /// directory at a time: one syncfs makes every staged file (and the new
-    /// partition directories holding them) durable, renames put them in
-    /// place, and a second syncfs makes the renames durable before the
-    /// partitions are served. An fsync of each file and of its directory
-    /// took most of the time to create 1,000 partitions. A partition whose
-    /// id cannot be put in place does not open.
-    fn commit_topic_ids(
-        &self,
-        jobs: &[(&PartitionState, usize)],
-        opened: Vec<Result<(Log, bool), OpenFailure>>,
-    ) -> Vec<Result<Log, OpenFailure>> {
-        let mut staged: Vec<Vec<usize>> = vec![Vec::new(); self.dirs.len()];
-        let mut results: Vec<Result<Log, OpenFailure>> = opened
-            .into_iter()
-            .zip(jobs)
-            .enumerate()
-            .map(|(i, (opened, (_, at)))| {
-                opened.map(|(log, id_staged)| {
-                    if id_staged {
-                        staged[*at].push(i);
-                    }
-                    log
-                })
-            })
-            .collect();
-        let mut fail = |i: usize, error: LogError| {
-            results[i] = Err(OpenFailure {
-                reason: error.to_string(),
-                error: Some(error),
-            });
-        };
-        for (at, staged) in staged.into_iter().enumerate() {
-            if staged.is_empty() {
-                continue;
-            }
-            let root = &self.dirs[at].path;
-            if let Err(e) = sync_file_system(root) {
-                staged.iter().for_each(|&i| fail(i, e.copy()));
-                continue;
-            }
-            let mut renamed = Vec::with_capacity(staged.len());
-            for i in staged {
-                let (state, _) = jobs[i];
-                match partition_metadata::commit(&self.partition_dir(at, &state.topic, state.index))
-                {
-                    Ok(()) => renamed.push(i),
-                    Err(e) => fail(i, e),
-                }
-            }
-            if let Err(e) = sync_file_system(root) {
-                renamed.iter().for_each(|&i| fail(i, e.copy()));
-            }
-        }
-        results
+        )
     }
 
     /// Opens one partition's log in log dir `at`, recovering it from its
-    /// checkpointed recovery point after an unclean stop; with whether it
-    /// staged the partition's topic id, for [`Self::commit_topic_ids`].
-    fn open_log(&self, state: &PartitionState, at: usize) -> Result<(Log, bool), OpenFailure> {
+    /// checkpointed recovery point after an unclean stop.
+    fn open_log(&self, state: &PartitionState, at: usize) -> Result<Log, OpenFailure> {
         let log_dir = &self.dirs[at];
         let dir = self.partition_dir(at, &state.topic, state.index);
         let recorded_id = partition_metadata::read(&dir).map_err(|e| OpenFailure {
@@ -687,11 +622,10 @@ impl ReplicaManager {
         // trusted for them.
         opened
             .and_then(|log| {
-                let stage = recorded_id != Some(state.topic_id);
-                if stage {
-                    partition_metadata::stage(&dir, state.topic_id)?;
+                if recorded_id != Some(state.topic_id) {
+                    partition_metadata::write(&dir, state.topic_id)?;
                 }
-                Ok((log, stage))
+                Ok(log)
             })
             .map_err(|e| OpenFailure {
                 reason: e.to_string(),
@@ -1643,31 +1577,6 @@ fn copy_changed(
         }
     }
     Ok(())
-}
-
-/// Syncs the file system holding `dir` (syncfs): every file and
-/// directory entry written there so far is durable after it.
-fn sync_file_system(dir: &Path) -> Result<(), SyncError> {
-    File::open(dir)
-        .and_then(|d| rustix::fs::syncfs(&d).map_err(std::io::Error::from))
-        .map_err(|source| SyncError {
-            path: dir.to_path_buf(),
-            source,
-        })
-}
-
-/// A failed [`sync_file_system`], which fails every partition it was to
-/// make durable: each gets its own copy.
-struct SyncError {
-    path: PathBuf,
-    source: std::io::Error,
-}
-
-impl SyncError {
-    fn copy(&self) -> LogError {
-        let source = std::io::Error::new(self.source.kind(), self.source.to_string());
-        LogError::io("sync the file system of", &self.path)(source)
-    }
 }
 
 /// fsyncs directories, so the entries renamed or created in them last.
