@@ -388,16 +388,22 @@ impl ReplicaManager {
             .lock()
             .remove(&key)
             .filter(|at| usable.contains(at));
-        let at = existing.or(preferred).unwrap_or_else(|| {
-            let mut counts = vec![0usize; self.dirs.len()];
-            for at in placement.values() {
-                counts[*at] += 1;
+        let at = existing.or(preferred).unwrap_or_else(|| match usable[..] {
+            // Nothing to choose: counting walks every placed partition, and
+            // doing so per new partition made creating 50,000 quadratic.
+            [] => 0,
+            [only] => only,
+            _ => {
+                let mut counts = vec![0usize; self.dirs.len()];
+                for at in placement.values() {
+                    counts[*at] += 1;
+                }
+                usable
+                    .iter()
+                    .copied()
+                    .min_by_key(|at| counts[*at])
+                    .unwrap_or(0)
             }
-            usable
-                .iter()
-                .copied()
-                .min_by_key(|at| counts[*at])
-                .unwrap_or(0)
         });
         placement.insert(key, at);
         at
