@@ -23,8 +23,7 @@ _topic__export() {
 
     case "${cmd}" in
         topic__export)
-            opts="-X -t -g -h -V --bootstrap-server --command-config --timeout --topic --to --format --group --from --until --max-records --roll-records --roll-bytes --partition-by --transform --on-error --transform-fuel --help --version"
-            opts="-X -t -g -h -V --bootstrap-server --command-config --timeout --topic --to --format --group --from --until --max-records --roll-records --roll-bytes --partition-by --value-format --value-schema --help --version"
+            opts="-X -t -g -h -V --bootstrap-server --command-config --timeout --topic --to --format --group --from --until --max-records --roll-records --roll-bytes --partition-by --transform --on-error --transform-fuel --value-format --value-schema --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -103,6 +102,9 @@ _topic__export() {
                     return 0
                     ;;
                 --transform-fuel)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --value-format)
                     COMPREPLY=($(compgen -W "bytes json" -- "${cur}"))
                     return 0
