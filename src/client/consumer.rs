@@ -47,7 +47,11 @@ impl Consumer {
         // (1 s) whenever its queue passes queued.min.messages, even when
         // the reader drains it in milliseconds: reading a million short
         // records stalled six times for a second each.
-        let settings = settings.with_defaults([("fetch.queue.backoff.ms", "10")]);
+        // The broker hands batches out as stored, as Kafka's does, so the
+        // consumer is where a batch damaged on disk is caught: Kafka's
+        // consumer checks CRCs by default, librdkafka does not.
+        let settings =
+            settings.with_defaults([("fetch.queue.backoff.ms", "10"), ("check.crcs", "true")]);
         settings.probe()?;
         let inner: BaseConsumer = settings
             .rdkafka()
@@ -365,6 +369,13 @@ impl Consumer {
         }
         let message = match self.inner.poll(timeout)? {
             Ok(m) => m,
+            Err(e)
+                if e.rdkafka_error_code() == Some(rdkafka::types::RDKafkaErrorCode::BadMessage) =>
+            {
+                let context =
+                    "cannot consume: a fetched batch failed its CRC check or did not parse";
+                return Some(Err(ClientError::kafka(context)(e)));
+            }
             Err(e) => return Some(Err(ClientError::kafka("cannot consume")(e))),
         };
         let timestamp = match message.timestamp() {

@@ -196,6 +196,31 @@ async fn after_kill_9_recovery_checks_only_past_the_recovery_point() {
         Duration::from_secs(30),
     );
     assert_eq!(record_values(&got), numbered(high as usize)[100..]);
+    // The project's console-consumer checks CRCs (check.crcs, as Kafka's
+    // consumer does), so it stops at the damaged batch with one line.
+    let read = harness::run_tool(
+        env!("CARGO_BIN_EXE_console-consumer"),
+        &broker.bootstrap(),
+        &[
+            "--topic",
+            "rp",
+            "--partition",
+            "0",
+            "--offset",
+            "0",
+            "--max-messages",
+            "20",
+            "--timeout-ms",
+            "10000",
+        ],
+        b"",
+    );
+    assert_ne!(read.code, Some(0), "{}", read.stdout);
+    assert!(
+        read.stderr.contains("failed its CRC check"),
+        "the error names the CRC: {}",
+        read.stderr
+    );
     await_entry(
         &rp_file,
         "rp",
