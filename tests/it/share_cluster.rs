@@ -15,9 +15,6 @@ use std::time::{Duration, Instant};
 
 use harness::{spawn_tool, start_cluster, wait_until, BrokerProcess, RawClient};
 use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
-use kafka_protocol::messages::incremental_alter_configs_request::{
-    AlterConfigsResource, AlterableConfig,
-};
 use kafka_protocol::messages::read_share_group_state_summary_request::{
     PartitionData as SummaryPartition, ReadStateSummaryData,
 };
@@ -26,8 +23,8 @@ use kafka_protocol::messages::share_acknowledge_request::{
 };
 use kafka_protocol::messages::share_fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::{
-    DescribeConfigsRequest, FindCoordinatorRequest, GroupId, IncrementalAlterConfigsRequest,
-    MetadataRequest, ReadShareGroupStateSummaryRequest, ShareAcknowledgeRequest, ShareFetchRequest,
+    DescribeConfigsRequest, FindCoordinatorRequest, GroupId, MetadataRequest,
+    ReadShareGroupStateSummaryRequest, ShareAcknowledgeRequest, ShareFetchRequest,
     ShareGroupHeartbeatRequest, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
@@ -128,19 +125,7 @@ fn group_away_from(port: u16, leader: i32, topic_id: Uuid) -> (String, i32, i32)
 /// at the high watermark.
 fn from_earliest(brokers: &[BrokerProcess], group: &str) {
     const GROUP_RESOURCE: i8 = 32;
-    let request = IncrementalAlterConfigsRequest::default().with_resources(vec![
-        AlterConfigsResource::default()
-            .with_resource_type(GROUP_RESOURCE)
-            .with_resource_name(s(group))
-            .with_configs(vec![AlterableConfig::default()
-                .with_name(s("share.auto.offset.reset"))
-                .with_config_operation(0)
-                .with_value(Some(s("earliest")))]),
-    ]);
-    let response = RawClient::connect(brokers[0].port)
-        .call(&request, 1)
-        .expect("IncrementalAlterConfigs answered");
-    assert_eq!(response.responses[0].error_code, 0);
+    harness::share_from_earliest(&mut RawClient::connect(brokers[0].port), group);
     let describe =
         DescribeConfigsRequest::default().with_resources(vec![DescribeConfigsResource::default()
             .with_resource_type(GROUP_RESOURCE)

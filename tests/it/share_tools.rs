@@ -25,14 +25,10 @@ use kafka_protocol::messages::delete_share_group_offsets_request::DeleteShareGro
 use kafka_protocol::messages::describe_share_group_offsets_request::{
     DescribeShareGroupOffsetsRequestGroup, DescribeShareGroupOffsetsRequestTopic,
 };
-use kafka_protocol::messages::incremental_alter_configs_request::{
-    AlterConfigsResource, AlterableConfig,
-};
 use kafka_protocol::messages::{
     AlterShareGroupOffsetsRequest, CreateAclsRequest, DeleteGroupsRequest,
     DeleteShareGroupOffsetsRequest, DescribeGroupsRequest, DescribeShareGroupOffsetsRequest,
-    GroupId, IncrementalAlterConfigsRequest, ListGroupsRequest, ShareGroupDescribeRequest,
-    ShareGroupHeartbeatRequest, TopicName,
+    GroupId, ListGroupsRequest, ShareGroupDescribeRequest, ShareGroupHeartbeatRequest, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
 use serde_json::Value;
@@ -52,25 +48,6 @@ fn group(v: &str) -> GroupId {
 
 fn topic(v: &str) -> TopicName {
     TopicName(s(v))
-}
-
-/// Sets share.auto.offset.reset=earliest on `name`, so that it reads what
-/// was produced before it first fetched.
-fn from_earliest(client: &mut RawClient, name: &str) {
-    const GROUP_RESOURCE: i8 = 32;
-    let request = IncrementalAlterConfigsRequest::default().with_resources(vec![
-        AlterConfigsResource::default()
-            .with_resource_type(GROUP_RESOURCE)
-            .with_resource_name(s(name))
-            .with_configs(vec![AlterableConfig::default()
-                .with_name(s("share.auto.offset.reset"))
-                .with_config_operation(0)
-                .with_value(Some(s("earliest")))]),
-    ]);
-    let response = client
-        .call(&request, 1)
-        .expect("IncrementalAlterConfigs answered");
-    assert_eq!(response.responses[0].error_code, 0);
 }
 
 fn produce(bs: &str, name: &str, values: &[String]) {
@@ -146,8 +123,8 @@ async fn share_consumers_split_a_topic_and_group_inspect_moves_their_offsets() {
     let bs = broker.bootstrap();
     create_topic(&bs, "q", 1, &[]).await;
     let mut client = RawClient::connect(broker.port);
-    from_earliest(&mut client, "pair");
-    from_earliest(&mut client, "look");
+    harness::share_from_earliest(&mut client, "pair");
+    harness::share_from_earliest(&mut client, "look");
 
     let args = ["--share-group", "pair", "-t", "q", "--timeout-ms", "8000"];
     let first = spawn_tool(CONSUMER, &bs, &args);
@@ -302,7 +279,7 @@ async fn a_killed_share_consumers_records_are_redelivered_after_the_lock() {
     let bs = broker.bootstrap();
     create_topic(&bs, "q", 1, &[]).await;
     let mut client = RawClient::connect(broker.port);
-    from_earliest(&mut client, "g");
+    harness::share_from_earliest(&mut client, "g");
     // Records larger than a pipe's buffer: the first consumer, whose
     // output is not read, stalls writing them with all of them acquired
     // and none acknowledged.
@@ -513,7 +490,7 @@ async fn an_unreadable_record_is_released_or_with_reject_on_error_rejected() {
     let bs = broker.bootstrap();
     create_topic(&bs, "q", 1, &[]).await;
     let mut client = RawClient::connect(broker.port);
-    from_earliest(&mut client, "g");
+    harness::share_from_earliest(&mut client, "g");
     // Four bytes read as an int; "xy" cannot be.
     produce(
         &bs,
@@ -715,7 +692,7 @@ async fn a_share_consumer_lives_through_a_broker_restart() {
     let bs = broker.bootstrap();
     create_topic(&bs, "q", 1, &[]).await;
     let mut client = RawClient::connect(broker.port);
-    from_earliest(&mut client, "g");
+    harness::share_from_earliest(&mut client, "g");
     let before = values("a", 5);
     produce(&bs, "q", &before);
     let mut consumer = spawn_tool(

@@ -314,3 +314,28 @@ pub fn leadership(port: u16, topic: &str) -> (i32, Vec<i32>) {
         .map(|p| (p.leader_id.0, p.isr_nodes.iter().map(|b| b.0).collect()))
         .unwrap_or((-1, Vec::new()))
 }
+
+/// Sets the group config share.auto.offset.reset=earliest on share group
+/// `group` (IncrementalAlterConfigs on a GROUP resource), so that it reads
+/// what was produced before it first fetched.
+pub fn share_from_earliest(client: &mut RawClient, group: &str) {
+    use kafka_protocol::messages::incremental_alter_configs_request::{
+        AlterConfigsResource, AlterableConfig,
+    };
+    use kafka_protocol::messages::IncrementalAlterConfigsRequest;
+    const GROUP_RESOURCE: i8 = 32;
+    let s = |v: &str| StrBytes::from_string(v.to_string());
+    let request = IncrementalAlterConfigsRequest::default().with_resources(vec![
+        AlterConfigsResource::default()
+            .with_resource_type(GROUP_RESOURCE)
+            .with_resource_name(s(group))
+            .with_configs(vec![AlterableConfig::default()
+                .with_name(s("share.auto.offset.reset"))
+                .with_config_operation(0)
+                .with_value(Some(s("earliest")))]),
+    ]);
+    let response = client
+        .call(&request, 1)
+        .expect("IncrementalAlterConfigs answered");
+    assert_eq!(response.responses[0].error_code, 0);
+}
