@@ -341,14 +341,8 @@ impl StatePersister {
                         ]),
                 ]);
             let response = self.call(node, &addr, &request).await?;
-            let code = response
-                .results
-                .iter()
-                .flat_map(|t| &t.partitions)
-                .find(|p| p.partition == key.partition)
-                .ok_or(ResponseError::UnknownServerError)?
-                .error_code;
-            ResponseError::try_from_code(code).map_or(Ok(()), Err)
+            let answered = response.results.iter().flat_map(|t| &t.partitions);
+            partition_outcome(answered.map(|p| (p.partition, p.error_code)), key.partition)
         })
         .await
     }
@@ -373,17 +367,24 @@ impl StatePersister {
                         ]),
                 ]);
             let response = self.call(node, &addr, &request).await?;
-            let code = response
-                .results
-                .iter()
-                .flat_map(|t| &t.partitions)
-                .find(|p| p.partition == key.partition)
-                .ok_or(ResponseError::UnknownServerError)?
-                .error_code;
-            ResponseError::try_from_code(code).map_or(Ok(()), Err)
+            let answered = response.results.iter().flat_map(|t| &t.partitions);
+            partition_outcome(answered.map(|p| (p.partition, p.error_code)), key.partition)
         })
         .await
     }
+}
+
+/// What the share coordinator answered for `partition`, of the
+/// (partition, error code) pairs of its response.
+fn partition_outcome(
+    answered: impl IntoIterator<Item = (i32, i16)>,
+    partition: i32,
+) -> Result<(), ResponseError> {
+    let (_, code) = answered
+        .into_iter()
+        .find(|(p, _)| *p == partition)
+        .ok_or(ResponseError::UnknownServerError)?;
+    ResponseError::try_from_code(code).map_or(Ok(()), Err)
 }
 
 impl Persister for StatePersister {
