@@ -77,7 +77,7 @@ _perf__test() {
             return 0
             ;;
         perf__test__subcmd__consume)
-            opts="-t -g -X -h -V --topic --num-records --group --timeout-ms --client --json --bootstrap-server --command-config --timeout --help --version"
+            opts="-t -g -X -h -V --topic --num-records --group --share-group --timeout-ms --client --json --bootstrap-server --command-config --timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -100,6 +100,10 @@ _perf__test() {
                     return 0
                     ;;
                 -g)
+                    COMPREPLY=($(compgen -W "$(_gregor_names "$1" groups)" -- "${cur}"))
+                    return 0
+                    ;;
+                --share-group)
                     COMPREPLY=($(compgen -W "$(_gregor_names "$1" groups)" -- "${cur}"))
                     return 0
                     ;;

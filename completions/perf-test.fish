@@ -63,6 +63,7 @@ complete -c perf-test -n "__fish_perf_test_using_subcommand produce" -s V -l ver
 complete -c perf-test -n "__fish_perf_test_using_subcommand consume" -s t -l topic -d 'The topic to read' -r -f -a '(__gregor_names perf-test topics)'
 complete -c perf-test -n "__fish_perf_test_using_subcommand consume" -l num-records -d 'How many records to read' -r
 complete -c perf-test -n "__fish_perf_test_using_subcommand consume" -s g -l group -d 'Read as a member of this group (committing as it goes) instead of from every partition directly' -r -f -a '(__gregor_names perf-test groups)'
+complete -c perf-test -n "__fish_perf_test_using_subcommand consume" -l share-group -d 'Read as a member of this share group (KIP-932) with the tools\' own share consumer, accepting every record; it starts where the group\'s share.auto.offset.reset says' -r -f -a '(__gregor_names perf-test groups)'
 complete -c perf-test -n "__fish_perf_test_using_subcommand consume" -l timeout-ms -d 'Stop when no record arrived for this long' -r
 complete -c perf-test -n "__fish_perf_test_using_subcommand consume" -l client -d 'Which client reads: librdkafka, or the tools\' own protocol client, which fetches in a fetch session and counts records from their batches, so that it costs far less than the broker' -r -f -a "rdkafka\t'librdkafka, as every other tool'
 wire\t'The tools\' own Kafka-protocol client: uncompressed batches built once, several requests in flight'"

@@ -73,6 +73,10 @@ pub enum PerfCommand {
         /// Read as a member of this group (committing as it goes) instead of from every partition directly.
         #[arg(long, short = 'g', value_name = "GROUP")]
         group: Option<String>,
+        /// Read as a member of this share group (KIP-932) with the tools' own share consumer,
+        /// accepting every record; it starts where the group's share.auto.offset.reset says.
+        #[arg(long, value_name = "GROUP", conflicts_with_all = ["group", "client"])]
+        share_group: Option<String>,
         /// Stop when no record arrived for this long.
         #[arg(long, value_name = "MS", default_value_t = 10_000)]
         timeout_ms: u64,
@@ -211,13 +215,22 @@ pub fn run(
             topic,
             num_records,
             group,
+            share_group,
             timeout_ms,
             client,
             ..
         } => {
             let idle = Duration::from_millis(timeout_ms);
-            let report = match (client, group) {
-                (ProduceClient::Rdkafka, group) => perf::consume(
+            let report = match (share_group, client, group) {
+                (Some(share_group), _, _) => perf::consume_share(
+                    &settings,
+                    &topic,
+                    num_records,
+                    &share_group,
+                    idle,
+                    progress,
+                )?,
+                (None, ProduceClient::Rdkafka, group) => perf::consume(
                     &settings,
                     &topic,
                     num_records,
@@ -225,11 +238,11 @@ pub fn run(
                     idle,
                     progress,
                 )?,
-                (ProduceClient::Wire, Some(_)) => return Err(ClientError::Invalid(
+                (None, ProduceClient::Wire, Some(_)) => return Err(ClientError::Invalid(
                     "--client wire reads every partition directly: --group needs --client rdkafka"
                         .to_string(),
                 )),
-                (ProduceClient::Wire, None) => {
+                (None, ProduceClient::Wire, None) => {
                     let load = WireFetchLoad {
                         topic,
                         records: num_records,

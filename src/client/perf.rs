@@ -23,6 +23,7 @@ use serde::Serialize;
 use super::config::ClientSettings;
 use super::error::{ClientError, Result};
 use super::native;
+use super::share_consumer::{Acknowledge, ShareConsumer};
 
 pub mod wire_consumer;
 pub mod wire_end_to_end;
@@ -470,6 +471,57 @@ pub fn consume(
         bytes: progress.bytes.load(Ordering::Relaxed),
         failed: 0,
         // From the first record, so that joining a group is not counted.
+        elapsed: start.map_or(Duration::ZERO, |s| last.duration_since(s)),
+        latency: None,
+        intervals: BTreeMap::new(),
+    })
+}
+
+/// Reads `records` records as a member of share group `group` with the
+/// tools' own share consumer (librdkafka 2.12 has none), accepting each as
+/// it arrives; the acknowledgements ride on the next ShareFetch, and the
+/// last ones on the ShareAcknowledge that closes the session. The group
+/// starts where its `share.auto.offset.reset` says (latest unless set), as
+/// any share consumer does.
+pub fn consume_share(
+    settings: &ClientSettings,
+    topic: &str,
+    records: u64,
+    group: &str,
+    idle: Duration,
+    progress: Arc<Progress>,
+) -> Result<Report> {
+    let mut consumer = ShareConsumer::join(settings, group, &[topic.to_string()])?;
+    let mut start = None;
+    // As in `consume`: the clock is read every 1024 records and when a
+    // poll comes back empty, not per record.
+    let mut last = Instant::now();
+    let mut stamped = 0u64;
+    let mut got = 0u64;
+    while got < records {
+        match consumer.poll(Duration::from_millis(100)) {
+            Some(Ok(record)) => {
+                start.get_or_insert_with(Instant::now);
+                consumer.acknowledge(&record, Acknowledge::Accept)?;
+                got += 1;
+                if got % 1024 == 0 || got == records {
+                    (last, stamped) = (Instant::now(), got);
+                }
+                progress.add(record.value.as_ref().map_or(0, Vec::len));
+            }
+            Some(Err(e)) => return Err(e),
+            None if stamped < got => (last, stamped) = (Instant::now(), got),
+            None if last.elapsed() >= idle => break,
+            None => {}
+        }
+    }
+    // Records delivered beyond `records` go back to the group on close.
+    consumer.close()?;
+    Ok(Report {
+        records: got,
+        bytes: progress.bytes.load(Ordering::Relaxed),
+        failed: 0,
+        // From the first record, so that joining the group is not counted.
         elapsed: start.map_or(Duration::ZERO, |s| last.duration_since(s)),
         latency: None,
         intervals: BTreeMap::new(),

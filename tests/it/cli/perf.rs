@@ -524,3 +524,95 @@ fn bad_arguments_are_one_line_and_exit_2() {
         grouped.stderr
     );
 }
+
+/// `consume --share-group` reads as a share-group member and accepts what it
+/// reads: a second run in the same group finds nothing left to deliver,
+/// while a run in another group reads everything again.
+#[test]
+fn a_share_group_consume_accepts_every_record_it_counts() {
+    let broker = BrokerProcess::start(&["group.share.enable=true"]);
+    let bs = broker.bootstrap();
+    run_tool(
+        TOPICS,
+        &bs,
+        &["create", "-t", "queue", "--partitions", "2"],
+        b"",
+    )
+    .ok();
+    let produced = json(
+        &bs,
+        &[
+            "produce",
+            "-t",
+            "queue",
+            "--num-records",
+            "2000",
+            "--record-size",
+            "100",
+            "--json",
+        ],
+    );
+    assert_eq!(produced["records"], 2000);
+    let mut client = harness::RawClient::connect(broker.port);
+    harness::share_from_earliest(&mut client, "workers");
+    harness::share_from_earliest(&mut client, "auditors");
+
+    let share_consume = |group: &str, records: &str, timeout_ms: &str| {
+        run_tool(
+            PERF,
+            &bs,
+            &[
+                "consume",
+                "-t",
+                "queue",
+                "--share-group",
+                group,
+                "--num-records",
+                records,
+                "--timeout-ms",
+                timeout_ms,
+                "--json",
+            ],
+            b"",
+        )
+    };
+    let read: Value = serde_json::from_str(share_consume("workers", "2000", "10000").ok().trim())
+        .expect("a JSON report");
+    assert_eq!(read["records"], 2000);
+    assert_eq!(read["bytes"], 200_000);
+
+    let again = share_consume("workers", "1", "1500");
+    assert_ne!(
+        again.code,
+        Some(0),
+        "every record was accepted: {}",
+        again.stdout
+    );
+    assert!(
+        again.stderr.contains("only 0 of 1 records arrived"),
+        "{}",
+        again.stderr
+    );
+
+    let other: Value = serde_json::from_str(share_consume("auditors", "2000", "10000").ok().trim())
+        .expect("a JSON report");
+    assert_eq!(other["records"], 2000);
+
+    let refused = run_tool(
+        PERF,
+        &bs,
+        &[
+            "consume",
+            "-t",
+            "queue",
+            "--num-records",
+            "1",
+            "--share-group",
+            "w",
+            "--group",
+            "g",
+        ],
+        b"",
+    );
+    assert_eq!(refused.code, Some(2), "{}", refused.stderr);
+}
