@@ -41,7 +41,9 @@ use kafka_protocol::error::ResponseError;
 use uuid::Uuid;
 
 pub use group::{ShareHeartbeat, ShareHeartbeatResult, ShareMember, Topics};
-pub use partition::{log_batches, AckBatch, AckType, Acquired, Limits, SharePartition};
+pub use partition::{
+    log_batches, mark_aborted, AckBatch, AckType, Acquired, Limits, SharePartition,
+};
 pub use persister::{PersistedState, Persister, StatePersister};
 pub use session::{Opened, SessionPartition, FINAL_EPOCH, INITIAL_EPOCH};
 
@@ -118,6 +120,15 @@ impl GroupCoordinator {
             delivery_count_limit: c.delivery_count_limit,
             max_in_flight: c.partition_max_record_locks,
         }
+    }
+
+    /// Whether `group_id` reads read_committed (`share.isolation.level`,
+    /// read_uncommitted unless set): its members are never given records
+    /// of aborted transactions, nor any past the last stable offset.
+    pub fn share_read_committed(&self, group_id: &str) -> bool {
+        self.group_string(group_id, "share.isolation.level")
+            .as_deref()
+            == Some("read_committed")
     }
 
     /// `share.auto.offset.reset` of `group_id` (latest unless set).

@@ -6,7 +6,8 @@ use uuid::Uuid;
 
 use super::group::{ShareGroup, ShareHeartbeat, Topics};
 use super::partition::{
-    log_batches, AckBatch, AckType, Acquired, Limits, LogBatch, RecordState, SharePartition,
+    log_batches, mark_aborted, AckBatch, AckType, Acquired, Limits, LogBatch, RecordState,
+    SharePartition,
 };
 use super::session::{Opened, ShareSessionCache};
 
@@ -22,6 +23,8 @@ fn batch(base: i64, last: i64) -> LogBatch {
         base,
         last,
         control: false,
+        transactional_producer: None,
+        aborted: false,
         bytes: 0..0,
     }
 }
@@ -209,6 +212,42 @@ fn gaps_are_skipped_and_control_records_archived_as_the_end_passes_them() {
 }
 
 #[test]
+fn aborted_transactions_are_archived_and_never_acquired() {
+    // Producer 1 aborts 0..=2 (marker 3); producer 2 commits 4..=5 (marker
+    // 6); producer 1's next transaction, 7, is not the aborted one.
+    let txn = |producer: i64, base: i64, last: i64, control: bool| LogBatch {
+        control,
+        transactional_producer: Some(producer),
+        ..batch(base, last)
+    };
+    let mut batches = vec![
+        txn(1, 0, 2, false),
+        txn(1, 3, 3, true),
+        txn(2, 4, 5, false),
+        txn(2, 6, 6, true),
+        txn(1, 7, 7, false),
+        batch(8, 8),
+    ];
+    mark_aborted(&mut batches, &[(1, 0)]);
+    let aborted: Vec<bool> = batches.iter().map(|b| b.aborted).collect();
+    assert_eq!(aborted, [true, false, false, false, false, false]);
+
+    let mut sp = SharePartition::new(0);
+    let got = sp.acquire("a", &batches, 9, 500, 0, &LIMITS);
+    assert_eq!(got, vec![range(4, 5, 1), range(7, 8, 1)]);
+    assert_eq!(sp.start_offset(), 4, "the aborted records are done");
+    // Records read before the group turned read_committed are archived
+    // when next read as aborted, not delivered again.
+    let mut sp = SharePartition::new(0);
+    sp.acquire("a", &[batch(0, 2)], 3, 500, 0, &LIMITS);
+    sp.release_member("a", &LIMITS);
+    assert!(sp
+        .acquire("b", &batches[..1], 3, 500, 0, &LIMITS)
+        .is_empty());
+    assert_eq!(sp.start_offset(), 3);
+}
+
+#[test]
 fn a_released_member_gives_back_only_its_own_records() {
     let mut sp = SharePartition::new(0);
     sp.acquire("a", &[batch(0, 3)], 4, 2, 0, &LIMITS);
@@ -243,7 +282,10 @@ fn log_batches_reads_offsets_and_control_flags_from_batch_headers() {
         b
     }
     let mut bytes = header(10, 3, false);
-    bytes.extend(header(13, 1, true));
+    let mut marker = header(13, 1, true);
+    marker[22] |= 0x10; // transactional
+    marker[43..51].copy_from_slice(&77i64.to_be_bytes()); // its producer
+    bytes.extend(marker);
     bytes.extend(&header(14, 2, false)[..30]);
     let batches = log_batches(&bytes);
     assert_eq!(
@@ -253,12 +295,16 @@ fn log_batches_reads_offsets_and_control_flags_from_batch_headers() {
                 base: 10,
                 last: 12,
                 control: false,
+                transactional_producer: None,
+                aborted: false,
                 bytes: 0..61
             },
             LogBatch {
                 base: 13,
                 last: 13,
                 control: true,
+                transactional_producer: Some(77),
+                aborted: false,
                 bytes: 61..122
             },
         ],
