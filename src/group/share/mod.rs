@@ -78,6 +78,8 @@ pub(in crate::group) struct ShareState {
     /// One write of a share-partition's state at a time, each of the
     /// whole state taken once the previous landed: written in the order
     /// they were taken, a later state is never overwritten by an earlier.
+    /// A gate is cloned only under the share lock and removed once no
+    /// writer holds or awaits it.
     write_gates: HashMap<PartitionKey, Arc<tokio::sync::Mutex<()>>>,
 }
 
@@ -434,7 +436,24 @@ impl GroupCoordinator {
             let gate = share.write_gates.entry(key.clone()).or_default().clone();
             (persister, gate)
         };
-        let _gate = gate.lock().await;
+        let written = {
+            let _turn = gate.lock().await;
+            self.write_behind_gate(persister.as_ref(), key, leader_epoch, undo)
+                .await
+        };
+        drop(gate);
+        self.share.lock().drop_idle_gate(key);
+        written
+    }
+
+    /// [`Self::write_share_state`] once its gate is held.
+    async fn write_behind_gate(
+        &self,
+        persister: &dyn Persister,
+        key: &PartitionKey,
+        leader_epoch: i32,
+        undo: impl FnOnce(&mut SharePartition),
+    ) -> Result<(), ResponseError> {
         let state = {
             let mut share = self.share.lock();
             let sp = share
@@ -509,6 +528,19 @@ impl GroupCoordinator {
 }
 
 impl ShareState {
+    /// Removes `key`'s write gate when no writer holds or awaits it: the
+    /// map holds the only reference, since every other is taken under the
+    /// share lock, held here.
+    fn drop_idle_gate(&mut self, key: &PartitionKey) {
+        if self
+            .write_gates
+            .get(key)
+            .is_some_and(|gate| Arc::strong_count(gate) == 1)
+        {
+            self.write_gates.remove(key);
+        }
+    }
+
     /// Gives back what `member_id` holds. Its share sessions stay: they
     /// belong to the partitions' leader, not the group, and the member
     /// closes them itself (ShareAcknowledge with epoch -1) as it leaves.

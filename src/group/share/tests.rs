@@ -767,3 +767,63 @@ fn altered_and_deleted_start_offsets_are_what_a_restart_reads() {
         "deleted: from the reset again"
     );
 }
+
+#[test]
+fn write_gates_go_once_no_write_holds_or_awaits_them() {
+    let persister = std::sync::Arc::new(MemoryPersister::default());
+    let h = crate::group::testing::Harness::new();
+    let c = &h.coordinator;
+    c.set_share_persister(persister.clone());
+    let id = Uuid::from_u128(7);
+    for partition in 0..3 {
+        used(
+            c,
+            "g",
+            id,
+            partition,
+            0,
+            || 0,
+            |sp, limits| sp.acquire("a", &[batch(0, 3)], 4, 500, 0, limits),
+        )
+        .unwrap();
+        let acked = futures::executor::block_on(c.acknowledge_share(
+            "g",
+            id,
+            partition,
+            0,
+            1,
+            "a",
+            &acks(0, 1, AckType::Accept),
+        ));
+        assert_eq!(acked, Ok(()));
+    }
+    assert!(c.share.lock().write_gates.is_empty());
+
+    // A gate held by a writer, and awaited by another, stays until both
+    // are done.
+    let key = ("g".to_string(), id, 0);
+    let gate = c
+        .share
+        .lock()
+        .write_gates
+        .entry(key.clone())
+        .or_default()
+        .clone();
+    let held = gate.clone().try_lock_owned().expect("no writer holds it");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async {
+        let waiting = c.write_share_partition("g", id, 0, 0);
+        tokio::pin!(waiting);
+        assert!(
+            futures::poll!(waiting.as_mut()).is_pending(),
+            "it awaits the gate"
+        );
+        assert!(c.share.lock().write_gates.contains_key(&key));
+        drop(held);
+        drop(gate);
+        assert_eq!(waiting.await, Ok(()));
+    });
+    assert!(c.share.lock().write_gates.is_empty());
+}
