@@ -41,5 +41,5 @@ pub use records::{describe_record as describe_offsets_record, partition_for, OFF
 pub use share::{
     log_batches, mark_aborted, AckBatch, AckType, Acquired, AutoOffsetReset, Opened,
     SessionPartition, ShareConfig, ShareGroupDescription, ShareHeartbeat, ShareHeartbeatResult,
-    StatePersister, FINAL_EPOCH, INITIAL_EPOCH,
+    StatePersister, StateSummary, FINAL_EPOCH, INITIAL_EPOCH,
 };

@@ -34,7 +34,7 @@ mod session;
 mod tests;
 
 use std::collections::hash_map::Entry;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use kafka_protocol::error::ResponseError;
@@ -44,7 +44,7 @@ pub use group::{ShareHeartbeat, ShareHeartbeatResult, ShareMember, Topics};
 pub use partition::{
     log_batches, mark_aborted, AckBatch, AckType, Acquired, Limits, SharePartition,
 };
-pub use persister::{PersistedState, Persister, StatePersister};
+pub use persister::{PersistedState, Persister, StatePersister, StateSummary};
 pub use session::{Opened, SessionPartition, FINAL_EPOCH, INITIAL_EPOCH};
 
 use super::coordinator::GroupCoordinator;
@@ -512,18 +512,51 @@ impl GroupCoordinator {
             .min()
     }
 
-    /// The share-partitions of `group_id`: (topic id, partition, start
-    /// offset, records in flight).
-    pub fn share_partitions(&self, group_id: &str) -> Vec<(Uuid, i32, i64, usize)> {
+    /// What `__share_group_state` keeps of `group_id`'s share-partition of
+    /// (topic, partition): read from its share coordinator, wherever that
+    /// is (ReadShareGroupStateSummary, Kafka's Persister.readSummary), not
+    /// from this broker, which may lead none of the group's partitions.
+    /// Without a persister (the state machine's tests), this broker's own.
+    pub async fn share_state_summary(
+        &self,
+        group_id: &str,
+        topic_id: Uuid,
+        partition: i32,
+    ) -> Result<Option<StateSummary>, ResponseError> {
+        let key = (group_id.to_string(), topic_id, partition);
+        let persister = self.share.lock().persister.clone();
+        match persister {
+            Some(p) => p.read_summary(&state_key(&key)).await,
+            None => Ok(self
+                .share
+                .lock()
+                .partitions
+                .get(&key)
+                .map(|sp| StateSummary {
+                    state_epoch: sp.state_epoch(),
+                    leader_epoch: sp.leader_epoch(),
+                    start_offset: sp.start_offset(),
+                })),
+        }
+    }
+
+    /// The topics whose share-partitions of `group_id` may have state (see
+    /// [`ShareGroup::topics`]), with those of share-partitions held here.
+    pub fn share_group_topics(&self, group_id: &str) -> BTreeSet<Uuid> {
         let share = self.share.lock();
-        let mut out: Vec<_> = share
-            .partitions
-            .iter()
-            .filter(|((g, _, _), _)| g == group_id)
-            .map(|((_, t, p), sp)| (*t, *p, sp.start_offset(), sp.in_flight()))
-            .collect();
-        out.sort();
-        out
+        let mut topics = share
+            .groups
+            .get(group_id)
+            .map(|g| g.topics.clone())
+            .unwrap_or_default();
+        topics.extend(
+            share
+                .partitions
+                .keys()
+                .filter(|(g, _, _)| g == group_id)
+                .map(|(_, t, _)| *t),
+        );
+        topics
     }
 }
 
@@ -639,6 +672,11 @@ impl GroupCoordinator {
         now: i64,
     ) -> Result<(), ResponseError> {
         let persister = self.check_empty_share_group(group_id, topics, now)?;
+        if let Some(group) = self.share.lock().groups.get_mut(group_id) {
+            group
+                .topics
+                .extend(offsets.iter().map(|&(topic_id, _, _)| topic_id));
+        }
         for &(topic_id, partition, offset) in offsets {
             let key = (group_id.to_string(), topic_id, partition);
             let loaded = self
@@ -664,8 +702,8 @@ impl GroupCoordinator {
                     .await?;
             }
             // Loaded here as the partition's leader, it goes on at its
-            // epoch; else it is kept at none, for DescribeShareGroupOffsets,
-            // and a leader here reads it afresh on its first use.
+            // epoch; else it is kept at none (without a persister the only
+            // copy), and a leader here reads it afresh on its first use.
             sp.set_leader_epoch(loaded.map_or(-1, |(_, leader_epoch)| leader_epoch));
             self.share.lock().partitions.insert(key, sp);
         }
@@ -710,6 +748,9 @@ impl GroupCoordinator {
                     persister.delete_state(&state_key(&key)).await?;
                 }
                 self.share.lock().partitions.remove(&key);
+            }
+            if let Some(group) = self.share.lock().groups.get_mut(group_id) {
+                group.topics.remove(topic_id);
             }
         }
         tracing::info!(

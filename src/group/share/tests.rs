@@ -634,6 +634,18 @@ impl super::Persister for MemoryPersister {
         self.states.lock().remove(key);
         Box::pin(std::future::ready(Ok(())))
     }
+
+    fn read_summary<'a>(
+        &'a self,
+        key: &'a crate::share_coordinator::StateKey,
+    ) -> futures::future::BoxFuture<'a, Result<Option<super::StateSummary>, ResponseError>> {
+        let summary = self.states.lock().get(key).map(|s| super::StateSummary {
+            state_epoch: s.state_epoch,
+            leader_epoch: s.leader_epoch,
+            start_offset: s.start_offset,
+        });
+        Box::pin(std::future::ready(Ok(summary)))
+    }
 }
 
 #[test]
