@@ -26,9 +26,9 @@ use kafka_protocol::messages::share_acknowledge_request::{
 };
 use kafka_protocol::messages::share_fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::{
-    DescribeConfigsRequest, DescribeShareGroupOffsetsRequest, FindCoordinatorRequest, GroupId,
-    MetadataRequest, ReadShareGroupStateSummaryRequest, ShareAcknowledgeRequest, ShareFetchRequest,
-    ShareGroupHeartbeatRequest, TopicName,
+    DeleteGroupsRequest, DescribeConfigsRequest, DescribeShareGroupOffsetsRequest,
+    FindCoordinatorRequest, GroupId, MetadataRequest, ReadShareGroupStateSummaryRequest,
+    ShareAcknowledgeRequest, ShareFetchRequest, ShareGroupHeartbeatRequest, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
 use rdkafka::admin::{AdminOptions, NewTopic, TopicReplication};
@@ -552,7 +552,8 @@ fn described_starts(port: u16, group: &str, partitions: Option<Vec<i32>>) -> Vec
 /// offset the share coordinator keeps (ReadShareGroupStateSummary), the
 /// share-partition itself living on the partition leader: three brokers.
 /// The raw API and group-inspect's describe show the start offset after
-/// the acknowledgements and the lag behind the log end.
+/// the acknowledgements and the lag behind the log end; DeleteGroups
+/// answers once the share coordinator has deleted the group's state.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn share_group_offsets_are_read_from_the_share_coordinator() {
     let brokers = start_cluster(3, SHARE_CLUSTER);
@@ -609,4 +610,18 @@ async fn share_group_offsets_are_read_from_the_share_coordinator() {
         })
         .collect();
     assert_eq!(rows, [(0, Some(20), 30, Some(10))], "{}", out.stdout);
+
+    assert_eq!(heartbeat(gc_port, &group, "m1", -1), 0, "m1 leaves");
+    let deleted = RawClient::connect(gc_port)
+        .call(
+            &DeleteGroupsRequest::default().with_groups_names(vec![GroupId(s(&group))]),
+            2,
+        )
+        .expect("DeleteGroups answered");
+    assert_eq!(deleted.results[0].error_code, 0);
+    assert_eq!(
+        written_start(port_of(&brokers, sc), &group, topic_id),
+        -1,
+        "the share coordinator deleted the state before the answer"
+    );
 }

@@ -561,6 +561,26 @@ impl GroupCoordinator {
 }
 
 impl ShareState {
+    /// Every share-partition of `group_id` that may have state: each
+    /// partition of the group's topics (one never read since a restart has
+    /// state in `__share_group_state` but none here), and those held here.
+    fn group_keys(&self, group_id: &str, topics: &Topics) -> BTreeSet<PartitionKey> {
+        let mut keys: BTreeSet<PartitionKey> = self
+            .partitions
+            .keys()
+            .filter(|(g, _, _)| g == group_id)
+            .cloned()
+            .collect();
+        if let Some(group) = self.groups.get(group_id) {
+            for &(topic_id, count) in topics.values() {
+                if group.topics.contains(&topic_id) {
+                    keys.extend((0..count).map(|p| (group_id.to_string(), topic_id, p)));
+                }
+            }
+        }
+        keys
+    }
+
     /// Removes `key`'s write gate when no writer holds or awaits it: the
     /// map holds the only reference, since every other is taken under the
     /// share lock, held here.
@@ -590,40 +610,45 @@ impl ShareState {
 }
 
 impl GroupCoordinator {
-    /// DeleteGroups of a share group: only an empty one goes, with its
-    /// share-partitions; `None` when `group_id` is no share group. Their
-    /// state in `__share_group_state` is deleted after the answer, by a
-    /// task: DeleteGroups is answered without awaiting share coordinators
-    /// on other brokers.
-    pub(in crate::group) fn delete_share_group(
+    /// DeleteGroups of a share group: only an empty one goes (once members
+    /// silent past their session by `now` are removed), once its state in
+    /// `__share_group_state` is deleted at the share coordinators (as
+    /// Kafka's GroupCoordinatorService deletes it before answering); when
+    /// that fails the group stays, and the answer carries the error.
+    /// `None` when `group_id` is no share group.
+    pub async fn delete_share_group(
         &self,
         group_id: &str,
+        topics: &Topics,
+        now: i64,
     ) -> Option<Result<(), ResponseError>> {
+        if !self.is_share_group(group_id) {
+            return None;
+        }
+        let persister = match self.check_empty_share_group(group_id, topics, now) {
+            Ok(persister) => persister,
+            Err(e) => return Some(Err(e)),
+        };
+        let keys = self.share.lock().group_keys(group_id, topics);
+        if let Some(persister) = persister {
+            for key in &keys {
+                if let Err(e) = persister.delete_state(&state_key(key)).await {
+                    tracing::warn!(group = group_id, topic_id = %key.1, partition = key.2, error = ?e, "cannot delete a share group's state: the group stays");
+                    return Some(Err(e));
+                }
+            }
+        }
         let mut share = self.share.lock();
-        let group = share.groups.get(group_id)?;
-        if !group.members.is_empty() {
+        // A member that joined meanwhile starts from `share.auto.offset.reset`.
+        if share
+            .groups
+            .get(group_id)
+            .is_some_and(|g| !g.members.is_empty())
+        {
             return Some(Err(ResponseError::NonEmptyGroup));
         }
-        let gone: Vec<PartitionKey> = share
-            .partitions
-            .keys()
-            .filter(|(g, _, _)| g == group_id)
-            .cloned()
-            .collect();
         share.groups.remove(group_id);
-        for key in &gone {
-            share.partitions.remove(key);
-        }
-        let runtime = tokio::runtime::Handle::try_current();
-        if let (Some(persister), Ok(runtime)) = (share.persister.clone(), runtime) {
-            runtime.spawn(async move {
-                for key in gone {
-                    if let Err(e) = persister.delete_state(&state_key(&key)).await {
-                        tracing::warn!(group = key.0, topic_id = %key.1, partition = key.2, error = ?e, "cannot delete a deleted share group's state");
-                    }
-                }
-            });
-        }
+        share.partitions.retain(|(g, _, _), _| g != group_id);
         tracing::info!(group = group_id, "share group deleted");
         Some(Ok(()))
     }

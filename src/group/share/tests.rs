@@ -471,12 +471,16 @@ fn a_member_silent_past_its_session_gives_back_its_records_and_loses_its_session
         c.share_session_fetch("g", "a", 1, &[], &[], 1),
         Err(ResponseError::ShareSessionNotFound)
     );
-    assert_eq!(c.delete_group("g"), Err(ResponseError::NonEmptyGroup));
+    let delete = |c: &crate::group::GroupCoordinator| {
+        futures::executor::block_on(c.delete_share_group("g", &topics, 46_000))
+    };
+    assert_eq!(delete(c), Some(Err(ResponseError::NonEmptyGroup)));
     c.share_heartbeat(&hb("b", -1, None), &topics, 46_000)
         .unwrap();
     assert_eq!(c.list_groups()[0].3, "share");
-    assert_eq!(c.delete_group("g"), Ok(()));
+    assert_eq!(delete(c), Some(Ok(())));
     assert!(!c.is_share_group("g"));
+    assert_eq!(delete(c), None, "no share group of that name");
 }
 
 #[test]
@@ -631,8 +635,13 @@ impl super::Persister for MemoryPersister {
         &'a self,
         key: &'a crate::share_coordinator::StateKey,
     ) -> futures::future::BoxFuture<'a, Result<(), ResponseError>> {
-        self.states.lock().remove(key);
-        Box::pin(std::future::ready(Ok(())))
+        let deleted = if self.failing.load(std::sync::atomic::Ordering::Relaxed) {
+            Err(ResponseError::CoordinatorNotAvailable)
+        } else {
+            self.states.lock().remove(key);
+            Ok(())
+        };
+        Box::pin(std::future::ready(deleted))
     }
 
     fn read_summary<'a>(
@@ -778,6 +787,62 @@ fn altered_and_deleted_start_offsets_are_what_a_restart_reads() {
         Ok(99),
         "deleted: from the reset again"
     );
+}
+
+#[test]
+fn a_deleted_share_group_loses_its_state_before_the_answer_and_keeps_it_on_failure() {
+    use super::Persister;
+    let persister = std::sync::Arc::new(MemoryPersister::default());
+    let h = crate::group::testing::Harness::new();
+    let c = &h.coordinator;
+    c.set_share_persister(persister.clone());
+    let topics = topics(2);
+    let id = Uuid::from_u128(7);
+    c.share_heartbeat(&hb("a", 0, Some(&["t"])), &topics, 0)
+        .unwrap();
+    // Partition 1's state, written by its leader (another broker): none
+    // of it is held here.
+    let key = |partition| crate::share_coordinator::StateKey::new("g", id, partition);
+    futures::executor::block_on(persister.write_state(
+        &key(1),
+        &super::PersistedState {
+            state_epoch: 0,
+            leader_epoch: 3,
+            start_offset: 12,
+            batches: Vec::new(),
+        },
+    ))
+    .unwrap();
+    let summary = |c: &crate::group::GroupCoordinator| {
+        futures::executor::block_on(c.share_state_summary("g", id, 1))
+            .map(|s| s.map(|s| s.start_offset))
+    };
+    assert_eq!(summary(c), Ok(Some(12)), "read from the share coordinator");
+    assert_eq!(
+        futures::executor::block_on(c.share_state_summary("g", id, 0)),
+        Ok(None)
+    );
+    assert_eq!(
+        c.share_group_topics("g").into_iter().collect::<Vec<_>>(),
+        [id]
+    );
+    c.share_heartbeat(&hb("a", -1, None), &topics, 1).unwrap();
+
+    let delete = || futures::executor::block_on(c.delete_share_group("g", &topics, 2));
+    persister
+        .failing
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(delete(), Some(Err(ResponseError::CoordinatorNotAvailable)));
+    assert!(
+        c.is_share_group("g"),
+        "the group stays while its state does"
+    );
+    persister
+        .failing
+        .store(false, std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(delete(), Some(Ok(())));
+    assert!(!c.is_share_group("g"));
+    assert_eq!(summary(c), Ok(None), "deleted before the answer");
 }
 
 #[test]
