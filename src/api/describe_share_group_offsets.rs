@@ -1,11 +1,14 @@
 //! DescribeShareGroupOffsets (KIP-932): each share-partition's start offset,
-//! the share group's "offset". A partition the group has not read yet
+//! the share group's "offset", as its share coordinator keeps it (read with
+//! ReadShareGroupStateSummary wherever that coordinator is, as Kafka's
+//! group coordinator reads it: the share-partitions themselves live on the
+//! partitions' leaders, not here). A partition the group has not read yet
 //! answers -1, as Kafka's uninitialized share-partition does.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::describe_share_group_offsets_request::DescribeShareGroupOffsetsRequestGroup;
 use kafka_protocol::messages::describe_share_group_offsets_response::{
     DescribeShareGroupOffsetsResponseGroup, DescribeShareGroupOffsetsResponsePartition,
     DescribeShareGroupOffsetsResponseTopic,
@@ -18,7 +21,6 @@ use uuid::Uuid;
 
 use super::share_fetch::share_groups_enabled;
 use super::{BrokerContext, Handler, RequestContext};
-use crate::cluster::MetadataImage;
 use crate::security::acl::{AclOperation, ResourceType};
 
 pub struct DescribeShareGroupOffsets;
@@ -26,17 +28,117 @@ pub struct DescribeShareGroupOffsets;
 /// Kafka's start offset of a share-partition with no state.
 const UNINITIALIZED: i64 = -1;
 
-fn partition(
-    image: &MetadataImage,
-    topic: &str,
-    index: i32,
-    start: Option<i64>,
-) -> DescribeShareGroupOffsetsResponsePartition {
-    let epoch = image.partition(topic, index).map_or(-1, |p| p.leader_epoch);
+fn uninitialized(index: i32) -> DescribeShareGroupOffsetsResponsePartition {
     DescribeShareGroupOffsetsResponsePartition::default()
         .with_partition_index(index)
-        .with_start_offset(start.unwrap_or(UNINITIALIZED))
-        .with_leader_epoch(epoch)
+        .with_start_offset(UNINITIALIZED)
+        .with_leader_epoch(-1)
+}
+
+/// One partition as its share coordinator has it; `None` when it has no
+/// state and `all` (every share-partition with state) was asked.
+async fn partition_state(
+    broker: &BrokerContext,
+    group: &str,
+    topic_id: Uuid,
+    index: i32,
+    all: bool,
+) -> Option<DescribeShareGroupOffsetsResponsePartition> {
+    match broker
+        .groups
+        .share_state_summary(group, topic_id, index)
+        .await
+    {
+        Ok(Some(s)) => Some(
+            uninitialized(index)
+                .with_start_offset(s.start_offset)
+                .with_leader_epoch(s.leader_epoch),
+        ),
+        Ok(None) if all => None,
+        Ok(None) => Some(uninitialized(index)),
+        Err(e) => {
+            tracing::warn!(group, %topic_id, partition = index, error = ?e, "cannot read a share-partition's state summary");
+            Some(uninitialized(index).with_error_code(e.code()))
+        }
+    }
+}
+
+/// One group of the request.
+async fn describe_group(
+    broker: &BrokerContext,
+    ctx: &RequestContext,
+    g: &DescribeShareGroupOffsetsRequestGroup,
+) -> DescribeShareGroupOffsetsResponseGroup {
+    let described =
+        DescribeShareGroupOffsetsResponseGroup::default().with_group_id(g.group_id.clone());
+    let refuse = |e: ResponseError| described.clone().with_error_code(e.code());
+    if !share_groups_enabled(broker) {
+        return refuse(ResponseError::UnsupportedVersion);
+    }
+    if let Err(e) = broker.check_group(ctx, AclOperation::Describe, &g.group_id) {
+        return refuse(e);
+    }
+    let group = g.group_id.0.as_str();
+    if !broker.groups.is_share_group(group) {
+        let message = format!("Group {group} is not a share group.");
+        return refuse(ResponseError::GroupIdNotFound)
+            .with_error_message(Some(StrBytes::from_string(message)));
+    }
+    let image = broker.image();
+    // Null topics: every partition of the topics the group may have state
+    // in, of which those with state are answered.
+    let all = g.topics.is_none();
+    let mut wanted: Vec<(String, Vec<i32>)> = match &g.topics {
+        Some(topics) => topics
+            .iter()
+            .map(|t| (t.topic_name.0.to_string(), t.partitions.clone()))
+            .collect(),
+        None => broker
+            .groups
+            .share_group_topics(group)
+            .into_iter()
+            .filter_map(|id| image.topic_by_id(id))
+            .map(|t| (t.name.clone(), (0..t.partitions.len() as i32).collect()))
+            .collect(),
+    };
+    wanted.sort();
+    let auth = broker.authorization(ctx);
+    let mut topics = Vec::with_capacity(wanted.len());
+    for (name, partitions) in wanted {
+        let topic = DescribeShareGroupOffsetsResponseTopic::default()
+            .with_topic_name(TopicName(StrBytes::from_string(name.clone())));
+        if !auth.allows(AclOperation::Describe, ResourceType::Topic, &name) {
+            let refused = ResponseError::TopicAuthorizationFailed.code();
+            topics.push(
+                topic.with_partitions(
+                    partitions
+                        .iter()
+                        .map(|&p| uninitialized(p).with_error_code(refused))
+                        .collect(),
+                ),
+            );
+            continue;
+        }
+        // As Kafka: an unknown topic is no error, only no offset.
+        let Some(topic_id) = image.topic(&name).map(|t| t.id) else {
+            topics.push(
+                topic
+                    .with_topic_id(Uuid::nil())
+                    .with_partitions(partitions.iter().map(|&p| uninitialized(p)).collect()),
+            );
+            continue;
+        };
+        let mut answered = Vec::with_capacity(partitions.len());
+        for p in partitions {
+            if let Some(d) = partition_state(broker, group, topic_id, p, all).await {
+                answered.push(d);
+            }
+        }
+        if !answered.is_empty() || !all {
+            topics.push(topic.with_topic_id(topic_id).with_partitions(answered));
+        }
+    }
+    described.with_topics(topics)
 }
 
 impl Handler for DescribeShareGroupOffsets {
@@ -47,92 +149,10 @@ impl Handler for DescribeShareGroupOffsets {
         ctx: RequestContext,
         request: DescribeShareGroupOffsetsRequest,
     ) -> DescribeShareGroupOffsetsResponse {
-        let image = broker.image();
-        let enabled = share_groups_enabled(&broker);
-        let auth = broker.authorization(&ctx);
-        let groups = request
-            .groups
-            .iter()
-            .map(|g| {
-                let described = DescribeShareGroupOffsetsResponseGroup::default()
-                    .with_group_id(g.group_id.clone());
-                let refuse = |e: ResponseError| described.clone().with_error_code(e.code());
-                if !enabled {
-                    return refuse(ResponseError::UnsupportedVersion);
-                }
-                if let Err(e) = broker.check_group(&ctx, AclOperation::Describe, &g.group_id) {
-                    return refuse(e);
-                }
-                if !broker.groups.is_share_group(&g.group_id) {
-                    let message = format!("Group {} is not a share group.", g.group_id.0);
-                    return refuse(ResponseError::GroupIdNotFound)
-                        .with_error_message(Some(StrBytes::from_string(message)));
-                }
-                let starts: HashMap<(Uuid, i32), i64> = broker
-                    .groups
-                    .share_partitions(&g.group_id)
-                    .into_iter()
-                    .map(|(t, p, start, _)| ((t, p), start))
-                    .collect();
-                // Null topics: every share-partition the group has state for.
-                let wanted: Vec<(String, Vec<i32>)> = match &g.topics {
-                    Some(topics) => topics
-                        .iter()
-                        .map(|t| (t.topic_name.0.to_string(), t.partitions.clone()))
-                        .collect(),
-                    None => {
-                        let mut by_topic: Vec<(String, Vec<i32>)> = Vec::new();
-                        for &(topic_id, index) in starts.keys() {
-                            let Some(t) = image.topic_by_id(topic_id) else {
-                                continue;
-                            };
-                            match by_topic.iter_mut().find(|(n, _)| *n == t.name) {
-                                Some((_, ps)) => ps.push(index),
-                                None => by_topic.push((t.name.clone(), vec![index])),
-                            }
-                        }
-                        by_topic.sort();
-                        for (_, ps) in &mut by_topic {
-                            ps.sort_unstable();
-                        }
-                        by_topic
-                    }
-                };
-                let topics = wanted
-                    .into_iter()
-                    .map(|(name, partitions)| {
-                        let topic = DescribeShareGroupOffsetsResponseTopic::default()
-                            .with_topic_name(TopicName(StrBytes::from_string(name.clone())));
-                        if !auth.allows(AclOperation::Describe, ResourceType::Topic, &name) {
-                            let refused = ResponseError::TopicAuthorizationFailed.code();
-                            return topic.with_partitions(
-                                partitions
-                                    .iter()
-                                    .map(|&p| {
-                                        DescribeShareGroupOffsetsResponsePartition::default()
-                                            .with_partition_index(p)
-                                            .with_start_offset(UNINITIALIZED)
-                                            .with_error_code(refused)
-                                    })
-                                    .collect(),
-                            );
-                        }
-                        // As Kafka: an unknown topic is no error, only no offset.
-                        let topic_id = image.topic(&name).map_or(Uuid::nil(), |t| t.id);
-                        topic.with_topic_id(topic_id).with_partitions(
-                            partitions
-                                .iter()
-                                .map(|&p| {
-                                    let start = starts.get(&(topic_id, p)).copied();
-                                    partition(&image, &name, p, start)
-                                })
-                                .collect(),
-                        )
-                    })
-                    .collect();
-                described.with_topics(topics)
-            })
-            .collect();
+        let mut groups = Vec::with_capacity(request.groups.len());
+        for g in &request.groups {
+            groups.push(describe_group(&broker, &ctx, g).await);
+        }
         DescribeShareGroupOffsetsResponse::default().with_groups(groups)
     }
 }

@@ -23,7 +23,9 @@ use uuid::Uuid;
 
 use super::{BrokerContext, Concurrency, Handler, RequestContext};
 use crate::cluster::features;
-use crate::group::{log_batches, AckBatch, AckType, AutoOffsetReset, Opened, INITIAL_EPOCH};
+use crate::group::{
+    log_batches, mark_aborted, AckBatch, AckType, AutoOffsetReset, Opened, INITIAL_EPOCH,
+};
 use crate::partition::{now_ms, Awaited, IsolationLevel};
 use crate::security::acl::{AclOperation, ResourceType};
 
@@ -184,7 +186,10 @@ struct Pass {
 }
 
 /// One acquisition pass: for each partition of the session, the records
-/// it could acquire for `member`, within `max_records` and `max_bytes` in all.
+/// it could acquire for `member`, within `max_records` and `max_bytes` in
+/// all. Under read_committed (`share.isolation.level`) nothing past the
+/// last stable offset is acquired and aborted transactions' records are
+/// archived, as Kafka's SharePartition reads a read_committed fetch.
 #[allow(clippy::too_many_arguments)]
 fn acquire_all(
     broker: &BrokerContext,
@@ -195,6 +200,11 @@ fn acquire_all(
     max_bytes: usize,
 ) -> Pass {
     let now = now_ms();
+    let isolation = if broker.groups.share_read_committed(group) {
+        IsolationLevel::ReadCommitted
+    } else {
+        IsolationLevel::ReadUncommitted
+    };
     let mut records_left = max_records;
     let mut bytes_left = max_bytes;
     let mut out = BTreeMap::new();
@@ -221,7 +231,12 @@ fn acquire_all(
             out.insert((*topic_id, *index), pd);
             continue;
         }
-        let high_watermark = leader.high_watermark();
+        // What members may be given: up to the high watermark, or under
+        // read_committed the last stable offset.
+        let readable = match isolation {
+            IsolationLevel::ReadCommitted => leader.last_stable_offset(),
+            IsolationLevel::ReadUncommitted => leader.high_watermark(),
+        };
         let log_start = leader.log_start_offset();
         // Not loaded at this epoch: leadership moved since the pass began;
         // the next request loads it.
@@ -233,7 +248,7 @@ fn acquire_all(
             now,
             |sp, limits| {
                 sp.log_start_moved(log_start);
-                sp.has_acquirable(high_watermark, limits)
+                sp.has_acquirable(readable, limits)
                     .then(|| sp.fetch_offset())
             },
         );
@@ -241,7 +256,7 @@ fn acquire_all(
             out.insert((*topic_id, *index), pd);
             continue;
         };
-        let read = match leader.read(from, bytes_left, IsolationLevel::ReadUncommitted, true) {
+        let read = match leader.read(from, bytes_left, isolation, true) {
             Ok(read) => read,
             Err(e) => {
                 news = true;
@@ -249,23 +264,21 @@ fn acquire_all(
                 continue;
             }
         };
-        let batches = log_batches(&read.records);
+        let mut batches = log_batches(&read.records);
+        if let Some(aborted) = &read.aborted_transactions {
+            mark_aborted(&mut batches, aborted);
+        }
+        let readable = match isolation {
+            IsolationLevel::ReadCommitted => read.last_stable_offset,
+            IsolationLevel::ReadUncommitted => read.high_watermark,
+        };
         let acquired = broker.groups.with_share_partition(
             group,
             *topic_id,
             *index,
             leader_epoch,
             now,
-            |sp, limits| {
-                sp.acquire(
-                    member,
-                    &batches,
-                    read.high_watermark,
-                    records_left,
-                    now,
-                    limits,
-                )
-            },
+            |sp, limits| sp.acquire(member, &batches, readable, records_left, now, limits),
         );
         let Some(acquired) = acquired else {
             out.insert((*topic_id, *index), pd);

@@ -111,6 +111,19 @@ pub static GROUP_CONFIGS: &[GroupConfigDef] = &[
         broker_name: "",
         bounds: None,
     },
+    GroupConfigDef {
+        def: ConfigDef {
+            name: "share.isolation.level",
+            kind: ConfigKind::String,
+            default: Some("read_uncommitted"),
+            min: None,
+            one_of: &["read_committed", "read_uncommitted"],
+            doc: "How a share group reads transactional records: read_committed acquires only committed ones, up to the last stable offset.",
+        },
+        // Kafka has no broker-wide setting for it.
+        broker_name: "",
+        bounds: None,
+    },
 ];
 
 pub fn group_config_def(name: &str) -> Option<&'static GroupConfigDef> {
@@ -232,6 +245,8 @@ mod tests {
             Err("Unknown group config name: session.timeout.ms".into())
         );
         assert!(ok(&[("share.auto.offset.reset", "none")]).is_err());
+        assert_eq!(ok(&[("share.isolation.level", "read_committed")]), Ok(()));
+        assert!(ok(&[("share.isolation.level", "committed")]).is_err());
         assert!(ok(&[("consumer.session.timeout.ms", "x")]).is_err());
         let wide = BrokerConfig::load(
             None,

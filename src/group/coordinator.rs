@@ -181,9 +181,6 @@ impl GroupCoordinator {
 
     /// DeleteGroups for one group: only an empty group can go, with its offsets.
     pub fn delete_group(&self, group_id: &str) -> Result<(), ResponseError> {
-        if let Some(deleted) = self.delete_share_group(group_id) {
-            return deleted;
-        }
         let mut state = self.state.lock();
         if let Some(group) = state.groups.get_mut(group_id) {
             self.expire_lapsed(group, Instant::now());

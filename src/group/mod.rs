@@ -39,7 +39,7 @@ pub use coordinator::{GroupConfig, GroupCoordinator, GroupsOverview};
 pub use offsets::CommittedOffset;
 pub use records::{describe_record as describe_offsets_record, partition_for, OFFSETS_TOPIC};
 pub use share::{
-    log_batches, AckBatch, AckType, Acquired, AutoOffsetReset, Opened, SessionPartition,
-    ShareConfig, ShareGroupDescription, ShareHeartbeat, ShareHeartbeatResult, StatePersister,
-    FINAL_EPOCH, INITIAL_EPOCH,
+    log_batches, mark_aborted, AckBatch, AckType, Acquired, AutoOffsetReset, Opened,
+    SessionPartition, ShareConfig, ShareGroupDescription, ShareHeartbeat, ShareHeartbeatResult,
+    StatePersister, StateSummary, FINAL_EPOCH, INITIAL_EPOCH,
 };

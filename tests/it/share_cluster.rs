@@ -15,6 +15,9 @@ use std::time::{Duration, Instant};
 
 use harness::{spawn_tool, start_cluster, wait_until, BrokerProcess, RawClient};
 use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
+use kafka_protocol::messages::describe_share_group_offsets_request::{
+    DescribeShareGroupOffsetsRequestGroup, DescribeShareGroupOffsetsRequestTopic,
+};
 use kafka_protocol::messages::read_share_group_state_summary_request::{
     PartitionData as SummaryPartition, ReadStateSummaryData,
 };
@@ -23,15 +26,16 @@ use kafka_protocol::messages::share_acknowledge_request::{
 };
 use kafka_protocol::messages::share_fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::{
-    DescribeConfigsRequest, FindCoordinatorRequest, GroupId, MetadataRequest,
-    ReadShareGroupStateSummaryRequest, ShareAcknowledgeRequest, ShareFetchRequest,
-    ShareGroupHeartbeatRequest, TopicName,
+    DeleteGroupsRequest, DescribeConfigsRequest, DescribeShareGroupOffsetsRequest,
+    FindCoordinatorRequest, GroupId, MetadataRequest, ReadShareGroupStateSummaryRequest,
+    ShareAcknowledgeRequest, ShareFetchRequest, ShareGroupHeartbeatRequest, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
 use rdkafka::admin::{AdminOptions, NewTopic, TopicReplication};
 use uuid::Uuid;
 
 const CONSUMER: &str = env!("CARGO_BIN_EXE_console-consumer");
+const INSPECT: &str = env!("CARGO_BIN_EXE_group-inspect");
 const SHARE_CLUSTER: &[&str] = &[
     "group.share.enable=true",
     "offsets.topic.num.partitions=3",
@@ -499,4 +503,125 @@ async fn confluent_kafka_share_consumers_carry_on_through_a_leader_kill9() {
             .expect("python runs share_groups.py")
     })
     .await;
+}
+
+/// A ShareGroupHeartbeat of `member` at `epoch` (0 joins TOPIC, -1
+/// leaves) to the group coordinator at `port`; its error code.
+fn heartbeat(port: u16, group: &str, member: &str, epoch: i32) -> i16 {
+    let topics = (epoch == 0).then(|| vec![TopicName(s(TOPIC))]);
+    RawClient::connect(port)
+        .call(
+            &ShareGroupHeartbeatRequest::default()
+                .with_group_id(GroupId(s(group)))
+                .with_member_id(s(member))
+                .with_member_epoch(epoch)
+                .with_subscribed_topic_names(topics),
+            1,
+        )
+        .expect("ShareGroupHeartbeat answered")
+        .error_code
+}
+
+/// (partition, start offset, error code) of TOPIC as DescribeShareGroupOffsets
+/// at `port` answers them, for every share-partition with state (`None`)
+/// or the ones named.
+fn described_starts(port: u16, group: &str, partitions: Option<Vec<i32>>) -> Vec<(i32, i64, i16)> {
+    let topics = partitions.map(|ps| {
+        vec![DescribeShareGroupOffsetsRequestTopic::default()
+            .with_topic_name(TopicName(s(TOPIC)))
+            .with_partitions(ps)]
+    });
+    let request = DescribeShareGroupOffsetsRequest::default().with_groups(vec![
+        DescribeShareGroupOffsetsRequestGroup::default()
+            .with_group_id(GroupId(s(group)))
+            .with_topics(topics),
+    ]);
+    let response = RawClient::connect(port)
+        .call(&request, 0)
+        .expect("DescribeShareGroupOffsets answered");
+    let g = &response.groups[0];
+    assert_eq!(g.error_code, 0, "{:?}", g.error_message);
+    g.topics
+        .iter()
+        .flat_map(|t| &t.partitions)
+        .map(|p| (p.partition_index, p.start_offset, p.error_code))
+        .collect()
+}
+
+/// DescribeShareGroupOffsets at the group coordinator reads the start
+/// offset the share coordinator keeps (ReadShareGroupStateSummary), the
+/// share-partition itself living on the partition leader: three brokers.
+/// The raw API and group-inspect's describe show the start offset after
+/// the acknowledgements and the lag behind the log end; DeleteGroups
+/// answers once the share coordinator has deleted the group's state.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn share_group_offsets_are_read_from_the_share_coordinator() {
+    let brokers = start_cluster(3, SHARE_CLUSTER);
+    let bootstrap = brokers[0].bootstrap();
+    create_replicated(&bootstrap).await;
+    harness::produce_values(&bootstrap, TOPIC, 0..30, 1).await;
+    let port = brokers[0].port;
+    let leader = harness::leadership(port, TOPIC).0;
+    let topic_id = topic_id(port);
+    let (group, gc, sc) = group_away_from(port, leader, topic_id);
+    from_earliest(&brokers, &group);
+    let gc_port = port_of(&brokers, gc);
+    assert_eq!(heartbeat(gc_port, &group, "m1", 0), 0, "m1 joins");
+
+    let mut member = Member::new(&group, "m1", topic_id, port_of(&brokers, leader));
+    let mut accepted = 0;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while accepted < 20 && Instant::now() < deadline {
+        let got = member
+            .fetch(20 - accepted as i32)
+            .expect("the leader serves the share-partition");
+        if !got.is_empty() {
+            assert_eq!(member.accept(&got), 0, "accepted {got:?}");
+            accepted += got.len();
+        }
+    }
+    assert_eq!(accepted, 20);
+    assert_eq!(written_start(port_of(&brokers, sc), &group, topic_id), 20);
+
+    assert_eq!(described_starts(gc_port, &group, None), [(0, 20, 0)]);
+    assert_eq!(
+        described_starts(gc_port, &group, Some(vec![0, 1])),
+        [(0, 20, 0), (1, -1, 0)],
+        "partition 1 does not exist: no state"
+    );
+    let out = harness::run_tool(
+        INSPECT,
+        &bootstrap,
+        &["describe", "-g", group.as_str(), "--output", "json"],
+        b"",
+    );
+    let all: Vec<serde_json::Value> = serde_json::from_str(out.ok()).expect("describe prints JSON");
+    let rows: Vec<(i64, Option<i64>, i64, Option<i64>)> = all[0]["partitions"]
+        .as_array()
+        .expect("partitions")
+        .iter()
+        .map(|p| {
+            (
+                p["partition"].as_i64().unwrap(),
+                p["current_offset"].as_i64(),
+                p["log_end_offset"].as_i64().unwrap(),
+                p["lag"].as_i64(),
+            )
+        })
+        .collect();
+    assert_eq!(rows, [(0, Some(20), 30, Some(10))], "{}", out.stdout);
+
+    assert_eq!(heartbeat(gc_port, &group, "m1", -1), 0, "m1 leaves");
+    let deleted = RawClient::connect(gc_port)
+        .call(
+            &DeleteGroupsRequest::default().with_groups_names(vec![GroupId(s(&group))]),
+            2,
+        )
+        .expect("DeleteGroups answered");
+    assert_eq!(deleted.results[0].error_code, 0);
+    assert_eq!(
+        written_start(port_of(&brokers, sc), &group, topic_id),
+        -1,
+        "the share coordinator deleted the state before the answer"
+    );
 }

@@ -31,6 +31,7 @@ use kafka_protocol::messages::{
     GroupId, ListGroupsRequest, ShareGroupDescribeRequest, ShareGroupHeartbeatRequest, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use serde_json::Value;
 
 const CONSUMER: &str = env!("CARGO_BIN_EXE_console-consumer");
@@ -738,4 +739,102 @@ async fn a_share_consumer_lives_through_a_broker_restart() {
         .read_to_string(&mut err)
         .expect("read stderr");
     assert!(status.success(), "{err}");
+}
+
+/// Sets `share.isolation.level=read_committed` on `group`.
+fn read_committed(client: &mut RawClient, name: &str) {
+    use kafka_protocol::messages::incremental_alter_configs_request::{
+        AlterConfigsResource, AlterableConfig,
+    };
+    use kafka_protocol::messages::IncrementalAlterConfigsRequest;
+    const GROUP_RESOURCE: i8 = 32;
+    const SET: i8 = 0;
+    let request = IncrementalAlterConfigsRequest::default().with_resources(vec![
+        AlterConfigsResource::default()
+            .with_resource_type(GROUP_RESOURCE)
+            .with_resource_name(s(name))
+            .with_configs(vec![AlterableConfig::default()
+                .with_name(s("share.isolation.level"))
+                .with_config_operation(SET)
+                .with_value(Some(s("read_committed")))]),
+    ]);
+    let response = client
+        .call(&request, 1)
+        .expect("IncrementalAlterConfigs answered");
+    assert_eq!(response.responses[0].error_code, 0);
+}
+
+async fn send_all(producer: &FutureProducer, values: &[&str]) {
+    for v in values {
+        producer
+            .send(
+                FutureRecord::<(), _>::to("tx").payload(*v),
+                Duration::from_secs(15),
+            )
+            .await
+            .expect("a transactional send");
+    }
+}
+
+/// What `console-consumer --share-group NAME` prints of "tx" before it
+/// has been idle for a few seconds (or has printed `max` records), sorted.
+fn share_read(bs: &str, name: &str, max: Option<usize>) -> Vec<String> {
+    let max = max.map(|m| m.to_string());
+    let mut args = vec!["--share-group", name, "-t", "tx", "--timeout-ms", "5000"];
+    if let Some(m) = &max {
+        args.extend(["--max-messages", m.as_str()]);
+    }
+    let (mut got, _) = finished(spawn_tool(CONSUMER, bs, &args));
+    got.sort();
+    got
+}
+
+/// KIP-932's `share.isolation.level`: a read_committed share group is
+/// given committed records only (an aborted transaction's are archived)
+/// and none at or past an open transaction (the last stable offset); a
+/// read_uncommitted one, the default, is given them all. The records come
+/// from rdkafka's transactional producer, and a plain record after them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_committed_share_groups_get_committed_records_only() {
+    let broker = BrokerProcess::start(SHARE_BROKER);
+    let bs = broker.bootstrap();
+    create_topic(&bs, "tx", 1, &[]).await;
+    let mut client = RawClient::connect(broker.port);
+    for name in ["committed", "everything"] {
+        harness::share_from_earliest(&mut client, name);
+    }
+    read_committed(&mut client, "committed");
+
+    let producer = harness::producer(&bs, &[("transactional.id", "share-txn")]);
+    let timeout = Duration::from_secs(15);
+    producer
+        .init_transactions(timeout)
+        .expect("init_transactions");
+    producer.begin_transaction().expect("begin");
+    send_all(&producer, &["c0", "c1"]).await;
+    producer.commit_transaction(timeout).expect("commit");
+    producer.begin_transaction().expect("begin");
+    send_all(&producer, &["a0", "a1"]).await;
+    producer.abort_transaction(timeout).expect("abort");
+    producer.begin_transaction().expect("begin");
+    // Delivered, its transaction left open.
+    send_all(&producer, &["o0"]).await;
+    produce(&bs, "tx", &["p0".to_string()]);
+
+    assert_eq!(
+        share_read(&bs, "committed", None),
+        ["c0", "c1"],
+        "nothing aborted, nothing at or past the open transaction"
+    );
+    assert_eq!(
+        share_read(&bs, "everything", Some(6)),
+        ["a0", "a1", "c0", "c1", "o0", "p0"],
+        "read_uncommitted"
+    );
+    producer.commit_transaction(timeout).expect("commit");
+    assert_eq!(
+        share_read(&bs, "committed", Some(2)),
+        ["o0", "p0"],
+        "committed: the rest is given"
+    );
 }

@@ -5,7 +5,7 @@
 //! its session timeout is removed. Share groups have no reconciliation: a
 //! member's new assignment is its own at once, under a new member epoch.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use kafka_protocol::error::ResponseError;
 
@@ -56,6 +56,11 @@ pub struct ShareGroup {
     pub group_epoch: i32,
     pub assignment_epoch: i32,
     pub members: BTreeMap<String, ShareMember>,
+    /// The topics whose share-partitions may have state: ever assigned to
+    /// a member, or given start offsets (Kafka keeps them in the group's
+    /// ShareGroupStatePartitionMetadata), for DescribeShareGroupOffsets
+    /// and DeleteGroups to find that state with the share coordinators.
+    pub topics: BTreeSet<uuid::Uuid>,
 }
 
 /// Topics by name: their id and partition count.
@@ -228,6 +233,8 @@ impl ShareGroup {
                 (id.to_string(), list)
             })
             .collect();
+        self.topics
+            .extend(target.values().flatten().map(|&(topic_id, _)| topic_id));
         let changed = self
             .members
             .iter()

@@ -34,15 +34,17 @@ mod session;
 mod tests;
 
 use std::collections::hash_map::Entry;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use kafka_protocol::error::ResponseError;
 use uuid::Uuid;
 
 pub use group::{ShareHeartbeat, ShareHeartbeatResult, ShareMember, Topics};
-pub use partition::{log_batches, AckBatch, AckType, Acquired, Limits, SharePartition};
-pub use persister::{PersistedState, Persister, StatePersister};
+pub use partition::{
+    log_batches, mark_aborted, AckBatch, AckType, Acquired, Limits, SharePartition,
+};
+pub use persister::{PersistedState, Persister, StatePersister, StateSummary};
 pub use session::{Opened, SessionPartition, FINAL_EPOCH, INITIAL_EPOCH};
 
 use super::coordinator::GroupCoordinator;
@@ -76,6 +78,8 @@ pub(in crate::group) struct ShareState {
     /// One write of a share-partition's state at a time, each of the
     /// whole state taken once the previous landed: written in the order
     /// they were taken, a later state is never overwritten by an earlier.
+    /// A gate is cloned only under the share lock and removed once no
+    /// writer holds or awaits it.
     write_gates: HashMap<PartitionKey, Arc<tokio::sync::Mutex<()>>>,
 }
 
@@ -118,6 +122,15 @@ impl GroupCoordinator {
             delivery_count_limit: c.delivery_count_limit,
             max_in_flight: c.partition_max_record_locks,
         }
+    }
+
+    /// Whether `group_id` reads read_committed (`share.isolation.level`,
+    /// read_uncommitted unless set): its members are never given records
+    /// of aborted transactions, nor any past the last stable offset.
+    pub fn share_read_committed(&self, group_id: &str) -> bool {
+        self.group_string(group_id, "share.isolation.level")
+            .as_deref()
+            == Some("read_committed")
     }
 
     /// `share.auto.offset.reset` of `group_id` (latest unless set).
@@ -423,7 +436,24 @@ impl GroupCoordinator {
             let gate = share.write_gates.entry(key.clone()).or_default().clone();
             (persister, gate)
         };
-        let _gate = gate.lock().await;
+        let written = {
+            let _turn = gate.lock().await;
+            self.write_behind_gate(persister.as_ref(), key, leader_epoch, undo)
+                .await
+        };
+        drop(gate);
+        self.share.lock().drop_idle_gate(key);
+        written
+    }
+
+    /// [`Self::write_share_state`] once its gate is held.
+    async fn write_behind_gate(
+        &self,
+        persister: &dyn Persister,
+        key: &PartitionKey,
+        leader_epoch: i32,
+        undo: impl FnOnce(&mut SharePartition),
+    ) -> Result<(), ResponseError> {
         let state = {
             let mut share = self.share.lock();
             let sp = share
@@ -482,22 +512,88 @@ impl GroupCoordinator {
             .min()
     }
 
-    /// The share-partitions of `group_id`: (topic id, partition, start
-    /// offset, records in flight).
-    pub fn share_partitions(&self, group_id: &str) -> Vec<(Uuid, i32, i64, usize)> {
+    /// What `__share_group_state` keeps of `group_id`'s share-partition of
+    /// (topic, partition): read from its share coordinator, wherever that
+    /// is (ReadShareGroupStateSummary, Kafka's Persister.readSummary), not
+    /// from this broker, which may lead none of the group's partitions.
+    /// Without a persister (the state machine's tests), this broker's own.
+    pub async fn share_state_summary(
+        &self,
+        group_id: &str,
+        topic_id: Uuid,
+        partition: i32,
+    ) -> Result<Option<StateSummary>, ResponseError> {
+        let key = (group_id.to_string(), topic_id, partition);
+        let persister = self.share.lock().persister.clone();
+        match persister {
+            Some(p) => p.read_summary(&state_key(&key)).await,
+            None => Ok(self
+                .share
+                .lock()
+                .partitions
+                .get(&key)
+                .map(|sp| StateSummary {
+                    state_epoch: sp.state_epoch(),
+                    leader_epoch: sp.leader_epoch(),
+                    start_offset: sp.start_offset(),
+                })),
+        }
+    }
+
+    /// The topics whose share-partitions of `group_id` may have state (see
+    /// [`ShareGroup::topics`]), with those of share-partitions held here.
+    pub fn share_group_topics(&self, group_id: &str) -> BTreeSet<Uuid> {
         let share = self.share.lock();
-        let mut out: Vec<_> = share
-            .partitions
-            .iter()
-            .filter(|((g, _, _), _)| g == group_id)
-            .map(|((_, t, p), sp)| (*t, *p, sp.start_offset(), sp.in_flight()))
-            .collect();
-        out.sort();
-        out
+        let mut topics = share
+            .groups
+            .get(group_id)
+            .map(|g| g.topics.clone())
+            .unwrap_or_default();
+        topics.extend(
+            share
+                .partitions
+                .keys()
+                .filter(|(g, _, _)| g == group_id)
+                .map(|(_, t, _)| *t),
+        );
+        topics
     }
 }
 
 impl ShareState {
+    /// Every share-partition of `group_id` that may have state: each
+    /// partition of the group's topics (one never read since a restart has
+    /// state in `__share_group_state` but none here), and those held here.
+    fn group_keys(&self, group_id: &str, topics: &Topics) -> BTreeSet<PartitionKey> {
+        let mut keys: BTreeSet<PartitionKey> = self
+            .partitions
+            .keys()
+            .filter(|(g, _, _)| g == group_id)
+            .cloned()
+            .collect();
+        if let Some(group) = self.groups.get(group_id) {
+            for &(topic_id, count) in topics.values() {
+                if group.topics.contains(&topic_id) {
+                    keys.extend((0..count).map(|p| (group_id.to_string(), topic_id, p)));
+                }
+            }
+        }
+        keys
+    }
+
+    /// Removes `key`'s write gate when no writer holds or awaits it: the
+    /// map holds the only reference, since every other is taken under the
+    /// share lock, held here.
+    fn drop_idle_gate(&mut self, key: &PartitionKey) {
+        if self
+            .write_gates
+            .get(key)
+            .is_some_and(|gate| Arc::strong_count(gate) == 1)
+        {
+            self.write_gates.remove(key);
+        }
+    }
+
     /// Gives back what `member_id` holds. Its share sessions stay: they
     /// belong to the partitions' leader, not the group, and the member
     /// closes them itself (ShareAcknowledge with epoch -1) as it leaves.
@@ -514,40 +610,45 @@ impl ShareState {
 }
 
 impl GroupCoordinator {
-    /// DeleteGroups of a share group: only an empty one goes, with its
-    /// share-partitions; `None` when `group_id` is no share group. Their
-    /// state in `__share_group_state` is deleted after the answer, by a
-    /// task: DeleteGroups is answered without awaiting share coordinators
-    /// on other brokers.
-    pub(in crate::group) fn delete_share_group(
+    /// DeleteGroups of a share group: only an empty one goes (once members
+    /// silent past their session by `now` are removed), once its state in
+    /// `__share_group_state` is deleted at the share coordinators (as
+    /// Kafka's GroupCoordinatorService deletes it before answering); when
+    /// that fails the group stays, and the answer carries the error.
+    /// `None` when `group_id` is no share group.
+    pub async fn delete_share_group(
         &self,
         group_id: &str,
+        topics: &Topics,
+        now: i64,
     ) -> Option<Result<(), ResponseError>> {
+        if !self.is_share_group(group_id) {
+            return None;
+        }
+        let persister = match self.check_empty_share_group(group_id, topics, now) {
+            Ok(persister) => persister,
+            Err(e) => return Some(Err(e)),
+        };
+        let keys = self.share.lock().group_keys(group_id, topics);
+        if let Some(persister) = persister {
+            for key in &keys {
+                if let Err(e) = persister.delete_state(&state_key(key)).await {
+                    tracing::warn!(group = group_id, topic_id = %key.1, partition = key.2, error = ?e, "cannot delete a share group's state: the group stays");
+                    return Some(Err(e));
+                }
+            }
+        }
         let mut share = self.share.lock();
-        let group = share.groups.get(group_id)?;
-        if !group.members.is_empty() {
+        // A member that joined meanwhile starts from `share.auto.offset.reset`.
+        if share
+            .groups
+            .get(group_id)
+            .is_some_and(|g| !g.members.is_empty())
+        {
             return Some(Err(ResponseError::NonEmptyGroup));
         }
-        let gone: Vec<PartitionKey> = share
-            .partitions
-            .keys()
-            .filter(|(g, _, _)| g == group_id)
-            .cloned()
-            .collect();
         share.groups.remove(group_id);
-        for key in &gone {
-            share.partitions.remove(key);
-        }
-        let runtime = tokio::runtime::Handle::try_current();
-        if let (Some(persister), Ok(runtime)) = (share.persister.clone(), runtime) {
-            runtime.spawn(async move {
-                for key in gone {
-                    if let Err(e) = persister.delete_state(&state_key(&key)).await {
-                        tracing::warn!(group = key.0, topic_id = %key.1, partition = key.2, error = ?e, "cannot delete a deleted share group's state");
-                    }
-                }
-            });
-        }
+        share.partitions.retain(|(g, _, _), _| g != group_id);
         tracing::info!(group = group_id, "share group deleted");
         Some(Ok(()))
     }
@@ -596,6 +697,11 @@ impl GroupCoordinator {
         now: i64,
     ) -> Result<(), ResponseError> {
         let persister = self.check_empty_share_group(group_id, topics, now)?;
+        if let Some(group) = self.share.lock().groups.get_mut(group_id) {
+            group
+                .topics
+                .extend(offsets.iter().map(|&(topic_id, _, _)| topic_id));
+        }
         for &(topic_id, partition, offset) in offsets {
             let key = (group_id.to_string(), topic_id, partition);
             let loaded = self
@@ -621,8 +727,8 @@ impl GroupCoordinator {
                     .await?;
             }
             // Loaded here as the partition's leader, it goes on at its
-            // epoch; else it is kept at none, for DescribeShareGroupOffsets,
-            // and a leader here reads it afresh on its first use.
+            // epoch; else it is kept at none (without a persister the only
+            // copy), and a leader here reads it afresh on its first use.
             sp.set_leader_epoch(loaded.map_or(-1, |(_, leader_epoch)| leader_epoch));
             self.share.lock().partitions.insert(key, sp);
         }
@@ -667,6 +773,9 @@ impl GroupCoordinator {
                     persister.delete_state(&state_key(&key)).await?;
                 }
                 self.share.lock().partitions.remove(&key);
+            }
+            if let Some(group) = self.share.lock().groups.get_mut(group_id) {
+                group.topics.remove(topic_id);
             }
         }
         tracing::info!(

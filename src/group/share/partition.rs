@@ -4,7 +4,8 @@
 //! acquisition lock expires, ACKNOWLEDGED or ARCHIVED; below the start
 //! offset every record is done, from the end offset on none was ever
 //! acquired. Offsets the log does not hold (compaction) have no entry and
-//! count as done; control records are archived as they are passed. The
+//! count as done; control records are archived as they are passed, and so
+//! are the records of aborted transactions under read_committed. The
 //! start offset is the first entry not done, or the end offset.
 //!
 //! Pure state: the caller passes the clock (`now`, epoch milliseconds) and
@@ -65,14 +66,25 @@ impl AckBatch {
 }
 
 /// A record batch as read from the log: its offsets, whether it is a
-/// control batch (a transaction marker, never delivered), and where its
-/// bytes are in what was read.
+/// control batch (a transaction marker, never delivered), its producer
+/// when it is transactional, whether it belongs to an aborted transaction
+/// (see [`mark_aborted`]; never delivered under read_committed), and where
+/// its bytes are in what was read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogBatch {
     pub base: i64,
     pub last: i64,
     pub control: bool,
+    pub transactional_producer: Option<i64>,
+    pub aborted: bool,
     pub bytes: std::ops::Range<usize>,
+}
+
+impl LogBatch {
+    /// Whether its records are never delivered, only archived.
+    fn undeliverable(&self) -> bool {
+        self.control || self.aborted
+    }
 }
 
 /// Acquired offsets `first..=last`, delivered for the `delivery_count`th time.
@@ -314,8 +326,10 @@ impl SharePartition {
     /// [`Self::fetch_offset`]) hold below `high_watermark`: available
     /// records again, then new ones past the end offset while the
     /// in-flight limit allows; `max_records` at most. Offsets the batches
-    /// skip over, and control records, are archived as the end offset
-    /// passes them. Returns the acquired ranges in offset order.
+    /// skip over, control records and the records of aborted transactions
+    /// are archived as the end offset passes them; an aborted record in
+    /// flight and available is archived too (the group turned
+    /// read_committed). Returns the acquired ranges in offset order.
     pub fn acquire(
         &mut self,
         member: &str,
@@ -352,7 +366,10 @@ impl SharePartition {
                 }
                 if offset < self.end {
                     if let Some(r) = self.records.get_mut(&offset) {
-                        if r.state == RecordState::Available && !batch.control {
+                        if r.state == RecordState::Available && batch.aborted {
+                            Self::finish(r, RecordState::Archived);
+                            self.dirty = true;
+                        } else if r.state == RecordState::Available && !batch.control {
                             take(offset, r);
                             count += 1;
                         }
@@ -368,7 +385,7 @@ impl SharePartition {
                     member: None,
                     lock_deadline: 0,
                 };
-                if batch.control {
+                if batch.undeliverable() {
                     r = InFlight::archived();
                 } else {
                     take(offset, &mut r);
@@ -505,12 +522,15 @@ impl InFlight {
 }
 
 /// The batches of `records` (record batches as the log stores them): each
-/// one's base and last offset and whether it is a control batch. Stops at
-/// a truncated batch.
+/// one's base and last offset, whether it is a control batch, and its
+/// producer when transactional. Stops at a truncated batch.
 pub fn log_batches(records: &[u8]) -> Vec<LogBatch> {
     // Kafka's batch header: baseOffset (8) batchLength (4) leaderEpoch (4)
-    // magic (1) crc (4) attributes (2) lastOffsetDelta (4).
-    const HEADER: usize = 27;
+    // magic (1) crc (4) attributes (2) lastOffsetDelta (4) baseTimestamp
+    // (8) maxTimestamp (8) producerId (8) producerEpoch (2) baseSequence
+    // (4) recordsCount (4).
+    const HEADER: usize = 61;
+    const TRANSACTIONAL: i16 = 0x10;
     const CONTROL: i16 = 0x20;
     let mut out = Vec::new();
     let mut at = 0usize;
@@ -520,6 +540,7 @@ pub fn log_batches(records: &[u8]) -> Vec<LogBatch> {
         let length = i32::from_be_bytes(b[8..12].try_into().unwrap_or_default());
         let attributes = i16::from_be_bytes(b[21..23].try_into().unwrap_or_default());
         let delta = i32::from_be_bytes(b[23..27].try_into().unwrap_or_default());
+        let producer = i64::from_be_bytes(b[43..51].try_into().unwrap_or_default());
         let size = 12 + length.max(0) as usize;
         if length < 0 || records.len() < at + size {
             break;
@@ -528,9 +549,37 @@ pub fn log_batches(records: &[u8]) -> Vec<LogBatch> {
             base,
             last: base.saturating_add(i64::from(delta.max(0))),
             control: attributes & CONTROL != 0,
+            transactional_producer: (attributes & TRANSACTIONAL != 0).then_some(producer),
+            aborted: false,
             bytes: at..at + size,
         });
         at += size;
     }
     out
+}
+
+/// Marks the data batches of aborted transactions, as Kafka's read_committed
+/// consumer finds them: `aborted` holds (producer id, first offset) of each
+/// aborted transaction the read overlaps (what a read_committed read of
+/// the log answers); a producer's transaction runs from its first offset
+/// to the producer's next control batch, its abort marker (a producer's
+/// transactions do not overlap, so no commit marker of it falls inside).
+pub fn mark_aborted(batches: &mut [LogBatch], aborted: &[(i64, i64)]) {
+    let mut pending: Vec<(i64, i64)> = aborted.to_vec();
+    pending.sort_by_key(|&(_, first)| first);
+    let mut pending = pending.into_iter().peekable();
+    let mut open: std::collections::HashSet<i64> = std::collections::HashSet::new();
+    for batch in batches {
+        while let Some((producer, _)) = pending.next_if(|&(_, first)| first <= batch.last) {
+            open.insert(producer);
+        }
+        let Some(producer) = batch.transactional_producer else {
+            continue;
+        };
+        if batch.control {
+            open.remove(&producer);
+        } else if open.contains(&producer) {
+            batch.aborted = true;
+        }
+    }
 }

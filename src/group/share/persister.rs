@@ -4,8 +4,8 @@
 //! coordinator of "group:topicId:partition" (the leader of its
 //! `__share_group_state` partition, as FindCoordinator key type 2 answers),
 //! calls it in process when that is this broker and over the
-//! broker-to-broker client otherwise (Read/Write/DeleteShareGroupState, as
-//! Kafka's PersisterStateManager), and retries NOT_COORDINATOR,
+//! broker-to-broker client otherwise (Read/Write/DeleteShareGroupState and
+//! ReadShareGroupStateSummary, as Kafka's PersisterStateManager), and retries NOT_COORDINATOR,
 //! COORDINATOR_LOAD_IN_PROGRESS and unreachable coordinators with backoff
 //! against a fresh lookup, while that leadership moves.
 
@@ -18,7 +18,8 @@ use futures::future::BoxFuture;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::{
     delete_share_group_state_request, read_share_group_state_request,
-    write_share_group_state_request, DeleteShareGroupStateRequest, ReadShareGroupStateRequest,
+    read_share_group_state_summary_request, write_share_group_state_request,
+    DeleteShareGroupStateRequest, ReadShareGroupStateRequest, ReadShareGroupStateSummaryRequest,
     WriteShareGroupStateRequest,
 };
 use kafka_protocol::protocol::{Request, StrBytes};
@@ -57,6 +58,15 @@ impl PersistedState {
     }
 }
 
+/// A share-partition's durable state without its batches, as
+/// ReadShareGroupStateSummary answers it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StateSummary {
+    pub state_epoch: i32,
+    pub leader_epoch: i32,
+    pub start_offset: i64,
+}
+
 /// Where share-partitions read and write their durable state.
 pub trait Persister: Send + Sync {
     /// The share-partition's state, read by its leader at `leader_epoch`
@@ -73,6 +83,13 @@ pub trait Persister: Send + Sync {
         state: &'a PersistedState,
     ) -> BoxFuture<'a, Result<(), ResponseError>>;
     fn delete_state<'a>(&'a self, key: &'a StateKey) -> BoxFuture<'a, Result<(), ResponseError>>;
+    /// The share-partition's start offset and epochs (Kafka's
+    /// Persister.readSummary), read without fencing any leader; `None`
+    /// while it has no state.
+    fn read_summary<'a>(
+        &'a self,
+        key: &'a StateKey,
+    ) -> BoxFuture<'a, Result<Option<StateSummary>, ResponseError>>;
 }
 
 fn to_wire(b: &PersistedBatch) -> StateBatch {
@@ -374,6 +391,53 @@ impl StatePersister {
     }
 }
 
+impl StatePersister {
+    async fn summary(&self, key: &StateKey) -> Result<Option<StateSummary>, ResponseError> {
+        // Leader epoch -1: a reader that leads nothing, fenced by none and
+        // fencing none.
+        const NO_LEADER: i32 = -1;
+        let state = self
+            .retrying(key, |c| async move {
+                let (node, addr) = match c {
+                    Coordinator::Here => {
+                        let s = self.local.summary(key, NO_LEADER)?;
+                        return Ok((s.state_epoch, s.leader_epoch, s.start_offset));
+                    }
+                    Coordinator::Remote { node, addr } => (node, addr),
+                };
+                let request = ReadShareGroupStateSummaryRequest::default()
+                    .with_group_id(StrBytes::from_string(key.group_id.clone()))
+                    .with_topics(vec![
+                        read_share_group_state_summary_request::ReadStateSummaryData::default()
+                            .with_topic_id(key.topic_id)
+                            .with_partitions(vec![
+                                read_share_group_state_summary_request::PartitionData::default()
+                                    .with_partition(key.partition)
+                                    .with_leader_epoch(NO_LEADER),
+                            ]),
+                    ]);
+                let response = self.call(node, &addr, &request).await?;
+                let p = response
+                    .results
+                    .iter()
+                    .flat_map(|t| &t.partitions)
+                    .find(|p| p.partition == key.partition)
+                    .ok_or(ResponseError::UnknownServerError)?;
+                if let Some(e) = ResponseError::try_from_code(p.error_code) {
+                    return Err(e);
+                }
+                Ok((p.state_epoch, p.leader_epoch, p.start_offset))
+            })
+            .await?;
+        let (state_epoch, leader_epoch, start_offset) = state;
+        Ok((start_offset >= 0).then_some(StateSummary {
+            state_epoch,
+            leader_epoch,
+            start_offset,
+        }))
+    }
+}
+
 /// What the share coordinator answered for `partition`, of the
 /// (partition, error code) pairs of its response.
 fn partition_outcome(
@@ -406,5 +470,12 @@ impl Persister for StatePersister {
 
     fn delete_state<'a>(&'a self, key: &'a StateKey) -> BoxFuture<'a, Result<(), ResponseError>> {
         Box::pin(self.delete(key))
+    }
+
+    fn read_summary<'a>(
+        &'a self,
+        key: &'a StateKey,
+    ) -> BoxFuture<'a, Result<Option<StateSummary>, ResponseError>> {
+        Box::pin(self.summary(key))
     }
 }

@@ -6,7 +6,8 @@ use uuid::Uuid;
 
 use super::group::{ShareGroup, ShareHeartbeat, Topics};
 use super::partition::{
-    log_batches, AckBatch, AckType, Acquired, Limits, LogBatch, RecordState, SharePartition,
+    log_batches, mark_aborted, AckBatch, AckType, Acquired, Limits, LogBatch, RecordState,
+    SharePartition,
 };
 use super::session::{Opened, ShareSessionCache};
 
@@ -22,6 +23,8 @@ fn batch(base: i64, last: i64) -> LogBatch {
         base,
         last,
         control: false,
+        transactional_producer: None,
+        aborted: false,
         bytes: 0..0,
     }
 }
@@ -209,6 +212,42 @@ fn gaps_are_skipped_and_control_records_archived_as_the_end_passes_them() {
 }
 
 #[test]
+fn aborted_transactions_are_archived_and_never_acquired() {
+    // Producer 1 aborts 0..=2 (marker 3); producer 2 commits 4..=5 (marker
+    // 6); producer 1's next transaction, 7, is not the aborted one.
+    let txn = |producer: i64, base: i64, last: i64, control: bool| LogBatch {
+        control,
+        transactional_producer: Some(producer),
+        ..batch(base, last)
+    };
+    let mut batches = vec![
+        txn(1, 0, 2, false),
+        txn(1, 3, 3, true),
+        txn(2, 4, 5, false),
+        txn(2, 6, 6, true),
+        txn(1, 7, 7, false),
+        batch(8, 8),
+    ];
+    mark_aborted(&mut batches, &[(1, 0)]);
+    let aborted: Vec<bool> = batches.iter().map(|b| b.aborted).collect();
+    assert_eq!(aborted, [true, false, false, false, false, false]);
+
+    let mut sp = SharePartition::new(0);
+    let got = sp.acquire("a", &batches, 9, 500, 0, &LIMITS);
+    assert_eq!(got, vec![range(4, 5, 1), range(7, 8, 1)]);
+    assert_eq!(sp.start_offset(), 4, "the aborted records are done");
+    // Records read before the group turned read_committed are archived
+    // when next read as aborted, not delivered again.
+    let mut sp = SharePartition::new(0);
+    sp.acquire("a", &[batch(0, 2)], 3, 500, 0, &LIMITS);
+    sp.release_member("a", &LIMITS);
+    assert!(sp
+        .acquire("b", &batches[..1], 3, 500, 0, &LIMITS)
+        .is_empty());
+    assert_eq!(sp.start_offset(), 3);
+}
+
+#[test]
 fn a_released_member_gives_back_only_its_own_records() {
     let mut sp = SharePartition::new(0);
     sp.acquire("a", &[batch(0, 3)], 4, 2, 0, &LIMITS);
@@ -243,7 +282,10 @@ fn log_batches_reads_offsets_and_control_flags_from_batch_headers() {
         b
     }
     let mut bytes = header(10, 3, false);
-    bytes.extend(header(13, 1, true));
+    let mut marker = header(13, 1, true);
+    marker[22] |= 0x10; // transactional
+    marker[43..51].copy_from_slice(&77i64.to_be_bytes()); // its producer
+    bytes.extend(marker);
     bytes.extend(&header(14, 2, false)[..30]);
     let batches = log_batches(&bytes);
     assert_eq!(
@@ -253,12 +295,16 @@ fn log_batches_reads_offsets_and_control_flags_from_batch_headers() {
                 base: 10,
                 last: 12,
                 control: false,
+                transactional_producer: None,
+                aborted: false,
                 bytes: 0..61
             },
             LogBatch {
                 base: 13,
                 last: 13,
                 control: true,
+                transactional_producer: Some(77),
+                aborted: false,
                 bytes: 61..122
             },
         ],
@@ -425,12 +471,16 @@ fn a_member_silent_past_its_session_gives_back_its_records_and_loses_its_session
         c.share_session_fetch("g", "a", 1, &[], &[], 1),
         Err(ResponseError::ShareSessionNotFound)
     );
-    assert_eq!(c.delete_group("g"), Err(ResponseError::NonEmptyGroup));
+    let delete = |c: &crate::group::GroupCoordinator| {
+        futures::executor::block_on(c.delete_share_group("g", &topics, 46_000))
+    };
+    assert_eq!(delete(c), Some(Err(ResponseError::NonEmptyGroup)));
     c.share_heartbeat(&hb("b", -1, None), &topics, 46_000)
         .unwrap();
     assert_eq!(c.list_groups()[0].3, "share");
-    assert_eq!(c.delete_group("g"), Ok(()));
+    assert_eq!(delete(c), Some(Ok(())));
     assert!(!c.is_share_group("g"));
+    assert_eq!(delete(c), None, "no share group of that name");
 }
 
 #[test]
@@ -585,8 +635,25 @@ impl super::Persister for MemoryPersister {
         &'a self,
         key: &'a crate::share_coordinator::StateKey,
     ) -> futures::future::BoxFuture<'a, Result<(), ResponseError>> {
-        self.states.lock().remove(key);
-        Box::pin(std::future::ready(Ok(())))
+        let deleted = if self.failing.load(std::sync::atomic::Ordering::Relaxed) {
+            Err(ResponseError::CoordinatorNotAvailable)
+        } else {
+            self.states.lock().remove(key);
+            Ok(())
+        };
+        Box::pin(std::future::ready(deleted))
+    }
+
+    fn read_summary<'a>(
+        &'a self,
+        key: &'a crate::share_coordinator::StateKey,
+    ) -> futures::future::BoxFuture<'a, Result<Option<super::StateSummary>, ResponseError>> {
+        let summary = self.states.lock().get(key).map(|s| super::StateSummary {
+            state_epoch: s.state_epoch,
+            leader_epoch: s.leader_epoch,
+            start_offset: s.start_offset,
+        });
+        Box::pin(std::future::ready(Ok(summary)))
     }
 }
 
@@ -720,4 +787,120 @@ fn altered_and_deleted_start_offsets_are_what_a_restart_reads() {
         Ok(99),
         "deleted: from the reset again"
     );
+}
+
+#[test]
+fn a_deleted_share_group_loses_its_state_before_the_answer_and_keeps_it_on_failure() {
+    use super::Persister;
+    let persister = std::sync::Arc::new(MemoryPersister::default());
+    let h = crate::group::testing::Harness::new();
+    let c = &h.coordinator;
+    c.set_share_persister(persister.clone());
+    let topics = topics(2);
+    let id = Uuid::from_u128(7);
+    c.share_heartbeat(&hb("a", 0, Some(&["t"])), &topics, 0)
+        .unwrap();
+    // Partition 1's state, written by its leader (another broker): none
+    // of it is held here.
+    let key = |partition| crate::share_coordinator::StateKey::new("g", id, partition);
+    futures::executor::block_on(persister.write_state(
+        &key(1),
+        &super::PersistedState {
+            state_epoch: 0,
+            leader_epoch: 3,
+            start_offset: 12,
+            batches: Vec::new(),
+        },
+    ))
+    .unwrap();
+    let summary = |c: &crate::group::GroupCoordinator| {
+        futures::executor::block_on(c.share_state_summary("g", id, 1))
+            .map(|s| s.map(|s| s.start_offset))
+    };
+    assert_eq!(summary(c), Ok(Some(12)), "read from the share coordinator");
+    assert_eq!(
+        futures::executor::block_on(c.share_state_summary("g", id, 0)),
+        Ok(None)
+    );
+    assert_eq!(
+        c.share_group_topics("g").into_iter().collect::<Vec<_>>(),
+        [id]
+    );
+    c.share_heartbeat(&hb("a", -1, None), &topics, 1).unwrap();
+
+    let delete = || futures::executor::block_on(c.delete_share_group("g", &topics, 2));
+    persister
+        .failing
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(delete(), Some(Err(ResponseError::CoordinatorNotAvailable)));
+    assert!(
+        c.is_share_group("g"),
+        "the group stays while its state does"
+    );
+    persister
+        .failing
+        .store(false, std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(delete(), Some(Ok(())));
+    assert!(!c.is_share_group("g"));
+    assert_eq!(summary(c), Ok(None), "deleted before the answer");
+}
+
+#[test]
+fn write_gates_go_once_no_write_holds_or_awaits_them() {
+    let persister = std::sync::Arc::new(MemoryPersister::default());
+    let h = crate::group::testing::Harness::new();
+    let c = &h.coordinator;
+    c.set_share_persister(persister.clone());
+    let id = Uuid::from_u128(7);
+    for partition in 0..3 {
+        used(
+            c,
+            "g",
+            id,
+            partition,
+            0,
+            || 0,
+            |sp, limits| sp.acquire("a", &[batch(0, 3)], 4, 500, 0, limits),
+        )
+        .unwrap();
+        let acked = futures::executor::block_on(c.acknowledge_share(
+            "g",
+            id,
+            partition,
+            0,
+            1,
+            "a",
+            &acks(0, 1, AckType::Accept),
+        ));
+        assert_eq!(acked, Ok(()));
+    }
+    assert!(c.share.lock().write_gates.is_empty());
+
+    // A gate held by a writer, and awaited by another, stays until both
+    // are done.
+    let key = ("g".to_string(), id, 0);
+    let gate = c
+        .share
+        .lock()
+        .write_gates
+        .entry(key.clone())
+        .or_default()
+        .clone();
+    let held = gate.clone().try_lock_owned().expect("no writer holds it");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async {
+        let waiting = c.write_share_partition("g", id, 0, 0);
+        tokio::pin!(waiting);
+        assert!(
+            futures::poll!(waiting.as_mut()).is_pending(),
+            "it awaits the gate"
+        );
+        assert!(c.share.lock().write_gates.contains_key(&key));
+        drop(held);
+        drop(gate);
+        assert_eq!(waiting.await, Ok(()));
+    });
+    assert!(c.share.lock().write_gates.is_empty());
 }
