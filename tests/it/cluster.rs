@@ -27,7 +27,7 @@ use std::time::Duration;
 use harness::{client_config, create_topic, start_cluster, wait_until, RawClient};
 use kafka_protocol::messages::{DescribeLogDirsRequest, MetadataRequest};
 use rdkafka::admin::{AdminOptions, NewTopic, TopicReplication};
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::consumer::Consumer;
 use rdkafka::producer::FutureRecord;
 
 const CLUSTER: &[&str] = &[
@@ -99,11 +99,13 @@ async fn three_brokers_share_the_metadata_and_serve_their_partitions() {
             .await
             .expect("delivered");
     }
-    let consumer: BaseConsumer = client_config(&brokers[2].bootstrap())
-        .set("group.id", "spread-readers")
-        .set("auto.offset.reset", "earliest")
-        .create()
-        .expect("consumer");
+    let consumer = harness::Member::new(
+        client_config(&brokers[2].bootstrap())
+            .set("group.id", "spread-readers")
+            .set("auto.offset.reset", "earliest")
+            .create()
+            .expect("consumer"),
+    );
     consumer.subscribe(&["spread"]).expect("subscribe");
     let seen = harness::poll_until(&[&consumer], Duration::from_secs(30), |seen| {
         seen[0].len() >= 60
@@ -558,12 +560,14 @@ async fn transactions_span_partitions_led_by_different_brokers() {
             producer.abort_transaction(timeout).expect("abort");
         }
     }
-    let reader: BaseConsumer = client_config(&bootstrap)
-        .set("group.id", "spanning-reader")
-        .set("isolation.level", "read_committed")
-        .set("auto.offset.reset", "earliest")
-        .create()
-        .expect("consumer");
+    let reader = harness::Member::new(
+        client_config(&bootstrap)
+            .set("group.id", "spanning-reader")
+            .set("isolation.level", "read_committed")
+            .set("auto.offset.reset", "earliest")
+            .create()
+            .expect("consumer"),
+    );
     reader.subscribe(&["spanning"]).expect("subscribe");
     let seen = harness::poll_until(&[&reader], Duration::from_secs(20), |s| s[0].len() >= 6);
     let mut values: Vec<String> = seen[0].iter().map(|r| r.2.clone()).collect();
