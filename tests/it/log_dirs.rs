@@ -15,15 +15,14 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use harness::{
-    client_config, create_topic, produce_values, read_from_start, run_tool, wait_until,
-    BrokerProcess, RawClient,
+    create_topic, log_end, produce_values, read_from_start, run_tool, wait_until, BrokerProcess,
+    RawClient,
 };
 use kafka_protocol::messages::alter_replica_log_dirs_request::{
     AlterReplicaLogDir, AlterReplicaLogDirTopic,
 };
 use kafka_protocol::messages::{AlterReplicaLogDirsRequest, DescribeLogDirsRequest, TopicName};
 use kafka_protocol::protocol::StrBytes;
-use rdkafka::consumer::{BaseConsumer, Consumer};
 
 const TOPIC_ADMIN: &str = env!("CARGO_BIN_EXE_topic-admin");
 
@@ -82,13 +81,6 @@ fn canonical(dirs: &[PathBuf]) -> Vec<PathBuf> {
     dirs.iter()
         .map(|d| std::fs::canonicalize(d).expect("log dir exists"))
         .collect()
-}
-
-fn log_end(bootstrap: &str, topic: &str, partition: i32) -> i64 {
-    let c: BaseConsumer = client_config(bootstrap).create().expect("consumer");
-    c.fetch_watermarks(topic, partition, Duration::from_secs(10))
-        .expect("ListOffsets")
-        .1
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -179,6 +179,14 @@ pub fn consume(
     out
 }
 
+/// The high watermark of `topic`'s `partition`, from its leader.
+pub fn log_end(bootstrap: &str, topic: &str, partition: i32) -> i64 {
+    let c: BaseConsumer = client_config(bootstrap).create().expect("consumer");
+    c.fetch_watermarks(topic, partition, Duration::from_secs(10))
+        .expect("ListOffsets")
+        .1
+}
+
 /// The partitions currently assigned to `c`.
 pub fn assigned(c: &BaseConsumer) -> BTreeSet<i32> {
     c.assignment()
