@@ -304,7 +304,7 @@ async fn abort_transaction_ends_a_hanging_transaction() {
     use rdkafka::Message;
     use std::time::Duration;
 
-    let broker = BrokerProcess::start(&[]);
+    let broker = BrokerProcess::start(&["group.initial.rebalance.delay.ms=0"]);
     let bs = broker.bootstrap();
     let tool = |args: &[&str]| run_tool(BIN, &bs, args, b"");
     tool(&["create", "--topic", "hung", "--partitions", "1"]).ok();
