@@ -99,16 +99,23 @@ fn crashing_member_process() {
     let Ok(bootstrap) = std::env::var("GREGOR_CRASH_MEMBER") else {
         return;
     };
-    let c = member(&bootstrap, "survivors", "crashy", &[]);
+    let c = member(&bootstrap, "survivors", "crashy", &[CRASHING_SESSION]);
     poll_until(&[&c], Duration::from_secs(30), |_| !assigned(&c).is_empty());
     println!("assigned {:?}", assigned(&c));
     poll_until(&[&c], Duration::from_secs(60), |_| false);
 }
 
+/// The crashing member's session, shorter than the others' so that the
+/// test waits less for it to run out.
+const CRASHING_SESSION: (&str, &str) = ("session.timeout.ms", "3000");
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crashed_member_is_expired_after_its_session_timeout() {
     use std::io::BufRead;
-    let broker = BrokerProcess::start(GROUP_BROKER);
+    let broker = BrokerProcess::start(&[
+        "group.initial.rebalance.delay.ms=0",
+        "group.min.session.timeout.ms=3000",
+    ]);
     let bs = broker.bootstrap();
     create_topic(&bs, "crashy", 4, &[]).await;
     let a = member(&bs, "survivors", "crashy", &[]);
