@@ -445,10 +445,16 @@ async fn acknowledged_records_survive_killing_one_leader_after_another() {
     }
 
     let leader = live_leader(&mut brokers, "failover").expect("a leader");
+    let leader_bs = brokers[(leader - 1) as usize].bootstrap();
     assert_eq!(
-        values_from_start(&brokers[(leader - 1) as usize].bootstrap(), "failover", 801),
+        values_from_start(&leader_bs, "failover", 800),
         (0..800).map(|i| i.to_string()).collect::<Vec<_>>(),
-        "every acknowledged record once, in order"
+        "every acknowledged record, in order"
+    );
+    assert_eq!(
+        harness::log_end(&leader_bs, "failover", 0),
+        800,
+        "each once"
     );
     assert_eq!(
         reader.join().expect("reader"),
@@ -713,9 +719,14 @@ async fn a_fourth_broker_takes_over_a_partition_by_reassignment_while_producing(
         replicas_of(port, "expand", 0)
     );
     assert_eq!(
-        values_from_start(&fourth.bootstrap(), "expand", 3001),
+        values_from_start(&fourth.bootstrap(), "expand", 3000),
         (0..3000).map(|i| i.to_string()).collect::<Vec<_>>(),
-        "the new leader has every acknowledged record once, in order"
+        "the new leader has every acknowledged record, in order"
+    );
+    assert_eq!(
+        harness::log_end(&fourth.bootstrap(), "expand", 0),
+        3000,
+        "each once"
     );
     let old = &brokers[(old_leader - 1) as usize];
     assert!(
@@ -1061,10 +1072,16 @@ async fn a_broker_stopped_cleanly_hands_its_leaderships_over_first() {
         );
     })
     .await;
+    let survivor_bs = format!("127.0.0.1:{survivor}");
     assert_eq!(
-        values_from_start(&format!("127.0.0.1:{survivor}"), "handover", 601),
+        values_from_start(&survivor_bs, "handover", 600),
         (0..600).map(|i| i.to_string()).collect::<Vec<_>>(),
-        "every acknowledged record once, in order"
+        "every acknowledged record, in order"
+    );
+    assert_eq!(
+        harness::log_end(&survivor_bs, "handover", 0),
+        600,
+        "each once"
     );
 }
 
