@@ -762,7 +762,7 @@ fn listed_groups(port: u16) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn group_acls_refuse_group_apis_and_hide_groups_and_offsets() {
-    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::consumer::Consumer;
     use rdkafka::types::RDKafkaErrorCode;
     let broker = authorizing_broker(&[OPEN_BY_DEFAULT]);
     let (port, bootstrap) = (broker.port, broker.bootstrap());
@@ -851,10 +851,12 @@ async fn group_acls_refuse_group_apis_and_hide_groups_and_offsets() {
     );
 
     // A real consumer in the refused group is told so.
-    let consumer: BaseConsumer = harness::client_config(&bootstrap)
-        .set("group.id", "g-closed")
-        .create()
-        .expect("consumer");
+    let consumer = harness::Member::new(
+        harness::client_config(&bootstrap)
+            .set("group.id", "g-closed")
+            .create()
+            .expect("consumer"),
+    );
     consumer.subscribe(&["t"]).expect("subscribe");
     let refused = harness::wait_until(Duration::from_secs(10), || {
         matches!(

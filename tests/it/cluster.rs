@@ -27,7 +27,7 @@ use std::time::Duration;
 use harness::{client_config, create_topic, start_cluster, wait_until, RawClient};
 use kafka_protocol::messages::{DescribeLogDirsRequest, MetadataRequest};
 use rdkafka::admin::{AdminOptions, NewTopic, TopicReplication};
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::consumer::Consumer;
 use rdkafka::producer::FutureRecord;
 
 const CLUSTER: &[&str] = &[
@@ -99,11 +99,13 @@ async fn three_brokers_share_the_metadata_and_serve_their_partitions() {
             .await
             .expect("delivered");
     }
-    let consumer: BaseConsumer = client_config(&brokers[2].bootstrap())
-        .set("group.id", "spread-readers")
-        .set("auto.offset.reset", "earliest")
-        .create()
-        .expect("consumer");
+    let consumer = harness::Member::new(
+        client_config(&brokers[2].bootstrap())
+            .set("group.id", "spread-readers")
+            .set("auto.offset.reset", "earliest")
+            .create()
+            .expect("consumer"),
+    );
     consumer.subscribe(&["spread"]).expect("subscribe");
     let seen = harness::poll_until(&[&consumer], Duration::from_secs(30), |seen| {
         seen[0].len() >= 60
@@ -443,10 +445,16 @@ async fn acknowledged_records_survive_killing_one_leader_after_another() {
     }
 
     let leader = live_leader(&mut brokers, "failover").expect("a leader");
+    let leader_bs = brokers[(leader - 1) as usize].bootstrap();
     assert_eq!(
-        values_from_start(&brokers[(leader - 1) as usize].bootstrap(), "failover", 801),
+        values_from_start(&leader_bs, "failover", 800),
         (0..800).map(|i| i.to_string()).collect::<Vec<_>>(),
-        "every acknowledged record once, in order"
+        "every acknowledged record, in order"
+    );
+    assert_eq!(
+        harness::log_end(&leader_bs, "failover", 0),
+        800,
+        "each once"
     );
     assert_eq!(
         reader.join().expect("reader"),
@@ -558,12 +566,14 @@ async fn transactions_span_partitions_led_by_different_brokers() {
             producer.abort_transaction(timeout).expect("abort");
         }
     }
-    let reader: BaseConsumer = client_config(&bootstrap)
-        .set("group.id", "spanning-reader")
-        .set("isolation.level", "read_committed")
-        .set("auto.offset.reset", "earliest")
-        .create()
-        .expect("consumer");
+    let reader = harness::Member::new(
+        client_config(&bootstrap)
+            .set("group.id", "spanning-reader")
+            .set("isolation.level", "read_committed")
+            .set("auto.offset.reset", "earliest")
+            .create()
+            .expect("consumer"),
+    );
     reader.subscribe(&["spanning"]).expect("subscribe");
     let seen = harness::poll_until(&[&reader], Duration::from_secs(20), |s| s[0].len() >= 6);
     let mut values: Vec<String> = seen[0].iter().map(|r| r.2.clone()).collect();
@@ -709,9 +719,14 @@ async fn a_fourth_broker_takes_over_a_partition_by_reassignment_while_producing(
         replicas_of(port, "expand", 0)
     );
     assert_eq!(
-        values_from_start(&fourth.bootstrap(), "expand", 3001),
+        values_from_start(&fourth.bootstrap(), "expand", 3000),
         (0..3000).map(|i| i.to_string()).collect::<Vec<_>>(),
-        "the new leader has every acknowledged record once, in order"
+        "the new leader has every acknowledged record, in order"
+    );
+    assert_eq!(
+        harness::log_end(&fourth.bootstrap(), "expand", 0),
+        3000,
+        "each once"
     );
     let old = &brokers[(old_leader - 1) as usize];
     assert!(
@@ -1057,10 +1072,16 @@ async fn a_broker_stopped_cleanly_hands_its_leaderships_over_first() {
         );
     })
     .await;
+    let survivor_bs = format!("127.0.0.1:{survivor}");
     assert_eq!(
-        values_from_start(&format!("127.0.0.1:{survivor}"), "handover", 601),
+        values_from_start(&survivor_bs, "handover", 600),
         (0..600).map(|i| i.to_string()).collect::<Vec<_>>(),
-        "every acknowledged record once, in order"
+        "every acknowledged record, in order"
+    );
+    assert_eq!(
+        harness::log_end(&survivor_bs, "handover", 0),
+        600,
+        "each once"
     );
 }
 

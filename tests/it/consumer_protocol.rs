@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use harness::{
     assigned, client_config, create_topic, poll_until, produce_values, subscribed_member,
-    values_read, BrokerProcess, RawClient,
+    values_read, BrokerProcess, Member, RawClient,
 };
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::offset_delete_request::{
@@ -23,11 +23,11 @@ use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 
 const BROKER: &[&str] = &["group.consumer.heartbeat.interval.ms=300"];
 
-fn member(bootstrap: &str, group: &str, topic: &str) -> BaseConsumer {
+fn member(bootstrap: &str, group: &str, topic: &str) -> Member {
     member_with(bootstrap, group, topic, &[])
 }
 
-fn member_with(bootstrap: &str, group: &str, topic: &str, extra: &[(&str, &str)]) -> BaseConsumer {
+fn member_with(bootstrap: &str, group: &str, topic: &str, extra: &[(&str, &str)]) -> Member {
     let mut settings = vec![("group.protocol", "consumer")];
     settings.extend_from_slice(extra);
     subscribed_member(bootstrap, group, topic, &settings)
@@ -260,12 +260,14 @@ async fn a_pattern_subscription_gets_every_matching_topic() {
     create_topic(&bs, "re-one", 1, &[]).await;
     create_topic(&bs, "re-two", 2, &[]).await;
     create_topic(&bs, "unrelated", 1, &[]).await;
-    let c: BaseConsumer = client_config(&bs)
-        .set("group.id", "patterned")
-        .set("group.protocol", "consumer")
-        .set("auto.offset.reset", "earliest")
-        .create()
-        .expect("consumer");
+    let c = Member::new(
+        client_config(&bs)
+            .set("group.id", "patterned")
+            .set("group.protocol", "consumer")
+            .set("auto.offset.reset", "earliest")
+            .create()
+            .expect("consumer"),
+    );
     c.subscribe(&["^re-.*"]).expect("subscribe by pattern");
     let topics = |c: &BaseConsumer| -> Vec<(String, i32)> {
         let mut v: Vec<(String, i32)> = c
@@ -328,7 +330,7 @@ async fn a_static_member_restarting_within_its_session_moves_nothing() {
     let (epoch, members) = describe();
     assert_eq!(members, 2);
 
-    drop(b); // leaves with epoch -2: the instance keeps its place and partitions
+    b.close_without_leaving(); // epoch -2: the instance keeps its place and partitions
     assert_eq!(describe(), (epoch, 2), "a departed static member stays");
     let b = instance("instance-b");
     poll_until(&[&a, &b], Duration::from_secs(30), |_| {

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use harness::{
     assigned, client_config, create_topic, poll_until, produce_values, subscribed_member,
-    values_read, wait_until, BrokerProcess, RawClient,
+    values_read, wait_until, BrokerProcess, Member, RawClient,
 };
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::join_group_request::JoinGroupRequestProtocol;
@@ -23,7 +23,7 @@ use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 
 const GROUP_BROKER: &[&str] = &["group.initial.rebalance.delay.ms=0"];
 
-fn member(bootstrap: &str, group: &str, topic: &str, extra: &[(&str, &str)]) -> BaseConsumer {
+fn member(bootstrap: &str, group: &str, topic: &str, extra: &[(&str, &str)]) -> Member {
     let mut settings = vec![
         ("session.timeout.ms", "6000"),
         ("heartbeat.interval.ms", "300"),
@@ -99,16 +99,23 @@ fn crashing_member_process() {
     let Ok(bootstrap) = std::env::var("GREGOR_CRASH_MEMBER") else {
         return;
     };
-    let c = member(&bootstrap, "survivors", "crashy", &[]);
+    let c = member(&bootstrap, "survivors", "crashy", &[CRASHING_SESSION]);
     poll_until(&[&c], Duration::from_secs(30), |_| !assigned(&c).is_empty());
     println!("assigned {:?}", assigned(&c));
     poll_until(&[&c], Duration::from_secs(60), |_| false);
 }
 
+/// The crashing member's session, shorter than the others' so that the
+/// test waits less for it to run out.
+const CRASHING_SESSION: (&str, &str) = ("session.timeout.ms", "3000");
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crashed_member_is_expired_after_its_session_timeout() {
     use std::io::BufRead;
-    let broker = BrokerProcess::start(GROUP_BROKER);
+    let broker = BrokerProcess::start(&[
+        "group.initial.rebalance.delay.ms=0",
+        "group.min.session.timeout.ms=3000",
+    ]);
     let bs = broker.bootstrap();
     create_topic(&bs, "crashy", 4, &[]).await;
     let a = member(&bs, "survivors", "crashy", &[]);
@@ -416,7 +423,7 @@ fn counting_member(
     topic: &str,
     extra: &[(&str, &str)],
 ) -> (
-    BaseConsumer<CountingContext>,
+    Member<CountingContext>,
     std::sync::Arc<std::sync::atomic::AtomicUsize>,
 ) {
     let rebalances = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -431,9 +438,11 @@ fn counting_member(
     for (k, v) in extra {
         config.set(*k, *v);
     }
-    let consumer: BaseConsumer<CountingContext> = config
-        .create_with_context(CountingContext(rebalances.clone()))
-        .expect("consumer");
+    let consumer = Member::new(
+        config
+            .create_with_context(CountingContext(rebalances.clone()))
+            .expect("consumer"),
+    );
     consumer.subscribe(&[topic]).expect("subscribe");
     (consumer, rebalances)
 }
@@ -474,7 +483,7 @@ async fn a_static_member_restarting_within_its_session_causes_no_rebalance() {
     assert!(split(&a, &b), "two static members share four partitions");
     let settled = rebalances.load(Ordering::SeqCst);
 
-    drop(b); // a static member closing does not leave the group
+    b.close_without_leaving(); // a static member closing does not leave the group
     let b = member(
         &bs,
         "statics",
@@ -594,8 +603,8 @@ async fn members_arriving_during_the_initial_delay_extend_it() {
     create_topic(&bs, "staggered", 6, &[]).await;
     let started = Instant::now();
     let (a, rebalances) = counting_member(&bs, "staggered", "staggered", &[]);
-    let mut others: Vec<BaseConsumer> = Vec::new();
-    let all_split = |a: &BaseConsumer<CountingContext>, others: &[BaseConsumer]| {
+    let mut others: Vec<Member> = Vec::new();
+    let all_split = |a: &BaseConsumer<CountingContext>, others: &[Member]| {
         others.len() == 2
             && a.assignment().map(|l| l.count()).unwrap_or(0) == 2
             && others.iter().all(|c| assigned(c).len() == 2)
@@ -936,8 +945,8 @@ async fn members_waiting_in_join_or_sync_outlive_their_session() {
     assert_eq!(described(port, G), ("Stable".to_string(), 2));
 }
 
-fn cooperative_member(bootstrap: &str, group: &str) -> BaseConsumer {
-    client_config(bootstrap)
+fn cooperative_member(bootstrap: &str, group: &str) -> Member {
+    let consumer = client_config(bootstrap)
         .set("group.id", group)
         .set("partition.assignment.strategy", "cooperative-sticky")
         .set("session.timeout.ms", "2000")
@@ -945,7 +954,8 @@ fn cooperative_member(bootstrap: &str, group: &str) -> BaseConsumer {
         .set("enable.auto.commit", "false")
         .set("auto.offset.reset", "earliest")
         .create()
-        .expect("consumer")
+        .expect("consumer");
+    Member::new(consumer)
 }
 
 /// librdkafka gives up the member id a JoinGroup earned
@@ -964,9 +974,9 @@ async fn member_ids_given_up_while_joining_do_not_hold_rebalances_up() {
     let bs = broker.bootstrap();
     create_topic(&bs, "coop-a", 8, &[]).await;
     create_topic(&bs, "coop-b", 8, &[]).await;
-    let consumers: Vec<BaseConsumer> = (0..4).map(|_| cooperative_member(&bs, "coop")).collect();
+    let consumers: Vec<Member> = (0..4).map(|_| cooperative_member(&bs, "coop")).collect();
     consumers[0].subscribe(&["coop-a"]).expect("subscribe");
-    let all: Vec<&BaseConsumer> = consumers.iter().collect();
+    let all: Vec<&BaseConsumer> = consumers.iter().map(|c| &**c).collect();
     poll_until(&all, Duration::from_secs(30), |_| {
         assigned(&consumers[0]).len() == 8
     });

@@ -394,7 +394,11 @@ fn segment_file(broker: &BrokerProcess, topic: &str) -> std::path::PathBuf {
 
 #[test]
 fn poison_batches_written_before_validation_do_not_stop_the_broker() {
-    let mut broker = BrokerProcess::start(&["log.retention.check.interval.ms=200"]);
+    // The cleaner looks for work every log.cleaner.backoff.ms (15 s by default).
+    let mut broker = BrokerProcess::start(&[
+        "log.retention.check.interval.ms=200",
+        "log.cleaner.backoff.ms=300",
+    ]);
     let mut client = RawClient::connect(broker.port);
     create_topic(&mut client, "old", &[]);
     create_topic(

@@ -15,22 +15,34 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use harness::{
-    client_config, create_topic, produce_values, read_from_start, run_tool, wait_until,
-    BrokerProcess, RawClient,
+    create_topic, log_end, produce_values, read_from_start, run_tool, wait_until, BrokerProcess,
+    RawClient,
 };
 use kafka_protocol::messages::alter_replica_log_dirs_request::{
     AlterReplicaLogDir, AlterReplicaLogDirTopic,
 };
 use kafka_protocol::messages::{AlterReplicaLogDirsRequest, DescribeLogDirsRequest, TopicName};
 use kafka_protocol::protocol::StrBytes;
-use rdkafka::consumer::{BaseConsumer, Consumer};
 
 const TOPIC_ADMIN: &str = env!("CARGO_BIN_EXE_topic-admin");
 
 /// Partition (`topic-N`) -> the log dir holding its directory, for the
 /// partitions of `topics`; panics on one found in both.
 fn on_disk(dirs: &[PathBuf], topics: &[&str]) -> BTreeMap<String, PathBuf> {
-    let mut found = BTreeMap::new();
+    holding(dirs, topics)
+        .into_iter()
+        .map(|(name, mut held_in)| {
+            assert_eq!(held_in.len(), 1, "{name} in two log dirs");
+            (name, held_in.remove(0))
+        })
+        .collect()
+}
+
+/// Partition (`topic-N`) -> every log dir holding a directory of it: two
+/// for a moment while a move renames the new copy in before the old one
+/// out, as Kafka's does.
+fn holding(dirs: &[PathBuf], topics: &[&str]) -> BTreeMap<String, Vec<PathBuf>> {
+    let mut found: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
     for dir in dirs {
         for entry in std::fs::read_dir(dir).expect("log dir listed") {
             let name = entry.unwrap().file_name().to_string_lossy().to_string();
@@ -38,16 +50,15 @@ fn on_disk(dirs: &[PathBuf], topics: &[&str]) -> BTreeMap<String, PathBuf> {
                 .rsplit_once('-')
                 .is_some_and(|(t, i)| topics.contains(&t) && i.parse::<i32>().is_ok());
             if is_ours {
-                let earlier = found.insert(name.clone(), dir.clone());
-                assert!(earlier.is_none(), "{name} in two log dirs");
+                found.entry(name).or_default().push(dir.clone());
             }
         }
     }
     found
 }
 
-/// Partition -> log dir as DescribeLogDirs reports them, and each dir's
-/// total bytes.
+/// Partition -> the log dir of its current replica as DescribeLogDirs
+/// reports them, and each dir's total bytes.
 fn described(port: u16) -> (BTreeMap<String, PathBuf>, BTreeMap<PathBuf, i64>) {
     let response = RawClient::connect(port)
         .call(&DescribeLogDirsRequest::default().with_topics(None), 4)
@@ -59,7 +70,8 @@ fn described(port: u16) -> (BTreeMap<String, PathBuf>, BTreeMap<PathBuf, i64>) {
         let dir = PathBuf::from(result.log_dir.as_str());
         totals.insert(dir.clone(), result.total_bytes);
         for t in &result.topics {
-            for p in &t.partitions {
+            // A future replica is a copy on its way in, not the replica yet.
+            for p in t.partitions.iter().filter(|p| !p.is_future_key) {
                 partitions.insert(format!("{}-{}", t.name.0, p.partition_index), dir.clone());
             }
         }
@@ -82,13 +94,6 @@ fn canonical(dirs: &[PathBuf]) -> Vec<PathBuf> {
     dirs.iter()
         .map(|d| std::fs::canonicalize(d).expect("log dir exists"))
         .collect()
-}
-
-fn log_end(bootstrap: &str, topic: &str, partition: i32) -> i64 {
-    let c: BaseConsumer = client_config(bootstrap).create().expect("consumer");
-    c.fetch_watermarks(topic, partition, Duration::from_secs(10))
-        .expect("ListOffsets")
-        .1
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -545,11 +550,11 @@ async fn a_reassignment_plans_log_dirs_move_the_replicas_to_them() {
     out.ok();
     assert!(
         harness::wait_until(Duration::from_secs(30), || {
-            on_disk(&dirs, &["planned"]).get("planned-0") == Some(&other)
+            holding(&dirs, &["planned"]).get("planned-0") == Some(&vec![other.clone()])
                 && move_leftovers(&dirs).is_empty()
         }),
         "{:?}",
-        on_disk(&dirs, &["planned"])
+        holding(&dirs, &["planned"])
     );
     assert_eq!(log_end(&bs, "planned", 0), 20);
 

@@ -25,7 +25,7 @@ use kafka_protocol::messages::{FetchRequest, TopicName};
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::records::{Compression, Record, TimestampType};
 use rdkafka::admin::{AdminOptions, NewTopic, TopicReplication};
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::consumer::{CommitMode, Consumer};
 use rdkafka::producer::{FutureRecord, Producer};
 use rdkafka::{Offset, TopicPartitionList};
 
@@ -280,12 +280,14 @@ async fn counters_and_lag_move_by_what_was_sent() {
     assert!(after.get("process_resident_memory_bytes", &[]) > 0.0);
 
     // A subscribed group that has consumed 30 of the 100 records.
-    let consumer: BaseConsumer = harness::client_config(&broker.bootstrap())
-        .set("group.id", "lagging")
-        .set("enable.auto.commit", "false")
-        .set("auto.offset.reset", "earliest")
-        .create()
-        .expect("consumer");
+    let consumer = harness::Member::new(
+        harness::client_config(&broker.bootstrap())
+            .set("group.id", "lagging")
+            .set("enable.auto.commit", "false")
+            .set("auto.offset.reset", "earliest")
+            .create()
+            .expect("consumer"),
+    );
     consumer.subscribe(&[TOPIC]).expect("subscribe");
     assert!(
         wait_until(Duration::from_secs(20), || {

@@ -12,7 +12,7 @@ use crate::harness;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use harness::{client_config, create_topic, produce_values, wait_until, BrokerProcess};
+use harness::{client_config, create_topic, produce_values, wait_until, BrokerProcess, Member};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
@@ -236,14 +236,16 @@ async fn consume_transform_produce_is_exactly_once_across_kill_9() {
     create_topic(&bs, "ctp-out", 1, &[]).await;
     produce_values(&bs, "ctp-in", 0..RECORDS, 1).await;
 
-    let start = |bs: &str| -> (BaseConsumer, TxnProducer) {
-        let consumer: BaseConsumer = client_config(bs)
-            .set("group.id", "ctp")
-            .set("enable.auto.commit", "false")
-            .set("auto.offset.reset", "earliest")
-            .set("isolation.level", "read_committed")
-            .create()
-            .expect("consumer");
+    let start = |bs: &str| -> (Member, TxnProducer) {
+        let consumer = Member::new(
+            client_config(bs)
+                .set("group.id", "ctp")
+                .set("enable.auto.commit", "false")
+                .set("auto.offset.reset", "earliest")
+                .set("isolation.level", "read_committed")
+                .create()
+                .expect("consumer"),
+        );
         consumer.subscribe(&["ctp-in"]).expect("subscribe");
         let producer = transactional_producer(bs, "ctp-transformer", &[]);
         (consumer, producer)

@@ -155,12 +155,14 @@ async fn group_inspect_works_through_librdkafka_on_oauthbearer() {
         .ok();
     produce_hour_old(&bs, "fallback").await;
 
-    let member: BaseConsumer = client(&bs)
-        .set("group.id", "fb")
-        .set("enable.auto.commit", "false")
-        .set("auto.offset.reset", "earliest")
-        .create()
-        .expect("consumer");
+    let member = harness::Member::new(
+        client(&bs)
+            .set("group.id", "fb")
+            .set("enable.auto.commit", "false")
+            .set("auto.offset.reset", "earliest")
+            .create()
+            .expect("consumer"),
+    );
     member.subscribe(&["fallback"]).expect("subscribe");
     let seen = poll_until(&[&member], Duration::from_secs(30), |s| s[0].len() == 10);
     assert_eq!(seen[0].len(), 10, "the member reads every record");

@@ -388,8 +388,6 @@ async fn both_protocols_are_listed_described_and_protected() {
         "{}",
         unknown.stderr
     );
-    harness::leave(&classic);
-    harness::leave(&modern);
 }
 
 /// LAG-TIME is the age of the first record a read_committed consumer

@@ -299,12 +299,12 @@ fn last_stable_offset(port: u16, topic: &str) -> i64 {
 /// then a read_committed consumer reads past it, without its record.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn abort_transaction_ends_a_hanging_transaction() {
-    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::consumer::Consumer;
     use rdkafka::producer::{FutureRecord, Producer};
     use rdkafka::Message;
     use std::time::Duration;
 
-    let broker = BrokerProcess::start(&[]);
+    let broker = BrokerProcess::start(&["group.initial.rebalance.delay.ms=0"]);
     let bs = broker.bootstrap();
     let tool = |args: &[&str]| run_tool(BIN, &bs, args, b"");
     tool(&["create", "--topic", "hung", "--partitions", "1"]).ok();
@@ -371,12 +371,14 @@ async fn abort_transaction_ends_a_hanging_transaction() {
     // Records 0 and 1, then the abort marker.
     assert_eq!(last_stable_offset(broker.port, "hung"), 3);
 
-    let consumer: BaseConsumer = harness::client_config(&bs)
-        .set("group.id", "after-abort")
-        .set("isolation.level", "read_committed")
-        .set("auto.offset.reset", "earliest")
-        .create()
-        .expect("consumer");
+    let consumer = harness::Member::new(
+        harness::client_config(&bs)
+            .set("group.id", "after-abort")
+            .set("isolation.level", "read_committed")
+            .set("auto.offset.reset", "earliest")
+            .create()
+            .expect("consumer"),
+    );
     consumer.subscribe(&["hung"]).expect("subscribe");
     let mut read = Vec::new();
     harness::wait_until(Duration::from_secs(30), || {

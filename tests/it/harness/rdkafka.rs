@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, DefaultConsumerContext};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Message, Offset, TopicPartitionList};
 
@@ -26,7 +26,7 @@ pub fn subscribed_member(
     group: &str,
     topic: &str,
     settings: &[(&str, &str)],
-) -> BaseConsumer {
+) -> Member {
     let mut config = client_config(bootstrap);
     config
         .set("group.id", group)
@@ -35,16 +35,54 @@ pub fn subscribed_member(
     for (k, v) in settings {
         config.set(*k, *v);
     }
-    let consumer: BaseConsumer = config.create().expect("consumer");
+    let consumer = Member::new(config.create().expect("consumer"));
     consumer.subscribe(&[topic]).expect("subscribe");
     consumer
+}
+
+/// A consumer that subscribes: it leaves its group (see [`leave`]) when
+/// dropped, also when its test panics or returns early.
+pub struct Member<C: ConsumerContext = DefaultConsumerContext>(Option<BaseConsumer<C>>);
+
+impl<C: ConsumerContext> Member<C> {
+    /// Wraps a consumer before it subscribes.
+    pub fn new(consumer: BaseConsumer<C>) -> Member<C> {
+        Member(Some(consumer))
+    }
+
+    /// Closes the consumer as an application would, without leaving
+    /// first: for tests of what a close itself does (a static member's
+    /// close keeps its place in the group). Only while no rebalance is
+    /// pending.
+    pub fn close_without_leaving(mut self) {
+        drop(self.0.take());
+    }
+}
+
+impl<C: ConsumerContext> std::ops::Deref for Member<C> {
+    type Target = BaseConsumer<C>;
+
+    fn deref(&self) -> &BaseConsumer<C> {
+        self.0
+            .as_ref()
+            .expect("a member is open until it is dropped")
+    }
+}
+
+impl<C: ConsumerContext> Drop for Member<C> {
+    fn drop(&mut self) {
+        if let Some(consumer) = self.0.take() {
+            leave(&consumer);
+        }
+    }
 }
 
 /// Leaves the group before the consumer is dropped: librdkafka 2.12 can
 /// hang for good in a close that finds a rebalance callback pending (the
 /// callback's rd_kafka_assign waits on a group handler that is closing), so
-/// the revocation is served here, in a plain poll, instead.
-pub fn leave(consumer: &BaseConsumer) {
+/// the revocation is served here, in a plain poll, instead. [`Member`]
+/// does this when dropped.
+pub fn leave<C: ConsumerContext>(consumer: &BaseConsumer<C>) {
     consumer.unsubscribe();
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline && consumer.assignment().is_ok_and(|a| a.count() > 0) {
@@ -139,6 +177,14 @@ pub fn consume(
         }
     }
     out
+}
+
+/// The high watermark of `topic`'s `partition`, from its leader.
+pub fn log_end(bootstrap: &str, topic: &str, partition: i32) -> i64 {
+    let c: BaseConsumer = client_config(bootstrap).create().expect("consumer");
+    c.fetch_watermarks(topic, partition, Duration::from_secs(10))
+        .expect("ListOffsets")
+        .1
 }
 
 /// The partitions currently assigned to `c`.
