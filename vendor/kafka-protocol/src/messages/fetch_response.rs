@@ -308,6 +308,14 @@ impl Default for EpochEndOffset {
     }
 }
 
+impl EpochEndOffset {
+    // Gregor: `*self == Self::default()`, field by field, for the encoders'
+    // tagged-field checks.
+    fn is_default(&self) -> bool {
+        self.epoch == -1 && self.end_offset == -1 && self.unknown_tagged_fields.is_empty()
+    }
+}
+
 impl Message for EpochEndOffset {
     const VERSIONS: VersionRange = VersionRange { min: 4, max: 18 };
     const DEPRECATED_VERSIONS: Option<VersionRange> = None;
@@ -939,6 +947,14 @@ impl Default for LeaderIdAndEpoch {
     }
 }
 
+impl LeaderIdAndEpoch {
+    // Gregor: `*self == Self::default()`, field by field, for the encoders'
+    // tagged-field checks.
+    fn is_default(&self) -> bool {
+        self.leader_id == -1 && self.leader_epoch == -1 && self.unknown_tagged_fields.is_empty()
+    }
+}
+
 impl Message for LeaderIdAndEpoch {
     const VERSIONS: VersionRange = VersionRange { min: 4, max: 18 };
     const DEPRECATED_VERSIONS: Option<VersionRange> = None;
@@ -1385,14 +1401,20 @@ impl Encodable for PartitionData {
             types::Bytes.encode(buf, &self.records)?;
         }
         if version >= 12 {
+            // Gregor: whether each tagged struct is its default is decided
+            // once, field by field, instead of twice by building a default
+            // struct to compare with (and dropping it).
+            let diverging_epoch_set = !self.diverging_epoch.is_default();
+            let current_leader_set = !self.current_leader.is_default();
+            let snapshot_id_set = !self.snapshot_id.is_default();
             let mut num_tagged_fields = self.unknown_tagged_fields.len();
-            if &self.diverging_epoch != &Default::default() {
+            if diverging_epoch_set {
                 num_tagged_fields += 1;
             }
-            if &self.current_leader != &Default::default() {
+            if current_leader_set {
                 num_tagged_fields += 1;
             }
-            if &self.snapshot_id != &Default::default() {
+            if snapshot_id_set {
                 num_tagged_fields += 1;
             }
             if num_tagged_fields > std::u32::MAX as usize {
@@ -1402,7 +1424,7 @@ impl Encodable for PartitionData {
                 );
             }
             types::UnsignedVarInt.encode(buf, num_tagged_fields as u32)?;
-            if &self.diverging_epoch != &Default::default() {
+            if diverging_epoch_set {
                 let computed_size =
                     types::Struct { version }.compute_size(&self.diverging_epoch)?;
                 if computed_size > std::u32::MAX as usize {
@@ -1415,7 +1437,7 @@ impl Encodable for PartitionData {
                 types::UnsignedVarInt.encode(buf, computed_size as u32)?;
                 types::Struct { version }.encode(buf, &self.diverging_epoch)?;
             }
-            if &self.current_leader != &Default::default() {
+            if current_leader_set {
                 let computed_size = types::Struct { version }.compute_size(&self.current_leader)?;
                 if computed_size > std::u32::MAX as usize {
                     bail!(
@@ -1427,7 +1449,7 @@ impl Encodable for PartitionData {
                 types::UnsignedVarInt.encode(buf, computed_size as u32)?;
                 types::Struct { version }.encode(buf, &self.current_leader)?;
             }
-            if &self.snapshot_id != &Default::default() {
+            if snapshot_id_set {
                 let computed_size = types::Struct { version }.compute_size(&self.snapshot_id)?;
                 if computed_size > std::u32::MAX as usize {
                     bail!(
@@ -1473,14 +1495,20 @@ impl Encodable for PartitionData {
             total_size += types::Bytes.compute_size(&self.records)?;
         }
         if version >= 12 {
+            // Gregor: whether each tagged struct is its default is decided
+            // once, field by field, instead of twice by building a default
+            // struct to compare with (and dropping it).
+            let diverging_epoch_set = !self.diverging_epoch.is_default();
+            let current_leader_set = !self.current_leader.is_default();
+            let snapshot_id_set = !self.snapshot_id.is_default();
             let mut num_tagged_fields = self.unknown_tagged_fields.len();
-            if &self.diverging_epoch != &Default::default() {
+            if diverging_epoch_set {
                 num_tagged_fields += 1;
             }
-            if &self.current_leader != &Default::default() {
+            if current_leader_set {
                 num_tagged_fields += 1;
             }
-            if &self.snapshot_id != &Default::default() {
+            if snapshot_id_set {
                 num_tagged_fields += 1;
             }
             if num_tagged_fields > std::u32::MAX as usize {
@@ -1490,7 +1518,7 @@ impl Encodable for PartitionData {
                 );
             }
             total_size += types::UnsignedVarInt.compute_size(num_tagged_fields as u32)?;
-            if &self.diverging_epoch != &Default::default() {
+            if diverging_epoch_set {
                 let computed_size =
                     types::Struct { version }.compute_size(&self.diverging_epoch)?;
                 if computed_size > std::u32::MAX as usize {
@@ -1503,7 +1531,7 @@ impl Encodable for PartitionData {
                 total_size += types::UnsignedVarInt.compute_size(computed_size as u32)?;
                 total_size += computed_size;
             }
-            if &self.current_leader != &Default::default() {
+            if current_leader_set {
                 let computed_size = types::Struct { version }.compute_size(&self.current_leader)?;
                 if computed_size > std::u32::MAX as usize {
                     bail!(
@@ -1515,7 +1543,7 @@ impl Encodable for PartitionData {
                 total_size += types::UnsignedVarInt.compute_size(computed_size as u32)?;
                 total_size += computed_size;
             }
-            if &self.snapshot_id != &Default::default() {
+            if snapshot_id_set {
                 let computed_size = types::Struct { version }.compute_size(&self.snapshot_id)?;
                 if computed_size > std::u32::MAX as usize {
                     bail!(
@@ -1755,6 +1783,14 @@ impl Default for SnapshotId {
             epoch: -1,
             unknown_tagged_fields: BTreeMap::new(),
         }
+    }
+}
+
+impl SnapshotId {
+    // Gregor: `*self == Self::default()`, field by field, for the encoders'
+    // tagged-field checks.
+    fn is_default(&self) -> bool {
+        self.end_offset == -1 && self.epoch == -1 && self.unknown_tagged_fields.is_empty()
     }
 }
 
