@@ -182,6 +182,15 @@ impl Controller {
             .map_err(MetadataLoadError::Register)
     }
 
+    /// The broker epoch `node` is registered at in the image applied here,
+    /// if any: what a voter starting on an empty metadata log asks its
+    /// peers (see `Quorum::start`).
+    pub fn registered_epoch(&self, node: NodeId) -> Option<i64> {
+        let id = i32::try_from(node).ok()?;
+        self.quorum
+            .read_applied_image(|image| image.brokers.get(&id).map(|b| b.epoch))
+    }
+
     /// Waits until the metadata quorum refuses this node; the reason.
     pub async fn refused(&self) -> String {
         self.quorum.refused().await
