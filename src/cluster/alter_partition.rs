@@ -59,9 +59,10 @@ enum Answer {
     /// up with the leader's epochs; or an unexpected error): sent again.
     Retry,
     /// Built on a state the controller has moved past (FENCED_LEADER_EPOCH,
-    /// INVALID_UPDATE_VERSION, INVALID_REQUEST, UNKNOWN_TOPIC_OR_PARTITION):
-    /// nothing more is proposed for the partition until the metadata
-    /// brings it a newer partition epoch.
+    /// INVALID_UPDATE_VERSION, INVALID_REQUEST, UNKNOWN_TOPIC_OR_PARTITION),
+    /// or made but with leadership moved off this broker as it completed a
+    /// reassignment (NEW_LEADER_ELECTED): nothing more is proposed for the
+    /// partition until the metadata brings it a newer partition epoch.
     AwaitMetadata,
     /// Refused with the state still current (INELIGIBLE_REPLICA, a fenced
     /// broker in the new ISR): the partition may propose again.
@@ -236,6 +237,9 @@ impl AlterPartitionManager {
                         crate::metrics::isr::expanded();
                         tracing::info!(%topic, partition, ?isr, "follower caught up: ISR expanded");
                     }
+                    (Err(e), _) if e.code == ResponseError::NewLeaderElected => {
+                        tracing::info!(%topic, partition, ?isr, "ISR changed, completing a reassignment that took this broker off the replicas: {e}");
+                    }
                     (Err(e), change) => {
                         tracing::debug!(%topic, partition, ?isr, ?change, ?answer, error = %e, "ISR change refused");
                     }
@@ -371,6 +375,7 @@ mod tests {
             ResponseError::InvalidUpdateVersion,
             ResponseError::InvalidRequest,
             ResponseError::UnknownTopicOrPartition,
+            ResponseError::NewLeaderElected,
         ] {
             assert_eq!(refusal(code), Answer::AwaitMetadata, "{code:?}");
         }

@@ -148,6 +148,9 @@ pub struct Reassignment {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Outcome {
     Done,
+    /// An AlterPartition made its change, and with it moved leadership off
+    /// the sender to this broker (-1: none): Kafka's NEW_LEADER_ELECTED.
+    NewLeaderElected(i32),
     Topic(Box<TopicImage>),
     Deleted(Uuid),
     FirstProducerId(i64),

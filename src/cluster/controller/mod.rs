@@ -42,8 +42,8 @@ pub use command::{
     ControllerCommand, NewTopic, Outcome, Reassignment, Refusal, UserScramAlteration,
 };
 pub use error::{unknown_topic, ControllerError, MetadataLoadError};
-use replication::TopicDefaults;
 pub use replication::MAX_PARTITIONS_PER_OPERATION;
+use replication::{IsrAltered, TopicDefaults};
 
 /// A refusal as it crosses the wire; `retry` when leadership moved under it.
 #[derive(Debug, Serialize, Deserialize)]
@@ -451,8 +451,10 @@ impl Controller {
             } => {
                 let epochs = (leader_epoch, partition_epoch);
                 let isr = replication::NewIsr { isr, joining };
-                replication::alter_partition(image, &topic, partition, leader, epochs, isr)?;
-                done
+                match replication::alter_partition(image, &topic, partition, leader, epochs, isr)? {
+                    IsrAltered::Isr => done,
+                    IsrAltered::NewLeader(now) => Outcome::NewLeaderElected(now),
+                }
             }
             ControllerCommand::AlterPartitionReassignments(moves) => {
                 Outcome::Reassignments(replication::alter_reassignments(image, moves))
@@ -693,17 +695,29 @@ impl Controller {
         isr: Vec<i32>,
         joining: Vec<(i32, i64)>,
     ) -> Result<(), ControllerError> {
-        self.submit(ControllerCommand::AlterPartition {
-            topic: topic.to_string(),
-            partition,
-            leader: self.node_id,
-            leader_epoch,
-            partition_epoch: Some(partition_epoch),
-            isr,
-            joining,
-        })
-        .await
-        .map(|_| ())
+        let outcome = self
+            .submit(ControllerCommand::AlterPartition {
+                topic: topic.to_string(),
+                partition,
+                leader: self.node_id,
+                leader_epoch,
+                partition_epoch: Some(partition_epoch),
+                isr,
+                joining,
+            })
+            .await?;
+        match outcome {
+            // The change is made (and applied here), but the sender no
+            // longer leads: an error, as Kafka answers it.
+            Outcome::NewLeaderElected(now) => Err(ControllerError::new(
+                ResponseError::NewLeaderElected,
+                format!(
+                    "{topic}-{partition}: the new ISR completed a reassignment that moved \
+                     leadership to broker {now}."
+                ),
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// Kafka's AlterPartitionReassignments; one result per partition, in order.

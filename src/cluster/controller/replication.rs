@@ -121,6 +121,18 @@ pub(super) struct NewIsr {
     pub joining: Vec<(i32, i64)>,
 }
 
+/// What an accepted AlterPartition did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum IsrAltered {
+    /// The ISR changed under the same leader.
+    Isr,
+    /// The new ISR completed a reassignment that took the sender off the
+    /// replicas, and this broker leads now (-1: none): Kafka writes the
+    /// change and answers NEW_LEADER_ELECTED, so that the old leader waits
+    /// for the metadata rather than propose again.
+    NewLeader(i32),
+}
+
 /// Kafka's AlterPartition: the leader of `topic`-`partition`, at its
 /// current leader epoch and partition epoch, replaces the ISR; a
 /// reassignment waiting on that ISR completes. Refusals in Kafka's order
@@ -140,7 +152,7 @@ pub(super) fn alter_partition(
     leader: i32,
     (leader_epoch, partition_epoch): (i32, Option<i32>),
     NewIsr { isr, joining }: NewIsr,
-) -> Result<(), ControllerError> {
+) -> Result<IsrAltered, ControllerError> {
     let live = live_brokers(&image.brokers);
     // A fenced broker (a stopped one is fenced by its controlled shutdown)
     // must not come back into an ISR on a leader's stale view of it, nor a
@@ -219,7 +231,11 @@ pub(super) fn alter_partition(
     }
     p.isr = isr;
     reassignment::maybe_complete(p, &live);
-    Ok(())
+    Ok(if p.leader == leader {
+        IsrAltered::Isr
+    } else {
+        IsrAltered::NewLeader(p.leader)
+    })
 }
 
 /// Kafka's AlterPartitionReassignments: per move, in order, None when
@@ -584,7 +600,8 @@ mod tests {
     fn alter_partition_shrinks_and_expands_the_isr_at_the_same_leader_epoch() {
         let mut image = cluster(&[1, 2, 3]);
         add_topic(&mut image, "t", &[&[1, 2, 3]]);
-        alter_partition(&mut image, "t", 0, 1, (0, Some(0)), only(vec![1, 3])).unwrap();
+        let shrunk = alter_partition(&mut image, "t", 0, 1, (0, Some(0)), only(vec![1, 3]));
+        assert_eq!(shrunk.unwrap(), IsrAltered::Isr);
         let p = partition(&image, "t", 0);
         assert_eq!((p.isr, p.leader, p.leader_epoch), (vec![1, 3], 1, 0));
         alter_partition(&mut image, "t", 0, 1, (0, Some(0)), only(vec![1, 3, 2])).unwrap();
@@ -624,16 +641,17 @@ mod tests {
         assert_eq!((p.leader, p.isr), (1, vec![1, 2]));
 
         // The leader reports the new replica caught up: the move completes,
-        // and leadership leaves the removed replica at a new epoch.
-        alter_partition(
+        // and leadership leaves the removed replica at a new epoch; the old
+        // leader is told so (NEW_LEADER_ELECTED) along with the change.
+        let altered = alter_partition(
             &mut image,
             "moving",
             0,
             1,
             (0, Some(0)),
             only(vec![1, 2, 3]),
-        )
-        .unwrap();
+        );
+        assert_eq!(altered.unwrap(), IsrAltered::NewLeader(2));
         let p = partition(&image, "moving", 0);
         assert_eq!(p.replicas, vec![2, 3]);
         assert_eq!(p.isr, vec![2, 3]);
