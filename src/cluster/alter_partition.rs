@@ -214,7 +214,7 @@ impl AlterPartitionManager {
                     tp.partition,
                     (proposal.leader_epoch, proposal.partition_epoch),
                     proposal.isr.clone(),
-                    proposal.joining.clone(),
+                    stated_epochs(&replicas, tp, proposal),
                 )
             });
             // A controller that does not answer must not hold up the stop.
@@ -304,6 +304,28 @@ impl AlterPartitionManager {
             }
         }
     }
+}
+
+/// The broker epochs a proposal states (Kafka's NewIsrWithEpochs): each
+/// joining replica's at the fetch that proposed it, and every other
+/// member's at its last fetch, so that a member registered again since (an
+/// unclean restart) cannot stay in the ISR on its previous life.
+fn stated_epochs(
+    replicas: &ReplicaManager,
+    tp: &TopicPartition,
+    proposal: &Proposal,
+) -> Vec<(i32, i64)> {
+    let mut epochs = proposal.joining.clone();
+    let staying: Vec<i32> = proposal
+        .isr
+        .iter()
+        .copied()
+        .filter(|id| !epochs.iter().any(|(joining, _)| joining == id))
+        .collect();
+    if let Some(p) = replicas.partition(&tp.topic, tp.partition) {
+        epochs.extend(p.isr_broker_epochs(&staying));
+    }
+    epochs
 }
 
 #[cfg(test)]

@@ -447,10 +447,13 @@ impl Controller {
                 leader_epoch,
                 partition_epoch,
                 isr,
-                joining,
+                isr_epochs,
             } => {
                 let epochs = (leader_epoch, partition_epoch);
-                let isr = replication::NewIsr { isr, joining };
+                let isr = replication::NewIsr {
+                    isr,
+                    epochs: isr_epochs,
+                };
                 match replication::alter_partition(image, &topic, partition, leader, epochs, isr)? {
                     IsrAltered::Isr => done,
                     IsrAltered::NewLeader(now) => Outcome::NewLeaderElected(now),
@@ -686,14 +689,14 @@ impl Controller {
 
     /// Kafka's AlterPartition: the leader of `topic`-`partition` reports a
     /// new ISR, worked out at `leader_epoch` and `partition_epoch`, with
-    /// the (broker id, broker epoch) each replica joining it fetched at.
+    /// the (broker id, broker epoch) each member it knows fetched at.
     pub async fn alter_partition(
         &self,
         topic: &str,
         partition: i32,
         (leader_epoch, partition_epoch): (i32, i32),
         isr: Vec<i32>,
-        joining: Vec<(i32, i64)>,
+        isr_epochs: Vec<(i32, i64)>,
     ) -> Result<(), ControllerError> {
         let outcome = self
             .submit(ControllerCommand::AlterPartition {
@@ -703,7 +706,7 @@ impl Controller {
                 leader_epoch,
                 partition_epoch: Some(partition_epoch),
                 isr,
-                joining,
+                isr_epochs,
             })
             .await?;
         match outcome {

@@ -114,11 +114,11 @@ pub(super) fn delete_topic(image: &mut MetadataImage, name: &str) -> Result<Uuid
         .ok_or_else(|| unknown_topic(name))
 }
 
-/// The ISR an AlterPartition asks for, and the broker epoch each replica
-/// it adds fetched at.
+/// The ISR an AlterPartition asks for, and the broker epoch each member
+/// the leader knows one of fetched at.
 pub(super) struct NewIsr {
     pub isr: Vec<i32>,
-    pub joining: Vec<(i32, i64)>,
+    pub epochs: Vec<(i32, i64)>,
 }
 
 /// What an accepted AlterPartition did.
@@ -142,16 +142,17 @@ pub(super) enum IsrAltered {
 /// sender that does not lead is INVALID_REQUEST; an older partition epoch
 /// (the ISR changed since the proposal was worked out) is
 /// INVALID_UPDATE_VERSION; an ISR naming a replica that is not registered,
-/// is fenced, or joins with a broker epoch not its current registration's
-/// is INELIGIBLE_REPLICA. `partition_epoch` is None from a node that
-/// predates partition epochs, checked on the leader epoch alone as then.
+/// is fenced, or is stated at a broker epoch not its current
+/// registration's (joining or staying) is INELIGIBLE_REPLICA.
+/// `partition_epoch` is None from a node that predates partition epochs,
+/// checked on the leader epoch alone as then.
 pub(super) fn alter_partition(
     image: &mut MetadataImage,
     topic: &str,
     partition: i32,
     leader: i32,
     (leader_epoch, partition_epoch): (i32, Option<i32>),
-    NewIsr { isr, joining }: NewIsr,
+    NewIsr { isr, epochs }: NewIsr,
 ) -> Result<IsrAltered, ControllerError> {
     let live = live_brokers(&image.brokers);
     // A fenced broker (a stopped one is fenced by its controlled shutdown)
@@ -162,7 +163,7 @@ pub(super) fn alter_partition(
     let ineligible: Vec<String> = isr
         .iter()
         .filter_map(|r| {
-            let epoch = joining
+            let epoch = epochs
                 .iter()
                 .find(|(id, _)| id == r)
                 .map_or(-1, |(_, epoch)| *epoch);
@@ -388,7 +389,7 @@ mod tests {
     fn only(isr: Vec<i32>) -> NewIsr {
         NewIsr {
             isr,
-            joining: Vec::new(),
+            epochs: Vec::new(),
         }
     }
 
@@ -566,12 +567,29 @@ mod tests {
         image.brokers.get_mut(&2).unwrap().epoch = 41;
         let joining = |epoch| NewIsr {
             isr: vec![1, 2],
-            joining: vec![(2, epoch)],
+            epochs: vec![(2, epoch)],
         };
         let stale = alter_partition(&mut image, "t", 0, 1, (5, Some(7)), joining(40));
         assert_eq!(code(stale), ResponseError::IneligibleReplica);
         assert_eq!(partition(&image, "t", 0).isr, vec![1]);
         alter_partition(&mut image, "t", 0, 1, (5, Some(7)), joining(41)).unwrap();
+        assert_eq!(partition(&image, "t", 0).isr, vec![1, 2]);
+    }
+
+    #[test]
+    fn alter_partition_refuses_a_member_staying_on_a_broker_epoch_it_registered_past() {
+        let mut image = led_at_epochs();
+        // Broker 2 stays in the ISR while 3 leaves, but it registered
+        // again at 41 since the fetch the leader last saw from it.
+        image.brokers.get_mut(&2).unwrap().epoch = 41;
+        let shrink = |epoch| NewIsr {
+            isr: vec![1, 2],
+            epochs: vec![(2, epoch)],
+        };
+        let stale = alter_partition(&mut image, "t", 0, 1, (5, Some(7)), shrink(40));
+        assert_eq!(code(stale), ResponseError::IneligibleReplica);
+        assert_eq!(partition(&image, "t", 0).isr, vec![1, 2, 3]);
+        alter_partition(&mut image, "t", 0, 1, (5, Some(7)), shrink(41)).unwrap();
         assert_eq!(partition(&image, "t", 0).isr, vec![1, 2]);
     }
 
@@ -590,9 +608,9 @@ mod tests {
             old,
             ControllerCommand::AlterPartition {
                 partition_epoch: None,
-                ref joining,
+                ref isr_epochs,
                 ..
-            } if joining.is_empty()
+            } if isr_epochs.is_empty()
         ));
     }
 
