@@ -169,13 +169,9 @@ pub struct AlterPartitionManager {
 }
 
 impl AlterPartitionManager {
-    /// Asks for `partition` of `topic` to have `proposal`'s ISR.
-    pub fn propose(&self, topic: &str, partition: i32, proposal: Proposal) {
-        if self
-            .queue
-            .lock()
-            .propose(TopicPartition::new(topic, partition), proposal)
-        {
+    /// Asks for `partition` to have `proposal`'s ISR.
+    pub fn propose(&self, partition: TopicPartition, proposal: Proposal) {
+        if self.queue.lock().propose(partition, proposal) {
             self.wake.notify_one();
         }
     }
@@ -291,8 +287,7 @@ impl AlterPartitionManager {
             let (leader_epoch, partition_epoch) = p.epochs();
             if let Some(isr) = p.shrunk_isr(now, lag_max_ms) {
                 self.propose(
-                    &p.topic,
-                    p.index,
+                    TopicPartition::new(&p.topic, p.index),
                     Proposal {
                         leader_epoch,
                         partition_epoch,

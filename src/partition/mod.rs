@@ -840,7 +840,7 @@ impl Partition {
     fn checkpoint_recovery_point(&self) -> Result<(), LogError> {
         self.recovery_points
             .read()
-            .update(|| [((self.topic.clone(), self.index), self.recovery_point())])
+            .update(|| [((self.topic.as_str(), self.index), self.recovery_point())])
     }
 
     pub fn latest_epoch(&self) -> Option<i32> {
@@ -1148,7 +1148,7 @@ mod tests {
             recovery_points.clone(),
         );
         recovery_points
-            .update(|| [(("t".to_string(), 0), p.recovery_point())])
+            .update(|| [(("t", 0), p.recovery_point())])
             .unwrap();
         assert_eq!(recovery_points.get("t", 0), Some(10));
         p.truncate_to(6).unwrap();
