@@ -1641,7 +1641,9 @@ async fn a_follower_restarted_on_a_wiped_disk_rejoins_the_isr_with_the_leaders_l
 /// loosen-follower-log-revert), registers at a new broker epoch and is
 /// back in the ISR with the leader's log, while every voter keeps applying
 /// changes. A voter started on a wiped disk is refused in one line: it
-/// could vote without the log (KIP-853 refuses it too).
+/// could vote without the log (KIP-853 refuses it too). It comes back the
+/// way the refusal says: removed from the voters, started as a broker-only
+/// node to receive the log, added back.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_wiped_broker_only_node_gets_the_metadata_log_again_and_a_wiped_voter_is_refused() {
     let mut overrides = CLUSTER.to_vec();
@@ -1703,4 +1705,44 @@ async fn a_wiped_broker_only_node_gets_the_metadata_log_again_and_a_wiped_voter_
         "{refusal}"
     );
     assert!(brokers[0].is_running() && brokers[1].is_running());
+
+    // The way back the refusal names: out of the voters, in again as an
+    // observer that receives the log, then a voter once more.
+    let bootstrap = brokers[0].bootstrap();
+    let tool = |args: &[&str]| {
+        harness::run_tool(env!("CARGO_BIN_EXE_metadata-quorum"), &bootstrap, args, b"")
+    };
+    tool(&["remove-controller", "--controller-id", "3"]).ok();
+    let mut as_observer: Vec<String> = brokers[2]
+        .overrides()
+        .iter()
+        .map(|o| match o.strip_prefix("controller.quorum.voters=") {
+            Some(voters) => {
+                let others: Vec<&str> =
+                    voters.split(',').filter(|v| !v.starts_with("3@")).collect();
+                format!("controller.quorum.voters={}", others.join(","))
+            }
+            None => o.clone(),
+        })
+        .collect();
+    as_observer.push("process.roles=broker".into());
+    let as_observer: Vec<&str> = as_observer.iter().map(String::as_str).collect();
+    let mut third = harness::BrokerProcess::start(&as_observer);
+    assert!(
+        wait_until(Duration::from_secs(30), || metadata(third.port)
+            .2
+            .contains_key("afterwards")),
+        "node 3 receives the log again as an observer"
+    );
+    tool(&["add-controller", "--controller-id", "3"]).ok();
+    let status = tool(&["describe", "--status", "--output", "json"]);
+    let status: serde_json::Value = serde_json::from_str(status.ok()).expect("JSON output");
+    let voters: BTreeSet<i64> = status["current_voters"]
+        .as_array()
+        .expect("voters")
+        .iter()
+        .filter_map(|v| v["id"].as_i64().or(v.as_i64()))
+        .collect();
+    assert_eq!(voters, BTreeSet::from([1, 2, 3]));
+    assert!(third.is_running());
 }
