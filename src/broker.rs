@@ -365,6 +365,7 @@ impl Broker {
                 scram: quorum_scram(controller.clone(), &scram_bootstrap),
             });
             let authorizer = Authorizer::new(config.authorizer_settings());
+            let registered = controller.clone();
             let images = controller.clone();
             let authorize: PeerAuthorizer = Arc::new(move |principal, ip| {
                 if !authorizer.enabled() {
@@ -384,6 +385,7 @@ impl Broker {
                     forward,
                     authorize,
                     clients: controller_clients.clone(),
+                    registrations: Arc::new(move |id| registered.registered_epoch(id)),
                 },
                 shutdown_rx.clone(),
             )));

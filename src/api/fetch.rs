@@ -21,6 +21,7 @@ use crate::cluster::alter_partition::{IsrChange, Proposal};
 use crate::partition::{Awaited, IsolationLevel, IsrExpansion, Partition};
 use crate::quota::QuotaType;
 use crate::security::acl::{AclOperation, ResourceType};
+use crate::topic_partition::TopicPartition;
 use kafka_protocol::protocol::Encodable;
 
 pub struct Fetch;
@@ -37,7 +38,7 @@ struct Wanted {
 
 /// A follower's fetch that found it caught up outside the ISR: the ISR to
 /// propose, at the (leader epoch, partition epoch) it was worked out at.
-type Expansion = (String, i32, (i32, i32), IsrExpansion);
+type Expansion = (TopicPartition, (i32, i32), IsrExpansion);
 
 fn read_all(
     broker: &BrokerContext,
@@ -90,8 +91,8 @@ fn read_all(
                     (!held_back).then_some(left.min(partition_max)),
                 )?;
                 if let Some(isr) = expand {
-                    expansions.retain(|e| (e.0.as_str(), e.1) != (name, index));
-                    expansions.push((name.to_string(), index, epochs, isr));
+                    expansions.retain(|e| (e.0.topic.as_str(), e.0.partition) != (name, index));
+                    expansions.push((TopicPartition::new(name, index), epochs, isr));
                 }
                 Ok(read)
             });
@@ -339,7 +340,7 @@ impl Handler for Fetch {
                 (topics, if has_error { usize::MAX } else { bytes })
             })
             .await;
-        for (topic, partition, (leader_epoch, partition_epoch), wider) in expansions {
+        for (tp, (leader_epoch, partition_epoch), wider) in expansions {
             let change = IsrChange::Expand;
             let proposal = Proposal {
                 leader_epoch,
@@ -348,7 +349,7 @@ impl Handler for Fetch {
                 joining: vec![wider.joining],
                 change,
             };
-            broker.isr_changes.propose(&topic, partition, proposal);
+            broker.isr_changes.propose(tp, proposal);
         }
         if replica.is_some() {
             record_throttled(&broker, &wanted, &topics);

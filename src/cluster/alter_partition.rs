@@ -59,9 +59,10 @@ enum Answer {
     /// up with the leader's epochs; or an unexpected error): sent again.
     Retry,
     /// Built on a state the controller has moved past (FENCED_LEADER_EPOCH,
-    /// INVALID_UPDATE_VERSION, INVALID_REQUEST, UNKNOWN_TOPIC_OR_PARTITION):
-    /// nothing more is proposed for the partition until the metadata
-    /// brings it a newer partition epoch.
+    /// INVALID_UPDATE_VERSION, INVALID_REQUEST, UNKNOWN_TOPIC_OR_PARTITION),
+    /// or made but with leadership moved off this broker as it completed a
+    /// reassignment (NEW_LEADER_ELECTED): nothing more is proposed for the
+    /// partition until the metadata brings it a newer partition epoch.
     AwaitMetadata,
     /// Refused with the state still current (INELIGIBLE_REPLICA, a fenced
     /// broker in the new ISR): the partition may propose again.
@@ -168,13 +169,9 @@ pub struct AlterPartitionManager {
 }
 
 impl AlterPartitionManager {
-    /// Asks for `partition` of `topic` to have `proposal`'s ISR.
-    pub fn propose(&self, topic: &str, partition: i32, proposal: Proposal) {
-        if self
-            .queue
-            .lock()
-            .propose(TopicPartition::new(topic, partition), proposal)
-        {
+    /// Asks for `partition` to have `proposal`'s ISR.
+    pub fn propose(&self, partition: TopicPartition, proposal: Proposal) {
+        if self.queue.lock().propose(partition, proposal) {
             self.wake.notify_one();
         }
     }
@@ -213,7 +210,7 @@ impl AlterPartitionManager {
                     tp.partition,
                     (proposal.leader_epoch, proposal.partition_epoch),
                     proposal.isr.clone(),
-                    proposal.joining.clone(),
+                    stated_epochs(&replicas, tp, proposal),
                 )
             });
             // A controller that does not answer must not hold up the stop.
@@ -235,6 +232,9 @@ impl AlterPartitionManager {
                     (Ok(()), IsrChange::Expand) => {
                         crate::metrics::isr::expanded();
                         tracing::info!(%topic, partition, ?isr, "follower caught up: ISR expanded");
+                    }
+                    (Err(e), _) if e.code == ResponseError::NewLeaderElected => {
+                        tracing::info!(%topic, partition, ?isr, "ISR changed, completing a reassignment that took this broker off the replicas: {e}");
                     }
                     (Err(e), change) => {
                         tracing::debug!(%topic, partition, ?isr, ?change, ?answer, error = %e, "ISR change refused");
@@ -287,8 +287,7 @@ impl AlterPartitionManager {
             let (leader_epoch, partition_epoch) = p.epochs();
             if let Some(isr) = p.shrunk_isr(now, lag_max_ms) {
                 self.propose(
-                    &p.topic,
-                    p.index,
+                    TopicPartition::new(&p.topic, p.index),
                     Proposal {
                         leader_epoch,
                         partition_epoch,
@@ -300,6 +299,28 @@ impl AlterPartitionManager {
             }
         }
     }
+}
+
+/// The broker epochs a proposal states (Kafka's NewIsrWithEpochs): each
+/// joining replica's at the fetch that proposed it, and every other
+/// member's at its last fetch, so that a member registered again since (an
+/// unclean restart) cannot stay in the ISR on its previous life.
+fn stated_epochs(
+    replicas: &ReplicaManager,
+    tp: &TopicPartition,
+    proposal: &Proposal,
+) -> Vec<(i32, i64)> {
+    let mut epochs = proposal.joining.clone();
+    let staying: Vec<i32> = proposal
+        .isr
+        .iter()
+        .copied()
+        .filter(|id| !epochs.iter().any(|(joining, _)| joining == id))
+        .collect();
+    if let Some(p) = replicas.partition(&tp.topic, tp.partition) {
+        epochs.extend(p.isr_broker_epochs(&staying));
+    }
+    epochs
 }
 
 #[cfg(test)]
@@ -371,6 +392,7 @@ mod tests {
             ResponseError::InvalidUpdateVersion,
             ResponseError::InvalidRequest,
             ResponseError::UnknownTopicOrPartition,
+            ResponseError::NewLeaderElected,
         ] {
             assert_eq!(refusal(code), Answer::AwaitMetadata, "{code:?}");
         }

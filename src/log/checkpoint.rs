@@ -19,6 +19,7 @@ use parking_lot::Mutex;
 
 use super::epoch::write_atomically;
 use super::LogError;
+use crate::topic_partition::TopicPartition;
 
 pub const REPLICATION_OFFSET_CHECKPOINT: &str = "replication-offset-checkpoint";
 pub const RECOVERY_POINT_OFFSET_CHECKPOINT: &str = "recovery-point-offset-checkpoint";
@@ -28,6 +29,43 @@ const VERSION: i32 = 0;
 /// Offsets by topic, then partition: a topic's entries are found by its
 /// name as a `&str`, so a pass over every partition allocates no key.
 pub type Offsets = BTreeMap<String, BTreeMap<i32, i64>>;
+
+/// The partition a checkpoint entry is for: a [`TopicPartition`], or its
+/// topic by `&str` with its index, so that a pass over every open partition
+/// copies only the topics new to the file.
+pub trait EntryKey {
+    fn topic(&self) -> &str;
+    fn partition(&self) -> i32;
+    fn into_topic(self) -> String;
+}
+
+impl EntryKey for TopicPartition {
+    fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    fn partition(&self) -> i32 {
+        self.partition
+    }
+
+    fn into_topic(self) -> String {
+        self.topic
+    }
+}
+
+impl EntryKey for (&str, i32) {
+    fn topic(&self) -> &str {
+        self.0
+    }
+
+    fn partition(&self) -> i32 {
+        self.1
+    }
+
+    fn into_topic(self) -> String {
+        self.0.to_string()
+    }
+}
 
 /// One checkpoint file and what it holds. Every change rewrites the file
 /// whole, under the lock, so two writers never interleave and a later
@@ -94,19 +132,20 @@ impl OffsetCheckpoint {
     /// runs under the file's lock: an offset read before another writer
     /// lowered it (a truncation) can never be written after it. Topics may
     /// be named by `&str`: only a topic new to the file is copied.
-    pub fn update<T, I>(&self, current: impl FnOnce() -> I) -> Result<(), LogError>
+    pub fn update<K, I>(&self, current: impl FnOnce() -> I) -> Result<(), LogError>
     where
-        T: AsRef<str> + Into<String>,
-        I: IntoIterator<Item = ((T, i32), i64)>,
+        K: EntryKey,
+        I: IntoIterator<Item = (K, i64)>,
     {
         let mut state = self.state.lock();
         let mut changed = state.unwritten;
-        for ((topic, partition), offset) in current() {
-            if let Some(held) = state.entries.get_mut(topic.as_ref()) {
+        for (key, offset) in current() {
+            let partition = key.partition();
+            if let Some(held) = state.entries.get_mut(key.topic()) {
                 changed |= held.insert(partition, offset) != Some(offset);
             } else {
                 let held = BTreeMap::from([(partition, offset)]);
-                state.entries.insert(topic.into(), held);
+                state.entries.insert(key.into_topic(), held);
                 changed = true;
             }
         }
@@ -258,8 +297,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let c = OffsetCheckpoint::load(dir.path(), REPLICATION_OFFSET_CHECKPOINT);
         assert_eq!(c.get("t", 0), None, "a missing file is empty");
-        c.update(|| [(("t".to_string(), 0), 10), (("t".to_string(), 1), 20)])
-            .unwrap();
+        c.update(|| {
+            [
+                (TopicPartition::new("t", 0), 10),
+                (TopicPartition::new("t", 1), 20),
+            ]
+        })
+        .unwrap();
         // A partition not open now keeps its entry; topics may be named
         // by reference, and the file lists them in order.
         c.update(|| [(("t", 0), 11), (("a", 2), 1)]).unwrap();
@@ -290,17 +334,17 @@ mod tests {
         let c = OffsetCheckpoint::load(dir.path(), RECOVERY_POINT_OFFSET_CHECKPOINT);
         assert_eq!(c.get("t", 0), None);
         // Writing replaces the damaged file.
-        c.update(|| [(("t".to_string(), 0), 3)]).unwrap();
+        c.update(|| [(TopicPartition::new("t", 0), 3)]).unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "0\n1\nt 0 3\n");
         // A directory where the file should be cannot be read.
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join(REPLICATION_OFFSET_CHECKPOINT)).unwrap();
         let c = OffsetCheckpoint::load(dir.path(), REPLICATION_OFFSET_CHECKPOINT);
         assert_eq!(c.get("t", 0), None);
-        assert!(c.update(|| [(("t".to_string(), 0), 1)]).is_err());
+        assert!(c.update(|| [(TopicPartition::new("t", 0), 1)]).is_err());
         // The failed write is retried even though the entries are the same.
         std::fs::remove_dir(dir.path().join(REPLICATION_OFFSET_CHECKPOINT)).unwrap();
-        c.update(|| [(("t".to_string(), 0), 1)]).unwrap();
+        c.update(|| [(TopicPartition::new("t", 0), 1)]).unwrap();
         let path = dir.path().join(REPLICATION_OFFSET_CHECKPOINT);
         assert_eq!(std::fs::read_to_string(path).unwrap(), "0\n1\nt 0 1\n");
     }

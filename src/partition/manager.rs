@@ -513,7 +513,7 @@ impl ReplicaManager {
         let mut newly_offline: BTreeMap<String, Vec<String>> = BTreeMap::new();
         // Per log dir, the opened logs whose recovery cut them below their
         // checkpointed recovery point.
-        let mut lowered: Vec<Vec<((String, i32), i64)>> = vec![Vec::new(); self.dirs.len()];
+        let mut lowered: Vec<Vec<(TopicPartition, i64)>> = vec![Vec::new(); self.dirs.len()];
         // Placed one after another (placement counts what came before),
         // opened on `num.recovery.threads.per.data.dir` threads per log
         // directory (Kafka's LogManager pool): from a cold page cache each
@@ -538,8 +538,7 @@ impl ReplicaManager {
                 Ok(log) => {
                     let checkpointed = log_dir.recovery_points.get(&state.topic, state.index);
                     if checkpointed.is_some_and(|point| log.recovery_point() < point) {
-                        lowered[at]
-                            .push(((key.topic.clone(), key.partition), log.recovery_point()));
+                        lowered[at].push((key.clone(), log.recovery_point()));
                     }
                     if self.offline.write().remove(&key).is_some() {
                         tracing::info!(topic = %state.topic, partition = state.index, "partition opened: back online");
@@ -951,11 +950,9 @@ impl ReplicaManager {
             // Before the swap, so a restart that finds the new replica
             // finds its offsets too.
             let hw = partition.high_watermark();
-            // The checkpoints' keys are pairs.
-            let pair = (topic.to_string(), index);
-            to.high_watermarks.update(|| [(pair.clone(), hw)])?;
+            to.high_watermarks.update(|| [(key.clone(), hw)])?;
             to.recovery_points
-                .update(|| [(pair, log.recovery_point())])?;
+                .update(|| [(key.clone(), log.recovery_point())])?;
             std::fs::rename(future, &dst).map_err(LogError::io("rename future replica", future))?;
             sync_dirs(&[to.path.as_path()])?;
             let undo = |e: LogError| {

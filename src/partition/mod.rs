@@ -670,6 +670,21 @@ impl Partition {
         (moved, expand)
     }
 
+    /// Kafka's ISR with broker epochs (Partition.addBrokerEpochToIsr): each
+    /// follower of `members` with the broker epoch its last fetch carried,
+    /// for the controller to refuse one registered again since (KIP-903).
+    /// The leader itself, and followers not heard from at an epoch, are
+    /// left out: Kafka states -1 for those, which skips the check.
+    pub fn isr_broker_epochs(&self, members: &[i32]) -> Vec<(i32, i64)> {
+        let followers = self.followers.lock();
+        members
+            .iter()
+            .filter(|id| **id != self.node_id)
+            .filter_map(|id| Some((*id, followers.get(id)?.broker_epoch)))
+            .filter(|(_, epoch)| *epoch >= 0)
+            .collect()
+    }
+
     /// Whether this broker leads with others in the ISR: only then can
     /// [`Partition::shrunk_isr`] drop anyone. Reads atomics only.
     pub fn isr_can_shrink(&self) -> bool {
@@ -825,7 +840,7 @@ impl Partition {
     fn checkpoint_recovery_point(&self) -> Result<(), LogError> {
         self.recovery_points
             .read()
-            .update(|| [((self.topic.clone(), self.index), self.recovery_point())])
+            .update(|| [((self.topic.as_str(), self.index), self.recovery_point())])
     }
 
     pub fn latest_epoch(&self) -> Option<i32> {
@@ -1133,7 +1148,7 @@ mod tests {
             recovery_points.clone(),
         );
         recovery_points
-            .update(|| [(("t".to_string(), 0), p.recovery_point())])
+            .update(|| [(("t", 0), p.recovery_point())])
             .unwrap();
         assert_eq!(recovery_points.get("t", 0), Some(10));
         p.truncate_to(6).unwrap();
@@ -1227,6 +1242,10 @@ mod tests {
         let (_, restarted) = p.record_follower_fetch((2, 41), hw, now);
         assert_eq!(restarted.map(|e| e.joining), Some((2, 41)));
         assert_eq!(p.followers.lock()[&2].broker_epoch, 41);
+        // What any proposal states of the members it keeps: each
+        // follower's epoch as last fetched, nothing of the leader itself
+        // nor of a member not heard from.
+        assert_eq!(p.isr_broker_epochs(&[1, 2, 3]), vec![(2, 41)]);
     }
 
     #[test]

@@ -1655,3 +1655,115 @@ async fn a_follower_restarted_on_a_wiped_disk_rejoins_the_isr_with_the_leaders_l
         size_on(follower.port, "reborn")
     );
 }
+
+/// A broker-only node (a learner of the metadata log) restarted on a wiped
+/// disk, metadata log included, gets the log again from the quorum's
+/// leader (openraft's leader panicked on the reverted log before
+/// loosen-follower-log-revert), registers at a new broker epoch and is
+/// back in the ISR with the leader's log, while every voter keeps applying
+/// changes. A voter started on a wiped disk is refused in one line: it
+/// could vote without the log (KIP-853 refuses it too). It comes back the
+/// way the refusal says: removed from the voters, started as a broker-only
+/// node to receive the log, added back.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wiped_broker_only_node_gets_the_metadata_log_again_and_a_wiped_voter_is_refused() {
+    let mut overrides = CLUSTER.to_vec();
+    overrides.extend([
+        "replica.lag.time.max.ms=2000",
+        "broker.heartbeat.interval.ms=300",
+    ]);
+    let mut brokers = start_cluster(3, &overrides);
+    let port = brokers[0].port;
+    let mut observer = harness::add_broker(&brokers, 4);
+    assert!(
+        wait_until(Duration::from_secs(30), || metadata(port).1.contains(&4)),
+        "the broker-only node registers"
+    );
+    let topic = NewTopic::new("relearned", 1, TopicReplication::Variable(&[&[1, 2, 4]]));
+    for r in harness::admin(&brokers[0].bootstrap())
+        .create_topics([&topic], &AdminOptions::new())
+        .await
+        .expect("CreateTopics answered")
+    {
+        r.unwrap_or_else(|(t, e)| panic!("creating {t}: {e}"));
+    }
+    produce_all(&brokers[0].bootstrap(), "relearned", 0..300).await;
+    let all_in = |port| leadership(port, "relearned").1 == BTreeSet::from([1, 2, 4]);
+    assert!(
+        wait_until(Duration::from_secs(30), || all_in(port)),
+        "every replica in the ISR"
+    );
+    let leader_size = size_on(port, "relearned");
+
+    observer.kill9();
+    std::fs::remove_dir_all(&observer.dir).expect("wipe the data dir");
+    std::fs::create_dir_all(&observer.dir).expect("recreate the data dir");
+    observer.restart();
+    assert!(
+        wait_until(Duration::from_secs(30), || all_in(port)
+            && all_in(observer.port)
+            && size_on(observer.port, "relearned") == leader_size),
+        "the wiped broker-only node is back in the ISR with the leader's log: ISR {:?}, {} of {leader_size} bytes",
+        leadership(port, "relearned").1,
+        size_on(observer.port, "relearned")
+    );
+    create_topic(&brokers[0].bootstrap(), "afterwards", 1, &[]).await;
+    for b in brokers.iter_mut().chain([&mut observer]) {
+        let port = b.port;
+        assert!(
+            b.is_running()
+                && wait_until(Duration::from_secs(15), || metadata(port)
+                    .2
+                    .contains_key("afterwards")),
+            "broker on {port} still applies the metadata log"
+        );
+    }
+
+    brokers[2].kill9();
+    let refusal = harness::refused_start(brokers[2].overrides());
+    assert!(
+        refusal.contains("node 3 is a voter") && refusal.contains("lost its log"),
+        "{refusal}"
+    );
+    assert!(brokers[0].is_running() && brokers[1].is_running());
+
+    // The way back the refusal names: out of the voters, in again as an
+    // observer that receives the log, then a voter once more.
+    let bootstrap = brokers[0].bootstrap();
+    let tool = |args: &[&str]| {
+        harness::run_tool(env!("CARGO_BIN_EXE_metadata-quorum"), &bootstrap, args, b"")
+    };
+    tool(&["remove-controller", "--controller-id", "3"]).ok();
+    let mut as_observer: Vec<String> = brokers[2]
+        .overrides()
+        .iter()
+        .map(|o| match o.strip_prefix("controller.quorum.voters=") {
+            Some(voters) => {
+                let others: Vec<&str> =
+                    voters.split(',').filter(|v| !v.starts_with("3@")).collect();
+                format!("controller.quorum.voters={}", others.join(","))
+            }
+            None => o.clone(),
+        })
+        .collect();
+    as_observer.push("process.roles=broker".into());
+    let as_observer: Vec<&str> = as_observer.iter().map(String::as_str).collect();
+    let mut third = harness::BrokerProcess::start(&as_observer);
+    assert!(
+        wait_until(Duration::from_secs(30), || metadata(third.port)
+            .2
+            .contains_key("afterwards")),
+        "node 3 receives the log again as an observer"
+    );
+    tool(&["add-controller", "--controller-id", "3"]).ok();
+    let status = tool(&["describe", "--status", "--output", "json"]);
+    let status: serde_json::Value = serde_json::from_str(status.ok()).expect("JSON output");
+    let voters: BTreeSet<i64> = status["current_voters"]
+        .as_array()
+        .expect("voters")
+        .iter()
+        .filter_map(|v| v["id"].as_i64().or(v.as_i64()))
+        .collect();
+    assert_eq!(voters, BTreeSet::from([1, 2, 3]));
+    assert!(third.is_running());
+}

@@ -75,11 +75,12 @@ pub enum ControllerCommand {
         #[serde(default)]
         partition_epoch: Option<i32>,
         isr: Vec<i32>,
-        /// The replicas the change adds, each with the broker epoch its
-        /// fetch carried (Kafka's NewIsrWithEpochs, KIP-903). Empty from a
-        /// node that predates broker epochs.
-        #[serde(default)]
-        joining: Vec<(i32, i64)>,
+        /// ISR members with the broker epoch their fetches carried
+        /// (Kafka's NewIsrWithEpochs, KIP-903); a member left out is
+        /// checked without one. Named `joining` by nodes that stated only
+        /// the replicas an expansion adds, empty from older ones.
+        #[serde(default, alias = "joining")]
+        isr_epochs: Vec<(i32, i64)>,
     },
     /// The image a broker kept in `cluster-metadata.json` before the
     /// quorum existed, taken over once into an empty quorum.
@@ -148,6 +149,9 @@ pub struct Reassignment {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Outcome {
     Done,
+    /// An AlterPartition made its change, and with it moved leadership off
+    /// the sender to this broker (-1: none): Kafka's NEW_LEADER_ELECTED.
+    NewLeaderElected(i32),
     Topic(Box<TopicImage>),
     Deleted(Uuid),
     FirstProducerId(i64),

@@ -42,8 +42,8 @@ pub use command::{
     ControllerCommand, NewTopic, Outcome, Reassignment, Refusal, UserScramAlteration,
 };
 pub use error::{unknown_topic, ControllerError, MetadataLoadError};
-use replication::TopicDefaults;
 pub use replication::MAX_PARTITIONS_PER_OPERATION;
+use replication::{IsrAltered, TopicDefaults};
 
 /// A refusal as it crosses the wire; `retry` when leadership moved under it.
 #[derive(Debug, Serialize, Deserialize)]
@@ -180,6 +180,15 @@ impl Controller {
             .await
             .map(|_| ())
             .map_err(MetadataLoadError::Register)
+    }
+
+    /// The broker epoch `node` is registered at in the image applied here,
+    /// if any: what a voter starting on an empty metadata log asks its
+    /// peers (see `Quorum::start`).
+    pub fn registered_epoch(&self, node: NodeId) -> Option<i64> {
+        let id = i32::try_from(node).ok()?;
+        self.quorum
+            .read_applied_image(|image| image.brokers.get(&id).map(|b| b.epoch))
     }
 
     /// Waits until the metadata quorum refuses this node; the reason.
@@ -438,12 +447,17 @@ impl Controller {
                 leader_epoch,
                 partition_epoch,
                 isr,
-                joining,
+                isr_epochs,
             } => {
                 let epochs = (leader_epoch, partition_epoch);
-                let isr = replication::NewIsr { isr, joining };
-                replication::alter_partition(image, &topic, partition, leader, epochs, isr)?;
-                done
+                let isr = replication::NewIsr {
+                    isr,
+                    epochs: isr_epochs,
+                };
+                match replication::alter_partition(image, &topic, partition, leader, epochs, isr)? {
+                    IsrAltered::Isr => done,
+                    IsrAltered::NewLeader(now) => Outcome::NewLeaderElected(now),
+                }
             }
             ControllerCommand::AlterPartitionReassignments(moves) => {
                 Outcome::Reassignments(replication::alter_reassignments(image, moves))
@@ -675,26 +689,38 @@ impl Controller {
 
     /// Kafka's AlterPartition: the leader of `topic`-`partition` reports a
     /// new ISR, worked out at `leader_epoch` and `partition_epoch`, with
-    /// the (broker id, broker epoch) each replica joining it fetched at.
+    /// the (broker id, broker epoch) each member it knows fetched at.
     pub async fn alter_partition(
         &self,
         topic: &str,
         partition: i32,
         (leader_epoch, partition_epoch): (i32, i32),
         isr: Vec<i32>,
-        joining: Vec<(i32, i64)>,
+        isr_epochs: Vec<(i32, i64)>,
     ) -> Result<(), ControllerError> {
-        self.submit(ControllerCommand::AlterPartition {
-            topic: topic.to_string(),
-            partition,
-            leader: self.node_id,
-            leader_epoch,
-            partition_epoch: Some(partition_epoch),
-            isr,
-            joining,
-        })
-        .await
-        .map(|_| ())
+        let outcome = self
+            .submit(ControllerCommand::AlterPartition {
+                topic: topic.to_string(),
+                partition,
+                leader: self.node_id,
+                leader_epoch,
+                partition_epoch: Some(partition_epoch),
+                isr,
+                isr_epochs,
+            })
+            .await?;
+        match outcome {
+            // The change is made (and applied here), but the sender no
+            // longer leads: an error, as Kafka answers it.
+            Outcome::NewLeaderElected(now) => Err(ControllerError::new(
+                ResponseError::NewLeaderElected,
+                format!(
+                    "{topic}-{partition}: the new ISR completed a reassignment that moved \
+                     leadership to broker {now}."
+                ),
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// Kafka's AlterPartitionReassignments; one result per partition, in order.

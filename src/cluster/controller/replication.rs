@@ -114,11 +114,23 @@ pub(super) fn delete_topic(image: &mut MetadataImage, name: &str) -> Result<Uuid
         .ok_or_else(|| unknown_topic(name))
 }
 
-/// The ISR an AlterPartition asks for, and the broker epoch each replica
-/// it adds fetched at.
+/// The ISR an AlterPartition asks for, and the broker epoch each member
+/// the leader knows one of fetched at.
 pub(super) struct NewIsr {
     pub isr: Vec<i32>,
-    pub joining: Vec<(i32, i64)>,
+    pub epochs: Vec<(i32, i64)>,
+}
+
+/// What an accepted AlterPartition did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum IsrAltered {
+    /// The ISR changed under the same leader.
+    Isr,
+    /// The new ISR completed a reassignment that took the sender off the
+    /// replicas, and this broker leads now (-1: none): Kafka writes the
+    /// change and answers NEW_LEADER_ELECTED, so that the old leader waits
+    /// for the metadata rather than propose again.
+    NewLeader(i32),
 }
 
 /// Kafka's AlterPartition: the leader of `topic`-`partition`, at its
@@ -130,17 +142,18 @@ pub(super) struct NewIsr {
 /// sender that does not lead is INVALID_REQUEST; an older partition epoch
 /// (the ISR changed since the proposal was worked out) is
 /// INVALID_UPDATE_VERSION; an ISR naming a replica that is not registered,
-/// is fenced, or joins with a broker epoch not its current registration's
-/// is INELIGIBLE_REPLICA. `partition_epoch` is None from a node that
-/// predates partition epochs, checked on the leader epoch alone as then.
+/// is fenced, or is stated at a broker epoch not its current
+/// registration's (joining or staying) is INELIGIBLE_REPLICA.
+/// `partition_epoch` is None from a node that predates partition epochs,
+/// checked on the leader epoch alone as then.
 pub(super) fn alter_partition(
     image: &mut MetadataImage,
     topic: &str,
     partition: i32,
     leader: i32,
     (leader_epoch, partition_epoch): (i32, Option<i32>),
-    NewIsr { isr, joining }: NewIsr,
-) -> Result<(), ControllerError> {
+    NewIsr { isr, epochs }: NewIsr,
+) -> Result<IsrAltered, ControllerError> {
     let live = live_brokers(&image.brokers);
     // A fenced broker (a stopped one is fenced by its controlled shutdown)
     // must not come back into an ISR on a leader's stale view of it, nor a
@@ -150,7 +163,7 @@ pub(super) fn alter_partition(
     let ineligible: Vec<String> = isr
         .iter()
         .filter_map(|r| {
-            let epoch = joining
+            let epoch = epochs
                 .iter()
                 .find(|(id, _)| id == r)
                 .map_or(-1, |(_, epoch)| *epoch);
@@ -219,7 +232,11 @@ pub(super) fn alter_partition(
     }
     p.isr = isr;
     reassignment::maybe_complete(p, &live);
-    Ok(())
+    Ok(if p.leader == leader {
+        IsrAltered::Isr
+    } else {
+        IsrAltered::NewLeader(p.leader)
+    })
 }
 
 /// Kafka's AlterPartitionReassignments: per move, in order, None when
@@ -372,7 +389,7 @@ mod tests {
     fn only(isr: Vec<i32>) -> NewIsr {
         NewIsr {
             isr,
-            joining: Vec::new(),
+            epochs: Vec::new(),
         }
     }
 
@@ -550,12 +567,29 @@ mod tests {
         image.brokers.get_mut(&2).unwrap().epoch = 41;
         let joining = |epoch| NewIsr {
             isr: vec![1, 2],
-            joining: vec![(2, epoch)],
+            epochs: vec![(2, epoch)],
         };
         let stale = alter_partition(&mut image, "t", 0, 1, (5, Some(7)), joining(40));
         assert_eq!(code(stale), ResponseError::IneligibleReplica);
         assert_eq!(partition(&image, "t", 0).isr, vec![1]);
         alter_partition(&mut image, "t", 0, 1, (5, Some(7)), joining(41)).unwrap();
+        assert_eq!(partition(&image, "t", 0).isr, vec![1, 2]);
+    }
+
+    #[test]
+    fn alter_partition_refuses_a_member_staying_on_a_broker_epoch_it_registered_past() {
+        let mut image = led_at_epochs();
+        // Broker 2 stays in the ISR while 3 leaves, but it registered
+        // again at 41 since the fetch the leader last saw from it.
+        image.brokers.get_mut(&2).unwrap().epoch = 41;
+        let shrink = |epoch| NewIsr {
+            isr: vec![1, 2],
+            epochs: vec![(2, epoch)],
+        };
+        let stale = alter_partition(&mut image, "t", 0, 1, (5, Some(7)), shrink(40));
+        assert_eq!(code(stale), ResponseError::IneligibleReplica);
+        assert_eq!(partition(&image, "t", 0).isr, vec![1, 2, 3]);
+        alter_partition(&mut image, "t", 0, 1, (5, Some(7)), shrink(41)).unwrap();
         assert_eq!(partition(&image, "t", 0).isr, vec![1, 2]);
     }
 
@@ -574,9 +608,9 @@ mod tests {
             old,
             ControllerCommand::AlterPartition {
                 partition_epoch: None,
-                ref joining,
+                ref isr_epochs,
                 ..
-            } if joining.is_empty()
+            } if isr_epochs.is_empty()
         ));
     }
 
@@ -584,7 +618,8 @@ mod tests {
     fn alter_partition_shrinks_and_expands_the_isr_at_the_same_leader_epoch() {
         let mut image = cluster(&[1, 2, 3]);
         add_topic(&mut image, "t", &[&[1, 2, 3]]);
-        alter_partition(&mut image, "t", 0, 1, (0, Some(0)), only(vec![1, 3])).unwrap();
+        let shrunk = alter_partition(&mut image, "t", 0, 1, (0, Some(0)), only(vec![1, 3]));
+        assert_eq!(shrunk.unwrap(), IsrAltered::Isr);
         let p = partition(&image, "t", 0);
         assert_eq!((p.isr, p.leader, p.leader_epoch), (vec![1, 3], 1, 0));
         alter_partition(&mut image, "t", 0, 1, (0, Some(0)), only(vec![1, 3, 2])).unwrap();
@@ -624,16 +659,17 @@ mod tests {
         assert_eq!((p.leader, p.isr), (1, vec![1, 2]));
 
         // The leader reports the new replica caught up: the move completes,
-        // and leadership leaves the removed replica at a new epoch.
-        alter_partition(
+        // and leadership leaves the removed replica at a new epoch; the old
+        // leader is told so (NEW_LEADER_ELECTED) along with the change.
+        let altered = alter_partition(
             &mut image,
             "moving",
             0,
             1,
             (0, Some(0)),
             only(vec![1, 2, 3]),
-        )
-        .unwrap();
+        );
+        assert_eq!(altered.unwrap(), IsrAltered::NewLeader(2));
         let p = partition(&image, "moving", 0);
         assert_eq!(p.replicas, vec![2, 3]);
         assert_eq!(p.isr, vec![2, 3]);

@@ -55,6 +55,19 @@ pub enum QuorumError {
     Storage { dir: String, source: std::io::Error },
     #[error("the metadata quorum failed: {0}")]
     Raft(String),
+    #[error(
+        "node {node} is a voter of the metadata quorum with an empty metadata log in {dir}, but \
+         voter {peer} has it registered at broker epoch {epoch}: it lost its log, and a voter \
+         without it could elect a leader that lacks committed changes. Restore the log, or \
+         remove node {node} from the voters (metadata-quorum remove-controller), start it with \
+         process.roles=broker to receive the log, then add it back (add-controller)"
+    )]
+    LostLog {
+        node: NodeId,
+        dir: String,
+        peer: NodeId,
+        epoch: i64,
+    },
 }
 
 /// Why a write to the quorum did not happen here.
@@ -149,6 +162,24 @@ impl Quorum {
             .is_initialized()
             .await
             .map_err(|e| QuorumError::Raft(e.to_string()))?;
+        // A voter whose log is gone (a replaced disk) must not vote before
+        // it has the log again: it would grant its vote to a candidate
+        // missing committed entries. Raft cannot tell it from a voter at the
+        // quorum's first start, but the peers can: it registered as a
+        // broker in its first life. So it stops, as KRaft refuses a voter
+        // whose directory id changed (KIP-853); a broker-only node (an
+        // observer, which never votes) gets the log again from the leader.
+        if voter && !initialized {
+            if let Some((peer, epoch)) = registered_elsewhere(node_id, &voters, &peer_login).await {
+                let _ = raft.shutdown().await;
+                return Err(QuorumError::LostLog {
+                    node: node_id,
+                    dir: dir.display().to_string(),
+                    peer,
+                    epoch,
+                });
+            }
+        }
         // An observer learns the quorum from its leader once a voter adds
         // it (see `join_as_observer`): it forms nothing and never stands.
         if voter && !initialized {
@@ -445,6 +476,41 @@ impl Quorum {
             voter_addresses,
         })
     }
+}
+
+/// How long a voter starting on an empty log waits for its peers'
+/// answers: at the quorum's first start they do not listen yet, and it
+/// goes on as a new voter.
+const LOST_LOG_CHECK_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A peer voter that has `me` registered as a broker, and at which broker
+/// epoch: `me` then ran in this quorum before.
+async fn registered_elsewhere(
+    me: NodeId,
+    voters: &BTreeMap<NodeId, Node>,
+    login: &network::PeerLogin,
+) -> Option<(NodeId, i64)> {
+    let asks = voters
+        .iter()
+        .filter(|(id, _)| **id != me)
+        .map(|(id, node)| {
+            let peer = *id;
+            let mut client = network::PeerClient::new(peer, node.addr.clone(), login.clone());
+            async move {
+                let request = network::QuorumRequest::RegisteredEpoch(me);
+                let epoch: Option<i64> = client
+                    .call(&request, LOST_LOG_CHECK_TIMEOUT)
+                    .await
+                    .ok()
+                    .flatten();
+                epoch.map(|epoch| (peer, epoch))
+            }
+        });
+    futures::future::join_all(asks)
+        .await
+        .into_iter()
+        .flatten()
+        .next()
 }
 
 /// Every voter of `membership` with its CONTROLLER address.

@@ -90,6 +90,10 @@ pub enum QuorumRequest {
     AddObserver(NodeId, Node),
     /// AddRaftVoter / RemoveRaftVoter, sent to the leader.
     ChangeVoters(super::voters::VoterChange),
+    /// Asked by a voter that starts on an empty metadata log: the broker
+    /// epoch this node's image registers the given node at, if any. A
+    /// registered voter without a log has lost it (see `Quorum::start`).
+    RegisteredEpoch(NodeId),
 }
 
 /// Why a voter did not add an observer.
@@ -248,6 +252,7 @@ pub struct QuorumServices {
     pub forward: ForwardHandler,
     pub authorize: PeerAuthorizer,
     pub clients: ControllerClients,
+    pub registrations: RegistrationLookup,
 }
 
 /// Where admin clients on the CONTROLLER listener (KIP-919) go: the
@@ -547,6 +552,9 @@ impl RaftNetworkFactory<TypeConfig> for Network {
 /// Whether a peer, by its principal and address, may use the quorum.
 pub type PeerAuthorizer = Arc<dyn Fn(&KafkaPrincipal, std::net::IpAddr) -> bool + Send + Sync>;
 
+/// The broker epoch a node is registered at in this node's image, if any.
+pub type RegistrationLookup = Arc<dyn Fn(NodeId) -> Option<i64> + Send + Sync>;
+
 /// Runs a metadata change forwarded by another broker; answers JSON.
 pub type ForwardHandler = Arc<
     dyn Fn(serde_json::Value) -> Pin<Box<dyn Future<Output = serde_json::Value> + Send>>
@@ -686,6 +694,7 @@ pub async fn serve(
         forward,
         authorize,
         clients,
+        registrations,
     } = services;
     loop {
         let accepted = tokio::select! {
@@ -702,6 +711,7 @@ pub async fn serve(
         let sasl = sasl.clone();
         let authorize = authorize.clone();
         let clients = clients.clone();
+        let registrations = registrations.clone();
         tokio::spawn(async move {
             // The handshake runs in the connection's task: a peer that
             // stalls in it holds up no one else.
@@ -860,6 +870,7 @@ pub async fn serve(
                     QuorumRequest::ChangeVoters(change) => {
                         serde_json::to_value(super::voters::change(&raft, change).await)
                     }
+                    QuorumRequest::RegisteredEpoch(id) => serde_json::to_value(registrations(id)),
                 };
                 let written = match reply {
                     Ok(v) => write_frame(&mut stream, &v).await,
