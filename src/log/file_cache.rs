@@ -16,10 +16,14 @@
 //! acknowledging them. That fsync is another partition's, and the one
 //! evicting is an append or roll under its own log's lock: so a victim
 //! with unsynced writes goes to a background thread (the closer) that
-//! fsyncs and closes it, and the append goes on. The closer's queue is
-//! bounded, so descriptors awaiting it exceed the budget by at most the
-//! queue's length, which the reserve leaves room for; a full queue makes
-//! the evicting thread wait, as it did when it fsynced itself. Linux's fsync writes back the inode's dirty pages
+//! fsyncs and closes it, and the append goes on. The closer takes what is
+//! queued up to [`CLOSER_BATCH`] files at a time and fsyncs them at once,
+//! one thread each: ext4 commits its journal once for all the fsyncs
+//! waiting on it, where one after another each waited for a commit of its
+//! own. The closer's queue is bounded, so descriptors awaiting it exceed
+//! the budget by at most the queue's length and a batch, which the reserve
+//! leaves room for; a full queue makes the evicting thread wait, as it did
+//! when it fsynced itself. Linux's fsync writes back the inode's dirty pages
 //! whichever descriptor wrote them, so a reopened file's fsync covers
 //! writes made through an earlier descriptor too; fsyncs of one file
 //! (its log's and an eviction's) take turns, so one never reports success
@@ -51,6 +55,9 @@ const UNLIMITED_BUDGET: usize = 1 << 20;
 /// (the reserve is at least a third of it) and in all.
 const QUEUE_PER_BUDGET: usize = 8;
 const MAX_QUEUE: usize = 1024;
+
+/// Evicted files the closer fsyncs at once.
+const CLOSER_BATCH: usize = 8;
 
 /// An evicted file and its slot, to fsync (if written) and close.
 type Victim = (Arc<Slot>, Arc<File>);
@@ -153,10 +160,11 @@ impl FileCache {
                 let started = std::thread::Builder::new()
                     .name("segment-closer".into())
                     .spawn(move || {
-                        for (slot, file) in rx {
-                            if let Some(slot) = slot.upgrade() {
-                                slot.sync_evicted(&file);
-                            }
+                        while let Ok(first) = rx.recv() {
+                            let batch: Vec<Queued> = std::iter::once(first)
+                                .chain(rx.try_iter().take(CLOSER_BATCH - 1))
+                                .collect();
+                            sync_evicted_at_once(&batch);
                         }
                     });
                 match started {
@@ -211,6 +219,28 @@ impl FileCache {
             }
         }
         victims
+    }
+}
+
+/// fsyncs (if written) and closes queued victims, one thread each.
+fn sync_evicted_at_once(batch: &[Queued]) {
+    let sync = |(slot, file): &Queued| {
+        if let Some(slot) = slot.upgrade() {
+            slot.sync_evicted(file);
+        }
+    };
+    match batch {
+        [one] => sync(one),
+        _ => std::thread::scope(|scope| {
+            for victim in batch {
+                let spawned = std::thread::Builder::new()
+                    .name("segment-closer".into())
+                    .spawn_scoped(scope, move || sync(victim));
+                if spawned.is_err() {
+                    sync(victim);
+                }
+            }
+        }),
     }
 }
 

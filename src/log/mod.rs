@@ -171,6 +171,43 @@ pub struct Log {
     /// Bumped by every truncation, so that an fsync started before one
     /// does not vouch for offsets that now name other records.
     truncations: u64,
+    /// Files written without an fsync while the log held no records (its
+    /// `partition.metadata`), synced before the first records are written.
+    unsynced_files: Option<Arc<UnsyncedFiles>>,
+}
+
+/// Files a log without records got without an fsync, and their
+/// directory: as Kafka's UnifiedLog flushes `partition.metadata` from its
+/// scheduler after creating a log and before its first append, they are
+/// made durable by whichever comes first, a background sync or the log's
+/// first write of records (or flush). Records never reach the disk
+/// before them, so a power loss leaves them missing or empty only beside
+/// no records.
+pub struct UnsyncedFiles {
+    dir: PathBuf,
+    files: Vec<PathBuf>,
+    synced: parking_lot::Mutex<bool>,
+}
+
+impl UnsyncedFiles {
+    /// fsyncs the files, then their directory, once. A file or directory
+    /// deleted since (its partition was) has nothing left to make durable.
+    pub fn sync(&self) -> Result<(), LogError> {
+        let mut synced = self.synced.lock();
+        if *synced {
+            return Ok(());
+        }
+        for path in self.files.iter().chain(std::iter::once(&self.dir)) {
+            match File::open(path).and_then(|f| f.sync_all()) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(LogError::io("sync", path)(e));
+                }
+                _ => {}
+            }
+        }
+        *synced = true;
+        Ok(())
+    }
 }
 
 /// A rolled segment not yet fsynced, with what else its roll left to sync.
@@ -370,6 +407,7 @@ impl Log {
             deleted_files: Vec::new(),
             flush_failed: Vec::new(),
             truncations: 0,
+            unsynced_files: None,
         };
         let end = log.log_end_offset();
         log.flushed_end = end;
@@ -533,6 +571,7 @@ impl Log {
         leader_epoch: i32,
         now_ms: i64,
     ) -> Result<AppendInfo, LogError> {
+        self.sync_unsynced_files()?;
         let mut headers = batch::validate_produce_records(records, self.config.max_message_bytes)?;
         if headers
             .iter()
@@ -653,6 +692,7 @@ impl Log {
     /// at this log's end; producer state, transactions and leader epochs
     /// follow them as they do at the leader.
     pub fn append_as_follower(&mut self, records: &[u8], now_ms: i64) -> Result<(), LogError> {
+        self.sync_unsynced_files()?;
         let mut headers = Vec::new();
         let mut rest = records;
         while !rest.is_empty() {
@@ -722,6 +762,7 @@ impl Log {
         leader_epoch: i32,
         now_ms: i64,
     ) -> Result<i64, LogError> {
+        self.sync_unsynced_files()?;
         self.producers.check_marker(producer_id, producer_epoch)?;
         let mut marker = control::marker_batch(
             producer_id,
@@ -1239,6 +1280,7 @@ impl Log {
     /// directory entries that name them.
     pub fn flush(&mut self) -> Result<(), LogError> {
         let started = Instant::now();
+        self.sync_unsynced_files()?;
         for roll in &self.unsynced_rolls {
             roll.sync()?;
         }
@@ -1261,6 +1303,39 @@ impl Log {
         std::iter::once(self.dir.clone())
             .chain(self.dir.parent().map(Path::to_path_buf))
             .collect()
+    }
+
+    /// Records the topic id in the log directory's `partition.metadata`.
+    /// A log without records gets it without an fsync (Kafka's UnifiedLog
+    /// records it and flushes it later), which spares a new partition two
+    /// fsyncs on the way to the CreateTopics answer: see
+    /// [`UnsyncedFiles`], which [`Log::unsynced_files`] hands out to sync
+    /// sooner. A log with records (an older Gregor's, without the file)
+    /// gets it durably at once.
+    pub fn write_topic_id(&mut self, topic_id: uuid::Uuid) -> Result<(), LogError> {
+        if self.size_bytes() > 0 {
+            return partition_metadata::write(&self.dir, topic_id);
+        }
+        let path = partition_metadata::write_unsynced(&self.dir, topic_id)?;
+        self.unsynced_files = Some(Arc::new(UnsyncedFiles {
+            dir: self.dir.clone(),
+            files: vec![path],
+            synced: parking_lot::Mutex::new(false),
+        }));
+        Ok(())
+    }
+
+    /// The files this log wrote without an fsync, if any are still to sync.
+    pub fn unsynced_files(&self) -> Option<Arc<UnsyncedFiles>> {
+        self.unsynced_files.clone()
+    }
+
+    fn sync_unsynced_files(&mut self) -> Result<(), LogError> {
+        if let Some(unsynced) = &self.unsynced_files {
+            unsynced.sync()?;
+            self.unsynced_files = None;
+        }
+        Ok(())
     }
 
     /// Kafka's recovery point: the log end the last fsync reached. After a

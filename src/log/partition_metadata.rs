@@ -6,15 +6,21 @@
 //!
 //! The format is Kafka's version 0: two lines, `version: 0` and
 //! `topic_id: <id>`, the id in Kafka's text for a Uuid (URL-safe base64
-//! without padding). The file is replaced whole (temporary file, fsync,
-//! rename), so a crash leaves no half-written id.
+//! without padding). The file is replaced whole (temporary file, rename),
+//! so a crash of the process leaves no half-written id. In a log without
+//! records it is written without an fsync, as Kafka's UnifiedLog records it
+//! and flushes it later: the log makes it durable before its first records
+//! (`Log::write_topic_id`), so what a power loss can leave of it (no file,
+//! or an empty one) is only ever found beside no records, and the metadata
+//! image, durable in the controller's log before the partition existed,
+//! names the id again.
 
 use std::path::{Path, PathBuf};
 
 use base64::Engine;
 use uuid::Uuid;
 
-use super::epoch::write_atomically;
+use super::epoch::{write_atomically, write_unsynced as write_unsynced_file};
 use super::LogError;
 
 pub const PARTITION_METADATA_FILE: &str = "partition.metadata";
@@ -33,10 +39,12 @@ pub enum PartitionMetadataError {
 }
 
 /// The topic id recorded in partition directory `dir`; None when the file
-/// is missing (a new directory, or one an older Gregor wrote).
+/// is missing (a new directory, or one an older Gregor wrote) or empty (a
+/// power loss before a new log's unsynced file reached the disk).
 pub fn read(dir: &Path) -> Result<Option<Uuid>, PartitionMetadataError> {
     let path = dir.join(PARTITION_METADATA_FILE);
     let text = match std::fs::read_to_string(&path) {
+        Ok(text) if text.is_empty() => return Ok(None),
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(source) => return Err(PartitionMetadataError::Io { path, source }),
@@ -46,12 +54,20 @@ pub fn read(dir: &Path) -> Result<Option<Uuid>, PartitionMetadataError> {
         .map_err(|reason| PartitionMetadataError::Malformed { path, reason })
 }
 
-/// Records `topic_id` in partition directory `dir`.
+/// Records `topic_id` in partition directory `dir`, durably.
 pub fn write(dir: &Path, topic_id: Uuid) -> Result<(), LogError> {
     write_atomically(
         &dir.join(PARTITION_METADATA_FILE),
         encode(topic_id).as_bytes(),
     )
+}
+
+/// Records `topic_id` in partition directory `dir` without an fsync of
+/// the file or the directory; the file's path, for the caller to sync.
+pub(super) fn write_unsynced(dir: &Path, topic_id: Uuid) -> Result<PathBuf, LogError> {
+    let path = dir.join(PARTITION_METADATA_FILE);
+    write_unsynced_file(&path, encode(topic_id).as_bytes())?;
+    Ok(path)
 }
 
 fn encode(topic_id: Uuid) -> String {
@@ -97,6 +113,11 @@ mod tests {
     fn written_ids_read_back_in_kafkas_format() {
         let dir = tempfile::tempdir().unwrap();
         assert!(read(dir.path()).unwrap().is_none(), "no file yet");
+        std::fs::write(dir.path().join(PARTITION_METADATA_FILE), "").unwrap();
+        assert!(
+            read(dir.path()).unwrap().is_none(),
+            "an empty file, as a power loss leaves an unsynced one, is no id"
+        );
         let id = Uuid::from_u128(0x0123_4567_89ab_cdef_0123_4567_89ab_cdef);
         write(dir.path(), id).unwrap();
         let text = std::fs::read_to_string(dir.path().join(PARTITION_METADATA_FILE)).unwrap();
@@ -108,7 +129,6 @@ mod tests {
     #[test]
     fn a_bad_file_is_a_clear_error() {
         for (text, reason) in [
-            ("", "no `version` line"),
             (
                 "version: 1\ntopic_id: ASNFZ4mrze8BI0VniavN7w\n",
                 "unsupported version 1",

@@ -1878,3 +1878,39 @@ fn pooled_reads_answer_only_their_own_records() {
     assert_eq!(records(held, 0), 100);
     assert!(log.read(100, 1 << 20, 100, true).unwrap().is_empty());
 }
+
+#[test]
+fn a_new_logs_topic_id_is_written_at_once_and_synced_before_its_first_records() {
+    use super::partition_metadata::{self, PARTITION_METADATA_FILE};
+    let id = uuid::Uuid::new_v4();
+    for first_write in ["append", "follower append", "flush"] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = Log::open(dir.path(), config(), false, 0).unwrap();
+        log.write_topic_id(id).unwrap();
+        assert_eq!(
+            partition_metadata::read(dir.path()).unwrap(),
+            Some(id),
+            "in place for a restart after a crash of the process"
+        );
+        let unsynced = log.unsynced_files().expect("left to sync later");
+        match first_write {
+            "append" => fill(&mut log, 1),
+            "follower append" => log.append_as_follower(&one("f", 0), 0).unwrap(),
+            _ => log.flush().unwrap(),
+        }
+        assert!(
+            log.unsynced_files().is_none(),
+            "{first_write}: synced first"
+        );
+        // Synced already: the background's turn has nothing left to do.
+        unsynced.sync().unwrap();
+    }
+    // A log with records (an older Gregor's, without the file) gets it durably at once.
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = Log::open(dir.path(), config(), false, 0).unwrap();
+    fill(&mut log, 1);
+    log.write_topic_id(id).unwrap();
+    assert!(log.unsynced_files().is_none());
+    assert_eq!(partition_metadata::read(dir.path()).unwrap(), Some(id));
+    assert!(dir.path().join(PARTITION_METADATA_FILE).exists());
+}

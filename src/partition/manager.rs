@@ -27,8 +27,8 @@ use super::meta_properties::{MetaProperties, META_PROPERTIES_FILE};
 use super::{Awaited, DiskSpace, Partition, PartitionState, Waiter};
 use crate::config::BrokerConfig;
 use crate::log::{
-    partition_metadata, Log, LogError, OffsetCheckpoint, RECOVERY_POINT_OFFSET_CHECKPOINT,
-    REPLICATION_OFFSET_CHECKPOINT,
+    partition_metadata, Log, LogError, OffsetCheckpoint, UnsyncedFiles,
+    RECOVERY_POINT_OFFSET_CHECKPOINT, REPLICATION_OFFSET_CHECKPOINT,
 };
 use crate::topic_partition::TopicPartition;
 
@@ -274,6 +274,39 @@ pub struct ReplicaManager {
     preferred: parking_lot::Mutex<HashMap<TopicPartition, usize>>,
     /// Threads per log directory opening logs (`num.recovery.threads.per.data.dir`).
     recovery_threads: usize,
+    /// To the background thread that makes new logs' unsynced files
+    /// durable (Kafka's "flush-metadata-file" task), soon after they are
+    /// created rather than at their first append.
+    syncer: std::sync::mpsc::Sender<Vec<Arc<UnsyncedFiles>>>,
+}
+
+/// fsyncs at once from the background syncer: ext4 commits the journal
+/// once for all the fsyncs waiting on it, so concurrent ones cost about
+/// what one does.
+const SYNC_THREADS: usize = 8;
+
+/// Makes the unsynced files of new logs durable as they arrive, until
+/// the sending side is dropped with its manager. A failure is left for
+/// the log's first append (or flush) to meet and report.
+fn spawn_syncer() -> std::sync::mpsc::Sender<Vec<Arc<UnsyncedFiles>>> {
+    let (sender, receiver) = std::sync::mpsc::channel::<Vec<Arc<UnsyncedFiles>>>();
+    let spawned = std::thread::Builder::new()
+        .name("new-log-sync".into())
+        .spawn(move || {
+            while let Ok(mut batch) = receiver.recv() {
+                batch.extend(receiver.try_iter().flatten());
+                in_parallel(&batch, SYNC_THREADS, |files| {
+                    if let Err(e) = files.sync() {
+                        tracing::warn!(error = %e, "cannot sync a new log's files yet: its first append will");
+                    }
+                });
+            }
+        });
+    if let Err(e) = spawned {
+        // Without the thread each new log syncs its files at its first append.
+        tracing::warn!(error = %e, "cannot start the thread syncing new logs' files");
+    }
+    sender
 }
 
 /// A replica being copied to log directory `target`, into `future`
@@ -334,6 +367,7 @@ impl ReplicaManager {
             moves: parking_lot::Mutex::new(HashMap::new()),
             preferred: parking_lot::Mutex::new(HashMap::new()),
             recovery_threads: 1,
+            syncer: spawn_syncer(),
         })
     }
 
@@ -531,11 +565,13 @@ impl ReplicaManager {
             jobs.push((state, at));
         }
         let opened = self.open_logs(&jobs);
+        let mut unsynced = Vec::new();
         for ((state, at), opened) in jobs.into_iter().zip(opened) {
             let key = TopicPartition::new(state.topic.clone(), state.index);
             let log_dir = &self.dirs[at];
             match opened {
                 Ok(log) => {
+                    unsynced.extend(log.unsynced_files());
                     let checkpointed = log_dir.recovery_points.get(&state.topic, state.index);
                     if checkpointed.is_some_and(|point| log.recovery_point() < point) {
                         lowered[at].push((key.clone(), log.recovery_point()));
@@ -587,6 +623,11 @@ impl ReplicaManager {
         for (reason, partitions) in newly_offline {
             tracing::error!(count = partitions.len(), first = %partitions[0], %reason, "cannot open partitions: offline, requests for them answer KAFKA_STORAGE_ERROR");
         }
+        if !unsynced.is_empty() {
+            // Failing only when the thread could not start: the logs'
+            // first appends sync their files then.
+            let _ = self.syncer.send(unsynced);
+        }
         removed_any
     }
 
@@ -624,11 +665,12 @@ impl ReplicaManager {
         let opened =
             Log::open_with_recovery_point(&dir, state.log_config.clone(), recovery_point, now_ms());
         // Directories an older Gregor wrote have no file: the image's id is
-        // trusted for them.
+        // trusted for them. A new log's file is synced later (see
+        // `Log::write_topic_id`): the metadata log holds the id durably.
         opened
-            .and_then(|log| {
+            .and_then(|mut log| {
                 if recorded_id != Some(state.topic_id) {
-                    partition_metadata::write(&dir, state.topic_id)?;
+                    log.write_topic_id(state.topic_id)?;
                 }
                 Ok(log)
             })
