@@ -442,6 +442,25 @@ pub fn consume(
             assign_all(&consumer, topic, false, settings.timeout)?;
         }
     }
+    count_records(records, idle, &progress, || {
+        consumer.poll(Duration::from_millis(100)).map(|polled| {
+            polled
+                .map(|m| m.payload_len())
+                .map_err(ClientError::kafka("cannot consume"))
+        })
+    })
+}
+
+/// Counts up to `records` records as `poll` hands them over (each as its
+/// value's length; `None` when a poll came back empty), stopping early
+/// after `idle` without one. Elapsed is from the first record, so that
+/// joining a group is not counted.
+fn count_records(
+    records: u64,
+    idle: Duration,
+    progress: &Progress,
+    mut poll: impl FnMut() -> Option<Result<usize>>,
+) -> Result<Report> {
     let mut start = None;
     // When a record last arrived, read every 1024 records, at the last one
     // and at the first quiet poll after any (so within one poll of the
@@ -451,16 +470,16 @@ pub fn consume(
     let mut stamped = 0u64;
     let mut got = 0u64;
     while got < records {
-        match consumer.poll(Duration::from_millis(100)) {
-            Some(Ok(m)) => {
+        match poll() {
+            Some(Ok(len)) => {
                 start.get_or_insert_with(Instant::now);
                 got += 1;
                 if got % 1024 == 0 || got == records {
                     (last, stamped) = (Instant::now(), got);
                 }
-                progress.add(m.payload_len());
+                progress.add(len);
             }
-            Some(Err(e)) => return Err(ClientError::kafka("cannot consume")(e)),
+            Some(Err(e)) => return Err(e),
             None if stamped < got => (last, stamped) = (Instant::now(), got),
             None if last.elapsed() >= idle => break,
             None => {}
@@ -470,7 +489,6 @@ pub fn consume(
         records: got,
         bytes: progress.bytes.load(Ordering::Relaxed),
         failed: 0,
-        // From the first record, so that joining a group is not counted.
         elapsed: start.map_or(Duration::ZERO, |s| last.duration_since(s)),
         latency: None,
         intervals: BTreeMap::new(),
@@ -492,40 +510,20 @@ pub fn consume_share(
     progress: Arc<Progress>,
 ) -> Result<Report> {
     let mut consumer = ShareConsumer::join(settings, group, &[topic.to_string()])?;
-    let mut start = None;
-    // As in `consume`: the clock is read every 1024 records and when a
-    // poll comes back empty, not per record.
-    let mut last = Instant::now();
-    let mut stamped = 0u64;
-    let mut got = 0u64;
-    while got < records {
-        match consumer.poll(Duration::from_millis(100)) {
-            Some(Ok(record)) => {
-                start.get_or_insert_with(Instant::now);
-                consumer.acknowledge(&record, Acknowledge::Accept)?;
-                got += 1;
-                if got % 1024 == 0 || got == records {
-                    (last, stamped) = (Instant::now(), got);
-                }
-                progress.add(record.value.as_ref().map_or(0, Vec::len));
-            }
-            Some(Err(e)) => return Err(e),
-            None if stamped < got => (last, stamped) = (Instant::now(), got),
-            None if last.elapsed() >= idle => break,
-            None => {}
-        }
-    }
+    let report = count_records(records, idle, &progress, || {
+        let record = match consumer.poll(Duration::from_millis(100))? {
+            Ok(record) => record,
+            Err(e) => return Some(Err(e)),
+        };
+        Some(
+            consumer
+                .acknowledge(&record, Acknowledge::Accept)
+                .map(|()| record.value.as_ref().map_or(0, Vec::len)),
+        )
+    })?;
     // Records delivered beyond `records` go back to the group on close.
     consumer.close()?;
-    Ok(Report {
-        records: got,
-        bytes: progress.bytes.load(Ordering::Relaxed),
-        failed: 0,
-        // From the first record, so that joining the group is not counted.
-        elapsed: start.map_or(Duration::ZERO, |s| last.duration_since(s)),
-        latency: None,
-        intervals: BTreeMap::new(),
-    })
+    Ok(report)
 }
 
 /// Random capital letters, as Kafka's perf test sends: they compress about
