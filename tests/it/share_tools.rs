@@ -32,7 +32,6 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::StrBytes;
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
-use serde_json::Value;
 
 const CONSUMER: &str = env!("CARGO_BIN_EXE_console-consumer");
 const PRODUCER: &str = env!("CARGO_BIN_EXE_console-producer");
@@ -70,27 +69,6 @@ fn members(client: &mut RawClient, name: &str) -> usize {
 
 fn inspect(bs: &str, args: &[&str]) -> ToolOutput {
     run_tool(INSPECT, bs, args, b"")
-}
-
-/// (partition, start offset, log end offset, lag) of each row of
-/// `group-inspect describe --output json`.
-fn share_lag(bs: &str, name: &str) -> Vec<(i64, Option<i64>, i64, Option<i64>)> {
-    let out = inspect(bs, &["describe", "-g", name, "--output", "json"]);
-    let all: Vec<Value> = serde_json::from_str(out.ok()).expect("describe prints JSON");
-    assert_eq!(all[0]["group_type"], "Share", "{all:?}");
-    all[0]["partitions"]
-        .as_array()
-        .expect("partitions")
-        .iter()
-        .map(|p| {
-            (
-                p["partition"].as_i64().unwrap(),
-                p["current_offset"].as_i64(),
-                p["log_end_offset"].as_i64().unwrap(),
-                p["lag"].as_i64(),
-            )
-        })
-        .collect()
 }
 
 /// What a consumer printed and how it ended, once it has exited.
@@ -150,7 +128,10 @@ async fn share_consumers_split_a_topic_and_group_inspect_moves_their_offsets() {
             == 0),
         "the consumers left the group"
     );
-    assert_eq!(share_lag(&bs, "pair"), [(0, Some(40), 40, Some(0))]);
+    assert_eq!(
+        harness::share_lag(&bs, "pair"),
+        [(0, Some(40), 40, Some(0))]
+    );
     let table = inspect(&bs, &["describe", "-g", "pair"]);
     assert!(table.ok().contains("START-OFFSET"), "{}", table.stdout);
     assert!(
@@ -177,7 +158,10 @@ async fn share_consumers_split_a_topic_and_group_inspect_moves_their_offsets() {
         ],
     )
     .ok();
-    assert_eq!(share_lag(&bs, "pair"), [(0, Some(0), 40, Some(40))]);
+    assert_eq!(
+        harness::share_lag(&bs, "pair"),
+        [(0, Some(0), 40, Some(40))]
+    );
     inspect(
         &bs,
         &[
@@ -192,7 +176,10 @@ async fn share_consumers_split_a_topic_and_group_inspect_moves_their_offsets() {
         ],
     )
     .ok();
-    assert_eq!(share_lag(&bs, "pair"), [(0, Some(25), 40, Some(15))]);
+    assert_eq!(
+        harness::share_lag(&bs, "pair"),
+        [(0, Some(25), 40, Some(15))]
+    );
     let again = run_tool(
         CONSUMER,
         &bs,
@@ -255,7 +242,7 @@ async fn share_consumers_split_a_topic_and_group_inspect_moves_their_offsets() {
     assert_eq!(read, all, "released records are delivered again");
 
     inspect(&bs, &["delete-offsets", "-g", "pair", "-t", "q", "-y"]).ok();
-    assert_eq!(share_lag(&bs, "pair"), []);
+    assert_eq!(harness::share_lag(&bs, "pair"), []);
     let partial = inspect(&bs, &["delete-offsets", "-g", "pair", "-t", "q:0", "-y"]);
     assert_ne!(partial.code, Some(0));
     assert!(

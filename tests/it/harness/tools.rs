@@ -61,3 +61,29 @@ pub fn spawn_tool(bin: &str, bootstrap: &str, args: &[&str]) -> Child {
         .spawn()
         .unwrap_or_else(|e| panic!("spawn {bin}: {e}"))
 }
+
+/// (partition, start offset, log end offset, lag) of each row of
+/// `group-inspect describe --output json` for share group `group`.
+pub fn share_lag(bootstrap: &str, group: &str) -> Vec<(i64, Option<i64>, i64, Option<i64>)> {
+    let out = run_tool(
+        env!("CARGO_BIN_EXE_group-inspect"),
+        bootstrap,
+        &["describe", "-g", group, "--output", "json"],
+        b"",
+    );
+    let all: Vec<serde_json::Value> = serde_json::from_str(out.ok()).expect("describe prints JSON");
+    assert_eq!(all[0]["group_type"], "Share", "{all:?}");
+    all[0]["partitions"]
+        .as_array()
+        .expect("partitions")
+        .iter()
+        .map(|p| {
+            (
+                p["partition"].as_i64().unwrap(),
+                p["current_offset"].as_i64(),
+                p["log_end_offset"].as_i64().unwrap(),
+                p["lag"].as_i64(),
+            )
+        })
+        .collect()
+}
